@@ -1,0 +1,32 @@
+#pragma once
+// Element types of weight tensors, across safetensors and GGUF. Quantized types store blocks of
+// `block_elements()` values in `block_bytes()` bytes; a tensor row always holds whole blocks.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace troupe {
+
+enum class DType {
+  F32, F16, BF16,
+  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+  Q4_K, Q5_K, Q6_K,
+};
+
+std::string_view dtype_name(DType t);
+int64_t dtype_block_elements(DType t);  // 1 for F32/F16/BF16, 32 for legacy quants, 256 for K-quants
+int64_t dtype_block_bytes(DType t);     // bytes of one block
+
+// Bytes taken by `elements` values; throws std::invalid_argument if not a whole number of blocks.
+uint64_t dtype_bytes_for(DType t, int64_t elements);
+
+// GGML's numbering, as stored in GGUF tensor infos. nullopt for types troupe does not read.
+std::optional<DType> dtype_from_ggml(uint32_t ggml_type);
+uint32_t dtype_to_ggml(DType t);
+// The name GGML uses for a type id, for error messages about unsupported types ("IQ2_XXS", ...).
+std::string_view ggml_type_name(uint32_t ggml_type);
+
+// safetensors' dtype strings ("F32", "F16", "BF16"). nullopt for anything else.
+std::optional<DType> dtype_from_safetensors(std::string_view name);
+
+}  // namespace troupe
