@@ -1,0 +1,202 @@
+#include "model/dequantize.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "common/float16.hpp"
+
+namespace troupe {
+namespace {
+
+using u8 = std::uint8_t;
+
+float load_f16(const u8* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return fp16_to_float(h);
+}
+
+// Legacy 32-element blocks. Low nibbles hold elements 0..15, high nibbles 16..31.
+void q4_0(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const u8* qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
+    y[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+  }
+}
+
+void q4_1(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const float m = load_f16(b + 2);
+  const u8* qs = b + 4;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = static_cast<float>(qs[j] & 0x0F) * d + m;
+    y[j + 16] = static_cast<float>(qs[j] >> 4) * d + m;
+  }
+}
+
+// Q5: bit j of the 32-bit qh word is the fifth bit of element j.
+std::uint32_t load_u32(const u8* p) {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+         (std::uint32_t{p[3]} << 24);
+}
+
+void q5_0(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const std::uint32_t qh = load_u32(b + 2);
+  const u8* qs = b + 6;
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
+    const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+    y[j] = static_cast<float>(lo - 16) * d;
+    y[j + 16] = static_cast<float>(hi - 16) * d;
+  }
+}
+
+void q5_1(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const float m = load_f16(b + 2);
+  const std::uint32_t qh = load_u32(b + 4);
+  const u8* qs = b + 8;
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
+    const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+    y[j] = static_cast<float>(lo) * d + m;
+    y[j + 16] = static_cast<float>(hi) * d + m;
+  }
+}
+
+void q8_0(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const auto* qs = reinterpret_cast<const std::int8_t*>(b + 2);
+  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(qs[j]) * d;
+}
+
+// K-quants: 256-element super-blocks of eight 32-element sub-blocks, each with a 6-bit scale and
+// a 6-bit min packed into 12 bytes: sub-blocks 0-3 keep theirs in the low 6 bits of bytes 0-3
+// (scale) and 4-7 (min); sub-blocks 4-7 combine a nibble of bytes 8-11 with the top 2 bits of
+// bytes 0-7.
+void k_scale_min(int j, const u8* q, int& scale, int& min) {
+  if (j < 4) {
+    scale = q[j] & 63;
+    min = q[j + 4] & 63;
+  } else {
+    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+void q4_k(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const float dmin = load_f16(b + 2);
+  const u8* scales = b + 4;
+  const u8* q = b + 16;
+  for (int sub = 0; sub < 8; sub += 2) {  // two sub-blocks share 32 bytes: low then high nibbles
+    int sc, m;
+    k_scale_min(sub, scales, sc, m);
+    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+    k_scale_min(sub + 1, scales, sc, m);
+    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+    for (int l = 0; l < 32; ++l) y[l] = d1 * static_cast<float>(q[l] & 0x0F) - m1;
+    for (int l = 0; l < 32; ++l) y[l + 32] = d2 * static_cast<float>(q[l] >> 4) - m2;
+    y += 64;
+    q += 32;
+  }
+}
+
+void q5_k(const u8* b, float* y) {
+  const float d = load_f16(b);
+  const float dmin = load_f16(b + 2);
+  const u8* scales = b + 4;
+  const u8* qh = b + 16;
+  const u8* q = b + 48;
+  for (int sub = 0; sub < 8; sub += 2) {
+    int sc, m;
+    k_scale_min(sub, scales, sc, m);
+    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+    k_scale_min(sub + 1, scales, sc, m);
+    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+    const u8 bit_lo = static_cast<u8>(1u << sub), bit_hi = static_cast<u8>(2u << sub);
+    for (int l = 0; l < 32; ++l) {
+      y[l] = d1 * static_cast<float>((q[l] & 0x0F) + ((qh[l] & bit_lo) ? 16 : 0)) - m1;
+    }
+    for (int l = 0; l < 32; ++l) {
+      y[l + 32] = d2 * static_cast<float>((q[l] >> 4) + ((qh[l] & bit_hi) ? 16 : 0)) - m2;
+    }
+    y += 64;
+    q += 32;
+  }
+}
+
+// Q6_K: each half (128 elements) takes 64 low-nibble bytes and 32 bytes of 2-bit high parts;
+// 16 signed 8-bit scales, one per 16 elements, times one f16 d.
+void q6_k(const u8* b, float* y) {
+  const u8* ql = b;
+  const u8* qh = b + 128;
+  const auto* sc = reinterpret_cast<const std::int8_t*>(b + 192);
+  const float d = load_f16(b + 208);
+  for (int half = 0; half < 2; ++half) {
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      y[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
+      y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
+      y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
+      y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+    }
+    y += 128;
+    ql += 64;
+    qh += 32;
+    sc += 8;
+  }
+}
+
+}  // namespace
+
+void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) {
+  const int64_t per_block = dtype_block_elements(type);
+  if (elements % per_block != 0) {
+    throw std::invalid_argument(std::to_string(elements) + " elements are not whole " +
+                                std::string(dtype_name(type)) + " blocks");
+  }
+  const auto* s = reinterpret_cast<const u8*>(src);
+  switch (type) {
+    case DType::F32:
+      std::memcpy(dst, src, static_cast<std::size_t>(elements) * 4);
+      return;
+    case DType::F16:
+      for (int64_t i = 0; i < elements; ++i) dst[i] = load_f16(s + 2 * i);
+      return;
+    case DType::BF16:
+      for (int64_t i = 0; i < elements; ++i) {
+        std::uint16_t h;
+        std::memcpy(&h, s + 2 * i, 2);
+        dst[i] = bf16_to_float(h);
+      }
+      return;
+    default:
+      break;
+  }
+  void (*block_fn)(const u8*, float*) = nullptr;
+  switch (type) {
+    case DType::Q4_0: block_fn = q4_0; break;
+    case DType::Q4_1: block_fn = q4_1; break;
+    case DType::Q5_0: block_fn = q5_0; break;
+    case DType::Q5_1: block_fn = q5_1; break;
+    case DType::Q8_0: block_fn = q8_0; break;
+    case DType::Q4_K: block_fn = q4_k; break;
+    case DType::Q5_K: block_fn = q5_k; break;
+    case DType::Q6_K: block_fn = q6_k; break;
+    default: throw std::logic_error("dequantize: unhandled type");
+  }
+  const int64_t blocks = elements / per_block;
+  const int64_t block_bytes = dtype_block_bytes(type);
+  for (int64_t i = 0; i < blocks; ++i) block_fn(s + i * block_bytes, dst + i * per_block);
+}
+
+}  // namespace troupe
