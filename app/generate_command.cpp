@@ -1,0 +1,124 @@
+// `troupe generate MODEL --prompt-ids 1,2,3 --max-tokens N`: one sequence, run to completion on
+// one backend, without the serving pipeline. It is the quickest end-to-end check of a model and
+// the tool behind the decode-speed figures in docs/BENCHMARKS.md.
+#include <chrono>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include "app/commands.hpp"
+#include "app/model_resolver.hpp"
+#include "common/error.hpp"
+#include "gpu/backend_factory.hpp"
+#include "pipeline/sampling/sampler.hpp"
+
+namespace troupe::app {
+
+namespace {
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompt_ids;
+  int64_t max_tokens = 64;
+  bool ignore_eos = false;
+  std::string device = "auto";
+  int threads = 0;
+  SamplingParams sampling;
+  uint64_t seed = 0;
+  bool print_ids = false;
+};
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
+      ids.push_back(static_cast<int32_t>(v));
+    } catch (const std::exception&) {
+      throw ConfigError("--prompt-ids: '" + item + "' is not a token id (expected comma-separated integers)");
+    }
+  }
+  if (ids.empty()) throw ConfigError("--prompt-ids: no token ids given");
+  return ids;
+}
+
+void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
+  using clock = std::chrono::steady_clock;
+  const ModelFiles model = ModelFiles::open(resolve_model(opt.model));
+  const ModelSpec& spec = model.spec();
+  const std::vector<int32_t> prompt = parse_ids(opt.prompt_ids);
+  if (static_cast<int64_t>(prompt.size()) + opt.max_tokens > spec.max_position) {
+    throw ConfigError("prompt (" + std::to_string(prompt.size()) + " tokens) plus --max-tokens " +
+                      std::to_string(opt.max_tokens) + " exceed the model's context of " +
+                      std::to_string(spec.max_position));
+  }
+
+  BackendOptions bopt;
+  bopt.device = opt.device;
+  bopt.threads = opt.threads;
+  bopt.max_kv_tokens = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
+  const auto t_load = clock::now();
+  auto backend = make_backend(model, bopt);
+  const double load_s = std::chrono::duration<double>(clock::now() - t_load).count();
+
+  SamplingParams sp = opt.sampling;
+  if (cmd->count("--seed") > 0) sp.seed = opt.seed;
+  Sampler sampler(sp);
+
+  SequenceStep seq;
+  seq.block_table.resize(static_cast<std::size_t>(backend->kv_num_blocks()));
+  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
+  seq.tokens = prompt;
+  StepBatch batch;
+  StepLogits logits;
+  std::vector<int32_t> generated;
+
+  const auto t0 = clock::now();
+  clock::time_point t_first;
+  while (static_cast<int64_t>(generated.size()) < opt.max_tokens) {
+    batch.sequences = {seq};
+    backend->forward(batch, logits);
+    const int32_t token = sampler.sample({logits.row(0), static_cast<std::size_t>(logits.vocab)});
+    if (generated.empty()) t_first = clock::now();
+    generated.push_back(token);
+    std::cout << token << (generated.size() < static_cast<std::size_t>(opt.max_tokens) ? "," : "") << std::flush;
+    const bool eos = std::find(spec.eos_token_ids.begin(), spec.eos_token_ids.end(), token) != spec.eos_token_ids.end();
+    if (eos && !opt.ignore_eos) break;
+    seq.num_cached += static_cast<int64_t>(seq.tokens.size());
+    seq.tokens = {token};
+  }
+  std::cout << "\n";
+  const auto t_end = clock::now();
+  const double prefill_s = std::chrono::duration<double>(t_first - t0).count();
+  const double decode_s = std::chrono::duration<double>(t_end - t_first).count();
+  const auto decoded = static_cast<double>(generated.size() - 1);
+  std::cerr << "troupe: " << backend->name() << ", load " << load_s << " s, prompt " << prompt.size()
+            << " tokens in " << prefill_s << " s (" << static_cast<double>(prompt.size()) / prefill_s
+            << " tok/s), generated " << generated.size() << " tokens, decode "
+            << (decoded > 0 ? decoded / decode_s : 0.0) << " tok/s\n";
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto opt = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand("generate", "Generate text for one prompt on one backend");
+  cmd->add_option("model", opt->model, "Model: a Hugging Face directory, a .gguf file, or the alias smollm2")->required();
+  cmd->add_option("--prompt-ids", opt->prompt_ids, "Prompt as comma-separated token ids")->required();
+  cmd->add_option("--max-tokens", opt->max_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_flag("--ignore-eos", opt->ignore_eos, "Keep generating past end-of-sequence tokens");
+  cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--threads", opt->threads, "CPU threads (0: all cores)");
+  cmd->add_option("--temperature", opt->sampling.temperature, "0 (default) is greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", opt->sampling.top_k, "Sample from the k most likely tokens (0: all)");
+  cmd->add_option("--top-p", opt->sampling.top_p, "Nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", opt->sampling.min_p, "Drop tokens below min-p × the top probability")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", opt->seed, "Seed for sampling");
+  cmd->callback([opt, cmd] { run_generate(*opt, cmd); });
+}
+
+}  // namespace troupe::app

@@ -1,0 +1,30 @@
+// troupe: the command-line entry point. Subcommands live in their own files (generate_command.cpp,
+// ...); this file only dispatches.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "common/error.hpp"
+#include "model/model_files.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"troupe: an LLM inference server built as an actor-model runtime"};
+  app.set_version_flag("--version", std::string("troupe ") + TROUPE_VERSION);
+  app.require_subcommand(1);
+  troupe::app::add_generate_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const troupe::ModelError& e) {
+    std::cerr << "troupe: " << e.what() << "\n";
+    return 2;
+  } catch (const troupe::ConfigError& e) {
+    std::cerr << "troupe: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "troupe: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,75 @@
+#pragma once
+// The one interface every compute backend implements. A backend owns the model weights and the
+// paged KV cache on its device and runs one forward step over a batch of sequences, each at its
+// own position: prefill chunks and single decode tokens mix freely in one step.
+//
+// KV cache paging: the cache is `kv_num_blocks()` blocks of `kv_block_size()` token slots (per
+// layer, keys and values). A sequence's block table lists the blocks holding its positions in
+// order: position p lives in slot p % block_size of block block_table[p / block_size]. Which
+// blocks a sequence owns is decided outside the backend (pipeline/KvBlockManager); the backend
+// only reads and writes the slots it is told to.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/model_files.hpp"
+#include "model/model_spec.hpp"
+
+namespace troupe {
+
+struct SequenceStep {
+  std::vector<int32_t> tokens;       // new tokens to run this step (a prefill chunk or one decode token)
+  int64_t num_cached = 0;            // tokens already in the cache = position of tokens[0]
+  std::vector<int32_t> block_table;  // blocks covering positions [0, num_cached + tokens.size())
+  bool all_logits = false;           // logits for every new token, not only the last
+};
+
+struct StepBatch {
+  std::vector<SequenceStep> sequences;
+  int64_t total_tokens() const;
+};
+
+// Row-major [rows, vocab] float32 logits; sequence i's rows start at first_row[i] (one row per
+// sequence unless it asked for all_logits).
+struct StepLogits {
+  int64_t vocab = 0;
+  std::vector<float> values;
+  std::vector<int64_t> first_row;
+  const float* row(int64_t r) const { return values.data() + r * vocab; }
+};
+
+struct BackendOptions {
+  std::string device = "auto";      // auto | cpu | cuda | cuda:N
+  int64_t kv_block_size = 16;       // token slots per KV block
+  int64_t kv_cache_bytes = 0;       // 0: derive from max_kv_tokens
+  int64_t max_kv_tokens = 0;        // 0: the model's max_position (one full-length sequence)
+  int threads = 0;                  // CPU threads; 0: all cores
+  double gpu_memory_utilization = 0.9;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;  // "cpu", "cuda:0", ...
+  virtual const ModelSpec& spec() const = 0;
+  virtual int64_t kv_block_size() const = 0;
+  virtual int64_t kv_num_blocks() const = 0;
+  // Bytes held by weights and by the KV cache on the device, for telemetry.
+  virtual int64_t weight_bytes() const = 0;
+  virtual int64_t kv_cache_bytes() const = 0;
+  // Runs one step. Throws std::invalid_argument for a malformed batch (token id outside the
+  // vocabulary, block table too short, block id out of range, position past max_position).
+  virtual void forward(const StepBatch& batch, StepLogits& out) = 0;
+};
+
+// Checks a batch against the cache geometry and the model; shared by every backend so that all
+// reject the same inputs with the same messages.
+void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks);
+
+// Number of KV blocks that fit `options` for a model (bytes per block = 2 · layers · block_size ·
+// kv_width · bytes_per_value).
+int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t bytes_per_value);
+
+}  // namespace troupe

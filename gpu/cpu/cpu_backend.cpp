@@ -1,0 +1,168 @@
+#include "gpu/cpu/cpu_backend.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "gpu/cpu/cpu_kernels.hpp"
+
+namespace troupe {
+
+namespace {
+
+std::string layer_name(int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
+
+void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert(dst.end(), src.begin(), src.end()); }
+
+}  // namespace
+
+CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
+    : spec_(model.spec()), block_size_(options.kv_block_size) {
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);
+  if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
+  num_blocks_ = kv_blocks_for(options, spec_, sizeof(float));
+  inv_freq_ = rope_inverse_frequencies(spec_);
+  load_weights(model);
+  const auto cache_floats = static_cast<std::size_t>(num_blocks_ * block_size_ * spec_.kv_width());
+  for (auto& layer : layers_) {
+    layer.k_cache.assign(cache_floats, 0.0f);
+    layer.v_cache.assign(cache_floats, 0.0f);
+  }
+}
+
+int64_t CpuBackend::kv_cache_bytes() const {
+  return 2 * spec_.num_layers * num_blocks_ * block_size_ * spec_.kv_width() * static_cast<int64_t>(sizeof(float));
+}
+
+void CpuBackend::load_weights(const ModelFiles& model) {
+  const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
+  const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
+  embed_ = model.load_f32("model.embed_tokens.weight", {spec_.vocab_size, h});
+  final_norm_ = model.load_f32("model.norm.weight", {h});
+  if (!spec_.tie_word_embeddings) lm_head_ = model.load_f32("lm_head.weight", {spec_.vocab_size, h});
+  layers_.resize(static_cast<std::size_t>(spec_.num_layers));
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    Layer& L = layers_[i];
+    L.input_norm = model.load_f32(layer_name(i, "input_layernorm.weight"), {h});
+    L.post_norm = model.load_f32(layer_name(i, "post_attention_layernorm.weight"), {h});
+    L.qkv = model.load_f32(layer_name(i, "self_attn.q_proj.weight"), {qw, h});
+    append(L.qkv, model.load_f32(layer_name(i, "self_attn.k_proj.weight"), {kvw, h}));
+    append(L.qkv, model.load_f32(layer_name(i, "self_attn.v_proj.weight"), {kvw, h}));
+    if (spec_.attention_bias) {
+      L.qkv_bias = model.load_f32(layer_name(i, "self_attn.q_proj.bias"), {qw});
+      append(L.qkv_bias, model.load_f32(layer_name(i, "self_attn.k_proj.bias"), {kvw}));
+      append(L.qkv_bias, model.load_f32(layer_name(i, "self_attn.v_proj.bias"), {kvw}));
+    }
+    if (spec_.qk_norm) {
+      L.q_norm = model.load_f32(layer_name(i, "self_attn.q_norm.weight"), {d});
+      L.k_norm = model.load_f32(layer_name(i, "self_attn.k_norm.weight"), {d});
+    }
+    L.o = model.load_f32(layer_name(i, "self_attn.o_proj.weight"), {h, qw});
+    L.gate_up = model.load_f32(layer_name(i, "mlp.gate_proj.weight"), {inter, h});
+    append(L.gate_up, model.load_f32(layer_name(i, "mlp.up_proj.weight"), {inter, h}));
+    L.down = model.load_f32(layer_name(i, "mlp.down_proj.weight"), {h, inter});
+    for (const auto* v : {&L.input_norm, &L.post_norm, &L.qkv, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.o,
+                          &L.gate_up, &L.down}) {
+      weight_bytes_ += static_cast<int64_t>(v->size() * sizeof(float));
+    }
+  }
+  weight_bytes_ += static_cast<int64_t>((embed_.size() + final_norm_.size() + lm_head_.size()) * sizeof(float));
+}
+
+void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
+  validate_step(batch, spec_, block_size_, num_blocks_);
+  const int64_t tokens = batch.total_tokens();
+  const int64_t h = spec_.hidden_size;
+
+  std::vector<int32_t> ids, positions;
+  ids.reserve(tokens);
+  positions.reserve(tokens);
+  for (const auto& s : batch.sequences) {
+    for (std::size_t j = 0; j < s.tokens.size(); ++j) {
+      ids.push_back(s.tokens[j]);
+      positions.push_back(static_cast<int32_t>(s.num_cached + static_cast<int64_t>(j)));
+    }
+  }
+  x_.resize(static_cast<std::size_t>(tokens * h));
+  cpu::embedding_gather(embed_.data(), ids.data(), x_.data(), tokens, h);
+  for (auto& layer : layers_) run_layer(layer, batch, positions);
+
+  // Only the rows that need logits go through the final norm and the vocabulary projection.
+  std::vector<int64_t> rows;
+  out.first_row.clear();
+  int64_t offset = 0;
+  for (const auto& s : batch.sequences) {
+    const auto n = static_cast<int64_t>(s.tokens.size());
+    out.first_row.push_back(static_cast<int64_t>(rows.size()));
+    for (int64_t j = s.all_logits ? 0 : n - 1; j < n; ++j) rows.push_back(offset + j);
+    offset += n;
+  }
+  const auto nrows = static_cast<int64_t>(rows.size());
+  xn_.resize(static_cast<std::size_t>(nrows * h));
+  for (int64_t r = 0; r < nrows; ++r) {
+    cpu::rms_norm(x_.data() + rows[r] * h, final_norm_.data(), xn_.data() + r * h, 1, h,
+                  static_cast<float>(spec_.rms_eps), h, h);
+  }
+  out.vocab = spec_.vocab_size;
+  out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
+  const float* head = spec_.tie_word_embeddings ? embed_.data() : lm_head_.data();
+  cpu::matmul_nt(xn_.data(), head, out.values.data(), nrows, spec_.vocab_size, h);
+}
+
+void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
+  const int64_t tokens = static_cast<int64_t>(positions.size());
+  const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
+  const int64_t d = spec_.head_dim, inter = spec_.intermediate_size;
+  const int64_t qkv_w = qw + 2 * kvw;
+  const auto eps = static_cast<float>(spec_.rms_eps);
+
+  xn_.resize(static_cast<std::size_t>(tokens * h));
+  qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
+  attn_.resize(static_cast<std::size_t>(tokens * qw));
+  gate_up_.resize(static_cast<std::size_t>(tokens * 2 * inter));
+  act_.resize(static_cast<std::size_t>(tokens * inter));
+
+  // Attention block.
+  cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h);
+  cpu::matmul_nt(xn_.data(), L.qkv.data(), qkv_.data(), tokens, qkv_w, h);
+  if (!L.qkv_bias.empty()) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      float* row = qkv_.data() + t * qkv_w;
+      for (int64_t i = 0; i < qkv_w; ++i) row[i] += L.qkv_bias[i];
+    }
+  }
+  float* q = qkv_.data();
+  float* k = q + qw;
+  float* v = k + kvw;
+  if (spec_.qk_norm) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, spec_.num_heads, d, eps, d, d);
+      cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, spec_.num_kv_heads, d, eps, d, d);
+    }
+  }
+  cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), inv_freq_);
+  cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), inv_freq_);
+
+  const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d};
+  int64_t offset = 0;
+  for (const auto& s : batch.sequences) {
+    const auto n = static_cast<int64_t>(s.tokens.size());
+    cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
+    cpu::paged_attention(kv, s.block_table.data(), s.num_cached, n, q + offset * qkv_w, qkv_w, spec_.num_heads,
+                         attn_.data() + offset * qw);
+    offset += n;
+  }
+  cpu::matmul_nt(attn_.data(), L.o.data(), x_.data(), tokens, h, qw, /*accumulate=*/true);
+
+  // MLP block.
+  cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h);
+  cpu::matmul_nt(xn_.data(), L.gate_up.data(), gate_up_.data(), tokens, 2 * inter, h);
+  cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter);
+  cpu::matmul_nt(act_.data(), L.down.data(), x_.data(), tokens, h, inter, /*accumulate=*/true);
+}
+
+}  // namespace troupe

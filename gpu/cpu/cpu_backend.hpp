@@ -1,0 +1,55 @@
+#pragma once
+// The CPU backend: float32 weights (dequantized or widened at load), OpenBLAS GEMMs for every
+// projection, the kernels of cpu_kernels.hpp for the rest, and a paged KV cache in host memory.
+// It is the fallback executor where no GPU is present and the reference for the CUDA backend.
+#include <memory>
+#include <vector>
+
+#include "gpu/backend.hpp"
+
+namespace troupe {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const ModelFiles& model, const BackendOptions& options);
+
+  std::string_view name() const override { return "cpu"; }
+  const ModelSpec& spec() const override { return spec_; }
+  int64_t kv_block_size() const override { return block_size_; }
+  int64_t kv_num_blocks() const override { return num_blocks_; }
+  int64_t weight_bytes() const override { return weight_bytes_; }
+  int64_t kv_cache_bytes() const override;
+  void forward(const StepBatch& batch, StepLogits& out) override;
+
+ private:
+  struct Layer {
+    std::vector<float> input_norm;     // [hidden]
+    std::vector<float> qkv;            // [q_width + 2 kv_width, hidden]: q, k, v rows stacked
+    std::vector<float> qkv_bias;       // [q_width + 2 kv_width] or empty
+    std::vector<float> q_norm, k_norm; // [head_dim] or empty
+    std::vector<float> o;              // [hidden, q_width]
+    std::vector<float> post_norm;      // [hidden]
+    std::vector<float> gate_up;        // [2 intermediate, hidden]: gate rows then up rows
+    std::vector<float> down;           // [hidden, intermediate]
+    std::vector<float> k_cache, v_cache;  // [num_blocks, block_size, kv_heads, head_dim]
+  };
+
+  void load_weights(const ModelFiles& model);
+  void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
+
+  ModelSpec spec_;
+  int64_t block_size_;
+  int64_t num_blocks_;
+  int64_t weight_bytes_ = 0;
+  std::vector<double> inv_freq_;
+  std::vector<float> embed_;       // [vocab, hidden]
+  std::vector<float> final_norm_;  // [hidden]
+  std::vector<float> lm_head_;     // [vocab, hidden]; empty when tied to embed_
+  std::vector<Layer> layers_;
+
+  // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
+  // output, gate|up, activation.
+  std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,59 @@
+#pragma once
+// The CPU implementation of every operation in the forward pass. Each function is both the CPU
+// backend's kernel and the reference its CUDA counterpart is tested against, so each is written
+// for clarity first: plain loops over row-major float32 buffers, parallel over independent rows.
+//
+// Layouts: activations are row-major [tokens, width]. A "row stride" lets a kernel work on a
+// slice of a wider fused buffer (q, k and v live side by side in one [tokens, q+2kv] buffer).
+#include <cstdint>
+#include <span>
+
+namespace troupe::cpu {
+
+// C[M,N] = A[M,K] · W[N,K]^T (+ C when accumulate). W is a weight in PyTorch's [out, in] layout.
+void matmul_nt(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, bool accumulate = false);
+
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows` rows of `dim` values.
+void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
+              int64_t x_stride, int64_t out_stride);
+
+// The fused step between sublayers: residual += delta, then out = rms_norm(residual).
+void add_rms_norm(float* residual, const float* delta, const float* weight, float* out, int64_t rows,
+                  int64_t dim, float eps);
+
+// Rotates `heads` heads of `head_dim` in each of `tokens` rows (stride `row_stride`) in place, by
+// the half-split convention: pair (i, i + head_dim/2) is rotated by positions[t] * inv_freq[i].
+void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
+                const int32_t* positions, std::span<const double> inv_freq);
+
+// out[r, i] = silu(gate_up[r, i]) * gate_up[r, inter + i]: gate and up projections side by side.
+void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter);
+
+// out[t] = table[ids[t]] for rows of `dim` floats.
+void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim);
+
+// Paged KV cache of one layer: [num_blocks, block_size, kv_heads, head_dim] for keys and the
+// same for values.
+struct PagedKv {
+  float* keys;
+  float* values;
+  int64_t block_size;
+  int64_t kv_heads;
+  int64_t head_dim;
+  float* slot(float* base, const int32_t* block_table, int64_t pos) const {
+    return base + ((static_cast<int64_t>(block_table[pos / block_size]) * block_size + pos % block_size) * kv_heads) * head_dim;
+  }
+};
+
+// Stores the k and v rows of `tokens` new tokens (positions start .. start+tokens-1) into the
+// cache slots the block table gives.
+void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
+              const float* k, const float* v, int64_t row_stride);
+
+// Causal attention of `tokens` query rows at positions start .. start+tokens-1 over the cached
+// positions 0 .. (own position), grouped-query: query head h reads kv head h / (heads/kv_heads).
+// q rows have `heads * head_dim` values at stride q_stride; out rows are [heads * head_dim].
+void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
+                     const float* q, int64_t q_stride, int64_t heads, float* out);
+
+}  // namespace troupe::cpu

@@ -1,0 +1,172 @@
+#include "model/model_files.hpp"
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "model/config_readers.hpp"
+
+namespace troupe {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+json::value read_json(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw ModelError("cannot read " + p.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return json::parse(ss.str());
+  } catch (const std::exception& e) {
+    throw ModelError(p.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+// GGUF stores llama q/k projection rows permuted for the interleaved RoPE layout: within each
+// head, file row 2j holds Hugging Face row j and file row 2j+1 holds row j + head_dim/2. `rows`
+// are head-major rows of `row_len` floats (row_len 1 for a bias).
+std::vector<float> unpermute_rope_rows(const std::vector<float>& in, int64_t heads, int64_t head_dim,
+                                       int64_t row_len) {
+  std::vector<float> out(in.size());
+  const int64_t half = head_dim / 2;
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t j = 0; j < half; ++j) {
+      for (int64_t k = 0; k < 2; ++k) {
+        const float* src = in.data() + ((h * head_dim) + 2 * j + k) * row_len;
+        float* dst = out.data() + ((h * head_dim) + j + k * half) * row_len;
+        std::copy(src, src + row_len, dst);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name) {
+  static const std::map<std::string, std::string> kGlobal{
+      {"token_embd.weight", "model.embed_tokens.weight"},
+      {"output_norm.weight", "model.norm.weight"},
+      {"output.weight", "lm_head.weight"},
+  };
+  static const std::map<std::string, std::string> kLayer{
+      {"attn_norm", "input_layernorm"},       {"ffn_norm", "post_attention_layernorm"},
+      {"attn_q", "self_attn.q_proj"},         {"attn_k", "self_attn.k_proj"},
+      {"attn_v", "self_attn.v_proj"},         {"attn_output", "self_attn.o_proj"},
+      {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
+      {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
+      {"ffn_down", "mlp.down_proj"},
+  };
+  if (auto it = kGlobal.find(gguf_name); it != kGlobal.end()) return it->second;
+  static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
+  std::smatch m;
+  if (std::regex_match(gguf_name, m, kBlock)) {
+    if (auto it = kLayer.find(m[2].str()); it != kLayer.end()) {
+      return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
+    }
+  }
+  return std::nullopt;
+}
+
+ModelFiles ModelFiles::open(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return open_hf_directory(path);
+  if (fs::is_regular_file(path, ec)) {
+    if (path.extension() == ".gguf") return open_gguf(path);
+    throw ModelError(path.string() + ": not a .gguf file or a model directory");
+  }
+  throw ModelError(path.string() + ": no such file or directory");
+}
+
+ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
+  ModelFiles m;
+  m.path_ = dir;
+  m.format_ = ModelFormat::Safetensors;
+  const fs::path config = dir / "config.json";
+  if (!fs::exists(config)) throw ModelError(dir.string() + ": no config.json in the model directory");
+  m.spec_ = spec_from_hf_config_file(config);
+
+  std::vector<fs::path> files;
+  const fs::path index = dir / "model.safetensors.index.json";
+  if (fs::exists(index)) {
+    json::value v = read_json(index);
+    const json::value* map = v.is_object() ? v.as_object().if_contains("weight_map") : nullptr;
+    if (!map || !map->is_object()) throw ModelError(index.string() + ": no \"weight_map\" object");
+    std::set<std::string> unique;
+    for (const auto& [name, file] : map->as_object()) {
+      if (!file.is_string()) throw ModelError(index.string() + ": weight_map entry for " + std::string(name) + " is not a file name");
+      unique.insert(std::string(file.as_string()));
+    }
+    for (const auto& f : unique) files.push_back(dir / f);
+  } else if (fs::exists(dir / "model.safetensors")) {
+    files.push_back(dir / "model.safetensors");
+  } else {
+    throw ModelError(dir.string() + ": no model.safetensors or model.safetensors.index.json");
+  }
+  for (const auto& f : files) {
+    auto shard = std::make_shared<const SafetensorsFile>(f);
+    for (const auto& t : shard->tensors()) {
+      if (!m.tensors_.emplace(t.name, t).second) {
+        throw ModelError(f.string() + ": tensor '" + t.name + "' also appears in another shard");
+      }
+    }
+    m.shards_.push_back(std::move(shard));
+  }
+  return m;
+}
+
+ModelFiles ModelFiles::open_gguf(const fs::path& file) {
+  ModelFiles m;
+  m.path_ = file;
+  m.format_ = ModelFormat::Gguf;
+  m.gguf_ = std::make_shared<const GgufFile>(file);
+  m.spec_ = spec_from_gguf(*m.gguf_);
+  for (const auto& t : m.gguf_->tensors()) {
+    if (auto hf = hf_name_from_gguf(t.name)) m.tensors_.emplace(*hf, t);
+  }
+  return m;
+}
+
+const TensorView* ModelFiles::find(const std::string& hf_name) const {
+  auto it = tensors_.find(hf_name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+const TensorView& ModelFiles::tensor(const std::string& hf_name) const {
+  if (const TensorView* t = find(hf_name)) return *t;
+  throw ModelError(path_.string() + ": the model has no tensor " + hf_name + " (expected for a " +
+                   std::string(architecture_name(spec_.arch)) + " model)");
+}
+
+std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::vector<int64_t>& shape) const {
+  const TensorView& t = tensor(hf_name);
+  if (t.shape != shape) {
+    throw ModelError(t.file + ": tensor '" + t.name + "' has shape " + shape_string(t.shape) +
+                     ", expected " + shape_string(shape));
+  }
+  std::vector<float> values = tensor_to_f32(t);
+  if (format_ == ModelFormat::Gguf && spec_.arch == Architecture::Llama) {
+    const bool is_q = hf_name.find("self_attn.q_proj.") != std::string::npos;
+    const bool is_k = hf_name.find("self_attn.k_proj.") != std::string::npos;
+    if (is_q || is_k) {
+      const int64_t heads = is_q ? spec_.num_heads : spec_.num_kv_heads;
+      const int64_t row_len = shape.size() == 2 ? shape[1] : 1;
+      values = unpermute_rope_rows(values, heads, spec_.head_dim, row_len);
+    }
+  }
+  return values;
+}
+
+}  // namespace troupe

@@ -1,0 +1,61 @@
+#pragma once
+// A model on disk — a Hugging Face directory (config.json + safetensors, single or sharded) or a
+// GGUF file — opened by mmap, with its ModelSpec and its weights under one naming scheme: the
+// Hugging Face parameter names (model.layers.N.self_attn.q_proj.weight, ...), whatever the format.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/gguf_file.hpp"
+#include "model/model_spec.hpp"
+#include "model/safetensors_file.hpp"
+
+namespace troupe {
+
+enum class ModelFormat { Safetensors, Gguf };
+
+class ModelFiles {
+ public:
+  // `path` is a directory with config.json and model.safetensors (or model.safetensors.index.json
+  // and its shards), or a .gguf file. Throws ModelError naming what is missing or wrong.
+  static ModelFiles open(const std::filesystem::path& path);
+
+  const ModelSpec& spec() const { return spec_; }
+  ModelFormat format() const { return format_; }
+  const std::filesystem::path& path() const { return path_; }
+  // The GGUF file, for its tokenizer metadata; nullptr for safetensors models.
+  const GgufFile* gguf() const { return gguf_.get(); }
+
+  const TensorView* find(const std::string& hf_name) const;
+  // Throws ModelError naming the model path and the missing tensor.
+  const TensorView& tensor(const std::string& hf_name) const;
+
+  // The tensor as float32, checked to have `shape` (outermost first). q_proj/k_proj weights and
+  // biases of llama-architecture GGUF files are un-permuted back to the half-split RoPE layout, so
+  // every backend applies one RoPE convention.
+  std::vector<float> load_f32(const std::string& hf_name, const std::vector<int64_t>& shape) const;
+
+  // Hugging Face name -> file tensor, for inspection tools.
+  const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+
+ private:
+  ModelFiles() = default;
+  static ModelFiles open_hf_directory(const std::filesystem::path& dir);
+  static ModelFiles open_gguf(const std::filesystem::path& file);
+
+  std::filesystem::path path_;
+  ModelFormat format_ = ModelFormat::Safetensors;
+  ModelSpec spec_;
+  std::vector<std::shared_ptr<const SafetensorsFile>> shards_;
+  std::shared_ptr<const GgufFile> gguf_;
+  std::map<std::string, TensorView> tensors_;
+};
+
+// The llama.cpp tensor name for a Hugging Face parameter name and back; nullopt when the name
+// has no counterpart.
+std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name);
+
+}  // namespace troupe
