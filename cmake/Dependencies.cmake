@@ -1,6 +1,5 @@
 # Every dependency comes from Debian bookworm packages (see README.md for the apt-get line).
 find_package(Threads REQUIRED)
-find_package(OpenMP REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(spdlog REQUIRED)

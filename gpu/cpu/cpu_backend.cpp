@@ -1,7 +1,6 @@
 #include "gpu/cpu/cpu_backend.hpp"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <thread>
@@ -22,7 +21,7 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
     : spec_(model.spec()), block_size_(options.kv_block_size) {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   openblas_set_num_threads(threads);
-  omp_set_num_threads(threads);
+  pool_ = std::make_unique<cpu::ThreadPool>(threads);
   if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
   num_blocks_ = kv_blocks_for(options, spec_, sizeof(float));
   inv_freq_ = rope_inverse_frequencies(spec_);
@@ -127,7 +126,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   act_.resize(static_cast<std::size_t>(tokens * inter));
 
   // Attention block.
-  cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h);
+  cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
   cpu::matmul_nt(xn_.data(), L.qkv.data(), qkv_.data(), tokens, qkv_w, h);
   if (!L.qkv_bias.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
@@ -144,8 +143,8 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, spec_.num_kv_heads, d, eps, d, d);
     }
   }
-  cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), inv_freq_);
-  cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), inv_freq_);
+  cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), inv_freq_, pool_.get());
+  cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), inv_freq_, pool_.get());
 
   const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d};
   int64_t offset = 0;
@@ -153,15 +152,15 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     const auto n = static_cast<int64_t>(s.tokens.size());
     cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
     cpu::paged_attention(kv, s.block_table.data(), s.num_cached, n, q + offset * qkv_w, qkv_w, spec_.num_heads,
-                         attn_.data() + offset * qw);
+                         attn_.data() + offset * qw, pool_.get());
     offset += n;
   }
   cpu::matmul_nt(attn_.data(), L.o.data(), x_.data(), tokens, h, qw, /*accumulate=*/true);
 
   // MLP block.
-  cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h);
+  cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
   cpu::matmul_nt(xn_.data(), L.gate_up.data(), gate_up_.data(), tokens, 2 * inter, h);
-  cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter);
+  cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter, pool_.get());
   cpu::matmul_nt(act_.data(), L.down.data(), x_.data(), tokens, h, inter, /*accumulate=*/true);
 }
 

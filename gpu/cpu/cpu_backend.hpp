@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "gpu/cpu/thread_pool.hpp"
 
 namespace troupe {
 
@@ -46,6 +47,7 @@ class CpuBackend final : public Backend {
   std::vector<float> final_norm_;  // [hidden]
   std::vector<float> lm_head_;     // [vocab, hidden]; empty when tied to embed_
   std::vector<Layer> layers_;
+  std::unique_ptr<cpu::ThreadPool> pool_;
 
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
   // output, gate|up, activation.

@@ -9,37 +9,43 @@
 namespace troupe::cpu {
 
 void matmul_nt(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, bool accumulate) {
+  if (m == 1) {  // a decode step of one sequence: OpenBLAS 0.3.21 does not route this to GEMV itself
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n), static_cast<int>(k), 1.0f, w,
+                static_cast<int>(k), a, 1, accumulate ? 1.0f : 0.0f, c, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), 1.0f, a, static_cast<int>(k), w, static_cast<int>(k),
               accumulate ? 1.0f : 0.0f, c, static_cast<int>(n));
 }
 
 void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
-              int64_t x_stride, int64_t out_stride) {
-#pragma omp parallel for if (rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * x_stride;
-    float* o = out + r * out_stride;
-    double sum = 0.0;  // double: a long row of squares loses digits in float
-    for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(xr[i]) * xr[i];
-    const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(dim) + eps));
-    for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * inv * weight[i];
-  }
+              int64_t x_stride, int64_t out_stride, ThreadPool* pool) {
+  parallel_for(pool, rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * x_stride;
+      float* o = out + r * out_stride;
+      double sum = 0.0;  // double: a long row of squares loses digits in float
+      for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+      const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(dim) + eps));
+      for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * inv * weight[i];
+    }
+  });
 }
 
 void add_rms_norm(float* residual, const float* delta, const float* weight, float* out, int64_t rows,
-                  int64_t dim, float eps) {
+                  int64_t dim, float eps, ThreadPool* pool) {
   const int64_t n = rows * dim;
   for (int64_t i = 0; i < n; ++i) residual[i] += delta[i];
-  rms_norm(residual, weight, out, rows, dim, eps, dim, dim);
+  rms_norm(residual, weight, out, rows, dim, eps, dim, dim, pool);
 }
 
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
-                const int32_t* positions, std::span<const double> inv_freq) {
+                const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool) {
   const int64_t half = head_dim / 2;
-#pragma omp parallel for if (tokens > 1)
-  for (int64_t t = 0; t < tokens; ++t) {
-    std::vector<float> cos_t(half), sin_t(half);
+  parallel_for(pool, tokens, [&](int64_t begin, int64_t end) {
+  std::vector<float> cos_t(half), sin_t(half);
+  for (int64_t t = begin; t < end; ++t) {
     for (int64_t i = 0; i < half; ++i) {
       const double angle = static_cast<double>(positions[t]) * inv_freq[i];
       cos_t[i] = static_cast<float>(std::cos(angle));
@@ -54,16 +60,18 @@ void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64
       }
     }
   }
+  });
 }
 
-void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter) {
-#pragma omp parallel for if (rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* g = gate_up + r * 2 * inter;
-    const float* u = g + inter;
-    float* o = out + r * inter;
-    for (int64_t i = 0; i < inter; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  }
+void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter, ThreadPool* pool) {
+  parallel_for(pool, rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* g = gate_up + r * 2 * inter;
+      const float* u = g + inter;
+      float* o = out + r * inter;
+      for (int64_t i = 0; i < inter; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    }
+  });
 }
 
 void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim) {
@@ -82,17 +90,19 @@ void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int6
 }
 
 void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
-                     const float* q, int64_t q_stride, int64_t heads, float* out) {
+                     const float* q, int64_t q_stride, int64_t heads, float* out, ThreadPool* pool) {
   const int64_t d = kv.head_dim;
   const int64_t group = heads / kv.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-#pragma omp parallel for collapse(2) if (tokens * heads > 1)
-  for (int64_t t = 0; t < tokens; ++t) {
-    for (int64_t h = 0; h < heads; ++h) {
+  // One work item per (query token, head).
+  parallel_for(pool, tokens * heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / heads, h = item % heads;
       const int64_t pos = start + t;
       const int64_t g = h / group;
       const float* qh = q + t * q_stride + h * d;
-      std::vector<float> scores(static_cast<std::size_t>(pos + 1));
+      scores.resize(static_cast<std::size_t>(pos + 1));
       float max_score = -INFINITY;
       for (int64_t p = 0; p <= pos; ++p) {
         const float* kp = kv.slot(kv.keys, block_table, p) + g * d;
@@ -102,7 +112,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
         max_score = std::max(max_score, scores[p]);
       }
       double denom = 0.0;
-      for (float& s : scores) {
+      for (float& s : scores) {  // scores.size() == pos + 1
         s = std::exp(s - max_score);
         denom += s;
       }
@@ -114,7 +124,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
         for (int64_t i = 0; i < d; ++i) o[i] += w * vp[i];
       }
     }
-  }
+  });
 }
 
 }  // namespace troupe::cpu

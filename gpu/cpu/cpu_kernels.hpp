@@ -8,26 +8,30 @@
 #include <cstdint>
 #include <span>
 
+#include "gpu/cpu/thread_pool.hpp"
+
 namespace troupe::cpu {
 
 // C[M,N] = A[M,K] · W[N,K]^T (+ C when accumulate). W is a weight in PyTorch's [out, in] layout.
 void matmul_nt(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, bool accumulate = false);
 
+// Kernels that take a ThreadPool* split their rows over it; nullptr runs them on the caller.
+
 // out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows` rows of `dim` values.
 void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
-              int64_t x_stride, int64_t out_stride);
+              int64_t x_stride, int64_t out_stride, ThreadPool* pool = nullptr);
 
 // The fused step between sublayers: residual += delta, then out = rms_norm(residual).
 void add_rms_norm(float* residual, const float* delta, const float* weight, float* out, int64_t rows,
-                  int64_t dim, float eps);
+                  int64_t dim, float eps, ThreadPool* pool = nullptr);
 
 // Rotates `heads` heads of `head_dim` in each of `tokens` rows (stride `row_stride`) in place, by
 // the half-split convention: pair (i, i + head_dim/2) is rotated by positions[t] * inv_freq[i].
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
-                const int32_t* positions, std::span<const double> inv_freq);
+                const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 
 // out[r, i] = silu(gate_up[r, i]) * gate_up[r, inter + i]: gate and up projections side by side.
-void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter);
+void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter, ThreadPool* pool = nullptr);
 
 // out[t] = table[ids[t]] for rows of `dim` floats.
 void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim);
@@ -54,6 +58,6 @@ void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int6
 // positions 0 .. (own position), grouped-query: query head h reads kv head h / (heads/kv_heads).
 // q rows have `heads * head_dim` values at stride q_stride; out rows are [heads * head_dim].
 void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
-                     const float* q, int64_t q_stride, int64_t heads, float* out);
+                     const float* q, int64_t q_stride, int64_t heads, float* out, ThreadPool* pool = nullptr);
 
 }  // namespace troupe::cpu
