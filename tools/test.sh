@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command (README.md; .ci/run calls it): installs what the tests need from Debian's
+# packages and PyPI, fetches the default model, builds everything and runs every test with CTest.
+# Run as root on Debian bookworm (or with sudo available). Idempotent: a second run only rebuilds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/install_deps.sh
+
+# Python test tooling lives in its own virtual environment, so nothing on the machine is touched.
+if [[ ! -x .venv-test/bin/python ]]; then
+  python3 -m venv .venv-test
+fi
+.venv-test/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-test.txt
+export PATH="$PWD/.venv-test/bin:$PATH"
+
+# The real default model (SmolLM2-135M-Instruct, Q4_1 GGUF) for the end-to-end tests.
+TROUPE_DEFAULT_MODEL="$(tools/fetch_default_model.sh)"
+export TROUPE_DEFAULT_MODEL
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build
+ctest --test-dir build --output-on-failure --timeout 900
