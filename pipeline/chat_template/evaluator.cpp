@@ -48,22 +48,22 @@ Value repeat(const Value& sequence, std::int64_t times) {
   }
   List out;
   for (std::int64_t i = 0; i < times; ++i) out.insert(out.end(), sequence.as_list().begin(), sequence.as_list().end());
-  return Value(std::move(out));
+  return sequence.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));
 }
 
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   if (op == "~") return Value(a.str() + b.str());
   if (op == "+") {
     if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
-    if (a.is_list() && b.is_list()) {
+    if (a.is_list_or_tuple() && a.kind() == b.kind()) {
       List joined = a.as_list();
       joined.insert(joined.end(), b.as_list().begin(), b.as_list().end());
-      return Value(std::move(joined));
+      return a.is_tuple() ? Value::tuple(std::move(joined)) : Value(std::move(joined));
     }
   }
   if (op == "*") {
-    if ((a.is_string() || a.is_list()) && both_integers(b, b)) return repeat(a, integer(b));
-    if ((b.is_string() || b.is_list()) && both_integers(a, a)) return repeat(b, integer(a));
+    if ((a.is_string() || a.is_list_or_tuple()) && both_integers(b, b)) return repeat(a, integer(b));
+    if ((b.is_string() || b.is_list_or_tuple()) && both_integers(a, a)) return repeat(b, integer(a));
   }
   if (!a.is_number() || !b.is_number()) {
     if (op == "%" && a.is_string()) throw UnsupportedFault("unsupported construct 'printf-style string formatting'");
@@ -311,7 +311,7 @@ class Evaluator {
       case Expr::Kind::tuple: {
         List items;
         for (const auto& item : expr.items) items.push_back(eval(*item, scope));
-        return Value(std::move(items));
+        return expr.kind == Expr::Kind::tuple ? Value::tuple(std::move(items)) : Value(std::move(items));
       }
       case Expr::Kind::dict: {
         Dict dict;

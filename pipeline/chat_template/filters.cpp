@@ -60,7 +60,7 @@ Value select_like(const Value& input, const CallArgs& args, bool by_attribute, b
     bool passed = test ? apply_test(*test, subject, test_args) : subject.truthy();
     if (passed == keep_when) out.push_back(item);
   }
-  return Value(std::move(out));
+  return Value::iterator("generator", std::move(out), true);
 }
 
 Value tojson(const Value& input, const CallArgs& args) {
@@ -75,7 +75,7 @@ Value tojson(const Value& input, const CallArgs& args) {
   else if (!indent.is_none()) throw RenderFault("tojson indent must be an int or a str");
   Value separators = reader.get_or("separators", Value::none());
   if (!separators.is_none()) {
-    if (!separators.is_list() || separators.as_list().size() != 2 || !separators.as_list()[0].is_string() ||
+    if (!separators.is_list_or_tuple() || separators.as_list().size() != 2 || !separators.as_list()[0].is_string() ||
         !separators.as_list()[1].is_string())
       throw RenderFault("tojson separators must be a pair of strings");
     options.item_separator = separators.as_list()[0].as_string();
@@ -157,6 +157,12 @@ Value apply_filter(std::string_view name, const Value& input, const CallArgs& ar
   }
   if (name == "first" || name == "last") {
     ArgumentReader reader(name, args, {});
+    if (input.is_iterator() && input.as_iterator().single_pass) {
+      Iterator& iterator = input.as_iterator();
+      if (name == "last") throw RenderFault("'" + iterator.type_name + "' object is not reversible");
+      if (iterator.position == iterator.items.size()) return Value::undefined("No first item, sequence was empty.");
+      return iterator.items[iterator.position++];  // next() consumes one item
+    }
     List items = iterate(input);
     if (items.empty()) return Value::undefined(std::string("No ") + std::string(name) + " item, sequence was empty.");
     return name == "first" ? items.front() : items.back();
@@ -191,8 +197,8 @@ Value apply_filter(std::string_view name, const Value& input, const CallArgs& ar
     if (input.is_undefined()) return Value(List{});
     if (!input.is_dict()) throw RenderFault("Can only get item pairs from a mapping.");
     List pairs;
-    for (const auto& [key, item] : input.as_dict().entries()) pairs.emplace_back(List{Value(key), item});
-    return Value(std::move(pairs));
+    for (const auto& [key, item] : input.as_dict().entries()) pairs.push_back(Value::tuple(List{Value(key), item}));
+    return Value::iterator("generator", std::move(pairs), true);
   }
   if (name == "list") {
     ArgumentReader reader(name, args, {});
@@ -201,9 +207,13 @@ Value apply_filter(std::string_view name, const Value& input, const CallArgs& ar
   if (name == "reverse") {
     ArgumentReader reader(name, args, {});
     if (input.is_string()) return get_slice(input, std::nullopt, std::nullopt, -1);
+    bool generator = input.is_iterator() && input.as_iterator().single_pass;
     List items = iterate(input);
     std::reverse(items.begin(), items.end());
-    return Value(std::move(items));
+    // reversed() works on sequences and views; a generator is instead copied into a reversed list.
+    if (generator) return Value(std::move(items));
+    std::string type = input.is_list() ? "list_reverseiterator" : input.is_dict() ? "dict_reversekeyiterator" : "reversed";
+    return Value::iterator(type, std::move(items), true);
   }
   if (name == "unique") {
     ArgumentReader reader(name, args, {});
@@ -217,7 +227,7 @@ Value apply_filter(std::string_view name, const Value& input, const CallArgs& ar
       });
       if (!seen) out.push_back(item);
     }
-    return Value(std::move(out));
+    return Value::iterator("generator", std::move(out), true);
   }
   if (name == "map") {
     const Value* attribute = nullptr;
@@ -233,14 +243,14 @@ Value apply_filter(std::string_view name, const Value& input, const CallArgs& ar
         Value mapped = lookup_path(item, attribute->str());
         out.push_back(mapped.is_undefined() && fallback ? *fallback : mapped);
       }
-      return Value(std::move(out));
+      return Value::iterator("generator", std::move(out), true);
     }
     if (args.positional.empty() || !args.positional[0].is_string()) throw RenderFault("map() needs a filter name");
     std::string filter = args.positional[0].as_string();
     if (!has_filter(filter)) throw UnsupportedFault("unsupported construct 'filter " + filter + "'");
     CallArgs filter_args = rest_arguments(args, 1);
     for (const auto& item : iterate(input)) out.push_back(apply_filter(filter, item, filter_args));
-    return Value(std::move(out));
+    return Value::iterator("generator", std::move(out), true);
   }
   if (name == "select") return select_like(input, args, false, true);
   if (name == "reject") return select_like(input, args, false, false);

@@ -65,7 +65,7 @@ class JsonWriter {
         return;
       }
       case Kind::string: append_json_string(out_, value.as_string(), options_.ensure_ascii); return;
-      case Kind::list: {
+      case Kind::list: case Kind::tuple: {
         const auto& list = value.as_list();
         if (list.empty()) {
           out_ += "[]";

@@ -63,7 +63,7 @@ bool affix_matches(const std::string& text, const Value& affix, bool prefix, con
     if (a.size() > text.size()) return false;
     return prefix ? text.compare(0, a.size(), a) == 0 : text.compare(text.size() - a.size(), a.size(), a) == 0;
   };
-  if (affix.is_list()) {
+  if (affix.is_list_or_tuple()) {
     for (const auto& candidate : affix.as_list())
       if (one(candidate)) return true;
     return false;
@@ -153,15 +153,16 @@ Value string_method(const std::string& text, const std::string& name) {
 
 Value dict_method(const Value& dict_value, const std::string& name) {
   if (name == "items" || name == "keys" || name == "values") {
+    // dict views: re-iterable and sized, printed as dict_items([...]).
     return Value(Callable{"dict." + name, [dict_value, name](const CallArgs& args) {
                             ArgumentReader reader(name, args, {});
                             List out;
                             for (const auto& [key, item] : dict_value.as_dict().entries()) {
-                              if (name == "items") out.emplace_back(List{Value(key), item});
+                              if (name == "items") out.push_back(Value::tuple(List{Value(key), item}));
                               else if (name == "keys") out.emplace_back(key);
                               else out.push_back(item);
                             }
-                            return Value(std::move(out));
+                            return Value::iterator("dict_" + name, std::move(out), false);
                           }});
   }
   if (name == "get") {
@@ -228,7 +229,8 @@ Value get_item(const Value& object, const Value& key) {
         return Value::undefined("'dict object' has no attribute '" + key.as_string() + "'");
       }
       return Value::undefined("'dict object' has no attribute " + key.repr());
-    case Value::Kind::list: {
+    case Value::Kind::list:
+    case Value::Kind::tuple: {
       auto index = index_of(key);
       if (!index) {
         if (key.is_string()) return get_attribute(object, key.as_string());
@@ -285,11 +287,11 @@ Value get_slice(const Value& object, const std::optional<std::int64_t>& start_ar
     for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) indices.push_back(static_cast<std::size_t>(i));
     return indices;
   };
-  if (object.is_list()) {
+  if (object.is_list_or_tuple()) {
     const auto& list = object.as_list();
     List out;
     for (auto i : slice_indices(static_cast<std::int64_t>(list.size()))) out.push_back(list[i]);
-    return Value(std::move(out));
+    return object.is_tuple() ? Value::tuple(std::move(out)) : Value(std::move(out));
   }
   if (object.is_string()) {
     auto points = decode_utf8(object.as_string());
@@ -304,7 +306,15 @@ Value get_slice(const Value& object, const std::optional<std::int64_t>& start_ar
 List iterate(const Value& value) {
   switch (value.kind()) {
     case Value::Kind::undefined: return {};
-    case Value::Kind::list: return value.as_list();
+    case Value::Kind::list:
+    case Value::Kind::tuple: return value.as_list();
+    case Value::Kind::iterator: {
+      Iterator& iterator = value.as_iterator();
+      if (!iterator.single_pass) return iterator.items;
+      List rest(iterator.items.begin() + static_cast<long>(iterator.position), iterator.items.end());
+      iterator.position = iterator.items.size();  // a Python generator is exhausted by one pass
+      return rest;
+    }
     case Value::Kind::dict: {
       List keys;
       for (const auto& entry : value.as_dict().entries()) keys.emplace_back(entry.first);
@@ -327,8 +337,12 @@ std::int64_t python_len(const Value& value) {
   switch (value.kind()) {
     case Value::Kind::undefined: return 0;
     case Value::Kind::string: return static_cast<std::int64_t>(code_point_count(value.as_string()));
-    case Value::Kind::list: return static_cast<std::int64_t>(value.as_list().size());
+    case Value::Kind::list:
+    case Value::Kind::tuple: return static_cast<std::int64_t>(value.as_list().size());
     case Value::Kind::dict: return static_cast<std::int64_t>(value.as_dict().size());
+    case Value::Kind::iterator:
+      if (!value.as_iterator().single_pass) return static_cast<std::int64_t>(value.as_iterator().items.size());
+      throw RenderFault("object of type '" + value.type_name() + "' has no len()");
     default: throw RenderFault("object of type '" + value.type_name() + "' has no len()");
   }
 }
@@ -340,9 +354,22 @@ bool contains(const Value& container, const Value& item) {
         throw RenderFault("'in <string>' requires string as left operand, not " + item.type_name());
       return container.as_string().find(item.as_string()) != std::string::npos;
     case Value::Kind::list:
+    case Value::Kind::tuple:
       for (const auto& element : container.as_list())
         if (element == item) return true;
       return false;
+    case Value::Kind::iterator: {
+      Iterator& iterator = container.as_iterator();
+      std::size_t i = iterator.single_pass ? iterator.position : 0;
+      for (; i < iterator.items.size(); ++i) {
+        if (iterator.items[i] == item) {
+          if (iterator.single_pass) iterator.position = i + 1;  // `in` consumes a generator up to the match
+          return true;
+        }
+      }
+      if (iterator.single_pass) iterator.position = i;
+      return false;
+    }
     case Value::Kind::dict: return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
     case Value::Kind::undefined: return false;
     default: throw RenderFault("argument of type '" + container.type_name() + "' is not iterable");

@@ -83,7 +83,8 @@ class Parser {
       const Token& token = current();
       switch (token.type) {
         case Type::end_of_input:
-          if (enders.size() != 0) fail("missing '{% " + std::string(*enders.begin()) + " %}'");
+          for (auto ender : enders)
+            if (ender.rfind("end", 0) == 0) fail("missing '{% " + std::string(ender) + " %}'");
           return body;
         case Type::text: {
           auto stmt = std::make_unique<Stmt>(Stmt::Kind::text, token.line);

@@ -45,8 +45,9 @@ bool apply_test(std::string_view name, const Value& input, const CallArgs& args)
   if (name == "string") return no_arguments(), input.is_string();
   if (name == "mapping") return no_arguments(), input.is_dict();
   if (name == "iterable")
-    return no_arguments(), input.is_list() || input.is_dict() || input.is_string() || input.is_undefined();
-  if (name == "sequence") return no_arguments(), input.is_list() || input.is_dict() || input.is_string();
+    return no_arguments(), input.is_list_or_tuple() || input.is_dict() || input.is_string() || input.is_undefined() ||
+                               input.is_iterator();
+  if (name == "sequence") return no_arguments(), input.is_list_or_tuple() || input.is_dict() || input.is_string();
   if (name == "callable") return no_arguments(), input.kind() == Kind::callable;
   if (name == "sameas") return input.same_object(only_argument(name, args));
   if (name == "eq" || name == "equalto" || name == "==") return input == only_argument(name, args);

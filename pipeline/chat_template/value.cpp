@@ -52,6 +52,8 @@ bool Value::truthy() const {
     case Kind::list: return !as_list().empty();
     case Kind::dict: return as_dict().size() != 0;
     case Kind::callable: case Kind::ns: return true;
+    case Kind::tuple: return !as_list().empty();
+    case Kind::iterator: return as_iterator().single_pass || !as_iterator().items.empty();
   }
   return false;
 }
@@ -64,6 +66,11 @@ std::string Value::str() const {
       // Python would print an object address; no template means to print a function.
       throw RenderFault("cannot render the callable '" + as_callable().name + "' as text");
     case Kind::ns: throw RenderFault("cannot render a namespace object as text");
+    case Kind::iterator:
+      if (as_iterator().single_pass)
+        throw UnsupportedFault("unsupported construct 'printing a " + as_iterator().type_name +
+                               " object' (Python prints its memory address)");
+      return repr();
     default: return repr();
   }
 }
@@ -96,6 +103,18 @@ std::string Value::repr() const {
       }
       return out + "}";
     }
+    case Kind::tuple: {
+      const auto& items = as_list();
+      std::string out = "(";
+      for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i].repr();
+      return out + (items.size() == 1 ? ",)" : ")");
+    }
+    case Kind::iterator: {
+      if (as_iterator().single_pass) return str();
+      std::string out = as_iterator().type_name + "([";
+      for (std::size_t i = 0; i < as_iterator().items.size(); ++i) out += (i ? ", " : "") + as_iterator().items[i].repr();
+      return out + "])";
+    }
     case Kind::callable: case Kind::ns: return str();
   }
   return {};
@@ -113,6 +132,8 @@ std::string Value::type_name() const {
     case Kind::dict: return "dict";
     case Kind::callable: return "function";
     case Kind::ns: return "Namespace";
+    case Kind::tuple: return "tuple";
+    case Kind::iterator: return as_iterator().type_name;
   }
   return "object";
 }
@@ -122,7 +143,8 @@ bool Value::same_object(const Value& other) const {
   switch (kind()) {
     case Kind::none: case Kind::undefined: return true;
     case Kind::boolean: return as_bool() == other.as_bool();
-    case Kind::list: return &as_list() == &other.as_list();
+    case Kind::list: case Kind::tuple: return &as_list() == &other.as_list();
+    case Kind::iterator: return &as_iterator() == &other.as_iterator();
     case Kind::dict: return &as_dict() == &other.as_dict();
     case Kind::ns: return &as_namespace() == &other.as_namespace();
     case Kind::callable: return &as_callable() == &other.as_callable();
@@ -143,7 +165,7 @@ bool operator==(const Value& a, const Value& b) {
   switch (a.kind()) {
     case Kind::undefined: case Kind::none: return true;
     case Kind::string: return a.as_string() == b.as_string();
-    case Kind::list: {
+    case Kind::list: case Kind::tuple: {
       const auto& x = a.as_list();
       const auto& y = b.as_list();
       if (x.size() != y.size()) return false;
@@ -174,7 +196,7 @@ bool python_less(const Value& a, const Value& b) {
     // Code point order equals UTF-8 byte order.
     return a.as_string() < b.as_string();
   }
-  if (a.is_list() && b.is_list()) {
+  if (a.kind() == b.kind() && a.is_list_or_tuple()) {
     const auto& x = a.as_list();
     const auto& y = b.as_list();
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {

@@ -48,6 +48,21 @@ struct Namespace {
   Dict attributes;
 };
 
+// A Python tuple: list-like, but printed with parentheses and never equal to a list.
+struct Tuple {
+  List items;
+};
+
+// What jinja2 filters and dict methods return instead of lists: generators (map, select, items, ...),
+// reverse iterators and dict views. Generators and reverse iterators are single-pass, always truthy and
+// have no len(); views are re-iterable and sized. Only views have a printable repr.
+struct Iterator {
+  std::string type_name;  // "generator", "list_reverseiterator", "dict_items", "dict_keys", "dict_values"
+  List items;
+  bool single_pass = true;
+  std::size_t position = 0;  // items already consumed by a single-pass iterator
+};
+
 struct Undefined {
   std::string hint;  // what was looked up, for error messages ("'dict object' has no attribute 'x'")
 };
@@ -67,7 +82,7 @@ class UnsupportedFault : public RenderFault {
 
 class Value {
  public:
-  enum class Kind { undefined, none, boolean, integer, real, string, list, dict, callable, ns };
+  enum class Kind { undefined, none, boolean, integer, real, string, list, dict, callable, ns, tuple, iterator };
 
   Value() : data_(Undefined{}) {}
   static Value undefined(std::string hint = {}) { return Value(Data(Undefined{std::move(hint)})); }
@@ -82,6 +97,10 @@ class Value {
   Value(Dict dict) : data_(std::make_shared<const Dict>(std::move(dict))) {}
   Value(Callable callable) : data_(std::make_shared<const Callable>(std::move(callable))) {}
   Value(std::shared_ptr<Namespace> ns) : data_(std::move(ns)) {}
+  static Value tuple(List items) { return Value(Data(std::make_shared<const Tuple>(Tuple{std::move(items)}))); }
+  static Value iterator(std::string type_name, List items, bool single_pass) {
+    return Value(Data(std::make_shared<Iterator>(Iterator{std::move(type_name), std::move(items), single_pass, 0})));
+  }
 
   Kind kind() const { return static_cast<Kind>(data_.index()); }
   bool is_undefined() const { return kind() == Kind::undefined; }
@@ -89,13 +108,21 @@ class Value {
   bool is_string() const { return kind() == Kind::string; }
   bool is_list() const { return kind() == Kind::list; }
   bool is_dict() const { return kind() == Kind::dict; }
+  bool is_tuple() const { return kind() == Kind::tuple; }
+  bool is_list_or_tuple() const { return is_list() || is_tuple(); }
+  bool is_iterator() const { return kind() == Kind::iterator; }
   bool is_number() const { return kind() == Kind::integer || kind() == Kind::real || kind() == Kind::boolean; }
 
   bool as_bool() const { return std::get<bool>(data_); }
   std::int64_t as_int() const { return std::get<std::int64_t>(data_); }
   double as_real() const { return std::get<double>(data_); }
   const std::string& as_string() const { return std::get<std::string>(data_); }
-  const List& as_list() const { return *std::get<std::shared_ptr<const List>>(data_); }
+  // The items of a list or a tuple.
+  const List& as_list() const {
+    if (is_tuple()) return std::get<std::shared_ptr<const Tuple>>(data_)->items;
+    return *std::get<std::shared_ptr<const List>>(data_);
+  }
+  Iterator& as_iterator() const { return *std::get<std::shared_ptr<Iterator>>(data_); }
   const Dict& as_dict() const { return *std::get<std::shared_ptr<const Dict>>(data_); }
   const Callable& as_callable() const { return *std::get<std::shared_ptr<const Callable>>(data_); }
   Namespace& as_namespace() const { return *std::get<std::shared_ptr<Namespace>>(data_); }
@@ -116,7 +143,8 @@ class Value {
  private:
   using Data = std::variant<Undefined, std::nullptr_t, bool, std::int64_t, double, std::string,
                             std::shared_ptr<const List>, std::shared_ptr<const Dict>,
-                            std::shared_ptr<const Callable>, std::shared_ptr<Namespace>>;
+                            std::shared_ptr<const Callable>, std::shared_ptr<Namespace>,
+                            std::shared_ptr<const Tuple>, std::shared_ptr<Iterator>>;
   explicit Value(Data data) : data_(std::move(data)) {}
   Data data_;
 };
