@@ -1,6 +1,7 @@
-// `troupe generate MODEL --prompt-ids 1,2,3 --max-tokens N`: one sequence, run to completion on
-// one backend, without the serving pipeline. It is the quickest end-to-end check of a model and
-// the tool behind the decode-speed figures in docs/BENCHMARKS.md.
+// `troupe generate MODEL --prompt TEXT [--chat] --max-tokens N`: one sequence, run to completion on
+// one backend, without the serving pipeline, its text streamed to stdout as it is generated. It is
+// the quickest end-to-end check of a model and the tool behind the decode-speed figures in
+// docs/BENCHMARKS.md. `--prompt-ids` takes token ids instead of text; `--print-ids` prints ids.
 #include <chrono>
 #include <iostream>
 #include <numeric>
@@ -10,7 +11,9 @@
 #include "app/model_resolver.hpp"
 #include "common/error.hpp"
 #include "gpu/backend_factory.hpp"
+#include "pipeline/model_text.hpp"
 #include "pipeline/sampling/sampler.hpp"
+#include "pipeline/tokenizer/incremental_detokenizer.hpp"
 
 namespace troupe::app {
 
@@ -18,7 +21,9 @@ namespace {
 
 struct GenerateOptions {
   std::string model;
+  std::string prompt;
   std::string prompt_ids;
+  bool chat = false;
   int64_t max_tokens = 64;
   bool ignore_eos = false;
   std::string device = "auto";
@@ -50,7 +55,18 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   using clock = std::chrono::steady_clock;
   const ModelFiles model = ModelFiles::open(resolve_model(opt.model));
   const ModelSpec& spec = model.spec();
-  const std::vector<int32_t> prompt = parse_ids(opt.prompt_ids);
+  if (opt.prompt.empty() == opt.prompt_ids.empty()) throw ConfigError("give exactly one of --prompt and --prompt-ids");
+  const ModelText text = load_model_text(model);
+  std::vector<int32_t> prompt;
+  if (!opt.prompt_ids.empty()) {
+    prompt = parse_ids(opt.prompt_ids);
+  } else if (opt.chat) {
+    boost::json::array messages{boost::json::object{{"role", "user"}, {"content", opt.prompt}}};
+    prompt = text.encode_chat(messages, {});
+  } else {
+    prompt = text.tokenizer.encode(opt.prompt, /*add_special_tokens=*/true);
+  }
+  if (prompt.empty()) throw ConfigError("the prompt encodes to no tokens");
   if (static_cast<int64_t>(prompt.size()) + opt.max_tokens > spec.max_position) {
     throw ConfigError("prompt (" + std::to_string(prompt.size()) + " tokens) plus --max-tokens " +
                       std::to_string(opt.max_tokens) + " exceed the model's context of " +
@@ -76,6 +92,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   StepBatch batch;
   StepLogits logits;
   std::vector<int32_t> generated;
+  IncrementalDetokenizer detok(text.tokenizer);
 
   const auto t0 = clock::now();
   clock::time_point t_first;
@@ -85,12 +102,17 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
     const int32_t token = sampler.sample({logits.row(0), static_cast<std::size_t>(logits.vocab)});
     if (generated.empty()) t_first = clock::now();
     generated.push_back(token);
-    std::cout << token << (generated.size() < static_cast<std::size_t>(opt.max_tokens) ? "," : "") << std::flush;
+    if (opt.print_ids) {
+      std::cout << (generated.size() > 1 ? "," : "") << token << std::flush;
+    } else {
+      std::cout << detok.push(token) << std::flush;
+    }
     const bool eos = std::find(spec.eos_token_ids.begin(), spec.eos_token_ids.end(), token) != spec.eos_token_ids.end();
     if (eos && !opt.ignore_eos) break;
     seq.num_cached += static_cast<int64_t>(seq.tokens.size());
     seq.tokens = {token};
   }
+  if (!opt.print_ids) std::cout << detok.finish();
   std::cout << "\n";
   const auto t_end = clock::now();
   const double prefill_s = std::chrono::duration<double>(t_first - t0).count();
@@ -108,7 +130,10 @@ void add_generate_command(CLI::App& app) {
   auto opt = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text for one prompt on one backend");
   cmd->add_option("model", opt->model, "Model: a Hugging Face directory, a .gguf file, or the alias smollm2")->required();
-  cmd->add_option("--prompt-ids", opt->prompt_ids, "Prompt as comma-separated token ids")->required();
+  cmd->add_option("--prompt", opt->prompt, "Prompt text");
+  cmd->add_option("--prompt-ids", opt->prompt_ids, "Prompt as comma-separated token ids");
+  cmd->add_flag("--chat", opt->chat, "Wrap --prompt as a user message in the model's chat template");
+  cmd->add_flag("--print-ids", opt->print_ids, "Print generated token ids instead of text");
   cmd->add_option("--max-tokens", opt->max_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
   cmd->add_flag("--ignore-eos", opt->ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
