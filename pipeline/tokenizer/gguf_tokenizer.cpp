@@ -1,0 +1,108 @@
+#include "pipeline/tokenizer/gguf_tokenizer.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+
+namespace troupe {
+namespace {
+
+// tokenizer.ggml.token_type values.
+enum TokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+
+void configure_pre_tokenizer(const std::string& pre, const std::string& origin, TokenizerParts& parts) {
+  auto split_then_bytes = [&](std::string_view pattern) {
+    parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(pattern), origin), SplitBehavior::Isolated,
+                                  false);
+    parts.pre_tokenizer.add_byte_level(false, false, origin);
+  };
+  if (pre == "gpt2" || pre == "default") {
+    parts.pre_tokenizer.add_byte_level(false, true, origin);
+  } else if (pre == "smollm") {
+    // SmolLM's tokenizer.json: Digits(individual_digits) then ByteLevel with the GPT-2 regex.
+    parts.pre_tokenizer.add_digits(true, origin);
+    parts.pre_tokenizer.add_byte_level(false, true, origin);
+  } else if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
+    split_then_bytes(pretokenizer_patterns::kLlama3);
+    parts.bpe_options.ignore_merges = true;  // Llama 3's tokenizer.json sets ignore_merges
+  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
+    parts.normalizer = Normalizer({NormalizationForm::NFC});  // Qwen2's tokenizer.json normalizes to NFC
+    split_then_bytes(pretokenizer_patterns::kQwen2);
+  } else {
+    throw ModelError(origin + ": unsupported pre-tokenizer tokenizer.ggml.pre = \"" + pre +
+                     "\" (supported: gpt2, default, smollm, llama-bpe, qwen2, deepseek-r1-qwen)");
+  }
+}
+
+std::optional<int32_t> token_id_key(const GgufFile& gguf, const std::string& key, std::size_t vocab) {
+  const auto v = gguf.get_int(key);
+  if (!v || *v < 0 || static_cast<std::size_t>(*v) >= vocab) return std::nullopt;
+  return static_cast<int32_t>(*v);
+}
+
+}  // namespace
+
+Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
+  const std::string origin = gguf.path().string();
+  const auto model = gguf.get_string("tokenizer.ggml.model");
+  if (!model) throw ModelError(origin + ": no tokenizer.ggml.model (the file carries no tokenizer)");
+  if (*model != "gpt2") {
+    throw ModelError(origin + ": unsupported tokenizer model tokenizer.ggml.model = \"" + *model +
+                     "\" (troupe implements byte-level BPE, \"gpt2\", only)");
+  }
+  const auto* tokens = gguf.get_string_array("tokenizer.ggml.tokens");
+  if (tokens == nullptr || tokens->empty()) throw ModelError(origin + ": no tokenizer.ggml.tokens");
+  const auto* merges = gguf.get_string_array("tokenizer.ggml.merges");
+  if (merges == nullptr) throw ModelError(origin + ": no tokenizer.ggml.merges");
+  const auto types = gguf.get_int_array("tokenizer.ggml.token_type");
+  if (types && types->size() != tokens->size()) {
+    throw ModelError(origin + ": tokenizer.ggml.token_type has " + std::to_string(types->size()) +
+                     " entries for " + std::to_string(tokens->size()) + " tokens");
+  }
+
+  TokenizerParts parts;
+  parts.origin = origin;
+  parts.vocab.reserve(tokens->size());
+  for (std::size_t id = 0; id < tokens->size(); ++id) {
+    const std::string& text = (*tokens)[id];
+    parts.vocab.try_emplace(text, static_cast<int32_t>(id));  // the first id of a repeated spelling wins
+    const int64_t type = types ? (*types)[id] : kNormal;
+    if (type == kControl || type == kUserDefined) {
+      AddedToken t;
+      t.content = text;
+      t.id = static_cast<int32_t>(id);
+      t.special = type == kControl;
+      parts.added_tokens.push_back(std::move(t));
+    } else if (type == kUnknown) {
+      parts.bpe_options.unknown_id = static_cast<int32_t>(id);
+    }
+  }
+  parts.merges.reserve(merges->size());
+  for (const std::string& m : *merges) {
+    const auto space = m.find(' ');
+    if (space == std::string::npos) throw ModelError(origin + ": merge \"" + m + "\" is not two tokens");
+    parts.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
+  }
+
+  configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), origin, parts);
+
+  parts.bos_id = token_id_key(gguf, "tokenizer.ggml.bos_token_id", tokens->size());
+  for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
+    const auto id = token_id_key(gguf, key, tokens->size());
+    if (id && std::find(parts.eos_ids.begin(), parts.eos_ids.end(), *id) == parts.eos_ids.end()) {
+      parts.eos_ids.push_back(*id);
+    }
+  }
+  // gpt2-type vocabularies add no BOS unless the file says so.
+  if (gguf.get_bool("tokenizer.ggml.add_bos_token").value_or(false) && parts.bos_id) {
+    parts.prefix_ids.push_back(*parts.bos_id);
+  }
+  if (gguf.get_bool("tokenizer.ggml.add_eos_token").value_or(false)) {
+    if (const auto eos = token_id_key(gguf, "tokenizer.ggml.eos_token_id", tokens->size())) {
+      parts.suffix_ids.push_back(*eos);
+    }
+  }
+  return Tokenizer(std::move(parts));
+}
+
+}  // namespace troupe

@@ -1,0 +1,142 @@
+#include "pipeline/tokenizer/pre_tokenizer.hpp"
+
+#include <utility>
+
+namespace troupe {
+namespace {
+
+struct Segment {
+  std::size_t begin, end;
+  bool is_match;
+};
+
+// Lays the matches of a pattern out as segments covering the whole piece, with `invert` applied.
+void segments_of(const OnigRegex& regex, std::string_view piece, bool invert, std::vector<Segment>& segments) {
+  thread_local std::vector<std::pair<std::size_t, std::size_t>> matches;
+  matches.clear();
+  regex.find_all(piece, matches);
+  segments.clear();
+  std::size_t pos = 0;
+  for (const auto& [begin, end] : matches) {
+    if (begin > pos) segments.push_back({pos, begin, invert});
+    segments.push_back({begin, end, !invert});
+    pos = end;
+  }
+  if (pos < piece.size()) segments.push_back({pos, piece.size(), invert});
+}
+
+}  // namespace
+
+void PreTokenizer::add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert) {
+  steps_.push_back(Step{std::move(regex), behavior, invert, false});
+}
+
+void PreTokenizer::add_digits(bool individual, const std::string& origin) {
+  // \p{N} is Unicode Nd, Nl and No: the same set as Rust's char::is_numeric used by HF's Digits.
+  add_split(std::make_shared<OnigRegex>(individual ? R"(\p{N})" : R"(\p{N}+)", origin), SplitBehavior::Isolated,
+            false);
+}
+
+void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex, const std::string& origin) {
+  if (add_prefix_space) steps_.push_back(Step{nullptr, SplitBehavior::Isolated, false, true});
+  if (use_regex) {
+    add_split(std::make_shared<OnigRegex>(std::string(pretokenizer_patterns::kGpt2), origin),
+              SplitBehavior::Isolated, false);
+  }
+}
+
+void PreTokenizer::run(std::string_view text, std::deque<std::string>& storage,
+                       std::vector<std::string_view>& out) const {
+  if (text.empty()) return;
+  std::vector<std::string_view> current{text};
+  std::vector<std::string_view> next;
+  for (const Step& step : steps_) {
+    next.clear();
+    for (const std::string_view piece : current) apply(step, piece, storage, next);
+    current.swap(next);
+  }
+  for (const std::string_view piece : current) {
+    if (!piece.empty()) out.push_back(piece);
+  }
+}
+
+void PreTokenizer::apply(const Step& step, std::string_view piece, std::deque<std::string>& storage,
+                         std::vector<std::string_view>& out) const {
+  if (step.regex == nullptr) {
+    if (piece.empty() || piece.front() == ' ') {
+      out.push_back(piece);
+    } else {
+      std::string& prefixed = storage.emplace_back();
+      prefixed.reserve(piece.size() + 1);
+      prefixed.push_back(' ');
+      prefixed.append(piece);
+      out.push_back(prefixed);
+    }
+    return;
+  }
+  thread_local std::vector<Segment> segments;
+  segments_of(*step.regex, piece, step.invert, segments);
+  auto view = [&](std::size_t begin, std::size_t end) { return piece.substr(begin, end - begin); };
+  switch (step.behavior) {
+    case SplitBehavior::Removed:
+      for (const Segment& s : segments) {
+        if (!s.is_match) out.push_back(view(s.begin, s.end));
+      }
+      break;
+    case SplitBehavior::Isolated:
+      for (const Segment& s : segments) out.push_back(view(s.begin, s.end));
+      break;
+    case SplitBehavior::MergedWithPrevious: {
+      // A match joins the segment before it, unless that segment is itself a match.
+      std::size_t begin = 0;
+      bool have = false, previous_match = false;
+      for (const Segment& s : segments) {
+        if (s.is_match && !previous_match && have) {
+          out.back() = view(begin, s.end);
+        } else {
+          out.push_back(view(s.begin, s.end));
+          begin = s.begin;
+          have = true;
+        }
+        previous_match = s.is_match;
+      }
+      break;
+    }
+    case SplitBehavior::MergedWithNext: {
+      // A match joins the segment after it, unless that segment is itself a match.
+      std::vector<std::string_view> reversed;
+      bool next_match = false;
+      std::size_t end = 0;
+      bool have = false;
+      for (auto it = segments.rbegin(); it != segments.rend(); ++it) {
+        if (it->is_match && !next_match && have) {
+          reversed.back() = view(it->begin, end);
+        } else {
+          reversed.push_back(view(it->begin, it->end));
+          end = it->end;
+          have = true;
+        }
+        next_match = it->is_match;
+      }
+      out.insert(out.end(), reversed.rbegin(), reversed.rend());
+      break;
+    }
+    case SplitBehavior::Contiguous: {
+      // Consecutive matches form one segment.
+      bool previous_match = false;
+      std::size_t begin = 0;
+      for (const Segment& s : segments) {
+        if (s.is_match && previous_match) {
+          out.back() = view(begin, s.end);
+        } else {
+          out.push_back(view(s.begin, s.end));
+          begin = s.begin;
+        }
+        previous_match = s.is_match;
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace troupe

@@ -1,0 +1,63 @@
+#pragma once
+// Pre-tokenization: cutting normalized text into the pieces ("words") that BPE encodes one by one.
+// Mirrors Hugging Face's pre-tokenizers used by byte-level BPE models: Split (regex or literal,
+// with each split behavior and `invert`), Digits, and ByteLevel (optional prefix space, optional
+// GPT-2 regex). ByteLevel's mapping of bytes to characters is done by the BPE model on ids, so a
+// pre-tokenizer only ever deals with the original UTF-8 bytes.
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/tokenizer/onig_regex.hpp"
+
+namespace troupe {
+
+// What happens to the parts of a piece that a pattern matches (Hugging Face's names).
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+
+// The patterns of the model families the GGUF `tokenizer.ggml.pre` names, as their Hugging Face
+// tokenizer.json files spell them (facts about those files, reused by the GGUF adapter and tests).
+namespace pretokenizer_patterns {
+// GPT-2, also used by ByteLevel's use_regex.
+inline constexpr std::string_view kGpt2 =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+// Llama 3: caseless contractions, digit groups of at most three.
+inline constexpr std::string_view kLlama3 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Qwen2 / Qwen2.5 / Qwen3: as Llama 3 but single digits.
+inline constexpr std::string_view kQwen2 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+}  // namespace pretokenizer_patterns
+
+class PreTokenizer {
+ public:
+  // Steps are applied in the order they are added, each to every piece the previous ones left.
+  void add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert);
+  // Digits: each digit (`individual`) or each run of digits becomes its own piece.
+  void add_digits(bool individual, const std::string& origin);
+  // ByteLevel: a space is put before each piece that does not start with one when
+  // `add_prefix_space`, then pieces are split with the GPT-2 pattern when `use_regex`.
+  void add_byte_level(bool add_prefix_space, bool use_regex, const std::string& origin);
+
+  bool empty() const { return steps_.empty(); }
+
+  // Cuts `text` into pieces, appended to `out`. Pieces view `text` or strings kept in `storage`
+  // (pieces that received a prefix space), which must outlive them.
+  void run(std::string_view text, std::deque<std::string>& storage, std::vector<std::string_view>& out) const;
+
+ private:
+  struct Step {
+    std::shared_ptr<const OnigRegex> regex;  // null for a prefix-space-only step
+    SplitBehavior behavior = SplitBehavior::Isolated;
+    bool invert = false;
+    bool add_prefix_space = false;
+  };
+  void apply(const Step& step, std::string_view piece, std::deque<std::string>& storage,
+             std::vector<std::string_view>& out) const;
+
+  std::vector<Step> steps_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,162 @@
+#include "pipeline/tokenizer/tokenizer.hpp"
+
+#include <algorithm>
+#include <deque>
+
+#include "common/error.hpp"
+#include "pipeline/tokenizer/byte_level.hpp"
+#include "pipeline/tokenizer/utf8.hpp"
+
+namespace troupe {
+
+struct Tokenizer::Impl {
+  std::string origin;
+  BpeModel model;
+  AddedVocabulary added;
+  Normalizer normalizer;
+  PreTokenizer pre_tokenizer;
+  std::vector<int32_t> prefix_ids;
+  std::vector<int32_t> suffix_ids;
+  std::optional<int32_t> bos_id;
+  std::vector<int32_t> eos_ids;
+  // Indexed by id: vocabulary spelling, decoded bytes, and whether it is a special token.
+  std::vector<std::string> spelling;
+  std::vector<std::string> bytes;
+  std::vector<char> special;
+  StringIdMap added_ids;  // content -> id of added tokens
+
+  explicit Impl(TokenizerParts& parts)
+      : origin(parts.origin),
+        model(std::move(parts.vocab), parts.merges, parts.bpe_options, parts.origin),
+        added(std::move(parts.added_tokens), parts.normalizer),
+        normalizer(std::move(parts.normalizer)),
+        pre_tokenizer(std::move(parts.pre_tokenizer)),
+        prefix_ids(std::move(parts.prefix_ids)),
+        suffix_ids(std::move(parts.suffix_ids)),
+        bos_id(parts.bos_id),
+        eos_ids(std::move(parts.eos_ids)) {
+    int32_t size = 0;
+    for (const auto& [text, id] : model.vocab()) {
+      if (id < 0) throw ModelError(origin + ": negative token id " + std::to_string(id) + " for \"" + text + "\"");
+      size = std::max(size, id + 1);
+    }
+    for (const AddedToken& t : added.tokens()) {
+      if (t.id < 0) throw ModelError(origin + ": negative id for added token \"" + t.content + "\"");
+      size = std::max(size, t.id + 1);
+    }
+    spelling.resize(static_cast<std::size_t>(size));
+    bytes.resize(static_cast<std::size_t>(size));
+    special.assign(static_cast<std::size_t>(size), 0);
+    for (const auto& [text, id] : model.vocab()) {
+      spelling[static_cast<std::size_t>(id)] = text;
+      bytes[static_cast<std::size_t>(id)] = byte_level::decode_token(text);
+    }
+    // Added tokens go through the same ByteLevel decoder, so contents outside the byte-level
+    // alphabet come out as written and ASCII-only contents map to themselves.
+    for (const AddedToken& t : added.tokens()) {
+      const auto i = static_cast<std::size_t>(t.id);
+      // A token matched in normalized text is known by its normalized spelling, also when decoded.
+      spelling[i] = t.normalized ? normalizer.apply(t.content) : t.content;
+      bytes[i] = byte_level::decode_token(spelling[i]);
+      special[i] = t.special ? 1 : 0;
+      added_ids.try_emplace(t.content, t.id);
+      added_ids.try_emplace(spelling[i], t.id);
+    }
+  }
+
+  // Normalizes, pre-tokenizes and BPE-encodes text that holds no added token of the raw set.
+  void encode_text(std::string_view text, bool parse_special, std::vector<int32_t>& out) const {
+    std::string normalized_storage;
+    std::string_view normalized = text;
+    if (!normalizer.empty()) {
+      normalized_storage = normalizer.apply(text);
+      normalized = normalized_storage;
+    }
+    std::vector<AddedVocabulary::Segment> local;
+    if (added.has_set(true)) {
+      added.split(normalized, true, parse_special, local);
+    } else {
+      local.push_back({0, normalized.size(), -1});
+    }
+    std::deque<std::string> storage;
+    std::vector<std::string_view> words;
+    for (const auto& segment : local) {
+      if (segment.id >= 0) {
+        out.push_back(segment.id);
+        continue;
+      }
+      words.clear();
+      pre_tokenizer.run(normalized.substr(segment.begin, segment.end - segment.begin), storage, words);
+      for (const std::string_view word : words) model.encode_word(word, out);
+    }
+  }
+};
+
+Tokenizer::Tokenizer(TokenizerParts parts) : impl_(std::make_shared<const Impl>(parts)) {}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens, bool parse_special) const {
+  const Impl& impl = *impl_;
+  std::string repaired;
+  if (!utf8::is_valid(text)) {
+    repaired = utf8::to_valid_lossy(text);
+    text = repaired;
+  }
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  if (add_special_tokens) ids.insert(ids.end(), impl.prefix_ids.begin(), impl.prefix_ids.end());
+  std::vector<AddedVocabulary::Segment> segments;
+  impl.added.split(text, false, parse_special, segments);
+  for (const auto& segment : segments) {
+    if (segment.id >= 0) {
+      ids.push_back(segment.id);
+    } else {
+      impl.encode_text(text.substr(segment.begin, segment.end - segment.begin), parse_special, ids);
+    }
+  }
+  if (add_special_tokens) ids.insert(ids.end(), impl.suffix_ids.begin(), impl.suffix_ids.end());
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
+  const Impl& impl = *impl_;
+  std::string raw;
+  for (const int32_t id : ids) {
+    if (id < 0 || id >= vocab_size()) continue;
+    const auto i = static_cast<std::size_t>(id);
+    if (skip_special_tokens && impl.special[i]) continue;
+    raw += impl.bytes[i];
+  }
+  if (utf8::is_valid(raw)) return raw;
+  return utf8::to_valid_lossy(raw);
+}
+
+int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->spelling.size()); }
+
+std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
+  if (const auto it = impl_->added_ids.find(token); it != impl_->added_ids.end()) return it->second;
+  if (const auto it = impl_->model.vocab().find(token); it != impl_->model.vocab().end()) return it->second;
+  return std::nullopt;
+}
+
+std::string_view Tokenizer::token_text(int32_t id) const {
+  if (id < 0 || id >= vocab_size()) return {};
+  return impl_->spelling[static_cast<std::size_t>(id)];
+}
+
+std::string_view Tokenizer::token_bytes(int32_t id) const {
+  if (id < 0 || id >= vocab_size()) return {};
+  return impl_->bytes[static_cast<std::size_t>(id)];
+}
+
+bool Tokenizer::is_special(int32_t id) const {
+  return id >= 0 && id < vocab_size() && impl_->special[static_cast<std::size_t>(id)] != 0;
+}
+
+std::optional<int32_t> Tokenizer::bos_id() const { return impl_->bos_id; }
+std::vector<int32_t> Tokenizer::eos_ids() const { return impl_->eos_ids; }
+bool Tokenizer::adds_bos() const {
+  return impl_->bos_id && !impl_->prefix_ids.empty() && impl_->prefix_ids.front() == *impl_->bos_id;
+}
+const std::string& Tokenizer::origin() const { return impl_->origin; }
+
+}  // namespace troupe

@@ -1,0 +1,57 @@
+#pragma once
+// Access to tests/fixtures/tokenizer (made by tools/make_tokenizer_fixtures.py): the corpus, the
+// Hugging Face reference ids, and the tokenizer files, some of which live in the tokenizer cache.
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/tokenizer/tokenizer.hpp"
+
+namespace troupe::test {
+
+std::filesystem::path tokenizer_fixtures_dir();
+
+// Where the uncommitted tokenizer files are: $TROUPE_TOKENIZER_CACHE, else the fixtures' cache/.
+std::filesystem::path tokenizer_cache_dir();
+
+// One tokenizer file to load and the reference expectations it must reproduce.
+struct TokenizerLoad {
+  std::string name;
+  std::string expected;  // name of expected/<expected>.jsonl
+  std::string format;    // "json" or "gguf"
+  std::filesystem::path file;
+  bool in_cache = false;
+};
+
+// What Hugging Face produced for one corpus line.
+struct ExpectedLine {
+  std::vector<int32_t> ids;                  // encode(text, add_special_tokens=False)
+  std::vector<int32_t> ids_literal_special;  // same with special tokens not recognized
+  std::string decoded;                       // decode(ids, skip_special_tokens=False)
+  std::string decoded_skip_special;          // decode(ids, skip_special_tokens=True)
+};
+
+struct ExpectedSet {
+  std::vector<int32_t> prefix;  // what add_special_tokens puts before / after the text
+  std::vector<int32_t> suffix;
+  int32_t vocab_size = 0;
+  std::vector<ExpectedLine> lines;
+};
+
+const std::vector<std::string>& corpus();
+std::vector<TokenizerLoad> tokenizer_loads();
+const TokenizerLoad& tokenizer_load(const std::string& name);
+ExpectedSet expected_set(const std::string& name);
+
+// Loads a tokenizer of the manifest. A file missing from the cache fails with the command that
+// fetches it (these tests must not pass silently without their data).
+Tokenizer load_tokenizer(const TokenizerLoad& load);
+Tokenizer load_tokenizer(const std::string& name);
+
+std::string describe_ids(const std::vector<int32_t>& ids);
+
+}  // namespace troupe::test

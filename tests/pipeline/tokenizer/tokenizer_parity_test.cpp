@@ -1,0 +1,109 @@
+// Encoding and decoding parity with Hugging Face `tokenizers` on the fixture corpus, for every
+// tokenizer of the manifest: every id of every line must be equal.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "pipeline/tokenizer/incremental_detokenizer.hpp"
+#include "pipeline/tokenizer/utf8.hpp"
+#include "tokenizer_fixtures.hpp"
+
+namespace troupe {
+namespace {
+
+// Counts the lines where `got` differs from `want` and remembers the first one in full.
+struct MismatchLog {
+  std::string what;
+  std::size_t count = 0;
+  std::string first;
+
+  template <typename T>
+  void check(std::size_t line, const std::string& text, const T& want, const T& got) {
+    if (want == got) return;
+    if (count++ == 0) {
+      first = what + " differs first on corpus line " + std::to_string(line + 1) + "\n  text:     \"" + text +
+              "\"\n  expected: " + show(want) + "\n  got:      " + show(got);
+    }
+  }
+  static std::string show(const std::vector<int32_t>& ids) { return test::describe_ids(ids); }
+  static std::string show(const std::string& s) { return "\"" + s + "\""; }
+};
+
+void check_parity(const std::string& load_name) {
+  const test::TokenizerLoad& load = test::tokenizer_load(load_name);
+  const Tokenizer tokenizer = test::load_tokenizer(load);
+  const test::ExpectedSet expected = test::expected_set(load.expected);
+  const auto& corpus = test::corpus();
+  REQUIRE(corpus.size() >= 2000);
+  CHECK(tokenizer.vocab_size() == expected.vocab_size);
+
+  MismatchLog encode{"encode(text)"}, with_special{"encode(text, add_special_tokens)"},
+      literal{"encode(text, parse_special=false)"}, decode{"decode(ids, skip_special=false)"},
+      decode_skip{"decode(ids, skip_special=true)"}, stream{"streamed text"}, chunks{"chunk validity"};
+  std::size_t token_count = 0;
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    const std::string& text = corpus[i];
+    const test::ExpectedLine& want = expected.lines[i];
+    const auto ids = tokenizer.encode(text, false);
+    token_count += ids.size();
+    encode.check(i, text, want.ids, ids);
+
+    std::vector<int32_t> want_full = expected.prefix;
+    want_full.insert(want_full.end(), want.ids.begin(), want.ids.end());
+    want_full.insert(want_full.end(), expected.suffix.begin(), expected.suffix.end());
+    with_special.check(i, text, want_full, tokenizer.encode(text, true));
+    literal.check(i, text, want.ids_literal_special, tokenizer.encode(text, false, false));
+
+    decode.check(i, text, want.decoded, tokenizer.decode(want.ids, false));
+    decode_skip.check(i, text, want.decoded_skip_special, tokenizer.decode(want.ids, true));
+
+    IncrementalDetokenizer detokenizer(tokenizer);
+    std::string streamed;
+    bool all_valid = true;
+    for (const int32_t id : want.ids) {
+      const std::string chunk = detokenizer.push(id);
+      all_valid = all_valid && utf8::is_valid(chunk);
+      streamed += chunk;
+    }
+    streamed += detokenizer.finish();
+    stream.check(i, text, want.decoded_skip_special, streamed);
+    chunks.check(i, text, std::string("all chunks valid UTF-8"),
+                 std::string(all_valid ? "all chunks valid UTF-8" : "a chunk is not valid UTF-8"));
+  }
+  INFO(load_name << ": " << corpus.size() << " lines, " << token_count << " tokens");
+  for (const MismatchLog* log : {&encode, &with_special, &literal, &decode, &decode_skip, &stream, &chunks}) {
+    INFO(log->first);
+    CHECK(log->count == 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("SmolLM2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
+  check_parity("smollm2 (tokenizer.json)");
+}
+
+TEST_CASE("SmolLM2 GGUF tokenizer matches Hugging Face on the corpus", "[tokenizer][parity]") {
+  check_parity("smollm2 (GGUF)");
+}
+
+TEST_CASE("DeepSeek-R1-Distill-Qwen (Qwen2.5) GGUF tokenizer matches Hugging Face on the corpus",
+          "[tokenizer][parity]") {
+  check_parity("deepseek-qwen (GGUF)");
+}
+
+TEST_CASE("Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
+  check_parity("llama3.2 (tokenizer.json)");
+}
+
+TEST_CASE("Synthetic tokenizer A (NFKC, Digits, prefix space, stripped added tokens) matches Hugging Face",
+          "[tokenizer][parity]") {
+  check_parity("synthetic-a (tokenizer.json)");
+}
+
+TEST_CASE("Synthetic tokenizer B (Split behaviors, invert, ignore_merges) matches Hugging Face",
+          "[tokenizer][parity]") {
+  check_parity("synthetic-b (tokenizer.json)");
+}
+
+}  // namespace troupe
