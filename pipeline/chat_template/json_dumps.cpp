@@ -12,7 +12,7 @@ namespace {
 void append_json_string(std::string& out, const std::string& text, bool ensure_ascii) {
   out += '"';
   auto escape_unit = [&](unsigned unit) {
-    char buffer[8];
+    char buffer[16];
     std::snprintf(buffer, sizeof buffer, "\\u%04x", unit);
     out += buffer;
   };
