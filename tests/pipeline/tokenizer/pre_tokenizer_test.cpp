@@ -1,0 +1,68 @@
+// Split behaviors on the example Hugging Face documents them with ("the-final--countdown", split
+// on "-"), and the Unicode classes of the GPT-2 pattern under Oniguruma.
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+#include "pipeline/tokenizer/pre_tokenizer.hpp"
+
+namespace troupe {
+namespace {
+
+std::vector<std::string> run(const PreTokenizer& pre, std::string_view text) {
+  std::deque<std::string> storage;
+  std::vector<std::string_view> pieces;
+  pre.run(text, storage, pieces);
+  return {pieces.begin(), pieces.end()};
+}
+
+std::vector<std::string> split_dash(SplitBehavior behavior, bool invert = false) {
+  PreTokenizer pre;
+  pre.add_split(std::make_shared<OnigRegex>("-", "test"), behavior, invert);
+  return run(pre, "the-final--countdown");
+}
+
+using V = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("Split behaviors", "[tokenizer][pre_tokenizer]") {
+  CHECK(split_dash(SplitBehavior::Removed) == V{"the", "final", "countdown"});
+  CHECK(split_dash(SplitBehavior::Isolated) == V{"the", "-", "final", "-", "-", "countdown"});
+  CHECK(split_dash(SplitBehavior::MergedWithPrevious) == V{"the-", "final-", "-", "countdown"});
+  CHECK(split_dash(SplitBehavior::MergedWithNext) == V{"the", "-final", "-", "-countdown"});
+  CHECK(split_dash(SplitBehavior::Contiguous) == V{"the", "-", "final", "--", "countdown"});
+  // Inverted, the words are the matches and the dashes what lies between them.
+  CHECK(split_dash(SplitBehavior::Removed, true) == V{"-", "-", "-"});
+}
+
+TEST_CASE("GPT-2 pattern with Unicode classes and a prefix space", "[tokenizer][pre_tokenizer]") {
+  PreTokenizer pre;
+  pre.add_byte_level(false, true, "test");
+  CHECK(run(pre, "Hello world's 123  x") == V{"Hello", " world", "'s", " 123", " ", " x"});
+  CHECK(run(pre, "héllo 世界") == V{"héllo", " 世界"});
+  CHECK(run(pre, "a\u3000b") == V{"a", "\u3000", "b"});  // U+3000 is \s for Oniguruma
+  PreTokenizer prefixed;
+  prefixed.add_byte_level(true, true, "test");
+  CHECK(run(prefixed, "Hi") == V{" Hi"});
+  CHECK(run(prefixed, " Hi") == V{" Hi"});
+}
+
+TEST_CASE("Digits pre-tokenizer uses Unicode numbers", "[tokenizer][pre_tokenizer]") {
+  PreTokenizer individual;
+  individual.add_digits(true, "test");
+  CHECK(run(individual, "a12٣") == V{"a", "1", "2", "٣"});
+  PreTokenizer runs;
+  runs.add_digits(false, "test");
+  CHECK(run(runs, "a12٣b") == V{"a", "12٣", "b"});
+}
+
+TEST_CASE("Caseless contractions of the Llama 3 pattern", "[tokenizer][pre_tokenizer]") {
+  PreTokenizer pre;
+  pre.add_split(std::make_shared<OnigRegex>(std::string(pretokenizer_patterns::kLlama3), "test"),
+                SplitBehavior::Isolated, false);
+  CHECK(run(pre, "IT'S we'LL") == V{"IT", "'S", " we", "'LL"});
+  CHECK(run(pre, "12345") == V{"123", "45"});
+}
+
+}  // namespace troupe

@@ -1,0 +1,184 @@
+// Files troupe cannot tokenize exactly are rejected with the file and the unsupported construct
+// named, never loaded into a tokenizer that would encode differently.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "model/gguf_file.hpp"
+#include "pipeline/tokenizer/gguf_tokenizer.hpp"
+#include "pipeline/tokenizer/tokenizer.hpp"
+
+namespace troupe {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path scratch_dir() {
+  const fs::path dir = fs::temp_directory_path() / ("troupe-tokenizer-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+fs::path write_file(const std::string& name, const std::string& contents) {
+  const fs::path path = scratch_dir() / name;
+  std::ofstream(path, std::ios::binary) << contents;
+  return path;
+}
+
+// A tokenizer.json around the given model / normalizer / pre-tokenizer / decoder sections.
+std::string tokenizer_json(const std::string& model, const std::string& pre_tokenizer,
+                           const std::string& normalizer = "null", const std::string& decoder = "null") {
+  return R"({"version":"1.0","added_tokens":[],"normalizer":)" + normalizer + R"(,"pre_tokenizer":)" +
+         pre_tokenizer + R"(,"post_processor":null,"decoder":)" + decoder + R"(,"model":)" + model + "}";
+}
+
+const std::string kByteLevel = R"({"type":"ByteLevel","add_prefix_space":false,"use_regex":true})";
+const std::string kTinyBpe = R"({"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]})";
+
+// Expects ModelError whose message names both the file and `construct`.
+void require_rejected(const fs::path& path, const std::string& construct) {
+  try {
+    (void)Tokenizer::from_tokenizer_json(path);
+    FAIL("loaded " << path << " although it uses " << construct);
+  } catch (const ModelError& e) {
+    const std::string message = e.what();
+    INFO(message);
+    CHECK(message.find(path.string()) != std::string::npos);
+    CHECK(message.find(construct) != std::string::npos);
+  }
+}
+
+// Minimal GGUF v3 writer: string and string-array metadata, no tensors.
+class GgufWriter {
+ public:
+  void add_string(const std::string& key, const std::string& value) {
+    key_header(key, 8);
+    string(value);
+  }
+  void add_strings(const std::string& key, const std::vector<std::string>& values) {
+    key_header(key, 9);
+    u32(8);
+    u64(values.size());
+    for (const auto& v : values) string(v);
+  }
+  fs::path write(const std::string& name) const {
+    std::string out = "GGUF";
+    auto put = [&](uint64_t v, int n) {
+      for (int i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    };
+    put(3, 4);
+    put(0, 8);
+    put(count_, 8);
+    out += body_;
+    while (out.size() % 32 != 0) out.push_back('\0');
+    return write_file(name, out);
+  }
+
+ private:
+  void u32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) body_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  void u64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) body_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  void string(const std::string& s) {
+    u64(s.size());
+    body_ += s;
+  }
+  void key_header(const std::string& key, uint32_t type) {
+    string(key);
+    u32(type);
+    ++count_;
+  }
+  std::string body_;
+  uint64_t count_ = 0;
+};
+
+void require_gguf_rejected(const GgufWriter& writer, const std::string& name, const std::string& construct) {
+  const fs::path path = writer.write(name);
+  const GgufFile file(path);
+  try {
+    (void)tokenizer_from_gguf(file);
+    FAIL("loaded " << path << " although it uses " << construct);
+  } catch (const ModelError& e) {
+    const std::string message = e.what();
+    INFO(message);
+    CHECK(message.find(path.string()) != std::string::npos);
+    CHECK(message.find(construct) != std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A minimal byte-level BPE tokenizer.json loads and merges", "[tokenizer][errors]") {
+  // Sanity check of the helpers below: the same file with a supported layout loads.
+  const std::string vocab = R"({"type":"BPE","vocab":{"a":0,"b":1,"ab":2,"\u0120":3},"merges":["a b"]})";
+  const Tokenizer t = Tokenizer::from_tokenizer_json(write_file("ok.json", tokenizer_json(vocab, kByteLevel)));
+  CHECK(t.encode("ab ab", false) == std::vector<int32_t>{2, 3, 2});
+  CHECK(t.decode(t.encode("ab ab", false)) == "ab ab");
+}
+
+TEST_CASE("Unsupported tokenizer.json model types are rejected", "[tokenizer][errors]") {
+  require_rejected(write_file("unigram.json", tokenizer_json(R"({"type":"Unigram","vocab":[["a",0.0]]})", kByteLevel)),
+                   "Unigram");
+  require_rejected(write_file("wordpiece.json",
+                              tokenizer_json(R"({"type":"WordPiece","vocab":{"a":0},"unk_token":"a"})", kByteLevel)),
+                   "WordPiece");
+  require_rejected(write_file("wordlevel.json", tokenizer_json(R"({"type":"WordLevel","vocab":{"a":0}})", kByteLevel)),
+                   "WordLevel");
+  require_rejected(
+      write_file("fallback.json",
+                 tokenizer_json(R"({"type":"BPE","vocab":{"a":0},"merges":[],"byte_fallback":true})", kByteLevel)),
+      "byte_fallback");
+}
+
+TEST_CASE("Unsupported normalizers, pre-tokenizers and decoders are rejected", "[tokenizer][errors]") {
+  require_rejected(write_file("metaspace.json",
+                              tokenizer_json(kTinyBpe, R"({"type":"Metaspace","replacement":"\u2581"})")),
+                   "Metaspace");
+  require_rejected(write_file("no_byte_level.json", tokenizer_json(kTinyBpe, "null")), "ByteLevel");
+  require_rejected(write_file("lowercase.json", tokenizer_json(kTinyBpe, kByteLevel, R"({"type":"Lowercase"})")),
+                   "Lowercase");
+  require_rejected(write_file("wp_decoder.json", tokenizer_json(kTinyBpe, kByteLevel, "null",
+                                                                R"({"type":"WordPiece","prefix":"##"})")),
+                   "WordPiece");
+  require_rejected(
+      write_file("bad_regex.json",
+                 tokenizer_json(kTinyBpe, R"({"type":"Sequence","pretokenizers":[{"type":"Split","pattern":)"
+                                          R"({"Regex":"(unclosed"},"behavior":"Isolated","invert":false},)" +
+                                              kByteLevel + "]}")),
+      "(unclosed");
+}
+
+TEST_CASE("Malformed tokenizer files are rejected with the file named", "[tokenizer][errors]") {
+  require_rejected(write_file("broken.json", "{\"model\": "), "not valid JSON");
+  require_rejected(write_file("bad_merge.json", tokenizer_json(R"({"type":"BPE","vocab":{"a":0},"merges":["a z"]})",
+                                                               kByteLevel)),
+                   "a z");
+  require_rejected(scratch_dir() / "does-not-exist.json", "cannot open");
+}
+
+TEST_CASE("GGUF tokenizers other than byte-level BPE are rejected", "[tokenizer][errors]") {
+  GgufWriter sentencepiece;
+  sentencepiece.add_string("tokenizer.ggml.model", "llama");
+  sentencepiece.add_strings("tokenizer.ggml.tokens", {"<unk>", "a"});
+  require_gguf_rejected(sentencepiece, "spm.gguf", "\"llama\"");
+
+  GgufWriter unknown_pre;
+  unknown_pre.add_string("tokenizer.ggml.model", "gpt2");
+  unknown_pre.add_string("tokenizer.ggml.pre", "made-up-family");
+  unknown_pre.add_strings("tokenizer.ggml.tokens", {"a", "b", "ab"});
+  unknown_pre.add_strings("tokenizer.ggml.merges", {"a b"});
+  require_gguf_rejected(unknown_pre, "pre.gguf", "made-up-family");
+
+  GgufWriter no_tokenizer;
+  no_tokenizer.add_string("general.architecture", "llama");
+  require_gguf_rejected(no_tokenizer, "none.gguf", "tokenizer.ggml.model");
+}
+
+}  // namespace troupe
