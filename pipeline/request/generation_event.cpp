@@ -1,0 +1,15 @@
+#include "pipeline/request/generation_event.hpp"
+
+namespace troupe {
+
+std::string_view finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Abort: return "abort";
+    case FinishReason::Error: return "error";
+  }
+  return "error";
+}
+
+}  // namespace troupe

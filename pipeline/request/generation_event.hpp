@@ -1,0 +1,69 @@
+#pragma once
+// What flows back from the engine to an HTTP session: text deltas per choice, then a final event
+// with finish reasons and usage; or one error. The session turns them into SSE chunks or one
+// JSON response.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace troupe {
+
+enum class FinishReason { Stop, Length, Abort, Error };
+std::string_view finish_reason_name(FinishReason r);  // "stop", "length", "abort", "error"
+
+// An error the API reports in OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
+struct ApiError {
+  int status = 400;                   // HTTP status, also reported as "code"
+  std::string type = "invalid_request_error";  // or "authentication_error", "not_found_error", "server_error", ...
+  std::string message;                // names the problem so the client can fix it
+  std::optional<std::string> param;   // the offending request field, when there is one
+  int retry_after_seconds = 0;        // > 0 for 503 overload: sent as Retry-After
+};
+
+struct TopLogprob {
+  int32_t token_id = 0;
+  std::string token;   // the token's text (decoded bytes; may be a partial UTF-8 sequence shown as such)
+  float logprob = 0.0f;
+};
+
+struct TokenLogprob {
+  int32_t token_id = 0;
+  std::string token;
+  float logprob = 0.0f;
+  std::vector<TopLogprob> top;  // most likely first
+};
+
+struct ChoiceDelta {
+  int index = 0;
+  std::string text;                     // new text for this choice (may be empty)
+  std::vector<int32_t> token_ids;       // the tokens behind it
+  std::vector<TokenLogprob> logprobs;   // one per token, when the request asked for logprobs
+  std::optional<FinishReason> finish;   // set once, on the choice's last delta
+  std::optional<std::string> stop_reason;  // the stop string or stop token id that ended it, if any
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;        // summed over choices
+  int64_t cached_prompt_tokens = 0;     // prompt tokens found in the prefix cache
+};
+
+struct GenerationEvent {
+  std::vector<ChoiceDelta> choices;
+  std::optional<Usage> usage;     // on the final event
+  std::optional<ApiError> error;  // the request failed; no further events
+  bool done = false;              // the last event of the request
+  int64_t prompt_tokens = 0;      // set on the first event (and the final one)
+};
+
+// Where the engine delivers a request's events. Implemented by the HTTP layer over an Asio
+// channel; push must never block (an actor thread calls it).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void push(GenerationEvent event) = 0;
+};
+
+}  // namespace troupe

@@ -1,0 +1,56 @@
+#pragma once
+// One client request as the serving pipeline sees it, after the HTTP layer has parsed and
+// validated the OpenAI JSON (pipeline/openai/) and before tokenization. Everything here is plain
+// data: it crosses actor boundaries by value.
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/sampling/sampler.hpp"
+
+namespace troupe {
+
+// When a sequence stops. Token-level criteria (max/min tokens, eos, stop ids) are applied by the
+// scheduler; stop strings by the request's output processor, on detokenized text.
+struct StopCriteria {
+  int64_t max_tokens = 16;                 // new tokens per choice; capped by the context left
+  int64_t min_tokens = 0;                  // eos and stop ids are ignored before this many tokens
+  std::vector<std::string> stop;           // stop strings: matched across token boundaries, never emitted
+  std::vector<int32_t> stop_token_ids;     // extra ids that end a choice (finish_reason "stop")
+  bool ignore_eos = false;
+  bool include_stop_str_in_output = false;
+};
+
+enum class Endpoint { Completions, ChatCompletions };
+
+struct GenerationRequest {
+  std::string id;  // "cmpl-…" or "chatcmpl-…", unique per server run
+  Endpoint endpoint = Endpoint::Completions;
+  std::string model;  // the served model name the client asked for
+
+  // Completions: a text prompt, or token ids (then `prompt` is empty).
+  std::string prompt;
+  std::vector<int32_t> prompt_ids;
+  bool echo = false;  // completions: prepend the prompt to the output
+
+  // Chat: OpenAI messages, rendered with the model's chat template.
+  boost::json::array messages;
+  std::optional<boost::json::array> tools;
+  boost::json::object chat_template_kwargs;  // extra template variables (enable_thinking, ...)
+  bool add_generation_prompt = true;
+
+  SamplingParams sampling;
+  StopCriteria stop;
+  int n = 1;                       // choices, each its own sequence sharing the prompt's KV blocks
+  bool stream = false;
+  bool include_usage = false;      // stream_options.include_usage
+  std::optional<int> logprobs;     // completions: top-N per token; chat: set when logprobs=true
+                                   // (value = top_logprobs, 0 for the chosen token only)
+  std::string tenant = "anonymous";  // the API key's configured name, for accounting
+  std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
+};
+
+}  // namespace troupe
