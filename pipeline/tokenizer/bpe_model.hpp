@@ -46,7 +46,7 @@ class BpeModel {
   void encode_word(std::string_view bytes, std::vector<int32_t>& out) const;
 
  private:
-  static constexpr std::size_t kCachedWordBytes = 64;
+  static constexpr std::size_t kCachedWordBytes = 256;
   static constexpr std::size_t kCacheCapacity = 1 << 16;
 
   void merge(std::string_view bytes, std::vector<int32_t>& out) const;

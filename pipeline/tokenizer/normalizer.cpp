@@ -42,8 +42,10 @@ std::string normalize(std::string_view text, NormalizationForm form) {
 
 }  // namespace
 
+bool Normalizer::may_change(std::string_view text) const { return !steps_.empty() && !is_ascii(text); }
+
 std::string Normalizer::apply(std::string_view text) const {
-  if (steps_.empty() || is_ascii(text)) return std::string(text);
+  if (!may_change(text)) return std::string(text);
   std::string current(text);
   for (const NormalizationForm form : steps_) current = normalize(current, form);
   return current;

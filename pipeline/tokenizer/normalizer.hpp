@@ -17,6 +17,10 @@ class Normalizer {
   bool empty() const { return steps_.empty(); }
   const std::vector<NormalizationForm>& steps() const { return steps_; }
 
+  // False when apply(text) would return `text` unchanged for certain: no steps, or pure ASCII
+  // (which every normalization form leaves as it is). Lets callers skip the copy.
+  bool may_change(std::string_view text) const;
+
   // Applies every step in order. `text` must be valid UTF-8. Pure ASCII text is returned as is:
   // every normalization form leaves it unchanged.
   std::string apply(std::string_view text) const;

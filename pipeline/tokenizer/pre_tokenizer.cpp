@@ -48,8 +48,9 @@ void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex, const s
 void PreTokenizer::run(std::string_view text, std::deque<std::string>& storage,
                        std::vector<std::string_view>& out) const {
   if (text.empty()) return;
-  std::vector<std::string_view> current{text};
-  std::vector<std::string_view> next;
+  thread_local std::vector<std::string_view> current;
+  thread_local std::vector<std::string_view> next;
+  current.assign(1, text);
   for (const Step& step : steps_) {
     next.clear();
     for (const std::string_view piece : current) apply(step, piece, storage, next);

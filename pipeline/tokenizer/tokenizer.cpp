@@ -66,21 +66,24 @@ struct Tokenizer::Impl {
 
   // Normalizes, pre-tokenizes and BPE-encodes text that holds no added token of the raw set.
   void encode_text(std::string_view text, bool parse_special, std::vector<int32_t>& out) const {
-    std::string normalized_storage;
+    // Scratch space reused across calls on this thread, so encoding does not allocate per piece.
+    thread_local std::string normalized_storage;
+    thread_local std::vector<AddedVocabulary::Segment> segments;
+    thread_local std::deque<std::string> storage;
+    thread_local std::vector<std::string_view> words;
     std::string_view normalized = text;
-    if (!normalizer.empty()) {
+    if (normalizer.may_change(text)) {
       normalized_storage = normalizer.apply(text);
       normalized = normalized_storage;
     }
-    std::vector<AddedVocabulary::Segment> local;
+    segments.clear();
     if (added.has_set(true)) {
-      added.split(normalized, true, parse_special, local);
+      added.split(normalized, true, parse_special, segments);
     } else {
-      local.push_back({0, normalized.size(), -1});
+      segments.push_back({0, normalized.size(), -1});
     }
-    std::deque<std::string> storage;
-    std::vector<std::string_view> words;
-    for (const auto& segment : local) {
+    storage.clear();
+    for (const auto& segment : segments) {
       if (segment.id >= 0) {
         out.push_back(segment.id);
         continue;

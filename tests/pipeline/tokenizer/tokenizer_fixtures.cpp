@@ -123,8 +123,12 @@ Tokenizer load_tokenizer(const std::string& name) { return load_tokenizer(tokeni
 
 std::string describe_ids(const std::vector<int32_t>& ids) {
   std::string out = "[";
-  for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
-  return out + "]";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  out += ']';
+  return out;
 }
 
 }  // namespace troupe::test

@@ -13,6 +13,7 @@ namespace {
 
 // Counts the lines where `got` differs from `want` and remembers the first one in full.
 struct MismatchLog {
+  explicit MismatchLog(std::string what_) : what(std::move(what_)) {}
   std::string what;
   std::size_t count = 0;
   std::string first;
