@@ -7,7 +7,7 @@
 
 namespace troupe {
 
-TEST_CASE("Characters split across tokens are held back until complete", "[tokenizer][detokenizer]") {
+TEST_CASE("tokenizer: Characters split across tokens are held back until complete", "[tokenizer][detokenizer]") {
   const Tokenizer t = test::load_tokenizer("smollm2 (GGUF)");
   const std::string text = "héllo 😀 世界 👨‍👩‍👧‍👦 done";
   const auto ids = t.encode(text, false);
@@ -25,7 +25,7 @@ TEST_CASE("Characters split across tokens are held back until complete", "[token
   CHECK(held > 0);  // the emoji really are split over several byte-level tokens in this vocabulary
 }
 
-TEST_CASE("Bytes that cannot complete a character become U+FFFD, as in decode", "[tokenizer][detokenizer]") {
+TEST_CASE("tokenizer: Bytes that cannot complete a character become U+FFFD, as in decode", "[tokenizer][detokenizer]") {
   const Tokenizer t = test::load_tokenizer("smollm2 (GGUF)");
   // The single-byte tokens for 0xF0 (spelled "ð", the lead byte of a 4-byte sequence) and "a".
   const auto lead = t.token_id("\xC3\xB0");
@@ -42,7 +42,7 @@ TEST_CASE("Bytes that cannot complete a character become U+FFFD, as in decode", 
   CHECK(t.decode(ids) == "\xEF\xBF\xBD" "a\xEF\xBF\xBD");
 }
 
-TEST_CASE("Special tokens are skipped unless asked for", "[tokenizer][detokenizer]") {
+TEST_CASE("tokenizer: Special tokens are skipped unless asked for", "[tokenizer][detokenizer]") {
   const Tokenizer t = test::load_tokenizer("smollm2 (tokenizer.json)");
   const auto ids = t.encode("<|im_start|>assistant\nOK<|im_end|>", false);
   std::string skipped, kept;

@@ -26,7 +26,7 @@ using V = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("Split behaviors", "[tokenizer][pre_tokenizer]") {
+TEST_CASE("tokenizer: Split behaviors", "[tokenizer][pre_tokenizer]") {
   CHECK(split_dash(SplitBehavior::Removed) == V{"the", "final", "countdown"});
   CHECK(split_dash(SplitBehavior::Isolated) == V{"the", "-", "final", "-", "-", "countdown"});
   CHECK(split_dash(SplitBehavior::MergedWithPrevious) == V{"the-", "final-", "-", "countdown"});
@@ -36,7 +36,7 @@ TEST_CASE("Split behaviors", "[tokenizer][pre_tokenizer]") {
   CHECK(split_dash(SplitBehavior::Removed, true) == V{"-", "-", "-"});
 }
 
-TEST_CASE("GPT-2 pattern with Unicode classes and a prefix space", "[tokenizer][pre_tokenizer]") {
+TEST_CASE("tokenizer: GPT-2 pattern with Unicode classes and a prefix space", "[tokenizer][pre_tokenizer]") {
   PreTokenizer pre;
   pre.add_byte_level(false, true, "test");
   CHECK(run(pre, "Hello world's 123  x") == V{"Hello", " world", "'s", " 123", " ", " x"});
@@ -48,7 +48,7 @@ TEST_CASE("GPT-2 pattern with Unicode classes and a prefix space", "[tokenizer][
   CHECK(run(prefixed, " Hi") == V{" Hi"});
 }
 
-TEST_CASE("Digits pre-tokenizer uses Unicode numbers", "[tokenizer][pre_tokenizer]") {
+TEST_CASE("tokenizer: Digits pre-tokenizer uses Unicode numbers", "[tokenizer][pre_tokenizer]") {
   PreTokenizer individual;
   individual.add_digits(true, "test");
   CHECK(run(individual, "a12٣") == V{"a", "1", "2", "٣"});
@@ -57,7 +57,7 @@ TEST_CASE("Digits pre-tokenizer uses Unicode numbers", "[tokenizer][pre_tokenize
   CHECK(run(runs, "a12٣b") == V{"a", "12٣", "b"});
 }
 
-TEST_CASE("Caseless contractions of the Llama 3 pattern", "[tokenizer][pre_tokenizer]") {
+TEST_CASE("tokenizer: Caseless contractions of the Llama 3 pattern", "[tokenizer][pre_tokenizer]") {
   PreTokenizer pre;
   pre.add_split(std::make_shared<OnigRegex>(std::string(pretokenizer_patterns::kLlama3), "test"),
                 SplitBehavior::Isolated, false);

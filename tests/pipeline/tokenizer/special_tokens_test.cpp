@@ -12,7 +12,7 @@ bool contains(const std::vector<int32_t>& ids, int32_t id) { return std::find(id
 
 }  // namespace
 
-TEST_CASE("SmolLM2: ChatML tokens are special and recognized inline", "[tokenizer][special]") {
+TEST_CASE("tokenizer: SmolLM2: ChatML tokens are special and recognized inline", "[tokenizer][special]") {
   for (const char* name : {"smollm2 (tokenizer.json)", "smollm2 (GGUF)"}) {
     INFO(name);
     const Tokenizer t = test::load_tokenizer(name);
@@ -46,7 +46,7 @@ TEST_CASE("SmolLM2: ChatML tokens are special and recognized inline", "[tokenize
   CHECK(json.eos_ids() == std::vector<int32_t>{2});  // from tokenizer_config.json
 }
 
-TEST_CASE("DeepSeek-R1-Distill-Qwen: BOS added, control vs user-defined tokens", "[tokenizer][special]") {
+TEST_CASE("tokenizer: DeepSeek-R1-Distill-Qwen: BOS added, control vs user-defined tokens", "[tokenizer][special]") {
   const Tokenizer t = test::load_tokenizer("deepseek-qwen (GGUF)");
   CHECK(t.vocab_size() == 152064);
   REQUIRE(t.bos_id() == 151646);
@@ -71,7 +71,7 @@ TEST_CASE("DeepSeek-R1-Distill-Qwen: BOS added, control vs user-defined tokens",
   CHECK(literal.back() == 151648);
 }
 
-TEST_CASE("Qwen NFC normalization: decomposed and precomposed text encode alike", "[tokenizer][special]") {
+TEST_CASE("tokenizer: Qwen NFC normalization: decomposed and precomposed text encode alike", "[tokenizer][special]") {
   const Tokenizer t = test::load_tokenizer("deepseek-qwen (GGUF)");
   CHECK(t.encode("cafe\xCC\x81", false) == t.encode("caf\xC3\xA9", false));
   // SmolLM2 has no normalizer: the two spellings stay different.
@@ -79,7 +79,7 @@ TEST_CASE("Qwen NFC normalization: decomposed and precomposed text encode alike"
   CHECK(smol.encode("cafe\xCC\x81", false) != smol.encode("caf\xC3\xA9", false));
 }
 
-TEST_CASE("Invalid UTF-8 input is encoded as U+FFFD", "[tokenizer][special]") {
+TEST_CASE("tokenizer: Invalid UTF-8 input is encoded as U+FFFD", "[tokenizer][special]") {
   const Tokenizer t = test::load_tokenizer("smollm2 (GGUF)");
   CHECK(t.encode("a\xFF" "b", false) == t.encode("a\xEF\xBF\xBD" "b", false));
   CHECK(t.decode(t.encode("a\xFF" "b", false)) == "a\xEF\xBF\xBD" "b");

@@ -115,7 +115,7 @@ void require_gguf_rejected(const GgufWriter& writer, const std::string& name, co
 
 }  // namespace
 
-TEST_CASE("A minimal byte-level BPE tokenizer.json loads and merges", "[tokenizer][errors]") {
+TEST_CASE("tokenizer: A minimal byte-level BPE tokenizer.json loads and merges", "[tokenizer][errors]") {
   // Sanity check of the helpers below: the same file with a supported layout loads.
   const std::string vocab = R"({"type":"BPE","vocab":{"a":0,"b":1,"ab":2,"\u0120":3},"merges":["a b"]})";
   const Tokenizer t = Tokenizer::from_tokenizer_json(write_file("ok.json", tokenizer_json(vocab, kByteLevel)));
@@ -123,7 +123,7 @@ TEST_CASE("A minimal byte-level BPE tokenizer.json loads and merges", "[tokenize
   CHECK(t.decode(t.encode("ab ab", false)) == "ab ab");
 }
 
-TEST_CASE("Unsupported tokenizer.json model types are rejected", "[tokenizer][errors]") {
+TEST_CASE("tokenizer: Unsupported tokenizer.json model types are rejected", "[tokenizer][errors]") {
   require_rejected(write_file("unigram.json", tokenizer_json(R"({"type":"Unigram","vocab":[["a",0.0]]})", kByteLevel)),
                    "Unigram");
   require_rejected(write_file("wordpiece.json",
@@ -137,7 +137,7 @@ TEST_CASE("Unsupported tokenizer.json model types are rejected", "[tokenizer][er
       "byte_fallback");
 }
 
-TEST_CASE("Unsupported normalizers, pre-tokenizers and decoders are rejected", "[tokenizer][errors]") {
+TEST_CASE("tokenizer: Unsupported normalizers, pre-tokenizers and decoders are rejected", "[tokenizer][errors]") {
   require_rejected(write_file("metaspace.json",
                               tokenizer_json(kTinyBpe, R"({"type":"Metaspace","replacement":"\u2581"})")),
                    "Metaspace");
@@ -155,7 +155,7 @@ TEST_CASE("Unsupported normalizers, pre-tokenizers and decoders are rejected", "
       "(unclosed");
 }
 
-TEST_CASE("Malformed tokenizer files are rejected with the file named", "[tokenizer][errors]") {
+TEST_CASE("tokenizer: Malformed tokenizer files are rejected with the file named", "[tokenizer][errors]") {
   require_rejected(write_file("broken.json", "{\"model\": "), "not valid JSON");
   require_rejected(write_file("bad_merge.json", tokenizer_json(R"({"type":"BPE","vocab":{"a":0},"merges":["a z"]})",
                                                                kByteLevel)),
@@ -163,7 +163,7 @@ TEST_CASE("Malformed tokenizer files are rejected with the file named", "[tokeni
   require_rejected(scratch_dir() / "does-not-exist.json", "cannot open");
 }
 
-TEST_CASE("GGUF tokenizers other than byte-level BPE are rejected", "[tokenizer][errors]") {
+TEST_CASE("tokenizer: GGUF tokenizers other than byte-level BPE are rejected", "[tokenizer][errors]") {
   GgufWriter sentencepiece;
   sentencepiece.add_string("tokenizer.ggml.model", "llama");
   sentencepiece.add_strings("tokenizer.ggml.tokens", {"<unk>", "a"});

@@ -80,29 +80,29 @@ void check_parity(const std::string& load_name) {
 
 }  // namespace
 
-TEST_CASE("SmolLM2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
+TEST_CASE("tokenizer: SmolLM2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("smollm2 (tokenizer.json)");
 }
 
-TEST_CASE("SmolLM2 GGUF tokenizer matches Hugging Face on the corpus", "[tokenizer][parity]") {
+TEST_CASE("tokenizer: SmolLM2 GGUF tokenizer matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("smollm2 (GGUF)");
 }
 
-TEST_CASE("DeepSeek-R1-Distill-Qwen (Qwen2.5) GGUF tokenizer matches Hugging Face on the corpus",
+TEST_CASE("tokenizer: DeepSeek-R1-Distill-Qwen (Qwen2.5) GGUF tokenizer matches Hugging Face on the corpus",
           "[tokenizer][parity]") {
   check_parity("deepseek-qwen (GGUF)");
 }
 
-TEST_CASE("Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
+TEST_CASE("tokenizer: Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("llama3.2 (tokenizer.json)");
 }
 
-TEST_CASE("Synthetic tokenizer A (NFKC, Digits, prefix space, stripped added tokens) matches Hugging Face",
+TEST_CASE("tokenizer: Synthetic tokenizer A (NFKC, Digits, prefix space, stripped added tokens) matches Hugging Face",
           "[tokenizer][parity]") {
   check_parity("synthetic-a (tokenizer.json)");
 }
 
-TEST_CASE("Synthetic tokenizer B (Split behaviors, invert, ignore_merges) matches Hugging Face",
+TEST_CASE("tokenizer: Synthetic tokenizer B (Split behaviors, invert, ignore_merges) matches Hugging Face",
           "[tokenizer][parity]") {
   check_parity("synthetic-b (tokenizer.json)");
 }

@@ -8,7 +8,7 @@
 
 namespace troupe {
 
-TEST_CASE("Lossy UTF-8 repair replaces each maximal ill-formed subpart with one U+FFFD", "[tokenizer][utf8]") {
+TEST_CASE("tokenizer: Lossy UTF-8 repair replaces each maximal ill-formed subpart with one U+FFFD", "[tokenizer][utf8]") {
   const std::string r = "\xEF\xBF\xBD";
   CHECK(utf8::to_valid_lossy("plain ascii") == "plain ascii");
   CHECK(utf8::to_valid_lossy("caf\xC3\xA9 \xF0\x9F\x98\x80") == "caf\xC3\xA9 \xF0\x9F\x98\x80");
@@ -20,7 +20,7 @@ TEST_CASE("Lossy UTF-8 repair replaces each maximal ill-formed subpart with one 
   CHECK(utf8::to_valid_lossy("\xFF") == r);
 }
 
-TEST_CASE("Validity and the completable tail of a byte string", "[tokenizer][utf8]") {
+TEST_CASE("tokenizer: Validity and the completable tail of a byte string", "[tokenizer][utf8]") {
   CHECK(utf8::is_valid(""));
   CHECK(utf8::is_valid("\xE4\xB8\x96\xE7\x95\x8C"));
   CHECK_FALSE(utf8::is_valid("\xE4\xB8"));
@@ -33,7 +33,7 @@ TEST_CASE("Validity and the completable tail of a byte string", "[tokenizer][utf
   CHECK(utf8::complete_prefix_length("\xF0\x9F\x98\x80") == 4);
 }
 
-TEST_CASE("The byte-level alphabet is a bijection between bytes and 256 printable characters",
+TEST_CASE("tokenizer: The byte-level alphabet is a bijection between bytes and 256 printable characters",
           "[tokenizer][byte_level]") {
   std::set<char32_t> seen;
   for (unsigned b = 0; b < 256; ++b) {
