@@ -68,13 +68,6 @@ AddedVocabulary::AddedVocabulary(std::vector<AddedToken> tokens, const Normalize
   }
 }
 
-const AddedToken* AddedVocabulary::find_by_id(int32_t id) const {
-  for (const AddedToken& t : tokens_) {
-    if (t.id == id) return &t;
-  }
-  return nullptr;
-}
-
 int32_t AddedVocabulary::longest_at(const Trie& trie, std::string_view text, std::size_t pos,
                                     std::size_t& length) const {
   int32_t best = -1;

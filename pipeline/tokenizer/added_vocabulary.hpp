@@ -32,7 +32,6 @@ class AddedVocabulary {
   AddedVocabulary(std::vector<AddedToken> tokens, const Normalizer& normalizer);
 
   const std::vector<AddedToken>& tokens() const { return tokens_; }
-  const AddedToken* find_by_id(int32_t id) const;
 
   // A part of the input: either an added token (id >= 0) or text to encode (id == -1).
   struct Segment {

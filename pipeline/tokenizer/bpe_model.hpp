@@ -39,7 +39,6 @@ class BpeModel {
            const std::string& origin);
 
   const StringIdMap& vocab() const { return vocab_; }
-  std::size_t merge_count() const { return merges_.size(); }
 
   // Appends the ids of one pre-tokenized word given as raw UTF-8 bytes. Results of words up to
   // kCachedWordBytes long are cached (thread-safe), since natural text repeats words constantly.
