@@ -2,57 +2,57 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <vector>
+#include <stdexcept>
+#include <string>
+
+#include "pipeline/sampling/truncated_distribution.hpp"
 
 namespace troupe {
+
+namespace {
+
+[[noreturn]] void out_of_range(const char* field, const std::string& rule, double value) {
+  throw std::invalid_argument(std::string(field) + " must be " + rule + ", got " + std::to_string(value));
+}
+
+}  // namespace
+
+void validate_sampling_params(const SamplingParams& p) {
+  if (!(p.temperature >= 0.0) || !std::isfinite(p.temperature)) out_of_range("temperature", "a finite number >= 0", p.temperature);
+  if (!(p.top_p > 0.0 && p.top_p <= 1.0)) out_of_range("top_p", "in (0, 1]", p.top_p);
+  if (!(p.min_p >= 0.0 && p.min_p <= 1.0)) out_of_range("min_p", "in [0, 1]", p.min_p);
+  if (!(p.repetition_penalty > 0.0) || !std::isfinite(p.repetition_penalty)) {
+    out_of_range("repetition_penalty", "a finite number > 0", p.repetition_penalty);
+  }
+  if (!(p.presence_penalty >= -2.0 && p.presence_penalty <= 2.0)) out_of_range("presence_penalty", "in [-2, 2]", p.presence_penalty);
+  if (!(p.frequency_penalty >= -2.0 && p.frequency_penalty <= 2.0)) out_of_range("frequency_penalty", "in [-2, 2]", p.frequency_penalty);
+  if (p.logprobs && (*p.logprobs < 0 || *p.logprobs > kMaxTopLogprobs)) {
+    out_of_range("logprobs", "in [0, " + std::to_string(kMaxTopLogprobs) + "]", *p.logprobs);
+  }
+}
+
+SamplingParams choice_sampling(const SamplingParams& params, int choice) {
+  SamplingParams out = params;
+  if (out.seed) *out.seed += static_cast<uint64_t>(choice);
+  return out;
+}
 
 int32_t argmax(std::span<const float> logits) {
   return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-Sampler::Sampler(const SamplingParams& params)
-    : params_(params), rng_(params.seed ? *params.seed : std::random_device{}()) {}
+double unit_uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+uint64_t random_seed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
+
+Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed ? *params.seed : random_seed()) {}
 
 int32_t Sampler::sample(std::span<const float> logits) {
-  if (params_.temperature <= 0.0 || params_.top_k == 1) return argmax(logits);
-  const auto n = static_cast<int64_t>(logits.size());
-  // Candidates sorted by logit, best first; ties keep the lower id first so results do not depend
-  // on the sort's stability.
-  std::vector<int32_t> ids(static_cast<std::size_t>(n));
-  std::iota(ids.begin(), ids.end(), 0);
-  int64_t keep = params_.top_k > 0 ? std::min(params_.top_k, n) : n;
-  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(), better);
-  ids.resize(static_cast<std::size_t>(keep));
-
-  std::vector<double> probs(ids.size());
-  const double max_logit = logits[ids[0]];
-  double total = 0.0;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    probs[i] = std::exp((logits[ids[i]] - max_logit) / params_.temperature);
-    total += probs[i];
-  }
-  for (double& p : probs) p /= total;
-
-  std::size_t cut = probs.size();
-  if (params_.min_p > 0.0) {
-    const double floor = params_.min_p * probs[0];
-    cut = static_cast<std::size_t>(std::find_if(probs.begin(), probs.end(), [&](double p) { return p < floor; }) - probs.begin());
-  }
-  if (params_.top_p < 1.0) {
-    double cumulative = 0.0;
-    for (std::size_t i = 0; i < cut; ++i) {
-      cumulative += probs[i];
-      if (cumulative >= params_.top_p) {
-        cut = i + 1;
-        break;
-      }
-    }
-  }
-  cut = std::max<std::size_t>(cut, 1);
-  std::discrete_distribution<std::size_t> pick(probs.begin(), probs.begin() + static_cast<std::ptrdiff_t>(cut));
-  return ids[pick(rng_)];
+  if (params_.greedy() || params_.top_k == 1) return argmax(logits);
+  return draw(truncated_distribution(logits, params_), unit_uniform(rng_));
 }
 
 }  // namespace troupe

@@ -1,6 +1,8 @@
 #pragma once
 // Turning one row of logits into a token id: greedy, or temperature sampling restricted by top-k,
 // top-p (nucleus) and min-p, drawn from a per-request random stream so a given seed reproduces.
+// The per-sequence sampler of the serving path, with penalties and history, is SequenceSampler
+// (sequence_sampler.hpp); Sampler is the history-free one the `generate` CLI uses.
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -8,16 +10,50 @@
 
 namespace troupe {
 
+// Temperatures below this are greedy (dividing by them would overflow the softmax).
+inline constexpr double kGreedyTemperature = 1e-5;
+// The most top logprobs a request may ask for per token (OpenAI's limit).
+inline constexpr int kMaxTopLogprobs = 20;
+
 struct SamplingParams {
-  double temperature = 0.0;  // 0: greedy (argmax)
-  int64_t top_k = 0;         // 0: no limit
+  double temperature = 0.0;  // < kGreedyTemperature: greedy (argmax of the penalized logits)
+  int64_t top_k = 0;         // keep tokens whose logit is at least the k-th largest; <= 0: no limit
   double top_p = 1.0;        // keep the smallest set of tokens whose probability reaches top_p
   double min_p = 0.0;        // drop tokens below min_p × the top token's probability
+  // Hugging Face / vLLM repetition penalty over tokens of the prompt and of the output: a positive
+  // logit is divided by it, a negative one multiplied. 1.0: off.
+  double repetition_penalty = 1.0;
+  // OpenAI penalties over output tokens only: logit −= frequency·count + presence·[count > 0].
+  double presence_penalty = 0.0;
+  double frequency_penalty = 0.0;
+  // Seed of the request's random stream; choice i of an n > 1 request draws from seed + i
+  // (choice_sampling). Unset: seeded from std::random_device.
   std::optional<uint64_t> seed;
+  // Log-probabilities per generated token: the chosen token's plus this many most likely ones
+  // (0 to kMaxTopLogprobs). Unset: none computed.
+  std::optional<int> logprobs;
+
+  bool greedy() const { return temperature < kGreedyTemperature; }
 };
+
+// Throws std::invalid_argument naming the first field out of range (temperature < 0, top_p not in
+// (0, 1], min_p not in [0, 1], repetition_penalty <= 0, penalties outside [-2, 2], logprobs not in
+// [0, kMaxTopLogprobs]).
+void validate_sampling_params(const SamplingParams& params);
+
+// The parameters of choice `choice` of a request: the same, with the seed (if any) offset by the
+// choice index so that choices differ from each other yet each reproduces.
+SamplingParams choice_sampling(const SamplingParams& params, int choice);
 
 // Index of the largest value; the lowest index wins ties, as torch.argmax does.
 int32_t argmax(std::span<const float> logits);
+
+// A uniform double in [0, 1) from the top 53 bits of one engine output. Unlike
+// std::uniform_real_distribution its result is the same on every standard library.
+double unit_uniform(std::mt19937_64& rng);
+
+// Seed for a request that gave none.
+uint64_t random_seed();
 
 class Sampler {
  public:
