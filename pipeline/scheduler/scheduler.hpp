@@ -1,0 +1,106 @@
+#pragma once
+// Continuous batching over a paged KV cache, as pure logic (the scheduler actor drives it).
+//
+// Each step: running decodes first (one token each), then unfinished prefills (chunked by the
+// token budget), then waiting sequences admitted first come first served while max_num_seqs, the
+// token budget and the KV blocks allow. A sequence whose prompt ends in a step is sampled in it.
+//
+// Pipelining: schedule() may be called while one step is in flight, so step N+1 is planned while
+// the executor runs step N (at most two steps outstanding; a third schedule() returns nullopt).
+// A sequence sampled in the in-flight step gets kPendingToken as its decode input. If complete(N)
+// finishes it, the token it got in N+1 is discarded by complete(N+1). The executor runs steps in
+// order, so blocks freed while planning (or on completion) are only reused by later steps.
+//
+// Preemption (recompute): when a running sequence cannot get a block, the most recently admitted
+// running sequences not yet in this step give theirs back and go to the front of the waiting queue
+// with prompt + generated tokens to recompute. Generated tokens are never lost and no sequence is
+// dropped: a sequence alone always fits because max length is capped by the cache size.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "pipeline/kv/kv_block_manager.hpp"
+#include "pipeline/scheduler/scheduled_step.hpp"
+#include "pipeline/scheduler/scheduler_config.hpp"
+#include "pipeline/scheduler/scheduler_stats.hpp"
+#include "pipeline/scheduler/sequence_request.hpp"
+#include "pipeline/scheduler/sequence_state.hpp"
+#include "pipeline/scheduler/sequence_update.hpp"
+
+namespace troupe {
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerConfig config);  // std::invalid_argument on a bad config
+
+  // Queues a sequence. std::invalid_argument for a malformed request (empty prompt,
+  // max_new_tokens < 1, an id already live).
+  AddResult add(SequenceRequest request);
+
+  // Finished by the client (stop string, disconnect): its blocks are freed at once, nothing more is
+  // reported for it. Unknown or already finished ids are ignored.
+  void abort(SeqId id);
+
+  // Some sequence is running or waiting. schedule() may still answer nullopt (two steps in flight,
+  // or everything left waits for an in-flight token).
+  bool has_unscheduled_work() const;
+
+  // The next step, or nullopt when nothing can run now.
+  std::optional<ScheduledStep> schedule();
+
+  // Step `step_id` ran (the oldest in flight; std::invalid_argument otherwise, or when a sampled
+  // sequence has no token in `sampled`). Returns one update per sequence that got a token, plus the
+  // sequences preempted while planning since the previous complete().
+  std::vector<SequenceUpdate> complete(uint64_t step_id, std::span<const SampledToken> sampled);
+
+  SchedulerStats stats() const;
+  const SchedulerConfig& config() const { return config_; }
+  const KvBlockManager& kv() const { return kv_; }
+  // Longest sequence (prompt + output) this scheduler lets grow: max_model_len capped by the cache.
+  int64_t max_sequence_len() const { return max_len_; }
+
+ private:
+  struct InFlightEntry {
+    std::shared_ptr<SequenceState> seq;  // keeps SamplingParams alive for the executor
+    uint32_t incarnation = 0;
+    int64_t num_tokens = 0;
+    bool sample = false;
+  };
+  struct InFlightStep {
+    uint64_t step_id = 0;
+    std::vector<InFlightEntry> entries;
+  };
+  // Planning state of one schedule() call.
+  struct StepPlan;
+
+  bool schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
+  bool schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
+  void admit_waiting(StepPlan& plan);
+  // Frees the most recently admitted running sequence not in this step (other than `keep`, unless
+  // `may_preempt_keep`); false when there is none.
+  bool preempt_one(StepPlan& plan, const SequenceState* keep, bool may_preempt_keep);
+  void preempt(const std::shared_ptr<SequenceState>& seq);
+  void add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, std::vector<int32_t> tokens,
+                 int64_t num_cached, bool sample);
+  void apply_token(const std::shared_ptr<SequenceState>& seq, int32_t token, std::vector<SequenceUpdate>& out);
+  void retire(const std::shared_ptr<SequenceState>& seq);
+  void release_from_executor(SequenceState& seq);
+
+  SchedulerConfig config_;
+  int64_t max_len_;
+  KvBlockManager kv_;
+  std::unordered_map<SeqId, std::shared_ptr<SequenceState>> live_;
+  std::vector<std::shared_ptr<SequenceState>> running_;  // admission order: last = most recent
+  std::deque<std::shared_ptr<SequenceState>> waiting_;   // preempted ones at the front
+  std::deque<InFlightStep> in_flight_;
+  std::vector<SeqId> released_;                // since the last step
+  std::vector<SequenceUpdate> deferred_updates_;  // preemptions, reported by the next complete()
+  uint64_t next_step_id_ = 0;
+  int64_t preemptions_total_ = 0;
+};
+
+}  // namespace troupe

@@ -1,0 +1,31 @@
+#pragma once
+// The scheduler's record of one live sequence. Internal to pipeline/scheduler.
+#include <cstdint>
+#include <vector>
+
+#include "pipeline/scheduler/sequence_request.hpp"
+
+namespace troupe {
+
+struct SequenceState {
+  SequenceRequest request;
+  std::vector<int32_t> tokens;  // prompt, then every generated token known so far
+  int64_t prompt_len = 0;
+  // Positions whose KV is computed by scheduled steps, in flight or completed (the next chunk
+  // starts here), and those computed by completed steps only (what may enter the prefix cache).
+  int64_t num_scheduled = 0;
+  int64_t num_computed = 0;
+  int pending = 0;  // tokens sampled by in-flight steps, not yet known (0 or 1 when planning)
+  uint32_t incarnation = 0;      // bumped by each preemption; in-flight entries of older ones only deliver tokens
+  bool running = false;          // in the running list (else waiting)
+  bool executor_knows = false;   // scheduled since the executor last dropped its state
+  bool retired = false;          // finished or aborted; kept alive only by in-flight steps
+  bool admitted_once = false;
+  int64_t num_cached_prompt_tokens = 0;  // prefix cache hits at the first admission
+
+  int64_t num_output() const { return static_cast<int64_t>(tokens.size()) - prompt_len; }
+  // Length once the in-flight tokens are known.
+  int64_t total_len() const { return static_cast<int64_t>(tokens.size()) + pending; }
+};
+
+}  // namespace troupe
