@@ -1,0 +1,96 @@
+#include "pipeline/output/output_processor.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace troupe {
+
+OutputOptions output_options_for(const GenerationRequest& request, int index, const Tokenizer& tokenizer) {
+  OutputOptions o;
+  o.index = index;
+  o.stop = request.stop.stop;
+  o.include_stop_str_in_output = request.stop.include_stop_str_in_output;
+  o.stop_token_ids = request.stop.stop_token_ids;
+  o.min_tokens = request.stop.min_tokens;
+  o.logprobs = request.logprobs.has_value();
+  if (request.echo && request.endpoint == Endpoint::Completions) {
+    o.echo = request.prompt_ids.empty() || !request.prompt.empty()
+                 ? request.prompt
+                 : tokenizer.decode(request.prompt_ids, /*skip_special_tokens=*/false);
+  }
+  return o;
+}
+
+std::string logprob_token_text(const Tokenizer& tokenizer, int32_t token) {
+  const int32_t ids[1] = {token};
+  return tokenizer.decode(ids, /*skip_special_tokens=*/false);
+}
+
+OutputProcessor::OutputProcessor(Tokenizer tokenizer, OutputOptions options)
+    : tokenizer_(tokenizer),
+      options_(std::move(options)),
+      detokenizer_(std::move(tokenizer), options_.skip_special_tokens),
+      matcher_(options_.stop, options_.include_stop_str_in_output) {}
+
+TokenLogprob OutputProcessor::to_token_logprob(const TokenLogprobs& raw) const {
+  TokenLogprob out;
+  out.token_id = raw.token_id;
+  out.token = logprob_token_text(tokenizer_, raw.token_id);
+  out.logprob = raw.logprob;
+  out.top.reserve(raw.top.size());
+  for (const auto& t : raw.top) out.top.push_back({t.token_id, logprob_token_text(tokenizer_, t.token_id), t.logprob});
+  return out;
+}
+
+OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<const std::optional<TokenLogprobs>> logprobs,
+                                   std::optional<FinishReason> finish, std::optional<int32_t> stop_token) {
+  OutputUpdate update;
+  update.delta.index = options_.index;
+  if (finished_) return update;
+  if (options_.logprobs && logprobs.size() != tokens.size()) {
+    throw std::invalid_argument("OutputProcessor::push: " + std::to_string(tokens.size()) + " tokens but " +
+                                std::to_string(logprobs.size()) + " logprob entries");
+  }
+  ChoiceDelta& delta = update.delta;
+  if (!echoed_) {
+    delta.text = options_.echo;
+    echoed_ = true;
+  }
+
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    ++num_tokens_;
+    delta.token_ids.push_back(tokens[i]);
+    if (options_.logprobs && logprobs[i]) delta.logprobs.push_back(to_token_logprob(*logprobs[i]));
+    auto step = matcher_.push(detokenizer_.push(tokens[i]), num_tokens_ > options_.min_tokens);
+    delta.text += step.text;
+    if (step.stop) {
+      delta.finish = FinishReason::Stop;
+      delta.stop_reason = std::move(step.stop);
+      update.abort_sequence = true;
+      break;
+    }
+  }
+
+  if (!delta.finish && finish) {
+    // The end of the stream: an unfinished character comes out as U+FFFD (and is still checked
+    // against the stop strings), then whatever was held back for a stop string that never completed.
+    auto step = matcher_.push(detokenizer_.finish(), num_tokens_ > options_.min_tokens);
+    delta.text += step.text;
+    if (step.stop) {
+      delta.finish = FinishReason::Stop;
+      delta.stop_reason = std::move(step.stop);
+    } else {
+      delta.text += matcher_.flush();
+      delta.finish = *finish;
+      const auto& ids = options_.stop_token_ids;
+      if (stop_token && std::find(ids.begin(), ids.end(), *stop_token) != ids.end()) {
+        delta.stop_reason = std::to_string(*stop_token);
+      }
+    }
+  }
+  finished_ = delta.finish.has_value();
+  text_ += delta.text;
+  return update;
+}
+
+}  // namespace troupe

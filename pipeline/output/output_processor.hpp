@@ -1,0 +1,74 @@
+#pragma once
+// The text side of one choice: generated token ids in, ChoiceDeltas out. Tokens are detokenized
+// incrementally (whole UTF-8 characters only), stop strings are matched across token boundaries
+// and never emitted (StopStringMatcher), and logprobs get their token strings. The scheduler ends a
+// sequence on token-level criteria (eos, stop ids, length); a stop string ends it here, and the
+// caller must then abort the sequence in the scheduler.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pipeline/output/stop_string_matcher.hpp"
+#include "pipeline/request/generation_event.hpp"
+#include "pipeline/request/generation_request.hpp"
+#include "pipeline/sampling/token_logprobs.hpp"
+#include "pipeline/tokenizer/incremental_detokenizer.hpp"
+#include "pipeline/tokenizer/tokenizer.hpp"
+
+namespace troupe {
+
+struct OutputOptions {
+  int index = 0;                        // the choice index reported in every delta
+  std::vector<std::string> stop;        // stop strings (empty ones ignored)
+  bool include_stop_str_in_output = false;
+  std::vector<int32_t> stop_token_ids;  // a finish on one of these reports it as stop_reason
+  int64_t min_tokens = 0;               // stop strings count only once more tokens than this exist
+  bool skip_special_tokens = true;
+  bool logprobs = false;                // turn the TokenLogprobs given to push into delta logprobs
+  std::string echo;                     // text put before the first delta's text (completions echo)
+};
+
+// The options of choice `index` of `request`. Echo text is the prompt as given, or the decoded
+// prompt ids when the prompt came as ids; chat requests never echo.
+OutputOptions output_options_for(const GenerationRequest& request, int index, const Tokenizer& tokenizer);
+
+// The token string reported with a logprob: the token decoded alone, special tokens included.
+// A token holding part of a UTF-8 character reads as U+FFFD.
+std::string logprob_token_text(const Tokenizer& tokenizer, int32_t token);
+
+struct OutputUpdate {
+  ChoiceDelta delta;
+  bool abort_sequence = false;  // a stop string finished the choice: drop its sequence in the scheduler
+};
+
+class OutputProcessor {
+ public:
+  OutputProcessor(Tokenizer tokenizer, OutputOptions options);
+
+  // Feeds newly generated tokens (with their logprobs, parallel, when options.logprobs) and the
+  // scheduler's finish, if this update carries one (`stop_token`: the eos / stop id behind it).
+  // Tokens after a stop string are dropped from the delta. Once finished, further calls return an
+  // empty delta: a pipelined scheduler may still deliver a token it had planned.
+  OutputUpdate push(std::span<const int32_t> tokens, std::span<const std::optional<TokenLogprobs>> logprobs = {},
+                    std::optional<FinishReason> finish = std::nullopt, std::optional<int32_t> stop_token = std::nullopt);
+
+  bool finished() const { return finished_; }
+  const std::string& text() const { return text_; }  // all text emitted so far, echo included
+  int64_t num_tokens() const { return num_tokens_; }  // tokens accepted so far
+
+ private:
+  TokenLogprob to_token_logprob(const TokenLogprobs& raw) const;
+
+  Tokenizer tokenizer_;
+  OutputOptions options_;
+  IncrementalDetokenizer detokenizer_;
+  StopStringMatcher matcher_;
+  std::string text_;
+  int64_t num_tokens_ = 0;
+  bool echoed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace troupe
