@@ -1,0 +1,28 @@
+#pragma once
+// What request parsing needs to know about the server: the model name clients must ask for and
+// the context length that bounds max_tokens.
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace troupe {
+
+struct ApiContext {
+  std::string served_model_name;
+  int64_t max_model_len = 0;  // 0: unknown, max_tokens is then only checked to be positive
+};
+
+// StopCriteria::max_tokens for a chat request that did not set max_tokens /
+// max_completion_tokens: "as many as the context leaves". The prompt length is only known after
+// tokenizing, so the engine replaces this value with max_model_len - prompt tokens; an explicit
+// value larger than that is the client's error, this one never is.
+inline constexpr int64_t kMaxTokensFromContext = std::numeric_limits<int64_t>::max();
+
+// Completions' default when max_tokens is absent (OpenAI and vLLM).
+inline constexpr int64_t kCompletionsDefaultMaxTokens = 16;
+
+// Most choices one request may ask for (OpenAI's limit). The most top logprobs per token is
+// kMaxTopLogprobs in pipeline/sampling/sampler.hpp.
+inline constexpr int64_t kMaxChoices = 128;
+
+}  // namespace troupe

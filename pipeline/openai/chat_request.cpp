@@ -1,0 +1,76 @@
+#include "pipeline/openai/chat_request.hpp"
+
+#include "pipeline/openai/api_exception.hpp"
+#include "pipeline/openai/chat_messages.hpp"
+#include "pipeline/openai/field_reader.hpp"
+#include "pipeline/openai/generation_fields.hpp"
+#include "pipeline/openai/request_body.hpp"
+
+namespace troupe {
+
+namespace {
+
+void read_messages(const FieldReader& fields, GenerationRequest& request) {
+  const boost::json::array* messages = fields.array("messages");
+  if (messages == nullptr) throw_invalid("'messages' is required.", "messages");
+  request.messages = normalize_messages(*messages);
+}
+
+void read_tools(const FieldReader& fields, GenerationRequest& request) {
+  if (const boost::json::array* tools = fields.array("tools")) {
+    validate_tools(*tools);
+    request.tools = *tools;
+  }
+  // Without constrained decoding the model cannot be forced to call a tool.
+  if (const boost::json::value* choice = fields.find("tool_choice")) {
+    const bool free_choice = choice->is_string() && (choice->as_string() == "auto" || choice->as_string() == "none");
+    if (!free_choice) throw_invalid("'tool_choice' supports only \"auto\" and \"none\".", "tool_choice");
+  }
+}
+
+void read_template_fields(const FieldReader& fields, GenerationRequest& request) {
+  if (const boost::json::object* kwargs = fields.object("chat_template_kwargs")) request.chat_template_kwargs = *kwargs;
+  if (auto add = fields.boolean("add_generation_prompt")) request.add_generation_prompt = *add;
+}
+
+void read_logprobs(const FieldReader& fields, GenerationRequest& request) {
+  const bool logprobs = fields.boolean("logprobs").value_or(false);
+  const std::optional<int64_t> top = fields.integer("top_logprobs", 0, kMaxTopLogprobs);
+  if (top && *top > 0 && !logprobs) {
+    throw_invalid("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
+  }
+  if (logprobs) {
+    request.logprobs = static_cast<int>(top.value_or(0));
+    request.sampling.logprobs = request.logprobs;
+  }
+}
+
+void read_response_format(const FieldReader& fields) {
+  const boost::json::object* format = fields.object("response_format");
+  if (format == nullptr) return;
+  const boost::json::value* type = format->if_contains("type");
+  if (type == nullptr || !type->is_string() || type->as_string() != "text") {
+    throw_invalid("'response_format' supports only {\"type\": \"text\"}.", "response_format");
+  }
+}
+
+}  // namespace
+
+GenerationRequest parse_chat_request(std::string_view body, const ApiContext& context) {
+  const boost::json::object object = parse_request_object(body);
+  const FieldReader fields(object);
+  GenerationRequest request;
+  request.endpoint = Endpoint::ChatCompletions;
+  request.model = read_model(fields, context);
+  read_messages(fields, request);
+  read_tools(fields, request);
+  read_template_fields(fields, request);
+  read_sampling_fields(fields, request.sampling);
+  read_stop_fields(fields, context, request.stop, {"max_completion_tokens", "max_tokens"}, kMaxTokensFromContext);
+  read_delivery_fields(fields, request);
+  read_logprobs(fields, request);
+  read_response_format(fields);
+  return request;
+}
+
+}  // namespace troupe

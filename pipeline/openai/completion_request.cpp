@@ -1,0 +1,78 @@
+#include "pipeline/openai/completion_request.hpp"
+
+#include "pipeline/openai/api_exception.hpp"
+#include "pipeline/openai/field_reader.hpp"
+#include "pipeline/openai/generation_fields.hpp"
+#include "pipeline/openai/request_body.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr std::string_view kPromptShapes =
+    "a string, an array with one string, or an array of token ids";
+
+std::vector<int32_t> token_ids(const boost::json::array& items) {
+  std::vector<int32_t> ids;
+  ids.reserve(items.size());
+  for (const boost::json::value& item : items) {
+    const std::optional<int64_t> id = as_integer(item);
+    if (!id) throw_invalid("'prompt' must be " + std::string(kPromptShapes) + ".", "prompt");
+    if (*id < 0 || *id > std::numeric_limits<int32_t>::max()) {
+      throw_invalid("'prompt' token ids must be non-negative, got " + std::to_string(*id) + ".", "prompt");
+    }
+    ids.push_back(static_cast<int32_t>(*id));
+  }
+  return ids;
+}
+
+void read_prompt(const FieldReader& fields, GenerationRequest& request) {
+  const boost::json::value* prompt = fields.find("prompt");
+  if (prompt == nullptr) throw_invalid("'prompt' is required.", "prompt");
+  if (prompt->is_string()) {
+    request.prompt = std::string(prompt->as_string());
+  } else if (prompt->is_array()) {
+    const boost::json::array& items = prompt->as_array();
+    if (items.empty()) throw_invalid("'prompt' must not be empty.", "prompt");
+    const boost::json::value& first = items.front();
+    if (first.is_string() || first.is_array()) {
+      if (items.size() > 1) {
+        throw_invalid("Several prompts in one request are not supported; send one prompt per request (got " +
+                          std::to_string(items.size()) + ").",
+                      "prompt");
+      }
+      if (first.is_string()) request.prompt = std::string(first.as_string());
+      else request.prompt_ids = token_ids(first.as_array());
+    } else {
+      request.prompt_ids = token_ids(items);
+    }
+  } else {
+    throw_invalid("'prompt' must be " + std::string(kPromptShapes) + ", got " +
+                      std::string(json_kind_name(*prompt)) + ".",
+                  "prompt");
+  }
+  if (request.prompt.empty() && request.prompt_ids.empty()) throw_invalid("'prompt' must not be empty.", "prompt");
+}
+
+}  // namespace
+
+GenerationRequest parse_completion_request(std::string_view body, const ApiContext& context) {
+  const boost::json::object object = parse_request_object(body);
+  const FieldReader fields(object);
+  GenerationRequest request;
+  request.endpoint = Endpoint::Completions;
+  request.model = read_model(fields, context);
+  read_prompt(fields, request);
+  read_sampling_fields(fields, request.sampling);
+  read_stop_fields(fields, context, request.stop, {"max_tokens"}, kCompletionsDefaultMaxTokens);
+  read_delivery_fields(fields, request);
+  if (auto echo = fields.boolean("echo")) request.echo = *echo;
+  if (auto logprobs = fields.integer("logprobs", 0, kMaxTopLogprobs)) {
+    request.logprobs = static_cast<int>(*logprobs);
+    request.sampling.logprobs = request.logprobs;
+  }
+  if (fields.find("suffix") != nullptr) throw_invalid("'suffix' is not supported.", "suffix");
+  return request;
+}
+
+}  // namespace troupe

@@ -1,0 +1,50 @@
+#include "pipeline/openai/completion_response.hpp"
+
+#include "pipeline/openai/logprobs_json.hpp"
+#include "pipeline/openai/usage_json.hpp"
+
+namespace troupe {
+
+namespace {
+
+boost::json::object completion_envelope(const ResponseIdentity& identity, boost::json::array choices) {
+  return boost::json::object{{"id", identity.id},
+                             {"object", "text_completion"},
+                             {"created", identity.created},
+                             {"model", identity.model},
+                             {"choices", std::move(choices)}};
+}
+
+}  // namespace
+
+boost::json::object completion_response(const ResponseIdentity& identity, const ResponseAccumulator& result,
+                                        bool with_logprobs) {
+  boost::json::array choices;
+  for (const AccumulatedChoice& choice : result.choices()) {
+    boost::json::value logprobs = nullptr;
+    if (with_logprobs) logprobs = completion_logprobs(choice.logprobs, 0);
+    choices.emplace_back(boost::json::object{{"index", choice.index},
+                                             {"text", choice.text},
+                                             {"logprobs", std::move(logprobs)},
+                                             {"finish_reason", finish_reason_json(choice.finish)},
+                                             {"stop_reason", stop_reason_json(choice.stop_reason)}});
+  }
+  boost::json::object response = completion_envelope(identity, std::move(choices));
+  response["usage"] = usage_json(result.usage());
+  return response;
+}
+
+boost::json::object completion_chunk(const ResponseIdentity& identity, const ChoiceDelta& delta, bool with_logprobs,
+                                     int64_t& text_offset) {
+  boost::json::value logprobs = nullptr;
+  if (with_logprobs) logprobs = completion_logprobs(delta.logprobs, text_offset, &text_offset);
+  boost::json::array choices;
+  choices.emplace_back(boost::json::object{{"index", delta.index},
+                                           {"text", delta.text},
+                                           {"logprobs", std::move(logprobs)},
+                                           {"finish_reason", finish_reason_json(delta.finish)},
+                                           {"stop_reason", stop_reason_json(delta.stop_reason)}});
+  return completion_envelope(identity, std::move(choices));
+}
+
+}  // namespace troupe

@@ -1,0 +1,88 @@
+#include "pipeline/openai/generation_fields.hpp"
+
+#include "pipeline/openai/api_exception.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+}  // namespace
+
+std::string read_model(const FieldReader& fields, const ApiContext& context) {
+  const std::optional<std::string> model = fields.string("model");
+  if (!model) return context.served_model_name;
+  if (*model != context.served_model_name) throw ApiException(model_not_found(*model, context.served_model_name));
+  return *model;
+}
+
+void read_sampling_fields(const FieldReader& fields, SamplingParams& sampling) {
+  if (auto t = fields.number("temperature", {.min = 0.0, .max = 2.0})) sampling.temperature = *t;
+  if (auto p = fields.number("top_p", {.min = 0.0, .max = 1.0, .min_exclusive = true})) sampling.top_p = *p;
+  // vLLM spells "no limit" as -1 or 0.
+  if (auto k = fields.integer("top_k", -1, kInt32Max)) sampling.top_k = *k < 0 ? 0 : *k;
+  if (auto m = fields.number("min_p", {.min = 0.0, .max = 1.0})) sampling.min_p = *m;
+  if (auto seed = fields.integer("seed", std::numeric_limits<int64_t>::min(), kInt64Max)) {
+    sampling.seed = static_cast<uint64_t>(*seed);
+  }
+  const auto presence = fields.number("presence_penalty", {.min = -2.0, .max = 2.0});
+  const auto frequency = fields.number("frequency_penalty", {.min = -2.0, .max = 2.0});
+  const auto repetition = fields.number("repetition_penalty", {.min = 0.0, .max = 1.0e9, .min_exclusive = true});
+  if (presence) sampling.presence_penalty = *presence;
+  if (frequency) sampling.frequency_penalty = *frequency;
+  if (repetition) sampling.repetition_penalty = *repetition;
+}
+
+void read_stop_fields(const FieldReader& fields, const ApiContext& context, StopCriteria& stop,
+                      std::initializer_list<std::string_view> max_token_names, int64_t default_max_tokens) {
+  const int64_t max_allowed = context.max_model_len > 0 ? context.max_model_len : kInt64Max;
+  stop.max_tokens = default_max_tokens;
+  for (std::string_view name : max_token_names) {
+    if (auto max_tokens = fields.integer(name, 1, max_allowed)) {
+      stop.max_tokens = *max_tokens;
+      break;
+    }
+  }
+  if (auto min_tokens = fields.integer("min_tokens", 0, max_allowed)) {
+    if (*min_tokens > stop.max_tokens) {
+      throw_invalid("'min_tokens' (" + std::to_string(*min_tokens) + ") must be at most max_tokens (" +
+                        std::to_string(stop.max_tokens) + ").",
+                    "min_tokens");
+    }
+    stop.min_tokens = *min_tokens;
+  }
+  if (auto strings = fields.string_or_strings("stop")) {
+    for (const std::string& s : *strings) {
+      if (s.empty()) throw_invalid("'stop' strings must not be empty.", "stop");
+    }
+    stop.stop = std::move(*strings);
+  }
+  if (auto ids = fields.integers("stop_token_ids", 0, kInt32Max)) {
+    stop.stop_token_ids.assign(ids->begin(), ids->end());
+  }
+  if (auto ignore = fields.boolean("ignore_eos")) stop.ignore_eos = *ignore;
+  if (auto include = fields.boolean("include_stop_str_in_output")) stop.include_stop_str_in_output = *include;
+}
+
+void read_delivery_fields(const FieldReader& fields, GenerationRequest& request) {
+  if (auto n = fields.integer("n", 1, kMaxChoices)) request.n = static_cast<int>(*n);
+  if (auto stream = fields.boolean("stream")) request.stream = *stream;
+  if (const boost::json::object* options = fields.object("stream_options")) {
+    if (!request.stream) {
+      throw_invalid("'stream_options' can only be given when 'stream' is true.", "stream_options");
+    }
+    const FieldReader option_fields(*options);
+    try {
+      if (auto include = option_fields.boolean("include_usage")) request.include_usage = *include;
+    } catch (const ApiException& e) {
+      ApiError error = e.error();
+      error.param = "stream_options.include_usage";
+      throw ApiException(std::move(error));
+    }
+  }
+  fields.string("user");  // accepted for accounting by clients; only its type is checked
+}
+
+}  // namespace troupe

@@ -1,0 +1,65 @@
+#include "pipeline/openai/logprobs_json.hpp"
+
+#include <cmath>
+
+namespace troupe {
+
+namespace {
+
+int64_t code_points(std::string_view text) {
+  int64_t count = 0;
+  for (char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
+
+boost::json::array utf8_bytes(std::string_view text) {
+  boost::json::array bytes;
+  bytes.reserve(text.size());
+  for (char c : text) bytes.emplace_back(static_cast<int>(static_cast<unsigned char>(c)));
+  return bytes;
+}
+
+}  // namespace
+
+double json_logprob(float logprob) { return std::isfinite(logprob) ? static_cast<double>(logprob) : -9999.0; }
+
+boost::json::object completion_logprobs(const std::vector<TokenLogprob>& tokens, int64_t first_offset,
+                                        int64_t* next_offset) {
+  boost::json::array texts, logprobs, tops, offsets;
+  int64_t offset = first_offset;
+  for (const TokenLogprob& token : tokens) {
+    texts.emplace_back(token.token);
+    logprobs.emplace_back(json_logprob(token.logprob));
+    boost::json::object top;
+    for (const TopLogprob& candidate : token.top) top[candidate.token] = json_logprob(candidate.logprob);
+    tops.emplace_back(std::move(top));
+    offsets.emplace_back(offset);
+    offset += code_points(token.token);
+  }
+  if (next_offset != nullptr) *next_offset = offset;
+  boost::json::object out;
+  out["tokens"] = std::move(texts);
+  out["token_logprobs"] = std::move(logprobs);
+  out["top_logprobs"] = std::move(tops);
+  out["text_offset"] = std::move(offsets);
+  return out;
+}
+
+boost::json::object chat_logprobs(const std::vector<TokenLogprob>& tokens) {
+  boost::json::array content;
+  for (const TokenLogprob& token : tokens) {
+    boost::json::array tops;
+    for (const TopLogprob& candidate : token.top) {
+      tops.emplace_back(boost::json::object{{"token", candidate.token},
+                                            {"logprob", json_logprob(candidate.logprob)},
+                                            {"bytes", utf8_bytes(candidate.token)}});
+    }
+    content.emplace_back(boost::json::object{{"token", token.token},
+                                             {"logprob", json_logprob(token.logprob)},
+                                             {"bytes", utf8_bytes(token.token)},
+                                             {"top_logprobs", std::move(tops)}});
+  }
+  return boost::json::object{{"content", std::move(content)}};
+}
+
+}  // namespace troupe

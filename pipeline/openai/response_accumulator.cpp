@@ -1,0 +1,36 @@
+#include "pipeline/openai/response_accumulator.hpp"
+
+#include <stdexcept>
+
+namespace troupe {
+
+ResponseAccumulator::ResponseAccumulator(int n) : choices_(static_cast<std::size_t>(n)) {
+  for (int i = 0; i < n; ++i) choices_[static_cast<std::size_t>(i)].index = i;
+}
+
+void ResponseAccumulator::add(const GenerationEvent& event) {
+  if (event.prompt_tokens > 0) prompt_tokens_ = event.prompt_tokens;
+  if (event.usage) reported_usage_ = event.usage;
+  for (const ChoiceDelta& delta : event.choices) {
+    if (delta.index < 0 || static_cast<std::size_t>(delta.index) >= choices_.size()) {
+      throw std::out_of_range("engine sent a delta for choice " + std::to_string(delta.index) + " of " +
+                              std::to_string(choices_.size()));
+    }
+    AccumulatedChoice& choice = choices_[static_cast<std::size_t>(delta.index)];
+    choice.text += delta.text;
+    choice.completion_tokens += static_cast<int64_t>(delta.token_ids.size());
+    choice.logprobs.insert(choice.logprobs.end(), delta.logprobs.begin(), delta.logprobs.end());
+    if (delta.finish) choice.finish = delta.finish;
+    if (delta.stop_reason) choice.stop_reason = delta.stop_reason;
+  }
+}
+
+Usage ResponseAccumulator::usage() const {
+  if (reported_usage_) return *reported_usage_;
+  Usage usage;
+  usage.prompt_tokens = prompt_tokens_;
+  for (const AccumulatedChoice& choice : choices_) usage.completion_tokens += choice.completion_tokens;
+  return usage;
+}
+
+}  // namespace troupe

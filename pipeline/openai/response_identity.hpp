@@ -1,0 +1,23 @@
+#pragma once
+// What every response object and chunk of one request repeats: id, created, model.
+#include <cstdint>
+#include <string>
+
+#include "pipeline/request/generation_request.hpp"
+
+namespace troupe {
+
+struct ResponseIdentity {
+  std::string id;       // "cmpl-…" / "chatcmpl-…"
+  int64_t created = 0;  // unix seconds when the request arrived
+  std::string model;
+};
+
+// "cmpl-" or "chatcmpl-" followed by 32 random hex digits (128 bits: unique per server run
+// without coordination between io threads).
+std::string make_request_id(Endpoint endpoint);
+
+// Seconds since the unix epoch, now.
+int64_t unix_seconds_now();
+
+}  // namespace troupe
