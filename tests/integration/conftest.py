@@ -19,6 +19,17 @@ TINY_MAX_MODEL_LEN = 64
 MAIN_MAX_NUM_SEQS = 64
 
 
+# Cheap, broad checks first, so that with -x a basic failure is the one reported.
+MODULE_ORDER = ["test_openai_api", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+    items.sort(key=rank)  # stable: keeps the order within each file
+
+
 @pytest.fixture(scope="session")
 def model_path() -> str:
     value = os.environ.get("TROUPE_DEFAULT_MODEL", "")

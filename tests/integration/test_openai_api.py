@@ -166,7 +166,7 @@ def test_raw_sse_framing(server):
     status, headers, data = http_request(server.port, "POST", "/v1/completions", body)
     assert status == 200
     assert headers.get("content-type", "").startswith("text/event-stream")
-    events = [e for e in data.decode().split("\n\n") if e.strip()]
+    events = [e for e in data.decode().replace("\r\n", "\n").split("\n\n") if e.strip()]
     assert events[-1].strip() == "data: [DONE]"
     for e in events[:-1]:
         assert e.startswith("data: "), e
