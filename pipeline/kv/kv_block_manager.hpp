@@ -29,10 +29,13 @@
 
 namespace troupe {
 
+using BlockHasher = uint64_t (*)(uint64_t parent_hash, std::span<const int32_t> tokens);
+
 struct KvBlockManagerConfig {
   int64_t num_blocks = 0;
   int64_t block_size = 16;  // token slots per block
   bool enable_prefix_caching = true;
+  BlockHasher hasher = &hash_block_tokens;  // replaceable so tests can force collisions
 };
 
 struct KvAllocation {
@@ -124,6 +127,7 @@ class KvBlockManager {
 
   int64_t block_size_;
   bool prefix_caching_;
+  BlockHasher hasher_;
   std::vector<Block> blocks_;
   FreeBlockQueue queue_;
   int64_t num_cached_ = 0;  // queued blocks that are registered
