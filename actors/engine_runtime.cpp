@@ -1,0 +1,174 @@
+#include "actors/engine_runtime.hpp"
+
+#include <caf/all.hpp>
+#include <mutex>
+#include <unordered_map>
+
+#include "actors/executor_actor.hpp"
+#include "actors/messages/atoms.hpp"
+#include "actors/messages/tokenizer_messages.hpp"
+#include "actors/request_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/telemetry_actor.hpp"
+#include "actors/tokenizer_actor.hpp"
+
+namespace troupe {
+
+struct EngineRuntime::Impl {
+  ServedModel model;
+  std::shared_ptr<const ModelText> text;
+  std::shared_ptr<Backend> backend;
+  EngineOptions options;
+
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<ServingMetrics> metrics;
+  std::shared_ptr<ProcessMetrics> process;
+  std::shared_ptr<std::atomic<bool>> executor_healthy = std::make_shared<std::atomic<bool>>(true);
+  std::shared_ptr<std::atomic<int64_t>> executor_restarts = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<std::atomic<uint64_t>> next_sequence_id = std::make_shared<std::atomic<uint64_t>>(1);
+
+  caf::actor_system_config caf_config;
+  std::unique_ptr<caf::actor_system> system;
+  std::vector<caf::actor> tokenizers;
+  std::atomic<uint64_t> next_tokenizer{0};
+  caf::actor scheduler;
+  caf::actor telemetry;
+
+  std::mutex requests_mutex;
+  std::unordered_map<std::string, caf::actor> requests;  // live request actors by request id
+
+  caf::actor pick_tokenizer() { return tokenizers[next_tokenizer++ % tokenizers.size()]; }
+};
+
+EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text, std::shared_ptr<Backend> backend,
+                             EngineOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.model = std::move(model);
+  m.text = std::move(text);
+  m.backend = std::move(backend);
+  m.options = std::move(options);
+  m.options.scheduler.block_size = m.backend->kv_block_size();
+  m.options.scheduler.num_blocks = m.backend->kv_num_blocks();
+  m.options.scheduler.max_model_len = m.model.max_model_len;
+  m.metrics = std::make_shared<ServingMetrics>(m.registry, m.model.name, "0");
+  m.process = std::make_shared<ProcessMetrics>(*m.registry);
+
+  if (m.options.actor_threads > 0) m.caf_config.set("scheduler.max-threads", m.options.actor_threads);
+  // An actor drains at most this many messages before yielding its thread, so that one busy
+  // actor (a request with many choices) cannot starve the others.
+  m.caf_config.set("scheduler.max-throughput", 64);
+  m.system = std::make_unique<caf::actor_system>(m.caf_config);
+
+  TokenizerActorConfig tok{m.text, m.options.tokenizer_delay_ms};
+  for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, tok));
+  m.telemetry = spawn_telemetry(*m.system, TelemetryActorConfig{m.metrics, m.process});
+
+  SchedulerActorConfig sched;
+  sched.scheduler = m.options.scheduler;
+  caf::actor_system* sys = m.system.get();
+  std::shared_ptr<Backend> backend_ref = m.backend;
+  sched.spawn_executor = [sys, backend_ref] { return spawn_executor(*sys, ExecutorActorConfig{backend_ref}); };
+  sched.telemetry = m.telemetry;
+  sched.healthy = m.executor_healthy;
+  sched.restarts = m.executor_restarts;
+  m.scheduler = spawn_scheduler(*m.system, std::move(sched));
+}
+
+EngineRuntime::~EngineRuntime() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.requests_mutex);
+    for (auto& [id, actor] : m.requests) caf::anon_send(actor, caf::message_priority::high, atoms::cancel::value);
+  }
+  // High priority: an exit queued behind a backlog would wait for all of it.
+  for (auto& t : m.tokenizers) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(m.scheduler, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(m.telemetry, caf::exit_reason::user_shutdown);
+  m.system.reset();  // waits for every actor, the executor's current step included
+}
+
+const ServedModel& EngineRuntime::served_model() const { return impl_->model; }
+
+void EngineRuntime::submit(GenerationRequest request, std::shared_ptr<EventSink> sink) {
+  Impl& m = *impl_;
+  RequestActorConfig cfg;
+  const std::string id = request.id;
+  cfg.request = std::make_shared<const GenerationRequest>(std::move(request));
+  cfg.sink = std::move(sink);
+  cfg.tokenizer = m.pick_tokenizer();
+  cfg.scheduler = m.scheduler;
+  cfg.text = m.text;
+  cfg.max_model_len = m.model.max_model_len;
+  cfg.eos_token_ids = m.backend->spec().eos_token_ids;
+  cfg.next_sequence_id = m.next_sequence_id;
+  cfg.metrics = m.metrics;
+  cfg.on_exit = [impl = impl_.get(), id] {
+    std::lock_guard lock(impl->requests_mutex);
+    impl->requests.erase(id);
+  };
+  std::lock_guard lock(m.requests_mutex);
+  m.requests[id] = spawn_request(*m.system, std::move(cfg));
+}
+
+void EngineRuntime::cancel(const std::string& request_id) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.requests_mutex);
+  if (auto it = m.requests.find(request_id); it != m.requests.end()) {
+    caf::anon_send(it->second, caf::message_priority::high, atoms::cancel::value);
+  }
+}
+
+void EngineRuntime::tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
+                             bool add_generation_prompt, std::function<void(TokenizeResult)> done) {
+  TokenizeText job{std::move(prompt), std::move(messages), use_messages, add_special_tokens, add_generation_prompt};
+  caf::actor tokenizer = impl_->pick_tokenizer();
+  // A one-shot actor turns the request/response into a callback, so no io thread ever blocks.
+  impl_->system->spawn([tokenizer, job = std::move(job), done = std::move(done)](caf::event_based_actor* self) {
+    self->request(tokenizer, caf::infinite, atoms::tokenize::value, job)
+        .then(
+            [self, done](TokenizedPrompt& r) {
+              TokenizeResult out;
+              if (r.ids) out.tokens = *r.ids;
+              out.error = std::move(r.error);
+              done(std::move(out));
+              self->quit();
+            },
+            [self, done](caf::error& e) {
+              done(TokenizeResult{{}, ApiError{500, "server_error", "tokenizer failed: " + caf::to_string(e), std::nullopt, 0}});
+              self->quit();
+            });
+  });
+}
+
+void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) {
+  const int32_t vocab = impl_->text->tokenizer.vocab_size();
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= vocab) {
+      done(DetokenizeResult{{}, ApiError{400, "invalid_request_error",
+                                         "token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                                             std::to_string(vocab - 1) + ")",
+                                         std::string("tokens"), 0}});
+      return;
+    }
+  }
+  caf::actor tokenizer = impl_->pick_tokenizer();
+  impl_->system->spawn([tokenizer, tokens = std::move(tokens), done = std::move(done)](caf::event_based_actor* self) {
+    self->request(tokenizer, caf::infinite, atoms::detok::value, tokens)
+        .then(
+            [self, done](std::string& text) {
+              done(DetokenizeResult{std::move(text), std::nullopt});
+              self->quit();
+            },
+            [self, done](caf::error& e) {
+              done(DetokenizeResult{{}, ApiError{500, "server_error", "tokenizer failed: " + caf::to_string(e), std::nullopt, 0}});
+              self->quit();
+            });
+  });
+}
+
+std::string EngineRuntime::metrics_text() { return impl_->metrics->exposition(); }
+
+bool EngineRuntime::healthy() const { return impl_->executor_healthy->load(); }
+
+}  // namespace troupe

@@ -1,0 +1,41 @@
+#pragma once
+// The actor system behind the ServingEngine facade: it spawns the tokenizer pool, the scheduler
+// and executor pair, and the telemetry actor, and gives every request its own request actor.
+// See docs/ARCHITECTURE.md for the message flow.
+#include <memory>
+
+#include "actors/serving_engine.hpp"
+#include "gpu/backend.hpp"
+#include "pipeline/model_text.hpp"
+#include "pipeline/scheduler/scheduler.hpp"
+
+namespace troupe {
+
+struct EngineOptions {
+  SchedulerConfig scheduler;   // limits, KV geometry (block size and count come from the backend)
+  int tokenizer_workers = 2;
+  int actor_threads = 0;        // CAF scheduler threads; 0: CAF's default (cores)
+  int tokenizer_delay_ms = 0;   // test-only: slow the tokenizer down
+};
+
+class EngineRuntime final : public ServingEngine {
+ public:
+  EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text, std::shared_ptr<Backend> backend,
+                EngineOptions options);
+  ~EngineRuntime() override;  // stops every actor, waiting for the executor's step to end
+
+  const ServedModel& served_model() const override;
+  void submit(GenerationRequest request, std::shared_ptr<EventSink> sink) override;
+  void cancel(const std::string& request_id) override;
+  void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
+                bool add_generation_prompt, std::function<void(TokenizeResult)> done) override;
+  void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) override;
+  std::string metrics_text() override;
+  bool healthy() const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,37 @@
+#include "actors/executor_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/messages/atoms.hpp"
+#include "actors/messages/scheduler_messages.hpp"
+
+namespace troupe {
+
+namespace {
+
+caf::behavior executor_behavior(caf::event_based_actor* self, ExecutorActorConfig config) {
+  auto executor = std::make_shared<StepExecutor>(*config.backend);
+  return {
+      [self, executor, config](atoms::run_step, const StepOrder& order) mutable {
+        StepReport report;
+        report.step_id = order.step->step_id;
+        try {
+          report.result = std::make_shared<const StepResult>(executor->run(*order.step));
+        } catch (const std::exception& e) {
+          report.error = e.what();
+          // The sequences of a failed step are finished by the scheduler; drop their state here so
+          // a later sequence with a recycled id starts clean.
+          executor = std::make_shared<StepExecutor>(*config.backend);
+        }
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()), atoms::step_done::value, std::move(report));
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_executor(caf::actor_system& system, ExecutorActorConfig config) {
+  return system.spawn<caf::detached>(executor_behavior, std::move(config));
+}
+
+}  // namespace troupe

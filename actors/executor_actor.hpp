@@ -1,0 +1,22 @@
+#pragma once
+// The executor actor: the only code that touches a device. It runs on its own thread (spawned
+// detached) because a step blocks for as long as the device computes. It answers each StepOrder
+// with a StepReport; a backend exception becomes a failed report, not a dead actor, so the
+// scheduler can fail the step's requests and carry on.
+#include <functional>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "gpu/backend.hpp"
+
+namespace troupe {
+
+struct ExecutorActorConfig {
+  std::shared_ptr<Backend> backend;
+};
+
+// Spawned detached: its own thread, since a step blocks on the device.
+caf::actor spawn_executor(caf::actor_system& system, ExecutorActorConfig config);
+
+}  // namespace troupe

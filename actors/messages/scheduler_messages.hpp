@@ -1,0 +1,47 @@
+#pragma once
+// request actor <-> scheduler actor <-> executor actor.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "engine/step_executor.hpp"
+#include "pipeline/scheduler/scheduler.hpp"
+
+namespace troupe {
+
+// request -> scheduler: the sequences of one request (one per choice), admitted all or none.
+struct SubmitSequences {
+  std::string request_id;
+  std::vector<SequenceRequest> sequences;
+};
+
+enum class Admission { Accepted, QueueFull, TooLong };
+
+// scheduler -> request: what one step produced for this request's sequences.
+struct SequenceOutputs {
+  std::vector<SequenceUpdate> updates;
+  std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to updates (the new token's)
+  std::optional<std::string> error;                   // the executor failed: every sequence listed ends
+};
+
+// scheduler -> executor, and back.
+struct StepOrder {
+  std::shared_ptr<const ScheduledStep> step;
+};
+struct StepReport {
+  uint64_t step_id = 0;
+  std::shared_ptr<const StepResult> result;  // null when the step failed
+  std::string error;                         // why it failed
+};
+
+}  // namespace troupe
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SubmitSequences)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::Admission)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SequenceOutputs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepOrder)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepReport)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<uint64_t>)

@@ -1,0 +1,40 @@
+#pragma once
+// request actor <-> tokenizer actor, and the engine's /tokenize and /detokenize calls.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "pipeline/request/generation_event.hpp"
+#include "pipeline/request/generation_request.hpp"
+
+namespace troupe {
+
+// Ask: render (chat) and encode the prompt of a request.
+struct TokenizeJob {
+  std::shared_ptr<const GenerationRequest> request;
+};
+
+// Answer: the prompt's token ids, or an error for the client (a template that raised, say).
+struct TokenizedPrompt {
+  std::shared_ptr<const std::vector<int32_t>> ids;
+  std::optional<ApiError> error;
+};
+
+// /tokenize: text (or chat messages) to ids.
+struct TokenizeText {
+  std::string prompt;
+  boost::json::array messages;
+  bool use_messages = false;
+  bool add_special_tokens = true;
+  bool add_generation_prompt = true;
+};
+
+}  // namespace troupe
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::TokenizeJob)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::TokenizedPrompt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::TokenizeText)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<int32_t>)

@@ -1,0 +1,269 @@
+#include "actors/request_actor.hpp"
+
+#include <caf/all.hpp>
+#include <chrono>
+#include <unordered_map>
+
+#include "actors/messages/atoms.hpp"
+#include "actors/messages/scheduler_messages.hpp"
+#include "actors/messages/tokenizer_messages.hpp"
+#include "pipeline/openai/api_context.hpp"
+#include "pipeline/output/output_processor.hpp"
+
+namespace troupe {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct RequestState {
+  static inline const char* name = "troupe.request";
+  RequestActorConfig cfg;
+  std::vector<SeqId> sequences;                    // one per choice
+  std::unordered_map<SeqId, int> choice_of;
+  std::vector<OutputProcessor> outputs;            // one per choice
+  std::vector<bool> done;                          // choice finished
+  std::vector<FinishReason> reasons;
+  int64_t prompt_tokens = 0;
+  int64_t cached_prompt_tokens = 0;
+  int64_t max_tokens = 0;
+  Clock::time_point first_token{};
+  Clock::time_point last_token{};
+  bool ended = false;
+};
+
+using Self = caf::stateful_actor<RequestState>;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// Ends the request: a last event to the sink (unless it already got an error), metrics, exit.
+void end_request(Self* self, std::optional<ApiError> error, FinishReason overall) {
+  auto& st = self->state;
+  if (st.ended) return;
+  st.ended = true;
+  const auto now = Clock::now();
+  const GenerationRequest& req = *st.cfg.request;
+  int64_t generated = 0;
+  for (const auto& o : st.outputs) generated += o.num_tokens();
+  if (error) {
+    GenerationEvent ev;
+    ev.error = std::move(error);
+    ev.done = true;
+    st.cfg.sink->push(std::move(ev));
+  }
+  if (st.prompt_tokens > 0) {
+    ServingMetrics::RequestTimes t;
+    t.ttft = st.first_token == Clock::time_point{} ? -1.0 : seconds_between(req.arrival, st.first_token);
+    t.e2e = seconds_between(req.arrival, now);
+    t.prompt_tokens = st.prompt_tokens;
+    t.generation_tokens = generated;
+    t.max_tokens = st.max_tokens;
+    t.n = req.n;
+    st.cfg.metrics->finish_request(std::string(finish_reason_name(overall)), t);
+  }
+  if (st.cfg.on_exit) st.cfg.on_exit();
+  self->quit();
+}
+
+// Aborts whatever sequences of this request are still running in the scheduler.
+void abort_unfinished(Self* self) {
+  auto& st = self->state;
+  std::vector<uint64_t> ids;
+  for (std::size_t i = 0; i < st.sequences.size(); ++i) {
+    if (!st.done[i]) ids.push_back(st.sequences[i]);
+  }
+  if (!ids.empty()) self->send(st.cfg.scheduler, atoms::abort_seqs::value, std::move(ids));
+}
+
+ApiError bad_request(std::string message, std::optional<std::string> param = std::nullopt) {
+  return ApiError{400, "invalid_request_error", std::move(message), std::move(param), 0};
+}
+
+// Prompt length against the context: vLLM's messages, naming both lengths.
+std::optional<ApiError> check_lengths(const GenerationRequest& req, int64_t prompt, int64_t max_model_len, int64_t& max_tokens) {
+  const char* where = req.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt";
+  if (prompt == 0) return bad_request("the prompt is empty", std::string(where == std::string("messages") ? "messages" : "prompt"));
+  if (prompt >= max_model_len) {
+    return bad_request("This model's maximum context length is " + std::to_string(max_model_len) +
+                           " tokens. However, your request has " + std::to_string(prompt) + " input tokens (" +
+                           std::to_string(prompt) + " in the " + where +
+                           "), which leaves no room for output. Please reduce the length of the " + where + ".",
+                       std::string(where));
+  }
+  const int64_t room = max_model_len - prompt;
+  if (req.stop.max_tokens == kMaxTokensFromContext) {
+    max_tokens = room;
+  } else if (req.stop.max_tokens > room) {
+    return bad_request("This model's maximum context length is " + std::to_string(max_model_len) +
+                           " tokens. However, you requested " + std::to_string(prompt + req.stop.max_tokens) +
+                           " tokens (" + std::to_string(prompt) + " in the " + where + ", " +
+                           std::to_string(req.stop.max_tokens) + " in the completion). Please reduce the length of the " +
+                           where + " or completion.",
+                       std::string("max_tokens"));
+  } else {
+    max_tokens = req.stop.max_tokens;
+  }
+  return std::nullopt;
+}
+
+void on_outputs(Self* self, SequenceOutputs& out) {
+  auto& st = self->state;
+  if (st.ended) return;
+  GenerationEvent ev;
+  std::vector<uint64_t> to_abort;
+  bool got_token = false;
+  for (std::size_t i = 0; i < out.updates.size(); ++i) {
+    SequenceUpdate& u = out.updates[i];
+    auto it = st.choice_of.find(u.id);
+    if (it == st.choice_of.end()) continue;
+    const int c = it->second;
+    if (st.done[c]) continue;
+    if (u.first_token) st.cached_prompt_tokens = std::max(st.cached_prompt_tokens, u.num_cached_prompt_tokens);
+    if (u.preempted && u.new_tokens.empty() && !u.finished) continue;
+    got_token = got_token || !u.new_tokens.empty();
+    std::vector<std::optional<TokenLogprobs>> lps;
+    if (i < out.logprobs.size() && out.logprobs[i]) lps.push_back(out.logprobs[i]);
+    if (lps.size() != u.new_tokens.size()) lps.clear();
+    OutputUpdate upd = st.outputs[c].push(u.new_tokens, lps, u.finished, u.stop_token);
+    if (upd.abort_sequence) to_abort.push_back(u.id);
+    if (upd.delta.finish) {
+      st.done[c] = true;
+      st.reasons[c] = *upd.delta.finish;
+    }
+    if (!upd.delta.text.empty() || !upd.delta.token_ids.empty() || upd.delta.finish) ev.choices.push_back(std::move(upd.delta));
+  }
+  if (!to_abort.empty()) self->send(st.cfg.scheduler, atoms::abort_seqs::value, std::move(to_abort));
+  const auto now = Clock::now();
+  if (got_token) {
+    if (st.first_token == Clock::time_point{}) {
+      st.first_token = now;
+    } else {
+      st.cfg.metrics->observe_inter_token(seconds_between(st.last_token, now));
+    }
+    st.last_token = now;
+  }
+  if (out.error) {
+    // The executor failed: every choice still open ends with an error.
+    for (std::size_t c = 0; c < st.done.size(); ++c) {
+      if (!st.done[c]) {
+        st.done[c] = true;
+        st.reasons[c] = FinishReason::Error;
+      }
+    }
+    abort_unfinished(self);
+    end_request(self, ApiError{500, "server_error", "generation failed: " + *out.error, std::nullopt, 0}, FinishReason::Error);
+    return;
+  }
+  const bool all_done = std::all_of(st.done.begin(), st.done.end(), [](bool d) { return d; });
+  if (all_done) {
+    int64_t generated = 0;
+    for (const auto& o : st.outputs) generated += o.num_tokens();
+    ev.usage = Usage{st.prompt_tokens, generated, st.cached_prompt_tokens};
+    ev.prompt_tokens = st.prompt_tokens;
+    ev.done = true;
+  }
+  if (!ev.choices.empty() || ev.done) st.cfg.sink->push(std::move(ev));
+  if (all_done) {
+    FinishReason overall = FinishReason::Stop;
+    for (FinishReason r : st.reasons) {
+      if (r == FinishReason::Length) overall = FinishReason::Length;
+    }
+    end_request(self, std::nullopt, overall);
+  }
+}
+
+void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt) {
+  auto& st = self->state;
+  const GenerationRequest& req = *st.cfg.request;
+  st.prompt_tokens = static_cast<int64_t>(prompt->size());
+  int64_t max_tokens = 0;
+  if (auto err = check_lengths(req, st.prompt_tokens, st.cfg.max_model_len, max_tokens)) {
+    end_request(self, std::move(err), FinishReason::Error);
+    return;
+  }
+  st.max_tokens = max_tokens;
+  SubmitSequences submit;
+  submit.request_id = req.id;
+  for (int c = 0; c < req.n; ++c) {
+    SequenceRequest seq;
+    seq.id = st.cfg.next_sequence_id->fetch_add(1);
+    seq.prompt = prompt;
+    seq.sampling = choice_sampling(req.sampling, c);
+    seq.max_new_tokens = max_tokens;
+    seq.min_tokens = req.stop.min_tokens;
+    if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
+    seq.stop_token_ids = req.stop.stop_token_ids;
+    st.sequences.push_back(seq.id);
+    st.choice_of[seq.id] = c;
+    st.outputs.emplace_back(st.cfg.text->tokenizer, output_options_for(req, c, st.cfg.text->tokenizer));
+    submit.sequences.push_back(std::move(seq));
+  }
+  st.done.assign(static_cast<std::size_t>(req.n), false);
+  st.reasons.assign(static_cast<std::size_t>(req.n), FinishReason::Stop);
+  self->request(st.cfg.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
+      .then(
+          [self](Admission a) {
+            auto& st = self->state;
+            if (a == Admission::Accepted) {
+              GenerationEvent first;  // tells the session the request is running: headers may go out
+              first.prompt_tokens = st.prompt_tokens;
+              st.cfg.sink->push(std::move(first));
+              return;
+            }
+            std::fill(st.done.begin(), st.done.end(), true);
+            if (a == Admission::QueueFull) {
+              end_request(self,
+                          ApiError{503, "server_overloaded", "the server is at capacity: too many requests are waiting; retry later",
+                                   std::nullopt, 1},
+                          FinishReason::Abort);
+            } else {
+              end_request(self, bad_request("the prompt does not fit in the KV cache of this server", std::string("messages")),
+                          FinishReason::Error);
+            }
+          },
+          [self](caf::error& e) {
+            std::fill(self->state.done.begin(), self->state.done.end(), true);
+            end_request(self, ApiError{500, "server_error", "the scheduler did not answer: " + caf::to_string(e), std::nullopt, 0},
+                        FinishReason::Error);
+          });
+}
+
+caf::behavior request_behavior(Self* self, RequestActorConfig config) {
+  self->state.cfg = std::move(config);
+  auto& st = self->state;
+  self->request(st.cfg.tokenizer, caf::infinite, atoms::tokenize::value, TokenizeJob{st.cfg.request})
+      .then(
+          [self](TokenizedPrompt& tp) {
+            if (self->state.ended) return;
+            if (tp.error) {
+              end_request(self, std::move(tp.error), FinishReason::Error);
+              return;
+            }
+            submit_to_scheduler(self, std::move(tp.ids));
+          },
+          [self](caf::error& e) {
+            end_request(self, ApiError{500, "server_error", "the tokenizer did not answer: " + caf::to_string(e), std::nullopt, 0},
+                        FinishReason::Error);
+          });
+  return {
+      [self](atoms::outputs, SequenceOutputs& out) { on_outputs(self, out); },
+      [self](atoms::cancel) {
+        // The client went away (or the server is stopping): free the KV blocks now.
+        abort_unfinished(self);
+        auto& st = self->state;
+        std::fill(st.done.begin(), st.done.end(), true);
+        GenerationEvent ev;
+        ev.done = true;
+        st.cfg.sink->push(std::move(ev));
+        end_request(self, std::nullopt, FinishReason::Abort);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_request(caf::actor_system& system, RequestActorConfig config) {
+  return system.spawn(request_behavior, std::move(config));
+}
+
+}  // namespace troupe

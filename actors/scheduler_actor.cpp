@@ -1,0 +1,206 @@
+#include "actors/scheduler_actor.hpp"
+
+#include <caf/all.hpp>
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+#include "actors/messages/atoms.hpp"
+#include "actors/messages/scheduler_messages.hpp"
+#include "actors/messages/telemetry_messages.hpp"
+
+namespace troupe {
+
+namespace {
+
+struct Owner {
+  caf::actor request;
+  std::string request_id;
+};
+
+struct InFlight {
+  std::shared_ptr<const ScheduledStep> step;
+  bool doomed = false;  // its sequences were failed after an executor error: ignore its report
+};
+
+struct SchedulerActorState {
+  static inline const char* name = "troupe.scheduler";
+  std::unique_ptr<Scheduler> scheduler;
+  caf::actor executor;
+  std::unordered_map<SeqId, Owner> owners;
+  std::unordered_map<std::string, std::vector<SeqId>> by_request;
+  std::map<uint64_t, InFlight> in_flight;  // by step id, oldest first
+  SchedulerStats last;                     // for deltas in telemetry snapshots
+  SchedulerActorConfig config;
+};
+
+using Self = caf::stateful_actor<SchedulerActorState>;
+
+constexpr std::size_t kMaxStepsInFlight = 2;
+
+void forget_sequence(Self* self, SeqId id) {
+  auto it = self->state.owners.find(id);
+  if (it == self->state.owners.end()) return;
+  auto& ids = self->state.by_request[it->second.request_id];
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  if (ids.empty()) self->state.by_request.erase(it->second.request_id);
+  self->state.owners.erase(it);
+}
+
+void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* step) {
+  const SchedulerStats s = self->state.scheduler->stats();
+  EngineSnapshot snap;
+  snap.running = s.num_running;
+  snap.waiting = s.num_waiting;
+  snap.kv_used = s.kv_used_blocks;
+  snap.kv_free = s.kv_free_blocks;
+  snap.kv_cached = s.kv_cached_blocks;
+  snap.kv_total = s.kv_total_blocks;
+  snap.preemptions = s.preemptions_total - self->state.last.preemptions_total;
+  snap.prefix_queries = s.prefix_queries_tokens - self->state.last.prefix_queries_tokens;
+  snap.prefix_hits = s.prefix_hits_tokens - self->state.last.prefix_hits_tokens;
+  if (result != nullptr && step != nullptr) {
+    snap.step = true;
+    snap.prefill_tokens = step->prefill_tokens;
+    snap.decode_tokens = step->decode_tokens;
+    snap.step_seconds = result->forward_seconds;
+  }
+  self->state.last = s;
+  self->send(self->state.config.telemetry, atoms::stats::value, snap);
+}
+
+// Issues steps while fewer than two are in flight and the policy has something to run.
+void pump(Self* self) {
+  auto& st = self->state;
+  while (st.in_flight.size() < kMaxStepsInFlight) {
+    std::optional<ScheduledStep> next = st.scheduler->schedule();
+    if (!next) break;
+    auto step = std::make_shared<const ScheduledStep>(std::move(*next));
+    st.in_flight.emplace(step->step_id, InFlight{step, false});
+    self->send(st.executor, atoms::run_step::value, StepOrder{step});
+  }
+}
+
+// Every sequence of every step in flight ends with `error`; the steps' reports are ignored.
+void fail_in_flight(Self* self, const std::string& error) {
+  auto& st = self->state;
+  std::map<caf::actor, SequenceOutputs> by_owner;
+  for (auto& [id, flight] : st.in_flight) {
+    flight.doomed = true;
+    for (const auto& seq : flight.step->sequences) {
+      auto it = st.owners.find(seq.id);
+      if (it == st.owners.end()) continue;
+      SequenceUpdate u;
+      u.id = seq.id;
+      u.finished = FinishReason::Error;
+      auto& out = by_owner[it->second.request];
+      out.updates.push_back(u);
+      out.logprobs.emplace_back();
+      out.error = error;
+      st.scheduler->abort(seq.id);
+      forget_sequence(self, seq.id);
+    }
+  }
+  for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
+}
+
+void on_report(Self* self, const StepReport& report) {
+  auto& st = self->state;
+  auto it = st.in_flight.find(report.step_id);
+  if (it == st.in_flight.end()) return;
+  const InFlight flight = it->second;
+  st.in_flight.erase(it);
+  if (flight.doomed || !report.result) {
+    if (!flight.doomed) fail_in_flight(self, "the executor failed: " + report.error);
+    // Lets the policy close its books on the step; all its sequences were aborted.
+    st.scheduler->complete(report.step_id, {});
+    send_snapshot(self, nullptr, nullptr);
+    return;
+  }
+  const StepResult& result = *report.result;
+  std::unordered_map<SeqId, std::size_t> logprob_index;
+  for (std::size_t i = 0; i < result.tokens.size(); ++i) logprob_index[result.tokens[i].id] = i;
+  std::vector<SequenceUpdate> updates = st.scheduler->complete(report.step_id, result.tokens);
+  std::map<caf::actor, SequenceOutputs> by_owner;
+  for (auto& u : updates) {
+    auto owner = st.owners.find(u.id);
+    if (owner == st.owners.end()) continue;  // aborted meanwhile
+    auto& out = by_owner[owner->second.request];
+    std::optional<TokenLogprobs> lp;
+    if (auto li = logprob_index.find(u.id); li != logprob_index.end() && li->second < result.logprobs.size()) {
+      lp = result.logprobs[li->second];
+    }
+    const bool finished = u.finished.has_value();
+    const SeqId id = u.id;
+    out.updates.push_back(std::move(u));
+    out.logprobs.push_back(std::move(lp));
+    if (finished) forget_sequence(self, id);
+  }
+  for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
+  send_snapshot(self, &result, flight.step.get());
+}
+
+caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
+  auto& st = self->state;
+  st.scheduler = std::make_unique<Scheduler>(config.scheduler);
+  st.config = std::move(config);
+  st.executor = st.config.spawn_executor();
+  self->monitor(st.executor);
+  // Supervision: an executor that dies (rather than reporting a failed step) takes the steps in
+  // flight with it; their requests end with an error, a fresh executor is spawned and serving
+  // goes on.
+  self->set_down_handler([self](const caf::down_msg& down) {
+    auto& st = self->state;
+    if (down.source != st.executor.address()) return;
+    st.config.healthy->store(false);
+    fail_in_flight(self, "the executor stopped: " + caf::to_string(down.reason));
+    for (const auto& [id, flight] : st.in_flight) st.scheduler->complete(id, {});
+    st.in_flight.clear();
+    if (st.config.restarts) st.config.restarts->fetch_add(1);
+    st.executor = st.config.spawn_executor();
+    self->monitor(st.executor);
+    st.config.healthy->store(true);
+    pump(self);
+  });
+  return {
+      [self](atoms::submit, SubmitSequences& submit) -> Admission {
+        auto& st = self->state;
+        std::vector<SeqId> added;
+        for (auto& seq : submit.sequences) {
+          const SeqId id = seq.id;
+          const AddResult r = st.scheduler->add(std::move(seq));
+          if (r != AddResult::Accepted) {
+            for (SeqId a : added) st.scheduler->abort(a);
+            return r == AddResult::QueueFull ? Admission::QueueFull : Admission::TooLong;
+          }
+          added.push_back(id);
+        }
+        auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+        for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id};
+        st.by_request[submit.request_id] = added;
+        pump(self);
+        send_snapshot(self, nullptr, nullptr);
+        return Admission::Accepted;
+      },
+      [self](atoms::abort_seqs, const std::vector<uint64_t>& ids) {
+        for (SeqId id : ids) {
+          self->state.scheduler->abort(id);
+          forget_sequence(self, id);
+        }
+        pump(self);
+        send_snapshot(self, nullptr, nullptr);
+      },
+      [self](atoms::step_done, const StepReport& report) {
+        on_report(self, report);
+        pump(self);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_scheduler(caf::actor_system& system, SchedulerActorConfig config) {
+  return system.spawn(scheduler_behavior, std::move(config));
+}
+
+}  // namespace troupe

@@ -1,0 +1,27 @@
+#pragma once
+// The scheduler actor: owns the Scheduler policy and the KV block accounting of one executor. It
+// keeps up to two steps in flight — it plans step N+1 while the executor runs step N — routes each
+// step's tokens to the request actors that own the sequences, and supervises the executor.
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "pipeline/scheduler/scheduler.hpp"
+
+namespace troupe {
+
+struct SchedulerActorConfig {
+  SchedulerConfig scheduler;
+  // Spawns (and, after a crash, respawns) the executor this scheduler drives.
+  std::function<caf::actor()> spawn_executor;
+  caf::actor telemetry;
+  std::shared_ptr<std::atomic<bool>> healthy;  // false while the executor is down
+  std::shared_ptr<std::atomic<int64_t>> restarts;  // executor restarts, for telemetry
+};
+
+caf::actor spawn_scheduler(caf::actor_system& system, SchedulerActorConfig config);
+
+}  // namespace troupe

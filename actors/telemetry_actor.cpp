@@ -1,0 +1,37 @@
+#include "actors/telemetry_actor.hpp"
+
+#include <caf/all.hpp>
+#include <chrono>
+
+#include "actors/messages/atoms.hpp"
+#include "actors/messages/telemetry_messages.hpp"
+
+namespace troupe {
+
+namespace {
+
+caf::behavior telemetry_behavior(caf::event_based_actor* self, TelemetryActorConfig config) {
+  self->send(self, atoms::tick::value);
+  return {
+      [config](atoms::stats, const EngineSnapshot& s) {
+        ServingMetrics& m = *config.serving;
+        m.set_queue(s.running, s.waiting);
+        m.set_kv_blocks(s.kv_used, s.kv_free, s.kv_cached, s.kv_total);
+        if (s.step) m.add_step(s.prefill_tokens, s.decode_tokens, s.step_seconds);
+        if (s.preemptions > 0) m.add_preemptions(s.preemptions);
+        if (s.prefix_queries > 0) m.add_prefix_cache(s.prefix_queries, s.prefix_hits);
+      },
+      [self, config](atoms::tick) {
+        config.process->sample();
+        self->delayed_send(self, std::chrono::seconds(1), atoms::tick::value);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_telemetry(caf::actor_system& system, TelemetryActorConfig config) {
+  return system.spawn(telemetry_behavior, std::move(config));
+}
+
+}  // namespace troupe

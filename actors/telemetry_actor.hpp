@@ -1,0 +1,21 @@
+#pragma once
+// The telemetry actor: takes scheduler statistics after every step and sets the gauges, and on a
+// one-second tick samples process metrics. Metric writes thus stay off the scheduler's path, and
+// /metrics (served from the registry by the HTTP layer) always reads a consistent set.
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "telemetry/process_metrics.hpp"
+#include "telemetry/serving_metrics.hpp"
+
+namespace troupe {
+
+struct TelemetryActorConfig {
+  std::shared_ptr<ServingMetrics> serving;
+  std::shared_ptr<ProcessMetrics> process;
+};
+
+caf::actor spawn_telemetry(caf::actor_system& system, TelemetryActorConfig config);
+
+}  // namespace troupe

@@ -1,0 +1,96 @@
+#include "actors/tokenizer_actor.hpp"
+
+#include <caf/all.hpp>
+#include <chrono>
+#include <thread>
+
+#include "actors/messages/atoms.hpp"
+#include "actors/messages/tokenizer_messages.hpp"
+#include "pipeline/chat_template/chat_template_error.hpp"
+
+namespace troupe {
+
+namespace {
+
+ApiError template_error(const std::exception& e) {
+  ApiError err;
+  err.status = 400;
+  err.message = std::string("the chat template could not render these messages: ") + e.what();
+  err.param = "messages";
+  return err;
+}
+
+std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r) {
+  if (r.endpoint == Endpoint::ChatCompletions) {
+    ChatTemplateOptions options;
+    options.tools = r.tools;
+    options.extra_context = r.chat_template_kwargs;
+    if (!r.add_generation_prompt) {
+      // render_chat always adds the generation prompt; a request that asks otherwise renders raw.
+      options.add_generation_prompt = false;
+      if (!options.bos_token) options.bos_token = text.bos_token;
+      if (!options.eos_token) options.eos_token = text.eos_token;
+      return text.tokenizer.encode(text.chat_template->render(r.messages, options), false);
+    }
+    return text.encode_chat(r.messages, std::move(options));
+  }
+  if (!r.prompt_ids.empty()) return r.prompt_ids;
+  return text.tokenizer.encode(r.prompt, /*add_special_tokens=*/true);
+}
+
+}  // namespace
+
+namespace {
+
+caf::behavior tokenizer_behavior(caf::event_based_actor* self, TokenizerActorConfig config) {
+  (void)self;
+  return {
+      [config](atoms::tokenize, const TokenizeJob& job) -> TokenizedPrompt {
+        if (config.artificial_delay_ms > 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(config.artificial_delay_ms));
+        }
+        TokenizedPrompt out;
+        try {
+          out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request));
+        } catch (const ChatTemplateError& e) {
+          out.error = template_error(e);
+        } catch (const std::exception& e) {
+          out.error = ApiError{400, "invalid_request_error", std::string("cannot tokenize the prompt: ") + e.what(),
+                               std::nullopt, 0};
+        }
+        return out;
+      },
+      [config](atoms::tokenize, const TokenizeText& job) -> TokenizedPrompt {
+        TokenizedPrompt out;
+        try {
+          std::vector<int32_t> ids;
+          if (job.use_messages) {
+            ChatTemplateOptions options;
+            options.add_generation_prompt = job.add_generation_prompt;
+            options.bos_token = config.text->bos_token;
+            options.eos_token = config.text->eos_token;
+            ids = config.text->tokenizer.encode(config.text->chat_template->render(job.messages, options), false);
+          } else {
+            ids = config.text->tokenizer.encode(job.prompt, job.add_special_tokens);
+          }
+          out.ids = std::make_shared<const std::vector<int32_t>>(std::move(ids));
+        } catch (const ChatTemplateError& e) {
+          out.error = template_error(e);
+        } catch (const std::exception& e) {
+          out.error = ApiError{400, "invalid_request_error", std::string("cannot tokenize: ") + e.what(), std::nullopt, 0};
+        }
+        return out;
+      },
+      [config](atoms::detok, const std::vector<int32_t>& ids) -> std::string {
+        return config.text->tokenizer.decode(ids, /*skip_special_tokens=*/false);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_tokenizer(caf::actor_system& system, TokenizerActorConfig config) {
+  return system.spawn(tokenizer_behavior, std::move(config));
+}
+
+}  // namespace troupe

@@ -1,0 +1,141 @@
+#include "telemetry/serving_metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace troupe {
+
+namespace {
+
+using prometheus::Histogram;
+
+// vLLM's bucket sets (vllm/v1/metrics/loggers.py).
+const Histogram::BucketBoundaries kTtftBuckets{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+                                               1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+const Histogram::BucketBoundaries kTpotBuckets{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
+                                               0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
+const Histogram::BucketBoundaries kRequestLatencyBuckets{0.3,  0.5,  0.8,  1.0,   1.5,   2.0,   2.5,   5.0,  10.0, 15.0, 20.0,
+                                                         30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+const Histogram::BucketBoundaries kIterationTokenBuckets{1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
+const Histogram::BucketBoundaries kNBuckets{1, 2, 5, 10, 20};
+// Step time of one executor step: 100 µs to 60 s.
+const Histogram::BucketBoundaries kStepBuckets{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                               0.1,    0.25,   0.5,   1.0,    2.5,   5.0,  10.0,  60.0};
+
+// 1, 2, 5, 10, 20, 50, ... up to `max`: vLLM's "1-2-5" buckets for token counts.
+Histogram::BucketBoundaries one_two_five(double max) {
+  Histogram::BucketBoundaries b;
+  for (double scale = 1; scale <= max; scale *= 10) {
+    for (double m : {1.0, 2.0, 5.0}) {
+      if (m * scale <= max) b.push_back(m * scale);
+    }
+  }
+  return b;
+}
+
+}  // namespace
+
+ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine)
+    : registry_(std::move(registry)), labels_{{"model_name", std::move(model_name)}, {"engine", std::move(engine)}} {
+  auto& r = *registry_;
+  auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add(labels_);
+  };
+  auto counter = [&](const char* name, const char* help) -> prometheus::Counter& {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add(labels_);
+  };
+  auto histogram = [&](const char* name, const char* help, const Histogram::BucketBoundaries& b) -> Histogram& {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add(labels_, b);
+  };
+  running_ = &gauge("vllm:num_requests_running", "Number of requests in model execution batches.");
+  waiting_ = &gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.");
+  kv_usage_ = &gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.");
+  gpu_cache_usage_ = &gauge("vllm:gpu_cache_usage_perc", "KV-cache usage (pre-0.9 name). 1 means 100 percent usage.");
+  auto& blocks = prometheus::BuildGauge().Name("troupe_kv_blocks").Help("KV cache blocks by state.").Register(r);
+  auto with_state = [&](const char* state) {
+    prometheus::Labels l = labels_;
+    l.erase("model_name");
+    l["state"] = state;
+    return &blocks.Add(l);
+  };
+  kv_used_ = with_state("used");
+  kv_free_ = with_state("free");
+  kv_cached_ = with_state("cached");
+  prompt_tokens_ = &counter("vllm:prompt_tokens", "Number of prefill tokens processed.");
+  generation_tokens_ = &counter("vllm:generation_tokens", "Number of generation tokens processed.");
+  preemptions_ = &counter("vllm:num_preemptions", "Cumulative number of preemptions from the engine.");
+  prefix_queries_ = &counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.");
+  prefix_hits_ = &counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.");
+  success_ = &prometheus::BuildCounter().Name("vllm:request_success").Help("Count of successfully processed requests.").Register(r);
+  iteration_tokens_ = &histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", kIterationTokenBuckets);
+  ttft_ = &histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", kTtftBuckets);
+  tpot_ = &histogram("vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", kTpotBuckets);
+  itl_ = &histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", kTpotBuckets);
+  e2e_ = &histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", kRequestLatencyBuckets);
+  queue_time_ = &histogram("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", kRequestLatencyBuckets);
+  const auto token_buckets = one_two_five(1e6);
+  prompt_len_ = &histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", token_buckets);
+  generation_len_ = &histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", token_buckets);
+  max_tokens_param_ = &histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", token_buckets);
+  n_param_ = &histogram("vllm:request_params_n", "Histogram of the n request parameter.", kNBuckets);
+  step_seconds_ = &prometheus::BuildHistogram().Name("troupe_engine_step_seconds").Help("Duration of one executor step, by phase.").Register(r);
+}
+
+void ServingMetrics::set_queue(int64_t running, int64_t waiting) {
+  running_->Set(static_cast<double>(running));
+  waiting_->Set(static_cast<double>(waiting));
+}
+
+void ServingMetrics::set_kv_blocks(int64_t used, int64_t free, int64_t cached, int64_t total) {
+  kv_used_->Set(static_cast<double>(used));
+  kv_free_->Set(static_cast<double>(free));
+  kv_cached_->Set(static_cast<double>(cached));
+  const double usage = total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0;
+  kv_usage_->Set(usage);
+  gpu_cache_usage_->Set(usage);
+}
+
+void ServingMetrics::add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds) {
+  prompt_tokens_->Increment(static_cast<double>(prefill_tokens));
+  iteration_tokens_->Observe(static_cast<double>(prefill_tokens + decode_tokens));
+  const char* phase = prefill_tokens == 0 ? "decode" : (decode_tokens == 0 ? "prefill" : "mixed");
+  prometheus::Labels l = labels_;
+  l.erase("model_name");
+  l["phase"] = phase;
+  step_seconds_->Add(l, kStepBuckets).Observe(seconds);
+}
+
+void ServingMetrics::add_preemptions(int64_t n) { preemptions_->Increment(static_cast<double>(n)); }
+
+void ServingMetrics::add_prefix_cache(int64_t queried_tokens, int64_t hit_tokens) {
+  prefix_queries_->Increment(static_cast<double>(queried_tokens));
+  prefix_hits_->Increment(static_cast<double>(hit_tokens));
+}
+
+void ServingMetrics::finish_request(const std::string& finished_reason, const RequestTimes& t) {
+  prometheus::Labels l = labels_;
+  l["finished_reason"] = finished_reason;
+  success_->Add(l).Increment();
+  generation_tokens_->Increment(static_cast<double>(t.generation_tokens));
+  if (t.ttft >= 0) ttft_->Observe(t.ttft);
+  e2e_->Observe(t.e2e);
+  queue_time_->Observe(t.queue);
+  prompt_len_->Observe(static_cast<double>(t.prompt_tokens));
+  generation_len_->Observe(static_cast<double>(t.generation_tokens));
+  max_tokens_param_->Observe(static_cast<double>(t.max_tokens));
+  n_param_->Observe(static_cast<double>(t.n));
+}
+
+void ServingMetrics::observe_inter_token(double seconds) {
+  tpot_->Observe(seconds);
+  itl_->Observe(seconds);
+}
+
+std::string ServingMetrics::exposition() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+}  // namespace troupe

@@ -1,0 +1,54 @@
+#pragma once
+// The serving metrics, with vLLM's names, labels and buckets (see docs/METRICS.md) so that vLLM
+// dashboards and alert rules read troupe unchanged, plus troupe's own families. One instance per
+// server; every method is thread-safe (prometheus-cpp metrics are atomic).
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace troupe {
+
+class ServingMetrics {
+ public:
+  ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine);
+
+  // Scheduler state, sampled after every step.
+  void set_queue(int64_t running, int64_t waiting);
+  void set_kv_blocks(int64_t used, int64_t free, int64_t cached, int64_t total);
+  void add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds);
+  void add_preemptions(int64_t n);
+  void add_prefix_cache(int64_t queried_tokens, int64_t hit_tokens);
+
+  // Per request, when it finishes.
+  struct RequestTimes {
+    double ttft = -1;          // arrival -> first token (s); < 0 when no token was produced
+    double e2e = 0;            // arrival -> finish (s)
+    double queue = 0;          // time waiting for admission (s)
+    int64_t prompt_tokens = 0;
+    int64_t generation_tokens = 0;
+    int64_t max_tokens = 0;
+    int n = 1;
+  };
+  void finish_request(const std::string& finished_reason, const RequestTimes& t);
+  void observe_inter_token(double seconds);
+
+  std::string exposition() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Labels labels_;
+  prometheus::Gauge *running_, *waiting_, *kv_usage_, *gpu_cache_usage_;
+  prometheus::Gauge *kv_used_, *kv_free_, *kv_cached_;
+  prometheus::Counter *prompt_tokens_, *generation_tokens_, *preemptions_, *prefix_queries_, *prefix_hits_;
+  prometheus::Family<prometheus::Counter>* success_;
+  prometheus::Histogram *iteration_tokens_, *ttft_, *tpot_, *itl_, *e2e_, *queue_time_;
+  prometheus::Histogram *prompt_len_, *generation_len_, *max_tokens_param_, *n_param_;
+  prometheus::Family<prometheus::Histogram>* step_seconds_;
+};
+
+}  // namespace troupe
