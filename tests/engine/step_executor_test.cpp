@@ -1,0 +1,252 @@
+// StepExecutor on the CPU backend with the tiny Llama fixture: pending tokens filled in, chunked
+// prefill, several sequences per step, released state, seeded sampling and logprobs.
+#include <catch2/catch.hpp>
+#include <numeric>
+
+#include "engine/step_executor.hpp"
+#include "gpu/cpu/cpu_backend.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace troupe;
+
+namespace {
+
+constexpr int64_t kBlocksPerSequence = 4;  // 64 positions at the default 16-slot blocks
+
+struct Fixture {
+  ModelFiles model = ModelFiles::open(test::fixture("models/llama"));
+  CpuBackend backend{model, [] {
+                       BackendOptions o;
+                       o.max_kv_tokens = 4 * 64;
+                       o.threads = 1;
+                       return o;
+                     }()};
+};
+
+// A plain greedy loop straight on the backend: the reference.
+std::vector<int32_t> greedy_loop(Backend& backend, const std::vector<int32_t>& prompt, int n) {
+  SequenceStep seq;
+  seq.block_table.resize(kBlocksPerSequence);
+  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
+  seq.tokens = prompt;
+  std::vector<int32_t> out;
+  StepLogits logits;
+  while (static_cast<int>(out.size()) < n) {
+    StepBatch batch;
+    batch.sequences = {seq};
+    backend.forward(batch, logits);
+    out.push_back(argmax({logits.row(0), static_cast<std::size_t>(logits.vocab)}));
+    seq.num_cached += static_cast<int64_t>(seq.tokens.size());
+    seq.tokens = {out.back()};
+  }
+  return out;
+}
+
+// Drives one or more sequences the way the scheduler does: the prompt in chunks of `chunk`
+// tokens (sampling after the last), then decode steps whose input token is kPendingToken.
+class Driver {
+ public:
+  struct Seq {
+    SeqId id;
+    std::shared_ptr<const std::vector<int32_t>> prompt;
+    SamplingParams sampling;
+    int64_t slot;  // which group of blocks it owns
+    int64_t num_cached = 0;
+    bool started = false;
+    std::vector<int32_t> generated;
+    std::vector<std::optional<TokenLogprobs>> logprobs;
+  };
+
+  explicit Driver(StepExecutor& executor) : executor_(executor) {}
+
+  Seq& add(SeqId id, std::vector<int32_t> prompt, SamplingParams sampling, int64_t slot) {
+    seqs_.push_back({id, std::make_shared<const std::vector<int32_t>>(std::move(prompt)), sampling, slot});
+    return seqs_.back();
+  }
+
+  // One step over every sequence; returns the step as sent.
+  ScheduledStep step(int64_t chunk, std::vector<SeqId> released = {}) {
+    ScheduledStep s;
+    s.step_id = next_step_++;
+    s.released = std::move(released);
+    for (Seq& q : seqs_) {
+      SequenceStep entry;
+      entry.num_cached = q.num_cached;
+      entry.block_table.resize(kBlocksPerSequence);
+      std::iota(entry.block_table.begin(), entry.block_table.end(), static_cast<int32_t>(q.slot * kBlocksPerSequence));
+      ScheduledSequence meta;
+      meta.id = q.id;
+      meta.first_time = !q.started;
+      meta.prompt = q.prompt;
+      meta.sampling = &q.sampling;
+      const auto prompt_len = static_cast<int64_t>(q.prompt->size());
+      if (q.num_cached < prompt_len) {
+        const int64_t n = std::min(chunk, prompt_len - q.num_cached);
+        entry.tokens.assign(q.prompt->begin() + q.num_cached, q.prompt->begin() + q.num_cached + n);
+        meta.sample = q.num_cached + n == prompt_len;
+      } else {
+        entry.tokens = {kPendingToken};
+        meta.sample = true;
+      }
+      q.started = true;
+      q.num_cached += static_cast<int64_t>(entry.tokens.size());
+      s.batch.sequences.push_back(std::move(entry));
+      s.sequences.push_back(meta);
+    }
+    const StepResult r = executor_.run(s);
+    CHECK(r.step_id == s.step_id);
+    REQUIRE(r.logprobs.size() == r.tokens.size());
+    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
+      Seq& q = find(r.tokens[i].id);
+      q.generated.push_back(r.tokens[i].token);
+      q.logprobs.push_back(r.logprobs[i]);
+    }
+    return s;
+  }
+
+  Seq& find(SeqId id) {
+    for (Seq& q : seqs_) {
+      if (q.id == id) return q;
+    }
+    FAIL("unknown sequence " << id);
+    throw;
+  }
+
+ private:
+  StepExecutor& executor_;
+  std::vector<Seq> seqs_;
+  uint64_t next_step_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("engine: greedy through the executor equals a plain greedy loop", "[engine]") {
+  Fixture f;
+  const std::vector<int32_t> prompt_a{1, 15, 27, 90, 4, 33, 8};
+  const std::vector<int32_t> prompt_b{1, 200, 3};
+  const auto ref_a = greedy_loop(f.backend, prompt_a, 12);
+  const auto ref_b = greedy_loop(f.backend, prompt_b, 12);
+
+  StepExecutor executor(f.backend);
+  Driver driver(executor);
+  driver.add(10, prompt_a, SamplingParams{}, 0);
+  driver.add(11, prompt_b, SamplingParams{}, 1);
+  // Prefill in chunks of 3: sequence a samples at the third step, b at the first.
+  while (driver.find(10).generated.size() < 12) driver.step(3);
+  CHECK(driver.find(10).generated == ref_a);
+  const auto& b = driver.find(11).generated;
+  REQUIRE(b.size() >= 12);
+  CHECK(std::vector<int32_t>(b.begin(), b.begin() + 12) == ref_b);
+  CHECK(executor.live_sequences() == 2);
+}
+
+TEST_CASE("engine: released sequences drop their state; an unknown one is refused", "[engine]") {
+  Fixture f;
+  StepExecutor executor(f.backend);
+  Driver driver(executor);
+  driver.add(1, {1, 2, 3}, SamplingParams{}, 0);
+  driver.add(2, {1, 4, 5}, SamplingParams{}, 1);
+  driver.step(8);
+  CHECK(executor.holds(1));
+  CHECK(executor.holds(2));
+
+  ScheduledStep release_only;
+  release_only.step_id = 1;
+  release_only.released = {1};
+  const auto r = executor.run(release_only);
+  CHECK(r.tokens.empty());
+  CHECK_FALSE(executor.holds(1));
+  CHECK(executor.holds(2));
+
+  // A decode step for the released sequence without first_time: nothing is known about it.
+  ScheduledStep stale;
+  stale.batch.sequences.push_back({{kPendingToken}, 4, {0}, false});
+  stale.sequences.push_back({.id = 1, .sample = true});
+  CHECK_THROWS_AS(executor.run(stale), std::invalid_argument);
+
+  // A pending token for a sequence that never sampled.
+  ScheduledStep never_sampled;
+  auto prompt = std::make_shared<const std::vector<int32_t>>(std::vector<int32_t>{1});
+  SamplingParams greedy;
+  never_sampled.batch.sequences.push_back({{kPendingToken}, 0, {0}, false});
+  never_sampled.sequences.push_back({.id = 3, .sample = true, .first_time = true, .prompt = prompt, .sampling = &greedy});
+  CHECK_THROWS_AS(executor.run(never_sampled), std::invalid_argument);
+
+  ScheduledStep mismatched;
+  mismatched.batch.sequences.resize(1);
+  CHECK_THROWS_AS(executor.run(mismatched), std::invalid_argument);
+}
+
+TEST_CASE("engine: seeded sampling reproduces; a resumed sequence continues its stream", "[engine]") {
+  Fixture f;
+  SamplingParams p;
+  p.temperature = 1.3;
+  p.top_k = 50;
+  p.seed = 99;
+  p.logprobs = 3;
+  const std::vector<int32_t> prompt{1, 7, 7, 42};
+
+  auto sample_run = [&](const SamplingParams& params) {
+    StepExecutor executor(f.backend);
+    Driver driver(executor);
+    driver.add(5, prompt, params, 0);
+    for (int i = 0; i < 16; ++i) driver.step(16);
+    return driver.find(5);
+  };
+  const auto first = sample_run(p);
+  const auto second = sample_run(p);
+  CHECK(first.generated == second.generated);
+  CHECK(sample_run(choice_sampling(p, 1)).generated != first.generated);
+
+  // Logprobs for every token: the chosen token's own, and the top 3 best first.
+  for (std::size_t i = 0; i < first.generated.size(); ++i) {
+    REQUIRE(first.logprobs[i].has_value());
+    const auto& lp = *first.logprobs[i];
+    CHECK(lp.token_id == first.generated[i]);
+    REQUIRE(lp.top.size() == 3);
+    CHECK(lp.top[0].logprob >= lp.top[1].logprob);
+    CHECK(lp.logprob <= lp.top[0].logprob);
+    CHECK(lp.logprob == second.logprobs[i]->logprob);
+  }
+
+  // Preempted after 10 tokens and recomputed: first_time again with the output so far, which is
+  // prefilled after the prompt; the continuation matches the uninterrupted run.
+  StepExecutor executor(f.backend);
+  std::vector<int32_t> recompute = prompt;
+  recompute.insert(recompute.end(), first.generated.begin(), first.generated.begin() + 10);
+  ScheduledStep s;
+  SequenceStep entry{recompute, 0, {0, 1, 2, 3}, false};
+  s.batch.sequences.push_back(entry);
+  s.sequences.push_back({.id = 5,
+                         .sample = true,
+                         .first_time = true,
+                         .prompt = std::make_shared<const std::vector<int32_t>>(prompt),
+                         .output_so_far = std::vector<int32_t>(first.generated.begin(), first.generated.begin() + 10),
+                         .sampling = &p});
+  auto r = executor.run(s);
+  REQUIRE(r.tokens.size() == 1);
+  CHECK(r.tokens[0].token == first.generated[10]);
+  // Next decode step with a pending token: the executor fills in the token it just sampled.
+  s.step_id = 1;
+  s.batch.sequences[0] = {{kPendingToken}, static_cast<int64_t>(recompute.size()), {0, 1, 2, 3}, false};
+  s.sequences[0].first_time = false;
+  r = executor.run(s);
+  CHECK(r.tokens[0].token == first.generated[11]);
+  CHECK(r.forward_seconds > 0.0);
+}
+
+TEST_CASE("engine: a sequence with all_logits samples from its last row", "[engine]") {
+  Fixture f;
+  const std::vector<int32_t> prompt{1, 15, 27, 90};
+  const auto ref = greedy_loop(f.backend, prompt, 1);
+  StepExecutor executor(f.backend);
+  SamplingParams greedy;
+  ScheduledStep s;
+  s.batch.sequences.push_back({prompt, 0, {0, 1, 2, 3}, true});
+  s.sequences.push_back({.id = 1, .sample = true, .first_time = true,
+                         .prompt = std::make_shared<const std::vector<int32_t>>(prompt), .sampling = &greedy});
+  const auto r = executor.run(s);
+  REQUIRE(r.tokens.size() == 1);
+  CHECK(r.tokens[0].token == ref[0]);
+  CHECK_FALSE(r.logprobs[0].has_value());
+}
