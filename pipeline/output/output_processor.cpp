@@ -47,7 +47,7 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
   OutputUpdate update;
   update.delta.index = options_.index;
   if (finished_) return update;
-  if (options_.logprobs && logprobs.size() != tokens.size()) {
+  if (!logprobs.empty() && logprobs.size() != tokens.size()) {
     throw std::invalid_argument("OutputProcessor::push: " + std::to_string(tokens.size()) + " tokens but " +
                                 std::to_string(logprobs.size()) + " logprob entries");
   }
@@ -60,7 +60,7 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     ++num_tokens_;
     delta.token_ids.push_back(tokens[i]);
-    if (options_.logprobs && logprobs[i]) delta.logprobs.push_back(to_token_logprob(*logprobs[i]));
+    if (options_.logprobs && i < logprobs.size() && logprobs[i]) delta.logprobs.push_back(to_token_logprob(*logprobs[i]));
     auto step = matcher_.push(detokenizer_.push(tokens[i]), num_tokens_ > options_.min_tokens);
     delta.text += step.text;
     if (step.stop) {

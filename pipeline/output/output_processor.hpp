@@ -47,7 +47,8 @@ class OutputProcessor {
  public:
   OutputProcessor(Tokenizer tokenizer, OutputOptions options);
 
-  // Feeds newly generated tokens (with their logprobs, parallel, when options.logprobs) and the
+  // Feeds newly generated tokens (with their logprobs, parallel to them, or an empty span for none;
+  // any other length throws std::invalid_argument) and the
   // scheduler's finish, if this update carries one (`stop_token`: the eos / stop id behind it).
   // Tokens after a stop string are dropped from the delta. Once finished, further calls return an
   // empty delta: a pipelined scheduler may still deliver a token it had planned.

@@ -239,7 +239,9 @@ TEST_CASE("output: logprobs carry each token's own text; echo prefixes the first
   CHECK(update.delta.logprobs[0].token == "Hi");
   CHECK(update.delta.logprobs.back().token == "\xEF\xBF\xBD");  // a partial character alone
   CHECK(proc.text() == "Prompt:Hi 🦙");
-  CHECK_THROWS_AS(OutputProcessor(tok, o).push(ids, {}), std::invalid_argument);
+  // Entries must be parallel to the tokens; none at all leaves the tokens without logprobs.
+  CHECK_THROWS_AS(OutputProcessor(tok, o).push(ids, std::span(lps).first(1)), std::invalid_argument);
+  CHECK(OutputProcessor(tok, o).push(ids, {}).delta.logprobs.empty());
 }
 
 TEST_CASE("output: options from a request", "[output]") {
