@@ -5,5 +5,6 @@
 namespace troupe::app {
 
 void add_generate_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace troupe::app

@@ -1,0 +1,145 @@
+// `troupe serve MODEL`: loads the model, starts the actor system and the HTTP server, and serves
+// the OpenAI-compatible API until SIGINT or SIGTERM. Flags follow `vllm serve` where one with the
+// same meaning exists.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/engine_runtime.hpp"
+#include "app/byte_size.hpp"
+#include "app/commands.hpp"
+#include "app/model_resolver.hpp"
+#include "common/error.hpp"
+#include "gpu/backend_factory.hpp"
+#include "http/http_server.hpp"
+
+namespace troupe::app {
+
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string host = "0.0.0.0";
+  uint16_t port = 8000;
+  std::string served_model_name;
+  int64_t max_model_len = 0;
+  int64_t max_num_seqs = 64;
+  int64_t max_num_batched_tokens = 512;
+  int64_t block_size = 16;
+  std::string kv_cache_memory = "1GiB";
+  double gpu_memory_utilization = 0.9;
+  std::string api_key;
+  std::string device = "auto";
+  int threads = 0;
+  int64_t max_queue_len = 1024;
+  bool no_prefix_caching = false;
+  int tokenizer_workers = 2;
+  int tokenizer_delay_ms = 0;
+  int64_t max_body_bytes = 4 << 20;
+};
+
+// Blocks SIGINT/SIGTERM in every thread (call before any thread starts) and returns a thread
+// that waits for one and then runs `on_signal`.
+std::thread signal_waiter(std::function<void()> on_signal) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::thread([set, on_signal = std::move(on_signal)] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("troupe: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    on_signal();
+  });
+}
+
+void run_serve(const ServeOptions& opt) {
+  const auto path = resolve_model(opt.model);
+  const ModelFiles model = ModelFiles::open(path);
+  const ModelSpec& spec = model.spec();
+  auto text = std::make_shared<const ModelText>(load_model_text(model));
+
+  const int64_t max_model_len = opt.max_model_len > 0 ? opt.max_model_len : spec.max_position;
+  if (max_model_len > spec.max_position) {
+    throw ConfigError("--max-model-len " + std::to_string(max_model_len) + " exceeds the model's context of " +
+                      std::to_string(spec.max_position));
+  }
+  BackendOptions bopt;
+  bopt.device = opt.device;
+  bopt.threads = opt.threads;
+  bopt.kv_block_size = opt.block_size;
+  bopt.kv_cache_bytes = parse_byte_size(opt.kv_cache_memory, "--kv-cache-memory");
+  bopt.gpu_memory_utilization = opt.gpu_memory_utilization;
+  std::shared_ptr<Backend> backend = make_backend(model, bopt);
+  spdlog::info("troupe: {} on {}: {} layers, {} KV blocks of {} tokens ({:.0f} MiB), weights {:.0f} MiB", path.string(),
+               backend->name(), spec.num_layers, backend->kv_num_blocks(), backend->kv_block_size(),
+               static_cast<double>(backend->kv_cache_bytes()) / (1 << 20),
+               static_cast<double>(backend->weight_bytes()) / (1 << 20));
+
+  ServedModel served;
+  served.name = opt.served_model_name.empty() ? path.filename().string() : opt.served_model_name;
+  served.max_model_len = max_model_len;
+  served.created = static_cast<int64_t>(std::time(nullptr));
+  served.root = path.string();
+
+  EngineOptions eopt;
+  eopt.scheduler.max_num_seqs = opt.max_num_seqs;
+  eopt.scheduler.max_num_batched_tokens = opt.max_num_batched_tokens;
+  eopt.scheduler.enable_prefix_caching = !opt.no_prefix_caching;
+  eopt.scheduler.max_waiting = opt.max_queue_len;
+  eopt.tokenizer_workers = opt.tokenizer_workers;
+  eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
+
+  HttpServerOptions hopt;
+  hopt.host = opt.host;
+  hopt.port = opt.port;
+  if (!opt.api_key.empty()) hopt.api_key = opt.api_key;
+  hopt.max_body_bytes = static_cast<std::size_t>(opt.max_body_bytes);
+
+  std::unique_ptr<HttpServer> server;
+  std::thread waiter = signal_waiter([&server] {
+    if (server) server->stop();
+  });
+  {
+    EngineRuntime engine(served, text, backend, eopt);
+    server = std::make_unique<HttpServer>(engine, hopt);
+    const std::string shown_host = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
+    spdlog::info("troupe: serving {} at http://{}:{}/v1 (max_model_len {})", served.name, shown_host, server->port(),
+                 max_model_len);
+    std::cout << "troupe: ready at http://" << shown_host << ":" << server->port() << "/v1" << std::endl;
+    server->run();  // returns after stop()
+    server.reset();
+  }
+  waiter.join();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto opt = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve a model over the OpenAI-compatible HTTP API");
+  cmd->add_option("model", opt->model, "Model: a Hugging Face directory, a .gguf file, or the alias smollm2")->required();
+  cmd->add_option("--host", opt->host, "Address to listen on");
+  cmd->add_option("--port", opt->port, "Port to listen on");
+  cmd->add_option("--served-model-name", opt->served_model_name, "Model name in the API (default: the file name)");
+  cmd->add_option("--max-model-len", opt->max_model_len, "Context length (prompt + output); default: the model's");
+  cmd->add_option("--max-num-seqs", opt->max_num_seqs, "Sequences running at once")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-num-batched-tokens", opt->max_num_batched_tokens, "Token budget of one step")->check(CLI::PositiveNumber);
+  cmd->add_option("--block-size", opt->block_size, "Tokens per KV cache block")->check(CLI::PositiveNumber);
+  cmd->add_option("--kv-cache-memory", opt->kv_cache_memory, "KV cache size for the CPU backend (e.g. 512MiB, 2GiB)");
+  cmd->add_option("--gpu-memory-utilization", opt->gpu_memory_utilization, "Fraction of GPU memory to use")->check(CLI::Range(0.05, 1.0));
+  cmd->add_option("--api-key", opt->api_key, "Require this Bearer token on /v1 routes");
+  cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
+  cmd->add_option("--max-queue-len", opt->max_queue_len, "Sequences that may wait; beyond it requests get 503")->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-enable-prefix-caching", opt->no_prefix_caching, "Disable prefix caching");
+  cmd->add_option("--tokenizer-workers", opt->tokenizer_workers, "Tokenizer actors")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-body-bytes", opt->max_body_bytes, "Largest request body accepted (413 beyond)")->check(CLI::PositiveNumber);
+  cmd->add_option("--test-tokenizer-delay-ms", opt->tokenizer_delay_ms, "Test only: slow every tokenization down")->group("");
+  cmd->callback([opt] { run_serve(*opt); });
+}
+
+}  // namespace troupe::app
