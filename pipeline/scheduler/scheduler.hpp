@@ -15,6 +15,10 @@
 // running sequences not yet in this step give theirs back and go to the front of the waiting queue
 // with prompt + generated tokens to recompute. Generated tokens are never lost and no sequence is
 // dropped: a sequence alone always fits because max length is capped by the cache size.
+//
+// Prefix cache: blocks enter it when the step that computed them completes, so choices of one
+// request (n > 1) admitted in the same step could not share; a later choice therefore waits until
+// a running sibling has computed the shared prompt blocks (see waits_for_sibling).
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -80,12 +84,16 @@ class Scheduler {
   bool schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
   bool schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
   void admit_waiting(StepPlan& plan);
+  // n > 1: the choices of one request share one prompt object. A choice waits while a running
+  // sibling has not yet computed the prompt's full blocks, then finds them in the prefix cache
+  // instead of computing (and holding) its own copy.
+  bool waits_for_sibling(const SequenceState& seq) const;
   // Frees the most recently admitted running sequence not in this step (other than `keep`, unless
   // `may_preempt_keep`); false when there is none.
   bool preempt_one(StepPlan& plan, const SequenceState* keep, bool may_preempt_keep);
   void preempt(const std::shared_ptr<SequenceState>& seq);
   void add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, std::vector<int32_t> tokens,
-                 int64_t num_cached, bool sample);
+                 int64_t num_cached, bool sample, bool decode);
   void apply_token(const std::shared_ptr<SequenceState>& seq, int32_t token, std::vector<SequenceUpdate>& out);
   void retire(const std::shared_ptr<SequenceState>& seq);
   void release_from_executor(SequenceState& seq);

@@ -1,0 +1,310 @@
+#include "pipeline/scheduler/scheduler.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+
+#include "pipeline/scheduler/stop_check.hpp"
+
+namespace troupe {
+
+namespace {
+
+const SchedulerConfig& validated(const SchedulerConfig& c) {
+  auto require = [](bool ok, const char* what) {
+    if (!ok) throw std::invalid_argument(std::string("SchedulerConfig: ") + what);
+  };
+  require(c.max_num_seqs >= 1, "max_num_seqs must be at least 1");
+  require(c.max_num_batched_tokens >= 1, "max_num_batched_tokens must be at least 1");
+  require(c.max_model_len >= 2, "max_model_len must be at least 2");
+  require(c.block_size >= 1, "block_size must be at least 1");
+  require(c.num_blocks >= 1, "num_blocks must be at least 1");
+  require(c.max_waiting >= 1, "max_waiting must be at least 1");
+  return c;
+}
+
+}  // namespace
+
+struct Scheduler::StepPlan {
+  ScheduledStep step;
+  InFlightStep record;
+  int64_t budget = 0;                                  // tokens left in this step
+  std::unordered_set<const SequenceState*> scheduled;  // already in this step: never preempted
+  bool preempted_any = false;
+};
+
+Scheduler::Scheduler(SchedulerConfig config)
+    : config_(validated(config)),
+      max_len_(std::min(config.max_model_len, config.num_blocks * config.block_size)),
+      kv_(KvBlockManagerConfig{config.num_blocks, config.block_size, config.enable_prefix_caching}) {}
+
+AddResult Scheduler::add(SequenceRequest request) {
+  if (!request.prompt || request.prompt->empty())
+    throw std::invalid_argument("Scheduler::add: sequence " + std::to_string(request.id) + " has an empty prompt");
+  if (request.max_new_tokens < 1)
+    throw std::invalid_argument("Scheduler::add: sequence " + std::to_string(request.id) + " asks for no new tokens");
+  if (live_.count(request.id) != 0)
+    throw std::invalid_argument("Scheduler::add: sequence " + std::to_string(request.id) + " is already live");
+  const auto prompt_len = static_cast<int64_t>(request.prompt->size());
+  if (prompt_len >= max_len_) return AddResult::TooLong;
+  if (static_cast<int64_t>(waiting_.size()) >= config_.max_waiting) return AddResult::QueueFull;
+
+  auto seq = std::make_shared<SequenceState>();
+  seq->tokens = *request.prompt;
+  seq->prompt_len = prompt_len;
+  seq->request = std::move(request);
+  live_.emplace(seq->request.id, seq);
+  waiting_.push_back(std::move(seq));
+  return AddResult::Accepted;
+}
+
+void Scheduler::abort(SeqId id) {
+  const auto it = live_.find(id);
+  if (it == live_.end()) return;
+  retire(it->second);
+}
+
+bool Scheduler::has_unscheduled_work() const { return !running_.empty() || !waiting_.empty(); }
+
+void Scheduler::release_from_executor(SequenceState& seq) {
+  if (!seq.executor_knows) return;
+  released_.push_back(seq.request.id);
+  seq.executor_knows = false;
+}
+
+void Scheduler::retire(const std::shared_ptr<SequenceState>& seq) {
+  // Copy: erasing from live_ may drop the last owner of the state while it is still being used.
+  const std::shared_ptr<SequenceState> keep = seq;
+  keep->retired = true;
+  kv_.free(keep->request.id);
+  if (keep->running) {
+    running_.erase(std::find(running_.begin(), running_.end(), keep));
+    keep->running = false;
+  } else {
+    const auto w = std::find(waiting_.begin(), waiting_.end(), keep);
+    if (w != waiting_.end()) waiting_.erase(w);
+  }
+  release_from_executor(*keep);
+  live_.erase(keep->request.id);
+}
+
+void Scheduler::preempt(const std::shared_ptr<SequenceState>& seq) {
+  const std::shared_ptr<SequenceState> keep = seq;
+  kv_.free(keep->request.id);
+  running_.erase(std::find(running_.begin(), running_.end(), keep));
+  keep->running = false;
+  // Everything is recomputed from position 0 at re-admission (its full blocks may still be found in
+  // the prefix cache). A token sampled for it by an in-flight step still arrives and is kept.
+  keep->num_scheduled = 0;
+  keep->num_computed = 0;
+  ++keep->incarnation;
+  release_from_executor(*keep);
+  waiting_.push_front(keep);
+  ++preemptions_total_;
+  SequenceUpdate update;
+  update.id = keep->request.id;
+  update.preempted = true;
+  deferred_updates_.push_back(std::move(update));
+}
+
+bool Scheduler::preempt_one(StepPlan& plan, const SequenceState* keep, bool may_preempt_keep) {
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    const SequenceState* candidate = it->get();
+    if (plan.scheduled.count(candidate) != 0) continue;
+    if (candidate == keep && !may_preempt_keep) continue;
+    preempt(*it);
+    plan.preempted_any = true;
+    return true;
+  }
+  return false;
+}
+
+void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, std::vector<int32_t> tokens,
+                          int64_t num_cached, bool sample, bool decode) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  SequenceStep step;
+  step.tokens = std::move(tokens);
+  step.num_cached = num_cached;
+  step.block_table = kv_.block_table(seq->request.id);
+
+  ScheduledSequence scheduled;
+  scheduled.id = seq->request.id;
+  scheduled.sample = sample;
+  scheduled.first_time = !seq->executor_knows;
+  if (scheduled.first_time) {
+    scheduled.prompt = seq->request.prompt;
+    scheduled.output_so_far.assign(seq->tokens.begin() + seq->prompt_len, seq->tokens.end());
+    seq->executor_knows = true;
+  }
+  scheduled.sampling = &seq->request.sampling;
+
+  plan.step.batch.sequences.push_back(std::move(step));
+  plan.step.sequences.push_back(std::move(scheduled));
+  plan.record.entries.push_back(InFlightEntry{seq, seq->incarnation, n, sample});
+  plan.scheduled.insert(seq.get());
+  (decode ? plan.step.decode_tokens : plan.step.prefill_tokens) += n;
+  plan.budget -= n;
+  seq->num_scheduled = num_cached + n;
+  if (sample) ++seq->pending;
+}
+
+bool Scheduler::schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq) {
+  if (reaches_length_limit(*seq, max_len_)) return false;  // finishes when its in-flight token lands
+  while (!kv_.append_slots(seq->request.id, seq->num_scheduled + 1)) {
+    // Itself included: when it is the most recently admitted sequence left, it yields.
+    if (!preempt_one(plan, seq.get(), true) || !seq->running) return false;
+  }
+  const int32_t input = seq->pending > 0 ? kPendingToken : seq->tokens.back();
+  add_entry(plan, seq, {input}, seq->num_scheduled, true, true);
+  return true;
+}
+
+bool Scheduler::schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq) {
+  const int64_t len = seq->total_len();
+  const SeqId id = seq->request.id;
+  int64_t chunk = std::min(len - seq->num_scheduled, plan.budget);
+  while (!kv_.append_slots(id, seq->num_scheduled + chunk)) {
+    if (preempt_one(plan, seq.get(), false)) continue;
+    // Nobody left to preempt: run the part of the chunk that fits.
+    const int64_t fit = (static_cast<int64_t>(kv_.block_table(id).size()) + kv_.num_available()) * kv_.block_size() -
+                        seq->num_scheduled;
+    chunk = std::min(chunk, fit);
+    if (chunk <= 0) return false;
+  }
+  const auto begin = seq->tokens.begin() + seq->num_scheduled;
+  add_entry(plan, seq, std::vector<int32_t>(begin, begin + chunk), seq->num_scheduled, seq->num_scheduled + chunk == len, false);
+  return true;
+}
+
+bool Scheduler::waits_for_sibling(const SequenceState& seq) const {
+  if (!kv_.prefix_caching()) return false;
+  const int64_t cacheable = (seq.prompt_len - 1) / kv_.block_size() * kv_.block_size();
+  if (cacheable == 0) return false;
+  return std::any_of(running_.begin(), running_.end(), [&](const std::shared_ptr<SequenceState>& r) {
+    return r->request.prompt == seq.request.prompt && r->num_computed < cacheable;
+  });
+}
+
+void Scheduler::admit_waiting(StepPlan& plan) {
+  std::size_t i = 0;
+  while (i < waiting_.size() && plan.budget > 0 && static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
+    const std::shared_ptr<SequenceState> seq = waiting_[i];
+    // A preempted sequence whose last token is still being computed cannot be rebuilt yet; first
+    // come first served, so nobody overtakes it (it is ready after the in-flight step).
+    if (seq->pending > 0) break;
+    if (waits_for_sibling(*seq)) {
+      ++i;
+      continue;
+    }
+    const std::span<const int32_t> tokens(seq->tokens);
+    const auto len = static_cast<int64_t>(tokens.size());
+    const int64_t cached = kv_.cached_prefix_length(tokens);
+    const int64_t chunk = std::min(len - cached, plan.budget);
+    const auto allocation = kv_.allocate(seq->request.id, tokens, cached + chunk);
+    if (!allocation) break;
+    waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(i));
+    running_.push_back(seq);
+    seq->running = true;
+    seq->num_scheduled = seq->num_computed = allocation->num_cached_tokens;
+    if (!seq->admitted_once) {
+      seq->admitted_once = true;
+      seq->num_cached_prompt_tokens = allocation->num_cached_tokens;
+    }
+    const auto begin = seq->tokens.begin() + cached;
+    add_entry(plan, seq, std::vector<int32_t>(begin, begin + chunk), cached, cached + chunk == len, false);
+  }
+}
+
+std::optional<ScheduledStep> Scheduler::schedule() {
+  if (in_flight_.size() >= 2) return std::nullopt;
+  StepPlan plan;
+  plan.budget = config_.max_num_batched_tokens;
+
+  // Preemption edits running_, so walk a snapshot and skip whoever left it.
+  const std::vector<std::shared_ptr<SequenceState>> snapshot = running_;
+  for (const auto& seq : snapshot) {
+    if (plan.budget <= 0) break;
+    if (seq->running && seq->num_scheduled == seq->total_len() - 1) schedule_decode(plan, seq);
+  }
+  for (const auto& seq : snapshot) {
+    if (plan.budget <= 0) break;
+    if (seq->running && seq->num_scheduled < seq->total_len() - 1 && plan.scheduled.count(seq.get()) == 0)
+      schedule_prefill(plan, seq);
+  }
+  // After a preemption the cache is known to be short: admitting now would only preempt again.
+  if (!plan.preempted_any) admit_waiting(plan);
+
+  if (plan.step.sequences.empty()) return std::nullopt;
+  plan.step.step_id = next_step_id_++;
+  plan.step.released = std::move(released_);
+  released_.clear();
+  plan.record.step_id = plan.step.step_id;
+  in_flight_.push_back(std::move(plan.record));
+  return std::move(plan.step);
+}
+
+void Scheduler::apply_token(const std::shared_ptr<SequenceState>& seq, int32_t token, std::vector<SequenceUpdate>& out) {
+  --seq->pending;
+  seq->tokens.push_back(token);
+  SequenceUpdate update;
+  update.id = seq->request.id;
+  update.new_tokens = {token};
+  update.first_token = seq->num_output() == 1;
+  if (update.first_token) update.num_cached_prompt_tokens = seq->num_cached_prompt_tokens;
+  if (const auto finish = check_finish(*seq, max_len_)) {
+    update.finished = finish->reason;
+    update.stop_token = finish->stop_token;
+    retire(seq);
+  }
+  out.push_back(std::move(update));
+}
+
+std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<const SampledToken> sampled) {
+  if (in_flight_.empty() || in_flight_.front().step_id != step_id)
+    throw std::invalid_argument("Scheduler::complete: step " + std::to_string(step_id) + " is not the oldest step in flight");
+  std::unordered_map<SeqId, int32_t> tokens;
+  tokens.reserve(sampled.size());
+  for (const SampledToken& s : sampled) tokens[s.id] = s.token;
+  for (const InFlightEntry& e : in_flight_.front().entries) {
+    if (e.sample && tokens.count(e.seq->request.id) == 0)
+      throw std::invalid_argument("Scheduler::complete: no token for sequence " + std::to_string(e.seq->request.id) +
+                                  " in step " + std::to_string(step_id));
+  }
+  const InFlightStep step = std::move(in_flight_.front());
+  in_flight_.pop_front();
+
+  std::vector<SequenceUpdate> out = std::move(deferred_updates_);
+  deferred_updates_.clear();
+  for (const InFlightEntry& e : step.entries) {
+    const std::shared_ptr<SequenceState>& seq = e.seq;
+    if (seq->retired) continue;  // finished or aborted meanwhile: its token is discarded
+    if (e.incarnation == seq->incarnation) {
+      // Same blocks as when planned: these positions are now computed and may enter the cache.
+      seq->num_computed += e.num_tokens;
+      kv_.commit(seq->request.id, seq->tokens, seq->num_computed);
+    }
+    // A token computed before a preemption is still right: the context it saw was complete.
+    if (e.sample) apply_token(seq, tokens.at(seq->request.id), out);
+  }
+  return out;
+}
+
+SchedulerStats Scheduler::stats() const {
+  SchedulerStats s;
+  s.num_running = static_cast<int64_t>(running_.size());
+  s.num_waiting = static_cast<int64_t>(waiting_.size());
+  s.kv_used_blocks = kv_.num_used();
+  s.kv_free_blocks = kv_.num_free();
+  s.kv_cached_blocks = kv_.num_cached();
+  s.kv_total_blocks = kv_.num_blocks();
+  s.kv_usage = kv_.usage();
+  s.preemptions_total = preemptions_total_;
+  s.prefix_queries_tokens = kv_.prefix_queries();
+  s.prefix_hits_tokens = kv_.prefix_hits();
+  s.num_steps = static_cast<int64_t>(next_step_id_);
+  s.num_steps_in_flight = static_cast<int64_t>(in_flight_.size());
+  return s;
+}
+
+}  // namespace troupe
