@@ -1,0 +1,48 @@
+#pragma once
+// One client connection, as the route handlers see it: its stream and read buffer (which may
+// already hold the start of a pipelined next request), the engine and the options. Internal to
+// http/: the only header here that pulls in Beast.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "actors/serving_engine.hpp"
+#include "http/http_server_options.hpp"
+#include "pipeline/openai/api_context.hpp"
+
+namespace troupe::http_detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct Connection {
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  ServingEngine& engine;
+  const HttpServerOptions& options;
+  ApiContext api_context;
+};
+
+// Serves requests on `socket` until the client closes, a timeout, or a response that ends the
+// connection.
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngine& engine,
+                                       const HttpServerOptions& options);
+
+// Writes `response` (keep-alive as the request asked, Content-Length set). Returns false when the
+// write failed: the connection is then unusable.
+asio::awaitable<bool> write_response(Connection& connection, const Request& request, Response response);
+
+Response json_response(const Request& request, http::status status, const std::string& body);
+Response error_response(const Request& request, const ApiError& error);
+
+// Routes one request and writes its response(s). Returns whether the connection may carry
+// another request.
+asio::awaitable<bool> handle_request(Connection& connection, Request& request);
+
+}  // namespace troupe::http_detail

@@ -1,0 +1,195 @@
+#include "http/generation_route.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/client_watch.hpp"
+#include "pipeline/openai/chat_request.hpp"
+#include "pipeline/openai/chat_response.hpp"
+#include "pipeline/openai/completion_request.hpp"
+#include "pipeline/openai/completion_response.hpp"
+#include "pipeline/openai/error_body.hpp"
+#include "pipeline/openai/stream_encoder.hpp"
+
+namespace troupe::http_detail {
+
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// What the response needs to remember of the request once it has been moved into the engine.
+struct Submitted {
+  Endpoint endpoint;
+  ResponseIdentity identity;
+  int n;
+  bool stream;
+  bool with_logprobs;
+  bool include_usage;
+};
+
+// Ends the request's use of its sink however the handler exits, and cancels the request in the
+// engine unless it reached its last event (a disconnect, a failed write, an exception).
+class RequestScope {
+ public:
+  RequestScope(ServingEngine& engine, std::string id, std::shared_ptr<ChannelEventSink> sink)
+      : engine_(engine), id_(std::move(id)), sink_(std::move(sink)) {}
+  ~RequestScope() {
+    sink_->detach();
+    if (!finished_) engine_.cancel(id_);
+  }
+  RequestScope(const RequestScope&) = delete;
+  RequestScope& operator=(const RequestScope&) = delete;
+  void mark_finished() { finished_ = true; }
+  ChannelEventSink& sink() { return *sink_; }
+
+ private:
+  ServingEngine& engine_;
+  std::string id_;
+  std::shared_ptr<ChannelEventSink> sink_;
+  bool finished_ = false;
+};
+
+bool is_last(const GenerationEvent& event) { return event.done || event.error.has_value(); }
+
+ApiError engine_contract_error(const std::string& what) {
+  ApiError error;
+  error.status = 500;
+  error.type = "server_error";
+  error.message = "Internal error while producing the response: " + what;
+  return error;
+}
+
+asio::awaitable<bool> write_sse_payload(Connection& connection, const std::string& payload) {
+  const std::string frame = "data: " + payload + "\n\n";
+  connection.stream.expires_after(connection.options.read_timeout);
+  auto [ec, bytes] = co_await asio::async_write(connection.stream, http::make_chunk(asio::buffer(frame)), tuple_awaitable);
+  connection.stream.expires_never();
+  co_return !ec;
+}
+
+asio::awaitable<bool> write_sse_header(Connection& connection, const Request& request) {
+  http::response<http::empty_body> response{http::status::ok, request.version()};
+  response.set(http::field::server, "troupe");
+  response.set(http::field::content_type, "text/event-stream");
+  response.set(http::field::cache_control, "no-cache");
+  response.keep_alive(request.keep_alive());
+  response.chunked(true);
+  http::response_serializer<http::empty_body> serializer{response};
+  connection.stream.expires_after(connection.options.read_timeout);
+  auto [ec, bytes] = co_await http::async_write_header(connection.stream, serializer, tuple_awaitable);
+  connection.stream.expires_never();
+  co_return !ec;
+}
+
+asio::awaitable<bool> write_sse_end(Connection& connection) {
+  if (!co_await write_sse_payload(connection, "[DONE]")) co_return false;
+  connection.stream.expires_after(connection.options.read_timeout);
+  auto [ec, bytes] = co_await asio::async_write(connection.stream, http::make_chunk_last(), tuple_awaitable);
+  connection.stream.expires_never();
+  co_return !ec;
+}
+
+// Streams events as SSE, starting with `first`. Returns whether the connection may continue.
+asio::awaitable<bool> stream_events(Connection& connection, const Request& request, const Submitted& submitted,
+                                    RequestScope& scope, GenerationEvent first) {
+  StreamEncoder encoder(submitted.endpoint, submitted.identity, submitted.n, submitted.with_logprobs,
+                        submitted.include_usage);
+  if (!co_await write_sse_header(connection, request)) co_return false;
+  std::optional<GenerationEvent> event = std::move(first);
+  for (;;) {
+    std::vector<std::string> payloads;
+    bool contract_broken = false;
+    try {
+      payloads = encoder.encode(*event);
+    } catch (const std::exception& e) {
+      // The request is still running in the engine: the scope cancels it.
+      payloads = {error_json(engine_contract_error(e.what()))};
+      contract_broken = true;
+    }
+    for (const std::string& payload : payloads) {
+      if (!co_await write_sse_payload(connection, payload)) co_return false;
+    }
+    if (contract_broken) break;
+    if (is_last(*event)) {
+      scope.mark_finished();
+      break;
+    }
+    event = co_await next_event_or_disconnect(connection, scope.sink());
+    if (!event) co_return false;
+  }
+  if (!co_await write_sse_end(connection)) co_return false;
+  co_return request.keep_alive();
+}
+
+// Collects every event into one response object.
+asio::awaitable<bool> respond_whole(Connection& connection, const Request& request, const Submitted& submitted,
+                                    RequestScope& scope, GenerationEvent first) {
+  ResponseAccumulator result(submitted.n);
+  std::optional<GenerationEvent> event = std::move(first);
+  std::optional<ApiError> failure;
+  for (;;) {
+    if (event->error) {
+      scope.mark_finished();
+      failure = event->error;
+      break;
+    }
+    try {
+      result.add(*event);
+    } catch (const std::exception& e) {
+      failure = engine_contract_error(e.what());
+      break;
+    }
+    if (event->done) break;
+    event = co_await next_event_or_disconnect(connection, scope.sink());
+    if (!event) co_return false;
+  }
+  if (failure) co_return co_await write_response(connection, request, error_response(request, *failure));
+  scope.mark_finished();
+  const boost::json::object body =
+      submitted.endpoint == Endpoint::ChatCompletions
+          ? chat_response(submitted.identity, result, submitted.with_logprobs)
+          : completion_response(submitted.identity, result, submitted.with_logprobs);
+  co_return co_await write_response(connection, request,
+                                    json_response(request, http::status::ok, boost::json::serialize(body)));
+}
+
+GenerationRequest parse_generation(const Request& request, Endpoint endpoint, const ApiContext& context) {
+  return endpoint == Endpoint::ChatCompletions ? parse_chat_request(request.body(), context)
+                                               : parse_completion_request(request.body(), context);
+}
+
+}  // namespace
+
+asio::awaitable<bool> handle_generation(Connection& connection, const Request& request, Endpoint endpoint) {
+  GenerationRequest generation = parse_generation(request, endpoint, connection.api_context);
+  generation.id = make_request_id(endpoint);
+  generation.arrival = std::chrono::steady_clock::now();
+  const Submitted submitted{endpoint,
+                            ResponseIdentity{generation.id, unix_seconds_now(), generation.model},
+                            generation.n,
+                            generation.stream,
+                            generation.logprobs.has_value(),
+                            generation.include_usage};
+  auto sink = std::make_shared<ChannelEventSink>(co_await asio::this_coro::executor);
+  RequestScope scope(connection.engine, generation.id, sink);
+  connection.engine.submit(std::move(generation), sink);
+
+  // Headers wait for the first event: an immediate error (overload, prompt too long) still gets
+  // its own status code instead of a 200 stream that fails.
+  std::optional<GenerationEvent> first = co_await next_event_or_disconnect(connection, scope.sink());
+  if (!first) co_return false;
+  if (first->error) {
+    scope.mark_finished();
+    co_return co_await write_response(connection, request, error_response(request, *first->error));
+  }
+  if (submitted.stream) co_return co_await stream_events(connection, request, submitted, scope, std::move(*first));
+  co_return co_await respond_whole(connection, request, submitted, scope, std::move(*first));
+}
+
+}  // namespace troupe::http_detail

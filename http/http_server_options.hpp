@@ -1,0 +1,26 @@
+#pragma once
+// How the HTTP server listens and what it accepts.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace troupe {
+
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8000;  // 0: an ephemeral port (HttpServer::port() tells which)
+  // --api-key: every route except /health and /metrics then needs "Authorization: Bearer <key>".
+  std::optional<std::string> api_key;
+  std::size_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
+  // How long a kept-alive connection may sit idle before the next request starts.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // How long reading one request (after its first byte) or writing one piece of a response may take.
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  int io_threads = 2;
+  // --metrics-port: a listener that serves only GET /metrics (and /health); every other path is 404.
+  bool metrics_only = false;
+};
+
+}  // namespace troupe

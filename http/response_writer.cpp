@@ -1,0 +1,36 @@
+// Plain (non-streamed) responses: JSON bodies, OpenAI error bodies, and writing them.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/connection.hpp"
+#include "pipeline/openai/error_body.hpp"
+
+namespace troupe::http_detail {
+
+Response json_response(const Request& request, http::status status, const std::string& body) {
+  Response response{status, request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.body() = body;
+  return response;
+}
+
+Response error_response(const Request& request, const ApiError& error) {
+  Response response = json_response(request, static_cast<http::status>(error.status), error_json(error));
+  if (error.retry_after_seconds > 0) response.set(http::field::retry_after, std::to_string(error.retry_after_seconds));
+  if (error.status == 401) response.set(http::field::www_authenticate, "Bearer");
+  return response;
+}
+
+asio::awaitable<bool> write_response(Connection& connection, const Request& request, Response response) {
+  response.set(http::field::server, "troupe");
+  // A response built with "Connection: close" (say, after an unread oversized body) stays closing.
+  response.keep_alive(response.keep_alive() && request.keep_alive());
+  response.prepare_payload();
+  connection.stream.expires_after(connection.options.read_timeout);
+  auto [ec, bytes] = co_await http::async_write(connection.stream, response, asio::as_tuple(asio::use_awaitable));
+  connection.stream.expires_never();
+  co_return !ec && response.keep_alive();
+}
+
+}  // namespace troupe::http_detail

@@ -1,0 +1,155 @@
+// Which handler answers which method and path, authentication, and the small routes (models,
+// health, metrics, tokenize, detokenize). Every failure becomes an OpenAI-style error response.
+#include <array>
+#include <optional>
+
+#include "http/bearer_auth.hpp"
+#include "http/connection.hpp"
+#include "http/engine_call.hpp"
+#include "http/generation_route.hpp"
+#include "pipeline/openai/api_exception.hpp"
+#include "pipeline/openai/models_response.hpp"
+#include "pipeline/openai/tokenize_api.hpp"
+
+namespace troupe::http_detail {
+
+namespace {
+
+using Handler = asio::awaitable<bool> (*)(Connection&, const Request&);
+
+struct Route {
+  std::string_view path;
+  http::verb method;
+  bool needs_auth;     // /health and /metrics stay open for probes and scrapers
+  bool metrics_port;   // also served on the --metrics-port listener
+  Handler handler;
+};
+
+asio::awaitable<bool> chat_completions(Connection& c, const Request& r) {
+  return handle_generation(c, r, Endpoint::ChatCompletions);
+}
+
+asio::awaitable<bool> completions(Connection& c, const Request& r) { return handle_generation(c, r, Endpoint::Completions); }
+
+asio::awaitable<bool> models(Connection& c, const Request& r) {
+  const ServedModel& model = c.engine.served_model();
+  const boost::json::object body = models_response(model.name, model.created, model.root, model.max_model_len);
+  return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
+}
+
+asio::awaitable<bool> health(Connection& c, const Request& r) {
+  if (c.engine.healthy()) {
+    Response response{http::status::ok, r.version()};
+    return write_response(c, r, std::move(response));
+  }
+  ApiError error;
+  error.status = 503;
+  error.type = "server_error";
+  error.message = "The engine is not healthy.";
+  return write_response(c, r, error_response(r, error));
+}
+
+asio::awaitable<bool> metrics(Connection& c, const Request& r) {
+  Response response{http::status::ok, r.version()};
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.body() = c.engine.metrics_text();
+  return write_response(c, r, std::move(response));
+}
+
+asio::awaitable<bool> tokenize(Connection& c, const Request& r) {
+  TokenizeRequest request = parse_tokenize_request(r.body(), c.api_context);
+  TokenizeResult result = co_await await_engine<TokenizeResult>([&](std::function<void(TokenizeResult)> done) {
+    c.engine.tokenize(std::move(request.prompt), std::move(request.messages), request.use_messages,
+                      request.add_special_tokens, request.add_generation_prompt, std::move(done));
+  });
+  if (result.error) co_return co_await write_response(c, r, error_response(r, *result.error));
+  const boost::json::object body = tokenize_response(result.tokens, c.api_context.max_model_len);
+  co_return co_await write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
+}
+
+asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
+  DetokenizeRequest request = parse_detokenize_request(r.body(), c.api_context);
+  DetokenizeResult result = co_await await_engine<DetokenizeResult>(
+      [&](std::function<void(DetokenizeResult)> done) { c.engine.detokenize(std::move(request.tokens), std::move(done)); });
+  if (result.error) co_return co_await write_response(c, r, error_response(r, *result.error));
+  co_return co_await write_response(
+      c, r, json_response(r, http::status::ok, boost::json::serialize(detokenize_response(result.text))));
+}
+
+constexpr std::array<Route, 7> kRoutes = {{
+    {"/v1/chat/completions", http::verb::post, true, false, &chat_completions},
+    {"/v1/completions", http::verb::post, true, false, &completions},
+    {"/v1/models", http::verb::get, true, false, &models},
+    {"/tokenize", http::verb::post, true, false, &tokenize},
+    {"/detokenize", http::verb::post, true, false, &detokenize},
+    {"/health", http::verb::get, false, true, &health},
+    {"/metrics", http::verb::get, false, true, &metrics},
+}};
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+const Route* find_route(std::string_view path, bool metrics_only) {
+  for (const Route& route : kRoutes) {
+    if (route.path == path && (!metrics_only || route.metrics_port)) return &route;
+  }
+  return nullptr;
+}
+
+ApiError not_found(std::string_view path) {
+  ApiError error = invalid_request("No route for '" + std::string(path) + "'.");
+  error.status = 404;
+  error.type = "not_found_error";
+  return error;
+}
+
+ApiError method_not_allowed(const Route& route, const Request& request) {
+  ApiError error = invalid_request("Method " + std::string(request.method_string()) + " is not allowed on '" +
+                                   std::string(route.path) + "'; use " +
+                                   std::string(http::to_string(route.method)) + ".");
+  error.status = 405;
+  return error;
+}
+
+ApiError unauthorized() {
+  ApiError error;
+  error.status = 401;
+  error.type = "authentication_error";
+  error.message = "Missing or invalid API key: send 'Authorization: Bearer <key>'.";
+  return error;
+}
+
+ApiError internal_error(const std::string& what) {
+  ApiError error;
+  error.status = 500;
+  error.type = "server_error";
+  error.message = "Internal server error: " + what;
+  return error;
+}
+
+}  // namespace
+
+asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
+  const std::string_view path = path_of(request.target());
+  const Route* route = find_route(path, connection.options.metrics_only);
+  if (route == nullptr) co_return co_await write_response(connection, request, error_response(request, not_found(path)));
+  if (request.method() != route->method) {
+    Response response = error_response(request, method_not_allowed(*route, request));
+    response.set(http::field::allow, http::to_string(route->method));
+    co_return co_await write_response(connection, request, std::move(response));
+  }
+  const std::optional<std::string>& key = connection.options.api_key;
+  if (route->needs_auth && key && !bearer_token_matches(request[http::field::authorization], *key)) {
+    co_return co_await write_response(connection, request, error_response(request, unauthorized()));
+  }
+  std::optional<ApiError> failure;
+  try {
+    co_return co_await route->handler(connection, request);
+  } catch (const ApiException& e) {
+    failure = e.error();
+  } catch (const std::exception& e) {
+    failure = internal_error(e.what());
+  }
+  co_return co_await write_response(connection, request, error_response(request, *failure));
+}
+
+}  // namespace troupe::http_detail
