@@ -274,7 +274,9 @@ std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<cons
   const InFlightStep step = std::move(in_flight_.front());
   in_flight_.pop_front();
 
-  std::vector<SequenceUpdate> out = std::move(deferred_updates_);
+  std::vector<SequenceUpdate> out;
+  for (SequenceUpdate& u : deferred_updates_)
+    if (live_.count(u.id) != 0) out.push_back(std::move(u));  // aborted since: nothing to report
   deferred_updates_.clear();
   for (const InFlightEntry& e : step.entries) {
     const std::shared_ptr<SequenceState>& seq = e.seq;

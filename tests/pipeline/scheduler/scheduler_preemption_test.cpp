@@ -80,3 +80,52 @@ TEST_CASE("scheduler: a sequence that outgrows the whole cache ends with Length"
 }
 
 }  // namespace troupe
+
+namespace troupe {
+
+TEST_CASE("scheduler: the most recently admitted sequence yields its blocks and is reported once", "[scheduler][preemption]") {
+  // 4 blocks of 4 slots; two 7-token prompts hold 2 blocks each, and both need a third at position 8.
+  Scheduler s({.max_model_len = 16, .block_size = 4, .num_blocks = 4, .enable_prefix_caching = false});
+  REQUIRE(s.add(test::make_request(1, {10, 11, 12, 13, 14, 15, 16}, 5)) == AddResult::Accepted);
+  REQUIRE(s.add(test::make_request(2, {20, 21, 22, 23, 24, 25, 26}, 5)) == AddResult::Accepted);
+  for (int32_t t = 0; t < 2; ++t) {
+    auto step = s.schedule();
+    REQUIRE(step);
+    REQUIRE(step->sequences.size() == 2);
+    s.complete(step->step_id, std::vector<SampledToken>{{1, 30 + t}, {2, 40 + t}});
+  }
+  auto step = s.schedule();
+  REQUIRE(step);
+  REQUIRE(step->sequences.size() == 1);
+  CHECK(step->sequences[0].id == 1);
+  CHECK(step->released == std::vector<SeqId>{2});
+  CHECK(s.stats().preemptions_total == 1);
+  CHECK(s.stats().num_waiting == 1);
+  CHECK(s.stats().kv_used_blocks == 3);
+  SECTION("reported with the next completion, tokens kept for recompute") {
+    const auto updates = s.complete(step->step_id, std::vector<SampledToken>{{1, 32}});
+    REQUIRE(updates.size() == 2);
+    CHECK(updates[0].id == 2);
+    CHECK(updates[0].preempted);
+    CHECK(updates[0].new_tokens.empty());
+    CHECK(updates[1].id == 1);
+    s.abort(1);
+    auto again = s.schedule();
+    REQUIRE(again);
+    REQUIRE(again->sequences.size() == 1);
+    CHECK(again->sequences[0].id == 2);
+    CHECK(again->sequences[0].first_time);
+    CHECK(again->sequences[0].output_so_far == std::vector<int32_t>{40, 41});
+    CHECK(again->batch.sequences[0].num_cached == 0);
+    CHECK(again->batch.sequences[0].tokens == std::vector<int32_t>{20, 21, 22, 23, 24, 25, 26, 40, 41});
+    CHECK(again->sequences[0].sample);
+  }
+  SECTION("not reported once aborted") {
+    s.abort(2);
+    const auto updates = s.complete(step->step_id, std::vector<SampledToken>{{1, 32}});
+    REQUIRE(updates.size() == 1);
+    CHECK(updates[0].id == 1);
+  }
+}
+
+}  // namespace troupe
