@@ -104,6 +104,16 @@ void fail_in_flight(Self* self, const std::string& error) {
   for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
 }
 
+// Completes a step whose sequences were all aborted, so the policy drops it from its in-flight
+// list. Their tokens are discarded, so placeholders stand in for the ones never sampled.
+void close_books(Self* self, const ScheduledStep& step) {
+  std::vector<SampledToken> placeholders;
+  for (const auto& seq : step.sequences) {
+    if (seq.sample) placeholders.push_back(SampledToken{seq.id, 0});
+  }
+  self->state.scheduler->complete(step.step_id, placeholders);
+}
+
 void on_report(Self* self, const StepReport& report) {
   auto& st = self->state;
   auto it = st.in_flight.find(report.step_id);
@@ -112,8 +122,7 @@ void on_report(Self* self, const StepReport& report) {
   st.in_flight.erase(it);
   if (flight.doomed || !report.result) {
     if (!flight.doomed) fail_in_flight(self, "the executor failed: " + report.error);
-    // Lets the policy close its books on the step; all its sequences were aborted.
-    st.scheduler->complete(report.step_id, {});
+    close_books(self, *flight.step);
     send_snapshot(self, nullptr, nullptr);
     return;
   }
@@ -154,7 +163,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     if (down.source != st.executor.address()) return;
     st.config.healthy->store(false);
     fail_in_flight(self, "the executor stopped: " + caf::to_string(down.reason));
-    for (const auto& [id, flight] : st.in_flight) st.scheduler->complete(id, {});
+    for (const auto& [id, flight] : st.in_flight) close_books(self, *flight.step);
     st.in_flight.clear();
     if (st.config.restarts) st.config.restarts->fetch_add(1);
     st.executor = st.config.spawn_executor();

@@ -1,0 +1,227 @@
+// The actor system end to end without HTTP: EngineRuntime over the real default model on the CPU
+// backend, with a recording EventSink in place of the HTTP session. Covers the request path,
+// cancellation, overload and supervision of a failing executor.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <regex>
+
+#include "actors/engine_runtime.hpp"
+#include "gpu/cpu/cpu_backend.hpp"
+#include "pipeline/openai/api_context.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Collects events; wait() blocks until the request's last event.
+class RecordingSink final : public EventSink {
+ public:
+  void push(GenerationEvent event) override {
+    std::lock_guard lock(mutex_);
+    done_ = done_ || event.done || event.error.has_value();
+    events_.push_back(std::move(event));
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::seconds limit = 60s) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [&] { return done_; });
+  }
+  bool wait_for_tokens(std::chrono::seconds limit = 60s) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [&] {
+      for (const auto& e : events_) {
+        if (!e.choices.empty()) return true;
+      }
+      return done_;
+    });
+  }
+  std::vector<GenerationEvent> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  std::string text(int choice = 0) {
+    std::string t;
+    for (const auto& e : events()) {
+      for (const auto& c : e.choices) {
+        if (c.index == choice) t += c.text;
+      }
+    }
+    return t;
+  }
+  std::optional<ApiError> error() {
+    for (const auto& e : events()) {
+      if (e.error) return e.error;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<GenerationEvent> events_;
+  bool done_ = false;
+};
+
+// A backend that fails on chosen forward calls: an executor whose device broke mid-flight.
+class FlakyBackend final : public Backend {
+ public:
+  FlakyBackend(std::shared_ptr<Backend> inner, std::atomic<int>* fail_next) : inner_(std::move(inner)), fail_next_(fail_next) {}
+  std::string_view name() const override { return inner_->name(); }
+  const ModelSpec& spec() const override { return inner_->spec(); }
+  int64_t kv_block_size() const override { return inner_->kv_block_size(); }
+  int64_t kv_num_blocks() const override { return inner_->kv_num_blocks(); }
+  int64_t weight_bytes() const override { return inner_->weight_bytes(); }
+  int64_t kv_cache_bytes() const override { return inner_->kv_cache_bytes(); }
+  void forward(const StepBatch& batch, StepLogits& out) override {
+    if (fail_next_->load() > 0) {
+      fail_next_->fetch_sub(1);
+      throw std::runtime_error("injected device fault");
+    }
+    inner_->forward(batch, out);
+  }
+
+ private:
+  std::shared_ptr<Backend> inner_;
+  std::atomic<int>* fail_next_;
+};
+
+struct Fixture {
+  std::atomic<int> fail_next{0};
+  std::shared_ptr<const ModelText> text;
+  std::unique_ptr<EngineRuntime> engine;
+
+  explicit Fixture(int64_t max_waiting = 64) {
+    const char* path = std::getenv("TROUPE_DEFAULT_MODEL");
+    REQUIRE(path != nullptr);  // the test command fetches the default model and sets this
+    const ModelFiles model = ModelFiles::open(path);
+    text = std::make_shared<const ModelText>(load_model_text(model));
+    BackendOptions bo;
+    bo.max_kv_tokens = 4096;
+    auto backend = std::make_shared<FlakyBackend>(std::make_shared<CpuBackend>(model, bo), &fail_next);
+    ServedModel served{"smollm2", 2048, 0, path};
+    EngineOptions eo;
+    eo.scheduler.max_num_seqs = 8;
+    eo.scheduler.max_num_batched_tokens = 256;
+    eo.scheduler.max_waiting = max_waiting;
+    engine = std::make_unique<EngineRuntime>(served, text, backend, eo);
+  }
+
+  GenerationRequest completion(const std::string& id, std::string prompt, int64_t max_tokens) {
+    GenerationRequest r;
+    r.id = id;
+    r.endpoint = Endpoint::Completions;
+    r.model = "smollm2";
+    r.prompt = std::move(prompt);
+    r.stop.max_tokens = max_tokens;
+    return r;
+  }
+
+  // troupe_kv_blocks{engine="0",state="used"} as exported on /metrics.
+  double kv_blocks_used() {
+    const std::string m = engine->metrics_text();
+    std::smatch match;
+    static const std::regex re(R"re(troupe_kv_blocks\{[^}]*state="used"[^}]*\} ([0-9.e+-]+))re");
+    if (!std::regex_search(m, match, re)) return -1;
+    return std::stod(match[1].str());
+  }
+  bool wait_kv_free(std::chrono::seconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (kv_blocks_used() == 0) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a completion flows through tokenizer, scheduler and executor actors", "[actors]") {
+  Fixture f;
+  auto sink = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-1", "The quick brown fox", 8), sink);
+  REQUIRE(sink->wait());
+  CHECK_FALSE(sink->error());
+  const auto events = sink->events();
+  REQUIRE(events.back().done);
+  REQUIRE(events.back().usage.has_value());
+  CHECK(events.back().usage->prompt_tokens == 4);
+  CHECK(events.back().usage->completion_tokens == 8);
+  // The same greedy continuation `troupe generate` and llama.cpp give for this prompt.
+  CHECK(sink->text() == " with a quick brown bear.\n\n");
+  CHECK(f.wait_kv_free());
+}
+
+TEST_CASE("a prompt longer than the context is refused naming both lengths", "[actors]") {
+  Fixture f;
+  auto sink = std::make_shared<RecordingSink>();
+  std::string long_prompt;
+  for (int i = 0; i < 3000; ++i) long_prompt += " word";
+  f.engine->submit(f.completion("cmpl-long", long_prompt, 8), sink);
+  REQUIRE(sink->wait());
+  const auto err = sink->error();
+  REQUIRE(err.has_value());
+  CHECK(err->status == 400);
+  CHECK_THAT(err->message, Catch::Matchers::Contains("2048") && Catch::Matchers::Contains("3000"));
+}
+
+TEST_CASE("cancelling a running request frees its KV blocks at once", "[actors]") {
+  Fixture f;
+  auto sink = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-cancel", "Once upon a time", 500), sink);
+  REQUIRE(sink->wait_for_tokens());
+  CHECK(f.kv_blocks_used() > 0);
+  f.engine->cancel("cmpl-cancel");
+  REQUIRE(sink->wait());
+  CHECK(f.wait_kv_free());
+  CHECK(sink->events().back().done);
+}
+
+TEST_CASE("a full queue answers 503 with Retry-After instead of growing", "[actors]") {
+  Fixture f(/*max_waiting=*/1);
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  for (int i = 0; i < 12; ++i) {
+    sinks.push_back(std::make_shared<RecordingSink>());
+    f.engine->submit(f.completion("cmpl-q" + std::to_string(i), "Tell me a story about number " + std::to_string(i), 16),
+                     sinks.back());
+  }
+  int overloaded = 0, completed = 0;
+  for (auto& s : sinks) {
+    REQUIRE(s->wait());
+    if (auto e = s->error()) {
+      CHECK(e->status == 503);
+      CHECK(e->retry_after_seconds > 0);
+      ++overloaded;
+    } else {
+      ++completed;
+    }
+  }
+  CHECK(overloaded > 0);
+  CHECK(completed > 0);
+  CHECK(f.wait_kv_free());
+}
+
+TEST_CASE("an executor failure ends the requests it held with an error and serving goes on", "[actors][supervision]") {
+  Fixture f;
+  auto first = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-a", "The quick brown fox", 200), first);
+  REQUIRE(first->wait_for_tokens());
+  f.fail_next = 1;
+  REQUIRE(first->wait());
+  const auto err = first->error();
+  REQUIRE(err.has_value());
+  CHECK(err->status == 500);
+  CHECK_THAT(err->message, Catch::Matchers::Contains("injected device fault"));
+  CHECK(f.wait_kv_free());
+
+  auto second = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-b", "The quick brown fox", 8), second);
+  REQUIRE(second->wait());
+  INFO("second error: " << (second->error() ? second->error()->message : std::string("none")));
+  CHECK_FALSE(second->error());
+  CHECK(second->text() == " with a quick brown bear.\n\n");
+  CHECK(f.engine->healthy());
+}
