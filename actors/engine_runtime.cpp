@@ -23,8 +23,8 @@ struct EngineRuntime::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ServingMetrics> metrics;
   std::shared_ptr<ProcessMetrics> process;
+  std::shared_ptr<ActorMetrics> actor_metrics;
   std::shared_ptr<std::atomic<bool>> executor_healthy = std::make_shared<std::atomic<bool>>(true);
-  std::shared_ptr<std::atomic<int64_t>> executor_restarts = std::make_shared<std::atomic<int64_t>>(0);
   std::shared_ptr<std::atomic<uint64_t>> next_sequence_id = std::make_shared<std::atomic<uint64_t>>(1);
 
   caf::actor_system_config caf_config;
@@ -53,6 +53,8 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
   m.options.scheduler.max_model_len = m.model.max_model_len;
   m.metrics = std::make_shared<ServingMetrics>(m.registry, m.model.name, "0");
   m.process = std::make_shared<ProcessMetrics>(*m.registry);
+  m.actor_metrics = std::make_shared<ActorMetrics>(*m.registry);
+  ActorMetrics* am = m.actor_metrics.get();
 
   if (m.options.actor_threads > 0) m.caf_config.set("scheduler.max-threads", m.options.actor_threads);
   // An actor drains at most this many messages before yielding its thread, so that one busy
@@ -61,18 +63,21 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
   m.system = std::make_unique<caf::actor_system>(m.caf_config);
 
   TokenizerActorConfig tok{m.text, m.options.tokenizer_delay_ms};
-  for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, tok));
-  m.telemetry = spawn_telemetry(*m.system, TelemetryActorConfig{m.metrics, m.process});
+  for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, am, tok));
+  m.telemetry = spawn_telemetry(*m.system, am, TelemetryActorConfig{m.metrics, m.process});
 
   SchedulerActorConfig sched;
   sched.scheduler = m.options.scheduler;
   caf::actor_system* sys = m.system.get();
   std::shared_ptr<Backend> backend_ref = m.backend;
-  sched.spawn_executor = [sys, backend_ref] { return spawn_executor(*sys, ExecutorActorConfig{backend_ref}); };
+  const std::string executor_name = "troupe.executor.0";
+  sched.spawn_executor = [sys, am, executor_name, backend_ref] {
+    return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref});
+  };
+  sched.on_executor_restart = [am, executor_name] { am->probe(executor_name).restarted(); };
   sched.telemetry = m.telemetry;
   sched.healthy = m.executor_healthy;
-  sched.restarts = m.executor_restarts;
-  m.scheduler = spawn_scheduler(*m.system, std::move(sched));
+  m.scheduler = spawn_scheduler(*m.system, am, "troupe.scheduler.0", std::move(sched));
 }
 
 EngineRuntime::~EngineRuntime() {
@@ -108,7 +113,7 @@ void EngineRuntime::submit(GenerationRequest request, std::shared_ptr<EventSink>
     impl->requests.erase(id);
   };
   std::lock_guard lock(m.requests_mutex);
-  m.requests[id] = spawn_request(*m.system, std::move(cfg));
+  m.requests[id] = spawn_request(*m.system, m.actor_metrics.get(), std::move(cfg));
 }
 
 void EngineRuntime::cancel(const std::string& request_id) {

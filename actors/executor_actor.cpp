@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/instrumented.hpp"
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/scheduler_messages.hpp"
 
@@ -9,7 +10,7 @@ namespace troupe {
 
 namespace {
 
-caf::behavior executor_behavior(caf::event_based_actor* self, ExecutorActorConfig config) {
+caf::behavior executor_behavior(instrumented<caf::event_based_actor>* self, ExecutorActorConfig config) {
   auto executor = std::make_shared<StepExecutor>(*config.backend);
   return {
       [self, executor, config](atoms::run_step, const StepOrder& order) mutable {
@@ -30,8 +31,9 @@ caf::behavior executor_behavior(caf::event_based_actor* self, ExecutorActorConfi
 
 }  // namespace
 
-caf::actor spawn_executor(caf::actor_system& system, ExecutorActorConfig config) {
-  return system.spawn<caf::detached>(executor_behavior, std::move(config));
+caf::actor spawn_executor(caf::actor_system& system, ActorMetrics* metrics, const std::string& name,
+                          ExecutorActorConfig config) {
+  return spawn_instrumented<caf::detached>(system, metrics, name, executor_behavior, std::move(config));
 }
 
 }  // namespace troupe

@@ -9,6 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "gpu/backend.hpp"
+#include "telemetry/actor_metrics.hpp"
 
 namespace troupe {
 
@@ -17,6 +18,7 @@ struct ExecutorActorConfig {
 };
 
 // Spawned detached: its own thread, since a step blocks on the device.
-caf::actor spawn_executor(caf::actor_system& system, ExecutorActorConfig config);
+caf::actor spawn_executor(caf::actor_system& system, ActorMetrics* metrics, const std::string& name,
+                          ExecutorActorConfig config);
 
 }  // namespace troupe

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "actors/instrumented.hpp"
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/scheduler_messages.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
@@ -32,7 +33,7 @@ struct RequestState {
   bool ended = false;
 };
 
-using Self = caf::stateful_actor<RequestState>;
+using Self = instrumented<caf::stateful_actor<RequestState>>;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -262,8 +263,8 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
 
 }  // namespace
 
-caf::actor spawn_request(caf::actor_system& system, RequestActorConfig config) {
-  return system.spawn(request_behavior, std::move(config));
+caf::actor spawn_request(caf::actor_system& system, ActorMetrics* metrics, RequestActorConfig config) {
+  return spawn_instrumented(system, metrics, "troupe.request", request_behavior, std::move(config));
 }
 
 }  // namespace troupe

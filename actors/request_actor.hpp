@@ -13,6 +13,7 @@
 #include "pipeline/model_text.hpp"
 #include "pipeline/request/generation_event.hpp"
 #include "pipeline/request/generation_request.hpp"
+#include "telemetry/actor_metrics.hpp"
 #include "telemetry/serving_metrics.hpp"
 
 namespace troupe {
@@ -30,6 +31,6 @@ struct RequestActorConfig {
   std::function<void()> on_exit;  // called once when the actor ends
 };
 
-caf::actor spawn_request(caf::actor_system& system, RequestActorConfig config);
+caf::actor spawn_request(caf::actor_system& system, ActorMetrics* metrics, RequestActorConfig config);
 
 }  // namespace troupe

@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "actors/instrumented.hpp"
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/scheduler_messages.hpp"
 #include "actors/messages/telemetry_messages.hpp"
@@ -34,7 +35,7 @@ struct SchedulerActorState {
   SchedulerActorConfig config;
 };
 
-using Self = caf::stateful_actor<SchedulerActorState>;
+using Self = instrumented<caf::stateful_actor<SchedulerActorState>>;
 
 constexpr std::size_t kMaxStepsInFlight = 2;
 
@@ -165,7 +166,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     fail_in_flight(self, "the executor stopped: " + caf::to_string(down.reason));
     for (const auto& [id, flight] : st.in_flight) close_books(self, *flight.step);
     st.in_flight.clear();
-    if (st.config.restarts) st.config.restarts->fetch_add(1);
+    if (st.config.on_executor_restart) st.config.on_executor_restart();
     st.executor = st.config.spawn_executor();
     self->monitor(st.executor);
     st.config.healthy->store(true);
@@ -208,8 +209,9 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
 
 }  // namespace
 
-caf::actor spawn_scheduler(caf::actor_system& system, SchedulerActorConfig config) {
-  return system.spawn(scheduler_behavior, std::move(config));
+caf::actor spawn_scheduler(caf::actor_system& system, ActorMetrics* metrics, const std::string& name,
+                           SchedulerActorConfig config) {
+  return spawn_instrumented(system, metrics, name, scheduler_behavior, std::move(config));
 }
 
 }  // namespace troupe

@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 
 #include "pipeline/scheduler/scheduler.hpp"
+#include "telemetry/actor_metrics.hpp"
 
 namespace troupe {
 
@@ -19,9 +20,10 @@ struct SchedulerActorConfig {
   std::function<caf::actor()> spawn_executor;
   caf::actor telemetry;
   std::shared_ptr<std::atomic<bool>> healthy;  // false while the executor is down
-  std::shared_ptr<std::atomic<int64_t>> restarts;  // executor restarts, for telemetry
+  std::function<void()> on_executor_restart;    // telemetry: count the restart
 };
 
-caf::actor spawn_scheduler(caf::actor_system& system, SchedulerActorConfig config);
+caf::actor spawn_scheduler(caf::actor_system& system, ActorMetrics* metrics, const std::string& name,
+                           SchedulerActorConfig config);
 
 }  // namespace troupe

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <chrono>
 
+#include "actors/instrumented.hpp"
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/telemetry_messages.hpp"
 
@@ -10,7 +11,7 @@ namespace troupe {
 
 namespace {
 
-caf::behavior telemetry_behavior(caf::event_based_actor* self, TelemetryActorConfig config) {
+caf::behavior telemetry_behavior(instrumented<caf::event_based_actor>* self, TelemetryActorConfig config) {
   self->send(self, atoms::tick::value);
   return {
       [config](atoms::stats, const EngineSnapshot& s) {
@@ -30,8 +31,8 @@ caf::behavior telemetry_behavior(caf::event_based_actor* self, TelemetryActorCon
 
 }  // namespace
 
-caf::actor spawn_telemetry(caf::actor_system& system, TelemetryActorConfig config) {
-  return system.spawn(telemetry_behavior, std::move(config));
+caf::actor spawn_telemetry(caf::actor_system& system, ActorMetrics* metrics, TelemetryActorConfig config) {
+  return spawn_instrumented(system, metrics, "troupe.telemetry", telemetry_behavior, std::move(config));
 }
 
 }  // namespace troupe

@@ -6,6 +6,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "telemetry/actor_metrics.hpp"
 #include "telemetry/process_metrics.hpp"
 #include "telemetry/serving_metrics.hpp"
 
@@ -16,6 +17,6 @@ struct TelemetryActorConfig {
   std::shared_ptr<ProcessMetrics> process;
 };
 
-caf::actor spawn_telemetry(caf::actor_system& system, TelemetryActorConfig config);
+caf::actor spawn_telemetry(caf::actor_system& system, ActorMetrics* metrics, TelemetryActorConfig config);
 
 }  // namespace troupe

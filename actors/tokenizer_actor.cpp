@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "actors/instrumented.hpp"
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
 #include "pipeline/chat_template/chat_template_error.hpp"
@@ -42,7 +43,7 @@ std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r) {
 
 namespace {
 
-caf::behavior tokenizer_behavior(caf::event_based_actor* self, TokenizerActorConfig config) {
+caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, TokenizerActorConfig config) {
   (void)self;
   return {
       [config](atoms::tokenize, const TokenizeJob& job) -> TokenizedPrompt {
@@ -89,8 +90,8 @@ caf::behavior tokenizer_behavior(caf::event_based_actor* self, TokenizerActorCon
 
 }  // namespace
 
-caf::actor spawn_tokenizer(caf::actor_system& system, TokenizerActorConfig config) {
-  return system.spawn(tokenizer_behavior, std::move(config));
+caf::actor spawn_tokenizer(caf::actor_system& system, ActorMetrics* metrics, TokenizerActorConfig config) {
+  return spawn_instrumented(system, metrics, "troupe.tokenizer", tokenizer_behavior, std::move(config));
 }
 
 }  // namespace troupe

@@ -7,6 +7,7 @@
 #include <caf/fwd.hpp>
 
 #include "pipeline/model_text.hpp"
+#include "telemetry/actor_metrics.hpp"
 
 namespace troupe {
 
@@ -16,6 +17,6 @@ struct TokenizerActorConfig {
   int artificial_delay_ms = 0;
 };
 
-caf::actor spawn_tokenizer(caf::actor_system& system, TokenizerActorConfig config);
+caf::actor spawn_tokenizer(caf::actor_system& system, ActorMetrics* metrics, TokenizerActorConfig config);
 
 }  // namespace troupe

@@ -9,12 +9,15 @@ pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 # CUDA is optional at configure time: the CUDA backend builds when nvcc is found (it is in CI),
 # and everything else builds without it.
+option(TROUPE_ENABLE_CUDA "Build the CUDA backend when nvcc is found" ON)
 include(CheckLanguage)
-if(NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+if(TROUPE_ENABLE_CUDA AND NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
   set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
 endif()
-check_language(CUDA)
-if(CMAKE_CUDA_COMPILER)
+if(TROUPE_ENABLE_CUDA)
+  check_language(CUDA)
+endif()
+if(TROUPE_ENABLE_CUDA AND CMAKE_CUDA_COMPILER)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
   set(TROUPE_WITH_CUDA ON)

@@ -41,10 +41,14 @@ double start_time_seconds() {
 ProcessMetrics::ProcessMetrics(prometheus::Registry& registry)
     : rss_(&gauge(registry, "process_resident_memory_bytes", "Resident memory size in bytes.")),
       vsize_(&gauge(registry, "process_virtual_memory_bytes", "Virtual memory size in bytes.")),
-      cpu_(&gauge(registry, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.")),
       fds_(&gauge(registry, "process_open_fds", "Number of open file descriptors.")),
       max_fds_(&gauge(registry, "process_max_fds", "Maximum number of open file descriptors.")),
-      start_time_(&gauge(registry, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.")) {
+      start_time_(&gauge(registry, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.")),
+      cpu_(&prometheus::BuildCounter()
+                .Name("process_cpu_seconds_total")
+                .Help("Total user and system CPU time spent in seconds.")
+                .Register(registry)
+                .Add({})) {
   start_time_->Set(start_time_seconds());
   sample();
 }
@@ -58,8 +62,12 @@ void ProcessMetrics::sample() {
   vsize_->Set(vsize_pages * page);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  cpu_->Set(static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-            static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
+  const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                     static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  if (cpu > cpu_reported_) {
+    cpu_->Increment(cpu - cpu_reported_);
+    cpu_reported_ = cpu;
+  }
   std::error_code ec;
   std::size_t fds = 0;
   for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();

@@ -4,6 +4,7 @@
 // each sample().
 #include <memory>
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
@@ -15,7 +16,9 @@ class ProcessMetrics {
   void sample();
 
  private:
-  prometheus::Gauge *rss_, *vsize_, *cpu_, *fds_, *max_fds_, *start_time_;
+  prometheus::Gauge *rss_, *vsize_, *fds_, *max_fds_, *start_time_;
+  prometheus::Counter* cpu_;     // a counter, as Prometheus clients export it: advanced by deltas
+  double cpu_reported_ = 0.0;
 };
 
 }  // namespace troupe
