@@ -75,6 +75,7 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
     return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref});
   };
   sched.on_executor_restart = [am, executor_name] { am->probe(executor_name).restarted(); };
+  sched.on_executor_up = [metrics = m.metrics](bool up) { metrics->set_executor_up(up); };
   sched.telemetry = m.telemetry;
   sched.healthy = m.executor_healthy;
   m.scheduler = spawn_scheduler(*m.system, am, "troupe.scheduler.0", std::move(sched));

@@ -37,6 +37,15 @@ using Self = instrumented<caf::stateful_actor<RequestState>>;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
+// What troupe_requests_total{outcome} records for a request that ended this way.
+std::string_view outcome_of(const std::optional<ApiError>& error, FinishReason overall) {
+  if (!error) return overall == FinishReason::Abort ? "aborted" : "success";
+  if (error->status == 503) return "overloaded";
+  if (error->status >= 500) return "error";
+  if (error->param == "max_tokens" || error->message.find("maximum context length") != std::string::npos) return "too_long";
+  return "invalid";
+}
+
 // Ends the request: a last event to the sink (unless it already got an error), metrics, exit.
 void end_request(Self* self, std::optional<ApiError> error, FinishReason overall) {
   auto& st = self->state;
@@ -46,6 +55,7 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
   const GenerationRequest& req = *st.cfg.request;
   int64_t generated = 0;
   for (const auto& o : st.outputs) generated += o.num_tokens();
+  st.cfg.metrics->count_request(req.tenant, outcome_of(error, overall), st.prompt_tokens, generated);
   if (error) {
     GenerationEvent ev;
     ev.error = std::move(error);

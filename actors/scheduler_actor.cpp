@@ -163,6 +163,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     auto& st = self->state;
     if (down.source != st.executor.address()) return;
     st.config.healthy->store(false);
+    if (st.config.on_executor_up) st.config.on_executor_up(false);
     fail_in_flight(self, "the executor stopped: " + caf::to_string(down.reason));
     for (const auto& [id, flight] : st.in_flight) close_books(self, *flight.step);
     st.in_flight.clear();
@@ -170,6 +171,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     st.executor = st.config.spawn_executor();
     self->monitor(st.executor);
     st.config.healthy->store(true);
+    if (st.config.on_executor_up) st.config.on_executor_up(true);
     pump(self);
   });
   return {

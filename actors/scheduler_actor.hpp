@@ -21,6 +21,7 @@ struct SchedulerActorConfig {
   caf::actor telemetry;
   std::shared_ptr<std::atomic<bool>> healthy;  // false while the executor is down
   std::function<void()> on_executor_restart;    // telemetry: count the restart
+  std::function<void(bool)> on_executor_up;     // telemetry: troupe_executor_up
 };
 
 caf::actor spawn_scheduler(caf::actor_system& system, ActorMetrics* metrics, const std::string& name,

@@ -79,6 +79,23 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   generation_len_ = &histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", token_buckets);
   max_tokens_param_ = &histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", token_buckets);
   n_param_ = &histogram("vllm:request_params_n", "Histogram of the n request parameter.", kNBuckets);
+  requests_ = &prometheus::BuildCounter()
+                   .Name("troupe_requests_total")
+                   .Help("Requests that reached the API, by tenant and outcome.")
+                   .Register(r);
+  tokens_ = &prometheus::BuildCounter().Name("troupe_tokens_total").Help("Tokens by tenant and kind (prompt, generation).").Register(r);
+  prompt_class_ = &prometheus::BuildCounter()
+                       .Name("troupe_request_prompt_class_total")
+                       .Help("Requests by prompt-length class (le4k, le32k, le128k, gt128k).")
+                       .Register(r);
+  prompt_length_ = &histogram("troupe_request_prompt_tokens", "Prompt length per request, with buckets at the class boundaries.",
+                              {128, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144});
+  executor_up_ = &prometheus::BuildGauge()
+                      .Name("troupe_executor_up")
+                      .Help("1 while the engine's executor is alive, 0 while it is down or being restarted.")
+                      .Register(r)
+                      .Add({{"engine", labels_.at("engine")}});
+  executor_up_->Set(1);
   step_seconds_ = &prometheus::BuildHistogram().Name("troupe_engine_step_seconds").Help("Duration of one executor step, by phase.").Register(r);
 }
 
@@ -126,6 +143,30 @@ void ServingMetrics::finish_request(const std::string& finished_reason, const Re
   max_tokens_param_->Observe(static_cast<double>(t.max_tokens));
   n_param_->Observe(static_cast<double>(t.n));
 }
+
+std::string_view ServingMetrics::prompt_class(int64_t prompt_tokens) {
+  if (prompt_tokens <= 4096) return "le4k";
+  if (prompt_tokens <= 32768) return "le32k";
+  if (prompt_tokens <= 131072) return "le128k";
+  return "gt128k";
+}
+
+void ServingMetrics::count_request(const std::string& tenant, std::string_view outcome, int64_t prompt_tokens,
+                                   int64_t generation_tokens) {
+  const std::string& model = labels_.at("model_name");
+  requests_->Add({{"model_name", model}, {"tenant", tenant}, {"outcome", std::string(outcome)}}).Increment();
+  if (prompt_tokens > 0) {
+    tokens_->Add({{"model_name", model}, {"tenant", tenant}, {"kind", "prompt"}}).Increment(static_cast<double>(prompt_tokens));
+    prompt_class_->Add({{"model_name", model}, {"class", std::string(prompt_class(prompt_tokens))}}).Increment();
+    prompt_length_->Observe(static_cast<double>(prompt_tokens));
+  }
+  if (generation_tokens > 0) {
+    tokens_->Add({{"model_name", model}, {"tenant", tenant}, {"kind", "generation"}})
+        .Increment(static_cast<double>(generation_tokens));
+  }
+}
+
+void ServingMetrics::set_executor_up(bool up) { executor_up_->Set(up ? 1 : 0); }
 
 void ServingMetrics::observe_inter_token(double seconds) {
   tpot_->Observe(seconds);

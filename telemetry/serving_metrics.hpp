@@ -35,6 +35,14 @@ class ServingMetrics {
     int n = 1;
   };
   void finish_request(const std::string& finished_reason, const RequestTimes& t);
+
+  // Every request that reached the API, by tenant and outcome (success, invalid, too_long,
+  // overloaded, aborted, error), with its token accounting and prompt-length class.
+  void count_request(const std::string& tenant, std::string_view outcome, int64_t prompt_tokens,
+                     int64_t generation_tokens);
+  void set_executor_up(bool up);
+  // The class label of a prompt length: le4k, le32k, le128k or gt128k.
+  static std::string_view prompt_class(int64_t prompt_tokens);
   void observe_inter_token(double seconds);
 
   std::string exposition() const;
@@ -49,6 +57,11 @@ class ServingMetrics {
   prometheus::Histogram *iteration_tokens_, *ttft_, *tpot_, *itl_, *e2e_, *queue_time_;
   prometheus::Histogram *prompt_len_, *generation_len_, *max_tokens_param_, *n_param_;
   prometheus::Family<prometheus::Histogram>* step_seconds_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Counter>* tokens_;
+  prometheus::Family<prometheus::Counter>* prompt_class_;
+  prometheus::Histogram* prompt_length_;
+  prometheus::Gauge* executor_up_;
 };
 
 }  // namespace troupe
