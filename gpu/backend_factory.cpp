@@ -1,15 +1,67 @@
 #include "gpu/backend_factory.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
 #include "common/error.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
+#include "gpu/device_probe.hpp"
+#if TROUPE_WITH_CUDA
+#include "gpu/cuda/cuda_backend.hpp"
+#endif
 
 namespace troupe {
 
+namespace {
+
+std::unique_ptr<Backend> make_cuda_backend([[maybe_unused]] const ModelFiles& model,
+                                           [[maybe_unused]] const BackendOptions& options, [[maybe_unused]] int index) {
+#if TROUPE_WITH_CUDA
+  CudaBackendOptions cuda;
+  cuda.device = index;
+  return std::make_unique<CudaBackend>(model, options, cuda);
+#else
+  // Unreachable: without the CUDA backend the probe never reports a device.
+  throw ConfigError("--device " + options.device + ": this build of troupe has no CUDA backend");
+#endif
+}
+
+// "cuda" -> 0, "cuda:N" -> N; anything else is a ConfigError.
+int parse_cuda_index(const std::string& device) {
+  if (device == "cuda") return 0;
+  const std::string digits = device.substr(5);
+  int index = -1;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (device.compare(0, 5, "cuda:") != 0 || digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+      index < 0) {
+    throw ConfigError("--device " + device + ": expected auto, cpu, cuda or cuda:N with N a device index");
+  }
+  return index;
+}
+
+}  // namespace
+
 std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOptions& options) {
   const std::string& device = options.device;
-  if (device == "cpu" || device == "auto") return std::make_unique<CpuBackend>(model, options);
+  if (device == "cpu") return std::make_unique<CpuBackend>(model, options);
+  if (device == "auto") {
+    const CudaProbe& probe = probe_cuda_devices();
+    if (probe.device_count > 0) return make_cuda_backend(model, options, 0);
+    spdlog::warn("troupe: no CUDA device ({}), using the CPU backend", probe.reason);
+    return std::make_unique<CpuBackend>(model, options);
+  }
   if (device.rfind("cuda", 0) == 0) {
-    throw ConfigError("--device " + device + ": this build of troupe has no CUDA backend; use --device cpu");
+    const int index = parse_cuda_index(device);
+    const CudaProbe& probe = probe_cuda_devices();
+    if (probe.device_count == 0) {
+      throw ConfigError("--device " + device + ": no CUDA device (" + probe.reason + "); use --device cpu or auto");
+    }
+    if (index >= probe.device_count) {
+      throw ConfigError("--device " + device + ": no CUDA device " + std::to_string(index) + " (this machine has " +
+                        std::to_string(probe.device_count) + ")");
+    }
+    return make_cuda_backend(model, options, index);
   }
   throw ConfigError("--device " + device + ": expected auto, cpu, cuda or cuda:N");
 }

@@ -1,0 +1,149 @@
+#include "gpu/cuda/cuda_weights.hpp"
+
+#include <string>
+
+#include "common/float16.hpp"
+#include "gpu/cuda/cuda_check.cuh"
+
+namespace troupe::cuda {
+
+namespace {
+
+std::string layer_name(int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
+
+int64_t count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+// Converts float32 values to `type` on the host in bounded chunks and copies them to `dst` at
+// element offset `at`.
+void upload_storage(DeviceBuffer& dst, int64_t at, const std::vector<float>& values, StorageType type) {
+  constexpr std::size_t kChunk = 1 << 20;
+  std::vector<uint16_t> narrow;
+  for (std::size_t begin = 0; begin < values.size(); begin += kChunk) {
+    const std::size_t end = std::min(values.size(), begin + kChunk);
+    narrow.resize(end - begin);
+    for (std::size_t i = begin; i < end; ++i) {
+      narrow[i - begin] = type == StorageType::BF16 ? float_to_bf16(values[i]) : float_to_fp16(values[i]);
+    }
+    dst.upload(narrow.data(), static_cast<int64_t>(narrow.size() * sizeof(uint16_t)),
+               (at + static_cast<int64_t>(begin)) * kStorageBytes);
+  }
+}
+
+// A stacked storage matrix from parts loaded one after another.
+DeviceBuffer load_matrix(const ModelFiles& model, const std::vector<std::pair<std::string, std::vector<int64_t>>>& parts,
+                         StorageType type) {
+  int64_t total = 0;
+  for (const auto& [name, shape] : parts) total += count(shape);
+  DeviceBuffer buffer(total * kStorageBytes);
+  int64_t at = 0;
+  for (const auto& [name, shape] : parts) {
+    upload_storage(buffer, at, model.load_f32(name, shape), type);
+    at += count(shape);
+  }
+  return buffer;
+}
+
+DeviceBuffer load_f32_vector(const ModelFiles& model, const std::vector<std::pair<std::string, int64_t>>& parts) {
+  std::vector<float> all;
+  for (const auto& [name, n] : parts) {
+    const std::vector<float> v = model.load_f32(name, {n});
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  DeviceBuffer buffer(static_cast<int64_t>(all.size() * sizeof(float)));
+  buffer.upload(all.data(), buffer.bytes());
+  return buffer;
+}
+
+}  // namespace
+
+int64_t DeviceWeights::bytes() const {
+  int64_t total = embed.bytes() + final_norm.bytes() + lm_head.bytes();
+  for (const DeviceLayer& L : layers) {
+    for (const DeviceBuffer* b : {&L.input_norm, &L.post_norm, &L.qkv, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.o,
+                                  &L.gate_up, &L.down}) {
+      total += b->bytes();
+    }
+  }
+  return total;
+}
+
+DeviceWeights load_device_weights(const ModelFiles& model, StorageType type) {
+  const ModelSpec& spec = model.spec();
+  const int64_t h = spec.hidden_size, qw = spec.q_width(), kvw = spec.kv_width();
+  const int64_t inter = spec.intermediate_size, d = spec.head_dim, vocab = spec.vocab_size;
+  DeviceWeights w;
+  w.type = type;
+  w.embed = load_matrix(model, {{"model.embed_tokens.weight", {vocab, h}}}, type);
+  w.final_norm = load_f32_vector(model, {{"model.norm.weight", h}});
+  if (!spec.tie_word_embeddings) w.lm_head = load_matrix(model, {{"lm_head.weight", {vocab, h}}}, type);
+  w.layers.resize(static_cast<std::size_t>(spec.num_layers));
+  for (int64_t i = 0; i < spec.num_layers; ++i) {
+    DeviceLayer& L = w.layers[static_cast<std::size_t>(i)];
+    L.input_norm = load_f32_vector(model, {{layer_name(i, "input_layernorm.weight"), h}});
+    L.post_norm = load_f32_vector(model, {{layer_name(i, "post_attention_layernorm.weight"), h}});
+    L.qkv = load_matrix(model,
+                        {{layer_name(i, "self_attn.q_proj.weight"), {qw, h}},
+                         {layer_name(i, "self_attn.k_proj.weight"), {kvw, h}},
+                         {layer_name(i, "self_attn.v_proj.weight"), {kvw, h}}},
+                        type);
+    if (spec.attention_bias) {
+      L.qkv_bias = load_f32_vector(model, {{layer_name(i, "self_attn.q_proj.bias"), qw},
+                                           {layer_name(i, "self_attn.k_proj.bias"), kvw},
+                                           {layer_name(i, "self_attn.v_proj.bias"), kvw}});
+    }
+    if (spec.qk_norm) {
+      L.q_norm = load_f32_vector(model, {{layer_name(i, "self_attn.q_norm.weight"), d}});
+      L.k_norm = load_f32_vector(model, {{layer_name(i, "self_attn.k_norm.weight"), d}});
+    }
+    L.o = load_matrix(model, {{layer_name(i, "self_attn.o_proj.weight"), {h, qw}}}, type);
+    L.gate_up = load_matrix(model,
+                            {{layer_name(i, "mlp.gate_proj.weight"), {inter, h}},
+                             {layer_name(i, "mlp.up_proj.weight"), {inter, h}}},
+                            type);
+    L.down = load_matrix(model, {{layer_name(i, "mlp.down_proj.weight"), {h, inter}}}, type);
+  }
+  return w;
+}
+
+DeviceWeights random_device_weights(const ModelSpec& spec, StorageType type, uint64_t seed, float scale) {
+  const int64_t h = spec.hidden_size, qw = spec.q_width(), kvw = spec.kv_width();
+  const int64_t inter = spec.intermediate_size, d = spec.head_dim, vocab = spec.vocab_size;
+  uint64_t next_seed = seed * 1000003u;
+  const auto matrix = [&](int64_t rows, int64_t cols) {
+    DeviceBuffer b(rows * cols * kStorageBytes);
+    fill_random(b.data(), type, rows * cols, ++next_seed, 0.0f, scale, nullptr);
+    return b;
+  };
+  const auto vec = [&](int64_t n, float offset, float spread) {
+    DeviceBuffer b(n * static_cast<int64_t>(sizeof(float)));
+    fill_random_f32(b.as<float>(), n, ++next_seed, offset, spread, nullptr);
+    return b;
+  };
+  DeviceWeights w;
+  w.type = type;
+  w.embed = matrix(vocab, h);
+  w.final_norm = vec(h, 1.0f, 0.1f);
+  if (!spec.tie_word_embeddings) w.lm_head = matrix(vocab, h);
+  w.layers.resize(static_cast<std::size_t>(spec.num_layers));
+  for (DeviceLayer& L : w.layers) {
+    L.input_norm = vec(h, 1.0f, 0.1f);
+    L.post_norm = vec(h, 1.0f, 0.1f);
+    L.qkv = matrix(qw + 2 * kvw, h);
+    if (spec.attention_bias) L.qkv_bias = vec(qw + 2 * kvw, 0.0f, scale);
+    if (spec.qk_norm) {
+      L.q_norm = vec(d, 1.0f, 0.1f);
+      L.k_norm = vec(d, 1.0f, 0.1f);
+    }
+    L.o = matrix(h, qw);
+    L.gate_up = matrix(2 * inter, h);
+    L.down = matrix(h, inter);
+  }
+  TROUPE_CUDA_CHECK(cudaDeviceSynchronize());
+  return w;
+}
+
+}  // namespace troupe::cuda
