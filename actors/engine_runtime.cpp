@@ -64,7 +64,8 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
 
   TokenizerActorConfig tok{m.text, m.options.tokenizer_delay_ms};
   for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, am, tok));
-  m.telemetry = spawn_telemetry(*m.system, am, TelemetryActorConfig{m.metrics, m.process});
+  m.telemetry = spawn_telemetry(*m.system, am,
+                                TelemetryActorConfig{m.metrics, m.process, std::make_shared<DeviceMetrics>(*m.registry), {m.backend}});
 
   SchedulerActorConfig sched;
   sched.scheduler = m.options.scheduler;

@@ -24,6 +24,11 @@ caf::behavior telemetry_behavior(instrumented<caf::event_based_actor>* self, Tel
       },
       [self, config](atoms::tick) {
         config.process->sample();
+        for (const auto& backend : config.backends) {
+          const DeviceMemory mem = backend->device_memory();
+          config.devices->record(DeviceReading{backend->device_label(), backend->device_index(), mem.used, mem.total,
+                                               backend->kv_cache_bytes(), backend->weight_bytes()});
+        }
         self->delayed_send(self, std::chrono::seconds(1), atoms::tick::value);
       },
   };

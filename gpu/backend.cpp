@@ -1,8 +1,23 @@
 #include "gpu/backend.hpp"
 
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 namespace troupe {
+
+// The host's memory, from /proc/meminfo: total and in use (total − available).
+DeviceMemory Backend::device_memory() const {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t value = 0, total = 0, available = 0;
+  std::string unit;
+  while (meminfo >> key >> value >> unit) {
+    if (key == "MemTotal:") total = value * 1024;
+    if (key == "MemAvailable:") available = value * 1024;
+  }
+  return DeviceMemory{total - available, total};
+}
 
 int64_t StepBatch::total_tokens() const {
   int64_t n = 0;

@@ -49,6 +49,12 @@ struct BackendOptions {
   double gpu_memory_utilization = 0.9;
 };
 
+// Memory of the device a backend runs on, in bytes.
+struct DeviceMemory {
+  int64_t used = 0;   // by every process on the device (CPU: the host's memory in use)
+  int64_t total = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -59,6 +65,11 @@ class Backend {
   // Bytes held by weights and by the KV cache on the device, for telemetry.
   virtual int64_t weight_bytes() const = 0;
   virtual int64_t kv_cache_bytes() const = 0;
+  // The device this backend computes on: "cpu", or "cuda:N"; the `device` label of its metrics.
+  virtual std::string device_label() const { return std::string(name()); }
+  // For CUDA devices, the index NVML knows the device by; -1 for the CPU.
+  virtual int device_index() const { return -1; }
+  virtual DeviceMemory device_memory() const;
   // Runs one step. Throws std::invalid_argument for a malformed batch (token id outside the
   // vocabulary, block table too short, block id out of range, position past max_position).
   virtual void forward(const StepBatch& batch, StepLogits& out) = 0;
