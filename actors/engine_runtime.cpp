@@ -8,6 +8,7 @@
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
 #include "actors/request_actor.hpp"
+#include "actors/router_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/telemetry_actor.hpp"
 #include "actors/tokenizer_actor.hpp"
@@ -17,11 +18,11 @@ namespace troupe {
 struct EngineRuntime::Impl {
   ServedModel model;
   std::shared_ptr<const ModelText> text;
-  std::shared_ptr<Backend> backend;
+  std::vector<std::shared_ptr<Backend>> backends;
   EngineOptions options;
 
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  std::shared_ptr<ServingMetrics> metrics;
+  std::vector<std::shared_ptr<ServingMetrics>> metrics;  // one per engine
   std::shared_ptr<ProcessMetrics> process;
   std::shared_ptr<ActorMetrics> actor_metrics;
   std::shared_ptr<std::atomic<bool>> executor_healthy = std::make_shared<std::atomic<bool>>(true);
@@ -31,7 +32,8 @@ struct EngineRuntime::Impl {
   std::unique_ptr<caf::actor_system> system;
   std::vector<caf::actor> tokenizers;
   std::atomic<uint64_t> next_tokenizer{0};
-  caf::actor scheduler;
+  std::vector<caf::actor> schedulers;  // one per engine
+  caf::actor router;                   // only with several engines
   caf::actor telemetry;
 
   std::mutex requests_mutex;
@@ -40,18 +42,19 @@ struct EngineRuntime::Impl {
   caf::actor pick_tokenizer() { return tokenizers[next_tokenizer++ % tokenizers.size()]; }
 };
 
-EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text, std::shared_ptr<Backend> backend,
-                             EngineOptions options)
+EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text,
+                             std::vector<std::shared_ptr<Backend>> backends, EngineOptions options)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.model = std::move(model);
   m.text = std::move(text);
-  m.backend = std::move(backend);
+  m.backends = std::move(backends);
+  if (m.backends.empty()) throw std::invalid_argument("EngineRuntime needs at least one backend");
   m.options = std::move(options);
-  m.options.scheduler.block_size = m.backend->kv_block_size();
-  m.options.scheduler.num_blocks = m.backend->kv_num_blocks();
   m.options.scheduler.max_model_len = m.model.max_model_len;
-  m.metrics = std::make_shared<ServingMetrics>(m.registry, m.model.name, "0");
+  for (std::size_t i = 0; i < m.backends.size(); ++i) {
+    m.metrics.push_back(std::make_shared<ServingMetrics>(m.registry, m.model.name, std::to_string(i)));
+  }
   m.process = std::make_shared<ProcessMetrics>(*m.registry);
   m.actor_metrics = std::make_shared<ActorMetrics>(*m.registry);
   ActorMetrics* am = m.actor_metrics.get();
@@ -65,21 +68,28 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
   TokenizerActorConfig tok{m.text, m.options.tokenizer_delay_ms};
   for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, am, tok));
   m.telemetry = spawn_telemetry(*m.system, am,
-                                TelemetryActorConfig{m.metrics, m.process, std::make_shared<DeviceMetrics>(*m.registry), {m.backend}});
+                                TelemetryActorConfig{m.metrics, m.process, std::make_shared<DeviceMetrics>(*m.registry), m.backends});
+  if (m.backends.size() > 1) m.router = spawn_router(*m.system, am, static_cast<int>(m.backends.size()));
 
-  SchedulerActorConfig sched;
-  sched.scheduler = m.options.scheduler;
   caf::actor_system* sys = m.system.get();
-  std::shared_ptr<Backend> backend_ref = m.backend;
-  const std::string executor_name = "troupe.executor.0";
-  sched.spawn_executor = [sys, am, executor_name, backend_ref] {
-    return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref});
-  };
-  sched.on_executor_restart = [am, executor_name] { am->probe(executor_name).restarted(); };
-  sched.on_executor_up = [metrics = m.metrics](bool up) { metrics->set_executor_up(up); };
-  sched.telemetry = m.telemetry;
-  sched.healthy = m.executor_healthy;
-  m.scheduler = spawn_scheduler(*m.system, am, "troupe.scheduler.0", std::move(sched));
+  for (std::size_t i = 0; i < m.backends.size(); ++i) {
+    SchedulerActorConfig sched;
+    sched.scheduler = m.options.scheduler;
+    sched.scheduler.block_size = m.backends[i]->kv_block_size();
+    sched.scheduler.num_blocks = m.backends[i]->kv_num_blocks();
+    std::shared_ptr<Backend> backend_ref = m.backends[i];
+    const std::string executor_name = "troupe.executor." + std::to_string(i);
+    sched.spawn_executor = [sys, am, executor_name, backend_ref] {
+      return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref});
+    };
+    sched.on_executor_restart = [am, executor_name] { am->probe(executor_name).restarted(); };
+    sched.on_executor_up = [metrics = m.metrics[i]](bool up) { metrics->set_executor_up(up); };
+    sched.telemetry = m.telemetry;
+    sched.router = m.router;
+    sched.engine = static_cast<int>(i);
+    sched.healthy = m.executor_healthy;
+    m.schedulers.push_back(spawn_scheduler(*m.system, am, "troupe.scheduler." + std::to_string(i), std::move(sched)));
+  }
 }
 
 EngineRuntime::~EngineRuntime() {
@@ -90,7 +100,8 @@ EngineRuntime::~EngineRuntime() {
   }
   // High priority: an exit queued behind a backlog would wait for all of it.
   for (auto& t : m.tokenizers) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(m.scheduler, caf::exit_reason::user_shutdown);
+  for (auto& s : m.schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  if (m.router) caf::anon_send_exit(m.router, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(m.telemetry, caf::exit_reason::user_shutdown);
   m.system.reset();  // waits for every actor, the executor's current step included
 }
@@ -104,12 +115,13 @@ void EngineRuntime::submit(GenerationRequest request, std::shared_ptr<EventSink>
   cfg.request = std::make_shared<const GenerationRequest>(std::move(request));
   cfg.sink = std::move(sink);
   cfg.tokenizer = m.pick_tokenizer();
-  cfg.scheduler = m.scheduler;
+  cfg.router = m.router;
+  cfg.schedulers = m.schedulers;
+  cfg.engine_metrics = m.metrics;
   cfg.text = m.text;
   cfg.max_model_len = m.model.max_model_len;
-  cfg.eos_token_ids = m.backend->spec().eos_token_ids;
+  cfg.eos_token_ids = m.backends.front()->spec().eos_token_ids;
   cfg.next_sequence_id = m.next_sequence_id;
-  cfg.metrics = m.metrics;
   cfg.on_exit = [impl = impl_.get(), id] {
     std::lock_guard lock(impl->requests_mutex);
     impl->requests.erase(id);
@@ -174,7 +186,7 @@ void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(D
   });
 }
 
-std::string EngineRuntime::metrics_text() { return impl_->metrics->exposition(); }
+std::string EngineRuntime::metrics_text() { return impl_->metrics.front()->exposition(); }
 
 bool EngineRuntime::healthy() const { return impl_->executor_healthy->load(); }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The actor system behind the ServingEngine facade: it spawns the tokenizer pool, the scheduler
-// and executor pair, and the telemetry actor, and gives every request its own request actor.
+// The actor system behind the ServingEngine facade: it spawns the tokenizer pool, one scheduler
+// and executor pair per backend (engine), a router when there are several, and the telemetry
+// actor, and gives every request its own request actor.
 // See docs/ARCHITECTURE.md for the message flow.
 #include <memory>
 
@@ -20,7 +21,8 @@ struct EngineOptions {
 
 class EngineRuntime final : public ServingEngine {
  public:
-  EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text, std::shared_ptr<Backend> backend,
+  // One engine per backend (data parallel: one per device). All backends hold the same model.
+  EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text, std::vector<std::shared_ptr<Backend>> backends,
                 EngineOptions options);
   ~EngineRuntime() override;  // stops every actor, waiting for the executor's step to end
 

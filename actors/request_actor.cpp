@@ -31,6 +31,8 @@ struct RequestState {
   Clock::time_point first_token{};
   Clock::time_point last_token{};
   bool ended = false;
+  caf::actor scheduler;                     // the engine this request runs on
+  std::shared_ptr<ServingMetrics> metrics;  // that engine's
 };
 
 using Self = instrumented<caf::stateful_actor<RequestState>>;
@@ -55,7 +57,7 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
   const GenerationRequest& req = *st.cfg.request;
   int64_t generated = 0;
   for (const auto& o : st.outputs) generated += o.num_tokens();
-  st.cfg.metrics->count_request(req.tenant, outcome_of(error, overall), st.prompt_tokens, generated);
+  st.metrics->count_request(req.tenant, outcome_of(error, overall), st.prompt_tokens, generated);
   if (error) {
     GenerationEvent ev;
     ev.error = std::move(error);
@@ -70,7 +72,7 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
     t.generation_tokens = generated;
     t.max_tokens = st.max_tokens;
     t.n = req.n;
-    st.cfg.metrics->finish_request(std::string(finish_reason_name(overall)), t);
+    st.metrics->finish_request(std::string(finish_reason_name(overall)), t);
   }
   if (st.cfg.on_exit) st.cfg.on_exit();
   self->quit();
@@ -83,7 +85,7 @@ void abort_unfinished(Self* self) {
   for (std::size_t i = 0; i < st.sequences.size(); ++i) {
     if (!st.done[i]) ids.push_back(st.sequences[i]);
   }
-  if (!ids.empty()) self->send(st.cfg.scheduler, atoms::abort_seqs::value, std::move(ids));
+  if (!ids.empty()) self->send(st.scheduler, atoms::abort_seqs::value, std::move(ids));
 }
 
 ApiError bad_request(std::string message, std::optional<std::string> param = std::nullopt) {
@@ -143,13 +145,13 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     }
     if (!upd.delta.text.empty() || !upd.delta.token_ids.empty() || upd.delta.finish) ev.choices.push_back(std::move(upd.delta));
   }
-  if (!to_abort.empty()) self->send(st.cfg.scheduler, atoms::abort_seqs::value, std::move(to_abort));
+  if (!to_abort.empty()) self->send(st.scheduler, atoms::abort_seqs::value, std::move(to_abort));
   const auto now = Clock::now();
   if (got_token) {
     if (st.first_token == Clock::time_point{}) {
       st.first_token = now;
     } else {
-      st.cfg.metrics->observe_inter_token(seconds_between(st.last_token, now));
+      st.metrics->observe_inter_token(seconds_between(st.last_token, now));
     }
     st.last_token = now;
   }
@@ -183,8 +185,10 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
 }
 
-void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt) {
+void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt, int engine) {
   auto& st = self->state;
+  st.scheduler = st.cfg.schedulers.at(static_cast<std::size_t>(engine));
+  st.metrics = st.cfg.engine_metrics.at(static_cast<std::size_t>(engine));
   const GenerationRequest& req = *st.cfg.request;
   st.prompt_tokens = static_cast<int64_t>(prompt->size());
   int64_t max_tokens = 0;
@@ -211,7 +215,7 @@ void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>>
   }
   st.done.assign(static_cast<std::size_t>(req.n), false);
   st.reasons.assign(static_cast<std::size_t>(req.n), FinishReason::Stop);
-  self->request(st.cfg.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
+  self->request(st.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
       .then(
           [self](Admission a) {
             auto& st = self->state;
@@ -242,6 +246,10 @@ void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>>
 caf::behavior request_behavior(Self* self, RequestActorConfig config) {
   self->state.cfg = std::move(config);
   auto& st = self->state;
+  st.scheduler = st.cfg.schedulers.front();
+  st.metrics = st.cfg.engine_metrics.front();
+  // A cancel or a late step output may reach a request that has just ended: drop it quietly.
+  self->set_default_handler(caf::drop);
   self->request(st.cfg.tokenizer, caf::infinite, atoms::tokenize::value, TokenizeJob{st.cfg.request})
       .then(
           [self](TokenizedPrompt& tp) {
@@ -250,7 +258,18 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
               end_request(self, std::move(tp.error), FinishReason::Error);
               return;
             }
-            submit_to_scheduler(self, std::move(tp.ids));
+            if (!self->state.cfg.router) {
+              submit_to_scheduler(self, std::move(tp.ids), 0);
+              return;
+            }
+            // Data parallel: the router picks the least loaded engine.
+            self->request(self->state.cfg.router, caf::infinite, atoms::route::value)
+                .then([self, ids = std::move(tp.ids)](int engine) mutable { submit_to_scheduler(self, std::move(ids), engine); },
+                      [self](caf::error& e) {
+                        end_request(self, ApiError{500, "server_error", "the router did not answer: " + caf::to_string(e),
+                                                   std::nullopt, 0},
+                                    FinishReason::Error);
+                      });
           },
           [self](caf::error& e) {
             end_request(self, ApiError{500, "server_error", "the tokenizer did not answer: " + caf::to_string(e), std::nullopt, 0},

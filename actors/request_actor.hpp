@@ -22,12 +22,13 @@ struct RequestActorConfig {
   std::shared_ptr<const GenerationRequest> request;
   std::shared_ptr<EventSink> sink;
   caf::actor tokenizer;
-  caf::actor scheduler;
+  caf::actor router;                    // null with one engine: then engine 0 serves
+  std::vector<caf::actor> schedulers;   // one per engine
+  std::vector<std::shared_ptr<ServingMetrics>> engine_metrics;  // one per engine
   std::shared_ptr<const ModelText> text;
   int64_t max_model_len = 0;
   std::vector<int32_t> eos_token_ids;
   std::shared_ptr<std::atomic<uint64_t>> next_sequence_id;
-  std::shared_ptr<ServingMetrics> metrics;
   std::function<void()> on_exit;  // called once when the actor ends
 };
 

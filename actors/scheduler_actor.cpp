@@ -51,6 +51,7 @@ void forget_sequence(Self* self, SeqId id) {
 void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* step) {
   const SchedulerStats s = self->state.scheduler->stats();
   EngineSnapshot snap;
+  snap.engine = self->state.config.engine;
   snap.running = s.num_running;
   snap.waiting = s.num_waiting;
   snap.kv_used = s.kv_used_blocks;
@@ -68,6 +69,7 @@ void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* st
   }
   self->state.last = s;
   self->send(self->state.config.telemetry, atoms::stats::value, snap);
+  if (self->state.config.router) self->send(self->state.config.router, atoms::stats::value, snap);
 }
 
 // Issues steps while fewer than two are in flight and the policy has something to run.

@@ -19,6 +19,8 @@ struct SchedulerActorConfig {
   // Spawns (and, after a crash, respawns) the executor this scheduler drives.
   std::function<caf::actor()> spawn_executor;
   caf::actor telemetry;
+  caf::actor router;  // null with one engine
+  int engine = 0;     // this pair's index
   std::shared_ptr<std::atomic<bool>> healthy;  // false while the executor is down
   std::function<void()> on_executor_restart;    // telemetry: count the restart
   std::function<void(bool)> on_executor_up;     // telemetry: troupe_executor_up

@@ -15,7 +15,8 @@ caf::behavior telemetry_behavior(instrumented<caf::event_based_actor>* self, Tel
   self->send(self, atoms::tick::value);
   return {
       [config](atoms::stats, const EngineSnapshot& s) {
-        ServingMetrics& m = *config.serving;
+        if (s.engine < 0 || static_cast<std::size_t>(s.engine) >= config.engines.size()) return;
+        ServingMetrics& m = *config.engines[static_cast<std::size_t>(s.engine)];
         m.set_queue(s.running, s.waiting);
         m.set_kv_blocks(s.kv_used, s.kv_free, s.kv_cached, s.kv_total);
         if (s.step) m.add_step(s.prefill_tokens, s.decode_tokens, s.step_seconds);

@@ -15,7 +15,7 @@
 namespace troupe {
 
 struct TelemetryActorConfig {
-  std::shared_ptr<ServingMetrics> serving;
+  std::vector<std::shared_ptr<ServingMetrics>> engines;  // indexed by EngineSnapshot::engine
   std::shared_ptr<ProcessMetrics> process;
   std::shared_ptr<DeviceMetrics> devices;
   std::vector<std::shared_ptr<Backend>> backends;  // one per engine, sampled for device metrics

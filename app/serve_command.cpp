@@ -2,6 +2,7 @@
 // the OpenAI-compatible API until SIGINT or SIGTERM. Flags follow `vllm serve` where one with the
 // same meaning exists.
 #include <csignal>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -32,6 +33,8 @@ struct ServeOptions {
   double gpu_memory_utilization = 0.9;
   std::string api_key;
   std::string device = "auto";
+  int data_parallel_size = 1;
+  std::string devices;  // "0,1": CUDA device indices, one engine each
   int threads = 0;
   int64_t max_queue_len = 1024;
   bool no_prefix_caching = false;
@@ -56,6 +59,38 @@ std::thread signal_waiter(std::function<void()> on_signal) {
   });
 }
 
+// One BackendOptions per engine. --devices 0,2 names CUDA devices; otherwise
+// --data-parallel-size N engines on --device: cuda/auto take devices 0..N-1, cpu makes N CPU
+// engines (labelled cpu:0.., sharing the cores).
+std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, const BackendOptions& base) {
+  std::vector<BackendOptions> out;
+  if (!opt.devices.empty()) {
+    std::stringstream ss(opt.devices);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      BackendOptions b = base;
+      b.device = "cuda:" + item;
+      out.push_back(b);
+    }
+    return out;
+  }
+  const int n = std::max(1, opt.data_parallel_size);
+  for (int i = 0; i < n; ++i) {
+    BackendOptions b = base;
+    b.device = opt.device;
+    if (n > 1) {
+      if (opt.device == "cpu") {
+        b.label = "cpu:" + std::to_string(i);
+        if (b.threads == 0) b.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / n);
+      } else {
+        b.device = "cuda:" + std::to_string(i);
+      }
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
 void run_serve(const ServeOptions& opt) {
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
@@ -68,16 +103,19 @@ void run_serve(const ServeOptions& opt) {
                       std::to_string(spec.max_position));
   }
   BackendOptions bopt;
-  bopt.device = opt.device;
   bopt.threads = opt.threads;
   bopt.kv_block_size = opt.block_size;
   bopt.kv_cache_bytes = parse_byte_size(opt.kv_cache_memory, "--kv-cache-memory");
   bopt.gpu_memory_utilization = opt.gpu_memory_utilization;
-  std::shared_ptr<Backend> backend = make_backend(model, bopt);
-  spdlog::info("troupe: {} on {}: {} layers, {} KV blocks of {} tokens ({:.0f} MiB), weights {:.0f} MiB", path.string(),
-               backend->name(), spec.num_layers, backend->kv_num_blocks(), backend->kv_block_size(),
-               static_cast<double>(backend->kv_cache_bytes()) / (1 << 20),
-               static_cast<double>(backend->weight_bytes()) / (1 << 20));
+  std::vector<std::shared_ptr<Backend>> backends;
+  for (const BackendOptions& engine : engine_backend_options(opt, bopt)) {
+    backends.push_back(make_backend(model, engine));
+    const Backend& b = *backends.back();
+    spdlog::info("troupe: engine {}: {} on {}: {} layers, {} KV blocks of {} tokens ({:.0f} MiB), weights {:.0f} MiB",
+                 backends.size() - 1, path.string(), b.device_label(), spec.num_layers, b.kv_num_blocks(),
+                 b.kv_block_size(), static_cast<double>(b.kv_cache_bytes()) / (1 << 20),
+                 static_cast<double>(b.weight_bytes()) / (1 << 20));
+  }
 
   ServedModel served;
   served.name = opt.served_model_name.empty() ? path.filename().string() : opt.served_model_name;
@@ -104,7 +142,7 @@ void run_serve(const ServeOptions& opt) {
     if (server) server->stop();
   });
   {
-    EngineRuntime engine(served, text, backend, eopt);
+    EngineRuntime engine(served, text, backends, eopt);
     server = std::make_unique<HttpServer>(engine, hopt);
     const std::string shown_host = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
     spdlog::info("troupe: serving {} at http://{}:{}/v1 (max_model_len {})", served.name, shown_host, server->port(),
@@ -134,6 +172,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--api-key", opt->api_key, "Require this Bearer token on /v1 routes");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
+  cmd->add_option("--data-parallel-size", opt->data_parallel_size,
+                  "Scheduler/executor pairs, one per device (with --device cpu: CPU engines sharing the cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--devices", opt->devices, "CUDA device indices, one engine each (e.g. 0,1)");
   cmd->add_option("--max-queue-len", opt->max_queue_len, "Sequences that may wait; beyond it requests get 503")->check(CLI::PositiveNumber);
   cmd->add_flag("--no-enable-prefix-caching", opt->no_prefix_caching, "Disable prefix caching");
   cmd->add_option("--tokenizer-workers", opt->tokenizer_workers, "Tokenizer actors")->check(CLI::PositiveNumber);

@@ -46,6 +46,7 @@ struct BackendOptions {
   int64_t kv_cache_bytes = 0;       // 0: derive from max_kv_tokens
   int64_t max_kv_tokens = 0;        // 0: the model's max_position (one full-length sequence)
   int threads = 0;                  // CPU threads; 0: all cores
+  std::string label;                // the `device` label of metrics ("cpu:1" for a second CPU engine); empty: default
   double gpu_memory_utilization = 0.9;
 };
 

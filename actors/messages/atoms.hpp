@@ -14,5 +14,6 @@ using outputs = caf::atom_constant<caf::atom("outputs")>;        // scheduler ->
 using cancel = caf::atom_constant<caf::atom("cancel")>;          // engine -> request (client gone)
 using stats = caf::atom_constant<caf::atom("stats")>;            // scheduler -> telemetry
 using tick = caf::atom_constant<caf::atom("tick")>;              // telemetry -> itself
+using route = caf::atom_constant<caf::atom("route")>;            // request -> router
 
 }  // namespace troupe::atoms

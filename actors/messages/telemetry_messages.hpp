@@ -7,6 +7,7 @@
 namespace troupe {
 
 struct EngineSnapshot {
+  int engine = 0;  // which scheduler/executor pair
   int64_t running = 0, waiting = 0;
   int64_t kv_used = 0, kv_free = 0, kv_cached = 0, kv_total = 0;
   // Deltas since the previous snapshot.

@@ -18,7 +18,7 @@ void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert
 }  // namespace
 
 CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
-    : spec_(model.spec()), block_size_(options.kv_block_size) {
+    : spec_(model.spec()), label_(options.label), block_size_(options.kv_block_size) {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   openblas_set_num_threads(threads);
   pool_ = std::make_unique<cpu::ThreadPool>(threads);

@@ -15,6 +15,7 @@ class CpuBackend final : public Backend {
   CpuBackend(const ModelFiles& model, const BackendOptions& options);
 
   std::string_view name() const override { return "cpu"; }
+  std::string device_label() const override { return label_.empty() ? "cpu" : label_; }
   const ModelSpec& spec() const override { return spec_; }
   int64_t kv_block_size() const override { return block_size_; }
   int64_t kv_num_blocks() const override { return num_blocks_; }
@@ -39,6 +40,7 @@ class CpuBackend final : public Backend {
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
 
   ModelSpec spec_;
+  std::string label_;
   int64_t block_size_;
   int64_t num_blocks_;
   int64_t weight_bytes_ = 0;

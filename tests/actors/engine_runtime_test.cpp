@@ -106,7 +106,7 @@ struct Fixture {
     eo.scheduler.max_num_seqs = 8;
     eo.scheduler.max_num_batched_tokens = 256;
     eo.scheduler.max_waiting = max_waiting;
-    engine = std::make_unique<EngineRuntime>(served, text, backend, eo);
+    engine = std::make_unique<EngineRuntime>(served, text, std::vector<std::shared_ptr<Backend>>{backend}, eo);
   }
 
   GenerationRequest completion(const std::string& id, std::string prompt, int64_t max_tokens) {
@@ -224,4 +224,51 @@ TEST_CASE("an executor failure ends the requests it held with an error and servi
   CHECK_FALSE(second->error());
   CHECK(second->text() == " with a quick brown bear.\n\n");
   CHECK(f.engine->healthy());
+}
+
+TEST_CASE("the router spreads requests over two CPU engines and all complete", "[actors][router]") {
+  const char* path = std::getenv("TROUPE_DEFAULT_MODEL");
+  REQUIRE(path != nullptr);
+  const ModelFiles model = ModelFiles::open(path);
+  auto text = std::make_shared<const ModelText>(load_model_text(model));
+  std::vector<std::shared_ptr<Backend>> backends;
+  for (int i = 0; i < 2; ++i) {
+    BackendOptions bo;
+    bo.max_kv_tokens = 4096;
+    bo.threads = 1;
+    bo.label = "cpu:" + std::to_string(i);
+    backends.push_back(std::make_shared<CpuBackend>(model, bo));
+  }
+  EngineOptions eo;
+  eo.scheduler.max_num_seqs = 16;
+  eo.scheduler.max_num_batched_tokens = 256;
+  EngineRuntime engine(ServedModel{"smollm2", 2048, 0, path}, text, backends, eo);
+
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  for (int i = 0; i < 32; ++i) {
+    GenerationRequest r;
+    r.id = "cmpl-r" + std::to_string(i);
+    r.prompt = "Request number " + std::to_string(i) + " asks:";
+    r.stop.max_tokens = 4;
+    sinks.push_back(std::make_shared<RecordingSink>());
+    engine.submit(std::move(r), sinks.back());
+  }
+  for (auto& s : sinks) {
+    REQUIRE(s->wait(120s));
+    CHECK_FALSE(s->error());
+  }
+  // Both engines served requests: vllm:request_success_total per engine label.
+  const std::string m = engine.metrics_text();
+  double served[2] = {0, 0};
+  static const std::regex re(R"re(vllm:request_success_total\{engine="(\d)"[^}]*\} ([0-9.e+]+))re");
+  for (auto it = std::sregex_iterator(m.begin(), m.end(), re); it != std::sregex_iterator(); ++it) {
+    served[std::stoi((*it)[1].str())] += std::stod((*it)[2].str());
+  }
+  INFO("engine 0 served " << served[0] << ", engine 1 served " << served[1]);
+  CHECK(served[0] + served[1] == 32);
+  CHECK(served[0] >= 8);
+  CHECK(served[1] >= 8);
+  // Per-device metrics carry both devices.
+  CHECK_THAT(m, Catch::Matchers::Contains(R"(troupe_device_memory_bytes{device="cpu:1")") ||
+                    Catch::Matchers::Contains(R"(device="cpu:1",kind=)"));
 }
