@@ -19,12 +19,17 @@ constexpr std::size_t kReadChunk = 4096;
 
 asio::awaitable<void> wait_for_client_gone(Connection& connection) {
   asio::ip::tcp::socket& socket = connection.stream.socket();
-  while (connection.buffer.size() < kMaxBufferedWhileWaiting) {
+  while (!connection.peer_closed && connection.buffer.size() < kMaxBufferedWhileWaiting) {
     auto [ec, bytes] =
         co_await socket.async_read_some(connection.buffer.prepare(kReadChunk), asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;  // EOF, reset, or this watch was cancelled (then its result is ignored)
+    if (ec == asio::error::operation_aborted) co_return;  // this watch was cancelled; its result is ignored
+    if (ec) {
+      connection.peer_closed = true;  // EOF or reset: remembered even when this watch loses its race
+      co_return;
+    }
     connection.buffer.commit(bytes);
   }
+  if (connection.peer_closed) co_return;
   asio::steady_timer forever(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
   co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));
 }

@@ -91,7 +91,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngi
   const ServedModel& model = engine.served_model();
   Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options,
                         ApiContext{model.name, model.max_model_len}};
-  for (;;) {
+  while (!connection.peer_closed) {
     http::request_parser<http::string_body> parser;
     if (!co_await read_request(connection, parser)) break;
     Request request = parser.release();

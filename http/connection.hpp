@@ -27,6 +27,10 @@ struct Connection {
   ServingEngine& engine;
   const HttpServerOptions& options;
   ApiContext api_context;
+  // The peer closed its side (or the connection failed), as seen by a disconnect watch. Kept here
+  // because the socket reports EOF only once: a watch that saw it and lost its race to an event
+  // must not leave the next watch waiting for a readiness edge that will never come again.
+  bool peer_closed = false;
 };
 
 // Serves requests on `socket` until the client closes, a timeout, or a response that ends the

@@ -16,7 +16,8 @@ namespace troupe {
 class HttpServer {
  public:
   // Binds and listens at once, so a port in use fails here (std::system_error naming host:port)
-  // and port() is known before run().
+  // and port() is known before run(). `engine` must outlive the server: destroying the server
+  // cancels the requests still open on it through engine.cancel().
   HttpServer(ServingEngine& engine, HttpServerOptions options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

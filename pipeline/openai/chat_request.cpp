@@ -31,6 +31,13 @@ void read_tools(const FieldReader& fields, GenerationRequest& request) {
 void read_template_fields(const FieldReader& fields, GenerationRequest& request) {
   if (const boost::json::object* kwargs = fields.object("chat_template_kwargs")) request.chat_template_kwargs = *kwargs;
   if (auto add = fields.boolean("add_generation_prompt")) request.add_generation_prompt = *add;
+  // vLLM extensions that would render a different prompt than the model's template does.
+  if (fields.boolean("continue_final_message").value_or(false)) {
+    throw_invalid("'continue_final_message' is not supported.", "continue_final_message");
+  }
+  if (fields.string("chat_template")) {
+    throw_invalid("'chat_template' is not supported; the model's own template is used.", "chat_template");
+  }
 }
 
 void read_logprobs(const FieldReader& fields, GenerationRequest& request) {
@@ -70,6 +77,7 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_delivery_fields(fields, request);
   read_logprobs(fields, request);
   read_response_format(fields);
+  reject_unsupported_fields(fields, request);
   return request;
 }
 

@@ -72,6 +72,7 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
     request.sampling.logprobs = request.logprobs;
   }
   if (fields.find("suffix") != nullptr) throw_invalid("'suffix' is not supported.", "suffix");
+  reject_unsupported_fields(fields, request);
   return request;
 }
 

@@ -85,4 +85,13 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
   fields.string("user");  // accepted for accounting by clients; only its type is checked
 }
 
+void reject_unsupported_fields(const FieldReader& fields, const GenerationRequest& request) {
+  if (const boost::json::object* bias = fields.object("logit_bias"); bias && !bias->empty()) {
+    throw_invalid("'logit_bias' is not supported.", "logit_bias");
+  }
+  if (auto best_of = fields.integer("best_of", 1, kMaxChoices); best_of && *best_of != request.n) {
+    throw_invalid("'best_of' is not supported (other than equal to 'n').", "best_of");
+  }
+}
+
 }  // namespace troupe

@@ -60,7 +60,12 @@ class ScriptedEngine final : public ServingEngine {
  public:
   ScriptedEngine() { model_ = ServedModel{"test-model", 2048, 1700000000, "/models/test-model"}; }
   ~ScriptedEngine() override {
-    for (std::thread& worker : workers_) worker.join();
+    std::vector<std::thread> workers;
+    {
+      const std::lock_guard lock(mutex_);
+      workers.swap(workers_);
+    }
+    for (std::thread& worker : workers) worker.join();
   }
 
   std::function<Script(const GenerationRequest&)> script = [](const GenerationRequest&) {
@@ -72,10 +77,8 @@ class ScriptedEngine final : public ServingEngine {
 
   void submit(GenerationRequest request, std::shared_ptr<EventSink> sink) override {
     Script plan = script(request);
-    {
-      const std::lock_guard lock(mutex_);
-      submitted_.push_back(request);
-    }
+    const std::lock_guard lock(mutex_);
+    submitted_.push_back(request);
     workers_.emplace_back([this, id = request.id, plan = std::move(plan), sink = std::move(sink)] {
       for (const GenerationEvent& event : plan.events) sink->push(event);
       if (!plan.endless) return;
@@ -95,6 +98,7 @@ class ScriptedEngine final : public ServingEngine {
 
   void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
                 bool, std::function<void(TokenizeResult)> done) override {
+    const std::lock_guard lock(mutex_);
     workers_.emplace_back([=] {
       TokenizeResult result;
       if (use_messages) {
@@ -108,6 +112,7 @@ class ScriptedEngine final : public ServingEngine {
   }
 
   void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) override {
+    const std::lock_guard lock(mutex_);
     workers_.emplace_back([=] {
       DetokenizeResult result;
       for (int32_t t : tokens) result.text += static_cast<char>(t);
@@ -141,7 +146,7 @@ class ScriptedEngine final : public ServingEngine {
   std::condition_variable cancelled_changed_;
   std::set<std::string> cancelled_;
   std::vector<GenerationRequest> submitted_;
-  std::vector<std::thread> workers_;  // touched only from the server's io thread (one in tests)
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace troupe::test

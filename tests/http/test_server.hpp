@@ -27,7 +27,7 @@ class TestServer {
   explicit TestServer(HttpServerOptions options = {}) {
     options.host = "127.0.0.1";
     options.port = 0;
-    options.io_threads = 1;  // ScriptedEngine's worker list is touched from the io thread only
+    options.io_threads = 2;  // more than one, so strands are what keeps each connection serial
     server_ = std::make_unique<HttpServer>(engine, options);
     thread_ = std::thread([this] { server_->run(); });
   }

@@ -169,6 +169,14 @@ TEST_CASE("completions: n, stream, stream_options, echo, logprobs, user", "[open
   CHECK(reject(R"("suffix":"end")").param == "suffix");
 }
 
+TEST_CASE("completions: fields that would change the output and are not implemented are rejected", "[openai]") {
+  CHECK(reject(R"("logit_bias":{"50256":-100})").param == "logit_bias");
+  CHECK(parse(R"("logit_bias":{})").n == 1);
+  CHECK(reject(R"("best_of":3)").param == "best_of");
+  CHECK(parse(R"("best_of":2,"n":2)").n == 2);
+  CHECK(reject(R"("best_of":"2")").param == "best_of");
+}
+
 TEST_CASE("completions: unknown fields and nulls are ignored", "[openai]") {
   const GenerationRequest request = parse(R"("best_of":null,"some_future_field":{"x":1},"temperature":null,"stop":null)");
   CHECK(request.sampling.temperature == 0.0);
