@@ -88,6 +88,8 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
     sched.router = m.router;
     sched.engine = static_cast<int>(i);
     sched.healthy = m.executor_healthy;
+    m.metrics[i]->set_cache_config(sched.scheduler.block_size, sched.scheduler.num_blocks,
+                                   sched.scheduler.enable_prefix_caching);
     m.schedulers.push_back(spawn_scheduler(*m.system, am, "troupe.scheduler." + std::to_string(i), std::move(sched)));
   }
 }
@@ -96,7 +98,7 @@ EngineRuntime::~EngineRuntime() {
   Impl& m = *impl_;
   {
     std::lock_guard lock(m.requests_mutex);
-    for (auto& [id, actor] : m.requests) caf::anon_send(actor, caf::message_priority::high, atoms::cancel::value);
+    for (auto& [id, actor] : m.requests) caf::anon_send<caf::message_priority::high>(actor, atoms::cancel::value);
   }
   // High priority: an exit queued behind a backlog would wait for all of it.
   for (auto& t : m.tokenizers) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
@@ -134,7 +136,7 @@ void EngineRuntime::cancel(const std::string& request_id) {
   Impl& m = *impl_;
   std::lock_guard lock(m.requests_mutex);
   if (auto it = m.requests.find(request_id); it != m.requests.end()) {
-    caf::anon_send(it->second, caf::message_priority::high, atoms::cancel::value);
+    caf::anon_send<caf::message_priority::high>(it->second, atoms::cancel::value);
   }
 }
 

@@ -29,6 +29,7 @@ struct RequestState {
   int64_t cached_prompt_tokens = 0;
   int64_t max_tokens = 0;
   Clock::time_point first_token{};
+  Clock::time_point first_scheduled{};
   Clock::time_point last_token{};
   bool ended = false;
   caf::actor scheduler;                     // the engine this request runs on
@@ -72,6 +73,15 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
     t.generation_tokens = generated;
     t.max_tokens = st.max_tokens;
     t.n = req.n;
+    for (const auto& o : st.outputs) t.max_generated = std::max(t.max_generated, o.num_tokens());
+    if (st.first_scheduled != Clock::time_point{}) {
+      t.queue = seconds_between(req.arrival, st.first_scheduled);
+      if (st.first_token != Clock::time_point{}) {
+        t.prefill = seconds_between(st.first_scheduled, st.first_token);
+        t.decode = seconds_between(st.first_token, st.last_token);
+        t.inference = seconds_between(st.first_scheduled, st.last_token);
+      }
+    }
     st.metrics->finish_request(std::string(finish_reason_name(overall)), t);
   }
   if (st.cfg.on_exit) st.cfg.on_exit();
@@ -132,6 +142,10 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     const int c = it->second;
     if (st.done[c]) continue;
     if (u.first_token) st.cached_prompt_tokens = std::max(st.cached_prompt_tokens, u.num_cached_prompt_tokens);
+    if (i < out.scheduled_at.size() && out.scheduled_at[i] &&
+        (st.first_scheduled == Clock::time_point{} || *out.scheduled_at[i] < st.first_scheduled)) {
+      st.first_scheduled = *out.scheduled_at[i];
+    }
     if (u.preempted && u.new_tokens.empty() && !u.finished) continue;
     got_token = got_token || !u.new_tokens.empty();
     std::vector<std::optional<TokenLogprobs>> lps;

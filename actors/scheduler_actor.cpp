@@ -32,6 +32,7 @@ struct SchedulerActorState {
   std::unordered_map<std::string, std::vector<SeqId>> by_request;
   std::map<uint64_t, InFlight> in_flight;  // by step id, oldest first
   SchedulerStats last;                     // for deltas in telemetry snapshots
+  std::unordered_map<SeqId, std::chrono::steady_clock::time_point> first_scheduled;
   SchedulerActorConfig config;
 };
 
@@ -40,6 +41,7 @@ using Self = instrumented<caf::stateful_actor<SchedulerActorState>>;
 constexpr std::size_t kMaxStepsInFlight = 2;
 
 void forget_sequence(Self* self, SeqId id) {
+  self->state.first_scheduled.erase(id);
   auto it = self->state.owners.find(id);
   if (it == self->state.owners.end()) return;
   auto& ids = self->state.by_request[it->second.request_id];
@@ -79,6 +81,8 @@ void pump(Self* self) {
     std::optional<ScheduledStep> next = st.scheduler->schedule();
     if (!next) break;
     auto step = std::make_shared<const ScheduledStep>(std::move(*next));
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& seq : step->sequences) st.first_scheduled.try_emplace(seq.id, now);
     st.in_flight.emplace(step->step_id, InFlight{step, false});
     self->send(st.executor, atoms::run_step::value, StepOrder{step});
   }
@@ -144,8 +148,13 @@ void on_report(Self* self, const StepReport& report) {
     }
     const bool finished = u.finished.has_value();
     const SeqId id = u.id;
+    std::optional<std::chrono::steady_clock::time_point> scheduled;
+    if (u.first_token) {
+      if (auto f = st.first_scheduled.find(id); f != st.first_scheduled.end()) scheduled = f->second;
+    }
     out.updates.push_back(std::move(u));
     out.logprobs.push_back(std::move(lp));
+    out.scheduled_at.push_back(scheduled);
     if (finished) forget_sequence(self, id);
   }
   for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));

@@ -1,7 +1,11 @@
 // `troupe serve MODEL`: loads the model, starts the actor system and the HTTP server, and serves
 // the OpenAI-compatible API until SIGINT or SIGTERM. Flags follow `vllm serve` where one with the
 // same meaning exists.
+#include <semaphore.h>
+
+#include <cerrno>
 #include <csignal>
+#include <mutex>
 #include <sstream>
 #include <iostream>
 #include <thread>
@@ -43,21 +47,63 @@ struct ServeOptions {
   int64_t max_body_bytes = 4 << 20;
 };
 
-// Blocks SIGINT/SIGTERM in every thread (call before any thread starts) and returns a thread
-// that waits for one and then runs `on_signal`.
-std::thread signal_waiter(std::function<void()> on_signal) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return std::thread([set, on_signal = std::move(on_signal)] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    spdlog::info("troupe: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    on_signal();
-  });
+// SIGINT/SIGTERM handling for the server's lifetime. A handler (not a blocked mask: OpenBLAS
+// starts its threads before main, with signals unblocked) posts a semaphore — one of the few
+// async-signal-safe calls — and a waiter thread stops the server. Whatever way run_serve ends (a
+// signal, or an exception while loading), the destructor wakes the waiter and joins it.
+sem_t shutdown_semaphore;
+std::atomic<int> shutdown_signal{0};
+
+extern "C" void on_shutdown_signal(int sig) {
+  shutdown_signal.store(sig);
+  sem_post(&shutdown_semaphore);
 }
+
+class ShutdownSignals {
+ public:
+  ShutdownSignals() {
+    sem_init(&shutdown_semaphore, 0, 0);
+    struct sigaction action {};
+    action.sa_handler = on_shutdown_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    waiter_ = std::thread([this] {
+      while (sem_wait(&shutdown_semaphore) != 0 && errno == EINTR) {
+      }
+      std::lock_guard lock(mutex_);
+      if (done_) return;
+      const int sig = shutdown_signal.load();
+      spdlog::info("troupe: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      stopping_ = true;
+      if (server_ != nullptr) server_->stop();
+    });
+  }
+  ~ShutdownSignals() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+      server_ = nullptr;
+    }
+    sem_post(&shutdown_semaphore);
+    waiter_.join();
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+  }
+  // The server a signal stops; false when a signal already came (then do not start serving).
+  bool attach(HttpServer* server) {
+    std::lock_guard lock(mutex_);
+    server_ = server;
+    return !stopping_;
+  }
+
+ private:
+  std::thread waiter_;
+  std::mutex mutex_;
+  HttpServer* server_ = nullptr;
+  bool stopping_ = false;
+  bool done_ = false;
+};
 
 // One BackendOptions per engine. --devices 0,2 names CUDA devices; otherwise
 // --data-parallel-size N engines on --device: cuda/auto take devices 0..N-1, cpu makes N CPU
@@ -92,6 +138,7 @@ std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, cons
 }
 
 void run_serve(const ServeOptions& opt) {
+  ShutdownSignals signals;
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
   const ModelSpec& spec = model.spec();
@@ -137,21 +184,15 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.api_key.empty()) hopt.api_key = opt.api_key;
   hopt.max_body_bytes = static_cast<std::size_t>(opt.max_body_bytes);
 
-  std::unique_ptr<HttpServer> server;
-  std::thread waiter = signal_waiter([&server] {
-    if (server) server->stop();
-  });
-  {
-    EngineRuntime engine(served, text, backends, eopt);
-    server = std::make_unique<HttpServer>(engine, hopt);
-    const std::string shown_host = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
-    spdlog::info("troupe: serving {} at http://{}:{}/v1 (max_model_len {})", served.name, shown_host, server->port(),
-                 max_model_len);
-    std::cout << "troupe: ready at http://" << shown_host << ":" << server->port() << "/v1" << std::endl;
-    server->run();  // returns after stop()
-    server.reset();
-  }
-  waiter.join();
+  EngineRuntime engine(served, text, backends, eopt);
+  HttpServer server(engine, hopt);
+  if (!signals.attach(&server)) return;
+  const std::string shown_host = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
+  spdlog::info("troupe: serving {} at http://{}:{}/v1 (max_model_len {})", served.name, shown_host, server.port(),
+               max_model_len);
+  std::cout << "troupe: ready at http://" << shown_host << ":" << server.port() << "/v1" << std::endl;
+  server.run();  // returns after stop()
+  signals.attach(nullptr);
 }
 
 }  // namespace

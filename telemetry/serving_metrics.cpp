@@ -79,6 +79,18 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   generation_len_ = &histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", token_buckets);
   max_tokens_param_ = &histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", token_buckets);
   n_param_ = &histogram("vllm:request_params_n", "Histogram of the n request parameter.", kNBuckets);
+  max_generation_ = &histogram("vllm:request_max_num_generation_tokens",
+                               "Histogram of maximum number of requested generation tokens.", token_buckets);
+  prefill_time_ = &histogram("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
+                             kRequestLatencyBuckets);
+  decode_time_ = &histogram("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
+                            kRequestLatencyBuckets);
+  inference_time_ = &histogram("vllm:request_inference_time_seconds",
+                               "Histogram of time spent in RUNNING phase for request.", kRequestLatencyBuckets);
+  prefill_per_token_ = &histogram("vllm:time_per_prefill_token_request_seconds",
+                                  "Histogram of prefill time divided by prompt tokens, per request.", kTpotBuckets);
+  request_tpot_ = &histogram("vllm:request_time_per_output_token_seconds",
+                             "Histogram of time_per_output_token_seconds per request.", kTpotBuckets);
   requests_ = &prometheus::BuildCounter()
                    .Name("troupe_requests_total")
                    .Help("Requests that reached the API, by tenant and outcome.")
@@ -142,6 +154,14 @@ void ServingMetrics::finish_request(const std::string& finished_reason, const Re
   generation_len_->Observe(static_cast<double>(t.generation_tokens));
   max_tokens_param_->Observe(static_cast<double>(t.max_tokens));
   n_param_->Observe(static_cast<double>(t.n));
+  max_generation_->Observe(static_cast<double>(t.max_generated));
+  if (t.prefill >= 0) {
+    prefill_time_->Observe(t.prefill);
+    decode_time_->Observe(t.decode);
+    inference_time_->Observe(t.inference);
+    if (t.prompt_tokens > 0) prefill_per_token_->Observe(t.prefill / static_cast<double>(t.prompt_tokens));
+    if (t.max_generated > 1) request_tpot_->Observe(t.decode / static_cast<double>(t.max_generated - 1));
+  }
 }
 
 std::string_view ServingMetrics::prompt_class(int64_t prompt_tokens) {
@@ -167,6 +187,18 @@ void ServingMetrics::count_request(const std::string& tenant, std::string_view o
 }
 
 void ServingMetrics::set_executor_up(bool up) { executor_up_->Set(up ? 1 : 0); }
+
+void ServingMetrics::set_cache_config(int64_t block_size, int64_t num_blocks, bool prefix_caching) {
+  prometheus::BuildGauge()
+      .Name("vllm:cache_config_info")
+      .Help("Information of the LLMEngine CacheConfig.")
+      .Register(*registry_)
+      .Add({{"engine", labels_.at("engine")},
+            {"block_size", std::to_string(block_size)},
+            {"num_gpu_blocks", std::to_string(num_blocks)},
+            {"enable_prefix_caching", prefix_caching ? "True" : "False"}})
+      .Set(1);
+}
 
 void ServingMetrics::observe_inter_token(double seconds) {
   tpot_->Observe(seconds);

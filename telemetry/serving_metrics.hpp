@@ -28,7 +28,11 @@ class ServingMetrics {
   struct RequestTimes {
     double ttft = -1;          // arrival -> first token (s); < 0 when no token was produced
     double e2e = 0;            // arrival -> finish (s)
-    double queue = 0;          // time waiting for admission (s)
+    double queue = 0;          // arrival -> first scheduled (s)
+    double prefill = -1;       // first scheduled -> first token (s); < 0 when never scheduled
+    double decode = 0;         // first token -> last token (s)
+    double inference = 0;      // first scheduled -> last token (s)
+    int64_t max_generated = 0; // the most tokens any choice generated
     int64_t prompt_tokens = 0;
     int64_t generation_tokens = 0;
     int64_t max_tokens = 0;
@@ -41,6 +45,8 @@ class ServingMetrics {
   void count_request(const std::string& tenant, std::string_view outcome, int64_t prompt_tokens,
                      int64_t generation_tokens);
   void set_executor_up(bool up);
+  // vllm:cache_config_info: the KV cache configuration as labels, value 1.
+  void set_cache_config(int64_t block_size, int64_t num_blocks, bool prefix_caching);
   // The class label of a prompt length: le4k, le32k, le128k or gt128k.
   static std::string_view prompt_class(int64_t prompt_tokens);
   void observe_inter_token(double seconds);
@@ -55,7 +61,8 @@ class ServingMetrics {
   prometheus::Counter *prompt_tokens_, *generation_tokens_, *preemptions_, *prefix_queries_, *prefix_hits_;
   prometheus::Family<prometheus::Counter>* success_;
   prometheus::Histogram *iteration_tokens_, *ttft_, *tpot_, *itl_, *e2e_, *queue_time_;
-  prometheus::Histogram *prompt_len_, *generation_len_, *max_tokens_param_, *n_param_;
+  prometheus::Histogram *prompt_len_, *generation_len_, *max_tokens_param_, *n_param_, *max_generation_;
+  prometheus::Histogram *prefill_time_, *decode_time_, *inference_time_, *prefill_per_token_, *request_tpot_;
   prometheus::Family<prometheus::Histogram>* step_seconds_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Counter>* tokens_;

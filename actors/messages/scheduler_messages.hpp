@@ -1,5 +1,6 @@
 #pragma once
 // request actor <-> scheduler actor <-> executor actor.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct SequenceOutputs {
   std::vector<SequenceUpdate> updates;
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to updates (the new token's)
   std::optional<std::string> error;                   // the executor failed: every sequence listed ends
+  // Parallel to updates: when the sequence was first scheduled (set with its first token), for
+  // the queue / prefill / decode times.
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> scheduled_at;
 };
 
 // scheduler -> executor, and back.

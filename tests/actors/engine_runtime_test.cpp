@@ -171,13 +171,15 @@ TEST_CASE("a prompt longer than the context is refused naming both lengths", "[a
 TEST_CASE("cancelling a running request frees its KV blocks at once", "[actors]") {
   Fixture f;
   auto sink = std::make_shared<RecordingSink>();
-  f.engine->submit(f.completion("cmpl-cancel", "Once upon a time", 500), sink);
+  f.engine->submit(f.completion("cmpl-cancel", "Once upon a time", 1500), sink);
   REQUIRE(sink->wait_for_tokens());
   CHECK(f.kv_blocks_used() > 0);
   f.engine->cancel("cmpl-cancel");
-  REQUIRE(sink->wait());
-  CHECK(f.wait_kv_free());
+  // 1500 tokens would take a minute or more: ending within seconds means the cancel took.
+  REQUIRE(sink->wait(5s));
+  CHECK(f.wait_kv_free(5s));
   CHECK(sink->events().back().done);
+  CHECK_FALSE(sink->events().back().usage.has_value());  // no normal finish
 }
 
 TEST_CASE("a full queue answers 503 with Retry-After instead of growing", "[actors]") {
