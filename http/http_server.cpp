@@ -31,8 +31,13 @@ namespace {
 
 tcp::endpoint resolve_endpoint(asio::io_context& io, const HttpServerOptions& options) {
   tcp::resolver resolver(io);
+  boost::system::error_code ec;
   const auto results = resolver.resolve(options.host, std::to_string(options.port),
-                                        tcp::resolver::passive | tcp::resolver::numeric_service);
+                                        tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    throw std::system_error(ec ? ec.value() : EINVAL, std::system_category(),
+                            "cannot resolve the listen address " + options.host);
+  }
   return results.begin()->endpoint();
 }
 

@@ -182,6 +182,24 @@ TEST_CASE("the metrics-only listener serves /metrics and nothing of the API", "[
   CHECK(client.post("/v1/completions", kCompletion).result_int() == 404);
 }
 
+TEST_CASE("a port in use or an unresolvable host fails at construction, naming it", "[http]") {
+  TestServer server;
+  ScriptedEngine engine;
+  HttpServerOptions taken;
+  taken.host = "127.0.0.1";
+  taken.port = server.port();
+  try {
+    HttpServer second(engine, taken);
+    FAIL("a second server bound the same port");
+  } catch (const std::system_error& e) {
+    CHECK(std::string(e.what()).find("127.0.0.1:" + std::to_string(server.port())) != std::string::npos);
+  }
+  HttpServerOptions bad_host;
+  bad_host.host = "no such host.invalid";
+  bad_host.port = 0;
+  CHECK_THROWS_AS(HttpServer(engine, bad_host), std::system_error);
+}
+
 TEST_CASE("POST /tokenize and /detokenize", "[http]") {
   TestServer server;
   TestClient client(server.port());
