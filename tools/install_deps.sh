@@ -6,6 +6,7 @@ packages=(
   cmake ninja-build g++ pkg-config python3-venv
   libcaf-dev libboost1.81-dev prometheus-cpp-dev catch2
   libopenblas-dev libonig-dev libutf8proc-dev libspdlog-dev libcli11-dev
+  prometheus prometheus-alertmanager
 )
 missing=()
 for p in "${packages[@]}"; do
