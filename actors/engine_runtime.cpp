@@ -188,6 +188,10 @@ void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(D
   });
 }
 
+void EngineRuntime::record_rejected(const std::string& tenant, std::string_view outcome) {
+  impl_->metrics.front()->count_request(tenant, outcome, 0, 0);
+}
+
 std::string EngineRuntime::metrics_text() { return impl_->metrics.front()->exposition(); }
 
 bool EngineRuntime::healthy() const { return impl_->executor_healthy->load(); }

@@ -51,6 +51,10 @@ class ServingEngine {
                         bool add_generation_prompt, std::function<void(TokenizeResult)> done) = 0;
   virtual void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) = 0;
 
+  // A generation request the HTTP layer refused before submitting it (bad JSON, a field out of
+  // range, an unknown model): counted in troupe_requests_total{tenant, outcome}.
+  virtual void record_rejected(const std::string& tenant, std::string_view outcome) = 0;
+
   // Prometheus text exposition of every metric.
   virtual std::string metrics_text() = 0;
   // True while every executor is alive and the engine accepts requests.

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <mutex>
+#include <fstream>
 #include <sstream>
 #include <iostream>
 #include <thread>
@@ -36,6 +37,8 @@ struct ServeOptions {
   std::string kv_cache_memory = "1GiB";
   double gpu_memory_utilization = 0.9;
   std::string api_key;
+  std::string api_keys_file;
+  uint16_t metrics_port = 0;
   std::string device = "auto";
   int data_parallel_size = 1;
   std::string devices;  // "0,1": CUDA device indices, one engine each
@@ -104,6 +107,28 @@ class ShutdownSignals {
   bool stopping_ = false;
   bool done_ = false;
 };
+
+// --api-keys-file: one "TENANT KEY" per line; blank lines and # comments ignored. Tenant names
+// become metric labels, so their number is bounded by this file.
+std::vector<HttpServerOptions::TenantKey> read_api_keys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("--api-keys-file " + path + ": cannot read it");
+  std::vector<HttpServerOptions::TenantKey> keys;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::istringstream fields(line);
+    std::string tenant, key, extra;
+    if (!(fields >> tenant) || tenant[0] == '#') continue;
+    if (!(fields >> key) || (fields >> extra)) {
+      throw ConfigError("--api-keys-file " + path + " line " + std::to_string(number) + ": expected 'TENANT KEY'");
+    }
+    keys.push_back({tenant, key});
+  }
+  if (keys.empty()) throw ConfigError("--api-keys-file " + path + ": no keys");
+  return keys;
+}
 
 // One BackendOptions per engine. --devices 0,2 names CUDA devices; otherwise
 // --data-parallel-size N engines on --device: cuda/auto take devices 0..N-1, cpu makes N CPU
@@ -182,10 +207,32 @@ void run_serve(const ServeOptions& opt) {
   hopt.host = opt.host;
   hopt.port = opt.port;
   if (!opt.api_key.empty()) hopt.api_key = opt.api_key;
+  if (!opt.api_keys_file.empty()) hopt.tenant_keys = read_api_keys(opt.api_keys_file);
   hopt.max_body_bytes = static_cast<std::size_t>(opt.max_body_bytes);
 
   EngineRuntime engine(served, text, backends, eopt);
   HttpServer server(engine, hopt);
+  // --metrics-port: a second listener with /metrics and /health only, for scrapers kept off the
+  // API port.
+  std::unique_ptr<HttpServer> metrics_server;
+  std::thread metrics_thread;
+  if (opt.metrics_port != 0) {
+    HttpServerOptions mopt = hopt;
+    mopt.port = opt.metrics_port;
+    mopt.metrics_only = true;
+    mopt.io_threads = 1;
+    metrics_server = std::make_unique<HttpServer>(engine, mopt);
+    metrics_thread = std::thread([&] { metrics_server->run(); });
+    spdlog::info("troupe: metrics at http://{}:{}/metrics", opt.host, metrics_server->port());
+  }
+  struct StopMetrics {
+    std::unique_ptr<HttpServer>& server;
+    std::thread& thread;
+    ~StopMetrics() {
+      if (server) server->stop();
+      if (thread.joinable()) thread.join();
+    }
+  } stop_metrics{metrics_server, metrics_thread};
   if (!signals.attach(&server)) return;
   const std::string shown_host = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host;
   spdlog::info("troupe: serving {} at http://{}:{}/v1 (max_model_len {})", served.name, shown_host, server.port(),
@@ -210,7 +257,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--block-size", opt->block_size, "Tokens per KV cache block")->check(CLI::PositiveNumber);
   cmd->add_option("--kv-cache-memory", opt->kv_cache_memory, "KV cache size for the CPU backend (e.g. 512MiB, 2GiB)");
   cmd->add_option("--gpu-memory-utilization", opt->gpu_memory_utilization, "Fraction of GPU memory to use")->check(CLI::Range(0.05, 1.0));
-  cmd->add_option("--api-key", opt->api_key, "Require this Bearer token on /v1 routes");
+  cmd->add_option("--api-key", opt->api_key, "Require this Bearer token on /v1 routes (tenant \"default\")");
+  cmd->add_option("--api-keys-file", opt->api_keys_file,
+                  "File of 'TENANT KEY' lines: accepted keys, each accounted to its tenant name");
+  cmd->add_option("--metrics-port", opt->metrics_port, "Also serve /metrics (and /health) on this port");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
   cmd->add_option("--data-parallel-size", opt->data_parallel_size,

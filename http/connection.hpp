@@ -31,6 +31,8 @@ struct Connection {
   // because the socket reports EOF only once: a watch that saw it and lost its race to an event
   // must not leave the next watch waiting for a readiness edge that will never come again.
   bool peer_closed = false;
+  // The tenant of the request being served: the name of the API key it presented.
+  std::string tenant = "anonymous";
 };
 
 // Serves requests on `socket` until the client closes, a timeout, or a response that ends the

@@ -170,6 +170,7 @@ asio::awaitable<bool> handle_generation(Connection& connection, const Request& r
   GenerationRequest generation = parse_generation(request, endpoint, connection.api_context);
   generation.id = make_request_id(endpoint);
   generation.arrival = std::chrono::steady_clock::now();
+  generation.tenant = connection.tenant;
   const Submitted submitted{endpoint,
                             ResponseIdentity{generation.id, unix_seconds_now(), generation.model},
                             generation.n,

@@ -1,4 +1,5 @@
 #pragma once
+#include <vector>
 // How the HTTP server listens and what it accepts.
 #include <chrono>
 #include <cstddef>
@@ -13,6 +14,14 @@ struct HttpServerOptions {
   uint16_t port = 8000;  // 0: an ephemeral port (HttpServer::port() tells which)
   // --api-key: every route except /health and /metrics then needs "Authorization: Bearer <key>".
   std::optional<std::string> api_key;
+  // --api-keys-file: several keys, each with the tenant name its requests are accounted to
+  // (troupe_requests_total{tenant}, troupe_tokens_total{tenant}). With only --api-key the tenant is
+  // "default"; without keys, "anonymous".
+  struct TenantKey {
+    std::string tenant;
+    std::string key;
+  };
+  std::vector<TenantKey> tenant_keys;
   std::size_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
   // How long a kept-alive connection may sit idle before the next request starts.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};

@@ -23,6 +23,7 @@ struct Route {
   bool needs_auth;     // /health and /metrics stay open for probes and scrapers
   bool metrics_port;   // also served on the --metrics-port listener
   Handler handler;
+  bool counts_as_request = false;  // a generation route: refusals count in troupe_requests_total
 };
 
 asio::awaitable<bool> chat_completions(Connection& c, const Request& r) {
@@ -77,8 +78,8 @@ asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
 }
 
 constexpr std::array<Route, 7> kRoutes = {{
-    {"/v1/chat/completions", http::verb::post, true, false, &chat_completions},
-    {"/v1/completions", http::verb::post, true, false, &completions},
+    {"/v1/chat/completions", http::verb::post, true, false, &chat_completions, true},
+    {"/v1/completions", http::verb::post, true, false, &completions, true},
     {"/v1/models", http::verb::get, true, false, &models},
     {"/tokenize", http::verb::post, true, false, &tokenize},
     {"/detokenize", http::verb::post, true, false, &detokenize},
@@ -110,6 +111,19 @@ ApiError method_not_allowed(const Route& route, const Request& request) {
   return error;
 }
 
+// The tenant whose key the Authorization header presents; "anonymous" when no keys are
+// configured; nullopt when keys are configured and none matches. Every configured key is compared
+// (in constant time), so the time taken does not reveal which one matched.
+std::optional<std::string> authenticate(const HttpServerOptions& options, std::string_view authorization) {
+  if (!options.api_key && options.tenant_keys.empty()) return std::string("anonymous");
+  std::optional<std::string> tenant;
+  if (options.api_key && bearer_token_matches(authorization, *options.api_key)) tenant = "default";
+  for (const auto& k : options.tenant_keys) {
+    if (bearer_token_matches(authorization, k.key) && !tenant) tenant = k.tenant;
+  }
+  return tenant;
+}
+
 ApiError unauthorized() {
   ApiError error;
   error.status = 401;
@@ -137,9 +151,10 @@ asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
     response.set(http::field::allow, http::to_string(route->method));
     co_return co_await write_response(connection, request, std::move(response));
   }
-  const std::optional<std::string>& key = connection.options.api_key;
-  if (route->needs_auth && key && !bearer_token_matches(request[http::field::authorization], *key)) {
-    co_return co_await write_response(connection, request, error_response(request, unauthorized()));
+  if (route->needs_auth) {
+    std::optional<std::string> tenant = authenticate(connection.options, request[http::field::authorization]);
+    if (!tenant) co_return co_await write_response(connection, request, error_response(request, unauthorized()));
+    connection.tenant = std::move(*tenant);
   }
   std::optional<ApiError> failure;
   try {
@@ -148,6 +163,11 @@ asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
     failure = e.error();
   } catch (const std::exception& e) {
     failure = internal_error(e.what());
+  }
+  // A generation request refused before it reached the engine still counts, by tenant, so the
+  // failure ratio sees malformed traffic too.
+  if (route->counts_as_request) {
+    connection.engine.record_rejected(connection.tenant, failure->status >= 500 ? "error" : "invalid");
   }
   co_return co_await write_response(connection, request, error_response(request, *failure));
 }

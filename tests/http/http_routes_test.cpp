@@ -117,6 +117,31 @@ TEST_CASE("with --api-key, routes need the Bearer key; /health and /metrics stay
   CHECK(server.engine.submitted().size() == 1);
 }
 
+TEST_CASE("named API keys set the tenant; refusals before the engine are counted per tenant", "[http]") {
+  HttpServerOptions options;
+  options.tenant_keys = {{"team-a", "sk-aaa"}, {"team-b", "sk-bbb"}};
+  TestServer server(options);
+  TestClient client(server.port());
+  CHECK(client.send(http::verb::post, "/v1/completions", kCompletion, {{"Authorization", "Bearer sk-bbb"}})
+            .result_int() == 200);
+  CHECK(client.send(http::verb::post, "/v1/completions", kCompletion, {{"Authorization", "Bearer sk-aaa"}})
+            .result_int() == 200);
+  CHECK(client.send(http::verb::post, "/v1/completions", kCompletion, {{"Authorization", "Bearer sk-ccc"}})
+            .result_int() == 401);
+  CHECK(server.engine.tenants() == std::vector<std::string>{"team-b", "team-a"});
+  CHECK(client.send(http::verb::post, "/v1/completions", R"({"model":"test-model","prompt":)",
+                    {{"Authorization", "Bearer sk-aaa"}})
+            .result_int() == 400);
+  CHECK(server.engine.rejected() == std::vector<std::string>{"team-a:invalid"});
+}
+
+TEST_CASE("without keys every request is the anonymous tenant", "[http]") {
+  TestServer server;
+  TestClient client(server.port());
+  CHECK(client.post("/v1/completions", kCompletion).result_int() == 200);
+  CHECK(server.engine.tenants() == std::vector<std::string>{"anonymous"});
+}
+
 TEST_CASE("bearer token comparison", "[http]") {
   CHECK(constant_time_equals("abc", "abc"));
   CHECK_FALSE(constant_time_equals("abd", "abc"));

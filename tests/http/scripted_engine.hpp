@@ -79,6 +79,7 @@ class ScriptedEngine final : public ServingEngine {
     Script plan = script(request);
     const std::lock_guard lock(mutex_);
     submitted_.push_back(request);
+    tenants_.push_back(request.tenant);
     workers_.emplace_back([this, id = request.id, plan = std::move(plan), sink = std::move(sink)] {
       for (const GenerationEvent& event : plan.events) sink->push(event);
       if (!plan.endless) return;
@@ -121,6 +122,19 @@ class ScriptedEngine final : public ServingEngine {
   }
 
   std::string metrics_text() override { return "troupe_test_requests_total 3\n"; }
+  void record_rejected(const std::string& tenant, std::string_view outcome) override {
+    const std::lock_guard lock(mutex_);
+    rejected_.push_back(tenant + ":" + std::string(outcome));
+  }
+  std::vector<std::string> rejected() {
+    const std::lock_guard lock(mutex_);
+    return rejected_;
+  }
+  // The tenant of every request submitted, in order.
+  std::vector<std::string> tenants() {
+    const std::lock_guard lock(mutex_);
+    return tenants_;
+  }
   bool healthy() const override { return is_healthy; }
 
   bool was_cancelled(const std::string& id) {
@@ -145,6 +159,8 @@ class ScriptedEngine final : public ServingEngine {
   std::mutex mutex_;
   std::condition_variable cancelled_changed_;
   std::set<std::string> cancelled_;
+  std::vector<std::string> rejected_;
+  std::vector<std::string> tenants_;
   std::vector<GenerationRequest> submitted_;
   std::vector<std::thread> workers_;
 };
