@@ -1,6 +1,8 @@
 // troupe: the command-line entry point. Subcommands live in their own files (generate_command.cpp,
 // ...); this file only dispatches.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <iostream>
 
 #include "app/commands.hpp"
@@ -8,6 +10,8 @@
 #include "model/model_files.hpp"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries what a command produces (generated text, the ready line).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("troupe"));
   CLI::App app{"troupe: an LLM inference server built as an actor-model runtime"};
   app.set_version_flag("--version", std::string("troupe ") + TROUPE_VERSION);
   app.require_subcommand(1);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Serving throughput at several concurrency levels (the figures quoted in docs/BENCHMARKS.md):
+# starts `troupe serve` on the default model, runs tools/loadgen.py closed-loop at each level and
+# prints one table row per level. Requires the test venv (tools/test.sh makes .venv-test).
+#
+#   tools/bench_serving.sh [LEVELS...]      # default: 1 8 32
+#
+# Env: TROUPE_BIN (build/troupe), PYTHON (.venv-test/bin/python), PORT (8100), PROMPT_LEN (64),
+# MAX_TOKENS (32), EXTRA_ARGS (more `troupe serve` flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${TROUPE_BIN:-build/troupe}
+python=${PYTHON:-.venv-test/bin/python}
+port=${PORT:-8100}
+prompt_len=${PROMPT_LEN:-64}
+max_tokens=${MAX_TOKENS:-32}
+levels=("$@")
+((${#levels[@]})) || levels=(1 8 32)
+
+model=$(tools/fetch_default_model.sh)
+"$bin" serve "$model" --host 127.0.0.1 --port "$port" --max-num-seqs 64 ${EXTRA_ARGS:-} >/tmp/troupe-bench-serve.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  sleep 0.5
+done
+
+printf "%-12s %10s %14s %12s %12s %12s\n" concurrency "req/s" "output tok/s" "TTFT p50 ms" "TTFT p90 ms" "ITL p50 ms"
+for c in "${levels[@]}"; do
+  n=$((c * 4 > 8 ? c * 4 : 8))
+  "$python" tools/loadgen.py --base-url "http://127.0.0.1:$port" --endpoint completions --concurrency "$c" \
+    --num-requests "$n" --prompt-len "$prompt_len" --max-tokens "$max_tokens" --ignore-eos --json >/tmp/troupe-bench-$c.json
+  "$python" - "$c" /tmp/troupe-bench-$c.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[2]))
+assert r["requests"]["failed"] == 0, r["errors"]
+print(f"{sys.argv[1]:<12} {r['requests_per_s']:10.2f} {r['output_tokens_per_s']:14.1f} "
+      f"{1000 * r['ttft_s']['p50']:12.0f} {1000 * r['ttft_s']['p90']:12.0f} {1000 * r['itl_s']['p50']:12.0f}")
+PY
+done
