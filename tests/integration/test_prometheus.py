@@ -205,8 +205,8 @@ def test_every_dashboard_and_rule_expression_returns_data(loaded):
 
 
 def test_executor_is_the_busiest_stage_under_load(loaded):
-    # The actor dashboard's own panel, evaluated at the end of the load over the load's duration
-    # (Grafana's $__rate_interval stands for the range of the panel's time picker).
+    # The actor dashboard's own panel, evaluated at the end of the load with its rate window
+    # ($__rate_interval in Grafana) set to the load's duration, so it averages the whole run.
     span = window(loaded.load_end - loaded.load_start)
     expr = dashboard_expr(ACTOR_DASHBOARD, "Busiest stage").replace("$__rate_interval", span)
     top = by_name(loaded.prom, expr, at=loaded.load_end)
