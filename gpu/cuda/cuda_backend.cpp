@@ -302,6 +302,15 @@ int64_t CudaBackend::kv_block_size() const { return impl_->block_size; }
 int64_t CudaBackend::kv_num_blocks() const { return impl_->num_blocks; }
 int64_t CudaBackend::weight_bytes() const { return impl_->weights.bytes(); }
 int64_t CudaBackend::kv_cache_bytes() const { return impl_->kv_cache.bytes(); }
+int CudaBackend::device_index() const { return impl_->device; }
+
+DeviceMemory CudaBackend::device_memory() const {
+  TROUPE_CUDA_CHECK(cudaSetDevice(impl_->device));
+  std::size_t free_bytes = 0, total_bytes = 0;
+  TROUPE_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  return DeviceMemory{static_cast<int64_t>(total_bytes - free_bytes), static_cast<int64_t>(total_bytes)};
+}
+
 void CudaBackend::set_cuda_graphs(bool enabled) { impl_->graphs_enabled = enabled; }
 int64_t CudaBackend::captured_graphs() const { return static_cast<int64_t>(impl_->graphs.size()); }
 

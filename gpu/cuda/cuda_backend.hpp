@@ -54,6 +54,8 @@ class CudaBackend final : public Backend, public DeviceSampling {
   int64_t kv_num_blocks() const override;
   int64_t weight_bytes() const override;
   int64_t kv_cache_bytes() const override;
+  int device_index() const override;
+  DeviceMemory device_memory() const override;  // cudaMemGetInfo: used = total - free, every process
   void forward(const StepBatch& batch, StepLogits& out) override;
 
   bool sample(const StepBatch& batch, const std::vector<DeviceSamplingParams>& params, std::vector<int32_t>& tokens,
