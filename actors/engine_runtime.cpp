@@ -56,6 +56,14 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
     m.metrics.push_back(std::make_shared<ServingMetrics>(m.registry, m.model.name, std::to_string(i)));
   }
   m.process = std::make_shared<ProcessMetrics>(*m.registry);
+  prometheus::BuildGauge()
+      .Name("troupe_build_info")
+      .Help("What is running: troupe's version, the backend and the served model. Always 1.")
+      .Register(*m.registry)
+      .Add({{"version", m.options.version.empty() ? "unknown" : m.options.version},
+            {"backend", std::string(m.backends.front()->name())},
+            {"model", m.model.name}})
+      .Set(1);
   m.actor_metrics = std::make_shared<ActorMetrics>(*m.registry);
   ActorMetrics* am = m.actor_metrics.get();
 

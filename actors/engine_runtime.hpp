@@ -17,6 +17,7 @@ struct EngineOptions {
   int tokenizer_workers = 2;
   int actor_threads = 0;        // CAF scheduler threads; 0: CAF's default (cores)
   int tokenizer_delay_ms = 0;   // test-only: slow the tokenizer down
+  std::string version;          // troupe_build_info{version}
 };
 
 class EngineRuntime final : public ServingEngine {

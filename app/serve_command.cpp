@@ -202,6 +202,7 @@ void run_serve(const ServeOptions& opt) {
   eopt.scheduler.max_waiting = opt.max_queue_len;
   eopt.tokenizer_workers = opt.tokenizer_workers;
   eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
+  eopt.version = TROUPE_VERSION;
 
   HttpServerOptions hopt;
   hopt.host = opt.host;
