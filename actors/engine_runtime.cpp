@@ -53,7 +53,7 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
   m.options = std::move(options);
   m.options.scheduler.max_model_len = m.model.max_model_len;
   for (std::size_t i = 0; i < m.backends.size(); ++i) {
-    m.metrics.push_back(std::make_shared<ServingMetrics>(m.registry, m.model.name, std::to_string(i)));
+    m.metrics.push_back(std::make_shared<ServingMetrics>(m.registry, m.model.name, std::to_string(i), m.model.max_model_len));
   }
   m.process = std::make_shared<ProcessMetrics>(*m.registry);
   prometheus::BuildGauge()

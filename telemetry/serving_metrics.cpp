@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace troupe {
@@ -36,7 +37,8 @@ Histogram::BucketBoundaries one_two_five(double max) {
 
 }  // namespace
 
-ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine)
+ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine,
+                               int64_t max_model_len)
     : registry_(std::move(registry)), labels_{{"model_name", std::move(model_name)}, {"engine", std::move(engine)}} {
   auto& r = *registry_;
   auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
@@ -74,7 +76,7 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   itl_ = &histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", kTpotBuckets);
   e2e_ = &histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", kRequestLatencyBuckets);
   queue_time_ = &histogram("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", kRequestLatencyBuckets);
-  const auto token_buckets = one_two_five(1e6);
+  const auto token_buckets = one_two_five(static_cast<double>(std::max<int64_t>(max_model_len, 1)));
   prompt_len_ = &histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", token_buckets);
   generation_len_ = &histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", token_buckets);
   max_tokens_param_ = &histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", token_buckets);

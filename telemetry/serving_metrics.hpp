@@ -15,7 +15,9 @@ namespace troupe {
 
 class ServingMetrics {
  public:
-  ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine);
+  // `max_model_len` bounds the token-count histograms' buckets, as vLLM's do.
+  ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine,
+                 int64_t max_model_len = 1000000);
 
   // Scheduler state, sampled after every step.
   void set_queue(int64_t running, int64_t waiting);
