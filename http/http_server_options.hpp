@@ -1,11 +1,11 @@
 #pragma once
-#include <vector>
 // How the HTTP server listens and what it accepts.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace troupe {
 
