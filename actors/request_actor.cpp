@@ -49,8 +49,11 @@ std::string_view outcome_of(const std::optional<ApiError>& error, FinishReason o
   return "invalid";
 }
 
-// Ends the request: a last event to the sink (unless it already got an error), metrics, exit.
-void end_request(Self* self, std::optional<ApiError> error, FinishReason overall) {
+// Ends the request: metrics first, then the last event to the sink (an error, or `last`), exit.
+// Metrics come first so that a client who has its whole response already finds the request
+// counted in /metrics.
+void end_request(Self* self, std::optional<ApiError> error, FinishReason overall,
+                 std::optional<GenerationEvent> last = std::nullopt) {
   auto& st = self->state;
   if (st.ended) return;
   st.ended = true;
@@ -59,12 +62,6 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
   int64_t generated = 0;
   for (const auto& o : st.outputs) generated += o.num_tokens();
   st.metrics->count_request(req.tenant, outcome_of(error, overall), st.prompt_tokens, generated);
-  if (error) {
-    GenerationEvent ev;
-    ev.error = std::move(error);
-    ev.done = true;
-    st.cfg.sink->push(std::move(ev));
-  }
   if (st.prompt_tokens > 0) {
     ServingMetrics::RequestTimes t;
     t.ttft = st.first_token == Clock::time_point{} ? -1.0 : seconds_between(req.arrival, st.first_token);
@@ -83,6 +80,14 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
       }
     }
     st.metrics->finish_request(std::string(finish_reason_name(overall)), t);
+  }
+  if (error) {
+    GenerationEvent ev;
+    ev.error = std::move(error);
+    ev.done = true;
+    st.cfg.sink->push(std::move(ev));
+  } else if (last) {
+    st.cfg.sink->push(std::move(*last));
   }
   if (st.cfg.on_exit) st.cfg.on_exit();
   self->quit();
@@ -189,13 +194,14 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     ev.prompt_tokens = st.prompt_tokens;
     ev.done = true;
   }
-  if (!ev.choices.empty() || ev.done) st.cfg.sink->push(std::move(ev));
   if (all_done) {
     FinishReason overall = FinishReason::Stop;
     for (FinishReason r : st.reasons) {
       if (r == FinishReason::Length) overall = FinishReason::Length;
     }
-    end_request(self, std::nullopt, overall);
+    end_request(self, std::nullopt, overall, std::move(ev));
+  } else if (!ev.choices.empty()) {
+    st.cfg.sink->push(std::move(ev));
   }
 }
 
