@@ -6,7 +6,9 @@
 #   tools/bench_serving.sh [LEVELS...]      # default: 1 8 32
 #
 # Env: TROUPE_BIN (build/troupe), PYTHON (.venv-test/bin/python), PORT (8100), PROMPT_LEN (64),
-# MAX_TOKENS (32), EXTRA_ARGS (more `troupe serve` flags).
+# MAX_TOKENS (32), EXTRA_ARGS (more `troupe serve` flags), THREADS (2).
+# PEER=llama.cpp runs the same load against llama-cpp-python's OpenAI server on the same GGUF
+# instead (PEER_PYTHON: a Python with `llama-cpp-python` and its server extras installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TROUPE_BIN:-build/troupe}
@@ -17,12 +19,24 @@ max_tokens=${MAX_TOKENS:-32}
 levels=("$@")
 ((${#levels[@]})) || levels=(1 8 32)
 
+threads=${THREADS:-2}
 model=$(tools/fetch_default_model.sh)
-"$bin" serve "$model" --host 127.0.0.1 --port "$port" --max-num-seqs 64 ${EXTRA_ARGS:-} >/tmp/troupe-bench-serve.log 2>&1 &
+case "${PEER:-}" in
+  "")
+    "$bin" serve "$model" --host 127.0.0.1 --port "$port" --max-num-seqs 64 --threads "$threads" \
+      ${EXTRA_ARGS:-} >/tmp/troupe-bench-serve.log 2>&1 &
+    ;;
+  llama.cpp)
+    "${PEER_PYTHON:?PEER_PYTHON must name a Python with llama-cpp-python[server]}" -m llama_cpp.server \
+      --model "$model" --host 127.0.0.1 --port "$port" --n_threads "$threads" --n_ctx 2048 \
+      >/tmp/troupe-bench-serve.log 2>&1 &
+    ;;
+  *) echo "bench_serving.sh: unknown PEER '$PEER' (known: llama.cpp)" >&2; exit 2 ;;
+esac
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  curl -sf "http://127.0.0.1:$port/v1/models" >/dev/null && break
   sleep 0.5
 done
 

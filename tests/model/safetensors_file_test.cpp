@@ -104,7 +104,8 @@ TEST_CASE("Hugging Face configs become ModelSpecs", "[model][config]") {
     CHECK(m.find("lm_head.weight") != nullptr);
   }
   SECTION("qwen3 with a head_dim that is not hidden/heads") {
-    const ModelSpec& s = ModelFiles::open(test::fixture("models/qwen3")).spec();
+    const ModelFiles qwen3 = ModelFiles::open(test::fixture("models/qwen3"));
+    const ModelSpec& s = qwen3.spec();
     CHECK(s.arch == Architecture::Qwen3);
     CHECK(s.qk_norm);
     CHECK(s.head_dim == 32);
