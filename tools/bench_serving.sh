@@ -8,7 +8,8 @@
 # Env: TROUPE_BIN (build/troupe), PYTHON (.venv-test/bin/python), PORT (8100), PROMPT_LEN (64),
 # MAX_TOKENS (32), EXTRA_ARGS (more `troupe serve` flags), THREADS (2).
 # PEER=llama.cpp runs the same load against llama-cpp-python's OpenAI server on the same GGUF
-# instead (PEER_PYTHON: a Python with `llama-cpp-python` and its server extras installed).
+# instead (PEER_PYTHON: a Python with `llama-cpp-python` and its server extras installed); its
+# interrupt_requests is turned off, else each new request would cut the one streaming before it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TROUPE_BIN:-build/troupe}
@@ -28,7 +29,7 @@ case "${PEER:-}" in
     ;;
   llama.cpp)
     "${PEER_PYTHON:?PEER_PYTHON must name a Python with llama-cpp-python[server]}" -m llama_cpp.server \
-      --model "$model" --host 127.0.0.1 --port "$port" --n_threads "$threads" --n_ctx 2048 \
+      --model "$model" --host 127.0.0.1 --port "$port" --n_threads "$threads" --n_ctx 2048 --interrupt_requests False \
       >/tmp/troupe-bench-serve.log 2>&1 &
     ;;
   *) echo "bench_serving.sh: unknown PEER '$PEER' (known: llama.cpp)" >&2; exit 2 ;;
