@@ -35,18 +35,20 @@ json::value read_json(const fs::path& p) {
 }
 
 // GGUF stores llama q/k projection rows permuted for the interleaved RoPE layout: within each
-// head, file row 2j holds Hugging Face row j and file row 2j+1 holds row j + head_dim/2. `rows`
-// are head-major rows of `row_len` floats (row_len 1 for a bias).
-std::vector<float> unpermute_rope_rows(const std::vector<float>& in, int64_t heads, int64_t head_dim,
-                                       int64_t row_len) {
-  std::vector<float> out(in.size());
+// head, file row 2j holds Hugging Face row j and file row 2j+1 holds row j + head_dim/2. `in` holds
+// head-major rows of `row_bytes` bytes each (one element for a bias), of any element type.
+template <typename T>
+std::vector<T> unpermute_rope_rows(const std::vector<T>& in, int64_t heads, int64_t head_dim, int64_t row_bytes) {
+  std::vector<T> out(in.size());
+  const auto* src_base = reinterpret_cast<const std::byte*>(in.data());
+  auto* dst_base = reinterpret_cast<std::byte*>(out.data());
   const int64_t half = head_dim / 2;
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t j = 0; j < half; ++j) {
       for (int64_t k = 0; k < 2; ++k) {
-        const float* src = in.data() + ((h * head_dim) + 2 * j + k) * row_len;
-        float* dst = out.data() + ((h * head_dim) + j + k * half) * row_len;
-        std::copy(src, src + row_len, dst);
+        const std::byte* src = src_base + ((h * head_dim) + 2 * j + k) * row_bytes;
+        std::byte* dst = dst_base + ((h * head_dim) + j + k * half) * row_bytes;
+        std::copy(src, src + row_bytes, dst);
       }
     }
   }
@@ -150,23 +152,41 @@ const TensorView& ModelFiles::tensor(const std::string& hf_name) const {
                    std::string(architecture_name(spec_.arch)) + " model)");
 }
 
-std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::vector<int64_t>& shape) const {
-  const TensorView& t = tensor(hf_name);
+void ModelFiles::check_shape(const TensorView& t, const std::vector<int64_t>& shape) const {
   if (t.shape != shape) {
     throw ModelError(t.file + ": tensor '" + t.name + "' has shape " + shape_string(t.shape) +
                      ", expected " + shape_string(shape));
   }
+}
+
+// The q/k heads whose rows a llama GGUF stores permuted, or 0 when `hf_name` is not one of them.
+int64_t ModelFiles::permuted_rope_heads(const std::string& hf_name) const {
+  if (format_ != ModelFormat::Gguf || spec_.arch != Architecture::Llama) return 0;
+  if (hf_name.find("self_attn.q_proj.") != std::string::npos) return spec_.num_heads;
+  if (hf_name.find("self_attn.k_proj.") != std::string::npos) return spec_.num_kv_heads;
+  return 0;
+}
+
+std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::vector<int64_t>& shape) const {
+  const TensorView& t = tensor(hf_name);
+  check_shape(t, shape);
   std::vector<float> values = tensor_to_f32(t);
-  if (format_ == ModelFormat::Gguf && spec_.arch == Architecture::Llama) {
-    const bool is_q = hf_name.find("self_attn.q_proj.") != std::string::npos;
-    const bool is_k = hf_name.find("self_attn.k_proj.") != std::string::npos;
-    if (is_q || is_k) {
-      const int64_t heads = is_q ? spec_.num_heads : spec_.num_kv_heads;
-      const int64_t row_len = shape.size() == 2 ? shape[1] : 1;
-      values = unpermute_rope_rows(values, heads, spec_.head_dim, row_len);
-    }
+  if (const int64_t heads = permuted_rope_heads(hf_name)) {
+    const int64_t row_len = shape.size() == 2 ? shape[1] : 1;
+    values = unpermute_rope_rows(values, heads, spec_.head_dim, row_len * static_cast<int64_t>(sizeof(float)));
   }
   return values;
+}
+
+StoredRows ModelFiles::load_stored(const std::string& hf_name, const std::vector<int64_t>& shape) const {
+  const TensorView& t = tensor(hf_name);
+  check_shape(t, shape);
+  StoredRows rows{t.dtype, std::vector<std::byte>(t.data.begin(), t.data.end())};
+  if (const int64_t heads = permuted_rope_heads(hf_name)) {
+    const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(t.dtype, t.row_length()));
+    rows.bytes = unpermute_rope_rows(rows.bytes, heads, spec_.head_dim, row_bytes);
+  }
+  return rows;
 }
 
 }  // namespace troupe

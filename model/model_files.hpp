@@ -17,6 +17,13 @@ namespace troupe {
 
 enum class ModelFormat { Safetensors, Gguf };
 
+// A tensor's bytes as the file stores them (whole rows of blocks for quantized types), in Hugging
+// Face row order.
+struct StoredRows {
+  DType dtype;
+  std::vector<std::byte> bytes;
+};
+
 class ModelFiles {
  public:
   // `path` is a directory with config.json and model.safetensors (or model.safetensors.index.json
@@ -37,6 +44,9 @@ class ModelFiles {
   // biases of llama-architecture GGUF files are un-permuted back to the half-split RoPE layout, so
   // every backend applies one RoPE convention.
   std::vector<float> load_f32(const std::string& hf_name, const std::vector<int64_t>& shape) const;
+  // The same tensor left in its stored type (rows un-permuted as above), for backends that
+  // compute on quantized blocks directly.
+  StoredRows load_stored(const std::string& hf_name, const std::vector<int64_t>& shape) const;
 
   // Hugging Face name -> file tensor, for inspection tools.
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
@@ -45,6 +55,8 @@ class ModelFiles {
   ModelFiles() = default;
   static ModelFiles open_hf_directory(const std::filesystem::path& dir);
   static ModelFiles open_gguf(const std::filesystem::path& file);
+  void check_shape(const TensorView& t, const std::vector<int64_t>& shape) const;
+  int64_t permuted_rope_heads(const std::string& hf_name) const;
 
   std::filesystem::path path_;
   ModelFormat format_ = ModelFormat::Safetensors;

@@ -15,10 +15,13 @@ std::string layer_name(int64_t i, const char* rest) { return "model.layers." + s
 
 void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert(dst.end(), src.begin(), src.end()); }
 
+int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); }
+
 }  // namespace
 
 CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
-    : spec_(model.spec()), label_(options.label), block_size_(options.kv_block_size) {
+    : spec_(model.spec()), label_(options.label), block_size_(options.kv_block_size),
+      keep_blocks_(options.cpu_keep_quantized) {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   openblas_set_num_threads(threads);
   pool_ = std::make_unique<cpu::ThreadPool>(threads);
@@ -40,17 +43,22 @@ int64_t CpuBackend::kv_cache_bytes() const {
 void CpuBackend::load_weights(const ModelFiles& model) {
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
-  embed_ = model.load_f32("model.embed_tokens.weight", {spec_.vocab_size, h});
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  embed_ = cpu::CpuWeight::load(model, Parts{{"model.embed_tokens.weight", {spec_.vocab_size, h}}}, keep_blocks_);
   final_norm_ = model.load_f32("model.norm.weight", {h});
-  if (!spec_.tie_word_embeddings) lm_head_ = model.load_f32("lm_head.weight", {spec_.vocab_size, h});
+  if (!spec_.tie_word_embeddings) {
+    lm_head_ = cpu::CpuWeight::load(model, Parts{{"lm_head.weight", {spec_.vocab_size, h}}}, keep_blocks_);
+  }
   layers_.resize(static_cast<std::size_t>(spec_.num_layers));
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     Layer& L = layers_[i];
     L.input_norm = model.load_f32(layer_name(i, "input_layernorm.weight"), {h});
     L.post_norm = model.load_f32(layer_name(i, "post_attention_layernorm.weight"), {h});
-    L.qkv = model.load_f32(layer_name(i, "self_attn.q_proj.weight"), {qw, h});
-    append(L.qkv, model.load_f32(layer_name(i, "self_attn.k_proj.weight"), {kvw, h}));
-    append(L.qkv, model.load_f32(layer_name(i, "self_attn.v_proj.weight"), {kvw, h}));
+    L.qkv = cpu::CpuWeight::load(model,
+                                 Parts{{layer_name(i, "self_attn.q_proj.weight"), {qw, h}},
+                                       {layer_name(i, "self_attn.k_proj.weight"), {kvw, h}},
+                                       {layer_name(i, "self_attn.v_proj.weight"), {kvw, h}}},
+                                 keep_blocks_);
     if (spec_.attention_bias) {
       L.qkv_bias = model.load_f32(layer_name(i, "self_attn.q_proj.bias"), {qw});
       append(L.qkv_bias, model.load_f32(layer_name(i, "self_attn.k_proj.bias"), {kvw}));
@@ -60,16 +68,16 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.q_norm = model.load_f32(layer_name(i, "self_attn.q_norm.weight"), {d});
       L.k_norm = model.load_f32(layer_name(i, "self_attn.k_norm.weight"), {d});
     }
-    L.o = model.load_f32(layer_name(i, "self_attn.o_proj.weight"), {h, qw});
-    L.gate_up = model.load_f32(layer_name(i, "mlp.gate_proj.weight"), {inter, h});
-    append(L.gate_up, model.load_f32(layer_name(i, "mlp.up_proj.weight"), {inter, h}));
-    L.down = model.load_f32(layer_name(i, "mlp.down_proj.weight"), {h, inter});
-    for (const auto* v : {&L.input_norm, &L.post_norm, &L.qkv, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.o,
-                          &L.gate_up, &L.down}) {
-      weight_bytes_ += static_cast<int64_t>(v->size() * sizeof(float));
-    }
+    L.o = cpu::CpuWeight::load(model, Parts{{layer_name(i, "self_attn.o_proj.weight"), {h, qw}}}, keep_blocks_);
+    L.gate_up = cpu::CpuWeight::load(model,
+                                     Parts{{layer_name(i, "mlp.gate_proj.weight"), {inter, h}},
+                                           {layer_name(i, "mlp.up_proj.weight"), {inter, h}}},
+                                     keep_blocks_);
+    L.down = cpu::CpuWeight::load(model, Parts{{layer_name(i, "mlp.down_proj.weight"), {h, inter}}}, keep_blocks_);
+    for (const auto* v : {&L.input_norm, &L.post_norm, &L.qkv_bias, &L.q_norm, &L.k_norm}) weight_bytes_ += float_bytes(*v);
+    for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
-  weight_bytes_ += static_cast<int64_t>((embed_.size() + final_norm_.size() + lm_head_.size()) * sizeof(float));
+  weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
 }
 
 void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
@@ -87,7 +95,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
     }
   }
   x_.resize(static_cast<std::size_t>(tokens * h));
-  cpu::embedding_gather(embed_.data(), ids.data(), x_.data(), tokens, h);
+  for (int64_t t = 0; t < tokens; ++t) embed_.row(ids[t], x_.data() + t * h);
   for (auto& layer : layers_) run_layer(layer, batch, positions);
 
   // Only the rows that need logits go through the final norm and the vocabulary projection.
@@ -108,8 +116,8 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
   out.vocab = spec_.vocab_size;
   out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
-  const float* head = spec_.tie_word_embeddings ? embed_.data() : lm_head_.data();
-  cpu::matmul_nt(xn_.data(), head, out.values.data(), nrows, spec_.vocab_size, h);
+  const cpu::CpuWeight& head = spec_.tie_word_embeddings ? embed_ : lm_head_;
+  head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
 }
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
@@ -127,7 +135,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // Attention block.
   cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
-  cpu::matmul_nt(xn_.data(), L.qkv.data(), qkv_.data(), tokens, qkv_w, h);
+  L.qkv.matmul(xn_.data(), qkv_.data(), tokens, /*accumulate=*/false, pool_.get());
   if (!L.qkv_bias.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
       float* row = qkv_.data() + t * qkv_w;
@@ -155,13 +163,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
                          attn_.data() + offset * qw, pool_.get());
     offset += n;
   }
-  cpu::matmul_nt(attn_.data(), L.o.data(), x_.data(), tokens, h, qw, /*accumulate=*/true);
+  L.o.matmul(attn_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
 
   // MLP block.
   cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
-  cpu::matmul_nt(xn_.data(), L.gate_up.data(), gate_up_.data(), tokens, 2 * inter, h);
+  L.gate_up.matmul(xn_.data(), gate_up_.data(), tokens, /*accumulate=*/false, pool_.get());
   cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter, pool_.get());
-  cpu::matmul_nt(act_.data(), L.down.data(), x_.data(), tokens, h, inter, /*accumulate=*/true);
+  L.down.matmul(act_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
 }
 
 }  // namespace troupe

@@ -1,11 +1,13 @@
 #pragma once
-// The CPU backend: float32 weights (dequantized or widened at load), OpenBLAS GEMMs for every
-// projection, the kernels of cpu_kernels.hpp for the rest, and a paged KV cache in host memory.
+// The CPU backend: float32 arithmetic on float32 weights (widened or dequantized at load) or on
+// GGUF Q4_0/Q4_1/Q8_0 blocks kept as stored (cpu_weight.hpp), OpenBLAS GEMMs, the kernels of
+// cpu_kernels.hpp for the rest, and a paged KV cache in host memory.
 // It is the fallback executor where no GPU is present and the reference for the CUDA backend.
 #include <memory>
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 
 namespace troupe {
@@ -26,13 +28,13 @@ class CpuBackend final : public Backend {
  private:
   struct Layer {
     std::vector<float> input_norm;     // [hidden]
-    std::vector<float> qkv;            // [q_width + 2 kv_width, hidden]: q, k, v rows stacked
+    cpu::CpuWeight qkv;                // [q_width + 2 kv_width, hidden]: q, k, v rows stacked
     std::vector<float> qkv_bias;       // [q_width + 2 kv_width] or empty
     std::vector<float> q_norm, k_norm; // [head_dim] or empty
-    std::vector<float> o;              // [hidden, q_width]
+    cpu::CpuWeight o;                  // [hidden, q_width]
     std::vector<float> post_norm;      // [hidden]
-    std::vector<float> gate_up;        // [2 intermediate, hidden]: gate rows then up rows
-    std::vector<float> down;           // [hidden, intermediate]
+    cpu::CpuWeight gate_up;            // [2 intermediate, hidden]: gate rows then up rows
+    cpu::CpuWeight down;               // [hidden, intermediate]
     std::vector<float> k_cache, v_cache;  // [num_blocks, block_size, kv_heads, head_dim]
   };
 
@@ -45,9 +47,10 @@ class CpuBackend final : public Backend {
   int64_t num_blocks_;
   int64_t weight_bytes_ = 0;
   std::vector<double> inv_freq_;
-  std::vector<float> embed_;       // [vocab, hidden]
+  bool keep_blocks_;
+  cpu::CpuWeight embed_;           // [vocab, hidden]
   std::vector<float> final_norm_;  // [hidden]
-  std::vector<float> lm_head_;     // [vocab, hidden]; empty when tied to embed_
+  cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
   std::vector<Layer> layers_;
   std::unique_ptr<cpu::ThreadPool> pool_;
 

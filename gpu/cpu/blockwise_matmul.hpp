@@ -1,0 +1,37 @@
+#pragma once
+// C = A · W^T for a weight kept in GGUF 32-element blocks (Q4_0, Q4_1, Q8_0) and a few activation
+// rows, block by block: each block is expanded to float32 once, with the arithmetic of
+// model/dequantize.cpp, and used for every row. This is the decode step's hot loop (cpu_weight.hpp).
+// Two implementations compute it: a portable one, which is also the reference, and an AVX2 one
+// chosen at run time where the CPU has AVX2, FMA and F16C. They differ only in how the sums are ordered
+// and rounded; the expanded weights are bit-identical.
+#include <cstddef>
+#include <cstdint>
+
+#include "model/dtype.hpp"
+
+namespace troupe::cpu {
+
+struct BlockwiseJob {
+  DType type;                 // Q4_0, Q4_1 or Q8_0
+  const std::uint8_t* blocks; // the weight: out_rows rows of row_bytes
+  int64_t row_bytes;
+  int64_t cols;               // a multiple of 32
+  int64_t out_rows;           // the weight's rows; also C's row stride
+  const float* a;             // [m, cols]
+  float* c;                   // [m, out_rows]
+  int64_t m;                  // 1 .. kBlockwiseMaxRows
+  bool accumulate;            // add to C instead of overwriting it
+};
+
+inline constexpr int64_t kBlockwiseMaxRows = 8;
+
+// Output columns [n0, n1) of C, for every activation row.
+void blockwise_portable(const BlockwiseJob& job, int64_t n0, int64_t n1);
+void blockwise_avx2(const BlockwiseJob& job, int64_t n0, int64_t n1);  // only where avx2_available()
+bool avx2_available();
+
+// The implementation this machine runs.
+void blockwise(const BlockwiseJob& job, int64_t n0, int64_t n1);
+
+}  // namespace troupe::cpu
