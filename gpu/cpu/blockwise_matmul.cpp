@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/float16.hpp"
+#include "model/dequantize.hpp"
 
 namespace troupe::cpu {
 namespace {
@@ -44,27 +45,40 @@ void expand_block(DType type, const u8* b, float* w) {
 }  // namespace
 
 void blockwise_portable(const BlockwiseJob& j, int64_t n0, int64_t n1) {
+  constexpr int64_t kGroup = 8;
   const int64_t nb = j.cols / kBlock;
   const int64_t block_bytes = dtype_block_bytes(j.type);
   // 32 partial sums per row, one per position in the block: independent adds that vectorize.
-  float acc[kBlockwiseMaxRows][kBlock];
+  float acc[kGroup][kBlock];
   for (int64_t n = n0; n < n1; ++n) {
     const u8* row = j.blocks + n * j.row_bytes;
-    for (int64_t r = 0; r < j.m; ++r) std::fill(acc[r], acc[r] + kBlock, 0.0f);
-    for (int64_t b = 0; b < nb; ++b) {
-      float w[kBlock];
-      expand_block(j.type, row + b * block_bytes, w);
-      for (int64_t r = 0; r < j.m; ++r) {
-        const float* x = j.a + r * j.cols + b * kBlock;
-        for (int64_t i = 0; i < kBlock; ++i) acc[r][i] += w[i] * x[i];
+    for (int64_t r0 = 0; r0 < j.m; r0 += kGroup) {
+      const int64_t rows = std::min(kGroup, j.m - r0);
+      for (int64_t r = 0; r < rows; ++r) std::fill(acc[r], acc[r] + kBlock, 0.0f);
+      for (int64_t b = 0; b < nb; ++b) {
+        float w[kBlock];
+        expand_block(j.type, row + b * block_bytes, w);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* x = j.a + (r0 + r) * j.cols + b * kBlock;
+          for (int64_t i = 0; i < kBlock; ++i) acc[r][i] += w[i] * x[i];
+        }
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        float s = 0.0f;
+        for (int64_t i = 0; i < kBlock; ++i) s += acc[r][i];
+        float& out = j.c[(r0 + r) * j.out_rows + n];
+        out = j.accumulate ? out + s : s;
       }
     }
-    for (int64_t r = 0; r < j.m; ++r) {
-      float s = 0.0f;
-      for (int64_t i = 0; i < kBlock; ++i) s += acc[r][i];
-      float& out = j.c[r * j.out_rows + n];
-      out = j.accumulate ? out + s : s;
-    }
+  }
+}
+
+void expand_blocks(DType type, const std::uint8_t* src, float* dst, int64_t blocks) {
+  static const bool simd = avx2_available();
+  if (simd) {
+    expand_blocks_avx2(type, src, dst, blocks);
+  } else {
+    dequantize(type, reinterpret_cast<const std::byte*>(src), dst, blocks * kBlock);
   }
 }
 

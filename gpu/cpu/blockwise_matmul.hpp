@@ -20,11 +20,13 @@ struct BlockwiseJob {
   int64_t out_rows;           // the weight's rows; also C's row stride
   const float* a;             // [m, cols]
   float* c;                   // [m, out_rows]
-  int64_t m;                  // 1 .. kBlockwiseMaxRows
+  int64_t m;                  // activation rows, any number (taken 8 at a time)
   bool accumulate;            // add to C instead of overwriting it
 };
 
-inline constexpr int64_t kBlockwiseMaxRows = 8;
+// Activation rows up to which CpuWeight multiplies block by block rather than expanding float32
+// tiles for OpenBLAS (measured on SmolLM2, 2 cores: see docs/BENCHMARKS.md).
+inline constexpr int64_t kBlockwiseMaxRows = 16;
 
 // Output columns [n0, n1) of C, for every activation row.
 void blockwise_portable(const BlockwiseJob& job, int64_t n0, int64_t n1);
@@ -33,5 +35,10 @@ bool avx2_available();
 
 // The implementation this machine runs.
 void blockwise(const BlockwiseJob& job, int64_t n0, int64_t n1);
+
+// `blocks` consecutive blocks of `type` expanded to float32, bit-identical to model/dequantize.cpp
+// (which it is on machines without AVX2); the tiles of CpuWeight's OpenBLAS path.
+void expand_blocks(DType type, const std::uint8_t* src, float* dst, int64_t blocks);
+void expand_blocks_avx2(DType type, const std::uint8_t* src, float* dst, int64_t blocks);
 
 }  // namespace troupe::cpu

@@ -7,6 +7,7 @@
 
 #include "gpu/cpu/blockwise_matmul.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 
@@ -73,55 +74,85 @@ bool avx2_available() {
 
 namespace {
 
-// Rows and type as template arguments: the M rows' 4 M accumulators stay in registers.
+// Output column n of C for activation rows r0 .. r0+M-1. Rows and type are template arguments so
+// that the accumulators stay in registers: 4 w vectors plus M x kAcc accumulators fit the 16 ymm
+// registers, and M x kAcc independent FMA chains hide the FMA latency.
 template <DType T, int M>
-TROUPE_AVX2 void rows_kernel(const BlockwiseJob& j, int64_t n0, int64_t n1) {
-  const int64_t nb = j.cols / kBlock;
+TROUPE_AVX2 inline void one_column(const BlockwiseJob& j, const u8* row, int64_t n, int64_t r0) {
+  constexpr int kAcc = M <= 3 ? 4 : M <= 6 ? 2 : 1;
   constexpr int64_t block_bytes = T == DType::Q4_0 ? 18 : T == DType::Q4_1 ? 20 : 34;
-  for (int64_t n = n0; n < n1; ++n) {
-    const u8* row = j.blocks + n * j.row_bytes;
-    __m256 acc[M][4];  // four independent partial sums per row
+  const int64_t nb = j.cols / kBlock;
+  __m256 acc[M][kAcc];
+  for (int r = 0; r < M; ++r) {
+    for (int k = 0; k < kAcc; ++k) acc[r][k] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256 w[4];
+    expand_block<T>(row + b * block_bytes, w);
     for (int r = 0; r < M; ++r) {
-      for (int k = 0; k < 4; ++k) acc[r][k] = _mm256_setzero_ps();
+      const float* x = j.a + (r0 + r) * j.cols + b * kBlock;
+      for (int k = 0; k < 4; ++k) acc[r][k % kAcc] = _mm256_fmadd_ps(w[k], _mm256_loadu_ps(x + 8 * k), acc[r][k % kAcc]);
     }
-    for (int64_t b = 0; b < nb; ++b) {
-      __m256 w[4];
-      expand_block<T>(row + b * block_bytes, w);
-      for (int r = 0; r < M; ++r) {
-        const float* x = j.a + r * j.cols + b * kBlock;
-        for (int k = 0; k < 4; ++k) acc[r][k] = _mm256_fmadd_ps(w[k], _mm256_loadu_ps(x + 8 * k), acc[r][k]);
-      }
-    }
-    for (int r = 0; r < M; ++r) {
-      const float s = horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3])));
-      float& out = j.c[r * j.out_rows + n];
-      out = j.accumulate ? out + s : s;
-    }
+  }
+  for (int r = 0; r < M; ++r) {
+    __m256 sum = acc[r][0];
+    for (int k = 1; k < kAcc; ++k) sum = _mm256_add_ps(sum, acc[r][k]);
+    float& out = j.c[(r0 + r) * j.out_rows + n];
+    const float s = horizontal_sum(sum);
+    out = j.accumulate ? out + s : s;
   }
 }
 
+// Every activation row in groups of up to 8, each weight row (a few hundred bytes) staying in L1
+// while the groups pass over it.
 template <DType T>
-TROUPE_AVX2 void rows_kernel_for(const BlockwiseJob& j, int64_t n0, int64_t n1) {
-  switch (j.m) {
-    case 1: return rows_kernel<T, 1>(j, n0, n1);
-    case 2: return rows_kernel<T, 2>(j, n0, n1);
-    case 3: return rows_kernel<T, 3>(j, n0, n1);
-    case 4: return rows_kernel<T, 4>(j, n0, n1);
-    case 5: return rows_kernel<T, 5>(j, n0, n1);
-    case 6: return rows_kernel<T, 6>(j, n0, n1);
-    case 7: return rows_kernel<T, 7>(j, n0, n1);
-    default: return rows_kernel<T, 8>(j, n0, n1);
+TROUPE_AVX2 void columns(const BlockwiseJob& j, int64_t n0, int64_t n1) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const u8* row = j.blocks + n * j.row_bytes;
+    for (int64_t r0 = 0; r0 < j.m; r0 += 8) {
+      switch (std::min<int64_t>(8, j.m - r0)) {
+        case 1: one_column<T, 1>(j, row, n, r0); break;
+        case 2: one_column<T, 2>(j, row, n, r0); break;
+        case 3: one_column<T, 3>(j, row, n, r0); break;
+        case 4: one_column<T, 4>(j, row, n, r0); break;
+        case 5: one_column<T, 5>(j, row, n, r0); break;
+        case 6: one_column<T, 6>(j, row, n, r0); break;
+        case 7: one_column<T, 7>(j, row, n, r0); break;
+        default: one_column<T, 8>(j, row, n, r0); break;
+      }
+    }
   }
 }
 
 }  // namespace
 
+namespace {
+
+template <DType T>
+TROUPE_AVX2 void expand_all(const u8* src, float* dst, int64_t blocks) {
+  constexpr int64_t block_bytes = T == DType::Q4_0 ? 18 : T == DType::Q4_1 ? 20 : 34;
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256 w[4];
+    expand_block<T>(src + b * block_bytes, w);
+    for (int k = 0; k < 4; ++k) _mm256_storeu_ps(dst + b * kBlock + 8 * k, w[k]);
+  }
+}
+
+}  // namespace
+
+void expand_blocks_avx2(DType type, const u8* src, float* dst, int64_t blocks) {
+  switch (type) {
+    case DType::Q4_0: return expand_all<DType::Q4_0>(src, dst, blocks);
+    case DType::Q4_1: return expand_all<DType::Q4_1>(src, dst, blocks);
+    default: return expand_all<DType::Q8_0>(src, dst, blocks);
+  }
+}
+
 void blockwise_avx2(const BlockwiseJob& j, int64_t n0, int64_t n1) {
-  static_assert(kBlockwiseMaxRows == 8, "rows_kernel_for dispatches 1..8 rows");
   switch (j.type) {
-    case DType::Q4_0: return rows_kernel_for<DType::Q4_0>(j, n0, n1);
-    case DType::Q4_1: return rows_kernel_for<DType::Q4_1>(j, n0, n1);
-    default: return rows_kernel_for<DType::Q8_0>(j, n0, n1);
+    case DType::Q4_0: return columns<DType::Q4_0>(j, n0, n1);
+    case DType::Q4_1: return columns<DType::Q4_1>(j, n0, n1);
+    default: return columns<DType::Q8_0>(j, n0, n1);
   }
 }
 

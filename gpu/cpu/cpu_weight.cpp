@@ -109,7 +109,8 @@ void CpuWeight::matmul_tiled(const float* a, float* c, int64_t m, bool accumulat
     tile.resize(static_cast<std::size_t>(nt * cols_));
     float* dst = tile.data();  // named here: `tile` is thread_local, the pool's threads have their own
     parallel_for(pool, nt, [&](int64_t r0, int64_t r1) {
-      dequantize(storage_, blocks_.data() + (n0 + r0) * row_bytes_, dst + r0 * cols_, (r1 - r0) * cols_);
+      expand_blocks(storage_, reinterpret_cast<const std::uint8_t*>(blocks_.data()) + (n0 + r0) * row_bytes_,
+                    dst + r0 * cols_, (r1 - r0) * cols_ / kBlock);
     });
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(nt),
                 static_cast<int>(cols_), 1.0f, a, static_cast<int>(cols_), dst, static_cast<int>(cols_),

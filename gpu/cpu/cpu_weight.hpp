@@ -48,9 +48,12 @@ class CpuWeight {
   // The float32 values; only for a weight whose storage() is F32.
   const float* f32() const { return f32_.data(); }
 
- private:
+  // The two ways matmul() multiplies a quantized weight, callable directly by tests and by
+  // tools/cpu_matmul_bench.cpp, which measured where one overtakes the other.
   void matmul_blockwise(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
   void matmul_tiled(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
+
+ private:
 
   int64_t rows_ = 0, cols_ = 0;
   DType storage_ = DType::F32;

@@ -1,7 +1,11 @@
 #pragma once
-// A fixed set of worker threads for the CPU kernels' parallel loops. Workers sleep on a condition
-// variable between loops rather than spinning: OpenBLAS runs its own threads between our loops,
-// and spinning workers (OpenMP's default) starved them, costing 100x on a 2-core machine.
+// A fixed set of worker threads for the CPU kernels' parallel loops. Between loops, workers (and
+// the caller waiting for them) spin for at most kSpin before sleeping on a condition variable: a
+// decode step runs a few hundred short loops back to back, and waking a sleeping thread costs
+// tens of microseconds each time; but OpenBLAS runs its own threads between our loops, and
+// workers that spin for long (OpenMP's default) starved them, costing 100x on a 2-core machine.
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -24,16 +28,20 @@ class ThreadPool {
   // thread takes the first), and returns when all are done. Not re-entrant.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
+  static constexpr std::chrono::microseconds kSpin{50};
+
  private:
   void worker_loop(int index);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
+  // job_ and job_size_ are written under mutex_ before generation_ is bumped (release); a worker
+  // that sees the new generation (acquire) reads them without the lock.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_size_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stopping_ = false;
 };
 

@@ -85,7 +85,7 @@ const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q8_0};
 TEST_CASE("blockwise products of Q4_0, Q4_1 and Q8_0 weights match the dequantized weights", "[gpu][cpu]") {
   const int64_t rows = 37, cols = 160;  // 5 blocks a row; rows odd so the pool's split is uneven
   for (DType type : kTypes) {
-    for (int64_t m : {1, 2, 5, 8}) {
+    for (int64_t m : {1, 2, 5, 8, 13, 20}) {  // 13 and 20: groups of 8 rows and a remainder
       INFO(dtype_name(type) << ", " << m << " rows");
       const auto blocks = random_blocks(type, rows, cols, 7 + static_cast<uint32_t>(m));
       const auto a = random_floats(m * cols, 11 + static_cast<uint32_t>(m));
@@ -123,6 +123,9 @@ TEST_CASE("blockwise expansion reproduces the dequantized weights bit for bit", 
     const auto blocks = random_blocks(type, rows, cols, 3);
     std::vector<float> w(static_cast<std::size_t>(rows * cols));
     dequantize(type, blocks.data(), w.data(), rows * cols);
+    std::vector<float> expanded(w.size());
+    expand_blocks(type, reinterpret_cast<const std::uint8_t*>(blocks.data()), expanded.data(), rows * cols / 32);
+    CHECK(expanded == w);
     for (int64_t k : {0, 15, 16, 31, 40, 63}) {
       std::vector<float> a(static_cast<std::size_t>(cols), 0.0f);
       a[static_cast<std::size_t>(k)] = 1.0f;
@@ -142,15 +145,15 @@ TEST_CASE("blockwise expansion reproduces the dequantized weights bit for bit", 
 }
 
 TEST_CASE("a quantized CpuWeight multiplies any number of rows, with and without accumulation", "[gpu][cpu]") {
-  // 1..8 rows go block by block; 9 and more through float32 tiles and OpenBLAS. 700 rows of 96
-  // are more than one tile of the tiled path.
+  // Up to kBlockwiseMaxRows rows go block by block, more through float32 tiles and OpenBLAS; both
+  // paths are also called directly. 700 rows of 96 are more than one tile of the tiled path.
   const int64_t rows = 700, cols = 96;
   ThreadPool pool(2);
   for (DType type : kTypes) {
     const auto blocks = random_blocks(type, rows, cols, 5);
     const CpuWeight w = CpuWeight::from_blocks(type, blocks, rows, cols);
     CHECK(w.bytes() == static_cast<int64_t>(blocks.size()));
-    for (int64_t m : {1, 3, 8, 9, 33}) {
+    for (int64_t m : {int64_t{1}, int64_t{3}, kBlockwiseMaxRows, kBlockwiseMaxRows + 1, int64_t{40}}) {
       INFO(dtype_name(type) << ", " << m << " rows");
       const auto a = random_floats(m * cols, 21 + static_cast<uint32_t>(m));
       const Reference ref = reference(type, blocks, a, m, rows, cols);
@@ -160,6 +163,12 @@ TEST_CASE("a quantized CpuWeight multiplies any number of rows, with and without
       for (auto& v : c) v = 0.5f;
       w.matmul(a.data(), c.data(), m, /*accumulate=*/true, &pool);
       check_close(c, ref, 0.5);
+      std::fill(c.begin(), c.end(), 0.0f);
+      w.matmul_blockwise(a.data(), c.data(), m, false, &pool);
+      check_close(c, ref);
+      std::fill(c.begin(), c.end(), 0.0f);
+      w.matmul_tiled(a.data(), c.data(), m, false, &pool);
+      check_close(c, ref);
     }
     std::vector<float> row(static_cast<std::size_t>(cols)), expect(static_cast<std::size_t>(cols));
     w.row(123, row.data());
