@@ -84,10 +84,14 @@ std::vector<std::vector<int32_t>> shuffled_block_tables(const std::vector<std::v
   return tables;
 }
 
-void check_all_cases_in_one_step(const std::string& folder) {
+// keep_quantized: GGUF Q4_0/Q4_1/Q8_0 weights stay in their blocks (the default) or are widened to
+// float32 at load; both must match.
+void check_all_cases_in_one_step(const std::string& folder, bool keep_quantized = true) {
   const Reference ref = load_reference(folder);
   const ModelFiles model = ModelFiles::open(ref.model);
-  CpuBackend backend(model, small_cache(64));
+  BackendOptions options = small_cache(64);
+  options.cpu_keep_quantized = keep_quantized;
+  CpuBackend backend(model, options);
   REQUIRE(backend.spec().vocab_size == ref.vocab);
   for (const auto& c : ref.cases) {
     INFO(folder << " case " << c.name);
@@ -123,6 +127,16 @@ TEST_CASE("llama GGUF (permuted q/k, rope_freqs) matches transformers", "[gpu][c
 }
 TEST_CASE("llama GGUF with Q8_0 weights matches transformers on the dequantized weights", "[gpu][cpu][reference]") {
   check_all_cases_in_one_step("llama_gguf_q8");
+}
+TEST_CASE("llama GGUF with Q8_0 weights widened to float32 at load matches transformers", "[gpu][cpu][reference]") {
+  check_all_cases_in_one_step("llama_gguf_q8", /*keep_quantized=*/false);
+  // The two forms really differ: Q8_0 keeps 34 bytes per 32 weights where float32 takes 128.
+  const ModelFiles model = ModelFiles::open(load_reference("llama_gguf_q8").model);
+  BackendOptions options = small_cache(8);
+  const int64_t blocks = CpuBackend(model, options).weight_bytes();
+  options.cpu_keep_quantized = false;
+  const int64_t widened = CpuBackend(model, options).weight_bytes();
+  CHECK(blocks < widened / 2);
 }
 TEST_CASE("qwen2 GGUF matches transformers", "[gpu][cpu][reference]") { check_all_cases_in_one_step("qwen2_gguf"); }
 
