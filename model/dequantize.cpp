@@ -182,21 +182,24 @@ void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) 
     default:
       break;
   }
-  void (*block_fn)(const u8*, float*) = nullptr;
-  switch (type) {
-    case DType::Q4_0: block_fn = q4_0; break;
-    case DType::Q4_1: block_fn = q4_1; break;
-    case DType::Q5_0: block_fn = q5_0; break;
-    case DType::Q5_1: block_fn = q5_1; break;
-    case DType::Q8_0: block_fn = q8_0; break;
-    case DType::Q4_K: block_fn = q4_k; break;
-    case DType::Q5_K: block_fn = q5_k; break;
-    case DType::Q6_K: block_fn = q6_k; break;
-    default: throw std::logic_error("dequantize: unhandled type");
-  }
+  const BlockDequantizer block_fn = block_dequantizer(type);
   const int64_t blocks = elements / per_block;
   const int64_t block_bytes = dtype_block_bytes(type);
   for (int64_t i = 0; i < blocks; ++i) block_fn(s + i * block_bytes, dst + i * per_block);
+}
+
+BlockDequantizer block_dequantizer(DType type) {
+  switch (type) {
+    case DType::Q4_0: return q4_0;
+    case DType::Q4_1: return q4_1;
+    case DType::Q5_0: return q5_0;
+    case DType::Q5_1: return q5_1;
+    case DType::Q8_0: return q8_0;
+    case DType::Q4_K: return q4_k;
+    case DType::Q5_K: return q5_k;
+    case DType::Q6_K: return q6_k;
+    default: throw std::logic_error("block_dequantizer: " + std::string(dtype_name(type)) + " is not a block type");
+  }
 }
 
 }  // namespace troupe

@@ -13,4 +13,10 @@ namespace troupe {
 // whole number of blocks (throws std::invalid_argument otherwise).
 void dequantize(DType type, const std::byte* src, float* dst, int64_t elements);
 
+// The function that converts one block of a quantized `type` (dtype_block_elements(type) values
+// from dtype_block_bytes(type) bytes), for callers that walk the blocks themselves. Throws
+// std::logic_error for a type without blocks (F32, F16, BF16).
+using BlockDequantizer = void (*)(const std::uint8_t* block, float* out);
+BlockDequantizer block_dequantizer(DType type);
+
 }  // namespace troupe

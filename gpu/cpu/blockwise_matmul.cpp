@@ -1,9 +1,7 @@
 #include "gpu/cpu/blockwise_matmul.hpp"
 
 #include <algorithm>
-#include <cstring>
 
-#include "common/float16.hpp"
 #include "model/dequantize.hpp"
 
 namespace troupe::cpu {
@@ -12,42 +10,13 @@ namespace {
 using u8 = std::uint8_t;
 constexpr int64_t kBlock = 32;
 
-inline float block_f16(const u8* p) {
-  std::uint16_t h;
-  std::memcpy(&h, p, 2);
-  return fp16_to_float(h);
-}
-
-// One block's 32 weights into w. Layouts: Q4_0 is f16 d + 16 bytes of nibbles (low nibbles are
-// weights 0..15, high ones 16..31), value (q - 8) d; Q4_1 is f16 d, f16 m + nibbles, value q d + m;
-// Q8_0 is f16 d + 32 int8, value q d.
-void expand_block(DType type, const u8* b, float* w) {
-  const float d = block_f16(b);
-  if (type == DType::Q4_0) {
-    const u8* qs = b + 2;
-    for (int j = 0; j < 16; ++j) {
-      w[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
-      w[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
-    }
-  } else if (type == DType::Q4_1) {
-    const float m = block_f16(b + 2);
-    const u8* qs = b + 4;
-    for (int j = 0; j < 16; ++j) {
-      w[j] = static_cast<float>(qs[j] & 0x0F) * d + m;
-      w[j + 16] = static_cast<float>(qs[j] >> 4) * d + m;
-    }
-  } else {
-    const auto* qs = reinterpret_cast<const std::int8_t*>(b + 2);
-    for (int j = 0; j < 32; ++j) w[j] = static_cast<float>(qs[j]) * d;
-  }
-}
-
 }  // namespace
 
 void blockwise_portable(const BlockwiseJob& j, int64_t n0, int64_t n1) {
   constexpr int64_t kGroup = 8;
   const int64_t nb = j.cols / kBlock;
   const int64_t block_bytes = dtype_block_bytes(j.type);
+  const BlockDequantizer expand_block = block_dequantizer(j.type);  // the reference's own arithmetic
   // 32 partial sums per row, one per position in the block: independent adds that vectorize.
   float acc[kGroup][kBlock];
   for (int64_t n = n0; n < n1; ++n) {
@@ -57,7 +26,7 @@ void blockwise_portable(const BlockwiseJob& j, int64_t n0, int64_t n1) {
       for (int64_t r = 0; r < rows; ++r) std::fill(acc[r], acc[r] + kBlock, 0.0f);
       for (int64_t b = 0; b < nb; ++b) {
         float w[kBlock];
-        expand_block(j.type, row + b * block_bytes, w);
+        expand_block(row + b * block_bytes, w);
         for (int64_t r = 0; r < rows; ++r) {
           const float* x = j.a + (r0 + r) * j.cols + b * kBlock;
           for (int64_t i = 0; i < kBlock; ++i) acc[r][i] += w[i] * x[i];

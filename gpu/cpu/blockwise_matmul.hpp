@@ -2,9 +2,10 @@
 // C = A · W^T for a weight kept in GGUF 32-element blocks (Q4_0, Q4_1, Q8_0) and a few activation
 // rows, block by block: each block is expanded to float32 once, with the arithmetic of
 // model/dequantize.cpp, and used for every row. This is the decode step's hot loop (cpu_weight.hpp).
-// Two implementations compute it: a portable one, which is also the reference, and an AVX2 one
-// chosen at run time where the CPU has AVX2, FMA and F16C. They differ only in how the sums are ordered
-// and rounded; the expanded weights are bit-identical.
+// Two implementations compute it: a portable one, the reference, which expands blocks with
+// model/dequantize.cpp's own block functions, and an AVX2 one chosen at run time where the CPU has
+// AVX2, FMA and F16C. They differ only in how the sums are ordered and rounded; the expanded
+// weights are bit-identical.
 #include <cstddef>
 #include <cstdint>
 
