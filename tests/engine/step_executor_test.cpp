@@ -6,6 +6,7 @@
 #include "engine/step_executor.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/greedy.hpp"
 
 using namespace troupe;
 
@@ -23,23 +24,9 @@ struct Fixture {
                      }()};
 };
 
-// A plain greedy loop straight on the backend: the reference.
+// The reference: a plain greedy loop straight on the backend.
 std::vector<int32_t> greedy_loop(Backend& backend, const std::vector<int32_t>& prompt, int n) {
-  SequenceStep seq;
-  seq.block_table.resize(kBlocksPerSequence);
-  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
-  seq.tokens = prompt;
-  std::vector<int32_t> out;
-  StepLogits logits;
-  while (static_cast<int>(out.size()) < n) {
-    StepBatch batch;
-    batch.sequences = {seq};
-    backend.forward(batch, logits);
-    out.push_back(argmax({logits.row(0), static_cast<std::size_t>(logits.vocab)}));
-    seq.num_cached += static_cast<int64_t>(seq.tokens.size());
-    seq.tokens = {out.back()};
-  }
-  return out;
+  return test::greedy_on_backend(backend, prompt, n, kBlocksPerSequence);
 }
 
 // Drives one or more sequences the way the scheduler does: the prompt in chunks of `chunk`

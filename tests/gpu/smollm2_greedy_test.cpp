@@ -6,11 +6,10 @@
 //  - transformers in float32 on the same weights dequantized by the gguf package: the same
 //    arithmetic as ours, so all 64 tokens must match up to near-ties.
 #include <catch2/catch.hpp>
-#include <numeric>
 
 #include "gpu/cpu/cpu_backend.hpp"
-#include "pipeline/sampling/sampler.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/greedy.hpp"
 
 using namespace troupe;
 
@@ -20,24 +19,6 @@ std::vector<int32_t> ids_of(const boost::json::value& v) {
   std::vector<int32_t> ids;
   for (const auto& x : v.as_array()) ids.push_back(x.to_number<int32_t>());
   return ids;
-}
-
-std::vector<int32_t> greedy(Backend& backend, const std::vector<int32_t>& prompt, int64_t n) {
-  SequenceStep seq;
-  seq.block_table.resize(static_cast<std::size_t>(backend.kv_num_blocks()));
-  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
-  seq.tokens = prompt;
-  std::vector<int32_t> out;
-  StepLogits logits;
-  while (static_cast<int64_t>(out.size()) < n) {
-    StepBatch batch;
-    batch.sequences = {seq};
-    backend.forward(batch, logits);
-    out.push_back(argmax({logits.row(0), static_cast<std::size_t>(logits.vocab)}));
-    seq.num_cached += static_cast<int64_t>(seq.tokens.size());
-    seq.tokens = {out.back()};
-  }
-  return out;
 }
 
 std::size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
@@ -64,7 +45,7 @@ TEST_CASE("SmolLM2 GGUF greedy decoding matches llama.cpp and float32 transforme
     const auto prompt = ids_of(p.at("prompt_ids"));
     const auto llama_cpp = ids_of(p.at("generated_ids"));
     const auto hf_fp32 = ids_of(p.at("hf_fp32_generated_ids"));
-    const auto ours = greedy(backend, prompt, static_cast<int64_t>(hf_fp32.size()));
+    const auto ours = test::greedy_on_backend(backend, prompt, static_cast<int64_t>(hf_fp32.size()), backend.kv_num_blocks());
 
     // Against float32 transformers: every token up to the first near-tie (margin < 0.02 logits,
     // where summation order alone may flip the choice).

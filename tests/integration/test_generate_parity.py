@@ -96,6 +96,19 @@ def test_alone_matches_troupe_generate(client, references, index):
                              f"case {index} alone")
 
 
+def check_all_at_once(server, references, one, label):
+    """Sends every case at once through `one(client, case) -> (text, logprob entries)` and checks
+    each against `troupe generate`."""
+    async def all_at_once():
+        async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0,
+                                      timeout=240) as ac:
+            return await asyncio.gather(*(one(ac, c) for c in CASES))
+
+    results = asyncio.run(all_at_once())
+    for i, ((served, entries), reference) in enumerate(zip(results, references)):
+        assert_matches_reference(served, entries, reference, f"case {i} of {label}")
+
+
 def test_sixteen_concurrent_match_troupe_generate(server, references):
     async def one(ac, case):
         kw = request_kwargs(case)
@@ -105,14 +118,7 @@ def test_sixteen_concurrent_match_troupe_generate(server, references):
         r = await ac.completions.create(**kw)
         return r.choices[0].text, entries_of(r.choices[0], False)
 
-    async def all_at_once():
-        async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0,
-                                      timeout=240) as ac:
-            return await asyncio.gather(*(one(ac, c) for c in CASES))
-
-    results = asyncio.run(all_at_once())
-    for i, ((served, entries), reference) in enumerate(zip(results, references)):
-        assert_matches_reference(served, entries, reference, f"case {i} of 16 concurrent")
+    check_all_at_once(server, references, one, "16 concurrent")
 
 
 def test_concurrent_streams_match_troupe_generate(server, references):
@@ -136,11 +142,4 @@ def test_concurrent_streams_match_troupe_generate(server, references):
                                     for t, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs)]
         return text, entries
 
-    async def all_at_once():
-        async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0,
-                                      timeout=240) as ac:
-            return await asyncio.gather(*(one(ac, c) for c in CASES))
-
-    results = asyncio.run(all_at_once())
-    for i, ((served, entries), reference) in enumerate(zip(results, references)):
-        assert_matches_reference(served, entries, reference, f"case {i} of 16 concurrent streams")
+    check_all_at_once(server, references, one, "16 concurrent streams")

@@ -1,0 +1,33 @@
+#pragma once
+// The reference greedy loop the engine and model tests compare against: one sequence straight on a
+// backend, no scheduler, no sampler state — prefill the prompt, then one token per step.
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "gpu/backend.hpp"
+#include "pipeline/sampling/sampler.hpp"
+
+namespace troupe::test {
+
+// `n` greedy tokens after `prompt`; the sequence lives in KV blocks 0 .. blocks-1.
+inline std::vector<int32_t> greedy_on_backend(Backend& backend, const std::vector<int32_t>& prompt, int64_t n,
+                                              int64_t blocks) {
+  SequenceStep seq;
+  seq.block_table.resize(static_cast<std::size_t>(blocks));
+  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
+  seq.tokens = prompt;
+  std::vector<int32_t> out;
+  StepLogits logits;
+  while (static_cast<int64_t>(out.size()) < n) {
+    StepBatch batch;
+    batch.sequences = {seq};
+    backend.forward(batch, logits);
+    out.push_back(argmax({logits.row(0), static_cast<std::size_t>(logits.vocab)}));
+    seq.num_cached += static_cast<int64_t>(seq.tokens.size());
+    seq.tokens = {out.back()};
+  }
+  return out;
+}
+
+}  // namespace troupe::test
