@@ -6,6 +6,7 @@
 
 #include "actors/executor_actor.hpp"
 #include "actors/messages/atoms.hpp"
+#include "actors/messages/scheduler_messages.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
 #include "actors/request_actor.hpp"
 #include "actors/router_actor.hpp"
@@ -113,7 +114,7 @@ EngineRuntime::~EngineRuntime() {
   Impl& m = *impl_;
   {
     std::lock_guard lock(m.requests_mutex);
-    for (auto& [id, actor] : m.requests) caf::anon_send<caf::message_priority::high>(actor, atoms::cancel::value);
+    for (auto& [id, actor] : m.requests) caf::anon_send<caf::message_priority::high>(actor, atoms::cancel::value, AbortReason::Shutdown);
   }
   // High priority: an exit queued behind a backlog would wait for all of it.
   for (auto& t : m.tokenizers) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
@@ -147,11 +148,11 @@ void EngineRuntime::submit(GenerationRequest request, std::shared_ptr<EventSink>
   m.requests[id] = spawn_request(*m.system, m.actor_metrics.get(), std::move(cfg));
 }
 
-void EngineRuntime::cancel(const std::string& request_id) {
+void EngineRuntime::cancel(const std::string& request_id, AbortReason reason) {
   Impl& m = *impl_;
   std::lock_guard lock(m.requests_mutex);
   if (auto it = m.requests.find(request_id); it != m.requests.end()) {
-    caf::anon_send<caf::message_priority::high>(it->second, atoms::cancel::value);
+    caf::anon_send<caf::message_priority::high>(it->second, atoms::cancel::value, reason);
   }
 }
 

@@ -297,7 +297,7 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
           });
   return {
       [self](atoms::outputs, SequenceOutputs& out) { on_outputs(self, out); },
-      [self](atoms::cancel) {
+      [self](atoms::cancel, AbortReason) {
         // The client went away (or the server is stopping): free the KV blocks now.
         abort_unfinished(self);
         auto& st = self->state;

@@ -41,9 +41,9 @@ class ServingEngine {
   // A request the server cannot take now gets an ApiError with status 503 and retry_after_seconds.
   virtual void submit(GenerationRequest request, std::shared_ptr<EventSink> sink) = 0;
 
-  // The client went away or gave up: stop the request and free its KV blocks. Unknown ids are
-  // ignored (the request may have finished already).
-  virtual void cancel(const std::string& request_id) = 0;
+  // The client went away or gave up (or the server is stopping, or a write timed out): stop the
+  // request and free its KV blocks. Unknown ids are ignored (the request may have finished already).
+  virtual void cancel(const std::string& request_id, AbortReason reason = AbortReason::ClientDisconnect) = 0;
 
   // /tokenize: either `prompt` (text, add_special_tokens) or chat `messages` (rendered with the
   // chat template, add_generation_prompt).

@@ -45,6 +45,7 @@ struct StepReport {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SubmitSequences)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::Admission)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::AbortReason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SequenceOutputs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepOrder)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepReport)

@@ -12,4 +12,14 @@ std::string_view finish_reason_name(FinishReason r) {
   return "error";
 }
 
+std::string_view abort_reason_name(AbortReason r) {
+  switch (r) {
+    case AbortReason::ClientDisconnect: return "client_disconnect";
+    case AbortReason::Timeout: return "timeout";
+    case AbortReason::Shutdown: return "shutdown";
+    case AbortReason::Error: return "error";
+  }
+  return "error";
+}
+
 }  // namespace troupe

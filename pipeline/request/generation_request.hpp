@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/request/structured_output_request.hpp"
 #include "pipeline/sampling/sampler.hpp"
 
 namespace troupe {
@@ -44,6 +45,8 @@ struct GenerationRequest {
 
   SamplingParams sampling;
   StopCriteria stop;
+  // Output constrained by a grammar mask (response_format, structured outputs, forced tool calls).
+  std::optional<StructuredOutputRequest> structured_output;
   int n = 1;                       // choices, each its own sequence sharing the prompt's KV blocks
   bool stream = false;
   bool include_usage = false;      // stream_options.include_usage

@@ -91,7 +91,7 @@ class ScriptedEngine final : public ServingEngine {
     });
   }
 
-  void cancel(const std::string& request_id) override {
+  void cancel(const std::string& request_id, AbortReason = AbortReason::ClientDisconnect) override {
     const std::lock_guard lock(mutex_);
     cancelled_.insert(request_id);
     cancelled_changed_.notify_all();
