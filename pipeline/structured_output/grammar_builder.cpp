@@ -408,13 +408,19 @@ class RuleAutomatonBuilder {
   int64_t nfa_states_ = 0;
 };
 
+GrammarBuilder::Node GrammarBuilder::node_of(Kind kind) {
+  Node n;
+  n.kind = kind;
+  return n;
+}
+
 GrammarBuilder::Expr GrammarBuilder::add(Node node) {
   exprs_.push_back(std::move(node));
   return static_cast<Expr>(exprs_.size() - 1);
 }
 
-GrammarBuilder::Expr GrammarBuilder::empty() { return add(Node{Kind::Empty}); }
-GrammarBuilder::Expr GrammarBuilder::nothing() { return add(Node{Kind::Nothing}); }
+GrammarBuilder::Expr GrammarBuilder::empty() { return add(node_of(Kind::Empty)); }
+GrammarBuilder::Expr GrammarBuilder::nothing() { return add(node_of(Kind::Nothing)); }
 
 GrammarBuilder::Expr GrammarBuilder::bytes(const ByteSet& set) {
   Node n{Kind::Bytes};

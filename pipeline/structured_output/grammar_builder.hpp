@@ -65,6 +65,7 @@ class GrammarBuilder {
     std::string name;
     Expr body = -1;
   };
+  static Node node_of(Kind kind);
   Expr add(Node node);
 
   std::vector<Node> exprs_;

@@ -25,6 +25,20 @@ bool GrammarMatcher::accept_token(int32_t token) {
   return accept_bytes(vocab.bytes(token));
 }
 
+bool GrammarMatcher::allows_token(int32_t token) {
+  if (terminated_) return false;
+  const TokenVocabulary& vocab = grammar_->vocabulary();
+  const auto& stops = vocab.stop_ids();
+  if (std::binary_search(stops.begin(), stops.end(), token)) return can_complete();
+  if (token < 0 || token >= vocab.token_count() || vocab.rank(token) < 0) return false;
+  StateSpace::StateId s = state_;
+  for (char c : vocab.bytes(token)) {
+    s = space_.step(s, static_cast<uint8_t>(c));
+    if (s == StateSpace::kDead) return false;
+  }
+  return true;
+}
+
 bool GrammarMatcher::accept_bytes(std::string_view bytes) {
   if (terminated_) return false;
   StateSpace::StateId s = state_;

@@ -25,6 +25,10 @@ class GrammarMatcher {
   // take. After termination only the stop ids are set.
   void fill_next_token_mask(TokenBitmask& mask);
 
+  // Whether accept_token(token) would succeed, without advancing: token by token, the slow way
+  // (tests check fill_next_token_mask against it).
+  bool allows_token(int32_t token);
+
   bool can_complete() const;                 // the output so far is a complete match
   bool terminated() const { return terminated_; }  // a stop id was accepted
   const CompiledGrammar& grammar() const { return *grammar_; }

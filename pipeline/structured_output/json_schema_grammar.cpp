@@ -603,8 +603,8 @@ class SchemaCompiler {
     }
     if (additional != nullptr) {
       if (!(additional->is_bool() && !additional->as_bool())) extra = *additional;
-    } else if (props->empty() && !s.contains("unevaluatedProperties")) {
-      extra = json::value(true);  // a free-form object
+    } else if (!s.contains("properties") && !s.contains("unevaluatedProperties")) {
+      extra = json::value(true);  // a free-form object ({"type": "object"} alone)
     }
 
     // Properties in order: declared ones, then required names that are not declared.

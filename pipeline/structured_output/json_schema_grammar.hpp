@@ -13,9 +13,10 @@
 // rather than ignored (see docs/API.md).
 //
 // Generation choices (each output still validates): properties in schema order; properties not
-// in `properties` only when additionalProperties allows them explicitly (or the object schema
-// declares no properties at all); prefixItems arrays with all prefix items; digit counts capped
-// (number_grammar.hpp); strings written in canonical escaped form.
+// in `properties` only when additionalProperties allows them explicitly, or when the object
+// schema has no 'properties' keyword at all ({"type": "object"} is a free-form object);
+// prefixItems arrays with all prefix items; digit counts capped (number_grammar.hpp); strings
+// written in canonical escaped form.
 #include <string>
 #include <string_view>
 

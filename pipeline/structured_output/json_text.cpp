@@ -52,7 +52,8 @@ GrammarBuilder::Expr json_string_char(GrammarBuilder& b, const CodePointSet& set
   std::vector<GrammarBuilder::Expr> options;
   const CodePointSet raw = set.minus(special);
   if (!raw.empty()) options.push_back(utf8_expr(b, raw));
-  for (const auto& [lo, hi] : set.intersect(special).ranges()) {
+  const CodePointSet escaped = set.intersect(special);
+  for (const auto& [lo, hi] : escaped.ranges()) {
     for (char32_t cp = lo; cp <= hi; ++cp) options.push_back(b.literal(escape_of(cp)));
   }
   return b.alt(std::move(options));
