@@ -38,7 +38,8 @@ struct CallEdge {
 
 struct GrammarNode {
   int32_t rule = 0;
-  bool final = false;  // the rule may complete here
+  bool final = false;    // the rule may complete here
+  bool can_end = false;  // final, or final after calls of rules that match the empty string
   std::vector<ByteEdge> bytes;
   std::vector<CallEdge> calls;
   bool has_edges() const { return !bytes.empty() || !calls.empty(); }

@@ -318,6 +318,7 @@ class RuleAutomatonBuilder {
       }
     }
     for (GrammarRule& r : g.rules) r.nullable = ends[static_cast<std::size_t>(r.start)] != 0;
+    for (std::size_t n = 0; n < nodes; ++n) g.nodes[n].can_end = ends[n] != 0;
 
     check_left_recursion(g);
 

@@ -32,7 +32,7 @@ void StateSpace::normalize(StackId stack, std::vector<StackId>& out) {
     const Frame f = frames_[static_cast<std::size_t>(stack)];
     const GrammarNode& node = grammar_.nodes[static_cast<std::size_t>(f.node)];
     if (node.has_edges()) out.push_back(stack);
-    if (!node.final) return;
+    if (!node.can_end) return;
     if (f.parent == kComplete || f.parent == kOpen) {
       out.push_back(f.parent);
       return;

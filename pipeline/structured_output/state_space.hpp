@@ -8,8 +8,9 @@
 // and byte transitions between them memoized, so after warm-up a step is one hash lookup: in
 // effect a DFA over the pushdown automaton's configurations, built as it is explored.
 //
-// States are normalized: a stack whose top node is final also appears popped (its caller
-// continuing), and a top with no edges left is dropped, so the tops of a state's stacks are
+// States are normalized: a stack whose top node can end its rule (final, or final after calls of
+// rules that match the empty string) also appears popped (its caller continuing), and a top with
+// no edges left is dropped, so the tops of a state's stacks are
 // exactly the places the next byte can be consumed from (besides the completion markers).
 #include <cstdint>
 #include <span>
