@@ -46,6 +46,7 @@ uint16_t common_prefix(std::string_view a, std::string_view b) {
 PositionMask analyse(const Grammar& g, const TokenVocabulary& vocab, StateSpace& space, int32_t node,
                      CompileStats& stats) {
   const ByteSet& follow = g.rule_of(node).follow;
+  const ByteSet& first = g.nodes[static_cast<std::size_t>(node)].first;
   const std::size_t n = vocab.node_count();
   std::vector<StateSpace::StateId> states(static_cast<std::size_t>(vocab.max_depth()) + 1);
   std::vector<char> escaped(states.size(), 0);
@@ -55,6 +56,12 @@ PositionMask analyse(const Grammar& g, const TokenVocabulary& vocab, StateSpace&
   for (std::size_t i = 0; i < n;) {
     ++stats.trie_nodes_visited;
     const auto d = static_cast<std::size_t>(vocab.node_depth(i));
+    // A first byte the node cannot take rejects the whole subtree (the rule cannot complete
+    // before the first byte: that case belongs to the popped stack of the same state).
+    if (d == 1 && !first[vocab.node_byte(i)]) {
+      i = static_cast<std::size_t>(vocab.subtree_end(i));
+      continue;
+    }
     const StateSpace::StateId prev = states[d - 1];
     const uint8_t b = vocab.node_byte(i);
     // The rule may have completed before this byte, which a caller may then take.

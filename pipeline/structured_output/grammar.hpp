@@ -40,6 +40,7 @@ struct GrammarNode {
   int32_t rule = 0;
   bool final = false;    // the rule may complete here
   bool can_end = false;  // final, or final after calls of rules that match the empty string
+  ByteSet first;         // bytes that can be consumed here without the rule completing first
   std::vector<ByteEdge> bytes;
   std::vector<CallEdge> calls;
   bool has_edges() const { return !bytes.empty() || !calls.empty(); }

@@ -342,6 +342,7 @@ class RuleAutomatonBuilder {
       }
     }
     for (GrammarRule& r : g.rules) r.first = first[static_cast<std::size_t>(r.start)];
+    for (std::size_t n = 0; n < nodes; ++n) g.nodes[n].first = first[n];
     for (bool changed = true; changed;) {
       changed = false;
       for (std::size_t n = 0; n < nodes; ++n) {

@@ -32,6 +32,7 @@ class GrammarMatcher {
   bool can_complete() const;                 // the output so far is a complete match
   bool terminated() const { return terminated_; }  // a stop id was accepted
   const CompiledGrammar& grammar() const { return *grammar_; }
+  std::size_t state_count() const { return space_.state_count(); }  // configurations explored
 
  private:
   void test_uncertain(StateSpace::StackId stack, const PositionMask& position, TokenBitmask& mask);

@@ -158,21 +158,17 @@ class SchemaCompiler {
 
   // ---- whitespace and the JSON building blocks ----
 
+  // Whitespace is written inline (not as a rule of its own) so that the bytes after it belong to
+  // the same rule: a token such as " true" or "\n  \"name" is then decided by the node alone
+  // instead of being tested against the stack at every step.
   Expr ws() {
     if (!options_.whitespace_pattern.empty()) {
-      if (ws_rule_ < 0) {
-        ws_rule_ = b_.add_rule("ws");
-        b_.define(ws_rule_, compile_regex(b_, options_.whitespace_pattern, RegexTarget::Text, "whitespace_pattern"));
-      }
-      return b_.call(ws_rule_);
+      return compile_regex(b_, options_.whitespace_pattern, RegexTarget::Text, "whitespace_pattern");
     }
     if (!options_.any_whitespace) return b_.empty();
-    if (ws_rule_ < 0) {
-      ByteSet set;
-      for (char c : std::string_view(" \t\n\r")) set.set(static_cast<unsigned char>(c));
-      ws_rule_ = b_.rule("ws", b_.repeat(b_.bytes(set), 0, kMaxWhitespace));
-    }
-    return b_.call(ws_rule_);
+    ByteSet set;
+    for (char c : std::string_view(" \t\n\r")) set.set(static_cast<unsigned char>(c));
+    return b_.repeat(b_.bytes(set), 0, kMaxWhitespace);
   }
   Expr item_separator() {
     if (!options_.any_whitespace && options_.whitespace_pattern.empty()) return b_.literal(", ");
@@ -740,7 +736,6 @@ class SchemaCompiler {
   const json::value& root_;
   const JsonGrammarOptions& options_;
   GrammarBuilder b_;
-  Rule ws_rule_ = -1;
   Rule string_rule_ = -1;
   Rule number_rule_ = -1;
   Rule integer_rule_ = -1;
