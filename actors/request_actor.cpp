@@ -205,7 +205,8 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
 }
 
-void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt, int engine) {
+void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt,
+                         std::shared_ptr<const structured_output::CompiledGrammar> grammar, int engine) {
   auto& st = self->state;
   st.scheduler = st.cfg.schedulers.at(static_cast<std::size_t>(engine));
   st.metrics = st.cfg.engine_metrics.at(static_cast<std::size_t>(engine));
@@ -224,6 +225,7 @@ void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>>
     seq.id = st.cfg.next_sequence_id->fetch_add(1);
     seq.prompt = prompt;
     seq.sampling = choice_sampling(req.sampling, c);
+    seq.sampling.grammar = grammar;
     seq.max_new_tokens = max_tokens;
     seq.min_tokens = req.stop.min_tokens;
     if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
@@ -279,12 +281,14 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
               return;
             }
             if (!self->state.cfg.router) {
-              submit_to_scheduler(self, std::move(tp.ids), 0);
+              submit_to_scheduler(self, std::move(tp.ids), std::move(tp.grammar), 0);
               return;
             }
             // Data parallel: the router picks the least loaded engine.
             self->request(self->state.cfg.router, caf::infinite, atoms::route::value)
-                .then([self, ids = std::move(tp.ids)](int engine) mutable { submit_to_scheduler(self, std::move(ids), engine); },
+                .then([self, ids = std::move(tp.ids), grammar = std::move(tp.grammar)](int engine) mutable {
+                        submit_to_scheduler(self, std::move(ids), std::move(grammar), engine);
+                      },
                       [self](caf::error& e) {
                         end_request(self, ApiError{500, "server_error", "the router did not answer: " + caf::to_string(e),
                                                    std::nullopt, 0},

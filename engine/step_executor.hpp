@@ -5,12 +5,15 @@
 // per-sequence state (sampler, last token) from a sequence's first_time until the scheduler
 // releases it. Not thread-safe: one executor thread owns it.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "gpu/backend.hpp"
 #include "pipeline/sampling/sequence_sampler.hpp"
+#include "pipeline/sampling/token_mask.hpp"
+#include "pipeline/structured_output/grammar_matcher.hpp"
 #include "pipeline/sampling/token_logprobs.hpp"
 #include "pipeline/scheduler/scheduled_step.hpp"
 
@@ -40,12 +43,17 @@ class StepExecutor {
   struct SequenceState {
     SequenceSampler sampler;
     std::optional<int32_t> last_token;  // the last token sampled (or resumed from output_so_far)
+    // Set when the sampling parameters carry a grammar: advanced by every token of the sequence.
+    std::unique_ptr<structured_output::GrammarMatcher> grammar;
   };
+  // Masks the tokens the sequence's grammar does not allow next (in place, in logits_).
+  void apply_grammar(SequenceState& state, std::span<float> row);
 
   Backend& backend_;
   std::unordered_map<SeqId, SequenceState> sequences_;
   StepBatch batch_;     // the step's batch with pending tokens filled in; reused between steps
   StepLogits logits_;
+  TokenBitmask grammar_mask_;  // scratch, reused between sequences and steps
 };
 
 }  // namespace troupe

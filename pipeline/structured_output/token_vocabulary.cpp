@@ -75,7 +75,10 @@ TokenVocabulary vocabulary_from_tokenizer(const Tokenizer& tokenizer, std::vecto
     bytes[static_cast<std::size_t>(id)] = std::string(tokenizer.token_bytes(id));
     if (tokenizer.is_special(id)) excluded.push_back(id);
   }
-  for (int32_t id : tokenizer.eos_ids()) stop_ids.push_back(id);
+  // The tokenizer's own end ids are never text; they end a sequence only when they are among the
+  // model's stop ids (the ones the scheduler stops on), which default to them.
+  for (int32_t id : tokenizer.eos_ids()) excluded.push_back(id);
+  if (stop_ids.empty()) stop_ids = tokenizer.eos_ids();
   return TokenVocabulary(std::move(bytes), std::move(stop_ids), excluded, mask_size);
 }
 

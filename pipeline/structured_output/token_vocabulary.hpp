@@ -62,8 +62,9 @@ class TokenVocabulary {
   int32_t max_depth_ = 0;
 };
 
-// The vocabulary of `tokenizer`: decoded bytes of every id, special tokens excluded, `stop_ids`
-// (the model's end-of-sequence ids) allowed only at completion.
+// The vocabulary of `tokenizer`: decoded bytes of every id, special tokens and the tokenizer's
+// end ids excluded from the text, `stop_ids` (the model's end-of-sequence ids, the ones generation
+// stops on; the tokenizer's when empty) allowed only at completion.
 TokenVocabulary vocabulary_from_tokenizer(const Tokenizer& tokenizer, std::vector<int32_t> stop_ids, int32_t mask_size = 0);
 
 }  // namespace troupe::structured_output
