@@ -43,6 +43,7 @@ struct ServeOptions {
   int data_parallel_size = 1;
   std::string devices;  // "0,1": CUDA device indices, one engine each
   int threads = 0;
+  std::string dtype = "auto";
   int64_t max_queue_len = 1024;
   bool no_prefix_caching = false;
   int tokenizer_workers = 2;
@@ -176,6 +177,7 @@ void run_serve(const ServeOptions& opt) {
   }
   BackendOptions bopt;
   bopt.threads = opt.threads;
+  bopt.dtype = opt.dtype;
   bopt.kv_block_size = opt.block_size;
   bopt.kv_cache_bytes = parse_byte_size(opt.kv_cache_memory, "--kv-cache-memory");
   bopt.gpu_memory_utilization = opt.gpu_memory_utilization;
@@ -264,6 +266,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--metrics-port", opt->metrics_port, "Also serve /metrics (and /health) on this port");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
+  cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
   cmd->add_option("--data-parallel-size", opt->data_parallel_size,
                   "Scheduler/executor pairs, one per device (with --device cpu: CPU engines sharing the cores)")
       ->check(CLI::PositiveNumber);
