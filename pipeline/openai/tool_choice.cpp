@@ -47,12 +47,12 @@ std::string required_tool_calls_schema(const boost::json::array& tools) {
     const boost::json::object& function = *function_of(tool);
     boost::json::value parameters = parameters_schema(function);
     if (boost::json::value* own = parameters.as_object().if_contains("$defs"); own && own->is_object()) {
-      for (const auto& [name, schema] : own->as_object()) {
-        if (const boost::json::value* known = defs.if_contains(name); known && *known != schema) {
-          throw_invalid("Tool definition '" + std::string(name) + "' has multiple schemas, which is not supported.",
+      for (const boost::json::key_value_pair& def : own->as_object()) {
+        if (const boost::json::value* known = defs.if_contains(def.key()); known && *known != def.value()) {
+          throw_invalid("Tool definition '" + std::string(def.key()) + "' has multiple schemas, which is not supported.",
                         "tools");
         }
-        defs[name] = schema;
+        defs[def.key()] = def.value();
       }
       parameters.as_object().erase("$defs");
     }

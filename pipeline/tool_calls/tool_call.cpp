@@ -1,5 +1,6 @@
 #include "pipeline/tool_calls/tool_call.hpp"
 
+#include <cstdint>
 #include <random>
 
 #include "pipeline/tool_calls/tool_call_mode.hpp"
