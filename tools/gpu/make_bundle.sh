@@ -30,7 +30,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/troupe-gpu"
 mkdir -p "$root/bin" "$root/lib" "$root/lib-fallback"
-binaries=("$build/app/troupe" "$build/tests/troupe_gpu_tests" "$build/tools/troupe-cuda-bench" "$build/tools/troupe-dump-logits")
+binaries=("$build/troupe" "$build/tests/troupe_gpu_tests" "$build/tools/troupe-cuda-bench" "$build/tools/troupe-dump-logits")
 for b in "${binaries[@]}"; do
   [[ -x $b ]] || { echo "make_bundle: $b was not built" >&2; exit 1; }
   objcopy --strip-all "$b" "$root/bin/$(basename "$b")"
