@@ -21,7 +21,7 @@ ApiError template_error(const std::exception& e) {
   return err;
 }
 
-std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r) {
+std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, int prompt) {
   if (r.endpoint == Endpoint::ChatCompletions) {
     ChatTemplateOptions options;
     options.tools = r.tools;
@@ -35,8 +35,9 @@ std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r) {
     }
     return text.encode_chat(r.messages, std::move(options));
   }
-  if (!r.prompt_ids.empty()) return r.prompt_ids;
-  return text.tokenizer.encode(r.prompt, /*add_special_tokens=*/true);
+  const PromptInput input = r.prompt_at(prompt);
+  if (!input.ids.empty()) return input.ids;
+  return text.tokenizer.encode(input.text, /*add_special_tokens=*/true);
 }
 
 // The request field a constraint error is about.
@@ -58,7 +59,7 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
         }
         TokenizedPrompt out;
         try {
-          out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request));
+          out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request, job.prompt));
           // Compiling a new constraint takes tens of milliseconds: here, off the executor thread,
           // and once per distinct constraint (the compiler caches).
           if (job.request->structured_output && config.grammars) {

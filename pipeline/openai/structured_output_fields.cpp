@@ -130,6 +130,16 @@ std::optional<StructuredOutputRequest> read_response_format(const FieldReader& f
 }  // namespace
 
 void read_structured_output_fields(const FieldReader& fields, GenerationRequest& request) {
+  // A forced tool call (tool_choice "required" or a named function) already set the constraint:
+  // its schema comes from the request's tools, so a schema keyword troupe cannot enforce is the
+  // tools' fault.
+  if (request.structured_output) {
+    try {
+      structured_output::grammar_for(*request.structured_output);
+    } catch (const structured_output::GrammarError& e) {
+      throw_invalid(std::string("The tool's parameters cannot be enforced for tool_choice: ") + e.what(), "tools");
+    }
+  }
   Found found;
   StructuredOutputRequest options;  // whitespace settings
   if (const auto* so = fields.find("structured_outputs")) {
@@ -155,7 +165,8 @@ void read_structured_output_fields(const FieldReader& fields, GenerationRequest&
   } catch (const structured_output::GrammarError& e) {
     throw_invalid(std::string("Invalid structured output constraint: ") + e.what(), param);
   }
-  request.structured_output = std::move(spec);
+  // The forced tool call's schema wins over response_format and structured_outputs, as in vLLM.
+  if (!request.structured_output) request.structured_output = std::move(spec);
 }
 
 }  // namespace troupe

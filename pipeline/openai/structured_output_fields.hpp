@@ -11,7 +11,8 @@ namespace troupe {
 
 // Throws ApiException (400) for a malformed field, more than one constraint, or a constraint that
 // cannot be compiled. response_format wins over structured_outputs' constraint (as in vLLM), whose
-// whitespace options still apply.
+// whitespace options still apply; a constraint already set by a forced tool call (read before
+// this) wins over both, and is checked here too (param "tools").
 void read_structured_output_fields(const FieldReader& fields, GenerationRequest& request);
 
 }  // namespace troupe
