@@ -188,7 +188,7 @@ TEST_CASE("engine: a grammar masks every step: sampled text matches it, then the
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     p.seed = seed;
     StepExecutor executor(f.backend);
-    Driver driver(executor);
+    StepDriver driver(executor, kBlocksPerSequence);
     driver.add(1, {1, 5, 9}, p, 0);
     std::string text;
     for (int i = 0; i < 8; ++i) {
