@@ -15,6 +15,11 @@ namespace {
 
 using Expr = GrammarBuilder::Expr;
 
+// Parsing and matching recurse per group and per rule called at the start of another: bounded so
+// that no input can exhaust the stack.
+constexpr int kMaxNesting = 200;
+constexpr std::size_t kMaxRules = 2000;
+
 bool is_name_char(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'; }
 
 class EbnfParser {
@@ -56,6 +61,7 @@ class EbnfParser {
 
   GrammarBuilder::Rule rule(const std::string& name) {
     if (const auto it = rules_.find(name); it != rules_.end()) return it->second;
+    if (rules_.size() >= kMaxRules) fail("more than " + std::to_string(kMaxRules) + " rules");
     return rules_[name] = b_.add_rule(name);
   }
 
@@ -244,6 +250,7 @@ class EbnfParser {
       return utf8_expr(b_, CodePointSet::all());
     }
     if (c == '(') {
+      if (++depth_ > kMaxNesting) fail("groups nest more than " + std::to_string(kMaxNesting) + " deep");
       ++pos_;
       skip_space();
       if (pos_ < chars_.size() && chars_[pos_] == '=') fail("lookahead assertions are not supported");
@@ -251,6 +258,7 @@ class EbnfParser {
       skip_space();
       if (pos_ >= chars_.size() || chars_[pos_] != ')') fail("expected ')'");
       ++pos_;
+      --depth_;
       return inner;
     }
     if (is_name_char(c)) return b_.call(rule(parse_name()));
@@ -260,6 +268,7 @@ class EbnfParser {
   GrammarBuilder b_;
   std::vector<char32_t> chars_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::map<std::string, GrammarBuilder::Rule> rules_;
   std::map<std::string, bool> defined_;
 };

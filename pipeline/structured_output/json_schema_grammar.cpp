@@ -378,6 +378,13 @@ class SchemaCompiler {
   }
 
   Expr value(const json::value& schema, const std::string& path) {
+    // Each level of schema (and each $ref followed) recurses here: bounded so that no schema can
+    // exhaust the stack.
+    if (++depth_ > kMaxDepth) fail(path, "the schema nests more than " + std::to_string(kMaxDepth) + " levels deep");
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     if (schema.is_bool()) return schema.as_bool() ? b_.call(any_value_rule()) : b_.nothing();
     if (!schema.is_object()) fail(path, "a schema must be an object or a boolean");
     if (auto folded = fold(schema.as_object(), path)) return value_of_object(*folded, path);
@@ -743,6 +750,8 @@ class SchemaCompiler {
   Rule any_object_rule_ = -1;
   std::map<std::string, Rule> ref_rules_;
   std::map<std::string, Rule> shared_rules_;
+  int depth_ = 0;
+  static constexpr int kMaxDepth = 128;
 };
 
 }  // namespace

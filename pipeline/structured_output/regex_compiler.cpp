@@ -13,6 +13,7 @@ namespace troupe::structured_output {
 namespace {
 
 constexpr int32_t kMaxRepeat = 10000;
+constexpr int kMaxNesting = 200;  // parsing recurses per group: bounded so input cannot exhaust the stack
 
 // A character class as two approximations of the set Python matches: `under` (every member is
 // certainly matched) is generated for a positive class; `over` (every non-member is certainly not
@@ -187,6 +188,7 @@ class RegexParser {
   }
 
   GrammarBuilder::Expr parse_group() {
+    if (++depth_ > kMaxNesting) fail("groups nest more than " + std::to_string(kMaxNesting) + " deep");
     ++pos_;  // '('
     if (!at_end() && peek() == '?') {
       ++pos_;
@@ -216,6 +218,7 @@ class RegexParser {
     const GrammarBuilder::Expr inner = parse_alternation();
     if (at_end() || peek() != ')') fail("missing ), unterminated subpattern");
     ++pos_;
+    --depth_;
     return inner;
   }
 
@@ -342,6 +345,7 @@ class RegexParser {
   std::vector<char32_t> chars_;
   std::size_t pos_ = 0;
   std::size_t end_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

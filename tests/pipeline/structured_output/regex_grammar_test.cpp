@@ -121,3 +121,20 @@ TEST_CASE("GBNF grammars: rules, recursion, classes, repetition") {
   r.text = "start: \"a\"";
   CHECK_THROWS_AS(compile(r, byte_vocabulary()), GrammarError);
 }
+
+TEST_CASE("limits: deep nesting and automaton blow-up are errors, not crashes or hangs") {
+  CHECK_THROWS_WITH(regex(std::string(100000, '(') + std::string(100000, ')')), Catch::Contains("nest"));
+  StructuredOutputRequest g;
+  g.kind = StructuredOutputRequest::Kind::Grammar;
+  g.text = "root ::= " + std::string(5000, '(') + "\"a\"" + std::string(5000, ')');
+  CHECK_THROWS_WITH(compile(g, byte_vocabulary()), Catch::Contains("nest"));
+  std::string nested = "{\"type\":\"array\",\"items\":";
+  std::string schema;
+  for (int i = 0; i < 40; ++i) schema += nested;
+  schema += "{\"type\":\"integer\"}" + std::string(40, '}');
+  // Past boost.json's parse depth (32): an error about the schema text, as the request body's own
+  // parse would give.
+  CHECK_THROWS_AS(compile(schema_request(schema), byte_vocabulary()), GrammarError);
+  // An exponential subset construction stops at the size limit.
+  CHECK_THROWS_WITH(regex("(a|b)*a(a|b){24}"), Catch::Contains("too large"));
+}
