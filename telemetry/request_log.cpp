@@ -101,29 +101,44 @@ void configure_logging(LogFormat format) {
 }
 
 std::string request_log_json(const RequestLogRecord& r) {
-  boost::json::object o;
-  o["event"] = "request";
-  o["request_id"] = r.request_id;
-  o["id"] = r.id;
-  o["tenant"] = r.tenant;
-  o["model"] = r.model;
-  o["endpoint"] = r.endpoint;
-  o["stream"] = r.stream;
-  o["engine"] = r.engine;
-  o["prompt_tokens"] = r.prompt_tokens;
-  o["completion_tokens"] = r.completion_tokens;
-  o["cached_prompt_tokens"] = r.cached_prompt_tokens;
-  o["finish_reason"] = r.finish_reason;
-  o["outcome"] = r.outcome;
+  // Written by hand rather than through boost::json::serialize, which prints doubles in
+  // exponent form (2.23765E2): durations read better as 223.765.
+  std::string o = "{\"event\":\"request\"";
+  auto field = [&](std::string_view name, const std::string& json) {
+    o += ",\"";
+    o += name;
+    o += "\":";
+    o += json;
+  };
+  auto ms = [](double seconds) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.3f", millis(seconds));
+    return std::string(buf);
+  };
+  field("request_id", json_string(r.request_id));
+  field("id", json_string(r.id));
+  field("tenant", json_string(r.tenant));
+  field("model", json_string(r.model));
+  field("endpoint", json_string(r.endpoint));
+  field("stream", r.stream ? "true" : "false");
+  field("engine", std::to_string(r.engine));
+  field("prompt_tokens", std::to_string(r.prompt_tokens));
+  field("completion_tokens", std::to_string(r.completion_tokens));
+  field("cached_prompt_tokens", std::to_string(r.cached_prompt_tokens));
+  field("finish_reason", json_string(r.finish_reason));
+  field("outcome", json_string(r.outcome));
   if (r.abort_stage) {
-    o["abort"] = boost::json::object{{"stage", *r.abort_stage}, {"reason", r.abort_reason.value_or("")}};
+    field("abort", "{\"stage\":" + json_string(*r.abort_stage) + ",\"reason\":" + json_string(r.abort_reason.value_or("")) + "}");
   }
-  if (r.ttft_seconds) o["ttft_ms"] = millis(*r.ttft_seconds);
-  if (r.e2e_seconds) o["e2e_ms"] = millis(*r.e2e_seconds);
-  boost::json::object stages;
-  for (const auto& [name, seconds] : r.stages) stages[boost::json::string_view(name.data(), name.size())] = millis(seconds);
-  o["stages_ms"] = std::move(stages);
-  return boost::json::serialize(o);
+  if (r.ttft_seconds) field("ttft_ms", ms(*r.ttft_seconds));
+  if (r.e2e_seconds) field("e2e_ms", ms(*r.e2e_seconds));
+  std::string stages = "{";
+  for (std::size_t i = 0; i < r.stages.size(); ++i) {
+    if (i > 0) stages += ",";
+    stages += json_string(r.stages[i].first) + ":" + ms(r.stages[i].second);
+  }
+  field("stages_ms", stages + "}");
+  return o + "}";
 }
 
 std::string request_log_text(const RequestLogRecord& r) {
