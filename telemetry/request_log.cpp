@@ -4,7 +4,6 @@
 #include <spdlog/logger.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -21,7 +20,32 @@ constexpr const char* kRequestLogger = "troupe.request";
 // Milliseconds rounded to the microsecond: what the log carries for every duration.
 double millis(double seconds) { return std::round(seconds * 1e6) / 1e3; }
 
-std::string json_string(std::string_view s) { return boost::json::serialize(boost::json::value(boost::json::string_view(s.data(), s.size()))); }
+// `s` as a JSON string literal: quotes, backslashes and control characters escaped; other bytes
+// (UTF-8 included) as they are.
+std::string json_string(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
 
 // ISO 8601 in UTC with milliseconds: 2026-01-31T12:34:56.789Z.
 void append_time(spdlog::memory_buf_t& dest, spdlog::log_clock::time_point t) {

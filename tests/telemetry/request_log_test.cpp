@@ -92,7 +92,7 @@ TEST_CASE("request log: --log-format json makes every line one JSON object", "[t
   configure_logging(LogFormat::Json);
   spdlog::info("troupe: serving \"{}\" at {}", "smol", "http://127.0.0.1:8000/v1");
   log_request(sample_record());
-  spdlog::warn("a line with a\nnewline and a tab\t");
+  spdlog::warn("a line with a\nnewline, a tab\t and a \x01");
   spdlog::set_default_logger(saved);
   configure_logging(LogFormat::Text);
 
@@ -110,7 +110,7 @@ TEST_CASE("request log: --log-format json makes every line one JSON object", "[t
   CHECK(objects[1].at("request_id") == "client \"id\" 7");
   CHECK(objects[1].at("stages_ms").as_object().size() == 3);
   CHECK(objects[2].at("level") == "warning");
-  CHECK(objects[2].at("msg") == "a line with a\nnewline and a tab\t");
+  CHECK(objects[2].at("msg") == "a line with a\nnewline, a tab\t and a \x01");
 }
 
 TEST_CASE("request log: --log-format names", "[telemetry]") {
