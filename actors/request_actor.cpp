@@ -22,6 +22,10 @@ struct RequestState {
   RequestActorConfig cfg;
   std::vector<SeqId> sequences;                    // one per choice
   std::unordered_map<SeqId, int> choice_of;
+  // The tokenized prompts (one, or a completions batch); choice c belongs to prompt c / n.
+  std::vector<std::shared_ptr<const std::vector<int32_t>>> prompts;
+  int prompts_pending = 0;
+  std::vector<int64_t> cached_by_prompt;           // prefix-cache hits, per prompt
   std::vector<OutputProcessor> outputs;            // one per choice
   std::vector<bool> done;                          // choice finished
   std::vector<FinishReason> reasons;
@@ -171,7 +175,15 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     if (it == st.choice_of.end()) continue;
     const int c = it->second;
     if (st.done[c]) continue;
-    if (u.first_token) st.cached_prompt_tokens = std::max(st.cached_prompt_tokens, u.num_cached_prompt_tokens);
+    if (u.first_token) {
+      // vLLM counts a sequence's whole prompt in vllm:prompt_tokens_total when its prefill ends,
+      // cache hits included (and splits it by source).
+      const std::size_t p = static_cast<std::size_t>(c / st.cfg.request->n);
+      st.metrics->add_prefilled_prompt(static_cast<int64_t>(st.prompts[p]->size()), u.num_cached_prompt_tokens);
+      st.cached_by_prompt[p] = std::max(st.cached_by_prompt[p], u.num_cached_prompt_tokens);
+      st.cached_prompt_tokens = 0;
+      for (int64_t cached : st.cached_by_prompt) st.cached_prompt_tokens += cached;
+    }
     if (u.preempted && u.new_tokens.empty() && !u.finished) continue;
     got_token = got_token || !u.new_tokens.empty();
     std::vector<std::optional<TokenLogprobs>> lps;
@@ -198,7 +210,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
   if (out.error) {
     // The executor failed: every choice still open ends with an error.
-    if (!st.ended) count_abort(self, AbortReason::Error);
+    count_abort(self, AbortReason::Error);
     for (std::size_t c = 0; c < st.done.size(); ++c) {
       if (!st.done[c]) {
         st.done[c] = true;
@@ -228,38 +240,51 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
 }
 
-void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt, int engine) {
+void submit_to_scheduler(Self* self, int engine) {
   auto& st = self->state;
   st.engine = engine;
   st.scheduler = st.cfg.schedulers.at(static_cast<std::size_t>(engine));
   st.metrics = st.cfg.engine_metrics.at(static_cast<std::size_t>(engine));
   const GenerationRequest& req = *st.cfg.request;
-  st.prompt_tokens = static_cast<int64_t>(prompt->size());
+  st.prompt_tokens = 0;
   int64_t max_tokens = 0;
-  if (auto err = check_lengths(req, st.prompt_tokens, st.cfg.max_model_len, max_tokens)) {
-    end_request(self, std::move(err), FinishReason::Error);
-    return;
+  for (const auto& prompt : st.prompts) {
+    const auto length = static_cast<int64_t>(prompt->size());
+    st.prompt_tokens += length;
+    int64_t prompt_max_tokens = 0;
+    if (auto err = check_lengths(req, length, st.cfg.max_model_len, prompt_max_tokens)) {
+      end_request(self, std::move(err), FinishReason::Error);
+      return;
+    }
+    max_tokens = std::max(max_tokens, prompt_max_tokens);
   }
   st.max_tokens = max_tokens;
+  st.cached_by_prompt.assign(st.prompts.size(), 0);
   SubmitSequences submit;
   submit.request_id = req.id;
   submit.timeline = req.timeline;
-  for (int c = 0; c < req.n; ++c) {
-    SequenceRequest seq;
-    seq.id = st.cfg.next_sequence_id->fetch_add(1);
-    seq.prompt = prompt;
-    seq.sampling = choice_sampling(req.sampling, c);
-    seq.max_new_tokens = max_tokens;
-    seq.min_tokens = req.stop.min_tokens;
-    if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
-    seq.stop_token_ids = req.stop.stop_token_ids;
-    st.sequences.push_back(seq.id);
-    st.choice_of[seq.id] = c;
-    st.outputs.emplace_back(st.cfg.text->tokenizer, output_options_for(req, c, st.cfg.text->tokenizer));
-    submit.sequences.push_back(std::move(seq));
+  for (std::size_t p = 0; p < st.prompts.size(); ++p) {
+    int64_t prompt_max_tokens = 0;
+    check_lengths(req, static_cast<int64_t>(st.prompts[p]->size()), st.cfg.max_model_len, prompt_max_tokens);
+    for (int j = 0; j < req.n; ++j) {
+      const int c = static_cast<int>(p) * req.n + j;  // OpenAI numbers a batch's choices prompt by prompt
+      SequenceRequest seq;
+      seq.id = st.cfg.next_sequence_id->fetch_add(1);
+      seq.prompt = st.prompts[p];
+      seq.sampling = choice_sampling(req.sampling, j);
+      seq.max_new_tokens = prompt_max_tokens;
+      seq.min_tokens = req.stop.min_tokens;
+      if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
+      seq.stop_token_ids = req.stop.stop_token_ids;
+      st.sequences.push_back(seq.id);
+      st.choice_of[seq.id] = c;
+      st.outputs.emplace_back(st.cfg.text->tokenizer, output_options_for(req, c, st.cfg.text->tokenizer, static_cast<int>(p)));
+      submit.sequences.push_back(std::move(seq));
+    }
   }
-  st.done.assign(static_cast<std::size_t>(req.n), false);
-  st.reasons.assign(static_cast<std::size_t>(req.n), FinishReason::Stop);
+  const std::size_t choices = static_cast<std::size_t>(req.n) * st.prompts.size();
+  st.done.assign(choices, false);
+  st.reasons.assign(choices, FinishReason::Stop);
   st.timeline->mark(RequestTimeline::Instant::SchedulerQueued);
   self->request(st.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
       .then(
@@ -298,31 +323,40 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
   // A cancel or a late step output may reach a request that has just ended: drop it quietly.
   self->set_default_handler(caf::drop);
   st.timeline->mark(RequestTimeline::Instant::TokenizerQueued);
-  self->request(st.cfg.tokenizer, caf::infinite, atoms::tokenize::value, TokenizeJob{st.cfg.request})
-      .then(
-          [self](TokenizedPrompt& tp) {
-            if (self->state.ended) return;
-            if (tp.error) {
-              end_request(self, std::move(tp.error), FinishReason::Error);
-              return;
-            }
-            if (!self->state.cfg.router) {
-              submit_to_scheduler(self, std::move(tp.ids), 0);
-              return;
-            }
-            // Data parallel: the router picks the least loaded engine.
-            self->request(self->state.cfg.router, caf::infinite, atoms::route::value)
-                .then([self, ids = std::move(tp.ids)](int engine) mutable { submit_to_scheduler(self, std::move(ids), engine); },
-                      [self](caf::error& e) {
-                        end_request(self, ApiError{500, "server_error", "the router did not answer: " + caf::to_string(e),
-                                                   std::nullopt, 0},
-                                    FinishReason::Error);
-                      });
-          },
-          [self](caf::error& e) {
-            end_request(self, ApiError{500, "server_error", "the tokenizer did not answer: " + caf::to_string(e), std::nullopt, 0},
-                        FinishReason::Error);
-          });
+  // One tokenization per prompt (a completions batch has several); submit once all are back.
+  const int num_prompts = st.cfg.request->num_prompts();
+  st.prompts.resize(static_cast<std::size_t>(num_prompts));
+  st.prompts_pending = num_prompts;
+  for (int p = 0; p < num_prompts; ++p) {
+    self->request(st.cfg.tokenizer, caf::infinite, atoms::tokenize::value, TokenizeJob{st.cfg.request, p})
+        .then(
+            [self, p](TokenizedPrompt& tp) {
+              auto& st = self->state;
+              if (st.ended) return;
+              if (tp.error) {
+                end_request(self, std::move(tp.error), FinishReason::Error);
+                return;
+              }
+              st.prompts[static_cast<std::size_t>(p)] = std::move(tp.ids);
+              if (--st.prompts_pending > 0) return;
+              if (!st.cfg.router) {
+                submit_to_scheduler(self, 0);
+                return;
+              }
+              // Data parallel: the router picks the least loaded engine.
+              self->request(st.cfg.router, caf::infinite, atoms::route::value)
+                  .then([self](int engine) { submit_to_scheduler(self, engine); },
+                        [self](caf::error& e) {
+                          end_request(self, ApiError{500, "server_error", "the router did not answer: " + caf::to_string(e),
+                                                     std::nullopt, 0},
+                                      FinishReason::Error);
+                        });
+            },
+            [self](caf::error& e) {
+              end_request(self, ApiError{500, "server_error", "the tokenizer did not answer: " + caf::to_string(e), std::nullopt, 0},
+                          FinishReason::Error);
+            });
+  }
   return {
       [self](atoms::outputs, SequenceOutputs& out) { on_outputs(self, out); },
       [self](atoms::cancel, AbortReason reason) {

@@ -90,7 +90,8 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngi
                                        const HttpServerOptions& options) {
   const ServedModel& model = engine.served_model();
   Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options,
-                        ApiContext{model.name, model.max_model_len}};
+                        ApiContext{model.name, model.max_model_len, model.enable_auto_tool_choice,
+                                   model.tool_call_format, model.system_fingerprint}};
   while (!connection.peer_closed) {
     http::request_parser<http::string_body> parser;
     if (!co_await read_request(connection, parser)) break;

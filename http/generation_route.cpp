@@ -25,12 +25,8 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 // What the response needs to remember of the request once it has been moved into the engine.
 struct Submitted {
-  Endpoint endpoint;
-  ResponseIdentity identity;
-  int n;
   bool stream;
-  bool with_logprobs;
-  bool include_usage;
+  ResponseOptions options;
 };
 
 // Ends the request's use of its sink however the handler exits, and cancels the request in the
@@ -119,8 +115,7 @@ asio::awaitable<bool> write_sse_end(Connection& connection) {
 // Streams events as SSE, starting with `first`. Returns whether the connection may continue.
 asio::awaitable<bool> stream_events(Connection& connection, const Request& request, const Submitted& submitted,
                                     RequestScope& scope, GenerationEvent first) {
-  StreamEncoder encoder(submitted.endpoint, submitted.identity, submitted.n, submitted.with_logprobs,
-                        submitted.include_usage);
+  StreamEncoder encoder(submitted.options);
   if (!co_await write_sse_header(connection, request)) co_return false;
   std::optional<GenerationEvent> event = std::move(first);
   for (;;) {
@@ -152,7 +147,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
 // Collects every event into one response object.
 asio::awaitable<bool> respond_whole(Connection& connection, const Request& request, const Submitted& submitted,
                                     RequestScope& scope, GenerationEvent first) {
-  ResponseAccumulator result(submitted.n);
+  ResponseAccumulator result(submitted.options.choices);
   std::optional<GenerationEvent> event = std::move(first);
   std::optional<ApiError> failure;
   for (;;) {
@@ -173,10 +168,9 @@ asio::awaitable<bool> respond_whole(Connection& connection, const Request& reque
   }
   if (failure) co_return co_await write_response(connection, request, error_response(request, *failure));
   scope.mark_finished();
-  const boost::json::object body =
-      submitted.endpoint == Endpoint::ChatCompletions
-          ? chat_response(submitted.identity, result, submitted.with_logprobs)
-          : completion_response(submitted.identity, result, submitted.with_logprobs);
+  const boost::json::object body = submitted.options.endpoint == Endpoint::ChatCompletions
+                                        ? chat_response(submitted.options, result)
+                                        : completion_response(submitted.options, result);
   const bool written = co_await write_response(connection, request,
                                                json_response(request, http::status::ok, boost::json::serialize(body)));
   scope.written_whole();
@@ -203,12 +197,10 @@ asio::awaitable<bool> handle_generation(Connection& connection, const Request& r
   timeline->facts().stream = generation.stream;
   generation.timeline = timeline;
   generation.tenant = connection.tenant;
-  const Submitted submitted{endpoint,
-                            ResponseIdentity{generation.id, unix_seconds_now(), generation.model},
-                            generation.n,
-                            generation.stream,
-                            generation.logprobs.has_value(),
-                            generation.include_usage};
+  const Submitted submitted{
+      generation.stream,
+      response_options(generation, ResponseIdentity{generation.id, unix_seconds_now(), generation.model,
+                                                    connection.api_context.system_fingerprint})};
   auto sink = std::make_shared<ChannelEventSink>(co_await asio::this_coro::executor);
   RequestScope scope(connection.engine, generation.id, sink, timeline);
   connection.engine.submit(std::move(generation), sink);

@@ -38,6 +38,12 @@ asio::awaitable<bool> models(Connection& c, const Request& r) {
   return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
 }
 
+// vLLM's GET /version: {"version": "..."}.
+asio::awaitable<bool> version(Connection& c, const Request& r) {
+  const boost::json::object body{{"version", c.engine.served_model().version}};
+  return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
+}
+
 asio::awaitable<bool> health(Connection& c, const Request& r) {
   if (c.engine.healthy()) {
     Response response{http::status::ok, r.version()};
@@ -77,12 +83,13 @@ asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
       c, r, json_response(r, http::status::ok, boost::json::serialize(detokenize_response(result.text))));
 }
 
-constexpr std::array<Route, 7> kRoutes = {{
+constexpr std::array<Route, 8> kRoutes = {{
     {"/v1/chat/completions", http::verb::post, true, false, &chat_completions, true},
     {"/v1/completions", http::verb::post, true, false, &completions, true},
     {"/v1/models", http::verb::get, true, false, &models},
     {"/tokenize", http::verb::post, true, false, &tokenize},
     {"/detokenize", http::verb::post, true, false, &detokenize},
+    {"/version", http::verb::get, false, false, &version},
     {"/health", http::verb::get, false, true, &health},
     {"/metrics", http::verb::get, false, true, &metrics},
 }};

@@ -67,6 +67,21 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   kv_free_ = with_state("free");
   kv_cached_ = with_state("cached");
   prompt_tokens_ = &counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.");
+  auto& by_source = prometheus::BuildCounter()
+                        .Name("vllm:prompt_tokens_by_source_total")
+                        .Help("Number of prompt tokens by source.")
+                        .Register(r);
+  auto with_source = [&](const char* source) {
+    prometheus::Labels l = labels_;
+    l["source"] = source;
+    return &by_source.Add(l);
+  };
+  prompt_computed_ = with_source("local_compute");
+  prompt_cache_hit_ = with_source("local_cache_hit");
+  prompt_external_ = with_source("external_kv_transfer");  // no KV transfer in troupe: stays 0
+  prompt_cached_ = &counter("vllm:prompt_tokens_cached_total", "Number of cached prompt tokens (local + external).");
+  prompt_recomputed_ = &counter("vllm:prompt_tokens_recomputed_total",
+                                "Number of cached prompt tokens recomputed for forward pass.");
   generation_tokens_ = &counter("vllm:generation_tokens_total", "Number of generation tokens processed.");
   preemptions_ = &counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.");
   prefix_queries_ = &counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.");
@@ -160,13 +175,23 @@ void ServingMetrics::set_kv_blocks(int64_t used, int64_t free, int64_t cached, i
 }
 
 void ServingMetrics::add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds) {
-  prompt_tokens_->Increment(static_cast<double>(prefill_tokens));
   iteration_tokens_->Observe(static_cast<double>(prefill_tokens + decode_tokens));
   const char* phase = prefill_tokens == 0 ? "decode" : (decode_tokens == 0 ? "prefill" : "mixed");
   prometheus::Labels l = labels_;
   l.erase("model_name");
   l["phase"] = phase;
   step_seconds_->Add(l, kStepBuckets).Observe(seconds);
+}
+
+void ServingMetrics::add_prefilled_prompt(int64_t prompt_tokens, int64_t cached_tokens) {
+  // vLLM's PromptTokenStats: a fully cached prompt still computes its last token (the scheduler
+  // reports prompt - 1 cached), which vLLM books as a cache hit that was recomputed.
+  const int64_t recomputed = cached_tokens + 1 == prompt_tokens ? 1 : 0;
+  prompt_tokens_->Increment(static_cast<double>(prompt_tokens));
+  prompt_computed_->Increment(static_cast<double>(prompt_tokens - cached_tokens));
+  prompt_cache_hit_->Increment(static_cast<double>(cached_tokens + recomputed));
+  prompt_cached_->Increment(static_cast<double>(cached_tokens));
+  prompt_recomputed_->Increment(static_cast<double>(recomputed));
 }
 
 void ServingMetrics::add_preemptions(int64_t n) { preemptions_->Increment(static_cast<double>(n)); }

@@ -29,6 +29,10 @@ class ServingMetrics {
   void add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds);
   void add_preemptions(int64_t n);
   void add_prefix_cache(int64_t queried_tokens, int64_t hit_tokens);
+  // One sequence's prefill finished (its first token came out), as vLLM counts it:
+  // vllm:prompt_tokens_total gets the whole prompt, cache hits included, and
+  // vllm:prompt_tokens_by_source_total / vllm:prompt_tokens_cached_total split it.
+  void add_prefilled_prompt(int64_t prompt_tokens, int64_t cached_tokens);
 
   // Per request, when it finishes.
   struct RequestTimes {
@@ -72,6 +76,7 @@ class ServingMetrics {
   prometheus::Gauge *running_, *waiting_, *kv_usage_, *gpu_cache_usage_;
   prometheus::Gauge *kv_used_, *kv_free_, *kv_cached_;
   prometheus::Counter *prompt_tokens_, *generation_tokens_, *preemptions_, *prefix_queries_, *prefix_hits_;
+  prometheus::Counter *prompt_computed_, *prompt_cache_hit_, *prompt_external_, *prompt_cached_, *prompt_recomputed_;
   prometheus::Family<prometheus::Counter>* success_;
   prometheus::Histogram *iteration_tokens_, *ttft_, *tpot_, *itl_, *e2e_, *queue_time_;
   prometheus::Histogram *prompt_len_, *generation_len_, *max_tokens_param_, *n_param_, *max_generation_;

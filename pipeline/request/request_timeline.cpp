@@ -51,6 +51,14 @@ void RequestTimeline::mark(Instant i, Clock::time_point at) noexcept {
                                   std::memory_order_relaxed);
 }
 
+void RequestTimeline::mark_latest(Instant i, Clock::time_point at) noexcept {
+  const int64_t ticks = at.time_since_epoch().count();
+  int64_t current = slot(i).load(std::memory_order_relaxed);
+  while ((current == kUnset || current < ticks) &&
+         !slot(i).compare_exchange_weak(current, ticks, std::memory_order_release, std::memory_order_relaxed)) {
+  }
+}
+
 std::optional<RequestTimeline::Clock::time_point> RequestTimeline::at(Instant i) const noexcept {
   const int64_t ticks = slot(i).load(std::memory_order_acquire);
   if (ticks == kUnset) return std::nullopt;

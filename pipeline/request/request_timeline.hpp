@@ -29,8 +29,8 @@ class RequestTimeline {
     Received,           // the HTTP layer has the whole request (before parsing)
     Parsed,             // the OpenAI JSON is parsed and valid; vLLM's "arrival"
     TokenizerQueued,    // the request actor sent it to a tokenizer
-    TokenizeStarted,    // a tokenizer began rendering/encoding it
-    Tokenized,          // the prompt's token ids exist
+    TokenizeStarted,    // a tokenizer began rendering/encoding it (the first prompt of a batch)
+    Tokenized,          // the prompt's token ids exist (every prompt's, for a batch)
     SchedulerQueued,    // the request actor sent its sequences to a scheduler
     FirstScheduled,     // the scheduler put one of its sequences in a step (prefill begins)
     FirstToken,         // the request actor received the first generated token
@@ -82,6 +82,10 @@ class RequestTimeline {
 
   // Records `at` for `i` unless `i` was already marked. Lock-free, any thread.
   void mark(Instant i, Clock::time_point at = Clock::now()) noexcept;
+  // Records `at` for `i` unless a later time is already there: for an instant that several
+  // parallel pieces of work reach (Tokenized, for a completions batch tokenized prompt by prompt),
+  // the last of them.
+  void mark_latest(Instant i, Clock::time_point at = Clock::now()) noexcept;
   bool has(Instant i) const noexcept { return slot(i).load(std::memory_order_acquire) != kUnset; }
   std::optional<Clock::time_point> at(Instant i) const noexcept;
 

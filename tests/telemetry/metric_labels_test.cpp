@@ -37,6 +37,7 @@ std::shared_ptr<prometheus::Registry> full_registry() {
   m.add_step(16, 4, 0.01);
   m.add_preemptions(1);
   m.add_prefix_cache(10, 5);
+  m.add_prefilled_prompt(12, 4);
   m.count_request("tenant-a", "success", 12, 4);
   ServingMetrics::RequestTimes t;
   t.ttft = 0.1;
@@ -101,6 +102,7 @@ TEST_CASE("metric labels: the reserved names cover every label troupe's families
   CHECK(used.count("stage") == 1);
   CHECK(used.count("resource") == 1);
   CHECK(used.count("reason") == 1);
+  CHECK(used.count("source") == 1);
 }
 
 TEST_CASE("metric labels: every series of the exposition carries them, none overrides a label", "[telemetry]") {

@@ -40,6 +40,26 @@ TEST_CASE("request timeline: the first mark of an instant wins", "[request]") {
   CHECK(t.has(Instant::Received));
 }
 
+TEST_CASE("request timeline: mark_latest keeps the latest time", "[request]") {
+  RequestTimeline t;
+  const auto t0 = Clock::now();
+  t.mark_latest(Instant::Tokenized, t0 + microseconds(20));
+  t.mark_latest(Instant::Tokenized, t0 + microseconds(5));
+  CHECK(*t.at(Instant::Tokenized) == t0 + microseconds(20));
+  t.mark_latest(Instant::Tokenized, t0 + microseconds(70));
+  CHECK(*t.at(Instant::Tokenized) == t0 + microseconds(70));
+  // From several threads: the largest wins.
+  RequestTimeline u;
+  std::vector<std::thread> threads;
+  for (int k = 1; k <= 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 1000; ++i) u.mark_latest(Instant::Tokenized, t0 + microseconds(k * 1000 + i));
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(*u.at(Instant::Tokenized) == t0 + microseconds(4999));
+}
+
 TEST_CASE("request timeline: stages add up to received -> first token written", "[request]") {
   RequestTimeline t;
   const auto t0 = Clock::now();
