@@ -435,6 +435,34 @@ def test_variant_recording_rules_show_both_variants(loaded):
             assert 0 < value < 60, (rule, r)
 
 
+def test_request_log_names_the_tenant_never_the_key(tiny_server, tiny_client):
+    """The per-request log line (text format here) says which tenant sent the request; the API key
+    it presented never reaches the log."""
+    from conftest import TINY_API_KEY, TINY_NAME
+    done = tiny_client.completions.create(model=TINY_NAME, prompt="Hello", max_tokens=2,
+                                          extra_headers={"X-Request-Id": "tenant-check-1"})
+    assert done.choices[0].text is not None
+
+    def logged():
+        text = Path(tiny_server.log_path).read_text(errors="replace")
+        return [line for line in text.splitlines() if "request_id=tenant-check-1" in line] or None
+
+    lines = wait_until(logged)
+    assert lines[0].split("request ", 1)[1].startswith(done.id), lines  # "request <response id> ..."
+    assert "tenant=default" in lines[0], lines
+    assert TINY_API_KEY not in Path(tiny_server.log_path).read_text(errors="replace")
+
+
+def wait_until(predicate, timeout_s: float = 10.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = predicate()
+        if got or time.monotonic() > deadline:
+            assert got, "the request's log line did not appear"
+            return got
+        time.sleep(0.1)
+
+
 # ------------------------------------------------------------------ an alert, for real
 
 QUEUE_ALERT = "TroupeQueueTimeP95High"
@@ -478,8 +506,8 @@ def test_queue_time_alert_fires_under_a_burst(model_path, tmp_path):
 # ------------------------------------------------------------------ a slowed tokenizer
 
 def test_slow_tokenizer_mailbox_grows(model_path, tmp_path):
-    burst_size = 20
-    with troupe_running(model_path, ["--test-tokenizer-delay-ms", "200", "--tokenizer-workers", "1", "--log-format", "json"],
+    burst_size = 12
+    with troupe_running(model_path, ["--test-tokenizer-delay-ms", "500", "--tokenizer-workers", "1", "--log-format", "json"],
                         tmp_path / "troupe.log") as srv, \
             prometheus_running(tmp_path, srv.port) as prom:
         start = time.time()
@@ -498,13 +526,21 @@ def test_slow_tokenizer_mailbox_grows(model_path, tmp_path):
         longest = max(waited, key=waited.get)
         assert longest != EXECUTOR, f"mailbox seconds per second by actor: {waited}"
         assert longest == TOKENIZER, f"mailbox seconds per second by actor: {waited}"
-        # Where the time to first token went: to the tokenizer (waiting for it, and in it), as the
-        # recorded shares of the stages say.
-        shares = prom.wait_for("TTFT stage shares", lambda: {
-            r["metric"]["stage"]: float(r["value"][1]) for r in prom.query("troupe:request_stage:ttft_share_rate5m")
-            if not math.isnan(float(r["value"][1]))} or None, timeout_s=20)
-        assert set(shares) == set(STAGES), shares
+        # Where the time to first token went: to the tokenizer (waiting for it, and in it). First
+        # from the raw histograms over the burst, then as the recorded shares the alert reads
+        # (evaluated every second, so they catch up with the last scrape within a few seconds).
+        span = window(time.time() - start)
+        raw = {r["metric"]["stage"]: float(r["value"][1])
+               for r in prom.query(f"sum by (stage) (increase(troupe_request_stage_seconds_sum[{span}]))")}
+        assert set(raw) == set(STAGES), raw
+        assert raw["tokenizer_queue"] + raw["tokenize"] > 0.5 * sum(raw.values()), raw
+
+        def tokenizer_dominates():
+            shares = {r["metric"]["stage"]: float(r["value"][1]) for r in prom.query("troupe:request_stage:ttft_share_rate5m")}
+            if set(shares) != set(STAGES) or any(math.isnan(v) for v in shares.values()):
+                return None
+            top = max(shares, key=shares.get)
+            return shares if top in ("tokenizer_queue", "tokenize") and shares["tokenizer_queue"] + shares["tokenize"] > 0.5 else None
+
+        shares = prom.wait_for("the recorded TTFT shares to show the tokenizer stages dominating", tokenizer_dominates, timeout_s=20)
         assert abs(sum(shares.values()) - 1) < 1e-6, shares
-        top = max(shares, key=shares.get)
-        assert top in ("tokenizer_queue", "tokenize"), shares
-        assert shares["tokenizer_queue"] + shares["tokenize"] > 0.5, shares
