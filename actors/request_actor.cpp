@@ -35,11 +35,12 @@ struct RequestState {
   int64_t cached_prompt_tokens = 0;
   int64_t max_tokens = 0;
   Clock::time_point first_token{};
-  Clock::time_point first_scheduled{};
   Clock::time_point last_token{};
   bool ended = false;
+  int engine = 0;
   caf::actor scheduler;                     // the engine this request runs on
   std::shared_ptr<ServingMetrics> metrics;  // that engine's
+  RequestTimeline* timeline = nullptr;      // the request's (owned by cfg.request)
 };
 
 using Self = instrumented<caf::stateful_actor<RequestState>>;
@@ -57,17 +58,22 @@ std::string_view outcome_of(const std::optional<ApiError>& error, FinishReason o
 
 // Ends the request: metrics first, then the last event to the sink (an error, or `last`), exit.
 // Metrics come first so that a client who has its whole response already finds the request
-// counted in /metrics.
+// counted in /metrics. The timeline gets its Ended instant and the engine's facts; the request is
+// reported once the HTTP session is done with it too (RequestTimeline::finish_part).
 void end_request(Self* self, std::optional<ApiError> error, FinishReason overall,
                  std::optional<GenerationEvent> last = std::nullopt) {
+  using Instant = RequestTimeline::Instant;
   auto& st = self->state;
   if (st.ended) return;
   st.ended = true;
   const auto now = Clock::now();
   const GenerationRequest& req = *st.cfg.request;
+  RequestTimeline& timeline = *st.timeline;
+  timeline.mark(Instant::Ended, now);
   int64_t generated = 0;
   for (const auto& o : st.outputs) generated += o.num_tokens();
-  st.metrics->count_request(req.tenant, outcome_of(error, overall), st.prompt_tokens, generated);
+  const std::string_view outcome = outcome_of(error, overall);
+  st.metrics->count_request(req.tenant, outcome, st.prompt_tokens, generated);
   if (st.prompt_tokens > 0) {
     ServingMetrics::RequestTimes t;
     t.ttft = st.first_token == Clock::time_point{} ? -1.0 : seconds_between(req.arrival, st.first_token);
@@ -77,16 +83,23 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
     t.max_tokens = st.max_tokens;
     t.n = req.n;
     for (const auto& o : st.outputs) t.max_generated = std::max(t.max_generated, o.num_tokens());
-    if (st.first_scheduled != Clock::time_point{}) {
-      t.queue = seconds_between(req.arrival, st.first_scheduled);
+    if (const auto first_scheduled = timeline.at(Instant::FirstScheduled)) {
+      t.queue = seconds_between(req.arrival, *first_scheduled);
       if (st.first_token != Clock::time_point{}) {
-        t.prefill = seconds_between(st.first_scheduled, st.first_token);
+        t.prefill = seconds_between(*first_scheduled, st.first_token);
         t.decode = seconds_between(st.first_token, st.last_token);
-        t.inference = seconds_between(st.first_scheduled, st.last_token);
+        t.inference = seconds_between(*first_scheduled, st.last_token);
       }
     }
     st.metrics->finish_request(std::string(finish_reason_name(overall)), t);
   }
+  RequestTimeline::Facts& facts = timeline.facts();
+  facts.engine = st.engine;
+  facts.prompt_tokens = st.prompt_tokens;
+  facts.completion_tokens = generated;
+  facts.cached_prompt_tokens = st.cached_prompt_tokens;
+  facts.finish_reason = std::string(finish_reason_name(overall));
+  facts.outcome = std::string(outcome);
   if (error) {
     GenerationEvent ev;
     ev.error = std::move(error);
@@ -96,7 +109,19 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
     st.cfg.sink->push(std::move(*last));
   }
   if (st.cfg.on_exit) st.cfg.on_exit();
+  timeline.finish_part();
   self->quit();
+}
+
+// A request stopped before it finished: troupe_request_aborts_total{stage, reason}, and the stage
+// and reason in its log line.
+void count_abort(Self* self, AbortReason reason) {
+  auto& st = self->state;
+  const RequestTimeline::Phase phase = st.timeline->phase();
+  st.metrics->count_abort(RequestTimeline::phase_name(phase), abort_reason_name(reason));
+  auto& facts = st.timeline->facts();
+  facts.abort_phase = phase;
+  facts.abort_reason = std::string(abort_reason_name(reason));
 }
 
 // Aborts whatever sequences of this request are still running in the scheduler.
@@ -161,10 +186,6 @@ void on_outputs(Self* self, SequenceOutputs& out) {
       st.cached_prompt_tokens = 0;
       for (int64_t cached : st.cached_by_prompt) st.cached_prompt_tokens += cached;
     }
-    if (i < out.scheduled_at.size() && out.scheduled_at[i] &&
-        (st.first_scheduled == Clock::time_point{} || *out.scheduled_at[i] < st.first_scheduled)) {
-      st.first_scheduled = *out.scheduled_at[i];
-    }
     if (u.preempted && u.new_tokens.empty() && !u.finished) continue;
     got_token = got_token || !u.new_tokens.empty();
     std::vector<std::optional<TokenLogprobs>> lps;
@@ -183,6 +204,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   if (got_token) {
     if (st.first_token == Clock::time_point{}) {
       st.first_token = now;
+      st.timeline->mark(RequestTimeline::Instant::FirstToken, now);
     } else {
       st.metrics->observe_inter_token(seconds_between(st.last_token, now));
     }
@@ -190,6 +212,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
   if (out.error) {
     // The executor failed: every choice still open ends with an error.
+    count_abort(self, AbortReason::Error);
     for (std::size_t c = 0; c < st.done.size(); ++c) {
       if (!st.done[c]) {
         st.done[c] = true;
@@ -221,6 +244,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
 
 void submit_to_scheduler(Self* self, int engine) {
   auto& st = self->state;
+  st.engine = engine;
   st.scheduler = st.cfg.schedulers.at(static_cast<std::size_t>(engine));
   st.metrics = st.cfg.engine_metrics.at(static_cast<std::size_t>(engine));
   const GenerationRequest& req = *st.cfg.request;
@@ -240,6 +264,7 @@ void submit_to_scheduler(Self* self, int engine) {
   st.cached_by_prompt.assign(st.prompts.size(), 0);
   SubmitSequences submit;
   submit.request_id = req.id;
+  submit.timeline = req.timeline;
   for (std::size_t p = 0; p < st.prompts.size(); ++p) {
     int64_t prompt_max_tokens = 0;
     check_lengths(req, static_cast<int64_t>(st.prompts[p]->size()), st.cfg.max_model_len, prompt_max_tokens);
@@ -263,6 +288,7 @@ void submit_to_scheduler(Self* self, int engine) {
   const std::size_t choices = static_cast<std::size_t>(req.n) * st.prompts.size();
   st.done.assign(choices, false);
   st.reasons.assign(choices, FinishReason::Stop);
+  st.timeline->mark(RequestTimeline::Instant::SchedulerQueued);
   self->request(st.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
       .then(
           [self](Admission a) {
@@ -296,8 +322,10 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
   auto& st = self->state;
   st.scheduler = st.cfg.schedulers.front();
   st.metrics = st.cfg.engine_metrics.front();
+  st.timeline = st.cfg.request->timeline.get();
   // A cancel or a late step output may reach a request that has just ended: drop it quietly.
   self->set_default_handler(caf::drop);
+  st.timeline->mark(RequestTimeline::Instant::TokenizerQueued);
   // One tokenization per prompt (a completions batch has several); submit once all are back.
   const int num_prompts = st.cfg.request->num_prompts();
   st.prompts.resize(static_cast<std::size_t>(num_prompts));
@@ -335,10 +363,13 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
   }
   return {
       [self](atoms::outputs, SequenceOutputs& out) { on_outputs(self, out); },
-      [self](atoms::cancel, AbortReason) {
-        // The client went away (or the server is stopping): free the KV blocks now.
-        abort_unfinished(self);
+      [self](atoms::cancel, AbortReason reason) {
+        // The client went away (or the server is stopping, or a deadline passed): free the KV
+        // blocks now.
         auto& st = self->state;
+        if (st.ended) return;
+        count_abort(self, reason);
+        abort_unfinished(self);
         std::fill(st.done.begin(), st.done.end(), true);
         GenerationEvent ev;
         ev.done = true;

@@ -54,6 +54,8 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
   (void)self;
   return {
       [config](atoms::tokenize, const TokenizeJob& job) -> TokenizedPrompt {
+        RequestTimeline* timeline = job.request->timeline.get();
+        if (timeline != nullptr) timeline->mark(RequestTimeline::Instant::TokenizeStarted);
         if (config.artificial_delay_ms > 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(config.artificial_delay_ms));
         }
@@ -74,6 +76,8 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
           out.error = ApiError{400, "invalid_request_error", std::string("cannot tokenize the prompt: ") + e.what(),
                                std::nullopt, 0};
         }
+        // A batch's prompts are tokenized one job each: the request is tokenized when the last is.
+        if (timeline != nullptr) timeline->mark_latest(RequestTimeline::Instant::Tokenized);
         return out;
       },
       [config](atoms::tokenize, const TokenizeText& job) -> TokenizedPrompt {

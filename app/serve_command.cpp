@@ -22,6 +22,8 @@
 #include "common/error.hpp"
 #include "gpu/backend_factory.hpp"
 #include "http/http_server.hpp"
+#include "telemetry/metric_labels.hpp"
+#include "telemetry/request_log.hpp"
 
 namespace troupe::app {
 
@@ -51,6 +53,8 @@ struct ServeOptions {
   int tokenizer_workers = 2;
   int tokenizer_delay_ms = 0;
   int64_t max_body_bytes = 4 << 20;
+  std::string metric_labels;       // --metric-labels k=v,...
+  std::string log_format = "text";  // --log-format text|json
   bool enable_auto_tool_choice = false;
   std::string tool_call_parser;
 };
@@ -187,6 +191,9 @@ std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, cons
 }
 
 void run_serve(const ServeOptions& opt) {
+  // Flags that need no model are checked first, so a typo fails at once.
+  const prometheus::Labels metric_labels = parse_metric_labels(opt.metric_labels);
+  configure_logging(parse_log_format(opt.log_format));
   ShutdownSignals signals;
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
@@ -241,6 +248,7 @@ void run_serve(const ServeOptions& opt) {
   eopt.tokenizer_workers = opt.tokenizer_workers;
   eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
   eopt.version = TROUPE_VERSION;
+  eopt.metric_labels = metric_labels;
 
   HttpServerOptions hopt;
   hopt.host = opt.host;
@@ -311,6 +319,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--no-enable-prefix-caching", opt->no_prefix_caching, "Disable prefix caching");
   cmd->add_option("--tokenizer-workers", opt->tokenizer_workers, "Tokenizer actors")->check(CLI::PositiveNumber);
   cmd->add_option("--max-body-bytes", opt->max_body_bytes, "Largest request body accepted (413 beyond)")->check(CLI::PositiveNumber);
+  cmd->add_option("--metric-labels", opt->metric_labels,
+                  "Labels added to every metric series, e.g. variant=thinking,region=eu");
+  cmd->add_option("--log-format", opt->log_format, "text or json (one JSON object per line, one per request)");
   cmd->add_flag("--enable-auto-tool-choice", opt->enable_auto_tool_choice,
                "Let the model call tools on its own (tool_choice \"auto\"); needs --tool-call-parser");
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,

@@ -30,25 +30,45 @@ struct Submitted {
 };
 
 // Ends the request's use of its sink however the handler exits, and cancels the request in the
-// engine unless it reached its last event (a disconnect, a failed write, an exception).
+// engine unless it reached its last event (a disconnect, a failed write, an exception). The
+// session's part of the request's timeline ends with it.
 class RequestScope {
  public:
-  RequestScope(ServingEngine& engine, std::string id, std::shared_ptr<ChannelEventSink> sink)
-      : engine_(engine), id_(std::move(id)), sink_(std::move(sink)) {}
+  RequestScope(ServingEngine& engine, std::string id, std::shared_ptr<ChannelEventSink> sink,
+               std::shared_ptr<RequestTimeline> timeline)
+      : engine_(engine), id_(std::move(id)), sink_(std::move(sink)), timeline_(std::move(timeline)) {}
   ~RequestScope() {
     sink_->detach();
     if (!finished_) engine_.cancel(id_);
+    timeline_->finish_part();
   }
   RequestScope(const RequestScope&) = delete;
   RequestScope& operator=(const RequestScope&) = delete;
   void mark_finished() { finished_ = true; }
   ChannelEventSink& sink() { return *sink_; }
+  // `event` has just been written: if it carries generated tokens, the first token is out.
+  void written(const GenerationEvent& event) {
+    if (first_token_written_) return;
+    for (const ChoiceDelta& c : event.choices) {
+      if (!c.token_ids.empty() || !c.text.empty()) {
+        timeline_->mark(RequestTimeline::Instant::FirstTokenWritten);
+        first_token_written_ = true;
+        return;
+      }
+    }
+  }
+  // The whole response, tokens included, has just been written.
+  void written_whole() {
+    if (timeline_->has(RequestTimeline::Instant::FirstToken)) timeline_->mark(RequestTimeline::Instant::FirstTokenWritten);
+  }
 
  private:
   ServingEngine& engine_;
   std::string id_;
   std::shared_ptr<ChannelEventSink> sink_;
+  std::shared_ptr<RequestTimeline> timeline_;
   bool finished_ = false;
+  bool first_token_written_ = false;
 };
 
 bool is_last(const GenerationEvent& event) { return event.done || event.error.has_value(); }
@@ -74,6 +94,7 @@ asio::awaitable<bool> write_sse_header(Connection& connection, const Request& re
   response.set(http::field::server, "troupe");
   response.set(http::field::content_type, "text/event-stream");
   response.set(http::field::cache_control, "no-cache");
+  if (!connection.request_id.empty()) response.set("X-Request-Id", connection.request_id);
   response.keep_alive(request.keep_alive());
   response.chunked(true);
   http::response_serializer<http::empty_body> serializer{response};
@@ -110,6 +131,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
     for (const std::string& payload : payloads) {
       if (!co_await write_sse_payload(connection, payload)) co_return false;
     }
+    scope.written(*event);
     if (contract_broken) break;
     if (is_last(*event)) {
       scope.mark_finished();
@@ -149,8 +171,10 @@ asio::awaitable<bool> respond_whole(Connection& connection, const Request& reque
   const boost::json::object body = submitted.options.endpoint == Endpoint::ChatCompletions
                                         ? chat_response(submitted.options, result)
                                         : completion_response(submitted.options, result);
-  co_return co_await write_response(connection, request,
-                                    json_response(request, http::status::ok, boost::json::serialize(body)));
+  const bool written = co_await write_response(connection, request,
+                                               json_response(request, http::status::ok, boost::json::serialize(body)));
+  scope.written_whole();
+  co_return written;
 }
 
 GenerationRequest parse_generation(const Request& request, Endpoint endpoint, const ApiContext& context) {
@@ -161,16 +185,24 @@ GenerationRequest parse_generation(const Request& request, Endpoint endpoint, co
 }  // namespace
 
 asio::awaitable<bool> handle_generation(Connection& connection, const Request& request, Endpoint endpoint) {
+  // Two parties complete the timeline: the engine, and this session once it is done writing.
+  auto timeline = std::make_shared<RequestTimeline>(2);
+  timeline->mark(RequestTimeline::Instant::Received);
   GenerationRequest generation = parse_generation(request, endpoint, connection.api_context);
   generation.id = make_request_id(endpoint);
   generation.arrival = std::chrono::steady_clock::now();
+  timeline->mark(RequestTimeline::Instant::Parsed, generation.arrival);
+  if (connection.request_id.empty()) connection.request_id = generation.id;
+  timeline->facts().request_id = connection.request_id;
+  timeline->facts().stream = generation.stream;
+  generation.timeline = timeline;
   generation.tenant = connection.tenant;
   const Submitted submitted{
       generation.stream,
       response_options(generation, ResponseIdentity{generation.id, unix_seconds_now(), generation.model,
                                                     connection.api_context.system_fingerprint})};
   auto sink = std::make_shared<ChannelEventSink>(co_await asio::this_coro::executor);
-  RequestScope scope(connection.engine, generation.id, sink);
+  RequestScope scope(connection.engine, generation.id, sink, timeline);
   connection.engine.submit(std::move(generation), sink);
 
   // Headers wait for the first event: an immediate error (overload, prompt too long) still gets

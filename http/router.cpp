@@ -139,6 +139,17 @@ ApiError unauthorized() {
   return error;
 }
 
+// The client's X-Request-Id, when it is one we can log and echo safely: 1 to 256 visible ASCII
+// characters. Anything else is ignored (a generation request then gets its response id).
+std::string client_request_id(const Request& request) {
+  const std::string_view id = request["X-Request-Id"];
+  if (id.empty() || id.size() > 256) return {};
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return {};
+  }
+  return std::string(id);
+}
+
 ApiError internal_error(const std::string& what) {
   ApiError error;
   error.status = 500;
@@ -150,6 +161,7 @@ ApiError internal_error(const std::string& what) {
 }  // namespace
 
 asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
+  connection.request_id = client_request_id(request);
   const std::string_view path = path_of(request.target());
   const Route* route = find_route(path, connection.options.metrics_only);
   if (route == nullptr) co_return co_await write_response(connection, request, error_response(request, not_found(path)));

@@ -29,8 +29,9 @@ std::vector<std::vector<int32_t>> read_sequences(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const boost::json::value doc = boost::json::parse(text);  // outlives the loop (C++20 range-for)
   std::vector<std::vector<int32_t>> out;
-  for (const auto& s : boost::json::parse(text).as_object().at("sequences").as_array()) {
+  for (const auto& s : doc.as_object().at("sequences").as_array()) {
     std::vector<int32_t> ids;
     for (const auto& id : s.as_array()) ids.push_back(id.to_number<int32_t>());
     if (ids.empty()) throw std::runtime_error(path + ": an empty sequence");

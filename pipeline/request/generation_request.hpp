@@ -5,10 +5,12 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "pipeline/request/request_timeline.hpp"
 #include "pipeline/request/structured_output_request.hpp"
 #include "pipeline/sampling/sampler.hpp"
 #include "pipeline/tool_calls/tool_call_mode.hpp"
@@ -71,6 +73,9 @@ struct GenerationRequest {
                                    // (value = top_logprobs, 0 for the chosen token only)
   std::string tenant = "anonymous";  // the API key's configured name, for accounting
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
+  // Shared with everything that handles the request: each marks its instants there. Null when the
+  // caller keeps none; the engine then makes one (arrival as Received and Parsed).
+  std::shared_ptr<RequestTimeline> timeline;
 };
 
 }  // namespace troupe

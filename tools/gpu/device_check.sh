@@ -132,7 +132,7 @@ export TROUPE_EXPECT_CUDA=1
 rm -f "$OUT/kernel_errors.tsv"
 if fits 60; then
   TROUPE_FIXTURES_DIR=$repo/tests/fixtures TROUPE_GPU_ERRORS=$OUT/kernel_errors.tsv timeout $(($(left) > 150 ? 150 : $(left))) \
-    env LD_LIBRARY_PATH="$lib_path" "$B/bin/troupe_gpu_tests" "[cuda],[device]" "~[smollm2]" -r compact >"$OUT/tests.txt" 2>&1
+    env LD_LIBRARY_PATH="$lib_path" "$B/bin/troupe_gpu_tests" "[cuda]~[smollm2],[device]" -r compact >"$OUT/tests.txt" 2>&1
   status=$?
   tail -5 "$OUT/tests.txt"
   summary=$(grep -E "^(Passed|Failed)|test cases" "$OUT/tests.txt" | tail -1)

@@ -53,7 +53,7 @@ strip --strip-unneeded "$root"/lib/*.so* "$root"/lib-fallback/*.so* 2>/dev/null 
 
 {
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo '+changes')"
-  echo "nvcc: $( (command -v nvcc || echo /usr/local/cuda/bin/nvcc) | xargs -I{} {} --version | tail -1)"
+  echo "nvcc: $("$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" --version | tail -1)"
   echo "needs from the GPU machine: $(for b in "${binaries[@]}"; do ldd "$b"; done | awk '{print $1}' |
     grep -E '^lib(cudart|cublas|cublasLt)\.so' | sort -u | tr '\n' ' ')"
 } >"$root/BUILD_INFO"
