@@ -48,9 +48,13 @@ struct BackendOptions {
   int threads = 0;                  // CPU threads; 0: all cores
   std::string label;                // the `device` label of metrics ("cpu:1" for a second CPU engine); empty: default
   double gpu_memory_utilization = 0.9;
-  // CPU: keep GGUF Q4_0/Q4_1/Q8_0 weights in their blocks (a fraction of the memory and of the bytes
+  // CPU: keep GGUF quantized weights in their blocks (a fraction of the memory and of the bytes
   // a decode step reads) rather than widening them to float32.
   bool cpu_keep_quantized = true;
+  // CPU: multiply kept blocks by activations quantized to int8 blocks (integer dot products, every
+  // block type of gpu/cpu/int8_matmul.hpp, as llama.cpp does); false keeps the exact float32
+  // activations (Q4_0/Q4_1/Q8_0 blocks, other types widened to float32) for parity tests.
+  bool cpu_int8_activations = true;
 };
 
 // Memory of the device a backend runs on, in bytes.

@@ -1,15 +1,20 @@
 // Time of the CPU backend's quantized-weight products (gpu/cpu/cpu_weight.hpp) by number of
-// activation rows: block by block (blockwise_matmul.hpp) against float32 tiles fed to OpenBLAS,
-// and a float32 weight through OpenBLAS for scale. Random Q4_1 blocks shaped like SmolLM2-135M's
-// MLP (gate|up 3072 x 576 and down 576 x 1536). Prints the median of --repeats runs per cell, in
-// microseconds, and the weight bytes read per microsecond by the blockwise path (GB/s).
+// activation rows: int8 activations with integer dot products (int8_matmul.hpp, the default; the
+// time includes quantizing the rows), float activations block by block (blockwise_matmul.hpp) and
+// float32 tiles fed to OpenBLAS (Q4_0/Q4_1/Q8_0 only), and a float32 weight through OpenBLAS for
+// scale. Random blocks shaped like SmolLM2-135M's MLP (gate|up 3072 x 576 and down 576 x 1536;
+// K-quants 3072 x 768 and 768 x 1536, rows of whole 256-blocks). Prints the median of --repeats
+// runs per cell in microseconds, the int8 path's weight bytes read per microsecond (GB/s) and its
+// arithmetic rate (GMAC/s).
 //
-//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q8_0]
+//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
+//                           [--rows 1,2,4,...]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -26,14 +31,20 @@ using troupe::DType;
 using troupe::cpu::CpuWeight;
 
 std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
-  const int64_t blocks = rows * cols / 32, bytes = troupe::dtype_block_bytes(type);
+  const int64_t blocks = rows * cols / troupe::dtype_block_elements(type), bytes = troupe::dtype_block_bytes(type);
   std::vector<std::byte> out(static_cast<std::size_t>(blocks * bytes));
   std::uniform_int_distribution<int> byte(0, 255);
   for (auto& b : out) b = std::byte(byte(rng));
-  for (int64_t i = 0; i < blocks; ++i) {  // sane scales: random bytes could be inf or NaN halves
-    const std::uint16_t d = troupe::float_to_fp16(0.01f), m = troupe::float_to_fp16(-0.08f);
-    std::memcpy(out.data() + i * bytes, &d, 2);
-    if (type == DType::Q4_1) std::memcpy(out.data() + i * bytes + 2, &m, 2);
+  // Sane scales: random bytes could be inf or NaN halves.
+  const std::uint16_t d = troupe::float_to_fp16(0.01f), m = troupe::float_to_fp16(-0.08f);
+  for (int64_t i = 0; i < blocks; ++i) {
+    std::byte* p = out.data() + i * bytes;
+    if (type == DType::Q6_K) {
+      std::memcpy(p + 208, &d, 2);
+    } else {
+      std::memcpy(p, &d, 2);
+      if (type != DType::Q4_0 && type != DType::Q5_0 && type != DType::Q8_0) std::memcpy(p + 2, &m, 2);
+    }
   }
   return out;
 }
@@ -56,6 +67,7 @@ double median_us(int repeats, F&& f) {
 int main(int argc, char** argv) {
   int threads = 2, repeats = 15;
   DType type = DType::Q4_1;
+  std::vector<int64_t> row_counts{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) {
@@ -63,32 +75,63 @@ int main(int argc, char** argv) {
     } else if (arg == "--repeats" && i + 1 < argc) {
       repeats = std::stoi(argv[++i]);
     } else if (arg == "--type" && i + 1 < argc) {
-      const std::string t = argv[++i];
-      type = t == "q4_0" ? DType::Q4_0 : t == "q8_0" ? DType::Q8_0 : DType::Q4_1;
+      std::string t = argv[++i];
+      std::transform(t.begin(), t.end(), t.begin(), ::toupper);
+      bool found = false;
+      for (DType c : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        if (troupe::dtype_name(c) == t) type = c, found = true;
+      }
+      if (!found) {
+        std::fprintf(stderr, "unknown type %s\n", argv[i]);
+        return 2;
+      }
+    } else if (arg == "--rows" && i + 1 < argc) {
+      row_counts.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q8_0]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...]\n", argv[0]);
       return 2;
     }
   }
   openblas_set_num_threads(threads);
   troupe::cpu::ThreadPool pool(threads);
   std::mt19937 rng(1);
-  std::printf("%s weights, %d threads, median of %d; microseconds per product\n",
+  const bool float_paths = type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
+  std::printf("%s weights, %d threads, median of %d; microseconds per product (- : no such path)\n",
               std::string(troupe::dtype_name(type)).c_str(), threads, repeats);
-  std::printf("%-16s %6s %12s %12s %12s %14s\n", "weight", "rows", "blockwise", "tiled", "f32 sgemm", "blockwise GB/s");
+  std::printf("%-18s %6s %10s %10s %10s %10s %9s %9s\n", "weight", "rows", "int8", "blockwise", "tiled", "f32 sgemm",
+              "int8 GB/s", "GMAC/s");
   struct Shape { const char* name; int64_t rows, cols; };
-  for (const Shape& s : {Shape{"gate|up 3072x576", 3072, 576}, Shape{"down 576x1536", 576, 1536}}) {
+  const bool k_quant = troupe::dtype_block_elements(type) == 256;
+  const Shape shapes[] = {k_quant ? Shape{"gate|up 3072x768", 3072, 768} : Shape{"gate|up 3072x576", 3072, 576},
+                          k_quant ? Shape{"down 768x1536", 768, 1536} : Shape{"down 576x1536", 576, 1536}};
+  for (const Shape& s : shapes) {
     const auto blocks = random_blocks(type, s.rows, s.cols, rng);
     std::vector<float> f32(static_cast<std::size_t>(s.rows * s.cols));
     troupe::dequantize(type, blocks.data(), f32.data(), s.rows * s.cols);
-    const CpuWeight w = CpuWeight::from_blocks(type, blocks, s.rows, s.cols);
-    for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
-      std::vector<float> a(static_cast<std::size_t>(m * s.cols), 0.5f), c(static_cast<std::size_t>(m * s.rows));
-      const double blockwise = median_us(repeats, [&] { w.matmul_blockwise(a.data(), c.data(), m, false, &pool); });
-      const double tiled = median_us(repeats, [&] { w.matmul_tiled(a.data(), c.data(), m, false, &pool); });
+    const CpuWeight w8 = CpuWeight::from_blocks(type, blocks, s.rows, s.cols);
+    const CpuWeight wf = float_paths ? CpuWeight::from_blocks(type, blocks, s.rows, s.cols, CpuWeight::Mode{true, false}) : w8;
+    for (int64_t m : row_counts) {
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      std::vector<float> a(static_cast<std::size_t>(m * s.cols)), c(static_cast<std::size_t>(m * s.rows));
+      for (auto& x : a) x = normal(rng);
+      const double int8 = median_us(repeats, [&] { w8.matmul(a.data(), c.data(), m, false, &pool); });
+      double blockwise = -1, tiled = -1;
+      if (float_paths) {
+        blockwise = median_us(repeats, [&] { wf.matmul_blockwise(a.data(), c.data(), m, false, &pool); });
+        tiled = median_us(repeats, [&] { wf.matmul_tiled(a.data(), c.data(), m, false, &pool); });
+      }
       const double sgemm = median_us(repeats, [&] { troupe::cpu::matmul_nt(a.data(), f32.data(), c.data(), m, s.rows, s.cols); });
-      std::printf("%-16s %6lld %12.1f %12.1f %12.1f %14.2f\n", s.name, static_cast<long long>(m), blockwise, tiled, sgemm,
-                  static_cast<double>(w.bytes()) / blockwise / 1e3);
+      const auto cell = [](double us) {
+        char buf[32];
+        if (us < 0) return std::string("-");
+        std::snprintf(buf, sizeof buf, "%.1f", us);
+        return std::string(buf);
+      };
+      std::printf("%-18s %6lld %10s %10s %10s %10s %9.2f %9.2f\n", s.name, static_cast<long long>(m), cell(int8).c_str(),
+                  cell(blockwise).c_str(), cell(tiled).c_str(), cell(sgemm).c_str(), static_cast<double>(w8.bytes()) / int8 / 1e3,
+                  static_cast<double>(m * s.rows * s.cols) / int8 / 1e3);
     }
   }
   return 0;
