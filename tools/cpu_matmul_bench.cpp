@@ -8,7 +8,9 @@
 // arithmetic rate (GMAC/s).
 //
 //   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
-//                           [--rows 1,2,4,...]
+//                           [--rows 1,2,4,...] [--cpu-time]
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,14 +51,26 @@ std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, std
   return out;
 }
 
+// --cpu-time: the process's CPU time instead of wall time. With --threads 1 on a machine shared
+// with other work, this is the time the product itself took (no waiting for a core), for A/B
+// comparisons while the machine is busy; wall time is what final figures use.
+bool g_cpu_time = false;
+
+double now_us() {
+  if (!g_cpu_time) return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 template <typename F>
 double median_us(int repeats, F&& f) {
   std::vector<double> t;
   f();  // warm-up
   for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
+    const double start = now_us();
     f();
-    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    t.push_back(now_us() - start);
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
@@ -85,12 +99,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "unknown type %s\n", argv[i]);
         return 2;
       }
+    } else if (arg == "--cpu-time") {
+      g_cpu_time = true;
     } else if (arg == "--rows" && i + 1 < argc) {
       row_counts.clear();
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time]\n", argv[0]);
       return 2;
     }
   }

@@ -75,6 +75,7 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     } else {
       w.add_segment(Segment{DType::F32, 0, rows, 0, model.load_f32(name, shape), {}});
     }
+    model.release_pages(name);  // the copy is what we read from now on
   }
   return w;
 }
@@ -113,7 +114,8 @@ void CpuWeight::matmul(const float* a, float* c, int64_t m, bool accumulate, Thr
     matmul(quantized, c, accumulate, pool);
     return;
   }
-  thread_local QuantizedActivations quantized;  // for the int8 segments of a mixed weight
+  thread_local QuantizedActivations quantized_rows;  // for the int8 segments of a mixed weight
+  QuantizedActivations& quantized = quantized_rows;  // named here: the pool's threads have their own
   bool quantized_ready = false;
   for (const Segment& s : segments_) {
     float* cs = c + s.first_row;  // C's columns of this segment; row stride rows_

@@ -97,18 +97,27 @@ TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSeq
       const __m256 s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(reduce_8x8(dots), _mm256_set1_ps(scale)), live);
       const float m_old = row_max[i];
       const float m_new = std::max(m_old, hmax(s));
-      const float correction = m_old == -INFINITY ? 0.0f : std::exp(m_old - m_new);
       const __m256 p = _mm256_and_ps(exp_ps(_mm256_sub_ps(s, _mm256_set1_ps(m_new))), live);
-      row_max[i] = m_new;
-      row_sum[i] = row_sum[i] * correction + hsum(p);
       alignas(32) float w[8];
       _mm256_store_ps(w, p);
       float* o = acc.data() + i * d;
-      const __m256 corr = _mm256_set1_ps(correction);
-      for (int64_t c = 0; c < dv; ++c) {
-        __m256 oc = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c), corr);
-        for (int64_t j = 0; j < np; ++j) oc = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v[j] + 8 * c), oc);
-        _mm256_storeu_ps(o + 8 * c, oc);
+      if (m_new == m_old) {  // the common case once the context's largest scores are behind
+        row_sum[i] += hsum(p);
+        for (int64_t c = 0; c < dv; ++c) {
+          __m256 oc = _mm256_loadu_ps(o + 8 * c);
+          for (int64_t j = 0; j < np; ++j) oc = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v[j] + 8 * c), oc);
+          _mm256_storeu_ps(o + 8 * c, oc);
+        }
+      } else {
+        const float correction = m_old == -INFINITY ? 0.0f : std::exp(m_old - m_new);
+        row_max[i] = m_new;
+        row_sum[i] = row_sum[i] * correction + hsum(p);
+        const __m256 corr = _mm256_set1_ps(correction);
+        for (int64_t c = 0; c < dv; ++c) {
+          __m256 oc = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c), corr);
+          for (int64_t j = 0; j < np; ++j) oc = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v[j] + 8 * c), oc);
+          _mm256_storeu_ps(o + 8 * c, oc);
+        }
       }
     }
   }
