@@ -99,7 +99,7 @@ def main() -> None:
                      "logprobs": "log softmax of the raw logits, before sampling"},
         "files": files,
     }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+    Path(args.out).write_text(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
