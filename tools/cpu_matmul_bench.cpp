@@ -9,6 +9,7 @@
 //
 //   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
 //                           [--rows 1,2,4,...] [--cpu-time]
+//   troupe-cpu-matmul-bench --roofline [--threads N]   # the peak the products are measured against
 #include <time.h>
 
 #include <algorithm>
@@ -21,6 +22,9 @@
 #include <vector>
 
 #include <cblas.h>
+#include <immintrin.h>
+
+#include <thread>
 
 #include "common/float16.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
@@ -76,10 +80,58 @@ double median_us(int repeats, F&& f) {
   return t[t.size() / 2];
 }
 
+// The machine's compute roofline for these kernels, measured: register-only loops of the int8
+// products' instructions (maddubs + madd + add: 32 int8 multiply-adds per 3 instructions, 8
+// independent chains) and of float32 FMAs (8 multiply-adds per instruction, 12 chains).
+__attribute__((target("avx2,fma"), noinline)) int peak_int8(long iterations) {
+  __m256i acc[8];
+  const __m256i w = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i x = _mm256_set1_epi8(-2);
+  for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_si256();
+  for (long i = 0; i < iterations; ++i) {
+    __asm__ volatile("" : "+x"(x));  // keep the products in the loop
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones));
+  }
+  __m256i sum = acc[0];
+  for (int k = 1; k < 8; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  return _mm256_extract_epi32(sum, 0);
+}
+
+__attribute__((target("avx2,fma"), noinline)) float peak_f32(long iterations) {
+  __m256 acc[12];
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
+  for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
+  for (long i = 0; i < iterations; ++i) {
+    for (int k = 0; k < 12; ++k) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
+  }
+  __m256 sum = acc[0];
+  for (int k = 1; k < 12; ++k) sum = _mm256_add_ps(sum, acc[k]);
+  return _mm256_cvtss_f32(sum);
+}
+
+// GMAC/s of `loop` on `threads` threads at once: MACs per iteration x iterations / slowest thread.
+template <typename Loop>
+double peak(int threads, double macs_per_iteration, Loop loop) {
+  const long iterations = 100'000'000;
+  std::vector<std::thread> pool;
+  std::vector<double> seconds(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      const auto t0 = std::chrono::steady_clock::now();
+      volatile auto sink = loop(iterations);
+      (void)sink;
+      seconds[t] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+  }
+  for (auto& th : pool) th.join();
+  return macs_per_iteration * static_cast<double>(iterations) * threads / *std::max_element(seconds.begin(), seconds.end()) / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 2, repeats = 15;
+  bool roofline = false;
   DType type = DType::Q4_1;
   std::vector<int64_t> row_counts{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
   for (int i = 1; i < argc; ++i) {
@@ -99,6 +151,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "unknown type %s\n", argv[i]);
         return 2;
       }
+    } else if (arg == "--roofline") {
+      roofline = true;
     } else if (arg == "--cpu-time") {
       g_cpu_time = true;
     } else if (arg == "--rows" && i + 1 < argc) {
@@ -109,6 +163,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time]\n", argv[0]);
       return 2;
     }
+  }
+  if (roofline) {
+    std::printf("compute roofline, %d threads: int8 (maddubs+madd) %.1f GMAC/s, float32 FMA %.1f GMAC/s\n", threads,
+                peak(threads, 8 * 32, peak_int8), peak(threads, 12 * 8, peak_f32));
+    return 0;
   }
   openblas_set_num_threads(threads);
   troupe::cpu::ThreadPool pool(threads);

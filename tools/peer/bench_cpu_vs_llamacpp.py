@@ -32,9 +32,9 @@ def troupe_run(binary: str, model: str, test: str, threads: int) -> float:
     else:
         ids = ",".join(str(100 + (i * 7) % 40000) for i in range(n))
         args = ["--prompt-ids", ids, "--max-tokens", "1"]
-    out = subprocess.run([binary, "generate", model, "--threads", str(threads), *args], capture_output=True, text=True,
-                         check=True).stdout + ""
-    line = subprocess.run(["tail", "-1"], input=out, capture_output=True, text=True).stdout
+    run = subprocess.run([binary, "generate", model, "--threads", str(threads), *args], capture_output=True, text=True,
+                         check=True)
+    line = run.stderr.strip().splitlines()[-1]  # troupe: cpu, load ..., prompt ... tok/s, ... decode ... tok/s
     m = re.search(r"decode ([0-9.]+) tok/s" if kind == "tg" else r"prompt \d+ tokens in [0-9.]+ s \(([0-9.]+) tok/s\)", line)
     if not m:
         raise RuntimeError(f"unexpected troupe output: {line!r}")
