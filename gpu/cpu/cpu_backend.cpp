@@ -135,7 +135,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   act_.resize(static_cast<std::size_t>(tokens * inter));
 
   // Attention block.
-  if (L.qkv.prefers_quantized(tokens)) {  // norm and quantization in one pass
+  if (L.qkv.takes_quantized()) {  // norm and quantization in one pass
     cpu::rms_norm_quantize(x_.data(), L.input_norm.data(), tokens, h, eps, quantized_, pool_.get());
     L.qkv.matmul(quantized_, qkv_.data(), /*accumulate=*/false, pool_.get());
   } else {
@@ -175,14 +175,14 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   L.o.matmul(attn_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
 
   // MLP block.
-  if (L.gate_up.prefers_quantized(tokens)) {
+  if (L.gate_up.takes_quantized()) {
     cpu::rms_norm_quantize(x_.data(), L.post_norm.data(), tokens, h, eps, quantized_, pool_.get());
     L.gate_up.matmul(quantized_, gate_up_.data(), /*accumulate=*/false, pool_.get());
   } else {
     cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
     L.gate_up.matmul(xn_.data(), gate_up_.data(), tokens, /*accumulate=*/false, pool_.get());
   }
-  if (L.down.prefers_quantized(tokens)) {  // SiLU·up and quantization in one pass
+  if (L.down.takes_quantized()) {  // SiLU·up and quantization in one pass
     cpu::silu_mul_quantize(gate_up_.data(), tokens, inter, quantized_, pool_.get());
     L.down.matmul(quantized_, x_.data(), /*accumulate=*/true, pool_.get());
   } else {

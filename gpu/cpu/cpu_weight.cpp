@@ -35,7 +35,6 @@ void CpuWeight::add_segment(Segment s) {
   } else {
     segments_.push_back(std::move(s));
   }
-  any_tileable_ = std::any_of(segments_.begin(), segments_.end(), [](const Segment& g) { return blockwise_supports(g.storage); });
   takes_quantized_ = mode_.int8_activations &&
                      std::all_of(segments_.begin(), segments_.end(), [](const Segment& g) { return g.storage != DType::F32; });
 }
@@ -109,8 +108,7 @@ void CpuWeight::row(int64_t r, float* out) const {
 
 void CpuWeight::matmul(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const {
   if (m <= 0) return;
-  const bool tiles = m >= kTiledMinRows;  // int8 mode: Q4_0/Q4_1/Q8_0 segments as float32 tiles
-  if (prefers_quantized(m)) {
+  if (takes_quantized_) {
     thread_local QuantizedActivations quantized;
     quantize_activations(a, m, cols_, cols_, quantized, pool);
     matmul(quantized, c, accumulate, pool);
@@ -128,9 +126,7 @@ void CpuWeight::matmul(const float* a, float* c, int64_t m, bool accumulate, Thr
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(s.rows),
                   static_cast<int>(cols_), 1.0f, a, static_cast<int>(cols_), s.f32.data(), static_cast<int>(cols_),
                   accumulate ? 1.0f : 0.0f, cs, static_cast<int>(rows_));
-    } else if (mode_.int8_activations && tiles && blockwise_supports(s.storage)) {
-      matmul_segment_tiled(s, a, c, m, accumulate, pool);
-    } else if (mode_.int8_activations) {  // int8 segments beside float32 or tiled ones
+    } else if (mode_.int8_activations) {  // a weight mixing float32 and int8 segments
       if (!quantized_ready) quantize_activations(a, m, cols_, cols_, quantized, pool);
       quantized_ready = true;
       const Int8MatmulJob job{s.storage, reinterpret_cast<const std::uint8_t*>(s.blocks.data()), s.row_bytes, cols_,

@@ -6,9 +6,8 @@
 //
 // Two ways to multiply kept blocks, chosen when the weight is made (CpuWeight::Mode):
 //  - int8 activations (the default): the input rows are quantized to int8 blocks once and
-//    multiplied with integer dot products (int8_matmul.hpp). Every block type of
-//    int8_matmul_supports() is kept. Only prompt chunks of kTiledMinRows rows or more multiply
-//    Q4_0/Q4_1/Q8_0 blocks as float32 tiles through OpenBLAS, where that measured faster.
+//    multiplied with integer dot products (int8_matmul.hpp), for every row count. Every block
+//    type of int8_matmul_supports() is kept.
 //  - float activations (exact): blocks of Q4_0, Q4_1 and Q8_0 are expanded to the weights of
 //    model/dequantize.cpp and multiplied in float32 (blockwise_matmul.hpp, or float32 tiles and
 //    OpenBLAS for many rows); other types are widened to float32 at load. Only the order of the
@@ -62,11 +61,6 @@ class CpuWeight {
   // True when every segment multiplies int8 activations, so that a caller may quantize the input
   // once (fused with the norm before it) and call the overload below.
   bool takes_quantized() const { return takes_quantized_; }
-  // Whether the products of `m` rows are best given quantized rows: false for prompt chunks of
-  // kTiledMinRows rows or more when a segment is Q4_0/Q4_1/Q8_0, which matmul() then multiplies as
-  // float32 tiles through OpenBLAS (docs/BENCHMARKS.md: faster than the int8 products from there).
-  bool prefers_quantized(int64_t m) const { return takes_quantized_ && (m < kTiledMinRows || !any_tileable_); }
-  static constexpr int64_t kTiledMinRows = 128;
   void matmul(const QuantizedActivations& a, float* c, bool accumulate, ThreadPool* pool) const;
 
   // Row r as float32 into out[cols] (the embedding lookup).
@@ -92,7 +86,6 @@ class CpuWeight {
   int64_t rows_ = 0, cols_ = 0;
   Mode mode_;
   bool takes_quantized_ = false;
-  bool any_tileable_ = false;  // a Q4_0/Q4_1/Q8_0 segment (float32 tiles for large row counts)
   std::vector<Segment> segments_;
 };
 
