@@ -52,9 +52,13 @@ struct BackendOptions {
   // float32's range), "float16" (fp16: 3 more mantissa bits, activations saturate at 65504). The
   // CPU backend computes in float32 whatever this says.
   std::string dtype = "auto";
-  // CPU: keep GGUF Q4_0/Q4_1/Q8_0 weights in their blocks (a fraction of the memory and of the bytes
+  // CPU: keep GGUF quantized weights in their blocks (a fraction of the memory and of the bytes
   // a decode step reads) rather than widening them to float32.
   bool cpu_keep_quantized = true;
+  // CPU: multiply kept blocks by activations quantized to int8 blocks (integer dot products, every
+  // block type of gpu/cpu/int8_matmul.hpp, as llama.cpp does); false keeps the exact float32
+  // activations (Q4_0/Q4_1/Q8_0 blocks, other types widened to float32) for parity tests.
+  bool cpu_int8_activations = true;
 };
 
 // Memory of the device a backend runs on, in bytes.

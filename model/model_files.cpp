@@ -1,6 +1,10 @@
 #include "model/model_files.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <cstdint>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -176,6 +180,15 @@ std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::v
     values = unpermute_rope_rows(values, heads, spec_.head_dim, row_len * static_cast<int64_t>(sizeof(float)));
   }
   return values;
+}
+
+void ModelFiles::release_pages(const std::string& hf_name) const {
+  const TensorView& t = tensor(hf_name);
+  static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(t.data.data());
+  const std::uintptr_t first = (begin + page - 1) / page * page, last = (begin + t.data.size()) / page * page;
+  // Advice only: a failure leaves the pages resident, which is merely what happens without it.
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 StoredRows ModelFiles::load_stored(const std::string& hf_name, const std::vector<int64_t>& shape) const {

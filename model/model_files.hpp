@@ -48,6 +48,11 @@ class ModelFiles {
   // compute on quantized blocks directly.
   StoredRows load_stored(const std::string& hf_name, const std::vector<int64_t>& shape) const;
 
+  // Tells the kernel that the mapped pages of a tensor's data (those wholly inside it) are not
+  // needed: a backend that copied the tensor calls this so that the weights are not resident twice
+  // (its copy and the file's pages). The mapping stays valid; a later read faults the pages in again.
+  void release_pages(const std::string& hf_name) const;
+
   // Hugging Face name -> file tensor, for inspection tools.
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
 

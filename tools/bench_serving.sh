@@ -7,9 +7,13 @@
 #
 # Env: TROUPE_BIN (build/troupe), PYTHON (.venv-test/bin/python), PORT (8100), PROMPT_LEN (64),
 # MAX_TOKENS (32), EXTRA_ARGS (more `troupe serve` flags), THREADS (2).
-# PEER=llama.cpp runs the same load against llama-cpp-python's OpenAI server on the same GGUF
-# instead (PEER_PYTHON: a Python with `llama-cpp-python` and its server extras installed); its
+# PEER=llama-server runs the same load against llama.cpp's own server on the same GGUF instead
+# (built by tools/peer/build_llamacpp.sh), batching continuously: `-t THREADS --parallel
+# PARALLEL (32) -c 1024×PARALLEL --cont-batching`.
+# PEER=llama.cpp runs it against llama-cpp-python's OpenAI server (PEER_PYTHON: a Python with
+# `llama-cpp-python` and its server extras installed), which serves one request at a time; its
 # interrupt_requests is turned off, else each new request would cut the one streaming before it.
+# MODEL: the GGUF to serve (default: the default model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TROUPE_BIN:-build/troupe}
@@ -21,18 +25,23 @@ levels=("$@")
 ((${#levels[@]})) || levels=(1 8 32)
 
 threads=${THREADS:-2}
-model=$(tools/fetch_default_model.sh)
+model=${MODEL:-$(tools/fetch_default_model.sh)}
 case "${PEER:-}" in
   "")
     "$bin" serve "$model" --host 127.0.0.1 --port "$port" --max-num-seqs 64 --threads "$threads" \
       ${EXTRA_ARGS:-} >/tmp/troupe-bench-serve.log 2>&1 &
+    ;;
+  llama-server)
+    parallel=${PARALLEL:-32}
+    "$(tools/peer/build_llamacpp.sh)/llama-server" -m "$model" --host 127.0.0.1 --port "$port" -t "$threads" \
+      --parallel "$parallel" -c $((1024 * parallel)) --cont-batching >/tmp/troupe-bench-serve.log 2>&1 &
     ;;
   llama.cpp)
     "${PEER_PYTHON:?PEER_PYTHON must name a Python with llama-cpp-python[server]}" -m llama_cpp.server \
       --model "$model" --host 127.0.0.1 --port "$port" --n_threads "$threads" --n_ctx 2048 --interrupt_requests False \
       >/tmp/troupe-bench-serve.log 2>&1 &
     ;;
-  *) echo "bench_serving.sh: unknown PEER '$PEER' (known: llama.cpp)" >&2; exit 2 ;;
+  *) echo "bench_serving.sh: unknown PEER '$PEER' (known: llama-server, llama.cpp)" >&2; exit 2 ;;
 esac
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT

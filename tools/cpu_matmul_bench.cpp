@@ -1,19 +1,30 @@
 // Time of the CPU backend's quantized-weight products (gpu/cpu/cpu_weight.hpp) by number of
-// activation rows: block by block (blockwise_matmul.hpp) against float32 tiles fed to OpenBLAS,
-// and a float32 weight through OpenBLAS for scale. Random Q4_1 blocks shaped like SmolLM2-135M's
-// MLP (gate|up 3072 x 576 and down 576 x 1536). Prints the median of --repeats runs per cell, in
-// microseconds, and the weight bytes read per microsecond by the blockwise path (GB/s).
+// activation rows: int8 activations with integer dot products (int8_matmul.hpp, the default; the
+// time includes quantizing the rows), float activations block by block (blockwise_matmul.hpp) and
+// float32 tiles fed to OpenBLAS (Q4_0/Q4_1/Q8_0 only), and a float32 weight through OpenBLAS for
+// scale. Random blocks shaped like SmolLM2-135M's MLP (gate|up 3072 x 576 and down 576 x 1536;
+// K-quants 3072 x 768 and 768 x 1536, rows of whole 256-blocks). Prints the median of --repeats
+// runs per cell in microseconds, the int8 path's weight bytes read per microsecond (GB/s) and its
+// arithmetic rate (GMAC/s).
 //
-//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q8_0]
+//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
+//                           [--rows 1,2,4,...] [--cpu-time]
+//   troupe-cpu-matmul-bench --roofline [--threads N]   # the peak the products are measured against
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <cblas.h>
+#include <immintrin.h>
+
+#include <thread>
 
 #include "common/float16.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
@@ -26,16 +37,34 @@ using troupe::DType;
 using troupe::cpu::CpuWeight;
 
 std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
-  const int64_t blocks = rows * cols / 32, bytes = troupe::dtype_block_bytes(type);
+  const int64_t blocks = rows * cols / troupe::dtype_block_elements(type), bytes = troupe::dtype_block_bytes(type);
   std::vector<std::byte> out(static_cast<std::size_t>(blocks * bytes));
   std::uniform_int_distribution<int> byte(0, 255);
   for (auto& b : out) b = std::byte(byte(rng));
-  for (int64_t i = 0; i < blocks; ++i) {  // sane scales: random bytes could be inf or NaN halves
-    const std::uint16_t d = troupe::float_to_fp16(0.01f), m = troupe::float_to_fp16(-0.08f);
-    std::memcpy(out.data() + i * bytes, &d, 2);
-    if (type == DType::Q4_1) std::memcpy(out.data() + i * bytes + 2, &m, 2);
+  // Sane scales: random bytes could be inf or NaN halves.
+  const std::uint16_t d = troupe::float_to_fp16(0.01f), m = troupe::float_to_fp16(-0.08f);
+  for (int64_t i = 0; i < blocks; ++i) {
+    std::byte* p = out.data() + i * bytes;
+    if (type == DType::Q6_K) {
+      std::memcpy(p + 208, &d, 2);
+    } else {
+      std::memcpy(p, &d, 2);
+      if (type != DType::Q4_0 && type != DType::Q5_0 && type != DType::Q8_0) std::memcpy(p + 2, &m, 2);
+    }
   }
   return out;
+}
+
+// --cpu-time: the process's CPU time instead of wall time. With --threads 1 on a machine shared
+// with other work, this is the time the product itself took (no waiting for a core), for A/B
+// comparisons while the machine is busy; wall time is what final figures use.
+bool g_cpu_time = false;
+
+double now_us() {
+  if (!g_cpu_time) return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
 template <typename F>
@@ -43,19 +72,68 @@ double median_us(int repeats, F&& f) {
   std::vector<double> t;
   f();  // warm-up
   for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
+    const double start = now_us();
     f();
-    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    t.push_back(now_us() - start);
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// The machine's compute roofline for these kernels, measured: register-only loops of the int8
+// products' instructions (maddubs + madd + add: 32 int8 multiply-adds per 3 instructions, 8
+// independent chains) and of float32 FMAs (8 multiply-adds per instruction, 12 chains).
+__attribute__((target("avx2,fma"), noinline)) int peak_int8(long iterations) {
+  __m256i acc[8];
+  const __m256i w = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i x = _mm256_set1_epi8(-2);
+  for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_si256();
+  for (long i = 0; i < iterations; ++i) {
+    __asm__ volatile("" : "+x"(x));  // keep the products in the loop
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones));
+  }
+  __m256i sum = acc[0];
+  for (int k = 1; k < 8; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  return _mm256_extract_epi32(sum, 0);
+}
+
+__attribute__((target("avx2,fma"), noinline)) float peak_f32(long iterations) {
+  __m256 acc[12];
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
+  for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
+  for (long i = 0; i < iterations; ++i) {
+    for (int k = 0; k < 12; ++k) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
+  }
+  __m256 sum = acc[0];
+  for (int k = 1; k < 12; ++k) sum = _mm256_add_ps(sum, acc[k]);
+  return _mm256_cvtss_f32(sum);
+}
+
+// GMAC/s of `loop` on `threads` threads at once: MACs per iteration x iterations / slowest thread.
+template <typename Loop>
+double peak(int threads, double macs_per_iteration, Loop loop) {
+  const long iterations = 100'000'000;
+  std::vector<std::thread> pool;
+  std::vector<double> seconds(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      const auto t0 = std::chrono::steady_clock::now();
+      volatile auto sink = loop(iterations);
+      (void)sink;
+      seconds[t] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+  }
+  for (auto& th : pool) th.join();
+  return macs_per_iteration * static_cast<double>(iterations) * threads / *std::max_element(seconds.begin(), seconds.end()) / 1e9;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 2, repeats = 15;
+  bool roofline = false;
   DType type = DType::Q4_1;
+  std::vector<int64_t> row_counts{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) {
@@ -63,32 +141,72 @@ int main(int argc, char** argv) {
     } else if (arg == "--repeats" && i + 1 < argc) {
       repeats = std::stoi(argv[++i]);
     } else if (arg == "--type" && i + 1 < argc) {
-      const std::string t = argv[++i];
-      type = t == "q4_0" ? DType::Q4_0 : t == "q8_0" ? DType::Q8_0 : DType::Q4_1;
+      std::string t = argv[++i];
+      std::transform(t.begin(), t.end(), t.begin(), ::toupper);
+      bool found = false;
+      for (DType c : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        if (troupe::dtype_name(c) == t) type = c, found = true;
+      }
+      if (!found) {
+        std::fprintf(stderr, "unknown type %s\n", argv[i]);
+        return 2;
+      }
+    } else if (arg == "--roofline") {
+      roofline = true;
+    } else if (arg == "--cpu-time") {
+      g_cpu_time = true;
+    } else if (arg == "--rows" && i + 1 < argc) {
+      row_counts.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q8_0]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time]\n", argv[0]);
       return 2;
     }
+  }
+  if (roofline) {
+    std::printf("compute roofline, %d threads: int8 (maddubs+madd) %.1f GMAC/s, float32 FMA %.1f GMAC/s\n", threads,
+                peak(threads, 8 * 32, peak_int8), peak(threads, 12 * 8, peak_f32));
+    return 0;
   }
   openblas_set_num_threads(threads);
   troupe::cpu::ThreadPool pool(threads);
   std::mt19937 rng(1);
-  std::printf("%s weights, %d threads, median of %d; microseconds per product\n",
+  const bool float_paths = type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
+  std::printf("%s weights, %d threads, median of %d; microseconds per product (- : no such path)\n",
               std::string(troupe::dtype_name(type)).c_str(), threads, repeats);
-  std::printf("%-16s %6s %12s %12s %12s %14s\n", "weight", "rows", "blockwise", "tiled", "f32 sgemm", "blockwise GB/s");
+  std::printf("%-18s %6s %10s %10s %10s %10s %9s %9s\n", "weight", "rows", "int8", "blockwise", "tiled", "f32 sgemm",
+              "int8 GB/s", "GMAC/s");
   struct Shape { const char* name; int64_t rows, cols; };
-  for (const Shape& s : {Shape{"gate|up 3072x576", 3072, 576}, Shape{"down 576x1536", 576, 1536}}) {
+  const bool k_quant = troupe::dtype_block_elements(type) == 256;
+  const Shape shapes[] = {k_quant ? Shape{"gate|up 3072x768", 3072, 768} : Shape{"gate|up 3072x576", 3072, 576},
+                          k_quant ? Shape{"down 768x1536", 768, 1536} : Shape{"down 576x1536", 576, 1536}};
+  for (const Shape& s : shapes) {
     const auto blocks = random_blocks(type, s.rows, s.cols, rng);
     std::vector<float> f32(static_cast<std::size_t>(s.rows * s.cols));
     troupe::dequantize(type, blocks.data(), f32.data(), s.rows * s.cols);
-    const CpuWeight w = CpuWeight::from_blocks(type, blocks, s.rows, s.cols);
-    for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
-      std::vector<float> a(static_cast<std::size_t>(m * s.cols), 0.5f), c(static_cast<std::size_t>(m * s.rows));
-      const double blockwise = median_us(repeats, [&] { w.matmul_blockwise(a.data(), c.data(), m, false, &pool); });
-      const double tiled = median_us(repeats, [&] { w.matmul_tiled(a.data(), c.data(), m, false, &pool); });
+    const CpuWeight w8 = CpuWeight::from_blocks(type, blocks, s.rows, s.cols);
+    const CpuWeight wf = float_paths ? CpuWeight::from_blocks(type, blocks, s.rows, s.cols, CpuWeight::Mode{true, false}) : w8;
+    for (int64_t m : row_counts) {
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      std::vector<float> a(static_cast<std::size_t>(m * s.cols)), c(static_cast<std::size_t>(m * s.rows));
+      for (auto& x : a) x = normal(rng);
+      const double int8 = median_us(repeats, [&] { w8.matmul(a.data(), c.data(), m, false, &pool); });
+      double blockwise = -1, tiled = -1;
+      if (float_paths) {
+        blockwise = median_us(repeats, [&] { wf.matmul_blockwise(a.data(), c.data(), m, false, &pool); });
+        tiled = median_us(repeats, [&] { wf.matmul_tiled(a.data(), c.data(), m, false, &pool); });
+      }
       const double sgemm = median_us(repeats, [&] { troupe::cpu::matmul_nt(a.data(), f32.data(), c.data(), m, s.rows, s.cols); });
-      std::printf("%-16s %6lld %12.1f %12.1f %12.1f %14.2f\n", s.name, static_cast<long long>(m), blockwise, tiled, sgemm,
-                  static_cast<double>(w.bytes()) / blockwise / 1e3);
+      const auto cell = [](double us) {
+        char buf[32];
+        if (us < 0) return std::string("-");
+        std::snprintf(buf, sizeof buf, "%.1f", us);
+        return std::string(buf);
+      };
+      std::printf("%-18s %6lld %10s %10s %10s %10s %9.2f %9.2f\n", s.name, static_cast<long long>(m), cell(int8).c_str(),
+                  cell(blockwise).c_str(), cell(tiled).c_str(), cell(sgemm).c_str(), static_cast<double>(w8.bytes()) / int8 / 1e3,
+                  static_cast<double>(m * s.rows * s.cols) / int8 / 1e3);
     }
   }
   return 0;

@@ -20,6 +20,11 @@ export PATH="$PWD/.venv-test/bin:$PATH"
 # The real default model (SmolLM2-135M-Instruct, Q4_1 GGUF) for the end-to-end tests.
 TROUPE_DEFAULT_MODEL="$(tools/fetch_default_model.sh)"
 export TROUPE_DEFAULT_MODEL
+# Its Q4_K_M and Q6_K re-quantizations for tests/gpu/kquant_models_test.cpp, made in seconds by
+# llama.cpp's llama-quantize when tools/peer/build_llamacpp.sh has built it in the cache. Building
+# llama.cpp itself takes a 2-core machine 15-20 minutes, too much for every CI run: without the
+# build the test reports itself skipped.
+NO_BUILD=1 tools/peer/make_kquant_models.sh >/dev/null 2>&1 || echo "test.sh: no llama-quantize in the cache: the K-quant model test will be skipped"
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build

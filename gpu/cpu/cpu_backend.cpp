@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/paged_attention.hpp"
 
 namespace troupe {
 
@@ -21,7 +22,7 @@ int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v
 
 CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
     : spec_(model.spec()), label_(options.label), block_size_(options.kv_block_size),
-      keep_blocks_(options.cpu_keep_quantized) {
+      weight_mode_{options.cpu_keep_quantized, options.cpu_int8_activations} {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   openblas_set_num_threads(threads);
   pool_ = std::make_unique<cpu::ThreadPool>(threads);
@@ -44,10 +45,10 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
   using Parts = std::vector<cpu::CpuWeight::Part>;
-  embed_ = cpu::CpuWeight::load(model, Parts{{"model.embed_tokens.weight", {spec_.vocab_size, h}}}, keep_blocks_);
+  embed_ = cpu::CpuWeight::load(model, Parts{{"model.embed_tokens.weight", {spec_.vocab_size, h}}}, weight_mode_);
   final_norm_ = model.load_f32("model.norm.weight", {h});
   if (!spec_.tie_word_embeddings) {
-    lm_head_ = cpu::CpuWeight::load(model, Parts{{"lm_head.weight", {spec_.vocab_size, h}}}, keep_blocks_);
+    lm_head_ = cpu::CpuWeight::load(model, Parts{{"lm_head.weight", {spec_.vocab_size, h}}}, weight_mode_);
   }
   layers_.resize(static_cast<std::size_t>(spec_.num_layers));
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
@@ -58,7 +59,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
                                  Parts{{layer_name(i, "self_attn.q_proj.weight"), {qw, h}},
                                        {layer_name(i, "self_attn.k_proj.weight"), {kvw, h}},
                                        {layer_name(i, "self_attn.v_proj.weight"), {kvw, h}}},
-                                 keep_blocks_);
+                                 weight_mode_);
     if (spec_.attention_bias) {
       L.qkv_bias = model.load_f32(layer_name(i, "self_attn.q_proj.bias"), {qw});
       append(L.qkv_bias, model.load_f32(layer_name(i, "self_attn.k_proj.bias"), {kvw}));
@@ -68,12 +69,12 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.q_norm = model.load_f32(layer_name(i, "self_attn.q_norm.weight"), {d});
       L.k_norm = model.load_f32(layer_name(i, "self_attn.k_norm.weight"), {d});
     }
-    L.o = cpu::CpuWeight::load(model, Parts{{layer_name(i, "self_attn.o_proj.weight"), {h, qw}}}, keep_blocks_);
+    L.o = cpu::CpuWeight::load(model, Parts{{layer_name(i, "self_attn.o_proj.weight"), {h, qw}}}, weight_mode_);
     L.gate_up = cpu::CpuWeight::load(model,
                                      Parts{{layer_name(i, "mlp.gate_proj.weight"), {inter, h}},
                                            {layer_name(i, "mlp.up_proj.weight"), {inter, h}}},
-                                     keep_blocks_);
-    L.down = cpu::CpuWeight::load(model, Parts{{layer_name(i, "mlp.down_proj.weight"), {h, inter}}}, keep_blocks_);
+                                     weight_mode_);
+    L.down = cpu::CpuWeight::load(model, Parts{{layer_name(i, "mlp.down_proj.weight"), {h, inter}}}, weight_mode_);
     for (const auto* v : {&L.input_norm, &L.post_norm, &L.qkv_bias, &L.q_norm, &L.k_norm}) weight_bytes_ += float_bytes(*v);
     for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
@@ -134,8 +135,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   act_.resize(static_cast<std::size_t>(tokens * inter));
 
   // Attention block.
-  cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
-  L.qkv.matmul(xn_.data(), qkv_.data(), tokens, /*accumulate=*/false, pool_.get());
+  if (L.qkv.takes_quantized()) {  // norm and quantization in one pass
+    cpu::rms_norm_quantize(x_.data(), L.input_norm.data(), tokens, h, eps, quantized_, pool_.get());
+    L.qkv.matmul(quantized_, qkv_.data(), /*accumulate=*/false, pool_.get());
+  } else {
+    cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
+    L.qkv.matmul(xn_.data(), qkv_.data(), tokens, /*accumulate=*/false, pool_.get());
+  }
   if (!L.qkv_bias.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
       float* row = qkv_.data() + t * qkv_w;
@@ -155,21 +161,34 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), inv_freq_, pool_.get());
 
   const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d};
+  std::vector<cpu::AttentionSequence> sequences;
+  sequences.reserve(batch.sequences.size());
   int64_t offset = 0;
   for (const auto& s : batch.sequences) {
     const auto n = static_cast<int64_t>(s.tokens.size());
     cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
-    cpu::paged_attention(kv, s.block_table.data(), s.num_cached, n, q + offset * qkv_w, qkv_w, spec_.num_heads,
-                         attn_.data() + offset * qw, pool_.get());
+    sequences.push_back({s.block_table.data(), s.num_cached, n, q + offset * qkv_w, attn_.data() + offset * qw});
     offset += n;
   }
+  // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
+  cpu::paged_attention_step(kv, sequences, qkv_w, spec_.num_heads, pool_.get());
   L.o.matmul(attn_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
 
   // MLP block.
-  cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
-  L.gate_up.matmul(xn_.data(), gate_up_.data(), tokens, /*accumulate=*/false, pool_.get());
-  cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter, pool_.get());
-  L.down.matmul(act_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
+  if (L.gate_up.takes_quantized()) {
+    cpu::rms_norm_quantize(x_.data(), L.post_norm.data(), tokens, h, eps, quantized_, pool_.get());
+    L.gate_up.matmul(quantized_, gate_up_.data(), /*accumulate=*/false, pool_.get());
+  } else {
+    cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
+    L.gate_up.matmul(xn_.data(), gate_up_.data(), tokens, /*accumulate=*/false, pool_.get());
+  }
+  if (L.down.takes_quantized()) {  // SiLU·up and quantization in one pass
+    cpu::silu_mul_quantize(gate_up_.data(), tokens, inter, quantized_, pool_.get());
+    L.down.matmul(quantized_, x_.data(), /*accumulate=*/true, pool_.get());
+  } else {
+    cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter, pool_.get());
+    L.down.matmul(act_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
+  }
 }
 
 }  // namespace troupe

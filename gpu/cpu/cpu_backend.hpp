@@ -1,7 +1,8 @@
 #pragma once
-// The CPU backend: float32 arithmetic on float32 weights (widened or dequantized at load) or on
-// GGUF Q4_0/Q4_1/Q8_0 blocks kept as stored (cpu_weight.hpp), OpenBLAS GEMMs, the kernels of
-// cpu_kernels.hpp for the rest, and a paged KV cache in host memory.
+// The CPU backend: GGUF blocks kept as stored and multiplied by int8-quantized activations
+// (cpu_weight.hpp, int8_matmul.hpp), or exact float32 arithmetic on float32 weights (widened or
+// dequantized at load) and on Q4_0/Q4_1/Q8_0 blocks; OpenBLAS GEMMs for float32 weights, the
+// kernels of cpu_kernels.hpp for the rest, and a paged KV cache in host memory.
 // It is the fallback executor where no GPU is present and the reference for the CUDA backend.
 #include <memory>
 #include <vector>
@@ -47,7 +48,7 @@ class CpuBackend final : public Backend {
   int64_t num_blocks_;
   int64_t weight_bytes_ = 0;
   std::vector<double> inv_freq_;
-  bool keep_blocks_;
+  cpu::CpuWeight::Mode weight_mode_;
   cpu::CpuWeight embed_;           // [vocab, hidden]
   std::vector<float> final_norm_;  // [hidden]
   cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
@@ -57,6 +58,7 @@ class CpuBackend final : public Backend {
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
   // output, gate|up, activation.
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_;
+  cpu::QuantizedActivations quantized_;  // the input of the next projection, as int8 blocks
 };
 
 }  // namespace troupe

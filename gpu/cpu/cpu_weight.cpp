@@ -6,114 +6,187 @@
 #include <stdexcept>
 
 #include "gpu/cpu/blockwise_matmul.hpp"
-#include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/int8_matmul.hpp"
 #include "model/dequantize.hpp"
 #include "model/model_files.hpp"
 
 namespace troupe::cpu {
 namespace {
 
-bool keeps_blocks(DType t) { return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0; }
-constexpr int64_t kBlock = 32;  // weights per block of every kept type
+// Types the float-activation products expand block by block (32-weight blocks).
+bool blockwise_supports(DType t) { return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0; }
+
+bool keeps(DType t, int64_t cols, CpuWeight::Mode mode) {
+  if (!mode.keep_blocks || t == DType::F32 || t == DType::F16 || t == DType::BF16) return false;
+  if (cols % dtype_block_elements(t) != 0) return false;
+  return mode.int8_activations ? int8_matmul_supports(t) : blockwise_supports(t);
+}
 
 }  // namespace
+
+void CpuWeight::add_segment(Segment s) {
+  s.first_row = rows_;
+  rows_ += s.rows;
+  if (!segments_.empty() && segments_.back().storage == s.storage) {  // merge with its neighbour
+    Segment& last = segments_.back();
+    last.rows += s.rows;
+    last.f32.insert(last.f32.end(), s.f32.begin(), s.f32.end());
+    last.blocks.insert(last.blocks.end(), s.blocks.begin(), s.blocks.end());
+  } else {
+    segments_.push_back(std::move(s));
+  }
+  takes_quantized_ = mode_.int8_activations &&
+                     std::all_of(segments_.begin(), segments_.end(), [](const Segment& g) { return g.storage != DType::F32; });
+}
 
 CpuWeight CpuWeight::from_f32(std::vector<float> values, int64_t rows, int64_t cols) {
   if (static_cast<int64_t>(values.size()) != rows * cols) throw std::invalid_argument("CpuWeight: size is not rows x cols");
   CpuWeight w;
-  w.rows_ = rows;
   w.cols_ = cols;
-  w.f32_ = std::move(values);
+  w.add_segment(Segment{DType::F32, 0, rows, 0, std::move(values), {}});
   return w;
 }
 
-CpuWeight CpuWeight::from_blocks(DType type, std::vector<std::byte> blocks, int64_t rows, int64_t cols) {
-  if (!keeps_blocks(type) || cols % kBlock != 0) {
-    throw std::invalid_argument("CpuWeight: blocks must be Q4_0, Q4_1 or Q8_0 rows of a multiple of 32 weights");
+CpuWeight CpuWeight::from_blocks(DType type, std::vector<std::byte> blocks, int64_t rows, int64_t cols, Mode mode) {
+  if (!keeps(type, cols, mode)) {
+    throw std::invalid_argument("CpuWeight: cannot multiply " + std::string(dtype_name(type)) + " blocks with " +
+                                (mode.int8_activations ? "int8" : "float") + " activations in rows of " + std::to_string(cols));
   }
+  const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, cols));
+  if (static_cast<int64_t>(blocks.size()) != rows * row_bytes) throw std::invalid_argument("CpuWeight: block bytes do not fill rows x cols");
   CpuWeight w;
-  w.rows_ = rows;
   w.cols_ = cols;
-  w.storage_ = type;
-  w.row_bytes_ = static_cast<int64_t>(dtype_bytes_for(type, cols));
-  if (static_cast<int64_t>(blocks.size()) != rows * w.row_bytes_) throw std::invalid_argument("CpuWeight: block bytes do not fill rows x cols");
-  w.blocks_ = std::move(blocks);
+  w.mode_ = mode;
+  w.add_segment(Segment{type, 0, rows, row_bytes, {}, std::move(blocks)});
   return w;
 }
 
-CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& parts, bool keep_blocks) {
+CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& parts, Mode mode) {
   if (parts.empty()) throw std::invalid_argument("CpuWeight: no tensors");
-  const int64_t cols = parts.front().second.back();
-  int64_t rows = 0;
-  const DType first = model.tensor(parts.front().first).dtype;
-  bool blocks = keep_blocks && keeps_blocks(first) && cols % kBlock == 0;
+  CpuWeight w;
+  w.cols_ = parts.front().second.back();
+  w.mode_ = mode;
   for (const auto& [name, shape] : parts) {
-    rows += shape.size() == 2 ? shape.front() : 1;
-    blocks = blocks && model.tensor(name).dtype == first;
-  }
-  if (!blocks) {
-    std::vector<float> values;
-    values.reserve(static_cast<std::size_t>(rows * cols));
-    for (const auto& [name, shape] : parts) {
-      const std::vector<float> part = model.load_f32(name, shape);
-      values.insert(values.end(), part.begin(), part.end());
+    const int64_t rows = shape.size() == 2 ? shape.front() : 1;
+    const DType type = model.tensor(name).dtype;
+    if (keeps(type, w.cols_, mode)) {
+      StoredRows stored = model.load_stored(name, shape);
+      w.add_segment(Segment{type, 0, rows, static_cast<int64_t>(dtype_bytes_for(type, w.cols_)), {}, std::move(stored.bytes)});
+    } else {
+      w.add_segment(Segment{DType::F32, 0, rows, 0, model.load_f32(name, shape), {}});
     }
-    return from_f32(std::move(values), rows, cols);
+    model.release_pages(name);  // the copy is what we read from now on
   }
-  std::vector<std::byte> bytes;
-  bytes.reserve(static_cast<std::size_t>(rows) * dtype_bytes_for(first, cols));
-  for (const auto& [name, shape] : parts) {
-    const StoredRows part = model.load_stored(name, shape);
-    bytes.insert(bytes.end(), part.bytes.begin(), part.bytes.end());
-  }
-  return from_blocks(first, std::move(bytes), rows, cols);
+  return w;
 }
 
 int64_t CpuWeight::bytes() const {
-  return storage_ == DType::F32 ? static_cast<int64_t>(f32_.size() * sizeof(float)) : static_cast<int64_t>(blocks_.size());
+  int64_t total = 0;
+  for (const Segment& s : segments_) total += static_cast<int64_t>(s.f32.size() * sizeof(float) + s.blocks.size());
+  return total;
+}
+
+std::vector<DType> CpuWeight::storages() const {
+  std::vector<DType> out;
+  for (const Segment& s : segments_) out.push_back(s.storage);
+  return out;
 }
 
 void CpuWeight::row(int64_t r, float* out) const {
-  if (storage_ == DType::F32) {
-    std::copy_n(f32_.data() + r * cols_, cols_, out);
-  } else {
-    dequantize(storage_, blocks_.data() + r * row_bytes_, out, cols_);
+  for (const Segment& s : segments_) {
+    if (r < s.first_row || r >= s.first_row + s.rows) continue;
+    const int64_t local = r - s.first_row;
+    if (s.storage == DType::F32) {
+      std::copy_n(s.f32.data() + local * cols_, cols_, out);
+    } else {
+      dequantize(s.storage, s.blocks.data() + local * s.row_bytes, out, cols_);
+    }
+    return;
   }
+  throw std::out_of_range("CpuWeight::row: row " + std::to_string(r) + " of " + std::to_string(rows_));
 }
 
 void CpuWeight::matmul(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const {
   if (m <= 0) return;
-  if (storage_ == DType::F32) {
-    matmul_nt(a, f32_.data(), c, m, rows_, cols_, accumulate);
-  } else if (m <= kBlockwiseMaxRows) {  // blockwise_matmul.hpp
-    matmul_blockwise(a, c, m, accumulate, pool);
-  } else {
-    matmul_tiled(a, c, m, accumulate, pool);
+  if (takes_quantized_) {
+    thread_local QuantizedActivations quantized;
+    quantize_activations(a, m, cols_, cols_, quantized, pool);
+    matmul(quantized, c, accumulate, pool);
+    return;
+  }
+  thread_local QuantizedActivations quantized_rows;  // for the int8 segments of a mixed weight
+  QuantizedActivations& quantized = quantized_rows;  // named here: the pool's threads have their own
+  bool quantized_ready = false;
+  for (const Segment& s : segments_) {
+    float* cs = c + s.first_row;  // C's columns of this segment; row stride rows_
+    if (s.storage == DType::F32 && m == 1) {  // OpenBLAS 0.3.21 does not route this to GEMV itself
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(s.rows), static_cast<int>(cols_), 1.0f, s.f32.data(),
+                  static_cast<int>(cols_), a, 1, accumulate ? 1.0f : 0.0f, cs, 1);
+    } else if (s.storage == DType::F32) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(s.rows),
+                  static_cast<int>(cols_), 1.0f, a, static_cast<int>(cols_), s.f32.data(), static_cast<int>(cols_),
+                  accumulate ? 1.0f : 0.0f, cs, static_cast<int>(rows_));
+    } else if (mode_.int8_activations) {  // a weight mixing float32 and int8 segments
+      if (!quantized_ready) quantize_activations(a, m, cols_, cols_, quantized, pool);
+      quantized_ready = true;
+      const Int8MatmulJob job{s.storage, reinterpret_cast<const std::uint8_t*>(s.blocks.data()), s.row_bytes, cols_,
+                              &quantized, cs, rows_, accumulate};
+      parallel_for(pool, (s.rows + 1) / 2, [&](int64_t p0, int64_t p1) { int8_matmul(job, 2 * p0, std::min(2 * p1, s.rows)); });
+    } else if (m <= kBlockwiseMaxRows) {  // blockwise_matmul.hpp
+      matmul_segment_blockwise(s, a, c, m, accumulate, pool);
+    } else {
+      matmul_segment_tiled(s, a, c, m, accumulate, pool);
+    }
+  }
+}
+
+void CpuWeight::matmul(const QuantizedActivations& a, float* c, bool accumulate, ThreadPool* pool) const {
+  if (!takes_quantized_) throw std::logic_error("CpuWeight: this weight does not take quantized activations");
+  if (a.cols() != cols_) throw std::invalid_argument("CpuWeight: quantized activations have the wrong width");
+  if (a.rows() <= 0) return;
+  for (const Segment& s : segments_) {
+    const Int8MatmulJob job{s.storage, reinterpret_cast<const std::uint8_t*>(s.blocks.data()), s.row_bytes, cols_,
+                            &a, c + s.first_row, rows_, accumulate};
+    // Threads split the output rows, in the kernel's pairs.
+    parallel_for(pool, (s.rows + 1) / 2, [&](int64_t p0, int64_t p1) { int8_matmul(job, 2 * p0, std::min(2 * p1, s.rows)); });
   }
 }
 
 void CpuWeight::matmul_blockwise(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const {
-  const BlockwiseJob job{storage_, reinterpret_cast<const std::uint8_t*>(blocks_.data()), row_bytes_, cols_, rows_,
-                         a, c, m, accumulate};
-  parallel_for(pool, rows_, [&](int64_t n0, int64_t n1) { blockwise(job, n0, n1); });
+  if (segments_.size() != 1 || !blockwise_supports(segments_.front().storage)) throw std::logic_error("CpuWeight: not one Q4_0/Q4_1/Q8_0 segment");
+  matmul_segment_blockwise(segments_.front(), a, c, m, accumulate, pool);
+}
+
+void CpuWeight::matmul_tiled(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const {
+  if (segments_.size() != 1 || !blockwise_supports(segments_.front().storage)) throw std::logic_error("CpuWeight: not one Q4_0/Q4_1/Q8_0 segment");
+  matmul_segment_tiled(segments_.front(), a, c, m, accumulate, pool);
+}
+
+void CpuWeight::matmul_segment_blockwise(const Segment& s, const float* a, float* c, int64_t m, bool accumulate,
+                                         ThreadPool* pool) const {
+  const BlockwiseJob job{s.storage, reinterpret_cast<const std::uint8_t*>(s.blocks.data()), s.row_bytes, cols_, rows_,
+                         a, c + s.first_row, m, accumulate};
+  parallel_for(pool, s.rows, [&](int64_t n0, int64_t n1) { blockwise(job, n0, n1); });
 }
 
 // Tiles of about 4 MiB of float32 rows: expanded by the pool, multiplied by OpenBLAS while still in
 // cache, and never the whole matrix at once (a vocabulary projection would be hundreds of MiB).
-void CpuWeight::matmul_tiled(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const {
+void CpuWeight::matmul_segment_tiled(const Segment& s, const float* a, float* c, int64_t m, bool accumulate,
+                                     ThreadPool* pool) const {
+  constexpr int64_t kBlock = 32;
   const int64_t tile_rows = std::max<int64_t>(16, (int64_t{1} << 20) / cols_);
   thread_local std::vector<float> tile;
-  for (int64_t n0 = 0; n0 < rows_; n0 += tile_rows) {
-    const int64_t nt = std::min(tile_rows, rows_ - n0);
+  const auto* blocks = reinterpret_cast<const std::uint8_t*>(s.blocks.data());
+  for (int64_t n0 = 0; n0 < s.rows; n0 += tile_rows) {
+    const int64_t nt = std::min(tile_rows, s.rows - n0);
     tile.resize(static_cast<std::size_t>(nt * cols_));
     float* dst = tile.data();  // named here: `tile` is thread_local, the pool's threads have their own
     parallel_for(pool, nt, [&](int64_t r0, int64_t r1) {
-      expand_blocks(storage_, reinterpret_cast<const std::uint8_t*>(blocks_.data()) + (n0 + r0) * row_bytes_,
-                    dst + r0 * cols_, (r1 - r0) * cols_ / kBlock);
+      expand_blocks(s.storage, blocks + (n0 + r0) * s.row_bytes, dst + r0 * cols_, (r1 - r0) * cols_ / kBlock);
     });
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(nt),
                 static_cast<int>(cols_), 1.0f, a, static_cast<int>(cols_), dst, static_cast<int>(cols_),
-                accumulate ? 1.0f : 0.0f, c + n0, static_cast<int>(rows_));
+                accumulate ? 1.0f : 0.0f, c + s.first_row + n0, static_cast<int>(rows_));
   }
 }
 

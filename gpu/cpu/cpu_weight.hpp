@@ -1,17 +1,23 @@
 #pragma once
-// One projection weight of the CPU backend, [out rows, in columns] in PyTorch's layout, held as
-// float32 or — for GGUF's 32-element block types Q4_0, Q4_1 and Q8_0 — as the file's blocks
-// themselves. A decode step reads every weight once, so its speed is bytes per weight: a Q4_1
-// block spends 20 bytes on 32 weights (0.625 B each) where float32 spends 128.
+// One projection weight of the CPU backend, [out rows, in columns] in PyTorch's layout. Its rows
+// are held in segments (the parts stacked into it: q, k and v; gate and up), each either float32
+// or the file's own GGUF blocks. A decode step reads every weight once, so its speed is bytes per
+// weight: a Q4_K block spends 144 bytes on 256 weights (0.56 B each) where float32 spends 1024.
 //
-// Both forms compute the same products: a block is expanded with the arithmetic of
-// model/dequantize.cpp (so every weight value equals the float32 form's), and only the order of
-// the sums differs. The float32 form stays the reference the CUDA kernels are checked against.
+// Two ways to multiply kept blocks, chosen when the weight is made (CpuWeight::Mode):
+//  - int8 activations (the default): the input rows are quantized to int8 blocks once and
+//    multiplied with integer dot products (int8_matmul.hpp), for every row count. Every block
+//    type of int8_matmul_supports() is kept.
+//  - float activations (exact): blocks of Q4_0, Q4_1 and Q8_0 are expanded to the weights of
+//    model/dequantize.cpp and multiplied in float32 (blockwise_matmul.hpp, or float32 tiles and
+//    OpenBLAS for many rows); other types are widened to float32 at load. Only the order of the
+//    sums differs from the float32 form: the reference the parity tests compare with.
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "gpu/cpu/quantized_activations.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/dtype.hpp"
 
@@ -21,45 +27,66 @@ class ModelFiles;
 
 namespace troupe::cpu {
 
+struct CpuWeightMode {
+  bool keep_blocks = true;        // false: every part widened to float32
+  bool int8_activations = true;   // false: the exact float-activation products
+};
+
 class CpuWeight {
  public:
   // One stored tensor: its Hugging Face name and expected shape ([out, in] or [out] for a vector).
   using Part = std::pair<std::string, std::vector<int64_t>>;
 
-  // The rows of `parts` stacked in order (q, k, v; or gate, up). They keep their blocks when
-  // `keep_blocks` is set and all parts share one of the block types above; otherwise the weight is
-  // float32.
-  static CpuWeight load(const ModelFiles& model, const std::vector<Part>& parts, bool keep_blocks);
+  using Mode = CpuWeightMode;
+
+  // The rows of `parts` stacked in order. Each part keeps its blocks when `mode` can multiply its
+  // type (and its rows are whole blocks); otherwise it is widened to float32. Neighbouring parts
+  // of one storage type share a segment.
+  static CpuWeight load(const ModelFiles& model, const std::vector<Part>& parts, Mode mode);
   static CpuWeight from_f32(std::vector<float> values, int64_t rows, int64_t cols);
-  // Rows of `type` blocks (Q4_0, Q4_1 or Q8_0; cols a multiple of 32) as they are.
-  static CpuWeight from_blocks(DType type, std::vector<std::byte> blocks, int64_t rows, int64_t cols);
+  // Rows of `type` blocks as they are; throws std::invalid_argument for a type `mode` cannot
+  // multiply or bytes that do not fill rows x cols.
+  static CpuWeight from_blocks(DType type, std::vector<std::byte> blocks, int64_t rows, int64_t cols,
+                               Mode mode = Mode{});
 
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  DType storage() const { return storage_; }  // F32 or the block type kept
   int64_t bytes() const;
+  // The storage of each segment, in row order (F32 or a block type), for tests and logs.
+  std::vector<DType> storages() const;
 
-  // C[m, rows] = A[m, cols] · W^T, added to C when `accumulate`. A quantized weight is multiplied
-  // block by block for up to kBlockwiseMaxRows activation rows (blockwise_matmul.hpp: each block
-  // read once for all rows); for more, row tiles are expanded to float32 for an OpenBLAS GEMM.
+  // C[m, rows] = A[m, cols] · W^T, added to C when `accumulate`; C's row stride is rows().
   void matmul(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
+
+  // True when every segment multiplies int8 activations, so that a caller may quantize the input
+  // once (fused with the norm before it) and call the overload below.
+  bool takes_quantized() const { return takes_quantized_; }
+  void matmul(const QuantizedActivations& a, float* c, bool accumulate, ThreadPool* pool) const;
+
   // Row r as float32 into out[cols] (the embedding lookup).
   void row(int64_t r, float* out) const;
-  // The float32 values; only for a weight whose storage() is F32.
-  const float* f32() const { return f32_.data(); }
 
-  // The two ways matmul() multiplies a quantized weight, callable directly by tests and by
-  // tools/cpu_matmul_bench.cpp, which measured where one overtakes the other.
+  // The float-activation products of a Q4_0/Q4_1/Q8_0 single-segment weight, callable directly by
+  // tests and by tools/cpu_matmul_bench.cpp, which measures where each is fastest.
   void matmul_blockwise(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
   void matmul_tiled(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
 
  private:
+  struct Segment {
+    DType storage = DType::F32;
+    int64_t first_row = 0, rows = 0;
+    int64_t row_bytes = 0;             // bytes of one stored row (blocks)
+    std::vector<float> f32;            // [rows, cols] when storage is F32
+    std::vector<std::byte> blocks;     // rows * row_bytes otherwise
+  };
+  void add_segment(Segment s);
+  void matmul_segment_blockwise(const Segment& s, const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
+  void matmul_segment_tiled(const Segment& s, const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
 
   int64_t rows_ = 0, cols_ = 0;
-  DType storage_ = DType::F32;
-  int64_t row_bytes_ = 0;              // bytes of one stored row (quantized storage)
-  std::vector<float> f32_;             // [rows, cols] when storage_ is F32
-  std::vector<std::byte> blocks_;      // rows_ * row_bytes_ otherwise
+  Mode mode_;
+  bool takes_quantized_ = false;
+  std::vector<Segment> segments_;
 };
 
 }  // namespace troupe::cpu

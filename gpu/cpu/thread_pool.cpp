@@ -5,12 +5,7 @@
 namespace troupe::cpu {
 
 namespace {
-// Slice i of n items split `parts` ways: sizes differ by at most one.
-std::pair<int64_t, int64_t> slice(int64_t n, int parts, int i) {
-  const int64_t base = n / parts, extra = n % parts;
-  const int64_t begin = i * base + std::min<int64_t>(i, extra);
-  return {begin, begin + base + (i < extra ? 1 : 0)};
-}
+
 // Spins until done() or kSpin has passed; true when done() came first.
 template <typename Done>
 bool spin_until(Done done) {
@@ -27,7 +22,7 @@ bool spin_until(Done done) {
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -39,24 +34,39 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+void ThreadPool::run_chunks() {
+  for (int64_t begin = next_.fetch_add(chunk_size_, std::memory_order_relaxed); begin < job_size_;
+       begin = next_.fetch_add(chunk_size_, std::memory_order_relaxed)) {
+    (*job_)(begin, std::min(job_size_, begin + chunk_size_));
+  }
+}
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t chunks = std::min<int64_t>(n, int64_t{size()} * kChunksPerThread);
+  uint64_t generation;
   {
     std::lock_guard lock(mutex_);
     job_ = &fn;
     job_size_ = n;
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    chunk_size_ = (n + chunks - 1) / chunks;
+    next_.store(0, std::memory_order_relaxed);
+    generation = (generation_.load(std::memory_order_relaxed) + 1) & (kActiveMask >> 1);
+    state_.store(generation << kGenerationShift, std::memory_order_relaxed);
+    generation_.store(generation, std::memory_order_release);
   }
   wake_.notify_all();
-  const auto [begin, end] = slice(n, size(), 0);
-  if (begin < end) fn(begin, end);
-  if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  run_chunks();
+  // Every chunk is claimed: close the loop to late workers, then wait for those still inside.
+  const auto inside = [this] { return (state_.load(std::memory_order_acquire) & kActiveMask) != 0; };
+  if (state_.fetch_or(kClosed, std::memory_order_acq_rel) & kActiveMask) {
+    if (!spin_until([&] { return !inside(); })) {
+      std::unique_lock lock(mutex_);
+      done_.wait(lock, [&] { return !inside(); });
+    }
   }
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
@@ -65,11 +75,18 @@ void ThreadPool::worker_loop(int index) {
       if (stopping_) return;
     }
     seen = generation_.load(std::memory_order_acquire);
-    const std::function<void(int64_t, int64_t)>* job = job_;
-    const int64_t n = job_size_;
-    const auto [begin, end] = slice(n, size(), index);
-    if (begin < end) (*job)(begin, end);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // Join the loop of generation `seen` unless it is closed (or already followed by another).
+    uint64_t s = state_.load(std::memory_order_acquire);
+    bool joined = false;
+    while ((s >> kGenerationShift) == seen && !(s & kClosed)) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;
+    run_chunks();
+    if (state_.fetch_sub(1, std::memory_order_acq_rel) == ((seen << kGenerationShift) | kClosed | 1)) {
       std::lock_guard lock(mutex_);  // the caller may be between its check and its wait
       done_.notify_one();
     }

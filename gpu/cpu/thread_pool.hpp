@@ -1,9 +1,17 @@
 #pragma once
-// A fixed set of worker threads for the CPU kernels' parallel loops. Between loops, workers (and
-// the caller waiting for them) spin for at most kSpin before sleeping on a condition variable: a
-// decode step runs a few hundred short loops back to back, and waking a sleeping thread costs
-// tens of microseconds each time; but OpenBLAS runs its own threads between our loops, and
-// workers that spin for long (OpenMP's default) starved them, costing 100x on a 2-core machine.
+// A fixed set of worker threads for the CPU kernels' parallel loops.
+//
+// Work is handed out in chunks that threads claim as they come free, not as one fixed slice per
+// thread: on a machine where other threads (the server's actors, HTTP sessions, other processes)
+// take a core now and then, a descheduled worker would otherwise hold up every loop until it ran
+// again; here the running threads take its chunks. A worker that has not joined a loop by the time
+// all its chunks are claimed never joins it, so the caller waits only for chunks in progress.
+//
+// Between loops, workers (and the caller waiting for chunks in progress) spin for at most kSpin
+// before sleeping on a condition variable: a decode step runs a few hundred short loops back to
+// back, and waking a sleeping thread costs tens of microseconds each time; but OpenBLAS runs its
+// own threads between our loops (float32 weights), and workers that spin for long (OpenMP's
+// default) starved them, costing 100x on a 2-core machine.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,24 +32,32 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(begin, end) on contiguous slices covering [0, n), one slice per thread (the calling
-  // thread takes the first), and returns when all are done. Not re-entrant.
+  // Calls fn(begin, end) on contiguous chunks covering [0, n) exactly once each, on the calling
+  // thread and whichever workers join, and returns when all are done. Not re-entrant.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
   static constexpr std::chrono::microseconds kSpin{50};
+  static constexpr int kChunksPerThread = 4;
 
  private:
-  void worker_loop(int index);
+  void worker_loop();
+  void run_chunks();
+
+  // state_: bits 0-31 the workers inside the current loop, bit 32 set once its chunks are all
+  // claimed (closed: no worker may join), bits 33-63 the loop's generation (mod 2^31).
+  static constexpr uint64_t kActiveMask = 0xffffffffull, kClosed = 1ull << 32;
+  static constexpr int kGenerationShift = 33;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  // job_ and job_size_ are written under mutex_ before generation_ is bumped (release); a worker
-  // that sees the new generation (acquire) reads them without the lock.
+  // job_, job_size_ and chunk_size_ are written before generation_ is bumped (release); a worker
+  // that joins the loop of that generation reads them without the lock.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t job_size_ = 0;
+  int64_t job_size_ = 0, chunk_size_ = 1;
+  std::atomic<int64_t> next_{0};  // the next unclaimed index
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> state_{0};
   bool stopping_ = false;
 };
 

@@ -144,14 +144,14 @@ TEST_CASE("blockwise expansion reproduces the dequantized weights bit for bit", 
   }
 }
 
-TEST_CASE("a quantized CpuWeight multiplies any number of rows, with and without accumulation", "[gpu][cpu]") {
+TEST_CASE("a quantized CpuWeight with float activations multiplies any number of rows, with and without accumulation", "[gpu][cpu]") {
   // Up to kBlockwiseMaxRows rows go block by block, more through float32 tiles and OpenBLAS; both
   // paths are also called directly. 700 rows of 96 are more than one tile of the tiled path.
   const int64_t rows = 700, cols = 96;
   ThreadPool pool(2);
   for (DType type : kTypes) {
     const auto blocks = random_blocks(type, rows, cols, 5);
-    const CpuWeight w = CpuWeight::from_blocks(type, blocks, rows, cols);
+    const CpuWeight w = CpuWeight::from_blocks(type, blocks, rows, cols, CpuWeight::Mode{.keep_blocks = true, .int8_activations = false});
     CHECK(w.bytes() == static_cast<int64_t>(blocks.size()));
     for (int64_t m : {int64_t{1}, int64_t{3}, kBlockwiseMaxRows, kBlockwiseMaxRows + 1, int64_t{40}}) {
       INFO(dtype_name(type) << ", " << m << " rows");
@@ -175,6 +175,6 @@ TEST_CASE("a quantized CpuWeight multiplies any number of rows, with and without
     dequantize(type, blocks.data() + 123 * dtype_bytes_for(type, cols), expect.data(), cols);
     CHECK(row == expect);
   }
-  CHECK_THROWS_AS(CpuWeight::from_blocks(DType::Q4_K, std::vector<std::byte>(144), 1, 256), std::invalid_argument);
+  CHECK_THROWS_AS(CpuWeight::from_blocks(DType::Q4_K, std::vector<std::byte>(144), 1, 256, CpuWeight::Mode{true, false}), std::invalid_argument);
   CHECK_THROWS_AS(CpuWeight::from_blocks(DType::Q8_0, std::vector<std::byte>(33), 1, 32), std::invalid_argument);
 }

@@ -1,0 +1,149 @@
+#include "gpu/cpu/int8_matmul.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "common/float16.hpp"
+#include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+
+namespace troupe::cpu {
+namespace {
+
+using u8 = std::uint8_t;
+
+float load_f16(const u8* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return fp16_to_float(h);
+}
+
+// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block (as model/dequantize.cpp).
+void k_scale_min(int j, const u8* q, int& scale, int& min) {
+  if (j < 4) {
+    scale = q[j] & 63;
+    min = q[j + 4] & 63;
+  } else {
+    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// The high bit of weight j of a Q5_0/Q5_1 block, from its 32-bit little-endian qh word.
+int q5_high(const u8* qh, int j) { return (qh[j / 8] >> (j % 8)) & 1; }
+
+}  // namespace
+
+bool int8_matmul_supports(DType type) {
+  switch (type) {
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
+    case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void weight_chunk(DType type, const u8* row, int64_t index, WeightChunk& w) {
+  const int64_t per_block = dtype_block_elements(type) / 32;  // chunks per block: 1 or 8
+  const u8* b = row + (index / per_block) * dtype_block_bytes(type);
+  const int j = static_cast<int>(index % per_block);  // sub-block of a K-quant super-block
+  w.offset = 0.0f;
+  switch (type) {
+    case DType::Q4_0:
+    case DType::Q4_1: {
+      const u8* qs = b + (type == DType::Q4_0 ? 2 : 4);
+      for (int l = 0; l < 16; ++l) {
+        w.qw[l] = qs[l] & 0x0F;
+        w.qw[l + 16] = qs[l] >> 4;
+      }
+      w.scale[0] = w.scale[1] = load_f16(b);
+      w.offset = type == DType::Q4_0 ? -8.0f * load_f16(b) : load_f16(b + 2);
+      return;
+    }
+    case DType::Q5_0:
+    case DType::Q5_1: {
+      const bool with_min = type == DType::Q5_1;
+      const u8* qh = b + (with_min ? 4 : 2);
+      const u8* qs = qh + 4;
+      for (int l = 0; l < 16; ++l) {
+        w.qw[l] = (qs[l] & 0x0F) | (q5_high(qh, l) << 4);
+        w.qw[l + 16] = (qs[l] >> 4) | (q5_high(qh, l + 16) << 4);
+      }
+      w.scale[0] = w.scale[1] = load_f16(b);
+      w.offset = with_min ? load_f16(b + 2) : -16.0f * load_f16(b);
+      return;
+    }
+    case DType::Q8_0: {
+      for (int l = 0; l < 32; ++l) w.qw[l] = static_cast<int8_t>(b[2 + l]);
+      w.scale[0] = w.scale[1] = load_f16(b);
+      return;
+    }
+    case DType::Q4_K:
+    case DType::Q5_K: {
+      int sc, m;
+      k_scale_min(j, b + 4, sc, m);
+      // Sub-blocks 2p and 2p+1 share 32 bytes of nibbles: low nibbles, then high.
+      const u8* qs = b + (type == DType::Q4_K ? 16 : 48) + 32 * (j / 2);
+      for (int l = 0; l < 32; ++l) {
+        w.qw[l] = j % 2 == 0 ? (qs[l] & 0x0F) : (qs[l] >> 4);
+        if (type == DType::Q5_K) w.qw[l] |= ((b[16 + l] >> j) & 1) << 4;
+      }
+      w.scale[0] = w.scale[1] = load_f16(b) * static_cast<float>(sc);
+      w.offset = -(load_f16(b + 2) * static_cast<float>(m));
+      return;
+    }
+    case DType::Q6_K: {
+      // Halves of 128 weights; in each, chunk k takes low or high nibbles of ql[0..31] or
+      // ql[32..63] and 2 bits of qh at shift 2k.
+      const int half = j / 4, k = j % 4;
+      const u8* ql = b + 64 * half + (k % 2 == 1 ? 32 : 0);
+      const u8* qh = b + 128 + 32 * half;
+      const auto* sc = reinterpret_cast<const int8_t*>(b + 192) + 8 * half + 2 * k;
+      for (int l = 0; l < 32; ++l) {
+        const int low = k < 2 ? (ql[l] & 0x0F) : (ql[l] >> 4);
+        w.qw[l] = (low | (((qh[l] >> (2 * k)) & 3) << 4)) - 32;
+      }
+      const float d = load_f16(b + 208);
+      w.scale[0] = d * static_cast<float>(sc[0]);
+      w.scale[1] = d * static_cast<float>(sc[1]);
+      return;
+    }
+    default:
+      throw std::logic_error("weight_chunk: " + std::string(dtype_name(type)) + " has no integer form");
+  }
+}
+
+void int8_matmul_portable(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
+  const QuantizedActivations& a = *j.a;
+  const int64_t chunks = j.cols / 32;
+  WeightChunk w;
+  for (int64_t n = n0; n < n1; ++n) {
+    const u8* row = j.blocks + n * j.row_bytes;
+    for (int64_t r = 0; r < a.rows(); ++r) {
+      float sum = 0.0f;
+      for (int64_t c = 0; c < chunks; ++c) {
+        weight_chunk(j.type, row, c, w);
+        const int8_t* qx = a.q(r) + c * 32;
+        int dot[2] = {0, 0};  // exact: |qw·qx| <= 128·127 per product, 16 products per half
+        for (int l = 0; l < 32; ++l) dot[l / 16] += w.qw[l] * qx[l];
+        const float dx = a.d(r)[c];
+        sum += w.scale[0] * dx * static_cast<float>(dot[0]) + w.scale[1] * dx * static_cast<float>(dot[1]) +
+               w.offset * a.s(r)[c];
+      }
+      float& out = j.c[r * j.c_stride + n];
+      out = j.accumulate ? out + sum : sum;
+    }
+  }
+}
+
+void int8_matmul(const Int8MatmulJob& job, int64_t n0, int64_t n1) {
+  static const bool simd = avx2_available();
+  if (simd) {
+    int8_matmul_avx2(job, n0, n1);
+  } else {
+    int8_matmul_portable(job, n0, n1);
+  }
+}
+
+}  // namespace troupe::cpu

@@ -1,0 +1,89 @@
+#include "gpu/cpu/paged_attention.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+
+namespace troupe::cpu {
+namespace {
+
+// Query tokens per work item: enough rows to reuse each key block (tokens × heads per kv head),
+// few enough that a long prompt still splits into many items for the threads.
+constexpr int64_t kTileTokens = 8;
+
+struct Item {
+  int64_t seq, g, t0, t1;
+  int64_t cost;  // keys read × rows: for ordering, longest first
+};
+
+}  // namespace
+
+void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
+                                   int64_t g, int64_t t0, int64_t t1) {
+  const int64_t d = kv.head_dim, group = heads / kv.kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  std::vector<float> scores;
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t pos = seq.start + t;
+    for (int64_t h = g * group; h < (g + 1) * group; ++h) {  // as cpu::paged_attention, row by row
+      const float* qh = seq.q + t * q_stride + h * d;
+      scores.resize(static_cast<std::size_t>(pos + 1));
+      float max_score = -INFINITY;
+      for (int64_t p = 0; p <= pos; ++p) {
+        const float* kp = kv.slot(kv.keys, seq.block_table, p) + g * d;
+        float dot = 0.0f;
+        for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
+        scores[p] = dot * scale;
+        max_score = std::max(max_score, scores[p]);
+      }
+      double denom = 0.0;
+      for (float& s : scores) {
+        s = std::exp(s - max_score);
+        denom += s;
+      }
+      float* o = seq.out + (t * heads + h) * d;
+      std::fill_n(o, d, 0.0f);
+      for (int64_t p = 0; p <= pos; ++p) {
+        const float* vp = kv.slot(kv.values, seq.block_table, p) + g * d;
+        const float w = static_cast<float>(scores[p] / denom);
+        for (int64_t i = 0; i < d; ++i) o[i] += w * vp[i];
+      }
+    }
+  }
+}
+
+void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
+                          int64_t heads, ThreadPool* pool) {
+  static const bool simd = avx2_available();
+  const bool tiled = simd && kv.head_dim % 8 == 0 && kv.head_dim <= 256;
+  std::vector<Item> items;
+  for (int64_t s = 0; s < static_cast<int64_t>(sequences.size()); ++s) {
+    const AttentionSequence& seq = sequences[s];
+    for (int64_t t0 = 0; t0 < seq.tokens; t0 += kTileTokens) {
+      const int64_t t1 = std::min(seq.tokens, t0 + kTileTokens);
+      for (int64_t g = 0; g < kv.kv_heads; ++g) items.push_back(Item{s, g, t0, t1, (seq.start + t1) * (t1 - t0)});
+    }
+  }
+  // Longest first, then taken one by one as threads come free: the long items of a long prompt do
+  // not all land on one thread.
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.cost > b.cost; });
+  std::atomic<int64_t> next{0};
+  const auto worker = [&](int64_t, int64_t) {
+    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < static_cast<int64_t>(items.size());
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      const Item& it = items[i];
+      if (tiled) {
+        paged_attention_tile_avx2(kv, sequences[it.seq], q_stride, heads, it.g, it.t0, it.t1);
+      } else {
+        paged_attention_tile_portable(kv, sequences[it.seq], q_stride, heads, it.g, it.t0, it.t1);
+      }
+    }
+  };
+  const int threads = pool == nullptr ? 1 : pool->size();
+  parallel_for(pool, std::min<int64_t>(threads, static_cast<int64_t>(items.size())), worker);
+}
+
+}  // namespace troupe::cpu

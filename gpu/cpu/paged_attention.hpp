@@ -1,0 +1,38 @@
+#pragma once
+// Attention of a whole step (every sequence, prefill chunks and decode tokens) over the paged KV
+// cache, as one parallel loop over work items of (sequence, kv head, tile of query tokens). The
+// plain per-(token, head) loop is cpu_kernels.hpp's paged_attention, the reference; the AVX2 tile
+// here computes the same attention flash-style: each key/value block is read once for all query
+// rows of the tile (its tokens × the query heads sharing the kv head), with a running max and sum
+// per row instead of a row of scores as long as the context.
+#include <cstdint>
+#include <span>
+
+#include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/thread_pool.hpp"
+
+namespace troupe::cpu {
+
+// One sequence's part of the step: `tokens` query rows at positions start .. start+tokens-1, q rows
+// at stride q_stride (heads * head_dim values each), out rows of heads * head_dim values.
+struct AttentionSequence {
+  const int32_t* block_table;
+  int64_t start;
+  int64_t tokens;
+  const float* q;
+  float* out;
+};
+
+// Every sequence of the step; the work items are shared by `pool`'s threads as they come free.
+void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
+                          int64_t heads, ThreadPool* pool);
+
+// One work item: query tokens [t0, t1) of `seq`, the query heads of kv head g. The AVX2 kernel,
+// only where avx2_available(); paged_attention_tile_portable is the reference loop for the same
+// rows.
+void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
+                               int64_t g, int64_t t0, int64_t t1);
+void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
+                                   int64_t g, int64_t t0, int64_t t1);
+
+}  // namespace troupe::cpu

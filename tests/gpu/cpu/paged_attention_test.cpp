@@ -1,0 +1,78 @@
+// The step-wide attention of the CPU backend (gpu/cpu/paged_attention.hpp) against the plain
+// per-(token, head) reference cpu::paged_attention, on random queries and a random paged cache:
+// several sequences at once, prefill chunks starting mid-context, decode rows, grouped-query heads,
+// scrambled block tables and contexts longer than one tile of positions.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "gpu/cpu/blockwise_matmul.hpp"
+#include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/paged_attention.hpp"
+
+using namespace troupe::cpu;
+
+namespace {
+
+struct Case {
+  int64_t start, tokens;
+};
+
+void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool) {
+  const int64_t block_size = 16, num_blocks = 64;
+  std::mt19937 rng(42);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> keys(num_blocks * block_size * kv_heads * d), values(keys.size());
+  for (auto& x : keys) x = normal(rng);
+  for (auto& x : values) x = normal(rng);
+  const PagedKv kv{keys.data(), values.data(), block_size, kv_heads, d};
+
+  std::vector<int32_t> all_blocks(num_blocks);
+  std::iota(all_blocks.begin(), all_blocks.end(), 0);
+  std::shuffle(all_blocks.begin(), all_blocks.end(), rng);
+  std::vector<std::vector<int32_t>> tables;
+  std::vector<std::vector<float>> q, out, expected;
+  int64_t next_block = 0;
+  for (const Case& c : cases) {
+    const int64_t blocks = (c.start + c.tokens + block_size - 1) / block_size;
+    tables.emplace_back(all_blocks.begin() + next_block, all_blocks.begin() + next_block + blocks);
+    next_block += blocks;
+    q.emplace_back(c.tokens * heads * d);
+    for (auto& x : q.back()) x = 2.0f * normal(rng);  // sharper softmax than unit queries give
+    out.emplace_back(c.tokens * heads * d, -1.0f);
+    expected.emplace_back(c.tokens * heads * d);
+  }
+  std::vector<AttentionSequence> seqs;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), heads * d, heads, expected[i].data());
+    seqs.push_back({tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), out[i].data()});
+  }
+  ThreadPool pool(2);
+  paged_attention_step(kv, seqs, heads * d, heads, use_pool ? &pool : nullptr);
+  double worst = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    for (std::size_t j = 0; j < out[i].size(); ++j) worst = std::max(worst, static_cast<double>(std::abs(out[i][j] - expected[i][j])));
+  }
+  INFO("largest difference from the reference (outputs are averages of unit-normal values): " << worst);
+  CHECK(worst < 2e-5);
+}
+
+}  // namespace
+
+TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu][attention]") {
+  if (!avx2_available()) WARN("this CPU has no AVX2: the portable tiles are checked");
+  SECTION("decode rows of several sequences, grouped-query heads (9 over 3, as SmolLM2)") {
+    check_against_reference(9, 3, 64, {{0, 1}, {5, 1}, {16, 1}, {200, 1}, {37, 1}}, true);
+  }
+  SECTION("prefill chunks from position 0 and mid-context, beside decode rows") {
+    check_against_reference(9, 3, 64, {{0, 21}, {40, 13}, {7, 1}, {100, 30}}, true);
+  }
+  SECTION("one head per kv head, head_dim 128, on the calling thread only") {
+    check_against_reference(4, 4, 128, {{0, 9}, {250, 2}}, false);
+  }
+  SECTION("a long prompt in one chunk") { check_against_reference(8, 2, 64, {{0, 300}}, true); }
+}

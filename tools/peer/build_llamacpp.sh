@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's llama-bench, llama-server and llama-quantize from the tree vendored in the
+# llama-cpp-python sdist on PyPI (the peer every CPU figure in docs/BENCHMARKS.md is measured
+# against), into a cache folder, and prints that folder's bin/ path.
+#
+#   tools/peer/build_llamacpp.sh            # builds once, then only prints the path
+#
+# Env: LLAMA_CPP_PYTHON_VERSION (0.3.36), PEER_CACHE (~/.cache/troupe), JOBS (2),
+#      PYTHON (python3 with pip; the test venv works).
+# The flags are the ones the comparison in issue 13 used: a portable AVX2/FMA/F16C build (no
+# -march=native, so it matches what troupe's own AVX2 kernels assume), CPU only, no curl.
+set -euo pipefail
+version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
+cache=${PEER_CACHE:-$HOME/.cache/troupe}
+jobs=${JOBS:-2}
+root="$cache/llama.cpp-$version"
+bin="$root/build/bin"
+targets=(llama-bench llama-server llama-quantize)
+
+done_all=1
+for t in "${targets[@]}"; do [[ -x "$bin/$t" ]] || done_all=0; done
+if ((done_all)); then echo "$bin"; exit 0; fi
+
+python=${PYTHON:-python3}
+[[ -x /work/main/.venv-test/bin/python && -z "${PYTHON:-}" ]] && python=/work/main/.venv-test/bin/python
+mkdir -p "$root"
+if [[ ! -f "$root/src/vendor/llama.cpp/CMakeLists.txt" ]]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  "$python" -m pip download --quiet --no-deps --no-binary :all: --dest "$tmp" "llama-cpp-python==$version" >&2
+  sdist=$(ls "$tmp"/llama_cpp_python-*.tar.gz)
+  rm -rf "$root/src"
+  mkdir -p "$root/src"
+  tar -xzf "$sdist" -C "$root/src" --strip-components=1
+fi
+cmake -S "$root/src/vendor/llama.cpp" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_SERVER=ON \
+  -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF >&2
+ninja -C "$root/build" -j"$jobs" "${targets[@]}" >&2
+echo "$bin"
