@@ -84,7 +84,10 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
   m.caf_config.set("work-stealing.moderate-poll-attempts", 0);
   m.system = std::make_unique<caf::actor_system>(m.caf_config);
 
-  TokenizerActorConfig tok{m.text, m.options.tokenizer_delay_ms};
+  TokenizerActorConfig tok{m.text,
+                          std::make_shared<structured_output::GrammarCompiler>(m.text->tokenizer,
+                                                                               m.backends.front()->spec().eos_token_ids),
+                          m.options.tokenizer_delay_ms};
   for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, am, tok));
   std::vector<EngineLimits> limits;
   for (std::size_t i = 0; i < m.backends.size(); ++i) {

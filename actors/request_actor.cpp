@@ -25,6 +25,8 @@ struct RequestState {
   // The tokenized prompts (one, or a completions batch); choice c belongs to prompt c / n.
   std::vector<std::shared_ptr<const std::vector<int32_t>>> prompts;
   int prompts_pending = 0;
+  // The structured-output constraint compiled by the tokenizer actor (null: unconstrained).
+  std::shared_ptr<const structured_output::CompiledGrammar> grammar;
   std::vector<int64_t> cached_by_prompt;           // prefix-cache hits, per prompt
   std::vector<OutputProcessor> outputs;            // one per choice
   std::vector<bool> done;                          // choice finished
@@ -272,6 +274,7 @@ void submit_to_scheduler(Self* self, int engine) {
       seq.id = st.cfg.next_sequence_id->fetch_add(1);
       seq.prompt = st.prompts[p];
       seq.sampling = choice_sampling(req.sampling, j);
+      seq.sampling.grammar = st.grammar;
       seq.max_new_tokens = prompt_max_tokens;
       seq.min_tokens = req.stop.min_tokens;
       if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
@@ -338,6 +341,7 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
                 return;
               }
               st.prompts[static_cast<std::size_t>(p)] = std::move(tp.ids);
+              if (tp.grammar) st.grammar = std::move(tp.grammar);
               if (--st.prompts_pending > 0) return;
               if (!st.cfg.router) {
                 submit_to_scheduler(self, 0);

@@ -40,6 +40,12 @@ std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, i
   return text.tokenizer.encode(input.text, /*add_special_tokens=*/true);
 }
 
+// The request field a constraint error is about.
+std::string_view structured_output_param(const GenerationRequest& r) {
+  return r.structured_output && r.structured_output->kind == StructuredOutputRequest::Kind::JsonObject ? "response_format"
+                                                                                                     : "structured_outputs";
+}
+
 }  // namespace
 
 namespace {
@@ -56,6 +62,14 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
         TokenizedPrompt out;
         try {
           out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request, job.prompt));
+          // Compiling a new constraint takes tens of milliseconds: here, off the executor thread,
+          // and once per distinct constraint (the compiler caches).
+          if (job.request->structured_output && config.grammars) {
+            out.grammar = config.grammars->compile(*job.request->structured_output);
+          }
+        } catch (const structured_output::GrammarError& e) {
+          out.error = ApiError{400, "invalid_request_error", std::string("structured output: ") + e.what(),
+                               std::string(structured_output_param(*job.request)), 0};
         } catch (const ChatTemplateError& e) {
           out.error = template_error(e);
         } catch (const std::exception& e) {

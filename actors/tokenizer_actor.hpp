@@ -7,12 +7,15 @@
 #include <caf/fwd.hpp>
 
 #include "pipeline/model_text.hpp"
+#include "pipeline/structured_output/structured_output_grammar.hpp"
 #include "telemetry/actor_metrics.hpp"
 
 namespace troupe {
 
 struct TokenizerActorConfig {
   std::shared_ptr<const ModelText> text;
+  // Compiles structured-output constraints (shared by the pool: one cache of compiled grammars).
+  std::shared_ptr<structured_output::GrammarCompiler> grammars;
   // Test-only: sleep this long per job, to provoke a tokenizer backlog (telemetry tests).
   int artificial_delay_ms = 0;
 };

@@ -40,8 +40,13 @@ void StepExecutor::prepare(const ScheduledStep& step) {
         throw std::invalid_argument("StepExecutor: sequence " + std::to_string(s.id) +
                                     " arrives first_time without prompt or sampling parameters");
       }
-      SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt};
+      SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr};
       if (!s.output_so_far.empty()) state.last_token = s.output_so_far.back();
+      if (s.sampling->grammar) {
+        // A resumed (preempted) sequence replays what it generated so far.
+        state.grammar = std::make_unique<structured_output::GrammarMatcher>(s.sampling->grammar);
+        for (int32_t token : s.output_so_far) state.grammar->accept_token(token);
+      }
       sequences_.insert_or_assign(s.id, std::move(state));
     }
     const auto it = sequences_.find(s.id);
@@ -117,13 +122,27 @@ void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
     // The sequence's last new token is the one whose logits predict the next token.
     const SequenceStep& entry = batch_.sequences[i];
     const int64_t row = logits_.first_row[i] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
-    const std::span<const float> logits(logits_.row(row), static_cast<std::size_t>(logits_.vocab));
+    const std::span<float> logits(logits_.values.data() + row * logits_.vocab, static_cast<std::size_t>(logits_.vocab));
+    // The mask goes on the logits themselves, before sampling and logprobs, as vLLM applies its
+    // grammar bitmask: reported logprobs are those of the constrained distribution.
+    if (state.grammar) apply_grammar(state, logits);
     const int32_t token = state.sampler.sample(logits);
+    if (state.grammar) state.grammar->accept_token(token);
     state.last_token = token;
     result.tokens.push_back({s.id, token});
     const auto& wanted = state.sampler.params().logprobs;
     result.logprobs.push_back(wanted ? std::optional(compute_logprobs(logits, token, *wanted)) : std::nullopt);
   }
+}
+
+void StepExecutor::apply_grammar(SequenceState& state, std::span<float> row) {
+  state.grammar->fill_next_token_mask(grammar_mask_);
+  // A vocabulary that cannot spell what the grammar needs next would leave nothing to sample:
+  // end the sequence instead (the stop ids), rather than sample a token the grammar rejects.
+  if (grammar_mask_.count() == 0) {
+    for (int32_t id : state.grammar->grammar().vocabulary().stop_ids()) grammar_mask_.set(id);
+  }
+  apply_token_mask(row, grammar_mask_);
 }
 
 }  // namespace troupe

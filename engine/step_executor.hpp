@@ -11,6 +11,7 @@
 // takes its uniform value from the sequence's own stream either way, so a seeded sequence gives
 // the same tokens whichever path its steps take.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,8 @@
 #include "gpu/backend.hpp"
 #include "gpu/device_sampling.hpp"
 #include "pipeline/sampling/sequence_sampler.hpp"
+#include "pipeline/sampling/token_mask.hpp"
+#include "pipeline/structured_output/grammar_matcher.hpp"
 #include "pipeline/sampling/token_logprobs.hpp"
 #include "pipeline/scheduler/scheduled_step.hpp"
 
@@ -50,7 +53,11 @@ class StepExecutor {
   struct SequenceState {
     SequenceSampler sampler;
     std::optional<int32_t> last_token;  // the last token sampled (or resumed from output_so_far)
+    // Set when the sampling parameters carry a grammar: advanced by every token of the sequence.
+    std::unique_ptr<structured_output::GrammarMatcher> grammar;
   };
+  // Masks the tokens the sequence's grammar does not allow next (in place, in logits_).
+  void apply_grammar(SequenceState& state, std::span<float> row);
 
   // Fills batch_ from `step`: state for newcomers, pending tokens substituted.
   void prepare(const ScheduledStep& step);
@@ -66,6 +73,7 @@ class StepExecutor {
   std::vector<DeviceSamplingParams> device_params_;  // reused between steps
   std::vector<int32_t> device_tokens_;
   std::vector<float> device_logprobs_;
+  TokenBitmask grammar_mask_;  // scratch, reused between sequences and steps
 };
 
 }  // namespace troupe

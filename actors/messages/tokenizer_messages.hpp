@@ -21,6 +21,8 @@ struct TokenizeJob {
 // Answer: the prompt's token ids, or an error for the client (a template that raised, say).
 struct TokenizedPrompt {
   std::shared_ptr<const std::vector<int32_t>> ids;
+  // The request's structured-output constraint compiled for the vocabulary; null when it has none.
+  std::shared_ptr<const structured_output::CompiledGrammar> grammar;
   std::optional<ApiError> error;
 };
 

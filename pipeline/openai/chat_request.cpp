@@ -5,6 +5,7 @@
 #include "pipeline/openai/field_reader.hpp"
 #include "pipeline/openai/generation_fields.hpp"
 #include "pipeline/openai/request_body.hpp"
+#include "pipeline/openai/structured_output_fields.hpp"
 #include "pipeline/openai/tool_choice.hpp"
 
 namespace troupe {
@@ -41,15 +42,6 @@ void read_logprobs(const FieldReader& fields, GenerationRequest& request) {
   }
 }
 
-void read_response_format(const FieldReader& fields) {
-  const boost::json::object* format = fields.object("response_format");
-  if (format == nullptr) return;
-  const boost::json::value* type = format->if_contains("type");
-  if (type == nullptr || !type->is_string() || type->as_string() != "text") {
-    throw_invalid("'response_format' supports only {\"type\": \"text\"}.", "response_format");
-  }
-}
-
 }  // namespace
 
 GenerationRequest parse_chat_request(std::string_view body, const ApiContext& context) {
@@ -65,7 +57,7 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_stop_fields(fields, context, request.stop, {"max_completion_tokens", "max_tokens"}, kMaxTokensFromContext);
   read_delivery_fields(fields, request);
   read_logprobs(fields, request);
-  read_response_format(fields);
+  read_structured_output_fields(fields, request);
   reject_unsupported_fields(fields, request);
   return request;
 }

@@ -4,6 +4,7 @@
 #include "pipeline/openai/field_reader.hpp"
 #include "pipeline/openai/generation_fields.hpp"
 #include "pipeline/openai/request_body.hpp"
+#include "pipeline/openai/structured_output_fields.hpp"
 
 namespace troupe {
 
@@ -95,6 +96,7 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
     request.sampling.logprobs = request.logprobs;
   }
   if (fields.find("suffix") != nullptr) throw_invalid("'suffix' is not supported.", "suffix");
+  read_structured_output_fields(fields, request);
   reject_unsupported_fields(fields, request);
   return request;
 }

@@ -4,11 +4,16 @@
 // The per-sequence sampler of the serving path, with penalties and history, is SequenceSampler
 // (sequence_sampler.hpp); Sampler is the history-free one the `generate` CLI uses.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
 
 namespace troupe {
+
+namespace structured_output {
+class CompiledGrammar;
+}
 
 // Temperatures below this are greedy (dividing by them would overflow the softmax).
 inline constexpr double kGreedyTemperature = 1e-5;
@@ -32,6 +37,11 @@ struct SamplingParams {
   // Log-probabilities per generated token: the chosen token's plus this many most likely ones
   // (0 to kMaxTopLogprobs). Unset: none computed.
   std::optional<int> logprobs;
+  // Structured output: the grammar the sampled text must follow (response_format, vLLM's
+  // structured_outputs, a forced tool call). The executor keeps a matcher per sequence and masks
+  // every disallowed token before sampling. Set by the request actor once the tokenizer actor has
+  // compiled the request's constraint; null: unconstrained.
+  std::shared_ptr<const structured_output::CompiledGrammar> grammar;
 
   bool greedy() const { return temperature < kGreedyTemperature; }
 };

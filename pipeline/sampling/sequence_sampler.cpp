@@ -26,7 +26,8 @@ int32_t SequenceSampler::sample(std::span<const float> logits) {
 }
 
 bool SequenceSampler::can_sample_on_device() const {
-  return !has_penalties(params_) && (!params_.logprobs || *params_.logprobs == 0);
+  // A grammar masks the logits on the host before every draw (the device sampler takes no mask).
+  return !has_penalties(params_) && (!params_.logprobs || *params_.logprobs == 0) && !params_.grammar;
 }
 
 double SequenceSampler::next_uniform() { return params_.greedy() ? 0.0 : unit_uniform(rng_); }

@@ -28,8 +28,9 @@ class SequenceSampler {
   int32_t sample(std::span<const float> logits);
 
   // Drawing on the device (gpu/device_sampling.hpp) instead: true when such a draw is the one
-  // sample() would make — no penalties (they need the token history on the host) and no top
-  // logprobs (only the chosen token's logprob comes back from the device).
+  // sample() would make — no penalties (they need the token history on the host), no top
+  // logprobs (only the chosen token's logprob comes back from the device) and no grammar (its
+  // mask is applied to the logits on the host).
   bool can_sample_on_device() const;
   // The uniform value in [0, 1) this step's draw uses, from the same stream sample() draws from,
   // so a seeded sequence draws the same tokens on either side; 0 (consuming nothing) when greedy.

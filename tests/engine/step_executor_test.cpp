@@ -1,9 +1,11 @@
 // StepExecutor on the CPU backend with the tiny Llama fixture: pending tokens filled in, chunked
 // prefill, several sequences per step, released state, seeded sampling and logprobs.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <numeric>
 
 #include "engine/step_executor.hpp"
+#include "pipeline/structured_output/structured_output_grammar.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/greedy.hpp"
@@ -163,4 +165,49 @@ TEST_CASE("engine: a sequence with all_logits samples from its last row", "[engi
   REQUIRE(r.tokens.size() == 1);
   CHECK(r.tokens[0].token == ref[0]);
   CHECK_FALSE(r.logprobs[0].has_value());
+}
+
+TEST_CASE("engine: a grammar masks every step: sampled text matches it, then the stop id", "[engine]") {
+  Fixture f;
+  const int32_t vocab = static_cast<int32_t>(f.backend.spec().vocab_size);
+  // A synthetic vocabulary over the tiny model's ids: 'a', 'b', 'c', "ab" at 10..13, id 2 (the
+  // model's eos) the stop id, every other id a string the grammar never allows.
+  std::vector<std::string> bytes(static_cast<std::size_t>(vocab));
+  for (int32_t id = 0; id < vocab; ++id) bytes[static_cast<std::size_t>(id)] = "x" + std::to_string(id);
+  bytes[10] = "a", bytes[11] = "b", bytes[12] = "c", bytes[13] = "ab";
+  auto vocabulary = std::make_shared<const structured_output::TokenVocabulary>(bytes, std::vector<int32_t>{2});
+  StructuredOutputRequest constraint;
+  constraint.kind = StructuredOutputRequest::Kind::Regex;
+  constraint.text = "[ab]{2,5}c";
+  SamplingParams p;
+  p.temperature = 1.0;
+  p.seed = 7;
+  p.logprobs = 2;
+  p.grammar = std::make_shared<const structured_output::CompiledGrammar>(structured_output::grammar_for(constraint), vocabulary);
+
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    p.seed = seed;
+    StepExecutor executor(f.backend);
+    StepDriver driver(executor, kBlocksPerSequence);
+    driver.add(1, {1, 5, 9}, p, 0);
+    std::string text;
+    for (int i = 0; i < 8; ++i) {
+      driver.step(16);
+      const int32_t token = driver.find(1).generated.back();
+      if (token == 2) break;
+      text += bytes[static_cast<std::size_t>(token)];
+    }
+    CAPTURE(text);
+    CHECK(driver.find(1).generated.back() == 2);  // the grammar completed: only the stop id was left
+    REQUIRE(text.size() >= 3);
+    CHECK(text.back() == 'c');
+    CHECK(text.find_first_not_of("ab") == text.size() - 1);
+    // Logprobs describe the constrained distribution: the alternatives are allowed tokens.
+    for (const auto& lp : driver.find(1).logprobs) {
+      REQUIRE(lp.has_value());
+      for (const auto& alt : lp->top) {
+        if (std::isfinite(alt.logprob)) CHECK((alt.token_id == 2 || (alt.token_id >= 10 && alt.token_id <= 13)));
+      }
+    }
+  }
 }

@@ -20,7 +20,8 @@ MAIN_MAX_NUM_SEQS = 64
 
 
 # Cheap, broad checks first, so that with -x a basic failure is the one reported.
-MODULE_ORDER = ["test_openai_api", "test_api_shapes", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen"]
+MODULE_ORDER = ["test_openai_api", "test_api_shapes", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen",
+                "test_structured_output"]
 
 
 def pytest_collection_modifyitems(items):
