@@ -50,6 +50,37 @@ void forget_sequence(Self* self, SeqId id) {
   self->state.owners.erase(it);
 }
 
+// The client's side ended the sequence (a disconnect, a stop string, a cancel): its blocks are free
+// at once, and a step already sent to the executor runs without it.
+void abort_sequence(Self* self, SeqId id) {
+  auto& st = self->state;
+  st.scheduler->abort(id);
+  forget_sequence(self, id);
+  if (st.config.cancelled && !st.in_flight.empty()) st.config.cancelled->add(id, st.in_flight.rbegin()->first);
+}
+
+// Sequences the executor could not run end alone, each with its own reason; the others in their
+// steps go on. Their requests end with a server error (the request path validated their input, so
+// a failure here is the server's).
+void fail_sequences(Self* self, const std::vector<FailedSequence>& failed) {
+  auto& st = self->state;
+  for (const FailedSequence& f : failed) {
+    auto it = st.owners.find(f.id);
+    if (it == st.owners.end()) continue;  // already ended (aborted, or failed in an earlier step)
+    SequenceOutputs out;
+    SequenceUpdate u;
+    u.id = f.id;
+    u.finished = FinishReason::Error;
+    out.updates.push_back(u);
+    out.logprobs.emplace_back();
+    out.scheduled_at.emplace_back();
+    out.error = "this request could not be computed: " + f.reason;
+    self->send(it->second.request, atoms::outputs::value, std::move(out));
+    st.scheduler->abort(f.id);
+    forget_sequence(self, f.id);
+  }
+}
+
 void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* step) {
   const SchedulerStats s = self->state.scheduler->stats();
   EngineSnapshot snap;
@@ -134,6 +165,8 @@ void on_report(Self* self, const StepReport& report) {
     return;
   }
   const StepResult& result = *report.result;
+  st.scheduler->observe_step(*flight.step, result.forward_seconds);
+  fail_sequences(self, result.failed);
   std::unordered_map<SeqId, std::size_t> logprob_index;
   for (std::size_t i = 0; i < result.tokens.size(); ++i) logprob_index[result.tokens[i].id] = i;
   std::vector<SequenceUpdate> updates = st.scheduler->complete(report.step_id, result.tokens);
@@ -186,7 +219,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     pump(self);
   });
   return {
-      [self](atoms::submit, SubmitSequences& submit) -> Admission {
+      [self](atoms::submit, SubmitSequences& submit) -> AdmissionResult {
         auto& st = self->state;
         std::vector<SeqId> added;
         for (auto& seq : submit.sequences) {
@@ -194,7 +227,8 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
           const AddResult r = st.scheduler->add(std::move(seq));
           if (r != AddResult::Accepted) {
             for (SeqId a : added) st.scheduler->abort(a);
-            return r == AddResult::QueueFull ? Admission::QueueFull : Admission::TooLong;
+            if (r == AddResult::TooLong) return AdmissionResult{Admission::TooLong, 0};
+            return AdmissionResult{Admission::QueueFull, st.scheduler->retry_after_seconds()};
           }
           added.push_back(id);
         }
@@ -203,13 +237,10 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
         st.by_request[submit.request_id] = added;
         pump(self);
         send_snapshot(self, nullptr, nullptr);
-        return Admission::Accepted;
+        return AdmissionResult{Admission::Accepted, 0};
       },
       [self](atoms::abort_seqs, const std::vector<uint64_t>& ids) {
-        for (SeqId id : ids) {
-          self->state.scheduler->abort(id);
-          forget_sequence(self, id);
-        }
+        for (SeqId id : ids) abort_sequence(self, id);
         pump(self);
         send_snapshot(self, nullptr, nullptr);
       },

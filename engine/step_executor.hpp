@@ -6,7 +6,9 @@
 // releases it. Not thread-safe: one executor thread owns it.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gpu/backend.hpp"
@@ -16,20 +18,31 @@
 
 namespace troupe {
 
+// A sequence that could not run in a step (the backend refused its input, its forward failed when
+// run alone, or its sampling failed). The step ran without it; the executor drops its state and
+// leaves it out of later steps until the scheduler releases it.
+struct FailedSequence {
+  SeqId id = 0;
+  std::string reason;  // about this sequence only: never another sequence's content
+};
+
 struct StepResult {
   uint64_t step_id = 0;
   std::vector<SampledToken> tokens;                  // in the order of the step's sequences
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to tokens; set when the sequence asked
-  double forward_seconds = 0.0;                      // wall time of backend.forward
+  std::vector<FailedSequence> failed;                // sequences of this step that failed (no token)
+  double forward_seconds = 0.0;                      // wall time of backend.forward (retries included)
 };
 
 class StepExecutor {
  public:
   explicit StepExecutor(Backend& backend);
 
-  // Throws std::invalid_argument for a step that does not fit (sequences not parallel to the batch,
-  // an unknown sequence that is not first_time, a pending token with no token sampled before, a
-  // first_time sequence without prompt or sampling parameters), and whatever backend.forward throws.
+  // Throws std::invalid_argument when the step does not fit together (sequences not parallel to the
+  // batch). A problem of one sequence fails only that sequence (StepResult::failed): an unknown
+  // sequence that is not first_time, a pending token with no token sampled before, a first_time
+  // sequence without prompt or sampling parameters, an input the backend refuses, a forward that
+  // fails for it (see engine/isolated_forward.hpp), a sampling error.
   StepResult run(const ScheduledStep& step);
 
   // Sequences whose state is held (seen and not yet released).
@@ -42,8 +55,14 @@ class StepExecutor {
     std::optional<int32_t> last_token;  // the last token sampled (or resumed from output_so_far)
   };
 
+  // Fills `entry` from the scheduled one (pending token substituted); the reason it cannot run.
+  std::optional<std::string> prepare(const ScheduledSequence& s, const SequenceStep& scheduled, SequenceStep& entry);
+  void fail(SeqId id, std::string reason, StepResult& result);
+
   Backend& backend_;
   std::unordered_map<SeqId, SequenceState> sequences_;
+  std::unordered_set<SeqId> failed_;  // failed in an earlier step and not yet released
+  std::vector<std::size_t> runnable_;  // batch_ entry k is step.sequences[runnable_[k]]
   StepBatch batch_;     // the step's batch with pending tokens filled in; reused between steps
   StepLogits logits_;
 };

@@ -10,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "http/client_watch.hpp"
+#include "pipeline/openai/api_exception.hpp"
 #include "pipeline/openai/chat_request.hpp"
 #include "pipeline/openai/chat_response.hpp"
 #include "pipeline/openai/completion_request.hpp"
@@ -33,26 +34,32 @@ struct Submitted {
   bool include_usage;
 };
 
-// Ends the request's use of its sink however the handler exits, and cancels the request in the
-// engine unless it reached its last event (a disconnect, a failed write, an exception).
+// Ends the request's use of its sink however the handler exits, cancels the request in the engine
+// unless it reached its last event (a disconnect, a failed or stalled write, an exception), and
+// tells the server's lifecycle the request is closed (a drain waits for that).
 class RequestScope {
  public:
-  RequestScope(ServingEngine& engine, std::string id, std::shared_ptr<ChannelEventSink> sink)
-      : engine_(engine), id_(std::move(id)), sink_(std::move(sink)) {}
+  RequestScope(ServingEngine& engine, ServerLifecycle& lifecycle, std::string id, std::shared_ptr<ChannelEventSink> sink)
+      : engine_(engine), lifecycle_(lifecycle), id_(std::move(id)), sink_(std::move(sink)) {}
   ~RequestScope() {
     sink_->detach();
-    if (!finished_) engine_.cancel(id_);
+    if (!finished_) engine_.cancel(id_, abort_reason_);
+    lifecycle_.request_closed(id_);
   }
   RequestScope(const RequestScope&) = delete;
   RequestScope& operator=(const RequestScope&) = delete;
   void mark_finished() { finished_ = true; }
+  // Why the request is cancelled if it ends unfinished (a client that went away, by default).
+  void abort_because(AbortReason reason) { abort_reason_ = reason; }
   ChannelEventSink& sink() { return *sink_; }
 
  private:
   ServingEngine& engine_;
+  ServerLifecycle& lifecycle_;
   std::string id_;
   std::shared_ptr<ChannelEventSink> sink_;
   bool finished_ = false;
+  AbortReason abort_reason_ = AbortReason::ClientDisconnect;
 };
 
 bool is_last(const GenerationEvent& event) { return event.done || event.error.has_value(); }
@@ -65,34 +72,50 @@ ApiError engine_contract_error(const std::string& what) {
   return error;
 }
 
-asio::awaitable<bool> write_sse_payload(Connection& connection, const std::string& payload) {
+// Every write of a stream gets --stream-write-timeout to make progress. A client that stopped
+// reading fills the (bounded) kernel buffers, the write stalls, and the timeout ends the request:
+// the write reports beast::error::timeout and the scope cancels it with AbortReason::Timeout.
+asio::awaitable<boost::system::error_code> write_sse_payload(Connection& connection, const std::string& payload) {
   const std::string frame = "data: " + payload + "\n\n";
-  connection.stream.expires_after(connection.options.read_timeout);
+  connection.stream.expires_after(connection.options.stream_write_timeout);
   auto [ec, bytes] = co_await asio::async_write(connection.stream, http::make_chunk(asio::buffer(frame)), tuple_awaitable);
   connection.stream.expires_never();
-  co_return !ec;
+  co_return ec;
 }
 
-asio::awaitable<bool> write_sse_header(Connection& connection, const Request& request) {
+asio::awaitable<boost::system::error_code> write_sse_header(Connection& connection, const Request& request) {
   http::response<http::empty_body> response{http::status::ok, request.version()};
   response.set(http::field::server, "troupe");
   response.set(http::field::content_type, "text/event-stream");
   response.set(http::field::cache_control, "no-cache");
-  response.keep_alive(request.keep_alive());
+  response.keep_alive(request.keep_alive() && !connection.lifecycle.draining());
   response.chunked(true);
+  if (connection.options.stream_send_buffer_bytes > 0) {
+    boost::system::error_code ignored;
+    connection.stream.socket().set_option(asio::socket_base::send_buffer_size(connection.options.stream_send_buffer_bytes),
+                                          ignored);
+  }
   http::response_serializer<http::empty_body> serializer{response};
-  connection.stream.expires_after(connection.options.read_timeout);
+  connection.stream.expires_after(connection.options.stream_write_timeout);
   auto [ec, bytes] = co_await http::async_write_header(connection.stream, serializer, tuple_awaitable);
   connection.stream.expires_never();
-  co_return !ec;
+  co_return ec;
 }
 
-asio::awaitable<bool> write_sse_end(Connection& connection) {
-  if (!co_await write_sse_payload(connection, "[DONE]")) co_return false;
-  connection.stream.expires_after(connection.options.read_timeout);
+asio::awaitable<boost::system::error_code> write_sse_end(Connection& connection) {
+  if (auto ec = co_await write_sse_payload(connection, "[DONE]")) co_return ec;
+  connection.stream.expires_after(connection.options.stream_write_timeout);
   auto [ec, bytes] = co_await asio::async_write(connection.stream, http::make_chunk_last(), tuple_awaitable);
   connection.stream.expires_never();
-  co_return !ec;
+  co_return ec;
+}
+
+// A failed stream write: the connection is unusable. A stall (as opposed to a reset) is the
+// write timeout's doing, which operators count apart from clients that hung up.
+bool stream_write_failed(RequestScope& scope, const boost::system::error_code& ec) {
+  if (!ec) return false;
+  if (ec == beast::error::timeout) scope.abort_because(AbortReason::Timeout);
+  return true;
 }
 
 // Streams events as SSE, starting with `first`. Returns whether the connection may continue.
@@ -100,7 +123,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
                                     RequestScope& scope, GenerationEvent first) {
   StreamEncoder encoder(submitted.endpoint, submitted.identity, submitted.n, submitted.with_logprobs,
                         submitted.include_usage);
-  if (!co_await write_sse_header(connection, request)) co_return false;
+  if (stream_write_failed(scope, co_await write_sse_header(connection, request))) co_return false;
   std::optional<GenerationEvent> event = std::move(first);
   for (;;) {
     std::vector<std::string> payloads;
@@ -113,7 +136,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
       contract_broken = true;
     }
     for (const std::string& payload : payloads) {
-      if (!co_await write_sse_payload(connection, payload)) co_return false;
+      if (stream_write_failed(scope, co_await write_sse_payload(connection, payload))) co_return false;
     }
     if (contract_broken) break;
     if (is_last(*event)) {
@@ -123,8 +146,8 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
     event = co_await next_event_or_disconnect(connection, scope.sink());
     if (!event) co_return false;
   }
-  if (!co_await write_sse_end(connection)) co_return false;
-  co_return request.keep_alive();
+  if (stream_write_failed(scope, co_await write_sse_end(connection))) co_return false;
+  co_return request.keep_alive() && !connection.lifecycle.draining();
 }
 
 // Collects every event into one response object.
@@ -178,7 +201,9 @@ asio::awaitable<bool> handle_generation(Connection& connection, const Request& r
                             generation.logprobs.has_value(),
                             generation.include_usage};
   auto sink = std::make_shared<ChannelEventSink>(co_await asio::this_coro::executor);
-  RequestScope scope(connection.engine, generation.id, sink);
+  // Registered before it reaches the engine, so a drain either waits for it or it is refused here.
+  if (!connection.lifecycle.request_opened(generation.id)) throw ApiException(server_shutting_down());
+  RequestScope scope(connection.engine, connection.lifecycle, generation.id, sink);
   connection.engine.submit(std::move(generation), sink);
 
   // Headers wait for the first event: an immediate error (overload, prompt too long) still gets

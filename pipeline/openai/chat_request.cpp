@@ -52,15 +52,6 @@ void read_logprobs(const FieldReader& fields, GenerationRequest& request) {
   }
 }
 
-void read_response_format(const FieldReader& fields) {
-  const boost::json::object* format = fields.object("response_format");
-  if (format == nullptr) return;
-  const boost::json::value* type = format->if_contains("type");
-  if (type == nullptr || !type->is_string() || type->as_string() != "text") {
-    throw_invalid("'response_format' supports only {\"type\": \"text\"}.", "response_format");
-  }
-}
-
 }  // namespace
 
 GenerationRequest parse_chat_request(std::string_view body, const ApiContext& context) {

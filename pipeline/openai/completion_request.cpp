@@ -72,6 +72,13 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
     request.sampling.logprobs = request.logprobs;
   }
   if (fields.find("suffix") != nullptr) throw_invalid("'suffix' is not supported.", "suffix");
+  // A chat field: the legacy completions API (OpenAI's) refuses it, and honouring or ignoring it
+  // would silently use max_tokens' default of 16 instead of what the client meant.
+  if (fields.find("max_completion_tokens") != nullptr) {
+    throw_invalid("'max_completion_tokens' is a chat completions field; /v1/completions takes 'max_tokens'.",
+                  "max_completion_tokens");
+  }
+  read_response_format(fields);
   reject_unsupported_fields(fields, request);
   return request;
 }

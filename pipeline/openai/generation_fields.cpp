@@ -85,6 +85,15 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
   fields.string("user");  // accepted for accounting by clients; only its type is checked
 }
 
+void read_response_format(const FieldReader& fields) {
+  const boost::json::object* format = fields.object("response_format");
+  if (format == nullptr) return;
+  const boost::json::value* type = format->if_contains("type");
+  if (type == nullptr || !type->is_string() || type->as_string() != "text") {
+    throw_invalid("'response_format' supports only {\"type\": \"text\"}.", "response_format");
+  }
+}
+
 void reject_unsupported_fields(const FieldReader& fields, const GenerationRequest& request) {
   if (const boost::json::object* bias = fields.object("logit_bias"); bias && !bias->empty()) {
     throw_invalid("'logit_bias' is not supported.", "logit_bias");

@@ -22,6 +22,10 @@ void read_stop_fields(const FieldReader& fields, const ApiContext& context, Stop
 // n, stream, stream_options.include_usage, user.
 void read_delivery_fields(const FieldReader& fields, GenerationRequest& request);
 
+// response_format: an object whose type is "text" (the default; other formats need constrained
+// decoding). Anything else, a non-object included, is a 400.
+void read_response_format(const FieldReader& fields);
+
 // Known OpenAI/vLLM fields that would change the output if honoured, which troupe does not
 // implement: logit_bias (non-empty) and best_of (other than n). Ignoring them silently would
 // answer a different question than the one asked, so they are a 400.
