@@ -104,8 +104,9 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngi
   const ServedModel& model = engine.served_model();
   Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options, lifecycle,
                         ApiContext{model.name, model.max_model_len}};
-  // A draining server answers the request in progress, then closes (write_response says so).
-  while (!connection.peer_closed && !lifecycle.draining()) {
+  // A draining server answers each request it reads (new work with 503) and closes the connection
+  // after it (write_response says so).
+  while (!connection.peer_closed) {
     http::request_parser<http::string_body> parser;
     if (!co_await read_request(connection, parser)) break;
     Request request = parser.release();

@@ -22,9 +22,11 @@ using asio::ip::tcp;
 struct HttpServer::State {
   ServingEngine& engine;
   HttpServerOptions options;
+  // Before io: destroying io destroys the coroutines still suspended on it, whose request scopes
+  // tell the lifecycle their requests closed.
+  ServerLifecycle lifecycle;
   asio::io_context io;
   tcp::acceptor acceptor;
-  ServerLifecycle lifecycle;
 
   State(ServingEngine& e, HttpServerOptions o) : engine(e), options(std::move(o)), io(std::max(1, options.io_threads)), acceptor(io) {}
 };
