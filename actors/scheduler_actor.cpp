@@ -81,7 +81,7 @@ void fail_sequences(Self* self, const std::vector<FailedSequence>& failed) {
   }
 }
 
-void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* step) {
+void send_snapshot(Self* self, const StepResult* result) {
   const SchedulerStats s = self->state.scheduler->stats();
   EngineSnapshot snap;
   snap.engine = self->state.config.engine;
@@ -94,10 +94,11 @@ void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* st
   snap.preemptions = s.preemptions_total - self->state.last.preemptions_total;
   snap.prefix_queries = s.prefix_queries_tokens - self->state.last.prefix_queries_tokens;
   snap.prefix_hits = s.prefix_hits_tokens - self->state.last.prefix_hits_tokens;
-  if (result != nullptr && step != nullptr) {
+  if (result != nullptr) {
+    // What the executor computed: a sequence cancelled after the step was planned is not counted.
     snap.step = true;
-    snap.prefill_tokens = step->prefill_tokens;
-    snap.decode_tokens = step->decode_tokens;
+    snap.prefill_tokens = result->prefill_tokens;
+    snap.decode_tokens = result->decode_tokens;
     snap.step_seconds = result->forward_seconds;
   }
   self->state.last = s;
@@ -161,11 +162,11 @@ void on_report(Self* self, const StepReport& report) {
   if (flight.doomed || !report.result) {
     if (!flight.doomed) fail_in_flight(self, "the executor failed: " + report.error);
     close_books(self, *flight.step);
-    send_snapshot(self, nullptr, nullptr);
+    send_snapshot(self, nullptr);
     return;
   }
   const StepResult& result = *report.result;
-  st.scheduler->observe_step(*flight.step, result.forward_seconds);
+  st.scheduler->observe_step(result.prefill_tokens, result.decode_tokens, result.forward_seconds);
   fail_sequences(self, result.failed);
   std::unordered_map<SeqId, std::size_t> logprob_index;
   for (std::size_t i = 0; i < result.tokens.size(); ++i) logprob_index[result.tokens[i].id] = i;
@@ -191,7 +192,7 @@ void on_report(Self* self, const StepReport& report) {
     if (finished) forget_sequence(self, id);
   }
   for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
-  send_snapshot(self, &result, flight.step.get());
+  send_snapshot(self, &result);
 }
 
 caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
@@ -236,13 +237,13 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
         for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id};
         st.by_request[submit.request_id] = added;
         pump(self);
-        send_snapshot(self, nullptr, nullptr);
+        send_snapshot(self, nullptr);
         return AdmissionResult{Admission::Accepted, 0};
       },
       [self](atoms::abort_seqs, const std::vector<uint64_t>& ids) {
         for (SeqId id : ids) abort_sequence(self, id);
         pump(self);
-        send_snapshot(self, nullptr, nullptr);
+        send_snapshot(self, nullptr);
       },
       [self](atoms::step_done, const StepReport& report) {
         on_report(self, report);

@@ -98,7 +98,16 @@ StepResult StepExecutor::run(const ScheduledStep& step) {
         sampling += Clock::now() - sampling_start;
       });
   result.forward_seconds = std::chrono::duration<double>(Clock::now() - start - sampling).count();
-  for (const SequenceFault& fault : faults) fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
+  std::vector<bool> faulted(runnable_.size(), false);
+  for (const SequenceFault& fault : faults) {
+    faulted[fault.index] = true;
+    fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
+  }
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    if (faulted[k]) continue;
+    const auto tokens = static_cast<int64_t>(batch_.sequences[k].tokens.size());
+    (step.sequences[runnable_[k]].decode ? result.decode_tokens : result.prefill_tokens) += tokens;
+  }
   return result;
 }
 

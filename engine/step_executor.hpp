@@ -31,6 +31,9 @@ struct StepResult {
   std::vector<SampledToken> tokens;                  // in the order of the step's sequences
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to tokens; set when the sequence asked
   std::vector<FailedSequence> failed;                // sequences of this step that failed (no token)
+  // Tokens the forward computed: the step's, less those of sequences that could not run.
+  int64_t prefill_tokens = 0;
+  int64_t decode_tokens = 0;
   double forward_seconds = 0.0;                      // wall time of backend.forward (retries included)
 };
 

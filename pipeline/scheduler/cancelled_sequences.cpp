@@ -29,6 +29,8 @@ std::shared_ptr<const ScheduledStep> CancelledSequences::without_cancelled(std::
   for (std::size_t i : keep) {
     filtered->sequences.push_back(step->sequences[i]);
     filtered->batch.sequences.push_back(step->batch.sequences[i]);
+    const auto tokens = static_cast<int64_t>(step->batch.sequences[i].tokens.size());
+    (step->sequences[i].decode ? filtered->decode_tokens : filtered->prefill_tokens) += tokens;
   }
   return filtered;
 }

@@ -21,9 +21,8 @@ class CancelledSequences {
   void add(SeqId id, uint64_t newest_step);
 
   // `step` without the cancelled sequences (their batch entries, sampling and all); `step` itself
-  // when none of its sequences is cancelled. The copy keeps the id and `released` list; its
-  // prefill/decode token counts are left at 0 (the executor does not read them; telemetry uses the
-  // step as planned).
+  // when none of its sequences is cancelled. The copy keeps the id and `released` list, and counts
+  // only the tokens it still carries.
   std::shared_ptr<const ScheduledStep> without_cancelled(std::shared_ptr<const ScheduledStep> step);
 
   std::size_t size() const;

@@ -139,6 +139,7 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
   ScheduledSequence scheduled;
   scheduled.id = seq->request.id;
   scheduled.sample = sample;
+  scheduled.decode = decode;
   scheduled.first_time = !seq->executor_knows;
   if (scheduled.first_time) {
     scheduled.prompt = seq->request.prompt;
@@ -270,8 +271,8 @@ int Scheduler::retry_after_seconds() const {
   return static_cast<int>(std::clamp(seconds, static_cast<double>(kMin), static_cast<double>(kMax)));
 }
 
-void Scheduler::observe_step(const ScheduledStep& step, double seconds) {
-  cost_.observe(step.prefill_tokens, step.decode_tokens, seconds);
+void Scheduler::observe_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds) {
+  cost_.observe(prefill_tokens, decode_tokens, seconds);
 }
 
 void Scheduler::schedule_partial_prefills(StepPlan& plan, const std::vector<std::shared_ptr<SequenceState>>& snapshot) {

@@ -73,8 +73,9 @@ class Scheduler {
   // sequences preempted while planning since the previous complete().
   std::vector<SequenceUpdate> complete(uint64_t step_id, std::span<const SampledToken> sampled);
 
-  // The executor ran `step` (as planned) in `seconds`: feeds the cost model behind the prefill cap.
-  void observe_step(const ScheduledStep& step, double seconds);
+  // The executor computed a step of these many prompt and decode tokens in `seconds`: feeds the
+  // cost model behind the prefill cap.
+  void observe_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds);
   // Prompt tokens a step that shares the engine may carry now (the prefill cap).
   int64_t prefill_cap_tokens() const;
   const StepCostModel& cost_model() const { return cost_; }

@@ -79,7 +79,7 @@ ScheduledStep decode_step(uint64_t id, const ScheduledStep& previous, int64_t st
     entry.num_cached = static_cast<int64_t>(entry.tokens.size()) + steps_done - 1;
     entry.tokens = {kPendingToken};
     step.batch.sequences.push_back(entry);
-    step.sequences.push_back({.id = previous.sequences[i].id, .sample = true});
+    step.sequences.push_back({.id = previous.sequences[i].id, .sample = true, .decode = true});
   }
   return step;
 }
@@ -105,11 +105,14 @@ TEST_CASE("engine: a token outside the vocabulary fails only its own sequence", 
   CHECK(r0.tokens[0].id == 100);
   CHECK(r0.tokens[1].id == 102);
   CHECK_FALSE(executor.holds(101));
+  CHECK(r0.prefill_tokens == 6);  // what ran: the two good prompts
+  CHECK(r0.decode_tokens == 0);
 
   // The step after (planned before the failure was known) still lists it: it is left out quietly.
   const StepResult r1 = executor.run(decode_step(1, first, 1));
   CHECK(r1.failed.empty());
   REQUIRE(r1.tokens.size() == 2);
+  CHECK(r1.decode_tokens == 2);
 
   // The good sequences got what they get alone.
   const auto ref_a = test::greedy_on_backend(f.cpu, good_a, 2, kBlocksPerSequence);

@@ -74,7 +74,7 @@ struct Simulation {
       in_flight.pop_front();
       const double seconds = cost(step);
       clock += seconds;
-      scheduler.observe_step(step, seconds);
+      scheduler.observe_step(step.prefill_tokens, step.decode_tokens, seconds);
       for (const SequenceUpdate& u : scheduler.complete(step.step_id, sampled)) {
         for (std::size_t i = 0; i < u.new_tokens.size(); ++i) token_times[u.id].push_back(clock);
         if (u.finished) finished[u.id] = *u.finished;
@@ -198,14 +198,12 @@ TEST_CASE("step cost model: per-token costs from decode-only and mixed steps", "
   Scheduler s({.max_num_batched_tokens = 512, .max_model_len = 4096, .block_size = 16, .num_blocks = 512,
                .prefill_budget_seconds = 0.05});
   CHECK(s.prefill_cap_tokens() == 16);  // nothing measured yet: one block
-  ScheduledStep step;
-  step.prefill_tokens = 200;
-  s.observe_step(step, 0.2);  // 1 ms per token: 50 fit the budget
+  s.observe_step(200, 0, 0.2);  // 1 ms per token: 50 fit the budget
   CHECK(s.prefill_cap_tokens() == 50);
-  s.observe_step(step, 200.0);  // very slow: never below one block
+  s.observe_step(200, 0, 200.0);  // very slow: never below one block
   CHECK(s.prefill_cap_tokens() == 16);
   Scheduler off({.max_num_batched_tokens = 300, .max_model_len = 4096, .block_size = 16, .num_blocks = 512});
-  off.observe_step(step, 200.0);
+  off.observe_step(200, 0, 200.0);
   CHECK(off.prefill_cap_tokens() == 300);  // no budget: the token budget only
 }
 
@@ -227,12 +225,11 @@ TEST_CASE("admission: Retry-After is when a running sequence must have ended", "
   REQUIRE(s.add(test::make_request(2, prompt_of(10), 30)) == AddResult::Accepted);
   auto step = s.schedule();
   REQUIRE(step);
-  s.observe_step(*step, 0.1);  // 100 ms per step
+  s.observe_step(step->prefill_tokens, step->decode_tokens, 0.1);  // 100 ms per step
   s.complete(step->step_id, std::vector<SampledToken>{{1, 5}, {2, 6}});
   // Sequence 2 has 29 tokens left: 29 steps of 0.1 s.
   CHECK(s.retry_after_seconds() == 3);
-  ScheduledStep slow;
-  for (int i = 0; i < 20; ++i) s.observe_step(slow, 10.0);
+  for (int i = 0; i < 20; ++i) s.observe_step(0, 2, 10.0);
   CHECK(s.retry_after_seconds() == 60);  // capped
 }
 
@@ -257,6 +254,9 @@ TEST_CASE("cancelled sequences are left out of steps already planned, and need n
   CHECK(filtered1->sequences[0].id == 2);
   CHECK(filtered1->batch.sequences.size() == 1);
   CHECK(filtered1->step_id == step1->step_id);
+  CHECK(filtered1->decode_tokens == 1);  // sequence 2's pending decode; sequence 1's is gone
+  CHECK(filtered1->prefill_tokens == 0);
+  CHECK(step1->decode_tokens == 2);
   const auto sampled1 = exec.run(*filtered1);
   s.complete(step0->step_id, sampled0);
   const auto updates = s.complete(step1->step_id, sampled1);  // no token for 1: fine, it is aborted
