@@ -245,15 +245,33 @@ bool Scheduler::engine_is_shared(const StepPlan& plan) const {
 
 int64_t Scheduler::prefill_cap_tokens() const {
   if (config_.prefill_budget_seconds <= 0) return config_.max_num_batched_tokens;
-  const std::optional<double> per_token = cost_.seconds_per_prefill_token();
+  const int64_t floor = std::min(config_.block_size, config_.max_num_batched_tokens);
+  const std::optional<StepCostModel::PromptCost> cost = cost_.prompt_cost();
   // Before a prompt step was measured: one block, so that a first step on a slow machine cannot
   // stall everyone; the measured value replaces it after that step.
-  int64_t cap = config_.block_size;
-  if (per_token) {
-    cap = *per_token > 0 ? static_cast<int64_t>(std::min(config_.prefill_budget_seconds / *per_token, 1e12))
-                         : config_.max_num_batched_tokens;
+  if (!cost) return floor;
+  if (cost->per_token <= 0) return config_.max_num_batched_tokens;
+  const double budget = config_.prefill_budget_seconds;
+  if (!cost->line_known) {
+    // Every recent step had about the same number of prompt tokens, so a fixed per-step cost cannot
+    // be told from a per-token one (taking it all as per token would shrink chunks for ever when
+    // the fixed part alone exceeds the budget). Learn the line: try half the smallest size, or
+    // twice the largest when half would fall under one block.
+    const auto half = static_cast<int64_t>(cost->smallest_p / 2);
+    const int64_t probe = half >= floor ? half : static_cast<int64_t>(2 * cost->largest_p);
+    return std::clamp<int64_t>(probe, floor, config_.max_num_batched_tokens);
   }
-  return std::clamp<int64_t>(cap, std::min(config_.block_size, config_.max_num_batched_tokens), config_.max_num_batched_tokens);
+  double tokens = 0;
+  if (cost->fixed + cost->per_token * static_cast<double>(floor) <= budget) {
+    tokens = (budget - cost->fixed) / cost->per_token;  // as many as the budget holds
+  } else {
+    // Not even one block fits: every prompt step costs at least `fixed`. Spend as much on tokens as
+    // on that overhead, so the prompt runs at half its full-chunk speed or better while the others'
+    // steps grow by at most twice the overhead.
+    tokens = cost->fixed / cost->per_token;
+  }
+  // (The epsilon keeps 0.05 / 0.001 from truncating to 49.)
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min(tokens + 1e-6, 1e12)), floor, config_.max_num_batched_tokens);
 }
 
 int Scheduler::retry_after_seconds() const {
