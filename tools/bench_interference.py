@@ -90,12 +90,12 @@ class Stream(threading.Thread):
 
 
 def gaps(streams: list[Stream], start: float, end: float) -> list[float]:
-    """Inter-token gaps of every stream that end inside [start, end] (a stall that began before
-    the window counts: it is what the window's events caused)."""
+    """Inter-token gaps of every stream that overlap [start, end]: a stall that began inside the
+    window and ended after it counts, it is what the window's events caused."""
     out = []
     for s in streams:
         for a, b in zip(s.times, s.times[1:]):
-            if start < b <= end:
+            if b > start and a < end:
                 out.append(b - a)
     return out
 
@@ -172,11 +172,13 @@ def main() -> None:
     last_growth = max((t for (t, v), (_, prev) in zip(samples[1:], samples) if v > prev and t > cancel_at),
                       default=cancel_at)
     after_cancel_tokens = samples[-1][1] - before_cancel
+    time.sleep(1.0)  # the streams' next tokens close the gaps that straddle the end of the window
     for s in streams:
         s.stop()
 
     base = gaps(streams, base_start, base_end)
-    during = gaps(streams, long_arrival, cancel_at)
+    # From the long prompt's arrival until the engine stopped computing it (after the cancel).
+    during = gaps(streams, long_arrival, max(cancel_at, last_growth))
     result = {
         "itl_idle_ms": {"p50": 1000 * percentile(base, 50), "p99": 1000 * percentile(base, 99), "n": len(base)},
         "itl_long_prefill_ms": {"p50": 1000 * percentile(during, 50), "p99": 1000 * percentile(during, 99),

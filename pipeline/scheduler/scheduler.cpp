@@ -270,6 +270,9 @@ int64_t Scheduler::prefill_cap_tokens() const {
     // steps grow by at most twice the overhead.
     tokens = cost->fixed / cost->per_token;
   }
+  // A noisy fit (a per-token cost estimated near zero) must not turn into one huge step: the cap
+  // grows by at most 2x the largest chunk measured, so a wrong estimate is corrected next step.
+  tokens = std::min(tokens, 2 * cost->largest_p);
   // (The epsilon keeps 0.05 / 0.001 from truncating to 49.)
   return std::clamp<int64_t>(static_cast<int64_t>(std::min(tokens + 1e-6, 1e12)), floor, config_.max_num_batched_tokens);
 }

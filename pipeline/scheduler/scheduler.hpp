@@ -7,7 +7,10 @@
 // Fair prefill: one long prompt must not hold the engine. When a step shares the engine (it has
 // decodes, or other requests wait or prefill), its prompt tokens are capped by a time budget
 // (prefill_budget_seconds) converted to tokens with the per-token cost learned from completed steps
-// (StepCostModel, fed by observe_step); never below one KV block, so prompts always progress. So
+// (StepCostModel, fed by observe_step: a fixed cost per prompt step plus a cost per token; when the
+// fixed cost alone exceeds the budget, as many tokens as it buys, so the prompt keeps half its
+// speed); never below one KV block, so prompts always progress, and never more than twice the
+// largest chunk measured, so a misestimate costs one step at most. So
 // running streams get a token every step, and a step lasts at most their decode time plus the
 // budget. Within the prefill tokens, order is: waiting short prompts (long_prefill_token_threshold)
 // first come first served, then running prompts with the fewest tokens left first (a short request

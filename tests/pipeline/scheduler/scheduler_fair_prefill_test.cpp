@@ -226,6 +226,12 @@ TEST_CASE("step cost model: decode cost, and a line through the prompt parts", "
   s.observe_step(200, 0, 0.2);  // 1 ms per token
   s.observe_step(100, 0, 0.1);
   CHECK(s.prefill_cap_tokens() == 50);  // 50 fit the budget
+  // A per-token cost near zero does not make the next chunk huge: at most twice the largest seen.
+  Scheduler noisy({.max_num_batched_tokens = 4096, .max_model_len = 8192, .block_size = 16, .num_blocks = 1024,
+                   .prefill_budget_seconds = 0.05});
+  noisy.observe_step(16, 0, 0.010);
+  noisy.observe_step(32, 0, 0.0100001);
+  CHECK(noisy.prefill_cap_tokens() == 64);
   Scheduler slow({.max_num_batched_tokens = 512, .max_model_len = 4096, .block_size = 16, .num_blocks = 512,
                   .prefill_budget_seconds = 0.05});
   slow.observe_step(200, 0, 200.0);  // very slow: never below one block
