@@ -33,6 +33,7 @@ class Cursor {
   }
 
   std::size_t position() const { return pos_; }
+  std::size_t remaining() const { return bytes_.size() - pos_; }
 
   [[noreturn]] void fail(const std::string& msg) const {
     throw ModelError(file_ + ": " + msg + " (at byte " + std::to_string(pos_) + ")");
@@ -119,9 +120,11 @@ GgufValue read_value(Cursor& c, GgufValueType type, const std::string& key) {
   const GgufValueType et = v.element_type;
   if (et == GgufValueType::ARRAY) c.fail("metadata key '" + key + "' holds nested arrays");
   // Guard against absurd counts from corrupt files before reserving memory: every element takes at
-  // least one byte.
-  if (count > (std::numeric_limits<uint32_t>::max)()) {
-    c.fail("metadata key '" + key + "' claims " + std::to_string(count) + " array elements");
+  // least one byte (a string its 8-byte length), so more elements than the bytes left cannot be.
+  const uint64_t min_element_bytes = et == GgufValueType::STRING ? 8 : 1;
+  if (count > c.remaining() / min_element_bytes) {
+    c.fail("metadata key '" + key + "' claims " + std::to_string(count) + " array elements, more than the " +
+           std::to_string(c.remaining()) + " bytes left can hold");
   }
   if (is_integer(et)) {
     std::vector<int64_t> xs;
