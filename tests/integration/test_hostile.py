@@ -509,5 +509,6 @@ def test_sigterm_drains_then_ends_streams_properly(model_path, tmp_path):
         took = time.monotonic() - sent
         assert code == 0, f"exit status {code}\n{server.log_tail()}"
         assert took < grace_s + 10, f"exit took {took:.1f} s"
+        print(f"SIGTERM with 8 streams open: exit 0 after {took:.1f} s (grace {grace_s} s)")
     finally:
         server.stop()
