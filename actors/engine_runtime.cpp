@@ -9,10 +9,12 @@
 #include "actors/messages/scheduler_messages.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
 #include "actors/request_actor.hpp"
+#include "actors/request_report.hpp"
 #include "actors/router_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/telemetry_actor.hpp"
 #include "actors/tokenizer_actor.hpp"
+#include "telemetry/metric_labels.hpp"
 
 namespace troupe {
 
@@ -54,7 +56,8 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
   m.options = std::move(options);
   m.options.scheduler.max_model_len = m.model.max_model_len;
   for (std::size_t i = 0; i < m.backends.size(); ++i) {
-    m.metrics.push_back(std::make_shared<ServingMetrics>(m.registry, m.model.name, std::to_string(i), m.model.max_model_len));
+    m.metrics.push_back(std::make_shared<ServingMetrics>(m.registry, m.model.name, std::to_string(i), m.model.max_model_len,
+                                                         request_stage_names()));
   }
   m.process = std::make_shared<ProcessMetrics>(*m.registry);
   prometheus::BuildGauge()
@@ -83,8 +86,14 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
 
   TokenizerActorConfig tok{m.text, m.options.tokenizer_delay_ms};
   for (int i = 0; i < std::max(1, m.options.tokenizer_workers); ++i) m.tokenizers.push_back(spawn_tokenizer(*m.system, am, tok));
+  std::vector<EngineLimits> limits;
+  for (std::size_t i = 0; i < m.backends.size(); ++i) {
+    limits.push_back(EngineLimits{m.options.scheduler.max_num_seqs, m.options.scheduler.max_waiting,
+                                  m.options.scheduler.max_num_batched_tokens});
+  }
   m.telemetry = spawn_telemetry(*m.system, am,
-                                TelemetryActorConfig{m.metrics, m.process, std::make_shared<DeviceMetrics>(*m.registry), m.backends});
+                                TelemetryActorConfig{m.metrics, m.process, std::make_shared<DeviceMetrics>(*m.registry),
+                                                     m.backends, std::move(limits)});
   if (m.backends.size() > 1) m.router = spawn_router(*m.system, am, static_cast<int>(m.backends.size()));
 
   caf::actor_system* sys = m.system.get();
@@ -129,6 +138,18 @@ const ServedModel& EngineRuntime::served_model() const { return impl_->model; }
 
 void EngineRuntime::submit(GenerationRequest request, std::shared_ptr<EventSink> sink) {
   Impl& m = *impl_;
+  // A caller without a timeline of its own (no HTTP session) gets one that the engine alone
+  // completes, starting at the request's arrival.
+  if (!request.timeline) {
+    request.timeline = std::make_shared<RequestTimeline>(1);
+    request.timeline->mark(RequestTimeline::Instant::Received, request.arrival);
+    request.timeline->mark(RequestTimeline::Instant::Parsed, request.arrival);
+  }
+  request.timeline->on_complete(
+      [engines = m.metrics,
+       identity = RequestIdentity{request.id, request.tenant, m.model.name,
+                                  request.endpoint == Endpoint::ChatCompletions ? "chat.completions" : "completions"}](
+          const RequestTimeline& timeline) { report_request(timeline, identity, engines); });
   RequestActorConfig cfg;
   const std::string id = request.id;
   cfg.request = std::make_shared<const GenerationRequest>(std::move(request));
@@ -210,7 +231,10 @@ void EngineRuntime::record_rejected(const std::string& tenant, std::string_view 
   impl_->metrics.front()->count_request(tenant, outcome, 0, 0);
 }
 
-std::string EngineRuntime::metrics_text() { return impl_->metrics.front()->exposition(); }
+std::string EngineRuntime::metrics_text() {
+  impl_->actor_metrics->publish();
+  return exposition_text(*impl_->registry, impl_->options.metric_labels);
+}
 
 bool EngineRuntime::healthy() const { return impl_->executor_healthy->load(); }
 

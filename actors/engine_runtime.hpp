@@ -5,6 +5,8 @@
 // See docs/ARCHITECTURE.md for the message flow.
 #include <memory>
 
+#include <prometheus/labels.h>
+
 #include "actors/serving_engine.hpp"
 #include "gpu/backend.hpp"
 #include "pipeline/model_text.hpp"
@@ -18,6 +20,8 @@ struct EngineOptions {
   int actor_threads = 0;        // CAF scheduler threads; 0: CAF's default (cores)
   int tokenizer_delay_ms = 0;   // test-only: slow the tokenizer down
   std::string version;          // troupe_build_info{version}
+  // --metric-labels: added to every series of /metrics (validated by parse_metric_labels).
+  prometheus::Labels metric_labels;
 };
 
 class EngineRuntime final : public ServingEngine {

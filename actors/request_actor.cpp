@@ -23,6 +23,10 @@ struct RequestState {
   RequestActorConfig cfg;
   std::vector<SeqId> sequences;                    // one per choice
   std::unordered_map<SeqId, int> choice_of;
+  // The tokenized prompts (one, or a completions batch); choice c belongs to prompt c / n.
+  std::vector<std::shared_ptr<const std::vector<int32_t>>> prompts;
+  int prompts_pending = 0;
+  std::vector<int64_t> cached_by_prompt;           // prefix-cache hits, per prompt
   std::vector<OutputProcessor> outputs;            // one per choice
   std::vector<bool> done;                          // choice finished
   std::vector<FinishReason> reasons;
@@ -30,11 +34,12 @@ struct RequestState {
   int64_t cached_prompt_tokens = 0;
   int64_t max_tokens = 0;
   Clock::time_point first_token{};
-  Clock::time_point first_scheduled{};
   Clock::time_point last_token{};
   bool ended = false;
+  int engine = 0;
   caf::actor scheduler;                     // the engine this request runs on
   std::shared_ptr<ServingMetrics> metrics;  // that engine's
+  RequestTimeline* timeline = nullptr;      // the request's (owned by cfg.request)
 };
 
 using Self = instrumented<caf::stateful_actor<RequestState>>;
@@ -52,17 +57,22 @@ std::string_view outcome_of(const std::optional<ApiError>& error, FinishReason o
 
 // Ends the request: metrics first, then the last event to the sink (an error, or `last`), exit.
 // Metrics come first so that a client who has its whole response already finds the request
-// counted in /metrics.
+// counted in /metrics. The timeline gets its Ended instant and the engine's facts; the request is
+// reported once the HTTP session is done with it too (RequestTimeline::finish_part).
 void end_request(Self* self, std::optional<ApiError> error, FinishReason overall,
                  std::optional<GenerationEvent> last = std::nullopt) {
+  using Instant = RequestTimeline::Instant;
   auto& st = self->state;
   if (st.ended) return;
   st.ended = true;
   const auto now = Clock::now();
   const GenerationRequest& req = *st.cfg.request;
+  RequestTimeline& timeline = *st.timeline;
+  timeline.mark(Instant::Ended, now);
   int64_t generated = 0;
   for (const auto& o : st.outputs) generated += o.num_tokens();
-  st.metrics->count_request(req.tenant, outcome_of(error, overall), st.prompt_tokens, generated);
+  const std::string_view outcome = outcome_of(error, overall);
+  st.metrics->count_request(req.tenant, outcome, st.prompt_tokens, generated);
   if (st.prompt_tokens > 0) {
     ServingMetrics::RequestTimes t;
     t.ttft = st.first_token == Clock::time_point{} ? -1.0 : seconds_between(req.arrival, st.first_token);
@@ -72,16 +82,23 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
     t.max_tokens = st.max_tokens;
     t.n = req.n;
     for (const auto& o : st.outputs) t.max_generated = std::max(t.max_generated, o.num_tokens());
-    if (st.first_scheduled != Clock::time_point{}) {
-      t.queue = seconds_between(req.arrival, st.first_scheduled);
+    if (const auto first_scheduled = timeline.at(Instant::FirstScheduled)) {
+      t.queue = seconds_between(req.arrival, *first_scheduled);
       if (st.first_token != Clock::time_point{}) {
-        t.prefill = seconds_between(st.first_scheduled, st.first_token);
+        t.prefill = seconds_between(*first_scheduled, st.first_token);
         t.decode = seconds_between(st.first_token, st.last_token);
-        t.inference = seconds_between(st.first_scheduled, st.last_token);
+        t.inference = seconds_between(*first_scheduled, st.last_token);
       }
     }
     st.metrics->finish_request(std::string(finish_reason_name(overall)), t);
   }
+  RequestTimeline::Facts& facts = timeline.facts();
+  facts.engine = st.engine;
+  facts.prompt_tokens = st.prompt_tokens;
+  facts.completion_tokens = generated;
+  facts.cached_prompt_tokens = st.cached_prompt_tokens;
+  facts.finish_reason = std::string(finish_reason_name(overall));
+  facts.outcome = std::string(outcome);
   if (error) {
     GenerationEvent ev;
     ev.error = std::move(error);
@@ -91,7 +108,19 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
     st.cfg.sink->push(std::move(*last));
   }
   if (st.cfg.on_exit) st.cfg.on_exit();
+  timeline.finish_part();
   self->quit();
+}
+
+// A request stopped before it finished: troupe_request_aborts_total{stage, reason}, and the stage
+// and reason in its log line.
+void count_abort(Self* self, AbortReason reason) {
+  auto& st = self->state;
+  const RequestTimeline::Phase phase = st.timeline->phase();
+  st.metrics->count_abort(RequestTimeline::phase_name(phase), abort_reason_name(reason));
+  auto& facts = st.timeline->facts();
+  facts.abort_phase = phase;
+  facts.abort_reason = std::string(abort_reason_name(reason));
 }
 
 // Aborts whatever sequences of this request are still running in the scheduler.
@@ -159,10 +188,14 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     if (it == st.choice_of.end()) continue;
     const int c = it->second;
     if (st.done[c]) continue;
-    if (u.first_token) st.cached_prompt_tokens = std::max(st.cached_prompt_tokens, u.num_cached_prompt_tokens);
-    if (i < out.scheduled_at.size() && out.scheduled_at[i] &&
-        (st.first_scheduled == Clock::time_point{} || *out.scheduled_at[i] < st.first_scheduled)) {
-      st.first_scheduled = *out.scheduled_at[i];
+    if (u.first_token) {
+      // vLLM counts a sequence's whole prompt in vllm:prompt_tokens_total when its prefill ends,
+      // cache hits included (and splits it by source).
+      const std::size_t p = static_cast<std::size_t>(c / st.cfg.request->n);
+      st.metrics->add_prefilled_prompt(static_cast<int64_t>(st.prompts[p]->size()), u.num_cached_prompt_tokens);
+      st.cached_by_prompt[p] = std::max(st.cached_by_prompt[p], u.num_cached_prompt_tokens);
+      st.cached_prompt_tokens = 0;
+      for (int64_t cached : st.cached_by_prompt) st.cached_prompt_tokens += cached;
     }
     if (u.preempted && u.new_tokens.empty() && !u.finished) continue;
     got_token = got_token || !u.new_tokens.empty();
@@ -182,6 +215,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   if (got_token) {
     if (st.first_token == Clock::time_point{}) {
       st.first_token = now;
+      st.timeline->mark(RequestTimeline::Instant::FirstToken, now);
     } else {
       st.metrics->observe_inter_token(seconds_between(st.last_token, now));
     }
@@ -189,6 +223,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
   if (out.error) {
     // The executor failed: every choice still open ends with an error.
+    count_abort(self, AbortReason::Error);
     for (std::size_t c = 0; c < st.done.size(); ++c) {
       if (!st.done[c]) {
         st.done[c] = true;
@@ -218,40 +253,58 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   }
 }
 
-void submit_to_scheduler(Self* self, std::shared_ptr<const std::vector<int32_t>> prompt, int engine) {
+void submit_to_scheduler(Self* self, int engine) {
   auto& st = self->state;
+  st.engine = engine;
   st.scheduler = st.cfg.schedulers.at(static_cast<std::size_t>(engine));
   st.metrics = st.cfg.engine_metrics.at(static_cast<std::size_t>(engine));
   const GenerationRequest& req = *st.cfg.request;
-  st.prompt_tokens = static_cast<int64_t>(prompt->size());
+  st.prompt_tokens = 0;
   int64_t max_tokens = 0;
-  if (auto err = check_lengths(req, st.prompt_tokens, st.cfg.max_model_len, max_tokens)) {
-    end_request(self, std::move(err), FinishReason::Error);
-    return;
+  for (const auto& prompt : st.prompts) {
+    const auto length = static_cast<int64_t>(prompt->size());
+    st.prompt_tokens += length;
+    int64_t prompt_max_tokens = 0;
+    if (auto err = check_lengths(req, length, st.cfg.max_model_len, prompt_max_tokens)) {
+      end_request(self, std::move(err), FinishReason::Error);
+      return;
+    }
+    max_tokens = std::max(max_tokens, prompt_max_tokens);
   }
-  if (auto err = check_vocabulary(req, *prompt, st.cfg.vocab_size)) {
-    end_request(self, std::move(err), FinishReason::Error);
-    return;
+  for (const auto& prompt : st.prompts) {
+    if (auto err = check_vocabulary(req, *prompt, st.cfg.vocab_size)) {
+      end_request(self, std::move(err), FinishReason::Error);
+      return;
+    }
   }
   st.max_tokens = max_tokens;
+  st.cached_by_prompt.assign(st.prompts.size(), 0);
   SubmitSequences submit;
   submit.request_id = req.id;
-  for (int c = 0; c < req.n; ++c) {
-    SequenceRequest seq;
-    seq.id = st.cfg.next_sequence_id->fetch_add(1);
-    seq.prompt = prompt;
-    seq.sampling = choice_sampling(req.sampling, c);
-    seq.max_new_tokens = max_tokens;
-    seq.min_tokens = req.stop.min_tokens;
-    if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
-    seq.stop_token_ids = req.stop.stop_token_ids;
-    st.sequences.push_back(seq.id);
-    st.choice_of[seq.id] = c;
-    st.outputs.emplace_back(st.cfg.text->tokenizer, output_options_for(req, c, st.cfg.text->tokenizer));
-    submit.sequences.push_back(std::move(seq));
+  submit.timeline = req.timeline;
+  for (std::size_t p = 0; p < st.prompts.size(); ++p) {
+    int64_t prompt_max_tokens = 0;
+    check_lengths(req, static_cast<int64_t>(st.prompts[p]->size()), st.cfg.max_model_len, prompt_max_tokens);
+    for (int j = 0; j < req.n; ++j) {
+      const int c = static_cast<int>(p) * req.n + j;  // OpenAI numbers a batch's choices prompt by prompt
+      SequenceRequest seq;
+      seq.id = st.cfg.next_sequence_id->fetch_add(1);
+      seq.prompt = st.prompts[p];
+      seq.sampling = choice_sampling(req.sampling, j);
+      seq.max_new_tokens = prompt_max_tokens;
+      seq.min_tokens = req.stop.min_tokens;
+      if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
+      seq.stop_token_ids = req.stop.stop_token_ids;
+      st.sequences.push_back(seq.id);
+      st.choice_of[seq.id] = c;
+      st.outputs.emplace_back(st.cfg.text->tokenizer, output_options_for(req, c, st.cfg.text->tokenizer, static_cast<int>(p)));
+      submit.sequences.push_back(std::move(seq));
+    }
   }
-  st.done.assign(static_cast<std::size_t>(req.n), false);
-  st.reasons.assign(static_cast<std::size_t>(req.n), FinishReason::Stop);
+  const std::size_t choices = static_cast<std::size_t>(req.n) * st.prompts.size();
+  st.done.assign(choices, false);
+  st.reasons.assign(choices, FinishReason::Stop);
+  st.timeline->mark(RequestTimeline::Instant::SchedulerQueued);
   self->request(st.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
       .then(
           [self](AdmissionResult admission) {
@@ -286,39 +339,53 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
   auto& st = self->state;
   st.scheduler = st.cfg.schedulers.front();
   st.metrics = st.cfg.engine_metrics.front();
+  st.timeline = st.cfg.request->timeline.get();
   // A cancel or a late step output may reach a request that has just ended: drop it quietly.
   self->set_default_handler(caf::drop);
-  self->request(st.cfg.tokenizer, caf::infinite, atoms::tokenize::value, TokenizeJob{st.cfg.request})
-      .then(
-          [self](TokenizedPrompt& tp) {
-            if (self->state.ended) return;
-            if (tp.error) {
-              end_request(self, std::move(tp.error), FinishReason::Error);
-              return;
-            }
-            if (!self->state.cfg.router) {
-              submit_to_scheduler(self, std::move(tp.ids), 0);
-              return;
-            }
-            // Data parallel: the router picks the least loaded engine.
-            self->request(self->state.cfg.router, caf::infinite, atoms::route::value)
-                .then([self, ids = std::move(tp.ids)](int engine) mutable { submit_to_scheduler(self, std::move(ids), engine); },
-                      [self](caf::error& e) {
-                        end_request(self, ApiError{500, "server_error", "the router did not answer: " + caf::to_string(e),
-                                                   std::nullopt, 0},
-                                    FinishReason::Error);
-                      });
-          },
-          [self](caf::error& e) {
-            end_request(self, ApiError{500, "server_error", "the tokenizer did not answer: " + caf::to_string(e), std::nullopt, 0},
-                        FinishReason::Error);
-          });
+  st.timeline->mark(RequestTimeline::Instant::TokenizerQueued);
+  // One tokenization per prompt (a completions batch has several); submit once all are back.
+  const int num_prompts = st.cfg.request->num_prompts();
+  st.prompts.resize(static_cast<std::size_t>(num_prompts));
+  st.prompts_pending = num_prompts;
+  for (int p = 0; p < num_prompts; ++p) {
+    self->request(st.cfg.tokenizer, caf::infinite, atoms::tokenize::value, TokenizeJob{st.cfg.request, p})
+        .then(
+            [self, p](TokenizedPrompt& tp) {
+              auto& st = self->state;
+              if (st.ended) return;
+              if (tp.error) {
+                end_request(self, std::move(tp.error), FinishReason::Error);
+                return;
+              }
+              st.prompts[static_cast<std::size_t>(p)] = std::move(tp.ids);
+              if (--st.prompts_pending > 0) return;
+              if (!st.cfg.router) {
+                submit_to_scheduler(self, 0);
+                return;
+              }
+              // Data parallel: the router picks the least loaded engine.
+              self->request(st.cfg.router, caf::infinite, atoms::route::value)
+                  .then([self](int engine) { submit_to_scheduler(self, engine); },
+                        [self](caf::error& e) {
+                          end_request(self, ApiError{500, "server_error", "the router did not answer: " + caf::to_string(e),
+                                                     std::nullopt, 0},
+                                      FinishReason::Error);
+                        });
+            },
+            [self](caf::error& e) {
+              end_request(self, ApiError{500, "server_error", "the tokenizer did not answer: " + caf::to_string(e), std::nullopt, 0},
+                          FinishReason::Error);
+            });
+  }
   return {
       [self](atoms::outputs, SequenceOutputs& out) { on_outputs(self, out); },
       [self](atoms::cancel, AbortReason reason) {
-        // The client went away (or the server is stopping): free the KV blocks now.
-        abort_unfinished(self);
+        // The client went away (or the server is stopping, or a deadline passed): free the KV
+        // blocks now.
         auto& st = self->state;
+        if (st.ended) return;
+        count_abort(self, reason);
+        abort_unfinished(self);
         std::fill(st.done.begin(), st.done.end(), true);
         GenerationEvent ev;
         ev.done = true;

@@ -17,6 +17,7 @@ namespace {
 struct Owner {
   caf::actor request;
   std::string request_id;
+  std::shared_ptr<RequestTimeline> timeline;  // null for callers that keep none
 };
 
 struct InFlight {
@@ -32,7 +33,6 @@ struct SchedulerActorState {
   std::unordered_map<std::string, std::vector<SeqId>> by_request;
   std::map<uint64_t, InFlight> in_flight;  // by step id, oldest first
   SchedulerStats last;                     // for deltas in telemetry snapshots
-  std::unordered_map<SeqId, std::chrono::steady_clock::time_point> first_scheduled;
   SchedulerActorConfig config;
 };
 
@@ -41,7 +41,6 @@ using Self = instrumented<caf::stateful_actor<SchedulerActorState>>;
 constexpr std::size_t kMaxStepsInFlight = 2;
 
 void forget_sequence(Self* self, SeqId id) {
-  self->state.first_scheduled.erase(id);
   auto it = self->state.owners.find(id);
   if (it == self->state.owners.end()) return;
   auto& ids = self->state.by_request[it->second.request_id];
@@ -73,7 +72,6 @@ void fail_sequences(Self* self, const std::vector<FailedSequence>& failed) {
     u.finished = FinishReason::Error;
     out.updates.push_back(u);
     out.logprobs.emplace_back();
-    out.scheduled_at.emplace_back();
     out.error = "this request could not be computed: " + f.reason;
     self->send(it->second.request, atoms::outputs::value, std::move(out));
     st.scheduler->abort(f.id);
@@ -113,8 +111,15 @@ void pump(Self* self) {
     std::optional<ScheduledStep> next = st.scheduler->schedule();
     if (!next) break;
     auto step = std::make_shared<const ScheduledStep>(std::move(*next));
+    // The first step that holds one of a request's sequences starts its prefill (an atomic load
+    // per sequence and step; the one mark per request is a compare-and-swap).
     const auto now = std::chrono::steady_clock::now();
-    for (const auto& seq : step->sequences) st.first_scheduled.try_emplace(seq.id, now);
+    for (const auto& seq : step->sequences) {
+      auto owner = st.owners.find(seq.id);
+      if (owner == st.owners.end() || !owner->second.timeline) continue;
+      RequestTimeline& timeline = *owner->second.timeline;
+      if (!timeline.has(RequestTimeline::Instant::FirstScheduled)) timeline.mark(RequestTimeline::Instant::FirstScheduled, now);
+    }
     st.in_flight.emplace(step->step_id, InFlight{step, false});
     self->send(st.executor, atoms::run_step::value, StepOrder{step});
   }
@@ -182,13 +187,8 @@ void on_report(Self* self, const StepReport& report) {
     }
     const bool finished = u.finished.has_value();
     const SeqId id = u.id;
-    std::optional<std::chrono::steady_clock::time_point> scheduled;
-    if (u.first_token) {
-      if (auto f = st.first_scheduled.find(id); f != st.first_scheduled.end()) scheduled = f->second;
-    }
     out.updates.push_back(std::move(u));
     out.logprobs.push_back(std::move(lp));
-    out.scheduled_at.push_back(scheduled);
     if (finished) forget_sequence(self, id);
   }
   for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
@@ -234,7 +234,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
           added.push_back(id);
         }
         auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-        for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id};
+        for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id, submit.timeline};
         st.by_request[submit.request_id] = added;
         pump(self);
         send_snapshot(self, nullptr);

@@ -11,6 +11,7 @@
 
 #include "pipeline/request/generation_event.hpp"
 #include "pipeline/request/generation_request.hpp"
+#include "pipeline/tool_calls/tool_call_mode.hpp"
 
 namespace troupe {
 
@@ -19,6 +20,11 @@ struct ServedModel {
   int64_t max_model_len = 0;
   int64_t created = 0;     // unix seconds, for /v1/models
   std::string root;        // the model path
+  // --enable-auto-tool-choice / --tool-call-parser: tool_choice "auto" needs both.
+  bool enable_auto_tool_choice = false;
+  std::optional<ToolCallFormat> tool_call_format;
+  std::string system_fingerprint;  // "troupe-<version>-<hash8>", in every response
+  std::string version;             // GET /version
 };
 
 struct TokenizeResult {

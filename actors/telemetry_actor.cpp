@@ -13,10 +13,17 @@ namespace {
 
 caf::behavior telemetry_behavior(instrumented<caf::event_based_actor>* self, TelemetryActorConfig config) {
   self->send(self, atoms::tick::value);
+  auto saturation = std::make_shared<std::vector<SaturationTracker>>();
+  for (std::size_t i = 0; i < config.engines.size(); ++i) {
+    saturation->emplace_back(i < config.limits.size() ? config.limits[i] : EngineLimits{});
+  }
   return {
-      [config](atoms::stats, const EngineSnapshot& s) {
+      [config, saturation](atoms::stats, const EngineSnapshot& s) {
         if (s.engine < 0 || static_cast<std::size_t>(s.engine) >= config.engines.size()) return;
         ServingMetrics& m = *config.engines[static_cast<std::size_t>(s.engine)];
+        const EngineSaturation sat = (*saturation)[static_cast<std::size_t>(s.engine)].update(
+            EngineLoadSample{s.running, s.waiting, s.kv_used, s.kv_total, s.step, s.prefill_tokens + s.decode_tokens});
+        m.set_saturation(sat.kv_blocks, sat.running_slots, sat.step_tokens, sat.waiting_queue);
         m.set_queue(s.running, s.waiting);
         m.set_kv_blocks(s.kv_used, s.kv_free, s.kv_cached, s.kv_total);
         if (s.step) m.add_step(s.prefill_tokens, s.decode_tokens, s.step_seconds);

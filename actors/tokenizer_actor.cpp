@@ -21,7 +21,7 @@ ApiError template_error(const std::exception& e) {
   return err;
 }
 
-std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r) {
+std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, int prompt) {
   if (r.endpoint == Endpoint::ChatCompletions) {
     ChatTemplateOptions options;
     options.tools = r.tools;
@@ -35,8 +35,9 @@ std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r) {
     }
     return text.encode_chat(r.messages, std::move(options));
   }
-  if (!r.prompt_ids.empty()) return r.prompt_ids;
-  return text.tokenizer.encode(r.prompt, /*add_special_tokens=*/true);
+  const PromptInput input = r.prompt_at(prompt);
+  if (!input.ids.empty()) return input.ids;
+  return text.tokenizer.encode(input.text, /*add_special_tokens=*/true);
 }
 
 }  // namespace
@@ -47,18 +48,22 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
   (void)self;
   return {
       [config](atoms::tokenize, const TokenizeJob& job) -> TokenizedPrompt {
+        RequestTimeline* timeline = job.request->timeline.get();
+        if (timeline != nullptr) timeline->mark(RequestTimeline::Instant::TokenizeStarted);
         if (config.artificial_delay_ms > 0) {
           std::this_thread::sleep_for(std::chrono::milliseconds(config.artificial_delay_ms));
         }
         TokenizedPrompt out;
         try {
-          out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request));
+          out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request, job.prompt));
         } catch (const ChatTemplateError& e) {
           out.error = template_error(e);
         } catch (const std::exception& e) {
           out.error = ApiError{400, "invalid_request_error", std::string("cannot tokenize the prompt: ") + e.what(),
                                std::nullopt, 0};
         }
+        // A batch's prompts are tokenized one job each: the request is tokenized when the last is.
+        if (timeline != nullptr) timeline->mark_latest(RequestTimeline::Instant::Tokenized);
         return out;
       },
       [config](atoms::tokenize, const TokenizeText& job) -> TokenizedPrompt {

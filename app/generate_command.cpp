@@ -28,6 +28,7 @@ struct GenerateOptions {
   bool ignore_eos = false;
   std::string device = "auto";
   int threads = 0;
+  std::string dtype = "auto";
   SamplingParams sampling;
   uint64_t seed = 0;
   bool print_ids = false;
@@ -76,6 +77,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   BackendOptions bopt;
   bopt.device = opt.device;
   bopt.threads = opt.threads;
+  bopt.dtype = opt.dtype;
   bopt.max_kv_tokens = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
   const auto t_load = clock::now();
   auto backend = make_backend(model, bopt);
@@ -138,6 +140,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--ignore-eos", opt->ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads (0: all cores)");
+  cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
   cmd->add_option("--temperature", opt->sampling.temperature, "0 (default) is greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", opt->sampling.top_k, "Sample from the k most likely tokens (0: all)");
   cmd->add_option("--top-p", opt->sampling.top_p, "Nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));

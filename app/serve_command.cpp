@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 #include <iostream>
+#include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +23,8 @@
 #include "common/error.hpp"
 #include "gpu/backend_factory.hpp"
 #include "http/http_server.hpp"
+#include "telemetry/metric_labels.hpp"
+#include "telemetry/request_log.hpp"
 
 namespace troupe::app {
 
@@ -44,6 +48,7 @@ struct ServeOptions {
   int data_parallel_size = 1;
   std::string devices;  // "0,1": CUDA device indices, one engine each
   int threads = 0;
+  std::string dtype = "auto";
   int64_t max_queue_len = 1024;
   bool no_prefix_caching = false;
   int tokenizer_workers = 2;
@@ -53,7 +58,30 @@ struct ServeOptions {
   double prefill_budget_ms = 50;
   int64_t long_prefill_token_threshold = 0;
   double stream_write_timeout_s = 60;
+  std::string metric_labels;       // --metric-labels k=v,...
+  std::string log_format = "text";  // --log-format text|json
+  bool enable_auto_tool_choice = false;
+  std::string tool_call_parser;
 };
+
+// system_fingerprint: "troupe-<version>-<8 hex>", the hex from an FNV-1a hash of what decides the
+// output for a given request (the model file, its size, the context length, the devices), so it
+// changes when the deployment does and not between restarts of the same one.
+std::string system_fingerprint(const std::filesystem::path& model, int64_t max_model_len,
+                               const std::vector<std::shared_ptr<Backend>>& backends) {
+  std::string identity = std::filesystem::absolute(model).string() + "|" + std::to_string(max_model_len);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(model, ec)) identity += "|" + std::to_string(std::filesystem::file_size(model, ec));
+  for (const auto& backend : backends) identity += "|" + backend->device_label();
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : identity) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(hash >> 32));
+  return std::string("troupe-") + TROUPE_VERSION + "-" + hex;
+}
 
 // SIGINT/SIGTERM handling for the server's lifetime. A handler (not a blocked mask: OpenBLAS
 // starts its threads before main, with signals unblocked) posts a semaphore — one of the few
@@ -208,6 +236,9 @@ std::chrono::milliseconds seconds_option(double seconds) {
 }
 
 void run_serve(const ServeOptions& opt) {
+  // Flags that need no model are checked first, so a typo fails at once.
+  const prometheus::Labels metric_labels = parse_metric_labels(opt.metric_labels);
+  configure_logging(parse_log_format(opt.log_format));
   ShutdownSignals signals(seconds_option(opt.shutdown_timeout_s));
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
@@ -221,6 +252,7 @@ void run_serve(const ServeOptions& opt) {
   }
   BackendOptions bopt;
   bopt.threads = opt.threads;
+  bopt.dtype = opt.dtype;
   bopt.kv_block_size = opt.block_size;
   bopt.kv_cache_bytes = parse_byte_size(opt.kv_cache_memory, "--kv-cache-memory");
   bopt.gpu_memory_utilization = opt.gpu_memory_utilization;
@@ -239,6 +271,19 @@ void run_serve(const ServeOptions& opt) {
   served.max_model_len = max_model_len;
   served.created = static_cast<int64_t>(std::time(nullptr));
   served.root = path.string();
+  served.version = TROUPE_VERSION;
+  served.system_fingerprint = system_fingerprint(path, max_model_len, backends);
+  served.enable_auto_tool_choice = opt.enable_auto_tool_choice;
+  if (!opt.tool_call_parser.empty()) {
+    ToolCallFormat format;
+    if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
+      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes or llama3_json)");
+    }
+    served.tool_call_format = format;
+  }
+  if (opt.enable_auto_tool_choice && !served.tool_call_format) {
+    throw ConfigError("--enable-auto-tool-choice needs --tool-call-parser (hermes or llama3_json)");
+  }
 
   EngineOptions eopt;
   eopt.scheduler.max_num_seqs = opt.max_num_seqs;
@@ -250,6 +295,7 @@ void run_serve(const ServeOptions& opt) {
   eopt.tokenizer_workers = opt.tokenizer_workers;
   eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
   eopt.version = TROUPE_VERSION;
+  eopt.metric_labels = metric_labels;
 
   HttpServerOptions hopt;
   hopt.host = opt.host;
@@ -312,6 +358,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--metrics-port", opt->metrics_port, "Also serve /metrics (and /health) on this port");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
+  cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
   cmd->add_option("--data-parallel-size", opt->data_parallel_size,
                   "Scheduler/executor pairs, one per device (with --device cpu: CPU engines sharing the cores)")
       ->check(CLI::PositiveNumber);
@@ -333,6 +380,13 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--stream-write-timeout", opt->stream_write_timeout_s,
                   "Seconds a streamed response may make no write progress before its request is cancelled")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--metric-labels", opt->metric_labels,
+                  "Labels added to every metric series, e.g. variant=thinking,region=eu");
+  cmd->add_option("--log-format", opt->log_format, "text or json (one JSON object per line, one per request)");
+  cmd->add_flag("--enable-auto-tool-choice", opt->enable_auto_tool_choice,
+               "Let the model call tools on its own (tool_choice \"auto\"); needs --tool-call-parser");
+  cmd->add_option("--tool-call-parser", opt->tool_call_parser,
+                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3) or llama3_json (Llama 3.1/3.2)");
   cmd->add_option("--test-tokenizer-delay-ms", opt->tokenizer_delay_ms, "Test only: slow every tokenization down")->group("");
   cmd->callback([opt] { run_serve(*opt); });
 }

@@ -1,6 +1,8 @@
 #include "engine/step_executor.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <stdexcept>
 #include <string>
 
@@ -8,10 +10,69 @@
 
 namespace troupe {
 
-StepExecutor::StepExecutor(Backend& backend) : backend_(backend) {}
+StepExecutor::StepExecutor(Backend& backend, bool device_sampling)
+    : backend_(backend), device_(device_sampling ? dynamic_cast<DeviceSampling*>(&backend) : nullptr) {}
 
-std::optional<std::string> StepExecutor::prepare(const ScheduledSequence& s, const SequenceStep& scheduled,
-                                                 SequenceStep& entry) {
+StepResult StepExecutor::run(const ScheduledStep& step) {
+  if (step.sequences.size() != step.batch.sequences.size()) {
+    throw std::invalid_argument("StepExecutor: " + std::to_string(step.sequences.size()) + " scheduled sequences for " +
+                                std::to_string(step.batch.sequences.size()) + " batch entries");
+  }
+  for (SeqId id : step.released) {
+    sequences_.erase(id);
+    failed_.erase(id);
+  }
+  StepResult result;
+  result.step_id = step.step_id;
+  prepare(step, result);
+  if (runnable_.empty()) return result;
+
+  const auto start = std::chrono::steady_clock::now();
+  bool done = false;
+  if (fits_device(step)) {
+    try {
+      run_on_device(step, result);
+      done = true;
+    } catch (const std::exception&) {
+      // The device ran the step whole or not at all: the host path finds the sequences at fault.
+      // (Their uniforms for this step were drawn already: a seeded sequence's stream moves on by one.)
+      result.tokens.clear();
+      result.logprobs.clear();
+      result.sampled_on_device = false;
+    }
+  }
+  if (!done) run_on_host(step, result);
+  result.forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // What was computed: the runnable sequences, less those the host path found at fault.
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (failed_.contains(s.id)) continue;
+    const auto tokens = static_cast<int64_t>(batch_.sequences[k].tokens.size());
+    (s.decode ? result.decode_tokens : result.prefill_tokens) += tokens;
+  }
+  return result;
+}
+
+void StepExecutor::prepare(const ScheduledStep& step, StepResult& result) {
+  // One that failed in an earlier step (and is still scheduled because the step after it was
+  // planned in the meantime) is left out quietly: its failure is reported already.
+  batch_.sequences.resize(step.sequences.size());
+  runnable_.clear();
+  for (std::size_t i = 0; i < step.sequences.size(); ++i) {
+    const ScheduledSequence& s = step.sequences[i];
+    if (!s.first_time && failed_.contains(s.id)) continue;
+    if (auto problem = prepare_one(s, step.batch.sequences[i], batch_.sequences[runnable_.size()])) {
+      fail(s.id, "sequence " + std::to_string(s.id) + " " + *problem, result);
+      continue;
+    }
+    runnable_.push_back(i);
+  }
+  batch_.sequences.resize(runnable_.size());
+}
+
+std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s, const SequenceStep& scheduled,
+                                                     SequenceStep& entry) {
   if (s.first_time) {
     if (s.sampling == nullptr || s.prompt == nullptr) {
       return "arrives first_time without prompt or sampling parameters";
@@ -38,49 +99,66 @@ void StepExecutor::fail(SeqId id, std::string reason, StepResult& result) {
   result.failed.push_back({id, std::move(reason)});
 }
 
-StepResult StepExecutor::run(const ScheduledStep& step) {
-  if (step.sequences.size() != step.batch.sequences.size()) {
-    throw std::invalid_argument("StepExecutor: " + std::to_string(step.sequences.size()) + " scheduled sequences for " +
-                                std::to_string(step.batch.sequences.size()) + " batch entries");
+// The device samples every sequence of a step from its last token's logits, so the whole step
+// goes there or none of it: a sequence sampled now that needs penalties or top logprobs, or an
+// entry that wants every token's logits, keeps the step on the host. Entries that sample nothing
+// (a prompt chunk before the last) fit either way; their draw is discarded.
+bool StepExecutor::fits_device(const ScheduledStep& step) const {
+  if (device_ == nullptr) return false;
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (batch_.sequences[k].all_logits) return false;
+    if (s.sample && !sequences_.at(s.id).sampler.can_sample_on_device()) return false;
   }
-  for (SeqId id : step.released) {
-    sequences_.erase(id);
-    failed_.erase(id);
-  }
-  StepResult result;
-  result.step_id = step.step_id;
+  return true;
+}
 
-  // The batch of the sequences that can run, pending tokens filled in. One that failed in an earlier
-  // step (and is still scheduled because the step after it was planned in the meantime) is left out
-  // quietly: its failure is reported already.
-  batch_.sequences.resize(step.sequences.size());
-  runnable_.clear();
-  for (std::size_t i = 0; i < step.sequences.size(); ++i) {
-    const ScheduledSequence& s = step.sequences[i];
-    if (!s.first_time && failed_.contains(s.id)) continue;
-    if (auto problem = prepare(s, step.batch.sequences[i], batch_.sequences[runnable_.size()])) {
-      fail(s.id, "sequence " + std::to_string(s.id) + " " + *problem, result);
-      continue;
-    }
-    runnable_.push_back(i);
+void StepExecutor::run_on_device(const ScheduledStep& step, StepResult& result) {
+  device_params_.assign(runnable_.size(), DeviceSamplingParams{});  // greedy for non-sampling entries
+  bool wants_logprobs = false;
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (!s.sample) continue;
+    SequenceSampler& sampler = sequences_.at(s.id).sampler;
+    const SamplingParams& p = sampler.params();
+    DeviceSamplingParams& d = device_params_[k];
+    d.temperature = static_cast<float>(p.temperature);
+    d.top_k = static_cast<int32_t>(std::clamp<int64_t>(p.top_k, 0, INT32_MAX));
+    d.top_p = static_cast<float>(p.top_p);
+    d.min_p = static_cast<float>(p.min_p);
+    d.u = sampler.next_uniform();
+    wants_logprobs = wants_logprobs || sampler.wants_logprobs();
   }
-  batch_.sequences.resize(runnable_.size());
-  if (runnable_.empty()) return result;
+  if (!device_->sample(batch_, device_params_, device_tokens_, wants_logprobs ? &device_logprobs_ : nullptr)) {
+    throw std::logic_error("StepExecutor: the device sampler declined a step of " +
+                           std::to_string(runnable_.size()) + " sequences with as many parameter rows");
+  }
+  result.sampled_on_device = true;
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (!s.sample) continue;
+    SequenceState& state = sequences_.at(s.id);
+    const int32_t token = device_tokens_[k];
+    state.sampler.record(token);
+    state.last_token = token;
+    result.tokens.push_back({s.id, token});
+    std::optional<TokenLogprobs> lp;
+    if (state.sampler.wants_logprobs()) lp = TokenLogprobs{token, device_logprobs_[k], {}};
+    result.logprobs.push_back(std::move(lp));
+  }
+}
 
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  Clock::duration sampling{0};
+void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
   const std::vector<SequenceFault> faults = forward_isolating(
       backend_, batch_, logits_, [&](std::span<const std::size_t> indices, const StepLogits& logits) {
-        const auto sampling_start = Clock::now();
-        for (std::size_t row_group = 0; row_group < indices.size(); ++row_group) {
-          const std::size_t k = indices[row_group];
+        for (std::size_t group = 0; group < indices.size(); ++group) {
+          const std::size_t k = indices[group];
           const ScheduledSequence& s = step.sequences[runnable_[k]];
           if (!s.sample) continue;
           // The sequence's last new token is the one whose logits predict the next token.
           const SequenceStep& entry = batch_.sequences[k];
           const int64_t row =
-              logits.first_row[row_group] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
+              logits.first_row[group] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
           const std::span<const float> row_logits(logits.row(row), static_cast<std::size_t>(logits.vocab));
           try {
             SequenceState& state = sequences_.at(s.id);
@@ -95,20 +173,8 @@ StepResult StepExecutor::run(const ScheduledStep& step) {
             fail(s.id, std::string("sampling failed: ") + e.what(), result);
           }
         }
-        sampling += Clock::now() - sampling_start;
       });
-  result.forward_seconds = std::chrono::duration<double>(Clock::now() - start - sampling).count();
-  std::vector<bool> faulted(runnable_.size(), false);
-  for (const SequenceFault& fault : faults) {
-    faulted[fault.index] = true;
-    fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
-  }
-  for (std::size_t k = 0; k < runnable_.size(); ++k) {
-    if (faulted[k]) continue;
-    const auto tokens = static_cast<int64_t>(batch_.sequences[k].tokens.size());
-    (step.sequences[runnable_[k]].decode ? result.decode_tokens : result.prefill_tokens) += tokens;
-  }
-  return result;
+  for (const SequenceFault& fault : faults) fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
 }
 
 }  // namespace troupe

@@ -4,6 +4,12 @@
 // token for every sequence the step marks `sample`, each with its own SequenceSampler. It keeps
 // per-sequence state (sampler, last token) from a sequence's first_time until the scheduler
 // releases it. Not thread-safe: one executor thread owns it.
+//
+// Where the backend samples on its device (gpu/device_sampling.hpp) and every sequence of a step
+// can be sampled there (SequenceSampler::can_sample_on_device), the step runs through it: only
+// token ids and the chosen tokens' logprobs come back, not [sequences, vocab] logits. Each draw
+// takes its uniform value from the sequence's own stream either way, so a seeded sequence gives
+// the same tokens whichever path its steps take.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +18,7 @@
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "gpu/device_sampling.hpp"
 #include "pipeline/sampling/sequence_sampler.hpp"
 #include "pipeline/sampling/token_logprobs.hpp"
 #include "pipeline/scheduler/scheduled_step.hpp"
@@ -34,12 +41,15 @@ struct StepResult {
   // Tokens the forward computed: the step's, less those of sequences that could not run.
   int64_t prefill_tokens = 0;
   int64_t decode_tokens = 0;
-  double forward_seconds = 0.0;                      // wall time of backend.forward (retries included)
+  double forward_seconds = 0.0;                      // wall time of the forward passes (and device sampling)
+  bool sampled_on_device = false;                    // the step took the device-sampling path
 };
 
 class StepExecutor {
  public:
-  explicit StepExecutor(Backend& backend);
+  // `device_sampling`: use the backend's device sampler where it has one (off: always copy logits
+  // back and sample on the host, e.g. to compare the two).
+  explicit StepExecutor(Backend& backend, bool device_sampling = true);
 
   // Throws std::invalid_argument when the step does not fit together (sequences not parallel to the
   // batch). A problem of one sequence fails only that sequence (StepResult::failed): an unknown
@@ -58,16 +68,28 @@ class StepExecutor {
     std::optional<int32_t> last_token;  // the last token sampled (or resumed from output_so_far)
   };
 
+  // Fills batch_ and runnable_ from `step`: state for newcomers, pending tokens substituted; a
+  // sequence that cannot run is failed into `result`.
+  void prepare(const ScheduledStep& step, StepResult& result);
   // Fills `entry` from the scheduled one (pending token substituted); the reason it cannot run.
-  std::optional<std::string> prepare(const ScheduledSequence& s, const SequenceStep& scheduled, SequenceStep& entry);
+  std::optional<std::string> prepare_one(const ScheduledSequence& s, const SequenceStep& scheduled, SequenceStep& entry);
   void fail(SeqId id, std::string reason, StepResult& result);
+  bool fits_device(const ScheduledStep& step) const;
+  // Both run batch_ (the runnable sequences). On the device the step runs whole or throws; on the
+  // host a failure is narrowed down to the sequences at fault (forward_isolating).
+  void run_on_device(const ScheduledStep& step, StepResult& result);
+  void run_on_host(const ScheduledStep& step, StepResult& result);
 
   Backend& backend_;
+  DeviceSampling* device_ = nullptr;  // the backend's device sampler, if it has one and it is used
   std::unordered_map<SeqId, SequenceState> sequences_;
   std::unordered_set<SeqId> failed_;  // failed in an earlier step and not yet released
   std::vector<std::size_t> runnable_;  // batch_ entry k is step.sequences[runnable_[k]]
   StepBatch batch_;     // the step's batch with pending tokens filled in; reused between steps
   StepLogits logits_;
+  std::vector<DeviceSamplingParams> device_params_;  // reused between steps
+  std::vector<int32_t> device_tokens_;
+  std::vector<float> device_logprobs_;
 };
 
 }  // namespace troupe

@@ -1,5 +1,6 @@
 // The SSE stream encoder on arbitrary sequences of engine events (chat and completions, n choices,
-// text deltas, logprobs, finish reasons, usage, errors). Every payload must be one line of valid
+// text deltas, logprobs, finish reasons, usage, errors; chat text through the hermes and
+// llama3_json tool-call parsers, whose input is whatever the model writes). Every payload must be one line of valid
 // UTF-8 JSON (a raw newline would end the SSE event early; invalid UTF-8 breaks clients), and the
 // encoder may refuse only a delta for a choice index that does not exist (std::out_of_range, which
 // the server turns into an error event). The engine's strings are valid UTF-8 (the detokenizer
@@ -7,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "fuzz/fuzz_support.hpp"
+#include "pipeline/openai/response_options.hpp"
 #include "pipeline/openai/stream_encoder.hpp"
 #include "pipeline/tokenizer/utf8.hpp"
 
@@ -82,10 +84,22 @@ void check_payload(const std::string& payload) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
   const uint8_t setup = in.byte();
-  const Endpoint endpoint = (setup & 1) ? Endpoint::ChatCompletions : Endpoint::Completions;
+  const uint8_t more = in.byte();
+  ResponseOptions options;
+  options.endpoint = (setup & 1) ? Endpoint::ChatCompletions : Endpoint::Completions;
   const int n = 1 + (setup >> 1) % 4;
-  StreamEncoder encoder(endpoint, ResponseIdentity{"cmpl-" + text(in, 8), 1700000000, text(in, 16)}, n,
-                        (setup & 0x20) != 0, (setup & 0x40) != 0);
+  options.choices = n;
+  options.identity = ResponseIdentity{"cmpl-" + text(in, 8), 1700000000, text(in, 16), (more & 1) ? text(in, 8) : ""};
+  options.with_logprobs = (setup & 0x20) != 0;
+  options.include_usage = (setup & 0x40) != 0;
+  options.continuous_usage = options.include_usage && (more & 2) != 0;
+  if (options.endpoint == Endpoint::ChatCompletions && (more & 4) != 0) {
+    options.tool_calls.kind = static_cast<ToolCallMode::Kind>(1 + (more >> 3) % 3);  // Auto, Required, Named
+    options.tool_calls.format = (more & 0x40) ? ToolCallFormat::Llama3Json : ToolCallFormat::Hermes;
+    options.tool_calls.function_name = "get_weather";
+    options.parallel_tool_calls = (more & 0x80) == 0;
+  }
+  StreamEncoder encoder(options);
   for (int events = 0; !in.empty() && events < 64; ++events) {
     const GenerationEvent ev = event(in, n);
     std::vector<std::string> payloads;

@@ -49,6 +49,10 @@ struct BackendOptions {
   int threads = 0;                  // CPU threads; 0: all cores
   std::string label;                // the `device` label of metrics ("cpu:1" for a second CPU engine); empty: default
   double gpu_memory_utilization = 0.9;
+  // CUDA: the 16-bit type of weights, GEMM inputs and the KV cache: "auto" or "bfloat16" (bf16,
+  // float32's range), "float16" (fp16: 3 more mantissa bits, activations saturate at 65504). The
+  // CPU backend computes in float32 whatever this says.
+  std::string dtype = "auto";
   // CPU: keep GGUF Q4_0/Q4_1/Q8_0 weights in their blocks (a fraction of the memory and of the bytes
   // a decode step reads) rather than widening them to float32.
   bool cpu_keep_quantized = true;

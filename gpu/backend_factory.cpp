@@ -20,6 +20,8 @@ std::unique_ptr<Backend> make_cuda_backend([[maybe_unused]] const ModelFiles& mo
 #if TROUPE_WITH_CUDA
   CudaBackendOptions cuda;
   cuda.device = index;
+  const bool fp16 = options.dtype == "float16" || options.dtype == "half";  // make_backend checked the name
+  cuda.weight_type = fp16 ? cuda::StorageType::FP16 : cuda::StorageType::BF16;
   return std::make_unique<CudaBackend>(model, options, cuda);
 #else
   // Unreachable: without the CUDA backend the probe never reports a device.
@@ -44,6 +46,9 @@ int parse_cuda_index(const std::string& device) {
 
 std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOptions& options) {
   const std::string& device = options.device;
+  if (options.dtype != "auto" && options.dtype != "bfloat16" && options.dtype != "float16" && options.dtype != "half") {
+    throw ConfigError("--dtype " + options.dtype + ": expected auto, bfloat16 or float16");
+  }
   if (device == "cpu") return std::make_unique<CpuBackend>(model, options);
   if (device == "auto") {
     const CudaProbe& probe = probe_cuda_devices();

@@ -5,13 +5,16 @@
 // dynamic_cast<DeviceSampling*>(&backend) and falls back to Backend::forward plus host sampling
 // when it is absent or declines a step.
 //
-// Semantics follow pipeline/sampling (truncated_distribution): softmax of logits / temperature,
-// cut by top-k (ties at the k-th value kept), then top-p, then min-p (relative to the top token),
-// renormalized; temperature below kGreedyTemperature (1e-5) is greedy (argmax, lowest id on ties).
-// Differences a caller must accept: the random stream is Philox (seed, draw_index), not the host's
-// mt19937_64, so a seed reproduces on the device but draws differ from the host sampler's; tokens
-// tied at the top-p boundary are all kept (the host keeps the lower ids first). Penalties need the
-// token history and are not applied here: a caller with penalties samples on the host.
+// Semantics follow pipeline/sampling (truncated_distribution, draw): softmax of logits /
+// temperature, cut by top-k (ties at the k-th value kept), then top-p, then min-p (relative to the
+// top token), renormalized; temperature below kGreedyTemperature (1e-5) is greedy (argmax, lowest
+// id on ties). The randomness comes from the caller: one uniform value u per row, taken from the
+// sequence's own stream (SequenceSampler::next_uniform), picks the token at which the cumulative
+// probability in id order first exceeds u, exactly as the host's draw() does. So a seeded
+// sequence draws the same tokens whichever side samples it, up to float32 rounding of the
+// cumulative sums. Differences a caller must accept: tokens tied at the top-p boundary are all
+// kept (the host keeps the lower ids first). Penalties need the token history and are not
+// applied here: a caller with penalties samples on the host.
 #include <cstdint>
 #include <vector>
 
@@ -24,8 +27,7 @@ struct DeviceSamplingParams {
   int32_t top_k = 0;         // <= 0 or >= vocab: no limit
   float top_p = 1.0f;        // (0, 1]
   float min_p = 0.0f;        // [0, 1]
-  uint64_t seed = 0;         // the request's stream
-  uint64_t draw_index = 0;   // which draw of that stream this step is (0, 1, 2, ...)
+  double u = 0.0;            // the draw, uniform in [0, 1); unused when greedy
 };
 
 class DeviceSampling {

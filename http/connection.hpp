@@ -35,6 +35,9 @@ struct Connection {
   bool peer_closed = false;
   // The tenant of the request being served: the name of the API key it presented.
   std::string tenant = "anonymous";
+  // X-Request-Id of the request being served: the client's (when valid), else the response id of a
+  // generation request; sent back on its response when not empty.
+  std::string request_id;
 };
 
 // Serves requests on `socket` until the client closes, a timeout, or a response that ends the

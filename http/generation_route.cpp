@@ -26,24 +26,23 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 // What the response needs to remember of the request once it has been moved into the engine.
 struct Submitted {
-  Endpoint endpoint;
-  ResponseIdentity identity;
-  int n;
   bool stream;
-  bool with_logprobs;
-  bool include_usage;
+  ResponseOptions options;
 };
 
 // Ends the request's use of its sink however the handler exits, cancels the request in the engine
 // unless it reached its last event (a disconnect, a failed or stalled write, an exception), and
-// tells the server's lifecycle the request is closed (a drain waits for that).
+// tells the server's lifecycle the request is closed (a drain waits for that). The session's part
+// of the request's timeline ends with it.
 class RequestScope {
  public:
-  RequestScope(ServingEngine& engine, ServerLifecycle& lifecycle, std::string id, std::shared_ptr<ChannelEventSink> sink)
-      : engine_(engine), lifecycle_(lifecycle), id_(std::move(id)), sink_(std::move(sink)) {}
+  RequestScope(ServingEngine& engine, ServerLifecycle& lifecycle, std::string id, std::shared_ptr<ChannelEventSink> sink,
+               std::shared_ptr<RequestTimeline> timeline)
+      : engine_(engine), lifecycle_(lifecycle), id_(std::move(id)), sink_(std::move(sink)), timeline_(std::move(timeline)) {}
   ~RequestScope() {
     sink_->detach();
     if (!finished_) engine_.cancel(id_, abort_reason_);
+    timeline_->finish_part();
     lifecycle_.request_closed(id_);
   }
   RequestScope(const RequestScope&) = delete;
@@ -52,13 +51,30 @@ class RequestScope {
   // Why the request is cancelled if it ends unfinished (a client that went away, by default).
   void abort_because(AbortReason reason) { abort_reason_ = reason; }
   ChannelEventSink& sink() { return *sink_; }
+  // `event` has just been written: if it carries generated tokens, the first token is out.
+  void written(const GenerationEvent& event) {
+    if (first_token_written_) return;
+    for (const ChoiceDelta& c : event.choices) {
+      if (!c.token_ids.empty() || !c.text.empty()) {
+        timeline_->mark(RequestTimeline::Instant::FirstTokenWritten);
+        first_token_written_ = true;
+        return;
+      }
+    }
+  }
+  // The whole response, tokens included, has just been written.
+  void written_whole() {
+    if (timeline_->has(RequestTimeline::Instant::FirstToken)) timeline_->mark(RequestTimeline::Instant::FirstTokenWritten);
+  }
 
  private:
   ServingEngine& engine_;
   ServerLifecycle& lifecycle_;
   std::string id_;
   std::shared_ptr<ChannelEventSink> sink_;
+  std::shared_ptr<RequestTimeline> timeline_;
   bool finished_ = false;
+  bool first_token_written_ = false;
   AbortReason abort_reason_ = AbortReason::ClientDisconnect;
 };
 
@@ -88,6 +104,7 @@ asio::awaitable<boost::system::error_code> write_sse_header(Connection& connecti
   response.set(http::field::server, "troupe");
   response.set(http::field::content_type, "text/event-stream");
   response.set(http::field::cache_control, "no-cache");
+  if (!connection.request_id.empty()) response.set("X-Request-Id", connection.request_id);
   response.keep_alive(request.keep_alive() && !connection.lifecycle.draining());
   response.chunked(true);
   if (connection.options.stream_send_buffer_bytes > 0) {
@@ -121,8 +138,7 @@ bool stream_write_failed(RequestScope& scope, const boost::system::error_code& e
 // Streams events as SSE, starting with `first`. Returns whether the connection may continue.
 asio::awaitable<bool> stream_events(Connection& connection, const Request& request, const Submitted& submitted,
                                     RequestScope& scope, GenerationEvent first) {
-  StreamEncoder encoder(submitted.endpoint, submitted.identity, submitted.n, submitted.with_logprobs,
-                        submitted.include_usage);
+  StreamEncoder encoder(submitted.options);
   if (stream_write_failed(scope, co_await write_sse_header(connection, request))) co_return false;
   std::optional<GenerationEvent> event = std::move(first);
   for (;;) {
@@ -138,6 +154,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
     for (const std::string& payload : payloads) {
       if (stream_write_failed(scope, co_await write_sse_payload(connection, payload))) co_return false;
     }
+    scope.written(*event);
     if (contract_broken) break;
     if (is_last(*event)) {
       scope.mark_finished();
@@ -153,7 +170,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
 // Collects every event into one response object.
 asio::awaitable<bool> respond_whole(Connection& connection, const Request& request, const Submitted& submitted,
                                     RequestScope& scope, GenerationEvent first) {
-  ResponseAccumulator result(submitted.n);
+  ResponseAccumulator result(submitted.options.choices);
   std::optional<GenerationEvent> event = std::move(first);
   std::optional<ApiError> failure;
   for (;;) {
@@ -174,12 +191,13 @@ asio::awaitable<bool> respond_whole(Connection& connection, const Request& reque
   }
   if (failure) co_return co_await write_response(connection, request, error_response(request, *failure));
   scope.mark_finished();
-  const boost::json::object body =
-      submitted.endpoint == Endpoint::ChatCompletions
-          ? chat_response(submitted.identity, result, submitted.with_logprobs)
-          : completion_response(submitted.identity, result, submitted.with_logprobs);
-  co_return co_await write_response(connection, request,
-                                    json_response(request, http::status::ok, boost::json::serialize(body)));
+  const boost::json::object body = submitted.options.endpoint == Endpoint::ChatCompletions
+                                        ? chat_response(submitted.options, result)
+                                        : completion_response(submitted.options, result);
+  const bool written = co_await write_response(connection, request,
+                                               json_response(request, http::status::ok, boost::json::serialize(body)));
+  scope.written_whole();
+  co_return written;
 }
 
 GenerationRequest parse_generation(const Request& request, Endpoint endpoint, const ApiContext& context) {
@@ -190,20 +208,26 @@ GenerationRequest parse_generation(const Request& request, Endpoint endpoint, co
 }  // namespace
 
 asio::awaitable<bool> handle_generation(Connection& connection, const Request& request, Endpoint endpoint) {
+  // Two parties complete the timeline: the engine, and this session once it is done writing.
+  auto timeline = std::make_shared<RequestTimeline>(2);
+  timeline->mark(RequestTimeline::Instant::Received);
   GenerationRequest generation = parse_generation(request, endpoint, connection.api_context);
   generation.id = make_request_id(endpoint);
   generation.arrival = std::chrono::steady_clock::now();
+  timeline->mark(RequestTimeline::Instant::Parsed, generation.arrival);
+  if (connection.request_id.empty()) connection.request_id = generation.id;
+  timeline->facts().request_id = connection.request_id;
+  timeline->facts().stream = generation.stream;
+  generation.timeline = timeline;
   generation.tenant = connection.tenant;
-  const Submitted submitted{endpoint,
-                            ResponseIdentity{generation.id, unix_seconds_now(), generation.model},
-                            generation.n,
-                            generation.stream,
-                            generation.logprobs.has_value(),
-                            generation.include_usage};
+  const Submitted submitted{
+      generation.stream,
+      response_options(generation, ResponseIdentity{generation.id, unix_seconds_now(), generation.model,
+                                                    connection.api_context.system_fingerprint})};
   auto sink = std::make_shared<ChannelEventSink>(co_await asio::this_coro::executor);
   // Registered before it reaches the engine, so a drain either waits for it or it is refused here.
   if (!connection.lifecycle.request_opened(generation.id)) throw ApiException(server_shutting_down());
-  RequestScope scope(connection.engine, connection.lifecycle, generation.id, sink);
+  RequestScope scope(connection.engine, connection.lifecycle, generation.id, sink, timeline);
   connection.engine.submit(std::move(generation), sink);
 
   // Headers wait for the first event: an immediate error (overload, prompt too long) still gets

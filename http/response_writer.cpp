@@ -34,6 +34,7 @@ Response error_response(const Request& request, const ApiError& error) {
 
 asio::awaitable<bool> write_response(Connection& connection, const Request& request, Response response) {
   response.set(http::field::server, "troupe");
+  if (!connection.request_id.empty()) response.set("X-Request-Id", connection.request_id);
   // A response built with "Connection: close" (say, after an unread oversized body) stays closing;
   // so does every response of a draining server.
   response.keep_alive(response.keep_alive() && request.keep_alive() && !connection.lifecycle.draining());

@@ -46,6 +46,12 @@ asio::awaitable<bool> models(Connection& c, const Request& r) {
   return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
 }
 
+// vLLM's GET /version: {"version": "..."}.
+asio::awaitable<bool> version(Connection& c, const Request& r) {
+  const boost::json::object body{{"version", c.engine.served_model().version}};
+  return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
+}
+
 asio::awaitable<bool> health(Connection& c, const Request& r) {
   const bool draining = c.lifecycle.draining();
   if (c.engine.healthy() && !draining) {
@@ -87,12 +93,13 @@ asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
       c, r, json_response(r, http::status::ok, boost::json::serialize(detokenize_response(result.text))));
 }
 
-constexpr std::array<Route, 7> kRoutes = {{
+constexpr std::array<Route, 8> kRoutes = {{
     {"/v1/chat/completions", http::verb::post, true, false, &chat_completions, true},
     {"/v1/completions", http::verb::post, true, false, &completions, true},
     {"/v1/models", http::verb::get, true, false, &models},
     {"/tokenize", http::verb::post, true, false, &tokenize},
     {"/detokenize", http::verb::post, true, false, &detokenize},
+    {"/version", http::verb::get, false, false, &version},
     {"/health", http::verb::get, false, true, &health, false, false},
     {"/metrics", http::verb::get, false, true, &metrics, false, false},
 }};
@@ -157,6 +164,17 @@ ApiError unauthorized() {
   return error;
 }
 
+// The client's X-Request-Id, when it is one we can log and echo safely: 1 to 256 visible ASCII
+// characters. Anything else is ignored (a generation request then gets its response id).
+std::string client_request_id(const Request& request) {
+  const std::string_view id = request["X-Request-Id"];
+  if (id.empty() || id.size() > 256) return {};
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return {};
+  }
+  return std::string(id);
+}
+
 ApiError internal_error(const std::string& what) {
   ApiError error;
   error.status = 500;
@@ -168,6 +186,7 @@ ApiError internal_error(const std::string& what) {
 }  // namespace
 
 asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
+  connection.request_id = client_request_id(request);
   const std::string_view path = path_of(request.target());
   const Route* route = find_route(path, connection.options.metrics_only);
   if (route == nullptr) co_return co_await write_response(connection, request, error_response(request, not_found(path)));

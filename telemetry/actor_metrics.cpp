@@ -10,44 +10,23 @@ const prometheus::Histogram::BucketBoundaries kActorBuckets{1e-5, 1e-4, 5e-4, 1e
 }  // namespace
 
 ActorProbe::ActorProbe(prometheus::Gauge& mailbox_size, prometheus::Histogram& mailbox_time,
-                       prometheus::Histogram& processing_time, prometheus::Counter& processed, prometheus::Counter& rejected,
-                       prometheus::Counter& restarts)
-    : mailbox_size_(mailbox_size),
-      mailbox_time_(mailbox_time),
-      processing_time_(processing_time),
-      processed_(processed),
-      rejected_(rejected),
-      restarts_(restarts) {}
+                       prometheus::Histogram& processing_time, prometheus::Counter& restarts)
+    : mailbox_size_(mailbox_size), mailbox_time_(mailbox_time), processing_time_(processing_time), restarts_(restarts) {}
 
-void ActorProbe::enqueued(const void* element) {
-  const auto now = std::chrono::steady_clock::now();
-  mailbox_size_.Increment();
-  std::lock_guard lock(mutex_);
-  enqueued_at_[element] = now;
+void ActorProbe::consumed(Clock::time_point enqueued, Clock::time_point start, Clock::time_point end) {
+  depth_.fetch_sub(1, std::memory_order_relaxed);
+  mailbox_time_.Observe(std::chrono::duration<double>(start - enqueued).count());
+  consumed_unqueued(start, end);
 }
 
-void ActorProbe::consumed(const void* element, std::chrono::steady_clock::time_point start,
-                          std::chrono::steady_clock::time_point end) {
-  std::optional<std::chrono::steady_clock::time_point> queued;
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = enqueued_at_.find(element); it != enqueued_at_.end()) {
-      queued = it->second;
-      enqueued_at_.erase(it);
-    }
-  }
-  // Messages CAF itself puts in the mailbox before our enqueue sees them (none in practice) have
-  // no enqueue time and no depth increment.
-  if (queued) {
-    mailbox_size_.Decrement();
-    mailbox_time_.Observe(std::chrono::duration<double>(start - *queued).count());
-  }
+void ActorProbe::consumed_unqueued(Clock::time_point start, Clock::time_point end) {
   processing_time_.Observe(std::chrono::duration<double>(end - start).count());
-  processed_.Increment();
+  processed_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void ActorProbe::rejected() { rejected_.Increment(); }
 void ActorProbe::restarted() { restarts_.Increment(); }
+
+void ActorProbe::publish() { mailbox_size_.Set(static_cast<double>(depth())); }
 
 ActorMetrics::ActorMetrics(prometheus::Registry& registry)
     : mailbox_size_(prometheus::BuildGauge().Name("caf_actor_mailbox_size").Help("Number of messages in the mailbox.").Register(registry)),
@@ -78,13 +57,27 @@ ActorProbe& ActorMetrics::probe(const std::string& name) {
   if (!slot) {
     const prometheus::Labels labels{{"name", name}};
     slot = std::make_unique<ActorProbe>(mailbox_size_.Add(labels), mailbox_time_.Add(labels, kActorBuckets),
-                                        processing_time_.Add(labels, kActorBuckets), processed_, rejected_,
-                                        restarts_.Add(labels));
+                                        processing_time_.Add(labels, kActorBuckets), restarts_.Add(labels));
   }
   return *slot;
 }
 
 void ActorMetrics::actor_started() { running_.Increment(); }
 void ActorMetrics::actor_stopped() { running_.Decrement(); }
+
+void ActorMetrics::publish() {
+  std::lock_guard lock(mutex_);
+  uint64_t processed = 0, rejected = 0;
+  for (auto& [name, probe] : probes_) {
+    probe->publish();
+    processed += probe->processed();
+    rejected += probe->rejected_count();
+  }
+  // Counters only move forward: add what was counted since the last publish.
+  if (processed > processed_published_) processed_.Increment(static_cast<double>(processed - processed_published_));
+  if (rejected > rejected_published_) rejected_.Increment(static_cast<double>(rejected - rejected_published_));
+  processed_published_ = processed;
+  rejected_published_ = rejected;
+}
 
 }  // namespace troupe

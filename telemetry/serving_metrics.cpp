@@ -1,9 +1,6 @@
 #include "telemetry/serving_metrics.hpp"
 
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
-#include <sstream>
 
 namespace troupe {
 
@@ -24,6 +21,11 @@ const Histogram::BucketBoundaries kNBuckets{1, 2, 5, 10, 20};
 const Histogram::BucketBoundaries kStepBuckets{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                0.1,    0.25,   0.5,   1.0,    2.5,   5.0,  10.0,  60.0};
 
+// Time-to-first-token stages: from tens of microseconds (parsing) to minutes (queueing).
+const Histogram::BucketBoundaries kStageBuckets{0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                0.025,   0.05,    0.1,    0.25,    0.5,    1.0,   2.5,    5.0,   10.0,
+                                                20.0,    40.0,    80.0,   160.0,   640.0};
+
 // 1, 2, 5, 10, 20, 50, ... up to `max`: vLLM's "1-2-5" buckets for token counts.
 Histogram::BucketBoundaries one_two_five(double max) {
   Histogram::BucketBoundaries b;
@@ -38,7 +40,7 @@ Histogram::BucketBoundaries one_two_five(double max) {
 }  // namespace
 
 ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine,
-                               int64_t max_model_len)
+                               int64_t max_model_len, std::vector<std::string> stages)
     : registry_(std::move(registry)), labels_{{"model_name", std::move(model_name)}, {"engine", std::move(engine)}} {
   auto& r = *registry_;
   auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
@@ -65,6 +67,21 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   kv_free_ = with_state("free");
   kv_cached_ = with_state("cached");
   prompt_tokens_ = &counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.");
+  auto& by_source = prometheus::BuildCounter()
+                        .Name("vllm:prompt_tokens_by_source_total")
+                        .Help("Number of prompt tokens by source.")
+                        .Register(r);
+  auto with_source = [&](const char* source) {
+    prometheus::Labels l = labels_;
+    l["source"] = source;
+    return &by_source.Add(l);
+  };
+  prompt_computed_ = with_source("local_compute");
+  prompt_cache_hit_ = with_source("local_cache_hit");
+  prompt_external_ = with_source("external_kv_transfer");  // no KV transfer in troupe: stays 0
+  prompt_cached_ = &counter("vllm:prompt_tokens_cached_total", "Number of cached prompt tokens (local + external).");
+  prompt_recomputed_ = &counter("vllm:prompt_tokens_recomputed_total",
+                                "Number of cached prompt tokens recomputed for forward pass.");
   generation_tokens_ = &counter("vllm:generation_tokens_total", "Number of generation tokens processed.");
   preemptions_ = &counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.");
   prefix_queries_ = &counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.");
@@ -111,6 +128,36 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
                       .Add({{"engine", labels_.at("engine")}});
   executor_up_->Set(1);
   step_seconds_ = &prometheus::BuildHistogram().Name("troupe_engine_step_seconds").Help("Duration of one executor step, by phase.").Register(r);
+  auto& stage_family = prometheus::BuildHistogram()
+                           .Name("troupe_request_stage_seconds")
+                           .Help("Time to first token by stage, per streamed request: parse, tokenizer_queue, tokenize, "
+                                 "scheduler_queue, prefill, first_write. A request's stages add up to its time from "
+                                 "receipt to the first token written to the socket.")
+                           .Register(r);
+  for (const std::string& stage : stages) {
+    prometheus::Labels l = labels_;
+    l["stage"] = stage;
+    stage_seconds_.push_back(&stage_family.Add(l, kStageBuckets));
+  }
+  aborts_ = &prometheus::BuildCounter()
+                 .Name("troupe_request_aborts_total")
+                 .Help("Requests stopped before they finished, by stage (queued, prefill, decode) and reason "
+                       "(client_disconnect, timeout, shutdown, error).")
+                 .Register(r);
+  auto& saturation = prometheus::BuildGauge()
+                         .Name("troupe_engine_saturation")
+                         .Help("How close the engine is to a limit, 0..1, by resource: kv_blocks, running_slots, "
+                               "step_tokens, waiting_queue.")
+                         .Register(r);
+  auto resource = [&](const char* name) {
+    prometheus::Labels l = labels_;
+    l["resource"] = name;
+    return &saturation.Add(l);
+  };
+  saturation_kv_ = resource("kv_blocks");
+  saturation_running_ = resource("running_slots");
+  saturation_step_tokens_ = resource("step_tokens");
+  saturation_waiting_ = resource("waiting_queue");
 }
 
 void ServingMetrics::set_queue(int64_t running, int64_t waiting) {
@@ -128,13 +175,23 @@ void ServingMetrics::set_kv_blocks(int64_t used, int64_t free, int64_t cached, i
 }
 
 void ServingMetrics::add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds) {
-  prompt_tokens_->Increment(static_cast<double>(prefill_tokens));
   iteration_tokens_->Observe(static_cast<double>(prefill_tokens + decode_tokens));
   const char* phase = prefill_tokens == 0 ? "decode" : (decode_tokens == 0 ? "prefill" : "mixed");
   prometheus::Labels l = labels_;
   l.erase("model_name");
   l["phase"] = phase;
   step_seconds_->Add(l, kStepBuckets).Observe(seconds);
+}
+
+void ServingMetrics::add_prefilled_prompt(int64_t prompt_tokens, int64_t cached_tokens) {
+  // vLLM's PromptTokenStats: a fully cached prompt still computes its last token (the scheduler
+  // reports prompt - 1 cached), which vLLM books as a cache hit that was recomputed.
+  const int64_t recomputed = cached_tokens + 1 == prompt_tokens ? 1 : 0;
+  prompt_tokens_->Increment(static_cast<double>(prompt_tokens));
+  prompt_computed_->Increment(static_cast<double>(prompt_tokens - cached_tokens));
+  prompt_cache_hit_->Increment(static_cast<double>(cached_tokens + recomputed));
+  prompt_cached_->Increment(static_cast<double>(cached_tokens));
+  prompt_recomputed_->Increment(static_cast<double>(recomputed));
 }
 
 void ServingMetrics::add_preemptions(int64_t n) { preemptions_->Increment(static_cast<double>(n)); }
@@ -207,10 +264,23 @@ void ServingMetrics::observe_inter_token(double seconds) {
   itl_->Observe(seconds);
 }
 
-std::string ServingMetrics::exposition() const {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
-  return out.str();
+void ServingMetrics::observe_stages(std::span<const double> seconds) {
+  const std::size_t n = std::min(seconds.size(), stage_seconds_.size());
+  for (std::size_t i = 0; i < n; ++i) stage_seconds_[i]->Observe(seconds[i]);
+}
+
+void ServingMetrics::count_abort(std::string_view stage, std::string_view reason) {
+  prometheus::Labels l = labels_;
+  l["stage"] = std::string(stage);
+  l["reason"] = std::string(reason);
+  aborts_->Add(l).Increment();
+}
+
+void ServingMetrics::set_saturation(double kv_blocks, double running_slots, double step_tokens, double waiting_queue) {
+  saturation_kv_->Set(kv_blocks);
+  saturation_running_->Set(running_slots);
+  saturation_step_tokens_->Set(step_tokens);
+  saturation_waiting_->Set(waiting_queue);
 }
 
 }  // namespace troupe

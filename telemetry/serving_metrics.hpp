@@ -3,7 +3,10 @@
 // dashboards and alert rules read troupe unchanged, plus troupe's own families. One instance per
 // server; every method is thread-safe (prometheus-cpp metrics are atomic).
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -15,9 +18,10 @@ namespace troupe {
 
 class ServingMetrics {
  public:
-  // `max_model_len` bounds the token-count histograms' buckets, as vLLM's do.
+  // `max_model_len` bounds the token-count histograms' buckets, as vLLM's do. `stages` names the
+  // time-to-first-token stages of troupe_request_stage_seconds, in order (RequestTimeline's).
   ServingMetrics(std::shared_ptr<prometheus::Registry> registry, std::string model_name, std::string engine,
-                 int64_t max_model_len = 1000000);
+                 int64_t max_model_len = 1000000, std::vector<std::string> stages = {});
 
   // Scheduler state, sampled after every step.
   void set_queue(int64_t running, int64_t waiting);
@@ -25,6 +29,10 @@ class ServingMetrics {
   void add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds);
   void add_preemptions(int64_t n);
   void add_prefix_cache(int64_t queried_tokens, int64_t hit_tokens);
+  // One sequence's prefill finished (its first token came out), as vLLM counts it:
+  // vllm:prompt_tokens_total gets the whole prompt, cache hits included, and
+  // vllm:prompt_tokens_by_source_total / vllm:prompt_tokens_cached_total split it.
+  void add_prefilled_prompt(int64_t prompt_tokens, int64_t cached_tokens);
 
   // Per request, when it finishes.
   struct RequestTimes {
@@ -53,7 +61,14 @@ class ServingMetrics {
   static std::string_view prompt_class(int64_t prompt_tokens);
   void observe_inter_token(double seconds);
 
-  std::string exposition() const;
+  // troupe_request_stage_seconds: one request's stage durations, in the order of `stages` given at
+  // construction. Lock-free (the histograms exist from construction on).
+  void observe_stages(std::span<const double> seconds);
+  // troupe_request_aborts_total{stage, reason}: a request stopped from outside (or by an error)
+  // while queued, in prefill or in decode.
+  void count_abort(std::string_view stage, std::string_view reason);
+  // troupe_engine_saturation{resource}: kv_blocks, running_slots, step_tokens, waiting_queue.
+  void set_saturation(double kv_blocks, double running_slots, double step_tokens, double waiting_queue);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -61,6 +76,7 @@ class ServingMetrics {
   prometheus::Gauge *running_, *waiting_, *kv_usage_, *gpu_cache_usage_;
   prometheus::Gauge *kv_used_, *kv_free_, *kv_cached_;
   prometheus::Counter *prompt_tokens_, *generation_tokens_, *preemptions_, *prefix_queries_, *prefix_hits_;
+  prometheus::Counter *prompt_computed_, *prompt_cache_hit_, *prompt_external_, *prompt_cached_, *prompt_recomputed_;
   prometheus::Family<prometheus::Counter>* success_;
   prometheus::Histogram *iteration_tokens_, *ttft_, *tpot_, *itl_, *e2e_, *queue_time_;
   prometheus::Histogram *prompt_len_, *generation_len_, *max_tokens_param_, *n_param_, *max_generation_;
@@ -71,6 +87,9 @@ class ServingMetrics {
   prometheus::Family<prometheus::Counter>* prompt_class_;
   prometheus::Histogram* prompt_length_;
   prometheus::Gauge* executor_up_;
+  std::vector<prometheus::Histogram*> stage_seconds_;  // parallel to the stages given at construction
+  prometheus::Family<prometheus::Counter>* aborts_;
+  prometheus::Gauge *saturation_kv_, *saturation_running_, *saturation_step_tokens_, *saturation_waiting_;
 };
 
 }  // namespace troupe

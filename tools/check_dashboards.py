@@ -2,17 +2,24 @@
 """Checks every PromQL expression that troupe's deploy/ ships.
 
 Expressions come from the Grafana dashboards (deploy/grafana/dashboards/*.json: every panel
-target, and the metric of every `label_values(...)` template variable) and from the Prometheus
-rule files (deploy/prometheus/rules/*.yml: every recording and alerting rule). Each gets an id:
+target, and the metric of every `label_values(...)` template variable), from the Prometheus
+rule files (deploy/prometheus/rules/*.yml: every recording and alerting rule) and from the
+prometheus-adapter rules that feed the autoscalers (deploy/k8s/prometheus-adapter-config.yaml:
+each `metricsQuery`, its <<.Series>> the rule's series, <<.LabelMatchers>> job="troupe" and
+<<.GroupBy>> instance). Each gets an id:
 
     dashboard:<uid>:<panel title>:<refId>     dashboard:<uid>:var:<variable>
     record:<rule name>                        alert:<alert name>
+    adapter:<custom metric name>
 
 Static mode (default), no server needed:
   * every expression parses: they are written into a temporary rule file (Grafana's variables
     replaced by stand-ins) and checked with `promtool check rules`;
   * every metric name an expression reads is documented in docs/METRICS.md or recorded by one of
     the rule files, so a dashboard cannot quietly query a metric troupe does not export;
+  * coverage: every troupe_* and caf_* metric docs/METRICS.md documents is read by some
+    dashboard panel or rule (ids coverage:<metric>), so nothing troupe adds stays invisible (the
+    vllm:* names are there for vLLM's own dashboards and are exempt);
   * dashboard hygiene: unique panel ids, every panel and target on the ${DS_PROMETHEUS} datasource
     variable, a `model_name` template variable.
 
@@ -70,6 +77,12 @@ PROMQL_KEYWORDS = {
 PROMETHEUS_SYNTHETIC = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 # Rule file whose recorded names serve queries from outside only (docs/METRICS.md).
 COMPAT_RULES = "seed-compat.yml"
+# The prometheus-adapter configuration (a ConfigMap) whose rules the HPAs of deploy/ read.
+ADAPTER_CONFIG = ROOT / "deploy/k8s/prometheus-adapter-config.yaml"
+# Stand-ins for the adapter's template fields: what the query would select for one troupe target.
+ADAPTER_TEMPLATE = {"<<.LabelMatchers>>": 'job="troupe"', "<<.GroupBy>>": "instance"}
+# Prefixes of the metric names the coverage check requires a dashboard or rule to read.
+COVERED_PREFIXES = ("troupe_", "caf_")
 
 
 @dataclass
@@ -133,6 +146,25 @@ def dashboard_exprs(path: Path) -> tuple[list[Expr], dict]:
     return out, d
 
 
+def adapter_exprs(path: Path) -> list[Expr]:
+    """The metricsQuery of every prometheus-adapter rule in the ConfigMap at `path`."""
+    out = []
+    for doc in yaml.safe_load_all(path.read_text()):
+        if not doc or doc.get("kind") != "ConfigMap":
+            continue
+        config = yaml.safe_load((doc.get("data") or {}).get("config.yaml", "") or "{}") or {}
+        for r in config.get("rules", []):
+            series = re.match(r"\s*([A-Za-z_:][A-Za-z0-9_:]*)", r.get("seriesQuery", ""))
+            name = (r.get("name") or {}).get("as") or (series.group(1) if series else "?")
+            expr = str(r.get("metricsQuery", ""))
+            if series:
+                expr = expr.replace("<<.Series>>", series.group(1))
+            for field, value in ADAPTER_TEMPLATE.items():
+                expr = expr.replace(field, value)
+            out.append(Expr(f"adapter:{name}", expr, display(path), "adapter"))
+    return out
+
+
 def rule_exprs(path: Path) -> list[Expr]:
     doc = yaml.safe_load(path.read_text()) or {}
     out = []
@@ -176,13 +208,20 @@ def metric_names(expr: str) -> set[str]:
 
 
 def documented_metrics(metrics_md: Path) -> set[str]:
-    """Names in backticks in the first column of docs/METRICS.md's tables."""
+    """Names in backticks in the first column of docs/METRICS.md's metric tables: the tables whose
+    first header cell is `name` or `deprecated name` (other tables list stages, resources, ...)."""
     names = set()
+    in_metric_table = False
     for line in metrics_md.read_text().splitlines():
         if not line.startswith("|"):
+            in_metric_table = False
             continue
         first = line.split("|")[1]
-        names.update(re.findall(r"`([A-Za-z_:][A-Za-z0-9_:]*)`", first))
+        if first.strip() in ("name", "deprecated name"):
+            in_metric_table = True
+            continue
+        if in_metric_table:
+            names.update(re.findall(r"`([A-Za-z_:][A-Za-z0-9_:]*)`", first))
     return names
 
 
@@ -254,6 +293,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dashboards", default=str(ROOT / "deploy/grafana/dashboards"), help="folder of dashboard JSON")
     ap.add_argument("--rules", default=str(ROOT / "deploy/prometheus/rules"), help="folder of rule files (*.yml)")
     ap.add_argument("--metrics-doc", default=str(ROOT / "docs/METRICS.md"), help="documented metric names")
+    ap.add_argument("--adapter-config", default=str(ADAPTER_CONFIG),
+                    help="prometheus-adapter ConfigMap whose rules are checked too ('' for none)")
     ap.add_argument("--promtool", default=shutil.which("promtool") or "promtool")
     ap.add_argument("--prometheus", metavar="URL", help="also query this Prometheus for every expression")
     ap.add_argument("--allow-empty", metavar="PATTERN", action="append", default=[],
@@ -286,6 +327,12 @@ def main(argv=None) -> int:
             exprs += rule_exprs(path)
         except yaml.YAMLError as e:
             rep.fail(str(path), f"YAML: {e}")
+    adapter = Path(args.adapter_config)
+    if args.adapter_config and adapter.exists():
+        try:
+            exprs += adapter_exprs(adapter)
+        except yaml.YAMLError as e:
+            rep.fail(str(adapter), f"YAML: {e}")
     if not exprs:
         rep.fail("setup", "no expressions found")
 
@@ -348,6 +395,18 @@ def main(argv=None) -> int:
                 rep.fail(e.id, f"{what}: {unknown}")
             else:
                 rep.ok(f"{e.id}: metric names known", args.verbose)
+
+        # 3b. Coverage: what troupe exports beyond vLLM's names is on a dashboard or in a rule.
+        read = set()
+        for e in exprs:
+            if e.kind in ("panel", "variable", "record", "alert") and Path(e.source).name != COMPAT_RULES:
+                for n in metric_names(substitute_grafana(e.expr)):
+                    read.update(base_names(n))
+        for name in sorted(n for n in documented_metrics(metrics_doc) if n.startswith(COVERED_PREFIXES)):
+            if name in read:
+                rep.ok(f"coverage:{name}: read by a dashboard or rule", args.verbose)
+            else:
+                rep.fail(f"coverage:{name}", "documented in docs/METRICS.md but no dashboard panel or rule reads it")
 
     # 4. Live: each expression returns data.
     if args.prometheus:

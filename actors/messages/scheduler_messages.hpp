@@ -1,6 +1,5 @@
 #pragma once
 // request actor <-> scheduler actor <-> executor actor.
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +8,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include "engine/step_executor.hpp"
+#include "pipeline/request/request_timeline.hpp"
 #include "pipeline/scheduler/scheduler.hpp"
 
 namespace troupe {
@@ -17,6 +17,9 @@ namespace troupe {
 struct SubmitSequences {
   std::string request_id;
   std::vector<SequenceRequest> sequences;
+  // The request's timeline: the scheduler marks FirstScheduled there when it first puts one of
+  // these sequences in a step.
+  std::shared_ptr<RequestTimeline> timeline;
 };
 
 enum class Admission { Accepted, QueueFull, TooLong };
@@ -32,9 +35,6 @@ struct SequenceOutputs {
   std::vector<SequenceUpdate> updates;
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to updates (the new token's)
   std::optional<std::string> error;                   // the executor failed: every sequence listed ends
-  // Parallel to updates: when the sequence was first scheduled (set with its first token), for
-  // the queue / prefill / decode times.
-  std::vector<std::optional<std::chrono::steady_clock::time_point>> scheduled_at;
 };
 
 // scheduler -> executor, and back.

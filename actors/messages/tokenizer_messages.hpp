@@ -15,6 +15,7 @@ namespace troupe {
 // Ask: render (chat) and encode the prompt of a request.
 struct TokenizeJob {
   std::shared_ptr<const GenerationRequest> request;
+  int prompt = 0;  // which prompt of a completions batch
 };
 
 // Answer: the prompt's token ids, or an error for the client (a template that raised, say).

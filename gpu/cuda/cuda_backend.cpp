@@ -266,8 +266,15 @@ struct CudaBackend::Impl {
       pad_decode(step, *graph_size, static_cast<int32_t>(num_blocks), block_size);
       upload(step);
       auto it = graphs.find(*graph_size);
-      if (it == graphs.end()) it = graphs.emplace(*graph_size, capture(*graph_size)).first;
-      TROUPE_CUDA_CHECK(cudaGraphLaunch(it->second, stream));
+      if (it != graphs.end()) {
+        TROUPE_CUDA_CHECK(cudaGraphLaunch(it->second, stream));
+        return;
+      }
+      // First step of this size: run it eagerly (which also lets cuBLAS finish any lazy setup
+      // for these shapes outside a capture), then capture the graph later steps replay. The
+      // captured work is not executed by capturing, so this step's results come from the eager run.
+      run_model(*graph_size, *graph_size);
+      graphs.emplace(*graph_size, capture(*graph_size));
       return;
     }
     upload(step);
@@ -282,6 +289,9 @@ CudaBackend::CudaBackend(const ModelFiles& model, const BackendOptions& options,
   impl_->weights = load_device_weights(model, impl_->type);
   impl_->allocate_workspace();
   impl_->allocate_kv_cache(options);
+  // Uploads and the KV memset went to the legacy stream, which the non-blocking backend stream
+  // does not wait for: finish them before the first step can read the cache.
+  TROUPE_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 CudaBackend::CudaBackend(const ModelSpec& spec, const RandomWeights& weights, const BackendOptions& options,
@@ -292,6 +302,7 @@ CudaBackend::CudaBackend(const ModelSpec& spec, const RandomWeights& weights, co
   impl_->weights = random_device_weights(spec, impl_->type, weights.seed, weights.scale);
   impl_->allocate_workspace();
   impl_->allocate_kv_cache(options);
+  TROUPE_CUDA_CHECK(cudaDeviceSynchronize());  // as above
 }
 
 CudaBackend::~CudaBackend() = default;
@@ -359,7 +370,7 @@ bool CudaBackend::sample(const StepBatch& batch, const std::vector<DeviceSamplin
     const std::vector<int32_t> owners = step.row_sequence;
     for (int64_t r = 0; r < rows; ++r) {
       const DeviceSamplingParams& p = params[static_cast<std::size_t>(owners[static_cast<std::size_t>(r)])];
-      row_params[r] = RowSampling{p.temperature, p.top_k, p.top_p, p.min_p, p.seed, p.draw_index};
+      row_params[r] = RowSampling{p.temperature, p.top_k, p.top_p, p.min_p, p.u};
     }
     TROUPE_CUDA_CHECK(cudaMemcpyAsync(m.row_params.data(), row_params, static_cast<std::size_t>(rows) * sizeof(RowSampling),
                                       cudaMemcpyHostToDevice, m.stream));

@@ -96,12 +96,11 @@ struct RowSampling {
   int32_t top_k;       // <= 0: none
   float top_p;         // 1: none
   float min_p;         // 0: none
-  uint64_t seed;
-  uint64_t draw_index;
+  double u;            // the draw, uniform in [0, 1), from the sequence's host-side stream
 };
 
 // One token per row of float32 logits [rows, vocab] (rows at stride `row_stride` floats):
-// greedy or temperature / top-k / top-p / min-p sampling with a Philox stream per row. Writes
+// greedy or temperature / top-k / top-p / min-p sampling with the row's uniform draw u. Writes
 // tokens[r] and, when logprobs is not null, the log-softmax of the raw row at that token.
 void sample_rows(const float* logits, int64_t rows, int64_t vocab, int64_t row_stride, const RowSampling* params,
                  int32_t* tokens, float* logprobs, Stream stream);

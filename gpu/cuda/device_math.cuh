@@ -19,8 +19,14 @@ template <typename T>
 __device__ __forceinline__ T from_float(float v);
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+// fp16 saturates at its largest finite value (65504) instead of overflowing to inf: activations
+// of models with large MLP outputs (silu·up, or a norm's input) would otherwise turn into inf and
+// then NaN in the next GEMM. NaN stays NaN. bf16 has float32's range and needs none of this.
 template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  constexpr float kMaxHalf = 65504.0f;
+  return __float2half_rn(isnan(v) ? v : fminf(fmaxf(v, -kMaxHalf), kMaxHalf));
+}
 template <>
 __device__ __forceinline__ float from_float<float>(float v) { return v; }
 

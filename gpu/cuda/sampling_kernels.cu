@@ -1,16 +1,15 @@
 // Logits to token ids on the device: one block per row. Greedy rows take the argmax (lowest id
 // on ties). Other rows follow pipeline/sampling's truncated_distribution: weights
 // w = exp((x - max) / T) (the top token has w = 1), cut by top-k, then top-p, then min-p, and one
-// draw u in [0, 1) from Philox(seed, subsequence = draw_index) picks the token whose cumulative
-// weight (in id order) first exceeds u * sum(w).
+// draw u in [0, 1) picks the token whose cumulative
+// weight (in id order) first exceeds u * sum(w), u being the row's draw from the host (the
+// sequence's own random stream, so host and device draws agree).
 //
 // The top-k and top-p cuts are exact thresholds found by radix selection over an order-preserving
 // 32-bit key of each logit (4 passes of 8 bits, a 256-bin histogram in shared memory per pass):
 // for top-k the key of the k-th largest logit (count histogram), for top-p the key of the token at
 // which the best-first cumulative weight reaches top_p (weight histogram). Every token whose key is
 // at or above the threshold survives, so ties at a boundary are all kept.
-#include <curand_kernel.h>
-
 #include "gpu/cuda/device_math.cuh"
 
 namespace troupe::cuda {
@@ -33,7 +32,6 @@ struct SampleShared {
   uint32_t prefix;          // the threshold key's digits chosen so far
   float remaining;          // count (top-k) or mass (top-p) still to cover inside the chosen prefix
   int32_t index;
-  float u;
 };
 
 // Radix-selects the largest key K such that the measure (count or weight) of tokens with key >= K
@@ -128,7 +126,8 @@ __global__ void __launch_bounds__(kSampleThreads)
           [&](int64_t i, uint32_t key) { return key >= k_threshold ? weight(i) : 0.0f; }, sh);
       threshold = max(threshold, k_threshold);
     }
-    auto kept = [&](int64_t i, float w) { return order_key(x[i]) >= threshold && w >= p.min_p; };
+    // w > 0: a weight that underflowed is not a candidate (min_p = 0 would otherwise keep it).
+    auto kept = [&](int64_t i, float w) { return order_key(x[i]) >= threshold && w > 0.0f && w >= p.min_p; };
 
     // Each thread owns a contiguous run of ids; an exclusive scan over the runs' sums finds the
     // run holding the draw, whose owner walks it.
@@ -152,15 +151,10 @@ __global__ void __launch_bounds__(kSampleThreads)
       sh.scan[tid] += add;
       __syncthreads();
     }
-    if (threadIdx.x == 0) {
-      curandStatePhilox4_32_10_t state;
-      curand_init(p.seed, p.draw_index, 0, &state);
-      sh.u = 1.0f - static_cast<float>(curand_uniform_double(&state));  // (0, 1] -> [0, 1)
-      sh.index = -1;
-    }
+    if (threadIdx.x == 0) sh.index = -1;
     __syncthreads();
     // Run r owns the draws in [scan[r - 1], scan[r]): the runs tile [0, total) without overlap.
-    const float target = sh.u * sh.scan[threads - 1];
+    const float target = static_cast<float>(p.u) * sh.scan[threads - 1];
     const float before = tid > 0 ? sh.scan[tid - 1] : 0.0f;
     if (mine > 0.0f && target >= before && target < sh.scan[tid]) {
       float cumulative = before;

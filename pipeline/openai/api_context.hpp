@@ -3,13 +3,22 @@
 // the context length that bounds max_tokens.
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+
+#include "pipeline/tool_calls/tool_call_mode.hpp"
 
 namespace troupe {
 
 struct ApiContext {
   std::string served_model_name;
   int64_t max_model_len = 0;  // 0: unknown, max_tokens is then only checked to be positive
+  // --enable-auto-tool-choice and --tool-call-parser: without both, tool_choice "auto" is a 400.
+  bool enable_auto_tool_choice = false;
+  std::optional<ToolCallFormat> tool_call_format;
+  // Reported as system_fingerprint: the troupe version and a hash of what shapes the output
+  // (model, dtype, context length), so a client can tell when the backend configuration changed.
+  std::string system_fingerprint;
 };
 
 // StopCriteria::max_tokens for a chat request that did not set max_tokens /

@@ -5,6 +5,7 @@
 #include "pipeline/openai/field_reader.hpp"
 #include "pipeline/openai/generation_fields.hpp"
 #include "pipeline/openai/request_body.hpp"
+#include "pipeline/openai/tool_choice.hpp"
 
 namespace troupe {
 
@@ -14,18 +15,6 @@ void read_messages(const FieldReader& fields, GenerationRequest& request) {
   const boost::json::array* messages = fields.array("messages");
   if (messages == nullptr) throw_invalid("'messages' is required.", "messages");
   request.messages = normalize_messages(*messages);
-}
-
-void read_tools(const FieldReader& fields, GenerationRequest& request) {
-  if (const boost::json::array* tools = fields.array("tools")) {
-    validate_tools(*tools);
-    request.tools = *tools;
-  }
-  // Without constrained decoding the model cannot be forced to call a tool.
-  if (const boost::json::value* choice = fields.find("tool_choice")) {
-    const bool free_choice = choice->is_string() && (choice->as_string() == "auto" || choice->as_string() == "none");
-    if (!free_choice) throw_invalid("'tool_choice' supports only \"auto\" and \"none\".", "tool_choice");
-  }
 }
 
 void read_template_fields(const FieldReader& fields, GenerationRequest& request) {
@@ -61,7 +50,7 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   request.endpoint = Endpoint::ChatCompletions;
   request.model = read_model(fields, context);
   read_messages(fields, request);
-  read_tools(fields, request);
+  read_tool_fields(fields, context, request);
   read_template_fields(fields, request);
   read_sampling_fields(fields, request.sampling);
   read_stop_fields(fields, context, request.stop, {"max_completion_tokens", "max_tokens"}, kMaxTokensFromContext);

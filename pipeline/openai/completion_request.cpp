@@ -10,7 +10,7 @@ namespace troupe {
 namespace {
 
 constexpr std::string_view kPromptShapes =
-    "a string, an array with one string, or an array of token ids";
+    "a string, an array of strings, an array of token ids, or an array of arrays of token ids";
 
 std::vector<int32_t> token_ids(const boost::json::array& items) {
   std::vector<int32_t> ids;
@@ -26,6 +26,24 @@ std::vector<int32_t> token_ids(const boost::json::array& items) {
   return ids;
 }
 
+// One element of a batch: a string or an array of token ids, never empty.
+PromptInput batch_prompt(const boost::json::value& item, std::size_t index) {
+  PromptInput input;
+  if (item.is_string()) {
+    input.text = std::string(item.as_string());
+  } else if (item.is_array()) {
+    input.ids = token_ids(item.as_array());
+  } else {
+    throw_invalid("'prompt' must be " + std::string(kPromptShapes) + "; element " + std::to_string(index) + " is " +
+                      std::string(json_kind_name(item)) + ".",
+                  "prompt");
+  }
+  if (input.text.empty() && input.ids.empty()) {
+    throw_invalid("'prompt' element " + std::to_string(index) + " is empty.", "prompt");
+  }
+  return input;
+}
+
 void read_prompt(const FieldReader& fields, GenerationRequest& request) {
   const boost::json::value* prompt = fields.find("prompt");
   if (prompt == nullptr) throw_invalid("'prompt' is required.", "prompt");
@@ -36,13 +54,16 @@ void read_prompt(const FieldReader& fields, GenerationRequest& request) {
     if (items.empty()) throw_invalid("'prompt' must not be empty.", "prompt");
     const boost::json::value& first = items.front();
     if (first.is_string() || first.is_array()) {
-      if (items.size() > 1) {
-        throw_invalid("Several prompts in one request are not supported; send one prompt per request (got " +
-                          std::to_string(items.size()) + ").",
-                      "prompt");
+      // A batch: every element a string or a list of token ids (mixing them is allowed, as vLLM does).
+      std::vector<PromptInput> batch;
+      batch.reserve(items.size());
+      for (std::size_t i = 0; i < items.size(); ++i) batch.push_back(batch_prompt(items[i], i));
+      if (batch.size() == 1) {
+        request.prompt = std::move(batch[0].text);
+        request.prompt_ids = std::move(batch[0].ids);
+      } else {
+        request.batch = std::move(batch);
       }
-      if (first.is_string()) request.prompt = std::string(first.as_string());
-      else request.prompt_ids = token_ids(first.as_array());
     } else {
       request.prompt_ids = token_ids(items);
     }
@@ -51,7 +72,9 @@ void read_prompt(const FieldReader& fields, GenerationRequest& request) {
                       std::string(json_kind_name(*prompt)) + ".",
                   "prompt");
   }
-  if (request.prompt.empty() && request.prompt_ids.empty()) throw_invalid("'prompt' must not be empty.", "prompt");
+  if (request.batch.empty() && request.prompt.empty() && request.prompt_ids.empty()) {
+    throw_invalid("'prompt' must not be empty.", "prompt");
+  }
 }
 
 }  // namespace

@@ -17,8 +17,9 @@ boost::json::object completion_envelope(const ResponseIdentity& identity, boost:
 
 }  // namespace
 
-boost::json::object completion_response(const ResponseIdentity& identity, const ResponseAccumulator& result,
-                                        bool with_logprobs) {
+boost::json::object completion_response(const ResponseOptions& options, const ResponseAccumulator& result) {
+  const ResponseIdentity& identity = options.identity;
+  const bool with_logprobs = options.with_logprobs;
   boost::json::array choices;
   for (const AccumulatedChoice& choice : result.choices()) {
     boost::json::value logprobs = nullptr;
@@ -30,7 +31,11 @@ boost::json::object completion_response(const ResponseIdentity& identity, const 
                                              {"stop_reason", stop_reason_json(choice.stop_reason)}});
   }
   boost::json::object response = completion_envelope(identity, std::move(choices));
+  response["service_tier"] = nullptr;
+  response["system_fingerprint"] =
+      identity.system_fingerprint.empty() ? boost::json::value(nullptr) : boost::json::value(identity.system_fingerprint);
   response["usage"] = usage_json(result.usage());
+  response["kv_transfer_params"] = nullptr;
   return response;
 }
 

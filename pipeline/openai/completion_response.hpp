@@ -3,13 +3,11 @@
 #include <boost/json.hpp>
 
 #include "pipeline/openai/response_accumulator.hpp"
-#include "pipeline/openai/response_identity.hpp"
+#include "pipeline/openai/response_options.hpp"
 
 namespace troupe {
 
-// `with_logprobs`: the request asked for logprobs (otherwise "logprobs" is null).
-boost::json::object completion_response(const ResponseIdentity& identity, const ResponseAccumulator& result,
-                                        bool with_logprobs);
+boost::json::object completion_response(const ResponseOptions& options, const ResponseAccumulator& result);
 
 // One chunk carrying one choice's delta. `text_offset` is that choice's running character offset
 // for logprobs' text_offset; it is advanced past the delta's tokens.

@@ -74,12 +74,16 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
       throw_invalid("'stream_options' can only be given when 'stream' is true.", "stream_options");
     }
     const FieldReader option_fields(*options);
-    try {
-      if (auto include = option_fields.boolean("include_usage")) request.include_usage = *include;
-    } catch (const ApiException& e) {
-      ApiError error = e.error();
-      error.param = "stream_options.include_usage";
-      throw ApiException(std::move(error));
+    for (std::string_view name : {"include_usage", "continuous_usage_stats"}) {
+      try {
+        if (auto value = option_fields.boolean(name)) {
+          (name == "include_usage" ? request.include_usage : request.continuous_usage_stats) = *value;
+        }
+      } catch (const ApiException& e) {
+        ApiError error = e.error();
+        error.param = "stream_options." + std::string(name);
+        throw ApiException(std::move(error));
+      }
     }
   }
   fields.string("user");  // accepted for accounting by clients; only its type is checked

@@ -1,5 +1,6 @@
 #pragma once
-// What every response object and chunk of one request repeats: id, created, model.
+// What every response object and chunk of one request repeats: id, created, model (and the
+// system_fingerprint that whole responses and the last chunk carry).
 #include <cstdint>
 #include <string>
 
@@ -11,6 +12,7 @@ struct ResponseIdentity {
   std::string id;       // "cmpl-…" / "chatcmpl-…"
   int64_t created = 0;  // unix seconds when the request arrived
   std::string model;
+  std::string system_fingerprint;  // empty: reported as null
 };
 
 // "cmpl-" or "chatcmpl-" followed by 32 random hex digits (128 bits: unique per server run

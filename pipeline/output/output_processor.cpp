@@ -5,7 +5,7 @@
 
 namespace troupe {
 
-OutputOptions output_options_for(const GenerationRequest& request, int index, const Tokenizer& tokenizer) {
+OutputOptions output_options_for(const GenerationRequest& request, int index, const Tokenizer& tokenizer, int prompt) {
   OutputOptions o;
   o.index = index;
   o.stop = request.stop.stop;
@@ -14,9 +14,9 @@ OutputOptions output_options_for(const GenerationRequest& request, int index, co
   o.min_tokens = request.stop.min_tokens;
   o.logprobs = request.logprobs.has_value();
   if (request.echo && request.endpoint == Endpoint::Completions) {
-    o.echo = request.prompt_ids.empty() || !request.prompt.empty()
-                 ? request.prompt
-                 : tokenizer.decode(request.prompt_ids, /*skip_special_tokens=*/false);
+    const PromptInput input = request.prompt_at(prompt);
+    o.echo = input.ids.empty() || !input.text.empty() ? input.text
+                                                      : tokenizer.decode(input.ids, /*skip_special_tokens=*/false);
   }
   return o;
 }

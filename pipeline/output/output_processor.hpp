@@ -30,9 +30,11 @@ struct OutputOptions {
   std::string echo;                     // text put before the first delta's text (completions echo)
 };
 
-// The options of choice `index` of `request`. Echo text is the prompt as given, or the decoded
-// prompt ids when the prompt came as ids; chat requests never echo.
-OutputOptions output_options_for(const GenerationRequest& request, int index, const Tokenizer& tokenizer);
+// The options of choice `index` of `request`, a choice of its prompt `prompt` (0 unless the request
+// is a batch of prompts). Echo text is the prompt as given, or the decoded prompt ids when the
+// prompt came as ids; chat requests never echo.
+OutputOptions output_options_for(const GenerationRequest& request, int index, const Tokenizer& tokenizer,
+                                 int prompt = 0);
 
 // The token string reported with a logprob: the token decoded alone, special tokens included.
 // A token holding part of a UTF-8 character reads as U+FFFD.

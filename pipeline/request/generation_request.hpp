@@ -5,12 +5,15 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "pipeline/request/request_timeline.hpp"
 #include "pipeline/request/structured_output_request.hpp"
 #include "pipeline/sampling/sampler.hpp"
+#include "pipeline/tool_calls/tool_call_mode.hpp"
 
 namespace troupe {
 
@@ -27,6 +30,12 @@ struct StopCriteria {
 
 enum class Endpoint { Completions, ChatCompletions };
 
+// One completions prompt: text, or token ids (then `text` is empty).
+struct PromptInput {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
 struct GenerationRequest {
   std::string id;  // "cmpl-…" or "chatcmpl-…", unique per server run
   Endpoint endpoint = Endpoint::Completions;
@@ -36,10 +45,19 @@ struct GenerationRequest {
   std::string prompt;
   std::vector<int32_t> prompt_ids;
   bool echo = false;  // completions: prepend the prompt to the output
+  // Completions with several prompts ("prompt": ["A", "B"] or [[1, 2], [3]]): every one, in order,
+  // and `prompt` / `prompt_ids` unused. Choice j of prompt p is reported as index p * n + j, as the
+  // OpenAI API numbers them.
+  std::vector<PromptInput> batch;
+  int num_prompts() const { return batch.empty() ? 1 : static_cast<int>(batch.size()); }
+  // Prompt p of this request (the single prompt when there is no batch).
+  PromptInput prompt_at(int p) const { return batch.empty() ? PromptInput{prompt, prompt_ids} : batch.at(static_cast<std::size_t>(p)); }
 
   // Chat: OpenAI messages, rendered with the model's chat template.
   boost::json::array messages;
-  std::optional<boost::json::array> tools;
+  std::optional<boost::json::array> tools;  // rendered into the prompt (tool_choice "none" included)
+  ToolCallMode tool_calls;                   // how the output becomes tool calls
+  bool parallel_tool_calls = true;           // false: a reply keeps only its first call
   boost::json::object chat_template_kwargs;  // extra template variables (enable_thinking, ...)
   bool add_generation_prompt = true;
 
@@ -50,10 +68,14 @@ struct GenerationRequest {
   int n = 1;                       // choices, each its own sequence sharing the prompt's KV blocks
   bool stream = false;
   bool include_usage = false;      // stream_options.include_usage
+  bool continuous_usage_stats = false;  // stream_options.continuous_usage_stats: usage on every chunk
   std::optional<int> logprobs;     // completions: top-N per token; chat: set when logprobs=true
                                    // (value = top_logprobs, 0 for the chosen token only)
   std::string tenant = "anonymous";  // the API key's configured name, for accounting
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
+  // Shared with everything that handles the request: each marks its instants there. Null when the
+  // caller keeps none; the engine then makes one (arrival as Received and Parsed).
+  std::shared_ptr<RequestTimeline> timeline;
 };
 
 }  // namespace troupe

@@ -25,4 +25,10 @@ int32_t SequenceSampler::sample(std::span<const float> logits) {
   return token;
 }
 
+bool SequenceSampler::can_sample_on_device() const {
+  return !has_penalties(params_) && (!params_.logprobs || *params_.logprobs == 0);
+}
+
+double SequenceSampler::next_uniform() { return params_.greedy() ? 0.0 : unit_uniform(rng_); }
+
 }  // namespace troupe

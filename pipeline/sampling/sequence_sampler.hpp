@@ -27,6 +27,16 @@ class SequenceSampler {
   // otherwise exactly one value of the random stream is used per call.
   int32_t sample(std::span<const float> logits);
 
+  // Drawing on the device (gpu/device_sampling.hpp) instead: true when such a draw is the one
+  // sample() would make — no penalties (they need the token history on the host) and no top
+  // logprobs (only the chosen token's logprob comes back from the device).
+  bool can_sample_on_device() const;
+  // The uniform value in [0, 1) this step's draw uses, from the same stream sample() draws from,
+  // so a seeded sequence draws the same tokens on either side; 0 (consuming nothing) when greedy.
+  // Call it once per step, then record() the token the device chose.
+  double next_uniform();
+  void record(int32_t token) { history_.add_output(token); }
+
   const SamplingParams& params() const { return params_; }
   const TokenHistory& history() const { return history_; }
   bool wants_logprobs() const { return params_.logprobs.has_value(); }

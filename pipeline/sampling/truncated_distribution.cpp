@@ -45,6 +45,9 @@ void apply_top_p(TruncatedDistribution& dist, double top_p) {
       break;
     }
   }
+  // Back to id order: a draw then walks candidates the way the device sampler does, so one uniform
+  // value picks the same token on either.
+  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep));
   TruncatedDistribution kept;
   kept.ids.reserve(keep);
   kept.probs.reserve(keep);

@@ -11,7 +11,7 @@
 namespace troupe {
 
 struct TruncatedDistribution {
-  std::vector<int32_t> ids;   // candidate token ids: best first when top-p sorted them, else by id
+  std::vector<int32_t> ids;   // candidate token ids, increasing
   std::vector<double> probs;  // their probabilities, parallel to ids, summing to 1
 };
 
@@ -19,7 +19,8 @@ struct TruncatedDistribution {
 // survives every cut, so the result is never empty.
 TruncatedDistribution truncated_distribution(std::span<const float> logits, const SamplingParams& params);
 
-// The candidate at which the cumulative probability first exceeds u ∈ [0, 1), walking in list order.
+// The candidate at which the cumulative probability first exceeds u ∈ [0, 1), walking in id order
+// (as gpu/device_sampling does, so the same u draws the same token on the host and the device).
 int32_t draw(const TruncatedDistribution& dist, double u);
 
 }  // namespace troupe

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "common/error.hpp"
+#include "pipeline/tokenizer/unicode_properties.hpp"
 #include "pipeline/tokenizer/utf8.hpp"
 
 namespace troupe {
@@ -30,8 +31,10 @@ OnigRegex::OnigRegex(const std::string& pattern, const std::string& origin) : pa
   initialize_oniguruma();
   regex_t* compiled = nullptr;
   OnigErrorInfo info{};
-  const auto* begin = reinterpret_cast<const OnigUChar*>(pattern.data());
-  const int rc = onig_new(&compiled, begin, begin + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
+  // \p{L}, \p{N}, ... at Hugging Face's Unicode version, not libonig's older one.
+  const std::string compiled_pattern = with_current_unicode_properties(pattern);
+  const auto* begin = reinterpret_cast<const OnigUChar*>(compiled_pattern.data());
+  const int rc = onig_new(&compiled, begin, begin + compiled_pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
                           ONIG_SYNTAX_DEFAULT, &info);
   if (rc != ONIG_NORMAL) {
     OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];

@@ -11,7 +11,9 @@
 - the Grafana provisioning points at the dashboards' datasource uid and at the folder compose mounts;
 - compose.yaml has the four services and mounts files that exist;
 - the k8s manifests have their required fields and agree with each other (labels, ports, probe
-  paths, the HPA's metrics served by the prometheus-adapter rules).
+  paths, the HPA's metrics served by the prometheus-adapter rules);
+- the saturation HPA recipe (deploy/k8s-saturation/) is a kustomize overlay of deploy/k8s whose
+  patch, applied to the base HPA, scales on a metric the adapter serves from troupe_engine_saturation.
 
 Prints one line per check and "N passed, M failed" last; exits non-zero on any failure.
 """
@@ -223,6 +225,65 @@ def check_k8s(docs) -> None:
     check(listed == on_disk, "kustomization.yaml lists every manifest", f"{sorted(on_disk ^ listed)}")
 
 
+def json_patch(doc, ops):
+    """Applies the RFC 6902 operations deploy/ uses (replace, add) to a copy of `doc`."""
+    import copy
+    out = copy.deepcopy(doc)
+    for op in ops:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].lstrip("/").split("/")]
+        parent = out
+        for key in parts[:-1]:
+            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
+        last = parts[-1]
+        if op["op"] in ("replace", "add"):
+            if isinstance(parent, list):
+                parent[int(last)] = op["value"]
+            else:
+                if op["op"] == "replace" and last not in parent:
+                    raise KeyError(op["path"])
+                parent[last] = op["value"]
+        else:
+            raise ValueError(f"unsupported op {op['op']}")
+    return out
+
+
+def check_saturation_overlay(docs) -> None:
+    overlay = DEPLOY / "k8s-saturation"
+    kust = docs.get(overlay / "kustomization.yaml", [{}])[0]
+    check(kust.get("resources") == ["../k8s"], "k8s-saturation: a kustomize overlay of ../k8s")
+    patches = kust.get("patches", [])
+    check(len(patches) == 1 and patches[0].get("target", {}).get("kind") == "HorizontalPodAutoscaler",
+          "k8s-saturation: one patch, of the HorizontalPodAutoscaler")
+    base = {}
+    for p in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        for d in docs.get(p, []):
+            base[d.get("kind")] = d
+    hpa = base.get("HorizontalPodAutoscaler", {})
+    check(patches and patches[0].get("target", {}).get("name") == hpa.get("metadata", {}).get("name"),
+          "k8s-saturation: the patch targets the base HPA by name")
+    ops = docs.get(overlay / patches[0]["path"], [[]])[0] if patches else []
+    try:
+        patched = json_patch(hpa, ops)
+    except (KeyError, ValueError, IndexError, TypeError) as e:
+        check(False, "k8s-saturation: the patch applies to the base HPA", str(e))
+        return
+    check(True, "k8s-saturation: the patch applies to the base HPA")
+    adapter = yaml.safe_load(base.get("ConfigMap", {}).get("data", {}).get("config.yaml", "") or "{}") or {}
+    rules = {r.get("name", {}).get("as"): r for r in adapter.get("rules", [])}
+    used = [m.get("pods", {}).get("metric", {}).get("name") for m in patched.get("spec", {}).get("metrics", [])
+            if m.get("type") == "Pods"]
+    check(used == ["troupe_engine_saturation_max"], "k8s-saturation: the HPA scales on troupe_engine_saturation_max",
+          f"{used}")
+    rule = rules.get("troupe_engine_saturation_max", {})
+    check("troupe_engine_saturation{" in rule.get("seriesQuery", ""),
+          "prometheus-adapter: troupe_engine_saturation_max comes from troupe_engine_saturation")
+    target = (patched.get("spec", {}).get("metrics") or [{}])[0].get("pods", {}).get("target", {})
+    value = str(target.get("averageValue", ""))
+    number = float(value[:-1]) / 1000 if value.endswith("m") else float(value or "nan")
+    check(target.get("type") == "AverageValue" and 0 < number < 1,
+          "k8s-saturation: target an average saturation between 0 and 1", value)
+
+
 def main() -> int:
     docs = load_yaml_files()
     check_alerts(docs)
@@ -230,6 +291,7 @@ def main() -> int:
     check_grafana(docs)
     check_compose(docs)
     check_k8s(docs)
+    check_saturation_overlay(docs)
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 

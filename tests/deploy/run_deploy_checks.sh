@@ -7,6 +7,7 @@
 #   tests/deploy/check_deploy_files.py: YAML/JSON validity, alert metadata, runbook anchors, unit
 #     test coverage of every alert, Grafana/compose/k8s consistency
 #   docker compose config        (when a docker compose CLI is installed; skipped otherwise)
+#   kubectl kustomize            (when kubectl is installed; skipped otherwise)
 #   kubernetes-validate --strict (when installed, PyPI `kubernetes-validate`; skipped otherwise)
 # Exits non-zero when any check fails; the last line is "N passed, M failed[, K skipped]".
 set -u
@@ -80,6 +81,14 @@ if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/nul
   run "docker compose config deploy/compose.yaml" compose_config
 else
   skip "docker compose config deploy/compose.yaml" "no docker compose CLI; Debian package docker-compose provides one"
+fi
+
+# kubectl's built-in kustomize renders both deployments offline (no cluster needed).
+if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1; then
+  run "kubectl kustomize deploy/k8s and deploy/k8s-saturation" \
+    bash -c 'kubectl kustomize deploy/k8s >/dev/null && kubectl kustomize deploy/k8s-saturation | grep -q troupe_engine_saturation_max'
+else
+  skip "kubectl kustomize deploy/k8s and deploy/k8s-saturation" "no kubectl"
 fi
 
 if command -v kubernetes-validate >/dev/null 2>&1; then

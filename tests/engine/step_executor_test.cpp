@@ -7,6 +7,7 @@
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/greedy.hpp"
+#include "tests/support/step_driver.hpp"
 
 using namespace troupe;
 
@@ -29,81 +30,7 @@ std::vector<int32_t> greedy_loop(Backend& backend, const std::vector<int32_t>& p
   return test::greedy_on_backend(backend, prompt, n, kBlocksPerSequence);
 }
 
-// Drives one or more sequences the way the scheduler does: the prompt in chunks of `chunk`
-// tokens (sampling after the last), then decode steps whose input token is kPendingToken.
-class Driver {
- public:
-  struct Seq {
-    SeqId id;
-    std::shared_ptr<const std::vector<int32_t>> prompt;
-    SamplingParams sampling;
-    int64_t slot;  // which group of blocks it owns
-    int64_t num_cached = 0;
-    bool started = false;
-    std::vector<int32_t> generated;
-    std::vector<std::optional<TokenLogprobs>> logprobs;
-  };
-
-  explicit Driver(StepExecutor& executor) : executor_(executor) {}
-
-  Seq& add(SeqId id, std::vector<int32_t> prompt, SamplingParams sampling, int64_t slot) {
-    seqs_.push_back({id, std::make_shared<const std::vector<int32_t>>(std::move(prompt)), sampling, slot});
-    return seqs_.back();
-  }
-
-  // One step over every sequence; returns the step as sent.
-  ScheduledStep step(int64_t chunk, std::vector<SeqId> released = {}) {
-    ScheduledStep s;
-    s.step_id = next_step_++;
-    s.released = std::move(released);
-    for (Seq& q : seqs_) {
-      SequenceStep entry;
-      entry.num_cached = q.num_cached;
-      entry.block_table.resize(kBlocksPerSequence);
-      std::iota(entry.block_table.begin(), entry.block_table.end(), static_cast<int32_t>(q.slot * kBlocksPerSequence));
-      ScheduledSequence meta;
-      meta.id = q.id;
-      meta.first_time = !q.started;
-      meta.prompt = q.prompt;
-      meta.sampling = &q.sampling;
-      const auto prompt_len = static_cast<int64_t>(q.prompt->size());
-      if (q.num_cached < prompt_len) {
-        const int64_t n = std::min(chunk, prompt_len - q.num_cached);
-        entry.tokens.assign(q.prompt->begin() + q.num_cached, q.prompt->begin() + q.num_cached + n);
-        meta.sample = q.num_cached + n == prompt_len;
-      } else {
-        entry.tokens = {kPendingToken};
-        meta.sample = true;
-      }
-      q.started = true;
-      q.num_cached += static_cast<int64_t>(entry.tokens.size());
-      s.batch.sequences.push_back(std::move(entry));
-      s.sequences.push_back(meta);
-    }
-    const StepResult r = executor_.run(s);
-    CHECK(r.step_id == s.step_id);
-    REQUIRE(r.logprobs.size() == r.tokens.size());
-    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
-      Seq& q = find(r.tokens[i].id);
-      q.generated.push_back(r.tokens[i].token);
-      q.logprobs.push_back(r.logprobs[i]);
-    }
-    return s;
-  }
-
-  Seq& find(SeqId id) {
-    for (Seq& q : seqs_) {
-      if (q.id == id) return q;
-    }
-    FAIL("unknown sequence " << id);
-    throw;
-  }
-
- private:
-  StepExecutor& executor_;
-  std::vector<Seq> seqs_;
-  uint64_t next_step_ = 0;
-};
+using test::StepDriver;
 
 }  // namespace
 
@@ -115,7 +42,7 @@ TEST_CASE("engine: greedy through the executor equals a plain greedy loop", "[en
   const auto ref_b = greedy_loop(f.backend, prompt_b, 12);
 
   StepExecutor executor(f.backend);
-  Driver driver(executor);
+  StepDriver driver(executor, kBlocksPerSequence);
   driver.add(10, prompt_a, SamplingParams{}, 0);
   driver.add(11, prompt_b, SamplingParams{}, 1);
   // Prefill in chunks of 3: sequence a samples at the third step, b at the first.
@@ -130,7 +57,7 @@ TEST_CASE("engine: greedy through the executor equals a plain greedy loop", "[en
 TEST_CASE("engine: released sequences drop their state; an unknown one is refused", "[engine]") {
   Fixture f;
   StepExecutor executor(f.backend);
-  Driver driver(executor);
+  StepDriver driver(executor, kBlocksPerSequence);
   driver.add(1, {1, 2, 3}, SamplingParams{}, 0);
   driver.add(2, {1, 4, 5}, SamplingParams{}, 1);
   driver.step(8);
@@ -183,7 +110,7 @@ TEST_CASE("engine: seeded sampling reproduces; a resumed sequence continues its 
 
   auto sample_run = [&](const SamplingParams& params) {
     StepExecutor executor(f.backend);
-    Driver driver(executor);
+    StepDriver driver(executor, kBlocksPerSequence);
     driver.add(5, prompt, params, 0);
     for (int i = 0; i < 16; ++i) driver.step(16);
     return driver.find(5);

@@ -73,20 +73,26 @@ TEST_CASE("a streaming chat is SSE chunks, a usage chunk, then [DONE]", "[http]"
   CHECK(response[http::field::content_type] == "text/event-stream");
   CHECK(response.chunked());
   const std::vector<std::string> payloads = sse_payloads(response.body());
-  REQUIRE(payloads.size() == 5);
+  REQUIRE(payloads.size() == 6);
   CHECK(payloads.back() == "[DONE]");
-  const auto first = boost::json::parse(payloads[0]).as_object();
-  CHECK(first.at("object").as_string() == "chat.completion.chunk");
-  CHECK(first.at("choices").at(0).at("delta").at("role").as_string() == "assistant");
+  // As vLLM: the role alone first, then the text; usage null on every chunk before the last.
+  const auto role = boost::json::parse(payloads[0]).as_object();
+  CHECK(role.at("object").as_string() == "chat.completion.chunk");
+  CHECK(role.at("choices").at(0).at("delta").at("role").as_string() == "assistant");
+  CHECK(role.at("choices").at(0).at("delta").at("content").as_string() == "");
+  CHECK(role.at("usage").is_null());
+  const auto first = boost::json::parse(payloads[1]).as_object();
+  CHECK_FALSE(first.at("choices").at(0).at("delta").as_object().contains("role"));
   CHECK(first.at("choices").at(0).at("delta").at("content").as_string() == "Hello");
   CHECK(first.at("choices").at(0).at("finish_reason").is_null());
-  const auto second = boost::json::parse(payloads[1]).as_object();
+  CHECK(first.at("id") == role.at("id"));
+  const auto second = boost::json::parse(payloads[2]).as_object();
   CHECK_FALSE(second.at("choices").at(0).at("delta").as_object().contains("role"));
   CHECK(second.at("choices").at(0).at("delta").at("content").as_string() == " world");
   CHECK(second.at("id") == first.at("id"));
-  const auto finish = boost::json::parse(payloads[2]).as_object();
+  const auto finish = boost::json::parse(payloads[3]).as_object();
   CHECK(finish.at("choices").at(0).at("finish_reason").as_string() == "stop");
-  const auto usage = boost::json::parse(payloads[3]).as_object();
+  const auto usage = boost::json::parse(payloads[4]).as_object();
   CHECK(usage.at("choices").as_array().empty());
   CHECK(usage.at("usage").at("completion_tokens").as_int64() == 2);
   // The connection stays usable after the stream.
@@ -133,9 +139,10 @@ TEST_CASE("an error after the first event ends a stream with an error chunk and 
   };
   TestClient client(server.port());
   const std::vector<std::string> payloads = sse_payloads(client.post("/v1/chat/completions", kChatStream).body());
-  REQUIRE(payloads.size() == 3);
-  CHECK(boost::json::parse(payloads[1]).at("error").at("message").as_string() == "executor failed");
-  CHECK(payloads[2] == "[DONE]");
+  REQUIRE(payloads.size() == 4);  // the role chunk, "Hel", the error, [DONE]
+  CHECK(boost::json::parse(payloads[1]).at("choices").at(0).at("delta").at("content").as_string() == "Hel");
+  CHECK(boost::json::parse(payloads[2]).at("error").at("message").as_string() == "executor failed");
+  CHECK(payloads[3] == "[DONE]");
   SECTION("and a non-streaming request gets the error status") {
     const TestResponse response = client.post("/v1/completions", R"({"model":"test-model","prompt":"Hi"})");
     CHECK(response.result_int() == 500);

@@ -20,7 +20,7 @@ MAIN_MAX_NUM_SEQS = 64
 
 
 # Cheap, broad checks first, so that with -x a basic failure is the one reported.
-MODULE_ORDER = ["test_openai_api", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen"]
+MODULE_ORDER = ["test_openai_api", "test_api_shapes", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen"]
 
 
 def pytest_collection_modifyitems(items):
@@ -66,6 +66,8 @@ def server(model_path, tmp_path_factory):
         "--max-model-len", str(MAIN_MAX_MODEL_LEN),
         "--max-num-seqs", str(MAIN_MAX_NUM_SEQS),
         "--kv-cache-memory", str(512 * 1024 * 1024),
+        # Tool calling as vLLM offers it (SmolLM2's template follows the Hermes format).
+        "--enable-auto-tool-choice", "--tool-call-parser", "hermes",
     ], log)
 
 

@@ -54,14 +54,15 @@ def derive_rules(src: Path, dest: Path, alert_overrides: dict[str, dict] | None 
     return changed
 
 
-def derive_config(dest_dir: Path, troupe_port: int, prometheus_port: int,
+def derive_config(dest_dir: Path, troupe_ports: int | list[int], prometheus_port: int,
                   alert_overrides: dict[str, dict] | None = None) -> Path:
     """deploy/prometheus/prometheus.yml, rewritten for a test (PyYAML, not text substitution):
 
     * `scrape_interval` and `evaluation_interval` 1s (scrape_timeout 1s, as it may not exceed the
       interval), so rates and alerts move within seconds;
-    * the single target of job `troupe` becomes 127.0.0.1:<troupe_port>, job `prometheus` scrapes
-      this Prometheus itself; job names, paths and target labels stay as shipped;
+    * the single target of job `troupe` becomes 127.0.0.1:<port> for each of `troupe_ports` (one
+      server, or several: A/B variants), job `prometheus` scrapes this Prometheus itself; job
+      names, paths and target labels stay as shipped;
     * the rule files the shipped config loads (`rules/*.yml`) are copied next to the new config,
       so its relative `rule_files` glob still applies; alerts named in `alert_overrides` get a
       shorter `for:` / lower threshold in the copy;
@@ -80,7 +81,8 @@ def derive_config(dest_dir: Path, troupe_port: int, prometheus_port: int,
     assert "troupe" in jobs, "deploy/prometheus/prometheus.yml has no job `troupe`"
     statics = jobs["troupe"]["static_configs"]
     assert len(statics) == 1 and len(statics[0]["targets"]) == 1, "job troupe should have exactly one target"
-    statics[0]["targets"] = [f"{HOST}:{troupe_port}"]
+    ports = [troupe_ports] if isinstance(troupe_ports, int) else list(troupe_ports)
+    statics[0]["targets"] = [f"{HOST}:{p}" for p in ports]
     if "prometheus" in jobs:
         jobs["prometheus"]["static_configs"] = [{"targets": [f"{HOST}:{prometheus_port}"]}]
 
@@ -102,9 +104,9 @@ def derive_config(dest_dir: Path, troupe_port: int, prometheus_port: int,
 class Prometheus:
     """Debian's `prometheus` on a free loopback port, TSDB in a temporary folder."""
 
-    def __init__(self, work_dir: Path, troupe_port: int, alert_overrides: dict[str, dict] | None = None):
+    def __init__(self, work_dir: Path, troupe_ports: int | list[int], alert_overrides: dict[str, dict] | None = None):
         self.work_dir = work_dir
-        self.troupe_port = troupe_port
+        self.troupe_ports = troupe_ports
         self.alert_overrides = alert_overrides
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -123,7 +125,7 @@ class Prometheus:
             self.port = free_port()
             run_dir = self.work_dir / f"run-{self.port}"
             run_dir.mkdir(parents=True)
-            config = derive_config(run_dir, self.troupe_port, self.port, self.alert_overrides)
+            config = derive_config(run_dir, self.troupe_ports, self.port, self.alert_overrides)
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [binary, f"--config.file={config}", f"--storage.tsdb.path={run_dir / 'data'}",
@@ -216,8 +218,9 @@ class Prometheus:
             time.sleep(interval_s)
 
     def wait_target_up(self, timeout_s: float = 30.0) -> None:
-        self.wait_for("job troupe's target to be up",
-                      lambda: self.scalar('up{job="troupe"}') == 1.0, timeout_s)
+        want = 1 if isinstance(self.troupe_ports, int) else len(self.troupe_ports)
+        self.wait_for(f"job troupe's {want} target(s) to be up",
+                      lambda: self.scalar('sum(up{job="troupe"})') == float(want), timeout_s)
 
 
 # ------------------------------------------------------------------ promtool

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the tests: locating and reading committed fixtures.
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,8 +12,11 @@
 
 namespace troupe::test {
 
+// The fixtures folder compiled in, unless TROUPE_FIXTURES_DIR names another at run time (test
+// binaries carried to another machine, as tools/gpu/device_check.sh does).
 inline std::filesystem::path fixture(const std::string& relative) {
-  return std::filesystem::path(TROUPE_FIXTURES_DIR) / relative;
+  const char* moved = std::getenv("TROUPE_FIXTURES_DIR");
+  return std::filesystem::path(moved != nullptr && *moved != '\0' ? moved : TROUPE_FIXTURES_DIR) / relative;
 }
 
 inline std::string read_text(const std::filesystem::path& p) {

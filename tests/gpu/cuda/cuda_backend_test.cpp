@@ -184,8 +184,10 @@ TEST_CASE("cuda: decode steps replayed from CUDA graphs equal eager runs", "[gpu
     CHECK(gpu.captured_graphs() == graphs_before + 1);  // sizes 1, 4, 8, 32: each new
     REQUIRE(replayed.values.size() == eager.values.size());
     // The same kernels on the same data; only cuBLAS may pick another algorithm for the padded
-    // row count, which reorders float32 sums: 1e-5 is far above that and far below any bug.
-    CHECK(relative_error(replayed.values, eager.values) < kFloat32Tolerance);
+    // row count, which reorders float32 sums. Activations and KV are rounded to 16 bits between
+    // layers, so a last-bit difference can flip a rounding: errors up to a few 1e-4 are that;
+    // anything wrong (a stale slot, a wrong row) costs far more than kRoundingFlipTolerance.
+    CHECK(relative_error(replayed.values, eager.values) < kRoundingFlipTolerance);
   }
 }
 
@@ -215,7 +217,9 @@ TEST_CASE("cuda: a step larger than the activation buffers equals the same token
   gpu.forward(s1, b);
   gpu.forward(s2, b);
   REQUIRE(a.values.size() == b.values.size());
-  CHECK(relative_error(a.values, b.values) < kFloat32Tolerance);  // cut elsewhere, same arithmetic
+  // Cut elsewhere, same arithmetic, but cuBLAS may choose differently for 1234/1766 rows than for
+  // 2048/952: float32 reordering that can flip 16-bit roundings (see the graph test).
+  CHECK(relative_error(a.values, b.values) < kRoundingFlipTolerance);
 }
 
 TEST_CASE("cuda: on-device greedy sampling picks the argmax of forward's logits", "[gpu][cuda]") {

@@ -53,11 +53,13 @@ TEST_CASE("chat: message roles and content shapes", "[openai]") {
   REQUIRE(request.messages.size() == 5);
   CHECK(request.messages[2].at("content").as_string() == "a\nb");
   CHECK(request.messages[2].at("name").as_string() == "bob");
-  CHECK(request.messages[3].at("content").is_null());
+  // As vLLM hands it to the template: null content is "", arguments are the object they encode.
+  CHECK(request.messages[3].at("content").as_string() == "");
   CHECK(request.messages[3].at("tool_calls").as_array().size() == 1);
+  CHECK(request.messages[3].at("tool_calls").at(0).at("function").at("arguments").as_object().empty());
   CHECK(request.messages[4].at("tool_call_id").as_string() == "c1");
   // An assistant message may leave content out entirely.
-  CHECK(parse_messages(R"([{"role":"assistant"}])").messages[0].at("content").is_null());
+  CHECK(parse_messages(R"([{"role":"assistant"}])").messages[0].at("content").as_string() == "");
 }
 
 TEST_CASE("chat: invalid messages name the message and field", "[openai]") {
@@ -87,19 +89,86 @@ TEST_CASE("chat: invalid messages name the message and field", "[openai]") {
   CHECK(reject_messages(R"([{"role":"user","content":"x","name":3}])").param == "messages[0].name");
 }
 
-TEST_CASE("chat: tools, tool_choice and response_format", "[openai]") {
-  const GenerationRequest request =
-      parse(R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],)"
-            R"("tool_choice":"auto")");
-  REQUIRE(request.tools);
-  CHECK(request.tools->at(0).at("function").at("name").as_string() == "get_weather");
-  CHECK(parse(R"("tool_choice":"none")").messages.size() == 1);
+TEST_CASE("chat: history messages become the conversation vLLM renders", "[openai]") {
+  const GenerationRequest request = parse_messages(
+      R"([{"role":"user","content":"Weather?"},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"w","arguments":"{\"city\": \"Paris\"}"}}],"extra":1},)"
+      R"({"role":"assistant","content":"ok","tool_calls":[],"reasoning_content":"think"},)"
+      R"({"role":"tool","content":[{"type":"text","text":"21"},{"type":"text","text":"C"}],"tool_call_id":"c1"}])");
+  const auto& call = request.messages[1].at("tool_calls").at(0).at("function");
+  CHECK(call.at("arguments").at("city").as_string() == "Paris");
+  CHECK_FALSE(request.messages[1].as_object().contains("extra"));  // vLLM keeps only known keys
+  CHECK_FALSE(request.messages[2].as_object().contains("tool_calls"));  // empty tool_calls dropped
+  CHECK(request.messages[2].at("reasoning_content").as_string() == "think");
+  CHECK(request.messages[2].at("reasoning").as_string() == "think");
+  CHECK(request.messages[3].at("content").as_string() == "21\nC");
+  CHECK(reject_messages(
+            R"([{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"w","arguments":"{oops"}}]}])")
+            .param == "messages[0].tool_calls[0].function.arguments");
+}
+
+const std::string kTools =
+    R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"$defs":{"u":{"type":"string"}}}}},)"
+    R"({"type":"function","function":{"name":"noop"}}])";
+
+TEST_CASE("chat: tools and tool_choice as vLLM reads them", "[openai]") {
+  ApiContext with_auto = kContext;
+  with_auto.enable_auto_tool_choice = true;
+  with_auto.tool_call_format = ToolCallFormat::Llama3Json;
+  auto parse_with = [&](const ApiContext& context, const std::string& fields) {
+    return parse_chat_request(R"({"model":"m","messages":[)" + kUser + "]," + fields + "}", context);
+  };
+  // Tools without tool_choice mean "auto"; auto needs the server flags, with vLLM's message.
+  const ApiError no_flags = reject(kTools);
+  CHECK(no_flags.param == "tool_choice");
+  CHECK(no_flags.message == "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
+  CHECK(reject(kTools + R"(,"tool_choice":"auto")").message == no_flags.message);
+  const GenerationRequest automatic = parse_with(with_auto, kTools);
+  REQUIRE(automatic.tools);
+  CHECK(automatic.tools->size() == 2);
+  CHECK(automatic.tool_calls.kind == ToolCallMode::Kind::Auto);
+  CHECK(automatic.tool_calls.format == ToolCallFormat::Llama3Json);
+  CHECK_FALSE(automatic.structured_output);
+  // "none": the tools are still rendered, the output stays text.
+  const GenerationRequest none = parse(kTools + R"(,"tool_choice":"none")");
+  CHECK(none.tools);
+  CHECK(none.tool_calls.kind == ToolCallMode::Kind::None);
+  // "required": vLLM's array schema, $defs hoisted; works without the auto flags.
+  const GenerationRequest required = parse(kTools + R"(,"tool_choice":"required","parallel_tool_calls":false)");
+  CHECK(required.tool_calls.kind == ToolCallMode::Kind::Required);
+  CHECK_FALSE(required.parallel_tool_calls);
+  REQUIRE(required.structured_output);
+  CHECK(required.structured_output->kind == StructuredOutputRequest::Kind::JsonSchema);
+  const auto schema = boost::json::parse(required.structured_output->text).as_object();
+  CHECK(schema.at("type").as_string() == "array");
+  CHECK(schema.at("minItems").as_int64() == 1);
+  CHECK(schema.at("$defs").at("u").at("type").as_string() == "string");
+  const auto& any_of = schema.at("items").at("anyOf").as_array();
+  REQUIRE(any_of.size() == 2);
+  CHECK(any_of[0].at("properties").at("name").at("enum").at(0).as_string() == "get_weather");
+  CHECK_FALSE(any_of[0].at("properties").at("parameters").as_object().contains("$defs"));
+  CHECK(any_of[1].at("properties").at("parameters").at("type").as_string() == "object");  // none given
+  // A named function: its parameters schema.
+  const GenerationRequest named = parse(kTools + R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})");
+  CHECK(named.tool_calls.kind == ToolCallMode::Kind::Named);
+  CHECK(named.tool_calls.function_name == "get_weather");
+  REQUIRE(named.structured_output);
+  CHECK(boost::json::parse(named.structured_output->text).at("properties").at("city").at("type").as_string() == "string");
+  // "required" with no tools behaves as "none" (OpenAI's behaviour, copied by vLLM).
+  CHECK(parse(R"("tools":[],"tool_choice":"required")").tool_calls.kind == ToolCallMode::Kind::None);
+  // Shape errors.
   CHECK(reject(R"("tools":{})").param == "tools");
   CHECK(reject(R"("tools":[{"type":"retrieval"}])").param == "tools[0].type");
   CHECK(reject(R"("tools":[{"type":"function"}])").param == "tools[0].function");
   CHECK(reject(R"("tools":[{"type":"function","function":{"name":""}}])").param == "tools[0].function.name");
-  CHECK(reject(R"("tool_choice":"required")").param == "tool_choice");
-  CHECK(reject(R"("tool_choice":{"type":"function","function":{"name":"f"}})").param == "tool_choice");
+  CHECK(reject(R"("tool_choice":"required")").message == "When using `tool_choice`, `tools` must be set.");
+  CHECK(mentions(reject(kTools + R"(,"tool_choice":"sometimes")"), "Only named tools"));
+  CHECK(reject(kTools + R"(,"tool_choice":{"type":"function","function":{"name":"nope"}})").message ==
+        "The tool specified in `tool_choice` does not match any of the specified `tools`");
+  CHECK(mentions(reject(kTools + R"(,"tool_choice":{"type":"function"})"), "Correct usage"));
+}
+
+TEST_CASE("chat: response_format", "[openai]") {
   CHECK(parse(R"("response_format":{"type":"text"})").messages.size() == 1);
   CHECK(reject(R"("response_format":{"type":"json_object"})").param == "response_format");
 }

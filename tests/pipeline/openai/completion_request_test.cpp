@@ -45,15 +45,22 @@ TEST_CASE("completions: prompt shapes", "[openai]") {
   CHECK(with_prompt("[[4, 5]]").prompt_ids == std::vector<int32_t>{4, 5});
   CHECK(with_prompt("[[4, 5]]").prompt.empty());
 
-  const ApiError several = rejection([&] { with_prompt(R"(["a", "b"])"); });
-  CHECK(several.param == "prompt");
-  CHECK(mentions(several, "not supported"));
-  CHECK(mentions(rejection([&] { with_prompt("[[1], [2]]"); }), "not supported"));
+  // Several prompts: a batch, in order; strings and token lists may mix (as vLLM allows).
+  const GenerationRequest batch = with_prompt(R"(["a", [7, 8], "c"])");
+  REQUIRE(batch.batch.size() == 3);
+  CHECK(batch.num_prompts() == 3);
+  CHECK(batch.batch[0].text == "a");
+  CHECK(batch.batch[1].ids == std::vector<int32_t>{7, 8});
+  CHECK(batch.prompt_at(2).text == "c");
+  CHECK(with_prompt("[[1], [2]]").batch.size() == 2);
+  CHECK(with_prompt(R"(["one"])").num_prompts() == 1);
+  CHECK(mentions(rejection([&] { with_prompt(R"(["a", ""])"); }), "element 1 is empty"));
+  CHECK(mentions(rejection([&] { with_prompt(R"(["a", 3])"); }), "element 1 is an integer"));
   CHECK(mentions(rejection([&] { with_prompt("[1, -2]"); }), "non-negative"));
   CHECK(mentions(rejection([&] { with_prompt("[1, \"x\"]"); }), "token ids"));
   CHECK(mentions(rejection([&] { with_prompt("[]"); }), "must not be empty"));
   CHECK(mentions(rejection([&] { with_prompt("\"\""); }), "must not be empty"));
-  CHECK(mentions(rejection([&] { with_prompt("[[]]"); }), "must not be empty"));
+  CHECK(mentions(rejection([&] { with_prompt("[[]]"); }), "is empty"));
   CHECK(mentions(rejection([&] { with_prompt("42"); }), "got an integer"));
   const ApiError missing = rejection([] { parse_completion_request(R"({"model":"m"})", kContext); });
   CHECK(missing.param == "prompt");

@@ -6,6 +6,7 @@
 
 #include "pipeline/openai/chat_response.hpp"
 #include "pipeline/openai/completion_response.hpp"
+#include "pipeline/openai/response_options.hpp"
 #include "pipeline/openai/error_body.hpp"
 #include "pipeline/openai/logprobs_json.hpp"
 #include "pipeline/openai/models_response.hpp"
@@ -15,7 +16,16 @@
 namespace troupe::test {
 namespace {
 
-const ResponseIdentity kIdentity{"cmpl-1", 1700000000, "m"};
+const ResponseIdentity kIdentity{"cmpl-1", 1700000000, "m", "troupe-0.1.0-abcdef12"};
+
+ResponseOptions options_for(Endpoint endpoint, int choices, bool with_logprobs, ResponseIdentity identity = kIdentity) {
+  ResponseOptions options;
+  options.endpoint = endpoint;
+  options.identity = std::move(identity);
+  options.choices = choices;
+  options.with_logprobs = with_logprobs;
+  return options;
+}
 
 TokenLogprob token(std::string text, float logprob, std::vector<TopLogprob> top = {}) {
   TokenLogprob t;
@@ -47,7 +57,7 @@ TEST_CASE("responses: completion object with usage and stop reason", "[openai]")
   last.done = true;
   result.add(last);
 
-  const boost::json::object body = completion_response(kIdentity, result, false);
+  const boost::json::object body = completion_response(options_for(Endpoint::Completions, 1, false), result);
   CHECK(body.at("id").as_string() == "cmpl-1");
   CHECK(body.at("object").as_string() == "text_completion");
   CHECK(body.at("created").as_int64() == 1700000000);
@@ -61,6 +71,61 @@ TEST_CASE("responses: completion object with usage and stop reason", "[openai]")
   // No usage on the final event: counted from the events.
   CHECK(boost::json::serialize(body.at("usage")) ==
         R"({"prompt_tokens":3,"completion_tokens":2,"total_tokens":5,"prompt_tokens_details":{"cached_tokens":0}})");
+}
+
+TEST_CASE("responses: vLLM's envelope fields and the system_fingerprint", "[openai]") {
+  ResponseAccumulator result(1);
+  GenerationEvent last;
+  last.choices.push_back(delta(0, "Paris.", {1, 2}, FinishReason::Stop));
+  last.done = true;
+  result.add(last);
+  const auto chat = chat_response(options_for(Endpoint::ChatCompletions, 1, false), result);
+  CHECK(chat.at("system_fingerprint").as_string() == "troupe-0.1.0-abcdef12");
+  CHECK(chat.at("service_tier").is_null());
+  const auto& message = chat.at("choices").at(0).at("message").as_object();
+  CHECK(message.at("content").as_string() == "Paris.");
+  // No calls: no tool_calls key at all (vLLM omits an empty list, as OpenAI does).
+  CHECK_FALSE(message.contains("tool_calls"));
+  for (const char* key : {"refusal", "annotations", "audio", "function_call"}) CHECK(message.at(key).is_null());
+  const auto completion = completion_response(options_for(Endpoint::Completions, 1, false), result);
+  CHECK(completion.at("system_fingerprint").as_string() == "troupe-0.1.0-abcdef12");
+}
+
+TEST_CASE("responses: tool calls in a chat message, and finish_reason tool_calls", "[openai]") {
+  ResponseAccumulator result(1);
+  GenerationEvent last;
+  last.choices.push_back(delta(0, "<tool_call>\n{\"name\": \"w\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>",
+                               {1, 2}, FinishReason::Stop));
+  last.done = true;
+  result.add(last);
+  ResponseOptions options = options_for(Endpoint::ChatCompletions, 1, false);
+  options.tool_calls.kind = ToolCallMode::Kind::Auto;
+  options.tool_calls.format = ToolCallFormat::Hermes;
+  const auto chat = chat_response(options, result);
+  const auto& choice = chat.at("choices").at(0).as_object();
+  CHECK(choice.at("finish_reason").as_string() == "tool_calls");
+  CHECK(choice.at("message").at("content").is_null());
+  const auto& call = choice.at("message").at("tool_calls").at(0).as_object();
+  CHECK(call.at("type").as_string() == "function");
+  CHECK(call.at("id").as_string().starts_with("chatcmpl-tool-"));
+  CHECK(call.at("function").at("name").as_string() == "w");
+  CHECK(call.at("function").at("arguments").as_string() == R"({"city": "Paris"})");
+  // Plain text in auto mode: no calls, the engine's finish_reason.
+  ResponseAccumulator plain(1);
+  plain.add(GenerationEvent{{delta(0, "Hello", {1}, FinishReason::Length)}, std::nullopt, std::nullopt, true, 0});
+  const auto text = chat_response(options, plain);
+  CHECK(text.at("choices").at(0).at("finish_reason").as_string() == "length");
+  CHECK(text.at("choices").at(0).at("message").at("content").as_string() == "Hello");
+  // A named function keeps "stop" and content "".
+  options.tool_calls.kind = ToolCallMode::Kind::Named;
+  options.tool_calls.function_name = "w";
+  ResponseAccumulator named(1);
+  named.add(GenerationEvent{{delta(0, R"({"city":"Oslo"})", {1}, FinishReason::Stop)}, std::nullopt, std::nullopt, true, 0});
+  const auto forced = chat_response(options, named);
+  CHECK(forced.at("choices").at(0).at("finish_reason").as_string() == "stop");
+  CHECK(forced.at("choices").at(0).at("message").at("content").as_string() == "");
+  CHECK(forced.at("choices").at(0).at("message").at("tool_calls").at(0).at("function").at("arguments").as_string() ==
+        R"({"city":"Oslo"})");
 }
 
 TEST_CASE("responses: the engine's usage wins over counting", "[openai]") {
@@ -85,7 +150,7 @@ TEST_CASE("responses: chat object with n choices", "[openai]") {
   event.choices.push_back(delta(0, "first", {1, 2}, FinishReason::Abort));
   event.done = true;
   result.add(event);
-  const boost::json::object body = chat_response({"chatcmpl-9", 5, "m"}, result, false);
+  const boost::json::object body = chat_response(options_for(Endpoint::ChatCompletions, 2, false, {"chatcmpl-9", 5, "m", ""}), result);
   CHECK(body.at("object").as_string() == "chat.completion");
   const auto& choices = body.at("choices").as_array();
   REQUIRE(choices.size() == 2);
@@ -144,9 +209,9 @@ TEST_CASE("responses: whole responses with logprobs", "[openai]") {
   event.choices.push_back(d);
   event.done = true;
   result.add(event);
-  const auto completion = completion_response(kIdentity, result, true);
+  const auto completion = completion_response(options_for(Endpoint::Completions, 1, true), result);
   CHECK(completion.at("choices").at(0).at("logprobs").at("tokens").as_array().size() == 2);
-  const auto chat = chat_response(kIdentity, result, true);
+  const auto chat = chat_response(options_for(Endpoint::ChatCompletions, 1, true), result);
   CHECK(chat.at("choices").at(0).at("logprobs").at("content").as_array().size() == 2);
 }
 

@@ -51,6 +51,7 @@ std::vector<int32_t> top_p_by_full_sort(const std::vector<float>& logits, double
     kept.push_back(id);
     above += probs[id] / total;
   }
+  std::sort(kept.begin(), kept.end());  // truncated_distribution lists candidates by id
   return kept;
 }
 
@@ -85,9 +86,9 @@ TEST_CASE("sampling: top-p keeps the smallest set reaching p, boundary on either
   CHECK(dist.ids == std::vector<int32_t>{1, 3});
   CHECK(dist.probs[0] == Approx(2.0 / 3.0));
 
-  p.top_p = 0.75 + 1e-6;  // needs one of the tied pair: the lower id
+  p.top_p = 0.75 + 1e-6;  // needs one of the tied pair: the lower id (listed by id)
   dist = truncated_distribution(logits, p);
-  CHECK(dist.ids == std::vector<int32_t>{1, 3, 0});
+  CHECK(dist.ids == std::vector<int32_t>{0, 1, 3});
 
   p.top_p = 0.5 - 1e-6;  // the top token alone
   dist = truncated_distribution(logits, p);
@@ -165,6 +166,18 @@ TEST_CASE("sampling: 20k draws at a temperature follow softmax(logits / T)", "[s
       CHECK(std::abs(seen - p) < 4.0 * std::sqrt(p * (1 - p) / draws) + 1e-3);
     }
   }
+}
+
+TEST_CASE("sampling: after top-p, candidates are listed by id, so a uniform value maps to a token as on the device", "[sampling]") {
+  // Best first would be 1 (0.5), 3 (0.25), 0 (0.125); by id the cumulative walk is 0, 1, 3.
+  const auto logits = logits_of({0.125, 0.5, 0.125, 0.25});
+  SamplingParams p = seeded(1.0);
+  p.top_p = 0.8;
+  const auto dist = truncated_distribution(logits, p);
+  REQUIRE(dist.ids == std::vector<int32_t>{0, 1, 3});
+  CHECK(draw(dist, 0.0) == 0);           // [0, 1/7)
+  CHECK(draw(dist, 0.15) == 1);          // [1/7, 5/7)
+  CHECK(draw(dist, 5.0 / 7.0 + 1e-9) == 3);
 }
 
 TEST_CASE("sampling: draw walks the cumulative probabilities", "[sampling]") {

@@ -1,0 +1,23 @@
+#pragma once
+// What shapes the response of one generation request, kept by the HTTP layer once the request
+// itself has gone to the engine.
+#include "pipeline/openai/response_identity.hpp"
+#include "pipeline/request/generation_request.hpp"
+#include "pipeline/tool_calls/tool_call_mode.hpp"
+
+namespace troupe {
+
+struct ResponseOptions {
+  Endpoint endpoint = Endpoint::Completions;
+  ResponseIdentity identity;
+  int choices = 1;                 // n per prompt × prompts
+  bool with_logprobs = false;
+  bool include_usage = false;      // stream_options.include_usage
+  bool continuous_usage = false;   // stream_options.continuous_usage_stats (with include_usage)
+  ToolCallMode tool_calls;         // chat: how each choice's text becomes tool calls
+  bool parallel_tool_calls = true; // false: only a choice's first call is reported
+};
+
+ResponseOptions response_options(const GenerationRequest& request, ResponseIdentity identity);
+
+}  // namespace troupe

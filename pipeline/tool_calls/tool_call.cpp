@@ -1,0 +1,46 @@
+#include "pipeline/tool_calls/tool_call.hpp"
+
+#include <cstdint>
+#include <random>
+
+#include "pipeline/tool_calls/tool_call_mode.hpp"
+
+namespace troupe {
+
+void MessageDelta::append(MessageDelta other) {
+  content += other.content;
+  for (ToolCallDelta& call : other.tool_calls) {
+    // A fragment for the call the last delta already speaks of extends it.
+    if (!tool_calls.empty() && tool_calls.back().index == call.index && !call.id && call.arguments) {
+      ToolCallDelta& last = tool_calls.back();
+      last.arguments = last.arguments.value_or("") + *call.arguments;
+      continue;
+    }
+    tool_calls.push_back(std::move(call));
+  }
+}
+
+std::string make_tool_call_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "chatcmpl-tool-";
+  for (int word = 0; word < 2; ++word) {
+    uint64_t bits = rng();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 0xF];
+  }
+  return id;
+}
+
+bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format) {
+  if (name == "hermes") {
+    format = ToolCallFormat::Hermes;
+    return true;
+  }
+  if (name == "llama3_json" || name == "llama4_json") {
+    format = ToolCallFormat::Llama3Json;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace troupe

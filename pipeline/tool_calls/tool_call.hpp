@@ -1,0 +1,41 @@
+#pragma once
+// Tool calls as the chat API reports them: whole (a non-streaming message's `tool_calls`) and as
+// streaming deltas (vLLM's shape: the first delta of a call carries its index, id, type and
+// function name; later ones carry only the index and a fragment of the arguments).
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace troupe {
+
+struct ToolCall {
+  std::string id;         // "chatcmpl-tool-" + 32 hex digits
+  std::string name;
+  std::string arguments;  // JSON text
+};
+
+struct ToolCallDelta {
+  int index = 0;                         // the call's position in the message
+  std::optional<std::string> id;         // first delta of a call only (with type "function")
+  std::optional<std::string> name;       // first delta of a call only
+  std::optional<std::string> arguments;  // a fragment; absent when this delta has none
+};
+
+// What one piece of model text adds to the reply: plain content and/or tool-call deltas.
+struct MessageDelta {
+  std::string content;
+  std::vector<ToolCallDelta> tool_calls;
+  bool empty() const { return content.empty() && tool_calls.empty(); }
+  void append(MessageDelta other);
+};
+
+// A whole reply: content is absent (JSON null) when a tool call took the whole text.
+struct ParsedMessage {
+  std::optional<std::string> content;
+  std::vector<ToolCall> tool_calls;
+};
+
+// "chatcmpl-tool-" followed by 32 random hex digits, as vLLM names calls.
+std::string make_tool_call_id();
+
+}  // namespace troupe

@@ -1,0 +1,28 @@
+#pragma once
+// How a chat request's output turns into tool calls, decided from `tools`, `tool_choice` and the
+// server's --enable-auto-tool-choice / --tool-call-parser.
+#include <string>
+
+namespace troupe {
+
+enum class ToolCallFormat {
+  Hermes,     // <tool_call>{"name": ..., "arguments": {...}}</tool_call> (Qwen2.5, Qwen3, Hermes)
+  Llama3Json  // [<|python_tag|>]{"name": ..., "parameters": {...}}; {...} (Llama 3.1 / 3.2)
+};
+
+struct ToolCallMode {
+  enum class Kind {
+    None,      // plain text: no tools, tool_choice "none", or auto tools not enabled
+    Auto,      // the model may call tools in `format`; the parser finds them in its text
+    Required,  // constrained to a JSON array of {"name", "parameters"} objects (minItems 1)
+    Named,     // constrained to the arguments of `function_name`: the whole text is its arguments
+  };
+  Kind kind = Kind::None;
+  ToolCallFormat format = ToolCallFormat::Hermes;
+  std::string function_name;  // Kind::Named
+};
+
+// The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json").
+bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
+
+}  // namespace troupe

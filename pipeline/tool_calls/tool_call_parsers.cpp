@@ -1,0 +1,339 @@
+#include "pipeline/tool_calls/tool_call_parsers.hpp"
+
+namespace troupe {
+
+namespace {
+
+constexpr std::string_view kHermesOpen = "<tool_call>";
+constexpr std::string_view kHermesClose = "</tool_call>";
+constexpr std::string_view kPythonTag = "<|python_tag|>";
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool all_space(std::string_view text) {
+  for (char c : text) {
+    if (!is_space(c)) return false;
+  }
+  return true;
+}
+
+std::size_t first_non_space(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && is_space(text[i])) ++i;
+  return i;
+}
+
+}  // namespace
+
+// --- CallDeltas --------------------------------------------------------------------------------
+
+void CallDeltas::start() {
+  scanner_.emplace(argument_keys_);
+  index_ = sent_;
+  name_sent_ = false;
+  held_arguments_.clear();
+}
+
+void CallDeltas::emit(MessageDelta& out) {
+  if (!scanner_) return;
+  std::string arguments = scanner_->take_arguments();
+  if (!name_sent_) {
+    held_arguments_ += arguments;
+    if (!scanner_->name()) return;
+    ToolCallDelta delta;
+    delta.index = index_;
+    delta.id = make_tool_call_id();
+    delta.name = *scanner_->name();
+    if (!held_arguments_.empty()) delta.arguments = std::move(held_arguments_);
+    held_arguments_.clear();
+    name_sent_ = true;
+    ++sent_;
+    out.tool_calls.push_back(std::move(delta));
+    return;
+  }
+  if (!arguments.empty()) out.tool_calls.push_back(ToolCallDelta{index_, std::nullopt, std::nullopt, std::move(arguments)});
+}
+
+// --- Hermes ------------------------------------------------------------------------------------
+
+MessageDelta HermesParser::push(std::string_view text) {
+  MessageDelta out;
+  pending_ += text;
+  for (;;) {
+    if (state_ == State::Text) {
+      const std::size_t open = pending_.find(kHermesOpen);
+      if (open != std::string::npos) {
+        // Text before the first call is the message's content; text between or after calls is
+        // dropped, as vLLM's non-streaming reply drops it.
+        if (!seen_call_) out.content += pending_.substr(0, open);
+        pending_.erase(0, open + kHermesOpen.size());
+        seen_call_ = true;
+        deltas_.start();
+        state_ = State::Call;
+        continue;
+      }
+      const std::size_t keep = partial_tag_suffix(pending_, kHermesOpen);
+      if (!seen_call_) out.content += pending_.substr(0, pending_.size() - keep);
+      pending_.erase(0, pending_.size() - keep);
+      return out;
+    }
+    if (state_ == State::Call) {
+      CallObjectScanner& scanner = deltas_.scanner();
+      const std::size_t used = scanner.push(pending_);
+      pending_.erase(0, used);
+      deltas_.emit(out);
+      if (scanner.failed()) {
+        failed_ = true;
+        state_ = State::AfterCall;
+        continue;
+      }
+      if (!scanner.complete()) return out;
+      state_ = State::AfterCall;
+      continue;
+    }
+    // AfterCall: expect (blanks and) the closing tag.
+    const std::size_t close = pending_.find(kHermesClose);
+    if (close != std::string::npos) {
+      if (!all_space(std::string_view(pending_).substr(0, close))) failed_ = true;
+      pending_.erase(0, close + kHermesClose.size());
+      state_ = State::Text;
+      continue;
+    }
+    const std::size_t keep = partial_tag_suffix(pending_, kHermesClose);
+    if (!all_space(std::string_view(pending_).substr(0, pending_.size() - keep))) failed_ = true;
+    pending_.erase(0, pending_.size() - keep);
+    return out;
+  }
+}
+
+MessageDelta HermesParser::finish() {
+  MessageDelta out;
+  if (state_ == State::Text && !seen_call_) out.content = std::move(pending_);
+  if (state_ == State::Call) {
+    deltas_.scanner().finish();
+    deltas_.emit(out);
+    failed_ = true;
+  }
+  pending_.clear();
+  return out;
+}
+
+// --- Llama 3 JSON ------------------------------------------------------------------------------
+
+MessageDelta Llama3JsonParser::push(std::string_view text) {
+  MessageDelta out;
+  pending_ += text;
+  for (;;) {
+    switch (state_) {
+      case State::Undecided: {
+        const std::size_t start = first_non_space(pending_);
+        const std::string_view rest = std::string_view(pending_).substr(start);
+        if (rest.empty()) return out;
+        if (rest.substr(0, kPythonTag.size()) == kPythonTag) {
+          pending_.erase(0, start + kPythonTag.size());
+          continue;
+        }
+        if (kPythonTag.substr(0, rest.size()) == rest) return out;  // maybe the tag, still arriving
+        if (rest.front() == '{') {
+          pending_.erase(0, start);
+          deltas_.start();
+          state_ = State::Call;
+        } else {
+          state_ = State::Text;
+        }
+        continue;
+      }
+      case State::Text:
+        out.content += pending_;
+        pending_.clear();
+        return out;
+      case State::Call: {
+        CallObjectScanner& scanner = deltas_.scanner();
+        const std::size_t used = scanner.push(pending_);
+        pending_.erase(0, used);
+        deltas_.emit(out);
+        if (scanner.failed()) {
+          failed_ = true;
+          state_ = State::Ignore;
+          continue;
+        }
+        if (!scanner.complete()) return out;
+        state_ = State::Between;
+        continue;
+      }
+      case State::Between: {
+        const std::size_t start = first_non_space(pending_);
+        if (start == pending_.size()) {
+          pending_.clear();
+          return out;
+        }
+        if (pending_[start] == ';') {
+          pending_.erase(0, start + 1);
+          deltas_.start();
+          state_ = State::Call;
+        } else {
+          state_ = State::Ignore;  // anything else ends the calls; vLLM ignores it too
+        }
+        continue;
+      }
+      case State::Ignore:
+        pending_.clear();
+        return out;
+    }
+  }
+}
+
+MessageDelta Llama3JsonParser::finish() {
+  MessageDelta out;
+  if (state_ == State::Undecided || state_ == State::Text) out.content = std::move(pending_);
+  if (state_ == State::Call) {
+    deltas_.scanner().finish();
+    deltas_.emit(out);
+    failed_ = true;
+  }
+  pending_.clear();
+  return out;
+}
+
+// --- tool_choice "required" --------------------------------------------------------------------
+
+MessageDelta RequiredCallsParser::push(std::string_view text) {
+  MessageDelta out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const char c = text[pos];
+    switch (state_) {
+      case State::Open:
+        if (!is_space(c)) {
+          if (c == '[') {
+            state_ = State::ElementOrEnd;
+          } else {
+            failed_ = true;
+            state_ = State::Done;
+          }
+        }
+        ++pos;
+        break;
+      case State::ElementOrEnd:
+        if (is_space(c)) {
+          ++pos;
+        } else if (c == ']') {
+          state_ = State::Done;
+          ++pos;
+        } else {
+          deltas_.start();
+          state_ = State::Element;
+        }
+        break;
+      case State::Element: {
+        CallObjectScanner& scanner = deltas_.scanner();
+        pos += scanner.push(text.substr(pos));
+        deltas_.emit(out);
+        if (scanner.failed()) {
+          failed_ = true;
+          state_ = State::Done;
+        } else if (scanner.complete()) {
+          state_ = State::CommaOrEnd;
+        }
+        break;
+      }
+      case State::CommaOrEnd:
+        if (c == ',') {
+          deltas_.start();
+          state_ = State::Element;
+        } else if (c == ']') {
+          state_ = State::Done;
+        } else if (!is_space(c)) {
+          failed_ = true;
+          state_ = State::Done;
+        }
+        ++pos;
+        break;
+      case State::Done:
+        pos = text.size();
+        break;
+    }
+  }
+  return out;
+}
+
+MessageDelta RequiredCallsParser::finish() {
+  MessageDelta out;
+  if (state_ == State::Element) {
+    deltas_.scanner().finish();
+    deltas_.emit(out);
+  }
+  if (state_ != State::Done || deltas_.calls() == 0) failed_ = true;
+  return out;
+}
+
+// --- a named function --------------------------------------------------------------------------
+
+MessageDelta NamedCallParser::push(std::string_view text) {
+  MessageDelta out;
+  if (text.empty()) return out;
+  ToolCallDelta delta;
+  if (!started_) {
+    started_ = true;
+    delta.id = make_tool_call_id();
+    delta.name = name_;
+  }
+  delta.arguments = std::string(text);
+  out.tool_calls.push_back(std::move(delta));
+  return out;
+}
+
+MessageDelta NamedCallParser::finish() {
+  // An empty output is still the (empty) arguments of the named call.
+  MessageDelta out;
+  if (started_) return out;
+  started_ = true;
+  out.tool_calls.push_back(ToolCallDelta{0, make_tool_call_id(), name_, std::string()});
+  return out;
+}
+
+// --- factory and whole messages ----------------------------------------------------------------
+
+std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) {
+  switch (mode.kind) {
+    case ToolCallMode::Kind::None: return nullptr;
+    case ToolCallMode::Kind::Auto:
+      if (mode.format == ToolCallFormat::Llama3Json) return std::make_unique<Llama3JsonParser>();
+      return std::make_unique<HermesParser>();
+    case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();
+    case ToolCallMode::Kind::Named: return std::make_unique<NamedCallParser>(mode.function_name);
+  }
+  return nullptr;
+}
+
+ParsedMessage parse_message(const ToolCallMode& mode, std::string_view text) {
+  ParsedMessage message;
+  std::unique_ptr<ToolCallParser> parser = make_tool_call_parser(mode);
+  if (!parser) {
+    message.content = std::string(text);
+    return message;
+  }
+  MessageDelta all = parser->push(text);
+  all.append(parser->finish());
+  if (mode.kind == ToolCallMode::Kind::Named) {
+    // The whole output is the arguments, even when empty.
+    message.content = "";
+    message.tool_calls.push_back(ToolCall{make_tool_call_id(), mode.function_name, std::string(text)});
+    return message;
+  }
+  if (parser->failed()) {
+    message.content = std::string(text);
+    return message;
+  }
+  for (ToolCallDelta& delta : all.tool_calls) {
+    if (delta.id) {
+      message.tool_calls.push_back(ToolCall{*delta.id, delta.name.value_or(""), delta.arguments.value_or("")});
+    } else if (!message.tool_calls.empty() && delta.arguments) {
+      message.tool_calls.back().arguments += *delta.arguments;
+    }
+  }
+  if (!all.content.empty() || !parser->content_null_when_empty()) message.content = std::move(all.content);
+  return message;
+}
+
+}  // namespace troupe

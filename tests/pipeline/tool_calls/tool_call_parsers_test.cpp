@@ -1,0 +1,182 @@
+// Tool-call parsing in every mode, streaming and not: the shapes vLLM reports (hermes,
+// llama3_json, tool_choice "required" and a named function). Streaming is checked by cutting the
+// model's text at every byte and requiring the deltas to add up to the non-streaming message.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "pipeline/tool_calls/tool_call_parser.hpp"
+
+namespace {
+
+using namespace troupe;
+
+ToolCallMode auto_mode(ToolCallFormat format) {
+  ToolCallMode mode;
+  mode.kind = ToolCallMode::Kind::Auto;
+  mode.format = format;
+  return mode;
+}
+
+// Streams `text` in pieces of `piece` bytes and rebuilds the message from the deltas.
+ParsedMessage stream(const ToolCallMode& mode, const std::string& text, std::size_t piece, MessageDelta* first_call = nullptr) {
+  std::unique_ptr<ToolCallParser> parser = make_tool_call_parser(mode);
+  MessageDelta all;
+  for (std::size_t pos = 0; pos < text.size(); pos += piece) {
+    MessageDelta delta = parser->push(std::string_view(text).substr(pos, piece));
+    for (const ToolCallDelta& d : delta.tool_calls) {
+      if (d.id && first_call && first_call->tool_calls.empty()) first_call->tool_calls.push_back(d);
+    }
+    all.append(std::move(delta));
+  }
+  all.append(parser->finish());
+  ParsedMessage message;
+  message.content = all.content;
+  for (const ToolCallDelta& d : all.tool_calls) {
+    if (d.id) {
+      message.tool_calls.push_back({*d.id, d.name.value_or(""), d.arguments.value_or("")});
+    } else {
+      REQUIRE_FALSE(message.tool_calls.empty());
+      REQUIRE(d.index == static_cast<int>(message.tool_calls.size()) - 1);
+      message.tool_calls.back().arguments += d.arguments.value_or("");
+    }
+  }
+  return message;
+}
+
+void check_stream_matches(const ToolCallMode& mode, const std::string& text) {
+  const ParsedMessage whole = parse_message(mode, text);
+  for (std::size_t piece = 1; piece <= text.size(); ++piece) {
+    INFO("piece " << piece);
+    const ParsedMessage streamed = stream(mode, text, piece);
+    CHECK(streamed.content.value_or("") == whole.content.value_or(""));
+    REQUIRE(streamed.tool_calls.size() == whole.tool_calls.size());
+    for (std::size_t i = 0; i < whole.tool_calls.size(); ++i) {
+      CHECK(streamed.tool_calls[i].name == whole.tool_calls[i].name);
+      CHECK(streamed.tool_calls[i].arguments == whole.tool_calls[i].arguments);
+      CHECK(streamed.tool_calls[i].id.rfind("chatcmpl-tool-", 0) == 0);
+      CHECK(streamed.tool_calls[i].id.size() == 14 + 32);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hermes: one call, content null, arguments as json.dumps(ensure_ascii=False)") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Hermes);
+  const std::string text = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Zürich\",\"days\":2}}\n</tool_call>";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK_FALSE(m.content.has_value());
+  REQUIRE(m.tool_calls.size() == 1);
+  CHECK(m.tool_calls[0].name == "get_weather");
+  CHECK(m.tool_calls[0].arguments == R"({"city": "Zürich", "days": 2})");
+  check_stream_matches(mode, text);
+}
+
+TEST_CASE("hermes: text before the calls is content; two calls get indexes 0 and 1") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Hermes);
+  const std::string text =
+      "Let me check.\n<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>\n"
+      "<tool_call>\n{\"arguments\": {\"q\": [1, 2]}, \"name\": \"b\"}\n</tool_call>";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK(m.content == std::optional<std::string>("Let me check.\n"));
+  REQUIRE(m.tool_calls.size() == 2);
+  CHECK(m.tool_calls[0].arguments == "{}");
+  CHECK(m.tool_calls[1].name == "b");
+  CHECK(m.tool_calls[1].arguments == R"({"q": [1, 2]})");
+  check_stream_matches(mode, text);
+}
+
+TEST_CASE("hermes: the first delta of a call carries id, type and name; then argument fragments") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Hermes);
+  std::unique_ptr<ToolCallParser> parser = make_tool_call_parser(mode);
+  CHECK(parser->push("Hi <tool").content == "Hi ");  // "<tool" is held back: it may be the tag
+  CHECK(parser->push("_call>{\"name\": \"get_").empty());
+  MessageDelta named = parser->push("weather\", \"arguments\": {\"ci");
+  REQUIRE(named.tool_calls.size() == 1);
+  CHECK(named.tool_calls[0].index == 0);
+  CHECK(named.tool_calls[0].id.has_value());
+  CHECK(named.tool_calls[0].name == std::optional<std::string>("get_weather"));
+  CHECK(named.tool_calls[0].arguments == std::optional<std::string>("{\"ci"));  // string text streams as it comes
+  MessageDelta more = parser->push("ty\": \"Paris\"}}</tool_call>");
+  REQUIRE(more.tool_calls.size() == 1);
+  CHECK_FALSE(more.tool_calls[0].id.has_value());
+  CHECK_FALSE(more.tool_calls[0].name.has_value());
+  CHECK(more.tool_calls[0].arguments == std::optional<std::string>("ty\": \"Paris\"}"));
+  CHECK(parser->finish().empty());
+  CHECK(parser->calls() == 1);
+}
+
+TEST_CASE("hermes: no tag is plain content; a tag-like prefix is released at the end") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Hermes);
+  CHECK(parse_message(mode, "Paris is the capital.").content == std::optional<std::string>("Paris is the capital."));
+  CHECK(parse_message(mode, "a < b <tool").content == std::optional<std::string>("a < b <tool"));
+  check_stream_matches(mode, "a < b <tool");
+}
+
+TEST_CASE("hermes: malformed calls fall back to the whole text as content, as vLLM does") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Hermes);
+  for (const std::string text : {"<tool_call>{\"name\": \"a\", \"arguments\": {\"x\": }}</tool_call>",
+                                 "<tool_call>{\"name\": \"a\"}</tool_call>",
+                                 "<tool_call>{\"arguments\": {}}</tool_call>",
+                                 "<tool_call>{\"name\": \"a\", \"arguments\": {}} junk</tool_call>",
+                                 "<tool_call>{\"name\": \"a\", \"arguments\": {\"x\": 1"}) {
+    INFO(text);
+    const ParsedMessage m = parse_message(mode, text);
+    CHECK(m.tool_calls.empty());
+    CHECK(m.content == std::optional<std::string>(text));
+  }
+  // An unclosed tag whose JSON is complete still counts (vLLM's regex takes "<tool_call>(.*)").
+  const ParsedMessage unclosed = parse_message(mode, "<tool_call>{\"name\": \"a\", \"arguments\": {}}");
+  CHECK(unclosed.tool_calls.size() == 1);
+}
+
+TEST_CASE("llama3_json: python_tag, parameters, several calls separated by ';'") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Llama3Json);
+  const std::string text =
+      "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}; "
+      "{\"name\": \"search\", \"arguments\": {\"query\": \"x\", \"n\": 1.0}}";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK_FALSE(m.content.has_value());
+  REQUIRE(m.tool_calls.size() == 2);
+  CHECK(m.tool_calls[0].arguments == R"({"city": "Paris"})");
+  CHECK(m.tool_calls[1].name == "search");
+  CHECK(m.tool_calls[1].arguments == R"({"query": "x", "n": 1.0})");
+  check_stream_matches(mode, text);
+  check_stream_matches(mode, "{\"name\": \"f\", \"parameters\": {}}");
+}
+
+TEST_CASE("llama3_json: text that does not start with a JSON object is content") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Llama3Json);
+  CHECK(parse_message(mode, "The answer is {42}.").content == std::optional<std::string>("The answer is {42}."));
+  CHECK(parse_message(mode, "{not json").content == std::optional<std::string>("{not json"));
+  check_stream_matches(mode, "The answer is {42}.");
+}
+
+TEST_CASE("tool_choice required: an array of {name, parameters}, content \"\"") {
+  ToolCallMode mode;
+  mode.kind = ToolCallMode::Kind::Required;
+  const std::string text = R"([{"name": "get_weather", "parameters": {"city": "Paris"}}, {"name": "search", "parameters": {}}])";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK(m.content == std::optional<std::string>(""));
+  REQUIRE(m.tool_calls.size() == 2);
+  CHECK(m.tool_calls[0].arguments == R"({"city": "Paris"})");
+  CHECK(m.tool_calls[1].arguments == "{}");
+  check_stream_matches(mode, text);
+  // Cut short (max_tokens): no calls, the text is the content.
+  const ParsedMessage cut = parse_message(mode, R"([{"name": "get_weather", "parameters": {"ci)");
+  CHECK(cut.tool_calls.empty());
+}
+
+TEST_CASE("a named function: the whole output is its arguments, passed through as generated") {
+  ToolCallMode mode;
+  mode.kind = ToolCallMode::Kind::Named;
+  mode.function_name = "get_weather";
+  const std::string text = "{\"city\":\"Paris\"}";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK(m.content == std::optional<std::string>(""));
+  REQUIRE(m.tool_calls.size() == 1);
+  CHECK(m.tool_calls[0].name == "get_weather");
+  CHECK(m.tool_calls[0].arguments == text);
+  check_stream_matches(mode, text);
+}
