@@ -157,8 +157,9 @@ CHAT_FIELD_CASES = [
 
 COMPLETION_FIELD_CASES = [
     {"prompt": None}, {"prompt": 5}, {"prompt": []}, {"prompt": [[]]}, {"prompt": [-1]}, {"prompt": [1.5]},
-    {"prompt": [[1], [2]]}, {"prompt": ["a", "b"]}, {"prompt": [True]}, {"prompt": {"a": 1}}, {"prompt": ""},
+    {"prompt": [[1], "a"]}, {"prompt": ["a", 5]}, {"prompt": [True]}, {"prompt": {"a": 1}}, {"prompt": ""},
     {"prompt": [99999999]}, {"prompt": [VOCAB]}, {"prompt": [[VOCAB + 5]]}, {"prompt": [1, 2, 2 ** 31]},
+    {"prompt": [[1, 2], [3, VOCAB]]}, {"prompt": [[[1]]]},
     {"prompt": "hi", "max_completion_tokens": -1}, {"prompt": "hi", "max_completion_tokens": "x"},
     {"prompt": "hi", "max_completion_tokens": 5}, {"prompt": "hi", "response_format": "x"},
     {"prompt": "hi", "response_format": {"type": "json_object"}}, {"prompt": "hi", "suffix": "x"},
@@ -293,7 +294,7 @@ def assert_probes_intact(port: int, references: list[str], results) -> None:
 
 
 def test_out_of_vocabulary_ids_fail_alone_while_others_run(hostile, probe_references):
-    bad_shapes = [[VOCAB], [99999999], [1, 2, VOCAB + 1], [[VOCAB]], [2 ** 31 - 1]]
+    bad_shapes = [[VOCAB], [99999999], [1, 2, VOCAB + 1], [[VOCAB]], [2 ** 31 - 1], [[5, 6], [7, VOCAB]]]
     errors: list[str] = []
 
     def bad(i: int):
