@@ -32,8 +32,9 @@ run_one() {
   cp -n fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
   local max_len=4096
   [[ $target == gguf || $target == chat_template ]] && max_len=16384
-  # -timeout: an input that takes 10 s is a hang worth a report; -rss_limit_mb bounds memory.
-  nice -n 19 "$binary" "$work" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
+  # -timeout: an input that takes a minute is a hang worth a report (shorter limits fire on a busy
+  # machine when the fuzzer is merely descheduled); -rss_limit_mb bounds memory.
+  nice -n 19 "$binary" "$work" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -max_len="$max_len" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" > "$OUT/logs/$target.log" 2>&1 || true
   echo "$target: $(grep -E '^stat::number_of_executed_units' "$OUT/logs/$target.log" | awk '{print $2}') execs," \
        "$(ls "$artifacts" | wc -l) artifacts"

@@ -199,10 +199,18 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
     }
     // GGUF lists dimensions innermost first; TensorView wants outermost first.
     info.shape.resize(n_dims);
+    // No type stores an element in less than one bit, so a tensor of more elements than 8 per byte
+    // of the file cannot be in it (and the product of four dimensions could overflow).
+    const uint64_t max_elements = static_cast<uint64_t>(file_.size()) * 8;
+    uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const auto dim = c.read<uint64_t>("tensor dimension");
       if (dim > (uint64_t{1} << 40)) c.fail("tensor '" + info.name + "' has an absurd dimension");
       info.shape[n_dims - 1 - d] = static_cast<int64_t>(dim);
+      if (dim != 0 && elements > max_elements / dim) {
+        c.fail("tensor '" + info.name + "' has more elements than the file can hold");
+      }
+      elements *= dim;
     }
     const auto ggml_type = c.read<uint32_t>("tensor type");
     auto dtype = dtype_from_ggml(ggml_type);
