@@ -136,7 +136,7 @@ TEST_CASE("a drain refuses new work, waits for running requests, then ends the r
   REQUIRE(kept_alive_too.get("/v1/models").result_int() == 200);
   while (server.engine.submitted().empty()) std::this_thread::sleep_for(5ms);
 
-  auto drained = std::async(std::launch::async, [&] { return server.server().drain(600ms, 5s); });
+  auto drained = std::async(std::launch::async, [&] { return server.server().drain(2s, 5s); });
   while (!server.server().draining()) std::this_thread::sleep_for(1ms);
   // While draining: not ready, and a new request on an open connection is refused and closes it.
   const TestResponse health = kept_alive.get("/health");
