@@ -107,8 +107,9 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
     sched.scheduler.num_blocks = m.backends[i]->kv_num_blocks();
     std::shared_ptr<Backend> backend_ref = m.backends[i];
     const std::string executor_name = "troupe.executor." + std::to_string(i);
-    sched.spawn_executor = [sys, am, executor_name, backend_ref] {
-      return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref});
+    sched.cancelled = std::make_shared<CancelledSequences>();
+    sched.spawn_executor = [sys, am, executor_name, backend_ref, cancelled = sched.cancelled] {
+      return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref, cancelled});
     };
     sched.on_executor_restart = [am, executor_name] { am->probe(executor_name).restarted(); };
     sched.on_executor_up = [metrics = m.metrics[i]](bool up) { metrics->set_executor_up(up); };
@@ -162,6 +163,7 @@ void EngineRuntime::submit(GenerationRequest request, std::shared_ptr<EventSink>
   cfg.engine_metrics = m.metrics;
   cfg.text = m.text;
   cfg.max_model_len = m.model.max_model_len;
+  cfg.vocab_size = m.backends.front()->spec().vocab_size;
   cfg.eos_token_ids = m.backends.front()->spec().eos_token_ids;
   cfg.next_sequence_id = m.next_sequence_id;
   cfg.on_exit = [impl = impl_.get(), id] {

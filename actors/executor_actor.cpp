@@ -17,7 +17,9 @@ caf::behavior executor_behavior(instrumented<caf::event_based_actor>* self, Exec
         StepReport report;
         report.step_id = order.step->step_id;
         try {
-          report.result = std::make_shared<const StepResult>(executor->run(*order.step));
+          std::shared_ptr<const ScheduledStep> step = order.step;
+          if (config.cancelled) step = config.cancelled->without_cancelled(std::move(step));
+          report.result = std::make_shared<const StepResult>(executor->run(*step));
         } catch (const std::exception& e) {
           report.error = e.what();
           // The sequences of a failed step are finished by the scheduler; drop their state here so

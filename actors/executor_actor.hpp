@@ -9,12 +9,15 @@
 #include <caf/fwd.hpp>
 
 #include "gpu/backend.hpp"
+#include "pipeline/scheduler/cancelled_sequences.hpp"
 #include "telemetry/actor_metrics.hpp"
 
 namespace troupe {
 
 struct ExecutorActorConfig {
   std::shared_ptr<Backend> backend;
+  // Shared with the scheduler actor: sequences aborted after their step was sent are left out.
+  std::shared_ptr<CancelledSequences> cancelled;
 };
 
 // Spawned detached: its own thread, since a step blocks on the device.

@@ -1,5 +1,6 @@
 #include "actors/request_actor.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
 #include <chrono>
 #include <unordered_map>
@@ -165,6 +166,18 @@ std::optional<ApiError> check_lengths(const GenerationRequest& req, int64_t prom
   return std::nullopt;
 }
 
+// Every prompt id must name a token of the model, whatever the request's shape (token ids sent by
+// the client, or a tokenizer whose added tokens outgrow the embedding): the backend would refuse
+// the step. vLLM's check and message.
+std::optional<ApiError> check_vocabulary(const GenerationRequest& req, const std::vector<int32_t>& prompt, int64_t vocab) {
+  if (vocab <= 0) return std::nullopt;
+  const auto bad = std::find_if(prompt.begin(), prompt.end(), [vocab](int32_t id) { return id < 0 || id >= vocab; });
+  if (bad == prompt.end()) return std::nullopt;
+  return bad_request("Token id " + std::to_string(*bad) + " is out of vocabulary: this model's token ids are 0 to " +
+                         std::to_string(vocab - 1) + ".",
+                     std::string(req.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt"));
+}
+
 void on_outputs(Self* self, SequenceOutputs& out) {
   auto& st = self->state;
   if (st.ended) return;
@@ -260,6 +273,12 @@ void submit_to_scheduler(Self* self, int engine) {
     }
     max_tokens = std::max(max_tokens, prompt_max_tokens);
   }
+  for (const auto& prompt : st.prompts) {
+    if (auto err = check_vocabulary(req, *prompt, st.cfg.vocab_size)) {
+      end_request(self, std::move(err), FinishReason::Error);
+      return;
+    }
+  }
   st.max_tokens = max_tokens;
   st.cached_by_prompt.assign(st.prompts.size(), 0);
   SubmitSequences submit;
@@ -291,8 +310,9 @@ void submit_to_scheduler(Self* self, int engine) {
   st.timeline->mark(RequestTimeline::Instant::SchedulerQueued);
   self->request(st.scheduler, caf::infinite, atoms::submit::value, std::move(submit))
       .then(
-          [self](Admission a) {
+          [self](AdmissionResult admission) {
             auto& st = self->state;
+            const Admission a = admission.outcome;
             if (a == Admission::Accepted) {
               GenerationEvent first;  // tells the session the request is running: headers may go out
               first.prompt_tokens = st.prompt_tokens;
@@ -303,7 +323,7 @@ void submit_to_scheduler(Self* self, int engine) {
             if (a == Admission::QueueFull) {
               end_request(self,
                           ApiError{503, "server_overloaded", "the server is at capacity: too many requests are waiting; retry later",
-                                   std::nullopt, 1},
+                                   std::nullopt, std::max(1, admission.retry_after_seconds)},
                           FinishReason::Abort);
             } else {
               end_request(self, bad_request("the prompt does not fit in the KV cache of this server", std::string("messages")),
@@ -373,8 +393,13 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
         std::fill(st.done.begin(), st.done.end(), true);
         GenerationEvent ev;
         ev.done = true;
-        st.cfg.sink->push(std::move(ev));
-        end_request(self, std::nullopt, FinishReason::Abort);
+        // A client still listening (the server is stopping) learns why its answer ends here: a
+        // stream gets an error event before [DONE], a non-streamed request a 503.
+        if (reason == AbortReason::Shutdown) {
+          ev.error = ApiError{503, "server_error",
+                              "The server is shutting down; this request was stopped before it finished.", std::nullopt, 1};
+        }
+        end_request(self, std::nullopt, FinishReason::Abort, std::move(ev));
       },
   };
 }

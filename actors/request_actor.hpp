@@ -27,6 +27,7 @@ struct RequestActorConfig {
   std::vector<std::shared_ptr<ServingMetrics>> engine_metrics;  // one per engine
   std::shared_ptr<const ModelText> text;
   int64_t max_model_len = 0;
+  int64_t vocab_size = 0;  // the model's: every prompt id must be below it
   std::vector<int32_t> eos_token_ids;
   std::shared_ptr<std::atomic<uint64_t>> next_sequence_id;
   std::function<void()> on_exit;  // called once when the actor ends

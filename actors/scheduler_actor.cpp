@@ -49,7 +49,37 @@ void forget_sequence(Self* self, SeqId id) {
   self->state.owners.erase(it);
 }
 
-void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* step) {
+// The client's side ended the sequence (a disconnect, a stop string, a cancel): its blocks are free
+// at once, and a step already sent to the executor runs without it.
+void abort_sequence(Self* self, SeqId id) {
+  auto& st = self->state;
+  st.scheduler->abort(id);
+  forget_sequence(self, id);
+  if (st.config.cancelled && !st.in_flight.empty()) st.config.cancelled->add(id, st.in_flight.rbegin()->first);
+}
+
+// Sequences the executor could not run end alone, each with its own reason; the others in their
+// steps go on. Their requests end with a server error (the request path validated their input, so
+// a failure here is the server's).
+void fail_sequences(Self* self, const std::vector<FailedSequence>& failed) {
+  auto& st = self->state;
+  for (const FailedSequence& f : failed) {
+    auto it = st.owners.find(f.id);
+    if (it == st.owners.end()) continue;  // already ended (aborted, or failed in an earlier step)
+    SequenceOutputs out;
+    SequenceUpdate u;
+    u.id = f.id;
+    u.finished = FinishReason::Error;
+    out.updates.push_back(u);
+    out.logprobs.emplace_back();
+    out.error = "this request could not be computed: " + f.reason;
+    self->send(it->second.request, atoms::outputs::value, std::move(out));
+    st.scheduler->abort(f.id);
+    forget_sequence(self, f.id);
+  }
+}
+
+void send_snapshot(Self* self, const StepResult* result) {
   const SchedulerStats s = self->state.scheduler->stats();
   EngineSnapshot snap;
   snap.engine = self->state.config.engine;
@@ -62,10 +92,11 @@ void send_snapshot(Self* self, const StepResult* result, const ScheduledStep* st
   snap.preemptions = s.preemptions_total - self->state.last.preemptions_total;
   snap.prefix_queries = s.prefix_queries_tokens - self->state.last.prefix_queries_tokens;
   snap.prefix_hits = s.prefix_hits_tokens - self->state.last.prefix_hits_tokens;
-  if (result != nullptr && step != nullptr) {
+  if (result != nullptr) {
+    // What the executor computed: a sequence cancelled after the step was planned is not counted.
     snap.step = true;
-    snap.prefill_tokens = step->prefill_tokens;
-    snap.decode_tokens = step->decode_tokens;
+    snap.prefill_tokens = result->prefill_tokens;
+    snap.decode_tokens = result->decode_tokens;
     snap.step_seconds = result->forward_seconds;
   }
   self->state.last = s;
@@ -136,10 +167,12 @@ void on_report(Self* self, const StepReport& report) {
   if (flight.doomed || !report.result) {
     if (!flight.doomed) fail_in_flight(self, "the executor failed: " + report.error);
     close_books(self, *flight.step);
-    send_snapshot(self, nullptr, nullptr);
+    send_snapshot(self, nullptr);
     return;
   }
   const StepResult& result = *report.result;
+  st.scheduler->observe_step(result.prefill_tokens, result.decode_tokens, result.forward_seconds);
+  fail_sequences(self, result.failed);
   std::unordered_map<SeqId, std::size_t> logprob_index;
   for (std::size_t i = 0; i < result.tokens.size(); ++i) logprob_index[result.tokens[i].id] = i;
   std::vector<SequenceUpdate> updates = st.scheduler->complete(report.step_id, result.tokens);
@@ -159,7 +192,7 @@ void on_report(Self* self, const StepReport& report) {
     if (finished) forget_sequence(self, id);
   }
   for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
-  send_snapshot(self, &result, flight.step.get());
+  send_snapshot(self, &result);
 }
 
 caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
@@ -187,7 +220,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     pump(self);
   });
   return {
-      [self](atoms::submit, SubmitSequences& submit) -> Admission {
+      [self](atoms::submit, SubmitSequences& submit) -> AdmissionResult {
         auto& st = self->state;
         std::vector<SeqId> added;
         for (auto& seq : submit.sequences) {
@@ -195,7 +228,8 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
           const AddResult r = st.scheduler->add(std::move(seq));
           if (r != AddResult::Accepted) {
             for (SeqId a : added) st.scheduler->abort(a);
-            return r == AddResult::QueueFull ? Admission::QueueFull : Admission::TooLong;
+            if (r == AddResult::TooLong) return AdmissionResult{Admission::TooLong, 0};
+            return AdmissionResult{Admission::QueueFull, st.scheduler->retry_after_seconds()};
           }
           added.push_back(id);
         }
@@ -203,16 +237,13 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
         for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id, submit.timeline};
         st.by_request[submit.request_id] = added;
         pump(self);
-        send_snapshot(self, nullptr, nullptr);
-        return Admission::Accepted;
+        send_snapshot(self, nullptr);
+        return AdmissionResult{Admission::Accepted, 0};
       },
       [self](atoms::abort_seqs, const std::vector<uint64_t>& ids) {
-        for (SeqId id : ids) {
-          self->state.scheduler->abort(id);
-          forget_sequence(self, id);
-        }
+        for (SeqId id : ids) abort_sequence(self, id);
         pump(self);
-        send_snapshot(self, nullptr, nullptr);
+        send_snapshot(self, nullptr);
       },
       [self](atoms::step_done, const StepReport& report) {
         on_report(self, report);

@@ -9,6 +9,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "pipeline/scheduler/cancelled_sequences.hpp"
 #include "pipeline/scheduler/scheduler.hpp"
 #include "telemetry/actor_metrics.hpp"
 
@@ -18,6 +19,8 @@ struct SchedulerActorConfig {
   SchedulerConfig scheduler;
   // Spawns (and, after a crash, respawns) the executor this scheduler drives.
   std::function<caf::actor()> spawn_executor;
+  // Shared with that executor: aborted sequences it must leave out of steps already sent.
+  std::shared_ptr<CancelledSequences> cancelled;
   caf::actor telemetry;
   caf::actor router;  // null with one engine
   int engine = 0;     // this pair's index

@@ -4,6 +4,7 @@
 #include <semaphore.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <mutex>
 #include <fstream>
@@ -53,6 +54,10 @@ struct ServeOptions {
   int tokenizer_workers = 2;
   int tokenizer_delay_ms = 0;
   int64_t max_body_bytes = 4 << 20;
+  double shutdown_timeout_s = 30;
+  double prefill_budget_ms = 50;
+  int64_t long_prefill_token_threshold = 0;
+  double stream_write_timeout_s = 60;
   std::string metric_labels;       // --metric-labels k=v,...
   std::string log_format = "text";  // --log-format text|json
   bool enable_auto_tool_choice = false;
@@ -80,7 +85,9 @@ std::string system_fingerprint(const std::filesystem::path& model, int64_t max_m
 
 // SIGINT/SIGTERM handling for the server's lifetime. A handler (not a blocked mask: OpenBLAS
 // starts its threads before main, with signals unblocked) posts a semaphore — one of the few
-// async-signal-safe calls — and a waiter thread stops the server. Whatever way run_serve ends (a
+// async-signal-safe calls — and a waiter thread drains the server: no new work, /health 503, up to
+// --shutdown-timeout for running requests, then the rest end with an error event (see
+// HttpServer::drain). A second signal while draining stops at once. Whatever way run_serve ends (a
 // signal, or an exception while loading), the destructor wakes the waiter and joins it.
 sem_t shutdown_semaphore;
 std::atomic<int> shutdown_signal{0};
@@ -90,25 +97,19 @@ extern "C" void on_shutdown_signal(int sig) {
   sem_post(&shutdown_semaphore);
 }
 
+// Streams cancelled at the end of a drain get this long to have their last events written.
+constexpr std::chrono::seconds kShutdownFlush{5};
+
 class ShutdownSignals {
  public:
-  ShutdownSignals() {
+  explicit ShutdownSignals(std::chrono::milliseconds grace) : grace_(grace) {
     sem_init(&shutdown_semaphore, 0, 0);
     struct sigaction action {};
     action.sa_handler = on_shutdown_signal;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
-    waiter_ = std::thread([this] {
-      while (sem_wait(&shutdown_semaphore) != 0 && errno == EINTR) {
-      }
-      std::lock_guard lock(mutex_);
-      if (done_) return;
-      const int sig = shutdown_signal.load();
-      spdlog::info("troupe: {} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      stopping_ = true;
-      if (server_ != nullptr) server_->stop();
-    });
+    waiter_ = std::thread([this] { wait_for_signals(); });
   }
   ~ShutdownSignals() {
     {
@@ -117,19 +118,59 @@ class ShutdownSignals {
       server_ = nullptr;
     }
     sem_post(&shutdown_semaphore);
+    if (drainer_.joinable()) drainer_.join();
     waiter_.join();
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
   }
-  // The server a signal stops; false when a signal already came (then do not start serving).
+  // The server a signal drains; false when a signal already came (then do not start serving).
   bool attach(HttpServer* server) {
     std::lock_guard lock(mutex_);
     server_ = server;
     return !stopping_;
   }
+  // The server stopped serving: signals no longer reach it, and a drain in progress has finished
+  // with it before it is destroyed.
+  void detach() {
+    std::thread drainer;
+    {
+      std::lock_guard lock(mutex_);
+      server_ = nullptr;
+      drainer = std::move(drainer_);
+    }
+    if (drainer.joinable()) drainer.join();
+  }
 
  private:
+  void wait_for_signals() {
+    for (;;) {
+      while (sem_wait(&shutdown_semaphore) != 0 && errno == EINTR) {
+      }
+      std::lock_guard lock(mutex_);
+      if (done_) return;
+      const int sig = shutdown_signal.load();
+      const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (stopping_) {
+        spdlog::warn("troupe: {} received again, stopping now", name);
+        if (server_ != nullptr) server_->stop();
+        continue;
+      }
+      stopping_ = true;
+      if (server_ == nullptr) continue;
+      spdlog::info("troupe: {} received: draining (up to {} ms for running requests)", name, grace_.count());
+      HttpServer* server = server_;
+      // drain() blocks for up to the grace period; it runs apart so a second signal is still heard.
+      drainer_ = std::thread([server, grace = grace_] {
+        const std::size_t cancelled = server->drain(grace, kShutdownFlush);
+        if (cancelled > 0) spdlog::warn("troupe: {} requests still running after the grace period were ended", cancelled);
+        spdlog::info("troupe: drained, shutting down");
+      });
+    }
+  }
+
+  std::chrono::milliseconds grace_;
   std::thread waiter_;
+  std::thread drainer_;
   std::mutex mutex_;
   HttpServer* server_ = nullptr;
   bool stopping_ = false;
@@ -190,11 +231,15 @@ std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, cons
   return out;
 }
 
+std::chrono::milliseconds seconds_option(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+}
+
 void run_serve(const ServeOptions& opt) {
   // Flags that need no model are checked first, so a typo fails at once.
   const prometheus::Labels metric_labels = parse_metric_labels(opt.metric_labels);
   configure_logging(parse_log_format(opt.log_format));
-  ShutdownSignals signals;
+  ShutdownSignals signals(seconds_option(opt.shutdown_timeout_s));
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
   const ModelSpec& spec = model.spec();
@@ -245,6 +290,8 @@ void run_serve(const ServeOptions& opt) {
   eopt.scheduler.max_num_batched_tokens = opt.max_num_batched_tokens;
   eopt.scheduler.enable_prefix_caching = !opt.no_prefix_caching;
   eopt.scheduler.max_waiting = opt.max_queue_len;
+  eopt.scheduler.prefill_budget_seconds = opt.prefill_budget_ms / 1000.0;
+  eopt.scheduler.long_prefill_token_threshold = opt.long_prefill_token_threshold;
   eopt.tokenizer_workers = opt.tokenizer_workers;
   eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
   eopt.version = TROUPE_VERSION;
@@ -256,6 +303,7 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.api_key.empty()) hopt.api_key = opt.api_key;
   if (!opt.api_keys_file.empty()) hopt.tenant_keys = read_api_keys(opt.api_keys_file);
   hopt.max_body_bytes = static_cast<std::size_t>(opt.max_body_bytes);
+  hopt.stream_write_timeout = seconds_option(opt.stream_write_timeout_s);
 
   EngineRuntime engine(served, text, backends, eopt);
   HttpServer server(engine, hopt);
@@ -285,8 +333,8 @@ void run_serve(const ServeOptions& opt) {
   spdlog::info("troupe: serving {} at http://{}:{}/v1 (max_model_len {})", served.name, shown_host, server.port(),
                max_model_len);
   std::cout << "troupe: ready at http://" << shown_host << ":" << server.port() << "/v1" << std::endl;
-  server.run();  // returns after stop()
-  signals.attach(nullptr);
+  server.run();  // returns after stop() (a drain ends with it)
+  signals.detach();
 }
 
 }  // namespace
@@ -319,6 +367,19 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--no-enable-prefix-caching", opt->no_prefix_caching, "Disable prefix caching");
   cmd->add_option("--tokenizer-workers", opt->tokenizer_workers, "Tokenizer actors")->check(CLI::PositiveNumber);
   cmd->add_option("--max-body-bytes", opt->max_body_bytes, "Largest request body accepted (413 beyond)")->check(CLI::PositiveNumber);
+  cmd->add_option("--prefill-budget-ms", opt->prefill_budget_ms,
+                  "While others decode or wait, prompt tokens in one step take at most this long "
+                  "(measured cost; at least one KV block runs). 0: chunks by --max-num-batched-tokens only")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--long-prefill-token-threshold", opt->long_prefill_token_threshold,
+                  "Prompts longer than this yield to shorter ones between chunks (0: --max-num-batched-tokens)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--shutdown-timeout", opt->shutdown_timeout_s,
+                  "Seconds running requests get to finish after SIGTERM before they are ended")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--stream-write-timeout", opt->stream_write_timeout_s,
+                  "Seconds a streamed response may make no write progress before its request is cancelled")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--metric-labels", opt->metric_labels,
                   "Labels added to every metric series, e.g. variant=thinking,region=eu");
   cmd->add_option("--log-format", opt->log_format, "text or json (one JSON object per line, one per request)");

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/isolated_forward.hpp"
+
 namespace troupe {
 
 StepExecutor::StepExecutor(Backend& backend, bool device_sampling)
@@ -16,54 +18,90 @@ StepResult StepExecutor::run(const ScheduledStep& step) {
     throw std::invalid_argument("StepExecutor: " + std::to_string(step.sequences.size()) + " scheduled sequences for " +
                                 std::to_string(step.batch.sequences.size()) + " batch entries");
   }
-  for (SeqId id : step.released) sequences_.erase(id);
-  prepare(step);
-
+  for (SeqId id : step.released) {
+    sequences_.erase(id);
+    failed_.erase(id);
+  }
   StepResult result;
   result.step_id = step.step_id;
+  prepare(step, result);
+  if (runnable_.empty()) return result;
+
   const auto start = std::chrono::steady_clock::now();
+  bool done = false;
   if (fits_device(step)) {
-    run_on_device(step, result);
-  } else {
-    run_on_host(step, result);
+    try {
+      run_on_device(step, result);
+      done = true;
+    } catch (const std::exception&) {
+      // The device ran the step whole or not at all: the host path finds the sequences at fault.
+      // (Their uniforms for this step were drawn already: a seeded sequence's stream moves on by one.)
+      result.tokens.clear();
+      result.logprobs.clear();
+      result.sampled_on_device = false;
+    }
   }
+  if (!done) run_on_host(step, result);
   result.forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // What was computed: the runnable sequences, less those the host path found at fault.
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (failed_.contains(s.id)) continue;
+    const auto tokens = static_cast<int64_t>(batch_.sequences[k].tokens.size());
+    (s.decode ? result.decode_tokens : result.prefill_tokens) += tokens;
+  }
   return result;
 }
 
-void StepExecutor::prepare(const ScheduledStep& step) {
-  batch_.sequences.resize(step.batch.sequences.size());
+void StepExecutor::prepare(const ScheduledStep& step, StepResult& result) {
+  // One that failed in an earlier step (and is still scheduled because the step after it was
+  // planned in the meantime) is left out quietly: its failure is reported already.
+  batch_.sequences.resize(step.sequences.size());
+  runnable_.clear();
   for (std::size_t i = 0; i < step.sequences.size(); ++i) {
     const ScheduledSequence& s = step.sequences[i];
-    if (s.first_time) {
-      if (s.sampling == nullptr || s.prompt == nullptr) {
-        throw std::invalid_argument("StepExecutor: sequence " + std::to_string(s.id) +
-                                    " arrives first_time without prompt or sampling parameters");
-      }
-      SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr};
-      if (!s.output_so_far.empty()) state.last_token = s.output_so_far.back();
-      if (s.sampling->grammar) {
-        // A resumed (preempted) sequence replays what it generated so far.
-        state.grammar = std::make_unique<structured_output::GrammarMatcher>(s.sampling->grammar);
-        for (int32_t token : s.output_so_far) state.grammar->accept_token(token);
-      }
-      sequences_.insert_or_assign(s.id, std::move(state));
+    if (!s.first_time && failed_.contains(s.id)) continue;
+    if (auto problem = prepare_one(s, step.batch.sequences[i], batch_.sequences[runnable_.size()])) {
+      fail(s.id, "sequence " + std::to_string(s.id) + " " + *problem, result);
+      continue;
     }
-    const auto it = sequences_.find(s.id);
-    if (it == sequences_.end()) {
-      throw std::invalid_argument("StepExecutor: sequence " + std::to_string(s.id) + " was never seen (first_time unset)");
-    }
-    SequenceStep& entry = batch_.sequences[i];
-    entry = step.batch.sequences[i];
-    for (int32_t& token : entry.tokens) {
-      if (token != kPendingToken) continue;
-      if (!it->second.last_token) {
-        throw std::invalid_argument("StepExecutor: sequence " + std::to_string(s.id) +
-                                    " has a pending token but nothing was sampled for it");
-      }
-      token = *it->second.last_token;
-    }
+    runnable_.push_back(i);
   }
+  batch_.sequences.resize(runnable_.size());
+}
+
+std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s, const SequenceStep& scheduled,
+                                                     SequenceStep& entry) {
+  if (s.first_time) {
+    if (s.sampling == nullptr || s.prompt == nullptr) {
+      return "arrives first_time without prompt or sampling parameters";
+    }
+    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr};
+    if (!s.output_so_far.empty()) state.last_token = s.output_so_far.back();
+    if (s.sampling->grammar) {
+      // A resumed (preempted) sequence replays what it generated so far.
+      state.grammar = std::make_unique<structured_output::GrammarMatcher>(s.sampling->grammar);
+      for (int32_t token : s.output_so_far) state.grammar->accept_token(token);
+    }
+    sequences_.insert_or_assign(s.id, std::move(state));
+    failed_.erase(s.id);
+  }
+  const auto it = sequences_.find(s.id);
+  if (it == sequences_.end()) return "was never seen (first_time unset)";
+  entry = scheduled;
+  for (int32_t& token : entry.tokens) {
+    if (token != kPendingToken) continue;
+    if (!it->second.last_token) return "has a pending token but nothing was sampled for it";
+    token = *it->second.last_token;
+  }
+  return std::nullopt;
+}
+
+void StepExecutor::fail(SeqId id, std::string reason, StepResult& result) {
+  sequences_.erase(id);
+  failed_.insert(id);
+  result.failed.push_back({id, std::move(reason)});
 }
 
 // The device samples every sequence of a step from its last token's logits, so the whole step
@@ -72,21 +110,23 @@ void StepExecutor::prepare(const ScheduledStep& step) {
 // (a prompt chunk before the last) fit either way; their draw is discarded.
 bool StepExecutor::fits_device(const ScheduledStep& step) const {
   if (device_ == nullptr) return false;
-  for (std::size_t i = 0; i < step.sequences.size(); ++i) {
-    if (batch_.sequences[i].all_logits) return false;
-    if (step.sequences[i].sample && !sequences_.at(step.sequences[i].id).sampler.can_sample_on_device()) return false;
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (batch_.sequences[k].all_logits) return false;
+    if (s.sample && !sequences_.at(s.id).sampler.can_sample_on_device()) return false;
   }
   return true;
 }
 
 void StepExecutor::run_on_device(const ScheduledStep& step, StepResult& result) {
-  device_params_.assign(step.sequences.size(), DeviceSamplingParams{});  // greedy for non-sampling entries
+  device_params_.assign(runnable_.size(), DeviceSamplingParams{});  // greedy for non-sampling entries
   bool wants_logprobs = false;
-  for (std::size_t i = 0; i < step.sequences.size(); ++i) {
-    if (!step.sequences[i].sample) continue;
-    SequenceSampler& sampler = sequences_.at(step.sequences[i].id).sampler;
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    if (!s.sample) continue;
+    SequenceSampler& sampler = sequences_.at(s.id).sampler;
     const SamplingParams& p = sampler.params();
-    DeviceSamplingParams& d = device_params_[i];
+    DeviceSamplingParams& d = device_params_[k];
     d.temperature = static_cast<float>(p.temperature);
     d.top_k = static_cast<int32_t>(std::clamp<int64_t>(p.top_k, 0, INT32_MAX));
     d.top_p = static_cast<float>(p.top_p);
@@ -96,43 +136,55 @@ void StepExecutor::run_on_device(const ScheduledStep& step, StepResult& result) 
   }
   if (!device_->sample(batch_, device_params_, device_tokens_, wants_logprobs ? &device_logprobs_ : nullptr)) {
     throw std::logic_error("StepExecutor: the device sampler declined a step of " +
-                           std::to_string(step.sequences.size()) + " sequences with as many parameter rows");
+                           std::to_string(runnable_.size()) + " sequences with as many parameter rows");
   }
   result.sampled_on_device = true;
-  for (std::size_t i = 0; i < step.sequences.size(); ++i) {
-    const ScheduledSequence& s = step.sequences[i];
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
     if (!s.sample) continue;
     SequenceState& state = sequences_.at(s.id);
-    const int32_t token = device_tokens_[i];
+    const int32_t token = device_tokens_[k];
     state.sampler.record(token);
     state.last_token = token;
     result.tokens.push_back({s.id, token});
     std::optional<TokenLogprobs> lp;
-    if (state.sampler.wants_logprobs()) lp = TokenLogprobs{token, device_logprobs_[i], {}};
+    if (state.sampler.wants_logprobs()) lp = TokenLogprobs{token, device_logprobs_[k], {}};
     result.logprobs.push_back(std::move(lp));
   }
 }
 
 void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
-  backend_.forward(batch_, logits_);
-  for (std::size_t i = 0; i < step.sequences.size(); ++i) {
-    const ScheduledSequence& s = step.sequences[i];
-    if (!s.sample) continue;
-    SequenceState& state = sequences_.at(s.id);
-    // The sequence's last new token is the one whose logits predict the next token.
-    const SequenceStep& entry = batch_.sequences[i];
-    const int64_t row = logits_.first_row[i] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
-    const std::span<float> logits(logits_.values.data() + row * logits_.vocab, static_cast<std::size_t>(logits_.vocab));
-    // The mask goes on the logits themselves, before sampling and logprobs, as vLLM applies its
-    // grammar bitmask: reported logprobs are those of the constrained distribution.
-    if (state.grammar) apply_grammar(state, logits);
-    const int32_t token = state.sampler.sample(logits);
-    if (state.grammar) state.grammar->accept_token(token);
-    state.last_token = token;
-    result.tokens.push_back({s.id, token});
-    const auto& wanted = state.sampler.params().logprobs;
-    result.logprobs.push_back(wanted ? std::optional(compute_logprobs(logits, token, *wanted)) : std::nullopt);
-  }
+  const std::vector<SequenceFault> faults = forward_isolating(
+      backend_, batch_, logits_, [&](std::span<const std::size_t> indices, StepLogits& logits) {
+        for (std::size_t group = 0; group < indices.size(); ++group) {
+          const std::size_t k = indices[group];
+          const ScheduledSequence& s = step.sequences[runnable_[k]];
+          if (!s.sample) continue;
+          // The sequence's last new token is the one whose logits predict the next token.
+          const SequenceStep& entry = batch_.sequences[k];
+          const int64_t row =
+              logits.first_row[group] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
+          const std::span<float> row_logits(logits.values.data() + row * logits.vocab,
+                                            static_cast<std::size_t>(logits.vocab));
+          try {
+            SequenceState& state = sequences_.at(s.id);
+            // The mask goes on the logits themselves, before sampling and logprobs, as vLLM applies
+            // its grammar bitmask: reported logprobs are those of the constrained distribution.
+            if (state.grammar) apply_grammar(state, row_logits);
+            const int32_t token = state.sampler.sample(row_logits);
+            if (state.grammar) state.grammar->accept_token(token);
+            const auto& wanted = state.sampler.params().logprobs;
+            std::optional<TokenLogprobs> logprobs;
+            if (wanted) logprobs = compute_logprobs(row_logits, token, *wanted);
+            state.last_token = token;
+            result.tokens.push_back({s.id, token});
+            result.logprobs.push_back(std::move(logprobs));
+          } catch (const std::exception& e) {
+            fail(s.id, std::string("sampling failed: ") + e.what(), result);
+          }
+        }
+      });
+  for (const SequenceFault& fault : faults) fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
 }
 
 void StepExecutor::apply_grammar(SequenceState& state, std::span<float> row) {

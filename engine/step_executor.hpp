@@ -13,24 +13,38 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gpu/backend.hpp"
 #include "gpu/device_sampling.hpp"
 #include "pipeline/sampling/sequence_sampler.hpp"
-#include "pipeline/sampling/token_mask.hpp"
-#include "pipeline/structured_output/grammar_matcher.hpp"
 #include "pipeline/sampling/token_logprobs.hpp"
+#include "pipeline/sampling/token_mask.hpp"
 #include "pipeline/scheduler/scheduled_step.hpp"
+#include "pipeline/structured_output/grammar_matcher.hpp"
 
 namespace troupe {
+
+// A sequence that could not run in a step (the backend refused its input, its forward failed when
+// run alone, or its sampling failed). The step ran without it; the executor drops its state and
+// leaves it out of later steps until the scheduler releases it.
+struct FailedSequence {
+  SeqId id = 0;
+  std::string reason;  // about this sequence only: never another sequence's content
+};
 
 struct StepResult {
   uint64_t step_id = 0;
   std::vector<SampledToken> tokens;                  // in the order of the step's sequences
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to tokens; set when the sequence asked
-  double forward_seconds = 0.0;                      // wall time of the forward pass (and device sampling)
+  std::vector<FailedSequence> failed;                // sequences of this step that failed (no token)
+  // Tokens the forward computed: the step's, less those of sequences that could not run.
+  int64_t prefill_tokens = 0;
+  int64_t decode_tokens = 0;
+  double forward_seconds = 0.0;                      // wall time of the forward passes (and device sampling)
   bool sampled_on_device = false;                    // the step took the device-sampling path
 };
 
@@ -40,9 +54,11 @@ class StepExecutor {
   // back and sample on the host, e.g. to compare the two).
   explicit StepExecutor(Backend& backend, bool device_sampling = true);
 
-  // Throws std::invalid_argument for a step that does not fit (sequences not parallel to the batch,
-  // an unknown sequence that is not first_time, a pending token with no token sampled before, a
-  // first_time sequence without prompt or sampling parameters), and whatever backend.forward throws.
+  // Throws std::invalid_argument when the step does not fit together (sequences not parallel to the
+  // batch). A problem of one sequence fails only that sequence (StepResult::failed): an unknown
+  // sequence that is not first_time, a pending token with no token sampled before, a first_time
+  // sequence without prompt or sampling parameters, an input the backend refuses, a forward that
+  // fails for it (see engine/isolated_forward.hpp), a sampling error.
   StepResult run(const ScheduledStep& step);
 
   // Sequences whose state is held (seen and not yet released).
@@ -56,18 +72,27 @@ class StepExecutor {
     // Set when the sampling parameters carry a grammar: advanced by every token of the sequence.
     std::unique_ptr<structured_output::GrammarMatcher> grammar;
   };
-  // Masks the tokens the sequence's grammar does not allow next (in place, in logits_).
+
+  // Masks the tokens the sequence's grammar does not allow next (in place, in the step's logits).
   void apply_grammar(SequenceState& state, std::span<float> row);
 
-  // Fills batch_ from `step`: state for newcomers, pending tokens substituted.
-  void prepare(const ScheduledStep& step);
+  // Fills batch_ and runnable_ from `step`: state for newcomers, pending tokens substituted; a
+  // sequence that cannot run is failed into `result`.
+  void prepare(const ScheduledStep& step, StepResult& result);
+  // Fills `entry` from the scheduled one (pending token substituted); the reason it cannot run.
+  std::optional<std::string> prepare_one(const ScheduledSequence& s, const SequenceStep& scheduled, SequenceStep& entry);
+  void fail(SeqId id, std::string reason, StepResult& result);
   bool fits_device(const ScheduledStep& step) const;
+  // Both run batch_ (the runnable sequences). On the device the step runs whole or throws; on the
+  // host a failure is narrowed down to the sequences at fault (forward_isolating).
   void run_on_device(const ScheduledStep& step, StepResult& result);
   void run_on_host(const ScheduledStep& step, StepResult& result);
 
   Backend& backend_;
   DeviceSampling* device_ = nullptr;  // the backend's device sampler, if it has one and it is used
   std::unordered_map<SeqId, SequenceState> sequences_;
+  std::unordered_set<SeqId> failed_;  // failed in an earlier step and not yet released
+  std::vector<std::size_t> runnable_;  // batch_ entry k is step.sequences[runnable_[k]]
   StepBatch batch_;     // the step's batch with pending tokens filled in; reused between steps
   StepLogits logits_;
   std::vector<DeviceSamplingParams> device_params_;  // reused between steps

@@ -28,30 +28,29 @@ int64_t StepBatch::total_tokens() const {
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks) {
   for (std::size_t i = 0; i < batch.sequences.size(); ++i) {
     const SequenceStep& s = batch.sequences[i];
-    const std::string where = "sequence " + std::to_string(i) + ": ";
-    if (s.tokens.empty()) throw std::invalid_argument(where + "no tokens to run");
-    if (s.num_cached < 0) throw std::invalid_argument(where + "negative cached length");
+    auto invalid = [i](const std::string& reason) { return InvalidSequence(i, reason); };
+    if (s.tokens.empty()) throw invalid("no tokens to run");
+    if (s.num_cached < 0) throw invalid("negative cached length");
     const int64_t end = s.num_cached + static_cast<int64_t>(s.tokens.size());
     if (end > spec.max_position) {
-      throw std::invalid_argument(where + "position " + std::to_string(end - 1) +
-                                  " is past the model's context of " + std::to_string(spec.max_position));
+      throw invalid("position " + std::to_string(end - 1) + " is past the model's context of " +
+                    std::to_string(spec.max_position));
     }
     const int64_t blocks_needed = (end + block_size - 1) / block_size;
     if (static_cast<int64_t>(s.block_table.size()) < blocks_needed) {
-      throw std::invalid_argument(where + std::to_string(end) + " positions need " +
-                                  std::to_string(blocks_needed) + " KV blocks, the block table has " +
-                                  std::to_string(s.block_table.size()));
+      throw invalid(std::to_string(end) + " positions need " + std::to_string(blocks_needed) +
+                    " KV blocks, the block table has " + std::to_string(s.block_table.size()));
     }
     for (int32_t b : s.block_table) {
       if (b < 0 || b >= num_blocks) {
-        throw std::invalid_argument(where + "KV block " + std::to_string(b) + " is outside the cache of " +
-                                    std::to_string(num_blocks) + " blocks");
+        throw invalid("KV block " + std::to_string(b) + " is outside the cache of " + std::to_string(num_blocks) +
+                      " blocks");
       }
     }
     for (int32_t t : s.tokens) {
       if (t < 0 || t >= spec.vocab_size) {
-        throw std::invalid_argument(where + "token id " + std::to_string(t) + " is outside the vocabulary of " +
-                                    std::to_string(spec.vocab_size));
+        throw invalid("token id " + std::to_string(t) + " is outside the vocabulary of " +
+                      std::to_string(spec.vocab_size));
       }
     }
   }

@@ -10,6 +10,7 @@
 // only reads and writes the slots it is told to.
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,8 +88,24 @@ class Backend {
   virtual void forward(const StepBatch& batch, StepLogits& out) = 0;
 };
 
+// What validate_step throws: one sequence of the batch is malformed. The index lets a caller drop
+// that sequence and run the others; `reason` says what is wrong without naming the batch position.
+class InvalidSequence : public std::invalid_argument {
+ public:
+  InvalidSequence(std::size_t batch_index, const std::string& reason)
+      : std::invalid_argument("sequence " + std::to_string(batch_index) + ": " + reason),
+        batch_index_(batch_index),
+        reason_(reason) {}
+  std::size_t batch_index() const { return batch_index_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::size_t batch_index_;
+  std::string reason_;
+};
+
 // Checks a batch against the cache geometry and the model; shared by every backend so that all
-// reject the same inputs with the same messages.
+// reject the same inputs with the same messages. Throws InvalidSequence for the first bad one.
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks);
 
 // Number of KV blocks that fit `options` for a model (bytes per block = 2 · layers · block_size ·

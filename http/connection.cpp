@@ -22,6 +22,13 @@ bool is_disconnect(const boost::system::error_code& ec) {
          ec == beast::error::timeout || ec == asio::error::operation_aborted || ec == asio::error::broken_pipe;
 }
 
+ApiError headers_too_large(std::size_t limit) {
+  ApiError error = invalid_request("The request line and headers are larger than the limit of " +
+                                   std::to_string(limit) + " bytes.");
+  error.status = 431;
+  return error;
+}
+
 ApiError body_too_large(std::size_t limit) {
   ApiError error = invalid_request("The request body is larger than the limit of " + std::to_string(limit) +
                                    " bytes.");
@@ -46,9 +53,15 @@ asio::awaitable<void> send_100_continue(Connection& connection, unsigned version
 // error response when the request was malformed or too large).
 asio::awaitable<bool> read_request(Connection& connection, http::request_parser<http::string_body>& parser) {
   parser.body_limit(connection.options.max_body_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(connection.options.max_header_bytes));
   connection.stream.expires_after(connection.options.idle_timeout);
   auto [header_ec, header_bytes] =
       co_await http::async_read_header(connection.stream, connection.buffer, parser, tuple_awaitable);
+  if (header_ec == http::error::header_limit) {
+    co_await reject_unread(connection, Request{http::verb::unknown, "", 11},
+                           headers_too_large(connection.options.max_header_bytes));
+    co_return false;
+  }
   // Beast checks a declared Content-Length against body_limit while parsing the header.
   if (header_ec == http::error::body_limit) {
     co_await reject_unread(connection, parser.get(), body_too_large(connection.options.max_body_bytes));
@@ -87,11 +100,13 @@ asio::awaitable<bool> read_request(Connection& connection, http::request_parser<
 }  // namespace
 
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngine& engine,
-                                       const HttpServerOptions& options) {
+                                       const HttpServerOptions& options, ServerLifecycle& lifecycle) {
   const ServedModel& model = engine.served_model();
-  Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options,
+  Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options, lifecycle,
                         ApiContext{model.name, model.max_model_len, model.enable_auto_tool_choice,
                                    model.tool_call_format, model.system_fingerprint}};
+  // A draining server answers each request it reads (new work with 503) and closes the connection
+  // after it (write_response says so).
   while (!connection.peer_closed) {
     http::request_parser<http::string_body> parser;
     if (!co_await read_request(connection, parser)) break;

@@ -10,6 +10,7 @@
 
 #include "actors/serving_engine.hpp"
 #include "http/http_server_options.hpp"
+#include "http/server_lifecycle.hpp"
 #include "pipeline/openai/api_context.hpp"
 
 namespace troupe::http_detail {
@@ -26,6 +27,7 @@ struct Connection {
   beast::flat_buffer buffer;
   ServingEngine& engine;
   const HttpServerOptions& options;
+  ServerLifecycle& lifecycle;
   ApiContext api_context;
   // The peer closed its side (or the connection failed), as seen by a disconnect watch. Kept here
   // because the socket reports EOF only once: a watch that saw it and lost its race to an event
@@ -41,14 +43,17 @@ struct Connection {
 // Serves requests on `socket` until the client closes, a timeout, or a response that ends the
 // connection.
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngine& engine,
-                                       const HttpServerOptions& options);
+                                       const HttpServerOptions& options, ServerLifecycle& lifecycle);
 
-// Writes `response` (keep-alive as the request asked, Content-Length set). Returns false when the
-// write failed: the connection is then unusable.
+// Writes `response` (keep-alive as the request asked unless the server is draining, Content-Length
+// set; only the header when the request was HEAD). Returns false when the connection must end
+// (the write failed, or the response closes it).
 asio::awaitable<bool> write_response(Connection& connection, const Request& request, Response response);
 
 Response json_response(const Request& request, http::status status, const std::string& body);
 Response error_response(const Request& request, const ApiError& error);
+// 503 for new work on a draining server.
+ApiError server_shutting_down();
 
 // Routes one request and writes its response(s). Returns whether the connection may carry
 // another request.

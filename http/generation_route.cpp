@@ -10,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "http/client_watch.hpp"
+#include "pipeline/openai/api_exception.hpp"
 #include "pipeline/openai/chat_request.hpp"
 #include "pipeline/openai/chat_response.hpp"
 #include "pipeline/openai/completion_request.hpp"
@@ -29,22 +30,26 @@ struct Submitted {
   ResponseOptions options;
 };
 
-// Ends the request's use of its sink however the handler exits, and cancels the request in the
-// engine unless it reached its last event (a disconnect, a failed write, an exception). The
-// session's part of the request's timeline ends with it.
+// Ends the request's use of its sink however the handler exits, cancels the request in the engine
+// unless it reached its last event (a disconnect, a failed or stalled write, an exception), and
+// tells the server's lifecycle the request is closed (a drain waits for that). The session's part
+// of the request's timeline ends with it.
 class RequestScope {
  public:
-  RequestScope(ServingEngine& engine, std::string id, std::shared_ptr<ChannelEventSink> sink,
+  RequestScope(ServingEngine& engine, ServerLifecycle& lifecycle, std::string id, std::shared_ptr<ChannelEventSink> sink,
                std::shared_ptr<RequestTimeline> timeline)
-      : engine_(engine), id_(std::move(id)), sink_(std::move(sink)), timeline_(std::move(timeline)) {}
+      : engine_(engine), lifecycle_(lifecycle), id_(std::move(id)), sink_(std::move(sink)), timeline_(std::move(timeline)) {}
   ~RequestScope() {
     sink_->detach();
-    if (!finished_) engine_.cancel(id_);
+    if (!finished_) engine_.cancel(id_, abort_reason_);
     timeline_->finish_part();
+    lifecycle_.request_closed(id_);
   }
   RequestScope(const RequestScope&) = delete;
   RequestScope& operator=(const RequestScope&) = delete;
   void mark_finished() { finished_ = true; }
+  // Why the request is cancelled if it ends unfinished (a client that went away, by default).
+  void abort_because(AbortReason reason) { abort_reason_ = reason; }
   ChannelEventSink& sink() { return *sink_; }
   // `event` has just been written: if it carries generated tokens, the first token is out.
   void written(const GenerationEvent& event) {
@@ -64,11 +69,13 @@ class RequestScope {
 
  private:
   ServingEngine& engine_;
+  ServerLifecycle& lifecycle_;
   std::string id_;
   std::shared_ptr<ChannelEventSink> sink_;
   std::shared_ptr<RequestTimeline> timeline_;
   bool finished_ = false;
   bool first_token_written_ = false;
+  AbortReason abort_reason_ = AbortReason::ClientDisconnect;
 };
 
 bool is_last(const GenerationEvent& event) { return event.done || event.error.has_value(); }
@@ -81,42 +88,58 @@ ApiError engine_contract_error(const std::string& what) {
   return error;
 }
 
-asio::awaitable<bool> write_sse_payload(Connection& connection, const std::string& payload) {
+// Every write of a stream gets --stream-write-timeout to make progress. A client that stopped
+// reading fills the (bounded) kernel buffers, the write stalls, and the timeout ends the request:
+// the write reports beast::error::timeout and the scope cancels it with AbortReason::Timeout.
+asio::awaitable<boost::system::error_code> write_sse_payload(Connection& connection, const std::string& payload) {
   const std::string frame = "data: " + payload + "\n\n";
-  connection.stream.expires_after(connection.options.read_timeout);
+  connection.stream.expires_after(connection.options.stream_write_timeout);
   auto [ec, bytes] = co_await asio::async_write(connection.stream, http::make_chunk(asio::buffer(frame)), tuple_awaitable);
   connection.stream.expires_never();
-  co_return !ec;
+  co_return ec;
 }
 
-asio::awaitable<bool> write_sse_header(Connection& connection, const Request& request) {
+asio::awaitable<boost::system::error_code> write_sse_header(Connection& connection, const Request& request) {
   http::response<http::empty_body> response{http::status::ok, request.version()};
   response.set(http::field::server, "troupe");
   response.set(http::field::content_type, "text/event-stream");
   response.set(http::field::cache_control, "no-cache");
   if (!connection.request_id.empty()) response.set("X-Request-Id", connection.request_id);
-  response.keep_alive(request.keep_alive());
+  response.keep_alive(request.keep_alive() && !connection.lifecycle.draining());
   response.chunked(true);
+  if (connection.options.stream_send_buffer_bytes > 0) {
+    boost::system::error_code ignored;
+    connection.stream.socket().set_option(asio::socket_base::send_buffer_size(connection.options.stream_send_buffer_bytes),
+                                          ignored);
+  }
   http::response_serializer<http::empty_body> serializer{response};
-  connection.stream.expires_after(connection.options.read_timeout);
+  connection.stream.expires_after(connection.options.stream_write_timeout);
   auto [ec, bytes] = co_await http::async_write_header(connection.stream, serializer, tuple_awaitable);
   connection.stream.expires_never();
-  co_return !ec;
+  co_return ec;
 }
 
-asio::awaitable<bool> write_sse_end(Connection& connection) {
-  if (!co_await write_sse_payload(connection, "[DONE]")) co_return false;
-  connection.stream.expires_after(connection.options.read_timeout);
+asio::awaitable<boost::system::error_code> write_sse_end(Connection& connection) {
+  if (auto ec = co_await write_sse_payload(connection, "[DONE]")) co_return ec;
+  connection.stream.expires_after(connection.options.stream_write_timeout);
   auto [ec, bytes] = co_await asio::async_write(connection.stream, http::make_chunk_last(), tuple_awaitable);
   connection.stream.expires_never();
-  co_return !ec;
+  co_return ec;
+}
+
+// A failed stream write: the connection is unusable. A stall (as opposed to a reset) is the
+// write timeout's doing, which operators count apart from clients that hung up.
+bool stream_write_failed(RequestScope& scope, const boost::system::error_code& ec) {
+  if (!ec) return false;
+  if (ec == beast::error::timeout) scope.abort_because(AbortReason::Timeout);
+  return true;
 }
 
 // Streams events as SSE, starting with `first`. Returns whether the connection may continue.
 asio::awaitable<bool> stream_events(Connection& connection, const Request& request, const Submitted& submitted,
                                     RequestScope& scope, GenerationEvent first) {
   StreamEncoder encoder(submitted.options);
-  if (!co_await write_sse_header(connection, request)) co_return false;
+  if (stream_write_failed(scope, co_await write_sse_header(connection, request))) co_return false;
   std::optional<GenerationEvent> event = std::move(first);
   for (;;) {
     std::vector<std::string> payloads;
@@ -129,7 +152,7 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
       contract_broken = true;
     }
     for (const std::string& payload : payloads) {
-      if (!co_await write_sse_payload(connection, payload)) co_return false;
+      if (stream_write_failed(scope, co_await write_sse_payload(connection, payload))) co_return false;
     }
     scope.written(*event);
     if (contract_broken) break;
@@ -140,8 +163,8 @@ asio::awaitable<bool> stream_events(Connection& connection, const Request& reque
     event = co_await next_event_or_disconnect(connection, scope.sink());
     if (!event) co_return false;
   }
-  if (!co_await write_sse_end(connection)) co_return false;
-  co_return request.keep_alive();
+  if (stream_write_failed(scope, co_await write_sse_end(connection))) co_return false;
+  co_return request.keep_alive() && !connection.lifecycle.draining();
 }
 
 // Collects every event into one response object.
@@ -202,7 +225,9 @@ asio::awaitable<bool> handle_generation(Connection& connection, const Request& r
       response_options(generation, ResponseIdentity{generation.id, unix_seconds_now(), generation.model,
                                                     connection.api_context.system_fingerprint})};
   auto sink = std::make_shared<ChannelEventSink>(co_await asio::this_coro::executor);
-  RequestScope scope(connection.engine, generation.id, sink, timeline);
+  // Registered before it reaches the engine, so a drain either waits for it or it is refused here.
+  if (!connection.lifecycle.request_opened(generation.id)) throw ApiException(server_shutting_down());
+  RequestScope scope(connection.engine, connection.lifecycle, generation.id, sink, timeline);
   connection.engine.submit(std::move(generation), sink);
 
   // Headers wait for the first event: an immediate error (overload, prompt too long) still gets

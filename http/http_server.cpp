@@ -1,6 +1,7 @@
 #include "http/http_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +22,9 @@ using asio::ip::tcp;
 struct HttpServer::State {
   ServingEngine& engine;
   HttpServerOptions options;
+  // Before io: destroying io destroys the coroutines still suspended on it, whose request scopes
+  // tell the lifecycle their requests closed.
+  ServerLifecycle lifecycle;
   asio::io_context io;
   tcp::acceptor acceptor;
 
@@ -55,14 +59,16 @@ void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const
 
 // Each connection runs on its own strand, so its coroutine, its disconnect watch and its channel
 // completions never run concurrently even with several io threads.
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServingEngine& engine, const HttpServerOptions& options);
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServingEngine& engine, const HttpServerOptions& options,
+                                  ServerLifecycle& lifecycle);
 
 }  // namespace
 
 HttpServer::HttpServer(ServingEngine& engine, HttpServerOptions options)
     : state_(std::make_unique<State>(engine, std::move(options))) {
   open_listener(state_->acceptor, resolve_endpoint(state_->io, state_->options), state_->options);
-  asio::co_spawn(state_->io, accept_loop(state_->acceptor, state_->engine, state_->options), asio::detached);
+  asio::co_spawn(state_->io, accept_loop(state_->acceptor, state_->engine, state_->options, state_->lifecycle),
+                 asio::detached);
 }
 
 HttpServer::~HttpServer() { stop(); }
@@ -78,9 +84,33 @@ void HttpServer::run() {
 
 void HttpServer::stop() { state_->io.stop(); }
 
+std::size_t HttpServer::drain(std::chrono::milliseconds grace, std::chrono::milliseconds flush) {
+  State& state = *state_;
+  state.lifecycle.begin_drain();
+  // The acceptor belongs to the io threads: close it there. Connections already accepted finish
+  // the request they carry; a new request on a kept-alive one gets 503 and its connection closes.
+  asio::post(state.io, [&state] {
+    boost::system::error_code ignored;
+    state.acceptor.close(ignored);
+  });
+  std::size_t cancelled = 0;
+  if (!state.lifecycle.wait_until_idle(grace)) {
+    for (const std::string& id : state.lifecycle.open_request_ids()) {
+      state.engine.cancel(id, AbortReason::Shutdown);
+      ++cancelled;
+    }
+    state.lifecycle.wait_until_idle(flush);
+  }
+  stop();
+  return cancelled;
+}
+
+bool HttpServer::draining() const { return state_->lifecycle.draining(); }
+
 namespace {
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServingEngine& engine, const HttpServerOptions& options) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServingEngine& engine, const HttpServerOptions& options,
+                                  ServerLifecycle& lifecycle) {
   for (;;) {
     auto [ec, socket] =
         co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), asio::as_tuple(asio::use_awaitable));
@@ -93,7 +123,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, ServingEngine& engine
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, http_detail::serve_connection(std::move(socket), engine, options), asio::detached);
+    asio::co_spawn(executor, http_detail::serve_connection(std::move(socket), engine, options, lifecycle),
+                   asio::detached);
   }
 }
 

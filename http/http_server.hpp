@@ -5,6 +5,8 @@
 // GET /metrics, POST /tokenize, POST /detokenize.
 //
 // This header keeps Beast and Asio out of its includers (the server's state is behind a pointer).
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -30,6 +32,16 @@ class HttpServer {
   void run();
   // Thread-safe; safe to call before, during or after run(). Open connections are dropped.
   void stop();
+
+  // Graceful shutdown, as Kubernetes expects on SIGTERM. Call from a thread other than the
+  // server's; it blocks until the server has stopped. At once: no new connections, /health answers
+  // 503, a new request on an open connection gets 503 and the connection closes. Then up to
+  // `grace` for the generation requests in progress to finish; the rest are cancelled with
+  // AbortReason::Shutdown (a stream ends with an error event, `data: [DONE]` and its last chunk; a
+  // non-streamed request gets a 503 error) and get up to `flush` to be written. Then stop().
+  // Returns how many requests had to be cancelled.
+  std::size_t drain(std::chrono::milliseconds grace, std::chrono::milliseconds flush);
+  bool draining() const;
 
  private:
   struct State;

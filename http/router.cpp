@@ -3,6 +3,8 @@
 #include <array>
 #include <optional>
 
+#include <boost/beast/core/string.hpp>
+
 #include "http/bearer_auth.hpp"
 #include "http/connection.hpp"
 #include "http/engine_call.hpp"
@@ -24,6 +26,12 @@ struct Route {
   bool metrics_port;   // also served on the --metrics-port listener
   Handler handler;
   bool counts_as_request = false;  // a generation route: refusals count in troupe_requests_total
+  bool takes_new_work = true;      // refused while draining (/health and /metrics keep answering)
+
+  bool json_body() const { return method == http::verb::post; }
+  // HEAD is served wherever GET is (the same header, no body).
+  bool allows(http::verb verb) const { return verb == method || (method == http::verb::get && verb == http::verb::head); }
+  std::string allow_header() const { return method == http::verb::get ? "GET, HEAD" : std::string(http::to_string(method)); }
 };
 
 asio::awaitable<bool> chat_completions(Connection& c, const Request& r) {
@@ -45,14 +53,16 @@ asio::awaitable<bool> version(Connection& c, const Request& r) {
 }
 
 asio::awaitable<bool> health(Connection& c, const Request& r) {
-  if (c.engine.healthy()) {
+  const bool draining = c.lifecycle.draining();
+  if (c.engine.healthy() && !draining) {
     Response response{http::status::ok, r.version()};
     return write_response(c, r, std::move(response));
   }
   ApiError error;
   error.status = 503;
   error.type = "server_error";
-  error.message = "The engine is not healthy.";
+  // Draining: a load balancer's readiness probe takes this replica out of rotation.
+  error.message = draining ? "The server is shutting down." : "The engine is not healthy.";
   return write_response(c, r, error_response(r, error));
 }
 
@@ -90,8 +100,8 @@ constexpr std::array<Route, 8> kRoutes = {{
     {"/tokenize", http::verb::post, true, false, &tokenize},
     {"/detokenize", http::verb::post, true, false, &detokenize},
     {"/version", http::verb::get, false, false, &version},
-    {"/health", http::verb::get, false, true, &health},
-    {"/metrics", http::verb::get, false, true, &metrics},
+    {"/health", http::verb::get, false, true, &health, false, false},
+    {"/metrics", http::verb::get, false, true, &metrics, false, false},
 }};
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
@@ -112,11 +122,26 @@ ApiError not_found(std::string_view path) {
 
 ApiError method_not_allowed(const Route& route, const Request& request) {
   ApiError error = invalid_request("Method " + std::string(request.method_string()) + " is not allowed on '" +
-                                   std::string(route.path) + "'; use " +
-                                   std::string(http::to_string(route.method)) + ".");
+                                   std::string(route.path) + "'; use " + route.allow_header() + ".");
   error.status = 405;
   return error;
 }
+
+// vLLM's validate_json_request: the media type (parameters such as charset aside) must be
+// application/json, else 400 before the body is looked at.
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  return beast::iequals(media, "application/json");
+}
+
+ApiError unsupported_media_type(std::string_view content_type) {
+  return invalid_request("Unsupported Media Type: only 'application/json' is allowed (Content-Type was " +
+                         (content_type.empty() ? std::string("missing") : "'" + std::string(content_type) + "'") +
+                         ").");
+}
+
 
 // The tenant whose key the Authorization header presents; "anonymous" when no keys are
 // configured; nullopt when keys are configured and none matches. Every configured key is compared
@@ -165,10 +190,13 @@ asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
   const std::string_view path = path_of(request.target());
   const Route* route = find_route(path, connection.options.metrics_only);
   if (route == nullptr) co_return co_await write_response(connection, request, error_response(request, not_found(path)));
-  if (request.method() != route->method) {
+  if (!route->allows(request.method())) {
     Response response = error_response(request, method_not_allowed(*route, request));
-    response.set(http::field::allow, http::to_string(route->method));
+    response.set(http::field::allow, route->allow_header());
     co_return co_await write_response(connection, request, std::move(response));
+  }
+  if (route->takes_new_work && connection.lifecycle.draining()) {
+    co_return co_await write_response(connection, request, error_response(request, server_shutting_down()));
   }
   if (route->needs_auth) {
     std::optional<std::string> tenant = authenticate(connection.options, request[http::field::authorization]);
@@ -177,6 +205,9 @@ asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
   }
   std::optional<ApiError> failure;
   try {
+    if (route->json_body() && !is_json_media_type(request[http::field::content_type])) {
+      throw ApiException(unsupported_media_type(request[http::field::content_type]));
+    }
     co_return co_await route->handler(connection, request);
   } catch (const ApiException& e) {
     failure = e.error();

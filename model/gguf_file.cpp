@@ -33,6 +33,7 @@ class Cursor {
   }
 
   std::size_t position() const { return pos_; }
+  std::size_t remaining() const { return bytes_.size() - pos_; }
 
   [[noreturn]] void fail(const std::string& msg) const {
     throw ModelError(file_ + ": " + msg + " (at byte " + std::to_string(pos_) + ")");
@@ -119,9 +120,11 @@ GgufValue read_value(Cursor& c, GgufValueType type, const std::string& key) {
   const GgufValueType et = v.element_type;
   if (et == GgufValueType::ARRAY) c.fail("metadata key '" + key + "' holds nested arrays");
   // Guard against absurd counts from corrupt files before reserving memory: every element takes at
-  // least one byte.
-  if (count > (std::numeric_limits<uint32_t>::max)()) {
-    c.fail("metadata key '" + key + "' claims " + std::to_string(count) + " array elements");
+  // least one byte (a string its 8-byte length), so more elements than the bytes left cannot be.
+  const uint64_t min_element_bytes = et == GgufValueType::STRING ? 8 : 1;
+  if (count > c.remaining() / min_element_bytes) {
+    c.fail("metadata key '" + key + "' claims " + std::to_string(count) + " array elements, more than the " +
+           std::to_string(c.remaining()) + " bytes left can hold");
   }
   if (is_integer(et)) {
     std::vector<int64_t> xs;
@@ -196,10 +199,18 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
     }
     // GGUF lists dimensions innermost first; TensorView wants outermost first.
     info.shape.resize(n_dims);
+    // No type stores an element in less than one bit, so a tensor of more elements than 8 per byte
+    // of the file cannot be in it (and the product of four dimensions could overflow).
+    const uint64_t max_elements = static_cast<uint64_t>(file_.size()) * 8;
+    uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const auto dim = c.read<uint64_t>("tensor dimension");
       if (dim > (uint64_t{1} << 40)) c.fail("tensor '" + info.name + "' has an absurd dimension");
       info.shape[n_dims - 1 - d] = static_cast<int64_t>(dim);
+      if (dim != 0 && elements > max_elements / dim) {
+        c.fail("tensor '" + info.name + "' has more elements than the file can hold");
+      }
+      elements *= dim;
     }
     const auto ggml_type = c.read<uint32_t>("tensor type");
     auto dtype = dtype_from_ggml(ggml_type);

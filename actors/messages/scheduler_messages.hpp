@@ -24,6 +24,12 @@ struct SubmitSequences {
 
 enum class Admission { Accepted, QueueFull, TooLong };
 
+// scheduler -> request: the answer to SubmitSequences.
+struct AdmissionResult {
+  Admission outcome = Admission::Accepted;
+  int retry_after_seconds = 0;  // QueueFull: when a place in the queue surely opens (Retry-After)
+};
+
 // scheduler -> request: what one step produced for this request's sequences.
 struct SequenceOutputs {
   std::vector<SequenceUpdate> updates;
@@ -45,6 +51,7 @@ struct StepReport {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SubmitSequences)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::Admission)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::AdmissionResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::AbortReason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SequenceOutputs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepOrder)

@@ -31,7 +31,10 @@ Value lookup_path(const Value& item, const std::string& path) {
     auto dot = path.find('.', start);
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    current = digits ? get_item(current, Value(static_cast<std::int64_t>(std::stoll(part)))) : get_item(current, Value(part));
+    std::int64_t index = 0;
+    // Digits beyond 64 bits index nothing (Python's IndexError makes it undefined): look them up as text.
+    digits = digits && std::from_chars(part.data(), part.data() + part.size(), index).ec == std::errc();
+    current = digits ? get_item(current, Value(index)) : get_item(current, Value(part));
     if (dot == std::string::npos) return current;
     start = dot + 1;
   }

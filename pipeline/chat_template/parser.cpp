@@ -484,8 +484,12 @@ class Parser {
       if (at_op(".")) {
         int line = advance().line;
         if (current().type == Type::integer) {
+          const std::string digits = advance().value;
+          std::int64_t number = 0;
+          auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+          if (parsed.ec != std::errc()) unsupported(line, "integer index " + digits + " beyond 64 bits");
           auto index = make(Expr::Kind::literal, line);
-          index->value = Value(static_cast<std::int64_t>(std::stoll(advance().value)));
+          index->value = Value(number);
           auto subscript = make(Expr::Kind::subscript, line);
           subscript->object = std::move(node);
           subscript->right = std::move(index);

@@ -27,7 +27,7 @@ class Dict {
   void set(std::string key, Value value);  // replaces in place, or appends a new key
   void erase(std::string_view key);
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const;  // defined below Value: clang instantiates it eagerly
 
  private:
   std::vector<std::pair<std::string, Value>> entries_;
@@ -151,5 +151,7 @@ class Value {
 
 // Python's <, for sorting and comparison operators; throws RenderFault on unorderable types.
 bool python_less(const Value& a, const Value& b);
+
+inline std::size_t Dict::size() const { return entries_.size(); }
 
 }  // namespace troupe::jinja

@@ -55,10 +55,19 @@ void read_prompt(const FieldReader& fields, GenerationRequest& request) {
     if (items.empty()) throw_invalid("'prompt' must not be empty.", "prompt");
     const boost::json::value& first = items.front();
     if (first.is_string() || first.is_array()) {
-      // A batch: every element a string or a list of token ids (mixing them is allowed, as vLLM does).
+      // A batch: all strings, or all lists of token ids. vLLM's schema (list[str] | list[list[int]])
+      // refuses a mix, and so does this.
       std::vector<PromptInput> batch;
       batch.reserve(items.size());
-      for (std::size_t i = 0; i < items.size(); ++i) batch.push_back(batch_prompt(items[i], i));
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if ((items[i].is_string() || items[i].is_array()) && items[i].is_string() != first.is_string()) {
+          throw_invalid("'prompt' must be " + std::string(kPromptShapes) + ": element 0 is " +
+                            std::string(json_kind_name(first)) + " but element " + std::to_string(i) + " is " +
+                            std::string(json_kind_name(items[i])) + ".",
+                        "prompt");
+        }
+        batch.push_back(batch_prompt(items[i], i));
+      }
       if (batch.size() == 1) {
         request.prompt = std::move(batch[0].text);
         request.prompt_ids = std::move(batch[0].ids);
@@ -96,7 +105,13 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
     request.sampling.logprobs = request.logprobs;
   }
   if (fields.find("suffix") != nullptr) throw_invalid("'suffix' is not supported.", "suffix");
-  read_structured_output_fields(fields, request);
+  // A chat field: the legacy completions API (OpenAI's) refuses it, and honouring or ignoring it
+  // would silently use max_tokens' default of 16 instead of what the client meant.
+  if (fields.find("max_completion_tokens") != nullptr) {
+    throw_invalid("'max_completion_tokens' is a chat completions field; /v1/completions takes 'max_tokens'.",
+                  "max_completion_tokens");
+  }
+  read_structured_output_fields(fields, request);  // response_format among them, validated
   reject_unsupported_fields(fields, request);
   return request;
 }

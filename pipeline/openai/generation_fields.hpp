@@ -22,6 +22,7 @@ void read_stop_fields(const FieldReader& fields, const ApiContext& context, Stop
 // n, stream, stream_options.include_usage, user.
 void read_delivery_fields(const FieldReader& fields, GenerationRequest& request);
 
+
 // Known OpenAI/vLLM fields that would change the output if honoured, which troupe does not
 // implement: logit_bias (non-empty) and best_of (other than n). Ignoring them silently would
 // answer a different question than the one asked, so they are a 400.

@@ -17,6 +17,7 @@ inline constexpr int32_t kPendingToken = -1;
 struct ScheduledSequence {  // parallel to ScheduledStep::batch.sequences
   SeqId id = 0;
   bool sample = false;      // this step produces a token for it (last prompt chunk, or a decode)
+  bool decode = false;      // a decode entry (one generated token), not prompt or recompute tokens
   bool first_time = false;  // first time the executor sees it (or first since it was released)
   std::shared_ptr<const std::vector<int32_t>> prompt;  // set when first_time (for penalties)
   std::vector<int32_t> output_so_far;  // set when first_time after a preemption: tokens generated so

@@ -1,6 +1,8 @@
 #include "pipeline/scheduler/scheduler.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <unordered_set>
@@ -21,6 +23,8 @@ const SchedulerConfig& validated(const SchedulerConfig& c) {
   require(c.block_size >= 1, "block_size must be at least 1");
   require(c.num_blocks >= 1, "num_blocks must be at least 1");
   require(c.max_waiting >= 1, "max_waiting must be at least 1");
+  require(c.prefill_budget_seconds >= 0, "prefill_budget_seconds must not be negative");
+  require(c.long_prefill_token_threshold >= 0, "long_prefill_token_threshold must not be negative");
   return c;
 }
 
@@ -30,6 +34,7 @@ struct Scheduler::StepPlan {
   ScheduledStep step;
   InFlightStep record;
   int64_t budget = 0;                                  // tokens left in this step
+  int64_t prefill_left = 0;                            // prompt tokens left in this step (<= budget)
   std::unordered_set<const SequenceState*> scheduled;  // already in this step: never preempted
   bool preempted_any = false;
 };
@@ -48,7 +53,10 @@ AddResult Scheduler::add(SequenceRequest request) {
     throw std::invalid_argument("Scheduler::add: sequence " + std::to_string(request.id) + " is already live");
   const auto prompt_len = static_cast<int64_t>(request.prompt->size());
   if (prompt_len >= max_len_) return AddResult::TooLong;
-  if (static_cast<int64_t>(waiting_.size()) >= config_.max_waiting) return AddResult::QueueFull;
+  // The bound counts only sequences that cannot run now: as many as there are free running slots
+  // are admitted at the next step, so a burst fills max_num_seqs + max_waiting before any 503.
+  const int64_t free_slots = std::max<int64_t>(0, config_.max_num_seqs - static_cast<int64_t>(running_.size()));
+  if (static_cast<int64_t>(waiting_.size()) >= config_.max_waiting + free_slots) return AddResult::QueueFull;
 
   auto seq = std::make_shared<SequenceState>();
   seq->tokens = *request.prompt;
@@ -131,6 +139,7 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
   ScheduledSequence scheduled;
   scheduled.id = seq->request.id;
   scheduled.sample = sample;
+  scheduled.decode = decode;
   scheduled.first_time = !seq->executor_knows;
   if (scheduled.first_time) {
     scheduled.prompt = seq->request.prompt;
@@ -145,6 +154,7 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
   plan.scheduled.insert(seq.get());
   (decode ? plan.step.decode_tokens : plan.step.prefill_tokens) += n;
   plan.budget -= n;
+  if (!decode) plan.prefill_left -= n;
   seq->num_scheduled = num_cached + n;
   if (sample) ++seq->pending;
 }
@@ -160,10 +170,11 @@ bool Scheduler::schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceSt
   return true;
 }
 
-bool Scheduler::schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq) {
+bool Scheduler::schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, int64_t limit) {
   const int64_t len = seq->total_len();
   const SeqId id = seq->request.id;
-  int64_t chunk = std::min(len - seq->num_scheduled, plan.budget);
+  int64_t chunk = std::min({len - seq->num_scheduled, plan.budget, limit});
+  if (chunk <= 0) return false;
   while (!kv_.append_slots(id, seq->num_scheduled + chunk)) {
     if (preempt_one(plan, seq.get(), false)) continue;
     // Nobody left to preempt: run the part of the chunk that fits.
@@ -186,9 +197,12 @@ bool Scheduler::waits_for_sibling(const SequenceState& seq) const {
   });
 }
 
-void Scheduler::admit_waiting(StepPlan& plan) {
+void Scheduler::admit_waiting(StepPlan& plan, bool short_only) {
+  const int64_t long_threshold =
+      config_.long_prefill_token_threshold > 0 ? config_.long_prefill_token_threshold : config_.max_num_batched_tokens;
   std::size_t i = 0;
-  while (i < waiting_.size() && plan.budget > 0 && static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
+  while (i < waiting_.size() && plan.budget > 0 && plan.prefill_left > 0 &&
+         static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
     const std::shared_ptr<SequenceState> seq = waiting_[i];
     // A preempted sequence whose last token is still being computed cannot be rebuilt yet; first
     // come first served, so nobody overtakes it (it is ready after the in-flight step).
@@ -199,8 +213,10 @@ void Scheduler::admit_waiting(StepPlan& plan) {
     }
     const std::span<const int32_t> tokens(seq->tokens);
     const auto len = static_cast<int64_t>(tokens.size());
+    // Long prompts wait for the second pass, in order: nobody behind one overtakes it there.
+    if (short_only && len > long_threshold) break;
     const int64_t cached = kv_.cached_prefix_length(tokens);
-    const int64_t chunk = std::min(len - cached, plan.budget);
+    const int64_t chunk = std::min({len - cached, plan.budget, plan.prefill_left});
     const auto allocation = kv_.allocate(seq->request.id, tokens, cached + chunk);
     if (!allocation) break;
     waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -216,10 +232,97 @@ void Scheduler::admit_waiting(StepPlan& plan) {
   }
 }
 
+bool Scheduler::engine_is_shared(const StepPlan& plan) const {
+  if (!plan.step.sequences.empty()) return true;  // decodes
+  // Otherwise: more than one prompt could use this step (running partial prefills, and waiting
+  // prompts while a running slot is free).
+  auto prompts = std::count_if(running_.begin(), running_.end(), [](const std::shared_ptr<SequenceState>& seq) {
+    return seq->num_scheduled < seq->total_len() - 1;
+  });
+  if (static_cast<int64_t>(running_.size()) < config_.max_num_seqs) prompts += static_cast<std::ptrdiff_t>(waiting_.size());
+  return prompts > 1;
+}
+
+int64_t Scheduler::prefill_cap_tokens() const {
+  if (config_.prefill_budget_seconds <= 0) return config_.max_num_batched_tokens;
+  const int64_t floor = std::min(config_.block_size, config_.max_num_batched_tokens);
+  const std::optional<StepCostModel::PromptCost> cost = cost_.prompt_cost();
+  // Before a prompt step was measured: one block, so that a first step on a slow machine cannot
+  // stall everyone; the measured value replaces it after that step.
+  if (!cost) return floor;
+  if (cost->per_token <= 0) return config_.max_num_batched_tokens;
+  const double budget = config_.prefill_budget_seconds;
+  if (!cost->line_known) {
+    // Every recent step had about the same number of prompt tokens, so a fixed per-step cost cannot
+    // be told from a per-token one (taking it all as per token would shrink chunks for ever when
+    // the fixed part alone exceeds the budget). Learn the line: try half the smallest size, or
+    // twice the largest when half would fall under one block.
+    const auto half = static_cast<int64_t>(cost->smallest_p / 2);
+    const int64_t probe = half >= floor ? half : static_cast<int64_t>(2 * cost->largest_p);
+    return std::clamp<int64_t>(probe, floor, config_.max_num_batched_tokens);
+  }
+  double tokens = 0;
+  if (cost->fixed + cost->per_token * static_cast<double>(floor) <= budget) {
+    tokens = (budget - cost->fixed) / cost->per_token;  // as many as the budget holds
+  } else {
+    // Not even one block fits: every prompt step costs at least `fixed`. Spend as much on tokens as
+    // on that overhead, so the prompt runs at half its full-chunk speed or better while the others'
+    // steps grow by at most twice the overhead.
+    tokens = cost->fixed / cost->per_token;
+  }
+  // A noisy fit (a per-token cost estimated near zero) must not turn into one huge step: the cap
+  // grows by at most 2x the largest chunk measured, so a wrong estimate is corrected next step.
+  tokens = std::min(tokens, 2 * cost->largest_p);
+  // (The epsilon keeps 0.05 / 0.001 from truncating to 49.)
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min(tokens + 1e-6, 1e12)), floor, config_.max_num_batched_tokens);
+}
+
+int Scheduler::retry_after_seconds() const {
+  constexpr int kMin = 1, kMax = 60;
+  const std::optional<double> step = cost_.seconds_per_step();
+  if (!step || running_.empty()) return kMin;
+  int64_t fewest_steps = std::numeric_limits<int64_t>::max();
+  for (const auto& seq : running_) {
+    const int64_t prompt_left = std::max<int64_t>(0, seq->prompt_len - seq->num_scheduled);
+    const int64_t per_step = prefill_cap_tokens();
+    const int64_t chunks = (prompt_left + per_step - 1) / per_step;
+    fewest_steps = std::min(fewest_steps, chunks + seq->request.max_new_tokens - seq->num_output());
+  }
+  const double seconds = std::ceil(static_cast<double>(std::max<int64_t>(1, fewest_steps)) * *step);
+  return static_cast<int>(std::clamp(seconds, static_cast<double>(kMin), static_cast<double>(kMax)));
+}
+
+void Scheduler::observe_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds) {
+  cost_.observe(prefill_tokens, decode_tokens, seconds);
+}
+
+void Scheduler::schedule_partial_prefills(StepPlan& plan, const std::vector<std::shared_ptr<SequenceState>>& snapshot) {
+  std::vector<std::shared_ptr<SequenceState>> partial;
+  for (const auto& seq : snapshot) {
+    if (seq->running && seq->num_scheduled < seq->total_len() - 1 && plan.scheduled.count(seq.get()) == 0)
+      partial.push_back(seq);
+  }
+  if (partial.empty()) return;
+  const std::shared_ptr<SequenceState> oldest = partial.front();  // running_ is in admission order
+  // Fewest tokens left first: a short prompt's last chunk is not queued behind a long prompt's.
+  std::stable_sort(partial.begin(), partial.end(), [](const auto& a, const auto& b) {
+    return a->total_len() - a->num_scheduled < b->total_len() - b->num_scheduled;
+  });
+  for (const auto& seq : partial) {
+    if (plan.budget <= 0 || plan.prefill_left <= 0) break;
+    if (seq->running) schedule_prefill(plan, seq, plan.prefill_left);
+  }
+  // Progress for the oldest: at least one block per step, even when shorter prompts took the cap.
+  if (oldest->running && plan.scheduled.count(oldest.get()) == 0 && plan.budget > 0) {
+    schedule_prefill(plan, oldest, std::min(config_.block_size, plan.budget));
+  }
+}
+
 std::optional<ScheduledStep> Scheduler::schedule() {
   if (in_flight_.size() >= 2) return std::nullopt;
   StepPlan plan;
   plan.budget = config_.max_num_batched_tokens;
+  plan.prefill_left = plan.budget;
 
   // Preemption edits running_, so walk a snapshot and skip whoever left it.
   const std::vector<std::shared_ptr<SequenceState>> snapshot = running_;
@@ -227,13 +330,11 @@ std::optional<ScheduledStep> Scheduler::schedule() {
     if (plan.budget <= 0) break;
     if (seq->running && seq->num_scheduled == seq->total_len() - 1) schedule_decode(plan, seq);
   }
-  for (const auto& seq : snapshot) {
-    if (plan.budget <= 0) break;
-    if (seq->running && seq->num_scheduled < seq->total_len() - 1 && plan.scheduled.count(seq.get()) == 0)
-      schedule_prefill(plan, seq);
-  }
+  plan.prefill_left = std::min(plan.budget, engine_is_shared(plan) ? prefill_cap_tokens() : plan.budget);
   // After a preemption the cache is known to be short: admitting now would only preempt again.
-  if (!plan.preempted_any) admit_waiting(plan);
+  if (!plan.preempted_any) admit_waiting(plan, /*short_only=*/true);
+  schedule_partial_prefills(plan, snapshot);
+  if (!plan.preempted_any) admit_waiting(plan, /*short_only=*/false);
 
   if (plan.step.sequences.empty()) return std::nullopt;
   plan.step.step_id = next_step_id_++;
@@ -267,7 +368,9 @@ std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<cons
   tokens.reserve(sampled.size());
   for (const SampledToken& s : sampled) tokens[s.id] = s.token;
   for (const InFlightEntry& e : in_flight_.front().entries) {
-    if (e.sample && tokens.count(e.seq->request.id) == 0)
+    // A retired sequence may have been left out of the step (cancelled after it was planned, or
+    // failed in the executor): it has no token, and needs none.
+    if (e.sample && !e.seq->retired && tokens.count(e.seq->request.id) == 0)
       throw std::invalid_argument("Scheduler::complete: no token for sequence " + std::to_string(e.seq->request.id) +
                                   " in step " + std::to_string(step_id));
   }

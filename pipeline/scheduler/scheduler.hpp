@@ -1,9 +1,22 @@
 #pragma once
 // Continuous batching over a paged KV cache, as pure logic (the scheduler actor drives it).
 //
-// Each step: running decodes first (one token each), then unfinished prefills (chunked by the
-// token budget), then waiting sequences admitted first come first served while max_num_seqs, the
-// token budget and the KV blocks allow. A sequence whose prompt ends in a step is sampled in it.
+// Each step: running decodes first (one token each), then prompt tokens (prefill) up to the step's
+// token budget. A sequence whose prompt ends in a step is sampled in it.
+//
+// Fair prefill: one long prompt must not hold the engine. When a step shares the engine (it has
+// decodes, or other requests wait or prefill), its prompt tokens are capped by a time budget
+// (prefill_budget_seconds) converted to tokens with the per-token cost learned from completed steps
+// (StepCostModel, fed by observe_step: a fixed cost per prompt step plus a cost per token; when the
+// fixed cost alone exceeds the budget, as many tokens as it buys, so the prompt keeps half its
+// speed); never below one KV block, so prompts always progress, and never more than twice the
+// largest chunk measured, so a misestimate costs one step at most. So
+// running streams get a token every step, and a step lasts at most their decode time plus the
+// budget. Within the prefill tokens, order is: waiting short prompts (long_prefill_token_threshold)
+// first come first served, then running prompts with the fewest tokens left first (a short request
+// overtakes a long prompt's remaining chunks; the oldest partial prefill still gets at least one
+// block each step), then waiting long prompts, first come first served, while max_num_seqs, the
+// budget and the KV blocks allow.
 //
 // Pipelining: schedule() may be called while one step is in flight, so step N+1 is planned while
 // the executor runs step N (at most two steps outstanding; a third schedule() returns nullopt).
@@ -34,6 +47,7 @@
 #include "pipeline/scheduler/sequence_request.hpp"
 #include "pipeline/scheduler/sequence_state.hpp"
 #include "pipeline/scheduler/sequence_update.hpp"
+#include "pipeline/scheduler/step_cost_model.hpp"
 
 namespace troupe {
 
@@ -57,9 +71,21 @@ class Scheduler {
   std::optional<ScheduledStep> schedule();
 
   // Step `step_id` ran (the oldest in flight; std::invalid_argument otherwise, or when a sampled
-  // sequence has no token in `sampled`). Returns one update per sequence that got a token, plus the
+  // sequence still live has no token in `sampled`; an aborted one needs none, since the executor
+  // may have left it out). Returns one update per sequence that got a token, plus the
   // sequences preempted while planning since the previous complete().
   std::vector<SequenceUpdate> complete(uint64_t step_id, std::span<const SampledToken> sampled);
+
+  // The executor computed a step of these many prompt and decode tokens in `seconds`: feeds the
+  // cost model behind the prefill cap.
+  void observe_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds);
+  // Prompt tokens a step that shares the engine may carry now (the prefill cap).
+  int64_t prefill_cap_tokens() const;
+  const StepCostModel& cost_model() const { return cost_; }
+  // For a request refused with QueueFull: whole seconds until a place in the queue surely opens,
+  // 1 to 60. A place opens when a running sequence ends; the one with the fewest tokens left ends by
+  // its max_new_tokens at the latest, one token per step at the measured step time.
+  int retry_after_seconds() const;
 
   SchedulerStats stats() const;
   const SchedulerConfig& config() const { return config_; }
@@ -82,8 +108,11 @@ class Scheduler {
   struct StepPlan;
 
   bool schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
-  bool schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
-  void admit_waiting(StepPlan& plan);
+  bool schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, int64_t limit);
+  void schedule_partial_prefills(StepPlan& plan, const std::vector<std::shared_ptr<SequenceState>>& snapshot);
+  // Admits waiting sequences in order; with `short_only`, stops at the first long prompt.
+  void admit_waiting(StepPlan& plan, bool short_only);
+  bool engine_is_shared(const StepPlan& plan) const;
   // n > 1: the choices of one request share one prompt object. A choice waits while a running
   // sibling has not yet computed the prompt's full blocks, then finds them in the prefix cache
   // instead of computing (and holding) its own copy.
@@ -109,6 +138,7 @@ class Scheduler {
   std::vector<SequenceUpdate> deferred_updates_;  // preemptions, reported by the next complete()
   uint64_t next_step_id_ = 0;
   int64_t preemptions_total_ = 0;
+  StepCostModel cost_;
 };
 
 }  // namespace troupe

@@ -180,6 +180,18 @@ def check_k8s(docs) -> None:
     c = containers[0] if containers else {}
     for probe in ("readinessProbe", "livenessProbe"):
         check(c.get(probe, {}).get("httpGet", {}).get("path") == "/health", f"Deployment: {probe} on /health")
+    # Graceful shutdown: the grace period covers the preStop sleep, --shutdown-timeout and the
+    # 5 s troupe gives ended streams to flush, and liveness outlasts a drain (/health is 503 then).
+    args = c.get("args", [])
+    drain = float(args[args.index("--shutdown-timeout") + 1]) if "--shutdown-timeout" in args else 30.0
+    pre_stop = c.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+    sleep = float(pre_stop[1]) if len(pre_stop) == 2 and pre_stop[0] == "sleep" else 0.0
+    grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+    check(grace >= sleep + drain + 5, "Deployment: terminationGracePeriodSeconds covers preStop + --shutdown-timeout + 5 s",
+          f"{grace} < {sleep} + {drain} + 5")
+    live = c.get("livenessProbe", {})
+    check(live.get("periodSeconds", 10) * live.get("failureThreshold", 3) > drain + 5,
+          "Deployment: liveness tolerates /health 503 for longer than a drain")
     res = c.get("resources", {})
     check(bool(res.get("requests")) and bool(res.get("limits")), "Deployment: resources requests and limits")
     ann = pod.get("metadata", {}).get("annotations", {})

@@ -74,11 +74,16 @@ TEST_CASE("engine: released sequences drop their state; an unknown one is refuse
   CHECK_FALSE(executor.holds(1));
   CHECK(executor.holds(2));
 
-  // A decode step for the released sequence without first_time: nothing is known about it.
+  // A decode step for the released sequence without first_time: nothing is known about it. It
+  // fails alone; the step still runs.
   ScheduledStep stale;
   stale.batch.sequences.push_back({{kPendingToken}, 4, {0}, false});
   stale.sequences.push_back({.id = 1, .sample = true});
-  CHECK_THROWS_AS(executor.run(stale), std::invalid_argument);
+  const auto stale_result = executor.run(stale);
+  REQUIRE(stale_result.failed.size() == 1);
+  CHECK(stale_result.failed[0].id == 1);
+  CHECK(stale_result.failed[0].reason.find("never seen") != std::string::npos);
+  CHECK(stale_result.tokens.empty());
 
   // A pending token for a sequence that never sampled.
   ScheduledStep never_sampled;
@@ -86,7 +91,10 @@ TEST_CASE("engine: released sequences drop their state; an unknown one is refuse
   SamplingParams greedy;
   never_sampled.batch.sequences.push_back({{kPendingToken}, 0, {0}, false});
   never_sampled.sequences.push_back({.id = 3, .sample = true, .first_time = true, .prompt = prompt, .sampling = &greedy});
-  CHECK_THROWS_AS(executor.run(never_sampled), std::invalid_argument);
+  const auto never_result = executor.run(never_sampled);
+  REQUIRE(never_result.failed.size() == 1);
+  CHECK(never_result.failed[0].id == 3);
+  CHECK_FALSE(executor.holds(3));
 
   ScheduledStep mismatched;
   mismatched.batch.sequences.resize(1);

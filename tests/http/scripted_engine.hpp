@@ -6,7 +6,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -88,13 +90,27 @@ class ScriptedEngine final : public ServingEngine {
         std::unique_lock lock(mutex_);
         cancelled_changed_.wait_for(lock, plan.interval);
       }
+      // As the request actor does: a client still listening when the server stops learns why.
+      if (cancel_reason(id) == AbortReason::Shutdown) {
+        GenerationEvent last = error_event(503, "The server is shutting down.");
+        last.done = true;
+        sink->push(last);
+      }
     });
   }
 
-  void cancel(const std::string& request_id, AbortReason = AbortReason::ClientDisconnect) override {
+  void cancel(const std::string& request_id, AbortReason reason = AbortReason::ClientDisconnect) override {
     const std::lock_guard lock(mutex_);
     cancelled_.insert(request_id);
+    reasons_.emplace(request_id, reason);
     cancelled_changed_.notify_all();
+  }
+
+  // Why the request was cancelled (the first reason given), if it was.
+  std::optional<AbortReason> cancel_reason(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    if (auto it = reasons_.find(id); it != reasons_.end()) return it->second;
+    return std::nullopt;
   }
 
   void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
@@ -159,6 +175,7 @@ class ScriptedEngine final : public ServingEngine {
   std::mutex mutex_;
   std::condition_variable cancelled_changed_;
   std::set<std::string> cancelled_;
+  std::map<std::string, AbortReason> reasons_;
   std::vector<std::string> rejected_;
   std::vector<std::string> tenants_;
   std::vector<GenerationRequest> submitted_;

@@ -387,10 +387,11 @@ def test_x_request_id_and_client_measured_ttft(loaded):
         assert p["echoed"] == want, p
         line = by_id[want]
         assert line["id"] == p["id"], (line, p)
-        # The server's TTFT runs from reading the request to writing the first token: inside the
-        # client's, which runs from sending it to reading that token.
+        # The server's TTFT runs from reading the request to the completion of the first token's
+        # write: inside the client's (sending it to reading that token), except that the client can
+        # read the bytes before the server's write completion is resumed on a busy machine.
         assert p["client_ttft"] is not None, p
-        assert line["ttft_ms"] / 1000 <= p["client_ttft"] + 5e-4, (line, p)
+        assert line["ttft_ms"] / 1000 <= p["client_ttft"] + 0.025, (line, p)
         assert p["client_ttft"] - line["ttft_ms"] / 1000 < 0.5, (line, p)
 
 

@@ -45,14 +45,17 @@ TEST_CASE("completions: prompt shapes", "[openai]") {
   CHECK(with_prompt("[[4, 5]]").prompt_ids == std::vector<int32_t>{4, 5});
   CHECK(with_prompt("[[4, 5]]").prompt.empty());
 
-  // Several prompts: a batch, in order; strings and token lists may mix (as vLLM allows).
-  const GenerationRequest batch = with_prompt(R"(["a", [7, 8], "c"])");
+  // Several prompts: a batch, in order; all strings or all token lists (vLLM's schema refuses a mix).
+  const GenerationRequest batch = with_prompt(R"(["a", "b", "c"])");
   REQUIRE(batch.batch.size() == 3);
   CHECK(batch.num_prompts() == 3);
   CHECK(batch.batch[0].text == "a");
-  CHECK(batch.batch[1].ids == std::vector<int32_t>{7, 8});
   CHECK(batch.prompt_at(2).text == "c");
-  CHECK(with_prompt("[[1], [2]]").batch.size() == 2);
+  const GenerationRequest ids = with_prompt("[[1], [7, 8]]");
+  REQUIRE(ids.batch.size() == 2);
+  CHECK(ids.batch[1].ids == std::vector<int32_t>{7, 8});
+  CHECK(mentions(rejection([&] { with_prompt(R"(["a", [7, 8], "c"])"); }), "element 1 is an array"));
+  CHECK(mentions(rejection([&] { with_prompt(R"([[7], "a"])"); }), "element 1 is a string"));
   CHECK(with_prompt(R"(["one"])").num_prompts() == 1);
   CHECK(mentions(rejection([&] { with_prompt(R"(["a", ""])"); }), "element 1 is empty"));
   CHECK(mentions(rejection([&] { with_prompt(R"(["a", 3])"); }), "element 1 is an integer"));

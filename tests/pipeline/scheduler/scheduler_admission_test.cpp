@@ -26,7 +26,7 @@ int64_t batch_tokens(const ScheduledStep& s) {
 }  // namespace
 
 TEST_CASE("scheduler: add validates requests and bounds the waiting queue", "[scheduler]") {
-  Scheduler s({.max_model_len = 64, .block_size = 4, .num_blocks = 100, .max_waiting = 3});
+  Scheduler s({.max_num_seqs = 1, .max_model_len = 64, .block_size = 4, .num_blocks = 100, .max_waiting = 2});
   CHECK(s.add(test::make_request(1, prompt_of(10), 5)) == AddResult::Accepted);
   CHECK(s.add(test::make_request(2, prompt_of(10), 5)) == AddResult::Accepted);
   CHECK(s.add(test::make_request(3, prompt_of(10), 5)) == AddResult::Accepted);
@@ -35,10 +35,13 @@ TEST_CASE("scheduler: add validates requests and bounds the waiting queue", "[sc
   CHECK_THROWS_AS(s.add(test::make_request(1, prompt_of(10), 5)), std::invalid_argument);
   CHECK_THROWS_AS(s.add(test::make_request(6, {}, 5)), std::invalid_argument);
   CHECK_THROWS_AS(s.add(test::make_request(7, prompt_of(3), 0)), std::invalid_argument);
-  CHECK(s.stats().num_waiting == 3);
+  CHECK(s.stats().num_waiting == 3);  // one for the free running slot, two queued
   // Admitting frees queue room.
   REQUIRE(s.schedule());
-  CHECK(s.stats().num_waiting == 0);
+  CHECK(s.stats().num_waiting == 2);
+  CHECK(s.stats().num_running == 1);
+  CHECK(s.add(test::make_request(4, prompt_of(10), 5)) == AddResult::QueueFull);
+  s.abort(1);
   CHECK(s.add(test::make_request(4, prompt_of(10), 5)) == AddResult::Accepted);
 
   // The cache, not only max_model_len, bounds a prompt.
