@@ -184,6 +184,11 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   GenerationEvent ev;
   std::vector<uint64_t> to_abort;
   bool got_token = false;
+  for (const PromptLogprobsChunk& chunk : out.prompt_logprobs) {
+    if (auto it = st.choice_of.find(chunk.id); it != st.choice_of.end()) {
+      st.outputs[static_cast<std::size_t>(it->second)].add_prompt_logprobs(chunk.first_position, chunk.tokens);
+    }
+  }
   for (std::size_t i = 0; i < out.updates.size(); ++i) {
     SequenceUpdate& u = out.updates[i];
     auto it = st.choice_of.find(u.id);
@@ -300,7 +305,9 @@ void submit_to_scheduler(Self* self, int engine) {
       seq.stop_token_ids = req.stop.stop_token_ids;
       st.sequences.push_back(seq.id);
       st.choice_of[seq.id] = c;
-      st.outputs.emplace_back(st.cfg.text->tokenizer, output_options_for(req, c, st.cfg.text->tokenizer, static_cast<int>(p)));
+      OutputOptions options = output_options_for(req, c, st.cfg.text->tokenizer, static_cast<int>(p));
+      if (seq.sampling.prompt_logprobs) options.echo_prompt_ids = *st.prompts[p];
+      st.outputs.emplace_back(st.cfg.text->tokenizer, std::move(options));
       submit.sequences.push_back(std::move(seq));
     }
   }

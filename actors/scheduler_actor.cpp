@@ -177,6 +177,10 @@ void on_report(Self* self, const StepReport& report) {
   for (std::size_t i = 0; i < result.tokens.size(); ++i) logprob_index[result.tokens[i].id] = i;
   std::vector<SequenceUpdate> updates = st.scheduler->complete(report.step_id, result.tokens);
   std::map<caf::actor, SequenceOutputs> by_owner;
+  for (const PromptLogprobsChunk& chunk : result.prompt_logprobs) {
+    auto owner = st.owners.find(chunk.id);
+    if (owner != st.owners.end()) by_owner[owner->second.request].prompt_logprobs.push_back(chunk);
+  }
   for (auto& u : updates) {
     auto owner = st.owners.find(u.id);
     if (owner == st.owners.end()) continue;  // aborted meanwhile

@@ -77,7 +77,7 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
     if (s.sampling == nullptr || s.prompt == nullptr) {
       return "arrives first_time without prompt or sampling parameters";
     }
-    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr};
+    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr, s.prompt};
     if (!s.output_so_far.empty()) state.last_token = s.output_so_far.back();
     if (s.sampling->grammar) {
       // A resumed (preempted) sequence replays what it generated so far.
@@ -159,9 +159,21 @@ void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
         for (std::size_t group = 0; group < indices.size(); ++group) {
           const std::size_t k = indices[group];
           const ScheduledSequence& s = step.sequences[runnable_[k]];
+          const SequenceStep& entry = batch_.sequences[k];
+          if (entry.all_logits) {
+            try {
+              const SequenceState& state = sequences_.at(s.id);
+              if (state.sampler.params().prompt_logprobs) {
+                PromptLogprobsChunk chunk = prompt_logprobs(s.id, state, entry, logits, logits.first_row[group]);
+                if (!chunk.tokens.empty()) result.prompt_logprobs.push_back(std::move(chunk));
+              }
+            } catch (const std::exception& e) {
+              fail(s.id, std::string("prompt logprobs failed: ") + e.what(), result);
+              continue;
+            }
+          }
           if (!s.sample) continue;
           // The sequence's last new token is the one whose logits predict the next token.
-          const SequenceStep& entry = batch_.sequences[k];
           const int64_t row =
               logits.first_row[group] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
           const std::span<float> row_logits(logits.values.data() + row * logits.vocab,
@@ -185,6 +197,23 @@ void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
         }
       });
   for (const SequenceFault& fault : faults) fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
+}
+
+PromptLogprobsChunk StepExecutor::prompt_logprobs(SeqId id, const SequenceState& state, const SequenceStep& entry,
+                                                  const StepLogits& logits, int64_t first_row) const {
+  PromptLogprobsChunk chunk;
+  chunk.id = id;
+  chunk.first_position = entry.num_cached + 1;
+  const std::vector<int32_t>& prompt = *state.prompt;
+  const int top_n = *state.sampler.params().prompt_logprobs;
+  const auto rows = static_cast<int64_t>(entry.tokens.size());
+  for (int64_t j = 0; j < rows; ++j) {
+    const int64_t predicted = entry.num_cached + j + 1;  // row j predicts this position's token
+    if (predicted >= static_cast<int64_t>(prompt.size())) break;  // the sampled token's row, or recomputed output
+    const std::span<const float> row(logits.row(first_row + j), static_cast<std::size_t>(logits.vocab));
+    chunk.tokens.push_back(compute_logprobs(row, prompt[static_cast<std::size_t>(predicted)], top_n));
+  }
+  return chunk;
 }
 
 void StepExecutor::apply_grammar(SequenceState& state, std::span<float> row) {

@@ -36,11 +36,21 @@ struct FailedSequence {
   std::string reason;  // about this sequence only: never another sequence's content
 };
 
+// The logprobs of prompt tokens first_position, first_position + 1, ... of one sequence (its
+// sampling asked for prompt_logprobs), from the rows of one chunk. A recomputed chunk (after a
+// preemption) repeats positions already reported.
+struct PromptLogprobsChunk {
+  SeqId id = 0;
+  int64_t first_position = 1;  // >= 1: position 0 has no context, hence no logprob
+  std::vector<TokenLogprobs> tokens;
+};
+
 struct StepResult {
   uint64_t step_id = 0;
   std::vector<SampledToken> tokens;                  // in the order of the step's sequences
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to tokens; set when the sequence asked
   std::vector<FailedSequence> failed;                // sequences of this step that failed (no token)
+  std::vector<PromptLogprobsChunk> prompt_logprobs;  // for chunks that asked for every row's logits
   // Tokens the forward computed: the step's, less those of sequences that could not run.
   int64_t prefill_tokens = 0;
   int64_t decode_tokens = 0;
@@ -71,7 +81,13 @@ class StepExecutor {
     std::optional<int32_t> last_token;  // the last token sampled (or resumed from output_so_far)
     // Set when the sampling parameters carry a grammar: advanced by every token of the sequence.
     std::unique_ptr<structured_output::GrammarMatcher> grammar;
+    std::shared_ptr<const std::vector<int32_t>> prompt;  // the tokens prompt logprobs are taken of
   };
+
+  // The logprobs of the prompt tokens that the rows of `entry` (an all_logits prompt chunk starting
+  // at logits row `first_row`) predict.
+  PromptLogprobsChunk prompt_logprobs(SeqId id, const SequenceState& state, const SequenceStep& entry,
+                                      const StepLogits& logits, int64_t first_row) const;
 
   // Masks the tokens the sequence's grammar does not allow next (in place, in the step's logits).
   void apply_grammar(SequenceState& state, std::span<float> row);

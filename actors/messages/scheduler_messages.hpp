@@ -34,6 +34,9 @@ struct AdmissionResult {
 struct SequenceOutputs {
   std::vector<SequenceUpdate> updates;
   std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to updates (the new token's)
+  // Prompt logprobs computed in this step (echo with logprobs), to be taken before `updates`: a
+  // prompt's last chunk and its first token come in one message.
+  std::vector<PromptLogprobsChunk> prompt_logprobs;
   std::optional<std::string> error;                   // the executor failed: every sequence listed ends
 };
 

@@ -103,6 +103,8 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
   if (auto logprobs = fields.integer("logprobs", 0, kMaxTopLogprobs)) {
     request.logprobs = static_cast<int>(*logprobs);
     request.sampling.logprobs = request.logprobs;
+    // Echoed text gets logprobs too: the prompt's tokens, as vLLM computes them (prompt_logprobs).
+    if (request.echo) request.sampling.prompt_logprobs = request.logprobs;
   }
   if (fields.find("suffix") != nullptr) throw_invalid("'suffix' is not supported.", "suffix");
   // A chat field: the legacy completions API (OpenAI's) refuses it, and honouring or ignoring it

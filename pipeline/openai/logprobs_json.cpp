@@ -29,10 +29,20 @@ boost::json::object completion_logprobs(const std::vector<TokenLogprob>& tokens,
   int64_t offset = first_offset;
   for (const TokenLogprob& token : tokens) {
     texts.emplace_back(token.token);
-    logprobs.emplace_back(json_logprob(token.logprob));
-    boost::json::object top;
-    for (const TopLogprob& candidate : token.top) top[candidate.token] = json_logprob(candidate.logprob);
-    tops.emplace_back(std::move(top));
+    if (!token.has_logprob) {
+      logprobs.emplace_back(nullptr);
+      tops.emplace_back(nullptr);
+    } else {
+      logprobs.emplace_back(json_logprob(token.logprob));
+      // The chosen token first, then the most likely ones (vLLM's order): top_n or top_n + 1
+      // entries, as the legacy completions API defines them.
+      boost::json::object top;
+      top[token.token] = json_logprob(token.logprob);
+      for (const TopLogprob& candidate : token.top) {
+        if (!top.contains(candidate.token)) top[candidate.token] = json_logprob(candidate.logprob);
+      }
+      tops.emplace_back(std::move(top));
+    }
     offsets.emplace_back(offset);
     offset += code_points(token.token);
   }

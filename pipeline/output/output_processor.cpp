@@ -42,6 +42,31 @@ TokenLogprob OutputProcessor::to_token_logprob(const TokenLogprobs& raw) const {
   return out;
 }
 
+void OutputProcessor::add_prompt_logprobs(int64_t first_position, std::span<const TokenLogprobs> tokens) {
+  if (echoed_ || first_position < 1) return;
+  for (std::size_t k = 0; k < tokens.size(); ++k) {
+    const int64_t position = first_position + static_cast<int64_t>(k);
+    if (position == static_cast<int64_t>(prompt_logprobs_.size()) + 1) prompt_logprobs_.push_back(tokens[k]);
+  }
+}
+
+std::vector<TokenLogprob> OutputProcessor::echo_logprobs() const {
+  std::vector<TokenLogprob> out;
+  out.reserve(options_.echo_prompt_ids.size());
+  for (std::size_t p = 0; p < options_.echo_prompt_ids.size(); ++p) {
+    if (p >= 1 && p - 1 < prompt_logprobs_.size()) {
+      out.push_back(to_token_logprob(prompt_logprobs_[p - 1]));
+      continue;
+    }
+    TokenLogprob none;
+    none.token_id = options_.echo_prompt_ids[p];
+    none.token = logprob_token_text(tokenizer_, none.token_id);
+    none.has_logprob = false;
+    out.push_back(std::move(none));
+  }
+  return out;
+}
+
 OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<const std::optional<TokenLogprobs>> logprobs,
                                    std::optional<FinishReason> finish, std::optional<int32_t> stop_token) {
   OutputUpdate update;
@@ -54,6 +79,7 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
   ChoiceDelta& delta = update.delta;
   if (!echoed_) {
     delta.text = options_.echo;
+    if (options_.logprobs) delta.logprobs = echo_logprobs();
     echoed_ = true;
   }
 

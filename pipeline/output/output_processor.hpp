@@ -28,6 +28,9 @@ struct OutputOptions {
   bool skip_special_tokens = true;
   bool logprobs = false;                // turn the TokenLogprobs given to push into delta logprobs
   std::string echo;                     // text put before the first delta's text (completions echo)
+  // Echo with logprobs: the prompt's tokens, whose entries (given by add_prompt_logprobs; the first
+  // token's is null) lead the first delta's logprobs.
+  std::vector<int32_t> echo_prompt_ids;
 };
 
 // The options of choice `index` of `request`, a choice of its prompt `prompt` (0 unless the request
@@ -57,12 +60,20 @@ class OutputProcessor {
   OutputUpdate push(std::span<const int32_t> tokens, std::span<const std::optional<TokenLogprobs>> logprobs = {},
                     std::optional<FinishReason> finish = std::nullopt, std::optional<int32_t> stop_token = std::nullopt);
 
+  // Logprobs of prompt tokens first_position, first_position + 1, ... (>= 1), for the echo. A
+  // position given before is ignored (a chunk recomputed after a preemption); so is anything after
+  // the first push.
+  void add_prompt_logprobs(int64_t first_position, std::span<const TokenLogprobs> tokens);
+
   bool finished() const { return finished_; }
   const std::string& text() const { return text_; }  // all text emitted so far, echo included
   int64_t num_tokens() const { return num_tokens_; }  // tokens accepted so far
 
  private:
   TokenLogprob to_token_logprob(const TokenLogprobs& raw) const;
+  // The echoed prompt's logprob entries: one per prompt token, null for the first (and for any
+  // position whose logprobs never came).
+  std::vector<TokenLogprob> echo_logprobs() const;
 
   Tokenizer tokenizer_;
   OutputOptions options_;
@@ -70,6 +81,7 @@ class OutputProcessor {
   StopStringMatcher matcher_;
   std::string text_;
   int64_t num_tokens_ = 0;
+  std::vector<TokenLogprobs> prompt_logprobs_;  // prompt positions 1, 2, ... received so far
   bool echoed_ = false;
   bool finished_ = false;
 };

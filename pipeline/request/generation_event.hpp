@@ -37,6 +37,9 @@ struct TokenLogprob {
   std::string token;
   float logprob = 0.0f;
   std::vector<TopLogprob> top;  // most likely first
+  // False for an echoed prompt's first token, which has no context and so no logprob (null in
+  // the response, as vLLM reports it).
+  bool has_logprob = true;
 };
 
 struct ChoiceDelta {

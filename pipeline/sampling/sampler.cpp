@@ -29,6 +29,9 @@ void validate_sampling_params(const SamplingParams& p) {
   if (p.logprobs && (*p.logprobs < 0 || *p.logprobs > kMaxTopLogprobs)) {
     out_of_range("logprobs", "in [0, " + std::to_string(kMaxTopLogprobs) + "]", *p.logprobs);
   }
+  if (p.prompt_logprobs && (*p.prompt_logprobs < 0 || *p.prompt_logprobs > kMaxTopLogprobs)) {
+    out_of_range("prompt_logprobs", "in [0, " + std::to_string(kMaxTopLogprobs) + "]", *p.prompt_logprobs);
+  }
 }
 
 SamplingParams choice_sampling(const SamplingParams& params, int choice) {

@@ -37,6 +37,10 @@ struct SamplingParams {
   // Log-probabilities per generated token: the chosen token's plus this many most likely ones
   // (0 to kMaxTopLogprobs). Unset: none computed.
   std::optional<int> logprobs;
+  // Log-probabilities of the prompt's tokens, from its second on (the first has no context): each
+  // token's plus this many most likely ones. Set for completions with echo and logprobs, as vLLM
+  // does. The scheduler then computes the whole prompt (no prefix-cache hits), every row's logits.
+  std::optional<int> prompt_logprobs;
   // Structured output: the grammar the sampled text must follow (response_format, vLLM's
   // structured_outputs, a forced tool call). The executor keeps a matcher per sequence and masks
   // every disallowed token before sampling. Set by the request actor once the tokenizer actor has

@@ -135,6 +135,9 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
   step.tokens = std::move(tokens);
   step.num_cached = num_cached;
   step.block_table = kv_.block_table(seq->request.id);
+  // Row q of the chunk predicts token q + 1: wanted while that is a prompt token still owed.
+  const bool prompt_logprobs = !decode && seq->wants_prompt_logprobs() && num_cached < seq->prompt_len - 1;
+  step.all_logits = prompt_logprobs;
 
   ScheduledSequence scheduled;
   scheduled.id = seq->request.id;
@@ -150,7 +153,7 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
 
   plan.step.batch.sequences.push_back(std::move(step));
   plan.step.sequences.push_back(std::move(scheduled));
-  plan.record.entries.push_back(InFlightEntry{seq, seq->incarnation, n, sample});
+  plan.record.entries.push_back(InFlightEntry{seq, seq->incarnation, n, sample, prompt_logprobs});
   plan.scheduled.insert(seq.get());
   (decode ? plan.step.decode_tokens : plan.step.prefill_tokens) += n;
   plan.budget -= n;
@@ -189,7 +192,7 @@ bool Scheduler::schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceS
 }
 
 bool Scheduler::waits_for_sibling(const SequenceState& seq) const {
-  if (!kv_.prefix_caching()) return false;
+  if (!kv_.prefix_caching() || seq.wants_prompt_logprobs()) return false;
   const int64_t cacheable = (seq.prompt_len - 1) / kv_.block_size() * kv_.block_size();
   if (cacheable == 0) return false;
   return std::any_of(running_.begin(), running_.end(), [&](const std::shared_ptr<SequenceState>& r) {
@@ -215,9 +218,11 @@ void Scheduler::admit_waiting(StepPlan& plan, bool short_only) {
     const auto len = static_cast<int64_t>(tokens.size());
     // Long prompts wait for the second pass, in order: nobody behind one overtakes it there.
     if (short_only && len > long_threshold) break;
-    const int64_t cached = kv_.cached_prefix_length(tokens);
+    // No prefix lookup (and no query counted) for a prompt whose logprobs are wanted, as vLLM skips it.
+    const std::span<const int32_t> lookup = seq->wants_prompt_logprobs() ? std::span<const int32_t>{} : tokens;
+    const int64_t cached = kv_.cached_prefix_length(lookup);
     const int64_t chunk = std::min({len - cached, plan.budget, plan.prefill_left});
-    const auto allocation = kv_.allocate(seq->request.id, tokens, cached + chunk);
+    const auto allocation = kv_.allocate(seq->request.id, lookup, cached + chunk);
     if (!allocation) break;
     waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(i));
     running_.push_back(seq);
@@ -388,6 +393,9 @@ std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<cons
       // Same blocks as when planned: these positions are now computed and may enter the cache.
       seq->num_computed += e.num_tokens;
       kv_.commit(seq->request.id, seq->tokens, seq->num_computed);
+      if (e.prompt_logprobs) {
+        seq->prompt_logprobs_through = std::max(seq->prompt_logprobs_through, std::min(seq->num_computed, seq->prompt_len - 1));
+      }
     }
     // A token computed before a preemption is still right: the context it saw was complete.
     if (e.sample) apply_token(seq, tokens.at(seq->request.id), out);

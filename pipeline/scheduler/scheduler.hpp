@@ -32,6 +32,11 @@
 // Prefix cache: blocks enter it when the step that computed them completes, so choices of one
 // request (n > 1) admitted in the same step could not share; a later choice therefore waits until
 // a running sibling has computed the shared prompt blocks (see waits_for_sibling).
+//
+// Prompt logprobs (echo with logprobs): such a prompt is computed whole, without prefix-cache hits
+// (a cached block has no logits), its chunks asking the executor for every row's logits; after a
+// preemption it is recomputed the same way until all its prompt logprobs were produced (the
+// request drops the positions it already has).
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -99,6 +104,7 @@ class Scheduler {
     uint32_t incarnation = 0;
     int64_t num_tokens = 0;
     bool sample = false;
+    bool prompt_logprobs = false;  // all_logits for prompt logprobs
   };
   struct InFlightStep {
     uint64_t step_id = 0;

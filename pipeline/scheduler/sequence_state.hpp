@@ -22,6 +22,14 @@ struct SequenceState {
   bool retired = false;          // finished or aborted; kept alive only by in-flight steps
   bool admitted_once = false;
   int64_t num_cached_prompt_tokens = 0;  // prefix cache hits at the first admission
+  // Prompt logprobs (sampling.prompt_logprobs): prompt tokens 1..n whose logprobs completed steps
+  // have produced. Until all are, the prompt is computed without the prefix cache, every row's
+  // logits returned.
+  int64_t prompt_logprobs_through = 0;
+
+  bool wants_prompt_logprobs() const {
+    return request.sampling.prompt_logprobs.has_value() && prompt_logprobs_through < prompt_len - 1;
+  }
 
   int64_t num_output() const { return static_cast<int64_t>(tokens.size()) - prompt_len; }
   // Length once the in-flight tokens are known.

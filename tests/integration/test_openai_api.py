@@ -1,5 +1,5 @@
 """The OpenAI-compatible API through the official `openai` client: chat and completions, streaming,
-usage, stop strings, max_tokens, seeds, n > 1, logprobs, /v1/models, /tokenize and /detokenize."""
+usage, stop strings, max_tokens, seeds, n > 1, logprobs (echo with prompt logprobs), /v1/models, /tokenize and /detokenize."""
 from __future__ import annotations
 
 import json
@@ -275,6 +275,69 @@ def test_completion_logprobs(client):
         assert _descending(values), f"top logprobs not sorted: {top}"
         assert token in top, "greedy picks a top token"
         assert value == pytest.approx(max(values), abs=1e-4)
+
+
+def _echo_logprobs(client, prompt, **kw):
+    r = client.completions.create(model=SERVED_NAME, prompt=prompt, max_tokens=4, temperature=0, echo=True,
+                                  logprobs=2, **kw)
+    return r, r.choices[0]
+
+
+def test_completion_echo_with_logprobs_covers_the_prompt(client, server):
+    ids = tokenize(server, prompt=STORY)["tokens"]
+    r, choice = _echo_logprobs(client, STORY)
+    lp = choice.logprobs
+    assert choice.text.startswith(STORY)
+    n = len(ids) + r.usage.completion_tokens
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == len(lp.text_offset) == n
+    # The prompt's first token has no context: null, as vLLM reports it; every other has a value.
+    assert lp.token_logprobs[0] is None and lp.top_logprobs[0] is None
+    assert all(v is not None and v <= 0.0 for v in lp.token_logprobs[1:])
+    # text_offset points into the echoed text: each token's string sits at its offset.
+    assert "".join(lp.tokens) == choice.text
+    for token, offset in zip(lp.tokens, lp.text_offset):
+        assert choice.text[offset:offset + len(token)] == token
+    # The chosen token leads each top dict, then the 2 most likely: 2 or 3 entries.
+    for token, value, top in zip(lp.tokens[1:], lp.token_logprobs[1:], lp.top_logprobs[1:]):
+        assert 2 <= len(top) <= 3 and next(iter(top)) == token and top[token] == pytest.approx(value)
+
+
+def test_echoed_prompt_logprobs_match_the_model_at_each_position(client, server):
+    # Reference: the same model asked for the next token after each prefix of the prompt; where the
+    # prompt's own next token is among the 20 most likely, its logprob must be the echo's.
+    ids = tokenize(server, prompt=STORY)["tokens"]
+    _, choice = _echo_logprobs(client, STORY)
+    echoed = choice.logprobs.token_logprobs
+    compared = 0
+    for i in range(1, len(ids)):
+        ref = client.completions.create(model=SERVED_NAME, prompt=ids[:i], max_tokens=1, temperature=0, logprobs=20)
+        top = ref.choices[0].logprobs.top_logprobs[0]
+        want = choice.logprobs.tokens[i]
+        if want in top:
+            assert echoed[i] == pytest.approx(top[want], abs=2e-3), (i, want)
+            compared += 1
+    assert compared >= len(ids) // 2
+
+
+def test_echo_logprobs_ignore_the_prefix_cache_and_stream_the_same(client):
+    _, first = _echo_logprobs(client, STORY)
+    _, again = _echo_logprobs(client, STORY)  # its blocks are cached now: logprobs must not be lost
+    assert again.logprobs.token_logprobs[0] is None
+    assert again.logprobs.token_logprobs[1:] == pytest.approx(first.logprobs.token_logprobs[1:], abs=1e-5)
+    chunks = list(client.completions.create(model=SERVED_NAME, prompt=STORY, max_tokens=4, temperature=0, echo=True,
+                                            logprobs=2, stream=True))
+    tokens, values, offsets, text = [], [], [], ""
+    for c in chunks:
+        for ch in c.choices:
+            text += ch.text
+            if ch.logprobs:
+                tokens += ch.logprobs.tokens
+                values += ch.logprobs.token_logprobs
+                offsets += ch.logprobs.text_offset
+    assert text == first.text
+    assert tokens == first.logprobs.tokens
+    assert offsets == first.logprobs.text_offset
+    assert values[0] is None and values[1:] == pytest.approx(first.logprobs.token_logprobs[1:], abs=1e-5)
 
 
 def test_chat_logprobs(client):

@@ -183,6 +183,21 @@ TEST_CASE("responses: completions logprobs shape and text offsets", "[openai]") 
   CHECK(next == 15);
 }
 
+TEST_CASE("responses: completions top_logprobs list the chosen token first; an echoed first token is null",
+          "[openai]") {
+  TokenLogprob first = token("Once", 0.0f);
+  first.has_logprob = false;
+  // Sampled below the top 2: it leads its dict, which then has 3 entries (vLLM's shape).
+  const std::vector<TokenLogprob> tokens = {first, token(" upon", -4.0f, {{5, " a", -0.5f}, {6, " the", -1.0f}})};
+  const boost::json::object logprobs = completion_logprobs(tokens, 0);
+  CHECK(boost::json::serialize(logprobs.at("token_logprobs")) == "[null,-4E0]");
+  CHECK(logprobs.at("top_logprobs").at(0).is_null());
+  const auto& top = logprobs.at("top_logprobs").at(1).as_object();
+  REQUIRE(top.size() == 3);
+  CHECK(top.begin()->key() == " upon");
+  CHECK(boost::json::serialize(logprobs.at("text_offset")) == "[0,4]");
+}
+
 TEST_CASE("responses: chat logprobs carry bytes and top candidates", "[openai]") {
   const boost::json::object logprobs = chat_logprobs({token("\xC3\xA9", -1.0f, {{7, "e", -2.0f}})});
   const auto& entry = logprobs.at("content").at(0).as_object();

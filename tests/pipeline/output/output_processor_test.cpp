@@ -244,6 +244,35 @@ TEST_CASE("output: logprobs carry each token's own text; echo prefixes the first
   CHECK(OutputProcessor(tok, o).push(ids, {}).delta.logprobs.empty());
 }
 
+TEST_CASE("output: an echoed prompt's logprobs lead the first delta, the first token's null", "[output]") {
+  const Tokenizer& tok = smollm2();
+  const auto prompt = tok.encode("Once upon a time", false);
+  REQUIRE(prompt.size() == 4);
+  OutputOptions o;
+  o.logprobs = true;
+  o.echo = "Once upon a time";
+  o.echo_prompt_ids = prompt;
+  OutputProcessor proc(tok, o);
+  auto entry = [](int32_t id, float lp) { return TokenLogprobs{id, lp, {}}; };
+  // Chunks as the executor reports them: positions 1-2, then 2-3 again after a recompute.
+  const std::vector<TokenLogprobs> first{entry(prompt[1], -1.0f), entry(prompt[2], -2.0f)};
+  const std::vector<TokenLogprobs> again{entry(prompt[2], -7.0f), entry(prompt[3], -3.0f)};
+  proc.add_prompt_logprobs(1, first);
+  proc.add_prompt_logprobs(2, again);
+  const std::vector<int32_t> generated{prompt[1]};
+  const std::vector<std::optional<TokenLogprobs>> lps{entry(prompt[1], -4.0f)};
+  const auto update = proc.push(generated, lps, FinishReason::Length);
+  CHECK(update.delta.text == "Once upon a time upon");
+  REQUIRE(update.delta.logprobs.size() == 5);
+  CHECK_FALSE(update.delta.logprobs[0].has_logprob);
+  CHECK(update.delta.logprobs[0].token == "Once");
+  CHECK(update.delta.logprobs[1].logprob == -1.0f);
+  CHECK(update.delta.logprobs[2].logprob == -2.0f);  // the first report of a position stands
+  CHECK(update.delta.logprobs[3].logprob == -3.0f);
+  CHECK(update.delta.logprobs[4].logprob == -4.0f);
+  for (const auto& lp : std::span(update.delta.logprobs).subspan(1)) CHECK(lp.has_logprob);
+}
+
 TEST_CASE("output: options from a request", "[output]") {
   GenerationRequest req;
   req.endpoint = Endpoint::Completions;

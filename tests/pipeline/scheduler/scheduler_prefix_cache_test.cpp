@@ -83,3 +83,35 @@ TEST_CASE("scheduler: n > 1 choices share their prompt blocks", "[scheduler][pre
 }
 
 }  // namespace troupe
+
+namespace troupe {
+
+TEST_CASE("scheduler: a prompt whose logprobs are wanted is computed whole, every prompt row's logits asked",
+          "[scheduler][prefix]") {
+  // A chunk size below the prompt so the prompt takes several chunks.
+  SchedulerConfig config{.max_num_batched_tokens = 32, .max_model_len = 256, .block_size = 16, .num_blocks = 64};
+  Scheduler s(config);
+  test::FakeExecutor exec(config.num_blocks, config.block_size);
+  REQUIRE(s.add(test::make_request(1, prompt_of(64), 2)) == AddResult::Accepted);
+  REQUIRE(test::drive(s, exec, 2).errors.empty());  // its blocks are now in the prefix cache
+
+  auto wanting = test::make_request(2, prompt_of(64), 2);
+  wanting.sampling.prompt_logprobs = 1;
+  REQUIRE(s.add(wanting) == AddResult::Accepted);
+  std::vector<std::pair<int64_t, bool>> chunks;  // (num_cached, all_logits) of each prompt chunk
+  auto run = test::drive(s, exec, 2, [&](const ScheduledStep& step) {
+    for (std::size_t i = 0; i < step.sequences.size(); ++i) {
+      if (!step.sequences[i].decode) chunks.emplace_back(step.batch.sequences[i].num_cached, step.batch.sequences[i].all_logits);
+    }
+  });
+  REQUIRE(run.errors.empty());
+  CHECK(exec.errors().empty());
+  CHECK(run.cached_prompt_tokens.at(2) == 0);  // the cached blocks were not used
+  REQUIRE(chunks.size() == 2);
+  CHECK(chunks[0] == std::pair<int64_t, bool>{0, true});
+  CHECK(chunks[1] == std::pair<int64_t, bool>{32, true});
+  CHECK(run.outputs.at(2) == test::expected_output(wanting, test::default_token, 256));
+  CHECK(s.stats().prefix_queries_tokens == 64);  // no lookup counted for it, as vLLM skips it
+}
+
+}  // namespace troupe
