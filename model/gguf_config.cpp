@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
@@ -39,6 +40,14 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.hidden_size = required("embedding_length");
   spec.intermediate_size = required("feed_forward_length");
   spec.num_heads = required("attention.head_count");
+  // Checked before they divide anything below (ModelSpec's own validation comes later).
+  const std::array<std::pair<const char*, int64_t>, 4> dimensions{{{"block_count", spec.num_layers},
+                                                                    {"embedding_length", spec.hidden_size},
+                                                                    {"feed_forward_length", spec.intermediate_size},
+                                                                    {"attention.head_count", spec.num_heads}}};
+  for (const auto& [key, value] : dimensions) {
+    if (value <= 0) fail(arch + "." + key + " is " + std::to_string(value) + ": it must be positive");
+  }
   spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
   spec.head_dim = gguf.get_int(arch + ".attention.key_length").value_or(spec.hidden_size / spec.num_heads);
   spec.max_position = required("context_length");
