@@ -164,6 +164,7 @@ void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) 
     throw std::invalid_argument(std::to_string(elements) + " elements are not whole " +
                                 std::string(dtype_name(type)) + " blocks");
   }
+  if (elements == 0) return;  // an empty tensor: src and dst may be null
   const auto* s = reinterpret_cast<const u8*>(src);
   switch (type) {
     case DType::F32:

@@ -70,16 +70,26 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     throw RenderFault(binary_type_error(op, a, b));
   }
   if (both_integers(a, b)) {
-    std::int64_t x = integer(a), y = integer(b);
-    if (op == "+") return Value(x + y);
-    if (op == "-") return Value(x - y);
-    if (op == "*") return Value(x * y);
+    // Python's integers never overflow; templates' are 64-bit, and a result beyond that range is
+    // a clear render error rather than a wrapped value (or undefined behaviour).
+    std::int64_t x = integer(a), y = integer(b), result = 0;
+    auto checked = [&](bool overflowed) {
+      if (overflowed) throw RenderFault("integer overflow in '" + op + "': the result exceeds 64 bits");
+      return Value(result);
+    };
+    if (op == "+") return checked(__builtin_add_overflow(x, y, &result));
+    if (op == "-") return checked(__builtin_sub_overflow(x, y, &result));
+    if (op == "*") return checked(__builtin_mul_overflow(x, y, &result));
     if (op == "/") {
       if (y == 0) throw RenderFault("division by zero");
       return Value(static_cast<double>(x) / static_cast<double>(y));
     }
     if (op == "//" || op == "%") {
       if (y == 0) throw RenderFault("integer division or modulo by zero");
+      if (y == -1) {  // x / -1 overflows for the smallest x; the remainder is always 0
+        if (op == "%") return Value(std::int64_t{0});
+        return checked(__builtin_sub_overflow(std::int64_t{0}, x, &result));
+      }
       std::int64_t quotient = x / y, remainder = x % y;
       if (remainder != 0 && ((remainder < 0) != (y < 0))) {
         --quotient;
@@ -89,8 +99,13 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     }
     if (op == "**") {
       if (y < 0) return Value(std::pow(static_cast<double>(x), static_cast<double>(y)));
-      std::int64_t result = 1;
-      for (std::int64_t i = 0; i < y; ++i) result *= x;
+      // By squaring: at most 63 rounds, whatever y is (a loop of y multiplications hangs on 1 ** 2**62).
+      result = 1;
+      std::int64_t base = x;
+      for (std::int64_t e = y; e > 0; e >>= 1) {
+        if ((e & 1) != 0 && __builtin_mul_overflow(result, base, &result)) return checked(true);
+        if (e > 1 && __builtin_mul_overflow(base, base, &base)) return checked(true);
+      }
       return Value(result);
     }
   }
@@ -356,7 +371,12 @@ class Evaluator {
         if (expr.name == "not") return Value(!operand.truthy());
         if (operand.kind() == Value::Kind::real) return Value(expr.name == "-" ? -operand.as_real() : operand.as_real());
         if (operand.kind() == Value::Kind::integer || operand.kind() == Value::Kind::boolean)
-          return Value(expr.name == "-" ? -integer(operand) : integer(operand));
+          if (expr.name != "-") return Value(integer(operand));
+          std::int64_t negated = 0;
+          if (__builtin_sub_overflow(std::int64_t{0}, integer(operand), &negated)) {
+            throw RenderFault("integer overflow in unary '-': the result exceeds 64 bits");
+          }
+          return Value(negated);
         throw RenderFault("bad operand type for unary " + expr.name + ": '" + operand.type_name() + "'");
       }
       case Expr::Kind::logical: {

@@ -166,7 +166,16 @@ class RuleAutomatonBuilder {
     return nfa;
   }
 
-  static std::vector<int32_t> closure(const Nfa& nfa, std::vector<int32_t> set) {
+  // Counts `steps` of determinization against limits_.max_work.
+  void spend(int64_t steps) {
+    work_ += steps;
+    if (work_ > limits_.max_work) {
+      throw GrammarError("the grammar is too complex to compile (over " + std::to_string(limits_.max_work) +
+                         " automaton steps); simplify the pattern or schema");
+    }
+  }
+
+  std::vector<int32_t> closure(const Nfa& nfa, std::vector<int32_t> set) {
     std::vector<int32_t> work = set;
     std::vector<int32_t> out;
     std::vector<char> seen(nfa.states.size(), 0);
@@ -182,6 +191,7 @@ class RuleAutomatonBuilder {
         work.push_back(t);
       }
     }
+    spend(static_cast<int64_t>(out.size()));
     // Keep only states that matter for the DFA: those with edges, and the accepting one.
     std::vector<int32_t> kept;
     for (int32_t s : out) {
@@ -216,7 +226,9 @@ class RuleAutomatonBuilder {
       g.nodes[node_id].final = std::binary_search(set.begin(), set.end(), nfa.accept);
       // Byte transitions over the elementary intervals of all member ranges.
       std::vector<int> points;
+      int64_t member_ranges = 0;
       for (int32_t s : set) {
+        member_ranges += static_cast<int64_t>(nfa.states[static_cast<std::size_t>(s)].ranges.size());
         for (const auto& r : nfa.states[static_cast<std::size_t>(s)].ranges) {
           points.push_back(r.lo);
           points.push_back(r.hi + 1);
@@ -224,6 +236,8 @@ class RuleAutomatonBuilder {
       }
       std::sort(points.begin(), points.end());
       points.erase(std::unique(points.begin(), points.end()), points.end());
+      // Each interval below scans every member range: points × ranges steps.
+      spend(static_cast<int64_t>(points.size()) * member_ranges);
       std::vector<ByteEdge> edges;
       for (std::size_t p = 0; p + 1 < points.size(); ++p) {
         const int lo = points[p], hi = points[p + 1] - 1;
@@ -408,6 +422,7 @@ class RuleAutomatonBuilder {
   const GrammarBuilder& b_;
   const GrammarLimits& limits_;
   int64_t nfa_states_ = 0;
+  int64_t work_ = 0;
 };
 
 GrammarBuilder::Node GrammarBuilder::node_of(Kind kind) {

@@ -16,6 +16,11 @@ namespace troupe::structured_output {
 struct GrammarLimits {
   int64_t max_nfa_states = 2'000'000;  // over all rules, after repetitions are unrolled
   int64_t max_dfa_nodes = 200'000;     // over all rules
+  // Elementary steps of determinization (NFA states visited by closures, member ranges scanned per
+  // byte interval): bounds the compile time of a pattern whose automaton blows up (".*" followed by
+  // many "."), which the node count alone does not, since each node can cost a pass over the NFA.
+  // The JSON schemas of the tests take at most 50 thousand; 20 million is about 0.3 s here.
+  int64_t max_work = 20'000'000;
 };
 
 class GrammarBuilder {

@@ -102,3 +102,16 @@ TEST_CASE("raise_exception propagates the template's message unchanged", "[chat_
   CHECK(error.kind() == Kind::raised);
   CHECK(std::string(error.what()) == "Conversation roles must alternate user/assistant/user/assistant/...");
 }
+
+TEST_CASE("integers beyond 64 bits are a render error, and powers finish at once", "[chat_template][errors]") {
+  for (const char* source : {"{{ 3580515295462551681 * 1892224959 }}", "{{ 9223372036854775807 + 1 }}",
+                             "{{ -9223372036854775807 - 2 }}", "{{ 2 ** 64 }}", "{{ (-9223372036854775807 - 1) // -1 }}",
+                             "{{ -(-9223372036854775807 - 1) }}"}) {
+    const auto error = failure_of(source);
+    CHECK(error.kind() == Kind::render);
+    CHECK_THAT(error.what(), Catch::Matchers::Contains("integer overflow"));
+  }
+  troupe::ChatTemplate powers("{{ 1 ** 4611686018427387904 }} {{ (-1) ** 4611686018427387905 }} {{ 2 ** 62 }} "
+                              "{{ (-9223372036854775807 - 1) % -1 }} {{ 7 // -2 }}");
+  CHECK(powers.render(kMessages) == "1 -1 4611686018427387904 0 -4");
+}
