@@ -370,13 +370,14 @@ class Evaluator {
         Value operand = eval(*expr.object, scope);
         if (expr.name == "not") return Value(!operand.truthy());
         if (operand.kind() == Value::Kind::real) return Value(expr.name == "-" ? -operand.as_real() : operand.as_real());
-        if (operand.kind() == Value::Kind::integer || operand.kind() == Value::Kind::boolean)
+        if (operand.kind() == Value::Kind::integer || operand.kind() == Value::Kind::boolean) {
           if (expr.name != "-") return Value(integer(operand));
           std::int64_t negated = 0;
           if (__builtin_sub_overflow(std::int64_t{0}, integer(operand), &negated)) {
             throw RenderFault("integer overflow in unary '-': the result exceeds 64 bits");
           }
           return Value(negated);
+        }
         throw RenderFault("bad operand type for unary " + expr.name + ": '" + operand.type_name() + "'");
       }
       case Expr::Kind::logical: {

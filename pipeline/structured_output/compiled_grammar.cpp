@@ -43,6 +43,11 @@ uint16_t common_prefix(std::string_view a, std::string_view b) {
 }
 
 // Classifies every token of the trie for a matcher standing at `node` over an unknown stack.
+// Bounds the compile time of one constraint (about 2 s on the development machine): the masks cost
+// a walk of the vocabulary trie per automaton position, pruned by the bytes each position takes.
+// The JSON schemas of the tests take under 2 million with real vocabularies.
+constexpr std::size_t kMaxTrieNodesVisited = 20'000'000;
+
 PositionMask analyse(const Grammar& g, const TokenVocabulary& vocab, StateSpace& space, int32_t node,
                      CompileStats& stats) {
   const ByteSet& follow = g.rule_of(node).follow;
@@ -54,7 +59,10 @@ PositionMask analyse(const Grammar& g, const TokenVocabulary& vocab, StateSpace&
   std::vector<int32_t> accepted;
   std::vector<int32_t> uncertain;
   for (std::size_t i = 0; i < n;) {
-    ++stats.trie_nodes_visited;
+    if (++stats.trie_nodes_visited > kMaxTrieNodesVisited) {
+      throw GrammarError("the grammar is too complex to compile against this vocabulary (over " +
+                         std::to_string(kMaxTrieNodesVisited) + " vocabulary trie steps); simplify the pattern or schema");
+    }
     const auto d = static_cast<std::size_t>(vocab.node_depth(i));
     // A first byte the node cannot take rejects the whole subtree (the rule cannot complete
     // before the first byte: that case belongs to the popped stack of the same state).

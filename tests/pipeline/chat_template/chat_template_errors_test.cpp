@@ -115,3 +115,8 @@ TEST_CASE("integers beyond 64 bits are a render error, and powers finish at once
                               "{{ (-9223372036854775807 - 1) % -1 }} {{ 7 // -2 }}");
   CHECK(powers.render(kMessages) == "1 -1 4611686018427387904 0 -4");
 }
+
+TEST_CASE("unary minus on a string or an undefined value is a type error", "[chat_template][errors]") {
+  CHECK_THAT(failure_of("{{ -'a' }}").what(), Catch::Matchers::Contains("bad operand type for unary -: 'str'"));
+  CHECK(failure_of("{{ --nothing }}").kind() == Kind::render);
+}
