@@ -186,8 +186,10 @@ void EngineRuntime::tokenize(std::string prompt, boost::json::array messages, bo
                              bool add_generation_prompt, std::function<void(TokenizeResult)> done) {
   TokenizeText job{std::move(prompt), std::move(messages), use_messages, add_special_tokens, add_generation_prompt};
   caf::actor tokenizer = impl_->pick_tokenizer();
-  // A one-shot actor turns the request/response into a callback, so no io thread ever blocks.
-  impl_->system->spawn([tokenizer, job = std::move(job), done = std::move(done)](caf::event_based_actor* self) {
+  // A one-shot actor turns the request/response into a callback, so no io thread ever blocks. The
+  // tokenizer is a spawn argument, not a capture: CAF 0.17 binds a reference through a null pointer
+  // when a function actor is spawned without arguments (UBSan, init_fun_factory.hpp).
+  impl_->system->spawn([job = std::move(job), done = std::move(done)](caf::event_based_actor* self, const caf::actor& tokenizer) {
     self->request(tokenizer, caf::infinite, atoms::tokenize::value, job)
         .then(
             [self, done](TokenizedPrompt& r) {
@@ -201,7 +203,7 @@ void EngineRuntime::tokenize(std::string prompt, boost::json::array messages, bo
               done(TokenizeResult{{}, ApiError{500, "server_error", "tokenizer failed: " + caf::to_string(e), std::nullopt, 0}});
               self->quit();
             });
-  });
+  }, tokenizer);
 }
 
 void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) {
@@ -216,7 +218,7 @@ void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(D
     }
   }
   caf::actor tokenizer = impl_->pick_tokenizer();
-  impl_->system->spawn([tokenizer, tokens = std::move(tokens), done = std::move(done)](caf::event_based_actor* self) {
+  impl_->system->spawn([tokens = std::move(tokens), done = std::move(done)](caf::event_based_actor* self, const caf::actor& tokenizer) {
     self->request(tokenizer, caf::infinite, atoms::detok::value, tokens)
         .then(
             [self, done](std::string& text) {
@@ -227,7 +229,7 @@ void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(D
               done(DetokenizeResult{{}, ApiError{500, "server_error", "tokenizer failed: " + caf::to_string(e), std::nullopt, 0}});
               self->quit();
             });
-  });
+  }, tokenizer);
 }
 
 void EngineRuntime::record_rejected(const std::string& tenant, std::string_view outcome) {

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
 import signal
 import socket
 import threading
@@ -462,7 +463,9 @@ def read_sse(resp) -> tuple[list[str], bool]:
 
 
 def test_sigterm_drains_then_ends_streams_properly(model_path, tmp_path):
-    grace_s = 4
+    # The short streams must fit the grace period: a sanitizer build (several times slower) sets
+    # TROUPE_TEST_SLOWDOWN (docs/RELIABILITY.md) to stretch it.
+    grace_s = 4 * float(os.environ.get("TROUPE_TEST_SLOWDOWN", "1"))
     server = TroupeServer(model_path, ["--served-model-name", NAME, "--max-model-len", str(MAX_MODEL_LEN),
                                        "--max-num-seqs", "16", "--kv-cache-memory", str(128 * 1024 * 1024),
                                        "--shutdown-timeout", str(grace_s)], log_path=tmp_path / "serve.log")
