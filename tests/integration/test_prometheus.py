@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import math
 import socket
 import subprocess
@@ -194,7 +195,7 @@ def disconnect_mid_prefill(port: int, request_id: str) -> dict:
     """Streams a completion with a prompt whose prefill takes many steps, waits for the response
     headers (the server sends them once the request is admitted, and a free slot schedules it at
     once), gives it a moment in prefill, and closes the socket."""
-    body = json.dumps({"prompt": long_prompt(300), "max_tokens": 16, "stream": True}).encode()
+    body = json.dumps({"prompt": long_prompt(380), "max_tokens": 16, "stream": True}).encode()
     sock = socket.create_connection((HOST, port), timeout=60)
     try:
         sock.sendall((f"POST /v1/completions HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
@@ -205,7 +206,9 @@ def disconnect_mid_prefill(port: int, request_id: str) -> dict:
             assert part, f"connection closed before the response headers: {head!r}"
             head += part
         status = int(head.split(b" ", 2)[1])
-        time.sleep(0.15)
+        # Admitted is not yet scheduled: the next step plan picks it up, after up to two steps in
+        # flight (seconds on a loaded or sanitized machine). Its ~1,900-token prefill takes longer.
+        time.sleep(0.6 * float(os.environ.get("TROUPE_TEST_SLOWDOWN", "1")))
     finally:
         sock.close()
     return {"request_id": request_id, "status": status, "head": head.decode("latin-1")}
