@@ -207,8 +207,9 @@ def disconnect_mid_prefill(port: int, request_id: str) -> dict:
             head += part
         status = int(head.split(b" ", 2)[1])
         # Admitted is not yet scheduled: the next step plan picks it up, after up to two steps in
-        # flight (seconds on a loaded or sanitized machine). Its ~1,900-token prefill takes longer.
-        time.sleep(0.6 * float(os.environ.get("TROUPE_TEST_SLOWDOWN", "1")))
+        # flight (seconds on a loaded or sanitized machine). Its ~1,900-token prefill takes over 5 s
+        # here at 64 tokens a step.
+        time.sleep(1.5 * float(os.environ.get("TROUPE_TEST_SLOWDOWN", "1")))
     finally:
         sock.close()
     return {"request_id": request_id, "status": status, "head": head.decode("latin-1")}
