@@ -1,6 +1,7 @@
 #include "fake_executor.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace troupe::test {
 
@@ -151,6 +152,12 @@ std::vector<int32_t> expected_output(const SequenceRequest& request, const Token
     if (n >= request.min_tokens && (in(request.eos_token_ids) || in(request.stop_token_ids))) return out;
     if (n >= request.max_new_tokens || prompt_len + n >= max_len) return out;
   }
+}
+
+std::vector<int32_t> consecutive_tokens(int n, int32_t first) {
+  std::vector<int32_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), first);
+  return v;
 }
 
 SequenceRequest make_request(SeqId id, std::vector<int32_t> prompt, int64_t max_new_tokens) {

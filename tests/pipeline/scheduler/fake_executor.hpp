@@ -69,4 +69,7 @@ std::vector<int32_t> expected_output(const SequenceRequest& request, const Token
 
 SequenceRequest make_request(SeqId id, std::vector<int32_t> prompt, int64_t max_new_tokens);
 
+// The prompt first, first + 1, ..., first + n - 1.
+std::vector<int32_t> consecutive_tokens(int n, int32_t first);
+
 }  // namespace troupe::test

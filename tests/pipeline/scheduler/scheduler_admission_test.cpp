@@ -11,11 +11,7 @@ namespace troupe {
 
 namespace {
 
-std::vector<int32_t> prompt_of(int n, int32_t first = 20) {
-  std::vector<int32_t> v(static_cast<std::size_t>(n));
-  std::iota(v.begin(), v.end(), first);
-  return v;
-}
+std::vector<int32_t> prompt_of(int n, int32_t first = 20) { return test::consecutive_tokens(n, first); }
 
 int64_t batch_tokens(const ScheduledStep& s) {
   int64_t n = 0;

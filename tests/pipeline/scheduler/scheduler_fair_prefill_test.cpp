@@ -17,11 +17,7 @@ namespace troupe {
 
 namespace {
 
-std::vector<int32_t> prompt_of(int n, int32_t first = 20) {
-  std::vector<int32_t> v(static_cast<std::size_t>(n));
-  std::iota(v.begin(), v.end(), first);
-  return v;
-}
+std::vector<int32_t> prompt_of(int n, int32_t first = 20) { return test::consecutive_tokens(n, first); }
 
 // A step's cost: what a CPU step looks like, roughly (seconds).
 // `prompt_fixed`: what every step with prompt tokens pays on top (the CPU backend expands its

@@ -11,11 +11,7 @@ namespace troupe {
 
 namespace {
 
-std::vector<int32_t> prompt_of(int n) {
-  std::vector<int32_t> v(static_cast<std::size_t>(n));
-  std::iota(v.begin(), v.end(), 30);
-  return v;
-}
+std::vector<int32_t> prompt_of(int n) { return test::consecutive_tokens(n, 30); }
 
 }  // namespace
 

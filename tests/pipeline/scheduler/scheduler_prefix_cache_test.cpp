@@ -10,11 +10,7 @@ namespace troupe {
 
 namespace {
 
-std::vector<int32_t> prompt_of(int n, int32_t first = 40) {
-  std::vector<int32_t> v(static_cast<std::size_t>(n));
-  std::iota(v.begin(), v.end(), first);
-  return v;
-}
+std::vector<int32_t> prompt_of(int n, int32_t first = 40) { return test::consecutive_tokens(n, first); }
 
 }  // namespace
 
