@@ -3,6 +3,7 @@
 // used by the model readers and as the host-side reference for device conversions.
 #include <bit>
 #include <cstdint>
+#include <cstring>
 
 namespace troupe {
 
@@ -27,6 +28,13 @@ inline float fp16_to_float(std::uint16_t h) {
     return sign ? -v : v;
   }
   return std::bit_cast<float>(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+// A little-endian half at any (unaligned) address, as stored in GGUF blocks.
+inline float fp16_load(const void* p) {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return fp16_to_float(h);
 }
 
 inline std::uint16_t float_to_fp16(float f) {

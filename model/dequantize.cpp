@@ -11,15 +11,9 @@ namespace {
 
 using u8 = std::uint8_t;
 
-float load_f16(const u8* p) {
-  std::uint16_t h;
-  std::memcpy(&h, p, 2);
-  return fp16_to_float(h);
-}
-
 // Legacy 32-element blocks. Low nibbles hold elements 0..15, high nibbles 16..31.
 void q4_0(const u8* b, float* y) {
-  const float d = load_f16(b);
+  const float d = fp16_load(b);
   const u8* qs = b + 2;
   for (int j = 0; j < 16; ++j) {
     y[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
@@ -28,8 +22,8 @@ void q4_0(const u8* b, float* y) {
 }
 
 void q4_1(const u8* b, float* y) {
-  const float d = load_f16(b);
-  const float m = load_f16(b + 2);
+  const float d = fp16_load(b);
+  const float m = fp16_load(b + 2);
   const u8* qs = b + 4;
   for (int j = 0; j < 16; ++j) {
     y[j] = static_cast<float>(qs[j] & 0x0F) * d + m;
@@ -44,7 +38,7 @@ std::uint32_t load_u32(const u8* p) {
 }
 
 void q5_0(const u8* b, float* y) {
-  const float d = load_f16(b);
+  const float d = fp16_load(b);
   const std::uint32_t qh = load_u32(b + 2);
   const u8* qs = b + 6;
   for (int j = 0; j < 16; ++j) {
@@ -56,8 +50,8 @@ void q5_0(const u8* b, float* y) {
 }
 
 void q5_1(const u8* b, float* y) {
-  const float d = load_f16(b);
-  const float m = load_f16(b + 2);
+  const float d = fp16_load(b);
+  const float m = fp16_load(b + 2);
   const std::uint32_t qh = load_u32(b + 4);
   const u8* qs = b + 8;
   for (int j = 0; j < 16; ++j) {
@@ -69,35 +63,24 @@ void q5_1(const u8* b, float* y) {
 }
 
 void q8_0(const u8* b, float* y) {
-  const float d = load_f16(b);
+  const float d = fp16_load(b);
   const auto* qs = reinterpret_cast<const std::int8_t*>(b + 2);
   for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(qs[j]) * d;
 }
 
 // K-quants: 256-element super-blocks of eight 32-element sub-blocks, each with a 6-bit scale and
-// a 6-bit min packed into 12 bytes: sub-blocks 0-3 keep theirs in the low 6 bits of bytes 0-3
-// (scale) and 4-7 (min); sub-blocks 4-7 combine a nibble of bytes 8-11 with the top 2 bits of
-// bytes 0-7.
-void k_scale_min(int j, const u8* q, int& scale, int& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
+// a 6-bit min packed into 12 bytes (k_quant_scale_min, dequantize.hpp).
 
 void q4_k(const u8* b, float* y) {
-  const float d = load_f16(b);
-  const float dmin = load_f16(b + 2);
+  const float d = fp16_load(b);
+  const float dmin = fp16_load(b + 2);
   const u8* scales = b + 4;
   const u8* q = b + 16;
   for (int sub = 0; sub < 8; sub += 2) {  // two sub-blocks share 32 bytes: low then high nibbles
     int sc, m;
-    k_scale_min(sub, scales, sc, m);
+    k_quant_scale_min(sub, scales, sc, m);
     const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-    k_scale_min(sub + 1, scales, sc, m);
+    k_quant_scale_min(sub + 1, scales, sc, m);
     const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
     for (int l = 0; l < 32; ++l) y[l] = d1 * static_cast<float>(q[l] & 0x0F) - m1;
     for (int l = 0; l < 32; ++l) y[l + 32] = d2 * static_cast<float>(q[l] >> 4) - m2;
@@ -107,16 +90,16 @@ void q4_k(const u8* b, float* y) {
 }
 
 void q5_k(const u8* b, float* y) {
-  const float d = load_f16(b);
-  const float dmin = load_f16(b + 2);
+  const float d = fp16_load(b);
+  const float dmin = fp16_load(b + 2);
   const u8* scales = b + 4;
   const u8* qh = b + 16;
   const u8* q = b + 48;
   for (int sub = 0; sub < 8; sub += 2) {
     int sc, m;
-    k_scale_min(sub, scales, sc, m);
+    k_quant_scale_min(sub, scales, sc, m);
     const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-    k_scale_min(sub + 1, scales, sc, m);
+    k_quant_scale_min(sub + 1, scales, sc, m);
     const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
     const u8 bit_lo = static_cast<u8>(1u << sub), bit_hi = static_cast<u8>(2u << sub);
     for (int l = 0; l < 32; ++l) {
@@ -136,7 +119,7 @@ void q6_k(const u8* b, float* y) {
   const u8* ql = b;
   const u8* qh = b + 128;
   const auto* sc = reinterpret_cast<const std::int8_t*>(b + 192);
-  const float d = load_f16(b + 208);
+  const float d = fp16_load(b + 208);
   for (int half = 0; half < 2; ++half) {
     for (int l = 0; l < 32; ++l) {
       const int is = l / 16;
@@ -171,7 +154,7 @@ void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) 
       std::memcpy(dst, src, static_cast<std::size_t>(elements) * 4);
       return;
     case DType::F16:
-      for (int64_t i = 0; i < elements; ++i) dst[i] = load_f16(s + 2 * i);
+      for (int64_t i = 0; i < elements; ++i) dst[i] = fp16_load(s + 2 * i);
       return;
     case DType::BF16:
       for (int64_t i = 0; i < elements; ++i) {

@@ -1,33 +1,16 @@
 #include "gpu/cpu/int8_matmul.hpp"
 
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "common/float16.hpp"
 #include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+#include "model/dequantize.hpp"  // k_quant_scale_min
 
 namespace troupe::cpu {
 namespace {
 
 using u8 = std::uint8_t;
-
-float load_f16(const u8* p) {
-  std::uint16_t h;
-  std::memcpy(&h, p, 2);
-  return fp16_to_float(h);
-}
-
-// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block (as model/dequantize.cpp).
-void k_scale_min(int j, const u8* q, int& scale, int& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
 
 // The high bit of weight j of a Q5_0/Q5_1 block, from its 32-bit little-endian qh word.
 int q5_high(const u8* qh, int j) { return (qh[j / 8] >> (j % 8)) & 1; }
@@ -57,8 +40,8 @@ void weight_chunk(DType type, const u8* row, int64_t index, WeightChunk& w) {
         w.qw[l] = qs[l] & 0x0F;
         w.qw[l + 16] = qs[l] >> 4;
       }
-      w.scale[0] = w.scale[1] = load_f16(b);
-      w.offset = type == DType::Q4_0 ? -8.0f * load_f16(b) : load_f16(b + 2);
+      w.scale[0] = w.scale[1] = fp16_load(b);
+      w.offset = type == DType::Q4_0 ? -8.0f * fp16_load(b) : fp16_load(b + 2);
       return;
     }
     case DType::Q5_0:
@@ -70,27 +53,27 @@ void weight_chunk(DType type, const u8* row, int64_t index, WeightChunk& w) {
         w.qw[l] = (qs[l] & 0x0F) | (q5_high(qh, l) << 4);
         w.qw[l + 16] = (qs[l] >> 4) | (q5_high(qh, l + 16) << 4);
       }
-      w.scale[0] = w.scale[1] = load_f16(b);
-      w.offset = with_min ? load_f16(b + 2) : -16.0f * load_f16(b);
+      w.scale[0] = w.scale[1] = fp16_load(b);
+      w.offset = with_min ? fp16_load(b + 2) : -16.0f * fp16_load(b);
       return;
     }
     case DType::Q8_0: {
       for (int l = 0; l < 32; ++l) w.qw[l] = static_cast<int8_t>(b[2 + l]);
-      w.scale[0] = w.scale[1] = load_f16(b);
+      w.scale[0] = w.scale[1] = fp16_load(b);
       return;
     }
     case DType::Q4_K:
     case DType::Q5_K: {
       int sc, m;
-      k_scale_min(j, b + 4, sc, m);
+      k_quant_scale_min(j, b + 4, sc, m);
       // Sub-blocks 2p and 2p+1 share 32 bytes of nibbles: low nibbles, then high.
       const u8* qs = b + (type == DType::Q4_K ? 16 : 48) + 32 * (j / 2);
       for (int l = 0; l < 32; ++l) {
         w.qw[l] = j % 2 == 0 ? (qs[l] & 0x0F) : (qs[l] >> 4);
         if (type == DType::Q5_K) w.qw[l] |= ((b[16 + l] >> j) & 1) << 4;
       }
-      w.scale[0] = w.scale[1] = load_f16(b) * static_cast<float>(sc);
-      w.offset = -(load_f16(b + 2) * static_cast<float>(m));
+      w.scale[0] = w.scale[1] = fp16_load(b) * static_cast<float>(sc);
+      w.offset = -(fp16_load(b + 2) * static_cast<float>(m));
       return;
     }
     case DType::Q6_K: {
@@ -104,7 +87,7 @@ void weight_chunk(DType type, const u8* row, int64_t index, WeightChunk& w) {
         const int low = k < 2 ? (ql[l] & 0x0F) : (ql[l] >> 4);
         w.qw[l] = (low | (((qh[l] >> (2 * k)) & 3) << 4)) - 32;
       }
-      const float d = load_f16(b + 208);
+      const float d = fp16_load(b + 208);
       w.scale[0] = d * static_cast<float>(sc[0]);
       w.scale[1] = d * static_cast<float>(sc[1]);
       return;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gpu/cpu/int8_matmul.hpp"
+#include "model/dequantize.hpp"  // k_quant_scale_min
 
 #define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -87,13 +88,7 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
       const int j = static_cast<int>(c % 8);
       const u8* q = b + 4;
       int sc, m;
-      if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-      } else {
-        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-      }
+      k_quant_scale_min(j, q, sc, m);
       scale[c] = f16(b) * static_cast<float>(sc);
       offset[c] = -(f16(b + 2) * static_cast<float>(m));
     }
