@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <numeric>
 
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
@@ -29,18 +28,7 @@ std::vector<int32_t> ids_of(const boost::json::value& v) {
   return ids;
 }
 
-StepLogits all_logits(Backend& backend, const std::vector<int32_t>& ids) {
-  SequenceStep seq;
-  seq.tokens = ids;
-  seq.block_table.resize(static_cast<std::size_t>(backend.kv_num_blocks()));
-  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
-  seq.all_logits = true;
-  StepBatch batch;
-  batch.sequences = {seq};
-  StepLogits out;
-  backend.forward(batch, out);
-  return out;
-}
+using test::all_logits;
 
 // log softmax of one row at `id`.
 double log_prob(const float* row, int64_t vocab, int64_t id) {

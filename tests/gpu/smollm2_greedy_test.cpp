@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
@@ -79,19 +78,7 @@ TEST_CASE("SmolLM2 GGUF greedy decoding with float activations matches llama.cpp
 
 namespace {
 
-// The logits of `ids` in one step, every row.
-StepLogits all_logits(Backend& backend, const std::vector<int32_t>& ids) {
-  SequenceStep seq;
-  seq.tokens = ids;
-  seq.block_table.resize(static_cast<std::size_t>(backend.kv_num_blocks()));
-  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
-  seq.all_logits = true;
-  StepBatch batch;
-  batch.sequences = {seq};
-  StepLogits out;
-  backend.forward(batch, out);
-  return out;
-}
+using test::all_logits;
 
 }  // namespace
 

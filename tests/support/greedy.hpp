@@ -1,6 +1,7 @@
 #pragma once
 // The reference greedy loop the engine and model tests compare against: one sequence straight on a
-// backend, no scheduler, no sampler state — prefill the prompt, then one token per step.
+// backend, no scheduler, no sampler state — prefill the prompt, then one token per step; and the
+// logits of every position of a prompt in one step.
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -27,6 +28,20 @@ inline std::vector<int32_t> greedy_on_backend(Backend& backend, const std::vecto
     seq.num_cached += static_cast<int64_t>(seq.tokens.size());
     seq.tokens = {out.back()};
   }
+  return out;
+}
+
+// The logits of every row of `ids` run as one step from an empty cache (all KV blocks available).
+inline StepLogits all_logits(Backend& backend, const std::vector<int32_t>& ids) {
+  SequenceStep seq;
+  seq.tokens = ids;
+  seq.block_table.resize(static_cast<std::size_t>(backend.kv_num_blocks()));
+  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
+  seq.all_logits = true;
+  StepBatch batch;
+  batch.sequences = {seq};
+  StepLogits out;
+  backend.forward(batch, out);
   return out;
 }
 
