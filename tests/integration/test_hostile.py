@@ -33,7 +33,7 @@ import pytest
 
 from conftest import _serve
 from test_generate_parity import assert_matches_reference
-from troupe_server import HOST, TroupeServer, http_request, kv_blocks_used, parse_metrics
+from troupe_server import HOST, TroupeServer, http_request, kv_blocks_used, parse_metrics, read_response
 
 NAME = "smollm2-hostile"
 MAX_MODEL_LEN = 2048
@@ -89,21 +89,14 @@ def raw_exchange(port: int, data: bytes, timeout: float = 20.0) -> tuple[int, di
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        received = b""
-        while True:
-            try:
-                part = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not part:
-                break
-            received += part
-            head, sep, rest = received.partition(b"\r\n\r\n")
-            if sep:
-                lines = head.decode("latin-1").split("\r\n")
-                headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-                if len(rest) >= int(headers.get("content-length", "0")):
-                    return int(lines[0].split()[1]), headers, rest[: int(headers.get("content-length", "0"))]
+        received = read_response(sock, time.monotonic() + timeout)
+        head, sep, rest = received.partition(b"\r\n\r\n")
+        if sep:
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            if len(rest) >= length:
+                return int(lines[0].split()[1]), headers, rest[:length]
         raise AssertionError(f"no complete HTTP response (got {received[:200]!r})")
     finally:
         sock.close()

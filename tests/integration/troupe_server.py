@@ -135,6 +135,27 @@ def http_request(port: int, method: str, path: str, body: bytes | str | dict | N
         conn.close()
 
 
+def read_response(sock: socket.socket, deadline: float) -> bytes:
+    """Reads one HTTP response from a raw socket: until its head and Content-Length body (none when
+    the header is absent) have arrived, the peer closes or resets, or time.monotonic() passes
+    `deadline`. Returns the bytes read, complete or not."""
+    response = b""
+    while time.monotonic() < deadline:
+        try:
+            part = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not part:
+            break
+        response += part
+        head, sep, rest = response.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"content-length:\s*(\d+)", head, re.I)
+            if len(rest) >= (int(m.group(1)) if m else 0):
+                break
+    return response
+
+
 def oversized_request(port: int, path: str, content_length: int, timeout: float = 60.0) -> tuple[int, bytes]:
     """Announces a body of `content_length` bytes and sends it only as far as the server keeps
     reading (a server may answer from the Content-Length alone). Returns (status, response bytes)."""
@@ -156,20 +177,7 @@ def oversized_request(port: int, path: str, content_length: int, timeout: float 
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += len(piece)
-        response = b""
-        while time.monotonic() < deadline:
-            try:
-                part = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not part:
-                break
-            response += part
-            if b"\r\n\r\n" in response:
-                head_part, _, rest = response.partition(b"\r\n\r\n")
-                m = re.search(rb"content-length:\s*(\d+)", head_part, re.I)
-                if m and len(rest) >= int(m.group(1)):
-                    break
+        response = read_response(sock, deadline)
         m = re.match(rb"HTTP/1\.[01] (\d{3})", response)
         if not m:
             raise AssertionError(f"no HTTP response to an oversized body (got {response[:200]!r})")
