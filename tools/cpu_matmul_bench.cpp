@@ -8,7 +8,7 @@
 // arithmetic rate (GMAC/s).
 //
 //   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
-//                           [--rows 1,2,4,...] [--cpu-time]
+//                           [--rows 1,2,4,...] [--cpu-time] [--int8-only]
 //   troupe-cpu-matmul-bench --roofline [--threads N]   # the peak the products are measured against
 #include <time.h>
 
@@ -84,13 +84,18 @@ double median_us(int repeats, F&& f) {
 // products' instructions (maddubs + madd + add: 32 int8 multiply-adds per 3 instructions, 8
 // independent chains) and of float32 FMAs (8 multiply-adds per instruction, 12 chains).
 __attribute__((target("avx2,fma"), noinline)) int peak_int8(long iterations) {
-  __m256i acc[8];
+  __m256i acc[8], x[8];
   const __m256i w = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-  __m256i x = _mm256_set1_epi8(-2);
-  for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_si256();
+  for (int k = 0; k < 8; ++k) {
+    acc[k] = _mm256_setzero_si256();
+    x[k] = _mm256_set1_epi8(static_cast<char>(-2 - k));
+  }
   for (long i = 0; i < iterations; ++i) {
-    __asm__ volatile("" : "+x"(x));  // keep the products in the loop
-    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones));
+    // Opaque inputs, one per chain: the compiler may neither hoist the products out of the loop nor
+    // compute one product for all eight chains (which an earlier version of this loop let it do,
+    // reading 8x too high).
+    for (int k = 0; k < 8; ++k) __asm__ volatile("" : "+x"(x[k]));
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, x[k]), ones));
   }
   __m256i sum = acc[0];
   for (int k = 1; k < 8; ++k) sum = _mm256_add_epi32(sum, acc[k]);
@@ -131,6 +136,7 @@ double peak(int threads, double macs_per_iteration, Loop loop) {
 
 int main(int argc, char** argv) {
   int threads = 2, repeats = 15;
+  bool int8_only = false;  // no float32 paths: OpenBLAS threads yield-spin after each call and take a core
   bool roofline = false;
   DType type = DType::Q4_1;
   std::vector<int64_t> row_counts{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
@@ -155,12 +161,14 @@ int main(int argc, char** argv) {
       roofline = true;
     } else if (arg == "--cpu-time") {
       g_cpu_time = true;
+    } else if (arg == "--int8-only") {
+      int8_only = true;
     } else if (arg == "--rows" && i + 1 < argc) {
       row_counts.clear();
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time] [--int8-only] [--roofline]\n", argv[0]);
       return 2;
     }
   }
@@ -170,7 +178,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   openblas_set_num_threads(threads);
-  troupe::cpu::ThreadPool pool(threads);
+  troupe::cpu::ThreadPool pool(threads, /*pin=*/true);  // as CpuBackend's
   std::mt19937 rng(1);
   const bool float_paths = type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
   std::printf("%s weights, %d threads, median of %d; microseconds per product (- : no such path)\n",
@@ -193,11 +201,11 @@ int main(int argc, char** argv) {
       for (auto& x : a) x = normal(rng);
       const double int8 = median_us(repeats, [&] { w8.matmul(a.data(), c.data(), m, false, &pool); });
       double blockwise = -1, tiled = -1;
-      if (float_paths) {
+      if (float_paths && !int8_only) {
         blockwise = median_us(repeats, [&] { wf.matmul_blockwise(a.data(), c.data(), m, false, &pool); });
         tiled = median_us(repeats, [&] { wf.matmul_tiled(a.data(), c.data(), m, false, &pool); });
       }
-      const double sgemm = median_us(repeats, [&] { troupe::cpu::matmul_nt(a.data(), f32.data(), c.data(), m, s.rows, s.cols); });
+      const double sgemm = int8_only ? -1 : median_us(repeats, [&] { troupe::cpu::matmul_nt(a.data(), f32.data(), c.data(), m, s.rows, s.cols); });
       const auto cell = [](double us) {
         char buf[32];
         if (us < 0) return std::string("-");

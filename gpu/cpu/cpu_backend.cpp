@@ -25,7 +25,7 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
       weight_mode_{options.cpu_keep_quantized, options.cpu_int8_activations} {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   openblas_set_num_threads(threads);
-  pool_ = std::make_unique<cpu::ThreadPool>(threads);
+  pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true);
   if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
   num_blocks_ = kv_blocks_for(options, spec_, sizeof(float));
   inv_freq_ = rope_inverse_frequencies(spec_);

@@ -7,6 +7,8 @@
 
 #include "gpu/cpu/blockwise_matmul.hpp"
 #include "gpu/cpu/int8_matmul.hpp"
+#include "gpu/cpu/interleaved_matmul.hpp"
+#include "gpu/cpu/interleaved_weights.hpp"
 #include "model/dequantize.hpp"
 #include "model/model_files.hpp"
 
@@ -39,6 +41,18 @@ void CpuWeight::add_segment(Segment s) {
                      std::all_of(segments_.begin(), segments_.end(), [](const Segment& g) { return g.storage != DType::F32; });
 }
 
+// After the last part: neighbouring parts are merged first, so groups of 8 may span two of them.
+void CpuWeight::interleave_segments() {
+  if (!mode_.int8_activations) return;
+  for (Segment& s : segments_) {
+    if (s.interleaved || !interleaved_supports(s.storage) || s.rows < kInterleavedRows) continue;
+    // The groups take the bytes of the rows they hold; the rows short of a group stay after them.
+    const std::vector<std::byte> groups = interleave_rows(s.storage, s.blocks.data(), s.rows, cols_);
+    std::copy(groups.begin(), groups.end(), s.blocks.begin());
+    s.interleaved = true;
+  }
+}
+
 CpuWeight CpuWeight::from_f32(std::vector<float> values, int64_t rows, int64_t cols) {
   if (static_cast<int64_t>(values.size()) != rows * cols) throw std::invalid_argument("CpuWeight: size is not rows x cols");
   CpuWeight w;
@@ -58,6 +72,7 @@ CpuWeight CpuWeight::from_blocks(DType type, std::vector<std::byte> blocks, int6
   w.cols_ = cols;
   w.mode_ = mode;
   w.add_segment(Segment{type, 0, rows, row_bytes, {}, std::move(blocks)});
+  w.interleave_segments();
   return w;
 }
 
@@ -77,6 +92,7 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     }
     model.release_pages(name);  // the copy is what we read from now on
   }
+  w.interleave_segments();
   return w;
 }
 
@@ -98,6 +114,11 @@ void CpuWeight::row(int64_t r, float* out) const {
     const int64_t local = r - s.first_row;
     if (s.storage == DType::F32) {
       std::copy_n(s.f32.data() + local * cols_, cols_, out);
+    } else if (s.interleaved && local < s.rows / kInterleavedRows * kInterleavedRows) {
+      thread_local std::vector<std::byte> blocks;
+      blocks.resize(static_cast<std::size_t>(s.row_bytes));
+      deinterleave_row(s.storage, s.blocks.data(), cols_, local, blocks.data());
+      dequantize(s.storage, blocks.data(), out, cols_);
     } else {
       dequantize(s.storage, s.blocks.data() + local * s.row_bytes, out, cols_);
     }
@@ -129,9 +150,7 @@ void CpuWeight::matmul(const float* a, float* c, int64_t m, bool accumulate, Thr
     } else if (mode_.int8_activations) {  // a weight mixing float32 and int8 segments
       if (!quantized_ready) quantize_activations(a, m, cols_, cols_, quantized, pool);
       quantized_ready = true;
-      const Int8MatmulJob job{s.storage, reinterpret_cast<const std::uint8_t*>(s.blocks.data()), s.row_bytes, cols_,
-                              &quantized, cs, rows_, accumulate};
-      parallel_for(pool, (s.rows + 1) / 2, [&](int64_t p0, int64_t p1) { int8_matmul(job, 2 * p0, std::min(2 * p1, s.rows)); });
+      matmul_segment_int8(s, quantized, c, accumulate, pool);
     } else if (m <= kBlockwiseMaxRows) {  // blockwise_matmul.hpp
       matmul_segment_blockwise(s, a, c, m, accumulate, pool);
     } else {
@@ -144,12 +163,26 @@ void CpuWeight::matmul(const QuantizedActivations& a, float* c, bool accumulate,
   if (!takes_quantized_) throw std::logic_error("CpuWeight: this weight does not take quantized activations");
   if (a.cols() != cols_) throw std::invalid_argument("CpuWeight: quantized activations have the wrong width");
   if (a.rows() <= 0) return;
-  for (const Segment& s : segments_) {
-    const Int8MatmulJob job{s.storage, reinterpret_cast<const std::uint8_t*>(s.blocks.data()), s.row_bytes, cols_,
-                            &a, c + s.first_row, rows_, accumulate};
-    // Threads split the output rows, in the kernel's pairs.
-    parallel_for(pool, (s.rows + 1) / 2, [&](int64_t p0, int64_t p1) { int8_matmul(job, 2 * p0, std::min(2 * p1, s.rows)); });
-  }
+  for (const Segment& s : segments_) matmul_segment_int8(s, a, c, accumulate, pool);
+}
+
+// Threads split the output rows: the interleaved groups of 8, then the row-major rest in the
+// row-major kernel's pairs, as one range of work items.
+void CpuWeight::matmul_segment_int8(const Segment& s, const QuantizedActivations& a, float* c, bool accumulate,
+                                    ThreadPool* pool) const {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(s.blocks.data());
+  const int64_t groups = s.interleaved ? s.rows / kInterleavedRows : 0, grouped = groups * kInterleavedRows;
+  const InterleavedMatmulJob grouped_job{s.storage, data, cols_, &a, c + s.first_row, rows_, accumulate};
+  // Row-major row n sits at n · row_bytes whether or not the rows before it are grouped.
+  const Int8MatmulJob row_job{s.storage, data, s.row_bytes, cols_, &a, c + s.first_row, rows_, accumulate};
+  const int64_t pairs = (s.rows - grouped + 1) / 2;
+  parallel_for(pool, groups + pairs, [&](int64_t i0, int64_t i1) {
+    if (i0 < groups) interleaved_matmul(grouped_job, i0, std::min(i1, groups));
+    if (i1 > groups) {
+      const int64_t p0 = std::max(i0, groups) - groups, p1 = i1 - groups;
+      int8_matmul(row_job, grouped + 2 * p0, std::min(grouped + 2 * p1, s.rows));
+    }
+  });
 }
 
 void CpuWeight::matmul_blockwise(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const {

@@ -6,8 +6,10 @@
 //
 // Two ways to multiply kept blocks, chosen when the weight is made (CpuWeight::Mode):
 //  - int8 activations (the default): the input rows are quantized to int8 blocks once and
-//    multiplied with integer dot products (int8_matmul.hpp), for every row count. Every block
-//    type of int8_matmul_supports() is kept.
+//    multiplied with integer dot products for every row count. Every block type of
+//    int8_matmul_supports() is kept; Q4_0, Q4_1, Q5_0 and Q8_0 rows are regrouped eight at a time
+//    (interleaved_weights.hpp, the same bytes) for interleaved_matmul.hpp's kernel, the rows of
+//    the other types and any last rows short of a group stay row-major for int8_matmul.hpp's.
 //  - float activations (exact): blocks of Q4_0, Q4_1 and Q8_0 are expanded to the weights of
 //    model/dequantize.cpp and multiplied in float32 (blockwise_matmul.hpp, or float32 tiles and
 //    OpenBLAS for many rows); other types are widened to float32 at load. Only the order of the
@@ -78,8 +80,12 @@ class CpuWeight {
     int64_t row_bytes = 0;             // bytes of one stored row (blocks)
     std::vector<float> f32;            // [rows, cols] when storage is F32
     std::vector<std::byte> blocks;     // rows * row_bytes otherwise
+    // The first rows / 8 · 8 rows of `blocks` are interleave_rows' groups; the rest row-major.
+    bool interleaved = false;
   };
   void add_segment(Segment s);
+  void interleave_segments();
+  void matmul_segment_int8(const Segment& s, const QuantizedActivations& a, float* c, bool accumulate, ThreadPool* pool) const;
   void matmul_segment_blockwise(const Segment& s, const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
   void matmul_segment_tiled(const Segment& s, const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
 

@@ -1,5 +1,8 @@
 #include "gpu/cpu/thread_pool.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 
 namespace troupe::cpu {
@@ -19,10 +22,44 @@ bool spin_until(Done done) {
   }
 }
 
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+// Best effort: a thread that cannot be pinned runs where the scheduler puts it.
+void pin_thread(pthread_t thread, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(thread, sizeof set, &set);
+}
+
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { worker_loop(); });
+ThreadPool::ThreadPool(int threads, bool pin) {
+  threads = std::max(1, threads);
+  if (pin && threads > 1) {
+    cpus_ = allowed_cpus();
+    if (static_cast<int>(cpus_.size()) < threads) cpus_.clear();
+  }
+  for (int i = 1; i < threads; ++i) {
+    workers_.emplace_back([this] { worker_loop(); });
+    if (!cpus_.empty()) pin_thread(workers_.back().native_handle(), cpus_[static_cast<std::size_t>(i)]);
+  }
+}
+
+void ThreadPool::pin_caller() {
+  if (cpus_.empty() || pinned_caller_ == std::this_thread::get_id()) return;
+  pin_thread(pthread_self(), cpus_.front());
+  pinned_caller_ = std::this_thread::get_id();
 }
 
 ThreadPool::~ThreadPool() {
@@ -42,6 +79,7 @@ void ThreadPool::run_chunks() {
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  pin_caller();
   const int64_t chunks = std::min<int64_t>(n, int64_t{size()} * kChunksPerThread);
   uint64_t generation;
   {

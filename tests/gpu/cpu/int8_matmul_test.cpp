@@ -17,62 +17,17 @@
 #include "gpu/cpu/int8_matmul.hpp"
 #include "gpu/cpu/quantized_activations.hpp"
 #include "model/dequantize.hpp"
+#include "tests/support/random_weights.hpp"
 
 using namespace troupe;
 using namespace troupe::cpu;
+using troupe::test::random_activations;
+using troupe::test::random_blocks;
 
 namespace {
 
 const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
                         DType::Q4_K, DType::Q5_K, DType::Q6_K};
-
-void put_f16(std::byte* p, float v) {
-  const std::uint16_t h = float_to_fp16(v);
-  std::memcpy(p, &h, 2);
-}
-
-// Random blocks: every quant, scale and min byte random; the f16 scales set to sane values of
-// either sign (random bytes could be inf or NaN halves).
-std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
-  std::uniform_int_distribution<int> byte(0, 255);
-  const int64_t blocks = rows * cols / dtype_block_elements(type), block_bytes = dtype_block_bytes(type);
-  std::vector<std::byte> out(static_cast<std::size_t>(blocks * block_bytes));
-  for (auto& b : out) b = std::byte(byte(rng));
-  const auto sign = [&] { return byte(rng) % 2 ? 1.0f : -1.0f; };
-  for (int64_t i = 0; i < blocks; ++i) {
-    std::byte* p = out.data() + i * block_bytes;
-    switch (type) {
-      case DType::Q6_K: put_f16(p + 208, sign() * scale(rng) * 0.01f); break;
-      case DType::Q4_K:
-      case DType::Q5_K:
-        put_f16(p, scale(rng) * 0.05f);
-        put_f16(p + 2, scale(rng) * 0.05f);
-        break;
-      case DType::Q4_1:
-      case DType::Q5_1:
-        put_f16(p, sign() * scale(rng));
-        put_f16(p + 2, -8.0f * scale(rng));
-        break;
-      default: put_f16(p, sign() * scale(rng)); break;
-    }
-  }
-  return out;
-}
-
-std::vector<float> random_activations(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(static_cast<std::size_t>(rows * cols));
-  for (auto& x : v) x = normal(rng);
-  // A block of zeros (scale 0) and one outlier, as real activations have.
-  if (cols >= 64) {
-    std::fill(v.begin() + 32, v.begin() + 64, 0.0f);
-    v[5] = 40.0f;
-  }
-  return v;
-}
 
 struct Expected {
   std::vector<double> exact;  // dequantized weights · float activations, in double

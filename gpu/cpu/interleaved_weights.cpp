@@ -1,0 +1,94 @@
+#include "gpu/cpu/interleaved_weights.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace troupe::cpu {
+namespace {
+
+using u8 = std::uint8_t;
+
+// Where byte `b` of row i's block lands in the group's record (interleaved_weights.hpp's table);
+// -1 for Q5_0's high-bit word, which is spread bit by bit (high_bit_position).
+int64_t record_offset(DType type, int64_t i, int64_t b) {
+  const auto quant = [&](int64_t header, int64_t q) { return header + 32 * (q / 4) + 4 * i + q % 4; };
+  switch (type) {
+    case DType::Q4_0: return b < 2 ? 2 * i + b : quant(16, b - 2);
+    case DType::Q4_1: return b < 2 ? 2 * i + b : b < 4 ? 16 + 2 * i + (b - 2) : quant(32, b - 4);
+    case DType::Q5_0: return b < 2 ? 2 * i + b : b < 6 ? -1 : quant(48, b - 6);
+    case DType::Q8_0: return b < 2 ? 2 * i + b : quant(16, b - 2);
+    default: throw std::logic_error("interleaved weights: no layout for " + std::string(dtype_name(type)));
+  }
+}
+
+// The record byte and bit holding the high bit of row i's Q5_0 weight j.
+void high_bit_position(int64_t i, int j, int64_t& byte, int& bit) {
+  const int w = j % 16;
+  byte = 16 + 4 * i + w % 4;
+  bit = (j < 16 ? 0 : 4) + w / 4;
+}
+
+}  // namespace
+
+bool interleaved_supports(DType type) {
+  return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q5_0 || type == DType::Q8_0;
+}
+
+std::vector<std::byte> interleave_rows(DType type, const std::byte* blocks, int64_t rows, int64_t cols) {
+  if (!interleaved_supports(type) || cols % 32 != 0) {
+    throw std::invalid_argument("interleaved weights: cannot regroup " + std::string(dtype_name(type)) + " rows of " +
+                                std::to_string(cols));
+  }
+  const int64_t block_bytes = dtype_block_bytes(type), chunks = cols / 32, row_bytes = chunks * block_bytes;
+  const int64_t groups = rows / kInterleavedRows, record = kInterleavedRows * block_bytes;
+  std::vector<std::byte> out(static_cast<std::size_t>(groups * kInterleavedRows * row_bytes));
+  auto* dst = reinterpret_cast<u8*>(out.data());
+  const auto* src = reinterpret_cast<const u8*>(blocks);
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      u8* rec = dst + (g * chunks + c) * record;
+      for (int64_t i = 0; i < kInterleavedRows; ++i) {
+        const u8* block = src + (g * kInterleavedRows + i) * row_bytes + c * block_bytes;
+        for (int64_t b = 0; b < block_bytes; ++b) {
+          const int64_t at = record_offset(type, i, b);
+          if (at >= 0) rec[at] = block[b];
+        }
+        if (type != DType::Q5_0) continue;
+        for (int j = 0; j < 32; ++j) {
+          int64_t byte;
+          int bit;
+          high_bit_position(i, j, byte, bit);
+          const int value = (block[2 + j / 8] >> (j % 8)) & 1;
+          rec[byte] = static_cast<u8>(rec[byte] | (value << bit));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void deinterleave_row(DType type, const std::byte* interleaved, int64_t cols, int64_t r, std::byte* row_out) {
+  const int64_t block_bytes = dtype_block_bytes(type), chunks = cols / 32;
+  const int64_t g = r / kInterleavedRows, i = r % kInterleavedRows, record = kInterleavedRows * block_bytes;
+  const auto* src = reinterpret_cast<const u8*>(interleaved);
+  auto* dst = reinterpret_cast<u8*>(row_out);
+  for (int64_t c = 0; c < chunks; ++c) {
+    const u8* rec = src + (g * chunks + c) * record;
+    u8* block = dst + c * block_bytes;
+    for (int64_t b = 0; b < block_bytes; ++b) {
+      const int64_t at = record_offset(type, i, b);
+      if (at >= 0) block[b] = rec[at];
+    }
+    if (type != DType::Q5_0) continue;
+    std::memset(block + 2, 0, 4);
+    for (int j = 0; j < 32; ++j) {
+      int64_t byte;
+      int bit;
+      high_bit_position(i, j, byte, bit);
+      block[2 + j / 8] = static_cast<u8>(block[2 + j / 8] | (((rec[byte] >> bit) & 1) << (j % 8)));
+    }
+  }
+}
+
+}  // namespace troupe::cpu

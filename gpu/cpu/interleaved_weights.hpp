@@ -1,0 +1,44 @@
+#pragma once
+// GGUF weight rows regrouped eight at a time so that one 32-byte vector holds four consecutive
+// weights of eight output rows: the layout of interleaved_matmul.hpp's kernels. Multiplying such a
+// vector by an activation's four int8 values broadcast across it (maddubs/madd) gives eight
+// partial dot products, one per output row, in the lanes where they are needed: the chunk's sums
+// stay in vector lanes and are never reduced horizontally. A row-major layout needs one
+// horizontal reduction per (weight row, activation row, chunk) instead, which is what held
+// int8_matmul.hpp's kernel to a few percent of the int8 roofline at 32 activation rows.
+//
+// Only the arrangement of the bytes changes: every quant and every scale is kept as stored, so a
+// group takes exactly the bytes of its eight rows and each row's blocks can be rebuilt bit for
+// bit (deinterleave_row). Per group of 8 rows, for each 32-column chunk c in order, one record:
+//   Q4_0  d[8] (fp16)            qs[128]        = 144 bytes (8 blocks of 18)
+//   Q4_1  d[8], m[8] (fp16)      qs[128]        = 160 bytes (8 × 20)
+//   Q5_0  d[8] (fp16)  qh[32]    qs[128]        = 176 bytes (8 × 22)
+//   Q8_0  d[8] (fp16)            qs[256]        = 272 bytes (8 × 34)
+// where d[i] (m[i]) is row i's block scale (min), and
+//   4-bit quants: byte 32·L + 4·i + t (L, t in 0..3) is row i's block byte qs[4L + t]: its low
+//     nibble weight 4L + t, its high nibble weight 16 + 4L + t;
+//   Q5_0's high bits: byte 4·i + t holds in bit L the high bit of row i's weight 4L + t and in
+//     bit 4 + L that of weight 16 + 4L + t;
+//   Q8_0: byte 32·G + 4·i + t (G in 0..7) is row i's weight 4G + t.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "model/dtype.hpp"
+
+namespace troupe::cpu {
+
+inline constexpr int64_t kInterleavedRows = 8;
+
+// The 32-element block types with an interleaved form.
+bool interleaved_supports(DType type);
+
+// The first rows of `blocks` (rows × row_bytes, row-major GGUF blocks) that fill whole groups of
+// 8, regrouped; rows beyond the last whole group are not included.
+std::vector<std::byte> interleave_rows(DType type, const std::byte* blocks, int64_t rows, int64_t cols);
+
+// Row r of an interleaved matrix as its GGUF blocks (dtype_bytes_for(type, cols) bytes), exactly
+// the bytes interleave_rows read.
+void deinterleave_row(DType type, const std::byte* interleaved, int64_t cols, int64_t r, std::byte* row_out);
+
+}  // namespace troupe::cpu
