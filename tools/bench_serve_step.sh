@@ -16,8 +16,10 @@ requests=${REQUESTS:-12}
 max_tokens=${MAX_TOKENS:-64}
 model=${MODEL:-$(tools/fetch_default_model.sh)}
 
+# The same shape as the served requests: 64 prompt tokens, then 64 decode steps.
+ids=$(seq 0 63 | awk '{ printf "%s%d", (NR > 1 ? "," : ""), 100 + ($1 * 7) % 40000 }')
 generate_ms() {  # milliseconds per decoded token in `troupe generate`
-  "$bin" generate "$model" --threads "$threads" --prompt "The quick brown fox" --max-tokens 129 --ignore-eos 2>&1 \
+  "$bin" generate "$model" --threads "$threads" --prompt-ids "$ids" --max-tokens 65 --ignore-eos 2>&1 \
     >/dev/null | sed -n 's/.*decode \([0-9.]*\) tok\/s.*/\1/p' | tail -1 | awk '{printf "%.2f", 1000 / $1}'
 }
 
