@@ -3,8 +3,8 @@
 // after avx2_available().
 //
 // int16 sums without overflow: activations are within ±127 (quantized_activations.hpp), so one
-// maddubs lane (two products) is at most 2·15·127 = 3,810 for 4-bit weights and 2·31·127 = 7,874
-// for Q5_0. A Q4 chunk adds 8 such lanes per int16 (30,480 < 32,767); Q5_0 adds 4 per int16 and
+// maddubs lane (two products) is at most 2·15·127 = 3,810 for 4-bit weights (Q4_0, Q4_1, Q4_K) and
+// 2·31·127 = 7,874 for Q5_0. A 4-bit chunk adds 8 such lanes per int16 (30,480 < 32,767); Q5_0 adds 4 per int16 and
 // keeps the chunk's two halves apart (31,496); Q8_0 (|w| ≤ 128, 32,512 per lane) widens every
 // product to int32 at once.
 #include <immintrin.h>
@@ -27,6 +27,8 @@ template <> struct Record<DType::Q4_0> { static constexpr int64_t kBytes = 144, 
 template <> struct Record<DType::Q4_1> { static constexpr int64_t kBytes = 160, kQuants = 32; };
 template <> struct Record<DType::Q5_0> { static constexpr int64_t kBytes = 176, kQuants = 48; };
 template <> struct Record<DType::Q8_0> { static constexpr int64_t kBytes = 272, kQuants = 16; };
+template <> struct Record<DType::Q4_K> { static constexpr int64_t kBytes = 1152, kQuants = 128; };
+template <> struct Record<DType::Q6_K> { static constexpr int64_t kBytes = 1680, kQuants = 144, kHigh = 1168; };
 
 // Four activation bytes broadcast to every 32-bit lane.
 TROUPE_AVX2 inline __m256i broadcast4(const int8_t* p) {
@@ -111,18 +113,148 @@ TROUPE_AVX2 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0
   }
 }
 
-template <DType T>
-TROUPE_AVX2 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
+// Q4_K: per super-block of 256 columns, the 8 rows' sub-block scales d·sc_j and offsets −dmin·m_j
+// (j = 0..7) as float vectors (lane i = row i), decoded from the 6-bit fields of all 8 rows at once
+// as model/dequantize.hpp's k_quant_scale_min does for one; then each 32-column sub-block as the
+// 4-bit types above (8 maddubs summed in int16, one madd).
+TROUPE_AVX2 inline void q4k_scales(const u8* rec, __m256* scale, __m256* offset) {
+  const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+  const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
+  __m256i b[12];  // byte k of the 8 rows' scale fields, widened to int32 lanes
+  for (int k = 0; k < 12; ++k) b[k] = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 32 + 8 * k)));
+  const __m256i low6 = _mm256_set1_epi32(63), low4 = _mm256_set1_epi32(15);
+  for (int j = 0; j < 8; ++j) {
+    __m256i sc, m;
+    if (j < 4) {
+      sc = _mm256_and_si256(b[j], low6);
+      m = _mm256_and_si256(b[j + 4], low6);
+    } else {
+      sc = _mm256_or_si256(_mm256_and_si256(b[j + 4], low4), _mm256_slli_epi32(_mm256_srli_epi32(b[j - 4], 6), 4));
+      m = _mm256_or_si256(_mm256_srli_epi32(b[j + 4], 4), _mm256_slli_epi32(_mm256_srli_epi32(b[j], 6), 4));
+    }
+    scale[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
+    offset[j] = _mm256_xor_ps(_mm256_mul_ps(dmin, _mm256_cvtepi32_ps(m)), _mm256_set1_ps(-0.0f));
+  }
+}
+
+template <int RM>
+TROUPE_AVX2 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+  using R = Record<DType::Q4_K>;
+  const QuantizedActivations& a = *j.a;
+  const int64_t blocks = j.cols / 256;
+  const u8* rec = j.groups + g * blocks * R::kBytes;
+  const __m256i ones = _mm256_set1_epi16(1), nibble = _mm256_set1_epi8(0x0F);
+  __m256 acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  for (int64_t blk = 0; blk < blocks; ++blk, rec += R::kBytes) {
+    __m256 scale[8], offset[8];
+    q4k_scales(rec, scale, offset);
+    for (int sub = 0; sub < 8; ++sub) {
+      const int64_t c = 8 * blk + sub;  // the 32-column chunk
+      const u8* qs = rec + R::kQuants + 256 * (sub / 2);
+      __m256i sum[RM];
+      for (int v = 0; v < 8; ++v) {
+        const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * v));
+        const __m256i w = sub % 2 == 0 ? _mm256_and_si256(bytes, nibble) : _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+        for (int r = 0; r < RM; ++r) {
+          const __m256i p = _mm256_maddubs_epi16(w, broadcast4(a.q(r0 + r) + 32 * c + 4 * v));
+          sum[r] = v == 0 ? p : _mm256_add_epi16(sum[r], p);
+        }
+      }
+      for (int r = 0; r < RM; ++r) {
+        const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum[r], ones));
+        acc[r] = _mm256_fmadd_ps(dot, _mm256_mul_ps(scale[sub], _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
+        acc[r] = _mm256_fmadd_ps(offset[sub], _mm256_set1_ps(a.s(r0 + r)[c]), acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < RM; ++r) {
+    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
+    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r]);
+  }
+}
+
+// Q6_K: 32-column chunk j of a super-block is half h = j / 4, quarter k = j % 4 of it: 4 low bits
+// from ql (low or high nibbles of its bytes 64h + 32(k % 2) ..), 2 high bits from qh (bits 2k of its
+// bytes 32h ..), minus 32; an int8 scale per 16 columns. Signed weights (|w| ≤ 32) go through
+// abs/sign; a 16-column half adds 4 maddubs lanes per int16 (4·2·32·127 = 32,512), and madd by the
+// 8 rows' scales (in both int16 halves of each lane) widens and scales it in one step.
+template <int RM>
+TROUPE_AVX2 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+  using R = Record<DType::Q6_K>;
+  const QuantizedActivations& a = *j.a;
+  const int64_t blocks = j.cols / 256;
+  const u8* rec = j.groups + g * blocks * R::kBytes;
+  const __m256i nibble = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+  const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+  __m256 acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  for (int64_t blk = 0; blk < blocks; ++blk, rec += R::kBytes) {
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+    for (int sub = 0; sub < 8; ++sub) {
+      const int64_t c = 8 * blk + sub;
+      const int half = sub / 4, k = sub % 4;
+      const u8* ql = rec + R::kQuants + 256 * (2 * half + k % 2);
+      const u8* qh = rec + R::kHigh + 256 * half;
+      const __m128i shift = _mm_cvtsi32_si128(2 * k);
+      __m256i sum[2][RM];  // int16 sums of columns 0..15 and 16..31
+      for (int v = 0; v < 8; ++v) {
+        const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32 * v));
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * v));
+        const __m256i low = k < 2 ? _mm256_and_si256(l, nibble) : _mm256_and_si256(_mm256_srli_epi16(l, 4), nibble);
+        const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(h, shift), two), 4);
+        const __m256i w = _mm256_sub_epi8(_mm256_or_si256(low, high), bias);
+        const __m256i w_abs = _mm256_sign_epi8(w, w);
+        for (int r = 0; r < RM; ++r) {
+          const __m256i p = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(broadcast4(a.q(r0 + r) + 32 * c + 4 * v), w));
+          __m256i& s = sum[v / 4][r];
+          s = v % 4 == 0 ? p : _mm256_add_epi16(s, p);
+        }
+      }
+      // The 8 rows' scales of the chunk's two halves, each in both int16 halves of its lane.
+      __m256i scale[2];
+      for (int q = 0; q < 2; ++q) {
+        const __m256i sc = _mm256_and_si256(
+            _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 16 + 8 * (8 * half + 2 * k + q)))), low16);
+        scale[q] = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16));
+      }
+      for (int r = 0; r < RM; ++r) {
+        const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(sum[0][r], scale[0]), _mm256_madd_epi16(sum[1][r], scale[1]));
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < RM; ++r) {
+    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
+    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r]);
+  }
+}
+
+// Every activation row against groups [g0, g1), 4 rows at a time.
+template <void (*Rows4)(const InterleavedMatmulJob&, int64_t, int64_t), void (*Rows3)(const InterleavedMatmulJob&, int64_t, int64_t),
+          void (*Rows2)(const InterleavedMatmulJob&, int64_t, int64_t), void (*Rows1)(const InterleavedMatmulJob&, int64_t, int64_t)>
+TROUPE_AVX2 void all_rows(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
   const int64_t m = j.a->rows();
   for (int64_t g = g0; g < g1; ++g) {
     int64_t r0 = 0;
-    for (; r0 + 4 <= m; r0 += 4) group_rows<T, 4>(j, g, r0);
+    for (; r0 + 4 <= m; r0 += 4) Rows4(j, g, r0);
     switch (m - r0) {
-      case 3: group_rows<T, 3>(j, g, r0); break;
-      case 2: group_rows<T, 2>(j, g, r0); break;
-      case 1: group_rows<T, 1>(j, g, r0); break;
+      case 3: Rows3(j, g, r0); break;
+      case 2: Rows2(j, g, r0); break;
+      case 1: Rows1(j, g, r0); break;
       default: break;
     }
+  }
+}
+
+template <DType T>
+TROUPE_AVX2 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
+  if constexpr (T == DType::Q4_K) {
+    all_rows<group_rows_q4k<4>, group_rows_q4k<3>, group_rows_q4k<2>, group_rows_q4k<1>>(j, g0, g1);
+  } else if constexpr (T == DType::Q6_K) {
+    all_rows<group_rows_q6k<4>, group_rows_q6k<3>, group_rows_q6k<2>, group_rows_q6k<1>>(j, g0, g1);
+  } else {
+    all_rows<group_rows<T, 4>, group_rows<T, 3>, group_rows<T, 2>, group_rows<T, 1>>(j, g0, g1);
   }
 }
 
@@ -134,6 +266,8 @@ void interleaved_matmul_avx2(const InterleavedMatmulJob& j, int64_t g0, int64_t 
     case DType::Q4_1: return matmul<DType::Q4_1>(j, g0, g1);
     case DType::Q5_0: return matmul<DType::Q5_0>(j, g0, g1);
     case DType::Q8_0: return matmul<DType::Q8_0>(j, g0, g1);
+    case DType::Q4_K: return matmul<DType::Q4_K>(j, g0, g1);
+    case DType::Q6_K: return matmul<DType::Q6_K>(j, g0, g1);
     default: return interleaved_matmul_portable(j, g0, g1);
   }
 }

@@ -18,6 +18,19 @@ int64_t record_offset(DType type, int64_t i, int64_t b) {
     case DType::Q4_1: return b < 2 ? 2 * i + b : b < 4 ? 16 + 2 * i + (b - 2) : quant(32, b - 4);
     case DType::Q5_0: return b < 2 ? 2 * i + b : b < 6 ? -1 : quant(48, b - 6);
     case DType::Q8_0: return b < 2 ? 2 * i + b : quant(16, b - 2);
+    case DType::Q4_K: {
+      if (b < 4) return (b < 2 ? 0 : 16) + 2 * i + b % 2;  // d, dmin
+      if (b < 16) return 32 + 8 * (b - 4) + i;              // the 12 bytes of 6-bit scales and mins
+      const int64_t q = b - 16;                             // qs[32p + 4v + t]
+      return 128 + 256 * (q / 32) + 32 * (q % 32 / 4) + 4 * i + q % 4;
+    }
+    case DType::Q6_K: {
+      const auto spread = [&](int64_t base, int64_t q) { return base + 256 * (q / 32) + 32 * (q % 32 / 4) + 4 * i + q % 4; };
+      if (b < 128) return spread(144, b);         // ql
+      if (b < 192) return spread(1168, b - 128);  // qh
+      if (b < 208) return 16 + 8 * (b - 192) + i;  // the 16 int8 scales
+      return 2 * i + (b - 208);                    // d
+    }
     default: throw std::logic_error("interleaved weights: no layout for " + std::string(dtype_name(type)));
   }
 }
@@ -32,15 +45,17 @@ void high_bit_position(int64_t i, int j, int64_t& byte, int& bit) {
 }  // namespace
 
 bool interleaved_supports(DType type) {
-  return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q5_0 || type == DType::Q8_0;
+  return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q5_0 || type == DType::Q8_0 ||
+         type == DType::Q4_K || type == DType::Q6_K;
 }
 
 std::vector<std::byte> interleave_rows(DType type, const std::byte* blocks, int64_t rows, int64_t cols) {
-  if (!interleaved_supports(type) || cols % 32 != 0) {
+  if (!interleaved_supports(type) || cols % dtype_block_elements(type) != 0) {
     throw std::invalid_argument("interleaved weights: cannot regroup " + std::string(dtype_name(type)) + " rows of " +
                                 std::to_string(cols));
   }
-  const int64_t block_bytes = dtype_block_bytes(type), chunks = cols / 32, row_bytes = chunks * block_bytes;
+  const int64_t block_bytes = dtype_block_bytes(type), chunks = cols / dtype_block_elements(type);
+  const int64_t row_bytes = chunks * block_bytes;
   const int64_t groups = rows / kInterleavedRows, record = kInterleavedRows * block_bytes;
   std::vector<std::byte> out(static_cast<std::size_t>(groups * kInterleavedRows * row_bytes));
   auto* dst = reinterpret_cast<u8*>(out.data());
@@ -69,7 +84,7 @@ std::vector<std::byte> interleave_rows(DType type, const std::byte* blocks, int6
 }
 
 void deinterleave_row(DType type, const std::byte* interleaved, int64_t cols, int64_t r, std::byte* row_out) {
-  const int64_t block_bytes = dtype_block_bytes(type), chunks = cols / 32;
+  const int64_t block_bytes = dtype_block_bytes(type), chunks = cols / dtype_block_elements(type);
   const int64_t g = r / kInterleavedRows, i = r % kInterleavedRows, record = kInterleavedRows * block_bytes;
   const auto* src = reinterpret_cast<const u8*>(interleaved);
   auto* dst = reinterpret_cast<u8*>(row_out);

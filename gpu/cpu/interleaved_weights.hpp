@@ -9,17 +9,26 @@
 //
 // Only the arrangement of the bytes changes: every quant and every scale is kept as stored, so a
 // group takes exactly the bytes of its eight rows and each row's blocks can be rebuilt bit for
-// bit (deinterleave_row). Per group of 8 rows, for each 32-column chunk c in order, one record:
+// bit (deinterleave_row). Per group of 8 rows, for each block of columns (32, or 256 for the
+// K-quants) in order, one record:
 //   Q4_0  d[8] (fp16)            qs[128]        = 144 bytes (8 blocks of 18)
 //   Q4_1  d[8], m[8] (fp16)      qs[128]        = 160 bytes (8 × 20)
 //   Q5_0  d[8] (fp16)  qh[32]    qs[128]        = 176 bytes (8 × 22)
 //   Q8_0  d[8] (fp16)            qs[256]        = 272 bytes (8 × 34)
+//   Q4_K  d[8], dmin[8] (fp16)   scales[96]   qs[1024]   = 1152 bytes (8 × 144)
+//   Q6_K  d[8] (fp16)  scales[128]  ql[1024]  qh[512]     = 1680 bytes (8 × 210)
 // where d[i] (m[i]) is row i's block scale (min), and
 //   4-bit quants: byte 32·L + 4·i + t (L, t in 0..3) is row i's block byte qs[4L + t]: its low
 //     nibble weight 4L + t, its high nibble weight 16 + 4L + t;
 //   Q5_0's high bits: byte 4·i + t holds in bit L the high bit of row i's weight 4L + t and in
 //     bit 4 + L that of weight 16 + 4L + t;
-//   Q8_0: byte 32·G + 4·i + t (G in 0..7) is row i's weight 4G + t.
+//   Q8_0: byte 32·G + 4·i + t (G in 0..7) is row i's weight 4G + t;
+//   Q4_K: scales byte 8·k + i is row i's byte k of its 12 bytes of 6-bit scales and mins; qs byte
+//     256·p + 32·v + 4·i + t (p, v in 0..3 and 0..7) is row i's qs[32p + 4v + t]: its low nibble
+//     weight 4v + t of sub-block 2p, its high nibble weight 4v + t of sub-block 2p + 1;
+//   Q6_K: scales byte 8·k + i is row i's int8 scale k; ql byte 256·u + 32·v + 4·i + t is row i's
+//     ql[32u + 4v + t] (u in 0..3) and qh byte 256·u + 32·v + 4·i + t its qh[32u + 4v + t] (u in
+//     0..1): 32 consecutive bytes of a row become 8 vectors of 4 bytes × 8 rows, as for Q4_K.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -30,7 +39,7 @@ namespace troupe::cpu {
 
 inline constexpr int64_t kInterleavedRows = 8;
 
-// The 32-element block types with an interleaved form.
+// The block types with an interleaved form.
 bool interleaved_supports(DType type);
 
 // The first rows of `blocks` (rows × row_bytes, row-major GGUF blocks) that fill whole groups of

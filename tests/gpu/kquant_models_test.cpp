@@ -64,7 +64,8 @@ TEST_CASE("K-quant GGUFs keep their blocks and decode like llama.cpp", "[gpu][cp
     options.cpu_int8_activations = false;
     CpuBackend exact(model, options);
 
-    double worst = 0;
+    double worst = 0, total = 0;
+    int64_t compared = 0;
     for (const auto& p : file.at("prompts").as_array()) {
       const std::string name(p.at("name").as_string());
       INFO(name);
@@ -79,7 +80,10 @@ TEST_CASE("K-quant GGUFs keep their blocks and decode like llama.cpp", "[gpu][cp
         for (const auto& entry : top[i].as_array()) {
           const auto id = entry.as_array()[0].to_number<int64_t>();
           const double theirs_lp = entry.as_array()[1].to_number<double>();
-          worst = std::max(worst, std::abs(log_prob(row, ours.vocab, id) - theirs_lp));
+          const double gap = std::abs(log_prob(row, ours.vocab, id) - theirs_lp);
+          worst = std::max(worst, gap);
+          total += gap;
+          ++compared;
         }
       }
 
@@ -98,10 +102,19 @@ TEST_CASE("K-quant GGUFs keep their blocks and decode like llama.cpp", "[gpu][cp
         CHECK(row[0] - row[1] < 0.5);
       }
     }
-    WARN(kind << ": largest |log-prob - llama.cpp's| over the top-5 of 64 steps x 6 prompts: " << worst);
+    const double mean = total / static_cast<double>(compared);
+    WARN(kind << ": |log-prob - llama.cpp's| over the top-5 of 64 steps x 6 prompts: largest " << worst << ", mean "
+              << mean);
     // llama.cpp rounds activations to 8 bits in its own blocks (Q8_K per 256 for K-quants, Q8_0 per 32
-    // for Q5_0/Q8_0), independently of ours; on this model each moves log-probs by up to about 0.6-1
-    // (Q4_1 logits: llama.cpp vs exact 0.64), so the two stay within 1.5 of each other (measured 1.0).
-    CHECK(worst < 1.5);
+    // for Q5_0/Q8_0), independently of ours, and each rounding moves a few log-probs a long way: a
+    // perturbation flips some later activation roundings, which compound over 30 layers. Measured on
+    // these files, llama.cpp against troupe's exact float path: largest 0.85-1.20, mean 0.11-0.12;
+    // troupe's int8 path against its float path: largest 0.83-1.27 (the largest moves with nothing but
+    // the order of float sums in one kernel). So the largest gap is bounded by the sum of the two
+    // (< 2.5), and the mean — which a wrong kernel would move by far more — stays near the float
+    // path's own (measured 0.12-0.13).
+    CHECK(worst < 2.5);
+    CHECK(mean < 0.2);
   }
 }
+

@@ -1,5 +1,5 @@
 // The interleaved weight layout (gpu/cpu/interleaved_weights.hpp) and its products
-// (interleaved_matmul.hpp), on random blocks of Q4_0, Q4_1, Q5_0 and Q8_0:
+// (interleaved_matmul.hpp), on random blocks of Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K:
 //  - regrouping keeps every byte: each row's GGUF blocks come back bit for bit;
 //  - the portable reference equals int8_matmul's portable kernel on the row-major blocks exactly
 //    (it is that kernel on rebuilt rows), and the AVX2 kernel equals it up to float rounding;
@@ -28,7 +28,10 @@ using troupe::test::random_blocks;
 
 namespace {
 
-const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0};
+const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
+
+// A width of whole blocks: SmolLM2's 576 for the 32-blocks, 768 for the K-quants' 256.
+int64_t width(DType type) { return dtype_block_elements(type) == 256 ? 768 : 576; }
 
 // C of the row-major reference kernel, [m, n].
 std::vector<float> row_major_product(DType type, const std::vector<std::byte>& blocks, int64_t n, int64_t cols,
@@ -61,7 +64,7 @@ std::vector<double> magnitudes(DType type, const std::vector<std::byte>& blocks,
 TEST_CASE("interleaving 8 rows keeps every byte: each row's blocks come back bit for bit", "[gpu][cpu][int8]") {
   for (DType type : kTypes) {
     INFO(dtype_name(type));
-    const int64_t rows = 24, cols = 576;
+    const int64_t rows = 24, cols = width(type);
     const auto blocks = random_blocks(type, rows, cols, 41);
     const auto groups = interleave_rows(type, blocks.data(), rows, cols);
     REQUIRE(groups.size() == blocks.size());
@@ -74,13 +77,14 @@ TEST_CASE("interleaving 8 rows keeps every byte: each row's blocks come back bit
     }
     CHECK(mismatched_rows == 0);
   }
-  CHECK_THROWS_AS(interleave_rows(DType::Q4_K, nullptr, 8, 256), std::invalid_argument);
+  CHECK_THROWS_AS(interleave_rows(DType::Q5_K, nullptr, 8, 256), std::invalid_argument);
 }
 
 TEST_CASE("interleaved products equal the row-major reference, bit-identical per row at any batch size",
           "[gpu][cpu][int8]") {
-  const int64_t n = 40, cols = 576;  // 5 groups
+  const int64_t n = 40;  // 5 groups
   for (DType type : kTypes) {
+    const int64_t cols = width(type);
     const auto blocks = random_blocks(type, n, cols, 7);
     const auto groups = interleave_rows(type, blocks.data(), n, cols);
     const int64_t m_max = 37;
@@ -137,7 +141,7 @@ TEST_CASE("a CpuWeight with interleaved groups and a row-major tail multiplies a
   ThreadPool pool(2);
   for (DType type : kTypes) {
     INFO(dtype_name(type));
-    const int64_t rows = 8 * 37 + 5, cols = 576;  // 37 groups and 5 rows over
+    const int64_t rows = 8 * 37 + 5, cols = width(type);  // 37 groups and 5 rows over
     const auto blocks = random_blocks(type, rows, cols, 13);
     const CpuWeight w = CpuWeight::from_blocks(type, blocks, rows, cols);
     CHECK(w.bytes() == static_cast<int64_t>(blocks.size()));
@@ -168,3 +172,4 @@ TEST_CASE("a CpuWeight with interleaved groups and a row-major tail multiplies a
     }
   }
 }
+
