@@ -37,6 +37,15 @@ TROUPE_AVX2 inline __m256i broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// Group g's 8 output columns of activation rows r0 .. r0+RM-1 from their accumulators.
+template <int RM>
+TROUPE_AVX2 inline void store_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const __m256* acc) {
+  for (int r = 0; r < RM; ++r) {
+    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
+    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r]);
+  }
+}
+
 // The int32 chunk sums Σ qw·qx of the group's 8 rows (lane i = row i) for RM activation rows.
 template <DType T, int RM>
 TROUPE_AVX2 inline void chunk_dots(const u8* rec, const int8_t* const* x, __m256i* dot) {
@@ -106,11 +115,7 @@ TROUPE_AVX2 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0
       if constexpr (T != DType::Q8_0) acc[r] = _mm256_fmadd_ps(offset, _mm256_set1_ps(a.s(r0 + r)[c]), acc[r]);
     }
   }
-  for (int r = 0; r < RM; ++r) {
-    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
-    const __m256 v = j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r];
-    _mm256_storeu_ps(out, v);
-  }
+  store_rows<RM>(j, g, r0, acc);
 }
 
 // Q4_K: per super-block of 256 columns, the 8 rows' sub-block scales d·sc_j and offsets −dmin·m_j
@@ -168,10 +173,7 @@ TROUPE_AVX2 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int64_
       }
     }
   }
-  for (int r = 0; r < RM; ++r) {
-    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
-    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r]);
-  }
+  store_rows<RM>(j, g, r0, acc);
 }
 
 // Q6_K: 32-column chunk j of a super-block is half h = j / 4, quarter k = j % 4 of it: 4 low bits
@@ -224,10 +226,7 @@ TROUPE_AVX2 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_
       }
     }
   }
-  for (int r = 0; r < RM; ++r) {
-    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
-    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r]);
-  }
+  store_rows<RM>(j, g, r0, acc);
 }
 
 // Every activation row against groups [g0, g1), 4 rows at a time.
