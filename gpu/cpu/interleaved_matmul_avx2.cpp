@@ -2,11 +2,14 @@
 // the build; only these functions carry target("avx2,fma,f16c"), and callers reach them only
 // after avx2_available().
 //
+// The 32-block types share group_rows/chunk_dots; Q4_K and Q6_K (256-column super-blocks with
+// sub-block scales) have their own loops below them.
+//
 // int16 sums without overflow: activations are within ±127 (quantized_activations.hpp), so one
-// maddubs lane (two products) is at most 2·15·127 = 3,810 for 4-bit weights (Q4_0, Q4_1, Q4_K) and
-// 2·31·127 = 7,874 for Q5_0. A 4-bit chunk adds 8 such lanes per int16 (30,480 < 32,767); Q5_0 adds 4 per int16 and
-// keeps the chunk's two halves apart (31,496); Q8_0 (|w| ≤ 128, 32,512 per lane) widens every
-// product to int32 at once.
+// maddubs lane (two products) is at most 2·15·127 = 3,810 for 4-bit weights (Q4_0, Q4_1, Q4_K)
+// and 2·31·127 = 7,874 for Q5_0. A 4-bit chunk adds 8 such lanes per int16 (30,480 < 32,767);
+// Q5_0 adds 4 per int16 and keeps the chunk's two halves apart (31,496); Q6_K (|w| ≤ 32) adds 4
+// per 16-column half (32,512); Q8_0 (|w| ≤ 128, 32,512 per lane) widens every product at once.
 #include <immintrin.h>
 
 #include <cstring>
