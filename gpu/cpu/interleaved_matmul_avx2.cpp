@@ -232,31 +232,31 @@ TROUPE_AVX2 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_
   store_rows<RM>(j, g, r0, acc);
 }
 
-// Every activation row against groups [g0, g1), 4 rows at a time.
-template <void (*Rows4)(const InterleavedMatmulJob&, int64_t, int64_t), void (*Rows3)(const InterleavedMatmulJob&, int64_t, int64_t),
-          void (*Rows2)(const InterleavedMatmulJob&, int64_t, int64_t), void (*Rows1)(const InterleavedMatmulJob&, int64_t, int64_t)>
-TROUPE_AVX2 void all_rows(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  const int64_t m = j.a->rows();
-  for (int64_t g = g0; g < g1; ++g) {
-    int64_t r0 = 0;
-    for (; r0 + 4 <= m; r0 += 4) Rows4(j, g, r0);
-    switch (m - r0) {
-      case 3: Rows3(j, g, r0); break;
-      case 2: Rows2(j, g, r0); break;
-      case 1: Rows1(j, g, r0); break;
-      default: break;
-    }
+// Group g's 8 output columns for activation rows r0 .. r0+RM-1, by the type's loop.
+template <DType T, int RM>
+TROUPE_AVX2 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+  if constexpr (T == DType::Q4_K) {
+    group_rows_q4k<RM>(j, g, r0);
+  } else if constexpr (T == DType::Q6_K) {
+    group_rows_q6k<RM>(j, g, r0);
+  } else {
+    group_rows<T, RM>(j, g, r0);
   }
 }
 
+// Every activation row against groups [g0, g1), 4 rows at a time.
 template <DType T>
 TROUPE_AVX2 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  if constexpr (T == DType::Q4_K) {
-    all_rows<group_rows_q4k<4>, group_rows_q4k<3>, group_rows_q4k<2>, group_rows_q4k<1>>(j, g0, g1);
-  } else if constexpr (T == DType::Q6_K) {
-    all_rows<group_rows_q6k<4>, group_rows_q6k<3>, group_rows_q6k<2>, group_rows_q6k<1>>(j, g0, g1);
-  } else {
-    all_rows<group_rows<T, 4>, group_rows<T, 3>, group_rows<T, 2>, group_rows<T, 1>>(j, g0, g1);
+  const int64_t m = j.a->rows();
+  for (int64_t g = g0; g < g1; ++g) {
+    int64_t r0 = 0;
+    for (; r0 + 4 <= m; r0 += 4) group_tile<T, 4>(j, g, r0);
+    switch (m - r0) {
+      case 3: group_tile<T, 3>(j, g, r0); break;
+      case 2: group_tile<T, 2>(j, g, r0); break;
+      case 1: group_tile<T, 1>(j, g, r0); break;
+      default: break;
+    }
   }
 }
 

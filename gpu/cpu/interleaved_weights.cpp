@@ -12,25 +12,24 @@ using u8 = std::uint8_t;
 // Where byte `b` of row i's block lands in the group's record (interleaved_weights.hpp's table);
 // -1 for Q5_0's high-bit word, which is spread bit by bit (high_bit_position).
 int64_t record_offset(DType type, int64_t i, int64_t b) {
-  const auto quant = [&](int64_t header, int64_t q) { return header + 32 * (q / 4) + 4 * i + q % 4; };
+  // Quant byte q of a row, in the vectors from `base` on: 4 bytes of each of the 8 rows per 32-byte
+  // vector, and each run of 32 row bytes in 8 such vectors (256 record bytes).
+  const auto spread = [&](int64_t base, int64_t q) { return base + 256 * (q / 32) + 32 * (q % 32 / 4) + 4 * i + q % 4; };
+  const auto per_row = [&](int64_t base, int64_t k) { return base + 8 * k + i; };  // byte k of each row's field
   switch (type) {
-    case DType::Q4_0: return b < 2 ? 2 * i + b : quant(16, b - 2);
-    case DType::Q4_1: return b < 2 ? 2 * i + b : b < 4 ? 16 + 2 * i + (b - 2) : quant(32, b - 4);
-    case DType::Q5_0: return b < 2 ? 2 * i + b : b < 6 ? -1 : quant(48, b - 6);
-    case DType::Q8_0: return b < 2 ? 2 * i + b : quant(16, b - 2);
-    case DType::Q4_K: {
+    case DType::Q4_0: return b < 2 ? 2 * i + b : spread(16, b - 2);
+    case DType::Q4_1: return b < 2 ? 2 * i + b : b < 4 ? 16 + 2 * i + (b - 2) : spread(32, b - 4);
+    case DType::Q5_0: return b < 2 ? 2 * i + b : b < 6 ? -1 : spread(48, b - 6);
+    case DType::Q8_0: return b < 2 ? 2 * i + b : spread(16, b - 2);
+    case DType::Q4_K:
       if (b < 4) return (b < 2 ? 0 : 16) + 2 * i + b % 2;  // d, dmin
-      if (b < 16) return 32 + 8 * (b - 4) + i;              // the 12 bytes of 6-bit scales and mins
-      const int64_t q = b - 16;                             // qs[32p + 4v + t]
-      return 128 + 256 * (q / 32) + 32 * (q % 32 / 4) + 4 * i + q % 4;
-    }
-    case DType::Q6_K: {
-      const auto spread = [&](int64_t base, int64_t q) { return base + 256 * (q / 32) + 32 * (q % 32 / 4) + 4 * i + q % 4; };
-      if (b < 128) return spread(144, b);         // ql
-      if (b < 192) return spread(1168, b - 128);  // qh
-      if (b < 208) return 16 + 8 * (b - 192) + i;  // the 16 int8 scales
-      return 2 * i + (b - 208);                    // d
-    }
+      if (b < 16) return per_row(32, b - 4);                // the 12 bytes of 6-bit scales and mins
+      return spread(128, b - 16);                           // qs
+    case DType::Q6_K:
+      if (b < 128) return spread(144, b);           // ql
+      if (b < 192) return spread(1168, b - 128);    // qh
+      if (b < 208) return per_row(16, b - 192);     // the 16 int8 scales
+      return 2 * i + (b - 208);                     // d
     default: throw std::logic_error("interleaved weights: no layout for " + std::string(dtype_name(type)));
   }
 }
