@@ -41,15 +41,18 @@ void CpuWeight::add_segment(Segment s) {
                      std::all_of(segments_.begin(), segments_.end(), [](const Segment& g) { return g.storage != DType::F32; });
 }
 
-// After the last part: neighbouring parts are merged first, so groups of 8 may span two of them.
+int64_t CpuWeight::grouped_rows(const Segment& s) const {
+  if (!mode_.int8_activations || !interleaved_supports(s.storage)) return 0;
+  return s.rows / kInterleavedRows * kInterleavedRows;
+}
+
+// Once, after the last part: neighbouring parts are merged first, so groups of 8 may span two.
 void CpuWeight::interleave_segments() {
-  if (!mode_.int8_activations) return;
   for (Segment& s : segments_) {
-    if (s.interleaved || !interleaved_supports(s.storage) || s.rows < kInterleavedRows) continue;
+    if (grouped_rows(s) == 0) continue;
     // The groups take the bytes of the rows they hold; the rows short of a group stay after them.
     const std::vector<std::byte> groups = interleave_rows(s.storage, s.blocks.data(), s.rows, cols_);
     std::copy(groups.begin(), groups.end(), s.blocks.begin());
-    s.interleaved = true;
   }
 }
 
@@ -114,7 +117,7 @@ void CpuWeight::row(int64_t r, float* out) const {
     const int64_t local = r - s.first_row;
     if (s.storage == DType::F32) {
       std::copy_n(s.f32.data() + local * cols_, cols_, out);
-    } else if (s.interleaved && local < s.rows / kInterleavedRows * kInterleavedRows) {
+    } else if (local < grouped_rows(s)) {
       thread_local std::vector<std::byte> blocks;
       blocks.resize(static_cast<std::size_t>(s.row_bytes));
       deinterleave_row(s.storage, s.blocks.data(), cols_, local, blocks.data());
@@ -171,7 +174,7 @@ void CpuWeight::matmul(const QuantizedActivations& a, float* c, bool accumulate,
 void CpuWeight::matmul_segment_int8(const Segment& s, const QuantizedActivations& a, float* c, bool accumulate,
                                     ThreadPool* pool) const {
   const auto* data = reinterpret_cast<const std::uint8_t*>(s.blocks.data());
-  const int64_t groups = s.interleaved ? s.rows / kInterleavedRows : 0, grouped = groups * kInterleavedRows;
+  const int64_t grouped = grouped_rows(s), groups = grouped / kInterleavedRows;
   const InterleavedMatmulJob grouped_job{s.storage, data, cols_, &a, c + s.first_row, rows_, accumulate};
   // Row-major row n sits at n · row_bytes whether or not the rows before it are grouped.
   const Int8MatmulJob row_job{s.storage, data, s.row_bytes, cols_, &a, c + s.first_row, rows_, accumulate};

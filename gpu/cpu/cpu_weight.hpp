@@ -80,10 +80,11 @@ class CpuWeight {
     int64_t row_bytes = 0;             // bytes of one stored row (blocks)
     std::vector<float> f32;            // [rows, cols] when storage is F32
     std::vector<std::byte> blocks;     // rows * row_bytes otherwise
-    // The first rows / 8 · 8 rows of `blocks` are interleave_rows' groups; the rest row-major.
-    bool interleaved = false;
   };
   void add_segment(Segment s);
+  // How many of a segment's first rows are interleave_rows' groups of 8 (once the weight is made);
+  // the rest of its blocks are row-major.
+  int64_t grouped_rows(const Segment& s) const;
   void interleave_segments();
   void matmul_segment_int8(const Segment& s, const QuantizedActivations& a, float* c, bool accumulate, ThreadPool* pool) const;
   void matmul_segment_blockwise(const Segment& s, const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
