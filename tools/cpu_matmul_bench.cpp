@@ -10,8 +10,6 @@
 //   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
 //                           [--rows 1,2,4,...] [--cpu-time] [--int8-only]
 //   troupe-cpu-matmul-bench --roofline [--threads N]   # the peak the products are measured against
-#include <pthread.h>
-#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -31,6 +29,7 @@
 #include "common/float16.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
+#include "gpu/cpu/thread_pool.hpp"
 #include "model/dequantize.hpp"
 
 namespace {
@@ -83,8 +82,11 @@ double median_us(int repeats, F&& f) {
 }
 
 // The machine's compute roofline for these kernels, measured: register-only loops of the int8
-// products' instructions (maddubs + madd + add: 32 int8 multiply-adds per 3 instructions, 8
-// independent chains) and of float32 FMAs (8 multiply-adds per instruction, 12 chains).
+// products' instructions (8 independent chains) and of float32 FMAs (8 multiply-adds per
+// instruction, 12 chains). kWiden: maddubs + madd + add (32 int8 multiply-adds per 3
+// instructions, the row-major kernel's pattern); otherwise maddubs + int16 add, which the
+// interleaved kernel issues once per 32 multiply-adds (it widens once per 256), so its ceiling.
+template <bool kWiden>
 __attribute__((target("avx2,fma"), noinline)) int peak_int8(long iterations) {
   __m256i acc[8], x[4], w[2];
   const __m256i ones = _mm256_set1_epi16(1);
@@ -96,27 +98,14 @@ __attribute__((target("avx2,fma"), noinline)) int peak_int8(long iterations) {
     // loop nor compute one product for all eight chains (which an earlier version of this loop let
     // it do, reading 8x too high). 15 registers: nothing spills.
     for (int k = 0; k < 4; ++k) __asm__ volatile("" : "+x"(x[k]));
-    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w[k / 4], x[k % 4]), ones));
+    for (int k = 0; k < 8; ++k) {
+      const __m256i p = _mm256_maddubs_epi16(w[k / 4], x[k % 4]);
+      acc[k] = kWiden ? _mm256_add_epi32(acc[k], _mm256_madd_epi16(p, ones)) : _mm256_add_epi16(acc[k], p);
+    }
   }
   __m256i sum = acc[0];
   for (int k = 1; k < 8; ++k) sum = _mm256_add_epi32(sum, acc[k]);
   return _mm256_extract_epi32(sum, 0);
-}
-
-// maddubs alone with int16 sums: the instruction the interleaved kernel issues once per 32
-// multiply-adds (it widens to int32 once per 256), so its ceiling.
-__attribute__((target("avx2,fma"), noinline)) int peak_maddubs(long iterations) {
-  __m256i acc[8], x[4], w[2];
-  for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_si256();
-  for (int k = 0; k < 4; ++k) x[k] = _mm256_set1_epi8(static_cast<char>(-2 - k));
-  for (int k = 0; k < 2; ++k) w[k] = _mm256_set1_epi8(static_cast<char>(3 + k));
-  for (long i = 0; i < iterations; ++i) {
-    for (int k = 0; k < 4; ++k) __asm__ volatile("" : "+x"(x[k]));
-    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi16(acc[k], _mm256_maddubs_epi16(w[k / 4], x[k % 4]));
-  }
-  __m256i sum = acc[0];
-  for (int k = 1; k < 8; ++k) sum = _mm256_add_epi16(sum, acc[k]);
-  return _mm256_extract_epi16(sum, 0);
 }
 
 __attribute__((target("avx2,fma"), noinline)) float peak_f32(long iterations) {
@@ -139,10 +128,7 @@ double peak(int threads, double macs_per_iteration, Loop loop) {
   std::vector<double> seconds(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      cpu_set_t one;  // one thread per CPU, as the kernels' pinned ThreadPool runs
-      CPU_ZERO(&one);
-      CPU_SET(t % CPU_SETSIZE, &one);
-      pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+      troupe::cpu::pin_current_thread(t);  // one thread per CPU, as the kernels' pinned ThreadPool runs
       const auto t0 = std::chrono::steady_clock::now();
       volatile auto sink = loop(iterations);
       (void)sink;
@@ -195,7 +181,7 @@ int main(int argc, char** argv) {
   }
   if (roofline) {
     std::printf("compute roofline, %d threads: int8 maddubs %.1f GMAC/s, int8 maddubs+madd %.1f GMAC/s, float32 FMA %.1f GMAC/s\n",
-                threads, peak(threads, 8 * 32, peak_maddubs), peak(threads, 8 * 32, peak_int8), peak(threads, 12 * 8, peak_f32));
+                threads, peak(threads, 8 * 32, peak_int8<false>), peak(threads, 8 * 32, peak_int8<true>), peak(threads, 12 * 8, peak_f32));
     return 0;
   }
   openblas_set_num_threads(threads);

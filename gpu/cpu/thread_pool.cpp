@@ -34,15 +34,14 @@ std::vector<int> allowed_cpus() {
   return cpus;
 }
 
-// Best effort: a thread that cannot be pinned runs where the scheduler puts it.
-void pin_thread(pthread_t thread, int cpu) {
+}  // namespace
+
+void pin_current_thread(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(thread, sizeof set, &set);
+  CPU_SET(cpu % CPU_SETSIZE, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
-
-}  // namespace
 
 ThreadPool::ThreadPool(int threads, bool pin) {
   threads = std::max(1, threads);
@@ -51,14 +50,17 @@ ThreadPool::ThreadPool(int threads, bool pin) {
     if (static_cast<int>(cpus_.size()) < threads) cpus_.clear();
   }
   for (int i = 1; i < threads; ++i) {
-    workers_.emplace_back([this] { worker_loop(); });
-    if (!cpus_.empty()) pin_thread(workers_.back().native_handle(), cpus_[static_cast<std::size_t>(i)]);
+    const int cpu = cpus_.empty() ? -1 : cpus_[static_cast<std::size_t>(i)];
+    workers_.emplace_back([this, cpu] {
+      if (cpu >= 0) pin_current_thread(cpu);
+      worker_loop();
+    });
   }
 }
 
 void ThreadPool::pin_caller() {
   if (cpus_.empty() || pinned_caller_ == std::this_thread::get_id()) return;
-  pin_thread(pthread_self(), cpus_.front());
+  pin_current_thread(cpus_.front());
   pinned_caller_ = std::this_thread::get_id();
 }
 

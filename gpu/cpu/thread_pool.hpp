@@ -70,6 +70,10 @@ class ThreadPool {
   std::thread::id pinned_caller_;
 };
 
+// Binds the calling thread to one CPU; best effort: a thread that cannot be pinned runs where the
+// scheduler puts it.
+void pin_current_thread(int cpu);
+
 // Runs fn over [0, n) on `pool`, or inline when pool is null or n is 1.
 inline void parallel_for(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool == nullptr || n <= 1 || pool->size() == 1) {
