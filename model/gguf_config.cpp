@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <utility>
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/model_family.hpp"
 
 namespace troupe {
 
@@ -11,9 +13,50 @@ namespace {
 
 // Token texts that end a turn in the chat formats of the supported families. GGUF files record a
 // single eos id (SmolLM2's is <|endoftext|>), yet chat models finish turns with these.
-constexpr std::array<std::string_view, 5> kEndOfTurnTokens{
-    "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>"};
+constexpr std::array<std::string_view, 6> kEndOfTurnTokens{
+    "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>", "<end_of_turn>"};
 constexpr int64_t kTokenTypeControl = 3;
+
+// Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
+// given by attention.sliding_window_pattern (a per-layer array, or a period: every n-th layer
+// global, 6 when absent); the sliding layers' RoPE base rope.freq_base_swa (10,000 when absent)
+// without scaling. The query is scaled by 1/sqrt(head_dim) (query_pre_attn_scalar = head_dim for
+// the released sizes but 27B, whose 168 = hidden/heads is what llama.cpp uses there) and the
+// embeddings by sqrt(hidden). The norm weights carry their + 1 already.
+void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
+  if (window <= 0) throw ModelError(source + ": gemma3 model without " + arch + ".attention.sliding_window");
+  std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers));
+  const std::string pattern_key = arch + ".attention.sliding_window_pattern";
+  if (const GgufValue* v = gguf.find(pattern_key); v != nullptr && v->type == GgufValueType::ARRAY) {
+    std::vector<bool> per_layer;
+    if (v->element_type == GgufValueType::BOOL) {
+      per_layer = std::get<std::vector<bool>>(v->value);
+    } else {
+      for (const int64_t x : *gguf.get_int_array(pattern_key)) per_layer.push_back(x != 0);
+    }
+    if (per_layer.size() != sliding.size()) {
+      throw ModelError(source + ": " + pattern_key + " has " + std::to_string(per_layer.size()) + " entries for " +
+                       std::to_string(spec.num_layers) + " layers");
+    }
+    sliding = per_layer;
+  } else {
+    const int64_t period = gguf.get_int(pattern_key).value_or(6);
+    if (period <= 0) throw ModelError(source + ": " + pattern_key + " must be positive");
+    for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % period < period - 1;
+  }
+  spec.layer_window.assign(sliding.size(), 0);
+  for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? window : 0;
+  spec.local_rope = RopeSpec{};
+  spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
+  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
+  const bool is_27b = spec.num_layers == 62;
+  spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
+  if (gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0) != 0.0) {
+    throw ModelError(source + ": " + arch + ".final_logit_softcapping is not supported");
+  }
+}
 
 }  // namespace
 
@@ -21,16 +64,12 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   const std::string source = gguf.path().string();
   auto fail = [&](const std::string& msg) -> void { throw ModelError(source + ": " + msg); };
   const std::string arch = gguf.get_string("general.architecture").value_or("");
-  ModelSpec spec;
-  if (arch == "llama") {
-    spec.arch = Architecture::Llama;
-  } else if (arch == "qwen2") {
-    spec.arch = Architecture::Qwen2;
-  } else if (arch == "qwen3") {
-    spec.arch = Architecture::Qwen3;
-  } else {
-    fail("general.architecture \"" + arch + "\" is not supported (supported: llama, qwen2, qwen3)");
+  const ModelFamily* family = family_for_gguf_architecture(arch);
+  if (family == nullptr) {
+    fail("general.architecture \"" + arch + "\" is not supported (supported: " + supported_gguf_architectures() + ")");
   }
+  ModelSpec spec;
+  spec.arch = family->arch;
   auto required = [&](const std::string& key) -> int64_t {
     auto v = gguf.get_int(arch + "." + key);
     if (!v) fail("missing metadata key " + arch + "." + key);
@@ -54,9 +93,21 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-6);
   spec.rope.theta = gguf.get_float(arch + ".rope.freq_base").value_or(10000.0);
   if (auto type = gguf.get_string(arch + ".rope.scaling.type"); type && *type != "none") {
-    if (*type != "linear") fail("rope scaling type \"" + *type + "\" is not supported (supported: linear)");
-    spec.rope.type = "linear";
+    if (*type != "linear" && *type != "yarn") {
+      fail("rope scaling type \"" + *type + "\" is not supported (supported: linear, yarn)");
+    }
+    spec.rope.type = *type;
     spec.rope.factor = gguf.get_float(arch + ".rope.scaling.factor").value_or(1.0);
+    if (*type == "yarn") {
+      // llama.cpp's converter writes the original context and, when the config had them, the
+      // YaRN band and attention factor.
+      spec.rope.original_max_position = gguf.get_int(arch + ".rope.scaling.original_context_length").value_or(0);
+      if (spec.rope.original_max_position <= 0) fail("yarn rope scaling without " + arch + ".rope.scaling.original_context_length");
+      spec.rope.beta_fast = gguf.get_float(arch + ".rope.scaling.yarn_beta_fast").value_or(32.0);
+      spec.rope.beta_slow = gguf.get_float(arch + ".rope.scaling.yarn_beta_slow").value_or(1.0);
+      if (auto f = gguf.get_float(arch + ".rope.scaling.attn_factor")) spec.rope.attention_factor = *f;
+      spec.max_position = std::max(spec.max_position, static_cast<int64_t>(static_cast<double>(spec.rope.original_max_position) * spec.rope.factor));
+    }
   }
 
   // llama3-style scaling is stored as per-frequency divisors rather than as parameters.
@@ -72,8 +123,14 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
 
   spec.attention_bias = gguf.find_tensor("blk.0.attn_q.bias") != nullptr;
   spec.qk_norm = gguf.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
-  if (spec.arch == Architecture::Qwen3 && !spec.qk_norm) fail("qwen3 model lacks blk.0.attn_q_norm.weight");
+  if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks blk.0.attn_q_norm.weight");
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
+  spec.activation = family->activation;
+  spec.sandwich_norms = family->sandwich_norms;
+  if (family->gemma_scaling) read_gemma3(gguf, arch, spec);
+  if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {
+    spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), *window);
+  }
 
   if (auto bos = gguf.get_int("tokenizer.ggml.bos_token_id")) spec.bos_token_id = static_cast<int32_t>(*bos);
   if (auto eos = gguf.get_int("tokenizer.ggml.eos_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eos));

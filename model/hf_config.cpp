@@ -1,9 +1,13 @@
 #include <boost/json.hpp>
+
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/model_family.hpp"
 
 namespace troupe {
 
@@ -73,50 +77,173 @@ std::vector<int32_t> token_ids(const json::value* v) {
   return ids;
 }
 
-// transformers 4 writes rope_theta + rope_scaling at the top level; transformers 5 writes
-// rope_parameters holding rope_type, rope_theta and the scaling fields.
-void read_rope(const ConfigView& cfg, RopeSpec& rope) {
-  const json::object* params = nullptr;
-  if (const json::value* p = cfg.find("rope_parameters"); p && p->is_object()) params = &p->as_object();
-  if (auto theta = cfg.number("rope_theta")) rope.theta = *theta;
-  const json::object* scaling = nullptr;
-  if (const json::value* s = cfg.find("rope_scaling"); s && s->is_object()) scaling = &s->as_object();
-  if (params) {
-    ConfigView p(*params, cfg.source() + " rope_parameters");
-    if (auto theta = p.number("rope_theta")) rope.theta = *theta;
-    scaling = params;
-  }
-  if (!scaling) return;
-  ConfigView s(*scaling, cfg.source() + " rope scaling");
-  std::string type = s.string("rope_type").value_or(s.string("type").value_or("default"));
-  rope.type = type;
-  if (type == "default") return;
-  if (type != "linear" && type != "llama3") {
-    cfg.fail("rope scaling type \"" + type + "\" is not supported (supported: default, linear, llama3)");
+// One RoPE from its parameters: `params` holds rope_type (or type) and the scaling fields, with
+// `theta` as the base unless params carries its own rope_theta. `max_position` is the config's
+// max_position_embeddings, the original context of dynamic scaling without an explicit one.
+RopeSpec read_rope_parameters(const json::object* params, double theta, int64_t max_position, const std::string& where) {
+  RopeSpec rope;
+  rope.theta = theta;
+  if (params == nullptr) return rope;
+  ConfigView s(*params, where);
+  if (auto t = s.number("rope_theta")) rope.theta = *t;
+  rope.type = s.string("rope_type").value_or(s.string("type").value_or("default"));
+  if (rope.type == "default") return rope;
+  if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" && rope.type != "dynamic") {
+    s.fail("rope scaling type \"" + rope.type + "\" is not supported (supported: default, linear, llama3, yarn, dynamic)");
   }
   rope.factor = s.number("factor").value_or(1.0);
-  if (type == "llama3") {
+  rope.original_max_position = s.optional_integer("original_max_position_embeddings").value_or(0);
+  if (rope.type == "llama3") {
     rope.low_freq_factor = s.number("low_freq_factor").value_or(1.0);
     rope.high_freq_factor = s.number("high_freq_factor").value_or(4.0);
     rope.original_max_position = s.integer("original_max_position_embeddings");
+  } else if (rope.type == "yarn") {
+    if (rope.original_max_position == 0) rope.original_max_position = max_position;
+    if (!s.number("factor")) rope.factor = static_cast<double>(max_position) / static_cast<double>(rope.original_max_position);
+    rope.beta_fast = s.number("beta_fast").value_or(32.0);
+    rope.beta_slow = s.number("beta_slow").value_or(1.0);
+    rope.truncate = s.boolean("truncate").value_or(true);
+    rope.attention_factor = s.number("attention_factor");
+    rope.mscale = s.number("mscale").value_or(0.0);
+    rope.mscale_all_dim = s.number("mscale_all_dim").value_or(0.0);
+  } else if (rope.type == "dynamic") {
+    // Hugging Face's dynamic NTK scales from max_position_embeddings, the context it was trained on.
+    rope.original_max_position = max_position;
   }
+  return rope;
+}
+
+const json::object* object_field(const ConfigView& cfg, std::string_view key) {
+  const json::value* v = cfg.find(key);
+  return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
+}
+
+// transformers 4 writes rope_theta + rope_scaling at the top level; transformers 5 writes
+// rope_parameters holding rope_type, rope_theta and the scaling fields — for models with two kinds
+// of layers (Gemma 3), one such object per layer type.
+void read_ropes(const ConfigView& cfg, ModelSpec& spec, double default_theta, std::optional<double> default_local_theta) {
+  const double theta = cfg.number("rope_theta").value_or(default_theta);
+  const int64_t max_position = spec.max_position;
+  const json::object* params = object_field(cfg, "rope_parameters");
+  const json::object* full = params;
+  const json::object* sliding = nullptr;
+  if (params != nullptr && (params->contains("full_attention") || params->contains("sliding_attention"))) {
+    ConfigView p(*params, cfg.source() + " rope_parameters");
+    full = object_field(p, "full_attention");
+    sliding = object_field(p, "sliding_attention");
+  }
+  if (full == nullptr) full = object_field(cfg, "rope_scaling");
+  spec.rope = read_rope_parameters(full, theta, max_position, cfg.source() + " rope parameters");
+  if (default_local_theta) {
+    const double local_theta = cfg.number("rope_local_base_freq").value_or(*default_local_theta);
+    spec.local_rope = read_rope_parameters(sliding, local_theta, max_position, cfg.source() + " sliding-window rope parameters");
+  }
+}
+
+// The longest context the model serves: RoPE scaling that stretches the trained context extends it
+// (vLLM's rule), as Qwen2.5's YaRN turns 32,768 positions into 131,072.
+int64_t served_context(int64_t max_position, const RopeSpec& rope) {
+  const auto stretched = [&](int64_t original) {
+    return static_cast<int64_t>(static_cast<double>(original) * rope.factor);
+  };
+  if (rope.type == "yarn") return std::max(max_position, stretched(rope.original_max_position));
+  if (rope.type == "dynamic") return std::max(max_position, stretched(rope.original_max_position));
+  return max_position;
+}
+
+Activation activation(const ConfigView& cfg, Activation fallback) {
+  const auto name = cfg.string("hidden_activation") ? cfg.string("hidden_activation") : cfg.string("hidden_act");
+  if (!name) return fallback;
+  if (*name == "silu" || *name == "swish") return Activation::Silu;
+  if (*name == "gelu_pytorch_tanh" || *name == "gelu_tanh" || *name == "gelu_new" || *name == "gelu_fast") {
+    return Activation::GeluTanh;
+  }
+  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu_pytorch_tanh)");
+}
+
+// Which layers slide: layer_types when the config lists them (transformers 5 writes it for every
+// family that has the notion), else each family's own fields.
+void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
+  const std::optional<int64_t> window = cfg.optional_integer("sliding_window");
+  std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers), false);
+  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
+    const auto& list = types->as_array();
+    if (static_cast<int64_t>(list.size()) != spec.num_layers) {
+      cfg.fail("layer_types lists " + std::to_string(list.size()) + " layers, num_hidden_layers is " +
+               std::to_string(spec.num_layers));
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string_view type = list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view();
+      if (type == "sliding_attention") {
+        sliding[i] = true;
+      } else if (type != "full_attention") {
+        cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
+      }
+    }
+  } else if (family.arch == Architecture::Gemma3) {
+    const int64_t pattern = cfg.optional_integer("sliding_window_pattern").value_or(6);
+    for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
+  } else if (family.arch == Architecture::Qwen2) {
+    // Qwen2's own switch: layers from max_window_layers on slide when use_sliding_window is set.
+    if (cfg.boolean("use_sliding_window").value_or(false)) {
+      const int64_t first = cfg.optional_integer("max_window_layers").value_or(spec.num_layers);
+      for (int64_t i = first; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = true;
+    }
+  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::IQuestCoder)) {
+    sliding.assign(sliding.size(), true);  // one window over every layer
+  }
+  if (std::none_of(sliding.begin(), sliding.end(), [](bool b) { return b; })) return;
+  if (!window || *window <= 0) cfg.fail("sliding-window layers without a positive sliding_window");
+  spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), 0);
+  for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? *window : 0;
+}
+
+// Gemma 3's text config leaves out what Gemma3TextConfig defaults (the 4B model's names only its
+// sizes): those defaults, filled in before reading.
+json::object with_gemma3_defaults(json::object config) {
+  const json::object defaults{{"vocab_size", 262208},          {"num_attention_heads", 8},
+                              {"num_key_value_heads", 4},       {"head_dim", 256},
+                              {"max_position_embeddings", 131072}, {"rms_norm_eps", 1e-6},
+                              {"query_pre_attn_scalar", 256},   {"sliding_window", 4096},
+                              {"tie_word_embeddings", true},    {"bos_token_id", 2},
+                              {"eos_token_id", 1},              {"hidden_activation", "gelu_pytorch_tanh"}};
+  for (const auto& [key, value] : defaults) {
+    if (!config.contains(key)) config[key] = value;
+  }
+  return config;
 }
 
 }  // namespace
 
-ModelSpec spec_from_hf_config(const json::object& config, const std::string& source) {
-  ConfigView cfg(config, source);
-  ModelSpec spec;
-  const std::string model_type = cfg.string("model_type").value_or("");
-  if (model_type == "llama") {
-    spec.arch = Architecture::Llama;
-  } else if (model_type == "qwen2") {
-    spec.arch = Architecture::Qwen2;
-  } else if (model_type == "qwen3") {
-    spec.arch = Architecture::Qwen3;
-  } else {
-    cfg.fail("model_type \"" + model_type + "\" is not supported (supported: llama, qwen2, qwen3)");
+ModelSpec spec_from_hf_config(const json::object& top, const std::string& source) {
+  const ConfigView top_view(top, source);
+  const std::string model_type = top_view.string("model_type").value_or("");
+  if (const json::value* arch = top_view.find("architectures"); arch != nullptr && arch->is_array()) {
+    for (const auto& a : arch->as_array()) {
+      if (a.is_string() && a.as_string() == "IQuestLoopCoderForCausalLM") {
+        top_view.fail("IQuestLoopCoderForCausalLM is not supported: troupe runs each layer once per token, and the "
+                      "looped variant runs its layers several times with loop-specific gating and KV caches (use a "
+                      "non-looped IQuest-Coder-V1 checkpoint, IQuestCoderForCausalLM)");
+      }
+    }
   }
+  const ModelFamily* family = family_for_model_type(model_type);
+  if (family == nullptr) {
+    top_view.fail("model_type \"" + model_type + "\" is not supported (supported: " + supported_model_types() + ")");
+  }
+  // Gemma3ForConditionalGeneration: the language model's config is text_config.
+  json::object text;
+  std::string where = source;
+  if (family->arch == Architecture::Gemma3) {
+    const json::value* nested = top_view.find("text_config");
+    if (model_type == "gemma3" && (nested == nullptr || !nested->is_object())) top_view.fail("gemma3 config has no text_config");
+    text = with_gemma3_defaults(model_type == "gemma3" ? nested->as_object() : top);
+    if (model_type == "gemma3") where = source + " text_config";
+  }
+  const ConfigView cfg(family->arch == Architecture::Gemma3 ? text : top, where);
+
+  ModelSpec spec;
+  spec.arch = family->arch;
   spec.hidden_size = cfg.integer("hidden_size");
   spec.intermediate_size = cfg.integer("intermediate_size");
   spec.num_layers = cfg.integer("num_hidden_layers");
@@ -126,27 +253,30 @@ ModelSpec spec_from_hf_config(const json::object& config, const std::string& sou
   spec.vocab_size = cfg.integer("vocab_size");
   spec.max_position = cfg.integer("max_position_embeddings");
   spec.rms_eps = cfg.number("rms_norm_eps").value_or(1e-6);
-  spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(false);
-  read_rope(cfg, spec.rope);
+  spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(top_view.boolean("tie_word_embeddings").value_or(false));
+  const bool gemma = family->gemma_scaling;
+  read_ropes(cfg, spec, gemma ? 1'000'000.0 : 10'000.0, gemma ? std::optional<double>(10'000.0) : std::nullopt);
+  spec.max_position = served_context(spec.max_position, spec.rope);
 
-  const std::string act = cfg.string("hidden_act").value_or("silu");
-  if (act != "silu") cfg.fail("hidden_act \"" + act + "\" is not supported (troupe runs SiLU-gated MLPs)");
+  spec.activation = activation(cfg, family->activation);
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
-  switch (spec.arch) {
-    case Architecture::Llama:
-      spec.attention_bias = cfg.boolean("attention_bias").value_or(false);
-      break;
-    case Architecture::Qwen2:
-      spec.attention_bias = true;  // Qwen2 always has q/k/v biases
-      break;
-    case Architecture::Qwen3:
-      spec.attention_bias = cfg.boolean("attention_bias").value_or(false);
-      spec.qk_norm = true;
-      break;
+  for (const char* key : {"final_logit_softcapping", "attn_logit_softcapping"}) {
+    if (cfg.number(key)) cfg.fail(std::string(key) + " is not supported (Gemma 2's soft-capping)");
   }
-  if (const json::value* bos = cfg.find("bos_token_id")) spec.bos_token_id = bos->to_number<int32_t>();
+  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(false);
+  spec.qk_norm = family->qk_norm;
+  spec.sandwich_norms = family->sandwich_norms;
+  if (gemma) {
+    spec.norm_weight_offset = 1.0;
+    spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
+    spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(256.0));
+  }
+  spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
+  read_windows(cfg, spec, *family);
+  if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));
-  spec.name = cfg.string("_name_or_path").value_or("");
+  if (spec.eos_token_ids.empty()) spec.eos_token_ids = token_ids(top_view.find("eos_token_id"));
+  spec.name = top_view.string("_name_or_path").value_or("");
   spec.validate(source);
   return spec;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <regex>
@@ -12,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/model_family.hpp"
 
 namespace troupe {
 
@@ -59,9 +61,53 @@ std::vector<T> unpermute_rope_rows(const std::vector<T>& in, int64_t heads, int6
   return out;
 }
 
+// The name of a language-model tensor under the plain causal-LM scheme: multimodal checkpoints
+// (Gemma3ForConditionalGeneration) keep the text model under language_model (transformers 4:
+// language_model.model.*, language_model.lm_head.*; transformers 5: model.language_model.*).
+// nullopt for the other towers' tensors (vision, projector).
+std::optional<std::string> language_model_name(const std::string& name) {
+  static const std::vector<std::pair<std::string, std::string>> kPrefixes{
+      {"language_model.model.", "model."},
+      {"model.language_model.", "model."},
+      {"language_model.lm_head.", "lm_head."},
+  };
+  for (const auto& [from, to] : kPrefixes) {
+    if (name.starts_with(from)) return to + name.substr(from.size());
+  }
+  for (const char* tower : {"vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."}) {
+    if (name.starts_with(tower)) return std::nullopt;
+  }
+  return name;
+}
+
+// generation_config.json's eos_token_id (one id or a list) ends generation too, as in vLLM: chat
+// models list their end-of-turn tokens there (Gemma 3's <end_of_turn>).
+void merge_generation_eos(const fs::path& path, std::vector<int32_t>& eos) {
+  if (!fs::exists(path)) return;
+  const json::value v = read_json(path);
+  const json::value* ids = v.is_object() ? v.as_object().if_contains("eos_token_id") : nullptr;
+  if (ids == nullptr || ids->is_null()) return;
+  const auto add = [&](const json::value& id) {
+    if (!id.is_number()) throw ModelError(path.string() + ": eos_token_id is not a token id");
+    const auto value = id.to_number<int32_t>();
+    if (std::find(eos.begin(), eos.end(), value) == eos.end()) eos.push_back(value);
+  };
+  if (ids->is_array()) {
+    for (const auto& id : ids->as_array()) add(id);
+  } else {
+    add(*ids);
+  }
+}
+
 }  // namespace
 
-std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name) {
+std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, bool sandwich_norms) {
+  // Gemma 3's files: the norms around attention and the MLP, under Gemma's Hugging Face names.
+  static const std::map<std::string, std::string> kSandwich{
+      {"post_attention_norm", "post_attention_layernorm"},
+      {"ffn_norm", "pre_feedforward_layernorm"},
+      {"post_ffw_norm", "post_feedforward_layernorm"},
+  };
   static const std::map<std::string, std::string> kGlobal{
       {"token_embd.weight", "model.embed_tokens.weight"},
       {"output_norm.weight", "model.norm.weight"},
@@ -79,6 +125,9 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name) {
   static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
   std::smatch m;
   if (std::regex_match(gguf_name, m, kBlock)) {
+    if (auto it = kSandwich.find(m[2].str()); sandwich_norms && it != kSandwich.end()) {
+      return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
+    }
     if (auto it = kLayer.find(m[2].str()); it != kLayer.end()) {
       return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
     }
@@ -124,12 +173,15 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   for (const auto& f : files) {
     auto shard = std::make_shared<const SafetensorsFile>(f);
     for (const auto& t : shard->tensors()) {
-      if (!m.tensors_.emplace(t.name, t).second) {
+      const std::optional<std::string> name = language_model_name(t.name);
+      if (!name) continue;  // a vision tower's tensor
+      if (!m.tensors_.emplace(*name, t).second) {
         throw ModelError(f.string() + ": tensor '" + t.name + "' also appears in another shard");
       }
     }
     m.shards_.push_back(std::move(shard));
   }
+  merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
   return m;
 }
 
@@ -140,7 +192,7 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   m.gguf_ = std::make_shared<const GgufFile>(file);
   m.spec_ = spec_from_gguf(*m.gguf_);
   for (const auto& t : m.gguf_->tensors()) {
-    if (auto hf = hf_name_from_gguf(t.name)) m.tensors_.emplace(*hf, t);
+    if (auto hf = hf_name_from_gguf(t.name, m.spec_.sandwich_norms)) m.tensors_.emplace(*hf, t);
   }
   return m;
 }
@@ -165,7 +217,7 @@ void ModelFiles::check_shape(const TensorView& t, const std::vector<int64_t>& sh
 
 // The q/k heads whose rows a llama GGUF stores permuted, or 0 when `hf_name` is not one of them.
 int64_t ModelFiles::permuted_rope_heads(const std::string& hf_name) const {
-  if (format_ != ModelFormat::Gguf || spec_.arch != Architecture::Llama) return 0;
+  if (format_ != ModelFormat::Gguf || !family_of(spec_.arch).gguf_permuted_qk) return 0;
   if (hf_name.find("self_attn.q_proj.") != std::string::npos) return spec_.num_heads;
   if (hf_name.find("self_attn.k_proj.") != std::string::npos) return spec_.num_kv_heads;
   return 0;

@@ -71,8 +71,9 @@ class ModelFiles {
   std::map<std::string, TensorView> tensors_;
 };
 
-// The llama.cpp tensor name for a Hugging Face parameter name and back; nullopt when the name
-// has no counterpart.
-std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name);
+// The Hugging Face parameter name of a llama.cpp tensor name; nullopt when the name has no
+// counterpart. `sandwich_norms`: the file is of a family with norms after attention and the MLP
+// (Gemma 3), whose ffn_norm is the pre-MLP norm under another name.
+std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, bool sandwich_norms = false);
 
 }  // namespace troupe

@@ -1,5 +1,6 @@
 #include "model/model_spec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -12,8 +13,43 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Llama: return "llama";
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Qwen3: return "qwen3";
+    case Architecture::Mistral: return "mistral";
+    case Architecture::Gemma3: return "gemma3";
+    case Architecture::IQuestCoder: return "iquestcoder";
   }
   return "?";
+}
+
+namespace {
+
+void validate_rope(const RopeSpec& rope, int64_t head_dim, const std::string& source, const char* which) {
+  const std::string what = std::string(which) + " rope scaling";
+  if (rope.type != "default" && rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" &&
+      rope.type != "dynamic") {
+    throw ModelError(source + ": " + what + " type '" + rope.type +
+                     "' is not supported (supported: default, linear, llama3, yarn, dynamic)");
+  }
+  if (!(rope.theta > 0.0)) throw ModelError(source + ": rope theta must be positive");
+  if (rope.type != "default" && !(rope.factor > 0.0)) throw ModelError(source + ": " + what + " factor must be positive");
+  if ((rope.type == "yarn" || rope.type == "dynamic" || rope.type == "llama3") && rope.freq_divisors.empty() &&
+      rope.original_max_position <= 0) {
+    throw ModelError(source + ": " + what + " " + rope.type + " needs original_max_position_embeddings");
+  }
+  if (!rope.freq_divisors.empty() && static_cast<int64_t>(rope.freq_divisors.size()) != head_dim / 2) {
+    throw ModelError(source + ": rope frequency factors have " + std::to_string(rope.freq_divisors.size()) +
+                     " entries, expected head_dim/2 = " + std::to_string(head_dim / 2));
+  }
+}
+
+// YaRN's attention factor from the paper: 0.1 · mscale · ln(scale) + 1 (1 for no scaling).
+double yarn_mscale(double scale, double mscale) { return scale <= 1.0 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0; }
+
+}  // namespace
+
+double ModelSpec::attention_scale_of(int64_t layer) const {
+  const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const double m = rope_attention_factor(rope_of(layer));
+  return base * m * m;
 }
 
 void ModelSpec::validate(const std::string& source) const {
@@ -33,23 +69,36 @@ void ModelSpec::validate(const std::string& source) const {
                      std::to_string(num_kv_heads) + " key/value heads");
   }
   if (head_dim % 2 != 0) throw ModelError(source + ": head dimension must be even for RoPE");
-  if (!rope.freq_divisors.empty() && static_cast<int64_t>(rope.freq_divisors.size()) != head_dim / 2) {
-    throw ModelError(source + ": rope frequency factors have " + std::to_string(rope.freq_divisors.size()) +
-                     " entries, expected head_dim/2 = " + std::to_string(head_dim / 2));
+  validate_rope(rope, head_dim, source, "the");
+  if (local_rope) validate_rope(*local_rope, head_dim, source, "the sliding-window layers'");
+  if (!layer_window.empty() && static_cast<int64_t>(layer_window.size()) != num_layers) {
+    throw ModelError(source + ": " + std::to_string(layer_window.size()) + " layer attention types for " +
+                     std::to_string(num_layers) + " layers");
   }
-  if (rope.type != "default" && rope.type != "linear" && rope.type != "llama3") {
-    throw ModelError(source + ": rope scaling type '" + rope.type +
-                     "' is not supported (supported: default, linear, llama3)");
+  if (std::any_of(layer_window.begin(), layer_window.end(), [](int64_t w) { return w < 0; })) {
+    throw ModelError(source + ": a sliding window must be positive");
   }
+  if (clip_qkv < 0.0) throw ModelError(source + ": clip_qkv must be positive");
 }
 
-std::vector<double> rope_inverse_frequencies(const ModelSpec& spec) {
-  const int64_t half = spec.head_dim / 2;
-  std::vector<double> inv(static_cast<std::size_t>(half));
-  for (int64_t i = 0; i < half; ++i) {
-    inv[i] = 1.0 / std::pow(spec.rope.theta, static_cast<double>(2 * i) / static_cast<double>(spec.head_dim));
+double rope_attention_factor(const RopeSpec& r) {
+  if (r.type != "yarn") return 1.0;
+  if (r.attention_factor) return *r.attention_factor;
+  if (r.mscale != 0.0 && r.mscale_all_dim != 0.0) return yarn_mscale(r.factor, r.mscale) / yarn_mscale(r.factor, r.mscale_all_dim);
+  return yarn_mscale(r.factor, 1.0);
+}
+
+std::vector<double> rope_inverse_frequencies(const RopeSpec& r, int64_t head_dim) {
+  const int64_t half = head_dim / 2;
+  const auto d = static_cast<double>(head_dim);
+  double theta = r.theta;
+  if (r.type == "dynamic" && r.freq_divisors.empty()) {
+    // The base Hugging Face's dynamic NTK reaches at a sequence of original × factor positions.
+    const double longest = static_cast<double>(r.original_max_position) * r.factor;
+    theta *= std::pow(r.factor * longest / static_cast<double>(r.original_max_position) - (r.factor - 1.0), d / (d - 2.0));
   }
-  const RopeSpec& r = spec.rope;
+  std::vector<double> inv(static_cast<std::size_t>(half));
+  for (int64_t i = 0; i < half; ++i) inv[i] = 1.0 / std::pow(theta, static_cast<double>(2 * i) / d);
   if (!r.freq_divisors.empty()) {
     for (int64_t i = 0; i < half; ++i) inv[i] /= r.freq_divisors[i];
     return inv;
@@ -70,6 +119,28 @@ std::vector<double> rope_inverse_frequencies(const ModelSpec& spec) {
         const double smooth = (old_ctx / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
         f = (1.0 - smooth) * f / r.factor + smooth * f;
       }
+    }
+  } else if (r.type == "yarn") {
+    // Dimensions that turn fewer than beta_slow times over the original context are interpolated
+    // (divided by factor), those that turn more than beta_fast times kept, with a linear ramp
+    // between the two correction dimensions.
+    const double original = static_cast<double>(r.original_max_position);
+    const auto correction_dim = [&](double rotations) {
+      return d * std::log(original / (rotations * 2.0 * std::numbers::pi)) / (2.0 * std::log(r.theta));
+    };
+    double low = correction_dim(r.beta_fast), high = correction_dim(r.beta_slow);
+    if (r.truncate) {
+      low = std::floor(low);
+      high = std::ceil(high);
+    }
+    low = std::max(low, 0.0);
+    high = std::min(high, d - 1.0);
+    if (low == high) high += 0.001;  // no empty ramp
+    for (int64_t i = 0; i < half; ++i) {
+      // Hugging Face computes the ramp in float32; the difference is far below the tests' bounds.
+      const double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+      const double keep = 1.0 - ramp;  // the share of the original (extrapolated) frequency
+      inv[i] = inv[i] / r.factor * (1.0 - keep) + inv[i] * keep;
     }
   }
   return inv;

@@ -1,6 +1,9 @@
 #pragma once
 // The shape of a decoder-only transformer, whatever file it came from. Everything a backend needs
-// to size buffers and run the forward pass; nothing about where the weights live.
+// to size buffers and run the forward pass; nothing about where the weights live. How a family's
+// layers differ from Llama's (norms, activation, attention pattern) is said here as features;
+// model_family.hpp says which family has which, and decoder_layout.hpp which tensors each layer
+// reads.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,23 +11,46 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma3, IQuestCoder };
 
 std::string_view architecture_name(Architecture a);
+
+// The MLP's gate activation: SiLU (Llama, Qwen, Mistral) or GELU with the tanh approximation
+// (Gemma's gelu_pytorch_tanh).
+enum class Activation { Silu, GeluTanh };
 
 // Rotary position embedding. Frequencies follow Hugging Face's half-split ("neox") rotation:
 // dimension i of the first half pairs with i + head_dim/2.
 struct RopeSpec {
   double theta = 10000.0;
-  std::string type = "default";      // default | linear | llama3
-  double factor = 1.0;               // linear and llama3
+  // default | linear | llama3 | yarn | dynamic (Hugging Face's rope_type names)
+  std::string type = "default";
+  double factor = 1.0;               // linear, llama3, yarn, dynamic
   double low_freq_factor = 1.0;      // llama3
   double high_freq_factor = 4.0;     // llama3
-  int64_t original_max_position = 0; // llama3
+  int64_t original_max_position = 0; // llama3, yarn, dynamic: the context the model was trained on
+  // YaRN: the band of rotation counts over the original context between which frequencies go from
+  // interpolated to kept, the correction dimensions rounded outwards (truncate), and the factor on
+  // cos/sin (given, or from mscale / mscale_all_dim, or 0.1 ln(factor) + 1).
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  bool truncate = true;
+  std::optional<double> attention_factor;
+  double mscale = 0.0;
+  double mscale_all_dim = 0.0;
   // Per-frequency divisors, as GGUF stores llama3 scaling (tensor rope_freqs.weight); when
   // present they replace the formula above. head_dim/2 entries.
   std::vector<float> freq_divisors;
 };
+
+// Inverse frequencies (radians per position) for the head_dim/2 rotation pairs, with scaling.
+// Dynamic NTK uses the base for the longest context the scaling reaches
+// (original_max_position × factor), fixed for every position, as vLLM does: keys already in the
+// cache must not change with the sequence's length.
+std::vector<double> rope_inverse_frequencies(const RopeSpec& rope, int64_t head_dim);
+// The factor RoPE multiplies cos and sin by (YaRN; 1 otherwise). Both q and k are rotated, so
+// attention logits grow by its square.
+double rope_attention_factor(const RopeSpec& rope);
 
 struct ModelSpec {
   Architecture arch = Architecture::Llama;
@@ -35,24 +61,46 @@ struct ModelSpec {
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
   int64_t vocab_size = 0;
-  int64_t max_position = 0;  // the model's trained context length
+  int64_t max_position = 0;  // the longest context the model serves (after RoPE scaling)
   RopeSpec rope;
   double rms_eps = 1e-6;
   bool attention_bias = false;  // q/k/v projections carry biases (Qwen2)
-  bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3)
+  bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3, Gemma 3)
   bool tie_word_embeddings = false;
+  Activation activation = Activation::Silu;
+  // RMSNorms on the attention output and on the MLP output, before each joins the residual
+  // stream, beside the usual ones before them (Gemma 2 and 3).
+  bool sandwich_norms = false;
+  // Added to every RMSNorm weight when it is loaded: Gemma's checkpoints store w for a norm that
+  // scales by (1 + w). GGUF files have the 1 added by llama.cpp's converter already (0 there).
+  double norm_weight_offset = 0.0;
+  double embedding_multiplier = 1.0;  // embeddings are scaled by this (Gemma: sqrt(hidden_size))
+  // Multiplier of q·k before the softmax; 0 means 1/sqrt(head_dim) (Gemma 3:
+  // query_pre_attn_scalar^-0.5).
+  double attention_scale = 0.0;
+  // q, k and v are clamped to [-clip_qkv, clip_qkv] after their projection; 0: no clamp.
+  double clip_qkv = 0.0;
+  // Sliding-window attention: per layer, the number of most recent positions (its own included) a
+  // query attends to; 0 for a layer that sees the whole context. Empty: every layer is global.
+  std::vector<int64_t> layer_window;
+  // The RoPE of sliding-window layers when it is not `rope` (Gemma 3: base 10,000, unscaled).
+  std::optional<RopeSpec> local_rope;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // any of them ends generation
   std::string name;                    // a human-readable model name, for logs and /v1/models
 
   int64_t q_width() const { return num_heads * head_dim; }
   int64_t kv_width() const { return num_kv_heads * head_dim; }
+  int64_t window(int64_t layer) const {
+    return layer_window.empty() ? 0 : layer_window[static_cast<std::size_t>(layer)];
+  }
+  // The RoPE layer `layer` applies: local_rope on a sliding-window layer when there is one.
+  const RopeSpec& rope_of(int64_t layer) const { return window(layer) > 0 && local_rope ? *local_rope : rope; }
+  // The multiplier of q·k in layer `layer`, RoPE's attention factor included.
+  double attention_scale_of(int64_t layer) const;
 
   // Throws ModelError (prefixed with `source`) when sizes are missing or inconsistent.
   void validate(const std::string& source) const;
 };
-
-// Inverse frequencies (radians per position) for the head_dim/2 rotation pairs, with scaling.
-std::vector<double> rope_inverse_frequencies(const ModelSpec& spec);
 
 }  // namespace troupe

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config python3-venv
   libcaf-dev libboost1.81-dev prometheus-cpp-dev catch2
-  libopenblas-dev libonig-dev libutf8proc-dev libspdlog-dev libcli11-dev
+  libopenblas-dev libonig-dev libutf8proc-dev libsentencepiece-dev libspdlog-dev libcli11-dev
   prometheus prometheus-alertmanager
 )
 missing=()

@@ -7,12 +7,11 @@
 
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/paged_attention.hpp"
+#include "model/decoder_layout.hpp"
 
 namespace troupe {
 
 namespace {
-
-std::string layer_name(int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
 
 void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert(dst.end(), src.begin(), src.end()); }
 
@@ -28,7 +27,8 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true);
   if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
   num_blocks_ = kv_blocks_for(options, spec_, sizeof(float));
-  inv_freq_ = rope_inverse_frequencies(spec_);
+  inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.head_dim);
+  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.head_dim);
   load_weights(model);
   const auto cache_floats = static_cast<std::size_t>(num_blocks_ * block_size_ * spec_.kv_width());
   for (auto& layer : layers_) {
@@ -41,41 +41,52 @@ int64_t CpuBackend::kv_cache_bytes() const {
   return 2 * spec_.num_layers * num_blocks_ * block_size_ * spec_.kv_width() * static_cast<int64_t>(sizeof(float));
 }
 
+std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
+  std::vector<float> w = model.load_f32(name, {size});
+  if (spec_.norm_weight_offset != 0.0) {
+    for (float& v : w) v += static_cast<float>(spec_.norm_weight_offset);
+  }
+  return w;
+}
+
 void CpuBackend::load_weights(const ModelFiles& model) {
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
   using Parts = std::vector<cpu::CpuWeight::Part>;
-  embed_ = cpu::CpuWeight::load(model, Parts{{"model.embed_tokens.weight", {spec_.vocab_size, h}}}, weight_mode_);
-  final_norm_ = model.load_f32("model.norm.weight", {h});
-  if (!spec_.tie_word_embeddings) {
-    lm_head_ = cpu::CpuWeight::load(model, Parts{{"lm_head.weight", {spec_.vocab_size, h}}}, weight_mode_);
+  const DecoderLayout layout = decoder_layout(spec_);
+  embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}}}, weight_mode_);
+  final_norm_ = load_norm(model, layout.final_norm, h);
+  if (!layout.lm_head.empty()) {
+    lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}}}, weight_mode_);
   }
-  layers_.resize(static_cast<std::size_t>(spec_.num_layers));
-  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+  layers_.resize(layout.layers.size());
+  for (std::size_t i = 0; i < layout.layers.size(); ++i) {
+    const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
-    L.input_norm = model.load_f32(layer_name(i, "input_layernorm.weight"), {h});
-    L.post_norm = model.load_f32(layer_name(i, "post_attention_layernorm.weight"), {h});
-    L.qkv = cpu::CpuWeight::load(model,
-                                 Parts{{layer_name(i, "self_attn.q_proj.weight"), {qw, h}},
-                                       {layer_name(i, "self_attn.k_proj.weight"), {kvw, h}},
-                                       {layer_name(i, "self_attn.v_proj.weight"), {kvw, h}}},
-                                 weight_mode_);
-    if (spec_.attention_bias) {
-      L.qkv_bias = model.load_f32(layer_name(i, "self_attn.q_proj.bias"), {qw});
-      append(L.qkv_bias, model.load_f32(layer_name(i, "self_attn.k_proj.bias"), {kvw}));
-      append(L.qkv_bias, model.load_f32(layer_name(i, "self_attn.v_proj.bias"), {kvw}));
+    L.attention_norm = load_norm(model, names.attention_norm, h);
+    L.qkv = cpu::CpuWeight::load(model, Parts{{names.q, {qw, h}}, {names.k, {kvw, h}}, {names.v, {kvw, h}}}, weight_mode_);
+    if (!names.q_bias.empty()) {
+      L.qkv_bias = model.load_f32(names.q_bias, {qw});
+      append(L.qkv_bias, model.load_f32(names.k_bias, {kvw}));
+      append(L.qkv_bias, model.load_f32(names.v_bias, {kvw}));
     }
-    if (spec_.qk_norm) {
-      L.q_norm = model.load_f32(layer_name(i, "self_attn.q_norm.weight"), {d});
-      L.k_norm = model.load_f32(layer_name(i, "self_attn.k_norm.weight"), {d});
+    if (!names.q_norm.empty()) {
+      L.q_norm = load_norm(model, names.q_norm, d);
+      L.k_norm = load_norm(model, names.k_norm, d);
     }
-    L.o = cpu::CpuWeight::load(model, Parts{{layer_name(i, "self_attn.o_proj.weight"), {h, qw}}}, weight_mode_);
-    L.gate_up = cpu::CpuWeight::load(model,
-                                     Parts{{layer_name(i, "mlp.gate_proj.weight"), {inter, h}},
-                                           {layer_name(i, "mlp.up_proj.weight"), {inter, h}}},
-                                     weight_mode_);
-    L.down = cpu::CpuWeight::load(model, Parts{{layer_name(i, "mlp.down_proj.weight"), {h, inter}}}, weight_mode_);
-    for (const auto* v : {&L.input_norm, &L.post_norm, &L.qkv_bias, &L.q_norm, &L.k_norm}) weight_bytes_ += float_bytes(*v);
+    L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}}}, weight_mode_);
+    if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
+    L.mlp_norm = load_norm(model, names.mlp_norm, h);
+    L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}}, {names.up, {inter, h}}}, weight_mode_);
+    L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}}}, weight_mode_);
+    if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
+    const auto layer = static_cast<int64_t>(i);
+    L.inv_freq = names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
+    L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window};
+    for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.attention_out_norm, &L.mlp_norm,
+                          &L.mlp_out_norm}) {
+      weight_bytes_ += float_bytes(*v);
+    }
     for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
   weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
@@ -97,6 +108,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
   x_.resize(static_cast<std::size_t>(tokens * h));
   for (int64_t t = 0; t < tokens; ++t) embed_.row(ids[t], x_.data() + t * h);
+  if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
   for (auto& layer : layers_) run_layer(layer, batch, positions);
 
   // Only the rows that need logits go through the final norm and the vocabulary projection.
@@ -133,13 +145,25 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   attn_.resize(static_cast<std::size_t>(tokens * qw));
   gate_up_.resize(static_cast<std::size_t>(tokens * 2 * inter));
   act_.resize(static_cast<std::size_t>(tokens * inter));
+  delta_.resize(static_cast<std::size_t>(tokens * h));
+
+  // A sublayer's output joins the residual stream directly, or through its own norm first.
+  const auto residual_out = [&](const std::vector<float>& out_norm, const auto& multiply) {
+    if (out_norm.empty()) {
+      multiply(x_.data(), /*accumulate=*/true);
+      return;
+    }
+    multiply(delta_.data(), /*accumulate=*/false);
+    cpu::rms_norm(delta_.data(), out_norm.data(), delta_.data(), tokens, h, eps, h, h, pool_.get());
+    cpu::add(x_.data(), delta_.data(), tokens * h);
+  };
 
   // Attention block.
   if (L.qkv.takes_quantized()) {  // norm and quantization in one pass
-    cpu::rms_norm_quantize(x_.data(), L.input_norm.data(), tokens, h, eps, quantized_, pool_.get());
+    cpu::rms_norm_quantize(x_.data(), L.attention_norm.data(), tokens, h, eps, quantized_, pool_.get());
     L.qkv.matmul(quantized_, qkv_.data(), /*accumulate=*/false, pool_.get());
   } else {
-    cpu::rms_norm(x_.data(), L.input_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
+    cpu::rms_norm(x_.data(), L.attention_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
     L.qkv.matmul(xn_.data(), qkv_.data(), tokens, /*accumulate=*/false, pool_.get());
   }
   if (!L.qkv_bias.empty()) {
@@ -148,17 +172,18 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       for (int64_t i = 0; i < qkv_w; ++i) row[i] += L.qkv_bias[i];
     }
   }
+  if (spec_.clip_qkv > 0.0) cpu::clamp_rows(qkv_.data(), tokens, qkv_w, qkv_w, static_cast<float>(spec_.clip_qkv));
   float* q = qkv_.data();
   float* k = q + qw;
   float* v = k + kvw;
-  if (spec_.qk_norm) {
+  if (!L.q_norm.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
       cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, spec_.num_heads, d, eps, d, d);
       cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, spec_.num_kv_heads, d, eps, d, d);
     }
   }
-  cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), inv_freq_, pool_.get());
-  cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), inv_freq_, pool_.get());
+  cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+  cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
 
   const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d};
   std::vector<cpu::AttentionSequence> sequences;
@@ -171,23 +196,29 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     offset += n;
   }
   // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
-  cpu::paged_attention_step(kv, sequences, qkv_w, spec_.num_heads, pool_.get());
-  L.o.matmul(attn_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
+  cpu::paged_attention_step(kv, sequences, qkv_w, spec_.num_heads, L.attention, pool_.get());
+  residual_out(L.attention_out_norm, [&](float* out, bool accumulate) {
+    L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get());
+  });
 
   // MLP block.
   if (L.gate_up.takes_quantized()) {
-    cpu::rms_norm_quantize(x_.data(), L.post_norm.data(), tokens, h, eps, quantized_, pool_.get());
+    cpu::rms_norm_quantize(x_.data(), L.mlp_norm.data(), tokens, h, eps, quantized_, pool_.get());
     L.gate_up.matmul(quantized_, gate_up_.data(), /*accumulate=*/false, pool_.get());
   } else {
-    cpu::rms_norm(x_.data(), L.post_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
+    cpu::rms_norm(x_.data(), L.mlp_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
     L.gate_up.matmul(xn_.data(), gate_up_.data(), tokens, /*accumulate=*/false, pool_.get());
   }
-  if (L.down.takes_quantized()) {  // SiLU·up and quantization in one pass
-    cpu::silu_mul_quantize(gate_up_.data(), tokens, inter, quantized_, pool_.get());
-    L.down.matmul(quantized_, x_.data(), /*accumulate=*/true, pool_.get());
+  if (L.down.takes_quantized()) {  // act(gate)·up and quantization in one pass
+    cpu::gated_activation_quantize(gate_up_.data(), tokens, inter, spec_.activation, quantized_, pool_.get());
+    residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
+      L.down.matmul(quantized_, out, accumulate, pool_.get());
+    });
   } else {
-    cpu::silu_mul(gate_up_.data(), act_.data(), tokens, inter, pool_.get());
-    L.down.matmul(act_.data(), x_.data(), tokens, /*accumulate=*/true, pool_.get());
+    cpu::gated_activation(gate_up_.data(), act_.data(), tokens, inter, spec_.activation, pool_.get());
+    residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
+      L.down.matmul(act_.data(), out, tokens, accumulate, pool_.get());
+    });
   }
 }
 

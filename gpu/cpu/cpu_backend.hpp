@@ -2,12 +2,14 @@
 // The CPU backend: GGUF blocks kept as stored and multiplied by int8-quantized activations
 // (cpu_weight.hpp, int8_matmul.hpp), or exact float32 arithmetic on float32 weights (widened or
 // dequantized at load) and on Q4_0/Q4_1/Q8_0 blocks; OpenBLAS GEMMs for float32 weights, the
-// kernels of cpu_kernels.hpp for the rest, and a paged KV cache in host memory.
+// kernels of cpu_kernels.hpp for the rest, and a paged KV cache in host memory. It walks the
+// model's DecoderLayout (model/decoder_layout.hpp), as the CUDA backend does.
 // It is the fallback executor where no GPU is present and the reference for the CUDA backend.
 #include <memory>
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 
@@ -28,18 +30,23 @@ class CpuBackend final : public Backend {
 
  private:
   struct Layer {
-    std::vector<float> input_norm;     // [hidden]
-    cpu::CpuWeight qkv;                // [q_width + 2 kv_width, hidden]: q, k, v rows stacked
-    std::vector<float> qkv_bias;       // [q_width + 2 kv_width] or empty
-    std::vector<float> q_norm, k_norm; // [head_dim] or empty
-    cpu::CpuWeight o;                  // [hidden, q_width]
-    std::vector<float> post_norm;      // [hidden]
-    cpu::CpuWeight gate_up;            // [2 intermediate, hidden]: gate rows then up rows
-    cpu::CpuWeight down;               // [hidden, intermediate]
-    std::vector<float> k_cache, v_cache;  // [num_blocks, block_size, kv_heads, head_dim]
+    std::vector<float> attention_norm;      // [hidden]
+    cpu::CpuWeight qkv;                     // [q_width + 2 kv_width, hidden]: q, k, v rows stacked
+    std::vector<float> qkv_bias;            // [q_width + 2 kv_width] or empty
+    std::vector<float> q_norm, k_norm;      // [head_dim] or empty
+    cpu::CpuWeight o;                       // [hidden, q_width]
+    std::vector<float> attention_out_norm;  // [hidden] or empty
+    std::vector<float> mlp_norm;            // [hidden]
+    cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows
+    cpu::CpuWeight down;                    // [hidden, intermediate]
+    std::vector<float> mlp_out_norm;        // [hidden] or empty
+    const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local)
+    cpu::AttentionOptions attention;        // its scale and sliding window
+    std::vector<float> k_cache, v_cache;    // [num_blocks, block_size, kv_heads, head_dim]
   };
 
   void load_weights(const ModelFiles& model);
+  std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
 
   ModelSpec spec_;
@@ -47,7 +54,7 @@ class CpuBackend final : public Backend {
   int64_t block_size_;
   int64_t num_blocks_;
   int64_t weight_bytes_ = 0;
-  std::vector<double> inv_freq_;
+  std::vector<double> inv_freq_, local_inv_freq_;
   cpu::CpuWeight::Mode weight_mode_;
   cpu::CpuWeight embed_;           // [vocab, hidden]
   std::vector<float> final_norm_;  // [hidden]
@@ -56,8 +63,8 @@ class CpuBackend final : public Backend {
   std::unique_ptr<cpu::ThreadPool> pool_;
 
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
-  // output, gate|up, activation.
-  std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_;
+  // output, gate|up, activation, a sublayer's output before its norm (sandwich norms).
+  std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
   cpu::QuantizedActivations quantized_;  // the input of the next projection, as int8 blocks
 };
 

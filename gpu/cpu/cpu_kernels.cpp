@@ -63,15 +63,31 @@ void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64
   });
 }
 
-void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter, ThreadPool* pool) {
+void gated_activation(const float* gate_up, float* out, int64_t rows, int64_t inter, Activation act,
+                      ThreadPool* pool) {
   parallel_for(pool, rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* g = gate_up + r * 2 * inter;
       const float* u = g + inter;
       float* o = out + r * inter;
-      for (int64_t i = 0; i < inter; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      for (int64_t i = 0; i < inter; ++i) o[i] = activate(g[i], act) * u[i];
     }
   });
+}
+
+void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * row_stride;
+    for (int64_t i = 0; i < width; ++i) row[i] = std::clamp(row[i], -limit, limit);
+  }
+}
+
+void scale(float* x, int64_t n, float factor) {
+  for (int64_t i = 0; i < n; ++i) x[i] *= factor;
+}
+
+void add(float* residual, const float* delta, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) residual[i] += delta[i];
 }
 
 void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim) {
@@ -90,10 +106,11 @@ void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int6
 }
 
 void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
-                     const float* q, int64_t q_stride, int64_t heads, float* out, ThreadPool* pool) {
+                     const float* q, int64_t q_stride, int64_t heads, const AttentionOptions& options, float* out,
+                     ThreadPool* pool) {
   const int64_t d = kv.head_dim;
   const int64_t group = heads / kv.kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const float scale = options.scale;
   // One work item per (query token, head).
   parallel_for(pool, tokens * heads, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
@@ -102,25 +119,26 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
       const int64_t pos = start + t;
       const int64_t g = h / group;
       const float* qh = q + t * q_stride + h * d;
-      scores.resize(static_cast<std::size_t>(pos + 1));
+      const int64_t first = options.first_visible(pos);
+      scores.resize(static_cast<std::size_t>(pos + 1 - first));
       float max_score = -INFINITY;
-      for (int64_t p = 0; p <= pos; ++p) {
+      for (int64_t p = first; p <= pos; ++p) {
         const float* kp = kv.slot(kv.keys, block_table, p) + g * d;
         float dot = 0.0f;
         for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
-        scores[p] = dot * scale;
-        max_score = std::max(max_score, scores[p]);
+        scores[p - first] = dot * scale;
+        max_score = std::max(max_score, scores[p - first]);
       }
       double denom = 0.0;
-      for (float& s : scores) {  // scores.size() == pos + 1
+      for (float& s : scores) {  // scores.size() == pos + 1 - first
         s = std::exp(s - max_score);
         denom += s;
       }
       float* o = out + (t * heads + h) * d;
       std::fill_n(o, d, 0.0f);
-      for (int64_t p = 0; p <= pos; ++p) {
+      for (int64_t p = first; p <= pos; ++p) {
         const float* vp = kv.slot(kv.values, block_table, p) + g * d;
-        const float w = static_cast<float>(scores[p] / denom);
+        const float w = static_cast<float>(scores[p - first] / denom);
         for (int64_t i = 0; i < d; ++i) o[i] += w * vp[i];
       }
     }

@@ -5,10 +5,12 @@
 //
 // Layouts: activations are row-major [tokens, width]. A "row stride" lets a kernel work on a
 // slice of a wider fused buffer (q, k and v live side by side in one [tokens, q+2kv] buffer).
+#include <cmath>
 #include <cstdint>
 #include <span>
 
 #include "gpu/cpu/thread_pool.hpp"
+#include "model/model_spec.hpp"
 
 namespace troupe::cpu {
 
@@ -30,8 +32,28 @@ void add_rms_norm(float* residual, const float* delta, const float* weight, floa
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 
-// out[r, i] = silu(gate_up[r, i]) * gate_up[r, inter + i]: gate and up projections side by side.
-void silu_mul(const float* gate_up, float* out, int64_t rows, int64_t inter, ThreadPool* pool = nullptr);
+// The MLP's gate activation of one value: SiLU, x·σ(x); or GELU's tanh form,
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's gelu(approximate="tanh")).
+inline float activate(float x, Activation act) {
+  if (act == Activation::GeluTanh) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+  }
+  return x / (1.0f + std::exp(-x));
+}
+
+// out[r, i] = act(gate_up[r, i]) * gate_up[r, inter + i]: gate and up projections side by side.
+void gated_activation(const float* gate_up, float* out, int64_t rows, int64_t inter, Activation act,
+                      ThreadPool* pool = nullptr);
+
+// Clamps every value of `rows` rows of `width` values (stride `row_stride`) to [-limit, limit].
+void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit);
+
+// x[i] *= factor for `n` values.
+void scale(float* x, int64_t n, float factor);
+
+// residual[i] += delta[i] for `n` values.
+void add(float* residual, const float* delta, int64_t n);
 
 // out[t] = table[ids[t]] for rows of `dim` floats.
 void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim);
@@ -54,10 +76,21 @@ struct PagedKv {
 void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
               const float* k, const float* v, int64_t row_stride);
 
+// How a layer's attention forms scores and which cached positions a query sees: softmax of
+// q·k × scale over positions max(0, pos − window + 1) .. pos, its own included (window 0: all of
+// 0 .. pos). A sliding window of W keeps the W most recent positions, as Hugging Face's and
+// llama.cpp's masks do.
+struct AttentionOptions {
+  float scale = 0.0f;
+  int64_t window = 0;
+  int64_t first_visible(int64_t pos) const { return window > 0 && pos >= window ? pos - window + 1 : 0; }
+};
+
 // Causal attention of `tokens` query rows at positions start .. start+tokens-1 over the cached
-// positions 0 .. (own position), grouped-query: query head h reads kv head h / (heads/kv_heads).
+// positions `options` lets each see, grouped-query: query head h reads kv head h / (heads/kv_heads).
 // q rows have `heads * head_dim` values at stride q_stride; out rows are [heads * head_dim].
 void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
-                     const float* q, int64_t q_stride, int64_t heads, float* out, ThreadPool* pool = nullptr);
+                     const float* q, int64_t q_stride, int64_t heads, const AttentionOptions& options, float* out,
+                     ThreadPool* pool = nullptr);
 
 }  // namespace troupe::cpu

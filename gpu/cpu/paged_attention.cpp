@@ -22,22 +22,23 @@ struct Item {
 }  // namespace
 
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                                   int64_t g, int64_t t0, int64_t t1) {
+                                   const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
   const int64_t d = kv.head_dim, group = heads / kv.kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const float scale = options.scale;
   std::vector<float> scores;
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t pos = seq.start + t;
+    const int64_t first = options.first_visible(pos);
     for (int64_t h = g * group; h < (g + 1) * group; ++h) {  // as cpu::paged_attention, row by row
       const float* qh = seq.q + t * q_stride + h * d;
-      scores.resize(static_cast<std::size_t>(pos + 1));
+      scores.resize(static_cast<std::size_t>(pos + 1 - first));
       float max_score = -INFINITY;
-      for (int64_t p = 0; p <= pos; ++p) {
+      for (int64_t p = first; p <= pos; ++p) {
         const float* kp = kv.slot(kv.keys, seq.block_table, p) + g * d;
         float dot = 0.0f;
         for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
-        scores[p] = dot * scale;
-        max_score = std::max(max_score, scores[p]);
+        scores[p - first] = dot * scale;
+        max_score = std::max(max_score, scores[p - first]);
       }
       double denom = 0.0;
       for (float& s : scores) {
@@ -46,9 +47,9 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
       }
       float* o = seq.out + (t * heads + h) * d;
       std::fill_n(o, d, 0.0f);
-      for (int64_t p = 0; p <= pos; ++p) {
+      for (int64_t p = first; p <= pos; ++p) {
         const float* vp = kv.slot(kv.values, seq.block_table, p) + g * d;
-        const float w = static_cast<float>(scores[p] / denom);
+        const float w = static_cast<float>(scores[p - first] / denom);
         for (int64_t i = 0; i < d; ++i) o[i] += w * vp[i];
       }
     }
@@ -56,7 +57,7 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
 }
 
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
-                          int64_t heads, ThreadPool* pool) {
+                          int64_t heads, const AttentionOptions& options, ThreadPool* pool) {
   static const bool simd = avx2_available();
   const bool tiled = simd && kv.head_dim % 8 == 0 && kv.head_dim <= 256;
   std::vector<Item> items;
@@ -64,7 +65,8 @@ void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> 
     const AttentionSequence& seq = sequences[s];
     for (int64_t t0 = 0; t0 < seq.tokens; t0 += kTileTokens) {
       const int64_t t1 = std::min(seq.tokens, t0 + kTileTokens);
-      for (int64_t g = 0; g < kv.kv_heads; ++g) items.push_back(Item{s, g, t0, t1, (seq.start + t1) * (t1 - t0)});
+      const int64_t keys = seq.start + t1 - options.first_visible(seq.start + t0);
+      for (int64_t g = 0; g < kv.kv_heads; ++g) items.push_back(Item{s, g, t0, t1, keys * (t1 - t0)});
     }
   }
   // Longest first, then taken one by one as threads come free: the long items of a long prompt do
@@ -76,9 +78,9 @@ void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> 
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       const Item& it = items[i];
       if (tiled) {
-        paged_attention_tile_avx2(kv, sequences[it.seq], q_stride, heads, it.g, it.t0, it.t1);
+        paged_attention_tile_avx2(kv, sequences[it.seq], q_stride, heads, options, it.g, it.t0, it.t1);
       } else {
-        paged_attention_tile_portable(kv, sequences[it.seq], q_stride, heads, it.g, it.t0, it.t1);
+        paged_attention_tile_portable(kv, sequences[it.seq], q_stride, heads, options, it.g, it.t0, it.t1);
       }
     }
   };

@@ -4,7 +4,8 @@
 // plain per-(token, head) loop is cpu_kernels.hpp's paged_attention, the reference; the AVX2 tile
 // here computes the same attention flash-style: each key/value block is read once for all query
 // rows of the tile (its tokens × the query heads sharing the kv head), with a running max and sum
-// per row instead of a row of scores as long as the context.
+// per row instead of a row of scores as long as the context. A sliding window (AttentionOptions)
+// starts each row's context later: the blocks before every row's window are not read at all.
 #include <cstdint>
 #include <span>
 
@@ -25,14 +26,14 @@ struct AttentionSequence {
 
 // Every sequence of the step; the work items are shared by `pool`'s threads as they come free.
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
-                          int64_t heads, ThreadPool* pool);
+                          int64_t heads, const AttentionOptions& options, ThreadPool* pool);
 
 // One work item: query tokens [t0, t1) of `seq`, the query heads of kv head g. The AVX2 kernel,
 // only where avx2_available(); paged_attention_tile_portable is the reference loop for the same
 // rows.
 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                               int64_t g, int64_t t0, int64_t t1);
+                               const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                                   int64_t g, int64_t t0, int64_t t1);
+                                   const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
 
 }  // namespace troupe::cpu

@@ -59,10 +59,11 @@ TROUPE_AVX2 inline float hsum(__m256 v) {
 }  // namespace
 
 TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride,
-                                           int64_t heads, int64_t g, int64_t t0, int64_t t1) {
+                                           int64_t heads, const AttentionOptions& options, int64_t g, int64_t t0,
+                                           int64_t t1) {
   const int64_t d = kv.head_dim, group = heads / kv.kv_heads, dv = d / 8;
   const int64_t rows = (t1 - t0) * group;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const float scale = options.scale;
   thread_local std::vector<float> acc;  // [rows, d]: unnormalised outputs
   thread_local std::vector<float> row_max, row_sum;
   acc.assign(static_cast<std::size_t>(rows * d), 0.0f);
@@ -70,9 +71,11 @@ TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSeq
   row_sum.assign(static_cast<std::size_t>(rows), 0.0f);
 
   const int64_t last = seq.start + t1 - 1;  // the furthest position any row sees
+  // The earliest position any row sees (the first row's window start), rounded down to a lane group.
+  const int64_t begin = options.first_visible(seq.start + t0) / 8 * 8;
   const float* k[8];
   const float* v[8];
-  for (int64_t p0 = 0; p0 <= last; p0 += 8) {
+  for (int64_t p0 = begin; p0 <= last; p0 += 8) {
     const int64_t np = std::min<int64_t>(8, last + 1 - p0);
     for (int64_t j = 0; j < 8; ++j) {  // lanes past the context repeat position p0, masked below
       const int64_t p = j < np ? p0 + j : p0;
@@ -83,6 +86,8 @@ TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSeq
       const int64_t t = t0 + i / group, h = g * group + i % group;
       const int64_t pos = seq.start + t;
       if (pos < p0) continue;  // causal: nothing in these 8 positions for this row
+      const int64_t first = options.first_visible(pos);
+      if (p0 + 8 <= first) continue;  // all 8 positions before this row's window
       const float* q = seq.q + t * q_stride + h * d;
       __m256 dots[8];
       for (int j = 0; j < 8; ++j) dots[j] = _mm256_setzero_ps();
@@ -90,10 +95,14 @@ TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSeq
         const __m256 qc = _mm256_loadu_ps(q + 8 * c);
         for (int j = 0; j < 8; ++j) dots[j] = _mm256_fmadd_ps(qc, _mm256_loadu_ps(k[j] + 8 * c), dots[j]);
       }
-      // Lanes at positions past this row's own (or past the context) take no weight.
+      // Lanes at positions past this row's own (or past the context), or before its window, take
+      // no weight.
       const int64_t visible = std::min<int64_t>(np, pos - p0 + 1);
-      const __m256 live = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(visible)),
-                                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+      const int64_t hidden = std::max<int64_t>(0, first - p0);
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      const __m256 live = _mm256_castsi256_ps(
+          _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hidden)), lane),
+                              _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(visible)), lane)));
       const __m256 s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(reduce_8x8(dots), _mm256_set1_ps(scale)), live);
       const float m_old = row_max[i];
       const float m_new = std::max(m_old, hmax(s));

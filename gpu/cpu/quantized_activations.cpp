@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+#include "gpu/cpu/cpu_kernels.hpp"       // activate
 
 namespace troupe::cpu {
 
@@ -86,16 +87,17 @@ void rms_norm_quantize(const float* x, const float* weight, int64_t rows, int64_
   }
 }
 
-void silu_mul_quantize(const float* gate_up, int64_t rows, int64_t inter, QuantizedActivations& out, ThreadPool* pool) {
+void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter, Activation act,
+                               QuantizedActivations& out, ThreadPool* pool) {
   out.reshape(rows, inter);
   const auto body = [&](int64_t r0, int64_t r1) {
-    thread_local std::vector<float> act;
-    act.resize(static_cast<std::size_t>(inter));
+    thread_local std::vector<float> product;
+    product.resize(static_cast<std::size_t>(inter));
     for (int64_t r = r0; r < r1; ++r) {
       const float* g = gate_up + r * 2 * inter;
       const float* u = g + inter;
-      for (int64_t i = 0; i < inter; ++i) act[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-      quantize_row(act.data(), inter, out.q(r), out.d(r), out.s(r));
+      for (int64_t i = 0; i < inter; ++i) product[i] = activate(g[i], act) * u[i];
+      quantize_row(product.data(), inter, out.q(r), out.d(r), out.s(r));
     }
   };
   if (rows * inter < 16384) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gpu/cpu/thread_pool.hpp"
+#include "model/model_spec.hpp"
 
 namespace troupe::cpu {
 
@@ -53,9 +54,9 @@ void quantize_activations(const float* x, int64_t rows, int64_t cols, int64_t x_
 void rms_norm_quantize(const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
                        QuantizedActivations& out, ThreadPool* pool = nullptr);
 
-// The fused step between the MLP's projections: silu(gate) · up (as cpu::silu_mul) quantized row
-// by row; gate_up rows are [gate (inter) | up (inter)].
-void silu_mul_quantize(const float* gate_up, int64_t rows, int64_t inter, QuantizedActivations& out,
-                       ThreadPool* pool = nullptr);
+// The fused step between the MLP's projections: act(gate) · up (as cpu::gated_activation)
+// quantized row by row; gate_up rows are [gate (inter) | up (inter)].
+void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter, Activation act,
+                               QuantizedActivations& out, ThreadPool* pool = nullptr);
 
 }  // namespace troupe::cpu

@@ -1,6 +1,6 @@
 // Causal grouped-query attention over the paged KV cache, for prefill chunks and decode tokens
 // alike: one block per (query token, head). Each warp of the block walks a strided subset of the
-// cached positions (warp w takes w, w + warps, ...) keeping an online softmax (running max m, sum
+// visible positions (warp w takes first + w, first + w + warps, ...; first > 0 in a sliding window) keeping an online softmax (running max m, sum
 // l, weighted value sum acc); the warps' partial states are merged at the end. Within a warp, lane
 // l holds dimensions l, l + 32, ... of q, k, v, so each key row is read as one coalesced run.
 #include "gpu/cuda/device_math.cuh"
@@ -16,7 +16,7 @@ template <typename T, int kChunks>
 __global__ void __launch_bounds__(kAttentionWarps * 32)
     paged_attention_kernel(const T* __restrict__ keys, const T* __restrict__ values, int64_t block_size,
                            int64_t kv_heads, int64_t head_dim, AttentionIndex index, const float* __restrict__ q,
-                           int64_t q_stride, int64_t heads, T* __restrict__ out) {
+                           int64_t q_stride, int64_t heads, AttentionWindow window, T* __restrict__ out) {
   __shared__ float s_max[kAttentionWarps], s_sum[kAttentionWarps];
   __shared__ float s_acc[kAttentionWarps][kChunks * 32];
   const int64_t t = blockIdx.x / heads, h = blockIdx.x % heads;
@@ -24,7 +24,8 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   const int64_t kv_head = h / (heads / kv_heads);
   const int64_t pos = index.positions[t];
   const int32_t* table = index.block_tables + index.table_offsets[index.token_seq[t]];
-  const float scale = rsqrtf(static_cast<float>(head_dim));
+  const float scale = window.scale;
+  const int64_t first = window.window > 0 && pos >= window.window ? pos - window.window + 1 : 0;
 
   float qv[kChunks], acc[kChunks];
 #pragma unroll
@@ -34,7 +35,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
     acc[j] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  for (int64_t p = warp; p <= pos; p += kAttentionWarps) {
+  for (int64_t p = first + warp; p <= pos; p += kAttentionWarps) {
     const int64_t slot = static_cast<int64_t>(table[p / block_size]) * block_size + p % block_size;
     const int64_t base = (slot * kv_heads + kv_head) * head_dim;
     float dot = 0.0f;
@@ -64,7 +65,8 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   for (int j = 0; j < kChunks; ++j) s_acc[warp][lane + 32 * j] = acc[j];
   __syncthreads();
 
-  // Merge: a warp that saw no position (pos + 1 < warps) has m = -inf and contributes nothing.
+  // Merge: a warp that saw no position (fewer visible positions than warps) has m = -inf and
+  // contributes nothing.
   float m_all = -INFINITY;
   for (int w = 0; w < kAttentionWarps; ++w) m_all = fmaxf(m_all, s_max[w]);
   float factor[kAttentionWarps];
@@ -86,16 +88,16 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
 
 template <typename T, int kChunks>
 void launch(const DeviceKv& kv, const AttentionIndex& index, const float* q, int64_t q_stride, int64_t tokens,
-            int64_t heads, void* out, Stream stream) {
+            int64_t heads, const AttentionWindow& window, void* out, Stream stream) {
   paged_attention_kernel<T, kChunks><<<static_cast<unsigned>(tokens * heads), kAttentionWarps * 32, 0, stream>>>(
       static_cast<const T*>(kv.keys), static_cast<const T*>(kv.values), kv.block_size, kv.kv_heads, kv.head_dim,
-      index, q, q_stride, heads, static_cast<T*>(out));
+      index, q, q_stride, heads, window, static_cast<T*>(out));
 }
 
 }  // namespace
 
 void paged_attention(const DeviceKv& kv, const AttentionIndex& index, const float* q, int64_t q_stride,
-                     int64_t tokens, int64_t heads, void* out, Stream stream) {
+                     int64_t tokens, int64_t heads, const AttentionWindow& window, void* out, Stream stream) {
   if (kv.head_dim > kMaxHeadDim || kv.head_dim <= 0) {
     throw std::invalid_argument("paged_attention: head_dim must be in 1.." + std::to_string(kMaxHeadDim));
   }
@@ -105,13 +107,13 @@ void paged_attention(const DeviceKv& kv, const AttentionIndex& index, const floa
   if (tokens * heads == 0) return;
   TROUPE_DISPATCH_STORAGE(kv.type, {
     if (kv.head_dim <= 32) {
-      launch<Storage, 1>(kv, index, q, q_stride, tokens, heads, out, stream);
+      launch<Storage, 1>(kv, index, q, q_stride, tokens, heads, window, out, stream);
     } else if (kv.head_dim <= 64) {
-      launch<Storage, 2>(kv, index, q, q_stride, tokens, heads, out, stream);
+      launch<Storage, 2>(kv, index, q, q_stride, tokens, heads, window, out, stream);
     } else if (kv.head_dim <= 128) {
-      launch<Storage, 4>(kv, index, q, q_stride, tokens, heads, out, stream);
+      launch<Storage, 4>(kv, index, q, q_stride, tokens, heads, window, out, stream);
     } else {
-      launch<Storage, 8>(kv, index, q, q_stride, tokens, heads, out, stream);
+      launch<Storage, 8>(kv, index, q, q_stride, tokens, heads, window, out, stream);
     }
   });
   TROUPE_CUDA_CHECK_LAUNCH();

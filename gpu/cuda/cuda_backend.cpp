@@ -56,7 +56,7 @@ struct CudaBackend::Impl {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceWeights weights;
-  DeviceBuffer inv_freq;  // double [head_dim / 2]
+  DeviceBuffer inv_freq, local_inv_freq;  // double [head_dim / 2]: the global and the sliding layers' RoPE
   DeviceBuffer cublas_workspace;
   // Activations (see run_model for their shapes).
   DeviceBuffer x, delta, xn, qkv, attn, gate_up, act, final_xn, logits;
@@ -122,9 +122,21 @@ struct CudaBackend::Impl {
     sampled_logprobs = DeviceBuffer(r * static_cast<int64_t>(sizeof(float)));
     sampled_host = PinnedBuffer(r * static_cast<int64_t>(sizeof(int32_t) + sizeof(float)));
 
-    const std::vector<double> freqs = rope_inverse_frequencies(spec);
-    inv_freq = DeviceBuffer(static_cast<int64_t>(freqs.size() * sizeof(double)));
-    inv_freq.upload(freqs.data(), inv_freq.bytes());
+    const auto upload_freqs = [](const std::vector<double>& freqs) {
+      DeviceBuffer b(static_cast<int64_t>(freqs.size() * sizeof(double)));
+      b.upload(freqs.data(), b.bytes());
+      return b;
+    };
+    inv_freq = upload_freqs(rope_inverse_frequencies(spec.rope, spec.head_dim));
+    if (spec.local_rope) local_inv_freq = upload_freqs(rope_inverse_frequencies(*spec.local_rope, spec.head_dim));
+  }
+
+  // The layer's RoPE frequencies and attention window, as DecoderLayout and ModelSpec give them.
+  const double* layer_inv_freq(int64_t l) const {
+    return spec.window(l) > 0 && spec.local_rope ? local_inv_freq.as<double>() : inv_freq.as<double>();
+  }
+  AttentionWindow layer_window(int64_t l) const {
+    return AttentionWindow{static_cast<float>(spec.attention_scale_of(l)), spec.window(l)};
   }
 
   // KV blocks: what the options ask for, or what fits in free memory x utilization.
@@ -210,29 +222,37 @@ struct CudaBackend::Impl {
     float* k = q + qw;
     float* v = k + kvw;
 
-    embedding_gather(weights.embed.data(), type, meta_at(layout.ids), x.as<float>(), tokens, h, stream);
+    embedding_gather(weights.embed.data(), type, meta_at(layout.ids), x.as<float>(), tokens, h,
+                     static_cast<float>(spec.embedding_multiplier), stream);
     for (int64_t l = 0; l < spec.num_layers; ++l) {
       const DeviceLayer& L = weights.layers[static_cast<std::size_t>(l)];
       // The previous layer's MLP output joins the residual stream inside the norm.
-      add_rms_norm(x.as<float>(), l == 0 ? nullptr : delta.as<float>(), L.input_norm.as<float>(), xn.data(), type,
+      add_rms_norm(x.as<float>(), l == 0 ? nullptr : delta.as<float>(), L.attention_norm.as<float>(), xn.data(), type,
                    nullptr, tokens, h, eps, stream);
       gemm(xn.data(), L.qkv.data(), q, tokens, qkv_w, h);
       if (L.qkv_bias.data() != nullptr) add_bias(q, L.qkv_bias.as<float>(), tokens, qkv_w, stream);
+      if (spec.clip_qkv > 0.0) clamp_rows(q, tokens, qkv_w, qkv_w, static_cast<float>(spec.clip_qkv), stream);
       if (spec.qk_norm) {
         head_rms_norm(q, L.q_norm.as<float>(), tokens, spec.num_heads, d, qkv_w, eps, stream);
         head_rms_norm(k, L.k_norm.as<float>(), tokens, spec.num_kv_heads, d, qkv_w, eps, stream);
       }
-      apply_rope(q, tokens, spec.num_heads, d, qkv_w, positions, inv_freq.as<double>(), stream);
-      apply_rope(k, tokens, spec.num_kv_heads, d, qkv_w, positions, inv_freq.as<double>(), stream);
+      apply_rope(q, tokens, spec.num_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+      apply_rope(k, tokens, spec.num_kv_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
       const DeviceKv kv = layer_kv(l);
       kv_store(kv, meta_at(layout.slots), tokens, k, v, qkv_w, stream);
-      paged_attention(kv, index, q, qkv_w, tokens, spec.num_heads, attn.data(), stream);
+      paged_attention(kv, index, q, qkv_w, tokens, spec.num_heads, layer_window(l), attn.data(), stream);
       gemm(attn.data(), L.o.data(), delta.as<float>(), tokens, h, qw);
-      add_rms_norm(x.as<float>(), delta.as<float>(), L.post_norm.as<float>(), xn.data(), type, nullptr, tokens, h, eps,
+      if (L.attention_out_norm.data() != nullptr) {
+        rms_norm_in_place(delta.as<float>(), L.attention_out_norm.as<float>(), tokens, h, eps, stream);
+      }
+      add_rms_norm(x.as<float>(), delta.as<float>(), L.mlp_norm.as<float>(), xn.data(), type, nullptr, tokens, h, eps,
                    stream);
       gemm(xn.data(), L.gate_up.data(), gate_up.as<float>(), tokens, 2 * inter, h);
-      silu_mul(gate_up.as<float>(), act.data(), type, tokens, inter, stream);
+      gated_activation(gate_up.as<float>(), act.data(), type, tokens, inter, spec.activation, stream);
       gemm(act.data(), L.down.data(), delta.as<float>(), tokens, h, inter);
+      if (L.mlp_out_norm.data() != nullptr) {
+        rms_norm_in_place(delta.as<float>(), L.mlp_out_norm.as<float>(), tokens, h, eps, stream);
+      }
     }
     // Last residual add and final norm only on the rows that need logits.
     add_rms_norm(x.as<float>(), spec.num_layers > 0 ? delta.as<float>() : nullptr, weights.final_norm.as<float>(),

@@ -10,6 +10,8 @@
 // of the weights.
 #include <cstdint>
 
+#include "model/model_spec.hpp"  // Activation
+
 struct CUstream_st;  // the CUDA runtime's stream, as cudaStream_t = CUstream_st*
 
 namespace troupe::cuda {
@@ -20,9 +22,10 @@ enum class StorageType { BF16, FP16 };
 
 inline constexpr int64_t kStorageBytes = 2;  // bytes per value of either StorageType
 
-// out[t, :] = float(table[ids[t], :]); table is [vocab, dim] in `type`, out float32 [tokens, dim].
+// out[t, :] = float(table[ids[t], :]) * multiplier; table is [vocab, dim] in `type`, out float32
+// [tokens, dim] (Gemma scales its embeddings by sqrt(dim)).
 void embedding_gather(const void* table, StorageType type, const int32_t* ids, float* out, int64_t tokens,
-                      int64_t dim, Stream stream);
+                      int64_t dim, float multiplier, Stream stream);
 
 // For r in [0, rows): with src = rows_index ? rows_index[r] : r,
 //   residual[src] += delta[src] (skipped when delta is null), then
@@ -32,6 +35,10 @@ void embedding_gather(const void* table, StorageType type, const int32_t* ids, f
 void add_rms_norm(float* residual, const float* delta, const float* weight, void* out, StorageType type,
                   const int32_t* rows_index, int64_t rows, int64_t dim, float eps, Stream stream);
 
+// RMSNorm of float32 rows in place: x[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows`
+// rows of `dim` (Gemma's norms on the attention and MLP outputs).
+void rms_norm_in_place(float* x, const float* weight, int64_t rows, int64_t dim, float eps, Stream stream);
+
 // Per-head RMSNorm in place (Qwen3's q/k norm): `heads` vectors of head_dim in each of `tokens`
 // float32 rows at stride row_stride, each normalized and scaled by weight[head_dim].
 void head_rms_norm(float* x, const float* weight, int64_t tokens, int64_t heads, int64_t head_dim,
@@ -40,14 +47,20 @@ void head_rms_norm(float* x, const float* weight, int64_t tokens, int64_t heads,
 // x[t, :] += bias for float32 rows of `width` (q|k|v biases of Qwen2).
 void add_bias(float* x, const float* bias, int64_t rows, int64_t width, Stream stream);
 
+// Clamps float32 values of `rows` rows of `width` (stride row_stride) to [-limit, limit]
+// (IQuest-Coder's clip_qkv).
+void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit, Stream stream);
+
 // Half-split rotary embedding in place: pair (i, i + head_dim/2) of each head rotated by
 // positions[t] * inv_freq[i] (inv_freq: head_dim/2 doubles; the angle is formed in double, as the
 // CPU reference does, so large positions lose no phase).
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, const double* inv_freq, Stream stream);
 
-// out[r, i] = silu(gate_up[r, i]) * gate_up[r, inter + i]; gate_up float32, out in `type`.
-void silu_mul(const float* gate_up, void* out, StorageType type, int64_t rows, int64_t inter, Stream stream);
+// out[r, i] = act(gate_up[r, i]) * gate_up[r, inter + i] (SiLU, or GELU's tanh form, as
+// cpu::activate); gate_up float32, out in `type`.
+void gated_activation(const float* gate_up, void* out, StorageType type, int64_t rows, int64_t inter, Activation act,
+                      Stream stream);
 
 // Paged KV cache of one layer: keys and values each [num_blocks * block_size slots, kv_width]
 // (= [block, slot in block, kv head, head_dim]) in `type`. Slot s of the cache is block s /
@@ -69,7 +82,7 @@ void kv_store(const DeviceKv& kv, const int32_t* slots, int64_t tokens, const fl
 // Where each query token of a step reads its keys: token t belongs to sequence s = token_seq[t],
 // whose block table starts at block_tables[table_offsets[s]] (the step's tables concatenated),
 // and sits at position positions[t]; it attends to positions 0 .. positions[t] of its sequence
-// (causal).
+// (causal), or to the last `window` of them (AttentionWindow).
 struct AttentionIndex {
   const int32_t* block_tables;
   const int32_t* table_offsets;
@@ -77,13 +90,19 @@ struct AttentionIndex {
   const int32_t* positions;
 };
 
+// A layer's score scale and sliding window, as cpu::AttentionOptions: position p is seen from
+// position pos when max(0, pos − window + 1) <= p <= pos (window 0: every p <= pos).
+struct AttentionWindow {
+  float scale;
+  int64_t window;
+};
+
 // Causal grouped-query attention over the paged cache: q float32 [tokens, heads * head_dim] at
 // stride q_stride (query head h reads kv head h / (heads / kv_heads)); out [tokens, heads *
-// head_dim] in kv.type. Scale 1/sqrt(head_dim); softmax accumulated in float32 online.
-// Requires head_dim <= kMaxHeadDim.
+// head_dim] in kv.type. Softmax accumulated in float32 online. Requires head_dim <= kMaxHeadDim.
 inline constexpr int64_t kMaxHeadDim = 256;
 void paged_attention(const DeviceKv& kv, const AttentionIndex& index, const float* q, int64_t q_stride,
-                     int64_t tokens, int64_t heads, void* out, Stream stream);
+                     int64_t tokens, int64_t heads, const AttentionWindow& window, void* out, Stream stream);
 
 // Fills n values of `type` with offset + scale * u, u uniform in [-1, 1) from a hash of (seed,
 // index): random weights without a host copy, for benchmarks and tests.

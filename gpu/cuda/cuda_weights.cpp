@@ -4,12 +4,11 @@
 
 #include "common/float16.hpp"
 #include "gpu/cuda/cuda_check.cuh"
+#include "model/decoder_layout.hpp"
 
 namespace troupe::cuda {
 
 namespace {
-
-std::string layer_name(int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
 
 int64_t count(const std::vector<int64_t>& shape) {
   int64_t n = 1;
@@ -47,12 +46,15 @@ DeviceBuffer load_matrix(const ModelFiles& model, const std::vector<std::pair<st
   return buffer;
 }
 
-DeviceBuffer load_f32_vector(const ModelFiles& model, const std::vector<std::pair<std::string, int64_t>>& parts) {
+// Float32 vectors loaded one after another, each plus `offset` (a norm's stored w for (1 + w)).
+DeviceBuffer load_f32_vector(const ModelFiles& model, const std::vector<std::pair<std::string, int64_t>>& parts,
+                             double offset = 0.0) {
   std::vector<float> all;
   for (const auto& [name, n] : parts) {
     const std::vector<float> v = model.load_f32(name, {n});
     all.insert(all.end(), v.begin(), v.end());
   }
+  for (float& x : all) x += static_cast<float>(offset);
   DeviceBuffer buffer(static_cast<int64_t>(all.size() * sizeof(float)));
   buffer.upload(all.data(), buffer.bytes());
   return buffer;
@@ -63,8 +65,8 @@ DeviceBuffer load_f32_vector(const ModelFiles& model, const std::vector<std::pai
 int64_t DeviceWeights::bytes() const {
   int64_t total = embed.bytes() + final_norm.bytes() + lm_head.bytes();
   for (const DeviceLayer& L : layers) {
-    for (const DeviceBuffer* b : {&L.input_norm, &L.post_norm, &L.qkv, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.o,
-                                  &L.gate_up, &L.down}) {
+    for (const DeviceBuffer* b : {&L.attention_norm, &L.mlp_norm, &L.attention_out_norm, &L.mlp_out_norm, &L.qkv,
+                                  &L.qkv_bias, &L.q_norm, &L.k_norm, &L.o, &L.gate_up, &L.down}) {
       total += b->bytes();
     }
   }
@@ -75,36 +77,32 @@ DeviceWeights load_device_weights(const ModelFiles& model, StorageType type) {
   const ModelSpec& spec = model.spec();
   const int64_t h = spec.hidden_size, qw = spec.q_width(), kvw = spec.kv_width();
   const int64_t inter = spec.intermediate_size, d = spec.head_dim, vocab = spec.vocab_size;
+  const double offset = spec.norm_weight_offset;
+  const DecoderLayout layout = decoder_layout(spec);
   DeviceWeights w;
   w.type = type;
-  w.embed = load_matrix(model, {{"model.embed_tokens.weight", {vocab, h}}}, type);
-  w.final_norm = load_f32_vector(model, {{"model.norm.weight", h}});
-  if (!spec.tie_word_embeddings) w.lm_head = load_matrix(model, {{"lm_head.weight", {vocab, h}}}, type);
-  w.layers.resize(static_cast<std::size_t>(spec.num_layers));
-  for (int64_t i = 0; i < spec.num_layers; ++i) {
-    DeviceLayer& L = w.layers[static_cast<std::size_t>(i)];
-    L.input_norm = load_f32_vector(model, {{layer_name(i, "input_layernorm.weight"), h}});
-    L.post_norm = load_f32_vector(model, {{layer_name(i, "post_attention_layernorm.weight"), h}});
-    L.qkv = load_matrix(model,
-                        {{layer_name(i, "self_attn.q_proj.weight"), {qw, h}},
-                         {layer_name(i, "self_attn.k_proj.weight"), {kvw, h}},
-                         {layer_name(i, "self_attn.v_proj.weight"), {kvw, h}}},
-                        type);
-    if (spec.attention_bias) {
-      L.qkv_bias = load_f32_vector(model, {{layer_name(i, "self_attn.q_proj.bias"), qw},
-                                           {layer_name(i, "self_attn.k_proj.bias"), kvw},
-                                           {layer_name(i, "self_attn.v_proj.bias"), kvw}});
+  w.embed = load_matrix(model, {{layout.embedding, {vocab, h}}}, type);
+  w.final_norm = load_f32_vector(model, {{layout.final_norm, h}}, offset);
+  if (!layout.lm_head.empty()) w.lm_head = load_matrix(model, {{layout.lm_head, {vocab, h}}}, type);
+  w.layers.resize(layout.layers.size());
+  for (std::size_t i = 0; i < layout.layers.size(); ++i) {
+    const LayerLayout& names = layout.layers[i];
+    DeviceLayer& L = w.layers[i];
+    L.attention_norm = load_f32_vector(model, {{names.attention_norm, h}}, offset);
+    L.qkv = load_matrix(model, {{names.q, {qw, h}}, {names.k, {kvw, h}}, {names.v, {kvw, h}}}, type);
+    if (!names.q_bias.empty()) {
+      L.qkv_bias = load_f32_vector(model, {{names.q_bias, qw}, {names.k_bias, kvw}, {names.v_bias, kvw}});
     }
-    if (spec.qk_norm) {
-      L.q_norm = load_f32_vector(model, {{layer_name(i, "self_attn.q_norm.weight"), d}});
-      L.k_norm = load_f32_vector(model, {{layer_name(i, "self_attn.k_norm.weight"), d}});
+    if (!names.q_norm.empty()) {
+      L.q_norm = load_f32_vector(model, {{names.q_norm, d}}, offset);
+      L.k_norm = load_f32_vector(model, {{names.k_norm, d}}, offset);
     }
-    L.o = load_matrix(model, {{layer_name(i, "self_attn.o_proj.weight"), {h, qw}}}, type);
-    L.gate_up = load_matrix(model,
-                            {{layer_name(i, "mlp.gate_proj.weight"), {inter, h}},
-                             {layer_name(i, "mlp.up_proj.weight"), {inter, h}}},
-                            type);
-    L.down = load_matrix(model, {{layer_name(i, "mlp.down_proj.weight"), {h, inter}}}, type);
+    L.o = load_matrix(model, {{names.o, {h, qw}}}, type);
+    if (!names.attention_out_norm.empty()) L.attention_out_norm = load_f32_vector(model, {{names.attention_out_norm, h}}, offset);
+    L.mlp_norm = load_f32_vector(model, {{names.mlp_norm, h}}, offset);
+    L.gate_up = load_matrix(model, {{names.gate, {inter, h}}, {names.up, {inter, h}}}, type);
+    L.down = load_matrix(model, {{names.down, {h, inter}}}, type);
+    if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_f32_vector(model, {{names.mlp_out_norm, h}}, offset);
   }
   return w;
 }
@@ -130,8 +128,12 @@ DeviceWeights random_device_weights(const ModelSpec& spec, StorageType type, uin
   if (!spec.tie_word_embeddings) w.lm_head = matrix(vocab, h);
   w.layers.resize(static_cast<std::size_t>(spec.num_layers));
   for (DeviceLayer& L : w.layers) {
-    L.input_norm = vec(h, 1.0f, 0.1f);
-    L.post_norm = vec(h, 1.0f, 0.1f);
+    L.attention_norm = vec(h, 1.0f, 0.1f);
+    L.mlp_norm = vec(h, 1.0f, 0.1f);
+    if (spec.sandwich_norms) {
+      L.attention_out_norm = vec(h, 1.0f, 0.1f);
+      L.mlp_out_norm = vec(h, 1.0f, 0.1f);
+    }
     L.qkv = matrix(qw + 2 * kvw, h);
     if (spec.attention_bias) L.qkv_bias = vec(qw + 2 * kvw, 0.0f, scale);
     if (spec.qk_norm) {

@@ -3,7 +3,8 @@
 // StorageType (converted at load from the float32 that ModelFiles::load_f32 gives, which covers
 // every safetensors dtype and dequantized GGUF), norm weights and biases in float32. Matrices
 // keep PyTorch's [out, in] row-major layout; q, k, v are stacked into one [q + 2 kv, hidden]
-// matrix and gate, up into one [2 intermediate, hidden], as the CPU backend stacks them.
+// matrix and gate, up into one [2 intermediate, hidden], as the CPU backend stacks them. The
+// tensors are the model's DecoderLayout (model/decoder_layout.hpp), the description both backends walk.
 #include <cstdint>
 #include <vector>
 
@@ -14,13 +15,14 @@
 namespace troupe::cuda {
 
 struct DeviceLayer {
-  DeviceBuffer input_norm, post_norm;  // float32 [hidden]
-  DeviceBuffer qkv;                    // storage [q_width + 2 kv_width, hidden]
-  DeviceBuffer qkv_bias;               // float32 [q_width + 2 kv_width]; empty without attention_bias
-  DeviceBuffer q_norm, k_norm;         // float32 [head_dim]; empty without qk_norm
-  DeviceBuffer o;                      // storage [hidden, q_width]
-  DeviceBuffer gate_up;                // storage [2 intermediate, hidden]: gate rows, then up rows
-  DeviceBuffer down;                   // storage [hidden, intermediate]
+  DeviceBuffer attention_norm, mlp_norm;          // float32 [hidden]
+  DeviceBuffer attention_out_norm, mlp_out_norm;  // float32 [hidden]; empty without sandwich norms
+  DeviceBuffer qkv;                               // storage [q_width + 2 kv_width, hidden]
+  DeviceBuffer qkv_bias;                          // float32 [q_width + 2 kv_width]; empty without attention_bias
+  DeviceBuffer q_norm, k_norm;                    // float32 [head_dim]; empty without qk_norm
+  DeviceBuffer o;                                 // storage [hidden, q_width]
+  DeviceBuffer gate_up;                           // storage [2 intermediate, hidden]: gate rows, then up rows
+  DeviceBuffer down;                              // storage [hidden, intermediate]
 };
 
 struct DeviceWeights {

@@ -1,4 +1,4 @@
-// Element-wise kernels: bias add, half-split RoPE, SiLU-gate product, KV-cache store and the
+// Element-wise kernels: bias add, clamp, half-split RoPE, gate products, KV-cache store and the
 // random fill used for weights in benchmarks. Each thread handles elements i, i + stride, ...
 // of a flat index space, so consecutive threads touch consecutive addresses.
 #include "gpu/cuda/device_math.cuh"
@@ -33,13 +33,31 @@ __global__ void rope_kernel(float* __restrict__ x, int64_t tokens, int64_t heads
   }
 }
 
-template <typename T>
-__global__ void silu_mul_kernel(const float* __restrict__ gate_up, T* __restrict__ out, int64_t rows, int64_t inter) {
+__global__ void clamp_kernel(float* __restrict__ x, int64_t rows, int64_t width, int64_t row_stride, float limit) {
+  TROUPE_GRID_STRIDE(i, rows * width) {
+    float* v = x + (i / width) * row_stride + i % width;
+    *v = fminf(fmaxf(*v, -limit), limit);
+  }
+}
+
+// cpu::activate's two gate activations.
+template <Activation kAct>
+__device__ __forceinline__ float activate(float x) {
+  if constexpr (kAct == Activation::GeluTanh) {
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+  } else {
+    return x / (1.0f + expf(-x));
+  }
+}
+
+template <typename T, Activation kAct>
+__global__ void gated_activation_kernel(const float* __restrict__ gate_up, T* __restrict__ out, int64_t rows,
+                                        int64_t inter) {
   TROUPE_GRID_STRIDE(idx, rows * inter) {
     const int64_t r = idx / inter, i = idx % inter;
     const float g = gate_up[r * 2 * inter + i];
     const float u = gate_up[r * 2 * inter + inter + i];
-    out[idx] = from_float<T>(g / (1.0f + expf(-g)) * u);
+    out[idx] = from_float<T>(activate<kAct>(g) * u);
   }
 }
 
@@ -90,10 +108,23 @@ void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 
-void silu_mul(const float* gate_up, void* out, StorageType type, int64_t rows, int64_t inter, Stream stream) {
+void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit, Stream stream) {
+  if (rows * width == 0) return;
+  clamp_kernel<<<grid_for(rows * width, kThreads), kThreads, 0, stream>>>(x, rows, width, row_stride, limit);
+  TROUPE_CUDA_CHECK_LAUNCH();
+}
+
+void gated_activation(const float* gate_up, void* out, StorageType type, int64_t rows, int64_t inter, Activation act,
+                      Stream stream) {
   if (rows * inter == 0) return;
-  TROUPE_DISPATCH_STORAGE(type, silu_mul_kernel<<<grid_for(rows * inter, kThreads), kThreads, 0, stream>>>(
-                                    gate_up, static_cast<Storage*>(out), rows, inter));
+  const unsigned blocks = grid_for(rows * inter, kThreads);
+  if (act == Activation::GeluTanh) {
+    TROUPE_DISPATCH_STORAGE(type, gated_activation_kernel<Storage, Activation::GeluTanh><<<blocks, kThreads, 0, stream>>>(
+                                      gate_up, static_cast<Storage*>(out), rows, inter));
+  } else {
+    TROUPE_DISPATCH_STORAGE(type, gated_activation_kernel<Storage, Activation::Silu><<<blocks, kThreads, 0, stream>>>(
+                                      gate_up, static_cast<Storage*>(out), rows, inter));
+  }
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,5 +1,5 @@
 // Embedding gather and the RMSNorm family: the residual add fused with the norm that follows it,
-// and the per-head norm of Qwen3's q and k.
+// a float32 norm in place (Gemma's norms on sublayer outputs), and the per-head norm of q and k.
 #include "gpu/cuda/device_math.cuh"
 
 namespace troupe::cuda {
@@ -10,12 +10,24 @@ constexpr int kNormThreads = 256;
 
 template <typename T>
 __global__ void embedding_gather_kernel(const T* __restrict__ table, const int32_t* __restrict__ ids,
-                                        float* __restrict__ out, int64_t tokens, int64_t dim) {
+                                        float* __restrict__ out, int64_t tokens, int64_t dim, float multiplier) {
   const int64_t n = tokens * dim;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / dim, c = i % dim;
-    out[i] = to_float(table[static_cast<int64_t>(ids[t]) * dim + c]);
+    out[i] = to_float(table[static_cast<int64_t>(ids[t]) * dim + c]) * multiplier;
   }
+}
+
+// One block per row, in place: sum of squares, then the scaled row.
+__global__ void rms_norm_in_place_kernel(float* __restrict__ x, const float* __restrict__ weight, int64_t dim,
+                                         float eps) {
+  __shared__ float scratch[32];
+  float* row = x + blockIdx.x * dim;
+  float sum = 0.0f;
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) sum += row[i] * row[i];
+  sum = block_sum(sum, scratch);
+  const float inv = rsqrtf(sum / static_cast<float>(dim) + eps);
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) row[i] = row[i] * inv * weight[i];
 }
 
 // One block per output row. The first pass adds the delta and sums squares; the second rereads
@@ -72,10 +84,16 @@ __global__ void head_rms_norm_kernel(float* __restrict__ x, const float* __restr
 }  // namespace
 
 void embedding_gather(const void* table, StorageType type, const int32_t* ids, float* out, int64_t tokens,
-                      int64_t dim, Stream stream) {
+                      int64_t dim, float multiplier, Stream stream) {
   if (tokens * dim == 0) return;
   TROUPE_DISPATCH_STORAGE(type, embedding_gather_kernel<<<grid_for(tokens * dim, 256), 256, 0, stream>>>(
-                                    static_cast<const Storage*>(table), ids, out, tokens, dim));
+                                    static_cast<const Storage*>(table), ids, out, tokens, dim, multiplier));
+  TROUPE_CUDA_CHECK_LAUNCH();
+}
+
+void rms_norm_in_place(float* x, const float* weight, int64_t rows, int64_t dim, float eps, Stream stream) {
+  if (rows == 0) return;
+  rms_norm_in_place_kernel<<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(x, weight, dim, eps);
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 

@@ -35,15 +35,30 @@ bool later(const Candidate& a, const Candidate& b) {
 
 }  // namespace
 
-BpeModel::BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-                   Options options, const std::string& origin)
-    : vocab_(std::move(vocab)), merges_(merges.size()), options_(options) {
+void BpeModel::init_byte_ids() {
+  static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned b = 0; b < 256; ++b) {
     std::string spelling;
-    utf8::append(spelling, byte_level::char_for_byte(static_cast<unsigned char>(b)));
+    if (options_.alphabet == Alphabet::ByteLevel) {
+      utf8::append(spelling, byte_level::char_for_byte(static_cast<unsigned char>(b)));
+    } else {
+      spelling = {'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'};
+    }
     const auto it = vocab_.find(spelling);
     byte_ids_[b] = it == vocab_.end() ? -1 : it->second;
   }
+}
+
+BpeModel::BpeModel(StringIdMap vocab, const std::vector<IdMerge>& merges, Options options)
+    : vocab_(std::move(vocab)), merges_(merges.size()), options_(options) {
+  init_byte_ids();
+  for (const IdMerge& m : merges) merges_.insert(m.left, m.right, {m.rank, m.merged});
+}
+
+BpeModel::BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                   Options options, const std::string& origin)
+    : vocab_(std::move(vocab)), merges_(merges.size()), options_(options) {
+  init_byte_ids();
   std::string joined;
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [left, right] = merges[rank];
@@ -81,24 +96,57 @@ void BpeModel::encode_word(std::string_view bytes, std::vector<int32_t>& out) co
   }
 }
 
+void BpeModel::initial_symbols(std::string_view bytes, std::vector<int32_t>& ids) const {
+  if (options_.alphabet == Alphabet::ByteLevel) {
+    for (const char c : bytes) {
+      const int32_t id = byte_ids_[static_cast<unsigned char>(c)];
+      if (id >= 0) {
+        ids.push_back(id);
+      } else if (options_.unknown_id) {
+        ids.push_back(*options_.unknown_id);
+      }
+    }
+    return;
+  }
+  bool previous_unknown = false;
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    // Pieces are valid UTF-8 (the tokenizer repairs its input), so a character is whole here.
+    const std::size_t length = std::min(utf8::sequence_length(static_cast<unsigned char>(bytes[pos])), bytes.size() - pos);
+    const std::string_view character = bytes.substr(pos, length);
+    pos += length;
+    if (const auto it = vocab_.find(character); it != vocab_.end()) {
+      ids.push_back(it->second);
+      previous_unknown = false;
+      continue;
+    }
+    if (options_.byte_fallback &&
+        std::all_of(character.begin(), character.end(), [&](char c) { return byte_ids_[static_cast<unsigned char>(c)] >= 0; })) {
+      for (const char c : character) ids.push_back(byte_ids_[static_cast<unsigned char>(c)]);
+      previous_unknown = false;
+      continue;
+    }
+    if (!options_.unknown_id) continue;
+    if (!(options_.fuse_unk && previous_unknown)) ids.push_back(*options_.unknown_id);
+    previous_unknown = true;
+  }
+}
+
 void BpeModel::merge(std::string_view bytes, std::vector<int32_t>& out) const {
   if (options_.ignore_merges) {
-    const auto it = vocab_.find(byte_level::encode(bytes));
+    const auto it = options_.alphabet == Alphabet::ByteLevel ? vocab_.find(byte_level::encode(bytes)) : vocab_.find(bytes);
     if (it != vocab_.end()) {
       out.push_back(it->second);
       return;
     }
   }
+  thread_local std::vector<int32_t> initial;
   thread_local std::vector<Symbol> symbols;
   thread_local std::vector<Candidate> heap;
+  initial.clear();
   symbols.clear();
   heap.clear();
-  for (const char c : bytes) {
-    int32_t id = byte_ids_[static_cast<unsigned char>(c)];
-    if (id < 0) {
-      if (!options_.unknown_id) continue;
-      id = *options_.unknown_id;
-    }
+  initial_symbols(bytes, initial);
+  for (const int32_t id : initial) {
     const auto index = static_cast<int32_t>(symbols.size());
     symbols.push_back(Symbol{id, index - 1, index + 1});
   }

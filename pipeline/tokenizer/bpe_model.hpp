@@ -1,7 +1,11 @@
 #pragma once
-// Byte-level BPE model: vocabulary (tokens spelled in the byte-level alphabet), merge ranks, and
-// the encoding of one pre-tokenized word. Works on ids throughout: a word's bytes start as the ids
-// of the 256 single-byte tokens and merges combine ids, so no strings are built per byte.
+// BPE model: vocabulary, merge ranks, and the encoding of one pre-tokenized word, in one of two
+// alphabets. Byte-level (GPT-2, Llama 3, Qwen): tokens are spelled in the byte-level alphabet and a
+// word starts as the ids of its bytes' 256 single-byte tokens. Characters (SentencePiece-style:
+// Llama 2, Mistral, Gemma): tokens are spelled in UTF-8 with "▁" for a space and a word starts as
+// the ids of its characters, a character missing from the vocabulary falling back to the byte
+// tokens "<0xNN>" of its UTF-8 bytes (byte_fallback) or to the unknown token. Works on ids
+// throughout: merges combine ids, so no strings are built per merge.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -26,17 +30,34 @@ using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::eq
 
 class BpeModel {
  public:
+  enum class Alphabet { ByteLevel, Characters };
+
   struct Options {
+    Alphabet alphabet = Alphabet::ByteLevel;
     // Emit a word as one token when the vocabulary holds it whole (Llama 3's tokenizer.json).
     bool ignore_merges = false;
-    // Id used for a byte whose single-character token is missing; such bytes are dropped without.
+    // Characters: a character missing from the vocabulary becomes its bytes' "<0xNN>" tokens.
+    bool byte_fallback = false;
+    // Characters: consecutive unknown characters become one unknown token.
+    bool fuse_unk = false;
+    // Id used for a byte (ByteLevel) or character (Characters) with no token of its own; such
+    // bytes or characters are dropped without.
     std::optional<int32_t> unknown_id;
   };
 
-  // `vocab` maps byte-level spellings to ids; `merges` are pairs of spellings, highest priority
-  // first. Throws ModelError naming `origin` when a merge names an unknown token or produces one.
+  // A merge given by ids: `left` then `right` become `merged`; lower ranks merge first, and equal
+  // ranks merge leftmost first.
+  struct IdMerge {
+    int32_t left, right, merged;
+    uint32_t rank;
+  };
+
+  // `vocab` maps spellings to ids; `merges` are pairs of spellings, highest priority first.
+  // Throws ModelError naming `origin` when a merge names an unknown token or produces one.
   BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, std::string>>& merges, Options options,
            const std::string& origin);
+  // Merges given as ids (SentencePiece vocabularies, whose merge order comes from token scores).
+  BpeModel(StringIdMap vocab, const std::vector<IdMerge>& merges, Options options);
 
   const StringIdMap& vocab() const { return vocab_; }
 
@@ -49,11 +70,16 @@ class BpeModel {
   static constexpr std::size_t kCacheCapacity = 1 << 16;
 
   void merge(std::string_view bytes, std::vector<int32_t>& out) const;
+  void init_byte_ids();
+  // Appends the starting symbols of `bytes` (before any merge) to `ids`.
+  void initial_symbols(std::string_view bytes, std::vector<int32_t>& ids) const;
 
   StringIdMap vocab_;
   PairRankTable merges_;
   Options options_;
-  std::array<int32_t, 256> byte_ids_{};  // -1 where the vocabulary lacks the byte's character
+  // ByteLevel: the id of each byte's single-character token; Characters: of its "<0xNN>" token.
+  // -1 where the vocabulary lacks it.
+  std::array<int32_t, 256> byte_ids_{};
 
   struct Cache {
     std::shared_mutex mutex;

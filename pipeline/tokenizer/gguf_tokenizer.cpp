@@ -3,9 +3,12 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "pipeline/tokenizer/utf8.hpp"
 
 namespace troupe {
 namespace {
+
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // ▁, SentencePiece's space
 
 // tokenizer.ggml.token_type values.
 enum TokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
@@ -40,20 +43,85 @@ std::optional<int32_t> token_id_key(const GgufFile& gguf, const std::string& key
   return static_cast<int32_t>(*v);
 }
 
+// Merges of a SentencePiece vocabulary, made from its scores as llama.cpp's SPM tokenizer merges:
+// two adjacent symbols join when their concatenation is a token, the highest-scoring such token
+// first and, at equal scores, the leftmost. So every split of a token into two tokens is a merge,
+// ranked by the token's score (equal scores share a rank; BpeModel breaks ties leftmost first).
+std::vector<BpeModel::IdMerge> merges_from_scores(const std::vector<std::string>& tokens, const std::vector<double>& scores,
+                                                 const StringIdMap& vocab) {
+  std::vector<double> distinct(scores);
+  std::sort(distinct.begin(), distinct.end(), std::greater<>());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const auto rank_of = [&](double score) {
+    return static_cast<uint32_t>(std::lower_bound(distinct.begin(), distinct.end(), score, std::greater<>()) - distinct.begin());
+  };
+  std::vector<BpeModel::IdMerge> merges;
+  for (std::size_t id = 0; id < tokens.size(); ++id) {
+    const std::string_view text = tokens[id];
+    if (vocab.find(text)->second != static_cast<int32_t>(id)) continue;  // a repeated spelling: the first id is the token
+    const uint32_t rank = rank_of(scores[id]);
+    for (std::size_t cut = utf8::sequence_length(static_cast<unsigned char>(text[0])); cut < text.size();
+         cut += utf8::sequence_length(static_cast<unsigned char>(text[cut]))) {
+      const auto left = vocab.find(text.substr(0, cut));
+      if (left == vocab.end()) continue;
+      const auto right = vocab.find(text.substr(cut));
+      if (right == vocab.end()) continue;
+      merges.push_back({left->second, right->second, static_cast<int32_t>(id), rank});
+    }
+  }
+  return merges;
+}
+
+// llama.cpp's SPM vocabulary: the text is spelled with "▁" for spaces (one put before each segment
+// when add_space_prefix), words are not pre-split, and characters without a token fall back to
+// their bytes' "<0xNN>" tokens.
+void read_sentencepiece(const GgufFile& gguf, const std::vector<std::string>& tokens, TokenizerParts& parts) {
+  const std::string& origin = parts.origin;
+  const auto scores = gguf.get_float_array("tokenizer.ggml.scores");
+  if (!scores || scores->size() != tokens.size()) {
+    throw ModelError(origin + ": a SentencePiece vocabulary needs tokenizer.ggml.scores with one score per token");
+  }
+  parts.id_merges = merges_from_scores(tokens, *scores, parts.vocab);
+  parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
+  parts.bpe_options.byte_fallback = true;
+  const bool space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
+  std::vector<NormalizerStep> steps;
+  if (space_prefix) steps.push_back(NormalizerStep::prepend(std::string(kSpaceMarker)));
+  steps.push_back(NormalizerStep::replace(" ", std::string(kSpaceMarker)));
+  parts.normalizer = Normalizer(std::move(steps));
+  parts.decoder.byte_level = false;
+  parts.decoder.space_marker = kSpaceMarker;
+  parts.decoder.byte_fallback = true;
+  parts.decoder.strip_leading_spaces = space_prefix ? 1 : 0;
+}
+
+void read_byte_level(const GgufFile& gguf, const std::vector<std::string>& tokens, TokenizerParts& parts) {
+  const std::string& origin = parts.origin;
+  const auto* merges = gguf.get_string_array("tokenizer.ggml.merges");
+  if (merges == nullptr) throw ModelError(origin + ": no tokenizer.ggml.merges");
+  parts.merges.reserve(merges->size());
+  for (const std::string& m : *merges) {
+    const auto space = m.find(' ');
+    if (space == std::string::npos) throw ModelError(origin + ": merge \"" + m + "\" is not two tokens");
+    parts.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
+  }
+  configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), origin, parts);
+  (void)tokens;
+}
+
 }  // namespace
 
 Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
   const std::string origin = gguf.path().string();
   const auto model = gguf.get_string("tokenizer.ggml.model");
   if (!model) throw ModelError(origin + ": no tokenizer.ggml.model (the file carries no tokenizer)");
-  if (*model != "gpt2") {
+  const bool sentencepiece = *model == "llama" || *model == "gemma";
+  if (*model != "gpt2" && !sentencepiece) {
     throw ModelError(origin + ": unsupported tokenizer model tokenizer.ggml.model = \"" + *model +
-                     "\" (troupe implements byte-level BPE, \"gpt2\", only)");
+                     "\" (supported: gpt2 (byte-level BPE), llama and gemma (SentencePiece))");
   }
   const auto* tokens = gguf.get_string_array("tokenizer.ggml.tokens");
   if (tokens == nullptr || tokens->empty()) throw ModelError(origin + ": no tokenizer.ggml.tokens");
-  const auto* merges = gguf.get_string_array("tokenizer.ggml.merges");
-  if (merges == nullptr) throw ModelError(origin + ": no tokenizer.ggml.merges");
   const auto types = gguf.get_int_array("tokenizer.ggml.token_type");
   if (types && types->size() != tokens->size()) {
     throw ModelError(origin + ": tokenizer.ggml.token_type has " + std::to_string(types->size()) +
@@ -67,24 +135,22 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
     const std::string& text = (*tokens)[id];
     parts.vocab.try_emplace(text, static_cast<int32_t>(id));  // the first id of a repeated spelling wins
     const int64_t type = types ? (*types)[id] : kNormal;
-    if (type == kControl || type == kUserDefined) {
+    // llama.cpp cuts control, user-defined and (SentencePiece) unknown tokens out of the text
+    // before tokenizing it; control and unknown ones only when special tokens are parsed.
+    if (type == kControl || type == kUserDefined || (sentencepiece && type == kUnknown)) {
       AddedToken t;
       t.content = text;
       t.id = static_cast<int32_t>(id);
-      t.special = type == kControl;
+      t.special = type != kUserDefined;
       parts.added_tokens.push_back(std::move(t));
-    } else if (type == kUnknown) {
-      parts.bpe_options.unknown_id = static_cast<int32_t>(id);
     }
+    if (type == kUnknown) parts.bpe_options.unknown_id = static_cast<int32_t>(id);
   }
-  parts.merges.reserve(merges->size());
-  for (const std::string& m : *merges) {
-    const auto space = m.find(' ');
-    if (space == std::string::npos) throw ModelError(origin + ": merge \"" + m + "\" is not two tokens");
-    parts.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
+  if (sentencepiece) {
+    read_sentencepiece(gguf, *tokens, parts);
+  } else {
+    read_byte_level(gguf, *tokens, parts);
   }
-
-  configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), origin, parts);
 
   parts.bos_id = token_id_key(gguf, "tokenizer.ggml.bos_token_id", tokens->size());
   for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
@@ -93,8 +159,8 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
       parts.eos_ids.push_back(*id);
     }
   }
-  // gpt2-type vocabularies add no BOS unless the file says so.
-  if (gguf.get_bool("tokenizer.ggml.add_bos_token").value_or(false) && parts.bos_id) {
+  // gpt2-type vocabularies add no BOS unless the file says so; SentencePiece ones do unless it says not.
+  if (gguf.get_bool("tokenizer.ggml.add_bos_token").value_or(sentencepiece) && parts.bos_id) {
     parts.prefix_ids.push_back(*parts.bos_id);
   }
   if (gguf.get_bool("tokenizer.ggml.add_eos_token").value_or(false)) {

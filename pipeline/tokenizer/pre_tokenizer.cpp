@@ -28,7 +28,11 @@ void segments_of(const OnigRegex& regex, std::string_view piece, bool invert, st
 }  // namespace
 
 void PreTokenizer::add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert) {
-  steps_.push_back(Step{std::move(regex), behavior, invert, false});
+  Step step;
+  step.regex = std::move(regex);
+  step.behavior = behavior;
+  step.invert = invert;
+  steps_.push_back(std::move(step));
 }
 
 void PreTokenizer::add_digits(bool individual, const std::string& origin) {
@@ -38,22 +42,35 @@ void PreTokenizer::add_digits(bool individual, const std::string& origin) {
 }
 
 void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex, const std::string& origin) {
-  if (add_prefix_space) steps_.push_back(Step{nullptr, SplitBehavior::Isolated, false, true});
+  if (add_prefix_space) {
+    Step step;
+    step.add_prefix_space = true;
+    steps_.push_back(std::move(step));
+  }
   if (use_regex) {
     add_split(std::make_shared<OnigRegex>(std::string(pretokenizer_patterns::kGpt2), origin),
               SplitBehavior::Isolated, false);
   }
 }
 
-void PreTokenizer::run(std::string_view text, std::deque<std::string>& storage,
-                       std::vector<std::string_view>& out) const {
+void PreTokenizer::add_metaspace(std::string replacement, PrependScheme scheme, bool split) {
+  Step step;
+  step.metaspace = std::move(replacement);
+  step.prepend = scheme;
+  step.metaspace_split = split;
+  steps_.push_back(std::move(step));
+}
+
+void PreTokenizer::run(std::string_view text, std::deque<std::string>& storage, std::vector<std::string_view>& out,
+                       bool input_start) const {
   if (text.empty()) return;
   thread_local std::vector<std::string_view> current;
   thread_local std::vector<std::string_view> next;
   current.assign(1, text);
   for (const Step& step : steps_) {
     next.clear();
-    for (const std::string_view piece : current) apply(step, piece, storage, next);
+    // Only the first piece still begins where the text begins.
+    for (std::size_t i = 0; i < current.size(); ++i) apply(step, current[i], input_start && i == 0, storage, next);
     current.swap(next);
   }
   for (const std::string_view piece : current) {
@@ -61,8 +78,41 @@ void PreTokenizer::run(std::string_view text, std::deque<std::string>& storage,
   }
 }
 
-void PreTokenizer::apply(const Step& step, std::string_view piece, std::deque<std::string>& storage,
+void PreTokenizer::apply_metaspace(const Step& step, std::string_view piece, bool input_start,
+                                   std::deque<std::string>& storage, std::vector<std::string_view>& out) const {
+  std::string& text = storage.emplace_back();
+  text.reserve(piece.size() + step.metaspace.size());
+  const bool prepend = step.prepend == PrependScheme::Always || (step.prepend == PrependScheme::First && input_start);
+  // The check for an existing replacement is made on the text after spaces are replaced.
+  if (prepend && !piece.empty() && piece.front() != ' ' && !piece.starts_with(step.metaspace)) text = step.metaspace;
+  for (const char c : piece) {
+    if (c == ' ') {
+      text += step.metaspace;
+    } else {
+      text.push_back(c);
+    }
+  }
+  const std::string_view all = text;
+  if (!step.metaspace_split) {
+    out.push_back(all);
+    return;
+  }
+  // Cut before each replacement: "▁a▁b" → "▁a", "▁b"; consecutive ones stay separate pieces.
+  std::size_t begin = 0;
+  for (std::size_t at = all.find(step.metaspace, 1); at != std::string_view::npos;
+       at = all.find(step.metaspace, at + step.metaspace.size())) {
+    if (at > begin) out.push_back(all.substr(begin, at - begin));
+    begin = at;
+  }
+  if (begin < all.size()) out.push_back(all.substr(begin));
+}
+
+void PreTokenizer::apply(const Step& step, std::string_view piece, bool input_start, std::deque<std::string>& storage,
                          std::vector<std::string_view>& out) const {
+  if (!step.metaspace.empty()) {
+    apply_metaspace(step, piece, input_start, storage, out);
+    return;
+  }
   if (step.regex == nullptr) {
     if (piece.empty() || piece.front() == ' ') {
       out.push_back(piece);

@@ -1,9 +1,10 @@
 #pragma once
 // Pre-tokenization: cutting normalized text into the pieces ("words") that BPE encodes one by one.
-// Mirrors Hugging Face's pre-tokenizers used by byte-level BPE models: Split (regex or literal,
-// with each split behavior and `invert`), Digits, and ByteLevel (optional prefix space, optional
-// GPT-2 regex). ByteLevel's mapping of bytes to characters is done by the BPE model on ids, so a
-// pre-tokenizer only ever deals with the original UTF-8 bytes.
+// Mirrors Hugging Face's pre-tokenizers: Split (regex or literal, with each split behavior and
+// `invert`), Digits, ByteLevel (optional prefix space, optional GPT-2 regex) and, for
+// SentencePiece-style models, Metaspace (spaces spelled "▁", a "▁" put before the text, optional
+// split before each "▁"). ByteLevel's mapping of bytes to characters is done by the BPE model on
+// ids, so apart from Metaspace a pre-tokenizer only ever deals with the original UTF-8 bytes.
 #include <deque>
 #include <memory>
 #include <string>
@@ -16,6 +17,11 @@ namespace troupe {
 
 // What happens to the parts of a piece that a pattern matches (Hugging Face's names).
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+
+// When Metaspace puts its replacement before a piece: always, only before the piece that starts
+// the input (not one that follows an added token), or never. A piece that already starts with the
+// replacement (the input began with a space) gets no second one.
+enum class PrependScheme { Always, First, Never };
 
 // The patterns of the model families the GGUF `tokenizer.ggml.pre` names, as their Hugging Face
 // tokenizer.json files spell them (facts about those files, reused by the GGUF adapter and tests).
@@ -40,22 +46,32 @@ class PreTokenizer {
   // ByteLevel: a space is put before each piece that does not start with one when
   // `add_prefix_space`, then pieces are split with the GPT-2 pattern when `use_regex`.
   void add_byte_level(bool add_prefix_space, bool use_regex, const std::string& origin);
+  // Metaspace: every " " becomes `replacement`, which is put before the piece as `scheme` says;
+  // with `split` the piece is then cut before each replacement (Hugging Face's MergedWithNext).
+  void add_metaspace(std::string replacement, PrependScheme scheme, bool split);
 
   bool empty() const { return steps_.empty(); }
 
   // Cuts `text` into pieces, appended to `out`. Pieces view `text` or strings kept in `storage`
-  // (pieces that received a prefix space), which must outlive them.
-  void run(std::string_view text, std::deque<std::string>& storage, std::vector<std::string_view>& out) const;
+  // (pieces that received a prefix or a replacement), which must outlive them. `input_start`: the
+  // text begins the whole input (for PrependScheme::First).
+  void run(std::string_view text, std::deque<std::string>& storage, std::vector<std::string_view>& out,
+           bool input_start = true) const;
 
  private:
   struct Step {
-    std::shared_ptr<const OnigRegex> regex;  // null for a prefix-space-only step
+    std::shared_ptr<const OnigRegex> regex;  // null for a prefix-space or Metaspace step
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false;
     bool add_prefix_space = false;
+    std::string metaspace;  // Metaspace's replacement; empty for the other steps
+    PrependScheme prepend = PrependScheme::Always;
+    bool metaspace_split = false;
   };
-  void apply(const Step& step, std::string_view piece, std::deque<std::string>& storage,
+  void apply(const Step& step, std::string_view piece, bool input_start, std::deque<std::string>& storage,
              std::vector<std::string_view>& out) const;
+  void apply_metaspace(const Step& step, std::string_view piece, bool input_start, std::deque<std::string>& storage,
+                       std::vector<std::string_view>& out) const;
 
   std::vector<Step> steps_;
 };

@@ -5,9 +5,54 @@
 
 #include "common/error.hpp"
 #include "pipeline/tokenizer/byte_level.hpp"
+#include "pipeline/tokenizer/sentencepiece_model.hpp"
 #include "pipeline/tokenizer/utf8.hpp"
 
 namespace troupe {
+namespace {
+
+BpeModel make_model(TokenizerParts& parts) {
+  if (!parts.id_merges.empty()) return BpeModel(std::move(parts.vocab), parts.id_merges, parts.bpe_options);
+  return BpeModel(std::move(parts.vocab), parts.merges, parts.bpe_options, parts.origin);
+}
+
+// "<0xNN>" with uppercase hex digits: the byte token of a SentencePiece vocabulary.
+std::optional<char> fallback_byte(std::string_view token) {
+  if (token.size() != 6 || !token.starts_with("<0x") || token.back() != '>') return std::nullopt;
+  int value = 0;
+  for (const char c : token.substr(3, 2)) {
+    value *= 16;
+    if (c >= '0' && c <= '9') {
+      value += c - '0';
+    } else if (c >= 'A' && c <= 'F') {
+      value += c - 'A' + 10;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return static_cast<char>(value);
+}
+
+// The bytes one token stands for under `decoder`.
+std::string token_bytes_of(std::string_view spelling, const TokenDecoder& decoder) {
+  if (decoder.byte_level) return byte_level::decode_token(spelling);
+  if (decoder.byte_fallback) {
+    if (const auto byte = fallback_byte(spelling)) return std::string(1, *byte);
+  }
+  if (decoder.space_marker.empty()) return std::string(spelling);
+  std::string out;
+  out.reserve(spelling.size());
+  std::size_t pos = 0;
+  for (std::size_t at = spelling.find(decoder.space_marker); at != std::string_view::npos;
+       at = spelling.find(decoder.space_marker, pos)) {
+    out.append(spelling.substr(pos, at - pos)).push_back(' ');
+    pos = at + decoder.space_marker.size();
+  }
+  out.append(spelling.substr(pos));
+  return out;
+}
+
+}  // namespace
 
 struct Tokenizer::Impl {
   std::string origin;
@@ -15,6 +60,8 @@ struct Tokenizer::Impl {
   AddedVocabulary added;
   Normalizer normalizer;
   PreTokenizer pre_tokenizer;
+  std::shared_ptr<const SentencePieceModel> sentencepiece;
+  TokenDecoder decoder;
   std::vector<int32_t> prefix_ids;
   std::vector<int32_t> suffix_ids;
   std::optional<int32_t> bos_id;
@@ -27,10 +74,12 @@ struct Tokenizer::Impl {
 
   explicit Impl(TokenizerParts& parts)
       : origin(parts.origin),
-        model(std::move(parts.vocab), parts.merges, parts.bpe_options, parts.origin),
+        model(make_model(parts)),
         added(std::move(parts.added_tokens), parts.normalizer),
         normalizer(std::move(parts.normalizer)),
         pre_tokenizer(std::move(parts.pre_tokenizer)),
+        sentencepiece(std::move(parts.sentencepiece)),
+        decoder(std::move(parts.decoder)),
         prefix_ids(std::move(parts.prefix_ids)),
         suffix_ids(std::move(parts.suffix_ids)),
         bos_id(parts.bos_id),
@@ -49,15 +98,15 @@ struct Tokenizer::Impl {
     special.assign(static_cast<std::size_t>(size), 0);
     for (const auto& [text, id] : model.vocab()) {
       spelling[static_cast<std::size_t>(id)] = text;
-      bytes[static_cast<std::size_t>(id)] = byte_level::decode_token(text);
+      bytes[static_cast<std::size_t>(id)] = token_bytes_of(text, decoder);
     }
-    // Added tokens go through the same ByteLevel decoder, so contents outside the byte-level
+    // Added tokens go through the same decoder: with ByteLevel, contents outside the byte-level
     // alphabet come out as written and ASCII-only contents map to themselves.
     for (const AddedToken& t : added.tokens()) {
       const auto i = static_cast<std::size_t>(t.id);
       // A token matched in normalized text is known by its normalized spelling, also when decoded.
       spelling[i] = t.normalized ? normalizer.apply(t.content) : t.content;
-      bytes[i] = byte_level::decode_token(spelling[i]);
+      bytes[i] = token_bytes_of(spelling[i], decoder);
       special[i] = t.special ? 1 : 0;
       added_ids.try_emplace(t.content, t.id);
       added_ids.try_emplace(spelling[i], t.id);
@@ -65,7 +114,12 @@ struct Tokenizer::Impl {
   }
 
   // Normalizes, pre-tokenizes and BPE-encodes text that holds no added token of the raw set.
-  void encode_text(std::string_view text, bool parse_special, std::vector<int32_t>& out) const {
+  // `input_start`: the text begins the whole input (not after an added token).
+  void encode_text(std::string_view text, bool parse_special, bool input_start, std::vector<int32_t>& out) const {
+    if (sentencepiece) {
+      sentencepiece->encode(text, input_start, out);
+      return;
+    }
     // Scratch space reused across calls on this thread, so encoding does not allocate per piece.
     thread_local std::string normalized_storage;
     thread_local std::vector<AddedVocabulary::Segment> segments;
@@ -89,7 +143,8 @@ struct Tokenizer::Impl {
         continue;
       }
       words.clear();
-      pre_tokenizer.run(normalized.substr(segment.begin, segment.end - segment.begin), storage, words);
+      pre_tokenizer.run(normalized.substr(segment.begin, segment.end - segment.begin), storage, words,
+                        input_start && segment.begin == 0);
       for (const std::string_view word : words) model.encode_word(word, out);
     }
   }
@@ -113,7 +168,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
     if (segment.id >= 0) {
       ids.push_back(segment.id);
     } else {
-      impl.encode_text(text.substr(segment.begin, segment.end - segment.begin), parse_special, ids);
+      impl.encode_text(text.substr(segment.begin, segment.end - segment.begin), parse_special, segment.begin == 0, ids);
     }
   }
   if (add_special_tokens) ids.insert(ids.end(), impl.suffix_ids.begin(), impl.suffix_ids.end());
@@ -129,6 +184,12 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_to
     if (skip_special_tokens && impl.special[i]) continue;
     raw += impl.bytes[i];
   }
+  // The space a SentencePiece-style encoding put before the text is not part of it.
+  std::size_t strip = 0;
+  while (strip < static_cast<std::size_t>(impl.decoder.strip_leading_spaces) && strip < raw.size() && raw[strip] == ' ') {
+    ++strip;
+  }
+  raw.erase(0, strip);
   if (utf8::is_valid(raw)) return raw;
   return utf8::to_valid_lossy(raw);
 }

@@ -1,6 +1,9 @@
 // Tokenizer::from_tokenizer_json: reads a Hugging Face tokenizer.json (and the bos/eos names of a
-// tokenizer_config.json beside it). Only byte-level BPE is accepted; anything this implementation
-// cannot reproduce exactly is rejected with the file and the construct named.
+// tokenizer_config.json beside it). BPE models are accepted in two forms: byte-level (a ByteLevel
+// pre-tokenizer; GPT-2, Llama 3, Qwen) and SentencePiece-style (no ByteLevel step: "▁" for spaces
+// from a Metaspace pre-tokenizer or Replace/Prepend normalizers, byte_fallback to "<0xNN>" tokens;
+// Llama 2, Mistral, Gemma). Anything this implementation cannot reproduce exactly is rejected with
+// the file and the construct named.
 #include <boost/json.hpp>
 
 #include <fstream>
@@ -20,7 +23,8 @@ class JsonReader {
 
   [[noreturn]] void fail(const std::string& what) const { throw ModelError(origin_ + ": " + what); }
   [[noreturn]] void unsupported(const std::string& what) const {
-    throw ModelError(origin_ + ": unsupported " + what + " (troupe implements byte-level BPE only)");
+    throw ModelError(origin_ + ": unsupported " + what +
+                     " (troupe reads BPE tokenizers: byte-level, or SentencePiece-style with byte_fallback)");
   }
 
   const json::object& object(const json::value& v, const char* what) const {
@@ -51,7 +55,8 @@ class JsonReader {
     std::string type = "BPE";  // files written before model types were tagged hold BPE
     if (const auto* t = model.if_contains("type"); t != nullptr && t->is_string()) type = std::string(t->get_string());
     if (type != "BPE") unsupported("model type " + type);
-    if (bool_field(model, "byte_fallback", false)) unsupported("BPE option byte_fallback");
+    parts.bpe_options.byte_fallback = bool_field(model, "byte_fallback", false);
+    parts.bpe_options.fuse_unk = bool_field(model, "fuse_unk", false);
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
       const auto* v = model.if_contains(key);
       if (v != nullptr && v->is_string() && !v->get_string().empty()) unsupported(std::string("BPE option ") + key);
@@ -110,15 +115,29 @@ class JsonReader {
     }
   }
 
-  void read_normalizer(const json::value& v, std::vector<NormalizationForm>& steps) const {
+  // A Replace's pattern must be a literal string (all SentencePiece-style tokenizers use " ").
+  std::string literal_pattern(const json::object& o, const char* what) const {
+    const auto* pattern = o.if_contains("pattern");
+    if (pattern == nullptr || !pattern->is_object()) fail(std::string(what) + " has no pattern");
+    const auto* literal = pattern->get_object().if_contains("String");
+    if (literal == nullptr || !literal->is_string()) unsupported(std::string(what) + " with a regex pattern");
+    if (literal->get_string().empty()) fail(std::string(what) + " has an empty pattern");
+    return std::string(literal->get_string());
+  }
+
+  void read_normalizer(const json::value& v, std::vector<NormalizerStep>& steps) const {
     if (v.is_null()) return;
     const auto& o = object(v, "normalizer");
     const std::string type = string_field(o, "type", "normalizer");
-    if (type == "NFC") steps.push_back(NormalizationForm::NFC);
-    else if (type == "NFD") steps.push_back(NormalizationForm::NFD);
-    else if (type == "NFKC") steps.push_back(NormalizationForm::NFKC);
-    else if (type == "NFKD") steps.push_back(NormalizationForm::NFKD);
-    else if (type == "Sequence") {
+    if (type == "NFC") steps.push_back(NormalizerStep::unicode(NormalizationForm::NFC));
+    else if (type == "NFD") steps.push_back(NormalizerStep::unicode(NormalizationForm::NFD));
+    else if (type == "NFKC") steps.push_back(NormalizerStep::unicode(NormalizationForm::NFKC));
+    else if (type == "NFKD") steps.push_back(NormalizerStep::unicode(NormalizationForm::NFKD));
+    else if (type == "Replace") {
+      steps.push_back(NormalizerStep::replace(literal_pattern(o, "Replace normalizer"), string_field(o, "content", "Replace normalizer")));
+    } else if (type == "Prepend") {
+      steps.push_back(NormalizerStep::prepend(string_field(o, "prepend", "Prepend normalizer")));
+    } else if (type == "Sequence") {
       const auto* list = o.if_contains("normalizers");
       if (list == nullptr || !list->is_array()) fail("Sequence normalizer has no normalizers array");
       for (const auto& step : list->get_array()) read_normalizer(step, steps);
@@ -142,6 +161,9 @@ class JsonReader {
       byte_level = true;
     } else if (type == "Digits") {
       pre.add_digits(bool_field(o, "individual_digits", false), origin_);
+    } else if (type == "Metaspace") {
+      pre.add_metaspace(string_field(o, "replacement", "Metaspace pre_tokenizer"), prepend_scheme(o),
+                        bool_field(o, "split", true));
     } else if (type == "Split") {
       const auto* pattern = o.if_contains("pattern");
       if (pattern == nullptr || !pattern->is_object()) fail("Split pre_tokenizer has no pattern");
@@ -158,6 +180,18 @@ class JsonReader {
     } else {
       unsupported("pre-tokenizer " + type);
     }
+  }
+
+  // Metaspace's prepend_scheme, or the add_prefix_space of files written before it existed.
+  PrependScheme prepend_scheme(const json::object& o) const {
+    if (const auto* scheme = o.if_contains("prepend_scheme"); scheme != nullptr && scheme->is_string()) {
+      const std::string_view name = scheme->get_string();
+      if (name == "always") return PrependScheme::Always;
+      if (name == "first") return PrependScheme::First;
+      if (name == "never") return PrependScheme::Never;
+      unsupported("Metaspace prepend_scheme " + std::string(name));
+    }
+    return bool_field(o, "add_prefix_space", true) ? PrependScheme::Always : PrependScheme::Never;
   }
 
   SplitBehavior behavior(const std::string& name) const {
@@ -214,11 +248,38 @@ class JsonReader {
     }
   }
 
-  void read_decoder(const json::value& v) const {
+  // The decoder steps troupe reproduces: ByteLevel alone, or the SentencePiece-style chain
+  // (Replace "▁" → " ", ByteFallback, Fuse, Strip of leading spaces, or Metaspace).
+  void read_decoder(const json::value& v, TokenDecoder& decoder) const {
     if (v.is_null()) return;
     const auto& o = object(v, "decoder");
     const std::string type = string_field(o, "type", "decoder");
-    if (type != "ByteLevel") unsupported("decoder " + type);
+    if (type == "ByteLevel") {
+      decoder.byte_level = true;
+    } else if (type == "Sequence") {
+      const auto* list = o.if_contains("decoders");
+      if (list == nullptr || !list->is_array()) fail("Sequence decoder has no decoders array");
+      for (const auto& step : list->get_array()) read_decoder(step, decoder);
+    } else if (type == "Replace") {
+      const std::string pattern = literal_pattern(o, "Replace decoder");
+      if (string_field(o, "content", "Replace decoder") != " ") unsupported("Replace decoder to anything but a space");
+      decoder.space_marker = pattern;
+    } else if (type == "ByteFallback") {
+      decoder.byte_fallback = true;
+    } else if (type == "Fuse") {
+      // Joining the tokens' strings is what decoding does anyway.
+    } else if (type == "Strip") {
+      if (string_field(o, "content", "Strip decoder") != " ") unsupported("Strip decoder of anything but spaces");
+      const auto* start = o.if_contains("start");
+      const auto* stop = o.if_contains("stop");
+      if (stop != nullptr && stop->is_number() && stop->to_number<int64_t>() != 0) unsupported("Strip decoder with stop");
+      decoder.strip_leading_spaces = start != nullptr && start->is_number() ? static_cast<int>(start->to_number<int64_t>()) : 0;
+    } else if (type == "Metaspace") {
+      decoder.space_marker = string_field(o, "replacement", "Metaspace decoder");
+      decoder.strip_leading_spaces = prepend_scheme(o) == PrependScheme::Never ? 0 : 1;
+    } else {
+      unsupported("decoder " + type);
+    }
   }
 
  private:
@@ -271,15 +332,28 @@ Tokenizer Tokenizer::from_tokenizer_json(const std::filesystem::path& path) {
   reader.read_model(reader.object(*model, "model"), parts);
   reader.read_added_tokens(top.if_contains("added_tokens"), parts);
 
-  std::vector<NormalizationForm> forms;
-  if (const auto* n = top.if_contains("normalizer")) reader.read_normalizer(*n, forms);
-  parts.normalizer = Normalizer(std::move(forms));
+  std::vector<NormalizerStep> steps;
+  if (const auto* n = top.if_contains("normalizer")) reader.read_normalizer(*n, steps);
+  parts.normalizer = Normalizer(std::move(steps));
 
   bool byte_level = false;
   if (const auto* p = top.if_contains("pre_tokenizer")) reader.read_pre_tokenizer(*p, parts.pre_tokenizer, byte_level);
-  if (!byte_level) reader.unsupported("pre_tokenizer without a ByteLevel step (not a byte-level BPE)");
   if (const auto* p = top.if_contains("post_processor")) reader.read_post_processor(*p, parts);
-  if (const auto* d = top.if_contains("decoder")) reader.read_decoder(*d);
+  parts.decoder.byte_level = false;
+  const json::value* decoder = top.if_contains("decoder");
+  const bool has_decoder = decoder != nullptr && !decoder->is_null();
+  if (has_decoder) reader.read_decoder(*decoder, parts.decoder);
+  // Without a ByteLevel pre-tokenizer the vocabulary is spelled in characters (SentencePiece-style).
+  if (byte_level) {
+    if (has_decoder && (!parts.decoder.byte_level || !parts.decoder.space_marker.empty() || parts.decoder.byte_fallback)) {
+      reader.unsupported("decoder other than ByteLevel for a byte-level BPE");
+    }
+    if (parts.bpe_options.byte_fallback) reader.unsupported("BPE option byte_fallback with a ByteLevel pre-tokenizer");
+    parts.decoder = TokenDecoder{};
+  } else {
+    if (parts.decoder.byte_level) reader.unsupported("ByteLevel decoder without a ByteLevel pre-tokenizer");
+    parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
+  }
 
   // bos/eos names come from tokenizer_config.json; without one, a lone leading template token is
   // taken as BOS.

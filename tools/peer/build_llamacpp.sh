@@ -4,17 +4,27 @@
 # against), into a cache folder, and prints that folder's bin/ path.
 #
 #   tools/peer/build_llamacpp.sh            # builds once, then only prints the path
+#   LLAMA_CPP_BUILD=avx2 tools/peer/build_llamacpp.sh
 #
 # Env: LLAMA_CPP_PYTHON_VERSION (0.3.36), PEER_CACHE (~/.cache/troupe), JOBS (2),
-#      PYTHON (python3 with pip; the test venv works).
-# The flags are the ones the comparison in issue 13 used: a portable AVX2/FMA/F16C build (no
-# -march=native, so it matches what troupe's own AVX2 kernels assume), CPU only, no curl.
+#      PYTHON (python3 with pip; the test venv works),
+#      LLAMA_CPP_BUILD: native (default) or avx2.
+# native is llama.cpp as its users build it (GGML_NATIVE=ON: every instruction set this CPU has,
+# AVX-512 and VNNI included), the peer every ratio is reported against. avx2 is the portable
+# AVX2/FMA/F16C build, for machines without AVX-512 and for AVX2-against-AVX2 figures. CPU only,
+# no curl, either way.
 set -euo pipefail
 version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
 cache=${PEER_CACHE:-$HOME/.cache/troupe}
 jobs=${JOBS:-2}
+variant=${LLAMA_CPP_BUILD:-native}
 root="$cache/llama.cpp-$version"
-bin="$root/build/bin"
+case "$variant" in
+  native) build="$root/build" ; flags=(-DGGML_NATIVE=ON) ;;
+  avx2) build="$root/build-avx2" ; flags=(-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON) ;;
+  *) echo "build_llamacpp.sh: LLAMA_CPP_BUILD must be native or avx2 (got $variant)" >&2; exit 2 ;;
+esac
+bin="$build/bin"
 targets=(llama-bench llama-server llama-quantize)
 
 done_all=1
@@ -33,8 +43,8 @@ if [[ ! -f "$root/src/vendor/llama.cpp/CMakeLists.txt" ]]; then
   mkdir -p "$root/src"
   tar -xzf "$sdist" -C "$root/src" --strip-components=1
 fi
-cmake -S "$root/src/vendor/llama.cpp" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_SERVER=ON \
-  -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF >&2
-ninja -C "$root/build" -j"$jobs" "${targets[@]}" >&2
+cmake -S "$root/src/vendor/llama.cpp" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${flags[@]}" \
+  -DLLAMA_BUILD_SERVER=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+  -DBUILD_SHARED_LIBS=OFF >&2
+ninja -C "$build" -j"$jobs" "${targets[@]}" >&2
 echo "$bin"

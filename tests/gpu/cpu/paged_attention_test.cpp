@@ -1,7 +1,9 @@
 // The step-wide attention of the CPU backend (gpu/cpu/paged_attention.hpp) against the plain
 // per-(token, head) reference cpu::paged_attention, on random queries and a random paged cache:
 // several sequences at once, prefill chunks starting mid-context, decode rows, grouped-query heads,
-// scrambled block tables and contexts longer than one tile of positions.
+// scrambled block tables and contexts longer than one tile of positions, with and without a sliding
+// window (and a scale other than 1/sqrt(head_dim)). The reference itself is checked against a
+// dense softmax written out here for the window.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -22,7 +24,9 @@ struct Case {
   int64_t start, tokens;
 };
 
-void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool) {
+void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool,
+                             int64_t window = 0) {
+  const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window};
   const int64_t block_size = 16, num_blocks = 64;
   std::mt19937 rng(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -48,11 +52,12 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
   }
   std::vector<AttentionSequence> seqs;
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), heads * d, heads, expected[i].data());
+    paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), heads * d, heads, options,
+                    expected[i].data());
     seqs.push_back({tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), out[i].data()});
   }
   ThreadPool pool(2);
-  paged_attention_step(kv, seqs, heads * d, heads, use_pool ? &pool : nullptr);
+  paged_attention_step(kv, seqs, heads * d, heads, options, use_pool ? &pool : nullptr);
   double worst = 0;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     for (std::size_t j = 0; j < out[i].size(); ++j) worst = std::max(worst, static_cast<double>(std::abs(out[i][j] - expected[i][j])));
@@ -75,4 +80,42 @@ TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu
     check_against_reference(4, 4, 128, {{0, 9}, {250, 2}}, false);
   }
   SECTION("a long prompt in one chunk") { check_against_reference(8, 2, 64, {{0, 300}}, true); }
+  SECTION("a sliding window of 37 positions: prefill across it, decode rows before and past it") {
+    check_against_reference(4, 1, 256, {{0, 70}, {20, 1}, {36, 1}, {37, 1}, {200, 1}, {90, 23}}, true, 37);
+  }
+  SECTION("a sliding window of 8 positions, head_dim 64") {
+    check_against_reference(9, 3, 64, {{0, 40}, {15, 9}, {300, 1}}, true, 8);
+  }
+}
+
+TEST_CASE("the reference attention with a window sees exactly the window's positions", "[gpu][cpu][attention]") {
+  // One kv head, one query head, head_dim 8: the reference's output against a softmax over the
+  // positions max(0, pos - window + 1) .. pos computed here directly.
+  const int64_t d = 8, block_size = 4, window = 5, length = 13;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> keys(length * d), values(length * d), q(length * d);
+  for (auto* v : {&keys, &values, &q}) {
+    for (auto& x : *v) x = normal(rng);
+  }
+  std::vector<int32_t> table{0, 1, 2, 3};
+  const PagedKv kv{keys.data(), values.data(), block_size, 1, d};
+  std::vector<float> out(length * d);
+  paged_attention(kv, table.data(), 0, length, q.data(), d, 1, AttentionOptions{0.5f, window}, out.data());
+  for (int64_t pos = 0; pos < length; ++pos) {
+    const int64_t first = std::max<int64_t>(0, pos - window + 1);
+    std::vector<double> w;
+    double total = 0;
+    for (int64_t p = first; p <= pos; ++p) {
+      double dot = 0;
+      for (int64_t i = 0; i < d; ++i) dot += double(q[pos * d + i]) * keys[p * d + i];
+      w.push_back(std::exp(0.5 * dot));
+      total += w.back();
+    }
+    for (int64_t i = 0; i < d; ++i) {
+      double want = 0;
+      for (int64_t p = first; p <= pos; ++p) want += w[p - first] / total * values[p * d + i];
+      CHECK(std::abs(out[pos * d + i] - want) < 1e-5);
+    }
+  }
 }

@@ -1,9 +1,12 @@
 // Paged causal grouped-query attention on the device against cpu::paged_attention: three
 // sequences of 1, 7 and 33 positions on shuffled blocks of 16 slots, 9 query heads over 3 KV
-// heads, decode tokens and prefill chunks (some positions already cached) in one launch.
+// heads, decode tokens and prefill chunks (some positions already cached) in one launch; without a
+// window and with a sliding window shorter than the longest sequence.
 #if TROUPE_WITH_CUDA
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "tests/gpu/cuda/cuda_test_support.hpp"
@@ -14,8 +17,9 @@ using namespace troupe::test;
 TEST_CASE("cuda: paged_attention matches the CPU reference on mixed decode and prefill", "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
   for (const auto type : kStorageTypes) {
-    for (const int64_t head_dim : {64, 100}) {
-      INFO(storage_name(type) << " head_dim " << head_dim);
+    for (const auto [head_dim, window] : {std::pair<int64_t, int64_t>{64, 0}, {100, 0}, {64, 9}, {256, 16}}) {
+      INFO(storage_name(type) << " head_dim " << head_dim << " window " << window);
+      const float scale = window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(head_dim));
       const int64_t block_size = 16, heads = 9, kv_heads = 3, num_blocks = 11;
       const int64_t width = kv_heads * head_dim, q_stride = heads * head_dim + 2 * width;
       const std::vector<int64_t> lengths{1, 7, 33};
@@ -58,7 +62,8 @@ TEST_CASE("cuda: paged_attention matches the CPU reference on mixed decode and p
                               kv_heads, head_dim};
       const cuda::AttentionIndex index{tables_dev.as<int32_t>(), offsets_dev.as<int32_t>(), seq_dev.as<int32_t>(),
                                        pos_dev.as<int32_t>()};
-      cuda::paged_attention(kv, index, q_dev.as<float>(), q_stride, tokens, heads, out.data(), nullptr);
+      cuda::paged_attention(kv, index, q_dev.as<float>(), q_stride, tokens, heads, cuda::AttentionWindow{scale, window},
+                            out.data(), nullptr);
       const auto got = from_storage(from_device<uint16_t>(out), type);
 
       std::vector<float> keys_ref = keys, values_ref = values;
@@ -67,7 +72,7 @@ TEST_CASE("cuda: paged_attention matches the CPU reference on mixed decode and p
       int64_t offset = 0;
       for (std::size_t s = 0; s < lengths.size(); ++s) {
         cpu::paged_attention(ref, tables[s].data(), lengths[s] - new_tokens[s], new_tokens[s], q.data() + offset * q_stride,
-                             q_stride, heads, want.data() + offset * heads * head_dim);
+                             q_stride, heads, cpu::AttentionOptions{scale, window}, want.data() + offset * heads * head_dim);
         offset += new_tokens[s];
       }
       CHECK(count_non_finite(got) == 0);

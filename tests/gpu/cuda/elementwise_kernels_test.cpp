@@ -37,7 +37,7 @@ TEST_CASE("cuda: apply_rope matches the CPU half-split rotation", "[gpu][cuda]")
       spec.rope.factor = 8.0;
       spec.rope.original_max_position = 8192;
     }
-    const std::vector<double> inv_freq = rope_inverse_frequencies(spec);
+    const std::vector<double> inv_freq = rope_inverse_frequencies(spec.rope, spec.head_dim);
     const int64_t tokens = 19, heads = 3, stride = 9 * head_dim + 2 * heads * head_dim;
     std::vector<int32_t> positions(static_cast<std::size_t>(tokens));
     for (int64_t t = 0; t < tokens; ++t) positions[t] = static_cast<int32_t>(t * 1733 % 32768);  // up to 32k
@@ -55,21 +55,34 @@ TEST_CASE("cuda: apply_rope matches the CPU half-split rotation", "[gpu][cuda]")
   }
 }
 
-TEST_CASE("cuda: silu_mul matches the CPU gate product", "[gpu][cuda]") {
+TEST_CASE("cuda: gated_activation matches the CPU gate product (SiLU and GELU-tanh)", "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
   for (const auto type : kStorageTypes) {
-    const int64_t rows = 5, inter = 1537;
-    const auto gate_up = random_floats(static_cast<std::size_t>(rows * 2 * inter), 14, -6.0f, 6.0f);
-    const auto gate_up_dev = to_device(gate_up);
-    auto out = poisoned<uint16_t>(static_cast<std::size_t>(rows * inter));
-    cuda::silu_mul(gate_up_dev.as<float>(), out.data(), type, rows, inter, nullptr);
-    const auto got = from_storage(from_device<uint16_t>(out), type);
-    std::vector<float> want(got.size());
-    cpu::silu_mul(gate_up.data(), want.data(), rows, inter);
-    INFO(storage_name(type));
-    CHECK(count_non_finite(got) == 0);
-    CHECK(relative_error(got, want) < kStorageTolerance);  // float32 math, 16-bit output
+    for (const auto act : {Activation::Silu, Activation::GeluTanh}) {
+      const int64_t rows = 5, inter = 1537;
+      const auto gate_up = random_floats(static_cast<std::size_t>(rows * 2 * inter), 14, -6.0f, 6.0f);
+      const auto gate_up_dev = to_device(gate_up);
+      auto out = poisoned<uint16_t>(static_cast<std::size_t>(rows * inter));
+      cuda::gated_activation(gate_up_dev.as<float>(), out.data(), type, rows, inter, act, nullptr);
+      const auto got = from_storage(from_device<uint16_t>(out), type);
+      std::vector<float> want(got.size());
+      cpu::gated_activation(gate_up.data(), want.data(), rows, inter, act);
+      INFO(storage_name(type) << (act == Activation::Silu ? " silu" : " gelu_tanh"));
+      CHECK(count_non_finite(got) == 0);
+      CHECK(relative_error(got, want) < kStorageTolerance);  // float32 math, 16-bit output
+    }
   }
+}
+
+TEST_CASE("cuda: clamp_rows clamps q|k|v rows as the CPU does", "[gpu][cuda]") {
+  TROUPE_REQUIRE_CUDA_DEVICE();
+  const int64_t rows = 7, width = 300, stride = 320;
+  auto x = random_floats(static_cast<std::size_t>(rows * stride), 31, -9.0f, 9.0f);
+  auto x_dev = to_device(x);
+  cuda::clamp_rows(x_dev.as<float>(), rows, width, stride, 2.5f, nullptr);
+  const auto got = from_device<float>(x_dev);
+  cpu::clamp_rows(x.data(), rows, width, stride, 2.5f);
+  CHECK(got == x);
 }
 
 TEST_CASE("cuda: kv_store writes each token's k and v into its paged slot", "[gpu][cuda]") {

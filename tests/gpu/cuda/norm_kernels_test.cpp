@@ -22,7 +22,7 @@ TEST_CASE("cuda: embedding_gather copies the rows of the ids exactly", "[gpu][cu
       const auto table_dev = to_device(to_storage(table, type));
       const auto ids_dev = to_device(ids);
       auto out = poisoned<float>(static_cast<std::size_t>(tokens * dim));
-      cuda::embedding_gather(table_dev.data(), type, ids_dev.as<int32_t>(), out.as<float>(), tokens, dim, nullptr);
+      cuda::embedding_gather(table_dev.data(), type, ids_dev.as<int32_t>(), out.as<float>(), tokens, dim, 1.0f, nullptr);
       const auto got = from_device<float>(out);
       std::vector<float> want(got.size());
       const auto table_seen = rounded(table, type);

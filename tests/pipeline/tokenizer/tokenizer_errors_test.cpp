@@ -138,10 +138,18 @@ TEST_CASE("tokenizer: Unsupported tokenizer.json model types are rejected", "[to
 }
 
 TEST_CASE("tokenizer: Unsupported normalizers, pre-tokenizers and decoders are rejected", "[tokenizer][errors]") {
-  require_rejected(write_file("metaspace.json",
-                              tokenizer_json(kTinyBpe, R"({"type":"Metaspace","replacement":"\u2581"})")),
-                   "Metaspace");
-  require_rejected(write_file("no_byte_level.json", tokenizer_json(kTinyBpe, "null")), "ByteLevel");
+  // A SentencePiece-style pre-tokenizer with the byte-level decoder: the two alphabets disagree.
+  require_rejected(write_file("metaspace.json", tokenizer_json(kTinyBpe, R"({"type":"Metaspace","replacement":"\u2581"})",
+                                                               "null", R"({"type":"ByteLevel"})")),
+                   "ByteLevel decoder without a ByteLevel pre-tokenizer");
+  require_rejected(write_file("regex_replace.json",
+                              tokenizer_json(kTinyBpe, "null",
+                                             R"({"type":"Replace","pattern":{"Regex":"\\s"},"content":"\u2581"})")),
+                   "regex pattern");
+  require_rejected(write_file("strip_stop.json",
+                              tokenizer_json(kTinyBpe, "null", "null",
+                                             R"({"type":"Strip","content":" ","start":1,"stop":1})")),
+                   "Strip decoder with stop");
   require_rejected(write_file("lowercase.json", tokenizer_json(kTinyBpe, kByteLevel, R"({"type":"Lowercase"})")),
                    "Lowercase");
   require_rejected(write_file("wp_decoder.json", tokenizer_json(kTinyBpe, kByteLevel, "null",
@@ -163,11 +171,16 @@ TEST_CASE("tokenizer: Malformed tokenizer files are rejected with the file named
   require_rejected(scratch_dir() / "does-not-exist.json", "cannot open");
 }
 
-TEST_CASE("tokenizer: GGUF tokenizers other than byte-level BPE are rejected", "[tokenizer][errors]") {
-  GgufWriter sentencepiece;
-  sentencepiece.add_string("tokenizer.ggml.model", "llama");
-  sentencepiece.add_strings("tokenizer.ggml.tokens", {"<unk>", "a"});
-  require_gguf_rejected(sentencepiece, "spm.gguf", "\"llama\"");
+TEST_CASE("tokenizer: GGUF tokenizers troupe cannot reproduce are rejected", "[tokenizer][errors]") {
+  GgufWriter wordpiece;
+  wordpiece.add_string("tokenizer.ggml.model", "bert");
+  wordpiece.add_strings("tokenizer.ggml.tokens", {"[UNK]", "a"});
+  require_gguf_rejected(wordpiece, "bert.gguf", "\"bert\"");
+
+  GgufWriter no_scores;  // a SentencePiece vocabulary merges by its scores
+  no_scores.add_string("tokenizer.ggml.model", "llama");
+  no_scores.add_strings("tokenizer.ggml.tokens", {"<unk>", "a"});
+  require_gguf_rejected(no_scores, "spm.gguf", "tokenizer.ggml.scores");
 
   GgufWriter unknown_pre;
   unknown_pre.add_string("tokenizer.ggml.model", "gpt2");

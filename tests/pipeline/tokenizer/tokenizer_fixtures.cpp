@@ -8,6 +8,7 @@
 
 #include "model/gguf_file.hpp"
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
+#include "pipeline/tokenizer/sentencepiece_tokenizer.hpp"
 
 namespace troupe::test {
 namespace {
@@ -102,6 +103,9 @@ ExpectedSet expected_set(const std::string& name) {
     line.decoded = o.contains("decoded") ? std::string(o.at("decoded").as_string()) : texts[i];
     line.decoded_skip_special =
         o.contains("decoded_skip_special") ? std::string(o.at("decoded_skip_special").as_string()) : line.decoded;
+    line.decoded_continuation = o.contains("decoded_continuation")
+                                    ? std::string(o.at("decoded_continuation").as_string())
+                                    : line.decoded_skip_special;
     set.lines.push_back(std::move(line));
   }
   return set;
@@ -116,6 +120,7 @@ Tokenizer load_tokenizer(const TokenizerLoad& load) {
                                             : std::string()));
   }
   if (load.format == "gguf") return tokenizer_from_gguf(GgufFile(load.file));
+  if (load.format == "sentencepiece") return tokenizer_from_sentencepiece(load.file);
   return Tokenizer::from_tokenizer_json(load.file);
 }
 

@@ -22,7 +22,7 @@ std::filesystem::path tokenizer_cache_dir();
 struct TokenizerLoad {
   std::string name;
   std::string expected;  // name of expected/<expected>.jsonl
-  std::string format;    // "json" or "gguf"
+  std::string format;    // "json", "gguf" or "sentencepiece" (a tokenizer.model)
   std::filesystem::path file;
   bool in_cache = false;
 };
@@ -33,6 +33,10 @@ struct ExpectedLine {
   std::vector<int32_t> ids_literal_special;  // same with special tokens not recognized
   std::string decoded;                       // decode(ids, skip_special_tokens=False)
   std::string decoded_skip_special;          // decode(ids, skip_special_tokens=True)
+  // The text the ids add when they continue a sequence (skipping special tokens): what a stream
+  // of them decodes to. Differs from decoded_skip_special where decoding a whole sequence drops
+  // the space a SentencePiece tokenizer put before it.
+  std::string decoded_continuation;
 };
 
 struct ExpectedSet {

@@ -67,7 +67,7 @@ void check_parity(const std::string& load_name) {
       streamed += chunk;
     }
     streamed += detokenizer.finish();
-    stream.check(i, text, want.decoded_skip_special, streamed);
+    stream.check(i, text, want.decoded_continuation, streamed);
     chunks.check(i, text, std::string("all chunks valid UTF-8"),
                  std::string(all_valid ? "all chunks valid UTF-8" : "a chunk is not valid UTF-8"));
   }

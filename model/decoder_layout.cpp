@@ -1,0 +1,45 @@
+#include "model/decoder_layout.hpp"
+
+namespace troupe {
+
+DecoderLayout decoder_layout(const ModelSpec& spec) {
+  DecoderLayout layout;
+  layout.embedding = "model.embed_tokens.weight";
+  layout.final_norm = "model.norm.weight";
+  if (!spec.tie_word_embeddings) layout.lm_head = "lm_head.weight";
+  layout.layers.reserve(static_cast<std::size_t>(spec.num_layers));
+  for (int64_t i = 0; i < spec.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    LayerLayout L;
+    L.attention_norm = p + "input_layernorm.weight";
+    L.q = p + "self_attn.q_proj.weight";
+    L.k = p + "self_attn.k_proj.weight";
+    L.v = p + "self_attn.v_proj.weight";
+    L.o = p + "self_attn.o_proj.weight";
+    if (spec.attention_bias) {
+      L.q_bias = p + "self_attn.q_proj.bias";
+      L.k_bias = p + "self_attn.k_proj.bias";
+      L.v_bias = p + "self_attn.v_proj.bias";
+    }
+    if (spec.qk_norm) {
+      L.q_norm = p + "self_attn.q_norm.weight";
+      L.k_norm = p + "self_attn.k_norm.weight";
+    }
+    if (spec.sandwich_norms) {
+      // Gemma's names: post_attention_layernorm is on the attention output here, not before the MLP.
+      L.attention_out_norm = p + "post_attention_layernorm.weight";
+      L.mlp_norm = p + "pre_feedforward_layernorm.weight";
+      L.mlp_out_norm = p + "post_feedforward_layernorm.weight";
+    } else {
+      L.mlp_norm = p + "post_attention_layernorm.weight";
+    }
+    L.gate = p + "mlp.gate_proj.weight";
+    L.up = p + "mlp.up_proj.weight";
+    L.down = p + "mlp.down_proj.weight";
+    L.window = spec.window(i);
+    layout.layers.push_back(std::move(L));
+  }
+  return layout;
+}
+
+}  // namespace troupe

@@ -1,0 +1,42 @@
+#pragma once
+// The one description of a model's layers that every backend walks: which tensors (by their
+// Hugging Face names, which ModelFiles serves for GGUF files too) each layer reads, in the order of
+// the forward pass, with the features that vary per layer. A layer runs as
+//
+//   h = attention_norm(x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → RoPE(layer's) → paged
+//       attention (layer's window and scale) → o
+//   x += [attention_out_norm](h)
+//   h = mlp_norm(x) → act(gate) · up → down
+//   x += [mlp_out_norm](h)
+//
+// where a bracketed step is there when its tensor name is not empty.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/model_spec.hpp"
+
+namespace troupe {
+
+struct LayerLayout {
+  std::string attention_norm;      // RMSNorm before attention
+  std::string q, k, v, o;          // projection weights
+  std::string q_bias, k_bias, v_bias;  // empty without attention biases
+  std::string q_norm, k_norm;      // per-head RMSNorms; empty without them
+  std::string attention_out_norm;  // on the attention output (sandwich norms); empty without
+  std::string mlp_norm;            // RMSNorm before the MLP
+  std::string gate, up, down;
+  std::string mlp_out_norm;        // on the MLP output (sandwich norms); empty without
+  int64_t window = 0;              // sliding window (positions seen, own included); 0: global
+};
+
+struct DecoderLayout {
+  std::string embedding;   // [vocab, hidden]
+  std::string final_norm;  // [hidden]
+  std::string lm_head;     // [vocab, hidden]; empty when tied to the embedding
+  std::vector<LayerLayout> layers;
+};
+
+DecoderLayout decoder_layout(const ModelSpec& spec);
+
+}  // namespace troupe

@@ -1,0 +1,79 @@
+#include "model/model_family.hpp"
+
+#include <array>
+
+namespace troupe {
+namespace {
+
+constexpr std::array<std::string_view, 1> kLlamaTypes{"llama"};
+constexpr std::array<std::string_view, 1> kLlamaGguf{"llama"};
+constexpr std::array<std::string_view, 1> kQwen2Types{"qwen2"};
+constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
+constexpr std::array<std::string_view, 1> kQwen3Types{"qwen3"};
+constexpr std::array<std::string_view, 1> kQwen3Gguf{"qwen3"};
+constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
+// gemma3_text: Gemma3ForCausalLM; gemma3: Gemma3ForConditionalGeneration, whose text part is read.
+constexpr std::array<std::string_view, 2> kGemma3Types{"gemma3_text", "gemma3"};
+constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
+constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
+
+const std::array<ModelFamily, 6>& families() {
+  static const std::array<ModelFamily, 6> all{{
+      {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
+       .gguf_permuted_qk = true},
+      {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
+      {.arch = Architecture::Qwen3, .hf_model_types = kQwen3Types, .gguf_architectures = kQwen3Gguf, .qk_norm = true},
+      // Llama with an optional sliding window over every layer.
+      {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .gguf_architectures = {},
+       .gguf_permuted_qk = true},
+      {.arch = Architecture::Gemma3, .hf_model_types = kGemma3Types, .gguf_architectures = kGemma3Gguf,
+       .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
+      // Llama-shaped, with an optional clip_qkv and sliding window.
+      {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
+       .gguf_permuted_qk = true},
+  }};
+  return all;
+}
+
+std::string join(auto member) {
+  std::string out;
+  for (const ModelFamily& f : families()) {
+    for (const std::string_view name : f.*member) {
+      if (!out.empty()) out += ", ";
+      out += name;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const ModelFamily& family_of(Architecture arch) {
+  for (const ModelFamily& f : families()) {
+    if (f.arch == arch) return f;
+  }
+  return families().front();  // unreachable: every Architecture has a row
+}
+
+const ModelFamily* family_for_model_type(std::string_view model_type) {
+  for (const ModelFamily& f : families()) {
+    for (const std::string_view t : f.hf_model_types) {
+      if (t == model_type) return &f;
+    }
+  }
+  return nullptr;
+}
+
+const ModelFamily* family_for_gguf_architecture(std::string_view architecture) {
+  for (const ModelFamily& f : families()) {
+    for (const std::string_view a : f.gguf_architectures) {
+      if (a == architecture) return &f;
+    }
+  }
+  return nullptr;
+}
+
+std::string supported_model_types() { return join(&ModelFamily::hf_model_types); }
+std::string supported_gguf_architectures() { return join(&ModelFamily::gguf_architectures); }
+
+}  // namespace troupe

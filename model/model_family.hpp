@@ -1,0 +1,39 @@
+#pragma once
+// The model families troupe runs, each a few lines saying how it differs from Llama: its names in
+// config.json and GGUF metadata, and the features of ModelSpec it turns on. The config readers
+// (hf_config.cpp, gguf_config.cpp) start from a family's description and then read sizes and
+// options; decoder_layout.hpp turns the result into the tensors each layer reads.
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "model/model_spec.hpp"
+
+namespace troupe {
+
+struct ModelFamily {
+  Architecture arch;
+  // config.json model_type values of this family (the first is its name).
+  std::span<const std::string_view> hf_model_types;
+  // GGUF general.architecture values whose files this family reads. Llama-shaped families that
+  // llama.cpp converts as "llama" (Mistral, IQuest-Coder) come back as Llama from a GGUF.
+  std::span<const std::string_view> gguf_architectures;
+  bool qkv_bias = false;        // q/k/v biases always (Qwen2); otherwise config.json's attention_bias
+  bool qk_norm = false;         // per-head q/k RMSNorm (Qwen3, Gemma 3)
+  bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
+  bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)
+  // llama.cpp's converter permutes this family's q/k rows for its interleaved RoPE.
+  bool gguf_permuted_qk = false;
+  Activation activation = Activation::Silu;
+};
+
+const ModelFamily& family_of(Architecture arch);
+// The family of a config.json model_type / a GGUF general.architecture; nullptr when none.
+const ModelFamily* family_for_model_type(std::string_view model_type);
+const ModelFamily* family_for_gguf_architecture(std::string_view architecture);
+// "llama, qwen2, ...": for error messages that list what is supported.
+std::string supported_model_types();
+std::string supported_gguf_architectures();
+
+}  // namespace troupe
