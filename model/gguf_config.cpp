@@ -5,17 +5,15 @@
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/gguf_token_roles.hpp"
 #include "model/model_family.hpp"
 
 namespace troupe {
 
 namespace {
 
-// Token texts that end a turn in the chat formats of the supported families. GGUF files record a
-// single eos id (SmolLM2's is <|endoftext|>), yet chat models finish turns with these.
-constexpr std::array<std::string_view, 6> kEndOfTurnTokens{
-    "<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>", "<end_of_turn>"};
-constexpr int64_t kTokenTypeControl = 3;
+constexpr int64_t kTokenTypeControl = 3;  // tokenizer.ggml.token_type
+
 
 // Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
 // given by attention.sliding_window_pattern (a per-layer array, or a period: every n-th layer
@@ -135,12 +133,17 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (auto bos = gguf.get_int("tokenizer.ggml.bos_token_id")) spec.bos_token_id = static_cast<int32_t>(*bos);
   if (auto eos = gguf.get_int("tokenizer.ggml.eos_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eos));
   if (auto eot = gguf.get_int("tokenizer.ggml.eot_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eot));
+  // GGUF files record a single eos id (SmolLM2's is <|endoftext|>), yet chat models finish turns
+  // with other tokens: llama.cpp ends generation on every token of its end-of-generation texts.
+  // As the tokenizer (gguf_tokenizer.cpp), troupe takes the texts alone for SentencePiece
+  // vocabularies and only control tokens' for byte-level ones.
   if (tokens) {
-    auto types = gguf.get_int_array("tokenizer.ggml.token_type");
+    const bool sentencepiece = gguf.get_string("tokenizer.ggml.model").value_or("") != "gpt2";
+    const auto types = gguf.get_int_array("tokenizer.ggml.token_type");
     for (std::size_t id = 0; id < tokens->size(); ++id) {
-      bool control = types && id < types->size() && (*types)[id] == kTokenTypeControl;
-      for (auto t : kEndOfTurnTokens) {
-        if (control && (*tokens)[id] == t) spec.eos_token_ids.push_back(static_cast<int32_t>(id));
+      const bool control = types && id < types->size() && (*types)[id] == kTokenTypeControl;
+      if ((sentencepiece || control) && gguf_end_of_generation_text((*tokens)[id])) {
+        spec.eos_token_ids.push_back(static_cast<int32_t>(id));
       }
     }
   }

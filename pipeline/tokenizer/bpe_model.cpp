@@ -49,10 +49,18 @@ void BpeModel::init_byte_ids() {
   }
 }
 
-BpeModel::BpeModel(StringIdMap vocab, const std::vector<IdMerge>& merges, Options options)
+BpeModel::BpeModel(StringIdMap vocab, const std::vector<IdMerge>& merges, Options options,
+                   const std::vector<std::pair<std::string, int32_t>>& merge_characters)
     : vocab_(std::move(vocab)), merges_(merges.size()), options_(options) {
   init_byte_ids();
   for (const IdMerge& m : merges) merges_.insert(m.left, m.right, {m.rank, m.merged});
+  for (const auto& [text, id] : merge_characters) first_merge_character_ = std::min(first_merge_character_, id);
+  for (const auto& [text, id] : merge_characters) {
+    merge_character_ids_.emplace(text, id);
+    const auto index = static_cast<std::size_t>(id - first_merge_character_);
+    if (merge_character_texts_.size() <= index) merge_character_texts_.resize(index + 1);
+    merge_character_texts_[index] = text;
+  }
 }
 
 BpeModel::BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
@@ -119,6 +127,11 @@ void BpeModel::initial_symbols(std::string_view bytes, std::vector<int32_t>& ids
       previous_unknown = false;
       continue;
     }
+    if (const auto it = merge_character_ids_.find(character); it != merge_character_ids_.end()) {
+      ids.push_back(it->second);  // may still merge; falls back to bytes below if it does not
+      previous_unknown = false;
+      continue;
+    }
     if (options_.byte_fallback &&
         std::all_of(character.begin(), character.end(), [&](char c) { return byte_ids_[static_cast<unsigned char>(c)] >= 0; })) {
       for (const char c : character) ids.push_back(byte_ids_[static_cast<unsigned char>(c)]);
@@ -180,7 +193,18 @@ void BpeModel::merge(std::string_view bytes, std::vector<int32_t>& out) const {
     if (left.prev >= 0) consider(left.prev);
     consider(c.left);
   }
-  for (int32_t i = 0; i >= 0; i = symbols[static_cast<std::size_t>(i)].next) out.push_back(symbols[static_cast<std::size_t>(i)].id);
+  for (int32_t i = 0; i >= 0; i = symbols[static_cast<std::size_t>(i)].next) {
+    const int32_t id = symbols[static_cast<std::size_t>(i)].id;
+    if (id < first_merge_character_) {
+      out.push_back(id);
+      continue;
+    }
+    // A character that merged with nothing: its bytes (every byte token exists: it got an id only
+    // when they do).
+    for (const char c : merge_character_texts_[static_cast<std::size_t>(id - first_merge_character_)]) {
+      out.push_back(byte_ids_[static_cast<unsigned char>(c)]);
+    }
+  }
 }
 
 }  // namespace troupe

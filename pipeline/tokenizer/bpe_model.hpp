@@ -57,7 +57,12 @@ class BpeModel {
   BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, std::string>>& merges, Options options,
            const std::string& origin);
   // Merges given as ids (SentencePiece vocabularies, whose merge order comes from token scores).
-  BpeModel(StringIdMap vocab, const std::vector<IdMerge>& merges, Options options);
+  // `merge_characters` are characters without a token of their own that merges may still start
+  // from (SentencePiece and llama.cpp merge text, so "\n" + "\n" can become a "\n\n" token where
+  // "\n" alone is only its byte), each with the id the merges name it by (above every token id); a
+  // word that keeps one unmerged falls back to its bytes.
+  BpeModel(StringIdMap vocab, const std::vector<IdMerge>& merges, Options options,
+           const std::vector<std::pair<std::string, int32_t>>& merge_characters = {});
 
   const StringIdMap& vocab() const { return vocab_; }
 
@@ -80,6 +85,11 @@ class BpeModel {
   // ByteLevel: the id of each byte's single-character token; Characters: of its "<0xNN>" token.
   // -1 where the vocabulary lacks it.
   std::array<int32_t, 256> byte_ids_{};
+  // Characters without a token that merges start from: text -> id, and the text of each id from
+  // first_merge_character_ on.
+  StringIdMap merge_character_ids_;
+  std::vector<std::string> merge_character_texts_;
+  int32_t first_merge_character_ = INT32_MAX;
 
   struct Cache {
     std::shared_mutex mutex;

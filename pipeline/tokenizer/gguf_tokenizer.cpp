@@ -1,8 +1,10 @@
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "common/error.hpp"
+#include "model/gguf_token_roles.hpp"
 #include "pipeline/tokenizer/utf8.hpp"
 
 namespace troupe {
@@ -45,31 +47,46 @@ std::optional<int32_t> token_id_key(const GgufFile& gguf, const std::string& key
 
 // Merges of a SentencePiece vocabulary, made from its scores as llama.cpp's SPM tokenizer merges:
 // two adjacent symbols join when their concatenation is a token, the highest-scoring such token
-// first and, at equal scores, the leftmost. So every split of a token into two tokens is a merge,
-// ranked by the token's score (equal scores share a rank; BpeModel breaks ties leftmost first).
-std::vector<BpeModel::IdMerge> merges_from_scores(const std::vector<std::string>& tokens, const std::vector<double>& scores,
-                                                 const StringIdMap& vocab) {
+// first and, at equal scores, the leftmost. So every split of a token into two parts, each a token
+// or a single character, is a merge, ranked by the token's score (equal scores share a rank;
+// BpeModel breaks ties leftmost first). A character without a token of its own that is such a
+// part gets an id past the vocabulary (`merge_characters`), provided its bytes all have byte
+// tokens to fall back on when it merges with nothing.
+void merges_from_scores(const std::vector<std::string>& tokens, const std::vector<double>& scores, TokenizerParts& parts,
+                        const std::array<bool, 256>& has_byte_token) {
   std::vector<double> distinct(scores);
   std::sort(distinct.begin(), distinct.end(), std::greater<>());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   const auto rank_of = [&](double score) {
     return static_cast<uint32_t>(std::lower_bound(distinct.begin(), distinct.end(), score, std::greater<>()) - distinct.begin());
   };
-  std::vector<BpeModel::IdMerge> merges;
+  StringIdMap characters;
+  auto next_character = static_cast<int32_t>(tokens.size());
+  // The id of a merge part: its token, else (a single character) its character id; -1 for neither.
+  const auto part_id = [&](std::string_view text) -> int32_t {
+    if (const auto it = parts.vocab.find(text); it != parts.vocab.end()) return it->second;
+    if (utf8::sequence_length(static_cast<unsigned char>(text[0])) != text.size()) return -1;
+    if (!std::all_of(text.begin(), text.end(), [&](char c) { return has_byte_token[static_cast<unsigned char>(c)]; })) {
+      return -1;
+    }
+    const auto [it, added] = characters.try_emplace(std::string(text), next_character);
+    if (added) ++next_character;
+    return it->second;
+  };
   for (std::size_t id = 0; id < tokens.size(); ++id) {
     const std::string_view text = tokens[id];
-    if (vocab.find(text)->second != static_cast<int32_t>(id)) continue;  // a repeated spelling: the first id is the token
+    if (text.empty() || parts.vocab.find(text)->second != static_cast<int32_t>(id)) continue;  // repeated: the first id is the token
     const uint32_t rank = rank_of(scores[id]);
     for (std::size_t cut = utf8::sequence_length(static_cast<unsigned char>(text[0])); cut < text.size();
          cut += utf8::sequence_length(static_cast<unsigned char>(text[cut]))) {
-      const auto left = vocab.find(text.substr(0, cut));
-      if (left == vocab.end()) continue;
-      const auto right = vocab.find(text.substr(cut));
-      if (right == vocab.end()) continue;
-      merges.push_back({left->second, right->second, static_cast<int32_t>(id), rank});
+      const int32_t left = part_id(text.substr(0, cut));
+      if (left < 0) continue;
+      const int32_t right = part_id(text.substr(cut));
+      if (right < 0) continue;
+      parts.id_merges.push_back({left, right, static_cast<int32_t>(id), rank});
     }
   }
-  return merges;
+  parts.merge_characters.assign(characters.begin(), characters.end());
 }
 
 // llama.cpp's SPM vocabulary: the text is spelled with "▁" for spaces (one put before each segment
@@ -81,7 +98,12 @@ void read_sentencepiece(const GgufFile& gguf, const std::vector<std::string>& to
   if (!scores || scores->size() != tokens.size()) {
     throw ModelError(origin + ": a SentencePiece vocabulary needs tokenizer.ggml.scores with one score per token");
   }
-  parts.id_merges = merges_from_scores(tokens, *scores, parts.vocab);
+  std::array<bool, 256> has_byte_token{};
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned b = 0; b < 256; ++b) {
+    has_byte_token[b] = parts.vocab.contains(std::string{'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'});
+  }
+  merges_from_scores(tokens, *scores, parts, has_byte_token);
   parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
   parts.bpe_options.byte_fallback = true;
   const bool space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
@@ -93,6 +115,7 @@ void read_sentencepiece(const GgufFile& gguf, const std::vector<std::string>& to
   parts.decoder.space_marker = kSpaceMarker;
   parts.decoder.byte_fallback = true;
   parts.decoder.strip_leading_spaces = space_prefix ? 1 : 0;
+  parts.decoder.strip_first_token_only = true;
 }
 
 void read_byte_level(const GgufFile& gguf, const std::vector<std::string>& tokens, TokenizerParts& parts) {
@@ -134,7 +157,12 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
   for (std::size_t id = 0; id < tokens->size(); ++id) {
     const std::string& text = (*tokens)[id];
     parts.vocab.try_emplace(text, static_cast<int32_t>(id));  // the first id of a repeated spelling wins
-    const int64_t type = types ? (*types)[id] : kNormal;
+    // llama.cpp makes tokens with the texts of its end-of-turn, end-of-generation and
+    // fill-in-the-middle markers control tokens, whatever their recorded type; troupe follows it
+    // for SentencePiece vocabularies, whose reference is llama.cpp, and keeps the recorded types of
+    // byte-level ones, whose tokenizer.json (the reference there) has them.
+    const int64_t recorded = types ? (*types)[id] : kNormal;
+    const int64_t type = sentencepiece && gguf_control_text(text) ? kControl : recorded;
     // llama.cpp cuts control, user-defined and (SentencePiece) unknown tokens out of the text
     // before tokenizing it; control and unknown ones only when special tokens are parsed.
     if (type == kControl || type == kUserDefined || (sentencepiece && type == kUnknown)) {

@@ -54,7 +54,7 @@ SentencePieceModel::SentencePieceModel(const std::filesystem::path& file, Option
   }
   if (options_.legacy) {
     std::vector<int> ids;
-    processor_->Encode("a", &ids);
+    processor_->Encode(options_.segment_space ? " a" : "a", &ids);
     prefixes_space_ = !ids.empty() && pieces_[static_cast<std::size_t>(ids.front())].text.starts_with(kSpaceMarker);
   } else {
     prefixes_space_ = options_.add_prefix_space;
@@ -74,7 +74,11 @@ void SentencePieceModel::encode_raw(std::string_view text, std::vector<int32_t>&
 void SentencePieceModel::encode(std::string_view text, bool input_start, std::vector<int32_t>& out) const {
   if (text.empty()) return;
   if (options_.legacy) {
-    encode_raw(text, out);
+    if (options_.segment_space) {
+      encode_raw(" " + std::string(text), out);
+    } else {
+      encode_raw(text, out);
+    }
     return;
   }
   // transformers turns "▁" in the input into spaces before anything else, and puts one "▁" before

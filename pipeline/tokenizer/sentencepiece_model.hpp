@@ -3,7 +3,8 @@
 // the SentencePiece library, wrapped with the rules Hugging Face's SentencePiece tokenizers
 // (LlamaTokenizer and the classes written after it) put around it:
 //  - legacy = true: every text segment between added tokens is encoded on its own, each getting
-//    the model's own dummy-prefix "▁" (when the model adds one);
+//    the model's own dummy-prefix "▁" (when the model adds one), after a space of its own when
+//    segment_space (IQuestCoderTokenizer's add_prefix_space);
 //  - legacy = false: the model's dummy prefix is switched off, one "▁" goes before the whole input
 //    (add_prefix_space) and none after an added token; a segment that starts with a space is
 //    encoded behind the unknown token, which is then dropped (so the library does not eat the
@@ -26,6 +27,7 @@ class SentencePieceModel {
   struct Options {
     bool legacy = true;
     bool add_prefix_space = true;  // legacy = false only
+    bool segment_space = false;    // legacy = true only
   };
 
   enum class PieceType { Normal, Unknown, Control, Byte, Unused };

@@ -58,10 +58,18 @@ Tokenizer tokenizer_from_sentencepiece(const std::filesystem::path& model_file) 
                                           ? std::string(config.at("tokenizer_class").get_string())
                                           : "";
   // Gemma's slow tokenizer runs the model as it is (its dummy prefix is off in the model itself);
-  // LlamaTokenizer and the classes modelled on it default to legacy = true.
+  // IQuestCoderTokenizer too, after a space of its own per segment when add_prefix_space (off by
+  // default); LlamaTokenizer and the classes modelled on it default to legacy = true.
   SentencePieceModel::Options options;
-  options.legacy = tokenizer_class.starts_with("Gemma") ? true : flag(config, "legacy").value_or(true);
-  options.add_prefix_space = flag(config, "add_prefix_space").value_or(true);
+  if (tokenizer_class.starts_with("Gemma")) {
+    options.legacy = true;
+  } else if (tokenizer_class.starts_with("IQuestCoder")) {
+    options.legacy = true;
+    options.segment_space = flag(config, "add_prefix_space").value_or(false);
+  } else {
+    options.legacy = flag(config, "legacy").value_or(true);
+    options.add_prefix_space = flag(config, "add_prefix_space").value_or(true);
+  }
   auto model = std::make_shared<const SentencePieceModel>(model_file, options);
 
   TokenizerParts parts;

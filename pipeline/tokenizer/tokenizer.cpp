@@ -12,7 +12,9 @@ namespace troupe {
 namespace {
 
 BpeModel make_model(TokenizerParts& parts) {
-  if (!parts.id_merges.empty()) return BpeModel(std::move(parts.vocab), parts.id_merges, parts.bpe_options);
+  if (!parts.id_merges.empty()) {
+    return BpeModel(std::move(parts.vocab), parts.id_merges, parts.bpe_options, parts.merge_characters);
+  }
   return BpeModel(std::move(parts.vocab), parts.merges, parts.bpe_options, parts.origin);
 }
 
@@ -178,18 +180,25 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
   const Impl& impl = *impl_;
   std::string raw;
+  // The spaces a SentencePiece-style encoding put before the text are not part of it: dropped from
+  // the start of the text, or from the first token's own text only.
+  const auto strip_leading = [&](std::size_t from) {
+    std::size_t end = from;
+    while (end - from < static_cast<std::size_t>(impl.decoder.strip_leading_spaces) && end < raw.size() && raw[end] == ' ') {
+      ++end;
+    }
+    raw.erase(from, end - from);
+  };
+  bool first = true;
   for (const int32_t id : ids) {
     if (id < 0 || id >= vocab_size()) continue;
     const auto i = static_cast<std::size_t>(id);
-    if (skip_special_tokens && impl.special[i]) continue;
-    raw += impl.bytes[i];
+    const bool skipped = skip_special_tokens && impl.special[i];
+    if (!skipped) raw += impl.bytes[i];
+    if (first && impl.decoder.strip_first_token_only) strip_leading(0);
+    first = false;
   }
-  // The space a SentencePiece-style encoding put before the text is not part of it.
-  std::size_t strip = 0;
-  while (strip < static_cast<std::size_t>(impl.decoder.strip_leading_spaces) && strip < raw.size() && raw[strip] == ' ') {
-    ++strip;
-  }
-  raw.erase(0, strip);
+  if (!impl.decoder.strip_first_token_only) strip_leading(0);
   if (utf8::is_valid(raw)) return raw;
   return utf8::to_valid_lossy(raw);
 }

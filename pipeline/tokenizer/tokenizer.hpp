@@ -28,12 +28,15 @@ class SentencePieceModel;
 // mapped back through the byte-level alphabet. Otherwise (SentencePiece-style): `space_marker`
 // ("▁") becomes a space, "<0xNN>" tokens become their byte when `byte_fallback`, and decoding a
 // whole sequence drops up to `strip_leading_spaces` spaces at its start (the one the tokenizer
-// put before the text; Strip or Metaspace in tokenizer.json).
+// put before the text; Strip or Metaspace in tokenizer.json). Hugging Face strips them from the
+// text left after skipping special tokens; llama.cpp (`strip_first_token_only`) from the first
+// token's own text, which is empty when that token is skipped.
 struct TokenDecoder {
   bool byte_level = true;
   std::string space_marker;
   bool byte_fallback = false;
   int strip_leading_spaces = 0;
+  bool strip_first_token_only = false;
 };
 
 // Everything a loader extracts from a tokenizer file; the Tokenizer is built from it.
@@ -43,6 +46,7 @@ struct TokenizerParts {
   // The merges by spelling (tokenizer.json) or by id (GGUF SentencePiece vocabularies); one is empty.
   std::vector<std::pair<std::string, std::string>> merges;
   std::vector<BpeModel::IdMerge> id_merges;
+  std::vector<std::pair<std::string, int32_t>> merge_characters;  // see BpeModel
   BpeModel::Options bpe_options;
   // A tokenizer.model: encodes each text segment in place of the pre-tokenizer and BPE.
   std::shared_ptr<const SentencePieceModel> sentencepiece;

@@ -62,6 +62,18 @@ const std::vector<std::string>& corpus() {
   return lines;
 }
 
+std::filesystem::path models_dir() {
+  // As tools/fetch_model.sh: $TROUPE_CACHE_DIR, else $XDG_CACHE_HOME/troupe, else ~/.cache/troupe.
+  if (const char* env = std::getenv("TROUPE_CACHE_DIR"); env != nullptr && *env != '\0') {
+    return std::filesystem::path(env) / "models";
+  }
+  if (const char* env = std::getenv("XDG_CACHE_HOME"); env != nullptr && *env != '\0') {
+    return std::filesystem::path(env) / "troupe" / "models";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : ".") / ".cache" / "troupe" / "models";
+}
+
 std::vector<TokenizerLoad> tokenizer_loads() {
   std::vector<TokenizerLoad> loads;
   for (const auto& v : manifest().at("loads").as_array()) {
@@ -71,8 +83,10 @@ std::vector<TokenizerLoad> tokenizer_loads() {
     load.expected = std::string(o.at("expected").as_string());
     load.format = std::string(o.at("format").as_string());
     load.in_cache = o.at("in_cache").as_bool();
+    load.in_models = o.contains("in_models") && o.at("in_models").as_bool();
+    if (o.contains("prefix")) load.prefix = ids_of(o.at("prefix"));
     const std::string file(o.at("file").as_string());
-    load.file = (load.in_cache ? tokenizer_cache_dir() : tokenizer_fixtures_dir()) / file;
+    load.file = (load.in_models ? models_dir() : load.in_cache ? tokenizer_cache_dir() : tokenizer_fixtures_dir()) / file;
     loads.push_back(std::move(load));
   }
   return loads;
@@ -103,9 +117,13 @@ ExpectedSet expected_set(const std::string& name) {
     line.decoded = o.contains("decoded") ? std::string(o.at("decoded").as_string()) : texts[i];
     line.decoded_skip_special =
         o.contains("decoded_skip_special") ? std::string(o.at("decoded_skip_special").as_string()) : line.decoded;
-    line.decoded_continuation = o.contains("decoded_continuation")
-                                    ? std::string(o.at("decoded_continuation").as_string())
-                                    : line.decoded_skip_special;
+    if (o.contains("decoded_continuation")) {
+      line.decoded_continuation = std::string(o.at("decoded_continuation").as_string());
+    } else if (o.contains("continuation_adds_space")) {
+      line.decoded_continuation = " " + line.decoded_skip_special;
+    } else {
+      line.decoded_continuation = line.decoded_skip_special;
+    }
     set.lines.push_back(std::move(line));
   }
   return set;
@@ -113,11 +131,15 @@ ExpectedSet expected_set(const std::string& name) {
 
 Tokenizer load_tokenizer(const TokenizerLoad& load) {
   if (!std::filesystem::exists(load.file)) {
-    throw std::runtime_error(load.file.string() + " is missing" +
-                             (load.in_cache ? std::string(": fill the tokenizer cache with "
-                                                          "`python3 tools/make_tokenizer_fixtures.py --fetch-only` "
-                                                          "(set TROUPE_TOKENIZER_CACHE to use another directory)")
-                                            : std::string()));
+    std::string how;
+    if (load.in_models) {
+      how = ": fetch the model with `tools/fetch_model.sh` (tools/test.sh does)";
+    } else if (load.in_cache) {
+      how = ": fill the tokenizer cache with `python3 tools/make_tokenizer_fixtures.py --fetch-only` and "
+            "`python3 tools/make_sentencepiece_fixtures.py --fetch-only` (set TROUPE_TOKENIZER_CACHE to use another "
+            "directory)";
+    }
+    throw std::runtime_error(load.file.string() + " is missing" + how);
   }
   if (load.format == "gguf") return tokenizer_from_gguf(GgufFile(load.file));
   if (load.format == "sentencepiece") return tokenizer_from_sentencepiece(load.file);

@@ -25,7 +25,14 @@ struct TokenizerLoad {
   std::string format;    // "json", "gguf" or "sentencepiece" (a tokenizer.model)
   std::filesystem::path file;
   bool in_cache = false;
+  bool in_models = false;  // a model file in troupe's model cache (tools/fetch_model.sh)
+  // What add_special_tokens puts first, when it differs from the expected set's (a load sharing
+  // another's ids, such as the same model under another tokenizer class).
+  std::optional<std::vector<int32_t>> prefix;
 };
+
+// troupe's model cache, where tools/fetch_model.sh puts models.
+std::filesystem::path models_dir();
 
 // What Hugging Face produced for one corpus line.
 struct ExpectedLine {
