@@ -183,13 +183,14 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
   } else if (family.arch == Architecture::Gemma3) {
     const int64_t pattern = cfg.optional_integer("sliding_window_pattern").value_or(6);
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
-  } else if (family.arch == Architecture::Qwen2) {
-    // Qwen2's own switch: layers from max_window_layers on slide when use_sliding_window is set.
+  } else if (family.arch == Architecture::Qwen2 || family.arch == Architecture::IQuestCoder) {
+    // Qwen2's switch, which IQuest-Coder took over: layers from max_window_layers on slide when
+    // use_sliding_window is set.
     if (cfg.boolean("use_sliding_window").value_or(false)) {
       const int64_t first = cfg.optional_integer("max_window_layers").value_or(spec.num_layers);
       for (int64_t i = first; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = true;
     }
-  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::IQuestCoder)) {
+  } else if (window && family.arch == Architecture::Mistral) {
     sliding.assign(sliding.size(), true);  // one window over every layer
   }
   if (std::none_of(sliding.begin(), sliding.end(), [](bool b) { return b; })) return;

@@ -148,8 +148,34 @@ TEST_CASE("llama GGUF with Q8_0 weights widened to float32 at load matches trans
 }
 TEST_CASE("qwen2 GGUF matches transformers", "[gpu][cpu][reference]") { check_all_cases_in_one_step("qwen2_gguf"); }
 
+// The families of tools/make_family_fixtures.py.
+TEST_CASE("gemma3 (sliding and global layers, two RoPE bases, sandwich norms, GELU-tanh) matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("gemma3");
+}
+TEST_CASE("gemma3 GGUF (norms + 1, per-layer window pattern) matches transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("gemma3_gguf");
+}
+TEST_CASE("mistral with a sliding window matches transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("mistral");
+}
+TEST_CASE("an IQuest-Coder-shaped model (clip_qkv, sliding window from max_window_layers) matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("iquestcoder");
+  CHECK(ModelFiles::open(test::fixture("models/iquestcoder")).spec().eos_token_ids == std::vector<int32_t>{1 + 1, 5, 7});
+}
+TEST_CASE("YaRN and dynamic NTK RoPE past the original context match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("llama_yarn");
+  check_all_cases_in_one_step("llama_dynamic");
+}
+TEST_CASE("the family fixtures match transformers with int8 activations too", "[gpu][cpu][reference][families]") {
+  // Float32 safetensors weights stay float32 (only GGUF blocks meet int8 activations): the same path.
+  for (const char* folder : {"gemma3", "mistral", "iquestcoder"}) check_all_cases_in_one_step(folder, true, true);
+}
+
 TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequence logits", "[gpu][cpu][kv]") {
-  for (const std::string folder : {"llama", "qwen2", "qwen3"}) {
+  // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
+  for (const std::string folder : {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

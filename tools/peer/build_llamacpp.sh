@@ -10,9 +10,12 @@
 #      PYTHON (python3 with pip; the test venv works),
 #      LLAMA_CPP_BUILD: native (default) or avx2.
 # native is llama.cpp as its users build it (GGML_NATIVE=ON: every instruction set this CPU has,
-# AVX-512 and VNNI included), the peer every ratio is reported against. avx2 is the portable
-# AVX2/FMA/F16C build, for machines without AVX-512 and for AVX2-against-AVX2 figures. CPU only,
-# no curl, either way.
+# AVX-512 and VNNI included), the peer every ratio is reported against — except AMX: on this
+# project's Intel Xeon VM (AMX enabled in XCR0, permission granted) every quantized matmul of the
+# vendored tree's AMX path dies with a general protection fault in ggml_backend_amx_mul_mat
+# (llama-bench and llama-server, SmolLM2 and Gemma 3 alike), so the AMX instructions are left out
+# of -march=native and the AVX-512 kernels run. avx2 is the portable AVX2/FMA/F16C build, for
+# machines without AVX-512 and for AVX2-against-AVX2 figures. CPU only, no curl, either way.
 set -euo pipefail
 version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
 cache=${PEER_CACHE:-$HOME/.cache/troupe}
@@ -20,7 +23,9 @@ jobs=${JOBS:-2}
 variant=${LLAMA_CPP_BUILD:-native}
 root="$cache/llama.cpp-$version"
 case "$variant" in
-  native) build="$root/build" ; flags=(-DGGML_NATIVE=ON) ;;
+  native) build="$root/build"
+          flags=(-DGGML_NATIVE=ON "-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+                 "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16") ;;
   avx2) build="$root/build-avx2" ; flags=(-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON) ;;
   *) echo "build_llamacpp.sh: LLAMA_CPP_BUILD must be native or avx2 (got $variant)" >&2; exit 2 ;;
 esac

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Tiny random models of the families beyond Llama/Qwen, and their reference logits.
+
+Run from the repository root:
+
+    /opt/refenv/bin/python tools/make_family_fixtures.py [--out tests/fixtures/models]
+
+Same conventions as tools/make_model_fixtures.py (whose helpers this imports): float32, eager
+attention, one thread, fixed seeds, weights redrawn N(0, 0.08²), norms 1 + 0.1·N(0,1) — for Gemma,
+whose checkpoints store w for a (1 + w) norm, 0.1·N(0,1) — and reference.json + raw float32 logits,
+every sequence run on its own through transformers. Writes:
+
+  gemma3/        Gemma3ForCausalLM: 5 layers (sliding, sliding, full, sliding, full), sliding
+                 window 8 (shorter than every case but one), local RoPE base 10,000 and global 1e6
+                 with linear scaling 2, query_pre_attn_scalar 24 (not head_dim 32), GELU-tanh,
+                 q/k norms, sandwich norms, scaled embeddings, tied.
+  gemma3_gguf/   the same weights as a gemma3 GGUF, written as llama.cpp's converter writes one
+                 (norms + 1, llama.cpp's tensor names, no q/k permutation, the per-layer
+                 sliding_window_pattern array); llama.cpp takes 1/sqrt(head_dim) for the query
+                 scale, so its reference is the model with query_pre_attn_scalar = head_dim.
+  mistral/       MistralForCausalLM with a sliding window of 8 over both layers.
+  iquestcoder/   an IQuest-Coder-shaped model (model_type iquestcoder): Llama's layers with
+                 clip_qkv 0.25 (q, k and v clamped after their projections) and a sliding window
+                 of 8 on the layers from max_window_layers = 1 (use_sliding_window). IQuest's
+                 modeling code is not on PyPI: the reference is Qwen2ForCausalLM (whose layers are
+                 Llama's plus q/k/v biases, here all zero, and which slides the same layers) with
+                 forward hooks clamping the three projections.
+  llama_yarn/    LlamaForCausalLM with YaRN (factor 4 over an original 32 positions, so the 70-token
+                 case runs far past it, and its attention factor 0.1·ln 4 + 1).
+  llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
+                 70-token case: transformers scales the base with the sequence's length, troupe (as
+                 vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_model_fixtures as base  # noqa: E402
+from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_model, logits_cases,  # noqa: E402
+                                 make_sequences, run_logits, write_reference)
+
+import gguf  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
+                          MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
+
+LAYER_TYPES = ["sliding_attention", "sliding_attention", "full_attention", "sliding_attention", "full_attention"]
+
+
+def gemma3_config(query_pre_attn_scalar: int) -> Gemma3TextConfig:
+    return Gemma3TextConfig(
+        vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=5, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=32, hidden_activation="gelu_pytorch_tanh", max_position_embeddings=256,
+        rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False, query_pre_attn_scalar=query_pre_attn_scalar,
+        sliding_window=8, layer_types=LAYER_TYPES, final_logit_softcapping=None, attn_logit_softcapping=None,
+        initializer_range=INIT_STD, bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=0,
+        rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1_000_000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0}})
+
+
+def build_gemma(config, seed: int):
+    model = build_model(Gemma3ForCausalLM, config, seed)
+    # Gemma stores w for a norm that scales by (1 + w): redraw the norms around 0.
+    gen = torch.Generator().manual_seed(seed + 2000)
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
+            if name.endswith("norm.weight"):
+                p.copy_(NORM_JITTER * torch.randn(p.shape, generator=gen))
+    return model
+
+
+def llama_like(**overrides) -> dict:
+    cfg = dict(vocab_size=600, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+               num_key_value_heads=2, head_dim=16, hidden_act="silu", max_position_embeddings=128, rms_norm_eps=1e-5,
+               tie_word_embeddings=False, initializer_range=INIT_STD, bos_token_id=BOS_ID, eos_token_id=EOS_ID)
+    cfg.update(overrides)
+    return cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# GGUF for gemma3, as llama.cpp's converter writes it
+
+
+def gemma3_gguf_tensors(model) -> list:
+    sd = {k: v.detach().to(torch.float32).numpy().copy() for k, v in model.state_dict().items()}
+    names = {"input_layernorm": "attn_norm", "post_attention_layernorm": "post_attention_norm",
+             "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
+             "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+             "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+    out = [("token_embd.weight", sd["model.embed_tokens.weight"])]
+    for i in range(model.config.num_hidden_layers):
+        for hf, gg in names.items():
+            arr = sd[f"model.layers.{i}.{hf}.weight"]
+            if gg.endswith("norm"):
+                arr = arr + 1.0  # the converter's norm shift: Gemma's (1 + w) baked in
+            out.append((f"blk.{i}.{gg}.weight", arr))
+    out.append(("output_norm.weight", sd["model.norm.weight"] + 1.0))
+    return out
+
+
+def write_gemma3_gguf(model, path: Path) -> None:
+    cfg = model.config
+    w = gguf.GGUFWriter(str(path), "gemma3")
+    w.add_name("troupe-tiny-gemma3")
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_key_length(cfg.head_dim)
+    w.add_value_length(cfg.head_dim)
+    w.add_layer_norm_rms_eps(float(cfg.rms_norm_eps))
+    w.add_rope_freq_base(float(cfg.rope_parameters["full_attention"]["rope_theta"]))
+    w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+    w.add_rope_scaling_factor(float(cfg.rope_parameters["full_attention"]["factor"]))
+    w.add_sliding_window(cfg.sliding_window)
+    w.add_array("gemma3.attention.sliding_window_pattern", [t == "sliding_attention" for t in cfg.layer_types])
+    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    w.add_bos_token_id(BOS_ID)
+    w.add_eos_token_id(EOS_ID)
+    for name, arr in gemma3_gguf_tensors(model):
+        w.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (saver or model.save_pretrained)(folder)
+    files, scale = logits_cases(model, folder, cases)
+    write_reference(folder, ".", vocab or model.config.vocab_size, cases, files)
+    print(f"{folder.name}: max|logit| = {scale:.4f}")
+    return scale
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="tests/fixtures/models")
+    out = Path(ap.parse_args().out)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+    # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
+    gemma = build_gemma(gemma3_config(24), 404)
+    cases = make_sequences(gemma.config.vocab_size, 411)
+    emit(out / "gemma3", gemma, cases)
+    reloaded = Gemma3ForCausalLM.from_pretrained(out / "gemma3", dtype=torch.float32, attn_implementation="eager").eval()
+    for _, seqs in cases:
+        assert np.array_equal(run_logits(reloaded, seqs), run_logits(gemma, seqs)), "gemma3 reload"
+    twin = build_gemma(gemma3_config(32), 404)
+    twin.load_state_dict(gemma.state_dict())
+    folder = out / "gemma3_gguf"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    write_gemma3_gguf(twin, folder / "model.gguf")
+    files, scale = logits_cases(twin, folder, cases)
+    write_reference(folder, "model.gguf", twin.config.vocab_size, cases, files)
+    print(f"gemma3_gguf: max|logit| = {scale:.4f}")
+
+    # Mistral with a sliding window over every layer.
+    mistral = build_model(MistralForCausalLM, MistralConfig(**llama_like(sliding_window=8,
+                                                                        rope_parameters={"rope_type": "default",
+                                                                                         "rope_theta": 1_000_000.0})), 505)
+    emit(out / "mistral", mistral, make_sequences(600, 511))
+
+    # IQuest-Coder-shaped: Llama's layers, clip_qkv, sliding window on the layers from 1 on.
+    clip = 0.25
+    qwen = build_model(Qwen2ForCausalLM, Qwen2Config(**llama_like(
+        use_sliding_window=True, sliding_window=8, max_window_layers=1,
+        layer_types=["full_attention", "sliding_attention"],
+        rope_parameters={"rope_type": "default", "rope_theta": 500_000.0})), 606)
+    with torch.no_grad():
+        for name, p in qwen.named_parameters():
+            if name.endswith(".bias"):
+                p.zero_()
+    for layer in qwen.model.layers:
+        for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+            proj.register_forward_hook(lambda _m, _i, o: o.clamp(-clip, clip))
+
+    def save_iquest(folder: Path) -> None:
+        tensors = {k: v.contiguous() for k, v in qwen.state_dict().items() if not k.endswith(".bias")}
+        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        config = llama_like(architectures=["IQuestCoderForCausalLM"], model_type="iquestcoder", clip_qkv=clip,
+                            use_sliding_window=True, sliding_window=8, max_window_layers=1, rope_theta=500_000.0,
+                            attention_bias=False, mlp_bias=False, eos_token_id=[EOS_ID, 5, 7])
+        (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+
+    seen = []
+    probe = qwen.model.layers[0].self_attn.q_proj.register_forward_hook(lambda _m, i, _o: seen.append(
+        float((i[0] @ qwen.model.layers[0].self_attn.q_proj.weight.T).abs().gt(clip).float().mean())))
+    cases = make_sequences(600, 611)
+    emit(out / "iquestcoder", qwen, cases, saver=save_iquest)
+    probe.remove()
+    print(f"iquestcoder: {100 * np.mean(seen):.0f}% of layer 0's q values are clamped")
+    assert np.mean(seen) > 0.1
+
+    # YaRN and dynamic NTK past the original context.
+    yarn = build_model(LlamaForCausalLM, LlamaConfig(**llama_like(rope_parameters={
+        "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32, "rope_theta": 10_000.0})), 707)
+    emit(out / "llama_yarn", yarn, make_sequences(600, 711))
+    dynamic = build_model(LlamaForCausalLM, LlamaConfig(**llama_like(max_position_embeddings=35, rope_parameters={
+        "rope_type": "dynamic", "factor": 2.0, "rope_theta": 10_000.0})), 808)
+    long_only = [c for c in make_sequences(600, 811) if c[0] == "long"]
+    assert len(long_only[0][1][0]) == 70
+    emit(out / "llama_dynamic", dynamic, long_only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
