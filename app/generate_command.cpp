@@ -24,6 +24,7 @@ struct GenerateOptions {
   std::string prompt;
   std::string prompt_ids;
   bool chat = false;
+  std::string chat_template;
   int64_t max_tokens = 64;
   bool ignore_eos = false;
   std::string device = "auto";
@@ -57,7 +58,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   const ModelFiles model = ModelFiles::open(resolve_model(opt.model));
   const ModelSpec& spec = model.spec();
   if (opt.prompt.empty() == opt.prompt_ids.empty()) throw ConfigError("give exactly one of --prompt and --prompt-ids");
-  const ModelText text = load_model_text(model);
+  const ModelText text = load_model_text(model, opt.chat_template);
   std::vector<int32_t> prompt;
   if (!opt.prompt_ids.empty()) {
     prompt = parse_ids(opt.prompt_ids);
@@ -135,6 +136,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--prompt", opt->prompt, "Prompt text");
   cmd->add_option("--prompt-ids", opt->prompt_ids, "Prompt as comma-separated token ids");
   cmd->add_flag("--chat", opt->chat, "Wrap --prompt as a user message in the model's chat template");
+  cmd->add_option("--chat-template", opt->chat_template, "Chat template (a Jinja file, or the template itself) for --chat");
   cmd->add_flag("--print-ids", opt->print_ids, "Print generated token ids instead of text");
   cmd->add_option("--max-tokens", opt->max_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
   cmd->add_flag("--ignore-eos", opt->ignore_eos, "Keep generating past end-of-sequence tokens");

@@ -62,6 +62,7 @@ struct ServeOptions {
   std::string log_format = "text";  // --log-format text|json
   bool enable_auto_tool_choice = false;
   std::string tool_call_parser;
+  std::string chat_template;
 };
 
 // system_fingerprint: "troupe-<version>-<8 hex>", the hex from an FNV-1a hash of what decides the
@@ -243,7 +244,7 @@ void run_serve(const ServeOptions& opt) {
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
   const ModelSpec& spec = model.spec();
-  auto text = std::make_shared<const ModelText>(load_model_text(model));
+  auto text = std::make_shared<const ModelText>(load_model_text(model, opt.chat_template));
 
   const int64_t max_model_len = opt.max_model_len > 0 ? opt.max_model_len : spec.max_position;
   if (max_model_len > spec.max_position) {
@@ -346,6 +347,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--host", opt->host, "Address to listen on");
   cmd->add_option("--port", opt->port, "Port to listen on");
   cmd->add_option("--served-model-name", opt->served_model_name, "Model name in the API (default: the file name)");
+  cmd->add_option("--chat-template", opt->chat_template,
+                  "Chat template (a Jinja file, or the template itself) instead of the model's own: for models "
+                  "that ship none, such as many base-model GGUFs");
   cmd->add_option("--max-model-len", opt->max_model_len, "Context length (prompt + output); default: the model's");
   cmd->add_option("--max-num-seqs", opt->max_num_seqs, "Sequences running at once")->check(CLI::PositiveNumber);
   cmd->add_option("--max-num-batched-tokens", opt->max_num_batched_tokens, "Token budget of one step")->check(CLI::PositiveNumber);

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
+#include "pipeline/tokenizer/sentencepiece_tokenizer.hpp"
 
 namespace troupe {
 
@@ -53,7 +54,7 @@ std::optional<std::string> template_from_config(const json::object& cfg) {
 
 }  // namespace
 
-ModelText load_model_text(const ModelFiles& model) {
+ModelText load_model_text(const ModelFiles& model, const std::string& chat_template) {
   std::optional<std::string> template_source;
   std::optional<Tokenizer> tokenizer;
   std::optional<std::string> bos, eos;
@@ -65,10 +66,15 @@ ModelText load_model_text(const ModelFiles& model) {
     if (!eos_ids.empty()) eos = std::string(tokenizer->token_text(eos_ids.front()));
   } else {
     const fs::path dir = model.path();
-    if (!fs::exists(dir / "tokenizer.json")) {
-      throw ModelError(dir.string() + ": no tokenizer.json (troupe needs the model's own tokenizer)");
+    // tokenizer.json when there is one (what transformers' fast tokenizers load), else the
+    // SentencePiece model of a slow tokenizer (IQuest-Coder ships only that).
+    if (fs::exists(dir / "tokenizer.json")) {
+      tokenizer = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
+    } else if (fs::exists(dir / "tokenizer.model")) {
+      tokenizer = tokenizer_from_sentencepiece(dir / "tokenizer.model");
+    } else {
+      throw ModelError(dir.string() + ": no tokenizer.json or tokenizer.model (troupe needs the model's own tokenizer)");
     }
-    tokenizer = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
     if (auto text = read_file(dir / "tokenizer_config.json")) {
       json::value cfg;
       try {
@@ -84,6 +90,12 @@ ModelText load_model_text(const ModelFiles& model) {
     }
     // transformers 5 writes the template to its own file.
     if (!template_source) template_source = read_file(dir / "chat_template.jinja");
+  }
+  if (!chat_template.empty()) {
+    std::error_code ec;
+    const bool is_file = chat_template.find('\n') == std::string::npos && fs::is_regular_file(chat_template, ec);
+    template_source = is_file ? read_file(chat_template) : chat_template;
+    if (!template_source) throw ModelError(chat_template + ": cannot read the chat template");
   }
   ModelText text{std::move(*tokenizer), nullptr, false, bos, eos};
   if (template_source && !template_source->empty()) {

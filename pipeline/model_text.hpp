@@ -1,8 +1,8 @@
 #pragma once
 // The text side of a model: its tokenizer and its chat template, found wherever the model keeps
-// them — GGUF metadata (tokenizer.ggml.*, tokenizer.chat_template), or tokenizer.json and
-// tokenizer_config.json / chat_template.jinja in a Hugging Face directory. A model that ships no
-// chat template gets the built-in ChatML one.
+// them — GGUF metadata (tokenizer.ggml.*, tokenizer.chat_template), or tokenizer.json (else a
+// SentencePiece tokenizer.model) and tokenizer_config.json / chat_template.jinja in a Hugging Face
+// directory. A model that ships no chat template gets the built-in ChatML one.
 #include <memory>
 #include <string>
 
@@ -25,7 +25,9 @@ struct ModelText {
   std::string render_chat(const boost::json::array& messages, ChatTemplateOptions options) const;
 };
 
-// Throws ModelError naming what is missing (a directory without tokenizer.json, say).
-ModelText load_model_text(const ModelFiles& model);
+// Throws ModelError naming what is missing (a directory without a tokenizer, say).
+// `chat_template` (vLLM's --chat-template): a Jinja file, or the template itself, used instead of
+// the model's own; empty: the model's.
+ModelText load_model_text(const ModelFiles& model, const std::string& chat_template = "");
 
 }  // namespace troupe

@@ -39,6 +39,8 @@ import shutil
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 import numpy as np
 import torch
 
@@ -51,6 +53,49 @@ import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
+
+# Each servable fixture gets a small SentencePiece tokenizer (trained here on the ASCII lines of the
+# tokenizer corpus, with byte fallback) of exactly its vocabulary size, and a chat template in its
+# family's turn format, so that `troupe serve` runs it end to end.
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}")
+MISTRAL_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+    "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% else %}{{ message['content'] + eos_token }}{% endif %}"
+    "{% endfor %}")
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+
+def tiny_tokenizer(folder: Path, vocab: int, tokenizer_class: str, pieces: dict, symbols: list, dummy_prefix: bool,
+                   template: str, **config) -> None:
+    import sentencepiece as spm
+    corpus = ROOT / "tests" / "fixtures" / "tokenizer" / "corpus.jsonl"
+    lines = [json.loads(l)["text"] for l in corpus.read_text(encoding="utf-8").split("\n") if l]
+    text = folder / "train.txt"
+    text.write_text("\n".join(t.replace("\n", " ") for t in lines if t.isascii() and t.strip()) + "\n")
+    spm.SentencePieceTrainer.train(input=str(text), model_prefix=str(folder / "tokenizer"), model_type="bpe",
+                                   vocab_size=vocab, byte_fallback=True, character_coverage=1.0, num_threads=1,
+                                   unk_id=0, bos_id=1, eos_id=2, pad_id=-1, unk_piece="<unk>",
+                                   bos_piece=pieces["bos"], eos_piece=pieces["eos"], user_defined_symbols=symbols,
+                                   add_dummy_prefix=dummy_prefix, remove_extra_whitespaces=False,
+                                   normalization_rule_name="identity", allow_whitespace_only_pieces=True,
+                                   split_digits=True, input_sentence_size=0, shuffle_input_sentence=False)
+    text.unlink()
+    (folder / "tokenizer.vocab").unlink()
+    sp = spm.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
+    assert sp.get_piece_size() == vocab
+    added = {str(i): {"content": sp.id_to_piece(i), "lstrip": False, "normalized": False, "rstrip": False,
+                      "single_word": False, "special": True}
+             for i in range(vocab) if sp.is_control(i) or sp.is_unknown(i) or sp.id_to_piece(i) in symbols}
+    cfg = {"tokenizer_class": tokenizer_class, "bos_token": pieces["bos"], "eos_token": pieces["eos"],
+           "unk_token": "<unk>", "added_tokens_decoder": added, "chat_template": template, **config}
+    (folder / "tokenizer_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
 
 LAYER_TYPES = ["sliding_attention", "sliding_attention", "full_attention", "sliding_attention", "full_attention"]
 
@@ -161,6 +206,8 @@ def main() -> int:
     gemma = build_gemma(gemma3_config(24), 404)
     cases = make_sequences(gemma.config.vocab_size, 411)
     emit(out / "gemma3", gemma, cases)
+    tiny_tokenizer(out / "gemma3", 512, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
+                   ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
     reloaded = Gemma3ForCausalLM.from_pretrained(out / "gemma3", dtype=torch.float32, attn_implementation="eager").eval()
     for _, seqs in cases:
         assert np.array_equal(run_logits(reloaded, seqs), run_logits(gemma, seqs)), "gemma3 reload"
@@ -180,6 +227,8 @@ def main() -> int:
                                                                         rope_parameters={"rope_type": "default",
                                                                                          "rope_theta": 1_000_000.0})), 505)
     emit(out / "mistral", mistral, make_sequences(600, 511))
+    tiny_tokenizer(out / "mistral", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
+                   add_bos_token=True, legacy=False)
 
     # IQuest-Coder-shaped: Llama's layers, clip_qkv, sliding window on the layers from 1 on.
     clip = 0.25
@@ -208,6 +257,9 @@ def main() -> int:
         float((i[0] @ qwen.model.layers[0].self_attn.q_proj.weight.T).abs().gt(clip).float().mean())))
     cases = make_sequences(600, 611)
     emit(out / "iquestcoder", qwen, cases, saver=save_iquest)
+    tiny_tokenizer(out / "iquestcoder", 600, "IQuestCoderTokenizer", {"bos": "<s>", "eos": "</s>"},
+                   ["<|im_start|>", "<|endoftext|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>"], True,
+                   CHATML_TEMPLATE, add_bos_token=False, add_eos_token=False, add_prefix_space=False)
     probe.remove()
     print(f"iquestcoder: {100 * np.mean(seen):.0f}% of layer 0's q values are clamped")
     assert np.mean(seen) > 0.1
