@@ -16,29 +16,10 @@
 
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
-#include "tests/support/greedy.hpp"
+#include "tests/support/llamacpp_reference.hpp"
 
 using namespace troupe;
-
-namespace {
-
-std::vector<int32_t> ids_of(const boost::json::value& v) {
-  std::vector<int32_t> ids;
-  for (const auto& x : v.as_array()) ids.push_back(x.to_number<int32_t>());
-  return ids;
-}
-
 using test::all_logits;
-
-// log softmax of one row at `id`.
-double log_prob(const float* row, int64_t vocab, int64_t id) {
-  const float max = *std::max_element(row, row + vocab);
-  double sum = 0;
-  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - max));
-  return static_cast<double>(row[id] - max) - std::log(sum);
-}
-
-}  // namespace
 
 TEST_CASE("K-quant GGUFs keep their blocks and decode like llama.cpp", "[gpu][cpu][kquant]") {
   const char* default_model = std::getenv("TROUPE_DEFAULT_MODEL");
@@ -64,28 +45,12 @@ TEST_CASE("K-quant GGUFs keep their blocks and decode like llama.cpp", "[gpu][cp
     options.cpu_int8_activations = false;
     CpuBackend exact(model, options);
 
-    double worst = 0, total = 0;
-    int64_t compared = 0;
+    test::LogprobGaps gaps;
     for (const auto& p : file.at("prompts").as_array()) {
       const std::string name(p.at("name").as_string());
       INFO(name);
-      const auto prompt = ids_of(p.at("prompt_ids"));
-      const auto theirs = ids_of(p.at("generated_ids"));
-      auto ids = prompt;
-      ids.insert(ids.end(), theirs.begin(), theirs.end() - 1);
-      const StepLogits ours = all_logits(int8, ids);
-      const auto& top = p.at("top_logprobs").as_array();
-      for (std::size_t i = 0; i < top.size(); ++i) {
-        const float* row = ours.row(static_cast<int64_t>(prompt.size() - 1 + i));
-        for (const auto& entry : top[i].as_array()) {
-          const auto id = entry.as_array()[0].to_number<int64_t>();
-          const double theirs_lp = entry.as_array()[1].to_number<double>();
-          const double gap = std::abs(log_prob(row, ours.vocab, id) - theirs_lp);
-          worst = std::max(worst, gap);
-          total += gap;
-          ++compared;
-        }
-      }
+      const auto prompt = test::json_ids(p.at("prompt_ids"));
+      test::add_logprob_gaps(int8, p.as_object(), gaps);
 
       const auto a = test::greedy_on_backend(int8, prompt, 64, int8.kv_num_blocks());
       const auto b = test::greedy_on_backend(exact, prompt, 64, exact.kv_num_blocks());
@@ -102,7 +67,7 @@ TEST_CASE("K-quant GGUFs keep their blocks and decode like llama.cpp", "[gpu][cp
         CHECK(row[0] - row[1] < 0.5);
       }
     }
-    const double mean = total / static_cast<double>(compared);
+    const double worst = gaps.worst, mean = gaps.mean();
     WARN(kind << ": |log-prob - llama.cpp's| over the top-5 of 64 steps x 6 prompts: largest " << worst << ", mean "
               << mean);
     // llama.cpp rounds activations to 8 bits in its own blocks (Q8_K per 256 for K-quants, Q8_0 per 32
