@@ -106,9 +106,10 @@ def tiny_client(tiny_server) -> openai.OpenAI:
     return openai.OpenAI(base_url=tiny_server.base_url + "/v1", api_key=TINY_API_KEY, max_retries=0, timeout=60)
 
 
-def run_generate(model: str, prompt: str, max_tokens: int, chat: bool) -> str:
+def run_generate(model: str, prompt: str, max_tokens: int, chat: bool, extra_args: list[str] | None = None) -> str:
     """`troupe generate` for one prompt, greedy; returns the generated text."""
-    cmd = [str(troupe_bin()), "generate", model, "--prompt", prompt, "--max-tokens", str(max_tokens)]
+    cmd = [str(troupe_bin()), "generate", model, "--prompt", prompt, "--max-tokens", str(max_tokens),
+           *(extra_args or [])]
     if chat:
         cmd.append("--chat")
     done = subprocess.run(cmd, capture_output=True, timeout=300)

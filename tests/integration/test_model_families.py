@@ -9,6 +9,7 @@ for all 16 at once (preemption, counted on /metrics)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -114,3 +115,70 @@ def test_sixteen_concurrent_match_troupe_generate(family, stream):
     # 16 prompts of up to ~70 tokens do not fit the cache together: some were preempted and
     # recomputed, and still gave the same text.
     assert preemptions(server) > 0, f"{name}: no preemption happened; the test no longer covers it"
+
+
+def test_gemma3_gguf_served_with_its_chat_template(tmp_path):
+    """The real Gemma 3 270M GGUF (no template of its own) with deploy/chat_templates/gemma.jinja:
+    the chat prompt is Gemma's turn format, its special tokens cut out as llama.cpp cuts them, and a
+    streamed greedy chat completion is what `troupe generate --chat` gives (a base model: it does not
+    answer; tests/gpu/gemma3_model_test.cpp compares its tokens with llama.cpp's)."""
+    import os
+    model = os.environ.get("TROUPE_GEMMA3_MODEL", "")
+    if not model:
+        pytest.fail("TROUPE_GEMMA3_MODEL is not set (tools/fetch_model.sh gemma3-270m prints the path)", pytrace=False)
+    template = Path(__file__).resolve().parents[2] / "deploy" / "chat_templates" / "gemma.jinja"
+    server = TroupeServer(model, ["--served-model-name", "gemma3", "--max-model-len", "2048", "--threads", "2",
+                                  "--chat-template", str(template)], log_path=tmp_path / "serve.log")
+    try:
+        server.start()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        messages = [{"role": "system", "content": "Answer briefly."},
+                    {"role": "user", "content": "What is the capital of France?"}]
+        status, _, body = http_request(server.port, "POST", "/tokenize", {"messages": messages}, timeout=30)
+        assert status == 200, body
+        tokens = json.loads(body)["tokens"]
+        status, _, body = http_request(server.port, "POST", "/detokenize", {"tokens": tokens}, timeout=30)
+        # Gemma's turn format, the system message opening the user's turn; /detokenize (as vLLM's)
+        # keeps special tokens.
+        assert json.loads(body)["prompt"] == ("<bos><start_of_turn>user\nAnswer briefly.\n\nWhat is the capital of "
+                                              "France?<end_of_turn>\n<start_of_turn>model\n"), body
+        assert tokens[:3] == [2, 105, 2364], tokens  # <bos> <start_of_turn> user
+
+        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+        text, finish = "", None
+        for chunk in client.chat.completions.create(model="gemma3", messages=messages[1:], max_tokens=48, temperature=0,
+                                                    stream=True):
+            for ch in chunk.choices:
+                text += ch.delta.content or ""
+                finish = ch.finish_reason or finish
+        reference = run_generate(model, messages[1]["content"], 48, True, ["--chat-template", str(template)])
+        assert text == reference, (text, reference)
+        assert finish in ("stop", "length") and "\ufffd" not in text, (finish, text)
+    finally:
+        assert server.stop() == 0, server.log_tail()
+
+
+def test_structured_output_and_stop_strings_with_sentencepiece_vocabularies(family):
+    """Grammar masks over these vocabularies' "▁"-spelled and byte tokens: a regex with spaces and a
+    JSON choice list are followed to their end; and a stop string cut from a greedy output ends the
+    same request at that point (its text held back while it might still be a stop string)."""
+    name, server, _ = family
+    client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+    pattern = r"(Paris|Rome|Oslo) is [0-9]{2} km from (Lyon|Bern)"
+    r = client.chat.completions.create(model=name, messages=[{"role": "user", "content": "Name a city."}],
+                                       max_tokens=60, temperature=0, extra_body={"structured_outputs": {"regex": pattern}})
+    assert r.choices[0].finish_reason == "stop", r
+    assert re.fullmatch(pattern, r.choices[0].message.content), r.choices[0].message.content
+    choices = ["north east", "south-west", "über"]
+    r = client.completions.create(model=name, prompt="Which way?", max_tokens=20, temperature=0,
+                                  extra_body={"structured_outputs": {"choice": choices}})
+    assert r.choices[0].text in choices, r.choices[0].text
+
+    full = client.completions.create(model=name, prompt="line 1 of 2", max_tokens=24, temperature=0).choices[0].text
+    stop = full[6:9]
+    assert len(stop) == 3 and stop.strip(), full
+    cut = client.completions.create(model=name, prompt="line 1 of 2", max_tokens=24, temperature=0, stop=[stop])
+    assert cut.choices[0].finish_reason == "stop", (full, stop, cut)
+    assert cut.choices[0].text == full[:full.index(stop)], (full, stop, cut.choices[0].text)

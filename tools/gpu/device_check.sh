@@ -101,7 +101,7 @@ if run_bin "$B/bin/troupe" --help >/dev/null; then record "troupe runs" ok "trou
 # The bundled CPU backend against transformers' logits committed for the tiny fixtures.
 cpu_detail=""
 cpu_ok=ok
-for m in llama qwen2 qwen3; do
+for m in llama qwen2 qwen3 gemma3 mistral iquestcoder; do
   folder=tests/fixtures/models/$m
   if python3 tools/gpu/fixture_logits_error.py "$folder" batch --prompts "/tmp/prompts-$m.json" &&
     run_bin "$B/bin/troupe-dump-logits" "$folder" --prompts "/tmp/prompts-$m.json" --logits "/tmp/cpu-$m.f32" \

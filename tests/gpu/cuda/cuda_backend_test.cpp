@@ -85,7 +85,10 @@ ModelSpec random_spec() {
 
 TEST_CASE("cuda: fixture models match the CPU backend's logits", "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
-  for (const std::string folder : {"llama", "qwen2", "qwen3"}) {
+  // The families' tiny models too: Gemma 3's sliding and global layers (safetensors and GGUF),
+  // GELU-tanh, sandwich norms and scaled embeddings; Mistral's window; IQuest's clip_qkv; YaRN.
+  for (const std::string folder : {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder",
+                                   "llama_yarn"}) {
     const ModelFiles model = ModelFiles::open(fixture("models/" + folder));
     CpuBackend cpu(model, small_options());
     for (const auto type : kStorageTypes) {
