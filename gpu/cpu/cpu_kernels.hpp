@@ -33,11 +33,13 @@ void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 
 // The MLP's gate activation of one value: SiLU, x·σ(x); or GELU's tanh form,
-// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's gelu(approximate="tanh")).
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's gelu(approximate="tanh")), computed as
+// x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z)) at the cost of
+// one exp, a quarter of tanh's; σ(z) = 1 / (1 + e^−z) saturates cleanly at both ends.
 inline float activate(float x, Activation act) {
   if (act == Activation::GeluTanh) {
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    constexpr float kTwoSqrt2OverPi = 1.5957691216057308f;
+    return x / (1.0f + std::exp(-kTwoSqrt2OverPi * (x + 0.044715f * x * x * x)));
   }
   return x / (1.0f + std::exp(-x));
 }

@@ -44,7 +44,7 @@ __global__ void clamp_kernel(float* __restrict__ x, int64_t rows, int64_t width,
 template <Activation kAct>
 __device__ __forceinline__ float activate(float x) {
   if constexpr (kAct == Activation::GeluTanh) {
-    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    return x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x)));  // = 0.5x(1 + tanh(...))
   } else {
     return x / (1.0f + expf(-x));
   }
