@@ -1,0 +1,180 @@
+// How the configurations of the families beyond Llama/Qwen become ModelSpecs: Gemma 3's defaults
+// and its multimodal wrapper, the three ways layers are marked sliding, RoPE scaling from config.json
+// and from GGUF metadata (YaRN's keys, Gemma 3's window pattern and local base), and the
+// inverse frequencies of YaRN and dynamic NTK against values computed from their definitions.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+
+#include "common/error.hpp"
+#include "model/config_readers.hpp"
+#include "model/gguf_file.hpp"
+#include "tests/model/gguf_builder.hpp"
+
+using namespace troupe;
+using Catch::Matchers::Contains;
+
+namespace {
+
+boost::json::object parse(const char* text) { return boost::json::parse(text).as_object(); }
+
+// GGUF value types of the format.
+constexpr uint32_t kU32 = 4, kF32 = 6, kBool = 7;
+
+std::filesystem::path write_gguf(const test::GgufBuilder& b, const std::string& name) {
+  const auto path = std::filesystem::temp_directory_path() / ("troupe-family-" + name + ".gguf");
+  std::ofstream(path, std::ios::binary) << b.build();
+  return path;
+}
+
+// A one-layer gguf of `arch` with the sizes every reader requires and an F32 embedding.
+test::GgufBuilder minimal_gguf(const std::string& arch, uint32_t layers) {
+  test::GgufBuilder b;
+  b.kv_string("general.architecture", arch);
+  b.kv(arch + ".block_count", kU32, layers);
+  b.kv(arch + ".embedding_length", kU32, uint32_t{64});
+  b.kv(arch + ".feed_forward_length", kU32, uint32_t{128});
+  b.kv(arch + ".attention.head_count", kU32, uint32_t{4});
+  b.kv(arch + ".attention.head_count_kv", kU32, uint32_t{2});
+  b.kv(arch + ".attention.key_length", kU32, uint32_t{32});
+  b.kv(arch + ".context_length", kU32, uint32_t{4096});
+  b.tensor("token_embd.weight", {64, 10}, 0, std::string(64 * 10 * 4, '\0'));
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("Gemma 3 configs: defaults, the multimodal wrapper, layer types", "[model][config][families]") {
+  SECTION("Gemma3ForConditionalGeneration: the text_config, with Gemma3TextConfig's defaults") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"gemma3","architectures":["Gemma3ForConditionalGeneration"],
+      "text_config":{"model_type":"gemma3_text","hidden_size":2560,"intermediate_size":10240,"num_hidden_layers":12,
+        "rope_scaling":{"rope_type":"linear","factor":8.0},"sliding_window":1024},
+      "vision_config":{"hidden_size":1152}})"), "config.json");
+    CHECK(s.arch == Architecture::Gemma3);
+    CHECK(s.num_heads == 8);
+    CHECK(s.num_kv_heads == 4);
+    CHECK(s.head_dim == 256);
+    CHECK(s.vocab_size == 262208);
+    CHECK(s.max_position == 131072);
+    CHECK(s.tie_word_embeddings);
+    CHECK(s.activation == Activation::GeluTanh);
+    CHECK(s.sandwich_norms);
+    CHECK(s.norm_weight_offset == 1.0);
+    CHECK(s.embedding_multiplier == Approx(std::sqrt(2560.0)));
+    CHECK(s.attention_scale == Approx(1.0 / 16.0));  // query_pre_attn_scalar 256
+    // sliding_window_pattern 6: layers 5 and 11 global.
+    CHECK(s.layer_window == std::vector<int64_t>{1024, 1024, 1024, 1024, 1024, 0, 1024, 1024, 1024, 1024, 1024, 0});
+    CHECK(s.rope.type == "linear");
+    CHECK(s.rope.factor == 8.0);
+    CHECK(s.rope.theta == 1e6);
+    REQUIRE(s.local_rope);
+    CHECK(s.local_rope->type == "default");
+    CHECK(s.local_rope->theta == 10000.0);
+    CHECK(&s.rope_of(0) == &*s.local_rope);
+    CHECK(&s.rope_of(5) == &s.rope);
+  }
+  SECTION("soft-capping (Gemma 2) and the looped IQuest model are refused by name") {
+    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gemma3_text","hidden_size":64,"intermediate_size":128,
+      "num_hidden_layers":2,"final_logit_softcapping":30.0})"), "config.json"),
+                      Contains("final_logit_softcapping"));
+  }
+  SECTION("Mistral: one window over every layer; none when sliding_window is null") {
+    const char* base = R"({"model_type":"mistral","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
+      "num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,"max_position_embeddings":512,"sliding_window":)";
+    CHECK(spec_from_hf_config(parse((std::string(base) + "16}").c_str()), "c").layer_window ==
+          std::vector<int64_t>{16, 16});
+    CHECK(spec_from_hf_config(parse((std::string(base) + "null}").c_str()), "c").layer_window.empty());
+  }
+  SECTION("IQuest-Coder: clip_qkv, and the window from max_window_layers only with use_sliding_window") {
+    const char* base = R"({"model_type":"iquestcoder","architectures":["IQuestCoderForCausalLM"],"hidden_size":64,
+      "intermediate_size":128,"num_hidden_layers":3,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,
+      "max_position_embeddings":512,"rope_theta":500000,"clip_qkv":8.0,"sliding_window":32,"max_window_layers":1,
+      "eos_token_id":[2,75864,75869],"use_sliding_window":)";
+    const ModelSpec on = spec_from_hf_config(parse((std::string(base) + "true}").c_str()), "c");
+    CHECK(on.clip_qkv == 8.0);
+    CHECK(on.layer_window == std::vector<int64_t>{0, 32, 32});
+    CHECK(on.eos_token_ids == std::vector<int32_t>{2, 75864, 75869});
+    CHECK(spec_from_hf_config(parse((std::string(base) + "false}").c_str()), "c").layer_window.empty());
+  }
+}
+
+TEST_CASE("RoPE scaling: YaRN and dynamic NTK from config.json", "[model][config][families]") {
+  SECTION("Qwen2.5's YaRN: 32,768 trained positions × 4 are served") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"qwen2","hidden_size":64,"intermediate_size":128,
+      "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,
+      "max_position_embeddings":32768,"rope_theta":1000000.0,
+      "rope_scaling":{"type":"yarn","factor":4.0,"original_max_position_embeddings":32768}})"), "config.json");
+    CHECK(s.rope.type == "yarn");
+    CHECK(s.max_position == 131072);
+    CHECK(rope_attention_factor(s.rope) == Approx(0.1 * std::log(4.0) + 1.0));
+    CHECK(s.attention_scale_of(0) == Approx(std::pow(0.1 * std::log(4.0) + 1.0, 2) / 4.0));  // head_dim 16
+    // YaRN's definition: dimensions turning more than beta_fast (32) times over the original
+    // context keep their frequency, those turning fewer than beta_slow (1) times are divided by
+    // the factor.
+    const auto inv = rope_inverse_frequencies(s.rope, 16);
+    for (int i = 0; i < 8; ++i) {
+      const double base = std::pow(1e6, -2.0 * i / 16);
+      const double rotations = 32768.0 * base / (2 * std::numbers::pi);
+      if (rotations > 32) CHECK(inv[i] == Approx(base));
+      if (rotations < 1) CHECK(inv[i] == Approx(base / 4));
+    }
+  }
+  SECTION("dynamic NTK: the base of the longest context served, fixed") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"llama","hidden_size":64,"intermediate_size":128,
+      "num_hidden_layers":1,"num_attention_heads":4,"vocab_size":100,"max_position_embeddings":2048,
+      "rope_scaling":{"rope_type":"dynamic","factor":2.0}})"), "config.json");
+    CHECK(s.max_position == 4096);
+    const auto inv = rope_inverse_frequencies(s.rope, 16);
+    const double base = 10000.0 * std::pow(2.0 * 4096 / 2048 - 1.0, 16.0 / 14.0);
+    for (int i = 0; i < 8; ++i) CHECK(inv[i] == Approx(std::pow(base, -2.0 * i / 16)));
+  }
+}
+
+TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "[model][gguf][families]") {
+  SECTION("qwen2 with YaRN") {
+    auto b = minimal_gguf("qwen2", 1);
+    b.kv_string("qwen2.rope.scaling.type", "yarn");
+    b.kv("qwen2.rope.scaling.factor", kF32, 4.0f);
+    b.kv("qwen2.rope.scaling.original_context_length", kU32, uint32_t{4096});
+    b.kv("qwen2.rope.scaling.yarn_beta_fast", kF32, 16.0f);
+    const ModelSpec s = spec_from_gguf(GgufFile(write_gguf(b, "yarn")));
+    CHECK(s.rope.type == "yarn");
+    CHECK(s.rope.factor == 4.0);
+    CHECK(s.rope.original_max_position == 4096);
+    CHECK(s.rope.beta_fast == 16.0);
+    CHECK(s.rope.beta_slow == 1.0);
+    CHECK(s.max_position == 16384);
+  }
+  SECTION("gemma3: llama.cpp's defaults, every 6th layer global, RoPE base 10,000 for the rest") {
+    auto b = minimal_gguf("gemma3", 7);
+    b.kv("gemma3.attention.sliding_window", kU32, uint32_t{512});
+    b.tensor("blk.0.attn_q_norm.weight", {32}, 0, std::string(32 * 4, '\0'));
+    const ModelSpec s = spec_from_gguf(GgufFile(write_gguf(b, "gemma3-default")));
+    CHECK(s.arch == Architecture::Gemma3);
+    CHECK(s.layer_window == std::vector<int64_t>{512, 512, 512, 512, 512, 0, 512});
+    REQUIRE(s.local_rope);
+    CHECK(s.local_rope->theta == 10000.0);
+    CHECK(s.norm_weight_offset == 0.0);  // the converter added the 1
+    CHECK(s.attention_scale == Approx(1.0 / std::sqrt(32.0)));
+    CHECK(s.embedding_multiplier == Approx(8.0));
+  }
+  SECTION("gemma3: a per-layer pattern array and rope.freq_base_swa") {
+    auto b = minimal_gguf("gemma3", 3);
+    b.kv("gemma3.attention.sliding_window", kU32, uint32_t{64});
+    b.kv_array("gemma3.attention.sliding_window_pattern", kBool, std::vector<uint8_t>{0, 1, 1});
+    b.kv("gemma3.rope.freq_base_swa", kF32, 20000.0f);
+    b.tensor("blk.0.attn_q_norm.weight", {32}, 0, std::string(32 * 4, '\0'));
+    const ModelSpec s = spec_from_gguf(GgufFile(write_gguf(b, "gemma3-pattern")));
+    CHECK(s.layer_window == std::vector<int64_t>{0, 64, 64});
+    CHECK(s.local_rope->theta == 20000.0);
+  }
+  SECTION("an unknown architecture lists the supported ones") {
+    auto b = minimal_gguf("phi3", 1);
+    CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi3"))),
+                      Contains("phi3") && Contains("supported: llama, qwen2, qwen3, gemma3"));
+  }
+}
