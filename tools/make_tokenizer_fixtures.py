@@ -594,6 +594,11 @@ def main() -> None:
         write_jsonl(FIXTURES / "expected" / f"{name}.jsonl", rows)
         metas[name] = meta
         print(f"{name}: {sum(len(r['ids']) for r in rows)} tokens")
+    # Entries of tools/make_sentencepiece_fixtures.py stay as they are.
+    old = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    ours = {load["name"] for load in loads}
+    loads += [load for load in old["loads"] if load["name"] not in ours and load["expected"] not in metas]
+    metas.update({k: v for k, v in old["expected"].items() if k not in metas})
     manifest = {"corpus": "corpus.jsonl", "loads": loads, "expected": metas}
     (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     write_unicode_cases(cache)
