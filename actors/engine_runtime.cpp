@@ -15,6 +15,7 @@
 #include "actors/telemetry_actor.hpp"
 #include "actors/tokenizer_actor.hpp"
 #include "telemetry/metric_labels.hpp"
+#include "telemetry/request_log.hpp"
 
 namespace troupe {
 
@@ -232,8 +233,13 @@ void EngineRuntime::detokenize(std::vector<int32_t> tokens, std::function<void(D
   }, tokenizer);
 }
 
-void EngineRuntime::record_rejected(const std::string& tenant, std::string_view outcome) {
-  impl_->metrics.front()->count_request(tenant, outcome, 0, 0);
+void EngineRuntime::record_rejected(const RejectedRequest& r) {
+  ServingMetrics& metrics = *impl_->metrics.front();
+  // A generation request refused before the engine still counts, by tenant, so the failure ratio
+  // sees malformed traffic too.
+  if (r.generation) metrics.count_request(r.tenant, r.status >= 500 ? "error" : "invalid", 0, 0);
+  metrics.count_rejection(r.endpoint, r.status, r.reason);
+  log_rejection(RejectionLogRecord{r.request_id, r.tenant, r.method, r.endpoint, r.status, r.reason, r.param, r.message});
 }
 
 std::string EngineRuntime::metrics_text() {

@@ -37,7 +37,7 @@ class EngineRuntime final : public ServingEngine {
   void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
                 bool add_generation_prompt, std::function<void(TokenizeResult)> done) override;
   void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) override;
-  void record_rejected(const std::string& tenant, std::string_view outcome) override;
+  void record_rejected(const RejectedRequest& rejected) override;
   std::string metrics_text() override;
   bool healthy() const override;
 

@@ -4,6 +4,7 @@
 // come back through the EventSink or a callback, on an actor thread.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,18 @@
 #include "pipeline/tool_calls/tool_call_mode.hpp"
 
 namespace troupe {
+
+struct RejectedRequest {
+  std::string request_id;  // the client's X-Request-Id, else empty
+  std::string tenant;
+  std::string endpoint;    // the route's path; "other" for a path no route serves
+  std::string method;
+  int status = 400;
+  std::string reason;      // invalid_request, unauthorized, not_found, ... (http/rejection.cpp)
+  std::string message;     // the error message the client got
+  std::optional<std::string> param;  // the offending field, when there is one
+  bool generation = false;  // a chat or completions request
+};
 
 struct ServedModel {
   std::string name;        // --served-model-name (default: the model path's file name)
@@ -57,9 +70,11 @@ class ServingEngine {
                         bool add_generation_prompt, std::function<void(TokenizeResult)> done) = 0;
   virtual void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) = 0;
 
-  // A generation request the HTTP layer refused before submitting it (bad JSON, a field out of
-  // range, an unknown model): counted in troupe_requests_total{tenant, outcome}.
-  virtual void record_rejected(const std::string& tenant, std::string_view outcome) = 0;
+  // A request the HTTP layer refused (bad JSON, a field out of range, an unknown model or route, a
+  // missing key, a body too large, a draining server): logged with its id, endpoint, status and
+  // reason, counted in troupe_requests_rejected_total{endpoint, status, reason} and, for a
+  // generation request, in troupe_requests_total{tenant, outcome}.
+  virtual void record_rejected(const RejectedRequest& rejected) = 0;
 
   // Prometheus text exposition of every metric.
   virtual std::string metrics_text() = 0;

@@ -37,11 +37,12 @@ ApiError body_too_large(std::size_t limit) {
 }
 
 // Answers a request that could not be read in full; the connection closes afterwards since the
-// rest of the request is still on the wire.
+// rest of the request is still on the wire. Its path is not looked up: the refusal is counted as
+// "other", and logged with what the request line said.
 asio::awaitable<void> reject_unread(Connection& connection, const Request& header, const ApiError& error) {
   Response response = error_response(header, error);
   response.keep_alive(false);
-  co_await write_response(connection, header, std::move(response));
+  co_await write_rejection(connection, header, std::move(response), error, "other");
 }
 
 asio::awaitable<void> send_100_continue(Connection& connection, unsigned version) {

@@ -55,6 +55,13 @@ Response error_response(const Request& request, const ApiError& error);
 // 503 for new work on a draining server.
 ApiError server_shutting_down();
 
+// Writes `response`, the answer to a request refused with `error`, after logging the refusal and
+// counting it by reason (ServingEngine::record_rejected). `endpoint` is the route's path ("other"
+// for a path no route serves: the metric's labels stay bounded); `generation`: a chat or
+// completions request, also counted in troupe_requests_total.
+asio::awaitable<bool> write_rejection(Connection& connection, const Request& request, Response response,
+                                      const ApiError& error, std::string_view endpoint, bool generation = false);
+
 // Routes one request and writes its response(s). Returns whether the connection may carry
 // another request.
 asio::awaitable<bool> handle_request(Connection& connection, Request& request);

@@ -1,6 +1,7 @@
 // Which handler answers which method and path, authentication, and the small routes (models,
 // health, metrics, tokenize, detokenize). Every failure becomes an OpenAI-style error response.
 #include <array>
+#include <cctype>
 #include <optional>
 
 #include <boost/beast/core/string.hpp>
@@ -27,6 +28,7 @@ struct Route {
   Handler handler;
   bool counts_as_request = false;  // a generation route: refusals count in troupe_requests_total
   bool takes_new_work = true;      // refused while draining (/health and /metrics keep answering)
+  bool prefix = false;             // serves every path that starts with `path` ("/v1/models/{id}")
 
   bool json_body() const { return method == http::verb::post; }
   // HEAD is served wherever GET is (the same header, no body).
@@ -50,6 +52,32 @@ asio::awaitable<bool> models(Connection& c, const Request& r) {
 asio::awaitable<bool> version(Connection& c, const Request& r) {
   const boost::json::object body{{"version", c.engine.served_model().version}};
   return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// GET /v1/models/{id}: the id is the rest of the path, percent-decoded (model names may hold "/").
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) && hex(s[i + 2])) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+asio::awaitable<bool> model(Connection& c, const Request& r) {
+  const ServedModel& served = c.engine.served_model();
+  constexpr std::string_view kPrefix = "/v1/models/";
+  const std::string id = percent_decoded(path_of(r.target()).substr(kPrefix.size()));
+  if (id != served.name) throw ApiException(model_not_found(id, served.name));
+  const boost::json::object body = model_object(served.name, served.created, served.root, served.max_model_len);
+  co_return co_await write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
 }
 
 asio::awaitable<bool> health(Connection& c, const Request& r) {
@@ -79,7 +107,7 @@ asio::awaitable<bool> tokenize(Connection& c, const Request& r) {
     c.engine.tokenize(std::move(request.prompt), std::move(request.messages), request.use_messages,
                       request.add_special_tokens, request.add_generation_prompt, std::move(done));
   });
-  if (result.error) co_return co_await write_response(c, r, error_response(r, *result.error));
+  if (result.error) throw ApiException(*result.error);  // refused: logged and counted by the router
   const boost::json::object body = tokenize_response(result.tokens, c.api_context.max_model_len);
   co_return co_await write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
 }
@@ -88,15 +116,16 @@ asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
   DetokenizeRequest request = parse_detokenize_request(r.body(), c.api_context);
   DetokenizeResult result = co_await await_engine<DetokenizeResult>(
       [&](std::function<void(DetokenizeResult)> done) { c.engine.detokenize(std::move(request.tokens), std::move(done)); });
-  if (result.error) co_return co_await write_response(c, r, error_response(r, *result.error));
+  if (result.error) throw ApiException(*result.error);  // refused: logged and counted by the router
   co_return co_await write_response(
       c, r, json_response(r, http::status::ok, boost::json::serialize(detokenize_response(result.text))));
 }
 
-constexpr std::array<Route, 8> kRoutes = {{
+constexpr std::array<Route, 9> kRoutes = {{
     {"/v1/chat/completions", http::verb::post, true, false, &chat_completions, true},
     {"/v1/completions", http::verb::post, true, false, &completions, true},
     {"/v1/models", http::verb::get, true, false, &models},
+    {"/v1/models/", http::verb::get, true, false, &model, false, true, true},
     {"/tokenize", http::verb::post, true, false, &tokenize},
     {"/detokenize", http::verb::post, true, false, &detokenize},
     {"/version", http::verb::get, false, false, &version},
@@ -104,11 +133,11 @@ constexpr std::array<Route, 8> kRoutes = {{
     {"/metrics", http::verb::get, false, true, &metrics, false, false},
 }};
 
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 const Route* find_route(std::string_view path, bool metrics_only) {
   for (const Route& route : kRoutes) {
-    if (route.path == path && (!metrics_only || route.metrics_port)) return &route;
+    const bool matches = route.prefix ? path.size() > route.path.size() && path.starts_with(route.path) : path == route.path;
+    if (matches && (!metrics_only || route.metrics_port)) return &route;
   }
   return nullptr;
 }
@@ -187,20 +216,30 @@ ApiError internal_error(const std::string& what) {
 
 asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
   connection.request_id = client_request_id(request);
+  connection.tenant = "anonymous";  // until this request's key says otherwise
   const std::string_view path = path_of(request.target());
   const Route* route = find_route(path, connection.options.metrics_only);
-  if (route == nullptr) co_return co_await write_response(connection, request, error_response(request, not_found(path)));
-  if (!route->allows(request.method())) {
-    Response response = error_response(request, method_not_allowed(*route, request));
-    response.set(http::field::allow, route->allow_header());
-    co_return co_await write_response(connection, request, std::move(response));
+  if (route == nullptr) {
+    const ApiError error = not_found(path);
+    co_return co_await write_rejection(connection, request, error_response(request, error), error, "other");
   }
+  if (!route->allows(request.method())) {
+    const ApiError error = method_not_allowed(*route, request);
+    Response response = error_response(request, error);
+    response.set(http::field::allow, route->allow_header());
+    co_return co_await write_rejection(connection, request, std::move(response), error, route->path);
+  }
+  // Refusals of an authenticated generation request also count in troupe_requests_total.
+  const auto reject = [&](const ApiError& error, bool counted) {
+    return write_rejection(connection, request, error_response(request, error), error, route->path,
+                           counted && route->counts_as_request);
+  };
   if (route->takes_new_work && connection.lifecycle.draining()) {
-    co_return co_await write_response(connection, request, error_response(request, server_shutting_down()));
+    co_return co_await reject(server_shutting_down(), false);
   }
   if (route->needs_auth) {
     std::optional<std::string> tenant = authenticate(connection.options, request[http::field::authorization]);
-    if (!tenant) co_return co_await write_response(connection, request, error_response(request, unauthorized()));
+    if (!tenant) co_return co_await reject(unauthorized(), false);
     connection.tenant = std::move(*tenant);
   }
   std::optional<ApiError> failure;
@@ -214,12 +253,7 @@ asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
   } catch (const std::exception& e) {
     failure = internal_error(e.what());
   }
-  // A generation request refused before it reached the engine still counts, by tenant, so the
-  // failure ratio sees malformed traffic too.
-  if (route->counts_as_request) {
-    connection.engine.record_rejected(connection.tenant, failure->status >= 500 ? "error" : "invalid");
-  }
-  co_return co_await write_response(connection, request, error_response(request, *failure));
+  co_return co_await reject(*failure, true);
 }
 
 }  // namespace troupe::http_detail

@@ -201,4 +201,41 @@ void log_request(const RequestLogRecord& r) {
   logger->info(format == LogFormat::Json ? request_log_json(r) : request_log_text(r));
 }
 
+std::string rejection_log_json(const RejectionLogRecord& r) {
+  std::string o = "{\"event\":\"rejected\"";
+  auto field = [&](std::string_view name, const std::string& json) {
+    o += ",\"";
+    o += name;
+    o += "\":";
+    o += json;
+  };
+  field("request_id", json_string(r.request_id));
+  field("tenant", json_string(r.tenant));
+  field("method", json_string(r.method));
+  field("endpoint", json_string(r.endpoint));
+  field("status", std::to_string(r.status));
+  field("reason", json_string(r.reason));
+  if (r.param) field("param", json_string(*r.param));
+  field("message", json_string(r.message));
+  return o + "}";
+}
+
+std::string rejection_log_text(const RejectionLogRecord& r) {
+  std::string out = "rejected " + r.method + " " + r.endpoint + " status=" + std::to_string(r.status) +
+                    " reason=" + r.reason + " request_id=" + r.request_id + " tenant=" + r.tenant;
+  if (r.param) out += " param=" + *r.param;
+  return out + " message=" + json_string(r.message);
+}
+
+void log_rejection(const RejectionLogRecord& r) {
+  LogFormat format;
+  {
+    std::lock_guard lock(logging_mutex);
+    format = configured_format;
+  }
+  const auto logger = get_request_logger();
+  if (!logger->should_log(spdlog::level::info)) return;
+  logger->info(format == LogFormat::Json ? rejection_log_json(r) : rejection_log_text(r));
+}
+
 }  // namespace troupe

@@ -52,4 +52,20 @@ std::string request_log_text(const RequestLogRecord& r);
 // Logs the record at info level in the configured format.
 void log_request(const RequestLogRecord& r);
 
+// A request the server refused before it reached the engine: one line, at info level, on the
+// request logger ("rejected ..." in text, {"event":"rejected", ...} in JSON).
+struct RejectionLogRecord {
+  std::string request_id;  // X-Request-Id, when the client sent one
+  std::string tenant;
+  std::string method;
+  std::string endpoint;
+  int status = 0;
+  std::string reason;
+  std::optional<std::string> param;
+  std::string message;
+};
+std::string rejection_log_json(const RejectionLogRecord& r);
+std::string rejection_log_text(const RejectionLogRecord& r);
+void log_rejection(const RejectionLogRecord& r);
+
 }  // namespace troupe

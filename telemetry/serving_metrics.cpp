@@ -144,6 +144,12 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
                  .Help("Requests stopped before they finished, by stage (queued, prefill, decode) and reason "
                        "(client_disconnect, timeout, shutdown, error).")
                  .Register(r);
+  rejections_ = &prometheus::BuildCounter()
+                     .Name("troupe_requests_rejected_total")
+                     .Help("Requests refused before the engine took them, by endpoint, HTTP status and reason "
+                           "(invalid_request, unauthorized, not_found, method_not_allowed, unsupported_media_type, "
+                           "body_too_large, headers_too_large, shutting_down, internal_error).")
+                     .Register(r);
   auto& saturation = prometheus::BuildGauge()
                          .Name("troupe_engine_saturation")
                          .Help("How close the engine is to a limit, 0..1, by resource: kv_blocks, running_slots, "
@@ -267,6 +273,14 @@ void ServingMetrics::observe_inter_token(double seconds) {
 void ServingMetrics::observe_stages(std::span<const double> seconds) {
   const std::size_t n = std::min(seconds.size(), stage_seconds_.size());
   for (std::size_t i = 0; i < n; ++i) stage_seconds_[i]->Observe(seconds[i]);
+}
+
+void ServingMetrics::count_rejection(std::string_view endpoint, int status, std::string_view reason) {
+  prometheus::Labels l = labels_;
+  l["endpoint"] = std::string(endpoint);
+  l["status"] = std::to_string(status);
+  l["reason"] = std::string(reason);
+  rejections_->Add(l).Increment();
 }
 
 void ServingMetrics::count_abort(std::string_view stage, std::string_view reason) {

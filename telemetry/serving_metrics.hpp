@@ -67,6 +67,8 @@ class ServingMetrics {
   // troupe_request_aborts_total{stage, reason}: a request stopped from outside (or by an error)
   // while queued, in prefill or in decode.
   void count_abort(std::string_view stage, std::string_view reason);
+  // A request refused before the engine took it (http/rejection.cpp names the reasons).
+  void count_rejection(std::string_view endpoint, int status, std::string_view reason);
   // troupe_engine_saturation{resource}: kv_blocks, running_slots, step_tokens, waiting_queue.
   void set_saturation(double kv_blocks, double running_slots, double step_tokens, double waiting_queue);
 
@@ -89,6 +91,7 @@ class ServingMetrics {
   prometheus::Gauge* executor_up_;
   std::vector<prometheus::Histogram*> stage_seconds_;  // parallel to the stages given at construction
   prometheus::Family<prometheus::Counter>* aborts_;
+  prometheus::Family<prometheus::Counter>* rejections_;
   prometheus::Gauge *saturation_kv_, *saturation_running_, *saturation_step_tokens_, *saturation_waiting_;
 };
 

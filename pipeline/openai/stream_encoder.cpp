@@ -1,5 +1,6 @@
 #include "pipeline/openai/stream_encoder.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "pipeline/openai/chat_response.hpp"
@@ -38,9 +39,7 @@ std::vector<std::string> StreamEncoder::encode(const GenerationEvent& event) {
     const auto tokens = static_cast<int64_t>(delta.token_ids.size());
     completion_tokens_ += tokens;
     state.completion_tokens += tokens;
-    bool skip = false;
-    std::string payload = choice_chunk(delta, state, skip);
-    if (!skip) payloads.push_back(std::move(payload));
+    choice_chunks(delta, state, payloads);
   }
   if (event.done && options_.include_usage) payloads.push_back(usage_chunk(event));
   return payloads;
@@ -59,15 +58,36 @@ void StreamEncoder::role_chunks(std::vector<std::string>& payloads) {
   }
 }
 
-std::string StreamEncoder::choice_chunk(const ChoiceDelta& delta, ChoiceState& state, bool& skip) {
+namespace {
+
+// A message delta as the chunks that carry it: a new chunk wherever a tool call's delta would
+// share one with an earlier delta of the same call (a call's first delta, with its name and empty
+// arguments, and its first arguments then go out one after the other, as OpenAI streams them).
+std::vector<MessageDelta> chunk_pieces(MessageDelta message) {
+  std::vector<MessageDelta> pieces(1);
+  pieces.back().content = std::move(message.content);
+  for (ToolCallDelta& call : message.tool_calls) {
+    const auto& current = pieces.back().tool_calls;
+    if (std::any_of(current.begin(), current.end(), [&](const ToolCallDelta& c) { return c.index == call.index; })) {
+      pieces.emplace_back();
+    }
+    pieces.back().tool_calls.push_back(std::move(call));
+  }
+  return pieces;
+}
+
+}  // namespace
+
+void StreamEncoder::choice_chunks(const ChoiceDelta& delta, ChoiceState& state, std::vector<std::string>& payloads) {
   const bool finishing = delta.finish.has_value();
   if (finishing) state.finished = true;
   if (options_.endpoint == Endpoint::Completions) {
     // A delta with nothing to say (no text, no tokens, no finish) would only be noise.
-    skip = delta.text.empty() && delta.logprobs.empty() && !finishing;
+    if (delta.text.empty() && delta.logprobs.empty() && !finishing) return;
     boost::json::object chunk = completion_chunk(options_.identity, delta, options_.with_logprobs, state.text_offset);
     finish_chunk(chunk, state.completion_tokens, finishing);
-    return boost::json::serialize(chunk);
+    payloads.push_back(boost::json::serialize(chunk));
+    return;
   }
   MessageDelta message;
   if (state.tool_parser) {
@@ -80,11 +100,23 @@ std::string StreamEncoder::choice_chunk(const ChoiceDelta& delta, ChoiceState& s
     message.content = delta.text;
   }
   const bool has_logprobs = options_.with_logprobs && !delta.logprobs.empty();
-  skip = !finishing && !has_logprobs && (state.tool_parser ? message.empty() : delta.text.empty());
+  const bool empty = state.tool_parser ? message.empty() : delta.text.empty();
+  if (!finishing && !has_logprobs && empty) return;
+  std::vector<MessageDelta> pieces = chunk_pieces(std::move(message));
+  // Logprobs and the finish reason ride on the last chunk.
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const bool last = i + 1 == pieces.size();
+    payloads.push_back(chat_chunk(delta, state, pieces[i], last, finishing && last));
+  }
+}
+
+std::string StreamEncoder::chat_chunk(const ChoiceDelta& delta, ChoiceState& state, const MessageDelta& message,
+                                      bool with_logprobs, bool finishing) {
   boost::json::object choice{{"index", delta.index},
                              {"delta", chat_delta_json(message, state.tool_parser == nullptr)},
-                             {"logprobs", options_.with_logprobs ? boost::json::value(chat_logprobs(delta.logprobs))
-                                                                 : boost::json::value(nullptr)}};
+                             {"logprobs", options_.with_logprobs && with_logprobs
+                                              ? boost::json::value(chat_logprobs(delta.logprobs))
+                                              : boost::json::value(nullptr)}};
   if (finishing) {
     const bool called = state.tool_parser && state.tool_parser->calls() > 0;
     choice["finish_reason"] = chat_finish_reason(delta.finish, options_.tool_calls, called);

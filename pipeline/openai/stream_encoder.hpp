@@ -35,7 +35,9 @@ class StreamEncoder {
   };
 
   void role_chunks(std::vector<std::string>& payloads);
-  std::string choice_chunk(const ChoiceDelta& delta, ChoiceState& state, bool& skip);
+  void choice_chunks(const ChoiceDelta& delta, ChoiceState& state, std::vector<std::string>& payloads);
+  std::string chat_chunk(const ChoiceDelta& delta, ChoiceState& state, const MessageDelta& message, bool with_logprobs,
+                         bool finishing);
   std::string usage_chunk(const GenerationEvent& event) const;
   // Adds "usage" (null, or the running usage of one choice) and the fingerprint as vLLM does.
   void finish_chunk(boost::json::object& chunk, int64_t choice_completion_tokens, bool finishing) const;

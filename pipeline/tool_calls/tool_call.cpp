@@ -10,8 +10,10 @@ namespace troupe {
 void MessageDelta::append(MessageDelta other) {
   content += other.content;
   for (ToolCallDelta& call : other.tool_calls) {
-    // A fragment for the call the last delta already speaks of extends it.
-    if (!tool_calls.empty() && tool_calls.back().index == call.index && !call.id && call.arguments) {
+    // A fragment for the call the last delta already speaks of extends it — unless that delta is
+    // the call's first, which keeps its empty arguments (OpenAI's shape).
+    if (!tool_calls.empty() && tool_calls.back().index == call.index && !tool_calls.back().id && !call.id &&
+        call.arguments) {
       ToolCallDelta& last = tool_calls.back();
       last.arguments = last.arguments.value_or("") + *call.arguments;
       continue;

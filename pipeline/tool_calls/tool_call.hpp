@@ -1,7 +1,8 @@
 #pragma once
 // Tool calls as the chat API reports them: whole (a non-streaming message's `tool_calls`) and as
-// streaming deltas (vLLM's shape: the first delta of a call carries its index, id, type and
-// function name; later ones carry only the index and a fragment of the arguments).
+// streaming deltas (OpenAI's shape: the first delta of a call carries its index, id, type, function
+// name and empty arguments ""; later ones carry only the index and a fragment of the arguments —
+// so that `arguments += delta.arguments` works from the first delta on).
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@ struct ToolCallDelta {
   int index = 0;                         // the call's position in the message
   std::optional<std::string> id;         // first delta of a call only (with type "function")
   std::optional<std::string> name;       // first delta of a call only
-  std::optional<std::string> arguments;  // a fragment; absent when this delta has none
+  std::optional<std::string> arguments;  // a fragment; "" on a call's first delta
 };
 
 // What one piece of model text adds to the reply: plain content and/or tool-call deltas.

@@ -40,15 +40,13 @@ void CallDeltas::emit(MessageDelta& out) {
   if (!name_sent_) {
     held_arguments_ += arguments;
     if (!scanner_->name()) return;
-    ToolCallDelta delta;
-    delta.index = index_;
-    delta.id = make_tool_call_id();
-    delta.name = *scanner_->name();
-    if (!held_arguments_.empty()) delta.arguments = std::move(held_arguments_);
+    // OpenAI's shape: the call's first delta has its id, name and empty arguments; the argument
+    // text read so far follows as a delta of its own.
+    out.tool_calls.push_back(ToolCallDelta{index_, make_tool_call_id(), *scanner_->name(), std::string()});
+    if (!held_arguments_.empty()) out.tool_calls.push_back(ToolCallDelta{index_, std::nullopt, std::nullopt, std::move(held_arguments_)});
     held_arguments_.clear();
     name_sent_ = true;
     ++sent_;
-    out.tool_calls.push_back(std::move(delta));
     return;
   }
   if (!arguments.empty()) out.tool_calls.push_back(ToolCallDelta{index_, std::nullopt, std::nullopt, std::move(arguments)});
@@ -272,14 +270,11 @@ MessageDelta RequiredCallsParser::finish() {
 MessageDelta NamedCallParser::push(std::string_view text) {
   MessageDelta out;
   if (text.empty()) return out;
-  ToolCallDelta delta;
-  if (!started_) {
+  if (!started_) {  // first the call with empty arguments, as OpenAI streams it
     started_ = true;
-    delta.id = make_tool_call_id();
-    delta.name = name_;
+    out.tool_calls.push_back(ToolCallDelta{0, make_tool_call_id(), name_, std::string()});
   }
-  delta.arguments = std::string(text);
-  out.tool_calls.push_back(std::move(delta));
+  out.tool_calls.push_back(ToolCallDelta{0, std::nullopt, std::nullopt, std::string(text)});
   return out;
 }
 

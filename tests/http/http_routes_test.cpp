@@ -132,7 +132,11 @@ TEST_CASE("named API keys set the tenant; refusals before the engine are counted
   CHECK(client.send(http::verb::post, "/v1/completions", R"({"model":"test-model","prompt":)",
                     {{"Authorization", "Bearer sk-aaa"}})
             .result_int() == 400);
-  CHECK(server.engine.rejected() == std::vector<std::string>{"team-a:invalid"});
+  // Every refusal is recorded (logged and counted by reason); the 401 does not count as a request
+  // of any tenant, the 400 counts as team-a's invalid one.
+  CHECK(server.engine.rejected() ==
+        std::vector<std::string>{"anonymous:other:401:unauthorized:/v1/completions",
+                                 "team-a:invalid:400:invalid_request:/v1/completions"});
 }
 
 TEST_CASE("without keys every request is the anonymous tenant", "[http]") {

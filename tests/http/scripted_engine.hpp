@@ -138,9 +138,10 @@ class ScriptedEngine final : public ServingEngine {
   }
 
   std::string metrics_text() override { return "troupe_test_requests_total 3\n"; }
-  void record_rejected(const std::string& tenant, std::string_view outcome) override {
+  void record_rejected(const RejectedRequest& r) override {
     const std::lock_guard lock(mutex_);
-    rejected_.push_back(tenant + ":" + std::string(outcome));
+    rejected_.push_back(r.tenant + ":" + (r.generation ? (r.status >= 500 ? "error" : "invalid") : "other") + ":" +
+                        std::to_string(r.status) + ":" + r.reason + ":" + r.endpoint);
   }
   std::vector<std::string> rejected() {
     const std::lock_guard lock(mutex_);

@@ -124,7 +124,7 @@ TEST_CASE("stream: completion logprobs offsets continue across chunks", "[openai
   CHECK(second.at("choices").at(0).at("logprobs").at("text_offset").at(0).as_int64() == 2);
 }
 
-TEST_CASE("stream: tool calls stream as vLLM's deltas and finish with tool_calls", "[openai]") {
+TEST_CASE("stream: tool calls stream as OpenAI's deltas and finish with tool_calls", "[openai]") {
   ResponseOptions o = options(Endpoint::ChatCompletions, 1);
   o.tool_calls.kind = ToolCallMode::Kind::Auto;
   o.tool_calls.format = ToolCallFormat::Hermes;
@@ -136,12 +136,13 @@ TEST_CASE("stream: tool calls stream as vLLM's deltas and finish with tool_calls
   for (std::string& p : encoder.encode(event_with({delta(0, "</tool_call>", FinishReason::Stop)}, true))) {
     payloads.push_back(std::move(p));
   }
-  REQUIRE(payloads.size() == 5);  // role, name, two argument fragments, finish
+  REQUIRE(payloads.size() == 5);  // role, name with "", two argument fragments, finish
   const auto named = parsed(payloads[1]).at("choices").at(0).at("delta").at("tool_calls").at(0).as_object();
   CHECK(named.at("index").as_int64() == 0);
   CHECK(named.at("type").as_string() == "function");
   CHECK(named.at("id").as_string().starts_with("chatcmpl-tool-"));
-  CHECK(boost::json::serialize(named.at("function")) == R"({"name":"get_weather"})");
+  // OpenAI's first delta: id, type, name and empty arguments, so that `arguments +=` works from it.
+  CHECK(boost::json::serialize(named.at("function")) == R"({"name":"get_weather","arguments":""})");
   CHECK_FALSE(parsed(payloads[1]).at("choices").at(0).at("delta").as_object().contains("content"));
   const auto first_args = parsed(payloads[2]).at("choices").at(0).at("delta").at("tool_calls").at(0).as_object();
   CHECK(boost::json::serialize(first_args) == R"({"index":0,"function":{"arguments":"{\"city\": "}})");

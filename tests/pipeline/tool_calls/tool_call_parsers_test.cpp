@@ -34,6 +34,8 @@ ParsedMessage stream(const ToolCallMode& mode, const std::string& text, std::siz
   message.content = all.content;
   for (const ToolCallDelta& d : all.tool_calls) {
     if (d.id) {
+      // A call's first delta: OpenAI's shape, arguments present and empty (every parser).
+      CHECK(d.arguments == std::optional<std::string>(""));
       message.tool_calls.push_back({*d.id, d.name.value_or(""), d.arguments.value_or("")});
     } else {
       REQUIRE_FALSE(message.tool_calls.empty());
@@ -87,17 +89,22 @@ TEST_CASE("hermes: text before the calls is content; two calls get indexes 0 and
   check_stream_matches(mode, text);
 }
 
-TEST_CASE("hermes: the first delta of a call carries id, type and name; then argument fragments") {
+TEST_CASE("hermes: the first delta of a call carries id, name and empty arguments; then argument fragments") {
   const ToolCallMode mode = auto_mode(ToolCallFormat::Hermes);
   std::unique_ptr<ToolCallParser> parser = make_tool_call_parser(mode);
   CHECK(parser->push("Hi <tool").content == "Hi ");  // "<tool" is held back: it may be the tag
   CHECK(parser->push("_call>{\"name\": \"get_").empty());
   MessageDelta named = parser->push("weather\", \"arguments\": {\"ci");
-  REQUIRE(named.tool_calls.size() == 1);
+  // OpenAI's shape: {id, name, arguments ""} first, so that a client's `arguments +=` starts from
+  // "" (not None, and not "{" twice); then the arguments read so far, a delta of their own.
+  REQUIRE(named.tool_calls.size() == 2);
   CHECK(named.tool_calls[0].index == 0);
   CHECK(named.tool_calls[0].id.has_value());
   CHECK(named.tool_calls[0].name == std::optional<std::string>("get_weather"));
-  CHECK(named.tool_calls[0].arguments == std::optional<std::string>("{\"ci"));  // string text streams as it comes
+  CHECK(named.tool_calls[0].arguments == std::optional<std::string>(""));
+  CHECK(named.tool_calls[1].index == 0);
+  CHECK_FALSE(named.tool_calls[1].id.has_value());
+  CHECK(named.tool_calls[1].arguments == std::optional<std::string>("{\"ci"));  // string text streams as it comes
   MessageDelta more = parser->push("ty\": \"Paris\"}}</tool_call>");
   REQUIRE(more.tool_calls.size() == 1);
   CHECK_FALSE(more.tool_calls[0].id.has_value());
