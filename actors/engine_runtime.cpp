@@ -239,7 +239,7 @@ void EngineRuntime::record_rejected(const RejectedRequest& r) {
   // sees malformed traffic too.
   if (r.generation) metrics.count_request(r.tenant, r.status >= 500 ? "error" : "invalid", 0, 0);
   metrics.count_rejection(r.endpoint, r.status, r.reason);
-  log_rejection(RejectionLogRecord{r.request_id, r.tenant, r.method, r.endpoint, r.status, r.reason, r.param, r.message});
+  log_rejection(RejectionLogRecord{r.request_id, r.tenant, r.method, r.path, r.status, r.reason, r.param, r.message});
 }
 
 std::string EngineRuntime::metrics_text() {

@@ -75,6 +75,7 @@ void end_request(Self* self, std::optional<ApiError> error, FinishReason overall
   for (const auto& o : st.outputs) generated += o.num_tokens();
   const std::string_view outcome = outcome_of(error, overall);
   st.metrics->count_request(req.tenant, outcome, st.prompt_tokens, generated);
+  if (req.auto_tools_as_text) st.metrics->count_auto_tools_as_text();
   if (st.prompt_tokens > 0) {
     ServingMetrics::RequestTimes t;
     t.ttft = st.first_token == Clock::time_point{} ? -1.0 : seconds_between(req.arrival, st.first_token);

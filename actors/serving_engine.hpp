@@ -19,7 +19,8 @@ namespace troupe {
 struct RejectedRequest {
   std::string request_id;  // the client's X-Request-Id, else empty
   std::string tenant;
-  std::string endpoint;    // the route's path; "other" for a path no route serves
+  std::string endpoint;    // the route's path; "other" for a path no route serves (the metric's label)
+  std::string path;        // the request's path as sent (the log's)
   std::string method;
   int status = 400;
   std::string reason;      // invalid_request, unauthorized, not_found, ... (http/rejection.cpp)
@@ -33,9 +34,11 @@ struct ServedModel {
   int64_t max_model_len = 0;
   int64_t created = 0;     // unix seconds, for /v1/models
   std::string root;        // the model path
-  // --enable-auto-tool-choice / --tool-call-parser: tool_choice "auto" needs both.
-  bool enable_auto_tool_choice = false;
+  // tool_choice "auto" allowed (not --disable-auto-tool-choice), and the format tool calls are
+  // parsed in (--tool-call-parser, else the chat template's; none: "auto" answers in text).
+  bool enable_auto_tool_choice = true;
   std::optional<ToolCallFormat> tool_call_format;
+  bool disable_any_whitespace = false;  // --structured-outputs-config {"disable_any_whitespace": true}
   std::string system_fingerprint;  // "troupe-<version>-<hash8>", in every response
   std::string version;             // GET /version
 };

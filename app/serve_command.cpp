@@ -60,9 +60,11 @@ struct ServeOptions {
   double stream_write_timeout_s = 60;
   std::string metric_labels;       // --metric-labels k=v,...
   std::string log_format = "text";  // --log-format text|json
-  bool enable_auto_tool_choice = false;
+  bool enable_auto_tool_choice = false;  // accepted for vLLM's command lines: automatic tools are the default
+  bool disable_auto_tool_choice = false;
   std::string tool_call_parser;
   std::string chat_template;
+  std::string structured_outputs_config;  // vLLM's --structured-outputs-config JSON
 };
 
 // system_fingerprint: "troupe-<version>-<8 hex>", the hex from an FNV-1a hash of what decides the
@@ -232,6 +234,25 @@ std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, cons
   return out;
 }
 
+// vLLM's --structured-outputs-config: a JSON object whose disable_any_whitespace sets the default
+// of every JSON constraint; "backend" names vLLM's grammar engines (troupe has one: accepted).
+bool parse_structured_outputs_config(const std::string& text) {
+  if (text.empty()) return false;
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) throw ConfigError("--structured-outputs-config: not a JSON object: " + text);
+  bool disable = false;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key == "disable_any_whitespace" && value.is_bool()) {
+      disable = value.as_bool();
+    } else if (key != "backend" && key != "disable_fallback" && key != "disable_additional_properties") {
+      throw ConfigError("--structured-outputs-config: unsupported key \"" + std::string(key) +
+                        "\" (supported: disable_any_whitespace, backend)");
+    }
+  }
+  return disable;
+}
+
 std::chrono::milliseconds seconds_option(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
 }
@@ -274,16 +295,31 @@ void run_serve(const ServeOptions& opt) {
   served.root = path.string();
   served.version = TROUPE_VERSION;
   served.system_fingerprint = system_fingerprint(path, max_model_len, backends);
-  served.enable_auto_tool_choice = opt.enable_auto_tool_choice;
+  served.enable_auto_tool_choice = !opt.disable_auto_tool_choice;
+  if (opt.disable_auto_tool_choice && opt.enable_auto_tool_choice) {
+    throw ConfigError("--disable-auto-tool-choice and --enable-auto-tool-choice contradict each other");
+  }
+  std::string_view format_source = "--tool-call-parser";
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;
     if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
       throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes or llama3_json)");
     }
     served.tool_call_format = format;
+  } else {
+    served.tool_call_format = tool_call_format_of_template(text->chat_template->source());
+    format_source = "the chat template";
   }
-  if (opt.enable_auto_tool_choice && !served.tool_call_format) {
-    throw ConfigError("--enable-auto-tool-choice needs --tool-call-parser (hermes or llama3_json)");
+  served.disable_any_whitespace = parse_structured_outputs_config(opt.structured_outputs_config);
+  if (!served.enable_auto_tool_choice) {
+    spdlog::info("troupe: tool_choice \"auto\" is turned off (--disable-auto-tool-choice): it answers 400");
+  } else if (served.tool_call_format) {
+    spdlog::info("troupe: tool calls are parsed as {} ({})", tool_call_format_name(*served.tool_call_format),
+                 format_source);
+  } else {
+    spdlog::info("troupe: the chat template has no tool-call format troupe parses (hermes, llama3_json): requests "
+                 "with tools and tool_choice \"auto\" are answered in text (troupe_auto_tools_as_text_total); "
+                 "--tool-call-parser chooses one");
   }
 
   EngineOptions eopt;
@@ -388,9 +424,16 @@ void add_serve_command(CLI::App& app) {
                   "Labels added to every metric series, e.g. variant=thinking,region=eu");
   cmd->add_option("--log-format", opt->log_format, "text or json (one JSON object per line, one per request)");
   cmd->add_flag("--enable-auto-tool-choice", opt->enable_auto_tool_choice,
-               "Let the model call tools on its own (tool_choice \"auto\"); needs --tool-call-parser");
+               "Accepted for vLLM's command lines: the model may call tools on its own (tool_choice \"auto\") "
+               "by default");
+  cmd->add_flag("--disable-auto-tool-choice", opt->disable_auto_tool_choice,
+               "Answer tool_choice \"auto\" (and tools without a tool_choice) with vLLM's 400");
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,
-                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3) or llama3_json (Llama 3.1/3.2)");
+                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3) or llama3_json (Llama 3.1/3.2); "
+                  "default: the format the chat template uses");
+  cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
+                  "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "
+                  "constraint (forced tool calls included) compact");
   cmd->add_option("--test-tokenizer-delay-ms", opt->tokenizer_delay_ms, "Test only: slow every tokenization down")->group("");
   cmd->callback([opt] { run_serve(*opt); });
 }

@@ -103,9 +103,15 @@ asio::awaitable<bool> read_request(Connection& connection, http::request_parser<
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngine& engine,
                                        const HttpServerOptions& options, ServerLifecycle& lifecycle) {
   const ServedModel& model = engine.served_model();
+  ApiContext context;
+  context.served_model_name = model.name;
+  context.max_model_len = model.max_model_len;
+  context.enable_auto_tool_choice = model.enable_auto_tool_choice;
+  context.tool_call_format = model.tool_call_format;
+  context.disable_any_whitespace = model.disable_any_whitespace;
+  context.system_fingerprint = model.system_fingerprint;
   Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options, lifecycle,
-                        ApiContext{model.name, model.max_model_len, model.enable_auto_tool_choice,
-                                   model.tool_call_format, model.system_fingerprint}};
+                        std::move(context)};
   // A draining server answers each request it reads (new work with 503) and closes the connection
   // after it (write_response says so).
   while (!connection.peer_closed) {

@@ -1,6 +1,8 @@
 // Requests the server refuses: every one gets a log line and a count by reason (an operator
 // debugging a client, Open WebUI say, sees which of its requests failed and why without a packet
 // capture), then its error response.
+#include <algorithm>
+
 #include "http/connection.hpp"
 
 namespace troupe::http_detail {
@@ -32,6 +34,8 @@ asio::awaitable<bool> write_rejection(Connection& connection, const Request& req
   rejected.request_id = connection.request_id;
   rejected.tenant = connection.tenant;
   rejected.endpoint = std::string(endpoint);
+  const std::string_view target = request.target();
+  rejected.path = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
   rejected.method = std::string(request.method_string());
   rejected.status = error.status;
   rejected.reason = reason_of(error);

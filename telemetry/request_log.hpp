@@ -58,7 +58,7 @@ struct RejectionLogRecord {
   std::string request_id;  // X-Request-Id, when the client sent one
   std::string tenant;
   std::string method;
-  std::string endpoint;
+  std::string endpoint;  // the path the request named
   int status = 0;
   std::string reason;
   std::optional<std::string> param;

@@ -144,6 +144,9 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
                  .Help("Requests stopped before they finished, by stage (queued, prefill, decode) and reason "
                        "(client_disconnect, timeout, shutdown, error).")
                  .Register(r);
+  auto_tools_as_text_ = &counter("troupe_auto_tools_as_text_total",
+                                 "Chat requests with tools and tool_choice \"auto\" answered in text: the model's chat "
+                                 "template has no tool-call format troupe parses (and no --tool-call-parser was given).");
   rejections_ = &prometheus::BuildCounter()
                      .Name("troupe_requests_rejected_total")
                      .Help("Requests refused before the engine took them, by endpoint, HTTP status and reason "
@@ -274,6 +277,8 @@ void ServingMetrics::observe_stages(std::span<const double> seconds) {
   const std::size_t n = std::min(seconds.size(), stage_seconds_.size());
   for (std::size_t i = 0; i < n; ++i) stage_seconds_[i]->Observe(seconds[i]);
 }
+
+void ServingMetrics::count_auto_tools_as_text() { auto_tools_as_text_->Increment(); }
 
 void ServingMetrics::count_rejection(std::string_view endpoint, int status, std::string_view reason) {
   prometheus::Labels l = labels_;

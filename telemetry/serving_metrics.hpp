@@ -67,6 +67,9 @@ class ServingMetrics {
   // troupe_request_aborts_total{stage, reason}: a request stopped from outside (or by an error)
   // while queued, in prefill or in decode.
   void count_abort(std::string_view stage, std::string_view reason);
+  // A chat request with tools and tool_choice "auto" on a model with no tool-call format: answered
+  // in text.
+  void count_auto_tools_as_text();
   // A request refused before the engine took it (http/rejection.cpp names the reasons).
   void count_rejection(std::string_view endpoint, int status, std::string_view reason);
   // troupe_engine_saturation{resource}: kv_blocks, running_slots, step_tokens, waiting_queue.
@@ -92,6 +95,7 @@ class ServingMetrics {
   std::vector<prometheus::Histogram*> stage_seconds_;  // parallel to the stages given at construction
   prometheus::Family<prometheus::Counter>* aborts_;
   prometheus::Family<prometheus::Counter>* rejections_;
+  prometheus::Counter* auto_tools_as_text_;
   prometheus::Gauge *saturation_kv_, *saturation_running_, *saturation_step_tokens_, *saturation_waiting_;
 };
 

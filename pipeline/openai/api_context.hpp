@@ -13,9 +13,14 @@ namespace troupe {
 struct ApiContext {
   std::string served_model_name;
   int64_t max_model_len = 0;  // 0: unknown, max_tokens is then only checked to be positive
-  // --enable-auto-tool-choice and --tool-call-parser: without both, tool_choice "auto" is a 400.
-  bool enable_auto_tool_choice = false;
+  // tool_choice "auto" (and tools without a tool_choice): the model may call tools, parsed in
+  // tool_call_format (--tool-call-parser, else the chat template's); without a format it answers
+  // in text. Off (--disable-auto-tool-choice): vLLM's 400.
+  bool enable_auto_tool_choice = true;
   std::optional<ToolCallFormat> tool_call_format;
+  // --structured-outputs-config's disable_any_whitespace: the default of every JSON constraint
+  // (forced tool calls included); a request's structured_outputs.disable_any_whitespace overrides.
+  bool disable_any_whitespace = false;
   // Reported as system_fingerprint: the troupe version and a hash of what shapes the output
   // (model, dtype, context length), so a client can tell when the backend configuration changed.
   std::string system_fingerprint;

@@ -113,7 +113,7 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
     throw_invalid("'max_completion_tokens' is a chat completions field; /v1/completions takes 'max_tokens'.",
                   "max_completion_tokens");
   }
-  read_structured_output_fields(fields, request);  // response_format among them, validated
+  read_structured_output_fields(fields, context, request);  // response_format among them, validated
   reject_unsupported_fields(fields, request);
   return request;
 }

@@ -129,24 +129,27 @@ std::optional<StructuredOutputRequest> read_response_format(const FieldReader& f
 
 }  // namespace
 
-void read_structured_output_fields(const FieldReader& fields, GenerationRequest& request) {
+void read_structured_output_fields(const FieldReader& fields, const ApiContext& context, GenerationRequest& request) {
+  Found found;
+  StructuredOutputRequest options;  // whitespace settings: the server's default, then the request's
+  options.disable_any_whitespace = context.disable_any_whitespace;
+  if (const auto* so = fields.find("structured_outputs")) {
+    if (!so->is_object()) throw_invalid("'structured_outputs' must be an object.", "structured_outputs");
+    read_vllm_object(so->as_object(), found, options);
+  }
+  read_guided_fields(fields, found, options);
   // A forced tool call (tool_choice "required" or a named function) already set the constraint:
-  // its schema comes from the request's tools, so a schema keyword troupe cannot enforce is the
-  // tools' fault.
+  // it takes the whitespace settings too, and its schema comes from the request's tools, so a
+  // schema keyword troupe cannot enforce is the tools' fault.
   if (request.structured_output) {
+    request.structured_output->disable_any_whitespace = options.disable_any_whitespace;
+    request.structured_output->whitespace_pattern = options.whitespace_pattern;
     try {
       structured_output::grammar_for(*request.structured_output);
     } catch (const structured_output::GrammarError& e) {
       throw_invalid(std::string("The tool's parameters cannot be enforced for tool_choice: ") + e.what(), "tools");
     }
   }
-  Found found;
-  StructuredOutputRequest options;  // whitespace settings
-  if (const auto* so = fields.find("structured_outputs")) {
-    if (!so->is_object()) throw_invalid("'structured_outputs' must be an object.", "structured_outputs");
-    read_vllm_object(so->as_object(), found, options);
-  }
-  read_guided_fields(fields, found, options);
   if (found.count > 1) {
     throw_invalid("Only one kind of structured output constraint can be used at a time (json, regex, choice, grammar or json_object).",
                   found.param);

@@ -101,9 +101,15 @@ void read_tool_fields(const FieldReader& fields, const ApiContext& context, Gene
     return;
   }
   if (choice_name == "auto") {
-    if (!context.enable_auto_tool_choice || !context.tool_call_format) {
-      throw_invalid("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set",
+    if (!context.enable_auto_tool_choice) {
+      throw_invalid("\"auto\" tool choice is turned off on this server (troupe serve --disable-auto-tool-choice)",
                     "tool_choice");
+    }
+    if (!context.tool_call_format) {
+      // The model has no tool-call format: "auto" lets it answer without a tool, so it answers in
+      // text (the tools are still rendered, as the template renders them).
+      request.auto_tools_as_text = true;
+      return;
     }
     request.tool_calls.kind = ToolCallMode::Kind::Auto;
     request.tool_calls.format = *context.tool_call_format;

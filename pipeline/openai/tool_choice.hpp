@@ -1,8 +1,10 @@
 #pragma once
 // `tools`, `tool_choice` and `parallel_tool_calls` of a chat request, read as vLLM reads them:
 //   - tools without tool_choice (or tool_choice null) mean "auto";
-//   - "auto" needs the server's --enable-auto-tool-choice and --tool-call-parser (else 400, with
-//     vLLM's message);
+//   - "auto" parses the model's tool calls in the server's format (--tool-call-parser, else the
+//     one its chat template uses, pipeline/tool_calls/tool_call_mode.hpp); a model without one
+//     answers in text (GenerationRequest::auto_tools_as_text, counted); --disable-auto-tool-choice
+//     makes "auto" a 400, as vLLM is without --enable-auto-tool-choice;
 //   - "required" and a named function constrain decoding to a JSON schema (vLLM's: an array of
 //     {"name", "parameters"} objects with minItems 1, or the function's parameters), carried in
 //     GenerationRequest::structured_output;

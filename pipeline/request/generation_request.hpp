@@ -57,6 +57,8 @@ struct GenerationRequest {
   boost::json::array messages;
   std::optional<boost::json::array> tools;  // rendered into the prompt (tool_choice "none" included)
   ToolCallMode tool_calls;                   // how the output becomes tool calls
+  // tool_choice "auto" on a model with no tool-call format: answered in text (counted on /metrics).
+  bool auto_tools_as_text = false;
   bool parallel_tool_calls = true;           // false: a reply keeps only its first call
   boost::json::object chat_template_kwargs;  // extra template variables (enable_thinking, ...)
   bool add_generation_prompt = true;

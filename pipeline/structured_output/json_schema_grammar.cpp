@@ -166,9 +166,14 @@ class SchemaCompiler {
       return compile_regex(b_, options_.whitespace_pattern, RegexTarget::Text, "whitespace_pattern");
     }
     if (!options_.any_whitespace) return b_.empty();
-    ByteSet set;
-    for (char c : std::string_view(" \t\n\r")) set.set(static_cast<unsigned char>(c));
-    return b_.repeat(b_.bytes(set), 0, kMaxWhitespace);
+    // llama.cpp's rule (json-schema-to-grammar's `space`): nothing, one space, or one or two
+    // newlines and an indentation of up to kMaxIndentation spaces and tabs — what compact and
+    // pretty-printed JSON use, and no more, so that a small model cannot spend its tokens on blanks.
+    ByteSet indentation;
+    indentation.set(static_cast<unsigned char>(' '));
+    indentation.set(static_cast<unsigned char>('\t'));
+    return b_.alt({b_.empty(), b_.literal(" "),
+                   b_.seq({b_.repeat(b_.literal("\n"), 1, 2), b_.repeat(b_.bytes(indentation), 0, kMaxIndentation)})});
   }
   Expr item_separator() {
     if (!options_.any_whitespace && options_.whitespace_pattern.empty()) return b_.literal(", ");

@@ -27,15 +27,16 @@
 namespace troupe::structured_output {
 
 struct JsonGrammarOptions {
-  // Whitespace between JSON tokens. Flexible: up to kMaxWhitespace characters of JSON whitespace
-  // at each place JSON allows it (bounded so that a model cannot loop on whitespace). Compact:
-  // none except the separators ", " and ": " (vLLM's disable_any_whitespace). A non-empty
-  // `whitespace_pattern` (a regex) replaces the flexible rule.
+  // Whitespace between JSON tokens. Flexible (the default): at each place JSON allows whitespace,
+  // llama.cpp's bound — nothing, one space, or one or two newlines and up to kMaxIndentation
+  // spaces and tabs of indentation (a small model given 20 characters of any whitespace spent
+  // most of its tokens on blanks). Compact: none except the separators ", " and ": " (vLLM's
+  // disable_any_whitespace). A non-empty `whitespace_pattern` (a regex) replaces the flexible rule.
   bool any_whitespace = true;
   std::string whitespace_pattern;
 };
 
-inline constexpr int32_t kMaxWhitespace = 20;
+inline constexpr int32_t kMaxIndentation = 20;
 
 // Throws GrammarError for invalid JSON, a schema that is not an object or boolean, an unsupported
 // keyword, an unresolvable $ref, or a schema no value satisfies.

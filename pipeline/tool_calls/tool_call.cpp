@@ -33,6 +33,19 @@ std::string make_tool_call_id() {
   return id;
 }
 
+std::string_view tool_call_format_name(ToolCallFormat format) {
+  return format == ToolCallFormat::Llama3Json ? "llama3_json" : "hermes";
+}
+
+std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
+  if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
+  if (source.find("<|python_tag|>") != std::string_view::npos ||
+      (source.find("ipython") != std::string_view::npos && source.find("<|start_header_id|>") != std::string_view::npos)) {
+    return ToolCallFormat::Llama3Json;
+  }
+  return std::nullopt;
+}
+
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format) {
   if (name == "hermes") {
     format = ToolCallFormat::Hermes;

@@ -1,7 +1,9 @@
 #pragma once
 // How a chat request's output turns into tool calls, decided from `tools`, `tool_choice` and the
 // server's --enable-auto-tool-choice / --tool-call-parser.
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace troupe {
 
@@ -24,5 +26,12 @@ struct ToolCallMode {
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json").
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
+std::string_view tool_call_format_name(ToolCallFormat format);
+
+// The format a chat template asks tool calls in, read off the template's text as llama.cpp's
+// server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML
+// coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json; nullopt when the
+// template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
+std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 
 }  // namespace troupe

@@ -118,11 +118,27 @@ TEST_CASE("chat: tools and tool_choice as vLLM reads them", "[openai]") {
   auto parse_with = [&](const ApiContext& context, const std::string& fields) {
     return parse_chat_request(R"({"model":"m","messages":[)" + kUser + "]," + fields + "}", context);
   };
-  // Tools without tool_choice mean "auto"; auto needs the server flags, with vLLM's message.
-  const ApiError no_flags = reject(kTools);
-  CHECK(no_flags.param == "tool_choice");
-  CHECK(no_flags.message == "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set");
-  CHECK(reject(kTools + R"(,"tool_choice":"auto")").message == no_flags.message);
+  // Tools without tool_choice mean "auto". A model without a tool-call format answers in text
+  // (counted); with auto tools turned off (--disable-auto-tool-choice), vLLM's 400.
+  const GenerationRequest as_text = parse_with(kContext, kTools);
+  CHECK(as_text.tool_calls.kind == ToolCallMode::Kind::None);
+  CHECK(as_text.auto_tools_as_text);
+  CHECK(as_text.tools);  // still rendered by the template
+  ApiContext off = with_auto;
+  off.enable_auto_tool_choice = false;
+  const auto reject_with = [&](const ApiContext& context, const std::string& fields) {
+    try {
+      parse_with(context, fields);
+    } catch (const ApiException& e) {
+      return e.error();
+    }
+    FAIL("accepted " << fields);
+    return ApiError{};
+  };
+  const ApiError turned_off = reject_with(off, kTools);
+  CHECK(turned_off.param == "tool_choice");
+  CHECK(turned_off.message == "\"auto\" tool choice is turned off on this server (troupe serve --disable-auto-tool-choice)");
+  CHECK(reject_with(off, kTools + R"(,"tool_choice":"auto")").message == turned_off.message);
   const GenerationRequest automatic = parse_with(with_auto, kTools);
   REQUIRE(automatic.tools);
   CHECK(automatic.tools->size() == 2);

@@ -146,8 +146,14 @@ TEST_CASE("json schema: whitespace options") {
   CHECK_FALSE(matches(g, R"({"a":[1,2]})"));
   CHECK_FALSE(matches(g, "{\"a\": [1, 2]\n}"));
   const auto flexible = schema(R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]})");
-  CHECK(matches(flexible, "{ \"a\" :\t1 }"));
-  CHECK_FALSE(matches(flexible, "{" + std::string(21, ' ') + "\"a\": 1}"));  // over kMaxWhitespace
+  // llama.cpp's bound: nothing, one space, or one or two newlines and up to 20 spaces/tabs.
+  CHECK(matches(flexible, "{ \"a\" : 1 }"));
+  CHECK(matches(flexible, "{\n  \"a\": 1\n}"));
+  CHECK(matches(flexible, "{\n\n\t\t\"a\":\n" + std::string(20, ' ') + "1}"));
+  CHECK_FALSE(matches(flexible, "{  \"a\": 1}"));                               // two spaces, no newline
+  CHECK_FALSE(matches(flexible, "{\n" + std::string(21, ' ') + "\"a\": 1}"));  // over kMaxIndentation
+  CHECK_FALSE(matches(flexible, "{\n\n\n\"a\": 1}"));                           // three newlines
+  CHECK_FALSE(matches(flexible, "{ \"a\" :\t1 }"));                              // a tab without a newline
   StructuredOutputRequest pattern = schema_request(R"({"type":"array","items":{"type":"integer"}})");
   pattern.whitespace_pattern = "[ ]?";
   const auto p = compile(pattern, byte_vocabulary());

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pipeline/tool_calls/tool_call_parser.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace {
 
@@ -186,4 +187,17 @@ TEST_CASE("a named function: the whole output is its arguments, passed through a
   CHECK(m.tool_calls[0].name == "get_weather");
   CHECK(m.tool_calls[0].arguments == text);
   check_stream_matches(mode, text);
+}
+
+TEST_CASE("the tool-call format is read off a chat template as llama.cpp's server reads it") {
+  const auto format_of = [](const std::string& fixture) {
+    const auto doc = troupe::test::read_json(troupe::test::fixture("chat_template/" + fixture)).as_object();
+    return tool_call_format_of_template(std::string(doc.at("template").as_string()));
+  };
+  CHECK(format_of("qwen2_5.json") == ToolCallFormat::Hermes);
+  CHECK(format_of("qwen3.json") == ToolCallFormat::Hermes);
+  CHECK(format_of("llama3_1.json") == ToolCallFormat::Llama3Json);
+  CHECK(format_of("llama3_2.json") == ToolCallFormat::Llama3Json);
+  CHECK(format_of("smollm2.json") == std::nullopt);  // renders no tools at all
+  CHECK(tool_call_format_of_template("{{ bos_token }}<start_of_turn>user") == std::nullopt);
 }
