@@ -183,9 +183,8 @@ void EngineRuntime::cancel(const std::string& request_id, AbortReason reason) {
   }
 }
 
-void EngineRuntime::tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
-                             bool add_generation_prompt, std::function<void(TokenizeResult)> done) {
-  TokenizeText job{std::move(prompt), std::move(messages), use_messages, add_special_tokens, add_generation_prompt};
+void EngineRuntime::tokenize(TokenizeRequest request, std::function<void(TokenizeResult)> done) {
+  TokenizeText job{std::move(request)};
   caf::actor tokenizer = impl_->pick_tokenizer();
   // A one-shot actor turns the request/response into a callback, so no io thread ever blocks. The
   // tokenizer is a spawn argument, not a capture: CAF 0.17 binds a reference through a null pointer

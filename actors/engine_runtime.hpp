@@ -34,8 +34,7 @@ class EngineRuntime final : public ServingEngine {
   const ServedModel& served_model() const override;
   void submit(GenerationRequest request, std::shared_ptr<EventSink> sink) override;
   void cancel(const std::string& request_id, AbortReason reason = AbortReason::ClientDisconnect) override;
-  void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
-                bool add_generation_prompt, std::function<void(TokenizeResult)> done) override;
+  void tokenize(TokenizeRequest request, std::function<void(TokenizeResult)> done) override;
   void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) override;
   void record_rejected(const RejectedRequest& rejected) override;
   std::string metrics_text() override;

@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include "pipeline/openai/tokenize_api.hpp"
 #include "pipeline/request/generation_event.hpp"
 #include "pipeline/request/generation_request.hpp"
 #include "pipeline/tool_calls/tool_call_mode.hpp"
@@ -68,9 +69,8 @@ class ServingEngine {
   virtual void cancel(const std::string& request_id, AbortReason reason = AbortReason::ClientDisconnect) = 0;
 
   // /tokenize: either `prompt` (text, add_special_tokens) or chat `messages` (rendered with the
-  // chat template, add_generation_prompt).
-  virtual void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
-                        bool add_generation_prompt, std::function<void(TokenizeResult)> done) = 0;
+  // chat template as a chat request's: tools, chat_template_kwargs, add_generation_prompt).
+  virtual void tokenize(TokenizeRequest request, std::function<void(TokenizeResult)> done) = 0;
   virtual void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) = 0;
 
   // A request the HTTP layer refused (bad JSON, a field out of range, an unknown model or route, a

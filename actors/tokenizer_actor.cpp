@@ -21,19 +21,23 @@ ApiError template_error(const std::exception& e) {
   return err;
 }
 
+// A chat prompt's ids, as a chat completion and /tokenize both render it.
+std::vector<int32_t> encode_chat(const ModelText& text, const boost::json::array& messages,
+                                 const std::optional<boost::json::array>& tools, const boost::json::object& kwargs,
+                                 bool add_generation_prompt, bool add_special_tokens) {
+  ChatTemplateOptions options;
+  options.tools = tools;
+  options.extra_context = kwargs;
+  options.add_generation_prompt = add_generation_prompt;
+  options.bos_token = text.bos_token;
+  options.eos_token = text.eos_token;
+  return text.tokenizer.encode(text.chat_template->render(messages, options), add_special_tokens);
+}
+
 std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, int prompt) {
   if (r.endpoint == Endpoint::ChatCompletions) {
-    ChatTemplateOptions options;
-    options.tools = r.tools;
-    options.extra_context = r.chat_template_kwargs;
-    if (!r.add_generation_prompt) {
-      // render_chat always adds the generation prompt; a request that asks otherwise renders raw.
-      options.add_generation_prompt = false;
-      if (!options.bos_token) options.bos_token = text.bos_token;
-      if (!options.eos_token) options.eos_token = text.eos_token;
-      return text.tokenizer.encode(text.chat_template->render(r.messages, options), false);
-    }
-    return text.encode_chat(r.messages, std::move(options));
+    // The template writes every special token the model expects (Llama 3's BOS included): none added.
+    return encode_chat(text, r.messages, r.tools, r.chat_template_kwargs, r.add_generation_prompt, false);
   }
   const PromptInput input = r.prompt_at(prompt);
   if (!input.ids.empty()) return input.ids;
@@ -82,16 +86,14 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
       },
       [config](atoms::tokenize, const TokenizeText& job) -> TokenizedPrompt {
         TokenizedPrompt out;
+        const TokenizeRequest& r = job.request;
         try {
           std::vector<int32_t> ids;
-          if (job.use_messages) {
-            ChatTemplateOptions options;
-            options.add_generation_prompt = job.add_generation_prompt;
-            options.bos_token = config.text->bos_token;
-            options.eos_token = config.text->eos_token;
-            ids = config.text->tokenizer.encode(config.text->chat_template->render(job.messages, options), false);
+          if (r.use_messages) {
+            ids = encode_chat(*config.text, r.messages, r.tools, r.chat_template_kwargs, r.add_generation_prompt,
+                              r.add_special_tokens);
           } else {
-            ids = config.text->tokenizer.encode(job.prompt, job.add_special_tokens);
+            ids = config.text->tokenizer.encode(r.prompt, r.add_special_tokens);
           }
           out.ids = std::make_shared<const std::vector<int32_t>>(std::move(ids));
         } catch (const ChatTemplateError& e) {

@@ -104,8 +104,7 @@ asio::awaitable<bool> metrics(Connection& c, const Request& r) {
 asio::awaitable<bool> tokenize(Connection& c, const Request& r) {
   TokenizeRequest request = parse_tokenize_request(r.body(), c.api_context);
   TokenizeResult result = co_await await_engine<TokenizeResult>([&](std::function<void(TokenizeResult)> done) {
-    c.engine.tokenize(std::move(request.prompt), std::move(request.messages), request.use_messages,
-                      request.add_special_tokens, request.add_generation_prompt, std::move(done));
+    c.engine.tokenize(std::move(request), std::move(done));
   });
   if (result.error) throw ApiException(*result.error);  // refused: logged and counted by the router
   const boost::json::object body = tokenize_response(result.tokens, c.api_context.max_model_len);

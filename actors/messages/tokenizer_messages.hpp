@@ -7,6 +7,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "pipeline/openai/tokenize_api.hpp"
 #include "pipeline/request/generation_event.hpp"
 #include "pipeline/request/generation_request.hpp"
 
@@ -28,11 +29,7 @@ struct TokenizedPrompt {
 
 // /tokenize: text (or chat messages) to ids.
 struct TokenizeText {
-  std::string prompt;
-  boost::json::array messages;
-  bool use_messages = false;
-  bool add_special_tokens = true;
-  bool add_generation_prompt = true;
+  TokenizeRequest request;
 };
 
 }  // namespace troupe

@@ -23,6 +23,13 @@ TokenizeRequest parse_tokenize_request(std::string_view body, const ApiContext& 
     // Rendered chat text already holds the template's special tokens.
     request.add_special_tokens = fields.boolean("add_special_tokens").value_or(false);
     request.add_generation_prompt = fields.boolean("add_generation_prompt").value_or(true);
+    // What a chat completion renders with them, so that clients that count prompt tokens here
+    // (with tools) get the chat completion's prompt.
+    if (const boost::json::array* tools = fields.array("tools")) {
+      validate_tools(*tools);
+      request.tools = *tools;
+    }
+    if (const boost::json::object* kwargs = fields.object("chat_template_kwargs")) request.chat_template_kwargs = *kwargs;
   } else {
     request.prompt = *prompt;
     request.add_special_tokens = fields.boolean("add_special_tokens").value_or(true);

@@ -1,11 +1,13 @@
 #pragma once
 // vLLM's /tokenize and /detokenize bodies.
 //   /tokenize   {"model", "prompt", "add_special_tokens"=true}
-//            or {"model", "messages", "add_generation_prompt"=true, "add_special_tokens"=false}
+//            or {"model", "messages", "add_generation_prompt"=true, "add_special_tokens"=false,
+//                "tools", "chat_template_kwargs"} (rendered as a chat completion's prompt is)
 //            → {"count", "max_model_len", "tokens"}
 //   /detokenize {"model", "tokens"} → {"prompt"}
 #include <boost/json.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,8 @@ struct TokenizeRequest {
   bool use_messages = false;
   bool add_special_tokens = true;
   bool add_generation_prompt = true;
+  std::optional<boost::json::array> tools;  // rendered by the template, as for a chat request
+  boost::json::object chat_template_kwargs;
 };
 
 struct DetokenizeRequest {

@@ -113,16 +113,15 @@ class ScriptedEngine final : public ServingEngine {
     return std::nullopt;
   }
 
-  void tokenize(std::string prompt, boost::json::array messages, bool use_messages, bool add_special_tokens,
-                bool, std::function<void(TokenizeResult)> done) override {
+  void tokenize(TokenizeRequest request, std::function<void(TokenizeResult)> done) override {
     const std::lock_guard lock(mutex_);
     workers_.emplace_back([=] {
       TokenizeResult result;
-      if (use_messages) {
-        result.tokens.push_back(static_cast<int32_t>(messages.size()));
+      if (request.use_messages) {
+        result.tokens.push_back(static_cast<int32_t>(request.messages.size()));
       } else {
-        if (add_special_tokens) result.tokens.push_back(1);
-        for (unsigned char c : prompt) result.tokens.push_back(c);
+        if (request.add_special_tokens) result.tokens.push_back(1);
+        for (unsigned char c : request.prompt) result.tokens.push_back(c);
       }
       done(std::move(result));
     });

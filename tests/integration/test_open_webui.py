@@ -7,6 +7,7 @@ started with no tool flags at all:
   parser is chosen from the template. --disable-auto-tool-choice restores vLLM's 400.
 - Streamed tool calls accumulate with the loop of OpenAI's function-calling guide, verbatim:
   `arguments +=` from the first delta on (no `or ""` guard).
+- /tokenize renders `tools` as the chat completion does.
 - Every refused request leaves a log line (request id, endpoint, status, reason) and a count by
   reason on /metrics.
 - GET /v1/models/{id} (the SDK's models.retrieve)."""
@@ -116,8 +117,13 @@ def test_open_webui_default_request_with_a_hermes_template(model_path, tmp_path)
         text, calls, finish, usage = open_webui_stream(server, "webui")
         assert finish in ("stop", "length", "tool_calls"), finish
         assert text or calls
-        # The 36 tools are in the prompt, as Qwen2.5's template renders them.
+        # The 36 tools are in the prompt, as Qwen2.5's template renders them, and /tokenize with the
+        # same tools counts the same prompt (clients count prompt tokens with it).
         assert usage.prompt_tokens > 36 * 20, usage
+        _, _, body = http_request(server.port, "POST", "/tokenize", {"messages": MESSAGES, "tools": TOOLS}, timeout=30)
+        assert json.loads(body)["count"] == usage.prompt_tokens
+        _, _, body = http_request(server.port, "POST", "/tokenize", {"messages": MESSAGES}, timeout=30)
+        assert json.loads(body)["count"] < usage.prompt_tokens
         assert metric(server, "troupe_auto_tools_as_text_total") == 0
     finally:
         assert server.stop() == 0, server.log_tail()
