@@ -25,6 +25,7 @@ struct GenerateOptions {
   std::string prompt_ids;
   bool chat = false;
   std::string chat_template;
+  bool cpu_float_activations = false;
   int64_t max_tokens = 64;
   bool ignore_eos = false;
   std::string device = "auto";
@@ -80,6 +81,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   bopt.threads = opt.threads;
   bopt.dtype = opt.dtype;
   bopt.max_kv_tokens = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
+  bopt.cpu_int8_activations = !opt.cpu_float_activations;
   const auto t_load = clock::now();
   auto backend = make_backend(model, bopt);
   const double load_s = std::chrono::duration<double>(clock::now() - t_load).count();
@@ -142,6 +144,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--ignore-eos", opt->ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads (0: all cores)");
+  cmd->add_flag("--cpu-float-activations", opt->cpu_float_activations, kCpuFloatActivationsHelp);
   cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
   cmd->add_option("--temperature", opt->sampling.temperature, "0 (default) is greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", opt->sampling.top_k, "Sample from the k most likely tokens (0: all)");

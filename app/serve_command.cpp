@@ -65,6 +65,7 @@ struct ServeOptions {
   std::string tool_call_parser;
   std::string chat_template;
   std::string structured_outputs_config;  // vLLM's --structured-outputs-config JSON
+  bool cpu_float_activations = false;
 };
 
 // system_fingerprint: "troupe-<version>-<8 hex>", the hex from an FNV-1a hash of what decides the
@@ -278,6 +279,7 @@ void run_serve(const ServeOptions& opt) {
   bopt.kv_block_size = opt.block_size;
   bopt.kv_cache_bytes = parse_byte_size(opt.kv_cache_memory, "--kv-cache-memory");
   bopt.gpu_memory_utilization = opt.gpu_memory_utilization;
+  bopt.cpu_int8_activations = !opt.cpu_float_activations;
   std::vector<std::shared_ptr<Backend>> backends;
   for (const BackendOptions& engine : engine_backend_options(opt, bopt)) {
     backends.push_back(make_backend(model, engine));
@@ -398,6 +400,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--metrics-port", opt->metrics_port, "Also serve /metrics (and /health) on this port");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
+  cmd->add_flag("--cpu-float-activations", opt->cpu_float_activations, kCpuFloatActivationsHelp);
   cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
   cmd->add_option("--data-parallel-size", opt->data_parallel_size,
                   "Scheduler/executor pairs, one per device (with --device cpu: CPU engines sharing the cores)")
