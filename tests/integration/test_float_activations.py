@@ -1,9 +1,10 @@
 """--cpu-float-activations: the CPU backend multiplies by the exact float32 activations, so greedy
-decoding follows the model's own distribution. Checked against transformers (float32, run by
-tools/make_greedy_reference.py into tests/fixtures/smollm2/greedy_reference.json): the 64 greedy
-tokens (compared by their texts, as logprobs name them) of every reference prompt, and every step's top-1 margin (a logit difference, so equal to
-the logprob difference the API returns) within 1e-4 (the fixture keeps 5 decimals). The default
-int8-activation path is also served, to show the flag is what makes the difference: its margins stray further."""
+decoding follows the model's own distribution. Checked against transformers in float32 on the
+dequantized GGUF (the hf_fp32_* entries tools/make_llamacpp_reference.py writes into
+tests/fixtures/smollm2/greedy_reference.json): the greedy tokens of every reference prompt
+(compared by their texts, as logprobs name them) and every step's top-1 margin (a logit difference,
+so the logprob difference the API returns) within 1e-4; the fixture keeps 5 decimals. The default
+int8-activation path is served too, to show the flag is what makes the difference."""
 from __future__ import annotations
 
 import json
