@@ -150,7 +150,7 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   rejections_ = &prometheus::BuildCounter()
                      .Name("troupe_requests_rejected_total")
                      .Help("Requests refused before the engine took them, by endpoint, HTTP status and reason "
-                           "(invalid_request, unauthorized, not_found, method_not_allowed, unsupported_media_type, "
+                           "(invalid_request, unauthorized, model_not_found, not_found, method_not_allowed, unsupported_media_type, "
                            "body_too_large, headers_too_large, shutting_down, internal_error).")
                      .Register(r);
   auto& saturation = prometheus::BuildGauge()
