@@ -24,6 +24,7 @@ struct ServedModel {
   bool enable_auto_tool_choice = false;
   std::optional<ToolCallFormat> tool_call_format;
   std::string system_fingerprint;  // "troupe-<version>-<hash8>", in every response
+  int64_t vocab_size = 0;          // the logit row width: token ids in requests must be below it
   std::string version;             // GET /version
 };
 

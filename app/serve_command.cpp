@@ -274,6 +274,7 @@ void run_serve(const ServeOptions& opt) {
   served.root = path.string();
   served.version = TROUPE_VERSION;
   served.system_fingerprint = system_fingerprint(path, max_model_len, backends);
+  served.vocab_size = spec.vocab_size;
   served.enable_auto_tool_choice = opt.enable_auto_tool_choice;
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;

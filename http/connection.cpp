@@ -104,7 +104,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngi
   const ServedModel& model = engine.served_model();
   Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options, lifecycle,
                         ApiContext{model.name, model.max_model_len, model.enable_auto_tool_choice,
-                                   model.tool_call_format, model.system_fingerprint}};
+                                   model.tool_call_format, model.system_fingerprint, model.vocab_size}};
   // A draining server answers each request it reads (new work with 503) and closes the connection
   // after it (write_response says so).
   while (!connection.peer_closed) {
