@@ -270,8 +270,8 @@ class NumberAutomatonBuilder {
     const uint64_t key = s.key();
     if (const auto it = memo_.find(key); it != memo_.end()) return it->second;
     if (static_cast<int64_t>(memo_.size()) >= kMaxRawStates) {
-      throw GrammarError("these number constraints need too large an automaton (multipleOf with bounds far apart); "
-                         "narrow the bounds or use a simpler multipleOf");
+      throw GrammarError("these number constraints need too large an automaton (over " + std::to_string(kMaxRawStates) +
+                         " states): use a multipleOf with fewer digits, or narrower bounds");
     }
     memo_.emplace(key, -1);  // acyclic: never looked up before it is finished
     ByteAutomaton::State out;

@@ -238,6 +238,9 @@ TEST_CASE("number automaton: what it refuses", "[structured_output]") {
   // A multipleOf too precise to keep a remainder of.
   CHECK_THROWS_WITH(number_automaton(bounds(std::nullopt, false, std::nullopt, false, 1234567.5)),
                     Catch::Contains("multipleOf 1234567.5 is not supported"));
+  // Within that, a remainder times every other state can still be too many: refused, not slow.
+  CHECK_THROWS_WITH(number_automaton(bounds(std::nullopt, false, std::nullopt, false, 999.999)),
+                    Catch::Contains("too large an automaton"));
 }
 
 TEST_CASE("number automaton: sizes stay small", "[structured_output]") {
