@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/instrumented.hpp"
 #include "actors/messages/atoms.hpp"
@@ -11,6 +12,7 @@
 #include "actors/messages/tokenizer_messages.hpp"
 #include "pipeline/openai/api_context.hpp"
 #include "pipeline/output/output_processor.hpp"
+#include "pipeline/sampling/logit_rules.hpp"
 
 namespace troupe {
 
@@ -28,6 +30,9 @@ struct RequestState {
   int prompts_pending = 0;
   // The structured-output constraint compiled by the tokenizer actor (null: unconstrained).
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
+  // The request's logit rules with its bad words tokenized (tokenizer actor); null: those of the
+  // parsed request's sampling parameters are used as they are.
+  std::shared_ptr<const LogitRules> logit_rules;
   std::vector<int64_t> cached_by_prompt;           // prefix-cache hits, per prompt
   std::vector<OutputProcessor> outputs;            // one per choice
   std::vector<bool> done;                          // choice finished
@@ -179,6 +184,35 @@ std::optional<ApiError> check_vocabulary(const GenerationRequest& req, const std
                      std::string(req.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt"));
 }
 
+// The logit rules once the bad words are tokens: a bad word with a token the model cannot produce
+// (an added token past the logit row) is vLLM's 400, with its message; and an allowed list whose
+// every id is a one-token bad word (banned at every step) would leave nothing to generate.
+std::optional<ApiError> check_logit_rules(const LogitRules* rules, int64_t vocab) {
+  if (rules == nullptr) return std::nullopt;
+  std::string bad;
+  std::unordered_set<int32_t> always_banned;
+  for (const auto& word : rules->bad_words) {
+    if (word.size() == 1) always_banned.insert(word.front());
+    for (int32_t id : word) {
+      if (vocab <= 0 || (id >= 0 && id < vocab)) continue;
+      bad += (bad.empty() ? "" : ", ") + std::to_string(id);
+    }
+  }
+  if (!bad.empty()) {
+    return bad_request("The model vocabulary size is " + std::to_string(vocab) +
+                           ", but the following tokens were specified as bad: [" + bad +
+                           "]. All token id values should be integers satisfying: 0 <= token_id <= " +
+                           std::to_string(vocab - 1) + ".",
+                       std::string("bad_words"));
+  }
+  const auto& allowed = rules->allowed_token_ids;
+  if (!allowed.empty() && std::all_of(allowed.begin(), allowed.end(), [&](int32_t id) { return always_banned.contains(id); })) {
+    return bad_request("allowed_token_ids and bad_words together exclude every token: each allowed token is a bad word.",
+                       std::string("allowed_token_ids"));
+  }
+  return std::nullopt;
+}
+
 void on_outputs(Self* self, SequenceOutputs& out) {
   auto& st = self->state;
   if (st.ended) return;
@@ -285,6 +319,10 @@ void submit_to_scheduler(Self* self, int engine) {
       return;
     }
   }
+  if (auto err = check_logit_rules(st.logit_rules.get(), st.cfg.vocab_size)) {
+    end_request(self, std::move(err), FinishReason::Error);
+    return;
+  }
   st.max_tokens = max_tokens;
   st.cached_by_prompt.assign(st.prompts.size(), 0);
   SubmitSequences submit;
@@ -300,6 +338,7 @@ void submit_to_scheduler(Self* self, int engine) {
       seq.prompt = st.prompts[p];
       seq.sampling = choice_sampling(req.sampling, j);
       seq.sampling.grammar = st.grammar;
+      if (st.logit_rules) seq.sampling.logit_rules = st.logit_rules;
       seq.max_new_tokens = prompt_max_tokens;
       seq.min_tokens = req.stop.min_tokens;
       if (!req.stop.ignore_eos) seq.eos_token_ids = st.cfg.eos_token_ids;
@@ -370,6 +409,12 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
               }
               st.prompts[static_cast<std::size_t>(p)] = std::move(tp.ids);
               if (tp.grammar) st.grammar = std::move(tp.grammar);
+              if (!tp.bad_words.empty()) {
+                const std::shared_ptr<const LogitRules>& parsed = st.cfg.request->sampling.logit_rules;
+                LogitRules rules = parsed ? *parsed : LogitRules{};
+                rules.bad_words = std::move(tp.bad_words);
+                st.logit_rules = std::make_shared<const LogitRules>(std::move(rules));
+              }
               if (--st.prompts_pending > 0) return;
               if (!st.cfg.router) {
                 submit_to_scheduler(self, 0);

@@ -41,6 +41,7 @@ struct ServedModel {
   std::optional<ToolCallFormat> tool_call_format;
   bool disable_any_whitespace = false;  // --structured-outputs-config {"disable_any_whitespace": true}
   std::string system_fingerprint;  // "troupe-<version>-<hash8>", in every response
+  int64_t vocab_size = 0;          // the logit row width: token ids in requests must be below it
   std::string version;             // GET /version
 };
 

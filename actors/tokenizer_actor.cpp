@@ -8,6 +8,7 @@
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
 #include "pipeline/chat_template/chat_template_error.hpp"
+#include "pipeline/sampling/bad_words.hpp"
 
 namespace troupe {
 
@@ -71,6 +72,12 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
           if (job.request->structured_output && config.grammars) {
             out.grammar = config.grammars->compile(*job.request->structured_output);
           }
+          // Once per request, not per prompt of a batch: the words are the request's.
+          if (job.prompt == 0 && !job.request->bad_words.empty()) {
+            out.bad_words = bad_words_token_ids(config.text->tokenizer, job.request->bad_words);
+          }
+        } catch (const BadWordsError& e) {
+          out.error = ApiError{400, "invalid_request_error", e.what(), std::string("bad_words"), 0};
         } catch (const structured_output::GrammarError& e) {
           out.error = ApiError{400, "invalid_request_error", std::string("structured output: ") + e.what(),
                                std::string(structured_output_param(*job.request)), 0};

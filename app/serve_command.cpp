@@ -297,6 +297,7 @@ void run_serve(const ServeOptions& opt) {
   served.root = path.string();
   served.version = TROUPE_VERSION;
   served.system_fingerprint = system_fingerprint(path, max_model_len, backends);
+  served.vocab_size = spec.vocab_size;
   served.enable_auto_tool_choice = !opt.disable_auto_tool_choice;
   if (opt.disable_auto_tool_choice && opt.enable_auto_tool_choice) {
     throw ConfigError("--disable-auto-tool-choice and --enable-auto-tool-choice contradict each other");

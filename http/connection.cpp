@@ -110,6 +110,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngi
   context.tool_call_format = model.tool_call_format;
   context.disable_any_whitespace = model.disable_any_whitespace;
   context.system_fingerprint = model.system_fingerprint;
+  context.vocab_size = model.vocab_size;
   Connection connection{beast::tcp_stream(std::move(socket)), beast::flat_buffer(), engine, options, lifecycle,
                         std::move(context)};
   // A draining server answers each request it reads (new work with 503) and closes the connection

@@ -24,6 +24,9 @@ struct ApiContext {
   // Reported as system_fingerprint: the troupe version and a hash of what shapes the output
   // (model, dtype, context length), so a client can tell when the backend configuration changed.
   std::string system_fingerprint;
+  // Logit row width of the model (its config's vocab_size): token ids in logit_bias,
+  // allowed_token_ids and stop_token_ids must be below it. 0: unknown, only negative ids refused.
+  int64_t vocab_size = 0;
 };
 
 // StopCriteria::max_tokens for a chat request that did not set max_tokens /

@@ -4,6 +4,7 @@
 #include "pipeline/openai/chat_messages.hpp"
 #include "pipeline/openai/field_reader.hpp"
 #include "pipeline/openai/generation_fields.hpp"
+#include "pipeline/openai/logit_fields.hpp"
 #include "pipeline/openai/request_body.hpp"
 #include "pipeline/openai/structured_output_fields.hpp"
 #include "pipeline/openai/tool_choice.hpp"
@@ -58,6 +59,7 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_delivery_fields(fields, request);
   read_logprobs(fields, request);
   read_structured_output_fields(fields, context, request);
+  read_logit_fields(fields, context, request);
   reject_unsupported_fields(fields, request);
   return request;
 }

@@ -3,7 +3,9 @@
 #include "pipeline/openai/api_exception.hpp"
 #include "pipeline/openai/field_reader.hpp"
 #include "pipeline/openai/generation_fields.hpp"
+#include "pipeline/openai/logit_fields.hpp"
 #include "pipeline/openai/request_body.hpp"
+#include "pipeline/openai/request_limits.hpp"
 #include "pipeline/openai/structured_output_fields.hpp"
 
 namespace troupe {
@@ -57,6 +59,7 @@ void read_prompt(const FieldReader& fields, GenerationRequest& request) {
     if (first.is_string() || first.is_array()) {
       // A batch: all strings, or all lists of token ids. vLLM's schema (list[str] | list[list[int]])
       // refuses a mix, and so does this.
+      check_list_length("prompt", items.size(), kMaxCompletionPrompts, "prompts");
       std::vector<PromptInput> batch;
       batch.reserve(items.size());
       for (std::size_t i = 0; i < items.size(); ++i) {
@@ -114,6 +117,7 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
                   "max_completion_tokens");
   }
   read_structured_output_fields(fields, context, request);  // response_format among them, validated
+  read_logit_fields(fields, context, request);
   reject_unsupported_fields(fields, request);
   return request;
 }

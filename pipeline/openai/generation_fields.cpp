@@ -1,6 +1,8 @@
 #include "pipeline/openai/generation_fields.hpp"
 
 #include "pipeline/openai/api_exception.hpp"
+#include "pipeline/openai/logit_fields.hpp"
+#include "pipeline/openai/request_limits.hpp"
 
 namespace troupe {
 
@@ -53,13 +55,32 @@ void read_stop_fields(const FieldReader& fields, const ApiContext& context, Stop
     }
     stop.min_tokens = *min_tokens;
   }
+  // Counted before the entries are read, so that a huge list costs nothing beyond its parse.
+  if (const boost::json::value* list = fields.find("stop"); list != nullptr && list->is_array()) {
+    check_list_length("stop", list->as_array().size(), kMaxStopStrings, "strings");
+  }
   if (auto strings = fields.string_or_strings("stop")) {
     for (const std::string& s : *strings) {
       if (s.empty()) throw_invalid("'stop' strings must not be empty.", "stop");
+      if (s.size() > kMaxStopStringBytes) {
+        throw_invalid("'stop' strings may be at most " + std::to_string(kMaxStopStringBytes) + " bytes long, got " +
+                          std::to_string(s.size()) + ".",
+                      "stop");
+      }
     }
     stop.stop = std::move(*strings);
   }
+  if (const boost::json::value* list = fields.find("stop_token_ids"); list != nullptr && list->is_array()) {
+    check_list_length("stop_token_ids", list->as_array().size(), kMaxStopTokenIds, "token ids");
+  }
   if (auto ids = fields.integers("stop_token_ids", 0, kInt32Max)) {
+    std::vector<int64_t> out_of_vocab;
+    for (int64_t id : *ids) {
+      if (context.vocab_size > 0 && id >= context.vocab_size) out_of_vocab.push_back(id);
+    }
+    if (!out_of_vocab.empty()) {
+      throw_invalid(out_of_vocabulary_message("stop_token_ids", out_of_vocab, context.vocab_size), "stop_token_ids");
+    }
     stop.stop_token_ids.assign(ids->begin(), ids->end());
   }
   if (auto ignore = fields.boolean("ignore_eos")) stop.ignore_eos = *ignore;
@@ -90,9 +111,6 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
 }
 
 void reject_unsupported_fields(const FieldReader& fields, const GenerationRequest& request) {
-  if (const boost::json::object* bias = fields.object("logit_bias"); bias && !bias->empty()) {
-    throw_invalid("'logit_bias' is not supported.", "logit_bias");
-  }
   if (auto best_of = fields.integer("best_of", 1, kMaxChoices); best_of && *best_of != request.n) {
     throw_invalid("'best_of' is not supported (other than equal to 'n').", "best_of");
   }

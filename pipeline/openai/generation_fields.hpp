@@ -15,7 +15,8 @@ std::string read_model(const FieldReader& fields, const ApiContext& context);
 void read_sampling_fields(const FieldReader& fields, SamplingParams& sampling);
 
 // stop, stop_token_ids, ignore_eos, min_tokens, include_stop_str_in_output; and the explicit
-// max_tokens if one was given under any of `max_token_names` (the first present wins).
+// max_tokens if one was given under any of `max_token_names` (the first present wins). The lists
+// are bounded (request_limits.hpp); stop ids must be in the vocabulary when its size is known.
 void read_stop_fields(const FieldReader& fields, const ApiContext& context, StopCriteria& stop,
                       std::initializer_list<std::string_view> max_token_names, int64_t default_max_tokens);
 
@@ -24,8 +25,8 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
 
 
 // Known OpenAI/vLLM fields that would change the output if honoured, which troupe does not
-// implement: logit_bias (non-empty) and best_of (other than n). Ignoring them silently would
-// answer a different question than the one asked, so they are a 400.
+// implement: best_of (other than n). Ignoring it silently would answer a different question than
+// the one asked, so it is a 400.
 void reject_unsupported_fields(const FieldReader& fields, const GenerationRequest& request);
 
 }  // namespace troupe

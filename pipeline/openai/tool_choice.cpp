@@ -1,6 +1,7 @@
 #include "pipeline/openai/tool_choice.hpp"
 
 #include "pipeline/openai/api_exception.hpp"
+#include "pipeline/openai/request_limits.hpp"
 #include "pipeline/openai/chat_messages.hpp"
 
 namespace troupe {
@@ -72,6 +73,7 @@ std::string required_tool_calls_schema(const boost::json::array& tools) {
 void read_tool_fields(const FieldReader& fields, const ApiContext& context, GenerationRequest& request) {
   const boost::json::array* tools = fields.array("tools");
   if (tools != nullptr) {
+    check_list_length("tools", tools->size(), kMaxTools, "tools");
     validate_tools(*tools);
     request.tools = *tools;
   }

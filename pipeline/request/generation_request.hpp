@@ -64,6 +64,9 @@ struct GenerationRequest {
   bool add_generation_prompt = true;
 
   SamplingParams sampling;
+  // vLLM's bad_words as the client wrote them (distinct, in order). The tokenizer actor turns them
+  // into token sequences for sampling.logit_rules (pipeline/sampling/logit_rules.hpp).
+  std::vector<std::string> bad_words;
   StopCriteria stop;
   // Output constrained by a grammar mask (response_format, structured outputs, forced tool calls).
   std::optional<StructuredOutputRequest> structured_output;

@@ -14,6 +14,7 @@ namespace troupe {
 namespace structured_output {
 class CompiledGrammar;
 }
+struct LogitRules;
 
 // Temperatures below this are greedy (dividing by them would overflow the softmax).
 inline constexpr double kGreedyTemperature = 1e-5;
@@ -46,6 +47,9 @@ struct SamplingParams {
   // every disallowed token before sampling. Set by the request actor once the tokenizer actor has
   // compiled the request's constraint; null: unconstrained.
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
+  // logit_bias, allowed_token_ids and bad_words (pipeline/sampling/logit_rules.hpp), applied by
+  // SequenceSampler before the penalties; shared by the request's choices. Null: none.
+  std::shared_ptr<const LogitRules> logit_rules;
 
   bool greedy() const { return temperature < kGreedyTemperature; }
 };

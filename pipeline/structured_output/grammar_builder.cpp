@@ -119,6 +119,23 @@ class RuleAutomatonBuilder {
         nfa.states[static_cast<std::size_t>(from)].calls.emplace_back(n.rule, end);
         return end;
       }
+      case Kind::Automaton: {
+        // Its states become NFA states one for one; accepting ones step (epsilon) to the end.
+        const ByteAutomaton& a = b_.automata_[static_cast<std::size_t>(n.automaton)];
+        const int32_t end = new_state(nfa);
+        if (a.states.empty()) return end;
+        std::vector<int32_t> ids(a.states.size());
+        for (int32_t& id : ids) id = new_state(nfa);
+        nfa.states[static_cast<std::size_t>(from)].eps.push_back(ids[0]);
+        for (std::size_t i = 0; i < a.states.size(); ++i) {
+          auto& state = nfa.states[static_cast<std::size_t>(ids[i])];
+          for (const ByteAutomaton::Edge& e : a.states[i].edges) {
+            state.ranges.push_back({e.lo, e.hi, ids.at(static_cast<std::size_t>(e.target))});
+          }
+          if (a.states[i].accepting) state.eps.push_back(end);
+        }
+        return end;
+      }
       case Kind::Seq: {
         int32_t cur = from;
         for (Expr c : n.children) cur = emit(nfa, c, cur);
@@ -491,6 +508,13 @@ GrammarBuilder::Expr GrammarBuilder::repeat(Expr e, int32_t min, int32_t max) {
 GrammarBuilder::Expr GrammarBuilder::call(Rule rule) {
   Node n{Kind::Call};
   n.rule = rule;
+  return add(std::move(n));
+}
+
+GrammarBuilder::Expr GrammarBuilder::automaton(ByteAutomaton a) {
+  Node n{Kind::Automaton};
+  n.automaton = static_cast<int32_t>(automata_.size());
+  automata_.push_back(std::move(a));
   return add(std::move(n));
 }
 

@@ -13,6 +13,21 @@
 
 namespace troupe::structured_output {
 
+// A deterministic automaton over bytes given state by state, for a language easier to build
+// directly than as an expression (numbers within decimal bounds, multiples: number_automaton.hpp).
+// State 0 is the start; a word is in the language when it ends in an accepting state.
+struct ByteAutomaton {
+  struct Edge {
+    uint8_t lo = 0, hi = 0;  // the bytes lo..hi lead to `target`
+    int32_t target = 0;
+  };
+  struct State {
+    std::vector<Edge> edges;
+    bool accepting = false;
+  };
+  std::vector<State> states;
+};
+
 struct GrammarLimits {
   int64_t max_nfa_states = 2'000'000;  // over all rules, after repetitions are unrolled
   int64_t max_dfa_nodes = 200'000;     // over all rules
@@ -41,6 +56,7 @@ class GrammarBuilder {
   Expr star(Expr e) { return repeat(e, 0, kUnbounded); }
   Expr plus(Expr e) { return repeat(e, 1, kUnbounded); }
   Expr call(Rule rule);
+  Expr automaton(ByteAutomaton a);  // the automaton's language; its edges must stay inside it
 
   // Declares a rule (so that it can be called before its body is known) and defines it.
   Rule add_rule(std::string name);
@@ -57,7 +73,7 @@ class GrammarBuilder {
   Grammar build(Rule root, const GrammarLimits& limits = {}) const;
 
  private:
-  enum class Kind : uint8_t { Empty, Nothing, Bytes, Seq, Alt, Repeat, Call };
+  enum class Kind : uint8_t { Empty, Nothing, Bytes, Seq, Alt, Repeat, Call, Automaton };
   struct Node {
     Kind kind = Kind::Empty;
     ByteSet set;
@@ -65,6 +81,7 @@ class GrammarBuilder {
     int32_t min = 0;
     int32_t max = 0;
     Rule rule = -1;
+    int32_t automaton = -1;  // index into automata_
   };
   struct RuleDef {
     std::string name;
@@ -74,6 +91,7 @@ class GrammarBuilder {
   Expr add(Node node);
 
   std::vector<Node> exprs_;
+  std::vector<ByteAutomaton> automata_;
   std::vector<RuleDef> rules_;
   friend class RuleAutomatonBuilder;
 };

@@ -11,6 +11,8 @@
 
 #include "pipeline/structured_output/grammar_builder.hpp"
 #include "pipeline/structured_output/json_text.hpp"
+#include "pipeline/structured_output/decimal.hpp"
+#include "pipeline/structured_output/number_automaton.hpp"
 #include "pipeline/structured_output/number_grammar.hpp"
 #include "pipeline/structured_output/regex_compiler.hpp"
 
@@ -191,7 +193,7 @@ class SchemaCompiler {
     return string_rule_;
   }
   Rule number_rule() {
-    if (number_rule_ < 0) number_rule_ = b_.rule("number", number_expr(b_, std::nullopt, std::nullopt));
+    if (number_rule_ < 0) number_rule_ = b_.rule("number", number_expr(b_));
     return number_rule_;
   }
   Rule integer_rule() {
@@ -516,13 +518,6 @@ class SchemaCompiler {
                             max ? static_cast<int32_t>(*max) : GrammarBuilder::kUnbounded));
   }
 
-  void reject_multiple_of(const json::object& s, bool integer, const std::string& path) {
-    if (const auto* m = s.if_contains("multipleOf")) {
-      const auto v = number_of(m);
-      if (!(integer && v && *v == 1.0)) fail(path, "keyword 'multipleOf' is not supported");
-    }
-  }
-
   // Lower and upper bounds (value, exclusive), draft-4 boolean exclusives included.
   struct Bounds {
     std::optional<double> lo, hi;
@@ -561,31 +556,51 @@ class SchemaCompiler {
     return b;
   }
 
+  // multipleOf as an exact decimal (nullopt when absent).
+  std::optional<Decimal> multiple_of(const json::object& s, const std::string& path) {
+    const auto* m = s.if_contains("multipleOf");
+    if (m == nullptr) return std::nullopt;
+    const auto v = number_of(m);
+    if (!v || !std::isfinite(*v) || *v <= 0) fail(path, "'multipleOf' must be a number greater than 0");
+    return decimal_of(*v);
+  }
+
+  // A number or integer with bounds or multipleOf, as the exact automaton of number_automaton.hpp.
+  Expr constrained_number(const Bounds& b, const std::optional<Decimal>& multiple, bool integer,
+                          const std::string& path) {
+    NumberConstraints c;
+    c.integer = integer;
+    c.multiple_of = multiple;
+    if (b.lo) c.lower = NumberLimit{decimal_of(*b.lo), b.lo_exclusive};
+    if (b.hi) c.upper = NumberLimit{decimal_of(*b.hi), b.hi_exclusive};
+    try {
+      return b_.automaton(number_automaton(c));
+    } catch (const GrammarError& e) {
+      fail(path, e.what());
+    }
+  }
+
   Expr integer_value(const json::object& s, const std::string& path) {
-    reject_multiple_of(s, true, path);
     const Bounds b = bounds_of(s, path);
-    if (!b.lo && !b.hi) return b_.call(integer_rule());
+    std::optional<Decimal> multiple = multiple_of(s, path);
+    if (multiple && multiple->integer == "1" && multiple->fraction.empty()) multiple.reset();  // every integer is one
     std::optional<int64_t> lo, hi;
     if (b.lo) lo = static_cast<int64_t>(b.lo_exclusive ? std::floor(*b.lo) + 1 : std::ceil(*b.lo));
     if (b.hi) hi = static_cast<int64_t>(b.hi_exclusive ? std::ceil(*b.hi) - 1 : std::floor(*b.hi));
     if (lo && hi && *lo > *hi) fail(path, "no integer lies within the bounds");
+    if (multiple) return constrained_number(b, multiple, /*integer=*/true, path);
+    if (!b.lo && !b.hi) return b_.call(integer_rule());
     return integer_expr(b_, lo, hi);
   }
 
   Expr number_value(const json::object& s, const std::string& path) {
-    reject_multiple_of(s, false, path);
     const Bounds b = bounds_of(s, path);
-    if (!b.lo && !b.hi) return b_.call(number_rule());
-    for (const auto* x : {&b.lo, &b.hi}) {
-      if (*x && std::floor(**x) != **x) fail(path, "number bounds with a fractional part are not supported");
-    }
-    std::optional<NumberBound> lo, hi;
-    if (b.lo) lo = NumberBound{static_cast<int64_t>(*b.lo), b.lo_exclusive};
-    if (b.hi) hi = NumberBound{static_cast<int64_t>(*b.hi), b.hi_exclusive};
-    if (lo && hi && (lo->value > hi->value || (lo->value == hi->value && (lo->exclusive || hi->exclusive)))) {
+    const std::optional<Decimal> multiple = multiple_of(s, path);
+    if (!b.lo && !b.hi && !multiple) return b_.call(number_rule());
+    if (b.lo && b.hi && (*b.lo > *b.hi || (*b.lo == *b.hi && (b.lo_exclusive || b.hi_exclusive)))) {
       fail(path, "no number lies within the bounds");
     }
-    return number_expr(b_, lo, hi);
+    return constrained_number(b, multiple, /*integer=*/false, path);
   }
 
   Expr object_value(const json::object& s, const std::string& path) {

@@ -53,33 +53,6 @@ Expr natural_range(GrammarBuilder& b, uint64_t lo, std::optional<uint64_t> hi) {
 }
 
 Expr fraction_any(GrammarBuilder& b) { return b.optional(b.seq({b.literal("."), b.repeat(digit(b), 1, kMaxFractionDigits)})); }
-Expr fraction_zero(GrammarBuilder& b) { return b.optional(b.seq({b.literal("."), b.repeat(digit(b, '0', '0'), 1, kMaxFractionDigits)})); }
-Expr fraction_nonzero(GrammarBuilder& b) {
-  return b.seq({b.literal("."), b.repeat(digit(b), 0, kMaxFractionDigits - 1), digit(b, '1', '9')});
-}
-
-// Non-negative magnitudes m with lo (<|<=) m (<|<=) hi; hi unset: unbounded above.
-Expr magnitude_range(GrammarBuilder& b, NumberBound lo, std::optional<NumberBound> hi) {
-  const auto a = static_cast<uint64_t>(lo.value);
-  std::vector<Expr> options;
-  if (hi && static_cast<uint64_t>(hi->value) == a) {
-    if (!lo.exclusive && !hi->exclusive) options.push_back(b.seq({natural_range(b, a, a), fraction_zero(b)}));
-    return b.alt(std::move(options));
-  }
-  if (hi && static_cast<uint64_t>(hi->value) < a) return b.nothing();
-  // m = a: any fraction when a is allowed, else a fraction above zero.
-  options.push_back(b.seq({natural_range(b, a, a), lo.exclusive ? fraction_nonzero(b) : fraction_any(b)}));
-  // a < integer part < hi: any fraction.
-  if (!hi) {
-    options.push_back(b.seq({natural_range(b, a + 1, std::nullopt), fraction_any(b)}));
-  } else {
-    const auto z = static_cast<uint64_t>(hi->value);
-    if (z >= a + 2) options.push_back(b.seq({natural_range(b, a + 1, z - 1), fraction_any(b)}));
-    if (!hi->exclusive) options.push_back(b.seq({natural_range(b, z, z), fraction_zero(b)}));
-  }
-  return b.alt(std::move(options));
-}
-
 }  // namespace
 
 Expr integer_expr(GrammarBuilder& b, std::optional<int64_t> lo, std::optional<int64_t> hi) {
@@ -101,39 +74,21 @@ Expr integer_expr(GrammarBuilder& b, std::optional<int64_t> lo, std::optional<in
   return b.alt(std::move(options));
 }
 
-Expr number_expr(GrammarBuilder& b, std::optional<NumberBound> lo, std::optional<NumberBound> hi) {
-  if (!lo && !hi) {
-    const Expr exponent = b.seq({b.bytes([] {
-                                   ByteSet s;
-                                   s.set('e');
-                                   s.set('E');
-                                   return s;
-                                 }()),
-                                 b.optional(b.bytes([] {
-                                   ByteSet s;
-                                   s.set('+');
-                                   s.set('-');
-                                   return s;
-                                 }())),
-                                 b.repeat(digit(b), 1, kMaxExponentDigits)});
-    return b.seq({b.optional(b.literal("-")), natural_range(b, 0, std::nullopt), fraction_any(b), b.optional(exponent)});
-  }
-  std::vector<Expr> options;
-  // x >= 0 (or > 0): magnitudes from max(lo, 0).
-  if (!hi || hi->value > 0 || (hi->value == 0 && !hi->exclusive)) {
-    NumberBound from{0, false};
-    if (lo && lo->value >= 0) from = *lo;
-    options.push_back(magnitude_range(b, from, hi));
-  }
-  // x < 0: -m with m > max(0, -hi) and m up to -lo.
-  if (!lo || lo->value < 0) {
-    NumberBound from{0, true};  // m > 0: "-0" forms are left to the non-negative side
-    if (hi && hi->value < 0) from = {-hi->value, hi->exclusive};
-    std::optional<NumberBound> to;
-    if (lo) to = NumberBound{-lo->value, lo->exclusive};
-    options.push_back(b.seq({b.literal("-"), magnitude_range(b, from, to)}));
-  }
-  return b.alt(std::move(options));
+Expr number_expr(GrammarBuilder& b) {
+  const Expr exponent = b.seq({b.bytes([] {
+                                 ByteSet s;
+                                 s.set('e');
+                                 s.set('E');
+                                 return s;
+                               }()),
+                               b.optional(b.bytes([] {
+                                 ByteSet s;
+                                 s.set('+');
+                                 s.set('-');
+                                 return s;
+                               }())),
+                               b.repeat(digit(b), 1, kMaxExponentDigits)});
+  return b.seq({b.optional(b.literal("-")), natural_range(b, 0, std::nullopt), fraction_any(b), b.optional(exponent)});
 }
 
 }  // namespace troupe::structured_output

@@ -7,6 +7,7 @@
 
 #include "engine/step_executor.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
+#include "pipeline/sampling/logit_rules.hpp"
 #include "pipeline/sampling/token_logprobs.hpp"
 #include "pipeline/sampling/truncated_distribution.hpp"
 #include "tests/support/fixtures.hpp"
@@ -121,6 +122,30 @@ TEST_CASE("engine: a sequence with penalties or top logprobs keeps the whole ste
     run(f, true, sampled(3), other, 6);
     CHECK(f.backend.samples == 0);
     CHECK(f.backend.forwards == 6);
+  }
+}
+
+TEST_CASE("engine: a sequence with logit_bias, allowed_token_ids or bad_words is sampled on the host", "[engine]") {
+  for (int kind = 0; kind < 3; ++kind) {
+    Fixture f;
+    LogitRules rules;
+    if (kind == 0) rules.logit_bias = {{7, 100.0f}};
+    if (kind == 1) rules.allowed_token_ids = {7, 8};
+    if (kind == 2) rules.bad_words = {{7}};
+    SamplingParams other;
+    other.logit_rules = std::make_shared<const LogitRules>(rules);
+    StepExecutor executor(f.backend, true);
+    test::StepDriver driver(executor, kBlocksPerSequence);
+    driver.add(1, {1, 15, 27, 90, 4}, sampled(3), 0);
+    driver.add(2, {1, 200, 3}, other, 1);
+    for (int i = 0; i < 6; ++i) driver.step(4);
+    CHECK(f.backend.samples == 0);
+    CHECK(f.backend.forwards == 6);
+    for (int32_t t : driver.find(2).generated) {
+      if (kind == 0) CHECK(t == 7);
+      if (kind == 1) CHECK((t == 7 || t == 8));
+      if (kind == 2) CHECK(t != 7);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "engine/step_executor.hpp"
+#include "pipeline/sampling/logit_rules.hpp"
 #include "pipeline/structured_output/structured_output_grammar.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
 #include "tests/support/fixtures.hpp"
@@ -218,4 +219,59 @@ TEST_CASE("engine: a grammar masks every step: sampled text matches it, then the
       }
     }
   }
+}
+
+TEST_CASE("engine: logit rules change the draw, not the logprobs (vLLM's raw logprobs)", "[engine]") {
+  Fixture f;
+  const std::vector<int32_t> prompt{1, 15, 27, 90, 4};
+  SamplingParams plain;
+  plain.logprobs = 3;
+  StepExecutor free_executor(f.backend);
+  StepDriver free_driver(free_executor, kBlocksPerSequence);
+  free_driver.add(1, prompt, plain, 0);
+  free_driver.step(16);
+  const auto& free_lp = free_driver.find(1).logprobs.front();
+  REQUIRE(free_lp.has_value());
+  const int32_t favourite = free_driver.find(1).generated.front();
+
+  // Only token 7 may be drawn (and the favourite is not it): 7 comes out, and its logprob and the
+  // alternatives are the model's own, as without the rule.
+  REQUIRE(favourite != 7);
+  SamplingParams restricted = plain;
+  LogitRules rules;
+  rules.allowed_token_ids = {7};
+  restricted.logit_rules = std::make_shared<const LogitRules>(rules);
+  StepExecutor executor(f.backend);
+  StepDriver driver(executor, kBlocksPerSequence);
+  driver.add(1, prompt, restricted, 0);
+  driver.step(16);
+  CHECK(driver.find(1).generated.front() == 7);
+  const auto& lp = driver.find(1).logprobs.front();
+  REQUIRE(lp.has_value());
+  CHECK(lp->token_id == 7);
+  CHECK(std::isfinite(lp->logprob));
+  CHECK(lp->logprob < free_lp->logprob);
+  REQUIRE(lp->top.size() == free_lp->top.size());
+  for (std::size_t i = 0; i < lp->top.size(); ++i) {
+    CHECK(lp->top[i].token_id == free_lp->top[i].token_id);
+    CHECK(lp->top[i].logprob == free_lp->top[i].logprob);
+  }
+}
+
+TEST_CASE("engine: rules that exclude every token fail that sequence only", "[engine]") {
+  Fixture f;
+  SamplingParams impossible;
+  LogitRules rules;
+  rules.allowed_token_ids = {7};
+  rules.bad_words = {{7}};
+  impossible.logit_rules = std::make_shared<const LogitRules>(rules);
+  StepExecutor executor(f.backend);
+  StepDriver driver(executor, kBlocksPerSequence);
+  driver.add(1, {1, 2, 3}, impossible, 0);
+  driver.add(2, {1, 4, 5}, SamplingParams{}, 1);
+  driver.step(8);
+  REQUIRE(driver.last.failed.size() == 1);
+  CHECK(driver.last.failed[0].id == 1);
+  CHECK(driver.last.failed[0].reason.find("no token can be generated") != std::string::npos);
+  CHECK(driver.find(2).generated.size() == 1);
 }

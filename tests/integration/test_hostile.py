@@ -144,7 +144,12 @@ CHAT_FIELD_CASES = [
     {"logprobs": "yes"}, {"logprobs": 5}, {"logprobs": True, "top_logprobs": 21},
     {"logprobs": True, "top_logprobs": -1}, {"top_logprobs": 5}, {"response_format": "x"},
     {"response_format": {"type": 5}}, {"response_format": {}}, {"tools": "x"}, {"tools": [1]},
-    {"tools": [{"type": "function"}]}, {"logit_bias": {"1": 5}}, {"best_of": 2}, {"continue_final_message": True},
+    {"tools": [{"type": "function"}]}, {"logit_bias": {"1": 500}}, {"logit_bias": {"x": 5}}, {"logit_bias": {str(VOCAB): 5}},
+    {"logit_bias": {"-1": 5}}, {"logit_bias": {"1": "5"}}, {"logit_bias": [1]}, {"allowed_token_ids": []},
+    {"allowed_token_ids": [VOCAB]}, {"allowed_token_ids": "1"}, {"bad_words": [""]}, {"bad_words": "x"}, {"bad_words": [5]},
+    {"bad_words": [" "]}, {"stop": ["s"] * 20000}, {"stop": "s" * 1000}, {"stop_token_ids": list(range(1000))},
+    {"stop_token_ids": [VOCAB]}, {"tools": [{"type": "function", "function": {"name": "f"}}] * 200},
+    {"best_of": 2}, {"continue_final_message": True},
     {"chat_template": "{{ x }}"}, {"chat_template_kwargs": "x"}, {"add_generation_prompt": "x"},
     {"ignore_eos": "x"}, {"include_stop_str_in_output": 1}, {"user": 5},
 ]

@@ -7,9 +7,11 @@ several schemas. max_tokens cutting a document short is the one way output can b
 finish_reason is "length", as in vLLM."""
 from __future__ import annotations
 
+import copy
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import jsonschema
 import openai
@@ -80,6 +82,39 @@ PROMPTS = {
 }
 SCHEMAS = {"person": PERSON, "tool_calls": TOOL_CALLS, "event": EVENT}
 
+# Fractional bounds, exclusive and not, and multipleOf (decimal, on numbers and integers).
+MEASUREMENT = {
+    "type": "object",
+    "properties": {
+        "temperature": {"type": "number", "minimum": -3.59, "exclusiveMaximum": 41.25},
+        "ratio": {"type": "number", "exclusiveMinimum": 0.1, "maximum": 0.35},
+        "price": {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.05},
+        "steps": {"type": "integer", "minimum": -50, "maximum": 50, "multipleOf": 7},
+        "angle": {"type": "number", "exclusiveMinimum": -1, "exclusiveMaximum": 1, "multipleOf": 0.25},
+        "delta": {"type": "number", "exclusiveMaximum": -0.001},
+    },
+    "required": ["temperature", "ratio", "price", "steps", "angle", "delta"],
+    "additionalProperties": False,
+}
+
+
+def without_multiple_of(schema):
+    """The schema less its multipleOf keywords: what a float-based validator can check soundly."""
+    if isinstance(schema, dict):
+        return {k: without_multiple_of(v) for k, v in schema.items() if k != "multipleOf"}
+    if isinstance(schema, list):
+        return [without_multiple_of(v) for v in schema]
+    return schema
+
+
+def validate_exactly(text: str, schema: dict) -> None:
+    """JSON Schema's numbers are decimals: validate with both sides parsed as Decimal (jsonschema
+    then checks multipleOf with exact arithmetic; with floats 0.07 / 0.01 is not an integer), and
+    the bounds once more as Python floats, the way most clients parse and validate."""
+    exact_schema = json.loads(json.dumps(schema), parse_float=Decimal)
+    jsonschema.validate(json.loads(text, parse_float=Decimal), exact_schema)
+    jsonschema.validate(json.loads(text), without_multiple_of(schema))
+
 
 def schema_format(name: str, schema: dict) -> dict:
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
@@ -124,6 +159,26 @@ def test_json_schema_outputs_validate_over_200_sampled_generations(server):
             finished += 1
     assert finished + cut == 216
     assert finished >= 200, f"only {finished} of 216 generations finished within max_tokens ({cut} cut)"
+
+
+def test_fractional_bounds_and_multiple_of_validate(client):
+    # 4 requests x n=8 at temperature 1: every finished document satisfies the bounds exactly (as
+    # decimals and as floats) and the multiples exactly.
+    finished = 0
+    for seed in range(4):
+        r = chat(client, "Report a measurement as JSON.", temperature=1.0, max_tokens=160, n=8, seed=70 + seed,
+                 response_format=schema_format("measurement", MEASUREMENT),
+                 extra_body={"structured_outputs": {"disable_any_whitespace": True}})
+        for choice in r.choices:
+            if choice.finish_reason == "length":
+                continue
+            assert choice.finish_reason == "stop", choice
+            try:
+                validate_exactly(choice.message.content, MEASUREMENT)
+            except jsonschema.ValidationError as e:
+                pytest.fail(f"output does not validate: {e.message}\n{choice.message.content}")
+            finished += 1
+    assert finished >= 24, f"only {finished} of 32 generations finished within max_tokens"
 
 
 def test_json_object_gives_objects(client):
@@ -195,6 +250,11 @@ def test_unsupported_or_malformed_constraints_are_400(client):
         ({"extra_body": {"structured_outputs": {"regex": "(a)\\1"}}}, "backreferences", "structured_outputs.regex"),
         ({"extra_body": {"structured_outputs": {"regex": "a", "choice": ["b"]}}}, "one kind", None),
         ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "schema", "response_format"),
+        ({"response_format": schema_format("x", {"type": "number", "multipleOf": 1234567.5})},
+         "multipleOf 1234567.5 is not supported", "response_format"),
+        ({"response_format": schema_format("x", {"type": "number", "minimum": 0.2, "maximum": 0.3, "multipleOf": 0.5})},
+         "no number satisfies", "response_format"),
+        ({"response_format": schema_format("x", {"type": "number", "multipleOf": 0})}, "greater than 0", "response_format"),
     ]
     for kw, words, param in cases:
         with pytest.raises(openai.BadRequestError) as info:

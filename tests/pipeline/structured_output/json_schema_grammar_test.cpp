@@ -98,6 +98,33 @@ TEST_CASE("json schema: numbers and integers within bounds") {
   CHECK_FALSE(matches(any, "12345678901234567"));  // over the digit cap
 }
 
+TEST_CASE("json schema: fractional bounds and multipleOf, exactly") {
+  const auto lat = schema(R"({"type":"number","minimum":-3.59,"exclusiveMaximum":90.5})");
+  for (const char* ok : {"-3.59", "-3.5", "0", "90.49", "90", "12.345678901"}) CHECK(matches(lat, ok));
+  for (const char* bad : {"-3.591", "-3.6", "90.5", "90.50", "91", "-0", "1e1"}) CHECK_FALSE(matches(lat, bad));
+  // Draft 4's boolean exclusiveMinimum, beside a fractional minimum.
+  const auto d4 = schema(R"({"type":"number","minimum":0.5,"exclusiveMinimum":true,"maximum":1})");
+  CHECK_FALSE(matches(d4, "0.5"));
+  CHECK(matches(d4, "0.51"));
+  const auto price = schema(R"({"type":"number","minimum":0,"multipleOf":0.01})");
+  for (const char* ok : {"0", "0.07", "19.99", "1000"}) CHECK(matches(price, ok));
+  for (const char* bad : {"0.001", "-0.01", "19.999"}) CHECK_FALSE(matches(price, bad));
+  const auto step = schema(R"({"type":"integer","multipleOf":5,"maximum":12})");
+  for (const char* ok : {"10", "5", "0", "-5", "-100"}) CHECK(matches(step, ok));
+  for (const char* bad : {"12", "15", "7", "5.0"}) CHECK_FALSE(matches(step, bad));
+  // An integer with a fractional multipleOf: every integer that is a multiple of it.
+  const auto half = schema(R"({"type":"integer","multipleOf":0.5,"minimum":-1,"maximum":1})");
+  for (const char* ok : {"-1", "0", "1"}) CHECK(matches(half, ok));
+  CHECK_FALSE(matches(half, "0.5"));
+  // Inside an object, with the real tokenizer's number tokens.
+  const auto obj = compile(schema_request(R"({"type":"object","properties":{"t":{"type":"number","exclusiveMinimum":-0.5,"maximum":0.25}},"required":["t"]})"),
+                           smollm2_vocabulary());
+  CHECK(matches(obj, R"({"t": 0.25})"));
+  CHECK(matches(obj, R"({"t": -0.49})"));
+  CHECK_FALSE(matches(obj, R"({"t": -0.5})"));
+  CHECK_FALSE(matches(obj, R"({"t": 0.26})"));
+}
+
 TEST_CASE("json schema: enum, const, anyOf, oneOf, nullable, type lists") {
   const auto e = schema(R"({"enum":["red","green",3,null,{"a":[1]}]})");
   for (const char* ok : {R"("red")", R"("green")", "3", "null", R"({"a":[1]})"}) CHECK(matches(e, ok));
@@ -163,9 +190,10 @@ TEST_CASE("json schema: whitespace options") {
 
 TEST_CASE("json schema: unsupported keywords and unsatisfiable schemas are errors") {
   for (const char* s : {R"({"type":"object","patternProperties":{"^x":{}}})", R"({"not":{"type":"string"}})",
-                        R"({"type":"array","uniqueItems":true})", R"({"type":"number","multipleOf":0.5})",
+                        R"({"type":"array","uniqueItems":true})", R"({"type":"number","multipleOf":0})",
                         R"({"if":{"type":"string"},"then":{"minLength":1}})", R"({"type":"array","contains":{"type":"integer"}})",
-                        R"({"type":"object","minProperties":2})", R"({"type":"number","maximum":0.5})",
+                        R"({"type":"object","minProperties":2})", R"({"type":"number","multipleOf":-0.5})",
+                        R"({"type":"number","multipleOf":1234567.5})", R"({"type":"number","minimum":0.2,"maximum":0.3,"multipleOf":0.5})",
                         R"({"type":"string","pattern":"a+","maxLength":3})"}) {
     CAPTURE(s);
     CHECK_THROWS_AS(schema(s), GrammarError);
