@@ -116,16 +116,15 @@ def test_stream_continuous_usage_stats(client):
 
 # --- tools ------------------------------------------------------------------------------------------
 
-def test_auto_tool_choice_without_the_flags_is_vllms_400(tiny_client):
-    for kwargs in ({"tool_choice": "auto"}, {}):
-        with pytest.raises(openai.BadRequestError) as e:
-            tiny_client.chat.completions.create(model=TINY_NAME, messages=CHAT, tools=[WEATHER_TOOL], max_tokens=2,
-                                                **kwargs)
-        assert "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set" in str(e.value)
-    # "none" keeps the tools in the prompt and answers in text: allowed without the flags.
-    r = tiny_client.chat.completions.create(model=TINY_NAME, messages=[{"role": "user", "content": "Hi"}],
-                                            tools=[WEATHER_TOOL], tool_choice="none", max_tokens=2)
-    assert r.choices[0].message.tool_calls is None
+def test_auto_tool_choice_without_the_flags_answers_in_text(tiny_client):
+    """The tiny server has no tool flags and SmolLM2's template no tool format: "auto" (given or
+    implied by tools alone) is answered in text where vLLM answers 400 (test_open_webui.py covers
+    --disable-auto-tool-choice, which restores that 400); "none" is text either way."""
+    for kwargs in ({"tool_choice": "auto"}, {}, {"tool_choice": "none"}):
+        r = tiny_client.chat.completions.create(model=TINY_NAME, messages=[{"role": "user", "content": "Hi"}],
+                                                tools=[WEATHER_TOOL], max_tokens=2, **kwargs)
+        assert r.choices[0].message.tool_calls is None, kwargs
+        assert r.choices[0].finish_reason in ("stop", "length"), kwargs
 
 
 def test_tools_go_through_the_models_own_template(client, server):

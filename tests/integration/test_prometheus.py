@@ -275,6 +275,14 @@ def loaded(model_path, tmp_path_factory):
         other_load = start_loadgen(other.base_url, "--concurrency", "2", "--num-requests", str(OTHER_REQUESTS),
                                    "--prompt-len", "32", "--max-tokens", "12", "--ignore-eos")
         try:
+            # Two requests a client gets wrong, for the rejections panel: a model name the server
+            # does not serve (404) and an out-of-range field (400). Sent first, so that several
+            # scrapes see the new series and its rate has data.
+            served = json.loads(http_request(srv.port, "GET", "/v1/models", timeout=10)[2])["data"][0]["id"]
+            for body, status in (({"model": "no-such-model", "prompt": "x"}, 404),
+                                 ({"model": served, "prompt": "x", "temperature": -1}, 400)):
+                got, _, _ = http_request(srv.port, "POST", "/v1/completions", body, timeout=30)
+                assert got == status, (body, got)
             time.sleep(1.0)  # the load is running
             dropped = disconnect_mid_prefill(srv.port, "drop-mid-prefill")
             probes = [timed_stream(srv.port, f"probe-{i}", f"Probe {i}: name three colours.") for i in range(PROBES)]
@@ -288,6 +296,13 @@ def loaded(model_path, tmp_path_factory):
         # Every request finished, the dropped one as an abort.
         wait_requests_seen(prom, LOAD_REQUESTS + OTHER_REQUESTS + 1 + len(probes))
         yield LoadedStack(srv, other, prom, rep, start, end, dropped, probes)
+
+
+def test_rejected_requests_reach_prometheus_by_reason(loaded):
+    seen = {(r["metric"]["endpoint"], r["metric"]["status"], r["metric"]["reason"]): float(r["value"][1])
+            for r in loaded.prom.api("query", {"query": "troupe_requests_rejected_total"})["result"]}
+    assert seen == {("/v1/completions", "404", "model_not_found"): 1.0,
+                    ("/v1/completions", "400", "invalid_request"): 1.0}, seen
 
 
 def test_promtool_lint_finds_only_vllm_names(loaded):
