@@ -1,7 +1,9 @@
 #include "gpu/cpu/blockwise_matmul.hpp"
 
+
 #include <algorithm>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "model/dequantize.hpp"
 
 namespace troupe::cpu {
@@ -43,7 +45,7 @@ void blockwise_portable(const BlockwiseJob& j, int64_t n0, int64_t n1) {
 }
 
 void expand_blocks(DType type, const std::uint8_t* src, float* dst, int64_t blocks) {
-  static const bool simd = avx2_available();
+  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   if (simd) {
     expand_blocks_avx2(type, src, dst, blocks);
   } else {
@@ -52,7 +54,7 @@ void expand_blocks(DType type, const std::uint8_t* src, float* dst, int64_t bloc
 }
 
 void blockwise(const BlockwiseJob& job, int64_t n0, int64_t n1) {
-  static const bool simd = avx2_available();
+  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   if (simd) {
     blockwise_avx2(job, n0, n1);
   } else {

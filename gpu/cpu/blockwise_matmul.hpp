@@ -32,7 +32,6 @@ inline constexpr int64_t kBlockwiseMaxRows = 16;
 // Output columns [n0, n1) of C, for every activation row.
 void blockwise_portable(const BlockwiseJob& job, int64_t n0, int64_t n1);
 void blockwise_avx2(const BlockwiseJob& job, int64_t n0, int64_t n1);  // only where avx2_available()
-bool avx2_available();
 
 // The implementation this machine runs.
 void blockwise(const BlockwiseJob& job, int64_t n0, int64_t n1);

@@ -62,17 +62,6 @@ TROUPE_AVX2 inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
 }
 
-}  // namespace
-
-bool avx2_available() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-  return false;
-#endif
-}
-
-namespace {
 
 // Output column n of C for activation rows r0 .. r0+M-1. Rows and type are template arguments so
 // that the accumulators stay in registers: 4 w vectors plus M x kAcc accumulators fit the 16 ymm

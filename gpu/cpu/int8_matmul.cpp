@@ -1,10 +1,11 @@
 #include "gpu/cpu/int8_matmul.hpp"
 
+
 #include <stdexcept>
 #include <string>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "common/float16.hpp"
-#include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
 #include "model/dequantize.hpp"  // k_quant_scale_min
 
 namespace troupe::cpu {
@@ -121,7 +122,7 @@ void int8_matmul_portable(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
 }
 
 void int8_matmul(const Int8MatmulJob& job, int64_t n0, int64_t n1) {
-  static const bool simd = avx2_available();
+  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   if (simd) {
     int8_matmul_avx2(job, n0, n1);
   } else {

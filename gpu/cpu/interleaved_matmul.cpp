@@ -1,9 +1,10 @@
 #include "gpu/cpu/interleaved_matmul.hpp"
 
+
 #include <cstddef>
 #include <vector>
 
-#include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/int8_matmul.hpp"
 #include "gpu/cpu/interleaved_weights.hpp"
 
@@ -26,7 +27,7 @@ void interleaved_matmul_portable(const InterleavedMatmulJob& j, int64_t g0, int6
 }
 
 void interleaved_matmul(const InterleavedMatmulJob& job, int64_t g0, int64_t g1) {
-  static const bool simd = avx2_available();
+  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   if (simd) {
     interleaved_matmul_avx2(job, g0, g1);
   } else {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+#include "gpu/cpu/cpu_features.hpp"
 
 namespace troupe::cpu {
 namespace {
@@ -58,7 +58,7 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
 
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
                           int64_t heads, const AttentionOptions& options, ThreadPool* pool) {
-  static const bool simd = avx2_available();
+  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   const bool tiled = simd && kv.head_dim % 8 == 0 && kv.head_dim <= 256;
   std::vector<Item> items;
   for (int64_t s = 0; s < static_cast<int64_t>(sequences.size()); ++s) {

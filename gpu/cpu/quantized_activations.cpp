@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "gpu/cpu/blockwise_matmul.hpp"  // avx2_available
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"       // activate
 
 namespace troupe::cpu {
@@ -42,7 +42,7 @@ void quantize_row_portable(const float* x, int64_t cols, int8_t* q, float* d, fl
 namespace {
 
 void quantize_row(const float* x, int64_t cols, int8_t* q, float* d, float* s) {
-  static const bool simd = avx2_available();
+  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   if (simd) {
     quantize_row_avx2(x, cols, q, d, s);
   } else {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/float16.hpp"
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/blockwise_matmul.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "model/dequantize.hpp"

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/blockwise_matmul.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/int8_matmul.hpp"

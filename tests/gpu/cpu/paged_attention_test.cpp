@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/blockwise_matmul.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/paged_attention.hpp"

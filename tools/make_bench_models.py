@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Random-weight Llama GGUFs in the shapes people run, for CPU benchmarks (issue 19).
+
+    python3 tools/make_bench_models.py [--shapes 1b,3b] [--types Q4_0,Q4_K_M,Q8_0] [--out DIR]
+
+Writes DIR/llama-<shape>.F16.gguf (weights from a seeded normal distribution, std 0.02; norms 1)
+with the tokenizer metadata of the default model (SmolLM2's byte-level BPE, 49,152 tokens, from
+tools/fetch_default_model.sh), then quantizes it with llama.cpp's `llama-quantize` (built by
+tools/peer/build_llamacpp.sh) into DIR/llama-<shape>.<type>.gguf, and prints each path. Files
+already there are kept. Nothing this size is committed: the script makes them.
+
+Shapes (Llama 2/3 style, SwiGLU, GQA):
+  1b  hidden 2048, 22 layers, 32 heads / 4 KV heads, FFN 5632  (TinyLlama-1.1B's shape)
+  3b  hidden 3072, 28 layers, 24 heads / 8 KV heads, FFN 8192  (Llama-3.2-3B's shape)
+
+Needs the `gguf` and `numpy` packages (PyPI). DIR defaults to ~/.cache/troupe/bench-models.
+Random weights give speed, not text: every figure taken with them is tokens per second.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import gguf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SHAPES = {
+    "1b": dict(hidden=2048, layers=22, heads=32, kv_heads=4, ffn=5632),
+    "3b": dict(hidden=3072, layers=28, heads=24, kv_heads=8, ffn=8192),
+}
+TOKENIZER_KEYS = ("tokenizer.",)
+
+
+def default_model() -> Path:
+    return Path(subprocess.run(["bash", str(ROOT / "tools/fetch_default_model.sh")], check=True,
+                               capture_output=True, text=True).stdout.strip().splitlines()[-1])
+
+
+def llama_quantize() -> Path:
+    version = os.environ.get("LLAMA_CPP_PYTHON_VERSION", "0.3.36")
+    binary = Path(os.environ.get("PEER_CACHE", Path.home() / ".cache/troupe")) / f"llama.cpp-{version}/build/bin/llama-quantize"
+    if not binary.exists():
+        bin_dir = subprocess.run(["bash", str(ROOT / "tools/peer/build_llamacpp.sh")], check=True,
+                                 capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        binary = Path(bin_dir) / "llama-quantize"
+    return binary
+
+
+def copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
+    """The tokenizer.* fields of `source`, as they are; returns the vocabulary size."""
+    reader = gguf.GGUFReader(str(source))
+    vocab = 0
+    for name, field in reader.fields.items():
+        if not name.startswith(TOKENIZER_KEYS):
+            continue
+        kind = field.types[0]
+        if kind == gguf.GGUFValueType.ARRAY:
+            sub = field.types[1]
+            if sub == gguf.GGUFValueType.STRING:
+                values = [bytes(field.parts[i]).decode("utf-8", errors="surrogateescape") for i in field.data]
+            else:
+                values = [field.parts[i].tolist()[0] for i in field.data]
+            writer.add_array(name, values)
+            if name == "tokenizer.ggml.tokens":
+                vocab = len(values)
+        elif kind == gguf.GGUFValueType.STRING:
+            writer.add_string(name, bytes(field.parts[field.data[0]]).decode("utf-8"))
+        else:
+            value = field.parts[field.data[0]].tolist()[0]
+            {gguf.GGUFValueType.BOOL: writer.add_bool, gguf.GGUFValueType.UINT32: writer.add_uint32,
+             gguf.GGUFValueType.INT32: writer.add_int32, gguf.GGUFValueType.FLOAT32: writer.add_float32}[kind](name, value)
+    if vocab == 0:
+        raise SystemExit(f"{source}: no tokenizer.ggml.tokens")
+    return vocab
+
+
+def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tmp = path.with_suffix(".tmp")  # written under a temporary name, renamed when whole
+    writer = gguf.GGUFWriter(str(tmp), "llama")
+    writer.add_name(f"troupe bench llama {path.stem}")
+    writer.add_block_count(shape["layers"])
+    writer.add_context_length(131072)
+    writer.add_embedding_length(shape["hidden"])
+    writer.add_feed_forward_length(shape["ffn"])
+    writer.add_head_count(shape["heads"])
+    writer.add_head_count_kv(shape["kv_heads"])
+    writer.add_rope_dimension_count(shape["hidden"] // shape["heads"])
+    writer.add_rope_freq_base(500000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    vocab = copy_tokenizer(writer, tokenizer_source)
+    writer.add_vocab_size(vocab)
+
+    def weight(rows: int, cols: int) -> np.ndarray:
+        return (rng.standard_normal((rows, cols), dtype=np.float32) * 0.02).astype(np.float16)
+
+    h, kv = shape["hidden"], shape["hidden"] // shape["heads"] * shape["kv_heads"]
+    writer.add_tensor("token_embd.weight", weight(vocab, h))
+    for layer in range(shape["layers"]):
+        p = f"blk.{layer}."
+        writer.add_tensor(p + "attn_norm.weight", np.ones(h, dtype=np.float32))
+        writer.add_tensor(p + "attn_q.weight", weight(h, h))
+        writer.add_tensor(p + "attn_k.weight", weight(kv, h))
+        writer.add_tensor(p + "attn_v.weight", weight(kv, h))
+        writer.add_tensor(p + "attn_output.weight", weight(h, h))
+        writer.add_tensor(p + "ffn_norm.weight", np.ones(h, dtype=np.float32))
+        writer.add_tensor(p + "ffn_gate.weight", weight(shape["ffn"], h))
+        writer.add_tensor(p + "ffn_up.weight", weight(shape["ffn"], h))
+        writer.add_tensor(p + "ffn_down.weight", weight(h, shape["ffn"]))
+    writer.add_tensor("output_norm.weight", np.ones(h, dtype=np.float32))
+    writer.add_tensor("output.weight", weight(vocab, h))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    tmp.rename(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shapes", default="1b,3b")
+    ap.add_argument("--types", default="Q4_0,Q4_K_M,Q8_0")
+    ap.add_argument("--out", type=Path, default=Path.home() / ".cache/troupe/bench-models")
+    ap.add_argument("--seed", type=int, default=19)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tokenizer_source = default_model()
+    quantize = None
+    for name in args.shapes.split(","):
+        shape = SHAPES[name]
+        f16 = args.out / f"llama-{name}.F16.gguf"
+        if not f16.exists():
+            print(f"writing {f16}", file=sys.stderr)
+            write_f16(f16, shape, tokenizer_source, args.seed)
+        for kind in args.types.split(","):
+            out = args.out / f"llama-{name}.{kind}.gguf"
+            if not out.exists():
+                quantize = quantize or llama_quantize()
+                tmp = out.with_suffix(".tmp")
+                run = subprocess.run([str(quantize), str(f16), str(tmp), kind], capture_output=True, text=True)
+                if run.returncode != 0:
+                    raise SystemExit(f"llama-quantize {kind} failed: {run.stderr[-2000:]}")
+                tmp.rename(out)
+            print(out)
+
+
+if __name__ == "__main__":
+    main()
