@@ -27,11 +27,11 @@ void interleaved_matmul_portable(const InterleavedMatmulJob& j, int64_t g0, int6
 }
 
 void interleaved_matmul(const InterleavedMatmulJob& job, int64_t g0, int64_t g1) {
-  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
-  if (simd) {
-    interleaved_matmul_avx2(job, g0, g1);
-  } else {
-    interleaved_matmul_portable(job, g0, g1);
+  static const CpuIsa isa = cpu_isa();
+  switch (isa) {
+    case CpuIsa::Avx512Vnni: return interleaved_matmul_avx512(job, g0, g1);
+    case CpuIsa::Avx2: return interleaved_matmul_avx2(job, g0, g1);
+    case CpuIsa::Portable: return interleaved_matmul_portable(job, g0, g1);
   }
 }
 

@@ -36,6 +36,9 @@ struct InterleavedMatmulJob {
 // Groups [g0, g1) of weight rows (output columns 8·g0 .. 8·g1 − 1), for every activation row.
 void interleaved_matmul_portable(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);
 void interleaved_matmul_avx2(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);  // only where avx2_available()
+// The same loops with AVX-512 VNNI's vpdpbusd, bit-identical to the AVX2 kernel; only where
+// cpu_supports(CpuIsa::Avx512Vnni).
+void interleaved_matmul_avx512(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);
 
 // The implementation this machine runs.
 void interleaved_matmul(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);

@@ -10,44 +10,12 @@
 // and 2·31·127 = 7,874 for Q5_0. A 4-bit chunk adds 8 such lanes per int16 (30,480 < 32,767);
 // Q5_0 adds 4 per int16 and keeps the chunk's two halves apart (31,496); Q6_K (|w| ≤ 32) adds 4
 // per 16-column half (32,512); Q8_0 (|w| ≤ 128, 32,512 per lane) widens every product at once.
-#include <immintrin.h>
-
-#include <cstring>
-
-#include "gpu/cpu/interleaved_matmul.hpp"
-#include "gpu/cpu/interleaved_weights.hpp"
-
-#define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "gpu/cpu/interleaved_kernel_parts.hpp"
 
 namespace troupe::cpu {
 namespace {
 
-using u8 = std::uint8_t;
-
-// Bytes of one group record (8 blocks) and where its quants start (interleaved_weights.hpp).
-template <DType T> struct Record;
-template <> struct Record<DType::Q4_0> { static constexpr int64_t kBytes = 144, kQuants = 16; };
-template <> struct Record<DType::Q4_1> { static constexpr int64_t kBytes = 160, kQuants = 32; };
-template <> struct Record<DType::Q5_0> { static constexpr int64_t kBytes = 176, kQuants = 48; };
-template <> struct Record<DType::Q8_0> { static constexpr int64_t kBytes = 272, kQuants = 16; };
-template <> struct Record<DType::Q4_K> { static constexpr int64_t kBytes = 1152, kQuants = 128; };
-template <> struct Record<DType::Q6_K> { static constexpr int64_t kBytes = 1680, kQuants = 144, kHigh = 1168; };
-
-// Four activation bytes broadcast to every 32-bit lane.
-TROUPE_AVX2 inline __m256i broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
-// Group g's 8 output columns of activation rows r0 .. r0+RM-1 from their accumulators.
-template <int RM>
-TROUPE_AVX2 inline void store_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const __m256* acc) {
-  for (int r = 0; r < RM; ++r) {
-    float* out = j.c + (r0 + r) * j.c_stride + g * kInterleavedRows;
-    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[r]) : acc[r]);
-  }
-}
+using namespace interleaved;
 
 // The int32 chunk sums Σ qw·qx of the group's 8 rows (lane i = row i) for RM activation rows.
 template <DType T, int RM>
@@ -121,30 +89,9 @@ TROUPE_AVX2 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0
   store_rows<RM>(j, g, r0, acc);
 }
 
-// Q4_K: per super-block of 256 columns, the 8 rows' sub-block scales d·sc_j and offsets −dmin·m_j
-// (j = 0..7) as float vectors (lane i = row i), decoded from the 6-bit fields of all 8 rows at once
-// as model/dequantize.hpp's k_quant_scale_min does for one; then each 32-column sub-block as the
-// 4-bit types above (8 maddubs summed in int16, one madd).
-TROUPE_AVX2 inline void q4k_scales(const u8* rec, __m256* scale, __m256* offset) {
-  const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
-  const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
-  __m256i b[12];  // byte k of the 8 rows' scale fields, widened to int32 lanes
-  for (int k = 0; k < 12; ++k) b[k] = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 32 + 8 * k)));
-  const __m256i low6 = _mm256_set1_epi32(63), low4 = _mm256_set1_epi32(15);
-  for (int j = 0; j < 8; ++j) {
-    __m256i sc, m;
-    if (j < 4) {
-      sc = _mm256_and_si256(b[j], low6);
-      m = _mm256_and_si256(b[j + 4], low6);
-    } else {
-      sc = _mm256_or_si256(_mm256_and_si256(b[j + 4], low4), _mm256_slli_epi32(_mm256_srli_epi32(b[j - 4], 6), 4));
-      m = _mm256_or_si256(_mm256_srli_epi32(b[j + 4], 4), _mm256_slli_epi32(_mm256_srli_epi32(b[j], 6), 4));
-    }
-    scale[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
-    offset[j] = _mm256_xor_ps(_mm256_mul_ps(dmin, _mm256_cvtepi32_ps(m)), _mm256_set1_ps(-0.0f));
-  }
-}
-
+// Q4_K: per super-block of 256 columns, the 8 rows' sub-block scales and offsets
+// (interleaved_kernel_parts.hpp's q4k_scales); then each 32-column sub-block as the 4-bit types
+// above (8 maddubs summed in int16, one madd).
 template <int RM>
 TROUPE_AVX2 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   using R = Record<DType::Q4_K>;

@@ -3,6 +3,7 @@
 //  - regrouping keeps every byte: each row's GGUF blocks come back bit for bit;
 //  - the portable reference equals int8_matmul's portable kernel on the row-major blocks exactly
 //    (it is that kernel on rebuilt rows), and the AVX2 kernel equals it up to float rounding;
+//  - the AVX-512 VNNI kernel equals the AVX2 kernel bit for bit (on CPUs that have it);
 //  - an activation row gets bit-identical results whatever the number of rows beside it;
 //  - a CpuWeight whose rows are not a multiple of 8 (row-major tail), and whose Q8_0 rows serve as
 //    an embedding, gives the row-major kernel's products and dequantize()'s rows.
@@ -124,6 +125,21 @@ TEST_CASE("interleaved products equal the row-major reference, bit-identical per
         fast_all = fast;
       } else {
         CHECK(std::equal(fast.begin(), fast.end(), fast_all.begin()));  // bit-identical to the batch of 37
+      }
+
+      if (cpu_supports(CpuIsa::Avx512Vnni)) {  // the same integer sums and float steps: bit for bit
+        std::vector<float> vnni(static_cast<std::size_t>(m * n), 1.0f);
+        InterleavedMatmulJob vnni_job = job;
+        vnni_job.c = vnni.data();
+        interleaved_matmul_avx512(vnni_job, 0, 2);
+        interleaved_matmul_avx512(vnni_job, 2, n / kInterleavedRows);
+        CHECK(std::equal(vnni.begin(), vnni.end(), fast.begin()));
+        vnni_job.accumulate = true;
+        interleaved_matmul_avx512(vnni_job, 0, n / kInterleavedRows);
+        for (std::size_t i = 0; i < vnni.size(); ++i) vnni[i] -= fast[i];
+        CHECK(std::equal(vnni.begin(), vnni.end(), fast.begin()));  // accumulating added the same product
+      } else if (m == m_max) {
+        WARN("this CPU has no AVX-512 VNNI (F, BW, VL, VNNI): its kernel is not checked");
       }
 
       job.accumulate = true;
