@@ -74,7 +74,7 @@ CpuWeight CpuWeight::from_blocks(DType type, std::vector<std::byte> blocks, int6
   CpuWeight w;
   w.cols_ = cols;
   w.mode_ = mode;
-  w.add_segment(Segment{type, 0, rows, row_bytes, {}, std::move(blocks)});
+  w.add_segment(Segment{type, 0, rows, row_bytes, {}, WeightBytes(blocks.begin(), blocks.end())});
   w.interleave_segments();
   return w;
 }
@@ -89,7 +89,8 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     const DType type = model.tensor(name).dtype;
     if (keeps(type, w.cols_, mode)) {
       StoredRows stored = model.load_stored(name, shape);
-      w.add_segment(Segment{type, 0, rows, static_cast<int64_t>(dtype_bytes_for(type, w.cols_)), {}, std::move(stored.bytes)});
+      w.add_segment(Segment{type, 0, rows, static_cast<int64_t>(dtype_bytes_for(type, w.cols_)), {},
+                            WeightBytes(stored.bytes.begin(), stored.bytes.end())});
     } else {
       w.add_segment(Segment{DType::F32, 0, rows, 0, model.load_f32(name, shape), {}});
     }

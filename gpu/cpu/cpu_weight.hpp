@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "gpu/cpu/huge_pages.hpp"
 #include "gpu/cpu/quantized_activations.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/dtype.hpp"
@@ -74,12 +75,13 @@ class CpuWeight {
   void matmul_tiled(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
 
  private:
+  using WeightBytes = std::vector<std::byte, HugePageAllocator<std::byte>>;
   struct Segment {
     DType storage = DType::F32;
     int64_t first_row = 0, rows = 0;
     int64_t row_bytes = 0;             // bytes of one stored row (blocks)
     std::vector<float> f32;            // [rows, cols] when storage is F32
-    std::vector<std::byte> blocks;     // rows * row_bytes otherwise
+    WeightBytes blocks;                // rows * row_bytes otherwise
   };
   void add_segment(Segment s);
   // How many of a segment's first rows are interleave_rows' groups of 8 (once the weight is made);
