@@ -72,6 +72,7 @@ TROUPE_AVX2 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0
   __m256 acc[RM];
   for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c, rec += Record<T>::kBytes) {
+    prefetch_ahead<Record<T>::kBytes>(rec);
     const int8_t* x[RM];
     for (int r = 0; r < RM; ++r) x[r] = a.q(r0 + r) + 32 * c;
     __m256i dot[RM];
@@ -107,6 +108,7 @@ TROUPE_AVX2 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int64_
     for (int sub = 0; sub < 8; ++sub) {
       const int64_t c = 8 * blk + sub;  // the 32-column chunk
       const u8* qs = rec + R::kQuants + 256 * (sub / 2);
+      if (sub % 2 == 0) prefetch_ahead<256>(qs);
       __m256i sum[RM];
       for (int v = 0; v < 8; ++v) {
         const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * v));
@@ -143,6 +145,7 @@ TROUPE_AVX2 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_
   for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
   for (int64_t blk = 0; blk < blocks; ++blk, rec += R::kBytes) {
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+    prefetch_ahead<R::kBytes>(rec);
     for (int sub = 0; sub < 8; ++sub) {
       const int64_t c = 8 * blk + sub;
       const int half = sub / 4, k = sub % 4;

@@ -27,16 +27,6 @@ TROUPE_AVX512 inline __m256i dot4(__m256i acc, __m256i w_unsigned, __m256i x_sig
   return _mm256_dpbusd_epi32(acc, w_unsigned, x_signed);
 }
 
-// Software prefetch of the weight stream kPrefetchBytes ahead of a record of `Bytes` bytes (one
-// prefetch per cache line it spans). The records of a product are one contiguous stream (groups
-// follow each other), and with one activation row the loads otherwise wait on memory.
-constexpr int64_t kPrefetchBytes = 2048;
-
-template <int64_t Bytes>
-TROUPE_AVX512 inline void prefetch_ahead(const u8* rec) {
-  for (int64_t o = 0; o < Bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(rec + kPrefetchBytes + o), _MM_HINT_T0);
-}
-
 // The int32 chunk sums Σ qw·qx of the group's 8 rows (lane i = row i) for RM activation rows. Two
 // accumulators per row (columns 0..15 and 16..31) halve the dependency chain a single row has.
 template <DType T, int RM>

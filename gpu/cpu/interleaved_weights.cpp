@@ -59,14 +59,19 @@ std::vector<std::byte> interleave_rows(DType type, const std::byte* blocks, int6
   std::vector<std::byte> out(static_cast<std::size_t>(groups * kInterleavedRows * row_bytes));
   auto* dst = reinterpret_cast<u8*>(out.data());
   const auto* src = reinterpret_cast<const u8*>(blocks);
+  // record_offset for every (row, byte) once: the loop below runs over every byte of the model.
+  std::vector<int64_t> offsets(static_cast<std::size_t>(record));
+  for (int64_t i = 0; i < kInterleavedRows; ++i) {
+    for (int64_t b = 0; b < block_bytes; ++b) offsets[static_cast<std::size_t>(i * block_bytes + b)] = record_offset(type, i, b);
+  }
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t c = 0; c < chunks; ++c) {
       u8* rec = dst + (g * chunks + c) * record;
       for (int64_t i = 0; i < kInterleavedRows; ++i) {
         const u8* block = src + (g * kInterleavedRows + i) * row_bytes + c * block_bytes;
+        const int64_t* at = offsets.data() + i * block_bytes;
         for (int64_t b = 0; b < block_bytes; ++b) {
-          const int64_t at = record_offset(type, i, b);
-          if (at >= 0) rec[at] = block[b];
+          if (at[b] >= 0) rec[at[b]] = block[b];
         }
         if (type != DType::Q5_0) continue;
         for (int j = 0; j < 32; ++j) {
