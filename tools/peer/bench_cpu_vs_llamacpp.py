@@ -1,14 +1,28 @@
 #!/usr/bin/env python3
 """Single-sequence CPU speed of `troupe generate` beside llama.cpp's `llama-bench`, in alternating
-pairs (troupe, then llama.cpp, per test and per pair), with the load average before each run.
+pairs (troupe, then llama.cpp, per test and per pair), with the load average before each run and
+decode as a fraction of this machine's read bandwidth.
 
-    python3 tools/peer/bench_cpu_vs_llamacpp.py [--pairs 3] [--threads 2] [--tests tg128,pp512,pp2048]
-                                                [--model GGUF] [--troupe build/troupe]
+    python3 tools/peer/bench_cpu_vs_llamacpp.py [--pairs 3] [--threads 2]
+        [--tests tg128,pp512,pp4000,tg128@8192,pp16384]
+        [--model GGUF ... | --shapes 1b,3b --types Q4_0,Q4_K_M,Q8_0] [--troupe build/troupe]
 
-tgN: decode N tokens after a 4-token prompt (troupe's "decode tok/s"; llama-bench -p 0 -n N).
-ppN: prefill N prompt tokens (troupe: --prompt-ids of N ids, --max-tokens 1, its "prompt tok/s";
-llama-bench -p N -n 0). llama-bench is built by tools/peer/build_llamacpp.sh. Prints one row per
-run and a summary of ratios (troupe / llama.cpp) per test.
+Models: --model (repeatable), or --shapes/--types, which makes the random-weight Llama GGUFs of
+tools/make_bench_models.py (needs the `gguf` and `numpy` packages; reused when present), or the
+default model. The peer is llama.cpp built as its users build it (GGML_NATIVE=ON) by
+tools/peer/build_llamacpp.sh; troupe-read-bandwidth (built with troupe) gives the roofline.
+
+Tests:
+  tgN      decode N tokens after a 4-token prompt (troupe's "decode tok/s"; llama-bench -p 0 -n N)
+  ppN      prefill N prompt tokens (troupe: --prompt-ids of N ids, --max-tokens 1, its "prompt
+           tok/s"; llama-bench -p N -n 0)
+  tgN@D    decode N tokens after D tokens of context (troupe: a D-token prompt; llama-bench -d D)
+For tgN@D and for ppN with N >= 8192 (the long-context tests) llama-bench runs with flash
+attention on (-fa 1), its fastest long-context setting on the CPU; elsewhere with its defaults.
+
+Decode tok/s × the bytes a decode step reads (every tensor but the token embedding, which is read
+one row at a time; all of it when it is also the LM head) ÷ the read bandwidth is the fraction of
+the roofline printed beside each tg run.
 """
 from __future__ import annotations
 
@@ -16,6 +30,7 @@ import argparse
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +40,26 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def parse_test(test: str) -> tuple[str, int, int]:
+    """(kind, n, depth) of tgN, ppN or tgN@D."""
+    m = re.fullmatch(r"(tg|pp)(\d+)(?:@(\d+))?", test)
+    if not m or (m.group(1) == "pp" and m.group(3)):
+        raise SystemExit(f"unknown test {test!r}: tgN, ppN or tgN@D")
+    return m.group(1), int(m.group(2)), int(m.group(3) or 0)
+
+
+def prompt_ids(n: int) -> str:
+    return ",".join(str(100 + (i * 7) % 40000) for i in range(n))
+
+
 def troupe_run(binary: str, model: str, test: str, threads: int) -> float:
-    kind, n = test[:2], int(test[2:])
-    if kind == "tg":
+    kind, n, depth = parse_test(test)
+    if kind == "tg" and depth == 0:
         args = ["--prompt", "The quick brown fox", "--max-tokens", str(n + 1), "--ignore-eos"]
+    elif kind == "tg":
+        args = ["--prompt-ids", prompt_ids(depth), "--max-tokens", str(n + 1), "--ignore-eos"]
     else:
-        ids = ",".join(str(100 + (i * 7) % 40000) for i in range(n))
-        args = ["--prompt-ids", ids, "--max-tokens", "1"]
+        args = ["--prompt-ids", prompt_ids(n), "--max-tokens", "1"]
     run = subprocess.run([binary, "generate", model, "--threads", str(threads), *args], capture_output=True, text=True,
                          check=True)
     line = run.stderr.strip().splitlines()[-1]  # troupe: cpu, load ..., prompt ... tok/s, ... decode ... tok/s
@@ -42,11 +70,48 @@ def troupe_run(binary: str, model: str, test: str, threads: int) -> float:
 
 
 def llama_run(bench: str, model: str, test: str, threads: int) -> float:
-    kind, n = test[:2], int(test[2:])
+    kind, n, depth = parse_test(test)
     p, g = (0, n) if kind == "tg" else (n, 0)
-    out = subprocess.run([bench, "-m", model, "-t", str(threads), "-p", str(p), "-n", str(g), "-r", "1", "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    args = [bench, "-m", model, "-t", str(threads), "-p", str(p), "-n", str(g), "-r", "1", "-o", "json"]
+    if depth:
+        args += ["-d", str(depth)]
+    if depth or (kind == "pp" and n >= 8192):
+        args += ["-fa", "1"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return float(json.loads(out)[0]["avg_ts"])
+
+
+def decode_bytes(model: str) -> int | None:
+    """Bytes one decode step reads from the weights, from the GGUF's tensor table (None without
+    the gguf package)."""
+    try:
+        import gguf
+    except ImportError:
+        return None
+    reader = gguf.GGUFReader(model)
+    sizes = {t.name: int(t.n_bytes) for t in reader.tensors}
+    total = sum(sizes.values())
+    if "output.weight" in sizes:  # untied: the embedding is read one row per token
+        total -= sizes.get("token_embd.weight", 0)
+    return total
+
+
+def read_bandwidth(threads: int) -> float | None:
+    probe = ROOT / "build/tools/troupe-read-bandwidth"
+    if not probe.exists():
+        return None
+    out = subprocess.run([str(probe), "--threads", str(threads)], capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"([0-9.]+) GB/s median", out).group(1)) * 1e9
+
+
+def models_of(args) -> list[str]:
+    if args.model:
+        return args.model
+    if args.shapes:
+        out = subprocess.run([sys.executable, str(ROOT / "tools/make_bench_models.py"), "--shapes", args.shapes,
+                              "--types", args.types], check=True, capture_output=True, text=True).stdout
+        return out.split()
+    return [subprocess.check_output([str(ROOT / "tools/fetch_default_model.sh")], text=True).strip()]
 
 
 def main() -> None:
@@ -54,26 +119,45 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tests", default="tg128,pp512,pp2048")
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", action="append", default=None)
+    ap.add_argument("--shapes", default=None, help="make_bench_models.py shapes, e.g. 1b,3b")
+    ap.add_argument("--types", default="Q4_0,Q4_K_M,Q8_0")
     ap.add_argument("--troupe", default=str(ROOT / "build/troupe"))
     args = ap.parse_args()
-    model = args.model or subprocess.check_output([str(ROOT / "tools/fetch_default_model.sh")], text=True).strip()
-    bench = str(Path(subprocess.check_output([str(ROOT / "tools/peer/build_llamacpp.sh")], text=True).strip()) / "llama-bench")
     tests = args.tests.split(",")
-    ratios: dict[str, list[float]] = {t: [] for t in tests}
-    print(f"model {Path(model).name}, {args.threads} threads")
-    print(f"{'pair':>4} {'test':>7} {'load':>5} {'troupe tok/s':>13} {'load':>5} {'llama.cpp tok/s':>16} {'ratio':>6}")
-    for pair in range(1, args.pairs + 1):
-        for t in tests:
-            l1 = loadavg()
-            ours = troupe_run(args.troupe, model, t, args.threads)
-            l2 = loadavg()
-            theirs = llama_run(bench, model, t, args.threads)
-            ratios[t].append(ours / theirs)
-            print(f"{pair:>4} {t:>7} {l1:>5.2f} {ours:>13.1f} {l2:>5.2f} {theirs:>16.1f} {ours / theirs:>6.2f}", flush=True)
     for t in tests:
-        r = sorted(ratios[t])
-        print(f"{t}: troupe / llama.cpp {r[0]:.2f}-{r[-1]:.2f} (median {r[len(r) // 2]:.2f}) over {len(r)} pairs")
+        parse_test(t)
+    models = models_of(args)
+    bench = str(Path(subprocess.check_output([str(ROOT / "tools/peer/build_llamacpp.sh")], text=True).strip()) / "llama-bench")
+    bandwidth = read_bandwidth(args.threads)
+    print(f"{args.threads} threads; read bandwidth "
+          + (f"{bandwidth / 1e9:.1f} GB/s (troupe-read-bandwidth)" if bandwidth else "unknown (build troupe-read-bandwidth)"))
+    summary = []
+    for model in models:
+        per_token = decode_bytes(model)
+        print(f"\nmodel {Path(model).name}" + (f", {per_token / 1e6:.0f} MB read per decode step" if per_token else ""))
+        print(f"{'pair':>4} {'test':>11} {'load':>5} {'troupe tok/s':>13} {'load':>5} {'llama.cpp tok/s':>16} {'ratio':>6}"
+              f" {'roofline troupe / llama.cpp':>28}")
+        ratios: dict[str, list[float]] = {t: [] for t in tests}
+        for pair in range(1, args.pairs + 1):
+            for t in tests:
+                l1 = loadavg()
+                ours = troupe_run(args.troupe, model, t, args.threads)
+                l2 = loadavg()
+                theirs = llama_run(bench, model, t, args.threads)
+                ratios[t].append(ours / theirs)
+                roof = ""
+                if t.startswith("tg") and "@" not in t and per_token and bandwidth:
+                    roof = f"{100 * ours * per_token / bandwidth:>13.0f} % / {100 * theirs * per_token / bandwidth:.0f} %"
+                print(f"{pair:>4} {t:>11} {l1:>5.2f} {ours:>13.1f} {l2:>5.2f} {theirs:>16.1f} {ours / theirs:>6.2f} {roof:>28}",
+                      flush=True)
+        for t in tests:
+            r = sorted(ratios[t])
+            line = f"{Path(model).name} {t}: troupe / llama.cpp {r[0]:.2f}-{r[-1]:.2f} (median {r[len(r) // 2]:.2f}) over {len(r)} pairs"
+            summary.append(line)
+            print(line)
+    print("\nsummary")
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":
