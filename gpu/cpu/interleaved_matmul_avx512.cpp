@@ -1,17 +1,21 @@
 // The AVX-512 VNNI implementation of interleaved_matmul.hpp: the AVX2 kernel's layout and loops,
 // with vpdpbusd (four u8·s8 products added into an int32 lane, one instruction) in place of
-// maddubs + add + madd. It runs on 256-bit registers: the weight layout stays the AVX2 one (8 rows
-// × 4 columns per vector), Zen 4 splits 512-bit operations in two anyway, and the EVEX encoding
-// still brings 32 registers, so that more activation rows share each unpacked weight vector.
+// maddubs + add + madd. The weight layout stays the AVX2 one (a record vector holds 4 columns of
+// 8 rows), so the loops are written once over a vector width (Lanes8 / Lanes16 below):
+//  - Lanes16: two neighbouring groups at once, group g's record vector in the low 256 bits of a
+//    512-bit register and group g+1's in the high ones; their 16 output columns are contiguous.
+//    One instruction then does the work of two, which is what Intel's server cores, with two
+//    512-bit FMA ports, turn into speed; Zen 4 runs it as two halves.
+//  - Lanes8: one group on 256-bit registers (the last group of an odd range).
 // Only these functions carry the AVX-512 target; callers reach them only when cpu_isa() says so.
 //
 // The integer chunk sums are exact (int32 cannot overflow: 32 products of at most 128·127 per
 // chunk), the same sums the AVX2 kernel forms, and the float steps after them are the AVX2 kernel's
-// in the same order: both kernels give bit-identical results (tests/gpu/cpu checks it).
+// in the same order, lane by lane: both kernels give bit-identical results (tests/gpu/cpu checks).
 //
-// Q8_0's signed weights go through abs/sign as in the AVX2 kernel: |w| as the unsigned operand,
-// the activation with w's sign as the signed one (|w| = 128 for w = −128 is right as u8); Q6_K's
-// stored q (0..63) is unsigned already, its −32 applied to activation sums (below).
+// Q8_0's signed weights: |w| as the unsigned operand and the activation negated where w < 0 as
+// the signed one (|w| = 128 for w = −128 is right as u8). Q6_K's stored q (0..63) is unsigned
+// already; its −32 is applied to activation sums (below).
 #include <vector>
 
 #include "gpu/cpu/interleaved_kernel_parts.hpp"
@@ -23,117 +27,236 @@ namespace {
 
 using namespace interleaved;
 
-TROUPE_AVX512 inline __m256i dot4(__m256i acc, __m256i w_unsigned, __m256i x_signed) {
-  return _mm256_dpbusd_epi32(acc, w_unsigned, x_signed);
-}
+// One group (8 output columns) on 256-bit registers. `a` is the record of the group; `stride`
+// (the distance to the next group's record) is unused.
+struct Lanes8 {
+  using vi = __m256i;
+  using vf = __m256;
+  static constexpr int kGroups = 1;
 
-// The int32 chunk sums Σ qw·qx of the group's 8 rows (lane i = row i) for RM activation rows. Two
+  TROUPE_AVX512 static vi load(const u8* a, int64_t /*stride*/) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); }
+  // 8 bytes per group (one per row) widened to int32 lanes, signed.
+  TROUPE_AVX512 static vi load_i8x8(const u8* a, int64_t /*stride*/) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
+  }
+  // 8 fp16 per group (one per row) as floats.
+  TROUPE_AVX512 static vf load_f16x8(const u8* a, int64_t /*stride*/) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+  }
+  TROUPE_AVX512 static vi zero() { return _mm256_setzero_si256(); }
+  TROUPE_AVX512 static vf zero_f() { return _mm256_setzero_ps(); }
+  TROUPE_AVX512 static vi bytes(char b) { return _mm256_set1_epi8(b); }
+  TROUPE_AVX512 static vi bcast4(const int8_t* p) { return broadcast4(p); }
+  TROUPE_AVX512 static vi bcast32(int32_t v) { return _mm256_set1_epi32(v); }
+  TROUPE_AVX512 static vf bcast(float v) { return _mm256_set1_ps(v); }
+  TROUPE_AVX512 static vi band(vi a, vi b) { return _mm256_and_si256(a, b); }
+  TROUPE_AVX512 static vi bor(vi a, vi b) { return _mm256_or_si256(a, b); }
+  template <int N> TROUPE_AVX512 static vi srli16(vi a) { return _mm256_srli_epi16(a, N); }
+  template <int N> TROUPE_AVX512 static vi slli16(vi a) { return _mm256_slli_epi16(a, N); }
+  TROUPE_AVX512 static vi sll16(vi a, __m128i n) { return _mm256_sll_epi16(a, n); }
+  TROUPE_AVX512 static vi srl16(vi a, __m128i n) { return _mm256_srl_epi16(a, n); }
+  TROUPE_AVX512 static vi abs8(vi a) { return _mm256_abs_epi8(a); }
+  TROUPE_AVX512 static vi negate_where_negative(vi x, vi w) {
+    return _mm256_mask_sub_epi8(x, _mm256_movepi8_mask(w), _mm256_setzero_si256(), x);
+  }
+  TROUPE_AVX512 static vi dot4(vi acc, vi u, vi s) { return _mm256_dpbusd_epi32(acc, u, s); }
+  TROUPE_AVX512 static vi add32(vi a, vi b) { return _mm256_add_epi32(a, b); }
+  TROUPE_AVX512 static vi sub32(vi a, vi b) { return _mm256_sub_epi32(a, b); }
+  TROUPE_AVX512 static vi mul32(vi a, vi b) { return _mm256_mullo_epi32(a, b); }
+  TROUPE_AVX512 static vf to_float(vi a) { return _mm256_cvtepi32_ps(a); }
+  TROUPE_AVX512 static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+  TROUPE_AVX512 static vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+  // Q4_K's 8 sub-block scales and offsets (interleaved_kernel_parts.hpp).
+  TROUPE_AVX512 static void q4k(const u8* rec, int64_t /*stride*/, vf* scale, vf* offset) { q4k_scales(rec, scale, offset); }
+  TROUPE_AVX512 static void store(const InterleavedMatmulJob& j, int64_t g, int64_t row, vf acc) {
+    float* out = j.c + row * j.c_stride + g * kInterleavedRows;
+    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc) : acc);
+  }
+  template <int64_t Bytes> TROUPE_AVX512 static void prefetch(const u8* a, int64_t /*stride*/) { prefetch_ahead<Bytes>(a); }
+};
+
+// Groups g and g + 1 (16 output columns) on 512-bit registers: the low half of every vector is
+// group g's, the high half group g + 1's, whose record is `stride` bytes after group g's.
+struct Lanes16 {
+  using vi = __m512i;
+  using vf = __m512;
+  static constexpr int kGroups = 2;
+
+  TROUPE_AVX512 static vi load(const u8* a, int64_t stride) {
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + stride));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+  TROUPE_AVX512 static vi load_i8x8(const u8* a, int64_t stride) {
+    const __m128i both = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)),
+                                            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + stride)));
+    return _mm512_cvtepi8_epi32(both);
+  }
+  TROUPE_AVX512 static vf load_f16x8(const u8* a, int64_t stride) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + stride));
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+  }
+  TROUPE_AVX512 static vi zero() { return _mm512_setzero_si512(); }
+  TROUPE_AVX512 static vf zero_f() { return _mm512_setzero_ps(); }
+  TROUPE_AVX512 static vi bytes(char b) { return _mm512_set1_epi8(b); }
+  TROUPE_AVX512 static vi bcast4(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  TROUPE_AVX512 static vi bcast32(int32_t v) { return _mm512_set1_epi32(v); }
+  TROUPE_AVX512 static vf bcast(float v) { return _mm512_set1_ps(v); }
+  TROUPE_AVX512 static vi band(vi a, vi b) { return _mm512_and_si512(a, b); }
+  TROUPE_AVX512 static vi bor(vi a, vi b) { return _mm512_or_si512(a, b); }
+  template <int N> TROUPE_AVX512 static vi srli16(vi a) { return _mm512_srli_epi16(a, N); }
+  template <int N> TROUPE_AVX512 static vi slli16(vi a) { return _mm512_slli_epi16(a, N); }
+  TROUPE_AVX512 static vi sll16(vi a, __m128i n) { return _mm512_sll_epi16(a, n); }
+  TROUPE_AVX512 static vi srl16(vi a, __m128i n) { return _mm512_srl_epi16(a, n); }
+  TROUPE_AVX512 static vi abs8(vi a) { return _mm512_abs_epi8(a); }
+  TROUPE_AVX512 static vi negate_where_negative(vi x, vi w) {
+    return _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), _mm512_setzero_si512(), x);
+  }
+  TROUPE_AVX512 static vi dot4(vi acc, vi u, vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
+  TROUPE_AVX512 static vi add32(vi a, vi b) { return _mm512_add_epi32(a, b); }
+  TROUPE_AVX512 static vi sub32(vi a, vi b) { return _mm512_sub_epi32(a, b); }
+  TROUPE_AVX512 static vi mul32(vi a, vi b) { return _mm512_mullo_epi32(a, b); }
+  TROUPE_AVX512 static vf to_float(vi a) { return _mm512_cvtepi32_ps(a); }
+  TROUPE_AVX512 static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+  TROUPE_AVX512 static vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+  TROUPE_AVX512 static vf join(__m256 lo, __m256 hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+  }
+  TROUPE_AVX512 static void q4k(const u8* rec, int64_t stride, vf* scale, vf* offset) {
+    __m256 s0[8], o0[8], s1[8], o1[8];
+    q4k_scales(rec, s0, o0);
+    q4k_scales(rec + stride, s1, o1);
+    for (int k = 0; k < 8; ++k) {
+      scale[k] = join(s0[k], s1[k]);
+      offset[k] = join(o0[k], o1[k]);
+    }
+  }
+  TROUPE_AVX512 static void store(const InterleavedMatmulJob& j, int64_t g, int64_t row, vf acc) {
+    float* out = j.c + row * j.c_stride + g * kInterleavedRows;  // groups g and g + 1: 16 columns
+    _mm512_storeu_ps(out, j.accumulate ? _mm512_add_ps(_mm512_loadu_ps(out), acc) : acc);
+  }
+  template <int64_t Bytes> TROUPE_AVX512 static void prefetch(const u8* a, int64_t stride) {
+    prefetch_ahead<Bytes>(a);
+    prefetch_ahead<Bytes>(a + stride);
+  }
+};
+
+// The int32 chunk sums Σ qw·qx of the groups' rows (lane = row) for RM activation rows. Two
 // accumulators per row (columns 0..15 and 16..31) halve the dependency chain a single row has.
-template <DType T, int RM>
-TROUPE_AVX512 inline void chunk_dots(const u8* rec, const int8_t* const* x, __m256i* dot) {
-  __m256i lo[RM], hi[RM];
-  for (int r = 0; r < RM; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+template <class V, DType T, int RM>
+TROUPE_AVX512 inline void chunk_dots(const u8* rec, int64_t stride, const int8_t* const* x, typename V::vi* dot) {
+  using vi = typename V::vi;
+  vi lo[RM], hi[RM];
+  for (int r = 0; r < RM; ++r) lo[r] = hi[r] = V::zero();
   if constexpr (T == DType::Q8_0) {
     for (int q = 0; q < 8; ++q) {  // columns 4q .. 4q+3
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec + Record<T>::kQuants + 32 * q));
-      const __m256i w_abs = _mm256_abs_epi8(w);
+      const vi w = V::load(rec + Record<T>::kQuants + 32 * q, stride);
+      const vi w_abs = V::abs8(w);
       for (int r = 0; r < RM; ++r) {
-        __m256i& s = q < 4 ? lo[r] : hi[r];
-        s = dot4(s, w_abs, _mm256_sign_epi8(broadcast4(x[r] + 4 * q), w));
+        vi& s = q < 4 ? lo[r] : hi[r];
+        s = V::dot4(s, w_abs, V::negate_where_negative(V::bcast4(x[r] + 4 * q), w));
       }
     }
   } else {
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
-    __m256i h = _mm256_setzero_si256();
-    if constexpr (T == DType::Q5_0) h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec + 16));
+    const vi nibble = V::bytes(0x0F);
+    vi h = V::zero();
+    if constexpr (T == DType::Q5_0) h = V::load(rec + 16, stride);
     for (int l = 0; l < 4; ++l) {  // columns 4l .. 4l+3 (low nibbles) and 16+4l .. 16+4l+3 (high)
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec + Record<T>::kQuants + 32 * l));
-      __m256i wl = _mm256_and_si256(v, nibble);
-      __m256i wh = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+      const vi v = V::load(rec + Record<T>::kQuants + 32 * l, stride);
+      vi wl = V::band(v, nibble);
+      vi wh = V::band(V::template srli16<4>(v), nibble);
       if constexpr (T == DType::Q5_0) {  // bit l (low columns) or 4+l (high) of each byte to bit 4
-        const __m256i bit4 = _mm256_set1_epi8(0x10);
-        wl = _mm256_or_si256(wl, _mm256_and_si256(_mm256_sll_epi16(h, _mm_cvtsi32_si128(4 - l)), bit4));
-        wh = _mm256_or_si256(wh, _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(l)), bit4));
+        const vi bit4 = V::bytes(0x10);
+        wl = V::bor(wl, V::band(V::sll16(h, _mm_cvtsi32_si128(4 - l)), bit4));
+        wh = V::bor(wh, V::band(V::srl16(h, _mm_cvtsi32_si128(l)), bit4));
       }
       for (int r = 0; r < RM; ++r) {
-        lo[r] = dot4(lo[r], wl, broadcast4(x[r] + 4 * l));
-        hi[r] = dot4(hi[r], wh, broadcast4(x[r] + 16 + 4 * l));
+        lo[r] = V::dot4(lo[r], wl, V::bcast4(x[r] + 4 * l));
+        hi[r] = V::dot4(hi[r], wh, V::bcast4(x[r] + 16 + 4 * l));
       }
     }
   }
-  for (int r = 0; r < RM; ++r) dot[r] = _mm256_add_epi32(lo[r], hi[r]);
+  for (int r = 0; r < RM; ++r) dot[r] = V::add32(lo[r], hi[r]);
 }
 
-// Group g's 8 output columns for activation rows r0 .. r0+RM-1 (the AVX2 kernel's float steps).
-template <DType T, int RM>
+// The 32-block types (the AVX2 kernel's float steps).
+template <class V, DType T, int RM>
 TROUPE_AVX512 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+  using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
-  const int64_t chunks = j.cols / 32;
-  const u8* rec = j.groups + g * chunks * Record<T>::kBytes;
-  __m256 acc[RM];
-  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  const int64_t chunks = j.cols / 32, stride = chunks * Record<T>::kBytes;
+  const u8* rec = j.groups + g * stride;
+  vf acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = V::zero_f();
   for (int64_t c = 0; c < chunks; ++c, rec += Record<T>::kBytes) {
-    prefetch_ahead<Record<T>::kBytes>(rec);
+    V::template prefetch<Record<T>::kBytes>(rec, stride);
     const int8_t* x[RM];
     for (int r = 0; r < RM; ++r) x[r] = a.q(r0 + r) + 32 * c;
-    __m256i dot[RM];
-    chunk_dots<T, RM>(rec, x, dot);
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
-    __m256 offset = _mm256_setzero_ps();  // w = d·qw + offset
-    if constexpr (T == DType::Q4_1) offset = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
-    if constexpr (T == DType::Q4_0) offset = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
-    if constexpr (T == DType::Q5_0) offset = _mm256_mul_ps(d, _mm256_set1_ps(-16.0f));
+    typename V::vi dot[RM];
+    chunk_dots<V, T, RM>(rec, stride, x, dot);
+    const vf d = V::load_f16x8(rec, stride);
+    vf offset = V::zero_f();  // w = d·qw + offset
+    if constexpr (T == DType::Q4_1) offset = V::load_f16x8(rec + 16, stride);
+    if constexpr (T == DType::Q4_0) offset = V::mul(d, V::bcast(-8.0f));
+    if constexpr (T == DType::Q5_0) offset = V::mul(d, V::bcast(-16.0f));
     for (int r = 0; r < RM; ++r) {
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), _mm256_mul_ps(d, _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
-      if constexpr (T != DType::Q8_0) acc[r] = _mm256_fmadd_ps(offset, _mm256_set1_ps(a.s(r0 + r)[c]), acc[r]);
+      acc[r] = V::fmadd(V::to_float(dot[r]), V::mul(d, V::bcast(a.d(r0 + r)[c])), acc[r]);
+      if constexpr (T != DType::Q8_0) acc[r] = V::fmadd(offset, V::bcast(a.s(r0 + r)[c]), acc[r]);
     }
   }
-  store_rows<RM>(j, g, r0, acc);
+  for (int r = 0; r < RM; ++r) V::store(j, g, r0 + r, acc[r]);
 }
 
 // Q4_K: the two sub-blocks of a 32-byte column group share its bytes (low nibbles: sub-block 2p,
 // high: 2p + 1), so each vector is loaded once for both; the float steps per sub-block are the
 // AVX2 kernel's, in its order.
-template <int RM>
+template <class V, int RM>
 TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   using R = Record<DType::Q4_K>;
+  using vi = typename V::vi;
+  using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
-  const int64_t blocks = j.cols / 256;
-  const u8* rec = j.groups + g * blocks * R::kBytes;
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
-  __m256 acc[RM];
-  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  const int64_t blocks = j.cols / 256, stride = blocks * R::kBytes;
+  const u8* rec = j.groups + g * stride;
+  const vi nibble = V::bytes(0x0F);
+  vf acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = V::zero_f();
   for (int64_t blk = 0; blk < blocks; ++blk, rec += R::kBytes) {
-    __m256 scale[8], offset[8];
-    q4k_scales(rec, scale, offset);
+    vf scale[8], offset[8];
+    V::q4k(rec, stride, scale, offset);
     for (int p = 0; p < 4; ++p) {
       const u8* qs = rec + R::kQuants + 256 * p;
-      prefetch_ahead<256>(qs);
+      V::template prefetch<256>(qs, stride);
       const int64_t c0 = 8 * blk + 2 * p;  // the even sub-block's 32-column chunk; c0 + 1 the odd one's
-      __m256i even[RM], odd[RM];
-      for (int r = 0; r < RM; ++r) even[r] = odd[r] = _mm256_setzero_si256();
+      vi even[RM], odd[RM];
+      for (int r = 0; r < RM; ++r) even[r] = odd[r] = V::zero();
       for (int v = 0; v < 8; ++v) {
-        const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * v));
-        const __m256i wl = _mm256_and_si256(bytes, nibble);
-        const __m256i wh = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
+        const vi bytes = V::load(qs + 32 * v, stride);
+        const vi wl = V::band(bytes, nibble);
+        const vi wh = V::band(V::template srli16<4>(bytes), nibble);
         for (int r = 0; r < RM; ++r) {
           const int8_t* x = a.q(r0 + r) + 32 * c0 + 4 * v;
-          even[r] = dot4(even[r], wl, broadcast4(x));
-          odd[r] = dot4(odd[r], wh, broadcast4(x + 32));
+          even[r] = V::dot4(even[r], wl, V::bcast4(x));
+          odd[r] = V::dot4(odd[r], wh, V::bcast4(x + 32));
         }
       }
       for (int half = 0; half < 2; ++half) {
         const int sub = 2 * p + half;
         const int64_t c = c0 + half;
         for (int r = 0; r < RM; ++r) {
-          const __m256 dot = _mm256_cvtepi32_ps(half == 0 ? even[r] : odd[r]);
-          acc[r] = _mm256_fmadd_ps(dot, _mm256_mul_ps(scale[sub], _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
-          acc[r] = _mm256_fmadd_ps(offset[sub], _mm256_set1_ps(a.s(r0 + r)[c]), acc[r]);
+          const vf dot = V::to_float(half == 0 ? even[r] : odd[r]);
+          acc[r] = V::fmadd(dot, V::mul(scale[sub], V::bcast(a.d(r0 + r)[c])), acc[r]);
+          acc[r] = V::fmadd(offset[sub], V::bcast(a.s(r0 + r)[c]), acc[r]);
         }
       }
     }
   }
-  store_rows<RM>(j, g, r0, acc);
+  for (int r = 0; r < RM; ++r) V::store(j, g, r0 + r, acc[r]);
 }
 
 // Q6_K. A weight is q − 32 with q = 4 low bits (ql) | 2 high bits (qh) in 0..63, so
@@ -144,13 +267,13 @@ TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int6
 // all four their qh bytes, so each vector is loaded once for two chunks. The integer sums equal the
 // AVX2 kernel's, and the float steps run in its order (chunk 0, 1, 2, 3 of each half).
 
-// 32·Σx of every 16 activation columns of rows r0 .. r0+m-1, [m][cols / 16], for Q6_K's offset.
-TROUPE_AVX512 void x16_sums(const QuantizedActivations& a, int64_t r0, int64_t m, std::vector<int32_t>& out) {
+// 32·Σx of every 16 activation columns of every row, [rows][cols / 16], for Q6_K's offset.
+TROUPE_AVX512 void x16_sums(const QuantizedActivations& a, std::vector<int32_t>& out) {
   const int64_t per_row = a.cols() / 16;
-  out.resize(static_cast<std::size_t>(m * per_row));
+  out.resize(static_cast<std::size_t>(a.rows() * per_row));
   const __m256i ones8 = _mm256_set1_epi8(1);
-  for (int64_t r = 0; r < m; ++r) {
-    const int8_t* x = a.q(r0 + r);
+  for (int64_t r = 0; r < a.rows(); ++r) {
+    const int8_t* x = a.q(r);
     for (int64_t c = 0; c < a.cols() / 32; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * c));
       // lanes: sums of 4 bytes; then 16-byte sums in lane 0 of each 128-bit half
@@ -164,117 +287,121 @@ TROUPE_AVX512 void x16_sums(const QuantizedActivations& a, int64_t r0, int64_t m
 }
 
 // Bits 2k, 2k+1 of each qh byte moved to bits 4, 5 (the high part of a 6-bit q).
-template <int K>
-TROUPE_AVX512 inline __m256i q6_high(__m256i qh) {
-  const __m256i mask = _mm256_set1_epi8(0x30);
-  if constexpr (K == 0) return _mm256_and_si256(_mm256_slli_epi16(qh, 4), mask);
-  if constexpr (K == 1) return _mm256_and_si256(_mm256_slli_epi16(qh, 2), mask);
-  if constexpr (K == 2) return _mm256_and_si256(qh, mask);
-  return _mm256_and_si256(_mm256_srli_epi16(qh, 2), mask);
+template <class V, int K>
+TROUPE_AVX512 inline typename V::vi q6_high(typename V::vi qh) {
+  const typename V::vi mask = V::bytes(0x30);
+  if constexpr (K == 0) return V::band(V::template slli16<4>(qh), mask);
+  if constexpr (K == 1) return V::band(V::template slli16<2>(qh), mask);
+  if constexpr (K == 2) return V::band(qh, mask);
+  return V::band(V::template srli16<2>(qh), mask);
 }
 
-// The int32 dot products of chunks KK and KK + 2 of a half (8 rows × RM activation rows), scaled
-// by their per-16 int8 scales: exactly the AVX2 kernel's integer result per chunk.
-template <int KK, int RM>
-TROUPE_AVX512 inline void q6k_chunk_pair(const u8* rec, int half, const int8_t* const* x, const int32_t* const* sums,
-                                         __m256i* dot_k, __m256i* dot_k2) {
+// The int32 dot products of chunks KK and KK + 2 of a half (RM activation rows), scaled by their
+// per-16 int8 scales: exactly the AVX2 kernel's integer result per chunk.
+template <class V, int KK, int RM>
+TROUPE_AVX512 inline void q6k_chunk_pair(const u8* rec, int64_t stride, int half, const int8_t* const* x,
+                                         const int32_t* const* sums, typename V::vi* dot_k, typename V::vi* dot_k2) {
   using R = Record<DType::Q6_K>;
+  using vi = typename V::vi;
   const u8* ql = rec + R::kQuants + 256 * (2 * half + KK);
   const u8* qh = rec + R::kHigh + 256 * half;
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
-  __m256i s[2][2][RM];  // [chunk KK or KK+2][16-column half][activation row]
+  const vi nibble = V::bytes(0x0F);
+  vi s[2][2][RM];  // [chunk KK or KK+2][16-column half][activation row]
   for (int i = 0; i < 2; ++i) {
     for (int q = 0; q < 2; ++q) {
-      for (int r = 0; r < RM; ++r) s[i][q][r] = _mm256_setzero_si256();
+      for (int r = 0; r < RM; ++r) s[i][q][r] = V::zero();
     }
   }
   for (int v = 0; v < 8; ++v) {
-    const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32 * v));
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * v));
-    const __m256i w0 = _mm256_or_si256(_mm256_and_si256(l, nibble), q6_high<KK>(h));
-    const __m256i w2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l, 4), nibble), q6_high<KK + 2>(h));
+    const vi l = V::load(ql + 32 * v, stride);
+    const vi h = V::load(qh + 32 * v, stride);
+    const vi w0 = V::bor(V::band(l, nibble), q6_high<V, KK>(h));
+    const vi w2 = V::bor(V::band(V::template srli16<4>(l), nibble), q6_high<V, KK + 2>(h));
     for (int r = 0; r < RM; ++r) {
-      s[0][v / 4][r] = dot4(s[0][v / 4][r], w0, broadcast4(x[r] + 32 * KK + 4 * v));
-      s[1][v / 4][r] = dot4(s[1][v / 4][r], w2, broadcast4(x[r] + 32 * (KK + 2) + 4 * v));
+      s[0][v / 4][r] = V::dot4(s[0][v / 4][r], w0, V::bcast4(x[r] + 32 * KK + 4 * v));
+      s[1][v / 4][r] = V::dot4(s[1][v / 4][r], w2, V::bcast4(x[r] + 32 * (KK + 2) + 4 * v));
     }
   }
   for (int i = 0; i < 2; ++i) {
     const int k = KK + 2 * i;
-    __m256i scale[2];  // the 8 rows' int8 scales of the chunk's two 16-column halves, as int32
-    for (int q = 0; q < 2; ++q) {
-      scale[q] = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 16 + 8 * (8 * half + 2 * k + q))));
-    }
-    __m256i* out = i == 0 ? dot_k : dot_k2;
+    vi scale[2];  // the rows' int8 scales of the chunk's two 16-column halves, as int32
+    for (int q = 0; q < 2; ++q) scale[q] = V::load_i8x8(rec + 16 + 8 * (8 * half + 2 * k + q), stride);
+    vi* out = i == 0 ? dot_k : dot_k2;
     for (int r = 0; r < RM; ++r) {
-      const __m256i s0 = _mm256_sub_epi32(s[i][0][r], _mm256_set1_epi32(sums[r][2 * k]));
-      const __m256i s1 = _mm256_sub_epi32(s[i][1][r], _mm256_set1_epi32(sums[r][2 * k + 1]));
-      out[r] = _mm256_add_epi32(_mm256_mullo_epi32(s0, scale[0]), _mm256_mullo_epi32(s1, scale[1]));
+      const vi s0 = V::sub32(s[i][0][r], V::bcast32(sums[r][2 * k]));
+      const vi s1 = V::sub32(s[i][1][r], V::bcast32(sums[r][2 * k + 1]));
+      out[r] = V::add32(V::mul32(s0, scale[0]), V::mul32(s1, scale[1]));
     }
   }
 }
 
-template <int RM>
-TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums,
-                                  int64_t sums_r0) {
+template <class V, int RM>
+TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
   using R = Record<DType::Q6_K>;
+  using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
-  const int64_t blocks = j.cols / 256, per_row = j.cols / 16;
-  const u8* rec = j.groups + g * blocks * R::kBytes;
-  __m256 acc[RM];
-  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  const int64_t blocks = j.cols / 256, per_row = j.cols / 16, stride = blocks * R::kBytes;
+  const u8* rec = j.groups + g * stride;
+  vf acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = V::zero_f();
   for (int64_t blk = 0; blk < blocks; ++blk, rec += R::kBytes) {
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
-    for (int half = 0; half < 2; ++half) prefetch_ahead<R::kBytes / 2>(rec + half * (R::kBytes / 2));
+    const vf d = V::load_f16x8(rec, stride);
+    for (int half = 0; half < 2; ++half) V::template prefetch<R::kBytes / 2>(rec + half * (R::kBytes / 2), stride);
     for (int half = 0; half < 2; ++half) {
       const int64_t c0 = 8 * blk + 4 * half;  // the half's first 32-column chunk
       const int8_t* x[RM];
       const int32_t* xs[RM];
       for (int r = 0; r < RM; ++r) {
         x[r] = a.q(r0 + r) + 32 * c0;
-        xs[r] = sums.data() + (r0 + r - sums_r0) * per_row + 2 * c0;
+        xs[r] = sums.data() + (r0 + r) * per_row + 2 * c0;
       }
-      __m256i dot[4][RM];
-      q6k_chunk_pair<0, RM>(rec, half, x, xs, dot[0], dot[2]);
-      q6k_chunk_pair<1, RM>(rec, half, x, xs, dot[1], dot[3]);
+      typename V::vi dot[4][RM];
+      q6k_chunk_pair<V, 0, RM>(rec, stride, half, x, xs, dot[0], dot[2]);
+      q6k_chunk_pair<V, 1, RM>(rec, stride, half, x, xs, dot[1], dot[3]);
       for (int k = 0; k < 4; ++k) {
         for (int r = 0; r < RM; ++r) {
-          acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[k][r]), _mm256_mul_ps(d, _mm256_set1_ps(a.d(r0 + r)[c0 + k])), acc[r]);
+          acc[r] = V::fmadd(V::to_float(dot[k][r]), V::mul(d, V::bcast(a.d(r0 + r)[c0 + k])), acc[r]);
         }
       }
     }
   }
-  store_rows<RM>(j, g, r0, acc);
+  for (int r = 0; r < RM; ++r) V::store(j, g, r0 + r, acc[r]);
 }
 
-template <DType T, int RM>
+template <class V, DType T, int RM>
 TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
   if constexpr (T == DType::Q4_K) {
-    group_rows_q4k<RM>(j, g, r0);
+    group_rows_q4k<V, RM>(j, g, r0);
   } else if constexpr (T == DType::Q6_K) {
-    group_rows_q6k<RM>(j, g, r0, sums, 0);
+    group_rows_q6k<V, RM>(j, g, r0, sums);
   } else {
-    group_rows<T, RM>(j, g, r0);
+    group_rows<V, T, RM>(j, g, r0);
   }
 }
 
-// Every activation row against groups [g0, g1), kTile rows at a time.
+// Every activation row against the V::kGroups groups from g, kTile rows at a time.
 constexpr int kTile = 4;
+
+template <class V, DType T>
+TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::vector<int32_t>& sums) {
+  const int64_t m = j.a->rows();
+  int64_t r0 = 0;
+  for (; r0 + kTile <= m; r0 += kTile) group_tile<V, T, kTile>(j, g, r0, sums);
+  switch (m - r0) {
+    case 3: group_tile<V, T, 3>(j, g, r0, sums); break;
+    case 2: group_tile<V, T, 2>(j, g, r0, sums); break;
+    case 1: group_tile<V, T, 1>(j, g, r0, sums); break;
+    default: break;
+  }
+}
 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  const int64_t m = j.a->rows();
   thread_local std::vector<int32_t> sums;  // Q6_K's 32·Σx per 16 columns
-  if constexpr (T == DType::Q6_K) x16_sums(*j.a, 0, m, sums);
-  for (int64_t g = g0; g < g1; ++g) {
-    int64_t r0 = 0;
-    for (; r0 + kTile <= m; r0 += kTile) group_tile<T, kTile>(j, g, r0, sums);
-    switch (m - r0) {
-      case 3: group_tile<T, 3>(j, g, r0, sums); break;
-      case 2: group_tile<T, 2>(j, g, r0, sums); break;
-      case 1: group_tile<T, 1>(j, g, r0, sums); break;
-      default: break;
-    }
-  }
+  if constexpr (T == DType::Q6_K) x16_sums(*j.a, sums);
+  int64_t g = g0;
+  for (; g + 2 <= g1; g += 2) rows_of<Lanes16, T>(j, g, sums);
+  if (g < g1) rows_of<Lanes8, T>(j, g, sums);
 }
 
 }  // namespace
