@@ -57,9 +57,8 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
 }
 
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
-                          int64_t heads, const AttentionOptions& options, ThreadPool* pool) {
-  static const bool simd = cpu_isa() >= CpuIsa::Avx2;
-  const bool tiled = simd && kv.head_dim % 8 == 0 && kv.head_dim <= 256;
+                          int64_t heads, const AttentionOptions& options, ThreadPool* pool, CpuIsa isa) {
+  const bool tiled = isa >= CpuIsa::Avx2 && kv.head_dim % 8 == 0 && kv.head_dim <= 256;
   std::vector<Item> items;
   for (int64_t s = 0; s < static_cast<int64_t>(sequences.size()); ++s) {
     const AttentionSequence& seq = sequences[s];

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 
@@ -25,8 +26,9 @@ struct AttentionSequence {
 };
 
 // Every sequence of the step; the work items are shared by `pool`'s threads as they come free.
+// `isa`: the tiles to run (tests pick each one this CPU supports).
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
-                          int64_t heads, const AttentionOptions& options, ThreadPool* pool);
+                          int64_t heads, const AttentionOptions& options, ThreadPool* pool, CpuIsa isa = cpu_isa());
 
 // One work item: query tokens [t0, t1) of `seq`, the query heads of kv head g. The AVX2 kernel,
 // only where avx2_available(); paged_attention_tile_portable is the reference loop for the same
