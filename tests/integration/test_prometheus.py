@@ -137,6 +137,18 @@ def wait_requests_seen(prom: Prometheus, count: int, timeout_s: float = 20.0) ->
                   lambda: prom.scalar("sum(vllm:request_success_total)") == count, timeout_s)
 
 
+def wait_two_samples_of_every_series(prom: Prometheus, timeout_s: float = 20.0) -> None:
+    """Waits until every series scraped from the servers has at least two samples, so that a rate()
+    over it has data. A series born late in the run (the abort's, counted when the server notices
+    the closed socket) may have a single sample when Prometheus first sees the final request
+    count; CI once queried it in that moment."""
+    def single_sample_series():
+        # A range selector at the top level returns the raw samples (a matrix), name included.
+        matrix = prom.api("query", {"query": '{job="troupe"}[10m]'})["result"]
+        return [s["metric"] for s in matrix if len(s["values"]) < 2]
+    prom.wait_for("two samples of every troupe series", lambda: not single_sample_series(), timeout_s)
+
+
 def window(seconds: float) -> str:
     return f"{max(5, math.ceil(seconds) + 2)}s"
 
@@ -295,6 +307,7 @@ def loaded(model_path, tmp_path_factory):
         assert other_rep["requests"]["succeeded"] == OTHER_REQUESTS, other_rep["errors"]
         # Every request finished, the dropped one as an abort.
         wait_requests_seen(prom, LOAD_REQUESTS + OTHER_REQUESTS + 1 + len(probes))
+        wait_two_samples_of_every_series(prom)
         yield LoadedStack(srv, other, prom, rep, start, end, dropped, probes)
 
 
