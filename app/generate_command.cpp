@@ -31,6 +31,7 @@ struct GenerateOptions {
   std::string device = "auto";
   int threads = 0;
   std::string dtype = "auto";
+  std::string kv_cache_dtype = "auto";
   SamplingParams sampling;
   uint64_t seed = 0;
   bool print_ids = false;
@@ -80,6 +81,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   bopt.device = opt.device;
   bopt.threads = opt.threads;
   bopt.dtype = opt.dtype;
+  bopt.kv_cache_dtype = opt.kv_cache_dtype;
   bopt.max_kv_tokens = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
   bopt.cpu_int8_activations = !opt.cpu_float_activations;
   const auto t_load = clock::now();
@@ -146,6 +148,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "CPU threads (0: all cores)");
   cmd->add_flag("--cpu-float-activations", opt->cpu_float_activations, kCpuFloatActivationsHelp);
   cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
+  cmd->add_option("--kv-cache-dtype", opt->kv_cache_dtype,
+                  "KV cache element type: auto (the model's float dtype; float16 for a quantized GGUF), float32, float16, bfloat16, fp8 (e4m3) or q8_0 (CPU)");
   cmd->add_option("--temperature", opt->sampling.temperature, "0 (default) is greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", opt->sampling.top_k, "Sample from the k most likely tokens (0: all)");
   cmd->add_option("--top-p", opt->sampling.top_p, "Nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));

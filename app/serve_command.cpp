@@ -49,6 +49,7 @@ struct ServeOptions {
   std::string devices;  // "0,1": CUDA device indices, one engine each
   int threads = 0;
   std::string dtype = "auto";
+  std::string kv_cache_dtype = "auto";
   int64_t max_queue_len = 1024;
   bool no_prefix_caching = false;
   int tokenizer_workers = 2;
@@ -276,6 +277,7 @@ void run_serve(const ServeOptions& opt) {
   BackendOptions bopt;
   bopt.threads = opt.threads;
   bopt.dtype = opt.dtype;
+  bopt.kv_cache_dtype = opt.kv_cache_dtype;
   bopt.kv_block_size = opt.block_size;
   bopt.kv_cache_bytes = parse_byte_size(opt.kv_cache_memory, "--kv-cache-memory");
   bopt.gpu_memory_utilization = opt.gpu_memory_utilization;
@@ -403,6 +405,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "CPU threads for the CPU backend (0: all cores)");
   cmd->add_flag("--cpu-float-activations", opt->cpu_float_activations, kCpuFloatActivationsHelp);
   cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
+  cmd->add_option("--kv-cache-dtype", opt->kv_cache_dtype,
+                  "KV cache element type: auto (the model's float dtype; float16 for a quantized GGUF), float32, float16, bfloat16, fp8 (e4m3) or q8_0 (CPU)");
   cmd->add_option("--data-parallel-size", opt->data_parallel_size,
                   "Scheduler/executor pairs, one per device (with --device cpu: CPU engines sharing the cores)")
       ->check(CLI::PositiveNumber);

@@ -49,6 +49,10 @@ struct BackendOptions {
   int threads = 0;                  // CPU threads; 0: all cores
   std::string label;                // the `device` label of metrics ("cpu:1" for a second CPU engine); empty: default
   double gpu_memory_utilization = 0.9;
+  // The KV cache's element type, vLLM's --kv-cache-dtype: "auto" (the model's float dtype; a
+  // quantized GGUF's is float16, llama.cpp's default) or a name gpu/cpu/kv_dtype.hpp parses. The
+  // CUDA backend's cache is its 16-bit --dtype: it takes auto or that name.
+  std::string kv_cache_dtype = "auto";
   // CUDA: the 16-bit type of weights, GEMM inputs and the KV cache: "auto" or "bfloat16" (bf16,
   // float32's range), "float16" (fp16: 3 more mantissa bits, activations saturate at 65504). The
   // CPU backend computes in float32 whatever this says.
@@ -108,8 +112,8 @@ class InvalidSequence : public std::invalid_argument {
 // reject the same inputs with the same messages. Throws InvalidSequence for the first bad one.
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks);
 
-// Number of KV blocks that fit `options` for a model (bytes per block = 2 · layers · block_size ·
-// kv_width · bytes_per_value).
-int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t bytes_per_value);
+// Number of KV blocks that fit `options` for a model whose cache stores a row of head_dim values
+// in `row_bytes` (bytes per block = 2 · layers · block_size · kv_heads · row_bytes).
+int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t row_bytes);
 
 }  // namespace troupe

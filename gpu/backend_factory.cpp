@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
+#include "gpu/cpu/kv_dtype.hpp"
 #include "gpu/device_probe.hpp"
 #if TROUPE_WITH_CUDA
 #include "gpu/cuda/cuda_backend.hpp"
@@ -22,6 +23,13 @@ std::unique_ptr<Backend> make_cuda_backend([[maybe_unused]] const ModelFiles& mo
   cuda.device = index;
   const bool fp16 = options.dtype == "float16" || options.dtype == "half";  // make_backend checked the name
   cuda.weight_type = fp16 ? cuda::StorageType::FP16 : cuda::StorageType::BF16;
+  // The CUDA cache is stored in the weights' 16-bit type (cuda/attention_kernels.cu reads no other).
+  const cpu::KvDtype cache = fp16 ? cpu::KvDtype::Float16 : cpu::KvDtype::BFloat16;
+  if (options.kv_cache_dtype != "auto" && cpu::parse_kv_dtype(options.kv_cache_dtype) != cache) {
+    throw ConfigError("--kv-cache-dtype " + options.kv_cache_dtype + ": the CUDA backend's KV cache is " +
+                      cpu::kv_dtype_name(cache) + " (the --dtype of its weights); use auto or " +
+                      cpu::kv_dtype_name(cache) + ", or --device cpu for " + options.kv_cache_dtype);
+  }
   return std::make_unique<CudaBackend>(model, options, cuda);
 #else
   // Unreachable: without the CUDA backend the probe never reports a device.
@@ -48,6 +56,13 @@ std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOpti
   const std::string& device = options.device;
   if (options.dtype != "auto" && options.dtype != "bfloat16" && options.dtype != "float16" && options.dtype != "half") {
     throw ConfigError("--dtype " + options.dtype + ": expected auto, bfloat16 or float16");
+  }
+  if (options.kv_cache_dtype != "auto") {
+    try {
+      cpu::parse_kv_dtype(options.kv_cache_dtype);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("--kv-cache-dtype: ") + e.what());
+    }
   }
   if (device == "cpu") return std::make_unique<CpuBackend>(model, options);
   if (device == "auto") {

@@ -58,7 +58,7 @@ float top2_gap(const float* row, int64_t vocab) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Logits and greedy tokens of a model on one backend, for parity checks"};
-  std::string model_path, prompts, logits_path, greedy_path, device = "cpu", dtype = "auto";
+  std::string model_path, prompts, logits_path, greedy_path, device = "cpu", dtype = "auto", kv_cache_dtype = "auto";
   int64_t tokens = 32;
   int threads = 0;
   app.add_option("model", model_path, "Hugging Face directory or .gguf file")->required();
@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", tokens, "Greedy tokens per sequence")->check(CLI::PositiveNumber);
   app.add_option("--device", device, "cpu, cuda or cuda:N");
   app.add_option("--dtype", dtype, "CUDA: auto, bfloat16 or float16");
+  app.add_option("--kv-cache-dtype", kv_cache_dtype, "KV cache element type (as troupe serve)");
   app.add_option("--threads", threads, "CPU threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     BackendOptions options;
     options.device = device;
     options.dtype = dtype;
+    options.kv_cache_dtype = kv_cache_dtype;
     options.threads = threads;
     options.kv_block_size = 16;
     int64_t blocks = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/error.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/paged_attention.hpp"
 #include "model/decoder_layout.hpp"
@@ -17,6 +18,15 @@ void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert
 
 int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); }
 
+// What --kv-cache-dtype auto stores: the type the model's key projection is stored in, or float16
+// (llama.cpp's cache default) for a quantized one.
+std::string_view model_float_dtype(const ModelFiles& model) {
+  const TensorView* k = model.find(decoder_layout(model.spec()).layers.at(0).k);
+  if (k != nullptr && k->dtype == DType::F32) return "float32";
+  if (k != nullptr && k->dtype == DType::BF16) return "bfloat16";
+  return "float16";
+}
+
 }  // namespace
 
 CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
@@ -26,19 +36,23 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   openblas_set_num_threads(threads);
   pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true);
   if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
-  num_blocks_ = kv_blocks_for(options, spec_, sizeof(float));
+  kv_dtype_ = cpu::resolve_kv_dtype(options.kv_cache_dtype, model_float_dtype(model));
+  if (const std::string why = cpu::kv_dtype_unsupported(kv_dtype_, spec_.head_dim); !why.empty()) {
+    throw ConfigError("--kv-cache-dtype " + options.kv_cache_dtype + ": " + why);
+  }
+  num_blocks_ = kv_blocks_for(options, spec_, cpu::kv_row_bytes(kv_dtype_, spec_.head_dim));
   inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.head_dim);
   if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.head_dim);
   load_weights(model);
-  const auto cache_floats = static_cast<std::size_t>(num_blocks_ * block_size_ * spec_.kv_width());
-  for (auto& layer : layers_) {
-    layer.k_cache.assign(cache_floats, 0.0f);
-    layer.v_cache.assign(cache_floats, 0.0f);
+  const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (2 * spec_.num_layers));
+  for (auto& layer : layers_) {  // zeroed: every stored type decodes all-zero bytes to 0
+    layer.k_cache.assign(cache_bytes, std::byte{0});
+    layer.v_cache.assign(cache_bytes, std::byte{0});
   }
 }
 
 int64_t CpuBackend::kv_cache_bytes() const {
-  return 2 * spec_.num_layers * num_blocks_ * block_size_ * spec_.kv_width() * static_cast<int64_t>(sizeof(float));
+  return 2 * spec_.num_layers * num_blocks_ * block_size_ * spec_.num_kv_heads * cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
 }
 
 std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
@@ -185,7 +199,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
   cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
 
-  const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d};
+  const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d, kv_dtype_};
   std::vector<cpu::AttentionSequence> sequences;
   sequences.reserve(batch.sequences.size());
   int64_t offset = 0;

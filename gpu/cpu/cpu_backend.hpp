@@ -26,6 +26,7 @@ class CpuBackend final : public Backend {
   int64_t kv_num_blocks() const override { return num_blocks_; }
   int64_t weight_bytes() const override { return weight_bytes_; }
   int64_t kv_cache_bytes() const override;
+  cpu::KvDtype kv_dtype() const { return kv_dtype_; }
   void forward(const StepBatch& batch, StepLogits& out) override;
 
  private:
@@ -42,7 +43,7 @@ class CpuBackend final : public Backend {
     std::vector<float> mlp_out_norm;        // [hidden] or empty
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local)
     cpu::AttentionOptions attention;        // its scale and sliding window
-    std::vector<float> k_cache, v_cache;    // [num_blocks, block_size, kv_heads, head_dim]
+    cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_
   };
 
   void load_weights(const ModelFiles& model);
@@ -53,6 +54,7 @@ class CpuBackend final : public Backend {
   std::string label_;
   int64_t block_size_;
   int64_t num_blocks_;
+  cpu::KvDtype kv_dtype_;
   int64_t weight_bytes_ = 0;
   std::vector<double> inv_freq_, local_inv_freq_;
   cpu::CpuWeight::Mode weight_mode_;

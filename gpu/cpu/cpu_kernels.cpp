@@ -98,10 +98,12 @@ void embedding_gather(const float* table, const int32_t* ids, float* out, int64_
 
 void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
               const float* k, const float* v, int64_t row_stride) {
-  const int64_t width = kv.kv_heads * kv.head_dim;
+  const int64_t d = kv.head_dim;
   for (int64_t t = 0; t < tokens; ++t) {
-    std::copy_n(k + t * row_stride, width, kv.slot(kv.keys, block_table, start + t));
-    std::copy_n(v + t * row_stride, width, kv.slot(kv.values, block_table, start + t));
+    for (int64_t g = 0; g < kv.kv_heads; ++g) {
+      kv_encode_row(kv.dtype, k + t * row_stride + g * d, d, kv.row(kv.keys, block_table, start + t, g));
+      kv_encode_row(kv.dtype, v + t * row_stride + g * d, d, kv.row(kv.values, block_table, start + t, g));
+    }
   }
 }
 
@@ -113,7 +115,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
   const float scale = options.scale;
   // One work item per (query token, head).
   parallel_for(pool, tokens * heads, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores;
+    std::vector<float> scores, kp(static_cast<std::size_t>(d)), vp(static_cast<std::size_t>(d));
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / heads, h = item % heads;
       const int64_t pos = start + t;
@@ -123,7 +125,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
       scores.resize(static_cast<std::size_t>(pos + 1 - first));
       float max_score = -INFINITY;
       for (int64_t p = first; p <= pos; ++p) {
-        const float* kp = kv.slot(kv.keys, block_table, p) + g * d;
+        kv_decode_row(kv.dtype, kv.row(kv.keys, block_table, p, g), d, kp.data());
         float dot = 0.0f;
         for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
         scores[p - first] = dot * scale;
@@ -137,7 +139,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
       float* o = out + (t * heads + h) * d;
       std::fill_n(o, d, 0.0f);
       for (int64_t p = first; p <= pos; ++p) {
-        const float* vp = kv.slot(kv.values, block_table, p) + g * d;
+        kv_decode_row(kv.dtype, kv.row(kv.values, block_table, p, g), d, vp.data());
         const float w = static_cast<float>(scores[p - first] / denom);
         for (int64_t i = 0; i < d; ++i) o[i] += w * vp[i];
       }

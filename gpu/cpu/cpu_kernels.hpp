@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 
+#include "gpu/cpu/kv_dtype.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/model_spec.hpp"
 
@@ -60,21 +61,34 @@ void add(float* residual, const float* delta, int64_t n);
 // out[t] = table[ids[t]] for rows of `dim` floats.
 void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim);
 
-// Paged KV cache of one layer: [num_blocks, block_size, kv_heads, head_dim] for keys and the
-// same for values.
+// Paged KV cache of one layer: [num_blocks, block_size, kv_heads] rows of head_dim values for
+// keys and the same for values, each row stored as `dtype` (gpu/cpu/kv_dtype.hpp) in row_bytes.
 struct PagedKv {
-  float* keys;
-  float* values;
+  std::byte* keys;
+  std::byte* values;
   int64_t block_size;
   int64_t kv_heads;
   int64_t head_dim;
-  float* slot(float* base, const int32_t* block_table, int64_t pos) const {
-    return base + ((static_cast<int64_t>(block_table[pos / block_size]) * block_size + pos % block_size) * kv_heads) * head_dim;
+  KvDtype dtype;
+  int64_t row_bytes;  // kv_row_bytes(dtype, head_dim)
+
+  PagedKv(std::byte* k, std::byte* v, int64_t block_size_, int64_t kv_heads_, int64_t head_dim_, KvDtype dtype_)
+      : keys(k), values(v), block_size(block_size_), kv_heads(kv_heads_), head_dim(head_dim_), dtype(dtype_),
+        row_bytes(kv_row_bytes(dtype_, head_dim_)) {}
+  // A float32 cache (the reference layout the CUDA tests compare with).
+  PagedKv(float* k, float* v, int64_t block_size_, int64_t kv_heads_, int64_t head_dim_)
+      : PagedKv(reinterpret_cast<std::byte*>(k), reinterpret_cast<std::byte*>(v), block_size_, kv_heads_, head_dim_,
+                KvDtype::Float32) {}
+
+  // The row of kv head g at position pos of the sequence whose blocks `block_table` lists.
+  std::byte* row(std::byte* base, const int32_t* block_table, int64_t pos, int64_t g) const {
+    const int64_t slot = static_cast<int64_t>(block_table[pos / block_size]) * block_size + pos % block_size;
+    return base + (slot * kv_heads + g) * row_bytes;
   }
 };
 
 // Stores the k and v rows of `tokens` new tokens (positions start .. start+tokens-1) into the
-// cache slots the block table gives.
+// cache slots the block table gives, encoded as the cache's dtype.
 void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
               const float* k, const float* v, int64_t row_stride);
 

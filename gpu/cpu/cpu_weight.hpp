@@ -75,7 +75,7 @@ class CpuWeight {
   void matmul_tiled(const float* a, float* c, int64_t m, bool accumulate, ThreadPool* pool) const;
 
  private:
-  using WeightBytes = std::vector<std::byte, HugePageAllocator<std::byte>>;
+  using WeightBytes = HugePageBytes;
   struct Segment {
     DType storage = DType::F32;
     int64_t first_row = 0, rows = 0;

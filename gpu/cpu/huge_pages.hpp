@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <vector>
 
 namespace troupe::cpu {
 
@@ -41,5 +42,9 @@ struct HugePageAllocator {
   template <class U>
   bool operator==(const HugePageAllocator<U>&) const { return true; }
 };
+
+// Bytes on huge pages where Linux grants them: weights, and the KV cache that a long context reads
+// whole every decode step.
+using HugePageBytes = std::vector<std::byte, HugePageAllocator<std::byte>>;
 
 }  // namespace troupe::cpu

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "gpu/cpu/cpu_features.hpp"
@@ -10,22 +11,35 @@
 namespace troupe::cpu {
 namespace {
 
-// Query tokens per work item: enough rows to reuse each key block (tokens × heads per kv head),
-// few enough that a long prompt still splits into many items for the threads.
-constexpr int64_t kTileTokens = 8;
-
 struct Item {
   int64_t seq, g, t0, t1;
   int64_t cost;  // keys read × rows: for ordering, longest first
 };
 
+// The rows tiles pay for a transposed copy of the queries and outputs: worth it from 16 rows on.
+constexpr int64_t kRowsTileMinRows = 16;
+
+enum class Tile { Portable, Avx2, RowsAvx2, RowsAvx512 };
+
+Tile choose_tile(CpuIsa isa, int64_t rows, int64_t head_dim) {
+  if (rows >= kRowsTileMinRows && isa >= CpuIsa::Avx512Vnni) return Tile::RowsAvx512;
+  if (rows >= kRowsTileMinRows && isa >= CpuIsa::Avx2) return Tile::RowsAvx2;
+  if (isa >= CpuIsa::Avx2 && head_dim % 8 == 0 && head_dim <= 256) return Tile::Avx2;
+  return Tile::Portable;
+}
+
 }  // namespace
+
+int64_t attention_tile_tokens(int64_t group) {
+  const int64_t lanes_period = std::lcm<int64_t>(group, 16);  // rows: a whole number of 16-lane vectors
+  return lanes_period / group * ((64 + lanes_period - 1) / lanes_period);
+}
 
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                                    const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
   const int64_t d = kv.head_dim, group = heads / kv.kv_heads;
   const float scale = options.scale;
-  std::vector<float> scores;
+  std::vector<float> scores, kp(static_cast<std::size_t>(d)), vp(static_cast<std::size_t>(d));
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t pos = seq.start + t;
     const int64_t first = options.first_visible(pos);
@@ -34,7 +48,7 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
       scores.resize(static_cast<std::size_t>(pos + 1 - first));
       float max_score = -INFINITY;
       for (int64_t p = first; p <= pos; ++p) {
-        const float* kp = kv.slot(kv.keys, seq.block_table, p) + g * d;
+        kv_decode_row(kv.dtype, kv.row(kv.keys, seq.block_table, p, g), d, kp.data());
         float dot = 0.0f;
         for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
         scores[p - first] = dot * scale;
@@ -48,7 +62,7 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
       float* o = seq.out + (t * heads + h) * d;
       std::fill_n(o, d, 0.0f);
       for (int64_t p = first; p <= pos; ++p) {
-        const float* vp = kv.slot(kv.values, seq.block_table, p) + g * d;
+        kv_decode_row(kv.dtype, kv.row(kv.values, seq.block_table, p, g), d, vp.data());
         const float w = static_cast<float>(scores[p - first] / denom);
         for (int64_t i = 0; i < d; ++i) o[i] += w * vp[i];
       }
@@ -58,12 +72,12 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
 
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
                           int64_t heads, const AttentionOptions& options, ThreadPool* pool, CpuIsa isa) {
-  const bool tiled = isa >= CpuIsa::Avx2 && kv.head_dim % 8 == 0 && kv.head_dim <= 256;
+  const int64_t group = heads / kv.kv_heads, tile_tokens = attention_tile_tokens(group);
   std::vector<Item> items;
   for (int64_t s = 0; s < static_cast<int64_t>(sequences.size()); ++s) {
     const AttentionSequence& seq = sequences[s];
-    for (int64_t t0 = 0; t0 < seq.tokens; t0 += kTileTokens) {
-      const int64_t t1 = std::min(seq.tokens, t0 + kTileTokens);
+    for (int64_t t0 = 0; t0 < seq.tokens; t0 += tile_tokens) {
+      const int64_t t1 = std::min(seq.tokens, t0 + tile_tokens);
       const int64_t keys = seq.start + t1 - options.first_visible(seq.start + t0);
       for (int64_t g = 0; g < kv.kv_heads; ++g) items.push_back(Item{s, g, t0, t1, keys * (t1 - t0)});
     }
@@ -76,10 +90,20 @@ void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> 
     for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < static_cast<int64_t>(items.size());
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       const Item& it = items[i];
-      if (tiled) {
-        paged_attention_tile_avx2(kv, sequences[it.seq], q_stride, heads, options, it.g, it.t0, it.t1);
-      } else {
-        paged_attention_tile_portable(kv, sequences[it.seq], q_stride, heads, options, it.g, it.t0, it.t1);
+      const AttentionSequence& seq = sequences[it.seq];
+      switch (choose_tile(isa, (it.t1 - it.t0) * group, kv.head_dim)) {
+        case Tile::RowsAvx512:
+          paged_attention_rows_avx512(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          break;
+        case Tile::RowsAvx2:
+          paged_attention_rows_avx2(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          break;
+        case Tile::Avx2:
+          paged_attention_tile_avx2(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          break;
+        case Tile::Portable:
+          paged_attention_tile_portable(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          break;
       }
     }
   };

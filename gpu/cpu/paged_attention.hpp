@@ -1,11 +1,16 @@
 #pragma once
 // Attention of a whole step (every sequence, prefill chunks and decode tokens) over the paged KV
 // cache, as one parallel loop over work items of (sequence, kv head, tile of query tokens). The
-// plain per-(token, head) loop is cpu_kernels.hpp's paged_attention, the reference; the AVX2 tile
-// here computes the same attention flash-style: each key/value block is read once for all query
-// rows of the tile (its tokens × the query heads sharing the kv head), with a running max and sum
-// per row instead of a row of scores as long as the context. A sliding window (AttentionOptions)
-// starts each row's context later: the blocks before every row's window are not read at all.
+// plain per-(token, head) loop is cpu_kernels.hpp's paged_attention, the reference. Each item's
+// rows are its tokens × the query heads sharing the kv head, and every tile reads each key and
+// value row once for all of them, flash-style (a running max and sum per row instead of a row of
+// scores as long as the context):
+//  - prefill items (16 rows or more): attention_rows_kernel.hpp, query rows in vector lanes
+//    (AVX-512 on 16 lanes, AVX2 on 8), a GEMM-shaped loop with no horizontal reductions;
+//  - decode items (a token's few query heads): the AVX2 tile below, keys in lanes;
+//  - no AVX2: paged_attention_tile_portable, the reference loop for the same rows.
+// A sliding window (AttentionOptions) starts each row's context later: the keys before every
+// row's window are not read at all. Caches narrower than float32 are decoded as they are read.
 #include <cstdint>
 #include <span>
 
@@ -30,9 +35,18 @@ struct AttentionSequence {
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
                           int64_t heads, const AttentionOptions& options, ThreadPool* pool, CpuIsa isa = cpu_isa());
 
-// One work item: query tokens [t0, t1) of `seq`, the query heads of kv head g. The AVX2 kernel,
-// only where avx2_available(); paged_attention_tile_portable is the reference loop for the same
-// rows.
+// Query tokens per work item for `group` query heads per kv head: rows (tokens × group) a multiple
+// of 16 lanes and at least 64, enough to reuse each key row, few enough that a long prompt still
+// splits into many items for the threads.
+int64_t attention_tile_tokens(int64_t group);
+
+// One work item: query tokens [t0, t1) of `seq`, the query heads of kv head g. The AVX2 and
+// AVX-512 kernels only where cpu_supports() says so; paged_attention_tile_portable is the
+// reference loop for the same rows.
+void paged_attention_rows_avx512(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
+                                 const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
+void paged_attention_rows_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
+                               const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                                const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,

@@ -8,9 +8,11 @@
 #include <cmath>
 #include <vector>
 
+#define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TROUPE_ROWS_TARGET TROUPE_AVX2
+#include "gpu/cpu/attention_rows_kernel.hpp"
+#include "gpu/cpu/kv_dtype.hpp"
 #include "gpu/cpu/paged_attention.hpp"
-
-#define TROUPE_AVX2 __attribute__((target("avx2,fma")))
 
 namespace troupe::cpu {
 namespace {
@@ -56,7 +58,49 @@ TROUPE_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
+// attention_rows_kernel.hpp's lane traits on 8 lanes, 8 keys a chunk (8 accumulators and the
+// query vector, or 8 weights, the output accumulator and the rescale factor: within 16 ymm).
+struct Ymm {
+  using vf = __m256;
+  using vi = __m256i;
+  using mask = __m256;  // all ones in a visible lane
+  static constexpr int kLanes = 8;
+  static constexpr int kKeys = 8;
+
+  TROUPE_AVX2 static vf zero() { return _mm256_setzero_ps(); }
+  TROUPE_AVX2 static vf set1(float x) { return _mm256_set1_ps(x); }
+  TROUPE_AVX2 static vf load(const float* p) { return _mm256_loadu_ps(p); }
+  TROUPE_AVX2 static void store(float* p, vf x) { _mm256_storeu_ps(p, x); }
+  TROUPE_AVX2 static vi load_i32(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  TROUPE_AVX2 static vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+  TROUPE_AVX2 static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+  TROUPE_AVX2 static vf add(vf a, vf b) { return _mm256_add_ps(a, b); }
+  TROUPE_AVX2 static vf sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+  TROUPE_AVX2 static vf max(vf a, vf b) { return _mm256_max_ps(a, b); }
+  // first ≤ p ≤ pos, lane by lane: neither p > pos nor first > p.
+  TROUPE_AVX2 static mask visible(vi pos, vi first, int32_t p) {
+    const vi pv = _mm256_set1_epi32(p);
+    const vi hidden = _mm256_or_si256(_mm256_cmpgt_epi32(pv, pos), _mm256_cmpgt_epi32(first, pv));
+    return _mm256_castsi256_ps(_mm256_xor_si256(hidden, _mm256_set1_epi32(-1)));
+  }
+  TROUPE_AVX2 static vf select(mask m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }  // m ? a : b
+  TROUPE_AVX2 static mask is_neg_inf(vf x) { return _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ); }
+  TROUPE_AVX2 static vf exp(vf x) { return exp_ps(x); }
+  static void decode_row(KvDtype dtype, const std::byte* src, int64_t n, float* dst) {
+    if (n % 8 == 0) {
+      kv_decode_row_avx2(dtype, src, n, dst);
+    } else {
+      kv_decode_row(dtype, src, n, dst);
+    }
+  }
+};
+
 }  // namespace
+
+void paged_attention_rows_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
+                               const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
+  rows_kernel::tile<Ymm>(kv, seq, q_stride, heads, options, g, t0, t1);
+}
 
 TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride,
                                            int64_t heads, const AttentionOptions& options, int64_t g, int64_t t0,
@@ -75,12 +119,28 @@ TROUPE_AVX2 void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSeq
   const int64_t begin = options.first_visible(seq.start + t0) / 8 * 8;
   const float* k[8];
   const float* v[8];
+  // A cache stored narrower than float32 is decoded 8 rows at a time into these.
+  thread_local std::vector<float> k_rows, v_rows;
+  const bool decode = kv.dtype != KvDtype::Float32;
+  if (decode) {
+    k_rows.resize(static_cast<std::size_t>(8 * d));
+    v_rows.resize(static_cast<std::size_t>(8 * d));
+  }
   for (int64_t p0 = begin; p0 <= last; p0 += 8) {
     const int64_t np = std::min<int64_t>(8, last + 1 - p0);
     for (int64_t j = 0; j < 8; ++j) {  // lanes past the context repeat position p0, masked below
       const int64_t p = j < np ? p0 + j : p0;
-      k[j] = kv.slot(kv.keys, seq.block_table, p) + g * d;
-      v[j] = kv.slot(kv.values, seq.block_table, p) + g * d;
+      const std::byte* kr = kv.row(kv.keys, seq.block_table, p, g);
+      const std::byte* vr = kv.row(kv.values, seq.block_table, p, g);
+      if (decode) {
+        kv_decode_row_avx2(kv.dtype, kr, d, k_rows.data() + j * d);
+        kv_decode_row_avx2(kv.dtype, vr, d, v_rows.data() + j * d);
+        k[j] = k_rows.data() + j * d;
+        v[j] = v_rows.data() + j * d;
+      } else {
+        k[j] = reinterpret_cast<const float*>(kr);
+        v[j] = reinterpret_cast<const float*>(vr);
+      }
     }
     for (int64_t i = 0; i < rows; ++i) {
       const int64_t t = t0 + i / group, h = g * group + i % group;

@@ -2,8 +2,8 @@
 // per-(token, head) reference cpu::paged_attention, on random queries and a random paged cache:
 // several sequences at once, prefill chunks starting mid-context, decode rows, grouped-query heads,
 // scrambled block tables and contexts longer than one tile of positions, with and without a sliding
-// window (and a scale other than 1/sqrt(head_dim)). The reference itself is checked against a
-// dense softmax written out here for the window.
+// window (and a scale other than 1/sqrt(head_dim)), on caches of every stored dtype. The reference
+// itself is checked against a dense softmax written out here for the window.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 
 #include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/kv_dtype.hpp"
 #include "gpu/cpu/paged_attention.hpp"
 
 using namespace troupe::cpu;
@@ -27,13 +28,12 @@ struct Case {
 void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool,
                              int64_t window = 0) {
   const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window};
-  const int64_t block_size = 16, num_blocks = 64;
+  const int64_t block_size = 16, num_blocks = 128;
   std::mt19937 rng(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> keys(num_blocks * block_size * kv_heads * d), values(keys.size());
   for (auto& x : keys) x = normal(rng);
   for (auto& x : values) x = normal(rng);
-  const PagedKv kv{keys.data(), values.data(), block_size, kv_heads, d};
 
   std::vector<int32_t> all_blocks(num_blocks);
   std::iota(all_blocks.begin(), all_blocks.end(), 0);
@@ -50,23 +50,36 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
     out.emplace_back(c.tokens * heads * d, -1.0f);
     expected.emplace_back(c.tokens * heads * d);
   }
-  std::vector<AttentionSequence> seqs;
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), heads * d, heads, options,
-                    expected[i].data());
-    seqs.push_back({tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), out[i].data()});
-  }
   ThreadPool pool(2);
-  for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2}) {  // the portable and the AVX2 tiles, where the CPU has AVX2
-    if (!cpu_supports(isa)) continue;
-    for (auto& o : out) std::fill(o.begin(), o.end(), -1.0f);
-    paged_attention_step(kv, seqs, heads * d, heads, options, use_pool ? &pool : nullptr, isa);
-    double worst = 0;
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      for (std::size_t j = 0; j < out[i].size(); ++j) worst = std::max(worst, static_cast<double>(std::abs(out[i][j] - expected[i][j])));
+  for (KvDtype dtype : {KvDtype::Float32, KvDtype::Float16, KvDtype::BFloat16, KvDtype::Fp8E4m3, KvDtype::Q8_0}) {
+    if (!kv_dtype_unsupported(dtype, d).empty()) continue;
+    // The same random rows stored as `dtype`; the reference reads the same stored cache.
+    const int64_t row_bytes = kv_row_bytes(dtype, d), rows = num_blocks * block_size * kv_heads;
+    std::vector<std::byte> k_store(rows * row_bytes), v_store(rows * row_bytes);
+    for (int64_t r = 0; r < rows; ++r) {
+      kv_encode_row(dtype, keys.data() + r * d, d, k_store.data() + r * row_bytes);
+      kv_encode_row(dtype, values.data() + r * d, d, v_store.data() + r * row_bytes);
     }
-    INFO(cpu_isa_name(isa) << " tiles: largest difference from the reference (outputs are averages of unit-normal values): " << worst);
-    CHECK(worst < 2e-5);
+    const PagedKv kv{k_store.data(), v_store.data(), block_size, kv_heads, d, dtype};
+    std::vector<AttentionSequence> seqs;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), heads * d, heads, options,
+                      expected[i].data());
+      seqs.push_back({tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), out[i].data()});
+    }
+    // The portable, AVX2 and AVX-512 tiles, each where the CPU has it.
+    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512Vnni}) {
+      if (!cpu_supports(isa)) continue;
+      for (auto& o : out) std::fill(o.begin(), o.end(), -1.0f);
+      paged_attention_step(kv, seqs, heads * d, heads, options, use_pool ? &pool : nullptr, isa);
+      double worst = 0;
+      for (std::size_t i = 0; i < cases.size(); ++i) {
+        for (std::size_t j = 0; j < out[i].size(); ++j) worst = std::max(worst, static_cast<double>(std::abs(out[i][j] - expected[i][j])));
+      }
+      INFO(cpu_isa_name(isa) << " tiles on a " << kv_dtype_name(dtype)
+                             << " cache: largest difference from the reference (outputs are averages of unit-normal values): " << worst);
+      CHECK(worst < 2e-5);
+    }
   }
 }
 
@@ -74,6 +87,7 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
 
 TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu][attention]") {
   if (!avx2_available()) WARN("this CPU has no AVX2: the portable tiles are checked");
+  if (!cpu_supports(CpuIsa::Avx512Vnni)) WARN("this CPU has no AVX-512 VNNI: its tiles are not checked here");
   SECTION("decode rows of several sequences, grouped-query heads (9 over 3, as SmolLM2)") {
     check_against_reference(9, 3, 64, {{0, 1}, {5, 1}, {16, 1}, {200, 1}, {37, 1}}, true);
   }
@@ -89,6 +103,12 @@ TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu
   }
   SECTION("a sliding window of 8 positions, head_dim 64") {
     check_against_reference(9, 3, 64, {{0, 40}, {15, 9}, {300, 1}}, true, 8);
+  }
+  SECTION("head_dim 40 (no multiple of 8): the rows tiles read it value by value, decode rows go portable") {
+    check_against_reference(6, 2, 40, {{0, 50}, {60, 1}, {11, 17}}, true);
+  }
+  SECTION("several rows tiles per prompt with a window longer than the tile, 8 query heads per kv head") {
+    check_against_reference(16, 2, 64, {{0, 150}, {500, 40}, {700, 1}}, true, 100);
   }
 }
 
