@@ -87,13 +87,16 @@ std::vector<std::vector<int32_t>> shuffled_block_tables(const std::vector<std::v
 // keep_quantized: GGUF Q4_0/Q4_1/Q8_0 weights stay in their blocks (the default) or are widened to
 // float32 at load; both must match. int8: kept blocks multiply int8-quantized activations (the
 // backend's default) instead of the exact float ones, which moves logits by more than kTolerance.
+// kv_dtype: the exact comparisons keep a float32 cache (--kv-cache-dtype auto would store a
+// quantized GGUF's as float16).
 void check_all_cases_in_one_step(const std::string& folder, bool keep_quantized = true, bool int8 = false,
-                                 double tolerance = kTolerance) {
+                                 double tolerance = kTolerance, const std::string& kv_dtype = "float32") {
   const Reference ref = load_reference(folder);
   const ModelFiles model = ModelFiles::open(ref.model);
   BackendOptions options = small_cache(64);
   options.cpu_keep_quantized = keep_quantized;
   options.cpu_int8_activations = int8;
+  options.kv_cache_dtype = kv_dtype;
   CpuBackend backend(model, options);
   REQUIRE(backend.spec().vocab_size == ref.vocab);
   for (const auto& c : ref.cases) {
@@ -130,6 +133,17 @@ TEST_CASE("llama GGUF (permuted q/k, rope_freqs) matches transformers", "[gpu][c
 }
 TEST_CASE("llama GGUF with Q8_0 weights matches transformers on the dequantized weights", "[gpu][cpu][reference]") {
   check_all_cases_in_one_step("llama_gguf_q8");
+}
+TEST_CASE("a narrower KV cache moves the qwen3 fixture's logits by its rounding only", "[gpu][cpu][reference][kv]") {
+  // Largest relative error of the logits (to the largest |logit|) over the fixture's cases with
+  // each stored type, measured: float16 3.8e-4, bfloat16 3.3e-3, q8_0 1.2e-2, fp8 4.6e-2 (random
+  // weights give keys and values with no outliers to spare). Bounds at about twice that, so a
+  // decoding error (a wrong scale, a lost sign) fails at once.
+  for (const auto& [dtype, bound] : std::vector<std::pair<std::string, double>>{
+           {"float16", 8e-4}, {"bfloat16", 7e-3}, {"q8_0", 2.5e-2}, {"fp8", 0.1}}) {
+    INFO("--kv-cache-dtype " << dtype);
+    check_all_cases_in_one_step("qwen3", true, false, bound, dtype);  // head_dim 32: q8_0 applies
+  }
 }
 TEST_CASE("llama GGUF with Q8_0 weights and int8 activations matches transformers within int8 rounding", "[gpu][cpu][reference][int8]") {
   // Each activation is rounded to 1/254 of its block's largest magnitude; through this small
