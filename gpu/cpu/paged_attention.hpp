@@ -2,13 +2,11 @@
 // Attention of a whole step (every sequence, prefill chunks and decode tokens) over the paged KV
 // cache, as one parallel loop over work items of (sequence, kv head, tile of query tokens). The
 // plain per-(token, head) loop is cpu_kernels.hpp's paged_attention, the reference. Each item's
-// rows are its tokens × the query heads sharing the kv head, and every tile reads each key and
-// value row once for all of them, flash-style (a running max and sum per row instead of a row of
-// scores as long as the context):
-//  - prefill items (16 rows or more): attention_rows_kernel.hpp, query rows in vector lanes
-//    (AVX-512 on 16 lanes, AVX2 on 8), a GEMM-shaped loop with no horizontal reductions;
-//  - decode items (a token's few query heads): the AVX2 tile below, keys in lanes;
-//  - no AVX2: paged_attention_tile_portable, the reference loop for the same rows.
+// rows are its tokens × the query heads sharing the kv head; its tile reads each key and value row
+// once for all of them, flash-style (a running max and sum per row instead of a row of scores as
+// long as the context), with the query rows in vector lanes (attention_rows_kernel.hpp: AVX-512
+// on 16 lanes, AVX2 on 8; a GEMM-shaped loop with no horizontal reductions). Without AVX2,
+// paged_attention_tile_portable, the reference loop for the same rows.
 // A sliding window (AttentionOptions) starts each row's context later: the keys before every
 // row's window are not read at all. Caches narrower than float32 are decoded as they are read.
 #include <cstdint>
@@ -46,8 +44,6 @@ int64_t attention_tile_tokens(int64_t group);
 void paged_attention_rows_avx512(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                                  const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
 void paged_attention_rows_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                               const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
-void paged_attention_tile_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                                const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                                    const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);

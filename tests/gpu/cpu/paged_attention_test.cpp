@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -31,6 +32,7 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
   const int64_t block_size = 16, num_blocks = 128;
   std::mt19937 rng(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t q_stride = (heads + 2 * kv_heads) * d;
   std::vector<float> keys(num_blocks * block_size * kv_heads * d), values(keys.size());
   for (auto& x : keys) x = normal(rng);
   for (auto& x : values) x = normal(rng);
@@ -45,7 +47,7 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
     const int64_t blocks = (c.start + c.tokens + block_size - 1) / block_size;
     tables.emplace_back(all_blocks.begin() + next_block, all_blocks.begin() + next_block + blocks);
     next_block += blocks;
-    q.emplace_back(c.tokens * heads * d);
+    q.emplace_back(c.tokens * q_stride);  // q rows inside fused q|k|v rows, as the backend passes them
     for (auto& x : q.back()) x = 2.0f * normal(rng);  // sharper softmax than unit queries give
     out.emplace_back(c.tokens * heads * d, -1.0f);
     expected.emplace_back(c.tokens * heads * d);
@@ -63,7 +65,7 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
     const PagedKv kv{k_store.data(), v_store.data(), block_size, kv_heads, d, dtype};
     std::vector<AttentionSequence> seqs;
     for (std::size_t i = 0; i < cases.size(); ++i) {
-      paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), heads * d, heads, options,
+      paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), q_stride, heads, options,
                       expected[i].data());
       seqs.push_back({tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), out[i].data()});
     }
@@ -71,7 +73,7 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
     for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512Vnni}) {
       if (!cpu_supports(isa)) continue;
       for (auto& o : out) std::fill(o.begin(), o.end(), -1.0f);
-      paged_attention_step(kv, seqs, heads * d, heads, options, use_pool ? &pool : nullptr, isa);
+      paged_attention_step(kv, seqs, q_stride, heads, options, use_pool ? &pool : nullptr, isa);
       double worst = 0;
       for (std::size_t i = 0; i < cases.size(); ++i) {
         for (std::size_t j = 0; j < out[i].size(); ++j) worst = std::max(worst, static_cast<double>(std::abs(out[i][j] - expected[i][j])));
@@ -140,6 +142,38 @@ TEST_CASE("the reference attention with a window sees exactly the window's posit
       double want = 0;
       for (int64_t p = first; p <= pos; ++p) want += w[p - first] / total * values[p * d + i];
       CHECK(std::abs(out[pos * d + i] - want) < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("a row's attention is the same bits prefilled in a tile or decoded alone", "[gpu][cpu][attention]") {
+  // Echoed prompt logprobs must equal those of the same tokens decoded one by one (int8 activation
+  // rounding turns a last-bit difference into visible logprob differences): every tile computes a
+  // row lane-wise, whatever else shares its tile.
+  const int64_t heads = 9, kv_heads = 3, d = 64, block_size = 16, tokens = 75;
+  const int64_t q_stride = heads * d;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> k(tokens * kv_heads * d), v(k.size()), q(tokens * q_stride);
+  for (auto* x : {&k, &v, &q}) {
+    for (auto& e : *x) e = normal(rng);
+  }
+  std::vector<int32_t> table{3, 0, 4, 1, 2};
+  std::vector<std::byte> k_store(8 * block_size * kv_heads * kv_row_bytes(KvDtype::Float16, d)), v_store(k_store.size());
+  const PagedKv kv{k_store.data(), v_store.data(), block_size, kv_heads, d, KvDtype::Float16};
+  kv_store(kv, table.data(), 0, tokens, k.data(), v.data(), kv_heads * d);
+  const AttentionOptions options{0.125f, 0};
+  for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512Vnni}) {
+    if (!cpu_supports(isa)) continue;
+    INFO(cpu_isa_name(isa));
+    std::vector<float> prefilled(tokens * heads * d);
+    const AttentionSequence all{table.data(), 0, tokens, q.data(), prefilled.data()};
+    paged_attention_step(kv, {&all, 1}, q_stride, heads, options, nullptr, isa);
+    for (int64_t t : {int64_t{1}, int64_t{17}, int64_t{40}, tokens - 1}) {
+      std::vector<float> alone(heads * d);
+      const AttentionSequence one{table.data(), t, 1, q.data() + t * q_stride, alone.data()};
+      paged_attention_step(kv, {&one, 1}, q_stride, heads, options, nullptr, isa);
+      CHECK(std::memcmp(alone.data(), prefilled.data() + t * heads * d, alone.size() * sizeof(float)) == 0);
     }
   }
 }
