@@ -14,6 +14,9 @@
 # `llama-cpp-python` and its server extras installed), which serves one request at a time; its
 # interrupt_requests is turned off, else each new request would cut the one streaming before it.
 # MODEL: the GGUF to serve (default: the default model).
+# After the last level it prints the server's peak resident memory (VmHWM). For an even RSS
+# comparison give troupe the KV capacity llama-server gets (-c 1024×PARALLEL tokens), e.g. for the
+# 1B bench shape (22 layers, 4 kv heads of 64, float16: 22 KiB a token) EXTRA_ARGS="--kv-cache-memory 704MiB".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${TROUPE_BIN:-build/troupe}
@@ -50,16 +53,19 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-printf "%-12s %10s %14s %12s %12s %12s\n" concurrency "req/s" "output tok/s" "TTFT p50 ms" "TTFT p90 ms" "ITL p50 ms"
+printf "%-12s %6s %10s %14s %12s %12s %12s\n" concurrency load "req/s" "output tok/s" "TTFT p50 ms" "TTFT p90 ms" "ITL p50 ms"
 for c in "${levels[@]}"; do
   n=$((c * 4 > 8 ? c * 4 : 8))
   "$python" tools/loadgen.py --base-url "http://127.0.0.1:$port" --endpoint completions --concurrency "$c" \
     --num-requests "$n" --prompt-len "$prompt_len" --max-tokens "$max_tokens" --ignore-eos --json >/tmp/troupe-bench-$c.json
-  "$python" - "$c" /tmp/troupe-bench-$c.json <<'PY'
+  load=$(cut -d' ' -f1 /proc/loadavg)  # the 1-minute load average as the level ends
+  "$python" - "$c" /tmp/troupe-bench-$c.json "$load" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[2]))
 assert r["requests"]["failed"] == 0, r["errors"]
-print(f"{sys.argv[1]:<12} {r['requests_per_s']:10.2f} {r['output_tokens_per_s']:14.1f} "
+print(f"{sys.argv[1]:<12} {sys.argv[3]:>6} {r['requests_per_s']:10.2f} {r['output_tokens_per_s']:14.1f} "
       f"{1000 * r['ttft_s']['p50']:12.0f} {1000 * r['ttft_s']['p90']:12.0f} {1000 * r['itl_s']['p50']:12.0f}")
 PY
 done
+rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server/status" 2>/dev/null || true)
+echo "server peak RSS: $(( ${rss_kib:-0} / 1024 )) MiB"

@@ -1,5 +1,6 @@
-"""--cpu-float-activations: the CPU backend multiplies by the exact float32 activations, so greedy
-decoding follows the model's own distribution. Checked against transformers in float32 on the
+"""--cpu-float-activations: the CPU backend multiplies by the exact float32 activations (and, with
+--kv-cache-dtype float32, attends over exact keys and values), so greedy decoding follows the
+model's own distribution. Checked against transformers in float32 on the
 dequantized GGUF (the hf_fp32_* entries tools/make_llamacpp_reference.py writes into
 tests/fixtures/smollm2/greedy_reference.json): the greedy tokens of every reference prompt
 (compared by their texts, as logprobs name them) and every step's top-1 margin (a logit difference,
@@ -31,7 +32,9 @@ def servers(model_path, tmp_path_factory):
     started = {}
     log_dir = tmp_path_factory.mktemp("float-activations")
     try:
-        for name, extra in (("float", ["--cpu-float-activations"]), ("int8", [])):
+        # The exact path keeps a float32 KV cache too (auto would store this quantized GGUF's as
+        # float16, as llama.cpp does).
+        for name, extra in (("float", ["--cpu-float-activations", "--kv-cache-dtype", "float32"]), ("int8", [])):
             server = TroupeServer(model_path, ["--served-model-name", name, "--device", "cpu", *extra],
                                   log_path=log_dir / f"serve-{name}.log")
             server.start()
