@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   app.add_option("--dtype", dtype, "CUDA: auto, bfloat16 or float16");
   app.add_option("--kv-cache-dtype", kv_cache_dtype, "KV cache element type (as troupe serve)");
   app.add_option("--threads", threads, "CPU threads (0: all cores)");
+  bool float_activations = false;
+  app.add_flag("--cpu-float-activations", float_activations, "CPU: exact float32 activations (as troupe serve)");
   CLI11_PARSE(app, argc, argv);
   try {
     const ModelFiles model = ModelFiles::open(model_path);
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     options.device = device;
     options.dtype = dtype;
     options.kv_cache_dtype = kv_cache_dtype;
+    options.cpu_int8_activations = !float_activations;
     options.threads = threads;
     options.kv_block_size = 16;
     int64_t blocks = 0;
