@@ -2,7 +2,10 @@
 // one backend, without the serving pipeline, its text streamed to stdout as it is generated. It is
 // the quickest end-to-end check of a model and the tool behind the decode-speed figures in
 // docs/BENCHMARKS.md. `--prompt-ids` takes token ids instead of text; `--print-ids` prints ids.
+#include <cctype>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -37,7 +40,16 @@ struct GenerateOptions {
   bool print_ids = false;
 };
 
-std::vector<int32_t> parse_ids(const std::string& text) {
+// "1,2,3", or "@FILE" for the same list in a file (a long prompt's ids exceed what one command-line
+// argument may hold: 128 KiB on Linux, about 25,000 ids). Whitespace around ids is ignored.
+std::vector<int32_t> parse_ids(const std::string& arg) {
+  std::string text = arg;
+  if (!arg.empty() && arg.front() == '@') {
+    std::ifstream in(arg.substr(1));
+    if (!in) throw ConfigError("--prompt-ids: cannot read " + arg.substr(1));
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::erase_if(text, [](unsigned char c) { return std::isspace(c) != 0; });
   std::vector<int32_t> ids;
   std::stringstream ss(text);
   std::string item;
@@ -138,7 +150,7 @@ void add_generate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "Generate text for one prompt on one backend");
   cmd->add_option("model", opt->model, "Model: a Hugging Face directory, a .gguf file, or the alias smollm2")->required();
   cmd->add_option("--prompt", opt->prompt, "Prompt text");
-  cmd->add_option("--prompt-ids", opt->prompt_ids, "Prompt as comma-separated token ids");
+  cmd->add_option("--prompt-ids", opt->prompt_ids, "Prompt as comma-separated token ids, or @FILE holding them");
   cmd->add_flag("--chat", opt->chat, "Wrap --prompt as a user message in the model's chat template");
   cmd->add_option("--chat-template", opt->chat_template, "Chat template (a Jinja file, or the template itself) for --chat");
   cmd->add_flag("--print-ids", opt->print_ids, "Print generated token ids instead of text");

@@ -4,11 +4,11 @@
 # llama.cpp peer (tools/peer/build_llamacpp.sh), then
 #   1. single-sequence decode and prefill, 1B and 3B shapes, Q4_0 / Q4_K_M / Q8_0, troupe generate
 #      against llama-bench, alternating, with decode as a fraction of the read bandwidth;
-#   2. long context on the 1B Q4_K_M: decode at 8K and 32K tokens of context, a 16K prompt
-#      (llama-bench with flash attention, -fa 1, and -d for depth);
-#   3. serving the 1B Q4_K_M at 1 and 32 streams, troupe serve against llama-server --parallel 32
-#      with the same KV capacity (32768 tokens), alternating, with peak RSS.
-# Every row carries the 1-minute load average. Takes about an hour on 2 cores; run it on a machine
+#   2. serving the 1B Q4_K_M at 1 and 32 streams, troupe serve against llama-server --parallel 32
+#      with the same KV capacity (32768 tokens), alternating, with peak RSS;
+#   3. long context on the 1B Q4_K_M: decode at 8K and 32K tokens of context, a 16K prompt
+#      (llama-bench with flash attention, -fa 1, and -d for depth).
+# Every row carries the 1-minute load average. Takes about two hours on 2 cores; run it on a machine
 # with nothing else running.
 #
 #   tools/peer/bench_cpu_suite.sh [PAIRS]    # PAIRS of alternating runs for part 1 (default 2)
@@ -21,10 +21,6 @@ echo "== $(date -u +%FT%TZ) $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo
 "$python" tools/peer/bench_cpu_vs_llamacpp.py --threads "$threads" --shapes 1b,3b --types Q4_0,Q4_K_M,Q8_0 \
   --tests tg128,pp512,pp4000 --pairs "$pairs"
 echo
-echo "== long context, $(date -u +%FT%TZ)"
-"$python" tools/peer/bench_cpu_vs_llamacpp.py --threads "$threads" --shapes 1b --types Q4_K_M \
-  --tests tg128@8192,pp16384,tg128@32768 --pairs 1
-echo
 echo "== serving, $(date -u +%FT%TZ)"
 model=$("$python" tools/make_bench_models.py --shapes 1b --types Q4_K_M)
 for pair in 1 2; do
@@ -33,3 +29,9 @@ for pair in 1 2; do
   echo "-- pair $pair: llama-server --parallel 32"
   MODEL="$model" THREADS="$threads" PEER=llama-server bash tools/bench_serving.sh 1 32
 done
+echo
+# Last, being the longest: llama-bench's 32K-token prefill with -fa 1 alone takes over half an hour
+# on 2 threads.
+echo "== long context, $(date -u +%FT%TZ)"
+"$python" tools/peer/bench_cpu_vs_llamacpp.py --threads "$threads" --shapes 1b --types Q4_K_M \
+  --tests tg128@8192,pp16384,tg128@32768 --pairs 1

@@ -30,6 +30,7 @@ import argparse
 import json
 import re
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -54,14 +55,16 @@ def prompt_ids(n: int) -> str:
 
 def troupe_run(binary: str, model: str, test: str, threads: int) -> float:
     kind, n, depth = parse_test(test)
-    if kind == "tg" and depth == 0:
-        args = ["--prompt", "The quick brown fox", "--max-tokens", str(n + 1), "--ignore-eos"]
-    elif kind == "tg":
-        args = ["--prompt-ids", prompt_ids(depth), "--max-tokens", str(n + 1), "--ignore-eos"]
-    else:
-        args = ["--prompt-ids", prompt_ids(n), "--max-tokens", "1"]
-    run = subprocess.run([binary, "generate", model, "--threads", str(threads), *args], capture_output=True, text=True,
-                         check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".ids") as ids:  # long prompts exceed one argument's limit
+        if kind == "tg" and depth == 0:
+            args = ["--prompt", "The quick brown fox", "--max-tokens", str(n + 1), "--ignore-eos"]
+        else:
+            ids.write(prompt_ids(depth if kind == "tg" else n))
+            ids.flush()
+            args = ["--prompt-ids", "@" + ids.name]
+            args += ["--max-tokens", str(n + 1), "--ignore-eos"] if kind == "tg" else ["--max-tokens", "1"]
+        run = subprocess.run([binary, "generate", model, "--threads", str(threads), *args], capture_output=True,
+                             text=True, check=True)
     line = run.stderr.strip().splitlines()[-1]  # troupe: cpu, load ..., prompt ... tok/s, ... decode ... tok/s
     m = re.search(r"decode ([0-9.]+) tok/s" if kind == "tg" else r"prompt \d+ tokens in [0-9.]+ s \(([0-9.]+) tok/s\)", line)
     if not m:
