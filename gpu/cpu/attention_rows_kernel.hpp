@@ -34,6 +34,16 @@ inline float* scratch(std::vector<float>& buf, std::size_t floats) {
   return reinterpret_cast<float*>((p + 63) & ~std::uintptr_t{63});
 }
 
+// One cached row as float32: the AVX2 decoder (both lane widths run where AVX2 is present) for
+// whole 8-value runs, the scalar one otherwise; the two give the same bits.
+inline void decode_row(KvDtype dtype, const std::byte* src, int64_t n, float* dst) {
+  if (n % 8 == 0) {
+    kv_decode_row_avx2(dtype, src, n, dst);
+  } else {
+    kv_decode_row(dtype, src, n, dst);
+  }
+}
+
 template <class V>
 TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                              const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
@@ -85,8 +95,8 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
       const std::byte* vr = kv.row(kv.values, seq.block_table, p, g);
       if (decode) {
         if (j < n) {
-          V::decode_row(kv.dtype, kr, d, kc + j * d);
-          V::decode_row(kv.dtype, vr, d, vc + j * d);
+          decode_row(kv.dtype, kr, d, kc + j * d);
+          decode_row(kv.dtype, vr, d, vc + j * d);
         }
         k[j] = kc + (j < n ? j : 0) * d;
         v[j] = vc + (j < n ? j : 0) * d;

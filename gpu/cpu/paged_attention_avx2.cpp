@@ -65,13 +65,6 @@ struct Ymm {
   TROUPE_AVX2 static vf select(mask m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }  // m ? a : b
   TROUPE_AVX2 static mask is_neg_inf(vf x) { return _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ); }
   TROUPE_AVX2 static vf exp(vf x) { return exp_ps(x); }
-  static void decode_row(KvDtype dtype, const std::byte* src, int64_t n, float* dst) {
-    if (n % 8 == 0) {
-      kv_decode_row_avx2(dtype, src, n, dst);
-    } else {
-      kv_decode_row(dtype, src, n, dst);
-    }
-  }
 };
 
 }  // namespace

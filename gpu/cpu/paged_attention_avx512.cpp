@@ -59,13 +59,6 @@ struct Zmm {
     const vi pow2n = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(y, _mm512_castsi512_ps(pow2n));
   }
-  static void decode_row(KvDtype dtype, const std::byte* src, int64_t n, float* dst) {
-    if (n % 8 == 0) {
-      kv_decode_row_avx2(dtype, src, n, dst);
-    } else {
-      kv_decode_row(dtype, src, n, dst);
-    }
-  }
 };
 
 }  // namespace
