@@ -242,7 +242,10 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     if (u.preempted && u.new_tokens.empty() && !u.finished) continue;
     got_token = got_token || !u.new_tokens.empty();
     std::vector<std::optional<TokenLogprobs>> lps;
-    if (i < out.logprobs.size() && out.logprobs[i]) lps.push_back(out.logprobs[i]);
+    if (i < out.logprobs.size()) {
+      for (const auto& lp : out.logprobs[i])
+        if (lp) lps.push_back(lp);
+    }
     if (lps.size() != u.new_tokens.size()) lps.clear();
     OutputUpdate upd = st.outputs[c].push(u.new_tokens, lps, u.finished, u.stop_token);
     if (upd.abort_sequence) to_abort.push_back(u.id);

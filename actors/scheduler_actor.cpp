@@ -92,6 +92,14 @@ void send_snapshot(Self* self, const StepResult* result) {
   snap.preemptions = s.preemptions_total - self->state.last.preemptions_total;
   snap.prefix_queries = s.prefix_queries_tokens - self->state.last.prefix_queries_tokens;
   snap.prefix_hits = s.prefix_hits_tokens - self->state.last.prefix_hits_tokens;
+  snap.spec_drafts = s.spec_drafts - self->state.last.spec_drafts;
+  snap.spec_draft_tokens = s.spec_draft_tokens - self->state.last.spec_draft_tokens;
+  snap.spec_accepted_tokens = s.spec_accepted_tokens - self->state.last.spec_accepted_tokens;
+  if (snap.spec_drafts > 0) {
+    snap.spec_accepted_per_position = s.spec_accepted_per_position;
+    const auto& before = self->state.last.spec_accepted_per_position;
+    for (std::size_t i = 0; i < before.size(); ++i) snap.spec_accepted_per_position[i] -= before[i];
+  }
   if (result != nullptr) {
     // What the executor computed: a sequence cancelled after the step was planned is not counted.
     snap.step = true;
@@ -173,8 +181,9 @@ void on_report(Self* self, const StepReport& report) {
   const StepResult& result = *report.result;
   st.scheduler->observe_step(result.prefill_tokens, result.decode_tokens, result.forward_seconds);
   fail_sequences(self, result.failed);
+  // A sequence's tokens (several after a speculative decode) are consecutive in result.tokens.
   std::unordered_map<SeqId, std::size_t> logprob_index;
-  for (std::size_t i = 0; i < result.tokens.size(); ++i) logprob_index[result.tokens[i].id] = i;
+  for (std::size_t i = result.tokens.size(); i-- > 0;) logprob_index[result.tokens[i].id] = i;
   std::vector<SequenceUpdate> updates = st.scheduler->complete(report.step_id, result.tokens);
   std::map<caf::actor, SequenceOutputs> by_owner;
   for (const PromptLogprobsChunk& chunk : result.prompt_logprobs) {
@@ -185,9 +194,10 @@ void on_report(Self* self, const StepReport& report) {
     auto owner = st.owners.find(u.id);
     if (owner == st.owners.end()) continue;  // aborted meanwhile
     auto& out = by_owner[owner->second.request];
-    std::optional<TokenLogprobs> lp;
-    if (auto li = logprob_index.find(u.id); li != logprob_index.end() && li->second < result.logprobs.size()) {
-      lp = result.logprobs[li->second];
+    std::vector<std::optional<TokenLogprobs>> lp;
+    if (auto li = logprob_index.find(u.id); li != logprob_index.end()) {
+      for (std::size_t i = li->second; i < li->second + u.new_tokens.size() && i < result.logprobs.size(); ++i)
+        lp.push_back(result.logprobs[i]);
     }
     const bool finished = u.finished.has_value();
     const SeqId id = u.id;

@@ -29,6 +29,7 @@ caf::behavior telemetry_behavior(instrumented<caf::event_based_actor>* self, Tel
         if (s.step) m.add_step(s.prefill_tokens, s.decode_tokens, s.step_seconds);
         if (s.preemptions > 0) m.add_preemptions(s.preemptions);
         if (s.prefix_queries > 0) m.add_prefix_cache(s.prefix_queries, s.prefix_hits);
+        if (s.spec_drafts > 0) m.add_spec_decode(s.spec_drafts, s.spec_draft_tokens, s.spec_accepted_tokens, s.spec_accepted_per_position);
       },
       [self, config](atoms::tick) {
         config.process->sample();

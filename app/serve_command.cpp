@@ -23,6 +23,7 @@
 #include "common/error.hpp"
 #include "gpu/backend_factory.hpp"
 #include "http/http_server.hpp"
+#include "pipeline/speculative/speculative_config.hpp"
 #include "telemetry/metric_labels.hpp"
 #include "telemetry/request_log.hpp"
 
@@ -66,6 +67,7 @@ struct ServeOptions {
   std::string tool_call_parser;
   std::string chat_template;
   std::string structured_outputs_config;  // vLLM's --structured-outputs-config JSON
+  std::string speculative_config;         // vLLM's --speculative-config JSON
   bool cpu_float_activations = false;
 };
 
@@ -263,6 +265,7 @@ void run_serve(const ServeOptions& opt) {
   // Flags that need no model are checked first, so a typo fails at once.
   const prometheus::Labels metric_labels = parse_metric_labels(opt.metric_labels);
   configure_logging(parse_log_format(opt.log_format));
+  const SpeculativeConfig speculative = parse_speculative_config(opt.speculative_config);
   ShutdownSignals signals(seconds_option(opt.shutdown_timeout_s));
   const auto path = resolve_model(opt.model);
   const ModelFiles model = ModelFiles::open(path);
@@ -334,6 +337,8 @@ void run_serve(const ServeOptions& opt) {
   eopt.scheduler.max_waiting = opt.max_queue_len;
   eopt.scheduler.prefill_budget_seconds = opt.prefill_budget_ms / 1000.0;
   eopt.scheduler.long_prefill_token_threshold = opt.long_prefill_token_threshold;
+  eopt.scheduler.speculative = speculative;
+  if (speculative.enabled()) spdlog::info("troupe: speculative decoding: {}", describe(speculative));
   eopt.tokenizer_workers = opt.tokenizer_workers;
   eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
   eopt.version = TROUPE_VERSION;
@@ -442,6 +447,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
                   "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "
                   "constraint (forced tool calls included) compact");
+  cmd->add_option("--speculative-config", opt->speculative_config,
+                  "vLLM's speculative decoding settings as JSON: {\"method\": \"ngram\", \"num_speculative_tokens\": 4, "
+                  "\"prompt_lookup_min\": 2, \"prompt_lookup_max\": 5} guesses from the request's own tokens; "
+                  "\"disable_by_batch_size\" (default 8) turns it off for larger batches. Off by default");
   cmd->add_option("--test-tokenizer-delay-ms", opt->tokenizer_delay_ms, "Test only: slow every tokenization down")->group("");
   cmd->callback([opt] { run_serve(*opt); });
 }

@@ -160,7 +160,7 @@ void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
           const std::size_t k = indices[group];
           const ScheduledSequence& s = step.sequences[runnable_[k]];
           const SequenceStep& entry = batch_.sequences[k];
-          if (entry.all_logits) {
+          if (entry.all_logits && !s.decode) {
             try {
               const SequenceState& state = sequences_.at(s.id);
               if (state.sampler.params().prompt_logprobs) {
@@ -173,30 +173,56 @@ void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
             }
           }
           if (!s.sample) continue;
-          // The sequence's last new token is the one whose logits predict the next token.
-          const int64_t row =
-              logits.first_row[group] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
-          const std::span<float> row_logits(logits.values.data() + row * logits.vocab,
-                                            static_cast<std::size_t>(logits.vocab));
           try {
-            SequenceState& state = sequences_.at(s.id);
-            // The mask goes on the logits themselves, before sampling and logprobs, as vLLM applies
-            // its grammar bitmask: reported logprobs are those of the constrained distribution.
-            if (state.grammar) apply_grammar(state, row_logits);
-            const int32_t token = state.sampler.sample(row_logits);
-            if (state.grammar) state.grammar->accept_token(token);
-            const auto& wanted = state.sampler.params().logprobs;
-            std::optional<TokenLogprobs> logprobs;
-            if (wanted) logprobs = compute_logprobs(row_logits, token, *wanted);
-            state.last_token = token;
-            result.tokens.push_back({s.id, token});
-            result.logprobs.push_back(std::move(logprobs));
+            if (s.num_draft > 0) {
+              verify(s, entry, logits, logits.first_row[group], result);
+            } else {
+              // The sequence's last new token is the one whose logits predict the next token.
+              const int64_t row =
+                  logits.first_row[group] + (entry.all_logits ? static_cast<int64_t>(entry.tokens.size()) - 1 : 0);
+              sample_row(s.id, sequences_.at(s.id), logits, row, result);
+            }
           } catch (const std::exception& e) {
             fail(s.id, std::string("sampling failed: ") + e.what(), result);
           }
         }
       });
   for (const SequenceFault& fault : faults) fail(step.sequences[runnable_[fault.index]].id, fault.reason, result);
+}
+
+int32_t StepExecutor::sample_row(SeqId id, SequenceState& state, StepLogits& logits, int64_t row, StepResult& result) {
+  const std::span<float> row_logits(logits.values.data() + row * logits.vocab, static_cast<std::size_t>(logits.vocab));
+  // The mask goes on the logits themselves, before sampling and logprobs, as vLLM applies its
+  // grammar bitmask: reported logprobs are those of the constrained distribution.
+  if (state.grammar) apply_grammar(state, row_logits);
+  const int32_t token = state.sampler.sample(row_logits);
+  if (state.grammar) state.grammar->accept_token(token);
+  const auto& wanted = state.sampler.params().logprobs;
+  std::optional<TokenLogprobs> logprobs;
+  if (wanted) logprobs = compute_logprobs(row_logits, token, *wanted);
+  state.last_token = token;
+  result.tokens.push_back({id, token});
+  result.logprobs.push_back(std::move(logprobs));
+  return token;
+}
+
+// Row i of a speculative entry holds the target's logits after the input and guesses d_1..d_i.
+// Sampling row i as an ordinary decode would, and going on only while the sample equals the next
+// guess, yields exactly the tokens plain decoding would give for the same uniforms: a guess is
+// kept with probability p(d_i), and on a miss the token drawn is distributed as p without d_i,
+// renormalized — the rejection-sampling rule for a proposal that is a single token (q = 1 at
+// d_i). So greedy output is identical token for token, and a seeded sequence draws the same
+// uniforms, in the same order, as without speculation. Penalties, the grammar and logprobs see
+// each accepted token before the next row is sampled.
+void StepExecutor::verify(const ScheduledSequence& s, const SequenceStep& entry, StepLogits& logits, int64_t first_row,
+                          StepResult& result) {
+  SequenceState& state = sequences_.at(s.id);
+  for (int i = 0; i <= s.num_draft; ++i) {
+    const int32_t token = sample_row(s.id, state, logits, first_row + i, result);
+    if (i == s.num_draft || token != entry.tokens[static_cast<std::size_t>(i) + 1]) break;
+    // A grammar that took its stop id has nothing after it; the scheduler drops what follows a stop.
+    if (state.grammar && state.grammar->terminated()) break;
+  }
 }
 
 PromptLogprobsChunk StepExecutor::prompt_logprobs(SeqId id, const SequenceState& state, const SequenceStep& entry,

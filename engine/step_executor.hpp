@@ -1,7 +1,8 @@
 #pragma once
 // Runs the scheduler's steps on a backend: fills in pending decode tokens (kPendingToken) with the
 // token sampled for that sequence in the previous step, runs the forward pass, and samples one
-// token for every sequence the step marks `sample`, each with its own SequenceSampler. It keeps
+// token for every sequence the step marks `sample`, each with its own SequenceSampler; a
+// speculative decode (ScheduledSequence::num_draft) is verified row by row and yields 1..K+1. It keeps
 // per-sequence state (sampler, last token) from a sequence's first_time until the scheduler
 // releases it. Not thread-safe: one executor thread owns it.
 //
@@ -88,6 +89,12 @@ class StepExecutor {
   // at logits row `first_row`) predict.
   PromptLogprobsChunk prompt_logprobs(SeqId id, const SequenceState& state, const SequenceStep& entry,
                                       const StepLogits& logits, int64_t first_row) const;
+
+  // Samples logits row `row` for the sequence (grammar mask, sampler, logprobs) into `result`.
+  int32_t sample_row(SeqId id, SequenceState& state, StepLogits& logits, int64_t row, StepResult& result);
+  // A speculative decode: samples rows while the guesses hold (1..num_draft + 1 tokens).
+  void verify(const ScheduledSequence& s, const SequenceStep& entry, StepLogits& logits, int64_t first_row,
+              StepResult& result);
 
   // Masks the tokens the sequence's grammar does not allow next (in place, in the step's logits).
   void apply_grammar(SequenceState& state, std::span<float> row);

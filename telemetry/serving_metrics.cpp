@@ -86,6 +86,13 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   preemptions_ = &counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.");
   prefix_queries_ = &counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.");
   prefix_hits_ = &counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.");
+  spec_drafts_ = &counter("vllm:spec_decode_num_drafts_total", "Number of spec decoding drafts.");
+  spec_draft_tokens_ = &counter("vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens.");
+  spec_accepted_tokens_ = &counter("vllm:spec_decode_num_accepted_tokens_total", "Number of accepted tokens.");
+  spec_accepted_per_pos_ = &prometheus::BuildCounter()
+                                .Name("vllm:spec_decode_num_accepted_tokens_per_pos_total")
+                                .Help("Accepted tokens per draft position.")
+                                .Register(r);
   success_ = &prometheus::BuildCounter().Name("vllm:request_success_total").Help("Count of successfully processed requests.").Register(r);
   iteration_tokens_ = &histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", kIterationTokenBuckets);
   ttft_ = &histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", kTtftBuckets);
@@ -208,6 +215,18 @@ void ServingMetrics::add_preemptions(int64_t n) { preemptions_->Increment(static
 void ServingMetrics::add_prefix_cache(int64_t queried_tokens, int64_t hit_tokens) {
   prefix_queries_->Increment(static_cast<double>(queried_tokens));
   prefix_hits_->Increment(static_cast<double>(hit_tokens));
+}
+
+void ServingMetrics::add_spec_decode(int64_t drafts, int64_t draft_tokens, int64_t accepted_tokens,
+                                     const std::vector<int64_t>& accepted_per_position) {
+  spec_drafts_->Increment(static_cast<double>(drafts));
+  spec_draft_tokens_->Increment(static_cast<double>(draft_tokens));
+  spec_accepted_tokens_->Increment(static_cast<double>(accepted_tokens));
+  for (std::size_t i = 0; i < accepted_per_position.size(); ++i) {
+    prometheus::Labels l = labels_;
+    l["position"] = std::to_string(i);
+    spec_accepted_per_pos_->Add(l).Increment(static_cast<double>(accepted_per_position[i]));
+  }
 }
 
 void ServingMetrics::finish_request(const std::string& finished_reason, const RequestTimes& t) {

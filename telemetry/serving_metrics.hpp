@@ -29,6 +29,10 @@ class ServingMetrics {
   void add_step(int64_t prefill_tokens, int64_t decode_tokens, double seconds);
   void add_preemptions(int64_t n);
   void add_prefix_cache(int64_t queried_tokens, int64_t hit_tokens);
+  // Speculative decoding, vLLM's spec_decode counters: proposals verified, their tokens, accepted
+  // tokens, and accepted tokens by position in the proposal (index 0 = the first guess).
+  void add_spec_decode(int64_t drafts, int64_t draft_tokens, int64_t accepted_tokens,
+                       const std::vector<int64_t>& accepted_per_position);
   // One sequence's prefill finished (its first token came out), as vLLM counts it:
   // vllm:prompt_tokens_total gets the whole prompt, cache hits included, and
   // vllm:prompt_tokens_by_source_total / vllm:prompt_tokens_cached_total split it.
@@ -96,6 +100,8 @@ class ServingMetrics {
   prometheus::Family<prometheus::Counter>* aborts_;
   prometheus::Family<prometheus::Counter>* rejections_;
   prometheus::Counter* auto_tools_as_text_;
+  prometheus::Counter *spec_drafts_, *spec_draft_tokens_, *spec_accepted_tokens_;
+  prometheus::Family<prometheus::Counter>* spec_accepted_per_pos_;
   prometheus::Gauge *saturation_kv_, *saturation_running_, *saturation_step_tokens_, *saturation_waiting_;
 };
 

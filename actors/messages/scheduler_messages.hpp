@@ -33,7 +33,8 @@ struct AdmissionResult {
 // scheduler -> request: what one step produced for this request's sequences.
 struct SequenceOutputs {
   std::vector<SequenceUpdate> updates;
-  std::vector<std::optional<TokenLogprobs>> logprobs;  // parallel to updates (the new token's)
+  // Parallel to updates, each parallel to its new_tokens (empty when nothing came for them).
+  std::vector<std::vector<std::optional<TokenLogprobs>>> logprobs;
   // Prompt logprobs computed in this step (echo with logprobs), to be taken before `updates`: a
   // prompt's last chunk and its first token come in one message.
   std::vector<PromptLogprobsChunk> prompt_logprobs;

@@ -1,6 +1,7 @@
 #pragma once
 // scheduler -> telemetry: the state after one step.
 #include <cstdint>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
@@ -15,6 +16,9 @@ struct EngineSnapshot {
   double step_seconds = 0;
   int64_t preemptions = 0;
   int64_t prefix_queries = 0, prefix_hits = 0;
+  // Speculative decoding: verified proposals, their tokens, accepted tokens (and by position).
+  int64_t spec_drafts = 0, spec_draft_tokens = 0, spec_accepted_tokens = 0;
+  std::vector<int64_t> spec_accepted_per_position;
   bool step = false;  // false for a snapshot taken without a step (admission, abort)
 };
 

@@ -167,6 +167,17 @@ bool KvBlockManager::append_slots(SeqId seq, int64_t num_slots) {
   return true;
 }
 
+void KvBlockManager::trim(SeqId seq, int64_t num_slots) {
+  SeqBlocks& sb = seqs_.at(seq);
+  const int64_t keep = blocks_for(num_slots);
+  if (keep < sb.num_hashed)
+    throw std::invalid_argument("KvBlockManager::trim: " + std::to_string(num_slots) + " slots would drop a registered block");
+  while (static_cast<int64_t>(sb.table.size()) > keep) {
+    release(sb.table.back());
+    sb.table.pop_back();
+  }
+}
+
 void KvBlockManager::commit(SeqId seq, std::span<const int32_t> tokens, int64_t computed_len) {
   if (!prefix_caching_) return;
   SeqBlocks& sb = seqs_.at(seq);

@@ -67,6 +67,11 @@ class KvBlockManager {
   // Blocks that append_slots(seq, num_slots) would have to take from the free/evictable pool.
   int64_t blocks_needed(SeqId seq, int64_t num_slots) const;
 
+  // Shrinks `seq`'s table to the blocks covering `num_slots` slots, the blocks past them going back
+  // to the free pool (speculative decoding's rejected guesses). Never below its registered blocks:
+  // std::invalid_argument when num_slots would drop one.
+  void trim(SeqId seq, int64_t num_slots);
+
   // Registers `seq`'s full blocks within its first `computed_len` tokens in the prefix cache
   // (`tokens` holds at least computed_len tokens: the sequence's content). Call after the step that
   // computed them completed. Idempotent; no-op when prefix caching is off.

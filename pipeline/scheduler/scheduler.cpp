@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "pipeline/scheduler/stop_check.hpp"
+#include "pipeline/speculative/ngram_proposer.hpp"
 
 namespace troupe {
 
@@ -25,6 +26,8 @@ const SchedulerConfig& validated(const SchedulerConfig& c) {
   require(c.max_waiting >= 1, "max_waiting must be at least 1");
   require(c.prefill_budget_seconds >= 0, "prefill_budget_seconds must not be negative");
   require(c.long_prefill_token_threshold >= 0, "long_prefill_token_threshold must not be negative");
+  require(!c.speculative.enabled() || c.speculative.num_speculative_tokens < c.max_num_batched_tokens,
+          "speculative.num_speculative_tokens must be below max_num_batched_tokens");
   return c;
 }
 
@@ -129,7 +132,7 @@ bool Scheduler::preempt_one(StepPlan& plan, const SequenceState* keep, bool may_
 }
 
 void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, std::vector<int32_t> tokens,
-                          int64_t num_cached, bool sample, bool decode) {
+                          int64_t num_cached, bool sample, bool decode, int num_draft) {
   const auto n = static_cast<int64_t>(tokens.size());
   SequenceStep step;
   step.tokens = std::move(tokens);
@@ -137,12 +140,13 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
   step.block_table = kv_.block_table(seq->request.id);
   // Row q of the chunk predicts token q + 1: wanted while that is a prompt token still owed.
   const bool prompt_logprobs = !decode && seq->wants_prompt_logprobs() && num_cached < seq->prompt_len - 1;
-  step.all_logits = prompt_logprobs;
+  step.all_logits = prompt_logprobs || num_draft > 0;  // a proposal is verified at every row
 
   ScheduledSequence scheduled;
   scheduled.id = seq->request.id;
   scheduled.sample = sample;
   scheduled.decode = decode;
+  scheduled.num_draft = num_draft;
   scheduled.first_time = !seq->executor_knows;
   if (scheduled.first_time) {
     scheduled.prompt = seq->request.prompt;
@@ -153,7 +157,7 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
 
   plan.step.batch.sequences.push_back(std::move(step));
   plan.step.sequences.push_back(std::move(scheduled));
-  plan.record.entries.push_back(InFlightEntry{seq, seq->incarnation, n, sample, prompt_logprobs});
+  plan.record.entries.push_back(InFlightEntry{seq, seq->incarnation, n, sample, prompt_logprobs, num_draft});
   plan.scheduled.insert(seq.get());
   (decode ? plan.step.decode_tokens : plan.step.prefill_tokens) += n;
   plan.budget -= n;
@@ -162,14 +166,55 @@ void Scheduler::add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& 
   if (sample) ++seq->pending;
 }
 
-bool Scheduler::schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq) {
+bool Scheduler::speculation_active() const {
+  const SpeculativeConfig& spec = config_.speculative;
+  if (!spec.enabled()) return false;
+  const auto decoding = std::count_if(running_.begin(), running_.end(), [](const std::shared_ptr<SequenceState>& seq) {
+    return seq->num_scheduled >= seq->total_len() - 1;
+  });
+  return decoding <= spec.batch_size_limit();
+}
+
+std::vector<int32_t> Scheduler::propose(SequenceState& seq, int64_t k) const {
+  if (k <= 0) return {};
+  if (seq.spec_skip > 0) {
+    --seq.spec_skip;
+    return {};
+  }
+  const SpeculativeConfig& spec = config_.speculative;
+  switch (spec.method) {
+    case SpeculativeMethod::Ngram:
+      return propose_ngram(seq.tokens, NgramLookup{spec.prompt_lookup_min, spec.prompt_lookup_max}, k);
+    case SpeculativeMethod::Draft:
+      return std::vector<int32_t>(static_cast<std::size_t>(k), kDraftToken);  // the executor's draft model fills them
+    case SpeculativeMethod::None:
+      break;
+  }
+  return {};
+}
+
+bool Scheduler::schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, bool speculate) {
   if (reaches_length_limit(*seq, max_len_)) return false;  // finishes when its in-flight token lands
-  while (!kv_.append_slots(seq->request.id, seq->num_scheduled + 1)) {
+  std::vector<int32_t> tokens{seq->pending > 0 ? kPendingToken : seq->tokens.back()};
+  if (speculate && seq->pending == 0) {
+    // Room for k guesses plus the token after them: within max_new_tokens, the length limit and
+    // this step's token budget.
+    const int64_t k = std::min({config_.speculative.num_speculative_tokens, seq->request.max_new_tokens - seq->num_output() - 1,
+                                max_len_ - seq->total_len() - 1, plan.budget - 1});
+    const std::vector<int32_t> guesses = propose(*seq, k);
+    tokens.insert(tokens.end(), guesses.begin(), guesses.end());
+  }
+  auto slots = static_cast<int64_t>(tokens.size());
+  while (!kv_.append_slots(seq->request.id, seq->num_scheduled + slots)) {
+    if (slots > 1) {  // the cache is short: guess nothing rather than preempt for guesses
+      tokens.resize(1);
+      slots = 1;
+      continue;
+    }
     // Itself included: when it is the most recently admitted sequence left, it yields.
     if (!preempt_one(plan, seq.get(), true) || !seq->running) return false;
   }
-  const int32_t input = seq->pending > 0 ? kPendingToken : seq->tokens.back();
-  add_entry(plan, seq, {input}, seq->num_scheduled, true, true);
+  add_entry(plan, seq, std::move(tokens), seq->num_scheduled, true, true, static_cast<int>(slots - 1));
   return true;
 }
 
@@ -325,6 +370,9 @@ void Scheduler::schedule_partial_prefills(StepPlan& plan, const std::vector<std:
 
 std::optional<ScheduledStep> Scheduler::schedule() {
   if (in_flight_.size() >= 2) return std::nullopt;
+  // While speculating, a step waits for the one in flight: proposals need every token known.
+  const bool speculate = speculation_active();
+  if (speculate && !in_flight_.empty()) return std::nullopt;
   StepPlan plan;
   plan.budget = config_.max_num_batched_tokens;
   plan.prefill_left = plan.budget;
@@ -333,7 +381,7 @@ std::optional<ScheduledStep> Scheduler::schedule() {
   const std::vector<std::shared_ptr<SequenceState>> snapshot = running_;
   for (const auto& seq : snapshot) {
     if (plan.budget <= 0) break;
-    if (seq->running && seq->num_scheduled == seq->total_len() - 1) schedule_decode(plan, seq);
+    if (seq->running && seq->num_scheduled == seq->total_len() - 1) schedule_decode(plan, seq, speculate);
   }
   plan.prefill_left = std::min(plan.budget, engine_is_shared(plan) ? prefill_cap_tokens() : plan.budget);
   // After a preemption the cache is known to be short: admitting now would only preempt again.
@@ -350,28 +398,53 @@ std::optional<ScheduledStep> Scheduler::schedule() {
   return std::move(plan.step);
 }
 
-void Scheduler::apply_token(const std::shared_ptr<SequenceState>& seq, int32_t token, std::vector<SequenceUpdate>& out) {
+bool Scheduler::apply_tokens(const std::shared_ptr<SequenceState>& seq, std::span<const int32_t> tokens,
+                             std::vector<SequenceUpdate>& out) {
   --seq->pending;
-  seq->tokens.push_back(token);
   SequenceUpdate update;
   update.id = seq->request.id;
-  update.new_tokens = {token};
-  update.first_token = seq->num_output() == 1;
+  update.first_token = seq->num_output() == 0;
   if (update.first_token) update.num_cached_prompt_tokens = seq->num_cached_prompt_tokens;
-  if (const auto finish = check_finish(*seq, max_len_)) {
-    update.finished = finish->reason;
-    update.stop_token = finish->stop_token;
-    retire(seq);
+  for (const int32_t token : tokens) {
+    seq->tokens.push_back(token);
+    update.new_tokens.push_back(token);
+    if (const auto finish = check_finish(*seq, max_len_)) {
+      update.finished = finish->reason;
+      update.stop_token = finish->stop_token;
+      break;  // tokens accepted after a stop are dropped
+    }
   }
+  const bool finished = update.finished.has_value();
   out.push_back(std::move(update));
+  return finished;
+}
+
+void Scheduler::record_speculation(SequenceState& seq, int num_draft, int64_t accepted) {
+  ++spec_drafts_;
+  spec_draft_tokens_ += num_draft;
+  spec_accepted_tokens_ += accepted;
+  if (spec_accepted_per_position_.size() < static_cast<std::size_t>(num_draft)) spec_accepted_per_position_.resize(num_draft, 0);
+  for (int64_t i = 0; i < accepted; ++i) ++spec_accepted_per_position_[static_cast<std::size_t>(i)];
+  if (accepted > 0) {
+    seq.spec_backoff = 1;
+  } else {
+    seq.spec_skip = seq.spec_backoff;
+    seq.spec_backoff = std::min(2 * seq.spec_backoff, SequenceState::kMaxSpecBackoff);
+  }
 }
 
 std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<const SampledToken> sampled) {
   if (in_flight_.empty() || in_flight_.front().step_id != step_id)
     throw std::invalid_argument("Scheduler::complete: step " + std::to_string(step_id) + " is not the oldest step in flight");
-  std::unordered_map<SeqId, int32_t> tokens;
+  // Each sequence's tokens are consecutive in `sampled` (several for a speculative decode).
+  std::unordered_map<SeqId, std::span<const SampledToken>> tokens;
   tokens.reserve(sampled.size());
-  for (const SampledToken& s : sampled) tokens[s.id] = s.token;
+  for (std::size_t i = 0; i < sampled.size();) {
+    std::size_t j = i + 1;
+    while (j < sampled.size() && sampled[j].id == sampled[i].id) ++j;
+    tokens[sampled[i].id] = sampled.subspan(i, j - i);
+    i = j;
+  }
   for (const InFlightEntry& e : in_flight_.front().entries) {
     // A retired sequence may have been left out of the step (cancelled after it was planned, or
     // failed in the executor): it has no token, and needs none.
@@ -386,19 +459,36 @@ std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<cons
   for (SequenceUpdate& u : deferred_updates_)
     if (live_.count(u.id) != 0) out.push_back(std::move(u));  // aborted since: nothing to report
   deferred_updates_.clear();
+  std::vector<int32_t> got;
   for (const InFlightEntry& e : step.entries) {
     const std::shared_ptr<SequenceState>& seq = e.seq;
     if (seq->retired) continue;  // finished or aborted meanwhile: its token is discarded
+    got.clear();
+    if (e.sample) {
+      for (const SampledToken& t : tokens.at(seq->request.id)) got.push_back(t.token);
+      if (got.empty() || static_cast<int64_t>(got.size()) > e.num_draft + 1)
+        throw std::invalid_argument("Scheduler::complete: " + std::to_string(got.size()) + " tokens for sequence " +
+                                    std::to_string(seq->request.id) + " in step " + std::to_string(step_id));
+    }
+    // A token computed before a preemption is still right: the context it saw was complete.
+    const bool finished = e.sample && apply_tokens(seq, got, out);
+    if (e.num_draft > 0) record_speculation(*seq, e.num_draft, static_cast<int64_t>(got.size()) - 1);
     if (e.incarnation == seq->incarnation) {
-      // Same blocks as when planned: these positions are now computed and may enter the cache.
-      seq->num_computed += e.num_tokens;
-      kv_.commit(seq->request.id, seq->tokens, seq->num_computed);
+      // Same blocks as when planned: these positions are now computed and may enter the cache. A
+      // speculative decode computed its input and the accepted guesses; the rest was guesswork,
+      // whose blocks go back.
+      const int64_t computed = e.num_draft > 0 ? static_cast<int64_t>(got.size()) : e.num_tokens;
+      seq->num_computed += computed;
+      if (e.num_draft > 0) {
+        seq->num_scheduled = seq->num_computed;
+        if (!finished) kv_.trim(seq->request.id, seq->num_computed);
+      }
+      kv_.commit(seq->request.id, seq->tokens, std::min<int64_t>(seq->num_computed, static_cast<int64_t>(seq->tokens.size())));
       if (e.prompt_logprobs) {
         seq->prompt_logprobs_through = std::max(seq->prompt_logprobs_through, std::min(seq->num_computed, seq->prompt_len - 1));
       }
     }
-    // A token computed before a preemption is still right: the context it saw was complete.
-    if (e.sample) apply_token(seq, tokens.at(seq->request.id), out);
+    if (finished) retire(seq);
   }
   return out;
 }
@@ -417,6 +507,10 @@ SchedulerStats Scheduler::stats() const {
   s.prefix_hits_tokens = kv_.prefix_hits();
   s.num_steps = static_cast<int64_t>(next_step_id_);
   s.num_steps_in_flight = static_cast<int64_t>(in_flight_.size());
+  s.spec_drafts = spec_drafts_;
+  s.spec_draft_tokens = spec_draft_tokens_;
+  s.spec_accepted_tokens = spec_accepted_tokens_;
+  s.spec_accepted_per_position = spec_accepted_per_position_;
   return s;
 }
 

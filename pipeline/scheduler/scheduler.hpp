@@ -33,6 +33,14 @@
 // request (n > 1) admitted in the same step could not share; a later choice therefore waits until
 // a running sibling has computed the shared prompt blocks (see waits_for_sibling).
 //
+// Speculative decoding (config.speculative): while at most batch_size_limit() sequences decode,
+// steps are not pipelined (one in flight), so each sequence's tokens are all known when its next
+// decode is planned. A decode then carries the proposer's K guesses after its input token, with KV
+// slots for all of them; complete() takes the 1..K+1 tokens the executor accepted, and the slots
+// of rejected guesses are given back (the blocks past the accepted length return to the pool; the
+// full blocks already in the prefix cache are untouched, since only computed positions enter it).
+// A sequence whose guesses all miss pauses speculation for a while (SequenceState::spec_skip).
+//
 // Prompt logprobs (echo with logprobs): such a prompt is computed whole, without prefix-cache hits
 // (a cached block has no logits), its chunks asking the executor for every row's logits; after a
 // preemption it is recomputed the same way until all its prompt logprobs were produced (the
@@ -79,6 +87,7 @@ class Scheduler {
   // sequence still live has no token in `sampled`; an aborted one needs none, since the executor
   // may have left it out). Returns one update per sequence that got a token, plus the
   // sequences preempted while planning since the previous complete().
+  // A speculative decode's sequence has its 1..K+1 tokens consecutive, in order.
   std::vector<SequenceUpdate> complete(uint64_t step_id, std::span<const SampledToken> sampled);
 
   // The executor computed a step of these many prompt and decode tokens in `seconds`: feeds the
@@ -105,6 +114,7 @@ class Scheduler {
     int64_t num_tokens = 0;
     bool sample = false;
     bool prompt_logprobs = false;  // all_logits for prompt logprobs
+    int num_draft = 0;             // speculative decode: proposed tokens after the input token
   };
   struct InFlightStep {
     uint64_t step_id = 0;
@@ -113,7 +123,11 @@ class Scheduler {
   // Planning state of one schedule() call.
   struct StepPlan;
 
-  bool schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq);
+  bool schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, bool speculate);
+  // Speculation is in use for the next step: enabled, and few enough sequences decode.
+  bool speculation_active() const;
+  // The proposer's guesses for `seq`'s next tokens, at most `k` (none while it backs off).
+  std::vector<int32_t> propose(SequenceState& seq, int64_t k) const;
   bool schedule_prefill(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, int64_t limit);
   void schedule_partial_prefills(StepPlan& plan, const std::vector<std::shared_ptr<SequenceState>>& snapshot);
   // Admits waiting sequences in order; with `short_only`, stops at the first long prompt.
@@ -128,8 +142,14 @@ class Scheduler {
   bool preempt_one(StepPlan& plan, const SequenceState* keep, bool may_preempt_keep);
   void preempt(const std::shared_ptr<SequenceState>& seq);
   void add_entry(StepPlan& plan, const std::shared_ptr<SequenceState>& seq, std::vector<int32_t> tokens,
-                 int64_t num_cached, bool sample, bool decode);
-  void apply_token(const std::shared_ptr<SequenceState>& seq, int32_t token, std::vector<SequenceUpdate>& out);
+                 int64_t num_cached, bool sample, bool decode, int num_draft = 0);
+  // Appends `tokens` (one step's, in order) until one finishes the sequence; one update. True when
+  // it finished (the caller retires it).
+  bool apply_tokens(const std::shared_ptr<SequenceState>& seq, std::span<const int32_t> tokens,
+                    std::vector<SequenceUpdate>& out);
+  // Counts a verified proposal of `num_draft` tokens of which `accepted` were taken; adjusts the
+  // sequence's back-off.
+  void record_speculation(SequenceState& seq, int num_draft, int64_t accepted);
   void retire(const std::shared_ptr<SequenceState>& seq);
   void release_from_executor(SequenceState& seq);
 
@@ -144,6 +164,8 @@ class Scheduler {
   std::vector<SequenceUpdate> deferred_updates_;  // preemptions, reported by the next complete()
   uint64_t next_step_id_ = 0;
   int64_t preemptions_total_ = 0;
+  int64_t spec_drafts_ = 0, spec_draft_tokens_ = 0, spec_accepted_tokens_ = 0;
+  std::vector<int64_t> spec_accepted_per_position_;
   StepCostModel cost_;
 };
 

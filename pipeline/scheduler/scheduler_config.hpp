@@ -2,6 +2,8 @@
 // Limits of one scheduler (one executor). Names follow vLLM's flags of the same meaning.
 #include <cstdint>
 
+#include "pipeline/speculative/speculative_config.hpp"
+
 namespace troupe {
 
 struct SchedulerConfig {
@@ -22,6 +24,10 @@ struct SchedulerConfig {
   // Admission queue bound: add() answers QueueFull when this many sequences wait beyond those that
   // free running slots will take at the next step.
   int64_t max_waiting = 1024;
+  // Speculative decoding (--speculative-config): off unless enabled(). While it is in use (at most
+  // speculative.batch_size_limit() sequences decode), one step is in flight at a time, so every
+  // sequence's tokens are known when its next step is planned and proposals can be made from them.
+  SpeculativeConfig speculative;
 };
 
 }  // namespace troupe

@@ -1,6 +1,7 @@
 #pragma once
 // A snapshot of a scheduler for telemetry (vLLM-style gauges and counters).
 #include <cstdint>
+#include <vector>
 
 namespace troupe {
 
@@ -17,6 +18,12 @@ struct SchedulerStats {
   int64_t prefix_hits_tokens = 0;     // of which found
   int64_t num_steps = 0;              // steps scheduled
   int64_t num_steps_in_flight = 0;    // scheduled, not yet completed (0..2)
+  // Speculative decoding, vLLM's spec_decode counters: verified proposals, their tokens, the tokens
+  // accepted of them, and accepted tokens by position in the proposal (index 0 = first draft).
+  int64_t spec_drafts = 0;
+  int64_t spec_draft_tokens = 0;
+  int64_t spec_accepted_tokens = 0;
+  std::vector<int64_t> spec_accepted_per_position;
 };
 
 }  // namespace troupe

@@ -26,6 +26,11 @@ struct SequenceState {
   // have produced. Until all are, the prompt is computed without the prefix cache, every row's
   // logits returned.
   int64_t prompt_logprobs_through = 0;
+  // Speculation back-off: after a proposal with nothing accepted the sequence decodes plainly for
+  // `spec_skip` steps; each such miss doubles the next pause (up to kMaxSpecBackoff), a hit resets it.
+  int spec_skip = 0;
+  int spec_backoff = 1;
+  static constexpr int kMaxSpecBackoff = 32;
 
   bool wants_prompt_logprobs() const {
     return request.sampling.prompt_logprobs.has_value() && prompt_logprobs_through < prompt_len - 1;

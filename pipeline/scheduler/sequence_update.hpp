@@ -11,7 +11,8 @@ namespace troupe {
 
 struct SequenceUpdate {
   SeqId id = 0;
-  std::vector<int32_t> new_tokens;      // 0 or 1 token; a stopping eos / stop id is included
+  std::vector<int32_t> new_tokens;      // 0 or 1 token (several from a speculative decode), in order;
+                                        // a stopping eos / stop id is included, nothing after it
   std::optional<FinishReason> finished;  // Stop (eos or stop id) or Length (max_new_tokens,
                                          // max_model_len, or the whole KV cache); retired at once
   std::optional<int32_t> stop_token;     // the eos / stop id that finished it

@@ -74,6 +74,10 @@ std::vector<SampledToken> FakeExecutor::run(const ScheduledStep& step) {
         break;
       }
     }
+    if (sc.num_draft > 0) {
+      run_speculative(sc, ss, s, who, out);
+      continue;
+    }
     // Write the new tokens.
     for (int64_t j = 0; j < n; ++j) {
       const int64_t p = ss.num_cached + j;
@@ -103,6 +107,44 @@ std::vector<SampledToken> FakeExecutor::run(const ScheduledStep& step) {
     }
   }
   return out;
+}
+
+void FakeExecutor::write_slot(const SequenceStep& ss, int64_t p, uint64_t value) {
+  const auto slot = static_cast<std::size_t>(ss.block_table[static_cast<std::size_t>(p / block_size_)] * block_size_ + p % block_size_);
+  slots_[slot] = value;
+}
+
+// A speculative decode: the input at position p = num_cached, guesses d_1..d_K after it. The true
+// token after position p + i - 1 is token_(id, p + i); guesses are kept while they equal it, as the
+// real executor keeps them while its samples equal them. Rejected guesses' slots get garbage, so a
+// scheduler that counted them as computed would be caught reading them.
+void FakeExecutor::run_speculative(const ScheduledSequence& sc, const SequenceStep& ss, Seq& s, const std::string& who,
+                                   std::vector<SampledToken>& out) {
+  if (!sc.sample || !sc.decode) fail(who + "speculative entry that is not a sampled decode");
+  const auto k = static_cast<int64_t>(ss.tokens.size()) - 1;
+  if (k != sc.num_draft) fail(who + "num_draft differs from the guesses in the entry");
+  const int64_t p = ss.num_cached;
+  const int32_t input = ss.tokens[0];
+  if (input == kPendingToken) fail(who + "speculative entry with a pending input");
+  if (p != static_cast<int64_t>(s.tokens.size()) - 1 || s.tokens.back() != input) {
+    fail(who + "speculative input is not the sequence's last token");
+    return;
+  }
+  write_slot(ss, p, prefix_hash(s, p));
+  for (int64_t i = 1; i <= k + 1; ++i) {
+    const int32_t truth = token_(sc.id, p + i);
+    s.tokens.push_back(truth);
+    s.sampled_before = true;
+    s.last_sampled = truth;
+    out.push_back({sc.id, truth});
+    ++speculated_tokens_;
+    if (i == k + 1) break;
+    if (ss.tokens[static_cast<std::size_t>(i)] != truth) {
+      for (int64_t j = i; j <= k; ++j) write_slot(ss, p + j, 0xdeadbeefULL);
+      break;
+    }
+    write_slot(ss, p + i, prefix_hash(s, p + i));
+  }
 }
 
 DriveResult drive(Scheduler& scheduler, FakeExecutor& executor, int max_in_flight,

@@ -29,6 +29,7 @@ class FakeExecutor {
 
   const std::vector<std::string>& errors() const { return errors_; }
   std::size_t num_known() const { return seqs_.size(); }
+  int64_t speculated_tokens() const { return speculated_tokens_; }  // tokens returned by speculative entries
 
  private:
   struct Seq {
@@ -39,12 +40,16 @@ class FakeExecutor {
   };
   uint64_t prefix_hash(Seq& s, int64_t p);
   void fail(const std::string& what) { errors_.push_back(what); }
+  void write_slot(const SequenceStep& ss, int64_t p, uint64_t value);
+  void run_speculative(const ScheduledSequence& sc, const SequenceStep& ss, Seq& s, const std::string& who,
+                       std::vector<SampledToken>& out);
 
   int64_t num_blocks_, block_size_;
   TokenFn token_;
   std::vector<uint64_t> slots_;  // num_blocks × block_size, 0 = never written
   std::unordered_map<SeqId, Seq> seqs_;
   std::vector<std::string> errors_;
+  int64_t speculated_tokens_ = 0;
 };
 
 // Everything observed while driving a scheduler to completion.
