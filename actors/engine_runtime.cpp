@@ -107,10 +107,11 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
     sched.scheduler.block_size = m.backends[i]->kv_block_size();
     sched.scheduler.num_blocks = m.backends[i]->kv_num_blocks();
     std::shared_ptr<Backend> backend_ref = m.backends[i];
+    std::shared_ptr<Backend> draft_ref = i < m.options.draft_backends.size() ? m.options.draft_backends[i] : nullptr;
     const std::string executor_name = "troupe.executor." + std::to_string(i);
     sched.cancelled = std::make_shared<CancelledSequences>();
-    sched.spawn_executor = [sys, am, executor_name, backend_ref, cancelled = sched.cancelled] {
-      return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref, cancelled});
+    sched.spawn_executor = [sys, am, executor_name, backend_ref, draft_ref, cancelled = sched.cancelled] {
+      return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref, draft_ref, cancelled});
     };
     sched.on_executor_restart = [am, executor_name] { am->probe(executor_name).restarted(); };
     sched.on_executor_up = [metrics = m.metrics[i]](bool up) { metrics->set_executor_up(up); };

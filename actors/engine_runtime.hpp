@@ -22,6 +22,8 @@ struct EngineOptions {
   std::string version;          // troupe_build_info{version}
   // --metric-labels: added to every series of /metrics (validated by parse_metric_labels).
   prometheus::Labels metric_labels;
+  // Speculative decoding's draft model, one per backend (parallel to the backends), or empty.
+  std::vector<std::shared_ptr<Backend>> draft_backends;
 };
 
 class EngineRuntime final : public ServingEngine {

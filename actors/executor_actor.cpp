@@ -11,7 +11,7 @@ namespace troupe {
 namespace {
 
 caf::behavior executor_behavior(instrumented<caf::event_based_actor>* self, ExecutorActorConfig config) {
-  auto executor = std::make_shared<StepExecutor>(*config.backend);
+  auto executor = std::make_shared<StepExecutor>(*config.backend, true, config.draft);
   return {
       [self, executor, config](atoms::run_step, const StepOrder& order) mutable {
         StepReport report;
@@ -24,7 +24,7 @@ caf::behavior executor_behavior(instrumented<caf::event_based_actor>* self, Exec
           report.error = e.what();
           // The sequences of a failed step are finished by the scheduler; drop their state here so
           // a later sequence with a recycled id starts clean.
-          executor = std::make_shared<StepExecutor>(*config.backend);
+          executor = std::make_shared<StepExecutor>(*config.backend, true, config.draft);
         }
         self->send(caf::actor_cast<caf::actor>(self->current_sender()), atoms::step_done::value, std::move(report));
       },

@@ -16,6 +16,7 @@ namespace troupe {
 
 struct ExecutorActorConfig {
   std::shared_ptr<Backend> backend;
+  std::shared_ptr<Backend> draft;  // speculative decoding's draft model, or null
   // Shared with the scheduler actor: sequences aborted after their step was sent are left out.
   std::shared_ptr<CancelledSequences> cancelled;
 };

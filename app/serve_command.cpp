@@ -12,6 +12,7 @@
 #include <iostream>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +23,7 @@
 #include "app/model_resolver.hpp"
 #include "common/error.hpp"
 #include "gpu/backend_factory.hpp"
+#include "engine/draft_proposer.hpp"
 #include "http/http_server.hpp"
 #include "pipeline/speculative/speculative_config.hpp"
 #include "telemetry/metric_labels.hpp"
@@ -295,6 +297,26 @@ void run_serve(const ServeOptions& opt) {
                  static_cast<double>(b.weight_bytes()) / (1 << 20));
   }
 
+  // Speculative decoding with a draft model: one per engine beside its target, its KV cache in the
+  // target's geometry (the two share block tables).
+  std::optional<ModelFiles> draft_model;
+  std::vector<std::shared_ptr<Backend>> drafts;
+  if (speculative.method == SpeculativeMethod::Draft) {
+    const auto draft_path = resolve_model(speculative.draft_model);
+    draft_model.emplace(ModelFiles::open(draft_path));
+    const std::vector<BackendOptions> engines = engine_backend_options(opt, bopt);
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+      BackendOptions d = engines[i];
+      d.kv_cache_bytes = 0;
+      d.max_kv_tokens = backends[i]->kv_num_blocks() * backends[i]->kv_block_size();
+      drafts.push_back(make_backend(*draft_model, d));
+      DraftModelProposer::check_compatible(*drafts.back(), *backends[i]);
+      spdlog::info("troupe: engine {}: draft model {} on {}: KV {:.0f} MiB, weights {:.0f} MiB", i, draft_path.string(),
+                   drafts.back()->device_label(), static_cast<double>(drafts.back()->kv_cache_bytes()) / (1 << 20),
+                   static_cast<double>(drafts.back()->weight_bytes()) / (1 << 20));
+    }
+  }
+
   ServedModel served;
   served.name = opt.served_model_name.empty() ? path.filename().string() : opt.served_model_name;
   served.max_model_len = max_model_len;
@@ -338,6 +360,7 @@ void run_serve(const ServeOptions& opt) {
   eopt.scheduler.prefill_budget_seconds = opt.prefill_budget_ms / 1000.0;
   eopt.scheduler.long_prefill_token_threshold = opt.long_prefill_token_threshold;
   eopt.scheduler.speculative = speculative;
+  eopt.draft_backends = drafts;
   if (speculative.enabled()) spdlog::info("troupe: speculative decoding: {}", describe(speculative));
   eopt.tokenizer_workers = opt.tokenizer_workers;
   eopt.tokenizer_delay_ms = opt.tokenizer_delay_ms;
@@ -450,6 +473,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--speculative-config", opt->speculative_config,
                   "vLLM's speculative decoding settings as JSON: {\"method\": \"ngram\", \"num_speculative_tokens\": 4, "
                   "\"prompt_lookup_min\": 2, \"prompt_lookup_max\": 5} guesses from the request's own tokens; "
+                  "{\"model\": DRAFT, \"num_speculative_tokens\": 4} guesses with a smaller model of the same vocabulary; "
                   "\"disable_by_batch_size\" (default 8) turns it off for larger batches. Off by default");
   cmd->add_option("--test-tokenizer-delay-ms", opt->tokenizer_delay_ms, "Test only: slow every tokenization down")->group("");
   cmd->callback([opt] { run_serve(*opt); });

@@ -10,8 +10,10 @@
 
 namespace troupe {
 
-StepExecutor::StepExecutor(Backend& backend, bool device_sampling)
-    : backend_(backend), device_(device_sampling ? dynamic_cast<DeviceSampling*>(&backend) : nullptr) {}
+StepExecutor::StepExecutor(Backend& backend, bool device_sampling, std::shared_ptr<Backend> draft)
+    : backend_(backend),
+      draft_(draft ? std::make_unique<DraftModelProposer>(std::move(draft), backend) : nullptr),
+      device_(device_sampling ? dynamic_cast<DeviceSampling*>(&backend) : nullptr) {}
 
 StepResult StepExecutor::run(const ScheduledStep& step) {
   if (step.sequences.size() != step.batch.sequences.size()) {
@@ -21,10 +23,12 @@ StepResult StepExecutor::run(const ScheduledStep& step) {
   for (SeqId id : step.released) {
     sequences_.erase(id);
     failed_.erase(id);
+    if (draft_) draft_->forget(id);
   }
   StepResult result;
   result.step_id = step.step_id;
   prepare(step, result);
+  make_draft_guesses(step);
   if (runnable_.empty()) return result;
 
   const auto start = std::chrono::steady_clock::now();
@@ -54,6 +58,39 @@ StepResult StepExecutor::run(const ScheduledStep& step) {
   return result;
 }
 
+void StepExecutor::make_draft_guesses(const ScheduledStep& step) {
+  draft_requests_.clear();
+  for (std::size_t k = 0; k < runnable_.size(); ++k) {
+    SequenceStep& entry = batch_.sequences[k];
+    if (entry.tokens.size() < 2 || entry.tokens[1] != kDraftToken) continue;
+    const ScheduledSequence& s = step.sequences[runnable_[k]];
+    const SequenceState& state = sequences_.at(s.id);
+    if (!draft_ || static_cast<int64_t>(state.tokens.size()) != entry.num_cached + 1 || state.tokens.back() != entry.tokens[0]) {
+      entry.tokens.resize(1);  // no draft model, or a history that does not end in the input: no guesses
+      continue;
+    }
+    draft_requests_.push_back(DraftRequest{s.id, state.tokens, &entry.block_table,
+                                           std::span<int32_t>(entry.tokens).subspan(1)});
+  }
+  if (draft_requests_.empty()) return;
+  try {
+    draft_->propose(draft_requests_);
+  } catch (const std::exception&) {
+    // The draft model could not run: the guesses it did not make are dropped (those it made stand:
+    // any guess is as exact as another), and its state of these sequences is rebuilt next time.
+    for (const DraftRequest& r : draft_requests_) draft_->forget(r.id);
+    for (std::size_t k = 0; k < runnable_.size(); ++k) {
+      SequenceStep& entry = batch_.sequences[k];
+      for (std::size_t i = 1; i < entry.tokens.size(); ++i) {
+        if (entry.tokens[i] == kDraftToken) {
+          entry.tokens.resize(1);
+          break;
+        }
+      }
+    }
+  }
+}
+
 void StepExecutor::prepare(const ScheduledStep& step, StepResult& result) {
   // One that failed in an earlier step (and is still scheduled because the step after it was
   // planned in the meantime) is left out quietly: its failure is reported already.
@@ -77,8 +114,13 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
     if (s.sampling == nullptr || s.prompt == nullptr) {
       return "arrives first_time without prompt or sampling parameters";
     }
-    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr, s.prompt};
+    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr, s.prompt, {}};
     if (!s.output_so_far.empty()) state.last_token = s.output_so_far.back();
+    if (draft_) {
+      state.tokens = *s.prompt;
+      state.tokens.insert(state.tokens.end(), s.output_so_far.begin(), s.output_so_far.end());
+      draft_->forget(s.id);
+    }
     if (s.sampling->grammar) {
       // A resumed (preempted) sequence replays what it generated so far.
       state.grammar = std::make_unique<structured_output::GrammarMatcher>(s.sampling->grammar);
@@ -100,6 +142,7 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
 
 void StepExecutor::fail(SeqId id, std::string reason, StepResult& result) {
   sequences_.erase(id);
+  if (draft_) draft_->forget(id);
   failed_.insert(id);
   result.failed.push_back({id, std::move(reason)});
 }
@@ -146,6 +189,7 @@ void StepExecutor::run_on_device(const ScheduledStep& step, StepResult& result) 
     const int32_t token = device_tokens_[k];
     state.sampler.record(token);
     state.last_token = token;
+    if (draft_) state.tokens.push_back(token);
     result.tokens.push_back({s.id, token});
     std::optional<TokenLogprobs> lp;
     if (state.sampler.wants_logprobs()) lp = TokenLogprobs{token, device_logprobs_[k], {}};
@@ -174,7 +218,7 @@ void StepExecutor::run_on_host(const ScheduledStep& step, StepResult& result) {
           }
           if (!s.sample) continue;
           try {
-            if (s.num_draft > 0) {
+            if (s.num_draft > 0 && entry.all_logits) {
               verify(s, entry, logits, logits.first_row[group], result);
             } else {
               // The sequence's last new token is the one whose logits predict the next token.
@@ -201,6 +245,7 @@ int32_t StepExecutor::sample_row(SeqId id, SequenceState& state, StepLogits& log
   std::optional<TokenLogprobs> logprobs;
   if (wanted) logprobs = compute_logprobs(row_logits, token, *wanted);
   state.last_token = token;
+  if (draft_) state.tokens.push_back(token);
   result.tokens.push_back({id, token});
   result.logprobs.push_back(std::move(logprobs));
   return token;
@@ -217,9 +262,11 @@ int32_t StepExecutor::sample_row(SeqId id, SequenceState& state, StepLogits& log
 void StepExecutor::verify(const ScheduledSequence& s, const SequenceStep& entry, StepLogits& logits, int64_t first_row,
                           StepResult& result) {
   SequenceState& state = sequences_.at(s.id);
-  for (int i = 0; i <= s.num_draft; ++i) {
+  // The entry's guesses (fewer than s.num_draft when the draft model could not make them).
+  const auto guesses = static_cast<int>(entry.tokens.size()) - 1;
+  for (int i = 0; i <= guesses; ++i) {
     const int32_t token = sample_row(s.id, state, logits, first_row + i, result);
-    if (i == s.num_draft || token != entry.tokens[static_cast<std::size_t>(i) + 1]) break;
+    if (i == guesses || token != entry.tokens[static_cast<std::size_t>(i) + 1]) break;
     // A grammar that took its stop id has nothing after it; the scheduler drops what follows a stop.
     if (state.grammar && state.grammar->terminated()) break;
   }

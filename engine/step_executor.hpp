@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/draft_proposer.hpp"
 #include "gpu/backend.hpp"
 #include "gpu/device_sampling.hpp"
 #include "pipeline/sampling/sequence_sampler.hpp"
@@ -63,7 +64,9 @@ class StepExecutor {
  public:
   // `device_sampling`: use the backend's device sampler where it has one (off: always copy logits
   // back and sample on the host, e.g. to compare the two).
-  explicit StepExecutor(Backend& backend, bool device_sampling = true);
+  // `draft`: the speculative draft model (--speculative-config with a model), which makes the
+  // guesses of entries that carry kDraftToken; ConfigError when it cannot serve this target.
+  explicit StepExecutor(Backend& backend, bool device_sampling = true, std::shared_ptr<Backend> draft = nullptr);
 
   // Throws std::invalid_argument when the step does not fit together (sequences not parallel to the
   // batch). A problem of one sequence fails only that sequence (StepResult::failed): an unknown
@@ -83,6 +86,7 @@ class StepExecutor {
     // Set when the sampling parameters carry a grammar: advanced by every token of the sequence.
     std::unique_ptr<structured_output::GrammarMatcher> grammar;
     std::shared_ptr<const std::vector<int32_t>> prompt;  // the tokens prompt logprobs are taken of
+    std::vector<int32_t> tokens;  // with a draft model: prompt and every token sampled, for its guesses
   };
 
   // The logprobs of the prompt tokens that the rows of `entry` (an all_logits prompt chunk starting
@@ -105,6 +109,9 @@ class StepExecutor {
   // Fills `entry` from the scheduled one (pending token substituted); the reason it cannot run.
   std::optional<std::string> prepare_one(const ScheduledSequence& s, const SequenceStep& scheduled, SequenceStep& entry);
   void fail(SeqId id, std::string reason, StepResult& result);
+  // Fills the kDraftToken guesses of batch_ with the draft model's; without one (or when it
+  // fails) such entries lose their guesses and decode plainly.
+  void make_draft_guesses(const ScheduledStep& step);
   bool fits_device(const ScheduledStep& step) const;
   // Both run batch_ (the runnable sequences). On the device the step runs whole or throws; on the
   // host a failure is narrowed down to the sequences at fault (forward_isolating).
@@ -112,6 +119,8 @@ class StepExecutor {
   void run_on_host(const ScheduledStep& step, StepResult& result);
 
   Backend& backend_;
+  std::unique_ptr<DraftModelProposer> draft_;
+  std::vector<DraftRequest> draft_requests_;  // scratch
   DeviceSampling* device_ = nullptr;  // the backend's device sampler, if it has one and it is used
   std::unordered_map<SeqId, SequenceState> sequences_;
   std::unordered_set<SeqId> failed_;  // failed in an earlier step and not yet released

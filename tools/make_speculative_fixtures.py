@@ -75,7 +75,7 @@ def write_safetensors(path, tensors):
 def main():
     target = weights(np.random.default_rng(2212))
     noise = np.random.default_rng(2213)
-    draft = {name: (w + 0.35 * np.std(w) * noise.standard_normal(w.shape)).astype(np.float32) for name, w in target.items()}
+    draft = {name: (w + 0.1 * np.std(w) * noise.standard_normal(w.shape)).astype(np.float32) for name, w in target.items()}
     for folder, tensors in (("spec_target", target), ("spec_draft", draft)):
         out = ROOT / folder
         out.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <tuple>
 
 #include "engine/step_executor.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
@@ -36,7 +37,8 @@ std::unique_ptr<CpuBackend> backend_for(const ModelFiles& model, int64_t kv_toke
 }
 
 // Drives the scheduler and the executor until every request finished, one step at a time.
-Run run(Backend& backend, const SpeculativeConfig& speculative, const std::vector<SequenceRequest>& requests) {
+Run run(Backend& backend, const SpeculativeConfig& speculative, const std::vector<SequenceRequest>& requests,
+        std::shared_ptr<Backend> draft = nullptr) {
   SchedulerConfig config;
   config.max_num_seqs = 256;
   config.max_num_batched_tokens = 1024;
@@ -45,7 +47,7 @@ Run run(Backend& backend, const SpeculativeConfig& speculative, const std::vecto
   config.num_blocks = backend.kv_num_blocks();
   config.speculative = speculative;
   Scheduler scheduler(config);
-  StepExecutor executor(backend);
+  StepExecutor executor(backend, true, std::move(draft));
   for (const SequenceRequest& r : requests) REQUIRE(scheduler.add(r) == AddResult::Accepted);
   Run out;
   while (scheduler.has_unscheduled_work()) {
@@ -76,6 +78,14 @@ SpeculativeConfig ngram(int64_t k, int64_t batch_limit = 8) {
   c.num_speculative_tokens = k;
   c.prompt_lookup_min = 1;
   c.prompt_lookup_max = 4;
+  c.disable_by_batch_size = batch_limit;
+  return c;
+}
+
+SpeculativeConfig draft_model(int64_t k, int64_t batch_limit = 8) {
+  SpeculativeConfig c;
+  c.method = SpeculativeMethod::Draft;
+  c.num_speculative_tokens = k;
   c.disable_by_batch_size = batch_limit;
   return c;
 }
@@ -232,6 +242,8 @@ TEST_CASE("speculative: sampled tokens keep the target's distribution (chi-squar
     r.max_new_tokens = 4;
     y = run(*backend, SpeculativeConfig{}, {r}).outputs.at(1).tokens;
   }
+  const ModelFiles draft_files = ModelFiles::open(test::fixture("models/spec_draft"));
+  std::shared_ptr<Backend> draft = backend_for(draft_files, kBatch * 32);
   auto histograms = [&](const SpeculativeConfig& spec, uint64_t first_seed, int64_t& accepted) {
     std::array<std::map<int32_t, int64_t>, 3> h;  // output positions 1, 2, 3
     for (int done = 0; done < kSamples; done += kBatch) {
@@ -245,7 +257,7 @@ TEST_CASE("speculative: sampled tokens keep the target's distribution (chi-squar
         r.max_new_tokens = 4;
         requests.push_back(std::move(r));
       }
-      const Run result = run(*backend, spec, requests);
+      const Run result = run(*backend, spec, requests, spec.method == SpeculativeMethod::Draft ? draft : nullptr);
       accepted += result.stats.spec_accepted_tokens;
       for (const auto& [id, o] : result.outputs) {
         REQUIRE(o.tokens.size() == 4);
@@ -254,19 +266,72 @@ TEST_CASE("speculative: sampled tokens keep the target's distribution (chi-squar
     }
     return h;
   };
-  int64_t accepted_plain = 0, accepted_spec = 0;
+  int64_t accepted_plain = 0;
   const auto plain = histograms(SpeculativeConfig{}, 1, accepted_plain);
-  // Independent seeds: the two sample sets share nothing but the model.
-  const auto spec = histograms(ngram(3, kBatch), 1'000'000, accepted_spec);
   CHECK(accepted_plain == 0);
-  CAPTURE(accepted_spec);
-  CHECK(accepted_spec > kSamples / 20);  // the accept path ran often, not only the reject path
-  for (std::size_t pos = 0; pos < 3; ++pos) {
-    const auto [stat, df] = chi_square(plain[pos], spec[pos]);
-    CAPTURE(pos + 1, stat, df);
-    REQUIRE(df >= 2);
-    CHECK(stat < chi_square_critical_p001(df));
-    WARN("position " << pos + 1 << ": chi-square " << stat << " on " << df << " degrees of freedom (critical "
-                     << chi_square_critical_p001(df) << "), accepted guesses " << accepted_spec);
+  // Independent seeds: the sample sets share nothing but the model. The draft model's own
+  // distribution differs from the target's (its weights carry noise).
+  for (const auto& [name, config, first_seed] : {std::tuple{"ngram", ngram(3, kBatch), uint64_t{1'000'000}},
+                                                 std::tuple{"draft_model", draft_model(3, kBatch), uint64_t{2'000'000}}}) {
+    int64_t accepted = 0;
+    const auto spec = histograms(config, first_seed, accepted);
+    CAPTURE(name, accepted);
+    CHECK(accepted > kSamples / 20);  // the accept path ran often, not only the reject path
+    for (std::size_t pos = 0; pos < 3; ++pos) {
+      const auto [stat, df] = chi_square(plain[pos], spec[pos]);
+      CAPTURE(pos + 1, stat, df);
+      REQUIRE(df >= 2);
+      CHECK(stat < chi_square_critical_p001(df));
+      WARN(name << ", position " << pos + 1 << ": chi-square " << stat << " on " << df << " degrees of freedom (critical "
+                << chi_square_critical_p001(df) << "), accepted guesses " << accepted);
+    }
+  }
+}
+
+TEST_CASE("speculative: draft-model greedy and seeded output equal plain decoding", "[engine][speculative]") {
+  SECTION("the Llama fixture drafting for itself: every guess holds") {
+    const ModelFiles model = ModelFiles::open(test::fixture("models/llama"));
+    auto backend = backend_for(model, 16 * 160);
+    std::shared_ptr<Backend> draft = backend_for(model, 16 * 160);
+    SamplingParams greedy;
+    greedy.logprobs = 2;
+    const auto requests = repetitive_requests(16, model.spec().vocab_size, 60, greedy, 3);
+    const Run plain = run(*backend, SpeculativeConfig{}, requests);
+    const Run spec = run(*backend, draft_model(4, 16), requests, draft);
+    check_same(plain, spec, /*logprobs=*/true);
+    CHECK(spec.stats.spec_drafts > 0);
+    CHECK(spec.stats.spec_accepted_tokens == spec.stats.spec_draft_tokens);
+    CHECK(spec.steps < plain.steps / 3);
+  }
+  SECTION("a draft that differs, greedy and seeded sampling") {
+    const ModelFiles model = ModelFiles::open(test::fixture("models/spec_target"));
+    const ModelFiles draft_files = ModelFiles::open(test::fixture("models/spec_draft"));
+    auto backend = backend_for(model, 16 * 200);
+    std::shared_ptr<Backend> draft = backend_for(draft_files, 16 * 200);
+    SamplingParams sampled;
+    sampled.temperature = 0.8;
+    sampled.top_p = 0.95;
+    sampled.presence_penalty = 0.3;
+    sampled.logprobs = 2;
+    sampled.seed = 99;
+    for (const SamplingParams& p : {SamplingParams{}, sampled}) {
+      const auto requests = repetitive_requests(16, model.spec().vocab_size, 60, p, 5);
+      const Run plain = run(*backend, SpeculativeConfig{}, requests);
+      for (const int64_t batch_limit : {int64_t{1}, int64_t{16}}) {
+        CAPTURE(p.temperature, batch_limit);
+        const Run spec = run(*backend, draft_model(3, batch_limit), requests, draft);
+        check_same(plain, spec, /*logprobs=*/p.logprobs.has_value());
+        // With a limit of 1 these 16 equal requests never speculate (all decode until the end).
+        if (batch_limit == 16) CHECK(spec.stats.spec_accepted_tokens > 0);
+        if (batch_limit == 1) CHECK(spec.stats.spec_drafts == 0);
+      }
+    }
+  }
+  SECTION("a draft with another vocabulary is refused") {
+    const ModelFiles model = ModelFiles::open(test::fixture("models/spec_target"));
+    const ModelFiles other = ModelFiles::open(test::fixture("models/llama"));
+    auto backend = backend_for(model, 16 * 200);
+    std::shared_ptr<Backend> draft = backend_for(other, 16 * 200);
+    CHECK_THROWS_WITH(StepExecutor(*backend, true, draft), Catch::Contains("vocabulary has 1000 tokens, the target's 64"));
   }
 }
