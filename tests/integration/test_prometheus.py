@@ -49,6 +49,7 @@ ACTOR_DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "dashboards" / "troupe-acto
 
 # Small limits keep three servers' memory and start-up cheap on a 2-core machine.
 COMMON_ARGS = ["--max-model-len", "2048", "--kv-cache-memory", str(256 * 1024 * 1024)]
+SPECULATIVE = '{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 1, "prompt_lookup_max": 3}'
 EXECUTOR = "troupe.executor.0"
 TOKENIZER = "troupe.tokenizer"
 
@@ -278,7 +279,9 @@ def loaded(model_path, tmp_path_factory):
     with troupe_running(model_path, ["--max-num-seqs", "8", "--max-num-batched-tokens", str(STEP_TOKENS),
                                      "--metric-labels", SERVER_LABELS, "--log-format", "json"],
                         work / "troupe.log") as srv, \
-            troupe_running(model_path, ["--max-num-seqs", "4", "--metric-labels", OTHER_LABELS, "--log-format", "json"],
+            troupe_running(model_path, ["--max-num-seqs", "4", "--metric-labels", OTHER_LABELS, "--log-format", "json",
+                                        # n-gram speculation, so the speculative-decoding panels have data
+                                        "--speculative-config", SPECULATIVE],
                            work / "other.log") as other, \
             prometheus_running(work, [srv.port, other.port]) as prom:
         start = time.time()
