@@ -199,8 +199,9 @@ bool Scheduler::schedule_decode(StepPlan& plan, const std::shared_ptr<SequenceSt
   if (speculate && seq->pending == 0) {
     // Room for k guesses plus the token after them: within max_new_tokens, the length limit and
     // this step's token budget.
-    const int64_t k = std::min({config_.speculative.num_speculative_tokens, seq->request.max_new_tokens - seq->num_output() - 1,
-                                max_len_ - seq->total_len() - 1, plan.budget - 1});
+    const int64_t wanted = seq->spec_k > 0 ? seq->spec_k : config_.speculative.num_speculative_tokens;
+    const int64_t k = std::min({wanted, seq->request.max_new_tokens - seq->num_output() - 1, max_len_ - seq->total_len() - 1,
+                                plan.budget - 1});
     const std::vector<int32_t> guesses = propose(*seq, k);
     tokens.insert(tokens.end(), guesses.begin(), guesses.end());
   }
@@ -425,6 +426,8 @@ void Scheduler::record_speculation(SequenceState& seq, int num_draft, int64_t ac
   spec_accepted_tokens_ += accepted;
   if (spec_accepted_per_position_.size() < static_cast<std::size_t>(num_draft)) spec_accepted_per_position_.resize(num_draft, 0);
   for (int64_t i = 0; i < accepted; ++i) ++spec_accepted_per_position_[static_cast<std::size_t>(i)];
+  const int64_t k_max = config_.speculative.num_speculative_tokens;
+  seq.spec_k = accepted == num_draft ? std::min(k_max, 2 * static_cast<int64_t>(num_draft)) : std::max<int64_t>(1, accepted + 1);
   if (accepted > 0) {
     seq.spec_backoff = 1;
   } else {

@@ -30,6 +30,10 @@ struct SequenceState {
   // `spec_skip` steps; each such miss doubles the next pause (up to kMaxSpecBackoff), a hit resets it.
   int spec_skip = 0;
   int spec_backoff = 1;
+  // Guesses to ask for next (0: the configured K): one more than were accepted last time, and
+  // twice as many after a proposal accepted whole, so a sequence whose guesses hold only briefly
+  // pays for few rejected rows.
+  int64_t spec_k = 0;
   static constexpr int kMaxSpecBackoff = 32;
 
   bool wants_prompt_logprobs() const {
