@@ -18,6 +18,15 @@ round and its ratio to troupe without speculation and to the best llama-server c
     .venv-test/bin/python tools/bench_speculative.py                       # the default model
     .venv-test/bin/python tools/bench_speculative.py --levels 1 8 32 --rounds 2 --k 4
 
+With --draft-model, troupe's draft_model method runs beside llama-server's draft-simple on the same
+pair. The figure in docs/BENCHMARKS.md pairs the default model as its own draft with a Q8_0
+re-quantization of it as the target (no smaller model shares SmolLM2's vocabulary here):
+
+    bin=$(tools/peer/build_llamacpp.sh); q4=$(tools/fetch_default_model.sh)
+    $bin/llama-quantize --allow-requantize $q4 /tmp/smollm2-q8_0.gguf Q8_0
+    .venv-test/bin/python tools/bench_speculative.py --model /tmp/smollm2-q8_0.gguf --draft-model $q4 \
+        --only troupe "troupe draft" llama-server "llama-server draft-simple"
+
 Needs httpx (tools/requirements-test.txt) and llama-server (tools/peer/build_llamacpp.sh).
 """
 from __future__ import annotations
@@ -133,6 +142,11 @@ def configurations(args) -> list[tuple[str, list[str]]]:
     # guesses up to 64 tokens), as its users run them.
     for mode in args.peer_spec_types:
         out.append((f"llama-server {mode}", server + ["--spec-type", mode]))
+    if args.draft_model:
+        draft = json.dumps({"model": args.draft_model, "num_speculative_tokens": args.k})
+        out.append(("troupe draft", troupe + ["--speculative-config", draft]))
+        out.append(("llama-server draft-simple", server + ["--spec-type", "draft-simple", "--model-draft", args.draft_model,
+                                                          "--spec-draft-n-max", str(args.k)]))
     return out
 
 
@@ -155,8 +169,11 @@ def main() -> int:
     p.add_argument("--min-requests", type=int, default=4)
     p.add_argument("--workloads", nargs="+", default=["code-edit", "chat"])
     p.add_argument("--peer-spec-types", nargs="*", default=["ngram-simple", "ngram-map-k", "ngram-mod", "ngram-cache"])
+    p.add_argument("--draft-model", default=None,
+                   help="a draft GGUF with the model's vocabulary: adds troupe's draft_model and llama-server's draft-simple")
     p.add_argument("--only", nargs="*", default=None, help="configuration names to run (default: all)")
     p.add_argument("--port", type=int, default=8170)
+    p.add_argument("--reverse", action="store_true", help="start with the reversed order (a later round of a split run)")
     args = p.parse_args()
     if args.model is None:
         args.model = subprocess.run([str(ROOT / "tools" / "fetch_default_model.sh")], check=True, capture_output=True,
@@ -170,7 +187,7 @@ def main() -> int:
     print(f"model {args.model}; {args.threads} threads; k={args.k}; load average {os.getloadavg()[0]:.2f}", flush=True)
     best: dict[tuple[str, str, int], dict] = {}
     for rnd in range(args.rounds):
-        order = configs if rnd % 2 == 0 else list(reversed(configs))
+        order = configs if (rnd + args.reverse) % 2 == 0 else list(reversed(configs))
         for name, command in order:
             cmd = [a.replace("{port}", str(args.port)) for a in command]
             log = open(f"/tmp/bench-speculative-{name.replace(' ', '-')}.log", "w")

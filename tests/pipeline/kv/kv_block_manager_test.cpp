@@ -190,3 +190,31 @@ TEST_CASE("kv: a hash collision never returns a block with other content", "[kv]
 }
 
 }  // namespace troupe
+
+namespace troupe {
+
+TEST_CASE("kv: trim gives back the blocks past the kept slots, registered blocks stay", "[kv]") {
+  KvBlockManager kv({.num_blocks = 10, .block_size = 4, .enable_prefix_caching = true});
+  const auto tokens = iota_tokens(9);
+  REQUIRE(kv.allocate(1, tokens, 9));
+  kv.commit(1, tokens, 8);  // two full blocks registered
+  // A speculative decode reserved slots up to 9 + 6; two guesses were accepted.
+  REQUIRE(kv.append_slots(1, 15));
+  CHECK(kv.block_table(1).size() == 4);
+  kv.trim(1, 11);
+  CHECK(kv.block_table(1).size() == 3);
+  CHECK(kv.num_used() == 3);
+  CHECK(kv.num_cached() == 0);
+  kv.check_invariants();
+  // The registered prefix is still found by a new sequence with the same tokens.
+  CHECK(kv.cached_prefix_length(iota_tokens(12)) == 8);
+  // Trimming into a registered block is refused; trimming to what it holds changes nothing.
+  CHECK_THROWS_AS(kv.trim(1, 4), std::invalid_argument);
+  kv.trim(1, 12);
+  CHECK(kv.block_table(1).size() == 3);
+  kv.free(1);
+  CHECK(kv.num_used() == 0);
+  kv.check_invariants();
+}
+
+}  // namespace troupe
