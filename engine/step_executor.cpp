@@ -76,17 +76,12 @@ void StepExecutor::make_draft_guesses(const ScheduledStep& step) {
   try {
     draft_->propose(draft_requests_);
   } catch (const std::exception&) {
-    // The draft model could not run: the guesses it did not make are dropped (those it made stand:
-    // any guess is as exact as another), and its state of these sequences is rebuilt next time.
+    // The draft model could not run: the guesses it did not make are dropped, those it made stand
+    // (any guess is as exact as another), and its state of these sequences is rebuilt next time.
     for (const DraftRequest& r : draft_requests_) draft_->forget(r.id);
     for (std::size_t k = 0; k < runnable_.size(); ++k) {
-      SequenceStep& entry = batch_.sequences[k];
-      for (std::size_t i = 1; i < entry.tokens.size(); ++i) {
-        if (entry.tokens[i] == kDraftToken) {
-          entry.tokens.resize(1);
-          break;
-        }
-      }
+      std::vector<int32_t>& tokens = batch_.sequences[k].tokens;
+      tokens.erase(std::find(tokens.begin(), tokens.end(), kDraftToken), tokens.end());
     }
   }
 }

@@ -327,6 +327,33 @@ TEST_CASE("speculative: draft-model greedy and seeded output equal plain decodin
       }
     }
   }
+  SECTION("a draft model that fails drops its guesses, never the request") {
+    // Delegates everything to a real backend but throws from forward after a few calls.
+    struct FailingDraft : Backend {
+      std::shared_ptr<Backend> inner;
+      int calls = 0;
+      std::string_view name() const override { return "failing-draft"; }
+      const ModelSpec& spec() const override { return inner->spec(); }
+      int64_t kv_block_size() const override { return inner->kv_block_size(); }
+      int64_t kv_num_blocks() const override { return inner->kv_num_blocks(); }
+      int64_t weight_bytes() const override { return inner->weight_bytes(); }
+      int64_t kv_cache_bytes() const override { return inner->kv_cache_bytes(); }
+      void forward(const StepBatch& batch, StepLogits& out) override {
+        if (++calls % 3 == 0) throw std::runtime_error("draft device lost");
+        inner->forward(batch, out);
+      }
+    };
+    const ModelFiles model = ModelFiles::open(test::fixture("models/llama"));
+    auto backend = backend_for(model, 16 * 160);
+    auto draft = std::make_shared<FailingDraft>();
+    draft->inner = backend_for(model, 16 * 160);
+    const auto requests = repetitive_requests(8, model.spec().vocab_size, 40, SamplingParams{}, 9);
+    const Run plain = run(*backend, SpeculativeConfig{}, requests);
+    const Run spec = run(*backend, draft_model(4, 16), requests, draft);
+    check_same(plain, spec, /*logprobs=*/false);
+    CHECK(draft->calls > 3);
+    CHECK(spec.stats.spec_accepted_tokens > 0);  // the guesses made before a failure still count
+  }
   SECTION("a draft with another vocabulary is refused") {
     const ModelFiles model = ModelFiles::open(test::fixture("models/spec_target"));
     const ModelFiles other = ModelFiles::open(test::fixture("models/llama"));
