@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from troupe_server import TroupeServer, http_request
+from troupe_server import http_request, named_servers
 
 REFERENCE = Path(__file__).resolve().parent.parent / "fixtures" / "smollm2" / "greedy_reference.json"
 
@@ -29,23 +29,15 @@ def load_reference(model_path: str) -> dict:
 @pytest.fixture(scope="module")
 def servers(model_path, tmp_path_factory):
     load_reference(model_path)
-    started = {}
-    log_dir = tmp_path_factory.mktemp("float-activations")
+    # The exact path keeps a float32 KV cache too (auto would store this quantized GGUF's as
+    # float16, as llama.cpp does).
+    configs = {"float": ["--device", "cpu", "--cpu-float-activations", "--kv-cache-dtype", "float32"],
+               "int8": ["--device", "cpu"]}
     try:
-        # The exact path keeps a float32 KV cache too (auto would store this quantized GGUF's as
-        # float16, as llama.cpp does).
-        for name, extra in (("float", ["--cpu-float-activations", "--kv-cache-dtype", "float32"]), ("int8", [])):
-            server = TroupeServer(model_path, ["--served-model-name", name, "--device", "cpu", *extra],
-                                  log_path=log_dir / f"serve-{name}.log")
-            server.start()
-            started[name] = server
+        with named_servers(model_path, configs, tmp_path_factory.mktemp("float-activations")) as started:
+            yield started
     except RuntimeError as e:
-        for server in started.values():
-            server.stop()
         pytest.fail(str(e), pytrace=False)
-    yield started
-    for server in started.values():
-        server.stop()
 
 
 def greedy(server, name: str, prompt_ids: list[int], n: int):

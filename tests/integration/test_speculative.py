@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from troupe_server import TroupeServer, http_request, troupe_bin
+from troupe_server import http_request, named_servers, troupe_bin
 
 NGRAM = {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 2, "prompt_lookup_max": 5,
          "disable_by_batch_size": 16}
@@ -48,31 +48,22 @@ def prompts() -> list[list[dict]]:
 
 @pytest.fixture(scope="module")
 def spec_servers(model_path, tmp_path_factory):
-    started = {}
-    log_dir = tmp_path_factory.mktemp("speculative")
+    common = ["--max-model-len", "2048", "--kv-cache-memory", str(256 << 20)]
     configs = {
-        "plain": [],
-        "ngram": ["--speculative-config", json.dumps(NGRAM)],
+        "plain": common,
+        "ngram": [*common, "--speculative-config", json.dumps(NGRAM)],
         # The model drafting for itself: every greedy guess holds; what is checked is the plumbing
         # (the draft's own KV cache, its catch-up, its guesses) on a real model.
-        "draft": ["--speculative-config", json.dumps({"model": model_path, "num_speculative_tokens": 3,
-                                                      "disable_by_batch_size": 16})],
+        "draft": [*common, "--speculative-config", json.dumps({"model": model_path, "num_speculative_tokens": 3,
+                                                               "disable_by_batch_size": 16})],
     }
     try:
-        for name, extra in configs.items():
-            server = TroupeServer(model_path, ["--served-model-name", name, "--max-model-len", "2048",
-                                               "--kv-cache-memory", str(256 << 20), *extra],
-                                  log_path=log_dir / f"serve-{name}.log")
-            server.start()
-            started[name] = server
+        with named_servers(model_path, configs, tmp_path_factory.mktemp("speculative")) as started:
+            yield started
+            for name, server in started.items():
+                assert server.alive(), f"{name} server died\n{server.log_tail()}"
     except RuntimeError as e:
-        for server in started.values():
-            server.stop()
         pytest.fail(str(e), pytrace=False)
-    yield started
-    for name, server in started.items():
-        assert server.alive(), f"{name} server died\n{server.log_tail()}"
-        server.stop()
 
 
 def chat(server, name: str, messages, **kwargs) -> str:

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,23 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def named_servers(model: str, configs: dict[str, list[str]], log_dir: Path):
+    """One `troupe serve` per name (`--served-model-name NAME` plus that name's flags, its log in
+    log_dir/serve-NAME.log), all stopped at the end. A server that fails to start stops the ones
+    already started and raises RuntimeError."""
+    started: dict[str, TroupeServer] = {}
+    try:
+        for name, args in configs.items():
+            server = TroupeServer(model, ["--served-model-name", name, *args], log_path=log_dir / f"serve-{name}.log")
+            server.start()
+            started[name] = server
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
 
 
 @dataclass
