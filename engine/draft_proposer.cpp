@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "pipeline/sampling/sampler.hpp"
 
 namespace troupe {
 
@@ -12,8 +13,7 @@ DraftModelProposer::DraftModelProposer(std::shared_ptr<Backend> draft, const Bac
 }
 
 void DraftModelProposer::check_compatible(const Backend& draft, const Backend& target) {
-  const Backend* draft_ = &draft;
-  const ModelSpec& d = draft_->spec();
+  const ModelSpec& d = draft.spec();
   const ModelSpec& t = target.spec();
   // vLLM checks the vocabulary size; a draft whose ids mean other tokens would only guess wrong,
   // but one with fewer ids could not even be fed the target's tokens.
@@ -22,9 +22,9 @@ void DraftModelProposer::check_compatible(const Backend& draft, const Backend& t
                       " tokens, the target's " + std::to_string(t.vocab_size) +
                       ": a draft model must share the target's tokenizer");
   }
-  if (draft_->kv_block_size() != target.kv_block_size() || draft_->kv_num_blocks() < target.kv_num_blocks()) {
-    throw ConfigError("--speculative-config: the draft model's KV cache (" + std::to_string(draft_->kv_num_blocks()) +
-                      " blocks of " + std::to_string(draft_->kv_block_size()) + ") cannot mirror the target's (" +
+  if (draft.kv_block_size() != target.kv_block_size() || draft.kv_num_blocks() < target.kv_num_blocks()) {
+    throw ConfigError("--speculative-config: the draft model's KV cache (" + std::to_string(draft.kv_num_blocks()) +
+                      " blocks of " + std::to_string(draft.kv_block_size()) + ") cannot mirror the target's (" +
                       std::to_string(target.kv_num_blocks()) + " of " + std::to_string(target.kv_block_size()) + ")");
   }
   if (d.max_position < t.max_position) {
@@ -32,14 +32,6 @@ void DraftModelProposer::check_compatible(const Backend& draft, const Backend& t
                       " positions) is shorter than the target's (" + std::to_string(t.max_position) + ")");
   }
 }
-
-namespace {
-
-int32_t argmax(const float* row, int64_t vocab) {
-  return static_cast<int32_t>(std::max_element(row, row + vocab) - row);
-}
-
-}  // namespace
 
 void DraftModelProposer::propose(std::span<DraftRequest> requests) {
   if (requests.empty()) return;
@@ -80,7 +72,8 @@ void DraftModelProposer::propose(std::span<DraftRequest> requests) {
     std::size_t k = 0;
     for (std::size_t i = 0; i < requests.size(); ++i) {
       if (requests[i].guesses.size() <= step) continue;
-      const int32_t guess = argmax(logits_.row(logits_.first_row[k++]), logits_.vocab);
+      const int32_t guess =
+          argmax({logits_.row(logits_.first_row[k++]), static_cast<std::size_t>(logits_.vocab)});
       requests[i].guesses[step] = guess;
       // The last guess is never fed to the draft: its KV is not written.
       if (step + 1 < requests[i].guesses.size()) written_[requests[i].id].push_back(guess);

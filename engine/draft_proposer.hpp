@@ -45,8 +45,6 @@ class DraftModelProposer {
   // The sequence's state is dropped (released, or failed): its next guess recomputes from 0.
   void forget(SeqId id) { written_.erase(id); }
 
-  const Backend& backend() const { return *draft_; }
-
  private:
   std::shared_ptr<Backend> draft_;
   // Per sequence, the tokens whose KV the draft wrote, by position (guesses included: a rejected

@@ -486,6 +486,7 @@ std::vector<SequenceUpdate> Scheduler::complete(uint64_t step_id, std::span<cons
         seq->num_scheduled = seq->num_computed;
         if (!finished) kv_.trim(seq->request.id, seq->num_computed);
       }
+      // (A stop inside accepted guesses drops the tokens after it, whose positions were computed.)
       kv_.commit(seq->request.id, seq->tokens, std::min<int64_t>(seq->num_computed, static_cast<int64_t>(seq->tokens.size())));
       if (e.prompt_logprobs) {
         seq->prompt_logprobs_through = std::max(seq->prompt_logprobs_through, std::min(seq->num_computed, seq->prompt_len - 1));
