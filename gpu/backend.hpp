@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gpu/communicator.hpp"
 #include "model/model_files.hpp"
 #include "model/model_spec.hpp"
 
@@ -64,6 +65,13 @@ struct BackendOptions {
   // block type of gpu/cpu/int8_matmul.hpp, as llama.cpp does); false keeps the exact float32
   // activations (Q4_0/Q4_1/Q8_0 blocks, other types widened to float32) for parity tests.
   bool cpu_int8_activations = true;
+  // CPU: the first CPU (of those the process may use) this backend's threads are pinned to; -1:
+  // the first, and only when it runs more than one thread. Tensor-parallel ranks get their own.
+  int cpu_first_core = -1;
+  // Tensor parallelism (gpu/parallel/): this backend is rank communicator->rank() of a group of
+  // communicator->size() and holds that rank's shard (model/tensor_split.hpp); null: the whole
+  // model. Only the rank-0 backend's logits are the step's.
+  std::shared_ptr<Communicator> communicator;
 };
 
 // Memory of the device a backend runs on, in bytes.

@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <thread>
 
 #include "common/error.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
 #include "gpu/cpu/kv_dtype.hpp"
+#include "gpu/cpu/shm_communicator.hpp"
+#include "gpu/parallel/tensor_parallel_backend.hpp"
 #include "gpu/device_probe.hpp"
 #if TROUPE_WITH_CUDA
 #include "gpu/cuda/cuda_backend.hpp"
@@ -84,6 +87,35 @@ std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOpti
     return make_cuda_backend(model, options, index);
   }
   throw ConfigError("--device " + device + ": expected auto, cpu, cuda or cuda:N");
+}
+
+std::unique_ptr<Backend> make_tensor_parallel_backend(const ModelFiles& model, const BackendOptions& base, int size) {
+  if (size < 1) throw ConfigError("--tensor-parallel-size " + std::to_string(size) + ": expected 1 or more");
+  const bool cpu = base.device == "cpu" || (base.device == "auto" && probe_cuda_devices().device_count == 0);
+  if (!cpu && size > 1) {
+    throw ConfigError("--tensor-parallel-size " + std::to_string(size) +
+                      ": the CUDA backend does not hold a shard of a model yet; use --device cpu, or "
+                      "--data-parallel-size for one whole model per GPU");
+  }
+  const std::vector<std::shared_ptr<Communicator>> communicators = cpu::make_shm_communicators(size);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, (base.threads > 0 ? base.threads : cores) / size);
+  const int first = std::max(0, base.cpu_first_core);
+  std::vector<BackendOptions> ranks;
+  for (int r = 0; r < size; ++r) {
+    BackendOptions o = base;
+    o.communicator = communicators[static_cast<std::size_t>(r)];
+    if (cpu) {
+      o.device = "cpu";
+      o.threads = threads;
+      // Each rank on cores of its own while they last; past that, wherever the kernel puts it.
+      o.cpu_first_core = first + (r + 1) * threads <= cores ? first + r * threads : -1;
+    }
+    ranks.push_back(o);
+  }
+  return std::make_unique<TensorParallelBackend>(model, ranks, [](const ModelFiles& m, const BackendOptions& o) {
+    return make_backend(m, o);
+  });
 }
 
 }  // namespace troupe

@@ -27,23 +27,41 @@ std::string_view model_float_dtype(const ModelFiles& model) {
   return "float16";
 }
 
+// The FFN's split unit: the block length of the down projection's storage (its input columns
+// split only at block boundaries).
+int64_t ffn_split_unit(const ModelFiles& model) {
+  const TensorView* down = model.find(decoder_layout(model.spec()).layers.at(0).down);
+  return down != nullptr ? dtype_block_elements(down->dtype) : 1;
+}
+
 }  // namespace
 
 CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
-    : spec_(model.spec()), label_(options.label), block_size_(options.kv_block_size),
+    : spec_(model.spec()), label_(options.label), communicator_(options.communicator), block_size_(options.kv_block_size),
       weight_mode_{options.cpu_keep_quantized, options.cpu_int8_activations} {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  openblas_set_num_threads(threads);
-  pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true);
+  if (!communicator_) openblas_set_num_threads(threads);  // ranks share OpenBLAS's one setting: left alone
+  pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true, options.cpu_first_core);
+  shard_ = communicator_ ? shard_for(spec_, communicator_->rank(), communicator_->size(), ffn_split_unit(model))
+                         : shard_for(spec_, 0, 1);
+  heads_ = shard_.num_heads();
+  kv_heads_ = shard_.num_kv_heads();
+  intermediate_ = shard_.intermediate.size();
   if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
   kv_dtype_ = cpu::resolve_kv_dtype(options.kv_cache_dtype, model_float_dtype(model));
   if (const std::string why = cpu::kv_dtype_unsupported(kv_dtype_, spec_.head_dim); !why.empty()) {
     throw ConfigError("--kv-cache-dtype " + options.kv_cache_dtype + ": " + why);
   }
+  // From the whole model's geometry, so that every rank of a group has the same number of blocks.
   num_blocks_ = kv_blocks_for(options, spec_, cpu::kv_row_bytes(kv_dtype_, spec_.head_dim));
   inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.head_dim);
   if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.head_dim);
-  load_weights(model);
+  try {
+    load_weights(model);
+  } catch (const ConfigError& e) {
+    if (!communicator_) throw;
+    throw ConfigError("--tensor-parallel-size " + std::to_string(shard_.size) + ": " + e.what());
+  }
   const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (2 * spec_.num_layers));
   for (auto& layer : layers_) {  // zeroed: every stored type decodes all-zero bytes to 0
     layer.k_cache.assign(cache_bytes, std::byte{0});
@@ -52,7 +70,7 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
 }
 
 int64_t CpuBackend::kv_cache_bytes() const {
-  return 2 * spec_.num_layers * num_blocks_ * block_size_ * spec_.num_kv_heads * cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
+  return 2 * spec_.num_layers * num_blocks_ * block_size_ * kv_heads_ * cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
 }
 
 std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
@@ -67,32 +85,47 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
   using Parts = std::vector<cpu::CpuWeight::Part>;
+  using Rows = std::vector<IndexRange>;
   const DecoderLayout layout = decoder_layout(spec_);
-  embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}}}, weight_mode_);
+  // The shard's rows of each stacked part (the whole model's when there is one rank).
+  const Rows q_rows{{shard_.q_heads.begin * d, shard_.q_heads.end * d}};
+  Rows kv_rows;
+  for (const int64_t g : shard_.kv_heads) kv_rows.push_back({g * d, (g + 1) * d});
+  const IndexRange q_cols = q_rows.front();
+  const Rows ffn_rows{shard_.intermediate}, vocab_rows{shard_.vocab};
+  // A bias or other vector, sliced like the rows it belongs to.
+  const auto slice = [](const std::vector<float>& v, const Rows& rows) {
+    std::vector<float> out;
+    for (const IndexRange& r : rows) out.insert(out.end(), v.begin() + r.begin, v.begin() + r.end);
+    return out;
+  };
+  embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   final_norm_ = load_norm(model, layout.final_norm, h);
   if (!layout.lm_head.empty()) {
-    lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}}}, weight_mode_);
+    lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   }
   layers_.resize(layout.layers.size());
   for (std::size_t i = 0; i < layout.layers.size(); ++i) {
     const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
     L.attention_norm = load_norm(model, names.attention_norm, h);
-    L.qkv = cpu::CpuWeight::load(model, Parts{{names.q, {qw, h}}, {names.k, {kvw, h}}, {names.v, {kvw, h}}}, weight_mode_);
+    L.qkv = cpu::CpuWeight::load(
+        model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
     if (!names.q_bias.empty()) {
-      L.qkv_bias = model.load_f32(names.q_bias, {qw});
-      append(L.qkv_bias, model.load_f32(names.k_bias, {kvw}));
-      append(L.qkv_bias, model.load_f32(names.v_bias, {kvw}));
+      L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);
+      append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
+      append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
     }
     if (!names.q_norm.empty()) {
       L.q_norm = load_norm(model, names.q_norm, d);
       L.k_norm = load_norm(model, names.k_norm, d);
     }
-    L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}}}, weight_mode_);
+    L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}, {}, q_cols}}, weight_mode_);
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
     L.mlp_norm = load_norm(model, names.mlp_norm, h);
-    L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}}, {names.up, {inter, h}}}, weight_mode_);
-    L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}}}, weight_mode_);
+    L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}, ffn_rows}, {names.up, {inter, h}, ffn_rows}},
+                                     weight_mode_);
+    L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     const auto layer = static_cast<int64_t>(i);
     L.inv_freq = names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
@@ -106,8 +139,13 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
 }
 
+void CpuBackend::all_reduce(float* data, int64_t count) {
+  if (communicator_ && communicator_->size() > 1) communicator_->all_reduce_sum(data, count);
+}
+
 void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   validate_step(batch, spec_, block_size_, num_blocks_);
+  pool_->pin_caller();
   const int64_t tokens = batch.total_tokens();
   const int64_t h = spec_.hidden_size;
 
@@ -121,7 +159,17 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
     }
   }
   x_.resize(static_cast<std::size_t>(tokens * h));
-  for (int64_t t = 0; t < tokens; ++t) embed_.row(ids[t], x_.data() + t * h);
+  // A rank holds a slice of the vocabulary: rows of other slices are zero here and come from
+  // their rank in the sum (adding zeros is exact).
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* row = x_.data() + t * h;
+    if (ids[t] >= shard_.vocab.begin && ids[t] < shard_.vocab.end) {
+      embed_.row(ids[t] - shard_.vocab.begin, row);
+    } else {
+      std::fill_n(row, h, 0.0f);
+    }
+  }
+  all_reduce(x_.data(), tokens * h);
   if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
   for (auto& layer : layers_) run_layer(layer, batch, positions);
 
@@ -144,13 +192,23 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   out.vocab = spec_.vocab_size;
   out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
   const cpu::CpuWeight& head = spec_.tie_word_embeddings ? embed_ : lm_head_;
-  head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
+  if (!communicator_ || communicator_->size() == 1) {
+    head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
+    return;
+  }
+  // Each rank's vocabulary slice, gathered into rank 0's rows.
+  const int64_t local_vocab = shard_.vocab.size();
+  local_logits_.resize(static_cast<std::size_t>(nrows * local_vocab));
+  head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
+  communicator_->gather_columns(local_logits_.data(), nrows, local_vocab, shard_.vocab.begin, out.values.data(),
+                                spec_.vocab_size);
 }
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
   const int64_t tokens = static_cast<int64_t>(positions.size());
-  const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
-  const int64_t d = spec_.head_dim, inter = spec_.intermediate_size;
+  const int64_t d = spec_.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = kv_heads_ * d;
+  const int64_t inter = intermediate_;
+  const bool split = communicator_ && communicator_->size() > 1;
   const int64_t qkv_w = qw + 2 * kvw;
   const auto eps = static_cast<float>(spec_.rms_eps);
 
@@ -161,13 +219,19 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   act_.resize(static_cast<std::size_t>(tokens * inter));
   delta_.resize(static_cast<std::size_t>(tokens * h));
 
-  // A sublayer's output joins the residual stream directly, or through its own norm first.
+  // A sublayer's output joins the residual stream directly, or through its own norm first. A rank's
+  // product is a partial sum over its heads or FFN columns: the ranks' parts are added first.
   const auto residual_out = [&](const std::vector<float>& out_norm, const auto& multiply) {
-    if (out_norm.empty()) {
+    if (out_norm.empty() && !split) {
       multiply(x_.data(), /*accumulate=*/true);
       return;
     }
     multiply(delta_.data(), /*accumulate=*/false);
+    all_reduce(delta_.data(), tokens * h);
+    if (out_norm.empty()) {
+      cpu::add(x_.data(), delta_.data(), tokens * h);
+      return;
+    }
     cpu::rms_norm(delta_.data(), out_norm.data(), delta_.data(), tokens, h, eps, h, h, pool_.get());
     cpu::add(x_.data(), delta_.data(), tokens * h);
   };
@@ -192,14 +256,14 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   float* v = k + kvw;
   if (!L.q_norm.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
-      cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, spec_.num_heads, d, eps, d, d);
-      cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, spec_.num_kv_heads, d, eps, d, d);
+      cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, heads_, d, eps, d, d);
+      cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kv_heads_, d, eps, d, d);
     }
   }
-  cpu::apply_rope(q, tokens, spec_.num_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
-  cpu::apply_rope(k, tokens, spec_.num_kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+  cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+  cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
 
-  const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, spec_.num_kv_heads, d, kv_dtype_};
+  const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
   std::vector<cpu::AttentionSequence> sequences;
   sequences.reserve(batch.sequences.size());
   int64_t offset = 0;
@@ -210,7 +274,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     offset += n;
   }
   // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
-  cpu::paged_attention_step(kv, sequences, qkv_w, spec_.num_heads, L.attention, pool_.get());
+  cpu::paged_attention_step(kv, sequences, qkv_w, heads_, L.attention, pool_.get());
   residual_out(L.attention_out_norm, [&](float* out, bool accumulate) {
     L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get());
   });

@@ -12,6 +12,7 @@
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/thread_pool.hpp"
+#include "model/tensor_split.hpp"
 
 namespace troupe {
 
@@ -32,13 +33,13 @@ class CpuBackend final : public Backend {
  private:
   struct Layer {
     std::vector<float> attention_norm;      // [hidden]
-    cpu::CpuWeight qkv;                     // [q_width + 2 kv_width, hidden]: q, k, v rows stacked
-    std::vector<float> qkv_bias;            // [q_width + 2 kv_width] or empty
+    cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
+    std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
     std::vector<float> q_norm, k_norm;      // [head_dim] or empty
-    cpu::CpuWeight o;                       // [hidden, q_width]
+    cpu::CpuWeight o;                       // [hidden, heads head_dim]
     std::vector<float> attention_out_norm;  // [hidden] or empty
     std::vector<float> mlp_norm;            // [hidden]
-    cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows
+    cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate)
     cpu::CpuWeight down;                    // [hidden, intermediate]
     std::vector<float> mlp_out_norm;        // [hidden] or empty
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local)
@@ -49,16 +50,23 @@ class CpuBackend final : public Backend {
   void load_weights(const ModelFiles& model);
   std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
+  // Tensor parallelism: sums a row-parallel product's partial outputs over the ranks.
+  void all_reduce(float* data, int64_t count);
 
   ModelSpec spec_;
   std::string label_;
+  // This backend's part of the model: the whole of it without a communicator. The local head and
+  // FFN counts below are what the layers' weights and KV cache hold.
+  std::shared_ptr<Communicator> communicator_;
+  RankShard shard_;
+  int64_t heads_ = 0, kv_heads_ = 0, intermediate_ = 0;
   int64_t block_size_;
   int64_t num_blocks_;
   cpu::KvDtype kv_dtype_;
   int64_t weight_bytes_ = 0;
   std::vector<double> inv_freq_, local_inv_freq_;
   cpu::CpuWeight::Mode weight_mode_;
-  cpu::CpuWeight embed_;           // [vocab, hidden]
+  cpu::CpuWeight embed_;           // [vocab, hidden] (a rank: its shard_.vocab rows)
   std::vector<float> final_norm_;  // [hidden]
   cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
   std::vector<Layer> layers_;
@@ -67,6 +75,7 @@ class CpuBackend final : public Backend {
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
   // output, gate|up, activation, a sublayer's output before its norm (sandwich norms).
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
+  std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits
   cpu::QuantizedActivations quantized_;  // the input of the next projection, as int8 blocks
 };
 

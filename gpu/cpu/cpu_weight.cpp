@@ -9,6 +9,7 @@
 #include "gpu/cpu/int8_matmul.hpp"
 #include "gpu/cpu/interleaved_matmul.hpp"
 #include "gpu/cpu/interleaved_weights.hpp"
+#include "common/error.hpp"
 #include "model/dequantize.hpp"
 #include "model/model_files.hpp"
 
@@ -79,22 +80,70 @@ CpuWeight CpuWeight::from_blocks(DType type, std::vector<std::byte> blocks, int6
   return w;
 }
 
+namespace {
+
+// The rows and columns of a part as explicit ranges (empty means whole).
+std::vector<IndexRange> part_rows(const CpuWeight::Part& p) {
+  if (!p.rows.empty()) return p.rows;
+  return {IndexRange{0, p.shape.size() == 2 ? p.shape.front() : 1}};
+}
+
+IndexRange part_cols(const CpuWeight::Part& p) {
+  return p.cols.size() > 0 ? p.cols : IndexRange{0, p.shape.back()};
+}
+
+// Copies the selected rows' [offset, offset + count) units (bytes or floats) out of rows of
+// `stride` units.
+template <typename T>
+std::vector<T> select(const std::vector<T>& all, int64_t stride, const std::vector<IndexRange>& rows, int64_t offset,
+                      int64_t count) {
+  std::vector<T> out;
+  for (const IndexRange& range : rows) {
+    for (int64_t r = range.begin; r < range.end; ++r) {
+      const auto first = all.begin() + r * stride + offset;
+      out.insert(out.end(), first, first + count);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& parts, Mode mode) {
   if (parts.empty()) throw std::invalid_argument("CpuWeight: no tensors");
   CpuWeight w;
-  w.cols_ = parts.front().second.back();
+  w.cols_ = part_cols(parts.front()).size();
   w.mode_ = mode;
-  for (const auto& [name, shape] : parts) {
-    const int64_t rows = shape.size() == 2 ? shape.front() : 1;
-    const DType type = model.tensor(name).dtype;
+  for (const Part& part : parts) {
+    const std::vector<IndexRange> rows = part_rows(part);
+    const IndexRange cols = part_cols(part);
+    if (cols.size() != w.cols_) throw std::invalid_argument("CpuWeight: " + part.name + " has another column count");
+    int64_t nrows = 0;
+    for (const IndexRange& r : rows) nrows += r.size();
+    const int64_t stored_cols = part.shape.back();
+    const bool whole = rows.size() == 1 && rows.front().size() == (part.shape.size() == 2 ? part.shape.front() : 1) &&
+                       cols.size() == stored_cols;
+    const DType type = model.tensor(part.name).dtype;
     if (keeps(type, w.cols_, mode)) {
-      StoredRows stored = model.load_stored(name, shape);
-      w.add_segment(Segment{type, 0, rows, static_cast<int64_t>(dtype_bytes_for(type, w.cols_)), {},
-                            WeightBytes(stored.bytes.begin(), stored.bytes.end())});
+      const auto block = dtype_block_elements(type);
+      if (cols.begin % block != 0) {
+        throw ConfigError(part.name + " is stored in " + std::string(dtype_name(type)) + " blocks of " +
+                          std::to_string(block) + " columns; a split at column " + std::to_string(cols.begin) +
+                          " is not a block boundary");
+      }
+      StoredRows stored = model.load_stored(part.name, part.shape);
+      const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, w.cols_));
+      std::vector<std::byte> bytes =
+          whole ? std::move(stored.bytes)
+                : select(stored.bytes, static_cast<int64_t>(dtype_bytes_for(type, stored_cols)), rows,
+                         static_cast<int64_t>(dtype_bytes_for(type, cols.begin)), row_bytes);
+      w.add_segment(Segment{type, 0, nrows, row_bytes, {}, WeightBytes(bytes.begin(), bytes.end())});
     } else {
-      w.add_segment(Segment{DType::F32, 0, rows, 0, model.load_f32(name, shape), {}});
+      std::vector<float> values = model.load_f32(part.name, part.shape);
+      if (!whole) values = select(values, stored_cols, rows, cols.begin, cols.size());
+      w.add_segment(Segment{DType::F32, 0, nrows, 0, std::move(values), {}});
     }
-    model.release_pages(name);  // the copy is what we read from now on
+    model.release_pages(part.name);  // the copy is what we read from now on
   }
   w.interleave_segments();
   return w;

@@ -23,6 +23,7 @@
 #include "gpu/cpu/quantized_activations.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/dtype.hpp"
+#include "model/tensor_split.hpp"
 
 namespace troupe {
 class ModelFiles;
@@ -37,8 +38,16 @@ struct CpuWeightMode {
 
 class CpuWeight {
  public:
-  // One stored tensor: its Hugging Face name and expected shape ([out, in] or [out] for a vector).
-  using Part = std::pair<std::string, std::vector<int64_t>>;
+  // One stored tensor: its Hugging Face name and stored shape ([out, in] or [out] for a vector),
+  // and the part of it this weight holds (a tensor-parallel rank's shard, model/tensor_split.hpp):
+  // the listed row ranges in order (all rows when empty; a range may repeat) and one column range
+  // (all columns when empty). Kept blocks split only at block boundaries.
+  struct Part {
+    std::string name;
+    std::vector<int64_t> shape;
+    std::vector<IndexRange> rows = {};
+    IndexRange cols = {};
+  };
 
   using Mode = CpuWeightMode;
 

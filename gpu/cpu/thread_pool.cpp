@@ -43,11 +43,15 @@ void pin_current_thread(int cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-ThreadPool::ThreadPool(int threads, bool pin) {
+ThreadPool::ThreadPool(int threads, bool pin, int first_cpu) {
   threads = std::max(1, threads);
-  if (pin && threads > 1) {
-    cpus_ = allowed_cpus();
-    if (static_cast<int>(cpus_.size()) < threads) cpus_.clear();
+  if (pin && (threads > 1 || first_cpu >= 0)) {
+    const std::vector<int> allowed = allowed_cpus();
+    const auto first = static_cast<std::size_t>(std::max(0, first_cpu));
+    if (first + static_cast<std::size_t>(threads) <= allowed.size()) {
+      cpus_.assign(allowed.begin() + static_cast<std::ptrdiff_t>(first),
+                   allowed.begin() + static_cast<std::ptrdiff_t>(first) + threads);
+    }
   }
   for (int i = 1; i < threads; ++i) {
     const int cpu = cpus_.empty() ? -1 : cpus_[static_cast<std::size_t>(i)];

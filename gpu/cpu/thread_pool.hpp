@@ -30,8 +30,10 @@ namespace troupe::cpu {
 
 class ThreadPool {
  public:
-  // `pin`: bind the threads to distinct CPUs, when there are at least as many CPUs as threads.
-  explicit ThreadPool(int threads, bool pin = false);
+  // `pin`: bind the threads to distinct CPUs, when there are at least as many CPUs as threads;
+  // `first_cpu` >= 0 places them from that CPU of the process's allowed set on (a tensor-parallel
+  // rank's own cores), and pins a one-thread pool too.
+  explicit ThreadPool(int threads, bool pin = false, int first_cpu = -1);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -42,13 +44,16 @@ class ThreadPool {
   // thread and whichever workers join, and returns when all are done. Not re-entrant.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
+  // Pins the calling thread to the pool's first CPU (once per thread; nothing for an unpinned
+  // pool). parallel_for does it; a caller whose loops may all run inline calls it itself.
+  void pin_caller();
+
   static constexpr std::chrono::microseconds kSpin{50};
   static constexpr int kChunksPerThread = 4;
 
  private:
   void worker_loop();
   void run_chunks();
-  void pin_caller();
 
   // state_: bits 0-31 the workers inside the current loop, bit 32 set once its chunks are all
   // claimed (closed: no worker may join), bits 33-63 the loop's generation (mod 2^31).

@@ -1,0 +1,127 @@
+#include "gpu/parallel/tensor_parallel_backend.hpp"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "common/error.hpp"
+
+namespace troupe {
+namespace {
+
+// TROUPE_TEST_FAIL_RANK=<rank>:<path>
+std::optional<std::pair<int, std::string>> fault_from_environment() {
+  const char* env = std::getenv("TROUPE_TEST_FAIL_RANK");
+  if (env == nullptr || *env == '\0') return std::nullopt;
+  const std::string text = env;
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0) throw ConfigError("TROUPE_TEST_FAIL_RANK: expected <rank>:<path>, got " + text);
+  return std::make_pair(std::stoi(text.substr(0, colon)), text.substr(colon + 1));
+}
+
+// Waits for a fixed number of rank jobs.
+class Countdown {
+ public:
+  explicit Countdown(int n) : left_(n) {}
+  void done() {
+    std::lock_guard lock(mutex_);
+    if (--left_ == 0) all_done_.notify_one();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    all_done_.wait(lock, [this] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable all_done_;
+  int left_;
+};
+
+}  // namespace
+
+TensorParallelBackend::TensorParallelBackend(const ModelFiles& model, const std::vector<BackendOptions>& rank_options,
+                                             const RankFactory& make_rank) {
+  if (rank_options.empty()) throw std::invalid_argument("a tensor-parallel group needs at least one rank");
+  for (std::size_t r = 0; r < rank_options.size(); ++r) {
+    const BackendOptions& o = rank_options[r];
+    if (!o.communicator || o.communicator->rank() != static_cast<int>(r) ||
+        o.communicator->size() != static_cast<int>(rank_options.size())) {
+      throw std::invalid_argument("tensor-parallel rank " + std::to_string(r) + " has no communicator of its rank");
+    }
+    ranks_.push_back(make_rank(model, o));
+    communicators_.push_back(o.communicator);
+    if (ranks_.back()->kv_num_blocks() != ranks_.front()->kv_num_blocks() ||
+        ranks_.back()->kv_block_size() != ranks_.front()->kv_block_size()) {
+      throw std::logic_error("tensor-parallel ranks disagree on the KV cache's geometry");
+    }
+  }
+  scratch_.resize(ranks_.size());
+  runner_ = std::make_shared<ThreadRankRunner>(size());
+  if (const auto fault = fault_from_environment()) fault_ = Fault{fault->first, fault->second};
+}
+
+TensorParallelBackend::~TensorParallelBackend() = default;
+
+int64_t TensorParallelBackend::weight_bytes() const {
+  int64_t total = 0;
+  for (const auto& r : ranks_) total += r->weight_bytes();
+  return total;
+}
+
+int64_t TensorParallelBackend::kv_cache_bytes() const {
+  int64_t total = 0;
+  for (const auto& r : ranks_) total += r->kv_cache_bytes();
+  return total;
+}
+
+void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
+  // Checked once here, so that a malformed sequence is an InvalidSequence (which the executor
+  // isolates) rather than N rank failures.
+  validate_step(batch, spec(), kv_block_size(), kv_num_blocks());
+  const int n = size();
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+  Countdown countdown(n);
+  for (int r = 0; r < n; ++r) {
+    runner_->post(r, [this, r, &batch, &out, &errors, &countdown] {
+      try {
+        if (fault_ && fault_->rank == r && std::filesystem::remove(fault_->trigger)) {
+          throw std::runtime_error("injected failure (TROUPE_TEST_FAIL_RANK)");
+        }
+        ranks_[static_cast<std::size_t>(r)]->forward(batch, r == 0 ? out : scratch_[static_cast<std::size_t>(r)]);
+      } catch (const CommunicatorAborted&) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+        communicators_[static_cast<std::size_t>(r)]->abort("rank " + std::to_string(r) + " failed: " + e.what());
+      }
+      countdown.done();
+    });
+  }
+  countdown.wait();
+
+  // The rank that failed on its own is the one to name; the others were woken by its abort.
+  std::string failure;
+  bool failed = false;
+  for (int r = 0; r < n; ++r) {
+    if (!errors[static_cast<std::size_t>(r)]) continue;
+    failed = true;
+    try {
+      std::rethrow_exception(errors[static_cast<std::size_t>(r)]);
+    } catch (const CommunicatorAborted&) {
+    } catch (const std::exception& e) {
+      if (failure.empty()) {
+        failure = "tensor-parallel rank " + std::to_string(r) + " failed: " + e.what();
+        runner_->rank_failed(r);
+      }
+    }
+  }
+  if (!failed) return;
+  for (auto& c : communicators_) c->reset();
+  throw std::runtime_error(failure.empty() ? "tensor-parallel group aborted" : failure);
+}
+
+}  // namespace troupe
