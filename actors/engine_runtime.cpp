@@ -8,12 +8,14 @@
 #include "actors/messages/atoms.hpp"
 #include "actors/messages/scheduler_messages.hpp"
 #include "actors/messages/tokenizer_messages.hpp"
+#include "actors/rank_actor.hpp"
 #include "actors/request_actor.hpp"
 #include "actors/request_report.hpp"
 #include "actors/router_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/telemetry_actor.hpp"
 #include "actors/tokenizer_actor.hpp"
+#include "gpu/parallel/tensor_parallel_backend.hpp"
 #include "telemetry/metric_labels.hpp"
 #include "telemetry/request_log.hpp"
 
@@ -44,6 +46,9 @@ struct EngineRuntime::Impl {
   std::unordered_map<std::string, caf::actor> requests;  // live request actors by request id
 
   caf::actor pick_tokenizer() { return tokenizers[next_tokenizer++ % tokenizers.size()]; }
+
+  // The engine's tensor-parallel group, when its backend is one.
+  TensorParallelBackend* group(std::size_t engine) const { return dynamic_cast<TensorParallelBackend*>(backends[engine].get()); }
 };
 
 EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText> text,
@@ -109,6 +114,12 @@ EngineRuntime::EngineRuntime(ServedModel model, std::shared_ptr<const ModelText>
     std::shared_ptr<Backend> backend_ref = m.backends[i];
     std::shared_ptr<Backend> draft_ref = i < m.options.draft_backends.size() ? m.options.draft_backends[i] : nullptr;
     const std::string executor_name = "troupe.executor." + std::to_string(i);
+    if (TensorParallelBackend* group = m.group(i)) {
+      group->set_runner(spawn_rank_actors(*sys, am, executor_name, group->size()));
+      for (int r = 0; r < group->size(); ++r) m.metrics[i]->set_executor_weight_bytes(r, group->rank(r).weight_bytes());
+    } else {
+      m.metrics[i]->set_executor_weight_bytes(0, m.backends[i]->weight_bytes());
+    }
     sched.cancelled = std::make_shared<CancelledSequences>();
     sched.spawn_executor = [sys, am, executor_name, backend_ref, draft_ref, cancelled = sched.cancelled] {
       return spawn_executor(*sys, am, executor_name, ExecutorActorConfig{backend_ref, draft_ref, cancelled});
@@ -136,6 +147,10 @@ EngineRuntime::~EngineRuntime() {
   for (auto& s : m.schedulers) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   if (m.router) caf::anon_send_exit(m.router, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(m.telemetry, caf::exit_reason::user_shutdown);
+  // Rank actors stop once the step in progress (if any) lets go of them.
+  for (std::size_t i = 0; i < m.backends.size(); ++i) {
+    if (TensorParallelBackend* group = m.group(i)) group->set_runner(nullptr);
+  }
   m.system.reset();  // waits for every actor, the executor's current step included
 }
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <iterator>
 #include <iostream>
 #include <numeric>
@@ -33,6 +34,7 @@ struct GenerateOptions {
   bool ignore_eos = false;
   std::string device = "auto";
   int threads = 0;
+  int tensor_parallel_size = 0;  // 0: the whole model in one backend
   std::string dtype = "auto";
   std::string kv_cache_dtype = "auto";
   SamplingParams sampling;
@@ -72,15 +74,17 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   const ModelFiles model = ModelFiles::open(resolve_model(opt.model));
   const ModelSpec& spec = model.spec();
   if (opt.prompt.empty() == opt.prompt_ids.empty()) throw ConfigError("give exactly one of --prompt and --prompt-ids");
-  const ModelText text = load_model_text(model, opt.chat_template);
+  // Ids in, ids out needs no tokenizer: a bare checkpoint (no tokenizer files) runs too.
+  std::optional<ModelText> text;
+  if (opt.prompt_ids.empty() || !opt.print_ids) text.emplace(load_model_text(model, opt.chat_template));
   std::vector<int32_t> prompt;
   if (!opt.prompt_ids.empty()) {
     prompt = parse_ids(opt.prompt_ids);
   } else if (opt.chat) {
     boost::json::array messages{boost::json::object{{"role", "user"}, {"content", opt.prompt}}};
-    prompt = text.encode_chat(messages, {});
+    prompt = text->encode_chat(messages, {});
   } else {
-    prompt = text.tokenizer.encode(opt.prompt, /*add_special_tokens=*/true);
+    prompt = text->tokenizer.encode(opt.prompt, /*add_special_tokens=*/true);
   }
   if (prompt.empty()) throw ConfigError("the prompt encodes to no tokens");
   if (static_cast<int64_t>(prompt.size()) + opt.max_tokens > spec.max_position) {
@@ -97,7 +101,8 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   bopt.max_kv_tokens = static_cast<int64_t>(prompt.size()) + opt.max_tokens;
   bopt.cpu_int8_activations = !opt.cpu_float_activations;
   const auto t_load = clock::now();
-  auto backend = make_backend(model, bopt);
+  auto backend = opt.tensor_parallel_size > 0 ? make_tensor_parallel_backend(model, bopt, opt.tensor_parallel_size)
+                                              : make_backend(model, bopt);
   const double load_s = std::chrono::duration<double>(clock::now() - t_load).count();
 
   SamplingParams sp = opt.sampling;
@@ -111,7 +116,8 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   StepBatch batch;
   StepLogits logits;
   std::vector<int32_t> generated;
-  IncrementalDetokenizer detok(text.tokenizer);
+  std::optional<IncrementalDetokenizer> detok;
+  if (!opt.print_ids) detok.emplace(text->tokenizer);
 
   const auto t0 = clock::now();
   clock::time_point t_first;
@@ -124,14 +130,14 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
     if (opt.print_ids) {
       std::cout << (generated.size() > 1 ? "," : "") << token << std::flush;
     } else {
-      std::cout << detok.push(token) << std::flush;
+      std::cout << detok->push(token) << std::flush;
     }
     const bool eos = std::find(spec.eos_token_ids.begin(), spec.eos_token_ids.end(), token) != spec.eos_token_ids.end();
     if (eos && !opt.ignore_eos) break;
     seq.num_cached += static_cast<int64_t>(seq.tokens.size());
     seq.tokens = {token};
   }
-  if (!opt.print_ids) std::cout << detok.finish();
+  if (!opt.print_ids) std::cout << detok->finish();
   std::cout << "\n";
   const auto t_end = clock::now();
   const double prefill_s = std::chrono::duration<double>(t_first - t0).count();
@@ -158,6 +164,9 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--ignore-eos", opt->ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_option("--device", opt->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", opt->threads, "CPU threads (0: all cores)");
+  cmd->add_option("--tensor-parallel-size", opt->tensor_parallel_size,
+                  "Ranks that split the model and sum their parts (with --device cpu, each on its own cores)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--cpu-float-activations", opt->cpu_float_activations, kCpuFloatActivationsHelp);
   cmd->add_option("--dtype", opt->dtype, "CUDA weights and activations: auto (bfloat16), bfloat16 or float16");
   cmd->add_option("--kv-cache-dtype", opt->kv_cache_dtype,

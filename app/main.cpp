@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "app/commands.hpp"
 #include "common/error.hpp"
@@ -17,8 +19,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   troupe::app::add_generate_command(app);
   troupe::app::add_serve_command(app);
+  // vLLM's multi-letter short flags, which CLI11 cannot name: spelled out before parsing.
+  std::vector<char*> args(argv, argv + argc);
+  for (char*& a : args) {
+    if (std::string_view(a) == "-tp") a = const_cast<char*>("--tensor-parallel-size");
+    if (std::string_view(a) == "-dp") a = const_cast<char*>("--data-parallel-size");
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const troupe::ModelError& e) {

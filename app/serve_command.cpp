@@ -49,6 +49,7 @@ struct ServeOptions {
   uint16_t metrics_port = 0;
   std::string device = "auto";
   int data_parallel_size = 1;
+  int tensor_parallel_size = 0;  // 0: not asked for (one whole model per engine); 1 or more: a group of ranks
   std::string devices;  // "0,1": CUDA device indices, one engine each
   int threads = 0;
   std::string dtype = "auto";
@@ -210,7 +211,8 @@ std::vector<HttpServerOptions::TenantKey> read_api_keys(const std::string& path)
 
 // One BackendOptions per engine. --devices 0,2 names CUDA devices; otherwise
 // --data-parallel-size N engines on --device: cuda/auto take devices 0..N-1, cpu makes N CPU
-// engines (labelled cpu:0.., sharing the cores).
+// engines (labelled cpu:0..), each on its own share of the cores (split again among its
+// tensor-parallel ranks).
 std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, const BackendOptions& base) {
   std::vector<BackendOptions> out;
   if (!opt.devices.empty()) {
@@ -229,8 +231,10 @@ std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, cons
     b.device = opt.device;
     if (n > 1) {
       if (opt.device == "cpu") {
+        const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
         b.label = "cpu:" + std::to_string(i);
-        if (b.threads == 0) b.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / n);
+        if (b.threads == 0) b.threads = std::max(1, cores / n);
+        if ((i + 1) * b.threads <= cores) b.cpu_first_core = i * b.threads;  // engines on cores of their own
       } else {
         b.device = "cuda:" + std::to_string(i);
       }
@@ -289,7 +293,8 @@ void run_serve(const ServeOptions& opt) {
   bopt.cpu_int8_activations = !opt.cpu_float_activations;
   std::vector<std::shared_ptr<Backend>> backends;
   for (const BackendOptions& engine : engine_backend_options(opt, bopt)) {
-    backends.push_back(make_backend(model, engine));
+    backends.push_back(opt.tensor_parallel_size > 0 ? make_tensor_parallel_backend(model, engine, opt.tensor_parallel_size)
+                                                    : make_backend(model, engine));
     const Backend& b = *backends.back();
     spdlog::info("troupe: engine {}: {} on {}: {} layers, {} KV blocks of {} tokens ({:.0f} MiB), weights {:.0f} MiB",
                  backends.size() - 1, path.string(), b.device_label(), spec.num_layers, b.kv_num_blocks(),
@@ -437,6 +442,10 @@ void add_serve_command(CLI::App& app) {
                   "KV cache element type: auto (the model's float dtype; float16 for a quantized GGUF), float32, float16, bfloat16, fp8 (e4m3) or q8_0 (CPU)");
   cmd->add_option("--data-parallel-size", opt->data_parallel_size,
                   "Scheduler/executor pairs, one per device (with --device cpu: CPU engines sharing the cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--tensor-parallel-size", opt->tensor_parallel_size,
+                  "Ranks that split each engine's model (its heads, FFN and vocabulary) and sum their parts; "
+                  "with --device cpu, each rank on its own share of the engine's cores")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--devices", opt->devices, "CUDA device indices, one engine each (e.g. 0,1)");
   cmd->add_option("--max-queue-len", opt->max_queue_len, "Sequences that may wait; beyond it requests get 503")->check(CLI::PositiveNumber);

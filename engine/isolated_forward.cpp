@@ -25,6 +25,8 @@ class Isolator {
         faults_.push_back({indices[e.batch_index()], e.reason()});
         indices.erase(indices.begin() + static_cast<std::ptrdiff_t>(e.batch_index()));
         continue;
+      } catch (const StepFailure&) {
+        throw;  // not a sequence's fault: the whole step fails
       } catch (const std::exception& e) {
         return split(std::move(indices), e.what());
       }

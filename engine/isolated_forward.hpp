@@ -9,6 +9,8 @@
 //   sequence fails only when it fails alone. A failure that is not any sequence's (a device fault)
 //   fails every sequence, each with the error it got alone. Worst case 2n - 1 forwards for n
 //   sequences; the normal path is one forward on the batch as given, without copies.
+// - StepFailure (the backend failed as a whole, e.g. a tensor-parallel rank): rethrown; the step
+//   fails for all its sequences.
 // Rerunning a sequence is harmless: its KV slots for these positions are rewritten with the same
 // values, and nothing is sampled until its forward succeeded.
 #include <cstddef>

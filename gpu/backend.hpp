@@ -116,6 +116,14 @@ class InvalidSequence : public std::invalid_argument {
   std::string reason_;
 };
 
+// What a backend throws when a step failed as a whole, through no fault of any sequence (a
+// tensor-parallel rank failed): running its sequences apart would not help, so every sequence of
+// the step fails with this message.
+class StepFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Checks a batch against the cache geometry and the model; shared by every backend so that all
 // reject the same inputs with the same messages. Throws InvalidSequence for the first bad one.
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks);

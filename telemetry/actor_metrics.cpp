@@ -55,7 +55,9 @@ ActorProbe& ActorMetrics::probe(const std::string& name) {
   std::lock_guard lock(mutex_);
   auto& slot = probes_[name];
   if (!slot) {
-    const prometheus::Labels labels{{"name", name}};
+    prometheus::Labels labels{{"name", name}};
+    // A tensor-parallel rank's actor (troupe.executor.<engine>.rank.<r>) also says its rank.
+    if (const auto at = name.rfind(".rank."); at != std::string::npos) labels["rank"] = name.substr(at + 6);
     slot = std::make_unique<ActorProbe>(mailbox_size_.Add(labels), mailbox_time_.Add(labels, kActorBuckets),
                                         processing_time_.Add(labels, kActorBuckets), restarts_.Add(labels));
   }

@@ -134,6 +134,10 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
                       .Register(r)
                       .Add({{"engine", labels_.at("engine")}});
   executor_up_->Set(1);
+  executor_weight_bytes_ = &prometheus::BuildGauge()
+                                .Name("troupe_executor_weight_bytes")
+                                .Help("Bytes of model weights each executor rank holds (its shard under tensor parallelism).")
+                                .Register(r);
   step_seconds_ = &prometheus::BuildHistogram().Name("troupe_engine_step_seconds").Help("Duration of one executor step, by phase.").Register(r);
   auto& stage_family = prometheus::BuildHistogram()
                            .Name("troupe_request_stage_seconds")
@@ -274,6 +278,10 @@ void ServingMetrics::count_request(const std::string& tenant, std::string_view o
 }
 
 void ServingMetrics::set_executor_up(bool up) { executor_up_->Set(up ? 1 : 0); }
+
+void ServingMetrics::set_executor_weight_bytes(int rank, int64_t bytes) {
+  executor_weight_bytes_->Add({{"engine", labels_.at("engine")}, {"rank", std::to_string(rank)}}).Set(static_cast<double>(bytes));
+}
 
 void ServingMetrics::set_cache_config(int64_t block_size, int64_t num_blocks, bool prefix_caching) {
   prometheus::BuildGauge()

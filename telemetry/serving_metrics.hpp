@@ -59,6 +59,8 @@ class ServingMetrics {
   void count_request(const std::string& tenant, std::string_view outcome, int64_t prompt_tokens,
                      int64_t generation_tokens);
   void set_executor_up(bool up);
+  // The bytes of weights an executor rank holds (rank 0 alone without tensor parallelism).
+  void set_executor_weight_bytes(int rank, int64_t bytes);
   // vllm:cache_config_info: the KV cache configuration as labels, value 1.
   void set_cache_config(int64_t block_size, int64_t num_blocks, bool prefix_caching);
   // The class label of a prompt length: le4k, le32k, le128k or gt128k.
@@ -96,6 +98,7 @@ class ServingMetrics {
   prometheus::Family<prometheus::Counter>* prompt_class_;
   prometheus::Histogram* prompt_length_;
   prometheus::Gauge* executor_up_;
+  prometheus::Family<prometheus::Gauge>* executor_weight_bytes_;
   std::vector<prometheus::Histogram*> stage_seconds_;  // parallel to the stages given at construction
   prometheus::Family<prometheus::Counter>* aborts_;
   prometheus::Family<prometheus::Counter>* rejections_;

@@ -60,11 +60,15 @@ TensorParallelBackend::TensorParallelBackend(const ModelFiles& model, const std:
     }
   }
   scratch_.resize(ranks_.size());
-  runner_ = std::make_shared<ThreadRankRunner>(size());
   if (const auto fault = fault_from_environment()) fault_ = Fault{fault->first, fault->second};
 }
 
 TensorParallelBackend::~TensorParallelBackend() = default;
+
+void TensorParallelBackend::set_runner(std::shared_ptr<RankRunner> runner) {
+  std::lock_guard lock(runner_mutex_);
+  runner_ = std::move(runner);
+}
 
 int64_t TensorParallelBackend::weight_bytes() const {
   int64_t total = 0;
@@ -83,10 +87,16 @@ void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
   // isolates) rather than N rank failures.
   validate_step(batch, spec(), kv_block_size(), kv_num_blocks());
   const int n = size();
+  std::shared_ptr<RankRunner> runner;
+  {
+    std::lock_guard lock(runner_mutex_);
+    if (!runner_) runner_ = std::make_shared<ThreadRankRunner>(n);
+    runner = runner_;
+  }
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
   Countdown countdown(n);
   for (int r = 0; r < n; ++r) {
-    runner_->post(r, [this, r, &batch, &out, &errors, &countdown] {
+    runner->post(r, [this, r, &batch, &out, &errors, &countdown] {
       try {
         if (fault_ && fault_->rank == r && std::filesystem::remove(fault_->trigger)) {
           throw std::runtime_error("injected failure (TROUPE_TEST_FAIL_RANK)");
@@ -115,13 +125,13 @@ void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
     } catch (const std::exception& e) {
       if (failure.empty()) {
         failure = "tensor-parallel rank " + std::to_string(r) + " failed: " + e.what();
-        runner_->rank_failed(r);
+        runner->rank_failed(r);
       }
     }
   }
   if (!failed) return;
   for (auto& c : communicators_) c->reset();
-  throw std::runtime_error(failure.empty() ? "tensor-parallel group aborted" : failure);
+  throw StepFailure(failure.empty() ? "tensor-parallel group aborted" : failure);
 }
 
 }  // namespace troupe

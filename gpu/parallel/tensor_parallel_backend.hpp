@@ -12,6 +12,7 @@
 // while the file <path> exists, removing it (one failure per file).
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +34,9 @@ class TensorParallelBackend final : public Backend {
 
   int size() const { return static_cast<int>(ranks_.size()); }
   const Backend& rank(int r) const { return *ranks_.at(static_cast<std::size_t>(r)); }
-  // Where ranks run (default: a ThreadRankRunner). Set before the first step.
-  void set_runner(std::shared_ptr<RankRunner> runner) { runner_ = std::move(runner); }
+  // Where ranks run; null (and the default): a ThreadRankRunner made at the next step. A step in
+  // progress finishes on the runner it started with, which is released after it.
+  void set_runner(std::shared_ptr<RankRunner> runner);
 
   std::string_view name() const override { return ranks_.front()->name(); }
   std::string device_label() const override { return ranks_.front()->device_label(); }
@@ -55,6 +57,7 @@ class TensorParallelBackend final : public Backend {
 
   std::vector<std::unique_ptr<Backend>> ranks_;
   std::vector<std::shared_ptr<Communicator>> communicators_;
+  std::mutex runner_mutex_;
   std::shared_ptr<RankRunner> runner_;
   std::vector<StepLogits> scratch_;  // ranks other than 0: logits they produce but nobody reads
   std::optional<Fault> fault_;

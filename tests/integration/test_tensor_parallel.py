@@ -1,0 +1,180 @@
+"""Tensor parallelism (--tensor-parallel-size) end to end on the CPU: the ranks of a group give the
+greedy tokens of one backend and top-5 logprobs within 1e-4 relative, through `troupe generate`
+(the Llama, Qwen2 and Qwen3 fixtures and the real SmolLM2 GGUF, 2 and 4 ranks; SmolLM2's 3 kv heads
+split by neither) and through the server with 16 concurrent streamed requests that share a prefix
+(prefix caching) in a KV cache too small for all of them (preemption). Also: TP 2 x DP 1 beside
+TP 1 x DP 2; each rank's actor and weight bytes on /metrics; an injected rank failure that ends the
+request of its step with the rank named while the next request succeeds.
+
+All of it runs with --cpu-float-activations: int8 activations round at discontinuities that the
+ranks' partial sums (another order of additions) cross now and then, and SmolLM2's outlier
+activations amplify such a flip into logits as far apart as the AVX2 and AVX-512 kernels of one
+backend are (tests/gpu/parallel/tensor_parallel_test.cpp bounds that case)."""
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from pathlib import Path
+
+import openai
+import pytest
+
+from test_generate_parity import assert_matches_reference
+from troupe_server import http_request, named_servers, troupe_bin
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
+EXACT = ["--device", "cpu", "--cpu-float-activations"]
+PROMPT_IDS = "1,5,9,13,17,21,25,29,33,37,41,45"
+SHARED = ("You are reviewing a pull request. The project is a small web service written in Python; it "
+          "has a router, a database layer and a cache. Answer in two sentences. ")
+TOPICS = ["the router", "the cache", "error handling", "logging", "the database layer", "tests", "naming",
+          "configuration", "retries", "timeouts", "documentation", "metrics", "security", "deployment",
+          "dependencies", "performance"]
+
+
+def generate_ids(model: str, extra: list[str], max_tokens: int = 24, prompt_ids: str = PROMPT_IDS) -> str:
+    cmd = [str(troupe_bin()), "generate", model, "--prompt-ids", prompt_ids, "--print-ids", "--max-tokens",
+           str(max_tokens), "--ignore-eos", *EXACT, *extra]
+    done = subprocess.run(cmd, capture_output=True, timeout=300)
+    assert done.returncode == 0, f"{cmd} exited {done.returncode}: {done.stderr.decode(errors='replace')}"
+    return done.stdout.decode().strip()
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+@pytest.mark.parametrize("model", ["llama", "qwen2", "qwen3", "smollm2"])
+def test_generate_on_ranks_matches_one_backend(model, ranks, model_path):
+    path = model_path if model == "smollm2" else str(FIXTURES / model)
+    prompt = "1,9690,198,2683,359,253,5356,5646,11173,3365" if model == "smollm2" else PROMPT_IDS
+    want = generate_ids(path, ["--threads", "2"], prompt_ids=prompt)
+    got = generate_ids(path, ["--tensor-parallel-size", str(ranks)], prompt_ids=prompt)
+    assert got == want, f"{model} on {ranks} ranks: {got} != {want}"
+
+
+def test_a_shape_that_cannot_split_is_refused_at_load(model_path):
+    # SmolLM2 has 9 attention heads: 16 ranks cannot each have one.
+    done = subprocess.run([str(troupe_bin()), "generate", model_path, "--prompt", "hi", "--max-tokens", "1",
+                           "--device", "cpu", "--tensor-parallel-size", "16"], capture_output=True, timeout=120)
+    assert done.returncode == 2
+    assert "--tensor-parallel-size 16: the model has 9 attention heads, fewer than the ranks" in done.stderr.decode()
+
+
+# ~600 token slots of float32 keys and values (SmolLM2: 46,080 bytes per token): 16 requests of
+# ~130-token prompts and 40 new tokens need ~2,700. A float32 cache, since rounding keys and values
+# to 16 bits turns the last-bit differences of another summation order (the ranks', or another
+# batch's row count) into 1e-4-sized ones.
+SERVE = [*EXACT, "--kv-cache-dtype", "float32", "--max-model-len", "1024", "--max-num-seqs", "16",
+         "--kv-cache-memory", str(600 * 46080)]
+
+
+@pytest.fixture(scope="module")
+def servers(model_path, tmp_path_factory):
+    configs = {
+        "whole": [*SERVE, "--threads", "2"],
+        "tp2": [*SERVE, "--tensor-parallel-size", "2"],
+        "tp4": [*SERVE, "--tensor-parallel-size", "4"],
+        "dp2": [*SERVE, "--tensor-parallel-size", "1", "--data-parallel-size", "2"],
+    }
+    try:
+        with named_servers(model_path, configs, tmp_path_factory.mktemp("tensor-parallel")) as started:
+            yield started
+            for name, server in started.items():
+                assert server.alive(), f"{name} server died\n{server.log_tail()}"
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+async def streamed(server, name: str, topic: str, i: int):
+    """One streamed chat completion: its text and (token, logprob, top-5) entries."""
+    messages = [{"role": "user", "content": (SHARED if i % 2 == 0 else "") + f"What should I check about {topic}?"}]
+    async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=600) as ac:
+        text, entries = "", []
+        async for chunk in await ac.chat.completions.create(model=name, messages=messages, max_tokens=40, temperature=0,
+                                                            stream=True, logprobs=True, top_logprobs=5):
+            for ch in chunk.choices:
+                text += ch.delta.content or ""
+                if ch.logprobs and ch.logprobs.content:
+                    entries += [(e.token, e.logprob, [(a.token, a.logprob) for a in e.top_logprobs])
+                                for e in ch.logprobs.content]
+        return text, entries
+
+
+def sixteen_at_once(server, name: str):
+    async def run():
+        return await asyncio.gather(*(streamed(server, name, t, i) for i, t in enumerate(TOPICS)))
+    return asyncio.run(run())
+
+
+def metric_values(server, pattern: str) -> list[tuple[str, float]]:
+    _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
+    return [(m.group(1), float(m.group(2))) for m in re.finditer(pattern, body.decode(), re.M)]
+
+
+def metric_sum(server, family: str) -> float:
+    _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
+    return sum(float(v) for v in re.findall(rf"^{re.escape(family)}\{{[^}}]*\}} ([0-9.e+]+)$", body.decode(), re.M))
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-4 * max(1.0, abs(b))
+
+
+@pytest.fixture(scope="module")
+def whole_results(servers):
+    return sixteen_at_once(servers["whole"], "whole")
+
+
+@pytest.mark.parametrize("name", ["tp2", "tp4", "dp2"])
+def test_sixteen_streams_on_ranks_match_one_backend(servers, whole_results, name):
+    results = sixteen_at_once(servers[name], name)
+    for i, ((text, entries), (want_text, want_entries)) in enumerate(zip(results, whole_results)):
+        label = f"{name} request {i}"
+        assert_matches_reference(text, entries, want_text, label)
+        for j, ((tok, lp, top), (want_tok, want_lp, want_top)) in enumerate(zip(entries, want_entries)):
+            if tok != want_tok:
+                break  # parted at a near-tie (checked above): what follows is another text
+            assert close(lp, want_lp), f"{label} token {j} {tok!r}: logprob {lp} != {want_lp}"
+            theirs = dict(want_top)
+            for alt, v in top:
+                if alt in theirs:
+                    assert close(v, theirs[alt]), f"{label} token {j}: top logprob of {alt!r} {v} != {theirs[alt]}"
+    if name != "dp2":  # two engines, each with a cache of its own: room for all
+        assert metric_sum(servers[name], "vllm:num_preemptions_total") > 0, f"{name}: no preemption; the test no longer covers it"
+    assert metric_sum(servers[name], "vllm:prefix_cache_hits_total") > 0, f"{name}: no prefix-cache hit"
+
+
+def test_each_rank_is_an_actor_with_its_weights_on_metrics(servers):
+    for name, ranks in (("tp2", 2), ("tp4", 4)):
+        actors = metric_values(servers[name], r'^caf_actor_mailbox_size\{name="(troupe\.executor\.0\.rank\.\d)",rank="\d"\} ([0-9.e+]+)$')
+        assert sorted(a for a, _ in actors) == [f"troupe.executor.0.rank.{r}" for r in range(ranks)]
+        processed = metric_values(servers[name], r'^caf_actor_processing_time_seconds_count\{name="troupe\.executor\.0\.rank\.(\d)",rank="\d"\} ([0-9.e+]+)$')
+        assert len(processed) == ranks and all(v > 0 for _, v in processed), processed
+        shards = metric_values(servers[name], r'^troupe_executor_weight_bytes\{engine="0",rank="(\d)"\} ([0-9.e+]+)$')
+        whole = metric_values(servers["whole"], r'^troupe_executor_weight_bytes\{engine="0",rank="(\d)"\} ([0-9.e+]+)$')
+        assert len(shards) == ranks and len(whole) == 1
+        # Each rank holds a share: together a little more than the whole (norms are replicated).
+        assert all(v < whole[0][1] * 0.75 for _, v in shards), (shards, whole)
+        assert whole[0][1] <= sum(v for _, v in shards) < whole[0][1] * 1.1
+    # TP 1 x DP 2: two engines, each a group of one rank.
+    engines = metric_values(servers["dp2"], r'^troupe_executor_weight_bytes\{engine="(\d)",rank="0"\} ([0-9.e+]+)$')
+    assert sorted(e for e, _ in engines) == ["0", "1"]
+
+
+def test_a_failed_rank_fails_its_step_with_its_name_and_the_next_request_succeeds(model_path, tmp_path, monkeypatch):
+    trigger = tmp_path / "fail-rank-1"
+    monkeypatch.setenv("TROUPE_TEST_FAIL_RANK", f"1:{trigger}")
+    with named_servers(model_path, {"tp2": [*SERVE, "--tensor-parallel-size", "2"]}, tmp_path) as started:
+        server = started["tp2"]
+        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=300)
+        ask = dict(model="tp2", messages=[{"role": "user", "content": "Say hello."}], max_tokens=8, temperature=0)
+        want = client.chat.completions.create(**ask).choices[0].message.content
+        trigger.write_text("x")
+        with pytest.raises(openai.APIStatusError) as failed:
+            client.chat.completions.create(**ask)
+        assert failed.value.status_code == 500
+        assert "tensor-parallel rank 1 failed: injected failure" in str(failed.value)
+        assert not trigger.exists()
+        assert client.chat.completions.create(**ask).choices[0].message.content == want
+        restarts = metric_values(server, r'^troupe_actor_restarts_total\{name="troupe\.executor\.0\.rank\.(\d)",rank="\d"\} ([0-9.e+]+)$')
+        assert dict(restarts) == {"0": 0.0, "1": 1.0}
+        assert server.alive()
