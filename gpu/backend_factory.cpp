@@ -13,6 +13,7 @@
 #include "gpu/device_probe.hpp"
 #if TROUPE_WITH_CUDA
 #include "gpu/cuda/cuda_backend.hpp"
+#include "gpu/cuda/nccl_communicator.hpp"
 #endif
 
 namespace troupe {
@@ -92,12 +93,24 @@ std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOpti
 std::unique_ptr<Backend> make_tensor_parallel_backend(const ModelFiles& model, const BackendOptions& base, int size) {
   if (size < 1) throw ConfigError("--tensor-parallel-size " + std::to_string(size) + ": expected 1 or more");
   const bool cpu = base.device == "cpu" || (base.device == "auto" && probe_cuda_devices().device_count == 0);
-  if (!cpu && size > 1) {
-    throw ConfigError("--tensor-parallel-size " + std::to_string(size) +
-                      ": the CUDA backend does not hold a shard of a model yet; use --device cpu, or "
-                      "--data-parallel-size for one whole model per GPU");
+  // CUDA ranks: `size` consecutive devices from the one `base` names, NCCL between them.
+  std::vector<int> devices;
+  std::vector<std::shared_ptr<Communicator>> communicators;
+  if (cpu) {
+    communicators = cpu::make_shm_communicators(size);
+  } else {
+    const int first = base.device == "auto" ? 0 : parse_cuda_index(base.device);
+    const int count = probe_cuda_devices().device_count;
+    if (first + size > count) {
+      throw ConfigError("--tensor-parallel-size " + std::to_string(size) + " from cuda:" + std::to_string(first) +
+                        " needs " + std::to_string(first + size) + " CUDA devices; this machine has " +
+                        std::to_string(count));
+    }
+    for (int r = 0; r < size; ++r) devices.push_back(first + r);
+#if TROUPE_WITH_CUDA
+    communicators = cuda::make_nccl_communicators(devices);
+#endif
   }
-  const std::vector<std::shared_ptr<Communicator>> communicators = cpu::make_shm_communicators(size);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, (base.threads > 0 ? base.threads : cores) / size);
   const int first = std::max(0, base.cpu_first_core);
@@ -105,6 +118,7 @@ std::unique_ptr<Backend> make_tensor_parallel_backend(const ModelFiles& model, c
   for (int r = 0; r < size; ++r) {
     BackendOptions o = base;
     o.communicator = communicators[static_cast<std::size_t>(r)];
+    if (!cpu) o.device = "cuda:" + std::to_string(devices[static_cast<std::size_t>(r)]);
     if (cpu) {
       o.device = "cpu";
       o.threads = threads;

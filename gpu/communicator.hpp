@@ -12,6 +12,9 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "model/tensor_split.hpp"
 
 namespace troupe {
 
@@ -28,15 +31,19 @@ class Communicator {
   // data[0, count) ← the element-wise sum over ranks of every rank's data[0, count). Every rank
   // receives the same values (the same order of additions on every rank).
   virtual void all_reduce_sum(float* data, int64_t count) = 0;
-  // Rank 0's out[rows, out_cols] ← each rank's local[rows, cols] at columns [col_offset,
-  // col_offset + cols) (the ranks' column ranges tile out_cols). `out` is only read on rank 0.
-  virtual void gather_columns(const float* local, int64_t rows, int64_t cols, int64_t col_offset, float* out,
+  // Rank 0's out[rows, out_cols] ← each rank r's local[rows, columns[r].size()] at its columns
+  // columns[r] (the ranges tile out_cols; every rank passes the same list). `out` is used on rank 0
+  // only. Called outside CUDA graph capture (the NCCL form stages through memory it allocates).
+  virtual void gather_columns(const float* local, int64_t rows, const std::vector<IndexRange>& columns, float* out,
                               int64_t out_cols) = 0;
   // Wakes the ranks waiting in a collective with CommunicatorAborted(why); until reset(), every
   // collective throws at once.
   virtual void abort(const std::string& why) = 0;
   // Called by one owner while no rank is inside a collective.
   virtual void reset() = 0;
+  // CUDA: the stream (a cudaStream_t) this rank's collectives are enqueued on; they then complete
+  // in that stream's order rather than before the call returns. Host communicators ignore it.
+  virtual void bind_stream(void* /*stream*/) {}
 };
 
 }  // namespace troupe

@@ -35,7 +35,30 @@ struct RankShard {
 
   int64_t num_heads() const { return q_heads.size(); }
   int64_t num_kv_heads() const { return static_cast<int64_t>(kv_heads.size()); }
+  // The rows of the q and of the k (or v) projection this rank holds, for heads of head_dim.
+  std::vector<IndexRange> q_rows(int64_t head_dim) const { return {{q_heads.begin * head_dim, q_heads.end * head_dim}}; }
+  std::vector<IndexRange> kv_rows(int64_t head_dim) const {
+    std::vector<IndexRange> rows;
+    for (const int64_t g : kv_heads) rows.push_back({g * head_dim, (g + 1) * head_dim});
+    return rows;
+  }
 };
+
+// The listed row ranges (in order; a range may repeat) of a row-major matrix whose rows are
+// `stride` elements, each row cut to its elements [offset, offset + count): a rank's part of a
+// weight (elements are floats, or a row's bytes of quantized blocks).
+template <typename T>
+std::vector<T> select_rows(const std::vector<T>& all, int64_t stride, const std::vector<IndexRange>& rows, int64_t offset,
+                           int64_t count) {
+  std::vector<T> out;
+  for (const IndexRange& range : rows) {
+    for (int64_t r = range.begin; r < range.end; ++r) {
+      const auto first = all.begin() + r * stride + offset;
+      out.insert(out.end(), first, first + count);
+    }
+  }
+  return out;
+}
 
 // Rank `rank` of `size`. `ffn_unit` is the granularity of the FFN split (the block length of the
 // down projection's storage, 1 for float weights). Throws ConfigError when the model cannot give

@@ -44,6 +44,7 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true, options.cpu_first_core);
   shard_ = communicator_ ? shard_for(spec_, communicator_->rank(), communicator_->size(), ffn_split_unit(model))
                          : shard_for(spec_, 0, 1);
+  for (int r = 0; r < shard_.size; ++r) vocab_split_.push_back(shard_for(spec_, r, shard_.size, ffn_split_unit(model)).vocab);
   heads_ = shard_.num_heads();
   kv_heads_ = shard_.num_kv_heads();
   intermediate_ = shard_.intermediate.size();
@@ -88,9 +89,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   using Rows = std::vector<IndexRange>;
   const DecoderLayout layout = decoder_layout(spec_);
   // The shard's rows of each stacked part (the whole model's when there is one rank).
-  const Rows q_rows{{shard_.q_heads.begin * d, shard_.q_heads.end * d}};
-  Rows kv_rows;
-  for (const int64_t g : shard_.kv_heads) kv_rows.push_back({g * d, (g + 1) * d});
+  const Rows q_rows = shard_.q_rows(d), kv_rows = shard_.kv_rows(d);
   const IndexRange q_cols = q_rows.front();
   const Rows ffn_rows{shard_.intermediate}, vocab_rows{shard_.vocab};
   // A bias or other vector, sliced like the rows it belongs to.
@@ -200,8 +199,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   const int64_t local_vocab = shard_.vocab.size();
   local_logits_.resize(static_cast<std::size_t>(nrows * local_vocab));
   head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
-  communicator_->gather_columns(local_logits_.data(), nrows, local_vocab, shard_.vocab.begin, out.values.data(),
-                                spec_.vocab_size);
+  communicator_->gather_columns(local_logits_.data(), nrows, vocab_split_, out.values.data(), spec_.vocab_size);
 }
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {

@@ -90,9 +90,15 @@ void add(float* residual, const float* delta, int64_t n) {
   for (int64_t i = 0; i < n; ++i) residual[i] += delta[i];
 }
 
-void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim) {
+void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim, int64_t first_id,
+                      int64_t held) {
   for (int64_t t = 0; t < tokens; ++t) {
-    std::copy_n(table + static_cast<int64_t>(ids[t]) * dim, dim, out + t * dim);
+    const int64_t row = static_cast<int64_t>(ids[t]) - first_id;
+    if (row >= 0 && row < held) {
+      std::copy_n(table + row * dim, dim, out + t * dim);
+    } else {
+      std::fill_n(out + t * dim, dim, 0.0f);
+    }
   }
 }
 

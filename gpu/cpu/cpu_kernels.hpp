@@ -59,7 +59,10 @@ void scale(float* x, int64_t n, float factor);
 void add(float* residual, const float* delta, int64_t n);
 
 // out[t] = table[ids[t]] for rows of `dim` floats.
-void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim);
+// A tensor-parallel rank holds the table's rows of ids [first_id, first_id + held): other ids give
+// zero rows (their rank supplies them in the sum).
+void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim,
+                      int64_t first_id = 0, int64_t held = INT64_MAX);
 
 // Paged KV cache of one layer: [num_blocks, block_size, kv_heads] rows of head_dim values for
 // keys and the same for values, each row stored as `dtype` (gpu/cpu/kv_dtype.hpp) in row_bytes.

@@ -92,21 +92,6 @@ IndexRange part_cols(const CpuWeight::Part& p) {
   return p.cols.size() > 0 ? p.cols : IndexRange{0, p.shape.back()};
 }
 
-// Copies the selected rows' [offset, offset + count) units (bytes or floats) out of rows of
-// `stride` units.
-template <typename T>
-std::vector<T> select(const std::vector<T>& all, int64_t stride, const std::vector<IndexRange>& rows, int64_t offset,
-                      int64_t count) {
-  std::vector<T> out;
-  for (const IndexRange& range : rows) {
-    for (int64_t r = range.begin; r < range.end; ++r) {
-      const auto first = all.begin() + r * stride + offset;
-      out.insert(out.end(), first, first + count);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& parts, Mode mode) {
@@ -135,12 +120,12 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
       const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, w.cols_));
       std::vector<std::byte> bytes =
           whole ? std::move(stored.bytes)
-                : select(stored.bytes, static_cast<int64_t>(dtype_bytes_for(type, stored_cols)), rows,
+                : select_rows(stored.bytes, static_cast<int64_t>(dtype_bytes_for(type, stored_cols)), rows,
                          static_cast<int64_t>(dtype_bytes_for(type, cols.begin)), row_bytes);
       w.add_segment(Segment{type, 0, nrows, row_bytes, {}, WeightBytes(bytes.begin(), bytes.end())});
     } else {
       std::vector<float> values = model.load_f32(part.name, part.shape);
-      if (!whole) values = select(values, stored_cols, rows, cols.begin, cols.size());
+      if (!whole) values = select_rows(values, stored_cols, rows, cols.begin, cols.size());
       w.add_segment(Segment{DType::F32, 0, nrows, 0, std::move(values), {}});
     }
     model.release_pages(part.name);  // the copy is what we read from now on

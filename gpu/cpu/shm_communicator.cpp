@@ -45,20 +45,15 @@ class Group {
     barrier();
   }
 
-  void gather_columns(int rank, const float* local, int64_t rows, int64_t cols, int64_t col_offset, float* out,
+  void gather_columns(int rank, const float* local, int64_t rows, const std::vector<IndexRange>& columns, float* out,
                       int64_t out_cols) {
-    Slot& mine = slots_[rank];
-    mine.source = local;
-    mine.rows = rows;
-    mine.cols = cols;
-    mine.col_offset = col_offset;
+    if (static_cast<int>(columns.size()) != size_) throw std::invalid_argument("gather_columns: one column range per rank");
+    slots_[rank].source = local;
     barrier();
     if (rank == 0) {
       for (int r = 0; r < size_; ++r) {
-        const Slot& s = slots_[r];
-        for (int64_t i = 0; i < s.rows; ++i) {
-          std::copy_n(s.source + i * s.cols, s.cols, out + i * out_cols + s.col_offset);
-        }
+        const IndexRange c = columns[static_cast<std::size_t>(r)];
+        for (int64_t i = 0; i < rows; ++i) std::copy_n(slots_[r].source + i * c.size(), c.size(), out + i * out_cols + c.begin);
       }
     }
     barrier();
@@ -83,9 +78,8 @@ class Group {
 
  private:
   struct alignas(64) Slot {
-    float* data = nullptr;
-    const float* source = nullptr;
-    int64_t rows = 0, cols = 0, col_offset = 0;
+    float* data = nullptr;          // all_reduce_sum's buffer
+    const float* source = nullptr;  // gather_columns' local part
   };
 
   // About 20-50 us of pause instructions before sleeping on the futex.
@@ -128,9 +122,9 @@ class ShmCommunicator final : public Communicator {
   void all_reduce_sum(float* data, int64_t count) override {
     if (group_->size() > 1) group_->all_reduce_sum(rank_, data, count);
   }
-  void gather_columns(const float* local, int64_t rows, int64_t cols, int64_t col_offset, float* out,
+  void gather_columns(const float* local, int64_t rows, const std::vector<IndexRange>& columns, float* out,
                       int64_t out_cols) override {
-    group_->gather_columns(rank_, local, rows, cols, col_offset, out, out_cols);
+    group_->gather_columns(rank_, local, rows, columns, out, out_cols);
   }
   void abort(const std::string& why) override { group_->abort(why); }
   void reset() override { group_->reset(); }

@@ -46,6 +46,13 @@ struct MetaLayout {
 
 struct CudaBackend::Impl {
   ModelSpec spec;
+  // Tensor parallelism: this backend's part of the model (the whole without a communicator), the
+  // local head, FFN and vocabulary counts its weights, activations and KV cache hold, and every
+  // rank's vocabulary rows (rank 0 gathers the logits).
+  std::shared_ptr<Communicator> comm;
+  RankShard shard;
+  std::vector<IndexRange> vocab_split;
+  int64_t heads = 0, kv_heads = 0, inter = 0, local_vocab = 0;
   int device = 0;
   std::string name;
   StorageType type = StorageType::BF16;
@@ -60,6 +67,7 @@ struct CudaBackend::Impl {
   DeviceBuffer cublas_workspace;
   // Activations (see run_model for their shapes).
   DeviceBuffer x, delta, xn, qkv, attn, gate_up, act, final_xn, logits;
+  DeviceBuffer full_logits;  // a group's rank 0: every rank's vocabulary columns, gathered
   DeviceBuffer kv_cache;  // per layer: keys then values, each [(num_blocks + 1) * block_size, kv_width]
   MetaLayout layout{1};
   DeviceBuffer meta;
@@ -89,8 +97,17 @@ struct CudaBackend::Impl {
     if (spec.num_kv_heads <= 0 || spec.num_heads % spec.num_kv_heads != 0) {
       throw ModelError("CUDA backend: attention heads are not a multiple of KV heads");
     }
+    comm = options.communicator;
+    const int ranks = comm ? comm->size() : 1;
+    shard = shard_for(spec, comm ? comm->rank() : 0, ranks);
+    for (int r = 0; r < ranks; ++r) vocab_split.push_back(shard_for(spec, r, ranks).vocab);
+    heads = shard.num_heads();
+    kv_heads = shard.num_kv_heads();
+    inter = shard.intermediate.size();
+    local_vocab = shard.vocab.size();
     TROUPE_CUDA_CHECK(cudaSetDevice(device));
     TROUPE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    if (comm) comm->bind_stream(stream);
     TROUPE_CUBLAS_CHECK(cublasCreate(&cublas));
     TROUPE_CUBLAS_CHECK(cublasSetStream(cublas, stream));
     // A workspace of our own: cuBLAS then never allocates inside a captured graph.
@@ -99,18 +116,19 @@ struct CudaBackend::Impl {
   }
 
   void allocate_workspace() {
-    const int64_t w = kLimits.max_tokens, r = kLimits.max_rows, h = spec.hidden_size;
-    const int64_t qkv_w = spec.q_width() + 2 * spec.kv_width(), inter = spec.intermediate_size;
+    const int64_t w = kLimits.max_tokens, r = kLimits.max_rows, h = spec.hidden_size, d = spec.head_dim;
+    const int64_t qkv_w = (heads + 2 * kv_heads) * d;
     constexpr int64_t f = sizeof(float);
     x = DeviceBuffer(w * h * f);
     delta = DeviceBuffer(w * h * f);
     xn = DeviceBuffer(w * h * kStorageBytes);
     qkv = DeviceBuffer(w * qkv_w * f);
-    attn = DeviceBuffer(w * spec.q_width() * kStorageBytes);
+    attn = DeviceBuffer(w * heads * d * kStorageBytes);
     gate_up = DeviceBuffer(w * 2 * inter * f);
     act = DeviceBuffer(w * inter * kStorageBytes);
     final_xn = DeviceBuffer(r * h * kStorageBytes);
-    logits = DeviceBuffer(r * spec.vocab_size * f);
+    logits = DeviceBuffer(r * local_vocab * f);
+    if (shard.size > 1 && shard.rank == 0) full_logits = DeviceBuffer(r * spec.vocab_size * f);
 
     max_blocks_per_seq = (spec.max_position + block_size - 1) / block_size;
     layout = MetaLayout(max_blocks_per_seq);
@@ -141,7 +159,7 @@ struct CudaBackend::Impl {
 
   // KV blocks: what the options ask for, or what fits in free memory x utilization.
   void allocate_kv_cache(const BackendOptions& options) {
-    const int64_t bytes_per_block = 2 * spec.num_layers * block_size * spec.kv_width() * kStorageBytes;
+    const int64_t bytes_per_block = 2 * spec.num_layers * block_size * kv_heads * spec.head_dim * kStorageBytes;
     std::size_t free_bytes = 0, total_bytes = 0;
     TROUPE_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     const auto free_now = static_cast<int64_t>(free_bytes), total = static_cast<int64_t>(total_bytes);
@@ -150,6 +168,7 @@ struct CudaBackend::Impl {
                            kDeviceReserveBytes;
     const int64_t fits = std::max<int64_t>(0, budget / bytes_per_block - 1);  // one block is the padding block
     if (options.kv_cache_bytes > 0 || options.max_kv_tokens > 0) {
+      // From the whole model's geometry: every rank of a group gets the same number of blocks.
       num_blocks = kv_blocks_for(options, spec, spec.head_dim * kStorageBytes);
       if (num_blocks > fits) {
         throw ConfigError(name + ": a KV cache of " + std::to_string(num_blocks) + " blocks (" +
@@ -173,9 +192,9 @@ struct CudaBackend::Impl {
   }
 
   DeviceKv layer_kv(int64_t layer) const {
-    const int64_t half = (num_blocks + 1) * block_size * spec.kv_width() * kStorageBytes;
+    const int64_t half = (num_blocks + 1) * block_size * kv_heads * spec.head_dim * kStorageBytes;
     char* base = kv_cache.as<char>() + 2 * layer * half;
-    return DeviceKv{base, base + half, type, block_size, spec.num_kv_heads, spec.head_dim};
+    return DeviceKv{base, base + half, type, block_size, kv_heads, spec.head_dim};
   }
 
   // C[m, n] (float32) = A[m, k] . W[n, k]^T, A and W in storage type. Row-major C^T is the
@@ -212,8 +231,12 @@ struct CudaBackend::Impl {
 
   // The forward pass over the uploaded metadata: `tokens` tokens, logits for `rows` rows.
   void run_model(int64_t tokens, int64_t rows) {
-    const int64_t h = spec.hidden_size, qw = spec.q_width(), kvw = spec.kv_width(), d = spec.head_dim;
-    const int64_t qkv_w = qw + 2 * kvw, inter = spec.intermediate_size;
+    const int64_t h = spec.hidden_size, d = spec.head_dim, qw = heads * d, kvw = kv_heads * d;
+    const int64_t qkv_w = qw + 2 * kvw;
+    // A rank's o and down products are partial sums over its heads and FFN columns.
+    const auto sum_over_ranks = [&](float* data) {
+      if (shard.size > 1) comm->all_reduce_sum(data, tokens * h);
+    };
     const auto eps = static_cast<float>(spec.rms_eps);
     const int32_t* positions = meta_at(layout.positions);
     const AttentionIndex index{meta_at(layout.tables), meta_at(layout.table_offsets), meta_at(layout.token_seq),
@@ -223,7 +246,8 @@ struct CudaBackend::Impl {
     float* v = k + kvw;
 
     embedding_gather(weights.embed.data(), type, meta_at(layout.ids), x.as<float>(), tokens, h,
-                     static_cast<float>(spec.embedding_multiplier), stream);
+                     static_cast<float>(spec.embedding_multiplier), shard.vocab.begin, local_vocab, stream);
+    sum_over_ranks(x.as<float>());
     for (int64_t l = 0; l < spec.num_layers; ++l) {
       const DeviceLayer& L = weights.layers[static_cast<std::size_t>(l)];
       // The previous layer's MLP output joins the residual stream inside the norm.
@@ -233,15 +257,16 @@ struct CudaBackend::Impl {
       if (L.qkv_bias.data() != nullptr) add_bias(q, L.qkv_bias.as<float>(), tokens, qkv_w, stream);
       if (spec.clip_qkv > 0.0) clamp_rows(q, tokens, qkv_w, qkv_w, static_cast<float>(spec.clip_qkv), stream);
       if (spec.qk_norm) {
-        head_rms_norm(q, L.q_norm.as<float>(), tokens, spec.num_heads, d, qkv_w, eps, stream);
-        head_rms_norm(k, L.k_norm.as<float>(), tokens, spec.num_kv_heads, d, qkv_w, eps, stream);
+        head_rms_norm(q, L.q_norm.as<float>(), tokens, heads, d, qkv_w, eps, stream);
+        head_rms_norm(k, L.k_norm.as<float>(), tokens, kv_heads, d, qkv_w, eps, stream);
       }
-      apply_rope(q, tokens, spec.num_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
-      apply_rope(k, tokens, spec.num_kv_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+      apply_rope(q, tokens, heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+      apply_rope(k, tokens, kv_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
       const DeviceKv kv = layer_kv(l);
       kv_store(kv, meta_at(layout.slots), tokens, k, v, qkv_w, stream);
-      paged_attention(kv, index, q, qkv_w, tokens, spec.num_heads, layer_window(l), attn.data(), stream);
+      paged_attention(kv, index, q, qkv_w, tokens, heads, layer_window(l), attn.data(), stream);
       gemm(attn.data(), L.o.data(), delta.as<float>(), tokens, h, qw);
+      sum_over_ranks(delta.as<float>());
       if (L.attention_out_norm.data() != nullptr) {
         rms_norm_in_place(delta.as<float>(), L.attention_out_norm.as<float>(), tokens, h, eps, stream);
       }
@@ -250,6 +275,7 @@ struct CudaBackend::Impl {
       gemm(xn.data(), L.gate_up.data(), gate_up.as<float>(), tokens, 2 * inter, h);
       gated_activation(gate_up.as<float>(), act.data(), type, tokens, inter, spec.activation, stream);
       gemm(act.data(), L.down.data(), delta.as<float>(), tokens, h, inter);
+      sum_over_ranks(delta.as<float>());
       if (L.mlp_out_norm.data() != nullptr) {
         rms_norm_in_place(delta.as<float>(), L.mlp_out_norm.as<float>(), tokens, h, eps, stream);
       }
@@ -257,7 +283,15 @@ struct CudaBackend::Impl {
     // Last residual add and final norm only on the rows that need logits.
     add_rms_norm(x.as<float>(), spec.num_layers > 0 ? delta.as<float>() : nullptr, weights.final_norm.as<float>(),
                  final_xn.data(), type, meta_at(layout.logit_rows), rows, h, eps, stream);
-    gemm(final_xn.data(), weights.head(), logits.as<float>(), rows, spec.vocab_size, h);
+    gemm(final_xn.data(), weights.head(), logits.as<float>(), rows, local_vocab, h);
+  }
+
+  // The step's logits [rows, vocab] on the device: this backend's own, or (a group's rank 0)
+  // every rank's vocabulary columns gathered; null on the group's other ranks.
+  const float* step_logits(int64_t rows) {
+    if (shard.size == 1) return logits.as<float>();
+    comm->gather_columns(logits.as<float>(), rows, vocab_split, full_logits.as<float>(), spec.vocab_size);
+    return shard.rank == 0 ? full_logits.as<float>() : nullptr;
   }
 
   cudaGraphExec_t capture(int64_t size) {
@@ -306,7 +340,7 @@ CudaBackend::CudaBackend(const ModelFiles& model, const BackendOptions& options,
     : impl_(std::make_unique<Impl>()) {
   impl_->spec = model.spec();
   impl_->init(options, cuda);
-  impl_->weights = load_device_weights(model, impl_->type);
+  impl_->weights = load_device_weights(model, impl_->type, impl_->shard);
   impl_->allocate_workspace();
   impl_->allocate_kv_cache(options);
   // Uploads and the KV memset went to the legacy stream, which the non-blocking backend stream
@@ -364,9 +398,11 @@ void CudaBackend::forward(const StepBatch& batch, StepLogits& out) {
   for (SubStep& step : plan) {
     const int64_t rows = step.rows();
     m.run(std::move(step));
-    TROUPE_CUDA_CHECK(cudaMemcpyAsync(out.values.data() + row * vocab, m.logits.data(),
-                                      static_cast<std::size_t>(rows * vocab) * sizeof(float), cudaMemcpyDeviceToHost,
-                                      m.stream));
+    if (const float* logits = m.step_logits(rows)) {
+      TROUPE_CUDA_CHECK(cudaMemcpyAsync(out.values.data() + row * vocab, logits,
+                                        static_cast<std::size_t>(rows * vocab) * sizeof(float), cudaMemcpyDeviceToHost,
+                                        m.stream));
+    }
     TROUPE_CUDA_CHECK(cudaStreamSynchronize(m.stream));
     row += rows;
   }
@@ -375,7 +411,8 @@ void CudaBackend::forward(const StepBatch& batch, StepLogits& out) {
 bool CudaBackend::sample(const StepBatch& batch, const std::vector<DeviceSamplingParams>& params,
                          std::vector<int32_t>& tokens, std::vector<float>* logprobs) {
   Impl& m = *impl_;
-  if (params.size() != batch.sequences.size()) return false;
+  // A rank holds a slice of the vocabulary: its group samples on the host from gathered logits.
+  if (params.size() != batch.sequences.size() || m.shard.size > 1) return false;
   validate_step(batch, m.spec, m.block_size, m.num_blocks);
   TROUPE_CUDA_CHECK(cudaSetDevice(m.device));
   std::vector<SubStep> plan = plan_step(batch, m.block_size, kLimits, /*last_only=*/true);

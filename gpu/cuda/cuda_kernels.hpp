@@ -22,10 +22,11 @@ enum class StorageType { BF16, FP16 };
 
 inline constexpr int64_t kStorageBytes = 2;  // bytes per value of either StorageType
 
-// out[t, :] = float(table[ids[t], :]) * multiplier; table is [vocab, dim] in `type`, out float32
-// [tokens, dim] (Gemma scales its embeddings by sqrt(dim)).
+// out[t, :] = float(table[ids[t] - first_id, :]) * multiplier; table is [held, dim] in `type`, out
+// float32 [tokens, dim] (Gemma scales its embeddings by sqrt(dim)). An id outside [first_id,
+// first_id + held) gives a zero row: a tensor-parallel rank holds a slice of the vocabulary.
 void embedding_gather(const void* table, StorageType type, const int32_t* ids, float* out, int64_t tokens,
-                      int64_t dim, float multiplier, Stream stream);
+                      int64_t dim, float multiplier, int64_t first_id, int64_t held, Stream stream);
 
 // For r in [0, rows): with src = rows_index ? rows_index[r] : r,
 //   residual[src] += delta[src] (skipped when delta is null), then

@@ -32,26 +32,47 @@ void upload_storage(DeviceBuffer& dst, int64_t at, const std::vector<float>& val
   }
 }
 
+// One stored tensor and the part of it a rank holds: row ranges (all rows when empty) and a
+// column range (all columns when empty).
+struct Part {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<IndexRange> rows = {};
+  IndexRange cols = {};
+};
+
+std::vector<float> load_part(const ModelFiles& model, const Part& p) {
+  std::vector<float> values = model.load_f32(p.name, p.shape);
+  if (p.rows.empty() && p.cols.size() == 0) return values;
+  const int64_t stored_cols = p.shape.size() == 2 ? p.shape.back() : 1;
+  const std::vector<IndexRange> rows = p.rows.empty() ? std::vector<IndexRange>{{0, p.shape.front()}} : p.rows;
+  const IndexRange cols = p.cols.size() > 0 ? p.cols : IndexRange{0, stored_cols};
+  return select_rows(values, stored_cols, rows, cols.begin, cols.size());
+}
+
 // A stacked storage matrix from parts loaded one after another.
-DeviceBuffer load_matrix(const ModelFiles& model, const std::vector<std::pair<std::string, std::vector<int64_t>>>& parts,
-                         StorageType type) {
+DeviceBuffer load_matrix(const ModelFiles& model, const std::vector<Part>& parts, StorageType type) {
+  std::vector<std::vector<float>> loaded;
   int64_t total = 0;
-  for (const auto& [name, shape] : parts) total += count(shape);
+  for (const Part& p : parts) {
+    loaded.push_back(load_part(model, p));
+    total += static_cast<int64_t>(loaded.back().size());
+  }
   DeviceBuffer buffer(total * kStorageBytes);
   int64_t at = 0;
-  for (const auto& [name, shape] : parts) {
-    upload_storage(buffer, at, model.load_f32(name, shape), type);
-    at += count(shape);
+  for (const auto& values : loaded) {
+    upload_storage(buffer, at, values, type);
+    at += static_cast<int64_t>(values.size());
   }
   return buffer;
 }
 
-// Float32 vectors loaded one after another, each plus `offset` (a norm's stored w for (1 + w)).
-DeviceBuffer load_f32_vector(const ModelFiles& model, const std::vector<std::pair<std::string, int64_t>>& parts,
-                             double offset = 0.0) {
+// Float32 vectors loaded one after another (each its rows of the part), plus `offset` (a norm's
+// stored w for (1 + w)).
+DeviceBuffer load_f32_vector(const ModelFiles& model, const std::vector<Part>& parts, double offset = 0.0) {
   std::vector<float> all;
-  for (const auto& [name, n] : parts) {
-    const std::vector<float> v = model.load_f32(name, {n});
+  for (const Part& p : parts) {
+    const std::vector<float> v = load_part(model, p);
     all.insert(all.end(), v.begin(), v.end());
   }
   for (float& x : all) x += static_cast<float>(offset);
@@ -73,36 +94,40 @@ int64_t DeviceWeights::bytes() const {
   return total;
 }
 
-DeviceWeights load_device_weights(const ModelFiles& model, StorageType type) {
+DeviceWeights load_device_weights(const ModelFiles& model, StorageType type, const RankShard& shard) {
   const ModelSpec& spec = model.spec();
   const int64_t h = spec.hidden_size, qw = spec.q_width(), kvw = spec.kv_width();
   const int64_t inter = spec.intermediate_size, d = spec.head_dim, vocab = spec.vocab_size;
   const double offset = spec.norm_weight_offset;
   const DecoderLayout layout = decoder_layout(spec);
+  const std::vector<IndexRange> q_rows = shard.q_rows(d), kv_rows = shard.kv_rows(d), ffn{shard.intermediate},
+                                vocab_rows{shard.vocab};
   DeviceWeights w;
   w.type = type;
-  w.embed = load_matrix(model, {{layout.embedding, {vocab, h}}}, type);
-  w.final_norm = load_f32_vector(model, {{layout.final_norm, h}}, offset);
-  if (!layout.lm_head.empty()) w.lm_head = load_matrix(model, {{layout.lm_head, {vocab, h}}}, type);
+  w.embed = load_matrix(model, {{layout.embedding, {vocab, h}, vocab_rows}}, type);
+  w.final_norm = load_f32_vector(model, {{layout.final_norm, {h}}}, offset);
+  if (!layout.lm_head.empty()) w.lm_head = load_matrix(model, {{layout.lm_head, {vocab, h}, vocab_rows}}, type);
   w.layers.resize(layout.layers.size());
   for (std::size_t i = 0; i < layout.layers.size(); ++i) {
     const LayerLayout& names = layout.layers[i];
     DeviceLayer& L = w.layers[i];
-    L.attention_norm = load_f32_vector(model, {{names.attention_norm, h}}, offset);
-    L.qkv = load_matrix(model, {{names.q, {qw, h}}, {names.k, {kvw, h}}, {names.v, {kvw, h}}}, type);
+    L.attention_norm = load_f32_vector(model, {{names.attention_norm, {h}}}, offset);
+    L.qkv = load_matrix(model, {{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}},
+                        type);
     if (!names.q_bias.empty()) {
-      L.qkv_bias = load_f32_vector(model, {{names.q_bias, qw}, {names.k_bias, kvw}, {names.v_bias, kvw}});
+      L.qkv_bias = load_f32_vector(model, {{names.q_bias, {qw}, q_rows}, {names.k_bias, {kvw}, kv_rows},
+                                           {names.v_bias, {kvw}, kv_rows}});
     }
     if (!names.q_norm.empty()) {
-      L.q_norm = load_f32_vector(model, {{names.q_norm, d}}, offset);
-      L.k_norm = load_f32_vector(model, {{names.k_norm, d}}, offset);
+      L.q_norm = load_f32_vector(model, {{names.q_norm, {d}}}, offset);
+      L.k_norm = load_f32_vector(model, {{names.k_norm, {d}}}, offset);
     }
-    L.o = load_matrix(model, {{names.o, {h, qw}}}, type);
-    if (!names.attention_out_norm.empty()) L.attention_out_norm = load_f32_vector(model, {{names.attention_out_norm, h}}, offset);
-    L.mlp_norm = load_f32_vector(model, {{names.mlp_norm, h}}, offset);
-    L.gate_up = load_matrix(model, {{names.gate, {inter, h}}, {names.up, {inter, h}}}, type);
-    L.down = load_matrix(model, {{names.down, {h, inter}}}, type);
-    if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_f32_vector(model, {{names.mlp_out_norm, h}}, offset);
+    L.o = load_matrix(model, {{names.o, {h, qw}, {}, q_rows.front()}}, type);
+    if (!names.attention_out_norm.empty()) L.attention_out_norm = load_f32_vector(model, {{names.attention_out_norm, {h}}}, offset);
+    L.mlp_norm = load_f32_vector(model, {{names.mlp_norm, {h}}}, offset);
+    L.gate_up = load_matrix(model, {{names.gate, {inter, h}, ffn}, {names.up, {inter, h}, ffn}}, type);
+    L.down = load_matrix(model, {{names.down, {h, inter}, {}, shard.intermediate}}, type);
+    if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_f32_vector(model, {{names.mlp_out_norm, {h}}}, offset);
   }
   return w;
 }

@@ -11,13 +11,14 @@
 #include "gpu/cuda/cuda_kernels.hpp"
 #include "gpu/cuda/device_buffer.hpp"
 #include "model/model_files.hpp"
+#include "model/tensor_split.hpp"
 
 namespace troupe::cuda {
 
 struct DeviceLayer {
   DeviceBuffer attention_norm, mlp_norm;          // float32 [hidden]
   DeviceBuffer attention_out_norm, mlp_out_norm;  // float32 [hidden]; empty without sandwich norms
-  DeviceBuffer qkv;                               // storage [q_width + 2 kv_width, hidden]
+  DeviceBuffer qkv;                               // storage [q_width + 2 kv_width, hidden] (a rank's heads)
   DeviceBuffer qkv_bias;                          // float32 [q_width + 2 kv_width]; empty without attention_bias
   DeviceBuffer q_norm, k_norm;                    // float32 [head_dim]; empty without qk_norm
   DeviceBuffer o;                                 // storage [hidden, q_width]
@@ -36,8 +37,9 @@ struct DeviceWeights {
   int64_t bytes() const;
 };
 
-// Reads every tensor of `model` (checked shapes, as the CPU backend reads them) into the device.
-DeviceWeights load_device_weights(const ModelFiles& model, StorageType type);
+// Reads every tensor of `model` (checked shapes, as the CPU backend reads them) into the device:
+// the part of it `shard` names (a tensor-parallel rank's; shard_for(spec, 0, 1) is the whole).
+DeviceWeights load_device_weights(const ModelFiles& model, StorageType type, const RankShard& shard);
 
 // Weights of the right shapes for `spec` filled on the device from a hash of `seed`: matrices
 // and biases uniform in [-scale, scale), norm weights in [0.9, 1.1). For benchmarks and tests

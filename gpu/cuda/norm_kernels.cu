@@ -10,11 +10,13 @@ constexpr int kNormThreads = 256;
 
 template <typename T>
 __global__ void embedding_gather_kernel(const T* __restrict__ table, const int32_t* __restrict__ ids,
-                                        float* __restrict__ out, int64_t tokens, int64_t dim, float multiplier) {
+                                        float* __restrict__ out, int64_t tokens, int64_t dim, float multiplier,
+                                        int64_t first_id, int64_t held) {
   const int64_t n = tokens * dim;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t t = i / dim, c = i % dim;
-    out[i] = to_float(table[static_cast<int64_t>(ids[t]) * dim + c]) * multiplier;
+    const int64_t row = static_cast<int64_t>(ids[t]) - first_id;
+    out[i] = row >= 0 && row < held ? to_float(table[row * dim + c]) * multiplier : 0.0f;
   }
 }
 
@@ -84,10 +86,10 @@ __global__ void head_rms_norm_kernel(float* __restrict__ x, const float* __restr
 }  // namespace
 
 void embedding_gather(const void* table, StorageType type, const int32_t* ids, float* out, int64_t tokens,
-                      int64_t dim, float multiplier, Stream stream) {
+                      int64_t dim, float multiplier, int64_t first_id, int64_t held, Stream stream) {
   if (tokens * dim == 0) return;
   TROUPE_DISPATCH_STORAGE(type, embedding_gather_kernel<<<grid_for(tokens * dim, 256), 256, 0, stream>>>(
-                                    static_cast<const Storage*>(table), ids, out, tokens, dim, multiplier));
+                                    static_cast<const Storage*>(table), ids, out, tokens, dim, multiplier, first_id, held));
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 

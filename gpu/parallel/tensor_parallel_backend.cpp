@@ -1,5 +1,7 @@
 #include "gpu/parallel/tensor_parallel_backend.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -47,7 +49,12 @@ TensorParallelBackend::TensorParallelBackend(const ModelFiles& model, const std:
                                              const RankFactory& make_rank) {
   if (rank_options.empty()) throw std::invalid_argument("a tensor-parallel group needs at least one rank");
   for (std::size_t r = 0; r < rank_options.size(); ++r) {
-    const BackendOptions& o = rank_options[r];
+    BackendOptions o = rank_options[r];
+    if (r > 0 && o.kv_cache_bytes == 0 && o.max_kv_tokens == 0) {
+      // A cache sized from free device memory: the later ranks take the first rank's block count,
+      // so that the group has one geometry.
+      o.max_kv_tokens = ranks_.front()->kv_num_blocks() * ranks_.front()->kv_block_size();
+    }
     if (!o.communicator || o.communicator->rank() != static_cast<int>(r) ||
         o.communicator->size() != static_cast<int>(rank_options.size())) {
       throw std::invalid_argument("tensor-parallel rank " + std::to_string(r) + " has no communicator of its rank");
@@ -93,45 +100,36 @@ void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
     if (!runner_) runner_ = std::make_shared<ThreadRankRunner>(n);
     runner = runner_;
   }
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+  std::vector<std::string> errors(static_cast<std::size_t>(n));
+  std::atomic<int> culprit{-1};  // the first rank to fail on its own; the others' errors follow from its abort
   Countdown countdown(n);
   for (int r = 0; r < n; ++r) {
-    runner->post(r, [this, r, &batch, &out, &errors, &countdown] {
+    runner->post(r, [this, r, &batch, &out, &errors, &culprit, &countdown] {
       try {
         if (fault_ && fault_->rank == r && std::filesystem::remove(fault_->trigger)) {
           throw std::runtime_error("injected failure (TROUPE_TEST_FAIL_RANK)");
         }
         ranks_[static_cast<std::size_t>(r)]->forward(batch, r == 0 ? out : scratch_[static_cast<std::size_t>(r)]);
-      } catch (const CommunicatorAborted&) {
-        errors[static_cast<std::size_t>(r)] = std::current_exception();
       } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(r)] = std::current_exception();
-        communicators_[static_cast<std::size_t>(r)]->abort("rank " + std::to_string(r) + " failed: " + e.what());
+        errors[static_cast<std::size_t>(r)] = e.what();
+        int none = -1;
+        // A CommunicatorAborted (or, on CUDA, a collective ended by the abort) is another rank's doing.
+        if (dynamic_cast<const CommunicatorAborted*>(&e) == nullptr && culprit.compare_exchange_strong(none, r)) {
+          communicators_[static_cast<std::size_t>(r)]->abort("rank " + std::to_string(r) + " failed: " + e.what());
+        }
       }
       countdown.done();
     });
   }
   countdown.wait();
 
-  // The rank that failed on its own is the one to name; the others were woken by its abort.
-  std::string failure;
-  bool failed = false;
-  for (int r = 0; r < n; ++r) {
-    if (!errors[static_cast<std::size_t>(r)]) continue;
-    failed = true;
-    try {
-      std::rethrow_exception(errors[static_cast<std::size_t>(r)]);
-    } catch (const CommunicatorAborted&) {
-    } catch (const std::exception& e) {
-      if (failure.empty()) {
-        failure = "tensor-parallel rank " + std::to_string(r) + " failed: " + e.what();
-        runner->rank_failed(r);
-      }
-    }
-  }
-  if (!failed) return;
+  const auto first_error = std::find_if(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); });
+  if (first_error == errors.end()) return;
   for (auto& c : communicators_) c->reset();
-  throw StepFailure(failure.empty() ? "tensor-parallel group aborted" : failure);
+  const int r = culprit.load();
+  if (r < 0) throw StepFailure("tensor-parallel group aborted: " + *first_error);
+  runner->rank_failed(r);
+  throw StepFailure("tensor-parallel rank " + std::to_string(r) + " failed: " + errors[static_cast<std::size_t>(r)]);
 }
 
 }  // namespace troupe

@@ -66,7 +66,8 @@ TEST_CASE("shm gather puts each rank's columns at its offset in rank 0's rows", 
     for (int64_t i = 0; i < rows; ++i) {
       for (int64_t j = 0; j < widths[r]; ++j) local[i * widths[r] + j] = static_cast<float>(100 * i + offsets[r] + j);
     }
-    c.gather_columns(local.data(), rows, widths[r], offsets[r], r == 0 ? out.data() : nullptr, total);
+    const std::vector<IndexRange> columns{{0, 5}, {5, 12}, {12, 14}};
+    c.gather_columns(local.data(), rows, columns, r == 0 ? out.data() : nullptr, total);
   });
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < total; ++j) REQUIRE(out[i * total + j] == static_cast<float>(100 * i + j));

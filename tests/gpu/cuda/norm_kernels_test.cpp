@@ -22,13 +22,20 @@ TEST_CASE("cuda: embedding_gather copies the rows of the ids exactly", "[gpu][cu
       const auto table_dev = to_device(to_storage(table, type));
       const auto ids_dev = to_device(ids);
       auto out = poisoned<float>(static_cast<std::size_t>(tokens * dim));
-      cuda::embedding_gather(table_dev.data(), type, ids_dev.as<int32_t>(), out.as<float>(), tokens, dim, 1.0f, nullptr);
+      cuda::embedding_gather(table_dev.data(), type, ids_dev.as<int32_t>(), out.as<float>(), tokens, dim, 1.0f, 0, vocab,
+                             nullptr);
       const auto got = from_device<float>(out);
       std::vector<float> want(got.size());
       const auto table_seen = rounded(table, type);
       cpu::embedding_gather(table_seen.data(), ids.data(), want.data(), tokens, dim);
       CHECK(count_non_finite(got) == 0);
       CHECK(got == want);  // a conversion from 16 bits to float32 is exact
+      // A tensor-parallel rank's slice of the table: rows 10..29 of it, other ids give zeros.
+      const auto slice_dev = to_device(to_storage(std::vector<float>(table.begin() + 10 * dim, table.begin() + 30 * dim), type));
+      cuda::embedding_gather(slice_dev.data(), type, ids_dev.as<int32_t>(), out.as<float>(), tokens, dim, 1.0f, 10, 20,
+                             nullptr);
+      cpu::embedding_gather(table_seen.data() + 10 * dim, ids.data(), want.data(), tokens, dim, 10, 20);
+      CHECK(from_device<float>(out) == want);
     }
   }
 }
