@@ -17,7 +17,11 @@
 #      7B shapes, roofline fraction;
 #   5. troupe serve --device cuda on the 0.5B-shaped Qwen2 model, tools/loadgen.py at concurrency
 #      1, 16, 64, 256 (--ignore-eos), one /metrics scrape for the NVML and device-memory series;
-#   6. a table of every check and figure, last in the output.
+#   6. tensor parallelism: `troupe generate --tensor-parallel-size 1` (a group of one rank, its NCCL
+#      communicator made) against the plain backend on the 0.5B model, and 2 ranks where the
+#      machine has two GPUs (the CUDA tests of step 2 include a one-rank NCCL all-reduce; NCCL is
+#      the one torch's wheels ship, found below);
+#   7. a table of every check and figure, last in the output.
 # Writes under $OUT (the device tool's folder; default .gpu-out/): device_check.log, summary.txt,
 # kernel_errors.tsv, parity.json, cuda_bench.txt, loadgen.jsonl, metrics.txt, tests.txt.
 #
@@ -71,6 +75,14 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/loc
   [[ -e $d/libcublas.so.13 || -e $d/libcudart.so.13 ]] && cuda_libs+="${cuda_libs:+:}$d"
 done
 lib_path="$B/lib${cuda_libs:+:$cuda_libs}"
+# NCCL, which troupe loads when it makes a tensor-parallel group on CUDA: the toolkit's or torch's.
+nccl=$(ls /usr/local/cuda/lib64/libnccl.so.2 /usr/local/cuda-*/lib*/libnccl.so.2 \
+  $(python3 -c 'import glob, site; [print(p) for s in site.getsitepackages() for p in glob.glob(s + "/nvidia/nccl*/lib/libnccl.so.2")]' 2>/dev/null) \
+  2>/dev/null | head -1)
+if [[ -n $nccl ]]; then
+  export TROUPE_NCCL_LIBRARY=$nccl TROUPE_EXPECT_NCCL=1
+  echo "NCCL: $nccl"
+fi
 run_bin() { LD_LIBRARY_PATH="$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 # The machine's C++ runtime, unless it is older than this build needs.
 if run_bin ldd "$B/bin/troupe" | grep -q "version .GLIBCXX.* not found\|version .GCC.* not found"; then
@@ -119,7 +131,7 @@ record "CPU backend vs transformers" "$cpu_ok" "rel err ${cpu_detail}(< 1e-4)"
 probe=$(run_bin "$B/bin/troupe-cuda-bench" --probe 2>&1)
 if [[ $? -ne 0 ]]; then
   reason=${probe#*no CUDA device }
-  for step in "CUDA tests" "model parity" "cuda bench" "serve + loadgen" "metrics: NVML, device memory"; do
+  for step in "CUDA tests" "model parity" "cuda bench" "serve + loadgen" "metrics: NVML, device memory" "tensor parallel"; do
     record "$step" "no device" "$reason"
   done
   print_summary
@@ -215,6 +227,35 @@ if [[ -d $work/qwen2-0.5b ]] && fits 60; then
   tail -3 /tmp/serve.log
 else
   record "serve + loadgen" skipped "$([[ -d $work/qwen2-0.5b ]] && echo "out of time" || echo "no 0.5B model (parity step did not make it)")"
+fi
+
+# ---- 6. tensor parallelism -------------------------------------------------------------------
+if [[ -z $nccl ]]; then
+  record "tensor parallel" FAIL "no libnccl.so.2 found (toolkit or nvidia-nccl wheel)"
+elif [[ -d $work/qwen2-0.5b ]] && fits 30; then
+  ids=$(seq -s, 1 40)
+  gen() { timeout 60 env LD_LIBRARY_PATH="$lib_path" "$B/bin/troupe" generate "$work/qwen2-0.5b" --device cuda --prompt-ids "$ids" \
+    --print-ids --max-tokens 32 --ignore-eos "$@" 2>>/tmp/tp.log; }
+  plain=$(gen)
+  one=$(gen --tensor-parallel-size 1)
+  gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+  detail="TP=1 (NCCL $(basename "$nccl")): $([[ -n $plain && $one == "$plain" ]] && echo "32 ids identical" || echo "DIFFERENT")"
+  tp_ok=ok
+  [[ -n $plain && $one == "$plain" ]] || tp_ok=FAIL
+  if ((gpus >= 2)); then
+    two=$(gen --tensor-parallel-size 2)
+    same=$(python3 -c 'import sys; a, b = sys.argv[1].split(","), sys.argv[2].split(","); n = 0
+while n < min(len(a), len(b)) and a[n] == b[n]: n += 1
+print(n)' "$plain" "${two:-x}")
+    detail+="; TP=2 on $gpus GPUs: first $same of 32 ids as one GPU"
+    [[ -n $two ]] || tp_ok=FAIL
+  else
+    detail+="; one GPU: more than one rank unverified"
+  fi
+  record "tensor parallel" "$tp_ok" "$detail"
+  tail -3 /tmp/tp.log
+else
+  record "tensor parallel" skipped "$([[ -d $work/qwen2-0.5b ]] && echo "out of time" || echo "no 0.5B model")"
 fi
 
 print_summary
