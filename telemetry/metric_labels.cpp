@@ -33,7 +33,7 @@ const std::set<std::string, std::less<>>& reserved_metric_label_names() {
       // troupe's metrics
       "model_name", "engine", "finished_reason", "tenant", "outcome", "kind", "class", "state", "device", "phase",
       "name", "version", "backend", "model", "block_size", "num_gpu_blocks", "enable_prefix_caching", "stage",
-      "reason", "resource", "source",
+      "reason", "resource", "source", "rank", "position",
       // set by Prometheus: histogram and summary buckets, scrape target labels
       "le", "quantile", "job", "instance"};
   return names;

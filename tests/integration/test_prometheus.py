@@ -280,8 +280,9 @@ def loaded(model_path, tmp_path_factory):
                                      "--metric-labels", SERVER_LABELS, "--log-format", "json"],
                         work / "troupe.log") as srv, \
             troupe_running(model_path, ["--max-num-seqs", "4", "--metric-labels", OTHER_LABELS, "--log-format", "json",
-                                        # n-gram speculation, so the speculative-decoding panels have data
-                                        "--speculative-config", SPECULATIVE],
+                                        # n-gram speculation and two tensor-parallel ranks, so the
+                                        # speculative-decoding and rank panels have data
+                                        "--speculative-config", SPECULATIVE, "--tensor-parallel-size", "2"],
                            work / "other.log") as other, \
             prometheus_running(work, [srv.port, other.port]) as prom:
         start = time.time()
