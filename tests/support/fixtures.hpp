@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,23 @@ inline std::vector<float> read_f32(const std::filesystem::path& p) {
   std::vector<float> v(bytes.size() / sizeof(float));
   std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
   return v;
+}
+
+// The token ids of a reference fixture's cases (models/<folder>/reference.json): the sequences of
+// the case called `case_name`, or of every case in order when it is empty.
+inline std::vector<std::vector<int32_t>> reference_sequences(const std::string& folder, const std::string& case_name = "") {
+  const auto j = read_json(fixture("models/" + folder + "/reference.json")).as_object();
+  std::vector<std::vector<int32_t>> out;
+  for (const auto& c : j.at("cases").as_array()) {
+    if (!case_name.empty() && c.at("name").as_string() != case_name) continue;
+    for (const auto& s : c.at("sequences").as_array()) {
+      std::vector<int32_t> ids;
+      for (const auto& id : s.as_array()) ids.push_back(id.to_number<int32_t>());
+      out.push_back(std::move(ids));
+    }
+  }
+  if (out.empty()) throw std::runtime_error("no case " + case_name + " in " + folder);
+  return out;
 }
 
 // A scratch directory unique to the calling test, removed when it goes out of scope.

@@ -45,4 +45,22 @@ inline StepLogits all_logits(Backend& backend, const std::vector<int32_t>& ids) 
   return out;
 }
 
+// The logits of every row of each of `seqs`, one step from an empty cache, each sequence in the
+// next blocks in order.
+inline StepLogits all_logits(Backend& backend, const std::vector<std::vector<int32_t>>& seqs) {
+  StepBatch batch;
+  int32_t next_block = 0;
+  for (const auto& ids : seqs) {
+    SequenceStep s;
+    s.tokens = ids;
+    s.all_logits = true;
+    const int64_t blocks = (static_cast<int64_t>(ids.size()) + backend.kv_block_size() - 1) / backend.kv_block_size();
+    for (int64_t b = 0; b < blocks; ++b) s.block_table.push_back(next_block++);
+    batch.sequences.push_back(std::move(s));
+  }
+  StepLogits out;
+  backend.forward(batch, out);
+  return out;
+}
+
 }  // namespace troupe::test

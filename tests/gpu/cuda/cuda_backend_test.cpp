@@ -23,18 +23,7 @@ namespace {
 double model_tolerance(cuda::StorageType t) { return t == cuda::StorageType::BF16 ? 3e-2 : 4e-3; }
 
 std::vector<std::vector<int32_t>> fixture_sequences(const std::string& folder, const std::string& case_name) {
-  const auto j = read_json(fixture("models/" + folder + "/reference.json")).as_object();
-  for (const auto& c : j.at("cases").as_array()) {
-    if (c.at("name").as_string() != case_name) continue;
-    std::vector<std::vector<int32_t>> seqs;
-    for (const auto& s : c.at("sequences").as_array()) {
-      std::vector<int32_t> ids;
-      for (const auto& id : s.as_array()) ids.push_back(id.to_number<int32_t>());
-      seqs.push_back(std::move(ids));
-    }
-    return seqs;
-  }
-  throw std::runtime_error("no case " + case_name);
+  return reference_sequences(folder, case_name);
 }
 
 // One step over `seqs` from position 0, every logit, blocks handed out back to front so that

@@ -14,6 +14,7 @@
 #include "gpu/device_probe.hpp"
 #include "tests/gpu/cuda/cuda_test_support.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/greedy.hpp"
 
 using namespace troupe;
 using namespace troupe::test;
@@ -32,36 +33,6 @@ bool nccl_available() {
     WARN("SKIPPED: no CUDA device (no NCCL: " << e.what() << ")");
     return false;
   }
-}
-
-std::vector<std::vector<int32_t>> batch_case(const std::string& folder) {
-  const auto j = read_json(fixture("models/" + folder + "/reference.json")).as_object();
-  for (const auto& c : j.at("cases").as_array()) {
-    if (c.at("name").as_string() != "batch") continue;
-    std::vector<std::vector<int32_t>> seqs;
-    for (const auto& s : c.at("sequences").as_array()) {
-      std::vector<int32_t> ids;
-      for (const auto& id : s.as_array()) ids.push_back(id.to_number<int32_t>());
-      seqs.push_back(std::move(ids));
-    }
-    return seqs;
-  }
-  throw std::runtime_error("no batch case in " + folder);
-}
-
-StepLogits run_prefill(Backend& backend, const std::vector<std::vector<int32_t>>& seqs) {
-  StepBatch batch;
-  int32_t next = 0;
-  for (const auto& ids : seqs) {
-    SequenceStep s;
-    s.tokens = ids;
-    s.all_logits = true;
-    for (int64_t b = 0; b < (static_cast<int64_t>(ids.size()) + 15) / 16; ++b) s.block_table.push_back(next++);
-    batch.sequences.push_back(std::move(s));
-  }
-  StepLogits out;
-  backend.forward(batch, out);
-  return out;
 }
 
 }  // namespace
@@ -98,12 +69,12 @@ TEST_CASE("cuda: groups of 1..devices ranks give the whole model's logits", "[gp
     o.device = "cuda:0";
     o.max_kv_tokens = 512;
     CudaBackend whole(model, o);
-    const auto seqs = batch_case(folder);
-    const StepLogits want = run_prefill(whole, seqs);
+    const auto seqs = reference_sequences(folder, "batch");
+    const StepLogits want = all_logits(whole, seqs);
     for (int size = 1; size <= std::min(devices, 4); ++size) {
       INFO(folder << " on " << size << " ranks");
       const auto group = make_tensor_parallel_backend(model, o, size);
-      const StepLogits got = run_prefill(*group, seqs);
+      const StepLogits got = all_logits(*group, seqs);
       REQUIRE(got.values.size() == want.values.size());
       const double error = relative_error(got.values, want.values);
       // One rank: the same kernels on the same device, bit for bit. More: float32 partial sums

@@ -31,23 +31,6 @@ BackendOptions options_for(bool int8, int threads = 1) {
   return o;
 }
 
-// Every row of every sequence of a fixture's reference cases in one step (blocks in order).
-StepLogits run_cases(Backend& backend, const std::vector<std::vector<int32_t>>& sequences) {
-  StepBatch batch;
-  int32_t next_block = 0;
-  for (const auto& ids : sequences) {
-    SequenceStep s;
-    s.tokens = ids;
-    s.all_logits = true;
-    const auto blocks = (static_cast<int64_t>(ids.size()) + backend.kv_block_size() - 1) / backend.kv_block_size();
-    for (int64_t b = 0; b < blocks; ++b) s.block_table.push_back(next_block++);
-    batch.sequences.push_back(s);
-  }
-  StepLogits out;
-  backend.forward(batch, out);
-  return out;
-}
-
 double max_relative_difference(const std::vector<float>& got, const std::vector<float>& want) {
   double diff = 0.0, scale = 0.0;
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -57,19 +40,11 @@ double max_relative_difference(const std::vector<float>& got, const std::vector<
   return diff / scale;
 }
 
+// A fixture's model file and the token ids of all its reference cases.
 std::vector<std::vector<int32_t>> fixture_sequences(const std::string& folder, std::filesystem::path& model) {
-  const auto dir = test::fixture("models/" + folder);
-  const auto j = test::read_json(dir / "reference.json").as_object();
-  model = dir / std::string(j.at("model").as_string());
-  std::vector<std::vector<int32_t>> out;
-  for (const auto& c : j.at("cases").as_array()) {
-    for (const auto& seq : c.at("sequences").as_array()) {
-      std::vector<int32_t> ids;
-      for (const auto& id : seq.as_array()) ids.push_back(id.to_number<int32_t>());
-      out.push_back(std::move(ids));
-    }
-  }
-  return out;
+  const auto j = test::read_json(test::fixture("models/" + folder + "/reference.json")).as_object();
+  model = test::fixture("models/" + folder) / std::string(j.at("model").as_string());
+  return test::reference_sequences(folder);
 }
 
 // log-softmax of one row.
@@ -92,12 +67,12 @@ TEST_CASE("2, 3 and 4 CPU ranks give the logits of one backend on every family f
     const auto sequences = fixture_sequences(folder, path);
     const ModelFiles model = ModelFiles::open(path);
     CpuBackend whole(model, options_for(false, 2));
-    const StepLogits want = run_cases(whole, sequences);
+    const StepLogits want = test::all_logits(whole, sequences);
     for (const int size : {1, 2, 3, 4}) {
       INFO(folder << ", " << size << " ranks");
       const auto group = make_tensor_parallel_backend(model, options_for(false, size), size);
       CHECK(group->kv_num_blocks() == whole.kv_num_blocks());
-      const StepLogits got = run_cases(*group, sequences);
+      const StepLogits got = test::all_logits(*group, sequences);
       REQUIRE(got.values.size() == want.values.size());
       CHECK(got.first_row == want.first_row);
       CHECK(max_relative_difference(got.values, want.values) < 1e-5);
@@ -185,9 +160,9 @@ TEST_CASE("a rank that fails ends the step with its name; the next step runs", "
   ::setenv("TROUPE_TEST_FAIL_RANK", ("2:" + trigger.string()).c_str(), 1);
   const auto group = make_tensor_parallel_backend(model, options_for(false, 3), 3);
   ::unsetenv("TROUPE_TEST_FAIL_RANK");
-  const StepLogits want = run_cases(*group, sequences);
+  const StepLogits want = test::all_logits(*group, sequences);
   std::ofstream(trigger).put('x');
-  CHECK_THROWS_WITH(run_cases(*group, sequences), Catch::Contains("tensor-parallel rank 2 failed: injected failure"));
+  CHECK_THROWS_WITH(test::all_logits(*group, sequences), Catch::Contains("tensor-parallel rank 2 failed: injected failure"));
   CHECK_FALSE(std::filesystem::exists(trigger));
-  CHECK(run_cases(*group, sequences).values == want.values);
+  CHECK(test::all_logits(*group, sequences).values == want.values);
 }
