@@ -40,7 +40,8 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
     : spec_(model.spec()), label_(options.label), communicator_(options.communicator), block_size_(options.kv_block_size),
       weight_mode_{options.cpu_keep_quantized, options.cpu_int8_activations} {
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (!communicator_) openblas_set_num_threads(threads);  // ranks share OpenBLAS's one setting: left alone
+  // One setting for the process: a group's ranks all have the same thread count, so they agree.
+  openblas_set_num_threads(threads);
   pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true, options.cpu_first_core);
   shard_ = communicator_ ? shard_for(spec_, communicator_->rank(), communicator_->size(), ffn_split_unit(model))
                          : shard_for(spec_, 0, 1);

@@ -117,6 +117,10 @@ void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
         if (dynamic_cast<const CommunicatorAborted*>(&e) == nullptr && culprit.compare_exchange_strong(none, r)) {
           communicators_[static_cast<std::size_t>(r)]->abort("rank " + std::to_string(r) + " failed: " + e.what());
         }
+      } catch (...) {  // never leave the step waiting for a rank
+        errors[static_cast<std::size_t>(r)] = "unknown exception";
+        int none = -1;
+        if (culprit.compare_exchange_strong(none, r)) communicators_[static_cast<std::size_t>(r)]->abort("rank failed");
       }
       countdown.done();
     });
