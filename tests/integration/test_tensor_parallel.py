@@ -1,8 +1,9 @@
 """Tensor parallelism (--tensor-parallel-size) end to end on the CPU: the ranks of a group give the
 greedy tokens of one backend and top-5 logprobs within 1e-4 relative, through `troupe generate`
-(the Llama, Qwen2 and Qwen3 fixtures and the real SmolLM2 GGUF, 2 and 4 ranks; SmolLM2's 3 kv heads
-split by neither) and through the server with 16 concurrent streamed requests that share a prefix
-(prefix caching) in a KV cache too small for all of them (preemption). Also: TP 2 x DP 1 beside
+and through the server with 16 concurrent streamed requests that share a prefix (prefix caching)
+in a KV cache too small for all of them (preemption): the Llama, Qwen2 and Qwen3 fixtures (their
+tokenizers from tools/make_fixture_tokenizers.py) and the real SmolLM2 GGUF, on 2 and 4 ranks (the
+fixtures' 2 kv heads and SmolLM2's 3 are split by 2 and replicated for 4). Also: TP 2 x DP 1 beside
 TP 1 x DP 2; each rank's actor and weight bytes on /metrics; an injected rank failure that ends the
 request of its step with the rank named while the next request succeeds.
 
@@ -13,6 +14,7 @@ backend are (tests/gpu/parallel/tensor_parallel_test.cpp bounds that case)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -141,6 +143,72 @@ def test_sixteen_streams_on_ranks_match_one_backend(servers, whole_results, name
     if name != "dp2":  # two engines, each with a cache of its own: room for all
         assert metric_sum(servers[name], "vllm:num_preemptions_total") > 0, f"{name}: no preemption; the test no longer covers it"
     assert metric_sum(servers[name], "vllm:prefix_cache_hits_total") > 0, f"{name}: no prefix-cache hit"
+
+
+# The tiny Llama, Qwen2 and Qwen3 fixtures (float32 weights and KV cache: exact arithmetic but for
+# the order of the ranks' sums), each served whole and on 2 and 4 ranks: 16 streamed completions
+# at once, half sharing a prefix, in 4-token blocks of which there are too few for all of them.
+FIXTURE_PROMPTS = [("The scheduler plans the next step while the executor runs. " if i % 2 == 0 else "")
+                   + f"Request {i} asks about the {TOPICS[i]}" for i in range(16)]
+
+
+@pytest.fixture(scope="module", params=["llama", "qwen2", "qwen3"])
+def fixture_servers(request, tmp_path_factory):
+    name = request.param
+    config = json.loads((FIXTURES / name / "config.json").read_text())
+    # ~160 token slots: 16 requests of up to ~35 prompt and 24 new tokens need ~900.
+    kv_bytes = 160 * 2 * config["num_hidden_layers"] * config["num_key_value_heads"] * config.get(
+        "head_dim", config["hidden_size"] // config["num_attention_heads"]) * 4
+    common = ["--device", "cpu", "--max-num-seqs", "16", "--block-size", "4", "--kv-cache-memory", str(kv_bytes),
+              "--max-num-batched-tokens", "64"]
+    configs = {f"{name}-whole": [*common, "--threads", "2"],
+               f"{name}-tp2": [*common, "--tensor-parallel-size", "2"],
+               f"{name}-tp4": [*common, "--tensor-parallel-size", "4"]}
+    try:
+        with named_servers(str(FIXTURES / name), configs, tmp_path_factory.mktemp(f"tp-{name}")) as started:
+            yield name, started
+            for served, server in started.items():
+                assert server.alive(), f"{served} server died\n{server.log_tail()}"
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+async def completion_stream(server, name: str, prompt: str):
+    async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=300) as ac:
+        tokens, entries = "", []
+        async for chunk in await ac.completions.create(model=name, prompt=prompt, max_tokens=24, temperature=0,
+                                                       stream=True, logprobs=5):
+            for ch in chunk.choices:
+                tokens += ch.text
+                if ch.logprobs and ch.logprobs.tokens:
+                    lp = ch.logprobs
+                    entries += [(t, v, list((top or {}).items()))
+                                for t, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs)]
+        return tokens, entries
+
+
+def test_fixture_families_on_ranks_match_one_backend(fixture_servers):
+    family, started = fixture_servers
+
+    def all_of(served: str):
+        async def run():
+            return await asyncio.gather(*(completion_stream(started[served], served, p) for p in FIXTURE_PROMPTS))
+        return asyncio.run(run())
+
+    want = all_of(f"{family}-whole")
+    for ranks in ("tp2", "tp4"):
+        served = f"{family}-{ranks}"
+        for i, ((text, entries), (want_text, want_entries)) in enumerate(zip(all_of(served), want)):
+            assert len(entries) == len(want_entries) == 24, f"{served} request {i}: {len(entries)} tokens"
+            for j, ((tok, lp, top), (want_tok, want_lp, want_top)) in enumerate(zip(entries, want_entries)):
+                assert tok == want_tok, f"{served} request {i} token {j}: {tok!r} != {want_tok!r}\n{text!r}\n{want_text!r}"
+                assert close(lp, want_lp), f"{served} request {i} token {j}: logprob {lp} != {want_lp}"
+                theirs = dict(want_top)
+                assert set(dict(top)) == set(theirs), f"{served} request {i} token {j}: top-5 {top} != {want_top}"
+                for alt, v in top:
+                    assert close(v, theirs[alt]), f"{served} request {i} token {j}: logprob of {alt!r} {v} != {theirs[alt]}"
+        assert metric_sum(started[served], "vllm:num_preemptions_total") > 0, f"{served}: no preemption"
+        assert metric_sum(started[served], "vllm:prefix_cache_hits_total") > 0, f"{served}: no prefix-cache hit"
 
 
 def test_each_rank_is_an_actor_with_its_weights_on_metrics(servers):
