@@ -213,14 +213,34 @@ std::vector<HttpServerOptions::TenantKey> read_api_keys(const std::string& path)
 // --data-parallel-size N engines on --device: cuda/auto take devices 0..N-1, cpu makes N CPU
 // engines (labelled cpu:0..), each on its own share of the cores (split again among its
 // tensor-parallel ranks).
+// With --tensor-parallel-size N each engine's group takes N consecutive CUDA devices.
 std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, const BackendOptions& base) {
   std::vector<BackendOptions> out;
+  const int tp = std::max(1, opt.tensor_parallel_size);
   if (!opt.devices.empty()) {
     std::stringstream ss(opt.devices);
     std::string item;
+    std::vector<int> devices;
     while (std::getline(ss, item, ',')) {
+      try {
+        devices.push_back(std::stoi(item));
+      } catch (const std::exception&) {
+        throw ConfigError("--devices " + opt.devices + ": '" + item + "' is not a device index");
+      }
+    }
+    if (devices.size() % static_cast<std::size_t>(tp) != 0) {
+      throw ConfigError("--devices lists " + std::to_string(devices.size()) + " devices; --tensor-parallel-size " +
+                        std::to_string(tp) + " needs a multiple of " + std::to_string(tp) + " (that many per engine)");
+    }
+    for (std::size_t first = 0; first < devices.size(); first += static_cast<std::size_t>(tp)) {
+      for (int r = 1; r < tp; ++r) {
+        if (devices[first + static_cast<std::size_t>(r)] != devices[first] + r) {
+          throw ConfigError("--devices " + opt.devices + ": each engine's " + std::to_string(tp) +
+                            " devices must be consecutive indices (reorder them with CUDA_VISIBLE_DEVICES)");
+        }
+      }
       BackendOptions b = base;
-      b.device = "cuda:" + item;
+      b.device = "cuda:" + std::to_string(devices[first]);
       out.push_back(b);
     }
     return out;
@@ -236,7 +256,7 @@ std::vector<BackendOptions> engine_backend_options(const ServeOptions& opt, cons
         if (b.threads == 0) b.threads = std::max(1, cores / n);
         if ((i + 1) * b.threads <= cores) b.cpu_first_core = i * b.threads;  // engines on cores of their own
       } else {
-        b.device = "cuda:" + std::to_string(i);
+        b.device = "cuda:" + std::to_string(i * tp);
       }
     }
     out.push_back(b);
