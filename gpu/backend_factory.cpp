@@ -9,6 +9,7 @@
 #include "gpu/cpu/cpu_backend.hpp"
 #include "gpu/cpu/kv_dtype.hpp"
 #include "gpu/cpu/shm_communicator.hpp"
+#include "gpu/cpu/thread_pool.hpp"
 #include "gpu/parallel/tensor_parallel_backend.hpp"
 #include "gpu/device_probe.hpp"
 #if TROUPE_WITH_CUDA
@@ -128,7 +129,21 @@ std::unique_ptr<Backend> make_tensor_parallel_backend(const ModelFiles& model, c
     ranks.push_back(o);
   }
   return std::make_unique<TensorParallelBackend>(model, ranks, [](const ModelFiles& m, const BackendOptions& o) {
-    return make_backend(m, o);
+    if (o.device != "cpu" || o.cpu_first_core < 0) return make_backend(m, o);
+    // Built on a thread on the rank's first core: its weights and KV cache are first touched, and
+    // so placed, in that core's memory (the rank's own NUMA node on a multi-socket machine).
+    std::unique_ptr<Backend> rank;
+    std::exception_ptr error;
+    std::thread([&] {
+      cpu::pin_current_thread_to_allowed(o.cpu_first_core);
+      try {
+        rank = make_backend(m, o);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }).join();
+    if (error) std::rethrow_exception(error);
+    return rank;
   });
 }
 

@@ -109,13 +109,15 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     const bool whole = rows.size() == 1 && rows.front().size() == (part.shape.size() == 2 ? part.shape.front() : 1) &&
                        cols.size() == stored_cols;
     const DType type = model.tensor(part.name).dtype;
+    // A slice that cuts the blocks the whole tensor would keep is refused rather than widened to
+    // float32 (several times the memory, unasked).
+    const auto block = dtype_block_elements(type);
+    if (keeps(type, stored_cols, mode) && (cols.begin % block != 0 || cols.end % block != 0)) {
+      throw ConfigError(part.name + " is stored in " + std::string(dtype_name(type)) + " blocks of " +
+                        std::to_string(block) + " columns, which columns [" + std::to_string(cols.begin) + ", " +
+                        std::to_string(cols.end) + ") would cut");
+    }
     if (keeps(type, w.cols_, mode)) {
-      const auto block = dtype_block_elements(type);
-      if (cols.begin % block != 0) {
-        throw ConfigError(part.name + " is stored in " + std::string(dtype_name(type)) + " blocks of " +
-                          std::to_string(block) + " columns; a split at column " + std::to_string(cols.begin) +
-                          " is not a block boundary");
-      }
       StoredRows stored = model.load_stored(part.name, part.shape);
       const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, w.cols_));
       std::vector<std::byte> bytes =

@@ -43,6 +43,11 @@ void pin_current_thread(int cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+void pin_current_thread_to_allowed(int index) {
+  const std::vector<int> allowed = allowed_cpus();
+  if (index >= 0 && static_cast<std::size_t>(index) < allowed.size()) pin_current_thread(allowed[static_cast<std::size_t>(index)]);
+}
+
 ThreadPool::ThreadPool(int threads, bool pin, int first_cpu) {
   threads = std::max(1, threads);
   if (pin && (threads > 1 || first_cpu >= 0)) {

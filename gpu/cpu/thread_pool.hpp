@@ -78,6 +78,9 @@ class ThreadPool {
 // Binds the calling thread to one CPU; best effort: a thread that cannot be pinned runs where the
 // scheduler puts it.
 void pin_current_thread(int cpu);
+// The same for the index-th CPU the process may use (ThreadPool's first_cpu counts the same way);
+// nothing when there is no such CPU.
+void pin_current_thread_to_allowed(int index);
 
 // Runs fn over [0, n) on `pool`, or inline when pool is null or n is 1.
 inline void parallel_for(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {

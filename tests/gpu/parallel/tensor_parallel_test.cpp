@@ -70,6 +70,13 @@ TEST_CASE("2, 3 and 4 CPU ranks give the logits of one backend on every family f
     const StepLogits want = test::all_logits(whole, sequences);
     for (const int size : {1, 2, 3, 4}) {
       INFO(folder << ", " << size << " ranks");
+      if (folder == "llama_gguf_q8" && size > 2) {
+        // One 16-wide head per rank cannot hold whole 32-column Q8_0 blocks of o_proj: refused.
+        CHECK_THROWS_WITH(make_tensor_parallel_backend(model, options_for(false, size), size),
+                          Catch::Contains("--tensor-parallel-size " + std::to_string(size) + ": ") &&
+                              Catch::Contains("Q8_0 blocks of 32 columns, which columns [0, 16) would cut"));
+        continue;
+      }
       const auto group = make_tensor_parallel_backend(model, options_for(false, size), size);
       CHECK(group->kv_num_blocks() == whole.kv_num_blocks());
       const StepLogits got = test::all_logits(*group, sequences);
