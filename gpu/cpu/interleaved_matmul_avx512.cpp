@@ -379,20 +379,27 @@ TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t 
   }
 }
 
-// Every activation row against the V::kGroups groups from g, kTile rows at a time.
-constexpr int kTile = 4;
+// Every activation row against the V::kGroups groups from g, kTile rows at a time (the rest in
+// one smaller tile). Q4_K takes 8 rows a tile: its per-block scale unpacking and per-vector nibble
+// unpacking are then shared by twice the dot products.
+template <DType T>
+constexpr int kTile = T == DType::Q4_K ? 8 : 4;
+
+template <class V, DType T, int RM>
+TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows, const std::vector<int32_t>& sums) {
+  if constexpr (RM > 0) {
+    if (rows == RM) return group_tile<V, T, RM>(j, g, r0, sums);
+    rest_tile<V, T, RM - 1>(j, g, r0, rows, sums);
+  }
+}
 
 template <class V, DType T>
 TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::vector<int32_t>& sums) {
+  constexpr int tile = kTile<T>;
   const int64_t m = j.a->rows();
   int64_t r0 = 0;
-  for (; r0 + kTile <= m; r0 += kTile) group_tile<V, T, kTile>(j, g, r0, sums);
-  switch (m - r0) {
-    case 3: group_tile<V, T, 3>(j, g, r0, sums); break;
-    case 2: group_tile<V, T, 2>(j, g, r0, sums); break;
-    case 1: group_tile<V, T, 1>(j, g, r0, sums); break;
-    default: break;
-  }
+  for (; r0 + tile <= m; r0 += tile) group_tile<V, T, tile>(j, g, r0, sums);
+  if (m > r0) rest_tile<V, T, tile - 1>(j, g, r0, m - r0, sums);
 }
 
 template <DType T>
