@@ -1,7 +1,12 @@
 #include "gpu/cpu/cpu_features.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 namespace troupe::cpu {
 
@@ -44,6 +49,26 @@ CpuIsa detect() {
 CpuIsa cpu_isa() {
   static const CpuIsa isa = detect();
   return isa;
+}
+
+bool cpu_splits_512bit_ops() {
+  static const bool split = [] {
+    if (const char* env = std::getenv("TROUPE_CPU_SPLIT_512"); env != nullptr && *env != '\0') return env[0] == '1';
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!cpu_supports(CpuIsa::Avx512Vnni) || __get_cpuid(0, &a, &b, &c, &d) == 0) return false;
+    char vendor[13] = {};
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    if (std::string_view(vendor) != "AuthenticAMD" || __get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+    const unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
+    return family == 0x19;  // Zen 4 (Zen 3, the other family-19h core, has no AVX-512)
+#else
+    return false;
+#endif
+  }();
+  return split;
 }
 
 const char* cpu_isa_name(CpuIsa isa) {

@@ -22,6 +22,13 @@ CpuIsa cpu_isa();
 
 const char* cpu_isa_name(CpuIsa isa);
 
+// True on CPUs that execute a 512-bit operation as two 256-bit halves (AMD Zen 4: family 19h with
+// AVX-512). There a single-row product streams its weights faster one 8-row group at a time on
+// 256-bit registers than two groups per 512-bit register (1B Q4_K_M decode 36.6–39.9 against
+// 29.5–30.3 tok/s on a Zen 4 VM); with more rows the 512-bit form, half the instructions, wins.
+// TROUPE_CPU_SPLIT_512=0|1 overrides it (for A/B runs).
+bool cpu_splits_512bit_ops();
+
 // Hardware AVX2/FMA/F16C support (what the AVX2 kernels' tests check against).
 inline bool avx2_available() { return cpu_supports(CpuIsa::Avx2); }
 

@@ -6,7 +6,8 @@
 //    512-bit register and group g+1's in the high ones; their 16 output columns are contiguous.
 //    One instruction then does the work of two, which is what Intel's server cores, with two
 //    512-bit FMA ports, turn into speed; Zen 4 runs it as two halves.
-//  - Lanes8: one group on 256-bit registers (the last group of an odd range).
+//  - Lanes8: one group on 256-bit registers (the last group of an odd range; every group of a
+//    one-row product on a CPU that splits 512-bit operations, cpu_features.hpp).
 // Only these functions carry the AVX-512 target; callers reach them only when cpu_isa() says so.
 //
 // The integer chunk sums are exact (int32 cannot overflow: 32 products of at most 128·127 per
@@ -18,6 +19,7 @@
 // already; its −32 is applied to activation sums (below).
 #include <vector>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/interleaved_kernel_parts.hpp"
 
 #define TROUPE_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -407,8 +409,13 @@ TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1)
   thread_local std::vector<int32_t> sums;  // Q6_K's 32·Σx per 16 columns
   if constexpr (T == DType::Q6_K) x16_sums(*j.a, sums);
   int64_t g = g0;
-  for (; g + 2 <= g1; g += 2) rows_of<Lanes16, T>(j, g, sums);
-  if (g < g1) rows_of<Lanes8, T>(j, g, sums);
+  // One activation row streams the weights: where 512-bit operations run as two halves (Zen 4),
+  // one group per 256-bit register reads them faster (cpu_features.hpp).
+  const bool pairs = j.a->rows() > 1 || !cpu_splits_512bit_ops();
+  if (pairs) {
+    for (; g + 2 <= g1; g += 2) rows_of<Lanes16, T>(j, g, sums);
+  }
+  for (; g < g1; ++g) rows_of<Lanes8, T>(j, g, sums);
 }
 
 }  // namespace
