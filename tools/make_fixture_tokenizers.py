@@ -7,8 +7,9 @@ tokenizer, can serve them (tests/integration/test_tensor_parallel.py).
 
 Each tokenizer.json has exactly the model's vocabulary size: <unk>, <s>, </s> (ids 0-2, the
 fixtures' bos 1 and eos 2), the 256 byte symbols of GPT-2's byte-to-unicode table, then merges
-learned by plain BPE (most frequent adjacent pair, ties by first seen) from this repository's
-docs/ARCHITECTURE.md split on whitespace. Deterministic: re-running rewrites identical bytes.
+learned by plain BPE (most frequent adjacent pair, ties by first seen) from the committed
+tokenizer corpus (tests/fixtures/tokenizer/corpus.jsonl, 2,199 texts in many scripts), split on
+whitespace. Deterministic: re-running rewrites identical bytes.
 The format is Hugging Face `tokenizers`' (a ByteLevel pre-tokenizer and decoder, a BPE model).
 """
 from __future__ import annotations
@@ -99,7 +100,8 @@ def tokenizer_json(vocab_size: int, words: list[str]) -> dict:
 
 
 def main() -> None:
-    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    corpus = ROOT / "tests" / "fixtures" / "tokenizer" / "corpus.jsonl"
+    text = "\n".join(json.loads(line)["text"] for line in corpus.read_text().split("\n") if line.strip())
     # Words with their leading space, as the ByteLevel pre-tokenizer's regex cuts them (roughly).
     words = re.findall(r" ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+", text)
     for name, size in MODELS.items():
