@@ -119,12 +119,13 @@ std::unique_ptr<Backend> make_tensor_parallel_backend(const ModelFiles& model, c
   for (int r = 0; r < size; ++r) {
     BackendOptions o = base;
     o.communicator = communicators[static_cast<std::size_t>(r)];
-    if (!cpu) o.device = "cuda:" + std::to_string(devices[static_cast<std::size_t>(r)]);
     if (cpu) {
       o.device = "cpu";
       o.threads = threads;
       // Each rank on cores of its own while they last; past that, wherever the kernel puts it.
       o.cpu_first_core = first + (r + 1) * threads <= cores ? first + r * threads : -1;
+    } else {
+      o.device = "cuda:" + std::to_string(devices[static_cast<std::size_t>(r)]);
     }
     ranks.push_back(o);
   }

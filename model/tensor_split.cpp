@@ -49,7 +49,8 @@ RankShard shard_for(const ModelSpec& spec, int rank, int size, int64_t ffn_unit)
   }
   const IndexRange units = part(spec.intermediate_size / unit, rank, size);
   s.intermediate = {units.begin * unit, units.end * unit};
-  s.vocab = part(spec.vocab_size, rank, size);
+  for (int r = 0; r < size; ++r) s.vocab_split.push_back(part(spec.vocab_size, r, size));
+  s.vocab = s.vocab_split[static_cast<std::size_t>(rank)];
   return s;
 }
 

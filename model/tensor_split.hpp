@@ -14,6 +14,7 @@
 //
 // Pure logic, no weights: the backends ask it at load.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/model_spec.hpp"
@@ -25,6 +26,30 @@ struct IndexRange {
   int64_t size() const { return end - begin; }
 };
 
+// One stored tensor — its Hugging Face name and shape, [rows, cols] or [n] (n rows of one
+// element) — and the part of it a rank holds: the listed row ranges in order (all rows when
+// empty; a range may repeat) and one column range (all columns when empty).
+struct TensorPart {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<IndexRange> rows = {};
+  IndexRange cols = {};
+
+  int64_t stored_cols() const { return shape.size() == 2 ? shape.back() : 1; }
+  std::vector<IndexRange> row_ranges() const { return rows.empty() ? std::vector<IndexRange>{{0, shape.front()}} : rows; }
+  IndexRange col_range() const { return cols.size() > 0 ? cols : IndexRange{0, stored_cols()}; }
+  int64_t row_count() const {
+    int64_t n = 0;
+    for (const IndexRange& r : row_ranges()) n += r.size();
+    return n;
+  }
+  // True when the part is the whole tensor, in its order.
+  bool whole() const {
+    const std::vector<IndexRange> r = row_ranges();
+    return r.size() == 1 && r.front().begin == 0 && r.front().end == shape.front() && col_range().size() == stored_cols();
+  }
+};
+
 struct RankShard {
   int rank = 0, size = 1;
   IndexRange q_heads;             // the model's query heads this rank computes
@@ -32,6 +57,7 @@ struct RankShard {
   int64_t group = 1;              // local query heads per local kv head
   IndexRange intermediate;        // FFN intermediate columns (gate/up rows, down columns)
   IndexRange vocab;               // embedding / LM-head rows
+  std::vector<IndexRange> vocab_split;  // every rank's `vocab`, in rank order (rank 0 gathers the logits by it)
 
   int64_t num_heads() const { return q_heads.size(); }
   int64_t num_kv_heads() const { return static_cast<int64_t>(kv_heads.size()); }
@@ -58,6 +84,13 @@ std::vector<T> select_rows(const std::vector<T>& all, int64_t stride, const std:
     }
   }
   return out;
+}
+
+// The part's values out of the tensor's row-major float32 values (moved through when whole).
+inline std::vector<float> select_part(std::vector<float> all, const TensorPart& p) {
+  if (p.whole()) return all;
+  const IndexRange cols = p.col_range();
+  return select_rows(all, p.stored_cols(), p.row_ranges(), cols.begin, cols.size());
 }
 
 // Rank `rank` of `size`. `ffn_unit` is the granularity of the FFN split (the block length of the

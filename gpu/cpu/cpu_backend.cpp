@@ -45,7 +45,6 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   pool_ = std::make_unique<cpu::ThreadPool>(threads, /*pin=*/true, options.cpu_first_core);
   shard_ = communicator_ ? shard_for(spec_, communicator_->rank(), communicator_->size(), ffn_split_unit(model))
                          : shard_for(spec_, 0, 1);
-  for (int r = 0; r < shard_.size; ++r) vocab_split_.push_back(shard_for(spec_, r, shard_.size, ffn_split_unit(model)).vocab);
   heads_ = shard_.num_heads();
   kv_heads_ = shard_.num_kv_heads();
   intermediate_ = shard_.intermediate.size();
@@ -93,12 +92,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   const Rows q_rows = shard_.q_rows(d), kv_rows = shard_.kv_rows(d);
   const IndexRange q_cols = q_rows.front();
   const Rows ffn_rows{shard_.intermediate}, vocab_rows{shard_.vocab};
-  // A bias or other vector, sliced like the rows it belongs to.
-  const auto slice = [](const std::vector<float>& v, const Rows& rows) {
-    std::vector<float> out;
-    for (const IndexRange& r : rows) out.insert(out.end(), v.begin() + r.begin, v.begin() + r.end);
-    return out;
-  };
+  // A bias, sliced like the rows it belongs to (a vector is rows of one element).
+  const auto slice = [](const std::vector<float>& v, const Rows& rows) { return select_rows(v, 1, rows, 0, 1); };
   embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   final_norm_ = load_norm(model, layout.final_norm, h);
   if (!layout.lm_head.empty()) {
@@ -140,7 +135,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
 }
 
 void CpuBackend::all_reduce(float* data, int64_t count) {
-  if (communicator_ && communicator_->size() > 1) communicator_->all_reduce_sum(data, count);
+  if (shard_.size > 1) communicator_->all_reduce_sum(data, count);
 }
 
 void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
@@ -192,7 +187,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   out.vocab = spec_.vocab_size;
   out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
   const cpu::CpuWeight& head = spec_.tie_word_embeddings ? embed_ : lm_head_;
-  if (!communicator_ || communicator_->size() == 1) {
+  if (shard_.size == 1) {
     head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
     return;
   }
@@ -200,14 +195,14 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   const int64_t local_vocab = shard_.vocab.size();
   local_logits_.resize(static_cast<std::size_t>(nrows * local_vocab));
   head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
-  communicator_->gather_columns(local_logits_.data(), nrows, vocab_split_, out.values.data(), spec_.vocab_size);
+  communicator_->gather_columns(local_logits_.data(), nrows, shard_.vocab_split, out.values.data(), spec_.vocab_size);
 }
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
   const int64_t tokens = static_cast<int64_t>(positions.size());
   const int64_t d = spec_.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = kv_heads_ * d;
   const int64_t inter = intermediate_;
-  const bool split = communicator_ && communicator_->size() > 1;
+  const bool split = shard_.size > 1;
   const int64_t qkv_w = qw + 2 * kvw;
   const auto eps = static_cast<float>(spec_.rms_eps);
 

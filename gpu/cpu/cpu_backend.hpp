@@ -59,7 +59,6 @@ class CpuBackend final : public Backend {
   // FFN counts below are what the layers' weights and KV cache hold.
   std::shared_ptr<Communicator> communicator_;
   RankShard shard_;
-  std::vector<IndexRange> vocab_split_;  // every rank's vocabulary rows, for the logits' gather
   int64_t heads_ = 0, kv_heads_ = 0, intermediate_ = 0;
   int64_t block_size_;
   int64_t num_blocks_;

@@ -80,34 +80,15 @@ CpuWeight CpuWeight::from_blocks(DType type, std::vector<std::byte> blocks, int6
   return w;
 }
 
-namespace {
-
-// The rows and columns of a part as explicit ranges (empty means whole).
-std::vector<IndexRange> part_rows(const CpuWeight::Part& p) {
-  if (!p.rows.empty()) return p.rows;
-  return {IndexRange{0, p.shape.size() == 2 ? p.shape.front() : 1}};
-}
-
-IndexRange part_cols(const CpuWeight::Part& p) {
-  return p.cols.size() > 0 ? p.cols : IndexRange{0, p.shape.back()};
-}
-
-}  // namespace
-
 CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& parts, Mode mode) {
   if (parts.empty()) throw std::invalid_argument("CpuWeight: no tensors");
   CpuWeight w;
-  w.cols_ = part_cols(parts.front()).size();
+  w.cols_ = parts.front().col_range().size();
   w.mode_ = mode;
   for (const Part& part : parts) {
-    const std::vector<IndexRange> rows = part_rows(part);
-    const IndexRange cols = part_cols(part);
+    const IndexRange cols = part.col_range();
     if (cols.size() != w.cols_) throw std::invalid_argument("CpuWeight: " + part.name + " has another column count");
-    int64_t nrows = 0;
-    for (const IndexRange& r : rows) nrows += r.size();
-    const int64_t stored_cols = part.shape.back();
-    const bool whole = rows.size() == 1 && rows.front().size() == (part.shape.size() == 2 ? part.shape.front() : 1) &&
-                       cols.size() == stored_cols;
+    const int64_t nrows = part.row_count(), stored_cols = part.stored_cols();
     const DType type = model.tensor(part.name).dtype;
     // A slice that cuts the blocks the whole tensor would keep is refused rather than widened to
     // float32 (several times the memory, unasked).
@@ -121,14 +102,12 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
       StoredRows stored = model.load_stored(part.name, part.shape);
       const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, w.cols_));
       std::vector<std::byte> bytes =
-          whole ? std::move(stored.bytes)
-                : select_rows(stored.bytes, static_cast<int64_t>(dtype_bytes_for(type, stored_cols)), rows,
-                         static_cast<int64_t>(dtype_bytes_for(type, cols.begin)), row_bytes);
+          part.whole() ? std::move(stored.bytes)
+                       : select_rows(stored.bytes, static_cast<int64_t>(dtype_bytes_for(type, stored_cols)),
+                                     part.row_ranges(), static_cast<int64_t>(dtype_bytes_for(type, cols.begin)), row_bytes);
       w.add_segment(Segment{type, 0, nrows, row_bytes, {}, WeightBytes(bytes.begin(), bytes.end())});
     } else {
-      std::vector<float> values = model.load_f32(part.name, part.shape);
-      if (!whole) values = select_rows(values, stored_cols, rows, cols.begin, cols.size());
-      w.add_segment(Segment{DType::F32, 0, nrows, 0, std::move(values), {}});
+      w.add_segment(Segment{DType::F32, 0, nrows, 0, select_part(model.load_f32(part.name, part.shape), part), {}});
     }
     model.release_pages(part.name);  // the copy is what we read from now on
   }

@@ -38,16 +38,9 @@ struct CpuWeightMode {
 
 class CpuWeight {
  public:
-  // One stored tensor: its Hugging Face name and stored shape ([out, in] or [out] for a vector),
-  // and the part of it this weight holds (a tensor-parallel rank's shard, model/tensor_split.hpp):
-  // the listed row ranges in order (all rows when empty; a range may repeat) and one column range
-  // (all columns when empty). Kept blocks split only at block boundaries.
-  struct Part {
-    std::string name;
-    std::vector<int64_t> shape;
-    std::vector<IndexRange> rows = {};
-    IndexRange cols = {};
-  };
+  // One stored [out, in] tensor and the part of it this weight holds (a tensor-parallel rank's
+  // shard, model/tensor_split.hpp). Kept blocks split only at block boundaries.
+  using Part = TensorPart;
 
   using Mode = CpuWeightMode;
 

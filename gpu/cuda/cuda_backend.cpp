@@ -47,11 +47,9 @@ struct MetaLayout {
 struct CudaBackend::Impl {
   ModelSpec spec;
   // Tensor parallelism: this backend's part of the model (the whole without a communicator), the
-  // local head, FFN and vocabulary counts its weights, activations and KV cache hold, and every
-  // rank's vocabulary rows (rank 0 gathers the logits).
+  // local head, FFN and vocabulary counts its weights, activations and KV cache hold.
   std::shared_ptr<Communicator> comm;
   RankShard shard;
-  std::vector<IndexRange> vocab_split;
   int64_t heads = 0, kv_heads = 0, inter = 0, local_vocab = 0;
   int device = 0;
   std::string name;
@@ -100,7 +98,6 @@ struct CudaBackend::Impl {
     comm = options.communicator;
     const int ranks = comm ? comm->size() : 1;
     shard = shard_for(spec, comm ? comm->rank() : 0, ranks);
-    for (int r = 0; r < ranks; ++r) vocab_split.push_back(shard_for(spec, r, ranks).vocab);
     heads = shard.num_heads();
     kv_heads = shard.num_kv_heads();
     inter = shard.intermediate.size();
@@ -290,7 +287,7 @@ struct CudaBackend::Impl {
   // every rank's vocabulary columns gathered; null on the group's other ranks.
   const float* step_logits(int64_t rows) {
     if (shard.size == 1) return logits.as<float>();
-    comm->gather_columns(logits.as<float>(), rows, vocab_split, full_logits.as<float>(), spec.vocab_size);
+    comm->gather_columns(logits.as<float>(), rows, shard.vocab_split, full_logits.as<float>(), spec.vocab_size);
     return shard.rank == 0 ? full_logits.as<float>() : nullptr;
   }
 

@@ -32,23 +32,9 @@ void upload_storage(DeviceBuffer& dst, int64_t at, const std::vector<float>& val
   }
 }
 
-// One stored tensor and the part of it a rank holds: row ranges (all rows when empty) and a
-// column range (all columns when empty).
-struct Part {
-  std::string name;
-  std::vector<int64_t> shape;
-  std::vector<IndexRange> rows = {};
-  IndexRange cols = {};
-};
+using Part = TensorPart;
 
-std::vector<float> load_part(const ModelFiles& model, const Part& p) {
-  std::vector<float> values = model.load_f32(p.name, p.shape);
-  if (p.rows.empty() && p.cols.size() == 0) return values;
-  const int64_t stored_cols = p.shape.size() == 2 ? p.shape.back() : 1;
-  const std::vector<IndexRange> rows = p.rows.empty() ? std::vector<IndexRange>{{0, p.shape.front()}} : p.rows;
-  const IndexRange cols = p.cols.size() > 0 ? p.cols : IndexRange{0, stored_cols};
-  return select_rows(values, stored_cols, rows, cols.begin, cols.size());
-}
+std::vector<float> load_part(const ModelFiles& model, const Part& p) { return select_part(model.load_f32(p.name, p.shape), p); }
 
 // A stacked storage matrix from parts loaded one after another.
 DeviceBuffer load_matrix(const ModelFiles& model, const std::vector<Part>& parts, StorageType type) {

@@ -105,22 +105,25 @@ void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
   Countdown countdown(n);
   for (int r = 0; r < n; ++r) {
     runner->post(r, [this, r, &batch, &out, &errors, &culprit, &countdown] {
+      const auto i = static_cast<std::size_t>(r);
+      // Records the rank's error; the first rank to fail on its own aborts the group, so that no
+      // rank waits in a collective for it.
+      const auto fail = [&](const std::string& what, bool own) {
+        errors[i] = what;
+        int none = -1;
+        if (own && culprit.compare_exchange_strong(none, r)) communicators_[i]->abort("rank " + std::to_string(r) + " failed: " + what);
+      };
       try {
         if (fault_ && fault_->rank == r && std::filesystem::remove(fault_->trigger)) {
           throw std::runtime_error("injected failure (TROUPE_TEST_FAIL_RANK)");
         }
-        ranks_[static_cast<std::size_t>(r)]->forward(batch, r == 0 ? out : scratch_[static_cast<std::size_t>(r)]);
+        ranks_[i]->forward(batch, r == 0 ? out : scratch_[i]);
+      } catch (const CommunicatorAborted& e) {
+        fail(e.what(), false);  // another rank's doing (on CUDA its abort may also end a collective in error)
       } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(r)] = e.what();
-        int none = -1;
-        // A CommunicatorAborted (or, on CUDA, a collective ended by the abort) is another rank's doing.
-        if (dynamic_cast<const CommunicatorAborted*>(&e) == nullptr && culprit.compare_exchange_strong(none, r)) {
-          communicators_[static_cast<std::size_t>(r)]->abort("rank " + std::to_string(r) + " failed: " + e.what());
-        }
+        fail(e.what(), true);
       } catch (...) {  // never leave the step waiting for a rank
-        errors[static_cast<std::size_t>(r)] = "unknown exception";
-        int none = -1;
-        if (culprit.compare_exchange_strong(none, r)) communicators_[static_cast<std::size_t>(r)]->abort("rank failed");
+        fail("unknown exception", true);
       }
       countdown.done();
     });
@@ -129,7 +132,7 @@ void TensorParallelBackend::forward(const StepBatch& batch, StepLogits& out) {
 
   const auto first_error = std::find_if(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); });
   if (first_error == errors.end()) return;
-  for (auto& c : communicators_) c->reset();
+  communicators_.front()->reset();  // the group's state, which every rank's communicator shares
   const int r = culprit.load();
   if (r < 0) throw StepFailure("tensor-parallel group aborted: " + *first_error);
   runner->rank_failed(r);
