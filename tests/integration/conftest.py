@@ -9,7 +9,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from troupe_server import TroupeServer, http_request, troupe_bin
+from troupe_server import TroupeServer, http_request, named_servers, troupe_bin
 
 SERVED_NAME = "smollm2-it"
 TINY_NAME = "smollm2-tiny"
@@ -22,6 +22,19 @@ MAIN_MAX_NUM_SEQS = 64
 # Cheap, broad checks first, so that with -x a basic failure is the one reported.
 MODULE_ORDER = ["test_openai_api", "test_api_shapes", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen",
                 "test_structured_output"]
+
+
+def module_servers(model: str, configs: dict[str, list[str]], log_dir: Path):
+    """The body of a module fixture that serves one model several ways: `yield from` it (or loop over
+    it) to get named_servers' {name: server}. A server that does not start fails the fixture with its
+    log; one that died by the end fails the teardown."""
+    try:
+        with named_servers(model, configs, log_dir) as started:
+            yield started
+            for name, server in started.items():
+                assert server.alive(), f"{name} server died\n{server.log_tail()}"
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 def pytest_collection_modifyitems(items):

@@ -14,7 +14,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from troupe_server import http_request, named_servers
+from conftest import module_servers
+from troupe_server import http_request
 
 REFERENCE = Path(__file__).resolve().parent.parent / "fixtures" / "smollm2" / "greedy_reference.json"
 
@@ -33,11 +34,7 @@ def servers(model_path, tmp_path_factory):
     # float16, as llama.cpp does).
     configs = {"float": ["--device", "cpu", "--cpu-float-activations", "--kv-cache-dtype", "float32"],
                "int8": ["--device", "cpu"]}
-    try:
-        with named_servers(model_path, configs, tmp_path_factory.mktemp("float-activations")) as started:
-            yield started
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+    yield from module_servers(model_path, configs, tmp_path_factory.mktemp("float-activations"))
 
 
 def greedy(server, name: str, prompt_ids: list[int], n: int):

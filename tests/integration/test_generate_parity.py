@@ -45,6 +45,17 @@ def entries_of(choice, chat: bool) -> list[tuple[str, float, list[tuple[str, flo
     return [(t, v, list((top or {}).items())) for t, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs)]
 
 
+async def collect_stream(stream, chat: bool) -> tuple[str, list]:
+    """A streamed response's text and its entries_of(), chunk by chunk."""
+    text, entries = "", []
+    async for chunk in stream:
+        for ch in chunk.choices:
+            text += (ch.delta.content or "") if chat else ch.text
+            if ch.logprobs and (ch.logprobs.content if chat else ch.logprobs.tokens):
+                entries += entries_of(ch, chat)
+    return text, entries
+
+
 def assert_matches_reference(served: str, entries, reference: str, label: str) -> None:
     if served == reference:
         return
@@ -124,22 +135,7 @@ def test_sixteen_concurrent_match_troupe_generate(server, references):
 def test_concurrent_streams_match_troupe_generate(server, references):
     """The same 16 prompts, streamed at once (with logprobs in the chunks): each matches too."""
     async def one(ac, case):
-        text, entries = "", []
-        if case["chat"]:
-            async for chunk in await ac.chat.completions.create(stream=True, **request_kwargs(case)):
-                for ch in chunk.choices:
-                    text += ch.delta.content or ""
-                    if ch.logprobs and ch.logprobs.content:
-                        entries += [(e.token, e.logprob, [(a.token, a.logprob) for a in e.top_logprobs])
-                                    for e in ch.logprobs.content]
-        else:
-            async for chunk in await ac.completions.create(stream=True, **request_kwargs(case)):
-                for ch in chunk.choices:
-                    text += ch.text
-                    if ch.logprobs and ch.logprobs.tokens:
-                        lp = ch.logprobs
-                        entries += [(t, v, list((top or {}).items()))
-                                    for t, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs)]
-        return text, entries
+        api = ac.chat.completions if case["chat"] else ac.completions
+        return await collect_stream(await api.create(stream=True, **request_kwargs(case)), case["chat"])
 
     check_all_at_once(server, references, one, "16 concurrent streams")

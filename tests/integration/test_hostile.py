@@ -33,7 +33,7 @@ import pytest
 
 from conftest import _serve
 from test_generate_parity import assert_matches_reference
-from troupe_server import HOST, TroupeServer, http_request, kv_blocks_used, parse_metrics, read_response
+from troupe_server import HOST, TroupeServer, http_request, kv_blocks_used, metric_total, read_response
 
 NAME = "smollm2-hostile"
 MAX_MODEL_LEN = 2048
@@ -66,12 +66,6 @@ def _hostile_survives(request):
         assert srv.alive(), f"the server died during this test\n{srv.log_tail()}"
         status, _, _ = http_request(srv.port, "GET", "/health", timeout=10)
         assert status == 200, f"/health answered {status} after this test"
-
-
-def metric(port: int, name: str) -> float:
-    status, _, body = http_request(port, "GET", "/metrics", timeout=10)
-    assert status == 200
-    return sum(v for n, _, v in parse_metrics(body.decode()) if n == name)
 
 
 def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.1) -> None:
@@ -414,7 +408,7 @@ def test_disconnect_storm_frees_every_block(hostile, probe_references):
 
 
 def test_a_reader_that_stops_reading_is_cut_off_and_its_blocks_freed(hostile):
-    generated_before = metric(hostile.port, "vllm:generation_tokens_total")
+    generated_before = metric_total(hostile.port, "vllm:generation_tokens_total")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, never drained
     sock.connect((HOST, hostile.port))
@@ -429,7 +423,7 @@ def test_a_reader_that_stops_reading_is_cut_off_and_its_blocks_freed(hostile):
         # once the kernel buffers are full and a write makes no progress for 2 s.
         wait_until(lambda: kv_blocks_used(hostile.port) == 0, 120, "the stalled stream's blocks freed", 0.25)
         took = time.monotonic() - start
-        generated = metric(hostile.port, "vllm:generation_tokens_total") - generated_before
+        generated = metric_total(hostile.port, "vllm:generation_tokens_total") - generated_before
         assert generated < MAX_MODEL_LEN - 64, f"the stalled request ran to its end ({generated} tokens, {took:.1f} s)"
         print(f"stalled reader: cut off after {took:.1f} s and {generated:.0f} tokens")
     finally:
@@ -438,8 +432,8 @@ def test_a_reader_that_stops_reading_is_cut_off_and_its_blocks_freed(hostile):
 
 def test_gauges_return_to_zero(hostile):
     def idle():
-        return (kv_blocks_used(hostile.port) == 0 and metric(hostile.port, "vllm:num_requests_running") == 0
-                and metric(hostile.port, "vllm:num_requests_waiting") == 0)
+        return (kv_blocks_used(hostile.port) == 0 and metric_total(hostile.port, "vllm:num_requests_running") == 0
+                and metric_total(hostile.port, "vllm:num_requests_waiting") == 0)
     wait_until(idle, 20, "KV usage and the running/waiting gauges back to 0")
 
 

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from conftest import run_generate
-from test_generate_parity import assert_matches_reference, entries_of
+from test_generate_parity import assert_matches_reference, collect_stream, entries_of
 from troupe_server import TroupeServer, http_request
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
@@ -75,23 +75,8 @@ async def one(ac, name: str, case: dict, stream: bool):
             return r.choices[0].message.content or "", entries_of(r.choices[0], True)
         r = await ac.completions.create(**kwargs(name, case))
         return r.choices[0].text, entries_of(r.choices[0], False)
-    text, entries = "", []
-    if case["chat"]:
-        async for chunk in await ac.chat.completions.create(stream=True, **kwargs(name, case)):
-            for ch in chunk.choices:
-                text += ch.delta.content or ""
-                if ch.logprobs and ch.logprobs.content:
-                    entries += [(e.token, e.logprob, [(a.token, a.logprob) for a in e.top_logprobs])
-                                for e in ch.logprobs.content]
-    else:
-        async for chunk in await ac.completions.create(stream=True, **kwargs(name, case)):
-            for ch in chunk.choices:
-                text += ch.text
-                if ch.logprobs and ch.logprobs.tokens:
-                    lp = ch.logprobs
-                    entries += [(t, v, list((top or {}).items()))
-                                for t, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs)]
-    return text, entries
+    api = ac.chat.completions if case["chat"] else ac.completions
+    return await collect_stream(await api.create(stream=True, **kwargs(name, case)), case["chat"])
 
 
 def preemptions(server) -> float:

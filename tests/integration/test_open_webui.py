@@ -20,7 +20,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from troupe_server import TroupeServer, http_request
+from troupe_server import TroupeServer, http_request, metric_total
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -67,17 +67,6 @@ def serve(model_path: str, tmp_path, args: list[str], name: str = "webui") -> Tr
     return server
 
 
-def metric(server, name: str, **labels) -> float:
-    _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
-    total = 0.0
-    for line in body.decode().splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def open_webui_stream(server, name: str):
     """Open WebUI's default request: every tool, no tool_choice, streamed with usage."""
     client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
@@ -103,7 +92,7 @@ def test_open_webui_default_request_on_a_model_without_a_tool_format(model_path,
         # SmolLM2's template renders no tools: the prompt is the conversation alone.
         _, _, body = http_request(server.port, "POST", "/tokenize", {"messages": MESSAGES}, timeout=30)
         assert usage.prompt_tokens == json.loads(body)["count"], usage
-        assert metric(server, "troupe_auto_tools_as_text_total") == 1
+        assert metric_total(server.port, "troupe_auto_tools_as_text_total") == 1
     finally:
         assert server.stop() == 0, server.log_tail()
 
@@ -124,7 +113,7 @@ def test_open_webui_default_request_with_a_hermes_template(model_path, tmp_path)
         assert json.loads(body)["count"] == usage.prompt_tokens
         _, _, body = http_request(server.port, "POST", "/tokenize", {"messages": MESSAGES}, timeout=30)
         assert json.loads(body)["count"] < usage.prompt_tokens
-        assert metric(server, "troupe_auto_tools_as_text_total") == 0
+        assert metric_total(server.port, "troupe_auto_tools_as_text_total") == 0
     finally:
         assert server.stop() == 0, server.log_tail()
 
@@ -171,16 +160,16 @@ def test_streamed_tool_calls_accumulate_with_openais_loop(client, choice):
 
 
 def test_refused_requests_are_logged_and_counted(server):
-    before = metric(server, "troupe_requests_rejected_total", reason="invalid_request", endpoint="/v1/chat/completions")
+    before = metric_total(server.port, "troupe_requests_rejected_total", reason="invalid_request", endpoint="/v1/chat/completions")
     status, _, _ = http_request(server.port, "POST", "/v1/chat/completions",
                                 {"model": "smollm2-it", "messages": [], "max_tokens": 4},
                                 headers={"X-Request-Id": "webui-bad-1"}, timeout=30)
     assert status == 400
     status, _, _ = http_request(server.port, "GET", "/v1/nowhere", headers={"X-Request-Id": "webui-404"}, timeout=30)
     assert status == 404
-    after = metric(server, "troupe_requests_rejected_total", reason="invalid_request", endpoint="/v1/chat/completions")
+    after = metric_total(server.port, "troupe_requests_rejected_total", reason="invalid_request", endpoint="/v1/chat/completions")
     assert after == before + 1
-    assert metric(server, "troupe_requests_rejected_total", reason="not_found", endpoint="other", status="404") >= 1
+    assert metric_total(server.port, "troupe_requests_rejected_total", reason="not_found", endpoint="other", status="404") >= 1
     log = server.log_tail()
     assert re.search(r"rejected POST /v1/chat/completions status=400 reason=invalid_request request_id=webui-bad-1 "
                      r"tenant=anonymous param=messages message=", log), log[-2000:]

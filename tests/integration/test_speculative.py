@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from troupe_server import http_request, named_servers, troupe_bin
+from conftest import module_servers
+from troupe_server import metric_total, troupe_bin
 
 NGRAM = {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 2, "prompt_lookup_max": 5,
          "disable_by_batch_size": 16}
@@ -57,13 +58,7 @@ def spec_servers(model_path, tmp_path_factory):
         "draft": [*common, "--speculative-config", json.dumps({"model": model_path, "num_speculative_tokens": 3,
                                                                "disable_by_batch_size": 16})],
     }
-    try:
-        with named_servers(model_path, configs, tmp_path_factory.mktemp("speculative")) as started:
-            yield started
-            for name, server in started.items():
-                assert server.alive(), f"{name} server died\n{server.log_tail()}"
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+    yield from module_servers(model_path, configs, tmp_path_factory.mktemp("speculative"))
 
 
 def chat(server, name: str, messages, **kwargs) -> str:
@@ -77,16 +72,6 @@ def all_outputs(server, name: str, parallel: int, **kwargs) -> list[str]:
         return list(pool.map(lambda m: chat(server, name, m, **kwargs), prompts()))
 
 
-def metric(server, name: str) -> float:
-    status, _, body = http_request(server.port, "GET", "/metrics", None, timeout=30)
-    assert status == 200
-    total = 0.0
-    for line in body.decode().splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def test_greedy_output_equals_plain_decoding(spec_servers):
     greedy = {"max_tokens": 96, "temperature": 0}
     reference = all_outputs(spec_servers["plain"], "plain", 1, **greedy)
@@ -97,13 +82,13 @@ def test_greedy_output_equals_plain_decoding(spec_servers):
             assert not diff, f"{name}, {parallel} at once: prompts {diff} differ, first:\n{reference[diff[0]]!r}\n{got[diff[0]]!r}"
     # The guesses were made and many held: code edits repeat their source.
     ngram = spec_servers["ngram"]
-    drafts = metric(ngram, "vllm:spec_decode_num_drafts_total")
-    proposed = metric(ngram, "vllm:spec_decode_num_draft_tokens_total")
-    accepted = metric(ngram, "vllm:spec_decode_num_accepted_tokens_total")
+    drafts = metric_total(ngram.port, "vllm:spec_decode_num_drafts_total")
+    proposed = metric_total(ngram.port, "vllm:spec_decode_num_draft_tokens_total")
+    accepted = metric_total(ngram.port, "vllm:spec_decode_num_accepted_tokens_total")
     assert drafts > 100 and 0 < accepted <= proposed
-    assert metric(ngram, "vllm:spec_decode_num_accepted_tokens_per_pos_total") == pytest.approx(accepted)
+    assert metric_total(ngram.port, "vllm:spec_decode_num_accepted_tokens_per_pos_total") == pytest.approx(accepted)
     draft = spec_servers["draft"]
-    assert metric(draft, "vllm:spec_decode_num_accepted_tokens_total") == metric(draft, "vllm:spec_decode_num_draft_tokens_total") > 0
+    assert metric_total(draft.port, "vllm:spec_decode_num_accepted_tokens_total") == metric_total(draft.port, "vllm:spec_decode_num_draft_tokens_total") > 0
 
 
 def test_seeded_sampling_and_structured_output_equal_plain_decoding(spec_servers):

@@ -22,8 +22,9 @@ from pathlib import Path
 import openai
 import pytest
 
-from test_generate_parity import assert_matches_reference
-from troupe_server import http_request, named_servers, troupe_bin
+from conftest import module_servers
+from test_generate_parity import assert_matches_reference, collect_stream
+from troupe_server import http_request, metric_total, named_servers, troupe_bin
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 EXACT = ["--device", "cpu", "--cpu-float-activations"]
@@ -77,28 +78,16 @@ def servers(model_path, tmp_path_factory):
         "tp4": [*SERVE, "--tensor-parallel-size", "4"],
         "dp2": [*SERVE, "--tensor-parallel-size", "1", "--data-parallel-size", "2"],
     }
-    try:
-        with named_servers(model_path, configs, tmp_path_factory.mktemp("tensor-parallel")) as started:
-            yield started
-            for name, server in started.items():
-                assert server.alive(), f"{name} server died\n{server.log_tail()}"
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+    yield from module_servers(model_path, configs, tmp_path_factory.mktemp("tensor-parallel"))
 
 
 async def streamed(server, name: str, topic: str, i: int):
     """One streamed chat completion: its text and (token, logprob, top-5) entries."""
     messages = [{"role": "user", "content": (SHARED if i % 2 == 0 else "") + f"What should I check about {topic}?"}]
     async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=600) as ac:
-        text, entries = "", []
-        async for chunk in await ac.chat.completions.create(model=name, messages=messages, max_tokens=40, temperature=0,
-                                                            stream=True, logprobs=True, top_logprobs=5):
-            for ch in chunk.choices:
-                text += ch.delta.content or ""
-                if ch.logprobs and ch.logprobs.content:
-                    entries += [(e.token, e.logprob, [(a.token, a.logprob) for a in e.top_logprobs])
-                                for e in ch.logprobs.content]
-        return text, entries
+        return await collect_stream(await ac.chat.completions.create(
+            model=name, messages=messages, max_tokens=40, temperature=0, stream=True, logprobs=True, top_logprobs=5),
+            chat=True)
 
 
 def sixteen_at_once(server, name: str):
@@ -110,11 +99,6 @@ def sixteen_at_once(server, name: str):
 def metric_values(server, pattern: str) -> list[tuple[str, float]]:
     _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
     return [(m.group(1), float(m.group(2))) for m in re.finditer(pattern, body.decode(), re.M)]
-
-
-def metric_sum(server, family: str) -> float:
-    _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
-    return sum(float(v) for v in re.findall(rf"^{re.escape(family)}\{{[^}}]*\}} ([0-9.e+]+)$", body.decode(), re.M))
 
 
 def close(a: float, b: float) -> bool:
@@ -141,8 +125,8 @@ def test_sixteen_streams_on_ranks_match_one_backend(servers, whole_results, name
                 if alt in theirs:
                     assert close(v, theirs[alt]), f"{label} token {j}: top logprob of {alt!r} {v} != {theirs[alt]}"
     if name != "dp2":  # two engines, each with a cache of its own: room for all
-        assert metric_sum(servers[name], "vllm:num_preemptions_total") > 0, f"{name}: no preemption; the test no longer covers it"
-    assert metric_sum(servers[name], "vllm:prefix_cache_hits_total") > 0, f"{name}: no prefix-cache hit"
+        assert metric_total(servers[name].port, "vllm:num_preemptions_total") > 0, f"{name}: no preemption; the test no longer covers it"
+    assert metric_total(servers[name].port, "vllm:prefix_cache_hits_total") > 0, f"{name}: no prefix-cache hit"
 
 
 # The tiny Llama, Qwen2 and Qwen3 fixtures (float32 weights and KV cache: exact arithmetic but for
@@ -164,27 +148,14 @@ def fixture_servers(request, tmp_path_factory):
     configs = {f"{name}-whole": [*common, "--threads", "2"],
                f"{name}-tp2": [*common, "--tensor-parallel-size", "2"],
                f"{name}-tp4": [*common, "--tensor-parallel-size", "4"]}
-    try:
-        with named_servers(str(FIXTURES / name), configs, tmp_path_factory.mktemp(f"tp-{name}")) as started:
-            yield name, started
-            for served, server in started.items():
-                assert server.alive(), f"{served} server died\n{server.log_tail()}"
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+    for started in module_servers(str(FIXTURES / name), configs, tmp_path_factory.mktemp(f"tp-{name}")):
+        yield name, started
 
 
 async def completion_stream(server, name: str, prompt: str):
     async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=300) as ac:
-        tokens, entries = "", []
-        async for chunk in await ac.completions.create(model=name, prompt=prompt, max_tokens=24, temperature=0,
-                                                       stream=True, logprobs=5):
-            for ch in chunk.choices:
-                tokens += ch.text
-                if ch.logprobs and ch.logprobs.tokens:
-                    lp = ch.logprobs
-                    entries += [(t, v, list((top or {}).items()))
-                                for t, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs)]
-        return tokens, entries
+        return await collect_stream(await ac.completions.create(
+            model=name, prompt=prompt, max_tokens=24, temperature=0, stream=True, logprobs=5), chat=False)
 
 
 def test_fixture_families_on_ranks_match_one_backend(fixture_servers):
@@ -207,8 +178,8 @@ def test_fixture_families_on_ranks_match_one_backend(fixture_servers):
                 assert set(dict(top)) == set(theirs), f"{served} request {i} token {j}: top-5 {top} != {want_top}"
                 for alt, v in top:
                     assert close(v, theirs[alt]), f"{served} request {i} token {j}: logprob of {alt!r} {v} != {theirs[alt]}"
-        assert metric_sum(started[served], "vllm:num_preemptions_total") > 0, f"{served}: no preemption"
-        assert metric_sum(started[served], "vllm:prefix_cache_hits_total") > 0, f"{served}: no prefix-cache hit"
+        assert metric_total(started[served].port, "vllm:num_preemptions_total") > 0, f"{served}: no preemption"
+        assert metric_total(started[served].port, "vllm:prefix_cache_hits_total") > 0, f"{served}: no prefix-cache hit"
 
 
 def test_each_rank_is_an_actor_with_its_weights_on_metrics(servers):

@@ -223,6 +223,13 @@ def parse_metrics(text: str) -> list[tuple[str, dict, float]]:
     return samples
 
 
+def metric_total(port: int, name: str, **labels: str) -> float:
+    """The sum of a metric's samples on /metrics, over the series whose labels include `labels`."""
+    status, _, body = http_request(port, "GET", "/metrics", timeout=10)
+    assert status == 200, f"/metrics answered {status}"
+    return sum(v for n, l, v in parse_metrics(body.decode()) if n == name and all(l.get(k) == x for k, x in labels.items()))
+
+
 def kv_blocks_used(port: int) -> float:
     """KV blocks in use, from troupe_kv_blocks{state="used"} (summed over engines), falling back to
     vllm:kv_cache_usage_perc."""
