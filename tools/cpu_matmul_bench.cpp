@@ -8,7 +8,10 @@
 // arithmetic rate (GMAC/s).
 //
 //   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k]
-//                           [--rows 1,2,4,...] [--cpu-time] [--int8-only]
+//                           [--rows 1,2,4,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold]
+// --shape replaces the two default shapes (repeatable; 5632x2048 is the 1B shape's gate). --cold
+// cycles through enough copies of each weight (>= 256 MiB) that every product streams its weight
+// from memory, as a decode step does on a model larger than the last-level cache.
 //   troupe-cpu-matmul-bench --roofline [--threads N]   # the peak the products are measured against
 #include <time.h>
 
@@ -144,7 +147,9 @@ double peak(int threads, double macs_per_iteration, Loop loop) {
 int main(int argc, char** argv) {
   int threads = 2, repeats = 15;
   bool int8_only = false;  // no float32 paths: OpenBLAS threads yield-spin after each call and take a core
-  bool roofline = false;
+  bool roofline = false, cold = false;
+  struct Shape { std::string name; int64_t rows, cols; };
+  std::vector<Shape> custom_shapes;
   DType type = DType::Q4_1;
   std::vector<int64_t> row_counts{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
   for (int i = 1; i < argc; ++i) {
@@ -168,6 +173,16 @@ int main(int argc, char** argv) {
       roofline = true;
     } else if (arg == "--cpu-time") {
       g_cpu_time = true;
+    } else if (arg == "--cold") {
+      cold = true;
+    } else if (arg == "--shape" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      const auto x = v.find('x');
+      if (x == std::string::npos) {
+        std::fprintf(stderr, "--shape wants ROWSxCOLS, got %s\n", v.c_str());
+        return 2;
+      }
+      custom_shapes.push_back({v, std::stoll(v.substr(0, x)), std::stoll(v.substr(x + 1))});
     } else if (arg == "--int8-only") {
       int8_only = true;
     } else if (arg == "--rows" && i + 1 < argc) {
@@ -175,7 +190,7 @@ int main(int argc, char** argv) {
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time] [--int8-only] [--roofline]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q4_k|q5_k|q6_k] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
       return 2;
     }
   }
@@ -192,21 +207,34 @@ int main(int argc, char** argv) {
               std::string(troupe::dtype_name(type)).c_str(), threads, repeats);
   std::printf("%-18s %6s %10s %10s %10s %10s %9s %9s\n", "weight", "rows", "int8", "blockwise", "tiled", "f32 sgemm",
               "int8 GB/s", "GMAC/s");
-  struct Shape { const char* name; int64_t rows, cols; };
   const bool k_quant = troupe::dtype_block_elements(type) == 256;
-  const Shape shapes[] = {k_quant ? Shape{"gate|up 3072x768", 3072, 768} : Shape{"gate|up 3072x576", 3072, 576},
-                          k_quant ? Shape{"down 768x1536", 768, 1536} : Shape{"down 576x1536", 576, 1536}};
+  std::vector<Shape> shapes = custom_shapes;
+  if (shapes.empty()) {
+    shapes = {k_quant ? Shape{"gate|up 3072x768", 3072, 768} : Shape{"gate|up 3072x576", 3072, 576},
+              k_quant ? Shape{"down 768x1536", 768, 1536} : Shape{"down 576x1536", 576, 1536}};
+  }
+  if (cold) int8_only = true;
   for (const Shape& s : shapes) {
     const auto blocks = random_blocks(type, s.rows, s.cols, rng);
-    std::vector<float> f32(static_cast<std::size_t>(s.rows * s.cols));
-    troupe::dequantize(type, blocks.data(), f32.data(), s.rows * s.cols);
-    const CpuWeight w8 = CpuWeight::from_blocks(type, blocks, s.rows, s.cols);
+    std::vector<float> f32(static_cast<std::size_t>(int8_only ? 0 : s.rows * s.cols));
+    if (!int8_only) troupe::dequantize(type, blocks.data(), f32.data(), s.rows * s.cols);
+    std::vector<CpuWeight> copies;
+    copies.push_back(CpuWeight::from_blocks(type, blocks, s.rows, s.cols));
+    while (cold && static_cast<double>(copies.size() * copies.front().bytes()) < 256.0 * (1 << 20)) {
+      copies.push_back(CpuWeight::from_blocks(type, blocks, s.rows, s.cols));
+    }
+    std::size_t next = 0;  // the copy the next product reads (cold: the one read longest ago)
+    const auto w8_matmul = [&](const float* a, float* c, int64_t m) {
+      copies[next].matmul(a, c, m, false, &pool);
+      next = (next + 1) % copies.size();
+    };
+    const CpuWeight& w8 = copies.front();
     const CpuWeight wf = float_paths ? CpuWeight::from_blocks(type, blocks, s.rows, s.cols, CpuWeight::Mode{true, false}) : w8;
     for (int64_t m : row_counts) {
       std::normal_distribution<float> normal(0.0f, 1.0f);
       std::vector<float> a(static_cast<std::size_t>(m * s.cols)), c(static_cast<std::size_t>(m * s.rows));
       for (auto& x : a) x = normal(rng);
-      const double int8 = median_us(repeats, [&] { w8.matmul(a.data(), c.data(), m, false, &pool); });
+      const double int8 = median_us(repeats, [&] { w8_matmul(a.data(), c.data(), m); });
       double blockwise = -1, tiled = -1;
       if (float_paths && !int8_only) {
         blockwise = median_us(repeats, [&] { wf.matmul_blockwise(a.data(), c.data(), m, false, &pool); });
@@ -219,7 +247,7 @@ int main(int argc, char** argv) {
         std::snprintf(buf, sizeof buf, "%.1f", us);
         return std::string(buf);
       };
-      std::printf("%-18s %6lld %10s %10s %10s %10s %9.2f %9.2f\n", s.name, static_cast<long long>(m), cell(int8).c_str(),
+      std::printf("%-18s %6lld %10s %10s %10s %10s %9.2f %9.2f\n", s.name.c_str(), static_cast<long long>(m), cell(int8).c_str(),
                   cell(blockwise).c_str(), cell(tiled).c_str(), cell(sgemm).c_str(), static_cast<double>(w8.bytes()) / int8 / 1e3,
                   static_cast<double>(m * s.rows * s.cols) / int8 / 1e3);
     }

@@ -25,7 +25,12 @@ template <> struct Record<DType::Q4_1> { static constexpr int64_t kBytes = 160, 
 template <> struct Record<DType::Q5_0> { static constexpr int64_t kBytes = 176, kQuants = 48; };
 template <> struct Record<DType::Q8_0> { static constexpr int64_t kBytes = 272, kQuants = 16; };
 template <> struct Record<DType::Q4_K> { static constexpr int64_t kBytes = 1152, kQuants = 128; };
-template <> struct Record<DType::Q6_K> { static constexpr int64_t kBytes = 1680, kQuants = 144, kHigh = 1168; };
+template <> struct Record<DType::Q6_K> {
+  static constexpr int64_t kBytes = 1680, kQuants = 144;
+  // The 32-byte vectors of step v (0..7) of half h: ql run u (2h or 2h + 1), and qh run h.
+  static constexpr int64_t ql(int64_t u, int64_t v) { return kQuants + 768 * (u / 2) + 96 * v + 32 * (u % 2); }
+  static constexpr int64_t qh(int64_t h, int64_t v) { return kQuants + 768 * h + 96 * v + 64; }
+};
 
 // Four activation bytes broadcast to every 32-bit lane.
 TROUPE_AVX2 inline __m256i broadcast4(const int8_t* p) {

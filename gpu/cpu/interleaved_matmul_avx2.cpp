@@ -149,13 +149,13 @@ TROUPE_AVX2 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_
     for (int sub = 0; sub < 8; ++sub) {
       const int64_t c = 8 * blk + sub;
       const int half = sub / 4, k = sub % 4;
-      const u8* ql = rec + R::kQuants + 256 * (2 * half + k % 2);
-      const u8* qh = rec + R::kHigh + 256 * half;
+      const u8* ql = rec + R::ql(2 * half + k % 2, 0);
+      const u8* qh = rec + R::qh(half, 0);
       const __m128i shift = _mm_cvtsi32_si128(2 * k);
       __m256i sum[2][RM];  // int16 sums of columns 0..15 and 16..31
       for (int v = 0; v < 8; ++v) {
-        const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32 * v));
-        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * v));
+        const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 96 * v));
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 96 * v));
         const __m256i low = k < 2 ? _mm256_and_si256(l, nibble) : _mm256_and_si256(_mm256_srli_epi16(l, 4), nibble);
         const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(h, shift), two), 4);
         const __m256i w = _mm256_sub_epi8(_mm256_or_si256(low, high), bias);

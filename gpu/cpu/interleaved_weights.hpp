@@ -16,7 +16,7 @@
 //   Q5_0  d[8] (fp16)  qh[32]    qs[128]        = 176 bytes (8 × 22)
 //   Q8_0  d[8] (fp16)            qs[256]        = 272 bytes (8 × 34)
 //   Q4_K  d[8], dmin[8] (fp16)   scales[96]   qs[1024]   = 1152 bytes (8 × 144)
-//   Q6_K  d[8] (fp16)  scales[128]  ql[1024]  qh[512]     = 1680 bytes (8 × 210)
+//   Q6_K  d[8] (fp16)  scales[128]  quants[1536]          = 1680 bytes (8 × 210)
 // where d[i] (m[i]) is row i's block scale (min), and
 //   4-bit quants: byte 32·L + 4·i + t (L, t in 0..3) is row i's block byte qs[4L + t]: its low
 //     nibble weight 4L + t, its high nibble weight 16 + 4L + t;
@@ -26,9 +26,14 @@
 //   Q4_K: scales byte 8·k + i is row i's byte k of its 12 bytes of 6-bit scales and mins; qs byte
 //     256·p + 32·v + 4·i + t (p, v in 0..3 and 0..7) is row i's qs[32p + 4v + t]: its low nibble
 //     weight 4v + t of sub-block 2p, its high nibble weight 4v + t of sub-block 2p + 1;
-//   Q6_K: scales byte 8·k + i is row i's int8 scale k; ql byte 256·u + 32·v + 4·i + t is row i's
-//     ql[32u + 4v + t] (u in 0..3) and qh byte 256·u + 32·v + 4·i + t its qh[32u + 4v + t] (u in
-//     0..1): 32 consecutive bytes of a row become 8 vectors of 4 bytes × 8 rows, as for Q4_K.
+//   Q6_K: scales byte 8·k + i is row i's int8 scale k. Each 32 consecutive bytes of a row's ql and
+//     qh become 8 vectors of 4 bytes × 8 rows, as for Q4_K, placed in the order the kernels read
+//     them: half h (0..1, 128 columns each) takes quants bytes 768·h .. 768·h + 767, in steps v
+//     (0..7) of 96 bytes: ql vector v of run 2h, of run 2h + 1, then qh vector v of run h. So row i's
+//     ql[32u + 4v + t] is quants byte 768·(u / 2) + 96·v + 32·(u % 2) + 4·i + t and its
+//     qh[32h + 4v + t] quants byte 768·h + 96·v + 64 + 4·i + t. (Runs one after another instead,
+//     the kernels jump back and forth across the record, which streams from memory at about half
+//     the rate of reading it in address order: measured on Zen 4.)
 #include <cstddef>
 #include <cstdint>
 #include <vector>
