@@ -152,30 +152,36 @@ TROUPE_AVX2 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_
       const u8* ql = rec + R::ql(2 * half + k % 2, 0);
       const u8* qh = rec + R::qh(half, 0);
       const __m128i shift = _mm_cvtsi32_si128(2 * k);
-      __m256i sum[2][RM];  // int16 sums of columns 0..15 and 16..31
-      for (int v = 0; v < 8; ++v) {
-        const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 96 * v));
-        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 96 * v));
-        const __m256i low = k < 2 ? _mm256_and_si256(l, nibble) : _mm256_and_si256(_mm256_srli_epi16(l, 4), nibble);
-        const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(h, shift), two), 4);
-        const __m256i w = _mm256_sub_epi8(_mm256_or_si256(low, high), bias);
-        const __m256i w_abs = _mm256_sign_epi8(w, w);
+      __m256i dot[RM];
+      for (int r = 0; r < RM; ++r) dot[r] = _mm256_setzero_si256();
+      // Columns 0..15 (q = 0, steps 0..3), then 16..31: each half's int16 sums, complete after its
+      // four steps, are widened and scaled by the 8 rows' scale of that half (in both int16 halves
+      // of each lane). The steps are unrolled so the sums stay in registers.
+#pragma GCC unroll 2
+      for (int q = 0; q < 2; ++q) {
+        __m256i sum[RM];
+#pragma GCC unroll 4
+        for (int v = 4 * q; v < 4 * q + 4; ++v) {
+          const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 96 * v));
+          const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 96 * v));
+          const __m256i low = k < 2 ? _mm256_and_si256(l, nibble) : _mm256_and_si256(_mm256_srli_epi16(l, 4), nibble);
+          const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(h, shift), two), 4);
+          const __m256i w = _mm256_sub_epi8(_mm256_or_si256(low, high), bias);
+          const __m256i w_abs = _mm256_sign_epi8(w, w);
+          for (int r = 0; r < RM; ++r) {
+            const __m256i p = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(broadcast4(a.q(r0 + r) + 32 * c + 4 * v), w));
+            sum[r] = v == 4 * q ? p : _mm256_add_epi16(sum[r], p);
+          }
+        }
+        __m256i scale = _mm256_and_si256(
+            _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 16 + 8 * (8 * half + 2 * k + q)))), low16);
+        scale = _mm256_or_si256(scale, _mm256_slli_epi32(scale, 16));
         for (int r = 0; r < RM; ++r) {
-          const __m256i p = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(broadcast4(a.q(r0 + r) + 32 * c + 4 * v), w));
-          __m256i& s = sum[v / 4][r];
-          s = v % 4 == 0 ? p : _mm256_add_epi16(s, p);
+          dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(sum[r], scale));
         }
       }
-      // The 8 rows' scales of the chunk's two halves, each in both int16 halves of its lane.
-      __m256i scale[2];
-      for (int q = 0; q < 2; ++q) {
-        const __m256i sc = _mm256_and_si256(
-            _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 16 + 8 * (8 * half + 2 * k + q)))), low16);
-        scale[q] = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16));
-      }
       for (int r = 0; r < RM; ++r) {
-        const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(sum[0][r], scale[0]), _mm256_madd_epi16(sum[1][r], scale[1]));
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), _mm256_mul_ps(d, _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
       }
     }
   }
