@@ -26,10 +26,10 @@ template <> struct Record<DType::Q5_0> { static constexpr int64_t kBytes = 176, 
 template <> struct Record<DType::Q8_0> { static constexpr int64_t kBytes = 272, kQuants = 16; };
 template <> struct Record<DType::Q4_K> { static constexpr int64_t kBytes = 1152, kQuants = 128; };
 template <> struct Record<DType::Q6_K> {
-  static constexpr int64_t kBytes = 1680, kQuants = 144;
+  static constexpr int64_t kBytes = 1680;
   // The 32-byte vectors of step v (0..7) of half h: ql run u (2h or 2h + 1), and qh run h.
-  static constexpr int64_t ql(int64_t u, int64_t v) { return kQuants + 768 * (u / 2) + 96 * v + 32 * (u % 2); }
-  static constexpr int64_t qh(int64_t h, int64_t v) { return kQuants + 768 * h + 96 * v + 64; }
+  static constexpr int64_t ql(int64_t u, int64_t v) { return q6k_ql_vector(u, v); }
+  static constexpr int64_t qh(int64_t h, int64_t v) { return q6k_qh_vector(h, v); }
 };
 
 // Four activation bytes broadcast to every 32-bit lane.

@@ -310,7 +310,7 @@ TROUPE_AVX512 inline void q6k_chunk_pair(const u8* rec, int64_t stride, int half
   const vi nibble = V::bytes(0x0F);
   // Columns 0..15 of the chunks (q = 0, steps 0..3), then 16..31 (q = 1): each 16-column half has
   // its own int8 scale, applied as soon as its sums are complete. The steps are unrolled so the
-  // accumulators stay in registers (a loop index into them put them on the stack: 2.5x slower).
+  // accumulators stay in registers (a loop index into them put them on the stack: half the speed).
 #pragma GCC unroll 2
   for (int q = 0; q < 2; ++q) {
     vi s[2][RM];  // [chunk KK or KK+2][activation row]
@@ -318,8 +318,8 @@ TROUPE_AVX512 inline void q6k_chunk_pair(const u8* rec, int64_t stride, int half
 #pragma GCC unroll 4
     for (int v = 4 * q; v < 4 * q + 4; ++v) {
       // Two lines of the stream ahead per step of the first pass over a half (32 for the record's
-      // 26.25): spread out, as the record's 27 prefetches at once at its start cost a third of the
-      // streaming rate on Zen 4 (one row, 1B-shape gate from memory).
+      // 26.25): spread out, as the record's 27 prefetches at once at its start cost about 40 % of
+      // the streaming rate on Zen 4 (one row, 1B-shape gate from memory).
       if (KK == 0) {
         const int64_t line = 2 * (8 * half + v);
         if (64 * line < R::kBytes) V::template prefetch<128>(rec + 64 * line, stride);

@@ -25,9 +25,9 @@ int64_t record_offset(DType type, int64_t i, int64_t b) {
       if (b < 4) return (b < 2 ? 0 : 16) + 2 * i + b % 2;  // d, dmin
       if (b < 16) return per_row(32, b - 4);                // the 12 bytes of 6-bit scales and mins
       return spread(128, b - 16);                           // qs
-    case DType::Q6_K:  // quants from byte 144 in steps of 96: ql run 2h, ql run 2h + 1, qh run h
-      if (b < 128) return 144 + 768 * (b / 64) + 96 * (b % 32 / 4) + 32 * (b / 32 % 2) + 4 * i + b % 4;  // ql
-      if (b < 192) return 144 + 768 * ((b - 128) / 32) + 96 * ((b - 128) % 32 / 4) + 64 + 4 * i + b % 4;  // qh
+    case DType::Q6_K:
+      if (b < 128) return q6k_ql_vector(b / 32, b % 32 / 4) + 4 * i + b % 4;                // ql
+      if (b < 192) return q6k_qh_vector((b - 128) / 32, (b - 128) % 32 / 4) + 4 * i + b % 4;  // qh
       if (b < 208) return per_row(16, b - 192);     // the 16 int8 scales
       return 2 * i + (b - 208);                     // d
     default: throw std::logic_error("interleaved weights: no layout for " + std::string(dtype_name(type)));

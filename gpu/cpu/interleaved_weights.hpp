@@ -44,6 +44,11 @@ namespace troupe::cpu {
 
 inline constexpr int64_t kInterleavedRows = 8;
 
+// Where a Q6_K record's 32-byte vector v (0..7) of ql run u (0..3), or of qh run h (0..1), starts
+// (the layout above).
+constexpr int64_t q6k_ql_vector(int64_t u, int64_t v) { return 144 + 768 * (u / 2) + 96 * v + 32 * (u % 2); }
+constexpr int64_t q6k_qh_vector(int64_t h, int64_t v) { return 144 + 768 * h + 96 * v + 64; }
+
 // The block types with an interleaved form.
 bool interleaved_supports(DType type);
 
