@@ -264,8 +264,8 @@ TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int6
 // Q6_K. A weight is q − 32 with q = 4 low bits (ql) | 2 high bits (qh) in 0..63, so
 // Σ (q − 32)·x = Σ q·x − 32·Σx: vpdpbusd takes q unsigned as it is, and 32·Σx over each 16 columns
 // (one int8 scale each) comes from sums made once per call (x16_sums). The 32 columns of chunk k
-// of a half (interleaved_weights.hpp) take ql segment 2·half + k % 2 (low nibbles for k < 2, high
-// for k ≥ 2) and bits 2k, 2k + 1 of qh segment `half`: chunks k and k + 2 share their ql bytes and
+// of a half (interleaved_weights.hpp) take ql run 2·half + k % 2 (low nibbles for k < 2, high
+// for k ≥ 2) and bits 2k, 2k + 1 of qh run `half`: chunks k and k + 2 share their ql bytes and
 // all four their qh bytes, so each vector is loaded once for two chunks. The integer sums equal the
 // AVX2 kernel's, and the float steps run in its order (chunk 0, 1, 2, 3 of each half).
 
