@@ -1,6 +1,7 @@
 """Greedy output through the server equals `troupe generate` for the same prompt: one request alone,
 and 16 concurrent requests of different prompt lengths and max_tokens (continuous batching must
-not change results beyond floating-point tolerance).
+not change results beyond floating-point tolerance); and `troupe generate` itself gives the same
+text whether a prompt runs in one step or in chunks.
 
 Tolerance: texts must be equal, except that they may part at a near-tie — the token where they
 first differ must be one the server itself ranks within NEAR_TIE nats of the token it chose (so
@@ -139,3 +140,15 @@ def test_concurrent_streams_match_troupe_generate(server, references):
         return await collect_stream(await api.create(stream=True, **request_kwargs(case)), case["chat"])
 
     check_all_at_once(server, references, one, "16 concurrent streams")
+
+
+def test_a_prompt_in_chunks_gives_the_text_of_one_step(model_path, references):
+    """`troupe generate` runs a prompt longer than --max-num-batched-tokens in chunks, as the server
+    does: case 15's ~300-token prompt in chunks of 64, and of 37 (chunks that end inside a 16-slot
+    KV block), gives the text of the reference run, whose prompt fits the default 512 in one step."""
+    case = CASES[15]
+    assert len(case["prompt"].split()) > 200, "case 15 must span several chunks of 64"
+    for chunk in ["64", "37"]:
+        got = run_generate(model_path, case["prompt"], case["max_tokens"], case["chat"],
+                           ["--max-num-batched-tokens", chunk])
+        assert got == references[15], f"chunks of {chunk}: {got!r} != {references[15]!r}"

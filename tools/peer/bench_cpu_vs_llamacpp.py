@@ -22,7 +22,9 @@ attention on (-fa 1), its fastest long-context setting on the CPU; elsewhere wit
 
 Decode tok/s × the bytes a decode step reads (every tensor but the token embedding, which is read
 one row at a time; all of it when it is also the LM head) ÷ the read bandwidth is the fraction of
-the roofline printed beside each tg run.
+the roofline printed beside each tg run. The host's bandwidth moves (other tenants of a VM's
+machine: 32-58 GB/s within an hour on one 2-vCPU VM), so troupe-read-bandwidth runs right before
+each side's tg run and each side's fraction is of its own probe; both probes are printed.
 """
 from __future__ import annotations
 
@@ -140,20 +142,24 @@ def main() -> None:
         per_token = decode_bytes(model)
         print(f"\nmodel {Path(model).name}" + (f", {per_token / 1e6:.0f} MB read per decode step" if per_token else ""))
         print(f"{'pair':>4} {'test':>11} {'load':>5} {'troupe tok/s':>13} {'load':>5} {'llama.cpp tok/s':>16} {'ratio':>6}"
-              f" {'roofline troupe / llama.cpp':>28}")
+              f" {'roofline troupe / llama.cpp':>28} {'probe GB/s':>11}")
         ratios: dict[str, list[float]] = {t: [] for t in tests}
         for pair in range(1, args.pairs + 1):
             for t in tests:
+                roofline = t.startswith("tg") and "@" not in t and per_token and bandwidth
+                bw1 = read_bandwidth(args.threads) if roofline else None
                 l1 = loadavg()
                 ours = troupe_run(args.troupe, model, t, args.threads)
+                bw2 = read_bandwidth(args.threads) if roofline else None
                 l2 = loadavg()
                 theirs = llama_run(bench, model, t, args.threads)
                 ratios[t].append(ours / theirs)
-                roof = ""
-                if t.startswith("tg") and "@" not in t and per_token and bandwidth:
-                    roof = f"{100 * ours * per_token / bandwidth:>13.0f} % / {100 * theirs * per_token / bandwidth:.0f} %"
-                print(f"{pair:>4} {t:>11} {l1:>5.2f} {ours:>13.1f} {l2:>5.2f} {theirs:>16.1f} {ours / theirs:>6.2f} {roof:>28}",
-                      flush=True)
+                roof = probes = ""
+                if roofline:
+                    roof = f"{100 * ours * per_token / bw1:>13.0f} % / {100 * theirs * per_token / bw2:.0f} %"
+                    probes = f"{bw1 / 1e9:.1f} / {bw2 / 1e9:.1f}"
+                print(f"{pair:>4} {t:>11} {l1:>5.2f} {ours:>13.1f} {l2:>5.2f} {theirs:>16.1f} {ours / theirs:>6.2f} {roof:>28}"
+                      f" {probes:>11}", flush=True)
         for t in tests:
             r = sorted(ratios[t])
             line = f"{Path(model).name} {t}: troupe / llama.cpp {r[0]:.2f}-{r[-1]:.2f} (median {r[len(r) // 2]:.2f}) over {len(r)} pairs"
