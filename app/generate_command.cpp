@@ -124,7 +124,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   // llama.cpp's ubatches run it: a step holds activations for each of its tokens, so memory grew
   // with the prompt (1B shape: peak RSS 1.69 GB for a 4,000-token prompt in one step, 1.25 GB in
   // chunks of 512; 5.7 GiB resident during a 32K one), and the chunks ran faster too (157 against
-  // 142-150 tok/s, the activations staying nearer the cores). Only the last chunk's logits count.
+  // 142-150 tok/s for that prompt). Only the last chunk's logits count.
   const auto chunk = static_cast<std::size_t>(opt.max_num_batched_tokens);
   std::size_t done = 0;
   for (; prompt.size() - done > chunk; done += chunk) {

@@ -22,9 +22,10 @@ attention on (-fa 1), its fastest long-context setting on the CPU; elsewhere wit
 
 Decode tok/s × the bytes a decode step reads (every tensor but the token embedding, which is read
 one row at a time; all of it when it is also the LM head) ÷ the read bandwidth is the fraction of
-the roofline printed beside each tg run. The host's bandwidth moves (other tenants of a VM's
-machine: 32-58 GB/s within an hour on one 2-vCPU VM), so troupe-read-bandwidth runs right before
-each side's tg run and each side's fraction is of its own probe; both probes are printed.
+the roofline printed beside each tg run. A VM's bandwidth moves (on one 2-vCPU VM the probe read
+31-36 GB/s in most runs and 55-62 in others, each run's fresh allocation faring differently), so
+troupe-read-bandwidth runs right before each side's tg run, each side's fraction is of its own
+probe, and both probes are printed: where they disagree, so may the fractions.
 """
 from __future__ import annotations
 
