@@ -6,10 +6,15 @@
 // step reads every weight once; at 1 sequence steps/s is the single-stream tokens/s).
 // Exits 2 with "no CUDA device" when none is present. `troupe-cuda-bench --probe` only reports
 // whether the CUDA runtime sees a device (exit 0) or not (exit 2, with the runtime's reason).
+// `--shape 0.5b|7b` and `--sequences N` narrow the run to one model and one concurrency (for a
+// profiler such as ncu, whose --launch-skip then lands inside that model's decode steps).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "gpu/device_probe.hpp"
 #if TROUPE_WITH_CUDA
@@ -43,7 +48,7 @@ ModelSpec qwen2_shape(const char* name, int64_t layers, int64_t hidden, int64_t 
 
 constexpr int64_t kPrompt = 128, kWarmup = 4, kSteps = 32, kBlock = 16;
 
-void bench_model(const ModelSpec& spec, double bandwidth) {
+void bench_model(const ModelSpec& spec, double bandwidth, const std::vector<int64_t>& concurrencies) {
   const int64_t blocks_per_seq = (kPrompt + kWarmup + kSteps + kBlock - 1) / kBlock;
   BackendOptions options;
   options.kv_block_size = kBlock;
@@ -53,7 +58,7 @@ void bench_model(const ModelSpec& spec, double bandwidth) {
   std::printf("%s: %.0f MiB of bf16 weights, %lld layers\n", spec.name.c_str(), weight_bytes / (1 << 20),
               static_cast<long long>(spec.num_layers));
   std::printf("  %-12s %14s %14s %12s %10s\n", "sequences", "tokens/s", "steps/s", "ms/step", "roofline");
-  for (const int64_t concurrency : {1, 16, 64, 256}) {
+  for (const int64_t concurrency : concurrencies) {
     StepBatch batch;
     for (int64_t s = 0; s < concurrency; ++s) {
       SequenceStep seq;
@@ -89,6 +94,25 @@ void bench_model(const ModelSpec& spec, double bandwidth) {
 
 int main(int argc, char** argv) {
   const bool probe_only = argc > 1 && std::string_view(argv[1]) == "--probe";
+  std::string shape = "all";
+  std::vector<int64_t> concurrencies{1, 16, 64, 256};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    if (flag == "--shape") {
+      shape = argv[i + 1];
+    } else if (flag == "--sequences") {
+      const long n = std::strtol(argv[i + 1], nullptr, 10);
+      if (n < 1 || n > 256) {
+        std::fprintf(stderr, "troupe-cuda-bench: --sequences takes 1..256, not %s\n", argv[i + 1]);
+        return 1;
+      }
+      concurrencies = {n};
+    }
+  }
+  if (shape != "all" && shape != "0.5b" && shape != "7b") {
+    std::fprintf(stderr, "troupe-cuda-bench: --shape takes 0.5b or 7b, not %s\n", shape.c_str());
+    return 1;
+  }
   if (probe_only && troupe::cuda_device_available()) {
     std::printf("troupe-cuda-bench: %d CUDA device(s)\n", troupe::probe_cuda_devices().device_count);
     return 0;
@@ -101,8 +125,12 @@ int main(int argc, char** argv) {
   try {
     const double bandwidth = troupe::cuda::device_copy_bandwidth(0, int64_t{1} << 30, 20);
     std::printf("device-to-device copy: %.1f GB/s (read + write, 1 GiB, median of 20)\n", bandwidth / 1e9);
-    bench_model(qwen2_shape("Qwen2.5-0.5B-shaped", 24, 896, 4864, 14, 2, 151936, true), bandwidth);
-    bench_model(qwen2_shape("Qwen2.5-7B-shaped", 28, 3584, 18944, 28, 4, 152064, false), bandwidth);
+    if (shape != "7b") {
+      bench_model(qwen2_shape("Qwen2.5-0.5B-shaped", 24, 896, 4864, 14, 2, 151936, true), bandwidth, concurrencies);
+    }
+    if (shape != "0.5b") {
+      bench_model(qwen2_shape("Qwen2.5-7B-shaped", 28, 3584, 18944, 28, 4, 152064, false), bandwidth, concurrencies);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "troupe-cuda-bench: %s\n", e.what());
     return 1;

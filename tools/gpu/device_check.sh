@@ -21,7 +21,9 @@
 #      communicator made) against the plain backend on the 0.5B model, and 2 ranks where the
 #      machine has two GPUs (the CUDA tests of step 2 include a one-rank NCCL all-reduce; NCCL is
 #      the one torch's wheels ship, found below);
-#   7. a table of every check and figure, last in the output.
+#   7. where a single-stream decode step's GPU time goes: ncu times every kernel of about two
+#      steps of troupe-cuda-bench (0.5B and 7B shapes), summed per kernel (tools/gpu/kernel_times.py);
+#   8. a table of every check and figure, last in the output.
 # Writes under $OUT (the device tool's folder; default .gpu-out/): device_check.log, summary.txt,
 # kernel_errors.tsv, parity.json, cuda_bench.txt, loadgen.jsonl, metrics.txt, tests.txt.
 #
@@ -131,7 +133,7 @@ record "CPU backend vs transformers" "$cpu_ok" "rel err ${cpu_detail}(< 1e-4)"
 probe=$(run_bin "$B/bin/troupe-cuda-bench" --probe 2>&1)
 if [[ $? -ne 0 ]]; then
   reason=${probe#*no CUDA device }
-  for step in "CUDA tests" "model parity" "cuda bench" "serve + loadgen" "metrics: NVML, device memory" "tensor parallel"; do
+  for step in "CUDA tests" "model parity" "cuda bench" "serve + loadgen" "metrics: NVML, device memory" "tensor parallel" "kernel profile"; do
     record "$step" "no device" "$reason"
   done
   print_summary
@@ -256,6 +258,32 @@ print(n)' "$plain" "${two:-x}")
   tail -3 /tmp/tp.log
 else
   record "tensor parallel" skipped "$([[ -d $work/qwen2-0.5b ]] && echo "out of time" || echo "no 0.5B model")"
+fi
+
+# ---- 7. kernel profile ------------------------------------------------------------------------
+# Skips the load, the prefill and the warm-up (graph capture), then times about two decode steps
+# kernel by kernel (ncu serializes them: the sum is GPU time without launch gaps).
+ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+if [[ -z $ncu_bin ]]; then
+  record "kernel profile" skipped "no ncu on this machine"
+elif fits 100; then
+  prof_detail=""
+  prof_ok=ok
+  for shape in 0.5b 7b; do
+    launches=$([[ $shape == 7b ]] && echo 700 || echo 600)
+    if timeout $(($(left) > 120 ? 90 : $(left) - 30)) env LD_LIBRARY_PATH="$lib_path" "$ncu_bin" --cache-control none \
+      --launch-skip 2500 --launch-count "$launches" --metrics gpu__time_duration.sum --csv \
+      "$B/bin/troupe-cuda-bench" --shape $shape --sequences 1 >"/tmp/ncu-$shape.csv" 2>"/tmp/ncu-$shape.err" &&
+      python3 tools/gpu/kernel_times.py "/tmp/ncu-$shape.csv" --top 12 | tee "/tmp/kernels-$shape.txt"; then
+      prof_detail+="$shape: $(awk 'NR > 1 && NR <= 4 && $1 != "all" {printf "%s %s; ", substr($1, 1, 40), $NF}' "/tmp/kernels-$shape.txt")"
+    else
+      prof_ok=FAIL
+      prof_detail+="$shape: ncu failed ($(tail -1 "/tmp/ncu-$shape.err")); "
+    fi
+  done
+  record "kernel profile" "$prof_ok" "$prof_detail"
+else
+  record "kernel profile" skipped "out of time"
 fi
 
 print_summary

@@ -78,7 +78,10 @@ TEST_CASE("cuda: fixture models match the CPU backend's logits", "[gpu][cuda]") 
   // GELU-tanh, sandwich norms and scaled embeddings; Mistral's window; IQuest's clip_qkv; YaRN.
   for (const std::string folder : {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder",
                                    "llama_yarn"}) {
-    const ModelFiles model = ModelFiles::open(fixture("models/" + folder));
+    // reference.json names the model inside the folder: "." for safetensors, "model.gguf" for GGUF.
+    const auto reference = test::read_json(fixture("models/" + folder + "/reference.json")).as_object();
+    const ModelFiles model =
+        ModelFiles::open(fixture("models/" + folder) / std::string(reference.at("model").as_string()));
     CpuBackend cpu(model, small_options());
     for (const auto type : kStorageTypes) {
       CudaBackendOptions cuda_options;
