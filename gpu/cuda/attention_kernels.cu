@@ -1,24 +1,34 @@
 // Causal grouped-query attention over the paged KV cache, for prefill chunks and decode tokens
 // alike: one block per (query token, head). Each warp of the block walks a strided subset of the
-// visible positions in groups of kPositionsInFlight (warp w takes first + w·G .. first + w·G + G-1,
-// then those plus warps·G, ...; first > 0 in a sliding window), keeping an online softmax (running
-// max m, sum l, weighted value sum acc); the warps' partial states are merged at the end. Within a
+// visible positions in groups of G positions (warp w takes first + w·G .. first + w·G + G-1, then
+// those plus warps·G, ...; first > 0 in a sliding window), keeping an online softmax (running max
+// m, sum l, weighted value sum acc); the warps' partial states are merged at the end. Within a
 // warp, lane l holds dimensions l, l + 32, ... of q, k, v, so each key row is read as one coalesced
 // run. A decode token has one block per head and a short loop: what bounds it is the latency of
-// each position's two dependent loads (block table, then key), so a warp issues a whole group's
-// loads before using any (profiled on an H100: 39 us per layer at 130 positions with one position
-// at a time and 4 warps).
+// each position's two dependent loads (block table, then key), so a warp can issue a whole group's
+// loads before using any. Warps and G per head size: see AttentionShape.
 #include "gpu/cuda/device_math.cuh"
 
 namespace troupe::cuda {
 
 namespace {
 
-constexpr int kAttentionWarps = 8;
-constexpr int kPositionsInFlight = 4;  // positions a warp loads before it reduces any of them
+// Warps per block and positions a warp loads before it reduces any of them (G), by kChunks. On an
+// H100 (2026-12-05, troupe-cuda-bench decode at 130 positions): head_dim 64 with 8 warps and G = 4
+// took 20 us per layer at one sequence against 39 us with 4 warps and G = 1 (the 0.5B-shaped step
+// 1.65 against 2.12 ms; 5 % more tokens/s at 256 sequences); head_dim 128 gained nothing at one
+// sequence (41 against 40 us) and the 7B-shaped step lost a third of its tokens/s at 256
+// sequences, so the larger heads keep 4 warps and one position at a time (why they lose, whether
+// registers and resident blocks, was not profiled).
+template <int kChunks>
+struct AttentionShape {
+  static constexpr int warps = kChunks <= 2 ? 8 : 4;
+  static constexpr int in_flight = kChunks <= 2 ? 4 : 1;
+};
 
 // kChunks = ceil(head_dim / 32) rounded up to a power of two: registers per lane.
-template <typename T, int kChunks>
+template <typename T, int kChunks, int kAttentionWarps = AttentionShape<kChunks>::warps,
+          int G = AttentionShape<kChunks>::in_flight>
 __global__ void __launch_bounds__(kAttentionWarps * 32)
     paged_attention_kernel(const T* __restrict__ keys, const T* __restrict__ values, int64_t block_size,
                            int64_t kv_heads, int64_t head_dim, AttentionIndex index, const float* __restrict__ q,
@@ -41,7 +51,6 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
     acc[j] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  constexpr int G = kPositionsInFlight;
   for (int64_t p0 = first + int64_t{warp} * G; p0 <= pos; p0 += int64_t{kAttentionWarps} * G) {
     // Offsets of the group's key/value rows; -1 past the query's position (uniform per warp, so
     // the warp's shuffles below stay converged). p0 itself is always visible.
@@ -120,7 +129,8 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
 template <typename T, int kChunks>
 void launch(const DeviceKv& kv, const AttentionIndex& index, const float* q, int64_t q_stride, int64_t tokens,
             int64_t heads, const AttentionWindow& window, void* out, Stream stream) {
-  paged_attention_kernel<T, kChunks><<<static_cast<unsigned>(tokens * heads), kAttentionWarps * 32, 0, stream>>>(
+  constexpr int threads = AttentionShape<kChunks>::warps * 32;
+  paged_attention_kernel<T, kChunks><<<static_cast<unsigned>(tokens * heads), threads, 0, stream>>>(
       static_cast<const T*>(kv.keys), static_cast<const T*>(kv.values), kv.block_size, kv.kv_heads, kv.head_dim,
       index, q, q_stride, heads, window, static_cast<T*>(out));
 }
