@@ -61,6 +61,7 @@ GenerationEvent event(Input& in, int n) {
     const uint8_t finish = in.byte() % 6;
     if (finish < 4) delta.finish = static_cast<FinishReason>(finish);
     if (in.byte() % 4 == 0) delta.stop_reason = text(in, 8);
+    if (in.byte() % 8 == 0) delta.stop_reason = static_cast<int32_t>(in.byte());
     ev.choices.push_back(std::move(delta));
   }
   ev.done = (kind & 0x80) != 0;

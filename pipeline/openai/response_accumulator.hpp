@@ -14,7 +14,7 @@ struct AccumulatedChoice {
   int64_t completion_tokens = 0;
   std::vector<TokenLogprob> logprobs;
   std::optional<FinishReason> finish;
-  std::optional<std::string> stop_reason;
+  std::optional<StopReason> stop_reason;
 };
 
 class ResponseAccumulator {

@@ -16,9 +16,10 @@ boost::json::value finish_reason_json(const std::optional<FinishReason>& finish)
   return boost::json::string(finish_reason_name(*finish));
 }
 
-boost::json::value stop_reason_json(const std::optional<std::string>& stop_reason) {
+boost::json::value stop_reason_json(const std::optional<StopReason>& stop_reason) {
   if (!stop_reason) return nullptr;
-  return boost::json::string(*stop_reason);
+  if (const int32_t* id = std::get_if<int32_t>(&*stop_reason)) return *id;
+  return boost::json::string(std::get<std::string>(*stop_reason));
 }
 
 }  // namespace troupe

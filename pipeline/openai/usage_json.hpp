@@ -10,6 +10,6 @@ boost::json::object usage_json(const Usage& usage);
 
 // The finish_reason / stop_reason pair of a choice: null while it is still running.
 boost::json::value finish_reason_json(const std::optional<FinishReason>& finish);
-boost::json::value stop_reason_json(const std::optional<std::string>& stop_reason);
+boost::json::value stop_reason_json(const std::optional<StopReason>& stop_reason);
 
 }  // namespace troupe

@@ -13,6 +13,7 @@ OutputOptions output_options_for(const GenerationRequest& request, int index, co
   o.stop_token_ids = request.stop.stop_token_ids;
   o.min_tokens = request.stop.min_tokens;
   o.logprobs = request.logprobs.has_value();
+  o.skip_special_tokens = request.skip_special_tokens;
   if (request.echo && request.endpoint == Endpoint::Completions) {
     const PromptInput input = request.prompt_at(prompt);
     o.echo = input.ids.empty() || !input.text.empty() ? input.text
@@ -83,10 +84,16 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
     echoed_ = true;
   }
 
+  // The eos or stop id that ends the sequence (the update's last token) stays out of the text, as
+  // in vLLM, unless include_stop_str_in_output: with special tokens skipped an eos was invisible
+  // anyway, but a stop id may be an ordinary token, and with skip_special_tokens false eos is not.
+  const bool drop_stop_token = finish && stop_token && !tokens.empty() && tokens.back() == *stop_token &&
+                               !options_.include_stop_str_in_output;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     ++num_tokens_;
     delta.token_ids.push_back(tokens[i]);
     if (options_.logprobs && i < logprobs.size() && logprobs[i]) delta.logprobs.push_back(to_token_logprob(*logprobs[i]));
+    if (drop_stop_token && i + 1 == tokens.size()) break;
     auto step = matcher_.push(detokenizer_.push(tokens[i]), num_tokens_ > options_.min_tokens);
     delta.text += step.text;
     if (step.stop) {
@@ -110,7 +117,7 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
       delta.finish = *finish;
       const auto& ids = options_.stop_token_ids;
       if (stop_token && std::find(ids.begin(), ids.end(), *stop_token) != ids.end()) {
-        delta.stop_reason = std::to_string(*stop_token);
+        delta.stop_reason = *stop_token;
       }
     }
   }

@@ -25,7 +25,7 @@ struct OutputOptions {
   bool include_stop_str_in_output = false;
   std::vector<int32_t> stop_token_ids;  // a finish on one of these reports it as stop_reason
   int64_t min_tokens = 0;               // stop strings count only once more tokens than this exist
-  bool skip_special_tokens = true;
+  bool skip_special_tokens = true;       // special tokens' text left out (vLLM's default)
   bool logprobs = false;                // turn the TokenLogprobs given to push into delta logprobs
   std::string echo;                     // text put before the first delta's text (completions echo)
   // Echo with logprobs: the prompt's tokens, whose entries (given by add_prompt_logprobs; the first
@@ -54,7 +54,8 @@ class OutputProcessor {
 
   // Feeds newly generated tokens (with their logprobs, parallel to them, or an empty span for none;
   // any other length throws std::invalid_argument) and the
-  // scheduler's finish, if this update carries one (`stop_token`: the eos / stop id behind it).
+  // scheduler's finish, if this update carries one (`stop_token`: the eos / stop id behind it, the
+  // update's last token, whose text is left out unless include_stop_str_in_output, as in vLLM).
   // Tokens after a stop string are dropped from the delta. Once finished, further calls return an
   // empty delta: a pipelined scheduler may still deliver a token it had planned.
   OutputUpdate push(std::span<const int32_t> tokens, std::span<const std::optional<TokenLogprobs>> logprobs = {},

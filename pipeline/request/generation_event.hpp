@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace troupe {
@@ -42,13 +43,17 @@ struct TokenLogprob {
   bool has_logprob = true;
 };
 
+// What ended a choice besides its finish reason, as vLLM reports it in stop_reason: the stop string
+// that matched, or the stop token id (a JSON number there, not a string).
+using StopReason = std::variant<std::string, int32_t>;
+
 struct ChoiceDelta {
   int index = 0;
   std::string text;                     // new text for this choice (may be empty)
   std::vector<int32_t> token_ids;       // the tokens behind it
   std::vector<TokenLogprob> logprobs;   // one per token, when the request asked for logprobs
   std::optional<FinishReason> finish;   // set once, on the choice's last delta
-  std::optional<std::string> stop_reason;  // the stop string or stop token id that ended it, if any
+  std::optional<StopReason> stop_reason;  // the stop string or stop token id that ended it, if any
 };
 
 struct Usage {

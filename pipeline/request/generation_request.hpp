@@ -76,6 +76,7 @@ struct GenerationRequest {
   bool continuous_usage_stats = false;  // stream_options.continuous_usage_stats: usage on every chunk
   std::optional<int> logprobs;     // completions: top-N per token; chat: set when logprobs=true
                                    // (value = top_logprobs, 0 for the chosen token only)
+  bool skip_special_tokens = true;  // vLLM's: special tokens (control tokens) left out of the text
   std::string tenant = "anonymous";  // the API key's configured name, for accounting
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
   // Shared with everything that handles the request: each marks its instants there. Null when the

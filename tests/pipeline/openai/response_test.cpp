@@ -52,7 +52,7 @@ TEST_CASE("responses: completion object with usage and stop reason", "[openai]")
   result.add(first);
   GenerationEvent last;
   ChoiceDelta end = delta(0, "lo", {2}, FinishReason::Stop);
-  end.stop_reason = "\n";
+  end.stop_reason = std::string("\n");
   last.choices.push_back(end);
   last.done = true;
   result.add(last);
@@ -68,6 +68,9 @@ TEST_CASE("responses: completion object with usage and stop reason", "[openai]")
   CHECK(choice.at("logprobs").is_null());
   CHECK(choice.at("finish_reason").as_string() == "stop");
   CHECK(choice.at("stop_reason").as_string() == "\n");
+  // A stop token id is a JSON number, as vLLM reports it (its stop_reason is int | str | None).
+  CHECK(stop_reason_json(StopReason{int32_t{260}}) == boost::json::value(260));
+  CHECK(stop_reason_json(std::nullopt).is_null());
   // No usage on the final event: counted from the events.
   CHECK(boost::json::serialize(body.at("usage")) ==
         R"({"prompt_tokens":3,"completion_tokens":2,"total_tokens":5,"prompt_tokens_details":{"cached_tokens":0}})");

@@ -28,7 +28,7 @@ struct Run {
   std::string text;  // concatenation of the deltas
   bool aborted = false;
   std::optional<FinishReason> finish;
-  std::optional<std::string> stop_reason;
+  std::optional<StopReason> stop_reason;
   std::vector<int32_t> token_ids;
 };
 
@@ -107,7 +107,7 @@ TEST_CASE("output: stop strings spanning 1, 2 and 3 tokens are cut out and abort
       const std::size_t at = kSentence.find(stop);
       CHECK(run.text == kSentence.substr(0, include ? at + stop.size() : at));
       CHECK(run.finish == FinishReason::Stop);
-      CHECK(run.stop_reason == stop);
+      CHECK(run.stop_reason == StopReason{stop});
       CHECK(run.aborted);
       // The tokens up to the one that completed the stop string, none after.
       CHECK(run.token_ids.size() == first + span);
@@ -119,12 +119,12 @@ TEST_CASE("output: several stop strings, the first to complete wins; overlapping
   const auto ids = smollm2().encode(kSentence, false);
   OutputProcessor proc(smollm2(), stopping_at({"naps", "lazy dog", "lazy"}));
   auto run = run_tokens(proc, ids);
-  CHECK(run.stop_reason == "lazy");
+  CHECK(run.stop_reason == StopReason{std::string("lazy")});
   CHECK(run.text == "The quick brown fox jumps over the ");
 
   OutputProcessor longer_first(smollm2(), stopping_at({"fox jumps", "fox"}, true));
   run = run_tokens(longer_first, ids);
-  CHECK(run.stop_reason == "fox");
+  CHECK(run.stop_reason == StopReason{std::string("fox")});
   CHECK(run.text == "The quick brown fox");
 }
 
@@ -162,7 +162,7 @@ TEST_CASE("output: UTF-8 characters split across tokens are never broken, also a
   OutputProcessor emoji(smollm2(), stopping_at({"🦙🦙"}));
   run = run_tokens(emoji, ids);
   CHECK(run.text == "Llamas 🦙 and 日本語 text, ünïcödé ");
-  CHECK(run.stop_reason == "🦙🦙");
+  CHECK(run.stop_reason == StopReason{std::string("🦙🦙")});
 
   OutputProcessor cjk(smollm2(), stopping_at({"本"}, true));
   run = run_tokens(cjk, ids);
@@ -201,7 +201,56 @@ TEST_CASE("output: scheduler finishes flush held text and name stop ids only", "
   stop_id.stop_token_ids = {eos};
   OutputProcessor at_stop_id(smollm2(), stop_id);
   run = run_tokens(at_stop_id, with_eos, FinishReason::Stop, eos);
-  CHECK(run.stop_reason == std::to_string(eos));
+  CHECK(run.stop_reason == StopReason{eos});
+}
+
+TEST_CASE("output: special tokens' text with skip_special_tokens false; the finishing token's text left out",
+          "[output]") {
+  const int32_t im_start = *smollm2().token_id("<|im_start|>");
+  const int32_t eos = *smollm2().token_id("<|im_end|>");
+  std::vector<int32_t> ids = smollm2().encode("Hi", false);
+  ids.push_back(im_start);
+  const auto there = smollm2().encode(" there", false);
+  ids.insert(ids.end(), there.begin(), there.end());
+
+  OutputProcessor skipping(smollm2(), {});
+  CHECK(run_tokens(skipping, ids).text == "Hi there");
+  OutputOptions keep;
+  keep.skip_special_tokens = false;
+  OutputProcessor keeping(smollm2(), keep);
+  CHECK(run_tokens(keeping, ids).text == "Hi<|im_start|> there");
+
+  // eos ends the sequence: its text stays out even when special tokens are kept, unless asked for.
+  std::vector<int32_t> with_eos = ids;
+  with_eos.push_back(eos);
+  OutputProcessor at_eos(smollm2(), keep);
+  auto run = run_tokens(at_eos, with_eos, FinishReason::Stop, eos);
+  CHECK(run.text == "Hi<|im_start|> there");
+  CHECK(run.token_ids.back() == eos);  // still reported as a token
+  keep.include_stop_str_in_output = true;
+  OutputProcessor at_eos_included(smollm2(), keep);
+  CHECK(run_tokens(at_eos_included, with_eos, FinishReason::Stop, eos).text == "Hi<|im_start|> there<|im_end|>");
+
+  // A stop id that is an ordinary token: left out, or kept with include_stop_str_in_output.
+  const std::vector<int32_t> words = smollm2().encode("one two", false);
+  REQUIRE(words.size() == 2);
+  OutputOptions stop_id;
+  stop_id.stop_token_ids = {words[1]};
+  OutputProcessor at_word(smollm2(), stop_id);
+  run = run_tokens(at_word, words, FinishReason::Stop, words[1]);
+  CHECK(run.text == "one");
+  CHECK(run.stop_reason == StopReason{words[1]});
+  stop_id.include_stop_str_in_output = true;
+  OutputProcessor at_word_included(smollm2(), stop_id);
+  CHECK(run_tokens(at_word_included, words, FinishReason::Stop, words[1]).text == "one two");
+
+  // Several tokens in one update (speculative decoding, pipelining): only the last is the stop.
+  OutputOptions plain;
+  plain.stop_token_ids = {words[1]};
+  OutputProcessor batched(smollm2(), plain);
+  const auto update = batched.push(words, {}, FinishReason::Stop, words[1]);
+  CHECK(update.delta.text == "one");
+  CHECK(update.delta.token_ids == words);
 }
 
 TEST_CASE("output: stop strings wait for min_tokens", "[output]") {
@@ -210,7 +259,7 @@ TEST_CASE("output: stop strings wait for min_tokens", "[output]") {
   o.min_tokens = 2;
   OutputProcessor proc(smollm2(), o);
   const auto run = run_tokens(proc, ids);
-  CHECK(run.stop_reason == "fox");
+  CHECK(run.stop_reason == StopReason{std::string("fox")});
   CHECK(run.text == "The quick brown ");
 }
 
@@ -287,6 +336,9 @@ TEST_CASE("output: options from a request", "[output]") {
   CHECK(o.logprobs);
   CHECK(o.stop == std::vector<std::string>{"\n"});
   CHECK(o.stop_token_ids == std::vector<int32_t>{7});
+  CHECK(o.skip_special_tokens);
+  req.skip_special_tokens = false;
+  CHECK_FALSE(output_options_for(req, 0, smollm2()).skip_special_tokens);
   req.endpoint = Endpoint::ChatCompletions;
   CHECK(output_options_for(req, 0, smollm2()).echo.empty());
 }
