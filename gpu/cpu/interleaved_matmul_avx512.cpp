@@ -235,23 +235,36 @@ TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int6
       const u8* qs = rec + R::kQuants + 256 * p;
       V::template prefetch<256>(qs, stride);
       const int64_t c0 = 8 * blk + 2 * p;  // the even sub-block's 32-column chunk; c0 + 1 the odd one's
-      vi even[RM], odd[RM];
-      for (int r = 0; r < RM; ++r) even[r] = odd[r] = V::zero();
+      // With one or two activation rows a chain of 8 vpdpbusd per sub-block (each waiting for the
+      // last) bounds the loop, so even and odd vectors v go to separate sums, added after: the same
+      // integers, two chains of 4.
+      constexpr int kChains = RM <= 2 ? 2 : 1;
+      vi even[kChains][RM], odd[kChains][RM];
+      for (int k = 0; k < kChains; ++k) {
+        for (int r = 0; r < RM; ++r) even[k][r] = odd[k][r] = V::zero();
+      }
+#pragma GCC unroll 8
       for (int v = 0; v < 8; ++v) {
         const vi bytes = V::load(qs + 32 * v, stride);
         const vi wl = V::band(bytes, nibble);
         const vi wh = V::band(V::template srli16<4>(bytes), nibble);
         for (int r = 0; r < RM; ++r) {
           const int8_t* x = a.q(r0 + r) + 32 * c0 + 4 * v;
-          even[r] = V::dot4(even[r], wl, V::bcast4(x));
-          odd[r] = V::dot4(odd[r], wh, V::bcast4(x + 32));
+          even[v % kChains][r] = V::dot4(even[v % kChains][r], wl, V::bcast4(x));
+          odd[v % kChains][r] = V::dot4(odd[v % kChains][r], wh, V::bcast4(x + 32));
+        }
+      }
+      if constexpr (kChains == 2) {
+        for (int r = 0; r < RM; ++r) {
+          even[0][r] = V::add32(even[0][r], even[1][r]);
+          odd[0][r] = V::add32(odd[0][r], odd[1][r]);
         }
       }
       for (int half = 0; half < 2; ++half) {
         const int sub = 2 * p + half;
         const int64_t c = c0 + half;
         for (int r = 0; r < RM; ++r) {
-          const vf dot = V::to_float(half == 0 ? even[r] : odd[r]);
+          const vf dot = V::to_float(half == 0 ? even[0][r] : odd[0][r]);
           acc[r] = V::fmadd(dot, V::mul(scale[sub], V::bcast(a.d(r0 + r)[c])), acc[r]);
           acc[r] = V::fmadd(offset[sub], V::bcast(a.s(r0 + r)[c]), acc[r]);
         }
