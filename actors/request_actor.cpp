@@ -366,6 +366,9 @@ void submit_to_scheduler(Self* self, int engine) {
             if (a == Admission::Accepted) {
               GenerationEvent first;  // tells the session the request is running: headers may go out
               first.prompt_tokens = st.prompt_tokens;
+              if (st.cfg.request->return_token_ids) {
+                for (const auto& prompt : st.prompts) first.prompt_token_ids.push_back(*prompt);
+              }
               st.cfg.sink->push(std::move(first));
               return;
             }

@@ -52,9 +52,10 @@ boost::json::object chat_response(const ResponseOptions& options, const Response
         {"logprobs", std::move(logprobs)},
         {"finish_reason", chat_finish_reason(choice.finish, options.tool_calls, !parsed.tool_calls.empty())},
         {"stop_reason", stop_reason_json(choice.stop_reason)}});
+    if (options.return_token_ids) choices.back().as_object()["token_ids"] = token_ids_json(choice.token_ids);
   }
   const ResponseIdentity& identity = options.identity;
-  return boost::json::object{{"id", identity.id},
+  boost::json::object response{{"id", identity.id},
                              {"object", "chat.completion"},
                              {"created", identity.created},
                              {"model", identity.model},
@@ -64,6 +65,11 @@ boost::json::object chat_response(const ResponseOptions& options, const Response
                              {"usage", usage_json(result.usage())},
                              {"prompt_logprobs", nullptr},
                              {"kv_transfer_params", nullptr}};
+  if (options.return_token_ids) {
+    const auto& prompts = result.prompt_token_ids();
+    response["prompt_token_ids"] = prompts.empty() ? boost::json::value(nullptr) : boost::json::value(token_ids_json(prompts[0]));
+  }
+  return response;
 }
 
 boost::json::object chat_chunk_envelope(const ResponseIdentity& identity, boost::json::array choices) {

@@ -21,14 +21,23 @@ boost::json::object completion_response(const ResponseOptions& options, const Re
   const ResponseIdentity& identity = options.identity;
   const bool with_logprobs = options.with_logprobs;
   boost::json::array choices;
+  const auto& prompts = result.prompt_token_ids();
   for (const AccumulatedChoice& choice : result.choices()) {
     boost::json::value logprobs = nullptr;
     if (with_logprobs) logprobs = completion_logprobs(choice.logprobs, 0);
-    choices.emplace_back(boost::json::object{{"index", choice.index},
-                                             {"text", choice.text},
-                                             {"logprobs", std::move(logprobs)},
-                                             {"finish_reason", finish_reason_json(choice.finish)},
-                                             {"stop_reason", stop_reason_json(choice.stop_reason)}});
+    boost::json::object json{{"index", choice.index},
+                             {"text", choice.text},
+                             {"logprobs", std::move(logprobs)},
+                             {"finish_reason", finish_reason_json(choice.finish)},
+                             {"stop_reason", stop_reason_json(choice.stop_reason)}};
+    if (options.return_token_ids) {
+      // vLLM puts each choice's prompt beside its tokens (a batch's choices have different ones).
+      json["token_ids"] = token_ids_json(choice.token_ids);
+      const std::size_t per_prompt = prompts.empty() ? 1 : result.choices().size() / prompts.size();
+      const std::size_t p = static_cast<std::size_t>(choice.index) / per_prompt;
+      json["prompt_token_ids"] = p < prompts.size() ? boost::json::value(token_ids_json(prompts[p])) : nullptr;
+    }
+    choices.emplace_back(std::move(json));
   }
   boost::json::object response = completion_envelope(identity, std::move(choices));
   response["service_tier"] = nullptr;

@@ -109,6 +109,7 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
   }
   fields.string("user");  // accepted for accounting by clients; only its type is checked
   if (auto skip = fields.boolean("skip_special_tokens")) request.skip_special_tokens = *skip;
+  if (auto ids = fields.boolean("return_token_ids")) request.return_token_ids = *ids;
   // vLLM's spaces_between_special_tokens changes only its slow (Python) tokenizers' decoding; the
   // text here is decoded as its fast tokenizers do, without added spaces, so it has no effect.
   fields.boolean("spaces_between_special_tokens");

@@ -11,6 +11,7 @@ ResponseAccumulator::ResponseAccumulator(int n) : choices_(static_cast<std::size
 void ResponseAccumulator::add(const GenerationEvent& event) {
   if (event.prompt_tokens > 0) prompt_tokens_ = event.prompt_tokens;
   if (event.usage) reported_usage_ = event.usage;
+  if (!event.prompt_token_ids.empty()) prompt_token_ids_ = event.prompt_token_ids;
   for (const ChoiceDelta& delta : event.choices) {
     if (delta.index < 0 || static_cast<std::size_t>(delta.index) >= choices_.size()) {
       throw std::out_of_range("engine sent a delta for choice " + std::to_string(delta.index) + " of " +
@@ -19,6 +20,7 @@ void ResponseAccumulator::add(const GenerationEvent& event) {
     AccumulatedChoice& choice = choices_[static_cast<std::size_t>(delta.index)];
     choice.text += delta.text;
     choice.completion_tokens += static_cast<int64_t>(delta.token_ids.size());
+    choice.token_ids.insert(choice.token_ids.end(), delta.token_ids.begin(), delta.token_ids.end());
     choice.logprobs.insert(choice.logprobs.end(), delta.logprobs.begin(), delta.logprobs.end());
     if (delta.finish) choice.finish = delta.finish;
     if (delta.stop_reason) choice.stop_reason = delta.stop_reason;

@@ -15,6 +15,7 @@ struct AccumulatedChoice {
   std::vector<TokenLogprob> logprobs;
   std::optional<FinishReason> finish;
   std::optional<StopReason> stop_reason;
+  std::vector<int32_t> token_ids;
 };
 
 class ResponseAccumulator {
@@ -28,11 +29,15 @@ class ResponseAccumulator {
   const std::vector<AccumulatedChoice>& choices() const { return choices_; }
   // The final event's usage when it carried one; otherwise counted from the events.
   Usage usage() const;
+  // Each prompt's token ids, when the engine sent them (return_token_ids); choice c's prompt is
+  // c / (choices / prompts).
+  const std::vector<std::vector<int32_t>>& prompt_token_ids() const { return prompt_token_ids_; }
 
  private:
   std::vector<AccumulatedChoice> choices_;
   std::optional<Usage> reported_usage_;
   int64_t prompt_tokens_ = 0;
+  std::vector<std::vector<int32_t>> prompt_token_ids_;
 };
 
 }  // namespace troupe

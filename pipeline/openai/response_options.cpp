@@ -13,6 +13,7 @@ ResponseOptions response_options(const GenerationRequest& request, ResponseIdent
   options.continuous_usage = options.include_usage && request.continuous_usage_stats;
   if (request.endpoint == Endpoint::ChatCompletions) options.tool_calls = request.tool_calls;
   options.parallel_tool_calls = request.parallel_tool_calls;
+  options.return_token_ids = request.return_token_ids;
   return options;
 }
 

@@ -16,6 +16,7 @@ struct ResponseOptions {
   bool continuous_usage = false;   // stream_options.continuous_usage_stats (with include_usage)
   ToolCallMode tool_calls;         // chat: how each choice's text becomes tool calls
   bool parallel_tool_calls = true; // false: only a choice's first call is reported
+  bool return_token_ids = false;   // vLLM's token_ids / prompt_token_ids fields
 };
 
 ResponseOptions response_options(const GenerationRequest& request, ResponseIdentity identity);

@@ -25,6 +25,7 @@ std::vector<std::string> StreamEncoder::encode(const GenerationEvent& event) {
     return payloads;
   }
   if (event.prompt_tokens > 0) prompt_tokens_ = event.prompt_tokens;
+  if (!event.prompt_token_ids.empty()) prompt_token_ids_ = event.prompt_token_ids;
   if (!started_) {
     started_ = true;
     if (options_.endpoint == Endpoint::ChatCompletions) role_chunks(payloads);
@@ -53,6 +54,7 @@ void StreamEncoder::role_chunks(std::vector<std::string>& payloads) {
                                              {"logprobs", nullptr},
                                              {"finish_reason", nullptr}});
     boost::json::object chunk = chat_chunk_envelope(options_.identity, std::move(choices));
+    if (options_.return_token_ids && !prompt_token_ids_.empty()) chunk["prompt_token_ids"] = token_ids_json(prompt_token_ids_[0]);
     finish_chunk(chunk, 0, false);
     payloads.push_back(boost::json::serialize(chunk));
   }
@@ -81,10 +83,22 @@ std::vector<MessageDelta> chunk_pieces(MessageDelta message) {
 void StreamEncoder::choice_chunks(const ChoiceDelta& delta, ChoiceState& state, std::vector<std::string>& payloads) {
   const bool finishing = delta.finish.has_value();
   if (finishing) state.finished = true;
+  // Token ids the client asked for must all arrive, also those of a delta without text.
+  const bool has_token_ids = options_.return_token_ids && !delta.token_ids.empty();
   if (options_.endpoint == Endpoint::Completions) {
     // A delta with nothing to say (no text, no tokens, no finish) would only be noise.
-    if (delta.text.empty() && delta.logprobs.empty() && !finishing) return;
+    if (delta.text.empty() && delta.logprobs.empty() && !finishing && !has_token_ids) return;
     boost::json::object chunk = completion_chunk(options_.identity, delta, options_.with_logprobs, state.text_offset);
+    if (options_.return_token_ids) {
+      boost::json::object& choice = chunk["choices"].as_array()[0].as_object();
+      if (!state.prompt_ids_sent && !prompt_token_ids_.empty()) {
+        const std::size_t per_prompt = choices_.size() / prompt_token_ids_.size();
+        const std::size_t p = static_cast<std::size_t>(delta.index) / std::max<std::size_t>(per_prompt, 1);
+        if (p < prompt_token_ids_.size()) choice["prompt_token_ids"] = token_ids_json(prompt_token_ids_[p]);
+        state.prompt_ids_sent = true;
+      }
+      choice["token_ids"] = token_ids_json(delta.token_ids);
+    }
     finish_chunk(chunk, state.completion_tokens, finishing);
     payloads.push_back(boost::json::serialize(chunk));
     return;
@@ -101,7 +115,7 @@ void StreamEncoder::choice_chunks(const ChoiceDelta& delta, ChoiceState& state, 
   }
   const bool has_logprobs = options_.with_logprobs && !delta.logprobs.empty();
   const bool empty = state.tool_parser ? message.empty() : delta.text.empty();
-  if (!finishing && !has_logprobs && empty) return;
+  if (!finishing && !has_logprobs && !has_token_ids && empty) return;
   std::vector<MessageDelta> pieces = chunk_pieces(std::move(message));
   // Logprobs and the finish reason ride on the last chunk.
   for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -117,6 +131,10 @@ std::string StreamEncoder::chat_chunk(const ChoiceDelta& delta, ChoiceState& sta
                              {"logprobs", options_.with_logprobs && with_logprobs
                                               ? boost::json::value(chat_logprobs(delta.logprobs))
                                               : boost::json::value(nullptr)}};
+  // A delta's token ids ride with its logprobs, on its last chunk.
+  if (options_.return_token_ids) {
+    choice["token_ids"] = with_logprobs ? token_ids_json(delta.token_ids) : boost::json::array();
+  }
   if (finishing) {
     const bool called = state.tool_parser && state.tool_parser->calls() > 0;
     choice["finish_reason"] = chat_finish_reason(delta.finish, options_.tool_calls, called);

@@ -8,6 +8,9 @@
 //     empty choices, the usage and the system_fingerprint; with continuous_usage_stats as well,
 //     every chunk carries the usage so far instead of null;
 //   - without include_usage, a choice's finishing chunk carries the system_fingerprint;
+//   - with return_token_ids (vLLM's): the chat role chunks carry the prompt's "prompt_token_ids"
+//     (top level), a completions choice's first chunk its prompt's (in the choice), and every
+//     content chunk its delta's "token_ids", so a delta of tokens without text still gets a chunk;
 //   - an error body if the request fails midway.
 // The HTTP layer frames each payload as "data: …\n\n" and ends the stream with "data: [DONE]\n\n".
 #include <memory>
@@ -32,6 +35,7 @@ class StreamEncoder {
     int64_t text_offset = 0;        // completions logprobs: characters sent so far
     int64_t completion_tokens = 0;
     bool finished = false;
+    bool prompt_ids_sent = false;   // completions with return_token_ids: the first chunk carries them
   };
 
   void role_chunks(std::vector<std::string>& payloads);
@@ -47,6 +51,7 @@ class StreamEncoder {
   bool started_ = false;
   int64_t prompt_tokens_ = 0;
   int64_t completion_tokens_ = 0;
+  std::vector<std::vector<int32_t>> prompt_token_ids_;  // with return_token_ids, from the first event
 };
 
 }  // namespace troupe

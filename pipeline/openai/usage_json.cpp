@@ -22,4 +22,11 @@ boost::json::value stop_reason_json(const std::optional<StopReason>& stop_reason
   return boost::json::string(std::get<std::string>(*stop_reason));
 }
 
+boost::json::array token_ids_json(const std::vector<int32_t>& ids) {
+  boost::json::array out;
+  out.reserve(ids.size());
+  for (const int32_t id : ids) out.emplace_back(id);
+  return out;
+}
+
 }  // namespace troupe

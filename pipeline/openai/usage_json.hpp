@@ -12,4 +12,7 @@ boost::json::object usage_json(const Usage& usage);
 boost::json::value finish_reason_json(const std::optional<FinishReason>& finish);
 boost::json::value stop_reason_json(const std::optional<StopReason>& stop_reason);
 
+// A list of token ids (vLLM's token_ids / prompt_token_ids with return_token_ids).
+boost::json::array token_ids_json(const std::vector<int32_t>& ids);
+
 }  // namespace troupe

@@ -77,6 +77,7 @@ struct GenerationRequest {
   std::optional<int> logprobs;     // completions: top-N per token; chat: set when logprobs=true
                                    // (value = top_logprobs, 0 for the chosen token only)
   bool skip_special_tokens = true;  // vLLM's: special tokens (control tokens) left out of the text
+  bool return_token_ids = false;    // vLLM's: the prompt's and each choice's token ids in the response
   std::string tenant = "anonymous";  // the API key's configured name, for accounting
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
   // Shared with everything that handles the request: each marks its instants there. Null when the
