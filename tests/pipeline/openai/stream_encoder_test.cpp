@@ -65,6 +65,39 @@ TEST_CASE("stream: each chat choice starts with a chunk that has only the role",
   CHECK(chunk.at("system_fingerprint").as_string() == "troupe-x-12345678");
 }
 
+TEST_CASE("stream: return_token_ids sends the prompt's ids once and every delta's ids, text or not", "[openai]") {
+  ChoiceDelta silent;  // a control token: ids, no text
+  silent.index = 0;
+  silent.token_ids = {1};
+  for (const Endpoint endpoint : {Endpoint::Completions, Endpoint::ChatCompletions}) {
+    INFO((endpoint == Endpoint::Completions ? "completions" : "chat"));
+    StreamEncoder plain(options(endpoint, 1));
+    GenerationEvent first = event_with({});
+    first.prompt_token_ids = {{5, 6, 7}};
+    plain.encode(first);
+    CHECK(plain.encode(event_with({silent})).empty());  // nothing to say without token ids
+
+    ResponseOptions o = options(endpoint, 1);
+    o.return_token_ids = true;
+    StreamEncoder encoder(o);
+    const auto opening = encoder.encode(first);
+    if (endpoint == Endpoint::ChatCompletions) {
+      REQUIRE(opening.size() == 1);  // the role chunk, with the prompt's ids at the top level
+      CHECK(boost::json::serialize(parsed(opening[0]).at("prompt_token_ids")) == "[5,6,7]");
+    }
+    const auto chunks = encoder.encode(event_with({silent}));
+    REQUIRE(chunks.size() == 1);
+    const auto chunk = parsed(chunks[0]);
+    const auto& choice = chunk.at("choices").at(0).as_object();
+    CHECK(boost::json::serialize(choice.at("token_ids")) == "[1]");
+    if (endpoint == Endpoint::Completions) {
+      CHECK(boost::json::serialize(choice.at("prompt_token_ids")) == "[5,6,7]");  // on its first chunk only
+      const auto next = parsed(encoder.encode(event_with({delta(0, "a")}))[0]);
+      CHECK_FALSE(next.at("choices").at(0).as_object().contains("prompt_token_ids"));
+    }
+  }
+}
+
 TEST_CASE("stream: include_usage puts usage null on every chunk, then a usage chunk", "[openai]") {
   StreamEncoder encoder(options(Endpoint::Completions, 1, false, true));
   const auto first = encoder.encode(event_with({delta(0, "a")}));
