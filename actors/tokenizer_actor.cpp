@@ -25,11 +25,12 @@ ApiError template_error(const std::exception& e) {
 // A chat prompt's ids, as a chat completion and /tokenize both render it.
 std::vector<int32_t> encode_chat(const ModelText& text, const boost::json::array& messages,
                                  const std::optional<boost::json::array>& tools, const boost::json::object& kwargs,
-                                 bool add_generation_prompt, bool add_special_tokens) {
+                                 bool add_generation_prompt, bool continue_final_message, bool add_special_tokens) {
   ChatTemplateOptions options;
   options.tools = tools;
   options.extra_context = kwargs;
   options.add_generation_prompt = add_generation_prompt;
+  options.continue_final_message = continue_final_message;
   options.bos_token = text.bos_token;
   options.eos_token = text.eos_token;
   return text.tokenizer.encode(text.chat_template->render(messages, options), add_special_tokens);
@@ -38,7 +39,8 @@ std::vector<int32_t> encode_chat(const ModelText& text, const boost::json::array
 std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, int prompt) {
   if (r.endpoint == Endpoint::ChatCompletions) {
     // The template writes every special token the model expects (Llama 3's BOS included): none added.
-    return encode_chat(text, r.messages, r.tools, r.chat_template_kwargs, r.add_generation_prompt, false);
+    return encode_chat(text, r.messages, r.tools, r.chat_template_kwargs, r.add_generation_prompt,
+                       r.continue_final_message, false);
   }
   const PromptInput input = r.prompt_at(prompt);
   if (!input.ids.empty()) return input.ids;
@@ -98,7 +100,7 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
           std::vector<int32_t> ids;
           if (r.use_messages) {
             ids = encode_chat(*config.text, r.messages, r.tools, r.chat_template_kwargs, r.add_generation_prompt,
-                              r.add_special_tokens);
+                              r.continue_final_message, r.add_special_tokens);
           } else {
             ids = config.text->tokenizer.encode(r.prompt, r.add_special_tokens);
           }

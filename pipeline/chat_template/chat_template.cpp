@@ -1,6 +1,8 @@
 #include "pipeline/chat_template/chat_template.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include "pipeline/chat_template/builtins.hpp"
 #include "pipeline/chat_template/evaluator.hpp"
@@ -133,9 +135,55 @@ ChatTemplate::ChatTemplate(std::string source)
 
 ChatTemplate ChatTemplate::chatml() { return ChatTemplate(kChatMl); }
 
+namespace {
+
+std::string_view strip(std::string_view s, bool left, bool right) {
+  constexpr std::string_view kSpace = " \t\n\r\f\v";
+  if (left) s.remove_prefix(std::min(s.size(), s.find_first_not_of(kSpace)));
+  if (right) s.remove_suffix(s.size() - std::min(s.size(), s.find_last_not_of(kSpace) + 1));
+  return s;
+}
+
+// transformers' continue_final_message on a rendered conversation: the last message's text (its
+// last text part when the content is a list) is found at its last occurrence, stripped, and the
+// text cut right after it, keeping its trailing whitespace when the template kept it.
+std::string cut_after_final_message(std::string rendered, const boost::json::value& final_message) {
+  const auto fail = [](const std::string& why) { throw ChatTemplateError(ChatTemplateError::Kind::render, why); };
+  std::string text;
+  const boost::json::value* content = final_message.is_object() ? final_message.as_object().if_contains("content") : nullptr;
+  if (content != nullptr && content->is_string()) {
+    text = std::string(content->as_string());
+  } else if (content != nullptr && content->is_array()) {
+    const auto& parts = content->as_array();
+    auto it = std::find_if(parts.rbegin(), parts.rend(), [](const boost::json::value& p) {
+      return p.is_object() && p.as_object().contains("text") && p.as_object().at("text").is_string();
+    });
+    if (it == parts.rend()) fail("continue_final_message is set but the final message has no text to continue");
+    text = std::string(it->as_object().at("text").as_string());
+  } else {
+    fail("continue_final_message is set but the final message has no text to continue");
+  }
+  const std::string_view stripped = strip(text, true, true);
+  const std::size_t at = rendered.rfind(stripped);
+  if (at == std::string::npos) {
+    fail("continue_final_message is set but the final message does not appear in the chat after applying the chat "
+         "template (the template may delete parts of it)");
+  }
+  const std::string_view left_stripped = strip(text, true, false);
+  const bool spacing_kept = std::string_view(rendered).substr(at, left_stripped.size()) == text;
+  rendered.resize(at + (spacing_kept ? left_stripped.size() : stripped.size()));
+  return rendered;
+}
+
+}  // namespace
+
 std::string ChatTemplate::render(const boost::json::array& messages, const ChatTemplateOptions& options) const {
   if (messages.empty())
     throw ChatTemplateError(ChatTemplateError::Kind::render, "cannot apply a chat template to an empty conversation");
+  if (options.continue_final_message && options.add_generation_prompt) {
+    throw ChatTemplateError(ChatTemplateError::Kind::render,
+                            "continue_final_message and add_generation_prompt are not compatible");
+  }
   Dict globals;
   try {
     globals.set("raise_exception", raise_exception_function());
@@ -158,7 +206,9 @@ std::string ChatTemplate::render(const boost::json::array& messages, const ChatT
   } catch (const RenderFault& fault) {
     throw ChatTemplateError(ChatTemplateError::Kind::render, std::string("chat template input: ") + fault.what());
   }
-  return jinja::render_template(*body_, std::move(globals));
+  std::string rendered = jinja::render_template(*body_, std::move(globals));
+  if (options.continue_final_message) return cut_after_final_message(std::move(rendered), messages.back());
+  return rendered;
 }
 
 }  // namespace troupe

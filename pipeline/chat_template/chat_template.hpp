@@ -19,6 +19,9 @@ struct Stmt;
 
 struct ChatTemplateOptions {
   bool add_generation_prompt = false;
+  // transformers' continue_final_message: the text ends right after the last message's content
+  // (no end-of-turn), so the model continues that message. Incompatible with add_generation_prompt.
+  bool continue_final_message = false;
   // OpenAI-style tool definitions; absent renders as `tools = none`, as transformers passes it.
   std::optional<boost::json::array> tools;
   std::optional<boost::json::array> documents;

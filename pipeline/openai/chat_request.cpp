@@ -22,10 +22,14 @@ void read_messages(const FieldReader& fields, GenerationRequest& request) {
 void read_template_fields(const FieldReader& fields, GenerationRequest& request) {
   if (const boost::json::object* kwargs = fields.object("chat_template_kwargs")) request.chat_template_kwargs = *kwargs;
   if (auto add = fields.boolean("add_generation_prompt")) request.add_generation_prompt = *add;
-  // vLLM extensions that would render a different prompt than the model's template does.
-  if (fields.boolean("continue_final_message").value_or(false)) {
-    throw_invalid("'continue_final_message' is not supported.", "continue_final_message");
+  request.continue_final_message = fields.boolean("continue_final_message").value_or(false);
+  // add_generation_prompt defaults to true, so continuing takes an explicit false (as in vLLM,
+  // where transformers refuses the pair).
+  if (request.continue_final_message && request.add_generation_prompt) {
+    throw_invalid("Cannot set both `continue_final_message` and `add_generation_prompt` to True.",
+                  "continue_final_message");
   }
+  // A vLLM extension that would render a different prompt than the model's template does.
   if (fields.string("chat_template")) {
     throw_invalid("'chat_template' is not supported; the model's own template is used.", "chat_template");
   }

@@ -23,6 +23,11 @@ TokenizeRequest parse_tokenize_request(std::string_view body, const ApiContext& 
     // Rendered chat text already holds the template's special tokens.
     request.add_special_tokens = fields.boolean("add_special_tokens").value_or(false);
     request.add_generation_prompt = fields.boolean("add_generation_prompt").value_or(true);
+    request.continue_final_message = fields.boolean("continue_final_message").value_or(false);
+    if (request.continue_final_message && request.add_generation_prompt) {
+      throw_invalid("Cannot set both `continue_final_message` and `add_generation_prompt` to True.",
+                    "continue_final_message");
+    }
     // What a chat completion renders with them, so that clients that count prompt tokens here
     // (with tools) get the chat completion's prompt.
     if (const boost::json::array* tools = fields.array("tools")) {

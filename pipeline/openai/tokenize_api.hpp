@@ -1,8 +1,9 @@
 #pragma once
 // vLLM's /tokenize and /detokenize bodies.
 //   /tokenize   {"model", "prompt", "add_special_tokens"=true}
-//            or {"model", "messages", "add_generation_prompt"=true, "add_special_tokens"=false,
-//                "tools", "chat_template_kwargs"} (rendered as a chat completion's prompt is)
+//            or {"model", "messages", "add_generation_prompt"=true, "continue_final_message"=false,
+//                "add_special_tokens"=false, "tools", "chat_template_kwargs"} (rendered as a chat
+//                completion's prompt is)
 //            → {"count", "max_model_len", "tokens"}
 //   /detokenize {"model", "tokens"} → {"prompt"}
 #include <boost/json.hpp>
@@ -22,6 +23,7 @@ struct TokenizeRequest {
   bool use_messages = false;
   bool add_special_tokens = true;
   bool add_generation_prompt = true;
+  bool continue_final_message = false;
   std::optional<boost::json::array> tools;  // rendered by the template, as for a chat request
   boost::json::object chat_template_kwargs;
 };

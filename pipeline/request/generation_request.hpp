@@ -62,6 +62,7 @@ struct GenerationRequest {
   bool parallel_tool_calls = true;           // false: a reply keeps only its first call
   boost::json::object chat_template_kwargs;  // extra template variables (enable_thinking, ...)
   bool add_generation_prompt = true;
+  bool continue_final_message = false;       // the last (assistant) message is continued, left open
 
   SamplingParams sampling;
   // vLLM's bad_words as the client wrote them (distinct, in order). The tokenizer actor turns them

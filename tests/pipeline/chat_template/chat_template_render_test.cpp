@@ -74,3 +74,33 @@ TEST_CASE("one parsed template renders concurrently", "[chat_template]") {
     CHECK(results[t] == expected);
   }
 }
+
+// transformers' continue_final_message (read from its apply_chat_template): the text is cut right
+// after the last occurrence of the final message's stripped content, its trailing whitespace kept
+// only where the template kept it; a template that drops the message, or a request that also
+// asks for the generation prompt, is an error.
+TEST_CASE("continue_final_message leaves the last message open", "[chat_template]") {
+  troupe::ChatTemplateOptions continuing;
+  continuing.continue_final_message = true;
+  const auto chatml = troupe::ChatTemplate::chatml();
+  auto messages = parse_messages(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "The answer is "}])");
+  CHECK(chatml.render(messages, continuing) == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nThe answer is ");
+
+  // A template that trims: the message's own trailing space is gone, and the cut follows the text.
+  troupe::ChatTemplate trimming("{% for m in messages %}[{{ m.role }}]{{ m.content | trim }}[/]{% endfor %}");
+  messages = parse_messages(R"([{"role": "user", "content": "Sure"}, {"role": "assistant", "content": " Sure, "}])");
+  CHECK(trimming.render(messages, continuing) == "[user]Sure[/][assistant]Sure,");
+
+  // The last text part of a list content; its last occurrence, not the user's earlier "Sure".
+  troupe::ChatTemplate parts(
+      "{% for m in messages %}<{{ m.role }}>{% for p in m.content %}{{ p.text }}{% endfor %}</>{% endfor %}");
+  messages = parse_messages(R"([{"role": "user", "content": [{"type": "text", "text": "Sure"}]},
+      {"role": "assistant", "content": [{"type": "text", "text": "A"}, {"type": "text", "text": "Sure"}]}])");
+  CHECK(parts.render(messages, continuing) == "<user>Sure</><assistant>ASure");
+
+  troupe::ChatTemplate users_only("{% for m in messages if m.role == 'user' %}{{ m.content }}{% endfor %}");
+  messages = parse_messages(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Gone"}])");
+  CHECK_THROWS_WITH(users_only.render(messages, continuing), Catch::Contains("does not appear in the chat"));
+  continuing.add_generation_prompt = true;
+  CHECK_THROWS_WITH(chatml.render(messages, continuing), Catch::Contains("not compatible"));
+}

@@ -196,7 +196,10 @@ TEST_CASE("chat: template options", "[openai]") {
   CHECK_FALSE(request.add_generation_prompt);
   CHECK(reject(R"("chat_template_kwargs":[])").param == "chat_template_kwargs");
   CHECK(reject(R"("add_generation_prompt":"no")").param == "add_generation_prompt");
+  // continue_final_message needs add_generation_prompt false, which defaults to true (as in vLLM).
   CHECK(reject(R"("continue_final_message":true)").param == "continue_final_message");
+  CHECK(reject(R"("continue_final_message":true,"add_generation_prompt":true)").param == "continue_final_message");
+  CHECK(parse(R"("continue_final_message":true,"add_generation_prompt":false)").continue_final_message);
   CHECK_FALSE(parse(R"("continue_final_message":false)").messages.empty());
   CHECK(reject(R"("chat_template":"{{ messages }}")").param == "chat_template");
 }
