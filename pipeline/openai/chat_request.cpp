@@ -62,6 +62,7 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_stop_fields(fields, context, request.stop, {"max_completion_tokens", "max_tokens"}, kMaxTokensFromContext);
   read_delivery_fields(fields, request);
   read_logprobs(fields, request);
+  read_prompt_logprobs(fields, request);
   read_structured_output_fields(fields, context, request);
   read_logit_fields(fields, context, request);
   reject_unsupported_fields(fields, request);

@@ -65,6 +65,9 @@ boost::json::object chat_response(const ResponseOptions& options, const Response
                              {"usage", usage_json(result.usage())},
                              {"prompt_logprobs", nullptr},
                              {"kv_transfer_params", nullptr}};
+  // vLLM's is the request's (its choices share the prompt): the first choice's.
+  const auto& first = result.choices().front();
+  if (options.prompt_logprobs && first.prompt_logprobs) response["prompt_logprobs"] = prompt_logprobs_json(*first.prompt_logprobs);
   if (options.return_token_ids) {
     const auto& prompts = result.prompt_token_ids();
     response["prompt_token_ids"] = prompts.empty() ? boost::json::value(nullptr) : boost::json::value(token_ids_json(prompts[0]));

@@ -30,6 +30,10 @@ boost::json::object completion_response(const ResponseOptions& options, const Re
                              {"logprobs", std::move(logprobs)},
                              {"finish_reason", finish_reason_json(choice.finish)},
                              {"stop_reason", stop_reason_json(choice.stop_reason)}};
+    if (options.prompt_logprobs) {
+      json["prompt_logprobs"] = choice.prompt_logprobs ? boost::json::value(prompt_logprobs_json(*choice.prompt_logprobs))
+                                                       : boost::json::value(nullptr);
+    }
     if (options.return_token_ids) {
       // vLLM puts each choice's prompt beside its tokens (a batch's choices have different ones).
       json["token_ids"] = token_ids_json(choice.token_ids);

@@ -1,5 +1,7 @@
 #include "pipeline/openai/generation_fields.hpp"
 
+#include <algorithm>
+
 #include "pipeline/openai/api_exception.hpp"
 #include "pipeline/openai/logit_fields.hpp"
 #include "pipeline/openai/request_limits.hpp"
@@ -113,6 +115,14 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
   // vLLM's spaces_between_special_tokens changes only its slow (Python) tokenizers' decoding; the
   // text here is decoded as its fast tokenizers do, without added spaces, so it has no effect.
   fields.boolean("spaces_between_special_tokens");
+}
+
+void read_prompt_logprobs(const FieldReader& fields, GenerationRequest& request) {
+  const std::optional<int64_t> n = fields.integer("prompt_logprobs", 0, kMaxTopLogprobs);
+  if (!n) return;
+  if (request.stream) throw_invalid("`prompt_logprobs` are not available when `stream=True`.", "prompt_logprobs");
+  request.prompt_logprobs = static_cast<int>(*n);
+  request.sampling.prompt_logprobs = std::max(request.sampling.prompt_logprobs.value_or(0), static_cast<int>(*n));
 }
 
 void reject_unsupported_fields(const FieldReader& fields, const GenerationRequest& request) {

@@ -72,4 +72,22 @@ boost::json::object chat_logprobs(const std::vector<TokenLogprob>& tokens) {
   return boost::json::object{{"content", std::move(content)}};
 }
 
+boost::json::array prompt_logprobs_json(const PromptLogprobs& positions) {
+  boost::json::array out;
+  out.reserve(positions.size());
+  for (const std::vector<RankedLogprob>& entry : positions) {
+    if (entry.empty()) {
+      out.emplace_back(nullptr);
+      continue;
+    }
+    boost::json::object tokens;
+    for (const RankedLogprob& t : entry) {
+      tokens[std::to_string(t.token_id)] = boost::json::object{
+          {"logprob", json_logprob(t.logprob)}, {"rank", t.rank}, {"decoded_token", t.token}};
+    }
+    out.emplace_back(std::move(tokens));
+  }
+  return out;
+}
+
 }  // namespace troupe

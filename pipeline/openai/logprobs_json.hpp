@@ -17,6 +17,10 @@ boost::json::object completion_logprobs(const std::vector<TokenLogprob>& tokens,
 // Chat: {"content": [{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}]}.
 boost::json::object chat_logprobs(const std::vector<TokenLogprob>& tokens);
 
+// vLLM's prompt_logprobs: [null, {"<id>": {"logprob", "rank", "decoded_token"}, ...}, ...], the
+// first prompt token's null (it has no context).
+boost::json::array prompt_logprobs_json(const PromptLogprobs& positions);
+
 // JSON has no -inf: a logprob that underflowed is reported as -9999.0, as vLLM does.
 double json_logprob(float logprob);
 

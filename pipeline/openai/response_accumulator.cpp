@@ -24,6 +24,7 @@ void ResponseAccumulator::add(const GenerationEvent& event) {
     choice.logprobs.insert(choice.logprobs.end(), delta.logprobs.begin(), delta.logprobs.end());
     if (delta.finish) choice.finish = delta.finish;
     if (delta.stop_reason) choice.stop_reason = delta.stop_reason;
+    if (delta.prompt_logprobs) choice.prompt_logprobs = delta.prompt_logprobs;
   }
 }
 

@@ -16,6 +16,7 @@ struct AccumulatedChoice {
   std::optional<FinishReason> finish;
   std::optional<StopReason> stop_reason;
   std::vector<int32_t> token_ids;
+  std::optional<PromptLogprobs> prompt_logprobs;
 };
 
 class ResponseAccumulator {

@@ -14,6 +14,7 @@ ResponseOptions response_options(const GenerationRequest& request, ResponseIdent
   if (request.endpoint == Endpoint::ChatCompletions) options.tool_calls = request.tool_calls;
   options.parallel_tool_calls = request.parallel_tool_calls;
   options.return_token_ids = request.return_token_ids;
+  options.prompt_logprobs = request.prompt_logprobs.has_value();
   return options;
 }
 

@@ -17,6 +17,7 @@ struct ResponseOptions {
   ToolCallMode tool_calls;         // chat: how each choice's text becomes tool calls
   bool parallel_tool_calls = true; // false: only a choice's first call is reported
   bool return_token_ids = false;   // vLLM's token_ids / prompt_token_ids fields
+  bool prompt_logprobs = false;    // vLLM's prompt_logprobs field (non-streaming)
 };
 
 ResponseOptions response_options(const GenerationRequest& request, ResponseIdentity identity);

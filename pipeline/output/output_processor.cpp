@@ -1,6 +1,7 @@
 #include "pipeline/output/output_processor.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace troupe {
@@ -14,6 +15,8 @@ OutputOptions output_options_for(const GenerationRequest& request, int index, co
   o.min_tokens = request.stop.min_tokens;
   o.logprobs = request.logprobs.has_value();
   o.skip_special_tokens = request.skip_special_tokens;
+  o.echo_top_n = request.logprobs.value_or(0);
+  o.prompt_logprobs = request.prompt_logprobs;
   if (request.echo && request.endpoint == Endpoint::Completions) {
     const PromptInput input = request.prompt_at(prompt);
     o.echo = input.ids.empty() || !input.text.empty() ? input.text
@@ -33,13 +36,40 @@ OutputProcessor::OutputProcessor(Tokenizer tokenizer, OutputOptions options)
       detokenizer_(std::move(tokenizer), options_.skip_special_tokens),
       matcher_(options_.stop, options_.include_stop_str_in_output) {}
 
-TokenLogprob OutputProcessor::to_token_logprob(const TokenLogprobs& raw) const {
+TokenLogprob OutputProcessor::to_token_logprob(const TokenLogprobs& raw, std::size_t top_n) const {
   TokenLogprob out;
   out.token_id = raw.token_id;
   out.token = logprob_token_text(tokenizer_, raw.token_id);
   out.logprob = raw.logprob;
-  out.top.reserve(raw.top.size());
-  for (const auto& t : raw.top) out.top.push_back({t.token_id, logprob_token_text(tokenizer_, t.token_id), t.logprob});
+  const std::size_t n = std::min(top_n, raw.top.size());
+  out.top.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.top.push_back({raw.top[i].token_id, logprob_token_text(tokenizer_, raw.top[i].token_id), raw.top[i].logprob});
+  }
+  return out;
+}
+
+PromptLogprobs OutputProcessor::prompt_logprobs_entries() const {
+  // vLLM reports -inf (a token the model rules out) as -9999.
+  const auto clamp = [](float lp) { return std::isinf(lp) && lp < 0 ? -9999.0f : lp; };
+  const std::size_t top_n = static_cast<std::size_t>(options_.prompt_logprobs.value_or(0));
+  PromptLogprobs out(options_.prompt_ids.size());
+  for (std::size_t p = 1; p < options_.prompt_ids.size() && p - 1 < prompt_logprobs_.size(); ++p) {
+    const TokenLogprobs& raw = prompt_logprobs_[p - 1];
+    std::vector<RankedLogprob>& entry = out[p];
+    // The prompt's token first; a top token that is the same one keeps that place and takes its
+    // rank in the top list, as vLLM's dict of them does.
+    entry.push_back({raw.token_id, logprob_token_text(tokenizer_, raw.token_id), clamp(raw.logprob), raw.rank});
+    for (std::size_t i = 0; i < std::min(top_n, raw.top.size()); ++i) {
+      const TokenIdLogprob& t = raw.top[i];
+      const auto rank = static_cast<int64_t>(i + 1);
+      if (t.token_id == raw.token_id) {
+        entry.front().rank = rank;
+      } else {
+        entry.push_back({t.token_id, logprob_token_text(tokenizer_, t.token_id), clamp(t.logprob), rank});
+      }
+    }
+  }
   return out;
 }
 
@@ -56,7 +86,7 @@ std::vector<TokenLogprob> OutputProcessor::echo_logprobs() const {
   out.reserve(options_.echo_prompt_ids.size());
   for (std::size_t p = 0; p < options_.echo_prompt_ids.size(); ++p) {
     if (p >= 1 && p - 1 < prompt_logprobs_.size()) {
-      out.push_back(to_token_logprob(prompt_logprobs_[p - 1]));
+      out.push_back(to_token_logprob(prompt_logprobs_[p - 1], static_cast<std::size_t>(options_.echo_top_n)));
       continue;
     }
     TokenLogprob none;
@@ -92,7 +122,9 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     ++num_tokens_;
     delta.token_ids.push_back(tokens[i]);
-    if (options_.logprobs && i < logprobs.size() && logprobs[i]) delta.logprobs.push_back(to_token_logprob(*logprobs[i]));
+    if (options_.logprobs && i < logprobs.size() && logprobs[i]) {
+      delta.logprobs.push_back(to_token_logprob(*logprobs[i], logprobs[i]->top.size()));
+    }
     if (drop_stop_token && i + 1 == tokens.size()) break;
     auto step = matcher_.push(detokenizer_.push(tokens[i]), num_tokens_ > options_.min_tokens);
     delta.text += step.text;
@@ -122,6 +154,7 @@ OutputUpdate OutputProcessor::push(std::span<const int32_t> tokens, std::span<co
     }
   }
   finished_ = delta.finish.has_value();
+  if (finished_ && options_.prompt_logprobs) delta.prompt_logprobs = prompt_logprobs_entries();
   text_ += delta.text;
   return update;
 }

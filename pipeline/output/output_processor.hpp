@@ -29,8 +29,12 @@ struct OutputOptions {
   bool logprobs = false;                // turn the TokenLogprobs given to push into delta logprobs
   std::string echo;                     // text put before the first delta's text (completions echo)
   // Echo with logprobs: the prompt's tokens, whose entries (given by add_prompt_logprobs; the first
-  // token's is null) lead the first delta's logprobs.
+  // token's is null) lead the first delta's logprobs, with echo_top_n alternatives each.
   std::vector<int32_t> echo_prompt_ids;
+  int echo_top_n = 0;
+  // vLLM's prompt_logprobs: top-N per prompt token (of `prompt_ids`), on the finishing delta.
+  std::optional<int> prompt_logprobs;
+  std::vector<int32_t> prompt_ids;
 };
 
 // The options of choice `index` of `request`, a choice of its prompt `prompt` (0 unless the request
@@ -71,7 +75,8 @@ class OutputProcessor {
   int64_t num_tokens() const { return num_tokens_; }  // tokens accepted so far
 
  private:
-  TokenLogprob to_token_logprob(const TokenLogprobs& raw) const;
+  TokenLogprob to_token_logprob(const TokenLogprobs& raw, std::size_t top_n) const;
+  PromptLogprobs prompt_logprobs_entries() const;
   // The echoed prompt's logprob entries: one per prompt token, null for the first (and for any
   // position whose logprobs never came).
   std::vector<TokenLogprob> echo_logprobs() const;

@@ -43,6 +43,17 @@ struct TokenLogprob {
   bool has_logprob = true;
 };
 
+// One token of a prompt position's entry in vLLM's prompt_logprobs.
+struct RankedLogprob {
+  int32_t token_id = 0;
+  std::string token;   // decoded alone, as logprobs name tokens
+  float logprob = 0.0f;
+  int64_t rank = 1;    // 1 = the most likely token
+};
+// vLLM's prompt_logprobs: per prompt position, the prompt's token then the top tokens; the first
+// position, which has no context, is empty (null in the response).
+using PromptLogprobs = std::vector<std::vector<RankedLogprob>>;
+
 // What ended a choice besides its finish reason, as vLLM reports it in stop_reason: the stop string
 // that matched, or the stop token id (a JSON number there, not a string).
 using StopReason = std::variant<std::string, int32_t>;
@@ -54,6 +65,7 @@ struct ChoiceDelta {
   std::vector<TokenLogprob> logprobs;   // one per token, when the request asked for logprobs
   std::optional<FinishReason> finish;   // set once, on the choice's last delta
   std::optional<StopReason> stop_reason;  // the stop string or stop token id that ended it, if any
+  std::optional<PromptLogprobs> prompt_logprobs;  // on the finishing delta, when asked for
 };
 
 struct Usage {

@@ -29,6 +29,8 @@ TokenLogprobs compute_logprobs(std::span<const float> raw_logits, int32_t token,
   TokenLogprobs out;
   out.token_id = token;
   out.logprob = logprob_of(token);
+  const float chosen = raw_logits[static_cast<std::size_t>(token)];
+  out.rank = std::count_if(raw_logits.begin(), raw_logits.end(), [&](float x) { return x >= chosen; });
   const auto n = static_cast<std::size_t>(std::min<int64_t>(top_n, vocab));
   if (n > 0) {
     std::vector<int32_t> ids(static_cast<std::size_t>(vocab));

@@ -253,6 +253,36 @@ TEST_CASE("output: special tokens' text with skip_special_tokens false; the fini
   CHECK(update.delta.token_ids == words);
 }
 
+TEST_CASE("output: prompt_logprobs on the finishing delta, the prompt's token first, null at position 0",
+          "[output]") {
+  const auto prompt = smollm2().encode("One two three", false);
+  REQUIRE(prompt.size() == 3);
+  OutputOptions o;
+  o.prompt_logprobs = 1;
+  o.prompt_ids = prompt;
+  OutputProcessor proc(smollm2(), o);
+  // Position 1: its token is not the top one (rank 4); position 2: it is the top one, reported once.
+  const std::vector<TokenLogprobs> positions{TokenLogprobs{prompt[1], -2.0f, {{7, -0.5f}, {8, -1.0f}}, 4},
+                                             TokenLogprobs{prompt[2], -0.1f, {{prompt[2], -0.1f}, {9, -3.0f}}, 1}};
+  proc.add_prompt_logprobs(1, positions);
+  const auto first = proc.push(std::vector<int32_t>{5});
+  CHECK_FALSE(first.delta.prompt_logprobs);  // only the finishing delta carries them
+  const auto last = proc.push(std::vector<int32_t>{6}, {}, FinishReason::Length);
+  REQUIRE(last.delta.prompt_logprobs);
+  const PromptLogprobs& p = *last.delta.prompt_logprobs;
+  REQUIRE(p.size() == 3);
+  CHECK(p[0].empty());
+  REQUIRE(p[1].size() == 2);  // the prompt's token, then the top 1 (of the 2 computed)
+  CHECK(p[1][0].token_id == prompt[1]);
+  CHECK(p[1][0].rank == 4);
+  CHECK(p[1][0].token == smollm2().decode(std::vector<int32_t>{prompt[1]}, false));
+  CHECK(p[1][1].token_id == 7);
+  CHECK(p[1][1].rank == 1);
+  REQUIRE(p[2].size() == 1);
+  CHECK(p[2][0].token_id == prompt[2]);
+  CHECK(p[2][0].rank == 1);
+}
+
 TEST_CASE("output: stop strings wait for min_tokens", "[output]") {
   const auto ids = smollm2().encode(kSentence, false);
   OutputOptions o = stopping_at({"The", "fox"});

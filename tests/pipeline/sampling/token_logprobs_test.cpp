@@ -28,6 +28,10 @@ TEST_CASE("sampling: logprobs are the log-softmax of the raw logits", "[sampling
     mass += std::exp(static_cast<double>(t.logprob));
   }
   CHECK(mass == Approx(1.0).epsilon(1e-6));
+  // Rank as vLLM counts it: the tokens at least as likely, itself included (ties count).
+  CHECK(lp.rank == 3);
+  CHECK(compute_logprobs(logits, 2, 0).rank == 2);  // tied with id 3
+  CHECK(compute_logprobs(logits, 5, 0).rank == 8);
 }
 
 TEST_CASE("sampling: logprobs of large logits do not overflow, top_n clamps to the vocabulary", "[sampling]") {
