@@ -23,6 +23,7 @@ void read_template_fields(const FieldReader& fields, GenerationRequest& request)
   if (const boost::json::object* kwargs = fields.object("chat_template_kwargs")) request.chat_template_kwargs = *kwargs;
   if (auto add = fields.boolean("add_generation_prompt")) request.add_generation_prompt = *add;
   request.continue_final_message = fields.boolean("continue_final_message").value_or(false);
+  if (auto echo = fields.boolean("echo")) request.echo = *echo;
   // add_generation_prompt defaults to true, so continuing takes an explicit false (as in vLLM,
   // where transformers refuses the pair).
   if (request.continue_final_message && request.add_generation_prompt) {

@@ -32,6 +32,7 @@ boost::json::object chat_response(const ResponseOptions& options, const Response
   for (const AccumulatedChoice& choice : result.choices()) {
     ParsedMessage parsed = parse_message(options.tool_calls, choice.text);
     if (!options.parallel_tool_calls && parsed.tool_calls.size() > 1) parsed.tool_calls.resize(1);
+    if (options.chat_echo) parsed.content = *options.chat_echo + parsed.content.value_or("");
     // vLLM's ChatMessage: OpenAI's fields, unset ones null; tool_calls only when there are some.
     boost::json::object message{{"role", "assistant"},
                                 {"content", parsed.content ? boost::json::value(*parsed.content) : nullptr},

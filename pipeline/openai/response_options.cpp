@@ -15,6 +15,14 @@ ResponseOptions response_options(const GenerationRequest& request, ResponseIdent
   options.parallel_tool_calls = request.parallel_tool_calls;
   options.return_token_ids = request.return_token_ids;
   options.prompt_logprobs = request.prompt_logprobs.has_value();
+  if (request.endpoint == Endpoint::ChatCompletions && request.echo) {
+    options.chat_echo = "";
+    const boost::json::object* last = request.messages.empty() ? nullptr : request.messages.back().if_object();
+    if (last != nullptr && last->contains("role") && last->at("role") == "assistant" && last->contains("content") &&
+        last->at("content").is_string()) {
+      options.chat_echo = std::string(last->at("content").as_string());
+    }
+  }
   return options;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // What shapes the response of one generation request, kept by the HTTP layer once the request
 // itself has gone to the engine.
+#include <optional>
+#include <string>
+
 #include "pipeline/openai/response_identity.hpp"
 #include "pipeline/request/generation_request.hpp"
 #include "pipeline/tool_calls/tool_call_mode.hpp"
@@ -18,6 +21,9 @@ struct ResponseOptions {
   bool parallel_tool_calls = true; // false: only a choice's first call is reported
   bool return_token_ids = false;   // vLLM's token_ids / prompt_token_ids fields
   bool prompt_logprobs = false;    // vLLM's prompt_logprobs field (non-streaming)
+  // Chat echo (vLLM's): the text put before each choice's content; "" when the last message is
+  // not the assistant's.
+  std::optional<std::string> chat_echo;
 };
 
 ResponseOptions response_options(const GenerationRequest& request, ResponseIdentity identity);

@@ -58,6 +58,19 @@ void StreamEncoder::role_chunks(std::vector<std::string>& payloads) {
     finish_chunk(chunk, 0, false);
     payloads.push_back(boost::json::serialize(chunk));
   }
+  // Chat echo: the assistant message being continued, one chunk per choice, before any content.
+  if (options_.chat_echo && !options_.chat_echo->empty()) {
+    for (int i = 0; i < options_.choices; ++i) {
+      boost::json::array choices;
+      choices.emplace_back(boost::json::object{{"index", i},
+                                               {"delta", boost::json::object{{"content", *options_.chat_echo}}},
+                                               {"logprobs", nullptr},
+                                               {"finish_reason", nullptr}});
+      boost::json::object chunk = chat_chunk_envelope(options_.identity, std::move(choices));
+      finish_chunk(chunk, 0, false);
+      payloads.push_back(boost::json::serialize(chunk));
+    }
+  }
 }
 
 namespace {

@@ -44,7 +44,9 @@ struct GenerationRequest {
   // Completions: a text prompt, or token ids (then `prompt` is empty).
   std::string prompt;
   std::vector<int32_t> prompt_ids;
-  bool echo = false;  // completions: prepend the prompt to the output
+  // Completions: prepend the prompt to the output. Chat (vLLM's): prepend the last message's
+  // content when it is the assistant's (a reply being continued).
+  bool echo = false;
   // Completions with several prompts ("prompt": ["A", "B"] or [[1, 2], [3]]): every one, in order,
   // and `prompt` / `prompt_ids` unused. Choice j of prompt p is reported as index p * n + j, as the
   // OpenAI API numbers them.

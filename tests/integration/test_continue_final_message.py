@@ -48,3 +48,22 @@ def test_the_pairs_vllm_refuses_are_400s(server, client):
         assert e.value.body["param"] == "continue_final_message"
     status, body = post(server, "/tokenize", {"messages": MESSAGES, "continue_final_message": True})
     assert status == 400, body
+
+
+def test_echo_puts_the_continued_message_before_the_reply(client):
+    plain = client.chat.completions.create(model=SERVED_NAME, messages=MESSAGES, max_tokens=8, temperature=0,
+                                           extra_body=CONTINUE)
+    echoed = client.chat.completions.create(model=SERVED_NAME, messages=MESSAGES, max_tokens=8, temperature=0,
+                                            extra_body={**CONTINUE, "echo": True})
+    assert echoed.choices[0].message.content == MESSAGES[-1]["content"] + plain.choices[0].message.content
+    stream = list(client.chat.completions.create(model=SERVED_NAME, messages=MESSAGES, max_tokens=8, temperature=0,
+                                                 stream=True, extra_body={**CONTINUE, "echo": True}))
+    contents = [c.choices[0].delta.content for c in stream if c.choices]
+    assert contents[:2] == ["", MESSAGES[-1]["content"]]  # the role chunk, then the echo
+    assert "".join(c or "" for c in contents) == echoed.choices[0].message.content
+    # A last message that is not the assistant's is not echoed (vLLM's rule).
+    question = MESSAGES[:1]
+    r = client.chat.completions.create(model=SERVED_NAME, messages=question, max_tokens=4, temperature=0,
+                                       extra_body={"echo": True})
+    assert r.choices[0].message.content == client.chat.completions.create(
+        model=SERVED_NAME, messages=question, max_tokens=4, temperature=0).choices[0].message.content
