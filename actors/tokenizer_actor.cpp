@@ -36,7 +36,7 @@ std::vector<int32_t> encode_chat(const ModelText& text, const boost::json::array
   return text.tokenizer.encode(text.chat_template->render(messages, options), add_special_tokens);
 }
 
-std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, int prompt) {
+std::vector<int32_t> encode_untruncated(const ModelText& text, const GenerationRequest& r, int prompt) {
   if (r.endpoint == Endpoint::ChatCompletions) {
     // The template writes every special token the model expects (Llama 3's BOS included): none added.
     return encode_chat(text, r.messages, r.tools, r.chat_template_kwargs, r.add_generation_prompt,
@@ -45,6 +45,15 @@ std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, i
   const PromptInput input = r.prompt_at(prompt);
   if (!input.ids.empty()) return input.ids;
   return text.tokenizer.encode(input.text, /*add_special_tokens=*/true);
+}
+
+// The prompt's ids, only its last truncate_prompt_tokens when the request asks (vLLM cuts from the
+// left, keeping what is nearest to the reply).
+std::vector<int32_t> encode(const ModelText& text, const GenerationRequest& r, int prompt) {
+  std::vector<int32_t> ids = encode_untruncated(text, r, prompt);
+  const auto keep = static_cast<std::size_t>(r.truncate_prompt_tokens);
+  if (keep > 0 && ids.size() > keep) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(keep));
+  return ids;
 }
 
 // The request field a constraint error is about.

@@ -64,6 +64,7 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_delivery_fields(fields, request);
   read_logprobs(fields, request);
   read_prompt_logprobs(fields, request);
+  read_prompt_truncation(fields, context, request);
   read_structured_output_fields(fields, context, request);
   read_logit_fields(fields, context, request);
   reject_unsupported_fields(fields, request);

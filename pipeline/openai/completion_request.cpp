@@ -119,6 +119,7 @@ GenerationRequest parse_completion_request(std::string_view body, const ApiConte
   read_structured_output_fields(fields, context, request);  // response_format among them, validated
   read_logit_fields(fields, context, request);
   read_prompt_logprobs(fields, request);
+  read_prompt_truncation(fields, context, request);
   reject_unsupported_fields(fields, request);
   return request;
 }

@@ -117,6 +117,21 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
   fields.boolean("spaces_between_special_tokens");
 }
 
+void read_prompt_truncation(const FieldReader& fields, const ApiContext& context, GenerationRequest& request) {
+  const std::optional<int64_t> n = fields.integer("truncate_prompt_tokens", -1, kInt64Max);
+  if (!n) return;
+  if (*n == -1) {
+    request.truncate_prompt_tokens = context.max_model_len;  // 0 when unknown: nothing to cut to
+    return;
+  }
+  if (context.max_model_len > 0 && *n > context.max_model_len) {
+    throw_invalid("truncate_prompt_tokens value (" + std::to_string(*n) + ") is greater than max_model_len (" +
+                      std::to_string(context.max_model_len) + "). Please, select a smaller truncation size.",
+                  "truncate_prompt_tokens");
+  }
+  request.truncate_prompt_tokens = *n;
+}
+
 void read_prompt_logprobs(const FieldReader& fields, GenerationRequest& request) {
   const std::optional<int64_t> n = fields.integer("prompt_logprobs", 0, kMaxTopLogprobs);
   if (!n) return;

@@ -29,6 +29,9 @@ void read_delivery_fields(const FieldReader& fields, GenerationRequest& request)
 // the one asked, so it is a 400.
 void reject_unsupported_fields(const FieldReader& fields, const GenerationRequest& request);
 
+// vLLM's truncate_prompt_tokens: -1 (the context length) or N <= max_model_len.
+void read_prompt_truncation(const FieldReader& fields, const ApiContext& context, GenerationRequest& request);
+
 // vLLM's prompt_logprobs (0-20 alternatives per prompt token; not with stream). Read after the
 // request's logprobs and echo, whose prompt logprobs it shares (the larger top-N is computed).
 void read_prompt_logprobs(const FieldReader& fields, GenerationRequest& request);

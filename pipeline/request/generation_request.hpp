@@ -80,6 +80,9 @@ struct GenerationRequest {
   std::optional<int> logprobs;     // completions: top-N per token; chat: set when logprobs=true
                                    // (value = top_logprobs, 0 for the chosen token only)
   std::optional<int> prompt_logprobs;  // vLLM's: top-N per prompt token (non-streaming only)
+  // vLLM's truncate_prompt_tokens: only the last N tokens of each (rendered) prompt are kept; 0 or
+  // unset keeps all.
+  int64_t truncate_prompt_tokens = 0;
   bool skip_special_tokens = true;  // vLLM's: special tokens (control tokens) left out of the text
   bool return_token_ids = false;    // vLLM's: the prompt's and each choice's token ids in the response
   std::string tenant = "anonymous";  // the API key's configured name, for accounting
