@@ -116,6 +116,21 @@ TEST_CASE("completions: sampling fields and their ranges", "[openai]") {
   CHECK(reject(R"("seed":true)").param == "seed");
 }
 
+TEST_CASE("completions: truncate_prompt_tokens, prompt_logprobs and return_token_ids (vLLM)", "[openai]") {
+  CHECK(parse("").truncate_prompt_tokens == 0);
+  CHECK(parse(R"("truncate_prompt_tokens":7)").truncate_prompt_tokens == 7);
+  CHECK(parse(R"("truncate_prompt_tokens":-1)").truncate_prompt_tokens == 4096);  // the context length
+  CHECK(reject(R"("truncate_prompt_tokens":4097)").message.find("greater than max_model_len (4096)") != std::string::npos);
+  CHECK(reject(R"("truncate_prompt_tokens":-2)").param == "truncate_prompt_tokens");
+  const GenerationRequest both = parse(R"("echo":true,"logprobs":1,"prompt_logprobs":3)");
+  CHECK(both.prompt_logprobs == 3);
+  CHECK(both.sampling.prompt_logprobs == 3);  // the larger of the two is computed
+  CHECK(reject(R"("prompt_logprobs":21)").param == "prompt_logprobs");
+  CHECK(reject(R"("prompt_logprobs":1,"stream":true)").param == "prompt_logprobs");
+  CHECK(parse(R"("return_token_ids":true)").return_token_ids);
+  CHECK_FALSE(parse(R"("skip_special_tokens":false)").skip_special_tokens);
+}
+
 TEST_CASE("completions: max_tokens and min_tokens", "[openai]") {
   CHECK(parse(R"("max_tokens":100)").stop.max_tokens == 100);
   CHECK(parse(R"("max_tokens":4096)").stop.max_tokens == 4096);
