@@ -5,26 +5,19 @@ top N with their ranks, null for the first; the chat response carries its prompt
 refused as vLLM refuses it."""
 from __future__ import annotations
 
-import json
 import math
 
 import openai
 import pytest
 
 from conftest import SERVED_NAME
-from troupe_server import http_request
+from troupe_server import tokenize
 
 PROMPT = "The quick brown fox jumps over the lazy dog"
 
 
-def tokenize(server, body: dict) -> list[int]:
-    status, _, raw = http_request(server.port, "POST", "/tokenize", body, timeout=60)
-    assert status == 200, raw
-    return json.loads(raw)["tokens"]
-
-
 def test_completions_prompt_logprobs_match_the_echoed_prompts(server, client):
-    ids = tokenize(server, {"prompt": PROMPT})
+    ids = tokenize(server.port, {"prompt": PROMPT})
     r = client.completions.create(model=SERVED_NAME, prompt=PROMPT, max_tokens=2, temperature=0,
                                   extra_body={"prompt_logprobs": 2})
     positions = r.choices[0].model_dump()["prompt_logprobs"]
@@ -54,7 +47,7 @@ def test_chat_reports_its_prompts_logprobs_and_streaming_is_refused(server, clie
     messages = [{"role": "user", "content": "Say hi."}]
     r = client.chat.completions.create(model=SERVED_NAME, messages=messages, max_tokens=2, extra_body={"prompt_logprobs": 0})
     positions = r.model_dump()["prompt_logprobs"]
-    ids = tokenize(server, {"messages": messages})
+    ids = tokenize(server.port, {"messages": messages})
     assert len(positions) == len(ids) == r.usage.prompt_tokens
     assert positions[0] is None
     assert all(list(p.keys()) == [str(ids[k])] for k, p in enumerate(positions) if k > 0)

@@ -10,19 +10,13 @@ import openai
 import pytest
 
 from conftest import SERVED_NAME
-from troupe_server import http_request
+from troupe_server import http_request, tokenize
 
 PROMPT = "Once upon a time there was a little fox who lived in the forest and loved to"
 
 
-def tokenize(server, body: dict) -> list[int]:
-    status, _, raw = http_request(server.port, "POST", "/tokenize", body, timeout=60)
-    assert status == 200, raw
-    return json.loads(raw)["tokens"]
-
-
 def test_only_the_last_tokens_of_the_prompt_are_kept(server, client):
-    ids = tokenize(server, {"prompt": PROMPT})
+    ids = tokenize(server.port, {"prompt": PROMPT})
     assert len(ids) > 8
     cut = client.completions.create(model=SERVED_NAME, prompt=PROMPT, max_tokens=6, temperature=0,
                                     extra_body={"truncate_prompt_tokens": 8, "return_token_ids": True})
@@ -37,7 +31,7 @@ def test_only_the_last_tokens_of_the_prompt_are_kept(server, client):
     chat = client.chat.completions.create(model=SERVED_NAME, messages=messages, max_tokens=2,
                                           extra_body={"truncate_prompt_tokens": 5, "return_token_ids": True})
     assert chat.usage.prompt_tokens == 5
-    assert chat.model_dump()["prompt_token_ids"] == tokenize(server, {"messages": messages})[-5:]
+    assert chat.model_dump()["prompt_token_ids"] == tokenize(server.port, {"messages": messages})[-5:]
 
 
 def test_more_than_the_context_length_is_a_400(server, client):

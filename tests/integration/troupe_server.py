@@ -153,6 +153,13 @@ def http_request(port: int, method: str, path: str, body: bytes | str | dict | N
         conn.close()
 
 
+def tokenize(port: int, body: dict) -> list[int]:
+    """The token ids /tokenize gives for `body` ({"prompt"} or {"messages", ...}); asserts a 200."""
+    status, _, raw = http_request(port, "POST", "/tokenize", body, timeout=60)
+    assert status == 200, raw
+    return json.loads(raw)["tokens"]
+
+
 def read_response(sock: socket.socket, deadline: float) -> bytes:
     """Reads one HTTP response from a raw socket: until its head and Content-Length body (none when
     the header is absent) have arrived, the peer closes or resets, or time.monotonic() passes
