@@ -349,8 +349,7 @@ void submit_to_scheduler(Self* self, int engine) {
       st.sequences.push_back(seq.id);
       st.choice_of[seq.id] = c;
       OutputOptions options = output_options_for(req, c, st.cfg.text->tokenizer, static_cast<int>(p));
-      if (seq.sampling.prompt_logprobs && req.echo) options.echo_prompt_ids = *st.prompts[p];
-      if (req.prompt_logprobs) options.prompt_ids = *st.prompts[p];
+      if (seq.sampling.prompt_logprobs) options.prompt_ids = *st.prompts[p];
       st.outputs.emplace_back(st.cfg.text->tokenizer, std::move(options));
       submit.sequences.push_back(std::move(seq));
     }

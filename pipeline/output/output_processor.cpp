@@ -1,7 +1,6 @@
 #include "pipeline/output/output_processor.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
 namespace troupe {
@@ -15,9 +14,9 @@ OutputOptions output_options_for(const GenerationRequest& request, int index, co
   o.min_tokens = request.stop.min_tokens;
   o.logprobs = request.logprobs.has_value();
   o.skip_special_tokens = request.skip_special_tokens;
-  o.echo_top_n = request.logprobs.value_or(0);
   o.prompt_logprobs = request.prompt_logprobs;
   if (request.echo && request.endpoint == Endpoint::Completions) {
+    o.echo_top_n = request.logprobs;
     const PromptInput input = request.prompt_at(prompt);
     o.echo = input.ids.empty() || !input.text.empty() ? input.text
                                                       : tokenizer.decode(input.ids, /*skip_special_tokens=*/false);
@@ -50,8 +49,6 @@ TokenLogprob OutputProcessor::to_token_logprob(const TokenLogprobs& raw, std::si
 }
 
 PromptLogprobs OutputProcessor::prompt_logprobs_entries() const {
-  // vLLM reports -inf (a token the model rules out) as -9999.
-  const auto clamp = [](float lp) { return std::isinf(lp) && lp < 0 ? -9999.0f : lp; };
   const std::size_t top_n = static_cast<std::size_t>(options_.prompt_logprobs.value_or(0));
   PromptLogprobs out(options_.prompt_ids.size());
   for (std::size_t p = 1; p < options_.prompt_ids.size() && p - 1 < prompt_logprobs_.size(); ++p) {
@@ -59,14 +56,14 @@ PromptLogprobs OutputProcessor::prompt_logprobs_entries() const {
     std::vector<RankedLogprob>& entry = out[p];
     // The prompt's token first; a top token that is the same one keeps that place and takes its
     // rank in the top list, as vLLM's dict of them does.
-    entry.push_back({raw.token_id, logprob_token_text(tokenizer_, raw.token_id), clamp(raw.logprob), raw.rank});
+    entry.push_back({raw.token_id, logprob_token_text(tokenizer_, raw.token_id), raw.logprob, raw.rank});
     for (std::size_t i = 0; i < std::min(top_n, raw.top.size()); ++i) {
       const TokenIdLogprob& t = raw.top[i];
       const auto rank = static_cast<int64_t>(i + 1);
       if (t.token_id == raw.token_id) {
         entry.front().rank = rank;
       } else {
-        entry.push_back({t.token_id, logprob_token_text(tokenizer_, t.token_id), clamp(t.logprob), rank});
+        entry.push_back({t.token_id, logprob_token_text(tokenizer_, t.token_id), t.logprob, rank});
       }
     }
   }
@@ -83,14 +80,15 @@ void OutputProcessor::add_prompt_logprobs(int64_t first_position, std::span<cons
 
 std::vector<TokenLogprob> OutputProcessor::echo_logprobs() const {
   std::vector<TokenLogprob> out;
-  out.reserve(options_.echo_prompt_ids.size());
-  for (std::size_t p = 0; p < options_.echo_prompt_ids.size(); ++p) {
+  if (!options_.echo_top_n) return out;
+  out.reserve(options_.prompt_ids.size());
+  for (std::size_t p = 0; p < options_.prompt_ids.size(); ++p) {
     if (p >= 1 && p - 1 < prompt_logprobs_.size()) {
-      out.push_back(to_token_logprob(prompt_logprobs_[p - 1], static_cast<std::size_t>(options_.echo_top_n)));
+      out.push_back(to_token_logprob(prompt_logprobs_[p - 1], static_cast<std::size_t>(*options_.echo_top_n)));
       continue;
     }
     TokenLogprob none;
-    none.token_id = options_.echo_prompt_ids[p];
+    none.token_id = options_.prompt_ids[p];
     none.token = logprob_token_text(tokenizer_, none.token_id);
     none.has_logprob = false;
     out.push_back(std::move(none));

@@ -28,13 +28,14 @@ struct OutputOptions {
   bool skip_special_tokens = true;       // special tokens' text left out (vLLM's default)
   bool logprobs = false;                // turn the TokenLogprobs given to push into delta logprobs
   std::string echo;                     // text put before the first delta's text (completions echo)
-  // Echo with logprobs: the prompt's tokens, whose entries (given by add_prompt_logprobs; the first
-  // token's is null) lead the first delta's logprobs, with echo_top_n alternatives each.
-  std::vector<int32_t> echo_prompt_ids;
-  int echo_top_n = 0;
-  // vLLM's prompt_logprobs: top-N per prompt token (of `prompt_ids`), on the finishing delta.
-  std::optional<int> prompt_logprobs;
+  // The prompt's tokens, when their logprobs are computed (given by add_prompt_logprobs; the first
+  // token has none): for an echo with logprobs and for prompt_logprobs.
   std::vector<int32_t> prompt_ids;
+  // Echo with logprobs: the prompt's entries lead the first delta's logprobs, with this many
+  // alternatives each.
+  std::optional<int> echo_top_n;
+  // vLLM's prompt_logprobs: top-N per prompt token, on the finishing delta.
+  std::optional<int> prompt_logprobs;
 };
 
 // The options of choice `index` of `request`, a choice of its prompt `prompt` (0 unless the request

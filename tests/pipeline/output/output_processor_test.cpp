@@ -330,7 +330,8 @@ TEST_CASE("output: an echoed prompt's logprobs lead the first delta, the first t
   OutputOptions o;
   o.logprobs = true;
   o.echo = "Once upon a time";
-  o.echo_prompt_ids = prompt;
+  o.prompt_ids = prompt;
+  o.echo_top_n = 0;
   OutputProcessor proc(tok, o);
   auto entry = [](int32_t id, float lp) { return TokenLogprobs{id, lp, {}}; };
   // Chunks as the executor reports them: positions 1-2, then 2-3 again after a recompute.
