@@ -8,6 +8,7 @@
 #include "pipeline/chat_template/evaluator.hpp"
 #include "pipeline/chat_template/lexer.hpp"
 #include "pipeline/chat_template/parser.hpp"
+#include "pipeline/chat_template/python_text.hpp"
 
 namespace troupe {
 namespace {
@@ -137,13 +138,6 @@ ChatTemplate ChatTemplate::chatml() { return ChatTemplate(kChatMl); }
 
 namespace {
 
-std::string_view strip(std::string_view s, bool left, bool right) {
-  constexpr std::string_view kSpace = " \t\n\r\f\v";
-  if (left) s.remove_prefix(std::min(s.size(), s.find_first_not_of(kSpace)));
-  if (right) s.remove_suffix(s.size() - std::min(s.size(), s.find_last_not_of(kSpace) + 1));
-  return s;
-}
-
 // transformers' continue_final_message on a rendered conversation: the last message's text (its
 // last text part when the content is a list) is found at its last occurrence, stripped, and the
 // text cut right after it, keeping its trailing whitespace when the template kept it.
@@ -163,13 +157,14 @@ std::string cut_after_final_message(std::string rendered, const boost::json::val
   } else {
     fail("continue_final_message is set but the final message has no text to continue");
   }
-  const std::string_view stripped = strip(text, true, true);
+  // Python's str.strip(), as transformers calls it.
+  const std::string stripped = jinja::python_strip(text, std::nullopt, true, true);
   const std::size_t at = rendered.rfind(stripped);
   if (at == std::string::npos) {
     fail("continue_final_message is set but the final message does not appear in the chat after applying the chat "
          "template (the template may delete parts of it)");
   }
-  const std::string_view left_stripped = strip(text, true, false);
+  const std::string left_stripped = jinja::python_strip(text, std::nullopt, true, false);
   const bool spacing_kept = std::string_view(rendered).substr(at, left_stripped.size()) == text;
   rendered.resize(at + (spacing_kept ? left_stripped.size() : stripped.size()));
   return rendered;
