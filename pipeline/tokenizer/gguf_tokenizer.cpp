@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "model/gguf_token_roles.hpp"
@@ -15,28 +16,78 @@ constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // ▁, SentencePiece
 // tokenizer.ggml.token_type values.
 enum TokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
-void configure_pre_tokenizer(const std::string& pre, const std::string& origin, TokenizerParts& parts) {
-  auto split_then_bytes = [&](std::string_view pattern) {
-    parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(pattern), origin), SplitBehavior::Isolated,
-                                  false);
-    parts.pre_tokenizer.add_byte_level(false, false, origin);
-  };
-  if (pre == "gpt2" || pre == "default") {
-    parts.pre_tokenizer.add_byte_level(false, true, origin);
-  } else if (pre == "smollm") {
-    // SmolLM's tokenizer.json: Digits(individual_digits) then ByteLevel with the GPT-2 regex.
-    parts.pre_tokenizer.add_digits(true, origin);
-    parts.pre_tokenizer.add_byte_level(false, true, origin);
-  } else if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
-    split_then_bytes(pretokenizer_patterns::kLlama3);
-    parts.bpe_options.ignore_merges = true;  // Llama 3's tokenizer.json sets ignore_merges
-  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
-    parts.normalizer = Normalizer({NormalizationForm::NFC});  // Qwen2's tokenizer.json normalizes to NFC
-    split_then_bytes(pretokenizer_patterns::kQwen2);
-  } else {
-    throw ModelError(origin + ": unsupported pre-tokenizer tokenizer.ggml.pre = \"" + pre +
-                     "\" (supported: gpt2, default, smollm, llama-bpe, qwen2, deepseek-r1-qwen)");
+// How the byte-level BPE families that tokenizer.ggml.pre names split text before their merges,
+// as each family's tokenizer.json does; the names are those llama.cpp's converter writes, several
+// for one family where models share a tokenizer.json layout.
+enum class PreSplit {
+  Gpt2,            // ByteLevel with GPT-2's expression
+  DigitsThenGpt2,  // every digit on its own, then ByteLevel with GPT-2's expression
+  Pattern,         // Split(pattern, isolated), then ByteLevel without an expression
+};
+
+struct PreFamily {
+  std::vector<std::string_view> names;
+  PreSplit split;
+  std::string_view pattern = {};
+  bool nfc = false;            // text normalized to NFC first (Qwen2's tokenizer.json)
+  bool ignore_merges = false;  // a piece that is a token is taken whole (tokenizer.json's ignore_merges)
+  // BOS is added when the file has no tokenizer.ggml.add_bos_token: llama.cpp's default for these
+  // families, whose older conversions predate that key.
+  bool adds_bos = false;
+};
+
+const std::array<PreFamily, 6>& pre_families() {
+  namespace p = pretokenizer_patterns;
+  static const std::array<PreFamily, 6> families{{
+      {{"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}, PreSplit::Gpt2},
+      // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
+      {{"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, PreSplit::DigitsThenGpt2},
+      {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, PreSplit::Pattern, p::kLlama3,
+       false, true, true},
+      // DBRX and Smaug: Llama 3's expression, merges always applied (llama.cpp's reading of them).
+      {{"dbrx", "smaug-bpe"}, PreSplit::Pattern, p::kLlama3},
+      {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, PreSplit::Pattern, p::kQwen2, true},
+      // Mistral NeMo, Small 3, Devstral, Ministral: Tekken, a tiktoken vocabulary. Pixtral's
+      // tokenizer.json is Tekken's too (the converter's hash of its output equals the one
+      // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with
+      // Llama 3's expression.
+      {{"tekken", "pixtral"}, PreSplit::Pattern, p::kTekken, false, true, true},
+  }};
+  return families;
+}
+
+std::string supported_pre_tokenizers() {
+  std::string out;
+  for (const PreFamily& f : pre_families()) {
+    for (const std::string_view name : f.names) out += (out.empty() ? "" : ", ") + std::string(name);
   }
+  return out;
+}
+
+// Configures parts for tokenizer.ggml.pre = `pre`; returns the family's adds_bos.
+bool configure_pre_tokenizer(const std::string& pre, const std::string& origin, TokenizerParts& parts) {
+  for (const PreFamily& f : pre_families()) {
+    if (std::find(f.names.begin(), f.names.end(), pre) == f.names.end()) continue;
+    switch (f.split) {
+      case PreSplit::Gpt2:
+        parts.pre_tokenizer.add_byte_level(false, true, origin);
+        break;
+      case PreSplit::DigitsThenGpt2:
+        parts.pre_tokenizer.add_digits(true, origin);
+        parts.pre_tokenizer.add_byte_level(false, true, origin);
+        break;
+      case PreSplit::Pattern:
+        parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(f.pattern), origin), SplitBehavior::Isolated,
+                                      false);
+        parts.pre_tokenizer.add_byte_level(false, false, origin);
+        break;
+    }
+    if (f.nfc) parts.normalizer = Normalizer({NormalizationForm::NFC});
+    parts.bpe_options.ignore_merges = f.ignore_merges;
+    return f.adds_bos;
+  }
+  throw ModelError(origin + ": unsupported pre-tokenizer tokenizer.ggml.pre = \"" + pre +
+                   "\" (supported: " + supported_pre_tokenizers() + ")");
 }
 
 std::optional<int32_t> token_id_key(const GgufFile& gguf, const std::string& key, std::size_t vocab) {
@@ -118,7 +169,8 @@ void read_sentencepiece(const GgufFile& gguf, const std::vector<std::string>& to
   parts.decoder.strip_first_token_only = true;
 }
 
-void read_byte_level(const GgufFile& gguf, const std::vector<std::string>& tokens, TokenizerParts& parts) {
+// Returns whether the pre-tokenizer's family adds BOS by default (configure_pre_tokenizer).
+bool read_byte_level(const GgufFile& gguf, TokenizerParts& parts) {
   const std::string& origin = parts.origin;
   const auto* merges = gguf.get_string_array("tokenizer.ggml.merges");
   if (merges == nullptr) throw ModelError(origin + ": no tokenizer.ggml.merges");
@@ -128,8 +180,7 @@ void read_byte_level(const GgufFile& gguf, const std::vector<std::string>& token
     if (space == std::string::npos) throw ModelError(origin + ": merge \"" + m + "\" is not two tokens");
     parts.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
   }
-  configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), origin, parts);
-  (void)tokens;
+  return configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), origin, parts);
 }
 
 }  // namespace
@@ -174,10 +225,11 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
     }
     if (type == kUnknown) parts.bpe_options.unknown_id = static_cast<int32_t>(id);
   }
+  bool family_adds_bos = sentencepiece;
   if (sentencepiece) {
     read_sentencepiece(gguf, *tokens, parts);
   } else {
-    read_byte_level(gguf, *tokens, parts);
+    family_adds_bos = read_byte_level(gguf, parts);
   }
 
   parts.bos_id = token_id_key(gguf, "tokenizer.ggml.bos_token_id", tokens->size());
@@ -187,8 +239,9 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
       parts.eos_ids.push_back(*id);
     }
   }
-  // gpt2-type vocabularies add no BOS unless the file says so; SentencePiece ones do unless it says not.
-  if (gguf.get_bool("tokenizer.ggml.add_bos_token").value_or(sentencepiece) && parts.bos_id) {
+  // Without tokenizer.ggml.add_bos_token, SentencePiece vocabularies and the byte-level families
+  // that llama.cpp gives a BOS (Llama 3, Tekken) add one; other byte-level ones do not.
+  if (gguf.get_bool("tokenizer.ggml.add_bos_token").value_or(family_adds_bos) && parts.bos_id) {
     parts.prefix_ids.push_back(*parts.bos_id);
   }
   if (gguf.get_bool("tokenizer.ggml.add_eos_token").value_or(false)) {

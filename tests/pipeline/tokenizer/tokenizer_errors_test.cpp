@@ -12,11 +12,13 @@
 #include "model/gguf_file.hpp"
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
 #include "pipeline/tokenizer/tokenizer.hpp"
+#include "gguf_writer.hpp"
 
 namespace troupe {
 namespace {
 
 namespace fs = std::filesystem;
+using test::GgufWriter;
 
 fs::path scratch_dir() {
   const fs::path dir = fs::temp_directory_path() / ("troupe-tokenizer-test-" + std::to_string(::getpid()));
@@ -53,54 +55,8 @@ void require_rejected(const fs::path& path, const std::string& construct) {
   }
 }
 
-// Minimal GGUF v3 writer: string and string-array metadata, no tensors.
-class GgufWriter {
- public:
-  void add_string(const std::string& key, const std::string& value) {
-    key_header(key, 8);
-    string(value);
-  }
-  void add_strings(const std::string& key, const std::vector<std::string>& values) {
-    key_header(key, 9);
-    u32(8);
-    u64(values.size());
-    for (const auto& v : values) string(v);
-  }
-  fs::path write(const std::string& name) const {
-    std::string out = "GGUF";
-    auto put = [&](uint64_t v, int n) {
-      for (int i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-    };
-    put(3, 4);
-    put(0, 8);
-    put(count_, 8);
-    out += body_;
-    while (out.size() % 32 != 0) out.push_back('\0');
-    return write_file(name, out);
-  }
-
- private:
-  void u32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) body_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  }
-  void u64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) body_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  }
-  void string(const std::string& s) {
-    u64(s.size());
-    body_ += s;
-  }
-  void key_header(const std::string& key, uint32_t type) {
-    string(key);
-    u32(type);
-    ++count_;
-  }
-  std::string body_;
-  uint64_t count_ = 0;
-};
-
 void require_gguf_rejected(const GgufWriter& writer, const std::string& name, const std::string& construct) {
-  const fs::path path = writer.write(name);
+  const fs::path path = writer.write(scratch_dir() / name);
   const GgufFile file(path);
   try {
     (void)tokenizer_from_gguf(file);

@@ -98,6 +98,12 @@ TEST_CASE("tokenizer: Llama 3.2 tokenizer.json matches Hugging Face on the corpu
   check_parity("llama3.2 (tokenizer.json)");
 }
 
+// tools/make_tekken_fixtures.py: llama.cpp's conversion of Mistral NeMo's tekken.json, against
+// Hugging Face on transformers' conversion (equal to mistral-common's Tekkenizer on the corpus).
+TEST_CASE("tokenizer: Mistral NeMo's Tekken GGUF matches Mistral's tokenizer on the corpus", "[tokenizer][parity]") {
+  check_parity("tekken (GGUF)");
+}
+
 TEST_CASE("tokenizer: Synthetic tokenizer A (NFKC, Digits, prefix space, stripped added tokens) matches Hugging Face",
           "[tokenizer][parity]") {
   check_parity("synthetic-a (tokenizer.json)");
