@@ -76,7 +76,9 @@ int check_fixture(const std::string& name) {
 }
 
 const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_gguf", "llama3_1",
-                                          "llama3_2", "deepseek_r1_distill_qwen", "chatml"};
+                                          "llama3_2", "deepseek_r1_distill_qwen", "chatml",
+                                          "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
+                                          "mistral_v11_tekken"};
 
 }  // namespace
 
@@ -121,4 +123,14 @@ TEST_CASE("built-in ChatML template matches transformers and the committed sourc
   CHECK(check_fixture("chatml") >= 20);
   json::object fixture = load_fixture("chatml");
   CHECK(troupe::ChatTemplate::chatml().source() == std::string(fixture.at("template").as_string()));
+}
+
+// Mistral's templates as mistral-common generates them per tokenizer version (Mistral 7B v0.3,
+// NeMo, Small 3, Devstral / Magistral): strict role alternation and tool-call ids raise.
+TEST_CASE("Mistral templates (tokenizer v3 SentencePiece and Tekken, v7, v11) match transformers",
+          "[chat_template][fixtures]") {
+  for (const std::string name : {"mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken", "mistral_v11_tekken"}) {
+    INFO(name);
+    CHECK(check_fixture(name) >= 20);
+  }
 }
