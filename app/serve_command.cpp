@@ -294,7 +294,7 @@ void run_serve(const ServeOptions& opt) {
   const SpeculativeConfig speculative = parse_speculative_config(opt.speculative_config);
   ShutdownSignals signals(seconds_option(opt.shutdown_timeout_s));
   const auto path = resolve_model(opt.model);
-  const ModelFiles model = ModelFiles::open(path);
+  ModelFiles model = ModelFiles::open(path);
   const ModelSpec& spec = model.spec();
   auto text = std::make_shared<const ModelText>(load_model_text(model, opt.chat_template));
 
@@ -303,6 +303,8 @@ void run_serve(const ServeOptions& opt) {
     throw ConfigError("--max-model-len " + std::to_string(max_model_len) + " exceeds the model's context of " +
                       std::to_string(spec.max_position));
   }
+  // LongRoPE picks its factor set by the context served (vLLM's rule).
+  model.limit_context(max_model_len);
   BackendOptions bopt;
   bopt.threads = opt.threads;
   bopt.dtype = opt.dtype;

@@ -56,6 +56,26 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
+// LongRoPE (Phi-3) as llama.cpp's converter stores it: the two factor sets as the tensors
+// rope_factors_short/long.weight, the original context, and the attention factor it computed.
+void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const TensorView* shorter = gguf.find_tensor("rope_factors_short.weight");
+  const TensorView* longer = gguf.find_tensor("rope_factors_long.weight");
+  if (shorter == nullptr && longer == nullptr) return;
+  const std::string source = gguf.path().string();
+  if (shorter == nullptr || longer == nullptr) throw ModelError(source + ": only one of rope_factors_short/long.weight");
+  spec.rope.type = "longrope";
+  for (const float f : tensor_to_f32(*shorter)) spec.rope.short_factors.push_back(f);
+  for (const float f : tensor_to_f32(*longer)) spec.rope.long_factors.push_back(f);
+  spec.rope.original_max_position = gguf.get_int(arch + ".rope.scaling.original_context_length").value_or(0);
+  if (spec.rope.original_max_position <= 0) {
+    throw ModelError(source + ": longrope factors without " + arch + ".rope.scaling.original_context_length");
+  }
+  spec.rope.factor = static_cast<double>(spec.max_position) / static_cast<double>(spec.rope.original_max_position);
+  if (auto f = gguf.get_float(arch + ".rope.scaling.attn_factor")) spec.rope.attention_factor = *f;
+  spec.rope.use_long_factors = spec.max_position > spec.rope.original_max_position;
+}
+
 }  // namespace
 
 ModelSpec spec_from_gguf(const GgufFile& gguf) {
@@ -112,6 +132,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (const TensorView* freqs = gguf.find_tensor("rope_freqs.weight")) {
     spec.rope.freq_divisors = tensor_to_f32(*freqs);
     spec.rope.type = "llama3";
+  }
+  read_longrope(gguf, arch, spec);
+  if (auto dims = gguf.get_int(arch + ".rope.dimension_count"); dims && *dims != spec.head_dim) {
+    fail(arch + ".rope.dimension_count is " + std::to_string(*dims) + " of a head's " + std::to_string(spec.head_dim) +
+         " dimensions: troupe rotates every dimension of a head (Phi-4-mini rotates three quarters)");
   }
 
   const TensorView* embd = gguf.find_tensor("token_embd.weight");

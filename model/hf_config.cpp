@@ -87,9 +87,12 @@ RopeSpec read_rope_parameters(const json::object* params, double theta, int64_t 
   ConfigView s(*params, where);
   if (auto t = s.number("rope_theta")) rope.theta = *t;
   rope.type = s.string("rope_type").value_or(s.string("type").value_or("default"));
+  if (rope.type == "su") rope.type = "longrope";  // Phi-3's first configs' name for it
   if (rope.type == "default") return rope;
-  if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" && rope.type != "dynamic") {
-    s.fail("rope scaling type \"" + rope.type + "\" is not supported (supported: default, linear, llama3, yarn, dynamic)");
+  if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" && rope.type != "dynamic" &&
+      rope.type != "longrope") {
+    s.fail("rope scaling type \"" + rope.type +
+           "\" is not supported (supported: default, linear, llama3, yarn, dynamic, longrope)");
   }
   rope.factor = s.number("factor").value_or(1.0);
   rope.original_max_position = s.optional_integer("original_max_position_embeddings").value_or(0);
@@ -109,6 +112,22 @@ RopeSpec read_rope_parameters(const json::object* params, double theta, int64_t 
   } else if (rope.type == "dynamic") {
     // Hugging Face's dynamic NTK scales from max_position_embeddings, the context it was trained on.
     rope.original_max_position = max_position;
+  } else if (rope.type == "longrope") {
+    const auto factors = [&](std::string_view key) {
+      std::vector<double> out;
+      const json::value* v = s.find(key);
+      if (v == nullptr || !v->is_array()) s.fail("longrope without a \"" + std::string(key) + "\" list");
+      for (const auto& x : v->as_array()) {
+        if (!x.is_number()) s.fail("\"" + std::string(key) + "\" holds a non-number");
+        out.push_back(x.to_number<double>());
+      }
+      return out;
+    };
+    rope.short_factors = factors("short_factor");
+    rope.long_factors = factors("long_factor");
+    rope.attention_factor = s.number("attention_factor");
+    // The original context and the scale come from the config's top level (read_ropes) unless
+    // given here.
   }
   return rope;
 }
@@ -134,6 +153,17 @@ void read_ropes(const ConfigView& cfg, ModelSpec& spec, double default_theta, st
   }
   if (full == nullptr) full = object_field(cfg, "rope_scaling");
   spec.rope = read_rope_parameters(full, theta, max_position, cfg.source() + " rope parameters");
+  if (spec.rope.type == "longrope") {
+    // Phi-3 keeps original_max_position_embeddings at the top level; the scale is the ratio of
+    // the two contexts, as transformers computes it.
+    if (auto original = cfg.optional_integer("original_max_position_embeddings")) {
+      spec.rope.original_max_position = *original;
+      spec.rope.factor = static_cast<double>(max_position) / static_cast<double>(*original);
+    } else if (spec.rope.original_max_position <= 0) {
+      cfg.fail("longrope without original_max_position_embeddings");
+    }
+    spec.rope.use_long_factors = max_position > spec.rope.original_max_position;
+  }
   if (default_local_theta) {
     const double local_theta = cfg.number("rope_local_base_freq").value_or(*default_local_theta);
     spec.local_rope = read_rope_parameters(sliding, local_theta, max_position, cfg.source() + " sliding-window rope parameters");
@@ -190,7 +220,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const int64_t first = cfg.optional_integer("max_window_layers").value_or(spec.num_layers);
       for (int64_t i = first; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = true;
     }
-  } else if (window && family.arch == Architecture::Mistral) {
+  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::Phi3)) {
     sliding.assign(sliding.size(), true);  // one window over every layer
   }
   if (std::none_of(sliding.begin(), sliding.end(), [](bool b) { return b; })) return;
@@ -259,6 +289,15 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   read_ropes(cfg, spec, gemma ? 1'000'000.0 : 10'000.0, gemma ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
+  // Phi-4-mini's partial rotary factor: at the top level (transformers 4) or in rope_parameters (5).
+  std::optional<double> rotary = cfg.number("partial_rotary_factor");
+  if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
+    rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
+  }
+  if (rotary && *rotary != 1.0) {
+    cfg.fail("partial_rotary_factor " + std::to_string(*rotary) + " is not supported: troupe rotates every dimension of a "
+             "head (Phi-4-mini rotates three quarters)");
+  }
   spec.activation = activation(cfg, family->activation);
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
   for (const char* key : {"final_logit_softcapping", "attn_logit_softcapping"}) {

@@ -16,9 +16,11 @@ constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
 constexpr std::array<std::string_view, 2> kGemma3Types{"gemma3_text", "gemma3"};
 constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
+constexpr std::array<std::string_view, 1> kPhi3Types{"phi3"};
+constexpr std::array<std::string_view, 1> kPhi3Gguf{"phi3"};
 
-const std::array<ModelFamily, 6>& families() {
-  static const std::array<ModelFamily, 6> all{{
+const std::array<ModelFamily, 7>& families() {
+  static const std::array<ModelFamily, 7> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -31,6 +33,9 @@ const std::array<ModelFamily, 6>& families() {
       // Llama-shaped, with an optional clip_qkv and sliding window.
       {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
        .gguf_permuted_qk = true},
+      // Phi-3, Phi-3.5, Phi-4: fused projections, LongRoPE, an optional window over every layer.
+      {.arch = Architecture::Phi3, .hf_model_types = kPhi3Types, .gguf_architectures = kPhi3Gguf,
+       .fused_projections = true},
   }};
   return all;
 }

@@ -25,6 +25,9 @@ struct ModelFamily {
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)
   // llama.cpp's converter permutes this family's q/k rows for its interleaved RoPE.
   bool gguf_permuted_qk = false;
+  // q, k, v stored as one matrix (self_attn.qkv_proj, GGUF attn_qkv) and gate, up as one
+  // (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the usual names.
+  bool fused_projections = false;
   Activation activation = Activation::Silu;
 };
 

@@ -101,7 +101,7 @@ void merge_generation_eos(const fs::path& path, std::vector<int32_t>& eos) {
 
 }  // namespace
 
-std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, bool sandwich_norms) {
+std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const ModelFamily& family) {
   // Gemma 3's files: the norms around attention and the MLP, under Gemma's Hugging Face names.
   static const std::map<std::string, std::string> kSandwich{
       {"post_attention_norm", "post_attention_layernorm"},
@@ -121,11 +121,18 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, bool 
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
   };
+  static const std::map<std::string, std::string> kFused{
+      {"attn_qkv", "self_attn.qkv_proj"},
+      {"ffn_up", "mlp.gate_up_proj"},
+  };
   if (auto it = kGlobal.find(gguf_name); it != kGlobal.end()) return it->second;
   static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
   std::smatch m;
   if (std::regex_match(gguf_name, m, kBlock)) {
-    if (auto it = kSandwich.find(m[2].str()); sandwich_norms && it != kSandwich.end()) {
+    if (auto it = kSandwich.find(m[2].str()); family.sandwich_norms && it != kSandwich.end()) {
+      return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
+    }
+    if (auto it = kFused.find(m[2].str()); family.fused_projections && it != kFused.end()) {
       return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
     }
     if (auto it = kLayer.find(m[2].str()); it != kLayer.end()) {
@@ -182,6 +189,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
     m.shards_.push_back(std::move(shard));
   }
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
+  m.split_fused_projections();
   return m;
 }
 
@@ -192,9 +200,46 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   m.gguf_ = std::make_shared<const GgufFile>(file);
   m.spec_ = spec_from_gguf(*m.gguf_);
   for (const auto& t : m.gguf_->tensors()) {
-    if (auto hf = hf_name_from_gguf(t.name, m.spec_.sandwich_norms)) m.tensors_.emplace(*hf, t);
+    if (auto hf = hf_name_from_gguf(t.name, family_of(m.spec_.arch))) m.tensors_.emplace(*hf, t);
   }
+  m.split_fused_projections();
   return m;
+}
+
+// Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj.
+// A matrix's rows are contiguous (a quantized row is whole blocks), so each part is a view of the
+// same bytes under the name the other families give it, and backends see no fused tensor.
+void ModelFiles::split_fused_projections() {
+  if (!family_of(spec_.arch).fused_projections) return;
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    split_rows(p + "self_attn.qkv_proj.weight", {{p + "self_attn.q_proj.weight", spec_.q_width()},
+                                                 {p + "self_attn.k_proj.weight", spec_.kv_width()},
+                                                 {p + "self_attn.v_proj.weight", spec_.kv_width()}});
+    split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
+                                               {p + "mlp.up_proj.weight", spec_.intermediate_size}});
+  }
+}
+
+void ModelFiles::split_rows(const std::string& fused, const std::vector<std::pair<std::string, int64_t>>& parts) {
+  const TensorView whole = tensor(fused);
+  int64_t rows = 0;
+  for (const auto& part : parts) rows += part.second;
+  if (whole.shape.size() != 2 || whole.shape[0] != rows) {
+    throw ModelError(whole.file + ": tensor '" + whole.name + "' has shape " + shape_string(whole.shape) + ", expected [" +
+                     std::to_string(rows) + ", " + std::to_string(whole.row_length()) + "] (its parts' rows stacked)");
+  }
+  const auto row_bytes = static_cast<std::size_t>(dtype_bytes_for(whole.dtype, whole.row_length()));
+  int64_t first = 0;
+  for (const auto& [name, count] : parts) {
+    TensorView view = whole;
+    view.name = whole.name + " rows " + std::to_string(first) + ".." + std::to_string(first + count - 1);
+    view.shape = {count, whole.row_length()};
+    view.data = whole.data.subspan(static_cast<std::size_t>(first) * row_bytes, static_cast<std::size_t>(count) * row_bytes);
+    tensors_[name] = std::move(view);
+    first += count;
+  }
+  tensors_.erase(fused);
 }
 
 const TensorView* ModelFiles::find(const std::string& hf_name) const {

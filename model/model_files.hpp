@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/gguf_file.hpp"
+#include "model/model_family.hpp"
 #include "model/model_spec.hpp"
 #include "model/safetensors_file.hpp"
 
@@ -56,11 +57,17 @@ class ModelFiles {
   // Hugging Face name -> file tensor, for inspection tools.
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
 
+  // Serve contexts of at most `max_model_len` tokens (ModelSpec::limit_context). Call before
+  // backends are made from spec().
+  void limit_context(int64_t max_model_len) { spec_.limit_context(max_model_len); }
+
  private:
   ModelFiles() = default;
   static ModelFiles open_hf_directory(const std::filesystem::path& dir);
   static ModelFiles open_gguf(const std::filesystem::path& file);
   void check_shape(const TensorView& t, const std::vector<int64_t>& shape) const;
+  void split_fused_projections();
+  void split_rows(const std::string& fused, const std::vector<std::pair<std::string, int64_t>>& parts);
   int64_t permuted_rope_heads(const std::string& hf_name) const;
 
   std::filesystem::path path_;
@@ -71,9 +78,9 @@ class ModelFiles {
   std::map<std::string, TensorView> tensors_;
 };
 
-// The Hugging Face parameter name of a llama.cpp tensor name; nullopt when the name has no
-// counterpart. `sandwich_norms`: the file is of a family with norms after attention and the MLP
-// (Gemma 3), whose ffn_norm is the pre-MLP norm under another name.
-std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, bool sandwich_norms = false);
+// The Hugging Face parameter name of a llama.cpp tensor name in a file of `family`; nullopt when
+// the name has no counterpart. Families with sandwich norms (Gemma 3) call the pre-MLP norm
+// ffn_norm; those with fused projections (Phi-3) store gate and up together as ffn_up.
+std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const ModelFamily& family);
 
 }  // namespace troupe

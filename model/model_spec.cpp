@@ -16,6 +16,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Mistral: return "mistral";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::IQuestCoder: return "iquestcoder";
+    case Architecture::Phi3: return "phi3";
   }
   return "?";
 }
@@ -25,19 +26,30 @@ namespace {
 void validate_rope(const RopeSpec& rope, int64_t head_dim, const std::string& source, const char* which) {
   const std::string what = std::string(which) + " rope scaling";
   if (rope.type != "default" && rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" &&
-      rope.type != "dynamic") {
+      rope.type != "dynamic" && rope.type != "longrope") {
     throw ModelError(source + ": " + what + " type '" + rope.type +
-                     "' is not supported (supported: default, linear, llama3, yarn, dynamic)");
+                     "' is not supported (supported: default, linear, llama3, yarn, dynamic, longrope)");
   }
   if (!(rope.theta > 0.0)) throw ModelError(source + ": rope theta must be positive");
   if (rope.type != "default" && !(rope.factor > 0.0)) throw ModelError(source + ": " + what + " factor must be positive");
-  if ((rope.type == "yarn" || rope.type == "dynamic" || rope.type == "llama3") && rope.freq_divisors.empty() &&
-      rope.original_max_position <= 0) {
+  if ((rope.type == "yarn" || rope.type == "dynamic" || rope.type == "llama3" || rope.type == "longrope") &&
+      rope.freq_divisors.empty() && rope.original_max_position <= 0) {
     throw ModelError(source + ": " + what + " " + rope.type + " needs original_max_position_embeddings");
   }
   if (!rope.freq_divisors.empty() && static_cast<int64_t>(rope.freq_divisors.size()) != head_dim / 2) {
     throw ModelError(source + ": rope frequency factors have " + std::to_string(rope.freq_divisors.size()) +
                      " entries, expected head_dim/2 = " + std::to_string(head_dim / 2));
+  }
+  if (rope.type == "longrope") {
+    for (const auto* factors : {&rope.short_factors, &rope.long_factors}) {
+      if (static_cast<int64_t>(factors->size()) != head_dim / 2) {
+        throw ModelError(source + ": " + what + " longrope has " + std::to_string(factors->size()) +
+                         " factors in a set, expected head_dim/2 = " + std::to_string(head_dim / 2));
+      }
+      if (std::any_of(factors->begin(), factors->end(), [](double f) { return !(f > 0.0); })) {
+        throw ModelError(source + ": " + what + " longrope factors must be positive");
+      }
+    }
   }
 }
 
@@ -50,6 +62,11 @@ double ModelSpec::attention_scale_of(int64_t layer) const {
   const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
   const double m = rope_attention_factor(rope_of(layer));
   return base * m * m;
+}
+
+void ModelSpec::limit_context(int64_t max_model_len) {
+  max_position = std::min(max_position, max_model_len);
+  if (rope.type == "longrope") rope.use_long_factors = max_position > rope.original_max_position;
 }
 
 void ModelSpec::validate(const std::string& source) const {
@@ -82,6 +99,13 @@ void ModelSpec::validate(const std::string& source) const {
 }
 
 double rope_attention_factor(const RopeSpec& r) {
+  if (r.type == "longrope") {
+    // Phi-3's: sqrt(1 + ln(scale) / ln(original)) for a scale of max / original context, in use
+    // with both factor sets (transformers, vLLM and llama.cpp alike).
+    if (r.attention_factor) return *r.attention_factor;
+    if (r.factor <= 1.0) return 1.0;
+    return std::sqrt(1.0 + std::log(r.factor) / std::log(static_cast<double>(r.original_max_position)));
+  }
   if (r.type != "yarn") return 1.0;
   if (r.attention_factor) return *r.attention_factor;
   if (r.mscale != 0.0 && r.mscale_all_dim != 0.0) return yarn_mscale(r.factor, r.mscale) / yarn_mscale(r.factor, r.mscale_all_dim);
@@ -103,7 +127,10 @@ std::vector<double> rope_inverse_frequencies(const RopeSpec& r, int64_t head_dim
     for (int64_t i = 0; i < half; ++i) inv[i] /= r.freq_divisors[i];
     return inv;
   }
-  if (r.type == "linear") {
+  if (r.type == "longrope") {
+    const std::vector<double>& factors = r.use_long_factors ? r.long_factors : r.short_factors;
+    for (int64_t i = 0; i < half; ++i) inv[i] /= factors[static_cast<std::size_t>(i)];
+  } else if (r.type == "linear") {
     for (double& f : inv) f /= r.factor;
   } else if (r.type == "llama3") {
     // Long wavelengths (beyond the original context / low_freq_factor) are slowed by `factor`,

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma3, IQuestCoder };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma3, IQuestCoder, Phi3 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -23,24 +23,31 @@ enum class Activation { Silu, GeluTanh };
 // dimension i of the first half pairs with i + head_dim/2.
 struct RopeSpec {
   double theta = 10000.0;
-  // default | linear | llama3 | yarn | dynamic (Hugging Face's rope_type names)
+  // default | linear | llama3 | yarn | dynamic | longrope (Hugging Face's rope_type names)
   std::string type = "default";
-  double factor = 1.0;               // linear, llama3, yarn, dynamic
+  double factor = 1.0;               // linear, llama3, yarn, dynamic; longrope: max / original context
   double low_freq_factor = 1.0;      // llama3
   double high_freq_factor = 4.0;     // llama3
-  int64_t original_max_position = 0; // llama3, yarn, dynamic: the context the model was trained on
+  int64_t original_max_position = 0; // llama3, yarn, dynamic, longrope: the context the model was trained on
   // YaRN: the band of rotation counts over the original context between which frequencies go from
   // interpolated to kept, the correction dimensions rounded outwards (truncate), and the factor on
   // cos/sin (given, or from mscale / mscale_all_dim, or 0.1 ln(factor) + 1).
   double beta_fast = 32.0;
   double beta_slow = 1.0;
   bool truncate = true;
+  // YaRN, longrope: the factor on cos/sin, when the config gives it.
   std::optional<double> attention_factor;
   double mscale = 0.0;
   double mscale_all_dim = 0.0;
   // Per-frequency divisors, as GGUF stores llama3 scaling (tensor rope_freqs.weight); when
   // present they replace the formula above. head_dim/2 entries.
   std::vector<float> freq_divisors;
+  // LongRoPE (Phi-3): per-frequency divisors for contexts up to the original one and beyond it
+  // (head_dim/2 each), and which set is in use. One set serves every position, chosen by the
+  // longest context served (use_long_factors: it exceeds original_max_position), as vLLM and
+  // llama.cpp choose: switching sets as a sequence grows would invalidate its cached keys.
+  std::vector<double> short_factors, long_factors;
+  bool use_long_factors = false;
 };
 
 // Inverse frequencies (radians per position) for the head_dim/2 rotation pairs, with scaling.
@@ -98,6 +105,9 @@ struct ModelSpec {
   const RopeSpec& rope_of(int64_t layer) const { return window(layer) > 0 && local_rope ? *local_rope : rope; }
   // The multiplier of q·k in layer `layer`, RoPE's attention factor included.
   double attention_scale_of(int64_t layer) const;
+  // Serve contexts of at most `max_model_len` tokens (no more than max_position): LongRoPE then
+  // uses its short factors when that is within the original context.
+  void limit_context(int64_t max_model_len);
 
   // Throws ModelError (prefixed with `source`) when sizes are missing or inconsistent.
   void validate(const std::string& source) const;

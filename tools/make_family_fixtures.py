@@ -27,6 +27,15 @@ every sequence run on its own through transformers. Writes:
                  forward hooks clamping the three projections.
   llama_yarn/    LlamaForCausalLM with YaRN (factor 4 over an original 32 positions, so the 70-token
                  case runs far past it, and its attention factor 0.1·ln 4 + 1).
+  phi3/          Phi3ForCausalLM: fused qkv_proj and gate_up_proj, a sliding window of 8 over both layers,
+                 LongRoPE with random short and long factor sets, max_position_embeddings = original
+                 context = 128: the short set, which transformers uses for every case here.
+  phi3_long/     the same weights with an original context of 32 (scale 4), only the 70-token case:
+                 transformers takes the long set past the original context, and troupe, serving 128
+                 positions, takes it for every position (as vLLM and llama.cpp); attention factor
+                 sqrt(1 + ln 4 / ln 32).
+  phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, F32): attn_qkv,
+                 ffn_up holding gate and up, rope_factors_short/long.weight, the attention factor.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -35,11 +44,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# llama.cpp's converter, from the peer tree tools/peer/build_llamacpp.sh unpacks (phi3_gguf).
+PEER = Path(os.environ.get("PEER_CACHE", Path.home() / ".cache" / "troupe")) / "llama.cpp-0.3.36"
 
 import numpy as np
 import torch
@@ -52,7 +65,8 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
-                          MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
+                          MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
+                          Qwen2ForCausalLM)
 
 # Each servable fixture gets a small SentencePiece tokenizer (trained here on the ASCII lines of the
 # tokenizer corpus, with byte fallback) of exactly its vocabulary size, and a chat template in its
@@ -66,6 +80,9 @@ MISTRAL_TEMPLATE = (
     "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
     "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% else %}{{ message['content'] + eos_token }}{% endif %}"
     "{% endfor %}")
+PHI3_TEMPLATE = (
+    "{% for message in messages %}{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}")
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
@@ -195,12 +212,54 @@ def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
     return scale
 
 
+def phi3_config(original: int) -> Phi3Config:
+    rng = np.random.default_rng(909)
+    half = 8  # head_dim 16
+    rope = {"rope_type": "longrope", "rope_theta": 10_000.0,
+            "short_factor": [float(x) for x in rng.uniform(1.0, 3.0, half)],
+            "long_factor": [float(x) for x in rng.uniform(2.0, 12.0, half)]}
+    return Phi3Config(**llama_like(sliding_window=8, original_max_position_embeddings=original, pad_token_id=0,
+                                   rope_parameters=rope))
+
+
+def phi3_fixtures(out: Path) -> None:
+    """Phi-3: the model at its original context (short factors), past it (long factors), and as
+    llama.cpp converts the latter."""
+    phi = build_model(Phi3ForCausalLM, phi3_config(128), 909)
+    emit(out / "phi3", phi, make_sequences(600, 911))
+    tiny_tokenizer(out / "phi3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|endoftext|>"},
+                   ["<|user|>", "<|assistant|>", "<|end|>"], True, PHI3_TEMPLATE, add_bos_token=False, legacy=False)
+    long_phi = build_model(Phi3ForCausalLM, phi3_config(32), 909)
+    long_phi.load_state_dict(phi.state_dict())
+    long_only = [c for c in make_sequences(600, 911) if c[0] == "long"]
+    assert len(long_only[0][1][0]) == 70
+    emit(out / "phi3_long", long_phi, long_only)
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "phi3" / name, out / "phi3_long" / name)
+    folder = out / "phi3_gguf"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    src = PEER / "src" / "vendor" / "llama.cpp"
+    subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(out / "phi3_long"), "--outtype", "f32",
+                    "--outfile", str(folder / "model.gguf")], check=True, cwd=src, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
+    files, scale = logits_cases(long_phi, folder, long_only)
+    write_reference(folder, "model.gguf", 600, long_only, files)
+    print(f"phi3_gguf: max|logit| = {scale:.4f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    out = Path(ap.parse_args().out)
+    ap.add_argument("--only", choices=["phi3"], help="write only these fixtures")
+    args = ap.parse_args()
+    out = Path(args.out).resolve()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
+    if args.only == "phi3":
+        phi3_fixtures(out)
+        return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
     gemma = build_gemma(gemma3_config(24), 404)
@@ -273,6 +332,7 @@ def main() -> int:
     long_only = [c for c in make_sequences(600, 811) if c[0] == "long"]
     assert len(long_only[0][1][0]) == 70
     emit(out / "llama_dynamic", dynamic, long_only)
+    phi3_fixtures(out)
     return 0
 
 

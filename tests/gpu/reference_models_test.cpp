@@ -182,14 +182,34 @@ TEST_CASE("YaRN and dynamic NTK RoPE past the original context match transformer
   check_all_cases_in_one_step("llama_yarn");
   check_all_cases_in_one_step("llama_dynamic");
 }
+TEST_CASE("phi3 (fused projections, LongRoPE short factors, sliding window) matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("phi3");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/phi3")).spec();
+  CHECK(spec.rope.type == "longrope");
+  CHECK_FALSE(spec.rope.use_long_factors);
+}
+TEST_CASE("phi3 past its original context (LongRoPE long factors), safetensors and llama.cpp's GGUF, matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("phi3_long");
+  check_all_cases_in_one_step("phi3_gguf");
+  ModelFiles gguf = ModelFiles::open(test::fixture("models/phi3_gguf/model.gguf"));
+  CHECK(gguf.spec().rope.use_long_factors);
+  CHECK(rope_attention_factor(gguf.spec().rope) == Approx(std::sqrt(1.0 + std::log(4.0) / std::log(32.0))));
+  // Served within the original context, the short set is taken.
+  gguf.limit_context(32);
+  CHECK_FALSE(gguf.spec().rope.use_long_factors);
+  CHECK(gguf.spec().max_position == 32);
+}
 TEST_CASE("the family fixtures match transformers with int8 activations too", "[gpu][cpu][reference][families]") {
   // Float32 safetensors weights stay float32 (only GGUF blocks meet int8 activations): the same path.
-  for (const char* folder : {"gemma3", "mistral", "iquestcoder"}) check_all_cases_in_one_step(folder, true, true);
+  for (const char* folder : {"gemma3", "mistral", "iquestcoder", "phi3"}) check_all_cases_in_one_step(folder, true, true);
 }
 
 TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequence logits", "[gpu][cpu][kv]") {
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
-  for (const std::string folder : {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn"}) {
+  for (const std::string folder :
+       {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();
