@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <unistd.h>
@@ -15,35 +16,39 @@
 #include "model/gguf_file.hpp"
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
 #include "pipeline/tokenizer/tokenizer.hpp"
-#include "gguf_writer.hpp"
+#include "tests/model/gguf_builder.hpp"
 
 namespace troupe {
 namespace {
 
 namespace fs = std::filesystem;
 
+constexpr uint32_t kU32 = 4, kBool = 7;  // GGUF value types
+
 // Printable ASCII (its byte-level spelling is itself), "Ġ" (space), "Ċ" (newline), merges that
 // cross the families' different splits (camel case, digit runs, a contraction), and
 // "HelloWorld", a token no merge makes (taken whole only with ignore_merges). Token 0 is <s>.
-test::GgufWriter vocabulary(const std::string& pre) {
+test::GgufBuilder vocabulary(const std::string& pre) {
   std::vector<std::string> tokens{"<s>", "\xC4\xA0", "\xC4\x8A"};
   for (char c = 0x21; c < 0x7F; ++c) tokens.emplace_back(1, c);
   const std::vector<std::string> merges{"o W", "l l", "ll o", "1 2", "12 3", "4 5", "45 6", "' M", "\xC4\xA0 1"};
   for (const std::string& m : merges) tokens.push_back(m.substr(0, m.find(' ')) + m.substr(m.find(' ') + 1));
   tokens.emplace_back("HelloWorld");
-  test::GgufWriter w;
-  w.add_string("tokenizer.ggml.model", "gpt2");
-  w.add_string("tokenizer.ggml.pre", pre);
-  w.add_strings("tokenizer.ggml.tokens", tokens);
-  w.add_strings("tokenizer.ggml.merges", merges);
-  w.add_u32("tokenizer.ggml.bos_token_id", 0);
+  test::GgufBuilder w;
+  w.kv_string("tokenizer.ggml.model", "gpt2");
+  w.kv_string("tokenizer.ggml.pre", pre);
+  w.kv_string_array("tokenizer.ggml.tokens", tokens);
+  w.kv_string_array("tokenizer.ggml.merges", merges);
+  w.kv("tokenizer.ggml.bos_token_id", kU32, uint32_t{0});
   return w;
 }
 
-Tokenizer load(const test::GgufWriter& w, const std::string& name) {
+Tokenizer load(const test::GgufBuilder& b, const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("troupe-gguf-pre-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const GgufFile file(w.write(dir / (name + ".gguf")));
+  const fs::path path = dir / (name + ".gguf");
+  std::ofstream(path, std::ios::binary) << b.build();
+  const GgufFile file(path);
   return tokenizer_from_gguf(file);
 }
 
@@ -92,8 +97,8 @@ TEST_CASE("tokenizer: Llama 3 and Tekken GGUFs without tokenizer.ggml.add_bos_to
   for (const std::string pre : {"llama-bpe", "falcon3", "tekken"}) {
     INFO(pre);
     CHECK(load(vocabulary(pre), pre).encode("ab", true).front() == 0);
-    test::GgufWriter said_no = vocabulary(pre);
-    said_no.add_bool("tokenizer.ggml.add_bos_token", false);
+    test::GgufBuilder said_no = vocabulary(pre);
+    said_no.kv("tokenizer.ggml.add_bos_token", kBool, false);
     CHECK(load(said_no, pre + "-no-bos").encode("ab", true).front() != 0);
   }
   for (const std::string pre : {"gpt2", "qwen2", "smollm", "dbrx"}) {

@@ -12,13 +12,13 @@
 #include "model/gguf_file.hpp"
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
 #include "pipeline/tokenizer/tokenizer.hpp"
-#include "gguf_writer.hpp"
+#include "tests/model/gguf_builder.hpp"
 
 namespace troupe {
 namespace {
 
 namespace fs = std::filesystem;
-using test::GgufWriter;
+using test::GgufBuilder;
 
 fs::path scratch_dir() {
   const fs::path dir = fs::temp_directory_path() / ("troupe-tokenizer-test-" + std::to_string(::getpid()));
@@ -55,8 +55,8 @@ void require_rejected(const fs::path& path, const std::string& construct) {
   }
 }
 
-void require_gguf_rejected(const GgufWriter& writer, const std::string& name, const std::string& construct) {
-  const fs::path path = writer.write(scratch_dir() / name);
+void require_gguf_rejected(const GgufBuilder& builder, const std::string& name, const std::string& construct) {
+  const fs::path path = write_file(name, builder.build());
   const GgufFile file(path);
   try {
     (void)tokenizer_from_gguf(file);
@@ -128,25 +128,25 @@ TEST_CASE("tokenizer: Malformed tokenizer files are rejected with the file named
 }
 
 TEST_CASE("tokenizer: GGUF tokenizers troupe cannot reproduce are rejected", "[tokenizer][errors]") {
-  GgufWriter wordpiece;
-  wordpiece.add_string("tokenizer.ggml.model", "bert");
-  wordpiece.add_strings("tokenizer.ggml.tokens", {"[UNK]", "a"});
+  GgufBuilder wordpiece;
+  wordpiece.kv_string("tokenizer.ggml.model", "bert");
+  wordpiece.kv_string_array("tokenizer.ggml.tokens", {"[UNK]", "a"});
   require_gguf_rejected(wordpiece, "bert.gguf", "\"bert\"");
 
-  GgufWriter no_scores;  // a SentencePiece vocabulary merges by its scores
-  no_scores.add_string("tokenizer.ggml.model", "llama");
-  no_scores.add_strings("tokenizer.ggml.tokens", {"<unk>", "a"});
+  GgufBuilder no_scores;  // a SentencePiece vocabulary merges by its scores
+  no_scores.kv_string("tokenizer.ggml.model", "llama");
+  no_scores.kv_string_array("tokenizer.ggml.tokens", {"<unk>", "a"});
   require_gguf_rejected(no_scores, "spm.gguf", "tokenizer.ggml.scores");
 
-  GgufWriter unknown_pre;
-  unknown_pre.add_string("tokenizer.ggml.model", "gpt2");
-  unknown_pre.add_string("tokenizer.ggml.pre", "made-up-family");
-  unknown_pre.add_strings("tokenizer.ggml.tokens", {"a", "b", "ab"});
-  unknown_pre.add_strings("tokenizer.ggml.merges", {"a b"});
+  GgufBuilder unknown_pre;
+  unknown_pre.kv_string("tokenizer.ggml.model", "gpt2");
+  unknown_pre.kv_string("tokenizer.ggml.pre", "made-up-family");
+  unknown_pre.kv_string_array("tokenizer.ggml.tokens", {"a", "b", "ab"});
+  unknown_pre.kv_string_array("tokenizer.ggml.merges", {"a b"});
   require_gguf_rejected(unknown_pre, "pre.gguf", "made-up-family");
 
-  GgufWriter no_tokenizer;
-  no_tokenizer.add_string("general.architecture", "llama");
+  GgufBuilder no_tokenizer;
+  no_tokenizer.kv_string("general.architecture", "llama");
   require_gguf_rejected(no_tokenizer, "none.gguf", "tokenizer.ggml.model");
 }
 
