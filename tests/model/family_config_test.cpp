@@ -134,6 +134,47 @@ TEST_CASE("RoPE scaling: YaRN and dynamic NTK from config.json", "[model][config
   }
 }
 
+TEST_CASE("Phi-3 configs: LongRoPE's two factor sets, its old name, and the partial rotary refused",
+          "[model][config][families]") {
+  const std::string head = R"({"model_type":"phi3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":1,
+    "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":131072,"original_max_position_embeddings":4096,
+    "sliding_window":262144,)";
+  const std::string factors = R"("short_factor":[1,1,1,1,1,1,1,2],"long_factor":[1,2,3,4,5,6,7,8])";
+  SECTION("Phi-3.5's 128K: the long set, attention factor from the two contexts") {
+    ModelSpec s = spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"longrope",)" + factors + "}}").c_str()), "c");
+    CHECK(s.arch == Architecture::Phi3);
+    CHECK(s.rope.use_long_factors);
+    CHECK(s.layer_window == std::vector<int64_t>{262144});
+    CHECK(rope_attention_factor(s.rope) == Approx(std::sqrt(1.0 + std::log(32.0) / std::log(4096.0))));
+    CHECK(rope_inverse_frequencies(s.rope, 16)[7] == Approx(std::pow(10000.0, -14.0 / 16) / 8));
+    s.limit_context(4096);
+    CHECK_FALSE(s.rope.use_long_factors);
+    CHECK(rope_inverse_frequencies(s.rope, 16)[7] == Approx(std::pow(10000.0, -14.0 / 16) / 2));
+  }
+  SECTION("\"su\", the first configs' name") {
+    const ModelSpec s = spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"su",)" + factors + "}}").c_str()), "c");
+    CHECK(s.rope.type == "longrope");
+  }
+  SECTION("a factor set of the wrong length, a missing one, and Phi-4-mini's partial rotary") {
+    CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"longrope","short_factor":[1,1],)"
+                                                        R"("long_factor":[1,2,3,4,5,6,7,8]}})").c_str()), "c"),
+                      Contains("expected head_dim/2 = 8"));
+    CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"longrope","short_factor":[1]}})").c_str()), "c"),
+                      Contains("long_factor"));
+    CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("partial_rotary_factor":0.75,"rope_scaling":null})").c_str()), "c"),
+                      Contains("partial_rotary_factor"));
+  }
+}
+
+TEST_CASE("GGUF metadata: Phi-3's rotary dimensions must be the whole head", "[model][gguf][families]") {
+  auto b = minimal_gguf("phi3", 1);
+  b.kv("phi3.rope.dimension_count", kU32, uint32_t{24});  // of key_length 32: Phi-4-mini's three quarters
+  CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi3-partial"))), Contains("rope.dimension_count is 24"));
+  auto whole = minimal_gguf("phi3", 1);
+  whole.kv("phi3.rope.dimension_count", kU32, uint32_t{32});
+  CHECK(spec_from_gguf(GgufFile(write_gguf(whole, "phi3-whole"))).arch == Architecture::Phi3);
+}
+
 TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "[model][gguf][families]") {
   SECTION("qwen2 with YaRN") {
     auto b = minimal_gguf("qwen2", 1);
