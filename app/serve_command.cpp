@@ -360,7 +360,7 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;
     if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
-      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes or llama3_json)");
+      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json or mistral)");
     }
     served.tool_call_format = format;
   } else {
@@ -374,7 +374,7 @@ void run_serve(const ServeOptions& opt) {
     spdlog::info("troupe: tool calls are parsed as {} ({})", tool_call_format_name(*served.tool_call_format),
                  format_source);
   } else {
-    spdlog::info("troupe: the chat template has no tool-call format troupe parses (hermes, llama3_json): requests "
+    spdlog::info("troupe: the chat template has no tool-call format troupe parses (hermes, llama3_json, mistral): requests "
                  "with tools and tool_choice \"auto\" are answered in text (troupe_auto_tools_as_text_total); "
                  "--tool-call-parser chooses one");
   }
@@ -496,7 +496,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--disable-auto-tool-choice", opt->disable_auto_tool_choice,
                "Answer tool_choice \"auto\" (and tools without a tool_choice) with vLLM's 400");
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,
-                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3) or llama3_json (Llama 3.1/3.2); "
+                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2) or mistral "
+                  "(Mistral 7B v0.3, NeMo, Small 3, Devstral); "
                   "default: the format the chat template uses");
   cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
                   "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "

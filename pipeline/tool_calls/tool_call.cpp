@@ -33,12 +33,27 @@ std::string make_tool_call_id() {
   return id;
 }
 
+std::string make_mistral_tool_call_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr std::string_view kAlphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::uniform_int_distribution<std::size_t> pick(0, kAlphanumeric.size() - 1);
+  std::string id;
+  for (int i = 0; i < 9; ++i) id += kAlphanumeric[pick(rng)];
+  return id;
+}
+
 std::string_view tool_call_format_name(ToolCallFormat format) {
-  return format == ToolCallFormat::Llama3Json ? "llama3_json" : "hermes";
+  switch (format) {
+    case ToolCallFormat::Hermes: return "hermes";
+    case ToolCallFormat::Llama3Json: return "llama3_json";
+    case ToolCallFormat::Mistral: return "mistral";
+  }
+  return "hermes";
 }
 
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
+  if (source.find("[TOOL_CALLS]") != std::string_view::npos) return ToolCallFormat::Mistral;
   if (source.find("<|python_tag|>") != std::string_view::npos ||
       (source.find("ipython") != std::string_view::npos && source.find("<|start_header_id|>") != std::string_view::npos)) {
     return ToolCallFormat::Llama3Json;
@@ -53,6 +68,10 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
   }
   if (name == "llama3_json" || name == "llama4_json") {
     format = ToolCallFormat::Llama3Json;
+    return true;
+  }
+  if (name == "mistral") {
+    format = ToolCallFormat::Mistral;
     return true;
   }
   return false;

@@ -38,5 +38,8 @@ struct ParsedMessage {
 
 // "chatcmpl-tool-" followed by 32 random hex digits, as vLLM names calls.
 std::string make_tool_call_id();
+// 9 random letters and digits: Mistral's templates (and mistral-common) refuse any other tool-call
+// id when the call comes back in the conversation, so vLLM's Mistral parser makes these.
+std::string make_mistral_tool_call_id();
 
 }  // namespace troupe

@@ -8,8 +8,10 @@
 namespace troupe {
 
 enum class ToolCallFormat {
-  Hermes,     // <tool_call>{"name": ..., "arguments": {...}}</tool_call> (Qwen2.5, Qwen3, Hermes)
-  Llama3Json  // [<|python_tag|>]{"name": ..., "parameters": {...}}; {...} (Llama 3.1 / 3.2)
+  Hermes,      // <tool_call>{"name": ..., "arguments": {...}}</tool_call> (Qwen2.5, Qwen3, Hermes)
+  Llama3Json,  // [<|python_tag|>]{"name": ..., "parameters": {...}}; {...} (Llama 3.1 / 3.2)
+  Mistral,     // [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...] or, from tokenizer v11,
+               // [TOOL_CALLS]name[ARGS]{...} per call (Mistral 7B v0.3, NeMo, Small 3, Devstral)
 };
 
 struct ToolCallMode {
@@ -24,13 +26,14 @@ struct ToolCallMode {
   std::string function_name;  // Kind::Named
 };
 
-// The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json").
+// The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The format a chat template asks tool calls in, read off the template's text as llama.cpp's
 // server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML
-// coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json; nullopt when the
+// coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json, one that writes
+// [TOOL_CALLS] is Mistral's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

@@ -1,5 +1,7 @@
 #include "pipeline/tool_calls/tool_call_parsers.hpp"
 
+#include <algorithm>
+
 namespace troupe {
 
 namespace {
@@ -7,6 +9,9 @@ namespace {
 constexpr std::string_view kHermesOpen = "<tool_call>";
 constexpr std::string_view kHermesClose = "</tool_call>";
 constexpr std::string_view kPythonTag = "<|python_tag|>";
+constexpr std::string_view kMistralCalls = "[TOOL_CALLS]";
+constexpr std::string_view kMistralArgs = "[ARGS]";
+constexpr std::string_view kMistralCallId = "[CALL_ID]";
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -42,7 +47,7 @@ void CallDeltas::emit(MessageDelta& out) {
     if (!scanner_->name()) return;
     // OpenAI's shape: the call's first delta has its id, name and empty arguments; the argument
     // text read so far follows as a delta of its own.
-    out.tool_calls.push_back(ToolCallDelta{index_, make_tool_call_id(), *scanner_->name(), std::string()});
+    out.tool_calls.push_back(ToolCallDelta{index_, make_id_(), *scanner_->name(), std::string()});
     if (!held_arguments_.empty()) out.tool_calls.push_back(ToolCallDelta{index_, std::nullopt, std::nullopt, std::move(held_arguments_)});
     held_arguments_.clear();
     name_sent_ = true;
@@ -265,6 +270,140 @@ MessageDelta RequiredCallsParser::finish() {
   return out;
 }
 
+// --- Mistral -----------------------------------------------------------------------------------
+
+void MistralParser::start_arguments(MessageDelta& out) {
+  // The name is complete: the call's first delta, then the arguments as they are read.
+  std::size_t begin = first_non_space(name_), end = name_.size();
+  while (end > begin && is_space(name_[end - 1])) --end;
+  if (end == begin) failed_ = true;
+  out.tool_calls.push_back(ToolCallDelta{calls(), make_mistral_tool_call_id(), name_.substr(begin, end - begin), std::string()});
+  ++named_calls_;
+  name_.clear();
+  arguments_.emplace();
+  state_ = State::Arguments;
+}
+
+MessageDelta MistralParser::push(std::string_view text) {
+  MessageDelta out;
+  pending_ += text;
+  for (;;) {
+    switch (state_) {
+      case State::Text: {
+        const std::size_t open = pending_.find(kMistralCalls);
+        if (open != std::string::npos) {
+          out.content += pending_.substr(0, open);
+          pending_.erase(0, open + kMistralCalls.size());
+          state_ = State::Undecided;
+          continue;
+        }
+        const std::size_t keep = partial_tag_suffix(pending_, kMistralCalls);
+        out.content += pending_.substr(0, pending_.size() - keep);
+        pending_.erase(0, pending_.size() - keep);
+        return out;
+      }
+      case State::Undecided: {  // after the first [TOOL_CALLS]: an array, or a name
+        const std::size_t start = first_non_space(pending_);
+        if (start == pending_.size()) return out;
+        pending_.erase(0, start);
+        state_ = pending_.front() == '[' ? State::Array : State::Name;
+        continue;
+      }
+      case State::Array:
+        out.append(array_.push(pending_));
+        pending_.clear();
+        if (array_.failed()) failed_ = true;
+        return out;
+      case State::Name: {
+        // name[ARGS]{...}, name[CALL_ID]id[ARGS]{...}, or name{...} where control tokens were dropped.
+        const std::size_t args = pending_.find(kMistralArgs);
+        const std::size_t call_id = pending_.find(kMistralCallId);
+        const std::size_t brace = pending_.find('{');
+        const std::size_t end = std::min({args, call_id, brace});
+        if (end == std::string::npos) {
+          const std::size_t keep = std::max(partial_tag_suffix(pending_, kMistralArgs), partial_tag_suffix(pending_, kMistralCallId));
+          name_ += pending_.substr(0, pending_.size() - keep);
+          pending_.erase(0, pending_.size() - keep);
+          return out;
+        }
+        name_ += pending_.substr(0, end);
+        if (end == call_id) {  // the model's own id, up to [ARGS]: replaced by ours
+          pending_.erase(0, end + kMistralCallId.size());
+          state_ = State::CallId;
+          continue;
+        }
+        pending_.erase(0, end == args ? end + kMistralArgs.size() : end);
+        start_arguments(out);
+        continue;
+      }
+      case State::CallId: {
+        const std::size_t args = pending_.find(kMistralArgs);
+        if (args == std::string::npos) {
+          pending_.erase(0, pending_.size() - partial_tag_suffix(pending_, kMistralArgs));
+          return out;
+        }
+        pending_.erase(0, args + kMistralArgs.size());
+        start_arguments(out);
+        continue;
+      }
+      case State::Arguments: {
+        const std::size_t used = arguments_->push(pending_);
+        pending_.erase(0, used);
+        if (std::string fragment = arguments_->take_output(); !fragment.empty()) {
+          out.tool_calls.push_back(ToolCallDelta{calls() - 1, std::nullopt, std::nullopt, std::move(fragment)});
+        }
+        if (arguments_->failed()) {
+          failed_ = true;
+          state_ = State::Ignore;
+          continue;
+        }
+        if (!arguments_->complete()) return out;
+        state_ = State::Between;
+        continue;
+      }
+      case State::Between: {  // another [TOOL_CALLS], or the end
+        const std::string_view rest = std::string_view(pending_).substr(first_non_space(pending_));
+        if (rest.starts_with(kMistralCalls)) {
+          pending_.erase(0, pending_.size() - rest.size() + kMistralCalls.size());
+          state_ = State::Name;
+          continue;
+        }
+        if (kMistralCalls.starts_with(rest)) return out;  // nothing yet, or the tag still arriving
+        state_ = State::Ignore;  // text after the calls is dropped, as vLLM drops it
+        continue;
+      }
+      case State::Ignore:
+        pending_.clear();
+        return out;
+    }
+  }
+}
+
+MessageDelta MistralParser::finish() {
+  MessageDelta out;
+  switch (state_) {
+    case State::Text: out.content = std::move(pending_); break;
+    case State::Undecided: failed_ = true; break;  // [TOOL_CALLS] and nothing after it
+    case State::Array:
+      out.append(array_.finish());
+      if (array_.failed()) failed_ = true;
+      break;
+    case State::Name:
+    case State::CallId: failed_ = true; break;
+    case State::Arguments:
+      arguments_->finish();
+      if (std::string fragment = arguments_->take_output(); !fragment.empty()) {
+        out.tool_calls.push_back(ToolCallDelta{calls() - 1, std::nullopt, std::nullopt, std::move(fragment)});
+      }
+      if (!arguments_->complete()) failed_ = true;
+      break;
+    case State::Between:
+    case State::Ignore: break;
+  }
+  pending_.clear();
+  return out;
+}
+
 // --- a named function --------------------------------------------------------------------------
 
 MessageDelta NamedCallParser::push(std::string_view text) {
@@ -293,8 +432,12 @@ std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) 
   switch (mode.kind) {
     case ToolCallMode::Kind::None: return nullptr;
     case ToolCallMode::Kind::Auto:
-      if (mode.format == ToolCallFormat::Llama3Json) return std::make_unique<Llama3JsonParser>();
-      return std::make_unique<HermesParser>();
+      switch (mode.format) {
+        case ToolCallFormat::Hermes: return std::make_unique<HermesParser>();
+        case ToolCallFormat::Llama3Json: return std::make_unique<Llama3JsonParser>();
+        case ToolCallFormat::Mistral: return std::make_unique<MistralParser>();
+      }
+      return nullptr;
     case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();
     case ToolCallMode::Kind::Named: return std::make_unique<NamedCallParser>(mode.function_name);
   }

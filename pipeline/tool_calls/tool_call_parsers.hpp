@@ -13,7 +13,9 @@ namespace troupe {
 // name once the name is known, then argument fragments).
 class CallDeltas {
  public:
-  explicit CallDeltas(std::vector<std::string> argument_keys) : argument_keys_(std::move(argument_keys)) {}
+  using IdMaker = std::string (*)();
+  explicit CallDeltas(std::vector<std::string> argument_keys, IdMaker make_id = make_tool_call_id)
+      : argument_keys_(std::move(argument_keys)), make_id_(make_id) {}
   void start();  // a new call object begins
   CallObjectScanner& scanner() { return *scanner_; }
   bool active() const { return scanner_.has_value(); }
@@ -23,6 +25,7 @@ class CallDeltas {
 
  private:
   std::vector<std::string> argument_keys_;
+  IdMaker make_id_;
   std::optional<CallObjectScanner> scanner_;
   int index_ = 0;   // the current call's index
   int sent_ = 0;    // calls whose name went out
@@ -66,10 +69,13 @@ class Llama3JsonParser final : public ToolCallParser {
   CallDeltas deltas_;
 };
 
-// tool_choice "required": the output is a JSON array of {"name", "parameters"} objects.
+// tool_choice "required": the output is a JSON array of {"name", "parameters"} objects. (Also
+// Mistral's array of {"name", "arguments"} objects, with its ids.)
 class RequiredCallsParser final : public ToolCallParser {
  public:
-  RequiredCallsParser() : deltas_({"parameters"}) {}
+  explicit RequiredCallsParser(std::vector<std::string> argument_keys = {"parameters"},
+                               CallDeltas::IdMaker make_id = make_tool_call_id)
+      : deltas_(std::move(argument_keys), make_id) {}
   MessageDelta push(std::string_view text) override;
   MessageDelta finish() override;
   int calls() const override { return deltas_.calls(); }
@@ -81,6 +87,33 @@ class RequiredCallsParser final : public ToolCallParser {
   State state_ = State::Open;
   bool failed_ = false;
   CallDeltas deltas_;
+};
+
+// Mistral: text, then [TOOL_CALLS] and either a JSON array of {"name", "arguments"} objects
+// (tokenizers before v11: Mistral 7B v0.3, NeMo, Small 3) or name[ARGS]{...} after each
+// [TOOL_CALLS] (v11 on: Devstral, Magistral; name[CALL_ID]id[ARGS]{...} where the model writes an
+// id, which is replaced like every id). Text before the first [TOOL_CALLS] is content; the calls
+// end the reply. [TOOL_CALLS] is a control token: the request keeps control tokens' text
+// (tool_choice.cpp turns skip_special_tokens off, as vLLM's parser does).
+class MistralParser final : public ToolCallParser {
+ public:
+  MistralParser() : array_({"arguments"}, make_mistral_tool_call_id) {}
+  MessageDelta push(std::string_view text) override;
+  MessageDelta finish() override;
+  int calls() const override { return array_.calls() + named_calls_; }
+  bool failed() const override { return failed_; }
+
+ private:
+  enum class State { Text, Undecided, Array, Name, CallId, Arguments, Between, Ignore };
+  void start_arguments(MessageDelta& out);
+  State state_ = State::Text;
+  bool failed_ = false;
+  std::string pending_;
+  RequiredCallsParser array_;
+  // v11 calls: the name being read, the arguments' stream.
+  std::string name_;
+  std::optional<JsonValueStream> arguments_;
+  int named_calls_ = 0;
 };
 
 // tool_choice naming a function: the whole output is that function's arguments, passed through

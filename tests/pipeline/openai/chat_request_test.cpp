@@ -111,6 +111,20 @@ const std::string kTools =
     R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"$defs":{"u":{"type":"string"}}}}},)"
     R"({"type":"function","function":{"name":"noop"}}])";
 
+TEST_CASE("chat: Mistral's tool calls keep control tokens' text, as vLLM's parser asks", "[openai]") {
+  ApiContext mistral = kContext;
+  mistral.enable_auto_tool_choice = true;
+  mistral.tool_call_format = ToolCallFormat::Mistral;
+  const auto parse_with = [&](const std::string& fields) {
+    return parse_chat_request(R"({"model":"m","messages":[)" + kUser + "]," + fields + "}", mistral);
+  };
+  const GenerationRequest calls = parse_with(kTools + R"(,"skip_special_tokens":true)");
+  CHECK(calls.tool_calls.format == ToolCallFormat::Mistral);
+  CHECK_FALSE(calls.skip_special_tokens);  // [TOOL_CALLS] is a control token
+  CHECK(parse_with(kTools + R"(,"tool_choice":"none")").skip_special_tokens);
+  CHECK(parse_with(R"("max_tokens":4)").skip_special_tokens);
+}
+
 TEST_CASE("chat: tools and tool_choice as vLLM reads them", "[openai]") {
   ApiContext with_auto = kContext;
   with_auto.enable_auto_tool_choice = true;

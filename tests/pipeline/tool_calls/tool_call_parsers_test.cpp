@@ -3,6 +3,8 @@
 // model's text at every byte and requiring the deltas to add up to the non-streaming message.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "pipeline/tool_calls/tool_call_parser.hpp"
@@ -57,8 +59,14 @@ void check_stream_matches(const ToolCallMode& mode, const std::string& text) {
     for (std::size_t i = 0; i < whole.tool_calls.size(); ++i) {
       CHECK(streamed.tool_calls[i].name == whole.tool_calls[i].name);
       CHECK(streamed.tool_calls[i].arguments == whole.tool_calls[i].arguments);
-      CHECK(streamed.tool_calls[i].id.rfind("chatcmpl-tool-", 0) == 0);
-      CHECK(streamed.tool_calls[i].id.size() == 14 + 32);
+      const std::string& id = streamed.tool_calls[i].id;
+      if (mode.kind == ToolCallMode::Kind::Auto && mode.format == ToolCallFormat::Mistral) {
+        CHECK(id.size() == 9);  // Mistral's ids: 9 letters and digits
+        CHECK(std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }));
+      } else {
+        CHECK(id.rfind("chatcmpl-tool-", 0) == 0);
+        CHECK(id.size() == 14 + 32);
+      }
     }
   }
 }
@@ -198,6 +206,58 @@ TEST_CASE("the tool-call format is read off a chat template as llama.cpp's serve
   CHECK(format_of("qwen3.json") == ToolCallFormat::Hermes);
   CHECK(format_of("llama3_1.json") == ToolCallFormat::Llama3Json);
   CHECK(format_of("llama3_2.json") == ToolCallFormat::Llama3Json);
+  for (const char* mistral : {"mistral_v3_spm.json", "mistral_v3_tekken.json", "mistral_v7_tekken.json", "mistral_v11_tekken.json"}) {
+    CHECK(format_of(mistral) == ToolCallFormat::Mistral);
+  }
   CHECK(format_of("smollm2.json") == std::nullopt);  // renders no tools at all
   CHECK(tool_call_format_of_template("{{ bos_token }}<start_of_turn>user") == std::nullopt);
+}
+
+TEST_CASE("mistral: a JSON array after [TOOL_CALLS] (tokenizers before v11), text before it is content") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Mistral);
+  const std::string text = "Checking both. [TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Zürich\"}}, "
+                           "{\"name\":\"search\",\"arguments\":{\"query\":\"rain\",\"max_results\":3}}]";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK(m.content == std::optional<std::string>("Checking both. "));
+  REQUIRE(m.tool_calls.size() == 2);
+  CHECK(m.tool_calls[0].name == "get_weather");
+  CHECK(m.tool_calls[0].arguments == "{\"city\": \"Zürich\"}");
+  CHECK(m.tool_calls[1].name == "search");
+  CHECK(m.tool_calls[1].arguments == "{\"query\": \"rain\", \"max_results\": 3}");
+  check_stream_matches(mode, text);
+}
+
+TEST_CASE("mistral: name[ARGS]{...} per [TOOL_CALLS] (tokenizers from v11), the model's own [CALL_ID] replaced") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Mistral);
+  const std::string text = "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\", \"unit\": \"celsius\"}"
+                           "[TOOL_CALLS]search[CALL_ID]a1B2c3D4e[ARGS]{\"query\":\"a [b] {c}\"}";
+  const ParsedMessage m = parse_message(mode, text);
+  CHECK_FALSE(m.content.has_value());
+  REQUIRE(m.tool_calls.size() == 2);
+  CHECK(m.tool_calls[0].name == "get_weather");
+  CHECK(m.tool_calls[0].arguments == "{\"city\": \"Paris\", \"unit\": \"celsius\"}");
+  CHECK(m.tool_calls[1].name == "search");
+  CHECK(m.tool_calls[1].arguments == "{\"query\": \"a [b] {c}\"}");
+  CHECK(m.tool_calls[1].id != "a1B2c3D4e");
+  check_stream_matches(mode, text);
+  // Decoded without control tokens, the name runs into its arguments: read the same.
+  const ParsedMessage bare = parse_message(mode, "[TOOL_CALLS]get_weather{\"city\": \"Paris\"}");
+  REQUIRE(bare.tool_calls.size() == 1);
+  CHECK(bare.tool_calls[0].name == "get_weather");
+}
+
+TEST_CASE("mistral: text without [TOOL_CALLS] is content, brackets and all; a broken call falls back to text") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Mistral);
+  const std::string plain = "[1, 2] are the answers: {\"a\": 1}";
+  const ParsedMessage m = parse_message(mode, plain);
+  CHECK(m.content == std::optional<std::string>(plain));
+  CHECK(m.tool_calls.empty());
+  check_stream_matches(mode, plain);
+  for (const std::string broken : {"[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {\"x\": ",
+                                   "[TOOL_CALLS]f[ARGS]{\"x\": tru", "[TOOL_CALLS]", "[TOOL_CALLS][{\"arguments\": {}}]"}) {
+    INFO(broken);
+    const ParsedMessage b = parse_message(mode, broken);
+    CHECK(b.content == std::optional<std::string>(broken));
+    CHECK(b.tool_calls.empty());
+  }
 }
