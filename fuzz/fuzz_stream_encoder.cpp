@@ -96,7 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.continuous_usage = options.include_usage && (more & 2) != 0;
   if (options.endpoint == Endpoint::ChatCompletions && (more & 4) != 0) {
     options.tool_calls.kind = static_cast<ToolCallMode::Kind>(1 + (more >> 3) % 3);  // Auto, Required, Named
-    options.tool_calls.format = (more & 0x40) ? ToolCallFormat::Llama3Json : ToolCallFormat::Hermes;
+    options.tool_calls.format = (more & 0x40) ? ((more & 0x20) ? ToolCallFormat::Mistral : ToolCallFormat::Llama3Json)
+                                              : ToolCallFormat::Hermes;
     options.tool_calls.function_name = "get_weather";
     options.parallel_tool_calls = (more & 0x80) == 0;
   }
