@@ -37,6 +37,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     L.up = p + "mlp.up_proj.weight";
     L.down = p + "mlp.down_proj.weight";
     L.window = spec.window(i);
+    L.rope = spec.uses_rope(i);
     layout.layers.push_back(std::move(L));
   }
   return layout;

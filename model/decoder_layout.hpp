@@ -3,7 +3,7 @@
 // Hugging Face names, which ModelFiles serves for GGUF files too) each layer reads, in the order of
 // the forward pass, with the features that vary per layer. A layer runs as
 //
-//   h = attention_norm(x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → RoPE(layer's) → paged
+//   h = attention_norm(x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → [RoPE(layer's)] → paged
 //       attention (layer's window and scale) → o
 //   x += [attention_out_norm](h)
 //   h = mlp_norm(x) → act(gate) · up → down
@@ -28,6 +28,7 @@ struct LayerLayout {
   std::string gate, up, down;
   std::string mlp_out_norm;        // on the MLP output (sandwich norms); empty without
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
+  bool rope = true;                // q and k rotated by position (false: a NoPE layer, SmolLM3)
 };
 
 struct DecoderLayout {

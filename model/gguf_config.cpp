@@ -151,6 +151,12 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.activation = family->activation;
   spec.sandwich_norms = family->sandwich_norms;
   if (family->gemma_scaling) read_gemma3(gguf, arch, spec);
+  if (family->arch == Architecture::SmolLM3) {
+    // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter
+    // writes no key for it).
+    spec.layer_rope.resize(static_cast<std::size_t>(spec.num_layers));
+    for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
+  }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {
     spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), *window);
   }

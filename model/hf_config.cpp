@@ -229,6 +229,27 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
   for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? *window : 0;
 }
 
+// SmolLM3's layers without RoPE: no_rope_layers (1: the layer rotates, 0: it does not), else one
+// in every no_rope_layer_interval layers (4), as SmolLM3Config fills the list in.
+void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
+  spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), true);
+  if (const json::value* list = cfg.find("no_rope_layers"); list != nullptr && list->is_array()) {
+    if (static_cast<int64_t>(list->as_array().size()) != spec.num_layers) {
+      cfg.fail("no_rope_layers lists " + std::to_string(list->as_array().size()) + " layers, num_hidden_layers is " +
+               std::to_string(spec.num_layers));
+    }
+    for (std::size_t i = 0; i < spec.layer_rope.size(); ++i) {
+      const json::value& flag = list->as_array()[i];
+      if (!flag.is_number()) cfg.fail("no_rope_layers holds a non-number");
+      spec.layer_rope[i] = flag.to_number<int64_t>() != 0;
+    }
+    return;
+  }
+  const int64_t interval = cfg.optional_integer("no_rope_layer_interval").value_or(4);
+  if (interval <= 0) cfg.fail("no_rope_layer_interval must be positive");
+  for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % interval != 0;
+}
+
 // Gemma 3's text config leaves out what Gemma3TextConfig defaults (the 4B model's names only its
 // sizes): those defaults, filled in before reading.
 json::object with_gemma3_defaults(json::object config) {
@@ -312,6 +333,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(256.0));
   }
   spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
+  if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   read_windows(cfg, spec, *family);
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));

@@ -18,9 +18,11 @@ constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
 constexpr std::array<std::string_view, 1> kPhi3Types{"phi3"};
 constexpr std::array<std::string_view, 1> kPhi3Gguf{"phi3"};
+constexpr std::array<std::string_view, 1> kSmolLM3Types{"smollm3"};
+constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
 
-const std::array<ModelFamily, 7>& families() {
-  static const std::array<ModelFamily, 7> all{{
+const std::array<ModelFamily, 8>& families() {
+  static const std::array<ModelFamily, 8> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -36,6 +38,9 @@ const std::array<ModelFamily, 7>& families() {
       // Phi-3, Phi-3.5, Phi-4: fused projections, LongRoPE, an optional window over every layer.
       {.arch = Architecture::Phi3, .hf_model_types = kPhi3Types, .gguf_architectures = kPhi3Gguf,
        .fused_projections = true},
+      // SmolLM3: Llama with no RoPE in every fourth layer (ModelSpec::layer_rope).
+      {.arch = Architecture::SmolLM3, .hf_model_types = kSmolLM3Types, .gguf_architectures = kSmolLM3Gguf,
+       .gguf_permuted_qk = true},
   }};
   return all;
 }

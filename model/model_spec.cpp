@@ -17,6 +17,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Gemma3: return "gemma3";
     case Architecture::IQuestCoder: return "iquestcoder";
     case Architecture::Phi3: return "phi3";
+    case Architecture::SmolLM3: return "smollm3";
   }
   return "?";
 }
@@ -96,6 +97,10 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": a sliding window must be positive");
   }
   if (clip_qkv < 0.0) throw ModelError(source + ": clip_qkv must be positive");
+  if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {
+    throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
+                     std::to_string(num_layers) + " layers");
+  }
 }
 
 double rope_attention_factor(const RopeSpec& r) {

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma3, IQuestCoder, Phi3 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma3, IQuestCoder, Phi3, SmolLM3 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -92,6 +92,9 @@ struct ModelSpec {
   std::vector<int64_t> layer_window;
   // The RoPE of sliding-window layers when it is not `rope` (Gemma 3: base 10,000, unscaled).
   std::optional<RopeSpec> local_rope;
+  // Per layer, whether it applies RoPE; empty: every layer does. SmolLM3 leaves it out of every
+  // fourth layer (NoPE: those layers see positions only through the causal mask).
+  std::vector<bool> layer_rope;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // any of them ends generation
   std::string name;                    // a human-readable model name, for logs and /v1/models
@@ -103,6 +106,7 @@ struct ModelSpec {
   }
   // The RoPE layer `layer` applies: local_rope on a sliding-window layer when there is one.
   const RopeSpec& rope_of(int64_t layer) const { return window(layer) > 0 && local_rope ? *local_rope : rope; }
+  bool uses_rope(int64_t layer) const { return layer_rope.empty() || layer_rope[static_cast<std::size_t>(layer)]; }
   // The multiplier of q·k in layer `layer`, RoPE's attention factor included.
   double attention_scale_of(int64_t layer) const;
   // Serve contexts of at most `max_model_len` tokens (no more than max_position): LongRoPE then

@@ -36,6 +36,10 @@ every sequence run on its own through transformers. Writes:
                  sqrt(1 + ln 4 / ln 32).
   phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, F32): attn_qkv,
                  ffn_up holding gate and up, rope_factors_short/long.weight, the attention factor.
+  smollm3/       SmolLM3ForCausalLM: 4 layers, the fourth without RoPE (no_rope_layer_interval 4), tied
+                 embeddings.
+  smollm3_gguf/  smollm3 converted by llama.cpp's convert_hf_to_gguf.py (F32; q/k rows permuted, the
+                 NoPE step implied by the architecture).
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -66,7 +70,7 @@ import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
-                          Qwen2ForCausalLM)
+                          Qwen2ForCausalLM, SmolLM3Config, SmolLM3ForCausalLM)
 
 # Each servable fixture gets a small SentencePiece tokenizer (trained here on the ASCII lines of the
 # tokenizer corpus, with byte fallback) of exactly its vocabulary size, and a chat template in its
@@ -240,25 +244,51 @@ def phi3_fixtures(out: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    src = PEER / "src" / "vendor" / "llama.cpp"
-    subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(out / "phi3_long"), "--outtype", "f32",
-                    "--outfile", str(folder / "model.gguf")], check=True, cwd=src, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
+    llamacpp_convert(out / "phi3_long", folder / "model.gguf")
     files, scale = logits_cases(long_phi, folder, long_only)
     write_reference(folder, "model.gguf", 600, long_only, files)
     print(f"phi3_gguf: max|logit| = {scale:.4f}")
 
 
+def llamacpp_convert(folder: Path, out: Path) -> None:
+    """llama.cpp's own converter (peer tree), float32."""
+    src = PEER / "src" / "vendor" / "llama.cpp"
+    subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(folder), "--outtype", "f32",
+                    "--outfile", str(out)], check=True, cwd=src, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
+
+
+def smollm3_fixtures(out: Path) -> None:
+    """SmolLM3: a NoPE layer every fourth, and llama.cpp's conversion."""
+    config = SmolLM3Config(**llama_like(num_hidden_layers=4, tie_word_embeddings=True, no_rope_layer_interval=4,
+                                        pad_token_id=0, rope_parameters={"rope_type": "default",
+                                                                         "rope_theta": 5_000_000.0}))
+    assert config.no_rope_layers == [1, 1, 1, 0], config.no_rope_layers
+    model = build_model(SmolLM3ForCausalLM, config, 1001)
+    cases = make_sequences(600, 1011)
+    emit(out / "smollm3", model, cases)
+    tiny_tokenizer(out / "smollm3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
+                   ["<|im_start|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    folder = out / "smollm3_gguf"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    llamacpp_convert(out / "smollm3", folder / "model.gguf")
+    files, scale = logits_cases(model, folder, cases)
+    write_reference(folder, "model.gguf", 600, cases, files)
+    print(f"smollm3_gguf: max|logit| = {scale:.4f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["phi3", "smollm3"], help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    if args.only == "phi3":
-        phi3_fixtures(out)
+    if args.only:
+        {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -333,6 +363,7 @@ def main() -> int:
     assert len(long_only[0][1][0]) == 70
     emit(out / "llama_dynamic", dynamic, long_only)
     phi3_fixtures(out)
+    smollm3_fixtures(out)
     return 0
 
 

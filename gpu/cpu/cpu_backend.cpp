@@ -123,7 +123,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     const auto layer = static_cast<int64_t>(i);
-    L.inv_freq = names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
+    L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
     L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window};
     for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.attention_out_norm, &L.mlp_norm,
                           &L.mlp_out_norm}) {
@@ -254,8 +254,10 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kv_heads_, d, eps, d, d);
     }
   }
-  cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
-  cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+  if (L.inv_freq != nullptr) {
+    cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+    cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+  }
 
   const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
   std::vector<cpu::AttentionSequence> sequences;

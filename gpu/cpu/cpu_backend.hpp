@@ -42,7 +42,7 @@ class CpuBackend final : public Backend {
     cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate)
     cpu::CpuWeight down;                    // [hidden, intermediate]
     std::vector<float> mlp_out_norm;        // [hidden] or empty
-    const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local)
+    const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
     cpu::AttentionOptions attention;        // its scale and sliding window
     cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_
   };

@@ -257,8 +257,10 @@ struct CudaBackend::Impl {
         head_rms_norm(q, L.q_norm.as<float>(), tokens, heads, d, qkv_w, eps, stream);
         head_rms_norm(k, L.k_norm.as<float>(), tokens, kv_heads, d, qkv_w, eps, stream);
       }
-      apply_rope(q, tokens, heads, d, qkv_w, positions, layer_inv_freq(l), stream);
-      apply_rope(k, tokens, kv_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+      if (spec.uses_rope(l)) {  // NoPE layers (SmolLM3) keep q and k as projected
+        apply_rope(q, tokens, heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+        apply_rope(k, tokens, kv_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+      }
       const DeviceKv kv = layer_kv(l);
       kv_store(kv, meta_at(layout.slots), tokens, k, v, qkv_w, stream);
       paged_attention(kv, index, q, qkv_w, tokens, heads, layer_window(l), attn.data(), stream);

@@ -201,6 +201,14 @@ TEST_CASE("phi3 past its original context (LongRoPE long factors), safetensors a
   CHECK_FALSE(gguf.spec().rope.use_long_factors);
   CHECK(gguf.spec().max_position == 32);
 }
+TEST_CASE("smollm3 (every fourth layer without RoPE, tied embeddings), safetensors and llama.cpp's GGUF, matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("smollm3");
+  check_all_cases_in_one_step("smollm3_gguf");
+  const std::vector<bool> nope{true, true, true, false};
+  CHECK(ModelFiles::open(test::fixture("models/smollm3")).spec().layer_rope == nope);
+  CHECK(ModelFiles::open(test::fixture("models/smollm3_gguf/model.gguf")).spec().layer_rope == nope);
+}
 TEST_CASE("the family fixtures match transformers with int8 activations too", "[gpu][cpu][reference][families]") {
   // Float32 safetensors weights stay float32 (only GGUF blocks meet int8 activations): the same path.
   for (const char* folder : {"gemma3", "mistral", "iquestcoder", "phi3"}) check_all_cases_in_one_step(folder, true, true);
@@ -209,7 +217,8 @@ TEST_CASE("the family fixtures match transformers with int8 activations too", "[
 TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequence logits", "[gpu][cpu][kv]") {
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
-       {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf"}) {
+       {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf",
+        "smollm3_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

@@ -166,6 +166,18 @@ TEST_CASE("Phi-3 configs: LongRoPE's two factor sets, its old name, and the part
   }
 }
 
+TEST_CASE("SmolLM3 configs: the layers without RoPE from no_rope_layers or its interval", "[model][config][families]") {
+  const std::string head = R"({"model_type":"smollm3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":8,
+    "num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,"max_position_embeddings":4096,)";
+  CHECK(spec_from_hf_config(parse((head + R"("no_rope_layer_interval":4})").c_str()), "c").layer_rope ==
+        std::vector<bool>{true, true, true, false, true, true, true, false});
+  CHECK(spec_from_hf_config(parse((head + R"("no_rope_layers":[1,0,1,1,1,1,1,0]})").c_str()), "c").layer_rope ==
+        std::vector<bool>{true, false, true, true, true, true, true, false});
+  CHECK(spec_from_hf_config(parse((head + "\"rope_theta\":5000000}").c_str()), "c").uses_rope(3) == false);
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("no_rope_layers":[1,0]})").c_str()), "c"),
+                    Contains("no_rope_layers lists 2 layers"));
+}
+
 TEST_CASE("GGUF metadata: Phi-3's rotary dimensions must be the whole head", "[model][gguf][families]") {
   auto b = minimal_gguf("phi3", 1);
   b.kv("phi3.rope.dimension_count", kU32, uint32_t{24});  // of key_length 32: Phi-4-mini's three quarters
