@@ -56,6 +56,23 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
+// Gemma 2 as llama.cpp reads it: even layers slide (from layer 0) over attention.sliding_window
+// positions, one RoPE for all, the query scaled by 1/sqrt(head_dim) (27B: hidden/heads, 144),
+// embeddings by sqrt(hidden), soft-capped attention scores and logits. The norm weights carry
+// their + 1 already.
+void read_gemma2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(4096);
+  if (window <= 0) throw ModelError(source + ": " + arch + ".attention.sliding_window must be positive");
+  spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), 0);
+  for (int64_t i = 0; i < spec.num_layers; i += 2) spec.layer_window[static_cast<std::size_t>(i)] = window;
+  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
+  const bool is_27b = spec.num_layers == 46;
+  spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
+  spec.attention_softcap = gguf.get_float(arch + ".attn_logit_softcapping").value_or(0.0);
+  spec.final_logit_softcap = gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0);
+}
+
 // LongRoPE (Phi-3) as llama.cpp's converter stores it: the two factor sets as the tensors
 // rope_factors_short/long.weight, the original context, and the attention factor it computed.
 void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
@@ -150,7 +167,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   spec.activation = family->activation;
   spec.sandwich_norms = family->sandwich_norms;
-  if (family->gemma_scaling) read_gemma3(gguf, arch, spec);
+  if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
+  if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
   if (family->arch == Architecture::SmolLM3) {
     // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter
     // writes no key for it).

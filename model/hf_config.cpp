@@ -194,7 +194,8 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
 // Which layers slide: layer_types when the config lists them (transformers 5 writes it for every
 // family that has the notion), else each family's own fields.
 void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
-  const std::optional<int64_t> window = cfg.optional_integer("sliding_window");
+  std::optional<int64_t> window = cfg.optional_integer("sliding_window");
+  if (!window && family.arch == Architecture::Gemma2) window = 4096;  // Gemma2Config's default
   std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers), false);
   if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
     const auto& list = types->as_array();
@@ -210,6 +211,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
         cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
       }
     }
+  } else if (family.arch == Architecture::Gemma2) {
+    for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % 2 == 0;  // from layer 0
   } else if (family.arch == Architecture::Gemma3) {
     const int64_t pattern = cfg.optional_integer("sliding_window_pattern").value_or(6);
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
@@ -305,9 +308,13 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.vocab_size = cfg.integer("vocab_size");
   spec.max_position = cfg.integer("max_position_embeddings");
   spec.rms_eps = cfg.number("rms_norm_eps").value_or(1e-6);
-  spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(top_view.boolean("tie_word_embeddings").value_or(false));
+  // Gemma2Config ties the embeddings unless told otherwise (PretrainedConfig's default).
+  const bool gemma2 = family->arch == Architecture::Gemma2;
+  spec.tie_word_embeddings =
+      cfg.boolean("tie_word_embeddings").value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2));
   const bool gemma = family->gemma_scaling;
-  read_ropes(cfg, spec, gemma ? 1'000'000.0 : 10'000.0, gemma ? std::optional<double>(10'000.0) : std::nullopt);
+  const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
+  read_ropes(cfg, spec, gemma3 ? 1'000'000.0 : 10'000.0, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
   // Phi-4-mini's partial rotary factor: at the top level (transformers 4) or in rope_parameters (5).
@@ -321,9 +328,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   spec.activation = activation(cfg, family->activation);
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
-  for (const char* key : {"final_logit_softcapping", "attn_logit_softcapping"}) {
-    if (cfg.number(key)) cfg.fail(std::string(key) + " is not supported (Gemma 2's soft-capping)");
-  }
+  // Gemma 2's soft-capping (Gemma2Config's 50 and 30 when absent; Gemma 3 sets them null).
+  spec.attention_softcap = cfg.number("attn_logit_softcapping").value_or(gemma2 ? 50.0 : 0.0);
+  spec.final_logit_softcap = cfg.number("final_logit_softcapping").value_or(gemma2 ? 30.0 : 0.0);
   spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(false);
   spec.qk_norm = family->qk_norm;
   spec.sandwich_norms = family->sandwich_norms;

@@ -15,14 +15,16 @@ constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
 // gemma3_text: Gemma3ForCausalLM; gemma3: Gemma3ForConditionalGeneration, whose text part is read.
 constexpr std::array<std::string_view, 2> kGemma3Types{"gemma3_text", "gemma3"};
 constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
+constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
+constexpr std::array<std::string_view, 1> kGemma2Gguf{"gemma2"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
 constexpr std::array<std::string_view, 1> kPhi3Types{"phi3"};
 constexpr std::array<std::string_view, 1> kPhi3Gguf{"phi3"};
 constexpr std::array<std::string_view, 1> kSmolLM3Types{"smollm3"};
 constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
 
-const std::array<ModelFamily, 8>& families() {
-  static const std::array<ModelFamily, 8> all{{
+const std::array<ModelFamily, 9>& families() {
+  static const std::array<ModelFamily, 9> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -30,6 +32,9 @@ const std::array<ModelFamily, 8>& families() {
       // Llama with an optional sliding window over every layer.
       {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .gguf_architectures = {},
        .gguf_permuted_qk = true},
+      // Gemma 2: Gemma 3 without q/k norms and local RoPE, with soft-capped attention and logits.
+      {.arch = Architecture::Gemma2, .hf_model_types = kGemma2Types, .gguf_architectures = kGemma2Gguf,
+       .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
       {.arch = Architecture::Gemma3, .hf_model_types = kGemma3Types, .gguf_architectures = kGemma3Gguf,
        .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
       // Llama-shaped, with an optional clip_qkv and sliding window.

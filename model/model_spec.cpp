@@ -14,6 +14,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Qwen3: return "qwen3";
     case Architecture::Mistral: return "mistral";
+    case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::IQuestCoder: return "iquestcoder";
     case Architecture::Phi3: return "phi3";
@@ -97,6 +98,7 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": a sliding window must be positive");
   }
   if (clip_qkv < 0.0) throw ModelError(source + ": clip_qkv must be positive");
+  if (attention_softcap < 0.0 || final_logit_softcap < 0.0) throw ModelError(source + ": soft-capping must be positive");
   if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma3, IQuestCoder, Phi3, SmolLM3 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, IQuestCoder, Phi3, SmolLM3 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -87,6 +87,10 @@ struct ModelSpec {
   double attention_scale = 0.0;
   // q, k and v are clamped to [-clip_qkv, clip_qkv] after their projection; 0: no clamp.
   double clip_qkv = 0.0;
+  // Gemma 2's soft-capping: attention scores (after scaling) and final logits become
+  // cap · tanh(x / cap); 0: none.
+  double attention_softcap = 0.0;
+  double final_logit_softcap = 0.0;
   // Sliding-window attention: per layer, the number of most recent positions (its own included) a
   // query attends to; 0 for a layer that sees the whole context. Empty: every layer is global.
   std::vector<int64_t> layer_window;

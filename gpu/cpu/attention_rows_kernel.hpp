@@ -115,6 +115,16 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
         const vf qi = V::load(qt + i * width + rb);
         for (int j = 0; j < C; ++j) s[j] = V::fmadd(V::set1(k[j][i]), qi, s[j]);
       }
+      if (options.softcap > 0.0f) {
+        // cap · tanh(s / cap) with tanh(x) = 1 − 2 / (e^{2x} + 1): e^{2x} saturates at both ends
+        // (V::exp clamps its argument), giving ±1 there.
+        const vf two_over_cap = V::set1(2.0f / options.softcap), cap = V::set1(options.softcap);
+        const vf one = V::set1(1.0f), two = V::set1(2.0f);
+        for (int j = 0; j < C; ++j) {
+          const vf e = V::exp(V::mul(s[j], two_over_cap));
+          s[j] = V::mul(cap, V::sub(one, V::div(two, V::add(e, one))));
+        }
+      }
       typename V::mask visible[C];
       if (!full) {
         const vi pos = V::load_i32(lane_pos.data() + rb), first = V::load_i32(lane_first.data() + rb);

@@ -124,7 +124,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     const auto layer = static_cast<int64_t>(i);
     L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
-    L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window};
+    L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
+                                        static_cast<float>(spec_.attention_softcap)};
     for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.attention_out_norm, &L.mlp_norm,
                           &L.mlp_out_norm}) {
       weight_bytes_ += float_bytes(*v);
@@ -189,13 +190,17 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   const cpu::CpuWeight& head = spec_.tie_word_embeddings ? embed_ : lm_head_;
   if (shard_.size == 1) {
     head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
-    return;
+  } else {
+    // Each rank's vocabulary slice, gathered into rank 0's rows.
+    const int64_t local_vocab = shard_.vocab.size();
+    local_logits_.resize(static_cast<std::size_t>(nrows * local_vocab));
+    head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
+    communicator_->gather_columns(local_logits_.data(), nrows, shard_.vocab_split, out.values.data(), spec_.vocab_size);
   }
-  // Each rank's vocabulary slice, gathered into rank 0's rows.
-  const int64_t local_vocab = shard_.vocab.size();
-  local_logits_.resize(static_cast<std::size_t>(nrows * local_vocab));
-  head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
-  communicator_->gather_columns(local_logits_.data(), nrows, shard_.vocab_split, out.values.data(), spec_.vocab_size);
+  if (spec_.final_logit_softcap > 0.0) {  // Gemma 2: cap · tanh(logit / cap)
+    const auto cap = static_cast<float>(spec_.final_logit_softcap);
+    for (float& v : out.values) v = cap * std::tanh(v / cap);
+  }
 }
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {

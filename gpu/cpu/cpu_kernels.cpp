@@ -118,7 +118,6 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
                      ThreadPool* pool) {
   const int64_t d = kv.head_dim;
   const int64_t group = heads / kv.kv_heads;
-  const float scale = options.scale;
   // One work item per (query token, head).
   parallel_for(pool, tokens * heads, [&](int64_t begin, int64_t end) {
     std::vector<float> scores, kp(static_cast<std::size_t>(d)), vp(static_cast<std::size_t>(d));
@@ -134,7 +133,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
         kv_decode_row(kv.dtype, kv.row(kv.keys, block_table, p, g), d, kp.data());
         float dot = 0.0f;
         for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
-        scores[p - first] = dot * scale;
+        scores[p - first] = options.score(dot);
         max_score = std::max(max_score, scores[p - first]);
       }
       double denom = 0.0;

@@ -96,13 +96,15 @@ void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int6
               const float* k, const float* v, int64_t row_stride);
 
 // How a layer's attention forms scores and which cached positions a query sees: softmax of
-// q·k × scale over positions max(0, pos − window + 1) .. pos, its own included (window 0: all of
-// 0 .. pos). A sliding window of W keeps the W most recent positions, as Hugging Face's and
-// llama.cpp's masks do.
+// s = q·k × scale (soft-capped to softcap · tanh(s / softcap) when softcap > 0: Gemma 2) over
+// positions max(0, pos − window + 1) .. pos, its own included (window 0: all of 0 .. pos). A
+// sliding window of W keeps the W most recent positions, as Hugging Face's and llama.cpp's masks do.
 struct AttentionOptions {
   float scale = 0.0f;
   int64_t window = 0;
+  float softcap = 0.0f;
   int64_t first_visible(int64_t pos) const { return window > 0 && pos >= window ? pos - window + 1 : 0; }
+  float score(float dot) const { return softcap > 0.0f ? softcap * std::tanh(dot * scale / softcap) : dot * scale; }
 };
 
 // Causal attention of `tokens` query rows at positions start .. start+tokens-1 over the cached

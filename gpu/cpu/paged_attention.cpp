@@ -40,7 +40,6 @@ int64_t attention_tile_tokens(int64_t group) {
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
                                    const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
   const int64_t d = kv.head_dim, group = heads / kv.kv_heads;
-  const float scale = options.scale;
   std::vector<float> scores, kp(static_cast<std::size_t>(d)), vp(static_cast<std::size_t>(d));
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t pos = seq.start + t;
@@ -53,7 +52,7 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
         kv_decode_row(kv.dtype, kv.row(kv.keys, seq.block_table, p, g), d, kp.data());
         float dot = 0.0f;
         for (int64_t i = 0; i < d; ++i) dot += qh[i] * kp[i];
-        scores[p - first] = dot * scale;
+        scores[p - first] = options.score(dot);
         max_score = std::max(max_score, scores[p - first]);
       }
       double denom = 0.0;

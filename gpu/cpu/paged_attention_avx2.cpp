@@ -55,6 +55,7 @@ struct Ymm {
   TROUPE_AVX2 static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
   TROUPE_AVX2 static vf add(vf a, vf b) { return _mm256_add_ps(a, b); }
   TROUPE_AVX2 static vf sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+  TROUPE_AVX2 static vf div(vf a, vf b) { return _mm256_div_ps(a, b); }
   TROUPE_AVX2 static vf max(vf a, vf b) { return _mm256_max_ps(a, b); }
   // first ≤ p ≤ pos, lane by lane: neither p > pos nor first > p.
   TROUPE_AVX2 static mask visible(vi pos, vi first, int32_t p) {

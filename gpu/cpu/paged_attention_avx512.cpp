@@ -33,6 +33,7 @@ struct Zmm {
   TROUPE_AVX512 static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
   TROUPE_AVX512 static vf add(vf a, vf b) { return _mm512_add_ps(a, b); }
   TROUPE_AVX512 static vf sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+  TROUPE_AVX512 static vf div(vf a, vf b) { return _mm512_div_ps(a, b); }
   TROUPE_AVX512 static vf max(vf a, vf b) { return _mm512_max_ps(a, b); }
   // first ≤ p ≤ pos, lane by lane.
   TROUPE_AVX512 static mask visible(vi pos, vi first, int32_t p) {

@@ -75,6 +75,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
 #pragma unroll
     for (int u = 0; u < G; ++u) {
       dot[u] = warp_sum(dot[u]);
+      if (window.softcap > 0.0f) dot[u] = window.softcap * tanhf(dot[u] / window.softcap);
       if (base[u] >= 0) m_new = fmaxf(m_new, dot[u]);
     }
     const float correction = expf(m - m_new);  // 0 on the first group (m = -inf)

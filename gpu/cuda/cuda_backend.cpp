@@ -151,7 +151,8 @@ struct CudaBackend::Impl {
     return spec.window(l) > 0 && spec.local_rope ? local_inv_freq.as<double>() : inv_freq.as<double>();
   }
   AttentionWindow layer_window(int64_t l) const {
-    return AttentionWindow{static_cast<float>(spec.attention_scale_of(l)), spec.window(l)};
+    return AttentionWindow{static_cast<float>(spec.attention_scale_of(l)), spec.window(l),
+                           static_cast<float>(spec.attention_softcap)};
   }
 
   // KV blocks: what the options ask for, or what fits in free memory x utilization.
@@ -283,6 +284,9 @@ struct CudaBackend::Impl {
     add_rms_norm(x.as<float>(), spec.num_layers > 0 ? delta.as<float>() : nullptr, weights.final_norm.as<float>(),
                  final_xn.data(), type, meta_at(layout.logit_rows), rows, h, eps, stream);
     gemm(final_xn.data(), weights.head(), logits.as<float>(), rows, local_vocab, h);
+    if (spec.final_logit_softcap > 0.0) {  // elementwise: each rank caps its own vocabulary columns
+      softcap(logits.as<float>(), rows * local_vocab, static_cast<float>(spec.final_logit_softcap), stream);
+    }
   }
 
   // The step's logits [rows, vocab] on the device: this backend's own, or (a group's rank 0)

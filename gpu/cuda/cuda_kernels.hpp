@@ -52,6 +52,9 @@ void add_bias(float* x, const float* bias, int64_t rows, int64_t width, Stream s
 // (IQuest-Coder's clip_qkv).
 void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit, Stream stream);
 
+// x = cap · tanh(x / cap) over n contiguous float32 values (Gemma 2's final-logit soft-capping).
+void softcap(float* x, int64_t n, float cap, Stream stream);
+
 // Half-split rotary embedding in place: pair (i, i + head_dim/2) of each head rotated by
 // positions[t] * inv_freq[i] (inv_freq: head_dim/2 doubles; the angle is formed in double, as the
 // CPU reference does, so large positions lose no phase).
@@ -96,6 +99,7 @@ struct AttentionIndex {
 struct AttentionWindow {
   float scale;
   int64_t window;
+  float softcap = 0.0f;  // scores soft-capped to softcap · tanh(s / softcap) (Gemma 2); 0: none
 };
 
 // Causal grouped-query attention over the paged cache: q float32 [tokens, heads * head_dim] at

@@ -40,6 +40,10 @@ __global__ void clamp_kernel(float* __restrict__ x, int64_t rows, int64_t width,
   }
 }
 
+__global__ void softcap_kernel(float* __restrict__ x, int64_t n, float cap) {
+  TROUPE_GRID_STRIDE(i, n) { x[i] = cap * tanhf(x[i] / cap); }
+}
+
 // cpu::activate's two gate activations.
 template <Activation kAct>
 __device__ __forceinline__ float activate(float x) {
@@ -111,6 +115,12 @@ void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64
 void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit, Stream stream) {
   if (rows * width == 0) return;
   clamp_kernel<<<grid_for(rows * width, kThreads), kThreads, 0, stream>>>(x, rows, width, row_stride, limit);
+  TROUPE_CUDA_CHECK_LAUNCH();
+}
+
+void softcap(float* x, int64_t n, float cap, Stream stream) {
+  if (n == 0) return;
+  softcap_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, n, cap);
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 

@@ -27,8 +27,8 @@ struct Case {
 };
 
 void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool,
-                             int64_t window = 0) {
-  const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window};
+                             int64_t window = 0, float softcap = 0.0f) {
+  const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window, softcap};
   const int64_t block_size = 16, num_blocks = 128;
   std::mt19937 rng(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -112,6 +112,17 @@ TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu
   SECTION("several rows tiles per prompt with a window longer than the tile, 8 query heads per kv head") {
     check_against_reference(16, 2, 64, {{0, 150}, {500, 40}, {700, 1}}, true, 100);
   }
+  SECTION("soft-capped scores (Gemma 2): a cap of 1.5 on scores of about ±2, with and without a window") {
+    check_against_reference(8, 4, 64, {{0, 70}, {90, 1}, {12, 17}}, true, 0, 1.5f);
+    check_against_reference(8, 4, 64, {{0, 40}, {60, 1}}, true, 16, 1.5f);
+  }
+}
+
+TEST_CASE("soft-capping turns a score s into cap · tanh(s / cap)", "[gpu][cpu][attention]") {
+  const AttentionOptions capped{0.5f, 0, 2.0f};
+  CHECK(capped.score(3.0f) == Approx(2.0 * std::tanh(1.5 / 2.0)));
+  CHECK(capped.score(1000.0f) == Approx(2.0));
+  CHECK(AttentionOptions{0.5f, 0}.score(3.0f) == 1.5f);
 }
 
 TEST_CASE("the reference attention with a window sees exactly the window's positions", "[gpu][cpu][attention]") {
