@@ -36,6 +36,12 @@ every sequence run on its own through transformers. Writes:
                  sqrt(1 + ln 4 / ln 32).
   phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, F32): attn_qkv,
                  ffn_up holding gate and up, rope_factors_short/long.weight, the attention factor.
+  gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
+                 attention scores (cap 2.0) and logits (cap 1.5) — small caps, so that they bite on
+                 random weights —, query_pre_attn_scalar 24, sandwich norms, GELU-tanh, tied.
+  gemma2_gguf/   gemma2 converted by llama.cpp's convert_hf_to_gguf.py (F32); llama.cpp scales the
+                 query by 1/sqrt(head_dim), so its reference is the model with query_pre_attn_scalar
+                 = head_dim.
   smollm3/       SmolLM3ForCausalLM: 4 layers, the fourth without RoPE (no_rope_layer_interval 4), tied
                  embeddings.
   smollm3_gguf/  smollm3 converted by llama.cpp's convert_hf_to_gguf.py (F32; q/k rows permuted, the
@@ -68,7 +74,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
+from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, SmolLM3Config, SmolLM3ForCausalLM)
 
@@ -132,8 +138,8 @@ def gemma3_config(query_pre_attn_scalar: int) -> Gemma3TextConfig:
                          "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0}})
 
 
-def build_gemma(config, seed: int):
-    model = build_model(Gemma3ForCausalLM, config, seed)
+def build_gemma(config, seed: int, cls=Gemma3ForCausalLM):
+    model = build_model(cls, config, seed)
     # Gemma stores w for a norm that scales by (1 + w): redraw the norms around 0.
     gen = torch.Generator().manual_seed(seed + 2000)
     with torch.no_grad():
@@ -258,6 +264,36 @@ def llamacpp_convert(folder: Path, out: Path) -> None:
                    env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
 
 
+def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:
+    return Gemma2Config(
+        vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=32, hidden_activation="gelu_pytorch_tanh", max_position_embeddings=256,
+        rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False, query_pre_attn_scalar=query_pre_attn_scalar,
+        sliding_window=8, final_logit_softcapping=1.5, attn_logit_softcapping=2.0, initializer_range=INIT_STD,
+        bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=0,
+        rope_parameters={"rope_type": "default", "rope_theta": 10_000.0})
+
+
+def gemma2_fixtures(out: Path) -> None:
+    """Gemma 2: soft-capping, alternating windows; and llama.cpp's conversion."""
+    model = build_gemma(gemma2_config(24), 1101, Gemma2ForCausalLM)
+    assert model.config.layer_types == ["sliding_attention", "full_attention"] * 2, model.config.layer_types
+    cases = make_sequences(512, 1111)
+    emit(out / "gemma2", model, cases)
+    tiny_tokenizer(out / "gemma2", 512, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
+                   ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
+    twin = build_gemma(gemma2_config(32), 1101, Gemma2ForCausalLM)
+    twin.load_state_dict(model.state_dict())
+    folder = out / "gemma2_gguf"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    llamacpp_convert(out / "gemma2", folder / "model.gguf")
+    files, scale = logits_cases(twin, folder, cases)
+    write_reference(folder, "model.gguf", 512, cases, files)
+    print(f"gemma2_gguf: max|logit| = {scale:.4f}")
+
+
 def smollm3_fixtures(out: Path) -> None:
     """SmolLM3: a NoPE layer every fourth, and llama.cpp's conversion."""
     config = SmolLM3Config(**llama_like(num_hidden_layers=4, tie_word_embeddings=True, no_rope_layer_interval=4,
@@ -282,13 +318,13 @@ def smollm3_fixtures(out: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2"], help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     if args.only:
-        {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures}[args.only](out)
+        {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -364,6 +400,7 @@ def main() -> int:
     emit(out / "llama_dynamic", dynamic, long_only)
     phi3_fixtures(out)
     smollm3_fixtures(out)
+    gemma2_fixtures(out)
     return 0
 
 

@@ -209,6 +209,15 @@ TEST_CASE("smollm3 (every fourth layer without RoPE, tied embeddings), safetenso
   CHECK(ModelFiles::open(test::fixture("models/smollm3")).spec().layer_rope == nope);
   CHECK(ModelFiles::open(test::fixture("models/smollm3_gguf/model.gguf")).spec().layer_rope == nope);
 }
+TEST_CASE("gemma2 (soft-capped attention and logits, alternating windows), safetensors and llama.cpp's GGUF, matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("gemma2");
+  check_all_cases_in_one_step("gemma2_gguf");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/gemma2_gguf/model.gguf")).spec();
+  CHECK(spec.attention_softcap == 2.0);
+  CHECK(spec.final_logit_softcap == 1.5);
+  CHECK(spec.layer_window == std::vector<int64_t>{8, 0, 8, 0});
+}
 TEST_CASE("the family fixtures match transformers with int8 activations too", "[gpu][cpu][reference][families]") {
   // Float32 safetensors weights stay float32 (only GGUF blocks meet int8 activations): the same path.
   for (const char* folder : {"gemma3", "mistral", "iquestcoder", "phi3"}) check_all_cases_in_one_step(folder, true, true);
@@ -218,7 +227,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf",
-        "smollm3_gguf"}) {
+        "smollm3_gguf", "gemma2"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

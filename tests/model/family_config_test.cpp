@@ -77,10 +77,11 @@ TEST_CASE("Gemma 3 configs: defaults, the multimodal wrapper, layer types", "[mo
     CHECK(&s.rope_of(0) == &*s.local_rope);
     CHECK(&s.rope_of(5) == &s.rope);
   }
-  SECTION("soft-capping (Gemma 2) and the looped IQuest model are refused by name") {
-    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gemma3_text","hidden_size":64,"intermediate_size":128,
-      "num_hidden_layers":2,"final_logit_softcapping":30.0})"), "config.json"),
-                      Contains("final_logit_softcapping"));
+  SECTION("soft-capping, where a Gemma 3 config sets it, is read as Gemma 2's") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"gemma3_text","hidden_size":64,"intermediate_size":128,
+      "num_hidden_layers":2,"final_logit_softcapping":30.0})"), "config.json");
+    CHECK(s.final_logit_softcap == 30.0);
+    CHECK(s.attention_softcap == 0.0);
   }
   SECTION("Mistral: one window over every layer; none when sliding_window is null") {
     const char* base = R"({"model_type":"mistral","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
@@ -166,6 +167,23 @@ TEST_CASE("Phi-3 configs: LongRoPE's two factor sets, its old name, and the part
   }
 }
 
+TEST_CASE("Gemma 2 configs: Gemma2Config's defaults (soft-capping 50 and 30, tied, window 4096), even layers slide",
+          "[model][config][families]") {
+  const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"gemma2","hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"vocab_size":100,
+    "max_position_embeddings":8192,"query_pre_attn_scalar":144})"), "c");
+  CHECK(s.arch == Architecture::Gemma2);
+  CHECK(s.attention_softcap == 50.0);
+  CHECK(s.final_logit_softcap == 30.0);
+  CHECK(s.tie_word_embeddings);
+  CHECK(s.sandwich_norms);
+  CHECK_FALSE(s.qk_norm);
+  CHECK_FALSE(s.local_rope);
+  CHECK(s.rope.theta == 10000.0);
+  CHECK(s.layer_window == std::vector<int64_t>{4096, 0, 4096, 0});
+  CHECK(s.attention_scale == Approx(1.0 / 12.0));
+}
+
 TEST_CASE("SmolLM3 configs: the layers without RoPE from no_rope_layers or its interval", "[model][config][families]") {
   const std::string head = R"({"model_type":"smollm3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":8,
     "num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,"max_position_embeddings":4096,)";
@@ -228,6 +246,6 @@ TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "
   SECTION("an unknown architecture lists the supported ones") {
     auto b = minimal_gguf("phi2", 1);
     CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi2"))),
-                      Contains("phi2") && Contains("supported: llama, qwen2, qwen3, gemma3, phi3"));
+                      Contains("phi2") && Contains("supported: llama, qwen2, qwen3, gemma2, gemma3, phi3, smollm3"));
   }
 }

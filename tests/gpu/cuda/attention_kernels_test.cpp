@@ -1,7 +1,8 @@
 // Paged causal grouped-query attention on the device against cpu::paged_attention: three
 // sequences of 1, 7 and 33 positions on shuffled blocks of 16 slots, 9 query heads over 3 KV
 // heads, decode tokens and prefill chunks (some positions already cached) in one launch; without a
-// window and with a sliding window shorter than the longest sequence.
+// window, with a sliding window shorter than the longest sequence, and with Gemma 2's soft-capped
+// scores.
 #if TROUPE_WITH_CUDA
 #include <algorithm>
 #include <cmath>
@@ -17,8 +18,13 @@ using namespace troupe::test;
 TEST_CASE("cuda: paged_attention matches the CPU reference on mixed decode and prefill", "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
   for (const auto type : kStorageTypes) {
-    for (const auto [head_dim, window] : {std::pair<int64_t, int64_t>{64, 0}, {100, 0}, {64, 9}, {256, 16}}) {
-      INFO(storage_name(type) << " head_dim " << head_dim << " window " << window);
+    struct Shape {
+      int64_t head_dim, window;
+      float softcap;
+    };
+    for (const auto [head_dim, window, softcap] : {Shape{64, 0, 0.0f}, {100, 0, 0.0f}, {64, 9, 0.0f}, {256, 16, 0.0f},
+                                                   {64, 0, 1.5f}, {256, 16, 1.5f}}) {
+      INFO(storage_name(type) << " head_dim " << head_dim << " window " << window << " softcap " << softcap);
       const float scale = window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(head_dim));
       const int64_t block_size = 16, heads = 9, kv_heads = 3, num_blocks = 11;
       const int64_t width = kv_heads * head_dim, q_stride = heads * head_dim + 2 * width;
@@ -62,7 +68,7 @@ TEST_CASE("cuda: paged_attention matches the CPU reference on mixed decode and p
                               kv_heads, head_dim};
       const cuda::AttentionIndex index{tables_dev.as<int32_t>(), offsets_dev.as<int32_t>(), seq_dev.as<int32_t>(),
                                        pos_dev.as<int32_t>()};
-      cuda::paged_attention(kv, index, q_dev.as<float>(), q_stride, tokens, heads, cuda::AttentionWindow{scale, window},
+      cuda::paged_attention(kv, index, q_dev.as<float>(), q_stride, tokens, heads, cuda::AttentionWindow{scale, window, softcap},
                             out.data(), nullptr);
       const auto got = from_storage(from_device<uint16_t>(out), type);
 
@@ -72,7 +78,7 @@ TEST_CASE("cuda: paged_attention matches the CPU reference on mixed decode and p
       int64_t offset = 0;
       for (std::size_t s = 0; s < lengths.size(); ++s) {
         cpu::paged_attention(ref, tables[s].data(), lengths[s] - new_tokens[s], new_tokens[s], q.data() + offset * q_stride,
-                             q_stride, heads, cpu::AttentionOptions{scale, window}, want.data() + offset * heads * head_dim);
+                             q_stride, heads, cpu::AttentionOptions{scale, window, softcap}, want.data() + offset * heads * head_dim);
         offset += new_tokens[s];
       }
       CHECK(count_non_finite(got) == 0);

@@ -1,7 +1,8 @@
-// Bias add, RoPE, SiLU-gate product and the KV-cache store on the device against their CPU
+// Bias add, RoPE, SiLU-gate product, soft-capping and the KV-cache store on the device against their CPU
 // references, on random inputs with sizes that are not multiples of the launch's block size.
 #if TROUPE_WITH_CUDA
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "gpu/cpu/cpu_kernels.hpp"
@@ -83,6 +84,16 @@ TEST_CASE("cuda: clamp_rows clamps q|k|v rows as the CPU does", "[gpu][cuda]") {
   const auto got = from_device<float>(x_dev);
   cpu::clamp_rows(x.data(), rows, width, stride, 2.5f);
   CHECK(got == x);
+}
+
+TEST_CASE("cuda: softcap turns logits into cap · tanh(x / cap) (Gemma 2)", "[gpu][cuda]") {
+  TROUPE_REQUIRE_CUDA_DEVICE();
+  auto x = random_floats(5000, 32, -90.0f, 90.0f);
+  auto x_dev = to_device(x);
+  cuda::softcap(x_dev.as<float>(), static_cast<int64_t>(x.size()), 30.0f, nullptr);
+  const auto got = from_device<float>(x_dev);
+  for (float& v : x) v = 30.0f * std::tanh(v / 30.0f);
+  CHECK(relative_error(got, x) < 1e-6);
 }
 
 TEST_CASE("cuda: kv_store writes each token's k and v into its paged slot", "[gpu][cuda]") {
