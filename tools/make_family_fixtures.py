@@ -222,6 +222,21 @@ def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
     return scale
 
 
+def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab: int) -> None:
+    """`source` (a model directory) as llama.cpp's own converter (peer tree) writes it in float32,
+    into folder/model.gguf, with the logits of `reference_model` as its reference."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    src = PEER / "src" / "vendor" / "llama.cpp"
+    subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(source), "--outtype", "f32",
+                    "--outfile", str(folder / "model.gguf")], check=True, cwd=src, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
+    files, scale = logits_cases(reference_model, folder, cases)
+    write_reference(folder, "model.gguf", vocab, cases, files)
+    print(f"{folder.name}: max|logit| = {scale:.4f}")
+
+
 def phi3_config(original: int) -> Phi3Config:
     rng = np.random.default_rng(909)
     half = 8  # head_dim 16
@@ -246,22 +261,7 @@ def phi3_fixtures(out: Path) -> None:
     emit(out / "phi3_long", long_phi, long_only)
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "phi3" / name, out / "phi3_long" / name)
-    folder = out / "phi3_gguf"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    llamacpp_convert(out / "phi3_long", folder / "model.gguf")
-    files, scale = logits_cases(long_phi, folder, long_only)
-    write_reference(folder, "model.gguf", 600, long_only, files)
-    print(f"phi3_gguf: max|logit| = {scale:.4f}")
-
-
-def llamacpp_convert(folder: Path, out: Path) -> None:
-    """llama.cpp's own converter (peer tree), float32."""
-    src = PEER / "src" / "vendor" / "llama.cpp"
-    subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(folder), "--outtype", "f32",
-                    "--outfile", str(out)], check=True, cwd=src, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
+    emit_llamacpp_gguf(out / "phi3_gguf", out / "phi3_long", long_phi, long_only, 600)
 
 
 def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:
@@ -284,14 +284,7 @@ def gemma2_fixtures(out: Path) -> None:
                    ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
     twin = build_gemma(gemma2_config(32), 1101, Gemma2ForCausalLM)
     twin.load_state_dict(model.state_dict())
-    folder = out / "gemma2_gguf"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    llamacpp_convert(out / "gemma2", folder / "model.gguf")
-    files, scale = logits_cases(twin, folder, cases)
-    write_reference(folder, "model.gguf", 512, cases, files)
-    print(f"gemma2_gguf: max|logit| = {scale:.4f}")
+    emit_llamacpp_gguf(out / "gemma2_gguf", out / "gemma2", twin, cases, 512)
 
 
 def smollm3_fixtures(out: Path) -> None:
@@ -305,14 +298,7 @@ def smollm3_fixtures(out: Path) -> None:
     emit(out / "smollm3", model, cases)
     tiny_tokenizer(out / "smollm3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    folder = out / "smollm3_gguf"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    llamacpp_convert(out / "smollm3", folder / "model.gguf")
-    files, scale = logits_cases(model, folder, cases)
-    write_reference(folder, "model.gguf", 600, cases, files)
-    print(f"smollm3_gguf: max|logit| = {scale:.4f}")
+    emit_llamacpp_gguf(out / "smollm3_gguf", out / "smollm3", model, cases, 600)
 
 
 def main() -> int:
