@@ -151,10 +151,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     spec.rope.type = "llama3";
   }
   read_longrope(gguf, arch, spec);
-  if (auto dims = gguf.get_int(arch + ".rope.dimension_count"); dims && *dims != spec.head_dim) {
-    fail(arch + ".rope.dimension_count is " + std::to_string(*dims) + " of a head's " + std::to_string(spec.head_dim) +
-         " dimensions: troupe rotates every dimension of a head (Phi-4-mini rotates three quarters)");
-  }
+  // Partial rotary (Phi-4-mini: 96 of 128), as llama.cpp's NEOX rope reads n_rot.
+  if (auto dims = gguf.get_int(arch + ".rope.dimension_count"); dims && *dims != spec.head_dim) spec.rotary_dim = *dims;
 
   const TensorView* embd = gguf.find_tensor("token_embd.weight");
   if (!embd) fail("missing tensor token_embd.weight");

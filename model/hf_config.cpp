@@ -317,14 +317,15 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   read_ropes(cfg, spec, gemma3 ? 1'000'000.0 : 10'000.0, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
-  // Phi-4-mini's partial rotary factor: at the top level (transformers 4) or in rope_parameters (5).
+  // Phi-4-mini's partial rotary factor (RoPE on the first 96 of 128 dimensions): at the top level
+  // (transformers 4) or in rope_parameters (5).
   std::optional<double> rotary = cfg.number("partial_rotary_factor");
   if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
     rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
   }
   if (rotary && *rotary != 1.0) {
-    cfg.fail("partial_rotary_factor " + std::to_string(*rotary) + " is not supported: troupe rotates every dimension of a "
-             "head (Phi-4-mini rotates three quarters)");
+    if (!(*rotary > 0.0 && *rotary < 1.0)) cfg.fail("partial_rotary_factor must be in (0, 1]");
+    spec.rotary_dim = static_cast<int64_t>(static_cast<double>(spec.head_dim) * *rotary);  // transformers' int()
   }
   spec.activation = activation(cfg, family->activation);
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");

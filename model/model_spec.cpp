@@ -88,8 +88,12 @@ void ModelSpec::validate(const std::string& source) const {
                      std::to_string(num_kv_heads) + " key/value heads");
   }
   if (head_dim % 2 != 0) throw ModelError(source + ": head dimension must be even for RoPE");
-  validate_rope(rope, head_dim, source, "the");
-  if (local_rope) validate_rope(*local_rope, head_dim, source, "the sliding-window layers'");
+  if (rotary_dim < 0 || rotary_dim > head_dim || rotary_dim % 2 != 0) {
+    throw ModelError(source + ": " + std::to_string(rotary_dim) + " rotary dimensions of a head of " +
+                     std::to_string(head_dim) + " (an even number, at most the head's)");
+  }
+  validate_rope(rope, rotary_dims(), source, "the");
+  if (local_rope) validate_rope(*local_rope, rotary_dims(), source, "the sliding-window layers'");
   if (!layer_window.empty() && static_cast<int64_t>(layer_window.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_window.size()) + " layer attention types for " +
                      std::to_string(num_layers) + " layers");

@@ -50,7 +50,8 @@ struct RopeSpec {
   bool use_long_factors = false;
 };
 
-// Inverse frequencies (radians per position) for the head_dim/2 rotation pairs, with scaling.
+// Inverse frequencies (radians per position) for the rotary_dims/2 rotation pairs, with scaling
+// (`head_dim` here is the number of dimensions rotated).
 // Dynamic NTK uses the base for the longest context the scaling reaches
 // (original_max_position × factor), fixed for every position, as vLLM does: keys already in the
 // cache must not change with the sequence's length.
@@ -67,6 +68,9 @@ struct ModelSpec {
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
+  // Dimensions of a head that RoPE rotates, the first ones (partial rotary: Phi-4-mini's 96 of
+  // 128); 0: all of them. The rest pass through.
+  int64_t rotary_dim = 0;
   int64_t vocab_size = 0;
   int64_t max_position = 0;  // the longest context the model serves (after RoPE scaling)
   RopeSpec rope;
@@ -104,6 +108,7 @@ struct ModelSpec {
   std::string name;                    // a human-readable model name, for logs and /v1/models
 
   int64_t q_width() const { return num_heads * head_dim; }
+  int64_t rotary_dims() const { return rotary_dim > 0 ? rotary_dim : head_dim; }
   int64_t kv_width() const { return num_kv_heads * head_dim; }
   int64_t window(int64_t layer) const {
     return layer_window.empty() ? 0 : layer_window[static_cast<std::size_t>(layer)];

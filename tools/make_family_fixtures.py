@@ -36,6 +36,9 @@ every sequence run on its own through transformers. Writes:
                  sqrt(1 + ln 4 / ln 32).
   phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, F32): attn_qkv,
                  ffn_up holding gate and up, rope_factors_short/long.weight, the attention factor.
+  phi3_partial/  Phi-4-mini's partial rotary: partial_rotary_factor 0.75 (12 of 16 dimensions rotated,
+                 6 factors a set), original context 128; and phi3_partial_gguf, its llama.cpp conversion
+                 (rope.dimension_count 12).
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
                  attention scores (cap 2.0) and logits (cap 1.5) — small caps, so that they bite on
                  random weights —, query_pre_attn_scalar 24, sandwich norms, GELU-tanh, tied.
@@ -237,14 +240,14 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
-def phi3_config(original: int) -> Phi3Config:
+def phi3_config(original: int, rotary: float = 1.0) -> Phi3Config:
     rng = np.random.default_rng(909)
-    half = 8  # head_dim 16
-    rope = {"rope_type": "longrope", "rope_theta": 10_000.0,
+    half = int(16 * rotary) // 2  # head_dim 16
+    rope = {"rope_type": "longrope", "rope_theta": 10_000.0, "partial_rotary_factor": rotary,
             "short_factor": [float(x) for x in rng.uniform(1.0, 3.0, half)],
             "long_factor": [float(x) for x in rng.uniform(2.0, 12.0, half)]}
     return Phi3Config(**llama_like(sliding_window=8, original_max_position_embeddings=original, pad_token_id=0,
-                                   rope_parameters=rope))
+                                   partial_rotary_factor=rotary, rope_parameters=rope))
 
 
 def phi3_fixtures(out: Path) -> None:
@@ -262,6 +265,12 @@ def phi3_fixtures(out: Path) -> None:
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "phi3" / name, out / "phi3_long" / name)
     emit_llamacpp_gguf(out / "phi3_gguf", out / "phi3_long", long_phi, long_only, 600)
+    partial = build_model(Phi3ForCausalLM, phi3_config(128, 0.75), 919)
+    cases = make_sequences(600, 921)
+    emit(out / "phi3_partial", partial, cases)
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "phi3" / name, out / "phi3_partial" / name)
+    emit_llamacpp_gguf(out / "phi3_partial_gguf", out / "phi3_partial", partial, cases, 600)
 
 
 def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:

@@ -55,8 +55,8 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   }
   // From the whole model's geometry, so that every rank of a group has the same number of blocks.
   num_blocks_ = kv_blocks_for(options, spec_, cpu::kv_row_bytes(kv_dtype_, spec_.head_dim));
-  inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.head_dim);
-  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.head_dim);
+  inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.rotary_dims());
+  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.rotary_dims());
   try {
     load_weights(model);
   } catch (const ConfigError& e) {

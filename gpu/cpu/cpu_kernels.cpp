@@ -42,7 +42,7 @@ void add_rms_norm(float* residual, const float* delta, const float* weight, floa
 
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool) {
-  const int64_t half = head_dim / 2;
+  const auto half = static_cast<int64_t>(inv_freq.size());  // pairs rotated: the first 2·half dimensions
   parallel_for(pool, tokens, [&](int64_t begin, int64_t end) {
   std::vector<float> cos_t(half), sin_t(half);
   for (int64_t t = begin; t < end; ++t) {

@@ -29,7 +29,9 @@ void add_rms_norm(float* residual, const float* delta, const float* weight, floa
                   int64_t dim, float eps, ThreadPool* pool = nullptr);
 
 // Rotates `heads` heads of `head_dim` in each of `tokens` rows (stride `row_stride`) in place, by
-// the half-split convention: pair (i, i + head_dim/2) is rotated by positions[t] * inv_freq[i].
+// the half-split convention over the first r = 2·inv_freq.size() dimensions of each head: pair
+// (i, i + r/2) is rotated by positions[t] * inv_freq[i]; dimensions r.. pass (partial rotary when
+// r < head_dim).
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 

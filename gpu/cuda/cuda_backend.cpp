@@ -142,8 +142,8 @@ struct CudaBackend::Impl {
       b.upload(freqs.data(), b.bytes());
       return b;
     };
-    inv_freq = upload_freqs(rope_inverse_frequencies(spec.rope, spec.head_dim));
-    if (spec.local_rope) local_inv_freq = upload_freqs(rope_inverse_frequencies(*spec.local_rope, spec.head_dim));
+    inv_freq = upload_freqs(rope_inverse_frequencies(spec.rope, spec.rotary_dims()));
+    if (spec.local_rope) local_inv_freq = upload_freqs(rope_inverse_frequencies(*spec.local_rope, spec.rotary_dims()));
   }
 
   // The layer's RoPE frequencies and attention window, as DecoderLayout and ModelSpec give them.
@@ -259,8 +259,8 @@ struct CudaBackend::Impl {
         head_rms_norm(k, L.k_norm.as<float>(), tokens, kv_heads, d, qkv_w, eps, stream);
       }
       if (spec.uses_rope(l)) {  // NoPE layers (SmolLM3) keep q and k as projected
-        apply_rope(q, tokens, heads, d, qkv_w, positions, layer_inv_freq(l), stream);
-        apply_rope(k, tokens, kv_heads, d, qkv_w, positions, layer_inv_freq(l), stream);
+        apply_rope(q, tokens, heads, d, spec.rotary_dims(), qkv_w, positions, layer_inv_freq(l), stream);
+        apply_rope(k, tokens, kv_heads, d, spec.rotary_dims(), qkv_w, positions, layer_inv_freq(l), stream);
       }
       const DeviceKv kv = layer_kv(l);
       kv_store(kv, meta_at(layout.slots), tokens, k, v, qkv_w, stream);

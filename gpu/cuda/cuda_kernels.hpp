@@ -55,10 +55,11 @@ void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float
 // x = cap · tanh(x / cap) over n contiguous float32 values (Gemma 2's final-logit soft-capping).
 void softcap(float* x, int64_t n, float cap, Stream stream);
 
-// Half-split rotary embedding in place: pair (i, i + head_dim/2) of each head rotated by
-// positions[t] * inv_freq[i] (inv_freq: head_dim/2 doubles; the angle is formed in double, as the
-// CPU reference does, so large positions lose no phase).
-void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
+// Half-split rotary embedding in place over the first rotary_dim dimensions of each head: pair
+// (i, i + rotary_dim/2) rotated by positions[t] * inv_freq[i] (inv_freq: rotary_dim/2 doubles; the
+// angle is formed in double, as the CPU reference does, so large positions lose no phase); the
+// other dimensions pass (partial rotary when rotary_dim < head_dim).
+void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t rotary_dim, int64_t row_stride,
                 const int32_t* positions, const double* inv_freq, Stream stream);
 
 // out[r, i] = act(gate_up[r, i]) * gate_up[r, inter + i] (SiLU, or GELU's tanh form, as

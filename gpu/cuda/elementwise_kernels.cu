@@ -16,9 +16,9 @@ __global__ void add_bias_kernel(float* __restrict__ x, const float* __restrict__
 
 // One thread per (token, head, pair i < head_dim/2).
 __global__ void rope_kernel(float* __restrict__ x, int64_t tokens, int64_t heads, int64_t head_dim,
-                            int64_t row_stride, const int32_t* __restrict__ positions,
+                            int64_t rotary_dim, int64_t row_stride, const int32_t* __restrict__ positions,
                             const double* __restrict__ inv_freq) {
-  const int64_t half = head_dim / 2;
+  const int64_t half = rotary_dim / 2;
   TROUPE_GRID_STRIDE(item, tokens * heads * half) {
     const int64_t i = item % half;
     const int64_t th = item / half;
@@ -103,12 +103,12 @@ void add_bias(float* x, const float* bias, int64_t rows, int64_t width, Stream s
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 
-void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
+void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t rotary_dim, int64_t row_stride,
                 const int32_t* positions, const double* inv_freq, Stream stream) {
-  const int64_t n = tokens * heads * (head_dim / 2);
+  const int64_t n = tokens * heads * (rotary_dim / 2);
   if (n == 0) return;
-  rope_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, tokens, heads, head_dim, row_stride, positions,
-                                                              inv_freq);
+  rope_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, tokens, heads, head_dim, rotary_dim, row_stride,
+                                                              positions, inv_freq);
   TROUPE_CUDA_CHECK_LAUNCH();
 }
 

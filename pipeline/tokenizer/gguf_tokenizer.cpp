@@ -36,9 +36,9 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 6>& pre_families() {
+const std::array<PreFamily, 7>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 6> families{{
+  static const std::array<PreFamily, 7> families{{
       {{"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}, PreSplit::Gpt2},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
       {{"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, PreSplit::DigitsThenGpt2},
@@ -52,6 +52,8 @@ const std::array<PreFamily, 6>& pre_families() {
       // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with
       // Llama 3's expression.
       {{"tekken", "pixtral"}, PreSplit::Pattern, p::kTekken, false, true, true},
+      // GPT-4o's o200k vocabulary (Phi-4-mini).
+      {{"gpt-4o"}, PreSplit::Pattern, p::kGpt4o},
   }};
   return families;
 }

@@ -201,6 +201,12 @@ TEST_CASE("phi3 past its original context (LongRoPE long factors), safetensors a
   CHECK_FALSE(gguf.spec().rope.use_long_factors);
   CHECK(gguf.spec().max_position == 32);
 }
+TEST_CASE("phi3 with Phi-4-mini's partial rotary (12 of 16 dimensions), safetensors and llama.cpp's GGUF, matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("phi3_partial");
+  check_all_cases_in_one_step("phi3_partial_gguf");
+  CHECK(ModelFiles::open(test::fixture("models/phi3_partial_gguf/model.gguf")).spec().rotary_dims() == 12);
+}
 TEST_CASE("smollm3 (every fourth layer without RoPE, tied embeddings), safetensors and llama.cpp's GGUF, matches transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("smollm3");
@@ -226,7 +232,7 @@ TEST_CASE("the family fixtures match transformers with int8 activations too", "[
 TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequence logits", "[gpu][cpu][kv]") {
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
-       {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf",
+       {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -135,7 +135,7 @@ TEST_CASE("RoPE scaling: YaRN and dynamic NTK from config.json", "[model][config
   }
 }
 
-TEST_CASE("Phi-3 configs: LongRoPE's two factor sets, its old name, and the partial rotary refused",
+TEST_CASE("Phi-3 configs: LongRoPE's two factor sets, its old name, Phi-4-mini's partial rotary",
           "[model][config][families]") {
   const std::string head = R"({"model_type":"phi3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":1,
     "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":131072,"original_max_position_embeddings":4096,
@@ -156,13 +156,22 @@ TEST_CASE("Phi-3 configs: LongRoPE's two factor sets, its old name, and the part
     const ModelSpec s = spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"su",)" + factors + "}}").c_str()), "c");
     CHECK(s.rope.type == "longrope");
   }
-  SECTION("a factor set of the wrong length, a missing one, and Phi-4-mini's partial rotary") {
+  SECTION("Phi-4-mini's partial rotary: RoPE on int(head_dim × factor) dimensions, factor sets of half that") {
+    const ModelSpec s = spec_from_hf_config(parse((head + R"("partial_rotary_factor":0.75,"rope_scaling":{"type":"longrope",)"
+                                                          R"("short_factor":[1,1,1,1,1,2],"long_factor":[1,2,3,4,5,6]}})").c_str()), "c");
+    CHECK(s.rotary_dims() == 12);
+    CHECK(rope_inverse_frequencies(s.rope, s.rotary_dims()).size() == 6);
+    CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("partial_rotary_factor":0.75,"rope_scaling":{"type":"longrope",)"
+                                                        + factors + "}}").c_str()), "c"),
+                      Contains("expected head_dim/2 = 6"));
+  }
+  SECTION("a factor set of the wrong length, a missing one, a partial rotary factor out of range") {
     CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"longrope","short_factor":[1,1],)"
                                                         R"("long_factor":[1,2,3,4,5,6,7,8]}})").c_str()), "c"),
                       Contains("expected head_dim/2 = 8"));
     CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("rope_scaling":{"type":"longrope","short_factor":[1]}})").c_str()), "c"),
                       Contains("long_factor"));
-    CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("partial_rotary_factor":0.75,"rope_scaling":null})").c_str()), "c"),
+    CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("partial_rotary_factor":1.5,"rope_scaling":null})").c_str()), "c"),
                       Contains("partial_rotary_factor"));
   }
 }
@@ -196,13 +205,16 @@ TEST_CASE("SmolLM3 configs: the layers without RoPE from no_rope_layers or its i
                     Contains("no_rope_layers lists 2 layers"));
 }
 
-TEST_CASE("GGUF metadata: Phi-3's rotary dimensions must be the whole head", "[model][gguf][families]") {
+TEST_CASE("GGUF metadata: rope.dimension_count short of the head is a partial rotary", "[model][gguf][families]") {
   auto b = minimal_gguf("phi3", 1);
   b.kv("phi3.rope.dimension_count", kU32, uint32_t{24});  // of key_length 32: Phi-4-mini's three quarters
-  CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi3-partial"))), Contains("rope.dimension_count is 24"));
+  CHECK(spec_from_gguf(GgufFile(write_gguf(b, "phi3-partial"))).rotary_dims() == 24);
   auto whole = minimal_gguf("phi3", 1);
   whole.kv("phi3.rope.dimension_count", kU32, uint32_t{32});
-  CHECK(spec_from_gguf(GgufFile(write_gguf(whole, "phi3-whole"))).arch == Architecture::Phi3);
+  CHECK(spec_from_gguf(GgufFile(write_gguf(whole, "phi3-whole"))).rotary_dims() == 32);
+  auto odd = minimal_gguf("phi3", 1);
+  odd.kv("phi3.rope.dimension_count", kU32, uint32_t{23});
+  CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(odd, "phi3-odd"))), Contains("23 rotary dimensions"));
 }
 
 TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "[model][gguf][families]") {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "model/model_spec.hpp"
@@ -27,18 +28,19 @@ TEST_CASE("cuda: add_bias adds the bias to every row", "[gpu][cuda]") {
   CHECK(got == x);  // one float addition per element, the same on both sides
 }
 
-TEST_CASE("cuda: apply_rope matches the CPU half-split rotation", "[gpu][cuda]") {
+TEST_CASE("cuda: apply_rope matches the CPU half-split rotation, partial rotary too", "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
-  for (const int64_t head_dim : {64, 100}) {
+  for (const auto [head_dim, rotary_dim] : {std::pair<int64_t, int64_t>{64, 64}, {100, 100}, {128, 96}}) {
     ModelSpec spec;
     spec.head_dim = head_dim;
+    spec.rotary_dim = rotary_dim;  // 96 of 128: Phi-4-mini's partial rotary
     spec.rope.theta = 1e6;
     if (head_dim == 100) {  // llama3 scaling exercises non-trivial inverse frequencies
       spec.rope.type = "llama3";
       spec.rope.factor = 8.0;
       spec.rope.original_max_position = 8192;
     }
-    const std::vector<double> inv_freq = rope_inverse_frequencies(spec.rope, spec.head_dim);
+    const std::vector<double> inv_freq = rope_inverse_frequencies(spec.rope, spec.rotary_dims());
     const int64_t tokens = 19, heads = 3, stride = 9 * head_dim + 2 * heads * head_dim;
     std::vector<int32_t> positions(static_cast<std::size_t>(tokens));
     for (int64_t t = 0; t < tokens; ++t) positions[t] = static_cast<int32_t>(t * 1733 % 32768);  // up to 32k
@@ -47,11 +49,11 @@ TEST_CASE("cuda: apply_rope matches the CPU half-split rotation", "[gpu][cuda]")
     const auto pos_dev = to_device(positions);
     const auto freq_dev = to_device(inv_freq);
     // Rotate the "k" slice of a fused row: offset 9 heads in, 3 heads wide.
-    cuda::apply_rope(x_dev.as<float>() + 9 * head_dim, tokens, heads, head_dim, stride, pos_dev.as<int32_t>(),
-                     freq_dev.as<double>(), nullptr);
+    cuda::apply_rope(x_dev.as<float>() + 9 * head_dim, tokens, heads, head_dim, rotary_dim, stride,
+                     pos_dev.as<int32_t>(), freq_dev.as<double>(), nullptr);
     const auto got = from_device<float>(x_dev);
     cpu::apply_rope(x.data() + 9 * head_dim, tokens, heads, head_dim, stride, positions.data(), inv_freq);
-    INFO("head_dim " << head_dim);
+    INFO("head_dim " << head_dim << ", rotary " << rotary_dim);
     CHECK(relative_error(got, x) < kFloat32Tolerance);  // angles in double on both sides
   }
 }

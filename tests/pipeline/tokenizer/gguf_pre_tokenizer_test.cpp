@@ -67,6 +67,7 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
       {"dbrx", {"smaug-bpe"}},
       {"qwen2", {"deepseek-r1-qwen", "stablelm2"}},
       {"tekken", {"pixtral"}},
+      {"gpt-4o", {}},
   };
   std::map<std::vector<int32_t>, std::string> seen;
   for (const auto& [family, names] : families) {

@@ -65,4 +65,15 @@ TEST_CASE("tokenizer: Caseless contractions of the Llama 3 pattern", "[tokenizer
   CHECK(run(pre, "12345") == V{"123", "45"});
 }
 
+// Pieces from Python's `regex` module (re.findall with the same expression, tiktoken's semantics).
+TEST_CASE("tokenizer: GPT-4o's o200k pattern splits as Python's regex module does", "[tokenizer][pre_tokenizer]") {
+  PreTokenizer pre;
+  pre.add_split(std::make_shared<OnigRegex>(std::string(pretokenizer_patterns::kGpt4o), "test"),
+                SplitBehavior::Isolated, false);
+  CHECK(run(pre, "HelloWorld's 1234567 I'M here") == V{"Hello", "World's", " ", "123", "456", "7", " I'M", " here"});
+  CHECK(run(pre, "getHTTPResponse(x) // ok\n\n  done") == V{"get", "HTTPResponse", "(x", ")", " //", " ok", "\n\n", " ", " done"});
+  CHECK(run(pre, "नमस्ते दुनिया 42") == V{"नमस्ते", " दुनिया", " ", "42"});
+  CHECK(run(pre, "DON'T   stop\t") == V{"DON'T", "  ", " stop", "\t"});
+}
+
 }  // namespace troupe
