@@ -167,6 +167,13 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.sandwich_norms = family->sandwich_norms;
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
+  if (family->arch == Architecture::Granite) {
+    // As llama.cpp's converter names Granite's multipliers (absent: none, as llama.cpp reads them).
+    spec.embedding_multiplier = gguf.get_float(arch + ".embedding_scale").value_or(1.0);
+    spec.residual_multiplier = gguf.get_float(arch + ".residual_scale").value_or(1.0);
+    if (auto a = gguf.get_float(arch + ".attention.scale")) spec.attention_scale = *a;
+    spec.logit_scale = gguf.get_float(arch + ".logit_scale").value_or(1.0);
+  }
   if (family->arch == Architecture::SmolLM3) {
     // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter
     // writes no key for it).

@@ -341,6 +341,13 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(256.0));
   }
   spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
+  if (family->arch == Architecture::Granite) {
+    // GraniteConfig's multipliers (its defaults when absent: 1, 1, 1, 1).
+    spec.embedding_multiplier = cfg.number("embedding_multiplier").value_or(1.0);
+    spec.residual_multiplier = cfg.number("residual_multiplier").value_or(1.0);
+    spec.attention_scale = cfg.number("attention_multiplier").value_or(1.0);
+    spec.logit_scale = cfg.number("logits_scaling").value_or(1.0);
+  }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   read_windows(cfg, spec, *family);
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();

@@ -21,10 +21,12 @@ constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
 constexpr std::array<std::string_view, 1> kPhi3Types{"phi3"};
 constexpr std::array<std::string_view, 1> kPhi3Gguf{"phi3"};
 constexpr std::array<std::string_view, 1> kSmolLM3Types{"smollm3"};
+constexpr std::array<std::string_view, 1> kGraniteTypes{"granite"};
+constexpr std::array<std::string_view, 1> kGraniteGguf{"granite"};
 constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
 
-const std::array<ModelFamily, 9>& families() {
-  static const std::array<ModelFamily, 9> all{{
+const std::array<ModelFamily, 10>& families() {
+  static const std::array<ModelFamily, 10> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -43,6 +45,9 @@ const std::array<ModelFamily, 9>& families() {
       // Phi-3, Phi-3.5, Phi-4: fused projections, LongRoPE, an optional window over every layer.
       {.arch = Architecture::Phi3, .hf_model_types = kPhi3Types, .gguf_architectures = kPhi3Gguf,
        .fused_projections = true},
+      // Granite 3: Llama with multipliers on the embeddings, attention scores, layer outputs and logits.
+      {.arch = Architecture::Granite, .hf_model_types = kGraniteTypes, .gguf_architectures = kGraniteGguf,
+       .gguf_permuted_qk = true},
       // SmolLM3: Llama with no RoPE in every fourth layer (ModelSpec::layer_rope).
       {.arch = Architecture::SmolLM3, .hf_model_types = kSmolLM3Types, .gguf_architectures = kSmolLM3Gguf,
        .gguf_permuted_qk = true},

@@ -16,6 +16,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Mistral: return "mistral";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
+    case Architecture::Granite: return "granite";
     case Architecture::IQuestCoder: return "iquestcoder";
     case Architecture::Phi3: return "phi3";
     case Architecture::SmolLM3: return "smollm3";
@@ -103,6 +104,14 @@ void ModelSpec::validate(const std::string& source) const {
   }
   if (clip_qkv < 0.0) throw ModelError(source + ": clip_qkv must be positive");
   if (attention_softcap < 0.0 || final_logit_softcap < 0.0) throw ModelError(source + ": soft-capping must be positive");
+  if (!(residual_multiplier > 0.0) || !(logit_scale > 0.0) || !(embedding_multiplier > 0.0)) {
+    throw ModelError(source + ": residual, logit and embedding multipliers must be positive");
+  }
+  // The backends scale a layer's output in its projection, before any norm on it: no family has
+  // both (Granite has no sandwich norms).
+  if (residual_multiplier != 1.0 && sandwich_norms) {
+    throw ModelError(source + ": a residual multiplier with norms on the layer outputs is not supported");
+  }
   if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");

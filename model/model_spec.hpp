@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, IQuestCoder, Phi3, SmolLM3 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -85,7 +85,7 @@ struct ModelSpec {
   // Added to every RMSNorm weight when it is loaded: Gemma's checkpoints store w for a norm that
   // scales by (1 + w). GGUF files have the 1 added by llama.cpp's converter already (0 there).
   double norm_weight_offset = 0.0;
-  double embedding_multiplier = 1.0;  // embeddings are scaled by this (Gemma: sqrt(hidden_size))
+  double embedding_multiplier = 1.0;  // embeddings are scaled by this (Gemma: sqrt(hidden_size); Granite's own)
   // Multiplier of q·k before the softmax; 0 means 1/sqrt(head_dim) (Gemma 3:
   // query_pre_attn_scalar^-0.5).
   double attention_scale = 0.0;
@@ -95,6 +95,10 @@ struct ModelSpec {
   // cap · tanh(x / cap); 0: none.
   double attention_softcap = 0.0;
   double final_logit_softcap = 0.0;
+  // Granite's: each layer's attention and MLP outputs are multiplied by residual_multiplier before
+  // they join the residual stream, and the logits divided by logit_scale.
+  double residual_multiplier = 1.0;
+  double logit_scale = 1.0;
   // Sliding-window attention: per layer, the number of most recent positions (its own included) a
   // query attends to; 0 for a layer that sees the whole context. Empty: every layer is global.
   std::vector<int64_t> layer_window;

@@ -45,6 +45,9 @@ every sequence run on its own through transformers. Writes:
   gemma2_gguf/   gemma2 converted by llama.cpp's convert_hf_to_gguf.py (F32); llama.cpp scales the
                  query by 1/sqrt(head_dim), so its reference is the model with query_pre_attn_scalar
                  = head_dim.
+  granite/       GraniteForCausalLM: embedding multiplier 12, residual multiplier 0.22, attention
+                 multiplier 0.0625 (not 1/sqrt(16)), logits divided by 8, tied; and granite_gguf, its
+                 llama.cpp conversion (embedding/residual/attention/logit scales as metadata).
   smollm3/       SmolLM3ForCausalLM: 4 layers, the fourth without RoPE (no_rope_layer_interval 4), tied
                  embeddings.
   smollm3_gguf/  smollm3 converted by llama.cpp's convert_hf_to_gguf.py (F32; q/k rows permuted, the
@@ -77,7 +80,8 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
+from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
+                          GraniteForCausalLM, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, SmolLM3Config, SmolLM3ForCausalLM)
 
@@ -296,6 +300,19 @@ def gemma2_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "gemma2_gguf", out / "gemma2", twin, cases, 512)
 
 
+def granite_fixtures(out: Path) -> None:
+    """Granite 3: its four multipliers; and llama.cpp's conversion."""
+    config = GraniteConfig(**llama_like(tie_word_embeddings=True, embedding_multiplier=12.0, residual_multiplier=0.22,
+                                        attention_multiplier=0.0625, logits_scaling=8.0, pad_token_id=0,
+                                        rope_parameters={"rope_type": "default", "rope_theta": 10_000.0}))
+    model = build_model(GraniteForCausalLM, config, 1201)
+    cases = make_sequences(600, 1211)
+    emit(out / "granite", model, cases)
+    tiny_tokenizer(out / "granite", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|end_of_text|>"},
+                   ["<|start_of_role|>", "<|end_of_role|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    emit_llamacpp_gguf(out / "granite_gguf", out / "granite", model, cases, 600)
+
+
 def smollm3_fixtures(out: Path) -> None:
     """SmolLM3: a NoPE layer every fourth, and llama.cpp's conversion."""
     config = SmolLM3Config(**llama_like(num_hidden_layers=4, tie_word_embeddings=True, no_rope_layer_interval=4,
@@ -313,13 +330,14 @@ def smollm3_fixtures(out: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite"], help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     if args.only:
-        {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures}[args.only](out)
+        {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
+         "granite": granite_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -396,6 +414,7 @@ def main() -> int:
     phi3_fixtures(out)
     smollm3_fixtures(out)
     gemma2_fixtures(out)
+    granite_fixtures(out)
     return 0
 
 

@@ -197,6 +197,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
     head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
     communicator_->gather_columns(local_logits_.data(), nrows, shard_.vocab_split, out.values.data(), spec_.vocab_size);
   }
+  if (spec_.logit_scale != 1.0) cpu::scale(out.values.data(), nrows * spec_.vocab_size, static_cast<float>(1.0 / spec_.logit_scale));
   if (spec_.final_logit_softcap > 0.0) {  // Gemma 2: cap · tanh(logit / cap)
     const auto cap = static_cast<float>(spec_.final_logit_softcap);
     for (float& v : out.values) v = cap * std::tanh(v / cap);
@@ -220,18 +221,16 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // A sublayer's output joins the residual stream directly, or through its own norm first. A rank's
   // product is a partial sum over its heads or FFN columns: the ranks' parts are added first.
+  const auto residual_multiplier = static_cast<float>(spec_.residual_multiplier);  // Granite's; else 1
   const auto residual_out = [&](const std::vector<float>& out_norm, const auto& multiply) {
-    if (out_norm.empty() && !split) {
+    if (out_norm.empty() && !split && residual_multiplier == 1.0f) {
       multiply(x_.data(), /*accumulate=*/true);
       return;
     }
     multiply(delta_.data(), /*accumulate=*/false);
     all_reduce(delta_.data(), tokens * h);
-    if (out_norm.empty()) {
-      cpu::add(x_.data(), delta_.data(), tokens * h);
-      return;
-    }
-    cpu::rms_norm(delta_.data(), out_norm.data(), delta_.data(), tokens, h, eps, h, h, pool_.get());
+    if (!out_norm.empty()) cpu::rms_norm(delta_.data(), out_norm.data(), delta_.data(), tokens, h, eps, h, h, pool_.get());
+    if (residual_multiplier != 1.0f) cpu::scale(delta_.data(), tokens * h, residual_multiplier);
     cpu::add(x_.data(), delta_.data(), tokens * h);
   };
 

@@ -197,9 +197,11 @@ struct CudaBackend::Impl {
 
   // C[m, n] (float32) = A[m, k] . W[n, k]^T, A and W in storage type. Row-major C^T is the
   // column-major [n, m] product W . A^T, which is what cuBLAS is asked for.
-  void gemm(const void* a, const void* w, float* c, int64_t m, int64_t n, int64_t k) {
+  // c = alpha · a·wᵀ (alpha: Granite's residual multiplier on the output projections, 1 / its
+  // logit scale on the head; 1 otherwise).
+  void gemm(const void* a, const void* w, float* c, int64_t m, int64_t n, int64_t k, float alpha = 1.0f) {
     if (m == 0) return;
-    const float alpha = 1.0f, beta = 0.0f;
+    const float beta = 0.0f;
     const cudaDataType t = cuda_data_type(type);
     TROUPE_CUBLAS_CHECK(cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
                                      static_cast<int>(k), &alpha, w, t, static_cast<int>(k), a, t, static_cast<int>(k),
@@ -236,6 +238,7 @@ struct CudaBackend::Impl {
       if (shard.size > 1) comm->all_reduce_sum(data, tokens * h);
     };
     const auto eps = static_cast<float>(spec.rms_eps);
+    const auto residual_multiplier = static_cast<float>(spec.residual_multiplier);  // Granite's; else 1
     const int32_t* positions = meta_at(layout.positions);
     const AttentionIndex index{meta_at(layout.tables), meta_at(layout.table_offsets), meta_at(layout.token_seq),
                                positions};
@@ -265,7 +268,7 @@ struct CudaBackend::Impl {
       const DeviceKv kv = layer_kv(l);
       kv_store(kv, meta_at(layout.slots), tokens, k, v, qkv_w, stream);
       paged_attention(kv, index, q, qkv_w, tokens, heads, layer_window(l), attn.data(), stream);
-      gemm(attn.data(), L.o.data(), delta.as<float>(), tokens, h, qw);
+      gemm(attn.data(), L.o.data(), delta.as<float>(), tokens, h, qw, residual_multiplier);
       sum_over_ranks(delta.as<float>());
       if (L.attention_out_norm.data() != nullptr) {
         rms_norm_in_place(delta.as<float>(), L.attention_out_norm.as<float>(), tokens, h, eps, stream);
@@ -274,7 +277,7 @@ struct CudaBackend::Impl {
                    stream);
       gemm(xn.data(), L.gate_up.data(), gate_up.as<float>(), tokens, 2 * inter, h);
       gated_activation(gate_up.as<float>(), act.data(), type, tokens, inter, spec.activation, stream);
-      gemm(act.data(), L.down.data(), delta.as<float>(), tokens, h, inter);
+      gemm(act.data(), L.down.data(), delta.as<float>(), tokens, h, inter, residual_multiplier);
       sum_over_ranks(delta.as<float>());
       if (L.mlp_out_norm.data() != nullptr) {
         rms_norm_in_place(delta.as<float>(), L.mlp_out_norm.as<float>(), tokens, h, eps, stream);
@@ -283,7 +286,8 @@ struct CudaBackend::Impl {
     // Last residual add and final norm only on the rows that need logits.
     add_rms_norm(x.as<float>(), spec.num_layers > 0 ? delta.as<float>() : nullptr, weights.final_norm.as<float>(),
                  final_xn.data(), type, meta_at(layout.logit_rows), rows, h, eps, stream);
-    gemm(final_xn.data(), weights.head(), logits.as<float>(), rows, local_vocab, h);
+    gemm(final_xn.data(), weights.head(), logits.as<float>(), rows, local_vocab, h,
+         static_cast<float>(1.0 / spec.logit_scale));
     if (spec.final_logit_softcap > 0.0) {  // elementwise: each rank caps its own vocabulary columns
       softcap(logits.as<float>(), rows * local_vocab, static_cast<float>(spec.final_logit_softcap), stream);
     }

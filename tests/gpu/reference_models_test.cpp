@@ -207,6 +207,16 @@ TEST_CASE("phi3 with Phi-4-mini's partial rotary (12 of 16 dimensions), safetens
   check_all_cases_in_one_step("phi3_partial_gguf");
   CHECK(ModelFiles::open(test::fixture("models/phi3_partial_gguf/model.gguf")).spec().rotary_dims() == 12);
 }
+TEST_CASE("granite (embedding, attention, residual and logit multipliers), safetensors and llama.cpp's GGUF, matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("granite");
+  check_all_cases_in_one_step("granite_gguf");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/granite_gguf/model.gguf")).spec();
+  CHECK(spec.residual_multiplier == Approx(0.22));
+  CHECK(spec.logit_scale == 8.0);
+  CHECK(spec.attention_scale == 0.0625);
+  CHECK(spec.embedding_multiplier == 12.0);
+}
 TEST_CASE("smollm3 (every fourth layer without RoPE, tied embeddings), safetensors and llama.cpp's GGUF, matches transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("smollm3");
@@ -233,7 +243,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2"}) {
+        "smollm3_gguf", "gemma2", "granite"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

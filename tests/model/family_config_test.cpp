@@ -193,6 +193,21 @@ TEST_CASE("Gemma 2 configs: Gemma2Config's defaults (soft-capping 50 and 30, tie
   CHECK(s.attention_scale == Approx(1.0 / 12.0));
 }
 
+TEST_CASE("Granite configs: the four multipliers, GraniteConfig's 1 when absent", "[model][config][families]") {
+  const std::string head = R"({"model_type":"granite","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
+    "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096)";
+  const ModelSpec s = spec_from_hf_config(parse((head + R"(,"embedding_multiplier":12.0,"residual_multiplier":0.22,)"
+                                                        R"("attention_multiplier":0.0078125,"logits_scaling":16.0})").c_str()), "c");
+  CHECK(s.arch == Architecture::Granite);
+  CHECK(s.embedding_multiplier == 12.0);
+  CHECK(s.residual_multiplier == 0.22);
+  CHECK(s.attention_scale_of(0) == 0.0078125);
+  CHECK(s.logit_scale == 16.0);
+  const ModelSpec plain = spec_from_hf_config(parse((head + "}").c_str()), "c");
+  CHECK(plain.attention_scale_of(0) == 1.0);  // GraniteConfig's attention_multiplier default, not 1/sqrt(d)
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"(,"logits_scaling":0})").c_str()), "c"), Contains("positive"));
+}
+
 TEST_CASE("SmolLM3 configs: the layers without RoPE from no_rope_layers or its interval", "[model][config][families]") {
   const std::string head = R"({"model_type":"smollm3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":8,
     "num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,"max_position_embeddings":4096,)";
