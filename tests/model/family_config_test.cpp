@@ -273,6 +273,6 @@ TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "
   SECTION("an unknown architecture lists the supported ones") {
     auto b = minimal_gguf("phi2", 1);
     CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi2"))),
-                      Contains("phi2") && Contains("supported: llama, qwen2, qwen3, gemma2, gemma3, phi3, smollm3"));
+                      Contains("phi2") && Contains("supported: llama, qwen2, qwen3") && Contains("phi3"));
   }
 }
