@@ -23,6 +23,7 @@ class ConfigView {
     auto it = o_.find(key);
     return (it == o_.end() || it->value().is_null()) ? nullptr : &it->value();
   }
+  bool present(std::string_view key) const { return o_.find(key) != o_.end(); }  // null counts
   int64_t integer(std::string_view key) const {
     auto v = optional_integer(key);
     if (!v) fail("missing \"" + std::string(key) + "\"");
@@ -195,7 +196,11 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
 // family that has the notion), else each family's own fields.
 void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
   std::optional<int64_t> window = cfg.optional_integer("sliding_window");
-  if (!window && family.arch == Architecture::Gemma2) window = 4096;  // Gemma2Config's default
+  // Gemma2Config's and MistralConfig's default when the key is absent (null: no window).
+  if (!window && !cfg.present("sliding_window") &&
+      (family.arch == Architecture::Gemma2 || family.arch == Architecture::Mistral)) {
+    window = 4096;
+  }
   std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers), false);
   if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
     const auto& list = types->as_array();
@@ -286,16 +291,18 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family == nullptr) {
     top_view.fail("model_type \"" + model_type + "\" is not supported (supported: " + supported_model_types() + ")");
   }
-  // Gemma3ForConditionalGeneration: the language model's config is text_config.
-  json::object text;
+  // A multimodal wrapper (Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration): the
+  // language model's config is text_config.
+  json::object text = top;
   std::string where = source;
-  if (family->arch == Architecture::Gemma3) {
+  if (is_wrapper_model_type(*family, model_type)) {
     const json::value* nested = top_view.find("text_config");
-    if (model_type == "gemma3" && (nested == nullptr || !nested->is_object())) top_view.fail("gemma3 config has no text_config");
-    text = with_gemma3_defaults(model_type == "gemma3" ? nested->as_object() : top);
-    if (model_type == "gemma3") where = source + " text_config";
+    if (nested == nullptr || !nested->is_object()) top_view.fail(model_type + " config has no text_config");
+    text = nested->as_object();
+    where = source + " text_config";
   }
-  const ConfigView cfg(family->arch == Architecture::Gemma3 ? text : top, where);
+  if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
+  const ConfigView cfg(text, where);
 
   ModelSpec spec;
   spec.arch = family->arch;

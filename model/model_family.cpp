@@ -1,5 +1,6 @@
 #include "model/model_family.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace troupe {
@@ -12,8 +13,11 @@ constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
 constexpr std::array<std::string_view, 1> kQwen3Types{"qwen3"};
 constexpr std::array<std::string_view, 1> kQwen3Gguf{"qwen3"};
 constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
+// Mistral3ForConditionalGeneration (Mistral Small 3.1): a Mistral language model beside Pixtral's vision tower.
+constexpr std::array<std::string_view, 1> kMistralWrappers{"mistral3"};
 // gemma3_text: Gemma3ForCausalLM; gemma3: Gemma3ForConditionalGeneration, whose text part is read.
-constexpr std::array<std::string_view, 2> kGemma3Types{"gemma3_text", "gemma3"};
+constexpr std::array<std::string_view, 1> kGemma3Types{"gemma3_text"};
+constexpr std::array<std::string_view, 1> kGemma3Wrappers{"gemma3"};
 constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
 constexpr std::array<std::string_view, 1> kGemma2Gguf{"gemma2"};
@@ -32,12 +36,13 @@ const std::array<ModelFamily, 10>& families() {
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
       {.arch = Architecture::Qwen3, .hf_model_types = kQwen3Types, .gguf_architectures = kQwen3Gguf, .qk_norm = true},
       // Llama with an optional sliding window over every layer.
-      {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .gguf_architectures = {},
-       .gguf_permuted_qk = true},
+      {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .hf_wrapper_types = kMistralWrappers,
+       .gguf_architectures = {}, .gguf_permuted_qk = true},
       // Gemma 2: Gemma 3 without q/k norms and local RoPE, with soft-capped attention and logits.
       {.arch = Architecture::Gemma2, .hf_model_types = kGemma2Types, .gguf_architectures = kGemma2Gguf,
        .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
-      {.arch = Architecture::Gemma3, .hf_model_types = kGemma3Types, .gguf_architectures = kGemma3Gguf,
+      {.arch = Architecture::Gemma3, .hf_model_types = kGemma3Types, .hf_wrapper_types = kGemma3Wrappers,
+       .gguf_architectures = kGemma3Gguf,
        .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
       // Llama-shaped, with an optional clip_qkv and sliding window.
       {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
@@ -75,11 +80,17 @@ const ModelFamily& family_of(Architecture arch) {
   return families().front();  // unreachable: every Architecture has a row
 }
 
+bool is_wrapper_model_type(const ModelFamily& family, std::string_view model_type) {
+  return std::find(family.hf_wrapper_types.begin(), family.hf_wrapper_types.end(), model_type) !=
+         family.hf_wrapper_types.end();
+}
+
 const ModelFamily* family_for_model_type(std::string_view model_type) {
   for (const ModelFamily& f : families()) {
     for (const std::string_view t : f.hf_model_types) {
       if (t == model_type) return &f;
     }
+    if (is_wrapper_model_type(f, model_type)) return &f;
   }
   return nullptr;
 }
@@ -93,7 +104,10 @@ const ModelFamily* family_for_gguf_architecture(std::string_view architecture) {
   return nullptr;
 }
 
-std::string supported_model_types() { return join(&ModelFamily::hf_model_types); }
+std::string supported_model_types() {
+  const std::string wrappers = join(&ModelFamily::hf_wrapper_types);
+  return join(&ModelFamily::hf_model_types) + (wrappers.empty() ? "" : ", " + wrappers);
+}
 std::string supported_gguf_architectures() { return join(&ModelFamily::gguf_architectures); }
 
 }  // namespace troupe

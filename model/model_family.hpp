@@ -16,6 +16,9 @@ struct ModelFamily {
   Architecture arch;
   // config.json model_type values of this family (the first is its name).
   std::span<const std::string_view> hf_model_types;
+  // model_type values of multimodal wrappers (…ForConditionalGeneration) whose language model is
+  // of this family: its config is their text_config, its tensors under language_model.
+  std::span<const std::string_view> hf_wrapper_types = {};
   // GGUF general.architecture values whose files this family reads. Llama-shaped families that
   // llama.cpp converts as "llama" (Mistral, IQuest-Coder) come back as Llama from a GGUF.
   std::span<const std::string_view> gguf_architectures;
@@ -32,6 +35,8 @@ struct ModelFamily {
 };
 
 const ModelFamily& family_of(Architecture arch);
+// Whether `model_type` is one of `family`'s multimodal wrappers.
+bool is_wrapper_model_type(const ModelFamily& family, std::string_view model_type);
 // The family of a config.json model_type / a GGUF general.architecture; nullptr when none.
 const ModelFamily* family_for_model_type(std::string_view model_type);
 const ModelFamily* family_for_gguf_architecture(std::string_view architecture);

@@ -19,6 +19,9 @@ every sequence run on its own through transformers. Writes:
                  sliding_window_pattern array); llama.cpp takes 1/sqrt(head_dim) for the query
                  scale, so its reference is the model with query_pre_attn_scalar = head_dim.
   mistral/       MistralForCausalLM with a sliding window of 8 over both layers.
+  mistral3/      Mistral3ForConditionalGeneration (Mistral Small 3.1's layout): a Mistral language model
+                 (no window, rope base 1e9) under model.language_model, beside a tiny Pixtral vision
+                 tower and projector that a text-only server leaves unread; logits of text input.
   iquestcoder/   an IQuest-Coder-shaped model (model_type iquestcoder): Llama's layers with
                  clip_qkv 0.25 (q, k and v clamped after their projections) and a sliding window
                  of 8 on the layers from max_window_layers = 1 (use_sliding_window). IQuest's
@@ -81,7 +84,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
-                          GraniteForCausalLM, LlamaConfig, LlamaForCausalLM,  # noqa: E402
+                          GraniteForCausalLM, Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, SmolLM3Config, SmolLM3ForCausalLM)
 
@@ -300,6 +303,19 @@ def gemma2_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "gemma2_gguf", out / "gemma2", twin, cases, 512)
 
 
+def mistral3_fixtures(out: Path) -> None:
+    """Mistral Small 3.1's multimodal checkpoint layout, read for its language model."""
+    text = MistralConfig(**llama_like(sliding_window=None, rope_parameters={"rope_type": "default",
+                                                                            "rope_theta": 1_000_000_000.0}))
+    vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                 num_channels=3, image_size=32, patch_size=16, head_dim=16)
+    config = Mistral3Config(vision_config=vision, text_config=text, image_token_index=10, tie_word_embeddings=False)
+    model = build_model(Mistral3ForConditionalGeneration, config, 1301)
+    emit(out / "mistral3", model, make_sequences(600, 1311), vocab=600)
+    tiny_tokenizer(out / "mistral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
+                   add_bos_token=True, legacy=False)
+
+
 def granite_fixtures(out: Path) -> None:
     """Granite 3: its four multipliers; and llama.cpp's conversion."""
     config = GraniteConfig(**llama_like(tie_word_embeddings=True, embedding_multiplier=12.0, residual_multiplier=0.22,
@@ -330,14 +346,15 @@ def smollm3_fixtures(out: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3"],
+                    help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     if args.only:
         {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures}[args.only](out)
+         "granite": granite_fixtures, "mistral3": mistral3_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -415,6 +432,7 @@ def main() -> int:
     smollm3_fixtures(out)
     gemma2_fixtures(out)
     granite_fixtures(out)
+    mistral3_fixtures(out)
     return 0
 
 

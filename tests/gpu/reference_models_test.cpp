@@ -173,6 +173,17 @@ TEST_CASE("gemma3 GGUF (norms + 1, per-layer window pattern) matches transformer
 TEST_CASE("mistral with a sliding window matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("mistral");
 }
+TEST_CASE("mistral3 (Mistral Small 3.1's multimodal layout) is read for its language model and matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("mistral3");
+  const ModelFiles model = ModelFiles::open(test::fixture("models/mistral3"));
+  CHECK(model.spec().arch == Architecture::Mistral);
+  CHECK(model.spec().layer_window.empty());  // text_config's sliding_window is null
+  for (const auto& entry : model.tensors()) {  // the vision tower and projector are left out
+    INFO(entry.first);
+    CHECK((entry.first.starts_with("model.") || entry.first.starts_with("lm_head.")));
+  }
+}
 TEST_CASE("an IQuest-Coder-shaped model (clip_qkv, sliding window from max_window_layers) matches transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("iquestcoder");

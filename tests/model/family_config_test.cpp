@@ -193,6 +193,14 @@ TEST_CASE("Gemma 2 configs: Gemma2Config's defaults (soft-capping 50 and 30, tie
   CHECK(s.attention_scale == Approx(1.0 / 12.0));
 }
 
+TEST_CASE("Mistral configs: sliding_window absent is MistralConfig's 4096, null is none", "[model][config][families]") {
+  const std::string head = R"({"model_type":"mistral","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
+    "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":32768)";
+  CHECK(spec_from_hf_config(parse((head + "}").c_str()), "c").layer_window == std::vector<int64_t>{4096, 4096});
+  CHECK(spec_from_hf_config(parse((head + R"(,"sliding_window":null})").c_str()), "c").layer_window.empty());
+  CHECK(spec_from_hf_config(parse((head + R"(,"sliding_window":8})").c_str()), "c").layer_window == std::vector<int64_t>{8, 8});
+}
+
 TEST_CASE("Granite configs: the four multipliers, GraniteConfig's 1 when absent", "[model][config][families]") {
   const std::string head = R"({"model_type":"granite","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
     "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096)";
