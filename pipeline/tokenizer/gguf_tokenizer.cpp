@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <string_view>
 
 #include "common/error.hpp"
@@ -22,13 +23,15 @@ enum TokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined
 enum class PreSplit {
   Gpt2,            // ByteLevel with GPT-2's expression
   DigitsThenGpt2,  // every digit on its own, then ByteLevel with GPT-2's expression
-  Pattern,         // Split(pattern, isolated), then ByteLevel without an expression
+  Patterns,        // Split(pattern, isolated) for each pattern in turn [then every digit on its own],
+                   // then ByteLevel without an expression
 };
 
 struct PreFamily {
   std::vector<std::string_view> names;
   PreSplit split;
-  std::string_view pattern = {};
+  std::vector<std::string_view> patterns = {};
+  bool digits = false;         // Patterns: every digit split off after them (DeepSeek-Coder)
   bool nfc = false;            // text normalized to NFC first (Qwen2's tokenizer.json)
   bool ignore_merges = false;  // a piece that is a token is taken whole (tokenizer.json's ignore_merges)
   // BOS is added when the file has no tokenizer.ggml.add_bos_token: llama.cpp's default for these
@@ -36,24 +39,28 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 7>& pre_families() {
+const std::array<PreFamily, 9>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 7> families{{
+  static const std::array<PreFamily, 9> families{{
       {{"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}, PreSplit::Gpt2},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
       {{"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, PreSplit::DigitsThenGpt2},
-      {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, PreSplit::Pattern, p::kLlama3,
+      {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, PreSplit::Patterns, {p::kLlama3}, false,
        false, true, true},
       // DBRX and Smaug: Llama 3's expression, merges always applied (llama.cpp's reading of them).
-      {{"dbrx", "smaug-bpe"}, PreSplit::Pattern, p::kLlama3},
-      {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, PreSplit::Pattern, p::kQwen2, true},
+      {{"dbrx", "smaug-bpe"}, PreSplit::Patterns, {p::kLlama3}},
+      {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, PreSplit::Patterns, {p::kQwen2}, false, true},
       // Mistral NeMo, Small 3, Devstral, Ministral: Tekken, a tiktoken vocabulary. Pixtral's
       // tokenizer.json is Tekken's too (the converter's hash of its output equals the one
       // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with
       // Llama 3's expression.
-      {{"tekken", "pixtral"}, PreSplit::Pattern, p::kTekken, false, true, true},
+      {{"tekken", "pixtral"}, PreSplit::Patterns, {p::kTekken}, false, false, true, true},
       // GPT-4o's o200k vocabulary (Phi-4-mini).
-      {{"gpt-4o"}, PreSplit::Pattern, p::kGpt4o},
+      {{"gpt-4o"}, PreSplit::Patterns, {p::kGpt4o}},
+      // Coding models with Llama's architecture: Seed-Coder, and DeepSeek-Coder (1.3B to 33B).
+      {{"seed-coder"}, PreSplit::Patterns, {p::kSeedCoder}},
+      {{"deepseek-coder"}, PreSplit::Patterns,
+       {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)}, true},
   }};
   return families;
 }
@@ -78,9 +85,12 @@ bool configure_pre_tokenizer(const std::string& pre, const std::string& origin, 
         parts.pre_tokenizer.add_digits(true, origin);
         parts.pre_tokenizer.add_byte_level(false, true, origin);
         break;
-      case PreSplit::Pattern:
-        parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(f.pattern), origin), SplitBehavior::Isolated,
-                                      false);
+      case PreSplit::Patterns:
+        for (const std::string_view pattern : f.patterns) {
+          parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(pattern), origin), SplitBehavior::Isolated,
+                                        false);
+        }
+        if (f.digits) parts.pre_tokenizer.add_digits(true, origin);
         parts.pre_tokenizer.add_byte_level(false, false, origin);
         break;
     }

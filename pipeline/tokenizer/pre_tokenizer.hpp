@@ -43,6 +43,13 @@ inline constexpr std::string_view kTekken =
 // and digit groups of at most three.
 inline constexpr std::string_view kGpt4o =
     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Seed-Coder: Llama 3's expression with single digits and no newlines in punctuation runs.
+inline constexpr std::string_view kSeedCoder =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// DeepSeek-Coder: four Splits in turn (then every digit on its own): line breaks, letter runs,
+// punctuation runs, CJK runs, each with at most one space before it.
+inline constexpr std::string_view kDeepSeekCoder[] = {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)",
+                                                      "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+"};
 }  // namespace pretokenizer_patterns
 
 class PreTokenizer {

@@ -65,6 +65,32 @@ TEST_CASE("tokenizer: Caseless contractions of the Llama 3 pattern", "[tokenizer
   CHECK(run(pre, "12345") == V{"123", "45"});
 }
 
+// Seed-Coder's expression, pieces from Python's `regex` module (re.findall).
+TEST_CASE("tokenizer: Seed-Coder's pattern splits as Python's regex module does", "[tokenizer][pre_tokenizer]") {
+  PreTokenizer pre;
+  pre.add_split(std::make_shared<OnigRegex>(std::string(pretokenizer_patterns::kSeedCoder), "test"),
+                SplitBehavior::Isolated, false);
+  CHECK(run(pre, "I'M here 12345!!\n\n  x = a+b;") ==
+        V{"I", "'M", " here", " ", "1", "2", "3", "4", "5", "!!", "\n\n", " ", " x", " =", " a", "+b", ";"});
+  CHECK(run(pre, "def f(x):\n    return x**2  # 平方") ==
+        V{"def", " f", "(x", "):", "\n", "   ", " return", " x", "**", "2", " ", " #", " 平方"});
+}
+
+// DeepSeek-Coder's sequence, pieces from Hugging Face `tokenizers` (pre_tokenize_str of the same
+// Split steps and Digits(individual_digits)).
+TEST_CASE("tokenizer: DeepSeek-Coder's split sequence matches Hugging Face's pre-tokenizer", "[tokenizer][pre_tokenizer]") {
+  PreTokenizer pre;
+  for (const std::string_view pattern : pretokenizer_patterns::kDeepSeekCoder) {
+    pre.add_split(std::make_shared<OnigRegex>(std::string(pattern), "test"), SplitBehavior::Isolated, false);
+  }
+  pre.add_digits(true, "test");
+  CHECK(run(pre, "I'M here 12345!!\n\n  x = a+b;") ==
+        V{"I", "'", "M", " here", " ", "1", "2", "3", "4", "5", "!!", "\n", "\n", " ", " x", " =", " a", "+", "b", ";"});
+  CHECK(run(pre, "def f(x):\n    return x**2  # 平方") ==
+        V{"def", " f", "(", "x", "):", "\n", "   ", " return", " x", "**", "2", " ", " #", " ", "平方"});
+  CHECK(run(pre, "안녕하세요 世界 42") == V{"안녕하세요", " ", "世界", " ", "4", "2"});
+}
+
 // Pieces from Python's `regex` module (re.findall with the same expression, tiktoken's semantics).
 TEST_CASE("tokenizer: GPT-4o's o200k pattern splits as Python's regex module does", "[tokenizer][pre_tokenizer]") {
   PreTokenizer pre;
