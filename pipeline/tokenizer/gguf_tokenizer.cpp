@@ -19,19 +19,13 @@ enum TokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined
 
 // How the byte-level BPE families that tokenizer.ggml.pre names split text before their merges,
 // as each family's tokenizer.json does; the names are those llama.cpp's converter writes, several
-// for one family where models share a tokenizer.json layout.
-enum class PreSplit {
-  Gpt2,            // ByteLevel with GPT-2's expression
-  DigitsThenGpt2,  // every digit on its own, then ByteLevel with GPT-2's expression
-  Patterns,        // Split(pattern, isolated) for each pattern in turn [then every digit on its own],
-                   // then ByteLevel without an expression
-};
-
+// for one family where models share a tokenizer.json layout. A family splits with its patterns
+// (each a Split, isolated, in turn), then [every digit on its own], then ByteLevel — with GPT-2's
+// expression when it has no patterns of its own.
 struct PreFamily {
   std::vector<std::string_view> names;
-  PreSplit split;
   std::vector<std::string_view> patterns = {};
-  bool digits = false;         // Patterns: every digit split off after them (DeepSeek-Coder)
+  bool digits = false;         // every digit split off (SmolLM's and DeepSeek-Coder's Digits)
   bool nfc = false;            // text normalized to NFC first (Qwen2's tokenizer.json)
   bool ignore_merges = false;  // a piece that is a token is taken whole (tokenizer.json's ignore_merges)
   // BOS is added when the file has no tokenizer.ggml.add_bos_token: llama.cpp's default for these
@@ -42,25 +36,25 @@ struct PreFamily {
 const std::array<PreFamily, 9>& pre_families() {
   namespace p = pretokenizer_patterns;
   static const std::array<PreFamily, 9> families{{
-      {{"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}, PreSplit::Gpt2},
+      {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
-      {{"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, PreSplit::DigitsThenGpt2},
-      {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, PreSplit::Patterns, {p::kLlama3}, false,
-       false, true, true},
+      {.names = {"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, .digits = true},
+      {.names = {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, .patterns = {p::kLlama3},
+       .ignore_merges = true, .adds_bos = true},
       // DBRX and Smaug: Llama 3's expression, merges always applied (llama.cpp's reading of them).
-      {{"dbrx", "smaug-bpe"}, PreSplit::Patterns, {p::kLlama3}},
-      {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, PreSplit::Patterns, {p::kQwen2}, false, true},
+      {.names = {"dbrx", "smaug-bpe"}, .patterns = {p::kLlama3}},
+      {.names = {"qwen2", "deepseek-r1-qwen", "stablelm2"}, .patterns = {p::kQwen2}, .nfc = true},
       // Mistral NeMo, Small 3, Devstral, Ministral: Tekken, a tiktoken vocabulary. Pixtral's
       // tokenizer.json is Tekken's too (the converter's hash of its output equals the one
       // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with
       // Llama 3's expression.
-      {{"tekken", "pixtral"}, PreSplit::Patterns, {p::kTekken}, false, false, true, true},
+      {.names = {"tekken", "pixtral"}, .patterns = {p::kTekken}, .ignore_merges = true, .adds_bos = true},
       // GPT-4o's o200k vocabulary (Phi-4-mini).
-      {{"gpt-4o"}, PreSplit::Patterns, {p::kGpt4o}},
+      {.names = {"gpt-4o"}, .patterns = {p::kGpt4o}},
       // Coding models with Llama's architecture: Seed-Coder, and DeepSeek-Coder (1.3B to 33B).
-      {{"seed-coder"}, PreSplit::Patterns, {p::kSeedCoder}},
-      {{"deepseek-coder"}, PreSplit::Patterns,
-       {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)}, true},
+      {.names = {"seed-coder"}, .patterns = {p::kSeedCoder}},
+      {.names = {"deepseek-coder"}, .patterns = {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)},
+       .digits = true},
   }};
   return families;
 }
@@ -77,23 +71,12 @@ std::string supported_pre_tokenizers() {
 bool configure_pre_tokenizer(const std::string& pre, const std::string& origin, TokenizerParts& parts) {
   for (const PreFamily& f : pre_families()) {
     if (std::find(f.names.begin(), f.names.end(), pre) == f.names.end()) continue;
-    switch (f.split) {
-      case PreSplit::Gpt2:
-        parts.pre_tokenizer.add_byte_level(false, true, origin);
-        break;
-      case PreSplit::DigitsThenGpt2:
-        parts.pre_tokenizer.add_digits(true, origin);
-        parts.pre_tokenizer.add_byte_level(false, true, origin);
-        break;
-      case PreSplit::Patterns:
-        for (const std::string_view pattern : f.patterns) {
-          parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(pattern), origin), SplitBehavior::Isolated,
-                                        false);
-        }
-        if (f.digits) parts.pre_tokenizer.add_digits(true, origin);
-        parts.pre_tokenizer.add_byte_level(false, false, origin);
-        break;
+    for (const std::string_view pattern : f.patterns) {
+      parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>(std::string(pattern), origin), SplitBehavior::Isolated,
+                                    false);
     }
+    if (f.digits) parts.pre_tokenizer.add_digits(true, origin);
+    parts.pre_tokenizer.add_byte_level(false, /*use_regex=*/f.patterns.empty(), origin);
     if (f.nfc) parts.normalizer = Normalizer({NormalizationForm::NFC});
     parts.bpe_options.ignore_merges = f.ignore_merges;
     return f.adds_bos;
