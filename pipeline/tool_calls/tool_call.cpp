@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string_view>
 
 #include "pipeline/tool_calls/tool_call_mode.hpp"
 
@@ -22,24 +23,23 @@ void MessageDelta::append(MessageDelta other) {
   }
 }
 
-std::string make_tool_call_id() {
+namespace {
+
+// `prefix` then `length` characters drawn uniformly from `alphabet`, from one generator per thread.
+std::string random_id(std::string_view prefix, std::string_view alphabet, int length) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "chatcmpl-tool-";
-  for (int word = 0; word < 2; ++word) {
-    uint64_t bits = rng();
-    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 0xF];
-  }
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::string id(prefix);
+  for (int i = 0; i < length; ++i) id += alphabet[pick(rng)];
   return id;
 }
 
+}  // namespace
+
+std::string make_tool_call_id() { return random_id("chatcmpl-tool-", "0123456789abcdef", 32); }
+
 std::string make_mistral_tool_call_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr std::string_view kAlphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::uniform_int_distribution<std::size_t> pick(0, kAlphanumeric.size() - 1);
-  std::string id;
-  for (int i = 0; i < 9; ++i) id += kAlphanumeric[pick(rng)];
-  return id;
+  return random_id("", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 9);
 }
 
 std::string_view tool_call_format_name(ToolCallFormat format) {
