@@ -15,6 +15,13 @@ namespace {
 constexpr int64_t kTokenTypeControl = 3;  // tokenizer.ggml.token_type
 
 
+// Gemma's scales as llama.cpp applies them: embeddings × sqrt(hidden), the query × 1/sqrt(head_dim)
+// — except for the 27B models, whose query_pre_attn_scalar is hidden/heads, which llama.cpp uses.
+void set_gemma_scales(ModelSpec& spec, bool is_27b) {
+  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
+  spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
+}
+
 // Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
 // given by attention.sliding_window_pattern (a per-layer array, or a period: every n-th layer
 // global, 6 when absent); the sliding layers' RoPE base rope.freq_base_swa (10,000 when absent)
@@ -48,9 +55,7 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? window : 0;
   spec.local_rope = RopeSpec{};
   spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
-  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
-  const bool is_27b = spec.num_layers == 62;
-  spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
+  set_gemma_scales(spec, /*is_27b=*/spec.num_layers == 62);
   if (gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0) != 0.0) {
     throw ModelError(source + ": " + arch + ".final_logit_softcapping is not supported");
   }
@@ -66,9 +71,7 @@ void read_gemma2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   if (window <= 0) throw ModelError(source + ": " + arch + ".attention.sliding_window must be positive");
   spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), 0);
   for (int64_t i = 0; i < spec.num_layers; i += 2) spec.layer_window[static_cast<std::size_t>(i)] = window;
-  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
-  const bool is_27b = spec.num_layers == 46;
-  spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
+  set_gemma_scales(spec, /*is_27b=*/spec.num_layers == 46);
   spec.attention_softcap = gguf.get_float(arch + ".attn_logit_softcapping").value_or(0.0);
   spec.final_logit_softcap = gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0);
 }
@@ -90,7 +93,7 @@ void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spe
   }
   spec.rope.factor = static_cast<double>(spec.max_position) / static_cast<double>(spec.rope.original_max_position);
   if (auto f = gguf.get_float(arch + ".rope.scaling.attn_factor")) spec.rope.attention_factor = *f;
-  spec.rope.use_long_factors = spec.max_position > spec.rope.original_max_position;
+  spec.limit_context(spec.max_position);  // picks the factor set for the context served
 }
 
 }  // namespace

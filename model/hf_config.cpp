@@ -163,7 +163,7 @@ void read_ropes(const ConfigView& cfg, ModelSpec& spec, double default_theta, st
     } else if (spec.rope.original_max_position <= 0) {
       cfg.fail("longrope without original_max_position_embeddings");
     }
-    spec.rope.use_long_factors = max_position > spec.rope.original_max_position;
+    spec.limit_context(max_position);  // picks the factor set for the context served
   }
   if (default_local_theta) {
     const double local_theta = cfg.number("rope_local_base_freq").value_or(*default_local_theta);
