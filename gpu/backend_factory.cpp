@@ -21,9 +21,21 @@ namespace troupe {
 
 namespace {
 
+// Why the CUDA backend cannot run `spec`, or "" when it can (the CPU backend runs every model).
+std::string cuda_unsupported(const ModelSpec& spec) {
+  if (spec.moe) {
+    return "the CUDA backend does not run mixture-of-experts models (" + std::string(architecture_name(spec.arch)) +
+           ") yet; the CPU backend does (--device cpu)";
+  }
+  return "";
+}
+
 std::unique_ptr<Backend> make_cuda_backend([[maybe_unused]] const ModelFiles& model,
                                            [[maybe_unused]] const BackendOptions& options, [[maybe_unused]] int index) {
 #if TROUPE_WITH_CUDA
+  if (const std::string why = cuda_unsupported(model.spec()); !why.empty()) {
+    throw ConfigError("--device " + options.device + ": " + why);
+  }
   CudaBackendOptions cuda;
   cuda.device = index;
   const bool fp16 = options.dtype == "float16" || options.dtype == "half";  // make_backend checked the name
@@ -72,8 +84,13 @@ std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOpti
   if (device == "cpu") return std::make_unique<CpuBackend>(model, options);
   if (device == "auto") {
     const CudaProbe& probe = probe_cuda_devices();
-    if (probe.device_count > 0) return make_cuda_backend(model, options, 0);
-    spdlog::warn("troupe: no CUDA device ({}), using the CPU backend", probe.reason);
+    const std::string unsupported = cuda_unsupported(model.spec());
+    if (probe.device_count > 0 && unsupported.empty()) return make_cuda_backend(model, options, 0);
+    if (probe.device_count > 0) {
+      spdlog::warn("troupe: {}: using the CPU backend", unsupported);
+    } else {
+      spdlog::warn("troupe: no CUDA device ({}), using the CPU backend", probe.reason);
+    }
     return std::make_unique<CpuBackend>(model, options);
   }
   if (device.rfind("cuda", 0) == 0) {
@@ -93,7 +110,8 @@ std::unique_ptr<Backend> make_backend(const ModelFiles& model, const BackendOpti
 
 std::unique_ptr<Backend> make_tensor_parallel_backend(const ModelFiles& model, const BackendOptions& base, int size) {
   if (size < 1) throw ConfigError("--tensor-parallel-size " + std::to_string(size) + ": expected 1 or more");
-  const bool cpu = base.device == "cpu" || (base.device == "auto" && probe_cuda_devices().device_count == 0);
+  const bool cpu = base.device == "cpu" ||
+                   (base.device == "auto" && (probe_cuda_devices().device_count == 0 || !cuda_unsupported(model.spec()).empty()));
   // CUDA ranks: `size` consecutive devices from the one `base` names, NCCL between them.
   std::vector<int> devices;
   std::vector<std::shared_ptr<Communicator>> communicators;

@@ -1,5 +1,7 @@
 #include "model/decoder_layout.hpp"
 
+#include "model/model_family.hpp"
+
 namespace troupe {
 
 DecoderLayout decoder_layout(const ModelSpec& spec) {
@@ -33,9 +35,20 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     } else {
       L.mlp_norm = p + "post_attention_layernorm.weight";
     }
-    L.gate = p + "mlp.gate_proj.weight";
-    L.up = p + "mlp.up_proj.weight";
-    L.down = p + "mlp.down_proj.weight";
+    if (spec.sparse_mlp(i)) {
+      const ExpertNames& n = family_of(spec.arch).expert_names;
+      const std::string block = p + std::string(n.block) + ".";
+      L.router = block + "gate.weight";
+      for (int64_t e = 0; e < spec.moe->num_experts; ++e) {
+        const std::string expert = block + "experts." + std::to_string(e) + ".";
+        L.experts.push_back({expert + std::string(n.gate) + ".weight", expert + std::string(n.up) + ".weight",
+                             expert + std::string(n.down) + ".weight"});
+      }
+    } else {
+      L.gate = p + "mlp.gate_proj.weight";
+      L.up = p + "mlp.up_proj.weight";
+      L.down = p + "mlp.down_proj.weight";
+    }
     L.window = spec.window(i);
     L.rope = spec.uses_rope(i);
     layout.layers.push_back(std::move(L));

@@ -7,6 +7,8 @@
 //       attention (layer's window and scale) → o
 //   x += [attention_out_norm](h)
 //   h = mlp_norm(x) → act(gate) · up → down
+//       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
+//        chosen by the router; ModelSpec::moe)
 //   x += [mlp_out_norm](h)
 //
 // where a bracketed step is there when its tensor name is not empty.
@@ -25,7 +27,12 @@ struct LayerLayout {
   std::string q_norm, k_norm;      // per-head RMSNorms; empty without them
   std::string attention_out_norm;  // on the attention output (sandwich norms); empty without
   std::string mlp_norm;            // RMSNorm before the MLP
-  std::string gate, up, down;
+  std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer
+  std::string router;              // [experts, hidden]; empty in a dense layer
+  struct Expert {
+    std::string gate, up, down;
+  };
+  std::vector<Expert> experts;     // a mixture-of-experts layer's, in expert order
   std::string mlp_out_norm;        // on the MLP output (sandwich norms); empty without
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
   bool rope = true;                // q and k rotated by position (false: a NoPE layer, SmolLM3)

@@ -106,6 +106,10 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family == nullptr) {
     fail("general.architecture \"" + arch + "\" is not supported (supported: " + supported_gguf_architectures() + ")");
   }
+  // llama.cpp converts Mixtral as "llama" with experts.
+  if (family->arch == Architecture::Llama && gguf.get_int(arch + ".expert_count").value_or(0) > 0) {
+    family = &family_of(Architecture::Mixtral);
+  }
   ModelSpec spec;
   spec.arch = family->arch;
   auto required = [&](const std::string& key) -> int64_t {
@@ -182,6 +186,16 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     // writes no key for it).
     spec.layer_rope.resize(static_cast<std::size_t>(spec.num_layers));
     for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
+  }
+  if (family->mixture_of_experts) {
+    // Every layer's MLP is the experts, their probabilities renormalized (llama.cpp's llama and
+    // qwen3moe graphs).
+    MoeSpec moe;
+    moe.num_experts = required("expert_count");
+    moe.experts_per_token = required("expert_used_count");
+    moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
+    moe.normalize_top_k = true;
+    spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {
     spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), *window);

@@ -228,7 +228,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const int64_t first = cfg.optional_integer("max_window_layers").value_or(spec.num_layers);
       for (int64_t i = first; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = true;
     }
-  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::Phi3)) {
+  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::Mixtral ||
+                        family.arch == Architecture::Phi3)) {
     sliding.assign(sliding.size(), true);  // one window over every layer
   }
   if (std::none_of(sliding.begin(), sliding.end(), [](bool b) { return b; })) return;
@@ -256,6 +257,33 @@ void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
   const int64_t interval = cfg.optional_integer("no_rope_layer_interval").value_or(4);
   if (interval <= 0) cfg.fail("no_rope_layer_interval must be positive");
   for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % interval != 0;
+}
+
+// A mixture of experts: MixtralConfig's num_local_experts (Qwen3MoeConfig's num_experts),
+// num_experts_per_tok and, for Qwen3-MoE, moe_intermediate_size, norm_topk_prob, and the dense
+// layers (mlp_only_layers, or all but every decoder_sparse_step-th).
+void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
+  MoeSpec moe;
+  const auto experts = cfg.optional_integer("num_local_experts");
+  moe.num_experts = experts ? *experts : cfg.integer("num_experts");
+  moe.experts_per_token = cfg.integer("num_experts_per_tok");
+  moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(spec.intermediate_size);
+  // Mixtral renormalizes the chosen experts' probabilities always; Qwen3MoeConfig's default is not to.
+  moe.normalize_top_k = family.arch == Architecture::Mixtral || cfg.boolean("norm_topk_prob").value_or(false);
+  if (family.arch == Architecture::Qwen3Moe) {
+    const int64_t step = cfg.optional_integer("decoder_sparse_step").value_or(1);
+    if (step <= 0) cfg.fail("decoder_sparse_step must be positive");
+    moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+    for (int64_t i = 0; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = (i + 1) % step == 0;
+    if (const json::value* dense = cfg.find("mlp_only_layers"); dense != nullptr && dense->is_array()) {
+      for (const json::value& layer : dense->as_array()) {
+        const int64_t i = layer.is_number() ? layer.to_number<int64_t>() : -1;
+        if (i < 0 || i >= spec.num_layers) cfg.fail("mlp_only_layers lists a layer that does not exist");
+        moe.sparse_layers[static_cast<std::size_t>(i)] = false;
+      }
+    }
+  }
+  spec.moe = std::move(moe);
 }
 
 // Gemma 3's text config leaves out what Gemma3TextConfig defaults (the 4B model's names only its
@@ -356,6 +384,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.logit_scale = cfg.number("logits_scaling").value_or(1.0);
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
+  if (family->mixture_of_experts) read_moe(cfg, spec, *family);
   read_windows(cfg, spec, *family);
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));

@@ -28,9 +28,12 @@ constexpr std::array<std::string_view, 1> kSmolLM3Types{"smollm3"};
 constexpr std::array<std::string_view, 1> kGraniteTypes{"granite"};
 constexpr std::array<std::string_view, 1> kGraniteGguf{"granite"};
 constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
+constexpr std::array<std::string_view, 1> kMixtralTypes{"mixtral"};
+constexpr std::array<std::string_view, 1> kQwen3MoeTypes{"qwen3_moe"};
+constexpr std::array<std::string_view, 1> kQwen3MoeGguf{"qwen3moe"};
 
-const std::array<ModelFamily, 10>& families() {
-  static const std::array<ModelFamily, 10> all{{
+const std::array<ModelFamily, 12>& families() {
+  static const std::array<ModelFamily, 12> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -56,6 +59,13 @@ const std::array<ModelFamily, 10>& families() {
       // SmolLM3: Llama with no RoPE in every fourth layer (ModelSpec::layer_rope).
       {.arch = Architecture::SmolLM3, .hf_model_types = kSmolLM3Types, .gguf_architectures = kSmolLM3Gguf,
        .gguf_permuted_qk = true},
+      // Mixtral: Mistral's layers with a mixture of experts for every MLP. llama.cpp converts it as
+      // "llama" with llama.expert_count set, which the GGUF reader turns into this family.
+      {.arch = Architecture::Mixtral, .hf_model_types = kMixtralTypes, .gguf_architectures = {},
+       .gguf_permuted_qk = true, .mixture_of_experts = true, .expert_names = {.block = "block_sparse_moe", .gate = "w1", .up = "w3", .down = "w2"}},
+      // Qwen3-MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B, Qwen3-235B-A22B): Qwen3's attention, experts.
+      {.arch = Architecture::Qwen3Moe, .hf_model_types = kQwen3MoeTypes, .gguf_architectures = kQwen3MoeGguf,
+       .qk_norm = true, .mixture_of_experts = true},
   }};
   return all;
 }

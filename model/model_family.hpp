@@ -12,6 +12,13 @@
 
 namespace troupe {
 
+// How a family's checkpoints name a mixture-of-experts MLP: model.layers.N.<block>.gate is the
+// router, model.layers.N.<block>.experts.E.<gate|up|down>.weight expert E's projections.
+struct ExpertNames {
+  std::string_view block = "mlp";
+  std::string_view gate = "gate_proj", up = "up_proj", down = "down_proj";
+};
+
 struct ModelFamily {
   Architecture arch;
   // config.json model_type values of this family (the first is its name).
@@ -32,6 +39,8 @@ struct ModelFamily {
   // (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the usual names.
   bool fused_projections = false;
   Activation activation = Activation::Silu;
+  bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
+  ExpertNames expert_names = {};
 };
 
 const ModelFamily& family_of(Architecture arch);

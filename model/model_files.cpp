@@ -126,8 +126,29 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"ffn_up", "mlp.gate_up_proj"},
   };
   if (auto it = kGlobal.find(gguf_name); it != kGlobal.end()) return it->second;
-  static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
+  // Experts: the router, the experts' projections stacked as one [experts, rows, cols] tensor
+  // each (ModelFiles::split_stacked_experts serves expert E's part under its own name), or, in
+  // files converted before llama.cpp stacked them, one tensor per expert (blk.N.ffn_gate.E.weight).
+  const ExpertNames& experts = family.expert_names;
+  const auto expert_part = [&](const std::string& kind) {
+    return kind == "gate" ? experts.gate : kind == "up" ? experts.up : experts.down;
+  };
+  static const std::regex kStacked(R"(blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight)");
+  static const std::regex kSingle(R"(blk\.(\d+)\.ffn_(gate|up|down)\.(\d+)\.weight)");
   std::smatch m;
+  if (gguf_name.ends_with(".ffn_gate_inp.weight") && gguf_name.starts_with("blk.")) {
+    const std::string layer = gguf_name.substr(4, gguf_name.find('.', 4) - 4);
+    return "model.layers." + layer + "." + std::string(experts.block) + ".gate.weight";
+  }
+  if (std::regex_match(gguf_name, m, kStacked)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." +
+           std::string(expert_part(m[2].str())) + ".weight";
+  }
+  if (std::regex_match(gguf_name, m, kSingle)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." + m[3].str() + "." +
+           std::string(expert_part(m[2].str())) + ".weight";
+  }
+  static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
   if (std::regex_match(gguf_name, m, kBlock)) {
     if (auto it = kSandwich.find(m[2].str()); family.sandwich_norms && it != kSandwich.end()) {
       return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
@@ -203,6 +224,7 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
     if (auto hf = hf_name_from_gguf(t.name, family_of(m.spec_.arch))) m.tensors_.emplace(*hf, t);
   }
   m.split_fused_projections();
+  m.split_stacked_experts();
   return m;
 }
 
@@ -221,13 +243,44 @@ void ModelFiles::split_fused_projections() {
   }
 }
 
+// GGUF stores each projection of a layer's experts as one [experts, rows, cols] tensor (llama.cpp's
+// ffn_gate_exps, ...), which hf_name_from_gguf names <block>.experts.<gate|up|down>.weight. Expert
+// E's matrix is the E-th run of rows: a view of the same bytes under the name a Hugging Face
+// checkpoint gives it, so backends and tensor-parallel sharding see one matrix per expert.
+void ModelFiles::split_stacked_experts() {
+  if (!spec_.moe) return;
+  const ExpertNames& n = family_of(spec_.arch).expert_names;
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    if (!spec_.sparse_mlp(i)) continue;
+    const std::string block = "model.layers." + std::to_string(i) + "." + std::string(n.block) + ".experts.";
+    for (const std::string_view kind : {n.gate, n.up, n.down}) {
+      const std::string stacked = block + std::string(kind) + ".weight";
+      const TensorView* t = find(stacked);
+      if (t == nullptr) continue;  // one tensor per expert already
+      if (t->shape.size() != 3 || t->shape[0] != spec_.moe->num_experts) {
+        throw ModelError(t->file + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected [" +
+                         std::to_string(spec_.moe->num_experts) + ", rows, cols] (one matrix per expert)");
+      }
+      std::vector<std::pair<std::string, int64_t>> parts;
+      for (int64_t e = 0; e < spec_.moe->num_experts; ++e) {
+        parts.emplace_back(block + std::to_string(e) + "." + std::string(kind) + ".weight", t->shape[1]);
+      }
+      split_rows(stacked, parts);
+    }
+  }
+}
+
+// `fused` is [rows, cols], or [n, rows / n, cols] (its rows stacked in n runs); `parts` name
+// consecutive runs of its rows.
 void ModelFiles::split_rows(const std::string& fused, const std::vector<std::pair<std::string, int64_t>>& parts) {
   const TensorView whole = tensor(fused);
   int64_t rows = 0;
   for (const auto& part : parts) rows += part.second;
-  if (whole.shape.size() != 2 || whole.shape[0] != rows) {
-    throw ModelError(whole.file + ": tensor '" + whole.name + "' has shape " + shape_string(whole.shape) + ", expected [" +
-                     std::to_string(rows) + ", " + std::to_string(whole.row_length()) + "] (its parts' rows stacked)");
+  const int64_t stored_rows = whole.shape.size() == 3 ? whole.shape[0] * whole.shape[1]
+                              : whole.shape.size() == 2 ? whole.shape[0] : -1;
+  if (stored_rows != rows) {
+    throw ModelError(whole.file + ": tensor '" + whole.name + "' has shape " + shape_string(whole.shape) + ", expected " +
+                     std::to_string(rows) + " rows of " + std::to_string(whole.row_length()) + " (its parts' rows stacked)");
   }
   const auto row_bytes = static_cast<std::size_t>(dtype_bytes_for(whole.dtype, whole.row_length()));
   int64_t first = 0;

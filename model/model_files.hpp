@@ -67,6 +67,7 @@ class ModelFiles {
   static ModelFiles open_gguf(const std::filesystem::path& file);
   void check_shape(const TensorView& t, const std::vector<int64_t>& shape) const;
   void split_fused_projections();
+  void split_stacked_experts();
   void split_rows(const std::string& fused, const std::vector<std::pair<std::string, int64_t>>& parts);
   int64_t permuted_rope_heads(const std::string& hf_name) const;
 

@@ -20,6 +20,8 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::IQuestCoder: return "iquestcoder";
     case Architecture::Phi3: return "phi3";
     case Architecture::SmolLM3: return "smollm3";
+    case Architecture::Mixtral: return "mixtral";
+    case Architecture::Qwen3Moe: return "qwen3_moe";
   }
   return "?";
 }
@@ -115,6 +117,19 @@ void ModelSpec::validate(const std::string& source) const {
   if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");
+  }
+  if (moe) {
+    require(moe->num_experts, "number of experts");
+    require(moe->experts_per_token, "number of experts per token");
+    require(moe->intermediate_size, "expert intermediate size");
+    if (moe->experts_per_token > moe->num_experts) {
+      throw ModelError(source + ": " + std::to_string(moe->experts_per_token) + " experts per token of " +
+                       std::to_string(moe->num_experts) + " experts");
+    }
+    if (!moe->sparse_layers.empty() && static_cast<int64_t>(moe->sparse_layers.size()) != num_layers) {
+      throw ModelError(source + ": " + std::to_string(moe->sparse_layers.size()) + " per-layer expert flags for " +
+                       std::to_string(num_layers) + " layers");
+    }
   }
 }
 

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe };
 
 std::string_view architecture_name(Architecture a);
 
@@ -60,6 +60,21 @@ std::vector<double> rope_inverse_frequencies(const RopeSpec& rope, int64_t head_
 // attention logits grow by its square.
 double rope_attention_factor(const RopeSpec& rope);
 
+// A mixture-of-experts MLP (Mixtral, Qwen3-MoE): `num_experts` gated FFNs of `intermediate_size`
+// columns each and a router, a [num_experts, hidden] matrix. A token's router logits go through a
+// softmax over all experts; the `experts_per_token` most probable run on it, and their outputs
+// are summed weighted by those probabilities — renormalized to sum to 1 when `normalize_top_k`
+// (Mixtral always; Qwen3-MoE's norm_topk_prob).
+struct MoeSpec {
+  int64_t num_experts = 0;
+  int64_t experts_per_token = 0;
+  int64_t intermediate_size = 0;
+  bool normalize_top_k = true;
+  // Per layer, whether its MLP is the experts (true) or a dense MLP of ModelSpec::intermediate_size
+  // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step); empty: every layer's is.
+  std::vector<bool> sparse_layers;
+};
+
 struct ModelSpec {
   Architecture arch = Architecture::Llama;
   int64_t num_layers = 0;
@@ -107,6 +122,8 @@ struct ModelSpec {
   // Per layer, whether it applies RoPE; empty: every layer does. SmolLM3 leaves it out of every
   // fourth layer (NoPE: those layers see positions only through the causal mask).
   std::vector<bool> layer_rope;
+  // Set for mixture-of-experts models; absent for dense ones.
+  std::optional<MoeSpec> moe;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // any of them ends generation
   std::string name;                    // a human-readable model name, for logs and /v1/models
@@ -120,6 +137,10 @@ struct ModelSpec {
   // The RoPE layer `layer` applies: local_rope on a sliding-window layer when there is one.
   const RopeSpec& rope_of(int64_t layer) const { return window(layer) > 0 && local_rope ? *local_rope : rope; }
   bool uses_rope(int64_t layer) const { return layer_rope.empty() || layer_rope[static_cast<std::size_t>(layer)]; }
+  // Whether layer `layer`'s MLP is a mixture of experts.
+  bool sparse_mlp(int64_t layer) const {
+    return moe && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);
+  }
   // The multiplier of q·k in layer `layer`, RoPE's attention factor included.
   double attention_scale_of(int64_t layer) const;
   // Serve contexts of at most `max_model_len` tokens (no more than max_position): LongRoPE then

@@ -43,12 +43,19 @@ RankShard shard_for(const ModelSpec& spec, int rank, int size, int64_t ffn_unit)
     for (const auto& [g, n] : touched) s.kv_heads.insert(s.kv_heads.end(), static_cast<std::size_t>(n / s.group), g);
   }
   const int64_t unit = std::max<int64_t>(1, ffn_unit);
-  if (spec.intermediate_size % unit != 0 || spec.intermediate_size / unit < size) {
-    throw ConfigError(tp(size) + "the FFN's " + std::to_string(spec.intermediate_size) + " columns do not split into " +
-                      std::to_string(size) + " parts of whole " + std::to_string(unit) + "-column blocks");
-  }
-  const IndexRange units = part(spec.intermediate_size / unit, rank, size);
-  s.intermediate = {units.begin * unit, units.end * unit};
+  // The rank's part of an MLP's `total` intermediate columns, in whole units.
+  const auto columns = [&](int64_t total, const char* what) {
+    if (total % unit != 0 || total / unit < size) {
+      throw ConfigError(tp(size) + "the " + what + "'s " + std::to_string(total) + " columns do not split into " +
+                        std::to_string(size) + " parts of whole " + std::to_string(unit) + "-column blocks");
+    }
+    const IndexRange units = part(total / unit, rank, size);
+    return IndexRange{units.begin * unit, units.end * unit};
+  };
+  bool dense = !spec.moe;
+  for (int64_t i = 0; i < spec.num_layers && !dense; ++i) dense = !spec.sparse_mlp(i);
+  if (dense) s.intermediate = columns(spec.intermediate_size, "FFN");
+  if (spec.moe) s.expert_intermediate = columns(spec.moe->intermediate_size, "experts' FFN");
   for (int r = 0; r < size; ++r) s.vocab_split.push_back(part(spec.vocab_size, r, size));
   s.vocab = s.vocab_split[static_cast<std::size_t>(rank)];
   return s;

@@ -56,6 +56,7 @@ struct RankShard {
   std::vector<int64_t> kv_heads;  // local kv head i is the model's kv head kv_heads[i]
   int64_t group = 1;              // local query heads per local kv head
   IndexRange intermediate;        // FFN intermediate columns (gate/up rows, down columns)
+  IndexRange expert_intermediate; // each expert's intermediate columns, likewise (mixture of experts)
   IndexRange vocab;               // embedding / LM-head rows
   std::vector<IndexRange> vocab_split;  // every rank's `vocab`, in rank order (rank 0 gathers the logits by it)
 
@@ -94,8 +95,9 @@ inline std::vector<float> select_part(std::vector<float> all, const TensorPart& 
 }
 
 // Rank `rank` of `size`. `ffn_unit` is the granularity of the FFN split (the block length of the
-// down projection's storage, 1 for float weights). Throws ConfigError when the model cannot give
-// every rank at least one query head, one FFN unit and one vocabulary row.
+// down projections' storage, 1 for float weights); experts split the same way, each rank holding
+// a slice of every expert (vLLM's tensor-parallel MoE). Throws ConfigError when the model cannot
+// give every rank at least one query head, one FFN unit of each MLP and one vocabulary row.
 RankShard shard_for(const ModelSpec& spec, int rank, int size, int64_t ffn_unit = 1);
 
 }  // namespace troupe

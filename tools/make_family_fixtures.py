@@ -55,6 +55,17 @@ every sequence run on its own through transformers. Writes:
                  embeddings.
   smollm3_gguf/  smollm3 converted by llama.cpp's convert_hf_to_gguf.py (F32; q/k rows permuted, the
                  NoPE step implied by the architecture).
+  qwen3_moe/     Qwen3MoeForCausalLM: 3 layers, the second dense (mlp_only_layers), the others 8 experts
+                 of 32 columns with 3 per token, probabilities not renormalized (norm_topk_prob false,
+                 Qwen3MoeConfig's default); q/k norms.
+  qwen3_moe_gguf/ a 2-layer Qwen3-MoE with renormalized probabilities (as Qwen3-30B-A3B), as llama.cpp's
+                 convert_hf_to_gguf.py writes it (F32; experts stacked in ffn_*_exps); its vocabulary
+                 taken from the SentencePiece model (the converter would want a Qwen BPE tokenizer).
+  qwen3_moe_gguf_q8/ qwen3_moe_gguf quantized to Q8_0 by llama.cpp's llama-quantize (the router and norms
+                 stay F32, as llama-quantize leaves them); the reference is the model holding the
+                 file's dequantized weights (the gguf package's dequantize).
+  mixtral/       MixtralForCausalLM: 2 layers of 4 experts, 2 per token (block_sparse_moe, w1/w3/w2);
+                 and mixtral_gguf, its llama.cpp conversion (architecture llama with experts).
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -83,7 +94,8 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
+from transformers import (MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
+                          Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
                           GraniteForCausalLM, Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, SmolLM3Config, SmolLM3ForCausalLM)
@@ -232,16 +244,29 @@ def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
     return scale
 
 
-def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab: int) -> None:
+def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab: int,
+                       sentencepiece_class: str | None = None) -> None:
     """`source` (a model directory) as llama.cpp's own converter (peer tree) writes it in float32,
-    into folder/model.gguf, with the logits of `reference_model` as its reference."""
+    into folder/model.gguf, with the logits of `reference_model` as its reference.
+    `sentencepiece_class` names a converter class (module.Class under conversion/) whose vocabulary
+    is read from tokenizer.model instead of the BPE tokenizer.json it expects; tensors and metadata
+    are still the converter's own."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     src = PEER / "src" / "vendor" / "llama.cpp"
-    subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(source), "--outtype", "f32",
-                    "--outfile", str(folder / "model.gguf")], check=True, cwd=src, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, PYTHONPATH=str(src / "gguf-py")))
+    args = [str(source), "--outtype", "f32", "--outfile", str(folder / "model.gguf")]
+    if sentencepiece_class:
+        module, cls = sentencepiece_class.rsplit(".", 1)
+        command = [sys.executable, "-c",
+                   f"import runpy, sys; import conversion.{module} as m; "
+                   f"m.{cls}.set_vocab = lambda self: self._set_vocab_sentencepiece(); "
+                   f"sys.argv = ['convert_hf_to_gguf.py'] + {args!r}; "
+                   f"runpy.run_path('convert_hf_to_gguf.py', run_name='__main__')"]
+    else:
+        command = [sys.executable, str(src / "convert_hf_to_gguf.py"), *args]
+    subprocess.run(command, check=True, cwd=src, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHONPATH=f"{src / 'gguf-py'}:{src}"))
     files, scale = logits_cases(reference_model, folder, cases)
     write_reference(folder, "model.gguf", vocab, cases, files)
     print(f"{folder.name}: max|logit| = {scale:.4f}")
@@ -343,10 +368,98 @@ def smollm3_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "smollm3_gguf", out / "smollm3", model, cases, 600)
 
 
+def qwen3_moe_config(layers: int, dense: list[int], normalize: bool) -> Qwen3MoeConfig:
+    return Qwen3MoeConfig(**llama_like(num_hidden_layers=layers, intermediate_size=96, moe_intermediate_size=32,
+                                       num_experts=8, num_experts_per_tok=3, norm_topk_prob=normalize,
+                                       decoder_sparse_step=1, mlp_only_layers=dense, pad_token_id=0,
+                                       rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}))
+
+
+def load_qwen3_moe_gguf(model, path: Path) -> None:
+    """The weights of a qwen3moe GGUF (llama.cpp's names, experts stacked), dequantized, into `model`."""
+    names = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
+             "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+             "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm", "ffn_gate_inp": "mlp.gate"}
+    state = model.state_dict()
+    loaded = set()
+    for t in gguf.GGUFReader(str(path)).tensors:
+        values = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
+        parts = t.name.split(".")
+        if t.name in ("token_embd.weight", "output.weight", "output_norm.weight"):
+            target = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+                      "output_norm.weight": "model.norm.weight"}[t.name]
+            state[target].copy_(values.reshape(state[target].shape))
+            loaded.add(target)
+        elif parts[2].endswith("_exps"):
+            # transformers 5 holds a layer's experts as gate_up_proj [experts, 2 inter, hidden] (gate
+            # rows first) and down_proj [experts, hidden, inter].
+            experts = f"model.layers.{parts[1]}.mlp.experts."
+            inter = model.config.moe_intermediate_size
+            if parts[2] == "ffn_down_exps":
+                state[experts + "down_proj"].copy_(values)
+            else:
+                rows = slice(0, inter) if parts[2] == "ffn_gate_exps" else slice(inter, 2 * inter)
+                state[experts + "gate_up_proj"][:, rows, :].copy_(values)
+            loaded.add(experts + ("down_proj" if parts[2] == "ffn_down_exps" else "gate_up_proj"))
+        else:
+            target = f"model.layers.{parts[1]}.{names[parts[2]]}.weight"
+            state[target].copy_(values.reshape(state[target].shape))
+            loaded.add(target)
+    assert loaded == set(state), set(state) - loaded
+    model.load_state_dict(state)
+
+
+def quantized_moe_fixture(out: Path, model, cases) -> None:
+    folder = out / "qwen3_moe_gguf_q8"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    subprocess.run([str(PEER / "build" / "bin" / "llama-quantize"), str(out / "qwen3_moe_gguf" / "model.gguf"),
+                    str(folder / "model.gguf"), "Q8_0"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
+    assert types["blk.0.ffn_gate_exps.weight"] == "Q8_0" and types["blk.0.ffn_gate_inp.weight"] == "F32", types
+    twin = build_model(Qwen3MoeForCausalLM, model.config, 1421)
+    load_qwen3_moe_gguf(twin, out / "qwen3_moe_gguf" / "model.gguf")  # the loader's self-check: the F32 file
+    assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
+    load_qwen3_moe_gguf(twin, folder / "model.gguf")
+    short = [c for c in cases if c[0] != "long"]
+    files, scale = logits_cases(twin, folder, short)
+    write_reference(folder, "model.gguf", 600, short, files)
+    print(f"{folder.name}: max|logit| = {scale:.4f}")
+
+
+def moe_fixtures(out: Path) -> None:
+    """Mixtures of experts: Qwen3-MoE (a dense layer among sparse ones, unnormalized top-k) and its
+    renormalized twin as llama.cpp converts it; Mixtral and its llama.cpp conversion."""
+    qwen = build_model(Qwen3MoeForCausalLM, qwen3_moe_config(3, [1], False), 1401)
+    assert not hasattr(qwen.model.layers[1].mlp, "experts") and hasattr(qwen.model.layers[0].mlp, "experts")
+    emit(out / "qwen3_moe", qwen, make_sequences(600, 1411))
+    tiny_tokenizer(out / "qwen3_moe", 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
+                   ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    normalized = build_model(Qwen3MoeForCausalLM, qwen3_moe_config(2, [], True), 1421)
+    cases = make_sequences(600, 1431)
+    source = out / "qwen3_moe_gguf.src"
+    normalized.save_pretrained(source)
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "qwen3_moe" / name, source / name)
+    emit_llamacpp_gguf(out / "qwen3_moe_gguf", source, normalized, cases, 600, sentencepiece_class="qwen.Qwen3MoeModel")
+    shutil.rmtree(source)
+    quantized_moe_fixture(out, normalized, cases)
+
+    mixtral = build_model(MixtralForCausalLM, MixtralConfig(**llama_like(
+        num_local_experts=4, num_experts_per_tok=2, sliding_window=None,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 1501)
+    cases = make_sequences(600, 1511)
+    emit(out / "mixtral", mixtral, cases)
+    tiny_tokenizer(out / "mixtral", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
+                   add_bos_token=True, legacy=False)
+    emit_llamacpp_gguf(out / "mixtral_gguf", out / "mixtral", mixtral, cases, 600)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3"],
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe"],
                     help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
@@ -354,7 +467,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
     if args.only:
         {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures, "mistral3": mistral3_fixtures}[args.only](out)
+         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -433,6 +546,7 @@ def main() -> int:
     gemma2_fixtures(out)
     granite_fixtures(out)
     mistral3_fixtures(out)
+    moe_fixtures(out)
     return 0
 
 

@@ -27,11 +27,15 @@ std::string_view model_float_dtype(const ModelFiles& model) {
   return "float16";
 }
 
-// The FFN's split unit: the block length of the down projection's storage (its input columns
-// split only at block boundaries).
+// The FFN's split unit: the block length of the down projections' storage (their input columns
+// split only at block boundaries), the dense MLP's and the experts' alike.
 int64_t ffn_split_unit(const ModelFiles& model) {
-  const TensorView* down = model.find(decoder_layout(model.spec()).layers.at(0).down);
-  return down != nullptr ? dtype_block_elements(down->dtype) : 1;
+  int64_t unit = 1;
+  for (const LayerLayout& layer : decoder_layout(model.spec()).layers) {
+    const std::string& down = layer.experts.empty() ? layer.down : layer.experts.front().down;
+    if (const TensorView* t = model.find(down)) unit = std::max(unit, dtype_block_elements(t->dtype));
+  }
+  return unit;
 }
 
 }  // namespace
@@ -118,9 +122,14 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}, {}, q_cols}}, weight_mode_);
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
     L.mlp_norm = load_norm(model, names.mlp_norm, h);
-    L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}, ffn_rows}, {names.up, {inter, h}, ffn_rows}},
-                                     weight_mode_);
-    L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
+    if (!names.router.empty()) {
+      L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_);
+      weight_bytes_ += L.experts->bytes();
+    } else {
+      L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}, ffn_rows}, {names.up, {inter, h}, ffn_rows}},
+                                       weight_mode_);
+      L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
+    }
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     const auto layer = static_cast<int64_t>(i);
     L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
@@ -280,6 +289,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   });
 
   // MLP block.
+  if (L.experts) {
+    cpu::rms_norm(x_.data(), L.mlp_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
+    residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
+      L.experts->forward(xn_.data(), tokens, out, accumulate, spec_.activation, pool_.get());
+    });
+    return;
+  }
   if (L.gate_up.takes_quantized()) {
     cpu::rms_norm_quantize(x_.data(), L.mlp_norm.data(), tokens, h, eps, quantized_, pool_.get());
     L.gate_up.matmul(quantized_, gate_up_.data(), /*accumulate=*/false, pool_.get());

@@ -11,6 +11,7 @@
 #include "gpu/backend.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
+#include "gpu/cpu/expert_mlp.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/tensor_split.hpp"
 
@@ -41,6 +42,7 @@ class CpuBackend final : public Backend {
     std::vector<float> mlp_norm;            // [hidden]
     cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate)
     cpu::CpuWeight down;                    // [hidden, intermediate]
+    std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
     std::vector<float> mlp_out_norm;        // [hidden] or empty
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
     cpu::AttentionOptions attention;        // its scale and sliding window

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
 #include "model/gguf_file.hpp"
+#include "model/model_files.hpp"
 #include "tests/model/gguf_builder.hpp"
 
 using namespace troupe;
@@ -283,4 +284,75 @@ TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "
     CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi2"))),
                       Contains("phi2") && Contains("supported: llama, qwen2, qwen3") && Contains("phi3"));
   }
+}
+
+TEST_CASE("Mixture-of-experts configs: Mixtral and Qwen3-MoE's expert counts, sizes and dense layers",
+          "[model][config][families][moe]") {
+  const ModelSpec mixtral = spec_from_hf_config(parse(R"({"model_type":"mixtral","hidden_size":4096,
+    "intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"vocab_size":32000,
+    "max_position_embeddings":32768,"num_local_experts":8,"num_experts_per_tok":2,"sliding_window":null})"), "c");
+  REQUIRE(mixtral.moe);
+  CHECK(mixtral.moe->num_experts == 8);
+  CHECK(mixtral.moe->experts_per_token == 2);
+  CHECK(mixtral.moe->intermediate_size == 14336);  // Mixtral's experts are its intermediate_size wide
+  CHECK(mixtral.moe->normalize_top_k);              // always, in MixtralSparseMoeBlock
+  CHECK(mixtral.sparse_mlp(31));
+  CHECK(mixtral.layer_window.empty());
+  // Qwen3-30B-A3B's config (num_experts; transformers 5 writes num_local_experts).
+  const std::string qwen = R"({"model_type":"qwen3_moe","hidden_size":2048,"intermediate_size":6144,
+    "num_hidden_layers":4,"num_attention_heads":32,"num_key_value_heads":4,"head_dim":128,"vocab_size":151936,
+    "max_position_embeddings":40960,"num_experts_per_tok":8,"moe_intermediate_size":768,"norm_topk_prob":true)";
+  const ModelSpec a3b = spec_from_hf_config(parse((qwen + R"(,"num_experts":128,"decoder_sparse_step":1,"mlp_only_layers":[]})").c_str()), "c");
+  REQUIRE(a3b.moe);
+  CHECK(a3b.moe->num_experts == 128);
+  CHECK(a3b.moe->intermediate_size == 768);
+  CHECK(a3b.moe->normalize_top_k);
+  CHECK(a3b.qk_norm);
+  CHECK(a3b.moe->sparse_layers == std::vector<bool>{true, true, true, true});
+  const ModelSpec mixed = spec_from_hf_config(parse((qwen + R"(,"num_local_experts":128,"decoder_sparse_step":2,"mlp_only_layers":[3]})").c_str()), "c");
+  CHECK(mixed.moe->sparse_layers == std::vector<bool>{false, true, false, false});
+  CHECK_FALSE(mixed.sparse_mlp(0));
+  CHECK(mixed.sparse_mlp(1));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((qwen + R"(,"num_experts":128,"mlp_only_layers":[4]})").c_str()), "c"),
+                    Contains("mlp_only_layers lists a layer that does not exist"));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((qwen + R"(,"num_experts":4,"num_experts_per_tok":8})").c_str()), "c"),
+                    Contains("8 experts per token of 4 experts"));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((qwen + "}").c_str()), "c"), Contains("missing \"num_experts\""));
+}
+
+TEST_CASE("GGUF metadata: experts of qwen3moe, and llama files with experts are Mixtral", "[model][gguf][families][moe]") {
+  auto qwen = minimal_gguf("qwen3moe", 2);
+  qwen.kv("qwen3moe.expert_count", kU32, uint32_t{128});
+  qwen.kv("qwen3moe.expert_used_count", kU32, uint32_t{8});
+  qwen.kv("qwen3moe.expert_feed_forward_length", kU32, uint32_t{768});
+  qwen.tensor("blk.0.attn_q_norm.weight", {32}, 0, std::string(32 * 4, '\0'));
+  const ModelSpec q = spec_from_gguf(GgufFile(write_gguf(qwen, "qwen3moe")));
+  CHECK(q.arch == Architecture::Qwen3Moe);
+  REQUIRE(q.moe);
+  CHECK(q.moe->num_experts == 128);
+  CHECK(q.moe->experts_per_token == 8);
+  CHECK(q.moe->intermediate_size == 768);
+  CHECK(q.moe->normalize_top_k);  // llama.cpp's qwen3moe graph renormalizes
+  auto mixtral = minimal_gguf("llama", 1);
+  mixtral.kv("llama.expert_count", kU32, uint32_t{8});
+  mixtral.kv("llama.expert_used_count", kU32, uint32_t{2});
+  const ModelSpec m = spec_from_gguf(GgufFile(write_gguf(mixtral, "mixtral")));
+  CHECK(m.arch == Architecture::Mixtral);
+  CHECK(m.moe->intermediate_size == 128);  // feed_forward_length, without an expert length
+  auto missing = minimal_gguf("qwen3moe", 1);
+  missing.tensor("blk.0.attn_q_norm.weight", {32}, 0, std::string(32 * 4, '\0'));
+  CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(missing, "qwen3moe-no-experts"))),
+                    Contains("missing metadata key qwen3moe.expert_count"));
+  CHECK(spec_from_gguf(GgufFile(write_gguf(minimal_gguf("llama", 1), "dense"))).arch == Architecture::Llama);
+}
+
+TEST_CASE("GGUF expert tensors: stacked (ffn_*_exps) and one per expert map to the family's names", "[model][gguf][moe]") {
+  const ModelFamily& mixtral = family_of(Architecture::Mixtral);
+  CHECK(hf_name_from_gguf("blk.3.ffn_gate_inp.weight", mixtral) == "model.layers.3.block_sparse_moe.gate.weight");
+  CHECK(hf_name_from_gguf("blk.3.ffn_up_exps.weight", mixtral) == "model.layers.3.block_sparse_moe.experts.w3.weight");
+  CHECK(hf_name_from_gguf("blk.3.ffn_down.7.weight", mixtral) == "model.layers.3.block_sparse_moe.experts.7.w2.weight");
+  const ModelFamily& qwen = family_of(Architecture::Qwen3Moe);
+  CHECK(hf_name_from_gguf("blk.0.ffn_gate_exps.weight", qwen) == "model.layers.0.mlp.experts.gate_proj.weight");
+  CHECK(hf_name_from_gguf("blk.0.ffn_gate.2.weight", qwen) == "model.layers.0.mlp.experts.2.gate_proj.weight");
+  CHECK(hf_name_from_gguf("blk.0.ffn_gate.weight", qwen) == "model.layers.0.mlp.gate_proj.weight");  // a dense MLP's
 }

@@ -1,0 +1,62 @@
+#pragma once
+// A mixture-of-experts MLP on the CPU (Mixtral, Qwen3-MoE; ModelSpec::moe): the router picks each
+// token's experts (route_tokens, below), then each expert that some token chose runs once over
+// the rows of the tokens that chose it — a small gated MLP of its own (gate|up, act, down) — and
+// its output rows are added, weighted, into the tokens' outputs. A decode step reads only the
+// chosen experts' weights: Qwen3-30B-A3B's 8 of 128.
+//
+// Under tensor parallelism every rank holds a slice of every expert's intermediate columns (as
+// vLLM splits experts), so its output is a partial sum that the caller all-reduces, as for a dense
+// MLP; the router is replicated, so the ranks route alike.
+#include <cstdint>
+#include <vector>
+
+#include "gpu/cpu/cpu_weight.hpp"
+#include "gpu/cpu/quantized_activations.hpp"
+#include "gpu/cpu/thread_pool.hpp"
+#include "model/decoder_layout.hpp"
+#include "model/model_spec.hpp"
+
+namespace troupe::cpu {
+
+// The tokens one expert runs on, and the weight of its output in each.
+struct ExpertRoute {
+  std::vector<int32_t> tokens;
+  std::vector<float> weights;
+};
+
+// From router logits [tokens, experts]: softmax over each row, the `top_k` most probable experts
+// (the lower index first on a tie), their probabilities renormalized to sum to 1 when `normalize`.
+// routes[e] lists the tokens that chose expert e, in token order (resized to `experts`).
+void route_tokens(const float* logits, int64_t tokens, int64_t experts, int64_t top_k, bool normalize,
+                  std::vector<ExpertRoute>& routes);
+
+class ExpertMlp {
+ public:
+  ExpertMlp() = default;
+  // The layer's router and experts (`names`, decoder_layout's), each expert cut to the
+  // intermediate columns `columns` (a tensor-parallel rank's; all of them otherwise). The router is
+  // widened to float32: the choice of experts is made in exact arithmetic.
+  ExpertMlp(const ModelFiles& model, const LayerLayout& names, const MoeSpec& moe, int64_t hidden, IndexRange columns,
+            CpuWeight::Mode mode);
+
+  // out[tokens, hidden] = Σ over each token's experts of weight · expert(xn), added to out when
+  // `accumulate`. xn holds the normed input rows [tokens, hidden].
+  void forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool);
+
+  int64_t bytes() const;
+
+ private:
+  int64_t hidden_ = 0, inter_ = 0, top_k_ = 0;
+  bool normalize_ = true;
+  CpuWeight router_;                  // [experts, hidden], float32
+  std::vector<CpuWeight> gate_up_;    // per expert [2 inter, hidden]: gate rows then up rows
+  std::vector<CpuWeight> down_;       // per expert [hidden, inter]
+
+  // Scratch, grown as needed.
+  std::vector<float> logits_, rows_, gate_up_out_, act_, expert_out_;
+  std::vector<ExpertRoute> routes_;
+  QuantizedActivations quantized_;
+};
+
+}  // namespace troupe::cpu
