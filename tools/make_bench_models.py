@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""Random-weight Llama GGUFs in the shapes people run, for CPU benchmarks (issue 19).
+"""Random-weight GGUFs in the shapes people run, for CPU benchmarks (issue 19).
 
-    python3 tools/make_bench_models.py [--shapes 1b,3b] [--types Q4_0,Q4_K_M,Q8_0] [--out DIR]
+    python3 tools/make_bench_models.py [--shapes 1b,3b,a3b] [--types Q4_0,Q4_K_M,Q8_0] [--out DIR]
 
-Writes DIR/llama-<shape>.F16.gguf (weights from a seeded normal distribution, std 0.02; norms 1)
+Writes DIR/<arch>-<shape>.F16.gguf (weights from a seeded normal distribution, std 0.02; norms 1)
 with the tokenizer metadata of the default model (SmolLM2's byte-level BPE, 49,152 tokens, from
 tools/fetch_default_model.sh), then quantizes it with llama.cpp's `llama-quantize` (built by
-tools/peer/build_llamacpp.sh) into DIR/llama-<shape>.<type>.gguf, and prints each path. Files
+tools/peer/build_llamacpp.sh) into DIR/<arch>-<shape>.<type>.gguf, and prints each path. Files
 already there are kept. Nothing this size is committed: the script makes them.
 
 Shapes (Llama 2/3 style, SwiGLU, GQA):
   1b  hidden 2048, 22 layers, 32 heads / 4 KV heads, FFN 5632  (TinyLlama-1.1B's shape)
   3b  hidden 3072, 28 layers, 24 heads / 8 KV heads, FFN 8192  (Llama-3.2-3B's shape)
+Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converter writes them):
+  a3b Qwen3-30B-A3B's layer: hidden 2048, 32 heads / 4 KV heads of 128, 128 experts of FFN 768,
+      8 per token; 8 of its 48 layers (a decode step reads a sixth of the real model's bytes, in
+      the same proportions: the comparison is per layer)
 
 Needs the `gguf` and `numpy` packages (PyPI). DIR defaults to ~/.cache/troupe/bench-models.
 Random weights give speed, not text: every figure taken with them is tokens per second.
@@ -31,8 +35,10 @@ import gguf
 ROOT = Path(__file__).resolve().parents[1]
 
 SHAPES = {
-    "1b": dict(hidden=2048, layers=22, heads=32, kv_heads=4, ffn=5632),
-    "3b": dict(hidden=3072, layers=28, heads=24, kv_heads=8, ffn=8192),
+    "1b": dict(arch="llama", hidden=2048, layers=22, heads=32, kv_heads=4, ffn=5632),
+    "3b": dict(arch="llama", hidden=3072, layers=28, heads=24, kv_heads=8, ffn=8192),
+    "a3b": dict(arch="qwen3moe", hidden=2048, layers=8, heads=32, kv_heads=4, head_dim=128, ffn=6144, experts=128,
+                experts_used=8, expert_ffn=768),
 }
 TOKENIZER_KEYS = ("tokenizer.",)
 
@@ -82,38 +88,56 @@ def copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
 
 def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)
+    arch = shape["arch"]
     tmp = path.with_suffix(".tmp")  # written under a temporary name, renamed when whole
-    writer = gguf.GGUFWriter(str(tmp), "llama")
-    writer.add_name(f"troupe bench llama {path.stem}")
+    writer = gguf.GGUFWriter(str(tmp), arch)
+    writer.add_name(f"troupe bench {arch} {path.stem}")
+    head_dim = shape.get("head_dim", shape["hidden"] // shape["heads"])
     writer.add_block_count(shape["layers"])
     writer.add_context_length(131072)
     writer.add_embedding_length(shape["hidden"])
     writer.add_feed_forward_length(shape["ffn"])
     writer.add_head_count(shape["heads"])
     writer.add_head_count_kv(shape["kv_heads"])
-    writer.add_rope_dimension_count(shape["hidden"] // shape["heads"])
+    writer.add_key_length(head_dim)
+    writer.add_value_length(head_dim)
+    writer.add_rope_dimension_count(head_dim)
     writer.add_rope_freq_base(500000.0)
     writer.add_layer_norm_rms_eps(1e-5)
+    if "experts" in shape:
+        writer.add_expert_count(shape["experts"])
+        writer.add_expert_used_count(shape["experts_used"])
+        writer.add_expert_feed_forward_length(shape["expert_ffn"])
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
     vocab = copy_tokenizer(writer, tokenizer_source)
     writer.add_vocab_size(vocab)
 
-    def weight(rows: int, cols: int) -> np.ndarray:
-        return (rng.standard_normal((rows, cols), dtype=np.float32) * 0.02).astype(np.float16)
+    def weight(*dims: int) -> np.ndarray:
+        return (rng.standard_normal(dims, dtype=np.float32) * 0.02).astype(np.float16)
 
-    h, kv = shape["hidden"], shape["hidden"] // shape["heads"] * shape["kv_heads"]
+    h, q, kv = shape["hidden"], head_dim * shape["heads"], head_dim * shape["kv_heads"]
     writer.add_tensor("token_embd.weight", weight(vocab, h))
     for layer in range(shape["layers"]):
         p = f"blk.{layer}."
         writer.add_tensor(p + "attn_norm.weight", np.ones(h, dtype=np.float32))
-        writer.add_tensor(p + "attn_q.weight", weight(h, h))
+        writer.add_tensor(p + "attn_q.weight", weight(q, h))
         writer.add_tensor(p + "attn_k.weight", weight(kv, h))
         writer.add_tensor(p + "attn_v.weight", weight(kv, h))
-        writer.add_tensor(p + "attn_output.weight", weight(h, h))
+        writer.add_tensor(p + "attn_output.weight", weight(h, q))
+        if arch == "qwen3moe":
+            writer.add_tensor(p + "attn_q_norm.weight", np.ones(head_dim, dtype=np.float32))
+            writer.add_tensor(p + "attn_k_norm.weight", np.ones(head_dim, dtype=np.float32))
         writer.add_tensor(p + "ffn_norm.weight", np.ones(h, dtype=np.float32))
-        writer.add_tensor(p + "ffn_gate.weight", weight(shape["ffn"], h))
-        writer.add_tensor(p + "ffn_up.weight", weight(shape["ffn"], h))
-        writer.add_tensor(p + "ffn_down.weight", weight(h, shape["ffn"]))
+        if "experts" in shape:  # the router in float32, as llama.cpp keeps it; experts stacked
+            n, f = shape["experts"], shape["expert_ffn"]
+            writer.add_tensor(p + "ffn_gate_inp.weight", rng.standard_normal((n, h), dtype=np.float32) * 0.02)
+            writer.add_tensor(p + "ffn_gate_exps.weight", weight(n, f, h))
+            writer.add_tensor(p + "ffn_up_exps.weight", weight(n, f, h))
+            writer.add_tensor(p + "ffn_down_exps.weight", weight(n, h, f))
+        else:
+            writer.add_tensor(p + "ffn_gate.weight", weight(shape["ffn"], h))
+            writer.add_tensor(p + "ffn_up.weight", weight(shape["ffn"], h))
+            writer.add_tensor(p + "ffn_down.weight", weight(h, shape["ffn"]))
     writer.add_tensor("output_norm.weight", np.ones(h, dtype=np.float32))
     writer.add_tensor("output.weight", weight(vocab, h))
     writer.write_header_to_file()
@@ -135,12 +159,13 @@ def main() -> None:
     quantize = None
     for name in args.shapes.split(","):
         shape = SHAPES[name]
-        f16 = args.out / f"llama-{name}.F16.gguf"
+        stem = f"{shape['arch']}-{name}"
+        f16 = args.out / f"{stem}.F16.gguf"
         if not f16.exists():
             print(f"writing {f16}", file=sys.stderr)
             write_f16(f16, shape, tokenizer_source, args.seed)
         for kind in args.types.split(","):
-            out = args.out / f"llama-{name}.{kind}.gguf"
+            out = args.out / f"{stem}.{kind}.gguf"
             if not out.exists():
                 quantize = quantize or llama_quantize()
                 tmp = out.with_suffix(".tmp")

@@ -96,6 +96,13 @@ def decode_bytes(model: str) -> int | None:
         return None
     reader = gguf.GGUFReader(model)
     sizes = {t.name: int(t.n_bytes) for t in reader.tensors}
+    # A mixture of experts reads only the chosen experts' share of its stacked expert tensors.
+    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
+    count, used = reader.fields.get(f"{arch}.expert_count"), reader.fields.get(f"{arch}.expert_used_count")
+    share = float(used.parts[-1][0]) / float(count.parts[-1][0]) if count and used else 1.0
+    for name in sizes:
+        if name.endswith("_exps.weight"):
+            sizes[name] = int(sizes[name] * share)
     total = sum(sizes.values())
     if "output.weight" in sizes:  # untied: the embedding is read one row per token
         total -= sizes.get("token_embd.weight", 0)
