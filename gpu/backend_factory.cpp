@@ -23,10 +23,12 @@ namespace {
 
 // Why the CUDA backend cannot run `spec`, or "" when it can (the CPU backend runs every model).
 std::string cuda_unsupported(const ModelSpec& spec) {
-  if (spec.moe) {
-    return "the CUDA backend does not run mixture-of-experts models (" + std::string(architecture_name(spec.arch)) +
+  const auto lacks = [&](const std::string& what) {
+    return "the CUDA backend does not run " + what + " (" + std::string(architecture_name(spec.arch)) +
            ") yet; the CPU backend does (--device cpu)";
-  }
+  };
+  if (spec.moe) return lacks("mixture-of-experts models");
+  if (spec.qk_norm_whole || !spec.input_norms) return lacks("OLMo's layers (q/k norms over every head, no input norms)");
   return "";
 }
 

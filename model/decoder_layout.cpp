@@ -13,7 +13,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
   for (int64_t i = 0; i < spec.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerLayout L;
-    L.attention_norm = p + "input_layernorm.weight";
+    if (spec.input_norms) L.attention_norm = p + "input_layernorm.weight";
     L.q = p + "self_attn.q_proj.weight";
     L.k = p + "self_attn.k_proj.weight";
     L.v = p + "self_attn.v_proj.weight";
@@ -30,7 +30,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     if (spec.sandwich_norms) {
       // Gemma's names: post_attention_layernorm is on the attention output here, not before the MLP.
       L.attention_out_norm = p + "post_attention_layernorm.weight";
-      L.mlp_norm = p + "pre_feedforward_layernorm.weight";
+      if (spec.input_norms) L.mlp_norm = p + "pre_feedforward_layernorm.weight";
       L.mlp_out_norm = p + "post_feedforward_layernorm.weight";
     } else {
       L.mlp_norm = p + "post_attention_layernorm.weight";

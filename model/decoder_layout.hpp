@@ -3,10 +3,10 @@
 // Hugging Face names, which ModelFiles serves for GGUF files too) each layer reads, in the order of
 // the forward pass, with the features that vary per layer. A layer runs as
 //
-//   h = attention_norm(x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → [RoPE(layer's)] → paged
+//   h = [attention_norm](x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → [RoPE(layer's)] → paged
 //       attention (layer's window and scale) → o
 //   x += [attention_out_norm](h)
-//   h = mlp_norm(x) → act(gate) · up → down
+//   h = [mlp_norm](x) → act(gate) · up → down
 //       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
 //        chosen by the router; ModelSpec::moe)
 //   x += [mlp_out_norm](h)
@@ -21,12 +21,12 @@
 namespace troupe {
 
 struct LayerLayout {
-  std::string attention_norm;      // RMSNorm before attention
+  std::string attention_norm;      // RMSNorm before attention; empty without (OLMo 2)
   std::string q, k, v, o;          // projection weights
   std::string q_bias, k_bias, v_bias;  // empty without attention biases
-  std::string q_norm, k_norm;      // per-head RMSNorms; empty without them
+  std::string q_norm, k_norm;      // per-head (or whole-projection) RMSNorms; empty without them
   std::string attention_out_norm;  // on the attention output (sandwich norms); empty without
-  std::string mlp_norm;            // RMSNorm before the MLP
+  std::string mlp_norm;            // RMSNorm before the MLP; empty without (OLMo 2)
   std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer
   std::string router;              // [experts, hidden]; empty in a dense layer
   struct Expert {

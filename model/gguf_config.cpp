@@ -22,16 +22,11 @@ void set_gemma_scales(ModelSpec& spec, bool is_27b) {
   spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
 }
 
-// Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
-// given by attention.sliding_window_pattern (a per-layer array, or a period: every n-th layer
-// global, 6 when absent); the sliding layers' RoPE base rope.freq_base_swa (10,000 when absent)
-// without scaling. The query is scaled by 1/sqrt(head_dim) (query_pre_attn_scalar = head_dim for
-// the released sizes but 27B, whose 168 = hidden/heads is what llama.cpp uses there) and the
-// embeddings by sqrt(hidden). The norm weights carry their + 1 already.
-void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+// Which layers slide, as llama.cpp reads attention.sliding_window_pattern: a per-layer array
+// (true: sliding), or a period n (every n-th layer global), `default_period` when absent.
+void read_window_pattern(const GgufFile& gguf, const std::string& arch, int64_t window, int64_t default_period,
+                         ModelSpec& spec) {
   const std::string source = gguf.path().string();
-  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
-  if (window <= 0) throw ModelError(source + ": gemma3 model without " + arch + ".attention.sliding_window");
   std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers));
   const std::string pattern_key = arch + ".attention.sliding_window_pattern";
   if (const GgufValue* v = gguf.find(pattern_key); v != nullptr && v->type == GgufValueType::ARRAY) {
@@ -47,12 +42,25 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
     }
     sliding = per_layer;
   } else {
-    const int64_t period = gguf.get_int(pattern_key).value_or(6);
+    const int64_t period = gguf.get_int(pattern_key).value_or(default_period);
     if (period <= 0) throw ModelError(source + ": " + pattern_key + " must be positive");
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % period < period - 1;
   }
   spec.layer_window.assign(sliding.size(), 0);
   for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? window : 0;
+}
+
+// Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
+// given by attention.sliding_window_pattern (6 when absent); the sliding layers' RoPE base
+// rope.freq_base_swa (10,000 when absent) without scaling. The query is scaled by 1/sqrt(head_dim)
+// (query_pre_attn_scalar = head_dim for the released sizes but 27B, whose 168 = hidden/heads is
+// what llama.cpp uses there) and the embeddings by sqrt(hidden). The norm weights carry their + 1
+// already.
+void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
+  if (window <= 0) throw ModelError(source + ": gemma3 model without " + arch + ".attention.sliding_window");
+  read_window_pattern(gguf, arch, window, 6, spec);
   spec.local_rope = RopeSpec{};
   spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
   set_gemma_scales(spec, /*is_27b=*/spec.num_layers == 62);
@@ -169,6 +177,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.attention_bias = gguf.find_tensor("blk.0.attn_q.bias") != nullptr;
   spec.qk_norm = gguf.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
   if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks blk.0.attn_q_norm.weight");
+  spec.qk_norm_whole = family->qk_norm_whole;
+  spec.input_norms = family->input_norms;
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   spec.activation = family->activation;
   spec.sandwich_norms = family->sandwich_norms;
@@ -181,6 +191,12 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     if (auto a = gguf.get_float(arch + ".attention.scale")) spec.attention_scale = *a;
     spec.logit_scale = gguf.get_float(arch + ".logit_scale").value_or(1.0);
   }
+  if (family->arch == Architecture::Olmo2) {
+    // OLMo 3 (converted as olmo2): sliding layers by the pattern, every fourth global when absent.
+    if (const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0); window > 0) {
+      read_window_pattern(gguf, arch, window, 4, spec);
+    }
+  }
   if (family->arch == Architecture::SmolLM3) {
     // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter
     // writes no key for it).
@@ -188,13 +204,13 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
   }
   if (family->mixture_of_experts) {
-    // Every layer's MLP is the experts, their probabilities renormalized (llama.cpp's llama and
-    // qwen3moe graphs).
+    // Every layer's MLP is the experts.
     MoeSpec moe;
     moe.num_experts = required("expert_count");
     moe.experts_per_token = required("expert_used_count");
     moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
-    moe.normalize_top_k = true;
+    // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe.
+    moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm").value_or(family->arch != Architecture::Olmoe);
     spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {

@@ -369,6 +369,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.final_logit_softcap = cfg.number("final_logit_softcapping").value_or(gemma2 ? 30.0 : 0.0);
   spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(false);
   spec.qk_norm = family->qk_norm;
+  spec.qk_norm_whole = family->qk_norm_whole;
+  spec.input_norms = family->input_norms;
   spec.sandwich_norms = family->sandwich_norms;
   if (gemma) {
     spec.norm_weight_offset = 1.0;

@@ -31,9 +31,14 @@ constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
 constexpr std::array<std::string_view, 1> kMixtralTypes{"mixtral"};
 constexpr std::array<std::string_view, 1> kQwen3MoeTypes{"qwen3_moe"};
 constexpr std::array<std::string_view, 1> kQwen3MoeGguf{"qwen3moe"};
+constexpr std::array<std::string_view, 1> kOlmo2Types{"olmo2"};
+constexpr std::array<std::string_view, 1> kOlmo2Gguf{"olmo2"};
+constexpr std::array<std::string_view, 1> kOlmo3Types{"olmo3"};
+constexpr std::array<std::string_view, 1> kOlmoeTypes{"olmoe"};
+constexpr std::array<std::string_view, 1> kOlmoeGguf{"olmoe"};
 
-const std::array<ModelFamily, 12>& families() {
-  static const std::array<ModelFamily, 12> all{{
+const std::array<ModelFamily, 15>& families() {
+  static const std::array<ModelFamily, 15> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -66,6 +71,18 @@ const std::array<ModelFamily, 12>& families() {
       // Qwen3-MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B, Qwen3-235B-A22B): Qwen3's attention, experts.
       {.arch = Architecture::Qwen3Moe, .hf_model_types = kQwen3MoeTypes, .gguf_architectures = kQwen3MoeGguf,
        .qk_norm = true, .mixture_of_experts = true},
+      // OLMo 2: no norms before attention and the MLP, norms on their outputs; q/k norms over every
+      // head at once.
+      {.arch = Architecture::Olmo2, .hf_model_types = kOlmo2Types, .gguf_architectures = kOlmo2Gguf,
+       .qk_norm = true, .qk_norm_whole = true, .input_norms = false, .sandwich_norms = true},
+      // OLMo 3: OLMo 2 with sliding-window layers (layer_types). llama.cpp converts it as "olmo2"
+      // with a window pattern, which the GGUF reader reads into the OLMo 2 family.
+      {.arch = Architecture::Olmo3, .hf_model_types = kOlmo3Types, .gguf_architectures = {},
+       .qk_norm = true, .qk_norm_whole = true, .input_norms = false, .sandwich_norms = true},
+      // OLMoE: Llama's pre-norm layers, q/k norms over every head at once, a mixture of experts whose
+      // probabilities are not renormalized (norm_topk_prob, false by default).
+      {.arch = Architecture::Olmoe, .hf_model_types = kOlmoeTypes, .gguf_architectures = kOlmoeGguf,
+       .qk_norm = true, .qk_norm_whole = true, .mixture_of_experts = true},
   }};
   return all;
 }

@@ -31,6 +31,8 @@ struct ModelFamily {
   std::span<const std::string_view> gguf_architectures;
   bool qkv_bias = false;        // q/k/v biases always (Qwen2); otherwise config.json's attention_bias
   bool qk_norm = false;         // per-head q/k RMSNorm (Qwen3, Gemma 3)
+  bool qk_norm_whole = false;   // the q/k norms span every head at once (OLMo 2, OLMoE)
+  bool input_norms = true;      // false: only the norms on the sublayers' outputs (OLMo 2)
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)
   // llama.cpp's converter permutes this family's q/k rows for its interleaved RoPE.

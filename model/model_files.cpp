@@ -120,6 +120,8 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
+      // OLMo 2's norms on the attention and MLP outputs.
+      {"attn_post_norm", "post_attention_layernorm"}, {"ffn_post_norm", "post_feedforward_layernorm"},
   };
   static const std::map<std::string, std::string> kFused{
       {"attn_qkv", "self_attn.qkv_proj"},

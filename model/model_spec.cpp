@@ -22,6 +22,9 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::SmolLM3: return "smollm3";
     case Architecture::Mixtral: return "mixtral";
     case Architecture::Qwen3Moe: return "qwen3_moe";
+    case Architecture::Olmo2: return "olmo2";
+    case Architecture::Olmo3: return "olmo3";
+    case Architecture::Olmoe: return "olmoe";
   }
   return "?";
 }
@@ -114,6 +117,10 @@ void ModelSpec::validate(const std::string& source) const {
   if (residual_multiplier != 1.0 && sandwich_norms) {
     throw ModelError(source + ": a residual multiplier with norms on the layer outputs is not supported");
   }
+  if (!input_norms && !sandwich_norms) {
+    throw ModelError(source + ": a model without input norms needs norms on its layer outputs");
+  }
+  if (qk_norm_whole && !qk_norm) throw ModelError(source + ": whole-projection q/k norms without q/k norms");
   if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe };
 
 std::string_view architecture_name(Architecture a);
 
@@ -92,6 +92,12 @@ struct ModelSpec {
   double rms_eps = 1e-6;
   bool attention_bias = false;  // q/k/v projections carry biases (Qwen2)
   bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3, Gemma 3)
+  // The q/k RMSNorms span a token's whole q (and k) projection, every head at once, rather than
+  // each head: weights of [heads · head_dim] (OLMo 2, OLMoE).
+  bool qk_norm_whole = false;
+  // RMSNorms before attention and the MLP (pre-norm, Llama's). False: the sublayers read the
+  // residual stream itself and only their outputs are normed (OLMo 2: sandwich_norms' second half).
+  bool input_norms = true;
   bool tie_word_embeddings = false;
   Activation activation = Activation::Silu;
   // RMSNorms on the attention output and on the MLP output, before each joins the residual

@@ -66,6 +66,13 @@ every sequence run on its own through transformers. Writes:
                  file's dequantized weights (the gguf package's dequantize).
   mixtral/       MixtralForCausalLM: 2 layers of 4 experts, 2 per token (block_sparse_moe, w1/w3/w2);
                  and mixtral_gguf, its llama.cpp conversion (architecture llama with experts).
+  olmo2/         Olmo2ForCausalLM: no norms before attention and the MLP, norms on their outputs, q/k norms
+                 over every head at once; and olmo2_gguf, its llama.cpp conversion (vocabulary from the
+                 SentencePiece model, as for qwen3_moe_gguf).
+  olmo3/         Olmo3ForCausalLM: OLMo 2's layers, 4 of them, sliding (window 8) but every fourth; and
+                 olmo3_gguf, its llama.cpp conversion (olmo2 with a window pattern).
+  olmoe/         OlmoeForCausalLM: pre-norm layers with q/k norms over every head, 8 experts of 32
+                 columns, 3 per token, not renormalized; and olmoe_gguf, its llama.cpp conversion.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -95,6 +102,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
+                          Olmo2Config, Olmo2ForCausalLM, Olmo3Config, Olmo3ForCausalLM, OlmoeConfig, OlmoeForCausalLM,
                           Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
                           GraniteForCausalLM, Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
                           MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
@@ -456,10 +464,32 @@ def moe_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "mixtral_gguf", out / "mixtral", mixtral, cases, 600)
 
 
+def olmo_fixtures(out: Path) -> None:
+    """OLMo 2 and 3 (outputs normed, not inputs; whole-projection q/k norms) and OLMoE, each with
+    llama.cpp's conversion."""
+    rope = {"rope_type": "default", "rope_theta": 500_000.0}
+    olmo2 = build_model(Olmo2ForCausalLM, Olmo2Config(**llama_like(pad_token_id=0, rope_parameters=rope)), 1601)
+    assert tuple(olmo2.model.layers[0].self_attn.q_norm.weight.shape) == (64,)
+    olmo3 = build_model(Olmo3ForCausalLM, Olmo3Config(**llama_like(
+        num_hidden_layers=4, sliding_window=8, pad_token_id=0, rope_parameters=rope,
+        layer_types=["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"])), 1701)
+    olmoe = build_model(OlmoeForCausalLM, OlmoeConfig(**llama_like(
+        intermediate_size=32, num_experts=8, num_experts_per_tok=3, norm_topk_prob=False, pad_token_id=0,
+        rope_parameters=rope)), 1801)
+    for name, model, seed, converter in (("olmo2", olmo2, 1611, "olmo.Olmo2Model"),
+                                         ("olmo3", olmo3, 1711, "olmo.Olmo2Model"),
+                                         ("olmoe", olmoe, 1811, "olmo.OlmoeModel")):
+        cases = make_sequences(600, seed)
+        emit(out / name, model, cases)
+        tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|im_end|>"}, ["<|im_start|>"], True,
+                       CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe"],
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo"],
                     help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
@@ -467,7 +497,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
     if args.only:
         {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures}[args.only](out)
+         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -547,6 +577,7 @@ def main() -> int:
     granite_fixtures(out)
     mistral3_fixtures(out)
     moe_fixtures(out)
+    olmo_fixtures(out)
     return 0
 
 

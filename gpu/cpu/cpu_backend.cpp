@@ -87,6 +87,11 @@ std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::str
 }
 
 void CpuBackend::load_weights(const ModelFiles& model) {
+  if (shard_.size > 1 && spec_.qk_norm_whole) {
+    // The norm's mean square runs over every head, which no rank holds alone.
+    throw ConfigError("q/k norms over every head at once (" + std::string(architecture_name(spec_.arch)) +
+                      ") do not split across ranks yet");
+  }
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
   using Parts = std::vector<cpu::CpuWeight::Part>;
@@ -107,7 +112,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   for (std::size_t i = 0; i < layout.layers.size(); ++i) {
     const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
-    L.attention_norm = load_norm(model, names.attention_norm, h);
+    if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
     L.qkv = cpu::CpuWeight::load(
         model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
     if (!names.q_bias.empty()) {
@@ -115,13 +120,13 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
       append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
     }
-    if (!names.q_norm.empty()) {
-      L.q_norm = load_norm(model, names.q_norm, d);
-      L.k_norm = load_norm(model, names.k_norm, d);
+    if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
+      L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
+      L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
     }
     L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}, {}, q_cols}}, weight_mode_);
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
-    L.mlp_norm = load_norm(model, names.mlp_norm, h);
+    if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h);
     if (!names.router.empty()) {
       L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_);
       weight_bytes_ += L.experts->bytes();
@@ -213,6 +218,14 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
 }
 
+const float* CpuBackend::normed_input(const std::vector<float>& norm, int64_t tokens) {
+  if (norm.empty()) return x_.data();
+  const int64_t h = spec_.hidden_size;
+  xn_.resize(static_cast<std::size_t>(tokens * h));
+  cpu::rms_norm(x_.data(), norm.data(), xn_.data(), tokens, h, static_cast<float>(spec_.rms_eps), h, h, pool_.get());
+  return xn_.data();
+}
+
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
   const int64_t tokens = static_cast<int64_t>(positions.size());
   const int64_t d = spec_.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = kv_heads_ * d;
@@ -243,14 +256,23 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     cpu::add(x_.data(), delta_.data(), tokens * h);
   };
 
+  // A projection of the residual stream, through the sublayer's input norm when it has one (OLMo 2
+  // has none). With int8 activations the norm and the quantization are one pass.
+  const auto project_input = [&](const std::vector<float>& norm, const cpu::CpuWeight& w, float* out) {
+    if (w.takes_quantized()) {
+      if (norm.empty()) {
+        cpu::quantize_activations(x_.data(), tokens, h, h, quantized_, pool_.get());
+      } else {
+        cpu::rms_norm_quantize(x_.data(), norm.data(), tokens, h, eps, quantized_, pool_.get());
+      }
+      w.matmul(quantized_, out, /*accumulate=*/false, pool_.get());
+    } else {
+      w.matmul(normed_input(norm, tokens), out, tokens, /*accumulate=*/false, pool_.get());
+    }
+  };
+
   // Attention block.
-  if (L.qkv.takes_quantized()) {  // norm and quantization in one pass
-    cpu::rms_norm_quantize(x_.data(), L.attention_norm.data(), tokens, h, eps, quantized_, pool_.get());
-    L.qkv.matmul(quantized_, qkv_.data(), /*accumulate=*/false, pool_.get());
-  } else {
-    cpu::rms_norm(x_.data(), L.attention_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
-    L.qkv.matmul(xn_.data(), qkv_.data(), tokens, /*accumulate=*/false, pool_.get());
-  }
+  project_input(L.attention_norm, L.qkv, qkv_.data());
   if (!L.qkv_bias.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
       float* row = qkv_.data() + t * qkv_w;
@@ -262,9 +284,11 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   float* k = q + qw;
   float* v = k + kvw;
   if (!L.q_norm.empty()) {
+    // Each head's d values, or a token's whole q (k) row as one vector (qk_norm_whole).
+    const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
     for (int64_t t = 0; t < tokens; ++t) {
-      cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, heads_, d, eps, d, d);
-      cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kv_heads_, d, eps, d, d);
+      cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, qw / q_dim, q_dim, eps, q_dim, q_dim);
+      cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
     }
   }
   if (L.inv_freq != nullptr) {
@@ -290,19 +314,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // MLP block.
   if (L.experts) {
-    cpu::rms_norm(x_.data(), L.mlp_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
+    const float* input = normed_input(L.mlp_norm, tokens);
     residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
-      L.experts->forward(xn_.data(), tokens, out, accumulate, spec_.activation, pool_.get());
+      L.experts->forward(input, tokens, out, accumulate, spec_.activation, pool_.get());
     });
     return;
   }
-  if (L.gate_up.takes_quantized()) {
-    cpu::rms_norm_quantize(x_.data(), L.mlp_norm.data(), tokens, h, eps, quantized_, pool_.get());
-    L.gate_up.matmul(quantized_, gate_up_.data(), /*accumulate=*/false, pool_.get());
-  } else {
-    cpu::rms_norm(x_.data(), L.mlp_norm.data(), xn_.data(), tokens, h, eps, h, h, pool_.get());
-    L.gate_up.matmul(xn_.data(), gate_up_.data(), tokens, /*accumulate=*/false, pool_.get());
-  }
+  project_input(L.mlp_norm, L.gate_up, gate_up_.data());
   if (L.down.takes_quantized()) {  // act(gate)·up and quantization in one pass
     cpu::gated_activation_quantize(gate_up_.data(), tokens, inter, spec_.activation, quantized_, pool_.get());
     residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {

@@ -33,13 +33,13 @@ class CpuBackend final : public Backend {
 
  private:
   struct Layer {
-    std::vector<float> attention_norm;      // [hidden]
+    std::vector<float> attention_norm;      // [hidden] or empty
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
-    std::vector<float> q_norm, k_norm;      // [head_dim] or empty
+    std::vector<float> q_norm, k_norm;      // [head_dim], [heads head_dim] (qk_norm_whole) or empty
     cpu::CpuWeight o;                       // [hidden, heads head_dim]
     std::vector<float> attention_out_norm;  // [hidden] or empty
-    std::vector<float> mlp_norm;            // [hidden]
+    std::vector<float> mlp_norm;            // [hidden] or empty
     cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate)
     cpu::CpuWeight down;                    // [hidden, intermediate]
     std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
@@ -52,6 +52,8 @@ class CpuBackend final : public Backend {
   void load_weights(const ModelFiles& model);
   std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
+  // The residual stream's `tokens` rows through `norm` (into xn_), or the stream itself without one.
+  const float* normed_input(const std::vector<float>& norm, int64_t tokens);
   // Tensor parallelism: sums a row-parallel product's partial outputs over the ranks.
   void all_reduce(float* data, int64_t count);
 

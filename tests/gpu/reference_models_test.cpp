@@ -266,6 +266,19 @@ TEST_CASE("mixtures of experts (Qwen3-MoE with a dense layer, Mixtral), safetens
   REQUIRE(mixtral.moe);
   CHECK(mixtral.moe->num_experts == 4);
 }
+TEST_CASE("OLMo 2, OLMo 3 and OLMoE (whole-projection q/k norms; output norms only; experts), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][olmo]") {
+  for (const char* folder : {"olmo2", "olmo2_gguf", "olmo3", "olmo3_gguf", "olmoe", "olmoe_gguf"}) {
+    check_all_cases_in_one_step(folder);
+  }
+  const ModelSpec olmo3 = ModelFiles::open(test::fixture("models/olmo3_gguf/model.gguf")).spec();
+  CHECK(olmo3.layer_window == std::vector<int64_t>{8, 8, 8, 0});
+  CHECK_FALSE(olmo3.input_norms);
+  const ModelSpec olmoe = ModelFiles::open(test::fixture("models/olmoe_gguf/model.gguf")).spec();
+  REQUIRE(olmoe.moe);
+  CHECK_FALSE(olmoe.moe->normalize_top_k);  // as llama.cpp's olmoe graph
+  CHECK(olmoe.qk_norm_whole);
+}
 TEST_CASE("a Qwen3-MoE GGUF quantized by llama-quantize (Q8_0 experts) matches transformers on its dequantized weights",
           "[gpu][cpu][reference][families][moe]") {
   check_all_cases_in_one_step("qwen3_moe_gguf_q8");  // exact float activations
@@ -313,7 +326,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf"}) {
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
 #include "model/gguf_file.hpp"
+#include "model/decoder_layout.hpp"
 #include "model/model_files.hpp"
 #include "tests/model/gguf_builder.hpp"
 
@@ -355,4 +356,31 @@ TEST_CASE("GGUF expert tensors: stacked (ffn_*_exps) and one per expert map to t
   CHECK(hf_name_from_gguf("blk.0.ffn_gate_exps.weight", qwen) == "model.layers.0.mlp.experts.gate_proj.weight");
   CHECK(hf_name_from_gguf("blk.0.ffn_gate.2.weight", qwen) == "model.layers.0.mlp.experts.2.gate_proj.weight");
   CHECK(hf_name_from_gguf("blk.0.ffn_gate.weight", qwen) == "model.layers.0.mlp.gate_proj.weight");  // a dense MLP's
+}
+
+TEST_CASE("OLMo configs: output norms only, q/k norms over every head, OLMo 3's windows, OLMoE's experts",
+          "[model][config][families][olmo]") {
+  const std::string head = R"("hidden_size":64,"intermediate_size":128,"num_hidden_layers":4,"num_attention_heads":4,
+    "num_key_value_heads":2,"vocab_size":100,"max_position_embeddings":4096)";
+  const ModelSpec olmo2 = spec_from_hf_config(parse((R"({"model_type":"olmo2",)" + head + "}").c_str()), "c");
+  CHECK_FALSE(olmo2.input_norms);
+  CHECK(olmo2.sandwich_norms);
+  CHECK(olmo2.qk_norm_whole);
+  const DecoderLayout layout = decoder_layout(olmo2);
+  CHECK(layout.layers[0].attention_norm.empty());
+  CHECK(layout.layers[0].mlp_norm.empty());
+  CHECK(layout.layers[0].attention_out_norm == "model.layers.0.post_attention_layernorm.weight");
+  CHECK(layout.layers[0].mlp_out_norm == "model.layers.0.post_feedforward_layernorm.weight");
+  const ModelSpec olmo3 = spec_from_hf_config(parse((R"({"model_type":"olmo3","sliding_window":16,"layer_types":)"
+                                                     R"(["sliding_attention","sliding_attention","sliding_attention","full_attention"],)" +
+                                                     head + "}").c_str()), "c");
+  CHECK(olmo3.layer_window == std::vector<int64_t>{16, 16, 16, 0});
+  const ModelSpec olmoe = spec_from_hf_config(parse((R"({"model_type":"olmoe","num_experts":64,"num_experts_per_tok":8,)" +
+                                                     head + "}").c_str()), "c");
+  CHECK(olmoe.input_norms);
+  CHECK(olmoe.qk_norm_whole);
+  REQUIRE(olmoe.moe);
+  CHECK_FALSE(olmoe.moe->normalize_top_k);  // OlmoeConfig's norm_topk_prob default
+  CHECK(olmoe.moe->intermediate_size == 128);
+  CHECK(decoder_layout(olmoe).layers[3].experts.at(63).down == "model.layers.3.mlp.experts.63.down_proj.weight");
 }

@@ -88,6 +88,14 @@ TEST_CASE("2, 3 and 4 CPU ranks give the logits of one backend on every family f
   }
 }
 
+TEST_CASE("OLMo's q/k norms over every head are refused across ranks, with the reason", "[gpu][cpu][parallel][olmo]") {
+  std::filesystem::path path;
+  fixture_sequences("olmo2", path);
+  const ModelFiles model = ModelFiles::open(path);
+  CHECK_THROWS_WITH(make_tensor_parallel_backend(model, options_for(false, 2), 2),
+                    Catch::Contains("--tensor-parallel-size 2: ") && Catch::Contains("do not split across ranks"));
+}
+
 TEST_CASE("each rank holds about 1/N of the weights and of the KV cache", "[gpu][cpu][parallel]") {
   std::filesystem::path path;
   fixture_sequences("llama", path);
