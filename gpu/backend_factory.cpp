@@ -29,6 +29,7 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   };
   if (spec.moe) return lacks("mixture-of-experts models");
   if (spec.qk_norm_whole || !spec.input_norms) return lacks("OLMo's layers (q/k norms over every head, no input norms)");
+  if (spec.layer_norm || spec.parallel_block) return lacks("Cohere's layers (LayerNorm, attention and MLP in parallel)");
   return "";
 }
 

@@ -32,6 +32,8 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       L.attention_out_norm = p + "post_attention_layernorm.weight";
       if (spec.input_norms) L.mlp_norm = p + "pre_feedforward_layernorm.weight";
       L.mlp_out_norm = p + "post_feedforward_layernorm.weight";
+    } else if (spec.parallel_block) {
+      L.parallel_mlp = true;
     } else {
       L.mlp_norm = p + "post_attention_layernorm.weight";
     }

@@ -34,6 +34,9 @@ struct LayerLayout {
   };
   std::vector<Expert> experts;     // a mixture-of-experts layer's, in expert order
   std::string mlp_out_norm;        // on the MLP output (sandwich norms); empty without
+  // Cohere's parallel block: the MLP reads the attention's normed input (mlp_norm empty), and both
+  // outputs join x.
+  bool parallel_mlp = false;
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
   bool rope = true;                // q and k rotated by position (false: a NoPE layer, SmolLM3)
 };

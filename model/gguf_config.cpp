@@ -179,6 +179,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks blk.0.attn_q_norm.weight");
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;
+  spec.layer_norm = family->layer_norm;
+  spec.parallel_block = family->parallel_block;
+  if (family->layer_norm) spec.rms_eps = gguf.get_float(arch + ".attention.layernorm_epsilon").value_or(1e-5);
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   spec.activation = family->activation;
   spec.sandwich_norms = family->sandwich_norms;
@@ -196,6 +199,17 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     if (const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0); window > 0) {
       read_window_pattern(gguf, arch, window, 4, spec);
     }
+  }
+  if (family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2) {
+    // llama.cpp multiplies Cohere's logits by logit_scale (Granite's it divides by).
+    if (auto scale = gguf.get_float(arch + ".logit_scale"); scale && *scale > 0.0) spec.logit_scale = 1.0 / *scale;
+  }
+  if (family->arch == Architecture::Cohere2) {
+    const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
+    if (window <= 0) fail("cohere2 model without " + arch + ".attention.sliding_window");
+    read_window_pattern(gguf, arch, window, 4, spec);
+    spec.layer_rope.resize(static_cast<std::size_t>(spec.num_layers));  // RoPE on the sliding layers only
+    for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = spec.window(i) > 0;
   }
   if (family->arch == Architecture::SmolLM3) {
     // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter

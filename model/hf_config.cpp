@@ -196,9 +196,10 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
 // family that has the notion), else each family's own fields.
 void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
   std::optional<int64_t> window = cfg.optional_integer("sliding_window");
-  // Gemma2Config's and MistralConfig's default when the key is absent (null: no window).
+  // Gemma2Config's, MistralConfig's and Cohere2Config's default when the key is absent (null: no window).
   if (!window && !cfg.present("sliding_window") &&
-      (family.arch == Architecture::Gemma2 || family.arch == Architecture::Mistral)) {
+      (family.arch == Architecture::Gemma2 || family.arch == Architecture::Mistral ||
+       family.arch == Architecture::Cohere2)) {
     window = 4096;
   }
   std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers), false);
@@ -218,8 +219,10 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
     }
   } else if (family.arch == Architecture::Gemma2) {
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % 2 == 0;  // from layer 0
-  } else if (family.arch == Architecture::Gemma3) {
-    const int64_t pattern = cfg.optional_integer("sliding_window_pattern").value_or(6);
+  } else if (family.arch == Architecture::Gemma3 || family.arch == Architecture::Cohere2) {
+    // Every pattern-th layer global (Gemma 3: 6, Cohere 2: 4, when absent).
+    const int64_t pattern =
+        cfg.optional_integer("sliding_window_pattern").value_or(family.arch == Architecture::Gemma3 ? 6 : 4);
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
   } else if (family.arch == Architecture::Qwen2 || family.arch == Architecture::IQuestCoder) {
     // Qwen2's switch, which IQuest-Coder took over: layers from max_window_layers on slide when
@@ -343,10 +346,12 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.vocab_size = cfg.integer("vocab_size");
   spec.max_position = cfg.integer("max_position_embeddings");
   spec.rms_eps = cfg.number("rms_norm_eps").value_or(1e-6);
-  // Gemma2Config ties the embeddings unless told otherwise (PretrainedConfig's default).
+  if (family->layer_norm) spec.rms_eps = cfg.number("layer_norm_eps").value_or(1e-5);
+  // Gemma2Config and CohereConfig tie the embeddings unless told otherwise.
   const bool gemma2 = family->arch == Architecture::Gemma2;
-  spec.tie_word_embeddings =
-      cfg.boolean("tie_word_embeddings").value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2));
+  const bool cohere = family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2;
+  spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings")
+                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere));
   const bool gemma = family->gemma_scaling;
   const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
   read_ropes(cfg, spec, gemma3 ? 1'000'000.0 : 10'000.0, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
@@ -371,6 +376,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.qk_norm = family->qk_norm;
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;
+  spec.layer_norm = family->layer_norm;
+  spec.parallel_block = family->parallel_block;
   spec.sandwich_norms = family->sandwich_norms;
   if (gemma) {
     spec.norm_weight_offset = 1.0;
@@ -387,7 +394,19 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   if (family->mixture_of_experts) read_moe(cfg, spec, *family);
+  if (cohere) {
+    // Logits × logit_scale (CohereConfig's 0.0625 when absent); ModelSpec divides by its scale.
+    spec.logit_scale = 1.0 / cfg.number("logit_scale").value_or(0.0625);
+    if (cfg.boolean("use_qk_norm").value_or(false)) {
+      cfg.fail("use_qk_norm = true (Command R+'s per-head LayerNorms on q and k) is not supported");
+    }
+  }
   read_windows(cfg, spec, *family);
+  if (family->arch == Architecture::Cohere2) {
+    // Only the sliding-window layers rotate q and k; the global ones see positions through the mask.
+    spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
+    for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = spec.window(i) > 0;
+  }
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));
   if (spec.eos_token_ids.empty()) spec.eos_token_ids = token_ids(top_view.find("eos_token_id"));

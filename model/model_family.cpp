@@ -36,9 +36,13 @@ constexpr std::array<std::string_view, 1> kOlmo2Gguf{"olmo2"};
 constexpr std::array<std::string_view, 1> kOlmo3Types{"olmo3"};
 constexpr std::array<std::string_view, 1> kOlmoeTypes{"olmoe"};
 constexpr std::array<std::string_view, 1> kOlmoeGguf{"olmoe"};
+constexpr std::array<std::string_view, 1> kCohereTypes{"cohere"};
+constexpr std::array<std::string_view, 1> kCohereGguf{"command-r"};
+constexpr std::array<std::string_view, 1> kCohere2Types{"cohere2"};
+constexpr std::array<std::string_view, 1> kCohere2Gguf{"cohere2"};
 
-const std::array<ModelFamily, 15>& families() {
-  static const std::array<ModelFamily, 15> all{{
+const std::array<ModelFamily, 17>& families() {
+  static const std::array<ModelFamily, 17> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -83,6 +87,13 @@ const std::array<ModelFamily, 15>& families() {
       // probabilities are not renormalized (norm_topk_prob, false by default).
       {.arch = Architecture::Olmoe, .hf_model_types = kOlmoeTypes, .gguf_architectures = kOlmoeGguf,
        .qk_norm = true, .qk_norm_whole = true, .mixture_of_experts = true},
+      // Cohere (Command R, Aya Expanse, Aya 23): LayerNorm, attention and MLP side by side on one
+      // norm, logits scaled by logit_scale, RoPE on interleaved pairs.
+      {.arch = Architecture::Cohere, .hf_model_types = kCohereTypes, .gguf_architectures = kCohereGguf,
+       .layer_norm = true, .parallel_block = true, .interleaved_qk = true},
+      // Cohere 2 (Command R7B, Command A): Cohere with sliding-window layers that alone take RoPE.
+      {.arch = Architecture::Cohere2, .hf_model_types = kCohere2Types, .gguf_architectures = kCohere2Gguf,
+       .layer_norm = true, .parallel_block = true, .interleaved_qk = true},
   }};
   return all;
 }

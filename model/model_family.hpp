@@ -33,10 +33,15 @@ struct ModelFamily {
   bool qk_norm = false;         // per-head q/k RMSNorm (Qwen3, Gemma 3)
   bool qk_norm_whole = false;   // the q/k norms span every head at once (OLMo 2, OLMoE)
   bool input_norms = true;      // false: only the norms on the sublayers' outputs (OLMo 2)
+  bool layer_norm = false;      // LayerNorm instead of RMSNorm (Cohere)
+  bool parallel_block = false;  // attention and MLP side by side on one norm (Cohere)
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)
   // llama.cpp's converter permutes this family's q/k rows for its interleaved RoPE.
   bool gguf_permuted_qk = false;
+  // The family's own checkpoints keep q/k rows in RoPE's interleaved pair order (Cohere), in every
+  // format: ModelFiles un-permutes them as it does llama GGUF's.
+  bool interleaved_qk = false;
   // q, k, v stored as one matrix (self_attn.qkv_proj, GGUF attn_qkv) and gate, up as one
   // (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the usual names.
   bool fused_projections = false;

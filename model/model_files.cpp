@@ -315,9 +315,11 @@ void ModelFiles::check_shape(const TensorView& t, const std::vector<int64_t>& sh
   }
 }
 
-// The q/k heads whose rows a llama GGUF stores permuted, or 0 when `hf_name` is not one of them.
+// The q/k heads whose rows the file stores in RoPE's interleaved pair order (a llama GGUF; Cohere's
+// checkpoints in any format), or 0 when `hf_name` is not one of them.
 int64_t ModelFiles::permuted_rope_heads(const std::string& hf_name) const {
-  if (format_ != ModelFormat::Gguf || !family_of(spec_.arch).gguf_permuted_qk) return 0;
+  const ModelFamily& family = family_of(spec_.arch);
+  if (!family.interleaved_qk && (format_ != ModelFormat::Gguf || !family.gguf_permuted_qk)) return 0;
   if (hf_name.find("self_attn.q_proj.") != std::string::npos) return spec_.num_heads;
   if (hf_name.find("self_attn.k_proj.") != std::string::npos) return spec_.num_kv_heads;
   return 0;

@@ -25,6 +25,8 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Olmo2: return "olmo2";
     case Architecture::Olmo3: return "olmo3";
     case Architecture::Olmoe: return "olmoe";
+    case Architecture::Cohere: return "cohere";
+    case Architecture::Cohere2: return "cohere2";
   }
   return "?";
 }
@@ -119,6 +121,9 @@ void ModelSpec::validate(const std::string& source) const {
   }
   if (!input_norms && !sandwich_norms) {
     throw ModelError(source + ": a model without input norms needs norms on its layer outputs");
+  }
+  if (parallel_block && (!input_norms || sandwich_norms)) {
+    throw ModelError(source + ": a parallel attention and MLP block reads one input norm, and no output norms");
   }
   if (qk_norm_whole && !qk_norm) throw ModelError(source + ": whole-projection q/k norms without q/k norms");
   if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {

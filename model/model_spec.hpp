@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -98,6 +98,12 @@ struct ModelSpec {
   // RMSNorms before attention and the MLP (pre-norm, Llama's). False: the sublayers read the
   // residual stream itself and only their outputs are normed (OLMo 2: sandwich_norms' second half).
   bool input_norms = true;
+  // Mean-centred LayerNorm (a weight, no bias) wherever the others take an RMSNorm (Cohere);
+  // rms_eps is its epsilon.
+  bool layer_norm = false;
+  // Attention and the MLP both read the layer's one input norm, and their outputs join the
+  // residual stream together: x += attention(n) + mlp(n), n = norm(x) (Cohere).
+  bool parallel_block = false;
   bool tie_word_embeddings = false;
   Activation activation = Activation::Silu;
   // RMSNorms on the attention output and on the MLP output, before each joins the residual

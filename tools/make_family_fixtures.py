@@ -73,6 +73,12 @@ every sequence run on its own through transformers. Writes:
                  olmo3_gguf, its llama.cpp conversion (olmo2 with a window pattern).
   olmoe/         OlmoeForCausalLM: pre-norm layers with q/k norms over every head, 8 experts of 32
                  columns, 3 per token, not renormalized; and olmoe_gguf, its llama.cpp conversion.
+  cohere/        CohereForCausalLM (Command R, Aya): LayerNorm, attention and MLP side by side on one norm,
+                 RoPE on interleaved pairs, logits × logit_scale 2.5 (CohereConfig's 0.0625 would
+                 shrink random logits below the tests' floor), tied; and cohere_gguf, its llama.cpp
+                 conversion (command-r).
+  cohere2/       Cohere2ForCausalLM (Command R7B): cohere with 4 layers, the first three sliding (window
+                 8) with RoPE, the fourth global without; and cohere2_gguf, its llama.cpp conversion.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -102,6 +108,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
+                          CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
                           Olmo2Config, Olmo2ForCausalLM, Olmo3Config, Olmo3ForCausalLM, OlmoeConfig, OlmoeForCausalLM,
                           Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
                           GraniteForCausalLM, Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
@@ -486,10 +493,28 @@ def olmo_fixtures(out: Path) -> None:
         emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter)
 
 
+def cohere_fixtures(out: Path) -> None:
+    """Cohere's parallel block with LayerNorm and interleaved RoPE, and Cohere 2's windows; each with
+    llama.cpp's conversion."""
+    rope = {"rope_type": "default", "rope_theta": 10_000.0}
+    cohere = build_model(CohereForCausalLM, CohereConfig(**llama_like(
+        tie_word_embeddings=True, logit_scale=2.5, pad_token_id=0, rope_parameters=rope)), 1901)
+    cohere2 = build_model(Cohere2ForCausalLM, Cohere2Config(**llama_like(
+        num_hidden_layers=4, tie_word_embeddings=True, logit_scale=2.5, sliding_window=8, pad_token_id=0, rotary_pct=1.0,
+        layer_types=["sliding_attention"] * 3 + ["full_attention"], rope_parameters=rope)), 2001)
+    for name, model, seed, converter in (("cohere", cohere, 1911, "command_r.CommandR2Model"),
+                                         ("cohere2", cohere2, 2011, "command_r.Cohere2Model")):
+        cases = make_sequences(600, seed)
+        emit(out / name, model, cases)
+        tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|END_OF_TURN_TOKEN|>"},
+                       ["<|START_OF_TURN_TOKEN|>"], True, CHATML_TEMPLATE, add_bos_token=True, legacy=False)
+        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo"],
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo", "cohere"],
                     help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
@@ -497,7 +522,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
     if args.only:
         {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures}[args.only](out)
+         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -578,6 +603,7 @@ def main() -> int:
     mistral3_fixtures(out)
     moe_fixtures(out)
     olmo_fixtures(out)
+    cohere_fixtures(out)
     return 0
 
 

@@ -136,6 +136,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
     }
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
+    L.parallel_mlp = names.parallel_mlp;
     const auto layer = static_cast<int64_t>(i);
     L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
     L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
@@ -196,8 +197,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   const auto nrows = static_cast<int64_t>(rows.size());
   xn_.resize(static_cast<std::size_t>(nrows * h));
   for (int64_t r = 0; r < nrows; ++r) {
-    cpu::rms_norm(x_.data() + rows[r] * h, final_norm_.data(), xn_.data() + r * h, 1, h,
-                  static_cast<float>(spec_.rms_eps), h, h);
+    norm_rows(x_.data() + rows[r] * h, final_norm_.data(), xn_.data() + r * h, 1, nullptr);
   }
   out.vocab = spec_.vocab_size;
   out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
@@ -218,11 +218,20 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
 }
 
+void CpuBackend::norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const {
+  const int64_t h = spec_.hidden_size;
+  const auto eps = static_cast<float>(spec_.rms_eps);
+  if (spec_.layer_norm) {
+    cpu::layer_norm(x, weight, out, rows, h, eps, h, h, pool);
+  } else {
+    cpu::rms_norm(x, weight, out, rows, h, eps, h, h, pool);
+  }
+}
+
 const float* CpuBackend::normed_input(const std::vector<float>& norm, int64_t tokens) {
   if (norm.empty()) return x_.data();
-  const int64_t h = spec_.hidden_size;
-  xn_.resize(static_cast<std::size_t>(tokens * h));
-  cpu::rms_norm(x_.data(), norm.data(), xn_.data(), tokens, h, static_cast<float>(spec_.rms_eps), h, h, pool_.get());
+  xn_.resize(static_cast<std::size_t>(tokens * spec_.hidden_size));
+  norm_rows(x_.data(), norm.data(), xn_.data(), tokens, pool_.get());
   return xn_.data();
 }
 
@@ -251,28 +260,38 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     }
     multiply(delta_.data(), /*accumulate=*/false);
     all_reduce(delta_.data(), tokens * h);
-    if (!out_norm.empty()) cpu::rms_norm(delta_.data(), out_norm.data(), delta_.data(), tokens, h, eps, h, h, pool_.get());
+    if (!out_norm.empty()) norm_rows(delta_.data(), out_norm.data(), delta_.data(), tokens, pool_.get());
     if (residual_multiplier != 1.0f) cpu::scale(delta_.data(), tokens * h, residual_multiplier);
     cpu::add(x_.data(), delta_.data(), tokens * h);
   };
 
-  // A projection of the residual stream, through the sublayer's input norm when it has one (OLMo 2
-  // has none). With int8 activations the norm and the quantization are one pass.
-  const auto project_input = [&](const std::vector<float>& norm, const cpu::CpuWeight& w, float* out) {
+  // `tokens` rows of `in` [tokens, hidden] through `w`.
+  const auto project = [&](const float* in, const cpu::CpuWeight& w, float* out) {
     if (w.takes_quantized()) {
-      if (norm.empty()) {
-        cpu::quantize_activations(x_.data(), tokens, h, h, quantized_, pool_.get());
-      } else {
-        cpu::rms_norm_quantize(x_.data(), norm.data(), tokens, h, eps, quantized_, pool_.get());
-      }
+      cpu::quantize_activations(in, tokens, h, h, quantized_, pool_.get());
       w.matmul(quantized_, out, /*accumulate=*/false, pool_.get());
     } else {
-      w.matmul(normed_input(norm, tokens), out, tokens, /*accumulate=*/false, pool_.get());
+      w.matmul(in, out, tokens, /*accumulate=*/false, pool_.get());
+    }
+  };
+  // The residual stream through the sublayer's input norm when it has one (OLMo 2 has none), then
+  // `w`. With int8 activations an RMSNorm and the quantization are one pass.
+  const auto project_input = [&](const std::vector<float>& norm, const cpu::CpuWeight& w, float* out) {
+    if (w.takes_quantized() && !norm.empty() && !spec_.layer_norm) {
+      cpu::rms_norm_quantize(x_.data(), norm.data(), tokens, h, eps, quantized_, pool_.get());
+      w.matmul(quantized_, out, /*accumulate=*/false, pool_.get());
+    } else {
+      project(normed_input(norm, tokens), w, out);
     }
   };
 
-  // Attention block.
-  project_input(L.attention_norm, L.qkv, qkv_.data());
+  // Attention block. A parallel block (Cohere) keeps its normed input in xn_ for the MLP too: the
+  // attention below leaves xn_ alone.
+  if (L.parallel_mlp) {
+    project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
+  } else {
+    project_input(L.attention_norm, L.qkv, qkv_.data());
+  }
   if (!L.qkv_bias.empty()) {
     for (int64_t t = 0; t < tokens; ++t) {
       float* row = qkv_.data() + t * qkv_w;
@@ -314,13 +333,17 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // MLP block.
   if (L.experts) {
-    const float* input = normed_input(L.mlp_norm, tokens);
+    const float* input = L.parallel_mlp ? xn_.data() : normed_input(L.mlp_norm, tokens);
     residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
       L.experts->forward(input, tokens, out, accumulate, spec_.activation, pool_.get());
     });
     return;
   }
-  project_input(L.mlp_norm, L.gate_up, gate_up_.data());
+  if (L.parallel_mlp) {
+    project(xn_.data(), L.gate_up, gate_up_.data());
+  } else {
+    project_input(L.mlp_norm, L.gate_up, gate_up_.data());
+  }
   if (L.down.takes_quantized()) {  // act(gate)·up and quantization in one pass
     cpu::gated_activation_quantize(gate_up_.data(), tokens, inter, spec_.activation, quantized_, pool_.get());
     residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {

@@ -44,6 +44,7 @@ class CpuBackend final : public Backend {
     cpu::CpuWeight down;                    // [hidden, intermediate]
     std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
     std::vector<float> mlp_out_norm;        // [hidden] or empty
+    bool parallel_mlp = false;              // the MLP reads the attention's normed input (Cohere)
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
     cpu::AttentionOptions attention;        // its scale and sliding window
     cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_
@@ -52,6 +53,8 @@ class CpuBackend final : public Backend {
   void load_weights(const ModelFiles& model);
   std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
+  // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm).
+  void norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const;
   // The residual stream's `tokens` rows through `norm` (into xn_), or the stream itself without one.
   const float* normed_input(const std::vector<float>& norm, int64_t tokens);
   // Tensor parallelism: sums a row-parallel product's partial outputs over the ranks.

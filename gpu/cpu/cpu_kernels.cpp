@@ -33,6 +33,23 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int
   });
 }
 
+void layer_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
+                int64_t x_stride, int64_t out_stride, ThreadPool* pool) {
+  parallel_for(pool, rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * x_stride;
+      float* o = out + r * out_stride;
+      double sum = 0.0;
+      for (int64_t i = 0; i < dim; ++i) sum += xr[i];
+      const double mean = sum / static_cast<double>(dim);
+      double squares = 0.0;  // about the mean, in a second pass: no cancellation
+      for (int64_t i = 0; i < dim; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
+      const double inv = 1.0 / std::sqrt(squares / static_cast<double>(dim) + eps);
+      for (int64_t i = 0; i < dim; ++i) o[i] = static_cast<float>((xr[i] - mean) * inv) * weight[i];
+    }
+  });
+}
+
 void add_rms_norm(float* residual, const float* delta, const float* weight, float* out, int64_t rows,
                   int64_t dim, float eps, ThreadPool* pool) {
   const int64_t n = rows * dim;

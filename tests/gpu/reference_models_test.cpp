@@ -279,6 +279,15 @@ TEST_CASE("OLMo 2, OLMo 3 and OLMoE (whole-projection q/k norms; output norms on
   CHECK_FALSE(olmoe.moe->normalize_top_k);  // as llama.cpp's olmoe graph
   CHECK(olmoe.qk_norm_whole);
 }
+TEST_CASE("Cohere and Cohere 2 (LayerNorm, parallel attention and MLP, interleaved RoPE, NoPE globals), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][cohere]") {
+  for (const char* folder : {"cohere", "cohere_gguf", "cohere2", "cohere2_gguf"}) check_all_cases_in_one_step(folder);
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/cohere2_gguf/model.gguf")).spec();
+  CHECK(spec.layer_window == std::vector<int64_t>{8, 8, 8, 0});
+  CHECK(spec.layer_rope == std::vector<bool>{true, true, true, false});
+  CHECK(spec.logit_scale == Approx(1.0 / 2.5));
+  CHECK(spec.layer_norm);
+}
 TEST_CASE("a Qwen3-MoE GGUF quantized by llama-quantize (Q8_0 experts) matches transformers on its dequantized weights",
           "[gpu][cpu][reference][families][moe]") {
   check_all_cases_in_one_step("qwen3_moe_gguf_q8");  // exact float activations
@@ -326,7 +335,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe"}) {
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

@@ -384,3 +384,24 @@ TEST_CASE("OLMo configs: output norms only, q/k norms over every head, OLMo 3's 
   CHECK(olmoe.moe->intermediate_size == 128);
   CHECK(decoder_layout(olmoe).layers[3].experts.at(63).down == "model.layers.3.mlp.experts.63.down_proj.weight");
 }
+
+TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Cohere 2's pattern with RoPE on sliding layers",
+          "[model][config][families][cohere]") {
+  const std::string head = R"("hidden_size":64,"intermediate_size":128,"num_hidden_layers":8,"num_attention_heads":4,
+    "vocab_size":100,"max_position_embeddings":8192)";
+  const ModelSpec cohere = spec_from_hf_config(parse((R"({"model_type":"cohere","layer_norm_eps":1e-5,)" + head + "}").c_str()), "c");
+  CHECK(cohere.layer_norm);
+  CHECK(cohere.parallel_block);
+  CHECK(cohere.rms_eps == 1e-5);
+  CHECK(cohere.tie_word_embeddings);               // CohereConfig's default
+  CHECK(cohere.logit_scale == Approx(1 / 0.0625));  // CohereConfig's 0.0625, as a divisor
+  CHECK(decoder_layout(cohere).layers[0].parallel_mlp);
+  CHECK(decoder_layout(cohere).layers[0].mlp_norm.empty());
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((R"({"model_type":"cohere","use_qk_norm":true,)" + head + "}").c_str()), "c"),
+                    Contains("use_qk_norm"));
+  // A Cohere 2 config from before layer_types: sliding_window_pattern 4, RoPE only where it slides.
+  const ModelSpec r7b = spec_from_hf_config(parse((R"({"model_type":"cohere2","sliding_window":4096,"sliding_window_pattern":4,)" +
+                                                   head + "}").c_str()), "c");
+  CHECK(r7b.layer_window == std::vector<int64_t>{4096, 4096, 4096, 0, 4096, 4096, 4096, 0});
+  CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
+}
