@@ -28,10 +28,12 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       L.k_norm = p + "self_attn.k_norm.weight";
     }
     if (spec.sandwich_norms) {
-      // Gemma's names: post_attention_layernorm is on the attention output here, not before the MLP.
-      L.attention_out_norm = p + "post_attention_layernorm.weight";
-      if (spec.input_norms) L.mlp_norm = p + "pre_feedforward_layernorm.weight";
-      L.mlp_out_norm = p + "post_feedforward_layernorm.weight";
+      // The family's names (Gemma's post_attention_layernorm is on the attention output, GLM's before
+      // the MLP).
+      const NormNames& n = family_of(spec.arch).norm_names;
+      L.attention_out_norm = p + std::string(n.attention_out) + ".weight";
+      if (spec.input_norms) L.mlp_norm = p + std::string(n.mlp_in) + ".weight";
+      L.mlp_out_norm = p + std::string(n.mlp_out) + ".weight";
     } else if (spec.parallel_block) {
       L.parallel_mlp = true;
     } else {

@@ -363,6 +363,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
     rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
   }
+  if (!rotary && family->arch == Architecture::Glm4) rotary = 0.5;  // Glm4Config's default
   if (rotary && *rotary != 1.0) {
     if (!(*rotary > 0.0 && *rotary < 1.0)) cfg.fail("partial_rotary_factor must be in (0, 1]");
     spec.rotary_dim = static_cast<int64_t>(static_cast<double>(spec.head_dim) * *rotary);  // transformers' int()

@@ -40,9 +40,11 @@ constexpr std::array<std::string_view, 1> kCohereTypes{"cohere"};
 constexpr std::array<std::string_view, 1> kCohereGguf{"command-r"};
 constexpr std::array<std::string_view, 1> kCohere2Types{"cohere2"};
 constexpr std::array<std::string_view, 1> kCohere2Gguf{"cohere2"};
+constexpr std::array<std::string_view, 1> kGlm4Types{"glm4"};
+constexpr std::array<std::string_view, 1> kGlm4Gguf{"glm4"};
 
-const std::array<ModelFamily, 17>& families() {
-  static const std::array<ModelFamily, 17> all{{
+const std::array<ModelFamily, 18>& families() {
+  static const std::array<ModelFamily, 18> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -94,6 +96,13 @@ const std::array<ModelFamily, 17>& families() {
       // Cohere 2 (Command R7B, Command A): Cohere with sliding-window layers that alone take RoPE.
       {.arch = Architecture::Cohere2, .hf_model_types = kCohere2Types, .gguf_architectures = kCohere2Gguf,
        .layer_norm = true, .parallel_block = true, .interleaved_qk = true},
+      // GLM-4-0414 (GLM-4-9B/32B, GLM-Z1): norms before and after attention and the MLP under GLM's
+      // names, gate|up fused, partial RoPE (half the head by default) on interleaved pairs.
+      {.arch = Architecture::Glm4, .hf_model_types = kGlm4Types, .gguf_architectures = kGlm4Gguf,
+       .sandwich_norms = true,
+       .norm_names = {.attention_out = "post_self_attn_layernorm", .mlp_in = "post_attention_layernorm",
+                      .mlp_out = "post_mlp_layernorm"},
+       .interleaved_qk = true, .fused_projections = true},
   }};
   return all;
 }

@@ -19,6 +19,15 @@ struct ExpertNames {
   std::string_view gate = "gate_proj", up = "up_proj", down = "down_proj";
 };
 
+// The Hugging Face names (model.layers.N.<name>.weight) of the norms of a family with norms on its
+// sublayers' outputs (sandwich_norms): on the attention output, before the MLP, on the MLP output.
+// Gemma's (and OLMo's) by default.
+struct NormNames {
+  std::string_view attention_out = "post_attention_layernorm";
+  std::string_view mlp_in = "pre_feedforward_layernorm";
+  std::string_view mlp_out = "post_feedforward_layernorm";
+};
+
 struct ModelFamily {
   Architecture arch;
   // config.json model_type values of this family (the first is its name).
@@ -36,14 +45,16 @@ struct ModelFamily {
   bool layer_norm = false;      // LayerNorm instead of RMSNorm (Cohere)
   bool parallel_block = false;  // attention and MLP side by side on one norm (Cohere)
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
+  NormNames norm_names = {};
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)
   // llama.cpp's converter permutes this family's q/k rows for its interleaved RoPE.
   bool gguf_permuted_qk = false;
-  // The family's own checkpoints keep q/k rows in RoPE's interleaved pair order (Cohere), in every
-  // format: ModelFiles un-permutes them as it does llama GGUF's.
+  // The family's own checkpoints keep q/k rows in RoPE's interleaved pair order (Cohere, GLM-4), in
+  // every format: ModelFiles un-permutes them as it does llama GGUF's.
   bool interleaved_qk = false;
-  // q, k, v stored as one matrix (self_attn.qkv_proj, GGUF attn_qkv) and gate, up as one
-  // (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the usual names.
+  // q, k, v stored as one matrix (self_attn.qkv_proj, GGUF attn_qkv; GLM-4 keeps them apart) and
+  // gate, up as one (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the
+  // usual names.
   bool fused_projections = false;
   Activation activation = Activation::Silu;
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)

@@ -40,15 +40,17 @@ json::value read_json(const fs::path& p) {
   }
 }
 
-// GGUF stores llama q/k projection rows permuted for the interleaved RoPE layout: within each
-// head, file row 2j holds Hugging Face row j and file row 2j+1 holds row j + head_dim/2. `in` holds
-// head-major rows of `row_bytes` bytes each (one element for a bias), of any element type.
+// Rows in RoPE's interleaved pair order (a llama GGUF; Cohere's and GLM-4's checkpoints) back to
+// the half-split order: within each head's first `rotary` rows, file row 2j holds Hugging Face row j
+// and file row 2j+1 holds row j + rotary/2; the head's rows past `rotary` (partial rotary) stay.
+// `in` holds head-major rows of `row_bytes` bytes each (one element for a bias), of any type.
 template <typename T>
-std::vector<T> unpermute_rope_rows(const std::vector<T>& in, int64_t heads, int64_t head_dim, int64_t row_bytes) {
-  std::vector<T> out(in.size());
+std::vector<T> unpermute_rope_rows(const std::vector<T>& in, int64_t heads, int64_t head_dim, int64_t rotary,
+                                   int64_t row_bytes) {
+  std::vector<T> out(in);
   const auto* src_base = reinterpret_cast<const std::byte*>(in.data());
   auto* dst_base = reinterpret_cast<std::byte*>(out.data());
-  const int64_t half = head_dim / 2;
+  const int64_t half = rotary / 2;
   for (int64_t h = 0; h < heads; ++h) {
     for (int64_t j = 0; j < half; ++j) {
       for (int64_t k = 0; k < 2; ++k) {
@@ -102,11 +104,13 @@ void merge_generation_eos(const fs::path& path, std::vector<int32_t>& eos) {
 }  // namespace
 
 std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const ModelFamily& family) {
-  // Gemma 3's files: the norms around attention and the MLP, under Gemma's Hugging Face names.
-  static const std::map<std::string, std::string> kSandwich{
-      {"post_attention_norm", "post_attention_layernorm"},
-      {"ffn_norm", "pre_feedforward_layernorm"},
-      {"post_ffw_norm", "post_feedforward_layernorm"},
+  // Families with norms on the sublayers' outputs: llama.cpp's names for the norms around
+  // attention and the MLP (Gemma's, OLMo's and GLM's spellings), under the family's own.
+  const NormNames& norms = family.norm_names;
+  const std::map<std::string, std::string_view> sandwich{
+      {"post_attention_norm", norms.attention_out}, {"attn_post_norm", norms.attention_out},
+      {"ffn_norm", norms.mlp_in},
+      {"post_ffw_norm", norms.mlp_out}, {"ffn_post_norm", norms.mlp_out},
   };
   static const std::map<std::string, std::string> kGlobal{
       {"token_embd.weight", "model.embed_tokens.weight"},
@@ -120,8 +124,6 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
-      // OLMo 2's norms on the attention and MLP outputs.
-      {"attn_post_norm", "post_attention_layernorm"}, {"ffn_post_norm", "post_feedforward_layernorm"},
   };
   static const std::map<std::string, std::string> kFused{
       {"attn_qkv", "self_attn.qkv_proj"},
@@ -152,8 +154,8 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   }
   static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
   if (std::regex_match(gguf_name, m, kBlock)) {
-    if (auto it = kSandwich.find(m[2].str()); family.sandwich_norms && it != kSandwich.end()) {
-      return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
+    if (auto it = sandwich.find(m[2].str()); family.sandwich_norms && it != sandwich.end()) {
+      return "model.layers." + m[1].str() + "." + std::string(it->second) + "." + m[3].str();
     }
     if (auto it = kFused.find(m[2].str()); family.fused_projections && it != kFused.end()) {
       return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
@@ -230,13 +232,19 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   return m;
 }
 
-// Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj.
+// Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj
+// (GLM-4 only the latter).
 // A matrix's rows are contiguous (a quantized row is whole blocks), so each part is a view of the
 // same bytes under the name the other families give it, and backends see no fused tensor.
 void ModelFiles::split_fused_projections() {
   if (!family_of(spec_.arch).fused_projections) return;
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
+    if (find(p + "self_attn.q_proj.weight") != nullptr) {  // GLM-4: q, k and v apart, gate|up fused
+      split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
+                                                 {p + "mlp.up_proj.weight", spec_.intermediate_size}});
+      continue;
+    }
     split_rows(p + "self_attn.qkv_proj.weight", {{p + "self_attn.q_proj.weight", spec_.q_width()},
                                                  {p + "self_attn.k_proj.weight", spec_.kv_width()},
                                                  {p + "self_attn.v_proj.weight", spec_.kv_width()}});
@@ -331,7 +339,8 @@ std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::v
   std::vector<float> values = tensor_to_f32(t);
   if (const int64_t heads = permuted_rope_heads(hf_name)) {
     const int64_t row_len = shape.size() == 2 ? shape[1] : 1;
-    values = unpermute_rope_rows(values, heads, spec_.head_dim, row_len * static_cast<int64_t>(sizeof(float)));
+    values = unpermute_rope_rows(values, heads, spec_.head_dim, spec_.rotary_dims(),
+                                 row_len * static_cast<int64_t>(sizeof(float)));
   }
   return values;
 }
@@ -351,7 +360,7 @@ StoredRows ModelFiles::load_stored(const std::string& hf_name, const std::vector
   StoredRows rows{t.dtype, std::vector<std::byte>(t.data.begin(), t.data.end())};
   if (const int64_t heads = permuted_rope_heads(hf_name)) {
     const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(t.dtype, t.row_length()));
-    rows.bytes = unpermute_rope_rows(rows.bytes, heads, spec_.head_dim, row_bytes);
+    rows.bytes = unpermute_rope_rows(rows.bytes, heads, spec_.head_dim, spec_.rotary_dims(), row_bytes);
   }
   return rows;
 }

@@ -27,6 +27,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Olmoe: return "olmoe";
     case Architecture::Cohere: return "cohere";
     case Architecture::Cohere2: return "cohere2";
+    case Architecture::Glm4: return "glm4";
   }
   return "?";
 }

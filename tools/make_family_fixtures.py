@@ -79,6 +79,9 @@ every sequence run on its own through transformers. Writes:
                  conversion (command-r).
   cohere2/       Cohere2ForCausalLM (Command R7B): cohere with 4 layers, the first three sliding (window
                  8) with RoPE, the fourth global without; and cohere2_gguf, its llama.cpp conversion.
+  glm4/          Glm4ForCausalLM (GLM-4-0414): norms before and after attention and the MLP, gate|up fused,
+                 q/k/v biases, RoPE on the first half of each head in interleaved pairs; and glm4_gguf,
+                 its llama.cpp conversion.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -108,7 +111,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
-                          CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
+                          Glm4Config, Glm4ForCausalLM, CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
                           Olmo2Config, Olmo2ForCausalLM, Olmo3Config, Olmo3ForCausalLM, OlmoeConfig, OlmoeForCausalLM,
                           Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
                           GraniteForCausalLM, Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
@@ -511,10 +514,24 @@ def cohere_fixtures(out: Path) -> None:
         emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter)
 
 
+def glm4_fixtures(out: Path) -> None:
+    """GLM-4-0414: sandwich norms under GLM's names, fused gate|up, partial interleaved RoPE; and
+    llama.cpp's conversion."""
+    model = build_model(Glm4ForCausalLM, Glm4Config(**llama_like(
+        attention_bias=True, pad_token_id=0,
+        rope_parameters={"rope_type": "default", "rope_theta": 10_000.0, "partial_rotary_factor": 0.5})), 2101)
+    assert model.model.layers[0].self_attn.q_proj.bias is not None
+    cases = make_sequences(600, 2111)
+    emit(out / "glm4", model, cases)
+    tiny_tokenizer(out / "glm4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|endoftext|>"}, ["<|user|>"], True,
+                   CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    emit_llamacpp_gguf(out / "glm4_gguf", out / "glm4", model, cases, 600, sentencepiece_class="glm.Glm4Model")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo", "cohere"],
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo", "cohere", "glm4"],
                     help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
@@ -522,7 +539,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
     if args.only:
         {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures}[args.only](out)
+         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures, "glm4": glm4_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -604,6 +621,7 @@ def main() -> int:
     moe_fixtures(out)
     olmo_fixtures(out)
     cohere_fixtures(out)
+    glm4_fixtures(out)
     return 0
 
 

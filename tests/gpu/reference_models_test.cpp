@@ -288,6 +288,12 @@ TEST_CASE("Cohere and Cohere 2 (LayerNorm, parallel attention and MLP, interleav
   CHECK(spec.logit_scale == Approx(1.0 / 2.5));
   CHECK(spec.layer_norm);
 }
+TEST_CASE("GLM-4 (norms around both sublayers under GLM's names, fused gate|up, partial interleaved RoPE), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][glm4]") {
+  check_all_cases_in_one_step("glm4");
+  check_all_cases_in_one_step("glm4_gguf");
+  CHECK(ModelFiles::open(test::fixture("models/glm4_gguf/model.gguf")).spec().rotary_dims() == 8);
+}
 TEST_CASE("a Qwen3-MoE GGUF quantized by llama-quantize (Q8_0 experts) matches transformers on its dequantized weights",
           "[gpu][cpu][reference][families][moe]") {
   check_all_cases_in_one_step("qwen3_moe_gguf_q8");  // exact float activations
@@ -335,7 +341,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf"}) {
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

@@ -405,3 +405,25 @@ TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Co
   CHECK(r7b.layer_window == std::vector<int64_t>{4096, 4096, 4096, 0, 4096, 4096, 4096, 0});
   CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
 }
+
+TEST_CASE("GLM-4 configs: half the head rotated by default, GLM's norm names, gate|up fused", "[model][config][families][glm4]") {
+  const ModelSpec glm = spec_from_hf_config(parse(R"({"model_type":"glm4","hidden_size":4096,"intermediate_size":13696,
+    "num_hidden_layers":2,"num_attention_heads":32,"num_key_value_heads":2,"head_dim":128,"vocab_size":151552,
+    "max_position_embeddings":32768,"attention_bias":true})"), "c");
+  CHECK(glm.rotary_dims() == 64);  // Glm4Config's partial_rotary_factor 0.5
+  CHECK(glm.attention_bias);
+  const LayerLayout layer = decoder_layout(glm).layers[1];
+  CHECK(layer.attention_norm == "model.layers.1.input_layernorm.weight");
+  CHECK(layer.attention_out_norm == "model.layers.1.post_self_attn_layernorm.weight");
+  CHECK(layer.mlp_norm == "model.layers.1.post_attention_layernorm.weight");
+  CHECK(layer.mlp_out_norm == "model.layers.1.post_mlp_layernorm.weight");
+  const ModelFamily& family = family_of(Architecture::Glm4);
+  CHECK(hf_name_from_gguf("blk.1.ffn_norm.weight", family) == "model.layers.1.post_attention_layernorm.weight");
+  CHECK(hf_name_from_gguf("blk.1.attn_post_norm.weight", family) == "model.layers.1.post_self_attn_layernorm.weight");
+  CHECK(hf_name_from_gguf("blk.1.ffn_up.weight", family) == "model.layers.1.mlp.gate_up_proj.weight");
+  // OLMo 2's and Gemma's spellings of the same norms still land on Gemma's names.
+  CHECK(hf_name_from_gguf("blk.0.attn_post_norm.weight", family_of(Architecture::Olmo2)) ==
+        "model.layers.0.post_attention_layernorm.weight");
+  CHECK(hf_name_from_gguf("blk.0.post_ffw_norm.weight", family_of(Architecture::Gemma3)) ==
+        "model.layers.0.post_feedforward_layernorm.weight");
+}
