@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "gpu/cpu/cpu_backend.hpp"
+#include "gpu/backend_factory.hpp"
 #include "gpu/cuda/cuda_backend.hpp"
 #include "pipeline/sampling/sampler.hpp"
 #include "tests/gpu/cuda/cuda_test_support.hpp"
@@ -75,9 +76,10 @@ ModelSpec random_spec() {
 TEST_CASE("cuda: fixture models match the CPU backend's logits", "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
   // The families' tiny models too: Gemma 3's sliding and global layers (safetensors and GGUF),
-  // GELU-tanh, sandwich norms and scaled embeddings; Mistral's window; IQuest's clip_qkv; YaRN.
+  // GELU-tanh, sandwich norms and scaled embeddings; Mistral's window; IQuest's clip_qkv; YaRN;
+  // GLM-4's norm names, fused gate|up and partial RoPE on rows reordered at load.
   for (const std::string folder : {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder",
-                                   "llama_yarn"}) {
+                                   "llama_yarn", "glm4", "glm4_gguf"}) {
     // reference.json names the model inside the folder: "." for safetensors, "model.gguf" for GGUF.
     const auto reference = test::read_json(fixture("models/" + folder + "/reference.json")).as_object();
     const ModelFiles model =
@@ -100,6 +102,20 @@ TEST_CASE("cuda: fixture models match the CPU backend's logits", "[gpu][cuda]") 
         CHECK(relative_error(got.values, want.values) < model_tolerance(type));
       }
     }
+  }
+}
+
+TEST_CASE("cuda: families the CUDA backend does not run are refused with the reason; auto serves them on the CPU",
+          "[gpu][cuda]") {
+  TROUPE_REQUIRE_CUDA_DEVICE();
+  for (const std::string folder : {"qwen3_moe", "olmo2", "cohere"}) {
+    const ModelFiles model = ModelFiles::open(fixture("models/" + folder));
+    BackendOptions options;
+    options.device = "cuda";
+    CHECK_THROWS_WITH(make_backend(model, options), Catch::Contains("the CUDA backend does not run") &&
+                                                        Catch::Contains("--device cpu"));
+    options.device = "auto";
+    CHECK(make_backend(model, options)->name() == "cpu");
   }
 }
 
