@@ -334,6 +334,10 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   // MLP block.
   if (L.experts) {
     const float* input = L.parallel_mlp ? xn_.data() : normed_input(L.mlp_norm, tokens);
+    if (input == x_.data()) {  // no input norm: the experts must not read rows they are adding into
+      xn_.assign(x_.begin(), x_.end());
+      input = xn_.data();
+    }
     residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
       L.experts->forward(input, tokens, out, accumulate, spec_.activation, pool_.get());
     });
