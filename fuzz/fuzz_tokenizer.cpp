@@ -17,6 +17,7 @@
 #include "pipeline/tokenizer/normalizer.hpp"
 #include "pipeline/tokenizer/tokenizer.hpp"
 #include "pipeline/tokenizer/utf8.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace {
 
@@ -27,7 +28,7 @@ const Tokenizer& tokenizer(int which) {
   static const Tokenizer smollm2 =
       Tokenizer::from_tokenizer_json(std::string(TROUPE_FIXTURES_DIR) + "/tokenizer/smollm2/tokenizer.json");
   static const Tokenizer qwen = troupe::tokenizer_from_gguf(
-      troupe::GgufFile(std::string(TROUPE_FIXTURES_DIR) + "/tokenizer/deepseek-qwen/tokenizer.gguf"));
+      troupe::GgufFile(troupe::test::unpacked(std::string(TROUPE_FIXTURES_DIR) + "/tokenizer/deepseek-qwen/tokenizer.gguf")));
   return which == 0 ? smollm2 : qwen;
 }
 

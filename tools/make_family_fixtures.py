@@ -286,8 +286,21 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     subprocess.run(command, check=True, cwd=src, stdout=subprocess.DEVNULL,
                    env=dict(os.environ, PYTHONPATH=f"{src / 'gguf-py'}:{src}"))
     files, scale = logits_cases(reference_model, folder, cases)
+    share_logits(folder, source, files)
     write_reference(folder, "model.gguf", vocab, cases, files)
     print(f"{folder.name}: max|logit| = {scale:.4f}")
+
+
+def share_logits(folder: Path, source: Path, files: dict[str, str]) -> None:
+    """Logits files identical to those of the sibling fixture `source` (the same model, another
+    format) are dropped and referenced there instead: the tree that travels stays small."""
+    if source.parent != folder.parent:
+        return
+    for name, fname in files.items():
+        theirs = source / fname
+        if theirs.exists() and theirs.read_bytes() == (folder / fname).read_bytes():
+            (folder / fname).unlink()
+            files[name] = f"../{source.name}/{fname}"
 
 
 def phi3_config(original: int, rotary: float = 1.0) -> Phi3Config:

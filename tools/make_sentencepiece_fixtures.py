@@ -50,6 +50,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_files import pack, write_jsonl_gz  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tokenizer"
 CACHE = Path(os.environ.get("TROUPE_TOKENIZER_CACHE", FIXTURES / "cache"))
@@ -361,10 +364,6 @@ def expect_llamacpp(gguf: Path, corpus: list) -> tuple:
     return rows, {"prefix": head["prefix"], "suffix": [], "vocab_size": vocab}
 
 
-def write_jsonl(path: Path, rows: list) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,7 +399,7 @@ def main() -> None:
             if meta["prefix"] != metas[expected]["prefix"]:
                 load["prefix"] = meta["prefix"]
         else:
-            write_jsonl(FIXTURES / "expected" / f"{expected}.jsonl", rows)
+            write_jsonl_gz(FIXTURES / "expected" / f"{expected}.jsonl", rows)
             metas[expected] = meta
             shared[expected] = rows
         loads.append(load)
@@ -461,6 +460,7 @@ def main() -> None:
     gguf_from_directory(mistral_dir, mistral_dir / "vocab.gguf", "MistralForCausalLM")
     add("mistral-v3 (GGUF)", "mistral-v3-gguf", "gguf", "mistral-v3/vocab.gguf", "fixtures",
         expect_llamacpp(mistral_dir / "vocab.gguf", corpus))
+    pack(mistral_dir / "vocab.gguf")
 
     # Llama 2 and Gemma from the cache, with the configs --fetch-only writes.
     add("llama2 (tokenizer.model)", "llama2-model", "sentencepiece", "llama2/tokenizer.model", "cache",

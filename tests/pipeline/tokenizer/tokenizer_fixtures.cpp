@@ -9,13 +9,15 @@
 #include "model/gguf_file.hpp"
 #include "pipeline/tokenizer/gguf_tokenizer.hpp"
 #include "pipeline/tokenizer/sentencepiece_tokenizer.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace troupe::test {
 namespace {
 
 namespace json = boost::json;
 
-std::string read_file(const std::filesystem::path& path) {
+std::string read_file(const std::filesystem::path& packed_or_plain) {
+  const std::filesystem::path path = unpacked(packed_or_plain);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open fixture " + path.string());
   std::stringstream buffer;
@@ -87,6 +89,7 @@ std::vector<TokenizerLoad> tokenizer_loads() {
     if (o.contains("prefix")) load.prefix = ids_of(o.at("prefix"));
     const std::string file(o.at("file").as_string());
     load.file = (load.in_models ? models_dir() : load.in_cache ? tokenizer_cache_dir() : tokenizer_fixtures_dir()) / file;
+    if (!load.in_models && !load.in_cache) load.file = unpacked(load.file);
     loads.push_back(std::move(load));
   }
   return loads;
