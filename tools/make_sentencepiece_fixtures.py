@@ -460,7 +460,8 @@ def main() -> None:
     gguf_from_directory(mistral_dir, mistral_dir / "vocab.gguf", "MistralForCausalLM")
     add("mistral-v3 (GGUF)", "mistral-v3-gguf", "gguf", "mistral-v3/vocab.gguf", "fixtures",
         expect_llamacpp(mistral_dir / "vocab.gguf", corpus))
-    pack(mistral_dir / "vocab.gguf")
+    for name in ("vocab.gguf", "tokenizer.json", "tokenizer.model"):
+        pack(mistral_dir / name)
 
     # Llama 2 and Gemma from the cache, with the configs --fetch-only writes.
     add("llama2 (tokenizer.model)", "llama2-model", "sentencepiece", "llama2/tokenizer.model", "cache",

@@ -25,7 +25,8 @@ namespace troupe::test {
 
 // `path` when it exists; else, when `path`.gz does, the path of its unpacked copy (made on first
 // use: <temp>/troupe-fixtures-<uid>/<crc>/<file name>, written under a temporary name and renamed,
-// so concurrent test processes agree); else `path`, for the caller's own "missing" error.
+// so concurrent test processes agree, among links to the folder's other plain files); else
+// `path`, for the caller's own "missing" error.
 inline std::filesystem::path unpacked(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -49,6 +50,13 @@ inline std::filesystem::path unpacked(const std::filesystem::path& path) {
   const fs::path out = dir / path.filename();
   if (fs::exists(out, ec) && static_cast<uint32_t>(fs::file_size(out, ec)) == le32(4)) return out;
   fs::create_directories(dir);
+  // Beside it, links to its folder's plain files: a loader reads tokenizer_config.json beside a
+  // tokenizer.json or tokenizer.model. (Another process may have made them already.)
+  for (const fs::directory_entry& sibling : fs::directory_iterator(path.parent_path())) {
+    if (sibling.is_regular_file() && sibling.path().extension() != ".gz") {
+      fs::create_symlink(fs::absolute(sibling.path()), dir / sibling.path().filename(), ec);
+    }
+  }
   const fs::path part = dir / (path.filename().string() + ".part" + std::to_string(getpid()));
   gzFile gz = gzopen(packed.c_str(), "rb");
   if (gz == nullptr) throw std::runtime_error("cannot open fixture " + packed.string());
