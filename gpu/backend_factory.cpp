@@ -28,7 +28,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
            ") yet; the CPU backend does (--device cpu)";
   };
   if (spec.moe) return lacks("mixture-of-experts models");
-  if (spec.qk_norm_whole || !spec.input_norms) return lacks("OLMo's layers (q/k norms over every head, no input norms)");
+  if (spec.qk_norm_whole || !spec.input_norms) {
+    return lacks("layers without input norms or with q/k norms over every head (OLMo, EXAONE 4)");
+  }
   if (spec.layer_norm || spec.parallel_block) return lacks("Cohere's layers (LayerNorm, attention and MLP in parallel)");
   return "";
 }

@@ -204,12 +204,16 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     // llama.cpp multiplies Cohere's logits by logit_scale (Granite's it divides by).
     if (auto scale = gguf.get_float(arch + ".logit_scale"); scale && *scale > 0.0) spec.logit_scale = 1.0 / *scale;
   }
-  if (family->arch == Architecture::Cohere2) {
-    const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
-    if (window <= 0) fail("cohere2 model without " + arch + ".attention.sliding_window");
-    read_window_pattern(gguf, arch, window, 4, spec);
-    spec.layer_rope.resize(static_cast<std::size_t>(spec.num_layers));  // RoPE on the sliding layers only
-    for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = spec.window(i) > 0;
+  if (family->arch == Architecture::Cohere2 && gguf.get_int(arch + ".attention.sliding_window").value_or(0) <= 0) {
+    fail("cohere2 model without " + arch + ".attention.sliding_window");
+  }
+  if (family->rope_on_sliding_only) {
+    // Cohere 2 and EXAONE 4 (the 32B; the 1.2B has no window): sliding layers by the pattern,
+    // every fourth global when absent, and RoPE on those alone.
+    if (const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0); window > 0) {
+      read_window_pattern(gguf, arch, window, 4, spec);
+      spec.rope_on_sliding_layers_only();
+    }
   }
   if (family->arch == Architecture::SmolLM3) {
     // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter

@@ -219,10 +219,22 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
     }
   } else if (family.arch == Architecture::Gemma2) {
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % 2 == 0;  // from layer 0
-  } else if (family.arch == Architecture::Gemma3 || family.arch == Architecture::Cohere2) {
-    // Every pattern-th layer global (Gemma 3: 6, Cohere 2: 4, when absent).
+  } else if (const json::value* letters_value = cfg.find("sliding_window_pattern");
+             window && family.arch == Architecture::Exaone4 && letters_value != nullptr && letters_value->is_string()) {
+    // EXAONE 4's pattern as letters, repeated: "LLLG" (L: local, sliding; G: global).
+    const std::string letters(letters_value->as_string());
+    if (letters.empty() || letters.find_first_not_of("LG") != std::string::npos) {
+      cfg.fail("sliding_window_pattern \"" + letters + "\" is not a string of L and G");
+    }
+    for (int64_t i = 0; i < spec.num_layers; ++i) {
+      sliding[static_cast<std::size_t>(i)] = letters[static_cast<std::size_t>(i) % letters.size()] == 'L';
+    }
+  } else if (window && (family.arch == Architecture::Gemma3 || family.arch == Architecture::Cohere2 ||
+                        family.arch == Architecture::Exaone4)) {
+    // Every pattern-th layer global (Gemma 3: 6, Cohere 2 and EXAONE 4: 4, when absent).
     const int64_t pattern =
         cfg.optional_integer("sliding_window_pattern").value_or(family.arch == Architecture::Gemma3 ? 6 : 4);
+    if (pattern <= 0) cfg.fail("sliding_window_pattern must be positive");
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
   } else if (family.arch == Architecture::Qwen2 || family.arch == Architecture::IQuestCoder) {
     // Qwen2's switch, which IQuest-Coder took over: layers from max_window_layers on slide when
@@ -403,11 +415,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     }
   }
   read_windows(cfg, spec, *family);
-  if (family->arch == Architecture::Cohere2) {
-    // Only the sliding-window layers rotate q and k; the global ones see positions through the mask.
-    spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
-    for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = spec.window(i) > 0;
-  }
+  if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));
   if (spec.eos_token_ids.empty()) spec.eos_token_ids = token_ids(top_view.find("eos_token_id"));

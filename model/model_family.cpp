@@ -42,9 +42,11 @@ constexpr std::array<std::string_view, 1> kCohere2Types{"cohere2"};
 constexpr std::array<std::string_view, 1> kCohere2Gguf{"cohere2"};
 constexpr std::array<std::string_view, 1> kGlm4Types{"glm4"};
 constexpr std::array<std::string_view, 1> kGlm4Gguf{"glm4"};
+constexpr std::array<std::string_view, 1> kExaone4Types{"exaone4"};
+constexpr std::array<std::string_view, 1> kExaone4Gguf{"exaone4"};
 
-const std::array<ModelFamily, 18>& families() {
-  static const std::array<ModelFamily, 18> all{{
+const std::array<ModelFamily, 19>& families() {
+  static const std::array<ModelFamily, 19> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -95,7 +97,7 @@ const std::array<ModelFamily, 18>& families() {
        .layer_norm = true, .parallel_block = true, .interleaved_qk = true},
       // Cohere 2 (Command R7B, Command A): Cohere with sliding-window layers that alone take RoPE.
       {.arch = Architecture::Cohere2, .hf_model_types = kCohere2Types, .gguf_architectures = kCohere2Gguf,
-       .layer_norm = true, .parallel_block = true, .interleaved_qk = true},
+       .layer_norm = true, .parallel_block = true, .interleaved_qk = true, .rope_on_sliding_only = true},
       // GLM-4-0414 (GLM-4-9B/32B, GLM-Z1): norms before and after attention and the MLP under GLM's
       // names, gate|up fused, partial RoPE (half the head by default) on interleaved pairs.
       {.arch = Architecture::Glm4, .hf_model_types = kGlm4Types, .gguf_architectures = kGlm4Gguf,
@@ -103,6 +105,10 @@ const std::array<ModelFamily, 18>& families() {
        .norm_names = {.attention_out = "post_self_attn_layernorm", .mlp_in = "post_attention_layernorm",
                       .mlp_out = "post_mlp_layernorm"},
        .interleaved_qk = true, .fused_projections = true},
+      // EXAONE 4.0: OLMo 2's norms (none before attention and the MLP, one on each output), per-head
+      // q/k norms, and in the 32B model sliding layers three in four with RoPE on those alone.
+      {.arch = Architecture::Exaone4, .hf_model_types = kExaone4Types, .gguf_architectures = kExaone4Gguf,
+       .qk_norm = true, .input_norms = false, .sandwich_norms = true, .rope_on_sliding_only = true},
   }};
   return all;
 }

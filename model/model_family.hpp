@@ -56,6 +56,9 @@ struct ModelFamily {
   // gate, up as one (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the
   // usual names.
   bool fused_projections = false;
+  // With sliding-window layers, only they rotate q and k; the global layers see positions only
+  // through the causal mask (Cohere 2, EXAONE 4).
+  bool rope_on_sliding_only = false;
   Activation activation = Activation::Silu;
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
   ExpertNames expert_names = {};

@@ -28,6 +28,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Cohere: return "cohere";
     case Architecture::Cohere2: return "cohere2";
     case Architecture::Glm4: return "glm4";
+    case Architecture::Exaone4: return "exaone4";
   }
   return "?";
 }
@@ -68,6 +69,11 @@ void validate_rope(const RopeSpec& rope, int64_t head_dim, const std::string& so
 double yarn_mscale(double scale, double mscale) { return scale <= 1.0 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0; }
 
 }  // namespace
+
+void ModelSpec::rope_on_sliding_layers_only() {
+  layer_rope.assign(static_cast<std::size_t>(num_layers), false);
+  for (int64_t i = 0; i < num_layers; ++i) layer_rope[static_cast<std::size_t>(i)] = window(i) > 0;
+}
 
 double ModelSpec::attention_scale_of(int64_t layer) const {
   const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim));

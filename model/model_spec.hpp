@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -155,6 +155,8 @@ struct ModelSpec {
   }
   // The multiplier of q·k in layer `layer`, RoPE's attention factor included.
   double attention_scale_of(int64_t layer) const;
+  // Only the sliding-window layers apply RoPE: layer_rope from layer_window (Cohere 2, EXAONE 4).
+  void rope_on_sliding_layers_only();
   // Serve contexts of at most `max_model_len` tokens (no more than max_position): LongRoPE then
   // uses its short factors when that is within the original context.
   void limit_context(int64_t max_model_len);

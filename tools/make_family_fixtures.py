@@ -82,6 +82,9 @@ every sequence run on its own through transformers. Writes:
   glm4/          Glm4ForCausalLM (GLM-4-0414): norms before and after attention and the MLP, gate|up fused,
                  q/k/v biases, RoPE on the first half of each head in interleaved pairs; and glm4_gguf,
                  its llama.cpp conversion.
+  exaone4/       Exaone4ForCausalLM (EXAONE 4.0): OLMo 2's norms, per-head q/k norms, 4 layers sliding
+                 (window 8) but every fourth, RoPE on the sliding layers only; and exaone4_gguf, its
+                 llama.cpp conversion.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
@@ -111,7 +114,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
-                          Glm4Config, Glm4ForCausalLM, CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
+                          Exaone4Config, Exaone4ForCausalLM, Glm4Config, Glm4ForCausalLM, CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
                           Olmo2Config, Olmo2ForCausalLM, Olmo3Config, Olmo3ForCausalLM, OlmoeConfig, OlmoeForCausalLM,
                           Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
                           GraniteForCausalLM, Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig, LlamaConfig, LlamaForCausalLM,  # noqa: E402
@@ -541,10 +544,24 @@ def glm4_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "glm4_gguf", out / "glm4", model, cases, 600, sentencepiece_class="glm.Glm4Model")
 
 
+def exaone4_fixtures(out: Path) -> None:
+    """EXAONE 4.0's hybrid attention (sliding layers with RoPE, global ones without) and output-only
+    norms; and llama.cpp's conversion."""
+    model = build_model(Exaone4ForCausalLM, Exaone4Config(**llama_like(
+        num_hidden_layers=4, sliding_window=8, pad_token_id=0,
+        layer_types=["sliding_attention"] * 3 + ["full_attention"],
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 2201)
+    cases = make_sequences(600, 2211)
+    emit(out / "exaone4", model, cases)
+    tiny_tokenizer(out / "exaone4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "[|endofturn|]"}, ["[|user|]"], True,
+                   CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    emit_llamacpp_gguf(out / "exaone4_gguf", out / "exaone4", model, cases, 600, sentencepiece_class="exaone.Exaone4Model")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo", "cohere", "glm4"],
+    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo", "cohere", "glm4", "exaone4"],
                     help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
@@ -552,7 +569,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
     if args.only:
         {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures, "glm4": glm4_fixtures}[args.only](out)
+         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures, "glm4": glm4_fixtures, "exaone4": exaone4_fixtures}[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -635,6 +652,7 @@ def main() -> int:
     olmo_fixtures(out)
     cohere_fixtures(out)
     glm4_fixtures(out)
+    exaone4_fixtures(out)
     return 0
 
 

@@ -36,7 +36,8 @@ struct PreFamily {
 const std::array<PreFamily, 9>& pre_families() {
   namespace p = pretokenizer_patterns;
   static const std::array<PreFamily, 9> families{{
-      {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}},
+      {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
+                 "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
       {.names = {"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, .digits = true},
       {.names = {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, .patterns = {p::kLlama3},

@@ -294,6 +294,15 @@ TEST_CASE("GLM-4 (norms around both sublayers under GLM's names, fused gate|up, 
   check_all_cases_in_one_step("glm4_gguf");
   CHECK(ModelFiles::open(test::fixture("models/glm4_gguf/model.gguf")).spec().rotary_dims() == 8);
 }
+TEST_CASE("EXAONE 4 (output norms only, per-head q/k norms, RoPE on the sliding layers alone), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][exaone4]") {
+  check_all_cases_in_one_step("exaone4");
+  check_all_cases_in_one_step("exaone4_gguf");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/exaone4_gguf/model.gguf")).spec();
+  CHECK(spec.layer_window == std::vector<int64_t>{8, 8, 8, 0});
+  CHECK(spec.layer_rope == std::vector<bool>{true, true, true, false});
+  CHECK_FALSE(spec.input_norms);
+}
 TEST_CASE("a Qwen3-MoE GGUF quantized by llama-quantize (Q8_0 experts) matches transformers on its dequantized weights",
           "[gpu][cpu][reference][families][moe]") {
   check_all_cases_in_one_step("qwen3_moe_gguf_q8");  // exact float activations
@@ -341,7 +350,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf"}) {
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

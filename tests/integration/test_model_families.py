@@ -2,7 +2,7 @@
 layers, Mistral with a sliding window, an IQuest-Coder-shaped model with clip_qkv, Phi-3 with fused
 projections, LongRoPE and a sliding window, SmolLM3 with a layer without RoPE, Gemma 2 with soft-capping, Granite with its multipliers, Mistral Small 3.1's multimodal layout read for its text, Qwen3-MoE (a
 dense layer among experts), Mixtral, OLMo 2 and 3 (output norms only), OLMoE, Cohere and Cohere 2 (LayerNorm,
-parallel blocks), GLM-4 (partial interleaved RoPE); each with a
+parallel blocks), GLM-4 (partial interleaved RoPE), EXAONE 4 (RoPE on sliding layers only); each with a
 SentencePiece tokenizer.model and its family's chat template) served end to end: 16 concurrent
 greedy requests, streamed and not, chat and completions, give what `troupe generate` gives for each
 alone. The server is set up so that the paths a sliding window can break are all taken: prompts
@@ -25,7 +25,7 @@ from troupe_server import TroupeServer, http_request
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "qwen3_moe",
-            "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4"]
+            "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
 
 
@@ -47,7 +47,7 @@ KV_CACHE_BYTES = {"gemma3": 200 * 2 * 5 * 2 * 32 * 4, "mistral": 200 * 2 * 2 * 2
                   "qwen3_moe": 200 * 2 * 3 * 2 * 16 * 4, "mixtral": 200 * 2 * 2 * 2 * 16 * 4,
                   "olmo2": 200 * 2 * 2 * 2 * 16 * 4, "olmo3": 200 * 2 * 4 * 2 * 16 * 4, "olmoe": 200 * 2 * 2 * 2 * 16 * 4,
                   "cohere": 200 * 2 * 2 * 2 * 16 * 4, "cohere2": 200 * 2 * 4 * 2 * 16 * 4,
-                  "glm4": 200 * 2 * 2 * 2 * 16 * 4}
+                  "glm4": 200 * 2 * 2 * 2 * 16 * 4, "exaone4": 200 * 2 * 4 * 2 * 16 * 4}
 
 
 @pytest.fixture(scope="module", params=FAMILIES)

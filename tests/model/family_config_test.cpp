@@ -427,3 +427,28 @@ TEST_CASE("GLM-4 configs: half the head rotated by default, GLM's norm names, ga
   CHECK(hf_name_from_gguf("blk.0.post_ffw_norm.weight", family_of(Architecture::Gemma3)) ==
         "model.layers.0.post_feedforward_layernorm.weight");
 }
+
+TEST_CASE("EXAONE 4 configs: the sliding pattern as layer_types, letters or a period; RoPE on sliding layers only",
+          "[model][config][families][exaone4]") {
+  const std::string head = R"({"model_type":"exaone4","hidden_size":64,"intermediate_size":128,"num_hidden_layers":8,
+    "num_attention_heads":4,"num_key_value_heads":2,"vocab_size":100,"max_position_embeddings":4096,)";
+  const std::vector<int64_t> windows{16, 16, 16, 0, 16, 16, 16, 0};
+  const std::vector<bool> rope{true, true, true, false, true, true, true, false};
+  for (const std::string pattern : {R"("sliding_window_pattern":"LLLG")", R"("sliding_window_pattern":4)",
+                                    R"("layer_types":["sliding_attention","sliding_attention","sliding_attention",)"
+                                    R"("full_attention","sliding_attention","sliding_attention","sliding_attention","full_attention"])"}) {
+    INFO(pattern);
+    const ModelSpec s = spec_from_hf_config(parse((head + R"("sliding_window":16,)" + pattern + "}").c_str()), "c");
+    CHECK(s.layer_window == windows);
+    CHECK(s.layer_rope == rope);
+    CHECK_FALSE(s.input_norms);
+    CHECK(s.qk_norm);
+    CHECK_FALSE(s.qk_norm_whole);
+  }
+  // EXAONE-4.0-1.2B: no window, RoPE everywhere.
+  const ModelSpec small = spec_from_hf_config(parse((head + R"("sliding_window":null,"sliding_window_pattern":"LLLG"})").c_str()), "c");
+  CHECK(small.layer_window.empty());
+  CHECK(small.uses_rope(3));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("sliding_window":16,"sliding_window_pattern":"LLXG"})").c_str()), "c"),
+                    Contains("not a string of L and G"));
+}

@@ -63,7 +63,7 @@ std::vector<double> log_softmax(const float* row, int64_t n) {
 TEST_CASE("2, 3 and 4 CPU ranks give the logits of one backend on every family fixture", "[gpu][cpu][parallel]") {
   // Float activations: only the order of the ranks' partial sums differs from one backend.
   for (const std::string folder : {"llama", "qwen2", "qwen3", "llama_gguf_q8", "gemma3", "mistral", "iquestcoder",
-                                   "qwen3_moe", "mixtral_gguf", "cohere", "cohere2_gguf", "glm4"}) {
+                                   "qwen3_moe", "mixtral_gguf", "cohere", "cohere2_gguf", "glm4", "exaone4_gguf"}) {
     std::filesystem::path path;
     const auto sequences = fixture_sequences(folder, path);
     const ModelFiles model = ModelFiles::open(path);
