@@ -63,7 +63,7 @@ std::vector<int32_t> probe_ids(const std::string& pre) { return load(vocabulary(
 TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as that family", "[tokenizer][gguf]") {
   // family → the other names llama.cpp's converter writes for it
   const std::map<std::string, std::vector<std::string>> families{
-      {"gpt2", {"default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0"}},
+      {"gpt2", {"default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0", "exaone4"}},
       {"smollm", {"starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}},
       {"llama-bpe", {"llama3", "llama-v3", "falcon3", "falcon-h1"}},
       {"dbrx", {"smaug-bpe"}},
