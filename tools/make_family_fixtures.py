@@ -8,7 +8,10 @@ Run from the repository root:
 Same conventions as tools/make_model_fixtures.py (whose helpers this imports): float32, eager
 attention, one thread, fixed seeds, weights redrawn N(0, 0.08²), norms 1 + 0.1·N(0,1) — for Gemma,
 whose checkpoints store w for a (1 + w) norm, 0.1·N(0,1) — and reference.json + raw float32 logits,
-every sequence run on its own through transformers. Writes:
+every sequence run on its own through transformers. The fixtures of the mixture-of-experts, OLMo,
+Cohere, GLM-4 and EXAONE families hold weights rounded to bfloat16 and saved so (their GGUFs
+converted with --outtype bf16): half the bytes, and still exact, since the reference runs on those
+same weights in float32. Writes:
 
   gemma3/        Gemma3ForCausalLM: 5 layers (sliding, sliding, full, sliding, full), sliding
                  window 8 (shorter than every case but one), local RoPE base 10,000 and global 1e6
@@ -92,6 +95,7 @@ every sequence run on its own through transformers. Writes:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -254,6 +258,22 @@ def write_gemma3_gguf(model, path: Path) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
+def bf16(model):
+    """Rounds every weight to bfloat16 (held in float32): such a fixture is saved in bfloat16, half
+    the bytes of float32 (the tree travels to a lent GPU within 64 MiB), and its reference logits
+    are those of exactly the weights saved, still computed in float32."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    return model
+
+
+def save_bf16(model):
+    """A saver for emit(): the model's weights as bfloat16 (a copy: the model itself, and its
+    float32 RoPE buffers, stay as they are)."""
+    return lambda folder: copy.deepcopy(model).to(torch.bfloat16).save_pretrained(folder)
+
+
 def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
     if folder.exists():
         shutil.rmtree(folder)
@@ -266,9 +286,9 @@ def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
 
 
 def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab: int,
-                       sentencepiece_class: str | None = None) -> None:
-    """`source` (a model directory) as llama.cpp's own converter (peer tree) writes it in float32,
-    into folder/model.gguf, with the logits of `reference_model` as its reference.
+                       sentencepiece_class: str | None = None, outtype: str = "f32") -> None:
+    """`source` (a model directory) as llama.cpp's own converter (peer tree) writes it (`outtype`:
+    f32, or bf16 for a bfloat16 source), into folder/model.gguf, with the logits of `reference_model` as its reference.
     `sentencepiece_class` names a converter class (module.Class under conversion/) whose vocabulary
     is read from tokenizer.model instead of the BPE tokenizer.json it expects; tensors and metadata
     are still the converter's own."""
@@ -276,7 +296,7 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     src = PEER / "src" / "vendor" / "llama.cpp"
-    args = [str(source), "--outtype", "f32", "--outfile", str(folder / "model.gguf")]
+    args = [str(source), "--outtype", outtype, "--outfile", str(folder / "model.gguf")]
     if sentencepiece_class:
         module, cls = sentencepiece_class.rsplit(".", 1)
         command = [sys.executable, "-c",
@@ -465,29 +485,30 @@ def quantized_moe_fixture(out: Path, model, cases) -> None:
 def moe_fixtures(out: Path) -> None:
     """Mixtures of experts: Qwen3-MoE (a dense layer among sparse ones, unnormalized top-k) and its
     renormalized twin as llama.cpp converts it; Mixtral and its llama.cpp conversion."""
-    qwen = build_model(Qwen3MoeForCausalLM, qwen3_moe_config(3, [1], False), 1401)
+    qwen = bf16(build_model(Qwen3MoeForCausalLM, qwen3_moe_config(3, [1], False), 1401))
     assert not hasattr(qwen.model.layers[1].mlp, "experts") and hasattr(qwen.model.layers[0].mlp, "experts")
-    emit(out / "qwen3_moe", qwen, make_sequences(600, 1411))
+    emit(out / "qwen3_moe", qwen, make_sequences(600, 1411), saver=save_bf16(qwen))
     tiny_tokenizer(out / "qwen3_moe", 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    normalized = build_model(Qwen3MoeForCausalLM, qwen3_moe_config(2, [], True), 1421)
+    normalized = bf16(build_model(Qwen3MoeForCausalLM, qwen3_moe_config(2, [], True), 1421))
     cases = make_sequences(600, 1431)
     source = out / "qwen3_moe_gguf.src"
-    normalized.save_pretrained(source)
+    save_bf16(normalized)(source)
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "qwen3_moe" / name, source / name)
-    emit_llamacpp_gguf(out / "qwen3_moe_gguf", source, normalized, cases, 600, sentencepiece_class="qwen.Qwen3MoeModel")
+    emit_llamacpp_gguf(out / "qwen3_moe_gguf", source, normalized, cases, 600, sentencepiece_class="qwen.Qwen3MoeModel",
+                       outtype="bf16")
     shutil.rmtree(source)
     quantized_moe_fixture(out, normalized, cases)
 
-    mixtral = build_model(MixtralForCausalLM, MixtralConfig(**llama_like(
+    mixtral = bf16(build_model(MixtralForCausalLM, MixtralConfig(**llama_like(
         num_local_experts=4, num_experts_per_tok=2, sliding_window=None,
-        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 1501)
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 1501))
     cases = make_sequences(600, 1511)
-    emit(out / "mixtral", mixtral, cases)
+    emit(out / "mixtral", mixtral, cases, saver=save_bf16(mixtral))
     tiny_tokenizer(out / "mixtral", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
                    add_bos_token=True, legacy=False)
-    emit_llamacpp_gguf(out / "mixtral_gguf", out / "mixtral", mixtral, cases, 600)
+    emit_llamacpp_gguf(out / "mixtral_gguf", out / "mixtral", mixtral, cases, 600, outtype="bf16")
 
 
 def olmo_fixtures(out: Path) -> None:
@@ -506,10 +527,11 @@ def olmo_fixtures(out: Path) -> None:
                                          ("olmo3", olmo3, 1711, "olmo.Olmo2Model"),
                                          ("olmoe", olmoe, 1811, "olmo.OlmoeModel")):
         cases = make_sequences(600, seed)
-        emit(out / name, model, cases)
+        emit(out / name, bf16(model), cases, saver=save_bf16(model))
         tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|im_end|>"}, ["<|im_start|>"], True,
                        CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter)
+        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter,
+                           outtype="bf16")
 
 
 def cohere_fixtures(out: Path) -> None:
@@ -524,10 +546,11 @@ def cohere_fixtures(out: Path) -> None:
     for name, model, seed, converter in (("cohere", cohere, 1911, "command_r.CommandR2Model"),
                                          ("cohere2", cohere2, 2011, "command_r.Cohere2Model")):
         cases = make_sequences(600, seed)
-        emit(out / name, model, cases)
+        emit(out / name, bf16(model), cases, saver=save_bf16(model))
         tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|END_OF_TURN_TOKEN|>"},
                        ["<|START_OF_TURN_TOKEN|>"], True, CHATML_TEMPLATE, add_bos_token=True, legacy=False)
-        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter)
+        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter,
+                           outtype="bf16")
 
 
 def glm4_fixtures(out: Path) -> None:
@@ -538,10 +561,11 @@ def glm4_fixtures(out: Path) -> None:
         rope_parameters={"rope_type": "default", "rope_theta": 10_000.0, "partial_rotary_factor": 0.5})), 2101)
     assert model.model.layers[0].self_attn.q_proj.bias is not None
     cases = make_sequences(600, 2111)
-    emit(out / "glm4", model, cases)
+    emit(out / "glm4", bf16(model), cases, saver=save_bf16(model))
     tiny_tokenizer(out / "glm4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|endoftext|>"}, ["<|user|>"], True,
                    CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "glm4_gguf", out / "glm4", model, cases, 600, sentencepiece_class="glm.Glm4Model")
+    emit_llamacpp_gguf(out / "glm4_gguf", out / "glm4", model, cases, 600, sentencepiece_class="glm.Glm4Model",
+                       outtype="bf16")
 
 
 def exaone4_fixtures(out: Path) -> None:
@@ -552,10 +576,11 @@ def exaone4_fixtures(out: Path) -> None:
         layer_types=["sliding_attention"] * 3 + ["full_attention"],
         rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 2201)
     cases = make_sequences(600, 2211)
-    emit(out / "exaone4", model, cases)
+    emit(out / "exaone4", bf16(model), cases, saver=save_bf16(model))
     tiny_tokenizer(out / "exaone4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "[|endofturn|]"}, ["[|user|]"], True,
                    CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "exaone4_gguf", out / "exaone4", model, cases, 600, sentencepiece_class="exaone.Exaone4Model")
+    emit_llamacpp_gguf(out / "exaone4_gguf", out / "exaone4", model, cases, 600, sentencepiece_class="exaone.Exaone4Model",
+                       outtype="bf16")
 
 
 def main() -> int:
