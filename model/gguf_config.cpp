@@ -51,7 +51,7 @@ void read_window_pattern(const GgufFile& gguf, const std::string& arch, int64_t 
 }
 
 // Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
-// given by attention.sliding_window_pattern (6 when absent); the sliding layers' RoPE base
+// given by attention.sliding_window_pattern (every sixth when absent); the sliding layers' RoPE base
 // rope.freq_base_swa (10,000 when absent) without scaling. The query is scaled by 1/sqrt(head_dim)
 // (query_pre_attn_scalar = head_dim for the released sizes but 27B, whose 168 = hidden/heads is
 // what llama.cpp uses there) and the embeddings by sqrt(hidden). The norm weights carry their + 1
@@ -60,7 +60,7 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   const std::string source = gguf.path().string();
   const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
   if (window <= 0) throw ModelError(source + ": gemma3 model without " + arch + ".attention.sliding_window");
-  read_window_pattern(gguf, arch, window, 6, spec);
+  read_window_pattern(gguf, arch, window, family_of(spec.arch).gguf_window_period, spec);
   spec.local_rope = RopeSpec{};
   spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
   set_gemma_scales(spec, /*is_27b=*/spec.num_layers == 62);
@@ -194,26 +194,12 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     if (auto a = gguf.get_float(arch + ".attention.scale")) spec.attention_scale = *a;
     spec.logit_scale = gguf.get_float(arch + ".logit_scale").value_or(1.0);
   }
-  if (family->arch == Architecture::Olmo2) {
-    // OLMo 3 (converted as olmo2): sliding layers by the pattern, every fourth global when absent.
-    if (const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0); window > 0) {
-      read_window_pattern(gguf, arch, window, 4, spec);
-    }
-  }
   if (family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2) {
     // llama.cpp multiplies Cohere's logits by logit_scale (Granite's it divides by).
     if (auto scale = gguf.get_float(arch + ".logit_scale"); scale && *scale > 0.0) spec.logit_scale = 1.0 / *scale;
   }
   if (family->arch == Architecture::Cohere2 && gguf.get_int(arch + ".attention.sliding_window").value_or(0) <= 0) {
     fail("cohere2 model without " + arch + ".attention.sliding_window");
-  }
-  if (family->rope_on_sliding_only) {
-    // Cohere 2 and EXAONE 4 (the 32B; the 1.2B has no window): sliding layers by the pattern,
-    // every fourth global when absent, and RoPE on those alone.
-    if (const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0); window > 0) {
-      read_window_pattern(gguf, arch, window, 4, spec);
-      spec.rope_on_sliding_layers_only();
-    }
   }
   if (family->arch == Architecture::SmolLM3) {
     // No RoPE in every fourth layer: llama.cpp's fixed step for smollm3 files (the converter
@@ -232,8 +218,14 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {
-    spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), *window);
+    // Layers by the family's pattern (OLMo 3 as olmo2, Cohere 2, EXAONE 4's 32B), or all of them.
+    if (family->gguf_window_period > 0) {
+      read_window_pattern(gguf, arch, *window, family->gguf_window_period, spec);
+    } else {
+      spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), *window);
+    }
   }
+  if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
 
   if (auto bos = gguf.get_int("tokenizer.ggml.bos_token_id")) spec.bos_token_id = static_cast<int32_t>(*bos);
   if (auto eos = gguf.get_int("tokenizer.ggml.eos_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eos));
