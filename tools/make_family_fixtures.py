@@ -482,6 +482,19 @@ def quantized_moe_fixture(out: Path, model, cases) -> None:
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
+def emit_bf16_pair(out: Path, name: str, model, seed: int, eos: str, symbols: list, add_bos_token: bool,
+                   converter: str | None, template: str = CHATML_TEMPLATE) -> None:
+    """A family's tiny model in bfloat16 (out/name, with a SentencePiece tokenizer of Llama's kind and
+    its turn markers) and as llama.cpp's converter writes it (out/name_gguf; `converter` names the
+    converter class whose vocabulary comes from tokenizer.model, or None when it reads that itself)."""
+    cases = make_sequences(600, seed)
+    emit(out / name, bf16(model), cases, saver=save_bf16(model))
+    tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": eos}, symbols, True, template,
+                   add_bos_token=add_bos_token, legacy=False)
+    emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter,
+                       outtype="bf16")
+
+
 def moe_fixtures(out: Path) -> None:
     """Mixtures of experts: Qwen3-MoE (a dense layer among sparse ones, unnormalized top-k) and its
     renormalized twin as llama.cpp converts it; Mixtral and its llama.cpp conversion."""
@@ -501,14 +514,10 @@ def moe_fixtures(out: Path) -> None:
     shutil.rmtree(source)
     quantized_moe_fixture(out, normalized, cases)
 
-    mixtral = bf16(build_model(MixtralForCausalLM, MixtralConfig(**llama_like(
+    mixtral = build_model(MixtralForCausalLM, MixtralConfig(**llama_like(
         num_local_experts=4, num_experts_per_tok=2, sliding_window=None,
-        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 1501))
-    cases = make_sequences(600, 1511)
-    emit(out / "mixtral", mixtral, cases, saver=save_bf16(mixtral))
-    tiny_tokenizer(out / "mixtral", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
-                   add_bos_token=True, legacy=False)
-    emit_llamacpp_gguf(out / "mixtral_gguf", out / "mixtral", mixtral, cases, 600, outtype="bf16")
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 1501)
+    emit_bf16_pair(out, "mixtral", mixtral, 1511, "</s>", [], True, None, MISTRAL_TEMPLATE)
 
 
 def olmo_fixtures(out: Path) -> None:
@@ -526,12 +535,7 @@ def olmo_fixtures(out: Path) -> None:
     for name, model, seed, converter in (("olmo2", olmo2, 1611, "olmo.Olmo2Model"),
                                          ("olmo3", olmo3, 1711, "olmo.Olmo2Model"),
                                          ("olmoe", olmoe, 1811, "olmo.OlmoeModel")):
-        cases = make_sequences(600, seed)
-        emit(out / name, bf16(model), cases, saver=save_bf16(model))
-        tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|im_end|>"}, ["<|im_start|>"], True,
-                       CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter,
-                           outtype="bf16")
+        emit_bf16_pair(out, name, model, seed, "<|im_end|>", ["<|im_start|>"], False, converter)
 
 
 def cohere_fixtures(out: Path) -> None:
@@ -545,12 +549,7 @@ def cohere_fixtures(out: Path) -> None:
         layer_types=["sliding_attention"] * 3 + ["full_attention"], rope_parameters=rope)), 2001)
     for name, model, seed, converter in (("cohere", cohere, 1911, "command_r.CommandR2Model"),
                                          ("cohere2", cohere2, 2011, "command_r.Cohere2Model")):
-        cases = make_sequences(600, seed)
-        emit(out / name, bf16(model), cases, saver=save_bf16(model))
-        tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|END_OF_TURN_TOKEN|>"},
-                       ["<|START_OF_TURN_TOKEN|>"], True, CHATML_TEMPLATE, add_bos_token=True, legacy=False)
-        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter,
-                           outtype="bf16")
+        emit_bf16_pair(out, name, model, seed, "<|END_OF_TURN_TOKEN|>", ["<|START_OF_TURN_TOKEN|>"], True, converter)
 
 
 def glm4_fixtures(out: Path) -> None:
@@ -560,12 +559,7 @@ def glm4_fixtures(out: Path) -> None:
         attention_bias=True, pad_token_id=0,
         rope_parameters={"rope_type": "default", "rope_theta": 10_000.0, "partial_rotary_factor": 0.5})), 2101)
     assert model.model.layers[0].self_attn.q_proj.bias is not None
-    cases = make_sequences(600, 2111)
-    emit(out / "glm4", bf16(model), cases, saver=save_bf16(model))
-    tiny_tokenizer(out / "glm4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|endoftext|>"}, ["<|user|>"], True,
-                   CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "glm4_gguf", out / "glm4", model, cases, 600, sentencepiece_class="glm.Glm4Model",
-                       outtype="bf16")
+    emit_bf16_pair(out, "glm4", model, 2111, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4Model")
 
 
 def exaone4_fixtures(out: Path) -> None:
@@ -575,26 +569,25 @@ def exaone4_fixtures(out: Path) -> None:
         num_hidden_layers=4, sliding_window=8, pad_token_id=0,
         layer_types=["sliding_attention"] * 3 + ["full_attention"],
         rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 2201)
-    cases = make_sequences(600, 2211)
-    emit(out / "exaone4", bf16(model), cases, saver=save_bf16(model))
-    tiny_tokenizer(out / "exaone4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "[|endofturn|]"}, ["[|user|]"], True,
-                   CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "exaone4_gguf", out / "exaone4", model, cases, 600, sentencepiece_class="exaone.Exaone4Model",
-                       outtype="bf16")
+    emit_bf16_pair(out, "exaone4", model, 2211, "[|endofturn|]", ["[|user|]"], False, "exaone.Exaone4Model")
+
+
+# The sets --only writes (each also written by a run without it).
+SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
+        "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "glm4": glm4_fixtures, "exaone4": exaone4_fixtures}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/models")
-    ap.add_argument("--only", choices=["phi3", "smollm3", "gemma2", "granite", "mistral3", "moe", "olmo", "cohere", "glm4", "exaone4"],
-                    help="write only these fixtures")
+    ap.add_argument("--only", choices=list(SETS), help="write only these fixtures")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     if args.only:
-        {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures,
-         "granite": granite_fixtures, "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures, "glm4": glm4_fixtures, "exaone4": exaone4_fixtures}[args.only](out)
+        SETS[args.only](out)
         return 0
 
     # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
@@ -668,16 +661,8 @@ def main() -> int:
     long_only = [c for c in make_sequences(600, 811) if c[0] == "long"]
     assert len(long_only[0][1][0]) == 70
     emit(out / "llama_dynamic", dynamic, long_only)
-    phi3_fixtures(out)
-    smollm3_fixtures(out)
-    gemma2_fixtures(out)
-    granite_fixtures(out)
-    mistral3_fixtures(out)
-    moe_fixtures(out)
-    olmo_fixtures(out)
-    cohere_fixtures(out)
-    glm4_fixtures(out)
-    exaone4_fixtures(out)
+    for write in SETS.values():
+        write(out)
     return 0
 
 
