@@ -324,7 +324,7 @@ void ModelFiles::check_shape(const TensorView& t, const std::vector<int64_t>& sh
 }
 
 // The q/k heads whose rows the file stores in RoPE's interleaved pair order (a llama GGUF; Cohere's
-// checkpoints in any format), or 0 when `hf_name` is not one of them.
+// and GLM-4's checkpoints in any format), or 0 when `hf_name` is not one of them.
 int64_t ModelFiles::permuted_rope_heads(const std::string& hf_name) const {
   const ModelFamily& family = family_of(spec_.arch);
   if (!family.interleaved_qk && (format_ != ModelFormat::Gguf || !family.gguf_permuted_qk)) return 0;
