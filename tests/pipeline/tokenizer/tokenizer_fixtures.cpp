@@ -16,18 +16,9 @@ namespace {
 
 namespace json = boost::json;
 
-std::string read_file(const std::filesystem::path& packed_or_plain) {
-  const std::filesystem::path path = unpacked(packed_or_plain);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open fixture " + path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 std::vector<json::value> read_jsonl(const std::filesystem::path& path) {
   std::vector<json::value> rows;
-  std::istringstream in(read_file(path));
+  std::istringstream in(read_text(unpacked(path)));  // committed plain or as .gz
   std::string line;
   while (std::getline(in, line)) rows.push_back(json::parse(line));
   return rows;
@@ -40,7 +31,7 @@ std::vector<int32_t> ids_of(const json::value& v) {
 }
 
 const json::object& manifest() {
-  static const json::value m = json::parse(read_file(tokenizer_fixtures_dir() / "manifest.json"));
+  static const json::value m = json::parse(read_text(tokenizer_fixtures_dir() / "manifest.json"));
   return m.as_object();
 }
 
