@@ -139,6 +139,73 @@ void q6_k(const u8* b, float* y) {
   }
 }
 
+// Q2_K: per 128 elements, 32 bytes of 2-bit quants at shifts 0, 2, 4, 6 (32 elements each); every
+// 16 elements a byte of 4-bit scale (low) and 4-bit min (high), times f16 d and dmin.
+void q2_k(const u8* b, float* y) {
+  const u8* scales = b;
+  const u8* q = b + 16;
+  const float d = fp16_load(b + 80);
+  const float dmin = fp16_load(b + 82);
+  for (int half = 0; half < 2; ++half) {
+    for (int shift = 0; shift < 8; shift += 2) {
+      for (int part = 0; part < 2; ++part) {  // 16 elements of q[16·part ..]
+        const u8 sc = *scales++;
+        const float dl = d * static_cast<float>(sc & 0x0F), ml = dmin * static_cast<float>(sc >> 4);
+        for (int l = 0; l < 16; ++l) y[l] = dl * static_cast<float>((q[16 * part + l] >> shift) & 3) - ml;
+        y += 16;
+      }
+    }
+    q += 32;
+  }
+}
+
+// Q3_K: Q2_K's arrangement of 2-bit quants, a third bit in hmask (bit j of byte l for the
+// 32-element run j, element l; a clear bit subtracts 4), signed 6-bit scales per 16 (q3_k_scale).
+void q3_k(const u8* b, float* y) {
+  const u8* hmask = b;
+  const u8* q = b + 32;
+  const u8* scales = b + 96;
+  const float d = fp16_load(b + 108);
+  int group = 0, run = 0;
+  for (int half = 0; half < 2; ++half) {
+    for (int shift = 0; shift < 8; shift += 2, ++run) {
+      for (int part = 0; part < 2; ++part, ++group) {
+        const float dl = d * static_cast<float>(q3_k_scale(group, scales) - 32);
+        for (int l = 16 * part; l < 16 * part + 16; ++l) {
+          const int v = ((q[l] >> shift) & 3) - ((hmask[l] >> run) & 1 ? 0 : 4);
+          *y++ = dl * static_cast<float>(v);
+        }
+      }
+    }
+    q += 32;
+  }
+}
+
+// IQ4_NL: one f16 d, 16 bytes of table indices (low nibbles elements 0..15, high 16..31).
+void iq4_nl(const u8* b, float* y) {
+  const float d = fp16_load(b);
+  const u8* qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = d * static_cast<float>(kIq4Values[qs[j] & 0x0F]);
+    y[j + 16] = d * static_cast<float>(kIq4Values[qs[j] >> 4]);
+  }
+}
+
+// IQ4_XS: eight IQ4_NL-like sub-blocks of 32 sharing one f16 d, each with a 6-bit scale.
+void iq4_xs(const u8* b, float* y) {
+  const float d = fp16_load(b);
+  const u8* qs = b + 8;
+  for (int j = 0; j < 8; ++j) {
+    const float dl = d * static_cast<float>(iq4_xs_scale(j, b) - 32);
+    for (int l = 0; l < 16; ++l) {
+      y[l] = dl * static_cast<float>(kIq4Values[qs[l] & 0x0F]);
+      y[l + 16] = dl * static_cast<float>(kIq4Values[qs[l] >> 4]);
+    }
+    y += 32;
+    qs += 16;
+  }
+}
+
 }  // namespace
 
 void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) {
@@ -182,6 +249,10 @@ BlockDequantizer block_dequantizer(DType type) {
     case DType::Q4_K: return q4_k;
     case DType::Q5_K: return q5_k;
     case DType::Q6_K: return q6_k;
+    case DType::Q2_K: return q2_k;
+    case DType::Q3_K: return q3_k;
+    case DType::IQ4_NL: return iq4_nl;
+    case DType::IQ4_XS: return iq4_xs;
     default: throw std::logic_error("block_dequantizer: " + std::string(dtype_name(type)) + " is not a block type");
   }
 }

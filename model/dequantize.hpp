@@ -33,4 +33,25 @@ inline void k_quant_scale_min(int j, const std::uint8_t* q, int& scale, int& min
   }
 }
 
+// The 6-bit scale (0..63, applied as scale − 32) of 16-weight group i (0..15) of a Q3_K super-block,
+// from its 12 packed bytes `q`: the low 4 bits are a nibble of bytes 0-7 (low nibbles for groups
+// 0-7, high for 8-15), the top 2 bits a pair of bits of bytes 8-11 (byte 8 + i % 4, bits 2·(i / 4)).
+inline int q3_k_scale(int i, const std::uint8_t* q) {
+  const int low = i < 8 ? (q[i] & 0x0F) : (q[i - 8] >> 4);
+  return low | (((q[8 + i % 4] >> (2 * (i / 4))) & 3) << 4);
+}
+
+// The 16 values an IQ4_NL/IQ4_XS nibble indexes (GGML's non-linear 4-bit grid), times the block's
+// scale.
+inline constexpr std::int8_t kIq4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                               1,    13,   25,  38,  53,  69,  89,  113};
+
+// The 6-bit scale (0..63, applied as scale − 32) of 32-weight sub-block j (0..7) of an IQ4_XS
+// super-block: the low 4 bits a nibble of scales_l[j / 2], the top 2 bits bits 2j, 2j + 1 of the
+// little-endian 16-bit scales_h.
+inline int iq4_xs_scale(int j, const std::uint8_t* block) {
+  const int scales_h = block[2] | (block[3] << 8);
+  return ((block[4 + j / 2] >> (4 * (j % 2))) & 0x0F) | (((scales_h >> (2 * j)) & 3) << 4);
+}
+
 }  // namespace troupe

@@ -18,8 +18,11 @@ struct DTypeInfo {
 // Block layouts (bytes): Q4_0 = f16 d + 16 nibble bytes; Q4_1 = f16 d, f16 m + 16; Q5_0 = f16 d +
 // 4 high-bit bytes + 16; Q5_1 = d, m + 4 + 16; Q8_0 = f16 d + 32 int8; Q4_K = f16 d, f16 dmin,
 // 12 packed 6-bit scales/mins + 128 nibble bytes; Q5_K = Q4_K + 32 high-bit bytes; Q6_K = 128 low
-// nibbles + 64 high 2-bit pairs + 16 int8 scales + f16 d.
-constexpr std::array<DTypeInfo, 11> kInfo{{
+// nibbles + 64 high 2-bit pairs + 16 int8 scales + f16 d; Q2_K = 16 bytes of 4-bit scale|min pairs
+// + 64 bytes of 2-bit quants + f16 d, f16 dmin; Q3_K = 32 high-bit bytes + 64 bytes of 2-bit quants +
+// 12 packed 6-bit scales + f16 d; IQ4_NL = f16 d + 16 nibble bytes (indices into a fixed table of 16
+// int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table.
+constexpr std::array<DTypeInfo, 15> kInfo{{
     {DType::F32, "F32", 1, 4, 0},
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
@@ -31,6 +34,10 @@ constexpr std::array<DTypeInfo, 11> kInfo{{
     {DType::Q4_K, "Q4_K", 256, 144, 12},
     {DType::Q5_K, "Q5_K", 256, 176, 13},
     {DType::Q6_K, "Q6_K", 256, 210, 14},
+    {DType::Q2_K, "Q2_K", 256, 84, 10},
+    {DType::Q3_K, "Q3_K", 256, 110, 11},
+    {DType::IQ4_NL, "IQ4_NL", 32, 18, 20},
+    {DType::IQ4_XS, "IQ4_XS", 256, 136, 23},
 }};
 
 const DTypeInfo& info(DType t) {

@@ -42,9 +42,14 @@ LAYOUTS: dict[T, list[tuple[str, str, int]]] = {
     T.Q5_K: [("d", "dpos", 1), ("dmin", "dpos", 1), ("scales", "u8", 12), ("qh", "u8", 32),
              ("qs", "u8", 128)],
     T.Q6_K: [("ql", "u8", 128), ("qh", "u8", 64), ("scales", "i8", 16), ("d", "d", 1)],
+    T.Q2_K: [("scales", "u8", 16), ("qs", "u8", 64), ("d", "dpos", 1), ("dmin", "dpos", 1)],
+    T.Q3_K: [("hmask", "u8", 32), ("qs", "u8", 64), ("scales", "u8", 12), ("d", "d", 1)],
+    T.IQ4_NL: [("d", "d", 1), ("qs", "u8", 16)],
+    T.IQ4_XS: [("d", "d", 1), ("scales_h", "u8", 2), ("scales_l", "u8", 4), ("qs", "u8", 128)],
 }
 
-ORDER = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"]
+# New types go at the end: the generator's draws for the earlier ones stay as they were.
+ORDER = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS"]
 
 
 def f16_values(rng: np.random.Generator, n: int, signed: bool, lo: float, hi: float) -> np.ndarray:

@@ -67,6 +67,10 @@ same weights in float32. Writes:
   qwen3_moe_gguf_q8/ qwen3_moe_gguf quantized to Q8_0 by llama.cpp's llama-quantize (the router and norms
                  stay F32, as llama-quantize leaves them); the reference is the model holding the
                  file's dequantized weights (the gguf package's dequantize).
+  qwen3_gguf_mixed/ a 2-layer Qwen3 with widths of whole 256-weight blocks (hidden 256, MLP 512), converted
+                 by llama.cpp and quantized by its llama-quantize tensor by tensor into Q2_K, Q3_K,
+                 IQ4_NL and IQ4_XS (MIXED_TYPES; embedding Q3_K, output IQ4_XS); the reference is the
+                 model holding the file's dequantized weights (the gguf package's dequantize).
   mixtral/       MixtralForCausalLM: 2 layers of 4 experts, 2 per token (block_sparse_moe, w1/w3/w2);
                  and mixtral_gguf, its llama.cpp conversion (architecture llama with experts).
   olmo2/         Olmo2ForCausalLM: no norms before attention and the MLP, norms on their outputs, q/k norms
@@ -117,7 +121,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
 
 import gguf  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import (MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
+from transformers import (Qwen3Config, Qwen3ForCausalLM, MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
                           Exaone4Config, Exaone4ForCausalLM, Glm4Config, Glm4ForCausalLM, CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
                           Olmo2Config, Olmo2ForCausalLM, Olmo3Config, Olmo3ForCausalLM, OlmoeConfig, OlmoeForCausalLM,
                           Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig, GraniteConfig,
@@ -429,11 +433,13 @@ def qwen3_moe_config(layers: int, dense: list[int], normalize: bool) -> Qwen3Moe
                                        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}))
 
 
-def load_qwen3_moe_gguf(model, path: Path) -> None:
-    """The weights of a qwen3moe GGUF (llama.cpp's names, experts stacked), dequantized, into `model`."""
+def load_qwen3_gguf(model, path: Path) -> None:
+    """The weights of a qwen3 or qwen3moe GGUF (llama.cpp's names, experts stacked), dequantized, into
+    `model`."""
     names = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
              "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
-             "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm", "ffn_gate_inp": "mlp.gate"}
+             "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm", "ffn_gate_inp": "mlp.gate",
+             "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
     state = model.state_dict()
     loaded = set()
     for t in gguf.GGUFReader(str(path)).tensors:
@@ -473,13 +479,66 @@ def quantized_moe_fixture(out: Path, model, cases) -> None:
     types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
     assert types["blk.0.ffn_gate_exps.weight"] == "Q8_0" and types["blk.0.ffn_gate_inp.weight"] == "F32", types
     twin = build_model(Qwen3MoeForCausalLM, model.config, 1421)
-    load_qwen3_moe_gguf(twin, out / "qwen3_moe_gguf" / "model.gguf")  # the loader's self-check: the F32 file
+    load_qwen3_gguf(twin, out / "qwen3_moe_gguf" / "model.gguf")  # the loader's self-check: the F32 file
     assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
-    load_qwen3_moe_gguf(twin, folder / "model.gguf")
+    load_qwen3_gguf(twin, folder / "model.gguf")
     short = [c for c in cases if c[0] != "long"]
     files, scale = logits_cases(twin, folder, short)
     write_reference(folder, "model.gguf", 600, short, files)
     print(f"{folder.name}: max|logit| = {scale:.4f}")
+
+
+# The block types of quantized_types_fixture's file, tensor by tensor: each type in attention and in
+# the MLP, in both layers, and in the embedding and the output projection.
+MIXED_TYPES = {"blk\\.0\\.attn_q": "q2_k", "blk\\.0\\.attn_k": "q3_k", "blk\\.0\\.attn_v": "iq4_xs",
+               "blk\\.0\\.attn_output": "iq4_nl", "blk\\.0\\.ffn_gate": "q3_k", "blk\\.0\\.ffn_up": "iq4_xs",
+               "blk\\.0\\.ffn_down": "q2_k", "blk\\.1\\.attn_q": "iq4_nl", "blk\\.1\\.attn_k": "iq4_xs",
+               "blk\\.1\\.attn_v": "q3_k", "blk\\.1\\.attn_output": "q2_k", "blk\\.1\\.ffn_gate": "q2_k",
+               "blk\\.1\\.ffn_up": "iq4_nl", "blk\\.1\\.ffn_down": "q3_k"}
+
+
+def quantized_types_fixture(out: Path) -> None:
+    """A Qwen3 whose widths are whole 256-weight blocks (hidden 256, MLP 512), converted by llama.cpp
+    and quantized by its llama-quantize into Q2_K, Q3_K, IQ4_NL and IQ4_XS tensors (MIXED_TYPES), the
+    embedding Q3_K and the output projection IQ4_XS; the reference holds the file's dequantized
+    weights (the gguf package's dequantize)."""
+    config = Qwen3Config(**llama_like(hidden_size=256, intermediate_size=512, head_dim=64, pad_token_id=0,
+                                      rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}))
+    model = bf16(build_model(Qwen3ForCausalLM, config, 2301))
+    folder = out / "qwen3_gguf_mixed"
+    source = out / "qwen3_gguf_mixed.src"
+    for f in (folder, source):
+        if f.exists():
+            shutil.rmtree(f)
+    source.mkdir(parents=True)
+    save_bf16(model)(source)
+    tiny_tokenizer(source, 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
+                   ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    cases = make_sequences(600, 2311)
+    emit_llamacpp_gguf(folder, source, model, cases, 600, sentencepiece_class="qwen.Qwen3Model", outtype="bf16")
+    shutil.rmtree(source)
+    bf16_file = folder / "model.bf16.gguf"
+    (folder / "model.gguf").rename(bf16_file)
+    command = [str(PEER / "build" / "bin" / "llama-quantize"), "--token-embedding-type", "q3_k",
+               "--output-tensor-type", "iq4_xs"]
+    for pattern, qtype in MIXED_TYPES.items():
+        command += ["--tensor-type", f"{pattern}={qtype}"]
+    subprocess.run(command + [str(bf16_file), str(folder / "model.gguf"), "Q4_K_M"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
+    for pattern, qtype in MIXED_TYPES.items():
+        assert types[pattern.replace("\\", "") + ".weight"] == qtype.upper(), (pattern, types)
+    assert types["token_embd.weight"] == "Q3_K" and types["output.weight"] == "IQ4_XS", types
+    twin = build_model(Qwen3ForCausalLM, config, 2301)
+    load_qwen3_gguf(twin, bf16_file)  # the loader's self-check: the bfloat16 file holds the model's weights
+    assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
+    bf16_file.unlink()
+    load_qwen3_gguf(twin, folder / "model.gguf")
+    for f in folder.glob("logits_*.f32"):
+        f.unlink()
+    files, scale = logits_cases(twin, folder, cases)
+    write_reference(folder, "model.gguf", 600, cases, files)
+    print(f"{folder.name}: max|logit| = {scale:.4f}, types {sorted(set(types.values()))}")
 
 
 def emit_bf16_pair(out: Path, name: str, model, seed: int, eos: str, symbols: list, add_bos_token: bool,
@@ -575,7 +634,7 @@ def exaone4_fixtures(out: Path) -> None:
 # The sets --only writes (each also written by a run without it).
 SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
-        "glm4": glm4_fixtures, "exaone4": exaone4_fixtures}
+        "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture}
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ export TROUPE_DEFAULT_MODEL
 # Gemma 3 270M (Q4_K_M GGUF, four PyPI parts): a SentencePiece model with sliding-window layers.
 TROUPE_GEMMA3_MODEL="$(tools/fetch_model.sh gemma3-270m)"
 export TROUPE_GEMMA3_MODEL
-# Its Q4_K_M and Q6_K re-quantizations for tests/gpu/kquant_models_test.cpp, made in seconds by
+# Its K-quant and IQ4 re-quantizations for tests/gpu/kquant_models_test.cpp, made in seconds by
 # llama.cpp's llama-quantize when tools/peer/build_llamacpp.sh has built it in the cache. Building
 # llama.cpp itself takes a 2-core machine 15-20 minutes, too much for every CI run: without the
 # build the test reports itself skipped.

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "gpu/cpu/int8_matmul.hpp"
-#include "model/dequantize.hpp"  // k_quant_scale_min
+#include "model/dequantize.hpp"  // k_quant_scale_min, q3_k_scale, kIq4Values, iq4_xs_scale
 
 #define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -53,7 +53,15 @@ TROUPE_AVX2 inline __m256i high_bits_32(const u8* p) {
   return _mm256_and_si256(_mm256_cmpeq_epi8(all, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
 }
 
-// Per type: block geometry, and whether its integer form is signed (abs/sign trick) or has an offset.
+// IQ4_NL/IQ4_XS: 32 bytes of table indices as the table's signed values (one byte shuffle).
+TROUPE_AVX2 inline __m256i iq4_values(__m256i indices) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values));
+  return _mm256_shuffle_epi8(_mm256_set_m128i(table, table), indices);
+}
+
+// Per type: block geometry, whether its integer form is signed (abs/sign trick), and whether it
+// has an offset per chunk (times the activation block sum) or per 16 weights (Q2_K's mins: a
+// second integer product, of the mins by the activation bytes).
 template <DType T> struct Format;
 template <> struct Format<DType::Q4_0> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = false, kOffset = true; };
 template <> struct Format<DType::Q4_1> { static constexpr int64_t kChunks = 1, kBytes = 20; static constexpr bool kSigned = false, kOffset = true; };
@@ -63,9 +71,22 @@ template <> struct Format<DType::Q8_0> { static constexpr int64_t kChunks = 1, k
 template <> struct Format<DType::Q4_K> { static constexpr int64_t kChunks = 8, kBytes = 144; static constexpr bool kSigned = false, kOffset = true; };
 template <> struct Format<DType::Q5_K> { static constexpr int64_t kChunks = 8, kBytes = 176; static constexpr bool kSigned = false, kOffset = true; };
 template <> struct Format<DType::Q6_K> { static constexpr int64_t kChunks = 8, kBytes = 210; static constexpr bool kSigned = true, kOffset = false; };
+template <> struct Format<DType::Q2_K> { static constexpr int64_t kChunks = 8, kBytes = 84; static constexpr bool kSigned = false, kOffset = false, kMins = true; };
+template <> struct Format<DType::Q3_K> { static constexpr int64_t kChunks = 8, kBytes = 110; static constexpr bool kSigned = true, kOffset = false; };
+template <> struct Format<DType::IQ4_NL> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
+template <> struct Format<DType::IQ4_XS> { static constexpr int64_t kChunks = 8, kBytes = 136; static constexpr bool kSigned = true, kOffset = false; };
 
-// The float scale and offset of every chunk of one weight row (for Q6_K the scale is d; its
-// per-16 integer scales go through madd). Computed once per weight row, outside the tile loops.
+template <DType T> constexpr bool has_mins() {
+  if constexpr (requires { Format<T>::kMins; }) {
+    return Format<T>::kMins;
+  } else {
+    return false;
+  }
+}
+
+// The float scale and offset of every chunk of one weight row (for Q6_K, Q3_K and Q2_K the scale
+// is d, their per-16 integer scales going through madd; Q2_K's offset is −dmin, which multiplies
+// its mins' product). Computed once per weight row, outside the tile loops.
 template <DType T>
 TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float* offset) {
   using F = Format<T>;
@@ -84,6 +105,15 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
       scale[c] = f16(b);
     } else if constexpr (T == DType::Q6_K) {
       scale[c] = f16(b + 208);
+    } else if constexpr (T == DType::Q2_K) {
+      scale[c] = f16(b + 80);
+      offset[c] = -f16(b + 82);
+    } else if constexpr (T == DType::Q3_K) {
+      scale[c] = f16(b + 108);
+    } else if constexpr (T == DType::IQ4_NL) {
+      scale[c] = f16(b);
+    } else if constexpr (T == DType::IQ4_XS) {
+      scale[c] = f16(b) * static_cast<float>(iq4_xs_scale(static_cast<int>(c % 8), b) - 32);
     } else {  // Q4_K, Q5_K: sub-block j's 6-bit scale and min
       const int j = static_cast<int>(c % 8);
       const u8* q = b + 4;
@@ -95,8 +125,8 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
   }
 }
 
-// Chunk c of a weight row as 32 bytes of qw (unsigned, or signed for Q8_0/Q6_K), and the madd
-// multipliers (ones, or Q6_K's two scales).
+// Chunk c of a weight row as 32 bytes of qw (unsigned, or signed for Q8_0, Q6_K, Q3_K and IQ4),
+// and the madd multipliers (ones, or the two 16-weight scales of Q6_K, Q3_K and Q2_K).
 template <DType T>
 TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multiplier) {
   using F = Format<T>;
@@ -123,6 +153,25 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
       v = _mm256_or_si256(v, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10)));
     }
     return v;
+  } else if constexpr (T == DType::Q2_K || T == DType::Q3_K) {
+    constexpr bool q3 = T == DType::Q3_K;
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + (q3 ? 32 : 16) + 32 * (j / 4)));
+    __m256i v = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * (j % 4))), _mm256_set1_epi8(3));
+    if constexpr (q3) {  // minus 4 where bit j of the hmask byte is clear
+      const __m256i hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+      const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << j));
+      const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
+      v = _mm256_sub_epi8(v, _mm256_andnot_si256(set, _mm256_set1_epi8(4)));
+      multiplier = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(q3_k_scale(2 * j + 1, b + 96) - 32)),
+                                    _mm_set1_epi16(static_cast<short>(q3_k_scale(2 * j, b + 96) - 32)));
+    } else {
+      multiplier = _mm256_set_m128i(_mm_set1_epi16(b[2 * j + 1] & 0x0F), _mm_set1_epi16(b[2 * j] & 0x0F));
+    }
+    return v;
+  } else if constexpr (T == DType::IQ4_NL) {
+    return iq4_values(nibbles_16(b + 2));
+  } else if constexpr (T == DType::IQ4_XS) {
+    return iq4_values(nibbles_16(b + 8 + 16 * j));
   } else {  // Q6_K
     const int half = j / 4, k = j % 4;
     const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * half + (k % 2 == 1 ? 32 : 0)));
@@ -134,6 +183,12 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
     multiplier = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
     return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
   }
+}
+
+// Q2_K chunk c's two 4-bit mins, each repeated over its 16 weights' bytes.
+TROUPE_AVX2 inline __m256i chunk_mins_q2k(const u8* row, int64_t c) {
+  const u8* sc = row + (c / 8) * 84 + 2 * (c % 8);
+  return _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(sc[1] >> 4)), _mm_set1_epi8(static_cast<char>(sc[0] >> 4)));
 }
 
 // Weight rows n .. n+RN-1 against activation rows r0 .. r0+RM-1: RN·RM float accumulators, each
@@ -158,9 +213,12 @@ TROUPE_AVX2 void tile(const Int8MatmulJob& j, int64_t n, int64_t r0, const float
   for (int64_t c = 0; c < chunks; ++c) {
     __m256i w[RN], mult[RN];
     for (int i = 0; i < RN; ++i) w[i] = chunk_quants<T>(rows[i], c, mult[i]);
-    __m256i w_abs[RN];
+    __m256i w_abs[RN], mins[RN];
     if constexpr (F::kSigned) {
       for (int i = 0; i < RN; ++i) w_abs[i] = _mm256_sign_epi8(w[i], w[i]);
+    }
+    if constexpr (has_mins<T>()) {
+      for (int i = 0; i < RN; ++i) mins[i] = chunk_mins_q2k(rows[i], c);
     }
     for (int r = 0; r < RM; ++r) {
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * c));
@@ -173,6 +231,10 @@ TROUPE_AVX2 void tile(const Int8MatmulJob& j, int64_t n, int64_t r0, const float
         }
         const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, mult[i]));
         acc[i][r] = _mm256_fmadd_ps(dot, _mm256_set1_ps(scale[i][c] * xd[r][c]), acc[i][r]);
+        if constexpr (has_mins<T>()) {  // 4-bit mins by int8 activations: pair sums <= 2·15·127
+          const __m256 min_dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(mins[i], x), _mm256_set1_epi16(1)));
+          acc[i][r] = _mm256_fmadd_ps(min_dot, _mm256_set1_ps(offset[i][c] * xd[r][c]), acc[i][r]);
+        }
       }
     }
   }
@@ -236,6 +298,10 @@ void int8_matmul_avx2(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
     case DType::Q4_K: return matmul<DType::Q4_K>(j, n0, n1);
     case DType::Q5_K: return matmul<DType::Q5_K>(j, n0, n1);
     case DType::Q6_K: return matmul<DType::Q6_K>(j, n0, n1);
+    case DType::Q2_K: return matmul<DType::Q2_K>(j, n0, n1);
+    case DType::Q3_K: return matmul<DType::Q3_K>(j, n0, n1);
+    case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, n0, n1);
+    case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, n0, n1);
     default: return int8_matmul_portable(j, n0, n1);
   }
 }

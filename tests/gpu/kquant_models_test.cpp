@@ -1,7 +1,8 @@
-// The default model re-quantized by llama.cpp's llama-quantize to Q4_K_M and Q6_K
-// (tools/peer/make_kquant_models.sh), on the CPU backend:
-//  - the weights stay in the file's blocks (Q4_K, Q6_K and the fallback types Q5_0/Q8_0 that
-//    llama-quantize picks for rows that are not whole 256-blocks): no float32 widening;
+// The default model re-quantized by llama.cpp's llama-quantize to Q4_K_M, Q6_K, Q2_K, IQ4_XS and
+// pure Q2_K (tools/peer/make_kquant_models.sh), on the CPU backend:
+//  - the weights stay in the file's blocks (Q2_K, Q3_K, Q4_K, Q6_K, IQ4_XS and the fallback types
+//    Q4_0/Q5_0/Q8_0/IQ4_NL that llama-quantize picks for rows that are not whole 256-blocks): no
+//    float32 widening;
 //  - logits match llama.cpp's (llama-server, tools/make_llamacpp_kquant_reference.py) at every one
 //    of 64 greedy steps, teacher-forced on llama.cpp's tokens, within what int8 activations imply;
 //  - 64 greedy tokens equal those of troupe's own float-activation path on the same file, or part

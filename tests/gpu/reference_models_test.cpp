@@ -3,6 +3,7 @@
 // compared; the tolerance is relative to the logits' scale.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 #include <random>
 
@@ -307,6 +308,20 @@ TEST_CASE("a Qwen3-MoE GGUF quantized by llama-quantize (Q8_0 experts) matches t
           "[gpu][cpu][reference][families][moe]") {
   check_all_cases_in_one_step("qwen3_moe_gguf_q8");  // exact float activations
 }
+TEST_CASE("a GGUF of Q2_K, Q3_K, IQ4_NL and IQ4_XS tensors (llama-quantize) matches transformers on its dequantized weights",
+          "[gpu][cpu][reference][quant_types]") {
+  // Every projection, the embedding and the output of qwen3_gguf_mixed is one of the four types.
+  // Float activations: the weights widened at load (model/dequantize.cpp, exact).
+  check_all_cases_in_one_step("qwen3_gguf_mixed");
+  // int8 activations: the blocks kept and multiplied by int8_matmul's kernels, within the int8
+  // rounding the Q8_0 llama fixture shows (1-2 % of the largest logit).
+  check_all_cases_in_one_step("qwen3_gguf_mixed", /*keep_quantized=*/true, /*int8=*/true, /*tolerance=*/0.04);
+  const Reference ref = load_reference("qwen3_gguf_mixed");
+  const ModelFiles model = ModelFiles::open(ref.model);
+  const int64_t kept = CpuBackend(model, small_cache(8)).weight_bytes();
+  INFO("weights kept in " << kept << " bytes; the file has " << std::filesystem::file_size(ref.model));
+  CHECK(kept <= static_cast<int64_t>(std::filesystem::file_size(ref.model)));  // as stored, not widened
+}
 TEST_CASE("with int8 activations a quantized Qwen3-MoE keeps 9 of 10 positions within int8 rounding of transformers",
           "[gpu][cpu][reference][families][moe][int8]") {
   // int8 activations move the llama Q8_0 fixture's logits by 1-2 % of their largest. Here that
@@ -350,7 +365,8 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4"}) {
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4",
+        "qwen3_gguf_mixed"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

@@ -32,6 +32,13 @@ inline std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t co
     std::byte* p = out.data() + i * block_bytes;
     switch (type) {
       case DType::Q6_K: put_f16(p + 208, sign() * scale(rng) * 0.01f); break;
+      case DType::Q2_K:
+        put_f16(p + 80, scale(rng) * 0.2f);
+        put_f16(p + 82, scale(rng) * 0.2f);
+        break;
+      case DType::Q3_K: put_f16(p + 108, sign() * scale(rng) * 0.1f); break;
+      case DType::IQ4_NL: put_f16(p, sign() * scale(rng) * 0.05f); break;
+      case DType::IQ4_XS: put_f16(p, sign() * scale(rng) * 0.002f); break;
       case DType::Q4_K:
       case DType::Q5_K:
         put_f16(p, scale(rng) * 0.05f);

@@ -27,8 +27,8 @@ using troupe::test::random_blocks;
 
 namespace {
 
-const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
-                        DType::Q4_K, DType::Q5_K, DType::Q6_K};
+const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,  DType::Q2_K,
+                        DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
 
 struct Expected {
   std::vector<double> exact;  // dequantized weights · float activations, in double
@@ -110,7 +110,7 @@ TEST_CASE("the integer form of every weight chunk is model/dequantize.cpp's weig
         WeightChunk chunk;
         weight_chunk(type, reinterpret_cast<const std::uint8_t*>(blocks.data()) + r * row_bytes, c, chunk);
         for (int l = 0; l < 32; ++l) {
-          const float value = chunk.scale[l / 16] * static_cast<float>(chunk.qw[l]) + chunk.offset;
+          const float value = chunk.scale[l / 16] * static_cast<float>(chunk.qw[l]) + chunk.offset[l / 16];
           mismatches += value != w[r * cols + 32 * c + l];
         }
       }
