@@ -7,9 +7,9 @@
 // Two ways to multiply kept blocks, chosen when the weight is made (CpuWeight::Mode):
 //  - int8 activations (the default): the input rows are quantized to int8 blocks once and
 //    multiplied with integer dot products for every row count. Every block type of
-//    int8_matmul_supports() is kept; Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K rows are regrouped
-//    eight at a time (interleaved_weights.hpp, the same bytes) for interleaved_matmul.hpp's kernel;
-//    Q5_1 and Q5_K rows, and any last rows short of a group, stay row-major for int8_matmul.hpp's.
+//    int8_matmul_supports() is kept; rows of every type but Q5_1 are regrouped eight at a time
+//    (interleaved_weights.hpp, the same bytes) for interleaved_matmul.hpp's kernel; Q5_1 rows, and
+//    any last rows short of a group, stay row-major for int8_matmul.hpp's.
 //  - float activations (exact): blocks of Q4_0, Q4_1 and Q8_0 are expanded to the weights of
 //    model/dequantize.cpp and multiplied in float32 (blockwise_matmul.hpp, or float32 tiles and
 //    OpenBLAS for many rows); other types are widened to float32 at load. Only the order of the

@@ -11,6 +11,7 @@
 
 #include "gpu/cpu/interleaved_matmul.hpp"
 #include "gpu/cpu/interleaved_weights.hpp"
+#include "model/dequantize.hpp"  // kIq4Values
 
 #define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -25,6 +26,11 @@ template <> struct Record<DType::Q4_1> { static constexpr int64_t kBytes = 160, 
 template <> struct Record<DType::Q5_0> { static constexpr int64_t kBytes = 176, kQuants = 48; };
 template <> struct Record<DType::Q8_0> { static constexpr int64_t kBytes = 272, kQuants = 16; };
 template <> struct Record<DType::Q4_K> { static constexpr int64_t kBytes = 1152, kQuants = 128; };
+template <> struct Record<DType::Q5_K> { static constexpr int64_t kBytes = 1408, kQuants = 384, kHigh = 128; };
+template <> struct Record<DType::IQ4_NL> { static constexpr int64_t kBytes = 144, kQuants = 16; };
+template <> struct Record<DType::IQ4_XS> { static constexpr int64_t kBytes = 1088, kQuants = 64; };
+template <> struct Record<DType::Q3_K> { static constexpr int64_t kBytes = 880, kQuants = 256, kScales = 768, kD = 864; };
+template <> struct Record<DType::Q2_K> { static constexpr int64_t kBytes = 672, kQuants = 128, kD = 640, kDmin = 656; };
 template <> struct Record<DType::Q6_K> {
   static constexpr int64_t kBytes = 1680;
   // The 32-byte vectors of step v (0..7) of half h: ql run u (2h or 2h + 1), and qh run h.
@@ -80,6 +86,38 @@ TROUPE_AVX2 inline void q4k_scales(const u8* rec, __m256* scale, __m256* offset)
     scale[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
     offset[j] = _mm256_xor_ps(_mm256_mul_ps(dmin, _mm256_cvtepi32_ps(m)), _mm256_set1_ps(-0.0f));
   }
+}
+
+// IQ4_NL/IQ4_XS: 32 bytes of 4-bit table indices as the table's signed values (one byte shuffle).
+TROUPE_AVX2 inline __m256i iq4_lookup(__m256i indices) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values));
+  return _mm256_shuffle_epi8(_mm256_set_m128i(table, table), indices);
+}
+
+// IQ4_XS: the 8 rows' sub-block scales d·(ls_j − 32) (j = 0..7) as float vectors (lane i = row i),
+// ls_j's low 4 bits from scales_l (byte j / 2 of each row, nibble j % 2), its top 2 bits from bits
+// 2j, 2j + 1 of scales_h, as model/dequantize.hpp's iq4_xs_scale does for one row.
+TROUPE_AVX2 inline void iq4xs_scales(const u8* rec, __m256* scale) {
+  const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+  const __m256i high = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
+  const __m256i low4 = _mm256_set1_epi32(15), low2 = _mm256_set1_epi32(3), bias = _mm256_set1_epi32(32);
+  for (int j = 0; j < 8; ++j) {
+    const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rec + 32 + 8 * (j / 2))));
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi32(bytes, 4 * (j % 2)), low4);
+    const __m256i top = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, 2 * j), low2), 4);
+    scale[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_or_si256(low, top), bias)));
+  }
+}
+
+// The sums of an activation chunk's 32 int8 values over columns 0..15 and 16..31 (Q2_K's mins
+// multiply them).
+TROUPE_AVX2 inline void half_sums(const int8_t* x, int& first, int& second) {
+  const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+  const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));  // lane k: columns 4k .. 4k+3
+  __m128i h = _mm_hadd_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+  h = _mm_hadd_epi32(h, h);
+  first = _mm_cvtsi128_si32(h);
+  second = _mm_extract_epi32(h, 1);
 }
 
 }  // namespace troupe::cpu::interleaved

@@ -1,10 +1,10 @@
 #pragma once
 // C = A · W^T with W in interleaved_weights.hpp's groups of 8 rows and A quantized to int8 blocks
-// (quantized_activations.hpp): the CPU backend's products for Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K
-// weights at every batch size. The arithmetic is int8_matmul.hpp's (integer chunk sums, one float scaling per
-// 32 weights, the offset term from the activation block sums) and so is its error bound; only the
-// order of the float sums differs (and Q6_K's two per-16 scales multiply the integer sums before
-// they are converted to float).
+// (quantized_activations.hpp): the CPU backend's products for every GGUF block type it reads but
+// Q5_1 (interleaved_supports), at every batch size. The arithmetic is int8_matmul.hpp's (integer
+// chunk sums, one float scaling per 32 weights, the offset term from the activation block sums)
+// and so is its error bound; only the order of the float sums differs (and the per-16 scales of
+// Q6_K, Q3_K and Q2_K multiply the integer sums before they are converted to float).
 //
 // The AVX2 kernel, per group of 8 weight rows and up to 4 activation rows at a time, for each
 // 32-column chunk: every 4 columns of the 8 rows are one vector (unpacked once for the activation

@@ -1,13 +1,10 @@
 // The AVX-512 VNNI implementation of interleaved_matmul.hpp: the AVX2 kernel's layout and loops,
 // with vpdpbusd (four u8·s8 products added into an int32 lane, one instruction) in place of
 // maddubs + add + madd. The weight layout stays the AVX2 one (a record vector holds 4 columns of
-// 8 rows), so the loops are written once over a vector width (Lanes8 / Lanes16 below):
-//  - Lanes16: two neighbouring groups at once, group g's record vector in the low 256 bits of a
-//    512-bit register and group g+1's in the high ones; their 16 output columns are contiguous.
-//    One instruction then does the work of two, which is what Intel's server cores, with two
-//    512-bit FMA ports, turn into speed; Zen 4 runs it as two halves.
-//  - Lanes8: one group on 256-bit registers (the last group of an odd range; every group of a
-//    one-row product on a CPU that splits 512-bit operations, cpu_features.hpp).
+// 8 rows), so the loops are written once over a vector width (Lanes8 / Lanes16 of
+// interleaved_lanes_avx512.hpp). Lanes16 does the work of two groups per instruction, which is
+// what Intel's server cores, with two 512-bit FMA ports, turn into speed; Zen 4 runs it as two
+// halves. Q2_K, Q3_K, IQ4_NL and IQ4_XS have their loops in interleaved_matmul_low_bit_avx512.cpp.
 // Only these functions carry the AVX-512 target; callers reach them only when cpu_isa() says so.
 //
 // The integer chunk sums are exact (int32 cannot overflow: 32 products of at most 128·127 per
@@ -20,133 +17,12 @@
 #include <vector>
 
 #include "gpu/cpu/cpu_features.hpp"
-#include "gpu/cpu/interleaved_kernel_parts.hpp"
-
-#define TROUPE_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "gpu/cpu/interleaved_lanes_avx512.hpp"
 
 namespace troupe::cpu {
 namespace {
 
 using namespace interleaved;
-
-// One group (8 output columns) on 256-bit registers. `a` is the record of the group; `stride`
-// (the distance to the next group's record) is unused.
-struct Lanes8 {
-  using vi = __m256i;
-  using vf = __m256;
-  static constexpr int kGroups = 1;
-
-  TROUPE_AVX512 static vi load(const u8* a, int64_t /*stride*/) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); }
-  // 8 bytes per group (one per row) widened to int32 lanes, signed.
-  TROUPE_AVX512 static vi load_i8x8(const u8* a, int64_t /*stride*/) {
-    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
-  }
-  // 8 fp16 per group (one per row) as floats.
-  TROUPE_AVX512 static vf load_f16x8(const u8* a, int64_t /*stride*/) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
-  }
-  TROUPE_AVX512 static vi zero() { return _mm256_setzero_si256(); }
-  TROUPE_AVX512 static vf zero_f() { return _mm256_setzero_ps(); }
-  TROUPE_AVX512 static vi bytes(char b) { return _mm256_set1_epi8(b); }
-  TROUPE_AVX512 static vi bcast4(const int8_t* p) { return broadcast4(p); }
-  TROUPE_AVX512 static vi bcast32(int32_t v) { return _mm256_set1_epi32(v); }
-  TROUPE_AVX512 static vf bcast(float v) { return _mm256_set1_ps(v); }
-  TROUPE_AVX512 static vi band(vi a, vi b) { return _mm256_and_si256(a, b); }
-  TROUPE_AVX512 static vi bor(vi a, vi b) { return _mm256_or_si256(a, b); }
-  template <int N> TROUPE_AVX512 static vi srli16(vi a) { return _mm256_srli_epi16(a, N); }
-  template <int N> TROUPE_AVX512 static vi slli16(vi a) { return _mm256_slli_epi16(a, N); }
-  TROUPE_AVX512 static vi sll16(vi a, __m128i n) { return _mm256_sll_epi16(a, n); }
-  TROUPE_AVX512 static vi srl16(vi a, __m128i n) { return _mm256_srl_epi16(a, n); }
-  TROUPE_AVX512 static vi abs8(vi a) { return _mm256_abs_epi8(a); }
-  TROUPE_AVX512 static vi negate_where_negative(vi x, vi w) {
-    return _mm256_mask_sub_epi8(x, _mm256_movepi8_mask(w), _mm256_setzero_si256(), x);
-  }
-  TROUPE_AVX512 static vi dot4(vi acc, vi u, vi s) { return _mm256_dpbusd_epi32(acc, u, s); }
-  TROUPE_AVX512 static vi add32(vi a, vi b) { return _mm256_add_epi32(a, b); }
-  TROUPE_AVX512 static vi sub32(vi a, vi b) { return _mm256_sub_epi32(a, b); }
-  TROUPE_AVX512 static vi mul32(vi a, vi b) { return _mm256_mullo_epi32(a, b); }
-  TROUPE_AVX512 static vf to_float(vi a) { return _mm256_cvtepi32_ps(a); }
-  TROUPE_AVX512 static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
-  TROUPE_AVX512 static vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-  // Q4_K's 8 sub-block scales and offsets (interleaved_kernel_parts.hpp).
-  TROUPE_AVX512 static void q4k(const u8* rec, int64_t /*stride*/, vf* scale, vf* offset) { q4k_scales(rec, scale, offset); }
-  TROUPE_AVX512 static void store(const InterleavedMatmulJob& j, int64_t g, int64_t row, vf acc) {
-    float* out = j.c + row * j.c_stride + g * kInterleavedRows;
-    _mm256_storeu_ps(out, j.accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc) : acc);
-  }
-  template <int64_t Bytes> TROUPE_AVX512 static void prefetch(const u8* a, int64_t /*stride*/) { prefetch_ahead<Bytes>(a); }
-};
-
-// Groups g and g + 1 (16 output columns) on 512-bit registers: the low half of every vector is
-// group g's, the high half group g + 1's, whose record is `stride` bytes after group g's.
-struct Lanes16 {
-  using vi = __m512i;
-  using vf = __m512;
-  static constexpr int kGroups = 2;
-
-  TROUPE_AVX512 static vi load(const u8* a, int64_t stride) {
-    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + stride));
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-  }
-  TROUPE_AVX512 static vi load_i8x8(const u8* a, int64_t stride) {
-    const __m128i both = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)),
-                                            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + stride)));
-    return _mm512_cvtepi8_epi32(both);
-  }
-  TROUPE_AVX512 static vf load_f16x8(const u8* a, int64_t stride) {
-    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
-    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + stride));
-    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
-  }
-  TROUPE_AVX512 static vi zero() { return _mm512_setzero_si512(); }
-  TROUPE_AVX512 static vf zero_f() { return _mm512_setzero_ps(); }
-  TROUPE_AVX512 static vi bytes(char b) { return _mm512_set1_epi8(b); }
-  TROUPE_AVX512 static vi bcast4(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-  }
-  TROUPE_AVX512 static vi bcast32(int32_t v) { return _mm512_set1_epi32(v); }
-  TROUPE_AVX512 static vf bcast(float v) { return _mm512_set1_ps(v); }
-  TROUPE_AVX512 static vi band(vi a, vi b) { return _mm512_and_si512(a, b); }
-  TROUPE_AVX512 static vi bor(vi a, vi b) { return _mm512_or_si512(a, b); }
-  template <int N> TROUPE_AVX512 static vi srli16(vi a) { return _mm512_srli_epi16(a, N); }
-  template <int N> TROUPE_AVX512 static vi slli16(vi a) { return _mm512_slli_epi16(a, N); }
-  TROUPE_AVX512 static vi sll16(vi a, __m128i n) { return _mm512_sll_epi16(a, n); }
-  TROUPE_AVX512 static vi srl16(vi a, __m128i n) { return _mm512_srl_epi16(a, n); }
-  TROUPE_AVX512 static vi abs8(vi a) { return _mm512_abs_epi8(a); }
-  TROUPE_AVX512 static vi negate_where_negative(vi x, vi w) {
-    return _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), _mm512_setzero_si512(), x);
-  }
-  TROUPE_AVX512 static vi dot4(vi acc, vi u, vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
-  TROUPE_AVX512 static vi add32(vi a, vi b) { return _mm512_add_epi32(a, b); }
-  TROUPE_AVX512 static vi sub32(vi a, vi b) { return _mm512_sub_epi32(a, b); }
-  TROUPE_AVX512 static vi mul32(vi a, vi b) { return _mm512_mullo_epi32(a, b); }
-  TROUPE_AVX512 static vf to_float(vi a) { return _mm512_cvtepi32_ps(a); }
-  TROUPE_AVX512 static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
-  TROUPE_AVX512 static vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
-  TROUPE_AVX512 static vf join(__m256 lo, __m256 hi) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
-  }
-  TROUPE_AVX512 static void q4k(const u8* rec, int64_t stride, vf* scale, vf* offset) {
-    __m256 s0[8], o0[8], s1[8], o1[8];
-    q4k_scales(rec, s0, o0);
-    q4k_scales(rec + stride, s1, o1);
-    for (int k = 0; k < 8; ++k) {
-      scale[k] = join(s0[k], s1[k]);
-      offset[k] = join(o0[k], o1[k]);
-    }
-  }
-  TROUPE_AVX512 static void store(const InterleavedMatmulJob& j, int64_t g, int64_t row, vf acc) {
-    float* out = j.c + row * j.c_stride + g * kInterleavedRows;  // groups g and g + 1: 16 columns
-    _mm512_storeu_ps(out, j.accumulate ? _mm512_add_ps(_mm512_loadu_ps(out), acc) : acc);
-  }
-  template <int64_t Bytes> TROUPE_AVX512 static void prefetch(const u8* a, int64_t stride) {
-    prefetch_ahead<Bytes>(a);
-    prefetch_ahead<Bytes>(a + stride);
-  }
-};
 
 // The int32 chunk sums Σ qw·qx of the groups' rows (lane = row) for RM activation rows. Two
 // accumulators per row (columns 0..15 and 16..31) halve the dependency chain a single row has.
@@ -214,12 +90,13 @@ TROUPE_AVX512 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t 
   for (int r = 0; r < RM; ++r) V::store(j, g, r0 + r, acc[r]);
 }
 
-// Q4_K: the two sub-blocks of a 32-byte column group share its bytes (low nibbles: sub-block 2p,
-// high: 2p + 1), so each vector is loaded once for both; the float steps per sub-block are the
-// AVX2 kernel's, in its order.
-template <class V, int RM>
-TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
-  using R = Record<DType::Q4_K>;
+// Q4_K and Q5_K: the two sub-blocks of a 32-byte column group share its bytes (low nibbles:
+// sub-block 2p, high: 2p + 1), so each vector is loaded once for both (and Q5_K's qh vector, bits
+// 2p and 2p + 1 of which are their fifth bits); the float steps per sub-block are the AVX2
+// kernel's, in its order.
+template <class V, DType T, int RM>
+TROUPE_AVX512 void group_rows_k4(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+  using R = Record<T>;
   using vi = typename V::vi;
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
@@ -246,8 +123,15 @@ TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int6
 #pragma GCC unroll 8
       for (int v = 0; v < 8; ++v) {
         const vi bytes = V::load(qs + 32 * v, stride);
-        const vi wl = V::band(bytes, nibble);
-        const vi wh = V::band(V::template srli16<4>(bytes), nibble);
+        vi wl = V::band(bytes, nibble);
+        vi wh = V::band(V::template srli16<4>(bytes), nibble);
+        if constexpr (T == DType::Q5_K) {  // bits 2p and 2p + 1 of each qh byte to bit 4
+          const vi qh = V::load(rec + R::kHigh + 32 * v, stride), bit4 = V::bytes(0x10);
+          const __m128i up = _mm_cvtsi32_si128(p < 2 ? 4 - 2 * p : 0), down = _mm_cvtsi32_si128(p < 2 ? 0 : 2 * p - 4);
+          const __m128i up1 = _mm_cvtsi32_si128(p < 2 ? 3 - 2 * p : 0), down1 = _mm_cvtsi32_si128(p < 2 ? 0 : 2 * p - 3);
+          wl = V::bor(wl, V::band(V::srl16(V::sll16(qh, up), down), bit4));
+          wh = V::bor(wh, V::band(V::srl16(V::sll16(qh, up1), down1), bit4));
+        }
         for (int r = 0; r < RM; ++r) {
           const int8_t* x = a.q(r0 + r) + 32 * c0 + 4 * v;
           even[v % kChains][r] = V::dot4(even[v % kChains][r], wl, V::bcast4(x));
@@ -276,30 +160,11 @@ TROUPE_AVX512 void group_rows_q4k(const InterleavedMatmulJob& j, int64_t g, int6
 
 // Q6_K. A weight is q − 32 with q = 4 low bits (ql) | 2 high bits (qh) in 0..63, so
 // Σ (q − 32)·x = Σ q·x − 32·Σx: vpdpbusd takes q unsigned as it is, and 32·Σx over each 16 columns
-// (one int8 scale each) comes from sums made once per call (x16_sums). The 32 columns of chunk k
+// (one int8 scale each) comes from sums made once per call (x16_sums, interleaved_lanes_avx512.hpp). The 32 columns of chunk k
 // of a half (interleaved_weights.hpp) take ql run 2·half + k % 2 (low nibbles for k < 2, high
 // for k ≥ 2) and bits 2k, 2k + 1 of qh run `half`: chunks k and k + 2 share their ql bytes and
 // all four their qh bytes, so each vector is loaded once for two chunks. The integer sums equal the
 // AVX2 kernel's, and the float steps run in its order (chunk 0, 1, 2, 3 of each half).
-
-// 32·Σx of every 16 activation columns of every row, [rows][cols / 16], for Q6_K's offset.
-TROUPE_AVX512 void x16_sums(const QuantizedActivations& a, std::vector<int32_t>& out) {
-  const int64_t per_row = a.cols() / 16;
-  out.resize(static_cast<std::size_t>(a.rows() * per_row));
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  for (int64_t r = 0; r < a.rows(); ++r) {
-    const int8_t* x = a.q(r);
-    for (int64_t c = 0; c < a.cols() / 32; ++c) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * c));
-      // lanes: sums of 4 bytes; then 16-byte sums in lane 0 of each 128-bit half
-      __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones8, v);
-      s = _mm256_hadd_epi32(s, s);
-      s = _mm256_hadd_epi32(s, s);
-      out[static_cast<std::size_t>(r * per_row + 2 * c)] = 32 * _mm256_extract_epi32(s, 0);
-      out[static_cast<std::size_t>(r * per_row + 2 * c + 1)] = 32 * _mm256_extract_epi32(s, 4);
-    }
-  }
-}
 
 // Bits 2k, 2k+1 of each qh byte moved to bits 4, 5 (the high part of a 6-bit q).
 template <class V, int K>
@@ -352,7 +217,7 @@ TROUPE_AVX512 inline void q6k_chunk_pair(const u8* rec, int64_t stride, int half
       const vi scale = V::load_i8x8(rec + 16 + 8 * (8 * half + 2 * k + q), stride);
       vi* out = i == 0 ? dot_k : dot_k2;
       for (int r = 0; r < RM; ++r) {
-        const vi t = V::mul32(V::sub32(s[i][r], V::bcast32(sums[r][2 * k + q])), scale);
+        const vi t = V::mul32(V::sub32(s[i][r], V::bcast32(32 * sums[r][2 * k + q])), scale);
         out[r] = V::add32(out[r], t);
       }
     }
@@ -396,8 +261,8 @@ TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int6
 
 template <class V, DType T, int RM>
 TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
-  if constexpr (T == DType::Q4_K) {
-    group_rows_q4k<V, RM>(j, g, r0);
+  if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
+    group_rows_k4<V, T, RM>(j, g, r0);
   } else if constexpr (T == DType::Q6_K) {
     group_rows_q6k<V, RM>(j, g, r0, sums);
   } else {
@@ -406,10 +271,10 @@ TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t 
 }
 
 // Every activation row against the V::kGroups groups from g, kTile rows at a time (the rest in
-// one smaller tile). Q4_K takes 8 rows a tile: its per-block scale unpacking and per-vector nibble
-// unpacking are then shared by twice the dot products.
+// one smaller tile). Q4_K and Q5_K take 8 rows a tile: their per-block scale unpacking and
+// per-vector nibble unpacking are then shared by twice the dot products.
 template <DType T>
-constexpr int kTile = T == DType::Q4_K ? 8 : 4;
+constexpr int kTile = T == DType::Q4_K || T == DType::Q5_K ? 8 : 4;
 
 template <class V, DType T, int RM>
 TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows, const std::vector<int32_t>& sums) {
@@ -430,7 +295,7 @@ TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::
 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  thread_local std::vector<int32_t> sums;  // Q6_K's 32·Σx per 16 columns
+  thread_local std::vector<int32_t> sums;  // Σx per 16 columns, for Q6_K
   if constexpr (T == DType::Q6_K) x16_sums(*j.a, sums);
   int64_t g = g0;
   // One activation row streams the weights: where 512-bit operations run as two halves (Zen 4),
@@ -451,8 +316,9 @@ void interleaved_matmul_avx512(const InterleavedMatmulJob& j, int64_t g0, int64_
     case DType::Q5_0: return matmul<DType::Q5_0>(j, g0, g1);
     case DType::Q8_0: return matmul<DType::Q8_0>(j, g0, g1);
     case DType::Q4_K: return matmul<DType::Q4_K>(j, g0, g1);
+    case DType::Q5_K: return matmul<DType::Q5_K>(j, g0, g1);
     case DType::Q6_K: return matmul<DType::Q6_K>(j, g0, g1);
-    default: return interleaved_matmul_portable(j, g0, g1);
+    default: return interleaved_matmul_low_bit_avx512(j, g0, g1);  // Q2_K, Q3_K, IQ4_NL, IQ4_XS
   }
 }
 

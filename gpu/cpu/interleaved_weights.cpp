@@ -17,7 +17,8 @@ int64_t record_offset(DType type, int64_t i, int64_t b) {
   const auto spread = [&](int64_t base, int64_t q) { return base + 256 * (q / 32) + 32 * (q % 32 / 4) + 4 * i + q % 4; };
   const auto per_row = [&](int64_t base, int64_t k) { return base + 8 * k + i; };  // byte k of each row's field
   switch (type) {
-    case DType::Q4_0: return b < 2 ? 2 * i + b : spread(16, b - 2);
+    case DType::Q4_0:
+    case DType::IQ4_NL: return b < 2 ? 2 * i + b : spread(16, b - 2);
     case DType::Q4_1: return b < 2 ? 2 * i + b : b < 4 ? 16 + 2 * i + (b - 2) : spread(32, b - 4);
     case DType::Q5_0: return b < 2 ? 2 * i + b : b < 6 ? -1 : spread(48, b - 6);
     case DType::Q8_0: return b < 2 ? 2 * i + b : spread(16, b - 2);
@@ -25,11 +26,30 @@ int64_t record_offset(DType type, int64_t i, int64_t b) {
       if (b < 4) return (b < 2 ? 0 : 16) + 2 * i + b % 2;  // d, dmin
       if (b < 16) return per_row(32, b - 4);                // the 12 bytes of 6-bit scales and mins
       return spread(128, b - 16);                           // qs
+    case DType::Q5_K:  // Q4_K's record with the high bits between the scales and the nibbles
+      if (b < 4) return (b < 2 ? 0 : 16) + 2 * i + b % 2;
+      if (b < 16) return per_row(32, b - 4);
+      if (b < 48) return spread(128, b - 16);               // qh
+      return spread(384, b - 48);                           // qs
     case DType::Q6_K:
       if (b < 128) return q6k_ql_vector(b / 32, b % 32 / 4) + 4 * i + b % 4;                // ql
       if (b < 192) return q6k_qh_vector((b - 128) / 32, (b - 128) % 32 / 4) + 4 * i + b % 4;  // qh
       if (b < 208) return per_row(16, b - 192);     // the 16 int8 scales
       return 2 * i + (b - 208);                     // d
+    case DType::IQ4_XS:
+      if (b < 2) return 2 * i + b;                  // d
+      if (b < 4) return 16 + 2 * i + (b - 2);       // scales_h
+      if (b < 8) return per_row(32, b - 4);         // scales_l
+      return spread(64, b - 8);                     // qs: sub-block j's 16 bytes in 128 record bytes
+    case DType::Q3_K:
+      if (b < 32) return spread(0, b);              // hmask
+      if (b < 96) return spread(256, b - 32);       // qs
+      if (b < 108) return per_row(768, b - 96);     // the 12 bytes of 6-bit scales
+      return 864 + 2 * i + (b - 108);               // d
+    case DType::Q2_K:
+      if (b < 16) return per_row(0, b);             // the 16 scale|min bytes
+      if (b < 80) return spread(128, b - 16);       // qs
+      return (b < 82 ? 640 : 656) + 2 * i + b % 2;  // d, dmin
     default: throw std::logic_error("interleaved weights: no layout for " + std::string(dtype_name(type)));
   }
 }
@@ -44,8 +64,13 @@ void high_bit_position(int64_t i, int j, int64_t& byte, int& bit) {
 }  // namespace
 
 bool interleaved_supports(DType type) {
-  return type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q5_0 || type == DType::Q8_0 ||
-         type == DType::Q4_K || type == DType::Q6_K;
+  switch (type) {
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q8_0: case DType::Q2_K: case DType::Q3_K:
+    case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::IQ4_NL: case DType::IQ4_XS:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::vector<std::byte> interleave_rows(DType type, const std::byte* blocks, int64_t rows, int64_t cols) {

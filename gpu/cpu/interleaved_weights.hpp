@@ -17,6 +17,11 @@
 //   Q8_0  d[8] (fp16)            qs[256]        = 272 bytes (8 × 34)
 //   Q4_K  d[8], dmin[8] (fp16)   scales[96]   qs[1024]   = 1152 bytes (8 × 144)
 //   Q6_K  d[8] (fp16)  scales[128]  quants[1536]          = 1680 bytes (8 × 210)
+//   Q5_K  as Q4_K with qh[256] before qs: d[8], dmin[8], scales[96], qh[256], qs[1024] = 1408 (8 × 176)
+//   Q2_K  scales[128]  qs[512]  d[8], dmin[8] (fp16)      = 672 bytes (8 × 84)
+//   Q3_K  hmask[256]  qs[512]  scales[96]  d[8] (fp16)    = 880 bytes (8 × 110)
+//   IQ4_NL  as Q4_0 (d[8], qs[128])                       = 144 bytes (8 × 18)
+//   IQ4_XS  d[8], scales_h[8] (16 bits)  scales_l[32]  qs[1024] = 1088 bytes (8 × 136)
 // where d[i] (m[i]) is row i's block scale (min), and
 //   4-bit quants: byte 32·L + 4·i + t (L, t in 0..3) is row i's block byte qs[4L + t]: its low
 //     nibble weight 4L + t, its high nibble weight 16 + 4L + t;
@@ -34,6 +39,13 @@
 //     qh[32h + 4v + t] quants byte 768·h + 96·v + 64 + 4·i + t. (Runs one after another instead,
 //     the kernels jump back and forth across the record, which streams from memory at about half
 //     the rate of reading it in address order: measured on Zen 4.)
+//   Q5_K's qh: row i's qh[4v + t] (the fifth bits of weights 4v + t of each sub-block) is byte
+//     128 + 32·v + 4·i + t, beside the qs vector v that holds those weights' nibbles;
+//   Q2_K, Q3_K and IQ4_XS: each per-row field of bytes (scales, scales_l) is held byte k of every row
+//     together, 8·k + i, as Q4_K's scales; each run of 32 bytes of a row's quants (qs, hmask) is
+//     spread as Q4_K's qs: row i's byte 32u + 4v + t at 256·u + 32·v + 4·i + t from the field's
+//     start. So IQ4_XS sub-block j (16 qs bytes) is 128 record bytes from 64 + 128·j on, Q2_K's and
+//     Q3_K's 2-bit run u (0..1) 256 bytes, and Q3_K's 32 hmask bytes the record's first 256.
 #include <cstddef>
 #include <cstdint>
 #include <vector>

@@ -30,7 +30,8 @@ using troupe::test::random_blocks;
 
 namespace {
 
-const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
+const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q2_K,
+                        DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
 
 // A width of whole blocks: SmolLM2's 576 for the 32-blocks, 768 for the K-quants' 256.
 int64_t width(DType type) { return dtype_block_elements(type) == 256 ? 768 : 576; }
@@ -79,7 +80,7 @@ TEST_CASE("interleaving 8 rows keeps every byte: each row's blocks come back bit
     }
     CHECK(mismatched_rows == 0);
   }
-  CHECK_THROWS_AS(interleave_rows(DType::Q5_K, nullptr, 8, 256), std::invalid_argument);
+  CHECK_THROWS_AS(interleave_rows(DType::Q5_1, nullptr, 8, 256), std::invalid_argument);
 }
 
 TEST_CASE("interleaved products equal the row-major reference, bit-identical per row at any batch size",
