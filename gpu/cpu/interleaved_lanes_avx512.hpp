@@ -49,6 +49,8 @@ struct Lanes8 {
   TROUPE_AVX512 static vf bcast(float v) { return _mm256_set1_ps(v); }
   TROUPE_AVX512 static vi band(vi a, vi b) { return _mm256_and_si256(a, b); }
   TROUPE_AVX512 static vi bor(vi a, vi b) { return _mm256_or_si256(a, b); }
+  // a | (b & mask) in one instruction (vpternlog: 0xF8 is A | (B & C)).
+  TROUPE_AVX512 static vi or_masked(vi a, vi b, vi mask) { return _mm256_ternarylogic_epi32(a, b, mask, 0xF8); }
   template <int N> TROUPE_AVX512 static vi srli16(vi a) { return _mm256_srli_epi16(a, N); }
   template <int N> TROUPE_AVX512 static vi slli16(vi a) { return _mm256_slli_epi16(a, N); }
   TROUPE_AVX512 static vi sll16(vi a, __m128i n) { return _mm256_sll_epi16(a, n); }
@@ -121,6 +123,7 @@ struct Lanes16 {
   TROUPE_AVX512 static vf bcast(float v) { return _mm512_set1_ps(v); }
   TROUPE_AVX512 static vi band(vi a, vi b) { return _mm512_and_si512(a, b); }
   TROUPE_AVX512 static vi bor(vi a, vi b) { return _mm512_or_si512(a, b); }
+  TROUPE_AVX512 static vi or_masked(vi a, vi b, vi mask) { return _mm512_ternarylogic_epi32(a, b, mask, 0xF8); }
   template <int N> TROUPE_AVX512 static vi srli16(vi a) { return _mm512_srli_epi16(a, N); }
   template <int N> TROUPE_AVX512 static vi slli16(vi a) { return _mm512_slli_epi16(a, N); }
   TROUPE_AVX512 static vi sll16(vi a, __m128i n) { return _mm512_sll_epi16(a, n); }

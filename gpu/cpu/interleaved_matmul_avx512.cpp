@@ -126,11 +126,9 @@ TROUPE_AVX512 void group_rows_k4(const InterleavedMatmulJob& j, int64_t g, int64
         vi wl = V::band(bytes, nibble);
         vi wh = V::band(V::template srli16<4>(bytes), nibble);
         if constexpr (T == DType::Q5_K) {  // bits 2p and 2p + 1 of each qh byte to bit 4
-          const vi qh = V::load(rec + R::kHigh + 32 * v, stride), bit4 = V::bytes(0x10);
-          const __m128i up = _mm_cvtsi32_si128(p < 2 ? 4 - 2 * p : 0), down = _mm_cvtsi32_si128(p < 2 ? 0 : 2 * p - 4);
-          const __m128i up1 = _mm_cvtsi32_si128(p < 2 ? 3 - 2 * p : 0), down1 = _mm_cvtsi32_si128(p < 2 ? 0 : 2 * p - 3);
-          wl = V::bor(wl, V::band(V::srl16(V::sll16(qh, up), down), bit4));
-          wh = V::bor(wh, V::band(V::srl16(V::sll16(qh, up1), down1), bit4));
+          const vi t = V::srl16(V::load(rec + R::kHigh + 32 * v, stride), _mm_cvtsi32_si128(2 * p));
+          wl = V::or_masked(wl, V::template slli16<4>(t), V::bytes(0x10));
+          wh = V::or_masked(wh, V::template slli16<3>(t), V::bytes(0x10));
         }
         for (int r = 0; r < RM; ++r) {
           const int8_t* x = a.q(r0 + r) + 32 * c0 + 4 * v;
