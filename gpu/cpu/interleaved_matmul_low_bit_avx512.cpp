@@ -28,14 +28,22 @@ constexpr auto kIq4Unsigned = [] {
   return t;
 }();
 
-// Σ w·x over 32 columns of the groups' rows from the 4 vectors of table indices at `qs`, for RM
-// activation rows; `xsum[r]` is row r's Σx over those columns. One or two rows keep low and high
-// nibbles' products in two sums (two dependency chains of 4 vpdpbusd instead of one of 8); more
-// rows have chains enough, and one sum each leaves registers for 8 rows a tile.
+// Σ w·x over 32-column chunk c of the groups' rows, from the 4 vectors of table indices at `qs`,
+// for activation rows r0 .. r0+RM-1 (`sums`: x16_sums). One or two rows keep low and high nibbles'
+// products in two sums (two dependency chains of 4 vpdpbusd instead of one of 8); more rows have
+// chains enough, and one sum each leaves registers for 8 rows a tile.
 template <class V, int RM>
-TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const int8_t* const* x, const int32_t* xsum,
-                                   typename V::vi* dot) {
+TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const QuantizedActivations& a, int64_t r0, int64_t c,
+                                   const std::vector<int32_t>& sums, typename V::vi* dot) {
   using vi = typename V::vi;
+  const int64_t per_row = a.cols() / 16;
+  const int8_t* x[RM];
+  int32_t xsum[RM];  // Σx over the chunk
+  for (int r = 0; r < RM; ++r) {
+    x[r] = a.q(r0 + r) + 32 * c;
+    const int32_t* s = sums.data() + (r0 + r) * per_row + 2 * c;
+    xsum[r] = s[0] + s[1];
+  }
   constexpr int kChains = RM <= 2 ? 2 : 1;
   const vi nibble = V::bytes(0x0F);
   vi sum[kChains][RM];
@@ -63,21 +71,14 @@ TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, in
   using R = Record<DType::IQ4_NL>;
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
-  const int64_t chunks = j.cols / 32, per_row = j.cols / 16, stride = chunks * R::kBytes;
+  const int64_t chunks = j.cols / 32, stride = chunks * R::kBytes;
   const u8* rec = j.groups + g * stride;
   vf acc[RM];
   for (int r = 0; r < RM; ++r) acc[r] = V::zero_f();
   for (int64_t c = 0; c < chunks; ++c, rec += R::kBytes) {
     V::template prefetch<R::kBytes>(rec, stride);
-    const int8_t* x[RM];
-    int32_t xsum[RM];
-    for (int r = 0; r < RM; ++r) {
-      x[r] = a.q(r0 + r) + 32 * c;
-      const int32_t* s = sums.data() + (r0 + r) * per_row + 2 * c;
-      xsum[r] = s[0] + s[1];
-    }
     typename V::vi dot[RM];
-    iq4_dots<V, RM>(rec + R::kQuants, stride, x, xsum, dot);
+    iq4_dots<V, RM>(rec + R::kQuants, stride, a, r0, c, sums, dot);
     const vf d = V::load_f16x8(rec, stride);
     for (int r = 0; r < RM; ++r) acc[r] = V::fmadd(V::to_float(dot[r]), V::mul(d, V::bcast(a.d(r0 + r)[c])), acc[r]);
   }
@@ -89,7 +90,7 @@ TROUPE_AVX512 void group_rows_iq4xs(const InterleavedMatmulJob& j, int64_t g, in
   using R = Record<DType::IQ4_XS>;
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
-  const int64_t blocks = j.cols / 256, per_row = j.cols / 16, stride = blocks * R::kBytes;
+  const int64_t blocks = j.cols / 256, stride = blocks * R::kBytes;
   const u8* rec = j.groups + g * stride;
   vf acc[RM];
   for (int r = 0; r < RM; ++r) acc[r] = V::zero_f();
@@ -101,15 +102,8 @@ TROUPE_AVX512 void group_rows_iq4xs(const InterleavedMatmulJob& j, int64_t g, in
       const int64_t c = 8 * blk + sub;
       const u8* qs = rec + R::kQuants + 128 * sub;
       V::template prefetch<128>(qs, stride);
-      const int8_t* x[RM];
-      int32_t xsum[RM];
-      for (int r = 0; r < RM; ++r) {
-        x[r] = a.q(r0 + r) + 32 * c;
-        const int32_t* s = sums.data() + (r0 + r) * per_row + 2 * c;
-        xsum[r] = s[0] + s[1];
-      }
       typename V::vi dot[RM];
-      iq4_dots<V, RM>(qs, stride, x, xsum, dot);
+      iq4_dots<V, RM>(qs, stride, a, r0, c, sums, dot);
       for (int r = 0; r < RM; ++r) {
         acc[r] = V::fmadd(V::to_float(dot[r]), V::mul(scale[sub], V::bcast(a.d(r0 + r)[c])), acc[r]);
       }

@@ -286,8 +286,10 @@ def loaded(model_path, tmp_path_factory):
                            work / "other.log") as other, \
             prometheus_running(work, [srv.port, other.port]) as prom:
         start = time.time()
+        # 32 tokens a request: each of the 4 streams stays in its slot across Prometheus's 1 s
+        # scrapes (with 12, a busy CI machine once showed no scrape with all 4 running).
         load = start_loadgen(srv.base_url, "--concurrency", "4", "--num-requests", str(LOAD_REQUESTS),
-                             "--prompt-len", "32", "--max-tokens", "12", "--ignore-eos")
+                             "--prompt-len", "32", "--max-tokens", "32", "--ignore-eos")
         other_load = start_loadgen(other.base_url, "--concurrency", "2", "--num-requests", str(OTHER_REQUESTS),
                                    "--prompt-len", "32", "--max-tokens", "12", "--ignore-eos")
         try:
