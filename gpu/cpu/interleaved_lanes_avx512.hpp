@@ -5,10 +5,12 @@
 //    512-bit register and group g+1's in the high ones; their 16 output columns are contiguous;
 //  - Lanes8: one group on 256-bit registers (the last group of an odd range; every group of a
 //    one-row product on a CPU that splits 512-bit operations, cpu_features.hpp);
-// and the activation sums per 16 columns that the offsets of several types need. Included only by
+// the activation sums per 16 columns that the offsets of several types need, and the walk over
+// groups and tiles of activation rows (for_each_tile). Included only by
 // those kernels' translation units; everything here carries the AVX-512 target.
 #include <vector>
 
+#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/interleaved_kernel_parts.hpp"
 
 #define TROUPE_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -190,6 +192,36 @@ TROUPE_AVX512 inline void x16_sums(const QuantizedActivations& a, std::vector<in
       out[static_cast<std::size_t>(r * per_row + 2 * c + 1)] = _mm256_extract_epi32(s, 4);
     }
   }
+}
+
+// Every activation row against groups [g0, g1): two groups at a time on Lanes16 (one on Lanes8
+// for the last group of an odd range, and for every group when one activation row streams the
+// weights on a CPU that splits 512-bit operations, cpu_features.hpp), Tile activation rows at a
+// time and the rest in one smaller tile. Tiles::run<V, RM>(j, g, r0, sums) multiplies one tile;
+// `sums` is what the kernel's x16_sums left (or empty).
+template <int Tile, class Tiles, class V, int RM>
+TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows, const std::vector<int32_t>& sums) {
+  if constexpr (RM > 0) {
+    if (rows == RM) return Tiles::template run<V, RM>(j, g, r0, sums);
+    rest_tile<Tile, Tiles, V, RM - 1>(j, g, r0, rows, sums);
+  }
+}
+
+template <int Tile, class Tiles, class V>
+TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::vector<int32_t>& sums) {
+  const int64_t m = j.a->rows();
+  int64_t r0 = 0;
+  for (; r0 + Tile <= m; r0 += Tile) Tiles::template run<V, Tile>(j, g, r0, sums);
+  if (m > r0) rest_tile<Tile, Tiles, V, Tile - 1>(j, g, r0, m - r0, sums);
+}
+
+template <int Tile, class Tiles>
+TROUPE_AVX512 void for_each_tile(const InterleavedMatmulJob& j, int64_t g0, int64_t g1, const std::vector<int32_t>& sums) {
+  int64_t g = g0;
+  if (j.a->rows() > 1 || !cpu_splits_512bit_ops()) {
+    for (; g + 2 <= g1; g += 2) rows_of<Tile, Tiles, Lanes16>(j, g, sums);
+  }
+  for (; g < g1; ++g) rows_of<Tile, Tiles, Lanes8>(j, g, sums);
 }
 
 }  // namespace interleaved

@@ -16,7 +16,6 @@
 // already; its −32 is applied to activation sums (below).
 #include <vector>
 
-#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/interleaved_lanes_avx512.hpp"
 
 namespace troupe::cpu {
@@ -268,41 +267,22 @@ TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t 
   }
 }
 
-// Every activation row against the V::kGroups groups from g, kTile rows at a time (the rest in
-// one smaller tile). Q4_K and Q5_K take 8 rows a tile: their per-block scale unpacking and
-// per-vector nibble unpacking are then shared by twice the dot products.
+// Q4_K and Q5_K take 8 activation rows a tile: their per-block scale unpacking and per-vector
+// nibble unpacking are then shared by twice the dot products. The others take 4.
 template <DType T>
-constexpr int kTile = T == DType::Q4_K || T == DType::Q5_K ? 8 : 4;
-
-template <class V, DType T, int RM>
-TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows, const std::vector<int32_t>& sums) {
-  if constexpr (RM > 0) {
-    if (rows == RM) return group_tile<V, T, RM>(j, g, r0, sums);
-    rest_tile<V, T, RM - 1>(j, g, r0, rows, sums);
+struct Tiles {
+  static constexpr int kRows = T == DType::Q4_K || T == DType::Q5_K ? 8 : 4;
+  template <class V, int RM>
+  TROUPE_AVX512 static void run(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+    group_tile<V, T, RM>(j, g, r0, sums);
   }
-}
-
-template <class V, DType T>
-TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::vector<int32_t>& sums) {
-  constexpr int tile = kTile<T>;
-  const int64_t m = j.a->rows();
-  int64_t r0 = 0;
-  for (; r0 + tile <= m; r0 += tile) group_tile<V, T, tile>(j, g, r0, sums);
-  if (m > r0) rest_tile<V, T, tile - 1>(j, g, r0, m - r0, sums);
-}
+};
 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
   thread_local std::vector<int32_t> sums;  // Σx per 16 columns, for Q6_K
   if constexpr (T == DType::Q6_K) x16_sums(*j.a, sums);
-  int64_t g = g0;
-  // One activation row streams the weights: where 512-bit operations run as two halves (Zen 4),
-  // one group per 256-bit register reads them faster (cpu_features.hpp).
-  const bool pairs = j.a->rows() > 1 || !cpu_splits_512bit_ops();
-  if (pairs) {
-    for (; g + 2 <= g1; g += 2) rows_of<Lanes16, T>(j, g, sums);
-  }
-  for (; g < g1; ++g) rows_of<Lanes8, T>(j, g, sums);
+  for_each_tile<Tiles<T>::kRows, Tiles<T>>(j, g0, g1, sums);
 }
 
 }  // namespace

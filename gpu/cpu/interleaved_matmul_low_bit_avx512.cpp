@@ -13,7 +13,6 @@
 #include <array>
 #include <vector>
 
-#include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/interleaved_lanes_avx512.hpp"
 
 namespace troupe::cpu {
@@ -193,40 +192,22 @@ TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t 
   }
 }
 
-// Every activation row against the V::kGroups groups from g, 8 rows at a time (the rest in one
-// smaller tile), as Q4_K's: each vector's unpacking (table lookups, 2-bit fields, Q3_K's high bits)
-// is then shared by twice the dot products of a 4-row tile. On the 1B gate shape at 32 rows: Q3_K
-// 114 -> 192 GMAC/s, Q2_K 144 -> 187 (Zen 4, two threads).
-constexpr int kTile = 8;
-
-template <class V, DType T, int RM>
-TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows, const std::vector<int32_t>& sums) {
-  if constexpr (RM > 0) {
-    if (rows == RM) return group_tile<V, T, RM>(j, g, r0, sums);
-    rest_tile<V, T, RM - 1>(j, g, r0, rows, sums);
+// 8 activation rows a tile, as Q4_K's: each vector's unpacking (table lookups, 2-bit fields, Q3_K's
+// high bits) is then shared by twice the dot products of a 4-row tile. On the 1B gate shape at 32
+// rows: Q3_K 114 -> 192 GMAC/s, Q2_K 144 -> 187 (Zen 4, two threads).
+template <DType T>
+struct Tiles {
+  template <class V, int RM>
+  TROUPE_AVX512 static void run(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+    group_tile<V, T, RM>(j, g, r0, sums);
   }
-}
-
-template <class V, DType T>
-TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::vector<int32_t>& sums) {
-  constexpr int tile = kTile;
-  const int64_t m = j.a->rows();
-  int64_t r0 = 0;
-  for (; r0 + tile <= m; r0 += tile) group_tile<V, T, tile>(j, g, r0, sums);
-  if (m > r0) rest_tile<V, T, tile - 1>(j, g, r0, m - r0, sums);
-}
+};
 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
   thread_local std::vector<int32_t> sums;
   x16_sums(*j.a, sums);
-  int64_t g = g0;
-  // As interleaved_matmul_avx512.cpp: one group per 256-bit register for one activation row where
-  // 512-bit operations run as two halves.
-  if (j.a->rows() > 1 || !cpu_splits_512bit_ops()) {
-    for (; g + 2 <= g1; g += 2) rows_of<Lanes16, T>(j, g, sums);
-  }
-  for (; g < g1; ++g) rows_of<Lanes8, T>(j, g, sums);
+  for_each_tile<8, Tiles<T>>(j, g0, g1, sums);
 }
 
 }  // namespace
