@@ -109,15 +109,4 @@ TROUPE_AVX2 inline void iq4xs_scales(const u8* rec, __m256* scale) {
   }
 }
 
-// The sums of an activation chunk's 32 int8 values over columns 0..15 and 16..31 (Q2_K's mins
-// multiply them).
-TROUPE_AVX2 inline void half_sums(const int8_t* x, int& first, int& second) {
-  const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
-  const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));  // lane k: columns 4k .. 4k+3
-  __m128i h = _mm_hadd_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
-  h = _mm_hadd_epi32(h, h);
-  first = _mm_cvtsi128_si32(h);
-  second = _mm_extract_epi32(h, 1);
-}
-
 }  // namespace troupe::cpu::interleaved

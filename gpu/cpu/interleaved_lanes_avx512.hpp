@@ -5,8 +5,7 @@
 //    512-bit register and group g+1's in the high ones; their 16 output columns are contiguous;
 //  - Lanes8: one group on 256-bit registers (the last group of an odd range; every group of a
 //    one-row product on a CPU that splits 512-bit operations, cpu_features.hpp);
-// the activation sums per 16 columns that the offsets of several types need, and the walk over
-// groups and tiles of activation rows (for_each_tile). Included only by
+// and the walk over groups and tiles of activation rows (for_each_tile). Included only by
 // those kernels' translation units; everything here carries the AVX-512 target.
 #include <vector>
 
@@ -174,54 +173,33 @@ struct Lanes16 {
   }
 };
 
-// Σx of every 16 activation columns of every row, [rows][cols / 16]: the offsets of the types whose
-// weights vpdpbusd takes shifted to unsigned (Q6_K's q − 32, Q3_K's, IQ4's), and Q2_K's mins.
-TROUPE_AVX512 inline void x16_sums(const QuantizedActivations& a, std::vector<int32_t>& out) {
-  const int64_t per_row = a.cols() / 16;
-  out.resize(static_cast<std::size_t>(a.rows() * per_row));
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  for (int64_t r = 0; r < a.rows(); ++r) {
-    const int8_t* x = a.q(r);
-    for (int64_t c = 0; c < a.cols() / 32; ++c) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * c));
-      // lanes: sums of 4 bytes; then 16-byte sums in lane 0 of each 128-bit half
-      __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones8, v);
-      s = _mm256_hadd_epi32(s, s);
-      s = _mm256_hadd_epi32(s, s);
-      out[static_cast<std::size_t>(r * per_row + 2 * c)] = _mm256_extract_epi32(s, 0);
-      out[static_cast<std::size_t>(r * per_row + 2 * c + 1)] = _mm256_extract_epi32(s, 4);
-    }
-  }
-}
-
 // Every activation row against groups [g0, g1): two groups at a time on Lanes16 (one on Lanes8
 // for the last group of an odd range, and for every group when one activation row streams the
 // weights on a CPU that splits 512-bit operations, cpu_features.hpp), Tile activation rows at a
-// time and the rest in one smaller tile. Tiles::run<V, RM>(j, g, r0, sums) multiplies one tile;
-// `sums` is what the kernel's x16_sums left (or empty).
+// time and the rest in one smaller tile. Tiles::run<V, RM>(j, g, r0) multiplies one tile.
 template <int Tile, class Tiles, class V, int RM>
-TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void rest_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, int64_t rows) {
   if constexpr (RM > 0) {
-    if (rows == RM) return Tiles::template run<V, RM>(j, g, r0, sums);
-    rest_tile<Tile, Tiles, V, RM - 1>(j, g, r0, rows, sums);
+    if (rows == RM) return Tiles::template run<V, RM>(j, g, r0);
+    rest_tile<Tile, Tiles, V, RM - 1>(j, g, r0, rows);
   }
 }
 
 template <int Tile, class Tiles, class V>
-TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void rows_of(const InterleavedMatmulJob& j, int64_t g) {
   const int64_t m = j.a->rows();
   int64_t r0 = 0;
-  for (; r0 + Tile <= m; r0 += Tile) Tiles::template run<V, Tile>(j, g, r0, sums);
-  if (m > r0) rest_tile<Tile, Tiles, V, Tile - 1>(j, g, r0, m - r0, sums);
+  for (; r0 + Tile <= m; r0 += Tile) Tiles::template run<V, Tile>(j, g, r0);
+  if (m > r0) rest_tile<Tile, Tiles, V, Tile - 1>(j, g, r0, m - r0);
 }
 
 template <int Tile, class Tiles>
-TROUPE_AVX512 void for_each_tile(const InterleavedMatmulJob& j, int64_t g0, int64_t g1, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void for_each_tile(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
   int64_t g = g0;
   if (j.a->rows() > 1 || !cpu_splits_512bit_ops()) {
-    for (; g + 2 <= g1; g += 2) rows_of<Tile, Tiles, Lanes16>(j, g, sums);
+    for (; g + 2 <= g1; g += 2) rows_of<Tile, Tiles, Lanes16>(j, g);
   }
-  for (; g < g1; ++g) rows_of<Tile, Tiles, Lanes8>(j, g, sums);
+  for (; g < g1; ++g) rows_of<Tile, Tiles, Lanes8>(j, g);
 }
 
 }  // namespace interleaved

@@ -312,7 +312,7 @@ TROUPE_AVX2 void group_rows_q3k(const InterleavedMatmulJob& j, int64_t g, int64_
 
 // Q2_K: unsigned 2-bit weights (2 bits of run sub / 4 at shift 2·(sub % 4)); each 16-column half's
 // int16 sums (4·2·3·127 = 3,048) widened by madd with the 8 rows' 4-bit scale of that half. The
-// mins add −dmin·m_h · dx · Σ_{half} qx: the activation's half sums (half_sums) times each row's
+// mins add −dmin·m_h · dx · Σ_{half} qx: the activation's sums per 16 columns (sums16) times each row's
 // float −dmin·m_h.
 template <int RM>
 TROUPE_AVX2 void group_rows_q2k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
@@ -354,11 +354,10 @@ TROUPE_AVX2 void group_rows_q2k(const InterleavedMatmulJob& j, int64_t g, int64_
       }
       for (int r = 0; r < RM; ++r) {
         const float dx = a.d(r0 + r)[c];
-        int first, second;
-        half_sums(a.q(r0 + r) + 32 * c, first, second);
+        const int32_t* half = a.sums16(r0 + r) + 2 * c;
         acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), _mm256_mul_ps(d, _mm256_set1_ps(dx)), acc[r]);
-        acc[r] = _mm256_fmadd_ps(offset[0], _mm256_set1_ps(dx * static_cast<float>(first)), acc[r]);
-        acc[r] = _mm256_fmadd_ps(offset[1], _mm256_set1_ps(dx * static_cast<float>(second)), acc[r]);
+        acc[r] = _mm256_fmadd_ps(offset[0], _mm256_set1_ps(dx * static_cast<float>(half[0])), acc[r]);
+        acc[r] = _mm256_fmadd_ps(offset[1], _mm256_set1_ps(dx * static_cast<float>(half[1])), acc[r]);
       }
     }
   }

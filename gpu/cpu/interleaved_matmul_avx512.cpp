@@ -156,10 +156,10 @@ TROUPE_AVX512 void group_rows_k4(const InterleavedMatmulJob& j, int64_t g, int64
 }
 
 // Q6_K. A weight is q − 32 with q = 4 low bits (ql) | 2 high bits (qh) in 0..63, so
-// Σ (q − 32)·x = Σ q·x − 32·Σx: vpdpbusd takes q unsigned as it is, and 32·Σx over each 16 columns
-// (one int8 scale each) comes from sums made once per call (x16_sums, interleaved_lanes_avx512.hpp). The 32 columns of chunk k
-// of a half (interleaved_weights.hpp) take ql run 2·half + k % 2 (low nibbles for k < 2, high
-// for k ≥ 2) and bits 2k, 2k + 1 of qh run `half`: chunks k and k + 2 share their ql bytes and
+// Σ (q − 32)·x = Σ q·x − 32·Σx: vpdpbusd takes q unsigned as it is, and Σx over each 16 columns
+// (one int8 scale each) is the activations' (QuantizedActivations::sums16). The 32 columns of
+// chunk k of a half (interleaved_weights.hpp) take ql run 2·half + k % 2 (low nibbles for k < 2,
+// high for k ≥ 2) and bits 2k, 2k + 1 of qh run `half`: chunks k and k + 2 share their ql bytes and
 // all four their qh bytes, so each vector is loaded once for two chunks. The integer sums equal the
 // AVX2 kernel's, and the float steps run in its order (chunk 0, 1, 2, 3 of each half).
 
@@ -222,11 +222,11 @@ TROUPE_AVX512 inline void q6k_chunk_pair(const u8* rec, int64_t stride, int half
 }
 
 template <class V, int RM>
-TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   using R = Record<DType::Q6_K>;
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
-  const int64_t blocks = j.cols / 256, per_row = j.cols / 16, stride = blocks * R::kBytes;
+  const int64_t blocks = j.cols / 256, stride = blocks * R::kBytes;
   const u8* rec = j.groups + g * stride;
   vf acc[RM];
   for (int r = 0; r < RM; ++r) acc[r] = V::zero_f();
@@ -238,7 +238,7 @@ TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int6
       const int32_t* xs[RM];
       for (int r = 0; r < RM; ++r) {
         x[r] = a.q(r0 + r) + 32 * c0;
-        xs[r] = sums.data() + (r0 + r) * per_row + 2 * c0;
+        xs[r] = a.sums16(r0 + r) + 2 * c0;
       }
       typename V::vi dot[4][RM];
       for (auto& k : dot) {
@@ -257,11 +257,11 @@ TROUPE_AVX512 void group_rows_q6k(const InterleavedMatmulJob& j, int64_t g, int6
 }
 
 template <class V, DType T, int RM>
-TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
     group_rows_k4<V, T, RM>(j, g, r0);
   } else if constexpr (T == DType::Q6_K) {
-    group_rows_q6k<V, RM>(j, g, r0, sums);
+    group_rows_q6k<V, RM>(j, g, r0);
   } else {
     group_rows<V, T, RM>(j, g, r0);
   }
@@ -273,16 +273,14 @@ template <DType T>
 struct Tiles {
   static constexpr int kRows = T == DType::Q4_K || T == DType::Q5_K ? 8 : 4;
   template <class V, int RM>
-  TROUPE_AVX512 static void run(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
-    group_tile<V, T, RM>(j, g, r0, sums);
+  TROUPE_AVX512 static void run(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+    group_tile<V, T, RM>(j, g, r0);
   }
 };
 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  thread_local std::vector<int32_t> sums;  // Σx per 16 columns, for Q6_K
-  if constexpr (T == DType::Q6_K) x16_sums(*j.a, sums);
-  for_each_tile<Tiles<T>::kRows, Tiles<T>>(j, g0, g1, sums);
+  for_each_tile<Tiles<T>::kRows, Tiles<T>>(j, g0, g1);
 }
 
 }  // namespace

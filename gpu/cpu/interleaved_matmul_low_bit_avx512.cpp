@@ -9,7 +9,7 @@
 //  - Q3_K: q − 4·(hmask bit clear) + 4 = q | hmask bit << 2 (0..7), minus 4·Σx over each 16
 //    columns before the 16 columns' scale multiplies the sum, as the AVX2 kernel's madd does;
 //  - Q2_K's weights (0..3) are unsigned already; its mins multiply the 16-column sums in float.
-// The sums come once per call from x16_sums.
+// The sums are the activations' per 16 columns (QuantizedActivations::sums16).
 #include <array>
 #include <vector>
 
@@ -28,19 +28,18 @@ constexpr auto kIq4Unsigned = [] {
 }();
 
 // Σ w·x over 32-column chunk c of the groups' rows, from the 4 vectors of table indices at `qs`,
-// for activation rows r0 .. r0+RM-1 (`sums`: x16_sums). One or two rows keep low and high nibbles'
+// for activation rows r0 .. r0+RM-1. One or two rows keep low and high nibbles'
 // products in two sums (two dependency chains of 4 vpdpbusd instead of one of 8); more rows have
 // chains enough, and one sum each leaves registers for 8 rows a tile.
 template <class V, int RM>
 TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const QuantizedActivations& a, int64_t r0, int64_t c,
-                                   const std::vector<int32_t>& sums, typename V::vi* dot) {
+                                   typename V::vi* dot) {
   using vi = typename V::vi;
-  const int64_t per_row = a.cols() / 16;
   const int8_t* x[RM];
   int32_t xsum[RM];  // Σx over the chunk
   for (int r = 0; r < RM; ++r) {
     x[r] = a.q(r0 + r) + 32 * c;
-    const int32_t* s = sums.data() + (r0 + r) * per_row + 2 * c;
+    const int32_t* s = a.sums16(r0 + r) + 2 * c;
     xsum[r] = s[0] + s[1];
   }
   constexpr int kChains = RM <= 2 ? 2 : 1;
@@ -66,7 +65,7 @@ TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const Quantized
 }
 
 template <class V, int RM>
-TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   using R = Record<DType::IQ4_NL>;
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
@@ -77,7 +76,7 @@ TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, in
   for (int64_t c = 0; c < chunks; ++c, rec += R::kBytes) {
     V::template prefetch<R::kBytes>(rec, stride);
     typename V::vi dot[RM];
-    iq4_dots<V, RM>(rec + R::kQuants, stride, a, r0, c, sums, dot);
+    iq4_dots<V, RM>(rec + R::kQuants, stride, a, r0, c, dot);
     const vf d = V::load_f16x8(rec, stride);
     for (int r = 0; r < RM; ++r) acc[r] = V::fmadd(V::to_float(dot[r]), V::mul(d, V::bcast(a.d(r0 + r)[c])), acc[r]);
   }
@@ -85,7 +84,7 @@ TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, in
 }
 
 template <class V, int RM>
-TROUPE_AVX512 void group_rows_iq4xs(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void group_rows_iq4xs(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   using R = Record<DType::IQ4_XS>;
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
@@ -102,7 +101,7 @@ TROUPE_AVX512 void group_rows_iq4xs(const InterleavedMatmulJob& j, int64_t g, in
       const u8* qs = rec + R::kQuants + 128 * sub;
       V::template prefetch<128>(qs, stride);
       typename V::vi dot[RM];
-      iq4_dots<V, RM>(qs, stride, a, r0, c, sums, dot);
+      iq4_dots<V, RM>(qs, stride, a, r0, c, dot);
       for (int r = 0; r < RM; ++r) {
         acc[r] = V::fmadd(V::to_float(dot[r]), V::mul(scale[sub], V::bcast(a.d(r0 + r)[c])), acc[r]);
       }
@@ -115,13 +114,13 @@ TROUPE_AVX512 void group_rows_iq4xs(const InterleavedMatmulJob& j, int64_t g, in
 // 2·(sub % 4) (and Q3_K bit `sub` of its hmask bytes); each 16-column half is summed apart and
 // multiplied by the rows' scale of that half (int32), as the AVX2 kernel's madd does.
 template <class V, DType T, int RM>
-TROUPE_AVX512 void group_rows_2bit(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void group_rows_2bit(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   using R = Record<T>;
   using vi = typename V::vi;
   using vf = typename V::vf;
   constexpr bool q3 = T == DType::Q3_K;
   const QuantizedActivations& a = *j.a;
-  const int64_t blocks = j.cols / 256, per_row = j.cols / 16, stride = blocks * R::kBytes;
+  const int64_t blocks = j.cols / 256, stride = blocks * R::kBytes;
   const u8* rec = j.groups + g * stride;
   const vi three = V::bytes(3), four = V::bytes(4), low4 = V::bcast32(15), low2 = V::bcast32(3), bias = V::bcast32(32);
   vf acc[RM];
@@ -138,7 +137,7 @@ TROUPE_AVX512 void group_rows_2bit(const InterleavedMatmulJob& j, int64_t g, int
       // Q3_K: bit `sub` of an hmask byte to bit 2.
       const __m128i up = _mm_cvtsi32_si128(sub < 2 ? 2 - sub : 0), down = _mm_cvtsi32_si128(sub < 2 ? 0 : sub - 2);
       const int32_t* xs[RM];
-      for (int r = 0; r < RM; ++r) xs[r] = sums.data() + (r0 + r) * per_row + 2 * c;
+      for (int r = 0; r < RM; ++r) xs[r] = a.sums16(r0 + r) + 2 * c;
       vi dot[RM];
       vf offset[2];  // Q2_K: −dmin·m of each half, per row
       for (int r = 0; r < RM; ++r) dot[r] = V::zero();
@@ -182,13 +181,13 @@ TROUPE_AVX512 void group_rows_2bit(const InterleavedMatmulJob& j, int64_t g, int
 }
 
 template <class V, DType T, int RM>
-TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
+TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
   if constexpr (T == DType::IQ4_NL) {
-    group_rows_iq4nl<V, RM>(j, g, r0, sums);
+    group_rows_iq4nl<V, RM>(j, g, r0);
   } else if constexpr (T == DType::IQ4_XS) {
-    group_rows_iq4xs<V, RM>(j, g, r0, sums);
+    group_rows_iq4xs<V, RM>(j, g, r0);
   } else {
-    group_rows_2bit<V, T, RM>(j, g, r0, sums);
+    group_rows_2bit<V, T, RM>(j, g, r0);
   }
 }
 
@@ -198,16 +197,14 @@ TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t 
 template <DType T>
 struct Tiles {
   template <class V, int RM>
-  TROUPE_AVX512 static void run(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const std::vector<int32_t>& sums) {
-    group_tile<V, T, RM>(j, g, r0, sums);
+  TROUPE_AVX512 static void run(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
+    group_tile<V, T, RM>(j, g, r0);
   }
 };
 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  thread_local std::vector<int32_t> sums;
-  x16_sums(*j.a, sums);
-  for_each_tile<8, Tiles<T>>(j, g0, g1, sums);
+  for_each_tile<8, Tiles<T>>(j, g0, g1);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ void QuantizedActivations::reshape(int64_t rows, int64_t cols) {
   q_.resize(static_cast<std::size_t>(rows * cols));
   d_.resize(static_cast<std::size_t>(rows * blocks_per_row()));
   s_.resize(static_cast<std::size_t>(rows * blocks_per_row()));
+  sums16_.resize(static_cast<std::size_t>(rows * (cols / 16)));
 }
 
 void quantize_row_portable(const float* x, int64_t cols, int8_t* q, float* d, float* s) {
@@ -41,12 +42,20 @@ void quantize_row_portable(const float* x, int64_t cols, int8_t* q, float* d, fl
 
 namespace {
 
-void quantize_row(const float* x, int64_t cols, int8_t* q, float* d, float* s) {
+// Row r of `out` from x[cols]: quants, scales and sums, then Σq of every 16 columns.
+void quantize_row(const float* x, int64_t cols, QuantizedActivations& out, int64_t r) {
   static const bool simd = cpu_isa() >= CpuIsa::Avx2;
   if (simd) {
-    quantize_row_avx2(x, cols, q, d, s);
+    quantize_row_avx2(x, cols, out.q(r), out.d(r), out.s(r));
   } else {
-    quantize_row_portable(x, cols, q, d, s);
+    quantize_row_portable(x, cols, out.q(r), out.d(r), out.s(r));
+  }
+  const int8_t* q = out.q(r);
+  int32_t* sums = out.sums16(r);
+  for (int64_t g = 0; g < cols / 16; ++g) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < 16; ++i) sum += q[16 * g + i];
+    sums[g] = sum;
   }
 }
 
@@ -56,7 +65,7 @@ void quantize_activations(const float* x, int64_t rows, int64_t cols, int64_t x_
                           ThreadPool* pool) {
   out.reshape(rows, cols);
   const auto body = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) quantize_row(x + r * x_stride, cols, out.q(r), out.d(r), out.s(r));
+    for (int64_t r = r0; r < r1; ++r) quantize_row(x + r * x_stride, cols, out, r);
   };
   if (rows * cols < 16384) {  // a decode step's few rows: waking the pool costs more than the work
     body(0, rows);
@@ -77,7 +86,7 @@ void rms_norm_quantize(const float* x, const float* weight, int64_t rows, int64_
       for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(xr[i]) * xr[i];
       const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(dim) + eps));
       for (int64_t i = 0; i < dim; ++i) normed[i] = xr[i] * inv * weight[i];
-      quantize_row(normed.data(), dim, out.q(r), out.d(r), out.s(r));
+      quantize_row(normed.data(), dim, out, r);
     }
   };
   if (rows * dim < 16384) {
@@ -97,7 +106,7 @@ void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter
       const float* g = gate_up + r * 2 * inter;
       const float* u = g + inter;
       for (int64_t i = 0; i < inter; ++i) product[i] = activate(g[i], act) * u[i];
-      quantize_row(product.data(), inter, out.q(r), out.d(r), out.s(r));
+      quantize_row(product.data(), inter, out, r);
     }
   };
   if (rows * inter < 16384) {

@@ -5,8 +5,10 @@
 // s = d·Σq, which the weight formats with an offset (Q4_1's min, Q4_K's dmin·m, Q4_0's −8·d) need:
 // Σ (w_scale·qw + w_offset)·x ≈ w_scale·d·Σ qw·q + w_offset·s.
 //
-// Stored as three planes (structure of arrays) so that the kernels read the quants as 32-byte
-// vectors and the scales and sums as contiguous floats.
+// Stored as planes (structure of arrays) so that the kernels read the quants as 32-byte vectors and
+// the scales and sums as contiguous floats. A fourth plane holds the integer Σq of every 16
+// columns, made once with the quants: the weight types with a per-16 offset (Q2_K's mins) or an
+// unsigned shift taken back by the VNNI kernels (Q6_K, Q3_K, IQ4) read it for every group of rows.
 #include <cstdint>
 #include <vector>
 
@@ -29,15 +31,18 @@ class QuantizedActivations {
   const int8_t* q(int64_t r) const { return q_.data() + r * cols_; }
   const float* d(int64_t r) const { return d_.data() + r * blocks_per_row(); }
   const float* s(int64_t r) const { return s_.data() + r * blocks_per_row(); }
+  const int32_t* sums16(int64_t r) const { return sums16_.data() + r * (cols_ / 16); }  // [cols / 16]
   int8_t* q(int64_t r) { return q_.data() + r * cols_; }
   float* d(int64_t r) { return d_.data() + r * blocks_per_row(); }
   float* s(int64_t r) { return s_.data() + r * blocks_per_row(); }
+  int32_t* sums16(int64_t r) { return sums16_.data() + r * (cols_ / 16); }
 
  private:
   int64_t rows_ = 0, cols_ = 0;
   std::vector<int8_t> q_;  // [rows, cols]
   std::vector<float> d_;   // [rows, cols / 32]
   std::vector<float> s_;   // [rows, cols / 32]
+  std::vector<int32_t> sums16_;  // [rows, cols / 16]
 };
 
 // One row: x[cols] into the quants q[cols], scales d[cols/32] and sums s[cols/32]. q = round(x / d)
@@ -45,7 +50,8 @@ class QuantizedActivations {
 void quantize_row_portable(const float* x, int64_t cols, int8_t* q, float* d, float* s);
 void quantize_row_avx2(const float* x, int64_t cols, int8_t* q, float* d, float* s);  // only where avx2_available()
 
-// `rows` rows of x (row stride x_stride) into `out`, reshaped to [rows, cols], split over `pool`.
+// `rows` rows of x (row stride x_stride) into `out`, reshaped to [rows, cols], split over `pool`
+// (each row's quants, scales, sums and sums per 16 columns).
 void quantize_activations(const float* x, int64_t rows, int64_t cols, int64_t x_stride, QuantizedActivations& out,
                           ThreadPool* pool = nullptr);
 

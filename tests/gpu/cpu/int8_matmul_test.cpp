@@ -88,6 +88,13 @@ TEST_CASE("activation rows quantize to int8 blocks within half a step, the same 
       CHECK(s[c] == d[c] * static_cast<float>(sum));
     }
     if (r == 0) CHECK(d[1] == 0.0f);  // the zero block
+    QuantizedActivations all;  // the entry point the backend calls: also Σq of every 16 columns
+    quantize_activations(x.data() + r * cols, 1, cols, cols, all);
+    for (int64_t g = 0; g < cols / 16; ++g) {
+      int sum16 = 0;
+      for (int64_t l = 0; l < 16; ++l) sum16 += all.q(0)[16 * g + l];
+      CHECK(all.sums16(0)[g] == sum16);
+    }
     if (!avx2_available()) continue;
     quantize_row_avx2(x.data() + r * cols, cols, q2.data(), d2.data(), s2.data());
     CHECK(q == q2);
