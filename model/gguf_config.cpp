@@ -60,7 +60,7 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   const std::string source = gguf.path().string();
   const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
   if (window <= 0) throw ModelError(source + ": gemma3 model without " + arch + ".attention.sliding_window");
-  read_window_pattern(gguf, arch, window, family_of(spec.arch).gguf_window_period, spec);
+  read_window_pattern(gguf, arch, window, family_of(spec.arch).window_period, spec);
   spec.local_rope = RopeSpec{};
   spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
   set_gemma_scales(spec, /*is_27b=*/spec.num_layers == 62);
@@ -219,8 +219,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {
     // Layers by the family's pattern (OLMo 3 as olmo2, Cohere 2, EXAONE 4's 32B), or all of them.
-    if (family->gguf_window_period > 0) {
-      read_window_pattern(gguf, arch, *window, family->gguf_window_period, spec);
+    if (family->window_period > 0) {
+      read_window_pattern(gguf, arch, *window, family->window_period, spec);
     } else {
       spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), *window);
     }

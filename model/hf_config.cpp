@@ -231,9 +231,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
     }
   } else if (window && (family.arch == Architecture::Gemma3 || family.arch == Architecture::Cohere2 ||
                         family.arch == Architecture::Exaone4)) {
-    // Every pattern-th layer global (Gemma 3: 6, Cohere 2 and EXAONE 4: 4, when absent).
-    const int64_t pattern =
-        cfg.optional_integer("sliding_window_pattern").value_or(family.arch == Architecture::Gemma3 ? 6 : 4);
+    // Every pattern-th layer global (the family's period when absent: Gemma 3 6, Cohere 2 and EXAONE 4 4).
+    const int64_t pattern = cfg.optional_integer("sliding_window_pattern").value_or(family.window_period);
     if (pattern <= 0) cfg.fail("sliding_window_pattern must be positive");
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
   } else if (family.arch == Architecture::Qwen2 || family.arch == Architecture::IQuestCoder) {

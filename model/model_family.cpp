@@ -59,7 +59,7 @@ const std::array<ModelFamily, 19>& families() {
        .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
       {.arch = Architecture::Gemma3, .hf_model_types = kGemma3Types, .hf_wrapper_types = kGemma3Wrappers,
        .gguf_architectures = kGemma3Gguf,
-       .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .gguf_window_period = 6,
+       .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 6,
        .activation = Activation::GeluTanh},
       // Llama-shaped, with an optional clip_qkv and sliding window.
       {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
@@ -83,7 +83,7 @@ const std::array<ModelFamily, 19>& families() {
       // OLMo 2: no norms before attention and the MLP, norms on their outputs; q/k norms over every
       // head at once.
       {.arch = Architecture::Olmo2, .hf_model_types = kOlmo2Types, .gguf_architectures = kOlmo2Gguf,
-       .qk_norm = true, .qk_norm_whole = true, .input_norms = false, .sandwich_norms = true, .gguf_window_period = 4},
+       .qk_norm = true, .qk_norm_whole = true, .input_norms = false, .sandwich_norms = true, .window_period = 4},
       // OLMo 3: OLMo 2 with sliding-window layers (layer_types). llama.cpp converts it as "olmo2"
       // with a window pattern, which the GGUF reader reads into the OLMo 2 family.
       {.arch = Architecture::Olmo3, .hf_model_types = kOlmo3Types, .gguf_architectures = {},
@@ -99,7 +99,7 @@ const std::array<ModelFamily, 19>& families() {
       // Cohere 2 (Command R7B, Command A): Cohere with sliding-window layers that alone take RoPE.
       {.arch = Architecture::Cohere2, .hf_model_types = kCohere2Types, .gguf_architectures = kCohere2Gguf,
        .layer_norm = true, .parallel_block = true, .interleaved_qk = true, .rope_on_sliding_only = true,
-       .gguf_window_period = 4},
+       .window_period = 4},
       // GLM-4-0414 (GLM-4-9B/32B, GLM-Z1): norms before and after attention and the MLP under GLM's
       // names, gate|up fused, partial RoPE (half the head by default) on interleaved pairs.
       {.arch = Architecture::Glm4, .hf_model_types = kGlm4Types, .gguf_architectures = kGlm4Gguf,
@@ -111,7 +111,7 @@ const std::array<ModelFamily, 19>& families() {
       // q/k norms, and in the 32B model sliding layers three in four with RoPE on those alone.
       {.arch = Architecture::Exaone4, .hf_model_types = kExaone4Types, .gguf_architectures = kExaone4Gguf,
        .qk_norm = true, .input_norms = false, .sandwich_norms = true, .rope_on_sliding_only = true,
-       .gguf_window_period = 4},
+       .window_period = 4},
   }};
   return all;
 }

@@ -59,9 +59,11 @@ struct ModelFamily {
   // With sliding-window layers, only they rotate q and k; the global layers see positions only
   // through the causal mask (Cohere 2, EXAONE 4).
   bool rope_on_sliding_only = false;
-  // GGUF: which layers slide, by attention.sliding_window_pattern (a per-layer array, or every
-  // n-th layer global), this period when the key is absent; 0: a window covers every layer.
-  int64_t gguf_window_period = 0;
+  // Which layers slide when a checkpoint gives a window but no pattern: every n-th layer is global
+  // (Gemma 3: 6; Cohere 2, EXAONE 4 and OLMo 3 as GGUF's olmo2: 4). GGUF reads it when
+  // attention.sliding_window_pattern is absent, config.json when sliding_window_pattern is (for the
+  // families whose config gives a period); 0: a window covers every layer.
+  int64_t window_period = 0;
   Activation activation = Activation::Silu;
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
   ExpertNames expert_names = {};

@@ -187,7 +187,7 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
 
 // Q2_K chunk c's two 4-bit mins, each repeated over its 16 weights' bytes.
 TROUPE_AVX2 inline __m256i chunk_mins_q2k(const u8* row, int64_t c) {
-  const u8* sc = row + (c / 8) * 84 + 2 * (c % 8);
+  const u8* sc = row + (c / 8) * Format<DType::Q2_K>::kBytes + 2 * (c % 8);
   return _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(sc[1] >> 4)), _mm_set1_epi8(static_cast<char>(sc[0] >> 4)));
 }
 
