@@ -22,7 +22,9 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       L.q_bias = p + "self_attn.q_proj.bias";
       L.k_bias = p + "self_attn.k_proj.bias";
       L.v_bias = p + "self_attn.v_proj.bias";
+      if (spec.output_bias) L.o_bias = p + "self_attn.o_proj.bias";
     }
+    if (spec.attention_sinks) L.sinks = p + "self_attn.sinks";
     if (spec.qk_norm) {
       L.q_norm = p + "self_attn.q_norm.weight";
       L.k_norm = p + "self_attn.k_norm.weight";
@@ -42,7 +44,13 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     if (spec.sparse_mlp(i)) {
       const ExpertNames& n = family_of(spec.arch).expert_names;
       const std::string block = p + std::string(n.block) + ".";
-      L.router = block + "gate.weight";
+      L.router = block + std::string(n.router) + ".weight";
+      if (spec.moe->biases) {
+        L.router_bias = block + std::string(n.router) + ".bias";
+        L.gate_biases = block + "experts." + std::string(n.gate) + ".bias";
+        L.up_biases = block + "experts." + std::string(n.up) + ".bias";
+        L.down_biases = block + "experts." + std::string(n.down) + ".bias";
+      }
       for (int64_t e = 0; e < spec.moe->num_experts; ++e) {
         const std::string expert = block + "experts." + std::to_string(e) + ".";
         L.experts.push_back({expert + std::string(n.gate) + ".weight", expert + std::string(n.up) + ".weight",

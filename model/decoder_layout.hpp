@@ -4,11 +4,12 @@
 // the forward pass, with the features that vary per layer. A layer runs as
 //
 //   h = [attention_norm](x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → [RoPE(layer's)] → paged
-//       attention (layer's window and scale) → o
+//       attention (layer's window and scale, [sinks]) → o (+ bias)
 //   x += [attention_out_norm](h)
 //   h = [mlp_norm](x) → act(gate) · up → down
 //       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
-//        chosen by the router; ModelSpec::moe)
+//        chosen by the router; ModelSpec::moe; with biases on the router and each projection when
+//        their names are given)
 //   x += [mlp_out_norm](h)
 //
 // where a bracketed step is there when its tensor name is not empty.
@@ -24,11 +25,17 @@ struct LayerLayout {
   std::string attention_norm;      // RMSNorm before attention; empty without (OLMo 2)
   std::string q, k, v, o;          // projection weights
   std::string q_bias, k_bias, v_bias;  // empty without attention biases
+  std::string o_bias;              // empty without an output-projection bias
+  std::string sinks;               // [heads] sink logits; empty without (ModelSpec::attention_sinks)
   std::string q_norm, k_norm;      // per-head (or whole-projection) RMSNorms; empty without them
   std::string attention_out_norm;  // on the attention output (sandwich norms); empty without
   std::string mlp_norm;            // RMSNorm before the MLP; empty without (OLMo 2)
   std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer
   std::string router;              // [experts, hidden]; empty in a dense layer
+  std::string router_bias;         // [experts]; empty without (MoeSpec::biases)
+  // Every expert's biases stacked: [experts, intermediate] for gate and up, [experts, hidden] for
+  // down; empty without.
+  std::string gate_biases, up_biases, down_biases;
   struct Expert {
     std::string gate, up, down;
   };

@@ -1,5 +1,7 @@
 #include "model/dequantize.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -206,7 +208,47 @@ void iq4_xs(const u8* b, float* y) {
   }
 }
 
+// MXFP4: one E8M0 byte e (the scale 2^(e − 127), applied as half of it to the doubled values),
+// 16 bytes of E2M1 indices (low nibbles elements 0..15, high 16..31).
+void mxfp4(const u8* b, float* y) {
+  const float d = mxfp4_scale(b[0]);
+  const u8* qs = b + 1;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = d * static_cast<float>(kMxfp4Values[qs[j] & 0x0F]);
+    y[j + 16] = d * static_cast<float>(kMxfp4Values[qs[j] >> 4]);
+  }
+}
+
 }  // namespace
+
+void mxfp4_to_q5_0(const std::byte* src, int64_t blocks, std::byte* dst) {
+  const auto* s = reinterpret_cast<const u8*>(src);
+  auto* o = reinterpret_cast<u8*>(dst);
+  for (int64_t i = 0; i < blocks; ++i, s += 17, o += 22) {
+    // The values are k · 2^(e − 128) with k in −12..12: as Q5_0, q = k + 16 (4..28) and d = 2^(e − 128),
+    // a float16 for e in 104..143; below that d is float16's least subnormal 2^−24 and the values
+    // are rounded to multiples of it (they are under 12 · 2^−25 in magnitude).
+    const int e = s[0];
+    if (e > 143) {
+      throw std::invalid_argument("MXFP4 block scale 2^" + std::to_string(e - 128) + " exceeds float16's range");
+    }
+    const float scale = e >= 104 ? 1.0f : std::ldexp(1.0f, e - 104);  // value units of 2^-24 per k
+    const std::uint16_t d = float_to_fp16(std::ldexp(1.0f, std::max(e, 104) - 128));
+    std::memcpy(o, &d, 2);
+    std::uint32_t qh = 0;
+    u8* qs = o + 6;
+    for (int j = 0; j < 16; ++j) {
+      const auto q = [&](int nibble) {
+        return static_cast<int>(std::lround(static_cast<float>(kMxfp4Values[nibble]) * scale)) + 16;
+      };
+      const int lo = q(s[1 + j] & 0x0F), hi = q(s[1 + j] >> 4);
+      qs[j] = static_cast<u8>((lo & 0x0F) | ((hi & 0x0F) << 4));
+      qh |= static_cast<std::uint32_t>((lo >> 4) & 1) << j;
+      qh |= static_cast<std::uint32_t>((hi >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(o + 2, &qh, 4);
+  }
+}
 
 void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) {
   const int64_t per_block = dtype_block_elements(type);
@@ -253,6 +295,7 @@ BlockDequantizer block_dequantizer(DType type) {
     case DType::Q3_K: return q3_k;
     case DType::IQ4_NL: return iq4_nl;
     case DType::IQ4_XS: return iq4_xs;
+    case DType::MXFP4: return mxfp4;
     default: throw std::logic_error("block_dequantizer: " + std::string(dtype_name(type)) + " is not a block type");
   }
 }

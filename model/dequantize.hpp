@@ -2,6 +2,7 @@
 // Dequantization of GGUF block formats (and widening of F16/BF16) to float32. This is the
 // reference every device-side dequantization is checked against, and it is checked itself block
 // for block against the `gguf` Python package (tests/model/dequantize_test.cpp).
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -53,5 +54,18 @@ inline int iq4_xs_scale(int j, const std::uint8_t* block) {
   const int scales_h = block[2] | (block[3] << 8);
   return ((block[4 + j / 2] >> (4 * (j % 2))) & 0x0F) | (((scales_h >> (2 * j)) & 3) << 4);
 }
+
+// The 16 values an MXFP4 nibble indexes: FP4 (E2M1) 0, 0.5, 1, 1.5, 2, 3, 4, 6 and their
+// negatives, doubled to integers (GGML's convention), so the block's scale is applied halved.
+inline constexpr std::int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// An MXFP4 block's scale for the doubled values: 2^(e − 128) for its E8M0 byte e.
+inline float mxfp4_scale(std::uint8_t e) { return std::ldexp(1.0f, static_cast<int>(e) - 128); }
+
+// `blocks` MXFP4 blocks (17 bytes each) rewritten as Q5_0 blocks (22 bytes each) of the same values,
+// for the CPU kernels, which multiply Q5_0: exact for block scales 2^(e − 128) that float16 holds
+// (e of 104..143); throws std::invalid_argument above that range, rounds to float16's least
+// subnormal below it.
+void mxfp4_to_q5_0(const std::byte* src, int64_t blocks, std::byte* dst);
 
 }  // namespace troupe

@@ -21,8 +21,9 @@ struct DTypeInfo {
 // nibbles + 64 high 2-bit pairs + 16 int8 scales + f16 d; Q2_K = 16 bytes of 4-bit scale|min pairs
 // + 64 bytes of 2-bit quants + f16 d, f16 dmin; Q3_K = 32 high-bit bytes + 64 bytes of 2-bit quants +
 // 12 packed 6-bit scales + f16 d; IQ4_NL = f16 d + 16 nibble bytes (indices into a fixed table of 16
-// int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table.
-constexpr std::array<DTypeInfo, 15> kInfo{{
+// int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table;
+// MXFP4 = one E8M0 exponent byte + 16 nibble bytes of FP4 (E2M1) values (gpt-oss's experts).
+constexpr std::array<DTypeInfo, 16> kInfo{{
     {DType::F32, "F32", 1, 4, 0},
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
@@ -38,6 +39,7 @@ constexpr std::array<DTypeInfo, 15> kInfo{{
     {DType::Q3_K, "Q3_K", 256, 110, 11},
     {DType::IQ4_NL, "IQ4_NL", 32, 18, 20},
     {DType::IQ4_XS, "IQ4_XS", 256, 136, 23},
+    {DType::MXFP4, "MXFP4", 32, 17, 39},
 }};
 
 const DTypeInfo& info(DType t) {

@@ -12,10 +12,11 @@ enum class DType {
   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
   Q4_K, Q5_K, Q6_K,
   Q2_K, Q3_K, IQ4_NL, IQ4_XS,
+  MXFP4,
 };
 
 std::string_view dtype_name(DType t);
-int64_t dtype_block_elements(DType t);  // 1 for F32/F16/BF16, 32 for legacy quants and IQ4_NL, 256 for K-quants and IQ4_XS
+int64_t dtype_block_elements(DType t);  // 1 for F32/F16/BF16, 32 for legacy quants, IQ4_NL and MXFP4, 256 for K-quants and IQ4_XS
 int64_t dtype_block_bytes(DType t);     // bytes of one block
 
 // Bytes taken by `elements` values; throws std::invalid_argument if not a whole number of blocks.

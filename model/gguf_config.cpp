@@ -156,6 +156,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
       spec.rope.beta_fast = gguf.get_float(arch + ".rope.scaling.yarn_beta_fast").value_or(32.0);
       spec.rope.beta_slow = gguf.get_float(arch + ".rope.scaling.yarn_beta_slow").value_or(1.0);
       if (auto f = gguf.get_float(arch + ".rope.scaling.attn_factor")) spec.rope.attention_factor = *f;
+      spec.rope.truncate = family->yarn_truncate;
       spec.max_position = std::max(spec.max_position, static_cast<int64_t>(static_cast<double>(spec.rope.original_max_position) * spec.rope.factor));
     }
   }
@@ -175,6 +176,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.vocab_size = gguf.get_int(arch + ".vocab_size").value_or(embd->shape.front());
 
   spec.attention_bias = gguf.find_tensor("blk.0.attn_q.bias") != nullptr;
+  spec.output_bias = gguf.find_tensor("blk.0.attn_output.bias") != nullptr;
+  spec.attention_sinks = family->attention_sinks;
+  if (spec.attention_sinks && gguf.find_tensor("blk.0.attn_sinks.weight") == nullptr) {
+    fail(arch + " model lacks blk.0.attn_sinks.weight");
+  }
   spec.qk_norm = gguf.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
   if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks blk.0.attn_q_norm.weight");
   spec.qk_norm_whole = family->qk_norm_whole;
@@ -215,6 +221,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
     // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe.
     moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm").value_or(family->arch != Architecture::Olmoe);
+    moe.biases = family->expert_biases;
     spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {

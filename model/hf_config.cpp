@@ -230,8 +230,9 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       sliding[static_cast<std::size_t>(i)] = letters[static_cast<std::size_t>(i) % letters.size()] == 'L';
     }
   } else if (window && (family.arch == Architecture::Gemma3 || family.arch == Architecture::Cohere2 ||
-                        family.arch == Architecture::Exaone4)) {
-    // Every pattern-th layer global (the family's period when absent: Gemma 3 6, Cohere 2 and EXAONE 4 4).
+                        family.arch == Architecture::Exaone4 || family.arch == Architecture::GptOss)) {
+    // Every pattern-th layer global (the family's period when absent: Gemma 3 6, Cohere 2 and EXAONE 4
+    // 4, gpt-oss 2).
     const int64_t pattern = cfg.optional_integer("sliding_window_pattern").value_or(family.window_period);
     if (pattern <= 0) cfg.fail("sliding_window_pattern must be positive");
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = (i + 1) % pattern != 0;
@@ -282,8 +283,11 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
   moe.num_experts = experts ? *experts : cfg.integer("num_experts");
   moe.experts_per_token = cfg.integer("num_experts_per_tok");
   moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(spec.intermediate_size);
-  // Mixtral renormalizes the chosen experts' probabilities always; Qwen3MoeConfig's default is not to.
-  moe.normalize_top_k = family.arch == Architecture::Mixtral || cfg.boolean("norm_topk_prob").value_or(false);
+  // Mixtral renormalizes the chosen experts' probabilities always (gpt-oss's softmax over the top k
+  // logits is the same); Qwen3MoeConfig's default is not to.
+  moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss ||
+                        cfg.boolean("norm_topk_prob").value_or(false);
+  moe.biases = family.expert_biases;
   if (family.arch == Architecture::Qwen3Moe) {
     const int64_t step = cfg.optional_integer("decoder_sparse_step").value_or(1);
     if (step <= 0) cfg.fail("decoder_sparse_step must be positive");
@@ -365,7 +369,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
                                  .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere));
   const bool gemma = family->gemma_scaling;
   const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
-  read_ropes(cfg, spec, gemma3 ? 1'000'000.0 : 10'000.0, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
+  const double default_theta = gemma3 ? 1'000'000.0 : family->arch == Architecture::GptOss ? 150'000.0 : 10'000.0;
+  read_ropes(cfg, spec, default_theta, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
   // Phi-4-mini's partial rotary factor (RoPE on the first 96 of 128 dimensions): at the top level
@@ -379,12 +384,23 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     if (!(*rotary > 0.0 && *rotary < 1.0)) cfg.fail("partial_rotary_factor must be in (0, 1]");
     spec.rotary_dim = static_cast<int64_t>(static_cast<double>(spec.head_dim) * *rotary);  // transformers' int()
   }
-  spec.activation = activation(cfg, family->activation);
+  if (family->activation == Activation::SwigluOai) {
+    // gpt-oss's hidden_act names SiLU, but its experts run the clamped SwiGLU at fixed constants.
+    if (cfg.number("swiglu_limit").value_or(7.0) != 7.0 || cfg.number("swiglu_alpha").value_or(1.702) != 1.702) {
+      cfg.fail("swiglu_limit and swiglu_alpha other than gpt-oss's 7 and 1.702 are not supported");
+    }
+    spec.activation = Activation::SwigluOai;
+  } else {
+    spec.activation = activation(cfg, family->activation);
+  }
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
   // Gemma 2's soft-capping (Gemma2Config's 50 and 30 when absent; Gemma 3 sets them null).
   spec.attention_softcap = cfg.number("attn_logit_softcapping").value_or(gemma2 ? 50.0 : 0.0);
   spec.final_logit_softcap = cfg.number("final_logit_softcapping").value_or(gemma2 ? 30.0 : 0.0);
   spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(false);
+  if (family->output_bias) spec.attention_bias = cfg.boolean("attention_bias").value_or(true);  // GptOssConfig's default
+  spec.output_bias = family->output_bias && spec.attention_bias;
+  spec.attention_sinks = family->attention_sinks;
   spec.qk_norm = family->qk_norm;
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;

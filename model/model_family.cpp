@@ -44,9 +44,11 @@ constexpr std::array<std::string_view, 1> kGlm4Types{"glm4"};
 constexpr std::array<std::string_view, 1> kGlm4Gguf{"glm4"};
 constexpr std::array<std::string_view, 1> kExaone4Types{"exaone4"};
 constexpr std::array<std::string_view, 1> kExaone4Gguf{"exaone4"};
+constexpr std::array<std::string_view, 1> kGptOssTypes{"gpt_oss"};
+constexpr std::array<std::string_view, 1> kGptOssGguf{"gpt-oss"};
 
-const std::array<ModelFamily, 19>& families() {
-  static const std::array<ModelFamily, 19> all{{
+const std::array<ModelFamily, 20>& families() {
+  static const std::array<ModelFamily, 20> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -112,6 +114,14 @@ const std::array<ModelFamily, 19>& families() {
       {.arch = Architecture::Exaone4, .hf_model_types = kExaone4Types, .gguf_architectures = kExaone4Gguf,
        .qk_norm = true, .input_norms = false, .sandwich_norms = true, .rope_on_sliding_only = true,
        .window_period = 4},
+      // gpt-oss (20B, 120B): biases on every attention projection, a sink logit per head, sliding
+      // layers (every other one, from layer 0) and YaRN without rounding; experts with biases and a
+      // clamped SwiGLU, routed by a biased router (softmax over the top k logits: the renormalized
+      // probabilities).
+      {.arch = Architecture::GptOss, .hf_model_types = kGptOssTypes, .gguf_architectures = kGptOssGguf,
+       .qkv_bias = true, .output_bias = true, .attention_sinks = true, .yarn_truncate = false, .window_period = 2,
+       .activation = Activation::SwigluOai, .mixture_of_experts = true, .expert_biases = true,
+       .expert_names = {.router = "router"}},
   }};
   return all;
 }

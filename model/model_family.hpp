@@ -12,10 +12,11 @@
 
 namespace troupe {
 
-// How a family's checkpoints name a mixture-of-experts MLP: model.layers.N.<block>.gate is the
+// How a family's checkpoints name a mixture-of-experts MLP: model.layers.N.<block>.<router> is the
 // router, model.layers.N.<block>.experts.E.<gate|up|down>.weight expert E's projections.
 struct ExpertNames {
   std::string_view block = "mlp";
+  std::string_view router = "gate";
   std::string_view gate = "gate_proj", up = "up_proj", down = "down_proj";
 };
 
@@ -39,6 +40,8 @@ struct ModelFamily {
   // llama.cpp converts as "llama" (Mistral, IQuest-Coder) come back as Llama from a GGUF.
   std::span<const std::string_view> gguf_architectures;
   bool qkv_bias = false;        // q/k/v biases always (Qwen2); otherwise config.json's attention_bias
+  bool output_bias = false;     // with attention biases, the output projection has one too (gpt-oss)
+  bool attention_sinks = false; // a learned logit per head in each softmax's denominator (gpt-oss)
   bool qk_norm = false;         // per-head q/k RMSNorm (Qwen3, Gemma 3)
   bool qk_norm_whole = false;   // the q/k norms span every head at once (OLMo 2, OLMoE)
   bool input_norms = true;      // false: only the norms on the sublayers' outputs (OLMo 2)
@@ -59,6 +62,9 @@ struct ModelFamily {
   // With sliding-window layers, only they rotate q and k; the global layers see positions only
   // through the causal mask (Cohere 2, EXAONE 4).
   bool rope_on_sliding_only = false;
+  // YaRN's correction band is rounded outwards to whole dimensions (transformers' truncate, true
+  // by default); gpt-oss was trained without the rounding, which GGUF files do not record.
+  bool yarn_truncate = true;
   // Which layers slide when a checkpoint gives a window but no pattern: every n-th layer is global
   // (Gemma 3: 6; Cohere 2, EXAONE 4 and OLMo 3 as GGUF's olmo2: 4). GGUF reads it when
   // attention.sliding_window_pattern is absent, config.json when sliding_window_pattern is (for the
@@ -66,6 +72,7 @@ struct ModelFamily {
   int64_t window_period = 0;
   Activation activation = Activation::Silu;
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
+  bool expert_biases = false;       // the router and the experts carry biases (MoeSpec::biases)
   ExpertNames expert_names = {};
 };
 

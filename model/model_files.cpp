@@ -124,6 +124,8 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
+      // gpt-oss's norm before the MLP (the sandwich-norm families have their own map above).
+      {"post_attention_norm", "post_attention_layernorm"},
   };
   static const std::map<std::string, std::string> kFused{
       {"attn_qkv", "self_attn.qkv_proj"},
@@ -137,17 +139,22 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   const auto expert_part = [&](const std::string& kind) {
     return kind == "gate" ? experts.gate : kind == "up" ? experts.up : experts.down;
   };
-  static const std::regex kStacked(R"(blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight)");
+  static const std::regex kStacked(R"(blk\.(\d+)\.ffn_(gate|up|down)_exps\.(weight|bias))");
   static const std::regex kSingle(R"(blk\.(\d+)\.ffn_(gate|up|down)\.(\d+)\.weight)");
   std::smatch m;
-  if (gguf_name.ends_with(".ffn_gate_inp.weight") && gguf_name.starts_with("blk.")) {
-    const std::string layer = gguf_name.substr(4, gguf_name.find('.', 4) - 4);
-    return "model.layers." + layer + "." + std::string(experts.block) + ".gate.weight";
+  static const std::regex kRouter(R"(blk\.(\d+)\.ffn_gate_inp\.(weight|bias))");
+  if (std::regex_match(gguf_name, m, kRouter)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.router) + "." +
+           m[2].str();
   }
+  // Biases stay stacked ([experts, rows]); weights are split per expert below.
   if (std::regex_match(gguf_name, m, kStacked)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." +
-           std::string(expert_part(m[2].str())) + ".weight";
+           std::string(expert_part(m[2].str())) + "." + m[3].str();
   }
+  // gpt-oss's per-head sink logits (Hugging Face names them without .weight).
+  static const std::regex kSinks(R"(blk\.(\d+)\.attn_sinks\.weight)");
+  if (std::regex_match(gguf_name, m, kSinks)) return "model.layers." + m[1].str() + ".self_attn.sinks";
   if (std::regex_match(gguf_name, m, kSingle)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." + m[3].str() + "." +
            std::string(expert_part(m[2].str())) + ".weight";

@@ -29,6 +29,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Cohere2: return "cohere2";
     case Architecture::Glm4: return "glm4";
     case Architecture::Exaone4: return "exaone4";
+    case Architecture::GptOss: return "gpt_oss";
   }
   return "?";
 }

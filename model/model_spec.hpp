@@ -11,13 +11,14 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss };
 
 std::string_view architecture_name(Architecture a);
 
-// The MLP's gate activation: SiLU (Llama, Qwen, Mistral) or GELU with the tanh approximation
-// (Gemma's gelu_pytorch_tanh).
-enum class Activation { Silu, GeluTanh };
+// The MLP's gate activation: SiLU (Llama, Qwen, Mistral), GELU with the tanh approximation
+// (Gemma's gelu_pytorch_tanh), or gpt-oss's clamped SwiGLU: gate g clamped to at most 7, up u to
+// [−7, 7], and act(g, u) = g·σ(1.702·g)·(u + 1).
+enum class Activation { Silu, GeluTanh, SwigluOai };
 
 // Rotary position embedding. Frequencies follow Hugging Face's half-split ("neox") rotation:
 // dimension i of the first half pairs with i + head_dim/2.
@@ -70,6 +71,9 @@ struct MoeSpec {
   int64_t experts_per_token = 0;
   int64_t intermediate_size = 0;
   bool normalize_top_k = true;
+  // The router and every expert projection carry biases (gpt-oss): the router's [num_experts], each
+  // expert's gate and up [intermediate_size] and down [hidden].
+  bool biases = false;
   // Per layer, whether its MLP is the experts (true) or a dense MLP of ModelSpec::intermediate_size
   // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step); empty: every layer's is.
   std::vector<bool> sparse_layers;
@@ -91,6 +95,10 @@ struct ModelSpec {
   RopeSpec rope;
   double rms_eps = 1e-6;
   bool attention_bias = false;  // q/k/v projections carry biases (Qwen2)
+  bool output_bias = false;     // the attention's output projection carries one too (gpt-oss)
+  // A learned logit per query head ("sink") joins each softmax's denominator, so a row's weights
+  // over its keys sum to less than 1 (gpt-oss): out = Σ e^(s_p − m) v_p / (Σ e^(s_p − m) + e^(sink − m)).
+  bool attention_sinks = false;
   bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3, Gemma 3)
   // The q/k RMSNorms span a token's whole q (and k) projection, every head at once, rather than
   // each head: weights of [heads · head_dim] (OLMo 2, OLMoE).

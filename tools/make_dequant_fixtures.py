@@ -31,7 +31,8 @@ N_ELEMS_FLOAT = 1024  # F16 / BF16: one element per block, so more blocks
 
 # Byte layout of one block: list of (field, kind, count). kind: "d" = signed f16 scale,
 # "dpos" = positive f16 scale (K-quant d / dmin), "m" = f16 min (either sign),
-# "u8" = random bytes, "i8" = random bytes (int8 scales).
+# "u8" = random bytes, "i8" = random bytes (int8 scales), "e8m0" = an exponent byte of a power-of-two
+# scale, 2^(e - 127), for scales from 2^-37 to 2^32 (MXFP4).
 LAYOUTS: dict[T, list[tuple[str, str, int]]] = {
     T.Q4_0: [("d", "d", 1), ("qs", "u8", 16)],
     T.Q4_1: [("d", "d", 1), ("m", "m", 1), ("qs", "u8", 16)],
@@ -46,10 +47,11 @@ LAYOUTS: dict[T, list[tuple[str, str, int]]] = {
     T.Q3_K: [("hmask", "u8", 32), ("qs", "u8", 64), ("scales", "u8", 12), ("d", "d", 1)],
     T.IQ4_NL: [("d", "d", 1), ("qs", "u8", 16)],
     T.IQ4_XS: [("d", "d", 1), ("scales_h", "u8", 2), ("scales_l", "u8", 4), ("qs", "u8", 128)],
+    T.MXFP4: [("e", "e8m0", 1), ("qs", "u8", 16)],
 }
 
 # New types go at the end: the generator's draws for the earlier ones stay as they were.
-ORDER = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS"]
+ORDER = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS", "MXFP4"]
 
 
 def f16_values(rng: np.random.Generator, n: int, signed: bool, lo: float, hi: float) -> np.ndarray:
@@ -72,6 +74,8 @@ def quant_blocks(qtype: T, rng: np.random.Generator) -> np.ndarray:
         elif kind == "m":
             vals = f16_values(rng, N_BLOCKS, True, 1e-3, 0.5)
             parts.append(vals.view(np.uint8).reshape(N_BLOCKS, 2))
+        elif kind == "e8m0":
+            parts.append(rng.integers(90, 160, size=(N_BLOCKS, count), dtype=np.uint8))
         else:
             parts.append(rng.integers(0, 256, size=(N_BLOCKS, count), dtype=np.uint8))
     raw = np.concatenate(parts, axis=1)

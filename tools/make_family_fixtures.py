@@ -290,12 +290,13 @@ def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
 
 
 def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab: int,
-                       sentencepiece_class: str | None = None, outtype: str = "f32") -> None:
+                       sentencepiece_class: str | None = None, outtype: str = "f32", prelude: str = "") -> None:
     """`source` (a model directory) as llama.cpp's own converter (peer tree) writes it (`outtype`:
     f32, or bf16 for a bfloat16 source), into folder/model.gguf, with the logits of `reference_model` as its reference.
     `sentencepiece_class` names a converter class (module.Class under conversion/) whose vocabulary
     is read from tokenizer.model instead of the BPE tokenizer.json it expects; tensors and metadata
-    are still the converter's own."""
+    are still the converter's own. `prelude`: Python run in the converter's process first (with
+    sentencepiece_class), e.g. to store some tensors in another type."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -304,7 +305,7 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     if sentencepiece_class:
         module, cls = sentencepiece_class.rsplit(".", 1)
         command = [sys.executable, "-c",
-                   f"import runpy, sys; import conversion.{module} as m; "
+                   f"{prelude}\nimport runpy, sys; import conversion.{module} as m; "
                    f"m.{cls}.set_vocab = lambda self: self._set_vocab_sentencepiece(); "
                    f"sys.argv = ['convert_hf_to_gguf.py'] + {args!r}; "
                    f"runpy.run_path('convert_hf_to_gguf.py', run_name='__main__')"]
@@ -542,7 +543,8 @@ def quantized_types_fixture(out: Path) -> None:
 
 
 def emit_bf16_pair(out: Path, name: str, model, seed: int, eos: str, symbols: list, add_bos_token: bool,
-                   converter: str | None, template: str = CHATML_TEMPLATE) -> None:
+                   converter: str | None, template: str = CHATML_TEMPLATE, prelude: str = "",
+                   outtype: str = "bf16") -> None:
     """A family's tiny model in bfloat16 (out/name, with a SentencePiece tokenizer of Llama's kind and
     its turn markers) and as llama.cpp's converter writes it (out/name_gguf; `converter` names the
     converter class whose vocabulary comes from tokenizer.model, or None when it reads that itself)."""
@@ -551,7 +553,7 @@ def emit_bf16_pair(out: Path, name: str, model, seed: int, eos: str, symbols: li
     tiny_tokenizer(out / name, 600, "LlamaTokenizer", {"bos": "<s>", "eos": eos}, symbols, True, template,
                    add_bos_token=add_bos_token, legacy=False)
     emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 600, sentencepiece_class=converter,
-                       outtype="bf16")
+                       outtype=outtype, prelude=prelude)
 
 
 def moe_fixtures(out: Path) -> None:
@@ -632,9 +634,64 @@ def exaone4_fixtures(out: Path) -> None:
 
 
 # The sets --only writes (each also written by a run without it).
+# The converter's process stores the experts' stacked weights (ffn_*_exps) as MXFP4, as llama.cpp
+# ships gpt-oss; their values are on MXFP4's grid already (gpt_oss_fixtures), so nothing is lost.
+MXFP4_EXPERTS = """
+import gguf, numpy as np
+_add = gguf.GGUFWriter.add_tensor
+def _mxfp4(self, name, tensor, raw_shape=None, raw_dtype=None, tensor_endianess=None):
+    if not name.endswith('_exps.weight'):
+        return _add(self, name, tensor, raw_shape=raw_shape, raw_dtype=raw_dtype, tensor_endianess=tensor_endianess)
+    if raw_dtype == gguf.GGMLQuantizationType.BF16:
+        tensor = (tensor.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    mxfp4 = gguf.GGMLQuantizationType.MXFP4
+    return _add(self, name, gguf.quants.quantize(tensor.astype(np.float32), mxfp4), raw_dtype=mxfp4)
+gguf.GGUFWriter.add_tensor = _mxfp4
+"""
+
+
+def mxfp4_round_trip(weights: torch.Tensor) -> torch.Tensor:
+    """`weights` [..., rows, cols] with each row's 32-column blocks quantized to MXFP4 and back (the
+    gguf package's quantizer and dequantizer)."""
+    flat = weights.detach().to(torch.float32).numpy().reshape(-1, weights.shape[-1])
+    q = gguf.quants.quantize(flat, gguf.GGMLQuantizationType.MXFP4)
+    back = gguf.quants.dequantize(q, gguf.GGMLQuantizationType.MXFP4).reshape(weights.shape)
+    return torch.from_numpy(np.ascontiguousarray(back))
+
+
+def gpt_oss_fixtures(out: Path) -> None:
+    """gpt-oss: attention sinks, biases everywhere, alternate sliding layers, YaRN without rounding
+    (truncate false), experts with biases and the clamped SwiGLU, a biased router. The experts'
+    weights are put on MXFP4's grid, so that gpt_oss_gguf, llama.cpp's conversion with the experts
+    stored as MXFP4 (as llama.cpp ships gpt-oss), has exactly the reference's weights."""
+    from transformers import GptOssConfig, GptOssForCausalLM
+    config = GptOssConfig(**llama_like(
+        intermediate_size=64, num_local_experts=4, num_experts_per_tok=2, sliding_window=8, attention_bias=True,
+        num_hidden_layers=3, layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        pad_token_id=0, rope_parameters={"rope_type": "yarn", "factor": 4.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                                         "truncate": False, "original_max_position_embeddings": 32,
+                                         "rope_theta": 150_000.0}))
+    model = bf16(build_model(GptOssForCausalLM, config, 1901))
+    gen = torch.Generator().manual_seed(1902)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            # Sinks of the order of the scores, so that they take a real share of each softmax.
+            layer.self_attn.sinks.copy_(torch.randn(layer.self_attn.sinks.shape, generator=gen).to(torch.bfloat16).float())
+            experts = layer.mlp.experts  # gate_up_proj [E, hidden, 2 inter], down_proj [E, inter, hidden]: in x out
+            # Blocks run along each output's inputs, as the GGUF stores them ([E, out, in] rows).
+            experts.gate_up_proj.copy_(mxfp4_round_trip(experts.gate_up_proj.transpose(1, 2)).transpose(1, 2))
+            experts.down_proj.copy_(mxfp4_round_trip(experts.down_proj.transpose(1, 2)).transpose(1, 2))
+            # Some gate values past the clamp (7) and some up values past ±7 would need |x|·|w| sums
+            # far above these weights' scale; the clamp is exercised by the unit test of `gated`.
+    # The converter's bfloat16 output fails on the experts' transposed views: float32, then MXFP4.
+    emit_bf16_pair(out, "gpt_oss", model, 1911, "<|im_end|>", ["<|im_start|>"], False, "gpt_oss.GptOssModel",
+                   prelude=MXFP4_EXPERTS, outtype="f32")
+
+
 SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
-        "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture}
+        "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
+        "gpt_oss": gpt_oss_fixtures}
 
 
 def main() -> int:

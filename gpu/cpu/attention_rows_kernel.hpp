@@ -10,7 +10,7 @@
 //   s_j  = Σ_i k_j[i] · qt[i]                      (C accumulators, qt[i] loaded once per i)
 //   m'   = max(m, s_0 .. s_{C-1}),  corr = e^(m − m'),  p_j = e^(s_j − m'),  l' = l·corr + Σ p_j
 //   ot[i] = ot[i]·corr + Σ_j v_j[i] · p_j          (the output, transposed like q)
-// and at the end out_r = ot[·][r] / l_r. Keys come as float32 rows straight from the cache, or
+// and at the end out_r = ot[·][r] / (l_r + e^(sink − m_r)), the sink term only with sinks (gpt-oss). Keys come as float32 rows straight from the cache, or
 // decoded C rows at a time when the cache is narrower (kv_dtype.hpp).
 //
 // Masks: a lane sees key p when first_r ≤ p ≤ pos_r (causal, sliding window); lanes past the
@@ -157,7 +157,7 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t t = t0 + r / group, h = g * group + r % group;
     float* out = seq.out + (t * heads + h) * d;
-    const float inv = 1.0f / row_sum[r];
+    const float inv = 1.0f / (row_sum[r] + options.sink_term(h, row_max[r]));
     for (int64_t i = 0; i < d; ++i) out[i] = ot[i * width + r] * inv;
   }
 }

@@ -125,10 +125,15 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
     }
     L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}, {}, q_cols}}, weight_mode_);
+    if (!names.o_bias.empty()) L.o_bias = model.load_f32(names.o_bias, {h});  // added once, after the ranks' sum
+    if (!names.sinks.empty()) {
+      L.sinks = select_rows(model.load_f32(names.sinks, {spec_.num_heads}), 1, {shard_.q_heads}, 0, 1);
+    }
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
     if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h);
     if (!names.router.empty()) {
-      L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_);
+      L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_,
+                                                   /*down_biases=*/shard_.rank == 0);
       weight_bytes_ += L.experts->bytes();
     } else {
       L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}, ffn_rows}, {names.up, {inter, h}, ffn_rows}},
@@ -140,9 +145,9 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     const auto layer = static_cast<int64_t>(i);
     L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
     L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
-                                        static_cast<float>(spec_.attention_softcap)};
-    for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.q_norm, &L.k_norm, &L.attention_out_norm, &L.mlp_norm,
-                          &L.mlp_out_norm}) {
+                                        static_cast<float>(spec_.attention_softcap), L.sinks.empty() ? nullptr : L.sinks.data()};
+    for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.o_bias, &L.sinks, &L.q_norm, &L.k_norm,
+                          &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm}) {
       weight_bytes_ += float_bytes(*v);
     }
     for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
@@ -253,13 +258,18 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   // A sublayer's output joins the residual stream directly, or through its own norm first. A rank's
   // product is a partial sum over its heads or FFN columns: the ranks' parts are added first.
   const auto residual_multiplier = static_cast<float>(spec_.residual_multiplier);  // Granite's; else 1
-  const auto residual_out = [&](const std::vector<float>& out_norm, const auto& multiply) {
-    if (out_norm.empty() && !split && residual_multiplier == 1.0f) {
+  // A bias (gpt-oss's output projection) is added once, to the ranks' sum.
+  const auto residual_out = [&](const std::vector<float>& out_norm, const auto& multiply,
+                                const std::vector<float>& bias = {}) {
+    if (out_norm.empty() && !split && residual_multiplier == 1.0f && bias.empty()) {
       multiply(x_.data(), /*accumulate=*/true);
       return;
     }
     multiply(delta_.data(), /*accumulate=*/false);
     all_reduce(delta_.data(), tokens * h);
+    if (!bias.empty()) {
+      for (int64_t t = 0; t < tokens; ++t) cpu::add(delta_.data() + t * h, bias.data(), h);
+    }
     if (!out_norm.empty()) norm_rows(delta_.data(), out_norm.data(), delta_.data(), tokens, pool_.get());
     if (residual_multiplier != 1.0f) cpu::scale(delta_.data(), tokens * h, residual_multiplier);
     cpu::add(x_.data(), delta_.data(), tokens * h);
@@ -327,9 +337,9 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   }
   // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
   cpu::paged_attention_step(kv, sequences, qkv_w, heads_, L.attention, pool_.get());
-  residual_out(L.attention_out_norm, [&](float* out, bool accumulate) {
-    L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get());
-  });
+  residual_out(
+      L.attention_out_norm,
+      [&](float* out, bool accumulate) { L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get()); }, L.o_bias);
 
   // MLP block.
   if (L.experts) {

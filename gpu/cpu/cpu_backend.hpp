@@ -38,6 +38,8 @@ class CpuBackend final : public Backend {
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
     std::vector<float> q_norm, k_norm;      // [head_dim], [heads head_dim] (qk_norm_whole) or empty
     cpu::CpuWeight o;                       // [hidden, heads head_dim]
+    std::vector<float> o_bias;              // [hidden] or empty
+    std::vector<float> sinks;               // [heads] sink logits (local heads) or empty
     std::vector<float> attention_out_norm;  // [hidden] or empty
     std::vector<float> mlp_norm;            // [hidden] or empty
     cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate)

@@ -87,7 +87,7 @@ void gated_activation(const float* gate_up, float* out, int64_t rows, int64_t in
       const float* g = gate_up + r * 2 * inter;
       const float* u = g + inter;
       float* o = out + r * inter;
-      for (int64_t i = 0; i < inter; ++i) o[i] = activate(g[i], act) * u[i];
+      for (int64_t i = 0; i < inter; ++i) o[i] = gated(g[i], u[i], act);
     }
   });
 }
@@ -153,7 +153,7 @@ void paged_attention(const PagedKv& kv, const int32_t* block_table, int64_t star
         scores[p - first] = options.score(dot);
         max_score = std::max(max_score, scores[p - first]);
       }
-      double denom = 0.0;
+      double denom = options.sink_term(h, max_score);
       for (float& s : scores) {  // scores.size() == pos + 1 - first
         s = std::exp(s - max_score);
         denom += s;

@@ -5,6 +5,7 @@
 //
 // Layouts: activations are row-major [tokens, width]. A "row stride" lets a kernel work on a
 // slice of a wider fused buffer (q, k and v live side by side in one [tokens, q+2kv] buffer).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -39,7 +40,7 @@ void add_rms_norm(float* residual, const float* delta, const float* weight, floa
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 
-// The MLP's gate activation of one value: SiLU, x·σ(x); or GELU's tanh form,
+// The MLP's gate activation of one value (SwigluOai: see gated below): SiLU, x·σ(x); or GELU's tanh form,
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's gelu(approximate="tanh")), computed as
 // x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z)) at the cost of
 // one exp, a quarter of tanh's; σ(z) = 1 / (1 + e^−z) saturates cleanly at both ends.
@@ -51,7 +52,18 @@ inline float activate(float x, Activation act) {
   return x / (1.0f + std::exp(-x));
 }
 
-// out[r, i] = act(gate_up[r, i]) * gate_up[r, inter + i]: gate and up projections side by side.
+// One gated-MLP value from its gate and up values: act(g) · u, or gpt-oss's clamped SwiGLU,
+// min(g, 7) · σ(1.702 · min(g, 7)) · (clamp(u, −7, 7) + 1).
+inline float gated(float g, float u, Activation act) {
+  if (act == Activation::SwigluOai) {
+    constexpr float kLimit = 7.0f, kAlpha = 1.702f;
+    g = std::min(g, kLimit);
+    return g / (1.0f + std::exp(-kAlpha * g)) * (std::clamp(u, -kLimit, kLimit) + 1.0f);
+  }
+  return activate(g, act) * u;
+}
+
+// out[r, i] = gated(gate_up[r, i], gate_up[r, inter + i]): gate and up projections side by side.
 void gated_activation(const float* gate_up, float* out, int64_t rows, int64_t inter, Activation act,
                       ThreadPool* pool = nullptr);
 
@@ -109,6 +121,10 @@ struct AttentionOptions {
   float scale = 0.0f;
   int64_t window = 0;
   float softcap = 0.0f;
+  // gpt-oss's per-head sink logits ([heads], the local heads'), or nullptr: head h's softmax
+  // denominator gains e^(sinks[h] − m), m being the max its scores were exponentiated against.
+  const float* sinks = nullptr;
+  float sink_term(int64_t h, float max) const { return sinks != nullptr ? std::exp(sinks[h] - max) : 0.0f; }
   int64_t first_visible(int64_t pos) const { return window > 0 && pos >= window ? pos - window + 1 : 0; }
   float score(float dot) const { return softcap > 0.0f ? softcap * std::tanh(dot * scale / softcap) : dot * scale; }
 };

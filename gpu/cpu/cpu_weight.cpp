@@ -89,7 +89,10 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     const IndexRange cols = part.col_range();
     if (cols.size() != w.cols_) throw std::invalid_argument("CpuWeight: " + part.name + " has another column count");
     const int64_t nrows = part.row_count(), stored_cols = part.stored_cols();
-    const DType type = model.tensor(part.name).dtype;
+    // MXFP4 (gpt-oss's experts) is kept as the Q5_0 blocks of the same values (22 bytes a block
+    // against 17), which the int8 kernels multiply.
+    const DType stored_type = model.tensor(part.name).dtype;
+    const DType type = stored_type == DType::MXFP4 ? DType::Q5_0 : stored_type;
     // A slice that cuts the blocks the whole tensor would keep is refused rather than widened to
     // float32 (several times the memory, unasked).
     const auto block = dtype_block_elements(type);
@@ -100,6 +103,12 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     }
     if (keeps(type, w.cols_, mode)) {
       StoredRows stored = model.load_stored(part.name, part.shape);
+      if (stored_type == DType::MXFP4) {
+        const int64_t elements = part.shape.front() * stored_cols;
+        std::vector<std::byte> q5(static_cast<std::size_t>(dtype_bytes_for(DType::Q5_0, elements)));
+        mxfp4_to_q5_0(stored.bytes.data(), elements / dtype_block_elements(DType::MXFP4), q5.data());
+        stored.bytes = std::move(q5);
+      }
       const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, w.cols_));
       std::vector<std::byte> bytes =
           part.whole() ? std::move(stored.bytes)

@@ -42,7 +42,7 @@ void route_tokens(const float* logits, int64_t tokens, int64_t experts, int64_t 
 }
 
 ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const MoeSpec& moe, int64_t hidden,
-                     IndexRange columns, CpuWeight::Mode mode)
+                     IndexRange columns, CpuWeight::Mode mode, bool down_biases)
     : hidden_(hidden), inter_(columns.size()), top_k_(moe.experts_per_token), normalize_(moe.normalize_top_k) {
   using Parts = std::vector<CpuWeight::Part>;
   const int64_t n = moe.num_experts, full = moe.intermediate_size;
@@ -52,10 +52,21 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
     gate_up_.push_back(CpuWeight::load(model, Parts{{e.gate, {full, hidden}, rows}, {e.up, {full, hidden}, rows}}, mode));
     down_.push_back(CpuWeight::load(model, Parts{{e.down, {hidden, full}, {}, columns}}, mode));
   }
+  if (!names.router_bias.empty()) {
+    router_bias_ = model.load_f32(names.router_bias, {n});
+    const std::vector<float> gate = model.load_f32(names.gate_biases, {n, full});
+    const std::vector<float> up = model.load_f32(names.up_biases, {n, full});
+    for (int64_t e = 0; e < n; ++e) {
+      gate_up_bias_.insert(gate_up_bias_.end(), gate.begin() + e * full + columns.begin, gate.begin() + e * full + columns.end);
+      gate_up_bias_.insert(gate_up_bias_.end(), up.begin() + e * full + columns.begin, up.begin() + e * full + columns.end);
+    }
+    if (down_biases) down_bias_ = model.load_f32(names.down_biases, {n, hidden});
+  }
 }
 
 int64_t ExpertMlp::bytes() const {
-  int64_t total = router_.bytes();
+  int64_t total = router_.bytes() +
+                  static_cast<int64_t>((router_bias_.size() + gate_up_bias_.size() + down_bias_.size()) * sizeof(float));
   for (const CpuWeight& w : gate_up_) total += w.bytes();
   for (const CpuWeight& w : down_) total += w.bytes();
   return total;
@@ -65,6 +76,9 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
   const int64_t experts = router_.rows(), h = hidden_;
   logits_.resize(static_cast<std::size_t>(tokens * experts));
   router_.matmul(xn, logits_.data(), tokens, /*accumulate=*/false, pool);
+  if (!router_bias_.empty()) {
+    for (int64_t t = 0; t < tokens; ++t) add(logits_.data() + t * experts, router_bias_.data(), experts);
+  }
   route_tokens(logits_.data(), tokens, experts, top_k_, normalize_, routes_);
   if (!accumulate) std::fill_n(out, tokens * h, 0.0f);
   for (int64_t e = 0; e < experts; ++e) {
@@ -75,6 +89,10 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
     for (int64_t j = 0; j < n; ++j) std::copy_n(xn + route.tokens[static_cast<std::size_t>(j)] * h, h, rows_.data() + j * h);
     gate_up_out_.resize(static_cast<std::size_t>(n * 2 * inter_));
     gate_up_[static_cast<std::size_t>(e)].matmul(rows_.data(), gate_up_out_.data(), n, /*accumulate=*/false, pool);
+    if (!gate_up_bias_.empty()) {
+      const float* bias = gate_up_bias_.data() + e * 2 * inter_;
+      for (int64_t j = 0; j < n; ++j) add(gate_up_out_.data() + j * 2 * inter_, bias, 2 * inter_);
+    }
     expert_out_.resize(static_cast<std::size_t>(n * h));
     const CpuWeight& down = down_[static_cast<std::size_t>(e)];
     if (down.takes_quantized()) {  // act(gate)·up and quantization in one pass
@@ -84,6 +102,9 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
       act_.resize(static_cast<std::size_t>(n * inter_));
       gated_activation(gate_up_out_.data(), act_.data(), n, inter_, act, pool);
       down.matmul(act_.data(), expert_out_.data(), n, /*accumulate=*/false, pool);
+    }
+    if (!down_bias_.empty()) {
+      for (int64_t j = 0; j < n; ++j) add(expert_out_.data() + j * h, down_bias_.data() + e * h, h);
     }
     for (int64_t j = 0; j < n; ++j) {
       float* dst = out + route.tokens[static_cast<std::size_t>(j)] * h;

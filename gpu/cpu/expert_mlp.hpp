@@ -36,9 +36,11 @@ class ExpertMlp {
   ExpertMlp() = default;
   // The layer's router and experts (`names`, decoder_layout's), each expert cut to the
   // intermediate columns `columns` (a tensor-parallel rank's; all of them otherwise). The router is
-  // widened to float32: the choice of experts is made in exact arithmetic.
+  // widened to float32: the choice of experts is made in exact arithmetic. With biases (gpt-oss),
+  // `down_biases` says whether this rank adds the down projections' (one rank of a group does: the
+  // ranks' outputs are summed).
   ExpertMlp(const ModelFiles& model, const LayerLayout& names, const MoeSpec& moe, int64_t hidden, IndexRange columns,
-            CpuWeight::Mode mode);
+            CpuWeight::Mode mode, bool down_biases = true);
 
   // out[tokens, hidden] = Σ over each token's experts of weight · expert(xn), added to out when
   // `accumulate`. xn holds the normed input rows [tokens, hidden].
@@ -52,6 +54,9 @@ class ExpertMlp {
   CpuWeight router_;                  // [experts, hidden], float32
   std::vector<CpuWeight> gate_up_;    // per expert [2 inter, hidden]: gate rows then up rows
   std::vector<CpuWeight> down_;       // per expert [hidden, inter]
+  // Biases, empty without: the router's [experts]; per expert its gate then up [2 inter] (this
+  // rank's columns) and its down [hidden].
+  std::vector<float> router_bias_, gate_up_bias_, down_bias_;
 
   // Scratch, grown as needed.
   std::vector<float> logits_, rows_, gate_up_out_, act_, expert_out_;

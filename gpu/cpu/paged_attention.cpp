@@ -55,7 +55,7 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
         scores[p - first] = options.score(dot);
         max_score = std::max(max_score, scores[p - first]);
       }
-      double denom = 0.0;
+      double denom = options.sink_term(h, max_score);
       for (float& s : scores) {
         s = std::exp(s - max_score);
         denom += s;

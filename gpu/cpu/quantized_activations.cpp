@@ -105,7 +105,7 @@ void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter
     for (int64_t r = r0; r < r1; ++r) {
       const float* g = gate_up + r * 2 * inter;
       const float* u = g + inter;
-      for (int64_t i = 0; i < inter; ++i) product[i] = activate(g[i], act) * u[i];
+      for (int64_t i = 0; i < inter; ++i) product[i] = gated(g[i], u[i], act);
       quantize_row(product.data(), inter, out, r);
     }
   };

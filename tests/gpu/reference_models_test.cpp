@@ -304,6 +304,24 @@ TEST_CASE("EXAONE 4 (output norms only, per-head q/k norms, RoPE on the sliding 
   CHECK(spec.layer_rope == std::vector<bool>{true, true, true, false});
   CHECK_FALSE(spec.input_norms);
 }
+TEST_CASE("gpt-oss (attention sinks, biases, alternate windows, YaRN unrounded, biased experts with the clamped SwiGLU), llama.cpp's GGUF with MXFP4 experts, matches transformers",
+          "[gpu][cpu][reference][families][moe][gpt_oss]") {
+  // Float activations: the MXFP4 experts widened at load (exact: the reference's weights are on
+  // MXFP4's grid). int8 activations: the experts kept as Q5_0 blocks of the same values.
+  check_all_cases_in_one_step("gpt_oss_gguf");
+  check_all_cases_in_one_step("gpt_oss_gguf", /*keep_quantized=*/true, /*int8=*/true, /*tolerance=*/0.04);
+  const ModelFiles model = ModelFiles::open(test::fixture("models/gpt_oss_gguf/model.gguf"));
+  const ModelSpec& spec = model.spec();
+  CHECK(spec.layer_window == std::vector<int64_t>{8, 0, 8});
+  CHECK(spec.attention_sinks);
+  CHECK(spec.output_bias);
+  CHECK_FALSE(spec.rope.truncate);
+  CHECK(spec.activation == Activation::SwigluOai);
+  REQUIRE(spec.moe);
+  CHECK(spec.moe->biases);
+  CHECK(spec.moe->normalize_top_k);
+  CHECK(model.tensor("model.layers.0.mlp.experts.1.gate_proj.weight").dtype == DType::MXFP4);
+}
 TEST_CASE("a Qwen3-MoE GGUF quantized by llama-quantize (Q8_0 experts) matches transformers on its dequantized weights",
           "[gpu][cpu][reference][families][moe]") {
   check_all_cases_in_one_step("qwen3_moe_gguf_q8");  // exact float activations
@@ -366,7 +384,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4",
-        "qwen3_gguf_mixed"}) {
+        "qwen3_gguf_mixed", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();
@@ -374,9 +392,9 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
     const ModelFiles model = ModelFiles::open(ref.model);
     BackendOptions options = small_cache(64);
     options.kv_cache_dtype = "float32";  // auto would store a bfloat16 fixture's cache in bfloat16
-    // The quantized fixture's weights meet float activations here, so that the reference (its
-    // dequantized weights) holds to float rounding; its int8 products are checked above.
-    options.cpu_int8_activations = folder != "qwen3_gguf_mixed";
+    // The quantized fixtures' weights meet float activations here, so that the reference (their
+    // dequantized weights) holds to float rounding; their int8 products are checked above.
+    options.cpu_int8_activations = folder != "qwen3_gguf_mixed" && folder != "gpt_oss_gguf";
     CpuBackend backend(model, options);
     const auto table = shuffled_block_tables({ids}, backend.kv_block_size(), backend.kv_num_blocks())[0];
 

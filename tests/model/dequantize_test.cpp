@@ -2,6 +2,9 @@
 // dequantize produced for random blocks (tools/make_dequant_fixtures.py).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <random>
+#include <stdexcept>
+#include <vector>
 
 #include "model/dequantize.hpp"
 #include "tests/support/fixtures.hpp"
@@ -12,7 +15,7 @@ using troupe::test::fixture;
 TEST_CASE("dequantize matches the gguf package on every supported type", "[model][dequant]") {
   const auto manifest = test::read_json(fixture("dequant/manifest.json"));
   const auto& types = manifest.at("types").as_array();
-  REQUIRE(types.size() == 14);
+  REQUIRE(types.size() == 15);
   for (const auto& entry : types) {
     const auto& e = entry.as_object();
     const auto ggml_id = e.at("ggml_type").to_number<uint32_t>();
@@ -53,4 +56,34 @@ TEST_CASE("dequantize rejects partial blocks", "[model][dequant]") {
   std::vector<std::byte> raw(34);
   std::vector<float> out(31);
   CHECK_THROWS_AS(dequantize(DType::Q8_0, raw.data(), out.data(), 31), std::invalid_argument);
+}
+
+TEST_CASE("MXFP4 blocks rewritten as Q5_0 hold the same values", "[model][dequant]") {
+  // Every nibble in every position, with scales across float16's range: exact there; below it the
+  // values are rounded to multiples of float16's least subnormal.
+  std::mt19937 rng(39);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const int e : {104, 110, 120, 127, 128, 135, 143, 100, 90, 0}) {
+    std::vector<std::byte> mxfp4(8 * 17);
+    for (int b = 0; b < 8; ++b) {
+      mxfp4[b * 17] = static_cast<std::byte>(e);
+      for (int j = 1; j < 17; ++j) mxfp4[b * 17 + j] = static_cast<std::byte>(byte(rng));
+    }
+    std::vector<std::byte> q5(8 * 22);
+    mxfp4_to_q5_0(mxfp4.data(), 8, q5.data());
+    std::vector<float> want(256), got(256);
+    dequantize(DType::MXFP4, mxfp4.data(), want.data(), 256);
+    dequantize(DType::Q5_0, q5.data(), got.data(), 256);
+    INFO("e = " << e);
+    for (int i = 0; i < 256; ++i) {
+      if (e >= 104) {
+        CHECK(got[i] == want[i]);
+      } else {
+        CHECK(std::fabs(got[i] - want[i]) <= 0.5f * std::ldexp(1.0f, -24));
+      }
+    }
+  }
+  std::vector<std::byte> too_large(17, std::byte{0}), out(22);
+  too_large[0] = std::byte{144};
+  CHECK_THROWS_AS(mxfp4_to_q5_0(too_large.data(), 1, out.data()), std::invalid_argument);
 }

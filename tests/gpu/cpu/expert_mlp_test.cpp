@@ -3,6 +3,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/expert_mlp.hpp"
 
 using namespace troupe;
@@ -44,4 +49,19 @@ TEST_CASE("route_tokens keeps large logits finite", "[gpu][cpu][moe]") {
   cpu::route_tokens(logits.data(), 1, 3, 1, /*normalize=*/true, routes);
   CHECK(routes[0].weights[0] == 1.0f);
   CHECK(routes[1].tokens.empty());
+}
+
+TEST_CASE("gpt-oss's clamped SwiGLU clamps the gate above and the up value both ways", "[gpu][cpu][moe]") {
+  const auto want = [](double g, double u) {
+    g = std::min(g, 7.0);
+    u = std::clamp(u, -7.0, 7.0);
+    return g / (1.0 + std::exp(-1.702 * g)) * (u + 1.0);
+  };
+  for (const auto& [g, u] : std::vector<std::pair<float, float>>{
+           {2.0f, 1.0f}, {-3.0f, 0.5f}, {10.0f, 2.0f}, {6.5f, -9.0f}, {-20.0f, 8.0f}, {0.0f, 3.0f}, {1.5f, -1.0f}}) {
+    INFO("g " << g << ", u " << u);
+    CHECK(cpu::gated(g, u, troupe::Activation::SwigluOai) == Approx(want(g, u)).epsilon(1e-6).margin(1e-12));
+  }
+  // The other activations: act(g) · u.
+  CHECK(cpu::gated(2.0f, 3.0f, troupe::Activation::Silu) == Approx(3.0 * 2.0 / (1.0 + std::exp(-2.0))));
 }

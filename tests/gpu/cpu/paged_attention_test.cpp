@@ -27,8 +27,9 @@ struct Case {
 };
 
 void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool,
-                             int64_t window = 0, float softcap = 0.0f) {
-  const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window, softcap};
+                             int64_t window = 0, float softcap = 0.0f, const std::vector<float>& sinks = {}) {
+  const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window, softcap,
+                                 sinks.empty() ? nullptr : sinks.data()};
   const int64_t block_size = 16, num_blocks = 128;
   std::mt19937 rng(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -116,6 +117,25 @@ TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu
     check_against_reference(8, 4, 64, {{0, 70}, {90, 1}, {12, 17}}, true, 0, 1.5f);
     check_against_reference(8, 4, 64, {{0, 40}, {60, 1}}, true, 16, 1.5f);
   }
+  SECTION("sink logits per head (gpt-oss), from well below to well above the scores, with and without a window") {
+    const std::vector<float> sinks{-4.0f, -1.0f, 0.0f, 0.5f, 1.0f, 2.0f, 3.0f, 6.0f};
+    check_against_reference(8, 2, 64, {{0, 70}, {90, 1}, {12, 17}, {0, 1}}, true, 0, 0.0f, sinks);
+    check_against_reference(8, 2, 64, {{0, 40}, {60, 1}}, true, 8, 0.0f, sinks);
+  }
+}
+
+TEST_CASE("a sink logit takes its share of the softmax and gives no value", "[gpu][cpu][attention]") {
+  // One key: without a sink the output is that key's value; with sink s and score x the weight is
+  // e^x / (e^x + e^s).
+  const int64_t d = 4;
+  std::vector<float> keys{1, 0, 0, 0}, values{2, -1, 0.5, 3}, q{0.5, 0, 0, 0};
+  std::vector<int32_t> table{0};
+  const PagedKv kv{keys.data(), values.data(), 4, 1, d};
+  const float sink = 1.25f;
+  std::vector<float> out(d);
+  paged_attention(kv, table.data(), 0, 1, q.data(), d, 1, AttentionOptions{1.0f, 0, 0.0f, &sink}, out.data());
+  const double weight = std::exp(0.5) / (std::exp(0.5) + std::exp(1.25));
+  for (int64_t i = 0; i < d; ++i) CHECK(out[i] == Approx(weight * values[i]).epsilon(1e-6));
 }
 
 TEST_CASE("soft-capping turns a score s into cap · tanh(s / cap)", "[gpu][cpu][attention]") {
