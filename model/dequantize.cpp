@@ -265,6 +265,9 @@ void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) 
     case DType::F16:
       for (int64_t i = 0; i < elements; ++i) dst[i] = fp16_load(s + 2 * i);
       return;
+    case DType::U8:
+      for (int64_t i = 0; i < elements; ++i) dst[i] = static_cast<float>(s[i]);
+      return;
     case DType::BF16:
       for (int64_t i = 0; i < elements; ++i) {
         std::uint16_t h;

@@ -7,6 +7,8 @@
 namespace troupe {
 namespace {
 
+constexpr uint32_t kNoGgmlId = 0xFFFFFFFFu;  // a type GGUF files do not store
+
 struct DTypeInfo {
   DType type;
   std::string_view name;
@@ -23,7 +25,7 @@ struct DTypeInfo {
 // 12 packed 6-bit scales + f16 d; IQ4_NL = f16 d + 16 nibble bytes (indices into a fixed table of 16
 // int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table;
 // MXFP4 = one E8M0 exponent byte + 16 nibble bytes of FP4 (E2M1) values (gpt-oss's experts).
-constexpr std::array<DTypeInfo, 16> kInfo{{
+constexpr std::array<DTypeInfo, 17> kInfo{{
     {DType::F32, "F32", 1, 4, 0},
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
@@ -40,6 +42,7 @@ constexpr std::array<DTypeInfo, 16> kInfo{{
     {DType::IQ4_NL, "IQ4_NL", 32, 18, 20},
     {DType::IQ4_XS, "IQ4_XS", 256, 136, 23},
     {DType::MXFP4, "MXFP4", 32, 17, 39},
+    {DType::U8, "U8", 1, 1, kNoGgmlId},
 }};
 
 const DTypeInfo& info(DType t) {
@@ -67,7 +70,7 @@ uint64_t dtype_bytes_for(DType t, int64_t elements) {
 
 std::optional<DType> dtype_from_ggml(uint32_t ggml_type) {
   for (const auto& i : kInfo) {
-    if (i.ggml_id == ggml_type) return i.type;
+    if (i.ggml_id == ggml_type && i.ggml_id != kNoGgmlId) return i.type;
   }
   return std::nullopt;
 }
@@ -91,6 +94,7 @@ std::optional<DType> dtype_from_safetensors(std::string_view name) {
   if (name == "F32") return DType::F32;
   if (name == "F16") return DType::F16;
   if (name == "BF16") return DType::BF16;
+  if (name == "U8") return DType::U8;
   return std::nullopt;
 }
 

@@ -13,6 +13,7 @@ enum class DType {
   Q4_K, Q5_K, Q6_K,
   Q2_K, Q3_K, IQ4_NL, IQ4_XS,
   MXFP4,
+  U8,  // raw bytes (safetensors' U8: gpt-oss's MXFP4 blocks and scales as Hugging Face stores them)
 };
 
 std::string_view dtype_name(DType t);
@@ -28,7 +29,7 @@ uint32_t dtype_to_ggml(DType t);
 // The name GGML uses for a type id, for error messages about unsupported types ("IQ2_XXS", ...).
 std::string_view ggml_type_name(uint32_t ggml_type);
 
-// safetensors' dtype strings ("F32", "F16", "BF16"). nullopt for anything else.
+// safetensors' dtype strings ("F32", "F16", "BF16", "U8"). nullopt for anything else.
 std::optional<DType> dtype_from_safetensors(std::string_view name);
 
 }  // namespace troupe

@@ -244,12 +244,22 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (tokens) {
     const bool sentencepiece = gguf.get_string("tokenizer.ggml.model").value_or("") != "gpt2";
     const auto types = gguf.get_int_array("tokenizer.ggml.token_type");
+    std::optional<int32_t> end_id;
+    bool has_return = false, has_call = false;
     for (std::size_t id = 0; id < tokens->size(); ++id) {
       const bool control = types && id < types->size() && (*types)[id] == kTokenTypeControl;
-      if ((sentencepiece || control) && gguf_end_of_generation_text((*tokens)[id])) {
+      const std::string& text = (*tokens)[id];
+      if ((sentencepiece || control) && gguf_end_of_generation_text(text)) {
         spec.eos_token_ids.push_back(static_cast<int32_t>(id));
+        if (text == "<|end|>") end_id = static_cast<int32_t>(id);
+        has_return = has_return || text == "<|return|>";
+        has_call = has_call || text == "<|call|>";
       }
     }
+    // gpt-oss's harmony format ends a message with <|end|> and goes on with the next (its analysis,
+    // then its final answer); a reply ends with <|return|> or <|call|>. llama.cpp drops <|end|> from
+    // its end-of-generation tokens when both of those are there, as here.
+    if (end_id && has_return && has_call) std::erase(spec.eos_token_ids, *end_id);
   }
   std::sort(spec.eos_token_ids.begin(), spec.eos_token_ids.end());
   spec.eos_token_ids.erase(std::unique(spec.eos_token_ids.begin(), spec.eos_token_ids.end()), spec.eos_token_ids.end());

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/gpt_oss_experts.hpp"
 #include "model/model_family.hpp"
 
 namespace troupe {
@@ -222,6 +223,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   }
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
   m.split_fused_projections();
+  if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);
   return m;
 }
 
@@ -354,6 +356,9 @@ std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::v
 
 void ModelFiles::release_pages(const std::string& hf_name) const {
   const TensorView& t = tensor(hf_name);
+  for (const auto& buffer : owned_) {  // not a file's pages: dropping them would lose the bytes
+    if (t.data.data() >= buffer->data() && t.data.data() < buffer->data() + buffer->size()) return;
+  }
   static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<std::uintptr_t>(t.data.data());
   const std::uintptr_t first = (begin + page - 1) / page * page, last = (begin + t.data.size()) / page * page;

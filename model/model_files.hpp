@@ -77,6 +77,8 @@ class ModelFiles {
   std::vector<std::shared_ptr<const SafetensorsFile>> shards_;
   std::shared_ptr<const GgufFile> gguf_;
   std::map<std::string, TensorView> tensors_;
+  // Bytes of tensors rearranged at load (gpt-oss's fused experts), which no file maps.
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> owned_;
 };
 
 // The Hugging Face parameter name of a llama.cpp tensor name in a file of `family`; nullopt when

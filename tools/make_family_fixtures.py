@@ -686,6 +686,56 @@ def gpt_oss_fixtures(out: Path) -> None:
     # The converter's bfloat16 output fails on the experts' transposed views: float32, then MXFP4.
     emit_bf16_pair(out, "gpt_oss", model, 1911, "<|im_end|>", ["<|im_start|>"], False, "gpt_oss.GptOssModel",
                    prelude=MXFP4_EXPERTS, outtype="f32")
+    gpt_oss_mxfp4_checkpoint(out, model)
+
+
+def hf_mxfp4(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[E, rows, cols] float weights on MXFP4's grid as OpenAI's checkpoints store them: U8 blocks
+    [E, rows, cols / 32, 16] (element 2i in the low nibble of byte i, 2i + 1 in the high one) and U8
+    scales [E, rows, cols / 32] (the exponent byte, scale 2^(e - 127))."""
+    E, rows, cols = weights.shape
+    q = gguf.quants.quantize(weights.to(torch.float32).numpy().reshape(-1, cols), gguf.GGMLQuantizationType.MXFP4)
+    q = q.reshape(E, rows, cols // 32, 17)
+    scales, packed = q[..., 0], q[..., 1:]
+    values = np.concatenate([packed & 0x0F, packed >> 4], axis=-1)  # GGML: byte i holds i and i + 16
+    blocks = values[..., 0::2] | (values[..., 1::2] << 4)
+    return torch.from_numpy(np.ascontiguousarray(blocks)), torch.from_numpy(np.ascontiguousarray(scales))
+
+
+def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
+    """gpt_oss_mxfp4: the gpt_oss fixture's weights in the layout OpenAI released gpt-oss in (experts
+    as MXFP4 blocks and scales, the rest bfloat16), checked here by transformers' own MXFP4 loader
+    (dequantized on the CPU) to give the reference logits; troupe is tested against gpt_oss's."""
+    from transformers import GptOssForCausalLM, Mxfp4Config
+    folder = out / "gpt_oss_mxfp4"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tensors = {}
+    for name, value in model.state_dict().items():
+        if name.endswith("experts.gate_up_proj") or name.endswith("experts.down_proj"):
+            blocks, scales = hf_mxfp4(value.transpose(1, 2))  # stored [E, out, in]
+            tensors[name + "_blocks"], tensors[name + "_scales"] = blocks, scales
+        else:
+            tensors[name] = value.to(torch.bfloat16).contiguous()
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = json.loads((out / "gpt_oss" / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "mxfp4", "modules_to_not_convert": [
+        "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]}
+    (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    for name in ("generation_config.json", "tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "gpt_oss" / name, folder / name)
+    reference = json.loads((out / "gpt_oss" / "reference.json").read_text())
+    loaded = GptOssForCausalLM.from_pretrained(folder, quantization_config=Mxfp4Config(dequantize=True),
+                                               dtype=torch.float32, attn_implementation="eager").eval()
+    for case in reference["cases"]:
+        want = np.fromfile(out / "gpt_oss" / case["logits"], dtype="<f4")
+        got = np.concatenate([run_logits(loaded, [seq]).reshape(-1) for seq in case["sequences"]])
+        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), (case["name"], np.abs(got - want).max())
+        case["logits"] = "../gpt_oss/" + case["logits"]
+    reference["model"] = "."
+    (folder / "reference.json").write_text(base.dumps(reference))
+    print("gpt_oss_mxfp4: transformers' MXFP4 loader reproduces gpt_oss's logits")
 
 
 SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,

@@ -304,10 +304,14 @@ TEST_CASE("EXAONE 4 (output norms only, per-head q/k norms, RoPE on the sliding 
   CHECK(spec.layer_rope == std::vector<bool>{true, true, true, false});
   CHECK_FALSE(spec.input_norms);
 }
-TEST_CASE("gpt-oss (attention sinks, biases, alternate windows, YaRN unrounded, biased experts with the clamped SwiGLU), llama.cpp's GGUF with MXFP4 experts, matches transformers",
+TEST_CASE("gpt-oss (attention sinks, biases, alternate windows, YaRN unrounded, biased experts with the clamped SwiGLU), safetensors fused or MXFP4 and llama.cpp's GGUF, matches transformers",
           "[gpu][cpu][reference][families][moe][gpt_oss]") {
   // Float activations: the MXFP4 experts widened at load (exact: the reference's weights are on
   // MXFP4's grid). int8 activations: the experts kept as Q5_0 blocks of the same values.
+  // The fused checkpoints' experts are split at load (model/gpt_oss_experts.hpp).
+  check_all_cases_in_one_step("gpt_oss");  // transformers' own checkpoint: experts fused, bfloat16
+  check_all_cases_in_one_step("gpt_oss_mxfp4");  // as OpenAI released gpt-oss: MXFP4 blocks and scales
+  check_all_cases_in_one_step("gpt_oss_mxfp4", /*keep_quantized=*/true, /*int8=*/true, /*tolerance=*/0.04);
   check_all_cases_in_one_step("gpt_oss_gguf");
   check_all_cases_in_one_step("gpt_oss_gguf", /*keep_quantized=*/true, /*int8=*/true, /*tolerance=*/0.04);
   const ModelFiles model = ModelFiles::open(test::fixture("models/gpt_oss_gguf/model.gguf"));
@@ -384,7 +388,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4",
-        "qwen3_gguf_mixed", "gpt_oss_gguf"}) {
+        "qwen3_gguf_mixed", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();

@@ -452,3 +452,50 @@ TEST_CASE("EXAONE 4 configs: the sliding pattern as layer_types, letters or a pe
   CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"("sliding_window":16,"sliding_window_pattern":"LLXG"})").c_str()), "c"),
                     Contains("not a string of L and G"));
 }
+
+TEST_CASE("gpt-oss: config.json as released, and llama.cpp's end-of-generation rule for harmony tokens",
+          "[model][config][families][gpt_oss]") {
+  SECTION("gpt-oss-20b's config.json") {
+    // Its sizes and options as published (layer_types shortened with the layers).
+    const ModelSpec s = spec_from_hf_config(parse(R"({"architectures":["GptOssForCausalLM"],"attention_bias":true,
+      "eos_token_id":200002,"experts_per_token":4,"head_dim":64,"hidden_act":"silu","hidden_size":2880,
+      "intermediate_size":2880,"layer_types":["sliding_attention","full_attention","sliding_attention","full_attention"],
+      "max_position_embeddings":131072,"model_type":"gpt_oss","num_attention_heads":64,"num_experts_per_tok":4,
+      "num_hidden_layers":4,"num_key_value_heads":8,"num_local_experts":32,"rms_norm_eps":1e-05,
+      "rope_scaling":{"beta_fast":32.0,"beta_slow":1.0,"factor":32.0,"original_max_position_embeddings":4096,
+        "rope_type":"yarn","truncate":false},"rope_theta":150000,"sliding_window":128,"swiglu_limit":7.0,
+      "tie_word_embeddings":false,"vocab_size":201088})"), "config.json");
+    CHECK(s.arch == Architecture::GptOss);
+    CHECK(s.activation == Activation::SwigluOai);  // not hidden_act's SiLU
+    CHECK(s.attention_bias);
+    CHECK(s.output_bias);
+    CHECK(s.attention_sinks);
+    CHECK(s.layer_window == std::vector<int64_t>{128, 0, 128, 0});
+    CHECK(s.rope.type == "yarn");
+    CHECK_FALSE(s.rope.truncate);
+    CHECK(s.rope.theta == 150000.0);
+    CHECK(s.max_position == 131072);
+    REQUIRE(s.moe);
+    CHECK(s.moe->num_experts == 32);
+    CHECK(s.moe->experts_per_token == 4);
+    CHECK(s.moe->intermediate_size == 2880);
+    CHECK(s.moe->normalize_top_k);
+    CHECK(s.moe->biases);
+    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gpt_oss","hidden_size":64,"intermediate_size":64,
+      "num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"vocab_size":100,
+      "max_position_embeddings":128,"num_local_experts":4,"num_experts_per_tok":2,"swiglu_limit":10.0})"), "config.json"),
+                      Contains("swiglu_limit"));
+  }
+  SECTION("GGUF: <|end|> does not end generation beside <|return|> and <|call|>, and does without them") {
+    const auto eos_of = [](const std::vector<std::string>& tokens, const std::string& name) {
+      test::GgufBuilder b = minimal_gguf("llama", 1);
+      b.kv_string("tokenizer.ggml.model", "gpt2");
+      b.kv_string_array("tokenizer.ggml.tokens", tokens);
+      b.kv_array("tokenizer.ggml.token_type", 5, std::vector<int32_t>(tokens.size(), 3));  // control
+      return ModelFiles::open(write_gguf(b, name)).spec().eos_token_ids;
+    };
+    CHECK(eos_of({"a", "<|end|>", "<|return|>", "<|call|>", "b", "c", "d", "e", "f", "g"}, "harmony") ==
+          std::vector<int32_t>{2, 3});
+    CHECK(eos_of({"a", "<|end|>", "b", "c", "d", "e", "f", "g", "h", "i"}, "phi3") == std::vector<int32_t>{1});
+  }
+}
