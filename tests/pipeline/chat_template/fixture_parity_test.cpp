@@ -78,7 +78,7 @@ int check_fixture(const std::string& name) {
 const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_gguf", "llama3_1",
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
-                                          "mistral_v11_tekken"};
+                                          "mistral_v11_tekken", "gpt_oss"};
 
 }  // namespace
 
@@ -133,4 +133,11 @@ TEST_CASE("Mistral templates (tokenizer v3 SentencePiece and Tekken, v7, v11) ma
     INFO(name);
     CHECK(check_fixture(name) >= 20);
   }
+}
+
+// gpt-oss's harmony format: a system message it writes itself (knowledge cutoff, the date from
+// strftime_now, reasoning effort), developer instructions, tools as a TypeScript-like namespace,
+// assistant turns on the analysis / final / commentary channels.
+TEST_CASE("gpt-oss template (harmony) matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("gpt_oss") >= 20);
 }
