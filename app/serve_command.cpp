@@ -360,7 +360,7 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;
     if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
-      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json or mistral)");
+      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json, mistral or openai)");
     }
     served.tool_call_format = format;
   } else {

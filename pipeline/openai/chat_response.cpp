@@ -40,6 +40,7 @@ boost::json::object chat_response(const ResponseOptions& options, const Response
                                 {"annotations", nullptr},
                                 {"audio", nullptr},
                                 {"function_call", nullptr}};
+    if (parsed.reasoning) message["reasoning"] = *parsed.reasoning;
     if (!parsed.tool_calls.empty()) {
       boost::json::array calls;
       for (const ToolCall& call : parsed.tool_calls) calls.emplace_back(tool_call_json(call));
@@ -88,6 +89,7 @@ boost::json::object chat_delta_json(const MessageDelta& delta, bool plain_text) 
   boost::json::object out;
   // Plain text always says its content (vLLM's DeltaMessage(content=...)); with a tool parser only
   // what the piece produced is set.
+  if (!delta.reasoning.empty()) out["reasoning"] = delta.reasoning;
   if (plain_text || !delta.content.empty()) out["content"] = delta.content;
   if (!delta.tool_calls.empty()) {
     boost::json::array calls;

@@ -81,6 +81,7 @@ namespace {
 std::vector<MessageDelta> chunk_pieces(MessageDelta message) {
   std::vector<MessageDelta> pieces(1);
   pieces.back().content = std::move(message.content);
+  pieces.back().reasoning = std::move(message.reasoning);
   for (ToolCallDelta& call : message.tool_calls) {
     const auto& current = pieces.back().tool_calls;
     if (std::any_of(current.begin(), current.end(), [&](const ToolCallDelta& c) { return c.index == call.index; })) {

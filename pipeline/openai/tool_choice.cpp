@@ -78,6 +78,8 @@ void read_tool_fields(const FieldReader& fields, const ApiContext& context, Gene
     request.tools = *tools;
   }
   if (auto parallel = fields.boolean("parallel_tool_calls")) request.parallel_tool_calls = *parallel;
+  // A harmony model's replies are parsed (for their reasoning) with or without tools.
+  if (context.tool_call_format == ToolCallFormat::Harmony) request.tool_calls.format = ToolCallFormat::Harmony;
 
   const boost::json::value* choice = fields.find("tool_choice");  // null counts as absent
   std::string choice_name;

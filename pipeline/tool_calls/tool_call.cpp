@@ -10,6 +10,7 @@ namespace troupe {
 
 void MessageDelta::append(MessageDelta other) {
   content += other.content;
+  reasoning += other.reasoning;
   for (ToolCallDelta& call : other.tool_calls) {
     // A fragment for the call the last delta already speaks of extends it — unless that delta is
     // the call's first, which keeps its empty arguments (OpenAI's shape).
@@ -47,11 +48,13 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Hermes: return "hermes";
     case ToolCallFormat::Llama3Json: return "llama3_json";
     case ToolCallFormat::Mistral: return "mistral";
+    case ToolCallFormat::Harmony: return "openai";
   }
   return "hermes";
 }
 
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
+  if (source.find("<|channel|>") != std::string_view::npos) return ToolCallFormat::Harmony;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
   if (source.find("[TOOL_CALLS]") != std::string_view::npos) return ToolCallFormat::Mistral;
   if (source.find("<|python_tag|>") != std::string_view::npos ||
@@ -72,6 +75,10 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
   }
   if (name == "mistral") {
     format = ToolCallFormat::Mistral;
+    return true;
+  }
+  if (name == "openai") {
+    format = ToolCallFormat::Harmony;
     return true;
   }
   return false;

@@ -25,14 +25,16 @@ struct ToolCallDelta {
 // What one piece of model text adds to the reply: plain content and/or tool-call deltas.
 struct MessageDelta {
   std::string content;
+  std::string reasoning;  // the model's reasoning (gpt-oss's analysis channel): vLLM's `reasoning`
   std::vector<ToolCallDelta> tool_calls;
-  bool empty() const { return content.empty() && tool_calls.empty(); }
+  bool empty() const { return content.empty() && reasoning.empty() && tool_calls.empty(); }
   void append(MessageDelta other);
 };
 
 // A whole reply: content is absent (JSON null) when a tool call took the whole text.
 struct ParsedMessage {
   std::optional<std::string> content;
+  std::optional<std::string> reasoning;  // absent when the model gave none
   std::vector<ToolCall> tool_calls;
 };
 

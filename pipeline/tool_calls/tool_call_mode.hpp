@@ -12,6 +12,8 @@ enum class ToolCallFormat {
   Llama3Json,  // [<|python_tag|>]{"name": ..., "parameters": {...}}; {...} (Llama 3.1 / 3.2)
   Mistral,     // [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...] or, from tokenizer v11,
                // [TOOL_CALLS]name[ARGS]{...} per call (Mistral 7B v0.3, NeMo, Small 3, Devstral)
+  Harmony,     // gpt-oss's channels: commentary to=functions.NAME <|message|>{...}<|call|>; its
+               // replies are parsed (reasoning, content) even without tools (harmony_parser.hpp)
 };
 
 struct ToolCallMode {
@@ -26,14 +28,15 @@ struct ToolCallMode {
   std::string function_name;  // Kind::Named
 };
 
-// The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral".
+// The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
+// "openai" (vLLM's name for gpt-oss's harmony).
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The format a chat template asks tool calls in, read off the template's text as llama.cpp's
 // server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML
 // coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json, one that writes
-// [TOOL_CALLS] is Mistral's; nullopt when the
+// [TOOL_CALLS] is Mistral's, one with harmony's <|channel|> gpt-oss's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

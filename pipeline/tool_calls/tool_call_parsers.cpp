@@ -1,5 +1,7 @@
 #include "pipeline/tool_calls/tool_call_parsers.hpp"
 
+#include "pipeline/tool_calls/harmony_parser.hpp"
+
 #include <algorithm>
 
 namespace troupe {
@@ -430,9 +432,11 @@ MessageDelta NamedCallParser::finish() {
 
 std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) {
   switch (mode.kind) {
-    case ToolCallMode::Kind::None: return nullptr;
+    case ToolCallMode::Kind::None:
+      return mode.format == ToolCallFormat::Harmony ? std::make_unique<HarmonyParser>(/*calls=*/false) : nullptr;
     case ToolCallMode::Kind::Auto:
       switch (mode.format) {
+        case ToolCallFormat::Harmony: return std::make_unique<HarmonyParser>(/*calls=*/true);
         case ToolCallFormat::Hermes: return std::make_unique<HermesParser>();
         case ToolCallFormat::Llama3Json: return std::make_unique<Llama3JsonParser>();
         case ToolCallFormat::Mistral: return std::make_unique<MistralParser>();
@@ -471,6 +475,7 @@ ParsedMessage parse_message(const ToolCallMode& mode, std::string_view text) {
     }
   }
   if (!all.content.empty() || !parser->content_null_when_empty()) message.content = std::move(all.content);
+  if (!all.reasoning.empty()) message.reasoning = std::move(all.reasoning);
   return message;
 }
 

@@ -125,6 +125,27 @@ TEST_CASE("chat: Mistral's tool calls keep control tokens' text, as vLLM's parse
   CHECK(parse_with(R"("max_tokens":4)").skip_special_tokens);
 }
 
+TEST_CASE("chat: a harmony model's replies are always parsed, with the markers' text kept for it", "[openai][harmony]") {
+  ApiContext harmony = kContext;
+  harmony.enable_auto_tool_choice = true;
+  harmony.tool_call_format = ToolCallFormat::Harmony;
+  const auto parse_with = [&](const std::string& fields) {
+    return parse_chat_request(R"({"model":"m","messages":[)" + kUser + "]," + fields + "}", harmony);
+  };
+  const GenerationRequest plain = parse_with(R"("max_tokens":4)");
+  CHECK(plain.tool_calls.kind == ToolCallMode::Kind::None);
+  CHECK(plain.tool_calls.format == ToolCallFormat::Harmony);
+  CHECK_FALSE(plain.skip_special_tokens);  // <|channel|>, <|message|> ... are special tokens
+  const GenerationRequest calls = parse_with(kTools);
+  CHECK(calls.tool_calls.kind == ToolCallMode::Kind::Auto);
+  CHECK(calls.tool_calls.format == ToolCallFormat::Harmony);
+  CHECK_FALSE(calls.skip_special_tokens);
+  ToolCallFormat named;
+  REQUIRE(tool_call_format_from_name("openai", named));  // vLLM's --tool-call-parser name
+  CHECK(named == ToolCallFormat::Harmony);
+  CHECK(tool_call_format_of_template("{{- '<|start|>assistant<|channel|>final<|message|>' }}") == ToolCallFormat::Harmony);
+}
+
 TEST_CASE("chat: tools and tool_choice as vLLM reads them", "[openai]") {
   ApiContext with_auto = kContext;
   with_auto.enable_auto_tool_choice = true;

@@ -131,6 +131,31 @@ TEST_CASE("responses: tool calls in a chat message, and finish_reason tool_calls
         R"({"city":"Oslo"})");
 }
 
+TEST_CASE("responses: a harmony reply's reasoning, content and call in one chat message", "[openai][harmony]") {
+  ResponseAccumulator result(1);
+  GenerationEvent last;
+  last.choices.push_back(delta(0,
+                               "<|channel|>analysis<|message|>Weather needed.<|end|><|start|>assistant<|channel|>"
+                               "commentary to=functions.w <|constrain|>json<|message|>{\"city\": \"Paris\"}",
+                               {1, 2}, FinishReason::Stop));
+  last.done = true;
+  result.add(last);
+  ResponseOptions options = options_for(Endpoint::ChatCompletions, 1, false);
+  options.tool_calls = ToolCallMode{ToolCallMode::Kind::Auto, ToolCallFormat::Harmony};
+  const auto chat = chat_response(options, result);
+  const auto& choice = chat.at("choices").at(0).as_object();
+  CHECK(choice.at("finish_reason").as_string() == "tool_calls");
+  CHECK(choice.at("message").at("reasoning").as_string() == "Weather needed.");
+  CHECK(choice.at("message").at("content").is_null());
+  CHECK(choice.at("message").at("tool_calls").at(0).at("function").at("name").as_string() == "w");
+  CHECK(choice.at("message").at("tool_calls").at(0).at("function").at("arguments").as_string() == R"({"city": "Paris"})");
+  // Other models' messages have no reasoning key.
+  ResponseAccumulator plain(1);
+  plain.add(GenerationEvent{{delta(0, "Hello", {1}, FinishReason::Stop)}, std::nullopt, std::nullopt, true, 0});
+  CHECK_FALSE(chat_response(options_for(Endpoint::ChatCompletions, 1, false), plain)
+                  .at("choices").at(0).at("message").as_object().contains("reasoning"));
+}
+
 TEST_CASE("responses: the engine's usage wins over counting", "[openai]") {
   ResponseAccumulator result(1);
   GenerationEvent last;

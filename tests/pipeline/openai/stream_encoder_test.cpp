@@ -38,6 +38,26 @@ ResponseOptions options(Endpoint endpoint, int choices, bool with_logprobs = fal
 
 boost::json::object parsed(const std::string& payload) { return boost::json::parse(payload).as_object(); }
 
+TEST_CASE("stream: a harmony reply streams its analysis as reasoning and its final channel as content",
+          "[openai][harmony]") {
+  ResponseOptions o = options(Endpoint::ChatCompletions, 1);
+  o.tool_calls = ToolCallMode{ToolCallMode::Kind::None, ToolCallFormat::Harmony};
+  StreamEncoder encoder(o);
+  std::string reasoning, content;
+  for (const char* piece : {"<|channel|>", "analysis", "<|message|>", "Think", " more", "<|end|>", "<|start|>",
+                            "assistant", "<|channel|>", "final", "<|message|>", "Four", "."}) {
+    for (const std::string& payload : encoder.encode(event_with({delta(0, piece)}))) {
+      const boost::json::object chunk = parsed(payload);
+      const auto& d = chunk.at("choices").at(0).at("delta").as_object();
+      CHECK_FALSE((d.contains("content") && d.at("content").as_string().find("<|") != std::string::npos));
+      if (d.contains("reasoning")) reasoning += d.at("reasoning").as_string();
+      if (d.contains("content")) content += d.at("content").as_string();
+    }
+  }
+  CHECK(reasoning == "Think more");
+  CHECK(content == "Four.");
+}
+
 TEST_CASE("stream: each chat choice starts with a chunk that has only the role", "[openai]") {
   StreamEncoder encoder(options(Endpoint::ChatCompletions, 2));
   const auto first = encoder.encode(event_with({delta(0, "a"), delta(1, "b")}));
