@@ -92,6 +92,13 @@ same weights in float32. Writes:
   exaone4/       Exaone4ForCausalLM (EXAONE 4.0): OLMo 2's norms, per-head q/k norms, 4 layers sliding
                  (window 8) but every fourth, RoPE on the sliding layers only; and exaone4_gguf, its
                  llama.cpp conversion.
+  gpt_oss/       GptOssForCausalLM: 3 layers (sliding window 8, global, sliding), 4 experts of 64 columns,
+                 2 per token, biases everywhere, sinks drawn N(0, 1), YaRN (factor 4 over 32 positions,
+                 truncate false); the experts' weights put on MXFP4's grid (gguf's quantizer and
+                 dequantizer), bfloat16 as transformers saves it (experts fused); gpt_oss_gguf, llama.cpp's
+                 conversion with the experts written as MXFP4 (float32 otherwise); and gpt_oss_mxfp4, the
+                 same weights as OpenAI released gpt-oss (experts as MXFP4 _blocks/_scales), which
+                 transformers' own MXFP4 loader is checked to read back to gpt_oss's logits.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
