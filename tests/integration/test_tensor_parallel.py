@@ -54,6 +54,15 @@ def test_generate_on_ranks_matches_one_backend(model, ranks, model_path):
     assert got == want, f"{model} on {ranks} ranks: {got} != {want}"
 
 
+@pytest.mark.parametrize("model", ["gpt_oss_gguf/model.gguf", "gpt_oss_mxfp4"])
+def test_gpt_oss_on_two_ranks_matches_one_backend(model):
+    # Sinks sliced with the heads, the output bias and the experts' down biases added once, the
+    # experts' gate/up biases sliced with their columns.
+    path = str(FIXTURES / model)
+    want = generate_ids(path, ["--threads", "2"])
+    assert generate_ids(path, ["--tensor-parallel-size", "2"]) == want
+
+
 def test_a_shape_that_cannot_split_is_refused_at_load(model_path):
     # SmolLM2 has 9 attention heads: 16 ranks cannot each have one.
     done = subprocess.run([str(troupe_bin()), "generate", model_path, "--prompt", "hi", "--max-tokens", "1",
