@@ -39,6 +39,7 @@ struct ServedModel {
   // parsed in (--tool-call-parser, else the chat template's; none: "auto" answers in text).
   bool enable_auto_tool_choice = true;
   std::optional<ToolCallFormat> tool_call_format;
+  ReasoningFormat reasoning = ReasoningFormat::None;  // --reasoning-parser deepseek_r1 | qwen3
   bool disable_any_whitespace = false;  // --structured-outputs-config {"disable_any_whitespace": true}
   std::string system_fingerprint;  // "troupe-<version>-<hash8>", in every response
   int64_t vocab_size = 0;          // the logit row width: token ids in requests must be below it

@@ -68,6 +68,7 @@ struct ServeOptions {
   bool enable_auto_tool_choice = false;  // accepted for vLLM's command lines: automatic tools are the default
   bool disable_auto_tool_choice = false;
   std::string tool_call_parser;
+  std::string reasoning_parser;
   std::string chat_template;
   std::string structured_outputs_config;  // vLLM's --structured-outputs-config JSON
   std::string speculative_config;         // vLLM's --speculative-config JSON
@@ -367,6 +368,15 @@ void run_serve(const ServeOptions& opt) {
     served.tool_call_format = tool_call_format_of_template(text->chat_template->source());
     format_source = "the chat template";
   }
+  if (!opt.reasoning_parser.empty()) {
+    bool harmony = false;
+    if (!reasoning_format_from_name(opt.reasoning_parser, served.reasoning, harmony)) {
+      throw ConfigError("--reasoning-parser " + opt.reasoning_parser +
+                        ": unknown parser (use deepseek_r1, qwen3 or openai_gptoss)");
+    }
+    if (harmony) served.tool_call_format = ToolCallFormat::Harmony;
+    spdlog::info("troupe: chat replies' reasoning is returned as `reasoning` (--reasoning-parser {})", opt.reasoning_parser);
+  }
   served.disable_any_whitespace = parse_structured_outputs_config(opt.structured_outputs_config);
   if (!served.enable_auto_tool_choice) {
     spdlog::info("troupe: tool_choice \"auto\" is turned off (--disable-auto-tool-choice): it answers 400");
@@ -496,9 +506,14 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--disable-auto-tool-choice", opt->disable_auto_tool_choice,
                "Answer tool_choice \"auto\" (and tools without a tool_choice) with vLLM's 400");
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,
-                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2) or mistral "
-                  "(Mistral 7B v0.3, NeMo, Small 3, Devstral); "
+                  "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2), mistral "
+                  "(Mistral 7B v0.3, NeMo, Small 3, Devstral) or openai (gpt-oss); "
                   "default: the format the chat template uses");
+  cmd->add_option("--reasoning-parser", opt->reasoning_parser,
+                  "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "
+                  "(DeepSeek-R1 and its distills, QwQ, Qwen3 thinking models whose template opens <think>), qwen3 "
+                  "(Qwen3: reasoning when the reply opens <think>), openai_gptoss (gpt-oss, whose harmony channels "
+                  "are parsed anyway); default: the text as generated (gpt-oss: parsed)");
   cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
                   "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "
                   "constraint (forced tool calls included) compact");

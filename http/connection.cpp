@@ -108,6 +108,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, ServingEngi
   context.max_model_len = model.max_model_len;
   context.enable_auto_tool_choice = model.enable_auto_tool_choice;
   context.tool_call_format = model.tool_call_format;
+  context.reasoning = model.reasoning;
   context.disable_any_whitespace = model.disable_any_whitespace;
   context.system_fingerprint = model.system_fingerprint;
   context.vocab_size = model.vocab_size;

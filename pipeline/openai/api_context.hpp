@@ -18,6 +18,8 @@ struct ApiContext {
   // in text. Off (--disable-auto-tool-choice): vLLM's 400.
   bool enable_auto_tool_choice = true;
   std::optional<ToolCallFormat> tool_call_format;
+  // --reasoning-parser: chat replies' reasoning split off as `reasoning` (thinking_parser.hpp).
+  ReasoningFormat reasoning = ReasoningFormat::None;
   // --structured-outputs-config's disable_any_whitespace: the default of every JSON constraint
   // (forced tool calls included); a request's structured_outputs.disable_any_whitespace overrides.
   bool disable_any_whitespace = false;

@@ -80,6 +80,7 @@ void read_tool_fields(const FieldReader& fields, const ApiContext& context, Gene
   if (auto parallel = fields.boolean("parallel_tool_calls")) request.parallel_tool_calls = *parallel;
   // A harmony model's replies are parsed (for their reasoning) with or without tools.
   if (context.tool_call_format == ToolCallFormat::Harmony) request.tool_calls.format = ToolCallFormat::Harmony;
+  request.tool_calls.reasoning = context.reasoning;
 
   const boost::json::value* choice = fields.find("tool_choice");  // null counts as absent
   std::string choice_name;

@@ -64,6 +64,21 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
   return std::nullopt;
 }
 
+bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony) {
+  harmony = false;
+  reasoning = ReasoningFormat::None;
+  if (name == "deepseek_r1") {
+    reasoning = ReasoningFormat::DeepSeekR1;
+  } else if (name == "qwen3") {
+    reasoning = ReasoningFormat::Qwen3;
+  } else if (name == "openai_gptoss") {
+    harmony = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format) {
   if (name == "hermes") {
     format = ToolCallFormat::Hermes;

@@ -16,6 +16,10 @@ enum class ToolCallFormat {
                // replies are parsed (reasoning, content) even without tools (harmony_parser.hpp)
 };
 
+// vLLM's --reasoning-parser: how a reply's reasoning is told from its content (thinking_parser.hpp).
+// gpt-oss's harmony channels are parsed whenever the format is Harmony, with or without it.
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3 };
+
 struct ToolCallMode {
   enum class Kind {
     None,      // plain text: no tools, tool_choice "none", or auto tools not enabled
@@ -26,12 +30,19 @@ struct ToolCallMode {
   Kind kind = Kind::None;
   ToolCallFormat format = ToolCallFormat::Hermes;
   std::string function_name;  // Kind::Named
+  // Reasoning split off before the tool-call format reads the rest (Kind::None and Auto only: a
+  // forced call's JSON constraint leaves no room for it).
+  ReasoningFormat reasoning = ReasoningFormat::None;
 };
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
 // "openai" (vLLM's name for gpt-oss's harmony).
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
+
+// The --reasoning-parser names: "deepseek_r1", "qwen3", and "openai_gptoss" (gpt-oss: harmony,
+// which sets no ReasoningFormat but the Harmony tool-call format). False for any other name.
+bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony);
 
 // The format a chat template asks tool calls in, read off the template's text as llama.cpp's
 // server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML

@@ -1,8 +1,9 @@
 #include "pipeline/tool_calls/tool_call_parsers.hpp"
 
-#include "pipeline/tool_calls/harmony_parser.hpp"
-
 #include <algorithm>
+
+#include "pipeline/tool_calls/harmony_parser.hpp"
+#include "pipeline/tool_calls/thinking_parser.hpp"
 
 namespace troupe {
 
@@ -430,7 +431,9 @@ MessageDelta NamedCallParser::finish() {
 
 // --- factory and whole messages ----------------------------------------------------------------
 
-std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) {
+namespace {
+
+std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
   switch (mode.kind) {
     case ToolCallMode::Kind::None:
       return mode.format == ToolCallFormat::Harmony ? std::make_unique<HarmonyParser>(/*calls=*/false) : nullptr;
@@ -446,6 +449,15 @@ std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) 
     case ToolCallMode::Kind::Named: return std::make_unique<NamedCallParser>(mode.function_name);
   }
   return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) {
+  std::unique_ptr<ToolCallParser> content = make_content_parser(mode);
+  const bool free_text = mode.kind == ToolCallMode::Kind::None || mode.kind == ToolCallMode::Kind::Auto;
+  if (mode.reasoning == ReasoningFormat::None || mode.format == ToolCallFormat::Harmony || !free_text) return content;
+  return std::make_unique<ThinkingParser>(mode.reasoning, std::move(content));
 }
 
 ParsedMessage parse_message(const ToolCallMode& mode, std::string_view text) {

@@ -146,6 +146,24 @@ TEST_CASE("chat: a harmony model's replies are always parsed, with the markers' 
   CHECK(tool_call_format_of_template("{{- '<|start|>assistant<|channel|>final<|message|>' }}") == ToolCallFormat::Harmony);
 }
 
+TEST_CASE("chat: --reasoning-parser reaches every chat request", "[openai][reasoning]") {
+  ApiContext thinking = kContext;
+  thinking.reasoning = ReasoningFormat::Qwen3;
+  thinking.tool_call_format = ToolCallFormat::Hermes;
+  const GenerationRequest plain =
+      parse_chat_request(R"({"model":"m","messages":[)" + kUser + R"(],"max_tokens":4})", thinking);
+  CHECK(plain.tool_calls.kind == ToolCallMode::Kind::None);
+  CHECK(plain.tool_calls.reasoning == ReasoningFormat::Qwen3);
+  CHECK(plain.skip_special_tokens);  // <think> and </think> are not special tokens
+  ReasoningFormat format;
+  bool harmony = false;
+  CHECK(reasoning_format_from_name("deepseek_r1", format, harmony));
+  CHECK(format == ReasoningFormat::DeepSeekR1);
+  CHECK(reasoning_format_from_name("openai_gptoss", format, harmony));
+  CHECK(harmony);
+  CHECK_FALSE(reasoning_format_from_name("granite", format, harmony));
+}
+
 TEST_CASE("chat: tools and tool_choice as vLLM reads them", "[openai]") {
   ApiContext with_auto = kContext;
   with_auto.enable_auto_tool_choice = true;

@@ -1,0 +1,68 @@
+#include "pipeline/tool_calls/thinking_parser.hpp"
+
+namespace troupe {
+namespace {
+
+constexpr std::string_view kOpen = "<think>", kClose = "</think>";
+
+// How many trailing bytes of `text` could begin `tag` (held back until the next piece).
+std::size_t partial_suffix(std::string_view text, std::string_view tag) {
+  for (std::size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n) {
+    if (tag.starts_with(text.substr(text.size() - n))) return n;
+  }
+  return 0;
+}
+
+}  // namespace
+
+MessageDelta ThinkingParser::push(std::string_view text) {
+  MessageDelta out;
+  pending_.append(text);
+  drain(out, /*at_end=*/false);
+  return out;
+}
+
+MessageDelta ThinkingParser::finish() {
+  MessageDelta out;
+  drain(out, /*at_end=*/true);
+  if (content_) out.append(content_->finish());
+  return out;
+}
+
+void ThinkingParser::to_content(std::string_view text, MessageDelta& out) {
+  if (text.empty()) return;
+  if (content_) {
+    out.append(content_->push(text));
+  } else {
+    out.content.append(text);
+  }
+}
+
+void ThinkingParser::drain(MessageDelta& out, bool at_end) {
+  if (state_ == State::Start) {
+    if (pending_.starts_with(kOpen)) {
+      pending_.erase(0, kOpen.size());
+      state_ = State::Reasoning;
+    } else if (kOpen.starts_with(pending_) && !at_end) {
+      return;  // "<thi" so far
+    } else {
+      state_ = format_ == ReasoningFormat::DeepSeekR1 ? State::Reasoning : State::Content;
+    }
+  }
+  if (state_ == State::Reasoning) {
+    const std::size_t close = pending_.find(kClose);
+    if (close == std::string::npos) {
+      const std::size_t keep = at_end ? 0 : partial_suffix(pending_, kClose);
+      out.reasoning.append(pending_, 0, pending_.size() - keep);
+      pending_.erase(0, pending_.size() - keep);
+      return;
+    }
+    out.reasoning.append(pending_, 0, close);
+    pending_.erase(0, close + kClose.size());
+    state_ = State::Content;
+  }
+  to_content(pending_, out);
+  pending_.clear();
+}
+
+}  // namespace troupe

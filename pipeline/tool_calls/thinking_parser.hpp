@@ -1,0 +1,47 @@
+#pragma once
+// Reasoning between <think> and </think> (Qwen3, QwQ, DeepSeek-R1 and its distills), split off as
+// the message's `reasoning` when the server runs with vLLM's --reasoning-parser, as vLLM's
+// deepseek_r1 and qwen3 parsers split it; the rest is content, read by the request's tool-call
+// parser when it has one.
+//
+//   deepseek_r1  the reply starts in reasoning (R1's templates open <think> in the prompt; a
+//                leading <think> the model writes itself is dropped) and </think> ends it. Without
+//                </think> the whole reply is reasoning.
+//   qwen3        the reply is reasoning only when it starts with <think> (Qwen3 writes it; with
+//                enable_thinking false it writes none, and the reply is content); </think> ends it.
+//
+// Streaming and whole replies split alike: a leading <think> and a </think> are held back while
+// only part of them has arrived.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pipeline/tool_calls/tool_call_mode.hpp"
+#include "pipeline/tool_calls/tool_call_parser.hpp"
+
+namespace troupe {
+
+class ThinkingParser : public ToolCallParser {
+ public:
+  // `content` reads what follows the reasoning (nullptr: it is plain content).
+  ThinkingParser(ReasoningFormat format, std::unique_ptr<ToolCallParser> content)
+      : format_(format), content_(std::move(content)) {}
+
+  MessageDelta push(std::string_view text) override;
+  MessageDelta finish() override;
+  int calls() const override { return content_ ? content_->calls() : 0; }
+  bool failed() const override { return content_ && content_->failed(); }
+  bool content_null_when_empty() const override { return !content_ || content_->content_null_when_empty(); }
+
+ private:
+  enum class State { Start, Reasoning, Content };
+  void drain(MessageDelta& out, bool at_end);
+  void to_content(std::string_view text, MessageDelta& out);
+
+  ReasoningFormat format_;
+  std::unique_ptr<ToolCallParser> content_;
+  State state_ = State::Start;
+  std::string pending_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,90 @@
+// Reasoning between <think> and </think> split off as vLLM's deepseek_r1 and qwen3 reasoning
+// parsers split it, whole and cut into every piece size; with a tool-call format, the calls are
+// read from what follows the reasoning.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "pipeline/tool_calls/tool_call_parser.hpp"
+
+using namespace troupe;
+
+namespace {
+
+MessageDelta streamed(const std::string& text, std::size_t piece, const ToolCallMode& mode) {
+  auto parser = make_tool_call_parser(mode);
+  REQUIRE(parser);
+  MessageDelta all;
+  for (std::size_t at = 0; at < text.size(); at += piece) all.append(parser->push(std::string_view(text).substr(at, piece)));
+  all.append(parser->finish());
+  return all;
+}
+
+ToolCallMode plain(ReasoningFormat reasoning) {
+  ToolCallMode mode;
+  mode.reasoning = reasoning;
+  return mode;
+}
+
+}  // namespace
+
+TEST_CASE("deepseek_r1: the reply starts in reasoning, </think> ends it", "[tool_calls][reasoning]") {
+  for (std::size_t piece : {1, 2, 3, 7, 1000}) {
+    INFO("piece " << piece);
+    // R1's template opens <think> in the prompt: the reply starts inside it.
+    MessageDelta r1 = streamed("Add them: 4.\n</think>\n\nThe sum is 4.", piece, plain(ReasoningFormat::DeepSeekR1));
+    CHECK(r1.reasoning == "Add them: 4.\n");
+    CHECK(r1.content == "\n\nThe sum is 4.");
+    // A <think> the model writes itself (R1-0528) is dropped.
+    MessageDelta opened = streamed("<think>Hm</think>Yes", piece, plain(ReasoningFormat::DeepSeekR1));
+    CHECK(opened.reasoning == "Hm");
+    CHECK(opened.content == "Yes");
+    // Cut off while thinking: all reasoning.
+    MessageDelta cut = streamed("Still thinking about </thi", piece, plain(ReasoningFormat::DeepSeekR1));
+    CHECK(cut.reasoning == "Still thinking about </thi");
+    CHECK(cut.content.empty());
+  }
+}
+
+TEST_CASE("qwen3: reasoning only when the reply opens <think>", "[tool_calls][reasoning]") {
+  for (std::size_t piece : {1, 3, 1000}) {
+    INFO("piece " << piece);
+    MessageDelta thinking = streamed("<think>\nUser greets.\n</think>\n\nHello!", piece, plain(ReasoningFormat::Qwen3));
+    CHECK(thinking.reasoning == "\nUser greets.\n");
+    CHECK(thinking.content == "\n\nHello!");
+    // enable_thinking false: the template closes an empty think block in the prompt.
+    MessageDelta direct = streamed("Hello! <think> is a tag.", piece, plain(ReasoningFormat::Qwen3));
+    CHECK(direct.reasoning.empty());
+    CHECK(direct.content == "Hello! <think> is a tag.");
+  }
+  const ParsedMessage whole = parse_message(plain(ReasoningFormat::Qwen3), "<think>a</think>b");
+  REQUIRE(whole.reasoning);
+  CHECK(*whole.reasoning == "a");
+  CHECK(whole.content == "b");
+  const ParsedMessage none = parse_message(plain(ReasoningFormat::Qwen3), "just text");
+  CHECK_FALSE(none.reasoning);
+  CHECK(none.content == "just text");
+}
+
+TEST_CASE("reasoning then a Hermes tool call (Qwen3 with tools)", "[tool_calls][reasoning]") {
+  ToolCallMode mode{ToolCallMode::Kind::Auto, ToolCallFormat::Hermes};
+  mode.reasoning = ReasoningFormat::Qwen3;
+  const std::string reply =
+      "<think>\nNeed weather.\n</think>\n\n<tool_call>\n{\"name\": \"w\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>";
+  for (std::size_t piece : {1, 5, 1000}) {
+    INFO("piece " << piece);
+    const MessageDelta all = streamed(reply, piece, mode);
+    CHECK(all.reasoning == "\nNeed weather.\n");
+    REQUIRE_FALSE(all.tool_calls.empty());
+    CHECK(all.tool_calls.front().name == "w");
+  }
+  const ParsedMessage message = parse_message(mode, reply);
+  REQUIRE(message.tool_calls.size() == 1);
+  CHECK(message.tool_calls[0].arguments == R"({"city": "Oslo"})");
+  REQUIRE(message.reasoning);
+  CHECK(*message.reasoning == "\nNeed weather.\n");
+  // Forced calls are JSON from the first token: no reasoning is split off.
+  ToolCallMode forced{ToolCallMode::Kind::Required, ToolCallFormat::Hermes};
+  forced.reasoning = ReasoningFormat::DeepSeekR1;
+  CHECK_FALSE(parse_message(forced, R"([{"name": "w", "parameters": {}}])").reasoning);
+}
