@@ -208,6 +208,16 @@ void iq4_xs(const u8* b, float* y) {
   }
 }
 
+// MXFP4_F16: IQ4_NL's layout (f16 d, 16 nibble bytes) indexing MXFP4's table.
+void mxfp4_f16(const u8* b, float* y) {
+  const float d = fp16_load(b);
+  const u8* qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = d * static_cast<float>(kMxfp4Values[qs[j] & 0x0F]);
+    y[j + 16] = d * static_cast<float>(kMxfp4Values[qs[j] >> 4]);
+  }
+}
+
 // MXFP4: one E8M0 byte e (the scale 2^(e − 127), applied as half of it to the doubled values),
 // 16 bytes of E2M1 indices (low nibbles elements 0..15, high 16..31).
 void mxfp4(const u8* b, float* y) {
@@ -221,32 +231,33 @@ void mxfp4(const u8* b, float* y) {
 
 }  // namespace
 
-void mxfp4_to_q5_0(const std::byte* src, int64_t blocks, std::byte* dst) {
+void mxfp4_to_f16_scale(const std::byte* src, int64_t blocks, std::byte* dst) {
   const auto* s = reinterpret_cast<const u8*>(src);
   auto* o = reinterpret_cast<u8*>(dst);
-  for (int64_t i = 0; i < blocks; ++i, s += 17, o += 22) {
-    // The values are k · 2^(e − 128) with k in −12..12: as Q5_0, q = k + 16 (4..28) and d = 2^(e − 128),
-    // a float16 for e in 104..143; below that d is float16's least subnormal 2^−24 and the values
-    // are rounded to multiples of it (they are under 12 · 2^−25 in magnitude).
+  for (int64_t i = 0; i < blocks; ++i, s += 17, o += 18) {
+    // The values are k · 2^(e − 128) with k in −12..12: d = 2^(e − 128) is a float16 for e in
+    // 104..143; below that d is float16's least subnormal 2^−24 and k is rescaled and rounded to a
+    // value of the table (the weights are under 12 · 2^−25 in magnitude: zero in any product).
     const int e = s[0];
     if (e > 143) {
       throw std::invalid_argument("MXFP4 block scale 2^" + std::to_string(e - 128) + " exceeds float16's range");
     }
-    const float scale = e >= 104 ? 1.0f : std::ldexp(1.0f, e - 104);  // value units of 2^-24 per k
     const std::uint16_t d = float_to_fp16(std::ldexp(1.0f, std::max(e, 104) - 128));
     std::memcpy(o, &d, 2);
-    std::uint32_t qh = 0;
-    u8* qs = o + 6;
-    for (int j = 0; j < 16; ++j) {
-      const auto q = [&](int nibble) {
-        return static_cast<int>(std::lround(static_cast<float>(kMxfp4Values[nibble]) * scale)) + 16;
-      };
-      const int lo = q(s[1 + j] & 0x0F), hi = q(s[1 + j] >> 4);
-      qs[j] = static_cast<u8>((lo & 0x0F) | ((hi & 0x0F) << 4));
-      qh |= static_cast<std::uint32_t>((lo >> 4) & 1) << j;
-      qh |= static_cast<std::uint32_t>((hi >> 4) & 1) << (j + 16);
+    if (e >= 104) {
+      std::memcpy(o + 2, s + 1, 16);
+      continue;
     }
-    std::memcpy(o + 2, &qh, 4);
+    // k · 2^(e − 104) rounds to 0 for every k but ±12, ±8, ±6 at e = 103 (to ±6, ±4, ±3).
+    const auto rescaled = [&](int nibble) {
+      const float v = std::ldexp(static_cast<float>(kMxfp4Values[nibble]), e - 104);
+      int best = 0;
+      for (int k = 1; k < 16; ++k) {
+        if (std::fabs(static_cast<float>(kMxfp4Values[k]) - v) < std::fabs(static_cast<float>(kMxfp4Values[best]) - v)) best = k;
+      }
+      return best;
+    };
+    for (int j = 0; j < 16; ++j) o[2 + j] = static_cast<u8>(rescaled(s[1 + j] & 0x0F) | (rescaled(s[1 + j] >> 4) << 4));
   }
 }
 
@@ -299,6 +310,7 @@ BlockDequantizer block_dequantizer(DType type) {
     case DType::IQ4_NL: return iq4_nl;
     case DType::IQ4_XS: return iq4_xs;
     case DType::MXFP4: return mxfp4;
+    case DType::MXFP4_F16: return mxfp4_f16;
     default: throw std::logic_error("block_dequantizer: " + std::string(dtype_name(type)) + " is not a block type");
   }
 }

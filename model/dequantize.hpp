@@ -62,10 +62,10 @@ inline constexpr std::int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1,
 // An MXFP4 block's scale for the doubled values: 2^(e − 128) for its E8M0 byte e.
 inline float mxfp4_scale(std::uint8_t e) { return std::ldexp(1.0f, static_cast<int>(e) - 128); }
 
-// `blocks` MXFP4 blocks (17 bytes each) rewritten as Q5_0 blocks (22 bytes each) of the same values,
-// for the CPU kernels, which multiply Q5_0: exact for block scales 2^(e − 128) that float16 holds
-// (e of 104..143); throws std::invalid_argument above that range, rounds to float16's least
-// subnormal below it.
-void mxfp4_to_q5_0(const std::byte* src, int64_t blocks, std::byte* dst);
+// `blocks` MXFP4 blocks (17 bytes each) rewritten as MXFP4_F16 blocks (18 bytes each) of the same
+// values, for the CPU kernels: exact for block scales 2^(e − 128) that float16 holds (e of
+// 104..143); throws std::invalid_argument above that range, rounds to float16's least subnormal
+// below it.
+void mxfp4_to_f16_scale(const std::byte* src, int64_t blocks, std::byte* dst);
 
 }  // namespace troupe

@@ -25,7 +25,7 @@ struct DTypeInfo {
 // 12 packed 6-bit scales + f16 d; IQ4_NL = f16 d + 16 nibble bytes (indices into a fixed table of 16
 // int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table;
 // MXFP4 = one E8M0 exponent byte + 16 nibble bytes of FP4 (E2M1) values (gpt-oss's experts).
-constexpr std::array<DTypeInfo, 17> kInfo{{
+constexpr std::array<DTypeInfo, 18> kInfo{{
     {DType::F32, "F32", 1, 4, 0},
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
@@ -42,6 +42,7 @@ constexpr std::array<DTypeInfo, 17> kInfo{{
     {DType::IQ4_NL, "IQ4_NL", 32, 18, 20},
     {DType::IQ4_XS, "IQ4_XS", 256, 136, 23},
     {DType::MXFP4, "MXFP4", 32, 17, 39},
+    {DType::MXFP4_F16, "MXFP4_F16", 32, 18, kNoGgmlId},
     {DType::U8, "U8", 1, 1, kNoGgmlId},
 }};
 

@@ -13,6 +13,10 @@ enum class DType {
   Q4_K, Q5_K, Q6_K,
   Q2_K, Q3_K, IQ4_NL, IQ4_XS,
   MXFP4,
+  // MXFP4's values with a float16 scale, in IQ4_NL's block layout (f16 d + 16 nibble bytes): the CPU
+  // backend's form of MXFP4 blocks (mxfp4_to_f16_scale), which its IQ4_NL kernels multiply with
+  // MXFP4's table. No file stores it.
+  MXFP4_F16,
   U8,  // raw bytes (safetensors' U8: gpt-oss's MXFP4 blocks and scales as Hugging Face stores them)
 };
 

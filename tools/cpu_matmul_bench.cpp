@@ -7,7 +7,7 @@
 // runs per cell in microseconds, the int8 path's weight bytes read per microsecond (GB/s) and its
 // arithmetic rate (GMAC/s).
 //
-//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs]
+//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16]
 //                           [--rows 1,2,4,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold]
 // --shape replaces the two default shapes (repeatable; 5632x2048 is the 1B shape's gate). --cold
 // cycles through enough copies of each weight (>= 256 MiB) that every product streams its weight
@@ -56,7 +56,7 @@ std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, std
       std::memcpy(p + 82, &d, 2);
     } else if (type == DType::Q3_K) {
       std::memcpy(p + 108, &d, 2);
-    } else if (type == DType::IQ4_NL || type == DType::IQ4_XS) {
+    } else if (type == DType::IQ4_NL || type == DType::IQ4_XS || type == DType::MXFP4_F16) {
       std::memcpy(p, &d, 2);
     } else {
       std::memcpy(p, &d, 2);
@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
       std::transform(t.begin(), t.end(), t.begin(), ::toupper);
       bool found = false;
       for (DType c : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
-                      DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
+                      DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::MXFP4_F16}) {
         if (troupe::dtype_name(c) == t) type = c, found = true;
       }
       if (!found) {
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
       return 2;
     }
   }

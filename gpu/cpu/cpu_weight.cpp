@@ -89,10 +89,10 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
     const IndexRange cols = part.col_range();
     if (cols.size() != w.cols_) throw std::invalid_argument("CpuWeight: " + part.name + " has another column count");
     const int64_t nrows = part.row_count(), stored_cols = part.stored_cols();
-    // MXFP4 (gpt-oss's experts) is kept as the Q5_0 blocks of the same values (22 bytes a block
-    // against 17), which the int8 kernels multiply.
+    // MXFP4 (gpt-oss's experts) is kept with a float16 scale instead of its exponent byte (18 bytes
+    // a block against 17), which the int8 kernels multiply as IQ4_NL with MXFP4's table.
     const DType stored_type = model.tensor(part.name).dtype;
-    const DType type = stored_type == DType::MXFP4 ? DType::Q5_0 : stored_type;
+    const DType type = stored_type == DType::MXFP4 ? DType::MXFP4_F16 : stored_type;
     // A slice that cuts the blocks the whole tensor would keep is refused rather than widened to
     // float32 (several times the memory, unasked).
     const auto block = dtype_block_elements(type);
@@ -105,9 +105,9 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
       StoredRows stored = model.load_stored(part.name, part.shape);
       if (stored_type == DType::MXFP4) {
         const int64_t elements = part.shape.front() * stored_cols;
-        std::vector<std::byte> q5(static_cast<std::size_t>(dtype_bytes_for(DType::Q5_0, elements)));
-        mxfp4_to_q5_0(stored.bytes.data(), elements / dtype_block_elements(DType::MXFP4), q5.data());
-        stored.bytes = std::move(q5);
+        std::vector<std::byte> f16(static_cast<std::size_t>(dtype_bytes_for(DType::MXFP4_F16, elements)));
+        mxfp4_to_f16_scale(stored.bytes.data(), elements / dtype_block_elements(DType::MXFP4), f16.data());
+        stored.bytes = std::move(f16);
       }
       const auto row_bytes = static_cast<int64_t>(dtype_bytes_for(type, w.cols_));
       std::vector<std::byte> bytes =

@@ -22,7 +22,7 @@ bool int8_matmul_supports(DType type) {
   switch (type) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
     case DType::Q2_K: case DType::Q3_K: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
-    case DType::IQ4_NL: case DType::IQ4_XS:
+    case DType::IQ4_NL: case DType::IQ4_XS: case DType::MXFP4_F16:
       return true;
     default:
       return false;
@@ -118,12 +118,14 @@ void weight_chunk(DType type, const u8* row, int64_t index, WeightChunk& w) {
       break;
     }
     case DType::IQ4_NL:
-    case DType::IQ4_XS: {
+    case DType::IQ4_XS:
+    case DType::MXFP4_F16: {
       const bool xs = type == DType::IQ4_XS;
       const u8* qs = b + (xs ? 8 + 16 * j : 2);
+      const std::int8_t* table = type == DType::MXFP4_F16 ? kMxfp4Values : kIq4Values;
       for (int l = 0; l < 16; ++l) {
-        w.qw[l] = kIq4Values[qs[l] & 0x0F];
-        w.qw[l + 16] = kIq4Values[qs[l] >> 4];
+        w.qw[l] = table[qs[l] & 0x0F];
+        w.qw[l + 16] = table[qs[l] >> 4];
       }
       w.scale[0] = w.scale[1] = xs ? fp16_load(b) * static_cast<float>(iq4_xs_scale(j, b) - 32) : fp16_load(b);
       break;

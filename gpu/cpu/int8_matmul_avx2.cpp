@@ -53,9 +53,10 @@ TROUPE_AVX2 inline __m256i high_bits_32(const u8* p) {
   return _mm256_and_si256(_mm256_cmpeq_epi8(all, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
 }
 
-// IQ4_NL/IQ4_XS: 32 bytes of table indices as the table's signed values (one byte shuffle).
-TROUPE_AVX2 inline __m256i iq4_values(__m256i indices) {
-  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values));
+// IQ4_NL/IQ4_XS (MXFP4_F16: MXFP4's table): 32 bytes of table indices as the table's signed values
+// (one byte shuffle).
+TROUPE_AVX2 inline __m256i iq4_values(__m256i indices, const std::int8_t* values = kIq4Values) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
   return _mm256_shuffle_epi8(_mm256_set_m128i(table, table), indices);
 }
 
@@ -74,6 +75,7 @@ template <> struct Format<DType::Q6_K> { static constexpr int64_t kChunks = 8, k
 template <> struct Format<DType::Q2_K> { static constexpr int64_t kChunks = 8, kBytes = 84; static constexpr bool kSigned = false, kOffset = false, kMins = true; };
 template <> struct Format<DType::Q3_K> { static constexpr int64_t kChunks = 8, kBytes = 110; static constexpr bool kSigned = true, kOffset = false; };
 template <> struct Format<DType::IQ4_NL> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
+template <> struct Format<DType::MXFP4_F16> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
 template <> struct Format<DType::IQ4_XS> { static constexpr int64_t kChunks = 8, kBytes = 136; static constexpr bool kSigned = true, kOffset = false; };
 
 template <DType T> constexpr bool has_mins() {
@@ -110,7 +112,7 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
       offset[c] = -f16(b + 82);
     } else if constexpr (T == DType::Q3_K) {
       scale[c] = f16(b + 108);
-    } else if constexpr (T == DType::IQ4_NL) {
+    } else if constexpr (T == DType::IQ4_NL || T == DType::MXFP4_F16) {
       scale[c] = f16(b);
     } else if constexpr (T == DType::IQ4_XS) {
       scale[c] = f16(b) * static_cast<float>(iq4_xs_scale(static_cast<int>(c % 8), b) - 32);
@@ -170,6 +172,8 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
     return v;
   } else if constexpr (T == DType::IQ4_NL) {
     return iq4_values(nibbles_16(b + 2));
+  } else if constexpr (T == DType::MXFP4_F16) {
+    return iq4_values(nibbles_16(b + 2), kMxfp4Values);
   } else if constexpr (T == DType::IQ4_XS) {
     return iq4_values(nibbles_16(b + 8 + 16 * j));
   } else {  // Q6_K
@@ -302,6 +306,7 @@ void int8_matmul_avx2(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
     case DType::Q3_K: return matmul<DType::Q3_K>(j, n0, n1);
     case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, n0, n1);
     case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, n0, n1);
+    case DType::MXFP4_F16: return matmul<DType::MXFP4_F16>(j, n0, n1);
     default: return int8_matmul_portable(j, n0, n1);
   }
 }

@@ -28,6 +28,7 @@ template <> struct Record<DType::Q8_0> { static constexpr int64_t kBytes = 272, 
 template <> struct Record<DType::Q4_K> { static constexpr int64_t kBytes = 1152, kQuants = 128; };
 template <> struct Record<DType::Q5_K> { static constexpr int64_t kBytes = 1408, kQuants = 384, kHigh = 128; };
 template <> struct Record<DType::IQ4_NL> { static constexpr int64_t kBytes = 144, kQuants = 16; };
+template <> struct Record<DType::MXFP4_F16> { static constexpr int64_t kBytes = 144, kQuants = 16; };
 template <> struct Record<DType::IQ4_XS> { static constexpr int64_t kBytes = 1088, kQuants = 64; };
 template <> struct Record<DType::Q3_K> { static constexpr int64_t kBytes = 880, kQuants = 256, kScales = 768, kD = 864; };
 template <> struct Record<DType::Q2_K> { static constexpr int64_t kBytes = 672, kQuants = 128, kD = 640, kDmin = 656; };
@@ -88,9 +89,10 @@ TROUPE_AVX2 inline void q4k_scales(const u8* rec, __m256* scale, __m256* offset)
   }
 }
 
-// IQ4_NL/IQ4_XS: 32 bytes of 4-bit table indices as the table's signed values (one byte shuffle).
-TROUPE_AVX2 inline __m256i iq4_lookup(__m256i indices) {
-  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values));
+// IQ4_NL/IQ4_XS (MXFP4_F16: MXFP4's table): 32 bytes of 4-bit table indices as the table's signed
+// values (one byte shuffle).
+TROUPE_AVX2 inline __m256i iq4_lookup(__m256i indices, const int8_t* values = kIq4Values) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
   return _mm256_shuffle_epi8(_mm256_set_m128i(table, table), indices);
 }
 

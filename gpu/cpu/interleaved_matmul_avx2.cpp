@@ -17,16 +17,16 @@ namespace {
 
 using namespace interleaved;
 
-// IQ4_NL/IQ4_XS: the int32 sums Σ qw·qx over 32 columns of the group's 8 rows (lane i = row i)
+// IQ4_NL/IQ4_XS (and MXFP4_F16, with MXFP4's table): the int32 sums Σ qw·qx over 32 columns of the group's 8 rows (lane i = row i)
 // from the 4 vectors of table indices at `qs` (low nibbles: columns 4l .. 4l+3, high: 16 + 4l ..).
 // Values reach ±127, so each maddubs (2·127·127 = 32,258) is widened at once, as Q8_0's.
 template <int RM>
-TROUPE_AVX2 inline void iq4_dots(const u8* qs, const int8_t* const* x, __m256i* dot) {
+TROUPE_AVX2 inline void iq4_dots(const u8* qs, const int8_t* const* x, __m256i* dot, const int8_t* table = kIq4Values) {
   const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
   for (int l = 0; l < 4; ++l) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * l));
-    const __m256i wl = iq4_lookup(_mm256_and_si256(v, nibble));
-    const __m256i wh = iq4_lookup(_mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+    const __m256i wl = iq4_lookup(_mm256_and_si256(v, nibble), table);
+    const __m256i wh = iq4_lookup(_mm256_and_si256(_mm256_srli_epi16(v, 4), nibble), table);
     const __m256i al = _mm256_sign_epi8(wl, wl), ah = _mm256_sign_epi8(wh, wh);
     for (int r = 0; r < RM; ++r) {
       const __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(al, _mm256_sign_epi8(broadcast4(x[r] + 4 * l), wl)), ones);
@@ -43,6 +43,8 @@ TROUPE_AVX2 inline void chunk_dots(const u8* rec, const int8_t* const* x, __m256
   const __m256i ones = _mm256_set1_epi16(1);
   if constexpr (T == DType::IQ4_NL) {
     iq4_dots<RM>(rec + Record<T>::kQuants, x, dot);
+  } else if constexpr (T == DType::MXFP4_F16) {
+    iq4_dots<RM>(rec + Record<T>::kQuants, x, dot, kMxfp4Values);
   } else if constexpr (T == DType::Q8_0) {
     for (int q = 0; q < 8; ++q) {  // columns 4q .. 4q+3; signed weights through abs/sign
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec + Record<T>::kQuants + 32 * q));
@@ -106,7 +108,7 @@ TROUPE_AVX2 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0
     if constexpr (T == DType::Q5_0) offset = _mm256_mul_ps(d, _mm256_set1_ps(-16.0f));
     for (int r = 0; r < RM; ++r) {
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), _mm256_mul_ps(d, _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
-      if constexpr (T != DType::Q8_0 && T != DType::IQ4_NL) {
+      if constexpr (T != DType::Q8_0 && T != DType::IQ4_NL && T != DType::MXFP4_F16) {
         acc[r] = _mm256_fmadd_ps(offset, _mm256_set1_ps(a.s(r0 + r)[c]), acc[r]);
       }
     }
@@ -413,6 +415,7 @@ void interleaved_matmul_avx2(const InterleavedMatmulJob& j, int64_t g0, int64_t 
     case DType::Q3_K: return matmul<DType::Q3_K>(j, g0, g1);
     case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, g0, g1);
     case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, g0, g1);
+    case DType::MXFP4_F16: return matmul<DType::MXFP4_F16>(j, g0, g1);
     default: return interleaved_matmul_portable(j, g0, g1);
   }
 }

@@ -294,7 +294,7 @@ void interleaved_matmul_avx512(const InterleavedMatmulJob& j, int64_t g0, int64_
     case DType::Q4_K: return matmul<DType::Q4_K>(j, g0, g1);
     case DType::Q5_K: return matmul<DType::Q5_K>(j, g0, g1);
     case DType::Q6_K: return matmul<DType::Q6_K>(j, g0, g1);
-    default: return interleaved_matmul_low_bit_avx512(j, g0, g1);  // Q2_K, Q3_K, IQ4_NL, IQ4_XS
+    default: return interleaved_matmul_low_bit_avx512(j, g0, g1);  // Q2_K, Q3_K, IQ4_NL, IQ4_XS, MXFP4_F16
   }
 }
 

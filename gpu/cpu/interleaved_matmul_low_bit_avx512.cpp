@@ -1,4 +1,4 @@
-// The AVX-512 VNNI loops of interleaved_matmul.hpp for Q2_K, Q3_K, IQ4_NL and IQ4_XS: the AVX2
+// The AVX-512 VNNI loops of interleaved_matmul.hpp for Q2_K, Q3_K, IQ4_NL (and MXFP4_F16) and IQ4_XS: the AVX2
 // kernel's loops (interleaved_matmul_avx2.cpp) with vpdpbusd, written once over Lanes8 / Lanes16
 // (interleaved_lanes_avx512.hpp). They form the AVX2 kernel's integer sums exactly and run its
 // float steps in its order, so the two kernels agree bit for bit (tests/gpu/cpu checks).
@@ -20,12 +20,14 @@ namespace {
 
 using namespace interleaved;
 
-// IQ4_NL/IQ4_XS's table shifted to unsigned.
-constexpr auto kIq4Unsigned = [] {
+// IQ4_NL/IQ4_XS's table and MXFP4's shifted to unsigned.
+constexpr std::array<int8_t, 16> shifted_table(const int8_t* values) {
   std::array<int8_t, 16> t{};
-  for (int i = 0; i < 16; ++i) t[i] = static_cast<int8_t>(kIq4Values[i] + 128);
+  for (int i = 0; i < 16; ++i) t[i] = static_cast<int8_t>(values[i] + 128);
   return t;
-}();
+}
+constexpr auto kIq4Unsigned = shifted_table(kIq4Values);
+constexpr auto kMxfp4Unsigned = shifted_table(kMxfp4Values);
 
 // Σ w·x over 32-column chunk c of the groups' rows, from the 4 vectors of table indices at `qs`,
 // for activation rows r0 .. r0+RM-1. One or two rows keep low and high nibbles'
@@ -33,7 +35,7 @@ constexpr auto kIq4Unsigned = [] {
 // chains enough, and one sum each leaves registers for 8 rows a tile.
 template <class V, int RM>
 TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const QuantizedActivations& a, int64_t r0, int64_t c,
-                                   typename V::vi* dot) {
+                                   typename V::vi* dot, const int8_t* table = kIq4Unsigned.data()) {
   using vi = typename V::vi;
   const int8_t* x[RM];
   int32_t xsum[RM];  // Σx over the chunk
@@ -51,8 +53,8 @@ TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const Quantized
 #pragma GCC unroll 4
   for (int l = 0; l < 4; ++l) {  // columns 4l .. 4l+3 (low nibbles) and 16+4l .. 16+4l+3 (high)
     const vi v = V::load(qs + 32 * l, stride);
-    const vi wl = V::lookup16(kIq4Unsigned.data(), V::band(v, nibble));
-    const vi wh = V::lookup16(kIq4Unsigned.data(), V::band(V::template srli16<4>(v), nibble));
+    const vi wl = V::lookup16(table, V::band(v, nibble));
+    const vi wh = V::lookup16(table, V::band(V::template srli16<4>(v), nibble));
     for (int r = 0; r < RM; ++r) {
       sum[0][r] = V::dot4(sum[0][r], wl, V::bcast4(x[r] + 4 * l));
       sum[kChains - 1][r] = V::dot4(sum[kChains - 1][r], wh, V::bcast4(x[r] + 16 + 4 * l));
@@ -64,9 +66,11 @@ TROUPE_AVX512 inline void iq4_dots(const u8* qs, int64_t stride, const Quantized
   }
 }
 
-template <class V, int RM>
+// IQ4_NL, and MXFP4_F16 (its layout, MXFP4's table).
+template <class V, DType T, int RM>
 TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
-  using R = Record<DType::IQ4_NL>;
+  using R = Record<T>;
+  const int8_t* table = T == DType::MXFP4_F16 ? kMxfp4Unsigned.data() : kIq4Unsigned.data();
   using vf = typename V::vf;
   const QuantizedActivations& a = *j.a;
   const int64_t chunks = j.cols / 32, stride = chunks * R::kBytes;
@@ -76,7 +80,7 @@ TROUPE_AVX512 void group_rows_iq4nl(const InterleavedMatmulJob& j, int64_t g, in
   for (int64_t c = 0; c < chunks; ++c, rec += R::kBytes) {
     V::template prefetch<R::kBytes>(rec, stride);
     typename V::vi dot[RM];
-    iq4_dots<V, RM>(rec + R::kQuants, stride, a, r0, c, dot);
+    iq4_dots<V, RM>(rec + R::kQuants, stride, a, r0, c, dot, table);
     const vf d = V::load_f16x8(rec, stride);
     for (int r = 0; r < RM; ++r) acc[r] = V::fmadd(V::to_float(dot[r]), V::mul(d, V::bcast(a.d(r0 + r)[c])), acc[r]);
   }
@@ -182,8 +186,8 @@ TROUPE_AVX512 void group_rows_2bit(const InterleavedMatmulJob& j, int64_t g, int
 
 template <class V, DType T, int RM>
 TROUPE_AVX512 void group_tile(const InterleavedMatmulJob& j, int64_t g, int64_t r0) {
-  if constexpr (T == DType::IQ4_NL) {
-    group_rows_iq4nl<V, RM>(j, g, r0);
+  if constexpr (T == DType::IQ4_NL || T == DType::MXFP4_F16) {
+    group_rows_iq4nl<V, T, RM>(j, g, r0);
   } else if constexpr (T == DType::IQ4_XS) {
     group_rows_iq4xs<V, RM>(j, g, r0);
   } else {
@@ -215,6 +219,7 @@ void interleaved_matmul_low_bit_avx512(const InterleavedMatmulJob& j, int64_t g0
     case DType::Q3_K: return matmul<DType::Q3_K>(j, g0, g1);
     case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, g0, g1);
     case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, g0, g1);
+    case DType::MXFP4_F16: return matmul<DType::MXFP4_F16>(j, g0, g1);
     default: return interleaved_matmul_portable(j, g0, g1);
   }
 }

@@ -18,7 +18,8 @@ int64_t record_offset(DType type, int64_t i, int64_t b) {
   const auto per_row = [&](int64_t base, int64_t k) { return base + 8 * k + i; };  // byte k of each row's field
   switch (type) {
     case DType::Q4_0:
-    case DType::IQ4_NL: return b < 2 ? 2 * i + b : spread(16, b - 2);
+    case DType::IQ4_NL:
+    case DType::MXFP4_F16: return b < 2 ? 2 * i + b : spread(16, b - 2);
     case DType::Q4_1: return b < 2 ? 2 * i + b : b < 4 ? 16 + 2 * i + (b - 2) : spread(32, b - 4);
     case DType::Q5_0: return b < 2 ? 2 * i + b : b < 6 ? -1 : spread(48, b - 6);
     case DType::Q8_0: return b < 2 ? 2 * i + b : spread(16, b - 2);
@@ -67,6 +68,7 @@ bool interleaved_supports(DType type) {
   switch (type) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q8_0: case DType::Q2_K: case DType::Q3_K:
     case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::IQ4_NL: case DType::IQ4_XS:
+    case DType::MXFP4_F16:
       return true;
     default:
       return false;

@@ -21,6 +21,7 @@
 //   Q2_K  scales[128]  qs[512]  d[8], dmin[8] (fp16)      = 672 bytes (8 × 84)
 //   Q3_K  hmask[256]  qs[512]  scales[96]  d[8] (fp16)    = 880 bytes (8 × 110)
 //   IQ4_NL  as Q4_0 (d[8], qs[128])                       = 144 bytes (8 × 18)
+//   MXFP4_F16 as IQ4_NL                                   = 144 bytes (8 × 18)
 //   IQ4_XS  d[8], scales_h[8] (16 bits)  scales_l[32]  qs[1024] = 1088 bytes (8 × 136)
 // where d[i] (m[i]) is row i's block scale (min), and
 //   4-bit quants: byte 32·L + 4·i + t (L, t in 0..3) is row i's block byte qs[4L + t]: its low

@@ -307,7 +307,7 @@ TEST_CASE("EXAONE 4 (output norms only, per-head q/k norms, RoPE on the sliding 
 TEST_CASE("gpt-oss (attention sinks, biases, alternate windows, YaRN unrounded, biased experts with the clamped SwiGLU), safetensors fused or MXFP4 and llama.cpp's GGUF, matches transformers",
           "[gpu][cpu][reference][families][moe][gpt_oss]") {
   // Float activations: the MXFP4 experts widened at load (exact: the reference's weights are on
-  // MXFP4's grid). int8 activations: the experts kept as Q5_0 blocks of the same values.
+  // MXFP4's grid). int8 activations: the experts kept with a float16 scale (MXFP4_F16), the same values.
   // The fused checkpoints' experts are split at load (model/gpt_oss_experts.hpp).
   check_all_cases_in_one_step("gpt_oss");  // transformers' own checkpoint: experts fused, bfloat16
   check_all_cases_in_one_step("gpt_oss_mxfp4");  // as OpenAI released gpt-oss: MXFP4 blocks and scales

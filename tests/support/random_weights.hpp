@@ -39,6 +39,7 @@ inline std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t co
       case DType::Q3_K: put_f16(p + 108, sign() * scale(rng) * 0.1f); break;
       case DType::IQ4_NL: put_f16(p, sign() * scale(rng) * 0.05f); break;
       case DType::IQ4_XS: put_f16(p, sign() * scale(rng) * 0.002f); break;
+      case DType::MXFP4_F16: put_f16(p, scale(rng)); break;  // from a power of two 2^(e - 128) > 0
       case DType::Q4_K:
       case DType::Q5_K:
         put_f16(p, scale(rng) * 0.05f);

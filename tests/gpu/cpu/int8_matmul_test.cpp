@@ -28,7 +28,8 @@ using troupe::test::random_blocks;
 namespace {
 
 const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,  DType::Q2_K,
-                        DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
+                        DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS,
+                        DType::MXFP4_F16};
 
 struct Expected {
   std::vector<double> exact;  // dequantized weights · float activations, in double

@@ -31,7 +31,8 @@ using troupe::test::random_blocks;
 namespace {
 
 const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q2_K,
-                        DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
+                        DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS,
+                        DType::MXFP4_F16};
 
 // A width of whole blocks: SmolLM2's 576 for the 32-blocks, 768 for the K-quants' 256.
 int64_t width(DType type) { return dtype_block_elements(type) == 256 ? 768 : 576; }
