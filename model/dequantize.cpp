@@ -183,51 +183,30 @@ void q3_k(const u8* b, float* y) {
   }
 }
 
-// IQ4_NL: one f16 d, 16 bytes of table indices (low nibbles elements 0..15, high 16..31).
-void iq4_nl(const u8* b, float* y) {
-  const float d = fp16_load(b);
-  const u8* qs = b + 2;
+// 32 values from 16 bytes of 4-bit indices into `table` (low nibbles elements 0..15, high
+// 16..31), times d: the IQ4 and MXFP4 blocks.
+void table_nibbles(const u8* qs, float d, const std::int8_t* table, float* y) {
   for (int j = 0; j < 16; ++j) {
-    y[j] = d * static_cast<float>(kIq4Values[qs[j] & 0x0F]);
-    y[j + 16] = d * static_cast<float>(kIq4Values[qs[j] >> 4]);
+    y[j] = d * static_cast<float>(table[qs[j] & 0x0F]);
+    y[j + 16] = d * static_cast<float>(table[qs[j] >> 4]);
   }
 }
+
+// IQ4_NL: one f16 d, 16 bytes of table indices.
+void iq4_nl(const u8* b, float* y) { table_nibbles(b + 2, fp16_load(b), kIq4Values, y); }
 
 // IQ4_XS: eight IQ4_NL-like sub-blocks of 32 sharing one f16 d, each with a 6-bit scale.
 void iq4_xs(const u8* b, float* y) {
   const float d = fp16_load(b);
-  const u8* qs = b + 8;
-  for (int j = 0; j < 8; ++j) {
-    const float dl = d * static_cast<float>(iq4_xs_scale(j, b) - 32);
-    for (int l = 0; l < 16; ++l) {
-      y[l] = dl * static_cast<float>(kIq4Values[qs[l] & 0x0F]);
-      y[l + 16] = dl * static_cast<float>(kIq4Values[qs[l] >> 4]);
-    }
-    y += 32;
-    qs += 16;
-  }
+  for (int j = 0; j < 8; ++j) table_nibbles(b + 8 + 16 * j, d * static_cast<float>(iq4_xs_scale(j, b) - 32), kIq4Values, y + 32 * j);
 }
 
 // MXFP4_F16: IQ4_NL's layout (f16 d, 16 nibble bytes) indexing MXFP4's table.
-void mxfp4_f16(const u8* b, float* y) {
-  const float d = fp16_load(b);
-  const u8* qs = b + 2;
-  for (int j = 0; j < 16; ++j) {
-    y[j] = d * static_cast<float>(kMxfp4Values[qs[j] & 0x0F]);
-    y[j + 16] = d * static_cast<float>(kMxfp4Values[qs[j] >> 4]);
-  }
-}
+void mxfp4_f16(const u8* b, float* y) { table_nibbles(b + 2, fp16_load(b), kMxfp4Values, y); }
 
 // MXFP4: one E8M0 byte e (the scale 2^(e − 127), applied as half of it to the doubled values),
-// 16 bytes of E2M1 indices (low nibbles elements 0..15, high 16..31).
-void mxfp4(const u8* b, float* y) {
-  const float d = mxfp4_scale(b[0]);
-  const u8* qs = b + 1;
-  for (int j = 0; j < 16; ++j) {
-    y[j] = d * static_cast<float>(kMxfp4Values[qs[j] & 0x0F]);
-    y[j + 16] = d * static_cast<float>(kMxfp4Values[qs[j] >> 4]);
-  }
-}
+// 16 bytes of E2M1 indices.
+void mxfp4(const u8* b, float* y) { table_nibbles(b + 1, mxfp4_scale(b[0]), kMxfp4Values, y); }
 
 }  // namespace
 

@@ -16,6 +16,9 @@ Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converte
   a3b Qwen3-30B-A3B's layer: hidden 2048, 32 heads / 4 KV heads of 128, 128 experts of FFN 768,
       8 per token; 8 of its 48 layers (a decode step reads a sixth of the real model's bytes, in
       the same proportions: the comparison is per layer)
+  oss20b gpt-oss-20b's layer (gpt-oss: biases, sinks, every other layer sliding over 128 positions,
+      YaRN): hidden 2880, 64 heads / 8 KV heads of 64, 32 experts of FFN 2880, 4 per token; 4 of its
+      24 layers. Quantize it as MXFP4_MOE (experts MXFP4, the rest Q8_0: llama.cpp's gpt-oss files)
 
 Needs the `gguf` and `numpy` packages (PyPI). DIR defaults to ~/.cache/troupe/bench-models.
 Random weights give speed, not text: every figure taken with them is tokens per second.
@@ -39,6 +42,8 @@ SHAPES = {
     "3b": dict(arch="llama", hidden=3072, layers=28, heads=24, kv_heads=8, ffn=8192),
     "a3b": dict(arch="qwen3moe", hidden=2048, layers=8, heads=32, kv_heads=4, head_dim=128, ffn=6144, experts=128,
                 experts_used=8, expert_ffn=768),
+    "oss20b": dict(arch="gpt-oss", hidden=2880, layers=4, heads=64, kv_heads=8, head_dim=64, ffn=2880, experts=32,
+                   experts_used=4, expert_ffn=2880),
 }
 TOKENIZER_KEYS = ("tokenizer.",)
 
@@ -102,8 +107,14 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     writer.add_key_length(head_dim)
     writer.add_value_length(head_dim)
     writer.add_rope_dimension_count(head_dim)
-    writer.add_rope_freq_base(500000.0)
+    gpt_oss = arch == "gpt-oss"
+    writer.add_rope_freq_base(150000.0 if gpt_oss else 500000.0)
     writer.add_layer_norm_rms_eps(1e-5)
+    if gpt_oss:  # as llama.cpp's converter writes gpt-oss-20b's config
+        writer.add_sliding_window(128)
+        writer.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        writer.add_rope_scaling_factor(32.0)
+        writer.add_rope_scaling_orig_ctx_len(4096)
     if "experts" in shape:
         writer.add_expert_count(shape["experts"])
         writer.add_expert_used_count(shape["experts_used"])
@@ -115,6 +126,9 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     def weight(*dims: int) -> np.ndarray:
         return (rng.standard_normal(dims, dtype=np.float32) * 0.02).astype(np.float16)
 
+    def bias(*dims: int) -> np.ndarray:
+        return rng.standard_normal(dims, dtype=np.float32) * 0.02
+
     h, q, kv = shape["hidden"], head_dim * shape["heads"], head_dim * shape["kv_heads"]
     writer.add_tensor("token_embd.weight", weight(vocab, h))
     for layer in range(shape["layers"]):
@@ -124,13 +138,22 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
         writer.add_tensor(p + "attn_k.weight", weight(kv, h))
         writer.add_tensor(p + "attn_v.weight", weight(kv, h))
         writer.add_tensor(p + "attn_output.weight", weight(h, q))
+        if gpt_oss:
+            for name, size in (("attn_q", q), ("attn_k", kv), ("attn_v", kv), ("attn_output", h)):
+                writer.add_tensor(p + name + ".bias", bias(size))
+            writer.add_tensor(p + "attn_sinks.weight", bias(shape["heads"]))
         if arch == "qwen3moe":
             writer.add_tensor(p + "attn_q_norm.weight", np.ones(head_dim, dtype=np.float32))
             writer.add_tensor(p + "attn_k_norm.weight", np.ones(head_dim, dtype=np.float32))
-        writer.add_tensor(p + "ffn_norm.weight", np.ones(h, dtype=np.float32))
+        writer.add_tensor(p + ("post_attention_norm" if gpt_oss else "ffn_norm") + ".weight", np.ones(h, dtype=np.float32))
         if "experts" in shape:  # the router in float32, as llama.cpp keeps it; experts stacked
             n, f = shape["experts"], shape["expert_ffn"]
             writer.add_tensor(p + "ffn_gate_inp.weight", rng.standard_normal((n, h), dtype=np.float32) * 0.02)
+            if gpt_oss:
+                writer.add_tensor(p + "ffn_gate_inp.bias", bias(n))
+                writer.add_tensor(p + "ffn_gate_exps.bias", bias(n, f))
+                writer.add_tensor(p + "ffn_up_exps.bias", bias(n, f))
+                writer.add_tensor(p + "ffn_down_exps.bias", bias(n, h))
             writer.add_tensor(p + "ffn_gate_exps.weight", weight(n, f, h))
             writer.add_tensor(p + "ffn_up_exps.weight", weight(n, f, h))
             writer.add_tensor(p + "ffn_down_exps.weight", weight(n, h, f))
