@@ -21,6 +21,15 @@ void read_messages(const FieldReader& fields, GenerationRequest& request) {
 
 void read_template_fields(const FieldReader& fields, GenerationRequest& request) {
   if (const boost::json::object* kwargs = fields.object("chat_template_kwargs")) request.chat_template_kwargs = *kwargs;
+  // OpenAI's reasoning_effort reaches the template as a variable of that name (gpt-oss's writes it
+  // into its system message), as vLLM passes it; chat_template_kwargs' own value wins.
+  if (auto effort = fields.string("reasoning_effort"); effort && !request.chat_template_kwargs.contains("reasoning_effort")) {
+    if (*effort != "none" && *effort != "minimal" && *effort != "low" && *effort != "medium" && *effort != "high") {
+      throw_invalid("'reasoning_effort' must be one of none, minimal, low, medium, high; got '" + *effort + "'.",
+                    "reasoning_effort");
+    }
+    request.chat_template_kwargs["reasoning_effort"] = *effort;
+  }
   if (auto add = fields.boolean("add_generation_prompt")) request.add_generation_prompt = *add;
   request.continue_final_message = fields.boolean("continue_final_message").value_or(false);
   if (auto echo = fields.boolean("echo")) request.echo = *echo;

@@ -146,6 +146,18 @@ TEST_CASE("chat: a harmony model's replies are always parsed, with the markers' 
   CHECK(tool_call_format_of_template("{{- '<|start|>assistant<|channel|>final<|message|>' }}") == ToolCallFormat::Harmony);
 }
 
+TEST_CASE("chat: reasoning_effort reaches the template as a variable", "[openai][reasoning]") {
+  const auto parse = [](const std::string& fields) {
+    return parse_chat_request(R"({"model":"m","messages":[)" + kUser + "]," + fields + "}", kContext);
+  };
+  CHECK(parse(R"("reasoning_effort":"high")").chat_template_kwargs.at("reasoning_effort").as_string() == "high");
+  // chat_template_kwargs' own value wins.
+  CHECK(parse(R"("reasoning_effort":"high","chat_template_kwargs":{"reasoning_effort":"low"})")
+            .chat_template_kwargs.at("reasoning_effort").as_string() == "low");
+  CHECK_FALSE(parse(R"("max_tokens":3)").chat_template_kwargs.contains("reasoning_effort"));
+  CHECK_THROWS_AS(parse(R"("reasoning_effort":"extreme")"), ApiException);
+}
+
 TEST_CASE("chat: --reasoning-parser reaches every chat request", "[openai][reasoning]") {
   ApiContext thinking = kContext;
   thinking.reasoning = ReasoningFormat::Qwen3;
