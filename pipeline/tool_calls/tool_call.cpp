@@ -49,12 +49,14 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Llama3Json: return "llama3_json";
     case ToolCallFormat::Mistral: return "mistral";
     case ToolCallFormat::Harmony: return "openai";
+    case ToolCallFormat::Qwen3Coder: return "qwen3_coder";
   }
   return "hermes";
 }
 
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
   if (source.find("<|channel|>") != std::string_view::npos) return ToolCallFormat::Harmony;
+  if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
   if (source.find("[TOOL_CALLS]") != std::string_view::npos) return ToolCallFormat::Mistral;
   if (source.find("<|python_tag|>") != std::string_view::npos ||
@@ -94,6 +96,10 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
   }
   if (name == "openai") {
     format = ToolCallFormat::Harmony;
+    return true;
+  }
+  if (name == "qwen3_coder") {
+    format = ToolCallFormat::Qwen3Coder;
     return true;
   }
   return false;

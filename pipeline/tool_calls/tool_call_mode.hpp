@@ -3,6 +3,7 @@
 // server's --enable-auto-tool-choice / --tool-call-parser.
 #include <optional>
 #include <string>
+#include <map>
 #include <string_view>
 
 namespace troupe {
@@ -14,7 +15,13 @@ enum class ToolCallFormat {
                // [TOOL_CALLS]name[ARGS]{...} per call (Mistral 7B v0.3, NeMo, Small 3, Devstral)
   Harmony,     // gpt-oss's channels: commentary to=functions.NAME <|message|>{...}<|call|>; its
                // replies are parsed (reasoning, content) even without tools (harmony_parser.hpp)
+  Qwen3Coder,  // <tool_call><function=NAME><parameter=P>value</parameter></function></tool_call>
+               // (Qwen3-Coder, Qwen3.5; xml_call_parser.hpp)
 };
+
+// Per function, per parameter: the JSON Schema type the request's tools give it ("" when the
+// schema names none), for the formats that write parameters as text (Qwen3Coder).
+using ParameterTypes = std::map<std::string, std::map<std::string, std::string>>;
 
 // vLLM's --reasoning-parser: how a reply's reasoning is told from its content (thinking_parser.hpp).
 // gpt-oss's harmony channels are parsed whenever the format is Harmony, with or without it.
@@ -33,10 +40,11 @@ struct ToolCallMode {
   // Reasoning split off before the tool-call format reads the rest (Kind::None and Auto only: a
   // forced call's JSON constraint leaves no room for it).
   ReasoningFormat reasoning = ReasoningFormat::None;
+  ParameterTypes parameter_types;  // Qwen3Coder: from the request's tools
 };
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
-// "openai" (vLLM's name for gpt-oss's harmony).
+// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
 
@@ -47,7 +55,8 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
 // The format a chat template asks tool calls in, read off the template's text as llama.cpp's
 // server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML
 // coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json, one that writes
-// [TOOL_CALLS] is Mistral's, one with harmony's <|channel|> gpt-oss's; nullopt when the
+// [TOOL_CALLS] is Mistral's, one with harmony's <|channel|> gpt-oss's, one with <function= (checked
+// before <tool_call>) Qwen3-Coder's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

@@ -78,7 +78,7 @@ int check_fixture(const std::string& name) {
 const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_gguf", "llama3_1",
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
-                                          "mistral_v11_tekken", "gpt_oss"};
+                                          "mistral_v11_tekken", "gpt_oss", "qwen3_coder"};
 
 }  // namespace
 
@@ -140,4 +140,9 @@ TEST_CASE("Mistral templates (tokenizer v3 SentencePiece and Tekken, v7, v11) ma
 // assistant turns on the analysis / final / commentary channels.
 TEST_CASE("gpt-oss template (harmony) matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("gpt_oss") >= 20);
+}
+
+// Qwen3-Coder: tools described in XML, past calls written back as <function=...><parameter=...>.
+TEST_CASE("Qwen3-Coder template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("qwen3_coder") >= 20);
 }

@@ -1,0 +1,235 @@
+#include "pipeline/tool_calls/xml_call_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "pipeline/tool_calls/json_value_stream.hpp"
+
+namespace troupe {
+namespace {
+
+constexpr std::string_view kCallOpen = "<tool_call>", kCallClose = "</tool_call>";
+constexpr std::string_view kFunctionOpen = "<function=", kFunctionClose = "</function>";
+constexpr std::string_view kParameterOpen = "<parameter=", kParameterClose = "</parameter>";
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// `text` as a JSON string, as Python's json.dumps(text, ensure_ascii=False) writes it.
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// The whole of `text` as one JSON value in json.dumps form, or "" when it is not one.
+std::string canonical_json(std::string_view text) {
+  JsonValueStream stream;
+  const std::size_t used = stream.push(text);
+  if (!stream.complete()) stream.finish();
+  if (!stream.complete() || !trim(text.substr(used)).empty()) return "";
+  return stream.take_output();
+}
+
+// How many trailing bytes of `text` could begin `tag`.
+std::size_t partial_suffix(std::string_view text, std::string_view tag) {
+  for (std::size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n) {
+    if (tag.starts_with(text.substr(text.size() - n))) return n;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string xml_parameter_json(std::string_view text, std::string_view type_name) {
+  const std::string type = lower(type_name);
+  const std::string_view value = trim(text);
+  if (lower(value) == "null") return "null";
+  if (type == "string" || type == "str" || type == "text" || type == "varchar" || type == "char" || type == "enum") {
+    return json_string(text);
+  }
+  if (type.starts_with("int") || type.starts_with("uint") || type == "long" || type == "short" || type == "unsigned") {
+    const std::string digits(value);
+    char* end = nullptr;
+    errno = 0;
+    const long long n = std::strtoll(digits.c_str(), &end, 10);
+    if (!digits.empty() && end == digits.c_str() + digits.size() && errno == 0) return std::to_string(n);
+    return json_string(text);
+  }
+  if (type.starts_with("num") || type.starts_with("float") || type == "double") {
+    const std::string digits(value);
+    char* end = nullptr;
+    const double v = std::strtod(digits.c_str(), &end);
+    if (digits.empty() || end != digits.c_str() + digits.size() || !std::isfinite(v)) return json_string(text);
+    if (v == std::trunc(v) && std::fabs(v) < 9.0e15) return std::to_string(static_cast<long long>(v));
+    const std::string number = canonical_json(value);
+    return number.empty() ? json_string(text) : number;
+  }
+  if (type == "boolean" || type == "bool" || type == "binary") {
+    const std::string word = lower(value);
+    if (word == "true" || word == "false") return word;
+    return json_string(text);
+  }
+  // Objects, arrays, and parameters without a type: the JSON they are, else text.
+  const std::string json = canonical_json(value);
+  return json.empty() ? json_string(text) : json;
+}
+
+MessageDelta XmlCallParser::push(std::string_view text) {
+  MessageDelta out;
+  pending_.append(text);
+  drain(out, /*at_end=*/false);
+  return out;
+}
+
+MessageDelta XmlCallParser::finish() {
+  MessageDelta out;
+  drain(out, /*at_end=*/true);
+  // A reply cut off inside a call: its last parameter and the arguments are closed as they stand.
+  if (state_ == State::Parameter) close_parameter(pending_, out);
+  if (state_ == State::Function || state_ == State::Parameter) close_function(out);
+  if (state_ == State::Call) failed_ = true;  // <tool_call> without a function
+  pending_.clear();
+  return out;
+}
+
+void XmlCallParser::close_parameter(std::string_view value, MessageDelta& out) {
+  // One newline after the opening tag and one before the closing tag are the format's.
+  if (value.starts_with('\n')) value.remove_prefix(1);
+  if (value.ends_with('\n')) value.remove_suffix(1);
+  std::string type;
+  if (auto f = types_.find(function_); f != types_.end()) {
+    auto p = f->second.find(parameter_);
+    type = p == f->second.end() ? "string" : p->second;  // not in the schema: text, as vLLM keeps it
+  } else {
+    type = "string";
+  }
+  std::string fragment = parameters_++ == 0 ? "{" : ", ";
+  fragment += json_string(parameter_) + ": " + xml_parameter_json(value, type);
+  out.tool_calls.push_back(ToolCallDelta{calls_ - 1, std::nullopt, std::nullopt, std::move(fragment)});
+  state_ = State::Function;
+}
+
+void XmlCallParser::close_function(MessageDelta& out) {
+  out.tool_calls.push_back(ToolCallDelta{calls_ - 1, std::nullopt, std::nullopt, parameters_ == 0 ? "{}" : "}"});
+  state_ = State::AfterFunction;
+}
+
+void XmlCallParser::drain(MessageDelta& out, bool at_end) {
+  while (!pending_.empty()) {
+    switch (state_) {
+      case State::Text: {
+        // Content up to a call; a bare <function= (the model leaving out <tool_call>) starts one too.
+        const std::size_t call = pending_.find(kCallOpen), bare = pending_.find(kFunctionOpen);
+        const std::size_t at = std::min(call, bare);
+        if (at == std::string::npos) {
+          const std::size_t keep =
+              at_end ? 0 : std::max(partial_suffix(pending_, kCallOpen), partial_suffix(pending_, kFunctionOpen));
+          out.content.append(pending_, 0, pending_.size() - keep);
+          pending_.erase(0, pending_.size() - keep);
+          return;
+        }
+        out.content.append(pending_, 0, at);
+        pending_.erase(0, at == call ? at + kCallOpen.size() : at);
+        state_ = State::Call;
+        break;
+      }
+      case State::Call: {
+        const std::size_t open = pending_.find(kFunctionOpen);
+        const std::size_t end = open == std::string::npos ? open : pending_.find('>', open + kFunctionOpen.size());
+        if (end == std::string::npos) {
+          if (!trim(pending_).empty() && !kFunctionOpen.starts_with(trim(pending_)) && open == std::string::npos) {
+            failed_ = true;  // something else inside <tool_call>
+          }
+          return;
+        }
+        function_ = std::string(trim(std::string_view(pending_).substr(open + kFunctionOpen.size(), end - open - kFunctionOpen.size())));
+        pending_.erase(0, end + 1);
+        out.tool_calls.push_back(ToolCallDelta{calls_++, make_tool_call_id(), function_, std::string()});
+        parameters_ = 0;
+        state_ = State::Function;
+        break;
+      }
+      case State::Function: {
+        const std::size_t param = pending_.find(kParameterOpen), close = pending_.find(kFunctionClose);
+        if (close != std::string::npos && (param == std::string::npos || close < param)) {
+          pending_.erase(0, close + kFunctionClose.size());
+          close_function(out);
+          break;
+        }
+        const std::size_t end = param == std::string::npos ? param : pending_.find('>', param + kParameterOpen.size());
+        if (end == std::string::npos) return;
+        parameter_ = std::string(trim(std::string_view(pending_).substr(param + kParameterOpen.size(), end - param - kParameterOpen.size())));
+        pending_.erase(0, end + 1);
+        state_ = State::Parameter;
+        break;
+      }
+      case State::Parameter: {
+        // The value ends at </parameter>, or at the next tag if the model left that out.
+        std::size_t end = pending_.find(kParameterClose), skip = kParameterClose.size();
+        for (std::string_view tag : {kParameterOpen, kFunctionClose}) {
+          const std::size_t at = pending_.find(tag);
+          if (at < end) end = at, skip = 0;
+        }
+        if (end == std::string::npos) return;  // at the end, finish() takes the rest as the value
+        const std::string value = pending_.substr(0, end);
+        pending_.erase(0, end + skip);
+        close_parameter(value, out);
+        break;
+      }
+      case State::AfterFunction: {
+        // </tool_call>, then text: between calls only whitespace, another call, or content.
+        const std::size_t close = pending_.find(kCallClose);
+        if (close != std::string::npos) {
+          if (!trim(std::string_view(pending_).substr(0, close)).empty()) out.content.append(pending_, 0, close);
+          pending_.erase(0, close + kCallClose.size());
+        } else if (!at_end && (trim(pending_).empty() || kCallClose.starts_with(trim(pending_)))) {
+          return;
+        }
+        // Whitespace between calls is dropped; anything else is content again.
+        const std::string_view rest = trim(pending_);
+        if (rest.empty() && !at_end) return;
+        if (rest.empty()) {
+          pending_.clear();
+          return;
+        }
+        pending_.erase(0, pending_.find(rest.front()));
+        state_ = State::Text;
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace troupe

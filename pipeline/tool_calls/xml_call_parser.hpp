@@ -1,0 +1,53 @@
+#pragma once
+// Qwen3-Coder's (and Qwen3.5's) tool calls, vLLM's qwen3_coder format: text, then blocks of
+//
+//   <tool_call>
+//   <function=get_weather>
+//   <parameter=city>
+//   Paris
+//   </parameter>
+//   </function>
+//   </tool_call>
+//
+// Each parameter's text (one newline after its opening tag and one before its closing tag
+// removed) becomes a JSON value by the type the request's tool schema gives it, as vLLM converts
+// it: strings as they are, integers and numbers parsed (a number with no fraction as an integer),
+// booleans from true / false, "null" as null, and anything else (objects, arrays, untyped) as the
+// JSON it is, else a string; a parameter the schema does not list stays a string. The arguments
+// are the object of those values in Python's json.dumps form, streamed one parameter at a time:
+// "{" and the first parameter when it closes, ", " and each next, "}" at </function>.
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "pipeline/tool_calls/tool_call_mode.hpp"
+#include "pipeline/tool_calls/tool_call_parser.hpp"
+
+namespace troupe {
+
+// A parameter's text as the JSON value its schema `type` makes of it ("" for none given).
+std::string xml_parameter_json(std::string_view text, std::string_view type);
+
+class XmlCallParser final : public ToolCallParser {
+ public:
+  explicit XmlCallParser(const ParameterTypes& types) : types_(types) {}
+  MessageDelta push(std::string_view text) override;
+  MessageDelta finish() override;
+  int calls() const override { return calls_; }
+  bool failed() const override { return failed_; }
+
+ private:
+  enum class State { Text, Call, Function, Parameter, AfterFunction };
+  void drain(MessageDelta& out, bool at_end);
+  void close_parameter(std::string_view value, MessageDelta& out);
+  void close_function(MessageDelta& out);
+
+  ParameterTypes types_;
+  State state_ = State::Text;
+  bool failed_ = false;
+  std::string pending_;
+  std::string function_, parameter_;
+  int calls_ = 0, parameters_ = 0;
+};
+
+}  // namespace troupe

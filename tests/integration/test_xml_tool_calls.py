@@ -1,0 +1,65 @@
+"""Qwen3-Coder's XML-style tool calls (`--tool-call-parser qwen3_coder`, vLLM's name) through the
+served chat API, read by the real `openai` client: parameters typed by the request's tool schema,
+arguments as vLLM reports them, whole and streamed; with `--reasoning-parser qwen3` too, the
+reasoning before the call split off. On SmolLM2 (the default model) each reply is forced with a
+regex constraint to one such text, so that the test is of the parsing and the response shapes."""
+from __future__ import annotations
+
+import json
+import re
+
+import openai
+import pytest
+
+from conftest import module_servers
+
+TOOLS = [{"type": "function", "function": {
+    "name": "edit", "description": "Edit a file",
+    "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer"},
+                                                    "dry": {"type": "boolean"}}}}}]
+CALL = "Sure.\n<tool_call>\n<function=edit>\n<parameter=path>\na.py\n</parameter>\n<parameter=line>\n7\n</parameter>\n<parameter=dry>\ntrue\n</parameter>\n</function>\n</tool_call>"
+ARGUMENTS = {"path": "a.py", "line": 7, "dry": True}
+
+
+@pytest.fixture(scope="module")
+def servers(model_path, tmp_path_factory):
+    configs = {"coder": ["--tool-call-parser", "qwen3_coder", "--threads", "2"],
+               "thinking": ["--tool-call-parser", "qwen3_coder", "--reasoning-parser", "qwen3", "--threads", "2"]}
+    yield from module_servers(model_path, configs, tmp_path_factory.mktemp("xml-tools"))
+
+
+def create(server, text: str, stream: bool):
+    client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+    return client.chat.completions.create(
+        model=client.models.list().data[0].id, messages=[{"role": "user", "content": "Fix line 7"}], tools=TOOLS,
+        max_tokens=120, temperature=0, stream=stream, extra_body={"structured_outputs": {"regex": re.escape(text)}})
+
+
+def test_call_whole(servers):
+    choice = create(servers["coder"], CALL, False).choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Sure.\n"
+    assert [c.function.name for c in choice.message.tool_calls] == ["edit"]
+    assert choice.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
+
+
+def test_call_streamed(servers):
+    content, names, arguments, finish = "", [], "", None
+    for chunk in create(servers["coder"], CALL, True):
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        content += delta.content or ""
+        for call in delta.tool_calls or []:
+            if call.function and call.function.name:
+                names.append(call.function.name)
+            arguments += (call.function.arguments or "") if call.function else ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert (content, names, finish) == ("Sure.\n", ["edit"], "tool_calls")
+    assert arguments == json.dumps(ARGUMENTS)
+
+
+def test_reasoning_then_call(servers):
+    message = create(servers["thinking"], "<think>Line 7.</think>\n" + CALL, False).choices[0].message
+    assert message.model_extra.get("reasoning") == "Line 7."
+    assert message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
