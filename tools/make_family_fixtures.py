@@ -96,7 +96,7 @@ same weights in float32. Writes:
                  2 per token, biases everywhere, sinks drawn N(0, 1), YaRN (factor 4 over 32 positions,
                  truncate false); the experts' weights put on MXFP4's grid (gguf's quantizer and
                  dequantizer), bfloat16 as transformers saves it (experts fused); gpt_oss_gguf, llama.cpp's
-                 conversion with the experts written as MXFP4 (float32 otherwise); and gpt_oss_mxfp4, the
+                 conversion with the experts written as MXFP4 (float16 otherwise); and gpt_oss_mxfp4, the
                  same weights as OpenAI released gpt-oss (experts as MXFP4 _blocks/_scales), which
                  transformers' own MXFP4 loader is checked to read back to gpt_oss's logits.
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
@@ -690,9 +690,10 @@ def gpt_oss_fixtures(out: Path) -> None:
             experts.down_proj.copy_(mxfp4_round_trip(experts.down_proj.transpose(1, 2)).transpose(1, 2))
             # Some gate values past the clamp (7) and some up values past ±7 would need |x|·|w| sums
             # far above these weights' scale; the clamp is exercised by the unit test of `gated`.
-    # The converter's bfloat16 output fails on the experts' transposed views: float32, then MXFP4.
+    # The converter's bfloat16 output fails on the experts' transposed views: float16 (the bfloat16 weights
+    # within float16 rounding of their smallest values), then MXFP4 for the experts.
     emit_bf16_pair(out, "gpt_oss", model, 1911, "<|im_end|>", ["<|im_start|>"], False, "gpt_oss.GptOssModel",
-                   prelude=MXFP4_EXPERTS, outtype="f32")
+                   prelude=MXFP4_EXPERTS, outtype="f16")
     gpt_oss_mxfp4_checkpoint(out, model)
 
 
