@@ -397,8 +397,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // Gemma 2's soft-capping (Gemma2Config's 50 and 30 when absent; Gemma 3 sets them null).
   spec.attention_softcap = cfg.number("attn_logit_softcapping").value_or(gemma2 ? 50.0 : 0.0);
   spec.final_logit_softcap = cfg.number("final_logit_softcapping").value_or(gemma2 ? 30.0 : 0.0);
-  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(false);
-  if (family->output_bias) spec.attention_bias = cfg.boolean("attention_bias").value_or(true);  // GptOssConfig's default
+  // GptOssConfig's attention_bias defaults to true (biases on q, k, v and the output projection).
+  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias);
   spec.output_bias = family->output_bias && spec.attention_bias;
   spec.attention_sinks = family->attention_sinks;
   spec.qk_norm = family->qk_norm;

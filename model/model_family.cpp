@@ -119,7 +119,7 @@ const std::array<ModelFamily, 20>& families() {
       // clamped SwiGLU, routed by a biased router (softmax over the top k logits: the renormalized
       // probabilities).
       {.arch = Architecture::GptOss, .hf_model_types = kGptOssTypes, .gguf_architectures = kGptOssGguf,
-       .qkv_bias = true, .output_bias = true, .attention_sinks = true, .yarn_truncate = false, .window_period = 2,
+       .output_bias = true, .attention_sinks = true, .yarn_truncate = false, .window_period = 2,
        .activation = Activation::SwigluOai, .mixture_of_experts = true, .expert_biases = true,
        .expert_names = {.router = "router"}},
   }};

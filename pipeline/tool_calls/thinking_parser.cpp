@@ -1,17 +1,11 @@
 #include "pipeline/tool_calls/thinking_parser.hpp"
 
+#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
+
 namespace troupe {
 namespace {
 
 constexpr std::string_view kOpen = "<think>", kClose = "</think>";
-
-// How many trailing bytes of `text` could begin `tag` (held back until the next piece).
-std::size_t partial_suffix(std::string_view text, std::string_view tag) {
-  for (std::size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n) {
-    if (tag.starts_with(text.substr(text.size() - n))) return n;
-  }
-  return 0;
-}
 
 }  // namespace
 
@@ -52,7 +46,7 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
   if (state_ == State::Reasoning) {
     const std::size_t close = pending_.find(kClose);
     if (close == std::string::npos) {
-      const std::size_t keep = at_end ? 0 : partial_suffix(pending_, kClose);
+      const std::size_t keep = at_end ? 0 : partial_tag_suffix(pending_, kClose);
       out.reasoning.append(pending_, 0, pending_.size() - keep);
       pending_.erase(0, pending_.size() - keep);
       return;

@@ -4,13 +4,16 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
+#include "pipeline/structured_output/json_text.hpp"
+#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
 #include "pipeline/tool_calls/json_value_stream.hpp"
 
 namespace troupe {
 namespace {
+
+using structured_output::json_quote;  // Python's json.dumps of a string, ensure_ascii=False
 
 constexpr std::string_view kCallOpen = "<tool_call>", kCallClose = "</tool_call>";
 constexpr std::string_view kFunctionOpen = "<function=", kFunctionClose = "</function>";
@@ -28,31 +31,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// `text` as a JSON string, as Python's json.dumps(text, ensure_ascii=False) writes it.
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // The whole of `text` as one JSON value in json.dumps form, or "" when it is not one.
 std::string canonical_json(std::string_view text) {
   JsonValueStream stream;
@@ -62,14 +40,6 @@ std::string canonical_json(std::string_view text) {
   return stream.take_output();
 }
 
-// How many trailing bytes of `text` could begin `tag`.
-std::size_t partial_suffix(std::string_view text, std::string_view tag) {
-  for (std::size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n) {
-    if (tag.starts_with(text.substr(text.size() - n))) return n;
-  }
-  return 0;
-}
-
 }  // namespace
 
 std::string xml_parameter_json(std::string_view text, std::string_view type_name) {
@@ -77,7 +47,7 @@ std::string xml_parameter_json(std::string_view text, std::string_view type_name
   const std::string_view value = trim(text);
   if (lower(value) == "null") return "null";
   if (type == "string" || type == "str" || type == "text" || type == "varchar" || type == "char" || type == "enum") {
-    return json_string(text);
+    return json_quote(text);
   }
   if (type.starts_with("int") || type.starts_with("uint") || type == "long" || type == "short" || type == "unsigned") {
     const std::string digits(value);
@@ -85,25 +55,25 @@ std::string xml_parameter_json(std::string_view text, std::string_view type_name
     errno = 0;
     const long long n = std::strtoll(digits.c_str(), &end, 10);
     if (!digits.empty() && end == digits.c_str() + digits.size() && errno == 0) return std::to_string(n);
-    return json_string(text);
+    return json_quote(text);
   }
   if (type.starts_with("num") || type.starts_with("float") || type == "double") {
     const std::string digits(value);
     char* end = nullptr;
     const double v = std::strtod(digits.c_str(), &end);
-    if (digits.empty() || end != digits.c_str() + digits.size() || !std::isfinite(v)) return json_string(text);
+    if (digits.empty() || end != digits.c_str() + digits.size() || !std::isfinite(v)) return json_quote(text);
     if (v == std::trunc(v) && std::fabs(v) < 9.0e15) return std::to_string(static_cast<long long>(v));
     const std::string number = canonical_json(value);
-    return number.empty() ? json_string(text) : number;
+    return number.empty() ? json_quote(text) : number;
   }
   if (type == "boolean" || type == "bool" || type == "binary") {
     const std::string word = lower(value);
     if (word == "true" || word == "false") return word;
-    return json_string(text);
+    return json_quote(text);
   }
   // Objects, arrays, and parameters without a type: the JSON they are, else text.
   const std::string json = canonical_json(value);
-  return json.empty() ? json_string(text) : json;
+  return json.empty() ? json_quote(text) : json;
 }
 
 MessageDelta XmlCallParser::push(std::string_view text) {
@@ -136,7 +106,7 @@ void XmlCallParser::close_parameter(std::string_view value, MessageDelta& out) {
     type = "string";
   }
   std::string fragment = parameters_++ == 0 ? "{" : ", ";
-  fragment += json_string(parameter_) + ": " + xml_parameter_json(value, type);
+  fragment += json_quote(parameter_) + ": " + xml_parameter_json(value, type);
   out.tool_calls.push_back(ToolCallDelta{calls_ - 1, std::nullopt, std::nullopt, std::move(fragment)});
   state_ = State::Function;
 }
@@ -155,7 +125,7 @@ void XmlCallParser::drain(MessageDelta& out, bool at_end) {
         const std::size_t at = std::min(call, bare);
         if (at == std::string::npos) {
           const std::size_t keep =
-              at_end ? 0 : std::max(partial_suffix(pending_, kCallOpen), partial_suffix(pending_, kFunctionOpen));
+              at_end ? 0 : std::max(partial_tag_suffix(pending_, kCallOpen), partial_tag_suffix(pending_, kFunctionOpen));
           out.content.append(pending_, 0, pending_.size() - keep);
           pending_.erase(0, pending_.size() - keep);
           return;
