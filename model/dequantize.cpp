@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/float16.hpp"
+#include "model/iq_quants.hpp"
 
 namespace troupe {
 namespace {
@@ -290,6 +291,13 @@ BlockDequantizer block_dequantizer(DType type) {
     case DType::IQ4_XS: return iq4_xs;
     case DType::MXFP4: return mxfp4;
     case DType::MXFP4_F16: return mxfp4_f16;
+    case DType::IQ2_XXS: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ2_XXS, b, y); };
+    case DType::IQ2_XS: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ2_XS, b, y); };
+    case DType::IQ2_S: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ2_S, b, y); };
+    case DType::IQ3_XXS: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ3_XXS, b, y); };
+    case DType::IQ3_S: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ3_S, b, y); };
+    case DType::IQ1_S: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ1_S, b, y); };
+    case DType::IQ1_M: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ1_M, b, y); };
     default: throw std::logic_error("block_dequantizer: " + std::string(dtype_name(type)) + " is not a block type");
   }
 }

@@ -24,8 +24,9 @@ struct DTypeInfo {
 // + 64 bytes of 2-bit quants + f16 d, f16 dmin; Q3_K = 32 high-bit bytes + 64 bytes of 2-bit quants +
 // 12 packed 6-bit scales + f16 d; IQ4_NL = f16 d + 16 nibble bytes (indices into a fixed table of 16
 // int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table;
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M: model/iq_quants.hpp;
 // MXFP4 = one E8M0 exponent byte + 16 nibble bytes of FP4 (E2M1) values (gpt-oss's experts).
-constexpr std::array<DTypeInfo, 18> kInfo{{
+constexpr std::array<DTypeInfo, 25> kInfo{{
     {DType::F32, "F32", 1, 4, 0},
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
@@ -41,6 +42,13 @@ constexpr std::array<DTypeInfo, 18> kInfo{{
     {DType::Q3_K, "Q3_K", 256, 110, 11},
     {DType::IQ4_NL, "IQ4_NL", 32, 18, 20},
     {DType::IQ4_XS, "IQ4_XS", 256, 136, 23},
+    {DType::IQ2_XXS, "IQ2_XXS", 256, 66, 16},
+    {DType::IQ2_XS, "IQ2_XS", 256, 74, 17},
+    {DType::IQ2_S, "IQ2_S", 256, 82, 22},
+    {DType::IQ3_XXS, "IQ3_XXS", 256, 98, 18},
+    {DType::IQ3_S, "IQ3_S", 256, 110, 21},
+    {DType::IQ1_S, "IQ1_S", 256, 50, 19},
+    {DType::IQ1_M, "IQ1_M", 256, 56, 29},
     {DType::MXFP4, "MXFP4", 32, 17, 39},
     {DType::MXFP4_F16, "MXFP4_F16", 32, 18, kNoGgmlId},
     {DType::U8, "U8", 1, 1, kNoGgmlId},

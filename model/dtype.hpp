@@ -12,6 +12,8 @@ enum class DType {
   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
   Q4_K, Q5_K, Q6_K,
   Q2_K, Q3_K, IQ4_NL, IQ4_XS,
+  // GGML's lattice types (model/iq_quants.hpp): 256-weight blocks of indices into fixed tables.
+  IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M,
   MXFP4,
   // MXFP4's values with a float16 scale, in IQ4_NL's block layout (f16 d + 16 nibble bytes): the CPU
   // backend's form of MXFP4 blocks (mxfp4_to_f16_scale), which its IQ4_NL kernels multiply with
@@ -21,7 +23,7 @@ enum class DType {
 };
 
 std::string_view dtype_name(DType t);
-int64_t dtype_block_elements(DType t);  // 1 for F32/F16/BF16, 32 for legacy quants, IQ4_NL and MXFP4, 256 for K-quants and IQ4_XS
+int64_t dtype_block_elements(DType t);  // 1 for F32/F16/BF16, 32 for legacy quants, IQ4_NL and MXFP4, 256 for K-quants and the other IQ types
 int64_t dtype_block_bytes(DType t);     // bytes of one block
 
 // Bytes taken by `elements` values; throws std::invalid_argument if not a whole number of blocks.

@@ -218,7 +218,8 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
       c.fail("tensor '" + info.name + "' has type " + std::string(ggml_type_name(ggml_type)) +
              " (ggml id " + std::to_string(ggml_type) +
              "), which troupe does not read; supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, "
-             "Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4");
+             "Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, "
+             "IQ4_XS, MXFP4");
     }
     info.dtype = *dtype;
     info.offset = c.read<uint64_t>("tensor offset");

@@ -32,7 +32,8 @@ N_ELEMS_FLOAT = 1024  # F16 / BF16: one element per block, so more blocks
 # Byte layout of one block: list of (field, kind, count). kind: "d" = signed f16 scale,
 # "dpos" = positive f16 scale (K-quant d / dmin), "m" = f16 min (either sign),
 # "u8" = random bytes, "i8" = random bytes (int8 scales), "e8m0" = an exponent byte of a power-of-two
-# scale, 2^(e - 127), for scales from 2^-37 to 2^32 (MXFP4).
+# scale, 2^(e - 127), for scales from 2^-37 to 2^32 (MXFP4), "iq1m" = IQ1_M's four 16-bit scale words:
+# random 3-bit scales below, the top nibbles together a signed f16 d.
 LAYOUTS: dict[T, list[tuple[str, str, int]]] = {
     T.Q4_0: [("d", "d", 1), ("qs", "u8", 16)],
     T.Q4_1: [("d", "d", 1), ("m", "m", 1), ("qs", "u8", 16)],
@@ -48,10 +49,18 @@ LAYOUTS: dict[T, list[tuple[str, str, int]]] = {
     T.IQ4_NL: [("d", "d", 1), ("qs", "u8", 16)],
     T.IQ4_XS: [("d", "d", 1), ("scales_h", "u8", 2), ("scales_l", "u8", 4), ("qs", "u8", 128)],
     T.MXFP4: [("e", "e8m0", 1), ("qs", "u8", 16)],
+    T.IQ2_XXS: [("d", "d", 1), ("qs", "u8", 64)],
+    T.IQ2_XS: [("d", "d", 1), ("qs", "u8", 64), ("scales", "u8", 8)],
+    T.IQ2_S: [("d", "d", 1), ("qs", "u8", 32), ("signs", "u8", 32), ("qh", "u8", 8), ("scales", "u8", 8)],
+    T.IQ3_XXS: [("d", "d", 1), ("qs", "u8", 64), ("scales_and_signs", "u8", 32)],
+    T.IQ3_S: [("d", "d", 1), ("qs", "u8", 64), ("qh", "u8", 8), ("signs", "u8", 32), ("scales", "u8", 4)],
+    T.IQ1_S: [("d", "d", 1), ("qs", "u8", 32), ("qh", "u8", 16)],
+    T.IQ1_M: [("qs", "u8", 32), ("qh", "u8", 16), ("scales", "iq1m", 8)],
 }
 
 # New types go at the end: the generator's draws for the earlier ones stay as they were.
-ORDER = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS", "MXFP4"]
+ORDER = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS", "MXFP4",
+         "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ1_S", "IQ1_M"]
 
 
 def f16_values(rng: np.random.Generator, n: int, signed: bool, lo: float, hi: float) -> np.ndarray:
@@ -74,6 +83,12 @@ def quant_blocks(qtype: T, rng: np.random.Generator) -> np.ndarray:
         elif kind == "m":
             vals = f16_values(rng, N_BLOCKS, True, 1e-3, 0.5)
             parts.append(vals.view(np.uint8).reshape(N_BLOCKS, 2))
+        elif kind == "iq1m":
+            d = f16_values(rng, N_BLOCKS, True, 1e-3, 0.2).view(np.uint16).astype(np.uint16)
+            words = rng.integers(0, 1 << 12, size=(N_BLOCKS, 4), dtype=np.uint16)
+            for w in range(4):
+                words[:, w] |= ((d >> np.uint16(4 * w)) & np.uint16(0xF)) << np.uint16(12)
+            parts.append(np.ascontiguousarray(words).view(np.uint8).reshape(N_BLOCKS, 8))
         elif kind == "e8m0":
             parts.append(rng.integers(90, 160, size=(N_BLOCKS, count), dtype=np.uint8))
         else:

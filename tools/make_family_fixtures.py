@@ -496,25 +496,77 @@ def quantized_moe_fixture(out: Path, model, cases) -> None:
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
-# The block types of quantized_types_fixture's file, tensor by tensor: each type in attention and in
-# the MLP, in both layers, and in the embedding and the output projection.
+# The block types of quantized_types_fixture's files, tensor by tensor: each type in attention and
+# in the MLP, in both layers, and in the embedding and the output projection.
 MIXED_TYPES = {"blk\\.0\\.attn_q": "q2_k", "blk\\.0\\.attn_k": "q3_k", "blk\\.0\\.attn_v": "iq4_xs",
                "blk\\.0\\.attn_output": "iq4_nl", "blk\\.0\\.ffn_gate": "q3_k", "blk\\.0\\.ffn_up": "iq4_xs",
                "blk\\.0\\.ffn_down": "q2_k", "blk\\.1\\.attn_q": "iq4_nl", "blk\\.1\\.attn_k": "iq4_xs",
                "blk\\.1\\.attn_v": "q3_k", "blk\\.1\\.attn_output": "q2_k", "blk\\.1\\.ffn_gate": "q2_k",
                "blk\\.1\\.ffn_up": "iq4_nl", "blk\\.1\\.ffn_down": "q3_k"}
+# The lattice types (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S), each twice or more.
+LATTICE_TYPES = {"blk\\.0\\.attn_q": "iq2_xxs", "blk\\.0\\.attn_k": "iq2_xs", "blk\\.0\\.attn_v": "iq2_s",
+                 "blk\\.0\\.attn_output": "iq3_xxs", "blk\\.0\\.ffn_gate": "iq3_s", "blk\\.0\\.ffn_up": "iq1_s",
+                 "blk\\.0\\.ffn_down": "iq1_m", "blk\\.1\\.attn_q": "iq1_m", "blk\\.1\\.attn_k": "iq1_s",
+                 "blk\\.1\\.attn_v": "iq3_s", "blk\\.1\\.attn_output": "iq3_xxs", "blk\\.1\\.ffn_gate": "iq2_s",
+                 "blk\\.1\\.ffn_up": "iq2_xs", "blk\\.1\\.ffn_down": "iq2_xxs"}
+# HF projection names -> GGUF's, for the importance matrix.
+GGUF_PROJECTIONS = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+                    "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+                    "mlp.down_proj": "ffn_down"}
 
 
-def quantized_types_fixture(out: Path) -> None:
+def write_imatrix(model, cases, path: Path) -> None:
+    """An importance matrix as llama.cpp's llama-imatrix writes it (GGUF: per weight `NAME.in_sum2`,
+    the sum over tokens of each input column's square, and `NAME.counts`, the tokens summed), from
+    `model`'s own activations over the token sequences of `cases`. llama-quantize needs one for
+    IQ1_*, IQ2_* and IQ3_XXS tensors."""
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+    hooks = []
+    for i, layer in enumerate(model.model.layers):
+        for hf, gguf_name in GGUF_PROJECTIONS.items():
+            module = layer.get_submodule(hf)
+            name = f"blk.{i}.{gguf_name}.weight"
+
+            def record(_module, inputs, _output, name=name):
+                x = inputs[0].detach().to(torch.float32).reshape(-1, inputs[0].shape[-1])
+                sums[name] = sums.get(name, torch.zeros(x.shape[1])) + (x * x).sum(0)
+                counts[name] = counts.get(name, 0) + x.shape[0]
+            hooks.append(module.register_forward_hook(record))
+    chunks = 0
+    with torch.no_grad():
+        for _, sequences in cases:
+            for tokens in sequences:
+                model(torch.tensor([tokens]))
+                chunks += 1
+    for h in hooks:
+        h.remove()
+    writer = gguf.GGUFWriter(str(path), arch="imatrix")
+    writer.add_type("imatrix")
+    writer.add_array("imatrix.datasets", ["troupe fixture sequences"])
+    writer.add_uint32("imatrix.chunk_count", chunks)
+    writer.add_uint32("imatrix.chunk_size", 1)
+    for name in sorted(sums):
+        writer.add_tensor(f"{name}.in_sum2", sums[name].numpy().astype(np.float32).reshape(1, -1))
+        writer.add_tensor(f"{name}.counts", np.array([[counts[name]]], dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def quantized_types_fixture(out: Path, name: str = "qwen3_gguf_mixed", types: dict[str, str] = MIXED_TYPES,
+                            embedding: str = "q3_k", output: str = "iq4_xs", seed: int = 2301) -> None:
     """A Qwen3 whose widths are whole 256-weight blocks (hidden 256, MLP 512), converted by llama.cpp
-    and quantized by its llama-quantize into Q2_K, Q3_K, IQ4_NL and IQ4_XS tensors (MIXED_TYPES), the
-    embedding Q3_K and the output projection IQ4_XS; the reference holds the file's dequantized
-    weights (the gguf package's dequantize)."""
+    and quantized by its llama-quantize tensor by tensor as `types` says (Q2_K, Q3_K, IQ4_NL and IQ4_XS
+    for qwen3_gguf_mixed), the embedding and the output projection as named; the reference holds the
+    file's dequantized weights (the gguf package's dequantize). With lattice types llama-quantize is
+    given an importance matrix from the model's own activations (write_imatrix)."""
     config = Qwen3Config(**llama_like(hidden_size=256, intermediate_size=512, head_dim=64, pad_token_id=0,
                                       rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}))
-    model = bf16(build_model(Qwen3ForCausalLM, config, 2301))
-    folder = out / "qwen3_gguf_mixed"
-    source = out / "qwen3_gguf_mixed.src"
+    model = bf16(build_model(Qwen3ForCausalLM, config, seed))
+    folder = out / name
+    source = out / f"{name}.src"
     for f in (folder, source):
         if f.exists():
             shutil.rmtree(f)
@@ -522,22 +574,27 @@ def quantized_types_fixture(out: Path) -> None:
     save_bf16(model)(source)
     tiny_tokenizer(source, 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    cases = make_sequences(600, 2311)
+    cases = make_sequences(600, seed + 10)
     emit_llamacpp_gguf(folder, source, model, cases, 600, sentencepiece_class="qwen.Qwen3Model", outtype="bf16")
     shutil.rmtree(source)
     bf16_file = folder / "model.bf16.gguf"
     (folder / "model.gguf").rename(bf16_file)
-    command = [str(PEER / "build" / "bin" / "llama-quantize"), "--token-embedding-type", "q3_k",
-               "--output-tensor-type", "iq4_xs"]
-    for pattern, qtype in MIXED_TYPES.items():
+    command = [str(PEER / "build" / "bin" / "llama-quantize"), "--token-embedding-type", embedding,
+               "--output-tensor-type", output]
+    imatrix = folder / "imatrix.gguf"
+    if any(t.startswith(("iq1", "iq2", "iq3")) for t in types.values()):
+        write_imatrix(model, make_sequences(600, seed + 20), imatrix)
+        command += ["--imatrix", str(imatrix)]
+    for pattern, qtype in types.items():
         command += ["--tensor-type", f"{pattern}={qtype}"]
     subprocess.run(command + [str(bf16_file), str(folder / "model.gguf"), "Q4_K_M"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
-    for pattern, qtype in MIXED_TYPES.items():
-        assert types[pattern.replace("\\", "") + ".weight"] == qtype.upper(), (pattern, types)
-    assert types["token_embd.weight"] == "Q3_K" and types["output.weight"] == "IQ4_XS", types
-    twin = build_model(Qwen3ForCausalLM, config, 2301)
+    imatrix.unlink(missing_ok=True)
+    found = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
+    for pattern, qtype in types.items():
+        assert found[pattern.replace("\\", "") + ".weight"] == qtype.upper(), (pattern, found)
+    assert found["token_embd.weight"] == embedding.upper() and found["output.weight"] == output.upper(), found
+    twin = build_model(Qwen3ForCausalLM, config, seed)
     load_qwen3_gguf(twin, bf16_file)  # the loader's self-check: the bfloat16 file holds the model's weights
     assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
     bf16_file.unlink()
@@ -546,7 +603,13 @@ def quantized_types_fixture(out: Path) -> None:
         f.unlink()
     files, scale = logits_cases(twin, folder, cases)
     write_reference(folder, "model.gguf", 600, cases, files)
-    print(f"{folder.name}: max|logit| = {scale:.4f}, types {sorted(set(types.values()))}")
+    print(f"{folder.name}: max|logit| = {scale:.4f}, types {sorted(set(found.values()))}")
+
+
+def lattice_types_fixture(out: Path) -> None:
+    """qwen3_gguf_iq: quantized_types_fixture's model with every lattice type (LATTICE_TYPES), the
+    embedding IQ3_S and the output IQ3_XXS."""
+    quantized_types_fixture(out, "qwen3_gguf_iq", LATTICE_TYPES, "iq3_s", "iq3_xxs", 2601)
 
 
 def emit_bf16_pair(out: Path, name: str, model, seed: int, eos: str, symbols: list, add_bos_token: bool,
@@ -749,6 +812,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
+        "lattice_types": lattice_types_fixture,
         "gpt_oss": gpt_oss_fixtures}
 
 

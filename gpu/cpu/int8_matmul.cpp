@@ -7,6 +7,7 @@
 #include "gpu/cpu/cpu_features.hpp"
 #include "common/float16.hpp"
 #include "model/dequantize.hpp"  // k_quant_scale_min
+#include "model/iq_quants.hpp"
 
 namespace troupe::cpu {
 namespace {
@@ -23,6 +24,8 @@ bool int8_matmul_supports(DType type) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
     case DType::Q2_K: case DType::Q3_K: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
     case DType::IQ4_NL: case DType::IQ4_XS: case DType::MXFP4_F16:
+    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ3_XXS: case DType::IQ3_S:
+    case DType::IQ1_S: case DType::IQ1_M:
       return true;
     default:
       return false;
@@ -128,6 +131,14 @@ void weight_chunk(DType type, const u8* row, int64_t index, WeightChunk& w) {
         w.qw[l + 16] = table[qs[l] >> 4];
       }
       w.scale[0] = w.scale[1] = xs ? fp16_load(b) * static_cast<float>(iq4_xs_scale(j, b) - 32) : fp16_load(b);
+      break;
+    }
+    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ3_XXS: case DType::IQ3_S:
+    case DType::IQ1_S: case DType::IQ1_M: {
+      IqChunk c;
+      iq_chunk(type, b, j, c);
+      for (int l = 0; l < 32; ++l) w.qw[l] = c.q[l];
+      for (int h = 0; h < 2; ++h) w.scale[h] = c.unit * static_cast<float>(c.multiplier[h]);
       break;
     }
     default:

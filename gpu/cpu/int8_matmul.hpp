@@ -18,6 +18,8 @@
 //   Q6_K    qw = 6 bits − 32 (−32..31),   scale = d·sc_h (per 16), offset = 0
 //   IQ4_NL  qw = table[nibble] (−127..113), scale = d,          offset = 0
 //   IQ4_XS  qw = table[nibble],           scale = d·(sc_j − 32), offset = 0
+//   IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S: qw = q, scale = unit·multiplier_h,
+//           offset = 0, model/iq_quants.hpp's exact form (|q| <= 62)
 // These are the weights model/dequantize.cpp computes (the same float products). With activation
 // chunk x_j ≈ dx·qx_j and s = dx·Σ qx_j, a chunk's product is
 //   Σ_h scale_h · dx · Σ_{j∈h} qw_j·qx_j  +  offset · s        (offsets equal in both halves)

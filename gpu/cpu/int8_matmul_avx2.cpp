@@ -12,10 +12,11 @@
 #include <cstring>
 #include <vector>
 
-#include "gpu/cpu/int8_matmul.hpp"
-#include "model/dequantize.hpp"  // k_quant_scale_min, q3_k_scale, kIq4Values, iq4_xs_scale
-
 #define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+#include "gpu/cpu/int8_matmul.hpp"
+#include "gpu/cpu/iq_chunks_avx2.hpp"
+#include "model/dequantize.hpp"  // k_quant_scale_min, q3_k_scale, kIq4Values, iq4_xs_scale
 
 namespace troupe::cpu {
 namespace {
@@ -77,6 +78,20 @@ template <> struct Format<DType::Q3_K> { static constexpr int64_t kChunks = 8, k
 template <> struct Format<DType::IQ4_NL> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
 template <> struct Format<DType::MXFP4_F16> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
 template <> struct Format<DType::IQ4_XS> { static constexpr int64_t kChunks = 8, kBytes = 136; static constexpr bool kSigned = true, kOffset = false; };
+// The lattice types (model/iq_quants.hpp): signed q, the chunk's two multipliers through madd.
+template <int64_t Bytes> struct LatticeFormat { static constexpr int64_t kChunks = 8, kBytes = Bytes; static constexpr bool kSigned = true, kOffset = false; };
+template <> struct Format<DType::IQ2_XXS> : LatticeFormat<66> {};
+template <> struct Format<DType::IQ2_XS> : LatticeFormat<74> {};
+template <> struct Format<DType::IQ2_S> : LatticeFormat<82> {};
+template <> struct Format<DType::IQ3_XXS> : LatticeFormat<98> {};
+template <> struct Format<DType::IQ3_S> : LatticeFormat<110> {};
+template <> struct Format<DType::IQ1_S> : LatticeFormat<50> {};
+template <> struct Format<DType::IQ1_M> : LatticeFormat<56> {};
+
+template <DType T> constexpr bool is_lattice() {
+  return T == DType::IQ2_XXS || T == DType::IQ2_XS || T == DType::IQ2_S || T == DType::IQ3_XXS || T == DType::IQ3_S ||
+         T == DType::IQ1_S || T == DType::IQ1_M;
+}
 
 template <DType T> constexpr bool has_mins() {
   if constexpr (requires { Format<T>::kMins; }) {
@@ -88,7 +103,8 @@ template <DType T> constexpr bool has_mins() {
 
 // The float scale and offset of every chunk of one weight row (for Q6_K, Q3_K and Q2_K the scale
 // is d, their per-16 integer scales going through madd; Q2_K's offset is −dmin, which multiplies
-// its mins' product). Computed once per weight row, outside the tile loops.
+// its mins' product; the lattice types' is their unit, their multipliers going through madd).
+// Computed once per weight row, outside the tile loops.
 template <DType T>
 TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float* offset) {
   using F = Format<T>;
@@ -116,6 +132,8 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
       scale[c] = f16(b);
     } else if constexpr (T == DType::IQ4_XS) {
       scale[c] = f16(b) * static_cast<float>(iq4_xs_scale(static_cast<int>(c % 8), b) - 32);
+    } else if constexpr (is_lattice<T>()) {
+      scale[c] = iq_unit(T, b);
     } else {  // Q4_K, Q5_K: sub-block j's 6-bit scale and min
       const int j = static_cast<int>(c % 8);
       const u8* q = b + 4;
@@ -127,8 +145,9 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
   }
 }
 
-// Chunk c of a weight row as 32 bytes of qw (unsigned, or signed for Q8_0, Q6_K, Q3_K and IQ4),
-// and the madd multipliers (ones, or the two 16-weight scales of Q6_K, Q3_K and Q2_K).
+// Chunk c of a weight row as 32 bytes of qw (unsigned, or signed for Q8_0, Q6_K, Q3_K and the IQ
+// types), and the madd multipliers (ones, or the two 16-weight scales of Q6_K, Q3_K, Q2_K and the
+// lattice types).
 template <DType T>
 TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multiplier) {
   using F = Format<T>;
@@ -176,6 +195,11 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
     return iq4_values(nibbles_16(b + 2), kMxfp4Values);
   } else if constexpr (T == DType::IQ4_XS) {
     return iq4_values(nibbles_16(b + 8 + 16 * j));
+  } else if constexpr (is_lattice<T>()) {
+    int m[2];
+    iq_multipliers(T, b, j, m);
+    multiplier = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(m[1])), _mm_set1_epi16(static_cast<short>(m[0])));
+    return iq::chunk<T>(b, j);
   } else {  // Q6_K
     const int half = j / 4, k = j % 4;
     const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * half + (k % 2 == 1 ? 32 : 0)));
@@ -307,6 +331,13 @@ void int8_matmul_avx2(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
     case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, n0, n1);
     case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, n0, n1);
     case DType::MXFP4_F16: return matmul<DType::MXFP4_F16>(j, n0, n1);
+    case DType::IQ2_XXS: return matmul<DType::IQ2_XXS>(j, n0, n1);
+    case DType::IQ2_XS: return matmul<DType::IQ2_XS>(j, n0, n1);
+    case DType::IQ2_S: return matmul<DType::IQ2_S>(j, n0, n1);
+    case DType::IQ3_XXS: return matmul<DType::IQ3_XXS>(j, n0, n1);
+    case DType::IQ3_S: return matmul<DType::IQ3_S>(j, n0, n1);
+    case DType::IQ1_S: return matmul<DType::IQ1_S>(j, n0, n1);
+    case DType::IQ1_M: return matmul<DType::IQ1_M>(j, n0, n1);
     default: return int8_matmul_portable(j, n0, n1);
   }
 }

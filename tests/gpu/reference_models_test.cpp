@@ -344,6 +344,25 @@ TEST_CASE("a GGUF of Q2_K, Q3_K, IQ4_NL and IQ4_XS tensors (llama-quantize) matc
   INFO("weights kept in " << kept << " bytes; the file has " << std::filesystem::file_size(ref.model));
   CHECK(kept <= static_cast<int64_t>(std::filesystem::file_size(ref.model)));  // as stored, not widened
 }
+TEST_CASE("a GGUF of every lattice type (IQ1_S … IQ3_S, llama-quantize with an importance matrix) matches transformers",
+          "[gpu][cpu][reference][quant_types]") {
+  // qwen3_gguf_iq: each projection of both layers one of IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S,
+  // IQ3_XXS, IQ3_S; the embedding IQ3_S, the output IQ3_XXS. The reference runs the weights the
+  // gguf package dequantizes. Float activations: widened at load, exact (model/iq_quants.hpp).
+  check_all_cases_in_one_step("qwen3_gguf_iq");
+  // int8 activations: the blocks kept and multiplied by int8_matmul's kernels.
+  check_all_cases_in_one_step("qwen3_gguf_iq", /*keep_quantized=*/true, /*int8=*/true, /*tolerance=*/0.04);
+  const Reference ref = load_reference("qwen3_gguf_iq");
+  const ModelFiles model = ModelFiles::open(ref.model);
+  for (const auto& [name, type] : {std::pair{"model.layers.0.self_attn.q_proj.weight", DType::IQ2_XXS},
+                                   {"model.layers.0.mlp.down_proj.weight", DType::IQ1_M},
+                                   {"model.embed_tokens.weight", DType::IQ3_S}}) {
+    CHECK(model.tensor(name).dtype == type);
+  }
+  const int64_t kept = CpuBackend(model, small_cache(8)).weight_bytes();
+  INFO("weights kept in " << kept << " bytes; the file has " << std::filesystem::file_size(ref.model));
+  CHECK(kept <= static_cast<int64_t>(std::filesystem::file_size(ref.model)));  // as stored, not widened
+}
 TEST_CASE("with int8 activations a quantized Qwen3-MoE keeps 9 of 10 positions within int8 rounding of transformers",
           "[gpu][cpu][reference][families][moe][int8]") {
   // int8 activations move the llama Q8_0 fixture's logits by 1-2 % of their largest. Here that
@@ -388,7 +407,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4",
-        "qwen3_gguf_mixed", "gpt_oss", "gpt_oss_gguf"}) {
+        "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();
@@ -398,7 +417,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
     options.kv_cache_dtype = "float32";  // auto would store a bfloat16 fixture's cache in bfloat16
     // The quantized fixtures' weights meet float activations here, so that the reference (their
     // dequantized weights) holds to float rounding; their int8 products are checked above.
-    options.cpu_int8_activations = folder != "qwen3_gguf_mixed" && folder != "gpt_oss_gguf";
+    options.cpu_int8_activations = folder != "qwen3_gguf_mixed" && folder != "qwen3_gguf_iq" && folder != "gpt_oss_gguf";
     CpuBackend backend(model, options);
     const auto table = shuffled_block_tables({ids}, backend.kv_block_size(), backend.kv_num_blocks())[0];
 

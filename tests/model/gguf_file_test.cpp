@@ -83,9 +83,9 @@ TEST_CASE("GGUF errors name the file and what is wrong", "[model][gguf]") {
   }
   SECTION("unsupported tensor type names the type and the tensor") {
     GgufBuilder b;
-    b.tensor("blk.0.attn_q.weight", {256, 1}, 16, std::string(66, '\0'));
+    b.tensor("blk.0.attn_q.weight", {256, 1}, 35, std::string(66, '\0'));  // TQ2_0
     test::write_bytes(dir / "x.gguf", b.build());
-    CHECK_THROWS_WITH(GgufFile(dir / "x.gguf"), Contains("blk.0.attn_q.weight") && Contains("IQ2_XXS"));
+    CHECK_THROWS_WITH(GgufFile(dir / "x.gguf"), Contains("blk.0.attn_q.weight") && Contains("TQ2_0"));
   }
   SECTION("truncated header") {
     GgufBuilder b;

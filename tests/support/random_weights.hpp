@@ -40,6 +40,16 @@ inline std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t co
       case DType::IQ4_NL: put_f16(p, sign() * scale(rng) * 0.05f); break;
       case DType::IQ4_XS: put_f16(p, sign() * scale(rng) * 0.002f); break;
       case DType::MXFP4_F16: put_f16(p, scale(rng)); break;  // from a power of two 2^(e - 128) > 0
+      case DType::IQ1_M: {  // d's nibbles on top of the four 16-bit scale words
+        const std::uint16_t d = float_to_fp16(sign() * scale(rng));
+        for (int w = 0; w < 4; ++w) {
+          std::uint16_t word;
+          std::memcpy(&word, p + 48 + 2 * w, 2);
+          word = static_cast<std::uint16_t>((word & 0x0FFF) | (((d >> (4 * w)) & 0xF) << 12));
+          std::memcpy(p + 48 + 2 * w, &word, 2);
+        }
+        break;
+      }
       case DType::Q4_K:
       case DType::Q5_K:
         put_f16(p, scale(rng) * 0.05f);

@@ -78,9 +78,9 @@ TEST_CASE("cuda: fixture models match the CPU backend's logits", "[gpu][cuda]") 
   // The families' tiny models too: Gemma 3's sliding and global layers (safetensors and GGUF),
   // GELU-tanh, sandwich norms and scaled embeddings; Mistral's window; IQuest's clip_qkv; YaRN;
   // GLM-4's norm names, fused gate|up and partial RoPE on rows reordered at load; Q2_K, Q3_K,
-  // IQ4_NL and IQ4_XS tensors dequantized at load.
+  // IQ4_NL, IQ4_XS and the lattice types (IQ1_S … IQ3_S) dequantized at load.
   for (const std::string folder : {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder",
-                                   "llama_yarn", "glm4", "glm4_gguf", "qwen3_gguf_mixed"}) {
+                                   "llama_yarn", "glm4", "glm4_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq"}) {
     // reference.json names the model inside the folder: "." for safetensors, "model.gguf" for GGUF.
     const auto reference = test::read_json(fixture("models/" + folder + "/reference.json")).as_object();
     const ModelFiles model =

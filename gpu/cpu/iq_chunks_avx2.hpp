@@ -1,0 +1,110 @@
+#pragma once
+// The lattice types' 32-weight chunks (model/iq_quants.hpp) as 32 signed bytes of q, for
+// int8_matmul_avx2.cpp: the table entries gathered by index (four 8-byte or eight 4-byte loads),
+// then the signs applied from a 32-bit mask, or IQ1's 8·g ± 1 formed. The same values as
+// iq_chunk() (checked through the kernels' tests). Included only by that translation unit.
+#include <immintrin.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "model/iq_quants.hpp"
+
+#ifndef TROUPE_AVX2
+#define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+namespace troupe::cpu::iq {
+
+using u8 = std::uint8_t;
+
+inline constexpr auto kSigns = [] {
+  std::array<u8, 128> t{};
+  for (int i = 0; i < 128; ++i) t[static_cast<std::size_t>(i)] = iq_signs(i);
+  return t;
+}();
+
+using iq_detail::u16_at;
+using iq_detail::u32_at;
+
+// Four 7-bit sign indices packed at bits 0, 7, 14, 21 as four sign bytes.
+inline std::uint32_t packed_signs(std::uint32_t word) {
+  return kSigns[word & 127] | (std::uint32_t{kSigns[(word >> 7) & 127]} << 8) |
+         (std::uint32_t{kSigns[(word >> 14) & 127]} << 16) | (std::uint32_t{kSigns[(word >> 21) & 127]} << 24);
+}
+
+// v negated in the bytes whose bit of `negative` is set (bit k: byte k).
+TROUPE_AVX2 inline __m256i with_signs(__m256i v, std::uint32_t negative) {
+  const __m256i spread = _mm256_shuffle_epi8(  // byte k <- byte k / 8 of the mask
+      _mm256_set1_epi32(static_cast<int>(negative)),
+      _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+  const __m256i minus = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);  // 0xFF where negative
+  return _mm256_sub_epi8(_mm256_xor_si256(v, minus), minus);
+}
+
+TROUPE_AVX2 inline __m256i entries64(std::uint64_t e0, std::uint64_t e1, std::uint64_t e2, std::uint64_t e3) {
+  return _mm256_set_epi64x(static_cast<long long>(e3), static_cast<long long>(e2), static_cast<long long>(e1),
+                           static_cast<long long>(e0));
+}
+
+// IQ1: 8·g + shift, with g in {−1, 0, 1} and each 8-byte group's shift ±1 (0x01 or 0xFF bytes).
+TROUPE_AVX2 inline __m256i shifted(__m256i g, __m256i shift) {
+  const __m256i g2 = _mm256_add_epi8(g, g), g4 = _mm256_add_epi8(g2, g2);
+  return _mm256_add_epi8(_mm256_add_epi8(g4, g4), shift);
+}
+
+inline long long shift_bytes(bool negative) { return negative ? -1LL : 0x0101010101010101LL; }
+
+// Chunk j of block b of type T.
+template <DType T>
+TROUPE_AVX2 inline __m256i chunk(const u8* b, int j) {
+  if constexpr (T == DType::IQ2_XXS) {
+    const u8* idx = b + 2 + 8 * j;
+    const __m256i v = entries64(kIq2xxsGrid[idx[0]], kIq2xxsGrid[idx[1]], kIq2xxsGrid[idx[2]], kIq2xxsGrid[idx[3]]);
+    return with_signs(v, packed_signs(u32_at(idx + 4)));
+  } else if constexpr (T == DType::IQ2_XS) {
+    const u8* q = b + 2 + 8 * j;
+    std::uint16_t e[4];
+    std::memcpy(e, q, 8);
+    const __m256i v = entries64(kIq2xsGrid[e[0] & 511], kIq2xsGrid[e[1] & 511], kIq2xsGrid[e[2] & 511], kIq2xsGrid[e[3] & 511]);
+    const std::uint32_t signs = kSigns[e[0] >> 9] | (std::uint32_t{kSigns[e[1] >> 9]} << 8) |
+                                (std::uint32_t{kSigns[e[2] >> 9]} << 16) | (std::uint32_t{kSigns[e[3] >> 9]} << 24);
+    return with_signs(v, signs);
+  } else if constexpr (T == DType::IQ2_S) {
+    const u8* low = b + 2 + 4 * j;
+    const int high = b[66 + j];
+    const __m256i v = entries64(kIq2sGrid[low[0] | ((high << 8) & 0x300)], kIq2sGrid[low[1] | ((high << 6) & 0x300)],
+                                kIq2sGrid[low[2] | ((high << 4) & 0x300)], kIq2sGrid[low[3] | ((high << 2) & 0x300)]);
+    return with_signs(v, u32_at(b + 34 + 4 * j));
+  } else if constexpr (T == DType::IQ3_XXS) {
+    const u8* idx = b + 2 + 8 * j;
+    const __m256i v = _mm256_set_epi32(
+        static_cast<int>(kIq3xxsGrid[idx[7]]), static_cast<int>(kIq3xxsGrid[idx[6]]), static_cast<int>(kIq3xxsGrid[idx[5]]),
+        static_cast<int>(kIq3xxsGrid[idx[4]]), static_cast<int>(kIq3xxsGrid[idx[3]]), static_cast<int>(kIq3xxsGrid[idx[2]]),
+        static_cast<int>(kIq3xxsGrid[idx[1]]), static_cast<int>(kIq3xxsGrid[idx[0]]));
+    return with_signs(v, packed_signs(u32_at(b + 66 + 4 * j)));
+  } else if constexpr (T == DType::IQ3_S) {
+    const u8* low = b + 2 + 8 * j;
+    const int high = b[66 + j];
+    const auto e = [&](int k) { return static_cast<int>(kIq3sGrid[low[k] | (((high >> k) & 1) << 8)]); };
+    const __m256i v = _mm256_set_epi32(e(7), e(6), e(5), e(4), e(3), e(2), e(1), e(0));
+    return with_signs(v, u32_at(b + 74 + 4 * j));
+  } else if constexpr (T == DType::IQ1_S) {
+    const u8* low = b + 2 + 4 * j;
+    const int h = u16_at(b + 34 + 2 * j);
+    const __m256i g = entries64(kIq1sGrid[low[0] | ((h << 8) & 0x700)], kIq1sGrid[low[1] | ((h << 5) & 0x700)],
+                                kIq1sGrid[low[2] | ((h << 2) & 0x700)], kIq1sGrid[low[3] | ((h >> 1) & 0x700)]);
+    return shifted(g, _mm256_set1_epi64x(shift_bytes(h & 0x8000)));
+  } else {  // IQ1_M: per 8 weights a nibble of 3 index bits and the shift's sign
+    static_assert(T == DType::IQ1_M);
+    const u8* low = b + 4 * j;
+    const int n0 = b[32 + 2 * j] & 0x0F, n1 = b[32 + 2 * j] >> 4, n2 = b[33 + 2 * j] & 0x0F, n3 = b[33 + 2 * j] >> 4;
+    const __m256i g = entries64(kIq1sGrid[low[0] | ((n0 & 7) << 8)], kIq1sGrid[low[1] | ((n1 & 7) << 8)],
+                                kIq1sGrid[low[2] | ((n2 & 7) << 8)], kIq1sGrid[low[3] | ((n3 & 7) << 8)]);
+    return shifted(g, _mm256_setr_epi64x(shift_bytes(n0 & 8), shift_bytes(n1 & 8), shift_bytes(n2 & 8), shift_bytes(n3 & 8)));
+  }
+}
+
+}  // namespace troupe::cpu::iq
