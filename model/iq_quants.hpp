@@ -80,19 +80,25 @@ inline std::uint32_t u32_at(const std::uint8_t* p) {
 [[noreturn]] void not_lattice(DType type);
 }  // namespace iq_detail
 
-inline float iq_unit(DType type, const std::uint8_t* b) {
+// The block's float16 d (IQ1_M: gathered from the top nibble of each of its four scale words,
+// lowest word lowest) and the power of two that makes it the unit.
+inline std::uint16_t iq_d_bits(DType type, const std::uint8_t* b) {
+  if (type != DType::IQ1_M) return iq_detail::u16_at(b);
+  std::uint16_t d = 0;
+  for (int w = 0; w < 4; ++w) d |= static_cast<std::uint16_t>((iq_detail::u16_at(b + 48 + 2 * w) >> 12) << (4 * w));
+  return d;
+}
+
+inline float iq_unit_factor(DType type) {
   switch (type) {
-    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ1_S: return fp16_load(b) * 0.125f;
-    case DType::IQ3_XXS: return fp16_load(b) * 0.25f;
-    case DType::IQ3_S: return fp16_load(b);
-    case DType::IQ1_M: {  // d: the top nibble of each of the four scale words, lowest word lowest
-      std::uint16_t d = 0;
-      for (int w = 0; w < 4; ++w) d |= static_cast<std::uint16_t>((iq_detail::u16_at(b + 48 + 2 * w) >> 12) << (4 * w));
-      return fp16_to_float(d) * 0.125f;
-    }
+    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ1_S: case DType::IQ1_M: return 0.125f;
+    case DType::IQ3_XXS: return 0.25f;
+    case DType::IQ3_S: return 1.0f;
     default: iq_detail::not_lattice(type);
   }
 }
+
+inline float iq_unit(DType type, const std::uint8_t* b) { return fp16_to_float(iq_d_bits(type, b)) * iq_unit_factor(type); }
 
 inline void iq_multipliers(DType type, const std::uint8_t* b, int j, int m[2]) {
   using iq_detail::u16_at;

@@ -56,8 +56,12 @@ std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, std
       std::memcpy(p + 82, &d, 2);
     } else if (type == DType::Q3_K) {
       std::memcpy(p + 108, &d, 2);
-    } else if (type == DType::IQ4_NL || type == DType::IQ4_XS || type == DType::MXFP4_F16) {
+    } else if (type == DType::IQ4_NL || type == DType::IQ4_XS || type == DType::MXFP4_F16 || type == DType::IQ2_XXS ||
+               type == DType::IQ2_XS || type == DType::IQ2_S || type == DType::IQ3_XXS || type == DType::IQ3_S ||
+               type == DType::IQ1_S) {
       std::memcpy(p, &d, 2);
+    } else if (type == DType::IQ1_M) {  // d in the top nibbles of the four scale words
+      for (int w = 0; w < 4; ++w) p[48 + 2 * w + 1] = std::byte((static_cast<unsigned>(p[48 + 2 * w + 1]) & 0x0F) | (((d >> (4 * w)) & 0xF) << 4));
     } else {
       std::memcpy(p, &d, 2);
       if (type != DType::Q4_0 && type != DType::Q5_0 && type != DType::Q8_0) std::memcpy(p + 2, &m, 2);
@@ -170,7 +174,9 @@ int main(int argc, char** argv) {
       std::transform(t.begin(), t.end(), t.begin(), ::toupper);
       bool found = false;
       for (DType c : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
-                      DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::MXFP4_F16}) {
+                      DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::MXFP4_F16,
+                      DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S, DType::IQ1_S,
+                      DType::IQ1_M}) {
         if (troupe::dtype_name(c) == t) type = c, found = true;
       }
       if (!found) {

@@ -20,6 +20,10 @@ Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converte
       YaRN): hidden 2880, 64 heads / 8 KV heads of 64, 32 experts of FFN 2880, 4 per token; 4 of its
       24 layers. Quantize it as MXFP4_MOE (experts MXFP4, the rest Q8_0: llama.cpp's gpt-oss files)
 
+The lattice types (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M, IQ3_XXS, IQ3_XS) need an importance
+matrix: for those, llama-quantize is given DIR/<arch>-<shape>.imatrix.gguf, written here in
+llama-imatrix's format with every column equally important (random weights have no better one).
+
 Needs the `gguf` and `numpy` packages (PyPI). DIR defaults to ~/.cache/troupe/bench-models.
 Random weights give speed, not text: every figure taken with them is tokens per second.
 """
@@ -170,6 +174,30 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     tmp.rename(path)
 
 
+# llama-quantize file types that refuse to run without an importance matrix.
+NEEDS_IMATRIX = {"IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "Q2_K_S"}
+
+
+def write_uniform_imatrix(path: Path, f16: Path) -> None:
+    """An importance matrix in llama-imatrix's GGUF layout (`NAME.in_sum2`, `NAME.counts`) giving every
+    column of every 2-D weight of `f16` the same importance."""
+    writer = gguf.GGUFWriter(str(path), arch="imatrix")
+    writer.add_type("imatrix")
+    writer.add_array("imatrix.datasets", ["uniform"])
+    writer.add_uint32("imatrix.chunk_count", 1)
+    writer.add_uint32("imatrix.chunk_size", 1)
+    for t in gguf.GGUFReader(str(f16)).tensors:
+        if len(t.shape) < 2 or not t.name.endswith(".weight"):
+            continue
+        matrices = int(np.prod(t.shape[2:])) if len(t.shape) > 2 else 1  # stacked experts: one row each
+        writer.add_tensor(f"{t.name}.in_sum2", np.ones((matrices, int(t.shape[0])), dtype=np.float32))
+        writer.add_tensor(f"{t.name}.counts", np.ones((matrices, 1), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shapes", default="1b,3b")
@@ -192,7 +220,13 @@ def main() -> None:
             if not out.exists():
                 quantize = quantize or llama_quantize()
                 tmp = out.with_suffix(".tmp")
-                run = subprocess.run([str(quantize), str(f16), str(tmp), kind], capture_output=True, text=True)
+                command = [str(quantize)]
+                if kind in NEEDS_IMATRIX:
+                    imatrix = args.out / f"{stem}.imatrix.gguf"
+                    if not imatrix.exists():
+                        write_uniform_imatrix(imatrix, f16)
+                    command += ["--imatrix", str(imatrix)]
+                run = subprocess.run(command + [str(f16), str(tmp), kind], capture_output=True, text=True)
                 if run.returncode != 0:
                     raise SystemExit(f"llama-quantize {kind} failed: {run.stderr[-2000:]}")
                 tmp.rename(out)

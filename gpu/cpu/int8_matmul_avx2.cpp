@@ -78,15 +78,18 @@ template <> struct Format<DType::Q3_K> { static constexpr int64_t kChunks = 8, k
 template <> struct Format<DType::IQ4_NL> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
 template <> struct Format<DType::MXFP4_F16> { static constexpr int64_t kChunks = 1, kBytes = 18; static constexpr bool kSigned = true, kOffset = false; };
 template <> struct Format<DType::IQ4_XS> { static constexpr int64_t kChunks = 8, kBytes = 136; static constexpr bool kSigned = true, kOffset = false; };
-// The lattice types (model/iq_quants.hpp): signed q, the chunk's two multipliers through madd.
-template <int64_t Bytes> struct LatticeFormat { static constexpr int64_t kChunks = 8, kBytes = Bytes; static constexpr bool kSigned = true, kOffset = false; };
-template <> struct Format<DType::IQ2_XXS> : LatticeFormat<66> {};
-template <> struct Format<DType::IQ2_XS> : LatticeFormat<74> {};
-template <> struct Format<DType::IQ2_S> : LatticeFormat<82> {};
-template <> struct Format<DType::IQ3_XXS> : LatticeFormat<98> {};
-template <> struct Format<DType::IQ3_S> : LatticeFormat<110> {};
-template <> struct Format<DType::IQ1_S> : LatticeFormat<50> {};
-template <> struct Format<DType::IQ1_M> : LatticeFormat<56> {};
+// The lattice types (model/iq_quants.hpp): signed q, the chunk's two multipliers through madd. Their
+// chunks cost table lookups to unpack, so a weight row is unpacked once for all activation rows
+// (decode_lattice_row) and the tiles read the unpacked row: 36 bytes a chunk, its 32 q then its two
+// int16 multipliers. Format describes that unpacked layout.
+struct LatticeFormat { static constexpr int64_t kChunks = 1, kBytes = 36; static constexpr bool kSigned = true, kOffset = false; };
+template <> struct Format<DType::IQ2_XXS> : LatticeFormat {};
+template <> struct Format<DType::IQ2_XS> : LatticeFormat {};
+template <> struct Format<DType::IQ2_S> : LatticeFormat {};
+template <> struct Format<DType::IQ3_XXS> : LatticeFormat {};
+template <> struct Format<DType::IQ3_S> : LatticeFormat {};
+template <> struct Format<DType::IQ1_S> : LatticeFormat {};
+template <> struct Format<DType::IQ1_M> : LatticeFormat {};
 
 template <DType T> constexpr bool is_lattice() {
   return T == DType::IQ2_XXS || T == DType::IQ2_XS || T == DType::IQ2_S || T == DType::IQ3_XXS || T == DType::IQ3_S ||
@@ -132,8 +135,6 @@ TROUPE_AVX2 void chunk_scales(const u8* row, int64_t chunks, float* scale, float
       scale[c] = f16(b);
     } else if constexpr (T == DType::IQ4_XS) {
       scale[c] = f16(b) * static_cast<float>(iq4_xs_scale(static_cast<int>(c % 8), b) - 32);
-    } else if constexpr (is_lattice<T>()) {
-      scale[c] = iq_unit(T, b);
     } else {  // Q4_K, Q5_K: sub-block j's 6-bit scale and min
       const int j = static_cast<int>(c % 8);
       const u8* q = b + 4;
@@ -195,11 +196,11 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
     return iq4_values(nibbles_16(b + 2), kMxfp4Values);
   } else if constexpr (T == DType::IQ4_XS) {
     return iq4_values(nibbles_16(b + 8 + 16 * j));
-  } else if constexpr (is_lattice<T>()) {
-    int m[2];
-    iq_multipliers(T, b, j, m);
-    multiplier = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(m[1])), _mm_set1_epi16(static_cast<short>(m[0])));
-    return iq::chunk<T>(b, j);
+  } else if constexpr (is_lattice<T>()) {  // an unpacked chunk (decode_lattice_row)
+    std::int16_t m[2];
+    std::memcpy(m, b + 32, 4);
+    multiplier = _mm256_set_m128i(_mm_set1_epi16(m[1]), _mm_set1_epi16(m[0]));
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
   } else {  // Q6_K
     const int half = j / 4, k = j % 4;
     const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * half + (k % 2 == 1 ? 32 : 0)));
@@ -296,8 +297,60 @@ TROUPE_AVX2 void rows_tile(const Int8MatmulJob& j, int64_t n, const float* const
   }
 }
 
+// A lattice type's weight row unpacked into LatticeFormat's layout, and each chunk's scale (the
+// block's unit).
+template <DType T>
+TROUPE_AVX2 void decode_lattice_row(const u8* row, int64_t chunks, u8* out, float* scale) {
+  constexpr int64_t kBlockBytes = T == DType::IQ2_XXS ? 66 : T == DType::IQ2_XS ? 74 : T == DType::IQ2_S ? 82
+                                : T == DType::IQ3_XXS ? 98 : T == DType::IQ3_S ? 110 : T == DType::IQ1_S ? 50 : 56;
+  for (int64_t block = 0; block < chunks / 8; ++block) {
+    const u8* b = row + block * kBlockBytes;
+    const float unit = _cvtsh_ss(iq_d_bits(T, b)) * iq_unit_factor(T);  // F16C, not the portable conversion
+    for (int j = 0; j < 8; ++j) {
+      u8* o = out + (8 * block + j) * LatticeFormat::kBytes;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), iq::chunk<T>(b, j));
+      int m[2];
+      iq_multipliers(T, b, j, m);
+      const std::int16_t m16[2] = {static_cast<std::int16_t>(m[0]), static_cast<std::int16_t>(m[1])};
+      std::memcpy(o + 32, m16, 4);
+      scale[8 * block + j] = unit;
+    }
+  }
+}
+
+template <DType T>
+TROUPE_AVX2 void lattice_matmul(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
+  const int64_t chunks = j.cols / 32;
+  thread_local std::vector<float> scratch;
+  thread_local std::vector<u8> unpacked;
+  scratch.resize(static_cast<std::size_t>(2 * chunks));
+  unpacked.resize(static_cast<std::size_t>(2 * chunks * LatticeFormat::kBytes));
+  float* scale[2] = {scratch.data(), scratch.data() + chunks};
+  const float* const no_offset[2] = {nullptr, nullptr};
+  // The tiles read weight rows 0 and 1 of the unpacked pair and write C's columns n, n + 1.
+  Int8MatmulJob pair = j;
+  pair.blocks = unpacked.data();
+  pair.row_bytes = chunks * LatticeFormat::kBytes;
+  for (int64_t n = n0; n < n1; n += 2) {
+    const int64_t rows = std::min<int64_t>(2, n1 - n);
+    for (int64_t i = 0; i < rows; ++i) {
+      decode_lattice_row<T>(j.blocks + (n + i) * j.row_bytes, chunks, unpacked.data() + i * pair.row_bytes, scale[i]);
+    }
+    pair.c = j.c + n;
+    if (rows == 2) {
+      rows_tile<T, 2>(pair, 0, scale, no_offset);
+    } else {
+      rows_tile<T, 1>(pair, 0, scale, no_offset);
+    }
+  }
+}
+
 template <DType T>
 TROUPE_AVX2 void matmul(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
+  if constexpr (is_lattice<T>()) {
+    lattice_matmul<T>(j, n0, n1);
+    return;
+  }
   const int64_t chunks = j.cols / 32;
   thread_local std::vector<float> scratch;
   scratch.resize(static_cast<std::size_t>(4 * chunks));
