@@ -97,13 +97,15 @@ TROUPE_AVX2 inline __m256i chunk(const u8* b, int j) {
     const __m256i g = entries64(kIq1sGrid[low[0] | ((h << 8) & 0x700)], kIq1sGrid[low[1] | ((h << 5) & 0x700)],
                                 kIq1sGrid[low[2] | ((h << 2) & 0x700)], kIq1sGrid[low[3] | ((h >> 1) & 0x700)]);
     return shifted(g, _mm256_set1_epi64x(shift_bytes(h & 0x8000)));
-  } else {  // IQ1_M: per 8 weights a nibble of 3 index bits and the shift's sign
+  } else {  // IQ1_M: per 8 weights l a nibble of the 16-bit word: 3 index bits, then the shift's sign
     static_assert(T == DType::IQ1_M);
     const u8* low = b + 4 * j;
-    const int n0 = b[32 + 2 * j] & 0x0F, n1 = b[32 + 2 * j] >> 4, n2 = b[33 + 2 * j] & 0x0F, n3 = b[33 + 2 * j] >> 4;
-    const __m256i g = entries64(kIq1sGrid[low[0] | ((n0 & 7) << 8)], kIq1sGrid[low[1] | ((n1 & 7) << 8)],
-                                kIq1sGrid[low[2] | ((n2 & 7) << 8)], kIq1sGrid[low[3] | ((n3 & 7) << 8)]);
-    return shifted(g, _mm256_setr_epi64x(shift_bytes(n0 & 8), shift_bytes(n1 & 8), shift_bytes(n2 & 8), shift_bytes(n3 & 8)));
+    const int qh = u16_at(b + 32 + 2 * j);  // kept in a register: byte-wise spills stalled forwarding
+    const __m256i g = entries64(kIq1sGrid[low[0] | ((qh << 8) & 0x700)], kIq1sGrid[low[1] | ((qh << 4) & 0x700)],
+                                kIq1sGrid[low[2] | (qh & 0x700)], kIq1sGrid[low[3] | ((qh >> 4) & 0x700)]);
+    const __m256i sign_bits = _mm256_and_si256(_mm256_set1_epi64x(qh), _mm256_setr_epi64x(0x8, 0x80, 0x800, 0x8000));
+    const __m256i positive = _mm256_cmpeq_epi64(sign_bits, _mm256_setzero_si256());
+    return shifted(g, _mm256_or_si256(_mm256_set1_epi8(1), _mm256_andnot_si256(positive, _mm256_set1_epi8(-2))));
   }
 }
 
