@@ -51,6 +51,12 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
         L.up_biases = block + "experts." + std::string(n.up) + ".bias";
         L.down_biases = block + "experts." + std::string(n.down) + ".bias";
       }
+      if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.router) + ".e_score_correction_bias";
+      if (spec.moe->shared_intermediate_size > 0) {
+        L.shared_gate = block + "shared_experts.gate_proj.weight";
+        L.shared_up = block + "shared_experts.up_proj.weight";
+        L.shared_down = block + "shared_experts.down_proj.weight";
+      }
       for (int64_t e = 0; e < spec.moe->num_experts; ++e) {
         const std::string expert = block + "experts." + std::to_string(e) + ".";
         L.experts.push_back({expert + std::string(n.gate) + ".weight", expert + std::string(n.up) + ".weight",

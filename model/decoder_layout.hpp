@@ -9,7 +9,7 @@
 //   h = [mlp_norm](x) → act(gate) · up → down
 //       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
 //        chosen by the router; ModelSpec::moe; with biases on the router and each projection when
-//        their names are given)
+//        their names are given; plus the shared experts' dense MLP on every token when named)
 //   x += [mlp_out_norm](h)
 //
 // where a bracketed step is there when its tensor name is not empty.
@@ -33,6 +33,9 @@ struct LayerLayout {
   std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer
   std::string router;              // [experts, hidden]; empty in a dense layer
   std::string router_bias;         // [experts]; empty without (MoeSpec::biases)
+  std::string selection_bias;      // [experts], added for choosing only; empty without (MoeSpec::selection_bias)
+  // The shared experts' dense gated MLP (MoeSpec::shared_intermediate_size); empty without.
+  std::string shared_gate, shared_up, shared_down;
   // Every expert's biases stacked: [experts, intermediate] for gate and up, [experts, hidden] for
   // down; empty without.
   std::string gate_biases, up_biases, down_biases;

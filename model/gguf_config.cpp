@@ -126,6 +126,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     return *v;
   };
   spec.num_layers = required("block_count");
+  // GLM-4.5's files carry its multi-token-prediction layers after the model's own (llama.cpp's
+  // converter counts them in block_count); troupe runs only the model's.
+  const int64_t nextn = gguf.get_int(arch + ".nextn_predict_layers").value_or(0);
+  if (nextn < 0 || nextn >= spec.num_layers) fail(arch + ".nextn_predict_layers is " + std::to_string(nextn));
+  spec.num_layers -= nextn;
   spec.hidden_size = required("embedding_length");
   spec.intermediate_size = required("feed_forward_length");
   spec.num_heads = required("attention.head_count");
@@ -214,7 +219,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
   }
   if (family->mixture_of_experts) {
-    // Every layer's MLP is the experts.
+    // Every layer's MLP is the experts, but for leading_dense_block_count dense ones (GLM-4.5).
     MoeSpec moe;
     moe.num_experts = required("expert_count");
     moe.experts_per_token = required("expert_used_count");
@@ -222,6 +227,22 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe.
     moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm").value_or(family->arch != Architecture::Olmoe);
     moe.biases = family->expert_biases;
+    // DeepSeek-V3's routing (GLM-4.5): gating function 2 is the sigmoid (1 the softmax).
+    const int64_t gating = gguf.get_int(arch + ".expert_gating_func").value_or(1);
+    if (gating != 1 && gating != 2) fail(arch + ".expert_gating_func " + std::to_string(gating) + " is not supported (1 softmax, 2 sigmoid)");
+    moe.sigmoid_scores = gating == 2;
+    moe.groups = gguf.get_int(arch + ".expert_group_count").value_or(1);
+    moe.groups_chosen = gguf.get_int(arch + ".expert_group_used_count").value_or(moe.groups);
+    moe.weights_scale = gguf.get_float(arch + ".expert_weights_scale").value_or(1.0);
+    moe.shared_intermediate_size =
+        gguf.get_int(arch + ".expert_shared_feed_forward_length")
+            .value_or(gguf.get_int(arch + ".expert_shared_count").value_or(0) * moe.intermediate_size);
+    if (const int64_t dense = gguf.get_int(arch + ".leading_dense_block_count").value_or(0); dense > 0) {
+      moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+      for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
+    }
+    const int64_t first_sparse = gguf.get_int(arch + ".leading_dense_block_count").value_or(0);
+    moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
     spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {

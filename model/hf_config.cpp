@@ -280,13 +280,14 @@ void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
 void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
   MoeSpec moe;
   const auto experts = cfg.optional_integer("num_local_experts");
-  moe.num_experts = experts ? *experts : cfg.integer("num_experts");
+  const auto routed = cfg.optional_integer("n_routed_experts");  // DeepSeek's and GLM-4.5's name
+  moe.num_experts = experts ? *experts : routed ? *routed : cfg.integer("num_experts");
   moe.experts_per_token = cfg.integer("num_experts_per_tok");
   moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(spec.intermediate_size);
   // Mixtral renormalizes the chosen experts' probabilities always (gpt-oss's softmax over the top k
   // logits is the same); Qwen3MoeConfig's default is not to.
   moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss ||
-                        cfg.boolean("norm_topk_prob").value_or(false);
+                        cfg.boolean("norm_topk_prob").value_or(family.arch == Architecture::Glm4Moe);
   moe.biases = family.expert_biases;
   if (family.arch == Architecture::Qwen3Moe) {
     const int64_t step = cfg.optional_integer("decoder_sparse_step").value_or(1);
@@ -300,6 +301,18 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
         moe.sparse_layers[static_cast<std::size_t>(i)] = false;
       }
     }
+  }
+  if (family.arch == Architecture::Glm4Moe) {  // Glm4MoeConfig's defaults when absent
+    moe.sigmoid_scores = true;
+    moe.selection_bias = true;
+    moe.groups = cfg.optional_integer("n_group").value_or(1);
+    moe.groups_chosen = cfg.optional_integer("topk_group").value_or(1);
+    moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
+    moe.shared_intermediate_size = cfg.optional_integer("n_shared_experts").value_or(1) * moe.intermediate_size;
+    const int64_t dense = cfg.optional_integer("first_k_dense_replace").value_or(1);
+    if (dense < 0) cfg.fail("first_k_dense_replace must not be negative");
+    moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+    for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
   }
   spec.moe = std::move(moe);
 }
@@ -379,7 +392,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
     rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
   }
-  if (!rotary && family->arch == Architecture::Glm4) rotary = 0.5;  // Glm4Config's default
+  // Glm4Config's and Glm4MoeConfig's default.
+  if (!rotary && (family->arch == Architecture::Glm4 || family->arch == Architecture::Glm4Moe)) rotary = 0.5;
   if (rotary && *rotary != 1.0) {
     if (!(*rotary > 0.0 && *rotary < 1.0)) cfg.fail("partial_rotary_factor must be in (0, 1]");
     spec.rotary_dim = static_cast<int64_t>(static_cast<double>(spec.head_dim) * *rotary);  // transformers' int()
@@ -401,7 +415,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias);
   spec.output_bias = family->output_bias && spec.attention_bias;
   spec.attention_sinks = family->attention_sinks;
-  spec.qk_norm = family->qk_norm;
+  spec.qk_norm = family->qk_norm || (family->arch == Architecture::Glm4Moe && cfg.boolean("use_qk_norm").value_or(false));
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;
   spec.layer_norm = family->layer_norm;

@@ -46,9 +46,11 @@ constexpr std::array<std::string_view, 1> kExaone4Types{"exaone4"};
 constexpr std::array<std::string_view, 1> kExaone4Gguf{"exaone4"};
 constexpr std::array<std::string_view, 1> kGptOssTypes{"gpt_oss"};
 constexpr std::array<std::string_view, 1> kGptOssGguf{"gpt-oss"};
+constexpr std::array<std::string_view, 1> kGlm4MoeTypes{"glm4_moe"};
+constexpr std::array<std::string_view, 1> kGlm4MoeGguf{"glm4moe"};
 
-const std::array<ModelFamily, 20>& families() {
-  static const std::array<ModelFamily, 20> all{{
+const std::array<ModelFamily, 21>& families() {
+  static const std::array<ModelFamily, 21> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -122,6 +124,12 @@ const std::array<ModelFamily, 20>& families() {
        .output_bias = true, .attention_sinks = true, .yarn_truncate = false, .window_period = 2,
        .activation = Activation::SwigluOai, .mixture_of_experts = true, .expert_biases = true,
        .expert_names = {.router = "router"}},
+      // GLM-4.5, GLM-4.5-Air, GLM-4.6: Llama's pre-norm layers with q/k/v biases, partial RoPE (half
+      // the head by default, on halves as NEOX, not GLM-4's pairs), optional per-head q/k norms
+      // (use_qk_norm); after the first dense layers (first_k_dense_replace) a mixture of experts
+      // routed as DeepSeek-V3 (sigmoid scores, a selection bias, groups) with shared experts.
+      {.arch = Architecture::Glm4Moe, .hf_model_types = kGlm4MoeTypes, .gguf_architectures = kGlm4MoeGguf,
+       .mixture_of_experts = true},
   }};
   return all;
 }

@@ -125,8 +125,11 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
-      // gpt-oss's norm before the MLP (the sandwich-norm families have their own map above).
+      // gpt-oss's and GLM-4.5's norm before the MLP (the sandwich-norm families have their own map above).
       {"post_attention_norm", "post_attention_layernorm"},
+      // Shared experts (GLM-4.5): a dense MLP beside the routed ones.
+      {"ffn_gate_shexp", "mlp.shared_experts.gate_proj"}, {"ffn_up_shexp", "mlp.shared_experts.up_proj"},
+      {"ffn_down_shexp", "mlp.shared_experts.down_proj"},
   };
   static const std::map<std::string, std::string> kFused{
       {"attn_qkv", "self_attn.qkv_proj"},
@@ -147,6 +150,12 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   if (std::regex_match(gguf_name, m, kRouter)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.router) + "." +
            m[2].str();
+  }
+  // The router's selection bias (DeepSeek-V3's e_score_correction_bias).
+  static const std::regex kSelectionBias(R"(blk\.(\d+)\.exp_probs_b\.bias)");
+  if (std::regex_match(gguf_name, m, kSelectionBias)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.router) +
+           ".e_score_correction_bias";
   }
   // Biases stay stacked ([experts, rows]); weights are split per expert below.
   if (std::regex_match(gguf_name, m, kStacked)) {

@@ -30,6 +30,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Glm4: return "glm4";
     case Architecture::Exaone4: return "exaone4";
     case Architecture::GptOss: return "gpt_oss";
+    case Architecture::Glm4Moe: return "glm4_moe";
   }
   return "?";
 }
@@ -146,6 +147,13 @@ void ModelSpec::validate(const std::string& source) const {
       throw ModelError(source + ": " + std::to_string(moe->experts_per_token) + " experts per token of " +
                        std::to_string(moe->num_experts) + " experts");
     }
+    if (moe->groups <= 0 || moe->num_experts % moe->groups != 0 || moe->groups_chosen <= 0 ||
+        moe->groups_chosen > moe->groups || moe->experts_per_token > moe->groups_chosen * (moe->num_experts / moe->groups)) {
+      throw ModelError(source + ": " + std::to_string(moe->num_experts) + " experts in " + std::to_string(moe->groups) +
+                       " groups, " + std::to_string(moe->groups_chosen) + " chosen, cannot give " +
+                       std::to_string(moe->experts_per_token) + " experts per token");
+    }
+    if (moe->shared_intermediate_size < 0) throw ModelError(source + ": negative shared expert size");
     if (!moe->sparse_layers.empty() && static_cast<int64_t>(moe->sparse_layers.size()) != num_layers) {
       throw ModelError(source + ": " + std::to_string(moe->sparse_layers.size()) + " per-layer expert flags for " +
                        std::to_string(num_layers) + " layers");

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe };
 
 std::string_view architecture_name(Architecture a);
 
@@ -66,11 +66,24 @@ double rope_attention_factor(const RopeSpec& rope);
 // softmax over all experts; the `experts_per_token` most probable run on it, and their outputs
 // are summed weighted by those probabilities — renormalized to sum to 1 when `normalize_top_k`
 // (Mixtral always; Qwen3-MoE's norm_topk_prob).
+//
+// DeepSeek-V3's routing, as GLM-4.5 runs it: each logit's sigmoid is its score (`sigmoid_scores`);
+// a per-expert bias (`selection_bias`, e_score_correction_bias) is added to the scores for choosing
+// only; the experts come from the `groups_chosen` of `groups` equal groups whose two best biased
+// scores sum highest; the chosen scores (unbiased), renormalized when `normalize_top_k`, times
+// `weights_scale` (routed_scaling_factor) weigh the outputs. `shared_intermediate_size` > 0: a
+// dense gated MLP of that width (n_shared_experts × moe_intermediate_size) runs on every token
+// beside them, its output added unweighted.
 struct MoeSpec {
   int64_t num_experts = 0;
   int64_t experts_per_token = 0;
   int64_t intermediate_size = 0;
   bool normalize_top_k = true;
+  bool sigmoid_scores = false;
+  bool selection_bias = false;
+  int64_t groups = 1, groups_chosen = 1;
+  double weights_scale = 1.0;
+  int64_t shared_intermediate_size = 0;
   // The router and every expert projection carry biases (gpt-oss): the router's [num_experts], each
   // expert's gate and up [intermediate_size] and down [hidden].
   bool biases = false;

@@ -703,6 +703,31 @@ def exaone4_fixtures(out: Path) -> None:
     emit_bf16_pair(out, "exaone4", model, 2211, "[|endofturn|]", ["[|user|]"], False, "exaone.Exaone4Model")
 
 
+def glm4_moe_fixtures(out: Path) -> None:
+    """GLM-4.5's mixture of experts: a dense first layer (first_k_dense_replace), then experts routed
+    as DeepSeek-V3 routes them (sigmoid scores, a selection bias, 2 of 4 groups, renormalized, scaled
+    by 2.5) beside a shared expert; q/k/v biases, per-head q/k norms (use_qk_norm, GLM-4.5's), RoPE
+    on half of each head; and llama.cpp's conversion."""
+    from transformers import Glm4MoeConfig, Glm4MoeForCausalLM
+    config = Glm4MoeConfig(**llama_like(
+        num_hidden_layers=3, intermediate_size=96, moe_intermediate_size=32, n_routed_experts=8,
+        num_experts_per_tok=3, n_shared_experts=1, first_k_dense_replace=1, n_group=4, topk_group=2,
+        routed_scaling_factor=2.5, norm_topk_prob=True, attention_bias=True, use_qk_norm=True, pad_token_id=0,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0, "partial_rotary_factor": 0.5}))
+    model = build_model(Glm4MoeForCausalLM, config, 2701)
+    gen = torch.Generator().manual_seed(2702)
+    with torch.no_grad():
+        for layer in model.model.layers[1:]:
+            # Router logits of a few units (scores spread over (0, 1)) and a selection bias of the
+            # size of their differences, so that it changes choices; bfloat16 values (the file's).
+            layer.mlp.gate.weight.mul_(8.0)
+            layer.mlp.gate.e_score_correction_bias.copy_(
+                (0.1 * torch.randn(config.n_routed_experts, generator=gen)).to(torch.bfloat16).float())
+    model = bf16(model)
+    assert not hasattr(model.model.layers[0].mlp, "experts") and hasattr(model.model.layers[1].mlp, "shared_experts")
+    emit_bf16_pair(out, "glm4_moe", model, 2711, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4MoeModel")
+
+
 # The sets --only writes (each also written by a run without it).
 # The converter's process stores the experts' stacked weights (ffn_*_exps) as MXFP4, as llama.cpp
 # ships gpt-oss; their values are on MXFP4's grid already (gpt_oss_fixtures), so nothing is lost.
@@ -812,7 +837,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
-        "lattice_types": lattice_types_fixture,
+        "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "gpt_oss": gpt_oss_fixtures}
 
 

@@ -2,48 +2,81 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
+#include "common/error.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "model/model_files.hpp"
 
 namespace troupe::cpu {
 
-void route_tokens(const float* logits, int64_t tokens, int64_t experts, int64_t top_k, bool normalize,
+namespace {
+
+// The first `k` of `order` by `key`, best first (the lower index first on a tie).
+void best_first(std::vector<int32_t>& order, int64_t k, const std::vector<double>& key) {
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
+    const double ka = key[static_cast<std::size_t>(a)], kb = key[static_cast<std::size_t>(b)];
+    return ka > kb || (ka == kb && a < b);
+  });
+}
+
+}  // namespace
+
+void route_tokens(const float* logits, int64_t tokens, int64_t experts, const MoeSpec& moe, const float* selection_bias,
                   std::vector<ExpertRoute>& routes) {
   routes.resize(static_cast<std::size_t>(experts));
   for (ExpertRoute& r : routes) {
     r.tokens.clear();
     r.weights.clear();
   }
-  std::vector<double> probs(static_cast<std::size_t>(experts));
-  std::vector<int32_t> order(static_cast<std::size_t>(experts));
+  const int64_t top_k = moe.experts_per_token, groups = moe.groups, per_group = experts / groups;
+  std::vector<double> scores(static_cast<std::size_t>(experts)), choice(scores.size()), group_score(static_cast<std::size_t>(groups));
+  std::vector<int32_t> order(static_cast<std::size_t>(experts)), group_order(static_cast<std::size_t>(groups));
   for (int64_t t = 0; t < tokens; ++t) {
     const float* row = logits + t * experts;
-    const float max = *std::max_element(row, row + experts);
-    double sum = 0.0;
-    for (int64_t e = 0; e < experts; ++e) sum += probs[static_cast<std::size_t>(e)] = std::exp(static_cast<double>(row[e] - max));
-    for (double& p : probs) p /= sum;
+    if (moe.sigmoid_scores) {
+      for (int64_t e = 0; e < experts; ++e) scores[static_cast<std::size_t>(e)] = 1.0 / (1.0 + std::exp(-static_cast<double>(row[e])));
+    } else {
+      const float max = *std::max_element(row, row + experts);
+      double sum = 0.0;
+      for (int64_t e = 0; e < experts; ++e) sum += scores[static_cast<std::size_t>(e)] = std::exp(static_cast<double>(row[e] - max));
+      for (double& p : scores) p /= sum;
+    }
+    for (int64_t e = 0; e < experts; ++e) {
+      choice[static_cast<std::size_t>(e)] = scores[static_cast<std::size_t>(e)] + (selection_bias ? selection_bias[e] : 0.0f);
+    }
+    if (groups > 1) {  // a group's score: its two best choices; the experts of the others drop out
+      for (int64_t g = 0; g < groups; ++g) {
+        std::vector<double> in(choice.begin() + g * per_group, choice.begin() + (g + 1) * per_group);
+        std::partial_sort(in.begin(), in.begin() + std::min<int64_t>(2, per_group), in.end(), std::greater<>());
+        group_score[static_cast<std::size_t>(g)] = in[0] + (per_group > 1 ? in[1] : 0.0);
+      }
+      std::iota(group_order.begin(), group_order.end(), 0);
+      best_first(group_order, moe.groups_chosen, group_score);
+      std::vector<bool> kept(static_cast<std::size_t>(groups), false);
+      for (int64_t j = 0; j < moe.groups_chosen; ++j) kept[static_cast<std::size_t>(group_order[static_cast<std::size_t>(j)])] = true;
+      for (int64_t e = 0; e < experts; ++e) {
+        if (!kept[static_cast<std::size_t>(e / per_group)]) choice[static_cast<std::size_t>(e)] = -HUGE_VAL;
+      }
+    }
     std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + top_k, order.end(), [&](int32_t a, int32_t b) {
-      return probs[static_cast<std::size_t>(a)] > probs[static_cast<std::size_t>(b)] ||
-             (probs[static_cast<std::size_t>(a)] == probs[static_cast<std::size_t>(b)] && a < b);
-    });
+    best_first(order, top_k, choice);
     double chosen = 0.0;
-    for (int64_t j = 0; j < top_k; ++j) chosen += probs[static_cast<std::size_t>(order[static_cast<std::size_t>(j)])];
-    const double scale = normalize ? 1.0 / chosen : 1.0;
+    for (int64_t j = 0; j < top_k; ++j) chosen += scores[static_cast<std::size_t>(order[static_cast<std::size_t>(j)])];
+    const double scale = (moe.normalize_top_k ? 1.0 / chosen : 1.0) * moe.weights_scale;
     for (int64_t j = 0; j < top_k; ++j) {
       const int32_t e = order[static_cast<std::size_t>(j)];
       ExpertRoute& r = routes[static_cast<std::size_t>(e)];
       r.tokens.push_back(static_cast<int32_t>(t));
-      r.weights.push_back(static_cast<float>(probs[static_cast<std::size_t>(e)] * scale));
+      r.weights.push_back(static_cast<float>(scores[static_cast<std::size_t>(e)] * scale));
     }
   }
 }
 
 ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const MoeSpec& moe, int64_t hidden,
                      IndexRange columns, CpuWeight::Mode mode, bool down_biases)
-    : hidden_(hidden), inter_(columns.size()), top_k_(moe.experts_per_token), normalize_(moe.normalize_top_k) {
+    : hidden_(hidden), inter_(columns.size()), routing_(moe) {
   using Parts = std::vector<CpuWeight::Part>;
   const int64_t n = moe.num_experts, full = moe.intermediate_size;
   router_ = CpuWeight::load(model, Parts{{names.router, {n, hidden}}}, CpuWeight::Mode{false, false});
@@ -62,11 +95,30 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
     }
     if (down_biases) down_bias_ = model.load_f32(names.down_biases, {n, hidden});
   }
+  if (!names.selection_bias.empty()) selection_bias_ = model.load_f32(names.selection_bias, {n});
+  if (!names.shared_gate.empty()) {
+    // n_shared_experts × the experts' width: this rank takes the same share of its columns as of
+    // each expert's ([k·begin, k·end) for k shared experts).
+    const int64_t shared = moe.shared_intermediate_size;
+    if (shared % full != 0) {
+      throw ConfigError("shared experts of " + std::to_string(shared) + " columns are not a whole number of experts of " +
+                        std::to_string(full));
+    }
+    const int64_t k = shared / full;
+    const IndexRange cols{k * columns.begin, k * columns.end};
+    shared_inter_ = cols.size();
+    const std::vector<IndexRange> shared_rows{cols};
+    shared_gate_up_ = CpuWeight::load(
+        model, Parts{{names.shared_gate, {shared, hidden}, shared_rows}, {names.shared_up, {shared, hidden}, shared_rows}}, mode);
+    shared_down_ = CpuWeight::load(model, Parts{{names.shared_down, {hidden, shared}, {}, cols}}, mode);
+  }
 }
 
 int64_t ExpertMlp::bytes() const {
   int64_t total = router_.bytes() +
-                  static_cast<int64_t>((router_bias_.size() + gate_up_bias_.size() + down_bias_.size()) * sizeof(float));
+                  static_cast<int64_t>((router_bias_.size() + gate_up_bias_.size() + down_bias_.size() +
+                                        selection_bias_.size()) * sizeof(float));
+  if (shared_inter_ > 0) total += shared_gate_up_.bytes() + shared_down_.bytes();
   for (const CpuWeight& w : gate_up_) total += w.bytes();
   for (const CpuWeight& w : down_) total += w.bytes();
   return total;
@@ -79,7 +131,7 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
   if (!router_bias_.empty()) {
     for (int64_t t = 0; t < tokens; ++t) add(logits_.data() + t * experts, router_bias_.data(), experts);
   }
-  route_tokens(logits_.data(), tokens, experts, top_k_, normalize_, routes_);
+  route_tokens(logits_.data(), tokens, experts, routing_, selection_bias_.empty() ? nullptr : selection_bias_.data(), routes_);
   if (!accumulate) std::fill_n(out, tokens * h, 0.0f);
   for (int64_t e = 0; e < experts; ++e) {
     const ExpertRoute& route = routes_[static_cast<std::size_t>(e)];
@@ -111,6 +163,18 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
       const float* src = expert_out_.data() + j * h;
       const float w = route.weights[static_cast<std::size_t>(j)];
       for (int64_t i = 0; i < h; ++i) dst[i] += w * src[i];
+    }
+  }
+  if (shared_inter_ > 0) {  // the shared experts, on every token, added unweighted
+    gate_up_out_.resize(static_cast<std::size_t>(tokens * 2 * shared_inter_));
+    shared_gate_up_.matmul(xn, gate_up_out_.data(), tokens, /*accumulate=*/false, pool);
+    if (shared_down_.takes_quantized()) {
+      gated_activation_quantize(gate_up_out_.data(), tokens, shared_inter_, act, quantized_, pool);
+      shared_down_.matmul(quantized_, out, /*accumulate=*/true, pool);
+    } else {
+      act_.resize(static_cast<std::size_t>(tokens * shared_inter_));
+      gated_activation(gate_up_out_.data(), act_.data(), tokens, shared_inter_, act, pool);
+      shared_down_.matmul(act_.data(), out, tokens, /*accumulate=*/true, pool);
     }
   }
 }

@@ -25,18 +25,21 @@ struct ExpertRoute {
   std::vector<float> weights;
 };
 
-// From router logits [tokens, experts]: softmax over each row, the `top_k` most probable experts
-// (the lower index first on a tie), their probabilities renormalized to sum to 1 when `normalize`.
+// From router logits [tokens, experts], as MoeSpec describes: each row's scores (softmax over the
+// row, or each logit's sigmoid), the `experts_per_token` best by score plus `selection_bias`
+// (null: none) within the best groups (the lower index first on a tie), weighted by their scores,
+// renormalized to sum to 1 when `normalize_top_k`, times `weights_scale`. Computed in double.
 // routes[e] lists the tokens that chose expert e, in token order (resized to `experts`).
-void route_tokens(const float* logits, int64_t tokens, int64_t experts, int64_t top_k, bool normalize,
+void route_tokens(const float* logits, int64_t tokens, int64_t experts, const MoeSpec& moe, const float* selection_bias,
                   std::vector<ExpertRoute>& routes);
 
 class ExpertMlp {
  public:
   ExpertMlp() = default;
   // The layer's router and experts (`names`, decoder_layout's), each expert cut to the
-  // intermediate columns `columns` (a tensor-parallel rank's; all of them otherwise). The router is
-  // widened to float32: the choice of experts is made in exact arithmetic. With biases (gpt-oss),
+  // intermediate columns `columns` (a tensor-parallel rank's; all of them otherwise), and the
+  // shared experts' MLP (if any) to the same share of its columns. The router is widened to
+  // float32: the choice of experts is made in exact arithmetic. With biases (gpt-oss),
   // `down_biases` says whether this rank adds the down projections' (one rank of a group does: the
   // ranks' outputs are summed).
   ExpertMlp(const ModelFiles& model, const LayerLayout& names, const MoeSpec& moe, int64_t hidden, IndexRange columns,
@@ -49,14 +52,17 @@ class ExpertMlp {
   int64_t bytes() const;
 
  private:
-  int64_t hidden_ = 0, inter_ = 0, top_k_ = 0;
-  bool normalize_ = true;
+  int64_t hidden_ = 0, inter_ = 0, shared_inter_ = 0;
+  MoeSpec routing_;                   // how tokens choose experts (its sizes are the whole model's)
   CpuWeight router_;                  // [experts, hidden], float32
   std::vector<CpuWeight> gate_up_;    // per expert [2 inter, hidden]: gate rows then up rows
   std::vector<CpuWeight> down_;       // per expert [hidden, inter]
   // Biases, empty without: the router's [experts]; per expert its gate then up [2 inter] (this
   // rank's columns) and its down [hidden].
   std::vector<float> router_bias_, gate_up_bias_, down_bias_;
+  std::vector<float> selection_bias_;  // [experts]; empty without (MoeSpec::selection_bias)
+  // The shared experts' MLP, this rank's shared_inter_ columns; empty without.
+  CpuWeight shared_gate_up_, shared_down_;
 
   // Scratch, grown as needed.
   std::vector<float> logits_, rows_, gate_up_out_, act_, expert_out_;

@@ -295,6 +295,26 @@ TEST_CASE("GLM-4 (norms around both sublayers under GLM's names, fused gate|up, 
   check_all_cases_in_one_step("glm4_gguf");
   CHECK(ModelFiles::open(test::fixture("models/glm4_gguf/model.gguf")).spec().rotary_dims() == 8);
 }
+TEST_CASE("GLM-4.5 (experts routed as DeepSeek-V3: sigmoid scores, a selection bias, groups, a scale; a shared expert; a dense first layer), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][moe][glm4_moe]") {
+  check_all_cases_in_one_step("glm4_moe");
+  check_all_cases_in_one_step("glm4_moe_gguf");
+  for (const char* path : {"models/glm4_moe", "models/glm4_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.num_layers == 3);  // the GGUF's multi-token-prediction block is not run
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true, true});
+    CHECK(spec.moe->sigmoid_scores);
+    CHECK(spec.moe->selection_bias);
+    CHECK(spec.moe->groups == 4);
+    CHECK(spec.moe->groups_chosen == 2);
+    CHECK(spec.moe->weights_scale == Approx(2.5));
+    CHECK(spec.moe->shared_intermediate_size == 32);
+    CHECK(spec.qk_norm);
+    CHECK(spec.rotary_dims() == 8);
+  }
+}
 TEST_CASE("EXAONE 4 (output norms only, per-head q/k norms, RoPE on the sliding layers alone), safetensors and llama.cpp's GGUF, match transformers",
           "[gpu][cpu][reference][families][exaone4]") {
   check_all_cases_in_one_step("exaone4");
@@ -406,7 +426,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "exaone4",
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "exaone4",
         "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -13,12 +13,24 @@
 using namespace troupe;
 using Catch::Matchers::Equals;
 
+namespace {
+
+MoeSpec routing(int64_t experts, int64_t top_k, bool normalize) {
+  MoeSpec moe;
+  moe.num_experts = experts;
+  moe.experts_per_token = top_k;
+  moe.normalize_top_k = normalize;
+  return moe;
+}
+
+}  // namespace
+
 TEST_CASE("route_tokens picks each token's most probable experts and weighs them", "[gpu][cpu][moe]") {
   // Token 0: logits ln 1, ln 2, ln 3, ln 4 → probabilities 0.1, 0.2, 0.3, 0.4. Token 1 prefers expert 0.
   const std::vector<float> logits{0.0f, std::log(2.0f), std::log(3.0f), std::log(4.0f),  //
                                   5.0f, 1.0f, 0.0f, 1.0f};
   std::vector<cpu::ExpertRoute> routes;
-  cpu::route_tokens(logits.data(), 2, 4, 2, /*normalize=*/false, routes);
+  cpu::route_tokens(logits.data(), 2, 4, routing(4, 2, /*normalize=*/false), nullptr, routes);
   REQUIRE(routes.size() == 4);
   CHECK_THAT(routes[3].tokens, Equals(std::vector<int32_t>{0}));
   CHECK(routes[3].weights[0] == Approx(0.4));
@@ -32,13 +44,13 @@ TEST_CASE("route_tokens picks each token's most probable experts and weighs them
   CHECK(routes[0].weights[0] == Approx(std::exp(5.0) / z));
 
   // Renormalized: the chosen probabilities sum to 1 (0.4 / 0.7 and 0.3 / 0.7).
-  cpu::route_tokens(logits.data(), 2, 4, 2, /*normalize=*/true, routes);
+  cpu::route_tokens(logits.data(), 2, 4, routing(4, 2, /*normalize=*/true), nullptr, routes);
   CHECK(routes[3].weights[0] == Approx(0.4 / 0.7));
   CHECK(routes[2].weights[0] == Approx(0.3 / 0.7));
   CHECK(routes[0].weights[0] + routes[1].weights[0] == Approx(1.0));
 
   // Every expert chosen by every token: the weights are the softmax itself; routes are reused.
-  cpu::route_tokens(logits.data(), 2, 4, 4, /*normalize=*/false, routes);
+  cpu::route_tokens(logits.data(), 2, 4, routing(4, 4, /*normalize=*/false), nullptr, routes);
   for (const auto& r : routes) CHECK_THAT(r.tokens, Equals(std::vector<int32_t>{0, 1}));
   CHECK(routes[1].weights[0] == Approx(0.2));
 }
@@ -46,9 +58,40 @@ TEST_CASE("route_tokens picks each token's most probable experts and weighs them
 TEST_CASE("route_tokens keeps large logits finite", "[gpu][cpu][moe]") {
   const std::vector<float> logits{1000.0f, 999.0f, -1000.0f};
   std::vector<cpu::ExpertRoute> routes;
-  cpu::route_tokens(logits.data(), 1, 3, 1, /*normalize=*/true, routes);
+  cpu::route_tokens(logits.data(), 1, 3, routing(3, 1, /*normalize=*/true), nullptr, routes);
   CHECK(routes[0].weights[0] == 1.0f);
   CHECK(routes[1].tokens.empty());
+}
+
+TEST_CASE("route_tokens routes as DeepSeek-V3 and GLM-4.5: sigmoid scores, a selection bias, groups, a scale",
+          "[gpu][cpu][moe]") {
+  // Six experts in three groups of two. Scores σ(logit): 0.5, σ(1), σ(2), σ(-1), σ(3), σ(0.5).
+  const std::vector<float> logits{0.0f, 1.0f, 2.0f, -1.0f, 3.0f, 0.5f};
+  const auto s = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  MoeSpec moe = routing(6, 2, /*normalize=*/true);
+  moe.sigmoid_scores = true;
+  moe.weights_scale = 2.5;
+  std::vector<cpu::ExpertRoute> routes;
+  // No groups, no bias: experts 4 and 2, weights renormalized, times 2.5.
+  cpu::route_tokens(logits.data(), 1, 6, moe, nullptr, routes);
+  CHECK_THAT(routes[4].tokens, Equals(std::vector<int32_t>{0}));
+  CHECK_THAT(routes[2].tokens, Equals(std::vector<int32_t>{0}));
+  CHECK(routes[4].weights[0] == Approx(2.5 * s(3) / (s(3) + s(2))));
+  // The selection bias picks expert 3 over 2 (σ(-1) + 1 > σ(2)) but its weight is its own score.
+  const std::vector<float> bias{0.0f, 0.0f, 0.0f, 1.0f, 0.0f, 0.0f};
+  cpu::route_tokens(logits.data(), 1, 6, moe, bias.data(), routes);
+  CHECK(routes[2].tokens.empty());
+  REQUIRE(routes[3].tokens.size() == 1);
+  CHECK(routes[3].weights[0] == Approx(2.5 * s(-1) / (s(-1) + s(3))));
+  // Groups {0,1} {2,3} {4,5}, one chosen: group scores s(0)+s(1), s(2)+s(-1), s(3)+s(0.5): the last,
+  // so experts 4 and 5 though expert 2 outscores 5. Unnormalized: the scores times the scale.
+  moe.groups = 3;
+  moe.groups_chosen = 1;
+  moe.normalize_top_k = false;
+  cpu::route_tokens(logits.data(), 1, 6, moe, nullptr, routes);
+  CHECK(routes[2].tokens.empty());
+  CHECK_THAT(routes[5].tokens, Equals(std::vector<int32_t>{0}));
+  CHECK(routes[5].weights[0] == Approx(2.5 * s(0.5)));
 }
 
 TEST_CASE("gpt-oss's clamped SwiGLU clamps the gate above and the up value both ways", "[gpu][cpu][moe]") {
