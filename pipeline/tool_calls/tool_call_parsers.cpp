@@ -4,6 +4,7 @@
 
 #include "pipeline/tool_calls/harmony_parser.hpp"
 #include "pipeline/tool_calls/thinking_parser.hpp"
+#include "pipeline/tool_calls/glm_call_parser.hpp"
 #include "pipeline/tool_calls/xml_call_parser.hpp"
 
 namespace troupe {
@@ -442,6 +443,7 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
       switch (mode.format) {
         case ToolCallFormat::Harmony: return std::make_unique<HarmonyParser>(/*calls=*/true);
         case ToolCallFormat::Qwen3Coder: return std::make_unique<XmlCallParser>(mode.parameter_types);
+        case ToolCallFormat::Glm45: return std::make_unique<GlmCallParser>(mode.parameter_types);
         case ToolCallFormat::Hermes: return std::make_unique<HermesParser>();
         case ToolCallFormat::Llama3Json: return std::make_unique<Llama3JsonParser>();
         case ToolCallFormat::Mistral: return std::make_unique<MistralParser>();

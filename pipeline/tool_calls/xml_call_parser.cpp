@@ -31,16 +31,15 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The whole of `text` as one JSON value in json.dumps form, or "" when it is not one.
-std::string canonical_json(std::string_view text) {
+}  // namespace
+
+std::string whole_json_value(std::string_view text) {
   JsonValueStream stream;
   const std::size_t used = stream.push(text);
   if (!stream.complete()) stream.finish();
   if (!stream.complete() || !trim(text.substr(used)).empty()) return "";
   return stream.take_output();
 }
-
-}  // namespace
 
 std::string xml_parameter_json(std::string_view text, std::string_view type_name) {
   const std::string type = lower(type_name);
@@ -63,7 +62,7 @@ std::string xml_parameter_json(std::string_view text, std::string_view type_name
     const double v = std::strtod(digits.c_str(), &end);
     if (digits.empty() || end != digits.c_str() + digits.size() || !std::isfinite(v)) return json_quote(text);
     if (v == std::trunc(v) && std::fabs(v) < 9.0e15) return std::to_string(static_cast<long long>(v));
-    const std::string number = canonical_json(value);
+    const std::string number = whole_json_value(value);
     return number.empty() ? json_quote(text) : number;
   }
   if (type == "boolean" || type == "bool" || type == "binary") {
@@ -72,7 +71,7 @@ std::string xml_parameter_json(std::string_view text, std::string_view type_name
     return json_quote(text);
   }
   // Objects, arrays, and parameters without a type: the JSON they are, else text.
-  const std::string json = canonical_json(value);
+  const std::string json = whole_json_value(value);
   return json.empty() ? json_quote(text) : json;
 }
 

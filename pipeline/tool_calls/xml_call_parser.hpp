@@ -25,6 +25,9 @@
 
 namespace troupe {
 
+// The whole of `text` as one JSON value in Python's json.dumps form, or "" when it is not one.
+std::string whole_json_value(std::string_view text);
+
 // A parameter's text as the JSON value its schema `type` makes of it ("" for none given).
 std::string xml_parameter_json(std::string_view text, std::string_view type);
 

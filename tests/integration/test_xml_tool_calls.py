@@ -1,17 +1,22 @@
-"""Qwen3-Coder's XML-style tool calls (`--tool-call-parser qwen3_coder`, vLLM's name) through the
-served chat API, read by the real `openai` client: parameters typed by the request's tool schema,
-arguments as vLLM reports them, whole and streamed; with `--reasoning-parser qwen3` too, the
-reasoning before the call split off. On SmolLM2 (the default model) each reply is forced with a
-regex constraint to one such text, so that the test is of the parsing and the response shapes."""
+"""The XML-style tool calls of Qwen3-Coder (`--tool-call-parser qwen3_coder`, vLLM's name) and of
+GLM-4.5/4.6 (`glm45`, `<arg_key>`/`<arg_value>` pairs) through the served chat API, read by the real
+`openai` client: parameters typed by the request's tool schema, arguments as vLLM reports them,
+whole and streamed; with `--reasoning-parser qwen3` (or `glm45`) too, the reasoning before the call
+split off; GLM-4.6's chat template given with --chat-template picks the format without flags. On
+SmolLM2 (the default model) each reply is forced with a regex constraint to one such text, so that
+the test is of the parsing and the response shapes."""
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import openai
 import pytest
 
 from conftest import module_servers
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 TOOLS = [{"type": "function", "function": {
     "name": "edit", "description": "Edit a file",
@@ -19,20 +24,27 @@ TOOLS = [{"type": "function", "function": {
                                                     "dry": {"type": "boolean"}}}}}]
 CALL = "Sure.\n<tool_call>\n<function=edit>\n<parameter=path>\na.py\n</parameter>\n<parameter=line>\n7\n</parameter>\n<parameter=dry>\ntrue\n</parameter>\n</function>\n</tool_call>"
 ARGUMENTS = {"path": "a.py", "line": 7, "dry": True}
+GLM_CALL = ("Sure.\n<tool_call>edit\n<arg_key>path</arg_key>\n<arg_value>a.py</arg_value>\n<arg_key>line</arg_key>\n"
+            "<arg_value>7</arg_value>\n<arg_key>dry</arg_key>\n<arg_value>true</arg_value>\n</tool_call>")
 
 
 @pytest.fixture(scope="module")
 def servers(model_path, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("xml-tools")
+    glm_template = folder / "glm4_6.jinja"
+    glm_template.write_text(json.loads((FIXTURES / "chat_template" / "glm4_6.json").read_text())["template"])
     configs = {"coder": ["--tool-call-parser", "qwen3_coder", "--threads", "2"],
-               "thinking": ["--tool-call-parser", "qwen3_coder", "--reasoning-parser", "qwen3", "--threads", "2"]}
-    yield from module_servers(model_path, configs, tmp_path_factory.mktemp("xml-tools"))
+               "thinking": ["--tool-call-parser", "qwen3_coder", "--reasoning-parser", "qwen3", "--threads", "2"],
+               "glm": ["--tool-call-parser", "glm45", "--reasoning-parser", "glm45", "--threads", "2"],
+               "glm_template": ["--chat-template", str(glm_template), "--threads", "2"]}
+    yield from module_servers(model_path, configs, folder)
 
 
 def create(server, text: str, stream: bool):
     client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
     return client.chat.completions.create(
         model=client.models.list().data[0].id, messages=[{"role": "user", "content": "Fix line 7"}], tools=TOOLS,
-        max_tokens=120, temperature=0, stream=stream, extra_body={"structured_outputs": {"regex": re.escape(text)}})
+        max_tokens=200, temperature=0, stream=stream, extra_body={"structured_outputs": {"regex": re.escape(text)}})
 
 
 def test_call_whole(servers):
@@ -61,5 +73,29 @@ def test_call_streamed(servers):
 
 def test_reasoning_then_call(servers):
     message = create(servers["thinking"], "<think>Line 7.</think>\n" + CALL, False).choices[0].message
+    assert message.model_extra.get("reasoning") == "Line 7."
+    assert message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
+
+
+@pytest.mark.parametrize("config", ["glm", "glm_template"])
+def test_glm45_call_whole_and_streamed(servers, config):
+    # "glm": the flags; "glm_template": no flags, GLM-4.6's template read as glm45.
+    choice = create(servers[config], GLM_CALL, False).choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Sure.\n"
+    assert [c.function.name for c in choice.message.tool_calls] == ["edit"]
+    assert choice.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
+    content, arguments, finish = "", "", None
+    for chunk in create(servers[config], GLM_CALL, True):
+        if chunk.choices:
+            content += chunk.choices[0].delta.content or ""
+            for call in chunk.choices[0].delta.tool_calls or []:
+                arguments += (call.function.arguments or "") if call.function else ""
+            finish = chunk.choices[0].finish_reason or finish
+    assert (content, arguments, finish) == ("Sure.\n", json.dumps(ARGUMENTS), "tool_calls")
+
+
+def test_glm45_reasoning_then_call(servers):
+    message = create(servers["glm"], "<think>Line 7.</think>\n" + GLM_CALL, False).choices[0].message
     assert message.model_extra.get("reasoning") == "Line 7."
     assert message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)

@@ -78,7 +78,7 @@ int check_fixture(const std::string& name) {
 const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_gguf", "llama3_1",
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
-                                          "mistral_v11_tekken", "gpt_oss", "qwen3_coder"};
+                                          "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6"};
 
 }  // namespace
 
@@ -145,4 +145,10 @@ TEST_CASE("gpt-oss template (harmony) matches transformers", "[chat_template][fi
 // Qwen3-Coder: tools described in XML, past calls written back as <function=...><parameter=...>.
 TEST_CASE("Qwen3-Coder template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("qwen3_coder") >= 20);
+}
+
+// GLM-4.6 (GLM-4.5's format): [gMASK]<sop>, tools as JSON lines, past calls written back as
+// <arg_key>/<arg_value> pairs, reasoning as <think>, tool results as <|observation|>.
+TEST_CASE("GLM-4.6 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("glm4_6") >= 20);
 }
