@@ -16,6 +16,10 @@ Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converte
   a3b Qwen3-30B-A3B's layer: hidden 2048, 32 heads / 4 KV heads of 128, 128 experts of FFN 768,
       8 per token; 8 of its 48 layers (a decode step reads a sixth of the real model's bytes, in
       the same proportions: the comparison is per layer)
+  air GLM-4.5-Air's layers (glm4moe: q/k/v biases, RoPE on half of each head): hidden 4096, 96
+      heads / 8 KV heads of 128; its dense first layer (FFN 10944) and 2 of its 45 expert layers (128
+      experts of FFN 1408, 8 per token, routed by sigmoid scores with a selection bias, and one
+      shared expert); quantize it as Q4_K_M
   oss20b gpt-oss-20b's layer (gpt-oss: biases, sinks, every other layer sliding over 128 positions,
       YaRN): hidden 2880, 64 heads / 8 KV heads of 64, 32 experts of FFN 2880, 4 per token; 4 of its
       24 layers. Quantize it as MXFP4_MOE (experts MXFP4, the rest Q8_0: llama.cpp's gpt-oss files)
@@ -46,6 +50,8 @@ SHAPES = {
     "3b": dict(arch="llama", hidden=3072, layers=28, heads=24, kv_heads=8, ffn=8192),
     "a3b": dict(arch="qwen3moe", hidden=2048, layers=8, heads=32, kv_heads=4, head_dim=128, ffn=6144, experts=128,
                 experts_used=8, expert_ffn=768),
+    "air": dict(arch="glm4moe", hidden=4096, layers=3, heads=96, kv_heads=8, head_dim=128, ffn=10944, experts=128,
+                experts_used=8, expert_ffn=1408, shared_experts=1, dense_layers=1),
     "oss20b": dict(arch="gpt-oss", hidden=2880, layers=4, heads=64, kv_heads=8, head_dim=64, ffn=2880, experts=32,
                    experts_used=4, expert_ffn=2880),
 }
@@ -110,9 +116,17 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     writer.add_head_count_kv(shape["kv_heads"])
     writer.add_key_length(head_dim)
     writer.add_value_length(head_dim)
-    writer.add_rope_dimension_count(head_dim)
-    gpt_oss = arch == "gpt-oss"
+    if arch != "glm4moe":
+        writer.add_rope_dimension_count(head_dim)
+    gpt_oss, glm = arch == "gpt-oss", arch == "glm4moe"
     writer.add_rope_freq_base(150000.0 if gpt_oss else 500000.0)
+    if glm:  # as llama.cpp's converter writes GLM-4.5-Air's config
+        writer.add_rope_dimension_count(head_dim // 2)
+        writer.add_expert_shared_count(shape["shared_experts"])
+        writer.add_leading_dense_block_count(shape["dense_layers"])
+        writer.add_expert_gating_func(gguf.ExpertGatingFuncType.SIGMOID)
+        writer.add_expert_weights_scale(1.0)
+        writer.add_expert_weights_norm(True)
     writer.add_layer_norm_rms_eps(1e-5)
     if gpt_oss:  # as llama.cpp's converter writes gpt-oss-20b's config
         writer.add_sliding_window(128)
@@ -142,6 +156,9 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
         writer.add_tensor(p + "attn_k.weight", weight(kv, h))
         writer.add_tensor(p + "attn_v.weight", weight(kv, h))
         writer.add_tensor(p + "attn_output.weight", weight(h, q))
+        if glm:
+            for name, size in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
+                writer.add_tensor(p + name + ".bias", bias(size))
         if gpt_oss:
             for name, size in (("attn_q", q), ("attn_k", kv), ("attn_v", kv), ("attn_output", h)):
                 writer.add_tensor(p + name + ".bias", bias(size))
@@ -149,8 +166,8 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
         if arch == "qwen3moe":
             writer.add_tensor(p + "attn_q_norm.weight", np.ones(head_dim, dtype=np.float32))
             writer.add_tensor(p + "attn_k_norm.weight", np.ones(head_dim, dtype=np.float32))
-        writer.add_tensor(p + ("post_attention_norm" if gpt_oss else "ffn_norm") + ".weight", np.ones(h, dtype=np.float32))
-        if "experts" in shape:  # the router in float32, as llama.cpp keeps it; experts stacked
+        writer.add_tensor(p + ("post_attention_norm" if gpt_oss or glm else "ffn_norm") + ".weight", np.ones(h, dtype=np.float32))
+        if "experts" in shape and layer >= shape.get("dense_layers", 0):  # the router in float32, as llama.cpp keeps it; experts stacked
             n, f = shape["experts"], shape["expert_ffn"]
             writer.add_tensor(p + "ffn_gate_inp.weight", rng.standard_normal((n, h), dtype=np.float32) * 0.02)
             if gpt_oss:
@@ -158,6 +175,12 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
                 writer.add_tensor(p + "ffn_gate_exps.bias", bias(n, f))
                 writer.add_tensor(p + "ffn_up_exps.bias", bias(n, f))
                 writer.add_tensor(p + "ffn_down_exps.bias", bias(n, h))
+            if glm:
+                writer.add_tensor(p + "exp_probs_b.bias", bias(n))
+                shared = shape["shared_experts"] * f
+                writer.add_tensor(p + "ffn_gate_shexp.weight", weight(shared, h))
+                writer.add_tensor(p + "ffn_up_shexp.weight", weight(shared, h))
+                writer.add_tensor(p + "ffn_down_shexp.weight", weight(h, shared))
             writer.add_tensor(p + "ffn_gate_exps.weight", weight(n, f, h))
             writer.add_tensor(p + "ffn_up_exps.weight", weight(n, f, h))
             writer.add_tensor(p + "ffn_down_exps.weight", weight(n, h, f))

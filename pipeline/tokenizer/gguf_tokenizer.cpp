@@ -33,15 +33,18 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 9>& pre_families() {
+const std::array<PreFamily, 10>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 9> families{{
+  static const std::array<PreFamily, 10> families{{
       {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
       {.names = {"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, .digits = true},
       {.names = {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, .patterns = {p::kLlama3},
        .ignore_merges = true, .adds_bos = true},
+      // GLM-4-0414, GLM-4.5/4.6 (and GLM-5): Llama 3's splitting, without a BOS (their templates open
+      // with [gMASK]<sop>; llama.cpp gives them none).
+      {.names = {"glm4", "glm5"}, .patterns = {p::kLlama3}, .ignore_merges = true},
       // DBRX and Smaug: Llama 3's expression, merges always applied (llama.cpp's reading of them).
       {.names = {"dbrx", "smaug-bpe"}, .patterns = {p::kLlama3}},
       {.names = {"qwen2", "deepseek-r1-qwen", "stablelm2"}, .patterns = {p::kQwen2}, .nfc = true},

@@ -95,6 +95,8 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
   CHECK(piece("llama-bpe", 0) == "HelloWorld");
   CHECK(piece("llama-bpe", 2) == "123");
   CHECK(piece("dbrx", 0) == "H");
+  // GLM's names split as Llama 3 does; they differ from it only in the BOS (below).
+  for (const std::string glm : {"glm4", "glm5"}) CHECK(probe_ids(glm) == probe_ids("llama-bpe"));
 }
 
 TEST_CASE("tokenizer: Llama 3 and Tekken GGUFs without tokenizer.ggml.add_bos_token add BOS, as llama.cpp does",
@@ -106,7 +108,7 @@ TEST_CASE("tokenizer: Llama 3 and Tekken GGUFs without tokenizer.ggml.add_bos_to
     said_no.kv("tokenizer.ggml.add_bos_token", kBool, false);
     CHECK(load(said_no, pre + "-no-bos").encode("ab", true).front() != 0);
   }
-  for (const std::string pre : {"gpt2", "qwen2", "smollm", "dbrx"}) {
+  for (const std::string pre : {"gpt2", "qwen2", "smollm", "dbrx", "glm4"}) {
     INFO(pre);
     CHECK(load(vocabulary(pre), pre).encode("ab", true).front() != 0);
   }
