@@ -258,6 +258,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (auto bos = gguf.get_int("tokenizer.ggml.bos_token_id")) spec.bos_token_id = static_cast<int32_t>(*bos);
   if (auto eos = gguf.get_int("tokenizer.ggml.eos_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eos));
   if (auto eot = gguf.get_int("tokenizer.ggml.eot_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eot));
+  // End of message (GLM-4.5's <|observation|>, after a tool call): llama.cpp ends generation there too.
+  if (auto eom = gguf.get_int("tokenizer.ggml.eom_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eom));
   // GGUF files record a single eos id (SmolLM2's is <|endoftext|>), yet chat models finish turns
   // with other tokens: llama.cpp ends generation on every token of its end-of-generation texts.
   // As the tokenizer (gguf_tokenizer.cpp), troupe takes the texts alone for SentencePiece

@@ -347,6 +347,53 @@ TEST_CASE("GGUF metadata: experts of qwen3moe, and llama files with experts are 
   CHECK(spec_from_gguf(GgufFile(write_gguf(minimal_gguf("llama", 1), "dense"))).arch == Architecture::Llama);
 }
 
+TEST_CASE("GLM-4.5-Air's metadata: its multi-token-prediction block left out, DeepSeek-V3 routing, end of message",
+          "[model][gguf][families][moe]") {
+  // As llama.cpp's converter writes GLM-4.5-Air (block_count counts the MTP block).
+  auto air = minimal_gguf("glm4moe", 47);
+  air.kv("glm4moe.nextn_predict_layers", kU32, uint32_t{1});
+  air.kv("glm4moe.expert_count", kU32, uint32_t{128});
+  air.kv("glm4moe.expert_used_count", kU32, uint32_t{8});
+  air.kv("glm4moe.expert_feed_forward_length", kU32, uint32_t{1408});
+  air.kv("glm4moe.expert_shared_count", kU32, uint32_t{1});
+  air.kv("glm4moe.leading_dense_block_count", kU32, uint32_t{1});
+  air.kv("glm4moe.expert_gating_func", kU32, uint32_t{2});
+  air.kv("glm4moe.expert_weights_scale", kF32, 1.0f);
+  air.kv("glm4moe.expert_weights_norm", kBool, true);
+  air.kv("tokenizer.ggml.eos_token_id", kU32, uint32_t{1});
+  air.kv("tokenizer.ggml.eot_token_id", kU32, uint32_t{7});
+  air.kv("tokenizer.ggml.eom_token_id", kU32, uint32_t{8});
+  air.tensor("blk.1.exp_probs_b.bias", {128}, 0, std::string(128 * 4, '\0'));
+  const ModelSpec s = spec_from_gguf(GgufFile(write_gguf(air, "glm4moe")));
+  CHECK(s.arch == Architecture::Glm4Moe);
+  CHECK(s.num_layers == 46);
+  REQUIRE(s.moe);
+  CHECK(s.moe->sparse_layers.size() == 46);
+  CHECK_FALSE(s.moe->sparse_layers[0]);
+  CHECK(s.moe->sparse_layers[1]);
+  CHECK(s.moe->sigmoid_scores);
+  CHECK(s.moe->selection_bias);
+  CHECK(s.moe->groups == 1);
+  CHECK(s.moe->shared_intermediate_size == 1408);
+  CHECK(s.eos_token_ids == std::vector<int32_t>{1, 7, 8});  // <|endoftext|>, <|user|>, <|observation|>
+  // GLM-4.5-Air's config.json (n_routed_experts, first_k_dense_replace, no q/k norms).
+  const ModelSpec hf = spec_from_hf_config(parse(R"({"model_type":"glm4_moe","hidden_size":4096,"intermediate_size":10944,
+    "num_hidden_layers":46,"num_attention_heads":96,"num_key_value_heads":8,"head_dim":128,"vocab_size":151552,
+    "max_position_embeddings":131072,"attention_bias":true,"partial_rotary_factor":0.5,"n_routed_experts":128,
+    "num_experts_per_tok":8,"moe_intermediate_size":1408,"n_shared_experts":1,"first_k_dense_replace":1,
+    "routed_scaling_factor":1.0,"n_group":1,"topk_group":1,"norm_topk_prob":true,"use_qk_norm":false,
+    "num_nextn_predict_layers":1,"rope_theta":1000000})"), "config.json");
+  CHECK(hf.num_layers == 46);
+  CHECK(hf.rotary_dims() == 64);
+  CHECK(hf.attention_bias);
+  CHECK_FALSE(hf.qk_norm);
+  REQUIRE(hf.moe);
+  CHECK(hf.moe->num_experts == 128);
+  CHECK(hf.moe->shared_intermediate_size == 1408);
+  CHECK(hf.moe->sparse_layers[1]);
+  CHECK_FALSE(hf.moe->sparse_layers[0]);
+}
+
 TEST_CASE("GGUF expert tensors: stacked (ffn_*_exps) and one per expert map to the family's names", "[model][gguf][moe]") {
   const ModelFamily& mixtral = family_of(Architecture::Mixtral);
   CHECK(hf_name_from_gguf("blk.3.ffn_gate_inp.weight", mixtral) == "model.layers.3.block_sparse_moe.gate.weight");
