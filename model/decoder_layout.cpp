@@ -53,9 +53,11 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       }
       if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.router) + ".e_score_correction_bias";
       if (spec.moe->shared_intermediate_size > 0) {
-        L.shared_gate = block + "shared_experts.gate_proj.weight";
-        L.shared_up = block + "shared_experts.up_proj.weight";
-        L.shared_down = block + "shared_experts.down_proj.weight";
+        const std::string shared = block + std::string(n.shared) + ".";
+        L.shared_gate = shared + "gate_proj.weight";
+        L.shared_up = shared + "up_proj.weight";
+        L.shared_down = shared + "down_proj.weight";
+        if (spec.moe->shared_gate) L.shared_expert_gate = block + std::string(n.shared_gate) + ".weight";
       }
       for (int64_t e = 0; e < spec.moe->num_experts; ++e) {
         const std::string expert = block + "experts." + std::to_string(e) + ".";

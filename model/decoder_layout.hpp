@@ -36,6 +36,7 @@ struct LayerLayout {
   std::string selection_bias;      // [experts], added for choosing only; empty without (MoeSpec::selection_bias)
   // The shared experts' dense gated MLP (MoeSpec::shared_intermediate_size); empty without.
   std::string shared_gate, shared_up, shared_down;
+  std::string shared_expert_gate;  // [hidden] (GGUF) or [1, hidden]; empty without (MoeSpec::shared_gate)
   // Every expert's biases stacked: [experts, intermediate] for gate and up, [experts, hidden] for
   // down; empty without.
   std::string gate_biases, up_biases, down_biases;

@@ -224,8 +224,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.num_experts = required("expert_count");
     moe.experts_per_token = required("expert_used_count");
     moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
-    // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe.
-    moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm").value_or(family->arch != Architecture::Olmoe);
+    // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe and qwen2moe.
+    moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm")
+                              .value_or(family->arch != Architecture::Olmoe && family->arch != Architecture::Qwen2Moe);
     moe.biases = family->expert_biases;
     // DeepSeek-V3's routing (GLM-4.5): gating function 2 is the sigmoid (1 the softmax).
     const int64_t gating = gguf.get_int(arch + ".expert_gating_func").value_or(1);
@@ -243,6 +244,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     }
     const int64_t first_sparse = gguf.get_int(arch + ".leading_dense_block_count").value_or(0);
     moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
+    moe.shared_gate = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".ffn_gate_inp_shexp.weight") != nullptr;
     spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {

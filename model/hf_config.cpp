@@ -289,7 +289,11 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
   moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss ||
                         cfg.boolean("norm_topk_prob").value_or(family.arch == Architecture::Glm4Moe);
   moe.biases = family.expert_biases;
-  if (family.arch == Architecture::Qwen3Moe) {
+  if (family.arch == Architecture::Qwen2Moe) {  // one shared expert, gated
+    moe.shared_intermediate_size = cfg.integer("shared_expert_intermediate_size");
+    moe.shared_gate = true;
+  }
+  if (family.arch == Architecture::Qwen3Moe || family.arch == Architecture::Qwen2Moe) {
     const int64_t step = cfg.optional_integer("decoder_sparse_step").value_or(1);
     if (step <= 0) cfg.fail("decoder_sparse_step must be positive");
     moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);

@@ -48,9 +48,11 @@ constexpr std::array<std::string_view, 1> kGptOssTypes{"gpt_oss"};
 constexpr std::array<std::string_view, 1> kGptOssGguf{"gpt-oss"};
 constexpr std::array<std::string_view, 1> kGlm4MoeTypes{"glm4_moe"};
 constexpr std::array<std::string_view, 1> kGlm4MoeGguf{"glm4moe"};
+constexpr std::array<std::string_view, 1> kQwen2MoeTypes{"qwen2_moe"};
+constexpr std::array<std::string_view, 1> kQwen2MoeGguf{"qwen2moe"};
 
-const std::array<ModelFamily, 21>& families() {
-  static const std::array<ModelFamily, 21> all{{
+const std::array<ModelFamily, 22>& families() {
+  static const std::array<ModelFamily, 22> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -130,6 +132,10 @@ const std::array<ModelFamily, 21>& families() {
       // routed as DeepSeek-V3 (sigmoid scores, a selection bias, groups) with shared experts.
       {.arch = Architecture::Glm4Moe, .hf_model_types = kGlm4MoeTypes, .gguf_architectures = kGlm4MoeGguf,
        .mixture_of_experts = true},
+      // Qwen1.5-MoE, Qwen2-57B-A14B: Qwen2's attention; experts (softmax, not renormalized by
+      // default) beside one shared expert whose output a sigmoid gate scales.
+      {.arch = Architecture::Qwen2Moe, .hf_model_types = kQwen2MoeTypes, .gguf_architectures = kQwen2MoeGguf,
+       .qkv_bias = true, .mixture_of_experts = true, .expert_names = {.shared = "shared_expert"}},
   }};
   return all;
 }

@@ -127,9 +127,6 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"ffn_down", "mlp.down_proj"},
       // gpt-oss's and GLM-4.5's norm before the MLP (the sandwich-norm families have their own map above).
       {"post_attention_norm", "post_attention_layernorm"},
-      // Shared experts (GLM-4.5): a dense MLP beside the routed ones.
-      {"ffn_gate_shexp", "mlp.shared_experts.gate_proj"}, {"ffn_up_shexp", "mlp.shared_experts.up_proj"},
-      {"ffn_down_shexp", "mlp.shared_experts.down_proj"},
   };
   static const std::map<std::string, std::string> kFused{
       {"attn_qkv", "self_attn.qkv_proj"},
@@ -150,6 +147,16 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   if (std::regex_match(gguf_name, m, kRouter)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.router) + "." +
            m[2].str();
+  }
+  // Shared experts (GLM-4.5, Qwen2-MoE): a dense MLP beside the routed ones, and its gate.
+  static const std::regex kShared(R"(blk\.(\d+)\.ffn_(gate|up|down)_shexp\.weight)");
+  if (std::regex_match(gguf_name, m, kShared)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.shared) + "." +
+           m[2].str() + "_proj.weight";
+  }
+  static const std::regex kSharedGate(R"(blk\.(\d+)\.ffn_gate_inp_shexp\.weight)");
+  if (std::regex_match(gguf_name, m, kSharedGate)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.shared_gate) + ".weight";
   }
   // The router's selection bias (DeepSeek-V3's e_score_correction_bias).
   static const std::regex kSelectionBias(R"(blk\.(\d+)\.exp_probs_b\.bias)");

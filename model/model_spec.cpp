@@ -31,6 +31,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Exaone4: return "exaone4";
     case Architecture::GptOss: return "gpt_oss";
     case Architecture::Glm4Moe: return "glm4_moe";
+    case Architecture::Qwen2Moe: return "qwen2_moe";
   }
   return "?";
 }

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe };
 
 std::string_view architecture_name(Architecture a);
 
@@ -72,8 +72,9 @@ double rope_attention_factor(const RopeSpec& rope);
 // only; the experts come from the `groups_chosen` of `groups` equal groups whose two best biased
 // scores sum highest; the chosen scores (unbiased), renormalized when `normalize_top_k`, times
 // `weights_scale` (routed_scaling_factor) weigh the outputs. `shared_intermediate_size` > 0: a
-// dense gated MLP of that width (n_shared_experts × moe_intermediate_size) runs on every token
-// beside them, its output added unweighted.
+// dense gated MLP of that width (n_shared_experts × moe_intermediate_size; Qwen2-MoE's
+// shared_expert_intermediate_size) runs on every token beside them, its output added unweighted,
+// or, with `shared_gate` (Qwen2-MoE), times the sigmoid of the token's product with a [hidden] gate.
 struct MoeSpec {
   int64_t num_experts = 0;
   int64_t experts_per_token = 0;
@@ -84,6 +85,7 @@ struct MoeSpec {
   int64_t groups = 1, groups_chosen = 1;
   double weights_scale = 1.0;
   int64_t shared_intermediate_size = 0;
+  bool shared_gate = false;
   // The router and every expert projection carry biases (gpt-oss): the router's [num_experts], each
   // expert's gate and up [intermediate_size] and down [hidden].
   bool biases = false;

@@ -728,6 +728,25 @@ def glm4_moe_fixtures(out: Path) -> None:
     emit_bf16_pair(out, "glm4_moe", model, 2711, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4MoeModel")
 
 
+def qwen2_moe_fixtures(out: Path) -> None:
+    """Qwen1.5-MoE / Qwen2-57B-A14B: Qwen2's attention (q/k/v biases), experts in every layer (softmax,
+    not renormalized) beside a shared expert scaled by its sigmoid gate (llama.cpp's qwen2moe has no
+    dense layers, nor do those models); and llama.cpp's conversion."""
+    from transformers import Qwen2MoeConfig, Qwen2MoeForCausalLM
+    config = Qwen2MoeConfig(**llama_like(
+        num_hidden_layers=3, intermediate_size=96, moe_intermediate_size=32, shared_expert_intermediate_size=64,
+        num_experts=8, num_experts_per_tok=3, norm_topk_prob=False, decoder_sparse_step=1, mlp_only_layers=[],
+        pad_token_id=0, rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}))
+    model = build_model(Qwen2MoeForCausalLM, config, 2801)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.mlp.gate.weight.mul_(8.0)  # router logits of a few units: the choice is not a near-tie
+            layer.mlp.shared_expert_gate.weight.mul_(20.0)  # gate values across (0, 1), not all near 1/2
+    model = bf16(model)
+    assert all(hasattr(layer.mlp, "shared_expert_gate") for layer in model.model.layers)
+    emit_bf16_pair(out, "qwen2_moe", model, 2811, "<|im_end|>", ["<|im_start|>"], False, "qwen.Qwen2MoeModel")
+
+
 # The sets --only writes (each also written by a run without it).
 # The converter's process stores the experts' stacked weights (ffn_*_exps) as MXFP4, as llama.cpp
 # ships gpt-oss; their values are on MXFP4's grid already (gpt_oss_fixtures), so nothing is lost.
@@ -838,6 +857,7 @@ SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fix
         "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
+        "qwen2_moe": qwen2_moe_fixtures,
         "gpt_oss": gpt_oss_fixtures}
 
 

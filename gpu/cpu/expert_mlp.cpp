@@ -97,20 +97,26 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
   }
   if (!names.selection_bias.empty()) selection_bias_ = model.load_f32(names.selection_bias, {n});
   if (!names.shared_gate.empty()) {
-    // n_shared_experts × the experts' width: this rank takes the same share of its columns as of
-    // each expert's ([k·begin, k·end) for k shared experts).
+    // k times the experts' width (GLM's n_shared_experts; Qwen2-MoE's too, in practice): a rank
+    // takes the same share of its columns as of each expert's ([k·begin, k·end)).
     const int64_t shared = moe.shared_intermediate_size;
-    if (shared % full != 0) {
-      throw ConfigError("shared experts of " + std::to_string(shared) + " columns are not a whole number of experts of " +
-                        std::to_string(full));
+    const bool whole = columns.begin == 0 && columns.end == full;
+    if (shared % full != 0 && !whole) {
+      throw ConfigError("a shared expert of " + std::to_string(shared) + " columns does not split as the experts' " +
+                        std::to_string(full) + " do across tensor-parallel ranks");
     }
     const int64_t k = shared / full;
-    const IndexRange cols{k * columns.begin, k * columns.end};
+    const IndexRange cols = whole ? IndexRange{0, shared} : IndexRange{k * columns.begin, k * columns.end};
     shared_inter_ = cols.size();
     const std::vector<IndexRange> shared_rows{cols};
     shared_gate_up_ = CpuWeight::load(
         model, Parts{{names.shared_gate, {shared, hidden}, shared_rows}, {names.shared_up, {shared, hidden}, shared_rows}}, mode);
     shared_down_ = CpuWeight::load(model, Parts{{names.shared_down, {hidden, shared}, {}, cols}}, mode);
+    if (!names.shared_expert_gate.empty()) {  // stored [1, hidden] by transformers, [hidden] in GGUF
+      const bool flat = model.tensor(names.shared_expert_gate).shape.size() == 1;
+      shared_expert_gate_ = model.load_f32(names.shared_expert_gate, flat ? std::vector<int64_t>{hidden}
+                                                                         : std::vector<int64_t>{1, hidden});
+    }
   }
 }
 
@@ -165,16 +171,30 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
       for (int64_t i = 0; i < h; ++i) dst[i] += w * src[i];
     }
   }
-  if (shared_inter_ > 0) {  // the shared experts, on every token, added unweighted
+  if (shared_inter_ > 0) {  // the shared experts, on every token: added unweighted, or times their gate
+    const bool gated = !shared_expert_gate_.empty();
+    float* dst = out;
+    if (gated) {
+      shared_out_.resize(static_cast<std::size_t>(tokens * h));
+      dst = shared_out_.data();
+    }
     gate_up_out_.resize(static_cast<std::size_t>(tokens * 2 * shared_inter_));
     shared_gate_up_.matmul(xn, gate_up_out_.data(), tokens, /*accumulate=*/false, pool);
     if (shared_down_.takes_quantized()) {
       gated_activation_quantize(gate_up_out_.data(), tokens, shared_inter_, act, quantized_, pool);
-      shared_down_.matmul(quantized_, out, /*accumulate=*/true, pool);
+      shared_down_.matmul(quantized_, dst, /*accumulate=*/!gated, pool);
     } else {
       act_.resize(static_cast<std::size_t>(tokens * shared_inter_));
       gated_activation(gate_up_out_.data(), act_.data(), tokens, shared_inter_, act, pool);
-      shared_down_.matmul(act_.data(), out, tokens, /*accumulate=*/true, pool);
+      shared_down_.matmul(act_.data(), dst, tokens, /*accumulate=*/!gated, pool);
+    }
+    if (gated) {  // σ(x · gate) per token; x is every rank's whole row, so the ranks scale alike
+      for (int64_t t = 0; t < tokens; ++t) {
+        double dot = 0.0;
+        for (int64_t i = 0; i < h; ++i) dot += static_cast<double>(xn[t * h + i]) * shared_expert_gate_[static_cast<std::size_t>(i)];
+        const auto g = static_cast<float>(1.0 / (1.0 + std::exp(-dot)));
+        for (int64_t i = 0; i < h; ++i) out[t * h + i] += g * dst[t * h + i];
+      }
     }
   }
 }

@@ -63,6 +63,8 @@ class ExpertMlp {
   std::vector<float> selection_bias_;  // [experts]; empty without (MoeSpec::selection_bias)
   // The shared experts' MLP, this rank's shared_inter_ columns; empty without.
   CpuWeight shared_gate_up_, shared_down_;
+  std::vector<float> shared_expert_gate_;  // [hidden]; empty without (MoeSpec::shared_gate)
+  std::vector<float> shared_out_;          // scratch for the gated shared output
 
   // Scratch, grown as needed.
   std::vector<float> logits_, rows_, gate_up_out_, act_, expert_out_;

@@ -315,6 +315,20 @@ TEST_CASE("GLM-4.5 (experts routed as DeepSeek-V3: sigmoid scores, a selection b
     CHECK(spec.rotary_dims() == 8);
   }
 }
+TEST_CASE("Qwen2-MoE (experts beside a shared expert scaled by a sigmoid gate), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][moe][qwen2_moe]") {
+  check_all_cases_in_one_step("qwen2_moe");
+  check_all_cases_in_one_step("qwen2_moe_gguf");
+  for (const char* path : {"models/qwen2_moe", "models/qwen2_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    REQUIRE(spec.moe);
+    CHECK_FALSE(spec.moe->normalize_top_k);
+    CHECK(spec.moe->shared_gate);
+    CHECK(spec.moe->shared_intermediate_size == 64);
+    CHECK(spec.attention_bias);
+  }
+}
 TEST_CASE("EXAONE 4 (output norms only, per-head q/k norms, RoPE on the sliding layers alone), safetensors and llama.cpp's GGUF, match transformers",
           "[gpu][cpu][reference][families][exaone4]") {
   check_all_cases_in_one_step("exaone4");
@@ -426,7 +440,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "exaone4",
+        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
