@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-quantizes the default model (SmolLM2-135M-Instruct Q4_1) with llama.cpp's llama-quantize to
-# Q4_K_M, Q6_K, Q2_K, IQ4_XS and Q2_K with --pure (every tensor Q2_K where its width allows), next to
-# it in the model cache, and prints their paths. These are the files of
+# Q4_K_M, Q6_K, Q2_K, IQ4_XS, Q2_K with --pure (every tensor Q2_K where its width allows), IQ3_M and
+# IQ3_S with --pure (the lattice types that need no importance matrix), next to it in the model
+# cache, and prints their paths. These are the files of
 # tests/gpu/kquant_models_test.cpp and of the K-quant figures in docs/BENCHMARKS.md.
 #
 #   tools/peer/make_kquant_models.sh            # builds llama.cpp first if it is not built
@@ -25,7 +26,7 @@ if [[ ! -x "$bin/llama-quantize" ]]; then
 fi
 source_model=$(tools/fetch_default_model.sh)
 dir=$(dirname "$source_model")
-for kind in Q4_K_M Q6_K Q2_K IQ4_XS Q2_K_pure; do
+for kind in Q4_K_M Q6_K Q2_K IQ4_XS Q2_K_pure IQ3_M IQ3_S_pure; do
   out="$dir/SmolLM2-135M-Instruct.$kind.gguf"
   flags=(--allow-requantize)
   [[ $kind == *_pure ]] && flags+=(--pure)
