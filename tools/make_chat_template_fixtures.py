@@ -146,48 +146,33 @@ def sdist_member(package_spec, member, cache):
         return sdist.extractfile(f"{top}/{member}").read().decode("utf-8")
 
 
-def gpt_oss_template(args):
-    """gpt-oss's chat template (the harmony format) as llama.cpp keeps it from OpenAI's repository."""
+def llamacpp_template(args, name, model, file, bos_token, eos_token):
+    """A model's chat template as llama.cpp keeps it (models/templates/ of its tree vendored in the
+    llama-cpp-python 0.3.36 sdist)."""
     cache = pathlib.Path(args.wheel_cache)
     cache.mkdir(parents=True, exist_ok=True)
-    return dict(
-        name="gpt_oss",
-        model="openai/gpt-oss-120b (and gpt-oss-20b, which ships the same template)",
-        origin="PyPI llama-cpp-python==0.3.36 sdist: vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja",
-        template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja",
-                              cache),
-        bos_token="<|startoftext|>",
-        eos_token="<|return|>",
-    )
+    member = f"vendor/llama.cpp/models/templates/{file}"
+    return dict(name=name, model=model, origin=f"PyPI llama-cpp-python==0.3.36 sdist: {member}",
+                template=sdist_member("llama-cpp-python==0.3.36", member, cache), bos_token=bos_token,
+                eos_token=eos_token)
+
+
+def gpt_oss_template(args):
+    """gpt-oss's chat template (the harmony format) as llama.cpp keeps it from OpenAI's repository."""
+    return llamacpp_template(args, "gpt_oss", "openai/gpt-oss-120b (and gpt-oss-20b, which ships the same template)",
+                             "openai-gpt-oss-120b.jinja", "<|startoftext|>", "<|return|>")
 
 
 def qwen3_coder_template(args):
-    """Qwen3-Coder's chat template (XML-style tool calls) as llama.cpp keeps it."""
-    cache = pathlib.Path(args.wheel_cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    return dict(
-        name="qwen3_coder",
-        model="Qwen/Qwen3-Coder-30B-A3B-Instruct (and Qwen3-Coder-480B-A35B-Instruct)",
-        origin="PyPI llama-cpp-python==0.3.36 sdist: vendor/llama.cpp/models/templates/Qwen3-Coder.jinja",
-        template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/Qwen3-Coder.jinja", cache),
-        bos_token=None,
-        eos_token="<|im_end|>",
-    )
+    """Qwen3-Coder's chat template (XML-style tool calls)."""
+    return llamacpp_template(args, "qwen3_coder", "Qwen/Qwen3-Coder-30B-A3B-Instruct (and Qwen3-Coder-480B-A35B-Instruct)",
+                             "Qwen3-Coder.jinja", None, "<|im_end|>")
 
 
 def glm4_6_template(args):
-    """GLM-4.6's chat template (GLM-4.5's format: <arg_key>/<arg_value> tool calls, <think>) as llama.cpp
-    keeps it."""
-    cache = pathlib.Path(args.wheel_cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    return dict(
-        name="glm4_6",
-        model="zai-org/GLM-4.6 (GLM-4.5 and GLM-4.5-Air write the same tool calls)",
-        origin="PyPI llama-cpp-python==0.3.36 sdist: vendor/llama.cpp/models/templates/GLM-4.6.jinja",
-        template=sdist_member("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/templates/GLM-4.6.jinja", cache),
-        bos_token=None,
-        eos_token="<|endoftext|>",
-    )
+    """GLM-4.6's chat template (GLM-4.5's format: <arg_key>/<arg_value> tool calls, <think>)."""
+    return llamacpp_template(args, "glm4_6", "zai-org/GLM-4.6 (GLM-4.5 and GLM-4.5-Air write the same tool calls)",
+                             "GLM-4.6.jinja", None, "<|endoftext|>")
 
 
 def python_string_constants(source):

@@ -8,8 +8,10 @@
 
 #include "pipeline/tool_calls/glm_call_parser.hpp"
 #include "pipeline/tool_calls/tool_call_parser.hpp"
+#include "tests/pipeline/tool_calls/parser_pieces.hpp"
 
 using namespace troupe;
+using troupe::test::arguments_of;
 
 namespace {
 
@@ -20,21 +22,7 @@ ToolCallMode glm() {
   return mode;
 }
 
-MessageDelta streamed(const std::string& text, std::size_t piece) {
-  auto parser = make_tool_call_parser(glm());
-  MessageDelta all;
-  for (std::size_t at = 0; at < text.size(); at += piece) all.append(parser->push(std::string_view(text).substr(at, piece)));
-  all.append(parser->finish());
-  return all;
-}
-
-std::string arguments_of(const MessageDelta& delta, int index) {
-  std::string args;
-  for (const ToolCallDelta& call : delta.tool_calls) {
-    if (call.index == index && call.arguments) args += *call.arguments;
-  }
-  return args;
-}
+MessageDelta streamed(const std::string& text, std::size_t piece) { return test::fed_in_pieces(*make_tool_call_parser(glm()), text, piece); }
 
 }  // namespace
 

@@ -8,26 +8,17 @@
 
 #include "pipeline/tool_calls/harmony_parser.hpp"
 #include "pipeline/tool_calls/tool_call_parser.hpp"
+#include "tests/pipeline/tool_calls/parser_pieces.hpp"
 
 using namespace troupe;
+using troupe::test::arguments_of;
 
 namespace {
 
 // The reply fed in pieces of `piece` bytes, the deltas appended.
 MessageDelta streamed(const std::string& text, std::size_t piece, bool calls) {
   HarmonyParser parser(calls);
-  MessageDelta all;
-  for (std::size_t at = 0; at < text.size(); at += piece) all.append(parser.push(std::string_view(text).substr(at, piece)));
-  all.append(parser.finish());
-  return all;
-}
-
-std::string arguments_of(const MessageDelta& delta, int index) {
-  std::string args;
-  for (const ToolCallDelta& call : delta.tool_calls) {
-    if (call.index == index && call.arguments) args += *call.arguments;
-  }
-  return args;
+  return test::fed_in_pieces(parser, text, piece);
 }
 
 }  // namespace

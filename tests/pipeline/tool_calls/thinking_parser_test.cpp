@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pipeline/tool_calls/tool_call_parser.hpp"
+#include "tests/pipeline/tool_calls/parser_pieces.hpp"
 
 using namespace troupe;
 
@@ -14,10 +15,7 @@ namespace {
 MessageDelta streamed(const std::string& text, std::size_t piece, const ToolCallMode& mode) {
   auto parser = make_tool_call_parser(mode);
   REQUIRE(parser);
-  MessageDelta all;
-  for (std::size_t at = 0; at < text.size(); at += piece) all.append(parser->push(std::string_view(text).substr(at, piece)));
-  all.append(parser->finish());
-  return all;
+  return test::fed_in_pieces(*parser, text, piece);
 }
 
 ToolCallMode plain(ReasoningFormat reasoning) {
