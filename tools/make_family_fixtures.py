@@ -8,10 +8,10 @@ Run from the repository root:
 Same conventions as tools/make_model_fixtures.py (whose helpers this imports): float32, eager
 attention, one thread, fixed seeds, weights redrawn N(0, 0.08²), norms 1 + 0.1·N(0,1) — for Gemma,
 whose checkpoints store w for a (1 + w) norm, 0.1·N(0,1) — and reference.json + raw float32 logits,
-every sequence run on its own through transformers. The fixtures of the mixture-of-experts, OLMo,
-Cohere, GLM-4 and EXAONE families hold weights rounded to bfloat16 and saved so (their GGUFs
-converted with --outtype bf16): half the bytes, and still exact, since the reference runs on those
-same weights in float32. Writes:
+every sequence run on its own through transformers. The fixtures of the --only sets (Phi-3, Gemma 2,
+Granite, SmolLM3, Mistral 3, the mixtures of experts, OLMo, Cohere, GLM-4, EXAONE, ...) hold weights
+rounded to bfloat16 and saved so (their GGUFs converted with --outtype bf16): half the bytes, and
+still exact, since the reference runs on those same weights in float32. Writes:
 
   gemma3/        Gemma3ForCausalLM: 5 layers (sliding, sliding, full, sliding, full), sliding
                  window 8 (shorter than every case but one), local RoPE base 10,000 and global 1e6
@@ -40,7 +40,7 @@ same weights in float32. Writes:
                  transformers takes the long set past the original context, and troupe, serving 128
                  positions, takes it for every position (as vLLM and llama.cpp); attention factor
                  sqrt(1 + ln 4 / ln 32).
-  phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, F32): attn_qkv,
+  phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, BF16): attn_qkv,
                  ffn_up holding gate and up, rope_factors_short/long.weight, the attention factor.
   phi3_partial/  Phi-4-mini's partial rotary: partial_rotary_factor 0.75 (12 of 16 dimensions rotated,
                  6 factors a set), original context 128; and phi3_partial_gguf, its llama.cpp conversion
@@ -48,7 +48,7 @@ same weights in float32. Writes:
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
                  attention scores (cap 2.0) and logits (cap 1.5) — small caps, so that they bite on
                  random weights —, query_pre_attn_scalar 24, sandwich norms, GELU-tanh, tied.
-  gemma2_gguf/   gemma2 converted by llama.cpp's convert_hf_to_gguf.py (F32); llama.cpp scales the
+  gemma2_gguf/   gemma2 converted by llama.cpp's convert_hf_to_gguf.py (BF16); llama.cpp scales the
                  query by 1/sqrt(head_dim), so its reference is the model with query_pre_attn_scalar
                  = head_dim.
   granite/       GraniteForCausalLM: embedding multiplier 12, residual multiplier 0.22, attention
@@ -56,7 +56,7 @@ same weights in float32. Writes:
                  llama.cpp conversion (embedding/residual/attention/logit scales as metadata).
   smollm3/       SmolLM3ForCausalLM: 4 layers, the fourth without RoPE (no_rope_layer_interval 4), tied
                  embeddings.
-  smollm3_gguf/  smollm3 converted by llama.cpp's convert_hf_to_gguf.py (F32; q/k rows permuted, the
+  smollm3_gguf/  smollm3 converted by llama.cpp's convert_hf_to_gguf.py (BF16; q/k rows permuted, the
                  NoPE step implied by the architecture).
   qwen3_moe/     Qwen3MoeForCausalLM: 3 layers, the second dense (mlp_only_layers), the others 8 experts
                  of 32 columns with 3 per token, probabilities not renormalized (norm_topk_prob false,
@@ -71,6 +71,16 @@ same weights in float32. Writes:
                  by llama.cpp and quantized by its llama-quantize tensor by tensor into Q2_K, Q3_K,
                  IQ4_NL and IQ4_XS (MIXED_TYPES; embedding Q3_K, output IQ4_XS); the reference is the
                  model holding the file's dequantized weights (the gguf package's dequantize).
+  qwen3_gguf_iq/ qwen3_gguf_mixed's shape quantized into the seven lattice types (LATTICE_TYPES; embedding
+                 IQ3_S, output IQ3_XXS), llama-quantize given an importance matrix of the model's own
+                 activations (write_imatrix); the reference holds the file's dequantized weights.
+  glm4_moe/      Glm4MoeForCausalLM (GLM-4.5): 3 layers, the first dense, then 8 experts in 4 groups (2
+                 chosen), 3 per token by sigmoid scores with a selection bias, scaled 2.5, a shared
+                 expert; q/k/v biases, q/k norms, RoPE on half of each head; and glm4_moe_gguf, its
+                 llama.cpp conversion (glm4moe, with an MTP block count of 1 and no MTP tensors).
+  qwen2_moe/     Qwen2MoeForCausalLM: 3 layers of 8 experts, 3 per token, not renormalized, beside a
+                 shared expert of 64 columns scaled by its sigmoid gate; and qwen2_moe_gguf, its
+                 llama.cpp conversion.
   mixtral/       MixtralForCausalLM: 2 layers of 4 experts, 2 per token (block_sparse_moe, w1/w3/w2);
                  and mixtral_gguf, its llama.cpp conversion (architecture llama with experts).
   olmo2/         Olmo2ForCausalLM: no norms before attention and the MLP, norms on their outputs, q/k norms
@@ -351,24 +361,24 @@ def phi3_config(original: int, rotary: float = 1.0) -> Phi3Config:
 def phi3_fixtures(out: Path) -> None:
     """Phi-3: the model at its original context (short factors), past it (long factors), and as
     llama.cpp converts the latter."""
-    phi = build_model(Phi3ForCausalLM, phi3_config(128), 909)
-    emit(out / "phi3", phi, make_sequences(600, 911))
+    phi = bf16(build_model(Phi3ForCausalLM, phi3_config(128), 909))
+    emit(out / "phi3", phi, make_sequences(600, 911), saver=save_bf16(phi))
     tiny_tokenizer(out / "phi3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|endoftext|>"},
                    ["<|user|>", "<|assistant|>", "<|end|>"], True, PHI3_TEMPLATE, add_bos_token=False, legacy=False)
     long_phi = build_model(Phi3ForCausalLM, phi3_config(32), 909)
     long_phi.load_state_dict(phi.state_dict())
     long_only = [c for c in make_sequences(600, 911) if c[0] == "long"]
     assert len(long_only[0][1][0]) == 70
-    emit(out / "phi3_long", long_phi, long_only)
+    emit(out / "phi3_long", long_phi, long_only, saver=save_bf16(long_phi))
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "phi3" / name, out / "phi3_long" / name)
-    emit_llamacpp_gguf(out / "phi3_gguf", out / "phi3_long", long_phi, long_only, 600)
-    partial = build_model(Phi3ForCausalLM, phi3_config(128, 0.75), 919)
+    emit_llamacpp_gguf(out / "phi3_gguf", out / "phi3_long", long_phi, long_only, 600, outtype="bf16")
+    partial = bf16(build_model(Phi3ForCausalLM, phi3_config(128, 0.75), 919))
     cases = make_sequences(600, 921)
-    emit(out / "phi3_partial", partial, cases)
+    emit(out / "phi3_partial", partial, cases, saver=save_bf16(partial))
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "phi3" / name, out / "phi3_partial" / name)
-    emit_llamacpp_gguf(out / "phi3_partial_gguf", out / "phi3_partial", partial, cases, 600)
+    emit_llamacpp_gguf(out / "phi3_partial_gguf", out / "phi3_partial", partial, cases, 600, outtype="bf16")
 
 
 def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:
@@ -383,15 +393,15 @@ def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:
 
 def gemma2_fixtures(out: Path) -> None:
     """Gemma 2: soft-capping, alternating windows; and llama.cpp's conversion."""
-    model = build_gemma(gemma2_config(24), 1101, Gemma2ForCausalLM)
+    model = bf16(build_gemma(gemma2_config(24), 1101, Gemma2ForCausalLM))
     assert model.config.layer_types == ["sliding_attention", "full_attention"] * 2, model.config.layer_types
     cases = make_sequences(512, 1111)
-    emit(out / "gemma2", model, cases)
+    emit(out / "gemma2", model, cases, saver=save_bf16(model))
     tiny_tokenizer(out / "gemma2", 512, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
                    ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
     twin = build_gemma(gemma2_config(32), 1101, Gemma2ForCausalLM)
     twin.load_state_dict(model.state_dict())
-    emit_llamacpp_gguf(out / "gemma2_gguf", out / "gemma2", twin, cases, 512)
+    emit_llamacpp_gguf(out / "gemma2_gguf", out / "gemma2", twin, cases, 512, outtype="bf16")
 
 
 def mistral3_fixtures(out: Path) -> None:
@@ -401,8 +411,8 @@ def mistral3_fixtures(out: Path) -> None:
     vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                                  num_channels=3, image_size=32, patch_size=16, head_dim=16)
     config = Mistral3Config(vision_config=vision, text_config=text, image_token_index=10, tie_word_embeddings=False)
-    model = build_model(Mistral3ForConditionalGeneration, config, 1301)
-    emit(out / "mistral3", model, make_sequences(600, 1311), vocab=600)
+    model = bf16(build_model(Mistral3ForConditionalGeneration, config, 1301))
+    emit(out / "mistral3", model, make_sequences(600, 1311), saver=save_bf16(model), vocab=600)
     tiny_tokenizer(out / "mistral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
                    add_bos_token=True, legacy=False)
 
@@ -412,12 +422,12 @@ def granite_fixtures(out: Path) -> None:
     config = GraniteConfig(**llama_like(tie_word_embeddings=True, embedding_multiplier=12.0, residual_multiplier=0.22,
                                         attention_multiplier=0.0625, logits_scaling=8.0, pad_token_id=0,
                                         rope_parameters={"rope_type": "default", "rope_theta": 10_000.0}))
-    model = build_model(GraniteForCausalLM, config, 1201)
+    model = bf16(build_model(GraniteForCausalLM, config, 1201))
     cases = make_sequences(600, 1211)
-    emit(out / "granite", model, cases)
+    emit(out / "granite", model, cases, saver=save_bf16(model))
     tiny_tokenizer(out / "granite", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|end_of_text|>"},
                    ["<|start_of_role|>", "<|end_of_role|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "granite_gguf", out / "granite", model, cases, 600)
+    emit_llamacpp_gguf(out / "granite_gguf", out / "granite", model, cases, 600, outtype="bf16")
 
 
 def smollm3_fixtures(out: Path) -> None:
@@ -426,12 +436,12 @@ def smollm3_fixtures(out: Path) -> None:
                                         pad_token_id=0, rope_parameters={"rope_type": "default",
                                                                          "rope_theta": 5_000_000.0}))
     assert config.no_rope_layers == [1, 1, 1, 0], config.no_rope_layers
-    model = build_model(SmolLM3ForCausalLM, config, 1001)
+    model = bf16(build_model(SmolLM3ForCausalLM, config, 1001))
     cases = make_sequences(600, 1011)
-    emit(out / "smollm3", model, cases)
+    emit(out / "smollm3", model, cases, saver=save_bf16(model))
     tiny_tokenizer(out / "smollm3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "smollm3_gguf", out / "smollm3", model, cases, 600)
+    emit_llamacpp_gguf(out / "smollm3_gguf", out / "smollm3", model, cases, 600, outtype="bf16")
 
 
 def qwen3_moe_config(layers: int, dense: list[int], normalize: bool) -> Qwen3MoeConfig:
