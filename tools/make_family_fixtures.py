@@ -358,6 +358,24 @@ def phi3_config(original: int, rotary: float = 1.0) -> Phi3Config:
                                    partial_rotary_factor=rotary, rope_parameters=rope))
 
 
+def llama_variant_fixtures(out: Path) -> None:
+    """Mistral with a sliding window over every layer; Llama with YaRN and with dynamic NTK past the
+    original context."""
+    mistral = bf16(build_model(MistralForCausalLM, MistralConfig(**llama_like(
+        sliding_window=8, rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 505))
+    emit(out / "mistral", mistral, make_sequences(600, 511), saver=save_bf16(mistral))
+    tiny_tokenizer(out / "mistral", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
+                   add_bos_token=True, legacy=False)
+    yarn = bf16(build_model(LlamaForCausalLM, LlamaConfig(**llama_like(rope_parameters={
+        "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32, "rope_theta": 10_000.0})), 707))
+    emit(out / "llama_yarn", yarn, make_sequences(600, 711), saver=save_bf16(yarn))
+    dynamic = bf16(build_model(LlamaForCausalLM, LlamaConfig(**llama_like(max_position_embeddings=35, rope_parameters={
+        "rope_type": "dynamic", "factor": 2.0, "rope_theta": 10_000.0})), 808))
+    long_only = [c for c in make_sequences(600, 811) if c[0] == "long"]
+    assert len(long_only[0][1][0]) == 70
+    emit(out / "llama_dynamic", dynamic, long_only, saver=save_bf16(dynamic))
+
+
 def phi3_fixtures(out: Path) -> None:
     """Phi-3: the model at its original context (short factors), past it (long factors), and as
     llama.cpp converts the latter."""
@@ -863,7 +881,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
     print("gpt_oss_mxfp4: transformers' MXFP4 loader reproduces gpt_oss's logits")
 
 
-SETS = {"phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
+SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
@@ -903,14 +921,6 @@ def main() -> int:
     write_reference(folder, "model.gguf", twin.config.vocab_size, cases, files)
     print(f"gemma3_gguf: max|logit| = {scale:.4f}")
 
-    # Mistral with a sliding window over every layer.
-    mistral = build_model(MistralForCausalLM, MistralConfig(**llama_like(sliding_window=8,
-                                                                        rope_parameters={"rope_type": "default",
-                                                                                         "rope_theta": 1_000_000.0})), 505)
-    emit(out / "mistral", mistral, make_sequences(600, 511))
-    tiny_tokenizer(out / "mistral", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
-                   add_bos_token=True, legacy=False)
-
     # IQuest-Coder-shaped: Llama's layers, clip_qkv, sliding window on the layers from 1 on.
     clip = 0.25
     qwen = build_model(Qwen2ForCausalLM, Qwen2Config(**llama_like(
@@ -945,15 +955,6 @@ def main() -> int:
     print(f"iquestcoder: {100 * np.mean(seen):.0f}% of layer 0's q values are clamped")
     assert np.mean(seen) > 0.1
 
-    # YaRN and dynamic NTK past the original context.
-    yarn = build_model(LlamaForCausalLM, LlamaConfig(**llama_like(rope_parameters={
-        "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32, "rope_theta": 10_000.0})), 707)
-    emit(out / "llama_yarn", yarn, make_sequences(600, 711))
-    dynamic = build_model(LlamaForCausalLM, LlamaConfig(**llama_like(max_position_embeddings=35, rope_parameters={
-        "rope_type": "dynamic", "factor": 2.0, "rope_theta": 10_000.0})), 808)
-    long_only = [c for c in make_sequences(600, 811) if c[0] == "long"]
-    assert len(long_only[0][1][0]) == 70
-    emit(out / "llama_dynamic", dynamic, long_only)
     for write in SETS.values():
         write(out)
     return 0

@@ -432,7 +432,8 @@ TEST_CASE("with int8 activations a quantized Qwen3-MoE keeps 9 of 10 positions w
   CHECK(worst_position < 0.2);
 }
 TEST_CASE("the family fixtures match transformers with int8 activations too", "[gpu][cpu][reference][families]") {
-  // Float32 safetensors weights stay float32 (only GGUF blocks meet int8 activations): the same path.
+  // Safetensors weights (float32, or bfloat16 for mistral and phi3) are widened to float32: only GGUF
+  // blocks meet int8 activations, so this is the float path.
   for (const char* folder : {"gemma3", "mistral", "iquestcoder", "phi3"}) check_all_cases_in_one_step(folder, true, true);
 }
 
