@@ -110,10 +110,14 @@ TROUPE_AVX2 inline __m256i chunk(const u8* b, int j) {
         static_cast<int>(kIq3xxsGrid[idx[1]]), static_cast<int>(kIq3xxsGrid[idx[0]]));
     return with_signs(v, packed_signs(u32_at(b + 66 + 4 * j)));
   } else if constexpr (T == DType::IQ3_S) {
-    const u8* low = b + 2 + 8 * j;
-    const int high = b[66 + j];
-    const auto e = [&](int k) { return static_cast<int>(kIq3sGrid[low[k] | (((high >> k) & 1) << 8)]); };
-    const __m256i v = _mm256_set_epi32(e(7), e(6), e(5), e(4), e(3), e(2), e(1), e(0));
+    // Index k: low byte k, and bit k of the high byte as bit 8, formed in lanes; the entries by one
+    // hardware gather (1.2x on the one-row product against eight scalar indices, loads and inserts;
+    // IQ3_XXS's plain byte indices were faster loaded one by one).
+    const __m256i low = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + 8 * j)));
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i high = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(b[66 + j]), bit), bit);
+    const __m256i index = _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi32(256)));
+    const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(kIq3sGrid), index, 4);
     return with_signs(v, u32_at(b + 74 + 4 * j));
   } else if constexpr (T == DType::IQ1_S) {
     const u8* low = b + 2 + 4 * j;
