@@ -205,6 +205,10 @@ void iq4_xs(const u8* b, float* y) {
 // MXFP4_F16: IQ4_NL's layout (f16 d, 16 nibble bytes) indexing MXFP4's table.
 void mxfp4_f16(const u8* b, float* y) { table_nibbles(b + 2, fp16_load(b), kMxfp4Values, y); }
 
+// The lattice types (model/iq_quants.hpp), one function per type as BlockDequantizer wants.
+template <DType T>
+void lattice(const u8* b, float* y) { iq_dequantize_block(T, b, y); }
+
 // MXFP4: one E8M0 byte e (the scale 2^(e − 127), applied as half of it to the doubled values),
 // 16 bytes of E2M1 indices.
 void mxfp4(const u8* b, float* y) { table_nibbles(b + 1, mxfp4_scale(b[0]), kMxfp4Values, y); }
@@ -291,13 +295,13 @@ BlockDequantizer block_dequantizer(DType type) {
     case DType::IQ4_XS: return iq4_xs;
     case DType::MXFP4: return mxfp4;
     case DType::MXFP4_F16: return mxfp4_f16;
-    case DType::IQ2_XXS: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ2_XXS, b, y); };
-    case DType::IQ2_XS: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ2_XS, b, y); };
-    case DType::IQ2_S: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ2_S, b, y); };
-    case DType::IQ3_XXS: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ3_XXS, b, y); };
-    case DType::IQ3_S: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ3_S, b, y); };
-    case DType::IQ1_S: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ1_S, b, y); };
-    case DType::IQ1_M: return [](const u8* b, float* y) { iq_dequantize_block(DType::IQ1_M, b, y); };
+    case DType::IQ2_XXS: return lattice<DType::IQ2_XXS>;
+    case DType::IQ2_XS: return lattice<DType::IQ2_XS>;
+    case DType::IQ2_S: return lattice<DType::IQ2_S>;
+    case DType::IQ3_XXS: return lattice<DType::IQ3_XXS>;
+    case DType::IQ3_S: return lattice<DType::IQ3_S>;
+    case DType::IQ1_S: return lattice<DType::IQ1_S>;
+    case DType::IQ1_M: return lattice<DType::IQ1_M>;
     default: throw std::logic_error("block_dequantizer: " + std::string(dtype_name(type)) + " is not a block type");
   }
 }

@@ -238,11 +238,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.shared_intermediate_size =
         gguf.get_int(arch + ".expert_shared_feed_forward_length")
             .value_or(gguf.get_int(arch + ".expert_shared_count").value_or(0) * moe.intermediate_size);
-    if (const int64_t dense = gguf.get_int(arch + ".leading_dense_block_count").value_or(0); dense > 0) {
-      moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
-      for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
-    }
     const int64_t first_sparse = gguf.get_int(arch + ".leading_dense_block_count").value_or(0);
+    if (first_sparse > 0) {
+      moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+      for (int64_t i = first_sparse; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
+    }
     moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
     moe.shared_gate = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".ffn_gate_inp_shexp.weight") != nullptr;
     spec.moe = moe;

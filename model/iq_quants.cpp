@@ -36,16 +36,6 @@ void iq_detail::not_lattice(DType type) {
   throw std::logic_error(std::string(dtype_name(type)) + " is not a lattice type");
 }
 
-bool is_iq_lattice(DType type) {
-  switch (type) {
-    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ3_XXS: case DType::IQ3_S:
-    case DType::IQ1_S: case DType::IQ1_M:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void iq_chunk(DType type, const u8* b, int j, IqChunk& out) {
   out.unit = iq_unit(type, b);
   iq_multipliers(type, b, j, out.multiplier);
@@ -96,7 +86,7 @@ void iq_chunk(DType type, const u8* b, int j, IqChunk& out) {
         shifted_values(kIq1sGrid[b[4 * j + l] | ((nibble & 7) << 8)], nibble & 8, q + 8 * l);
       }
       return;
-    default: throw std::logic_error("iq_chunk: " + std::string(dtype_name(type)) + " is not a lattice type");
+    default: iq_detail::not_lattice(type);
   }
 }
 

@@ -43,7 +43,15 @@ constexpr std::uint8_t iq_signs(int i) {
   return static_cast<std::uint8_t>(i | (parity << 7));
 }
 
-bool is_iq_lattice(DType type);
+constexpr bool is_iq_lattice(DType type) {
+  switch (type) {
+    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ3_XXS: case DType::IQ3_S:
+    case DType::IQ1_S: case DType::IQ1_M:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // 32 weights of a block in the form above: w_j = unit · multiplier[j / 16] · q[j].
 struct IqChunk {

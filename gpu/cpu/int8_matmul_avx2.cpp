@@ -91,10 +91,6 @@ template <> struct Format<DType::IQ3_S> : LatticeFormat {};
 template <> struct Format<DType::IQ1_S> : LatticeFormat {};
 template <> struct Format<DType::IQ1_M> : LatticeFormat {};
 
-template <DType T> constexpr bool is_lattice() {
-  return T == DType::IQ2_XXS || T == DType::IQ2_XS || T == DType::IQ2_S || T == DType::IQ3_XXS || T == DType::IQ3_S ||
-         T == DType::IQ1_S || T == DType::IQ1_M;
-}
 
 template <DType T> constexpr bool has_mins() {
   if constexpr (requires { Format<T>::kMins; }) {
@@ -196,7 +192,7 @@ TROUPE_AVX2 inline __m256i chunk_quants(const u8* row, int64_t c, __m256i& multi
     return iq4_values(nibbles_16(b + 2), kMxfp4Values);
   } else if constexpr (T == DType::IQ4_XS) {
     return iq4_values(nibbles_16(b + 8 + 16 * j));
-  } else if constexpr (is_lattice<T>()) {  // an unpacked chunk (decode_lattice_row)
+  } else if constexpr (is_iq_lattice(T)) {  // an unpacked chunk (decode_lattice_row)
     std::int16_t m[2];
     std::memcpy(m, b + 32, 4);
     multiplier = _mm256_set_m128i(_mm_set1_epi16(m[1]), _mm_set1_epi16(m[0]));
@@ -301,10 +297,9 @@ TROUPE_AVX2 void rows_tile(const Int8MatmulJob& j, int64_t n, const float* const
 // block's unit).
 template <DType T>
 TROUPE_AVX2 void decode_lattice_row(const u8* row, int64_t chunks, u8* out, float* scale) {
-  constexpr int64_t kBlockBytes = T == DType::IQ2_XXS ? 66 : T == DType::IQ2_XS ? 74 : T == DType::IQ2_S ? 82
-                                : T == DType::IQ3_XXS ? 98 : T == DType::IQ3_S ? 110 : T == DType::IQ1_S ? 50 : 56;
+  const int64_t block_bytes = dtype_block_bytes(T);
   for (int64_t block = 0; block < chunks / 8; ++block) {
-    const u8* b = row + block * kBlockBytes;
+    const u8* b = row + block * block_bytes;
     const float unit = _cvtsh_ss(iq_d_bits(T, b)) * iq_unit_factor(T);  // F16C, not the portable conversion
     for (int j = 0; j < 8; ++j) {
       u8* o = out + (8 * block + j) * LatticeFormat::kBytes;
@@ -347,7 +342,7 @@ TROUPE_AVX2 void lattice_matmul(const Int8MatmulJob& j, int64_t n0, int64_t n1) 
 
 template <DType T>
 TROUPE_AVX2 void matmul(const Int8MatmulJob& j, int64_t n0, int64_t n1) {
-  if constexpr (is_lattice<T>()) {
+  if constexpr (is_iq_lattice(T)) {
     lattice_matmul<T>(j, n0, n1);
     return;
   }

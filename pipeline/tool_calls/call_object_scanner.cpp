@@ -1,6 +1,7 @@
 #include "pipeline/tool_calls/call_object_scanner.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace troupe {
 
@@ -137,6 +138,12 @@ std::size_t partial_tag_suffix(std::string_view text, std::string_view tag) {
     if (text.substr(text.size() - n) == tag.substr(0, n)) return n;
   }
   return 0;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace troupe

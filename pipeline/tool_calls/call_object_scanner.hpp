@@ -49,4 +49,7 @@ class CallObjectScanner {
 // back because the next piece may complete the tag.
 std::size_t partial_tag_suffix(std::string_view text, std::string_view tag);
 
+// `text` without the whitespace at either end (the XML-style formats' names and values).
+std::string_view trim(std::string_view text);
+
 }  // namespace troupe

@@ -1,10 +1,9 @@
 #include "pipeline/tool_calls/glm_call_parser.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "pipeline/structured_output/json_text.hpp"
-#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
+#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix, trim
 #include "pipeline/tool_calls/xml_call_parser.hpp"      // whole_json_value
 
 namespace troupe {
@@ -15,12 +14,6 @@ using structured_output::json_quote;  // Python's json.dumps of a string, ensure
 constexpr std::string_view kCallOpen = "<tool_call>", kCallClose = "</tool_call>";
 constexpr std::string_view kKeyOpen = "<arg_key>", kKeyClose = "</arg_key>";
 constexpr std::string_view kValueOpen = "<arg_value>", kValueClose = "</arg_value>";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -63,11 +56,8 @@ void GlmCallParser::open_call(std::string_view name, MessageDelta& out) {
 }
 
 void GlmCallParser::close_argument(std::string_view value, MessageDelta& out) {
-  bool string = false;
-  if (auto f = types_.find(function_); f != types_.end()) {
-    auto p = f->second.find(key_);
-    string = p != f->second.end() && p->second == "string";
-  }
+  const std::string* type = parameter_type(types_, function_, key_);
+  const bool string = type != nullptr && *type == "string";
   std::string fragment = arguments_++ == 0 ? "{" : ", ";
   fragment += json_quote(key_) + ": " + glm_argument_json(value, string);
   out.tool_calls.push_back(ToolCallDelta{calls_ - 1, std::nullopt, std::nullopt, std::move(fragment)});

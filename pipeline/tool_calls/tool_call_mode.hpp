@@ -25,6 +25,15 @@ enum class ToolCallFormat {
 // schema names none), for the formats that write parameters as text (Qwen3Coder, Glm45).
 using ParameterTypes = std::map<std::string, std::map<std::string, std::string>>;
 
+// The type `types` gives `function`'s `parameter`; nullptr when the tools do not list it.
+inline const std::string* parameter_type(const ParameterTypes& types, const std::string& function,
+                                         const std::string& parameter) {
+  const auto f = types.find(function);
+  if (f == types.end()) return nullptr;
+  const auto p = f->second.find(parameter);
+  return p == f->second.end() ? nullptr : &p->second;
+}
+
 // vLLM's --reasoning-parser: how a reply's reasoning is told from its content (thinking_parser.hpp).
 // gpt-oss's harmony channels are parsed whenever the format is Harmony, with or without it.
 enum class ReasoningFormat { None, DeepSeekR1, Qwen3 };

@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "pipeline/structured_output/json_text.hpp"
-#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
+#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix, trim
 #include "pipeline/tool_calls/json_value_stream.hpp"
 
 namespace troupe {
@@ -23,12 +23,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -97,13 +91,8 @@ void XmlCallParser::close_parameter(std::string_view value, MessageDelta& out) {
   // One newline after the opening tag and one before the closing tag are the format's.
   if (value.starts_with('\n')) value.remove_prefix(1);
   if (value.ends_with('\n')) value.remove_suffix(1);
-  std::string type;
-  if (auto f = types_.find(function_); f != types_.end()) {
-    auto p = f->second.find(parameter_);
-    type = p == f->second.end() ? "string" : p->second;  // not in the schema: text, as vLLM keeps it
-  } else {
-    type = "string";
-  }
+  const std::string* listed = parameter_type(types_, function_, parameter_);
+  const std::string type = listed ? *listed : "string";  // not in the schema: text, as vLLM keeps it
   std::string fragment = parameters_++ == 0 ? "{" : ", ";
   fragment += json_quote(parameter_) + ": " + xml_parameter_json(value, type);
   out.tool_calls.push_back(ToolCallDelta{calls_ - 1, std::nullopt, std::nullopt, std::move(fragment)});
