@@ -201,24 +201,33 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
 NEEDS_IMATRIX = {"IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "Q2_K_S"}
 
 
-def write_uniform_imatrix(path: Path, f16: Path) -> None:
-    """An importance matrix in llama-imatrix's GGUF layout (`NAME.in_sum2`, `NAME.counts`) giving every
-    column of every 2-D weight of `f16` the same importance."""
+def write_imatrix_gguf(path: Path, entries: dict[str, tuple[np.ndarray, np.ndarray]], dataset: str, chunks: int) -> None:
+    """An importance matrix in llama-imatrix's GGUF layout, which llama-quantize reads: per weight
+    NAME, `NAME.in_sum2` [matrices, columns] (each input column's sum of squares) and `NAME.counts`
+    [matrices, 1] (the rows summed), in `entries`' order."""
     writer = gguf.GGUFWriter(str(path), arch="imatrix")
     writer.add_type("imatrix")
-    writer.add_array("imatrix.datasets", ["uniform"])
-    writer.add_uint32("imatrix.chunk_count", 1)
+    writer.add_array("imatrix.datasets", [dataset])
+    writer.add_uint32("imatrix.chunk_count", chunks)
     writer.add_uint32("imatrix.chunk_size", 1)
-    for t in gguf.GGUFReader(str(f16)).tensors:
-        if len(t.shape) < 2 or not t.name.endswith(".weight"):
-            continue
-        matrices = int(np.prod(t.shape[2:])) if len(t.shape) > 2 else 1  # stacked experts: one row each
-        writer.add_tensor(f"{t.name}.in_sum2", np.ones((matrices, int(t.shape[0])), dtype=np.float32))
-        writer.add_tensor(f"{t.name}.counts", np.ones((matrices, 1), dtype=np.float32))
+    for name, (sums, counts) in entries.items():
+        writer.add_tensor(f"{name}.in_sum2", sums.astype(np.float32))
+        writer.add_tensor(f"{name}.counts", counts.astype(np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+def write_uniform_imatrix(path: Path, f16: Path) -> None:
+    """An importance matrix giving every column of every 2-D weight of `f16` the same importance."""
+    entries = {}
+    for t in gguf.GGUFReader(str(f16)).tensors:
+        if len(t.shape) < 2 or not t.name.endswith(".weight"):
+            continue
+        matrices = int(np.prod(t.shape[2:])) if len(t.shape) > 2 else 1  # stacked experts: one row each
+        entries[t.name] = (np.ones((matrices, int(t.shape[0]))), np.ones((matrices, 1)))
+    write_imatrix_gguf(path, entries, "uniform", 1)
 
 
 def main() -> None:

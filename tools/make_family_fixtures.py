@@ -133,6 +133,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_model_fixtures as base  # noqa: E402
+from make_bench_models import write_imatrix_gguf  # noqa: E402
 from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_model, logits_cases,  # noqa: E402
                                  make_sequences, run_logits, write_reference)
 
@@ -569,18 +570,8 @@ def write_imatrix(model, cases, path: Path) -> None:
                 chunks += 1
     for h in hooks:
         h.remove()
-    writer = gguf.GGUFWriter(str(path), arch="imatrix")
-    writer.add_type("imatrix")
-    writer.add_array("imatrix.datasets", ["troupe fixture sequences"])
-    writer.add_uint32("imatrix.chunk_count", chunks)
-    writer.add_uint32("imatrix.chunk_size", 1)
-    for name in sorted(sums):
-        writer.add_tensor(f"{name}.in_sum2", sums[name].numpy().astype(np.float32).reshape(1, -1))
-        writer.add_tensor(f"{name}.counts", np.array([[counts[name]]], dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    entries = {name: (sums[name].numpy().reshape(1, -1), np.array([[counts[name]]])) for name in sorted(sums)}
+    write_imatrix_gguf(path, entries, "troupe fixture sequences", chunks)
 
 
 def quantized_types_fixture(out: Path, name: str = "qwen3_gguf_mixed", types: dict[str, str] = MIXED_TYPES,
