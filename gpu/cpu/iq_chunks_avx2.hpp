@@ -20,16 +20,16 @@ namespace troupe::cpu::iq {
 
 using u8 = std::uint8_t;
 
-// The 7-bit sign indices (iq_signs) of IQ2_XXS and IQ2_XS as byte masks: byte k of entry i is 0xFF
-// where weight k is negative: one 8-byte load per 8 weights instead of spreading bits (1.25-1.3x
-// on their one-row product). IQ3_XXS, whose values already take eight 4-byte loads a chunk, spreads
-// the bits (the table made it 4 % slower).
+// The sign byte of each 7-bit sign index (iq_signs), for IQ3_XXS, which spreads the bits.
 inline constexpr auto kSignBytes = [] {
   std::array<u8, 128> t{};
   for (int i = 0; i < 128; ++i) t[static_cast<std::size_t>(i)] = iq_signs(i);
   return t;
 }();
 
+// The same signs as byte masks, for IQ2_XXS and IQ2_XS: byte k of entry i is 0xFF where weight k
+// is negative, one 8-byte load per 8 weights instead of spreading bits (1.25-1.3x on their one-row
+// product; IQ3_XXS, whose values already take eight 4-byte loads a chunk, got 4 % slower so).
 inline constexpr auto kSignMasks = [] {
   std::array<std::uint64_t, 128> t{};
   for (int i = 0; i < 128; ++i) {
@@ -43,6 +43,8 @@ inline constexpr auto kSignMasks = [] {
 using iq_detail::u16_at;
 using iq_detail::u32_at;
 
+// v negated in the bytes where `minus` is 0xFF.
+TROUPE_AVX2 inline __m256i negated_where(__m256i v, __m256i minus) { return _mm256_sub_epi8(_mm256_xor_si256(v, minus), minus); }
 
 // v negated in the bytes whose bit of `negative` is set (bit k: byte k).
 TROUPE_AVX2 inline __m256i with_signs(__m256i v, std::uint32_t negative) {
@@ -50,8 +52,7 @@ TROUPE_AVX2 inline __m256i with_signs(__m256i v, std::uint32_t negative) {
       _mm256_set1_epi32(static_cast<int>(negative)),
       _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
   const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
-  const __m256i minus = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);  // 0xFF where negative
-  return _mm256_sub_epi8(_mm256_xor_si256(v, minus), minus);
+  return negated_where(v, _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit));  // 0xFF where negative
 }
 
 TROUPE_AVX2 inline __m256i entries64(std::uint64_t e0, std::uint64_t e1, std::uint64_t e2, std::uint64_t e3) {
@@ -64,9 +65,6 @@ inline std::uint32_t packed_signs(std::uint32_t word) {
   return kSignBytes[word & 127] | (std::uint32_t{kSignBytes[(word >> 7) & 127]} << 8) |
          (std::uint32_t{kSignBytes[(word >> 14) & 127]} << 16) | (std::uint32_t{kSignBytes[(word >> 21) & 127]} << 24);
 }
-
-// v negated in the bytes where `minus` is 0xFF.
-TROUPE_AVX2 inline __m256i negated_where(__m256i v, __m256i minus) { return _mm256_sub_epi8(_mm256_xor_si256(v, minus), minus); }
 
 // Four 7-bit sign indices at bits 0, 7, 14, 21 of `word` as the 32 bytes' masks.
 TROUPE_AVX2 inline __m256i sign_masks(std::uint32_t word) {
