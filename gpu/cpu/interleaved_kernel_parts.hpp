@@ -15,6 +15,13 @@
 
 #define TROUPE_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+namespace troupe::cpu {
+
+// The lattice types (interleaved_matmul_lattice_avx2.cpp), for the AVX2 and the AVX-512 dispatch.
+void interleaved_matmul_lattice_avx2(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);
+
+}  // namespace troupe::cpu
+
 namespace troupe::cpu::interleaved {
 
 using u8 = std::uint8_t;

@@ -416,7 +416,7 @@ void interleaved_matmul_avx2(const InterleavedMatmulJob& j, int64_t g0, int64_t 
     case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, g0, g1);
     case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, g0, g1);
     case DType::MXFP4_F16: return matmul<DType::MXFP4_F16>(j, g0, g1);
-    default: return interleaved_matmul_portable(j, g0, g1);
+    default: return interleaved_matmul_lattice_avx2(j, g0, g1);  // IQ1_S .. IQ3_S
   }
 }
 

@@ -51,6 +51,9 @@ int64_t record_offset(DType type, int64_t i, int64_t b) {
       if (b < 16) return per_row(0, b);             // the 16 scale|min bytes
       if (b < 80) return spread(128, b - 16);       // qs
       return (b < 82 ? 640 : 656) + 2 * i + b % 2;  // d, dmin
+    case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ3_XXS: case DType::IQ3_S:
+    case DType::IQ1_S: case DType::IQ1_M:
+      return i * dtype_block_bytes(type) + b;       // the 8 rows' blocks one after another
     default: throw std::logic_error("interleaved weights: no layout for " + std::string(dtype_name(type)));
   }
 }
@@ -68,7 +71,8 @@ bool interleaved_supports(DType type) {
   switch (type) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q8_0: case DType::Q2_K: case DType::Q3_K:
     case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::IQ4_NL: case DType::IQ4_XS:
-    case DType::MXFP4_F16:
+    case DType::MXFP4_F16: case DType::IQ2_XXS: case DType::IQ2_XS: case DType::IQ2_S: case DType::IQ3_XXS:
+    case DType::IQ3_S: case DType::IQ1_S: case DType::IQ1_M:
       return true;
     default:
       return false;

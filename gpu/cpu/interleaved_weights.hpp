@@ -23,6 +23,10 @@
 //   IQ4_NL  as Q4_0 (d[8], qs[128])                       = 144 bytes (8 × 18)
 //   MXFP4_F16 as IQ4_NL                                   = 144 bytes (8 × 18)
 //   IQ4_XS  d[8], scales_h[8] (16 bits)  scales_l[32]  qs[1024] = 1088 bytes (8 × 136)
+//   IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S (the lattice types): the 8 rows' blocks
+//     as stored, row i's at i · block bytes. Their kernel unpacks a group's table lookups once per
+//     product into a scratch Q8_0-like layout (interleaved_matmul_lattice_avx2.cpp), so the record
+//     only has to keep a group's bytes together in the order they are read.
 // where d[i] (m[i]) is row i's block scale (min), and
 //   4-bit quants: byte 32·L + 4·i + t (L, t in 0..3) is row i's block byte qs[4L + t]: its low
 //     nibble weight 4L + t, its high nibble weight 16 + 4L + t;

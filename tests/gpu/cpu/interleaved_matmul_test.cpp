@@ -1,5 +1,5 @@
 // The interleaved weight layout (gpu/cpu/interleaved_weights.hpp) and its products
-// (interleaved_matmul.hpp), on random blocks of Q4_0, Q4_1, Q5_0, Q8_0, Q4_K and Q6_K:
+// (interleaved_matmul.hpp), on random blocks of every type with an interleaved form:
 //  - regrouping keeps every byte: each row's GGUF blocks come back bit for bit;
 //  - the portable reference equals int8_matmul's portable kernel on the row-major blocks exactly
 //    (it is that kernel on rebuilt rows), and the AVX2 kernel equals it up to float rounding;
@@ -32,7 +32,8 @@ namespace {
 
 const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q2_K,
                         DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS,
-                        DType::MXFP4_F16};
+                        DType::MXFP4_F16, DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S, DType::IQ3_XXS,
+                        DType::IQ3_S, DType::IQ1_S, DType::IQ1_M};
 
 // A width of whole blocks: SmolLM2's 576 for the 32-blocks, 768 for the K-quants' 256.
 int64_t width(DType type) { return dtype_block_elements(type) == 256 ? 768 : 576; }
