@@ -19,6 +19,9 @@ namespace troupe::cpu {
 // Q2_K, Q3_K, IQ4_NL and IQ4_XS (interleaved_matmul_low_bit_avx512.cpp); bit-identical to
 // interleaved_matmul_avx2 on them.
 void interleaved_matmul_low_bit_avx512(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);
+// The lattice types IQ1_S .. IQ3_S (interleaved_matmul_lattice_avx512.cpp); bit-identical to
+// interleaved_matmul_lattice_avx2.
+void interleaved_matmul_lattice_avx512(const InterleavedMatmulJob& job, int64_t g0, int64_t g1);
 
 namespace interleaved {
 

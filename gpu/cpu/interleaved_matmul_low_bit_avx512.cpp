@@ -220,7 +220,7 @@ void interleaved_matmul_low_bit_avx512(const InterleavedMatmulJob& j, int64_t g0
     case DType::IQ4_NL: return matmul<DType::IQ4_NL>(j, g0, g1);
     case DType::IQ4_XS: return matmul<DType::IQ4_XS>(j, g0, g1);
     case DType::MXFP4_F16: return matmul<DType::MXFP4_F16>(j, g0, g1);
-    default: return interleaved_matmul_lattice_avx2(j, g0, g1);  // IQ1_S .. IQ3_S: their unpacking bounds them
+    default: return interleaved_matmul_lattice_avx512(j, g0, g1);  // IQ1_S .. IQ3_S
   }
 }
 
