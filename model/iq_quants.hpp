@@ -53,6 +53,21 @@ constexpr bool is_iq_lattice(DType type) {
   }
 }
 
+// A block's bytes (the table above; model/dtype.cpp's, checked equal by the tests), as a constant
+// for the kernels' loops.
+constexpr int64_t iq_block_bytes(DType type) {
+  switch (type) {
+    case DType::IQ2_XXS: return 66;
+    case DType::IQ2_XS: return 74;
+    case DType::IQ2_S: return 82;
+    case DType::IQ3_XXS: return 98;
+    case DType::IQ3_S: return 110;
+    case DType::IQ1_S: return 50;
+    case DType::IQ1_M: return 56;
+    default: return 0;
+  }
+}
+
 // 32 weights of a block in the form above: w_j = unit · multiplier[j / 16] · q[j].
 struct IqChunk {
   std::int8_t q[32];

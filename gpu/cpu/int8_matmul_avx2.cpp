@@ -297,7 +297,7 @@ TROUPE_AVX2 void rows_tile(const Int8MatmulJob& j, int64_t n, const float* const
 // block's unit).
 template <DType T>
 TROUPE_AVX2 void decode_lattice_row(const u8* row, int64_t chunks, u8* out, float* scale) {
-  const int64_t block_bytes = dtype_block_bytes(T);
+  constexpr int64_t block_bytes = iq_block_bytes(T);
   for (int64_t block = 0; block < chunks / 8; ++block) {
     const u8* b = row + block * block_bytes;
     const float unit = _cvtsh_ss(iq_d_bits(T, b)) * iq_unit_factor(T);  // F16C, not the portable conversion

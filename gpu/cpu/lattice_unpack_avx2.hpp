@@ -66,7 +66,7 @@ TROUPE_AVX2 inline __m256i odd(__m256i s) {
 // each row's block (placed so that it ends inside the block), then shifts.
 template <DType T>
 TROUPE_AVX2 inline void chunk_multipliers(const u8* rec, int j, __m256i& m0, __m256i& m1) {
-  const int bb = static_cast<int>(dtype_block_bytes(T));
+  constexpr int bb = static_cast<int>(iq_block_bytes(T));
   const auto word = [&](int offset) { return block_words(rec, bb, offset); };
   if constexpr (T == DType::IQ2_XXS) {
     m0 = m1 = odd(bits(word(6 + 8 * j), 28, 15));
@@ -92,7 +92,7 @@ TROUPE_AVX2 inline void chunk_multipliers(const u8* rec, int j, __m256i& m0, __m
 // `units` (8 floats a block).
 template <DType T>
 TROUPE_AVX2 void unpack_group(const u8* rec, int64_t blocks, u8* out, float* units) {
-  const int64_t block_bytes = dtype_block_bytes(T), record = kInterleavedRows * block_bytes;
+  constexpr int64_t block_bytes = iq_block_bytes(T), record = kInterleavedRows * block_bytes;
   for (int64_t blk = 0; blk < blocks; ++blk, rec += record) {
     for (int64_t o = 0; o < record; o += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(rec + interleaved::kPrefetchBytes + o), _MM_HINT_T0);
@@ -123,7 +123,7 @@ struct Unpacked {
 
 template <DType T>
 TROUPE_AVX2 Unpacked unpack(const InterleavedMatmulJob& j, int64_t g) {
-  const int64_t blocks = j.cols / 256, record = kInterleavedRows * dtype_block_bytes(T);
+  const int64_t blocks = j.cols / 256, record = kInterleavedRows * iq_block_bytes(T);
   thread_local std::vector<u8> chunks;
   thread_local std::vector<float> units;
   chunks.resize(static_cast<std::size_t>(8 * blocks * kChunkBytes));

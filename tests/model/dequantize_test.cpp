@@ -52,6 +52,8 @@ TEST_CASE("dequantize matches the gguf package on every supported type", "[model
     }
     CHECK(mismatches == 0);
     // The lattice types' products are exact in float32 (model/iq_quants.hpp): equal bit for bit.
+    // (And the kernels' constant block sizes are the dtype table's.)
+    if (is_iq_lattice(*dtype)) CHECK(iq_block_bytes(*dtype) == dtype_block_bytes(*dtype));
     if (is_iq_lattice(*dtype)) CHECK(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) == 0);
   }
 }
