@@ -1,9 +1,9 @@
 #pragma once
-// The lattice types' 32-weight chunks (model/iq_quants.hpp) as 32 signed bytes of q, for
-// int8_matmul_avx2.cpp: the table entries gathered by index (four 8-byte or eight 4-byte loads),
-// then the signs applied (byte masks from a table, or spread from 32 sign bits), or IQ1's 8·g ± 1
-// formed. The same values as iq_chunk() (checked through the kernels' tests). Included only by
-// that translation unit.
+// The lattice types' 32-weight chunks (model/iq_quants.hpp) as 32 signed bytes of q, for the AVX2
+// kernels (lattice_unpack_avx2.hpp, and int8_matmul_avx2.cpp for rows short of a group of 8): the
+// table entries fetched by index (four 8-byte or eight 4-byte loads), then the signs applied (byte
+// masks from a table, or spread from 32 sign bits), or IQ1's 8·g ± 1 formed. The same values as
+// iq_chunk() (checked through the kernels' tests). Included only by those translation units.
 #include <immintrin.h>
 
 #include <array>
@@ -108,14 +108,20 @@ TROUPE_AVX2 inline __m256i chunk(const u8* b, int j) {
         static_cast<int>(kIq3xxsGrid[idx[1]]), static_cast<int>(kIq3xxsGrid[idx[0]]));
     return with_signs(v, packed_signs(u32_at(b + 66 + 4 * j)));
   } else if constexpr (T == DType::IQ3_S) {
-    // Index k: low byte k, and bit k of the high byte as bit 8, formed in lanes; the entries by one
-    // hardware gather (1.2x on the one-row product against eight scalar indices, loads and inserts;
-    // IQ3_XXS's plain byte indices were faster loaded one by one).
-    const __m256i low = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + 8 * j)));
-    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    const __m256i high = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(b[66 + j]), bit), bit);
-    const __m256i index = _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi32(256)));
-    const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(kIq3sGrid), index, 4);
+    // Index k: low byte k, and bit k of the high byte as bit 8; the entries inserted from memory.
+    // (A hardware gather of them was 1.2x faster in the row-major kernel, but 6 % slower than this
+    // in the interleaved one, where eight rows' chunks are unpacked one after another.)
+    const u8* q = b + 2 + 8 * j;
+    const int h = b[66 + j];
+    const auto entry = [&](int k) { return static_cast<int>(kIq3sGrid[q[k] | ((h << (8 - k)) & 256)]); };
+    __m128i lo = _mm_cvtsi32_si128(entry(0)), hi = _mm_cvtsi32_si128(entry(4));
+    lo = _mm_insert_epi32(lo, entry(1), 1);
+    hi = _mm_insert_epi32(hi, entry(5), 1);
+    lo = _mm_insert_epi32(lo, entry(2), 2);
+    hi = _mm_insert_epi32(hi, entry(6), 2);
+    lo = _mm_insert_epi32(lo, entry(3), 3);
+    hi = _mm_insert_epi32(hi, entry(7), 3);
+    const __m256i v = _mm256_set_m128i(hi, lo);
     return with_signs(v, u32_at(b + 74 + 4 * j));
   } else if constexpr (T == DType::IQ1_S) {
     const u8* low = b + 2 + 4 * j;
