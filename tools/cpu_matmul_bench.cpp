@@ -7,7 +7,7 @@
 // runs per cell in microseconds, the int8 path's weight bytes read per microsecond (GB/s) and its
 // arithmetic rate (GMAC/s).
 //
-//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16]
+//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s]
 //                           [--rows 1,2,4,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold]
 // --shape replaces the two default shapes (repeatable; 5632x2048 is the 1B shape's gate). --cold
 // cycles through enough copies of each weight (>= 256 MiB) that every product streams its weight
@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
       return 2;
     }
   }
