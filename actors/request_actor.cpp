@@ -30,6 +30,7 @@ struct RequestState {
   int prompts_pending = 0;
   // The structured-output constraint compiled by the tokenizer actor (null: unconstrained).
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
+  std::optional<int32_t> grammar_after;  // the token the grammar starts after (a reasoning model's)
   // The request's logit rules with its bad words tokenized (tokenizer actor); null: those of the
   // parsed request's sampling parameters are used as they are.
   std::shared_ptr<const LogitRules> logit_rules;
@@ -341,6 +342,7 @@ void submit_to_scheduler(Self* self, int engine) {
       seq.prompt = st.prompts[p];
       seq.sampling = choice_sampling(req.sampling, j);
       seq.sampling.grammar = st.grammar;
+      seq.sampling.grammar_after = st.grammar_after;
       if (st.logit_rules) seq.sampling.logit_rules = st.logit_rules;
       seq.max_new_tokens = prompt_max_tokens;
       seq.min_tokens = req.stop.min_tokens;
@@ -415,6 +417,7 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
               }
               st.prompts[static_cast<std::size_t>(p)] = std::move(tp.ids);
               if (tp.grammar) st.grammar = std::move(tp.grammar);
+              if (tp.grammar_after) st.grammar_after = tp.grammar_after;
               if (!tp.bad_words.empty()) {
                 const std::shared_ptr<const LogitRules>& parsed = st.cfg.request->sampling.logit_rules;
                 LogitRules rules = parsed ? *parsed : LogitRules{};

@@ -9,6 +9,7 @@
 #include "actors/messages/tokenizer_messages.hpp"
 #include "pipeline/chat_template/chat_template_error.hpp"
 #include "pipeline/sampling/bad_words.hpp"
+#include "pipeline/tool_calls/thinking_parser.hpp"  // grammar_start_token
 
 namespace troupe {
 
@@ -82,6 +83,8 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
           // and once per distinct constraint (the compiler caches).
           if (job.request->structured_output && config.grammars) {
             out.grammar = config.grammars->compile(*job.request->structured_output);
+            out.grammar_after = grammar_start_token(job.request->tool_calls.reasoning,
+                                                    config.text->tokenizer.token_id(kReasoningEnd), *out.ids);
           }
           // Once per request, not per prompt of a batch: the words are the request's.
           if (job.prompt == 0 && !job.request->bad_words.empty()) {

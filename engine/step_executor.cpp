@@ -109,7 +109,7 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
     if (s.sampling == nullptr || s.prompt == nullptr) {
       return "arrives first_time without prompt or sampling parameters";
     }
-    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr, s.prompt, {}};
+    SequenceState state{SequenceSampler(*s.sampling, *s.prompt, s.output_so_far), std::nullopt, nullptr, std::nullopt, s.prompt, {}};
     if (!s.output_so_far.empty()) state.last_token = s.output_so_far.back();
     if (draft_) {
       state.tokens = *s.prompt;
@@ -119,7 +119,8 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
     if (s.sampling->grammar) {
       // A resumed (preempted) sequence replays what it generated so far.
       state.grammar = std::make_unique<structured_output::GrammarMatcher>(s.sampling->grammar);
-      for (int32_t token : s.output_so_far) state.grammar->accept_token(token);
+      state.grammar_after = s.sampling->grammar_after;
+      for (int32_t token : s.output_so_far) advance_grammar(state, token);
     }
     sequences_.insert_or_assign(s.id, std::move(state));
     failed_.erase(s.id);
@@ -233,9 +234,9 @@ int32_t StepExecutor::sample_row(SeqId id, SequenceState& state, StepLogits& log
   const std::span<float> row_logits(logits.values.data() + row * logits.vocab, static_cast<std::size_t>(logits.vocab));
   // The mask goes on the logits themselves, before sampling and logprobs, as vLLM applies its
   // grammar bitmask: reported logprobs are those of the constrained distribution.
-  if (state.grammar) apply_grammar(state, row_logits);
+  if (grammar_applies(state)) apply_grammar(state, row_logits);
   const int32_t token = state.sampler.sample(row_logits);
-  if (state.grammar) state.grammar->accept_token(token);
+  advance_grammar(state, token);
   const auto& wanted = state.sampler.params().logprobs;
   std::optional<TokenLogprobs> logprobs;
   if (wanted) logprobs = compute_logprobs(row_logits, token, *wanted);
@@ -263,7 +264,7 @@ void StepExecutor::verify(const ScheduledSequence& s, const SequenceStep& entry,
     const int32_t token = sample_row(s.id, state, logits, first_row + i, result);
     if (i == guesses || token != entry.tokens[static_cast<std::size_t>(i) + 1]) break;
     // A grammar that took its stop id has nothing after it; the scheduler drops what follows a stop.
-    if (state.grammar && state.grammar->terminated()) break;
+    if (grammar_applies(state) && state.grammar->terminated()) break;
   }
 }
 
@@ -282,6 +283,15 @@ PromptLogprobsChunk StepExecutor::prompt_logprobs(SeqId id, const SequenceState&
     chunk.tokens.push_back(compute_logprobs(row, prompt[static_cast<std::size_t>(predicted)], top_n));
   }
   return chunk;
+}
+
+void StepExecutor::advance_grammar(SequenceState& state, int32_t token) {
+  if (!state.grammar) return;
+  if (!state.grammar_after) {
+    state.grammar->accept_token(token);
+  } else if (token == *state.grammar_after) {
+    state.grammar_after.reset();  // the grammar applies from the next token on
+  }
 }
 
 void StepExecutor::apply_grammar(SequenceState& state, std::span<float> row) {

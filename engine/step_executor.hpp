@@ -83,8 +83,10 @@ class StepExecutor {
   struct SequenceState {
     SequenceSampler sampler;
     std::optional<int32_t> last_token;  // the last token sampled (or resumed from output_so_far)
-    // Set when the sampling parameters carry a grammar: advanced by every token of the sequence.
+    // Set when the sampling parameters carry a grammar: advanced by every token of the sequence
+    // from the first on, or, with SamplingParams::grammar_after, from the token after that one.
     std::unique_ptr<structured_output::GrammarMatcher> grammar;
+    std::optional<int32_t> grammar_after;  // still awaited: the grammar does not apply yet
     std::shared_ptr<const std::vector<int32_t>> prompt;  // the tokens prompt logprobs are taken of
     std::vector<int32_t> tokens;  // with a draft model: prompt and every token sampled, for its guesses
   };
@@ -102,6 +104,11 @@ class StepExecutor {
 
   // Masks the tokens the sequence's grammar does not allow next (in place, in the step's logits).
   void apply_grammar(SequenceState& state, std::span<float> row);
+  // The sequence's grammar (if it has one) takes a token it generated; while it awaits its
+  // grammar_after token, the token is only compared with that one.
+  static void advance_grammar(SequenceState& state, int32_t token);
+  // Whether the grammar constrains the sequence's next token.
+  static bool grammar_applies(const SequenceState& state) { return state.grammar && !state.grammar_after; }
 
   // Fills batch_ and runnable_ from `step`: state for newcomers, pending tokens substituted; a
   // sequence that cannot run is failed into `result`.

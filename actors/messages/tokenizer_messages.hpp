@@ -24,6 +24,8 @@ struct TokenizedPrompt {
   std::shared_ptr<const std::vector<int32_t>> ids;
   // The request's structured-output constraint compiled for the vocabulary; null when it has none.
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
+  // With a grammar: the token after which it applies (SamplingParams::grammar_after).
+  std::optional<int32_t> grammar_after;
   // The request's bad_words as token sequences (pipeline/sampling/bad_words.hpp), from the job of
   // prompt 0 only; empty when it has none.
   std::vector<std::vector<int32_t>> bad_words;

@@ -47,6 +47,10 @@ struct SamplingParams {
   // every disallowed token before sampling. Set by the request actor once the tokenizer actor has
   // compiled the request's constraint; null: unconstrained.
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
+  // With a grammar, a reasoning model's end-of-reasoning token (grammar_start_token,
+  // pipeline/tool_calls/thinking_parser.hpp): the grammar applies to the tokens after the sequence
+  // samples it, as vLLM starts structured output after the reasoning. Unset: from the first token.
+  std::optional<int32_t> grammar_after;
   // logit_bias, allowed_token_ids and bad_words (pipeline/sampling/logit_rules.hpp), applied by
   // SequenceSampler before the penalties; shared by the request's choices. Null: none.
   std::shared_ptr<const LogitRules> logit_rules;

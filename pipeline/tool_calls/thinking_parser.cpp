@@ -5,7 +5,7 @@
 namespace troupe {
 namespace {
 
-constexpr std::string_view kOpen = "<think>", kClose = "</think>";
+constexpr std::string_view kOpen = "<think>", kClose = kReasoningEnd;
 
 }  // namespace
 
@@ -57,6 +57,15 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
   }
   to_content(pending_, out);
   pending_.clear();
+}
+
+std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional<int32_t> end_token,
+                                           std::span<const int32_t> prompt) {
+  if (format == ReasoningFormat::None || !end_token) return std::nullopt;
+  for (int32_t id : prompt) {
+    if (id == *end_token) return std::nullopt;
+  }
+  return end_token;
 }
 
 }  // namespace troupe

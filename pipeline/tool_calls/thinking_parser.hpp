@@ -12,7 +12,10 @@
 //
 // Streaming and whole replies split alike: a leading <think> and a </think> are held back while
 // only part of them has arrived.
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +23,19 @@
 #include "pipeline/tool_calls/tool_call_parser.hpp"
 
 namespace troupe {
+
+// The text that closes a reply's reasoning (one token in the vocabularies of these models).
+inline constexpr std::string_view kReasoningEnd = "</think>";
+
+// Where a reasoning model's structured output (response_format, a forced tool call) starts: vLLM
+// applies its grammar only after the reasoning, so the model thinks first and then answers in the
+// required form. Returns the token the grammar waits for (`end_token`, the vocabulary's
+// kReasoningEnd) when the reply begins in reasoning: a reasoning format is set, the vocabulary has
+// the token, and the prompt does not already hold it (Qwen3's template with enable_thinking false
+// closes an empty reasoning in the prompt, as vLLM reads it). nullopt: the grammar applies from
+// the first token.
+std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional<int32_t> end_token,
+                                           std::span<const int32_t> prompt);
 
 class ThinkingParser : public ToolCallParser {
  public:

@@ -459,8 +459,8 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
 
 std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) {
   std::unique_ptr<ToolCallParser> content = make_content_parser(mode);
-  const bool free_text = mode.kind == ToolCallMode::Kind::None || mode.kind == ToolCallMode::Kind::Auto;
-  if (mode.reasoning == ReasoningFormat::None || mode.format == ToolCallFormat::Harmony || !free_text) return content;
+  // A forced call's JSON follows the reasoning too: its grammar starts after it (grammar_start_token).
+  if (mode.reasoning == ReasoningFormat::None || mode.format == ToolCallFormat::Harmony) return content;
   return std::make_unique<ThinkingParser>(mode.reasoning, std::move(content));
 }
 
@@ -474,9 +474,12 @@ ParsedMessage parse_message(const ToolCallMode& mode, std::string_view text) {
   MessageDelta all = parser->push(text);
   all.append(parser->finish());
   if (mode.kind == ToolCallMode::Kind::Named) {
-    // The whole output is the arguments, even when empty.
+    // The whole output (after any reasoning) is the arguments, even when empty.
     message.content = "";
-    message.tool_calls.push_back(ToolCall{make_tool_call_id(), mode.function_name, std::string(text)});
+    std::string arguments;
+    for (const ToolCallDelta& delta : all.tool_calls) arguments += delta.arguments.value_or("");
+    message.tool_calls.push_back(ToolCall{make_tool_call_id(), mode.function_name, std::move(arguments)});
+    if (!all.reasoning.empty()) message.reasoning = std::move(all.reasoning);
     return message;
   }
   if (parser->failed()) {

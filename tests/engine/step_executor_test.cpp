@@ -1,6 +1,8 @@
 // StepExecutor on the CPU backend with the tiny Llama fixture: pending tokens filled in, chunked
 // prefill, several sequences per step, released state, seeded sampling and logprobs.
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -219,6 +221,45 @@ TEST_CASE("engine: a grammar masks every step: sampled text matches it, then the
       }
     }
   }
+}
+
+TEST_CASE("engine: a grammar with grammar_after waits for that token (a reasoning model's </think>)", "[engine]") {
+  Fixture f;
+  const int32_t vocab = static_cast<int32_t>(f.backend.spec().vocab_size);
+  const std::vector<int32_t> prompt{1, 5, 9};
+  // Unconstrained greedy tokens: the reasoning the grammar must leave alone. The first token after
+  // the first that differs from all before it plays </think>.
+  const std::vector<int32_t> free_run = greedy_loop(f.backend, prompt, 8);
+  std::size_t k = 1;
+  while (k < free_run.size() && std::find(free_run.begin(), free_run.begin() + static_cast<std::ptrdiff_t>(k), free_run[k]) !=
+                                    free_run.begin() + static_cast<std::ptrdiff_t>(k)) {
+    ++k;
+  }
+  REQUIRE(k < free_run.size());
+  // The grammar allows "a" (id 10) and "b" (11), three of them, then the stop id.
+  std::vector<std::string> bytes(static_cast<std::size_t>(vocab));
+  for (int32_t id = 0; id < vocab; ++id) bytes[static_cast<std::size_t>(id)] = "x" + std::to_string(id);
+  bytes[10] = "a", bytes[11] = "b";
+  auto vocabulary = std::make_shared<const structured_output::TokenVocabulary>(bytes, std::vector<int32_t>{2});
+  StructuredOutputRequest constraint;
+  constraint.kind = StructuredOutputRequest::Kind::Regex;
+  constraint.text = "[ab]{3}";
+  SamplingParams p;
+  p.grammar = std::make_shared<const structured_output::CompiledGrammar>(structured_output::grammar_for(constraint), vocabulary);
+  p.grammar_after = free_run[k];
+
+  StepExecutor executor(f.backend);
+  StepDriver driver(executor, kBlocksPerSequence);
+  driver.add(1, prompt, p, 0);
+  const auto steps = static_cast<int>(k) + 5;
+  for (int i = 0; i < steps; ++i) driver.step(16);
+  const std::vector<int32_t>& out = driver.find(1).generated;
+  REQUIRE(out.size() == static_cast<std::size_t>(steps));
+  // The reasoning as generated without a grammar, then exactly the grammar's three tokens and the stop.
+  CHECK(std::vector<int32_t>(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k) + 1) ==
+        std::vector<int32_t>(free_run.begin(), free_run.begin() + static_cast<std::ptrdiff_t>(k) + 1));
+  for (std::size_t i = k + 1; i < k + 4; ++i) CHECK((out[i] == 10 || out[i] == 11));
+  CHECK(out[k + 4] == 2);
 }
 
 TEST_CASE("engine: logit rules change the draw, not the logprobs (vLLM's raw logprobs)", "[engine]") {

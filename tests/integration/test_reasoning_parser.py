@@ -2,10 +2,17 @@
 as the message's `reasoning`, the rest as content, whole and streamed, read by the real `openai`
 client; without the flag the text is returned as generated. On SmolLM2 (the default model), each
 reply is forced with a regex constraint to a text with think tags, so that the test is of the
-parsing and the response shapes rather than of what a 135M model chooses to write."""
+parsing and the response shapes rather than of what a 135M model chooses to write.
+
+With a vocabulary that has `</think>` as one token, a constraint (response_format, structured_outputs,
+a forced tool call) applies after the reasoning, as vLLM applies its grammar: the tiny Qwen3 fixture
+with its tokenizer given `</think>` shows it, the token forced first by logit_bias."""
 from __future__ import annotations
 
+import json
 import re
+import shutil
+from pathlib import Path
 
 import openai
 import pytest
@@ -53,3 +60,45 @@ def test_reasoning_is_split_off(servers, stream):
 
 def test_without_the_flag_the_text_is_as_generated(servers):
     assert ask(servers["plain"], False) == (None, REPLY)
+
+
+THINK_END = 1099  # the id the edited fixture tokenizer gives `</think>`
+
+
+@pytest.fixture(scope="module")
+def thinking_servers(tmp_path_factory):
+    """The tiny Qwen3 fixture whose tokenizer knows `</think>` as one token, as Qwen3's, DeepSeek-R1's
+    and GLM-4.5's do (an added token that is not special: it stays in the text for the parser)."""
+    model = tmp_path_factory.mktemp("thinking") / "qwen3"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "models" / "qwen3", model)
+    tokenizer = json.loads((model / "tokenizer.json").read_text())
+    tokenizer["added_tokens"].append({"id": THINK_END, "content": "</think>", "single_word": False, "lstrip": False,
+                                      "rstrip": False, "normalized": False, "special": False})
+    (model / "tokenizer.json").write_text(json.dumps(tokenizer))
+    configs = {"r1": ["--reasoning-parser", "deepseek_r1", "--threads", "2"], "plain": ["--threads", "2"]}
+    yield from module_servers(str(model), configs, tmp_path_factory.mktemp("thinking-logs"))
+
+
+@pytest.mark.parametrize("constraint", [{"structured_outputs": {"regex": "[ab]{4}"}},
+                                        {"response_format": {"type": "json_schema", "json_schema": {
+                                            "name": "v", "schema": {"enum": ["yes", "no"]}}}}],
+                         ids=["regex", "json_schema"])
+def test_a_constraint_applies_after_the_reasoning(thinking_servers, constraint):
+    def ask(server):
+        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+        r = client.chat.completions.create(
+            model=client.models.list().data[0].id, messages=[{"role": "user", "content": "hi"}], max_tokens=12,
+            temperature=0, logit_bias={str(THINK_END): 100}, extra_body={"return_token_ids": True, **constraint})
+        return r.choices[0]
+
+    valid = re.compile("[ab]{4}" if "structured_outputs" in constraint else '"(yes|no)"')
+    # With the parser, the constraint waits for </think>: the bias makes it the first token, the
+    # constrained answer follows, and the reply's content is the answer alone.
+    thought = ask(thinking_servers["r1"])
+    assert thought.model_extra["token_ids"][0] == THINK_END
+    assert valid.fullmatch(thought.message.content), thought.message.content
+    assert not (thought.message.model_extra or {}).get("reasoning")
+    # Without it the constraint holds from the first token, whatever the bias.
+    plain = ask(thinking_servers["plain"])
+    assert THINK_END not in plain.model_extra["token_ids"]
+    assert valid.fullmatch(plain.message.content), plain.message.content

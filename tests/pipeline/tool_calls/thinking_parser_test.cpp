@@ -3,8 +3,11 @@
 // read from what follows the reasoning.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "pipeline/tool_calls/thinking_parser.hpp"
 #include "pipeline/tool_calls/tool_call_parser.hpp"
 #include "tests/pipeline/tool_calls/parser_pieces.hpp"
 
@@ -81,8 +84,50 @@ TEST_CASE("reasoning then a Hermes tool call (Qwen3 with tools)", "[tool_calls][
   CHECK(message.tool_calls[0].arguments == R"({"city": "Oslo"})");
   REQUIRE(message.reasoning);
   CHECK(*message.reasoning == "\nNeed weather.\n");
-  // Forced calls are JSON from the first token: no reasoning is split off.
-  ToolCallMode forced{ToolCallMode::Kind::Required, ToolCallFormat::Hermes};
-  forced.reasoning = ReasoningFormat::DeepSeekR1;
-  CHECK_FALSE(parse_message(forced, R"([{"name": "w", "parameters": {}}])").reasoning);
+}
+
+TEST_CASE("forced calls follow the reasoning, as their grammar starts after it (vLLM's order)",
+          "[tool_calls][reasoning]") {
+  ToolCallMode required{ToolCallMode::Kind::Required, ToolCallFormat::Hermes};
+  required.reasoning = ReasoningFormat::DeepSeekR1;
+  const std::string reply = "Weather first.</think>\n\n[{\"name\": \"w\", \"parameters\": {\"city\": \"Oslo\"}}]";
+  const ParsedMessage calls = parse_message(required, reply);
+  REQUIRE(calls.tool_calls.size() == 1);
+  CHECK(calls.tool_calls[0].name == "w");
+  CHECK(calls.tool_calls[0].arguments == R"({"city": "Oslo"})");
+  REQUIRE(calls.reasoning);
+  CHECK(*calls.reasoning == "Weather first.");
+  for (std::size_t piece : {1, 4, 1000}) {
+    INFO("piece " << piece);
+    const MessageDelta all = streamed(reply, piece, required);
+    CHECK(all.reasoning == "Weather first.");
+    REQUIRE_FALSE(all.tool_calls.empty());
+    CHECK(all.tool_calls.front().name == "w");
+  }
+
+  ToolCallMode named{ToolCallMode::Kind::Named, ToolCallFormat::Hermes};
+  named.function_name = "w";
+  named.reasoning = ReasoningFormat::Qwen3;
+  const ParsedMessage call = parse_message(named, "<think>Oslo.</think>{\"city\": \"Oslo\"}");
+  REQUIRE(call.tool_calls.size() == 1);
+  CHECK(call.tool_calls[0].name == "w");
+  CHECK(call.tool_calls[0].arguments == R"({"city": "Oslo"})");
+  REQUIRE(call.reasoning);
+  CHECK(*call.reasoning == "Oslo.");
+  // Qwen3 with enable_thinking false: no <think>, the grammar applied from the first token.
+  const ParsedMessage direct = parse_message(named, "{\"city\": \"Bergen\"}");
+  REQUIRE(direct.tool_calls.size() == 1);
+  CHECK(direct.tool_calls[0].arguments == R"({"city": "Bergen"})");
+  CHECK_FALSE(direct.reasoning);
+}
+
+TEST_CASE("the grammar of a reasoning model starts after </think>, unless the prompt closed it",
+          "[tool_calls][reasoning]") {
+  const std::vector<int32_t> opened{1, 7, 50};        // ... <think> (R1's templates open it)
+  const std::vector<int32_t> closed{1, 7, 50, 51, 9};  // ... <think></think> (enable_thinking false)
+  CHECK(grammar_start_token(ReasoningFormat::DeepSeekR1, 51, opened) == std::optional<int32_t>(51));
+  CHECK(grammar_start_token(ReasoningFormat::Qwen3, 51, opened) == std::optional<int32_t>(51));
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::Qwen3, 51, closed));
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::None, 51, opened));          // no --reasoning-parser
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::DeepSeekR1, std::nullopt, opened));  // no </think> token
 }
