@@ -63,16 +63,7 @@ TROUPE_AVX2 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
 }  // namespace
 
 void interleaved_matmul_lattice_avx2(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
-  switch (j.type) {
-    case DType::IQ2_XXS: return matmul<DType::IQ2_XXS>(j, g0, g1);
-    case DType::IQ2_XS: return matmul<DType::IQ2_XS>(j, g0, g1);
-    case DType::IQ2_S: return matmul<DType::IQ2_S>(j, g0, g1);
-    case DType::IQ3_XXS: return matmul<DType::IQ3_XXS>(j, g0, g1);
-    case DType::IQ3_S: return matmul<DType::IQ3_S>(j, g0, g1);
-    case DType::IQ1_S: return matmul<DType::IQ1_S>(j, g0, g1);
-    case DType::IQ1_M: return matmul<DType::IQ1_M>(j, g0, g1);
-    default: return interleaved_matmul_portable(j, g0, g1);
-  }
+  if (!lattice::with_type(j.type, [&]<DType T>() { matmul<T>(j, g0, g1); })) interleaved_matmul_portable(j, g0, g1);
 }
 
 }  // namespace troupe::cpu

@@ -138,4 +138,20 @@ TROUPE_AVX2 Unpacked unpack(const InterleavedMatmulJob& j, int64_t g) {
   return {chunks.data(), units.data()};
 }
 
+// Calls f.template operator()<T>() with the lattice type T that `type` names: the kernels' one
+// dispatch. False (and no call) for any other type.
+template <class F>
+bool with_type(DType type, F&& f) {
+  switch (type) {
+    case DType::IQ2_XXS: f.template operator()<DType::IQ2_XXS>(); return true;
+    case DType::IQ2_XS: f.template operator()<DType::IQ2_XS>(); return true;
+    case DType::IQ2_S: f.template operator()<DType::IQ2_S>(); return true;
+    case DType::IQ3_XXS: f.template operator()<DType::IQ3_XXS>(); return true;
+    case DType::IQ3_S: f.template operator()<DType::IQ3_S>(); return true;
+    case DType::IQ1_S: f.template operator()<DType::IQ1_S>(); return true;
+    case DType::IQ1_M: f.template operator()<DType::IQ1_M>(); return true;
+    default: return false;
+  }
+}
+
 }  // namespace troupe::cpu::lattice
