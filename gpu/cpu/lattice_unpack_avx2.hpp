@@ -43,10 +43,10 @@ TROUPE_AVX2 inline void transpose_8x8(__m256i* v) {
 }
 
 // The 32-bit word at `offset` of each of the 8 blocks of a record (blocks `bb` bytes apart), row i's
-// in lane i. (Eight loads: a hardware gather was slower here, on Zen 4.)
+// in lane i, by inserts from memory: a hardware gather was slower on Zen 4, and set_epi32 of the
+// eight words was built in general registers and stored, its vector load failing store forwarding
+// (a quarter of IQ1_M's decode).
 TROUPE_AVX2 inline __m256i block_words(const u8* rec, int bb, int offset) {
-  // Formed by inserts from memory: set_epi32 of the 8 words was built in general registers and
-  // stored, and the vector load of it failed store forwarding (a quarter of IQ1_M's decode).
   const u8* p = rec + offset;
   const auto half = [&](int first) TROUPE_AVX2 {
     __m128i v = _mm_loadu_si32(p + first * bb);
