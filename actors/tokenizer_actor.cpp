@@ -83,8 +83,10 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
           // and once per distinct constraint (the compiler caches).
           if (job.request->structured_output && config.grammars) {
             out.grammar = config.grammars->compile(*job.request->structured_output);
-            out.grammar_after = grammar_start_token(job.request->tool_calls.reasoning,
-                                                    config.text->tokenizer.token_id(kReasoningEnd), *out.ids);
+            const Tokenizer& tokenizer = config.text->tokenizer;
+            out.grammar_after = grammar_start_token(
+                job.request->tool_calls.reasoning, tokenizer.token_id(kReasoningEnd), *out.ids,
+                [&](std::span<const int32_t> ids) { return tokenizer.decode(ids, /*skip_special_tokens=*/false); });
           }
           // Once per request, not per prompt of a batch: the words are the request's.
           if (job.prompt == 0 && !job.request->bad_words.empty()) {

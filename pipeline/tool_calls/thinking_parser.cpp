@@ -60,10 +60,14 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
 }
 
 std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional<int32_t> end_token,
-                                           std::span<const int32_t> prompt) {
+                                           std::span<const int32_t> prompt,
+                                           const std::function<std::string(std::span<const int32_t>)>& text_of) {
   if (format == ReasoningFormat::None || !end_token) return std::nullopt;
-  for (int32_t id : prompt) {
-    if (id == *end_token) return std::nullopt;
+  for (std::size_t i = prompt.size(); i-- > 0;) {
+    if (prompt[i] != *end_token) continue;
+    const std::string after = text_of(prompt.subspan(i + 1));
+    const bool closes = after.find_first_not_of(" \t\r\n") == std::string::npos;
+    return closes ? std::nullopt : end_token;
   }
   return end_token;
 }

@@ -13,6 +13,7 @@
 // Streaming and whole replies split alike: a leading <think> and a </think> are held back while
 // only part of them has arrived.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,11 +32,14 @@ inline constexpr std::string_view kReasoningEnd = "</think>";
 // applies its grammar only after the reasoning, so the model thinks first and then answers in the
 // required form. Returns the token the grammar waits for (`end_token`, the vocabulary's
 // kReasoningEnd) when the reply begins in reasoning: a reasoning format is set, the vocabulary has
-// the token, and the prompt does not already hold it (Qwen3's template with enable_thinking false
-// closes an empty reasoning in the prompt, as vLLM reads it). nullopt: the grammar applies from
-// the first token.
+// the token, and the prompt does not already close the reasoning — end with it, nothing but
+// whitespace after it (`text_of` gives the text of prompt ids), as Qwen3's and GLM-4.5's templates
+// with enable_thinking false close an empty one. (vLLM looks for the token anywhere in the prompt,
+// so an earlier turn's reasoning kept in the history would constrain a reply from its first token.)
+// nullopt: the grammar applies from the first token.
 std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional<int32_t> end_token,
-                                           std::span<const int32_t> prompt);
+                                           std::span<const int32_t> prompt,
+                                           const std::function<std::string(std::span<const int32_t>)>& text_of);
 
 class ThinkingParser : public ToolCallParser {
  public:

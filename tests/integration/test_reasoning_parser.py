@@ -75,7 +75,8 @@ def thinking_servers(tmp_path_factory):
     tokenizer["added_tokens"].append({"id": THINK_END, "content": "</think>", "single_word": False, "lstrip": False,
                                       "rstrip": False, "normalized": False, "special": False})
     (model / "tokenizer.json").write_text(json.dumps(tokenizer))
-    configs = {"r1": ["--reasoning-parser", "deepseek_r1", "--threads", "2"], "plain": ["--threads", "2"]}
+    configs = {"r1": ["--reasoning-parser", "deepseek_r1", "--threads", "2"],
+               "qwen3": ["--reasoning-parser", "qwen3", "--threads", "2"], "plain": ["--threads", "2"]}
     yield from module_servers(str(model), configs, tmp_path_factory.mktemp("thinking-logs"))
 
 
@@ -102,3 +103,26 @@ def test_a_constraint_applies_after_the_reasoning(thinking_servers, constraint):
     plain = ask(thinking_servers["plain"])
     assert THINK_END not in plain.model_extra["token_ids"]
     assert valid.fullmatch(plain.message.content), plain.message.content
+
+
+def test_the_prompt_decides_where_the_reasoning_stands(thinking_servers):
+    def ask(server, messages, **extra):
+        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+        r = client.chat.completions.create(
+            model=client.models.list().data[0].id, messages=messages, max_tokens=12, temperature=0,
+            logit_bias={str(THINK_END): 100},
+            extra_body={"return_token_ids": True, "structured_outputs": {"regex": "[ab]{4}"}, **extra})
+        return r.choices[0]
+
+    # An earlier turn's reasoning in the history does not end this reply's: the constraint still waits.
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<think>a</think>b"},
+               {"role": "user", "content": "again"}]
+    later = ask(thinking_servers["r1"], history)
+    assert later.model_extra["token_ids"][0] == THINK_END
+    assert re.fullmatch("[ab]{4}", later.message.content)
+    # A prompt that ends by closing the reasoning (Qwen3's template with enable_thinking false writes
+    # "<think>\n\n</think>\n\n"): constrained from the first token.
+    closed = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<think>\n\n</think>\n\n"}]
+    direct = ask(thinking_servers["qwen3"], closed, continue_final_message=True, add_generation_prompt=False)
+    assert THINK_END not in direct.model_extra["token_ids"]
+    assert re.fullmatch("[ab]{4}", direct.message.content)

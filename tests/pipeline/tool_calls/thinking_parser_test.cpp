@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -123,11 +124,19 @@ TEST_CASE("forced calls follow the reasoning, as their grammar starts after it (
 
 TEST_CASE("the grammar of a reasoning model starts after </think>, unless the prompt closed it",
           "[tool_calls][reasoning]") {
-  const std::vector<int32_t> opened{1, 7, 50};        // ... <think> (R1's templates open it)
-  const std::vector<int32_t> closed{1, 7, 50, 51, 9};  // ... <think></think> (enable_thinking false)
-  CHECK(grammar_start_token(ReasoningFormat::DeepSeekR1, 51, opened) == std::optional<int32_t>(51));
-  CHECK(grammar_start_token(ReasoningFormat::Qwen3, 51, opened) == std::optional<int32_t>(51));
-  CHECK_FALSE(grammar_start_token(ReasoningFormat::Qwen3, 51, closed));
-  CHECK_FALSE(grammar_start_token(ReasoningFormat::None, 51, opened));          // no --reasoning-parser
-  CHECK_FALSE(grammar_start_token(ReasoningFormat::DeepSeekR1, std::nullopt, opened));  // no </think> token
+  // Ids as text: 50 <think>, 51 </think>, 9 "\n\n", 3 "Hi", anything else "x".
+  const auto text_of = [](std::span<const int32_t> ids) {
+    std::string text;
+    for (int32_t id : ids) text += id == 50 ? "<think>" : id == 51 ? "</think>" : id == 9 ? "\n\n" : id == 3 ? "Hi" : "x";
+    return text;
+  };
+  const std::vector<int32_t> opened{1, 7, 50};            // ... <think> (R1's templates open it)
+  const std::vector<int32_t> closed{1, 7, 50, 51, 9};     // ... <think></think>\n\n (enable_thinking false)
+  const std::vector<int32_t> history{1, 50, 3, 51, 3, 7};  // an earlier turn's reasoning, then a new turn
+  CHECK(grammar_start_token(ReasoningFormat::DeepSeekR1, 51, opened, text_of) == std::optional<int32_t>(51));
+  CHECK(grammar_start_token(ReasoningFormat::Qwen3, 51, opened, text_of) == std::optional<int32_t>(51));
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::Qwen3, 51, closed, text_of));
+  CHECK(grammar_start_token(ReasoningFormat::Qwen3, 51, history, text_of) == std::optional<int32_t>(51));
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::None, 51, opened, text_of));                 // no --reasoning-parser
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::DeepSeekR1, std::nullopt, opened, text_of));  // no </think> token
 }
