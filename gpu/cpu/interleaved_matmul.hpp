@@ -4,7 +4,8 @@
 // Q5_1 (interleaved_supports), at every batch size. The arithmetic is int8_matmul.hpp's (integer
 // chunk sums, one float scaling per 32 weights, the offset term from the activation block sums)
 // and so is its error bound; only the order of the float sums differs (and the per-16 scales of
-// Q6_K, Q3_K and Q2_K multiply the integer sums before they are converted to float).
+// Q6_K, Q3_K and Q2_K, and the lattice types' multipliers, multiply the integer sums before they are
+// converted to float).
 //
 // The AVX2 kernel, per group of 8 weight rows and up to 4 activation rows at a time, for each
 // 32-column chunk: every 4 columns of the 8 rows are one vector (unpacked once for the activation
