@@ -19,16 +19,15 @@ using namespace interleaved;
 // take one multiplication instead of two.
 constexpr bool per_32(DType t) { return t != DType::IQ2_XS && t != DType::IQ2_S && t != DType::IQ1_M; }
 
-// Group g's 8 output columns for activation rows r0 .. r0+RM-1, from its unpacked chunks.
+// Chunks [c0, c1) of a group's 8 output columns for activation rows r0 .. r0+RM-1, added to acc:
+// `chunks` holds chunk c0's unpacked record first, `units` the units of its block first.
 template <DType T, int RM>
-TROUPE_AVX512 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const lattice::Unpacked& u) {
+TROUPE_AVX512 inline void chunk_sums(const InterleavedMatmulJob& j, int64_t r0, const u8* chunks, const float* units, int64_t c0,
+                       int64_t c1, __m256* acc) {
   const QuantizedActivations& a = *j.a;
-  const int64_t chunks = j.cols / 32;
   const __m256i bias = _mm256_set1_epi8(64), low16 = _mm256_set1_epi32(0xFFFF);
-  __m256 acc[RM];
-  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
-  for (int64_t c = 0; c < chunks; ++c) {
-    const u8* chunk = u.chunks + c * lattice::kChunkBytes;
+  for (int64_t c = c0; c < c1; ++c) {
+    const u8* chunk = chunks + (c - c0) * lattice::kChunkBytes;
     const int8_t* x[RM];
     for (int r = 0; r < RM; ++r) x[r] = a.q(r0 + r) + 32 * c;
     __m256i dot[RM];
@@ -51,12 +50,36 @@ TROUPE_AVX512 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t 
         dot[r] = h == 0 ? scaled : _mm256_add_epi32(dot[r], scaled);
       }
     }
-    const __m256 unit = _mm256_loadu_ps(u.units + 8 * (c / 8));
+    const __m256 unit = _mm256_loadu_ps(units + 8 * ((c - c0) / 8));
     for (int r = 0; r < RM; ++r) {
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), _mm256_mul_ps(unit, _mm256_set1_ps(a.d(r0 + r)[c])), acc[r]);
     }
   }
+}
+
+// Group g's 8 output columns for activation rows r0 .. r0+RM-1, from its whole group unpacked.
+template <DType T, int RM>
+TROUPE_AVX512 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t r0, const lattice::Unpacked& u) {
+  __m256 acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  chunk_sums<T, RM>(j, r0, u.chunks, u.units, 0, j.cols / 32, acc);
   store_rows<RM>(j, g, r0, acc);
+}
+
+// Group g for a product of RM <= 4 activation rows (decode), a block unpacked at a time into a
+// buffer on the stack and used while in L1: the same sums in the same order as group_rows.
+template <DType T, int RM>
+TROUPE_AVX512 void one_tile(const InterleavedMatmulJob& j, int64_t g) {
+  alignas(64) u8 chunks[8 * lattice::kChunkBytes];
+  alignas(32) float units[8];
+  const u8* rec = lattice::group_record<T>(j, g);
+  __m256 acc[RM];
+  for (int r = 0; r < RM; ++r) acc[r] = _mm256_setzero_ps();
+  for (int64_t blk = 0; blk < j.cols / 256; ++blk, rec += lattice::kRecordBytes<T>) {
+    lattice::unpack_group<T>(rec, 1, chunks, units);
+    chunk_sums<T, RM>(j, 0, chunks, units, 8 * blk, 8 * blk + 8, acc);
+  }
+  store_rows<RM>(j, g, 0, acc);
 }
 
 // Activation rows in tiles of 8 where the chunk sums take one multiplication (AVX-512 has the
@@ -64,6 +87,17 @@ TROUPE_AVX512 void group_rows(const InterleavedMatmulJob& j, int64_t g, int64_t 
 template <DType T>
 TROUPE_AVX512 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
   const int64_t m = j.a->rows();
+  if (m <= 4) {
+    for (int64_t g = g0; g < g1; ++g) {
+      switch (m) {
+        case 4: one_tile<T, 4>(j, g); break;
+        case 3: one_tile<T, 3>(j, g); break;
+        case 2: one_tile<T, 2>(j, g); break;
+        default: one_tile<T, 1>(j, g); break;
+      }
+    }
+    return;
+  }
   for (int64_t g = g0; g < g1; ++g) {
     const lattice::Unpacked u = lattice::unpack<T>(j, g);
     int64_t r0 = 0;

@@ -127,14 +127,19 @@ struct Unpacked {
   const float* units;  // 8 a block
 };
 
+// Group g's record of a product: blocks of 8 rows, kRecordBytes<T> each.
+template <DType T> inline constexpr int64_t kRecordBytes = kInterleavedRows * iq_block_bytes(T);
+template <DType T>
+inline const u8* group_record(const InterleavedMatmulJob& j, int64_t g) { return j.groups + g * (j.cols / 256) * kRecordBytes<T>; }
+
 template <DType T>
 TROUPE_AVX2 Unpacked unpack(const InterleavedMatmulJob& j, int64_t g) {
-  const int64_t blocks = j.cols / 256, record = kInterleavedRows * iq_block_bytes(T);
+  const int64_t blocks = j.cols / 256;
   thread_local std::vector<u8> chunks;
   thread_local std::vector<float> units;
   chunks.resize(static_cast<std::size_t>(8 * blocks * kChunkBytes));
   units.resize(static_cast<std::size_t>(8 * blocks));
-  unpack_group<T>(j.groups + g * blocks * record, blocks, chunks.data(), units.data());
+  unpack_group<T>(group_record<T>(j, g), blocks, chunks.data(), units.data());
   return {chunks.data(), units.data()};
 }
 
