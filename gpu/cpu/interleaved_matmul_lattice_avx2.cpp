@@ -76,7 +76,8 @@ TROUPE_AVX2 void matmul(const InterleavedMatmulJob& j, int64_t g0, int64_t g1) {
         case 4: one_tile<T, 4>(j, g); break;
         case 3: one_tile<T, 3>(j, g); break;
         case 2: one_tile<T, 2>(j, g); break;
-        default: one_tile<T, 1>(j, g); break;
+        case 1: one_tile<T, 1>(j, g); break;
+        default: break;  // no activation rows
       }
     }
     return;
