@@ -80,49 +80,49 @@ def thinking_servers(tmp_path_factory):
     yield from module_servers(str(model), configs, tmp_path_factory.mktemp("thinking-logs"))
 
 
-@pytest.mark.parametrize("constraint", [{"structured_outputs": {"regex": "[ab]{4}"}},
+REGEX = {"structured_outputs": {"regex": "[ab]{4}"}}
+
+
+def ask_biased(server, constraint: dict, messages=None, **extra):
+    """A greedy chat reply under `constraint` with `</think>` pushed first by logit_bias (which the
+    grammar masks where it applies), its token ids returned."""
+    client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
+    r = client.chat.completions.create(
+        model=client.models.list().data[0].id, messages=messages or [{"role": "user", "content": "hi"}],
+        max_tokens=12, temperature=0, logit_bias={str(THINK_END): 100},
+        extra_body={"return_token_ids": True, **constraint, **extra})
+    return r.choices[0]
+
+
+@pytest.mark.parametrize("constraint", [REGEX,
                                         {"response_format": {"type": "json_schema", "json_schema": {
                                             "name": "v", "schema": {"enum": ["yes", "no"]}}}}],
                          ids=["regex", "json_schema"])
 def test_a_constraint_applies_after_the_reasoning(thinking_servers, constraint):
-    def ask(server):
-        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
-        r = client.chat.completions.create(
-            model=client.models.list().data[0].id, messages=[{"role": "user", "content": "hi"}], max_tokens=12,
-            temperature=0, logit_bias={str(THINK_END): 100}, extra_body={"return_token_ids": True, **constraint})
-        return r.choices[0]
-
     valid = re.compile("[ab]{4}" if "structured_outputs" in constraint else '"(yes|no)"')
     # With the parser, the constraint waits for </think>: the bias makes it the first token, the
     # constrained answer follows, and the reply's content is the answer alone.
-    thought = ask(thinking_servers["r1"])
+    thought = ask_biased(thinking_servers["r1"], constraint)
     assert thought.model_extra["token_ids"][0] == THINK_END
     assert valid.fullmatch(thought.message.content), thought.message.content
     assert not (thought.message.model_extra or {}).get("reasoning")
     # Without it the constraint holds from the first token, whatever the bias.
-    plain = ask(thinking_servers["plain"])
+    plain = ask_biased(thinking_servers["plain"], constraint)
     assert THINK_END not in plain.model_extra["token_ids"]
     assert valid.fullmatch(plain.message.content), plain.message.content
 
 
 def test_the_prompt_decides_where_the_reasoning_stands(thinking_servers):
-    def ask(server, messages, **extra):
-        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
-        r = client.chat.completions.create(
-            model=client.models.list().data[0].id, messages=messages, max_tokens=12, temperature=0,
-            logit_bias={str(THINK_END): 100},
-            extra_body={"return_token_ids": True, "structured_outputs": {"regex": "[ab]{4}"}, **extra})
-        return r.choices[0]
-
     # An earlier turn's reasoning in the history does not end this reply's: the constraint still waits.
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<think>a</think>b"},
                {"role": "user", "content": "again"}]
-    later = ask(thinking_servers["r1"], history)
+    later = ask_biased(thinking_servers["r1"], REGEX, history)
     assert later.model_extra["token_ids"][0] == THINK_END
     assert re.fullmatch("[ab]{4}", later.message.content)
     # A prompt that ends by closing the reasoning (Qwen3's template with enable_thinking false writes
     # "<think>\n\n</think>\n\n"): constrained from the first token.
     closed = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<think>\n\n</think>\n\n"}]
-    direct = ask(thinking_servers["qwen3"], closed, continue_final_message=True, add_generation_prompt=False)
+    direct = ask_biased(thinking_servers["qwen3"], REGEX, closed, continue_final_message=True,
+                        add_generation_prompt=False)
     assert THINK_END not in direct.model_extra["token_ids"]
     assert re.fullmatch("[ab]{4}", direct.message.content)
