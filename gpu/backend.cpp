@@ -57,7 +57,7 @@ void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_
 }
 
 int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t row_bytes) {
-  const int64_t bytes_per_block = 2 * spec.num_layers * options.kv_block_size * spec.num_kv_heads * row_bytes;
+  const int64_t bytes_per_block = spec.kv_planes() * spec.num_layers * options.kv_block_size * spec.num_kv_heads * row_bytes;
   if (options.kv_cache_bytes > 0) return std::max<int64_t>(1, options.kv_cache_bytes / bytes_per_block);
   const int64_t tokens = options.max_kv_tokens > 0 ? options.max_kv_tokens : spec.max_position;
   return (tokens + options.kv_block_size - 1) / options.kv_block_size;

@@ -27,6 +27,7 @@ std::string cuda_unsupported(const ModelSpec& spec) {
     return "the CUDA backend does not run " + what + " (" + std::string(architecture_name(spec.arch)) +
            ") yet; the CPU backend does (--device cpu)";
   };
+  if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
   if (spec.moe) return lacks("mixture-of-experts models");
   if (spec.qk_norm_whole || !spec.input_norms) {
     return lacks("layers without input norms or with q/k norms over every head (OLMo, EXAONE 4)");

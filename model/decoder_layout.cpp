@@ -14,10 +14,25 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerLayout L;
     if (spec.input_norms) L.attention_norm = p + "input_layernorm.weight";
-    L.q = p + "self_attn.q_proj.weight";
-    L.k = p + "self_attn.k_proj.weight";
-    L.v = p + "self_attn.v_proj.weight";
     L.o = p + "self_attn.o_proj.weight";
+    if (spec.mla) {
+      if (spec.mla->q_lora_rank > 0) {
+        L.q_a = p + "self_attn.q_a_proj.weight";
+        L.q_a_norm = p + "self_attn.q_a_layernorm.weight";
+        L.q_b = p + "self_attn.q_b_proj.weight";
+      } else {
+        L.q = p + "self_attn.q_proj.weight";
+      }
+      L.kv_a = p + "self_attn.kv_a_proj_with_mqa.weight";
+      L.kv_a_norm = p + "self_attn.kv_a_layernorm.weight";
+      L.kv_b = p + "self_attn.kv_b_proj.weight";
+      L.k_b = p + "self_attn.k_b_proj.weight";
+      L.v_b = p + "self_attn.v_b_proj.weight";
+    } else {
+      L.q = p + "self_attn.q_proj.weight";
+      L.k = p + "self_attn.k_proj.weight";
+      L.v = p + "self_attn.v_proj.weight";
+    }
     if (spec.attention_bias) {
       L.q_bias = p + "self_attn.q_proj.bias";
       L.k_bias = p + "self_attn.k_proj.bias";

@@ -5,6 +5,8 @@
 //
 //   h = [attention_norm](x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → [RoPE(layer's)] → paged
 //       attention (layer's window and scale, [sinks]) → o (+ bias)
+//       (latent attention, ModelSpec::mla: q and the latent from their projections, attention over
+//        the latent, then each head's value projection → o)
 //   x += [attention_out_norm](h)
 //   h = [mlp_norm](x) → act(gate) · up → down
 //       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
@@ -23,7 +25,15 @@ namespace troupe {
 
 struct LayerLayout {
   std::string attention_norm;      // RMSNorm before attention; empty without (OLMo 2)
-  std::string q, k, v, o;          // projection weights
+  std::string q, k, v, o;          // projection weights (latent attention: q alone, or none, and o)
+  // Latent attention (ModelSpec::mla), instead of k and v (and of q with a q_lora_rank):
+  //   q = q_b(RMSNorm_{q_a_norm}(q_a x)), or q x;  [c, k_rope] = kv_a x, c ← RMSNorm_{kv_a_norm}(c)
+  // and the heads' up-projections of the latent, kv_b ([heads (nope + v), kv_lora_rank], Hugging
+  // Face's kv_b_proj) or as llama.cpp stores them split, k_b ([heads, kv_lora_rank, nope], each
+  // head's W_uk transposed) and v_b ([heads, v, kv_lora_rank]); model/latent_heads.hpp reads either.
+  std::string q_a, q_a_norm, q_b;
+  std::string kv_a, kv_a_norm;
+  std::string kv_b, k_b, v_b;
   std::string q_bias, k_bias, v_bias;  // empty without attention biases
   std::string o_bias;              // empty without an output-projection bias
   std::string sinks;               // [heads] sink logits; empty without (ModelSpec::attention_sinks)

@@ -104,6 +104,48 @@ void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spe
   spec.limit_context(spec.max_position);  // picks the factor set for the context served
 }
 
+// Latent attention as llama.cpp's converter writes it (deepseek2): the latent and q widths, a q/k
+// head's dimensions (key_length_mla; key_length is the cache row, kv_lora_rank + rope's), the value
+// head's, and RoPE's (rope.dimension_count) on paired dimensions as llama.cpp rotates them (its
+// NORM mode). Under YaRN llama.cpp cancels RoPE's own attention factor and scales the softmax by
+// the square of 1 + 0.1 · rope.scaling.yarn_log_multiplier / 0.1 · ln(factor) (the converter
+// stores 0.1 · mscale_all_dim there).
+void read_mla(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const auto required = [&](const std::string& key) {
+    auto v = gguf.get_int(arch + "." + key);
+    if (!v || *v <= 0) throw ModelError(source + ": missing or non-positive metadata key " + arch + "." + key);
+    return *v;
+  };
+  MlaSpec mla;
+  mla.q_lora_rank = gguf.get_int(arch + ".attention.q_lora_rank").value_or(0);
+  mla.kv_lora_rank = required("attention.kv_lora_rank");
+  mla.rope_dim = required("rope.dimension_count");
+  // Files converted before llama.cpp split kv_b give the decompressed heads as key/value_length.
+  const bool split = gguf.get_int(arch + ".attention.key_length_mla").has_value();
+  const int64_t qk = split ? required("attention.key_length_mla") : required("attention.key_length");
+  mla.v_head_dim = split ? required("attention.value_length_mla") : required("attention.value_length");
+  mla.nope_dim = qk - mla.rope_dim;
+  if (mla.nope_dim <= 0) throw ModelError(source + ": a q/k head of " + std::to_string(qk) + " dimensions, " +
+                                           std::to_string(mla.rope_dim) + " of them rotated");
+  mla.rope_pairs = true;
+  spec.num_kv_heads = 1;
+  spec.head_dim = mla.kv_lora_rank + mla.rope_dim;
+  spec.rotary_dim = mla.rope_dim;
+  double scale = 1.0 / std::sqrt(static_cast<double>(mla.qk_dim()));
+  if (spec.rope.type == "yarn") {
+    if (gguf.get_float(arch + ".rope.scaling.attn_factor").value_or(1.0) != 1.0) {
+      throw ModelError(source + ": " + arch + ".rope.scaling.attn_factor other than 1 is not supported");
+    }
+    spec.rope.attention_factor = 1.0;
+    const double log_mul = gguf.get_float(arch + ".rope.scaling.yarn_log_multiplier").value_or(0.0) / 0.1;
+    const double m = spec.rope.factor > 1.0 ? 1.0 + 0.1 * log_mul * std::log(spec.rope.factor) : 1.0;
+    scale *= m * m;
+  }
+  spec.attention_scale = scale;
+  spec.mla = mla;
+}
+
 }  // namespace
 
 ModelSpec spec_from_gguf(const GgufFile& gguf) {
@@ -218,32 +260,38 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     spec.layer_rope.resize(static_cast<std::size_t>(spec.num_layers));
     for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
   }
+  if (family->latent_attention) read_mla(gguf, arch, spec);
   if (family->mixture_of_experts) {
     // Every layer's MLP is the experts, but for leading_dense_block_count dense ones (GLM-4.5).
     MoeSpec moe;
     moe.num_experts = required("expert_count");
     moe.experts_per_token = required("expert_used_count");
     moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
-    // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe and qwen2moe.
+    // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe, qwen2moe and
+    // deepseek2 (whose converter writes the key when the config renormalizes).
     moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm")
-                              .value_or(family->arch != Architecture::Olmoe && family->arch != Architecture::Qwen2Moe);
+                              .value_or(family->arch != Architecture::Olmoe && family->arch != Architecture::Qwen2Moe &&
+                                        family->arch != Architecture::DeepseekV2);
     moe.biases = family->expert_biases;
-    // DeepSeek-V3's routing (GLM-4.5): gating function 2 is the sigmoid (1 the softmax).
-    const int64_t gating = gguf.get_int(arch + ".expert_gating_func").value_or(1);
+    const int64_t first_sparse = gguf.get_int(arch + ".leading_dense_block_count").value_or(0);
+    moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
+    // DeepSeek-V3's routing (GLM-4.5): gating function 2 is the sigmoid (1 the softmax). Without the
+    // key (GLM-4.7-Flash's files; llama.cpp tells them by their sizes), a selection bias means
+    // DeepSeek-V3's sigmoid routing, which alone has one.
+    const int64_t gating = gguf.get_int(arch + ".expert_gating_func").value_or(moe.selection_bias ? 2 : 1);
     if (gating != 1 && gating != 2) fail(arch + ".expert_gating_func " + std::to_string(gating) + " is not supported (1 softmax, 2 sigmoid)");
     moe.sigmoid_scores = gating == 2;
     moe.groups = gguf.get_int(arch + ".expert_group_count").value_or(1);
     moe.groups_chosen = gguf.get_int(arch + ".expert_group_used_count").value_or(moe.groups);
+    if (!moe.sigmoid_scores) moe.group_top = 1;  // DeepSeek-V2's groups, by their best expert
     moe.weights_scale = gguf.get_float(arch + ".expert_weights_scale").value_or(1.0);
     moe.shared_intermediate_size =
         gguf.get_int(arch + ".expert_shared_feed_forward_length")
             .value_or(gguf.get_int(arch + ".expert_shared_count").value_or(0) * moe.intermediate_size);
-    const int64_t first_sparse = gguf.get_int(arch + ".leading_dense_block_count").value_or(0);
     if (first_sparse > 0) {
       moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
       for (int64_t i = first_sparse; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
     }
-    moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
     moe.shared_gate = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".ffn_gate_inp_shexp.weight") != nullptr;
     spec.moe = moe;
   }

@@ -274,6 +274,86 @@ void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
   for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % interval != 0;
 }
 
+// The layers before first_k_dense_replace dense, the rest experts (GLM-4.7-Flash lists them as
+// mlp_layer_types instead).
+void read_dense_lead(const ConfigView& cfg, int64_t default_dense, ModelSpec& spec, MoeSpec& moe) {
+  moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+  if (const json::value* types = cfg.find("mlp_layer_types"); types != nullptr && types->is_array()) {
+    const json::array& list = types->as_array();
+    if (static_cast<int64_t>(list.size()) != spec.num_layers) cfg.fail("mlp_layer_types does not list every layer");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_string() || (list[i].as_string() != "sparse" && list[i].as_string() != "dense")) {
+        cfg.fail("mlp_layer_types holds something other than \"dense\" and \"sparse\"");
+      }
+      moe.sparse_layers[i] = list[i].as_string() == "sparse";
+    }
+    return;
+  }
+  const int64_t dense = cfg.optional_integer("first_k_dense_replace").value_or(default_dense);
+  if (dense < 0) cfg.fail("first_k_dense_replace must not be negative");
+  for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
+}
+
+// DeepSeek's routing, with each config class's defaults: V2 (and V2-Lite) by softmax scores, from
+// the best groups by their best expert (topk_method group_limited_greedy) or from all (greedy);
+// V3, Kimi K2 and GLM-4.7-Flash as DeepSeek-V3 (noaux_tc: sigmoid scores, a selection bias, groups
+// by their two best). Shared experts beside them, n_shared_experts times an expert's width.
+void read_deepseek_routing(const ConfigView& cfg, ModelSpec& spec, MoeSpec& moe) {
+  const std::string type = cfg.string("model_type").value_or("");
+  const bool v2 = type == "deepseek_v2", glm = type == "glm4_moe_lite";
+  const std::string method = cfg.string("topk_method").value_or(v2 ? "greedy" : "noaux_tc");
+  if (cfg.optional_integer("moe_layer_freq").value_or(1) != 1) cfg.fail("moe_layer_freq other than 1 is not supported");
+  if (method == "greedy" || method == "group_limited_greedy") {
+    if (cfg.string("scoring_func").value_or("softmax") != "softmax") cfg.fail(method + " routing takes softmax scores");
+    moe.sigmoid_scores = false;
+    moe.groups = method == "greedy" ? 1 : cfg.integer("n_group");
+    moe.groups_chosen = method == "greedy" ? 1 : cfg.integer("topk_group");
+    moe.group_top = 1;
+  } else if (method == "noaux_tc") {
+    if (cfg.string("scoring_func").value_or("sigmoid") != "sigmoid") cfg.fail("noaux_tc routing takes sigmoid scores");
+    moe.sigmoid_scores = true;
+    moe.selection_bias = true;
+    moe.groups = cfg.optional_integer("n_group").value_or(glm ? 1 : 8);
+    moe.groups_chosen = cfg.optional_integer("topk_group").value_or(glm ? 1 : 4);
+  } else {
+    cfg.fail("topk_method \"" + method + "\" is not supported (supported: greedy, group_limited_greedy, noaux_tc)");
+  }
+  moe.normalize_top_k = cfg.boolean("norm_topk_prob").value_or(!v2);
+  moe.weights_scale = cfg.number("routed_scaling_factor").value_or(v2 ? 1.0 : glm ? 1.8 : 2.5);
+  moe.shared_intermediate_size = cfg.optional_integer("n_shared_experts").value_or(v2 ? 2 : 1) * moe.intermediate_size;
+  read_dense_lead(cfg, v2 ? 0 : glm ? 1 : 3, spec, moe);
+}
+
+// Latent attention (DeepSeek-V2/V3, GLM-4.7-Flash; MlaSpec): its sizes, the cache's geometry in
+// ModelSpec's terms (one KV head of kv_lora_rank + qk_rope_head_dim), and the softmax scale,
+// 1/sqrt(qk_nope_head_dim + qk_rope_head_dim) times, under YaRN, the square of its factor for
+// mscale_all_dim (transformers' yarn_apply_mscale, DeepSeek's own code).
+void read_mla(const ConfigView& cfg, ModelSpec& spec) {
+  MlaSpec mla;
+  mla.q_lora_rank = cfg.optional_integer("q_lora_rank").value_or(0);  // null: V2-Lite's one q projection
+  mla.kv_lora_rank = cfg.integer("kv_lora_rank");
+  mla.nope_dim = cfg.integer("qk_nope_head_dim");
+  mla.rope_dim = cfg.integer("qk_rope_head_dim");
+  mla.v_head_dim = cfg.integer("v_head_dim");
+  mla.rope_pairs = cfg.boolean("rope_interleave").value_or(true);  // DeepSeek-V2's code always pairs
+  std::optional<double> rotary = cfg.number("partial_rotary_factor");
+  if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
+    rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
+  }
+  if (rotary.value_or(1.0) != 1.0) cfg.fail("partial_rotary_factor other than 1 with latent attention is not supported");
+  if (cfg.boolean("attention_bias").value_or(false)) cfg.fail("attention_bias = true with latent attention is not supported");
+  spec.num_kv_heads = 1;
+  spec.head_dim = mla.kv_lora_rank + mla.rope_dim;
+  spec.rotary_dim = mla.rope_dim;
+  double scale = 1.0 / std::sqrt(static_cast<double>(mla.qk_dim()));
+  if (spec.rope.type != "default" && spec.rope.mscale_all_dim != 0.0 && spec.rope.factor > 1.0) {
+    const double m = 0.1 * spec.rope.mscale_all_dim * std::log(spec.rope.factor) + 1.0;
+    scale *= m * m;
+  }
+  spec.attention_scale = scale;
+  spec.mla = mla;
+}
+
 // A mixture of experts: MixtralConfig's num_local_experts (Qwen3MoeConfig's num_experts),
 // num_experts_per_tok and, for Qwen3-MoE, moe_intermediate_size, norm_topk_prob, and the dense
 // layers (mlp_only_layers, or all but every decoder_sparse_step-th).
@@ -306,6 +386,7 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
       }
     }
   }
+  if (family.arch == Architecture::DeepseekV2) read_deepseek_routing(cfg, spec, moe);
   if (family.arch == Architecture::Glm4Moe) {  // Glm4MoeConfig's defaults when absent
     moe.sigmoid_scores = true;
     moe.selection_bias = true;
@@ -313,10 +394,7 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     moe.groups_chosen = cfg.optional_integer("topk_group").value_or(1);
     moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
     moe.shared_intermediate_size = cfg.optional_integer("n_shared_experts").value_or(1) * moe.intermediate_size;
-    const int64_t dense = cfg.optional_integer("first_k_dense_replace").value_or(1);
-    if (dense < 0) cfg.fail("first_k_dense_replace must not be negative");
-    moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
-    for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
+    read_dense_lead(cfg, 1, spec, moe);
   }
   spec.moe = std::move(moe);
 }
@@ -439,6 +517,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.logit_scale = cfg.number("logits_scaling").value_or(1.0);
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
+  if (family->latent_attention) read_mla(cfg, spec);
   if (family->mixture_of_experts) read_moe(cfg, spec, *family);
   if (cohere) {
     // Logits × logit_scale (CohereConfig's 0.0625 when absent); ModelSpec divides by its scale.

@@ -50,9 +50,11 @@ constexpr std::array<std::string_view, 1> kGlm4MoeTypes{"glm4_moe"};
 constexpr std::array<std::string_view, 1> kGlm4MoeGguf{"glm4moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeTypes{"qwen2_moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeGguf{"qwen2moe"};
+constexpr std::array<std::string_view, 4> kDeepseekV2Types{"deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
+constexpr std::array<std::string_view, 1> kDeepseekV2Gguf{"deepseek2"};
 
-const std::array<ModelFamily, 22>& families() {
-  static const std::array<ModelFamily, 22> all{{
+const std::array<ModelFamily, 23>& families() {
+  static const std::array<ModelFamily, 23> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -136,6 +138,11 @@ const std::array<ModelFamily, 22>& families() {
       // default) beside one shared expert whose output a sigmoid gate scales.
       {.arch = Architecture::Qwen2Moe, .hf_model_types = kQwen2MoeTypes, .gguf_architectures = kQwen2MoeGguf,
        .qkv_bias = true, .mixture_of_experts = true, .expert_names = {.shared = "shared_expert"}},
+      // DeepSeek-V2, V2-Lite, V3, R1, Kimi K2, GLM-4.7-Flash: latent attention (MlaSpec); after the
+      // first dense layers (first_k_dense_replace) experts beside shared ones, routed by softmax
+      // (V2) or as DeepSeek-V3 (sigmoid scores, a selection bias, groups: V3 and GLM-4.7-Flash).
+      {.arch = Architecture::DeepseekV2, .hf_model_types = kDeepseekV2Types, .gguf_architectures = kDeepseekV2Gguf,
+       .latent_attention = true, .mixture_of_experts = true},
   }};
   return all;
 }

@@ -75,6 +75,7 @@ struct ModelFamily {
   // families whose config gives a period); 0: a window covers every layer.
   int64_t window_period = 0;
   Activation activation = Activation::Silu;
+  bool latent_attention = false;    // multi-head latent attention (ModelSpec::mla)
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
   bool expert_biases = false;       // the router and the experts carry biases (MoeSpec::biases)
   ExpertNames expert_names = {};

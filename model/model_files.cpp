@@ -125,6 +125,11 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
+      // Latent attention (deepseek2); k_b and v_b are llama.cpp's split of kv_b_proj.
+      {"attn_q_a", "self_attn.q_a_proj"},     {"attn_q_a_norm", "self_attn.q_a_layernorm"},
+      {"attn_q_b", "self_attn.q_b_proj"},     {"attn_kv_a_mqa", "self_attn.kv_a_proj_with_mqa"},
+      {"attn_kv_a_norm", "self_attn.kv_a_layernorm"}, {"attn_kv_b", "self_attn.kv_b_proj"},
+      {"attn_k_b", "self_attn.k_b_proj"},     {"attn_v_b", "self_attn.v_b_proj"},
       // gpt-oss's and GLM-4.5's norm before the MLP (the sandwich-norm families have their own map above).
       {"post_attention_norm", "post_attention_layernorm"},
   };

@@ -32,6 +32,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::GptOss: return "gpt_oss";
     case Architecture::Glm4Moe: return "glm4_moe";
     case Architecture::Qwen2Moe: return "qwen2_moe";
+    case Architecture::DeepseekV2: return "deepseek_v2";
   }
   return "?";
 }
@@ -80,6 +81,8 @@ void ModelSpec::rope_on_sliding_layers_only() {
 
 double ModelSpec::attention_scale_of(int64_t layer) const {
   const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
+  // Latent attention: RoPE's factor scales only the rotated dimensions, which the backend does.
+  if (mla) return base;
   const double m = rope_attention_factor(rope_of(layer));
   return base * m * m;
 }
@@ -140,6 +143,19 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");
   }
+  if (mla) {
+    require(mla->kv_lora_rank, "latent (kv_lora_rank) width");
+    require(mla->nope_dim, "q/k head dimensions without RoPE (qk_nope_head_dim)");
+    require(mla->rope_dim, "q/k head dimensions with RoPE (qk_rope_head_dim)");
+    require(mla->v_head_dim, "value head dimension");
+    if (mla->q_lora_rank < 0) throw ModelError(source + ": q_lora_rank must not be negative");
+    if (num_kv_heads != 1 || head_dim != mla->kv_lora_rank + mla->rope_dim || rotary_dims() != mla->rope_dim) {
+      throw ModelError(source + ": latent attention's cache is one head of kv_lora_rank + qk_rope_head_dim");
+    }
+    if (!layer_window.empty() || attention_sinks || qk_norm || attention_bias) {
+      throw ModelError(source + ": latent attention with windows, sinks, q/k norms or biases is not supported");
+    }
+  }
   if (moe) {
     require(moe->num_experts, "number of experts");
     require(moe->experts_per_token, "number of experts per token");
@@ -148,7 +164,7 @@ void ModelSpec::validate(const std::string& source) const {
       throw ModelError(source + ": " + std::to_string(moe->experts_per_token) + " experts per token of " +
                        std::to_string(moe->num_experts) + " experts");
     }
-    if (moe->groups <= 0 || moe->num_experts % moe->groups != 0 || moe->groups_chosen <= 0 ||
+    if (moe->groups <= 0 || moe->group_top <= 0 || moe->num_experts % moe->groups != 0 || moe->groups_chosen <= 0 ||
         moe->groups_chosen > moe->groups || moe->experts_per_token > moe->groups_chosen * (moe->num_experts / moe->groups)) {
       throw ModelError(source + ": " + std::to_string(moe->num_experts) + " experts in " + std::to_string(moe->groups) +
                        " groups, " + std::to_string(moe->groups_chosen) + " chosen, cannot give " +

@@ -11,7 +11,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -69,8 +69,9 @@ double rope_attention_factor(const RopeSpec& rope);
 //
 // DeepSeek-V3's routing, as GLM-4.5 runs it: each logit's sigmoid is its score (`sigmoid_scores`);
 // a per-expert bias (`selection_bias`, e_score_correction_bias) is added to the scores for choosing
-// only; the experts come from the `groups_chosen` of `groups` equal groups whose two best biased
-// scores sum highest; the chosen scores (unbiased), renormalized when `normalize_top_k`, times
+// only; the experts come from the `groups_chosen` of `groups` equal groups whose `group_top` (two)
+// best biased scores sum highest (DeepSeek-V2's group_limited_greedy: softmax scores, a group's
+// best alone); the chosen scores (unbiased), renormalized when `normalize_top_k`, times
 // `weights_scale` (routed_scaling_factor) weigh the outputs. `shared_intermediate_size` > 0: a
 // dense gated MLP of that width (n_shared_experts × moe_intermediate_size; Qwen2-MoE's
 // shared_expert_intermediate_size) runs on every token beside them, its output added unweighted,
@@ -82,7 +83,7 @@ struct MoeSpec {
   bool normalize_top_k = true;
   bool sigmoid_scores = false;
   bool selection_bias = false;
-  int64_t groups = 1, groups_chosen = 1;
+  int64_t groups = 1, groups_chosen = 1, group_top = 2;
   double weights_scale = 1.0;
   int64_t shared_intermediate_size = 0;
   bool shared_gate = false;
@@ -92,6 +93,32 @@ struct MoeSpec {
   // Per layer, whether its MLP is the experts (true) or a dense MLP of ModelSpec::intermediate_size
   // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step); empty: every layer's is.
   std::vector<bool> sparse_layers;
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash): a token's keys and values for every
+// head come from one latent vector c = RMSNorm(x W_kv_a[:C]) of `kv_lora_rank` (C) values, head h's
+// key being [c W_uk_h, k_rope] and its value c W_uv_h, where W_uk_h [nope_dim, C] and W_uv_h
+// [v_head_dim, C] are head h's rows of kv_b_proj and k_rope (`rope_dim` values, rotated) is the last
+// part of x W_kv_a, one for all heads. A query head is [q_nope (nope_dim), q_rope (rope_dim)], from
+// q_proj, or q_b_proj(RMSNorm(q_a_proj x)) when q_lora_rank > 0.
+//
+// Since q_nope · (W_uk_h c) = (W_uk_hᵀ q_nope) · c, attention runs as multi-query attention over
+// the latent ("absorbed"): one KV head of C + rope_dim values, [c, k_rope], which is all the cache
+// keeps per token and layer; a query head becomes [W_uk_hᵀ q_nope, q_rope], and its output, a
+// weighted sum of latents (the key rows' first C values), goes through W_uv_h. ModelSpec then has
+// num_kv_heads 1 and head_dim C + rope_dim (the cache row); the values are the keys' rows, so the
+// cache holds one plane, not two. The softmax scale stays 1/sqrt(nope_dim + rope_dim) (times
+// YaRN's mscale_all_dim factor squared), ModelSpec::attention_scale.
+struct MlaSpec {
+  int64_t q_lora_rank = 0;  // 0: q from one projection (DeepSeek-V2-Lite)
+  int64_t kv_lora_rank = 0;
+  int64_t nope_dim = 0;     // a q/k head's dimensions without RoPE (first)
+  int64_t rope_dim = 0;     // and with it (last)
+  int64_t v_head_dim = 0;
+  // The rotated dimensions pair up as (0, 1), (2, 3), … (DeepSeek's layout, GGUF's too); false:
+  // dimension i pairs with i + rope_dim/2 (transformers' rope_interleave = false).
+  bool rope_pairs = true;
+  int64_t qk_dim() const { return nope_dim + rope_dim; }
 };
 
 struct ModelSpec {
@@ -159,6 +186,8 @@ struct ModelSpec {
   std::vector<bool> layer_rope;
   // Set for mixture-of-experts models; absent for dense ones.
   std::optional<MoeSpec> moe;
+  // Set for latent attention (DeepSeek-V2/V3); num_kv_heads and head_dim then describe the cache.
+  std::optional<MlaSpec> mla;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // any of them ends generation
   std::string name;                    // a human-readable model name, for logs and /v1/models
@@ -166,6 +195,8 @@ struct ModelSpec {
   int64_t q_width() const { return num_heads * head_dim; }
   int64_t rotary_dims() const { return rotary_dim > 0 ? rotary_dim : head_dim; }
   int64_t kv_width() const { return num_kv_heads * head_dim; }
+  // Planes of the KV cache per layer: keys and values, or the latent alone (MlaSpec).
+  int64_t kv_planes() const { return mla ? 1 : 2; }
   int64_t window(int64_t layer) const {
     return layer_window.empty() ? 0 : layer_window[static_cast<std::size_t>(layer)];
   }

@@ -766,6 +766,76 @@ def qwen2_moe_fixtures(out: Path) -> None:
     emit_bf16_pair(out, "qwen2_moe", model, 2811, "<|im_end|>", ["<|im_start|>"], False, "qwen.Qwen2MoeModel")
 
 
+def mla_like(**overrides) -> dict:
+    """llama_like's sizes for a latent-attention model: no head_dim (DeepSeek-V3's config maps it to
+    qk_rope_head_dim), a latent of 24 and heads of 16 + 8 q/k dimensions (the cache row 32, a q8_0
+    block), values of 24 (neither the latent's width nor q/k's)."""
+    cfg = llama_like(num_hidden_layers=3, num_key_value_heads=4, intermediate_size=96, moe_intermediate_size=32,
+                     n_routed_experts=8, num_experts_per_tok=3, first_k_dense_replace=1, kv_lora_rank=24,
+                     qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=24, pad_token_id=0)
+    del cfg["head_dim"]
+    cfg.update(overrides)
+    return cfg
+
+
+def spread_router(model, seed: int, bias: bool) -> None:
+    """Router logits of a few units (scores spread over (0, 1)) and, with `bias`, a selection bias of
+    the size of their differences, so that it changes choices (as glm4_moe_fixtures)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            if not hasattr(layer.mlp, "gate"):
+                continue
+            layer.mlp.gate.weight.mul_(8.0)
+            if bias:
+                layer.mlp.gate.e_score_correction_bias.copy_(
+                    (0.1 * torch.randn(model.config.n_routed_experts, generator=gen)).to(torch.bfloat16).float())
+
+
+def deepseek_fixtures(out: Path) -> None:
+    """Multi-head latent attention, three ways, each after a dense first layer with experts beside
+    shared ones:
+      deepseek_v2:   DeepseekV2ForCausalLM as DeepSeek-V2-Lite (q from one projection) with V2's YaRN
+                     (factor 4 over 32 positions, mscale = mscale_all_dim = 0.707) and routing by
+                     softmax from 2 of 4 groups ranked by their best expert (group_limited_greedy), not
+                     renormalized, scaled 1.5, two shared experts; and deepseek_v2_gguf, llama.cpp's
+                     conversion (deepseek2, kv_b split into k_b and v_b).
+      deepseek_v3:   DeepseekV3ForCausalLM: q through its low-rank q_a / norm / q_b, YaRN with mscale 1
+                     and mscale_all_dim 0.5 (so RoPE's attention factor on the rotated dimensions and
+                     the softmax scale differ), routing as DeepSeek-V3 (sigmoid, selection bias, 2 of 4
+                     groups by their two best, renormalized, 2.5).
+      glm4_moe_lite: Glm4MoeLiteForCausalLM (GLM-4.7-Flash): V3's attention without YaRN, routing by
+                     sigmoid with a selection bias in one group, scaled 1.8; and glm4_moe_lite_gguf."""
+    from transformers import (DeepseekV2Config, DeepseekV2ForCausalLM, DeepseekV3Config, DeepseekV3ForCausalLM,
+                              Glm4MoeLiteConfig, Glm4MoeLiteForCausalLM)
+    yarn = {"rope_type": "yarn", "rope_theta": 10_000.0, "factor": 4.0, "original_max_position_embeddings": 32,
+            "beta_fast": 32.0, "beta_slow": 1.0}
+    v2 = build_model(DeepseekV2ForCausalLM, DeepseekV2Config(**mla_like(
+        q_lora_rank=None, n_shared_experts=2, topk_method="group_limited_greedy", n_group=4, topk_group=2,
+        routed_scaling_factor=1.5, norm_topk_prob=False,
+        rope_parameters=dict(yarn, mscale=0.707, mscale_all_dim=0.707))), 2901)
+    spread_router(v2, 2902, bias=False)
+    v2 = bf16(v2)
+    assert v2.model.layers[0].self_attn.q_proj is not None and hasattr(v2.model.layers[1].mlp, "shared_experts")
+    emit_bf16_pair(out, "deepseek_v2", v2, 2911, "<|end▁of▁sentence|>", ["<|User|>"], True, "deepseek.DeepseekV2Model")
+
+    v3 = build_model(DeepseekV3ForCausalLM, DeepseekV3Config(**mla_like(
+        q_lora_rank=32, n_shared_experts=1, n_group=4, topk_group=2, routed_scaling_factor=2.5, norm_topk_prob=True,
+        rope_interleave=True, rope_parameters=dict(yarn, mscale=1.0, mscale_all_dim=0.5))), 3001)
+    spread_router(v3, 3002, bias=True)
+    v3 = bf16(v3)
+    emit(out / "deepseek_v3", v3, make_sequences(600, 3011), saver=save_bf16(v3))
+    tiny_tokenizer(out / "deepseek_v3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|end▁of▁sentence|>"},
+                   ["<|User|>"], True, CHATML_TEMPLATE, add_bos_token=True, legacy=False)
+
+    glm = build_model(Glm4MoeLiteForCausalLM, Glm4MoeLiteConfig(**mla_like(
+        q_lora_rank=32, n_shared_experts=1, routed_scaling_factor=1.8, norm_topk_prob=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 3101)
+    spread_router(glm, 3102, bias=True)
+    glm = bf16(glm)
+    emit_bf16_pair(out, "glm4_moe_lite", glm, 3111, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4MoeLiteModel")
+
+
 # The sets --only writes (each also written by a run without it).
 # The converter's process stores the experts' stacked weights (ffn_*_exps) as MXFP4, as llama.cpp
 # ships gpt-oss; their values are on MXFP4's grid already (gpt_oss_fixtures), so nothing is lost.
@@ -877,7 +947,7 @@ SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,
-        "gpt_oss": gpt_oss_fixtures}
+        "gpt_oss": gpt_oss_fixtures, "deepseek": deepseek_fixtures}
 
 
 def main() -> int:

@@ -21,7 +21,8 @@ int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v
 // What --kv-cache-dtype auto stores: the type the model's key projection is stored in, or float16
 // (llama.cpp's cache default) for a quantized one.
 std::string_view model_float_dtype(const ModelFiles& model) {
-  const TensorView* k = model.find(decoder_layout(model.spec()).layers.at(0).k);
+  const LayerLayout& first = decoder_layout(model.spec()).layers.at(0);
+  const TensorView* k = model.find(model.spec().mla ? first.kv_a : first.k);
   if (k != nullptr && k->dtype == DType::F32) return "float32";
   if (k != nullptr && k->dtype == DType::BF16) return "bfloat16";
   return "float16";
@@ -67,15 +68,16 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
     if (!communicator_) throw;
     throw ConfigError("--tensor-parallel-size " + std::to_string(shard_.size) + ": " + e.what());
   }
-  const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (2 * spec_.num_layers));
+  const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (spec_.kv_planes() * spec_.num_layers));
   for (auto& layer : layers_) {  // zeroed: every stored type decodes all-zero bytes to 0
     layer.k_cache.assign(cache_bytes, std::byte{0});
-    layer.v_cache.assign(cache_bytes, std::byte{0});
+    if (spec_.kv_planes() == 2) layer.v_cache.assign(cache_bytes, std::byte{0});
   }
 }
 
 int64_t CpuBackend::kv_cache_bytes() const {
-  return 2 * spec_.num_layers * num_blocks_ * block_size_ * kv_heads_ * cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
+  return spec_.kv_planes() * spec_.num_layers * num_blocks_ * block_size_ * kv_heads_ *
+         cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
 }
 
 std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
@@ -91,6 +93,9 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     // The norm's mean square runs over every head, which no rank holds alone.
     throw ConfigError("q/k norms over every head at once (" + std::string(architecture_name(spec_.arch)) +
                       ") do not split across ranks yet");
+  }
+  if (shard_.size > 1 && spec_.mla) {
+    throw ConfigError("latent attention (" + std::string(architecture_name(spec_.arch)) + ") does not split across ranks yet");
   }
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
@@ -113,8 +118,16 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
     if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
-    L.qkv = cpu::CpuWeight::load(
-        model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
+    // The attention's output width: its heads' values (latent attention's are not the cache's rows).
+    int64_t attention_width = qw;
+    if (spec_.mla) {
+      L.latent = std::make_unique<cpu::LatentAttention>(model, names, weight_mode_);
+      attention_width = L.latent->output_width();
+      weight_bytes_ += L.latent->bytes();
+    } else {
+      L.qkv = cpu::CpuWeight::load(
+          model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
+    }
     if (!names.q_bias.empty()) {
       L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);
       append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
@@ -124,7 +137,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
       L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
     }
-    L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, qw}, {}, q_cols}}, weight_mode_);
+    L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols}},
+                               weight_mode_);
     if (!names.o_bias.empty()) L.o_bias = model.load_f32(names.o_bias, {h});  // added once, after the ranks' sum
     if (!names.sinks.empty()) {
       L.sinks = select_rows(model.load_f32(names.sinks, {spec_.num_heads}), 1, {shard_.q_heads}, 0, 1);
@@ -297,46 +311,55 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // Attention block. A parallel block (Cohere) keeps its normed input in xn_ for the MLP too: the
   // attention below leaves xn_ alone.
-  if (L.parallel_mlp) {
-    project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
+  if (L.latent) {  // latent attention: its own projections and cache rows
+    qkv_.resize(static_cast<std::size_t>(tokens * L.latent->input_projection().rows()));
+    attn_.resize(static_cast<std::size_t>(tokens * L.latent->output_width()));
+    project_input(L.attention_norm, L.latent->input_projection(), qkv_.data());
+    const cpu::PagedKv latent_kv{L.k_cache.data(), L.k_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
+    L.latent->forward(qkv_.data(), batch, positions.data(), latent_kv, L.attention, *L.inv_freq, attn_.data(),
+                      latent_scratch_, pool_.get());
   } else {
-    project_input(L.attention_norm, L.qkv, qkv_.data());
-  }
-  if (!L.qkv_bias.empty()) {
-    for (int64_t t = 0; t < tokens; ++t) {
-      float* row = qkv_.data() + t * qkv_w;
-      for (int64_t i = 0; i < qkv_w; ++i) row[i] += L.qkv_bias[i];
+    if (L.parallel_mlp) {
+      project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
+    } else {
+      project_input(L.attention_norm, L.qkv, qkv_.data());
     }
-  }
-  if (spec_.clip_qkv > 0.0) cpu::clamp_rows(qkv_.data(), tokens, qkv_w, qkv_w, static_cast<float>(spec_.clip_qkv));
-  float* q = qkv_.data();
-  float* k = q + qw;
-  float* v = k + kvw;
-  if (!L.q_norm.empty()) {
-    // Each head's d values, or a token's whole q (k) row as one vector (qk_norm_whole).
-    const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
-    for (int64_t t = 0; t < tokens; ++t) {
-      cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, qw / q_dim, q_dim, eps, q_dim, q_dim);
-      cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
+    if (!L.qkv_bias.empty()) {
+      for (int64_t t = 0; t < tokens; ++t) {
+        float* row = qkv_.data() + t * qkv_w;
+        for (int64_t i = 0; i < qkv_w; ++i) row[i] += L.qkv_bias[i];
+      }
     }
-  }
-  if (L.inv_freq != nullptr) {
-    cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
-    cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
-  }
+    if (spec_.clip_qkv > 0.0) cpu::clamp_rows(qkv_.data(), tokens, qkv_w, qkv_w, static_cast<float>(spec_.clip_qkv));
+    float* q = qkv_.data();
+    float* k = q + qw;
+    float* v = k + kvw;
+    if (!L.q_norm.empty()) {
+      // Each head's d values, or a token's whole q (k) row as one vector (qk_norm_whole).
+      const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
+      for (int64_t t = 0; t < tokens; ++t) {
+        cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, qw / q_dim, q_dim, eps, q_dim, q_dim);
+        cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
+      }
+    }
+    if (L.inv_freq != nullptr) {
+      cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+      cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+    }
 
-  const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
-  std::vector<cpu::AttentionSequence> sequences;
-  sequences.reserve(batch.sequences.size());
-  int64_t offset = 0;
-  for (const auto& s : batch.sequences) {
-    const auto n = static_cast<int64_t>(s.tokens.size());
-    cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
-    sequences.push_back({s.block_table.data(), s.num_cached, n, q + offset * qkv_w, attn_.data() + offset * qw});
-    offset += n;
+    const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
+    std::vector<cpu::AttentionSequence> sequences;
+    sequences.reserve(batch.sequences.size());
+    int64_t offset = 0;
+    for (const auto& s : batch.sequences) {
+      const auto n = static_cast<int64_t>(s.tokens.size());
+      cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
+      sequences.push_back({s.block_table.data(), s.num_cached, n, q + offset * qkv_w, attn_.data() + offset * qw});
+      offset += n;
+    }
+    // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
+    cpu::paged_attention_step(kv, sequences, qkv_w, heads_, L.attention, pool_.get());
   }
-  // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
-  cpu::paged_attention_step(kv, sequences, qkv_w, heads_, L.attention, pool_.get());
   residual_out(
       L.attention_out_norm,
       [&](float* out, bool accumulate) { L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get()); }, L.o_bias);

@@ -12,6 +12,7 @@
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/expert_mlp.hpp"
+#include "gpu/cpu/latent_attention.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/tensor_split.hpp"
 
@@ -35,6 +36,7 @@ class CpuBackend final : public Backend {
   struct Layer {
     std::vector<float> attention_norm;      // [hidden] or empty
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
+    std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
     std::vector<float> q_norm, k_norm;      // [head_dim], [heads head_dim] (qk_norm_whole) or empty
     cpu::CpuWeight o;                       // [hidden, heads head_dim]
@@ -49,7 +51,7 @@ class CpuBackend final : public Backend {
     bool parallel_mlp = false;              // the MLP reads the attention's normed input (Cohere)
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
     cpu::AttentionOptions attention;        // its scale and sliding window
-    cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_
+    cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_ (latent: k_cache alone)
   };
 
   void load_weights(const ModelFiles& model);
@@ -84,6 +86,7 @@ class CpuBackend final : public Backend {
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
   // output, gate|up, activation, a sublayer's output before its norm (sandwich norms).
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
+  cpu::LatentScratch latent_scratch_;
   std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits
   cpu::QuantizedActivations quantized_;  // the input of the next projection, as int8 blocks
 };

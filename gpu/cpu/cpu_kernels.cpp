@@ -125,7 +125,7 @@ void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int6
   for (int64_t t = 0; t < tokens; ++t) {
     for (int64_t g = 0; g < kv.kv_heads; ++g) {
       kv_encode_row(kv.dtype, k + t * row_stride + g * d, d, kv.row(kv.keys, block_table, start + t, g));
-      kv_encode_row(kv.dtype, v + t * row_stride + g * d, d, kv.row(kv.values, block_table, start + t, g));
+      if (kv.values != kv.keys) kv_encode_row(kv.dtype, v + t * row_stride + g * d, d, kv.row(kv.values, block_table, start + t, g));
     }
   }
 }

@@ -84,6 +84,7 @@ void embedding_gather(const float* table, const int32_t* ids, float* out, int64_
 
 // Paged KV cache of one layer: [num_blocks, block_size, kv_heads] rows of head_dim values for
 // keys and the same for values, each row stored as `dtype` (gpu/cpu/kv_dtype.hpp) in row_bytes.
+// Latent attention's cache is one plane: its values are its keys (`values` == `keys`).
 struct PagedKv {
   std::byte* keys;
   std::byte* values;
@@ -109,7 +110,8 @@ struct PagedKv {
 };
 
 // Stores the k and v rows of `tokens` new tokens (positions start .. start+tokens-1) into the
-// cache slots the block table gives, encoded as the cache's dtype.
+// cache slots the block table gives, encoded as the cache's dtype. `v` is not read when the
+// cache's values are its keys.
 void kv_store(const PagedKv& kv, const int32_t* block_table, int64_t start, int64_t tokens,
               const float* k, const float* v, int64_t row_stride);
 

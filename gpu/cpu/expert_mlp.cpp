@@ -46,11 +46,12 @@ void route_tokens(const float* logits, int64_t tokens, int64_t experts, const Mo
     for (int64_t e = 0; e < experts; ++e) {
       choice[static_cast<std::size_t>(e)] = scores[static_cast<std::size_t>(e)] + (selection_bias ? selection_bias[e] : 0.0f);
     }
-    if (groups > 1) {  // a group's score: its two best choices; the experts of the others drop out
+    if (groups > 1) {  // a group's score: its group_top best choices; the experts of the others drop out
+      const int64_t top = std::min(moe.group_top, per_group);
       for (int64_t g = 0; g < groups; ++g) {
         std::vector<double> in(choice.begin() + g * per_group, choice.begin() + (g + 1) * per_group);
-        std::partial_sort(in.begin(), in.begin() + std::min<int64_t>(2, per_group), in.end(), std::greater<>());
-        group_score[static_cast<std::size_t>(g)] = in[0] + (per_group > 1 ? in[1] : 0.0);
+        std::partial_sort(in.begin(), in.begin() + top, in.end(), std::greater<>());
+        group_score[static_cast<std::size_t>(g)] = std::accumulate(in.begin(), in.begin() + top, 0.0);
       }
       std::iota(group_order.begin(), group_order.end(), 0);
       best_first(group_order, moe.groups_chosen, group_score);

@@ -315,6 +315,53 @@ TEST_CASE("GLM-4.5 (experts routed as DeepSeek-V3: sigmoid scores, a selection b
     CHECK(spec.rotary_dims() == 8);
   }
 }
+TEST_CASE("DeepSeek-V2, DeepSeek-V3 and GLM-4.7-Flash (latent attention; DeepSeek's two routings), safetensors and llama.cpp's GGUF, match transformers",
+          "[gpu][cpu][reference][families][moe][mla]") {
+  for (const char* folder : {"deepseek_v2", "deepseek_v2_gguf", "deepseek_v3", "glm4_moe_lite", "glm4_moe_lite_gguf"}) {
+    check_all_cases_in_one_step(folder);
+  }
+  for (const char* path : {"models/deepseek_v2", "models/deepseek_v2_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    REQUIRE(spec.mla);
+    CHECK(spec.mla->q_lora_rank == 0);
+    CHECK(spec.mla->kv_lora_rank == 24);
+    CHECK(spec.mla->nope_dim == 16);
+    CHECK(spec.mla->rope_dim == 8);
+    CHECK(spec.mla->v_head_dim == 24);
+    // The cache: one row of the latent and the shared rotated key per token and layer.
+    CHECK(spec.num_kv_heads == 1);
+    CHECK(spec.head_dim == 32);
+    CHECK(spec.kv_planes() == 1);
+    REQUIRE(spec.moe);
+    CHECK_FALSE(spec.moe->sigmoid_scores);
+    CHECK(spec.moe->groups == 4);
+    CHECK(spec.moe->group_top == 1);
+    CHECK_FALSE(spec.moe->normalize_top_k);
+    CHECK(spec.moe->weights_scale == Approx(1.5));
+    CHECK(spec.moe->shared_intermediate_size == 64);
+    CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true, true});
+  }
+  const ModelSpec v3 = ModelFiles::open(test::fixture("models/deepseek_v3")).spec();
+  REQUIRE(v3.mla);
+  CHECK(v3.mla->q_lora_rank == 32);
+  REQUIRE(v3.moe);
+  CHECK(v3.moe->sigmoid_scores);
+  CHECK(v3.moe->selection_bias);
+  CHECK(v3.moe->group_top == 2);
+  // 1/sqrt(16 + 8) times (0.1 · 0.5 · ln 4 + 1)²: mscale_all_dim's factor, not RoPE's.
+  CHECK(v3.attention_scale_of(1) == Approx(std::pow(0.05 * std::log(4.0) + 1.0, 2) / std::sqrt(24.0)));
+}
+TEST_CASE("a latent-attention model's cache is one plane of latent rows, a sixth of the naive heads' here",
+          "[gpu][cpu][mla][kv]") {
+  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v2"));
+  BackendOptions options = small_cache(64);
+  options.kv_cache_dtype = "float32";
+  CpuBackend backend(model, options);
+  // 3 layers × 256 slots × one row of 24 + 8 floats; decompressed, each slot would hold 4 heads'
+  // keys (16 + 8) and values (24): 4 · 48 = 192 floats, not 32.
+  CHECK(backend.kv_cache_bytes() == 3 * 256 * 32 * 4);
+}
 TEST_CASE("Qwen2-MoE (experts beside a shared expert scaled by a sigmoid gate), safetensors and llama.cpp's GGUF, match transformers",
           "[gpu][cpu][reference][families][moe][qwen2_moe]") {
   check_all_cases_in_one_step("qwen2_moe");
@@ -442,7 +489,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
-        "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
+        "deepseek_v2_gguf", "deepseek_v3", "glm4_moe_lite", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();
