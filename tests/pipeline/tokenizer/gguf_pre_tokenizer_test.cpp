@@ -27,13 +27,13 @@ constexpr uint32_t kU32 = 4, kBool = 7;  // GGUF value types
 
 // Printable ASCII (its byte-level spelling is itself), "Ġ" (space), "Ċ" (newline), merges that
 // cross the families' different splits (camel case, digit runs, contractions, punctuation before a
-// line break), and
+// line break, letters after a contraction), and
 // "HelloWorld", a token no merge makes (taken whole only with ignore_merges). Token 0 is <s>.
 test::GgufBuilder vocabulary(const std::string& pre) {
   std::vector<std::string> tokens{"<s>", "\xC4\xA0", "\xC4\x8A"};
   for (char c = 0x21; c < 0x7F; ++c) tokens.emplace_back(1, c);
   const std::vector<std::string> merges{"o W", "l l", "ll o", "1 2", "12 3", "4 5", "45 6", "' M", "\xC4\xA0 1",
-                                        "' m", "! \xC4\x8A"};
+                                        "' m", "! \xC4\x8A", "e Y"};
   for (const std::string& m : merges) tokens.push_back(m.substr(0, m.find(' ')) + m.substr(m.find(' ') + 1));
   tokens.emplace_back("HelloWorld");
   test::GgufBuilder w;
@@ -54,7 +54,9 @@ Tokenizer load(const test::GgufBuilder& b, const std::string& name) {
   return tokenizer_from_gguf(file);
 }
 
-const std::string kProbe = "HelloWorld 123456 I'M here\nHelloWorld i'm!!\n";
+// "x've" then "Y": DeepSeek-V3 takes a punctuation mark with the letters after it ("'veY", merging
+// "eY"), Llama 3's expression the contraction alone.
+const std::string kProbe = "HelloWorld 123456 I'M here\nHelloWorld i'm!!\n x'veY";
 
 std::vector<int32_t> probe_ids(const std::string& pre) { return load(vocabulary(pre), pre).encode(kProbe, false); }
 
@@ -72,6 +74,7 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
       {"gpt-4o", {}},
       {"seed-coder", {}},
       {"deepseek-coder", {}},
+      {"deepseek-v3", {}},
   };
   std::map<std::vector<int32_t>, std::string> seen;
   for (const auto& [family, names] : families) {

@@ -94,6 +94,12 @@ TEST_CASE("tokenizer: DeepSeek-R1-Distill-Qwen (Qwen2.5) GGUF tokenizer matches 
   check_parity("deepseek-qwen (GGUF)");
 }
 
+TEST_CASE("tokenizer: DeepSeek-V3's tokenizer.json, and its vocabulary as a deepseek-v3 GGUF, match Hugging Face on the corpus",
+          "[tokenizer][parity]") {
+  check_parity("deepseek-v3 (tokenizer.json)");
+  check_parity("deepseek-v3 (GGUF)");
+}
+
 TEST_CASE("tokenizer: Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("llama3.2 (tokenizer.json)");
 }
