@@ -20,6 +20,10 @@ Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converte
       heads / 8 KV heads of 128; its dense first layer (FFN 10944) and 2 of its 45 expert layers (128
       experts of FFN 1408, 8 per token, routed by sigmoid scores with a selection bias, and one
       shared expert); quantize it as Q4_K_M
+  flash GLM-4.7-Flash's layers (deepseek2: latent attention): hidden 2048, 20 heads, q through a rank
+      of 768, a latent of 512, q/k heads of 192 + 64 rotated dimensions, values of 256; its dense
+      first layer (FFN 10240) and 5 of its 46 expert layers (64 experts of FFN 1536, 4 per token,
+      sigmoid scores with a selection bias, one shared expert); quantize it as Q4_K_M
   oss20b gpt-oss-20b's layer (gpt-oss: biases, sinks, every other layer sliding over 128 positions,
       YaRN): hidden 2880, 64 heads / 8 KV heads of 64, 32 experts of FFN 2880, 4 per token; 4 of its
       24 layers. Quantize it as MXFP4_MOE (experts MXFP4, the rest Q8_0: llama.cpp's gpt-oss files)
@@ -52,6 +56,9 @@ SHAPES = {
                 experts_used=8, expert_ffn=768),
     "air": dict(arch="glm4moe", hidden=4096, layers=3, heads=96, kv_heads=8, head_dim=128, ffn=10944, experts=128,
                 experts_used=8, expert_ffn=1408, shared_experts=1, dense_layers=1),
+    "flash": dict(arch="deepseek2", hidden=2048, layers=6, heads=20, kv_heads=1, ffn=10240, experts=64, experts_used=4,
+                  expert_ffn=1536, shared_experts=1, dense_layers=1, q_lora=768, kv_lora=512, nope=192, rope=64,
+                  v_head=256),
     "oss20b": dict(arch="gpt-oss", hidden=2880, layers=4, heads=64, kv_heads=8, head_dim=64, ffn=2880, experts=32,
                    experts_used=4, expert_ffn=2880),
 }
@@ -114,11 +121,25 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     writer.add_feed_forward_length(shape["ffn"])
     writer.add_head_count(shape["heads"])
     writer.add_head_count_kv(shape["kv_heads"])
-    writer.add_key_length(head_dim)
-    writer.add_value_length(head_dim)
-    if arch != "glm4moe":
+    gpt_oss, glm, mla = arch == "gpt-oss", arch == "glm4moe", arch == "deepseek2"
+    if mla:  # as llama.cpp's converter writes GLM-4.7-Flash's config (the gating function too)
+        writer.add_q_lora_rank(shape["q_lora"])
+        writer.add_kv_lora_rank(shape["kv_lora"])
+        writer.add_key_length(shape["kv_lora"] + shape["rope"])
+        writer.add_value_length(shape["kv_lora"])
+        writer.add_key_length_mla(shape["nope"] + shape["rope"])
+        writer.add_value_length_mla(shape["v_head"])
+        writer.add_rope_dimension_count(shape["rope"])
+        writer.add_expert_shared_count(shape["shared_experts"])
+        writer.add_leading_dense_block_count(shape["dense_layers"])
+        writer.add_expert_gating_func(gguf.ExpertGatingFuncType.SIGMOID)
+        writer.add_expert_weights_scale(1.8)
+        writer.add_expert_weights_norm(True)
+    else:
+        writer.add_key_length(head_dim)
+        writer.add_value_length(head_dim)
+    if arch not in ("glm4moe", "deepseek2"):
         writer.add_rope_dimension_count(head_dim)
-    gpt_oss, glm = arch == "gpt-oss", arch == "glm4moe"
     writer.add_rope_freq_base(150000.0 if gpt_oss else 500000.0)
     if glm:  # as llama.cpp's converter writes GLM-4.5-Air's config
         writer.add_rope_dimension_count(head_dim // 2)
@@ -152,10 +173,21 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     for layer in range(shape["layers"]):
         p = f"blk.{layer}."
         writer.add_tensor(p + "attn_norm.weight", np.ones(h, dtype=np.float32))
-        writer.add_tensor(p + "attn_q.weight", weight(q, h))
-        writer.add_tensor(p + "attn_k.weight", weight(kv, h))
-        writer.add_tensor(p + "attn_v.weight", weight(kv, h))
-        writer.add_tensor(p + "attn_output.weight", weight(h, q))
+        if mla:  # kv_b split as llama.cpp's converter does: k_b [heads, latent, nope], v_b [heads, v, latent]
+            heads, c, r = shape["heads"], shape["kv_lora"], shape["rope"]
+            writer.add_tensor(p + "attn_q_a.weight", weight(shape["q_lora"], h))
+            writer.add_tensor(p + "attn_q_a_norm.weight", np.ones(shape["q_lora"], dtype=np.float32))
+            writer.add_tensor(p + "attn_q_b.weight", weight(heads * (shape["nope"] + r), shape["q_lora"]))
+            writer.add_tensor(p + "attn_kv_a_mqa.weight", weight(c + r, h))
+            writer.add_tensor(p + "attn_kv_a_norm.weight", np.ones(c, dtype=np.float32))
+            writer.add_tensor(p + "attn_k_b.weight", weight(heads, c, shape["nope"]))
+            writer.add_tensor(p + "attn_v_b.weight", weight(heads, shape["v_head"], c))
+            writer.add_tensor(p + "attn_output.weight", weight(h, heads * shape["v_head"]))
+        else:
+            writer.add_tensor(p + "attn_q.weight", weight(q, h))
+            writer.add_tensor(p + "attn_k.weight", weight(kv, h))
+            writer.add_tensor(p + "attn_v.weight", weight(kv, h))
+            writer.add_tensor(p + "attn_output.weight", weight(h, q))
         if glm:
             for name, size in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
                 writer.add_tensor(p + name + ".bias", bias(size))
@@ -175,7 +207,7 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
                 writer.add_tensor(p + "ffn_gate_exps.bias", bias(n, f))
                 writer.add_tensor(p + "ffn_up_exps.bias", bias(n, f))
                 writer.add_tensor(p + "ffn_down_exps.bias", bias(n, h))
-            if glm:
+            if glm or mla:
                 writer.add_tensor(p + "exp_probs_b.bias", bias(n))
                 shared = shape["shared_experts"] * f
                 writer.add_tensor(p + "ffn_gate_shexp.weight", weight(shared, h))
