@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
 #include "model/gpt_oss_experts.hpp"
+#include "model/latent_heads.hpp"
 #include "model/model_family.hpp"
 
 namespace troupe {
@@ -244,6 +245,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   }
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
   m.split_fused_projections();
+  m.split_latent_heads();
   if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);
   return m;
 }
@@ -259,6 +261,7 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   }
   m.split_fused_projections();
   m.split_stacked_experts();
+  m.split_latent_heads();
   return m;
 }
 
@@ -287,6 +290,12 @@ void ModelFiles::split_fused_projections() {
 // ffn_gate_exps, ...), which hf_name_from_gguf names <block>.experts.<gate|up|down>.weight. Expert
 // E's matrix is the E-th run of rows: a view of the same bytes under the name a Hugging Face
 // checkpoint gives it, so backends and tensor-parallel sharding see one matrix per expert.
+void ModelFiles::split_latent_heads() {
+  troupe::split_latent_heads(
+      spec_, [&](const std::string& name) { return find(name) != nullptr; },
+      [&](const std::string& stacked, const std::vector<std::pair<std::string, int64_t>>& parts) { split_rows(stacked, parts); });
+}
+
 void ModelFiles::split_stacked_experts() {
   if (!spec_.moe) return;
   const ExpertNames& n = family_of(spec_.arch).expert_names;

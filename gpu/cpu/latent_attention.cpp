@@ -1,10 +1,9 @@
 #include "gpu/cpu/latent_attention.hpp"
 
-#include <cblas.h>
-
 #include <cmath>
 
 #include "gpu/cpu/paged_attention.hpp"
+#include "model/latent_heads.hpp"
 #include "model/model_files.hpp"
 
 namespace troupe::cpu {
@@ -33,12 +32,32 @@ void rope_rotate(float* x, int64_t rows, int64_t row_stride, int64_t heads, int6
   }
 }
 
+void per_head_products(const std::vector<CpuWeight>& weights, const float* in, int64_t in_stride, int64_t in_head,
+                       float* out, int64_t out_stride, int64_t out_head, int64_t tokens, ThreadPool* pool) {
+  const int64_t rows = weights.front().rows(), cols = weights.front().cols();
+  const auto head = [&](int64_t h, ThreadPool* inner) {
+    thread_local std::vector<float> a, c;  // head h's input rows and product, contiguous
+    a.resize(static_cast<std::size_t>(tokens * cols));
+    c.resize(static_cast<std::size_t>(tokens * rows));
+    for (int64_t t = 0; t < tokens; ++t) std::copy_n(in + t * in_stride + h * in_head, cols, a.data() + t * cols);
+    weights[static_cast<std::size_t>(h)].matmul(a.data(), c.data(), tokens, /*accumulate=*/false, inner);
+    for (int64_t t = 0; t < tokens; ++t) std::copy_n(c.data() + t * rows, rows, out + t * out_stride + h * out_head);
+  };
+  const auto heads = static_cast<int64_t>(weights.size());
+  if (weights.front().takes_quantized()) {  // int8 kernels, one head per thread at a time
+    parallel_for(pool, heads, [&](int64_t h0, int64_t h1) {
+      for (int64_t h = h0; h < h1; ++h) head(h, nullptr);
+    });
+  } else {  // float32: OpenBLAS, called from this thread only
+    for (int64_t h = 0; h < heads; ++h) head(h, pool);
+  }
+}
+
 LatentAttention::LatentAttention(const ModelFiles& model, const LayerLayout& names, CpuWeight::Mode mode)
     : mla_(model.spec().mla.value()),
       heads_(model.spec().num_heads),
       eps_(static_cast<float>(model.spec().rms_eps)),
-      rope_factor_(static_cast<float>(rope_attention_factor(model.spec().rope))),
-      up_(load_latent_heads(model, names)) {
+      rope_factor_(static_cast<float>(rope_attention_factor(model.spec().rope))) {
   const int64_t hidden = model.spec().hidden_size, qk = heads_ * mla_.qk_dim();
   const int64_t kv_rows = mla_.kv_lora_rank + mla_.rope_dim;
   using Parts = std::vector<CpuWeight::Part>;
@@ -50,11 +69,32 @@ LatentAttention::LatentAttention(const ModelFiles& model, const LayerLayout& nam
     input_ = CpuWeight::load(model, Parts{{names.q, {qk, hidden}}, {names.kv_a, {kv_rows, hidden}}}, mode);
   }
   kv_a_norm_ = model.load_f32(names.kv_a_norm, {mla_.kv_lora_rank});
+  // Each head's up-projections (model/latent_heads.hpp): W_uk_h as llama.cpp's k_b stores it,
+  // transposed, or from kv_b's rows, transposed here (as float32).
+  const int64_t c = mla_.kv_lora_rank, n = mla_.nope_dim, v = mla_.v_head_dim;
+  const bool stored_transposed = model.find(latent_head_name(names.k_b, 0)) != nullptr;
+  for (int64_t h = 0; h < heads_; ++h) {
+    if (stored_transposed) {
+      uk_.push_back(CpuWeight::load(model, Parts{{latent_head_name(names.k_b, h), {c, n}}}, mode));
+    } else {
+      const std::vector<float> rows = model.load_f32(latent_head_name(names.kv_b, h), {n, c});
+      std::vector<float> transposed(rows.size());
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < c; ++j) transposed[static_cast<std::size_t>(j * n + i)] = rows[static_cast<std::size_t>(i * c + j)];
+      }
+      uk_.push_back(CpuWeight::from_f32(std::move(transposed), c, n));
+    }
+    uv_.push_back(CpuWeight::load(model, Parts{{latent_head_name(names.v_b, h), {v, c}}}, mode));
+  }
 }
 
 int64_t LatentAttention::bytes() const {
-  const auto floats = q_a_norm_.size() + kv_a_norm_.size() + up_.uk.size() + up_.uv.size();
-  return input_.bytes() + q_b_.bytes() + static_cast<int64_t>(floats * sizeof(float));
+  int64_t heads = 0;
+  for (const auto* w : {&uk_, &uv_}) {
+    for (const CpuWeight& head : *w) heads += head.bytes();
+  }
+  const auto floats = q_a_norm_.size() + kv_a_norm_.size();
+  return input_.bytes() + q_b_.bytes() + heads + static_cast<int64_t>(floats * sizeof(float));
 }
 
 void LatentAttention::forward(float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
@@ -93,10 +133,8 @@ void LatentAttention::forward(float* projected, const StepBatch& batch, const in
 
   // Each query head over the cache row: [q_nope W_uk_h, rope(q_rope)].
   s.q_latent.resize(static_cast<std::size_t>(tokens * heads_ * row));
+  per_head_products(uk_, q, q_stride, qk, s.q_latent.data(), heads_ * row, row, tokens, pool);
   for (int64_t h = 0; h < heads_; ++h) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(tokens), static_cast<int>(c),
-                static_cast<int>(n), 1.0f, q + h * qk, static_cast<int>(q_stride), up_.uk.data() + h * n * c,
-                static_cast<int>(c), 0.0f, s.q_latent.data() + h * row, static_cast<int>(heads_ * row));
     for (int64_t t = 0; t < tokens; ++t) {
       std::copy_n(q + t * q_stride + h * qk + n, r, s.q_latent.data() + (t * heads_ + h) * row + c);
     }
@@ -119,11 +157,7 @@ void LatentAttention::forward(float* projected, const StepBatch& batch, const in
   paged_attention_step(kv, sequences, heads_ * row, heads_, options, pool);
 
   // Each head's output: its weighted latent (the first c values; the rest weigh k_rope) times W_uv_hᵀ.
-  for (int64_t h = 0; h < heads_; ++h) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(tokens), static_cast<int>(v),
-                static_cast<int>(c), 1.0f, s.latent.data() + h * row, static_cast<int>(heads_ * row),
-                up_.uv.data() + h * v * c, static_cast<int>(c), 0.0f, out + h * v, static_cast<int>(heads_ * v));
-  }
+  per_head_products(uv_, s.latent.data(), heads_ * row, row, out, heads_ * v, v, tokens, pool);
 }
 
 }  // namespace troupe::cpu

@@ -8,7 +8,9 @@
 //
 // Per layer: the normed input's projection (input_projection(): q's or q_a's rows, then kv_a's,
 // one product) is the caller's, fused with its norm as for any projection; forward() does the rest,
-// up to o_proj's input.
+// up to o_proj's input. Each head's W_uk_h and W_uv_h is a CpuWeight of its own, kept in the
+// file's blocks (GGUF) and multiplied by int8 activations, the heads' products shared out to the
+// threads; float weights (safetensors) are multiplied head after head by OpenBLAS.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -18,7 +20,7 @@
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/quantized_activations.hpp"
 #include "gpu/cpu/thread_pool.hpp"
-#include "model/latent_heads.hpp"
+#include "model/decoder_layout.hpp"
 
 namespace troupe::cpu {
 
@@ -57,8 +59,15 @@ class LatentAttention {
   CpuWeight input_;
   std::vector<float> q_a_norm_, kv_a_norm_;  // [q_lora_rank] (or empty), [kv_lora_rank]
   CpuWeight q_b_;                            // [heads · (nope + rope), q_lora_rank]; no rows without q_lora
-  LatentHeads up_;
+  std::vector<CpuWeight> uk_;  // per head [kv_lora_rank, nope]: W_uk_hᵀ, a query's q_nope into the latent
+  std::vector<CpuWeight> uv_;  // per head [v_head_dim, kv_lora_rank]: W_uv_h
 };
+
+// For every head h of `weights` (each [rows, cols]), out rows = in rows · W_hᵀ over `tokens` rows:
+// head h reads `cols` values at in + t·in_stride + h·in_head and writes `rows` at out + t·out_stride
+// + h·out_head.
+void per_head_products(const std::vector<CpuWeight>& weights, const float* in, int64_t in_stride, int64_t in_head,
+                       float* out, int64_t out_stride, int64_t out_head, int64_t tokens, ThreadPool* pool);
 
 // Rotates the `dims` dimensions at x + h·head_stride of `heads` heads in each of `rows` rows
 // (stride row_stride) by positions[r] · inv_freq[i], pairing dimensions (2i, 2i+1) when `pairs`,
