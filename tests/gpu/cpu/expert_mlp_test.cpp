@@ -55,6 +55,25 @@ TEST_CASE("route_tokens picks each token's most probable experts and weighs them
   CHECK(routes[1].weights[0] == Approx(0.2));
 }
 
+TEST_CASE("route_tokens ranks groups by their two best experts (DeepSeek-V3) or their best one (DeepSeek-V2)",
+          "[gpu][cpu][moe]") {
+  // Probabilities 0.4, 0.05 | 0.275, 0.275: the first group has the best expert, the second the
+  // best pair.
+  const std::vector<float> logits{std::log(0.4f), std::log(0.05f), std::log(0.275f), std::log(0.275f)};
+  MoeSpec moe = routing(4, 1, /*normalize=*/false);
+  moe.groups = 2;
+  moe.groups_chosen = 1;
+  std::vector<cpu::ExpertRoute> routes;
+  cpu::route_tokens(logits.data(), 1, 4, moe, nullptr, routes);
+  CHECK_THAT(routes[2].tokens, Equals(std::vector<int32_t>{0}));  // the pair's group; the lower index of the tie
+  CHECK(routes[0].tokens.empty());
+  moe.group_top = 1;
+  cpu::route_tokens(logits.data(), 1, 4, moe, nullptr, routes);
+  CHECK_THAT(routes[0].tokens, Equals(std::vector<int32_t>{0}));
+  CHECK(routes[0].weights[0] == Approx(0.4));
+  CHECK(routes[2].tokens.empty());
+}
+
 TEST_CASE("route_tokens keeps large logits finite", "[gpu][cpu][moe]") {
   const std::vector<float> logits{1000.0f, 999.0f, -1000.0f};
   std::vector<cpu::ExpertRoute> routes;
