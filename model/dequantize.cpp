@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/float16.hpp"
+#include "model/fp8_weights.hpp"
 #include "model/iq_quants.hpp"
 
 namespace troupe {
@@ -262,6 +263,9 @@ void dequantize(DType type, const std::byte* src, float* dst, int64_t elements) 
       return;
     case DType::U8:
       for (int64_t i = 0; i < elements; ++i) dst[i] = static_cast<float>(s[i]);
+      return;
+    case DType::F8_E4M3:  // the e4m3 numbers alone: their block scales are fp8_weights.hpp's
+      for (int64_t i = 0; i < elements; ++i) dst[i] = fp8_e4m3_to_float(s[i]);
       return;
     case DType::BF16:
       for (int64_t i = 0; i < elements; ++i) {

@@ -26,7 +26,7 @@ struct DTypeInfo {
 // int8 values); IQ4_XS = f16 d + 2 + 4 bytes of 6-bit scales + 128 nibble bytes of the same table;
 // IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M: model/iq_quants.hpp;
 // MXFP4 = one E8M0 exponent byte + 16 nibble bytes of FP4 (E2M1) values (gpt-oss's experts).
-constexpr std::array<DTypeInfo, 25> kInfo{{
+constexpr std::array<DTypeInfo, 26> kInfo{{
     {DType::F32, "F32", 1, 4, 0},
     {DType::F16, "F16", 1, 2, 1},
     {DType::BF16, "BF16", 1, 2, 30},
@@ -51,6 +51,7 @@ constexpr std::array<DTypeInfo, 25> kInfo{{
     {DType::IQ1_M, "IQ1_M", 256, 56, 29},
     {DType::MXFP4, "MXFP4", 32, 17, 39},
     {DType::MXFP4_F16, "MXFP4_F16", 32, 18, kNoGgmlId},
+    {DType::F8_E4M3, "F8_E4M3", 1, 1, kNoGgmlId},
     {DType::U8, "U8", 1, 1, kNoGgmlId},
 }};
 
@@ -104,6 +105,7 @@ std::optional<DType> dtype_from_safetensors(std::string_view name) {
   if (name == "F16") return DType::F16;
   if (name == "BF16") return DType::BF16;
   if (name == "U8") return DType::U8;
+  if (name == "F8_E4M3") return DType::F8_E4M3;
   return std::nullopt;
 }
 

@@ -19,6 +19,9 @@ enum class DType {
   // backend's form of MXFP4 blocks (mxfp4_to_f16_scale), which its IQ4_NL kernels multiply with
   // MXFP4's table. No file stores it.
   MXFP4_F16,
+  // FP8 (e4m3) values, one byte each, of a block-scaled FP8 checkpoint (model/fp8_weights.hpp),
+  // which ModelFiles converts at load; no backend reads it.
+  F8_E4M3,
   U8,  // raw bytes (safetensors' U8: gpt-oss's MXFP4 blocks and scales as Hugging Face stores them)
 };
 
@@ -35,7 +38,7 @@ uint32_t dtype_to_ggml(DType t);
 // The name GGML uses for a type id, for error messages about unsupported types ("IQ2_XXS", ...).
 std::string_view ggml_type_name(uint32_t ggml_type);
 
-// safetensors' dtype strings ("F32", "F16", "BF16", "U8"). nullopt for anything else.
+// safetensors' dtype strings ("F32", "F16", "BF16", "F8_E4M3", "U8"). nullopt for anything else.
 std::optional<DType> dtype_from_safetensors(std::string_view name);
 
 }  // namespace troupe

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/fp8_weights.hpp"
 #include "model/gpt_oss_experts.hpp"
 #include "model/latent_heads.hpp"
 #include "model/model_family.hpp"
@@ -244,6 +245,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
     m.shards_.push_back(std::move(shard));
   }
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
+  if (const std::optional<Fp8Blocks> fp8 = read_fp8_quantization(config)) convert_fp8_weights(*fp8, m.tensors_, m.owned_);
   m.split_fused_projections();
   m.split_latent_heads();
   if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);

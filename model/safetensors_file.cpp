@@ -61,7 +61,7 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     auto dtype = dtype_from_safetensors(std::string_view(*dtype_str));
     if (!dtype) {
       fail(where + " has dtype " + std::string(*dtype_str) +
-           "; troupe reads F32, F16, BF16 and U8 safetensors");
+           "; troupe reads F32, F16, BF16, F8_E4M3 (block-scaled FP8) and U8 safetensors");
     }
     t.dtype = *dtype;
     try {

@@ -836,6 +836,95 @@ def deepseek_fixtures(out: Path) -> None:
     emit_bf16_pair(out, "glm4_moe_lite", glm, 3111, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4MoeLiteModel")
 
 
+def fp8_blocks(weight: torch.Tensor, block: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """`weight` [rows, cols] quantized as DeepSeek-V3's FP8 checkpoints are: per block of
+    block[0] x block[1] weights (the last ones partial), scale = max|block| / 448 and values
+    round(w / scale) in e4m3; returns (values, scale_inv [ceil(rows/b0), ceil(cols/b1)]), a weight
+    being value x scale_inv."""
+    rows, cols = weight.shape
+    b0, b1 = block
+    scale = torch.zeros((rows + b0 - 1) // b0, (cols + b1 - 1) // b1)
+    values = torch.empty(rows, cols, dtype=torch.float8_e4m3fn)
+    for i in range(scale.shape[0]):
+        for j in range(scale.shape[1]):
+            part = weight[i * b0:(i + 1) * b0, j * b1:(j + 1) * b1].float()
+            s = max(float(part.abs().max()) / 448.0, 1e-12)
+            scale[i, j] = s
+            values[i * b0:(i + 1) * b0, j * b1:(j + 1) * b1] = (part / s).to(torch.float8_e4m3fn)
+    return values, scale
+
+
+def fp8_dequantized(values: torch.Tensor, scale: torch.Tensor, block: tuple[int, int]) -> torch.Tensor:
+    full = scale.repeat_interleave(block[0], 0)[:values.shape[0]].repeat_interleave(block[1], 1)[:, :values.shape[1]]
+    return values.float() * full
+
+
+def q8_0_round(weight: torch.Tensor) -> torch.Tensor:
+    """The weights as GGML's Q8_0 holds them (the gguf package's quantizer, bit-exact with ggml's)."""
+    q = gguf.quants.quantize(weight.numpy().astype(np.float32), gguf.GGMLQuantizationType.Q8_0)
+    return torch.from_numpy(np.ascontiguousarray(gguf.quants.dequantize(q, gguf.GGMLQuantizationType.Q8_0)))
+
+
+def deepseek_fp8_fixture(out: Path) -> None:
+    """deepseek_v3_fp8: deepseek_v3's weights as DeepSeek-V3's own checkpoints store them, every
+    linear layer but the router in block-scaled FP8 (e4m3 values and a float32 weight_scale_inv per
+    32x32 block, quantization_config fp8; partial blocks where a side is not a multiple of 32). troupe
+    turns such a weight into Q8_0 blocks (model/fp8_weights.hpp), or float32 where its rows are not
+    whole 32-weight blocks (kv_b_proj here): the reference is the model holding exactly those weights
+    (the FP8 values times their scales, then Q8_0's rounding by the gguf package where troupe applies
+    it). Checked first: transformers' own FP8 loader (FineGrainedFP8Config(dequantize=True)) reads the
+    folder back to the FP8 values' logits."""
+    from safetensors.torch import load_file, save_file
+    from transformers import DeepseekV3ForCausalLM, FineGrainedFP8Config
+    source, folder = out / "deepseek_v3", out / "deepseek_v3_fp8"
+    block = (32, 32)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    state = load_file(str(source / "model.safetensors"))
+    fp8_state, exact, reference = {}, {}, {}
+    for name, tensor in state.items():
+        quantized = name.endswith("_proj.weight") and tensor.dim() == 2
+        if not quantized:
+            fp8_state[name] = tensor
+            exact[name] = reference[name] = tensor.float()
+            continue
+        values, scale = fp8_blocks(tensor.float(), block)
+        fp8_state[name] = values
+        fp8_state[name + "_scale_inv"] = scale
+        exact[name] = fp8_dequantized(values, scale, block)
+        reference[name] = q8_0_round(exact[name]) if tensor.shape[1] % 32 == 0 else exact[name]
+    save_file(fp8_state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = json.loads((source / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic",
+                                     "weight_block_size": list(block)}
+    (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    for name in ("generation_config.json", "tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(source / name, folder / name)
+
+    def model_with(weights: dict):
+        scratch = out / "deepseek_v3_fp8.src"
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir()
+        save_file({k: v.contiguous() for k, v in weights.items()}, str(scratch / "model.safetensors"), metadata={"format": "pt"})
+        shutil.copy(source / "config.json", scratch / "config.json")
+        model = DeepseekV3ForCausalLM.from_pretrained(scratch, dtype=torch.float32, attn_implementation="eager").eval()
+        shutil.rmtree(scratch)
+        return model
+
+    cases = json.loads((source / "reference.json").read_text())["cases"]
+    cases = [(c["name"], c["sequences"]) for c in cases]
+    loaded = DeepseekV3ForCausalLM.from_pretrained(folder, quantization_config=FineGrainedFP8Config(dequantize=True),
+                                                   dtype=torch.float32, attn_implementation="eager").eval()
+    want = run_logits(model_with(exact), cases[0][1])
+    got = run_logits(loaded, cases[0][1])
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), np.abs(got - want).max()
+    files, scale = logits_cases(model_with(reference), folder, cases)
+    write_reference(folder, ".", 600, cases, files)
+    print(f"deepseek_v3_fp8: max|logit| = {scale:.4f}; transformers' FP8 loader agrees")
+
+
 # The sets --only writes (each also written by a run without it).
 # The converter's process stores the experts' stacked weights (ffn_*_exps) as MXFP4, as llama.cpp
 # ships gpt-oss; their values are on MXFP4's grid already (gpt_oss_fixtures), so nothing is lost.
@@ -947,7 +1036,8 @@ SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,
-        "gpt_oss": gpt_oss_fixtures, "deepseek": deepseek_fixtures}
+        "gpt_oss": gpt_oss_fixtures, "deepseek": deepseek_fixtures,
+        "deepseek_fp8": deepseek_fp8_fixture}
 
 
 def main() -> int:

@@ -352,6 +352,17 @@ TEST_CASE("DeepSeek-V2, DeepSeek-V3 and GLM-4.7-Flash (latent attention; DeepSee
   // 1/sqrt(16 + 8) times (0.1 · 0.5 · ln 4 + 1)²: mscale_all_dim's factor, not RoPE's.
   CHECK(v3.attention_scale_of(1) == Approx(std::pow(0.05 * std::log(4.0) + 1.0, 2) / std::sqrt(24.0)));
 }
+TEST_CASE("DeepSeek-V3 as its FP8 checkpoints store it (block-scaled e4m3, weight_scale_inv) matches transformers",
+          "[gpu][cpu][reference][families][mla][fp8]") {
+  // The reference holds the FP8 values times their scales, in Q8_0 where troupe converts to it.
+  check_all_cases_in_one_step("deepseek_v3_fp8");
+  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v3_fp8"));
+  CHECK(model.tensor("model.layers.1.mlp.experts.0.gate_proj.weight").dtype == DType::Q8_0);
+  CHECK(model.tensor("model.layers.0.self_attn.q_b_proj.weight").dtype == DType::Q8_0);
+  CHECK(model.tensor("model.layers.0.self_attn.kv_b_proj.0.weight").dtype == DType::F32);  // rows of 24: not Q8_0 blocks
+  CHECK(model.find("model.layers.0.self_attn.q_b_proj.weight_scale_inv") == nullptr);
+  CHECK(model.tensor("model.embed_tokens.weight").dtype == DType::BF16);  // not quantized in the file
+}
 TEST_CASE("a latent-attention model's cache is one plane of latent rows, a sixth of the naive heads' here",
           "[gpu][cpu][mla][kv]") {
   const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v2"));
@@ -489,7 +500,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
-        "deepseek_v2_gguf", "deepseek_v3", "glm4_moe_lite", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
+        "deepseek_v2_gguf", "deepseek_v3", "deepseek_v3_fp8", "glm4_moe_lite", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
     const ReferenceCase& longest = ref.cases.back();
@@ -499,7 +510,8 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
     options.kv_cache_dtype = "float32";  // auto would store a bfloat16 fixture's cache in bfloat16
     // The quantized fixtures' weights meet float activations here, so that the reference (their
     // dequantized weights) holds to float rounding; their int8 products are checked above.
-    options.cpu_int8_activations = folder != "qwen3_gguf_mixed" && folder != "qwen3_gguf_iq" && folder != "gpt_oss_gguf";
+    options.cpu_int8_activations = folder != "qwen3_gguf_mixed" && folder != "qwen3_gguf_iq" && folder != "gpt_oss_gguf" &&
+                                   folder != "deepseek_v3_fp8";
     CpuBackend backend(model, options);
     const auto table = shuffled_block_tables({ids}, backend.kv_block_size(), backend.kv_num_blocks())[0];
 
