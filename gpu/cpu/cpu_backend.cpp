@@ -21,7 +21,8 @@ int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v
 // What --kv-cache-dtype auto stores: the type the model's key projection is stored in, or float16
 // (llama.cpp's cache default) for a quantized one.
 std::string_view model_float_dtype(const ModelFiles& model) {
-  const LayerLayout& first = decoder_layout(model.spec()).layers.at(0);
+  const DecoderLayout layout = decoder_layout(model.spec());
+  const LayerLayout& first = layout.layers.at(0);
   const TensorView* k = model.find(model.spec().mla ? first.kv_a : first.k);
   if (k != nullptr && k->dtype == DType::F32) return "float32";
   if (k != nullptr && k->dtype == DType::BF16) return "bfloat16";
