@@ -99,14 +99,16 @@ def fetch_deepseek_v4(cache: Path) -> Path:
     return target
 
 
-def deepseek_v3_gguf(cache: Path) -> Path:
-    """The cached DeepSeek tokenizer.json as llama.cpp's converter writes a DeepSeek-V3 vocabulary:
-    a metadata-only GGUF (tokenizer.ggml.pre = "deepseek-v3", the vocabulary by id, special added
-    tokens as control tokens (type 3), others user-defined (4), ids without a token as unused
-    "[PAD<id>]" (5), the merges, BOS/EOS from tokenizer_config.json). Made at fetch time from the
-    file (not committed: it holds the whole vocabulary)."""
+def deepseek_vocab_gguf(cache: Path, pre: str = "deepseek-v3", file: str = "tokenizer.gguf") -> Path:
+    """The cached DeepSeek tokenizer.json as llama.cpp's converter writes a DeepSeek vocabulary: a
+    metadata-only GGUF (tokenizer.ggml.pre = `pre`, the vocabulary by id, special added tokens as
+    control tokens (type 3), others user-defined (4), ids without a token as unused "[PAD<id>]" (5),
+    the merges, BOS/EOS from tokenizer_config.json). Made at fetch time from the file (not committed:
+    it holds the whole vocabulary). "deepseek-v3" is the file's own splitting; the same vocabulary
+    under "deepseek-llm" (DeepSeek-V2's) is checked against llama.cpp
+    (tools/make_llamacpp_tokenizer_reference.py)."""
     import gguf
-    target = cache / "deepseek-v4" / "tokenizer.gguf"
+    target = cache / "deepseek-v4" / file
     if target.exists():
         return target
     doc = json.loads((cache / "deepseek-v4" / "tokenizer.json").read_text(encoding="utf-8"))
@@ -127,7 +129,7 @@ def deepseek_v3_gguf(cache: Path) -> Path:
     content = lambda t: t["content"] if isinstance(t, dict) else t
     w = gguf.GGUFWriter(str(target), "deepseek2")
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("deepseek-v3")
+    w.add_tokenizer_pre(pre)
     w.add_token_list(tokens)
     w.add_token_types(token_types)
     w.add_token_merges(merges)
@@ -145,7 +147,7 @@ def deepseek_v3_gguf(cache: Path) -> Path:
 def write_deepseek_v3_expectations(cache: Path) -> None:
     """expected/deepseek-v3.jsonl: Hugging Face's ids for the corpus with the cached DeepSeek
     tokenizer.json, which the manifest's two loads of it (the file itself, and the GGUF that
-    deepseek_v3_gguf makes, read with llama.cpp's "deepseek-v3" splitting) must reproduce."""
+    deepseek_vocab_gguf makes, read with llama.cpp's "deepseek-v3" splitting) must reproduce."""
     corpus = [json.loads(line)["text"] for line in (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
     rows, meta = expectations(cache / "deepseek-v4" / "tokenizer.json", corpus)
     write_jsonl_gz(FIXTURES / "expected" / "deepseek-v3.jsonl", rows)
@@ -588,7 +590,8 @@ def main() -> None:
     llama_dir = fetch_llama(cache)
     print(f"llama3.2 tokenizer in {llama_dir}")
     print(f"deepseek-v4 tokenizer in {fetch_deepseek_v4(cache)}")
-    print(f"deepseek-v3 GGUF vocabulary in {deepseek_v3_gguf(cache)}")
+    print(f"deepseek-v3 GGUF vocabulary in {deepseek_vocab_gguf(cache)}")
+    print(f"deepseek-llm GGUF vocabulary in {deepseek_vocab_gguf(cache, 'deepseek-llm', 'tokenizer-deepseek-llm.gguf')}")
     if args.fetch_only:
         return
     if args.deepseek_v3_only:

@@ -33,9 +33,9 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 11>& pre_families() {
+const std::array<PreFamily, 12>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 11> families{{
+  static const std::array<PreFamily, 12> families{{
       {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
@@ -61,6 +61,8 @@ const std::array<PreFamily, 11>& pre_families() {
        .digits = true},
       // DeepSeek-V3, R1 and their successors (the MoE models with latent attention).
       {.names = {"deepseek-v3"}, .patterns = {std::begin(p::kDeepSeekV3), std::end(p::kDeepSeekV3)}},
+      // DeepSeek-V2, V2-Lite and DeepSeek-LLM.
+      {.names = {"deepseek-llm"}, .patterns = {std::begin(p::kDeepSeekLlm), std::end(p::kDeepSeekLlm)}},
   }};
   return families;
 }

@@ -75,6 +75,7 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
       {"seed-coder", {}},
       {"deepseek-coder", {}},
       {"deepseek-v3", {}},
+      {"deepseek-llm", {}},
   };
   std::map<std::vector<int32_t>, std::string> seen;
   for (const auto& [family, names] : families) {

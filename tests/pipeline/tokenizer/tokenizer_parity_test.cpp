@@ -100,6 +100,11 @@ TEST_CASE("tokenizer: DeepSeek-V3's tokenizer.json, and its vocabulary as a deep
   check_parity("deepseek-v3 (GGUF)");
 }
 
+TEST_CASE("tokenizer: DeepSeek's vocabulary under DeepSeek-V2's deepseek-llm splitting tokenizes as llama.cpp on the corpus",
+          "[tokenizer][parity]") {
+  check_parity("deepseek-llm (GGUF)");
+}
+
 TEST_CASE("tokenizer: Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("llama3.2 (tokenizer.json)");
 }
