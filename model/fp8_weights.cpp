@@ -2,11 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/float16.hpp"
@@ -75,20 +78,46 @@ void quantize_q8_0(const float* x, int64_t n, std::byte* out) {
   }
 }
 
+// One weight's rows, each value its e4m3 number times its block's scale, as Q8_0 blocks (float32
+// when a row is not whole blocks).
+std::shared_ptr<std::vector<std::byte>> convert(const Fp8Blocks& blocks, const TensorView& t, const TensorView& scale_view) {
+  static const std::array<float, 256> kE4m3 = [] {
+    std::array<float, 256> table{};
+    for (int b = 0; b < 256; ++b) table[static_cast<std::size_t>(b)] = fp8_e4m3_to_float(static_cast<std::uint8_t>(b));
+    return table;
+  }();
+  const int64_t rows = t.shape[0], cols = t.shape[1], block_cols = (cols + blocks.cols - 1) / blocks.cols;
+  const std::vector<float> scales = tensor_to_f32(scale_view);
+  const bool q8 = cols % kQ8Block == 0;
+  auto bytes = std::make_shared<std::vector<std::byte>>(
+      static_cast<std::size_t>(q8 ? rows * (cols / kQ8Block) * kQ8Bytes : rows * cols * 4));
+  std::vector<float> row(static_cast<std::size_t>(cols));
+  const auto* values = reinterpret_cast<const std::uint8_t*>(t.data.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* block_scales = scales.data() + (r / blocks.rows) * block_cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      row[static_cast<std::size_t>(c)] = kE4m3[values[r * cols + c]] * block_scales[c / blocks.cols];
+    }
+    if (q8) {
+      quantize_q8_0(row.data(), cols, bytes->data() + r * (cols / kQ8Block) * kQ8Bytes);
+    } else {
+      std::memcpy(bytes->data() + r * cols * 4, row.data(), static_cast<std::size_t>(cols) * 4);
+    }
+  }
+  return bytes;
+}
+
 }  // namespace
 
 void convert_fp8_weights(const Fp8Blocks& blocks, std::map<std::string, TensorView>& tensors,
                          std::vector<std::shared_ptr<const std::vector<std::byte>>>& owned) {
-  std::vector<std::string> names;
-  for (const auto& [name, t] : tensors) {
-    if (t.dtype == DType::F8_E4M3) names.push_back(name);
-  }
-  for (const std::string& name : names) {
-    TensorView& t = tensors.at(name);
+  // Every FP8 weight and its scales, checked before any is converted.
+  std::vector<std::pair<TensorView*, std::map<std::string, TensorView>::iterator>> jobs;
+  for (auto& [name, t] : tensors) {
+    if (t.dtype != DType::F8_E4M3) continue;
     if (t.shape.size() != 2) throw ModelError(t.file + ": FP8 tensor '" + t.name + "' is not a matrix");
-    const std::string scale_name = name + "_scale_inv";
-    const auto found = tensors.find(scale_name);
-    if (found == tensors.end()) throw ModelError(t.file + ": FP8 tensor '" + t.name + "' has no " + scale_name);
+    const auto found = tensors.find(name + "_scale_inv");
+    if (found == tensors.end()) throw ModelError(t.file + ": FP8 tensor '" + t.name + "' has no " + name + "_scale_inv");
     const int64_t rows = t.shape[0], cols = t.shape[1];
     const int64_t block_rows = (rows + blocks.rows - 1) / blocks.rows, block_cols = (cols + blocks.cols - 1) / blocks.cols;
     if (found->second.shape != std::vector<int64_t>{block_rows, block_cols}) {
@@ -97,27 +126,23 @@ void convert_fp8_weights(const Fp8Blocks& blocks, std::map<std::string, TensorVi
                        std::to_string(blocks.cols) + " blocks of a [" + std::to_string(rows) + ", " +
                        std::to_string(cols) + "] weight");
     }
-    const std::vector<float> scales = tensor_to_f32(found->second);
-    const bool q8 = cols % kQ8Block == 0;
-    auto bytes = std::make_shared<std::vector<std::byte>>(
-        static_cast<std::size_t>(q8 ? rows * (cols / kQ8Block) * kQ8Bytes : rows * cols * 4));
-    std::vector<float> row(static_cast<std::size_t>(cols));
-    const auto* values = reinterpret_cast<const std::uint8_t*>(t.data.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* block_scales = scales.data() + (r / blocks.rows) * block_cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        row[static_cast<std::size_t>(c)] = fp8_e4m3_to_float(values[r * cols + c]) * block_scales[c / blocks.cols];
-      }
-      if (q8) {
-        quantize_q8_0(row.data(), cols, bytes->data() + r * (cols / kQ8Block) * kQ8Bytes);
-      } else {
-        std::memcpy(bytes->data() + r * cols * 4, row.data(), static_cast<std::size_t>(cols) * 4);
-      }
-    }
-    t.dtype = q8 ? DType::Q8_0 : DType::F32;
-    t.data = std::span<const std::byte>(bytes->data(), bytes->size());
-    owned.push_back(std::move(bytes));
-    tensors.erase(found);
+    jobs.emplace_back(&t, found);
+  }
+  // Converted on every core, a weight at a time (a 671B checkpoint is 671 GB of them).
+  std::vector<std::shared_ptr<std::vector<std::byte>>> converted(jobs.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++) converted[i] = convert(blocks, *jobs[i].first, jobs[i].second->second);
+  };
+  std::vector<std::thread> threads(std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency())));
+  for (std::thread& thread : threads) thread = std::thread(work);
+  for (std::thread& thread : threads) thread.join();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    TensorView& t = *jobs[i].first;
+    t.dtype = t.shape[1] % kQ8Block == 0 ? DType::Q8_0 : DType::F32;
+    t.data = std::span<const std::byte>(converted[i]->data(), converted[i]->size());
+    owned.push_back(std::move(converted[i]));
+    tensors.erase(jobs[i].second);
   }
 }
 

@@ -108,8 +108,8 @@ void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spe
 // head's dimensions (key_length_mla; key_length is the cache row, kv_lora_rank + rope's), the value
 // head's, and RoPE's (rope.dimension_count) on paired dimensions as llama.cpp rotates them (its
 // NORM mode). Under YaRN llama.cpp cancels RoPE's own attention factor and scales the softmax by
-// the square of 1 + 0.1 · rope.scaling.yarn_log_multiplier / 0.1 · ln(factor) (the converter
-// stores 0.1 · mscale_all_dim there).
+// (1 + 0.1 · mscale_all_dim · ln factor)², mscale_all_dim being rope.scaling.yarn_log_multiplier
+// / 0.1 (the converter stores 0.1 · mscale_all_dim there).
 void read_mla(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
   const auto required = [&](const std::string& key) {

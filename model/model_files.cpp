@@ -295,7 +295,7 @@ void ModelFiles::split_fused_projections() {
 void ModelFiles::split_latent_heads() {
   troupe::split_latent_heads(
       spec_, [&](const std::string& name) { return find(name) != nullptr; },
-      [&](const std::string& stacked, const std::vector<std::pair<std::string, int64_t>>& parts) { split_rows(stacked, parts); });
+      [&](const std::string& stacked, const RowParts& parts) { split_rows(stacked, parts); });
 }
 
 void ModelFiles::split_stacked_experts() {

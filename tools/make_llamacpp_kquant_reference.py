@@ -15,6 +15,7 @@ before sampling) at every step. One slot, 2 threads, an F32 KV cache, no prompt 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -43,11 +44,12 @@ def post(url: str, body: dict) -> dict:
         return json.load(r)
 
 
-def run_file(server_bin: Path, model: Path, prompts: list, port: int) -> list:
-    proc = subprocess.Popen(
-        [str(server_bin), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-t", "2", "-c", "1024",
-         "--parallel", "1", "-ctk", "f32", "-ctv", "f32", "--no-warmup"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@contextlib.contextmanager
+def llama_server(server_bin: Path, model: Path, port: int, args: list[str]):
+    """llama-server on `model` at 127.0.0.1:`port` with `args`, from its first healthy answer until
+    the block ends."""
+    proc = subprocess.Popen([str(server_bin), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(240):
             try:
@@ -58,6 +60,15 @@ def run_file(server_bin: Path, model: Path, prompts: list, port: int) -> list:
                 time.sleep(0.5)
         else:
             raise RuntimeError("llama-server did not start")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def run_file(server_bin: Path, model: Path, prompts: list, port: int) -> list:
+    with llama_server(server_bin, model, port, ["-t", "2", "-c", "1024", "--parallel", "1", "-ctk", "f32", "-ctv", "f32",
+                                                "--no-warmup"]):
         out = []
         for p in prompts:
             r = post(f"http://127.0.0.1:{port}/completion", {
@@ -72,9 +83,6 @@ def run_file(server_bin: Path, model: Path, prompts: list, port: int) -> list:
                 "top_logprobs": [[[t["id"], round(t["logprob"], 5)] for t in s["top_logprobs"]] for s in steps],
             })
         return out
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def main() -> None:

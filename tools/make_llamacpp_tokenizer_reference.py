@@ -23,8 +23,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +31,11 @@ import gguf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixture_files import write_jsonl_gz  # noqa: E402
+from make_llamacpp_kquant_reference import llama_server, post  # noqa: E402
 from make_tokenizer_fixtures import CACHE, FIXTURES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8193
-
-
-def post(url: str, body: dict) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read())
 
 
 def model_with_vocab(vocab_gguf: Path, pre: str, out: Path) -> None:
@@ -95,19 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "deepseek-llm.gguf"
         model_with_vocab(vocab_gguf, "deepseek-llm", model)
-        proc = subprocess.Popen([str(bin_dir / "llama-server"), "-m", str(model), "--host", "127.0.0.1", "--port", str(PORT),
-                                 "-t", "1", "-c", "256", "--parallel", "1", "--no-warmup"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(240):
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except Exception:
-                    time.sleep(0.5)
-            else:
-                raise RuntimeError("llama-server did not start")
+        with llama_server(bin_dir / "llama-server", model, PORT, ["-t", "1", "-c", "256", "--parallel", "1", "--no-warmup"]):
             rows = []
             for text, hf in zip(corpus, hf_rows):
                 url = f"http://127.0.0.1:{PORT}/tokenize"
@@ -118,9 +99,6 @@ def main() -> None:
                     row["ids_literal_special"] = literal
                 row.update({k: v for k, v in hf.items() if k.startswith("decoded")})
                 rows.append(row)
-        finally:
-            proc.terminate()
-            proc.wait()
     write_jsonl_gz(FIXTURES / "expected" / "deepseek-llm-llamacpp.jsonl", rows)
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
     load = {"name": "deepseek-llm (GGUF)", "expected": "deepseek-llm-llamacpp", "format": "gguf",

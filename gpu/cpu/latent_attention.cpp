@@ -97,7 +97,7 @@ int64_t LatentAttention::bytes() const {
   return input_.bytes() + q_b_.bytes() + heads + static_cast<int64_t>(floats * sizeof(float));
 }
 
-void LatentAttention::forward(float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
+void LatentAttention::forward(const float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
                               const AttentionOptions& options, std::span<const double> inv_freq, float* out,
                               LatentScratch& s, ThreadPool* pool) const {
   const int64_t tokens = batch.total_tokens();

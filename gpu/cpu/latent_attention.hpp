@@ -44,10 +44,10 @@ class LatentAttention {
   int64_t output_width() const { return heads_ * mla_.v_head_dim; }
   int64_t bytes() const;
 
-  // `projected`: [tokens, input_projection().rows()], the step's tokens in batch order (modified:
-  // the q_a and latent parts are normed in place). Stores each token's cache row in `kv` (whose
-  // values are its keys), attends, and writes [tokens, heads · v_head_dim] into `out`.
-  void forward(float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
+  // `projected`: [tokens, input_projection().rows()], the step's tokens in batch order. Stores each
+  // token's cache row in `kv` (whose values are its keys), attends, and writes [tokens, heads ·
+  // v_head_dim] into `out`.
+  void forward(const float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
                const AttentionOptions& options, std::span<const double> inv_freq, float* out, LatentScratch& scratch,
                ThreadPool* pool) const;
 
