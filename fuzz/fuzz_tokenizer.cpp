@@ -26,7 +26,7 @@ using troupe::fuzz::violated;
 
 const Tokenizer& tokenizer(int which) {
   static const Tokenizer smollm2 =
-      Tokenizer::from_tokenizer_json(std::string(TROUPE_FIXTURES_DIR) + "/tokenizer/smollm2/tokenizer.json");
+      Tokenizer::from_tokenizer_json(troupe::test::unpacked(std::string(TROUPE_FIXTURES_DIR) + "/tokenizer/smollm2/tokenizer.json"));
   static const Tokenizer qwen = troupe::tokenizer_from_gguf(
       troupe::GgufFile(troupe::test::unpacked(std::string(TROUPE_FIXTURES_DIR) + "/tokenizer/deepseek-qwen/tokenizer.gguf")));
   return which == 0 ? smollm2 : qwen;

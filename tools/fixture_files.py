@@ -29,3 +29,14 @@ def pack(path: Path) -> Path:
     out.write_bytes(gzip_bytes(path.read_bytes()))
     path.unlink()
     return out
+
+
+def plain(path: Path) -> Path:
+    """`path` when it exists, else the unpacked copy of `path`.gz (a generator reading a fixture that
+    is committed packed), made next to the system's temporary files."""
+    if path.exists():
+        return path
+    import tempfile
+    out = Path(tempfile.gettempdir()) / ("troupe-fixture-" + "-".join(path.parts[-3:]))
+    out.write_bytes(gzip.decompress(path.with_name(path.name + ".gz").read_bytes()))
+    return out

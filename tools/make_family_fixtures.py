@@ -767,11 +767,12 @@ def qwen2_moe_fixtures(out: Path) -> None:
 
 
 def mla_like(**overrides) -> dict:
-    """llama_like's sizes for a latent-attention model: no head_dim (DeepSeek-V3's config maps it to
-    qk_rope_head_dim), a latent of 24 and heads of 16 + 8 q/k dimensions (the cache row 32, a q8_0
-    block), values of 24 (neither the latent's width nor q/k's)."""
-    cfg = llama_like(num_hidden_layers=3, num_key_value_heads=4, intermediate_size=96, moe_intermediate_size=32,
-                     n_routed_experts=8, num_experts_per_tok=3, first_k_dense_replace=1, kv_lora_rank=24,
+    """llama_like's sizes for a latent-attention model, kept small (the fixtures travel to a lent GPU
+    with the tree): hidden 32, a dense layer, then one of 4 experts (2 per token); no head_dim (DeepSeek-V3's
+    config maps it to qk_rope_head_dim), a latent of 24 and heads of 16 + 8 q/k dimensions (the
+    cache row 32, a q8_0 block), values of 24 (neither the latent's width nor q/k's)."""
+    cfg = llama_like(hidden_size=32, num_hidden_layers=2, num_key_value_heads=4, intermediate_size=64, moe_intermediate_size=32,
+                     n_routed_experts=4, num_experts_per_tok=2, first_k_dense_replace=1, kv_lora_rank=24,
                      qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=24, pad_token_id=0)
     del cfg["head_dim"]
     cfg.update(overrides)
@@ -792,48 +793,158 @@ def spread_router(model, seed: int, bias: bool) -> None:
                     (0.1 * torch.randn(model.config.n_routed_experts, generator=gen)).to(torch.bfloat16).float())
 
 
+def emit_gguf_only(out: Path, name: str, model, seed: int, eos: str, symbols: list, add_bos_token: bool,
+                   converter: str) -> None:
+    """A family's tiny model only as llama.cpp's converter writes it (out/name), from a bfloat16
+    Hugging Face folder made for the conversion and removed after; cases without the 70-token one.
+    Saves the tree the Hugging Face twin would take where another fixture covers that format."""
+    source = out / f"{name}.src"
+    if source.exists():
+        shutil.rmtree(source)
+    source.mkdir(parents=True)
+    save_bf16(model)(source)
+    tiny_tokenizer(source, 600, "LlamaTokenizer", {"bos": "<s>", "eos": eos}, symbols, True, CHATML_TEMPLATE,
+                   add_bos_token=add_bos_token, legacy=False)
+    cases = [c for c in make_sequences(600, seed) if c[0] != "long"]
+    emit_llamacpp_gguf(out / name, source, model, cases, 600, sentencepiece_class=converter, outtype="bf16")
+    shutil.rmtree(source)
+
+
+def deepseek_v3_model():
+    """DeepseekV3ForCausalLM: q through its low-rank q_a / norm / q_b, YaRN (factor 4 over 32
+    positions) with mscale 1 and mscale_all_dim 0.5 (so RoPE's attention factor on the rotated
+    dimensions and the softmax scale differ), routing as DeepSeek-V3 (sigmoid scores, a selection
+    bias, 1 of 2 groups by its two best, renormalized, scaled 2.5), one shared expert."""
+    from transformers import DeepseekV3Config, DeepseekV3ForCausalLM
+    v3 = build_model(DeepseekV3ForCausalLM, DeepseekV3Config(**mla_like(
+        q_lora_rank=32, n_shared_experts=1, n_group=2, topk_group=1, routed_scaling_factor=2.5, norm_topk_prob=True,
+        rope_interleave=True, rope_parameters=dict(DEEPSEEK_YARN, mscale=1.0, mscale_all_dim=0.5))), 3001)
+    spread_router(v3, 3002, bias=True)
+    return bf16(v3)
+
+
+DEEPSEEK_YARN = {"rope_type": "yarn", "rope_theta": 10_000.0, "factor": 4.0, "original_max_position_embeddings": 32,
+                 "beta_fast": 32.0, "beta_slow": 1.0}
+
+
 def deepseek_fixtures(out: Path) -> None:
-    """Multi-head latent attention, three ways, each after a dense first layer with experts beside
-    shared ones:
-      deepseek_v2:   DeepseekV2ForCausalLM as DeepSeek-V2-Lite (q from one projection) with V2's YaRN
-                     (factor 4 over 32 positions, mscale = mscale_all_dim = 0.707) and routing by
-                     softmax from 2 of 4 groups ranked by their best expert (group_limited_greedy), not
-                     renormalized, scaled 1.5, two shared experts; and deepseek_v2_gguf, llama.cpp's
-                     conversion (deepseek2, kv_b split into k_b and v_b).
-      deepseek_v3:   DeepseekV3ForCausalLM: q through its low-rank q_a / norm / q_b, YaRN with mscale 1
-                     and mscale_all_dim 0.5 (so RoPE's attention factor on the rotated dimensions and
-                     the softmax scale differ), routing as DeepSeek-V3 (sigmoid, selection bias, 2 of 4
-                     groups by their two best, renormalized, 2.5).
-      glm4_moe_lite: Glm4MoeLiteForCausalLM (GLM-4.7-Flash): V3's attention without YaRN, routing by
-                     sigmoid with a selection bias in one group, scaled 1.8; and glm4_moe_lite_gguf."""
-    from transformers import (DeepseekV2Config, DeepseekV2ForCausalLM, DeepseekV3Config, DeepseekV3ForCausalLM,
-                              Glm4MoeLiteConfig, Glm4MoeLiteForCausalLM)
-    yarn = {"rope_type": "yarn", "rope_theta": 10_000.0, "factor": 4.0, "original_max_position_embeddings": 32,
-            "beta_fast": 32.0, "beta_slow": 1.0}
+    """Multi-head latent attention, each model a dense layer, then experts beside shared ones, as
+    llama.cpp's converter writes them (deepseek2, kv_b split into k_b and v_b; the safetensors
+    reading is deepseek_v3_fp8's):
+      deepseek_v2_gguf:   DeepseekV2ForCausalLM as DeepSeek-V2-Lite (q from one projection) with V2's
+                          YaRN (mscale = mscale_all_dim = 0.707) and routing by softmax from 1 of 2
+                          groups ranked by their best expert (group_limited_greedy), not renormalized,
+                          scaled 1.5, two shared experts.
+      glm4_moe_lite_gguf: Glm4MoeLiteForCausalLM (GLM-4.7-Flash): V3's attention without YaRN, routing
+                          by sigmoid with a selection bias in one group, scaled 1.8 (the converter
+                          writes no gating function for it, as for GLM-4.7-Flash).
+    then deepseek_v3_fp8 (deepseek_fp8_fixture) and deepseek_v2_gguf_q8 (deepseek_q8_fixture)."""
+    from transformers import DeepseekV2Config, DeepseekV2ForCausalLM, Glm4MoeLiteConfig, Glm4MoeLiteForCausalLM
     v2 = build_model(DeepseekV2ForCausalLM, DeepseekV2Config(**mla_like(
-        q_lora_rank=None, n_shared_experts=2, topk_method="group_limited_greedy", n_group=4, topk_group=2,
+        q_lora_rank=None, n_shared_experts=2, topk_method="group_limited_greedy", n_group=2, topk_group=1,
         routed_scaling_factor=1.5, norm_topk_prob=False,
-        rope_parameters=dict(yarn, mscale=0.707, mscale_all_dim=0.707))), 2901)
+        rope_parameters=dict(DEEPSEEK_YARN, mscale=0.707, mscale_all_dim=0.707))), 2901)
     spread_router(v2, 2902, bias=False)
     v2 = bf16(v2)
     assert v2.model.layers[0].self_attn.q_proj is not None and hasattr(v2.model.layers[1].mlp, "shared_experts")
-    emit_bf16_pair(out, "deepseek_v2", v2, 2911, "<|end▁of▁sentence|>", ["<|User|>"], True, "deepseek.DeepseekV2Model")
-
-    v3 = build_model(DeepseekV3ForCausalLM, DeepseekV3Config(**mla_like(
-        q_lora_rank=32, n_shared_experts=1, n_group=4, topk_group=2, routed_scaling_factor=2.5, norm_topk_prob=True,
-        rope_interleave=True, rope_parameters=dict(yarn, mscale=1.0, mscale_all_dim=0.5))), 3001)
-    spread_router(v3, 3002, bias=True)
-    v3 = bf16(v3)
-    emit(out / "deepseek_v3", v3, make_sequences(600, 3011), saver=save_bf16(v3))
-    tiny_tokenizer(out / "deepseek_v3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|end▁of▁sentence|>"},
-                   ["<|User|>"], True, CHATML_TEMPLATE, add_bos_token=True, legacy=False)
+    emit_gguf_only(out, "deepseek_v2_gguf", v2, 2911, "<|end▁of▁sentence|>", ["<|User|>"], True, "deepseek.DeepseekV2Model")
 
     glm = build_model(Glm4MoeLiteForCausalLM, Glm4MoeLiteConfig(**mla_like(
         q_lora_rank=32, n_shared_experts=1, routed_scaling_factor=1.8, norm_topk_prob=True,
         rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0})), 3101)
     spread_router(glm, 3102, bias=True)
     glm = bf16(glm)
-    emit_bf16_pair(out, "glm4_moe_lite", glm, 3111, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4MoeLiteModel")
+    emit_gguf_only(out, "glm4_moe_lite_gguf", glm, 3111, "<|endoftext|>", ["<|user|>"], False, "glm.Glm4MoeLiteModel")
+    deepseek_fp8_fixture(out)
+    deepseek_q8_fixture(out)
+
+
+def load_deepseek_gguf(model, path: Path) -> None:
+    """The weights of a deepseek2 GGUF as llama.cpp's converter and llama-quantize write them
+    (experts stacked, kv_b split into k_b [heads, latent, nope] and v_b [heads, v, latent]),
+    dequantized by the gguf package, into `model` (a DeepseekV2ForCausalLM)."""
+    names = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
+             "attn_q_a": "self_attn.q_a_proj", "attn_q_a_norm": "self_attn.q_a_layernorm", "attn_q_b": "self_attn.q_b_proj",
+             "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa", "attn_kv_a_norm": "self_attn.kv_a_layernorm",
+             "attn_output": "self_attn.o_proj", "ffn_gate_inp": "mlp.gate", "ffn_gate": "mlp.gate_proj",
+             "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj", "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+             "ffn_up_shexp": "mlp.shared_experts.up_proj", "ffn_down_shexp": "mlp.shared_experts.down_proj"}
+    cfg = model.config
+    state = model.state_dict()
+    loaded, halves = set(), {}
+    for t in gguf.GGUFReader(str(path)).tensors:
+        values = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
+        parts = t.name.split(".")
+        if t.name in ("token_embd.weight", "output.weight", "output_norm.weight"):
+            target = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+                      "output_norm.weight": "model.norm.weight"}[t.name]
+        elif parts[2] in ("attn_k_b", "attn_v_b"):
+            halves.setdefault(parts[1], {})[parts[2]] = values
+            continue
+        elif parts[2].endswith("_exps"):
+            experts, inter = f"model.layers.{parts[1]}.mlp.experts.", cfg.moe_intermediate_size
+            if parts[2] == "ffn_down_exps":
+                target = experts + "down_proj"
+            else:
+                rows = slice(0, inter) if parts[2] == "ffn_gate_exps" else slice(inter, 2 * inter)
+                state[experts + "gate_up_proj"][:, rows, :].copy_(values)
+                loaded.add(experts + "gate_up_proj")
+                continue
+        else:
+            target = f"model.layers.{parts[1]}.{names[parts[2]]}.weight"
+        state[target].copy_(values.reshape(state[target].shape))
+        loaded.add(target)
+    for layer, kv in halves.items():  # kv_b's rows per head: the k_b rows transposed, then v_b's
+        k, v = kv["attn_k_b"].transpose(1, 2), kv["attn_v_b"]
+        target = f"model.layers.{layer}.self_attn.kv_b_proj.weight"
+        state[target].copy_(torch.cat([k, v], dim=1).reshape(state[target].shape))
+        loaded.add(target)
+    assert loaded == set(state), set(state) - loaded
+    model.load_state_dict(state)
+
+
+def deepseek_q8_fixture(out: Path) -> None:
+    """deepseek_v2_gguf_q8: a DeepSeek-V2 model (q through a rank of 32: llama.cpp reads V2-Lite's
+    single q projection only in V2-Lite's layer counts) whose latent (32), q/k heads (32 + 8) and
+    value heads (32) are whole 32-weight blocks, converted by llama.cpp and quantized by its
+    llama-quantize to Q8_0 — each head's k_b and v_b too, which troupe then multiplies by int8
+    activations head by head; the reference holds the file's dequantized weights."""
+    from transformers import DeepseekV2Config, DeepseekV2ForCausalLM
+    config = DeepseekV2Config(**mla_like(q_lora_rank=32, kv_lora_rank=32, qk_nope_head_dim=32, v_head_dim=32,
+                                         n_shared_experts=1, topk_method="greedy", routed_scaling_factor=1.0,
+                                         norm_topk_prob=False,
+                                         rope_parameters={"rope_type": "default", "rope_theta": 10_000.0}))
+    model = build_model(DeepseekV2ForCausalLM, config, 3201)
+    spread_router(model, 3202, bias=False)
+    model = bf16(model)
+    folder, source = out / "deepseek_v2_gguf_q8", out / "deepseek_v2_gguf_q8.src"
+    for f in (folder, source):
+        if f.exists():
+            shutil.rmtree(f)
+    source.mkdir(parents=True)
+    save_bf16(model)(source)
+    tiny_tokenizer(source, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|end▁of▁sentence|>"}, ["<|User|>"], True,
+                   CHATML_TEMPLATE, add_bos_token=True, legacy=False)
+    cases = [c for c in make_sequences(600, 3211) if c[0] != "long"]
+    emit_llamacpp_gguf(folder, source, model, cases, 600, sentencepiece_class="deepseek.DeepseekV2Model", outtype="bf16")
+    shutil.rmtree(source)
+    bf16_file = folder / "model.bf16.gguf"
+    (folder / "model.gguf").rename(bf16_file)
+    subprocess.run([str(PEER / "build" / "bin" / "llama-quantize"), str(bf16_file), str(folder / "model.gguf"), "Q8_0"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    found = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
+    for name in ("blk.1.attn_k_b.weight", "blk.1.attn_v_b.weight", "blk.1.ffn_gate_exps.weight", "blk.0.attn_q_b.weight"):
+        assert found[name] == "Q8_0", (name, found[name])
+    twin = build_model(DeepseekV2ForCausalLM, config, 3201)
+    load_deepseek_gguf(twin, bf16_file)  # the loader's self-check: the bfloat16 file holds the model's weights
+    assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
+    bf16_file.unlink()
+    load_deepseek_gguf(twin, folder / "model.gguf")
+    for f in folder.glob("logits_*.f32"):
+        f.unlink()
+    files, scale = logits_cases(twin, folder, cases)
+    write_reference(folder, "model.gguf", 600, cases, files)
+    print(f"{folder.name}: max|logit| = {scale:.4f}, types {sorted(set(found.values()))}")
 
 
 def fp8_blocks(weight: torch.Tensor, block: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -866,7 +977,7 @@ def q8_0_round(weight: torch.Tensor) -> torch.Tensor:
 
 
 def deepseek_fp8_fixture(out: Path) -> None:
-    """deepseek_v3_fp8: deepseek_v3's weights as DeepSeek-V3's own checkpoints store them, every
+    """deepseek_v3_fp8: deepseek_v3_model()'s weights as DeepSeek-V3's own checkpoints store them, every
     linear layer but the router in block-scaled FP8 (e4m3 values and a float32 weight_scale_inv per
     32x32 block, quantization_config fp8; partial blocks where a side is not a multiple of 32). troupe
     turns such a weight into Q8_0 blocks (model/fp8_weights.hpp), or float32 where its rows are not
@@ -876,11 +987,16 @@ def deepseek_fp8_fixture(out: Path) -> None:
     folder back to the FP8 values' logits."""
     from safetensors.torch import load_file, save_file
     from transformers import DeepseekV3ForCausalLM, FineGrainedFP8Config
-    source, folder = out / "deepseek_v3", out / "deepseek_v3_fp8"
+    source, folder = out / "deepseek_v3_fp8.bf16", out / "deepseek_v3_fp8"
     block = (32, 32)
-    if folder.exists():
-        shutil.rmtree(folder)
+    for f in (folder, source):
+        if f.exists():
+            shutil.rmtree(f)
     folder.mkdir(parents=True)
+    source.mkdir(parents=True)
+    save_bf16(deepseek_v3_model())(source)
+    tiny_tokenizer(source, 600, "LlamaTokenizer", {"bos": "<s>", "eos": "<|end▁of▁sentence|>"}, ["<|User|>"], True,
+                   CHATML_TEMPLATE, add_bos_token=True, legacy=False)
     state = load_file(str(source / "model.safetensors"))
     fp8_state, exact, reference = {}, {}, {}
     for name, tensor in state.items():
@@ -913,8 +1029,7 @@ def deepseek_fp8_fixture(out: Path) -> None:
         shutil.rmtree(scratch)
         return model
 
-    cases = json.loads((source / "reference.json").read_text())["cases"]
-    cases = [(c["name"], c["sequences"]) for c in cases]
+    cases = [c for c in make_sequences(600, 3011) if c[0] != "long"]
     loaded = DeepseekV3ForCausalLM.from_pretrained(folder, quantization_config=FineGrainedFP8Config(dequantize=True),
                                                    dtype=torch.float32, attn_implementation="eager").eval()
     want = run_logits(model_with(exact), cases[0][1])
@@ -922,6 +1037,7 @@ def deepseek_fp8_fixture(out: Path) -> None:
     assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), np.abs(got - want).max()
     files, scale = logits_cases(model_with(reference), folder, cases)
     write_reference(folder, ".", 600, cases, files)
+    shutil.rmtree(source)
     print(f"deepseek_v3_fp8: max|logit| = {scale:.4f}; transformers' FP8 loader agrees")
 
 
@@ -1037,7 +1153,7 @@ SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,
         "gpt_oss": gpt_oss_fixtures, "deepseek": deepseek_fixtures,
-        "deepseek_fp8": deepseek_fp8_fixture}
+        "deepseek_fp8": deepseek_fp8_fixture, "deepseek_q8": deepseek_q8_fixture}
 
 
 def main() -> int:

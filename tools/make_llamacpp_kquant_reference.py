@@ -25,6 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_files import pack  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 N_GEN = 64
 TOP = 5
@@ -108,6 +111,7 @@ def main() -> None:
         "files": files,
     }
     Path(args.out).write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    pack(Path(args.out))  # committed gzip-compressed (tests/support/fixtures.hpp unpacks it)
 
 
 if __name__ == "__main__":

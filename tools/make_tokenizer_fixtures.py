@@ -41,7 +41,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_files import pack, write_jsonl_gz  # noqa: E402
+from fixture_files import pack, plain, write_jsonl_gz  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tokenizer"
@@ -188,7 +188,7 @@ def write_unicode_cases(cache: Path) -> None:
     deepseek = fetch_deepseek_v4(cache) / "tokenizer.json"
     sources = {
         "deepseek-v4": {"file": "deepseek-v4/tokenizer.json", "in_cache": True, "path": deepseek},
-        "smollm2": {"file": "smollm2/tokenizer.json", "in_cache": False, "path": FIXTURES / "smollm2" / "tokenizer.json"},
+        "smollm2": {"file": "smollm2/tokenizer.json", "in_cache": False, "path": plain(FIXTURES / "smollm2" / "tokenizer.json")},
         "llama3.2": {"file": "llama3.2/tokenizer.json", "in_cache": True, "path": fetch_llama(cache) / "tokenizer.json"},
     }
     texts = unicode_texts()
@@ -675,6 +675,7 @@ def main() -> None:
     (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     write_unicode_cases(cache)
     write_deepseek_v3_expectations(cache)
+    pack(smol_dir / "tokenizer.json")  # committed packed, as the GGUF vocabularies
 
 
 if __name__ == "__main__":

@@ -315,34 +315,41 @@ TEST_CASE("GLM-4.5 (experts routed as DeepSeek-V3: sigmoid scores, a selection b
     CHECK(spec.rotary_dims() == 8);
   }
 }
-TEST_CASE("DeepSeek-V2, DeepSeek-V3 and GLM-4.7-Flash (latent attention; DeepSeek's two routings), safetensors and llama.cpp's GGUF, match transformers",
+TEST_CASE("DeepSeek-V2 and GLM-4.7-Flash (latent attention; DeepSeek's two routings) as llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families][moe][mla]") {
-  for (const char* folder : {"deepseek_v2", "deepseek_v2_gguf", "deepseek_v3", "glm4_moe_lite", "glm4_moe_lite_gguf"}) {
-    check_all_cases_in_one_step(folder);
-  }
-  for (const char* path : {"models/deepseek_v2", "models/deepseek_v2_gguf/model.gguf"}) {
-    INFO(path);
-    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
-    REQUIRE(spec.mla);
-    CHECK(spec.mla->q_lora_rank == 0);
-    CHECK(spec.mla->kv_lora_rank == 24);
-    CHECK(spec.mla->nope_dim == 16);
-    CHECK(spec.mla->rope_dim == 8);
-    CHECK(spec.mla->v_head_dim == 24);
-    // The cache: one row of the latent and the shared rotated key per token and layer.
-    CHECK(spec.num_kv_heads == 1);
-    CHECK(spec.head_dim == 32);
-    CHECK(spec.kv_planes() == 1);
-    REQUIRE(spec.moe);
-    CHECK_FALSE(spec.moe->sigmoid_scores);
-    CHECK(spec.moe->groups == 4);
-    CHECK(spec.moe->group_top == 1);
-    CHECK_FALSE(spec.moe->normalize_top_k);
-    CHECK(spec.moe->weights_scale == Approx(1.5));
-    CHECK(spec.moe->shared_intermediate_size == 64);
-    CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true, true});
-  }
-  const ModelSpec v3 = ModelFiles::open(test::fixture("models/deepseek_v3")).spec();
+  for (const char* folder : {"deepseek_v2_gguf", "glm4_moe_lite_gguf"}) check_all_cases_in_one_step(folder);
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/deepseek_v2_gguf/model.gguf")).spec();
+  REQUIRE(spec.mla);
+  CHECK(spec.mla->q_lora_rank == 0);
+  CHECK(spec.mla->kv_lora_rank == 24);
+  CHECK(spec.mla->nope_dim == 16);
+  CHECK(spec.mla->rope_dim == 8);
+  CHECK(spec.mla->v_head_dim == 24);
+  // The cache: one row of the latent and the shared rotated key per token and layer.
+  CHECK(spec.num_kv_heads == 1);
+  CHECK(spec.head_dim == 32);
+  CHECK(spec.kv_planes() == 1);
+  REQUIRE(spec.moe);
+  CHECK_FALSE(spec.moe->sigmoid_scores);
+  CHECK(spec.moe->groups == 2);
+  CHECK(spec.moe->group_top == 1);
+  CHECK_FALSE(spec.moe->normalize_top_k);
+  CHECK(spec.moe->weights_scale == Approx(1.5));
+  CHECK(spec.moe->shared_intermediate_size == 64);
+  CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true});
+  // GLM-4.7-Flash's files carry no gating function: the selection bias tells DeepSeek-V3's routing.
+  const ModelSpec glm = ModelFiles::open(test::fixture("models/glm4_moe_lite_gguf/model.gguf")).spec();
+  REQUIRE(glm.moe);
+  CHECK(glm.moe->sigmoid_scores);
+  CHECK(glm.moe->selection_bias);
+  CHECK(glm.moe->weights_scale == Approx(1.8));
+}
+TEST_CASE("DeepSeek-V3 as its FP8 checkpoints store it (block-scaled e4m3, weight_scale_inv), safetensors, matches transformers",
+          "[gpu][cpu][reference][families][mla][fp8]") {
+  // The reference holds the FP8 values times their scales, in Q8_0 where troupe converts to it.
+  check_all_cases_in_one_step("deepseek_v3_fp8");
+  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v3_fp8"));
+  const ModelSpec& v3 = model.spec();
   REQUIRE(v3.mla);
   CHECK(v3.mla->q_lora_rank == 32);
   REQUIRE(v3.moe);
@@ -351,27 +358,34 @@ TEST_CASE("DeepSeek-V2, DeepSeek-V3 and GLM-4.7-Flash (latent attention; DeepSee
   CHECK(v3.moe->group_top == 2);
   // 1/sqrt(16 + 8) times (0.1 · 0.5 · ln 4 + 1)²: mscale_all_dim's factor, not RoPE's.
   CHECK(v3.attention_scale_of(1) == Approx(std::pow(0.05 * std::log(4.0) + 1.0, 2) / std::sqrt(24.0)));
-}
-TEST_CASE("DeepSeek-V3 as its FP8 checkpoints store it (block-scaled e4m3, weight_scale_inv) matches transformers",
-          "[gpu][cpu][reference][families][mla][fp8]") {
-  // The reference holds the FP8 values times their scales, in Q8_0 where troupe converts to it.
-  check_all_cases_in_one_step("deepseek_v3_fp8");
-  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v3_fp8"));
   CHECK(model.tensor("model.layers.1.mlp.experts.0.gate_proj.weight").dtype == DType::Q8_0);
   CHECK(model.tensor("model.layers.0.self_attn.q_b_proj.weight").dtype == DType::Q8_0);
   CHECK(model.tensor("model.layers.0.self_attn.kv_b_proj.0.weight").dtype == DType::F32);  // rows of 24: not Q8_0 blocks
   CHECK(model.find("model.layers.0.self_attn.q_b_proj.weight_scale_inv") == nullptr);
   CHECK(model.tensor("model.embed_tokens.weight").dtype == DType::BF16);  // not quantized in the file
 }
+TEST_CASE("a DeepSeek-V2 GGUF quantized by llama-quantize (Q8_0, each head's k_b and v_b too) matches transformers on its dequantized weights",
+          "[gpu][cpu][reference][families][mla]") {
+  // Float activations: exact. int8 activations: the blocks kept and each head's products run by
+  // the int8 kernels (cpu::per_head_products), within the int8 rounding other quantized fixtures show.
+  check_all_cases_in_one_step("deepseek_v2_gguf_q8");
+  check_all_cases_in_one_step("deepseek_v2_gguf_q8", /*keep_quantized=*/true, /*int8=*/true, /*tolerance=*/0.04);
+  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v2_gguf_q8/model.gguf"));
+  CHECK(model.tensor("model.layers.1.self_attn.k_b_proj.0.weight").dtype == DType::Q8_0);
+  CHECK(model.tensor("model.layers.1.self_attn.v_b_proj.3.weight").dtype == DType::Q8_0);
+  const cpu::CpuWeight head = cpu::CpuWeight::load(model, {{"model.layers.1.self_attn.k_b_proj.0.weight", {32, 32}}},
+                                                   cpu::CpuWeight::Mode{});
+  CHECK(head.takes_quantized());
+}
 TEST_CASE("a latent-attention model's cache is one plane of latent rows, a sixth of the naive heads' here",
           "[gpu][cpu][mla][kv]") {
-  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v2"));
+  const ModelFiles model = ModelFiles::open(test::fixture("models/deepseek_v2_gguf/model.gguf"));
   BackendOptions options = small_cache(64);
   options.kv_cache_dtype = "float32";
   CpuBackend backend(model, options);
-  // 3 layers × 256 slots × one row of 24 + 8 floats; decompressed, each slot would hold 4 heads'
+  // 2 layers × 256 slots × one row of 24 + 8 floats; decompressed, each slot would hold 4 heads'
   // keys (16 + 8) and values (24): 4 · 48 = 192 floats, not 32.
-  CHECK(backend.kv_cache_bytes() == 3 * 256 * 32 * 4);
+  CHECK(backend.kv_cache_bytes() == 2 * 256 * 32 * 4);
 }
 TEST_CASE("Qwen2-MoE (experts beside a shared expert scaled by a sigmoid gate), safetensors and llama.cpp's GGUF, match transformers",
           "[gpu][cpu][reference][families][moe][qwen2_moe]") {
@@ -500,11 +514,23 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
         "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
-        "deepseek_v2_gguf", "deepseek_v3", "deepseek_v3_fp8", "glm4_moe_lite", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
+        "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
-    const ReferenceCase& longest = ref.cases.back();
-    const std::vector<int32_t>& ids = longest.sequences.front();
+    // The longest sequence of any case (the 70-token one where a fixture has it), and where its
+    // reference rows start.
+    const ReferenceCase* longest = nullptr;
+    std::size_t which = 0, first_row = 0;
+    for (const ReferenceCase& c : ref.cases) {
+      for (std::size_t i = 0, row = 0; i < c.sequences.size(); row += c.sequences[i].size(), ++i) {
+        if (longest == nullptr || c.sequences[i].size() > longest->sequences[which].size()) {
+          longest = &c;
+          which = i;
+          first_row = row;
+        }
+      }
+    }
+    const std::vector<int32_t>& ids = longest->sequences[which];
     const ModelFiles model = ModelFiles::open(ref.model);
     BackendOptions options = small_cache(64);
     options.kv_cache_dtype = "float32";  // auto would store a bfloat16 fixture's cache in bfloat16
@@ -537,7 +563,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
       done += n;
       ++other_done;
       double scale = 0.0;
-      const float* want = longest.logits.data() + (done - 1) * ref.vocab;
+      const float* want = longest->logits.data() + (static_cast<int64_t>(first_row) + done - 1) * ref.vocab;
       worst = std::max(worst, relative_error(out.row(out.first_row[0]), want, static_cast<std::size_t>(ref.vocab), scale));
     }
     INFO("worst relative error " << worst);

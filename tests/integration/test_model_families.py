@@ -6,7 +6,7 @@ parallel blocks), GLM-4 (partial interleaved RoPE), EXAONE 4 (RoPE on sliding la
 SentencePiece tokenizer.model and its family's chat template; Qwen3 GGUFs of Q2_K, Q3_K, IQ4_NL and
 IQ4_XS tensors and of the lattice types IQ1_S … IQ3_S made by llama-quantize, their vocabulary in the file; GLM-4.5 (experts routed as
 DeepSeek-V3, a shared expert), Qwen2-MoE (a gated shared expert), DeepSeek-V2 (its GGUF) and DeepSeek-V3 (latent attention:
-one cache row per token and layer); gpt-oss (attention sinks, biased experts) as llama.cpp's GGUF with MXFP4 experts and as OpenAI's MXFP4 safetensors) served end to end: 16 concurrent
+one cache row per token and layer; as its block-scaled FP8 checkpoint); gpt-oss (attention sinks, biased experts) as llama.cpp's GGUF with MXFP4 experts and as OpenAI's MXFP4 safetensors) served end to end: 16 concurrent
 greedy requests, streamed and not, chat and completions, give what `troupe generate` gives for each
 alone. The server is set up so that the paths a sliding window can break are all taken: prompts
 far longer than the 8-position window, prefilled in chunks of 16 tokens (--max-num-batched-tokens)
@@ -29,7 +29,7 @@ from troupe_server import TroupeServer, http_request
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "qwen3_moe",
             "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
-            "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3"]
+            "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3_fp8"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
 
 
@@ -52,8 +52,9 @@ BFLOAT16 = {"mistral": (2, 16), "phi3": (2, 16), "smollm3": (4, 16), "gemma2": (
             "cohere": (2, 16), "cohere2": (4, 16), "glm4": (2, 16), "exaone4": (4, 16), "gpt_oss_mxfp4": (3, 16),
             "glm4_moe": (3, 16), "qwen2_moe": (3, 16)}
 FLOAT16 = {"qwen3_gguf_mixed": (2, 64), "qwen3_gguf_iq": (2, 64), "gpt_oss_gguf": (3, 16)}
-# Latent attention keeps one bfloat16 row (latent 24 + rotated key 8) per token and layer.
-LATENT = {"deepseek_v2_gguf": (3, 32), "deepseek_v3": (3, 32)}
+# Latent attention keeps one bfloat16 (float16 for the FP8 checkpoint, held as Q8_0) row (latent 24 +
+# rotated key 8) per token and layer.
+LATENT = {"deepseek_v2_gguf": (2, 32), "deepseek_v3_fp8": (2, 32)}
 KV_CACHE_BYTES = {**{name: 200 * 2 * layers * 2 * head_dim * 4 for name, (layers, head_dim) in FLOAT32.items()},
                   **{name: 200 * 2 * layers * 2 * head_dim * 2 for name, (layers, head_dim) in {**BFLOAT16, **FLOAT16}.items()},
                   **{name: 200 * layers * row * 2 for name, (layers, row) in LATENT.items()}}

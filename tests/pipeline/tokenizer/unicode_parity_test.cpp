@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "pipeline/tokenizer/unicode_properties.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/pipeline/tokenizer/tokenizer_fixtures.hpp"
 
 namespace {
@@ -49,7 +50,8 @@ TEST_CASE("tokenization of Unicode 15.0-16.0 characters matches Hugging Face") {
   for (const auto& [name, entry] : cases.at("tokenizers").as_object()) {
     const boost::json::object& spec = entry.as_object();
     const auto dir = spec.at("in_cache").as_bool() ? troupe::test::tokenizer_cache_dir() : troupe::test::tokenizer_fixtures_dir();
-    const auto path = dir / std::string(spec.at("file").as_string());
+    auto path = dir / std::string(spec.at("file").as_string());
+    if (!spec.at("in_cache").as_bool()) path = troupe::test::unpacked(path);  // committed gzip-compressed
     if (!std::filesystem::exists(path)) {
       FAIL(path.string() << " is missing: run tools/make_tokenizer_fixtures.py --fetch-only (set TROUPE_TOKENIZER_CACHE "
                             "to use another directory)");
