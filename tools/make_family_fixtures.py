@@ -112,6 +112,10 @@ still exact, since the reference runs on those same weights in float32. Writes:
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
+  deepseek_v2_gguf/, glm4_moe_lite_gguf/, deepseek_v3_fp8/, deepseek_v2_gguf_q8/ (--only deepseek):
+                 multi-head latent attention — DeepSeek-V2 and GLM-4.7-Flash as llama.cpp's GGUF,
+                 DeepSeek-V3 as its block-scaled FP8 checkpoint, a DeepSeek-V2 in llama-quantize's
+                 Q8_0 (deepseek_fixtures, deepseek_fp8_fixture, deepseek_q8_fixture say how).
 """
 from __future__ import annotations
 
