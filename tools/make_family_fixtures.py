@@ -617,11 +617,18 @@ def quantized_types_fixture(out: Path, name: str = "qwen3_gguf_mixed", types: di
     for pattern, qtype in types.items():
         assert found[pattern.replace("\\", "") + ".weight"] == qtype.upper(), (pattern, found)
     assert found["token_embd.weight"] == embedding.upper() and found["output.weight"] == output.upper(), found
-    twin = build_model(Qwen3ForCausalLM, config, seed)
-    load_qwen3_gguf(twin, bf16_file)  # the loader's self-check: the bfloat16 file holds the model's weights
+    reference_on_file_weights(folder, bf16_file, model, build_model(Qwen3ForCausalLM, config, seed), load_qwen3_gguf,
+                              cases, found)
+
+
+def reference_on_file_weights(folder: Path, bf16_file: Path, model, twin, load, cases, found: dict) -> None:
+    """folder/model.gguf's reference: `twin` (a model of `model`'s class and config) holding the
+    file's dequantized weights, read by `load` (load_qwen3_gguf, load_deepseek_gguf). First the
+    loader's self-check: the bfloat16 file it was quantized from holds `model`'s weights exactly."""
+    load(twin, bf16_file)
     assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
     bf16_file.unlink()
-    load_qwen3_gguf(twin, folder / "model.gguf")
+    load(twin, folder / "model.gguf")
     for f in folder.glob("logits_*.f32"):
         f.unlink()
     files, scale = logits_cases(twin, folder, cases)
@@ -939,16 +946,8 @@ def deepseek_q8_fixture(out: Path) -> None:
     found = {t.name: t.tensor_type.name for t in gguf.GGUFReader(str(folder / "model.gguf")).tensors}
     for name in ("blk.1.attn_k_b.weight", "blk.1.attn_v_b.weight", "blk.1.ffn_gate_exps.weight", "blk.0.attn_q_b.weight"):
         assert found[name] == "Q8_0", (name, found[name])
-    twin = build_model(DeepseekV2ForCausalLM, config, 3201)
-    load_deepseek_gguf(twin, bf16_file)  # the loader's self-check: the bfloat16 file holds the model's weights
-    assert np.array_equal(run_logits(twin, cases[0][1]), run_logits(model, cases[0][1]))
-    bf16_file.unlink()
-    load_deepseek_gguf(twin, folder / "model.gguf")
-    for f in folder.glob("logits_*.f32"):
-        f.unlink()
-    files, scale = logits_cases(twin, folder, cases)
-    write_reference(folder, "model.gguf", 600, cases, files)
-    print(f"{folder.name}: max|logit| = {scale:.4f}, types {sorted(set(found.values()))}")
+    reference_on_file_weights(folder, bf16_file, model, build_model(DeepseekV2ForCausalLM, config, 3201),
+                              load_deepseek_gguf, cases, found)
 
 
 def fp8_blocks(weight: torch.Tensor, block: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
