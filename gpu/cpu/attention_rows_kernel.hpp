@@ -46,13 +46,15 @@ inline void decode_row(KvDtype dtype, const std::byte* src, int64_t n, float* ds
 
 template <class V>
 TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                             const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
+                             const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1, int64_t h0,
+                             int64_t h1) {
   using vf = typename V::vf;
   using vi = typename V::vi;
   constexpr int L = V::kLanes;
   constexpr int C = V::kKeys;
   const int64_t d = kv.head_dim, group = heads / kv.kv_heads;
-  const int64_t rows = (t1 - t0) * group, width = (rows + L - 1) / L * L;
+  const int64_t span = h1 - h0;  // the query heads g·group + h0 .. + h1 of kv head g
+  const int64_t rows = (t1 - t0) * span, width = (rows + L - 1) / L * L;
 
   thread_local std::vector<float> qt_buf, ot_buf, stat_buf, kc_buf, vc_buf;
   thread_local std::vector<int32_t> lane_pos, lane_first;
@@ -70,7 +72,7 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
       for (int64_t i = 0; i < d; ++i) qt[i * width + r] = 0.0f;
       continue;
     }
-    const int64_t t = t0 + r / group, h = g * group + r % group;
+    const int64_t t = t0 + r / span, h = g * group + h0 + r % span;
     const float* q = seq.q + t * q_stride + h * d;
     for (int64_t i = 0; i < d; ++i) qt[i * width + r] = q[i] * options.scale;
     lane_pos[r] = static_cast<int32_t>(seq.start + t);
@@ -78,6 +80,7 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
   }
 
   const bool decode = kv.dtype != KvDtype::Float32;
+  const bool values_are_keys = kv.values == kv.keys;  // latent attention: one plane, decoded once
   float* kc = decode ? scratch(kc_buf, static_cast<std::size_t>(C * d)) : nullptr;
   float* vc = decode ? scratch(vc_buf, static_cast<std::size_t>(C * d)) : nullptr;
   const int64_t last = seq.start + t1 - 1;                   // the furthest key any row sees
@@ -96,10 +99,10 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
       if (decode) {
         if (j < n) {
           decode_row(kv.dtype, kr, d, kc + j * d);
-          decode_row(kv.dtype, vr, d, vc + j * d);
+          if (!values_are_keys) decode_row(kv.dtype, vr, d, vc + j * d);
         }
         k[j] = kc + (j < n ? j : 0) * d;
-        v[j] = vc + (j < n ? j : 0) * d;
+        v[j] = (values_are_keys ? kc : vc) + (j < n ? j : 0) * d;
       } else {
         k[j] = reinterpret_cast<const float*>(kr);
         v[j] = reinterpret_cast<const float*>(vr);
@@ -155,7 +158,7 @@ TROUPE_ROWS_TARGET void tile(const PagedKv& kv, const AttentionSequence& seq, in
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t t = t0 + r / group, h = g * group + r % group;
+    const int64_t t = t0 + r / span, h = g * group + h0 + r % span;
     float* out = seq.out + (t * heads + h) * d;
     const float inv = 1.0f / (row_sum[r] + options.sink_term(h, row_max[r]));
     for (int64_t i = 0; i < d; ++i) out[i] = ot[i * width + r] * inv;

@@ -12,7 +12,7 @@ namespace troupe::cpu {
 namespace {
 
 struct Item {
-  int64_t seq, g, t0, t1;
+  int64_t seq, g, t0, t1, h0, h1;  // the query heads h0 .. h1 of kv head g, tokens t0 .. t1
   int64_t cost;  // keys read × rows: for ordering, longest first
 };
 
@@ -38,13 +38,15 @@ int64_t attention_tile_tokens(int64_t group) {
 }
 
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                                   const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
+                                   const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1, int64_t h0,
+                                   int64_t h1) {
   const int64_t d = kv.head_dim, group = heads / kv.kv_heads;
+  if (h1 < 0) h1 = group;
   std::vector<float> scores, kp(static_cast<std::size_t>(d)), vp(static_cast<std::size_t>(d));
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t pos = seq.start + t;
     const int64_t first = options.first_visible(pos);
-    for (int64_t h = g * group; h < (g + 1) * group; ++h) {  // as cpu::paged_attention, row by row
+    for (int64_t h = g * group + h0; h < g * group + h1; ++h) {  // as cpu::paged_attention, row by row
       const float* qh = seq.q + t * q_stride + h * d;
       scores.resize(static_cast<std::size_t>(pos + 1 - first));
       float max_score = -INFINITY;
@@ -73,14 +75,25 @@ void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& s
 
 void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> sequences, int64_t q_stride,
                           int64_t heads, const AttentionOptions& options, ThreadPool* pool, CpuIsa isa) {
-  const int64_t group = heads / kv.kv_heads, tile_tokens = attention_tile_tokens(group);
+  const int64_t group = heads / kv.kv_heads;
+  // An item's query heads: a kv head's whole group (its rows share every key row read), or, past 8
+  // query heads per kv head (latent attention's one kv head for all of them; Qwen3-235B's 16), the
+  // group in even parts of at most 16, at least two, so that one sequence's decode spreads over the
+  // threads. Each row's arithmetic is its own lane's: the split changes no result.
+  const int64_t parts = group <= 8 ? 1 : std::max<int64_t>(2, (group + 15) / 16);
+  const int64_t span = (group + parts - 1) / parts, tile_tokens = attention_tile_tokens(span);
   std::vector<Item> items;
   for (int64_t s = 0; s < static_cast<int64_t>(sequences.size()); ++s) {
     const AttentionSequence& seq = sequences[s];
     for (int64_t t0 = 0; t0 < seq.tokens; t0 += tile_tokens) {
       const int64_t t1 = std::min(seq.tokens, t0 + tile_tokens);
       const int64_t keys = seq.start + t1 - options.first_visible(seq.start + t0);
-      for (int64_t g = 0; g < kv.kv_heads; ++g) items.push_back(Item{s, g, t0, t1, keys * (t1 - t0)});
+      for (int64_t g = 0; g < kv.kv_heads; ++g) {
+        for (int64_t h0 = 0; h0 < group; h0 += span) {
+          const int64_t h1 = std::min(group, h0 + span);
+          items.push_back(Item{s, g, t0, t1, h0, h1, keys * (t1 - t0) * (h1 - h0)});
+        }
+      }
     }
   }
   // Longest first, then taken one by one as threads come free: the long items of a long prompt do
@@ -95,13 +108,13 @@ void paged_attention_step(const PagedKv& kv, std::span<const AttentionSequence> 
       const AttentionSequence& seq = sequences[it.seq];
       switch (tile) {
         case Tile::RowsAvx512:
-          paged_attention_rows_avx512(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          paged_attention_rows_avx512(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1, it.h0, it.h1);
           break;
         case Tile::RowsAvx2:
-          paged_attention_rows_avx2(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          paged_attention_rows_avx2(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1, it.h0, it.h1);
           break;
         case Tile::Portable:
-          paged_attention_tile_portable(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1);
+          paged_attention_tile_portable(kv, seq, q_stride, heads, options, it.g, it.t0, it.t1, it.h0, it.h1);
           break;
       }
     }

@@ -40,12 +40,16 @@ int64_t attention_tile_tokens(int64_t group);
 
 // One work item: query tokens [t0, t1) of `seq`, the query heads of kv head g. The AVX2 and
 // AVX-512 kernels only where cpu_supports() says so; paged_attention_tile_portable is the
-// reference loop for the same rows.
+// reference loop for the same rows. Each takes the query heads h0 .. h1 of kv head g (h1 < 0: all
+// of its group).
 void paged_attention_rows_avx512(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                                 const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
+                                 const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1,
+                                 int64_t h0 = 0, int64_t h1 = -1);
 void paged_attention_rows_avx2(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                               const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
+                               const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1,
+                               int64_t h0 = 0, int64_t h1 = -1);
 void paged_attention_tile_portable(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                                   const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1);
+                                   const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1,
+                                   int64_t h0 = 0, int64_t h1 = -1);
 
 }  // namespace troupe::cpu

@@ -65,8 +65,8 @@ struct Zmm {
 }  // namespace
 
 void paged_attention_rows_avx512(const PagedKv& kv, const AttentionSequence& seq, int64_t q_stride, int64_t heads,
-                                 const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1) {
-  rows_kernel::tile<Zmm>(kv, seq, q_stride, heads, options, g, t0, t1);
+                                 const AttentionOptions& options, int64_t g, int64_t t0, int64_t t1, int64_t h0, int64_t h1) {
+  rows_kernel::tile<Zmm>(kv, seq, q_stride, heads, options, g, t0, t1, h0, h1 < 0 ? heads / kv.kv_heads : h1);
 }
 
 }  // namespace troupe::cpu

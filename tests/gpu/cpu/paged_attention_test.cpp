@@ -11,6 +11,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "gpu/cpu/cpu_features.hpp"
@@ -26,8 +27,10 @@ struct Case {
   int64_t start, tokens;
 };
 
+// values_are_keys: one cache plane read as both (latent attention's).
 void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const std::vector<Case>& cases, bool use_pool,
-                             int64_t window = 0, float softcap = 0.0f, const std::vector<float>& sinks = {}) {
+                             int64_t window = 0, float softcap = 0.0f, const std::vector<float>& sinks = {},
+                             bool values_are_keys = false) {
   const AttentionOptions options{window > 0 ? 0.0625f : 1.0f / std::sqrt(static_cast<float>(d)), window, softcap,
                                  sinks.empty() ? nullptr : sinks.data()};
   const int64_t block_size = 16, num_blocks = 128;
@@ -63,7 +66,7 @@ void check_against_reference(int64_t heads, int64_t kv_heads, int64_t d, const s
       kv_encode_row(dtype, keys.data() + r * d, d, k_store.data() + r * row_bytes);
       kv_encode_row(dtype, values.data() + r * d, d, v_store.data() + r * row_bytes);
     }
-    const PagedKv kv{k_store.data(), v_store.data(), block_size, kv_heads, d, dtype};
+    const PagedKv kv{k_store.data(), values_are_keys ? k_store.data() : v_store.data(), block_size, kv_heads, d, dtype};
     std::vector<AttentionSequence> seqs;
     for (std::size_t i = 0; i < cases.size(); ++i) {
       paged_attention(kv, tables[i].data(), cases[i].start, cases[i].tokens, q[i].data(), q_stride, heads, options,
@@ -112,6 +115,12 @@ TEST_CASE("step-wide paged attention matches the per-head reference", "[gpu][cpu
   }
   SECTION("several rows tiles per prompt with a window longer than the tile, 8 query heads per kv head") {
     check_against_reference(16, 2, 64, {{0, 150}, {500, 40}, {700, 1}}, true, 100);
+  }
+  SECTION("16 query heads per kv head (Qwen3-235B's): each kv head's group in two parts") {
+    check_against_reference(32, 2, 64, {{0, 50}, {100, 1}, {30, 1}}, true);
+  }
+  SECTION("latent attention's shape: 20 query heads over one kv head whose values are its keys") {
+    check_against_reference(20, 1, 32, {{0, 1}, {5, 1}, {200, 1}, {0, 40}, {60, 17}}, true, 0, 0.0f, {}, true);
   }
   SECTION("soft-capped scores (Gemma 2): a cap of 1.5 on scores of about ±2, with and without a window") {
     check_against_reference(8, 4, 64, {{0, 70}, {90, 1}, {12, 17}}, true, 0, 1.5f);
@@ -181,30 +190,35 @@ TEST_CASE("a row's attention is the same bits prefilled in a tile or decoded alo
   // Echoed prompt logprobs must equal those of the same tokens decoded one by one (int8 activation
   // rounding turns a last-bit difference into visible logprob differences): every tile computes a
   // row lane-wise, whatever else shares its tile.
-  const int64_t heads = 9, kv_heads = 3, d = 64, block_size = 16, tokens = 75;
-  const int64_t q_stride = heads * d;
-  std::mt19937 rng(11);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> k(tokens * kv_heads * d), v(k.size()), q(tokens * q_stride);
-  for (auto* x : {&k, &v, &q}) {
-    for (auto& e : *x) e = normal(rng);
-  }
-  std::vector<int32_t> table{3, 0, 4, 1, 2};
-  std::vector<std::byte> k_store(8 * block_size * kv_heads * kv_row_bytes(KvDtype::Float16, d)), v_store(k_store.size());
-  const PagedKv kv{k_store.data(), v_store.data(), block_size, kv_heads, d, KvDtype::Float16};
-  kv_store(kv, table.data(), 0, tokens, k.data(), v.data(), kv_heads * d);
-  const AttentionOptions options{0.125f, 0};
-  for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512Vnni}) {
-    if (!cpu_supports(isa)) continue;
-    INFO(cpu_isa_name(isa));
-    std::vector<float> prefilled(tokens * heads * d);
-    const AttentionSequence all{table.data(), 0, tokens, q.data(), prefilled.data()};
-    paged_attention_step(kv, {&all, 1}, q_stride, heads, options, nullptr, isa);
-    for (int64_t t : {int64_t{1}, int64_t{17}, int64_t{40}, tokens - 1}) {
-      std::vector<float> alone(heads * d);
-      const AttentionSequence one{table.data(), t, 1, q.data() + t * q_stride, alone.data()};
-      paged_attention_step(kv, {&one, 1}, q_stride, heads, options, nullptr, isa);
-      CHECK(std::memcmp(alone.data(), prefilled.data() + t * heads * d, alone.size() * sizeof(float)) == 0);
+  // 9 query heads over 3 kv heads (SmolLM2), and 20 over one (latent attention: each row's kv head
+  // in two parts of 10 heads, shared out differently prefilled and decoded).
+  for (const auto [heads, kv_heads, d] : {std::tuple<int64_t, int64_t, int64_t>{9, 3, 64}, {20, 1, 32}}) {
+    INFO(heads << " query heads over " << kv_heads);
+    const int64_t block_size = 16, tokens = 75;
+    const int64_t q_stride = heads * d;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> k(tokens * kv_heads * d), v(k.size()), q(tokens * q_stride);
+    for (auto* x : {&k, &v, &q}) {
+      for (auto& e : *x) e = normal(rng);
+    }
+    std::vector<int32_t> table{3, 0, 4, 1, 2};
+    std::vector<std::byte> k_store(8 * block_size * kv_heads * kv_row_bytes(KvDtype::Float16, d)), v_store(k_store.size());
+    const PagedKv kv{k_store.data(), v_store.data(), block_size, kv_heads, d, KvDtype::Float16};
+    kv_store(kv, table.data(), 0, tokens, k.data(), v.data(), kv_heads * d);
+    const AttentionOptions options{0.125f, 0};
+    for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512Vnni}) {
+      if (!cpu_supports(isa)) continue;
+      INFO(cpu_isa_name(isa));
+      std::vector<float> prefilled(tokens * heads * d);
+      const AttentionSequence all{table.data(), 0, tokens, q.data(), prefilled.data()};
+      paged_attention_step(kv, {&all, 1}, q_stride, heads, options, nullptr, isa);
+      for (int64_t t : {int64_t{1}, int64_t{17}, int64_t{40}, tokens - 1}) {
+        std::vector<float> alone(heads * d);
+        const AttentionSequence one{table.data(), t, 1, q.data() + t * q_stride, alone.data()};
+        paged_attention_step(kv, {&one, 1}, q_stride, heads, options, nullptr, isa);
+        CHECK(std::memcmp(alone.data(), prefilled.data() + t * heads * d, alone.size() * sizeof(float)) == 0);
+      }
     }
   }
 }
