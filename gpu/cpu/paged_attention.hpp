@@ -1,6 +1,7 @@
 #pragma once
 // Attention of a whole step (every sequence, prefill chunks and decode tokens) over the paged KV
-// cache, as one parallel loop over work items of (sequence, kv head, tile of query tokens). The
+// cache, as one parallel loop over work items of (sequence, kv head, tile of query tokens; past 8
+// query heads per kv head, a part of them: latent attention's one kv head spreads over threads). The
 // plain per-(token, head) loop is cpu_kernels.hpp's paged_attention, the reference. Each item's
 // rows are its tokens × the query heads sharing the kv head; its tile reads each key and value row
 // once for all of them, flash-style (a running max and sum per row instead of a row of scores as
