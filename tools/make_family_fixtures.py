@@ -474,40 +474,54 @@ def qwen3_moe_config(layers: int, dense: list[int], normalize: bool) -> Qwen3Moe
                                        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}))
 
 
-def load_qwen3_gguf(model, path: Path) -> None:
-    """The weights of a qwen3 or qwen3moe GGUF (llama.cpp's names, experts stacked), dequantized, into
-    `model`."""
-    names = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
-             "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
-             "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm", "ffn_gate_inp": "mlp.gate",
-             "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+def load_gguf_weights(model, path: Path, names: dict, split=None) -> None:
+    """The weights of a GGUF as llama.cpp's converter (and llama-quantize) writes them, dequantized
+    by the gguf package, into `model`: the embedding, output and final norm, each layer's tensors
+    by `names` (llama.cpp's name -> Hugging Face's under model.layers.N), and the stacked experts
+    (ffn_*_exps) into transformers 5's fused gate_up_proj [experts, 2 inter, hidden] (gate rows
+    first) and down_proj [experts, hidden, inter]. `split(layer, name, values)`, when given, takes the
+    tensors the file splits from one of the model's and returns {Hugging Face name: values} once it
+    has their parts (None until then)."""
     state = model.state_dict()
     loaded = set()
+
+    def put(target: str, values: torch.Tensor) -> None:
+        state[target].copy_(values.reshape(state[target].shape))
+        loaded.add(target)
+
+    globals_ = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+                "output_norm.weight": "model.norm.weight"}
     for t in gguf.GGUFReader(str(path)).tensors:
         values = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
         parts = t.name.split(".")
-        if t.name in ("token_embd.weight", "output.weight", "output_norm.weight"):
-            target = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
-                      "output_norm.weight": "model.norm.weight"}[t.name]
-            state[target].copy_(values.reshape(state[target].shape))
-            loaded.add(target)
-        elif parts[2].endswith("_exps"):
-            # transformers 5 holds a layer's experts as gate_up_proj [experts, 2 inter, hidden] (gate
-            # rows first) and down_proj [experts, hidden, inter].
-            experts = f"model.layers.{parts[1]}.mlp.experts."
-            inter = model.config.moe_intermediate_size
-            if parts[2] == "ffn_down_exps":
-                state[experts + "down_proj"].copy_(values)
-            else:
-                rows = slice(0, inter) if parts[2] == "ffn_gate_exps" else slice(inter, 2 * inter)
-                state[experts + "gate_up_proj"][:, rows, :].copy_(values)
-            loaded.add(experts + ("down_proj" if parts[2] == "ffn_down_exps" else "gate_up_proj"))
+        if t.name in globals_:
+            put(globals_[t.name], values)
+        elif parts[2] == "ffn_down_exps":
+            put(f"model.layers.{parts[1]}.mlp.experts.down_proj", values)
+        elif parts[2] in ("ffn_gate_exps", "ffn_up_exps"):
+            fused, inter = f"model.layers.{parts[1]}.mlp.experts.gate_up_proj", model.config.moe_intermediate_size
+            rows = slice(0, inter) if parts[2] == "ffn_gate_exps" else slice(inter, 2 * inter)
+            state[fused][:, rows, :].copy_(values)
+            loaded.add(fused)
+        elif parts[2] in names:
+            put(f"model.layers.{parts[1]}.{names[parts[2]]}.weight", values)
+        elif split is not None:
+            for target, joined in (split(parts[1], parts[2], values) or {}).items():
+                put(target, joined)
         else:
-            target = f"model.layers.{parts[1]}.{names[parts[2]]}.weight"
-            state[target].copy_(values.reshape(state[target].shape))
-            loaded.add(target)
+            raise KeyError(f"{path}: no Hugging Face name for {t.name}")
     assert loaded == set(state), set(state) - loaded
     model.load_state_dict(state)
+
+
+def load_qwen3_gguf(model, path: Path) -> None:
+    """The weights of a qwen3 or qwen3moe GGUF (llama.cpp's names, experts stacked), dequantized, into
+    `model`."""
+    load_gguf_weights(model, path, {
+        "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
+        "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+        "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm", "ffn_gate_inp": "mlp.gate",
+        "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"})
 
 
 def quantized_moe_fixture(out: Path, model, cases) -> None:
@@ -874,44 +888,23 @@ def load_deepseek_gguf(model, path: Path) -> None:
     """The weights of a deepseek2 GGUF as llama.cpp's converter and llama-quantize write them
     (experts stacked, kv_b split into k_b [heads, latent, nope] and v_b [heads, v, latent]),
     dequantized by the gguf package, into `model` (a DeepseekV2ForCausalLM)."""
-    names = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
-             "attn_q_a": "self_attn.q_a_proj", "attn_q_a_norm": "self_attn.q_a_layernorm", "attn_q_b": "self_attn.q_b_proj",
-             "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa", "attn_kv_a_norm": "self_attn.kv_a_layernorm",
-             "attn_output": "self_attn.o_proj", "ffn_gate_inp": "mlp.gate", "ffn_gate": "mlp.gate_proj",
-             "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj", "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
-             "ffn_up_shexp": "mlp.shared_experts.up_proj", "ffn_down_shexp": "mlp.shared_experts.down_proj"}
-    cfg = model.config
-    state = model.state_dict()
-    loaded, halves = set(), {}
-    for t in gguf.GGUFReader(str(path)).tensors:
-        values = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
-        parts = t.name.split(".")
-        if t.name in ("token_embd.weight", "output.weight", "output_norm.weight"):
-            target = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
-                      "output_norm.weight": "model.norm.weight"}[t.name]
-        elif parts[2] in ("attn_k_b", "attn_v_b"):
-            halves.setdefault(parts[1], {})[parts[2]] = values
-            continue
-        elif parts[2].endswith("_exps"):
-            experts, inter = f"model.layers.{parts[1]}.mlp.experts.", cfg.moe_intermediate_size
-            if parts[2] == "ffn_down_exps":
-                target = experts + "down_proj"
-            else:
-                rows = slice(0, inter) if parts[2] == "ffn_gate_exps" else slice(inter, 2 * inter)
-                state[experts + "gate_up_proj"][:, rows, :].copy_(values)
-                loaded.add(experts + "gate_up_proj")
-                continue
-        else:
-            target = f"model.layers.{parts[1]}.{names[parts[2]]}.weight"
-        state[target].copy_(values.reshape(state[target].shape))
-        loaded.add(target)
-    for layer, kv in halves.items():  # kv_b's rows per head: the k_b rows transposed, then v_b's
-        k, v = kv["attn_k_b"].transpose(1, 2), kv["attn_v_b"]
-        target = f"model.layers.{layer}.self_attn.kv_b_proj.weight"
-        state[target].copy_(torch.cat([k, v], dim=1).reshape(state[target].shape))
-        loaded.add(target)
-    assert loaded == set(state), set(state) - loaded
-    model.load_state_dict(state)
+    halves: dict = {}
+
+    def join_kv_b(layer: str, name: str, values: torch.Tensor):
+        # kv_b's rows per head: the k_b rows transposed, then v_b's.
+        halves.setdefault(layer, {})[name] = values
+        if len(halves[layer]) < 2:
+            return None
+        k, v = halves[layer]["attn_k_b"].transpose(1, 2), halves[layer]["attn_v_b"]
+        return {f"model.layers.{layer}.self_attn.kv_b_proj.weight": torch.cat([k, v], dim=1)}
+
+    load_gguf_weights(model, path, {
+        "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm", "attn_q": "self_attn.q_proj",
+        "attn_q_a": "self_attn.q_a_proj", "attn_q_a_norm": "self_attn.q_a_layernorm", "attn_q_b": "self_attn.q_b_proj",
+        "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa", "attn_kv_a_norm": "self_attn.kv_a_layernorm",
+        "attn_output": "self_attn.o_proj", "ffn_gate_inp": "mlp.gate", "ffn_gate": "mlp.gate_proj",
+        "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj", "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+        "ffn_up_shexp": "mlp.shared_experts.up_proj", "ffn_down_shexp": "mlp.shared_experts.down_proj"}, join_kv_b)
 
 
 def deepseek_q8_fixture(out: Path) -> None:
