@@ -264,8 +264,6 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   const auto eps = static_cast<float>(spec_.rms_eps);
 
   xn_.resize(static_cast<std::size_t>(tokens * h));
-  qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
-  attn_.resize(static_cast<std::size_t>(tokens * qw));
   gate_up_.resize(static_cast<std::size_t>(tokens * 2 * inter));
   act_.resize(static_cast<std::size_t>(tokens * inter));
   delta_.resize(static_cast<std::size_t>(tokens * h));
@@ -320,6 +318,9 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     L.latent->forward(qkv_.data(), batch, positions.data(), latent_kv, L.attention, *L.inv_freq, attn_.data(),
                       latent_scratch_, pool_.get());
   } else {
+    // Sized per branch: latent attention's widths differ, and growing a vector back zero-fills.
+    qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
+    attn_.resize(static_cast<std::size_t>(tokens * qw));
     if (L.parallel_mlp) {
       project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
     } else {
