@@ -28,6 +28,11 @@ std::string cuda_unsupported(const ModelSpec& spec) {
            ") yet; the CPU backend does (--device cpu)";
   };
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
+  if (spec.attention_temperature.active()) {
+    return lacks("Llama 4's attention temperature, which Ministral 3 applies past " +
+                 std::to_string(spec.attention_temperature.original) + " tokens (a --max-model-len of at most that "
+                 "needs none)");
+  }
   if (spec.moe) return lacks("mixture-of-experts models");
   if (spec.qk_norm_whole || !spec.input_norms) {
     return lacks("layers without input norms or with q/k norms over every head (OLMo, EXAONE 4)");

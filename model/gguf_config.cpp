@@ -203,6 +203,14 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
       spec.rope.beta_fast = gguf.get_float(arch + ".rope.scaling.yarn_beta_fast").value_or(32.0);
       spec.rope.beta_slow = gguf.get_float(arch + ".rope.scaling.yarn_beta_slow").value_or(1.0);
       if (auto f = gguf.get_float(arch + ".rope.scaling.attn_factor")) spec.rope.attention_factor = *f;
+      // llama.cpp's reading of yarn_log_multiplier as mscale_all_dim (mscale 1): the factor on
+      // cos/sin is then mscale's over mscale_all_dim's, times attn_factor (Ministral 3: 1). Latent
+      // attention reads it its own way (read_mla).
+      if (const double log_mul = gguf.get_float(arch + ".rope.scaling.yarn_log_multiplier").value_or(0.0);
+          log_mul != 0.0 && !family->latent_attention && spec.rope.factor > 1.0) {
+        const double ln = std::log(spec.rope.factor);
+        spec.rope.attention_factor = spec.rope.attention_factor.value_or(1.0) * (0.1 * ln + 1.0) / (0.1 * log_mul * ln + 1.0);
+      }
       spec.rope.truncate = family->yarn_truncate;
       spec.max_position = std::max(spec.max_position, static_cast<int64_t>(static_cast<double>(spec.rope.original_max_position) * spec.rope.factor));
     }
@@ -261,6 +269,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
   }
   if (family->latent_attention) read_mla(gguf, arch, spec);
+  if (const double beta = gguf.get_float(arch + ".attention.temperature_scale").value_or(0.0); beta != 0.0) {
+    // Ministral 3's Llama 4 temperature; its period is YaRN's original context (llama.cpp's
+    // n_ctx_orig_yarn).
+    spec.attention_temperature = {beta, gguf.get_int(arch + ".rope.scaling.original_context_length").value_or(0)};
+  }
   if (family->mixture_of_experts) {
     // Every layer's MLP is the experts, but for leading_dense_block_count dense ones (GLM-4.5).
     MoeSpec moe;

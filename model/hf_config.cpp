@@ -171,6 +171,20 @@ void read_ropes(const ConfigView& cfg, ModelSpec& spec, double default_theta, st
   }
 }
 
+// Ministral 3's Llama 4 attention temperature: llama_4_scaling_beta beside YaRN's fields, whose
+// original_max_position_embeddings is its period (transformers' get_llama_4_attn_scale).
+void read_attention_temperature(const ConfigView& cfg, ModelSpec& spec) {
+  const json::object* params = object_field(cfg, "rope_parameters");
+  if (params == nullptr) params = object_field(cfg, "rope_scaling");
+  if (params == nullptr) return;
+  const ConfigView p(*params, cfg.source() + " rope parameters");
+  const double beta = p.number("llama_4_scaling_beta").value_or(0.0);
+  if (beta == 0.0) return;
+  const auto original = p.optional_integer("original_max_position_embeddings");
+  if (!original) p.fail("llama_4_scaling_beta without original_max_position_embeddings");
+  spec.attention_temperature = {beta, *original};
+}
+
 // The longest context the model serves: RoPE scaling that stretches the trained context extends it
 // (vLLM's rule), as Qwen2.5's YaRN turns 32,768 positions into 131,072.
 int64_t served_context(int64_t max_position, const RopeSpec& rope) {
@@ -243,8 +257,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const int64_t first = cfg.optional_integer("max_window_layers").value_or(spec.num_layers);
       for (int64_t i = first; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = true;
     }
-  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::Mixtral ||
-                        family.arch == Architecture::Phi3)) {
+  } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::Ministral3 ||
+                        family.arch == Architecture::Mixtral || family.arch == Architecture::Phi3)) {
     sliding.assign(sliding.size(), true);  // one window over every layer
   }
   if (std::none_of(sliding.begin(), sliding.end(), [](bool b) { return b; })) return;
@@ -441,6 +455,15 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     if (nested == nullptr || !nested->is_object()) top_view.fail(model_type + " config has no text_config");
     text = nested->as_object();
     where = source + " text_config";
+    // The text model's own type picks the family (Mistral3ForConditionalGeneration holds Mistral
+    // Small 3's or Ministral 3's); one troupe does not know is refused rather than read as another.
+    if (const auto text_type = ConfigView(text, where).string("model_type")) {
+      family = family_for_model_type(*text_type);
+      if (family == nullptr || is_wrapper_model_type(*family, *text_type)) {
+        ConfigView(text, where).fail("model_type \"" + *text_type + "\" is not supported as " + model_type +
+                                     "'s language model (supported: " + supported_model_types() + ")");
+      }
+    }
   }
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   const ConfigView cfg(text, where);
@@ -517,6 +540,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.logit_scale = cfg.number("logits_scaling").value_or(1.0);
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
+  if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   if (family->latent_attention) read_mla(cfg, spec);
   if (family->mixture_of_experts) read_moe(cfg, spec, *family);
   if (cohere) {

@@ -13,8 +13,11 @@ constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
 constexpr std::array<std::string_view, 1> kQwen3Types{"qwen3"};
 constexpr std::array<std::string_view, 1> kQwen3Gguf{"qwen3"};
 constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
-// Mistral3ForConditionalGeneration (Mistral Small 3.1): a Mistral language model beside Pixtral's vision tower.
+// Mistral3ForConditionalGeneration: a language model beside Pixtral's vision tower; its text_config
+// says which (mistral: Mistral Small 3.1 and 3.2; ministral3: Ministral 3).
 constexpr std::array<std::string_view, 1> kMistralWrappers{"mistral3"};
+constexpr std::array<std::string_view, 1> kMinistral3Types{"ministral3"};
+constexpr std::array<std::string_view, 1> kMinistral3Gguf{"mistral3"};
 // gemma3_text: Gemma3ForCausalLM; gemma3: Gemma3ForConditionalGeneration, whose text part is read.
 constexpr std::array<std::string_view, 1> kGemma3Types{"gemma3_text"};
 constexpr std::array<std::string_view, 1> kGemma3Wrappers{"gemma3"};
@@ -53,8 +56,8 @@ constexpr std::array<std::string_view, 1> kQwen2MoeGguf{"qwen2moe"};
 constexpr std::array<std::string_view, 4> kDeepseekV2Types{"deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
 constexpr std::array<std::string_view, 1> kDeepseekV2Gguf{"deepseek2"};
 
-const std::array<ModelFamily, 23>& families() {
-  static const std::array<ModelFamily, 23> all{{
+const std::array<ModelFamily, 24>& families() {
+  static const std::array<ModelFamily, 24> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -62,6 +65,10 @@ const std::array<ModelFamily, 23>& families() {
       // Llama with an optional sliding window over every layer.
       {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .hf_wrapper_types = kMistralWrappers,
        .gguf_architectures = {}, .gguf_permuted_qk = true},
+      // Ministral 3 (3B, 8B, 14B): Mistral's layers under YaRN, no window by default, and Llama 4's
+      // attention temperature past the original context.
+      {.arch = Architecture::Ministral3, .hf_model_types = kMinistral3Types, .gguf_architectures = kMinistral3Gguf,
+       .gguf_permuted_qk = true},
       // Gemma 2: Gemma 3 without q/k norms and local RoPE, with soft-capped attention and logits.
       {.arch = Architecture::Gemma2, .hf_model_types = kGemma2Types, .gguf_architectures = kGemma2Gguf,
        .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},

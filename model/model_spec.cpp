@@ -14,6 +14,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Qwen3: return "qwen3";
     case Architecture::Mistral: return "mistral";
+    case Architecture::Ministral3: return "ministral3";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -90,6 +91,8 @@ double ModelSpec::attention_scale_of(int64_t layer) const {
 void ModelSpec::limit_context(int64_t max_model_len) {
   max_position = std::min(max_position, max_model_len);
   if (rope.type == "longrope") rope.use_long_factors = max_position > rope.original_max_position;
+  // Positions run to max_position - 1; below `original` the temperature is exactly 1.
+  if (attention_temperature.active() && max_position <= attention_temperature.original) attention_temperature = {};
 }
 
 void ModelSpec::validate(const std::string& source) const {
@@ -123,6 +126,10 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": a sliding window must be positive");
   }
   if (clip_qkv < 0.0) throw ModelError(source + ": clip_qkv must be positive");
+  if (attention_temperature.active() && (attention_temperature.original <= 0 || !(attention_temperature.beta > 0.0))) {
+    throw ModelError(source + ": an attention temperature needs a positive beta and original context (got " +
+                     std::to_string(attention_temperature.beta) + ", " + std::to_string(attention_temperature.original) + ")");
+  }
   if (attention_softcap < 0.0 || final_logit_softcap < 0.0) throw ModelError(source + ": soft-capping must be positive");
   if (!(residual_multiplier > 0.0) || !(logit_scale > 0.0) || !(embedding_multiplier > 0.0)) {
     throw ModelError(source + ": residual, logit and embedding multipliers must be positive");

@@ -4,6 +4,7 @@
 // layers differ from Llama's (norms, activation, attention pattern) is said here as features;
 // model_family.hpp says which family has which, and decoder_layout.hpp which tensors each layer
 // reads.
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,7 +12,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -176,6 +177,19 @@ struct ModelSpec {
   // they join the residual stream, and the logits divided by logit_scale.
   double residual_multiplier = 1.0;
   double logit_scale = 1.0;
+  // Llama 4's attention temperature, as Ministral 3 takes it (transformers' llama_4_scaling_beta,
+  // GGUF attention.temperature_scale): after RoPE, each query row at position p is multiplied by
+  // 1 + beta · ln(1 + floor(p / original)), which is 1 below `original` (rope_parameters'
+  // original_max_position_embeddings). beta 0: none.
+  struct AttentionTemperature {
+    double beta = 0.0;
+    int64_t original = 0;
+    bool active() const { return beta != 0.0; }
+    float at(int64_t position) const {
+      return static_cast<float>(1.0 + beta * std::log1p(static_cast<double>(position / original)));
+    }
+  };
+  AttentionTemperature attention_temperature;
   // Sliding-window attention: per layer, the number of most recent positions (its own included) a
   // query attends to; 0 for a layer that sees the whole context. Empty: every layer is global.
   std::vector<int64_t> layer_window;
@@ -212,7 +226,8 @@ struct ModelSpec {
   // Only the sliding-window layers apply RoPE: layer_rope from layer_window (Cohere 2, EXAONE 4).
   void rope_on_sliding_layers_only();
   // Serve contexts of at most `max_model_len` tokens (no more than max_position): LongRoPE then
-  // uses its short factors when that is within the original context.
+  // uses its short factors when that is within the original context, and an attention temperature
+  // that no position served reaches is dropped.
   void limit_context(int64_t max_model_len);
 
   // Throws ModelError (prefixed with `source`) when sizes are missing or inconsistent.

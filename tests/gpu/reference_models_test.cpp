@@ -186,6 +186,23 @@ TEST_CASE("mistral3 (Mistral Small 3.1's multimodal layout) is read for its lang
     CHECK((entry.first.starts_with("model.") || entry.first.starts_with("lm_head.")));
   }
 }
+TEST_CASE("ministral3 (Ministral 3: YaRN, Llama 4's attention temperature) as released and as llama.cpp's GGUF matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("ministral3");
+  check_all_cases_in_one_step("ministral3_gguf");
+  for (const char* path : {"models/ministral3", "models/ministral3_gguf/model.gguf"}) {
+    INFO(path);
+    ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Ministral3);
+    CHECK(spec.layer_window.empty());
+    CHECK(spec.attention_temperature.beta == Approx(0.5));
+    CHECK(spec.attention_temperature.original == 16);
+    // YaRN's factor on cos/sin is 1 with mscale = mscale_all_dim (GGUF: yarn_log_multiplier 1).
+    CHECK(spec.attention_scale_of(0) == Approx(0.25));
+    spec.limit_context(16);  // no position served reaches the temperature's period
+    CHECK_FALSE(spec.attention_temperature.active());
+  }
+}
 TEST_CASE("an IQuest-Coder-shaped model (clip_qkv, sliding window from max_window_layers) matches transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("iquestcoder");
@@ -513,7 +530,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

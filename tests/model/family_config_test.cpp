@@ -203,6 +203,35 @@ TEST_CASE("Mistral configs: sliding_window absent is MistralConfig's 4096, null 
   CHECK(spec_from_hf_config(parse((head + R"(,"sliding_window":8})").c_str()), "c").layer_window == std::vector<int64_t>{8, 8});
 }
 
+TEST_CASE("Ministral 3 configs: no window by default, the temperature from rope_parameters, the wrapper's text type",
+          "[model][config][families]") {
+  const std::string text = R"({"model_type":"ministral3","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
+    "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":262144,"rope_parameters":{"rope_type":"yarn",
+    "factor":16.0,"original_max_position_embeddings":16384,"mscale":1.0,"mscale_all_dim":1.0,"llama_4_scaling_beta":0.1,
+    "rope_theta":1000000.0}})";
+  ModelSpec spec = spec_from_hf_config(parse(text.c_str()), "c");
+  CHECK(spec.arch == Architecture::Ministral3);
+  CHECK(spec.layer_window.empty());  // Ministral3Config: none (MistralConfig's 4096 is not its default)
+  CHECK(spec.attention_temperature.beta == Approx(0.1));
+  CHECK(spec.attention_temperature.original == 16384);
+  CHECK(spec.attention_temperature.at(16383) == 1.0f);
+  CHECK(spec.attention_temperature.at(16384) == Approx(1.0 + 0.1 * std::log(2.0)));
+  CHECK(spec.attention_temperature.at(3 * 16384 + 5) == Approx(1.0 + 0.1 * std::log(4.0)));
+  spec.limit_context(16384);
+  CHECK_FALSE(spec.attention_temperature.active());
+  // As Mistral3ForConditionalGeneration's text_config: its model_type picks the family.
+  const std::string wrapped = R"({"model_type":"mistral3","text_config":)" + text + "}";
+  CHECK(spec_from_hf_config(parse(wrapped.c_str()), "c").arch == Architecture::Ministral3);
+  const std::string other = R"({"model_type":"mistral3","text_config":{"model_type":"mistral4","hidden_size":64}})";
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(other.c_str()), "c"),
+                    Contains("model_type \"mistral4\" is not supported as mistral3's language model"));
+  const std::string no_original = R"({"model_type":"ministral3","hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096,
+    "rope_parameters":{"rope_type":"default","llama_4_scaling_beta":0.1}})";
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(no_original.c_str()), "c"),
+                    Contains("llama_4_scaling_beta without original_max_position_embeddings"));
+}
+
 TEST_CASE("Granite configs: the four multipliers, GraniteConfig's 1 when absent", "[model][config][families]") {
   const std::string head = R"({"model_type":"granite","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
     "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096)";

@@ -78,7 +78,8 @@ int check_fixture(const std::string& name) {
 const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_gguf", "llama3_1",
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
-                                          "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6"};
+                                          "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
+                                          "ministral3"};
 
 }  // namespace
 
@@ -151,4 +152,10 @@ TEST_CASE("Qwen3-Coder template matches transformers", "[chat_template][fixtures
 // <arg_key>/<arg_value> pairs, reasoning as <think>, tool results as <|observation|>.
 TEST_CASE("GLM-4.6 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("glm4_6") >= 20);
+}
+
+// Ministral 3 Reasoning: a default [SYSTEM_PROMPT] asking for [THINK] reasoning when none is given,
+// tools as [AVAILABLE_TOOLS] JSON, past calls written back as [TOOL_CALLS]name[ARGS]{...}.
+TEST_CASE("Ministral 3 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("ministral3") >= 20);
 }

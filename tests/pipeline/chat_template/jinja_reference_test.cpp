@@ -131,3 +131,17 @@ TEST_CASE("filters, tests and string methods (tojson as json.dumps)", "[chat_tem
     {"unicode_strip", R"__([{{ '　 x \n'|trim }}] {{ 'a b c'.split() }})__", R"__({})__", R"__([x] ['a', 'b', 'c'])__"},
   });
 }
+
+// jinja2's sort and dictsort (Ministral 3's template sorts a message's two content blocks by type;
+// Gemma 4's and Seed-OSS's walk mappings in dictsort order): case-insensitive by default, stable,
+// reverse keeping equal items in order, several attributes as one key.
+TEST_CASE("sort and dictsort filters", "[chat_template][jinja]") {
+  check_all({
+    {"sort_plain", R"__({{ [3, 1, 2] | sort | join(',') }})__", R"__({})__", R"__(1,2,3)__"},
+    {"sort_reverse_case", R"__({{ ['b', 'A', 'a', 'C'] | sort(reverse=true) | join(',') }}|{{ ['b', 'A', 'a', 'C'] | sort(case_sensitive=true) | join(',') }})__", R"__({})__", R"__(C,b,A,a|A,C,a,b)__"},
+    {"sort_stable_insensitive", R"__({{ ['b', 'A', 'a', 'B'] | sort | join(',') }})__", R"__({})__", R"__(A,a,b,B)__"},
+    {"sort_attribute", R"__({% for b in blocks | sort(attribute='type') %}{{ b.type }}:{{ b.v }};{% endfor %})__", R"__({"blocks": [{"type": "text", "v": 1}, {"type": "image_url", "v": 2}, {"type": "Image", "v": 3}]})__", R"__(Image:3;image_url:2;text:1;)__"},
+    {"sort_attributes", R"__({% for b in xs | sort(attribute='a,b.c') %}{{ b.a }}{{ b.b.c }} {% endfor %})__", R"__({"xs": [{"a": 2, "b": {"c": 1}}, {"a": 1, "b": {"c": 9}}, {"a": 1, "b": {"c": 3}}]})__", R"__(13 19 21 )__"},
+    {"dictsort", R"__({% for k, v in d | dictsort %}{{ k }}={{ v }} {% endfor %}|{% for k, v in d | dictsort(by='value', reverse=true) %}{{ k }} {% endfor %})__", R"__({"d": {"b": 1, "a": 3, "C": 2}})__", R"__(a=3 b=1 C=2 |a C b )__"},
+  });
+}
