@@ -85,7 +85,7 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
             out.grammar = config.grammars->compile(*job.request->structured_output);
             const Tokenizer& tokenizer = config.text->tokenizer;
             out.grammar_after = grammar_start_token(
-                job.request->tool_calls.reasoning, tokenizer.token_id(kReasoningEnd), *out.ids,
+                job.request->tool_calls.reasoning, tokenizer.token_id(reasoning_end(job.request->tool_calls.reasoning)), *out.ids,
                 [&](std::span<const int32_t> ids) { return tokenizer.decode(ids, /*skip_special_tokens=*/false); });
           }
           // Once per request, not per prompt of a batch: the words are the request's.

@@ -372,7 +372,7 @@ void run_serve(const ServeOptions& opt) {
     bool harmony = false;
     if (!reasoning_format_from_name(opt.reasoning_parser, served.reasoning, harmony)) {
       throw ConfigError("--reasoning-parser " + opt.reasoning_parser +
-                        ": unknown parser (use deepseek_r1, qwen3, glm45 or openai_gptoss)");
+                        ": unknown parser (use deepseek_r1, qwen3, glm45, mistral or openai_gptoss)");
     }
     if (harmony) served.tool_call_format = ToolCallFormat::Harmony;
     spdlog::info("troupe: chat replies' reasoning is returned as `reasoning` (--reasoning-parser {})", opt.reasoning_parser);
@@ -514,7 +514,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--reasoning-parser", opt->reasoning_parser,
                   "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "
                   "(DeepSeek-R1 and its distills, QwQ, Qwen3 thinking models whose template opens <think>), qwen3 "
-                  "(Qwen3: reasoning when the reply opens <think>; glm45 alike), openai_gptoss (gpt-oss, whose harmony channels "
+                  "(Qwen3: reasoning when the reply opens <think>; glm45 alike), mistral (Magistral, Ministral 3 Reasoning: "
+                  "[THINK] ... [/THINK]), openai_gptoss (gpt-oss, whose harmony channels "
                   "are parsed anyway); default: the text as generated (gpt-oss: parsed)");
   cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
                   "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "

@@ -82,6 +82,11 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   if (request.tool_calls.kind == ToolCallMode::Kind::Auto && request.tool_calls.format == ToolCallFormat::Mistral) {
     request.skip_special_tokens = false;
   }
+  // Mistral's [THINK] and [/THINK] are control tokens too (tokenizer v13 on).
+  if (request.tool_calls.reasoning == ReasoningFormat::Mistral &&
+      (request.tool_calls.kind == ToolCallMode::Kind::None || request.tool_calls.kind == ToolCallMode::Kind::Auto)) {
+    request.skip_special_tokens = false;
+  }
   // gpt-oss's harmony markers (<|channel|>, <|message|>, ...) are special tokens too: every chat
   // reply of such a model is read by the harmony parser, which needs them (reasoning, content and
   // calls are told apart by them) and removes them.

@@ -1,13 +1,17 @@
 #include "pipeline/tool_calls/thinking_parser.hpp"
 
+#include <algorithm>
+
 #include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
 
 namespace troupe {
-namespace {
 
-constexpr std::string_view kOpen = "<think>", kClose = kReasoningEnd;
-
-}  // namespace
+std::string_view reasoning_start(ReasoningFormat format) {
+  return format == ReasoningFormat::Mistral ? "[THINK]" : "<think>";
+}
+std::string_view reasoning_end(ReasoningFormat format) {
+  return format == ReasoningFormat::Mistral ? "[/THINK]" : "</think>";
+}
 
 MessageDelta ThinkingParser::push(std::string_view text) {
   MessageDelta out;
@@ -33,8 +37,11 @@ void ThinkingParser::to_content(std::string_view text, MessageDelta& out) {
 }
 
 void ThinkingParser::drain(MessageDelta& out, bool at_end) {
+  const std::string_view kOpen = reasoning_start(format_), kClose = reasoning_end(format_);
   if (state_ == State::Start) {
-    if (pending_.starts_with(kOpen)) {
+    if (format_ == ReasoningFormat::Mistral) {
+      state_ = State::BeforeReasoning;
+    } else if (pending_.starts_with(kOpen)) {
       pending_.erase(0, kOpen.size());
       state_ = State::Reasoning;
     } else if (kOpen.starts_with(pending_) && !at_end) {
@@ -42,6 +49,23 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     } else {
       state_ = format_ == ReasoningFormat::DeepSeekR1 ? State::Reasoning : State::Content;
     }
+  }
+  while (state_ == State::BeforeReasoning) {
+    const std::size_t open = pending_.find(kOpen), close = pending_.find(kClose);
+    if (close < open) {  // a stray [/THINK]: dropped, the text around it content
+      to_content(std::string_view(pending_).substr(0, close), out);
+      pending_.erase(0, close + kClose.size());
+      continue;
+    }
+    if (open == std::string::npos) {
+      const std::size_t keep = at_end ? 0 : std::max(partial_tag_suffix(pending_, kOpen), partial_tag_suffix(pending_, kClose));
+      to_content(std::string_view(pending_).substr(0, pending_.size() - keep), out);
+      pending_.erase(0, pending_.size() - keep);
+      return;
+    }
+    to_content(std::string_view(pending_).substr(0, open), out);
+    pending_.erase(0, open + kOpen.size());
+    state_ = State::Reasoning;
   }
   if (state_ == State::Reasoning) {
     const std::size_t close = pending_.find(kClose);
@@ -62,7 +86,7 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
 std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional<int32_t> end_token,
                                            std::span<const int32_t> prompt,
                                            const std::function<std::string(std::span<const int32_t>)>& text_of) {
-  if (format == ReasoningFormat::None || !end_token) return std::nullopt;
+  if (format == ReasoningFormat::None || format == ReasoningFormat::Mistral || !end_token) return std::nullopt;
   for (std::size_t i = prompt.size(); i-- > 0;) {
     if (prompt[i] != *end_token) continue;
     const std::string after = text_of(prompt.subspan(i + 1));

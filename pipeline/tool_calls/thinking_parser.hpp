@@ -1,14 +1,18 @@
 #pragma once
-// Reasoning between <think> and </think> (Qwen3, QwQ, DeepSeek-R1 and its distills), split off as
-// the message's `reasoning` when the server runs with vLLM's --reasoning-parser, as vLLM's
-// deepseek_r1 and qwen3 parsers split it; the rest is content, read by the request's tool-call
-// parser when it has one.
+// Reasoning between <think> and </think> (Qwen3, QwQ, DeepSeek-R1 and its distills) or [THINK] and
+// [/THINK] (Mistral's), split off as the message's `reasoning` when the server runs with vLLM's
+// --reasoning-parser, as vLLM's deepseek_r1, qwen3 and mistral parsers split it; the rest is
+// content, read by the request's tool-call parser when it has one.
 //
 //   deepseek_r1  the reply starts in reasoning (R1's templates open <think> in the prompt; a
 //                leading <think> the model writes itself is dropped) and </think> ends it. Without
 //                </think> the whole reply is reasoning.
 //   qwen3        the reply is reasoning only when it starts with <think> (Qwen3 writes it; with
 //                enable_thinking false it writes none, and the reply is content); </think> ends it.
+//   mistral      reasoning from the first [THINK] to the next [/THINK], wherever it comes; text
+//                around them is content, a [/THINK] without a [THINK] before it is dropped, and a
+//                reply without [THINK] is all content (Magistral and Ministral 3 Reasoning write
+//                [THINK] when their system prompt asks them to think).
 //
 // Streaming and whole replies split alike: a leading <think> and a </think> are held back while
 // only part of them has arrived.
@@ -25,18 +29,22 @@
 
 namespace troupe {
 
-// The text that closes a reply's reasoning (one token in the vocabularies of these models).
-inline constexpr std::string_view kReasoningEnd = "</think>";
+// The texts that open and close a reply's reasoning in `format` (one token each in the
+// vocabularies of these models).
+std::string_view reasoning_start(ReasoningFormat format);
+std::string_view reasoning_end(ReasoningFormat format);
 
 // Where a reasoning model's structured output (response_format, a forced tool call) starts: vLLM
 // applies its grammar only after the reasoning, so the model thinks first and then answers in the
 // required form. Returns the token the grammar waits for (`end_token`, the vocabulary's
-// kReasoningEnd) when the reply begins in reasoning: a reasoning format is set, the vocabulary has
+// reasoning_end) when the reply begins in reasoning: a <think> format is set, the vocabulary has
 // the token, and the prompt does not already close the reasoning — end with it, nothing but
 // whitespace after it (`text_of` gives the text of prompt ids), as Qwen3's and GLM-4.5's templates
 // with enable_thinking false close an empty one. (vLLM looks for the token anywhere in the prompt,
 // so an earlier turn's reasoning kept in the history would constrain a reply from its first token.)
-// nullopt: the grammar applies from the first token.
+// nullopt: the grammar applies from the first token — always for mistral, whose reply reasons only
+// when the model opens [THINK] itself (vLLM's wait for a [/THINK] that may never come would leave
+// such a reply unconstrained).
 std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional<int32_t> end_token,
                                            std::span<const int32_t> prompt,
                                            const std::function<std::string(std::span<const int32_t>)>& text_of);
@@ -54,7 +62,8 @@ class ThinkingParser : public ToolCallParser {
   bool content_null_when_empty() const override { return !content_ || content_->content_null_when_empty(); }
 
  private:
-  enum class State { Start, Reasoning, Content };
+  // BeforeReasoning: mistral's content until its first [THINK].
+  enum class State { Start, BeforeReasoning, Reasoning, Content };
   void drain(MessageDelta& out, bool at_end);
   void to_content(std::string_view text, MessageDelta& out);
 

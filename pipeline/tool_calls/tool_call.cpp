@@ -75,6 +75,8 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
     reasoning = ReasoningFormat::DeepSeekR1;
   } else if (name == "qwen3" || name == "glm45") {
     reasoning = ReasoningFormat::Qwen3;
+  } else if (name == "mistral") {
+    reasoning = ReasoningFormat::Mistral;
   } else if (name == "openai_gptoss") {
     harmony = true;
   } else {

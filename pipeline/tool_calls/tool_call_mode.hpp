@@ -36,7 +36,8 @@ inline const std::string* parameter_type(const ParameterTypes& types, const std:
 
 // vLLM's --reasoning-parser: how a reply's reasoning is told from its content (thinking_parser.hpp).
 // gpt-oss's harmony channels are parsed whenever the format is Harmony, with or without it.
-enum class ReasoningFormat { None, DeepSeekR1, Qwen3 };
+// Mistral: between [THINK] and [/THINK] (Magistral, Ministral 3 Reasoning), control tokens.
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral };
 
 struct ToolCallMode {
   enum class Kind {
@@ -60,7 +61,7 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
 std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, which splits as
-// qwen3 does: the reply reasons when it opens with <think>), and "openai_gptoss" (gpt-oss: harmony,
+// qwen3 does: the reply reasons when it opens with <think>), "mistral", and "openai_gptoss" (gpt-oss: harmony,
 // which sets no ReasoningFormat but the Harmony tool-call format). False for any other name.
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony);
 

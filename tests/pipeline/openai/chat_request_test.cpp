@@ -174,6 +174,13 @@ TEST_CASE("chat: --reasoning-parser reaches every chat request", "[openai][reaso
   CHECK(reasoning_format_from_name("openai_gptoss", format, harmony));
   CHECK(harmony);
   CHECK_FALSE(reasoning_format_from_name("granite", format, harmony));
+  CHECK(reasoning_format_from_name("mistral", format, harmony));
+  CHECK(format == ReasoningFormat::Mistral);
+  thinking.reasoning = ReasoningFormat::Mistral;
+  thinking.tool_call_format = ToolCallFormat::Mistral;
+  const GenerationRequest mistral =
+      parse_chat_request(R"({"model":"m","messages":[)" + kUser + R"(],"max_tokens":4})", thinking);
+  CHECK_FALSE(mistral.skip_special_tokens);  // [THINK] and [/THINK] are control tokens
 }
 
 TEST_CASE("chat: tools and tool_choice as vLLM reads them", "[openai]") {

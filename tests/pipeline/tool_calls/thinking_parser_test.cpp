@@ -68,6 +68,48 @@ TEST_CASE("qwen3: reasoning only when the reply opens <think>", "[tool_calls][re
   CHECK(none.content == "just text");
 }
 
+TEST_CASE("mistral: reasoning from [THINK] to [/THINK], the text around it content", "[tool_calls][reasoning]") {
+  const ToolCallMode mode = plain(ReasoningFormat::Mistral);
+  for (std::size_t piece : {1, 2, 5, 1000}) {
+    INFO("piece " << piece);
+    MessageDelta thinking = streamed("[THINK]The user greets.[/THINK]Hello!", piece, mode);
+    CHECK(thinking.reasoning == "The user greets.");
+    CHECK(thinking.content == "Hello!");
+    // Without [THINK] the reply is content (vLLM's mistral parser; deepseek_r1's rule would make it reasoning).
+    MessageDelta direct = streamed("Hello [there].", piece, mode);
+    CHECK(direct.reasoning.empty());
+    CHECK(direct.content == "Hello [there].");
+    // Text before [THINK] is content; a [/THINK] with no [THINK] before it is dropped.
+    MessageDelta late = streamed("Hm. [THINK]a[/THINK]b", piece, mode);
+    CHECK(late.reasoning == "a");
+    CHECK(late.content == "Hm. b");
+    MessageDelta stray = streamed("x[/THINK]y", piece, mode);
+    CHECK(stray.reasoning.empty());
+    CHECK(stray.content == "xy");
+    // Cut off while thinking: reasoning, and a partial tag at the end is text.
+    MessageDelta cut = streamed("[THINK]still [/TH", piece, mode);
+    CHECK(cut.reasoning == "still [/TH");
+    MessageDelta open_cut = streamed("ok [THI", piece, mode);
+    CHECK(open_cut.content == "ok [THI");
+  }
+  const ParsedMessage whole = parse_message(mode, "[THINK]a[/THINK]b");
+  REQUIRE(whole.reasoning);
+  CHECK(*whole.reasoning == "a");
+  CHECK(whole.content == "b");
+  // With Mistral's tool calls after the reasoning (Ministral 3 Reasoning with tools).
+  ToolCallMode tools{ToolCallMode::Kind::Auto, ToolCallFormat::Mistral};
+  tools.reasoning = ReasoningFormat::Mistral;
+  const ParsedMessage call = parse_message(tools, R"([THINK]Need the weather.[/THINK][TOOL_CALLS]w[ARGS]{"city": "Oslo"})");
+  REQUIRE(call.tool_calls.size() == 1);
+  CHECK(call.tool_calls[0].name == "w");
+  CHECK(call.tool_calls[0].arguments == R"({"city": "Oslo"})");
+  REQUIRE(call.reasoning);
+  CHECK(*call.reasoning == "Need the weather.");
+  // Structured output applies from the first token: the model may never open [THINK].
+  CHECK_FALSE(grammar_start_token(ReasoningFormat::Mistral, 51, std::vector<int32_t>{1, 2},
+                                  [](std::span<const int32_t>) { return std::string(); }));
+}
+
 TEST_CASE("reasoning then a Hermes tool call (Qwen3 with tools)", "[tool_calls][reasoning]") {
   ToolCallMode mode{ToolCallMode::Kind::Auto, ToolCallFormat::Hermes};
   mode.reasoning = ReasoningFormat::Qwen3;
