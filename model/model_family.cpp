@@ -10,8 +10,12 @@ constexpr std::array<std::string_view, 1> kLlamaTypes{"llama"};
 constexpr std::array<std::string_view, 1> kLlamaGguf{"llama"};
 constexpr std::array<std::string_view, 1> kQwen2Types{"qwen2"};
 constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
-constexpr std::array<std::string_view, 1> kQwen3Types{"qwen3"};
-constexpr std::array<std::string_view, 1> kQwen3Gguf{"qwen3"};
+// qwen3_vl_text: Qwen3-VL's language model (Qwen3VLForConditionalGeneration, qwen3_vl, holds it
+// beside its vision tower; GGUF qwen3vl). Its interleaved multimodal RoPE gives every dimension
+// the same position for text, which is Qwen3's RoPE.
+constexpr std::array<std::string_view, 2> kQwen3Types{"qwen3", "qwen3_vl_text"};
+constexpr std::array<std::string_view, 1> kQwen3Wrappers{"qwen3_vl"};
+constexpr std::array<std::string_view, 2> kQwen3Gguf{"qwen3", "qwen3vl"};
 constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
 // Mistral3ForConditionalGeneration: a language model beside Pixtral's vision tower; its text_config
 // says which (mistral: Mistral Small 3.1 and 3.2; ministral3: Ministral 3).
@@ -33,7 +37,7 @@ constexpr std::array<std::string_view, 1> kGraniteGguf{"granite"};
 constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
 constexpr std::array<std::string_view, 1> kMixtralTypes{"mixtral"};
 constexpr std::array<std::string_view, 1> kQwen3MoeTypes{"qwen3_moe"};
-constexpr std::array<std::string_view, 1> kQwen3MoeGguf{"qwen3moe"};
+constexpr std::array<std::string_view, 2> kQwen3MoeGguf{"qwen3moe", "qwen3vlmoe"};  // and Qwen3-VL-MoE's language model
 constexpr std::array<std::string_view, 1> kOlmo2Types{"olmo2"};
 constexpr std::array<std::string_view, 1> kOlmo2Gguf{"olmo2"};
 constexpr std::array<std::string_view, 1> kOlmo3Types{"olmo3"};
@@ -61,7 +65,8 @@ const std::array<ModelFamily, 24>& families() {
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
-      {.arch = Architecture::Qwen3, .hf_model_types = kQwen3Types, .gguf_architectures = kQwen3Gguf, .qk_norm = true},
+      {.arch = Architecture::Qwen3, .hf_model_types = kQwen3Types, .hf_wrapper_types = kQwen3Wrappers,
+       .gguf_architectures = kQwen3Gguf, .qk_norm = true},
       // Llama with an optional sliding window over every layer.
       {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .hf_wrapper_types = kMistralWrappers,
        .gguf_architectures = {}, .gguf_permuted_qk = true},

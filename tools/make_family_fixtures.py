@@ -115,6 +115,10 @@ still exact, since the reference runs on those same weights in float32. Writes:
   ministral3/    Mistral3ForConditionalGeneration with a Ministral3 text model (Ministral 3, Devstral 2):
                  YaRN (factor 8 over 16 positions, mscale = mscale_all_dim = 1) and Llama 4's attention
                  temperature (beta 0.5, period 16); and ministral3_gguf, llama.cpp's conversion (mistral3).
+  qwen3_vl/      Qwen3VLForConditionalGeneration (Qwen3-VL): its language model (interleaved multimodal RoPE,
+                 which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_gguf, llama.cpp's
+                 conversion (qwen3vl); qwen3_vl_moe_gguf, a Qwen3-VL-MoE (8 experts, 3 per token, fused
+                 as released) as llama.cpp converts it (qwen3vlmoe).
   deepseek_v2_gguf/, glm4_moe_lite_gguf/, deepseek_v3_fp8/, deepseek_v2_gguf_q8/ (--only deepseek):
                  multi-head latent attention — DeepSeek-V2 and GLM-4.7-Flash as llama.cpp's GGUF,
                  DeepSeek-V3 as its block-scaled FP8 checkpoint, a DeepSeek-V2 in llama-quantize's
@@ -145,7 +149,7 @@ from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_mo
                                  make_sequences, run_logits, write_reference)
 
 import gguf  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
+from safetensors.torch import load_file, save_file  # noqa: E402
 from transformers import (Qwen3Config, Qwen3ForCausalLM, MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM,  # noqa: E402
                           Exaone4Config, Exaone4ForCausalLM, Glm4Config, Glm4ForCausalLM, CohereConfig, CohereForCausalLM, Cohere2Config, Cohere2ForCausalLM,
                           Olmo2Config, Olmo2ForCausalLM, Olmo3Config, Olmo3ForCausalLM, OlmoeConfig, OlmoeForCausalLM,
@@ -468,6 +472,48 @@ def ministral3_fixtures(out: Path) -> None:
     tiny_tokenizer(out / "ministral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
                    add_bos_token=True, legacy=False)
     emit_llamacpp_gguf(out / "ministral3_gguf", out / "ministral3", model, cases, 600, outtype="bf16")
+
+
+def qwen3_vl_fixtures(out: Path) -> None:
+    """Qwen3-VL's language model: Qwen3VLForConditionalGeneration as released (text_config qwen3_vl_text,
+    its interleaved multimodal RoPE over 2 + 3 + 3 frequency pairs, a one-block vision tower beside it)
+    and llama.cpp's conversion (qwen3vl); and Qwen3-VL-MoE (experts fused as transformers holds them,
+    always renormalized) as llama.cpp converts it (qwen3vlmoe, its experts split and stacked)."""
+    from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLMoeConfig,
+                              Qwen3VLMoeForConditionalGeneration)
+    rope = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 3, 3], "mrope_interleaved": True}
+    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+                  num_position_embeddings=16, deepstack_visual_indexes=[0], patch_size=16)
+    text = llama_like(pad_token_id=0, rope_parameters=rope)
+    model = bf16(build_model(Qwen3VLForConditionalGeneration, Qwen3VLConfig(
+        text_config=text, vision_config=vision, tie_word_embeddings=False), 3401))
+    cases = make_sequences(600, 3411)
+    emit(out / "qwen3_vl", model, cases, saver=save_bf16(model), vocab=600)
+    tiny_tokenizer(out / "qwen3_vl", 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
+                   ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    emit_llamacpp_gguf(out / "qwen3_vl_gguf", out / "qwen3_vl", model, cases, 600,
+                       sentencepiece_class="qwen3vl.Qwen3VLTextModel", outtype="bf16")
+
+    moe_text = llama_like(pad_token_id=0, rope_parameters=rope, moe_intermediate_size=16, num_experts=8,
+                          num_experts_per_tok=3, decoder_sparse_step=1, tie_word_embeddings=False)
+    moe = bf16(build_model(Qwen3VLMoeForConditionalGeneration, Qwen3VLMoeConfig(
+        text_config=moe_text, vision_config=vision, tie_word_embeddings=False), 3501))
+    cases = make_sequences(600, 3511)
+    source = out / "qwen3_vl_moe_gguf.src"
+    save_bf16(moe)(source)
+    # Qwen3-VL-MoE's released checkpoints hold the fused experts input-major (gate_up_proj [E, hidden,
+    # 2 · width], down_proj [E, width, hidden]), as llama.cpp's converter reads them; transformers 5
+    # saves them output-major.
+    tensors = load_file(str(source / "model.safetensors"))
+    for name in list(tensors):
+        if name.endswith(("mlp.experts.gate_up_proj", "mlp.experts.down_proj")):
+            tensors[name] = tensors[name].transpose(1, 2).contiguous()
+    save_file(tensors, str(source / "model.safetensors"), metadata={"format": "pt"})
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "qwen3_vl" / name, source / name)
+    emit_llamacpp_gguf(out / "qwen3_vl_moe_gguf", source, moe, cases, 600,
+                       sentencepiece_class="qwen3vl.Qwen3VLMoeTextModel", outtype="bf16")
+    shutil.rmtree(source)
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1174,7 +1220,8 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 
 
 SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
-        "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
+        "qwen3_vl": qwen3_vl_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -203,6 +203,19 @@ TEST_CASE("ministral3 (Ministral 3: YaRN, Llama 4's attention temperature) as re
     CHECK_FALSE(spec.attention_temperature.active());
   }
 }
+TEST_CASE("qwen3_vl (Qwen3-VL's language model, as released and as llama.cpp's qwen3vl) and qwen3vlmoe match transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("qwen3_vl");
+  check_all_cases_in_one_step("qwen3_vl_gguf");
+  check_all_cases_in_one_step("qwen3_vl_moe_gguf");
+  const ModelFiles model = ModelFiles::open(test::fixture("models/qwen3_vl"));
+  CHECK(model.spec().arch == Architecture::Qwen3);
+  for (const auto& entry : model.tensors()) {  // the vision tower and its mergers are left out
+    INFO(entry.first);
+    CHECK((entry.first.starts_with("model.") || entry.first.starts_with("lm_head.")));
+  }
+  CHECK(ModelFiles::open(test::fixture("models/qwen3_vl_moe_gguf/model.gguf")).spec().arch == Architecture::Qwen3Moe);
+}
 TEST_CASE("an IQuest-Coder-shaped model (clip_qkv, sliding window from max_window_layers) matches transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("iquestcoder");
@@ -530,7 +543,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -232,6 +232,22 @@ TEST_CASE("Ministral 3 configs: no window by default, the temperature from rope_
                     Contains("llama_4_scaling_beta without original_max_position_embeddings"));
 }
 
+TEST_CASE("Qwen3-VL configs: the language model of qwen3_vl is Qwen3; qwen3_vl_moe's fused experts are refused by name",
+          "[model][config][families]") {
+  const std::string wrapped = R"({"model_type":"qwen3_vl","tie_word_embeddings":true,"text_config":{
+    "model_type":"qwen3_vl_text","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
+    "num_key_value_heads":2,"head_dim":16,"vocab_size":100,"max_position_embeddings":262144,
+    "rope_scaling":{"mrope_interleaved":true,"mrope_section":[2,3,3],"rope_type":"default"},"rope_theta":5000000}})";
+  const ModelSpec spec = spec_from_hf_config(parse(wrapped.c_str()), "c");
+  CHECK(spec.arch == Architecture::Qwen3);
+  CHECK(spec.qk_norm);
+  CHECK(spec.rope.type == "default");
+  CHECK(spec.rope.theta == 5000000.0);
+  CHECK(spec.tie_word_embeddings);
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_vl_moe","text_config":{}})"), "c"),
+                    Contains("its GGUF (qwen3vlmoe"));
+}
+
 TEST_CASE("Granite configs: the four multipliers, GraniteConfig's 1 when absent", "[model][config][families]") {
   const std::string head = R"({"model_type":"granite","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
     "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096)";
