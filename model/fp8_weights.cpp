@@ -44,10 +44,15 @@ std::optional<Fp8Blocks> read_fp8_quantization(const std::filesystem::path& conf
     throw ModelError(where + " fmt \"" + std::string(fmt->as_string()) + "\" is not supported (e4m3 is)");
   }
   const json::value* size = o.if_contains("weight_block_size");
-  if (size == nullptr || !size->is_array() || size->as_array().size() != 2) {
-    throw ModelError(where + ": fp8 without a weight_block_size of two numbers (per-tensor FP8 is not supported)");
-  }
   Fp8Blocks blocks;
+  if (size == nullptr) return blocks;  // transformers' default blocks; one-element scales read per tensor
+  if (size->is_null()) {
+    blocks.per_tensor = true;
+    return blocks;
+  }
+  if (!size->is_array() || size->as_array().size() != 2) {
+    throw ModelError(where + ": weight_block_size must be two numbers, or null for one scale per weight");
+  }
   blocks.rows = size->as_array()[0].to_number<int64_t>();
   blocks.cols = size->as_array()[1].to_number<int64_t>();
   if (blocks.rows <= 0 || blocks.cols <= 0) throw ModelError(where + ": weight_block_size must be positive");
@@ -119,6 +124,14 @@ void convert_fp8_weights(const Fp8Blocks& blocks, std::map<std::string, TensorVi
     const auto found = tensors.find(name + "_scale_inv");
     if (found == tensors.end()) throw ModelError(t.file + ": FP8 tensor '" + t.name + "' has no " + name + "_scale_inv");
     const int64_t rows = t.shape[0], cols = t.shape[1];
+    if (found->second.elements() == 1) {  // one scale for the whole weight
+      jobs.emplace_back(&t, found);
+      continue;
+    }
+    if (blocks.per_tensor) {
+      throw ModelError(found->second.file + ": '" + found->second.name + "' should be one number (weight_block_size null: "
+                       "per-tensor FP8)");
+    }
     const int64_t block_rows = (rows + blocks.rows - 1) / blocks.rows, block_cols = (cols + blocks.cols - 1) / blocks.cols;
     if (found->second.shape != std::vector<int64_t>{block_rows, block_cols}) {
       throw ModelError(found->second.file + ": '" + found->second.name + "' should be [" + std::to_string(block_rows) + ", " +
@@ -132,7 +145,13 @@ void convert_fp8_weights(const Fp8Blocks& blocks, std::map<std::string, TensorVi
   std::vector<std::shared_ptr<std::vector<std::byte>>> converted(jobs.size());
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
-    for (std::size_t i = next++; i < jobs.size(); i = next++) converted[i] = convert(blocks, *jobs[i].first, jobs[i].second->second);
+    for (std::size_t i = next++; i < jobs.size(); i = next++) {
+      const TensorView& t = *jobs[i].first;
+      const TensorView& scale = jobs[i].second->second;
+      // A one-element scale is one block as large as the weight.
+      const Fp8Blocks own = scale.elements() == 1 ? Fp8Blocks{t.shape[0], t.shape[1], true} : blocks;
+      converted[i] = convert(own, t, scale);
+    }
   };
   std::vector<std::thread> threads(std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency())));
   for (std::thread& thread : threads) thread = std::thread(work);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the chat-template parity fixtures under tests/fixtures/chat_template/.
+"""Writes the chat-template parity fixtures under tests/fixtures/chat_template/ (NAME.json.gz).
 
 Every expected string is produced by Hugging Face transformers' own `apply_chat_template`
 (tokenize=False) on a tokenizer whose `chat_template` is set to the real template, so the C++
@@ -48,6 +48,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from fixture_files import gzip_bytes, plain  # noqa: E402
 
 import transformers
 import transformers.utils.chat_template_utils as chat_template_utils
@@ -590,12 +593,12 @@ def call_api(name, arguments, call_id):
 
 
 def write_api_fixture():
-    """tests/fixtures/chat_template/api_tool_conversations.json: OpenAI-API tool conversations, rendered
+    """tests/fixtures/chat_template/api_tool_conversations.json.gz: OpenAI-API tool conversations, rendered
     by apply_chat_template after vLLM's preprocessing, with the templates of the committed fixtures."""
     chat_template_utils.datetime = _FixedDatetime
     fixtures = {}
     for name in API_TEMPLATES:
-        spec = json.loads((OUT_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        spec = json.loads(plain(OUT_DIR / f"{name}.json").read_text(encoding="utf-8"))
         tokenizer = reference_tokenizer(spec["template"], spec["bos_token"], spec["eos_token"])
         rendered = []
         for case_name, messages, options in api_cases():
@@ -612,8 +615,7 @@ def write_api_fixture():
     doc = {"reference": f"transformers {transformers.__version__} apply_chat_template (tokenize=False) on the "
                         "conversation vLLM builds from the API messages (tools/make_chat_template_fixtures.py)",
            "templates": fixtures}
-    (OUT_DIR / "api_tool_conversations.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
-                                                         encoding="utf-8")
+    (OUT_DIR / "api_tool_conversations.json.gz").write_bytes(gzip_bytes((json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
 
 
 def main():
@@ -668,8 +670,9 @@ def main():
             "template": spec["template"],
             "cases": rendered,
         }
-        path = OUT_DIR / f"{spec['name']}.json"
-        path.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        # Committed gzip-compressed (tests/support/fixtures.hpp unpacks them): the tree travels to a lent GPU.
+        path = OUT_DIR / f"{spec['name']}.json.gz"
+        path.write_bytes(gzip_bytes((json.dumps(fixture, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
         ok = sum(1 for case in rendered if "expected" in case)
         print(f"{path.relative_to(REPO)}: {ok} rendered, {len(rendered) - ok} reference errors")
     if not only:

@@ -447,12 +447,17 @@ def mistral3_fixtures(out: Path) -> None:
                    add_bos_token=True, legacy=False)
 
 
+# The sizes of the newer families' fixtures (they travel to a lent GPU with the tree): hidden 32,
+# heads of 8.
+SMALL = dict(hidden_size=32, intermediate_size=64, head_dim=8)
+
+
 def ministral3_fixtures(out: Path) -> None:
     """Ministral 3 as it is released (Mistral3ForConditionalGeneration holding a ministral3 text model):
     YaRN with mscale = mscale_all_dim, and Llama 4's attention temperature, whose period here (16
     positions) the longer sequences cross four times; and llama.cpp's conversion (mistral3)."""
     from transformers import Ministral3Config
-    text = Ministral3Config(**llama_like(sliding_window=None, rope_parameters={
+    text = Ministral3Config(**llama_like(**SMALL, sliding_window=None, rope_parameters={
         "rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16, "beta_fast": 32.0,
         "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0, "llama_4_scaling_beta": 0.5,
         "rope_theta": 1_000_000.0}))
@@ -476,15 +481,15 @@ def ministral3_fixtures(out: Path) -> None:
 
 def qwen3_vl_fixtures(out: Path) -> None:
     """Qwen3-VL's language model: Qwen3VLForConditionalGeneration as released (text_config qwen3_vl_text,
-    its interleaved multimodal RoPE over 2 + 3 + 3 frequency pairs, a one-block vision tower beside it)
+    its interleaved multimodal RoPE over 2 + 1 + 1 frequency pairs, a one-block vision tower beside it)
     and llama.cpp's conversion (qwen3vl); and Qwen3-VL-MoE (experts fused as transformers holds them,
     always renormalized) as llama.cpp converts it (qwen3vlmoe, its experts split and stacked)."""
     from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLMoeConfig,
                               Qwen3VLMoeForConditionalGeneration)
-    rope = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 3, 3], "mrope_interleaved": True}
-    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
-                  num_position_embeddings=16, deepstack_visual_indexes=[0], patch_size=16)
-    text = llama_like(pad_token_id=0, rope_parameters=rope)
+    rope = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 1, 1], "mrope_interleaved": True}
+    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32,
+                  num_position_embeddings=16, deepstack_visual_indexes=[0], patch_size=8)
+    text = llama_like(**SMALL, pad_token_id=0, rope_parameters=rope)
     model = bf16(build_model(Qwen3VLForConditionalGeneration, Qwen3VLConfig(
         text_config=text, vision_config=vision, tie_word_embeddings=False), 3401))
     cases = make_sequences(600, 3411)
@@ -494,7 +499,7 @@ def qwen3_vl_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "qwen3_vl_gguf", out / "qwen3_vl", model, cases, 600,
                        sentencepiece_class="qwen3vl.Qwen3VLTextModel", outtype="bf16")
 
-    moe_text = llama_like(pad_token_id=0, rope_parameters=rope, moe_intermediate_size=16, num_experts=8,
+    moe_text = llama_like(**SMALL, pad_token_id=0, rope_parameters=rope, moe_intermediate_size=16, num_experts=8,
                           num_experts_per_tok=3, decoder_sparse_step=1, tie_word_embeddings=False)
     moe = bf16(build_model(Qwen3VLMoeForConditionalGeneration, Qwen3VLMoeConfig(
         text_config=moe_text, vision_config=vision, tie_word_embeddings=False), 3501))

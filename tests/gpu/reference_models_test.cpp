@@ -198,7 +198,7 @@ TEST_CASE("ministral3 (Ministral 3: YaRN, Llama 4's attention temperature) as re
     CHECK(spec.attention_temperature.beta == Approx(0.5));
     CHECK(spec.attention_temperature.original == 16);
     // YaRN's factor on cos/sin is 1 with mscale = mscale_all_dim (GGUF: yarn_log_multiplier 1).
-    CHECK(spec.attention_scale_of(0) == Approx(0.25));
+    CHECK(spec.attention_scale_of(0) == Approx(1.0 / std::sqrt(8.0)));
     spec.limit_context(16);  // no position served reaches the temperature's period
     CHECK_FALSE(spec.attention_temperature.active());
   }

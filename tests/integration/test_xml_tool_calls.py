@@ -7,6 +7,7 @@ SmolLM2 (the default model) each reply is forced with a regex constraint to one 
 the test is of the parsing and the response shapes."""
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -32,7 +33,7 @@ GLM_CALL = ("Sure.\n<tool_call>edit\n<arg_key>path</arg_key>\n<arg_value>a.py</a
 def servers(model_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("xml-tools")
     glm_template = folder / "glm4_6.jinja"
-    glm_template.write_text(json.loads((FIXTURES / "chat_template" / "glm4_6.json").read_text())["template"])
+    glm_template.write_text(json.loads(gzip.decompress((FIXTURES / "chat_template" / "glm4_6.json.gz").read_bytes()))["template"])
     configs = {"coder": ["--tool-call-parser", "qwen3_coder", "--threads", "2"],
                "thinking": ["--tool-call-parser", "qwen3_coder", "--reasoning-parser", "qwen3", "--threads", "2"],
                "glm": ["--tool-call-parser", "glm45", "--reasoning-parser", "glm45", "--threads", "2"],

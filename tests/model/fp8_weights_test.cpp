@@ -82,6 +82,38 @@ TEST_CASE("FP8 weights become Q8_0 blocks of value times block scale, or float32
   CHECK(exact[79] == -0.25f);
 }
 
+TEST_CASE("per-tensor FP8: one scale for the whole weight, as a scalar or a one-element tensor", "[model][fp8]") {
+  // A [200, 64] weight (past one 128-row block) of 1.5 with scale 0.25, and a [2, 32] one of -1 with 3.
+  const std::vector<std::byte> big(200 * 64, std::byte{0x3C}), small(2 * 32, std::byte{0xB8});
+  const std::vector<std::byte> quarter = floats({0.25f}), three = floats({3.0f});
+  for (const bool per_tensor : {true, false}) {
+    INFO("weight_block_size " << (per_tensor ? "null" : "absent"));
+    std::map<std::string, TensorView> tensors{
+        {"a.weight", view("a.weight", DType::F8_E4M3, {200, 64}, big)},
+        {"a.weight_scale_inv", view("a.weight_scale_inv", DType::F32, {}, quarter)},
+        {"b.weight", view("b.weight", DType::F8_E4M3, {2, 32}, small)},
+        {"b.weight_scale_inv", view("b.weight_scale_inv", DType::F32, {1}, three)},
+    };
+    std::vector<std::shared_ptr<const std::vector<std::byte>>> owned;
+    Fp8Blocks blocks;
+    blocks.per_tensor = per_tensor;
+    convert_fp8_weights(blocks, tensors, owned);
+    CHECK(tensors.size() == 2);
+    std::vector<float> a(200 * 64), b(2 * 32);
+    dequantize(DType::Q8_0, tensors.at("a.weight").data.data(), a.data(), 200 * 64);
+    dequantize(DType::Q8_0, tensors.at("b.weight").data.data(), b.data(), 2 * 32);
+    CHECK(a.front() == Approx(0.375f).epsilon(1e-3));
+    CHECK(a.back() == Approx(0.375f).epsilon(1e-3));  // row 199: the same scale
+    CHECK(b.back() == Approx(-3.0f).epsilon(1e-3));
+  }
+  // weight_block_size null with block-shaped scales: refused by name.
+  const std::vector<std::byte> values(4 * 64, std::byte{0x38}), two = floats({1, 1});
+  std::map<std::string, TensorView> blocked{{"w.weight", view("w.weight", DType::F8_E4M3, {4, 64}, values)},
+                                            {"w.weight_scale_inv", view("w.weight_scale_inv", DType::F32, {1, 2}, two)}};
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> owned;
+  CHECK_THROWS_WITH(convert_fp8_weights(Fp8Blocks{128, 128, true}, blocked, owned), Catch::Contains("should be one number"));
+}
+
 TEST_CASE("FP8 weights without their scales, or with scales of the wrong shape, are refused by name", "[model][fp8]") {
   const std::vector<std::byte> values(4 * 64, std::byte{0x38}), scales = floats({1, 1, 1});
   std::map<std::string, TensorView> missing{{"w.weight", view("w.weight", DType::F8_E4M3, {4, 64}, values)}};
@@ -109,7 +141,15 @@ TEST_CASE("config.json's quantization_config: fp8 blocks read, gpt-oss's mxfp4 l
   CHECK_FALSE(read_fp8_quantization(write(R"({"quantization_config": {"quant_method": "mxfp4"}})")));
   CHECK_THROWS_WITH(read_fp8_quantization(write(R"({"quantization_config": {"quant_method": "gptq", "bits": 4}})")),
                     Catch::Contains("quant_method \"gptq\" is not supported"));
-  CHECK_THROWS_WITH(read_fp8_quantization(write(R"({"quantization_config": {"quant_method": "fp8"}})")),
-                    Catch::Contains("per-tensor FP8 is not supported"));
+  // Absent: transformers' 128x128 blocks (a one-element scale still reads per weight); null: per-tensor.
+  const auto absent = read_fp8_quantization(write(R"({"quantization_config": {"quant_method": "fp8"}})"));
+  REQUIRE(absent);
+  CHECK((absent->rows == 128 && absent->cols == 128 && !absent->per_tensor));
+  const auto per_tensor = read_fp8_quantization(write(R"({"quantization_config": {"quant_method": "fp8",
+      "activation_scheme": "static", "weight_block_size": null}})"));
+  REQUIRE(per_tensor);
+  CHECK(per_tensor->per_tensor);
+  CHECK_THROWS_WITH(read_fp8_quantization(write(R"({"quantization_config": {"quant_method": "fp8", "weight_block_size": [128]}})")),
+                    Catch::Contains("weight_block_size must be two numbers, or null"));
   std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,6 @@
 // Agent conversations as clients send them (assistant content null with tool_calls whose
 // arguments are JSON strings, role "tool" results, text-part arrays) must reach the template as
-// vLLM hands them to apply_chat_template. tests/fixtures/chat_template/api_tool_conversations.json
+// vLLM hands them to apply_chat_template. tests/fixtures/chat_template/api_tool_conversations.json(.gz)
 // holds transformers' renderings of vLLM's conversation for SmolLM2, Qwen2.5, Qwen3, Llama 3.1 and
 // 3.2 (tools/make_chat_template_fixtures.py); troupe's normalize_messages + render must match.
 #include <catch2/catch.hpp>
@@ -13,18 +13,14 @@
 
 #include "pipeline/chat_template/chat_template.hpp"
 #include "pipeline/openai/chat_messages.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace {
 
 namespace json = boost::json;
 
 json::object load() {
-  std::ifstream file(std::filesystem::path(TROUPE_FIXTURES_DIR) / "chat_template" / "api_tool_conversations.json",
-                     std::ios::binary);
-  REQUIRE(file.good());
-  std::stringstream text;
-  text << file.rdbuf();
-  return json::parse(text.str()).as_object();
+  return troupe::test::read_json(troupe::test::fixture("chat_template/api_tool_conversations.json")).as_object();
 }
 
 std::tm parse_now(const std::string& iso) {

@@ -1,4 +1,4 @@
-// Parity with Hugging Face: every conversation in tests/fixtures/chat_template/*.json was rendered by
+// Parity with Hugging Face: every conversation in tests/fixtures/chat_template/*.json(.gz) was rendered by
 // transformers' apply_chat_template (tools/make_chat_template_fixtures.py); troupe must produce the same
 // bytes, or fail where transformers failed.
 #include <catch2/catch.hpp>
@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "pipeline/chat_template/chat_template.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace {
 
@@ -18,11 +19,7 @@ namespace json = boost::json;
 const std::filesystem::path kFixtures = std::filesystem::path(TROUPE_FIXTURES_DIR) / "chat_template";
 
 json::object load_fixture(const std::string& name) {
-  std::ifstream file(kFixtures / (name + ".json"), std::ios::binary);
-  REQUIRE(file.good());
-  std::stringstream text;
-  text << file.rdbuf();
-  return json::parse(text.str()).as_object();
+  return troupe::test::read_json(troupe::test::fixture("chat_template/" + name + ".json")).as_object();
 }
 
 std::tm parse_now(const std::string& iso) {
@@ -85,8 +82,12 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
 
 TEST_CASE("every chat template fixture file is checked", "[chat_template][fixtures]") {
   std::set<std::string> on_disk;
-  for (const auto& file : std::filesystem::directory_iterator(kFixtures))
-    if (file.path().extension() == ".json") on_disk.insert(file.path().stem().string());
+  for (const auto& file : std::filesystem::directory_iterator(kFixtures)) {
+    const std::string name = file.path().filename().string();
+    for (const std::string suffix : {".json", ".json.gz"}) {
+      if (name.ends_with(suffix)) on_disk.insert(name.substr(0, name.size() - suffix.size()));
+    }
+  }
   // api_tool_conversations.json is checked by api_tool_conversations_test.cpp.
   on_disk.erase("api_tool_conversations");
   CHECK(on_disk == kTemplates);
