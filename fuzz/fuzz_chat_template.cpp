@@ -4,10 +4,9 @@
 // ChatTemplateError (the template's own raise_exception, an unsupported construct) — nothing else.
 // Input: first byte picks the mode; the rest is the template source, or the messages JSON.
 #include <boost/json.hpp>
-#include <fstream>
-#include <iterator>
 
 #include "fuzz/fuzz_support.hpp"
+#include "tests/support/fixtures.hpp"
 #include "pipeline/chat_template/chat_template.hpp"
 #include "pipeline/openai/api_exception.hpp"
 #include "pipeline/openai/chat_messages.hpp"
@@ -21,9 +20,8 @@ using troupe::fuzz::violated;
 // SmolLM2-135M-Instruct's template (the default model's), from the committed fixture.
 const ChatTemplate& smollm2_template() {
   static const ChatTemplate t = [] {
-    std::ifstream in(std::string(TROUPE_FIXTURES_DIR) + "/chat_template/smollm2.json");
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return ChatTemplate(std::string(boost::json::parse(text).at("template").as_string()));
+    const boost::json::value fixture = troupe::test::read_json(troupe::test::fixture("chat_template/smollm2.json"));
+    return ChatTemplate(std::string(fixture.at("template").as_string()));
   }();
   return t;
 }
