@@ -66,7 +66,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
         L.up_biases = block + "experts." + std::string(n.up) + ".bias";
         L.down_biases = block + "experts." + std::string(n.down) + ".bias";
       }
-      if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.router) + ".e_score_correction_bias";
+      if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.selection_bias);
       if (spec.moe->shared_intermediate_size > 0) {
         const std::string shared = block + std::string(n.shared) + ".";
         L.shared_gate = shared + "gate_proj.weight";

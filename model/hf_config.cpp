@@ -401,6 +401,12 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     }
   }
   if (family.arch == Architecture::DeepseekV2) read_deepseek_routing(cfg, spec, moe);
+  if (family.arch == Architecture::MinimaxM2) {  // MiniMaxM2TopKRouter: always so
+    if (cfg.string("scoring_func").value_or("sigmoid") != "sigmoid") cfg.fail("MiniMax-M2 routes by sigmoid scores");
+    moe.sigmoid_scores = true;
+    moe.selection_bias = true;
+    moe.normalize_top_k = true;
+  }
   if (family.arch == Architecture::Glm4Moe) {  // Glm4MoeConfig's defaults when absent
     moe.sigmoid_scores = true;
     moe.selection_bias = true;
@@ -503,6 +509,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   // Glm4Config's and Glm4MoeConfig's default.
   if (!rotary && (family->arch == Architecture::Glm4 || family->arch == Architecture::Glm4Moe)) rotary = 0.5;
+  // MiniMax-M2's released configs give the rotated dimensions as rotary_dim.
+  if (const auto dims = cfg.optional_integer("rotary_dim"); !rotary && dims && family->arch == Architecture::MinimaxM2) {
+    rotary = static_cast<double>(*dims) / static_cast<double>(spec.head_dim);
+  }
   if (rotary && *rotary != 1.0) {
     if (!(*rotary > 0.0 && *rotary < 1.0)) cfg.fail("partial_rotary_factor must be in (0, 1]");
     spec.rotary_dim = static_cast<int64_t>(static_cast<double>(spec.head_dim) * *rotary);  // transformers' int()

@@ -59,9 +59,11 @@ constexpr std::array<std::string_view, 1> kQwen2MoeTypes{"qwen2_moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeGguf{"qwen2moe"};
 constexpr std::array<std::string_view, 4> kDeepseekV2Types{"deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
 constexpr std::array<std::string_view, 1> kDeepseekV2Gguf{"deepseek2"};
+constexpr std::array<std::string_view, 1> kMinimaxM2Types{"minimax_m2"};
+constexpr std::array<std::string_view, 1> kMinimaxM2Gguf{"minimax-m2"};
 
-const std::array<ModelFamily, 24>& families() {
-  static const std::array<ModelFamily, 24> all{{
+const std::array<ModelFamily, 25>& families() {
+  static const std::array<ModelFamily, 25> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -155,6 +157,14 @@ const std::array<ModelFamily, 24>& families() {
       // (V2) or as DeepSeek-V3 (sigmoid scores, a selection bias, groups: V3 and GLM-4.7-Flash).
       {.arch = Architecture::DeepseekV2, .hf_model_types = kDeepseekV2Types, .gguf_architectures = kDeepseekV2Gguf,
        .latent_attention = true, .mixture_of_experts = true},
+      // MiniMax-M2 (M2, M2.1): q/k norms over every head at once (OLMo 2's), RoPE on part of each head
+      // (rotary_dim), every MLP experts under Mixtral's names, chosen by sigmoid scores plus a
+      // selection bias (DeepSeek-V3's, without groups or scale; kept in the block, not the router)
+      // and renormalized.
+      {.arch = Architecture::MinimaxM2, .hf_model_types = kMinimaxM2Types, .gguf_architectures = kMinimaxM2Gguf,
+       .qk_norm = true, .qk_norm_whole = true, .mixture_of_experts = true,
+       .expert_names = {.block = "block_sparse_moe", .gate = "w1", .up = "w3", .down = "w2",
+                        .selection_bias = "e_score_correction_bias"}},
   }};
   return all;
 }

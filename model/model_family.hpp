@@ -15,13 +15,15 @@ namespace troupe {
 // How a family's checkpoints name a mixture-of-experts MLP: model.layers.N.<block>.<router> is the
 // router, model.layers.N.<block>.experts.E.<gate|up|down>.weight expert E's projections,
 // model.layers.N.<block>.<shared>.<gate|up|down>_proj.weight the shared experts' MLP and
-// model.layers.N.<block>.<shared_gate>.weight its gate (MoeSpec::shared_gate).
+// model.layers.N.<block>.<shared_gate>.weight its gate (MoeSpec::shared_gate), and
+// model.layers.N.<block>.<selection_bias> the router's selection bias (MoeSpec::selection_bias).
 struct ExpertNames {
   std::string_view block = "mlp";
   std::string_view router = "gate";
   std::string_view gate = "gate_proj", up = "up_proj", down = "down_proj";
   std::string_view shared = "shared_experts";
   std::string_view shared_gate = "shared_expert_gate";
+  std::string_view selection_bias = "gate.e_score_correction_bias";  // DeepSeek-V3's, in its router
 };
 
 // The Hugging Face names (model.layers.N.<name>.weight) of the norms of a family with norms on its

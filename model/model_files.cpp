@@ -168,8 +168,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   // The router's selection bias (DeepSeek-V3's e_score_correction_bias).
   static const std::regex kSelectionBias(R"(blk\.(\d+)\.exp_probs_b\.bias)");
   if (std::regex_match(gguf_name, m, kSelectionBias)) {
-    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.router) +
-           ".e_score_correction_bias";
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.selection_bias);
   }
   // Biases stay stacked ([experts, rows]); weights are split per expert below.
   if (std::regex_match(gguf_name, m, kStacked)) {

@@ -119,6 +119,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_gguf, llama.cpp's
                  conversion (qwen3vl); qwen3_vl_moe_gguf, a Qwen3-VL-MoE (8 experts, 3 per token, fused
                  as released) as llama.cpp converts it (qwen3vlmoe).
+  minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
+                 (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
+                 bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
   deepseek_v2_gguf/, glm4_moe_lite_gguf/, deepseek_v3_fp8/, deepseek_v2_gguf_q8/ (--only deepseek):
                  multi-head latent attention — DeepSeek-V2 and GLM-4.7-Flash as llama.cpp's GGUF,
                  DeepSeek-V3 as its block-scaled FP8 checkpoint, a DeepSeek-V2 in llama-quantize's
@@ -519,6 +522,46 @@ def qwen3_vl_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "qwen3_vl_moe_gguf", source, moe, cases, 600,
                        sentencepiece_class="qwen3vl.Qwen3VLMoeTextModel", outtype="bf16")
     shutil.rmtree(source)
+
+
+def minimax_m2_fixtures(out: Path) -> None:
+    """MiniMax-M2: q/k norms over every head at once, RoPE on half of each head (rotary_dim, as its
+    released config.json gives it), every MLP 4 experts (2 per token) under Mixtral's names, chosen by
+    sigmoid scores plus a selection bias kept in the block and renormalized; and llama.cpp's
+    conversion (minimax-m2)."""
+    from transformers import MiniMaxM2Config, MiniMaxM2ForCausalLM
+    config = MiniMaxM2Config(**llama_like(**{**SMALL, "head_dim": 16}, num_local_experts=4, num_experts_per_tok=2,
+                                          pad_token_id=0, rope_parameters={"rope_type": "default",
+                                                                           "rope_theta": 5_000_000.0,
+                                                                           "partial_rotary_factor": 0.5}))
+    model = build_model(MiniMaxM2ForCausalLM, config, 3601)
+    gen = torch.Generator().manual_seed(3602)
+    with torch.no_grad():
+        for layer in model.model.layers:  # scores spread over (0, 1), a bias that changes choices
+            layer.mlp.gate.weight.mul_(8.0)
+            layer.mlp.e_score_correction_bias.copy_((0.1 * torch.randn(4, generator=gen)).to(torch.bfloat16).float())
+    model = bf16(model)
+
+    def save_released(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        del cfg["rope_parameters"]["partial_rotary_factor"]
+        cfg.update(rotary_dim=8, scoring_func="sigmoid", use_routing_bias=True)
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    cases = make_sequences(600, 3611)
+    emit(out / "minimax_m2", model, cases, saver=save_released)
+    names = load_file(str(out / "minimax_m2" / "model.safetensors"))
+    assert "model.layers.0.block_sparse_moe.e_score_correction_bias" in names, sorted(names)[:8]
+    assert "model.layers.0.block_sparse_moe.experts.3.w2.weight" in names
+    # transformers reads the released form (rotary_dim) back to the same model.
+    reloaded = MiniMaxM2ForCausalLM.from_pretrained(out / "minimax_m2", dtype=torch.float32,
+                                                    attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[0][1]), run_logits(model, cases[0][1])), "minimax_m2 reload"
+    tiny_tokenizer(out / "minimax_m2", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "[e~["}, ["]~b]"], True,
+                   CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    emit_llamacpp_gguf(out / "minimax_m2_gguf", out / "minimax_m2", model, cases, 600,
+                       sentencepiece_class="minimax.MiniMaxM2Model", outtype="bf16")
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1226,7 +1269,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 
 SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
-        "qwen3_vl": qwen3_vl_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

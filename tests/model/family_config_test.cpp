@@ -248,6 +248,22 @@ TEST_CASE("Qwen3-VL configs: the language model of qwen3_vl is Qwen3; qwen3_vl_m
                     Contains("its GGUF (qwen3vlmoe"));
 }
 
+TEST_CASE("MiniMax-M2 configs: rotary_dim as the partial rotary, DeepSeek-V3's routing without groups", "[model][config][families]") {
+  const std::string head = R"({"model_type":"minimax_m2","hidden_size":64,"intermediate_size":32,"num_hidden_layers":2,
+    "num_attention_heads":4,"num_key_value_heads":2,"head_dim":128,"vocab_size":100,"max_position_embeddings":4096,
+    "num_local_experts":8,"num_experts_per_tok":2,"rotary_dim":64,"rope_theta":5000000)";
+  const ModelSpec spec = spec_from_hf_config(parse((head + "}").c_str()), "c");
+  CHECK(spec.arch == Architecture::MinimaxM2);
+  CHECK(spec.rotary_dims() == 64);
+  CHECK((spec.qk_norm && spec.qk_norm_whole));
+  REQUIRE(spec.moe);
+  CHECK((spec.moe->sigmoid_scores && spec.moe->selection_bias && spec.moe->normalize_top_k));
+  CHECK(spec.moe->weights_scale == 1.0);
+  CHECK(spec.moe->intermediate_size == 32);  // intermediate_size is the experts' width
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"(,"scoring_func":"softmax"})").c_str()), "c"),
+                    Contains("MiniMax-M2 routes by sigmoid scores"));
+}
+
 TEST_CASE("Granite configs: the four multipliers, GraniteConfig's 1 when absent", "[model][config][families]") {
   const std::string head = R"({"model_type":"granite","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,
     "num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096)";
