@@ -361,7 +361,7 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;
     if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
-      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json, mistral, openai, qwen3_coder or glm45)");
+      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json, mistral, openai, qwen3_coder, glm45 or minimax_m2)");
     }
     served.tool_call_format = format;
   } else {
@@ -385,7 +385,7 @@ void run_serve(const ServeOptions& opt) {
                  format_source);
   } else {
     spdlog::info("troupe: the chat template has no tool-call format troupe parses (hermes, llama3_json, mistral, openai, "
-                 "qwen3_coder, glm45): requests "
+                 "qwen3_coder, glm45, minimax_m2): requests "
                  "with tools and tool_choice \"auto\" are answered in text (troupe_auto_tools_as_text_total); "
                  "--tool-call-parser chooses one");
   }
@@ -508,8 +508,8 @@ void add_serve_command(CLI::App& app) {
                "Answer tool_choice \"auto\" (and tools without a tool_choice) with vLLM's 400");
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,
                   "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2), mistral "
-                  "(Mistral 7B v0.3, NeMo, Small 3, Devstral), openai (gpt-oss), qwen3_coder (Qwen3-Coder) or glm45 "
-                  "(GLM-4.5, 4.6, 4.7); "
+                  "(Mistral 7B v0.3, NeMo, Small 3, Devstral), openai (gpt-oss), qwen3_coder (Qwen3-Coder), glm45 "
+                  "(GLM-4.5, 4.6, 4.7) or minimax_m2 (MiniMax-M2); "
                   "default: the format the chat template uses");
   cmd->add_option("--reasoning-parser", opt->reasoning_parser,
                   "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "

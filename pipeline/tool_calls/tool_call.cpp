@@ -51,12 +51,14 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Harmony: return "openai";
     case ToolCallFormat::Qwen3Coder: return "qwen3_coder";
     case ToolCallFormat::Glm45: return "glm45";
+    case ToolCallFormat::MinimaxM2: return "minimax_m2";
   }
   return "hermes";
 }
 
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
   if (source.find("<|channel|>") != std::string_view::npos) return ToolCallFormat::Harmony;
+  if (source.find("<minimax:tool_call>") != std::string_view::npos) return ToolCallFormat::MinimaxM2;
   if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
   if (source.find("<arg_key>") != std::string_view::npos) return ToolCallFormat::Glm45;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
@@ -108,6 +110,10 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
   }
   if (name == "glm45" || name == "glm47") {
     format = ToolCallFormat::Glm45;
+    return true;
+  }
+  if (name == "minimax_m2") {
+    format = ToolCallFormat::MinimaxM2;
     return true;
   }
   return false;

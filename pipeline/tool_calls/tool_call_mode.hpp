@@ -19,10 +19,12 @@ enum class ToolCallFormat {
                // (Qwen3-Coder, Qwen3.5; xml_call_parser.hpp)
   Glm45,       // <tool_call>NAME <arg_key>K</arg_key><arg_value>V</arg_value></tool_call>
                // (GLM-4.5, 4.6, 4.7; glm_call_parser.hpp)
+  MinimaxM2,   // <minimax:tool_call><invoke name="NAME"><parameter name="P">value</parameter></invoke>...
+               // </minimax:tool_call> (MiniMax-M2; xml_call_parser.hpp)
 };
 
 // Per function, per parameter: the JSON Schema type the request's tools give it ("" when the
-// schema names none), for the formats that write parameters as text (Qwen3Coder, Glm45).
+// schema names none), for the formats that write parameters as text (Qwen3Coder, Glm45, MinimaxM2).
 using ParameterTypes = std::map<std::string, std::map<std::string, std::string>>;
 
 // The type `types` gives `function`'s `parameter`; nullptr when the tools do not list it.
@@ -52,11 +54,11 @@ struct ToolCallMode {
   // Reasoning split off before the tool-call format reads the rest (Kind::None and Auto only: a
   // forced call's JSON constraint leaves no room for it).
   ReasoningFormat reasoning = ReasoningFormat::None;
-  ParameterTypes parameter_types;  // Qwen3Coder, Glm45: from the request's tools
+  ParameterTypes parameter_types;  // Qwen3Coder, Glm45, MinimaxM2: from the request's tools
 };
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
-// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47").
+// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
 
@@ -69,7 +71,8 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
 // server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML
 // coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json, one that writes
 // [TOOL_CALLS] is Mistral's, one with harmony's <|channel|> gpt-oss's, one with <function= (checked
-// before <tool_call>) Qwen3-Coder's, one with <arg_key> GLM-4.5's; nullopt when the
+// before <tool_call>) Qwen3-Coder's, one with <arg_key> GLM-4.5's, one with <minimax:tool_call>
+// MiniMax-M2's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

@@ -15,14 +15,21 @@ namespace {
 
 using structured_output::json_quote;  // Python's json.dumps of a string, ensure_ascii=False
 
-constexpr std::string_view kCallOpen = "<tool_call>", kCallClose = "</tool_call>";
-constexpr std::string_view kFunctionOpen = "<function=", kFunctionClose = "</function>";
-constexpr std::string_view kParameterOpen = "<parameter=", kParameterClose = "</parameter>";
+constexpr std::string_view kParameterClose = "</parameter>";
 
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
+}
+
+// A name as written between the opening tag and '>': trimmed, one pair of quotes removed.
+std::string tag_name(std::string_view text) {
+  text = trim(text);
+  if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'') && text.back() == text.front()) {
+    text = text.substr(1, text.size() - 2);
+  }
+  return std::string(text);
 }
 
 }  // namespace
@@ -88,13 +95,24 @@ MessageDelta XmlCallParser::finish() {
 }
 
 void XmlCallParser::close_parameter(std::string_view value, MessageDelta& out) {
-  // One newline after the opening tag and one before the closing tag are the format's.
+  // One newline after the opening tag and one before the closing tag are the format's (MiniMax-M2:
+  // all surrounding whitespace).
+  if (dialect_.trim_values) value = trim(value);
   if (value.starts_with('\n')) value.remove_prefix(1);
   if (value.ends_with('\n')) value.remove_suffix(1);
   const std::string* listed = parameter_type(types_, function_, parameter_);
   const std::string type = listed ? *listed : "string";  // not in the schema: text, as vLLM keeps it
+  std::string json;
+  if (dialect_.lenient_words) {
+    const std::string word = lower(value);
+    const std::string kind = lower(type);
+    if (word == "none" || word == "nil") json = "null";
+    if ((kind == "boolean" || kind == "bool") && (word == "1" || word == "yes" || word == "on")) json = "true";
+    if ((kind == "boolean" || kind == "bool") && (word == "0" || word == "no" || word == "off")) json = "false";
+  }
+  if (json.empty()) json = xml_parameter_json(value, type);
   std::string fragment = parameters_++ == 0 ? "{" : ", ";
-  fragment += json_quote(parameter_) + ": " + xml_parameter_json(value, type);
+  fragment += json_quote(parameter_) + ": " + json;
   out.tool_calls.push_back(ToolCallDelta{calls_ - 1, std::nullopt, std::nullopt, std::move(fragment)});
   state_ = State::Function;
 }
@@ -109,30 +127,31 @@ void XmlCallParser::drain(MessageDelta& out, bool at_end) {
     switch (state_) {
       case State::Text: {
         // Content up to a call; a bare <function= (the model leaving out <tool_call>) starts one too.
-        const std::size_t call = pending_.find(kCallOpen), bare = pending_.find(kFunctionOpen);
+        const std::size_t call = pending_.find(dialect_.call_open), bare = pending_.find(dialect_.function_open);
         const std::size_t at = std::min(call, bare);
         if (at == std::string::npos) {
           const std::size_t keep =
-              at_end ? 0 : std::max(partial_tag_suffix(pending_, kCallOpen), partial_tag_suffix(pending_, kFunctionOpen));
+              at_end ? 0 : std::max(partial_tag_suffix(pending_, dialect_.call_open), partial_tag_suffix(pending_, dialect_.function_open));
           out.content.append(pending_, 0, pending_.size() - keep);
           pending_.erase(0, pending_.size() - keep);
           return;
         }
         out.content.append(pending_, 0, at);
-        pending_.erase(0, at == call ? at + kCallOpen.size() : at);
+        pending_.erase(0, at == call ? at + dialect_.call_open.size() : at);
         state_ = State::Call;
         break;
       }
       case State::Call: {
-        const std::size_t open = pending_.find(kFunctionOpen);
-        const std::size_t end = open == std::string::npos ? open : pending_.find('>', open + kFunctionOpen.size());
+        const std::size_t open = pending_.find(dialect_.function_open);
+        const std::size_t end = open == std::string::npos ? open : pending_.find('>', open + dialect_.function_open.size());
         if (end == std::string::npos) {
-          if (!trim(pending_).empty() && !kFunctionOpen.starts_with(trim(pending_)) && open == std::string::npos) {
+          if (!trim(pending_).empty() && !dialect_.function_open.starts_with(trim(pending_)) && open == std::string::npos) {
             failed_ = true;  // something else inside <tool_call>
           }
           return;
         }
-        function_ = std::string(trim(std::string_view(pending_).substr(open + kFunctionOpen.size(), end - open - kFunctionOpen.size())));
+        function_ = tag_name(std::string_view(pending_).substr(open + dialect_.function_open.size(),
+                                                               end - open - dialect_.function_open.size()));
         pending_.erase(0, end + 1);
         out.tool_calls.push_back(ToolCallDelta{calls_++, make_tool_call_id(), function_, std::string()});
         parameters_ = 0;
@@ -140,15 +159,16 @@ void XmlCallParser::drain(MessageDelta& out, bool at_end) {
         break;
       }
       case State::Function: {
-        const std::size_t param = pending_.find(kParameterOpen), close = pending_.find(kFunctionClose);
+        const std::size_t param = pending_.find(dialect_.parameter_open), close = pending_.find(dialect_.function_close);
         if (close != std::string::npos && (param == std::string::npos || close < param)) {
-          pending_.erase(0, close + kFunctionClose.size());
+          pending_.erase(0, close + dialect_.function_close.size());
           close_function(out);
           break;
         }
-        const std::size_t end = param == std::string::npos ? param : pending_.find('>', param + kParameterOpen.size());
+        const std::size_t end = param == std::string::npos ? param : pending_.find('>', param + dialect_.parameter_open.size());
         if (end == std::string::npos) return;
-        parameter_ = std::string(trim(std::string_view(pending_).substr(param + kParameterOpen.size(), end - param - kParameterOpen.size())));
+        parameter_ = tag_name(std::string_view(pending_).substr(param + dialect_.parameter_open.size(),
+                                                                end - param - dialect_.parameter_open.size()));
         pending_.erase(0, end + 1);
         state_ = State::Parameter;
         break;
@@ -156,7 +176,7 @@ void XmlCallParser::drain(MessageDelta& out, bool at_end) {
       case State::Parameter: {
         // The value ends at </parameter>, or at the next tag if the model left that out.
         std::size_t end = pending_.find(kParameterClose), skip = kParameterClose.size();
-        for (std::string_view tag : {kParameterOpen, kFunctionClose}) {
+        for (std::string_view tag : {dialect_.parameter_open, dialect_.function_close}) {
           const std::size_t at = pending_.find(tag);
           if (at < end) end = at, skip = 0;
         }
@@ -167,12 +187,20 @@ void XmlCallParser::drain(MessageDelta& out, bool at_end) {
         break;
       }
       case State::AfterFunction: {
+        // Another call in the same block (MiniMax-M2 writes several to one).
+        if (const std::string_view next = trim(pending_); next.starts_with(dialect_.function_open)) {
+          pending_.erase(0, pending_.find(next.front()));
+          state_ = State::Call;
+          break;
+        } else if (!at_end && !next.empty() && dialect_.function_open.starts_with(next)) {
+          return;
+        }
         // </tool_call>, then text: between calls only whitespace, another call, or content.
-        const std::size_t close = pending_.find(kCallClose);
+        const std::size_t close = pending_.find(dialect_.call_close);
         if (close != std::string::npos) {
           if (!trim(std::string_view(pending_).substr(0, close)).empty()) out.content.append(pending_, 0, close);
-          pending_.erase(0, close + kCallClose.size());
-        } else if (!at_end && (trim(pending_).empty() || kCallClose.starts_with(trim(pending_)))) {
+          pending_.erase(0, close + dialect_.call_close.size());
+        } else if (!at_end && (trim(pending_).empty() || dialect_.call_close.starts_with(trim(pending_)))) {
           return;
         }
         // Whitespace between calls is dropped; anything else is content again.

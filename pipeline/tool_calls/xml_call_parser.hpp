@@ -16,6 +16,17 @@
 // JSON it is, else a string; a parameter the schema does not list stays a string. The arguments
 // are the object of those values in Python's json.dumps form, streamed one parameter at a time:
 // "{" and the first parameter when it closes, ", " and each next, "}" at </function>.
+//
+// MiniMax-M2's calls (vLLM's minimax_m2) are the same shape under other tags, several to a block:
+//
+//   <minimax:tool_call>
+//   <invoke name="get_weather">
+//   <parameter name="city">Paris</parameter>
+//   </invoke>
+//   </minimax:tool_call>
+//
+// names quoted, values trimmed of surrounding whitespace, and "none" / "nil" read as null, yes / no,
+// on / off, 1 / 0 as booleans where the schema says boolean.
 #include <map>
 #include <string>
 #include <string_view>
@@ -31,9 +42,24 @@ std::string whole_json_value(std::string_view text);
 // A parameter's text as the JSON value its schema `type` makes of it ("" for none given).
 std::string xml_parameter_json(std::string_view text, std::string_view type);
 
+// The tags of one XML-style format. A call's name runs from function_open to '>', a parameter's
+// from parameter_open to '>', each with surrounding quotes removed.
+struct XmlCallDialect {
+  std::string_view call_open, call_close;          // the block the calls come in
+  std::string_view function_open, function_close;  // one call
+  std::string_view parameter_open;                 // one parameter, closed by </parameter>
+  bool trim_values = false;    // true: values trimmed; false: one newline off each end
+  bool lenient_words = false;  // none / nil as null; yes, no, on, off, 1, 0 as booleans
+};
+inline constexpr XmlCallDialect kQwen3CoderCalls{"<tool_call>", "</tool_call>", "<function=", "</function>",
+                                                 "<parameter=", false, false};
+inline constexpr XmlCallDialect kMinimaxM2Calls{"<minimax:tool_call>", "</minimax:tool_call>", "<invoke name=",
+                                                "</invoke>", "<parameter name=", true, true};
+
 class XmlCallParser final : public ToolCallParser {
  public:
-  explicit XmlCallParser(const ParameterTypes& types) : types_(types) {}
+  XmlCallParser(const ParameterTypes& types, const XmlCallDialect& dialect = kQwen3CoderCalls)
+      : types_(types), dialect_(dialect) {}
   MessageDelta push(std::string_view text) override;
   MessageDelta finish() override;
   int calls() const override { return calls_; }
@@ -46,6 +72,7 @@ class XmlCallParser final : public ToolCallParser {
   void close_function(MessageDelta& out);
 
   ParameterTypes types_;
+  XmlCallDialect dialect_;
   State state_ = State::Text;
   bool failed_ = false;
   std::string pending_;

@@ -76,7 +76,7 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
-                                          "ministral3"};
+                                          "ministral3", "minimax_m2"};
 
 }  // namespace
 
@@ -159,4 +159,10 @@ TEST_CASE("GLM-4.6 template matches transformers", "[chat_template][fixtures]") 
 // tools as [AVAILABLE_TOOLS] JSON, past calls written back as [TOOL_CALLS]name[ARGS]{...}.
 TEST_CASE("Ministral 3 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("ministral3") >= 20);
+}
+
+// MiniMax-M2: ]~!b[ then ]~b]role turns, tools as JSON in <tools>, past calls written back as <minimax:tool_call>
+// blocks of <invoke>s, the reply opened inside <think>.
+TEST_CASE("MiniMax-M2 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("minimax_m2") >= 20);
 }

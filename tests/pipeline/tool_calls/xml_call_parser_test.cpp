@@ -86,3 +86,46 @@ TEST_CASE("qwen3_coder: plain text, a call without parameters, a reply cut insid
   REQUIRE(tool_call_format_from_name("qwen3_coder", named));
   CHECK(named == ToolCallFormat::Qwen3Coder);
 }
+
+namespace {
+
+ToolCallMode minimax() {
+  ToolCallMode mode = coder();
+  mode.format = ToolCallFormat::MinimaxM2;
+  return mode;
+}
+
+}  // namespace
+
+// MiniMax-M2 (vLLM's minimax_m2 parser): the same calls under <minimax:tool_call>, <invoke name="...">
+// and <parameter name="...">, several invokes to a block, names quoted, values trimmed.
+TEST_CASE("minimax_m2: invokes in a block, streamed and whole", "[tool_calls][minimax_m2]") {
+  const std::string reply =
+      "Let me look.\n<minimax:tool_call>\n<invoke name=\"search\">\n<parameter name=\"query\">red fox</parameter>\n"
+      "<parameter name=\"limit\">5</parameter>\n<parameter name='exact'>yes</parameter>\n"
+      "<parameter name=\"tags\">[\"a\", \"b\"]</parameter>\n<parameter name=\"any\">None</parameter>\n</invoke>\n"
+      "<invoke name=\"write_file\">\n<parameter name=\"path\">  notes.md </parameter>\n"
+      "<parameter name=\"content\">\nline one\n</parameter>\n</invoke>\n</minimax:tool_call>";
+  const std::string first = R"({"query": "red fox", "limit": 5, "exact": true, "tags": ["a", "b"], "any": null})";
+  const std::string second = R"({"path": "notes.md", "content": "line one"})";
+  for (std::size_t piece : {1, 2, 5, 11, 1000}) {
+    INFO("piece " << piece);
+    const MessageDelta all = test::fed_in_pieces(*make_tool_call_parser(minimax()), reply, piece);
+    CHECK(all.content == "Let me look.\n");
+    CHECK(arguments_of(all, 0) == first);
+    CHECK(arguments_of(all, 1) == second);
+  }
+  const ParsedMessage message = parse_message(minimax(), reply);
+  REQUIRE(message.tool_calls.size() == 2);
+  CHECK(message.tool_calls[0].name == "search");
+  CHECK(message.tool_calls[0].arguments == first);
+  CHECK(message.tool_calls[1].name == "write_file");
+  CHECK(message.tool_calls[1].arguments == second);
+  CHECK(message.content == "Let me look.\n");
+  // Plain text stays content; the template's <minimax:tool_call> names the format.
+  CHECK(parse_message(minimax(), "No <b>tools</b> today.").content == "No <b>tools</b> today.");
+  CHECK(tool_call_format_of_template("{{- '<minimax:tool_call>\\n' }}<invoke name=") == ToolCallFormat::MinimaxM2);
+  ToolCallFormat named;
+  REQUIRE(tool_call_format_from_name("minimax_m2", named));
+  CHECK(named == ToolCallFormat::MinimaxM2);
+}
