@@ -361,7 +361,7 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;
     if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
-      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json, mistral, openai, qwen3_coder, glm45 or minimax_m2)");
+      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json, mistral, openai, qwen3_coder, glm45, minimax_m2 or seed_oss)");
     }
     served.tool_call_format = format;
   } else {
@@ -372,7 +372,7 @@ void run_serve(const ServeOptions& opt) {
     bool harmony = false;
     if (!reasoning_format_from_name(opt.reasoning_parser, served.reasoning, harmony)) {
       throw ConfigError("--reasoning-parser " + opt.reasoning_parser +
-                        ": unknown parser (use deepseek_r1, qwen3, glm45, mistral or openai_gptoss)");
+                        ": unknown parser (use deepseek_r1, qwen3, glm45, mistral, seed_oss or openai_gptoss)");
     }
     if (harmony) served.tool_call_format = ToolCallFormat::Harmony;
     spdlog::info("troupe: chat replies' reasoning is returned as `reasoning` (--reasoning-parser {})", opt.reasoning_parser);
@@ -385,7 +385,7 @@ void run_serve(const ServeOptions& opt) {
                  format_source);
   } else {
     spdlog::info("troupe: the chat template has no tool-call format troupe parses (hermes, llama3_json, mistral, openai, "
-                 "qwen3_coder, glm45, minimax_m2): requests "
+                 "qwen3_coder, glm45, minimax_m2, seed_oss): requests "
                  "with tools and tool_choice \"auto\" are answered in text (troupe_auto_tools_as_text_total); "
                  "--tool-call-parser chooses one");
   }
@@ -509,13 +509,13 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,
                   "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2), mistral "
                   "(Mistral 7B v0.3, NeMo, Small 3, Devstral), openai (gpt-oss), qwen3_coder (Qwen3-Coder), glm45 "
-                  "(GLM-4.5, 4.6, 4.7) or minimax_m2 (MiniMax-M2); "
+                  "(GLM-4.5, 4.6, 4.7), minimax_m2 (MiniMax-M2) or seed_oss (Seed-OSS); "
                   "default: the format the chat template uses");
   cmd->add_option("--reasoning-parser", opt->reasoning_parser,
                   "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "
                   "(DeepSeek-R1 and its distills, QwQ, Qwen3 thinking models whose template opens <think>), qwen3 "
                   "(Qwen3: reasoning when the reply opens <think>; glm45 alike), mistral (Magistral, Ministral 3 Reasoning: "
-                  "[THINK] ... [/THINK]), openai_gptoss (gpt-oss, whose harmony channels "
+                  "[THINK] ... [/THINK]), seed_oss (Seed-OSS: <seed:think>, as deepseek_r1), openai_gptoss (gpt-oss, whose harmony channels "
                   "are parsed anyway); default: the text as generated (gpt-oss: parsed)");
   cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
                   "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "

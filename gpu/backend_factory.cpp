@@ -28,6 +28,7 @@ std::string cuda_unsupported(const ModelSpec& spec) {
            ") yet; the CPU backend does (--device cpu)";
   };
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
+  if (spec.output_bias) return lacks("a bias on the attention output projection");
   if (spec.attention_temperature.active()) {
     return lacks("Llama 4's attention temperature, which Ministral 3 applies past " +
                  std::to_string(spec.attention_temperature.original) + " tokens (a --max-model-len of at most that "

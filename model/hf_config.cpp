@@ -531,8 +531,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.attention_softcap = cfg.number("attn_logit_softcapping").value_or(gemma2 ? 50.0 : 0.0);
   spec.final_logit_softcap = cfg.number("final_logit_softcapping").value_or(gemma2 ? 30.0 : 0.0);
   // GptOssConfig's attention_bias defaults to true (biases on q, k, v and the output projection).
-  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias);
-  spec.output_bias = family->output_bias && spec.attention_bias;
+  // SeedOssConfig's attention_bias is true by default, its output projection's (attention_out_bias) false.
+  const bool seed = family->arch == Architecture::SeedOss;
+  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias || seed);
+  spec.output_bias = seed ? cfg.boolean("attention_out_bias").value_or(false) : family->output_bias && spec.attention_bias;
   spec.attention_sinks = family->attention_sinks;
   spec.qk_norm = family->qk_norm || (family->arch == Architecture::Glm4Moe && cfg.boolean("use_qk_norm").value_or(false));
   spec.qk_norm_whole = family->qk_norm_whole;

@@ -61,9 +61,11 @@ constexpr std::array<std::string_view, 4> kDeepseekV2Types{"deepseek_v2", "deeps
 constexpr std::array<std::string_view, 1> kDeepseekV2Gguf{"deepseek2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Types{"minimax_m2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Gguf{"minimax-m2"};
+constexpr std::array<std::string_view, 1> kSeedOssTypes{"seed_oss"};
+constexpr std::array<std::string_view, 1> kSeedOssGguf{"seed_oss"};
 
-const std::array<ModelFamily, 25>& families() {
-  static const std::array<ModelFamily, 25> all{{
+const std::array<ModelFamily, 26>& families() {
+  static const std::array<ModelFamily, 26> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -157,6 +159,9 @@ const std::array<ModelFamily, 25>& families() {
       // (V2) or as DeepSeek-V3 (sigmoid scores, a selection bias, groups: V3 and GLM-4.7-Flash).
       {.arch = Architecture::DeepseekV2, .hf_model_types = kDeepseekV2Types, .gguf_architectures = kDeepseekV2Gguf,
        .latent_attention = true, .mixture_of_experts = true},
+      // Seed-OSS (ByteDance Seed-OSS-36B): Llama's layers with q/k/v biases (attention_bias, true by
+      // default) and an optional output bias (attention_out_bias).
+      {.arch = Architecture::SeedOss, .hf_model_types = kSeedOssTypes, .gguf_architectures = kSeedOssGguf},
       // MiniMax-M2 (M2, M2.1): q/k norms over every head at once (OLMo 2's), RoPE on part of each head
       // (rotary_dim), every MLP experts under Mixtral's names, chosen by sigmoid scores plus a
       // selection bias (DeepSeek-V3's, without groups or scale; kept in the block, not the router)

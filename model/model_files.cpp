@@ -132,8 +132,9 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q_b", "self_attn.q_b_proj"},     {"attn_kv_a_mqa", "self_attn.kv_a_proj_with_mqa"},
       {"attn_kv_a_norm", "self_attn.kv_a_layernorm"}, {"attn_kv_b", "self_attn.kv_b_proj"},
       {"attn_k_b", "self_attn.k_b_proj"},     {"attn_v_b", "self_attn.v_b_proj"},
-      // gpt-oss's and GLM-4.5's norm before the MLP (the sandwich-norm families have their own map above).
-      {"post_attention_norm", "post_attention_layernorm"},
+      // gpt-oss's and GLM-4.5's norm before the MLP, and Seed-OSS's (the sandwich-norm families have
+      // their own map above).
+      {"post_attention_norm", "post_attention_layernorm"}, {"attn_post_norm", "post_attention_layernorm"},
   };
   static const std::map<std::string, std::string> kFused{
       {"attn_qkv", "self_attn.qkv_proj"},

@@ -16,6 +16,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Mistral: return "mistral";
     case Architecture::Ministral3: return "ministral3";
     case Architecture::MinimaxM2: return "minimax_m2";
+    case Architecture::SeedOss: return "seed_oss";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";

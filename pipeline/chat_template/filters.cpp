@@ -131,8 +131,8 @@ Value dictsort_filter(const Value& input, const CallArgs& args) {
   List pairs;
   std::vector<Value> keys;
   for (const auto& [key, item] : input.as_dict().entries()) {
-    keys.push_back(sort_key(by.as_string() == "key" ? Value(key) : item, case_sensitive));
-    pairs.push_back(Value::tuple(List{Value(key), item}));
+    keys.push_back(sort_key(by.as_string() == "key" ? key : item, case_sensitive));
+    pairs.push_back(Value::tuple(List{key, item}));
   }
   return Value(sorted_by_keys(std::move(pairs), keys, reverse));
 }

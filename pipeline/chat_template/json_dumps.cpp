@@ -9,6 +9,18 @@
 namespace troupe::jinja {
 namespace {
 
+// A dict key as json.dumps writes it: strings as they are, numbers as str() gives them, booleans
+// and None as JSON's words.
+std::string json_key(const Value& key) {
+  switch (key.kind()) {
+    case Value::Kind::string: return key.as_string();
+    case Value::Kind::boolean: return key.as_bool() ? "true" : "false";
+    case Value::Kind::none: return "null";
+    case Value::Kind::integer: case Value::Kind::real: return key.str();
+    default: throw RenderFault("keys must be str, int, float, bool or None, not " + key.type_name());
+  }
+}
+
 void append_json_string(std::string& out, const std::string& text, bool ensure_ascii) {
   out += '"';
   auto escape_unit = [&](unsigned unit) {
@@ -87,17 +99,18 @@ class JsonWriter {
           out_ += "{}";
           return;
         }
-        std::vector<const std::pair<std::string, Value>*> entries;
+        std::vector<const std::pair<Value, Value>*> entries;
         for (const auto& entry : dict.entries()) entries.push_back(&entry);
+        // Python sorts the keys themselves (str with int is a TypeError, as python_less has it).
         if (options_.sort_keys)
-          std::stable_sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
+          std::stable_sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return python_less(a->first, b->first); });
         out_ += '{';
         bool first = true;
         for (const auto* entry : entries) {
           if (!first) out_ += item_separator_;
           first = false;
           newline(depth + 1);
-          append_json_string(out_, entry->first, options_.ensure_ascii);
+          append_json_string(out_, json_key(entry->first), options_.ensure_ascii);
           out_ += key_separator_;
           write(entry->second, depth + 1);
         }

@@ -158,7 +158,7 @@ Value dict_method(const Value& dict_value, const std::string& name) {
                             ArgumentReader reader(name, args, {});
                             List out;
                             for (const auto& [key, item] : dict_value.as_dict().entries()) {
-                              if (name == "items") out.push_back(Value::tuple(List{Value(key), item}));
+                              if (name == "items") out.push_back(Value::tuple(List{key, item}));
                               else if (name == "keys") out.emplace_back(key);
                               else out.push_back(item);
                             }
@@ -169,8 +169,7 @@ Value dict_method(const Value& dict_value, const std::string& name) {
     return Value(Callable{"dict.get", [dict_value](const CallArgs& args) {
                             ArgumentReader reader("get", args, {"key", "default"});
                             const Value& key = reader.require("key");
-                            if (key.is_string())
-                              if (const Value* found = dict_value.as_dict().find(key.as_string())) return *found;
+                            if (const Value* found = dict_value.as_dict().find_key(key)) return *found;
                             return reader.get_or("default", Value::none());
                           }});
   }
@@ -228,6 +227,7 @@ Value get_item(const Value& object, const Value& key) {
         if (is_dict_method(key.as_string())) return dict_method(object, key.as_string());
         return Value::undefined("'dict object' has no attribute '" + key.as_string() + "'");
       }
+      if (const Value* found = object.as_dict().find_key(key)) return *found;
       return Value::undefined("'dict object' has no attribute " + key.repr());
     case Value::Kind::list:
     case Value::Kind::tuple: {
@@ -370,7 +370,9 @@ bool contains(const Value& container, const Value& item) {
       if (iterator.single_pass) iterator.position = i;
       return false;
     }
-    case Value::Kind::dict: return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
+    case Value::Kind::dict:
+      if (item.is_list() || item.is_dict()) throw RenderFault("unhashable type: '" + item.type_name() + "'");
+      return container.as_dict().find_key(item) != nullptr;
     case Value::Kind::undefined: return false;
     default: throw RenderFault("argument of type '" + container.type_name() + "' is not iterable");
   }

@@ -6,27 +6,36 @@ namespace troupe::jinja {
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& entry : entries_)
-    if (entry.first == key) return &entry.second;
+    if (entry.first.is_string() && entry.first.as_string() == key) return &entry.second;
   return nullptr;
 }
 
 Value* Dict::find(std::string_view key) {
   for (auto& entry : entries_)
+    if (entry.first.is_string() && entry.first.as_string() == key) return &entry.second;
+  return nullptr;
+}
+
+const Value* Dict::find_key(const Value& key) const {
+  if (key.is_string()) return find(key.as_string());
+  for (const auto& entry : entries_)
     if (entry.first == key) return &entry.second;
   return nullptr;
 }
 
-void Dict::set(std::string key, Value value) {
-  if (Value* existing = find(key)) {
-    *existing = std::move(value);
-    return;
+void Dict::set(Value key, Value value) {
+  for (auto& entry : entries_) {
+    if (entry.first == key) {
+      entry.second = std::move(value);
+      return;
+    }
   }
   entries_.emplace_back(std::move(key), std::move(value));
 }
 
 void Dict::erase(std::string_view key) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->first == key) {
+    if (it->first.is_string() && it->first.as_string() == key) {
       entries_.erase(it);
       return;
     }
@@ -99,7 +108,7 @@ std::string Value::repr() const {
       for (const auto& [key, item] : as_dict().entries()) {
         if (!first) out += ", ";
         first = false;
-        out += python_string_repr(key) + ": " + item.repr();
+        out += key.repr() + ": " + item.repr();
       }
       return out + "}";
     }
@@ -178,7 +187,7 @@ bool operator==(const Value& a, const Value& b) {
       const auto& y = b.as_dict();
       if (x.size() != y.size()) return false;
       for (const auto& [key, item] : x.entries()) {
-        const Value* other = y.find(key);
+        const Value* other = y.find_key(key);
         if (!other || !(item == *other)) return false;
       }
       return true;

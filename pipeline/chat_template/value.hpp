@@ -19,18 +19,21 @@ namespace troupe::jinja {
 class Value;
 using List = std::vector<Value>;
 
-// A Python dict with string keys, iterated in insertion order.
+// A Python dict, iterated in insertion order. Keys are strings (JSON objects', templates' names)
+// or other hashable scalars a dict literal gives (Seed-OSS's template keys one by integers): two
+// keys are one when Python's == says so (1, 1.0 and True are the same key; the first spelling stays).
 class Dict {
  public:
-  const Value* find(std::string_view key) const;
+  const Value* find(std::string_view key) const;  // a string key
   Value* find(std::string_view key);
-  void set(std::string key, Value value);  // replaces in place, or appends a new key
+  const Value* find_key(const Value& key) const;  // any key
+  void set(Value key, Value value);                // replaces in place, or appends a new key
   void erase(std::string_view key);
-  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  const std::vector<std::pair<Value, Value>>& entries() const { return entries_; }
   std::size_t size() const;  // defined below Value: clang instantiates it eagerly
 
  private:
-  std::vector<std::pair<std::string, Value>> entries_;
+  std::vector<std::pair<Value, Value>> entries_;
 };
 
 struct CallArgs {

@@ -7,10 +7,10 @@
 namespace troupe {
 
 std::string_view reasoning_start(ReasoningFormat format) {
-  return format == ReasoningFormat::Mistral ? "[THINK]" : "<think>";
+  return format == ReasoningFormat::Mistral ? "[THINK]" : format == ReasoningFormat::SeedOss ? "<seed:think>" : "<think>";
 }
 std::string_view reasoning_end(ReasoningFormat format) {
-  return format == ReasoningFormat::Mistral ? "[/THINK]" : "</think>";
+  return format == ReasoningFormat::Mistral ? "[/THINK]" : format == ReasoningFormat::SeedOss ? "</seed:think>" : "</think>";
 }
 
 MessageDelta ThinkingParser::push(std::string_view text) {
@@ -47,7 +47,8 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     } else if (kOpen.starts_with(pending_) && !at_end) {
       return;  // "<thi" so far
     } else {
-      state_ = format_ == ReasoningFormat::DeepSeekR1 ? State::Reasoning : State::Content;
+      const bool starts_inside = format_ == ReasoningFormat::DeepSeekR1 || format_ == ReasoningFormat::SeedOss;
+      state_ = starts_inside ? State::Reasoning : State::Content;
     }
   }
   while (state_ == State::BeforeReasoning) {

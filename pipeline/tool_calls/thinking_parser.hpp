@@ -1,7 +1,8 @@
 #pragma once
-// Reasoning between <think> and </think> (Qwen3, QwQ, DeepSeek-R1 and its distills) or [THINK] and
-// [/THINK] (Mistral's), split off as the message's `reasoning` when the server runs with vLLM's
-// --reasoning-parser, as vLLM's deepseek_r1, qwen3 and mistral parsers split it; the rest is
+// Reasoning between <think> and </think> (Qwen3, QwQ, DeepSeek-R1 and its distills), [THINK] and
+// [/THINK] (Mistral's) or <seed:think> and </seed:think> (Seed-OSS), split off as the message's
+// `reasoning` when the server runs with vLLM's --reasoning-parser, as vLLM's deepseek_r1, qwen3,
+// mistral and seed_oss parsers split it; the rest is
 // content, read by the request's tool-call parser when it has one.
 //
 //   deepseek_r1  the reply starts in reasoning (R1's templates open <think> in the prompt; a
@@ -9,6 +10,7 @@
 //                </think> the whole reply is reasoning.
 //   qwen3        the reply is reasoning only when it starts with <think> (Qwen3 writes it; with
 //                enable_thinking false it writes none, and the reply is content); </think> ends it.
+//   seed_oss     deepseek_r1's rule between <seed:think> and </seed:think> (Seed-OSS).
 //   mistral      reasoning from the first [THINK] to the next [/THINK], wherever it comes; text
 //                around them is content, a [/THINK] without a [THINK] before it is dropped, and a
 //                reply without [THINK] is all content (Magistral and Ministral 3 Reasoning write

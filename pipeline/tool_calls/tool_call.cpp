@@ -52,6 +52,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Qwen3Coder: return "qwen3_coder";
     case ToolCallFormat::Glm45: return "glm45";
     case ToolCallFormat::MinimaxM2: return "minimax_m2";
+    case ToolCallFormat::SeedOss: return "seed_oss";
   }
   return "hermes";
 }
@@ -59,6 +60,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
   if (source.find("<|channel|>") != std::string_view::npos) return ToolCallFormat::Harmony;
   if (source.find("<minimax:tool_call>") != std::string_view::npos) return ToolCallFormat::MinimaxM2;
+  if (source.find("<seed:tool_call>") != std::string_view::npos) return ToolCallFormat::SeedOss;
   if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
   if (source.find("<arg_key>") != std::string_view::npos) return ToolCallFormat::Glm45;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
@@ -79,6 +81,8 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
     reasoning = ReasoningFormat::Qwen3;
   } else if (name == "mistral") {
     reasoning = ReasoningFormat::Mistral;
+  } else if (name == "seed_oss") {
+    reasoning = ReasoningFormat::SeedOss;
   } else if (name == "openai_gptoss") {
     harmony = true;
   } else {
@@ -114,6 +118,10 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
   }
   if (name == "minimax_m2") {
     format = ToolCallFormat::MinimaxM2;
+    return true;
+  }
+  if (name == "seed_oss") {
+    format = ToolCallFormat::SeedOss;
     return true;
   }
   return false;

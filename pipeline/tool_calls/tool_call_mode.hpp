@@ -21,10 +21,11 @@ enum class ToolCallFormat {
                // (GLM-4.5, 4.6, 4.7; glm_call_parser.hpp)
   MinimaxM2,   // <minimax:tool_call><invoke name="NAME"><parameter name="P">value</parameter></invoke>...
                // </minimax:tool_call> (MiniMax-M2; xml_call_parser.hpp)
+  SeedOss,     // Qwen3Coder's calls in <seed:tool_call> blocks (Seed-OSS; xml_call_parser.hpp)
 };
 
 // Per function, per parameter: the JSON Schema type the request's tools give it ("" when the
-// schema names none), for the formats that write parameters as text (Qwen3Coder, Glm45, MinimaxM2).
+// schema names none), for the formats that write parameters as text (Qwen3Coder, Glm45, MinimaxM2, SeedOss).
 using ParameterTypes = std::map<std::string, std::map<std::string, std::string>>;
 
 // The type `types` gives `function`'s `parameter`; nullptr when the tools do not list it.
@@ -39,7 +40,8 @@ inline const std::string* parameter_type(const ParameterTypes& types, const std:
 // vLLM's --reasoning-parser: how a reply's reasoning is told from its content (thinking_parser.hpp).
 // gpt-oss's harmony channels are parsed whenever the format is Harmony, with or without it.
 // Mistral: between [THINK] and [/THINK] (Magistral, Ministral 3 Reasoning), control tokens.
-enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral };
+// SeedOss: DeepSeekR1's rule between <seed:think> and </seed:think> (Seed-OSS).
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss };
 
 struct ToolCallMode {
   enum class Kind {
@@ -54,16 +56,16 @@ struct ToolCallMode {
   // Reasoning split off before the tool-call format reads the rest (Kind::None and Auto only: a
   // forced call's JSON constraint leaves no room for it).
   ReasoningFormat reasoning = ReasoningFormat::None;
-  ParameterTypes parameter_types;  // Qwen3Coder, Glm45, MinimaxM2: from the request's tools
+  ParameterTypes parameter_types;  // Qwen3Coder, Glm45, MinimaxM2, SeedOss: from the request's tools
 };
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
-// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2".
+// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2", "seed_oss".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, which splits as
-// qwen3 does: the reply reasons when it opens with <think>), "mistral", and "openai_gptoss" (gpt-oss: harmony,
+// qwen3 does: the reply reasons when it opens with <think>), "mistral", "seed_oss", and "openai_gptoss" (gpt-oss: harmony,
 // which sets no ReasoningFormat but the Harmony tool-call format). False for any other name.
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony);
 
@@ -72,7 +74,7 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
 // coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json, one that writes
 // [TOOL_CALLS] is Mistral's, one with harmony's <|channel|> gpt-oss's, one with <function= (checked
 // before <tool_call>) Qwen3-Coder's, one with <arg_key> GLM-4.5's, one with <minimax:tool_call>
-// MiniMax-M2's; nullopt when the
+// MiniMax-M2's, one with <seed:tool_call> (checked before <function=) Seed-OSS's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

@@ -445,6 +445,7 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
         case ToolCallFormat::Qwen3Coder: return std::make_unique<XmlCallParser>(mode.parameter_types);
         case ToolCallFormat::Glm45: return std::make_unique<GlmCallParser>(mode.parameter_types);
         case ToolCallFormat::MinimaxM2: return std::make_unique<XmlCallParser>(mode.parameter_types, kMinimaxM2Calls);
+        case ToolCallFormat::SeedOss: return std::make_unique<XmlCallParser>(mode.parameter_types, kSeedOssCalls);
         case ToolCallFormat::Hermes: return std::make_unique<HermesParser>();
         case ToolCallFormat::Llama3Json: return std::make_unique<Llama3JsonParser>();
         case ToolCallFormat::Mistral: return std::make_unique<MistralParser>();

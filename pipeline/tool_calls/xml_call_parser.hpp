@@ -17,6 +17,7 @@
 // are the object of those values in Python's json.dumps form, streamed one parameter at a time:
 // "{" and the first parameter when it closes, ", " and each next, "}" at </function>.
 //
+// Seed-OSS writes Qwen3-Coder's calls inside <seed:tool_call> blocks (vLLM's seed_oss).
 // MiniMax-M2's calls (vLLM's minimax_m2) are the same shape under other tags, several to a block:
 //
 //   <minimax:tool_call>
@@ -53,6 +54,9 @@ struct XmlCallDialect {
 };
 inline constexpr XmlCallDialect kQwen3CoderCalls{"<tool_call>", "</tool_call>", "<function=", "</function>",
                                                  "<parameter=", false, false};
+// Seed-OSS (vLLM's seed_oss): Qwen3-Coder's calls in <seed:tool_call> blocks.
+inline constexpr XmlCallDialect kSeedOssCalls{"<seed:tool_call>", "</seed:tool_call>", "<function=", "</function>",
+                                              "<parameter=", false, false};
 inline constexpr XmlCallDialect kMinimaxM2Calls{"<minimax:tool_call>", "</minimax:tool_call>", "<invoke name=",
                                                 "</invoke>", "<parameter name=", true, true};
 

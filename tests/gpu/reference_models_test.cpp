@@ -232,6 +232,16 @@ TEST_CASE("minimax_m2 (whole-projection q/k norms, partial RoPE, sigmoid routing
     CHECK(spec.moe->groups == 1);
   }
 }
+TEST_CASE("seed_oss (q/k/v biases, none on the output) and llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("seed_oss");
+  check_all_cases_in_one_step("seed_oss_gguf");
+  for (const char* path : {"models/seed_oss", "models/seed_oss_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::SeedOss);
+    CHECK((spec.attention_bias && !spec.output_bias));
+  }
+}
 TEST_CASE("an IQuest-Coder-shaped model (clip_qkv, sliding window from max_window_layers) matches transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("iquestcoder");
@@ -559,7 +569,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

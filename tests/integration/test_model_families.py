@@ -3,7 +3,7 @@ layers, Mistral with a sliding window, an IQuest-Coder-shaped model with clip_qk
 projections, LongRoPE and a sliding window, SmolLM3 with a layer without RoPE, Gemma 2 with soft-capping, Granite with its multipliers, Mistral Small 3.1's multimodal layout read for its text, Ministral 3
 (YaRN and Llama 4's attention temperature, in the same layout), Qwen3-VL's language model beside its
 vision tower, MiniMax-M2 (whole-projection q/k norms, partial RoPE, sigmoid routing with a selection
-bias), Qwen3-MoE (a
+bias), Seed-OSS (q/k/v biases), Qwen3-MoE (a
 dense layer among experts), Mixtral, OLMo 2 and 3 (output norms only), OLMoE, Cohere and Cohere 2 (LayerNorm,
 parallel blocks), GLM-4 (partial interleaved RoPE), EXAONE 4 (RoPE on sliding layers only); each with a
 SentencePiece tokenizer.model and its family's chat template; Qwen3 GGUFs of Q2_K, Q3_K, IQ4_NL and
@@ -31,7 +31,7 @@ from troupe_server import TroupeServer, http_request
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3",
-            "qwen3_vl", "minimax_m2", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
+            "qwen3_vl", "minimax_m2", "seed_oss", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
             "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3_fp8"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
 
@@ -52,7 +52,7 @@ CASES = make_cases()
 FLOAT32 = {"gemma3": (5, 32), "iquestcoder": (2, 16)}
 BFLOAT16 = {"mistral": (2, 16), "phi3": (2, 16), "smollm3": (4, 16), "gemma2": (4, 32), "granite": (2, 16), "mistral3": (2, 16),
             "ministral3": (2, 8), "qwen3_vl": (2, 8), "minimax_m2": (2, 16),
-            "qwen3_moe": (3, 16), "mixtral": (2, 16), "olmo2": (2, 16), "olmo3": (4, 16), "olmoe": (2, 16),
+            "seed_oss": (2, 8), "qwen3_moe": (3, 16), "mixtral": (2, 16), "olmo2": (2, 16), "olmo3": (4, 16), "olmoe": (2, 16),
             "cohere": (2, 16), "cohere2": (4, 16), "glm4": (2, 16), "exaone4": (4, 16), "gpt_oss_mxfp4": (3, 16),
             "glm4_moe": (3, 16), "qwen2_moe": (3, 16)}
 FLOAT16 = {"qwen3_gguf_mixed": (2, 64), "qwen3_gguf_iq": (2, 64), "gpt_oss_gguf": (3, 16)}

@@ -1,9 +1,10 @@
 """The XML-style tool calls of Qwen3-Coder (`--tool-call-parser qwen3_coder`, vLLM's name), of
-GLM-4.5/4.6 (`glm45`, `<arg_key>`/`<arg_value>` pairs) and of MiniMax-M2 (`minimax_m2`, several
-`<invoke>`s to a `<minimax:tool_call>` block) through the served chat API, read by the real
+GLM-4.5/4.6 (`glm45`, `<arg_key>`/`<arg_value>` pairs), of MiniMax-M2 (`minimax_m2`, several
+`<invoke>`s to a `<minimax:tool_call>` block) and of Seed-OSS (`seed_oss`, Qwen3-Coder's calls in
+`<seed:tool_call>`, after `<seed:think>` reasoning) through the served chat API, read by the real
 `openai` client: parameters typed by the request's tool schema, arguments as vLLM reports them,
 whole and streamed; with `--reasoning-parser qwen3` (or `glm45`) too, the reasoning before the call
-split off; GLM-4.6's and MiniMax-M2's chat templates given with --chat-template pick the format
+split off; GLM-4.6's, MiniMax-M2's and Seed-OSS's chat templates given with --chat-template pick the format
 without flags (MiniMax-M2's opens the reply inside <think>: `deepseek_r1` splits it). On
 SmolLM2 (the default model) each reply is forced with a regex constraint to one such text, so that
 the test is of the parsing and the response shapes."""
@@ -29,6 +30,8 @@ CALL = "Sure.\n<tool_call>\n<function=edit>\n<parameter=path>\na.py\n</parameter
 ARGUMENTS = {"path": "a.py", "line": 7, "dry": True}
 GLM_CALL = ("Sure.\n<tool_call>edit\n<arg_key>path</arg_key>\n<arg_value>a.py</arg_value>\n<arg_key>line</arg_key>\n"
             "<arg_value>7</arg_value>\n<arg_key>dry</arg_key>\n<arg_value>true</arg_value>\n</tool_call>")
+SEED_CALL = ("Checking.</seed:think>Sure.\n<seed:tool_call>\n<function=edit>\n<parameter=path>\na.py\n</parameter>\n"
+             "<parameter=line>\n7\n</parameter>\n<parameter=dry>\ntrue\n</parameter>\n</function>\n</seed:tool_call>")
 MINIMAX_CALL = ("Checking.\n</think>\n\nSure.\n<minimax:tool_call>\n<invoke name=\"edit\">\n<parameter name=\"path\">a.py</parameter>\n"
                 "<parameter name=\"line\">7</parameter>\n<parameter name=\"dry\">true</parameter>\n</invoke>\n"
                 "<invoke name=\"edit\">\n<parameter name=\"path\">b.py</parameter>\n</invoke>\n</minimax:tool_call>")
@@ -39,6 +42,9 @@ def servers(model_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("xml-tools")
     glm_template = folder / "glm4_6.jinja"
     glm_template.write_text(json.loads(gzip.decompress((FIXTURES / "chat_template" / "glm4_6.json.gz").read_bytes()))["template"])
+    seed_template = folder / "seed_oss.jinja"
+    seed_template.write_text(
+        json.loads(gzip.decompress((FIXTURES / "chat_template" / "seed_oss.json.gz").read_bytes()))["template"])
     minimax_template = folder / "minimax_m2.jinja"
     minimax_template.write_text(
         json.loads(gzip.decompress((FIXTURES / "chat_template" / "minimax_m2.json.gz").read_bytes()))["template"])
@@ -46,7 +52,8 @@ def servers(model_path, tmp_path_factory):
                "thinking": ["--tool-call-parser", "qwen3_coder", "--reasoning-parser", "qwen3", "--threads", "2"],
                "glm": ["--tool-call-parser", "glm45", "--reasoning-parser", "glm45", "--threads", "2"],
                "glm_template": ["--chat-template", str(glm_template), "--threads", "2"],
-               "minimax": ["--chat-template", str(minimax_template), "--reasoning-parser", "deepseek_r1", "--threads", "2"]}
+               "minimax": ["--chat-template", str(minimax_template), "--reasoning-parser", "deepseek_r1", "--threads", "2"],
+               "seed": ["--chat-template", str(seed_template), "--reasoning-parser", "seed_oss", "--threads", "2"]}
     yield from module_servers(model_path, configs, folder)
 
 
@@ -124,4 +131,20 @@ def test_minimax_m2_invokes_whole_and_streamed(servers):
         for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
             calls[call.index] = calls.get(call.index, "") + ((call.function.arguments or "") if call.function else "")
     assert calls == {0: json.dumps(ARGUMENTS), 1: '{"path": "b.py"}'}
+
+
+def test_seed_oss_call_after_reasoning(servers):
+    # No --tool-call-parser: Seed-OSS's template (integer-keyed thinking budgets) names the format.
+    choice = create(servers["seed"], SEED_CALL, False).choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.model_extra.get("reasoning") == "Checking."
+    assert choice.message.content == "Sure.\n"
+    assert choice.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
+    reasoning, arguments = "", ""
+    for chunk in create(servers["seed"], SEED_CALL, True):
+        if chunk.choices:
+            reasoning += chunk.choices[0].delta.model_extra.get("reasoning") or ""
+            for call in chunk.choices[0].delta.tool_calls or []:
+                arguments += (call.function.arguments or "") if call.function else ""
+    assert (reasoning, arguments) == ("Checking.", json.dumps(ARGUMENTS))
 

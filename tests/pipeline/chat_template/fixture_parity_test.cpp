@@ -76,7 +76,7 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
-                                          "ministral3", "minimax_m2"};
+                                          "ministral3", "minimax_m2", "seed_oss"};
 
 }  // namespace
 
@@ -165,4 +165,10 @@ TEST_CASE("Ministral 3 template matches transformers", "[chat_template][fixtures
 // blocks of <invoke>s, the reply opened inside <think>.
 TEST_CASE("MiniMax-M2 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("minimax_m2") >= 20);
+}
+
+// Seed-OSS: a thinking budget and its reflections, tools described in its own system text (sorted
+// with dictsort), past calls written back as <seed:tool_call> blocks.
+TEST_CASE("Seed-OSS template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("seed_oss") >= 20);
 }

@@ -145,3 +145,14 @@ TEST_CASE("sort and dictsort filters", "[chat_template][jinja]") {
     {"dictsort", R"__({% for k, v in d | dictsort %}{{ k }}={{ v }} {% endfor %}|{% for k, v in d | dictsort(by='value', reverse=true) %}{{ k }} {% endfor %})__", R"__({"d": {"b": 1, "a": 3, "C": 2}})__", R"__(a=3 b=1 C=2 |a C b )__"},
   });
 }
+
+// Dict keys other than strings (Seed-OSS's template keys its thinking budgets by integers): looked up,
+// tested with `in`, sorted, printed and written as JSON as Python does; 1, 1.0 and True one key.
+TEST_CASE("dict literals with integer, float, boolean and None keys", "[chat_template][jinja]") {
+  check_all({
+    {"int_keys", R"__({% set d = {0: 'a', 512: 'b', 2: 'c'} %}{% for k, v in d | dictsort %}{{ k }}={{ v }};{% endfor %}{{ d[512] }}{{ d.get(2) }}{{ 0 in d }}{{ 7 in d }})__", R"__({})__", R"__(0=a;2=c;512=b;bcTrueFalse)__"},
+    {"mixed_keys", R"__({% set d = {1: 'x', True: 'y', 'a': 'z', 2.5: 'w', none: 'n'} %}{{ d | length }} {{ d[1] }} {{ d[2.5] }} {{ d[none] }} {{ d | tojson }})__", R"__({})__", R"__(4 y w n {"1": "y", "a": "z", "2.5": "w", "null": "n"})__"},
+    {"key_repr", R"__({{ {3: 'a', 'b': 4} }} {{ {3: 'a'} == {3.0: 'a'} }} {{ {3: 1} | tojson(sort_keys=true) }})__", R"__({})__", R"__({3: 'a', 'b': 4} True {"3": 1})__"},
+    {"items", R"__({% for k, v in {10: 1, 'x': 2}.items() %}{{ k }}:{{ v }} {% endfor %}{{ {10: 1}.keys() | list }})__", R"__({})__", R"__(10:1 x:2 [10])__"},
+  });
+}

@@ -129,3 +129,36 @@ TEST_CASE("minimax_m2: invokes in a block, streamed and whole", "[tool_calls][mi
   REQUIRE(tool_call_format_from_name("minimax_m2", named));
   CHECK(named == ToolCallFormat::MinimaxM2);
 }
+
+// Seed-OSS (vLLM's seed_oss): Qwen3-Coder's calls in <seed:tool_call> blocks, after <seed:think>
+// reasoning split as deepseek_r1 splits <think>.
+TEST_CASE("seed_oss: calls in <seed:tool_call> blocks after <seed:think> reasoning", "[tool_calls][seed_oss]") {
+  ToolCallMode mode = coder();
+  mode.format = ToolCallFormat::SeedOss;
+  mode.reasoning = ReasoningFormat::SeedOss;
+  const std::string reply =
+      "<seed:think>Need a search.<seed:cot_budget_reflect>12 tokens used.</seed:cot_budget_reflect></seed:think>"
+      "Searching.\n<seed:tool_call>\n<function=search>\n<parameter=query>\nfox\n</parameter>\n"
+      "<parameter=limit>\n3\n</parameter>\n</function>\n</seed:tool_call>";
+  for (std::size_t piece : {1, 4, 1000}) {
+    INFO("piece " << piece);
+    const MessageDelta all = test::fed_in_pieces(*make_tool_call_parser(mode), reply, piece);
+    CHECK(all.reasoning == "Need a search.<seed:cot_budget_reflect>12 tokens used.</seed:cot_budget_reflect>");
+    CHECK(all.content == "Searching.\n");
+    CHECK(arguments_of(all, 0) == R"({"query": "fox", "limit": 3})");
+  }
+  // The reply starts inside the reasoning when the model leaves <seed:think> out, as deepseek_r1's.
+  const ParsedMessage opened = parse_message(mode, "Hm.</seed:think>Hello.");
+  REQUIRE(opened.reasoning);
+  CHECK(*opened.reasoning == "Hm.");
+  CHECK(opened.content == "Hello.");
+  // Seed-OSS's template writes <function= inside <seed:tool_call>: read as seed_oss, not qwen3_coder.
+  CHECK(tool_call_format_of_template("{{ '<seed:tool_call>\\n<function=' + name }}") == ToolCallFormat::SeedOss);
+  ToolCallFormat named;
+  REQUIRE(tool_call_format_from_name("seed_oss", named));
+  CHECK(named == ToolCallFormat::SeedOss);
+  ReasoningFormat reasoning;
+  bool harmony = false;
+  REQUIRE(reasoning_format_from_name("seed_oss", reasoning, harmony));
+  CHECK(reasoning == ReasoningFormat::SeedOss);
+}
