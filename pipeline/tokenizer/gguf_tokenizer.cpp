@@ -53,8 +53,9 @@ const std::array<PreFamily, 12>& pre_families() {
       // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with
       // Llama 3's expression.
       {.names = {"tekken", "pixtral"}, .patterns = {p::kTekken}, .ignore_merges = true, .adds_bos = true},
-      // GPT-4o's o200k vocabulary (Phi-4-mini).
-      {.names = {"gpt-4o"}, .patterns = {p::kGpt4o}},
+      // GPT-4o's o200k vocabulary (Phi-4-mini); MiniMax-M2's tokenizer.json splits by the same
+      // expression (llama.cpp copies it from there).
+      {.names = {"gpt-4o", "minimax-m2"}, .patterns = {p::kGpt4o}},
       // Coding models with Llama's architecture: Seed-Coder, and DeepSeek-Coder (1.3B to 33B).
       {.names = {"seed-coder"}, .patterns = {p::kSeedCoder}},
       {.names = {"deepseek-coder"}, .patterns = {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)},

@@ -71,7 +71,7 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
       {"dbrx", {"smaug-bpe"}},
       {"qwen2", {"deepseek-r1-qwen", "stablelm2"}},
       {"tekken", {"pixtral"}},
-      {"gpt-4o", {}},
+      {"gpt-4o", {"minimax-m2"}},
       {"seed-coder", {}},
       {"deepseek-coder", {}},
       {"deepseek-v3", {}},
