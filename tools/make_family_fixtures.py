@@ -8,8 +8,8 @@ Run from the repository root:
 Same conventions as tools/make_model_fixtures.py (whose helpers this imports): float32, eager
 attention, one thread, fixed seeds, weights redrawn N(0, 0.08²), norms 1 + 0.1·N(0,1) — for Gemma,
 whose checkpoints store w for a (1 + w) norm, 0.1·N(0,1) — and reference.json + raw float32 logits,
-every sequence run on its own through transformers. The fixtures of the --only sets (Phi-3, Gemma 2,
-Granite, SmolLM3, Mistral 3, the mixtures of experts, OLMo, Cohere, GLM-4, EXAONE, ...) hold weights
+every sequence run on its own through transformers. The fixtures of every set (Gemma 3, IQuest-Coder,
+Phi-3, Gemma 2, Granite, SmolLM3, Mistral 3, the mixtures of experts, OLMo, Cohere, GLM-4, EXAONE, ...) hold weights
 rounded to bfloat16 and saved so (their GGUFs converted with --outtype bf16): half the bytes, and
 still exact, since the reference runs on those same weights in float32. Writes:
 
@@ -18,7 +18,7 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  with linear scaling 2, query_pre_attn_scalar 24 (not head_dim 32), GELU-tanh,
                  q/k norms, sandwich norms, scaled embeddings, tied.
   gemma3_gguf/   the same weights as a gemma3 GGUF, written as llama.cpp's converter writes one
-                 (norms + 1, llama.cpp's tensor names, no q/k permutation, the per-layer
+                 (matrices in BF16, norms in F32 + 1, llama.cpp's tensor names, no q/k permutation, the per-layer
                  sliding_window_pattern array); llama.cpp takes 1/sqrt(head_dim) for the query
                  scale, so its reference is the model with query_pre_attn_scalar = head_dim.
   mistral/       MistralForCausalLM with a sliding window of 8 over both layers.
@@ -116,8 +116,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  YaRN (factor 8 over 16 positions, mscale = mscale_all_dim = 1) and Llama 4's attention
                  temperature (beta 0.5, period 16); and ministral3_gguf, llama.cpp's conversion (mistral3).
   qwen3_vl/      Qwen3VLForConditionalGeneration (Qwen3-VL): its language model (interleaved multimodal RoPE,
-                 which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_gguf, llama.cpp's
-                 conversion (qwen3vl); qwen3_vl_moe_gguf, a Qwen3-VL-MoE (8 experts, 3 per token, fused
+                 which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_moe_gguf, a
+                 Qwen3-VL-MoE (8 experts, 3 per token, fused
                  as released) as llama.cpp converts it (qwen3vlmoe).
   seed_oss/      SeedOssForCausalLM (Seed-OSS): q/k/v biases, none on the output; and seed_oss_gguf,
                  llama.cpp's conversion.
@@ -282,11 +282,16 @@ def write_gemma3_gguf(model, path: Path) -> None:
     w.add_rope_scaling_factor(float(cfg.rope_parameters["full_attention"]["factor"]))
     w.add_sliding_window(cfg.sliding_window)
     w.add_array("gemma3.attention.sliding_window_pattern", [t == "sliding_attention" for t in cfg.layer_types])
-    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
     w.add_bos_token_id(BOS_ID)
     w.add_eos_token_id(EOS_ID)
     for name, arr in gemma3_gguf_tensors(model):
-        w.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if arr.ndim == 2:  # bfloat16 values already: stored so, exactly
+            w.add_tensor(name, gguf.quants.quantize(arr, gguf.GGMLQuantizationType.BF16),
+                         raw_dtype=gguf.GGMLQuantizationType.BF16)
+        else:
+            w.add_tensor(name, arr)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -486,9 +491,10 @@ def ministral3_fixtures(out: Path) -> None:
 
 def qwen3_vl_fixtures(out: Path) -> None:
     """Qwen3-VL's language model: Qwen3VLForConditionalGeneration as released (text_config qwen3_vl_text,
-    its interleaved multimodal RoPE over 2 + 1 + 1 frequency pairs, a one-block vision tower beside it)
-    and llama.cpp's conversion (qwen3vl); and Qwen3-VL-MoE (experts fused as transformers holds them,
-    always renormalized) as llama.cpp converts it (qwen3vlmoe, its experts split and stacked)."""
+    its interleaved multimodal RoPE over 2 + 1 + 1 frequency pairs, a one-block vision tower beside it);
+    and Qwen3-VL-MoE (experts fused as released, always renormalized) as llama.cpp converts it
+    (qwen3vlmoe, its experts split and stacked). A dense qwen3vl GGUF is Qwen3's tensors under another
+    name (tests/model/family_config_test.cpp)."""
     from transformers import (Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLMoeConfig,
                               Qwen3VLMoeForConditionalGeneration)
     rope = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [2, 1, 1], "mrope_interleaved": True}
@@ -501,8 +507,6 @@ def qwen3_vl_fixtures(out: Path) -> None:
     emit(out / "qwen3_vl", model, cases, saver=save_bf16(model), vocab=600)
     tiny_tokenizer(out / "qwen3_vl", 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
-    emit_llamacpp_gguf(out / "qwen3_vl_gguf", out / "qwen3_vl", model, cases, 600,
-                       sentencepiece_class="qwen3vl.Qwen3VLTextModel", outtype="bf16")
 
     moe_text = llama_like(**SMALL, pad_token_id=0, rope_parameters=rope, moe_intermediate_size=16, num_experts=8,
                           num_experts_per_tok=3, decoder_sparse_step=1, tie_word_embeddings=False)
@@ -1176,6 +1180,69 @@ def deepseek_fp8_fixture(out: Path) -> None:
     print(f"deepseek_v3_fp8: max|logit| = {scale:.4f}; transformers' FP8 loader agrees")
 
 
+def gemma3_fixtures(out: Path) -> None:
+    """Gemma 3 (bfloat16 weights), and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp
+    takes it; matrices in BF16, norms in F32 with the converter's + 1)."""
+    gemma = bf16(build_gemma(gemma3_config(24), 404))
+    cases = make_sequences(gemma.config.vocab_size, 411)
+    emit(out / "gemma3", gemma, cases, saver=save_bf16(gemma))
+    tiny_tokenizer(out / "gemma3", 512, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
+                   ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
+    reloaded = Gemma3ForCausalLM.from_pretrained(out / "gemma3", dtype=torch.float32, attn_implementation="eager").eval()
+    for _, seqs in cases:
+        assert np.array_equal(run_logits(reloaded, seqs), run_logits(gemma, seqs)), "gemma3 reload"
+    twin = build_gemma(gemma3_config(32), 404)
+    twin.load_state_dict(gemma.state_dict())
+    folder = out / "gemma3_gguf"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    write_gemma3_gguf(twin, folder / "model.gguf")
+    files, scale = logits_cases(twin, folder, cases)
+    write_reference(folder, "model.gguf", twin.config.vocab_size, cases, files)
+    print(f"gemma3_gguf: max|logit| = {scale:.4f}")
+
+
+
+def iquestcoder_fixtures(out: Path) -> None:
+    """IQuest-Coder-shaped (bfloat16 weights): Llama's layers, clip_qkv, sliding window on the layers
+    from 1 on."""
+    clip = 0.25
+    qwen = build_model(Qwen2ForCausalLM, Qwen2Config(**llama_like(
+        use_sliding_window=True, sliding_window=8, max_window_layers=1,
+        layer_types=["full_attention", "sliding_attention"],
+        rope_parameters={"rope_type": "default", "rope_theta": 500_000.0})), 606)
+    with torch.no_grad():
+        for name, p in qwen.named_parameters():
+            if name.endswith(".bias"):
+                p.zero_()
+    bf16(qwen)
+    for layer in qwen.model.layers:
+        for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+            proj.register_forward_hook(lambda _m, _i, o: o.clamp(-clip, clip))
+
+    def save_iquest(folder: Path) -> None:
+        tensors = {k: v.to(torch.bfloat16).contiguous() for k, v in qwen.state_dict().items() if not k.endswith(".bias")}
+        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        config = llama_like(architectures=["IQuestCoderForCausalLM"], model_type="iquestcoder", clip_qkv=clip,
+                            use_sliding_window=True, sliding_window=8, max_window_layers=1, rope_theta=500_000.0,
+                            attention_bias=False, mlp_bias=False, eos_token_id=[EOS_ID, 5, 7])
+        (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+
+    seen = []
+    probe = qwen.model.layers[0].self_attn.q_proj.register_forward_hook(lambda _m, i, _o: seen.append(
+        float((i[0] @ qwen.model.layers[0].self_attn.q_proj.weight.T).abs().gt(clip).float().mean())))
+    cases = make_sequences(600, 611)
+    emit(out / "iquestcoder", qwen, cases, saver=save_iquest)
+    tiny_tokenizer(out / "iquestcoder", 600, "IQuestCoderTokenizer", {"bos": "<s>", "eos": "</s>"},
+                   ["<|im_start|>", "<|endoftext|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>"], True,
+                   CHATML_TEMPLATE, add_bos_token=False, add_eos_token=False, add_prefix_space=False)
+    probe.remove()
+    print(f"iquestcoder: {100 * np.mean(seen):.0f}% of layer 0's q values are clamped")
+    assert np.mean(seen) > 0.1
+
+
+
 # The sets --only writes (each also written by a run without it).
 # The converter's process stores the experts' stacked weights (ffn_*_exps) as MXFP4, as llama.cpp
 # ships gpt-oss; their values are on MXFP4's grid already (gpt_oss_fixtures), so nothing is lost.
@@ -1282,7 +1349,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
     print("gpt_oss_mxfp4: transformers' MXFP4 loader reproduces gpt_oss's logits")
 
 
-SETS = {"llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
+SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
         "seed_oss": seed_oss_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
@@ -1304,60 +1371,6 @@ def main() -> int:
     if args.only:
         SETS[args.only](out)
         return 0
-
-    # Gemma 3, and its GGUF twin (query scale 1/sqrt(head_dim), as llama.cpp takes it).
-    gemma = build_gemma(gemma3_config(24), 404)
-    cases = make_sequences(gemma.config.vocab_size, 411)
-    emit(out / "gemma3", gemma, cases)
-    tiny_tokenizer(out / "gemma3", 512, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
-                   ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
-    reloaded = Gemma3ForCausalLM.from_pretrained(out / "gemma3", dtype=torch.float32, attn_implementation="eager").eval()
-    for _, seqs in cases:
-        assert np.array_equal(run_logits(reloaded, seqs), run_logits(gemma, seqs)), "gemma3 reload"
-    twin = build_gemma(gemma3_config(32), 404)
-    twin.load_state_dict(gemma.state_dict())
-    folder = out / "gemma3_gguf"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    write_gemma3_gguf(twin, folder / "model.gguf")
-    files, scale = logits_cases(twin, folder, cases)
-    write_reference(folder, "model.gguf", twin.config.vocab_size, cases, files)
-    print(f"gemma3_gguf: max|logit| = {scale:.4f}")
-
-    # IQuest-Coder-shaped: Llama's layers, clip_qkv, sliding window on the layers from 1 on.
-    clip = 0.25
-    qwen = build_model(Qwen2ForCausalLM, Qwen2Config(**llama_like(
-        use_sliding_window=True, sliding_window=8, max_window_layers=1,
-        layer_types=["full_attention", "sliding_attention"],
-        rope_parameters={"rope_type": "default", "rope_theta": 500_000.0})), 606)
-    with torch.no_grad():
-        for name, p in qwen.named_parameters():
-            if name.endswith(".bias"):
-                p.zero_()
-    for layer in qwen.model.layers:
-        for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
-            proj.register_forward_hook(lambda _m, _i, o: o.clamp(-clip, clip))
-
-    def save_iquest(folder: Path) -> None:
-        tensors = {k: v.contiguous() for k, v in qwen.state_dict().items() if not k.endswith(".bias")}
-        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
-        config = llama_like(architectures=["IQuestCoderForCausalLM"], model_type="iquestcoder", clip_qkv=clip,
-                            use_sliding_window=True, sliding_window=8, max_window_layers=1, rope_theta=500_000.0,
-                            attention_bias=False, mlp_bias=False, eos_token_id=[EOS_ID, 5, 7])
-        (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-
-    seen = []
-    probe = qwen.model.layers[0].self_attn.q_proj.register_forward_hook(lambda _m, i, _o: seen.append(
-        float((i[0] @ qwen.model.layers[0].self_attn.q_proj.weight.T).abs().gt(clip).float().mean())))
-    cases = make_sequences(600, 611)
-    emit(out / "iquestcoder", qwen, cases, saver=save_iquest)
-    tiny_tokenizer(out / "iquestcoder", 600, "IQuestCoderTokenizer", {"bos": "<s>", "eos": "</s>"},
-                   ["<|im_start|>", "<|endoftext|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>"], True,
-                   CHATML_TEMPLATE, add_bos_token=False, add_eos_token=False, add_prefix_space=False)
-    probe.remove()
-    print(f"iquestcoder: {100 * np.mean(seen):.0f}% of layer 0's q values are clamped")
-    assert np.mean(seen) > 0.1
 
     for write in SETS.values():
         write(out)

@@ -441,6 +441,12 @@ def main() -> None:
     write_config(unigram.parent, "LlamaTokenizer", unigram, add_bos_token=True)
     add("spm-unigram (tokenizer.model)", "spm-unigram-model", "sentencepiece", "spm-unigram/tokenizer.model",
         "fixtures", expect_sentencepiece(unigram, corpus))
+    # Committed packed, as the other large fixtures (their tokenizer_config.json stays plain beside them).
+    for path in [FIXTURES / "spm-bpe" / name for name in ("tokenizer.model", "tokenizer.json", "tokenizer-legacy.json",
+                                                          "tokenizer-gemma.json", "vocab.gguf")]:
+        pack(path)
+    pack(iquest_dir / "tokenizer.model")
+    pack(unigram)
 
     # Mistral v0.3: real, Apache 2.0, committed in all three forms.
     mistral_dir = FIXTURES / "mistral-v3"

@@ -203,10 +203,9 @@ TEST_CASE("ministral3 (Ministral 3: YaRN, Llama 4's attention temperature) as re
     CHECK_FALSE(spec.attention_temperature.active());
   }
 }
-TEST_CASE("qwen3_vl (Qwen3-VL's language model, as released and as llama.cpp's qwen3vl) and qwen3vlmoe match transformers",
+TEST_CASE("qwen3_vl (Qwen3-VL's language model, as released) and llama.cpp's qwen3vlmoe match transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen3_vl");
-  check_all_cases_in_one_step("qwen3_vl_gguf");
   check_all_cases_in_one_step("qwen3_vl_moe_gguf");
   const ModelFiles model = ModelFiles::open(test::fixture("models/qwen3_vl"));
   CHECK(model.spec().arch == Architecture::Qwen3);
@@ -560,7 +559,7 @@ TEST_CASE("with int8 activations a quantized Qwen3-MoE keeps 9 of 10 positions w
   CHECK(worst_position < 0.2);
 }
 TEST_CASE("the family fixtures match transformers with int8 activations too", "[gpu][cpu][reference][families]") {
-  // Safetensors weights (float32, or bfloat16 for mistral and phi3) are widened to float32: only GGUF
+  // Safetensors weights (bfloat16 for these four) are widened to float32: only GGUF
   // blocks meet int8 activations, so this is the float path.
   for (const char* folder : {"gemma3", "mistral", "iquestcoder", "phi3"}) check_all_cases_in_one_step(folder, true, true);
 }

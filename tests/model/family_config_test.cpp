@@ -395,6 +395,16 @@ TEST_CASE("GGUF metadata: experts of qwen3moe, and llama files with experts are 
   CHECK(q.moe->experts_per_token == 8);
   CHECK(q.moe->intermediate_size == 768);
   CHECK(q.moe->normalize_top_k);  // llama.cpp's qwen3moe graph renormalizes
+  // Qwen3-VL's language models as llama.cpp converts them: qwen3vl is Qwen3, qwen3vlmoe Qwen3-MoE.
+  auto vl = minimal_gguf("qwen3vl", 1);
+  vl.kv("qwen3vl.n_deepstack_layers", kU32, uint32_t{3});
+  vl.tensor("blk.0.attn_q_norm.weight", {32}, 0, std::string(32 * 4, '\0'));
+  CHECK(spec_from_gguf(GgufFile(write_gguf(vl, "qwen3vl"))).arch == Architecture::Qwen3);
+  auto vl_moe = minimal_gguf("qwen3vlmoe", 1);
+  vl_moe.kv("qwen3vlmoe.expert_count", kU32, uint32_t{128});
+  vl_moe.kv("qwen3vlmoe.expert_used_count", kU32, uint32_t{8});
+  vl_moe.tensor("blk.0.attn_q_norm.weight", {32}, 0, std::string(32 * 4, '\0'));
+  CHECK(spec_from_gguf(GgufFile(write_gguf(vl_moe, "qwen3vlmoe"))).arch == Architecture::Qwen3Moe);
   auto mixtral = minimal_gguf("llama", 1);
   mixtral.kv("llama.expert_count", kU32, uint32_t{8});
   mixtral.kv("llama.expert_used_count", kU32, uint32_t{2});

@@ -24,8 +24,10 @@
 namespace troupe::test {
 
 // `path` when it exists; else, when `path`.gz does, the path of its unpacked copy (made on first
-// use: <temp>/troupe-fixtures-<uid>/<crc>/<file name>, written under a temporary name and renamed,
-// so concurrent test processes agree, among links to the folder's other plain files); else
+// use: <temp>/troupe-fixtures-<uid>/<crc>-<folder>/<file name>, written under a temporary name and
+// renamed, so concurrent test processes agree, among links to the folder's other plain files — the
+// folder's hash in the name, since two folders may pack the same bytes beside different configs);
+// else
 // `path`, for the caller's own "missing" error.
 inline std::filesystem::path unpacked(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
@@ -44,9 +46,11 @@ inline std::filesystem::path unpacked(const std::filesystem::path& path) {
     return static_cast<uint32_t>(trailer[at]) | static_cast<uint32_t>(trailer[at + 1]) << 8 |
            static_cast<uint32_t>(trailer[at + 2]) << 16 | static_cast<uint32_t>(trailer[at + 3]) << 24;
   };
-  char crc[16];
-  std::snprintf(crc, sizeof crc, "%08x", le32(0));
-  const fs::path dir = fs::temp_directory_path() / ("troupe-fixtures-" + std::to_string(getuid())) / crc;
+  uint32_t folder = 2166136261u;  // FNV-1a of the folder it sits in
+  for (const char c : fs::absolute(path.parent_path()).string()) folder = (folder ^ static_cast<unsigned char>(c)) * 16777619u;
+  char key[24];
+  std::snprintf(key, sizeof key, "%08x-%08x", le32(0), folder);
+  const fs::path dir = fs::temp_directory_path() / ("troupe-fixtures-" + std::to_string(getuid())) / key;
   const fs::path out = dir / path.filename();
   if (fs::exists(out, ec) && static_cast<uint32_t>(fs::file_size(out, ec)) == le32(4)) return out;
   fs::create_directories(dir);
