@@ -382,7 +382,8 @@ TEST_CASE("Mixture-of-experts configs: Mixtral and Qwen3-MoE's expert counts, si
   CHECK_THROWS_WITH(spec_from_hf_config(parse((qwen + "}").c_str()), "c"), Contains("missing \"num_experts\""));
 }
 
-TEST_CASE("GGUF metadata: experts of qwen3moe, and llama files with experts are Mixtral", "[model][gguf][families][moe]") {
+TEST_CASE("GGUF metadata: experts of qwen3moe, llama files with experts are Mixtral, multimodal models' language models",
+          "[model][gguf][families][moe]") {
   auto qwen = minimal_gguf("qwen3moe", 2);
   qwen.kv("qwen3moe.expert_count", kU32, uint32_t{128});
   qwen.kv("qwen3moe.expert_used_count", kU32, uint32_t{8});
@@ -395,6 +396,17 @@ TEST_CASE("GGUF metadata: experts of qwen3moe, and llama files with experts are 
   CHECK(q.moe->experts_per_token == 8);
   CHECK(q.moe->intermediate_size == 768);
   CHECK(q.moe->normalize_top_k);  // llama.cpp's qwen3moe graph renormalizes
+  // llama.cpp converts every Mistral3ForConditionalGeneration as mistral3: Ministral 3 with its
+  // temperature, Mistral Small 3.1/3.2 and Magistral without one.
+  auto small = minimal_gguf("mistral3", 1);
+  const ModelSpec mistral_small = spec_from_gguf(GgufFile(write_gguf(small, "mistral3-small")));
+  CHECK(mistral_small.arch == Architecture::Ministral3);
+  CHECK_FALSE(mistral_small.attention_temperature.active());
+  small.kv("mistral3.attention.temperature_scale", kF32, 0.1f);
+  small.kv("mistral3.rope.scaling.original_context_length", kU32, uint32_t{16384});
+  const ModelSpec ministral = spec_from_gguf(GgufFile(write_gguf(small, "mistral3-ministral")));
+  CHECK(ministral.attention_temperature.beta == Approx(0.1));
+  CHECK(ministral.attention_temperature.original == 16384);
   // Qwen3-VL's language models as llama.cpp converts them: qwen3vl is Qwen3, qwen3vlmoe Qwen3-MoE.
   auto vl = minimal_gguf("qwen3vl", 1);
   vl.kv("qwen3vl.n_deepstack_layers", kU32, uint32_t{3});
