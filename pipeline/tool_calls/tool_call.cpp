@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <random>
 #include <string_view>
+#include <utility>
 
 #include "pipeline/tool_calls/tool_call_mode.hpp"
 
@@ -92,37 +93,19 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
 }
 
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format) {
-  if (name == "hermes") {
-    format = ToolCallFormat::Hermes;
-    return true;
-  }
-  if (name == "llama3_json" || name == "llama4_json") {
-    format = ToolCallFormat::Llama3Json;
-    return true;
-  }
-  if (name == "mistral") {
-    format = ToolCallFormat::Mistral;
-    return true;
-  }
-  if (name == "openai") {
-    format = ToolCallFormat::Harmony;
-    return true;
-  }
-  if (name == "qwen3_coder") {
-    format = ToolCallFormat::Qwen3Coder;
-    return true;
-  }
-  if (name == "glm45" || name == "glm47") {
-    format = ToolCallFormat::Glm45;
-    return true;
-  }
-  if (name == "minimax_m2") {
-    format = ToolCallFormat::MinimaxM2;
-    return true;
-  }
-  if (name == "seed_oss") {
-    format = ToolCallFormat::SeedOss;
-    return true;
+  // vLLM's --tool-call-parser names (llama4_json and glm47 are its aliases).
+  static constexpr std::pair<std::string_view, ToolCallFormat> kNames[] = {
+      {"hermes", ToolCallFormat::Hermes},          {"llama3_json", ToolCallFormat::Llama3Json},
+      {"llama4_json", ToolCallFormat::Llama3Json}, {"mistral", ToolCallFormat::Mistral},
+      {"openai", ToolCallFormat::Harmony},         {"qwen3_coder", ToolCallFormat::Qwen3Coder},
+      {"glm45", ToolCallFormat::Glm45},            {"glm47", ToolCallFormat::Glm45},
+      {"minimax_m2", ToolCallFormat::MinimaxM2},   {"seed_oss", ToolCallFormat::SeedOss},
+  };
+  for (const auto& [known, value] : kNames) {
+    if (name == known) {
+      format = value;
+      return true;
+    }
   }
   return false;
 }
