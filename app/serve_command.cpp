@@ -372,7 +372,8 @@ void run_serve(const ServeOptions& opt) {
     bool harmony = false;
     if (!reasoning_format_from_name(opt.reasoning_parser, served.reasoning, harmony)) {
       throw ConfigError("--reasoning-parser " + opt.reasoning_parser +
-                        ": unknown parser (use deepseek_r1, qwen3, glm45, mistral, seed_oss or openai_gptoss)");
+                        ": unknown parser (use deepseek_r1, qwen3, glm45, mistral, seed_oss, minimax_m2, "
+                        "minimax_m2_append_think or openai_gptoss)");
     }
     if (harmony) served.tool_call_format = ToolCallFormat::Harmony;
     spdlog::info("troupe: chat replies' reasoning is returned as `reasoning` (--reasoning-parser {})", opt.reasoning_parser);
@@ -515,7 +516,8 @@ void add_serve_command(CLI::App& app) {
                   "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "
                   "(DeepSeek-R1 and its distills, QwQ, Qwen3 thinking models whose template opens <think>), qwen3 "
                   "(Qwen3: reasoning when the reply opens <think>; glm45 alike), mistral (Magistral, Ministral 3 Reasoning: "
-                  "[THINK] ... [/THINK]), seed_oss (Seed-OSS: <seed:think>, as deepseek_r1), openai_gptoss (gpt-oss, whose harmony channels "
+                  "[THINK] ... [/THINK]), seed_oss (Seed-OSS: <seed:think>, as deepseek_r1), minimax_m2 (as deepseek_r1) or "
+                  "minimax_m2_append_think (MiniMax-M2: all content, <think> put back in front), openai_gptoss (gpt-oss, whose harmony channels "
                   "are parsed anyway); default: the text as generated (gpt-oss: parsed)");
   cmd->add_option("--structured-outputs-config", opt->structured_outputs_config,
                   "vLLM's structured output settings as JSON: {\"disable_any_whitespace\": true} makes every JSON "

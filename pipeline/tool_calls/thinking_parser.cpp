@@ -39,7 +39,10 @@ void ThinkingParser::to_content(std::string_view text, MessageDelta& out) {
 void ThinkingParser::drain(MessageDelta& out, bool at_end) {
   const std::string_view kOpen = reasoning_start(format_), kClose = reasoning_end(format_);
   if (state_ == State::Start) {
-    if (format_ == ReasoningFormat::Mistral) {
+    if (format_ == ReasoningFormat::AppendThink) {  // all content, the prompt's <think> first
+      to_content(kOpen, out);
+      state_ = State::Content;
+    } else if (format_ == ReasoningFormat::Mistral) {
       state_ = State::BeforeReasoning;
     } else if (pending_.starts_with(kOpen)) {
       pending_.erase(0, kOpen.size());

@@ -11,6 +11,9 @@
 //   qwen3        the reply is reasoning only when it starts with <think> (Qwen3 writes it; with
 //                enable_thinking false it writes none, and the reply is content); </think> ends it.
 //   seed_oss     deepseek_r1's rule between <seed:think> and </seed:think> (Seed-OSS).
+//   minimax_m2_append_think  nothing split: the reply (its template opened <think> in the prompt)
+//                is content with "<think>" put in front, for clients that fold think blocks
+//                themselves (vLLM's name; minimax_m2 is deepseek_r1's rule).
 //   mistral      reasoning from the first [THINK] to the next [/THINK], wherever it comes; text
 //                around them is content, a [/THINK] without a [THINK] before it is dropped, and a
 //                reply without [THINK] is all content (Magistral and Ministral 3 Reasoning write

@@ -76,8 +76,10 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony) {
   harmony = false;
   reasoning = ReasoningFormat::None;
-  if (name == "deepseek_r1") {
+  if (name == "deepseek_r1" || name == "minimax_m2") {
     reasoning = ReasoningFormat::DeepSeekR1;
+  } else if (name == "minimax_m2_append_think") {
+    reasoning = ReasoningFormat::AppendThink;
   } else if (name == "qwen3" || name == "glm45") {
     reasoning = ReasoningFormat::Qwen3;
   } else if (name == "mistral") {

@@ -41,7 +41,9 @@ inline const std::string* parameter_type(const ParameterTypes& types, const std:
 // gpt-oss's harmony channels are parsed whenever the format is Harmony, with or without it.
 // Mistral: between [THINK] and [/THINK] (Magistral, Ministral 3 Reasoning), control tokens.
 // SeedOss: DeepSeekR1's rule between <seed:think> and </seed:think> (Seed-OSS).
-enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss };
+// AppendThink: nothing split off; the reply, which its template opened inside <think>, is content
+// with that <think> put back in front (vLLM's minimax_m2_append_think).
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink };
 
 struct ToolCallMode {
   enum class Kind {
@@ -65,7 +67,8 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
 std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, which splits as
-// qwen3 does: the reply reasons when it opens with <think>), "mistral", "seed_oss", and "openai_gptoss" (gpt-oss: harmony,
+// qwen3 does: the reply reasons when it opens with <think>), "mistral", "seed_oss", "minimax_m2" (as
+// deepseek_r1), "minimax_m2_append_think", and "openai_gptoss" (gpt-oss: harmony,
 // which sets no ReasoningFormat but the Harmony tool-call format). False for any other name.
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony);
 

@@ -110,6 +110,34 @@ TEST_CASE("mistral: reasoning from [THINK] to [/THINK], the text around it conte
                                   [](std::span<const int32_t>) { return std::string(); }));
 }
 
+TEST_CASE("minimax_m2 splits as deepseek_r1; minimax_m2_append_think keeps the reply as content, <think> in front",
+          "[tool_calls][reasoning]") {
+  ReasoningFormat format;
+  bool harmony = false;
+  REQUIRE(reasoning_format_from_name("minimax_m2", format, harmony));
+  CHECK(format == ReasoningFormat::DeepSeekR1);
+  REQUIRE(reasoning_format_from_name("minimax_m2_append_think", format, harmony));
+  CHECK(format == ReasoningFormat::AppendThink);
+  for (std::size_t piece : {1, 3, 1000}) {
+    INFO("piece " << piece);
+    const MessageDelta all = streamed("Plan it.\n</think>\n\nDone.", piece, plain(ReasoningFormat::AppendThink));
+    CHECK(all.reasoning.empty());
+    CHECK(all.content == "<think>Plan it.\n</think>\n\nDone.");
+  }
+  const ParsedMessage whole = parse_message(plain(ReasoningFormat::AppendThink), "a</think>b");
+  CHECK_FALSE(whole.reasoning);
+  CHECK(whole.content == "<think>a</think>b");
+  // With MiniMax-M2's calls after it, the calls are still read from the content.
+  ToolCallMode tools{ToolCallMode::Kind::Auto, ToolCallFormat::MinimaxM2};
+  tools.reasoning = ReasoningFormat::AppendThink;
+  const ParsedMessage call = parse_message(
+      tools, "Weather.</think>\n<minimax:tool_call>\n<invoke name=\"w\">\n<parameter name=\"city\">Oslo</parameter>\n"
+             "</invoke>\n</minimax:tool_call>");
+  REQUIRE(call.tool_calls.size() == 1);
+  CHECK(call.tool_calls[0].arguments == R"({"city": "Oslo"})");
+  CHECK(call.content == "<think>Weather.</think>\n");
+}
+
 TEST_CASE("reasoning then a Hermes tool call (Qwen3 with tools)", "[tool_calls][reasoning]") {
   ToolCallMode mode{ToolCallMode::Kind::Auto, ToolCallFormat::Hermes};
   mode.reasoning = ReasoningFormat::Qwen3;
