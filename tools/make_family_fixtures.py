@@ -112,13 +112,13 @@ still exact, since the reference runs on those same weights in float32. Writes:
   llama_dynamic/ LlamaForCausalLM with dynamic NTK (factor 2, max_position_embeddings 35), only the
                  70-token case: transformers scales the base with the sequence's length, troupe (as
                  vLLM) with the longest it serves, 35 × 2 = 70, and the two agree at that length.
-  ministral3/    Mistral3ForConditionalGeneration with a Ministral3 text model (Ministral 3, Devstral 2):
+  ministral3/    Mistral3ForConditionalGeneration with a Ministral3 text model (Ministral 3):
                  YaRN (factor 8 over 16 positions, mscale = mscale_all_dim = 1) and Llama 4's attention
                  temperature (beta 0.5, period 16); and ministral3_gguf, llama.cpp's conversion (mistral3).
   qwen3_vl/      Qwen3VLForConditionalGeneration (Qwen3-VL): its language model (interleaved multimodal RoPE,
                  which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_moe_gguf, a
-                 Qwen3-VL-MoE (8 experts, 3 per token, fused
-                 as released) as llama.cpp converts it (qwen3vlmoe).
+                 Qwen3-VL-MoE (8 experts, 3 per token, fused as released) as llama.cpp converts it
+                 (qwen3vlmoe).
   seed_oss/      SeedOssForCausalLM (Seed-OSS): q/k/v biases, none on the output; and seed_oss_gguf,
                  llama.cpp's conversion.
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
@@ -444,13 +444,18 @@ def gemma2_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "gemma2_gguf", out / "gemma2", twin, cases, 512, outtype="bf16")
 
 
+def tiny_pixtral() -> PixtralVisionConfig:
+    """The vision tower of the Mistral3ForConditionalGeneration fixtures, which a text-only server
+    leaves unread."""
+    return PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                               num_channels=3, image_size=32, patch_size=16, head_dim=16)
+
+
 def mistral3_fixtures(out: Path) -> None:
     """Mistral Small 3.1's multimodal checkpoint layout, read for its language model."""
     text = MistralConfig(**llama_like(sliding_window=None, rope_parameters={"rope_type": "default",
                                                                             "rope_theta": 1_000_000_000.0}))
-    vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                                 num_channels=3, image_size=32, patch_size=16, head_dim=16)
-    config = Mistral3Config(vision_config=vision, text_config=text, image_token_index=10, tie_word_embeddings=False)
+    config = Mistral3Config(vision_config=tiny_pixtral(), text_config=text, image_token_index=10, tie_word_embeddings=False)
     model = bf16(build_model(Mistral3ForConditionalGeneration, config, 1301))
     emit(out / "mistral3", model, make_sequences(600, 1311), saver=save_bf16(model), vocab=600)
     tiny_tokenizer(out / "mistral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
@@ -471,9 +476,7 @@ def ministral3_fixtures(out: Path) -> None:
         "rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16, "beta_fast": 32.0,
         "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0, "llama_4_scaling_beta": 0.5,
         "rope_theta": 1_000_000.0}))
-    vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                                 num_channels=3, image_size=32, patch_size=16, head_dim=16)
-    config = Mistral3Config(vision_config=vision, text_config=text, image_token_index=10, tie_word_embeddings=False)
+    config = Mistral3Config(vision_config=tiny_pixtral(), text_config=text, image_token_index=10, tie_word_embeddings=False)
     model = bf16(build_model(Mistral3ForConditionalGeneration, config, 3301))
     cases = make_sequences(600, 3311)
     cold = copy.deepcopy(config)  # the same weights without the temperature

@@ -146,10 +146,7 @@ void read_tool_fields(const FieldReader& fields, const ApiContext& context, Gene
     }
     request.tool_calls.kind = ToolCallMode::Kind::Auto;
     request.tool_calls.format = *context.tool_call_format;
-    if (request.tool_calls.format == ToolCallFormat::Qwen3Coder || request.tool_calls.format == ToolCallFormat::Glm45 ||
-        request.tool_calls.format == ToolCallFormat::MinimaxM2 || request.tool_calls.format == ToolCallFormat::SeedOss) {
-      request.tool_calls.parameter_types = parameter_types(*tools);
-    }
+    if (writes_parameters_as_text(request.tool_calls.format)) request.tool_calls.parameter_types = parameter_types(*tools);
     return;
   }
   StructuredOutputRequest constraint;

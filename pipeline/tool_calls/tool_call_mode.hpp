@@ -28,6 +28,12 @@ enum class ToolCallFormat {
 // schema names none), for the formats that write parameters as text (Qwen3Coder, Glm45, MinimaxM2, SeedOss).
 using ParameterTypes = std::map<std::string, std::map<std::string, std::string>>;
 
+// Whether `format` writes each parameter as text, which the request's tool schema types.
+inline bool writes_parameters_as_text(ToolCallFormat format) {
+  return format == ToolCallFormat::Qwen3Coder || format == ToolCallFormat::Glm45 || format == ToolCallFormat::MinimaxM2 ||
+         format == ToolCallFormat::SeedOss;
+}
+
 // The type `types` gives `function`'s `parameter`; nullptr when the tools do not list it.
 inline const std::string* parameter_type(const ParameterTypes& types, const std::string& function,
                                          const std::string& parameter) {
