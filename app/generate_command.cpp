@@ -111,6 +111,7 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
   Sampler sampler(sp);
 
   SequenceStep seq;
+  seq.state_slot = 0;  // the one sequence's (models with per-sequence state need one)
   seq.block_table.resize(static_cast<std::size_t>(backend->kv_num_blocks()));
   std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
   StepBatch batch;

@@ -27,6 +27,10 @@ void DraftModelProposer::check_compatible(const Backend& draft, const Backend& t
                       " blocks of " + std::to_string(draft.kv_block_size()) + ") cannot mirror the target's (" +
                       std::to_string(target.kv_num_blocks()) + " of " + std::to_string(target.kv_block_size()) + ")");
   }
+  if (d.has_sequence_state()) {
+    throw ConfigError("--speculative-config: a draft model with per-sequence convolution state (" +
+                      std::string(architecture_name(d.arch)) + ") cannot take its rejected guesses back");
+  }
   if (d.max_position < t.max_position) {
     throw ConfigError("--speculative-config: the draft model's context (" + std::to_string(d.max_position) +
                       " positions) is shorter than the target's (" + std::to_string(t.max_position) + ")");

@@ -21,7 +21,7 @@ StepResult StepExecutor::run(const ScheduledStep& step) {
                                 std::to_string(step.batch.sequences.size()) + " batch entries");
   }
   for (SeqId id : step.released) {
-    sequences_.erase(id);
+    forget(id);
     failed_.erase(id);
     if (draft_) draft_->forget(id);
   }
@@ -122,12 +122,24 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
       state.grammar_after = s.sampling->grammar_after;
       for (int32_t token : s.output_so_far) advance_grammar(state, token);
     }
+    if (backend_.spec().has_sequence_state()) {
+      // A sequence seen again without a release keeps its slot: its first step starts it afresh.
+      if (const auto old = sequences_.find(s.id); old != sequences_.end()) {
+        state.state_slot = old->second.state_slot;
+      } else if (!free_slots_.empty()) {
+        state.state_slot = free_slots_.back();
+        free_slots_.pop_back();
+      } else {
+        state.state_slot = slots_made_++;
+      }
+    }
     sequences_.insert_or_assign(s.id, std::move(state));
     failed_.erase(s.id);
   }
   const auto it = sequences_.find(s.id);
   if (it == sequences_.end()) return "was never seen (first_time unset)";
   entry = scheduled;
+  entry.state_slot = it->second.state_slot;
   for (int32_t& token : entry.tokens) {
     if (token != kPendingToken) continue;
     if (!it->second.last_token) return "has a pending token but nothing was sampled for it";
@@ -137,10 +149,17 @@ std::optional<std::string> StepExecutor::prepare_one(const ScheduledSequence& s,
 }
 
 void StepExecutor::fail(SeqId id, std::string reason, StepResult& result) {
-  sequences_.erase(id);
+  forget(id);
   if (draft_) draft_->forget(id);
   failed_.insert(id);
   result.failed.push_back({id, std::move(reason)});
+}
+
+void StepExecutor::forget(SeqId id) {
+  const auto it = sequences_.find(id);
+  if (it == sequences_.end()) return;
+  if (it->second.state_slot >= 0) free_slots_.push_back(it->second.state_slot);
+  sequences_.erase(it);
 }
 
 // The device samples every sequence of a step from its last token's logits, so the whole step

@@ -89,6 +89,7 @@ class StepExecutor {
     std::optional<int32_t> grammar_after;  // still awaited: the grammar does not apply yet
     std::shared_ptr<const std::vector<int32_t>> prompt;  // the tokens prompt logprobs are taken of
     std::vector<int32_t> tokens;  // with a draft model: prompt and every token sampled, for its guesses
+    int32_t state_slot = -1;      // SequenceStep::state_slot, for a model with per-sequence state
   };
 
   // The logprobs of the prompt tokens that the rows of `entry` (an all_logits prompt chunk starting
@@ -116,6 +117,8 @@ class StepExecutor {
   // Fills `entry` from the scheduled one (pending token substituted); the reason it cannot run.
   std::optional<std::string> prepare_one(const ScheduledSequence& s, const SequenceStep& scheduled, SequenceStep& entry);
   void fail(SeqId id, std::string reason, StepResult& result);
+  // Drops a sequence's state, its state slot back to the free ones.
+  void forget(SeqId id);
   // Fills the kDraftToken guesses of batch_ with the draft model's; without one (or when it
   // fails) such entries lose their guesses and decode plainly.
   void make_draft_guesses(const ScheduledStep& step);
@@ -131,6 +134,10 @@ class StepExecutor {
   DeviceSampling* device_ = nullptr;  // the backend's device sampler, if it has one and it is used
   std::unordered_map<SeqId, SequenceState> sequences_;
   std::unordered_set<SeqId> failed_;  // failed in an earlier step and not yet released
+  // State slots (ModelSpec::has_sequence_state): one per held sequence, reused once it is dropped,
+  // so they stay below the most sequences ever held at once.
+  std::vector<int32_t> free_slots_;
+  int32_t slots_made_ = 0;
   std::vector<std::size_t> runnable_;  // batch_ entry k is step.sequences[runnable_[k]]
   StepBatch batch_;     // the step's batch with pending tokens filled in; reused between steps
   StepLogits logits_;

@@ -53,11 +53,20 @@ void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_
                       std::to_string(spec.vocab_size));
       }
     }
+    if (spec.has_sequence_state()) {
+      if (s.state_slot < 0) throw invalid("no state slot (this model keeps per-sequence state)");
+      for (std::size_t j = 0; j < i; ++j) {
+        if (batch.sequences[j].state_slot == s.state_slot) {
+          throw invalid("state slot " + std::to_string(s.state_slot) + " is another sequence's in this step");
+        }
+      }
+    }
   }
 }
 
 int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t row_bytes) {
-  const int64_t bytes_per_block = spec.kv_planes() * spec.num_layers * options.kv_block_size * spec.num_kv_heads * row_bytes;
+  const int64_t bytes_per_block =
+      spec.kv_planes() * spec.attention_layers() * options.kv_block_size * spec.num_kv_heads * row_bytes;
   if (options.kv_cache_bytes > 0) return std::max<int64_t>(1, options.kv_cache_bytes / bytes_per_block);
   const int64_t tokens = options.max_kv_tokens > 0 ? options.max_kv_tokens : spec.max_position;
   return (tokens + options.kv_block_size - 1) / options.kv_block_size;

@@ -26,6 +26,11 @@ struct SequenceStep {
   int64_t num_cached = 0;            // tokens already in the cache = position of tokens[0]
   std::vector<int32_t> block_table;  // blocks covering positions [0, num_cached + tokens.size())
   bool all_logits = false;           // logits for every new token, not only the last
+  // A model with per-sequence state besides the KV cache (ModelSpec::has_sequence_state: LFM2's
+  // convolutions) keeps it in slot `state_slot`, a small index the caller gives each live sequence
+  // (the executor: from its first step until it is released) and no two sequences of a step share.
+  // The sequence's first step (num_cached 0) starts from a zero state; -1: no state (other models).
+  int32_t state_slot = -1;
 };
 
 struct StepBatch {
@@ -129,7 +134,7 @@ class StepFailure : public std::runtime_error {
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks);
 
 // Number of KV blocks that fit `options` for a model whose cache stores a row of head_dim values
-// in `row_bytes` (bytes per block = 2 · layers · block_size · kv_heads · row_bytes).
+// in `row_bytes` (bytes per block = 2 · attention layers · block_size · kv_heads · row_bytes).
 int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t row_bytes);
 
 }  // namespace troupe

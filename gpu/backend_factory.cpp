@@ -35,6 +35,7 @@ std::string cuda_unsupported(const ModelSpec& spec) {
                  "needs none)");
   }
   if (spec.moe) return lacks("mixture-of-experts models");
+  if (spec.short_conv) return lacks("short-convolution layers (LFM2)");
   if (spec.qk_norm_whole || !spec.input_norms) {
     return lacks("layers without input norms or with q/k norms over every head (OLMo, EXAONE 4)");
   }

@@ -3,6 +3,43 @@
 #include "model/model_family.hpp"
 
 namespace troupe {
+namespace {
+
+// An attention layer's tensors (`p`: its "model.layers.N." prefix).
+void add_attention(const ModelSpec& spec, const std::string& p, LayerLayout& L) {
+  L.o = p + "self_attn.o_proj.weight";
+  if (spec.mla) {
+    if (spec.mla->q_lora_rank > 0) {
+      L.q_a = p + "self_attn.q_a_proj.weight";
+      L.q_a_norm = p + "self_attn.q_a_layernorm.weight";
+      L.q_b = p + "self_attn.q_b_proj.weight";
+    } else {
+      L.q = p + "self_attn.q_proj.weight";
+    }
+    L.kv_a = p + "self_attn.kv_a_proj_with_mqa.weight";
+    L.kv_a_norm = p + "self_attn.kv_a_layernorm.weight";
+    L.kv_b = p + "self_attn.kv_b_proj.weight";
+    L.k_b = p + "self_attn.k_b_proj.weight";
+    L.v_b = p + "self_attn.v_b_proj.weight";
+  } else {
+    L.q = p + "self_attn.q_proj.weight";
+    L.k = p + "self_attn.k_proj.weight";
+    L.v = p + "self_attn.v_proj.weight";
+  }
+  if (spec.attention_bias) {
+    L.q_bias = p + "self_attn.q_proj.bias";
+    L.k_bias = p + "self_attn.k_proj.bias";
+    L.v_bias = p + "self_attn.v_proj.bias";
+    if (spec.output_bias) L.o_bias = p + "self_attn.o_proj.bias";
+  }
+  if (spec.attention_sinks) L.sinks = p + "self_attn.sinks";
+  if (spec.qk_norm) {
+    L.q_norm = p + "self_attn.q_norm.weight";
+    L.k_norm = p + "self_attn.k_norm.weight";
+  }
+}
+
+}  // namespace
 
 DecoderLayout decoder_layout(const ModelSpec& spec) {
   DecoderLayout layout;
@@ -14,35 +51,18 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerLayout L;
     if (spec.input_norms) L.attention_norm = p + "input_layernorm.weight";
-    L.o = p + "self_attn.o_proj.weight";
-    if (spec.mla) {
-      if (spec.mla->q_lora_rank > 0) {
-        L.q_a = p + "self_attn.q_a_proj.weight";
-        L.q_a_norm = p + "self_attn.q_a_layernorm.weight";
-        L.q_b = p + "self_attn.q_b_proj.weight";
-      } else {
-        L.q = p + "self_attn.q_proj.weight";
+    L.mixer = spec.mixer(i);
+    if (L.mixer == Mixer::ShortConv) {
+      L.conv_in = p + "conv.in_proj.weight";
+      L.conv = p + "conv.conv.weight";
+      L.conv_out = p + "conv.out_proj.weight";
+      if (spec.short_conv->bias) {
+        L.conv_in_bias = p + "conv.in_proj.bias";
+        L.conv_bias = p + "conv.conv.bias";
+        L.conv_out_bias = p + "conv.out_proj.bias";
       }
-      L.kv_a = p + "self_attn.kv_a_proj_with_mqa.weight";
-      L.kv_a_norm = p + "self_attn.kv_a_layernorm.weight";
-      L.kv_b = p + "self_attn.kv_b_proj.weight";
-      L.k_b = p + "self_attn.k_b_proj.weight";
-      L.v_b = p + "self_attn.v_b_proj.weight";
     } else {
-      L.q = p + "self_attn.q_proj.weight";
-      L.k = p + "self_attn.k_proj.weight";
-      L.v = p + "self_attn.v_proj.weight";
-    }
-    if (spec.attention_bias) {
-      L.q_bias = p + "self_attn.q_proj.bias";
-      L.k_bias = p + "self_attn.k_proj.bias";
-      L.v_bias = p + "self_attn.v_proj.bias";
-      if (spec.output_bias) L.o_bias = p + "self_attn.o_proj.bias";
-    }
-    if (spec.attention_sinks) L.sinks = p + "self_attn.sinks";
-    if (spec.qk_norm) {
-      L.q_norm = p + "self_attn.q_norm.weight";
-      L.k_norm = p + "self_attn.k_norm.weight";
+      add_attention(spec, p, L);
     }
     if (spec.sandwich_norms) {
       // The family's names (Gemma's post_attention_layernorm is on the attention output, GLM's before

@@ -7,6 +7,8 @@
 //       attention (layer's window and scale, [sinks]) → o (+ bias)
 //       (latent attention, ModelSpec::mla: q and the latent from their projections, attention over
 //        the latent, then each head's value projection → o)
+//       (a short-convolution layer, ModelSpec::short_conv: B, C, x' = conv_in x; the causal
+//        depthwise convolution of B ⊙ x' over the sequence's positions, times C → conv_out)
 //   x += [attention_out_norm](h)
 //   h = [mlp_norm](x) → act(gate) · up → down
 //       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
@@ -26,6 +28,12 @@ namespace troupe {
 struct LayerLayout {
   std::string attention_norm;      // RMSNorm before attention; empty without (OLMo 2)
   std::string q, k, v, o;          // projection weights (latent attention: q alone, or none, and o)
+  // What mixes the layer's tokens. A ShortConv layer has no q, k, v, o (nor attention features) but
+  // in_proj [3 hidden, hidden], the taps [hidden, 1, kernel] (GGUF: [hidden, kernel]), out_proj
+  // [hidden, hidden], and their biases when ShortConvSpec::bias (empty otherwise).
+  Mixer mixer = Mixer::Attention;
+  std::string conv_in, conv, conv_out;
+  std::string conv_in_bias, conv_bias, conv_out_bias;
   // Latent attention (ModelSpec::mla), instead of k and v (and of q with a q_lora_rank):
   //   q = q_b(RMSNorm_{q_a_norm}(q_a x)), or q x;  [c, k_rope] = kv_a x, c ← RMSNorm_{kv_a_norm}(c)
   // and the heads' up-projections of the latent, kv_b ([heads (nope + v), kv_lora_rank], Hugging

@@ -146,6 +146,37 @@ void read_mla(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   spec.mla = mla;
 }
 
+// LFM2: attention.head_count_kv per layer, 0 where the layer convolves instead (llama.cpp's
+// converter writes it so); shortconv.l_cache the convolution's taps. llama.cpp reads a sliding
+// window for the attention layers of some LFM2 files, which transformers' LFM2 has not: refused.
+void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const std::string kv_key = arch + ".attention.head_count_kv";
+  const std::optional<std::vector<int64_t>> per_layer = gguf.get_int_array(kv_key);
+  if (!per_layer || static_cast<int64_t>(per_layer->size()) != spec.num_layers) {
+    throw ModelError(source + ": " + kv_key + " must list each of the " + std::to_string(spec.num_layers) +
+                     " layers' key/value heads (0 for a convolution layer)");
+  }
+  for (const int64_t heads : *per_layer) {
+    spec.layer_mixer.push_back(heads == 0 ? Mixer::ShortConv : Mixer::Attention);
+    if (heads == 0) continue;
+    if (spec.num_kv_heads != 0 && spec.num_kv_heads != heads) {
+      throw ModelError(source + ": " + kv_key + " differs between attention layers, which troupe does not run");
+    }
+    spec.num_kv_heads = heads;
+  }
+  const std::optional<int64_t> taps = gguf.get_int(arch + ".shortconv.l_cache");
+  if (!taps) throw ModelError(source + ": missing metadata key " + arch + ".shortconv.l_cache");
+  const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv);
+  if (conv != spec.layer_mixer.end()) {
+    const std::string bias = "blk." + std::to_string(conv - spec.layer_mixer.begin()) + ".shortconv.conv.bias";
+    spec.short_conv = ShortConvSpec{*taps, gguf.find_tensor(bias) != nullptr};
+  }
+  if (gguf.get_int(arch + ".attention.sliding_window").value_or(0) > 0) {
+    throw ModelError(source + ": " + arch + ".attention.sliding_window: LFM2 with sliding-window attention is not supported");
+  }
+}
+
 }  // namespace
 
 ModelSpec spec_from_gguf(const GgufFile& gguf) {
@@ -184,7 +215,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   for (const auto& [key, value] : dimensions) {
     if (value <= 0) fail(arch + "." + key + " is " + std::to_string(value) + ": it must be positive");
   }
-  spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
+  if (family->arch == Architecture::Lfm2) {
+    read_lfm2(gguf, arch, spec);
+  } else {
+    spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
+  }
   spec.head_dim = gguf.get_int(arch + ".attention.key_length").value_or(spec.hidden_size / spec.num_heads);
   spec.max_position = required("context_length");
   spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-6);
@@ -230,14 +265,18 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   const auto* tokens = gguf.get_string_array("tokenizer.ggml.tokens");
   spec.vocab_size = gguf.get_int(arch + ".vocab_size").value_or(embd->shape.front());
 
-  spec.attention_bias = gguf.find_tensor("blk.0.attn_q.bias") != nullptr;
-  spec.output_bias = gguf.find_tensor("blk.0.attn_output.bias") != nullptr;
+  // The attention's features, as the first layer that attends has them.
+  int64_t attending = 0;
+  while (attending + 1 < spec.num_layers && spec.mixer(attending) != Mixer::Attention) ++attending;
+  const std::string first = "blk." + std::to_string(attending) + ".";
+  spec.attention_bias = gguf.find_tensor(first + "attn_q.bias") != nullptr;
+  spec.output_bias = gguf.find_tensor(first + "attn_output.bias") != nullptr;
   spec.attention_sinks = family->attention_sinks;
-  if (spec.attention_sinks && gguf.find_tensor("blk.0.attn_sinks.weight") == nullptr) {
-    fail(arch + " model lacks blk.0.attn_sinks.weight");
+  if (spec.attention_sinks && gguf.find_tensor(first + "attn_sinks.weight") == nullptr) {
+    fail(arch + " model lacks " + first + "attn_sinks.weight");
   }
-  spec.qk_norm = gguf.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
-  if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks blk.0.attn_q_norm.weight");
+  spec.qk_norm = gguf.find_tensor(first + "attn_q_norm.weight") != nullptr;
+  if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks " + first + "attn_q_norm.weight");
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;
   spec.layer_norm = family->layer_norm;

@@ -227,7 +227,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const std::string_view type = list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view();
       if (type == "sliding_attention") {
         sliding[i] = true;
-      } else if (type != "full_attention") {
+      } else if (type != "full_attention" && spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // LFM2's "conv": read_lfm2
         cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
       }
     }
@@ -286,6 +286,51 @@ void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
   const int64_t interval = cfg.optional_integer("no_rope_layer_interval").value_or(4);
   if (interval <= 0) cfg.fail("no_rope_layer_interval must be positive");
   for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % interval != 0;
+}
+
+// LFM2: which layers convolve (layer_types, or the attention layers as full_attn_idxs; neither:
+// all attend, Lfm2Config's default), the convolution's size, and the MLP's width, which
+// Lfm2MLP derives from block_ff_dim (intermediate_size) as Llama's reference code did: 2/3 of it,
+// times block_ffn_dim_multiplier and rounded up to block_multiple_of when a multiplier is given.
+void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
+  int64_t ff = cfg.present("block_ff_dim") ? cfg.integer("block_ff_dim") : cfg.integer("intermediate_size");
+  if (cfg.boolean("block_auto_adjust_ff_dim").value_or(true)) {
+    ff = static_cast<int64_t>(2.0 * static_cast<double>(ff) / 3.0);
+    const bool multiplied = !cfg.present("block_ffn_dim_multiplier") || cfg.find("block_ffn_dim_multiplier") != nullptr;
+    if (multiplied) {
+      ff = static_cast<int64_t>(cfg.number("block_ffn_dim_multiplier").value_or(1.0) * static_cast<double>(ff));
+      const int64_t multiple = cfg.optional_integer("block_multiple_of").value_or(256);
+      if (multiple <= 0) cfg.fail("block_multiple_of must be positive");
+      ff = multiple * ((ff + multiple - 1) / multiple);
+    }
+  }
+  spec.intermediate_size = ff;
+  spec.rms_eps = cfg.number("norm_eps").value_or(1e-5);
+  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
+  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
+    if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
+      cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
+               std::to_string(spec.num_layers));
+    }
+    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
+      const json::value& t = types->as_array()[i];
+      if (!t.is_string() || (t.as_string() != "conv" && t.as_string() != "full_attention")) {
+        cfg.fail("layer_types holds " + json::serialize(t) + " (LFM2's are \"conv\" and \"full_attention\")");
+      }
+      if (t.as_string() == "conv") spec.layer_mixer[i] = Mixer::ShortConv;
+    }
+  } else if (const json::value* idxs = cfg.find("full_attn_idxs"); idxs != nullptr && idxs->is_array()) {
+    std::fill(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv);
+    for (const json::value& i : idxs->as_array()) {
+      if (!i.is_number() || i.to_number<int64_t>() < 0 || i.to_number<int64_t>() >= spec.num_layers) {
+        cfg.fail("full_attn_idxs holds " + json::serialize(i) + ", not a layer index");
+      }
+      spec.layer_mixer[static_cast<std::size_t>(i.to_number<int64_t>())] = Mixer::Attention;
+    }
+  }
+  if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv) != spec.layer_mixer.end()) {
+    spec.short_conv = ShortConvSpec{cfg.optional_integer("conv_L_cache").value_or(3), cfg.boolean("conv_bias").value_or(false)};
+  }
 }
 
 // The layers before first_k_dense_replace dense, the rest experts (GLM-4.7-Flash lists them as
@@ -481,7 +526,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   ModelSpec spec;
   spec.arch = family->arch;
   spec.hidden_size = cfg.integer("hidden_size");
-  spec.intermediate_size = cfg.integer("intermediate_size");
+  const bool lfm2 = family->arch == Architecture::Lfm2;
+  if (!lfm2) spec.intermediate_size = cfg.integer("intermediate_size");  // LFM2's: read_lfm2
   spec.num_layers = cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");
   spec.num_kv_heads = cfg.optional_integer("num_key_value_heads").value_or(spec.num_heads);
@@ -493,11 +539,13 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // Gemma2Config and CohereConfig tie the embeddings unless told otherwise.
   const bool gemma2 = family->arch == Architecture::Gemma2;
   const bool cohere = family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2;
-  spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings")
-                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere));
+  // LFM2's released configs say tie_embedding (Lfm2Config takes it for tie_word_embeddings, true
+  // by default).
+  spec.tie_word_embeddings = cfg.boolean(lfm2 && cfg.present("tie_embedding") ? "tie_embedding" : "tie_word_embeddings")
+                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere || lfm2));
   const bool gemma = family->gemma_scaling;
   const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
-  const double default_theta = gemma3 ? 1'000'000.0 : family->arch == Architecture::GptOss ? 150'000.0 : 10'000.0;
+  const double default_theta = gemma3 || lfm2 ? 1'000'000.0 : family->arch == Architecture::GptOss ? 150'000.0 : 10'000.0;
   read_ropes(cfg, spec, default_theta, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
@@ -557,6 +605,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
+  if (lfm2) read_lfm2(cfg, spec);
   if (family->latent_attention) read_mla(cfg, spec);
   if (family->mixture_of_experts) read_moe(cfg, spec, *family);
   if (cohere) {

@@ -63,9 +63,24 @@ constexpr std::array<std::string_view, 1> kMinimaxM2Types{"minimax_m2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Gguf{"minimax-m2"};
 constexpr std::array<std::string_view, 1> kSeedOssTypes{"seed_oss"};
 constexpr std::array<std::string_view, 1> kSeedOssGguf{"seed_oss"};
+constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
+constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
+// LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
+// MLP's projections, o_proj, the q/k norms and the final norm.
+constexpr std::array<TensorRename, 9> kLfm2Renames{{
+    {".operator_norm.", ".input_layernorm."},
+    {".ffn_norm.", ".post_attention_layernorm."},
+    {".feed_forward.w1.", ".mlp.gate_proj."},
+    {".feed_forward.w3.", ".mlp.up_proj."},
+    {".feed_forward.w2.", ".mlp.down_proj."},
+    {".self_attn.out_proj.", ".self_attn.o_proj."},
+    {".self_attn.q_layernorm.", ".self_attn.q_norm."},
+    {".self_attn.k_layernorm.", ".self_attn.k_norm."},
+    {"model.embedding_norm.", "model.norm."},
+}};
 
-const std::array<ModelFamily, 26>& families() {
-  static const std::array<ModelFamily, 26> all{{
+const std::array<ModelFamily, 27>& families() {
+  static const std::array<ModelFamily, 27> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -170,6 +185,12 @@ const std::array<ModelFamily, 26>& families() {
        .qk_norm = true, .qk_norm_whole = true, .mixture_of_experts = true,
        .expert_names = {.block = "block_sparse_moe", .gate = "w1", .up = "w3", .down = "w2",
                         .selection_bias = "e_score_correction_bias"}},
+      // LFM2 (Liquid AI's LFM2 and LFM2.5, 350M to 2.6B): most layers mix tokens by a short
+      // convolution (ModelSpec::short_conv) instead of attention; the attention layers have per-head
+      // q/k norms. Pre-norm, SwiGLU, tied embeddings; its own tensor names (kLfm2Renames), and
+      // llama.cpp calls its final norm token_embd_norm.
+      {.arch = Architecture::Lfm2, .hf_model_types = kLfm2Types, .gguf_architectures = kLfm2Gguf,
+       .qk_norm = true, .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
   }};
   return all;
 }

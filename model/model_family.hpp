@@ -35,6 +35,12 @@ struct NormNames {
   std::string_view mlp_out = "post_feedforward_layernorm";
 };
 
+// A part of a family's checkpoint tensor names and what decoder_layout calls it (LFM2's
+// ".feed_forward.w1." is ".mlp.gate_proj.").
+struct TensorRename {
+  std::string_view from, to;
+};
+
 struct ModelFamily {
   Architecture arch;
   // config.json model_type values of this family (the first is its name).
@@ -81,6 +87,11 @@ struct ModelFamily {
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
   bool expert_biases = false;       // the router and the experts carry biases (MoeSpec::biases)
   ExpertNames expert_names = {};
+  // Parts of its config.json checkpoints' tensor names under decoder_layout's names: the first
+  // rename whose `from` a name contains is applied, once.
+  std::span<const TensorRename> hf_renames = {};
+  // The GGUF name of the final norm (llama.cpp's output_norm; LFM2's token_embd_norm).
+  std::string_view gguf_final_norm = "output_norm.weight";
 };
 
 const ModelFamily& family_of(Architecture arch);

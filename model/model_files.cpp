@@ -117,9 +117,9 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   };
   static const std::map<std::string, std::string> kGlobal{
       {"token_embd.weight", "model.embed_tokens.weight"},
-      {"output_norm.weight", "model.norm.weight"},
       {"output.weight", "lm_head.weight"},
   };
+  if (gguf_name == family.gguf_final_norm) return "model.norm.weight";
   static const std::map<std::string, std::string> kLayer{
       {"attn_norm", "input_layernorm"},       {"ffn_norm", "post_attention_layernorm"},
       {"attn_q", "self_attn.q_proj"},         {"attn_k", "self_attn.k_proj"},
@@ -183,6 +183,11 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." + m[3].str() + "." +
            std::string(expert_part(m[2].str())) + ".weight";
   }
+  // LFM2's short convolution (its Hugging Face names: conv.in_proj, conv.conv, conv.out_proj).
+  static const std::regex kShortConv(R"(blk\.(\d+)\.shortconv\.(conv|in_proj|out_proj)\.(weight|bias))");
+  if (std::regex_match(gguf_name, m, kShortConv)) {
+    return "model.layers." + m[1].str() + ".conv." + m[2].str() + "." + m[3].str();
+  }
   static const std::regex kBlock(R"(blk\.(\d+)\.(\w+)\.(weight|bias))");
   if (std::regex_match(gguf_name, m, kBlock)) {
     if (auto it = sandwich.find(m[2].str()); family.sandwich_norms && it != sandwich.end()) {
@@ -236,8 +241,14 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   for (const auto& f : files) {
     auto shard = std::make_shared<const SafetensorsFile>(f);
     for (const auto& t : shard->tensors()) {
-      const std::optional<std::string> name = language_model_name(t.name);
+      std::optional<std::string> name = language_model_name(t.name);
       if (!name) continue;  // a vision tower's tensor
+      for (const TensorRename& r : family_of(m.spec_.arch).hf_renames) {
+        if (const std::size_t at = name->find(r.from); at != std::string::npos) {
+          name->replace(at, r.from.size(), r.to);
+          break;
+        }
+      }
       if (!m.tensors_.emplace(*name, t).second) {
         throw ModelError(f.string() + ": tensor '" + t.name + "' also appears in another shard");
       }

@@ -17,6 +17,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Ministral3: return "ministral3";
     case Architecture::MinimaxM2: return "minimax_m2";
     case Architecture::SeedOss: return "seed_oss";
+    case Architecture::Lfm2: return "lfm2";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -97,6 +98,11 @@ void ModelSpec::limit_context(int64_t max_model_len) {
   if (attention_temperature.active() && max_position <= attention_temperature.original) attention_temperature = {};
 }
 
+int64_t ModelSpec::attention_layers() const {
+  if (layer_mixer.empty()) return num_layers;
+  return std::count(layer_mixer.begin(), layer_mixer.end(), Mixer::Attention);
+}
+
 void ModelSpec::validate(const std::string& source) const {
   auto require = [&](int64_t v, const char* what) {
     if (v <= 0) throw ModelError(source + ": " + what + " must be positive (got " + std::to_string(v) + ")");
@@ -152,6 +158,19 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");
   }
+  if (!layer_mixer.empty() && static_cast<int64_t>(layer_mixer.size()) != num_layers) {
+    throw ModelError(source + ": " + std::to_string(layer_mixer.size()) + " layer types for " +
+                     std::to_string(num_layers) + " layers");
+  }
+  const bool convolves = std::find(layer_mixer.begin(), layer_mixer.end(), Mixer::ShortConv) != layer_mixer.end();
+  if (convolves != short_conv.has_value()) {
+    throw ModelError(source + ": short-convolution layers need their kernel size (conv_L_cache), and it only them");
+  }
+  if (short_conv && short_conv->kernel < 2) {
+    throw ModelError(source + ": a short convolution of " + std::to_string(short_conv->kernel) +
+                     " taps (conv_L_cache must be at least 2)");
+  }
+  if (attention_layers() == 0) throw ModelError(source + ": no layer attends (every layer type is a convolution)");
   if (mla) {
     require(mla->kv_lora_rank, "latent (kv_lora_rank) width");
     require(mla->nope_dim, "q/k head dimensions without RoPE (qk_nope_head_dim)");

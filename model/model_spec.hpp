@@ -12,7 +12,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -122,6 +122,20 @@ struct MlaSpec {
   int64_t qk_dim() const { return nope_dim + rope_dim; }
 };
 
+// What mixes a layer's tokens: attention over the paged KV cache, or LFM2's short convolution.
+enum class Mixer { Attention, ShortConv };
+
+// LFM2's short convolution, which stands in for attention in some layers: a token's row x goes
+// through in_proj into three [hidden] parts B, C, x' (in that order); B ⊙ x' of this and the
+// previous kernel − 1 positions goes through a causal depthwise convolution (per channel,
+// `kernel` taps, the oldest first); C ⊙ that goes through out_proj. No attention, no KV cache: a
+// sequence's state is its last kernel − 1 rows of B ⊙ x', which the backend keeps per sequence
+// (SequenceStep::state_slot), so the layer's cost per token does not grow with the context.
+struct ShortConvSpec {
+  int64_t kernel = 3;  // conv_L_cache
+  bool bias = false;   // in_proj, out_proj and the convolution carry biases
+};
+
 struct ModelSpec {
   Architecture arch = Architecture::Llama;
   int64_t num_layers = 0;
@@ -202,6 +216,10 @@ struct ModelSpec {
   std::optional<MoeSpec> moe;
   // Set for latent attention (DeepSeek-V2/V3); num_kv_heads and head_dim then describe the cache.
   std::optional<MlaSpec> mla;
+  // Per layer, what mixes its tokens; empty: attention in every layer. Layers without attention
+  // hold no KV cache.
+  std::vector<Mixer> layer_mixer;
+  std::optional<ShortConvSpec> short_conv;  // set when some layer is a ShortConv
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // any of them ends generation
   std::string name;                    // a human-readable model name, for logs and /v1/models
@@ -217,6 +235,16 @@ struct ModelSpec {
   // The RoPE layer `layer` applies: local_rope on a sliding-window layer when there is one.
   const RopeSpec& rope_of(int64_t layer) const { return window(layer) > 0 && local_rope ? *local_rope : rope; }
   bool uses_rope(int64_t layer) const { return layer_rope.empty() || layer_rope[static_cast<std::size_t>(layer)]; }
+  Mixer mixer(int64_t layer) const {
+    return layer_mixer.empty() ? Mixer::Attention : layer_mixer[static_cast<std::size_t>(layer)];
+  }
+  // Layers that attend, and so hold a KV cache.
+  int64_t attention_layers() const;
+  // Some layer keeps per-sequence state besides the KV cache (a short convolution's last inputs):
+  // every step of a sequence then needs its state slot, a sequence's first step (num_cached 0)
+  // starts from a zero state, and a prefix-cache hit, which would skip the steps that built the
+  // state, cannot serve it.
+  bool has_sequence_state() const { return short_conv.has_value(); }
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_mlp(int64_t layer) const {
     return moe && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);

@@ -121,6 +121,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  (qwen3vlmoe).
   seed_oss/      SeedOssForCausalLM (Seed-OSS): q/k/v biases, none on the output; and seed_oss_gguf,
                  llama.cpp's conversion.
+  lfm2/          Lfm2ForCausalLM (LFM2): short-convolution layers around an attention layer, config.json
+                 as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -413,6 +415,12 @@ def phi3_fixtures(out: Path) -> None:
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "phi3" / name, out / "phi3_long" / name)
     emit_llamacpp_gguf(out / "phi3_gguf", out / "phi3_long", long_phi, long_only, 600, outtype="bf16")
+    # phi3_long's weights are phi3's: an index points at them rather than a second copy of the bytes.
+    names = sorted(load_file(str(out / "phi3_long" / "model.safetensors")))
+    assert (out / "phi3_long" / "model.safetensors").read_bytes() == (out / "phi3" / "model.safetensors").read_bytes()
+    (out / "phi3_long" / "model.safetensors").unlink()
+    index = {"metadata": {}, "weight_map": {name: "../phi3/model.safetensors" for name in names}}
+    (out / "phi3_long" / "model.safetensors.index.json").write_text(json.dumps(index, indent=1) + "\n")
     partial = bf16(build_model(Phi3ForCausalLM, phi3_config(128, 0.75), 919))
     cases = make_sequences(600, 921)
     emit(out / "phi3_partial", partial, cases, saver=save_bf16(partial))
@@ -584,6 +592,62 @@ def minimax_m2_fixtures(out: Path) -> None:
                    CHATML_TEMPLATE, add_bos_token=False, legacy=False)
     emit_llamacpp_gguf(out / "minimax_m2_gguf", out / "minimax_m2", model, cases, 600,
                        sentencepiece_class="minimax.MiniMaxM2Model", outtype="bf16")
+
+
+def lfm2_fixtures(out: Path) -> None:
+    """LFM2: four layers, three of them short convolutions (kernel 3) around one attention layer
+    with per-head q/k norms; the MLP's width derived as Lfm2MLP derives it (block_ff_dim 48: 2/3 of
+    it, times 1.3, rounded up to a multiple of 16: 48); config.json in the released form
+    (block_ff_dim, tie_embedding, rope_theta at the top), which transformers is checked to read back
+    to the same logits; and lfm2_gguf, llama.cpp's conversion (per-layer head_count_kv, 0 where a
+    layer convolves; the final norm as token_embd_norm). Smaller than the other families' (hidden
+    16, vocabulary 384, 47 positions): the tree that travels to a lent GPU has little room left."""
+    from transformers import Lfm2Config, Lfm2ForCausalLM
+    layer_types = ["conv", "full_attention", "conv", "conv"]
+    config = Lfm2Config(vocab_size=384, hidden_size=16, intermediate_size=48, num_hidden_layers=4,
+                        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128, norm_eps=1e-5,
+                        conv_L_cache=3, block_multiple_of=16, block_ffn_dim_multiplier=1.3, layer_types=layer_types,
+                        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
+                        initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(Lfm2ForCausalLM, config, 3801)
+    assert model.model.layers[0].feed_forward.w1.weight.shape[0] == 48
+    gen = torch.Generator().manual_seed(3802)
+    with torch.no_grad():  # B, C and x' of order 1 and taps that mix positions: the convolutions count
+        for layer in model.model.layers:
+            if hasattr(layer, "conv"):
+                layer.conv.in_proj.weight.mul_(4.0)
+                layer.conv.conv.weight.copy_(torch.randn(layer.conv.conv.weight.shape, generator=gen))
+    model = bf16(model)
+    rng = np.random.default_rng(3811)
+    cases = [(name, [rng.integers(0, 384, size=n).tolist() for n in lengths])
+             for name, lengths in (("single", [10]), ("batch", [3, 9]), ("long", [25]))]
+    # The earlier positions reach each output through the convolutions: without their older taps the
+    # logits move.
+    local = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in local.model.layers:
+            if hasattr(layer, "conv"):
+                layer.conv.conv.weight[:, :, :2] = 0.0
+    moved = np.abs(run_logits(local, cases[2][1]) - run_logits(model, cases[2][1])).max()
+    assert moved > 0.5, f"the convolutions' history moves the logits by {moved} only"
+
+    def save_released(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        for key in ("intermediate_size", "tie_word_embeddings", "rope_parameters", "full_attn_idxs"):
+            cfg.pop(key, None)
+        cfg.update(block_ff_dim=48, tie_embedding=True, rope_theta=1_000_000.0)
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    emit(out / "lfm2", model, cases, saver=save_released)
+    names = load_file(str(out / "lfm2" / "model.safetensors"))
+    assert "model.layers.0.conv.conv.weight" in names and "model.embedding_norm.weight" in names, sorted(names)[:8]
+    reloaded = Lfm2ForCausalLM.from_pretrained(out / "lfm2", dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "lfm2 reload"
+    tiny_tokenizer(out / "lfm2", 384, "LlamaTokenizer", {"bos": "<|startoftext|>", "eos": "<|im_end|>"},
+                   ["<|im_start|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    emit_llamacpp_gguf(out / "lfm2_gguf", out / "lfm2", model, cases, 384, sentencepiece_class="lfm2.LFM2Model",
+                       outtype="bf16")
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1355,7 +1419,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

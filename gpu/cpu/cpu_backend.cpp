@@ -22,8 +22,10 @@ int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v
 // (llama.cpp's cache default) for a quantized one.
 std::string_view model_float_dtype(const ModelFiles& model) {
   const DecoderLayout layout = decoder_layout(model.spec());
-  const LayerLayout& first = layout.layers.at(0);
-  const TensorView* k = model.find(model.spec().mla ? first.kv_a : first.k);
+  const auto first = std::find_if(layout.layers.begin(), layout.layers.end(),
+                                  [](const LayerLayout& l) { return l.mixer == Mixer::Attention; });
+  if (first == layout.layers.end()) return "float16";
+  const TensorView* k = model.find(model.spec().mla ? first->kv_a : first->k);
   if (k != nullptr && k->dtype == DType::F32) return "float32";
   if (k != nullptr && k->dtype == DType::BF16) return "bfloat16";
   return "float16";
@@ -69,15 +71,16 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
     if (!communicator_) throw;
     throw ConfigError("--tensor-parallel-size " + std::to_string(shard_.size) + ": " + e.what());
   }
-  const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (spec_.kv_planes() * spec_.num_layers));
+  const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (spec_.kv_planes() * spec_.attention_layers()));
   for (auto& layer : layers_) {  // zeroed: every stored type decodes all-zero bytes to 0
+    if (layer.mixer != Mixer::Attention) continue;
     layer.k_cache.assign(cache_bytes, std::byte{0});
     if (spec_.kv_planes() == 2) layer.v_cache.assign(cache_bytes, std::byte{0});
   }
 }
 
 int64_t CpuBackend::kv_cache_bytes() const {
-  return spec_.kv_planes() * spec_.num_layers * num_blocks_ * block_size_ * kv_heads_ *
+  return spec_.kv_planes() * spec_.attention_layers() * num_blocks_ * block_size_ * kv_heads_ *
          cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
 }
 
@@ -98,6 +101,10 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   if (shard_.size > 1 && spec_.mla) {
     throw ConfigError("latent attention (" + std::string(architecture_name(spec_.arch)) + ") does not split across ranks yet");
   }
+  if (shard_.size > 1 && spec_.short_conv) {
+    throw ConfigError("short-convolution layers (" + std::string(architecture_name(spec_.arch)) +
+                      ") do not split across ranks yet; a data-parallel engine per core group (--data-parallel-size) does");
+  }
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
   const int64_t inter = spec_.intermediate_size, d = spec_.head_dim;
   using Parts = std::vector<cpu::CpuWeight::Part>;
@@ -115,34 +122,41 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   }
   layers_.resize(layout.layers.size());
+  int64_t convolutions = 0;
   for (std::size_t i = 0; i < layout.layers.size(); ++i) {
     const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
     if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
-    // The attention's output width: its heads' values (latent attention's are not the cache's rows).
-    int64_t attention_width = qw;
-    if (spec_.mla) {
-      L.latent = std::make_unique<cpu::LatentAttention>(model, names, weight_mode_);
-      attention_width = L.latent->output_width();
-      weight_bytes_ += L.latent->bytes();
+    L.mixer = names.mixer;
+    if (names.mixer == Mixer::ShortConv) {
+      load_short_conv(model, names, L);
+      L.conv_index = convolutions++;
     } else {
-      L.qkv = cpu::CpuWeight::load(
-          model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
-    }
-    if (!names.q_bias.empty()) {
-      L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);
-      append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
-      append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
-    }
-    if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
-      L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
-      L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
-    }
-    L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols}},
-                               weight_mode_);
-    if (!names.o_bias.empty()) L.o_bias = model.load_f32(names.o_bias, {h});  // added once, after the ranks' sum
-    if (!names.sinks.empty()) {
-      L.sinks = select_rows(model.load_f32(names.sinks, {spec_.num_heads}), 1, {shard_.q_heads}, 0, 1);
+      // The attention's output width: its heads' values (latent attention's are not the cache's rows).
+      int64_t attention_width = qw;
+      if (spec_.mla) {
+        L.latent = std::make_unique<cpu::LatentAttention>(model, names, weight_mode_);
+        attention_width = L.latent->output_width();
+        weight_bytes_ += L.latent->bytes();
+      } else {
+        L.qkv = cpu::CpuWeight::load(
+            model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
+      }
+      if (!names.q_bias.empty()) {
+        L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);
+        append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
+        append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
+      }
+      if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
+        L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
+        L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
+      }
+      L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols}},
+                                 weight_mode_);
+      if (!names.o_bias.empty()) L.o_bias = model.load_f32(names.o_bias, {h});  // added once, after the ranks' sum
+      if (!names.sinks.empty()) {
+        L.sinks = select_rows(model.load_f32(names.sinks, {spec_.num_heads}), 1, {shard_.q_heads}, 0, 1);
+      }
     }
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
     if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h);
@@ -168,6 +182,23 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
   weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
+  if (convolutions > 0) conv_states_ = std::make_unique<cpu::ConvStates>(convolutions, spec_.short_conv->kernel - 1, h);
+}
+
+void CpuBackend::load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+  const int64_t h = spec_.hidden_size, kernel = spec_.short_conv->kernel;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  L.qkv = cpu::CpuWeight::load(model, Parts{{names.conv_in, {3 * h, h}}}, weight_mode_);
+  L.o = cpu::CpuWeight::load(model, Parts{{names.conv_out, {h, h}}}, weight_mode_);
+  // Hugging Face keeps Conv1d's [hidden, 1, kernel]; llama.cpp's converter drops the middle axis.
+  const bool conv1d = model.tensor(names.conv).shape.size() == 3;
+  L.conv_taps = model.load_f32(names.conv, conv1d ? std::vector<int64_t>{h, 1, kernel} : std::vector<int64_t>{h, kernel});
+  if (!names.conv_bias.empty()) {
+    L.qkv_bias = model.load_f32(names.conv_in_bias, {3 * h});
+    L.conv_bias = model.load_f32(names.conv_bias, {h});
+    L.o_bias = model.load_f32(names.conv_out_bias, {h});
+  }
+  weight_bytes_ += float_bytes(L.conv_taps) + float_bytes(L.conv_bias);
 }
 
 void CpuBackend::all_reduce(float* data, int64_t count) {
@@ -177,6 +208,7 @@ void CpuBackend::all_reduce(float* data, int64_t count) {
 void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   validate_step(batch, spec_, block_size_, num_blocks_);
   pool_->pin_caller();
+  if (conv_states_) conv_states_->reserve(batch);
   const int64_t tokens = batch.total_tokens();
   const int64_t h = spec_.hidden_size;
 
@@ -236,6 +268,8 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
     const auto cap = static_cast<float>(spec_.final_logit_softcap);
     for (float& v : out.values) v = cap * std::tanh(v / cap);
   }
+  // The step ran whole: its sequences' new convolution states become theirs.
+  if (conv_states_) conv_states_->commit(batch);
 }
 
 void CpuBackend::norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const {
@@ -310,7 +344,16 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // Attention block. A parallel block (Cohere) keeps its normed input in xn_ for the MLP too: the
   // attention below leaves xn_ alone.
-  if (L.latent) {  // latent attention: its own projections and cache rows
+  if (L.mixer == Mixer::ShortConv) {  // LFM2: a short convolution instead of attention
+    qkv_.resize(static_cast<std::size_t>(tokens * 3 * h));
+    attn_.resize(static_cast<std::size_t>(tokens * h));
+    project_input(L.attention_norm, L.qkv, qkv_.data());
+    if (!L.qkv_bias.empty()) {
+      for (int64_t t = 0; t < tokens; ++t) cpu::add(qkv_.data() + t * 3 * h, L.qkv_bias.data(), 3 * h);
+    }
+    cpu::short_conv(qkv_.data(), batch, L.conv_taps.data(), L.conv_bias.empty() ? nullptr : L.conv_bias.data(),
+                    spec_.short_conv->kernel, h, *conv_states_, L.conv_index, attn_.data(), pool_.get());
+  } else if (L.latent) {  // latent attention: its own projections and cache rows
     qkv_.resize(static_cast<std::size_t>(tokens * L.latent->input_projection().rows()));
     attn_.resize(static_cast<std::size_t>(tokens * L.latent->output_width()));
     project_input(L.attention_norm, L.latent->input_projection(), qkv_.data());

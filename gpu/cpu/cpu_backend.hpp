@@ -13,7 +13,9 @@
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/expert_mlp.hpp"
 #include "gpu/cpu/latent_attention.hpp"
+#include "gpu/cpu/short_conv.hpp"
 #include "gpu/cpu/thread_pool.hpp"
+#include "model/decoder_layout.hpp"
 #include "model/tensor_split.hpp"
 
 namespace troupe {
@@ -35,6 +37,12 @@ class CpuBackend final : public Backend {
  private:
   struct Layer {
     std::vector<float> attention_norm;      // [hidden] or empty
+    // A short-convolution layer (LFM2) in place of attention: qkv holds in_proj [3 hidden, hidden]
+    // (qkv_bias its bias), o out_proj (o_bias its bias), and conv_index is its place in conv_states_.
+    Mixer mixer = Mixer::Attention;
+    std::vector<float> conv_taps;           // [hidden, kernel]
+    std::vector<float> conv_bias;           // [hidden] or empty
+    int64_t conv_index = -1;
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
@@ -51,10 +59,12 @@ class CpuBackend final : public Backend {
     bool parallel_mlp = false;              // the MLP reads the attention's normed input (Cohere)
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
     cpu::AttentionOptions attention;        // its scale and sliding window
-    cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_ (latent: k_cache alone)
+    cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_ (latent: k_cache alone; none in a convolution layer)
   };
 
   void load_weights(const ModelFiles& model);
+  // A short-convolution layer's weights (LayerLayout::conv_in, conv, conv_out and their biases).
+  void load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L);
   std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
   // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm).
@@ -81,6 +91,7 @@ class CpuBackend final : public Backend {
   std::vector<float> final_norm_;  // [hidden]
   cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
   std::vector<Layer> layers_;
+  std::unique_ptr<cpu::ConvStates> conv_states_;  // the convolution layers' per-sequence state; null without
   std::unique_ptr<cpu::ThreadPool> pool_;
 
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention

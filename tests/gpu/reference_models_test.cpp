@@ -106,7 +106,7 @@ void check_all_cases_in_one_step(const std::string& folder, bool keep_quantized 
     const auto tables = shuffled_block_tables(c.sequences, backend.kv_block_size(), backend.kv_num_blocks());
     StepBatch batch;
     for (std::size_t i = 0; i < c.sequences.size(); ++i) {
-      batch.sequences.push_back({c.sequences[i], 0, tables[i], /*all_logits=*/true});
+      batch.sequences.push_back({c.sequences[i], 0, tables[i], /*all_logits=*/true, /*state_slot=*/static_cast<int32_t>(i)});
     }
     StepLogits out;
     backend.forward(batch, out);
@@ -231,6 +231,67 @@ TEST_CASE("minimax_m2 (whole-projection q/k norms, partial RoPE, sigmoid routing
     CHECK(spec.moe->groups == 1);
   }
 }
+TEST_CASE("lfm2 (short convolutions around attention) as released and llama.cpp's GGUF match transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("lfm2");
+  check_all_cases_in_one_step("lfm2_gguf");
+  const std::vector<Mixer> mixers{Mixer::ShortConv, Mixer::Attention, Mixer::ShortConv, Mixer::ShortConv};
+  for (const char* path : {"models/lfm2", "models/lfm2_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Lfm2);
+    CHECK(spec.layer_mixer == mixers);
+    CHECK(spec.intermediate_size == 48);  // block_ff_dim 48: 2/3, × 1.3, up to a multiple of 16
+    CHECK(spec.short_conv->kernel == 3);
+    CHECK(spec.tie_word_embeddings);
+    CHECK(spec.num_kv_heads == 1);
+    CHECK(spec.attention_layers() == 1);
+  }
+  // Only the attention layer holds a KV cache: a quarter of what four attention layers would.
+  const ModelFiles model = ModelFiles::open(test::fixture("models/lfm2"));
+  CpuBackend backend(model, small_cache(64));
+  CHECK(backend.kv_cache_bytes() == 2 * 1 * 64 * 4 * 1 * 8 * 2);  // planes, layers, blocks, slots, heads, dims, bf16
+}
+
+TEST_CASE("a convolution layer's state: a step that throws leaves it, another sequence's slot is its own",
+          "[gpu][cpu][families]") {
+  const Reference ref = load_reference("lfm2");
+  const ModelFiles model = ModelFiles::open(ref.model);
+  BackendOptions options = small_cache(64);
+  options.kv_cache_dtype = "float32";
+  CpuBackend backend(model, options);
+  const std::vector<int32_t>& ids = ref.cases.back().sequences[0];  // the long case
+  const auto tables = shuffled_block_tables({ids, ids}, backend.kv_block_size(), backend.kv_num_blocks());
+  StepLogits out;
+  // Its first 10 tokens in slot 3, then a step that fails validation after the first entry (a token
+  // outside the vocabulary in the second), then the rest: the rows match as if nothing failed.
+  StepBatch first;
+  first.sequences.push_back({std::vector<int32_t>(ids.begin(), ids.begin() + 10), 0, tables[0], false, 3});
+  backend.forward(first, out);
+  StepBatch bad;
+  bad.sequences.push_back({std::vector<int32_t>(ids.begin() + 10, ids.end()), 10, tables[0], true, 3});
+  bad.sequences.push_back({{100000}, 0, tables[1], false, 5});
+  CHECK_THROWS_AS(backend.forward(bad, out), InvalidSequence);
+  // Slot 5 runs the whole sequence from scratch meanwhile; slot 3 resumes.
+  StepBatch rest;
+  rest.sequences.push_back({std::vector<int32_t>(ids.begin() + 10, ids.end()), 10, tables[0], true, 3});
+  rest.sequences.push_back({ids, 0, tables[1], true, 5});
+  backend.forward(rest, out);
+  const auto n = static_cast<int64_t>(ids.size());
+  double scale = 0.0;
+  const float* want = ref.cases.back().logits.data();
+  CHECK(relative_error(out.row(out.first_row[0]), want + 10 * ref.vocab, static_cast<std::size_t>((n - 10) * ref.vocab), scale) < kTolerance);
+  CHECK(relative_error(out.row(out.first_row[1]), want, static_cast<std::size_t>(n * ref.vocab), scale) < kTolerance);
+  // Two sequences may not share a slot, and a model with state needs one.
+  StepBatch shared;
+  shared.sequences.push_back({{1}, 0, tables[0], false, 2});
+  shared.sequences.push_back({{1}, 0, tables[1], false, 2});
+  CHECK_THROWS_WITH(backend.forward(shared, out), Catch::Matchers::Contains("state slot 2"));
+  StepBatch none;
+  none.sequences.push_back({{1}, 0, tables[0], false});
+  CHECK_THROWS_WITH(backend.forward(none, out), Catch::Matchers::Contains("no state slot"));
+}
+
 TEST_CASE("seed_oss (q/k/v biases, none on the output) and llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("seed_oss");
   check_all_cases_in_one_step("seed_oss_gguf");
@@ -568,7 +629,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
@@ -609,9 +670,9 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
     while (done < static_cast<int64_t>(ids.size())) {
       const int64_t n = done == 0 ? 7 : (done == 7 ? 5 : 1);
       StepBatch batch;
-      batch.sequences.push_back({std::vector<int32_t>(ids.begin() + done, ids.begin() + done + n), done, table, false});
+      batch.sequences.push_back({std::vector<int32_t>(ids.begin() + done, ids.begin() + done + n), done, table, false, 0});
       if (other_done < static_cast<int64_t>(other.size())) {
-        batch.sequences.push_back({{other[static_cast<std::size_t>(other_done)]}, other_done, other_table, false});
+        batch.sequences.push_back({{other[static_cast<std::size_t>(other_done)]}, other_done, other_table, false, 1});
       }
       StepLogits out;
       backend.forward(batch, out);
