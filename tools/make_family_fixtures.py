@@ -39,7 +39,7 @@ still exact, since the reference runs on those same weights in float32. Writes:
   phi3_long/     the same weights with an original context of 32 (scale 4), only the 70-token case:
                  transformers takes the long set past the original context, and troupe, serving 128
                  positions, takes it for every position (as vLLM and llama.cpp); attention factor
-                 sqrt(1 + ln 4 / ln 32).
+                 sqrt(1 + ln 4 / ln 32). Its model.safetensors.index.json points at phi3's weights.
   phi3_gguf/     phi3_long converted by llama.cpp's own convert_hf_to_gguf.py (peer tree, BF16): attn_qkv,
                  ffn_up holding gate and up, rope_factors_short/long.weight, the attention factor.
   phi3_partial/  Phi-4-mini's partial rotary: partial_rotary_factor 0.75 (12 of 16 dimensions rotated,

@@ -59,6 +59,38 @@ TEST_CASE("engine: greedy through the executor equals a plain greedy loop", "[en
   CHECK(executor.live_sequences() == 2);
 }
 
+TEST_CASE("engine: a model with per-sequence state gets a slot per sequence, a released one's reused from zero",
+          "[engine]") {
+  // LFM2's convolutions keep each sequence's last inputs: two sequences prefilled in chunks side by
+  // side, then a third in a slot they gave back, each as it would run alone.
+  const ModelFiles model = ModelFiles::open(test::fixture("models/lfm2"));
+  CpuBackend backend(model, [] {
+    BackendOptions o;
+    o.max_kv_tokens = 4 * 64;
+    o.threads = 1;
+    return o;
+  }());
+  const std::vector<int32_t> prompt_a{1, 15, 27, 90, 4, 33, 8, 200, 7, 19};
+  const std::vector<int32_t> prompt_b{1, 200, 3};
+  const auto ref_a = greedy_loop(backend, prompt_a, 8);
+  const auto ref_b = greedy_loop(backend, prompt_b, 8);
+  StepExecutor executor(backend);
+  {
+    StepDriver driver(executor, kBlocksPerSequence);
+    driver.add(1, prompt_a, SamplingParams{}, 0);
+    driver.add(2, prompt_b, SamplingParams{}, 1);
+    while (driver.find(1).generated.size() < 8) driver.step(3);
+    CHECK(driver.find(1).generated == ref_a);
+    CHECK(std::vector<int32_t>(driver.find(2).generated.begin(), driver.find(2).generated.begin() + 8) == ref_b);
+  }
+  StepDriver later(executor, kBlocksPerSequence);
+  later.add(3, prompt_b, SamplingParams{}, 2);
+  later.step(3, {1, 2});
+  CHECK(executor.live_sequences() == 1);
+  while (later.find(3).generated.size() < 8) later.step(3);
+  CHECK(later.find(3).generated == ref_b);
+}
+
 TEST_CASE("engine: released sequences drop their state; an unknown one is refused", "[engine]") {
   Fixture f;
   StepExecutor executor(f.backend);

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import openai
 import pytest
@@ -137,3 +138,14 @@ def test_a_draft_of_another_vocabulary_is_refused(model_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert re.search(r"vocabulary has \d+ tokens, the target's 49152", proc.stdout + proc.stderr), proc.stderr[-2000:]
+
+
+def test_a_model_with_convolution_state_refuses_speculation():
+    """LFM2 keeps each sequence's last convolution inputs: rejected guesses could not be taken back,
+    so --speculative-config is refused by name at start (and a draft with such state likewise)."""
+    lfm2 = Path(__file__).resolve().parents[1] / "fixtures" / "models" / "lfm2"
+    proc = subprocess.run([str(troupe_bin()), "serve", str(lfm2), "--port", "0", "--speculative-config",
+                           json.dumps({"method": "ngram", "num_speculative_tokens": 3})],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "lfm2 keeps per-sequence convolution state" in proc.stdout + proc.stderr, proc.stderr[-2000:]

@@ -629,3 +629,84 @@ TEST_CASE("gpt-oss: config.json as released, and llama.cpp's end-of-generation r
     CHECK(eos_of({"a", "<|end|>", "b", "c", "d", "e", "f", "g", "h", "i"}, "phi3") == std::vector<int32_t>{1});
   }
 }
+
+TEST_CASE("LFM2 configs: convolution layers from layer_types or full_attn_idxs, the MLP's width as Lfm2MLP derives it",
+          "[model][config][families]") {
+  SECTION("LFM2-1.2B's config.json as released: block_ff_dim 12288 is an MLP of 8192") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"lfm2","architectures":["Lfm2ForCausalLM"],
+      "block_auto_adjust_ff_dim":true,"block_ff_dim":12288,"block_ffn_dim_multiplier":1.0,"block_multiple_of":256,
+      "conv_L_cache":3,"conv_bias":false,"hidden_size":2048,"num_attention_heads":32,"num_key_value_heads":8,
+      "num_hidden_layers":16,"full_attn_idxs":[2,5,8,10,12,14],"max_position_embeddings":128000,"norm_eps":1e-05,
+      "rope_theta":1000000.0,"vocab_size":65536,"eos_token_id":7})"), "config.json");
+    CHECK(s.arch == Architecture::Lfm2);
+    CHECK(s.intermediate_size == 8192);
+    CHECK(s.tie_word_embeddings);  // Lfm2Config's default
+    CHECK(s.rope.theta == 1'000'000.0);
+    CHECK(s.rms_eps == 1e-5);
+    CHECK(s.attention_layers() == 6);
+    CHECK(s.mixer(2) == Mixer::Attention);
+    CHECK(s.mixer(3) == Mixer::ShortConv);
+    REQUIRE(s.short_conv);
+    CHECK(s.short_conv->kernel == 3);
+    CHECK_FALSE(s.short_conv->bias);
+    CHECK(s.has_sequence_state());
+    const DecoderLayout layout = decoder_layout(s);
+    CHECK(layout.layers[0].conv_in == "model.layers.0.conv.in_proj.weight");
+    CHECK(layout.layers[0].q.empty());
+    CHECK(layout.layers[2].q_norm == "model.layers.2.self_attn.q_norm.weight");
+    CHECK(layout.layers[2].conv.empty());
+  }
+  SECTION("a null multiplier skips the rounding, as Lfm2MLP does; biases; every layer attends without a list") {
+    ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"lfm2","intermediate_size":300,"block_ffn_dim_multiplier":null,
+      "hidden_size":64,"num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,
+      "layer_types":["conv","full_attention"],"conv_bias":true,"conv_L_cache":4,"max_position_embeddings":64,
+      "vocab_size":100})"), "config.json");
+    CHECK(s.intermediate_size == 200);
+    CHECK(s.short_conv->bias);
+    CHECK(s.short_conv->kernel == 4);
+    CHECK(decoder_layout(s).layers[0].conv_bias == "model.layers.0.conv.conv.bias");
+    s = spec_from_hf_config(parse(R"({"model_type":"lfm2","intermediate_size":300,"hidden_size":64,
+      "num_attention_heads":4,"num_hidden_layers":2,"max_position_embeddings":64,"vocab_size":100})"), "config.json");
+    CHECK(s.attention_layers() == 2);
+    CHECK_FALSE(s.has_sequence_state());
+  }
+  SECTION("a layer type LFM2 does not have, or no layer that attends, is refused") {
+    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"lfm2","intermediate_size":300,"hidden_size":64,
+      "num_attention_heads":4,"num_hidden_layers":2,"layer_types":["conv","linear_attention"],
+      "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("linear_attention"));
+    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"lfm2","intermediate_size":300,"hidden_size":64,
+      "num_attention_heads":4,"num_hidden_layers":2,"full_attn_idxs":[],
+      "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("no layer attends"));
+  }
+}
+
+TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution layers", "[model][gguf][families]") {
+  const auto lfm2 = [](std::vector<uint32_t> kv_heads, bool window) {
+    test::GgufBuilder b;
+    b.kv_string("general.architecture", "lfm2");
+    b.kv("lfm2.block_count", kU32, static_cast<uint32_t>(kv_heads.size()));
+    b.kv("lfm2.embedding_length", kU32, uint32_t{64});
+    b.kv("lfm2.feed_forward_length", kU32, uint32_t{128});
+    b.kv("lfm2.attention.head_count", kU32, uint32_t{4});
+    b.kv_array("lfm2.attention.head_count_kv", kU32, kv_heads);
+    b.kv("lfm2.context_length", kU32, uint32_t{4096});
+    b.kv("lfm2.shortconv.l_cache", kU32, uint32_t{3});
+    if (window) b.kv("lfm2.attention.sliding_window", kU32, uint32_t{512});
+    for (std::size_t i = 0; i < kv_heads.size(); ++i) {
+      if (kv_heads[i] != 0) b.tensor("blk." + std::to_string(i) + ".attn_q_norm.weight", {16}, 0, std::string(16 * 4, '\0'));
+    }
+    b.tensor("token_embd.weight", {64, 10}, 0, std::string(64 * 10 * 4, '\0'));
+    return b;
+  };
+  const ModelSpec s = spec_from_gguf(GgufFile(write_gguf(lfm2({0, 0, 2, 0}, false), "lfm2")));
+  CHECK(s.layer_mixer == std::vector<Mixer>{Mixer::ShortConv, Mixer::ShortConv, Mixer::Attention, Mixer::ShortConv});
+  CHECK(s.num_kv_heads == 2);
+  CHECK(s.qk_norm);  // found on the first layer that attends
+  CHECK(s.short_conv->kernel == 3);
+  CHECK(hf_name_from_gguf("token_embd_norm.weight", family_of(Architecture::Lfm2)) == "model.norm.weight");
+  CHECK(hf_name_from_gguf("blk.3.shortconv.in_proj.weight", family_of(Architecture::Lfm2)) ==
+        "model.layers.3.conv.in_proj.weight");
+  CHECK(hf_name_from_gguf("output_norm.weight", family_of(Architecture::Lfm2)) == std::nullopt);
+  CHECK(hf_name_from_gguf("output_norm.weight", family_of(Architecture::Llama)) == "model.norm.weight");
+  CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(lfm2({0, 2}, true), "lfm2-swa"))), Contains("sliding_window"));
+}

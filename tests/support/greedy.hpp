@@ -15,6 +15,7 @@ namespace troupe::test {
 inline std::vector<int32_t> greedy_on_backend(Backend& backend, const std::vector<int32_t>& prompt, int64_t n,
                                               int64_t blocks) {
   SequenceStep seq;
+  seq.state_slot = 0;  // for a model with per-sequence state (LFM2)
   seq.block_table.resize(static_cast<std::size_t>(blocks));
   std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
   seq.tokens = prompt;
@@ -34,6 +35,7 @@ inline std::vector<int32_t> greedy_on_backend(Backend& backend, const std::vecto
 // The logits of every row of `ids` run as one step from an empty cache (all KV blocks available).
 inline StepLogits all_logits(Backend& backend, const std::vector<int32_t>& ids) {
   SequenceStep seq;
+  seq.state_slot = 0;
   seq.tokens = ids;
   seq.block_table.resize(static_cast<std::size_t>(backend.kv_num_blocks()));
   std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
