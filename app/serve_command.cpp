@@ -396,14 +396,14 @@ void run_serve(const ServeOptions& opt) {
   eopt.scheduler.max_num_batched_tokens = opt.max_num_batched_tokens;
   eopt.scheduler.enable_prefix_caching = !opt.no_prefix_caching;
   if (spec.has_sequence_state()) {
-    // A prefix-cache hit or a rejected guess would need the convolution state as of that position,
-    // which is not kept (vLLM's hybrid models had neither at first either).
+    // A prefix-cache hit or a rejected guess would need the recurrent layers' state as of that
+    // position, which is not kept (vLLM's hybrid models had neither at first either).
     if (speculative.enabled()) {
       throw ConfigError("--speculative-config: " + std::string(architecture_name(spec.arch)) +
-                        " keeps per-sequence convolution state, which rejected guesses cannot be taken back from");
+                        " keeps per-sequence recurrent state, which rejected guesses cannot be taken back from");
     }
     if (eopt.scheduler.enable_prefix_caching) {
-      spdlog::info("troupe: prefix caching is off: {} keeps per-sequence convolution state besides the KV cache",
+      spdlog::info("troupe: prefix caching is off: {} keeps per-sequence recurrent state besides the KV cache",
                    architecture_name(spec.arch));
     }
     eopt.scheduler.enable_prefix_caching = false;

@@ -28,7 +28,7 @@ void DraftModelProposer::check_compatible(const Backend& draft, const Backend& t
                       std::to_string(target.kv_num_blocks()) + " of " + std::to_string(target.kv_block_size()) + ")");
   }
   if (d.has_sequence_state()) {
-    throw ConfigError("--speculative-config: a draft model with per-sequence convolution state (" +
+    throw ConfigError("--speculative-config: a draft model with per-sequence recurrent state (" +
                       std::string(architecture_name(d.arch)) + ") cannot take its rejected guesses back");
   }
   if (d.max_position < t.max_position) {

@@ -61,6 +61,10 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
         L.conv_bias = p + "conv.conv.bias";
         L.conv_out_bias = p + "conv.out_proj.bias";
       }
+    } else if (L.mixer == Mixer::GatedDeltaNet) {
+      const std::string d = p + "linear_attn.";
+      L.delta = {d + "in_proj_qkv.weight", d + "in_proj_z.weight", d + "in_proj_b.weight", d + "in_proj_a.weight",
+                 d + "conv1d.weight", d + "A_log", d + "dt_bias", d + "norm.weight", d + "out_proj.weight"};
     } else {
       add_attention(spec, p, L);
     }

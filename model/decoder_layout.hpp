@@ -8,7 +8,9 @@
 //       (latent attention, ModelSpec::mla: q and the latent from their projections, attention over
 //        the latent, then each head's value projection → o)
 //       (a short-convolution layer, ModelSpec::short_conv: B, C, x' = conv_in x; the causal
-//        depthwise convolution of B ⊙ x' over the sequence's positions, times C → conv_out)
+//        depthwise convolution of B ⊙ x' over the sequence's positions, times C → conv_out;
+//        a gated delta net, ModelSpec::delta_net: its projections, convolution and per-head state
+//        → the gated norm → out)
 //   x += [attention_out_norm](h)
 //   h = [mlp_norm](x) → act(gate) · up → down
 //       (a mixture of experts: Σ over the token's chosen experts e of p_e · down_e(act(gate_e) · up_e),
@@ -34,6 +36,14 @@ struct LayerLayout {
   Mixer mixer = Mixer::Attention;
   std::string conv_in, conv, conv_out;
   std::string conv_in_bias, conv_bias, conv_out_bias;
+  // A GatedDeltaNet layer (ModelSpec::delta_net) instead of attention: in_proj_qkv [2 key width +
+  // value width, hidden], in_proj_z [value width, hidden], in_proj_b and in_proj_a [v_heads, hidden],
+  // the convolution's taps [conv width, 1, kernel], A_log and dt_bias [v_heads], the gated norm
+  // [v_dim] and out_proj [hidden, value width].
+  struct DeltaNet {
+    std::string qkv, z, b, a, conv, a_log, dt_bias, norm, out;
+  };
+  DeltaNet delta;
   // Latent attention (ModelSpec::mla), instead of k and v (and of q with a q_lora_rank):
   //   q = q_b(RMSNorm_{q_a_norm}(q_a x)), or q x;  [c, k_rope] = kv_a x, c ← RMSNorm_{kv_a_norm}(c)
   // and the heads' up-projections of the latent, kv_b ([heads (nope + v), kv_lora_rank], Hugging

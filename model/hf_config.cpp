@@ -227,7 +227,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const std::string_view type = list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view();
       if (type == "sliding_attention") {
         sliding[i] = true;
-      } else if (type != "full_attention" && spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // LFM2's "conv": read_lfm2
+      } else if (type != "full_attention" && spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // "conv", "linear_attention": read_lfm2, read_qwen35
         cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
       }
     }
@@ -331,6 +331,42 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
   if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv) != spec.layer_mixer.end()) {
     spec.short_conv = ShortConvSpec{cfg.optional_integer("conv_L_cache").value_or(3), cfg.boolean("conv_bias").value_or(false)};
   }
+}
+
+// Qwen3.5: which layers are gated delta nets (layer_types "linear_attention", or all but every
+// full_attention_interval-th, 4 by default, as Qwen3_5TextConfig fills them in), their sizes
+// (Qwen3_5TextConfig's defaults when absent), and the full attention's output gate.
+void read_qwen35(const ConfigView& cfg, ModelSpec& spec) {
+  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
+  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
+    if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
+      cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
+               std::to_string(spec.num_layers));
+    }
+    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
+      const json::value& t = types->as_array()[i];
+      if (!t.is_string() || (t.as_string() != "linear_attention" && t.as_string() != "full_attention")) {
+        cfg.fail("layer_types holds " + json::serialize(t) + " (Qwen3.5's are \"linear_attention\" and \"full_attention\")");
+      }
+      if (t.as_string() == "linear_attention") spec.layer_mixer[i] = Mixer::GatedDeltaNet;
+    }
+  } else {
+    const int64_t interval = cfg.optional_integer("full_attention_interval").value_or(4);
+    if (interval <= 0) cfg.fail("full_attention_interval must be positive");
+    for (int64_t i = 0; i < spec.num_layers; ++i) {
+      if ((i + 1) % interval != 0) spec.layer_mixer[static_cast<std::size_t>(i)] = Mixer::GatedDeltaNet;
+    }
+  }
+  if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::GatedDeltaNet) != spec.layer_mixer.end()) {
+    spec.delta_net = DeltaNetSpec{cfg.optional_integer("linear_num_key_heads").value_or(16),
+                                  cfg.optional_integer("linear_num_value_heads").value_or(32),
+                                  cfg.optional_integer("linear_key_head_dim").value_or(128),
+                                  cfg.optional_integer("linear_value_head_dim").value_or(128),
+                                  cfg.optional_integer("linear_conv_kernel_dim").value_or(4)};
+  }
+  if (!cfg.boolean("attn_output_gate").value_or(true)) cfg.fail("attn_output_gate = false is not supported");
+  spec.attention_output_gate = true;
+  if (cfg.string("hidden_act").value_or("silu") != "silu") cfg.fail("hidden_act other than silu is not supported");
 }
 
 // The layers before first_k_dense_replace dense, the rest experts (GLM-4.7-Flash lists them as
@@ -528,6 +564,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.hidden_size = cfg.integer("hidden_size");
   const bool lfm2 = family->arch == Architecture::Lfm2;
   if (!lfm2) spec.intermediate_size = cfg.integer("intermediate_size");  // LFM2's: read_lfm2
+  const bool qwen35 = family->arch == Architecture::Qwen35;
   spec.num_layers = cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");
   spec.num_kv_heads = cfg.optional_integer("num_key_value_heads").value_or(spec.num_heads);
@@ -555,8 +592,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
     rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
   }
-  // Glm4Config's and Glm4MoeConfig's default.
+  // Glm4Config's and Glm4MoeConfig's default; Qwen3_5TextConfig's.
   if (!rotary && (family->arch == Architecture::Glm4 || family->arch == Architecture::Glm4Moe)) rotary = 0.5;
+  if (!rotary && qwen35) rotary = 0.25;
   // MiniMax-M2's released configs give the rotated dimensions as rotary_dim.
   if (const auto dims = cfg.optional_integer("rotary_dim"); !rotary && dims && family->arch == Architecture::MinimaxM2) {
     rotary = static_cast<double>(*dims) / static_cast<double>(spec.head_dim);
@@ -606,6 +644,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   if (lfm2) read_lfm2(cfg, spec);
+  if (qwen35) read_qwen35(cfg, spec);
+  if (family->unit_offset_norms) spec.norm_weight_offset = 1.0;
   if (family->latent_attention) read_mla(cfg, spec);
   if (family->mixture_of_experts) read_moe(cfg, spec, *family);
   if (cohere) {

@@ -63,6 +63,9 @@ constexpr std::array<std::string_view, 1> kMinimaxM2Types{"minimax_m2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Gguf{"minimax-m2"};
 constexpr std::array<std::string_view, 1> kSeedOssTypes{"seed_oss"};
 constexpr std::array<std::string_view, 1> kSeedOssGguf{"seed_oss"};
+// Qwen3.5's language model (qwen3_5_text) inside Qwen3_5ForConditionalGeneration (qwen3_5), as released.
+constexpr std::array<std::string_view, 1> kQwen35Types{"qwen3_5_text"};
+constexpr std::array<std::string_view, 1> kQwen35Wrappers{"qwen3_5"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
@@ -79,8 +82,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 27>& families() {
-  static const std::array<ModelFamily, 27> all{{
+const std::array<ModelFamily, 28>& families() {
+  static const std::array<ModelFamily, 28> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -191,6 +194,11 @@ const std::array<ModelFamily, 27>& families() {
       // llama.cpp calls its final norm token_embd_norm.
       {.arch = Architecture::Lfm2, .hf_model_types = kLfm2Types, .gguf_architectures = kLfm2Gguf,
        .qk_norm = true, .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
+      // Qwen3.5 (0.8B to 27B dense): three in four layers a gated delta net (ModelSpec::delta_net),
+      // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
+      // each head; (1 + w) RMSNorms.
+      {.arch = Architecture::Qwen35, .hf_model_types = kQwen35Types, .hf_wrapper_types = kQwen35Wrappers,
+       .gguf_architectures = {}, .qk_norm = true, .unit_offset_norms = true},
   }};
   return all;
 }

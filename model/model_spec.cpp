@@ -18,6 +18,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::MinimaxM2: return "minimax_m2";
     case Architecture::SeedOss: return "seed_oss";
     case Architecture::Lfm2: return "lfm2";
+    case Architecture::Qwen35: return "qwen3_5";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -162,9 +163,26 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": " + std::to_string(layer_mixer.size()) + " layer types for " +
                      std::to_string(num_layers) + " layers");
   }
-  const bool convolves = std::find(layer_mixer.begin(), layer_mixer.end(), Mixer::ShortConv) != layer_mixer.end();
-  if (convolves != short_conv.has_value()) {
+  const auto has = [&](Mixer m) { return std::find(layer_mixer.begin(), layer_mixer.end(), m) != layer_mixer.end(); };
+  if (has(Mixer::ShortConv) != short_conv.has_value()) {
     throw ModelError(source + ": short-convolution layers need their kernel size (conv_L_cache), and it only them");
+  }
+  if (has(Mixer::GatedDeltaNet) != delta_net.has_value()) {
+    throw ModelError(source + ": linear-attention layers need their sizes (linear_*), and they only them");
+  }
+  if (delta_net) {
+    require(delta_net->k_heads, "number of linear-attention key heads");
+    require(delta_net->v_heads, "number of linear-attention value heads");
+    require(delta_net->k_dim, "linear-attention key head dimension");
+    require(delta_net->v_dim, "linear-attention value head dimension");
+    if (delta_net->v_heads % delta_net->k_heads != 0) {
+      throw ModelError(source + ": " + std::to_string(delta_net->v_heads) + " linear-attention value heads are not a multiple of " +
+                       std::to_string(delta_net->k_heads) + " key heads");
+    }
+    if (delta_net->conv_kernel < 2) throw ModelError(source + ": a linear-attention convolution needs at least 2 taps");
+  }
+  if (attention_output_gate && (attention_bias || mla)) {
+    throw ModelError(source + ": an attention output gate with attention biases or latent attention is not supported");
   }
   if (short_conv && short_conv->kernel < 2) {
     throw ModelError(source + ": a short convolution of " + std::to_string(short_conv->kernel) +

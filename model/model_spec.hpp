@@ -12,7 +12,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Qwen35 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -122,8 +122,9 @@ struct MlaSpec {
   int64_t qk_dim() const { return nope_dim + rope_dim; }
 };
 
-// What mixes a layer's tokens: attention over the paged KV cache, or LFM2's short convolution.
-enum class Mixer { Attention, ShortConv };
+// What mixes a layer's tokens: attention over the paged KV cache, LFM2's short convolution, or
+// Qwen3.5's gated delta net.
+enum class Mixer { Attention, ShortConv, GatedDeltaNet };
 
 // LFM2's short convolution, which stands in for attention in some layers: a token's row x goes
 // through in_proj into three [hidden] parts B, C, x' (in that order); B ⊙ x' of this and the
@@ -134,6 +135,24 @@ enum class Mixer { Attention, ShortConv };
 struct ShortConvSpec {
   int64_t kernel = 3;  // conv_L_cache
   bool bias = false;   // in_proj, out_proj and the convolution carry biases
+};
+
+// Qwen3.5's (and Qwen3-Next's) gated delta net, "linear attention", in the layers layer_mixer marks.
+// in_proj_qkv gives q and k (k_heads heads of k_dim) and v (v_heads of v_dim), which go through a
+// causal depthwise convolution of `conv_kernel` taps and SiLU; in_proj_z a gate per value;
+// in_proj_b and in_proj_a a β input and a decay input per value head. Value head h (whose q and k
+// are key head h / (v_heads / k_heads)) keeps a state S [k_dim, v_dim] per sequence: with q and k
+// L2-normalized (ε 1e-6) and q divided by √k_dim, β = σ(b) and g = −exp(A_log) · softplus(a + dt_bias),
+//   S ← e^g S;   S ← S + k ⊗ β (v − Sᵀk);   o = Sᵀq
+// then o through an RMSNorm over its v_dim values (its weights as stored: no (1 + w)) times SiLU(z),
+// and out_proj. The state (and the convolution's last kernel − 1 inputs) is the layer's whole
+// memory of the sequence: it has no KV cache.
+struct DeltaNetSpec {
+  int64_t k_heads = 0, v_heads = 0, k_dim = 0, v_dim = 0;
+  int64_t conv_kernel = 4;
+  int64_t key_width() const { return k_heads * k_dim; }
+  int64_t value_width() const { return v_heads * v_dim; }
+  int64_t conv_width() const { return 2 * key_width() + value_width(); }  // q, k and v: what the convolution sees
 };
 
 struct ModelSpec {
@@ -220,6 +239,10 @@ struct ModelSpec {
   // hold no KV cache.
   std::vector<Mixer> layer_mixer;
   std::optional<ShortConvSpec> short_conv;  // set when some layer is a ShortConv
+  std::optional<DeltaNetSpec> delta_net;    // set when some layer is a GatedDeltaNet
+  // q_proj gives each head's queries followed by as many gate values: the attention's output is
+  // multiplied by σ(gate) before o_proj (Qwen3.5, Qwen3-Next).
+  bool attention_output_gate = false;
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;  // any of them ends generation
   std::string name;                    // a human-readable model name, for logs and /v1/models
@@ -240,11 +263,12 @@ struct ModelSpec {
   }
   // Layers that attend, and so hold a KV cache.
   int64_t attention_layers() const;
-  // Some layer keeps per-sequence state besides the KV cache (a short convolution's last inputs):
+  // Some layer keeps per-sequence state besides the KV cache (a convolution's last inputs, a delta
+  // net's state):
   // every step of a sequence then needs its state slot, a sequence's first step (num_cached 0)
   // starts from a zero state, and a prefix-cache hit, which would skip the steps that built the
   // state, cannot serve it.
-  bool has_sequence_state() const { return short_conv.has_value(); }
+  bool has_sequence_state() const { return short_conv.has_value() || delta_net.has_value(); }
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_mlp(int64_t layer) const {
     return moe && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);

@@ -123,6 +123,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  llama.cpp's conversion.
   lfm2/          Lfm2ForCausalLM (LFM2): short-convolution layers around an attention layer, config.json
                  as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
+  qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
+                 with its output gate, as released beside a vision tower.
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -648,6 +650,51 @@ def lfm2_fixtures(out: Path) -> None:
                    ["<|im_start|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
     emit_llamacpp_gguf(out / "lfm2_gguf", out / "lfm2", model, cases, 384, sentencepiece_class="lfm2.LFM2Model",
                        outtype="bf16")
+
+
+def qwen3_5_fixtures(out: Path) -> None:
+    """Qwen3.5: Qwen3_5ForConditionalGeneration as released (text_config qwen3_5_text, a one-block
+    vision tower beside it), four layers of which the first three are gated delta nets (one key head
+    serving two value heads, a 4-tap convolution) and the fourth full attention with its output gate,
+    (1 + w) q/k norms and RoPE on half of each head; tied embeddings, as the small releases. Hidden 16
+    and a 384-token vocabulary: the tree that travels to a lent GPU has little room left."""
+    from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
+    rope = {"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.5,
+            "mrope_section": [1, 1, 0], "mrope_interleaved": True}
+    text = dict(vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=4, num_attention_heads=2,
+                num_key_value_heads=1, head_dim=8, linear_num_key_heads=1, linear_num_value_heads=2,
+                linear_key_head_dim=8, linear_value_head_dim=8, linear_conv_kernel_dim=4, max_position_embeddings=128,
+                rms_norm_eps=1e-6, rope_parameters=rope, tie_word_embeddings=True, initializer_range=INIT_STD,
+                bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
+                  num_position_embeddings=16, patch_size=8)
+    model = build_model(Qwen3_5ForConditionalGeneration,
+                        Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=True), 3901)
+    lm = model.model.language_model
+    assert [layer.block_type for layer in lm.layers] == ["linear_attention"] * 3 + ["full_attention"]
+    gen = torch.Generator().manual_seed(3902)
+    with torch.no_grad():  # decays between 0.5 and 0.97 per token, and taps that mix positions
+        for layer in lm.layers:
+            if layer.block_type == "linear_attention":
+                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(2, generator=gen)))
+                layer.linear_attn.conv1d.weight.copy_(0.5 * torch.randn(layer.linear_attn.conv1d.weight.shape, generator=gen))
+    model = bf16(model)
+    rng = np.random.default_rng(3911)
+    cases = [(name, [rng.integers(0, 384, size=n).tolist() for n in lengths])
+             for name, lengths in (("single", [10]), ("batch", [3, 9]), ("long", [25]))]
+    # The state carries the past: with every decay at 0 (A_log large) the logits move.
+    forgetful = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in forgetful.model.language_model.layers:
+            if layer.block_type == "linear_attention":
+                layer.linear_attn.A_log.fill_(8.0)
+    moved = np.abs(run_logits(forgetful, cases[2][1]) - run_logits(model, cases[2][1])).max()
+    assert moved > 0.1, f"the delta nets' state moves the logits by {moved} only"
+    emit(out / "qwen3_5", model, cases, saver=save_bf16(model), vocab=384)
+    names = load_file(str(out / "qwen3_5" / "model.safetensors"))
+    assert "model.language_model.layers.0.linear_attn.in_proj_qkv.weight" in names, sorted(names)[:8]
+    tiny_tokenizer(out / "qwen3_5", 384, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
+                   ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1419,7 +1466,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "qwen3_5": qwen3_5_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -162,7 +162,7 @@ def build_model(cls, config, seed: int):
             else:
                 p.copy_(INIT_STD * torch.randn(p.shape, generator=gen))
     if config.tie_word_embeddings:
-        assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+        assert model.lm_head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
     return model
 
 

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/paged_attention.hpp"
+#include "gpu/cpu/short_conv.hpp"
 #include "model/decoder_layout.hpp"
 
 namespace troupe {
@@ -101,8 +102,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   if (shard_.size > 1 && spec_.mla) {
     throw ConfigError("latent attention (" + std::string(architecture_name(spec_.arch)) + ") does not split across ranks yet");
   }
-  if (shard_.size > 1 && spec_.short_conv) {
-    throw ConfigError("short-convolution layers (" + std::string(architecture_name(spec_.arch)) +
+  if (shard_.size > 1 && spec_.has_sequence_state()) {
+    throw ConfigError("recurrent layers (" + std::string(architecture_name(spec_.arch)) +
                       ") do not split across ranks yet; a data-parallel engine per core group (--data-parallel-size) does");
   }
   const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width();
@@ -122,15 +123,19 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   }
   layers_.resize(layout.layers.size());
-  int64_t convolutions = 0;
+  std::vector<int64_t> state_floats(layout.layers.size(), 0);
   for (std::size_t i = 0; i < layout.layers.size(); ++i) {
     const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
     if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
     L.mixer = names.mixer;
+    L.index = static_cast<int64_t>(i);
     if (names.mixer == Mixer::ShortConv) {
       load_short_conv(model, names, L);
-      L.conv_index = convolutions++;
+      state_floats[i] = (spec_.short_conv->kernel - 1) * h;
+    } else if (names.mixer == Mixer::GatedDeltaNet) {
+      load_delta_net(model, names, L);
+      state_floats[i] = cpu::delta_net_state_floats(*spec_.delta_net);
     } else {
       // The attention's output width: its heads' values (latent attention's are not the cache's rows).
       int64_t attention_width = qw;
@@ -138,6 +143,18 @@ void CpuBackend::load_weights(const ModelFiles& model) {
         L.latent = std::make_unique<cpu::LatentAttention>(model, names, weight_mode_);
         attention_width = L.latent->output_width();
         weight_bytes_ += L.latent->bytes();
+      } else if (spec_.attention_output_gate) {
+        // q_proj holds each head's d queries and then its d gate values: the queries go first in
+        // qkv, the gates after v.
+        Rows queries, gates;
+        for (int64_t head = shard_.q_heads.begin; head < shard_.q_heads.end; ++head) {
+          queries.push_back({2 * head * d, 2 * head * d + d});
+          gates.push_back({2 * head * d + d, 2 * head * d + 2 * d});
+        }
+        L.qkv = cpu::CpuWeight::load(model,
+                                     Parts{{names.q, {2 * qw, h}, queries}, {names.k, {kvw, h}, kv_rows},
+                                           {names.v, {kvw, h}, kv_rows}, {names.q, {2 * qw, h}, gates}},
+                                     weight_mode_);
       } else {
         L.qkv = cpu::CpuWeight::load(
             model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
@@ -182,7 +199,31 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
   weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
-  if (convolutions > 0) conv_states_ = std::make_unique<cpu::ConvStates>(convolutions, spec_.short_conv->kernel - 1, h);
+  if (spec_.has_sequence_state()) states_ = std::make_unique<cpu::SequenceStates>(state_floats);
+}
+
+std::vector<float> CpuBackend::load_taps(const ModelFiles& model, const std::string& name, int64_t channels,
+                                         int64_t kernel) const {
+  const bool conv1d = model.tensor(name).shape.size() == 3;
+  return model.load_f32(name, conv1d ? std::vector<int64_t>{channels, 1, kernel} : std::vector<int64_t>{channels, kernel});
+}
+
+void CpuBackend::load_delta_net(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+  const DeltaNetSpec& d = *spec_.delta_net;
+  const int64_t h = spec_.hidden_size, cw = d.conv_width(), vw = d.value_width(), heads = d.v_heads;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  // One product gives every input of the layer: q, k, v, then z, b and a.
+  L.qkv = cpu::CpuWeight::load(model,
+                               Parts{{names.delta.qkv, {cw, h}}, {names.delta.z, {vw, h}}, {names.delta.b, {heads, h}},
+                                     {names.delta.a, {heads, h}}},
+                               weight_mode_);
+  L.o = cpu::CpuWeight::load(model, Parts{{names.delta.out, {h, vw}}}, weight_mode_);
+  L.delta.taps = load_taps(model, names.delta.conv, cw, d.conv_kernel);
+  L.delta.decay = model.load_f32(names.delta.a_log, {heads});
+  for (float& a : L.delta.decay) a = -std::exp(a);
+  L.delta.dt_bias = model.load_f32(names.delta.dt_bias, {heads});
+  L.delta.norm = model.load_f32(names.delta.norm, {d.v_dim});
+  for (const auto* v : {&L.delta.taps, &L.delta.decay, &L.delta.dt_bias, &L.delta.norm}) weight_bytes_ += float_bytes(*v);
 }
 
 void CpuBackend::load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L) {
@@ -190,9 +231,7 @@ void CpuBackend::load_short_conv(const ModelFiles& model, const LayerLayout& nam
   using Parts = std::vector<cpu::CpuWeight::Part>;
   L.qkv = cpu::CpuWeight::load(model, Parts{{names.conv_in, {3 * h, h}}}, weight_mode_);
   L.o = cpu::CpuWeight::load(model, Parts{{names.conv_out, {h, h}}}, weight_mode_);
-  // Hugging Face keeps Conv1d's [hidden, 1, kernel]; llama.cpp's converter drops the middle axis.
-  const bool conv1d = model.tensor(names.conv).shape.size() == 3;
-  L.conv_taps = model.load_f32(names.conv, conv1d ? std::vector<int64_t>{h, 1, kernel} : std::vector<int64_t>{h, kernel});
+  L.conv_taps = load_taps(model, names.conv, h, kernel);
   if (!names.conv_bias.empty()) {
     L.qkv_bias = model.load_f32(names.conv_in_bias, {3 * h});
     L.conv_bias = model.load_f32(names.conv_bias, {h});
@@ -208,7 +247,7 @@ void CpuBackend::all_reduce(float* data, int64_t count) {
 void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   validate_step(batch, spec_, block_size_, num_blocks_);
   pool_->pin_caller();
-  if (conv_states_) conv_states_->reserve(batch);
+  if (states_) states_->reserve(batch);
   const int64_t tokens = batch.total_tokens();
   const int64_t h = spec_.hidden_size;
 
@@ -268,8 +307,8 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
     const auto cap = static_cast<float>(spec_.final_logit_softcap);
     for (float& v : out.values) v = cap * std::tanh(v / cap);
   }
-  // The step ran whole: its sequences' new convolution states become theirs.
-  if (conv_states_) conv_states_->commit(batch);
+  // The step ran whole: its sequences' new states become theirs.
+  if (states_) states_->commit(batch);
 }
 
 void CpuBackend::norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const {
@@ -294,7 +333,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   const int64_t d = spec_.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = kv_heads_ * d;
   const int64_t inter = intermediate_;
   const bool split = shard_.size > 1;
-  const int64_t qkv_w = qw + 2 * kvw;
+  const int64_t qkv_w = qw + 2 * kvw + (spec_.attention_output_gate ? qw : 0);  // q, k, v [, the output gate]
   const auto eps = static_cast<float>(spec_.rms_eps);
 
   xn_.resize(static_cast<std::size_t>(tokens * h));
@@ -352,7 +391,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       for (int64_t t = 0; t < tokens; ++t) cpu::add(qkv_.data() + t * 3 * h, L.qkv_bias.data(), 3 * h);
     }
     cpu::short_conv(qkv_.data(), batch, L.conv_taps.data(), L.conv_bias.empty() ? nullptr : L.conv_bias.data(),
-                    spec_.short_conv->kernel, h, *conv_states_, L.conv_index, attn_.data(), pool_.get());
+                    spec_.short_conv->kernel, h, *states_, L.index, attn_.data(), state_scratch_, pool_.get());
+  } else if (L.mixer == Mixer::GatedDeltaNet) {  // Qwen3.5: a delta net instead of attention
+    const DeltaNetSpec& d = *spec_.delta_net;
+    qkv_.resize(static_cast<std::size_t>(tokens * (d.conv_width() + d.value_width() + 2 * d.v_heads)));
+    attn_.resize(static_cast<std::size_t>(tokens * d.value_width()));
+    project_input(L.attention_norm, L.qkv, qkv_.data());
+    cpu::gated_delta_net(qkv_.data(), batch, d, L.delta, eps, *states_, L.index, attn_.data(), state_scratch_, pool_.get());
   } else if (L.latent) {  // latent attention: its own projections and cache rows
     qkv_.resize(static_cast<std::size_t>(tokens * L.latent->input_projection().rows()));
     attn_.resize(static_cast<std::size_t>(tokens * L.latent->output_width()));
@@ -411,6 +456,13 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     }
     // Every sequence's heads in one parallel loop (cpu::paged_attention is the reference).
     cpu::paged_attention_step(kv, sequences, qkv_w, heads_, L.attention, pool_.get());
+    if (spec_.attention_output_gate) {  // Qwen3.5: the output × σ(gate)
+      for (int64_t t = 0; t < tokens; ++t) {
+        const float* gate = qkv_.data() + t * qkv_w + qw + 2 * kvw;
+        float* row = attn_.data() + t * qw;
+        for (int64_t i = 0; i < qw; ++i) row[i] /= 1.0f + std::exp(-gate[i]);
+      }
+    }
   }
   residual_out(
       L.attention_out_norm,

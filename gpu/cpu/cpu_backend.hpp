@@ -13,7 +13,8 @@
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/expert_mlp.hpp"
 #include "gpu/cpu/latent_attention.hpp"
-#include "gpu/cpu/short_conv.hpp"
+#include "gpu/cpu/gated_delta_net.hpp"
+#include "gpu/cpu/sequence_states.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/decoder_layout.hpp"
 #include "model/tensor_split.hpp"
@@ -38,11 +39,14 @@ class CpuBackend final : public Backend {
   struct Layer {
     std::vector<float> attention_norm;      // [hidden] or empty
     // A short-convolution layer (LFM2) in place of attention: qkv holds in_proj [3 hidden, hidden]
-    // (qkv_bias its bias), o out_proj (o_bias its bias), and conv_index is its place in conv_states_.
+    // (qkv_bias its bias), o out_proj (o_bias its bias). A gated delta net (Qwen3.5): qkv holds
+    // in_proj_qkv, in_proj_z, in_proj_b and in_proj_a stacked, o out_proj. Either keeps its state
+    // per sequence in states_ under the layer's index.
     Mixer mixer = Mixer::Attention;
+    int64_t index = 0;
     std::vector<float> conv_taps;           // [hidden, kernel]
     std::vector<float> conv_bias;           // [hidden] or empty
-    int64_t conv_index = -1;
+    cpu::DeltaNetWeights delta;
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
@@ -65,6 +69,11 @@ class CpuBackend final : public Backend {
   void load_weights(const ModelFiles& model);
   // A short-convolution layer's weights (LayerLayout::conv_in, conv, conv_out and their biases).
   void load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L);
+  // A gated delta net's (LayerLayout::delta).
+  void load_delta_net(const ModelFiles& model, const LayerLayout& names, Layer& L);
+  // A convolution's taps, [channels, 1, kernel] as Hugging Face's Conv1d keeps them or [channels,
+  // kernel] as llama.cpp's converter writes them.
+  std::vector<float> load_taps(const ModelFiles& model, const std::string& name, int64_t channels, int64_t kernel) const;
   std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
   // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm).
@@ -91,12 +100,13 @@ class CpuBackend final : public Backend {
   std::vector<float> final_norm_;  // [hidden]
   cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
   std::vector<Layer> layers_;
-  std::unique_ptr<cpu::ConvStates> conv_states_;  // the convolution layers' per-sequence state; null without
+  std::unique_ptr<cpu::SequenceStates> states_;  // the recurrent layers' per-sequence state; null without
   std::unique_ptr<cpu::ThreadPool> pool_;
 
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
   // output, gate|up, activation, a sublayer's output before its norm (sandwich norms).
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
+  std::vector<float> state_scratch_;     // a recurrent layer's intermediate rows (its convolution's output)
   cpu::LatentScratch latent_scratch_;
   std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits
   cpu::QuantizedActivations quantized_;  // the input of the next projection, as int8 blocks

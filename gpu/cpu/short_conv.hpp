@@ -1,54 +1,33 @@
 #pragma once
-// LFM2's short convolution over a step's sequences (ModelSpec::short_conv), and the per-sequence
-// state it carries from one step to the next. A layer's convolution reads, per channel, the
-// current row of B ⊙ x' and the kernel − 1 rows before it in the same sequence; those earlier rows
-// may belong to previous steps, so each sequence keeps its last kernel − 1 rows per layer.
-#include <array>
+// Causal depthwise convolutions over a step's sequences, whose earlier inputs come from each
+// sequence's state: LFM2's short convolution, and the one in front of Qwen3.5's delta net.
 #include <cstdint>
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "gpu/cpu/sequence_states.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 
 namespace troupe::cpu {
 
-// The last kernel − 1 rows of B ⊙ x' of each state slot (SequenceStep::state_slot), for every
-// convolution layer, kept twice: a step reads a sequence's rows from the current copy and writes
-// its new rows into the other, and commit() makes those current once the whole forward pass has
-// succeeded. A step that throws midway leaves every sequence's state as it was, so its sequences
-// can run again (engine/isolated_forward.hpp reruns the ones not at fault).
-class ConvStates {
- public:
-  // `layers` convolution layers, each state `rows` (kernel − 1) rows of `width` (hidden) floats.
-  ConvStates(int64_t layers, int64_t rows, int64_t width);
-  // Makes room for every slot of `batch` (slots are small integers: storage grows to the largest).
-  void reserve(const StepBatch& batch);
-  const float* current(int64_t layer, int32_t slot) const { return at(copy(slot), layer, slot); }
-  float* next(int64_t layer, int32_t slot) { return at(1 - copy(slot), layer, slot); }
-  // The batch's sequences' next copies become current.
-  void commit(const StepBatch& batch);
-  int64_t bytes() const;
+// For each of `channels` channels and each token t of the batch's sequences (rows in order):
+//   out[t][c] = act(bias[c] + Σ_k taps[c][k] · in[t − kernel + 1 + k][c])
+// `in` rows have stride in_stride, `out` rows out_stride; `taps` [channels, kernel], the oldest
+// position's weight first; `bias` [channels] or nullptr; act is SiLU when `silu`, else none. Inputs
+// before a sequence's first position are zero; those before this step's first token are the
+// kernel − 1 rows [kernel − 1, channels] at the start of layer `layer`'s state in `states` (current
+// copy; zeros at num_cached 0), and each sequence's last kernel − 1 inputs are written there in the
+// next copy.
+void causal_conv(const float* in, int64_t in_stride, int64_t channels, const float* taps, const float* bias,
+                 int64_t kernel, bool silu, const StepBatch& batch, SequenceStates& states, int64_t layer, float* out,
+                 int64_t out_stride, ThreadPool* pool);
 
- private:
-  int copy(int32_t slot) const { return current_copy_[static_cast<std::size_t>(slot)]; }
-  float* at(int c, int64_t layer, int32_t slot) const {
-    return const_cast<float*>(copies_[static_cast<std::size_t>(c)].data()) + (slot * layers_ + layer) * per_state_;
-  }
-
-  int64_t layers_, per_state_;
-  std::array<std::vector<float>, 2> copies_;  // [slot][layer][rows][width]
-  std::vector<int> current_copy_;             // per slot: 0 or 1
-};
-
-// One layer's convolution over the step's tokens (rows of `batch`'s sequences, in order).
+// LFM2's short convolution (ModelSpec::short_conv) of one layer, `width` = hidden:
 //   bcx    [tokens, 3 width]: B, C and x' of each token (in_proj's output, its bias added)
-//   taps   [width, kernel]: each channel's weights, the oldest position's first
-//   bias   [width] or nullptr
-//   out    [tokens, width]: C_t ⊙ (bias + Σ_k taps[k] · (B ⊙ x')_{t − kernel + 1 + k})
-// Rows before a sequence's first position are zero; those before this step's first token come from
-// `states` (layer `layer`'s current copy; a sequence at num_cached 0 starts from zeros), and each
-// sequence's last kernel − 1 rows go into the next copy.
+//   out    [tokens, width]: C ⊙ causal_conv(B ⊙ x')
+// `scratch` holds B ⊙ x' between the two.
 void short_conv(const float* bcx, const StepBatch& batch, const float* taps, const float* bias, int64_t kernel,
-                int64_t width, ConvStates& states, int64_t layer, float* out, ThreadPool* pool);
+                int64_t width, SequenceStates& states, int64_t layer, float* out, std::vector<float>& scratch,
+                ThreadPool* pool);
 
 }  // namespace troupe::cpu

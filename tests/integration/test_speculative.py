@@ -148,4 +148,4 @@ def test_a_model_with_convolution_state_refuses_speculation():
                            json.dumps({"method": "ngram", "num_speculative_tokens": 3})],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
-    assert "lfm2 keeps per-sequence convolution state" in proc.stdout + proc.stderr, proc.stderr[-2000:]
+    assert "lfm2 keeps per-sequence recurrent state" in proc.stdout + proc.stderr, proc.stderr[-2000:]
