@@ -64,7 +64,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     } else if (L.mixer == Mixer::GatedDeltaNet) {
       const std::string d = p + "linear_attn.";
       L.delta = {d + "in_proj_qkv.weight", d + "in_proj_z.weight", d + "in_proj_b.weight", d + "in_proj_a.weight",
-                 d + "conv1d.weight", d + "A_log", d + "dt_bias", d + "norm.weight", d + "out_proj.weight"};
+                 d + "conv1d.weight", d + "A_log", d + "A", d + "dt_bias", d + "norm.weight", d + "out_proj.weight"};
     } else {
       add_attention(spec, p, L);
     }

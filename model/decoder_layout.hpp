@@ -39,9 +39,10 @@ struct LayerLayout {
   // A GatedDeltaNet layer (ModelSpec::delta_net) instead of attention: in_proj_qkv [2 key width +
   // value width, hidden], in_proj_z [value width, hidden], in_proj_b and in_proj_a [v_heads, hidden],
   // the convolution's taps [conv width, 1, kernel], A_log and dt_bias [v_heads], the gated norm
-  // [v_dim] and out_proj [hidden, value width].
+  // [v_dim] and out_proj [hidden, value width]. llama.cpp's GGUF stores −exp(A_log) itself, which
+  // ModelFiles serves as `decay` (linear_attn.A); a model has one of the two.
   struct DeltaNet {
-    std::string qkv, z, b, a, conv, a_log, dt_bias, norm, out;
+    std::string qkv, z, b, a, conv, a_log, decay, dt_bias, norm, out;
   };
   DeltaNet delta;
   // Latent attention (ModelSpec::mla), instead of k and v (and of q with a q_lora_rank):

@@ -177,6 +177,51 @@ void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   }
 }
 
+// Qwen3.5: which layers are delta nets (attention.recurrent_layers, or all but every
+// full_attention_interval-th), their sizes as llama.cpp names them (ssm.group_count key heads,
+// ssm.time_step_rank value heads, ssm.state_size each head's dimension, ssm.inner_size all value
+// dimensions), the value heads in llama.cpp's tiled order, and the attention's output gate.
+void read_qwen35(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const auto required = [&](const std::string& key) {
+    const std::optional<int64_t> v = gguf.get_int(arch + "." + key);
+    if (!v || *v <= 0) throw ModelError(source + ": missing or non-positive metadata key " + arch + "." + key);
+    return *v;
+  };
+  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
+  const std::string recurrent_key = arch + ".attention.recurrent_layers";
+  if (const GgufValue* v = gguf.find(recurrent_key); v != nullptr) {
+    if (v->type != GgufValueType::ARRAY || v->element_type != GgufValueType::BOOL) {
+      throw ModelError(source + ": " + recurrent_key + " is not an array of booleans");
+    }
+    const auto& recurrent = std::get<std::vector<bool>>(v->value);  // may go on into the MTP layers
+    if (static_cast<int64_t>(recurrent.size()) < spec.num_layers) {
+      throw ModelError(source + ": " + recurrent_key + " lists " + std::to_string(recurrent.size()) + " of " +
+                       std::to_string(spec.num_layers) + " layers");
+    }
+    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
+      if (recurrent[i]) spec.layer_mixer[i] = Mixer::GatedDeltaNet;
+    }
+  } else {
+    const int64_t interval = gguf.get_int(arch + ".full_attention_interval").value_or(4);
+    if (interval <= 0) throw ModelError(source + ": " + arch + ".full_attention_interval must be positive");
+    for (int64_t i = 0; i < spec.num_layers; ++i) {
+      if ((i + 1) % interval != 0) spec.layer_mixer[static_cast<std::size_t>(i)] = Mixer::GatedDeltaNet;
+    }
+  }
+  if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::GatedDeltaNet) != spec.layer_mixer.end()) {
+    DeltaNetSpec d;
+    d.conv_kernel = required("ssm.conv_kernel");
+    d.k_heads = required("ssm.group_count");
+    d.v_heads = required("ssm.time_step_rank");
+    d.k_dim = required("ssm.state_size");
+    d.v_dim = required("ssm.inner_size") / d.v_heads;
+    d.tiled_heads = true;
+    spec.delta_net = d;
+  }
+  spec.attention_output_gate = true;
+}
+
 }  // namespace
 
 ModelSpec spec_from_gguf(const GgufFile& gguf) {
@@ -218,6 +263,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family->arch == Architecture::Lfm2) {
     read_lfm2(gguf, arch, spec);
   } else {
+    if (family->gated_delta_net) read_qwen35(gguf, arch, spec);
     spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
   }
   spec.head_dim = gguf.get_int(arch + ".attention.key_length").value_or(spec.hidden_size / spec.num_heads);

@@ -66,6 +66,7 @@ constexpr std::array<std::string_view, 1> kSeedOssGguf{"seed_oss"};
 // Qwen3.5's language model (qwen3_5_text) inside Qwen3_5ForConditionalGeneration (qwen3_5), as released.
 constexpr std::array<std::string_view, 1> kQwen35Types{"qwen3_5_text"};
 constexpr std::array<std::string_view, 1> kQwen35Wrappers{"qwen3_5"};
+constexpr std::array<std::string_view, 1> kQwen35Gguf{"qwen35"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
@@ -198,7 +199,7 @@ const std::array<ModelFamily, 28>& families() {
       // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
       // each head; (1 + w) RMSNorms.
       {.arch = Architecture::Qwen35, .hf_model_types = kQwen35Types, .hf_wrapper_types = kQwen35Wrappers,
-       .gguf_architectures = {}, .qk_norm = true, .unit_offset_norms = true},
+       .gguf_architectures = kQwen35Gguf, .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true},
   }};
   return all;
 }

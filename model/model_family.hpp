@@ -63,6 +63,8 @@ struct ModelFamily {
   NormNames norm_names = {};
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)
   bool unit_offset_norms = false;  // (1 + w) RMSNorm weights alone (Qwen3.5; GGUF files hold 1 + w)
+  // Gated delta net layers (Qwen3.5): llama.cpp names their tensors ssm_* (and attn_qkv, attn_gate).
+  bool gated_delta_net = false;
   // llama.cpp's converter permutes this family's q/k rows for its interleaved RoPE.
   bool gguf_permuted_qk = false;
   // The family's own checkpoints keep q/k rows in RoPE's interleaved pair order (Cohere, GLM-4), in

@@ -183,6 +183,20 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." + m[3].str() + "." +
            std::string(expert_part(m[2].str())) + ".weight";
   }
+  // Qwen3.5's gated delta net, under llama.cpp's names (ssm_a holds −exp(A_log): linear_attn.A).
+  static const std::map<std::string, std::string> kDeltaNet{
+      {"attn_qkv.weight", "in_proj_qkv.weight"}, {"attn_gate.weight", "in_proj_z.weight"},
+      {"ssm_beta.weight", "in_proj_b.weight"},   {"ssm_alpha.weight", "in_proj_a.weight"},
+      {"ssm_conv1d.weight", "conv1d.weight"},    {"ssm_dt.bias", "dt_bias"},
+      {"ssm_a", "A"},                            {"ssm_norm.weight", "norm.weight"},
+      {"ssm_out.weight", "out_proj.weight"},
+  };
+  static const std::regex kDeltaNetName(R"(blk\.(\d+)\.(\w+(\.weight|\.bias)?))");
+  if (family.gated_delta_net && std::regex_match(gguf_name, m, kDeltaNetName)) {
+    if (auto it = kDeltaNet.find(m[2].str()); it != kDeltaNet.end()) {
+      return "model.layers." + m[1].str() + ".linear_attn." + it->second;
+    }
+  }
   // LFM2's short convolution (its Hugging Face names: conv.in_proj, conv.conv, conv.out_proj).
   static const std::regex kShortConv(R"(blk\.(\d+)\.shortconv\.(conv|in_proj|out_proj)\.(weight|bias))");
   if (std::regex_match(gguf_name, m, kShortConv)) {

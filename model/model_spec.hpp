@@ -150,6 +150,10 @@ struct ShortConvSpec {
 struct DeltaNetSpec {
   int64_t k_heads = 0, v_heads = 0, k_dim = 0, v_dim = 0;
   int64_t conv_kernel = 4;
+  // Value head h reads key head h % k_heads: llama.cpp's converter reorders the value heads so
+  // (tiled), where Hugging Face's checkpoints group them by key head (h / (v_heads / k_heads)).
+  bool tiled_heads = false;
+  int64_t key_head_of(int64_t h) const { return tiled_heads ? h % k_heads : h / (v_heads / k_heads); }
   int64_t key_width() const { return k_heads * k_dim; }
   int64_t value_width() const { return v_heads * v_dim; }
   int64_t conv_width() const { return 2 * key_width() + value_width(); }  // q, k and v: what the convolution sees

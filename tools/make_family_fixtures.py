@@ -124,7 +124,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
   lfm2/          Lfm2ForCausalLM (LFM2): short-convolution layers around an attention layer, config.json
                  as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
   qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
-                 with its output gate, as released beside a vision tower.
+                 with its output gate, as released beside a vision tower; and qwen3_5_gguf, llama.cpp's
+                 conversion (qwen35: value heads reordered, −exp(A_log) stored, norms as 1 + w).
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -333,7 +334,8 @@ def emit(folder: Path, model, cases, saver=None, vocab=None) -> float:
 
 
 def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab: int,
-                       sentencepiece_class: str | None = None, outtype: str = "f32", prelude: str = "") -> None:
+                       sentencepiece_class: str | None = None, outtype: str = "f32", prelude: str = "",
+                       extra_args: tuple[str, ...] = ()) -> None:
     """`source` (a model directory) as llama.cpp's own converter (peer tree) writes it (`outtype`:
     f32, or bf16 for a bfloat16 source), into folder/model.gguf, with the logits of `reference_model` as its reference.
     `sentencepiece_class` names a converter class (module.Class under conversion/) whose vocabulary
@@ -344,7 +346,7 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     src = PEER / "src" / "vendor" / "llama.cpp"
-    args = [str(source), "--outtype", outtype, "--outfile", str(folder / "model.gguf")]
+    args = [str(source), "--outtype", outtype, "--outfile", str(folder / "model.gguf"), *extra_args]
     if sentencepiece_class:
         module, cls = sentencepiece_class.rsplit(".", 1)
         command = [sys.executable, "-c",
@@ -654,16 +656,16 @@ def lfm2_fixtures(out: Path) -> None:
 
 def qwen3_5_fixtures(out: Path) -> None:
     """Qwen3.5: Qwen3_5ForConditionalGeneration as released (text_config qwen3_5_text, a one-block
-    vision tower beside it), four layers of which the first three are gated delta nets (one key head
-    serving two value heads, a 4-tap convolution) and the fourth full attention with its output gate,
+    vision tower beside it), four layers of which the first three are gated delta nets (two key heads
+    each serving two value heads, which llama.cpp's conversion reorders; a 4-tap convolution) and the fourth full attention with its output gate,
     (1 + w) q/k norms and RoPE on half of each head; tied embeddings, as the small releases. Hidden 16
     and a 384-token vocabulary: the tree that travels to a lent GPU has little room left."""
     from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
     rope = {"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.5,
             "mrope_section": [1, 1, 0], "mrope_interleaved": True}
     text = dict(vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=4, num_attention_heads=2,
-                num_key_value_heads=1, head_dim=8, linear_num_key_heads=1, linear_num_value_heads=2,
-                linear_key_head_dim=8, linear_value_head_dim=8, linear_conv_kernel_dim=4, max_position_embeddings=128,
+                num_key_value_heads=1, head_dim=8, linear_num_key_heads=2, linear_num_value_heads=4,
+                linear_key_head_dim=4, linear_value_head_dim=4, linear_conv_kernel_dim=4, max_position_embeddings=128,
                 rms_norm_eps=1e-6, rope_parameters=rope, tie_word_embeddings=True, initializer_range=INIT_STD,
                 bos_token_id=1, eos_token_id=2, pad_token_id=0)
     vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
@@ -676,7 +678,7 @@ def qwen3_5_fixtures(out: Path) -> None:
     with torch.no_grad():  # decays between 0.5 and 0.97 per token, and taps that mix positions
         for layer in lm.layers:
             if layer.block_type == "linear_attention":
-                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(2, generator=gen)))
+                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(4, generator=gen)))
                 layer.linear_attn.conv1d.weight.copy_(0.5 * torch.randn(layer.linear_attn.conv1d.weight.shape, generator=gen))
     model = bf16(model)
     rng = np.random.default_rng(3911)
@@ -695,6 +697,9 @@ def qwen3_5_fixtures(out: Path) -> None:
     assert "model.language_model.layers.0.linear_attn.in_proj_qkv.weight" in names, sorted(names)[:8]
     tiny_tokenizer(out / "qwen3_5", 384, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
+    # The released checkpoints carry a multi-token-prediction layer, which this one has not (--no-mtp).
+    emit_llamacpp_gguf(out / "qwen3_5_gguf", out / "qwen3_5", model, cases, 384,
+                       sentencepiece_class="qwen.Qwen3_5TextModel", outtype="bf16", extra_args=("--no-mtp",))
 
 
 def granite_fixtures(out: Path) -> None:

@@ -219,8 +219,12 @@ void CpuBackend::load_delta_net(const ModelFiles& model, const LayerLayout& name
                                weight_mode_);
   L.o = cpu::CpuWeight::load(model, Parts{{names.delta.out, {h, vw}}}, weight_mode_);
   L.delta.taps = load_taps(model, names.delta.conv, cw, d.conv_kernel);
-  L.delta.decay = model.load_f32(names.delta.a_log, {heads});
-  for (float& a : L.delta.decay) a = -std::exp(a);
+  if (model.find(names.delta.a_log) != nullptr) {
+    L.delta.decay = model.load_f32(names.delta.a_log, {heads});
+    for (float& a : L.delta.decay) a = -std::exp(a);
+  } else {  // llama.cpp's GGUF: −exp(A_log) as stored
+    L.delta.decay = model.load_f32(names.delta.decay, {heads});
+  }
   L.delta.dt_bias = model.load_f32(names.delta.dt_bias, {heads});
   L.delta.norm = model.load_f32(names.delta.norm, {d.v_dim});
   for (const auto* v : {&L.delta.taps, &L.delta.decay, &L.delta.dt_bias, &L.delta.norm}) weight_bytes_ += float_bytes(*v);

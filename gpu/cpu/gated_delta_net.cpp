@@ -33,7 +33,7 @@ void gated_delta_net(const float* proj, const StepBatch& batch, const DeltaNetSp
   const int64_t tokens = batch.total_tokens();
   const int64_t cw = spec.conv_width(), kw = spec.key_width(), vw = spec.value_width();
   const int64_t stride = cw + vw + 2 * spec.v_heads;
-  const int64_t dk = spec.k_dim, dv = spec.v_dim, heads = spec.v_heads, group = spec.v_heads / spec.k_heads;
+  const int64_t dk = spec.k_dim, dv = spec.v_dim, heads = spec.v_heads;
   scratch.resize(static_cast<std::size_t>(tokens * cw));
   causal_conv(proj, stride, cw, w.taps.data(), nullptr, spec.conv_kernel, /*silu=*/true, batch, states, layer,
               scratch.data(), cw, pool);
@@ -52,7 +52,7 @@ void gated_delta_net(const float* proj, const StepBatch& batch, const DeltaNetSp
     std::vector<float> kv(static_cast<std::size_t>(dv)), o(static_cast<std::size_t>(dv));
     for (int64_t item = begin; item < end; ++item) {
       const SequenceStep& s = batch.sequences[static_cast<std::size_t>(item / heads)];
-      const int64_t h = item % heads, kh = h / group;
+      const int64_t h = item % heads, kh = spec.key_head_of(h);
       const float* before = s.num_cached == 0 ? nullptr : states.current(layer, s.state_slot) + matrices + h * dk * dv;
       float* S = states.next(layer, s.state_slot) + matrices + h * dk * dv;
       const auto n = static_cast<int64_t>(s.tokens.size());

@@ -253,20 +253,29 @@ TEST_CASE("lfm2 (short convolutions around attention) as released and llama.cpp'
   CHECK(backend.kv_cache_bytes() == 2 * 1 * 64 * 4 * 1 * 8 * 2);  // planes, layers, blocks, slots, heads, dims, bf16
 }
 
-TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released matches transformers",
+TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released and llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen3_5");
-  const ModelSpec spec = ModelFiles::open(test::fixture("models/qwen3_5")).spec();
-  CHECK(spec.arch == Architecture::Qwen35);
-  CHECK(spec.layer_mixer ==
-        std::vector<Mixer>{Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::Attention});
-  REQUIRE(spec.delta_net);
-  CHECK(spec.delta_net->v_heads == 2);
-  CHECK(spec.delta_net->k_heads == 1);
-  CHECK(spec.attention_output_gate);
-  CHECK(spec.rotary_dims() == 4);
-  CHECK(spec.norm_weight_offset == 1.0);
-  CHECK(spec.tie_word_embeddings);
+  check_all_cases_in_one_step("qwen3_5_gguf");
+  for (const char* path : {"models/qwen3_5", "models/qwen3_5_gguf/model.gguf"}) {
+    INFO(path);
+    const bool gguf = std::string(path).ends_with(".gguf");
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Qwen35);
+    CHECK(spec.layer_mixer ==
+          std::vector<Mixer>{Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::Attention});
+    REQUIRE(spec.delta_net);
+    CHECK(spec.delta_net->v_heads == 4);
+    CHECK(spec.delta_net->k_heads == 2);
+    CHECK(spec.delta_net->v_dim == 4);
+    CHECK(spec.delta_net->conv_kernel == 4);
+    CHECK(spec.delta_net->tiled_heads == gguf);  // llama.cpp's converter reorders the value heads
+    CHECK(spec.attention_output_gate);
+    CHECK(spec.rotary_dims() == 4);
+    CHECK(spec.norm_weight_offset == (gguf ? 0.0 : 1.0));  // llama.cpp's converter adds the 1
+    CHECK(spec.tie_word_embeddings);
+    CHECK(spec.attention_layers() == 1);
+  }
 }
 
 TEST_CASE("a convolution layer's state: a step that throws leaves it, another sequence's slot is its own",
@@ -645,7 +654,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "qwen3_5", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "qwen3_5", "qwen3_5_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
