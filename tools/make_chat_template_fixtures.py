@@ -197,6 +197,17 @@ def seed_oss_template(args):
                              "<seed:bos>", "<seed:eos>")
 
 
+def qwen3_5_template(args):
+    """Qwen3.5's chat template (Qwen3-Coder's XML tool calls, <think> reasoning opened by the prompt)."""
+    return llamacpp_template(args, "qwen3_5", "Qwen/Qwen3.5-4B", "Qwen3.5-4B.jinja", None, "<|im_end|>")
+
+
+def lfm2_5_template(args):
+    """LFM2.5's chat template (ChatML turns, a tool list in the system turn, <|tool_call_start|> calls)."""
+    return llamacpp_template(args, "lfm2_5", "LiquidAI/LFM2.5-1.2B-Instruct", "LFM2.5-Instruct.jinja",
+                             "<|startoftext|>", "<|im_end|>")
+
+
 def python_string_constants(source):
     constants = {}
     for node in ast.parse(source).body:
@@ -647,7 +658,7 @@ def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template,
                        "ministral3": ministral3_template, "minimax_m2": minimax_m2_template,
-                       "seed_oss": seed_oss_template}
+                       "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

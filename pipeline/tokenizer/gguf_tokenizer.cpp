@@ -33,9 +33,9 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 12>& pre_families() {
+const std::array<PreFamily, 13>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 12> families{{
+  static const std::array<PreFamily, 13> families{{
       {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
@@ -48,6 +48,7 @@ const std::array<PreFamily, 12>& pre_families() {
       // DBRX and Smaug: Llama 3's expression, merges always applied (llama.cpp's reading of them).
       {.names = {"dbrx", "smaug-bpe"}, .patterns = {p::kLlama3}},
       {.names = {"qwen2", "deepseek-r1-qwen", "stablelm2"}, .patterns = {p::kQwen2}, .nfc = true},
+      {.names = {"qwen35"}, .patterns = {p::kQwen35}, .nfc = true},
       // Mistral NeMo, Small 3, Devstral, Ministral: Tekken, a tiktoken vocabulary. Pixtral's
       // tokenizer.json is Tekken's too (the converter's hash of its output equals the one
       // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with

@@ -35,6 +35,9 @@ inline constexpr std::string_view kLlama3 =
 // Qwen2 / Qwen2.5 / Qwen3: as Llama 3 but single digits.
 inline constexpr std::string_view kQwen2 =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Qwen3.5: Qwen2's, with combining marks (\p{M}) part of words, as its tokenizer.json's pattern.
+inline constexpr std::string_view kQwen35 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 // Tekken (Mistral NeMo, Small 3, Devstral), as tekken.json's "pattern": words split at case changes
 // (an upper-case run, then lower case), marks part of words, no contractions, single digits.
 inline constexpr std::string_view kTekken =

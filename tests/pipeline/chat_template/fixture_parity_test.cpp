@@ -76,7 +76,7 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
-                                          "ministral3", "minimax_m2", "seed_oss"};
+                                          "ministral3", "minimax_m2", "seed_oss", "qwen3_5", "lfm2_5"};
 
 }  // namespace
 
@@ -171,4 +171,15 @@ TEST_CASE("MiniMax-M2 template matches transformers", "[chat_template][fixtures]
 // with dictsort), past calls written back as <seed:tool_call> blocks.
 TEST_CASE("Seed-OSS template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("seed_oss") >= 20);
+}
+
+// Qwen3.5: Qwen3-Coder's <tool_call><function=…> calls and tool list, <think> written back around past
+// reasoning and opened by the generation prompt.
+TEST_CASE("Qwen3.5 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("qwen3_5") >= 20);
+}
+
+// LFM2.5: ChatML turns opened by <|startoftext|>, the tools listed as JSON in the system turn.
+TEST_CASE("LFM2.5 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("lfm2_5") >= 20);
 }

@@ -102,4 +102,21 @@ TEST_CASE("tokenizer: GPT-4o's o200k pattern splits as Python's regex module doe
   CHECK(run(pre, "DON'T   stop\t") == V{"DON'T", "  ", " stop", "\t"});
 }
 
+// Pieces from Python's `regex` module with Qwen3.5's tokenizer.json pattern and Qwen2.5's.
+TEST_CASE("tokenizer: Qwen3.5's pattern keeps combining marks in words, where Qwen2's splits at them",
+          "[tokenizer][pre_tokenizer]") {
+  const auto split = [](std::string_view pattern, const std::string& text) {
+    PreTokenizer pre;
+    pre.add_split(std::make_shared<OnigRegex>(std::string(pattern), "test"), SplitBehavior::Isolated, false);
+    return run(pre, text);
+  };
+  CHECK(split(pretokenizer_patterns::kQwen35, "नमस्ते दुनिया 42") == V{"नमस्ते", " दुनिया", " ", "4", "2"});
+  CHECK(split(pretokenizer_patterns::kQwen2, "नमस्ते दुनिया 42") ==
+        V{"नमस", "्त", "े", " द", "ुन", "िय", "ा", " ", "4", "2"});
+  const std::string ascii = "HelloWorld's 123 I'M here\n\n  x";
+  CHECK(split(pretokenizer_patterns::kQwen35, ascii) ==
+        V{"HelloWorld", "'s", " ", "1", "2", "3", " I", "'M", " here", "\n\n", " ", " x"});
+  CHECK(split(pretokenizer_patterns::kQwen35, ascii) == split(pretokenizer_patterns::kQwen2, ascii));
+}
+
 }  // namespace troupe

@@ -209,6 +209,8 @@ TEST_CASE("the tool-call format is read off a chat template as llama.cpp's serve
   for (const char* mistral : {"mistral_v3_spm.json", "mistral_v3_tekken.json", "mistral_v7_tekken.json", "mistral_v11_tekken.json"}) {
     CHECK(format_of(mistral) == ToolCallFormat::Mistral);
   }
+  CHECK(format_of("qwen3_5.json") == ToolCallFormat::Qwen3Coder);  // Qwen3.5 writes Qwen3-Coder's calls
+  CHECK(format_of("lfm2_5.json") == std::nullopt);  // lists the tools, writes no call format
   CHECK(format_of("smollm2.json") == std::nullopt);  // renders no tools at all
   CHECK(tool_call_format_of_template("{{ bos_token }}<start_of_turn>user") == std::nullopt);
 }
