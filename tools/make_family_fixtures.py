@@ -416,9 +416,13 @@ def phi3_fixtures(out: Path) -> None:
     long_only = [c for c in make_sequences(600, 911) if c[0] == "long"]
     assert len(long_only[0][1][0]) == 70
     emit(out / "phi3_long", long_phi, long_only, saver=save_bf16(long_phi))
-    for name in ("tokenizer.model", "tokenizer_config.json"):
+    # The tokenizer for llama.cpp's converter only: these folders are not served, so not kept.
+    tokenizer_files = ("tokenizer.model", "tokenizer_config.json")
+    for name in tokenizer_files:
         shutil.copy(out / "phi3" / name, out / "phi3_long" / name)
     emit_llamacpp_gguf(out / "phi3_gguf", out / "phi3_long", long_phi, long_only, 600, outtype="bf16")
+    for name in tokenizer_files:
+        (out / "phi3_long" / name).unlink()
     # phi3_long's weights are phi3's: an index points at them rather than a second copy of the bytes.
     names = sorted(load_file(str(out / "phi3_long" / "model.safetensors")))
     assert (out / "phi3_long" / "model.safetensors").read_bytes() == (out / "phi3" / "model.safetensors").read_bytes()
@@ -428,9 +432,11 @@ def phi3_fixtures(out: Path) -> None:
     partial = bf16(build_model(Phi3ForCausalLM, phi3_config(128, 0.75), 919))
     cases = make_sequences(600, 921)
     emit(out / "phi3_partial", partial, cases, saver=save_bf16(partial))
-    for name in ("tokenizer.model", "tokenizer_config.json"):
+    for name in tokenizer_files:
         shutil.copy(out / "phi3" / name, out / "phi3_partial" / name)
     emit_llamacpp_gguf(out / "phi3_partial_gguf", out / "phi3_partial", partial, cases, 600, outtype="bf16")
+    for name in tokenizer_files:
+        (out / "phi3_partial" / name).unlink()
 
 
 def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:
@@ -669,7 +675,7 @@ def qwen3_5_fixtures(out: Path) -> None:
                 rms_norm_eps=1e-6, rope_parameters=rope, tie_word_embeddings=True, initializer_range=INIT_STD,
                 bos_token_id=1, eos_token_id=2, pad_token_id=0)
     vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
-                  num_position_embeddings=16, patch_size=8)
+                  num_position_embeddings=16, patch_size=4)
     model = build_model(Qwen3_5ForConditionalGeneration,
                         Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=True), 3901)
     lm = model.model.language_model
