@@ -323,6 +323,12 @@ void run_serve(const ServeOptions& opt) {
                  backends.size() - 1, path.string(), b.device_label(), spec.num_layers, b.kv_num_blocks(),
                  b.kv_block_size(), static_cast<double>(b.kv_cache_bytes()) / (1 << 20),
                  static_cast<double>(b.weight_bytes()) / (1 << 20));
+    if (const int64_t state = b.sequence_state_bytes(); state > 0) {
+      // Held per running sequence beside its KV blocks, so --max-num-seqs bounds it.
+      spdlog::info("troupe: engine {}: {:.2f} MiB of recurrent state per sequence, {:.0f} MiB at --max-num-seqs {}",
+                   backends.size() - 1, static_cast<double>(state) / (1 << 20),
+                   static_cast<double>(state * opt.max_num_seqs) / (1 << 20), opt.max_num_seqs);
+    }
   }
 
   // Speculative decoding with a draft model: one per engine beside its target, its KV cache in the

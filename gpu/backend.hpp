@@ -95,6 +95,9 @@ class Backend {
   // Bytes held by weights and by the KV cache on the device, for telemetry.
   virtual int64_t weight_bytes() const = 0;
   virtual int64_t kv_cache_bytes() const = 0;
+  // Bytes one sequence's recurrent state takes (ModelSpec::has_sequence_state), held from its first
+  // step until it is released; 0 for a model without such state.
+  virtual int64_t sequence_state_bytes() const { return 0; }
   // The device this backend computes on: "cpu", or "cuda:N"; the `device` label of its metrics.
   virtual std::string device_label() const { return std::string(name()); }
   // For CUDA devices, the index NVML knows the device by; -1 for the CPU.

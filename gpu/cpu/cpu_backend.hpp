@@ -32,6 +32,7 @@ class CpuBackend final : public Backend {
   int64_t kv_num_blocks() const override { return num_blocks_; }
   int64_t weight_bytes() const override { return weight_bytes_; }
   int64_t kv_cache_bytes() const override;
+  int64_t sequence_state_bytes() const override { return states_ ? states_->bytes_per_slot() : 0; }
   cpu::KvDtype kv_dtype() const { return kv_dtype_; }
   void forward(const StepBatch& batch, StepLogits& out) override;
 

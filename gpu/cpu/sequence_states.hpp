@@ -25,6 +25,7 @@ class SequenceStates {
   // The batch's sequences' next copies become current.
   void commit(const StepBatch& batch);
   int64_t bytes() const;
+  int64_t bytes_per_slot() const { return 2 * per_slot_ * static_cast<int64_t>(sizeof(float)); }  // both copies
 
  private:
   int copy(int32_t slot) const { return current_copy_[static_cast<std::size_t>(slot)]; }

@@ -710,3 +710,85 @@ TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution l
   CHECK(hf_name_from_gguf("output_norm.weight", family_of(Architecture::Llama)) == "model.norm.weight");
   CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(lfm2({0, 2}, true), "lfm2-swa"))), Contains("sliding_window"));
 }
+
+TEST_CASE("Qwen3.5 configs: delta-net layers every three in four by default, Qwen3_5TextConfig's sizes and partial rotary",
+          "[model][config][families]") {
+  SECTION("the text_config of Qwen3_5ForConditionalGeneration without layer_types") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"qwen3_5","architectures":["Qwen3_5ForConditionalGeneration"],
+      "text_config":{"model_type":"qwen3_5_text","hidden_size":1024,"intermediate_size":3584,"num_hidden_layers":8,
+        "num_attention_heads":8,"num_key_value_heads":2,"head_dim":256,"vocab_size":248320,"max_position_embeddings":262144,
+        "rope_parameters":{"rope_type":"default","rope_theta":10000000,"mrope_section":[11,11,10],"mrope_interleaved":true}},
+      "vision_config":{"depth":24}})"), "config.json");
+    CHECK(s.arch == Architecture::Qwen35);
+    CHECK(s.layer_mixer == std::vector<Mixer>{Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::GatedDeltaNet,
+                                              Mixer::Attention, Mixer::GatedDeltaNet, Mixer::GatedDeltaNet,
+                                              Mixer::GatedDeltaNet, Mixer::Attention});
+    REQUIRE(s.delta_net);
+    CHECK(s.delta_net->k_heads == 16);
+    CHECK(s.delta_net->v_heads == 32);
+    CHECK(s.delta_net->k_dim == 128);
+    CHECK(s.delta_net->conv_kernel == 4);
+    CHECK(s.delta_net->conv_width() == 2 * 16 * 128 + 32 * 128);
+    CHECK_FALSE(s.delta_net->tiled_heads);
+    CHECK(s.delta_net->key_head_of(3) == 1);  // value heads grouped by key head
+    CHECK(s.rotary_dims() == 64);             // a quarter of the head when not given
+    CHECK(s.attention_output_gate);
+    CHECK(s.norm_weight_offset == 1.0);
+    CHECK(s.embedding_multiplier == 1.0);  // (1 + w) norms, not Gemma's scaling
+    CHECK(s.has_sequence_state());
+    const DecoderLayout layout = decoder_layout(s);
+    CHECK(layout.layers[0].delta.qkv == "model.layers.0.linear_attn.in_proj_qkv.weight");
+    CHECK(layout.layers[0].q.empty());
+    CHECK(layout.layers[3].q == "model.layers.3.self_attn.q_proj.weight");
+  }
+  SECTION("an attention without its output gate, or a layer type of another model, is refused") {
+    const auto config = [](const std::string& extra) {
+      return parse(("{\"model_type\":\"qwen3_5_text\",\"hidden_size\":64,\"intermediate_size\":128,"
+                    "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"vocab_size\":100,"
+                    "\"max_position_embeddings\":64" + extra + "}").c_str());
+    };
+    CHECK_THROWS_WITH(spec_from_hf_config(config(",\"attn_output_gate\":false"), "config.json"), Contains("attn_output_gate"));
+    CHECK_THROWS_WITH(spec_from_hf_config(config(",\"layer_types\":[\"linear_attention\",\"sliding_attention\"]"), "config.json"),
+                      Contains("sliding_attention"));
+  }
+}
+
+TEST_CASE("GGUF metadata: qwen35's recurrent layers, its multi-token-prediction layer left out, tiled value heads",
+          "[model][gguf][families]") {
+  test::GgufBuilder b;
+  b.kv_string("general.architecture", "qwen35");
+  b.kv("qwen35.block_count", kU32, uint32_t{5});  // 4 layers and the MTP one
+  b.kv("qwen35.nextn_predict_layers", kU32, uint32_t{1});
+  b.kv("qwen35.embedding_length", kU32, uint32_t{64});
+  b.kv("qwen35.feed_forward_length", kU32, uint32_t{128});
+  b.kv("qwen35.attention.head_count", kU32, uint32_t{4});
+  b.kv("qwen35.attention.head_count_kv", kU32, uint32_t{2});
+  b.kv("qwen35.attention.key_length", kU32, uint32_t{16});
+  b.kv("qwen35.rope.dimension_count", kU32, uint32_t{4});
+  b.kv("qwen35.context_length", kU32, uint32_t{4096});
+  b.kv("qwen35.ssm.conv_kernel", kU32, uint32_t{4});
+  b.kv("qwen35.ssm.state_size", kU32, uint32_t{8});
+  b.kv("qwen35.ssm.group_count", kU32, uint32_t{2});
+  b.kv("qwen35.ssm.time_step_rank", kU32, uint32_t{4});
+  b.kv("qwen35.ssm.inner_size", kU32, uint32_t{32});
+  b.kv_array("qwen35.attention.recurrent_layers", kBool, std::vector<uint8_t>{1, 0, 1, 0, 0});
+  b.tensor("blk.1.attn_q_norm.weight", {16}, 0, std::string(16 * 4, '\0'));
+  b.tensor("token_embd.weight", {64, 10}, 0, std::string(64 * 10 * 4, '\0'));
+  const ModelSpec s = spec_from_gguf(GgufFile(write_gguf(b, "qwen35")));
+  CHECK(s.num_layers == 4);
+  CHECK(s.layer_mixer == std::vector<Mixer>{Mixer::GatedDeltaNet, Mixer::Attention, Mixer::GatedDeltaNet, Mixer::Attention});
+  REQUIRE(s.delta_net);
+  CHECK(s.delta_net->v_dim == 8);
+  CHECK(s.delta_net->tiled_heads);
+  CHECK(s.delta_net->key_head_of(3) == 1);  // llama.cpp's tiled order: head 3 reads key head 3 % 2
+  CHECK(s.delta_net->key_head_of(2) == 0);
+  CHECK(s.attention_output_gate);
+  CHECK(s.norm_weight_offset == 0.0);  // the converter adds the 1
+  const ModelFamily& qwen35 = family_of(Architecture::Qwen35);
+  CHECK(hf_name_from_gguf("blk.2.ssm_a", qwen35) == "model.layers.2.linear_attn.A");
+  CHECK(hf_name_from_gguf("blk.2.ssm_dt.bias", qwen35) == "model.layers.2.linear_attn.dt_bias");
+  CHECK(hf_name_from_gguf("blk.2.attn_qkv.weight", qwen35) == "model.layers.2.linear_attn.in_proj_qkv.weight");
+  CHECK(hf_name_from_gguf("blk.2.attn_gate.weight", qwen35) == "model.layers.2.linear_attn.in_proj_z.weight");
+  CHECK(hf_name_from_gguf("blk.1.post_attention_norm.weight", qwen35) == "model.layers.1.post_attention_layernorm.weight");
+  CHECK(hf_name_from_gguf("blk.2.attn_qkv.weight", family_of(Architecture::Phi3)) == "model.layers.2.self_attn.qkv_proj.weight");
+}
