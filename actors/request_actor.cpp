@@ -31,6 +31,7 @@ struct RequestState {
   // The structured-output constraint compiled by the tokenizer actor (null: unconstrained).
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
   std::optional<int32_t> grammar_after;  // the token the grammar starts after (a reasoning model's)
+  bool reasoning_opened = false;         // the chat prompt ended inside an opened reasoning block
   // The request's logit rules with its bad words tokenized (tokenizer actor); null: those of the
   // parsed request's sampling parameters are used as they are.
   std::shared_ptr<const LogitRules> logit_rules;
@@ -368,6 +369,7 @@ void submit_to_scheduler(Self* self, int engine) {
             if (a == Admission::Accepted) {
               GenerationEvent first;  // tells the session the request is running: headers may go out
               first.prompt_tokens = st.prompt_tokens;
+              first.reasoning_opened = st.reasoning_opened;
               if (st.cfg.request->return_token_ids) {
                 for (const auto& prompt : st.prompts) first.prompt_token_ids.push_back(*prompt);
               }
@@ -418,6 +420,7 @@ caf::behavior request_behavior(Self* self, RequestActorConfig config) {
               st.prompts[static_cast<std::size_t>(p)] = std::move(tp.ids);
               if (tp.grammar) st.grammar = std::move(tp.grammar);
               if (tp.grammar_after) st.grammar_after = tp.grammar_after;
+              st.reasoning_opened = st.reasoning_opened || tp.reasoning_opened;
               if (!tp.bad_words.empty()) {
                 const std::shared_ptr<const LogitRules>& parsed = st.cfg.request->sampling.logit_rules;
                 LogitRules rules = parsed ? *parsed : LogitRules{};

@@ -79,6 +79,10 @@ caf::behavior tokenizer_behavior(instrumented<caf::event_based_actor>* self, Tok
         TokenizedPrompt out;
         try {
           out.ids = std::make_shared<const std::vector<int32_t>>(encode(*config.text, *job.request, job.prompt));
+          const Tokenizer& text_tokenizer = config.text->tokenizer;
+          out.reasoning_opened = prompt_opens_reasoning(job.request->tool_calls.reasoning, *out.ids, [&](std::span<const int32_t> ids) {
+            return text_tokenizer.decode(ids, /*skip_special_tokens=*/false);
+          });
           // Compiling a new constraint takes tens of milliseconds: here, off the executor thread,
           // and once per distinct constraint (the compiler caches).
           if (job.request->structured_output && config.grammars) {

@@ -26,6 +26,8 @@ struct TokenizedPrompt {
   std::shared_ptr<const structured_output::CompiledGrammar> grammar;
   // With a grammar: the token after which it applies (SamplingParams::grammar_after).
   std::optional<int32_t> grammar_after;
+  // The prompt ends inside a reasoning block the chat template opened (prompt_opens_reasoning).
+  bool reasoning_opened = false;
   // The request's bad_words as token sequences (pipeline/sampling/bad_words.hpp), from the job of
   // prompt 0 only; empty when it has none.
   std::vector<std::vector<int32_t>> bad_words;

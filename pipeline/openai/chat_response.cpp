@@ -30,7 +30,9 @@ boost::json::value chat_finish_reason(const std::optional<FinishReason>& finish,
 boost::json::object chat_response(const ResponseOptions& options, const ResponseAccumulator& result) {
   boost::json::array choices;
   for (const AccumulatedChoice& choice : result.choices()) {
-    ParsedMessage parsed = parse_message(options.tool_calls, choice.text);
+    ToolCallMode mode = options.tool_calls;
+    mode.reasoning_opened = mode.reasoning_opened || result.reasoning_opened();
+    ParsedMessage parsed = parse_message(mode, choice.text);
     if (!options.parallel_tool_calls && parsed.tool_calls.size() > 1) parsed.tool_calls.resize(1);
     if (options.chat_echo) parsed.content = *options.chat_echo + parsed.content.value_or("");
     // vLLM's ChatMessage: OpenAI's fields, unset ones null; tool_calls only when there are some.

@@ -10,6 +10,7 @@ ResponseAccumulator::ResponseAccumulator(int n) : choices_(static_cast<std::size
 
 void ResponseAccumulator::add(const GenerationEvent& event) {
   if (event.prompt_tokens > 0) prompt_tokens_ = event.prompt_tokens;
+  reasoning_opened_ = reasoning_opened_ || event.reasoning_opened;
   if (event.usage) reported_usage_ = event.usage;
   if (!event.prompt_token_ids.empty()) prompt_token_ids_ = event.prompt_token_ids;
   for (const ChoiceDelta& delta : event.choices) {

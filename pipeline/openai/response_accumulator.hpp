@@ -33,12 +33,15 @@ class ResponseAccumulator {
   // Each prompt's token ids, when the engine sent them (return_token_ids); choice c's prompt is
   // c / (choices / prompts).
   const std::vector<std::vector<int32_t>>& prompt_token_ids() const { return prompt_token_ids_; }
+  // The engine said the chat prompt ended inside an opened reasoning block (GenerationEvent).
+  bool reasoning_opened() const { return reasoning_opened_; }
 
  private:
   std::vector<AccumulatedChoice> choices_;
   std::optional<Usage> reported_usage_;
   int64_t prompt_tokens_ = 0;
   std::vector<std::vector<int32_t>> prompt_token_ids_;
+  bool reasoning_opened_ = false;
 };
 
 }  // namespace troupe

@@ -28,7 +28,13 @@ std::vector<std::string> StreamEncoder::encode(const GenerationEvent& event) {
   if (!event.prompt_token_ids.empty()) prompt_token_ids_ = event.prompt_token_ids;
   if (!started_) {
     started_ = true;
-    if (options_.endpoint == Endpoint::ChatCompletions) role_chunks(payloads);
+    if (options_.endpoint == Endpoint::ChatCompletions) {
+      if (event.reasoning_opened && !options_.tool_calls.reasoning_opened) {  // before any text was parsed
+        options_.tool_calls.reasoning_opened = true;
+        for (ChoiceState& choice : choices_) choice.tool_parser = make_tool_call_parser(options_.tool_calls);
+      }
+      role_chunks(payloads);
+    }
   }
   for (const ChoiceDelta& delta : event.choices) {
     if (delta.index < 0 || static_cast<std::size_t>(delta.index) >= choices_.size()) {

@@ -80,6 +80,9 @@ struct GenerationEvent {
   std::optional<ApiError> error;  // the request failed; no further events
   bool done = false;              // the last event of the request
   int64_t prompt_tokens = 0;      // set on the first event (and the final one)
+  // Set on the first event: the chat prompt ended inside a reasoning block its template opened
+  // (ToolCallMode::reasoning_opened).
+  bool reasoning_opened = false;
   // Each prompt's token ids (one, or a completions batch), on the first event when the request
   // asked for return_token_ids.
   std::vector<std::vector<int32_t>> prompt_token_ids;

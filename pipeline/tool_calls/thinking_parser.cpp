@@ -100,4 +100,15 @@ std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional
   return end_token;
 }
 
+bool prompt_opens_reasoning(ReasoningFormat format, std::span<const int32_t> prompt,
+                            const std::function<std::string(std::span<const int32_t>)>& text_of) {
+  if (format != ReasoningFormat::Qwen3 || prompt.empty()) return false;
+  // The last tokens hold the opening tag and the whitespace after it (one or two tokens in the
+  // vocabularies of these models; more where the tag is spelled out in pieces).
+  const std::string tail = text_of(prompt.subspan(prompt.size() - std::min<std::size_t>(prompt.size(), 16)));
+  const std::size_t end = tail.find_last_not_of(" \t\r\n");
+  const std::string_view start = reasoning_start(format);
+  return end != std::string::npos && std::string_view(tail).substr(0, end + 1).ends_with(start);
+}
+
 }  // namespace troupe

@@ -10,6 +10,9 @@
 //                </think> the whole reply is reasoning.
 //   qwen3        the reply is reasoning only when it starts with <think> (Qwen3 writes it; with
 //                enable_thinking false it writes none, and the reply is content); </think> ends it.
+//                When the prompt itself opened <think> (Qwen3.5's and Qwen3-Thinking-2507's
+//                templates end the prompt so), the reply starts in reasoning: deepseek_r1's rule, as
+//                vLLM's qwen3 parser reads such replies (reasoning up to </think>).
 //   seed_oss     deepseek_r1's rule between <seed:think> and </seed:think> (Seed-OSS).
 //   minimax_m2_append_think  nothing split: the reply (its template opened <think> in the prompt)
 //                is content with "<think>" put in front, for clients that fold think blocks
@@ -54,11 +57,19 @@ std::optional<int32_t> grammar_start_token(ReasoningFormat format, std::optional
                                            std::span<const int32_t> prompt,
                                            const std::function<std::string(std::span<const int32_t>)>& text_of);
 
+// Whether a prompt ends inside a reasoning block its chat template opened: for the qwen3 format,
+// its text (`text_of` gives the text of prompt ids) ends with <think> and nothing but whitespace
+// after it. Then the reply starts in reasoning (ToolCallMode::reasoning_opened).
+bool prompt_opens_reasoning(ReasoningFormat format, std::span<const int32_t> prompt,
+                            const std::function<std::string(std::span<const int32_t>)>& text_of);
+
 class ThinkingParser : public ToolCallParser {
  public:
-  // `content` reads what follows the reasoning (nullptr: it is plain content).
-  ThinkingParser(ReasoningFormat format, std::unique_ptr<ToolCallParser> content)
-      : format_(format), content_(std::move(content)) {}
+  // `content` reads what follows the reasoning (nullptr: it is plain content). `opened`: the prompt
+  // opened the reasoning (prompt_opens_reasoning), so a qwen3 reply starts in it.
+  ThinkingParser(ReasoningFormat format, std::unique_ptr<ToolCallParser> content, bool opened = false)
+      : format_(opened && format == ReasoningFormat::Qwen3 ? ReasoningFormat::DeepSeekR1 : format),
+        content_(std::move(content)) {}
 
   MessageDelta push(std::string_view text) override;
   MessageDelta finish() override;

@@ -64,6 +64,9 @@ struct ToolCallMode {
   // Reasoning split off before the tool-call format reads the rest (Kind::None and Auto only: a
   // forced call's JSON constraint leaves no room for it).
   ReasoningFormat reasoning = ReasoningFormat::None;
+  // The prompt ended inside a reasoning block the chat template opened (prompt_opens_reasoning):
+  // a qwen3 reply starts in reasoning. Known once the prompt is tokenized (the first event says).
+  bool reasoning_opened = false;
   ParameterTypes parameter_types;  // Qwen3Coder, Glm45, MinimaxM2, SeedOss: from the request's tools
 };
 

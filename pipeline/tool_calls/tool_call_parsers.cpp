@@ -463,7 +463,7 @@ std::unique_ptr<ToolCallParser> make_tool_call_parser(const ToolCallMode& mode) 
   std::unique_ptr<ToolCallParser> content = make_content_parser(mode);
   // A forced call's JSON follows the reasoning too: its grammar starts after it (grammar_start_token).
   if (mode.reasoning == ReasoningFormat::None || mode.format == ToolCallFormat::Harmony) return content;
-  return std::make_unique<ThinkingParser>(mode.reasoning, std::move(content));
+  return std::make_unique<ThinkingParser>(mode.reasoning, std::move(content), mode.reasoning_opened);
 }
 
 ParsedMessage parse_message(const ToolCallMode& mode, std::string_view text) {

@@ -4,8 +4,9 @@ GLM-4.5/4.6 (`glm45`, `<arg_key>`/`<arg_value>` pairs), of MiniMax-M2 (`minimax_
 `<seed:tool_call>`, after `<seed:think>` reasoning) through the served chat API, read by the real
 `openai` client: parameters typed by the request's tool schema, arguments as vLLM reports them,
 whole and streamed; with `--reasoning-parser qwen3` (or `glm45`) too, the reasoning before the call
-split off; GLM-4.6's, MiniMax-M2's and Seed-OSS's chat templates given with --chat-template pick the format
-without flags (MiniMax-M2's opens the reply inside <think>: `deepseek_r1` splits it). On
+split off; GLM-4.6's, MiniMax-M2's, Seed-OSS's and Qwen3.5's chat templates given with --chat-template pick the
+format without flags (MiniMax-M2's opens the reply inside <think>: `deepseek_r1` splits it; Qwen3.5's too, which
+`qwen3` then splits as vLLM's qwen3 parser does). On
 SmolLM2 (the default model) each reply is forced with a regex constraint to one such text, so that
 the test is of the parsing and the response shapes."""
 from __future__ import annotations
@@ -45,6 +46,9 @@ def servers(model_path, tmp_path_factory):
     seed_template = folder / "seed_oss.jinja"
     seed_template.write_text(
         json.loads(gzip.decompress((FIXTURES / "chat_template" / "seed_oss.json.gz").read_bytes()))["template"])
+    qwen3_5_template = folder / "qwen3_5.jinja"
+    qwen3_5_template.write_text(
+        json.loads(gzip.decompress((FIXTURES / "chat_template" / "qwen3_5.json.gz").read_bytes()))["template"])
     minimax_template = folder / "minimax_m2.jinja"
     minimax_template.write_text(
         json.loads(gzip.decompress((FIXTURES / "chat_template" / "minimax_m2.json.gz").read_bytes()))["template"])
@@ -53,15 +57,17 @@ def servers(model_path, tmp_path_factory):
                "glm": ["--tool-call-parser", "glm45", "--reasoning-parser", "glm45", "--threads", "2"],
                "glm_template": ["--chat-template", str(glm_template), "--threads", "2"],
                "minimax": ["--chat-template", str(minimax_template), "--reasoning-parser", "deepseek_r1", "--threads", "2"],
-               "seed": ["--chat-template", str(seed_template), "--reasoning-parser", "seed_oss", "--threads", "2"]}
+               "seed": ["--chat-template", str(seed_template), "--reasoning-parser", "seed_oss", "--threads", "2"],
+               "qwen3_5": ["--chat-template", str(qwen3_5_template), "--reasoning-parser", "qwen3", "--threads", "2"]}
     yield from module_servers(model_path, configs, folder)
 
 
-def create(server, text: str, stream: bool):
+def create(server, text: str, stream: bool, **extra):
     client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0, timeout=120)
     return client.chat.completions.create(
         model=client.models.list().data[0].id, messages=[{"role": "user", "content": "Fix line 7"}], tools=TOOLS,
-        max_tokens=200, temperature=0, stream=stream, extra_body={"structured_outputs": {"regex": re.escape(text)}})
+        max_tokens=200, temperature=0, stream=stream,
+        extra_body={"structured_outputs": {"regex": re.escape(text)}, **extra})
 
 
 def test_call_whole(servers):
@@ -148,3 +154,23 @@ def test_seed_oss_call_after_reasoning(servers):
                 arguments += (call.function.arguments or "") if call.function else ""
     assert (reasoning, arguments) == ("Checking.", json.dumps(ARGUMENTS))
 
+
+def test_qwen3_5_reasoning_opened_by_its_template(servers):
+    """Qwen3.5's template opens <think> in the prompt, so with --reasoning-parser qwen3 (vLLM's recipe
+    for it) the reply starts in reasoning; with enable_thinking false it closes an empty block there,
+    and the reply is content. Its Qwen3-Coder calls are read without --tool-call-parser."""
+    reply = "Checking.\n</think>\n\n" + CALL
+    choice = create(servers["qwen3_5"], reply, False).choices[0]
+    assert choice.message.model_extra.get("reasoning") == "Checking.\n"
+    assert choice.message.content == "\n\nSure.\n"
+    assert choice.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
+    reasoning, content = "", ""
+    for chunk in create(servers["qwen3_5"], reply, True):
+        if chunk.choices:
+            reasoning += chunk.choices[0].delta.model_extra.get("reasoning") or ""
+            content += chunk.choices[0].delta.content or ""
+    assert (reasoning, content) == ("Checking.\n", "\n\nSure.\n")
+    direct = create(servers["qwen3_5"], CALL, False, chat_template_kwargs={"enable_thinking": False}).choices[0]
+    assert direct.message.model_extra.get("reasoning") is None
+    assert direct.message.content == "Sure.\n"
+    assert direct.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)

@@ -210,3 +210,29 @@ TEST_CASE("the grammar of a reasoning model starts after </think>, unless the pr
   CHECK_FALSE(grammar_start_token(ReasoningFormat::None, 51, opened, text_of));                 // no --reasoning-parser
   CHECK_FALSE(grammar_start_token(ReasoningFormat::DeepSeekR1, std::nullopt, opened, text_of));  // no </think> token
 }
+
+TEST_CASE("qwen3: a prompt that opened <think> (Qwen3.5's template) starts the reply in reasoning",
+          "[tool_calls][reasoning]") {
+  // Ids as text: 50 <think>, 51 </think>, 8 "\n", 9 "\n\n", anything else "x".
+  const auto text_of = [](std::span<const int32_t> ids) {
+    std::string text;
+    for (int32_t id : ids) text += id == 50 ? "<think>" : id == 51 ? "</think>" : id == 8 ? "\n" : id == 9 ? "\n\n" : "x";
+    return text;
+  };
+  CHECK(prompt_opens_reasoning(ReasoningFormat::Qwen3, std::vector<int32_t>{1, 7, 50, 8}, text_of));   // ...<think>\n
+  CHECK_FALSE(prompt_opens_reasoning(ReasoningFormat::Qwen3, std::vector<int32_t>{1, 50, 8, 9, 51, 9}, text_of));  // closed
+  CHECK_FALSE(prompt_opens_reasoning(ReasoningFormat::Qwen3, std::vector<int32_t>{1, 50, 7, 51, 7}, text_of));  // history
+  CHECK_FALSE(prompt_opens_reasoning(ReasoningFormat::DeepSeekR1, std::vector<int32_t>{7, 50}, text_of));  // R1 starts there anyway
+  CHECK_FALSE(prompt_opens_reasoning(ReasoningFormat::Qwen3, std::vector<int32_t>{}, text_of));
+  ToolCallMode opened = plain(ReasoningFormat::Qwen3);
+  opened.reasoning_opened = true;
+  for (std::size_t piece : {1, 3, 1000}) {
+    INFO("piece " << piece);
+    MessageDelta thinking = streamed("User greets.\n</think>\n\nHello!", piece, opened);
+    CHECK(thinking.reasoning == "User greets.\n");
+    CHECK(thinking.content == "\n\nHello!");
+    MessageDelta cut = streamed("Still thinking", piece, opened);  // cut off: all reasoning, as deepseek_r1
+    CHECK(cut.reasoning == "Still thinking");
+    CHECK(cut.content.empty());
+  }
+}
