@@ -209,7 +209,7 @@ void read_qwen35(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
       if ((i + 1) % interval != 0) spec.layer_mixer[static_cast<std::size_t>(i)] = Mixer::GatedDeltaNet;
     }
   }
-  if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::GatedDeltaNet) != spec.layer_mixer.end()) {
+  if (spec.has_mixer(Mixer::GatedDeltaNet)) {
     DeltaNetSpec d;
     d.conv_kernel = required("ssm.conv_kernel");
     d.k_heads = required("ssm.group_count");

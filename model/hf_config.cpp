@@ -288,6 +288,27 @@ void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
   for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % interval != 0;
 }
 
+// A hybrid's layer_types into spec.layer_mixer: each "full_attention" or the family's other type
+// `name`, read as `mixer`. False when the config lists none.
+bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view family, std::string_view name, Mixer mixer) {
+  const json::value* types = cfg.find("layer_types");
+  if (types == nullptr || !types->is_array()) return false;
+  if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
+    cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
+             std::to_string(spec.num_layers));
+  }
+  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
+  for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
+    const json::value& t = types->as_array()[i];
+    if (!t.is_string() || (t.as_string() != name && t.as_string() != "full_attention")) {
+      cfg.fail("layer_types holds " + json::serialize(t) + " (" + std::string(family) + "'s are \"" + std::string(name) +
+               "\" and \"full_attention\")");
+    }
+    if (t.as_string() == name) spec.layer_mixer[i] = mixer;
+  }
+  return true;
+}
+
 // LFM2: which layers convolve (layer_types, or the attention layers as full_attn_idxs; neither:
 // all attend, Lfm2Config's default), the convolution's size, and the MLP's width, which
 // Lfm2MLP derives from block_ff_dim (intermediate_size) as Llama's reference code did: 2/3 of it,
@@ -306,29 +327,19 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
   }
   spec.intermediate_size = ff;
   spec.rms_eps = cfg.number("norm_eps").value_or(1e-5);
-  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
-  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
-    if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
-      cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
-               std::to_string(spec.num_layers));
-    }
-    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
-      const json::value& t = types->as_array()[i];
-      if (!t.is_string() || (t.as_string() != "conv" && t.as_string() != "full_attention")) {
-        cfg.fail("layer_types holds " + json::serialize(t) + " (LFM2's are \"conv\" and \"full_attention\")");
+  if (!read_layer_types(cfg, spec, "LFM2", "conv", Mixer::ShortConv)) {
+    spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
+    if (const json::value* attending = cfg.find("full_attn_idxs"); attending != nullptr && attending->is_array()) {
+      std::fill(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv);
+      for (const json::value& i : attending->as_array()) {
+        if (!i.is_number() || i.to_number<int64_t>() < 0 || i.to_number<int64_t>() >= spec.num_layers) {
+          cfg.fail("full_attn_idxs holds " + json::serialize(i) + ", not a layer index");
+        }
+        spec.layer_mixer[static_cast<std::size_t>(i.to_number<int64_t>())] = Mixer::Attention;
       }
-      if (t.as_string() == "conv") spec.layer_mixer[i] = Mixer::ShortConv;
-    }
-  } else if (const json::value* idxs = cfg.find("full_attn_idxs"); idxs != nullptr && idxs->is_array()) {
-    std::fill(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv);
-    for (const json::value& i : idxs->as_array()) {
-      if (!i.is_number() || i.to_number<int64_t>() < 0 || i.to_number<int64_t>() >= spec.num_layers) {
-        cfg.fail("full_attn_idxs holds " + json::serialize(i) + ", not a layer index");
-      }
-      spec.layer_mixer[static_cast<std::size_t>(i.to_number<int64_t>())] = Mixer::Attention;
     }
   }
-  if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv) != spec.layer_mixer.end()) {
+  if (spec.has_mixer(Mixer::ShortConv)) {
     spec.short_conv = ShortConvSpec{cfg.optional_integer("conv_L_cache").value_or(3), cfg.boolean("conv_bias").value_or(false)};
   }
 }
@@ -337,27 +348,15 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
 // full_attention_interval-th, 4 by default, as Qwen3_5TextConfig fills them in), their sizes
 // (Qwen3_5TextConfig's defaults when absent), and the full attention's output gate.
 void read_qwen35(const ConfigView& cfg, ModelSpec& spec) {
-  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
-  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
-    if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
-      cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
-               std::to_string(spec.num_layers));
-    }
-    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
-      const json::value& t = types->as_array()[i];
-      if (!t.is_string() || (t.as_string() != "linear_attention" && t.as_string() != "full_attention")) {
-        cfg.fail("layer_types holds " + json::serialize(t) + " (Qwen3.5's are \"linear_attention\" and \"full_attention\")");
-      }
-      if (t.as_string() == "linear_attention") spec.layer_mixer[i] = Mixer::GatedDeltaNet;
-    }
-  } else {
+  if (!read_layer_types(cfg, spec, "Qwen3.5", "linear_attention", Mixer::GatedDeltaNet)) {
+    spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
     const int64_t interval = cfg.optional_integer("full_attention_interval").value_or(4);
     if (interval <= 0) cfg.fail("full_attention_interval must be positive");
     for (int64_t i = 0; i < spec.num_layers; ++i) {
       if ((i + 1) % interval != 0) spec.layer_mixer[static_cast<std::size_t>(i)] = Mixer::GatedDeltaNet;
     }
   }
-  if (std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::GatedDeltaNet) != spec.layer_mixer.end()) {
+  if (spec.has_mixer(Mixer::GatedDeltaNet)) {
     spec.delta_net = DeltaNetSpec{cfg.optional_integer("linear_num_key_heads").value_or(16),
                                   cfg.optional_integer("linear_num_value_heads").value_or(32),
                                   cfg.optional_integer("linear_key_head_dim").value_or(128),

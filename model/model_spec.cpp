@@ -104,6 +104,10 @@ int64_t ModelSpec::attention_layers() const {
   return std::count(layer_mixer.begin(), layer_mixer.end(), Mixer::Attention);
 }
 
+bool ModelSpec::has_mixer(Mixer m) const {
+  return m == Mixer::Attention ? attention_layers() > 0 : std::find(layer_mixer.begin(), layer_mixer.end(), m) != layer_mixer.end();
+}
+
 void ModelSpec::validate(const std::string& source) const {
   auto require = [&](int64_t v, const char* what) {
     if (v <= 0) throw ModelError(source + ": " + what + " must be positive (got " + std::to_string(v) + ")");
@@ -163,11 +167,10 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": " + std::to_string(layer_mixer.size()) + " layer types for " +
                      std::to_string(num_layers) + " layers");
   }
-  const auto has = [&](Mixer m) { return std::find(layer_mixer.begin(), layer_mixer.end(), m) != layer_mixer.end(); };
-  if (has(Mixer::ShortConv) != short_conv.has_value()) {
+  if (has_mixer(Mixer::ShortConv) != short_conv.has_value()) {
     throw ModelError(source + ": short-convolution layers need their kernel size (conv_L_cache), and it only them");
   }
-  if (has(Mixer::GatedDeltaNet) != delta_net.has_value()) {
+  if (has_mixer(Mixer::GatedDeltaNet) != delta_net.has_value()) {
     throw ModelError(source + ": linear-attention layers need their sizes (linear_*), and they only them");
   }
   if (delta_net) {

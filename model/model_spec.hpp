@@ -267,6 +267,7 @@ struct ModelSpec {
   }
   // Layers that attend, and so hold a KV cache.
   int64_t attention_layers() const;
+  bool has_mixer(Mixer m) const;  // some layer mixes its tokens so
   // Some layer keeps per-sequence state besides the KV cache (a convolution's last inputs, a delta
   // net's state):
   // every step of a sequence then needs its state slot, a sequence's first step (num_cached 0)
