@@ -28,6 +28,12 @@ Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converte
       YaRN): hidden 2880, 64 heads / 8 KV heads of 64, 32 experts of FFN 2880, 4 per token; 4 of its
       24 layers. Quantize it as MXFP4_MOE (experts MXFP4, the rest Q8_0: llama.cpp's gpt-oss files)
 
+Hybrid (qwen35: Qwen3.5's gated delta nets, three layers in four, and full attention with an output
+gate, as llama.cpp's converter writes them):
+  q35 Qwen3.5-2B's shape: hidden 2048, 24 layers (18 delta nets of 16 key and 16 value heads of 128, a
+      4-tap convolution; 6 attention layers of 8 heads / 2 KV heads of 256, RoPE on 64 dimensions),
+      FFN 6144, tied embeddings
+
 The lattice types (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M, IQ3_XXS, IQ3_XS) need an importance
 matrix: for those, llama-quantize is given DIR/<arch>-<shape>.imatrix.gguf, written here in
 llama-imatrix's format with every column equally important (random weights have no better one).
@@ -51,6 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SHAPES = {
     "1b": dict(arch="llama", hidden=2048, layers=22, heads=32, kv_heads=4, ffn=5632),
+    "q35": dict(arch="qwen35", hidden=2048, layers=24, heads=8, kv_heads=2, head_dim=256, ffn=6144, k_heads=16,
+                v_heads=16, state=128, conv=4),
     "3b": dict(arch="llama", hidden=3072, layers=28, heads=24, kv_heads=8, ffn=8192),
     "a3b": dict(arch="qwen3moe", hidden=2048, layers=8, heads=32, kv_heads=4, head_dim=128, ffn=6144, experts=128,
                 experts_used=8, expert_ffn=768),
@@ -121,7 +129,7 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     writer.add_feed_forward_length(shape["ffn"])
     writer.add_head_count(shape["heads"])
     writer.add_head_count_kv(shape["kv_heads"])
-    gpt_oss, glm, mla = arch == "gpt-oss", arch == "glm4moe", arch == "deepseek2"
+    gpt_oss, glm, mla, qwen35 = arch == "gpt-oss", arch == "glm4moe", arch == "deepseek2", arch == "qwen35"
     if mla:  # as llama.cpp's converter writes GLM-4.7-Flash's config (the gating function too)
         writer.add_q_lora_rank(shape["q_lora"])
         writer.add_kv_lora_rank(shape["kv_lora"])
@@ -138,7 +146,16 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     else:
         writer.add_key_length(head_dim)
         writer.add_value_length(head_dim)
-    if arch not in ("glm4moe", "deepseek2"):
+    if qwen35:  # as llama.cpp's converter writes Qwen3.5's config
+        writer.add_rope_dimension_count(head_dim // 4)
+        writer.add_rope_dimension_sections([11, 11, 10, 0])
+        writer.add_ssm_conv_kernel(shape["conv"])
+        writer.add_ssm_state_size(shape["state"])
+        writer.add_ssm_group_count(shape["k_heads"])
+        writer.add_ssm_time_step_rank(shape["v_heads"])
+        writer.add_ssm_inner_size(shape["state"] * shape["v_heads"])
+        writer.add_full_attention_interval(4)
+    elif arch not in ("glm4moe", "deepseek2"):
         writer.add_rope_dimension_count(head_dim)
     writer.add_rope_freq_base(150000.0 if gpt_oss else 500000.0)
     if glm:  # as llama.cpp's converter writes GLM-4.5-Air's config
@@ -173,7 +190,25 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
     for layer in range(shape["layers"]):
         p = f"blk.{layer}."
         writer.add_tensor(p + "attn_norm.weight", np.ones(h, dtype=np.float32))
-        if mla:  # kv_b split as llama.cpp's converter does: k_b [heads, latent, nope], v_b [heads, v, latent]
+        if qwen35 and (layer + 1) % 4 != 0:  # a gated delta net
+            key, value = shape["k_heads"] * shape["state"], shape["v_heads"] * shape["state"]
+            writer.add_tensor(p + "attn_qkv.weight", weight(2 * key + value, h))
+            writer.add_tensor(p + "attn_gate.weight", weight(value, h))
+            writer.add_tensor(p + "ssm_conv1d.weight", rng.standard_normal((2 * key + value, shape["conv"]), dtype=np.float32) * 0.5)
+            writer.add_tensor(p + "ssm_dt.bias", bias(shape["v_heads"]))
+            writer.add_tensor(p + "ssm_a", -rng.uniform(0.05, 1.0, shape["v_heads"]).astype(np.float32))
+            writer.add_tensor(p + "ssm_beta.weight", rng.standard_normal((shape["v_heads"], h), dtype=np.float32) * 0.02)
+            writer.add_tensor(p + "ssm_alpha.weight", rng.standard_normal((shape["v_heads"], h), dtype=np.float32) * 0.02)
+            writer.add_tensor(p + "ssm_norm.weight", np.ones(shape["state"], dtype=np.float32))
+            writer.add_tensor(p + "ssm_out.weight", weight(h, value))
+        elif qwen35:  # full attention, q_proj giving each head's queries and then its gate
+            writer.add_tensor(p + "attn_q.weight", weight(2 * q, h))
+            writer.add_tensor(p + "attn_k.weight", weight(kv, h))
+            writer.add_tensor(p + "attn_v.weight", weight(kv, h))
+            writer.add_tensor(p + "attn_output.weight", weight(h, q))
+            writer.add_tensor(p + "attn_q_norm.weight", np.ones(head_dim, dtype=np.float32))
+            writer.add_tensor(p + "attn_k_norm.weight", np.ones(head_dim, dtype=np.float32))
+        elif mla:  # kv_b split as llama.cpp's converter does: k_b [heads, latent, nope], v_b [heads, v, latent]
             heads, c, r = shape["heads"], shape["kv_lora"], shape["rope"]
             writer.add_tensor(p + "attn_q_a.weight", weight(shape["q_lora"], h))
             writer.add_tensor(p + "attn_q_a_norm.weight", np.ones(shape["q_lora"], dtype=np.float32))
@@ -198,7 +233,8 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
         if arch == "qwen3moe":
             writer.add_tensor(p + "attn_q_norm.weight", np.ones(head_dim, dtype=np.float32))
             writer.add_tensor(p + "attn_k_norm.weight", np.ones(head_dim, dtype=np.float32))
-        writer.add_tensor(p + ("post_attention_norm" if gpt_oss or glm else "ffn_norm") + ".weight", np.ones(h, dtype=np.float32))
+        writer.add_tensor(p + ("post_attention_norm" if gpt_oss or glm or qwen35 else "ffn_norm") + ".weight",
+                          np.ones(h, dtype=np.float32))
         if "experts" in shape and layer >= shape.get("dense_layers", 0):  # the router in float32, as llama.cpp keeps it; experts stacked
             n, f = shape["experts"], shape["expert_ffn"]
             writer.add_tensor(p + "ffn_gate_inp.weight", rng.standard_normal((n, h), dtype=np.float32) * 0.02)
@@ -221,7 +257,8 @@ def write_f16(path: Path, shape: dict, tokenizer_source: Path, seed: int) -> Non
             writer.add_tensor(p + "ffn_up.weight", weight(shape["ffn"], h))
             writer.add_tensor(p + "ffn_down.weight", weight(h, shape["ffn"]))
     writer.add_tensor("output_norm.weight", np.ones(h, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(vocab, h))
+    if not qwen35:  # Qwen3.5's small models tie the output to the embeddings
+        writer.add_tensor("output.weight", weight(vocab, h))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
