@@ -250,7 +250,10 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (nextn < 0 || nextn >= spec.num_layers) fail(arch + ".nextn_predict_layers is " + std::to_string(nextn));
   spec.num_layers -= nextn;
   spec.hidden_size = required("embedding_length");
-  spec.intermediate_size = required("feed_forward_length");
+  // A mixture of experts with no dense layer may not give one (Qwen3.5's): its experts' width then.
+  const std::optional<int64_t> dense_ffn = gguf.get_int(arch + ".feed_forward_length");
+  spec.intermediate_size = dense_ffn || !family->mixture_of_experts ? required("feed_forward_length")
+                                                                     : required("expert_feed_forward_length");
   spec.num_heads = required("attention.head_count");
   // Checked before they divide anything below (ModelSpec's own validation comes later).
   const std::array<std::pair<const char*, int64_t>, 4> dimensions{{{"block_count", spec.num_layers},

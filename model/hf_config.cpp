@@ -529,6 +529,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     }
   }
   const ModelFamily* family = family_for_model_type(model_type);
+  if (model_type == "qwen3_5_moe" || model_type == "qwen3_5_moe_text") {
+    top_view.fail(model_type + " (Qwen3.5's mixtures of experts) stores its experts fused (mlp.experts.gate_up_proj, "
+                  "down_proj), which troupe does not read yet; its GGUF (qwen35moe, as llama.cpp's converter writes it) loads");
+  }
   if (model_type == "qwen3_vl_moe") {
     top_view.fail("qwen3_vl_moe (Qwen3-VL-MoE) stores its experts fused (mlp.experts.gate_up_proj, down_proj), "
                   "which troupe does not read yet; its GGUF (qwen3vlmoe, as llama.cpp's converter writes it) loads");

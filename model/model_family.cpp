@@ -67,6 +67,7 @@ constexpr std::array<std::string_view, 1> kSeedOssGguf{"seed_oss"};
 constexpr std::array<std::string_view, 1> kQwen35Types{"qwen3_5_text"};
 constexpr std::array<std::string_view, 1> kQwen35Wrappers{"qwen3_5"};
 constexpr std::array<std::string_view, 1> kQwen35Gguf{"qwen35"};
+constexpr std::array<std::string_view, 1> kQwen35MoeGguf{"qwen35moe"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
@@ -83,8 +84,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 28>& families() {
-  static const std::array<ModelFamily, 28> all{{
+const std::array<ModelFamily, 29>& families() {
+  static const std::array<ModelFamily, 29> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -200,6 +201,12 @@ const std::array<ModelFamily, 28>& families() {
       // each head; (1 + w) RMSNorms.
       {.arch = Architecture::Qwen35, .hf_model_types = kQwen35Types, .hf_wrapper_types = kQwen35Wrappers,
        .gguf_architectures = kQwen35Gguf, .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true},
+      // Qwen3.5's mixtures of experts (35B-A3B, 122B-A10B, 397B-A17B) as llama.cpp's GGUF: Qwen3.5's
+      // layers, every MLP experts (softmax, renormalized) beside a shared expert scaled by its
+      // sigmoid gate, as Qwen2-MoE's. Its safetensors keep the experts fused (refused by name).
+      {.arch = Architecture::Qwen35Moe, .hf_model_types = {}, .gguf_architectures = kQwen35MoeGguf, .qk_norm = true,
+       .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,
+       .expert_names = {.shared = "shared_expert"}},
   }};
   return all;
 }

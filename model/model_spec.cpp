@@ -19,6 +19,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::SeedOss: return "seed_oss";
     case Architecture::Lfm2: return "lfm2";
     case Architecture::Qwen35: return "qwen3_5";
+    case Architecture::Qwen35Moe: return "qwen3_5_moe";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";

@@ -125,7 +125,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
   qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
                  with its output gate, as released beside a vision tower; and qwen3_5_gguf, llama.cpp's
-                 conversion (qwen35: value heads reordered, −exp(A_log) stored, norms as 1 + w).
+                 conversion (qwen35: value heads reordered, −exp(A_log) stored, norms as 1 + w);
+                 qwen3_5_moe_gguf (--only qwen3_5_moe), its mixture of experts as llama.cpp's conversion.
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -706,6 +707,45 @@ def qwen3_5_fixtures(out: Path) -> None:
     # The released checkpoints carry a multi-token-prediction layer, which this one has not (--no-mtp).
     emit_llamacpp_gguf(out / "qwen3_5_gguf", out / "qwen3_5", model, cases, 384,
                        sentencepiece_class="qwen.Qwen3_5TextModel", outtype="bf16", extra_args=("--no-mtp",))
+
+
+def qwen3_5_moe_fixtures(out: Path) -> None:
+    """Qwen3.5's mixture of experts as llama.cpp's converter writes it (qwen35moe; its safetensors keep
+    the experts fused, which troupe refuses): qwen3_5's layers with every MLP 4 experts of 16
+    columns, 2 per token (softmax, renormalized), beside a shared expert scaled by its sigmoid gate."""
+    from transformers import Qwen3_5MoeConfig, Qwen3_5MoeForConditionalGeneration
+    rope = {"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.5,
+            "mrope_section": [1, 1, 0], "mrope_interleaved": True}
+    text = dict(vocab_size=384, hidden_size=16, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1,
+                head_dim=8, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=4,
+                linear_value_head_dim=4, linear_conv_kernel_dim=4, max_position_embeddings=128, rms_norm_eps=1e-6,
+                num_experts=4, num_experts_per_tok=2, moe_intermediate_size=16, shared_expert_intermediate_size=16,
+                rope_parameters=rope, tie_word_embeddings=False, initializer_range=INIT_STD, bos_token_id=1,
+                eos_token_id=2, pad_token_id=0)
+    vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
+                  num_position_embeddings=16, patch_size=4)
+    model = build_model(Qwen3_5MoeForConditionalGeneration,
+                        Qwen3_5MoeConfig(text_config=text, vision_config=vision, tie_word_embeddings=False), 4001)
+    gen = torch.Generator().manual_seed(4002)
+    with torch.no_grad():  # router scores spread over the experts; decays and taps as qwen3_5's
+        for layer in model.model.language_model.layers:
+            layer.mlp.gate.weight.mul_(8.0)
+            if layer.block_type == "linear_attention":
+                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(4, generator=gen)))
+                layer.linear_attn.conv1d.weight.copy_(0.5 * torch.randn(layer.linear_attn.conv1d.weight.shape, generator=gen))
+    model = bf16(model)
+    rng = np.random.default_rng(4011)
+    cases = [(name, [rng.integers(0, 384, size=n).tolist() for n in lengths])
+             for name, lengths in (("batch", [3, 9]), ("long", [25]))]
+    source = out / "qwen3_5_moe_gguf.src"
+    if source.exists():
+        shutil.rmtree(source)
+    save_bf16(model)(source)
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "qwen3_5" / name, source / name)
+    emit_llamacpp_gguf(out / "qwen3_5_moe_gguf", source, model, cases, 384,
+                       sentencepiece_class="qwen.Qwen3_5MoeTextModel", outtype="bf16", extra_args=("--no-mtp",))
+    shutil.rmtree(source)
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1477,7 +1517,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "qwen3_5": qwen3_5_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -278,6 +278,21 @@ TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released and l
   }
 }
 
+TEST_CASE("qwen3_5_moe as llama.cpp's GGUF (delta nets, experts beside a gated shared expert) matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("qwen3_5_moe_gguf");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/qwen3_5_moe_gguf/model.gguf")).spec();
+  CHECK(spec.arch == Architecture::Qwen35Moe);
+  REQUIRE(spec.delta_net);
+  CHECK(spec.delta_net->tiled_heads);
+  REQUIRE(spec.moe);
+  CHECK(spec.moe->num_experts == 4);
+  CHECK(spec.moe->experts_per_token == 2);
+  CHECK(spec.moe->normalize_top_k);
+  CHECK(spec.moe->shared_intermediate_size == 16);
+  CHECK(spec.moe->shared_gate);
+}
+
 TEST_CASE("a convolution layer's state: a step that throws leaves it, another sequence's slot is its own",
           "[gpu][cpu][families]") {
   const Reference ref = load_reference("lfm2");
@@ -654,7 +669,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "qwen3_5", "qwen3_5_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -741,6 +741,11 @@ TEST_CASE("Qwen3.5 configs: delta-net layers every three in four by default, Qwe
     CHECK(layout.layers[0].q.empty());
     CHECK(layout.layers[3].q == "model.layers.3.self_attn.q_proj.weight");
   }
+  SECTION("Qwen3.5's mixtures of experts as safetensors (fused experts) are refused with a pointer to the GGUF") {
+    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_5_moe","text_config":{"model_type":"qwen3_5_moe_text"}})"),
+                                          "config.json"),
+                      Contains("qwen35moe"));
+  }
   SECTION("an attention without its output gate, or a layer type of another model, is refused") {
     const auto config = [](const std::string& extra) {
       return parse(("{\"model_type\":\"qwen3_5_text\",\"hidden_size\":64,\"intermediate_size\":128,"
