@@ -68,6 +68,9 @@ class CpuBackend final : public Backend {
   };
 
   void load_weights(const ModelFiles& model);
+  // An attention layer's weights (q, k, v [and the output gate] stacked in qkv; o; biases, norms,
+  // sinks), or latent attention's.
+  void load_attention(const ModelFiles& model, const LayerLayout& names, Layer& L);
   // A short-convolution layer's weights (LayerLayout::conv_in, conv, conv_out and their biases).
   void load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L);
   // A gated delta net's (LayerLayout::delta).

@@ -1,0 +1,185 @@
+// CpuBackend's weights: each layer's tensors (decoder_layout's names) loaded for this backend's
+// shard, as CpuWeights (GGUF blocks kept, or float32) and float32 vectors. cpu_backend.cpp runs them.
+#include <cmath>
+
+#include "common/error.hpp"
+#include "gpu/cpu/cpu_backend.hpp"
+#include "model/decoder_layout.hpp"
+
+namespace troupe {
+
+namespace {
+
+void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert(dst.end(), src.begin(), src.end()); }
+
+int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); }
+
+}  // namespace
+
+std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
+  std::vector<float> w = model.load_f32(name, {size});
+  if (spec_.norm_weight_offset != 0.0) {
+    for (float& v : w) v += static_cast<float>(spec_.norm_weight_offset);
+  }
+  return w;
+}
+
+void CpuBackend::load_weights(const ModelFiles& model) {
+  if (shard_.size > 1 && spec_.qk_norm_whole) {
+    // The norm's mean square runs over every head, which no rank holds alone.
+    throw ConfigError("q/k norms over every head at once (" + std::string(architecture_name(spec_.arch)) +
+                      ") do not split across ranks yet");
+  }
+  if (shard_.size > 1 && spec_.mla) {
+    throw ConfigError("latent attention (" + std::string(architecture_name(spec_.arch)) + ") does not split across ranks yet");
+  }
+  if (shard_.size > 1 && spec_.has_sequence_state()) {
+    throw ConfigError("recurrent layers (" + std::string(architecture_name(spec_.arch)) +
+                      ") do not split across ranks yet; a data-parallel engine per core group (--data-parallel-size) does");
+  }
+  const int64_t h = spec_.hidden_size, inter = spec_.intermediate_size;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  using Rows = std::vector<IndexRange>;
+  const DecoderLayout layout = decoder_layout(spec_);
+  // The shard's rows (the whole model's when there is one rank).
+  const Rows ffn_rows{shard_.intermediate}, vocab_rows{shard_.vocab};
+  embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
+  final_norm_ = load_norm(model, layout.final_norm, h);
+  if (!layout.lm_head.empty()) {
+    lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
+  }
+  layers_.resize(layout.layers.size());
+  std::vector<int64_t> state_floats(layout.layers.size(), 0);
+  for (std::size_t i = 0; i < layout.layers.size(); ++i) {
+    const LayerLayout& names = layout.layers[i];
+    Layer& L = layers_[i];
+    if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
+    L.mixer = names.mixer;
+    L.index = static_cast<int64_t>(i);
+    if (names.mixer == Mixer::ShortConv) {
+      load_short_conv(model, names, L);
+      state_floats[i] = (spec_.short_conv->kernel - 1) * h;
+    } else if (names.mixer == Mixer::GatedDeltaNet) {
+      load_delta_net(model, names, L);
+      state_floats[i] = cpu::delta_net_state_floats(*spec_.delta_net);
+    } else {
+      load_attention(model, names, L);
+    }
+    if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
+    if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h);
+    if (!names.router.empty()) {
+      L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_,
+                                                   /*down_biases=*/shard_.rank == 0);
+      weight_bytes_ += L.experts->bytes();
+    } else {
+      L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}, ffn_rows}, {names.up, {inter, h}, ffn_rows}},
+                                       weight_mode_);
+      L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
+    }
+    if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
+    L.parallel_mlp = names.parallel_mlp;
+    const auto layer = static_cast<int64_t>(i);
+    L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
+    L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
+                                        static_cast<float>(spec_.attention_softcap), L.sinks.empty() ? nullptr : L.sinks.data()};
+    for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.o_bias, &L.sinks, &L.q_norm, &L.k_norm,
+                          &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm}) {
+      weight_bytes_ += float_bytes(*v);
+    }
+    for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
+  }
+  weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
+  if (spec_.has_sequence_state()) states_ = std::make_unique<cpu::SequenceStates>(state_floats);
+}
+
+std::vector<float> CpuBackend::load_taps(const ModelFiles& model, const std::string& name, int64_t channels,
+                                         int64_t kernel) const {
+  const bool conv1d = model.tensor(name).shape.size() == 3;
+  return model.load_f32(name, conv1d ? std::vector<int64_t>{channels, 1, kernel} : std::vector<int64_t>{channels, kernel});
+}
+
+void CpuBackend::load_delta_net(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+  const DeltaNetSpec& d = *spec_.delta_net;
+  const int64_t h = spec_.hidden_size, cw = d.conv_width(), vw = d.value_width(), heads = d.v_heads;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  // One product gives every input of the layer: q, k, v, then z, b and a.
+  L.qkv = cpu::CpuWeight::load(model,
+                               Parts{{names.delta.qkv, {cw, h}}, {names.delta.z, {vw, h}}, {names.delta.b, {heads, h}},
+                                     {names.delta.a, {heads, h}}},
+                               weight_mode_);
+  L.o = cpu::CpuWeight::load(model, Parts{{names.delta.out, {h, vw}}}, weight_mode_);
+  L.delta.taps = load_taps(model, names.delta.conv, cw, d.conv_kernel);
+  if (model.find(names.delta.a_log) != nullptr) {
+    L.delta.decay = model.load_f32(names.delta.a_log, {heads});
+    for (float& a : L.delta.decay) a = -std::exp(a);
+  } else {  // llama.cpp's GGUF: −exp(A_log) as stored
+    L.delta.decay = model.load_f32(names.delta.decay, {heads});
+  }
+  L.delta.dt_bias = model.load_f32(names.delta.dt_bias, {heads});
+  L.delta.norm = model.load_f32(names.delta.norm, {d.v_dim});
+  for (const auto* v : {&L.delta.taps, &L.delta.decay, &L.delta.dt_bias, &L.delta.norm}) weight_bytes_ += float_bytes(*v);
+}
+
+void CpuBackend::load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+  const int64_t h = spec_.hidden_size, kernel = spec_.short_conv->kernel;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  L.qkv = cpu::CpuWeight::load(model, Parts{{names.conv_in, {3 * h, h}}}, weight_mode_);
+  L.o = cpu::CpuWeight::load(model, Parts{{names.conv_out, {h, h}}}, weight_mode_);
+  L.conv_taps = load_taps(model, names.conv, h, kernel);
+  if (!names.conv_bias.empty()) {
+    L.qkv_bias = model.load_f32(names.conv_in_bias, {3 * h});
+    L.conv_bias = model.load_f32(names.conv_bias, {h});
+    L.o_bias = model.load_f32(names.conv_out_bias, {h});
+  }
+  weight_bytes_ += float_bytes(L.conv_taps) + float_bytes(L.conv_bias);
+}
+
+void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+  const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width(), d = spec_.head_dim;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  using Rows = std::vector<IndexRange>;
+  // The shard's rows of each stacked part (the whole model's when there is one rank).
+  const Rows q_rows = shard_.q_rows(d), kv_rows = shard_.kv_rows(d);
+  const IndexRange q_cols = q_rows.front();
+  // A bias, sliced like the rows it belongs to (a vector is rows of one element).
+  const auto slice = [](const std::vector<float>& v, const Rows& rows) { return select_rows(v, 1, rows, 0, 1); };
+  // The attention's output width: its heads' values (latent attention's are not the cache's rows).
+  int64_t attention_width = qw;
+  if (spec_.mla) {
+    L.latent = std::make_unique<cpu::LatentAttention>(model, names, weight_mode_);
+    attention_width = L.latent->output_width();
+    weight_bytes_ += L.latent->bytes();
+  } else if (spec_.attention_output_gate) {
+    // q_proj holds each head's d queries and then its d gate values: the queries go first in
+    // qkv, the gates after v.
+    Rows queries, gates;
+    for (int64_t head = shard_.q_heads.begin; head < shard_.q_heads.end; ++head) {
+      queries.push_back({2 * head * d, 2 * head * d + d});
+      gates.push_back({2 * head * d + d, 2 * head * d + 2 * d});
+    }
+    L.qkv = cpu::CpuWeight::load(model,
+                                 Parts{{names.q, {2 * qw, h}, queries}, {names.k, {kvw, h}, kv_rows},
+                                       {names.v, {kvw, h}, kv_rows}, {names.q, {2 * qw, h}, gates}},
+                                 weight_mode_);
+  } else {
+    L.qkv = cpu::CpuWeight::load(
+        model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
+  }
+  if (!names.q_bias.empty()) {
+    L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);
+    append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
+    append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
+  }
+  if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
+    L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
+    L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
+  }
+  L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols}},
+                             weight_mode_);
+  if (!names.o_bias.empty()) L.o_bias = model.load_f32(names.o_bias, {h});  // added once, after the ranks' sum
+  if (!names.sinks.empty()) {
+    L.sinks = select_rows(model.load_f32(names.sinks, {spec_.num_heads}), 1, {shard_.q_heads}, 0, 1);
+  }
+}
+
+}  // namespace troupe
