@@ -605,6 +605,36 @@ def minimax_m2_fixtures(out: Path) -> None:
                        sentencepiece_class="minimax.MiniMaxM2Model", outtype="bf16")
 
 
+def small_cases(seed: int, lengths=(("single", [10]), ("batch", [3, 9]), ("long", [25]))) -> list:
+    """The cases of the hybrids' fixtures (vocabulary 384, 47 positions): fewer rows of logits than
+    make_sequences gives, for the room the tree that travels to a lent GPU has left."""
+    rng = np.random.default_rng(seed)
+    return [(name, [rng.integers(0, 384, size=n).tolist() for n in sizes]) for name, sizes in lengths]
+
+
+# Qwen3.5's text model and vision tower at fixture size: four layers (three gated delta nets, two key
+# heads each serving two value heads, a 4-tap convolution; then full attention, RoPE on half a head).
+QWEN3_5_TEXT = dict(vocab_size=384, hidden_size=16, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1,
+                    head_dim=8, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=4,
+                    linear_value_head_dim=4, linear_conv_kernel_dim=4, max_position_embeddings=128, rms_norm_eps=1e-6,
+                    rope_parameters={"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.5,
+                                     "mrope_section": [1, 1, 0], "mrope_interleaved": True},
+                    initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+QWEN3_5_VISION = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
+                      num_position_embeddings=16, patch_size=4)
+
+
+def spread_delta_nets(language_model, seed: int) -> None:
+    """Decays between 0.5 and 0.97 per token and convolution taps that mix positions, so that a delta
+    net's state matters to the logits."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in language_model.layers:
+            if layer.block_type == "linear_attention":
+                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(4, generator=gen)))
+                layer.linear_attn.conv1d.weight.copy_(0.5 * torch.randn(layer.linear_attn.conv1d.weight.shape, generator=gen))
+
+
 def lfm2_fixtures(out: Path) -> None:
     """LFM2: four layers, three of them short convolutions (kernel 3) around one attention layer
     with per-head q/k norms; the MLP's width derived as Lfm2MLP derives it (block_ff_dim 48: 2/3 of
@@ -629,9 +659,7 @@ def lfm2_fixtures(out: Path) -> None:
                 layer.conv.in_proj.weight.mul_(4.0)
                 layer.conv.conv.weight.copy_(torch.randn(layer.conv.conv.weight.shape, generator=gen))
     model = bf16(model)
-    rng = np.random.default_rng(3811)
-    cases = [(name, [rng.integers(0, 384, size=n).tolist() for n in lengths])
-             for name, lengths in (("single", [10]), ("batch", [3, 9]), ("long", [25]))]
+    cases = small_cases(3811)
     # The earlier positions reach each output through the convolutions: without their older taps the
     # logits move.
     local = copy.deepcopy(model)
@@ -668,29 +696,14 @@ def qwen3_5_fixtures(out: Path) -> None:
     (1 + w) q/k norms and RoPE on half of each head; tied embeddings, as the small releases. Hidden 16
     and a 384-token vocabulary: the tree that travels to a lent GPU has little room left."""
     from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
-    rope = {"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.5,
-            "mrope_section": [1, 1, 0], "mrope_interleaved": True}
-    text = dict(vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=4, num_attention_heads=2,
-                num_key_value_heads=1, head_dim=8, linear_num_key_heads=2, linear_num_value_heads=4,
-                linear_key_head_dim=4, linear_value_head_dim=4, linear_conv_kernel_dim=4, max_position_embeddings=128,
-                rms_norm_eps=1e-6, rope_parameters=rope, tie_word_embeddings=True, initializer_range=INIT_STD,
-                bos_token_id=1, eos_token_id=2, pad_token_id=0)
-    vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
-                  num_position_embeddings=16, patch_size=4)
+    text = dict(copy.deepcopy(QWEN3_5_TEXT), intermediate_size=32, tie_word_embeddings=True)
     model = build_model(Qwen3_5ForConditionalGeneration,
-                        Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=True), 3901)
+                        Qwen3_5Config(text_config=text, vision_config=QWEN3_5_VISION, tie_word_embeddings=True), 3901)
     lm = model.model.language_model
     assert [layer.block_type for layer in lm.layers] == ["linear_attention"] * 3 + ["full_attention"]
-    gen = torch.Generator().manual_seed(3902)
-    with torch.no_grad():  # decays between 0.5 and 0.97 per token, and taps that mix positions
-        for layer in lm.layers:
-            if layer.block_type == "linear_attention":
-                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(4, generator=gen)))
-                layer.linear_attn.conv1d.weight.copy_(0.5 * torch.randn(layer.linear_attn.conv1d.weight.shape, generator=gen))
+    spread_delta_nets(lm, 3902)
     model = bf16(model)
-    rng = np.random.default_rng(3911)
-    cases = [(name, [rng.integers(0, 384, size=n).tolist() for n in lengths])
-             for name, lengths in (("single", [10]), ("batch", [3, 9]), ("long", [25]))]
+    cases = small_cases(3911)
     # The state carries the past: with every decay at 0 (A_log large) the logits move.
     forgetful = copy.deepcopy(model)
     with torch.no_grad():
@@ -714,29 +727,16 @@ def qwen3_5_moe_fixtures(out: Path) -> None:
     the experts fused, which troupe refuses): qwen3_5's layers with every MLP 4 experts of 16
     columns, 2 per token (softmax, renormalized), beside a shared expert scaled by its sigmoid gate."""
     from transformers import Qwen3_5MoeConfig, Qwen3_5MoeForConditionalGeneration
-    rope = {"rope_type": "default", "rope_theta": 10_000_000.0, "partial_rotary_factor": 0.5,
-            "mrope_section": [1, 1, 0], "mrope_interleaved": True}
-    text = dict(vocab_size=384, hidden_size=16, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1,
-                head_dim=8, linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=4,
-                linear_value_head_dim=4, linear_conv_kernel_dim=4, max_position_embeddings=128, rms_norm_eps=1e-6,
-                num_experts=4, num_experts_per_tok=2, moe_intermediate_size=16, shared_expert_intermediate_size=16,
-                rope_parameters=rope, tie_word_embeddings=False, initializer_range=INIT_STD, bos_token_id=1,
-                eos_token_id=2, pad_token_id=0)
-    vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=16,
-                  num_position_embeddings=16, patch_size=4)
+    text = dict(copy.deepcopy(QWEN3_5_TEXT), num_experts=4, num_experts_per_tok=2, moe_intermediate_size=16,
+                shared_expert_intermediate_size=16, tie_word_embeddings=False)
     model = build_model(Qwen3_5MoeForConditionalGeneration,
-                        Qwen3_5MoeConfig(text_config=text, vision_config=vision, tie_word_embeddings=False), 4001)
-    gen = torch.Generator().manual_seed(4002)
-    with torch.no_grad():  # router scores spread over the experts; decays and taps as qwen3_5's
+                        Qwen3_5MoeConfig(text_config=text, vision_config=QWEN3_5_VISION, tie_word_embeddings=False), 4001)
+    with torch.no_grad():  # router scores spread over the experts
         for layer in model.model.language_model.layers:
             layer.mlp.gate.weight.mul_(8.0)
-            if layer.block_type == "linear_attention":
-                layer.linear_attn.A_log.copy_(torch.log(0.05 + 0.95 * torch.rand(4, generator=gen)))
-                layer.linear_attn.conv1d.weight.copy_(0.5 * torch.randn(layer.linear_attn.conv1d.weight.shape, generator=gen))
+    spread_delta_nets(model.model.language_model, 4002)
     model = bf16(model)
-    rng = np.random.default_rng(4011)
-    cases = [(name, [rng.integers(0, 384, size=n).tolist() for n in lengths])
-             for name, lengths in (("batch", [3, 9]), ("long", [25]))]
+    cases = small_cases(4011, (("batch", [3, 9]), ("long", [25])))
     source = out / "qwen3_5_moe_gguf.src"
     if source.exists():
         shutil.rmtree(source)
