@@ -25,6 +25,17 @@ int64_t StepBatch::total_tokens() const {
   return n;
 }
 
+std::vector<int64_t> StepBatch::first_token_rows() const {
+  std::vector<int64_t> rows;
+  rows.reserve(sequences.size());
+  int64_t row = 0;
+  for (const SequenceStep& s : sequences) {
+    rows.push_back(row);
+    row += static_cast<int64_t>(s.tokens.size());
+  }
+  return rows;
+}
+
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks) {
   for (std::size_t i = 0; i < batch.sequences.size(); ++i) {
     const SequenceStep& s = batch.sequences[i];

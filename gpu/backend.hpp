@@ -36,6 +36,8 @@ struct SequenceStep {
 struct StepBatch {
   std::vector<SequenceStep> sequences;
   int64_t total_tokens() const;
+  // Each sequence's first row among the step's tokens (its tokens' rows follow the sequences before it).
+  std::vector<int64_t> first_token_rows() const;
 };
 
 // Row-major [rows, vocab] float32 logits; sequence i's rows start at first_row[i] (one row per

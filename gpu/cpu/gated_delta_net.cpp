@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/short_conv.hpp"
 
 namespace troupe::cpu {
@@ -38,13 +39,7 @@ void gated_delta_net(const float* proj, const StepBatch& batch, const DeltaNetSp
   causal_conv(proj, stride, cw, w.taps.data(), nullptr, spec.conv_kernel, /*silu=*/true, batch, states, layer,
               scratch.data(), cw, pool);
   const int64_t matrices = (spec.conv_kernel - 1) * cw;  // where the heads' S start in the layer's state
-  std::vector<int64_t> first_token;
-  first_token.reserve(batch.sequences.size());
-  int64_t rows = 0;
-  for (const SequenceStep& s : batch.sequences) {
-    first_token.push_back(rows);
-    rows += static_cast<int64_t>(s.tokens.size());
-  }
+  const std::vector<int64_t> first_token = batch.first_token_rows();
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
   // Each (sequence, value head) runs its tokens in order; pairs are independent.
   const auto run = [&](int64_t begin, int64_t end) {
@@ -94,7 +89,7 @@ void gated_delta_net(const float* proj, const StepBatch& batch, const DeltaNetSp
         const float inv = 1.0f / std::sqrt(square / static_cast<float>(dv) + eps);
         float* dst = out + row * vw + h * dv;
         for (int64_t j = 0; j < dv; ++j) {
-          dst[j] = o[static_cast<std::size_t>(j)] * inv * w.norm[static_cast<std::size_t>(j)] * z[j] * sigmoid(z[j]);
+          dst[j] = o[static_cast<std::size_t>(j)] * inv * w.norm[static_cast<std::size_t>(j)] * activate(z[j], Activation::Silu);
         }
       }
     }

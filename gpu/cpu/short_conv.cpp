@@ -1,7 +1,8 @@
 #include "gpu/cpu/short_conv.hpp"
 
 #include <algorithm>
-#include <cmath>
+
+#include "gpu/cpu/cpu_kernels.hpp"
 
 namespace troupe::cpu {
 
@@ -9,13 +10,7 @@ void causal_conv(const float* in, int64_t in_stride, int64_t channels, const flo
                  int64_t kernel, bool silu, const StepBatch& batch, SequenceStates& states, int64_t layer, float* out,
                  int64_t out_stride, ThreadPool* pool) {
   const int64_t history = kernel - 1;  // rows kept per sequence
-  std::vector<int64_t> first_token;    // each sequence's first row
-  first_token.reserve(batch.sequences.size());
-  int64_t rows = 0;
-  for (const SequenceStep& s : batch.sequences) {
-    first_token.push_back(rows);
-    rows += static_cast<int64_t>(s.tokens.size());
-  }
+  const std::vector<int64_t> first_token = batch.first_token_rows();
   // Channels are independent: each chunk of them runs every sequence's tokens in order.
   const auto run = [&](int64_t begin, int64_t end) {
     std::vector<float> window(static_cast<std::size_t>(kernel));  // one channel's last `kernel` inputs
@@ -34,7 +29,7 @@ void causal_conv(const float* in, int64_t in_stride, int64_t channels, const flo
           window[static_cast<std::size_t>(history)] = in[row * in_stride + c];
           float sum = bias ? bias[c] : 0.0f;
           for (int64_t k = 0; k < kernel; ++k) sum += w[k] * window[static_cast<std::size_t>(k)];
-          out[row * out_stride + c] = silu ? sum / (1.0f + std::exp(-sum)) : sum;
+          out[row * out_stride + c] = silu ? activate(sum, Activation::Silu) : sum;
           std::copy(window.begin() + 1, window.end(), window.begin());
         }
         for (int64_t k = 0; k < history; ++k) after[k * channels + c] = window[static_cast<std::size_t>(k)];

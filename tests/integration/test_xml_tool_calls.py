@@ -118,6 +118,19 @@ def test_glm45_call_whole_and_streamed(servers, config):
     assert (content, arguments, finish) == ("Sure.\n", json.dumps(ARGUMENTS), "tool_calls")
 
 
+def streamed_parts(stream) -> tuple[str, str, str]:
+    """A streamed reply's reasoning, content and tool-call arguments, each joined over its deltas."""
+    reasoning, content, arguments = "", "", ""
+    for chunk in stream:
+        if chunk.choices:
+            delta = chunk.choices[0].delta
+            reasoning += delta.model_extra.get("reasoning") or ""
+            content += delta.content or ""
+            for call in delta.tool_calls or []:
+                arguments += (call.function.arguments or "") if call.function else ""
+    return reasoning, content, arguments
+
+
 def test_glm45_reasoning_then_call(servers):
     message = create(servers["glm"], "<think>Line 7.</think>\n" + GLM_CALL, False).choices[0].message
     assert message.model_extra.get("reasoning") == "Line 7."
@@ -146,12 +159,7 @@ def test_seed_oss_call_after_reasoning(servers):
     assert choice.message.model_extra.get("reasoning") == "Checking."
     assert choice.message.content == "Sure.\n"
     assert choice.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
-    reasoning, arguments = "", ""
-    for chunk in create(servers["seed"], SEED_CALL, True):
-        if chunk.choices:
-            reasoning += chunk.choices[0].delta.model_extra.get("reasoning") or ""
-            for call in chunk.choices[0].delta.tool_calls or []:
-                arguments += (call.function.arguments or "") if call.function else ""
+    reasoning, _, arguments = streamed_parts(create(servers["seed"], SEED_CALL, True))
     assert (reasoning, arguments) == ("Checking.", json.dumps(ARGUMENTS))
 
 
@@ -164,11 +172,7 @@ def test_qwen3_5_reasoning_opened_by_its_template(servers):
     assert choice.message.model_extra.get("reasoning") == "Checking.\n"
     assert choice.message.content == "\n\nSure.\n"
     assert choice.message.tool_calls[0].function.arguments == json.dumps(ARGUMENTS)
-    reasoning, content = "", ""
-    for chunk in create(servers["qwen3_5"], reply, True):
-        if chunk.choices:
-            reasoning += chunk.choices[0].delta.model_extra.get("reasoning") or ""
-            content += chunk.choices[0].delta.content or ""
+    reasoning, content, _ = streamed_parts(create(servers["qwen3_5"], reply, True))
     assert (reasoning, content) == ("Checking.\n", "\n\nSure.\n")
     direct = create(servers["qwen3_5"], CALL, False, chat_template_kwargs={"enable_thinking": False}).choices[0]
     assert direct.message.model_extra.get("reasoning") is None
