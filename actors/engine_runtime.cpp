@@ -42,6 +42,8 @@ struct EngineRuntime::Impl {
   caf::actor router;                   // only with several engines
   caf::actor telemetry;
 
+  std::atomic<bool> paused{false};  // between POST /pause and POST /resume
+
   std::mutex requests_mutex;
   std::unordered_map<std::string, caf::actor> requests;  // live request actors by request id
 
@@ -256,6 +258,42 @@ void EngineRuntime::record_rejected(const RejectedRequest& r) {
   metrics.count_rejection(r.endpoint, r.status, r.reason);
   log_rejection(RejectionLogRecord{r.request_id, r.tenant, r.method, r.path, r.status, r.reason, r.param, r.message});
 }
+
+namespace {
+
+// Sends `message` to every scheduler and runs `done` once all answered (a one-shot actor, so that
+// no io thread waits; a scheduler that died answers with an error, which counts as answered).
+void ask_every_scheduler(caf::actor_system& system, const std::vector<caf::actor>& schedulers, caf::message message,
+                         std::function<void()> done) {
+  system.spawn(
+      [message = std::move(message), done = std::move(done)](caf::event_based_actor* self, const std::vector<caf::actor>& targets) {
+        auto left = std::make_shared<std::size_t>(targets.size());
+        auto answered = [self, left, done] {
+          if (--*left > 0) return;
+          done();
+          self->quit();
+        };
+        for (const caf::actor& target : targets) {
+          self->request(target, caf::infinite, message).then([answered](bool) { answered(); },
+                                                              [answered](caf::error&) { answered(); });
+        }
+      },
+      schedulers);
+}
+
+}  // namespace
+
+void EngineRuntime::pause(PauseMode mode, std::function<void()> done) {
+  impl_->paused = true;
+  ask_every_scheduler(*impl_->system, impl_->schedulers, caf::make_message(atoms::pause::value, mode), std::move(done));
+}
+
+void EngineRuntime::resume(std::function<void()> done) {
+  impl_->paused = false;
+  ask_every_scheduler(*impl_->system, impl_->schedulers, caf::make_message(atoms::resume::value), std::move(done));
+}
+
+bool EngineRuntime::paused() const { return impl_->paused.load(); }
 
 std::string EngineRuntime::metrics_text() {
   impl_->actor_metrics->publish();

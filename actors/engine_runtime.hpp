@@ -39,6 +39,9 @@ class EngineRuntime final : public ServingEngine {
   void tokenize(TokenizeRequest request, std::function<void(TokenizeResult)> done) override;
   void detokenize(std::vector<int32_t> tokens, std::function<void(DetokenizeResult)> done) override;
   void record_rejected(const RejectedRequest& rejected) override;
+  void pause(PauseMode mode, std::function<void()> done) override;
+  void resume(std::function<void()> done) override;
+  bool paused() const override;
   std::string metrics_text() override;
   bool healthy() const override;
 

@@ -258,6 +258,7 @@ void on_outputs(Self* self, SequenceOutputs& out) {
     if (!upd.delta.text.empty() || !upd.delta.token_ids.empty() || upd.delta.finish) ev.choices.push_back(std::move(upd.delta));
   }
   if (!to_abort.empty()) self->send(st.scheduler, atoms::abort_seqs::value, std::move(to_abort));
+  if (out.aborted) count_abort(self, *out.aborted);  // the engine ended this request's sequences
   const auto now = Clock::now();
   if (got_token) {
     if (st.first_token == Clock::time_point{}) {
@@ -292,7 +293,8 @@ void on_outputs(Self* self, SequenceOutputs& out) {
   if (all_done) {
     FinishReason overall = FinishReason::Stop;
     for (FinishReason r : st.reasons) {
-      if (r == FinishReason::Length) overall = FinishReason::Length;
+      if (r == FinishReason::Length && overall == FinishReason::Stop) overall = FinishReason::Length;
+      if (r == FinishReason::Abort) overall = FinishReason::Abort;
     }
     end_request(self, std::nullopt, overall, std::move(ev));
   } else if (!ev.choices.empty()) {

@@ -25,6 +25,22 @@ struct InFlight {
   bool doomed = false;  // its sequences were failed after an executor error: ignore its report
 };
 
+// A submission that arrived while paused: admitted (or refused) on /resume, in arrival order.
+struct Held {
+  SubmitSequences submit;
+  caf::actor owner;
+  caf::typed_response_promise<AdmissionResult> promise;
+};
+
+// POST /pause: while `mode` is set nothing new is admitted (it is held), and in Keep mode no step
+// is planned. The /pause calls are answered once the engine is as the mode says (settled()).
+struct PauseState {
+  std::optional<PauseMode> mode;
+  std::deque<Held> held;
+  int64_t held_sequences = 0;
+  std::vector<caf::typed_response_promise<bool>> waiters;
+};
+
 struct SchedulerActorState {
   static inline const char* name = "troupe.scheduler";
   std::unique_ptr<Scheduler> scheduler;
@@ -34,6 +50,7 @@ struct SchedulerActorState {
   std::map<uint64_t, InFlight> in_flight;  // by step id, oldest first
   SchedulerStats last;                     // for deltas in telemetry snapshots
   SchedulerActorConfig config;
+  PauseState pause;
 };
 
 using Self = instrumented<caf::stateful_actor<SchedulerActorState>>;
@@ -84,7 +101,7 @@ void send_snapshot(Self* self, const StepResult* result) {
   EngineSnapshot snap;
   snap.engine = self->state.config.engine;
   snap.running = s.num_running;
-  snap.waiting = s.num_waiting;
+  snap.waiting = s.num_waiting + self->state.pause.held_sequences;  // held while paused: waiting to the router too
   snap.kv_used = s.kv_used_blocks;
   snap.kv_free = s.kv_free_blocks;
   snap.kv_cached = s.kv_cached_blocks;
@@ -115,6 +132,7 @@ void send_snapshot(Self* self, const StepResult* result) {
 // Issues steps while fewer than two are in flight and the policy has something to run.
 void pump(Self* self) {
   auto& st = self->state;
+  if (st.pause.mode == PauseMode::Keep) return;  // frozen: the sequences keep their place and blocks
   while (st.in_flight.size() < kMaxStepsInFlight) {
     std::optional<ScheduledStep> next = st.scheduler->schedule();
     if (!next) break;
@@ -209,6 +227,55 @@ void on_report(Self* self, const StepReport& report) {
   send_snapshot(self, &result);
 }
 
+// The sequences of one request enter the policy all or none.
+AdmissionResult admit(Self* self, SubmitSequences& submit, const caf::actor& owner) {
+  auto& st = self->state;
+  std::vector<SeqId> added;
+  for (auto& seq : submit.sequences) {
+    const SeqId id = seq.id;
+    const AddResult r = st.scheduler->add(std::move(seq));
+    if (r != AddResult::Accepted) {
+      for (SeqId a : added) st.scheduler->abort(a);
+      if (r == AddResult::TooLong) return AdmissionResult{Admission::TooLong, 0};
+      return AdmissionResult{Admission::QueueFull, st.scheduler->retry_after_seconds()};
+    }
+    added.push_back(id);
+  }
+  for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id, submit.timeline};
+  st.by_request[submit.request_id] = added;
+  return AdmissionResult{Admission::Accepted, 0};
+}
+
+// PauseMode::Abort: every request in the engine ends now with finish_reason "abort"; a step in
+// flight runs without them (CancelledSequences), as after a client's cancel.
+void abort_all(Self* self) {
+  auto& st = self->state;
+  std::map<caf::actor, SequenceOutputs> by_owner;
+  std::vector<SeqId> ids;
+  for (const auto& [id, owner] : st.owners) ids.push_back(id);
+  for (SeqId id : ids) {
+    SequenceOutputs& out = by_owner[st.owners[id].request];
+    SequenceUpdate u;
+    u.id = id;
+    u.finished = FinishReason::Abort;
+    out.updates.push_back(u);
+    out.logprobs.emplace_back();
+    out.aborted = AbortReason::Pause;
+    abort_sequence(self, id);
+  }
+  for (auto& [owner, out] : by_owner) self->send(owner, atoms::outputs::value, std::move(out));
+}
+
+// The engine is as the pause's mode says: no step running, and (Abort, Wait) nothing admitted
+// left. Answers the /pause calls waiting for it.
+void settle_pause(Self* self) {
+  auto& p = self->state.pause;
+  if (!p.mode || p.waiters.empty() || !self->state.in_flight.empty()) return;
+  if (p.mode != PauseMode::Keep && self->state.scheduler->has_unscheduled_work()) return;
+  for (auto& waiter : p.waiters) waiter.deliver(true);
+  p.waiters.clear();
+}
+
 caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
   auto& st = self->state;
   st.scheduler = std::make_unique<Scheduler>(config.scheduler);
@@ -234,34 +301,76 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     pump(self);
   });
   return {
-      [self](atoms::submit, SubmitSequences& submit) -> AdmissionResult {
+      [self](atoms::submit, SubmitSequences& submit) -> caf::result<AdmissionResult> {
         auto& st = self->state;
-        std::vector<SeqId> added;
-        for (auto& seq : submit.sequences) {
-          const SeqId id = seq.id;
-          const AddResult r = st.scheduler->add(std::move(seq));
-          if (r != AddResult::Accepted) {
-            for (SeqId a : added) st.scheduler->abort(a);
-            if (r == AddResult::TooLong) return AdmissionResult{Admission::TooLong, 0};
+        auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+        if (st.pause.mode) {
+          // Held until /resume, within the queue's bound (what max_waiting and max_num_seqs
+          // would take), so a paused server still sheds load instead of piling it up.
+          const SchedulerConfig& limits = st.scheduler->config();
+          const auto count = static_cast<int64_t>(submit.sequences.size());
+          if (st.pause.held_sequences + count > limits.max_waiting + limits.max_num_seqs) {
             return AdmissionResult{Admission::QueueFull, st.scheduler->retry_after_seconds()};
           }
-          added.push_back(id);
+          auto promise = self->make_response_promise<AdmissionResult>();
+          st.pause.held_sequences += count;
+          st.pause.held.push_back(Held{std::move(submit), std::move(owner), promise});
+          send_snapshot(self, nullptr);
+          return promise;
         }
-        auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-        for (SeqId id : added) st.owners[id] = Owner{owner, submit.request_id, submit.timeline};
-        st.by_request[submit.request_id] = added;
+        const AdmissionResult result = admit(self, submit, owner);
         pump(self);
         send_snapshot(self, nullptr);
-        return AdmissionResult{Admission::Accepted, 0};
+        return result;
       },
       [self](atoms::abort_seqs, const std::vector<uint64_t>& ids) {
+        auto& st = self->state;
         for (SeqId id : ids) abort_sequence(self, id);
+        // A held request's client left: it is dropped (its actor has ended; the answer goes nowhere).
+        std::erase_if(st.pause.held, [&](Held& h) {
+          const bool gone = std::any_of(h.submit.sequences.begin(), h.submit.sequences.end(), [&](const SequenceRequest& seq) {
+            return std::find(ids.begin(), ids.end(), seq.id) != ids.end();
+          });
+          if (gone) {
+            st.pause.held_sequences -= static_cast<int64_t>(h.submit.sequences.size());
+            h.promise.deliver(AdmissionResult{Admission::QueueFull, 0});
+          }
+          return gone;
+        });
         pump(self);
+        settle_pause(self);
         send_snapshot(self, nullptr);
       },
       [self](atoms::step_done, const StepReport& report) {
         on_report(self, report);
         pump(self);
+        settle_pause(self);
+      },
+      [self](atoms::pause, PauseMode mode) -> caf::result<bool> {
+        auto& st = self->state;
+        if (st.pause.mode) return true;  // already paused: as it is
+        st.pause.mode = mode;
+        if (mode == PauseMode::Abort) abort_all(self);
+        auto promise = self->make_response_promise<bool>();
+        st.pause.waiters.push_back(promise);
+        settle_pause(self);
+        send_snapshot(self, nullptr);
+        return promise;
+      },
+      [self](atoms::resume) -> bool {
+        auto& st = self->state;
+        if (!st.pause.mode) return true;
+        st.pause.mode.reset();
+        // A /pause still waiting for the engine to settle is answered: the pause it asked for is over.
+        for (auto& waiter : st.pause.waiters) waiter.deliver(false);
+        st.pause.waiters.clear();
+        std::deque<Held> held = std::move(st.pause.held);
+        st.pause.held.clear();
+        st.pause.held_sequences = 0;
+        for (Held& h : held) h.promise.deliver(admit(self, h.submit, h.owner));
+        pump(self);
+        send_snapshot(self, nullptr);
+        return true;
       },
   };
 }

@@ -46,6 +46,16 @@ struct ServedModel {
   std::string version;             // GET /version
 };
 
+// POST /pause?mode=...: what happens to the requests the engine holds (vLLM's pause modes, for
+// RL trainers that swap weights between rounds and for operators who need the engine still).
+// Whatever the mode, requests that arrive while paused queue (counted as waiting, bounded by
+// --max-queue-len) and start on /resume.
+enum class PauseMode {
+  Abort,  // end every request in the engine now (finish_reason "abort"); answered once the step running ends
+  Wait,   // let them run to their end; answered once they have
+  Keep,   // freeze them where they are, KV cache kept; answered once the step running ends
+};
+
 struct TokenizeResult {
   std::vector<int32_t> tokens;
   std::optional<ApiError> error;
@@ -80,6 +90,14 @@ class ServingEngine {
   // reason, counted in troupe_requests_rejected_total{endpoint, status, reason} and, for a
   // generation request, in troupe_requests_total{tenant, outcome}.
   virtual void record_rejected(const RejectedRequest& rejected) = 0;
+
+  // Pauses every engine; `done` runs once each is as the mode says (see PauseMode). Pausing a
+  // paused engine changes nothing and answers at once.
+  virtual void pause(PauseMode mode, std::function<void()> done) = 0;
+  // Starts what queued while paused and lets frozen requests go on; `done` runs once every engine
+  // took it. Resuming an engine that is not paused changes nothing.
+  virtual void resume(std::function<void()> done) = 0;
+  virtual bool paused() const = 0;
 
   // Prometheus text exposition of every metric.
   virtual std::string metrics_text() = 0;

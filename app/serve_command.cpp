@@ -432,6 +432,10 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.api_keys_file.empty()) hopt.tenant_keys = read_api_keys(opt.api_keys_file);
   hopt.max_body_bytes = static_cast<std::size_t>(opt.max_body_bytes);
   hopt.stream_write_timeout = seconds_option(opt.stream_write_timeout_s);
+  if (const char* dev = std::getenv("VLLM_SERVER_DEV_MODE"); dev != nullptr && std::string_view(dev) == "1") {
+    hopt.dev_mode = true;
+    spdlog::info("troupe: VLLM_SERVER_DEV_MODE=1: /pause, /resume and /is_paused are served");
+  }
 
   EngineRuntime engine(served, text, backends, eopt);
   HttpServer server(engine, hopt);

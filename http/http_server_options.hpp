@@ -40,6 +40,9 @@ struct HttpServerOptions {
   int io_threads = 2;
   // --metrics-port: a listener that serves only GET /metrics (and /health); every other path is 404.
   bool metrics_only = false;
+  // VLLM_SERVER_DEV_MODE=1, as vLLM reads it: the development routes (/pause, /resume, /is_paused)
+  // exist; without it they are 404.
+  bool dev_mode = false;
 };
 
 }  // namespace troupe

@@ -23,14 +23,16 @@ using Handler = asio::awaitable<bool> (*)(Connection&, const Request&);
 struct Route {
   std::string_view path;
   http::verb method;
-  bool needs_auth;     // /health and /metrics stay open for probes and scrapers
-  bool metrics_port;   // also served on the --metrics-port listener
-  Handler handler;
+  bool needs_auth = true;          // /health and /metrics stay open for probes and scrapers
+  bool metrics_port = false;       // also served on the --metrics-port listener
+  Handler handler = nullptr;
   bool counts_as_request = false;  // a generation route: refusals count in troupe_requests_total
   bool takes_new_work = true;      // refused while draining (/health and /metrics keep answering)
   bool prefix = false;             // serves every path that starts with `path` ("/v1/models/{id}")
+  bool has_body = true;            // a POST whose body is JSON (/pause takes its arguments in the query)
+  bool dev_only = false;           // exists only under VLLM_SERVER_DEV_MODE=1
 
-  bool json_body() const { return method == http::verb::post; }
+  bool json_body() const { return method == http::verb::post && has_body; }
   // HEAD is served wherever GET is (the same header, no body).
   bool allows(http::verb verb) const { return verb == method || (method == http::verb::get && verb == http::verb::head); }
   std::string allow_header() const { return method == http::verb::get ? "GET, HEAD" : std::string(http::to_string(method)); }
@@ -120,23 +122,66 @@ asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
       c, r, json_response(r, http::status::ok, boost::json::serialize(detokenize_response(result.text))));
 }
 
-constexpr std::array<Route, 9> kRoutes = {{
-    {"/v1/chat/completions", http::verb::post, true, false, &chat_completions, true},
-    {"/v1/completions", http::verb::post, true, false, &completions, true},
-    {"/v1/models", http::verb::get, true, false, &models},
-    {"/v1/models/", http::verb::get, true, false, &model, false, true, true},
-    {"/tokenize", http::verb::post, true, false, &tokenize},
-    {"/detokenize", http::verb::post, true, false, &detokenize},
-    {"/version", http::verb::get, false, false, &version},
-    {"/health", http::verb::get, false, true, &health, false, false},
-    {"/metrics", http::verb::get, false, true, &metrics, false, false},
+// vLLM's development routes (VLLM_SERVER_DEV_MODE=1). POST /pause?mode=abort|wait|keep answers
+// {"status": "paused"} once the engine is as the mode says (PauseMode); the deprecated
+// wait_for_inflight_requests=true means mode=wait; clear_cache is accepted and has nothing to do
+// here (vLLM clears its prefix cache for new weights, which troupe does not load at run time).
+asio::awaitable<bool> pause(Connection& c, const Request& r) {
+  const std::string_view target = r.target();
+  const std::string_view query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+  PauseMode mode = PauseMode::Abort;
+  std::optional<std::string> named;
+  for (std::string_view rest = query; !rest.empty();) {
+    const std::string_view pair = rest.substr(0, rest.find('&'));
+    rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view{};
+    const std::string_view key = pair.substr(0, pair.find('='));
+    const std::string value = key.size() < pair.size() ? percent_decoded(pair.substr(key.size() + 1)) : std::string();
+    if (key == "mode") named = value;
+    if (key == "wait_for_inflight_requests" && (value == "true" || value == "1")) mode = PauseMode::Wait;
+  }
+  if (named) {
+    if (*named == "abort") mode = PauseMode::Abort;
+    else if (*named == "wait") mode = PauseMode::Wait;
+    else if (*named == "keep") mode = PauseMode::Keep;
+    else throw ApiException(invalid_request("mode must be abort, wait or keep; got '" + *named + "'.", "mode"));
+  }
+  co_await await_engine<bool>([&](std::function<void(bool)> done) { c.engine.pause(mode, [done] { done(true); }); });
+  co_return co_await write_response(c, r, json_response(r, http::status::ok, R"({"status":"paused"})"));
+}
+
+asio::awaitable<bool> resume(Connection& c, const Request& r) {
+  co_await await_engine<bool>([&](std::function<void(bool)> done) { c.engine.resume([done] { done(true); }); });
+  co_return co_await write_response(c, r, json_response(r, http::status::ok, R"({"status":"resumed"})"));
+}
+
+asio::awaitable<bool> is_paused(Connection& c, const Request& r) {
+  const boost::json::object body{{"is_paused", c.engine.paused()}};
+  return write_response(c, r, json_response(r, http::status::ok, boost::json::serialize(body)));
+}
+
+constexpr std::array<Route, 12> kRoutes = {{
+    {.path = "/v1/chat/completions", .method = http::verb::post, .handler = &chat_completions, .counts_as_request = true},
+    {.path = "/v1/completions", .method = http::verb::post, .handler = &completions, .counts_as_request = true},
+    {.path = "/v1/models", .method = http::verb::get, .handler = &models},
+    {.path = "/v1/models/", .method = http::verb::get, .handler = &model, .prefix = true},
+    {.path = "/tokenize", .method = http::verb::post, .handler = &tokenize},
+    {.path = "/detokenize", .method = http::verb::post, .handler = &detokenize},
+    {.path = "/version", .method = http::verb::get, .needs_auth = false, .handler = &version},
+    {.path = "/health", .method = http::verb::get, .needs_auth = false, .metrics_port = true, .handler = &health,
+     .takes_new_work = false},
+    {.path = "/metrics", .method = http::verb::get, .needs_auth = false, .metrics_port = true, .handler = &metrics,
+     .takes_new_work = false},
+    {.path = "/pause", .method = http::verb::post, .handler = &pause, .has_body = false, .dev_only = true},
+    {.path = "/resume", .method = http::verb::post, .handler = &resume, .takes_new_work = false, .has_body = false,
+     .dev_only = true},
+    {.path = "/is_paused", .method = http::verb::get, .handler = &is_paused, .takes_new_work = false, .dev_only = true},
 }};
 
 
-const Route* find_route(std::string_view path, bool metrics_only) {
+const Route* find_route(std::string_view path, const HttpServerOptions& options) {
   for (const Route& route : kRoutes) {
     const bool matches = route.prefix ? path.size() > route.path.size() && path.starts_with(route.path) : path == route.path;
-    if (matches && (!metrics_only || route.metrics_port)) return &route;
+    if (matches && (!options.metrics_only || route.metrics_port) && (options.dev_mode || !route.dev_only)) return &route;
   }
   return nullptr;
 }
@@ -217,7 +262,7 @@ asio::awaitable<bool> handle_request(Connection& connection, Request& request) {
   connection.request_id = client_request_id(request);
   connection.tenant = "anonymous";  // until this request's key says otherwise
   const std::string_view path = path_of(request.target());
-  const Route* route = find_route(path, connection.options.metrics_only);
+  const Route* route = find_route(path, connection.options);
   if (route == nullptr) {
     const ApiError error = not_found(path);
     co_return co_await write_rejection(connection, request, error_response(request, error), error, "other");

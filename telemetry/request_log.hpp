@@ -38,7 +38,7 @@ struct RequestLogRecord {
   std::string finish_reason;
   std::string outcome;
   std::optional<std::string> abort_stage;   // queued, prefill, decode
-  std::optional<std::string> abort_reason;  // client_disconnect, timeout, shutdown, error
+  std::optional<std::string> abort_reason;  // client_disconnect, timeout, shutdown, error, pause
   std::optional<double> ttft_seconds;       // received -> first token written
   std::optional<double> e2e_seconds;        // received -> ended
   // The time-to-first-token stages that have both ends, in order, in seconds.

@@ -153,7 +153,7 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
   aborts_ = &prometheus::BuildCounter()
                  .Name("troupe_request_aborts_total")
                  .Help("Requests stopped before they finished, by stage (queued, prefill, decode) and reason "
-                       "(client_disconnect, timeout, shutdown, error).")
+                       "(client_disconnect, timeout, shutdown, error, pause).")
                  .Register(r);
   auto_tools_as_text_ = &counter("troupe_auto_tools_as_text_total",
                                  "Chat requests with tools and tool_choice \"auto\" answered in text: the model's chat "

@@ -15,6 +15,8 @@ using cancel = caf::atom_constant<caf::atom("cancel")>;          // engine -> re
 using stats = caf::atom_constant<caf::atom("stats")>;            // scheduler -> telemetry
 using tick = caf::atom_constant<caf::atom("tick")>;              // telemetry -> itself
 using route = caf::atom_constant<caf::atom("route")>;            // request -> router
+using pause = caf::atom_constant<caf::atom("pause")>;            // engine -> scheduler (POST /pause)
+using resume = caf::atom_constant<caf::atom("resume")>;          // engine -> scheduler (POST /resume)
 using run_rank = caf::atom_constant<caf::atom("runrank")>;       // executor -> tensor-parallel rank
 
 }  // namespace troupe::atoms

@@ -7,6 +7,7 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "actors/serving_engine.hpp"
 #include "engine/step_executor.hpp"
 #include "pipeline/request/request_timeline.hpp"
 #include "pipeline/scheduler/scheduler.hpp"
@@ -39,6 +40,7 @@ struct SequenceOutputs {
   // prompt's last chunk and its first token come in one message.
   std::vector<PromptLogprobsChunk> prompt_logprobs;
   std::optional<std::string> error;                   // the executor failed: every sequence listed ends
+  std::optional<AbortReason> aborted;                 // the engine ended the sequences listed (a /pause)
 };
 
 // scheduler -> executor, and back.
@@ -60,4 +62,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::AbortReason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::SequenceOutputs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepOrder)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::StepReport)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::PauseMode)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<uint64_t>)

@@ -18,6 +18,7 @@ std::string_view abort_reason_name(AbortReason r) {
     case AbortReason::Timeout: return "timeout";
     case AbortReason::Shutdown: return "shutdown";
     case AbortReason::Error: return "error";
+    case AbortReason::Pause: return "pause";
   }
   return "error";
 }

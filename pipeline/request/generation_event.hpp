@@ -15,8 +15,9 @@ enum class FinishReason { Stop, Length, Abort, Error };
 std::string_view finish_reason_name(FinishReason r);  // "stop", "length", "abort", "error"
 
 // Why a request was stopped from outside before it finished (troupe_request_aborts_total{reason}).
-enum class AbortReason { ClientDisconnect, Timeout, Shutdown, Error };
-std::string_view abort_reason_name(AbortReason r);  // "client_disconnect", "timeout", "shutdown", "error"
+enum class AbortReason { ClientDisconnect, Timeout, Shutdown, Error, Pause };
+// "client_disconnect", "timeout", "shutdown", "error", "pause" (POST /pause?mode=abort)
+std::string_view abort_reason_name(AbortReason r);
 
 // An error the API reports in OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
 struct ApiError {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <regex>
 
@@ -273,4 +274,140 @@ TEST_CASE("the router spreads requests over two CPU engines and all complete", "
   // Per-device metrics carry both devices.
   CHECK_THAT(m, Catch::Matchers::Contains(R"(troupe_device_memory_bytes{device="cpu:1")") ||
                     Catch::Matchers::Contains(R"(device="cpu:1",kind=)"));
+}
+
+namespace {
+
+// EngineRuntime::pause / resume, waiting for the engine's answer.
+bool pause_engine(EngineRuntime& engine, PauseMode mode, std::chrono::seconds limit = 30s) {
+  auto answered = std::make_shared<std::promise<void>>();
+  engine.pause(mode, [answered] { answered->set_value(); });
+  return answered->get_future().wait_for(limit) == std::future_status::ready;
+}
+bool resume_engine(EngineRuntime& engine) {
+  auto answered = std::make_shared<std::promise<void>>();
+  engine.resume([answered] { answered->set_value(); });
+  return answered->get_future().wait_for(30s) == std::future_status::ready;
+}
+// vllm:num_requests_waiting as exported, once it equals `expected` (the telemetry actor applies
+// the scheduler's snapshots asynchronously); -1 if it never does within 5 s.
+double waiting_becomes(EngineRuntime& engine, double expected) {
+  static const std::regex re(R"re(vllm:num_requests_waiting\{[^}]*\} ([0-9.e+-]+))re");
+  double seen = -1;
+  for (int i = 0; i < 250; ++i) {
+    const std::string m = engine.metrics_text();
+    std::smatch match;
+    if (std::regex_search(m, match, re)) seen = std::stod(match[1].str());
+    if (seen == expected) return seen;
+    std::this_thread::sleep_for(20ms);
+  }
+  return -1;
+}
+std::size_t tokens_of(RecordingSink& sink) {
+  std::size_t n = 0;
+  for (const auto& e : sink.events()) {
+    for (const auto& c : e.choices) n += c.token_ids.size();
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("pause keep freezes a running request and queues new ones; resume continues both unchanged", "[actors][pause]") {
+  Fixture f;
+  auto running = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-frozen", "The quick brown fox", 48), running);
+  REQUIRE(running->wait_for_tokens());
+  REQUIRE(pause_engine(*f.engine, PauseMode::Keep));
+  CHECK(f.engine->paused());
+  // The last step's tokens may still be on their way through the request actor.
+  std::this_thread::sleep_for(200ms);
+  const std::size_t frozen_at = tokens_of(*running);
+  auto queued = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-queued", "The quick brown fox", 8), queued);
+  std::this_thread::sleep_for(500ms);
+  CHECK(tokens_of(*running) == frozen_at);  // no step ran
+  CHECK(frozen_at < 48);
+  CHECK(f.kv_blocks_used() > 0);  // its KV cache kept
+  CHECK(queued->events().empty());  // not admitted: not even its first event
+  CHECK(waiting_becomes(*f.engine, 1) == 1);  // the queued request, held by the pause, counts as waiting
+  REQUIRE(resume_engine(*f.engine));
+  CHECK_FALSE(f.engine->paused());
+  REQUIRE(running->wait());
+  REQUIRE(queued->wait());
+  CHECK_FALSE(running->error());
+  // Greedy: the frozen request goes on as if nothing happened (the same start as the unpaused
+  // completion of the first test) and the queued one gives that completion exactly.
+  CHECK_THAT(running->text(), Catch::Matchers::StartsWith(" with a quick brown bear.\n\n"));
+  CHECK(tokens_of(*running) == 48);
+  CHECK(queued->text() == " with a quick brown bear.\n\n");
+  CHECK(f.wait_kv_free());
+}
+
+TEST_CASE("pause wait answers once the running requests ended; what arrives meanwhile starts on resume", "[actors][pause]") {
+  Fixture f;
+  auto running = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-draining", "The quick brown fox", 48), running);
+  REQUIRE(running->wait_for_tokens());
+  auto answered = std::make_shared<std::promise<void>>();
+  f.engine->pause(PauseMode::Wait, [answered] { answered->set_value(); });
+  // A request sent with the pause may come before it; one sent well after it (the running request
+  // has about half a second left) is held.
+  std::this_thread::sleep_for(100ms);
+  CHECK(tokens_of(*running) < 48);
+  auto queued = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-later", "The quick brown fox", 8), queued);
+  REQUIRE(answered->get_future().wait_for(30s) == std::future_status::ready);
+  // The pause was answered once the running request's last step ran (that step's tokens may still
+  // be on their way to the request).
+  CHECK(tokens_of(*running) >= 46);
+  REQUIRE(running->wait(5s));
+  CHECK(tokens_of(*running) == 48);
+  std::this_thread::sleep_for(300ms);
+  CHECK(queued->events().empty());
+  CHECK(f.wait_kv_free());
+  REQUIRE(resume_engine(*f.engine));
+  REQUIRE(queued->wait());
+  CHECK(queued->text() == " with a quick brown bear.\n\n");
+}
+
+TEST_CASE("pause abort ends the running requests with finish reason abort and frees their blocks", "[actors][pause]") {
+  Fixture f;
+  auto running = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-aborted", "Once upon a time", 1500), running);
+  REQUIRE(running->wait_for_tokens());
+  REQUIRE(pause_engine(*f.engine, PauseMode::Abort, 5s));
+  REQUIRE(running->wait(5s));
+  CHECK_FALSE(running->error());
+  const auto events = running->events();
+  REQUIRE_FALSE(events.back().choices.empty());
+  CHECK(events.back().choices.back().finish == FinishReason::Abort);
+  CHECK(tokens_of(*running) < 1500);
+  CHECK(f.wait_kv_free(5s));
+  CHECK_THAT(f.engine->metrics_text(), Catch::Matchers::Contains("reason=\"pause\""));
+  // A second pause changes nothing and answers at once; after resume serving goes on.
+  REQUIRE(pause_engine(*f.engine, PauseMode::Keep, 1s));
+  REQUIRE(resume_engine(*f.engine));
+  auto next = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-after", "The quick brown fox", 8), next);
+  REQUIRE(next->wait());
+  CHECK(next->text() == " with a quick brown bear.\n\n");
+}
+
+TEST_CASE("a request held by a pause whose client leaves is dropped, and counts no longer", "[actors][pause]") {
+  Fixture f;
+  REQUIRE(pause_engine(*f.engine, PauseMode::Keep));
+  auto held = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-held", "The quick brown fox", 8), held);
+  std::this_thread::sleep_for(200ms);
+  CHECK(waiting_becomes(*f.engine, 1) == 1);
+  f.engine->cancel("cmpl-held");
+  REQUIRE(held->wait(5s));
+  CHECK(waiting_becomes(*f.engine, 0) == 0);
+  REQUIRE(resume_engine(*f.engine));
+  auto next = std::make_shared<RecordingSink>();
+  f.engine->submit(f.completion("cmpl-next", "The quick brown fox", 8), next);
+  REQUIRE(next->wait());
+  CHECK(next->text() == " with a quick brown bear.\n\n");
+  CHECK(f.wait_kv_free());
 }

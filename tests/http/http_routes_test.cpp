@@ -248,5 +248,47 @@ TEST_CASE("POST /tokenize and /detokenize", "[http]") {
   CHECK(client.post("/tokenize", R"({"model":"test-model"})").result_int() == 400);
 }
 
+TEST_CASE("the development routes exist only under VLLM_SERVER_DEV_MODE, as vLLM's", "[http]") {
+  SECTION("without it they are 404") {
+    TestServer server;
+    TestClient client(server.port());
+    CHECK(client.send(http::verb::post, "/pause").result_int() == 404);
+    CHECK(client.send(http::verb::post, "/resume").result_int() == 404);
+    CHECK(client.get("/is_paused").result_int() == 404);
+    CHECK(server.engine.pauses().empty());
+  }
+  SECTION("with it: POST /pause takes its mode from the query, no body needed") {
+    HttpServerOptions options;
+    options.dev_mode = true;
+    TestServer server(options);
+    TestClient client(server.port());
+    CHECK(json_body(client.get("/is_paused")).at("is_paused").as_bool() == false);
+    // vLLM's clients (RL trainers) POST without a Content-Type.
+    const TestResponse paused = client.send(http::verb::post, "/pause", {}, {{"Content-Type", ""}});
+    CHECK(paused.result_int() == 200);
+    CHECK(json_body(paused).at("status").as_string() == "paused");
+    CHECK(json_body(client.get("/is_paused")).at("is_paused").as_bool() == true);
+    CHECK(json_body(client.send(http::verb::post, "/resume")).at("status").as_string() == "resumed");
+    CHECK(json_body(client.get("/is_paused")).at("is_paused").as_bool() == false);
+    CHECK(client.send(http::verb::post, "/pause?mode=keep&clear_cache=false").result_int() == 200);
+    CHECK(client.send(http::verb::post, "/pause?mode=wait").result_int() == 200);
+    CHECK(client.send(http::verb::post, "/pause?wait_for_inflight_requests=true").result_int() == 200);
+    const TestResponse bad = client.send(http::verb::post, "/pause?mode=freeze");
+    CHECK(bad.result_int() == 400);
+    CHECK(error_of(bad).at("param").as_string() == "mode");
+    CHECK(server.engine.pauses() == std::vector<PauseMode>{PauseMode::Abort, PauseMode::Keep, PauseMode::Wait, PauseMode::Wait});
+    CHECK(client.get("/pause").result_int() == 405);
+  }
+  SECTION("they need the API key like the other routes") {
+    HttpServerOptions options;
+    options.dev_mode = true;
+    options.api_key = "secret";
+    TestServer server(options);
+    TestClient client(server.port());
+    CHECK(client.send(http::verb::post, "/pause").result_int() == 401);
+    CHECK(server.engine.pauses().empty());
+  }
+}
+
 }  // namespace
 }  // namespace troupe::test

@@ -99,6 +99,26 @@ class ScriptedEngine final : public ServingEngine {
     });
   }
 
+  // Pausing only records the calls: the routes' parsing and gating are what the HTTP tests check
+  // (the engine's side: tests/actors/engine_runtime_test.cpp).
+  void pause(PauseMode mode, std::function<void()> done) override {
+    {
+      const std::lock_guard lock(mutex_);
+      pauses_.push_back(mode);
+    }
+    paused_ = true;
+    done();
+  }
+  void resume(std::function<void()> done) override {
+    paused_ = false;
+    done();
+  }
+  bool paused() const override { return paused_; }
+  std::vector<PauseMode> pauses() {
+    const std::lock_guard lock(mutex_);
+    return pauses_;
+  }
+
   void cancel(const std::string& request_id, AbortReason reason = AbortReason::ClientDisconnect) override {
     const std::lock_guard lock(mutex_);
     cancelled_.insert(request_id);
@@ -172,6 +192,8 @@ class ScriptedEngine final : public ServingEngine {
 
  private:
   ServedModel model_;
+  std::atomic<bool> paused_{false};
+  std::vector<PauseMode> pauses_;
   std::mutex mutex_;
   std::condition_variable cancelled_changed_;
   std::set<std::string> cancelled_;

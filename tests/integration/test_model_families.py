@@ -15,7 +15,9 @@ greedy requests, streamed and not, chat and completions, give what `troupe gener
 alone. The server is set up so that the paths a sliding window can break are all taken: prompts
 far longer than the 8-position window, prefilled in chunks of 16 tokens (--max-num-batched-tokens)
 beside decoding streams, prompts sharing a long prefix (prefix caching), and a KV cache too small
-for all 16 at once (preemption, counted on /metrics)."""
+for all 16 at once (preemption, counted on /metrics). The 16 are queued while the server is paused
+(vLLM's POST /pause?mode=keep, VLLM_SERVER_DEV_MODE=1) and start together on /resume, so that they
+meet in the cache however the client's sends are spread."""
 from __future__ import annotations
 
 import asyncio
@@ -76,7 +78,8 @@ def family(request, tmp_path_factory):
     log = tmp_path_factory.mktemp(f"troupe-{name}") / "serve.log"
     server = TroupeServer(model, ["--served-model-name", name, "--max-num-seqs", "16",
                                   "--max-num-batched-tokens", "16", "--block-size", "4",
-                                  "--kv-cache-memory", str(KV_CACHE_BYTES[name]), "--threads", "2"], log_path=log)
+                                  "--kv-cache-memory", str(KV_CACHE_BYTES[name]), "--threads", "2"], log_path=log,
+                          env={"VLLM_SERVER_DEV_MODE": "1"})
     try:
         server.start()
     except RuntimeError as e:
@@ -108,10 +111,29 @@ async def one(ac, name: str, case: dict, stream: bool):
     return await collect_stream(await api.create(stream=True, **kwargs(name, case)), case["chat"])
 
 
-def preemptions(server) -> float:
+def metric_sum(server, name: str) -> float:
     _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
-    found = re.findall(r"^vllm:num_preemptions_total\{[^}]*\} ([0-9.e+]+)$", body.decode(), re.M)
+    found = re.findall(rf"^{re.escape(name)}\{{[^}}]*\}} ([0-9.e+]+)$", body.decode(), re.M)
     return sum(float(v) for v in found)
+
+
+def preemptions(server) -> float:
+    return metric_sum(server, "vllm:num_preemptions_total")
+
+
+async def queued_together(server, requests: list):
+    """Runs the coroutines `requests` so that the server starts them together: paused (mode keep)
+    until all of them wait in its queue, then resumed."""
+    status, _, body = await asyncio.to_thread(http_request, server.port, "POST", "/pause?mode=keep", timeout=30)
+    assert status == 200, body
+    tasks = [asyncio.ensure_future(r) for r in requests]
+    deadline = asyncio.get_running_loop().time() + 60
+    while (waiting := await asyncio.to_thread(metric_sum, server, "vllm:num_requests_waiting")) < len(requests):
+        assert asyncio.get_running_loop().time() < deadline, f"only {waiting} of {len(requests)} requests queued"
+        await asyncio.sleep(0.05)
+    status, _, body = await asyncio.to_thread(http_request, server.port, "POST", "/resume", timeout=30)
+    assert status == 200, body
+    return await asyncio.gather(*tasks)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
@@ -121,7 +143,7 @@ def test_sixteen_concurrent_match_troupe_generate(family, stream):
     async def all_at_once():
         async with openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key="none", max_retries=0,
                                       timeout=300) as ac:
-            return await asyncio.gather(*(one(ac, name, c, stream) for c in CASES))
+            return await queued_together(server, [one(ac, name, c, stream) for c in CASES])
 
     results = asyncio.run(all_at_once())
     for i, ((served, entries), reference) in enumerate(zip(results, references)):

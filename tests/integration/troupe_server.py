@@ -56,6 +56,7 @@ class TroupeServer:
     model: str
     extra_args: list[str] = field(default_factory=list)
     log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
     port: int = 0
     proc: subprocess.Popen | None = None
     _log = None
@@ -74,7 +75,7 @@ class TroupeServer:
             self.port = free_port()
             self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
             self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, env={**os.environ, **self.env})
             ok, last_error = self._wait_ready(ready_timeout_s)
             if ok:
                 return
