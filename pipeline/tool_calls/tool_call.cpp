@@ -54,6 +54,8 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Glm45: return "glm45";
     case ToolCallFormat::MinimaxM2: return "minimax_m2";
     case ToolCallFormat::SeedOss: return "seed_oss";
+    case ToolCallFormat::Lfm2: return "lfm2";
+    case ToolCallFormat::Pythonic: return "pythonic";
   }
   return "hermes";
 }
@@ -65,6 +67,10 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
   if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
   if (source.find("<arg_key>") != std::string_view::npos) return ToolCallFormat::Glm45;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
+  if (source.find("<|tool_call_start|>") != std::string_view::npos ||
+      (source.find("List of tools: ") != std::string_view::npos && source.find("<|im_start|>") != std::string_view::npos)) {
+    return ToolCallFormat::Lfm2;
+  }
   if (source.find("[TOOL_CALLS]") != std::string_view::npos) return ToolCallFormat::Mistral;
   if (source.find("<|python_tag|>") != std::string_view::npos ||
       (source.find("ipython") != std::string_view::npos && source.find("<|start_header_id|>") != std::string_view::npos)) {
@@ -102,6 +108,7 @@ bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format)
       {"openai", ToolCallFormat::Harmony},         {"qwen3_coder", ToolCallFormat::Qwen3Coder},
       {"glm45", ToolCallFormat::Glm45},            {"glm47", ToolCallFormat::Glm45},
       {"minimax_m2", ToolCallFormat::MinimaxM2},   {"seed_oss", ToolCallFormat::SeedOss},
+      {"lfm2", ToolCallFormat::Lfm2},              {"pythonic", ToolCallFormat::Pythonic},
   };
   for (const auto& [known, value] : kNames) {
     if (name == known) {

@@ -22,6 +22,9 @@ enum class ToolCallFormat {
   MinimaxM2,   // <minimax:tool_call><invoke name="NAME"><parameter name="P">value</parameter></invoke>...
                // </minimax:tool_call> (MiniMax-M2; xml_call_parser.hpp)
   SeedOss,     // Qwen3Coder's calls in <seed:tool_call> blocks (Seed-OSS; xml_call_parser.hpp)
+  Lfm2,        // <|tool_call_start|>[name(key=value, ...), ...]<|tool_call_end|>: Python calls
+               // (LFM2, LFM2.5; pythonic_call_parser.hpp)
+  Pythonic,    // the whole reply a Python list of calls (Llama 3.2 / 4 with pythonic templates)
 };
 
 // Per function, per parameter: the JSON Schema type the request's tools give it ("" when the
@@ -71,7 +74,8 @@ struct ToolCallMode {
 };
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
-// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2", "seed_oss".
+// "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2", "seed_oss",
+// "lfm2", "pythonic".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 std::string_view tool_call_format_name(ToolCallFormat format);
 
@@ -86,7 +90,9 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
 // coders), one with Llama 3.1's ipython turn or <|python_tag|> is llama3_json, one that writes
 // [TOOL_CALLS] is Mistral's, one with harmony's <|channel|> gpt-oss's, one with <function= (checked
 // before <tool_call>) Qwen3-Coder's, one with <arg_key> GLM-4.5's, one with <minimax:tool_call>
-// MiniMax-M2's, one with <seed:tool_call> (checked before <function=) Seed-OSS's; nullopt when the
+// MiniMax-M2's, one with <seed:tool_call> (checked before <function=) Seed-OSS's, a ChatML one that
+// lists the tools as "List of tools: " (LFM2's and LFM2.5's, whose calls the template does not
+// write back) or writes <|tool_call_start|> LFM2's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

@@ -5,6 +5,7 @@
 #include "pipeline/tool_calls/harmony_parser.hpp"
 #include "pipeline/tool_calls/thinking_parser.hpp"
 #include "pipeline/tool_calls/glm_call_parser.hpp"
+#include "pipeline/tool_calls/pythonic_call_parser.hpp"
 #include "pipeline/tool_calls/xml_call_parser.hpp"
 
 namespace troupe {
@@ -449,6 +450,8 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
         case ToolCallFormat::Hermes: return std::make_unique<HermesParser>();
         case ToolCallFormat::Llama3Json: return std::make_unique<Llama3JsonParser>();
         case ToolCallFormat::Mistral: return std::make_unique<MistralParser>();
+        case ToolCallFormat::Lfm2: return std::make_unique<PythonicCallParser>(kLfm2Calls);
+        case ToolCallFormat::Pythonic: return std::make_unique<PythonicCallParser>(kPythonicCalls);
       }
       return nullptr;
     case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();

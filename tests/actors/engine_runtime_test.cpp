@@ -89,6 +89,24 @@ class FlakyBackend final : public Backend {
   std::atomic<int>* fail_next_;
 };
 
+// The first series of /metrics whose name and labels match `series` (a regex), or -1.
+double exported(EngineRuntime& engine, const std::string& series) {
+  const std::string m = engine.metrics_text();
+  std::smatch match;
+  if (!std::regex_search(m, match, std::regex(series + " ([0-9.e+-]+)"))) return -1;
+  return std::stod(match[1].str());
+}
+// Whether that series comes to equal `expected` within `limit` (the telemetry actor applies the
+// scheduler's snapshots asynchronously).
+bool becomes(EngineRuntime& engine, const std::string& series, double expected, std::chrono::seconds limit = 5s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (exported(engine, series) == expected) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
 struct Fixture {
   std::atomic<int> fail_next{0};
   std::shared_ptr<const ModelText> text;
@@ -121,21 +139,8 @@ struct Fixture {
   }
 
   // troupe_kv_blocks{engine="0",state="used"} as exported on /metrics.
-  double kv_blocks_used() {
-    const std::string m = engine->metrics_text();
-    std::smatch match;
-    static const std::regex re(R"re(troupe_kv_blocks\{[^}]*state="used"[^}]*\} ([0-9.e+-]+))re");
-    if (!std::regex_search(m, match, re)) return -1;
-    return std::stod(match[1].str());
-  }
-  bool wait_kv_free(std::chrono::seconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (kv_blocks_used() == 0) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
+  double kv_blocks_used() { return exported(*engine, R"re(troupe_kv_blocks\{[^}]*state="used"[^}]*\})re"); }
+  bool wait_kv_free(std::chrono::seconds limit = 10s) { return becomes(*engine, R"re(troupe_kv_blocks\{[^}]*state="used"[^}]*\})re", 0, limit); }
 };
 
 }  // namespace
@@ -289,19 +294,9 @@ bool resume_engine(EngineRuntime& engine) {
   engine.resume([answered] { answered->set_value(); });
   return answered->get_future().wait_for(30s) == std::future_status::ready;
 }
-// vllm:num_requests_waiting as exported, once it equals `expected` (the telemetry actor applies
-// the scheduler's snapshots asynchronously); -1 if it never does within 5 s.
-double waiting_becomes(EngineRuntime& engine, double expected) {
-  static const std::regex re(R"re(vllm:num_requests_waiting\{[^}]*\} ([0-9.e+-]+))re");
-  double seen = -1;
-  for (int i = 0; i < 250; ++i) {
-    const std::string m = engine.metrics_text();
-    std::smatch match;
-    if (std::regex_search(m, match, re)) seen = std::stod(match[1].str());
-    if (seen == expected) return seen;
-    std::this_thread::sleep_for(20ms);
-  }
-  return -1;
+// vllm:num_requests_waiting comes to equal `expected`.
+bool waiting_becomes(EngineRuntime& engine, double expected) {
+  return becomes(engine, R"re(vllm:num_requests_waiting\{[^}]*\})re", expected);
 }
 std::size_t tokens_of(RecordingSink& sink) {
   std::size_t n = 0;
@@ -330,7 +325,7 @@ TEST_CASE("pause keep freezes a running request and queues new ones; resume cont
   CHECK(frozen_at < 48);
   CHECK(f.kv_blocks_used() > 0);  // its KV cache kept
   CHECK(queued->events().empty());  // not admitted: not even its first event
-  CHECK(waiting_becomes(*f.engine, 1) == 1);  // the queued request, held by the pause, counts as waiting
+  CHECK(waiting_becomes(*f.engine, 1));  // the queued request, held by the pause, counts as waiting
   REQUIRE(resume_engine(*f.engine));
   CHECK_FALSE(f.engine->paused());
   REQUIRE(running->wait());
@@ -400,10 +395,10 @@ TEST_CASE("a request held by a pause whose client leaves is dropped, and counts 
   auto held = std::make_shared<RecordingSink>();
   f.engine->submit(f.completion("cmpl-held", "The quick brown fox", 8), held);
   std::this_thread::sleep_for(200ms);
-  CHECK(waiting_becomes(*f.engine, 1) == 1);
+  CHECK(waiting_becomes(*f.engine, 1));
   f.engine->cancel("cmpl-held");
   REQUIRE(held->wait(5s));
-  CHECK(waiting_becomes(*f.engine, 0) == 0);
+  CHECK(waiting_becomes(*f.engine, 0));
   REQUIRE(resume_engine(*f.engine));
   auto next = std::make_shared<RecordingSink>();
   f.engine->submit(f.completion("cmpl-next", "The quick brown fox", 8), next);
