@@ -33,7 +33,7 @@ struct Held {
 };
 
 // POST /pause: while `mode` is set nothing new is admitted (it is held), and in Keep mode no step
-// is planned. The /pause calls are answered once the engine is as the mode says (settled()).
+// is planned. The /pause calls are answered once the engine is as the mode says (settle_pause).
 struct PauseState {
   std::optional<PauseMode> mode;
   std::deque<Held> held;
@@ -299,6 +299,7 @@ caf::behavior scheduler_behavior(Self* self, SchedulerActorConfig config) {
     st.config.healthy->store(true);
     if (st.config.on_executor_up) st.config.on_executor_up(true);
     pump(self);
+    settle_pause(self);  // the steps it took with it were all a pause waited for
   });
   return {
       [self](atoms::submit, SubmitSequences& submit) -> caf::result<AdmissionResult> {

@@ -263,7 +263,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   for (const auto& [key, value] : dimensions) {
     if (value <= 0) fail(arch + "." + key + " is " + std::to_string(value) + ": it must be positive");
   }
-  if (family->arch == Architecture::Lfm2) {
+  if (family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe) {
     read_lfm2(gguf, arch, spec);
   } else {
     if (family->gated_delta_net) read_qwen35(gguf, arch, spec);

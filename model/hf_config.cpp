@@ -314,8 +314,9 @@ bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view f
 // Lfm2MLP derives from block_ff_dim (intermediate_size) as Llama's reference code did: 2/3 of it,
 // times block_ffn_dim_multiplier and rounded up to block_multiple_of when a multiplier is given.
 void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
+  const bool moe = cfg.string("model_type").value_or("") == "lfm2_moe";  // Lfm2MoeMLP: intermediate_size as it is
   int64_t ff = cfg.present("block_ff_dim") ? cfg.integer("block_ff_dim") : cfg.integer("intermediate_size");
-  if (cfg.boolean("block_auto_adjust_ff_dim").value_or(true)) {
+  if (!moe && cfg.boolean("block_auto_adjust_ff_dim").value_or(true)) {
     ff = static_cast<int64_t>(2.0 * static_cast<double>(ff) / 3.0);
     const bool multiplied = !cfg.present("block_ffn_dim_multiplier") || cfg.find("block_ffn_dim_multiplier") != nullptr;
     if (multiplied) {
@@ -487,6 +488,16 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     moe.selection_bias = true;
     moe.normalize_top_k = true;
   }
+  if (family.arch == Architecture::Lfm2Moe) {  // Lfm2MoeTopKRouter, Lfm2MoeConfig's defaults
+    moe.sigmoid_scores = true;
+    moe.selection_bias = cfg.boolean("use_expert_bias").value_or(true);
+    moe.normalize_top_k = cfg.boolean("norm_topk_prob").value_or(true);
+    moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
+    const int64_t dense = cfg.optional_integer("num_dense_layers").value_or(2);
+    if (dense < 0) cfg.fail("num_dense_layers must not be negative");
+    moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+    for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
+  }
   if (family.arch == Architecture::Glm4Moe) {  // Glm4MoeConfig's defaults when absent
     moe.sigmoid_scores = true;
     moe.selection_bias = true;
@@ -565,8 +576,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   ModelSpec spec;
   spec.arch = family->arch;
   spec.hidden_size = cfg.integer("hidden_size");
-  const bool lfm2 = family->arch == Architecture::Lfm2;
-  if (!lfm2) spec.intermediate_size = cfg.integer("intermediate_size");  // LFM2's: read_lfm2
+  const bool lfm2 = family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe;
+  if (family->arch != Architecture::Lfm2) spec.intermediate_size = cfg.integer("intermediate_size");  // LFM2's: read_lfm2
   const bool qwen35 = family->arch == Architecture::Qwen35;
   spec.num_layers = cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");

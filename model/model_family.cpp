@@ -70,6 +70,8 @@ constexpr std::array<std::string_view, 1> kQwen35Gguf{"qwen35"};
 constexpr std::array<std::string_view, 1> kQwen35MoeGguf{"qwen35moe"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
+constexpr std::array<std::string_view, 1> kLfm2MoeTypes{"lfm2_moe"};
+constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
 // MLP's projections, o_proj, the q/k norms and the final norm.
 constexpr std::array<TensorRename, 9> kLfm2Renames{{
@@ -84,8 +86,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 29>& families() {
-  static const std::array<ModelFamily, 29> all{{
+const std::array<ModelFamily, 30>& families() {
+  static const std::array<ModelFamily, 30> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -196,6 +198,13 @@ const std::array<ModelFamily, 29>& families() {
       // llama.cpp calls its final norm token_embd_norm.
       {.arch = Architecture::Lfm2, .hf_model_types = kLfm2Types, .gguf_architectures = kLfm2Gguf,
        .qk_norm = true, .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
+      // LFM2's mixture of experts (LFM2-8B-A1B): LFM2's layers, every MLP after the
+      // first num_dense_layers experts chosen by sigmoid scores plus a selection bias (expert_bias, in
+      // the block), renormalized; the experts under LFM2's w1/w3/w2 names.
+      {.arch = Architecture::Lfm2Moe, .hf_model_types = kLfm2MoeTypes, .gguf_architectures = kLfm2MoeGguf,
+       .qk_norm = true, .mixture_of_experts = true,
+       .expert_names = {.block = "feed_forward", .gate = "w1", .up = "w3", .down = "w2", .selection_bias = "expert_bias"},
+       .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
       // Qwen3.5 (0.8B to 27B dense): three in four layers a gated delta net (ModelSpec::delta_net),
       // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
       // each head; (1 + w) RMSNorms.

@@ -18,6 +18,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::MinimaxM2: return "minimax_m2";
     case Architecture::SeedOss: return "seed_oss";
     case Architecture::Lfm2: return "lfm2";
+    case Architecture::Lfm2Moe: return "lfm2_moe";
     case Architecture::Qwen35: return "qwen3_5";
     case Architecture::Qwen35Moe: return "qwen3_5_moe";
     case Architecture::Gemma2: return "gemma2";

@@ -123,6 +123,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  llama.cpp's conversion.
   lfm2/          Lfm2ForCausalLM (LFM2): short-convolution layers around an attention layer, config.json
                  as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
+  lfm2_moe/      Lfm2MoeForCausalLM (LFM2-8B-A1B's layout, --only lfm2_moe, after lfm2): a dense layer, then
+                 experts by sigmoid scores and a selection bias; and lfm2_moe_gguf, llama.cpp's conversion.
   qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
                  with its output gate, as released beside a vision tower; and qwen3_5_gguf, llama.cpp's
                  conversion (qwen35: value heads reordered, −exp(A_log) stored, norms as 1 + w);
@@ -687,6 +689,45 @@ def lfm2_fixtures(out: Path) -> None:
                    ["<|im_start|>"], True, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
     emit_llamacpp_gguf(out / "lfm2_gguf", out / "lfm2", model, cases, 384, sentencepiece_class="lfm2.LFM2Model",
                        outtype="bf16")
+
+
+def lfm2_moe_fixtures(out: Path) -> None:
+    """LFM2's mixture of experts (LFM2-8B-A1B's layout): lfm2's four layers, the first MLP dense
+    (num_dense_layers 1, intermediate_size 32 as it is: no width rule), the others 4 experts of 16
+    columns under LFM2's w1/w3/w2 names, 2 per token by sigmoid scores plus a selection bias
+    (expert_bias) that changes choices, renormalized; and lfm2_moe_gguf, llama.cpp's conversion
+    (lfm2moe: stacked experts, exp_probs_b). The tokenizer is lfm2's."""
+    from transformers import Lfm2MoeConfig, Lfm2MoeForCausalLM
+    config = Lfm2MoeConfig(vocab_size=384, hidden_size=16, intermediate_size=32, moe_intermediate_size=16,
+                           num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128,
+                           norm_eps=1e-5, conv_L_cache=3, layer_types=["conv", "full_attention", "conv", "conv"],
+                           num_dense_layers=1, num_experts=4, num_experts_per_tok=2, use_expert_bias=True,
+                           norm_topk_prob=True, routed_scaling_factor=1.0,
+                           rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
+                           initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(Lfm2MoeForCausalLM, config, 4101)
+    gen = torch.Generator().manual_seed(4102)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            if hasattr(layer, "conv"):  # taps that mix positions, as lfm2's
+                layer.conv.in_proj.weight.mul_(4.0)
+                layer.conv.conv.weight.copy_(torch.randn(layer.conv.conv.weight.shape, generator=gen))
+            block = layer.feed_forward
+            if hasattr(block, "gate"):  # scores spread over (0, 1), a bias that changes choices
+                block.gate.weight.mul_(8.0)
+                block.expert_bias.copy_((0.1 * torch.randn(4, generator=gen)).to(torch.bfloat16).float())
+    model = bf16(model)
+    cases = small_cases(4111)
+    emit(out / "lfm2_moe", model, cases, saver=save_bf16(model))
+    names = load_file(str(out / "lfm2_moe" / "model.safetensors"))
+    assert "model.layers.1.feed_forward.experts.3.w2.weight" in names, sorted(names)[:12]
+    assert "model.layers.1.feed_forward.expert_bias" in names and "model.layers.0.feed_forward.w1.weight" in names
+    reloaded = Lfm2MoeForCausalLM.from_pretrained(out / "lfm2_moe", dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "lfm2_moe reload"
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / name, out / "lfm2_moe" / name)
+    emit_llamacpp_gguf(out / "lfm2_moe_gguf", out / "lfm2_moe", model, cases, 384,
+                       sentencepiece_class="lfm2.LFM2MoeModel", outtype="bf16")
 
 
 def qwen3_5_fixtures(out: Path) -> None:
@@ -1517,7 +1558,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

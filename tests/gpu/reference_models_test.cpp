@@ -253,6 +253,27 @@ TEST_CASE("lfm2 (short convolutions around attention) as released and llama.cpp'
   CHECK(backend.kv_cache_bytes() == 2 * 1 * 64 * 4 * 1 * 8 * 2);  // planes, layers, blocks, slots, heads, dims, bf16
 }
 
+TEST_CASE("lfm2_moe (LFM2's layers, experts by sigmoid scores and a selection bias) as saved and llama.cpp's GGUF "
+          "match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("lfm2_moe");
+  check_all_cases_in_one_step("lfm2_moe_gguf");
+  for (const char* path : {"models/lfm2_moe", "models/lfm2_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Lfm2Moe);
+    CHECK(spec.layer_mixer == std::vector<Mixer>{Mixer::ShortConv, Mixer::Attention, Mixer::ShortConv, Mixer::ShortConv});
+    CHECK(spec.intermediate_size == 32);  // the dense layer's, as given: no width rule
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->num_experts == 4);
+    CHECK(spec.moe->experts_per_token == 2);
+    CHECK(spec.moe->intermediate_size == 16);
+    CHECK((spec.moe->sigmoid_scores && spec.moe->selection_bias && spec.moe->normalize_top_k));
+    CHECK(spec.moe->weights_scale == 1.0);
+    CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true, true, true});
+    CHECK(spec.tie_word_embeddings);
+  }
+}
+
 TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released and llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen3_5");
@@ -669,7 +690,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

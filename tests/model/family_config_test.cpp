@@ -680,6 +680,41 @@ TEST_CASE("LFM2 configs: convolution layers from layer_types or full_attn_idxs, 
   }
 }
 
+TEST_CASE("LFM2-MoE configs: Lfm2MoeConfig's routing defaults, the dense layers first, the experts under LFM2's names",
+          "[model][config][families]") {
+  // LFM2-8B-A1B's shape, the routing keys left to Lfm2MoeConfig's defaults.
+  std::string types;
+  for (int i = 0; i < 24; ++i) types += std::string(i ? "," : "") + (i % 4 == 2 ? "\"full_attention\"" : "\"conv\"");
+  const std::string config = R"({"model_type":"lfm2_moe","hidden_size":2048,"intermediate_size":7168,
+    "moe_intermediate_size":1792,"num_hidden_layers":24,"num_experts":32,"num_experts_per_tok":4,
+    "num_attention_heads":32,"num_key_value_heads":8,"max_position_embeddings":128000,"vocab_size":65536,
+    "layer_types":[)" + types + "]}";
+  const ModelSpec s = spec_from_hf_config(parse(config.c_str()), "config.json");
+  CHECK(s.arch == Architecture::Lfm2Moe);
+  CHECK(s.intermediate_size == 7168);  // no width rule (Lfm2MoeMLP takes intermediate_size as it is)
+  REQUIRE(s.moe);
+  CHECK(s.moe->intermediate_size == 1792);
+  CHECK((s.moe->sigmoid_scores && s.moe->selection_bias && s.moe->normalize_top_k));
+  CHECK(s.moe->weights_scale == 1.0);
+  CHECK_FALSE(s.moe->sparse_layers[1]);  // num_dense_layers 2
+  CHECK(s.moe->sparse_layers[2]);
+  CHECK(s.attention_layers() == 6);
+  CHECK(s.tie_word_embeddings);
+  const DecoderLayout layout = decoder_layout(s);
+  CHECK(layout.layers[0].gate == "model.layers.0.mlp.gate_proj.weight");  // LFM2's feed_forward.w1, renamed
+  CHECK(layout.layers[2].router == "model.layers.2.feed_forward.gate.weight");
+  CHECK(layout.layers[2].selection_bias == "model.layers.2.feed_forward.expert_bias");
+  CHECK(layout.layers[2].experts[31].down == "model.layers.2.feed_forward.experts.31.w2.weight");
+  const ModelSpec unbiased = spec_from_hf_config(parse(R"({"model_type":"lfm2_moe","hidden_size":64,"intermediate_size":128,
+    "moe_intermediate_size":32,"num_hidden_layers":2,"num_experts":4,"num_experts_per_tok":2,"num_dense_layers":0,
+    "use_expert_bias":false,"norm_topk_prob":false,"routed_scaling_factor":2.0,"num_attention_heads":4,
+    "max_position_embeddings":64,"vocab_size":100})"), "config.json");
+  CHECK_FALSE(unbiased.moe->selection_bias);
+  CHECK_FALSE(unbiased.moe->normalize_top_k);
+  CHECK(unbiased.moe->weights_scale == 2.0);
+  CHECK(unbiased.moe->sparse_layers == std::vector<bool>{true, true});
+}
+
 TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution layers", "[model][gguf][families]") {
   const auto lfm2 = [](std::vector<uint32_t> kv_heads, bool window) {
     test::GgufBuilder b;
