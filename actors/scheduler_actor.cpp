@@ -102,6 +102,7 @@ void send_snapshot(Self* self, const StepResult* result) {
   snap.engine = self->state.config.engine;
   snap.running = s.num_running;
   snap.waiting = s.num_waiting + self->state.pause.held_sequences;  // held while paused: waiting to the router too
+  snap.paused = self->state.pause.mode.has_value();
   snap.kv_used = s.kv_used_blocks;
   snap.kv_free = s.kv_free_blocks;
   snap.kv_cached = s.kv_cached_blocks;

@@ -25,6 +25,7 @@ caf::behavior telemetry_behavior(instrumented<caf::event_based_actor>* self, Tel
             EngineLoadSample{s.running, s.waiting, s.kv_used, s.kv_total, s.step, s.prefill_tokens + s.decode_tokens});
         m.set_saturation(sat.kv_blocks, sat.running_slots, sat.step_tokens, sat.waiting_queue);
         m.set_queue(s.running, s.waiting);
+        m.set_paused(s.paused);
         m.set_kv_blocks(s.kv_used, s.kv_free, s.kv_cached, s.kv_total);
         if (s.step) m.add_step(s.prefill_tokens, s.decode_tokens, s.step_seconds);
         if (s.preemptions > 0) m.add_preemptions(s.preemptions);

@@ -134,6 +134,11 @@ ServingMetrics::ServingMetrics(std::shared_ptr<prometheus::Registry> registry, s
                       .Register(r)
                       .Add({{"engine", labels_.at("engine")}});
   executor_up_->Set(1);
+  paused_ = &prometheus::BuildGauge()
+                 .Name("troupe_engine_paused")
+                 .Help("1 while the engine is paused (POST /pause): nothing new starts until POST /resume.")
+                 .Register(r)
+                 .Add({{"engine", labels_.at("engine")}});
   executor_weight_bytes_ = &prometheus::BuildGauge()
                                 .Name("troupe_executor_weight_bytes")
                                 .Help("Bytes of model weights each executor rank holds (its shard under tensor parallelism).")
@@ -278,6 +283,7 @@ void ServingMetrics::count_request(const std::string& tenant, std::string_view o
 }
 
 void ServingMetrics::set_executor_up(bool up) { executor_up_->Set(up ? 1 : 0); }
+void ServingMetrics::set_paused(bool paused) { paused_->Set(paused ? 1 : 0); }
 
 void ServingMetrics::set_executor_weight_bytes(int rank, int64_t bytes) {
   executor_weight_bytes_->Add({{"engine", labels_.at("engine")}, {"rank", std::to_string(rank)}}).Set(static_cast<double>(bytes));

@@ -59,6 +59,7 @@ class ServingMetrics {
   void count_request(const std::string& tenant, std::string_view outcome, int64_t prompt_tokens,
                      int64_t generation_tokens);
   void set_executor_up(bool up);
+  void set_paused(bool paused);  // troupe_engine_paused
   // The bytes of weights an executor rank holds (rank 0 alone without tensor parallelism).
   void set_executor_weight_bytes(int rank, int64_t bytes);
   // vllm:cache_config_info: the KV cache configuration as labels, value 1.
@@ -98,6 +99,7 @@ class ServingMetrics {
   prometheus::Family<prometheus::Counter>* prompt_class_;
   prometheus::Histogram* prompt_length_;
   prometheus::Gauge* executor_up_;
+  prometheus::Gauge* paused_;
   prometheus::Family<prometheus::Gauge>* executor_weight_bytes_;
   std::vector<prometheus::Histogram*> stage_seconds_;  // parallel to the stages given at construction
   prometheus::Family<prometheus::Counter>* aborts_;

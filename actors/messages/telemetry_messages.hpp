@@ -20,6 +20,7 @@ struct EngineSnapshot {
   int64_t spec_drafts = 0, spec_draft_tokens = 0, spec_accepted_tokens = 0;
   std::vector<int64_t> spec_accepted_per_position;
   bool step = false;  // false for a snapshot taken without a step (admission, abort)
+  bool paused = false;  // between POST /pause and POST /resume
 };
 
 }  // namespace troupe

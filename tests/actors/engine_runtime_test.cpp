@@ -326,8 +326,10 @@ TEST_CASE("pause keep freezes a running request and queues new ones; resume cont
   CHECK(f.kv_blocks_used() > 0);  // its KV cache kept
   CHECK(queued->events().empty());  // not admitted: not even its first event
   CHECK(waiting_becomes(*f.engine, 1));  // the queued request, held by the pause, counts as waiting
+  CHECK(becomes(*f.engine, R"re(troupe_engine_paused\{[^}]*\})re", 1));
   REQUIRE(resume_engine(*f.engine));
   CHECK_FALSE(f.engine->paused());
+  CHECK(becomes(*f.engine, R"re(troupe_engine_paused\{[^}]*\})re", 0));
   REQUIRE(running->wait());
   REQUIRE(queued->wait());
   CHECK_FALSE(running->error());
