@@ -109,8 +109,14 @@ class Reader {
 
   Value value() {
     const char c = peek();
-    if (c == '[' || c == '(') return sequence(c == '[' ? ']' : ')');
-    if (c == '{') return dict();
+    if (c == '[' || c == '(' || c == '{') {
+      // A generated text may nest without end: past this depth it is not calls (and the reader's
+      // recursion stays shallow).
+      if (++depth_ > kMaxDepth) throw NotCalls{};
+      Value nested = c == '{' ? dict() : sequence(c == '[' ? ']' : ')');
+      --depth_;
+      return nested;
+    }
     if (c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) return number();
     if (is_name_start(c)) {
       // A string prefix (r, u, and their capitals) directly before a quote, or a word.
@@ -295,8 +301,10 @@ class Reader {
     return v;
   }
 
+  static constexpr int kMaxDepth = 64;
   std::string_view text_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

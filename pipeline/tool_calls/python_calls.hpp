@@ -10,7 +10,7 @@
 // None (and JSON's true / false / null, which vLLM accepts too), lists and dicts of them. Beyond
 // vLLM's ast reading: a sign before a number (-1) and tuples (as lists) are literals too, rather
 // than making the whole reply text. Anything else — a positional argument, an expression, a
-// dotted name, text after the list — makes the text not a list of calls.
+// dotted name, text after the list, values nested deeper than 64 — makes the text not a list of calls.
 #include <optional>
 #include <string_view>
 #include <vector>

@@ -50,6 +50,9 @@ TEST_CASE("pythonic calls read as Python reads them", "[tool_calls][pythonic]") 
     }
   }
   CHECK(lists >= 15);
+  // Nesting without end (a model's text can do anything) is not calls, and does not exhaust the stack.
+  CHECK_FALSE(python_calls("[f(a=" + std::string(100000, '[') + ")]").has_value());
+  CHECK(python_calls("[f(a=" + std::string(60, '[') + std::string(60, ']') + ")]").has_value());
 }
 
 TEST_CASE("lfm2: text, a block of calls, text; streamed in any pieces as whole", "[tool_calls][pythonic]") {
