@@ -3,7 +3,7 @@
 
 - every YAML file under deploy/ parses (multi-document for k8s), every dashboard is JSON;
 - every alert has `for`, a `severity` label (critical, warning, info), `summary`, `description`
-  templated with {{ $labels... }} and (except up/down checks) {{ $value... }}, and a `runbook` annotation whose anchor exists
+  templated with {{ $labels... }} and (except state checks, == 0 or == 1) {{ $value... }}, and a `runbook` annotation whose anchor exists
   in docs/RUNBOOK.md;
 - every alert has a promtool unit test that expects it firing and one that expects it quiet, and
   every rule file is covered by some unit test;
@@ -104,8 +104,8 @@ def check_alerts(docs: dict[Path, list]) -> None:
                     text = ann.get("summary", "") + ann.get("description", "")
                     check(bool(ann.get("summary")) and bool(ann.get("description")), f"{name}: summary and description")
                     check("{{ $labels" in text, f"{name}: annotations template $labels")
-                    # $value says something unless the condition is an up/down check (== 0).
-                    if not re.search(r"==\s*0\s*$", str(r.get("expr", "")).strip()):
+                    # $value says something unless the condition is a state check (== 0: down, == 1: paused).
+                    if not re.search(r"==\s*[01]\s*$", str(r.get("expr", "")).strip()):
                         check("{{ $value" in text, f"{name}: annotations template $value")
                     m = re.fullmatch(r"docs/RUNBOOK\.md#([\w-]+)", ann.get("runbook", ""))
                     check(bool(m) and m.group(1) in anchors, f"{name}: runbook anchor exists in docs/RUNBOOK.md",
