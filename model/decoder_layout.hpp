@@ -45,6 +45,14 @@ struct LayerLayout {
     std::string qkv, z, b, a, conv, a_log, decay, dt_bias, norm, out;
   };
   DeltaNet delta;
+  // A Mamba2 layer (ModelSpec::mamba) instead of attention: in_proj [inner + conv width + heads,
+  // hidden], the convolution's taps [conv width, 1, kernel] (GGUF: [conv width, kernel]) and bias,
+  // dt_bias, A_log and D [heads], the gated norm [inner] and out_proj [hidden, inner]. llama.cpp's
+  // GGUF stores −exp(A_log), which ModelFiles serves as `decay` (mamba.A); a model has one of the two.
+  struct Mamba {
+    std::string in, conv, conv_bias, dt_bias, a_log, decay, d, norm, out;
+  };
+  Mamba mamba;
   // Latent attention (ModelSpec::mla), instead of k and v (and of q with a q_lora_rank):
   //   q = q_b(RMSNorm_{q_a_norm}(q_a x)), or q x;  [c, k_rope] = kv_a x, c ← RMSNorm_{kv_a_norm}(c)
   // and the heads' up-projections of the latent, kv_b ([heads (nope + v), kv_lora_rank], Hugging

@@ -146,25 +146,32 @@ void read_mla(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   spec.mla = mla;
 }
 
-// LFM2: attention.head_count_kv per layer, 0 where the layer convolves instead (llama.cpp's
-// converter writes it so); shortconv.l_cache the convolution's taps. llama.cpp reads a sliding
-// window for the attention layers of some LFM2 files, which transformers' LFM2 has not: refused.
-void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+// A hybrid's attention.head_count_kv per layer, as llama.cpp's converters write it for LFM2 and
+// Granite 4.0-H: 0 where the layer is `other` (a convolution, a Mamba-2 layer) instead of attention.
+void read_mixers_from_kv_heads(const GgufFile& gguf, const std::string& arch, ModelSpec& spec, Mixer other) {
   const std::string source = gguf.path().string();
   const std::string kv_key = arch + ".attention.head_count_kv";
   const std::optional<std::vector<int64_t>> per_layer = gguf.get_int_array(kv_key);
   if (!per_layer || static_cast<int64_t>(per_layer->size()) != spec.num_layers) {
     throw ModelError(source + ": " + kv_key + " must list each of the " + std::to_string(spec.num_layers) +
-                     " layers' key/value heads (0 for a convolution layer)");
+                     " layers' key/value heads (0 for a layer without attention)");
   }
   for (const int64_t heads : *per_layer) {
-    spec.layer_mixer.push_back(heads == 0 ? Mixer::ShortConv : Mixer::Attention);
+    spec.layer_mixer.push_back(heads == 0 ? other : Mixer::Attention);
     if (heads == 0) continue;
     if (spec.num_kv_heads != 0 && spec.num_kv_heads != heads) {
       throw ModelError(source + ": " + kv_key + " differs between attention layers, which troupe does not run");
     }
     spec.num_kv_heads = heads;
   }
+}
+
+// LFM2: the convolution layers by their 0 KV heads; shortconv.l_cache the convolution's taps.
+// llama.cpp reads a sliding window for the attention layers of some LFM2 files, which
+// transformers' LFM2 has not: refused.
+void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  read_mixers_from_kv_heads(gguf, arch, spec, Mixer::ShortConv);
   const std::optional<int64_t> taps = gguf.get_int(arch + ".shortconv.l_cache");
   if (!taps) throw ModelError(source + ": missing metadata key " + arch + ".shortconv.l_cache");
   const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv);
@@ -174,6 +181,41 @@ void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   }
   if (gguf.get_int(arch + ".attention.sliding_window").value_or(0) > 0) {
     throw ModelError(source + ": " + arch + ".attention.sliding_window: LFM2 with sliding-window attention is not supported");
+  }
+}
+
+// Granite 4.0-H (llama.cpp's granitehybrid): the Mamba-2 layers by their 0 KV heads, their sizes
+// as ssm.* (time_step_rank is the number of heads, inner_size all their dimensions), the dense
+// MLP's width (expert_shared_feed_forward_length), and RoPE only where rope.scaling.finetuned says
+// (llama.cpp's converter sets it for the hybrids that rotate, none of Granite 4.0-H's).
+void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const auto required = [&](const std::string& key) {
+    const std::optional<int64_t> v = gguf.get_int(arch + "." + key);
+    if (!v || *v <= 0) throw ModelError(source + ": missing metadata key " + arch + "." + key);
+    return *v;
+  };
+  if (gguf.get_int(arch + ".expert_count").value_or(0) > 0) {
+    throw ModelError(source + ": Granite 4.0-H with experts (H-Tiny, H-Small) is not supported yet; the dense H-Micro, "
+                     "H-1B and H-350M are");
+  }
+  read_mixers_from_kv_heads(gguf, arch, spec, Mixer::Mamba2);
+  if (auto shared = gguf.get_int(arch + ".expert_shared_feed_forward_length")) spec.intermediate_size = *shared;
+  const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::Mamba2);
+  if (conv != spec.layer_mixer.end()) {
+    Mamba2Spec m;
+    m.heads = required("ssm.time_step_rank");
+    const int64_t inner = required("ssm.inner_size");
+    if (inner % m.heads != 0) throw ModelError(source + ": " + arch + ".ssm.inner_size is not a multiple of its heads");
+    m.head_dim = inner / m.heads;
+    m.state = required("ssm.state_size");
+    m.groups = required("ssm.group_count");
+    m.conv_kernel = required("ssm.conv_kernel");
+    m.conv_bias = gguf.find_tensor("blk." + std::to_string(conv - spec.layer_mixer.begin()) + ".ssm_conv1d.bias") != nullptr;
+    spec.mamba = m;
+  }
+  if (!gguf.get_bool(arch + ".rope.scaling.finetuned").value_or(false)) {
+    spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
   }
 }
 
@@ -265,6 +307,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   }
   if (family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe) {
     read_lfm2(gguf, arch, spec);
+  } else if (family->arch == Architecture::GraniteHybrid) {
+    read_granite_hybrid(gguf, arch, spec);
   } else {
     if (family->gated_delta_net) read_qwen35(gguf, arch, spec);
     spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
@@ -336,7 +380,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.sandwich_norms = family->sandwich_norms;
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
-  if (family->arch == Architecture::Granite) {
+  if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid) {
     // As llama.cpp's converter names Granite's multipliers (absent: none, as llama.cpp reads them).
     spec.embedding_multiplier = gguf.get_float(arch + ".embedding_scale").value_or(1.0);
     spec.residual_multiplier = gguf.get_float(arch + ".residual_scale").value_or(1.0);

@@ -227,7 +227,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const std::string_view type = list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view();
       if (type == "sliding_attention") {
         sliding[i] = true;
-      } else if (type != "full_attention" && spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // "conv", "linear_attention": read_lfm2, read_qwen35
+      } else if (type != "full_attention" && type != "attention" &&  // "attention": transformers' legacy name of it
+                 spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // "conv", "linear_attention", "mamba": read_lfm2, ...
         cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
       }
     }
@@ -348,6 +349,51 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
 // Qwen3.5: which layers are gated delta nets (layer_types "linear_attention", or all but every
 // full_attention_interval-th, 4 by default, as Qwen3_5TextConfig fills them in), their sizes
 // (Qwen3_5TextConfig's defaults when absent), and the full attention's output gate.
+// Granite 4.0-H (GraniteMoeHybridConfig): which layers are Mamba-2 (layer_types "mamba", or
+// transformers' "linear_attention"; the others "attention" / "full_attention"), their sizes
+// (mamba_d_head "auto": mamba_expand · hidden / mamba_n_heads), the dense MLP's width
+// (shared_intermediate_size), RoPE only with position_embedding_type "rope". Experts (H-Tiny,
+// H-Small) are stored fused in 3-D tensors: refused.
+void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
+  if (cfg.optional_integer("num_local_experts").value_or(8) > 0) {
+    cfg.fail("Granite 4.0-H with experts (num_local_experts > 0: H-Tiny, H-Small) is not supported yet; the dense "
+             "H-Micro, H-1B and H-350M are");
+  }
+  spec.intermediate_size = cfg.optional_integer("shared_intermediate_size").value_or(1024);
+  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Mamba2);
+  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
+    if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
+      cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
+               std::to_string(spec.num_layers));
+    }
+    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
+      const json::value& t = types->as_array()[i];
+      const std::string_view name = t.is_string() ? std::string_view(t.as_string()) : std::string_view();
+      if (name == "attention" || name == "full_attention") {
+        spec.layer_mixer[i] = Mixer::Attention;
+      } else if (name != "mamba" && name != "linear_attention") {
+        cfg.fail("layer_types holds " + json::serialize(t) + " (Granite 4.0-H's are \"mamba\" and \"attention\")");
+      }
+    }
+  }
+  Mamba2Spec m;
+  m.heads = cfg.optional_integer("mamba_n_heads").value_or(128);
+  const int64_t inner = cfg.optional_integer("mamba_expand").value_or(2) * spec.hidden_size;
+  const json::value* d_head = cfg.find("mamba_d_head");
+  m.head_dim = d_head != nullptr && d_head->is_number() ? cfg.integer("mamba_d_head") : (m.heads > 0 ? inner / m.heads : 0);
+  if (m.heads * m.head_dim != inner) cfg.fail("mamba_n_heads × mamba_d_head must be mamba_expand × hidden_size");
+  m.state = cfg.optional_integer("mamba_d_state").value_or(256);
+  m.groups = cfg.optional_integer("mamba_n_groups").value_or(1);
+  m.conv_kernel = cfg.optional_integer("mamba_d_conv").value_or(4);
+  m.conv_bias = cfg.boolean("mamba_conv_bias").value_or(true);
+  if (cfg.boolean("mamba_proj_bias").value_or(false)) cfg.fail("mamba_proj_bias = true is not supported");
+  if (spec.has_mixer(Mixer::Mamba2)) spec.mamba = m;
+  if (cfg.string("position_embedding_type").value_or("") != "rope") {
+    spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
+  }
+  if (cfg.string("hidden_act").value_or("silu") != "silu") cfg.fail("hidden_act other than silu is not supported");
+}
+
 void read_qwen35(const ConfigView& cfg, ModelSpec& spec) {
   if (!read_layer_types(cfg, spec, "Qwen3.5", "linear_attention", Mixer::GatedDeltaNet)) {
     spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
@@ -577,7 +623,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.arch = family->arch;
   spec.hidden_size = cfg.integer("hidden_size");
   const bool lfm2 = family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe;
-  if (family->arch != Architecture::Lfm2) spec.intermediate_size = cfg.integer("intermediate_size");  // LFM2's: read_lfm2
+  // LFM2's: read_lfm2; Granite 4.0-H's MLP is shared_intermediate_size wide (read_granite_hybrid).
+  if (family->arch != Architecture::Lfm2 && family->arch != Architecture::GraniteHybrid) {
+    spec.intermediate_size = cfg.integer("intermediate_size");
+  }
   const bool qwen35 = family->arch == Architecture::Qwen35;
   spec.num_layers = cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");
@@ -648,7 +697,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(256.0));
   }
   spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
-  if (family->arch == Architecture::Granite) {
+  if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid) {
     // GraniteConfig's multipliers (its defaults when absent: 1, 1, 1, 1).
     spec.embedding_multiplier = cfg.number("embedding_multiplier").value_or(1.0);
     spec.residual_multiplier = cfg.number("residual_multiplier").value_or(1.0);
@@ -656,6 +705,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.logit_scale = cfg.number("logits_scaling").value_or(1.0);
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
+  if (family->arch == Architecture::GraniteHybrid) read_granite_hybrid(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   if (lfm2) read_lfm2(cfg, spec);
   if (qwen35) read_qwen35(cfg, spec);

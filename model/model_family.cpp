@@ -71,6 +71,14 @@ constexpr std::array<std::string_view, 1> kQwen35MoeGguf{"qwen35moe"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2MoeTypes{"lfm2_moe"};
+constexpr std::array<std::string_view, 1> kGraniteHybridTypes{"granitemoehybrid"};
+constexpr std::array<std::string_view, 1> kGraniteHybridGguf{"granitehybrid"};
+// Granite 4.0-H's dense MLP (shared_mlp: gate | up fused in input_linear), under the names the
+// other families give it.
+constexpr std::array<TensorRename, 2> kGraniteHybridRenames{{
+    {".shared_mlp.input_linear.", ".mlp.gate_up_proj."},
+    {".shared_mlp.output_linear.", ".mlp.down_proj."},
+}};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
 // MLP's projections, o_proj, the q/k norms and the final norm.
@@ -86,8 +94,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 30>& families() {
-  static const std::array<ModelFamily, 30> all{{
+const std::array<ModelFamily, 31>& families() {
+  static const std::array<ModelFamily, 31> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -205,6 +213,11 @@ const std::array<ModelFamily, 30>& families() {
        .qk_norm = true, .mixture_of_experts = true,
        .expert_names = {.block = "feed_forward", .gate = "w1", .up = "w3", .down = "w2", .selection_bias = "expert_bias"},
        .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
+      // Granite 4.0-H (H-Micro, H-1B, H-350M: dense): Mamba-2 layers (ModelSpec::mamba) around a few
+      // attention layers, which take no RoPE (position_embedding_type absent); Granite's
+      // multipliers; the MLP as one fused gate | up projection (kGraniteHybridRenames).
+      {.arch = Architecture::GraniteHybrid, .hf_model_types = kGraniteHybridTypes, .gguf_architectures = kGraniteHybridGguf,
+       .gguf_permuted_qk = true, .fused_projections = true, .hf_renames = kGraniteHybridRenames},
       // Qwen3.5 (0.8B to 27B dense): three in four layers a gated delta net (ModelSpec::delta_net),
       // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
       // each head; (1 + w) RMSNorms.

@@ -197,6 +197,15 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       return "model.layers." + m[1].str() + ".linear_attn." + it->second;
     }
   }
+  // Granite 4.0-H's Mamba-2 layers, under llama.cpp's names (ssm_a holds −exp(A_log): mamba.A).
+  static const std::map<std::string, std::string> kMamba2{
+      {"ssm_in.weight", "in_proj.weight"},   {"ssm_conv1d.weight", "conv1d.weight"}, {"ssm_conv1d.bias", "conv1d.bias"},
+      {"ssm_dt.bias", "dt_bias"},            {"ssm_a", "A"},                         {"ssm_d", "D"},
+      {"ssm_norm.weight", "norm.weight"},    {"ssm_out.weight", "out_proj.weight"},
+  };
+  if (family.arch == Architecture::GraniteHybrid && std::regex_match(gguf_name, m, kDeltaNetName)) {
+    if (auto it = kMamba2.find(m[2].str()); it != kMamba2.end()) return "model.layers." + m[1].str() + ".mamba." + it->second;
+  }
   // LFM2's short convolution (its Hugging Face names: conv.in_proj, conv.conv, conv.out_proj).
   static const std::regex kShortConv(R"(blk\.(\d+)\.shortconv\.(conv|in_proj|out_proj)\.(weight|bias))");
   if (std::regex_match(gguf_name, m, kShortConv)) {
@@ -207,7 +216,9 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
     if (auto it = sandwich.find(m[2].str()); family.sandwich_norms && it != sandwich.end()) {
       return "model.layers." + m[1].str() + "." + std::string(it->second) + "." + m[3].str();
     }
-    if (auto it = kFused.find(m[2].str()); family.fused_projections && it != kFused.end()) {
+    // Granite 4.0-H's GGUF holds gate and up apart (llama.cpp's converter splits input_linear).
+    const bool fused_in_gguf = family.fused_projections && family.arch != Architecture::GraniteHybrid;
+    if (auto it = kFused.find(m[2].str()); fused_in_gguf && it != kFused.end()) {
       return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
     }
     if (auto it = kLayer.find(m[2].str()); it != kLayer.end()) {
@@ -293,21 +304,20 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
 }
 
 // Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj
-// (GLM-4 only the latter).
+// (GLM-4 and Granite 4.0-H only the latter).
 // A matrix's rows are contiguous (a quantized row is whole blocks), so each part is a view of the
 // same bytes under the name the other families give it, and backends see no fused tensor.
 void ModelFiles::split_fused_projections() {
   if (!family_of(spec_.arch).fused_projections) return;
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    if (find(p + "self_attn.q_proj.weight") != nullptr) {  // GLM-4: q, k and v apart, gate|up fused
-      split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
-                                                 {p + "mlp.up_proj.weight", spec_.intermediate_size}});
-      continue;
+    // GLM-4 keeps q, k and v apart; a layer without attention (Granite 4.0-H's Mamba-2) has none.
+    if (spec_.mixer(i) == Mixer::Attention && find(p + "self_attn.q_proj.weight") == nullptr) {
+      split_rows(p + "self_attn.qkv_proj.weight", {{p + "self_attn.q_proj.weight", spec_.q_width()},
+                                                   {p + "self_attn.k_proj.weight", spec_.kv_width()},
+                                                   {p + "self_attn.v_proj.weight", spec_.kv_width()}});
     }
-    split_rows(p + "self_attn.qkv_proj.weight", {{p + "self_attn.q_proj.weight", spec_.q_width()},
-                                                 {p + "self_attn.k_proj.weight", spec_.kv_width()},
-                                                 {p + "self_attn.v_proj.weight", spec_.kv_width()}});
+    if (find(p + "mlp.gate_proj.weight") != nullptr) continue;  // apart already (Granite 4.0-H's GGUF)
     split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
                                                {p + "mlp.up_proj.weight", spec_.intermediate_size}});
   }

@@ -19,6 +19,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::SeedOss: return "seed_oss";
     case Architecture::Lfm2: return "lfm2";
     case Architecture::Lfm2Moe: return "lfm2_moe";
+    case Architecture::GraniteHybrid: return "granitemoehybrid";
     case Architecture::Qwen35: return "qwen3_5";
     case Architecture::Qwen35Moe: return "qwen3_5_moe";
     case Architecture::Gemma2: return "gemma2";
@@ -185,6 +186,20 @@ void ModelSpec::validate(const std::string& source) const {
                        std::to_string(delta_net->k_heads) + " key heads");
     }
     if (delta_net->conv_kernel < 2) throw ModelError(source + ": a linear-attention convolution needs at least 2 taps");
+  }
+  if (has_mixer(Mixer::Mamba2) != mamba.has_value()) {
+    throw ModelError(source + ": Mamba-2 layers need their sizes (mamba_*), and they only them");
+  }
+  if (mamba) {
+    require(mamba->heads, "number of Mamba-2 heads");
+    require(mamba->head_dim, "Mamba-2 head dimension");
+    require(mamba->state, "Mamba-2 state size");
+    require(mamba->groups, "number of Mamba-2 groups");
+    if (mamba->heads % mamba->groups != 0) {
+      throw ModelError(source + ": " + std::to_string(mamba->heads) + " Mamba-2 heads are not a multiple of " +
+                       std::to_string(mamba->groups) + " groups");
+    }
+    if (mamba->conv_kernel < 2) throw ModelError(source + ": a Mamba-2 convolution needs at least 2 taps");
   }
   if (attention_output_gate && (attention_bias || mla)) {
     throw ModelError(source + ": an attention output gate with attention biases or latent attention is not supported");

@@ -12,7 +12,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid };
 
 std::string_view architecture_name(Architecture a);
 
@@ -122,9 +122,9 @@ struct MlaSpec {
   int64_t qk_dim() const { return nope_dim + rope_dim; }
 };
 
-// What mixes a layer's tokens: attention over the paged KV cache, LFM2's short convolution, or
-// Qwen3.5's gated delta net.
-enum class Mixer { Attention, ShortConv, GatedDeltaNet };
+// What mixes a layer's tokens: attention over the paged KV cache, LFM2's short convolution,
+// Qwen3.5's gated delta net, or a Mamba-2 state space layer (Granite 4.0-H).
+enum class Mixer { Attention, ShortConv, GatedDeltaNet, Mamba2 };
 
 // LFM2's short convolution, which stands in for attention in some layers: a token's row x goes
 // through in_proj into three [hidden] parts B, C, x' (in that order); B ⊙ x' of this and the
@@ -157,6 +157,25 @@ struct DeltaNetSpec {
   int64_t key_width() const { return k_heads * k_dim; }
   int64_t value_width() const { return v_heads * v_dim; }
   int64_t conv_width() const { return 2 * key_width() + value_width(); }  // q, k and v: what the convolution sees
+};
+
+// A Mamba-2 layer (state space duality), in the layers layer_mixer marks: in_proj gives each token
+// z [inner], xBC [inner + 2 groups · state] and dt [heads] (inner = heads · head_dim); xBC goes
+// through a causal depthwise convolution of `conv_kernel` taps (with its bias when conv_bias) and
+// SiLU, and splits into x (heads of head_dim), B and C (groups of `state`; head h reads group
+// h / (heads / groups)). Head h keeps a state H [head_dim, state] per sequence: with
+// Δ = softplus(dt + dt_bias) and A = −exp(A_log),
+//   H ← e^(Δ A) H + Δ x ⊗ B;   y = H C + D x
+// then y ⊙ SiLU(z) through an RMSNorm over each group's inner / groups values (the gate before the
+// norm), and out_proj. The state (and the convolution's last kernel − 1 inputs) is the layer's
+// whole memory of the sequence: it has no KV cache.
+struct Mamba2Spec {
+  int64_t heads = 0, head_dim = 0, state = 0, groups = 1;
+  int64_t conv_kernel = 4;
+  bool conv_bias = true;
+  int64_t inner() const { return heads * head_dim; }
+  int64_t conv_width() const { return inner() + 2 * groups * state; }  // x, B and C: what the convolution sees
+  int64_t group_of(int64_t h) const { return h / (heads / groups); }
 };
 
 struct ModelSpec {
@@ -244,6 +263,7 @@ struct ModelSpec {
   std::vector<Mixer> layer_mixer;
   std::optional<ShortConvSpec> short_conv;  // set when some layer is a ShortConv
   std::optional<DeltaNetSpec> delta_net;    // set when some layer is a GatedDeltaNet
+  std::optional<Mamba2Spec> mamba;          // set when some layer is a Mamba2
   // q_proj gives each head's queries followed by as many gate values: the attention's output is
   // multiplied by σ(gate) before o_proj (Qwen3.5, Qwen3-Next).
   bool attention_output_gate = false;
@@ -273,7 +293,7 @@ struct ModelSpec {
   // every step of a sequence then needs its state slot, a sequence's first step (num_cached 0)
   // starts from a zero state, and a prefix-cache hit, which would skip the steps that built the
   // state, cannot serve it.
-  bool has_sequence_state() const { return short_conv.has_value() || delta_net.has_value(); }
+  bool has_sequence_state() const { return short_conv.has_value() || delta_net.has_value() || mamba.has_value(); }
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_mlp(int64_t layer) const {
     return moe && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);

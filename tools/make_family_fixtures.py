@@ -123,6 +123,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  llama.cpp's conversion.
   lfm2/          Lfm2ForCausalLM (LFM2): short-convolution layers around an attention layer, config.json
                  as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
+  granite_hybrid/ GraniteMoeHybridForCausalLM (Granite 4.0-H, dense; --only granite_hybrid, after lfm2): Mamba-2
+                 layers around a NoPE attention layer, config.json as released; and granite_hybrid_gguf.
   lfm2_moe/      Lfm2MoeForCausalLM (LFM2-8B-A1B's layout, --only lfm2_moe, after lfm2): a dense layer, then
                  experts by sigmoid scores and a selection bias; and lfm2_moe_gguf, llama.cpp's conversion.
   qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
@@ -728,6 +730,60 @@ def lfm2_moe_fixtures(out: Path) -> None:
         shutil.copy(out / "lfm2" / name, out / "lfm2_moe" / name)
     emit_llamacpp_gguf(out / "lfm2_moe_gguf", out / "lfm2_moe", model, cases, 384,
                        sentencepiece_class="lfm2.LFM2MoeModel", outtype="bf16")
+
+
+def granite_hybrid_fixtures(out: Path) -> None:
+    """Granite 4.0-H (GraniteMoeHybridForCausalLM, dense as H-Micro): four layers, three Mamba-2 (4
+    heads of 8 in 2 groups, a state of 8, a 4-tap convolution with its bias) around one attention
+    layer without RoPE; Granite's multipliers; the MLP as one fused input_linear. config.json in the
+    released form (layer_types "mamba" / "attention"), and granite_hybrid_gguf, llama.cpp's
+    conversion (granitehybrid: per-layer head_count_kv, −exp(A_log), no RoPE). The tokenizer is
+    lfm2's (run --only lfm2 first)."""
+    from transformers import GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM
+    config = GraniteMoeHybridConfig(
+        vocab_size=384, hidden_size=16, intermediate_size=32, shared_intermediate_size=32, num_hidden_layers=4,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128, rms_norm_eps=1e-5,
+        layer_types=["mamba", "attention", "mamba", "mamba"], num_local_experts=0, num_experts_per_tok=0,
+        mamba_n_heads=4, mamba_d_head=8, mamba_expand=2, mamba_d_state=8, mamba_n_groups=2, mamba_d_conv=4,
+        mamba_conv_bias=True, mamba_proj_bias=False, position_embedding_type=None, embedding_multiplier=4.0,
+        attention_multiplier=0.3, residual_multiplier=0.5, logits_scaling=2.0, tie_word_embeddings=True,
+        initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(GraniteMoeHybridForCausalLM, config, 4201)
+    gen = torch.Generator().manual_seed(4202)
+    with torch.no_grad():  # decays and steps of order 1, taps that mix positions: the state counts
+        for layer in model.model.layers:
+            if layer.mamba is not None:
+                layer.mamba.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
+                layer.mamba.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
+                layer.mamba.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
+                layer.mamba.conv1d.weight.copy_(0.5 * torch.randn(layer.mamba.conv1d.weight.shape, generator=gen))
+                layer.mamba.in_proj.weight.mul_(4.0)
+    model = bf16(model)
+    cases = small_cases(4211)
+    forgetful = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in forgetful.model.layers:
+            if layer.mamba is not None:
+                layer.mamba.A_log.fill_(6.0)
+    moved = np.abs(run_logits(forgetful, cases[2][1]) - run_logits(model, cases[2][1])).max()
+    assert moved > 0.1, f"the Mamba-2 state moves the logits by {moved} only"
+
+    def save_released(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text().replace("Infinity", "1e999"))
+        cfg.pop("time_step_limit", None)
+        cfg["layer_types"] = ["mamba", "attention", "mamba", "mamba"]
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    emit(out / "granite_hybrid", model, cases, saver=save_released)
+    names = load_file(str(out / "granite_hybrid" / "model.safetensors"))
+    assert "model.layers.0.mamba.A_log" in names and "model.layers.0.shared_mlp.input_linear.weight" in names, sorted(names)[:8]
+    reloaded = GraniteMoeHybridForCausalLM.from_pretrained(out / "granite_hybrid", dtype=torch.float32,
+                                                           attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "granite_hybrid reload"
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / name, out / "granite_hybrid" / name)
+    emit_llamacpp_gguf(out / "granite_hybrid_gguf", out / "granite_hybrid", model, cases, 384, outtype="bf16")
 
 
 def qwen3_5_fixtures(out: Path) -> None:
@@ -1558,7 +1614,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

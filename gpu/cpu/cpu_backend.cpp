@@ -239,6 +239,12 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     attn_.resize(static_cast<std::size_t>(tokens * d.value_width()));
     project_input(L.attention_norm, L.qkv, qkv_.data());
     cpu::gated_delta_net(qkv_.data(), batch, d, L.delta, eps, *states_, L.index, attn_.data(), state_scratch_, pool_.get());
+  } else if (L.mixer == Mixer::Mamba2) {  // Granite 4.0-H: a Mamba-2 layer instead of attention
+    const Mamba2Spec& m = *spec_.mamba;
+    qkv_.resize(static_cast<std::size_t>(tokens * (m.inner() + m.conv_width() + m.heads)));
+    attn_.resize(static_cast<std::size_t>(tokens * m.inner()));
+    project_input(L.attention_norm, L.qkv, qkv_.data());
+    cpu::mamba2(qkv_.data(), batch, m, L.mamba, eps, *states_, L.index, attn_.data(), state_scratch_, pool_.get());
   } else if (L.latent) {  // latent attention: its own projections and cache rows
     qkv_.resize(static_cast<std::size_t>(tokens * L.latent->input_projection().rows()));
     attn_.resize(static_cast<std::size_t>(tokens * L.latent->output_width()));

@@ -14,6 +14,7 @@
 #include "gpu/cpu/expert_mlp.hpp"
 #include "gpu/cpu/latent_attention.hpp"
 #include "gpu/cpu/gated_delta_net.hpp"
+#include "gpu/cpu/mamba2.hpp"
 #include "gpu/cpu/sequence_states.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 #include "model/decoder_layout.hpp"
@@ -48,6 +49,7 @@ class CpuBackend final : public Backend {
     std::vector<float> conv_taps;           // [hidden, kernel]
     std::vector<float> conv_bias;           // [hidden] or empty
     cpu::DeltaNetWeights delta;
+    cpu::Mamba2Weights mamba;
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
@@ -75,6 +77,7 @@ class CpuBackend final : public Backend {
   void load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L);
   // A gated delta net's (LayerLayout::delta).
   void load_delta_net(const ModelFiles& model, const LayerLayout& names, Layer& L);
+  void load_mamba2(const ModelFiles& model, const LayerLayout& names, Layer& L);
   // A convolution's taps, [channels, 1, kernel] as Hugging Face's Conv1d keeps them or [channels,
   // kernel] as llama.cpp's converter writes them.
   std::vector<float> load_taps(const ModelFiles& model, const std::string& name, int64_t channels, int64_t kernel) const;

@@ -62,6 +62,9 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     } else if (names.mixer == Mixer::GatedDeltaNet) {
       load_delta_net(model, names, L);
       state_floats[i] = cpu::delta_net_state_floats(*spec_.delta_net);
+    } else if (names.mixer == Mixer::Mamba2) {
+      load_mamba2(model, names, L);
+      state_floats[i] = cpu::mamba2_state_floats(*spec_.mamba);
     } else {
       load_attention(model, names, L);
     }
@@ -118,6 +121,37 @@ void CpuBackend::load_delta_net(const ModelFiles& model, const LayerLayout& name
   L.delta.dt_bias = model.load_f32(names.delta.dt_bias, {heads});
   L.delta.norm = model.load_f32(names.delta.norm, {d.v_dim});
   for (const auto* v : {&L.delta.taps, &L.delta.decay, &L.delta.dt_bias, &L.delta.norm}) weight_bytes_ += float_bytes(*v);
+}
+
+void CpuBackend::load_mamba2(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+  const Mamba2Spec& m = *spec_.mamba;
+  const int64_t h = spec_.hidden_size, inner = m.inner(), cw = m.conv_width(), heads = m.heads;
+  using Parts = std::vector<cpu::CpuWeight::Part>;
+  L.qkv = cpu::CpuWeight::load(model, Parts{{names.mamba.in, {inner + cw + heads, h}}}, weight_mode_);
+  L.o = cpu::CpuWeight::load(model, Parts{{names.mamba.out, {h, inner}}}, weight_mode_);
+  L.mamba.taps = load_taps(model, names.mamba.conv, cw, m.conv_kernel);
+  // A, D and the norm as one run of floats whatever their stored shape (llama.cpp's GGUF gives A and
+  // D a trailing 1 and the norm a row per group).
+  const auto flat = [&](const std::string& name, int64_t n) {
+    const std::vector<int64_t> shape = model.tensor(name).shape;
+    int64_t count = 1;
+    for (const int64_t d : shape) count *= d;
+    if (count != n) throw ModelError(name + ": " + std::to_string(count) + " values where " + std::to_string(n) + " were expected");
+    return model.load_f32(name, shape);
+  };
+  if (!names.mamba.conv_bias.empty()) L.mamba.conv_bias = flat(names.mamba.conv_bias, cw);
+  if (model.find(names.mamba.a_log) != nullptr) {
+    L.mamba.decay = flat(names.mamba.a_log, heads);
+    for (float& a : L.mamba.decay) a = -std::exp(a);
+  } else {  // llama.cpp's GGUF: −exp(A_log) as stored
+    L.mamba.decay = flat(names.mamba.decay, heads);
+  }
+  L.mamba.dt_bias = flat(names.mamba.dt_bias, heads);
+  L.mamba.skip = flat(names.mamba.d, heads);
+  L.mamba.norm = flat(names.mamba.norm, inner);
+  for (const auto* v : {&L.mamba.taps, &L.mamba.conv_bias, &L.mamba.decay, &L.mamba.dt_bias, &L.mamba.skip, &L.mamba.norm}) {
+    weight_bytes_ += float_bytes(*v);
+  }
 }
 
 void CpuBackend::load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L) {

@@ -274,6 +274,30 @@ TEST_CASE("lfm2_moe (LFM2's layers, experts by sigmoid scores and a selection bi
   }
 }
 
+TEST_CASE("granite_hybrid (Granite 4.0-H: Mamba-2 layers around NoPE attention) as released and llama.cpp's GGUF "
+          "match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("granite_hybrid");
+  check_all_cases_in_one_step("granite_hybrid_gguf");
+  for (const char* path : {"models/granite_hybrid", "models/granite_hybrid_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::GraniteHybrid);
+    CHECK(spec.layer_mixer == std::vector<Mixer>{Mixer::Mamba2, Mixer::Attention, Mixer::Mamba2, Mixer::Mamba2});
+    REQUIRE(spec.mamba);
+    CHECK(spec.mamba->heads == 4);
+    CHECK(spec.mamba->head_dim == 8);
+    CHECK(spec.mamba->state == 8);
+    CHECK(spec.mamba->groups == 2);
+    CHECK(spec.mamba->conv_kernel == 4);
+    CHECK(spec.mamba->conv_bias);
+    CHECK(spec.intermediate_size == 32);  // shared_intermediate_size
+    CHECK_FALSE(spec.uses_rope(1));       // no position_embedding_type: NoPE
+    CHECK(spec.embedding_multiplier == Approx(4.0));
+    CHECK(spec.residual_multiplier == Approx(0.5));
+    CHECK(spec.attention_layers() == 1);
+  }
+}
+
 TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released and llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen3_5");
@@ -690,7 +714,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -3,8 +3,9 @@ layers, Mistral with a sliding window, an IQuest-Coder-shaped model with clip_qk
 projections, LongRoPE and a sliding window, SmolLM3 with a layer without RoPE, Gemma 2 with soft-capping, Granite with its multipliers, Mistral Small 3.1's multimodal layout read for its text, Ministral 3
 (YaRN and Llama 4's attention temperature, in the same layout), Qwen3-VL's language model beside its
 vision tower, MiniMax-M2 (whole-projection q/k norms, partial RoPE, sigmoid routing with a selection
-bias), Seed-OSS (q/k/v biases), LFM2 and its mixture of experts (as saved and as llama.cpp's GGUF), Qwen3.5 and its mixture of experts (short convolutions and gated delta
-nets whose per-sequence state must follow each sequence through chunks, preemption and batching), Qwen3-MoE (a
+bias), Seed-OSS (q/k/v biases), LFM2 and its mixture of experts (as saved and as llama.cpp's GGUF), Granite 4.0-H (Mamba-2
+layers around NoPE attention), Qwen3.5 and its mixture of experts (short convolutions and gated delta
+nets, Mamba-2 states, whose per-sequence state must follow each sequence through chunks, preemption and batching), Qwen3-MoE (a
 dense layer among experts), Mixtral, OLMo 2 and 3 (output norms only), OLMoE, Cohere and Cohere 2 (LayerNorm,
 parallel blocks), GLM-4 (partial interleaved RoPE), EXAONE 4 (RoPE on sliding layers only); each with a
 SentencePiece tokenizer.model and its family's chat template; Qwen3 GGUFs of Q2_K, Q3_K, IQ4_NL and
@@ -34,7 +35,7 @@ from troupe_server import TroupeServer, http_request
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3",
-            "qwen3_vl", "minimax_m2", "seed_oss", "lfm2", "lfm2_moe", "lfm2_moe_gguf", "qwen3_5", "qwen3_5_moe_gguf", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
+            "qwen3_vl", "minimax_m2", "seed_oss", "lfm2", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "qwen3_5", "qwen3_5_moe_gguf", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
             "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3_fp8"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
 
@@ -64,7 +65,7 @@ FLOAT16 = {"qwen3_gguf_mixed": (2, 64), "qwen3_gguf_iq": (2, 64), "gpt_oss_gguf"
 LATENT = {"deepseek_v2_gguf": (2, 32), "deepseek_v3_fp8": (2, 32)}
 # LFM2 and Qwen3.5 hold keys and values in their one attention layer (one bfloat16 head of 8) and a
 # state per sequence in the others, which the cache size does not count.
-RECURRENT = {"lfm2": (1, 8), "lfm2_moe": (1, 8), "lfm2_moe_gguf": (1, 8), "qwen3_5": (1, 8), "qwen3_5_moe_gguf": (1, 8)}
+RECURRENT = {"lfm2": (1, 8), "lfm2_moe": (1, 8), "lfm2_moe_gguf": (1, 8), "granite_hybrid": (1, 8), "granite_hybrid_gguf": (1, 8), "qwen3_5": (1, 8), "qwen3_5_moe_gguf": (1, 8)}
 KV_CACHE_BYTES = {**{name: 200 * 2 * layers * head_dim * 2 for name, (layers, head_dim) in RECURRENT.items()},**{name: 200 * 2 * layers * 2 * head_dim * 4 for name, (layers, head_dim) in FLOAT32.items()},
                   **{name: 200 * 2 * layers * 2 * head_dim * 2 for name, (layers, head_dim) in {**BFLOAT16, **FLOAT16}.items()},
                   **{name: 200 * layers * row * 2 for name, (layers, row) in LATENT.items()}}

@@ -24,6 +24,14 @@ namespace {
 
 boost::json::object parse(const char* text) { return boost::json::parse(text).as_object(); }
 
+// A layer_types list's items (for "[" + ... + "]"): `attention` at every layer i with
+// i % period == phase, `other` elsewhere.
+std::string layer_types(int layers, int period, int phase, const std::string& attention, const std::string& other) {
+  std::string out;
+  for (int i = 0; i < layers; ++i) out += std::string(i ? "," : "") + "\"" + (i % period == phase ? attention : other) + "\"";
+  return out;
+}
+
 // GGUF value types of the format.
 constexpr uint32_t kU32 = 4, kF32 = 6, kBool = 7;
 
@@ -683,8 +691,7 @@ TEST_CASE("LFM2 configs: convolution layers from layer_types or full_attn_idxs, 
 TEST_CASE("LFM2-MoE configs: Lfm2MoeConfig's routing defaults, the dense layers first, the experts under LFM2's names",
           "[model][config][families]") {
   // LFM2-8B-A1B's shape, the routing keys left to Lfm2MoeConfig's defaults.
-  std::string types;
-  for (int i = 0; i < 24; ++i) types += std::string(i ? "," : "") + (i % 4 == 2 ? "\"full_attention\"" : "\"conv\"");
+  const std::string types = layer_types(24, 4, 2, "full_attention", "conv");
   const std::string config = R"({"model_type":"lfm2_moe","hidden_size":2048,"intermediate_size":7168,
     "moe_intermediate_size":1792,"num_hidden_layers":24,"num_experts":32,"num_experts_per_tok":4,
     "num_attention_heads":32,"num_key_value_heads":8,"max_position_embeddings":128000,"vocab_size":65536,
@@ -713,6 +720,41 @@ TEST_CASE("LFM2-MoE configs: Lfm2MoeConfig's routing defaults, the dense layers 
   CHECK_FALSE(unbiased.moe->normalize_top_k);
   CHECK(unbiased.moe->weights_scale == 2.0);
   CHECK(unbiased.moe->sparse_layers == std::vector<bool>{true, true});
+}
+
+TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and GraniteMoeHybridConfig's defaults",
+          "[model][config][families]") {
+  // A Granite 4.0-H-shaped config (mamba_d_head "auto"); experts refused.
+  const std::string types = layer_types(40, 10, 9, "attention", "mamba");
+  const std::string config = R"({"model_type":"granitemoehybrid","hidden_size":2048,"intermediate_size":8192,
+    "shared_intermediate_size":8192,"num_hidden_layers":40,"num_attention_heads":32,"num_key_value_heads":8,
+    "num_local_experts":0,"mamba_n_heads":64,"mamba_d_head":"auto","mamba_d_state":256,"mamba_n_groups":1,
+    "mamba_expand":2,"embedding_multiplier":12.0,"attention_multiplier":0.0078125,"residual_multiplier":0.22,
+    "logits_scaling":10.0,"max_position_embeddings":131072,"vocab_size":100352,"layer_types":[)" + types + "]}";
+  ModelSpec s = spec_from_hf_config(parse(config.c_str()), "config.json");
+  CHECK(s.arch == Architecture::GraniteHybrid);
+  REQUIRE(s.mamba);
+  CHECK(s.mamba->heads == 64);
+  CHECK(s.mamba->head_dim == 64);  // mamba_expand 2 × hidden 2048 / 64 heads
+  CHECK(s.mamba->state == 256);
+  CHECK(s.mamba->conv_kernel == 4);  // the config's default
+  CHECK(s.mamba->conv_bias);
+  CHECK(s.attention_layers() == 4);
+  CHECK(s.mixer(9) == Mixer::Attention);
+  CHECK_FALSE(s.uses_rope(9));  // no position_embedding_type: NoPE
+  CHECK(s.attention_scale == 0.0078125);
+  CHECK(s.has_sequence_state());
+  const DecoderLayout layout = decoder_layout(s);
+  CHECK(layout.layers[0].mamba.in == "model.layers.0.mamba.in_proj.weight");
+  CHECK(layout.layers[0].q.empty());
+  CHECK(layout.layers[9].mamba.in.empty());
+  CHECK(layout.layers[9].gate == "model.layers.9.mlp.gate_proj.weight");  // a view of shared_mlp.input_linear
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
+    "num_attention_heads":4,"num_local_experts":8,"layer_types":["mamba","attention"],"max_position_embeddings":64,
+    "vocab_size":100})"), "config.json"), Contains("experts"));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
+    "num_attention_heads":4,"num_local_experts":0,"mamba_n_heads":5,"layer_types":["mamba","attention"],
+    "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("mamba_n_heads"));
 }
 
 TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution layers", "[model][gguf][families]") {
