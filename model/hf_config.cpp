@@ -387,6 +387,12 @@ void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
   m.conv_kernel = cfg.optional_integer("mamba_d_conv").value_or(4);
   m.conv_bias = cfg.boolean("mamba_conv_bias").value_or(true);
   if (cfg.boolean("mamba_proj_bias").value_or(false)) cfg.fail("mamba_proj_bias = true is not supported");
+  // Δ clamped to time_step_limit: (0, ∞) by default, written [0.0, Infinity] (read as [0, null]).
+  if (const json::value* limit = cfg.find("time_step_limit"); limit != nullptr && !limit->is_null()) {
+    const bool unbounded = limit->is_array() && limit->as_array().size() == 2 && limit->as_array()[0].is_number() &&
+                           limit->as_array()[0].to_number<double>() == 0.0 && limit->as_array()[1].is_null();
+    if (!unbounded) cfg.fail("time_step_limit other than [0.0, Infinity] is not supported");
+  }
   if (spec.has_mixer(Mixer::Mamba2)) spec.mamba = m;
   if (cfg.string("position_embedding_type").value_or("") != "rope") {
     spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
@@ -729,6 +735,37 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   return spec;
 }
 
+namespace {
+
+// Python's json module writes float('inf') and nan as the bare words Infinity, -Infinity and NaN
+// (transformers' config of a Mamba-2 hybrid: "time_step_limit": [0.0, Infinity]), which JSON has
+// not: outside strings they become null, which no field troupe reads takes for a number.
+std::string without_python_floats(std::string text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    for (const std::string_view word : {std::string_view("-Infinity"), std::string_view("Infinity"), std::string_view("NaN")}) {
+      if (text.compare(i, word.size(), word) == 0) {
+        text.replace(i, word.size(), "null");
+        i += 3;
+        break;
+      }
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
 ModelSpec spec_from_hf_config_file(const std::filesystem::path& config_json) {
   std::ifstream in(config_json);
   if (!in) throw ModelError("cannot read " + config_json.string());
@@ -736,7 +773,7 @@ ModelSpec spec_from_hf_config_file(const std::filesystem::path& config_json) {
   ss << in.rdbuf();
   json::value v;
   try {
-    v = json::parse(ss.str());
+    v = json::parse(without_python_floats(ss.str()));
   } catch (const std::exception& e) {
     throw ModelError(config_json.string() + ": not valid JSON: " + e.what());
   }

@@ -736,7 +736,8 @@ def granite_hybrid_fixtures(out: Path) -> None:
     """Granite 4.0-H (GraniteMoeHybridForCausalLM, dense as H-Micro): four layers, three Mamba-2 (4
     heads of 8 in 2 groups, a state of 8, a 4-tap convolution with its bias) around one attention
     layer without RoPE; Granite's multipliers; the MLP as one fused input_linear. config.json in the
-    released form (layer_types "mamba" / "attention"), and granite_hybrid_gguf, llama.cpp's
+    released form (layer_types "mamba" / "attention"; time_step_limit [0.0, Infinity], which Python's
+    json writes and JSON has not), and granite_hybrid_gguf, llama.cpp's
     conversion (granitehybrid: per-layer head_count_kv, −exp(A_log), no RoPE). The tokenizer is
     lfm2's (run --only lfm2 first)."""
     from transformers import GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM
@@ -770,9 +771,9 @@ def granite_hybrid_fixtures(out: Path) -> None:
 
     def save_released(folder: Path) -> None:
         save_bf16(model)(folder)
-        cfg = json.loads((folder / "config.json").read_text().replace("Infinity", "1e999"))
-        cfg.pop("time_step_limit", None)
-        cfg["layer_types"] = ["mamba", "attention", "mamba", "mamba"]
+        cfg = json.loads((folder / "config.json").read_text())
+        # As transformers writes the default when it writes one: Python's bare Infinity, not JSON.
+        cfg.update(layer_types=["mamba", "attention", "mamba", "mamba"], time_step_limit=[0.0, float("inf")])
         (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
 
     emit(out / "granite_hybrid", model, cases, saver=save_released)

@@ -755,6 +755,9 @@ TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and
   CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
     "num_attention_heads":4,"num_local_experts":0,"mamba_n_heads":5,"layer_types":["mamba","attention"],
     "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("mamba_n_heads"));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
+    "num_attention_heads":4,"num_local_experts":0,"time_step_limit":[0.0,100.0],"layer_types":["mamba","attention"],
+    "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("time_step_limit"));
 }
 
 TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution layers", "[model][gguf][families]") {
