@@ -346,9 +346,6 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
   }
 }
 
-// Qwen3.5: which layers are gated delta nets (layer_types "linear_attention", or all but every
-// full_attention_interval-th, 4 by default, as Qwen3_5TextConfig fills them in), their sizes
-// (Qwen3_5TextConfig's defaults when absent), and the full attention's output gate.
 // Granite 4.0-H (GraniteMoeHybridConfig): which layers are Mamba-2 (layer_types "mamba", or
 // transformers' "linear_attention"; the others "attention" / "full_attention"), their sizes
 // (mamba_d_head "auto": mamba_expand · hidden / mamba_n_heads), the dense MLP's width
@@ -400,6 +397,9 @@ void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
   if (cfg.string("hidden_act").value_or("silu") != "silu") cfg.fail("hidden_act other than silu is not supported");
 }
 
+// Qwen3.5: which layers are gated delta nets (layer_types "linear_attention", or all but every
+// full_attention_interval-th, 4 by default, as Qwen3_5TextConfig fills them in), their sizes
+// (Qwen3_5TextConfig's defaults when absent), and the full attention's output gate.
 void read_qwen35(const ConfigView& cfg, ModelSpec& spec) {
   if (!read_layer_types(cfg, spec, "Qwen3.5", "linear_attention", Mixer::GatedDeltaNet)) {
     spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
