@@ -57,6 +57,10 @@ asio::awaitable<bool> version(Connection& c, const Request& r) {
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view query_of(std::string_view target) {
+  const std::size_t mark = target.find('?');
+  return mark == std::string_view::npos ? std::string_view{} : target.substr(mark + 1);
+}
 
 // GET /v1/models/{id}: the id is the rest of the path, percent-decoded (model names may hold "/").
 std::string percent_decoded(std::string_view s) {
@@ -127,8 +131,7 @@ asio::awaitable<bool> detokenize(Connection& c, const Request& r) {
 // wait_for_inflight_requests=true means mode=wait; clear_cache is accepted and has nothing to do
 // here (vLLM clears its prefix cache for new weights, which troupe does not load at run time).
 asio::awaitable<bool> pause(Connection& c, const Request& r) {
-  const std::string_view target = r.target();
-  const std::string_view query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+  const std::string_view query = query_of(r.target());
   PauseMode mode = PauseMode::Abort;
   std::optional<std::string> named;
   for (std::string_view rest = query; !rest.empty();) {

@@ -104,6 +104,13 @@ void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spe
   spec.limit_context(spec.max_position);  // picks the factor set for the context served
 }
 
+// The value of integer metadata key arch.key, which must be there and positive.
+int64_t required_positive(const GgufFile& gguf, const std::string& arch, const std::string& key) {
+  const std::optional<int64_t> v = gguf.get_int(arch + "." + key);
+  if (!v || *v <= 0) throw ModelError(gguf.path().string() + ": missing or non-positive metadata key " + arch + "." + key);
+  return *v;
+}
+
 // Latent attention as llama.cpp's converter writes it (deepseek2): the latent and q widths, a q/k
 // head's dimensions (key_length_mla; key_length is the cache row, kv_lora_rank + rope's), the value
 // head's, and RoPE's (rope.dimension_count) on paired dimensions as llama.cpp rotates them (its
@@ -112,11 +119,7 @@ void read_longrope(const GgufFile& gguf, const std::string& arch, ModelSpec& spe
 // / 0.1 (the converter stores 0.1 · mscale_all_dim there).
 void read_mla(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
-  const auto required = [&](const std::string& key) {
-    auto v = gguf.get_int(arch + "." + key);
-    if (!v || *v <= 0) throw ModelError(source + ": missing or non-positive metadata key " + arch + "." + key);
-    return *v;
-  };
+  const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
   MlaSpec mla;
   mla.q_lora_rank = gguf.get_int(arch + ".attention.q_lora_rank").value_or(0);
   mla.kv_lora_rank = required("attention.kv_lora_rank");
@@ -190,11 +193,7 @@ void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
 // (llama.cpp's converter sets it for the hybrids that rotate, none of Granite 4.0-H's).
 void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
-  const auto required = [&](const std::string& key) {
-    const std::optional<int64_t> v = gguf.get_int(arch + "." + key);
-    if (!v || *v <= 0) throw ModelError(source + ": missing metadata key " + arch + "." + key);
-    return *v;
-  };
+  const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
   if (gguf.get_int(arch + ".expert_count").value_or(0) > 0) {
     throw ModelError(source + ": Granite 4.0-H with experts (H-Tiny, H-Small) is not supported yet; the dense H-Micro, "
                      "H-1B and H-350M are");
@@ -225,11 +224,7 @@ void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpe
 // dimensions), the value heads in llama.cpp's tiled order, and the attention's output gate.
 void read_qwen35(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
-  const auto required = [&](const std::string& key) {
-    const std::optional<int64_t> v = gguf.get_int(arch + "." + key);
-    if (!v || *v <= 0) throw ModelError(source + ": missing or non-positive metadata key " + arch + "." + key);
-    return *v;
-  };
+  const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
   spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
   const std::string recurrent_key = arch + ".attention.recurrent_layers";
   if (const GgufValue* v = gguf.find(recurrent_key); v != nullptr) {

@@ -206,6 +206,14 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
   cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu_pytorch_tanh)");
 }
 
+// A layer type under its current name: transformers reads the legacy "mamba" and "attention" (Granite
+// 4.0-H's released configs) as "linear_attention" and "full_attention", for every family.
+std::string_view current_layer_type(std::string_view type) {
+  if (type == "mamba") return "linear_attention";
+  if (type == "attention") return "full_attention";
+  return type;
+}
+
 // Which layers slide: layer_types when the config lists them (transformers 5 writes it for every
 // family that has the notion), else each family's own fields.
 void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
@@ -224,11 +232,10 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
                std::to_string(spec.num_layers));
     }
     for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string_view type = list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view();
+      const std::string_view type = current_layer_type(list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view());
       if (type == "sliding_attention") {
         sliding[i] = true;
-      } else if (type != "full_attention" && type != "attention" &&  // "attention": transformers' legacy name of it
-                 spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // "conv", "linear_attention", "mamba": read_lfm2, ...
+      } else if (type != "full_attention" && spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // "conv", "linear_attention": read_lfm2, ...
         cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
       }
     }
@@ -290,7 +297,8 @@ void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
 }
 
 // A hybrid's layer_types into spec.layer_mixer: each "full_attention" or the family's other type
-// `name`, read as `mixer`. False when the config lists none.
+// `name`, read as `mixer` (legacy names as current_layer_type reads them). False when the config
+// lists none.
 bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view family, std::string_view name, Mixer mixer) {
   const json::value* types = cfg.find("layer_types");
   if (types == nullptr || !types->is_array()) return false;
@@ -301,11 +309,12 @@ bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view f
   spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
   for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
     const json::value& t = types->as_array()[i];
-    if (!t.is_string() || (t.as_string() != name && t.as_string() != "full_attention")) {
+    const std::string_view type = current_layer_type(t.is_string() ? std::string_view(t.as_string()) : std::string_view());
+    if (type != name && type != "full_attention") {
       cfg.fail("layer_types holds " + json::serialize(t) + " (" + std::string(family) + "'s are \"" + std::string(name) +
                "\" and \"full_attention\")");
     }
-    if (t.as_string() == name) spec.layer_mixer[i] = mixer;
+    if (type == name) spec.layer_mixer[i] = mixer;
   }
   return true;
 }
@@ -313,11 +322,11 @@ bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view f
 // LFM2: which layers convolve (layer_types, or the attention layers as full_attn_idxs; neither:
 // all attend, Lfm2Config's default), the convolution's size, and the MLP's width, which
 // Lfm2MLP derives from block_ff_dim (intermediate_size) as Llama's reference code did: 2/3 of it,
-// times block_ffn_dim_multiplier and rounded up to block_multiple_of when a multiplier is given.
-void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
-  const bool moe = cfg.string("model_type").value_or("") == "lfm2_moe";  // Lfm2MoeMLP: intermediate_size as it is
+// times block_ffn_dim_multiplier and rounded up to block_multiple_of when a multiplier is given
+// (with `width_rule`: LFM2-MoE's dense layers take intermediate_size as it is).
+void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule) {
   int64_t ff = cfg.present("block_ff_dim") ? cfg.integer("block_ff_dim") : cfg.integer("intermediate_size");
-  if (!moe && cfg.boolean("block_auto_adjust_ff_dim").value_or(true)) {
+  if (width_rule && cfg.boolean("block_auto_adjust_ff_dim").value_or(true)) {
     ff = static_cast<int64_t>(2.0 * static_cast<double>(ff) / 3.0);
     const bool multiplied = !cfg.present("block_ffn_dim_multiplier") || cfg.find("block_ffn_dim_multiplier") != nullptr;
     if (multiplied) {
@@ -347,7 +356,7 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec) {
 }
 
 // Granite 4.0-H (GraniteMoeHybridConfig): which layers are Mamba-2 (layer_types "mamba", or
-// transformers' "linear_attention"; the others "attention" / "full_attention"), their sizes
+// transformers' "linear_attention"; the others "attention" / "full_attention"; none listed: all), their sizes
 // (mamba_d_head "auto": mamba_expand · hidden / mamba_n_heads), the dense MLP's width
 // (shared_intermediate_size), RoPE only with position_embedding_type "rope". Experts (H-Tiny,
 // H-Small) are stored fused in 3-D tensors: refused.
@@ -357,21 +366,8 @@ void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
              "H-Micro, H-1B and H-350M are");
   }
   spec.intermediate_size = cfg.optional_integer("shared_intermediate_size").value_or(1024);
-  spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Mamba2);
-  if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
-    if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
-      cfg.fail("layer_types lists " + std::to_string(types->as_array().size()) + " layers, num_hidden_layers is " +
-               std::to_string(spec.num_layers));
-    }
-    for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
-      const json::value& t = types->as_array()[i];
-      const std::string_view name = t.is_string() ? std::string_view(t.as_string()) : std::string_view();
-      if (name == "attention" || name == "full_attention") {
-        spec.layer_mixer[i] = Mixer::Attention;
-      } else if (name != "mamba" && name != "linear_attention") {
-        cfg.fail("layer_types holds " + json::serialize(t) + " (Granite 4.0-H's are \"mamba\" and \"attention\")");
-      }
-    }
+  if (!read_layer_types(cfg, spec, "Granite 4.0-H", "linear_attention", Mixer::Mamba2)) {
+    spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Mamba2);  // GraniteMoeHybridConfig's default
   }
   Mamba2Spec m;
   m.heads = cfg.optional_integer("mamba_n_heads").value_or(128);
@@ -713,7 +709,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   if (family->arch == Architecture::GraniteHybrid) read_granite_hybrid(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
-  if (lfm2) read_lfm2(cfg, spec);
+  // Lfm2MoeMLP takes intermediate_size as it is.
+  if (lfm2) read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2);
   if (qwen35) read_qwen35(cfg, spec);
   if (family->unit_offset_norms) spec.norm_weight_offset = 1.0;
   if (family->latent_attention) read_mla(cfg, spec);

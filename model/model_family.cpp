@@ -217,7 +217,7 @@ const std::array<ModelFamily, 31>& families() {
       // attention layers, which take no RoPE (position_embedding_type absent); Granite's
       // multipliers; the MLP as one fused gate | up projection (kGraniteHybridRenames).
       {.arch = Architecture::GraniteHybrid, .hf_model_types = kGraniteHybridTypes, .gguf_architectures = kGraniteHybridGguf,
-       .gguf_permuted_qk = true, .fused_projections = true, .hf_renames = kGraniteHybridRenames},
+       .gguf_permuted_qk = true, .hf_renames = kGraniteHybridRenames},
       // Qwen3.5 (0.8B to 27B dense): three in four layers a gated delta net (ModelSpec::delta_net),
       // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
       // each head; (1 + w) RMSNorms.

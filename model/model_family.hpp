@@ -70,9 +70,9 @@ struct ModelFamily {
   // The family's own checkpoints keep q/k rows in RoPE's interleaved pair order (Cohere, GLM-4), in
   // every format: ModelFiles un-permutes them as it does llama GGUF's.
   bool interleaved_qk = false;
-  // q, k, v stored as one matrix (self_attn.qkv_proj, GGUF attn_qkv; GLM-4 keeps them apart) and
-  // gate, up as one (mlp.gate_up_proj, GGUF ffn_up): ModelFiles serves their row ranges under the
-  // usual names.
+  // llama.cpp's GGUF of the family stores q, k, v as one matrix (attn_qkv, as Phi-3's qkv_proj;
+  // GLM-4 keeps them apart) and gate, up as one (ffn_up, as mlp.gate_up_proj): ModelFiles names them
+  // so, and serves their row ranges under the usual names (as any model's fused tensors).
   bool fused_projections = false;
   // With sliding-window layers, only they rotate q and k; the global layers see positions only
   // through the causal mask (Cohere 2, EXAONE 4).

@@ -216,9 +216,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
     if (auto it = sandwich.find(m[2].str()); family.sandwich_norms && it != sandwich.end()) {
       return "model.layers." + m[1].str() + "." + std::string(it->second) + "." + m[3].str();
     }
-    // Granite 4.0-H's GGUF holds gate and up apart (llama.cpp's converter splits input_linear).
-    const bool fused_in_gguf = family.fused_projections && family.arch != Architecture::GraniteHybrid;
-    if (auto it = kFused.find(m[2].str()); fused_in_gguf && it != kFused.end()) {
+    if (auto it = kFused.find(m[2].str()); family.fused_projections && it != kFused.end()) {
       return "model.layers." + m[1].str() + "." + it->second + "." + m[3].str();
     }
     if (auto it = kLayer.find(m[2].str()); it != kLayer.end()) {
@@ -304,22 +302,22 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
 }
 
 // Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj
-// (GLM-4 and Granite 4.0-H only the latter).
+// (GLM-4 and Granite 4.0-H's safetensors only the latter, Granite's under its own name, renamed).
 // A matrix's rows are contiguous (a quantized row is whole blocks), so each part is a view of the
-// same bytes under the name the other families give it, and backends see no fused tensor.
+// same bytes under the name the other families give it, and backends see no fused tensor. Every
+// fused tensor a model has is split, whatever its family.
 void ModelFiles::split_fused_projections() {
-  if (!family_of(spec_.arch).fused_projections) return;
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    // GLM-4 keeps q, k and v apart; a layer without attention (Granite 4.0-H's Mamba-2) has none.
-    if (spec_.mixer(i) == Mixer::Attention && find(p + "self_attn.q_proj.weight") == nullptr) {
+    if (find(p + "self_attn.qkv_proj.weight") != nullptr) {
       split_rows(p + "self_attn.qkv_proj.weight", {{p + "self_attn.q_proj.weight", spec_.q_width()},
                                                    {p + "self_attn.k_proj.weight", spec_.kv_width()},
                                                    {p + "self_attn.v_proj.weight", spec_.kv_width()}});
     }
-    if (find(p + "mlp.gate_proj.weight") != nullptr) continue;  // apart already (Granite 4.0-H's GGUF)
-    split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
-                                               {p + "mlp.up_proj.weight", spec_.intermediate_size}});
+    if (find(p + "mlp.gate_up_proj.weight") != nullptr) {
+      split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
+                                                 {p + "mlp.up_proj.weight", spec_.intermediate_size}});
+    }
   }
 }
 

@@ -14,6 +14,26 @@ void append(std::vector<float>& dst, const std::vector<float>& src) { dst.insert
 
 int64_t float_bytes(const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); }
 
+// `n` floats of tensor `name` whatever its stored shape (llama.cpp's GGUF gives a Mamba-2 layer's A
+// and D a trailing 1 and its norm a row per group).
+std::vector<float> load_flat(const ModelFiles& model, const std::string& name, int64_t n) {
+  const std::vector<int64_t> shape = model.tensor(name).shape;
+  int64_t count = 1;
+  for (const int64_t d : shape) count *= d;
+  if (count != n) throw ModelError(name + ": " + std::to_string(count) + " values where " + std::to_string(n) + " were expected");
+  return model.load_f32(name, shape);
+}
+
+// A recurrent layer's per-head decay A = −exp(A_log): from A_log, or from llama.cpp's GGUF, which
+// stores A itself (served as `decay`); `load` reads either tensor with the layer's shape check.
+template <typename Load>
+std::vector<float> load_decay(const ModelFiles& model, const std::string& a_log, const std::string& decay, Load load) {
+  if (model.find(a_log) == nullptr) return load(decay);
+  std::vector<float> a = load(a_log);
+  for (float& x : a) x = -std::exp(x);
+  return a;
+}
+
 }  // namespace
 
 std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
@@ -112,12 +132,8 @@ void CpuBackend::load_delta_net(const ModelFiles& model, const LayerLayout& name
                                weight_mode_);
   L.o = cpu::CpuWeight::load(model, Parts{{names.delta.out, {h, vw}}}, weight_mode_);
   L.delta.taps = load_taps(model, names.delta.conv, cw, d.conv_kernel);
-  if (model.find(names.delta.a_log) != nullptr) {
-    L.delta.decay = model.load_f32(names.delta.a_log, {heads});
-    for (float& a : L.delta.decay) a = -std::exp(a);
-  } else {  // llama.cpp's GGUF: −exp(A_log) as stored
-    L.delta.decay = model.load_f32(names.delta.decay, {heads});
-  }
+  L.delta.decay = load_decay(model, names.delta.a_log, names.delta.decay,
+                             [&](const std::string& name) { return model.load_f32(name, {heads}); });
   L.delta.dt_bias = model.load_f32(names.delta.dt_bias, {heads});
   L.delta.norm = model.load_f32(names.delta.norm, {d.v_dim});
   for (const auto* v : {&L.delta.taps, &L.delta.decay, &L.delta.dt_bias, &L.delta.norm}) weight_bytes_ += float_bytes(*v);
@@ -130,25 +146,12 @@ void CpuBackend::load_mamba2(const ModelFiles& model, const LayerLayout& names, 
   L.qkv = cpu::CpuWeight::load(model, Parts{{names.mamba.in, {inner + cw + heads, h}}}, weight_mode_);
   L.o = cpu::CpuWeight::load(model, Parts{{names.mamba.out, {h, inner}}}, weight_mode_);
   L.mamba.taps = load_taps(model, names.mamba.conv, cw, m.conv_kernel);
-  // A, D and the norm as one run of floats whatever their stored shape (llama.cpp's GGUF gives A and
-  // D a trailing 1 and the norm a row per group).
-  const auto flat = [&](const std::string& name, int64_t n) {
-    const std::vector<int64_t> shape = model.tensor(name).shape;
-    int64_t count = 1;
-    for (const int64_t d : shape) count *= d;
-    if (count != n) throw ModelError(name + ": " + std::to_string(count) + " values where " + std::to_string(n) + " were expected");
-    return model.load_f32(name, shape);
-  };
-  if (!names.mamba.conv_bias.empty()) L.mamba.conv_bias = flat(names.mamba.conv_bias, cw);
-  if (model.find(names.mamba.a_log) != nullptr) {
-    L.mamba.decay = flat(names.mamba.a_log, heads);
-    for (float& a : L.mamba.decay) a = -std::exp(a);
-  } else {  // llama.cpp's GGUF: −exp(A_log) as stored
-    L.mamba.decay = flat(names.mamba.decay, heads);
-  }
-  L.mamba.dt_bias = flat(names.mamba.dt_bias, heads);
-  L.mamba.skip = flat(names.mamba.d, heads);
-  L.mamba.norm = flat(names.mamba.norm, inner);
+  if (!names.mamba.conv_bias.empty()) L.mamba.conv_bias = load_flat(model, names.mamba.conv_bias, cw);
+  L.mamba.decay = load_decay(model, names.mamba.a_log, names.mamba.decay,
+                             [&](const std::string& name) { return load_flat(model, name, heads); });
+  L.mamba.dt_bias = load_flat(model, names.mamba.dt_bias, heads);
+  L.mamba.skip = load_flat(model, names.mamba.d, heads);
+  L.mamba.norm = load_flat(model, names.mamba.norm, inner);
   for (const auto* v : {&L.mamba.taps, &L.mamba.conv_bias, &L.mamba.decay, &L.mamba.dt_bias, &L.mamba.skip, &L.mamba.norm}) {
     weight_bytes_ += float_bytes(*v);
   }

@@ -52,6 +52,9 @@ inline float activate(float x, Activation act) {
   return x / (1.0f + std::exp(-x));
 }
 
+// torch's softplus, log(1 + e^x) (threshold 20: x itself above it): the recurrent layers' time steps.
+inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
 // One gated-MLP value from its gate and up values: act(g) · u, or gpt-oss's clamped SwiGLU,
 // min(g, 7) · σ(1.702 · min(g, 7)) · (clamp(u, −7, 7) + 1).
 inline float gated(float g, float u, Activation act) {

@@ -11,8 +11,6 @@ namespace troupe::cpu {
 namespace {
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-// torch's softplus (threshold 20: linear above it).
-float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
 // `n` values of x divided by their L2 norm (rsqrt(Σx² + 1e-6), as transformers' l2norm), times `scale`.
 void l2_normalized(const float* x, int64_t n, float scale, float* out) {

@@ -7,13 +7,6 @@
 
 namespace troupe::cpu {
 
-namespace {
-
-// torch's softplus (threshold 20: linear above it).
-float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
-
-}  // namespace
-
 int64_t mamba2_state_floats(const Mamba2Spec& spec) {
   return (spec.conv_kernel - 1) * spec.conv_width() + spec.heads * spec.head_dim * spec.state;
 }

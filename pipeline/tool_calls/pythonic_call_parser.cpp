@@ -20,9 +20,9 @@ void PythonicCallParser::close_block(std::string_view block, MessageDelta& out) 
   }
 }
 
-std::string PythonicCallParser::held_content() const {
-  const std::size_t orphan = pending_.rfind(dialect_.close);
-  return orphan == std::string::npos ? pending_ : pending_.substr(orphan + dialect_.close.size());
+std::string PythonicCallParser::held_content(std::string_view held) const {
+  const std::size_t orphan = held.rfind(dialect_.close);
+  return std::string(orphan == std::string_view::npos ? held : held.substr(orphan + dialect_.close.size()));
 }
 
 MessageDelta PythonicCallParser::push(std::string_view text) {
@@ -51,13 +51,8 @@ MessageDelta PythonicCallParser::push(std::string_view text) {
         pending_.erase(0, pending_.size() - keep);
         return out;
       }
-      if (state_ == State::After) {
-        const std::string before = pending_.substr(0, open);
-        const std::size_t orphan = before.rfind(dialect_.close);
-        out.content += orphan == std::string::npos ? before : before.substr(orphan + dialect_.close.size());
-      } else {
-        out.content += pending_.substr(0, open);
-      }
+      const std::string_view before = std::string_view(pending_).substr(0, open);
+      out.content += state_ == State::After ? held_content(before) : std::string(before);
       pending_.erase(0, open + dialect_.open.size());
       state_ = State::Block;
       continue;
@@ -82,7 +77,7 @@ MessageDelta PythonicCallParser::finish() {
       // An unclosed block (the reply was cut short, or the format has no markers): read what there is.
       close_block(pending_, out);
       break;
-    case State::After: out.content = held_content(); break;
+    case State::After: out.content = held_content(pending_); break;
   }
   pending_.clear();
   return out;

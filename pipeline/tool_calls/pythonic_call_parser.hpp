@@ -41,8 +41,8 @@ class PythonicCallParser final : public ToolCallParser {
   enum class State { Undecided, Text, Block, After, Plain };
   // The block's text read as calls: their deltas, or (not calls) the block as written, as content.
   void close_block(std::string_view block, MessageDelta& out);
-  // Text held after a block, less any echo up to the last orphan close marker.
-  std::string held_content() const;
+  // Text `held` after a block, less any echo up to the last orphan close marker.
+  std::string held_content(std::string_view held) const;
 
   PythonicDialect dialect_;
   State state_;

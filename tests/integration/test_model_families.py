@@ -31,7 +31,7 @@ import pytest
 
 from conftest import run_generate
 from test_generate_parity import assert_matches_reference, collect_stream, entries_of
-from troupe_server import TroupeServer, http_request
+from troupe_server import TroupeServer, http_request, metric_total
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3",
@@ -112,14 +112,8 @@ async def one(ac, name: str, case: dict, stream: bool):
     return await collect_stream(await api.create(stream=True, **kwargs(name, case)), case["chat"])
 
 
-def metric_sum(server, name: str) -> float:
-    _, _, body = http_request(server.port, "GET", "/metrics", timeout=10)
-    found = re.findall(rf"^{re.escape(name)}\{{[^}}]*\}} ([0-9.e+]+)$", body.decode(), re.M)
-    return sum(float(v) for v in found)
-
-
 def preemptions(server) -> float:
-    return metric_sum(server, "vllm:num_preemptions_total")
+    return metric_total(server.port, "vllm:num_preemptions_total")
 
 
 async def queued_together(server, requests: list):
@@ -129,7 +123,7 @@ async def queued_together(server, requests: list):
     assert status == 200, body
     tasks = [asyncio.ensure_future(r) for r in requests]
     deadline = asyncio.get_running_loop().time() + 60
-    while (waiting := await asyncio.to_thread(metric_sum, server, "vllm:num_requests_waiting")) < len(requests):
+    while (waiting := await asyncio.to_thread(metric_total, server.port, "vllm:num_requests_waiting")) < len(requests):
         assert asyncio.get_running_loop().time() < deadline, f"only {waiting} of {len(requests)} requests queued"
         await asyncio.sleep(0.05)
     status, _, body = await asyncio.to_thread(http_request, server.port, "POST", "/resume", timeout=30)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 
@@ -14,7 +13,7 @@ import openai
 import pytest
 
 from conftest import run_generate
-from troupe_server import TroupeServer, http_request
+from troupe_server import TroupeServer, http_request, parse_metrics
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +68,11 @@ def test_pause_aborts_a_stream_and_holds_new_requests_until_resume(dev_server):
     time.sleep(1.0)
     assert asker.is_alive() and not answer, answer
     _, _, metrics = http_request(server.port, "GET", "/metrics", timeout=10)
-    waiting = re.findall(r"^vllm:num_requests_waiting\{[^}]*\} ([0-9.e+]+)$", metrics.decode(), re.M)
-    assert [float(w) for w in waiting] == [1.0], waiting
-    aborts = re.findall(r'^troupe_request_aborts_total\{[^}]*reason="pause"[^}]*\} ([0-9.e+]+)$', metrics.decode(), re.M)
-    assert [float(a) for a in aborts] == [1.0], aborts
+    samples = parse_metrics(metrics.decode())
+    waiting = [v for n, _, v in samples if n == "vllm:num_requests_waiting"]
+    assert waiting == [1.0], waiting
+    aborts = [v for n, labels, v in samples if n == "troupe_request_aborts_total" and labels.get("reason") == "pause"]
+    assert aborts == [1.0], aborts
 
     status, _, body = http_request(server.port, "POST", "/resume", timeout=30)
     assert (status, body) == (200, b'{"status":"resumed"}'), body
