@@ -96,7 +96,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       }
       if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.selection_bias);
       if (spec.moe->shared_intermediate_size > 0) {
-        const std::string shared = block + std::string(n.shared) + ".";
+        const std::string shared = shared_expert_prefix(n, std::to_string(i));
         L.shared_gate = shared + "gate_proj.weight";
         L.shared_up = shared + "up_proj.weight";
         L.shared_down = shared + "down_proj.weight";

@@ -189,15 +189,12 @@ void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
 
 // Granite 4.0-H (llama.cpp's granitehybrid): the Mamba-2 layers by their 0 KV heads, their sizes
 // as ssm.* (time_step_rank is the number of heads, inner_size all their dimensions), the dense
-// MLP's width (expert_shared_feed_forward_length), and RoPE only where rope.scaling.finetuned says
-// (llama.cpp's converter sets it for the hybrids that rotate, none of Granite 4.0-H's).
+// MLP's width (expert_shared_feed_forward_length; with experts, feed_forward_length is theirs), and
+// RoPE only where rope.scaling.finetuned says (llama.cpp's converter sets it for the hybrids that
+// rotate, none of Granite 4.0-H's).
 void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
   const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
-  if (gguf.get_int(arch + ".expert_count").value_or(0) > 0) {
-    throw ModelError(source + ": Granite 4.0-H with experts (H-Tiny, H-Small) is not supported yet; the dense H-Micro, "
-                     "H-1B and H-350M are");
-  }
   read_mixers_from_kv_heads(gguf, arch, spec, Mixer::Mamba2);
   if (auto shared = gguf.get_int(arch + ".expert_shared_feed_forward_length")) spec.intermediate_size = *shared;
   const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::Mamba2);
@@ -375,7 +372,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.sandwich_norms = family->sandwich_norms;
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
-  if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid) {
+  if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||
+      family->arch == Architecture::GraniteMoe) {
     // As llama.cpp's converter names Granite's multipliers (absent: none, as llama.cpp reads them).
     spec.embedding_multiplier = gguf.get_float(arch + ".embedding_scale").value_or(1.0);
     spec.residual_multiplier = gguf.get_float(arch + ".residual_scale").value_or(1.0);
@@ -401,12 +399,15 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     // n_ctx_orig_yarn).
     spec.attention_temperature = {beta, gguf.get_int(arch + ".rope.scaling.original_context_length").value_or(0)};
   }
-  if (family->mixture_of_experts) {
+  if (family->mixture_of_experts || (family->optional_experts && gguf.get_int(arch + ".expert_count").value_or(0) > 0)) {
     // Every layer's MLP is the experts, but for leading_dense_block_count dense ones (GLM-4.5).
     MoeSpec moe;
     moe.num_experts = required("expert_count");
     moe.experts_per_token = required("expert_used_count");
-    moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
+    // Granite's experts are feed_forward_length wide (its dense MLP is the shared expert).
+    const bool granite = family->arch == Architecture::GraniteHybrid || family->arch == Architecture::GraniteMoe;
+    moe.intermediate_size = granite ? required("feed_forward_length")
+                                    : gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
     // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe, qwen2moe and
     // deepseek2 (whose converter writes the key when the config renormalizes).
     moe.normalize_top_k = gguf.get_bool(arch + ".expert_weights_norm")

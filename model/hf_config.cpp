@@ -358,13 +358,9 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule) {
 // Granite 4.0-H (GraniteMoeHybridConfig): which layers are Mamba-2 (layer_types "mamba", or
 // transformers' "linear_attention"; the others "attention" / "full_attention"; none listed: all), their sizes
 // (mamba_d_head "auto": mamba_expand · hidden / mamba_n_heads), the dense MLP's width
-// (shared_intermediate_size), RoPE only with position_embedding_type "rope". Experts (H-Tiny,
-// H-Small) are stored fused in 3-D tensors: refused.
+// (shared_intermediate_size), RoPE only with position_embedding_type "rope". Its experts, when
+// num_local_experts > 0 (H-Tiny, H-Small): read_moe.
 void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
-  if (cfg.optional_integer("num_local_experts").value_or(8) > 0) {
-    cfg.fail("Granite 4.0-H with experts (num_local_experts > 0: H-Tiny, H-Small) is not supported yet; the dense "
-             "H-Micro, H-1B and H-350M are");
-  }
   spec.intermediate_size = cfg.optional_integer("shared_intermediate_size").value_or(1024);
   if (!read_layer_types(cfg, spec, "Granite 4.0-H", "linear_attention", Mixer::Mamba2)) {
     spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Mamba2);  // GraniteMoeHybridConfig's default
@@ -502,16 +498,33 @@ void read_mla(const ConfigView& cfg, ModelSpec& spec) {
 // layers (mlp_only_layers, or all but every decoder_sparse_step-th).
 void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
   MoeSpec moe;
-  const auto experts = cfg.optional_integer("num_local_experts");
+  // Granite's configs default to 8 experts, 2 per token.
+  const bool granite = family.arch == Architecture::GraniteMoe || family.arch == Architecture::GraniteHybrid;
+  const std::optional<int64_t> experts =
+      granite ? cfg.optional_integer("num_local_experts").value_or(8) : cfg.optional_integer("num_local_experts");
   const auto routed = cfg.optional_integer("n_routed_experts");  // DeepSeek's and GLM-4.5's name
   moe.num_experts = experts ? *experts : routed ? *routed : cfg.integer("num_experts");
-  moe.experts_per_token = cfg.integer("num_experts_per_tok");
+  moe.experts_per_token = granite ? cfg.optional_integer("num_experts_per_tok").value_or(2) : cfg.integer("num_experts_per_tok");
   moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(spec.intermediate_size);
   // Mixtral renormalizes the chosen experts' probabilities always (gpt-oss's softmax over the top k
   // logits is the same); Qwen3MoeConfig's default is not to.
   moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss ||
                         cfg.boolean("norm_topk_prob").value_or(family.arch == Architecture::Glm4Moe);
   moe.biases = family.expert_biases;
+  if (granite) {
+    // GraniteMoeTopKRouter: a softmax over the top k logits (the renormalized probabilities); the
+    // experts intermediate_size wide (the hybrid's dense MLP, shared_intermediate_size wide, runs
+    // beside them as a shared expert; granitemoeshared's when shared_intermediate_size > 0).
+    moe.normalize_top_k = true;
+    const bool hybrid = family.arch == Architecture::GraniteHybrid;
+    moe.intermediate_size = hybrid ? cfg.optional_integer("intermediate_size").value_or(11008) : spec.intermediate_size;
+    moe.shared_intermediate_size = hybrid ? spec.intermediate_size : cfg.optional_integer("shared_intermediate_size").value_or(0);
+  }
+  if (family.arch == Architecture::Qwen35Moe) {  // Qwen3_5MoeTopKRouter renormalizes always
+    moe.normalize_top_k = true;
+    moe.shared_intermediate_size = cfg.integer("shared_expert_intermediate_size");
+    moe.shared_gate = true;
+  }
   if (family.arch == Architecture::Qwen2Moe) {  // one shared expert, gated
     moe.shared_intermediate_size = cfg.integer("shared_expert_intermediate_size");
     moe.shared_gate = true;
@@ -588,10 +601,6 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     }
   }
   const ModelFamily* family = family_for_model_type(model_type);
-  if (model_type == "qwen3_5_moe" || model_type == "qwen3_5_moe_text") {
-    top_view.fail(model_type + " (Qwen3.5's mixtures of experts) stores its experts fused (mlp.experts.gate_up_proj, "
-                  "down_proj), which troupe does not read yet; its GGUF (qwen35moe, as llama.cpp's converter writes it) loads");
-  }
   if (model_type == "qwen3_vl_moe") {
     top_view.fail("qwen3_vl_moe (Qwen3-VL-MoE) stores its experts fused (mlp.experts.gate_up_proj, down_proj), "
                   "which troupe does not read yet; its GGUF (qwen3vlmoe, as llama.cpp's converter writes it) loads");
@@ -627,9 +636,12 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   const bool lfm2 = family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe;
   // LFM2's: read_lfm2; Granite 4.0-H's MLP is shared_intermediate_size wide (read_granite_hybrid).
   if (family->arch != Architecture::Lfm2 && family->arch != Architecture::GraniteHybrid) {
-    spec.intermediate_size = cfg.integer("intermediate_size");
+    // A mixture of experts without dense layers may not give one (Qwen3.5's): its experts' width.
+    spec.intermediate_size = family->mixture_of_experts && !cfg.present("intermediate_size")
+                                 ? cfg.integer("moe_intermediate_size")
+                                 : cfg.integer("intermediate_size");
   }
-  const bool qwen35 = family->arch == Architecture::Qwen35;
+  const bool qwen35 = family->arch == Architecture::Qwen35 || family->arch == Architecture::Qwen35Moe;
   spec.num_layers = cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");
   spec.num_kv_heads = cfg.optional_integer("num_key_value_heads").value_or(spec.num_heads);
@@ -699,7 +711,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(256.0));
   }
   spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
-  if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid) {
+  const bool granite = family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||
+                       family->arch == Architecture::GraniteMoe;
+  if (granite) {
     // GraniteConfig's multipliers (its defaults when absent: 1, 1, 1, 1).
     spec.embedding_multiplier = cfg.number("embedding_multiplier").value_or(1.0);
     spec.residual_multiplier = cfg.number("residual_multiplier").value_or(1.0);
@@ -714,7 +728,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (qwen35) read_qwen35(cfg, spec);
   if (family->unit_offset_norms) spec.norm_weight_offset = 1.0;
   if (family->latent_attention) read_mla(cfg, spec);
-  if (family->mixture_of_experts) read_moe(cfg, spec, *family);
+  if (family->mixture_of_experts || (family->optional_experts && cfg.optional_integer("num_local_experts").value_or(8) > 0)) {
+    read_moe(cfg, spec, *family);
+  }
   if (cohere) {
     // Logits × logit_scale (CohereConfig's 0.0625 when absent); ModelSpec divides by its scale.
     spec.logit_scale = 1.0 / cfg.number("logit_scale").value_or(0.0625);

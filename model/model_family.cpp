@@ -67,18 +67,31 @@ constexpr std::array<std::string_view, 1> kSeedOssGguf{"seed_oss"};
 constexpr std::array<std::string_view, 1> kQwen35Types{"qwen3_5_text"};
 constexpr std::array<std::string_view, 1> kQwen35Wrappers{"qwen3_5"};
 constexpr std::array<std::string_view, 1> kQwen35Gguf{"qwen35"};
+constexpr std::array<std::string_view, 1> kQwen35MoeTypes{"qwen3_5_moe_text"};
+constexpr std::array<std::string_view, 1> kQwen35MoeWrappers{"qwen3_5_moe"};
 constexpr std::array<std::string_view, 1> kQwen35MoeGguf{"qwen35moe"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2MoeTypes{"lfm2_moe"};
 constexpr std::array<std::string_view, 1> kGraniteHybridTypes{"granitemoehybrid"};
 constexpr std::array<std::string_view, 1> kGraniteHybridGguf{"granitehybrid"};
-// Granite 4.0-H's dense MLP (shared_mlp: gate | up fused in input_linear), under the names the
-// other families give it.
-constexpr std::array<TensorRename, 2> kGraniteHybridRenames{{
+// Granite 3's mixtures of experts (granitemoe; granitemoeshared adds the shared MLP).
+constexpr std::array<std::string_view, 2> kGraniteMoeTypes{"granitemoe", "granitemoeshared"};
+constexpr std::array<std::string_view, 1> kGraniteMoeGguf{"granitemoe"};
+// Granite's MLPs under the names the other families give them: the dense (or shared) MLP's
+// shared_mlp, gate | up fused in input_linear, as mlp.gate_up_proj and mlp.down_proj; the experts
+// (block_sparse_moe, each projection one 3-D tensor) as transformers 5 holds them in memory,
+// mlp.experts.gate_up_proj and mlp.experts.down_proj, which ModelFiles splits per expert; the
+// router's linear layer as mlp.router.
+constexpr std::array<TensorRename, 5> kGraniteRenames{{
     {".shared_mlp.input_linear.", ".mlp.gate_up_proj."},
     {".shared_mlp.output_linear.", ".mlp.down_proj."},
+    {".block_sparse_moe.input_linear.weight", ".mlp.experts.gate_up_proj"},
+    {".block_sparse_moe.output_linear.weight", ".mlp.experts.down_proj"},
+    {".block_sparse_moe.router.layer.", ".mlp.router."},
 }};
+// Granite's experts beside its shared MLP, which keeps the dense MLP's names (no prefix of its own).
+constexpr ExpertNames kGraniteExperts{.router = "router", .shared = ""};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
 // MLP's projections, o_proj, the q/k norms and the final norm.
@@ -94,8 +107,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 31>& families() {
-  static const std::array<ModelFamily, 31> all{{
+const std::array<ModelFamily, 32>& families() {
+  static const std::array<ModelFamily, 32> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -216,17 +229,26 @@ const std::array<ModelFamily, 31>& families() {
       // Granite 4.0-H (H-Micro, H-1B, H-350M: dense): Mamba-2 layers (ModelSpec::mamba) around a few
       // attention layers, which take no RoPE (position_embedding_type absent); Granite's
       // multipliers; the MLP as one fused gate | up projection (kGraniteHybridRenames).
+      // With num_local_experts > 0 (H-Tiny, H-Small) the MLP is experts (softmax over the top k
+      // logits) beside the dense one, which then acts as a shared expert (kGraniteExperts).
       {.arch = Architecture::GraniteHybrid, .hf_model_types = kGraniteHybridTypes, .gguf_architectures = kGraniteHybridGguf,
-       .gguf_permuted_qk = true, .hf_renames = kGraniteHybridRenames},
+       .gguf_permuted_qk = true, .optional_experts = true, .expert_names = kGraniteExperts, .hf_renames = kGraniteRenames},
+      // Granite 3's mixtures of experts (granite-3.x-1b-a400m, 3b-a800m): Granite 3's layers, every
+      // MLP experts (softmax over the top k logits), beside a shared MLP when shared_intermediate_size
+      // is set (granitemoeshared).
+      {.arch = Architecture::GraniteMoe, .hf_model_types = kGraniteMoeTypes, .gguf_architectures = kGraniteMoeGguf,
+       .gguf_permuted_qk = true, .mixture_of_experts = true, .expert_names = kGraniteExperts, .hf_renames = kGraniteRenames},
       // Qwen3.5 (0.8B to 27B dense): three in four layers a gated delta net (ModelSpec::delta_net),
       // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
       // each head; (1 + w) RMSNorms.
       {.arch = Architecture::Qwen35, .hf_model_types = kQwen35Types, .hf_wrapper_types = kQwen35Wrappers,
        .gguf_architectures = kQwen35Gguf, .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true},
-      // Qwen3.5's mixtures of experts (35B-A3B, 122B-A10B, 397B-A17B) as llama.cpp's GGUF: Qwen3.5's
-      // layers, every MLP experts (softmax, renormalized) beside a shared expert scaled by its
-      // sigmoid gate, as Qwen2-MoE's. Its safetensors keep the experts fused (refused by name).
-      {.arch = Architecture::Qwen35Moe, .hf_model_types = {}, .gguf_architectures = kQwen35MoeGguf, .qk_norm = true,
+      // Qwen3.5's mixtures of experts (35B-A3B, 122B-A10B, 397B-A17B): Qwen3.5's layers, every MLP
+      // experts (softmax, renormalized) beside a shared expert scaled by its sigmoid gate, as
+      // Qwen2-MoE's; its safetensors keep each projection's experts in one 3-D tensor, as
+      // transformers 5 holds them (ModelFiles splits them per expert).
+      {.arch = Architecture::Qwen35Moe, .hf_model_types = kQwen35MoeTypes, .hf_wrapper_types = kQwen35MoeWrappers,
+       .gguf_architectures = kQwen35MoeGguf, .qk_norm = true,
        .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,
        .expert_names = {.shared = "shared_expert"}},
   }};
@@ -245,6 +267,11 @@ std::string join(auto member) {
 }
 
 }  // namespace
+
+std::string shared_expert_prefix(const ExpertNames& names, const std::string& layer) {
+  const std::string block = "model.layers." + layer + "." + std::string(names.block) + ".";
+  return names.shared.empty() ? block : block + std::string(names.shared) + ".";
+}
 
 const ModelFamily& family_of(Architecture arch) {
   for (const ModelFamily& f : families()) {

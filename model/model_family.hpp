@@ -14,7 +14,8 @@ namespace troupe {
 
 // How a family's checkpoints name a mixture-of-experts MLP: model.layers.N.<block>.<router> is the
 // router, model.layers.N.<block>.experts.E.<gate|up|down>.weight expert E's projections,
-// model.layers.N.<block>.<shared>.<gate|up|down>_proj.weight the shared experts' MLP and
+// model.layers.N.<block>.<shared>.<gate|up|down>_proj.weight the shared experts' MLP (without
+// ".<shared>" when it is empty: shared_expert_prefix) and
 // model.layers.N.<block>.<shared_gate>.weight its gate (MoeSpec::shared_gate), and
 // model.layers.N.<block>.<selection_bias> the router's selection bias (MoeSpec::selection_bias).
 struct ExpertNames {
@@ -88,6 +89,7 @@ struct ModelFamily {
   Activation activation = Activation::Silu;
   bool latent_attention = false;    // multi-head latent attention (ModelSpec::mla)
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
+  bool optional_experts = false;    // they are when the checkpoint has experts (Granite 4.0-H)
   bool expert_biases = false;       // the router and the experts carry biases (MoeSpec::biases)
   ExpertNames expert_names = {};
   // Parts of its config.json checkpoints' tensor names under decoder_layout's names: the first
@@ -96,6 +98,9 @@ struct ModelFamily {
   // The GGUF name of the final norm (llama.cpp's output_norm; LFM2's token_embd_norm).
   std::string_view gguf_final_norm = "output_norm.weight";
 };
+
+// "model.layers.<layer>.<block>.<shared>." (no ".<shared>" when the family gives it no name of its own).
+std::string shared_expert_prefix(const ExpertNames& names, const std::string& layer);
 
 const ModelFamily& family_of(Architecture arch);
 // Whether `model_type` is one of `family`'s multimodal wrappers.

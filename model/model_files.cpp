@@ -158,10 +158,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   }
   // Shared experts (GLM-4.5, Qwen2-MoE): a dense MLP beside the routed ones, and its gate.
   static const std::regex kShared(R"(blk\.(\d+)\.ffn_(gate|up|down)_shexp\.weight)");
-  if (std::regex_match(gguf_name, m, kShared)) {
-    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.shared) + "." +
-           m[2].str() + "_proj.weight";
-  }
+  if (std::regex_match(gguf_name, m, kShared)) return shared_expert_prefix(experts, m[1].str()) + m[2].str() + "_proj.weight";
   static const std::regex kSharedGate(R"(blk\.(\d+)\.ffn_gate_inp_shexp\.weight)");
   if (std::regex_match(gguf_name, m, kSharedGate)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.shared_gate) + ".weight";
@@ -283,6 +280,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   m.split_fused_projections();
   m.split_latent_heads();
   if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);
+  m.split_fused_experts();
   return m;
 }
 
@@ -314,9 +312,14 @@ void ModelFiles::split_fused_projections() {
                                                    {p + "self_attn.k_proj.weight", spec_.kv_width()},
                                                    {p + "self_attn.v_proj.weight", spec_.kv_width()}});
     }
-    if (find(p + "mlp.gate_up_proj.weight") != nullptr) {
-      split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", spec_.intermediate_size},
-                                                 {p + "mlp.up_proj.weight", spec_.intermediate_size}});
+    // Gate and up are halves of its rows (a shared MLP's width is not the dense one's).
+    if (const TensorView* gate_up = find(p + "mlp.gate_up_proj.weight"); gate_up != nullptr) {
+      const int64_t half = gate_up->shape.size() == 2 ? gate_up->shape[0] / 2 : 0;
+      if (half == 0 || gate_up->shape[0] % 2 != 0) {
+        throw ModelError(gate_up->file + ": tensor '" + gate_up->name + "' has shape " + shape_string(gate_up->shape) +
+                         ", expected [2 × width, hidden] (gate's rows, then up's)");
+      }
+      split_rows(p + "mlp.gate_up_proj.weight", {{p + "mlp.gate_proj.weight", half}, {p + "mlp.up_proj.weight", half}});
     }
   }
 }
@@ -329,6 +332,38 @@ void ModelFiles::split_latent_heads() {
   troupe::split_latent_heads(
       spec_, [&](const std::string& name) { return find(name) != nullptr; },
       [&](const std::string& stacked, const RowParts& parts) { split_rows(stacked, parts); });
+}
+
+// transformers 5 holds a layer's experts as two 3-D tensors, and checkpoints saved from it (Qwen3.5's
+// mixtures of experts; Granite's, renamed) store them so: <block>.experts.gate_up_proj
+// [experts, 2 × width, hidden], expert E's gate rows then its up rows, and <block>.experts.down_proj
+// [experts, hidden, width]. Each expert's matrices are runs of rows: views under the per-expert
+// names. (gpt-oss's fused experts are laid out otherwise: split_gpt_oss_experts.)
+void ModelFiles::split_fused_experts() {
+  if (!spec_.moe || spec_.arch == Architecture::GptOss) return;
+  const ExpertNames& n = family_of(spec_.arch).expert_names;
+  const int64_t experts = spec_.moe->num_experts, width = spec_.moe->intermediate_size, hidden = spec_.hidden_size;
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    const std::string block = "model.layers." + std::to_string(i) + "." + std::string(n.block) + ".experts.";
+    const auto expert = [&](int64_t e, std::string_view kind) {
+      return block + std::to_string(e) + "." + std::string(kind) + ".weight";
+    };
+    if (const TensorView* gate_up = find(block + "gate_up_proj"); gate_up != nullptr) {
+      check_shape(*gate_up, {experts, 2 * width, hidden});
+      std::vector<std::pair<std::string, int64_t>> parts;
+      for (int64_t e = 0; e < experts; ++e) {
+        parts.emplace_back(expert(e, n.gate), width);
+        parts.emplace_back(expert(e, n.up), width);
+      }
+      split_rows(block + "gate_up_proj", parts);
+    }
+    if (const TensorView* down = find(block + "down_proj"); down != nullptr) {
+      check_shape(*down, {experts, hidden, width});
+      std::vector<std::pair<std::string, int64_t>> parts;
+      for (int64_t e = 0; e < experts; ++e) parts.emplace_back(expert(e, n.down), hidden);
+      split_rows(block + "down_proj", parts);
+    }
+  }
 }
 
 void ModelFiles::split_stacked_experts() {

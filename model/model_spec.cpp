@@ -20,6 +20,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Lfm2: return "lfm2";
     case Architecture::Lfm2Moe: return "lfm2_moe";
     case Architecture::GraniteHybrid: return "granitemoehybrid";
+    case Architecture::GraniteMoe: return "granitemoe";
     case Architecture::Qwen35: return "qwen3_5";
     case Architecture::Qwen35Moe: return "qwen3_5_moe";
     case Architecture::Gemma2: return "gemma2";

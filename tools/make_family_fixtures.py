@@ -125,12 +125,17 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  as released; and lfm2_gguf, llama.cpp's conversion (lfm2).
   granite_hybrid/ GraniteMoeHybridForCausalLM (Granite 4.0-H, dense; --only granite_hybrid, after lfm2): Mamba-2
                  layers around a NoPE attention layer, config.json as released; and granite_hybrid_gguf.
+  granite_hybrid_moe/ the same with experts (H-Tiny's layout: 3-D expert tensors, the dense MLP as a
+                 shared expert; --only granite_hybrid_moe, after lfm2); and granite_hybrid_moe_gguf.
+  granite_moe/   GraniteMoeSharedForCausalLM (Granite 3's experts beside a shared MLP; --only granite_moe,
+                 after lfm2); and granite_moe_gguf, llama.cpp's conversion (granitemoe).
   lfm2_moe/      Lfm2MoeForCausalLM (LFM2-8B-A1B's layout, --only lfm2_moe, after lfm2): a dense layer, then
                  experts by sigmoid scores and a selection bias; and lfm2_moe_gguf, llama.cpp's conversion.
   qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
                  with its output gate, as released beside a vision tower; and qwen3_5_gguf, llama.cpp's
                  conversion (qwen35: value heads reordered, −exp(A_log) stored, norms as 1 + w);
-                 qwen3_5_moe_gguf (--only qwen3_5_moe), its mixture of experts as llama.cpp's conversion.
+                 qwen3_5_moe/ and qwen3_5_moe_gguf (--only qwen3_5_moe), its mixture of experts as
+                 released (experts in 3-D tensors) and as llama.cpp's conversion.
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -787,6 +792,100 @@ def granite_hybrid_fixtures(out: Path) -> None:
     emit_llamacpp_gguf(out / "granite_hybrid_gguf", out / "granite_hybrid", model, cases, 384, outtype="bf16")
 
 
+def granite_moe_config(**overrides) -> dict:
+    """Granite 4.0-H's mixture of experts in granite_hybrid's shape: every MLP 4 experts of 16
+    columns, 2 per token, beside the dense MLP (shared_intermediate_size 32)."""
+    return dict(dict(vocab_size=384, hidden_size=16, intermediate_size=16, shared_intermediate_size=32,
+                     num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128,
+                     rms_norm_eps=1e-5, num_local_experts=4, num_experts_per_tok=2, embedding_multiplier=4.0,
+                     attention_multiplier=0.3, residual_multiplier=0.5, logits_scaling=2.0, tie_word_embeddings=True,
+                     initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0), **overrides)
+
+
+def spread_granite_router(model) -> None:
+    """Router logits of a few units: the softmax over the top 2 is far from even."""
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.block_sparse_moe.router.weight.mul_(8.0)
+
+
+def granite_hybrid_moe_fixtures(out: Path) -> None:
+    """Granite 4.0-H with experts (H-Tiny's and H-Small's layout; --only granite_hybrid_moe, after
+    lfm2): granite_hybrid's four layers (three Mamba-2 around one NoPE attention layer), every MLP 4
+    experts of 16 columns chosen 2 per token by a softmax over the top 2 router logits, beside the
+    dense MLP (32 columns) as a shared expert; the experts as released, one 3-D tensor per projection
+    (block_sparse_moe.input_linear [4, 32, 16]: each expert's gate rows then its up rows;
+    output_linear [4, 16, 16]; router.layer); and granite_hybrid_moe_gguf, llama.cpp's conversion
+    (experts stacked, the dense MLP as the shared expert, ffn_*_shexp)."""
+    from transformers import GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM
+    config = GraniteMoeHybridConfig(**granite_moe_config(
+        layer_types=["mamba", "attention", "mamba", "mamba"], mamba_n_heads=4, mamba_d_head=8, mamba_expand=2,
+        mamba_d_state=8, mamba_n_groups=2, mamba_d_conv=4, mamba_conv_bias=True, mamba_proj_bias=False,
+        position_embedding_type=None))
+    model = build_model(GraniteMoeHybridForCausalLM, config, 4301)
+    gen = torch.Generator().manual_seed(4302)
+    with torch.no_grad():  # as granite_hybrid: decays and steps of order 1, taps that mix positions
+        for layer in model.model.layers:
+            if layer.mamba is not None:
+                layer.mamba.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
+                layer.mamba.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
+                layer.mamba.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
+                layer.mamba.conv1d.weight.copy_(0.5 * torch.randn(layer.mamba.conv1d.weight.shape, generator=gen))
+                layer.mamba.in_proj.weight.mul_(4.0)
+    spread_granite_router(model)
+    model = bf16(model)
+    cases = small_cases(4311)
+    # The experts count: without them (the dense MLP alone) the logits move.
+    dense = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in dense.model.layers:
+            layer.block_sparse_moe.experts.down_proj.zero_()
+    moved = np.abs(run_logits(dense, cases[2][1]) - run_logits(model, cases[2][1])).max()
+    assert moved > 0.1, f"the experts move the logits by {moved} only"
+
+    def save_released(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg.update(layer_types=["mamba", "attention", "mamba", "mamba"], time_step_limit=[0.0, float("inf")])
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    emit(out / "granite_hybrid_moe", model, cases, saver=save_released)
+    names = load_file(str(out / "granite_hybrid_moe" / "model.safetensors"))
+    assert list(names["model.layers.0.block_sparse_moe.input_linear.weight"].shape) == [4, 32, 16], sorted(names)[:8]
+    assert "model.layers.0.block_sparse_moe.router.layer.weight" in names, sorted(names)[:8]
+    reloaded = GraniteMoeHybridForCausalLM.from_pretrained(out / "granite_hybrid_moe", dtype=torch.float32,
+                                                           attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "granite_hybrid_moe reload"
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / name, out / "granite_hybrid_moe" / name)
+    emit_llamacpp_gguf(out / "granite_hybrid_moe_gguf", out / "granite_hybrid_moe", model, cases, 384, outtype="bf16")
+
+
+def granite_moe_fixtures(out: Path) -> None:
+    """Granite 3's mixture of experts with a shared MLP (GraniteMoeSharedForCausalLM, granitemoeshared;
+    --only granite_moe, after lfm2): four attention layers with RoPE and Granite's multipliers, every
+    MLP 4 experts of 16 columns (2 per token, softmax over the top 2 logits) beside a shared MLP of
+    32, stored as released (block_sparse_moe.input_linear 3-D, shared_mlp.input_linear fused); and
+    granite_moe_gguf, llama.cpp's conversion (granitemoe)."""
+    from transformers import GraniteMoeSharedConfig, GraniteMoeSharedForCausalLM
+    config = GraniteMoeSharedConfig(**granite_moe_config(
+        rope_parameters={"rope_type": "default", "rope_theta": 10_000.0}))
+    model = build_model(GraniteMoeSharedForCausalLM, config, 4401)
+    spread_granite_router(model)
+    model = bf16(model)
+    cases = small_cases(4411)
+    emit(out / "granite_moe", model, cases, saver=save_bf16(model))
+    names = load_file(str(out / "granite_moe" / "model.safetensors"))
+    assert list(names["model.layers.0.block_sparse_moe.input_linear.weight"].shape) == [4, 32, 16], sorted(names)[:8]
+    assert "model.layers.0.shared_mlp.input_linear.weight" in names, sorted(names)[:8]
+    reloaded = GraniteMoeSharedForCausalLM.from_pretrained(out / "granite_moe", dtype=torch.float32,
+                                                           attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "granite_moe reload"
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / name, out / "granite_moe" / name)
+    emit_llamacpp_gguf(out / "granite_moe_gguf", out / "granite_moe", model, cases, 384, outtype="bf16")
+
+
 def qwen3_5_fixtures(out: Path) -> None:
     """Qwen3.5: Qwen3_5ForConditionalGeneration as released (text_config qwen3_5_text, a one-block
     vision tower beside it), four layers of which the first three are gated delta nets (two key heads
@@ -821,9 +920,11 @@ def qwen3_5_fixtures(out: Path) -> None:
 
 
 def qwen3_5_moe_fixtures(out: Path) -> None:
-    """Qwen3.5's mixture of experts as llama.cpp's converter writes it (qwen35moe; its safetensors keep
-    the experts fused, which troupe refuses): qwen3_5's layers with every MLP 4 experts of 16
-    columns, 2 per token (softmax, renormalized), beside a shared expert scaled by its sigmoid gate."""
+    """Qwen3.5's mixture of experts as released (Qwen3_5MoeForConditionalGeneration: the experts of a
+    layer in two 3-D tensors, mlp.experts.gate_up_proj [4, 32, 16] and down_proj [4, 16, 16], as
+    transformers 5 holds them) and as llama.cpp's converter writes it (qwen3_5_moe_gguf, qwen35moe):
+    qwen3_5's layers with every MLP 4 experts of 16 columns, 2 per token (softmax, renormalized),
+    beside a shared expert scaled by its sigmoid gate. Run after --only qwen3_5 (its tokenizer)."""
     from transformers import Qwen3_5MoeConfig, Qwen3_5MoeForConditionalGeneration
     text = dict(copy.deepcopy(QWEN3_5_TEXT), num_experts=4, num_experts_per_tok=2, moe_intermediate_size=16,
                 shared_expert_intermediate_size=16, tie_word_embeddings=False)
@@ -835,15 +936,31 @@ def qwen3_5_moe_fixtures(out: Path) -> None:
     spread_delta_nets(model.model.language_model, 4002)
     model = bf16(model)
     cases = small_cases(4011, (("batch", [3, 9]), ("long", [25])))
-    source = out / "qwen3_5_moe_gguf.src"
-    if source.exists():
-        shutil.rmtree(source)
-    save_bf16(model)(source)
+    source = out / "qwen3_5_moe"
+
+    def save_released(folder: Path) -> None:
+        """transformers 5 saves the experts one by one; the released checkpoints keep them as it holds
+        them, each layer's in two 3-D tensors (gate rows then up rows per expert)."""
+        save_bf16(model)(folder)
+        tensors = load_file(str(folder / "model.safetensors"))
+        for layer in range(text["num_hidden_layers"]):
+            p = f"model.language_model.layers.{layer}.mlp.experts."
+            per = [[tensors.pop(f"{p}{e}.{kind}_proj.weight") for e in range(4)] for kind in ("gate", "up", "down")]
+            tensors[p + "gate_up_proj"] = torch.stack([torch.cat([g, u]) for g, u in zip(per[0], per[1])]).contiguous()
+            tensors[p + "down_proj"] = torch.stack(per[2]).contiguous()
+        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+    emit(source, model, cases, saver=save_released, vocab=384)
+    names = load_file(str(source / "model.safetensors"))
+    fused = "model.language_model.layers.0.mlp.experts.gate_up_proj"
+    assert list(names[fused].shape) == [4, 32, 16], sorted(names)[:8]
+    reloaded = Qwen3_5MoeForConditionalGeneration.from_pretrained(source, dtype=torch.float32,
+                                                                  attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[1][1]), run_logits(model, cases[1][1])), "qwen3_5_moe reload"
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "qwen3_5" / name, source / name)
     emit_llamacpp_gguf(out / "qwen3_5_moe_gguf", source, model, cases, 384,
                        sentencepiece_class="qwen.Qwen3_5MoeTextModel", outtype="bf16", extra_args=("--no-mtp",))
-    shutil.rmtree(source)
 
 
 def granite_fixtures(out: Path) -> None:
@@ -1615,7 +1732,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

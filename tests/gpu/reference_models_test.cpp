@@ -298,6 +298,50 @@ TEST_CASE("granite_hybrid (Granite 4.0-H: Mamba-2 layers around NoPE attention) 
   }
 }
 
+TEST_CASE("granite_hybrid_moe (Granite 4.0-H's experts, 3-D as released, beside the dense MLP) as released and "
+          "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("granite_hybrid_moe");
+  check_all_cases_in_one_step("granite_hybrid_moe_gguf");
+  for (const char* path : {"models/granite_hybrid_moe", "models/granite_hybrid_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::GraniteHybrid);
+    CHECK(spec.layer_mixer == std::vector<Mixer>{Mixer::Mamba2, Mixer::Attention, Mixer::Mamba2, Mixer::Mamba2});
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->num_experts == 4);
+    CHECK(spec.moe->experts_per_token == 2);
+    CHECK(spec.moe->intermediate_size == 16);
+    CHECK(spec.moe->shared_intermediate_size == 32);
+    CHECK((spec.moe->normalize_top_k && !spec.moe->sigmoid_scores && !spec.moe->shared_gate));
+    CHECK_FALSE(spec.uses_rope(1));
+    // Expert 3's up projection: rows 16..31 of its run in the 3-D tensor (safetensors), or its slice
+    // of ffn_up_exps (GGUF), under one name either way; no fused tensor is left.
+    REQUIRE(model.find("model.layers.2.mlp.experts.3.up_proj.weight") != nullptr);
+    CHECK(model.find("model.layers.2.mlp.experts.3.up_proj.weight")->shape == std::vector<int64_t>{16, 16});
+    CHECK(model.find("model.layers.2.mlp.experts.gate_up_proj") == nullptr);
+    CHECK(model.find("model.layers.2.mlp.gate_proj.weight")->shape == std::vector<int64_t>{32, 16});
+  }
+}
+
+TEST_CASE("granite_moe (Granite 3's experts beside a shared MLP) as released and llama.cpp's GGUF match transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("granite_moe");
+  check_all_cases_in_one_step("granite_moe_gguf");
+  for (const char* path : {"models/granite_moe", "models/granite_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::GraniteMoe);
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->num_experts == 4);
+    CHECK(spec.moe->intermediate_size == 16);
+    CHECK(spec.moe->shared_intermediate_size == 32);
+    CHECK(spec.uses_rope(0));
+    CHECK(spec.embedding_multiplier == Approx(4.0));
+    CHECK(spec.logit_scale == Approx(2.0));
+  }
+}
+
 TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released and llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen3_5");
@@ -323,19 +367,24 @@ TEST_CASE("qwen3_5 (gated delta nets, a gated attention layer) as released and l
   }
 }
 
-TEST_CASE("qwen3_5_moe as llama.cpp's GGUF (delta nets, experts beside a gated shared expert) matches transformers",
-          "[gpu][cpu][reference][families]") {
+TEST_CASE("qwen3_5_moe (delta nets, experts beside a gated shared expert) as released (experts in 3-D tensors) and "
+          "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("qwen3_5_moe");
   check_all_cases_in_one_step("qwen3_5_moe_gguf");
-  const ModelSpec spec = ModelFiles::open(test::fixture("models/qwen3_5_moe_gguf/model.gguf")).spec();
-  CHECK(spec.arch == Architecture::Qwen35Moe);
-  REQUIRE(spec.delta_net);
-  CHECK(spec.delta_net->tiled_heads);
-  REQUIRE(spec.moe);
-  CHECK(spec.moe->num_experts == 4);
-  CHECK(spec.moe->experts_per_token == 2);
-  CHECK(spec.moe->normalize_top_k);
-  CHECK(spec.moe->shared_intermediate_size == 16);
-  CHECK(spec.moe->shared_gate);
+  for (const char* path : {"models/qwen3_5_moe", "models/qwen3_5_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Qwen35Moe);
+    REQUIRE(spec.delta_net);
+    CHECK(spec.delta_net->tiled_heads == std::string(path).ends_with(".gguf"));
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->num_experts == 4);
+    CHECK(spec.moe->experts_per_token == 2);
+    CHECK(spec.moe->intermediate_size == 16);
+    CHECK(spec.moe->normalize_top_k);
+    CHECK(spec.moe->shared_intermediate_size == 16);
+    CHECK(spec.moe->shared_gate);
+  }
 }
 
 TEST_CASE("a convolution layer's state: a step that throws leaves it, another sequence's slot is its own",
@@ -714,7 +763,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -724,7 +724,7 @@ TEST_CASE("LFM2-MoE configs: Lfm2MoeConfig's routing defaults, the dense layers 
 
 TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and GraniteMoeHybridConfig's defaults",
           "[model][config][families]") {
-  // A Granite 4.0-H-shaped config (mamba_d_head "auto"); experts refused.
+  // A Granite 4.0-H-shaped config (mamba_d_head "auto").
   const std::string types = layer_types(40, 10, 9, "attention", "mamba");
   const std::string config = R"({"model_type":"granitemoehybrid","hidden_size":2048,"intermediate_size":8192,
     "shared_intermediate_size":8192,"num_hidden_layers":40,"num_attention_heads":32,"num_key_value_heads":8,
@@ -749,15 +749,70 @@ TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and
   CHECK(layout.layers[0].q.empty());
   CHECK(layout.layers[9].mamba.in.empty());
   CHECK(layout.layers[9].gate == "model.layers.9.mlp.gate_proj.weight");  // a view of shared_mlp.input_linear
-  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
-    "num_attention_heads":4,"num_local_experts":8,"layer_types":["mamba","attention"],"max_position_embeddings":64,
-    "vocab_size":100})"), "config.json"), Contains("experts"));
+  CHECK_FALSE(s.moe);  // num_local_experts 0: the dense H-Micro
   CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
     "num_attention_heads":4,"num_local_experts":0,"mamba_n_heads":5,"layer_types":["mamba","attention"],
     "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("mamba_n_heads"));
   CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
     "num_attention_heads":4,"num_local_experts":0,"time_step_limit":[0.0,100.0],"layer_types":["mamba","attention"],
     "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("time_step_limit"));
+}
+
+TEST_CASE("Granite's mixtures of experts: 4.0-H's H-Tiny and Granite 3's, by their configs' keys and defaults",
+          "[model][config][families]") {
+  SECTION("Granite 4.0-H with experts (H-Tiny's config): the dense MLP becomes the shared expert") {
+    const std::string config = R"({"model_type":"granitemoehybrid","hidden_size":1536,"intermediate_size":512,
+      "shared_intermediate_size":1024,"num_hidden_layers":4,"num_attention_heads":12,"num_key_value_heads":4,
+      "num_local_experts":64,"num_experts_per_tok":6,"mamba_n_heads":48,"mamba_d_head":64,"mamba_d_state":128,
+      "max_position_embeddings":131072,"vocab_size":100352,"layer_types":["mamba","attention","mamba","mamba"]})";
+    const ModelSpec s = spec_from_hf_config(parse(config.c_str()), "config.json");
+    CHECK(s.arch == Architecture::GraniteHybrid);
+    CHECK(s.intermediate_size == 1024);
+    REQUIRE(s.moe);
+    CHECK(s.moe->num_experts == 64);
+    CHECK(s.moe->experts_per_token == 6);
+    CHECK(s.moe->intermediate_size == 512);
+    CHECK(s.moe->shared_intermediate_size == 1024);
+    CHECK_FALSE(s.moe->shared_gate);
+    CHECK(s.moe->normalize_top_k);  // a softmax over the top k logits
+    CHECK_FALSE(s.moe->sigmoid_scores);
+    const DecoderLayout layout = decoder_layout(s);
+    CHECK(layout.layers[1].router == "model.layers.1.mlp.router.weight");
+    CHECK(layout.layers[1].experts[63].gate == "model.layers.1.mlp.experts.63.gate_proj.weight");
+    CHECK(layout.layers[1].shared_gate == "model.layers.1.mlp.gate_proj.weight");  // shared_mlp's, unprefixed
+    CHECK(layout.layers[1].shared_down == "model.layers.1.mlp.down_proj.weight");
+    // GraniteMoeHybridConfig's defaults: 8 experts, 2 per token, 11008 columns each.
+    const ModelSpec d = spec_from_hf_config(parse(R"({"model_type":"granitemoehybrid","hidden_size":64,"num_hidden_layers":2,
+      "num_attention_heads":4,"layer_types":["mamba","attention"],"max_position_embeddings":64,"vocab_size":100})"),
+                                            "config.json");
+    REQUIRE(d.moe);
+    CHECK(d.moe->num_experts == 8);
+    CHECK(d.moe->experts_per_token == 2);
+    CHECK(d.moe->intermediate_size == 11008);
+    CHECK(d.moe->shared_intermediate_size == 1024);
+  }
+  SECTION("Granite 3's granitemoe (no shared MLP) and granitemoeshared") {
+    const std::string head = R"({"hidden_size":1024,"intermediate_size":512,"num_hidden_layers":24,
+      "num_attention_heads":16,"num_key_value_heads":8,"num_local_experts":32,"num_experts_per_tok":8,
+      "embedding_multiplier":12.0,"attention_multiplier":0.015625,"residual_multiplier":0.22,"logits_scaling":6.0,
+      "max_position_embeddings":4096,"vocab_size":49155,"rope_theta":10000.0)";
+    const ModelSpec plain = spec_from_hf_config(parse((head + R"(,"model_type":"granitemoe"})").c_str()), "config.json");
+    CHECK(plain.arch == Architecture::GraniteMoe);
+    REQUIRE(plain.moe);
+    CHECK(plain.moe->num_experts == 32);
+    CHECK(plain.moe->intermediate_size == 512);
+    CHECK(plain.moe->shared_intermediate_size == 0);
+    CHECK(plain.moe->normalize_top_k);
+    CHECK(plain.embedding_multiplier == 12.0);
+    CHECK(plain.residual_multiplier == 0.22);
+    CHECK(plain.attention_scale == 0.015625);
+    CHECK(plain.uses_rope(0));
+    CHECK(decoder_layout(plain).layers[0].shared_gate.empty());
+    const ModelSpec shared = spec_from_hf_config(
+        parse((head + R"(,"model_type":"granitemoeshared","shared_intermediate_size":1024})").c_str()), "config.json");
+    REQUIRE(shared.moe);
+    CHECK(shared.moe->shared_intermediate_size == 1024);
+  }
 }
 
 TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution layers", "[model][gguf][families]") {
@@ -821,10 +876,30 @@ TEST_CASE("Qwen3.5 configs: delta-net layers every three in four by default, Qwe
     CHECK(layout.layers[0].q.empty());
     CHECK(layout.layers[3].q == "model.layers.3.self_attn.q_proj.weight");
   }
-  SECTION("Qwen3.5's mixtures of experts as safetensors (fused experts) are refused with a pointer to the GGUF") {
-    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_5_moe","text_config":{"model_type":"qwen3_5_moe_text"}})"),
+  SECTION("Qwen3.5's mixtures of experts (Qwen3.5-35B-A3B's text_config: no dense width)") {
+    const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"qwen3_5_moe","text_config":{
+      "model_type":"qwen3_5_moe_text","hidden_size":2048,"num_hidden_layers":40,"num_attention_heads":16,
+      "num_key_value_heads":2,"head_dim":256,"moe_intermediate_size":512,"shared_expert_intermediate_size":512,
+      "num_experts":256,"num_experts_per_tok":8,"vocab_size":248320,"max_position_embeddings":262144,
+      "full_attention_interval":4}})"), "config.json");
+    CHECK(s.arch == Architecture::Qwen35Moe);
+    CHECK(s.intermediate_size == 512);  // the experts' width (no dense layer)
+    REQUIRE(s.moe);
+    CHECK(s.moe->num_experts == 256);
+    CHECK(s.moe->experts_per_token == 8);
+    CHECK(s.moe->normalize_top_k);
+    CHECK(s.moe->shared_intermediate_size == 512);
+    CHECK(s.moe->shared_gate);
+    CHECK(s.mixer(0) == Mixer::GatedDeltaNet);
+    CHECK(s.mixer(3) == Mixer::Attention);
+    CHECK(s.attention_output_gate);
+    CHECK(s.norm_weight_offset == 1.0);
+    CHECK(s.rotary_dims() == 64);  // a quarter of 256
+  }
+  SECTION("Qwen3-VL-MoE's safetensors (experts fused input × output) are refused with a pointer to the GGUF") {
+    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_vl_moe","text_config":{"model_type":"qwen3_vl_moe_text"}})"),
                                           "config.json"),
-                      Contains("qwen35moe"));
+                      Contains("qwen3vlmoe"));
   }
   SECTION("an attention without its output gate, or a layer type of another model, is refused") {
     const auto config = [](const std::string& extra) {
