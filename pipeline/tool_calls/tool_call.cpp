@@ -56,6 +56,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::SeedOss: return "seed_oss";
     case ToolCallFormat::Lfm2: return "lfm2";
     case ToolCallFormat::Pythonic: return "pythonic";
+    case ToolCallFormat::Granite: return "granite";
   }
   return "hermes";
 }
@@ -67,6 +68,7 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
   if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
   if (source.find("<arg_key>") != std::string_view::npos) return ToolCallFormat::Glm45;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
+  if (source.find("<|tool_call|>") != std::string_view::npos) return ToolCallFormat::Granite;  // Granite 3.x
   if (source.find("<|tool_call_start|>") != std::string_view::npos ||
       (source.find("List of tools: ") != std::string_view::npos && source.find("<|im_start|>") != std::string_view::npos)) {
     return ToolCallFormat::Lfm2;
@@ -100,16 +102,28 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
   return true;
 }
 
-bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format) {
-  // vLLM's --tool-call-parser names (llama4_json and glm47 are its aliases).
-  static constexpr std::pair<std::string_view, ToolCallFormat> kNames[] = {
+namespace {
+
+// vLLM's --tool-call-parser names (llama4_json and glm47 are its aliases).
+constexpr std::pair<std::string_view, ToolCallFormat> kNames[] = {
       {"hermes", ToolCallFormat::Hermes},          {"llama3_json", ToolCallFormat::Llama3Json},
       {"llama4_json", ToolCallFormat::Llama3Json}, {"mistral", ToolCallFormat::Mistral},
       {"openai", ToolCallFormat::Harmony},         {"qwen3_coder", ToolCallFormat::Qwen3Coder},
       {"glm45", ToolCallFormat::Glm45},            {"glm47", ToolCallFormat::Glm45},
       {"minimax_m2", ToolCallFormat::MinimaxM2},   {"seed_oss", ToolCallFormat::SeedOss},
       {"lfm2", ToolCallFormat::Lfm2},              {"pythonic", ToolCallFormat::Pythonic},
-  };
+      {"granite", ToolCallFormat::Granite},
+};
+
+}  // namespace
+
+std::string tool_call_parser_names() {
+  std::string names;
+  for (const auto& [name, format] : kNames) names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
+}
+
+bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format) {
   for (const auto& [known, value] : kNames) {
     if (name == known) {
       format = value;

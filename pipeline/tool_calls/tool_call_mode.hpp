@@ -25,6 +25,7 @@ enum class ToolCallFormat {
   Lfm2,        // <|tool_call_start|>[name(key=value, ...), ...]<|tool_call_end|>: Python calls
                // (LFM2, LFM2.5; pythonic_call_parser.hpp)
   Pythonic,    // the whole reply a Python list of calls (Llama 3.2 / 4 with pythonic templates)
+  Granite,     // [<|tool_call|>][{"name": ..., "arguments": {...}}, ...] (Granite 3.x; granite_call_parser.hpp)
 };
 
 // Per function, per parameter: the JSON Schema type the request's tools give it ("" when the
@@ -75,8 +76,10 @@ struct ToolCallMode {
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
 // "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2", "seed_oss",
-// "lfm2", "pythonic".
+// "lfm2", "pythonic", "granite".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
+// "hermes, llama3_json, ...": every --tool-call-parser name, for messages that list them.
+std::string tool_call_parser_names();
 std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, which splits as

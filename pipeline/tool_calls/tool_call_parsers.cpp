@@ -5,6 +5,7 @@
 #include "pipeline/tool_calls/harmony_parser.hpp"
 #include "pipeline/tool_calls/thinking_parser.hpp"
 #include "pipeline/tool_calls/glm_call_parser.hpp"
+#include "pipeline/tool_calls/granite_call_parser.hpp"
 #include "pipeline/tool_calls/pythonic_call_parser.hpp"
 #include "pipeline/tool_calls/xml_call_parser.hpp"
 
@@ -452,6 +453,7 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
         case ToolCallFormat::Mistral: return std::make_unique<MistralParser>();
         case ToolCallFormat::Lfm2: return std::make_unique<PythonicCallParser>(kLfm2Calls);
         case ToolCallFormat::Pythonic: return std::make_unique<PythonicCallParser>(kPythonicCalls);
+        case ToolCallFormat::Granite: return std::make_unique<GraniteCallParser>();
       }
       return nullptr;
     case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();

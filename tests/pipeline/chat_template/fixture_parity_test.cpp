@@ -76,7 +76,8 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "llama3_2", "deepseek_r1_distill_qwen", "chatml",
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
-                                          "ministral3", "minimax_m2", "seed_oss", "qwen3_5", "lfm2_5"};
+                                          "ministral3", "minimax_m2", "seed_oss", "qwen3_5", "lfm2_5",
+                                          "granite3_3"};
 
 }  // namespace
 
@@ -182,4 +183,9 @@ TEST_CASE("Qwen3.5 template matches transformers", "[chat_template][fixtures]") 
 // LFM2.5: ChatML turns opened by <|startoftext|>, the tools listed as JSON in the system turn.
 TEST_CASE("LFM2.5 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("lfm2_5") >= 20);
+}
+
+// Granite 3.3: <|start_of_role|> turns, a dated default system turn, tools in an available_tools turn.
+TEST_CASE("Granite 3.3 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("granite3_3") >= 20);
 }
