@@ -218,7 +218,8 @@ void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpe
 // Qwen3.5: which layers are delta nets (attention.recurrent_layers, or all but every
 // full_attention_interval-th), their sizes as llama.cpp names them (ssm.group_count key heads,
 // ssm.time_step_rank value heads, ssm.state_size each head's dimension, ssm.inner_size all value
-// dimensions), the value heads in llama.cpp's tiled order, and the attention's output gate.
+// dimensions), the value heads in llama.cpp's tiled order (Qwen3.5's; Qwen3-Next's as Hugging Face
+// groups them), and the attention's output gate.
 void read_qwen35(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
   const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
@@ -250,7 +251,7 @@ void read_qwen35(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
     d.v_heads = required("ssm.time_step_rank");
     d.k_dim = required("ssm.state_size");
     d.v_dim = required("ssm.inner_size") / d.v_heads;
-    d.tiled_heads = true;
+    d.tiled_heads = arch != "qwen3next";  // llama.cpp's converter tiles Qwen3.5's value heads, not Qwen3-Next's
     spec.delta_net = d;
   }
   spec.attention_output_gate = true;

@@ -520,8 +520,9 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     moe.intermediate_size = hybrid ? cfg.optional_integer("intermediate_size").value_or(11008) : spec.intermediate_size;
     moe.shared_intermediate_size = hybrid ? spec.intermediate_size : cfg.optional_integer("shared_intermediate_size").value_or(0);
   }
-  if (family.arch == Architecture::Qwen35Moe) {  // Qwen3_5MoeTopKRouter renormalizes always
-    moe.normalize_top_k = true;
+  if (family.arch == Architecture::Qwen35Moe || family.arch == Architecture::Qwen3Next) {
+    // Qwen3_5MoeTopKRouter renormalizes always; Qwen3NextConfig's norm_topk_prob is true by default.
+    moe.normalize_top_k = family.arch == Architecture::Qwen35Moe || cfg.boolean("norm_topk_prob").value_or(true);
     moe.shared_intermediate_size = cfg.integer("shared_expert_intermediate_size");
     moe.shared_gate = true;
   }
@@ -529,7 +530,7 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     moe.shared_intermediate_size = cfg.integer("shared_expert_intermediate_size");
     moe.shared_gate = true;
   }
-  if (family.arch == Architecture::Qwen3Moe || family.arch == Architecture::Qwen2Moe) {
+  if (family.arch == Architecture::Qwen3Moe || family.arch == Architecture::Qwen2Moe || family.arch == Architecture::Qwen3Next) {
     const int64_t step = cfg.optional_integer("decoder_sparse_step").value_or(1);
     if (step <= 0) cfg.fail("decoder_sparse_step must be positive");
     moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
@@ -641,7 +642,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
                                  ? cfg.integer("moe_intermediate_size")
                                  : cfg.integer("intermediate_size");
   }
-  const bool qwen35 = family->arch == Architecture::Qwen35 || family->arch == Architecture::Qwen35Moe;
+  const bool qwen35 = family->arch == Architecture::Qwen35 || family->arch == Architecture::Qwen35Moe ||
+                      family->arch == Architecture::Qwen3Next;
   spec.num_layers = cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");
   spec.num_kv_heads = cfg.optional_integer("num_key_value_heads").value_or(spec.num_heads);

@@ -70,6 +70,8 @@ constexpr std::array<std::string_view, 1> kQwen35Gguf{"qwen35"};
 constexpr std::array<std::string_view, 1> kQwen35MoeTypes{"qwen3_5_moe_text"};
 constexpr std::array<std::string_view, 1> kQwen35MoeWrappers{"qwen3_5_moe"};
 constexpr std::array<std::string_view, 1> kQwen35MoeGguf{"qwen35moe"};
+constexpr std::array<std::string_view, 1> kQwen3NextTypes{"qwen3_next"};
+constexpr std::array<std::string_view, 1> kQwen3NextGguf{"qwen3next"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2MoeTypes{"lfm2_moe"};
@@ -107,8 +109,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 32>& families() {
-  static const std::array<ModelFamily, 32> all{{
+const std::array<ModelFamily, 33>& families() {
+  static const std::array<ModelFamily, 33> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -247,6 +249,12 @@ const std::array<ModelFamily, 32>& families() {
       // experts (softmax, renormalized) beside a shared expert scaled by its sigmoid gate, as
       // Qwen2-MoE's; its safetensors keep each projection's experts in one 3-D tensor, as
       // transformers 5 holds them (ModelFiles splits them per expert).
+      // Qwen3-Next (80B-A3B): Qwen3.5's mixture of experts before it, its delta nets' projections
+      // fused per key head (in_proj_qkvz, in_proj_ba; qwen3_next_projections puts them in Qwen3.5's
+      // order), dense MLPs in mlp_only_layers, renormalization as norm_topk_prob says.
+      {.arch = Architecture::Qwen3Next, .hf_model_types = kQwen3NextTypes, .gguf_architectures = kQwen3NextGguf,
+       .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,
+       .expert_names = {.shared = "shared_expert"}},
       {.arch = Architecture::Qwen35Moe, .hf_model_types = kQwen35MoeTypes, .hf_wrapper_types = kQwen35MoeWrappers,
        .gguf_architectures = kQwen35MoeGguf, .qk_norm = true,
        .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,

@@ -17,6 +17,7 @@
 #include "model/gpt_oss_experts.hpp"
 #include "model/latent_heads.hpp"
 #include "model/model_family.hpp"
+#include "model/qwen3_next_projections.hpp"
 
 namespace troupe {
 
@@ -186,7 +187,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"ssm_beta.weight", "in_proj_b.weight"},   {"ssm_alpha.weight", "in_proj_a.weight"},
       {"ssm_conv1d.weight", "conv1d.weight"},    {"ssm_dt.bias", "dt_bias"},
       {"ssm_a", "A"},                            {"ssm_norm.weight", "norm.weight"},
-      {"ssm_out.weight", "out_proj.weight"},
+      {"ssm_out.weight", "out_proj.weight"},     {"ssm_ba.weight", "in_proj_ba.weight"},  // Qwen3-Next's, fused
   };
   static const std::regex kDeltaNetName(R"(blk\.(\d+)\.(\w+(\.weight|\.bias)?))");
   if (family.gated_delta_net && std::regex_match(gguf_name, m, kDeltaNetName)) {
@@ -280,6 +281,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   m.split_fused_projections();
   m.split_latent_heads();
   if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);
+  if (m.spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(m.spec_, m.tensors_, m.owned_);
   m.split_fused_experts();
   return m;
 }
@@ -296,6 +298,7 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   m.split_fused_projections();
   m.split_stacked_experts();
   m.split_latent_heads();
+  if (m.spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(m.spec_, m.tensors_, m.owned_);
   return m;
 }
 

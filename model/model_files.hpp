@@ -79,7 +79,8 @@ class ModelFiles {
   std::vector<std::shared_ptr<const SafetensorsFile>> shards_;
   std::shared_ptr<const GgufFile> gguf_;
   std::map<std::string, TensorView> tensors_;
-  // Bytes of tensors rearranged at load (gpt-oss's fused experts), which no file maps.
+  // Bytes of tensors rearranged at load (gpt-oss's fused experts, Qwen3-Next's fused projections),
+  // which no file maps.
   std::vector<std::shared_ptr<const std::vector<std::byte>>> owned_;
 };
 

@@ -136,6 +136,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  conversion (qwen35: value heads reordered, −exp(A_log) stored, norms as 1 + w);
                  qwen3_5_moe/ and qwen3_5_moe_gguf (--only qwen3_5_moe), its mixture of experts as
                  released (experts in 3-D tensors) and as llama.cpp's conversion.
+  qwen3_next/    Qwen3NextForCausalLM (Qwen3-Next; --only qwen3_next, after qwen3_5): qwen3_5_moe's shape with the
+                 delta nets' projections fused per key head as released; and qwen3_next_gguf, llama.cpp's
+                 conversion (qwen3next).
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -963,6 +966,41 @@ def qwen3_5_moe_fixtures(out: Path) -> None:
                        sentencepiece_class="qwen.Qwen3_5MoeTextModel", outtype="bf16", extra_args=("--no-mtp",))
 
 
+def qwen3_next_fixtures(out: Path) -> None:
+    """Qwen3-Next (Qwen3NextForCausalLM; --only qwen3_next, after qwen3_5): qwen3_5_moe's shape
+    (three gated delta nets, two key heads each serving two value heads, then a gated attention layer;
+    every MLP 4 experts of 16 columns, 2 per token, renormalized, beside a gated shared expert), its
+    delta nets' projections fused per key head as released (in_proj_qkvz, in_proj_ba); and
+    qwen3_next_gguf, llama.cpp's conversion (qwen3next: attn_qkv and attn_gate apart, ssm_ba fused,
+    the value heads untiled)."""
+    from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
+    text = {k: v for k, v in QWEN3_5_TEXT.items() if k != "rope_parameters"}
+    config = Qwen3NextConfig(**dict(text, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=16,
+                                    shared_expert_intermediate_size=16, intermediate_size=32, norm_topk_prob=True,
+                                    tie_word_embeddings=False,
+                                    rope_parameters={"rope_type": "default", "rope_theta": 10_000_000.0,
+                                                     "partial_rotary_factor": 0.5}))
+    model = build_model(Qwen3NextForCausalLM, config, 4501)
+    assert [layer.block_type for layer in model.model.layers] == ["linear_attention"] * 3 + ["full_attention"]
+    with torch.no_grad():  # router scores spread over the experts
+        for layer in model.model.layers:
+            layer.mlp.gate.weight.mul_(8.0)
+    spread_delta_nets(model.model, 4502)
+    model = bf16(model)
+    cases = small_cases(4511, (("batch", [3, 9]), ("long", [25])))
+    emit(out / "qwen3_next", model, cases, saver=save_bf16(model), vocab=384)
+    names = load_file(str(out / "qwen3_next" / "model.safetensors"))
+    assert list(names["model.layers.0.linear_attn.in_proj_qkvz.weight"].shape) == [2 * (4 + 4 + 8 + 8), 16], sorted(names)[:8]
+    assert "model.layers.0.linear_attn.in_proj_ba.weight" in names and "model.layers.0.mlp.experts.3.up_proj.weight" in names
+    reloaded = Qwen3NextForCausalLM.from_pretrained(out / "qwen3_next", dtype=torch.float32,
+                                                    attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[1][1]), run_logits(model, cases[1][1])), "qwen3_next reload"
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "qwen3_5" / name, out / "qwen3_next" / name)
+    emit_llamacpp_gguf(out / "qwen3_next_gguf", out / "qwen3_next", model, cases, 384,
+                       sentencepiece_class="qwen.Qwen3NextModel", outtype="bf16", extra_args=("--no-mtp",))
+
+
 def granite_fixtures(out: Path) -> None:
     """Granite 3: its four multipliers; and llama.cpp's conversion."""
     config = GraniteConfig(**llama_like(tie_word_embeddings=True, embedding_multiplier=12.0, residual_multiplier=0.22,
@@ -1732,7 +1770,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -298,6 +298,35 @@ TEST_CASE("granite_hybrid (Granite 4.0-H: Mamba-2 layers around NoPE attention) 
   }
 }
 
+TEST_CASE("qwen3_next (Qwen3.5-MoE's layers, the delta nets' projections fused per key head) as released and "
+          "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("qwen3_next");
+  check_all_cases_in_one_step("qwen3_next_gguf");
+  for (const char* path : {"models/qwen3_next", "models/qwen3_next_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::Qwen3Next);
+    CHECK(spec.layer_mixer ==
+          std::vector<Mixer>{Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::GatedDeltaNet, Mixer::Attention});
+    REQUIRE(spec.delta_net);
+    CHECK_FALSE(spec.delta_net->tiled_heads);  // llama.cpp tiles Qwen3.5's value heads, not Qwen3-Next's
+    CHECK(spec.delta_net->k_heads == 2);
+    CHECK(spec.delta_net->v_heads == 4);
+    CHECK(spec.attention_output_gate);
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->num_experts == 4);
+    CHECK(spec.moe->normalize_top_k);
+    CHECK(spec.moe->shared_gate);
+    // Qwen3.5's four projections, rows reordered out of the fused ones; nothing fused is left.
+    CHECK(model.find("model.layers.0.linear_attn.in_proj_qkv.weight")->shape == std::vector<int64_t>{32, 16});
+    CHECK(model.find("model.layers.0.linear_attn.in_proj_z.weight")->shape == std::vector<int64_t>{16, 16});
+    CHECK(model.find("model.layers.0.linear_attn.in_proj_b.weight")->shape == std::vector<int64_t>{4, 16});
+    CHECK(model.find("model.layers.0.linear_attn.in_proj_ba.weight") == nullptr);
+    CHECK(model.find("model.layers.0.linear_attn.in_proj_qkvz.weight") == nullptr);
+  }
+}
+
 TEST_CASE("granite_hybrid_moe (Granite 4.0-H's experts, 3-D as released, beside the dense MLP) as released and "
           "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("granite_hybrid_moe");
@@ -763,7 +792,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

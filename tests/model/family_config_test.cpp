@@ -896,6 +896,33 @@ TEST_CASE("Qwen3.5 configs: delta-net layers every three in four by default, Qwe
     CHECK(s.norm_weight_offset == 1.0);
     CHECK(s.rotary_dims() == 64);  // a quarter of 256
   }
+  SECTION("Qwen3-Next (Qwen3-Next-80B-A3B's config): dense layers by mlp_only_layers, norm_topk_prob") {
+    const std::string head = R"({"model_type":"qwen3_next","hidden_size":2048,"intermediate_size":5120,
+      "num_hidden_layers":48,"num_attention_heads":16,"num_key_value_heads":2,"head_dim":256,"moe_intermediate_size":512,
+      "shared_expert_intermediate_size":512,"num_experts":512,"num_experts_per_tok":10,"linear_num_key_heads":16,
+      "linear_num_value_heads":32,"vocab_size":151936,"max_position_embeddings":262144,"full_attention_interval":4,
+      "rope_theta":10000000,"partial_rotary_factor":0.25)";
+    const ModelSpec s = spec_from_hf_config(parse((head + "}").c_str()), "config.json");
+    CHECK(s.arch == Architecture::Qwen3Next);
+    CHECK(s.intermediate_size == 5120);
+    REQUIRE(s.moe);
+    CHECK(s.moe->num_experts == 512);
+    CHECK(s.moe->normalize_top_k);  // Qwen3NextConfig's default
+    CHECK(s.moe->shared_gate);
+    CHECK(s.sparse_mlp(0));
+    CHECK(s.mixer(2) == Mixer::GatedDeltaNet);
+    CHECK(s.mixer(3) == Mixer::Attention);
+    REQUIRE(s.delta_net);
+    CHECK_FALSE(s.delta_net->tiled_heads);
+    CHECK(s.rotary_dims() == 64);
+    CHECK(s.norm_weight_offset == 1.0);
+    const ModelSpec dense = spec_from_hf_config(
+        parse((head + R"(,"mlp_only_layers":[0, 5],"norm_topk_prob":false})").c_str()), "config.json");
+    CHECK_FALSE(dense.sparse_mlp(0));
+    CHECK(dense.sparse_mlp(1));
+    CHECK_FALSE(dense.sparse_mlp(5));
+    CHECK_FALSE(dense.moe->normalize_top_k);
+  }
   SECTION("Qwen3-VL-MoE's safetensors (experts fused input × output) are refused with a pointer to the GGUF") {
     CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_vl_moe","text_config":{"model_type":"qwen3_vl_moe_text"}})"),
                                           "config.json"),
