@@ -6,8 +6,8 @@ Usage: python3 fuzz/make_seed_corpus.py
 """
 from __future__ import annotations
 
-import gzip
 import json
+import lzma
 import os
 import random
 import struct
@@ -102,7 +102,7 @@ def tokenizer() -> None:
 def chat_template() -> None:
     t = "chat_template"
     for name in ("smollm2", "qwen2_5", "llama3_2", "qwen3"):
-        template = json.loads(gzip.decompress((FIXTURES / "chat_template" / f"{name}.json.gz").read_bytes()))["template"]
+        template = json.loads(lzma.decompress((FIXTURES / "chat_template" / f"{name}.json.xz").read_bytes()))["template"]
         write(t, f"template_{name}", b"\x00" + template.encode())
     write(t, "template_ops", b"\x02{% set ns = namespace(x=1) %}{% for m in messages|reverse %}{{ m.role|upper }}"
           b"{{ loop.index }}{% if m.content is string %}{{ m.content[:3]|tojson }}{% endif %}{% endfor %}"

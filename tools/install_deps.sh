@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config python3-venv
-  libcaf-dev libboost1.81-dev prometheus-cpp-dev catch2 zlib1g-dev
+  libcaf-dev libboost1.81-dev prometheus-cpp-dev catch2 liblzma-dev
   libopenblas-dev libonig-dev libutf8proc-dev libsentencepiece-dev libspdlog-dev libcli11-dev
   prometheus prometheus-alertmanager
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the chat-template parity fixtures under tests/fixtures/chat_template/ (NAME.json.gz).
+"""Writes the chat-template parity fixtures under tests/fixtures/chat_template/ (NAME.json.xz).
 
 Every expected string is produced by Hugging Face transformers' own `apply_chat_template`
 (tokenize=False) on a tokenizer whose `chat_template` is set to the real template, so the C++
@@ -51,7 +51,7 @@ import tempfile
 import zipfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from fixture_files import gzip_bytes, plain  # noqa: E402
+from fixture_files import plain, write_packed  # noqa: E402
 
 import transformers
 import transformers.utils.chat_template_utils as chat_template_utils
@@ -623,7 +623,7 @@ def call_api(name, arguments, call_id):
 
 
 def write_api_fixture():
-    """tests/fixtures/chat_template/api_tool_conversations.json.gz: OpenAI-API tool conversations, rendered
+    """tests/fixtures/chat_template/api_tool_conversations.json.xz: OpenAI-API tool conversations, rendered
     by apply_chat_template after vLLM's preprocessing, with the templates of the committed fixtures."""
     chat_template_utils.datetime = _FixedDatetime
     fixtures = {}
@@ -645,7 +645,7 @@ def write_api_fixture():
     doc = {"reference": f"transformers {transformers.__version__} apply_chat_template (tokenize=False) on the "
                         "conversation vLLM builds from the API messages (tools/make_chat_template_fixtures.py)",
            "templates": fixtures}
-    (OUT_DIR / "api_tool_conversations.json.gz").write_bytes(gzip_bytes((json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
+    write_packed(OUT_DIR / "api_tool_conversations.json", (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
 def main():
@@ -702,9 +702,9 @@ def main():
             "template": spec["template"],
             "cases": rendered,
         }
-        # Committed gzip-compressed (tests/support/fixtures.hpp unpacks them): the tree travels to a lent GPU.
-        path = OUT_DIR / f"{spec['name']}.json.gz"
-        path.write_bytes(gzip_bytes((json.dumps(fixture, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
+        # Committed xz-compressed (tests/support/fixtures.hpp unpacks them): the tree travels to a lent GPU.
+        path = write_packed(OUT_DIR / f"{spec['name']}.json",
+                            (json.dumps(fixture, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
         ok = sum(1 for case in rendered if "expected" in case)
         print(f"{path.relative_to(REPO)}: {ok} rendered, {len(rendered) - ok} reference errors")
     if not only:

@@ -111,7 +111,7 @@ def main() -> None:
         "files": files,
     }
     Path(args.out).write_text(json.dumps(doc, separators=(",", ":")) + "\n")
-    pack(Path(args.out))  # committed gzip-compressed (tests/support/fixtures.hpp unpacks it)
+    pack(Path(args.out))  # committed xz-compressed (tests/support/fixtures.hpp unpacks it)
 
 
 if __name__ == "__main__":

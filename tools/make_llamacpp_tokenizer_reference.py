@@ -12,13 +12,12 @@ deepseek-llm  DeepSeek-LLM's and DeepSeek-V2's splitting (tokenizer.ggml.pre "de
               the expression: the cached DeepSeek vocabulary (tools/make_tokenizer_fixtures.py:
               deepseek_vocab_gguf) with pre "deepseek-llm", in a one-layer llama GGUF of random
               weights that llama-server loads, its /tokenize answering for every corpus line (with
-              special tokens parsed, and not). Writes expected/deepseek-llm-llamacpp.jsonl.gz and
+              special tokens parsed, and not). Writes expected/deepseek-llm-llamacpp.jsonl.xz and
               the manifest's entry; the decoded texts are Hugging Face's for that vocabulary (the
               deepseek-v3 set's: decoding does not depend on the splitting).
 """
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import numpy as np
 import gguf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_files import write_jsonl_gz  # noqa: E402
+from fixture_files import unpacked_text, write_jsonl_packed  # noqa: E402
 from make_llamacpp_kquant_reference import llama_server, post  # noqa: E402
 from make_tokenizer_fixtures import CACHE, FIXTURES  # noqa: E402
 
@@ -84,7 +83,7 @@ def main() -> None:
     if not vocab_gguf.exists():
         raise SystemExit(f"{vocab_gguf} is missing: run tools/make_tokenizer_fixtures.py --fetch-only first")
     corpus = [json.loads(line)["text"] for line in (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
-    hf_rows = [json.loads(line) for line in gzip.open(FIXTURES / "expected" / "deepseek-v3.jsonl.gz", "rt", encoding="utf-8")]
+    hf_rows = [json.loads(line) for line in unpacked_text(FIXTURES / "expected" / "deepseek-v3.jsonl").splitlines()]
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "deepseek-llm.gguf"
         model_with_vocab(vocab_gguf, "deepseek-llm", model)
@@ -99,7 +98,7 @@ def main() -> None:
                     row["ids_literal_special"] = literal
                 row.update({k: v for k, v in hf.items() if k.startswith("decoded")})
                 rows.append(row)
-    write_jsonl_gz(FIXTURES / "expected" / "deepseek-llm-llamacpp.jsonl", rows)
+    write_jsonl_packed(FIXTURES / "expected" / "deepseek-llm-llamacpp.jsonl", rows)
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
     load = {"name": "deepseek-llm (GGUF)", "expected": "deepseek-llm-llamacpp", "format": "gguf",
             "file": "deepseek-v4/tokenizer-deepseek-llm.gguf", "in_cache": True}

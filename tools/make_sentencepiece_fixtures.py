@@ -51,7 +51,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_files import pack, write_jsonl_gz  # noqa: E402
+from fixture_files import pack, write_jsonl_packed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tokenizer"
@@ -399,7 +399,7 @@ def main() -> None:
             if meta["prefix"] != metas[expected]["prefix"]:
                 load["prefix"] = meta["prefix"]
         else:
-            write_jsonl_gz(FIXTURES / "expected" / f"{expected}.jsonl", rows)
+            write_jsonl_packed(FIXTURES / "expected" / f"{expected}.jsonl", rows)
             metas[expected] = meta
             shared[expected] = rows
         loads.append(load)

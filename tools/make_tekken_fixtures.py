@@ -19,7 +19,7 @@ References, none of them troupe's:
 llama.cpp's own tokenization of the GGUF is not the reference here: its adapted Tekken expression
 leaves combining marks (\p{M}) out of the letter classes, so words with Devanagari, Arabic or Thai
 marks split differently (142 of the corpus's 2,199 lines); the script prints how many differ.
-Writes tests/fixtures/tokenizer/tekken/vocab.gguf.gz, expected/tekken-gguf.jsonl.gz and their manifest
+Writes tests/fixtures/tokenizer/tekken/vocab.gguf.xz, expected/tekken-gguf.jsonl.xz and their manifest
 entry (the other entries are kept).
 """
 import json
@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_files import pack, write_jsonl_gz  # noqa: E402
+from fixture_files import pack, write_jsonl_packed  # noqa: E402
 from make_sentencepiece_fixtures import (CACHE, FIXTURES, MISTRAL_COMMON, PEER, expect_llamacpp,  # noqa: E402
                                          expect_tokenizers, pip_download)
 
@@ -112,7 +112,7 @@ def main() -> None:
     print(f"llama.cpp's own ids for the GGUF differ on {differ} of {len(corpus)} lines")
     meta["prefix"] = llamacpp_meta["prefix"]  # what the GGUF says to add (its BOS), as llama.cpp reads it
     assert meta["vocab_size"] == llamacpp_meta["vocab_size"], (meta, llamacpp_meta)
-    write_jsonl_gz(FIXTURES / "expected" / "tekken-gguf.jsonl", rows)
+    write_jsonl_packed(FIXTURES / "expected" / "tekken-gguf.jsonl", rows)
     print(f"tekken (GGUF): {sum(len(r['ids']) for r in rows)} tokens, {gguf.stat().st_size} bytes")
     pack(gguf)
 

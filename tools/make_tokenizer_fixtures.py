@@ -41,7 +41,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_files import pack, plain, write_jsonl_gz  # noqa: E402
+from fixture_files import pack, plain, write_jsonl_packed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tokenizer"
@@ -150,7 +150,7 @@ def write_deepseek_v3_expectations(cache: Path) -> None:
     deepseek_vocab_gguf makes, read with llama.cpp's "deepseek-v3" splitting) must reproduce."""
     corpus = [json.loads(line)["text"] for line in (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
     rows, meta = expectations(cache / "deepseek-v4" / "tokenizer.json", corpus)
-    write_jsonl_gz(FIXTURES / "expected" / "deepseek-v3.jsonl", rows)
+    write_jsonl_packed(FIXTURES / "expected" / "deepseek-v3.jsonl", rows)
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
     loads = [{"name": "deepseek-v3 (tokenizer.json)", "expected": "deepseek-v3", "format": "json",
               "file": "deepseek-v4/tokenizer.json", "in_cache": True},
@@ -663,7 +663,7 @@ def main() -> None:
     metas = {}
     for name, path in references.items():
         rows, meta = expectations(path, corpus)
-        write_jsonl_gz(FIXTURES / "expected" / f"{name}.jsonl", rows)
+        write_jsonl_packed(FIXTURES / "expected" / f"{name}.jsonl", rows)
         metas[name] = meta
         print(f"{name}: {sum(len(r['ids']) for r in rows)} tokens")
     # Entries of tools/make_sentencepiece_fixtures.py stay as they are.

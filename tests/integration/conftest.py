@@ -2,6 +2,8 @@
 second one with --api-key and tiny limits, and OpenAI clients pointed at them."""
 from __future__ import annotations
 
+import json
+import lzma
 import os
 import subprocess
 from pathlib import Path
@@ -22,6 +24,17 @@ MAIN_MAX_NUM_SEQS = 64
 # Cheap, broad checks first, so that with -x a basic failure is the one reported.
 MODULE_ORDER = ["test_openai_api", "test_api_shapes", "test_errors", "test_generate_parity", "test_disconnects", "test_loadgen",
                 "test_structured_output"]
+
+
+CHAT_TEMPLATES = Path(__file__).resolve().parent.parent / "fixtures" / "chat_template"
+
+
+def chat_template_file(name: str, folder: Path) -> Path:
+    """A real model's chat template from the parity fixtures (chat_template/NAME.json.xz, as
+    tools/make_chat_template_fixtures.py wrote it), as a .jinja file in `folder` for --chat-template."""
+    out = folder / f"{name}.jinja"
+    out.write_text(json.loads(lzma.decompress((CHAT_TEMPLATES / f"{name}.json.xz").read_bytes()))["template"])
+    return out
 
 
 def module_servers(model: str, configs: dict[str, list[str]], log_dir: Path):

@@ -5,17 +5,12 @@ streamed. On SmolLM2 (the default model) each reply is forced with a regex const
 text, so that the test is of the parsing and the response shapes."""
 from __future__ import annotations
 
-import gzip
-import json
-import re
-from pathlib import Path
 
 import pytest
 
-from conftest import module_servers
+from conftest import chat_template_file, module_servers
 from test_pythonic_tool_calls import ARGUMENTS, create, streamed
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CALLS = ('[{"name": "get_weather", "arguments": {"city": "Zürich", "days": 3}}, '
          '{"name": "get_weather", "arguments": {"city": "Paris"}}]')
 
@@ -23,8 +18,7 @@ CALLS = ('[{"name": "get_weather", "arguments": {"city": "Zürich", "days": 3}},
 @pytest.fixture(scope="module")
 def servers(model_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("granite-tools")
-    template = folder / "granite3_3.jinja"
-    template.write_text(json.loads(gzip.decompress((FIXTURES / "chat_template" / "granite3_3.json.gz").read_bytes()))["template"])
+    template = chat_template_file("granite3_3", folder)
     configs = {"granite": ["--tool-call-parser", "granite", "--threads", "2"],
                "granite_template": ["--chat-template", str(template), "--threads", "2"]}
     yield from module_servers(model_path, configs, folder)

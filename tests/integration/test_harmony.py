@@ -5,7 +5,7 @@ as a tool call, streamed and whole, read by the real `openai` client.
 The model is the tiny gpt-oss fixture (llama.cpp's GGUF, MXFP4 experts), served with
 `--tool-call-parser openai` (vLLM's name): its context of 128 tokens cannot hold the prompts of
 gpt-oss's own template, whose rendering is checked against transformers in the unit tests
-(tests/fixtures/chat_template/gpt_oss.json.gz), as is reading the format off that template. Its weights
+(tests/fixtures/chat_template/gpt_oss.json.xz), as is reading the format off that template. Its weights
 are random, so each reply is forced with a regex constraint (structured_outputs) to one harmony
 text; the test is then of everything after the sampler: the markers' text kept for the parser,
 the parser, and the response shapes."""

@@ -13,17 +13,15 @@ started with no tool flags at all:
 - GET /v1/models/{id} (the SDK's models.retrieve)."""
 from __future__ import annotations
 
-import gzip
 import json
 import re
-from pathlib import Path
 
 import openai
 import pytest
 
+from conftest import chat_template_file
 from troupe_server import TroupeServer, http_request, metric_total
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def open_webui_tools() -> list[dict]:
@@ -99,8 +97,7 @@ def test_open_webui_default_request_on_a_model_without_a_tool_format(model_path,
 
 
 def test_open_webui_default_request_with_a_hermes_template(model_path, tmp_path):
-    template = tmp_path / "qwen2_5.jinja"
-    template.write_text(json.loads(gzip.decompress((FIXTURES / "chat_template" / "qwen2_5.json.gz").read_bytes()))["template"])
+    template = chat_template_file("qwen2_5", tmp_path)
     server = serve(model_path, tmp_path, ["--chat-template", str(template)])
     try:
         assert "tool calls are parsed as hermes (the chat template)" in server.log_tail()

@@ -6,17 +6,13 @@ SmolLM2 (the default model) each reply is forced with a regex constraint to one 
 the test is of the parsing and the response shapes."""
 from __future__ import annotations
 
-import gzip
-import json
 import re
-from pathlib import Path
 
 import openai
 import pytest
 
-from conftest import module_servers
+from conftest import chat_template_file, module_servers
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}]
@@ -27,8 +23,7 @@ ARGUMENTS = ['{"city": "Zürich", "days": 3}', '{"city": "Paris"}']
 @pytest.fixture(scope="module")
 def servers(model_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pythonic-tools")
-    lfm2_template = folder / "lfm2_5.jinja"
-    lfm2_template.write_text(json.loads(gzip.decompress((FIXTURES / "chat_template" / "lfm2_5.json.gz").read_bytes()))["template"])
+    lfm2_template = chat_template_file("lfm2_5", folder)
     configs = {"lfm2": ["--tool-call-parser", "lfm2", "--threads", "2"],
                "lfm2_template": ["--chat-template", str(lfm2_template), "--threads", "2"],
                "pythonic": ["--tool-call-parser", "pythonic", "--threads", "2"]}

@@ -11,17 +11,14 @@ SmolLM2 (the default model) each reply is forced with a regex constraint to one 
 the test is of the parsing and the response shapes."""
 from __future__ import annotations
 
-import gzip
 import json
 import re
-from pathlib import Path
 
 import openai
 import pytest
 
-from conftest import module_servers
+from conftest import chat_template_file, module_servers
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 TOOLS = [{"type": "function", "function": {
     "name": "edit", "description": "Edit a file",
@@ -41,17 +38,10 @@ MINIMAX_CALL = ("Checking.\n</think>\n\nSure.\n<minimax:tool_call>\n<invoke name
 @pytest.fixture(scope="module")
 def servers(model_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("xml-tools")
-    glm_template = folder / "glm4_6.jinja"
-    glm_template.write_text(json.loads(gzip.decompress((FIXTURES / "chat_template" / "glm4_6.json.gz").read_bytes()))["template"])
-    seed_template = folder / "seed_oss.jinja"
-    seed_template.write_text(
-        json.loads(gzip.decompress((FIXTURES / "chat_template" / "seed_oss.json.gz").read_bytes()))["template"])
-    qwen3_5_template = folder / "qwen3_5.jinja"
-    qwen3_5_template.write_text(
-        json.loads(gzip.decompress((FIXTURES / "chat_template" / "qwen3_5.json.gz").read_bytes()))["template"])
-    minimax_template = folder / "minimax_m2.jinja"
-    minimax_template.write_text(
-        json.loads(gzip.decompress((FIXTURES / "chat_template" / "minimax_m2.json.gz").read_bytes()))["template"])
+    glm_template = chat_template_file("glm4_6", folder)
+    seed_template = chat_template_file("seed_oss", folder)
+    qwen3_5_template = chat_template_file("qwen3_5", folder)
+    minimax_template = chat_template_file("minimax_m2", folder)
     configs = {"coder": ["--tool-call-parser", "qwen3_coder", "--threads", "2"],
                "thinking": ["--tool-call-parser", "qwen3_coder", "--reasoning-parser", "qwen3", "--threads", "2"],
                "glm": ["--tool-call-parser", "glm45", "--reasoning-parser", "glm45", "--threads", "2"],

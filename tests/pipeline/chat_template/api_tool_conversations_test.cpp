@@ -1,6 +1,6 @@
 // Agent conversations as clients send them (assistant content null with tool_calls whose
 // arguments are JSON strings, role "tool" results, text-part arrays) must reach the template as
-// vLLM hands them to apply_chat_template. tests/fixtures/chat_template/api_tool_conversations.json(.gz)
+// vLLM hands them to apply_chat_template. tests/fixtures/chat_template/api_tool_conversations.json(.xz)
 // holds transformers' renderings of vLLM's conversation for SmolLM2, Qwen2.5, Qwen3, Llama 3.1 and
 // 3.2 (tools/make_chat_template_fixtures.py); troupe's normalize_messages + render must match.
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// Parity with Hugging Face: every conversation in tests/fixtures/chat_template/*.json(.gz) was rendered by
+// Parity with Hugging Face: every conversation in tests/fixtures/chat_template/*.json(.xz) was rendered by
 // transformers' apply_chat_template (tools/make_chat_template_fixtures.py); troupe must produce the same
 // bytes, or fail where transformers failed.
 #include <catch2/catch.hpp>
@@ -85,7 +85,7 @@ TEST_CASE("every chat template fixture file is checked", "[chat_template][fixtur
   std::set<std::string> on_disk;
   for (const auto& file : std::filesystem::directory_iterator(kFixtures)) {
     const std::string name = file.path().filename().string();
-    for (const std::string suffix : {".json", ".json.gz"}) {
+    for (const std::string suffix : {".json", ".json.xz"}) {
       if (name.ends_with(suffix)) on_disk.insert(name.substr(0, name.size() - suffix.size()));
     }
   }

@@ -18,7 +18,7 @@ namespace json = boost::json;
 
 std::vector<json::value> read_jsonl(const std::filesystem::path& path) {
   std::vector<json::value> rows;
-  std::istringstream in(read_text(unpacked(path)));  // committed plain or as .gz
+  std::istringstream in(read_text(unpacked(path)));  // committed plain or as .xz
   std::string line;
   while (std::getline(in, line)) rows.push_back(json::parse(line));
   return rows;

@@ -51,7 +51,7 @@ TEST_CASE("tokenization of Unicode 15.0-16.0 characters matches Hugging Face") {
     const boost::json::object& spec = entry.as_object();
     const auto dir = spec.at("in_cache").as_bool() ? troupe::test::tokenizer_cache_dir() : troupe::test::tokenizer_fixtures_dir();
     auto path = dir / std::string(spec.at("file").as_string());
-    if (!spec.at("in_cache").as_bool()) path = troupe::test::unpacked(path);  // committed gzip-compressed
+    if (!spec.at("in_cache").as_bool()) path = troupe::test::unpacked(path);  // committed xz-compressed
     if (!std::filesystem::exists(path)) {
       FAIL(path.string() << " is missing: run tools/make_tokenizer_fixtures.py --fetch-only (set TROUPE_TOKENIZER_CACHE "
                             "to use another directory)");
