@@ -419,8 +419,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
     // DeepSeek-V3's routing (GLM-4.5): gating function 2 is the sigmoid (1 the softmax). Without the
     // key (GLM-4.7-Flash's files; llama.cpp tells them by their sizes), a selection bias means
-    // DeepSeek-V3's sigmoid routing, which alone has one.
-    const int64_t gating = gguf.get_int(arch + ".expert_gating_func").value_or(moe.selection_bias ? 2 : 1);
+    // DeepSeek-V3's sigmoid routing — but for ERNIE 4.5's, whose bias is on softmax probabilities.
+    const bool ernie = family->arch == Architecture::Ernie45Moe;
+    const int64_t gating = gguf.get_int(arch + ".expert_gating_func").value_or(moe.selection_bias && !ernie ? 2 : 1);
     if (gating != 1 && gating != 2) fail(arch + ".expert_gating_func " + std::to_string(gating) + " is not supported (1 softmax, 2 sigmoid)");
     moe.sigmoid_scores = gating == 2;
     moe.groups = gguf.get_int(arch + ".expert_group_count").value_or(1);
@@ -430,9 +431,12 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.shared_intermediate_size =
         gguf.get_int(arch + ".expert_shared_feed_forward_length")
             .value_or(gguf.get_int(arch + ".expert_shared_count").value_or(0) * moe.intermediate_size);
-    if (first_sparse > 0) {
+    // ERNIE 4.5's files give the step between MoE layers too (interleave_moe_layer_step).
+    const int64_t step = gguf.get_int(arch + ".interleave_moe_layer_step").value_or(1);
+    if (step <= 0) fail(arch + ".interleave_moe_layer_step must be positive");
+    if (first_sparse > 0 || step > 1) {
       moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
-      for (int64_t i = first_sparse; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
+      for (int64_t i = first_sparse; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = (i + 1) % step == 0;
     }
     moe.shared_gate = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".ffn_gate_inp_shexp.weight") != nullptr;
     spec.moe = moe;

@@ -493,11 +493,38 @@ void read_mla(const ConfigView& cfg, ModelSpec& spec) {
   spec.mla = mla;
 }
 
+// ERNIE 4.5's experts (Ernie4_5_MoeConfig's names and defaults): moe_num_experts, moe_k of them
+// chosen by softmax probabilities plus the selection bias, renormalized; moe_num_shared_experts
+// shared ones beside them (one MLP of that many times moe_intermediate_size, ungated); the MoE
+// layers every moe_layer_interval-th from moe_layer_start_index to moe_layer_end_index (-1: the last).
+void read_ernie_moe(const ConfigView& cfg, const ModelSpec& spec, MoeSpec& moe) {
+  moe.num_experts = cfg.optional_integer("moe_num_experts").value_or(64);
+  moe.experts_per_token = cfg.optional_integer("moe_k").value_or(6);
+  moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(1536);
+  moe.normalize_top_k = true;
+  moe.selection_bias = true;
+  moe.shared_intermediate_size = cfg.optional_integer("moe_num_shared_experts").value_or(2) * moe.intermediate_size;
+  const int64_t start = cfg.optional_integer("moe_layer_start_index").value_or(1);
+  int64_t end = cfg.optional_integer("moe_layer_end_index").value_or(-1);
+  if (end == -1) end = spec.num_layers - 1;
+  const int64_t interval = cfg.optional_integer("moe_layer_interval").value_or(1);
+  if (interval <= 0 || start < 0) cfg.fail("moe_layer_interval must be positive and moe_layer_start_index not negative");
+  moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
+  for (int64_t i = start; i <= end && i < spec.num_layers; ++i) {
+    moe.sparse_layers[static_cast<std::size_t>(i)] = (i + 1) % interval == 0;
+  }
+}
+
 // A mixture of experts: MixtralConfig's num_local_experts (Qwen3MoeConfig's num_experts),
 // num_experts_per_tok and, for Qwen3-MoE, moe_intermediate_size, norm_topk_prob, and the dense
 // layers (mlp_only_layers, or all but every decoder_sparse_step-th).
 void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family) {
   MoeSpec moe;
+  if (family.arch == Architecture::Ernie45Moe) {
+    read_ernie_moe(cfg, spec, moe);
+    spec.moe = std::move(moe);
+    return;
+  }
   // Granite's configs default to 8 experts, 2 per token.
   const bool granite = family.arch == Architecture::GraniteMoe || family.arch == Architecture::GraniteHybrid;
   const std::optional<int64_t> experts =
@@ -655,13 +682,17 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // Gemma2Config and CohereConfig tie the embeddings unless told otherwise.
   const bool gemma2 = family->arch == Architecture::Gemma2;
   const bool cohere = family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2;
+  const bool ernie = family->arch == Architecture::Ernie45 || family->arch == Architecture::Ernie45Moe;
   // LFM2's released configs say tie_embedding (Lfm2Config takes it for tie_word_embeddings, true
-  // by default).
+  // by default); Ernie4_5Config ties them by default too.
   spec.tie_word_embeddings = cfg.boolean(lfm2 && cfg.present("tie_embedding") ? "tie_embedding" : "tie_word_embeddings")
-                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere || lfm2));
+                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere || lfm2 || ernie));
   const bool gemma = family->gemma_scaling;
   const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
-  const double default_theta = gemma3 || lfm2 ? 1'000'000.0 : family->arch == Architecture::GptOss ? 150'000.0 : 10'000.0;
+  const double default_theta = gemma3 || lfm2 ? 1'000'000.0
+                               : family->arch == Architecture::GptOss ? 150'000.0
+                               : ernie ? 500'000.0  // Ernie4_5Config's
+                                       : 10'000.0;
   read_ropes(cfg, spec, default_theta, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
@@ -692,6 +723,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.activation = activation(cfg, family->activation);
   }
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
+  // ERNIE 4.5's use_bias puts biases on every projection, the MLP's too.
+  if (ernie && cfg.boolean("use_bias").value_or(false)) cfg.fail("use_bias = true (biases on the MLPs) is not supported");
   // Gemma 2's soft-capping (Gemma2Config's 50 and 30 when absent; Gemma 3 sets them null).
   spec.attention_softcap = cfg.number("attn_logit_softcapping").value_or(gemma2 ? 50.0 : 0.0);
   spec.final_logit_softcap = cfg.number("final_logit_softcapping").value_or(gemma2 ? 30.0 : 0.0);

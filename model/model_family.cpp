@@ -71,6 +71,10 @@ constexpr std::array<std::string_view, 1> kQwen35MoeTypes{"qwen3_5_moe_text"};
 constexpr std::array<std::string_view, 1> kQwen35MoeWrappers{"qwen3_5_moe"};
 constexpr std::array<std::string_view, 1> kQwen35MoeGguf{"qwen35moe"};
 constexpr std::array<std::string_view, 1> kQwen3NextTypes{"qwen3_next"};
+constexpr std::array<std::string_view, 1> kErnie45Types{"ernie4_5"};
+constexpr std::array<std::string_view, 1> kErnie45Gguf{"ernie4_5"};
+constexpr std::array<std::string_view, 1> kErnie45MoeTypes{"ernie4_5_moe"};
+constexpr std::array<std::string_view, 1> kErnie45MoeGguf{"ernie4_5-moe"};
 constexpr std::array<std::string_view, 1> kQwen3NextGguf{"qwen3next"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
@@ -109,8 +113,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 33>& families() {
-  static const std::array<ModelFamily, 33> all{{
+const std::array<ModelFamily, 35>& families() {
+  static const std::array<ModelFamily, 35> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -249,6 +253,16 @@ const std::array<ModelFamily, 33>& families() {
       // experts (softmax, renormalized) beside a shared expert scaled by its sigmoid gate, as
       // Qwen2-MoE's; its safetensors keep each projection's experts in one 3-D tensor, as
       // transformers 5 holds them (ModelFiles splits them per expert).
+      // ERNIE 4.5 (Baidu's 0.3B): Llama's layers with RoPE on interleaved pairs (GLM-4's layout), in
+      // every format (llama.cpp's converter keeps the rows as they are).
+      {.arch = Architecture::Ernie45, .hf_model_types = kErnie45Types, .gguf_architectures = kErnie45Gguf,
+       .interleaved_qk = true},
+      // ERNIE 4.5's mixtures of experts (21B-A3B, 300B-A47B): its layers, the MLPs from
+      // moe_layer_start_index on (every moe_layer_interval-th) experts chosen by their softmax
+      // probabilities plus a selection bias (moe_statics), renormalized, beside ungated shared experts.
+      {.arch = Architecture::Ernie45Moe, .hf_model_types = kErnie45MoeTypes, .gguf_architectures = kErnie45MoeGguf,
+       .interleaved_qk = true, .mixture_of_experts = true,
+       .expert_names = {.selection_bias = "moe_statics.e_score_correction_bias"}},
       // Qwen3-Next (80B-A3B): Qwen3.5's mixture of experts before it, its delta nets' projections
       // fused per key head (in_proj_qkvz, in_proj_ba; qwen3_next_projections puts them in Qwen3.5's
       // order), dense MLPs in mlp_only_layers, renormalization as norm_topk_prob says.

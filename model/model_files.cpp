@@ -283,6 +283,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);
   if (m.spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(m.spec_, m.tensors_, m.owned_);
   m.split_fused_experts();
+  m.squeeze_selection_biases();
   return m;
 }
 
@@ -299,6 +300,7 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   m.split_stacked_experts();
   m.split_latent_heads();
   if (m.spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(m.spec_, m.tensors_, m.owned_);
+  m.squeeze_selection_biases();
   return m;
 }
 
@@ -365,6 +367,20 @@ void ModelFiles::split_fused_experts() {
       std::vector<std::pair<std::string, int64_t>> parts;
       for (int64_t e = 0; e < experts; ++e) parts.emplace_back(expert(e, n.down), hidden);
       split_rows(block + "down_proj", parts);
+    }
+  }
+}
+
+// ERNIE 4.5 keeps its routers' selection bias as [1, experts] (one group; llama.cpp's GGUF too):
+// the same bytes as the [experts] vector the others store.
+void ModelFiles::squeeze_selection_biases() {
+  if (!spec_.moe || !spec_.moe->selection_bias) return;
+  const ExpertNames& n = family_of(spec_.arch).expert_names;
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    const auto it = tensors_.find("model.layers." + std::to_string(i) + "." + std::string(n.block) + "." +
+                                  std::string(n.selection_bias));
+    if (it != tensors_.end() && it->second.shape.size() == 2 && it->second.shape[0] == 1) {
+      it->second.shape = {it->second.shape[1]};
     }
   }
 }

@@ -24,6 +24,8 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Qwen35: return "qwen3_5";
     case Architecture::Qwen35Moe: return "qwen3_5_moe";
     case Architecture::Qwen3Next: return "qwen3_next";
+    case Architecture::Ernie45: return "ernie4_5";
+    case Architecture::Ernie45Moe: return "ernie4_5_moe";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";

@@ -139,6 +139,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
   qwen3_next/    Qwen3NextForCausalLM (Qwen3-Next; --only qwen3_next, after qwen3_5): qwen3_5_moe's shape with the
                  delta nets' projections fused per key head as released; and qwen3_next_gguf, llama.cpp's
                  conversion (qwen3next).
+  ernie4_5/, ernie4_5_moe/ Ernie4_5ForCausalLM and Ernie4_5_MoeForCausalLM (ERNIE 4.5; --only ernie, after
+                 lfm2): RoPE on interleaved pairs; experts by softmax plus a selection bias beside shared
+                 experts; and their llama.cpp conversions (ernie4_5_gguf, ernie4_5_moe_gguf).
   minimax_m2/    MiniMaxM2ForCausalLM (MiniMax-M2): whole-projection q/k norms, RoPE on half of each head
                  (rotary_dim), 4 experts (2 per token, Mixtral's names) by sigmoid scores plus a selection
                  bias; and minimax_m2_gguf, llama.cpp's conversion (minimax-m2).
@@ -1001,6 +1004,42 @@ def qwen3_next_fixtures(out: Path) -> None:
                        sentencepiece_class="qwen.Qwen3NextModel", outtype="bf16", extra_args=("--no-mtp",))
 
 
+def ernie_fixtures(out: Path) -> None:
+    """ERNIE 4.5 (--only ernie, after lfm2, whose SentencePiece tokenizer they take): ernie4_5, four
+    Llama layers with RoPE on interleaved pairs (tied embeddings, as the 0.3B); ernie4_5_moe, the
+    first layer dense, then every layer 4 experts of 16 columns, 2 per token by softmax probabilities
+    plus a selection bias (moe_statics) that changes choices, renormalized, beside 2 shared experts
+    (one MLP of 32 columns); and each as llama.cpp's conversion (ernie4_5, ernie4_5-moe; the rows as
+    stored, the experts stacked)."""
+    from transformers import Ernie4_5Config, Ernie4_5ForCausalLM, Ernie4_5_MoeConfig, Ernie4_5_MoeForCausalLM
+    shape = dict(vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=4, num_attention_heads=2,
+                 num_key_value_heads=1, head_dim=8, max_position_embeddings=128, rms_norm_eps=1e-5, use_bias=False,
+                 rope_parameters={"rope_type": "default", "rope_theta": 500_000.0},
+                 initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    dense = bf16(build_model(Ernie4_5ForCausalLM, Ernie4_5Config(**shape, tie_word_embeddings=True), 4601))
+    moe = build_model(Ernie4_5_MoeForCausalLM, Ernie4_5_MoeConfig(
+        **shape, tie_word_embeddings=False, moe_num_experts=4, moe_k=2, moe_intermediate_size=16,
+        moe_num_shared_experts=2, moe_layer_start_index=1, moe_layer_interval=1), 4701)
+    gen = torch.Generator().manual_seed(4702)
+    with torch.no_grad():  # router scores spread over the experts, a bias that changes choices
+        for layer in moe.model.layers[1:]:
+            layer.mlp.gate.weight.mul_(8.0)
+            layer.mlp.gate.moe_statics.e_score_correction_bias.copy_(0.1 * torch.randn(1, 4, generator=gen))
+    moe = bf16(moe)
+    for name, model, seed in (("ernie4_5", dense, 4611), ("ernie4_5_moe", moe, 4711)):
+        cases = small_cases(seed)
+        emit(out / name, model, cases, saver=save_bf16(model))
+        cls = type(model)
+        reloaded = cls.from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
+        assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), f"{name} reload"
+        for file in ("tokenizer.model", "tokenizer_config.json"):
+            shutil.copy(out / "lfm2" / file, out / name / file)
+        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 384, outtype="bf16")
+    names = load_file(str(out / "ernie4_5_moe" / "model.safetensors"))
+    assert list(names["model.layers.1.mlp.moe_statics.e_score_correction_bias"].shape) == [1, 4], sorted(names)[:12]
+    assert "model.layers.1.mlp.experts.3.up_proj.weight" in names and "model.layers.0.mlp.gate_proj.weight" in names
+
+
 def granite_fixtures(out: Path) -> None:
     """Granite 3: its four multipliers; and llama.cpp's conversion."""
     config = GraniteConfig(**llama_like(tie_word_embeddings=True, embedding_multiplier=12.0, residual_multiplier=0.22,
@@ -1770,7 +1809,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

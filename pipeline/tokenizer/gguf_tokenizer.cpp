@@ -40,7 +40,9 @@ const std::array<PreFamily, 13>& pre_families() {
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
       {.names = {"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}, .digits = true},
-      {.names = {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1"}, .patterns = {p::kLlama3},
+      // Llama 3's, and those llama.cpp reads as Llama 3's: Falcon 3, Falcon-H1, LFM2 and LFM2.5
+      // (LiquidAI's GGUFs), Mi:dm 2.0.
+      {.names = {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "lfm2", "midm-2.0"}, .patterns = {p::kLlama3},
        .ignore_merges = true, .adds_bos = true},
       // GLM-4-0414, GLM-4.5/4.6 (and GLM-5): Llama 3's splitting, without a BOS (their templates open
       // with [gMASK]<sop>; llama.cpp gives them none).

@@ -327,6 +327,30 @@ TEST_CASE("qwen3_next (Qwen3.5-MoE's layers, the delta nets' projections fused p
   }
 }
 
+TEST_CASE("ernie4_5 and ernie4_5_moe (RoPE on interleaved pairs; experts by softmax plus a selection bias beside "
+          "shared experts) as saved and llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
+  for (const char* folder : {"ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf"}) check_all_cases_in_one_step(folder);
+  for (const char* path : {"models/ernie4_5_moe", "models/ernie4_5_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::Ernie45Moe);
+    CHECK_FALSE(spec.tie_word_embeddings);
+    REQUIRE(spec.moe);
+    CHECK(spec.moe->num_experts == 4);
+    CHECK(spec.moe->experts_per_token == 2);
+    CHECK(spec.moe->intermediate_size == 16);
+    CHECK(spec.moe->shared_intermediate_size == 32);
+    CHECK((spec.moe->selection_bias && spec.moe->normalize_top_k && !spec.moe->sigmoid_scores && !spec.moe->shared_gate));
+    CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true, true, true});
+    CHECK(model.find("model.layers.1.mlp.moe_statics.e_score_correction_bias")->shape == std::vector<int64_t>{4});
+  }
+  const ModelSpec dense = ModelFiles::open(test::fixture("models/ernie4_5_gguf/model.gguf")).spec();
+  CHECK(dense.arch == Architecture::Ernie45);
+  CHECK(dense.tie_word_embeddings);
+  CHECK(dense.rope.theta == 500000.0);
+}
+
 TEST_CASE("granite_hybrid_moe (Granite 4.0-H's experts, 3-D as released, beside the dense MLP) as released and "
           "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("granite_hybrid_moe");
@@ -792,7 +816,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

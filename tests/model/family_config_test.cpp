@@ -815,6 +815,40 @@ TEST_CASE("Granite's mixtures of experts: 4.0-H's H-Tiny and Granite 3's, by the
   }
 }
 
+TEST_CASE("ERNIE 4.5 configs: Ernie4_5Config's and Ernie4_5_MoeConfig's names and defaults", "[model][config][families]") {
+  // ERNIE-4.5-21B-A3B's config: 28 layers, the first dense, then experts.
+  const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"ernie4_5_moe","hidden_size":2560,"intermediate_size":12288,
+    "num_hidden_layers":28,"num_attention_heads":20,"num_key_value_heads":4,"head_dim":128,"moe_num_experts":64,"moe_k":6,
+    "moe_intermediate_size":1536,"moe_num_shared_experts":2,"moe_layer_start_index":1,"moe_layer_end_index":27,
+    "moe_layer_interval":1,"vocab_size":103424,"max_position_embeddings":131072,"rope_theta":500000,"use_bias":false,
+    "tie_word_embeddings":true})"), "config.json");
+  CHECK(s.arch == Architecture::Ernie45Moe);
+  REQUIRE(s.moe);
+  CHECK(s.moe->num_experts == 64);
+  CHECK(s.moe->experts_per_token == 6);
+  CHECK(s.moe->shared_intermediate_size == 2 * 1536);
+  CHECK((s.moe->selection_bias && s.moe->normalize_top_k && !s.moe->sigmoid_scores));
+  CHECK_FALSE(s.sparse_mlp(0));
+  CHECK(s.sparse_mlp(27));
+  CHECK(decoder_layout(s).layers[1].selection_bias == "model.layers.1.mlp.moe_statics.e_score_correction_bias");
+  // The defaults: 64 experts, 6 per token, MoE from layer 1 to the last (end -1), every layer; tied
+  // embeddings and RoPE base 500,000.
+  const std::string head = R"({"hidden_size":64,"intermediate_size":128,"num_hidden_layers":6,"num_attention_heads":4,
+    "vocab_size":100,"max_position_embeddings":64)";
+  const ModelSpec d = spec_from_hf_config(parse((head + R"(,"model_type":"ernie4_5_moe","moe_layer_interval":2})").c_str()),
+                                          "config.json");
+  REQUIRE(d.moe);
+  CHECK(d.moe->num_experts == 64);
+  CHECK(d.moe->sparse_layers == std::vector<bool>{false, true, false, true, false, true});
+  CHECK(d.tie_word_embeddings);
+  CHECK(d.rope.theta == 500000.0);
+  const ModelSpec dense = spec_from_hf_config(parse((head + R"(,"model_type":"ernie4_5"})").c_str()), "config.json");
+  CHECK(dense.arch == Architecture::Ernie45);
+  CHECK_FALSE(dense.moe);
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"(,"model_type":"ernie4_5","use_bias":true})").c_str()), "config.json"),
+                    Contains("use_bias"));
+}
+
 TEST_CASE("GGUF metadata: lfm2's per-layer head_count_kv marks its convolution layers", "[model][gguf][families]") {
   const auto lfm2 = [](std::vector<uint32_t> kv_heads, bool window) {
     test::GgufBuilder b;

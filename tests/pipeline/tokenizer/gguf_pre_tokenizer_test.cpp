@@ -67,7 +67,7 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
   const std::map<std::string, std::vector<std::string>> families{
       {"gpt2", {"default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0", "exaone4"}},
       {"smollm", {"starcoder", "refact", "codeshell", "command-r", "exaone", "minerva-7b"}},
-      {"llama-bpe", {"llama3", "llama-v3", "falcon3", "falcon-h1"}},
+      {"llama-bpe", {"llama3", "llama-v3", "falcon3", "falcon-h1", "lfm2", "midm-2.0"}},
       {"dbrx", {"smaug-bpe"}},
       {"qwen2", {"deepseek-r1-qwen", "stablelm2"}},
       {"tekken", {"pixtral"}},
