@@ -380,6 +380,19 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
+def emit_released_and_gguf(out: Path, name: str, model, cases, saver=None, tokenizer_from: str = "lfm2",
+                           **gguf_args) -> None:
+    """out/name as transformers saves `model` (or `saver` writes it), checked to read back to the same
+    logits, with the tokenizer files of the fixture `tokenizer_from`; and out/name_gguf, llama.cpp's
+    conversion of that folder (BF16 unless gguf_args say otherwise)."""
+    emit(out / name, model, cases, saver=saver or save_bf16(model))
+    reloaded = type(model).from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), f"{name} reload"
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / tokenizer_from / file, out / name / file)
+    emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 384, **{"outtype": "bf16", **gguf_args})
+
+
 def share_logits(folder: Path, source: Path, files: dict[str, str]) -> None:
     """Logits files identical to those of the sibling fixture `source` (the same model, another
     format) are dropped and referenced there instead: the tree that travels stays small."""
@@ -855,16 +868,10 @@ def granite_hybrid_moe_fixtures(out: Path) -> None:
         cfg.update(layer_types=["mamba", "attention", "mamba", "mamba"], time_step_limit=[0.0, float("inf")])
         (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
 
-    emit(out / "granite_hybrid_moe", model, cases, saver=save_released)
+    emit_released_and_gguf(out, "granite_hybrid_moe", model, cases, saver=save_released)
     names = load_file(str(out / "granite_hybrid_moe" / "model.safetensors"))
     assert list(names["model.layers.0.block_sparse_moe.input_linear.weight"].shape) == [4, 32, 16], sorted(names)[:8]
     assert "model.layers.0.block_sparse_moe.router.layer.weight" in names, sorted(names)[:8]
-    reloaded = GraniteMoeHybridForCausalLM.from_pretrained(out / "granite_hybrid_moe", dtype=torch.float32,
-                                                           attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "granite_hybrid_moe reload"
-    for name in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / name, out / "granite_hybrid_moe" / name)
-    emit_llamacpp_gguf(out / "granite_hybrid_moe_gguf", out / "granite_hybrid_moe", model, cases, 384, outtype="bf16")
 
 
 def granite_moe_fixtures(out: Path) -> None:
@@ -880,16 +887,10 @@ def granite_moe_fixtures(out: Path) -> None:
     spread_granite_router(model)
     model = bf16(model)
     cases = small_cases(4411)
-    emit(out / "granite_moe", model, cases, saver=save_bf16(model))
+    emit_released_and_gguf(out, "granite_moe", model, cases)
     names = load_file(str(out / "granite_moe" / "model.safetensors"))
     assert list(names["model.layers.0.block_sparse_moe.input_linear.weight"].shape) == [4, 32, 16], sorted(names)[:8]
     assert "model.layers.0.shared_mlp.input_linear.weight" in names, sorted(names)[:8]
-    reloaded = GraniteMoeSharedForCausalLM.from_pretrained(out / "granite_moe", dtype=torch.float32,
-                                                           attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "granite_moe reload"
-    for name in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / name, out / "granite_moe" / name)
-    emit_llamacpp_gguf(out / "granite_moe_gguf", out / "granite_moe", model, cases, 384, outtype="bf16")
 
 
 def qwen3_5_fixtures(out: Path) -> None:
@@ -991,17 +992,11 @@ def qwen3_next_fixtures(out: Path) -> None:
     spread_delta_nets(model.model, 4502)
     model = bf16(model)
     cases = small_cases(4511, (("batch", [3, 9]), ("long", [25])))
-    emit(out / "qwen3_next", model, cases, saver=save_bf16(model), vocab=384)
+    emit_released_and_gguf(out, "qwen3_next", model, cases, tokenizer_from="qwen3_5",
+                           sentencepiece_class="qwen.Qwen3NextModel", extra_args=("--no-mtp",))
     names = load_file(str(out / "qwen3_next" / "model.safetensors"))
     assert list(names["model.layers.0.linear_attn.in_proj_qkvz.weight"].shape) == [2 * (4 + 4 + 8 + 8), 16], sorted(names)[:8]
     assert "model.layers.0.linear_attn.in_proj_ba.weight" in names and "model.layers.0.mlp.experts.3.up_proj.weight" in names
-    reloaded = Qwen3NextForCausalLM.from_pretrained(out / "qwen3_next", dtype=torch.float32,
-                                                    attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[1][1]), run_logits(model, cases[1][1])), "qwen3_next reload"
-    for name in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "qwen3_5" / name, out / "qwen3_next" / name)
-    emit_llamacpp_gguf(out / "qwen3_next_gguf", out / "qwen3_next", model, cases, 384,
-                       sentencepiece_class="qwen.Qwen3NextModel", outtype="bf16", extra_args=("--no-mtp",))
 
 
 def ernie_fixtures(out: Path) -> None:
@@ -1027,14 +1022,7 @@ def ernie_fixtures(out: Path) -> None:
             layer.mlp.gate.moe_statics.e_score_correction_bias.copy_(0.1 * torch.randn(1, 4, generator=gen))
     moe = bf16(moe)
     for name, model, seed in (("ernie4_5", dense, 4611), ("ernie4_5_moe", moe, 4711)):
-        cases = small_cases(seed)
-        emit(out / name, model, cases, saver=save_bf16(model))
-        cls = type(model)
-        reloaded = cls.from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
-        assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), f"{name} reload"
-        for file in ("tokenizer.model", "tokenizer_config.json"):
-            shutil.copy(out / "lfm2" / file, out / name / file)
-        emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 384, outtype="bf16")
+        emit_released_and_gguf(out, name, model, small_cases(seed))
     names = load_file(str(out / "ernie4_5_moe" / "model.safetensors"))
     assert list(names["model.layers.1.mlp.moe_statics.e_score_correction_bias"].shape) == [1, 4], sorted(names)[:12]
     assert "model.layers.1.mlp.experts.3.up_proj.weight" in names and "model.layers.0.mlp.gate_proj.weight" in names
