@@ -112,14 +112,15 @@ fi
 
 if run_bin "$B/bin/troupe" --help >/dev/null; then record "troupe runs" ok "troupe --help"; else record "troupe runs" FAIL "troupe --help"; fi
 
-# The bundled CPU backend against transformers' logits committed for the tiny fixtures.
+# The bundled CPU backend against transformers' logits committed for the tiny fixtures, its KV cache
+# in float32 (auto would keep the bfloat16 fixtures' cache in bfloat16: 3e-3 off, not a fault).
 cpu_detail=""
 cpu_ok=ok
 for m in llama qwen2 qwen3 gemma3 mistral iquestcoder; do
   folder=tests/fixtures/models/$m
   if python3 tools/gpu/fixture_logits_error.py "$folder" batch --prompts "/tmp/prompts-$m.json" &&
     run_bin "$B/bin/troupe-dump-logits" "$folder" --prompts "/tmp/prompts-$m.json" --logits "/tmp/cpu-$m.f32" \
-      --device cpu --threads 4 2>/dev/null &&
+      --device cpu --threads 4 --kv-cache-dtype float32 2>/dev/null &&
     err=$(python3 tools/gpu/fixture_logits_error.py "$folder" batch --logits "/tmp/cpu-$m.f32"); then
     cpu_detail+="$m $err; "
     python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1e-4 else 1)" "$err" || cpu_ok=FAIL
