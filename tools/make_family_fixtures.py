@@ -756,6 +756,32 @@ def lfm2_moe_fixtures(out: Path) -> None:
                        sentencepiece_class="lfm2.LFM2MoeModel", outtype="bf16")
 
 
+def spread_mamba2(model, seed: int) -> None:
+    """Decays and steps of order 1 and taps that mix positions in every Mamba-2 layer (4 heads), so
+    that the state counts in the logits."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            if layer.mamba is not None:
+                layer.mamba.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
+                layer.mamba.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
+                layer.mamba.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
+                layer.mamba.conv1d.weight.copy_(0.5 * torch.randn(layer.mamba.conv1d.weight.shape, generator=gen))
+                layer.mamba.in_proj.weight.mul_(4.0)
+
+
+def save_granite_hybrid_released(model):
+    """A saver for emit(): bfloat16 weights, config.json as Granite 4.0-H is released (layer_types
+    "mamba" / "attention"; time_step_limit written as transformers writes its default, with
+    Python's bare Infinity, which JSON has not)."""
+    def save(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg.update(layer_types=["mamba", "attention", "mamba", "mamba"], time_step_limit=[0.0, float("inf")])
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    return save
+
+
 def granite_hybrid_fixtures(out: Path) -> None:
     """Granite 4.0-H (GraniteMoeHybridForCausalLM, dense as H-Micro): four layers, three Mamba-2 (4
     heads of 8 in 2 groups, a state of 8, a 4-tap convolution with its bias) around one attention
@@ -774,15 +800,7 @@ def granite_hybrid_fixtures(out: Path) -> None:
         attention_multiplier=0.3, residual_multiplier=0.5, logits_scaling=2.0, tie_word_embeddings=True,
         initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
     model = build_model(GraniteMoeHybridForCausalLM, config, 4201)
-    gen = torch.Generator().manual_seed(4202)
-    with torch.no_grad():  # decays and steps of order 1, taps that mix positions: the state counts
-        for layer in model.model.layers:
-            if layer.mamba is not None:
-                layer.mamba.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
-                layer.mamba.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
-                layer.mamba.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
-                layer.mamba.conv1d.weight.copy_(0.5 * torch.randn(layer.mamba.conv1d.weight.shape, generator=gen))
-                layer.mamba.in_proj.weight.mul_(4.0)
+    spread_mamba2(model, 4202)
     model = bf16(model)
     cases = small_cases(4211)
     forgetful = copy.deepcopy(model)
@@ -793,22 +811,9 @@ def granite_hybrid_fixtures(out: Path) -> None:
     moved = np.abs(run_logits(forgetful, cases[2][1]) - run_logits(model, cases[2][1])).max()
     assert moved > 0.1, f"the Mamba-2 state moves the logits by {moved} only"
 
-    def save_released(folder: Path) -> None:
-        save_bf16(model)(folder)
-        cfg = json.loads((folder / "config.json").read_text())
-        # As transformers writes the default when it writes one: Python's bare Infinity, not JSON.
-        cfg.update(layer_types=["mamba", "attention", "mamba", "mamba"], time_step_limit=[0.0, float("inf")])
-        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-
-    emit(out / "granite_hybrid", model, cases, saver=save_released)
+    emit_released_and_gguf(out, "granite_hybrid", model, cases, saver=save_granite_hybrid_released(model))
     names = load_file(str(out / "granite_hybrid" / "model.safetensors"))
     assert "model.layers.0.mamba.A_log" in names and "model.layers.0.shared_mlp.input_linear.weight" in names, sorted(names)[:8]
-    reloaded = GraniteMoeHybridForCausalLM.from_pretrained(out / "granite_hybrid", dtype=torch.float32,
-                                                           attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[2][1]), run_logits(model, cases[2][1])), "granite_hybrid reload"
-    for name in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / name, out / "granite_hybrid" / name)
-    emit_llamacpp_gguf(out / "granite_hybrid_gguf", out / "granite_hybrid", model, cases, 384, outtype="bf16")
 
 
 def granite_moe_config(**overrides) -> dict:
@@ -842,15 +847,7 @@ def granite_hybrid_moe_fixtures(out: Path) -> None:
         mamba_d_state=8, mamba_n_groups=2, mamba_d_conv=4, mamba_conv_bias=True, mamba_proj_bias=False,
         position_embedding_type=None))
     model = build_model(GraniteMoeHybridForCausalLM, config, 4301)
-    gen = torch.Generator().manual_seed(4302)
-    with torch.no_grad():  # as granite_hybrid: decays and steps of order 1, taps that mix positions
-        for layer in model.model.layers:
-            if layer.mamba is not None:
-                layer.mamba.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
-                layer.mamba.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
-                layer.mamba.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
-                layer.mamba.conv1d.weight.copy_(0.5 * torch.randn(layer.mamba.conv1d.weight.shape, generator=gen))
-                layer.mamba.in_proj.weight.mul_(4.0)
+    spread_mamba2(model, 4302)
     spread_granite_router(model)
     model = bf16(model)
     cases = small_cases(4311)
@@ -862,13 +859,7 @@ def granite_hybrid_moe_fixtures(out: Path) -> None:
     moved = np.abs(run_logits(dense, cases[2][1]) - run_logits(model, cases[2][1])).max()
     assert moved > 0.1, f"the experts move the logits by {moved} only"
 
-    def save_released(folder: Path) -> None:
-        save_bf16(model)(folder)
-        cfg = json.loads((folder / "config.json").read_text())
-        cfg.update(layer_types=["mamba", "attention", "mamba", "mamba"], time_step_limit=[0.0, float("inf")])
-        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-
-    emit_released_and_gguf(out, "granite_hybrid_moe", model, cases, saver=save_released)
+    emit_released_and_gguf(out, "granite_hybrid_moe", model, cases, saver=save_granite_hybrid_released(model))
     names = load_file(str(out / "granite_hybrid_moe" / "model.safetensors"))
     assert list(names["model.layers.0.block_sparse_moe.input_linear.weight"].shape) == [4, 32, 16], sorted(names)[:8]
     assert "model.layers.0.block_sparse_moe.router.layer.weight" in names, sorted(names)[:8]
