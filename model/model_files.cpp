@@ -278,12 +278,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   }
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
   if (const std::optional<Fp8Blocks> fp8 = read_fp8_quantization(config)) convert_fp8_weights(*fp8, m.tensors_, m.owned_);
-  m.split_fused_projections();
-  m.split_latent_heads();
-  if (m.spec_.arch == Architecture::GptOss) split_gpt_oss_experts(m.spec_, m.tensors_, m.owned_);
-  if (m.spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(m.spec_, m.tensors_, m.owned_);
-  m.split_fused_experts();
-  m.squeeze_selection_biases();
+  m.use_backend_names();
   return m;
 }
 
@@ -296,12 +291,21 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   for (const auto& t : m.gguf_->tensors()) {
     if (auto hf = hf_name_from_gguf(t.name, family_of(m.spec_.arch))) m.tensors_.emplace(*hf, t);
   }
-  m.split_fused_projections();
-  m.split_stacked_experts();
-  m.split_latent_heads();
-  if (m.spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(m.spec_, m.tensors_, m.owned_);
-  m.squeeze_selection_biases();
+  m.use_backend_names();
   return m;
+}
+
+// What either format stores fused, stacked, reordered or shaped otherwise, under the names and
+// shapes decoder_layout gives the backends. Each step changes only the tensors it finds, so every
+// model goes through all of them, whatever its format and family.
+void ModelFiles::use_backend_names() {
+  split_fused_projections();
+  split_stacked_experts();
+  split_latent_heads();
+  if (spec_.arch == Architecture::GptOss) split_gpt_oss_experts(spec_, tensors_, owned_);
+  if (spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(spec_, tensors_, owned_);
+  split_fused_experts();
+  squeeze_selection_biases();
 }
 
 // Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj

@@ -66,6 +66,7 @@ class ModelFiles {
   static ModelFiles open_hf_directory(const std::filesystem::path& dir);
   static ModelFiles open_gguf(const std::filesystem::path& file);
   void check_shape(const TensorView& t, const std::vector<int64_t>& shape) const;
+  void use_backend_names();  // the steps below, in order
   void split_fused_projections();
   void split_stacked_experts();
   void split_fused_experts();
