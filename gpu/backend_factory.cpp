@@ -37,6 +37,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   if (spec.moe) return lacks("mixture-of-experts models");
   if (spec.short_conv) return lacks("short-convolution layers (LFM2)");
   if (spec.delta_net) return lacks("gated delta net layers (Qwen3.5, Qwen3-Next)");
+  if (!spec.gated_mlp || !spec.layer_mlp.empty()) {
+    return lacks("layers of one sublayer each or MLPs without a gate (Nemotron-H)");
+  }
   if (spec.mamba) return lacks("Mamba-2 layers (Granite 4.0-H)");
   if (spec.qk_norm_whole || !spec.input_norms) {
     return lacks("layers without input norms or with q/k norms over every head (OLMo, EXAONE 4)");

@@ -50,9 +50,12 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
   for (int64_t i = 0; i < spec.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerLayout L;
-    if (spec.input_norms) L.attention_norm = p + "input_layernorm.weight";
     L.mixer = spec.mixer(i);
-    if (L.mixer == Mixer::ShortConv) {
+    L.mlp = spec.has_mlp(i);
+    if (spec.input_norms && L.mixer != Mixer::None) L.attention_norm = p + "input_layernorm.weight";
+    if (L.mixer == Mixer::None) {
+      // The layer is its MLP alone, behind the layer's one norm (Nemotron-H's).
+    } else if (L.mixer == Mixer::ShortConv) {
       L.conv_in = p + "conv.in_proj.weight";
       L.conv = p + "conv.conv.weight";
       L.conv_out = p + "conv.out_proj.weight";
@@ -72,7 +75,11 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     } else {
       add_attention(spec, p, L);
     }
-    if (spec.sandwich_norms) {
+    if (!L.mlp) {
+      // A mixer alone (Nemotron-H's): no MLP block.
+    } else if (L.mixer == Mixer::None) {
+      L.mlp_norm = p + "input_layernorm.weight";
+    } else if (spec.sandwich_norms) {
       // The family's names (Gemma's post_attention_layernorm is on the attention output, GLM's before
       // the MLP).
       const NormNames& n = family_of(spec.arch).norm_names;
@@ -97,18 +104,18 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.selection_bias);
       if (spec.moe->shared_intermediate_size > 0) {
         const std::string shared = shared_expert_prefix(n, std::to_string(i));
-        L.shared_gate = shared + "gate_proj.weight";
+        if (spec.gated_mlp) L.shared_gate = shared + "gate_proj.weight";
         L.shared_up = shared + "up_proj.weight";
         L.shared_down = shared + "down_proj.weight";
         if (spec.moe->shared_gate) L.shared_expert_gate = block + std::string(n.shared_gate) + ".weight";
       }
       for (int64_t e = 0; e < spec.moe->num_experts; ++e) {
         const std::string expert = block + "experts." + std::to_string(e) + ".";
-        L.experts.push_back({expert + std::string(n.gate) + ".weight", expert + std::string(n.up) + ".weight",
-                             expert + std::string(n.down) + ".weight"});
+        L.experts.push_back({spec.gated_mlp ? expert + std::string(n.gate) + ".weight" : "",
+                             expert + std::string(n.up) + ".weight", expert + std::string(n.down) + ".weight"});
       }
-    } else {
-      L.gate = p + "mlp.gate_proj.weight";
+    } else if (L.mlp) {
+      if (spec.gated_mlp) L.gate = p + "mlp.gate_proj.weight";
       L.up = p + "mlp.up_proj.weight";
       L.down = p + "mlp.down_proj.weight";
     }

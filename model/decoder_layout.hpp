@@ -18,7 +18,10 @@
 //        their names are given; plus the shared experts' dense MLP on every token when named)
 //   x += [mlp_out_norm](h)
 //
-// where a bracketed step is there when its tensor name is not empty.
+// where a bracketed step is there when its tensor name is not empty. A layer without a mixer
+// (Mixer::None) is its MLP block alone, and a layer without an MLP (LayerLayout::mlp false) its
+// mixer block alone (Nemotron-H's); an MLP without a gate (ModelSpec::gated_mlp false) is
+// act(up) → down, its gate names empty.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -67,7 +70,8 @@ struct LayerLayout {
   std::string q_norm, k_norm;      // per-head (or whole-projection) RMSNorms; empty without them
   std::string attention_out_norm;  // on the attention output (sandwich norms); empty without
   std::string mlp_norm;            // RMSNorm before the MLP; empty without (OLMo 2)
-  std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer
+  bool mlp = true;                  // the layer has an MLP block (dense or experts)
+  std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer (gate: ungated)
   std::string router;              // [experts, hidden]; empty in a dense layer
   std::string router_bias;         // [experts]; empty without (MoeSpec::biases)
   std::string selection_bias;      // [experts], added for choosing only; empty without (MoeSpec::selection_bias)

@@ -192,27 +192,67 @@ void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
 // MLP's width (expert_shared_feed_forward_length; with experts, feed_forward_length is theirs), and
 // RoPE only where rope.scaling.finetuned says (llama.cpp's converter sets it for the hybrids that
 // rotate, none of Granite 4.0-H's).
-void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+// The Mamba-2 layers' sizes as llama.cpp names them (ssm.time_step_rank is the number of heads,
+// ssm.inner_size all their dimensions), when spec.layer_mixer has any.
+void read_mamba2_sizes(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
   const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
+  const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::Mamba2);
+  if (conv == spec.layer_mixer.end()) return;
+  Mamba2Spec m;
+  m.heads = required("ssm.time_step_rank");
+  const int64_t inner = required("ssm.inner_size");
+  if (inner % m.heads != 0) throw ModelError(source + ": " + arch + ".ssm.inner_size is not a multiple of its heads");
+  m.head_dim = inner / m.heads;
+  m.state = required("ssm.state_size");
+  m.groups = required("ssm.group_count");
+  m.conv_kernel = required("ssm.conv_kernel");
+  m.conv_bias = gguf.find_tensor("blk." + std::to_string(conv - spec.layer_mixer.begin()) + ".ssm_conv1d.bias") != nullptr;
+  spec.mamba = m;
+}
+
+void read_granite_hybrid(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   read_mixers_from_kv_heads(gguf, arch, spec, Mixer::Mamba2);
   if (auto shared = gguf.get_int(arch + ".expert_shared_feed_forward_length")) spec.intermediate_size = *shared;
-  const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::Mamba2);
-  if (conv != spec.layer_mixer.end()) {
-    Mamba2Spec m;
-    m.heads = required("ssm.time_step_rank");
-    const int64_t inner = required("ssm.inner_size");
-    if (inner % m.heads != 0) throw ModelError(source + ": " + arch + ".ssm.inner_size is not a multiple of its heads");
-    m.head_dim = inner / m.heads;
-    m.state = required("ssm.state_size");
-    m.groups = required("ssm.group_count");
-    m.conv_kernel = required("ssm.conv_kernel");
-    m.conv_bias = gguf.find_tensor("blk." + std::to_string(conv - spec.layer_mixer.begin()) + ".ssm_conv1d.bias") != nullptr;
-    spec.mamba = m;
-  }
+  read_mamba2_sizes(gguf, arch, spec);
   if (!gguf.get_bool(arch + ".rope.scaling.finetuned").value_or(false)) {
     spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
   }
+}
+
+// Nemotron-H (llama.cpp's nemotron_h and nemotron_h_moe): a layer's kind by its per-layer
+// attention.head_count_kv and feed_forward_length, as llama.cpp tells them — neither: Mamba-2; KV
+// heads alone: attention; a width: an MLP (experts in a file with expert_count) whose layer has no
+// mixer. The arrays may go on into the multi-token-prediction layers, which are not read. The dense
+// MLPs' width is the largest in feed_forward_length (the experts' in a MoE file: moe.intermediate_size
+// comes from expert_feed_forward_length). No RoPE, relu² MLPs without a gate.
+void read_nemotron_h(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const auto per_layer = [&](const std::string& key) {
+    const std::optional<std::vector<int64_t>> values = gguf.get_int_array(arch + "." + key);
+    if (!values || static_cast<int64_t>(values->size()) < spec.num_layers) {
+      throw ModelError(source + ": " + arch + "." + key + " must list each of the " + std::to_string(spec.num_layers) + " layers'");
+    }
+    return *values;
+  };
+  const std::vector<int64_t> kv_heads = per_layer("attention.head_count_kv"), ffn = per_layer("feed_forward_length");
+  for (int64_t i = 0; i < spec.num_layers; ++i) {
+    const auto at = static_cast<std::size_t>(i);
+    spec.layer_mlp.push_back(ffn[at] > 0);
+    spec.layer_mixer.push_back(ffn[at] > 0 ? Mixer::None : kv_heads[at] > 0 ? Mixer::Attention : Mixer::Mamba2);
+    spec.intermediate_size = std::max(spec.intermediate_size, ffn[at]);
+    if (spec.layer_mixer.back() != Mixer::Attention) continue;
+    if (spec.num_kv_heads != 0 && spec.num_kv_heads != kv_heads[at]) {
+      throw ModelError(source + ": " + arch + ".attention.head_count_kv differs between attention layers, which troupe does not run");
+    }
+    spec.num_kv_heads = kv_heads[at];
+  }
+  read_mamba2_sizes(gguf, arch, spec);
+  if (gguf.get_int(arch + ".moe_latent_size").value_or(0) > 0) {
+    throw ModelError(source + ": " + arch + ".moe_latent_size (Nemotron 3 Super's experts in a latent space) is not supported");
+  }
+  spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
+  spec.gated_mlp = false;
 }
 
 // Qwen3.5: which layers are delta nets (attention.recurrent_layers, or all but every
@@ -285,10 +325,15 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (nextn < 0 || nextn >= spec.num_layers) fail(arch + ".nextn_predict_layers is " + std::to_string(nextn));
   spec.num_layers -= nextn;
   spec.hidden_size = required("embedding_length");
-  // A mixture of experts with no dense layer may not give one (Qwen3.5's): its experts' width then.
-  const std::optional<int64_t> dense_ffn = gguf.get_int(arch + ".feed_forward_length");
-  spec.intermediate_size = dense_ffn || !family->mixture_of_experts ? required("feed_forward_length")
-                                                                     : required("expert_feed_forward_length");
+  const bool nemotron = family->arch == Architecture::NemotronH;
+  if (nemotron) {
+    read_nemotron_h(gguf, arch, spec);  // its feed_forward_length lists each layer's
+  } else {
+    // A mixture of experts with no dense layer may not give one (Qwen3.5's): its experts' width then.
+    const std::optional<int64_t> dense_ffn = gguf.get_int(arch + ".feed_forward_length");
+    spec.intermediate_size = dense_ffn || !family->mixture_of_experts ? required("feed_forward_length")
+                                                                       : required("expert_feed_forward_length");
+  }
   spec.num_heads = required("attention.head_count");
   // Checked before they divide anything below (ModelSpec's own validation comes later).
   const std::array<std::pair<const char*, int64_t>, 4> dimensions{{{"block_count", spec.num_layers},
@@ -302,13 +347,15 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     read_lfm2(gguf, arch, spec);
   } else if (family->arch == Architecture::GraniteHybrid) {
     read_granite_hybrid(gguf, arch, spec);
-  } else {
+  } else if (!nemotron) {
     if (family->gated_delta_net) read_qwen35(gguf, arch, spec);
     spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
   }
   spec.head_dim = gguf.get_int(arch + ".attention.key_length").value_or(spec.hidden_size / spec.num_heads);
   spec.max_position = required("context_length");
-  spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-6);
+  // Nemotron-H's converter writes its RMSNorms' epsilon as layer_norm_epsilon, which llama.cpp then reads.
+  const double layer_norm_eps = gguf.get_float(arch + ".attention.layer_norm_epsilon").value_or(1e-6);
+  spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(nemotron ? layer_norm_eps : 1e-6);
   spec.rope.theta = gguf.get_float(arch + ".rope.freq_base").value_or(10000.0);
   if (auto type = gguf.get_string(arch + ".rope.scaling.type"); type && *type != "none") {
     if (*type != "linear" && *type != "yarn") {
@@ -416,7 +463,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
                                         family->arch != Architecture::DeepseekV2);
     moe.biases = family->expert_biases;
     const int64_t first_sparse = gguf.get_int(arch + ".leading_dense_block_count").value_or(0);
-    moe.selection_bias = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".exp_probs_b.bias") != nullptr;
+    // The first layer with experts tells which tensors they have (Nemotron-H's first layers have no MLP).
+    int64_t probe = first_sparse;
+    while (probe + 1 < spec.num_layers && !spec.has_mlp(probe)) ++probe;
+    const std::string expert_layer = "blk." + std::to_string(probe) + ".";
+    moe.selection_bias = gguf.find_tensor(expert_layer + "exp_probs_b.bias") != nullptr;
     // DeepSeek-V3's routing (GLM-4.5): gating function 2 is the sigmoid (1 the softmax). Without the
     // key (GLM-4.7-Flash's files; llama.cpp tells them by their sizes), a selection bias means
     // DeepSeek-V3's sigmoid routing — but for ERNIE 4.5's, whose bias is on softmax probabilities.
@@ -438,7 +489,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
       moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
       for (int64_t i = first_sparse; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = (i + 1) % step == 0;
     }
-    moe.shared_gate = gguf.find_tensor("blk." + std::to_string(first_sparse) + ".ffn_gate_inp_shexp.weight") != nullptr;
+    moe.shared_gate = gguf.find_tensor(expert_layer + "ffn_gate_inp_shexp.weight") != nullptr;
     spec.moe = moe;
   }
   if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {

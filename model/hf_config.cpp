@@ -360,6 +360,23 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule) {
 // (mamba_d_head "auto": mamba_expand · hidden / mamba_n_heads), the dense MLP's width
 // (shared_intermediate_size), RoPE only with position_embedding_type "rope". Its experts, when
 // num_local_experts > 0 (H-Tiny, H-Small): read_moe.
+// A Mamba-2 layer's Δ is clamped to time_step_limit, (0, ∞) by default: no other is run. Its ∞ is
+// written as Python's json writes it, a bare Infinity (read as null), or as transformers 5 does,
+// {"__float__": "Infinity"}.
+void read_time_step_limit(const ConfigView& cfg, std::string_view key) {
+  const json::value* limit = cfg.find(key);
+  if (limit == nullptr) return;
+  const auto infinite = [](const json::value& v) {
+    if (v.is_null()) return true;
+    const json::object* o = v.if_object();
+    const json::value* f = o != nullptr && o->size() == 1 ? o->if_contains("__float__") : nullptr;
+    return f != nullptr && f->is_string() && f->as_string() == "Infinity";
+  };
+  const bool unbounded = limit->is_array() && limit->as_array().size() == 2 && limit->as_array()[0].is_number() &&
+                         limit->as_array()[0].to_number<double>() == 0.0 && infinite(limit->as_array()[1]);
+  if (!unbounded) cfg.fail(std::string(key) + " other than [0.0, Infinity] is not supported");
+}
+
 void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
   spec.intermediate_size = cfg.optional_integer("shared_intermediate_size").value_or(1024);
   if (!read_layer_types(cfg, spec, "Granite 4.0-H", "linear_attention", Mixer::Mamba2)) {
@@ -376,17 +393,82 @@ void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
   m.conv_kernel = cfg.optional_integer("mamba_d_conv").value_or(4);
   m.conv_bias = cfg.boolean("mamba_conv_bias").value_or(true);
   if (cfg.boolean("mamba_proj_bias").value_or(false)) cfg.fail("mamba_proj_bias = true is not supported");
-  // Δ clamped to time_step_limit: (0, ∞) by default, written [0.0, Infinity] (read as [0, null]).
-  if (const json::value* limit = cfg.find("time_step_limit"); limit != nullptr && !limit->is_null()) {
-    const bool unbounded = limit->is_array() && limit->as_array().size() == 2 && limit->as_array()[0].is_number() &&
-                           limit->as_array()[0].to_number<double>() == 0.0 && limit->as_array()[1].is_null();
-    if (!unbounded) cfg.fail("time_step_limit other than [0.0, Infinity] is not supported");
-  }
+  read_time_step_limit(cfg, "time_step_limit");
   if (spec.has_mixer(Mixer::Mamba2)) spec.mamba = m;
   if (cfg.string("position_embedding_type").value_or("") != "rope") {
     spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
   }
   if (cfg.string("hidden_act").value_or("silu") != "silu") cfg.fail("hidden_act other than silu is not supported");
+}
+
+// Nemotron-H (NemotronHConfig's names and defaults): each layer is one sublayer behind one RMSNorm,
+// by hybrid_override_pattern ('M' Mamba-2, '*' attention, '-' an MLP, 'E' experts) or
+// layers_block_type (transformers 5's spelling, "linear_attention", "full_attention", "mlp",
+// "moe"); the Mamba-2 layers' sizes (mamba_num_heads × mamba_head_dim, not expand × hidden); no
+// RoPE; relu² MLPs without a gate; experts routed as DeepSeek-V3's (sigmoid scores, the selection
+// bias, groups, routed_scaling_factor) beside one ungated shared expert.
+void read_nemotron_h(const ConfigView& cfg, ModelSpec& spec) {
+  std::vector<char> kinds;  // the pattern's letters
+  if (const auto pattern = cfg.string("hybrid_override_pattern")) {
+    kinds.assign(pattern->begin(), pattern->end());
+  } else {
+    const json::value* types = cfg.find("layers_block_type") ? cfg.find("layers_block_type") : cfg.find("layer_types");
+    if (types == nullptr || !types->is_array()) cfg.fail("neither hybrid_override_pattern nor layers_block_type");
+    for (const json::value& t : types->as_array()) {
+      const std::string_view type = current_layer_type(t.is_string() ? std::string_view(t.as_string()) : std::string_view());
+      kinds.push_back(type == "linear_attention" ? 'M' : type == "full_attention" ? '*' : type == "mlp" ? '-' : type == "moe" ? 'E' : '?');
+      if (kinds.back() == '?') cfg.fail("layers_block_type holds " + json::serialize(t) + " (Nemotron-H's are \"mamba\", \"attention\", \"mlp\" and \"moe\")");
+    }
+  }
+  spec.num_layers = static_cast<int64_t>(kinds.size());
+  for (const char k : kinds) {
+    if (k != 'M' && k != '*' && k != '-' && k != 'E') {
+      cfg.fail(std::string("hybrid_override_pattern holds '") + k + "' (Nemotron-H's are M, *, - and E)");
+    }
+    spec.layer_mixer.push_back(k == 'M' ? Mixer::Mamba2 : k == '*' ? Mixer::Attention : Mixer::None);
+    spec.layer_mlp.push_back(k == '-' || k == 'E');
+  }
+  spec.rms_eps = cfg.number("layer_norm_epsilon").value_or(1e-5);
+  spec.head_dim = cfg.optional_integer("head_dim").value_or(cfg.optional_integer("attention_head_dim").value_or(128));
+  spec.attention_bias = false;  // NemotronHAttention's projections have none, whatever attention_bias says
+  spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
+  if (cfg.string("mlp_hidden_act").value_or("relu2") != "relu2") cfg.fail("mlp_hidden_act other than relu2 is not supported");
+  spec.activation = Activation::ReluSquared;
+  spec.gated_mlp = false;
+  Mamba2Spec m;
+  m.heads = cfg.optional_integer("mamba_num_heads").value_or(128);
+  m.head_dim = cfg.optional_integer("mamba_head_dim").value_or(64);
+  m.state = cfg.optional_integer("ssm_state_size").value_or(128);
+  // Each size under its name, or the legacy mamba_* one that NemotronHConfig still reads.
+  const auto either = [&](std::string_view name, std::string_view legacy) {
+    return cfg.present(name) ? cfg.optional_integer(name) : cfg.optional_integer(legacy);
+  };
+  m.groups = either("n_groups", "mamba_n_groups").value_or(8);
+  m.conv_kernel = either("conv_kernel", "mamba_d_conv").value_or(4);
+  m.conv_bias = cfg.boolean(cfg.present("use_conv_bias") ? "use_conv_bias" : "mamba_conv_bias").value_or(true);
+  if (cfg.string("mamba_hidden_act").value_or("silu") != "silu") cfg.fail("mamba_hidden_act other than silu is not supported");
+  if (cfg.boolean("mamba_proj_bias").value_or(false) || cfg.boolean("use_bias").value_or(false)) {
+    cfg.fail("mamba_proj_bias / use_bias = true (biases on the Mamba-2 projections) is not supported");
+  }
+  read_time_step_limit(cfg, cfg.present("time_step_limit") ? "time_step_limit" : "mamba_dt_limit");
+  if (spec.has_mixer(Mixer::Mamba2)) spec.mamba = m;
+  if (std::find(kinds.begin(), kinds.end(), 'E') == kinds.end()) return;
+  if (cfg.find("moe_latent_size") != nullptr) {
+    cfg.fail("moe_latent_size (Nemotron 3 Super's experts in a latent space) is not supported");
+  }
+  MoeSpec moe;
+  moe.num_experts = cfg.optional_integer("n_routed_experts").value_or(8);
+  moe.experts_per_token = cfg.optional_integer("num_experts_per_tok").value_or(2);
+  moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(7688);
+  moe.shared_intermediate_size = cfg.optional_integer("moe_shared_expert_intermediate_size").value_or(7688);
+  moe.sigmoid_scores = true;
+  moe.selection_bias = true;
+  moe.groups = cfg.optional_integer("n_group").value_or(1);
+  moe.groups_chosen = cfg.optional_integer("topk_group").value_or(1);
+  moe.normalize_top_k = cfg.boolean("norm_topk_prob").value_or(true);
+  moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
+  for (const char k : kinds) moe.sparse_layers.push_back(k == 'E');
+  spec.moe = std::move(moe);
 }
 
 // Qwen3.5: which layers are gated delta nets (layer_types "linear_attention", or all but every
@@ -671,7 +753,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   const bool qwen35 = family->arch == Architecture::Qwen35 || family->arch == Architecture::Qwen35Moe ||
                       family->arch == Architecture::Qwen3Next;
-  spec.num_layers = cfg.integer("num_hidden_layers");
+  const bool nemotron = family->arch == Architecture::NemotronH;
+  // Nemotron-H's layers are its pattern's letters (read_nemotron_h); NemotronHConfig derives the count.
+  spec.num_layers = nemotron ? 0 : cfg.integer("num_hidden_layers");
   spec.num_heads = cfg.integer("num_attention_heads");
   spec.num_kv_heads = cfg.optional_integer("num_key_value_heads").value_or(spec.num_heads);
   spec.head_dim = cfg.optional_integer("head_dim").value_or(spec.num_heads > 0 ? spec.hidden_size / spec.num_heads : 0);
@@ -757,13 +841,16 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   if (family->arch == Architecture::GraniteHybrid) read_granite_hybrid(cfg, spec);
+  if (nemotron) read_nemotron_h(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   // Lfm2MoeMLP takes intermediate_size as it is.
   if (lfm2) read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2);
   if (qwen35) read_qwen35(cfg, spec);
   if (family->unit_offset_norms) spec.norm_weight_offset = 1.0;
   if (family->latent_attention) read_mla(cfg, spec);
-  if (family->mixture_of_experts || (family->optional_experts && cfg.optional_integer("num_local_experts").value_or(8) > 0)) {
+  // Granite 4.0-H's experts by num_local_experts (8 by default); Nemotron-H's by its pattern (read_nemotron_h).
+  if (family->mixture_of_experts ||
+      (family->optional_experts && !nemotron && cfg.optional_integer("num_local_experts").value_or(8) > 0)) {
     read_moe(cfg, spec, *family);
   }
   if (cohere) {

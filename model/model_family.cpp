@@ -99,6 +99,8 @@ constexpr std::array<TensorRename, 5> kGraniteRenames{{
 // Granite's experts beside its shared MLP, which keeps the dense MLP's names (no prefix of its own).
 constexpr ExpertNames kGraniteExperts{.router = "router", .shared = ""};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
+constexpr std::array<std::string_view, 1> kNemotronHTypes{"nemotron_h"};
+constexpr std::array<std::string_view, 2> kNemotronHGguf{"nemotron_h", "nemotron_h_moe"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
 // MLP's projections, o_proj, the q/k norms and the final norm.
 constexpr std::array<TensorRename, 9> kLfm2Renames{{
@@ -113,8 +115,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 35>& families() {
-  static const std::array<ModelFamily, 35> all{{
+const std::array<ModelFamily, 36>& families() {
+  static const std::array<ModelFamily, 36> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -269,6 +271,13 @@ const std::array<ModelFamily, 35>& families() {
       {.arch = Architecture::Qwen3Next, .hf_model_types = kQwen3NextTypes, .gguf_architectures = kQwen3NextGguf,
        .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,
        .expert_names = {.shared = "shared_expert"}},
+      // Nemotron-H (Nemotron Nano 2, Nemotron-H 8B to 56B; Nemotron 3 Nano 30B-A3B with experts): layers
+      // of one sublayer each behind one RMSNorm — Mamba-2, attention without RoPE, or an MLP
+      // (relu², no gate) — by hybrid_override_pattern; the MLP layers of the MoE releases experts
+      // routed as DeepSeek-V3's beside an ungated shared expert. Its checkpoints' names
+      // (backbone.layers.N.mixer.*) depend on the layer's kind: nemotron_h_names.
+      {.arch = Architecture::NemotronH, .hf_model_types = kNemotronHTypes, .gguf_architectures = kNemotronHGguf,
+       .gguf_permuted_qk = true, .activation = Activation::ReluSquared, .gated_mlp = false, .optional_experts = true},
       {.arch = Architecture::Qwen35Moe, .hf_model_types = kQwen35MoeTypes, .hf_wrapper_types = kQwen35MoeWrappers,
        .gguf_architectures = kQwen35MoeGguf, .qk_norm = true,
        .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,

@@ -87,6 +87,7 @@ struct ModelFamily {
   // families whose config gives a period); 0: a window covers every layer.
   int64_t window_period = 0;
   Activation activation = Activation::Silu;
+  bool gated_mlp = true;            // false: the MLPs are act(up) → down, no gate (Nemotron-H)
   bool latent_attention = false;    // multi-head latent attention (ModelSpec::mla)
   bool mixture_of_experts = false;  // the MLPs are experts (ModelSpec::moe)
   bool optional_experts = false;    // they are when the checkpoint has experts (Granite 4.0-H)

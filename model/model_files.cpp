@@ -17,6 +17,7 @@
 #include "model/gpt_oss_experts.hpp"
 #include "model/latent_heads.hpp"
 #include "model/model_family.hpp"
+#include "model/nemotron_h_names.hpp"
 #include "model/qwen3_next_projections.hpp"
 
 namespace troupe {
@@ -195,13 +196,14 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       return "model.layers." + m[1].str() + ".linear_attn." + it->second;
     }
   }
-  // Granite 4.0-H's Mamba-2 layers, under llama.cpp's names (ssm_a holds −exp(A_log): mamba.A).
+  // Granite 4.0-H's and Nemotron-H's Mamba-2 layers, under llama.cpp's names (ssm_a holds −exp(A_log): mamba.A).
   static const std::map<std::string, std::string> kMamba2{
       {"ssm_in.weight", "in_proj.weight"},   {"ssm_conv1d.weight", "conv1d.weight"}, {"ssm_conv1d.bias", "conv1d.bias"},
       {"ssm_dt.bias", "dt_bias"},            {"ssm_a", "A"},                         {"ssm_d", "D"},
       {"ssm_norm.weight", "norm.weight"},    {"ssm_out.weight", "out_proj.weight"},
   };
-  if (family.arch == Architecture::GraniteHybrid && std::regex_match(gguf_name, m, kDeltaNetName)) {
+  const bool mamba2 = family.arch == Architecture::GraniteHybrid || family.arch == Architecture::NemotronH;
+  if (mamba2 && std::regex_match(gguf_name, m, kDeltaNetName)) {
     if (auto it = kMamba2.find(m[2].str()); it != kMamba2.end()) return "model.layers." + m[1].str() + ".mamba." + it->second;
   }
   // LFM2's short convolution (its Hugging Face names: conv.in_proj, conv.conv, conv.out_proj).
@@ -264,6 +266,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
     for (const auto& t : shard->tensors()) {
       std::optional<std::string> name = language_model_name(t.name);
       if (!name) continue;  // a vision tower's tensor
+      if (m.spec_.arch == Architecture::NemotronH) *name = nemotron_h_name(*name, m.spec_);
       for (const TensorRename& r : family_of(m.spec_.arch).hf_renames) {
         if (const std::size_t at = name->find(r.from); at != std::string::npos) {
           name->replace(at, r.from.size(), r.to);

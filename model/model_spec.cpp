@@ -26,6 +26,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Qwen3Next: return "qwen3_next";
     case Architecture::Ernie45: return "ernie4_5";
     case Architecture::Ernie45Moe: return "ernie4_5_moe";
+    case Architecture::NemotronH: return "nemotron_h";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -173,6 +174,16 @@ void ModelSpec::validate(const std::string& source) const {
   if (!layer_mixer.empty() && static_cast<int64_t>(layer_mixer.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_mixer.size()) + " layer types for " +
                      std::to_string(num_layers) + " layers");
+  }
+  if (!layer_mlp.empty() && static_cast<int64_t>(layer_mlp.size()) != num_layers) {
+    throw ModelError(source + ": " + std::to_string(layer_mlp.size()) + " per-layer MLP flags for " +
+                     std::to_string(num_layers) + " layers");
+  }
+  for (int64_t i = 0; i < num_layers; ++i) {
+    if (mixer(i) == Mixer::None && !has_mlp(i)) throw ModelError(source + ": layer " + std::to_string(i) + " has neither a mixer nor an MLP");
+  }
+  if ((activation == Activation::ReluSquared) == gated_mlp) {
+    throw ModelError(source + ": relu² is the activation of MLPs without a gate, and they take no other");
   }
   if (has_mixer(Mixer::ShortConv) != short_conv.has_value()) {
     throw ModelError(source + ": short-convolution layers need their kernel size (conv_L_cache), and it only them");

@@ -12,14 +12,15 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH };
 
 std::string_view architecture_name(Architecture a);
 
 // The MLP's gate activation: SiLU (Llama, Qwen, Mistral), GELU with the tanh approximation
 // (Gemma's gelu_pytorch_tanh), or gpt-oss's clamped SwiGLU: gate g clamped to at most 7, up u to
-// [−7, 7], and act(g, u) = g·σ(1.702·g)·(u + 1).
-enum class Activation { Silu, GeluTanh, SwigluOai };
+// [−7, 7], and act(g, u) = g·σ(1.702·g)·(u + 1). ReluSquared, max(x, 0)², is Nemotron-H's
+// (transformers' relu2), whose MLPs have no gate (ModelSpec::gated_mlp).
+enum class Activation { Silu, GeluTanh, SwigluOai, ReluSquared };
 
 // Rotary position embedding. Frequencies follow Hugging Face's half-split ("neox") rotation:
 // dimension i of the first half pairs with i + head_dim/2.
@@ -123,8 +124,9 @@ struct MlaSpec {
 };
 
 // What mixes a layer's tokens: attention over the paged KV cache, LFM2's short convolution,
-// Qwen3.5's gated delta net, or a Mamba-2 state space layer (Granite 4.0-H).
-enum class Mixer { Attention, ShortConv, GatedDeltaNet, Mamba2 };
+// Qwen3.5's gated delta net, a Mamba-2 state space layer (Granite 4.0-H), or nothing: a layer that
+// is its MLP alone (Nemotron-H's, whose layers are one sublayer each: ModelSpec::layer_mlp).
+enum class Mixer { Attention, ShortConv, GatedDeltaNet, Mamba2, None };
 
 // LFM2's short convolution, which stands in for attention in some layers: a token's row x goes
 // through in_proj into three [hidden] parts B, C, x' (in that order); B ⊙ x' of this and the
@@ -264,6 +266,13 @@ struct ModelSpec {
   std::optional<ShortConvSpec> short_conv;  // set when some layer is a ShortConv
   std::optional<DeltaNetSpec> delta_net;    // set when some layer is a GatedDeltaNet
   std::optional<Mamba2Spec> mamba;          // set when some layer is a Mamba2
+  // Per layer, whether it has an MLP (or experts) after its mixer; empty: every layer does.
+  // Nemotron-H's layers are one sublayer each: a mixer without an MLP, or an MLP whose mixer is
+  // Mixer::None.
+  std::vector<bool> layer_mlp;
+  // The MLPs (dense, experts and shared experts) are act(gate) · up → down; false: act(up) → down,
+  // with no gate projection (Nemotron-H's relu² MLPs).
+  bool gated_mlp = true;
   // q_proj gives each head's queries followed by as many gate values: the attention's output is
   // multiplied by σ(gate) before o_proj (Qwen3.5, Qwen3-Next).
   bool attention_output_gate = false;
@@ -285,6 +294,7 @@ struct ModelSpec {
   Mixer mixer(int64_t layer) const {
     return layer_mixer.empty() ? Mixer::Attention : layer_mixer[static_cast<std::size_t>(layer)];
   }
+  bool has_mlp(int64_t layer) const { return layer_mlp.empty() || layer_mlp[static_cast<std::size_t>(layer)]; }
   // Layers that attend, and so hold a KV cache.
   int64_t attention_layers() const;
   bool has_mixer(Mixer m) const;  // some layer mixes its tokens so
@@ -296,7 +306,7 @@ struct ModelSpec {
   bool has_sequence_state() const { return short_conv.has_value() || delta_net.has_value() || mamba.has_value(); }
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_mlp(int64_t layer) const {
-    return moe && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);
+    return moe && has_mlp(layer) && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);
   }
   // The multiplier of q·k in layer `layer`, RoPE's attention factor included.
   double attention_scale_of(int64_t layer) const;

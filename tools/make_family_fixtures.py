@@ -139,6 +139,10 @@ still exact, since the reference runs on those same weights in float32. Writes:
   qwen3_next/    Qwen3NextForCausalLM (Qwen3-Next; --only qwen3_next, after qwen3_5): qwen3_5_moe's shape with the
                  delta nets' projections fused per key head as released; and qwen3_next_gguf, llama.cpp's
                  conversion (qwen3next).
+  nemotron_h/, nemotron_h_moe/ NemotronHForCausalLM (Nemotron-H: Nano 2's and Nemotron 3 Nano's layouts;
+                 --only nemotron_h, after lfm2): layers of one sublayer each by hybrid_override_pattern,
+                 relu² MLPs without a gate, experts by sigmoid scores and a selection bias; and their
+                 llama.cpp conversions (nemotron_h_gguf, nemotron_h_moe_gguf).
   ernie4_5/, ernie4_5_moe/ Ernie4_5ForCausalLM and Ernie4_5_MoeForCausalLM (ERNIE 4.5; --only ernie, after
                  lfm2): RoPE on interleaved pairs; experts by softmax plus a selection bias beside shared
                  experts; and their llama.cpp conversions (ernie4_5_gguf, ernie4_5_moe_gguf).
@@ -863,6 +867,102 @@ def granite_hybrid_moe_fixtures(out: Path) -> None:
     names = load_file(str(out / "granite_hybrid_moe" / "model.safetensors"))
     assert list(names["model.layers.0.block_sparse_moe.input_linear.weight"].shape) == [4, 32, 16], sorted(names)[:8]
     assert "model.layers.0.block_sparse_moe.router.layer.weight" in names, sorted(names)[:8]
+
+
+# Nemotron-H at fixture size: five layers of one sublayer each (Mamba-2 with 4 heads of 16 in 2
+# groups, a state of 8 and a 4-tap convolution; attention of 2 heads over 1 KV head, no RoPE; relu²
+# MLPs without a gate). llama.cpp's converter wants the Mamba-2 width a multiple of 64.
+NEMOTRON_H = dict(vocab_size=384, hidden_size=16, num_attention_heads=2, num_key_value_heads=1, head_dim=8,
+                  intermediate_size=32, mamba_num_heads=4, mamba_head_dim=16, n_groups=2, ssm_state_size=8,
+                  conv_kernel=4, use_conv_bias=True, layer_norm_epsilon=1e-5, max_position_embeddings=128,
+                  tie_word_embeddings=False, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+NEMOTRON_H_MOE_KEYS = ("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size",
+                       "moe_shared_expert_intermediate_size", "moe_latent_size", "moe_shared_expert_overlap",
+                       "n_shared_experts", "n_group", "topk_group", "norm_topk_prob", "routed_scaling_factor")
+
+
+# The converter reads a model's config through transformers' AutoConfig when it can, and
+# transformers 5's NemotronHConfig fills in the experts' defaults for a dense model too, which the
+# converter takes for a mixture of experts (nemotron_h_moe with no MLP widths). The released GGUFs
+# were converted from config.json as it stands (before transformers had the class): so here.
+NEMOTRON_H_CONFIG_JSON = ("import transformers\n"
+                          "def _from_config_json(*args, **kwargs): raise ValueError('config.json as released')\n"
+                          "transformers.AutoConfig.from_pretrained = _from_config_json")
+
+
+def spread_nemotron_h(model, seed: int) -> None:
+    """spread_mamba2's decays, steps and taps for Nemotron-H's Mamba-2 mixers; router logits of a
+    few units and a selection bias that changes choices in its experts' layers; the output
+    projection scaled so that the logits are of a few units."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(8.0)  # logits of a few units, as the other fixtures'
+        for layer in model.model.layers:
+            mixer = layer.mixer
+            if layer.block_type == "linear_attention":
+                mixer.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
+                mixer.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
+                mixer.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
+                mixer.conv1d.weight.copy_(0.5 * torch.randn(mixer.conv1d.weight.shape, generator=gen))
+                mixer.in_proj.weight.mul_(4.0)
+            elif layer.block_type == "moe":
+                mixer.gate.weight.mul_(8.0)
+                mixer.gate.e_score_correction_bias.copy_(0.3 * torch.randn(mixer.gate.e_score_correction_bias.shape, generator=gen))
+
+
+def save_nemotron_h_released(model, pattern: str):
+    """A saver for emit(): bfloat16 weights (transformers 5 writes them under the released names,
+    backbone.*, one tensor per expert), config.json as NVIDIA releases Nemotron-H: the layers as
+    hybrid_override_pattern, num_hidden_layers beside it, time_step_limit with Python's bare
+    Infinity, and the dense models without the experts' keys (llama.cpp's converter takes their
+    presence for a mixture of experts)."""
+    def save(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        for key in ("layers_block_type", "mtp_layers_block_type", *(() if "E" in pattern else NEMOTRON_H_MOE_KEYS)):
+            cfg.pop(key, None)
+        cfg.update(hybrid_override_pattern=pattern, num_hidden_layers=len(pattern), time_step_limit=[0.0, float("inf")])
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    return save
+
+
+def nemotron_h_fixtures(out: Path) -> None:
+    """Nemotron-H (NemotronHForCausalLM; --only nemotron_h, after lfm2): nemotron_h, Nemotron Nano
+    2's layout at fixture size (hybrid_override_pattern "M-M*-": Mamba-2, MLP, Mamba-2, attention,
+    MLP), and nemotron_h_moe, Nemotron 3 Nano's ("MEM*E": the MLP layers 4 experts of 16 columns, 2
+    per token by sigmoid scores plus a selection bias, renormalized, times 2.5, beside an ungated
+    shared expert of 32); both as released and as llama.cpp's conversion (nemotron_h,
+    nemotron_h_moe: per-layer head_count_kv and feed_forward_length, −exp(A_log), experts stacked)."""
+    from transformers import NemotronHConfig, NemotronHForCausalLM
+    for name, pattern, seed, extra in (
+            ("nemotron_h", "M-M*-", 4601, {}),
+            ("nemotron_h_moe", "MEM*E", 4701, dict(n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=16,
+                                                    moe_shared_expert_intermediate_size=32, n_group=1, topk_group=1,
+                                                    norm_topk_prob=True, routed_scaling_factor=2.5))):
+        config = NemotronHConfig(hybrid_override_pattern=pattern, **NEMOTRON_H, **extra)
+        model = build_model(NemotronHForCausalLM, config, seed)
+        spread_nemotron_h(model, seed + 1)
+        model = bf16(model)
+        cases = small_cases(seed + 10)
+        # Each part counts in the logits: edited in a copy of the model, the logits move.
+        checks = {"linear_attention": ("the Mamba-2 state", lambda m: m.A_log.fill_(6.0)),
+                  "mlp": ("the MLPs", lambda m: m.down_proj.weight.zero_()),
+                  "moe": ("the experts", lambda m: m.experts.down_proj.zero_())}
+        for kind, (what, change) in [*checks.items(), ("moe", ("the selection bias", lambda m: m.gate.e_score_correction_bias.zero_()))]:
+            changed = copy.deepcopy(model)
+            layers = [layer for layer in changed.model.layers if layer.block_type == kind]
+            if not layers:
+                continue
+            with torch.no_grad():
+                for layer in layers:
+                    change(layer.mixer)
+            want = run_logits(model, cases[2][1])
+            moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
+            assert moved > 0.1, f"{name}: {what} move the logits by {moved:.3f} of their largest only"
+        emit_released_and_gguf(out, name, model, cases, saver=save_nemotron_h_released(model, pattern),
+                               sentencepiece_class="nemotron.NemotronHModel", prelude=NEMOTRON_H_CONFIG_JSON)
+        names = load_file(str(out / name / "model.safetensors"))
+        assert "backbone.layers.0.mixer.A_log" in names and "backbone.embeddings.weight" in names, sorted(names)[:8]
 
 
 def granite_moe_fixtures(out: Path) -> None:
@@ -1788,7 +1888,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

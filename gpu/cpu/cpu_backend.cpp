@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/mlp_down.hpp"
 #include "gpu/cpu/paged_attention.hpp"
 #include "gpu/cpu/short_conv.hpp"
 #include "model/decoder_layout.hpp"
@@ -223,8 +224,9 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   };
 
   // Attention block. A parallel block (Cohere) keeps its normed input in xn_ for the MLP too: the
-  // attention below leaves xn_ alone.
-  if (L.mixer == Mixer::ShortConv) {  // LFM2: a short convolution instead of attention
+  // attention below leaves xn_ alone. A layer without a mixer (Nemotron-H's MLP layers) has none.
+  if (L.mixer == Mixer::None) {
+  } else if (L.mixer == Mixer::ShortConv) {  // LFM2: a short convolution instead of attention
     qkv_.resize(static_cast<std::size_t>(tokens * 3 * h));
     attn_.resize(static_cast<std::size_t>(tokens * h));
     project_input(L.attention_norm, L.qkv, qkv_.data());
@@ -311,11 +313,14 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       }
     }
   }
-  residual_out(
-      L.attention_out_norm,
-      [&](float* out, bool accumulate) { L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get()); }, L.o_bias);
+  if (L.mixer != Mixer::None) {
+    residual_out(
+        L.attention_out_norm,
+        [&](float* out, bool accumulate) { L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get()); }, L.o_bias);
+  }
 
-  // MLP block.
+  // MLP block (none in Nemotron-H's mixer layers).
+  if (!L.mlp) return;
   if (L.experts) {
     const float* input = L.parallel_mlp ? xn_.data() : normed_input(L.mlp_norm, tokens);
     if (input == x_.data()) {  // no input norm: the experts must not read rows they are adding into
@@ -332,17 +337,10 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   } else {
     project_input(L.mlp_norm, L.gate_up, gate_up_.data());
   }
-  if (L.down.takes_quantized()) {  // act(gate)·up and quantization in one pass
-    cpu::gated_activation_quantize(gate_up_.data(), tokens, inter, spec_.activation, quantized_, pool_.get());
-    residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
-      L.down.matmul(quantized_, out, accumulate, pool_.get());
-    });
-  } else {
-    cpu::gated_activation(gate_up_.data(), act_.data(), tokens, inter, spec_.activation, pool_.get());
-    residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
-      L.down.matmul(act_.data(), out, tokens, accumulate, pool_.get());
-    });
-  }
+  residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
+    cpu::mlp_down(gate_up_.data(), tokens, inter, spec_.activation, spec_.gated_mlp, L.down, out, accumulate, quantized_,
+                  act_, pool_.get());
+  });
 }
 
 }  // namespace troupe

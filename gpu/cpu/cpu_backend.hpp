@@ -59,8 +59,9 @@ class CpuBackend final : public Backend {
     std::vector<float> sinks;               // [heads] sink logits (local heads) or empty
     std::vector<float> attention_out_norm;  // [hidden] or empty
     std::vector<float> mlp_norm;            // [hidden] or empty
-    cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate)
+    cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate; ungated: up's)
     cpu::CpuWeight down;                    // [hidden, intermediate]
+    bool mlp = true;                        // false: the layer is its mixer alone (Nemotron-H)
     std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
     std::vector<float> mlp_out_norm;        // [hidden] or empty
     bool parallel_mlp = false;              // the MLP reads the attention's normed input (Cohere)

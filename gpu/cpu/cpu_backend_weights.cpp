@@ -85,7 +85,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     } else if (names.mixer == Mixer::Mamba2) {
       load_mamba2(model, names, L);
       state_floats[i] = cpu::mamba2_state_floats(*spec_.mamba);
-    } else {
+    } else if (names.mixer == Mixer::Attention) {
       load_attention(model, names, L);
     }
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
@@ -94,11 +94,14 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_,
                                                    /*down_biases=*/shard_.rank == 0);
       weight_bytes_ += L.experts->bytes();
-    } else {
-      L.gate_up = cpu::CpuWeight::load(model, Parts{{names.gate, {inter, h}, ffn_rows}, {names.up, {inter, h}, ffn_rows}},
-                                       weight_mode_);
+    } else if (names.mlp) {  // gate rows then up rows, or up's alone (an MLP without a gate)
+      Parts first;
+      if (!names.gate.empty()) first.push_back({names.gate, {inter, h}, ffn_rows});
+      first.push_back({names.up, {inter, h}, ffn_rows});
+      L.gate_up = cpu::CpuWeight::load(model, first, weight_mode_);
       L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
     }
+    L.mlp = names.mlp;
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     L.parallel_mlp = names.parallel_mlp;
     const auto layer = static_cast<int64_t>(i);

@@ -92,6 +92,12 @@ void gated_activation(const float* gate_up, float* out, int64_t rows, int64_t in
   });
 }
 
+void ungated_activation(const float* x, float* out, int64_t rows, int64_t inter, Activation act, ThreadPool* pool) {
+  parallel_for(pool, rows, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * inter; i < end * inter; ++i) out[i] = activate(x[i], act);
+  });
+}
+
 void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit) {
   for (int64_t r = 0; r < rows; ++r) {
     float* row = x + r * row_stride;

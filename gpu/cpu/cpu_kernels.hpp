@@ -40,11 +40,15 @@ void add_rms_norm(float* residual, const float* delta, const float* weight, floa
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 
-// The MLP's gate activation of one value (SwigluOai: see gated below): SiLU, x·σ(x); or GELU's tanh form,
+// The MLP's activation of one value (SwigluOai: see gated below): relu², SiLU, x·σ(x); or GELU's tanh form,
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's gelu(approximate="tanh")), computed as
 // x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z)) at the cost of
 // one exp, a quarter of tanh's; σ(z) = 1 / (1 + e^−z) saturates cleanly at both ends.
 inline float activate(float x, Activation act) {
+  if (act == Activation::ReluSquared) {  // Nemotron-H's relu², max(x, 0)²
+    x = std::max(x, 0.0f);
+    return x * x;
+  }
   if (act == Activation::GeluTanh) {
     constexpr float kTwoSqrt2OverPi = 1.5957691216057308f;
     return x / (1.0f + std::exp(-kTwoSqrt2OverPi * (x + 0.044715f * x * x * x)));
@@ -69,6 +73,9 @@ inline float gated(float g, float u, Activation act) {
 // out[r, i] = gated(gate_up[r, i], gate_up[r, inter + i]): gate and up projections side by side.
 void gated_activation(const float* gate_up, float* out, int64_t rows, int64_t inter, Activation act,
                       ThreadPool* pool = nullptr);
+
+// out[r, i] = activate(x[r, i]): the activation of an MLP without a gate (Nemotron-H's), rows of `inter`.
+void ungated_activation(const float* x, float* out, int64_t rows, int64_t inter, Activation act, ThreadPool* pool = nullptr);
 
 // Clamps every value of `rows` rows of `width` values (stride `row_stride`) to [-limit, limit].
 void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit);

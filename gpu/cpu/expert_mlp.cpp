@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
+#include "gpu/cpu/mlp_down.hpp"
 #include "model/model_files.hpp"
 
 namespace troupe::cpu {
@@ -82,8 +83,17 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
   const int64_t n = moe.num_experts, full = moe.intermediate_size;
   router_ = CpuWeight::load(model, Parts{{names.router, {n, hidden}}}, CpuWeight::Mode{false, false});
   const std::vector<IndexRange> rows{columns};
+  // Gate rows then up rows, or the up rows alone for experts without a gate (Nemotron-H's).
+  const auto first_projection = [&](const std::string& gate, const std::string& up, int64_t width,
+                                    const std::vector<IndexRange>& part) {
+    Parts parts;
+    if (!gate.empty()) parts.push_back({gate, {width, hidden}, part});
+    parts.push_back({up, {width, hidden}, part});
+    return CpuWeight::load(model, parts, mode);
+  };
+  gated_ = names.experts.empty() || !names.experts.front().gate.empty();
   for (const LayerLayout::Expert& e : names.experts) {
-    gate_up_.push_back(CpuWeight::load(model, Parts{{e.gate, {full, hidden}, rows}, {e.up, {full, hidden}, rows}}, mode));
+    gate_up_.push_back(first_projection(e.gate, e.up, full, rows));
     down_.push_back(CpuWeight::load(model, Parts{{e.down, {hidden, full}, {}, columns}}, mode));
   }
   if (!names.router_bias.empty()) {
@@ -97,7 +107,7 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
     if (down_biases) down_bias_ = model.load_f32(names.down_biases, {n, hidden});
   }
   if (!names.selection_bias.empty()) selection_bias_ = model.load_f32(names.selection_bias, {n});
-  if (!names.shared_gate.empty()) {
+  if (!names.shared_up.empty()) {
     // k times the experts' width (GLM's n_shared_experts; Qwen2-MoE's too, in practice): a rank
     // takes the same share of its columns as of each expert's ([k·begin, k·end)).
     const int64_t shared = moe.shared_intermediate_size;
@@ -110,8 +120,7 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
     const IndexRange cols = whole ? IndexRange{0, shared} : IndexRange{k * columns.begin, k * columns.end};
     shared_inter_ = cols.size();
     const std::vector<IndexRange> shared_rows{cols};
-    shared_gate_up_ = CpuWeight::load(
-        model, Parts{{names.shared_gate, {shared, hidden}, shared_rows}, {names.shared_up, {shared, hidden}, shared_rows}}, mode);
+    shared_gate_up_ = first_projection(names.shared_gate, names.shared_up, shared, shared_rows);
     shared_down_ = CpuWeight::load(model, Parts{{names.shared_down, {hidden, shared}, {}, cols}}, mode);
     if (!names.shared_expert_gate.empty()) {  // stored [1, hidden] by transformers, [hidden] in GGUF
       const bool flat = model.tensor(names.shared_expert_gate).shape.size() == 1;
@@ -153,15 +162,8 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
       for (int64_t j = 0; j < n; ++j) add(gate_up_out_.data() + j * 2 * inter_, bias, 2 * inter_);
     }
     expert_out_.resize(static_cast<std::size_t>(n * h));
-    const CpuWeight& down = down_[static_cast<std::size_t>(e)];
-    if (down.takes_quantized()) {  // act(gate)·up and quantization in one pass
-      gated_activation_quantize(gate_up_out_.data(), n, inter_, act, quantized_, pool);
-      down.matmul(quantized_, expert_out_.data(), /*accumulate=*/false, pool);
-    } else {
-      act_.resize(static_cast<std::size_t>(n * inter_));
-      gated_activation(gate_up_out_.data(), act_.data(), n, inter_, act, pool);
-      down.matmul(act_.data(), expert_out_.data(), n, /*accumulate=*/false, pool);
-    }
+    mlp_down(gate_up_out_.data(), n, inter_, act, gated_, down_[static_cast<std::size_t>(e)], expert_out_.data(),
+             /*accumulate=*/false, quantized_, act_, pool);
     if (!down_bias_.empty()) {
       for (int64_t j = 0; j < n; ++j) add(expert_out_.data() + j * h, down_bias_.data() + e * h, h);
     }
@@ -181,14 +183,8 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
     }
     gate_up_out_.resize(static_cast<std::size_t>(tokens * 2 * shared_inter_));
     shared_gate_up_.matmul(xn, gate_up_out_.data(), tokens, /*accumulate=*/false, pool);
-    if (shared_down_.takes_quantized()) {
-      gated_activation_quantize(gate_up_out_.data(), tokens, shared_inter_, act, quantized_, pool);
-      shared_down_.matmul(quantized_, dst, /*accumulate=*/!gated, pool);
-    } else {
-      act_.resize(static_cast<std::size_t>(tokens * shared_inter_));
-      gated_activation(gate_up_out_.data(), act_.data(), tokens, shared_inter_, act, pool);
-      shared_down_.matmul(act_.data(), dst, tokens, /*accumulate=*/!gated, pool);
-    }
+    mlp_down(gate_up_out_.data(), tokens, shared_inter_, act, gated_, shared_down_, dst, /*accumulate=*/!gated, quantized_,
+             act_, pool);
     if (gated) {  // σ(x · gate) per token; x is every rank's whole row, so the ranks scale alike
       for (int64_t t = 0; t < tokens; ++t) {
         double dot = 0.0;

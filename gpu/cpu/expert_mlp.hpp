@@ -54,8 +54,9 @@ class ExpertMlp {
  private:
   int64_t hidden_ = 0, inter_ = 0, shared_inter_ = 0;
   MoeSpec routing_;                   // how tokens choose experts (its sizes are the whole model's)
+  bool gated_ = true;                 // act(gate) · up; false: act(up), no gate rows (Nemotron-H's)
   CpuWeight router_;                  // [experts, hidden], float32
-  std::vector<CpuWeight> gate_up_;    // per expert [2 inter, hidden]: gate rows then up rows
+  std::vector<CpuWeight> gate_up_;    // per expert [2 inter, hidden]: gate rows then up rows (ungated: [inter, hidden])
   std::vector<CpuWeight> down_;       // per expert [hidden, inter]
   // Biases, empty without: the router's [experts]; per expert its gate then up [2 inter] (this
   // rank's columns) and its down [hidden].

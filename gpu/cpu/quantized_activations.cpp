@@ -96,17 +96,18 @@ void rms_norm_quantize(const float* x, const float* weight, int64_t rows, int64_
   }
 }
 
-void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter, Activation act,
-                               QuantizedActivations& out, ThreadPool* pool) {
+namespace {
+
+// Each row's `inter` values from `value(row, i)`, quantized: small steps in the calling thread.
+template <typename Value>
+void quantize_computed_rows(int64_t rows, int64_t inter, QuantizedActivations& out, ThreadPool* pool, Value value) {
   out.reshape(rows, inter);
   const auto body = [&](int64_t r0, int64_t r1) {
-    thread_local std::vector<float> product;
-    product.resize(static_cast<std::size_t>(inter));
+    thread_local std::vector<float> row;
+    row.resize(static_cast<std::size_t>(inter));
     for (int64_t r = r0; r < r1; ++r) {
-      const float* g = gate_up + r * 2 * inter;
-      const float* u = g + inter;
-      for (int64_t i = 0; i < inter; ++i) product[i] = gated(g[i], u[i], act);
-      quantize_row(product.data(), inter, out, r);
+      for (int64_t i = 0; i < inter; ++i) row[i] = value(r, i);
+      quantize_row(row.data(), inter, out, r);
     }
   };
   if (rows * inter < 16384) {
@@ -114,6 +115,21 @@ void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter
   } else {
     parallel_for(pool, rows, body);
   }
+}
+
+}  // namespace
+
+void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter, Activation act,
+                               QuantizedActivations& out, ThreadPool* pool) {
+  quantize_computed_rows(rows, inter, out, pool, [&](int64_t r, int64_t i) {
+    const float* g = gate_up + r * 2 * inter;
+    return gated(g[i], g[inter + i], act);
+  });
+}
+
+void ungated_activation_quantize(const float* x, int64_t rows, int64_t inter, Activation act, QuantizedActivations& out,
+                                 ThreadPool* pool) {
+  quantize_computed_rows(rows, inter, out, pool, [&](int64_t r, int64_t i) { return activate(x[r * inter + i], act); });
 }
 
 }  // namespace troupe::cpu

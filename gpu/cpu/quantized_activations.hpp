@@ -65,4 +65,8 @@ void rms_norm_quantize(const float* x, const float* weight, int64_t rows, int64_
 void gated_activation_quantize(const float* gate_up, int64_t rows, int64_t inter, Activation act,
                                QuantizedActivations& out, ThreadPool* pool = nullptr);
 
+// The same for an MLP without a gate: activate(x) quantized row by row; x rows are [inter].
+void ungated_activation_quantize(const float* x, int64_t rows, int64_t inter, Activation act, QuantizedActivations& out,
+                                 ThreadPool* pool = nullptr);
+
 }  // namespace troupe::cpu

@@ -351,6 +351,58 @@ TEST_CASE("ernie4_5 and ernie4_5_moe (RoPE on interleaved pairs; experts by soft
   CHECK(dense.rope.theta == 500000.0);
 }
 
+TEST_CASE("nemotron_h (Nemotron-H: layers of one sublayer each, relu² MLPs without a gate) as released and "
+          "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("nemotron_h");
+  check_all_cases_in_one_step("nemotron_h_gguf");
+  for (const char* path : {"models/nemotron_h", "models/nemotron_h_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::NemotronH);
+    // hybrid_override_pattern "M-M*-" (GGUF: by head_count_kv and feed_forward_length per layer).
+    CHECK(spec.layer_mixer == std::vector<Mixer>{Mixer::Mamba2, Mixer::None, Mixer::Mamba2, Mixer::Attention, Mixer::None});
+    CHECK(spec.layer_mlp == std::vector<bool>{false, true, false, false, true});
+    CHECK((spec.activation == Activation::ReluSquared && !spec.gated_mlp));
+    REQUIRE(spec.mamba);
+    CHECK((spec.mamba->heads == 4 && spec.mamba->head_dim == 16 && spec.mamba->groups == 2 && spec.mamba->state == 8));
+    CHECK(spec.intermediate_size == 32);
+    CHECK((spec.num_kv_heads == 1 && spec.head_dim == 8));
+    CHECK_FALSE(spec.uses_rope(3));
+    CHECK_FALSE(spec.moe);
+    CHECK(spec.attention_layers() == 1);
+    // The MLP layer's one norm and up projection, under decoder_layout's names.
+    CHECK(model.find("model.layers.1.input_layernorm.weight") != nullptr);
+    CHECK(model.find("model.layers.1.mlp.up_proj.weight")->shape == std::vector<int64_t>{32, 16});
+    CHECK(model.find("model.layers.3.self_attn.q_proj.weight") != nullptr);
+    CHECK(model.find("model.layers.0.mamba.in_proj.weight") != nullptr);
+  }
+}
+
+TEST_CASE("nemotron_h_moe (Nemotron 3 Nano's layout: ungated experts by sigmoid scores and a selection bias beside "
+          "an ungated shared expert) as released and llama.cpp's GGUF match transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("nemotron_h_moe");
+  check_all_cases_in_one_step("nemotron_h_moe_gguf");
+  for (const char* path : {"models/nemotron_h_moe", "models/nemotron_h_moe_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::NemotronH);
+    CHECK(spec.layer_mixer == std::vector<Mixer>{Mixer::Mamba2, Mixer::None, Mixer::Mamba2, Mixer::Attention, Mixer::None});
+    REQUIRE(spec.moe);
+    CHECK((spec.sparse_mlp(1) && spec.sparse_mlp(4) && !spec.sparse_mlp(0) && !spec.sparse_mlp(3)));
+    CHECK((spec.moe->num_experts == 4 && spec.moe->experts_per_token == 2));
+    CHECK((spec.moe->intermediate_size == 16 && spec.moe->shared_intermediate_size == 32));
+    CHECK((spec.moe->sigmoid_scores && spec.moe->selection_bias && spec.moe->normalize_top_k && !spec.moe->shared_gate));
+    CHECK(spec.moe->weights_scale == Approx(2.5));
+    CHECK(model.find("model.layers.4.mlp.experts.3.up_proj.weight")->shape == std::vector<int64_t>{16, 16});
+    CHECK(model.find("model.layers.4.mlp.experts.3.gate_proj.weight") == nullptr);
+    CHECK(model.find("model.layers.4.mlp.shared_experts.up_proj.weight")->shape == std::vector<int64_t>{32, 16});
+    CHECK(model.find("model.layers.4.mlp.gate.e_score_correction_bias") != nullptr);
+  }
+}
+
 TEST_CASE("granite_hybrid_moe (Granite 4.0-H's experts, 3-D as released, beside the dense MLP) as released and "
           "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("granite_hybrid_moe");
@@ -816,7 +868,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -758,6 +758,80 @@ TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and
     "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("time_step_limit"));
 }
 
+TEST_CASE("Nemotron-H configs: layers by hybrid_override_pattern or layers_block_type, NemotronHConfig's names, "
+          "Nemotron 3 Nano's experts", "[model][config][families]") {
+  SECTION("Nemotron Nano 2 (9B) as released: one sublayer a layer, relu² MLPs without a gate, no RoPE") {
+    const std::string pattern = "M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-";
+    const std::string config = R"({"architectures":["NemotronHForCausalLM"],"model_type":"nemotron_h",
+      "hidden_size":4480,"intermediate_size":15680,"num_hidden_layers":)" + std::to_string(pattern.size()) +
+                               R"(,"hybrid_override_pattern":")" + pattern + R"(","num_attention_heads":40,
+      "num_key_value_heads":8,"head_dim":128,"attention_head_dim":128,"mamba_num_heads":128,"mamba_head_dim":80,
+      "n_groups":8,"ssm_state_size":128,"conv_kernel":4,"expand":2,"use_conv_bias":true,"mamba_hidden_act":"silu",
+      "mlp_hidden_act":"relu2","layer_norm_epsilon":1e-05,"rms_norm_eps":1e-05,"time_step_limit":[0.0,null],
+      "max_position_embeddings":131072,"vocab_size":131072,"tie_word_embeddings":false,"attention_bias":false,
+      "eos_token_id":12})";
+    const ModelSpec s = spec_from_hf_config(parse(config.c_str()), "config.json");
+    CHECK(s.arch == Architecture::NemotronH);
+    CHECK(s.num_layers == 56);
+    CHECK(s.attention_layers() == 4);
+    CHECK(s.mixer(14) == Mixer::Attention);  // the first '*'
+    CHECK(s.mixer(1) == Mixer::None);
+    CHECK((s.has_mlp(1) && !s.has_mlp(0) && !s.has_mlp(14)));
+    REQUIRE(s.mamba);
+    CHECK((s.mamba->heads == 128 && s.mamba->head_dim == 80 && s.mamba->groups == 8));  // not expand × hidden
+    CHECK(s.intermediate_size == 15680);
+    CHECK((s.activation == Activation::ReluSquared && !s.gated_mlp));
+    CHECK(s.rms_eps == 1e-5);
+    CHECK_FALSE(s.uses_rope(14));
+    CHECK_FALSE(s.moe);
+    const DecoderLayout layout = decoder_layout(s);
+    CHECK(layout.layers[1].attention_norm.empty());
+    CHECK(layout.layers[1].mlp_norm == "model.layers.1.input_layernorm.weight");  // the layer's one norm
+    CHECK(layout.layers[1].gate.empty());
+    CHECK(layout.layers[1].up == "model.layers.1.mlp.up_proj.weight");
+    CHECK_FALSE(layout.layers[0].mlp);
+    CHECK(layout.layers[0].attention_norm == "model.layers.0.input_layernorm.weight");
+    CHECK(layout.layers[14].q == "model.layers.14.self_attn.q_proj.weight");
+    CHECK(layout.layers[14].mlp_norm.empty());
+  }
+  SECTION("Nemotron 3 Nano as transformers 5 saves it: layers_block_type, time_step_limit's {\"__float__\": ...}") {
+    const std::string config = R"({"model_type":"nemotron_h","hidden_size":2688,"intermediate_size":1856,
+      "layers_block_type":["linear_attention","moe","linear_attention","full_attention","moe"],
+      "num_attention_heads":32,"num_key_value_heads":2,"head_dim":128,"mamba_num_heads":64,"mamba_head_dim":64,
+      "n_groups":8,"ssm_state_size":128,"n_routed_experts":128,"num_experts_per_tok":6,"moe_intermediate_size":1856,
+      "moe_shared_expert_intermediate_size":3712,"n_group":1,"topk_group":1,"norm_topk_prob":true,
+      "routed_scaling_factor":2.5,"moe_latent_size":null,"time_step_limit":[0.0,{"__float__":"Infinity"}],
+      "max_position_embeddings":262144,"vocab_size":131072})";
+    const ModelSpec s = spec_from_hf_config(parse(config.c_str()), "config.json");
+    CHECK(s.num_layers == 5);
+    REQUIRE(s.moe);
+    CHECK((s.sparse_mlp(1) && s.sparse_mlp(4) && !s.sparse_mlp(0) && !s.sparse_mlp(3)));
+    CHECK((s.moe->num_experts == 128 && s.moe->experts_per_token == 6));
+    CHECK((s.moe->intermediate_size == 1856 && s.moe->shared_intermediate_size == 3712));
+    CHECK((s.moe->sigmoid_scores && s.moe->selection_bias && s.moe->normalize_top_k && !s.moe->shared_gate));
+    CHECK(s.moe->weights_scale == 2.5);
+    const DecoderLayout layout = decoder_layout(s);
+    CHECK(layout.layers[1].router == "model.layers.1.mlp.gate.weight");
+    CHECK(layout.layers[1].selection_bias == "model.layers.1.mlp.gate.e_score_correction_bias");
+    CHECK(layout.layers[1].experts[127].gate.empty());
+    CHECK(layout.layers[1].experts[127].up == "model.layers.1.mlp.experts.127.up_proj.weight");
+    CHECK(layout.layers[1].shared_gate.empty());
+    CHECK(layout.layers[1].shared_up == "model.layers.1.mlp.shared_experts.up_proj.weight");
+  }
+  SECTION("what troupe does not run is refused by name") {
+    const std::string head = R"({"model_type":"nemotron_h","hidden_size":64,"intermediate_size":128,
+      "num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"max_position_embeddings":64,"vocab_size":100,)";
+    const auto refused = [&](const std::string& rest) {
+      return spec_from_hf_config(parse((head + rest).c_str()), "config.json");
+    };
+    CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*E","moe_latent_size":1024})"), Contains("moe_latent_size"));
+    CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*-","mlp_hidden_act":"silu"})"), Contains("mlp_hidden_act"));
+    CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*X"})"), Contains("'X'"));
+    CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*-","mamba_proj_bias":true})"), Contains("mamba_proj_bias"));
+    CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"MM-"})"), Contains("no layer attends"));
+  }
+}
+
 TEST_CASE("Granite's mixtures of experts: 4.0-H's H-Tiny and Granite 3's, by their configs' keys and defaults",
           "[model][config][families]") {
   SECTION("Granite 4.0-H with experts (H-Tiny's config): the dense MLP becomes the shared expert") {
