@@ -216,6 +216,20 @@ def granite3_3_template(args):
                              "ibm-granite-granite-3.3-2B-Instruct.jinja", "<|end_of_text|>", "<|end_of_text|>")
 
 
+def nemotron_nano_v2_template(args):
+    """Nemotron Nano 2's chat template (<SPECIAL_1x> turns, /think and /no_think in the system turn,
+    <think> opened by the prompt, calls as <TOOLCALL> and a JSON list)."""
+    return llamacpp_template(args, "nemotron_nano_v2", "nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+                             "NVIDIA-Nemotron-Nano-v2.jinja", "<s>", "<SPECIAL_12>")
+
+
+def nemotron3_nano_template(args):
+    """Nemotron 3 Nano's chat template (ChatML turns, Qwen3-Coder's XML tool calls, <think> opened by
+    the prompt unless enable_thinking is false)."""
+    return llamacpp_template(args, "nemotron3_nano", "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
+                             "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", "<s>", "<|im_end|>")
+
+
 def python_string_constants(source):
     constants = {}
     for node in ast.parse(source).body:
@@ -667,7 +681,8 @@ def main():
     sdist_templates = {"gpt_oss": gpt_oss_template, "qwen3_coder": qwen3_coder_template, "glm4_6": glm4_6_template,
                        "ministral3": ministral3_template, "minimax_m2": minimax_m2_template,
                        "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template,
-                       "granite3_3": granite3_3_template}
+                       "granite3_3": granite3_3_template, "nemotron_nano_v2": nemotron_nano_v2_template,
+                       "nemotron3_nano": nemotron3_nano_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

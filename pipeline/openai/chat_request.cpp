@@ -77,10 +77,12 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_structured_output_fields(fields, context, request);
   read_logit_fields(fields, context, request);
   reject_unsupported_fields(fields, request);
-  // Mistral's [TOOL_CALLS] and LFM2's <|tool_call_start|> are control tokens: their parsers read
-  // the text of control tokens, as vLLM's MistralToolParser and Lfm2ToolParser.adjust_request keep them.
+  // Mistral's [TOOL_CALLS], LFM2's <|tool_call_start|> and Nemotron Nano 2's <TOOLCALL> are control
+  // tokens: their parsers read the text of control tokens, as vLLM's MistralToolParser and
+  // Lfm2ToolParser.adjust_request keep them.
   if (request.tool_calls.kind == ToolCallMode::Kind::Auto &&
-      (request.tool_calls.format == ToolCallFormat::Mistral || request.tool_calls.format == ToolCallFormat::Lfm2)) {
+      (request.tool_calls.format == ToolCallFormat::Mistral || request.tool_calls.format == ToolCallFormat::Lfm2 ||
+       request.tool_calls.format == ToolCallFormat::NemotronJson)) {
     request.skip_special_tokens = false;
   }
   // Mistral's [THINK] and [/THINK] are control tokens too (tokenizer v13 on).

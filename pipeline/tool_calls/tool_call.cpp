@@ -57,6 +57,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Lfm2: return "lfm2";
     case ToolCallFormat::Pythonic: return "pythonic";
     case ToolCallFormat::Granite: return "granite";
+    case ToolCallFormat::NemotronJson: return "nemotron_json";
   }
   return "hermes";
 }
@@ -69,6 +70,7 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
   if (source.find("<arg_key>") != std::string_view::npos) return ToolCallFormat::Glm45;
   if (source.find("<tool_call>") != std::string_view::npos) return ToolCallFormat::Hermes;
   if (source.find("<|tool_call|>") != std::string_view::npos) return ToolCallFormat::Granite;  // Granite 3.x
+  if (source.find("<TOOLCALL>") != std::string_view::npos) return ToolCallFormat::NemotronJson;  // Nemotron Nano 2
   if (source.find("<|tool_call_start|>") != std::string_view::npos ||
       (source.find("List of tools: ") != std::string_view::npos && source.find("<|im_start|>") != std::string_view::npos)) {
     return ToolCallFormat::Lfm2;
@@ -88,7 +90,7 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
     reasoning = ReasoningFormat::DeepSeekR1;
   } else if (name == "minimax_m2_append_think") {
     reasoning = ReasoningFormat::AppendThink;
-  } else if (name == "qwen3" || name == "glm45") {
+  } else if (name == "qwen3" || name == "glm45" || name == "nemotron_v3") {
     reasoning = ReasoningFormat::Qwen3;
   } else if (name == "mistral") {
     reasoning = ReasoningFormat::Mistral;
@@ -112,7 +114,7 @@ constexpr std::pair<std::string_view, ToolCallFormat> kNames[] = {
       {"glm45", ToolCallFormat::Glm45},            {"glm47", ToolCallFormat::Glm45},
       {"minimax_m2", ToolCallFormat::MinimaxM2},   {"seed_oss", ToolCallFormat::SeedOss},
       {"lfm2", ToolCallFormat::Lfm2},              {"pythonic", ToolCallFormat::Pythonic},
-      {"granite", ToolCallFormat::Granite},
+      {"granite", ToolCallFormat::Granite},        {"nemotron_json", ToolCallFormat::NemotronJson},
 };
 
 }  // namespace

@@ -26,6 +26,8 @@ enum class ToolCallFormat {
                // (LFM2, LFM2.5; pythonic_call_parser.hpp)
   Pythonic,    // the whole reply a Python list of calls (Llama 3.2 / 4 with pythonic templates)
   Granite,     // [<|tool_call|>][{"name": ..., "arguments": {...}}, ...] (Granite 3.x; granite_call_parser.hpp)
+  NemotronJson,  // text, then <TOOLCALL>[{"name": ..., "arguments": {...}}, ...]</TOOLCALL> (Nemotron Nano 2;
+                 // nemotron_call_parser.hpp)
 };
 
 // Per function, per parameter: the JSON Schema type the request's tools give it ("" when the
@@ -76,14 +78,15 @@ struct ToolCallMode {
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
 // "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2", "seed_oss",
-// "lfm2", "pythonic", "granite".
+// "lfm2", "pythonic", "granite", "nemotron_json" (the name of NVIDIA's vLLM plugin for Nemotron Nano 2).
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 // "hermes, llama3_json, ...": every --tool-call-parser name, for messages that list them.
 std::string tool_call_parser_names();
 std::string_view tool_call_format_name(ToolCallFormat format);
 
-// The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, which splits as
-// qwen3 does: the reply reasons when it opens with <think>), "mistral", "seed_oss", "minimax_m2" (as
+// The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, and "nemotron_v3",
+// Nemotron 3's, which split as qwen3 does: the reply reasons when it opens with <think>, or when the
+// prompt did), "mistral", "seed_oss", "minimax_m2" (as
 // deepseek_r1), "minimax_m2_append_think", and "openai_gptoss" (gpt-oss: harmony,
 // which sets no ReasoningFormat but the Harmony tool-call format). False for any other name.
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony);
@@ -95,7 +98,7 @@ bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reason
 // before <tool_call>) Qwen3-Coder's, one with <arg_key> GLM-4.5's, one with <minimax:tool_call>
 // MiniMax-M2's, one with <seed:tool_call> (checked before <function=) Seed-OSS's, a ChatML one that
 // lists the tools as "List of tools: " (LFM2's and LFM2.5's, whose calls the template does not
-// write back) or writes <|tool_call_start|> LFM2's; nullopt when the
+// write back) or writes <|tool_call_start|> LFM2's, one that writes <TOOLCALL> Nemotron Nano 2's; nullopt when the
 // template renders no tool call troupe can parse (SmolLM2, Gemma, most base models).
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view template_source);
 

@@ -6,6 +6,7 @@
 #include "pipeline/tool_calls/thinking_parser.hpp"
 #include "pipeline/tool_calls/glm_call_parser.hpp"
 #include "pipeline/tool_calls/granite_call_parser.hpp"
+#include "pipeline/tool_calls/nemotron_call_parser.hpp"
 #include "pipeline/tool_calls/pythonic_call_parser.hpp"
 #include "pipeline/tool_calls/xml_call_parser.hpp"
 
@@ -454,6 +455,7 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
         case ToolCallFormat::Lfm2: return std::make_unique<PythonicCallParser>(kLfm2Calls);
         case ToolCallFormat::Pythonic: return std::make_unique<PythonicCallParser>(kPythonicCalls);
         case ToolCallFormat::Granite: return std::make_unique<GraniteCallParser>();
+        case ToolCallFormat::NemotronJson: return std::make_unique<NemotronCallParser>();
       }
       return nullptr;
     case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();

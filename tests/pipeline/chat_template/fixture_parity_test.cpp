@@ -77,7 +77,7 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
                                           "ministral3", "minimax_m2", "seed_oss", "qwen3_5", "lfm2_5",
-                                          "granite3_3"};
+                                          "granite3_3", "nemotron_nano_v2", "nemotron3_nano"};
 
 }  // namespace
 
@@ -188,4 +188,11 @@ TEST_CASE("LFM2.5 template matches transformers", "[chat_template][fixtures]") {
 // Granite 3.3: <|start_of_role|> turns, a dated default system turn, tools in an available_tools turn.
 TEST_CASE("Granite 3.3 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("granite3_3") >= 20);
+}
+
+// Nemotron Nano 2: <SPECIAL_1x> turns, /think and /no_think read from the system and user turns,
+// <TOOLCALL> lists; Nemotron 3 Nano: ChatML, Qwen3-Coder's calls, enable_thinking.
+TEST_CASE("Nemotron Nano 2 and Nemotron 3 Nano templates match transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("nemotron_nano_v2") >= 20);
+  CHECK(check_fixture("nemotron3_nano") >= 20);
 }

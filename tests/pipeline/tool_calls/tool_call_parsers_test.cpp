@@ -213,6 +213,8 @@ TEST_CASE("the tool-call format is read off a chat template as llama.cpp's serve
   // LFM2.5's lists the tools ("List of tools: [...]") and writes no call back: its calls are lfm2's.
   CHECK(format_of("lfm2_5.json") == ToolCallFormat::Lfm2);
   CHECK(format_of("granite3_3.json") == ToolCallFormat::Granite);  // "respond only with <|tool_call|> ..."
+  CHECK(format_of("nemotron_nano_v2.json") == ToolCallFormat::NemotronJson);  // <TOOLCALL>[...]</TOOLCALL>
+  CHECK(format_of("nemotron3_nano.json") == ToolCallFormat::Qwen3Coder);      // <function=...>
   // LFM2's own (llama.cpp's models/templates/LFM2-8B-A1B.jinja): the list between special tokens.
   CHECK(tool_call_format_of_template("<|im_start|>system\n{{ 'List of tools: <|tool_list_start|>[' }}") == ToolCallFormat::Lfm2);
   CHECK(format_of("smollm2.json") == std::nullopt);  // renders no tools at all
