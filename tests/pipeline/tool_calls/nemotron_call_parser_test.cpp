@@ -57,6 +57,7 @@ TEST_CASE("nemotron_json: a reply without calls, or whose list does not read as 
   for (std::size_t piece : {1, 4, 100}) {
     CHECK(streamed("The weather in Paris is sunny.", piece).content == "The weather in Paris is sunny.");
     CHECK(streamed("Use <TOOL for that.", piece).content == "Use <TOOL for that.");
+    CHECK(streamed("<TOOLCALL> not a list", piece).content == "<TOOLCALL> not a list");
   }
 }
 
