@@ -68,12 +68,14 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       const std::string d = p + "linear_attn.";
       L.delta = {d + "in_proj_qkv.weight", d + "in_proj_z.weight", d + "in_proj_b.weight", d + "in_proj_a.weight",
                  d + "conv1d.weight", d + "A_log", d + "A", d + "dt_bias", d + "norm.weight", d + "out_proj.weight"};
-    } else if (L.mixer == Mixer::Mamba2) {
+    } else if (L.mixer != Mixer::Mamba2) {
+      add_attention(spec, p, L);
+    }
+    if (spec.runs_mamba(i)) {  // the layer's mixer, or beside its attention (Falcon-H1)
       const std::string m = p + "mamba.";
       L.mamba = {m + "in_proj.weight", m + "conv1d.weight", spec.mamba->conv_bias ? m + "conv1d.bias" : std::string(),
-                 m + "dt_bias", m + "A_log", m + "A", m + "D", m + "norm.weight", m + "out_proj.weight"};
-    } else {
-      add_attention(spec, p, L);
+                 m + "dt_bias", m + "A_log", m + "A", m + "D", spec.mamba->gated_norm ? m + "norm.weight" : std::string(),
+                 m + "out_proj.weight"};
     }
     if (!L.mlp) {
       // A mixer alone (Nemotron-H's): no MLP block.

@@ -48,9 +48,9 @@ struct LayerLayout {
     std::string qkv, z, b, a, conv, a_log, decay, dt_bias, norm, out;
   };
   DeltaNet delta;
-  // A Mamba2 layer (ModelSpec::mamba) instead of attention: in_proj [inner + conv width + heads,
+  // A Mamba2 layer (ModelSpec::mamba) instead of attention, or beside it (Falcon-H1): in_proj [inner + conv width + heads,
   // hidden], the convolution's taps [conv width, 1, kernel] (GGUF: [conv width, kernel]) and bias,
-  // dt_bias, A_log and D [heads], the gated norm [inner] and out_proj [hidden, inner]. llama.cpp's
+  // dt_bias, A_log and D [heads], the gated norm [inner] (empty without) and out_proj [hidden, inner]. llama.cpp's
   // GGUF stores −exp(A_log), which ModelFiles serves as `decay` (mamba.A); a model has one of the two.
   struct Mamba {
     std::string in, conv, conv_bias, dt_bias, a_log, decay, d, norm, out;

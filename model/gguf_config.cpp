@@ -193,12 +193,15 @@ void read_lfm2(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
 // RoPE only where rope.scaling.finetuned says (llama.cpp's converter sets it for the hybrids that
 // rotate, none of Granite 4.0-H's).
 // The Mamba-2 layers' sizes as llama.cpp names them (ssm.time_step_rank is the number of heads,
-// ssm.inner_size all their dimensions), when spec.layer_mixer has any.
+// ssm.inner_size all their dimensions), when some layer runs one (the first tells whether the
+// convolution has a bias and the gated norm is there).
 void read_mamba2_sizes(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
   const auto required = [&](const std::string& key) { return required_positive(gguf, arch, key); };
-  const auto conv = std::find(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::Mamba2);
-  if (conv == spec.layer_mixer.end()) return;
+  int64_t layer = 0;
+  while (layer < spec.num_layers && !spec.runs_mamba(layer)) ++layer;
+  if (layer == spec.num_layers) return;
+  const std::string first = "blk." + std::to_string(layer) + ".";
   Mamba2Spec m;
   m.heads = required("ssm.time_step_rank");
   const int64_t inner = required("ssm.inner_size");
@@ -207,7 +210,8 @@ void read_mamba2_sizes(const GgufFile& gguf, const std::string& arch, ModelSpec&
   m.state = required("ssm.state_size");
   m.groups = required("ssm.group_count");
   m.conv_kernel = required("ssm.conv_kernel");
-  m.conv_bias = gguf.find_tensor("blk." + std::to_string(conv - spec.layer_mixer.begin()) + ".ssm_conv1d.bias") != nullptr;
+  m.conv_bias = gguf.find_tensor(first + "ssm_conv1d.bias") != nullptr;
+  m.gated_norm = gguf.find_tensor(first + "ssm_norm.weight") != nullptr;  // optional in Falcon-H1's files
   spec.mamba = m;
 }
 
@@ -442,6 +446,10 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
   }
   if (family->latent_attention) read_mla(gguf, arch, spec);
+  if (family->arch == Architecture::FalconH1) {  // a Mamba-2 layer beside every attention layer; multipliers folded
+    spec.mamba_beside_attention = true;
+    read_mamba2_sizes(gguf, arch, spec);
+  }
   if (const double beta = gguf.get_float(arch + ".attention.temperature_scale").value_or(0.0); beta != 0.0) {
     // Ministral 3's Llama 4 temperature; its period is YaRN's original context (llama.cpp's
     // n_ctx_orig_yarn).

@@ -471,6 +471,60 @@ void read_nemotron_h(const ConfigView& cfg, ModelSpec& spec) {
   spec.moe = std::move(moe);
 }
 
+// Falcon-H1 (FalconH1Config's names and defaults): a Mamba-2 layer beside every attention layer,
+// mamba_d_ssm wide (expand × hidden when null) in mamba_n_heads heads ("auto": of d_ssm / heads),
+// its gated norm only with mamba_rms_norm (the gate before the norm, as llama.cpp runs it: the
+// norm before the gate is refused); the µP multipliers (ModelSpec::Multipliers), the embedding's
+// and the logits' (lm_head_multiplier).
+void read_falcon_h1(const ConfigView& cfg, ModelSpec& spec) {
+  spec.mamba_beside_attention = true;
+  spec.rms_eps = cfg.number("rms_norm_eps").value_or(1e-5);
+  Mamba2Spec m;
+  const json::value* d_ssm = cfg.find("mamba_d_ssm");
+  const int64_t inner = d_ssm != nullptr ? cfg.integer("mamba_d_ssm") : cfg.optional_integer("mamba_expand").value_or(2) * spec.hidden_size;
+  m.heads = cfg.optional_integer("mamba_n_heads").value_or(128);
+  const json::value* d_head = cfg.find("mamba_d_head");
+  m.head_dim = d_head != nullptr && d_head->is_number() ? cfg.integer("mamba_d_head") : (m.heads > 0 ? inner / m.heads : 0);
+  if (m.heads * m.head_dim != inner) cfg.fail("mamba_n_heads × mamba_d_head must be mamba_d_ssm");
+  m.state = cfg.optional_integer("mamba_d_state").value_or(256);
+  m.groups = cfg.optional_integer("mamba_n_groups").value_or(1);
+  m.conv_kernel = cfg.optional_integer("mamba_d_conv").value_or(4);
+  m.conv_bias = cfg.boolean("mamba_conv_bias").value_or(true);
+  m.gated_norm = cfg.boolean("mamba_rms_norm").value_or(false);
+  if (m.gated_norm && cfg.boolean("mamba_norm_before_gate").value_or(true)) {
+    cfg.fail("mamba_rms_norm with mamba_norm_before_gate (the norm before the gate) is not supported");
+  }
+  if (cfg.boolean("mamba_proj_bias").value_or(false) || cfg.boolean("projectors_bias").value_or(false)) {
+    cfg.fail("mamba_proj_bias / projectors_bias = true (biases on the projections) is not supported");
+  }
+  read_time_step_limit(cfg, "time_step_limit");
+  spec.mamba = m;
+  // A list of `n` numbers under `key` (absent: ones).
+  const auto numbers = [&](std::string_view key, std::size_t n) {
+    std::vector<double> out(n, 1.0);
+    const json::value* v = cfg.find(key);
+    if (v == nullptr) return out;
+    if (!v->is_array() || v->as_array().size() != n) cfg.fail(std::string(key) + " must list " + std::to_string(n) + " numbers");
+    for (std::size_t i = 0; i < n; ++i) out[i] = v->as_array()[i].to_number<double>();
+    return out;
+  };
+  ModelSpec::Multipliers& mu = spec.multipliers;
+  const double in = cfg.number("attention_in_multiplier").value_or(1.0);
+  mu.q = in;
+  mu.k = in * cfg.number("key_multiplier").value_or(1.0);
+  mu.v = in;
+  mu.o = cfg.number("attention_out_multiplier").value_or(1.0);
+  const std::vector<double> ssm = numbers("ssm_multipliers", 5);
+  const double ssm_in = cfg.number("ssm_in_multiplier").value_or(1.0);
+  for (std::size_t i = 0; i < 5; ++i) mu.mamba_in[i] = ssm_in * ssm[i];
+  mu.mamba_out = cfg.number("ssm_out_multiplier").value_or(1.0);
+  const std::vector<double> mlp = numbers("mlp_multipliers", 2);
+  mu.gate = mlp[0];
+  mu.down = mlp[1];
+  spec.embedding_multiplier = cfg.number("embedding_multiplier").value_or(1.0);
+  spec.logit_scale = 1.0 / cfg.number("lm_head_multiplier").value_or(1.0);
+}
+
 // Qwen3.5: which layers are gated delta nets (layer_types "linear_attention", or all but every
 // full_attention_interval-th, 4 by default, as Qwen3_5TextConfig fills them in), their sizes
 // (Qwen3_5TextConfig's defaults when absent), and the full attention's output gate.
@@ -842,6 +896,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
   if (family->arch == Architecture::GraniteHybrid) read_granite_hybrid(cfg, spec);
   if (nemotron) read_nemotron_h(cfg, spec);
+  if (family->arch == Architecture::FalconH1) read_falcon_h1(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   // Lfm2MoeMLP takes intermediate_size as it is.
   if (lfm2) read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2);

@@ -99,6 +99,14 @@ constexpr std::array<TensorRename, 5> kGraniteRenames{{
 // Granite's experts beside its shared MLP, which keeps the dense MLP's names (no prefix of its own).
 constexpr ExpertNames kGraniteExperts{.router = "router", .shared = ""};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
+constexpr std::array<std::string_view, 1> kFalconH1Types{"falcon_h1"};
+constexpr std::array<std::string_view, 1> kFalconH1Gguf{"falcon-h1"};
+// Falcon-H1's names for the MLP, the norm before it and the final norm.
+constexpr std::array<TensorRename, 3> kFalconH1Renames{{
+    {".feed_forward.", ".mlp."},
+    {".pre_ff_layernorm.", ".post_attention_layernorm."},
+    {"model.final_layernorm.", "model.norm."},
+}};
 constexpr std::array<std::string_view, 1> kNemotronHTypes{"nemotron_h"};
 constexpr std::array<std::string_view, 2> kNemotronHGguf{"nemotron_h", "nemotron_h_moe"};
 // LFM2's own names for what the other families call input_layernorm, post_attention_layernorm, the
@@ -115,8 +123,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 36>& families() {
-  static const std::array<ModelFamily, 36> all{{
+const std::array<ModelFamily, 37>& families() {
+  static const std::array<ModelFamily, 37> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -271,6 +279,12 @@ const std::array<ModelFamily, 36>& families() {
       {.arch = Architecture::Qwen3Next, .hf_model_types = kQwen3NextTypes, .gguf_architectures = kQwen3NextGguf,
        .qk_norm = true, .unit_offset_norms = true, .gated_delta_net = true, .mixture_of_experts = true,
        .expert_names = {.shared = "shared_expert"}},
+      // Falcon-H1 (TII's 0.5B to 34B, Falcon-H1R): every layer runs attention (with RoPE) and a Mamba-2
+      // layer side by side on its input norm and adds both outputs (ModelSpec::mamba_beside_attention),
+      // then a SwiGLU MLP; µP multipliers on most projections (ModelSpec::multipliers), which
+      // llama.cpp's converter folds into the GGUF's weights.
+      {.arch = Architecture::FalconH1, .hf_model_types = kFalconH1Types, .gguf_architectures = kFalconH1Gguf,
+       .hf_renames = kFalconH1Renames},
       // Nemotron-H (Nemotron Nano 2, Nemotron-H 8B to 56B; Nemotron 3 Nano 30B-A3B with experts): layers
       // of one sublayer each behind one RMSNorm — Mamba-2, attention without RoPE, or an MLP
       // (relu², no gate) — by hybrid_override_pattern; the MLP layers of the MoE releases experts

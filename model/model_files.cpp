@@ -196,16 +196,20 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       return "model.layers." + m[1].str() + ".linear_attn." + it->second;
     }
   }
-  // Granite 4.0-H's and Nemotron-H's Mamba-2 layers, under llama.cpp's names (ssm_a holds −exp(A_log): mamba.A).
+  // Granite 4.0-H's, Nemotron-H's and Falcon-H1's Mamba-2 layers, under llama.cpp's names (ssm_a holds −exp(A_log): mamba.A).
   static const std::map<std::string, std::string> kMamba2{
       {"ssm_in.weight", "in_proj.weight"},   {"ssm_conv1d.weight", "conv1d.weight"}, {"ssm_conv1d.bias", "conv1d.bias"},
       {"ssm_dt.bias", "dt_bias"},            {"ssm_a", "A"},                         {"ssm_d", "D"},
       {"ssm_norm.weight", "norm.weight"},    {"ssm_out.weight", "out_proj.weight"},
   };
-  const bool mamba2 = family.arch == Architecture::GraniteHybrid || family.arch == Architecture::NemotronH;
+  const bool mamba2 = family.arch == Architecture::GraniteHybrid || family.arch == Architecture::NemotronH ||
+                      family.arch == Architecture::FalconH1;
   if (mamba2 && std::regex_match(gguf_name, m, kDeltaNetName)) {
     if (auto it = kMamba2.find(m[2].str()); it != kMamba2.end()) return "model.layers." + m[1].str() + ".mamba." + it->second;
   }
+  // Falcon-H1's norm before the MLP, which llama.cpp's converter names without ".weight".
+  static const std::regex kBareFfnNorm(R"(blk\.(\d+)\.ffn_norm)");
+  if (std::regex_match(gguf_name, m, kBareFfnNorm)) return "model.layers." + m[1].str() + ".post_attention_layernorm.weight";
   // LFM2's short convolution (its Hugging Face names: conv.in_proj, conv.conv, conv.out_proj).
   static const std::regex kShortConv(R"(blk\.(\d+)\.shortconv\.(conv|in_proj|out_proj)\.(weight|bias))");
   if (std::regex_match(gguf_name, m, kShortConv)) {

@@ -27,6 +27,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Ernie45: return "ernie4_5";
     case Architecture::Ernie45Moe: return "ernie4_5_moe";
     case Architecture::NemotronH: return "nemotron_h";
+    case Architecture::FalconH1: return "falcon_h1";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -202,7 +203,7 @@ void ModelSpec::validate(const std::string& source) const {
     }
     if (delta_net->conv_kernel < 2) throw ModelError(source + ": a linear-attention convolution needs at least 2 taps");
   }
-  if (has_mixer(Mixer::Mamba2) != mamba.has_value()) {
+  if ((has_mixer(Mixer::Mamba2) || mamba_beside_attention) != mamba.has_value()) {
     throw ModelError(source + ": Mamba-2 layers need their sizes (mamba_*), and they only them");
   }
   if (mamba) {

@@ -4,6 +4,7 @@
 // layers differ from Llama's (norms, activation, attention pattern) is said here as features;
 // model_family.hpp says which family has which, and decoder_layout.hpp which tensors each layer
 // reads.
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -12,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -175,6 +176,7 @@ struct Mamba2Spec {
   int64_t heads = 0, head_dim = 0, state = 0, groups = 1;
   int64_t conv_kernel = 4;
   bool conv_bias = true;
+  bool gated_norm = true;  // false: y ⊙ SiLU(z) goes to out_proj without the norm (Falcon-H1's mamba_rms_norm false)
   int64_t inner() const { return heads * head_dim; }
   int64_t conv_width() const { return inner() + 2 * groups * state; }  // x, B and C: what the convolution sees
   int64_t group_of(int64_t h) const { return h / (heads / groups); }
@@ -273,6 +275,20 @@ struct ModelSpec {
   // The MLPs (dense, experts and shared experts) are act(gate) · up → down; false: act(up) → down,
   // with no gate projection (Nemotron-H's relu² MLPs).
   bool gated_mlp = true;
+  // Every attention layer runs a Mamba-2 layer (ModelSpec::mamba) beside it on the same normed
+  // input, and both outputs join the residual stream (Falcon-H1); each has its own state and cache.
+  bool mamba_beside_attention = false;
+  // Falcon-H1's µP multipliers, which its safetensors leave to the forward pass (llama.cpp's
+  // converter folds them into the weights it writes): the q, k and v rows × attention_in (k also
+  // × key), o × attention_out, Mamba-2 in_proj's five row runs (z, x, B, C, Δ) × ssm_in × each of
+  // ssm_multipliers, out_proj × ssm_out, gate × mlp_multipliers[0], down × mlp_multipliers[1].
+  // Backends fold them in as they load the weights (1 where a model has none).
+  struct Multipliers {
+    double q = 1.0, k = 1.0, v = 1.0, o = 1.0;
+    std::array<double, 5> mamba_in{1.0, 1.0, 1.0, 1.0, 1.0};
+    double mamba_out = 1.0, gate = 1.0, down = 1.0;
+  };
+  Multipliers multipliers;
   // q_proj gives each head's queries followed by as many gate values: the attention's output is
   // multiplied by σ(gate) before o_proj (Qwen3.5, Qwen3-Next).
   bool attention_output_gate = false;
@@ -304,6 +320,10 @@ struct ModelSpec {
   // starts from a zero state, and a prefix-cache hit, which would skip the steps that built the
   // state, cannot serve it.
   bool has_sequence_state() const { return short_conv.has_value() || delta_net.has_value() || mamba.has_value(); }
+  // Whether layer `layer` runs a Mamba-2 layer (as its mixer, or beside its attention).
+  bool runs_mamba(int64_t layer) const {
+    return mixer(layer) == Mixer::Mamba2 || (mamba_beside_attention && mixer(layer) == Mixer::Attention);
+  }
   // Whether layer `layer`'s MLP is a mixture of experts.
   bool sparse_mlp(int64_t layer) const {
     return moe && has_mlp(layer) && (moe->sparse_layers.empty() || moe->sparse_layers[static_cast<std::size_t>(layer)]);

@@ -34,6 +34,9 @@ struct TensorPart {
   std::vector<int64_t> shape;
   std::vector<IndexRange> rows = {};
   IndexRange cols = {};
+  // Every value times this (Falcon-H1's µP multipliers, ModelSpec::Multipliers): applied as a
+  // float weight is loaded; a weight kept in quantized blocks takes none.
+  float scale = 1.0f;
 
   int64_t stored_cols() const { return shape.size() == 2 ? shape.back() : 1; }
   std::vector<IndexRange> row_ranges() const { return rows.empty() ? std::vector<IndexRange>{{0, shape.front()}} : rows; }

@@ -143,6 +143,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  --only nemotron_h, after lfm2): layers of one sublayer each by hybrid_override_pattern,
                  relu² MLPs without a gate, experts by sigmoid scores and a selection bias; and their
                  llama.cpp conversions (nemotron_h_gguf, nemotron_h_moe_gguf).
+  falcon_h1/     FalconH1ForCausalLM (Falcon-H1; --only falcon_h1, after lfm2): attention and Mamba-2 side by
+                 side in every layer, µP multipliers away from 1; and falcon_h1_gguf, llama.cpp's conversion.
   ernie4_5/, ernie4_5_moe/ Ernie4_5ForCausalLM and Ernie4_5_MoeForCausalLM (ERNIE 4.5; --only ernie, after
                  lfm2): RoPE on interleaved pairs; experts by softmax plus a selection bias beside shared
                  experts; and their llama.cpp conversions (ernie4_5_gguf, ernie4_5_moe_gguf).
@@ -963,6 +965,52 @@ def nemotron_h_fixtures(out: Path) -> None:
                                sentencepiece_class="nemotron.NemotronHModel", prelude=NEMOTRON_H_CONFIG_JSON)
         names = load_file(str(out / name / "model.safetensors"))
         assert "backbone.layers.0.mixer.A_log" in names and "backbone.embeddings.weight" in names, sorted(names)[:8]
+
+
+def falcon_h1_fixtures(out: Path) -> None:
+    """Falcon-H1 (FalconH1ForCausalLM; --only falcon_h1, after lfm2): three layers, each attention (2
+    heads over 1 KV head, RoPE) and a Mamba-2 layer (4 heads of 16 in 2 groups, a state of 8, no
+    gated norm: mamba_rms_norm false, as released) side by side on its input norm, then a SwiGLU
+    MLP; every µP multiplier away from 1, each a power of two so that llama.cpp's folding of them into
+    the bfloat16 weights is exact; and falcon_h1_gguf, llama.cpp's conversion (falcon-h1: the
+    multipliers folded into the weights)."""
+    from transformers import FalconH1Config, FalconH1ForCausalLM
+    config = FalconH1Config(
+        vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=3, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=8, max_position_embeddings=128, rms_norm_eps=1e-5,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0}, mamba_d_ssm=64, mamba_n_heads=4,
+        mamba_d_head=16, mamba_n_groups=2, mamba_d_state=8, mamba_d_conv=4, mamba_conv_bias=True,
+        mamba_proj_bias=False, mamba_rms_norm=False, mamba_norm_before_gate=False, projectors_bias=False,
+        attention_in_multiplier=0.5, key_multiplier=0.5, attention_out_multiplier=2.0, ssm_in_multiplier=0.5,
+        ssm_multipliers=[0.5, 2.0, 0.25, 4.0, 0.5], ssm_out_multiplier=0.5, mlp_multipliers=[2.0, 0.5],
+        embedding_multiplier=2.0, lm_head_multiplier=0.5, tie_word_embeddings=False, initializer_range=INIT_STD,
+        bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(FalconH1ForCausalLM, config, 4801)
+    gen = torch.Generator().manual_seed(4802)
+    with torch.no_grad():  # decays, steps and taps of order 1 (spread_mamba2's), logits of a few units
+        for layer in model.model.layers:
+            mixer = layer.mamba
+            mixer.A_log.copy_(torch.log(0.2 + 0.8 * torch.rand(4, generator=gen)))
+            mixer.dt_bias.copy_(0.5 * torch.randn(4, generator=gen))
+            mixer.D.copy_(1.0 + 0.1 * torch.randn(4, generator=gen))
+            mixer.conv1d.weight.copy_(0.5 * torch.randn(mixer.conv1d.weight.shape, generator=gen))
+            mixer.in_proj.weight.mul_(4.0)
+        model.lm_head.weight.mul_(8.0)
+    model = bf16(model)
+    cases = small_cases(4811)
+    # The Mamba-2 layers and the attention both count in the logits.
+    for what, change in (("the Mamba-2 layers", lambda layer: layer.mamba.out_proj.weight.zero_()),
+                         ("the attention", lambda layer: layer.self_attn.o_proj.weight.zero_())):
+        changed = copy.deepcopy(model)
+        with torch.no_grad():
+            for layer in changed.model.layers:
+                change(layer)
+        want = run_logits(model, cases[2][1])
+        moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
+        assert moved > 0.1, f"falcon_h1: {what} move the logits by {moved:.3f} of their largest only"
+    emit_released_and_gguf(out, "falcon_h1", model, cases, sentencepiece_class="falcon_h1.FalconH1Model")
+    names = load_file(str(out / "falcon_h1" / "model.safetensors"))
+    assert "model.layers.0.mamba.in_proj.weight" in names and "model.final_layernorm.weight" in names, sorted(names)[:8]
 
 
 def granite_moe_fixtures(out: Path) -> None:
@@ -1888,7 +1936,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

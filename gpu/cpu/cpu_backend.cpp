@@ -258,7 +258,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     // Sized per branch: latent attention's widths differ, and growing a vector back zero-fills.
     qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
     attn_.resize(static_cast<std::size_t>(tokens * qw));
-    if (L.parallel_mlp) {
+    if (L.parallel_mlp || L.mamba_beside) {  // the normed input stays in xn_ for the other reader
       project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
     } else {
       project_input(L.attention_norm, L.qkv, qkv_.data());
@@ -311,6 +311,17 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         float* row = attn_.data() + t * qw;
         for (int64_t i = 0; i < qw; ++i) row[i] /= 1.0f + std::exp(-gate[i]);
       }
+    }
+    if (L.mamba_beside) {  // Falcon-H1: a Mamba-2 layer on the same normed input (xn_)
+      const Mamba2Spec& m = *spec_.mamba;
+      beside_proj_.resize(static_cast<std::size_t>(tokens * (m.inner() + m.conv_width() + m.heads)));
+      beside_out_.resize(static_cast<std::size_t>(tokens * m.inner()));
+      project(xn_.data(), L.beside_in, beside_proj_.data());
+      cpu::mamba2(beside_proj_.data(), batch, m, L.mamba, eps, *states_, L.index, beside_out_.data(), state_scratch_,
+                  pool_.get());
+      residual_out({}, [&](float* out, bool accumulate) {
+        L.beside_out.matmul(beside_out_.data(), out, tokens, accumulate, pool_.get());
+      });
     }
   }
   if (L.mixer != Mixer::None) {

@@ -50,6 +50,10 @@ class CpuBackend final : public Backend {
     std::vector<float> conv_bias;           // [hidden] or empty
     cpu::DeltaNetWeights delta;
     cpu::Mamba2Weights mamba;
+    // A Mamba-2 layer beside the attention (Falcon-H1): its in_proj and out_proj (the mixer's own
+    // Mamba-2 layer keeps them in qkv and o); empty otherwise.
+    cpu::CpuWeight beside_in, beside_out;
+    bool mamba_beside = false;
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
@@ -78,7 +82,8 @@ class CpuBackend final : public Backend {
   void load_short_conv(const ModelFiles& model, const LayerLayout& names, Layer& L);
   // A gated delta net's (LayerLayout::delta).
   void load_delta_net(const ModelFiles& model, const LayerLayout& names, Layer& L);
-  void load_mamba2(const ModelFiles& model, const LayerLayout& names, Layer& L);
+  // A Mamba-2 layer's weights: in_proj and out_proj into `in` and `out`, the rest into L.mamba.
+  void load_mamba2(const ModelFiles& model, const LayerLayout& names, Layer& L, cpu::CpuWeight& in, cpu::CpuWeight& out);
   // A convolution's taps, [channels, 1, kernel] as Hugging Face's Conv1d keeps them or [channels,
   // kernel] as llama.cpp's converter writes them.
   std::vector<float> load_taps(const ModelFiles& model, const std::string& name, int64_t channels, int64_t kernel) const;
@@ -114,6 +119,7 @@ class CpuBackend final : public Backend {
   // Scratch for one step, grown as needed: residual stream, normed input, fused qkv, attention
   // output, gate|up, activation, a sublayer's output before its norm (sandwich norms).
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
+  std::vector<float> beside_proj_, beside_out_;  // a Mamba-2 layer beside the attention: in_proj's rows, its output
   std::vector<float> state_scratch_;     // a recurrent layer's intermediate rows (its convolution's output)
   cpu::LatentScratch latent_scratch_;
   std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits

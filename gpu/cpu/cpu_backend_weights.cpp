@@ -83,11 +83,13 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       load_delta_net(model, names, L);
       state_floats[i] = cpu::delta_net_state_floats(*spec_.delta_net);
     } else if (names.mixer == Mixer::Mamba2) {
-      load_mamba2(model, names, L);
-      state_floats[i] = cpu::mamba2_state_floats(*spec_.mamba);
+      load_mamba2(model, names, L, L.qkv, L.o);
     } else if (names.mixer == Mixer::Attention) {
       load_attention(model, names, L);
+      L.mamba_beside = spec_.mamba_beside_attention;
+      if (L.mamba_beside) load_mamba2(model, names, L, L.beside_in, L.beside_out);
     }
+    if (spec_.runs_mamba(static_cast<int64_t>(i))) state_floats[i] = cpu::mamba2_state_floats(*spec_.mamba);
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
     if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h);
     if (!names.router.empty()) {
@@ -95,11 +97,13 @@ void CpuBackend::load_weights(const ModelFiles& model) {
                                                    /*down_biases=*/shard_.rank == 0);
       weight_bytes_ += L.experts->bytes();
     } else if (names.mlp) {  // gate rows then up rows, or up's alone (an MLP without a gate)
+      const ModelSpec::Multipliers& mu = spec_.multipliers;
       Parts first;
-      if (!names.gate.empty()) first.push_back({names.gate, {inter, h}, ffn_rows});
+      if (!names.gate.empty()) first.push_back({names.gate, {inter, h}, ffn_rows, {}, static_cast<float>(mu.gate)});
       first.push_back({names.up, {inter, h}, ffn_rows});
       L.gate_up = cpu::CpuWeight::load(model, first, weight_mode_);
-      L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate}}, weight_mode_);
+      L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate, static_cast<float>(mu.down)}},
+                                    weight_mode_);
     }
     L.mlp = names.mlp;
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
@@ -112,7 +116,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
                           &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm}) {
       weight_bytes_ += float_bytes(*v);
     }
-    for (const auto* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
+    for (const auto* w : {&L.qkv, &L.o, &L.beside_in, &L.beside_out, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
   weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
   if (spec_.has_sequence_state()) states_ = std::make_unique<cpu::SequenceStates>(state_floats);
@@ -142,19 +146,33 @@ void CpuBackend::load_delta_net(const ModelFiles& model, const LayerLayout& name
   for (const auto* v : {&L.delta.taps, &L.delta.decay, &L.delta.dt_bias, &L.delta.norm}) weight_bytes_ += float_bytes(*v);
 }
 
-void CpuBackend::load_mamba2(const ModelFiles& model, const LayerLayout& names, Layer& L) {
+void CpuBackend::load_mamba2(const ModelFiles& model, const LayerLayout& names, Layer& L, cpu::CpuWeight& in,
+                             cpu::CpuWeight& out) {
   const Mamba2Spec& m = *spec_.mamba;
   const int64_t h = spec_.hidden_size, inner = m.inner(), cw = m.conv_width(), heads = m.heads;
   using Parts = std::vector<cpu::CpuWeight::Part>;
-  L.qkv = cpu::CpuWeight::load(model, Parts{{names.mamba.in, {inner + cw + heads, h}}}, weight_mode_);
-  L.o = cpu::CpuWeight::load(model, Parts{{names.mamba.out, {h, inner}}}, weight_mode_);
+  const std::vector<int64_t> in_shape{inner + cw + heads, h};
+  const ModelSpec::Multipliers& mu = spec_.multipliers;
+  Parts in_parts{{names.mamba.in, in_shape}};
+  if (mu.mamba_in != std::array<double, 5>{1.0, 1.0, 1.0, 1.0, 1.0}) {
+    // Falcon-H1's multipliers, one per run of in_proj's rows: z, x, B, C, then Δ.
+    const int64_t bc = m.groups * m.state;
+    const std::array<int64_t, 6> edges{0, inner, 2 * inner, 2 * inner + bc, 2 * inner + 2 * bc, inner + cw + heads};
+    in_parts.clear();
+    for (std::size_t r = 0; r < 5; ++r) {
+      in_parts.push_back({names.mamba.in, in_shape, {{edges[r], edges[r + 1]}}, {}, static_cast<float>(mu.mamba_in[r])});
+    }
+  }
+  in = cpu::CpuWeight::load(model, in_parts, weight_mode_);
+  out = cpu::CpuWeight::load(model, Parts{{names.mamba.out, {h, inner}, {}, {}, static_cast<float>(mu.mamba_out)}},
+                             weight_mode_);
   L.mamba.taps = load_taps(model, names.mamba.conv, cw, m.conv_kernel);
   if (!names.mamba.conv_bias.empty()) L.mamba.conv_bias = load_flat(model, names.mamba.conv_bias, cw);
   L.mamba.decay = load_decay(model, names.mamba.a_log, names.mamba.decay,
                              [&](const std::string& name) { return load_flat(model, name, heads); });
   L.mamba.dt_bias = load_flat(model, names.mamba.dt_bias, heads);
   L.mamba.skip = load_flat(model, names.mamba.d, heads);
-  L.mamba.norm = load_flat(model, names.mamba.norm, inner);
+  if (!names.mamba.norm.empty()) L.mamba.norm = load_flat(model, names.mamba.norm, inner);
   for (const auto* v : {&L.mamba.taps, &L.mamba.conv_bias, &L.mamba.decay, &L.mamba.dt_bias, &L.mamba.skip, &L.mamba.norm}) {
     weight_bytes_ += float_bytes(*v);
   }
@@ -202,8 +220,12 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
                                        {names.v, {kvw, h}, kv_rows}, {names.q, {2 * qw, h}, gates}},
                                  weight_mode_);
   } else {
-    L.qkv = cpu::CpuWeight::load(
-        model, Parts{{names.q, {qw, h}, q_rows}, {names.k, {kvw, h}, kv_rows}, {names.v, {kvw, h}, kv_rows}}, weight_mode_);
+    const ModelSpec::Multipliers& mu = spec_.multipliers;  // Falcon-H1's; 1 for the others
+    L.qkv = cpu::CpuWeight::load(model,
+                                 Parts{{names.q, {qw, h}, q_rows, {}, static_cast<float>(mu.q)},
+                                       {names.k, {kvw, h}, kv_rows, {}, static_cast<float>(mu.k)},
+                                       {names.v, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)}},
+                                 weight_mode_);
   }
   if (!names.q_bias.empty()) {
     L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);
@@ -214,8 +236,9 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
     L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
     L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
   }
-  L.o = cpu::CpuWeight::load(model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols}},
-                             weight_mode_);
+  L.o = cpu::CpuWeight::load(
+      model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols, static_cast<float>(spec_.multipliers.o)}},
+      weight_mode_);
   if (!names.o_bias.empty()) L.o_bias = model.load_f32(names.o_bias, {h});  // added once, after the ranks' sum
   if (!names.sinks.empty()) {
     L.sinks = select_rows(model.load_f32(names.sinks, {spec_.num_heads}), 1, {shard_.q_heads}, 0, 1);

@@ -102,6 +102,10 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
                         std::to_string(cols.end) + ") would cut");
     }
     if (keeps(type, w.cols_, mode)) {
+      if (part.scale != 1.0f) {
+        throw ConfigError(part.name + ": a multiplier on a weight kept in " + std::string(dtype_name(type)) +
+                          " blocks is not supported (llama.cpp's converter folds it into the weights)");
+      }
       StoredRows stored = model.load_stored(part.name, part.shape);
       if (stored_type == DType::MXFP4) {
         const int64_t elements = part.shape.front() * stored_cols;
@@ -116,7 +120,11 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
                                      part.row_ranges(), static_cast<int64_t>(dtype_bytes_for(type, cols.begin)), row_bytes);
       w.add_segment(Segment{type, 0, nrows, row_bytes, {}, WeightBytes(bytes.begin(), bytes.end())});
     } else {
-      w.add_segment(Segment{DType::F32, 0, nrows, 0, select_part(model.load_f32(part.name, part.shape), part), {}});
+      std::vector<float> values = select_part(model.load_f32(part.name, part.shape), part);
+      if (part.scale != 1.0f) {
+        for (float& v : values) v *= part.scale;
+      }
+      w.add_segment(Segment{DType::F32, 0, nrows, 0, std::move(values), {}});
     }
     model.release_pages(part.name);  // the copy is what we read from now on
   }

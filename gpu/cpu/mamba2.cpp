@@ -56,13 +56,15 @@ void mamba2(const float* proj, const StepBatch& batch, const Mamba2Spec& spec, c
       }
     }
   };
-  // Then y ⊙ SiLU(z), RMS-normalized over each group's inner / groups values, times the norm's weight.
+  // Then y ⊙ SiLU(z), RMS-normalized over each group's inner / groups values, times the norm's weight
+  // (when the layer has the norm).
   const int64_t group_width = inner / groups;
   const auto gate_and_norm = [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const float* z = proj + row * stride;
       float* y = out + row * inner;
       for (int64_t i = 0; i < inner; ++i) y[i] *= activate(z[i], Activation::Silu);
+      if (w.norm.empty()) continue;  // no gated norm (Falcon-H1's mamba_rms_norm false)
       for (int64_t g = 0; g < groups; ++g) {
         float* v = y + g * group_width;
         float square = 0.0f;

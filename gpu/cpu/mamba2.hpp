@@ -19,7 +19,7 @@ struct Mamba2Weights {
   std::vector<float> decay;      // [heads]: A = −exp(A_log)
   std::vector<float> dt_bias;    // [heads]
   std::vector<float> skip;       // [heads]: D
-  std::vector<float> norm;       // [inner]
+  std::vector<float> norm;       // [inner], or empty: y ⊙ SiLU(z) is not normed
 };
 
 // Floats of one sequence's state in one layer: the convolution's last kernel − 1 inputs

@@ -351,6 +351,33 @@ TEST_CASE("ernie4_5 and ernie4_5_moe (RoPE on interleaved pairs; experts by soft
   CHECK(dense.rope.theta == 500000.0);
 }
 
+TEST_CASE("falcon_h1 (Falcon-H1: attention and Mamba-2 side by side, µP multipliers) as released and llama.cpp's "
+          "GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("falcon_h1");
+  check_all_cases_in_one_step("falcon_h1_gguf");
+  for (const char* path : {"models/falcon_h1", "models/falcon_h1_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::FalconH1);
+    CHECK(spec.mamba_beside_attention);
+    CHECK(spec.attention_layers() == 3);
+    CHECK((spec.runs_mamba(0) && spec.runs_mamba(2)));
+    REQUIRE(spec.mamba);
+    CHECK((spec.mamba->heads == 4 && spec.mamba->head_dim == 16 && spec.mamba->groups == 2 && spec.mamba->state == 8));
+    CHECK_FALSE(spec.mamba->gated_norm);
+    CHECK(spec.uses_rope(1));
+    CHECK(spec.has_sequence_state());
+  }
+  // The safetensors leave the multipliers to the forward pass; the GGUF has them folded in.
+  const ModelSpec released = ModelFiles::open(test::fixture("models/falcon_h1")).spec();
+  CHECK(released.multipliers.k == Approx(0.25));
+  CHECK(released.multipliers.mamba_in[3] == Approx(2.0));
+  CHECK(released.logit_scale == Approx(2.0));
+  const ModelSpec gguf = ModelFiles::open(test::fixture("models/falcon_h1_gguf/model.gguf")).spec();
+  CHECK(gguf.multipliers.k == 1.0);
+  CHECK(gguf.embedding_multiplier == 1.0);
+}
+
 TEST_CASE("nemotron_h (Nemotron-H: layers of one sublayer each, relu² MLPs without a gate) as released and "
           "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("nemotron_h");
@@ -868,7 +895,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "falcon_h1", "falcon_h1_gguf", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

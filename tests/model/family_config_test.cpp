@@ -758,6 +758,40 @@ TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and
     "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("time_step_limit"));
 }
 
+TEST_CASE("Falcon-H1 configs: a Mamba-2 layer beside every attention layer, FalconH1Config's defaults, the µP "
+          "multipliers", "[model][config][families]") {
+  const std::string head = R"({"model_type":"falcon_h1","hidden_size":1024,"intermediate_size":2048,
+    "num_hidden_layers":4,"num_attention_heads":8,"num_key_value_heads":2,"head_dim":64,"max_position_embeddings":16384,
+    "vocab_size":32768,"rope_theta":100000000000.0,"mamba_d_ssm":1536,"mamba_n_heads":24,"mamba_d_head":"auto",
+    "mamba_n_groups":1,"mamba_d_state":128,"mamba_d_conv":4,"attention_in_multiplier":1.0,"key_multiplier":0.5,
+    "attention_out_multiplier":0.9375,"ssm_in_multiplier":1.25,"ssm_out_multiplier":0.2,"mlp_multipliers":[0.9,0.6],
+    "embedding_multiplier":5.5,"lm_head_multiplier":0.04)";
+  const std::string released = head + R"(,"mamba_rms_norm":false,"mamba_norm_before_gate":false,
+    "ssm_multipliers":[0.35,0.25,0.5,0.25,0.35]})";
+  const ModelSpec s = spec_from_hf_config(parse(released.c_str()), "config.json");
+  CHECK(s.arch == Architecture::FalconH1);
+  CHECK(s.mamba_beside_attention);
+  CHECK(s.attention_layers() == 4);
+  REQUIRE(s.mamba);
+  CHECK((s.mamba->heads == 24 && s.mamba->head_dim == 64));  // "auto": d_ssm / heads
+  CHECK_FALSE(s.mamba->gated_norm);
+  CHECK(s.rms_eps == 1e-5);  // FalconH1Config's
+  CHECK(s.rope.theta == 1e11);
+  CHECK(s.multipliers.k == 0.5);
+  CHECK(s.multipliers.mamba_in[0] == Approx(0.4375));
+  CHECK(s.multipliers.down == 0.6);
+  CHECK(s.embedding_multiplier == 5.5);
+  CHECK(s.logit_scale == Approx(25.0));
+  const DecoderLayout layout = decoder_layout(s);
+  CHECK(layout.layers[2].q == "model.layers.2.self_attn.q_proj.weight");
+  CHECK(layout.layers[2].mamba.in == "model.layers.2.mamba.in_proj.weight");
+  CHECK(layout.layers[2].mamba.norm.empty());
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"(,"mamba_rms_norm":true})").c_str()), "config.json"),
+                    Contains("mamba_norm_before_gate"));  // FalconH1Config's default: the norm before the gate
+  CHECK_THROWS_WITH(spec_from_hf_config(parse((head + R"(,"ssm_multipliers":[1.0,2.0]})").c_str()), "config.json"),
+                    Contains("ssm_multipliers"));
+}
+
 TEST_CASE("Nemotron-H configs: layers by hybrid_override_pattern or layers_block_type, NemotronHConfig's names, "
           "Nemotron 3 Nano's experts", "[model][config][families]") {
   SECTION("Nemotron Nano 2 (9B) as released: one sublayer a layer, relu² MLPs without a gate, no RoPE") {
