@@ -377,23 +377,31 @@ void read_time_step_limit(const ConfigView& cfg, std::string_view key) {
   if (!unbounded) cfg.fail(std::string(key) + " other than [0.0, Infinity] is not supported");
 }
 
-void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
-  spec.intermediate_size = cfg.optional_integer("shared_intermediate_size").value_or(1024);
-  if (!read_layer_types(cfg, spec, "Granite 4.0-H", "linear_attention", Mixer::Mamba2)) {
-    spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Mamba2);  // GraniteMoeHybridConfig's default
-  }
+// The Mamba-2 layers' sizes under the mamba_* keys Granite 4.0-H's and Falcon-H1's configs share
+// (their defaults when absent): `inner` values wide (`what` names where that comes from) in
+// mamba_n_heads heads of mamba_d_head ("auto": inner / heads).
+Mamba2Spec read_mamba_keys(const ConfigView& cfg, int64_t inner, const std::string& what) {
   Mamba2Spec m;
   m.heads = cfg.optional_integer("mamba_n_heads").value_or(128);
-  const int64_t inner = cfg.optional_integer("mamba_expand").value_or(2) * spec.hidden_size;
   const json::value* d_head = cfg.find("mamba_d_head");
   m.head_dim = d_head != nullptr && d_head->is_number() ? cfg.integer("mamba_d_head") : (m.heads > 0 ? inner / m.heads : 0);
-  if (m.heads * m.head_dim != inner) cfg.fail("mamba_n_heads × mamba_d_head must be mamba_expand × hidden_size");
+  if (m.heads * m.head_dim != inner) cfg.fail("mamba_n_heads × mamba_d_head must be " + what);
   m.state = cfg.optional_integer("mamba_d_state").value_or(256);
   m.groups = cfg.optional_integer("mamba_n_groups").value_or(1);
   m.conv_kernel = cfg.optional_integer("mamba_d_conv").value_or(4);
   m.conv_bias = cfg.boolean("mamba_conv_bias").value_or(true);
   if (cfg.boolean("mamba_proj_bias").value_or(false)) cfg.fail("mamba_proj_bias = true is not supported");
   read_time_step_limit(cfg, "time_step_limit");
+  return m;
+}
+
+void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec) {
+  spec.intermediate_size = cfg.optional_integer("shared_intermediate_size").value_or(1024);
+  if (!read_layer_types(cfg, spec, "Granite 4.0-H", "linear_attention", Mixer::Mamba2)) {
+    spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Mamba2);  // GraniteMoeHybridConfig's default
+  }
+  const Mamba2Spec m = read_mamba_keys(cfg, cfg.optional_integer("mamba_expand").value_or(2) * spec.hidden_size,
+                                       "mamba_expand × hidden_size");
   if (spec.has_mixer(Mixer::Mamba2)) spec.mamba = m;
   if (cfg.string("position_embedding_type").value_or("") != "rope") {
     spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
@@ -479,25 +487,14 @@ void read_nemotron_h(const ConfigView& cfg, ModelSpec& spec) {
 void read_falcon_h1(const ConfigView& cfg, ModelSpec& spec) {
   spec.mamba_beside_attention = true;
   spec.rms_eps = cfg.number("rms_norm_eps").value_or(1e-5);
-  Mamba2Spec m;
-  const json::value* d_ssm = cfg.find("mamba_d_ssm");
-  const int64_t inner = d_ssm != nullptr ? cfg.integer("mamba_d_ssm") : cfg.optional_integer("mamba_expand").value_or(2) * spec.hidden_size;
-  m.heads = cfg.optional_integer("mamba_n_heads").value_or(128);
-  const json::value* d_head = cfg.find("mamba_d_head");
-  m.head_dim = d_head != nullptr && d_head->is_number() ? cfg.integer("mamba_d_head") : (m.heads > 0 ? inner / m.heads : 0);
-  if (m.heads * m.head_dim != inner) cfg.fail("mamba_n_heads × mamba_d_head must be mamba_d_ssm");
-  m.state = cfg.optional_integer("mamba_d_state").value_or(256);
-  m.groups = cfg.optional_integer("mamba_n_groups").value_or(1);
-  m.conv_kernel = cfg.optional_integer("mamba_d_conv").value_or(4);
-  m.conv_bias = cfg.boolean("mamba_conv_bias").value_or(true);
+  const int64_t inner = cfg.find("mamba_d_ssm") != nullptr ? cfg.integer("mamba_d_ssm")
+                                                            : cfg.optional_integer("mamba_expand").value_or(2) * spec.hidden_size;
+  Mamba2Spec m = read_mamba_keys(cfg, inner, "mamba_d_ssm");
   m.gated_norm = cfg.boolean("mamba_rms_norm").value_or(false);
   if (m.gated_norm && cfg.boolean("mamba_norm_before_gate").value_or(true)) {
     cfg.fail("mamba_rms_norm with mamba_norm_before_gate (the norm before the gate) is not supported");
   }
-  if (cfg.boolean("mamba_proj_bias").value_or(false) || cfg.boolean("projectors_bias").value_or(false)) {
-    cfg.fail("mamba_proj_bias / projectors_bias = true (biases on the projections) is not supported");
-  }
-  read_time_step_limit(cfg, "time_step_limit");
+  if (cfg.boolean("projectors_bias").value_or(false)) cfg.fail("projectors_bias = true (biases on the projections) is not supported");
   spec.mamba = m;
   // A list of `n` numbers under `key` (absent: ones).
   const auto numbers = [&](std::string_view key, std::size_t n) {
