@@ -102,6 +102,11 @@ TEST_CASE("tokenizer: every tokenizer.ggml.pre name of a family tokenizes as tha
   // Qwen3.5's splits as Qwen2's on this ASCII probe (they differ in combining marks:
   // pre_tokenizer_test.cpp).
   CHECK(probe_ids("qwen35") == probe_ids("qwen2"));
+  // Tiny Aya's splits as GPT-4o's but for its digit runs, grouped by three from the right.
+  CHECK(probe_ids("tiny_aya") == probe_ids("gpt-4o"));
+  const auto seven_digits = [](const std::string& pre) { return load(vocabulary(pre), pre).encode("1234567", false); };
+  CHECK(seven_digits("tiny_aya") != seven_digits("gpt-4o"));
+  CHECK(seven_digits("tiny_aya").size() == 7);  // 1 | 234 | 567: no merge joins them
   // GLM's names split as Llama 3 does; they differ from it only in the BOS (below).
   for (const std::string glm : {"glm4", "glm5"}) CHECK(probe_ids(glm) == probe_ids("llama-bpe"));
 }

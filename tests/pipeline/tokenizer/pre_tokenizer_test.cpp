@@ -102,6 +102,22 @@ TEST_CASE("tokenizer: GPT-4o's o200k pattern splits as Python's regex module doe
   CHECK(run(pre, "DON'T   stop\t") == V{"DON'T", "  ", " stop", "\t"});
 }
 
+// Pieces from Hugging Face's tokenizers (0.23.3): pre_tokenizers.Sequence of Split(digits, "isolated")
+// and Split(GPT-4o's expression, "isolated"), as Tiny Aya's tokenizer.json splits (the digits'
+// expression as llama.cpp quotes it from there).
+TEST_CASE("tokenizer: Tiny Aya groups digit runs by three from the right, then splits as GPT-4o",
+          "[tokenizer][pre_tokenizer]") {
+  PreTokenizer pre;
+  for (const std::string_view pattern : {pretokenizer_patterns::kTinyAyaDigits, pretokenizer_patterns::kGpt4o}) {
+    pre.add_split(std::make_shared<OnigRegex>(std::string(pattern), "test"), SplitBehavior::Isolated, false);
+  }
+  CHECK(run(pre, "Population 1234567 in 2024, 12345.678 km") ==
+        V{"Population", " ", "1", "234", "567", " in", " ", "2", "024", ",", " ", "12", "345", ".", "678", " km"});
+  CHECK(run(pre, "v2 1234abc x99 \u0663\u0664\u0665\u0666\u0667 10,000,000") ==
+        V{"v", "2", " ", "123", "4", "abc", " x", "99", " ", "\u0663\u0664", "\u0665\u0666\u0667", " ", "10", ",", "000", ",", "000"});
+  CHECK(run(pre, "HelloWorld's 1234567 I'M here") == V{"Hello", "World's", " ", "1", "234", "567", " I'M", " here"});
+}
+
 // Pieces from Python's `regex` module with Qwen3.5's tokenizer.json pattern and Qwen2.5's.
 TEST_CASE("tokenizer: Qwen3.5's pattern keeps combining marks in words, where Qwen2's splits at them",
           "[tokenizer][pre_tokenizer]") {
