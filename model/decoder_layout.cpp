@@ -104,6 +104,10 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
         L.down_biases = block + "experts." + std::string(n.down) + ".bias";
       }
       if (spec.moe->selection_bias) L.selection_bias = block + std::string(n.selection_bias);
+      if (spec.moe->latent_size > 0) {  // Nemotron 3 Super's names
+        L.latent_down = block + "fc1_latent_proj.weight";
+        L.latent_up = block + "fc2_latent_proj.weight";
+      }
       if (spec.moe->shared_intermediate_size > 0) {
         const std::string shared = shared_expert_prefix(n, std::to_string(i));
         if (spec.gated_mlp) L.shared_gate = shared + "gate_proj.weight";

@@ -75,6 +75,8 @@ struct LayerLayout {
   std::string router;              // [experts, hidden]; empty in a dense layer
   std::string router_bias;         // [experts]; empty without (MoeSpec::biases)
   std::string selection_bias;      // [experts], added for choosing only; empty without (MoeSpec::selection_bias)
+  // The experts' latent projections, [latent, hidden] and [hidden, latent]; empty without (MoeSpec::latent_size).
+  std::string latent_down, latent_up;
   // The shared experts' dense gated MLP (MoeSpec::shared_intermediate_size); empty without.
   std::string shared_gate, shared_up, shared_down;
   std::string shared_expert_gate;  // [hidden] (GGUF) or [1, hidden]; empty without (MoeSpec::shared_gate)

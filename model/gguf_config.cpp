@@ -252,9 +252,6 @@ void read_nemotron_h(const GgufFile& gguf, const std::string& arch, ModelSpec& s
     spec.num_kv_heads = kv_heads[at];
   }
   read_mamba2_sizes(gguf, arch, spec);
-  if (gguf.get_int(arch + ".moe_latent_size").value_or(0) > 0) {
-    throw ModelError(source + ": " + arch + ".moe_latent_size (Nemotron 3 Super's experts in a latent space) is not supported");
-  }
   spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), false);
   spec.gated_mlp = false;
 }
@@ -487,6 +484,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.groups_chosen = gguf.get_int(arch + ".expert_group_used_count").value_or(moe.groups);
     if (!moe.sigmoid_scores) moe.group_top = 1;  // DeepSeek-V2's groups, by their best expert
     moe.weights_scale = gguf.get_float(arch + ".expert_weights_scale").value_or(1.0);
+    moe.latent_size = gguf.get_int(arch + ".moe_latent_size").value_or(0);  // Nemotron 3 Super's
     moe.shared_intermediate_size =
         gguf.get_int(arch + ".expert_shared_feed_forward_length")
             .value_or(gguf.get_int(arch + ".expert_shared_count").value_or(0) * moe.intermediate_size);

@@ -184,10 +184,8 @@ void read_nemotron_h(const ConfigView& cfg, ModelSpec& spec) {
   read_time_step_limit(cfg, cfg.present("time_step_limit") ? "time_step_limit" : "mamba_dt_limit");
   if (spec.has_mixer(Mixer::Mamba2)) spec.mamba = m;
   if (std::find(kinds.begin(), kinds.end(), 'E') == kinds.end()) return;
-  if (cfg.find("moe_latent_size") != nullptr) {
-    cfg.fail("moe_latent_size (Nemotron 3 Super's experts in a latent space) is not supported");
-  }
   MoeSpec moe;
+  moe.latent_size = cfg.optional_integer("moe_latent_size").value_or(0);  // Nemotron 3 Super's; null: none
   moe.num_experts = cfg.optional_integer("n_routed_experts").value_or(8);
   moe.experts_per_token = cfg.optional_integer("num_experts_per_tok").value_or(2);
   moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(7688);

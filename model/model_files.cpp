@@ -165,6 +165,12 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   if (std::regex_match(gguf_name, m, kSharedGate)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.shared_gate) + ".weight";
   }
+  // The experts' latent projections (Nemotron 3 Super: fc1_latent_proj, fc2_latent_proj).
+  static const std::regex kLatent(R"(blk\.(\d+)\.ffn_latent_(down|up)\.weight)");
+  if (std::regex_match(gguf_name, m, kLatent)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." +
+           (m[2].str() == "down" ? "fc1_latent_proj" : "fc2_latent_proj") + ".weight";
+  }
   // The router's selection bias (DeepSeek-V3's e_score_correction_bias).
   static const std::regex kSelectionBias(R"(blk\.(\d+)\.exp_probs_b\.bias)");
   if (std::regex_match(gguf_name, m, kSelectionBias)) {

@@ -252,7 +252,7 @@ void ModelSpec::validate(const std::string& source) const {
                        " groups, " + std::to_string(moe->groups_chosen) + " chosen, cannot give " +
                        std::to_string(moe->experts_per_token) + " experts per token");
     }
-    if (moe->shared_intermediate_size < 0) throw ModelError(source + ": negative shared expert size");
+    if (moe->shared_intermediate_size < 0 || moe->latent_size < 0) throw ModelError(source + ": negative shared expert or latent size");
     if (!moe->sparse_layers.empty() && static_cast<int64_t>(moe->sparse_layers.size()) != num_layers) {
       throw ModelError(source + ": " + std::to_string(moe->sparse_layers.size()) + " per-layer expert flags for " +
                        std::to_string(num_layers) + " layers");

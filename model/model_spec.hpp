@@ -93,6 +93,11 @@ struct MoeSpec {
   // The router and every expert projection carry biases (gpt-oss): the router's [num_experts], each
   // expert's gate and up [intermediate_size] and down [hidden].
   bool biases = false;
+  // > 0: the experts work in a latent space of this width (Nemotron 3 Super's moe_latent_size): a
+  // token's normed row goes through a down-projection [latent, hidden] before them (the router
+  // reads the row itself), their weighted sum through an up-projection [hidden, latent] after; the
+  // shared experts read the row itself.
+  int64_t latent_size = 0;
   // Per layer, whether its MLP is the experts (true) or a dense MLP of ModelSpec::intermediate_size
   // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step); empty: every layer's is.
   std::vector<bool> sparse_layers;

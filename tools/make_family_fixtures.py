@@ -139,10 +139,11 @@ still exact, since the reference runs on those same weights in float32. Writes:
   qwen3_next/    Qwen3NextForCausalLM (Qwen3-Next; --only qwen3_next, after qwen3_5): qwen3_5_moe's shape with the
                  delta nets' projections fused per key head as released; and qwen3_next_gguf, llama.cpp's
                  conversion (qwen3next).
-  nemotron_h/, nemotron_h_moe/ NemotronHForCausalLM (Nemotron-H: Nano 2's and Nemotron 3 Nano's layouts;
-                 --only nemotron_h, after lfm2): layers of one sublayer each by hybrid_override_pattern,
-                 relu² MLPs without a gate, experts by sigmoid scores and a selection bias; and their
-                 llama.cpp conversions (nemotron_h_gguf, nemotron_h_moe_gguf).
+  nemotron_h/, nemotron_h_moe/, nemotron_h_latent/ NemotronHForCausalLM (Nemotron-H: Nano 2's, Nemotron 3
+                 Nano's and Super's layouts; --only nemotron_h, after lfm2): layers of one sublayer each by
+                 hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
+                 selection bias (in a latent space for Super's); and their llama.cpp conversions
+                 (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
   falcon_h1/     FalconH1ForCausalLM (Falcon-H1; --only falcon_h1, after lfm2): attention and Mamba-2 side by
                  side in every layer, µP multipliers away from 1; and falcon_h1_gguf, llama.cpp's conversion.
   ernie4_5/, ernie4_5_moe/ Ernie4_5ForCausalLM and Ernie4_5_MoeForCausalLM (ERNIE 4.5; --only ernie, after
@@ -878,6 +879,9 @@ NEMOTRON_H = dict(vocab_size=384, hidden_size=16, num_attention_heads=2, num_key
                   intermediate_size=32, mamba_num_heads=4, mamba_head_dim=16, n_groups=2, ssm_state_size=8,
                   conv_kernel=4, use_conv_bias=True, layer_norm_epsilon=1e-5, max_position_embeddings=128,
                   tie_word_embeddings=False, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+NEMOTRON_H_EXPERTS = dict(n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=16,
+                          moe_shared_expert_intermediate_size=32, n_group=1, topk_group=1, norm_topk_prob=True,
+                          routed_scaling_factor=2.5)
 NEMOTRON_H_MOE_KEYS = ("n_routed_experts", "num_experts_per_tok", "moe_intermediate_size",
                        "moe_shared_expert_intermediate_size", "moe_latent_size", "moe_shared_expert_overlap",
                        "n_shared_experts", "n_group", "topk_group", "norm_topk_prob", "routed_scaling_factor")
@@ -909,6 +913,9 @@ def spread_nemotron_h(model, seed: int) -> None:
                 mixer.in_proj.weight.mul_(4.0)
             elif layer.block_type == "moe":
                 mixer.gate.weight.mul_(8.0)
+                if isinstance(mixer.fc1_latent_proj, torch.nn.Linear):  # experts in a latent space: of a few units too
+                    mixer.fc1_latent_proj.weight.mul_(8.0)
+                    mixer.fc2_latent_proj.weight.mul_(8.0)
                 mixer.gate.e_score_correction_bias.copy_(0.3 * torch.randn(mixer.gate.e_score_correction_bias.shape, generator=gen))
 
 
@@ -931,16 +938,17 @@ def save_nemotron_h_released(model, pattern: str):
 def nemotron_h_fixtures(out: Path) -> None:
     """Nemotron-H (NemotronHForCausalLM; --only nemotron_h, after lfm2): nemotron_h, Nemotron Nano
     2's layout at fixture size (hybrid_override_pattern "M-M*-": Mamba-2, MLP, Mamba-2, attention,
-    MLP), and nemotron_h_moe, Nemotron 3 Nano's ("MEM*E": the MLP layers 4 experts of 16 columns, 2
+    MLP), nemotron_h_moe, Nemotron 3 Nano's ("MEM*E": the MLP layers 4 experts of 16 columns, 2
     per token by sigmoid scores plus a selection bias, renormalized, times 2.5, beside an ungated
-    shared expert of 32); both as released and as llama.cpp's conversion (nemotron_h,
-    nemotron_h_moe: per-layer head_count_kv and feed_forward_length, −exp(A_log), experts stacked)."""
+    shared expert of 32), and nemotron_h_latent, Nemotron 3 Super's (the same experts in a latent
+    space of 8: moe_latent_size, fc1_latent_proj / fc2_latent_proj around them); each as released
+    and as llama.cpp's conversion (nemotron_h, nemotron_h_moe: per-layer head_count_kv and
+    feed_forward_length, −exp(A_log), experts stacked, ffn_latent_down / ffn_latent_up)."""
     from transformers import NemotronHConfig, NemotronHForCausalLM
     for name, pattern, seed, extra in (
             ("nemotron_h", "M-M*-", 4601, {}),
-            ("nemotron_h_moe", "MEM*E", 4701, dict(n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=16,
-                                                    moe_shared_expert_intermediate_size=32, n_group=1, topk_group=1,
-                                                    norm_topk_prob=True, routed_scaling_factor=2.5))):
+            ("nemotron_h_moe", "MEM*E", 4701, NEMOTRON_H_EXPERTS),
+            ("nemotron_h_latent", "MEM*E", 4901, dict(NEMOTRON_H_EXPERTS, moe_latent_size=8))):
         config = NemotronHConfig(hybrid_override_pattern=pattern, **NEMOTRON_H, **extra)
         model = build_model(NemotronHForCausalLM, config, seed)
         spread_nemotron_h(model, seed + 1)

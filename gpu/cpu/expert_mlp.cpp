@@ -83,18 +83,24 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
   const int64_t n = moe.num_experts, full = moe.intermediate_size;
   router_ = CpuWeight::load(model, Parts{{names.router, {n, hidden}}}, CpuWeight::Mode{false, false});
   const std::vector<IndexRange> rows{columns};
+  // The experts' rows are `width` wide: the hidden size, or the latent one (Nemotron 3 Super).
+  const int64_t width = moe.latent_size > 0 ? moe.latent_size : hidden;
+  if (moe.latent_size > 0) {
+    latent_down_ = CpuWeight::load(model, Parts{{names.latent_down, {width, hidden}}}, mode);
+    latent_up_ = CpuWeight::load(model, Parts{{names.latent_up, {hidden, width}}}, mode);
+  }
   // Gate rows then up rows, or the up rows alone for experts without a gate (Nemotron-H's).
-  const auto first_projection = [&](const std::string& gate, const std::string& up, int64_t width,
+  const auto first_projection = [&](const std::string& gate, const std::string& up, int64_t rows_of, int64_t in,
                                     const std::vector<IndexRange>& part) {
     Parts parts;
-    if (!gate.empty()) parts.push_back({gate, {width, hidden}, part});
-    parts.push_back({up, {width, hidden}, part});
+    if (!gate.empty()) parts.push_back({gate, {rows_of, in}, part});
+    parts.push_back({up, {rows_of, in}, part});
     return CpuWeight::load(model, parts, mode);
   };
   gated_ = names.experts.empty() || !names.experts.front().gate.empty();
   for (const LayerLayout::Expert& e : names.experts) {
-    gate_up_.push_back(first_projection(e.gate, e.up, full, rows));
-    down_.push_back(CpuWeight::load(model, Parts{{e.down, {hidden, full}, {}, columns}}, mode));
+    gate_up_.push_back(first_projection(e.gate, e.up, full, width, rows));
+    down_.push_back(CpuWeight::load(model, Parts{{e.down, {width, full}, {}, columns}}, mode));
   }
   if (!names.router_bias.empty()) {
     router_bias_ = model.load_f32(names.router_bias, {n});
@@ -120,7 +126,7 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
     const IndexRange cols = whole ? IndexRange{0, shared} : IndexRange{k * columns.begin, k * columns.end};
     shared_inter_ = cols.size();
     const std::vector<IndexRange> shared_rows{cols};
-    shared_gate_up_ = first_projection(names.shared_gate, names.shared_up, shared, shared_rows);
+    shared_gate_up_ = first_projection(names.shared_gate, names.shared_up, shared, hidden, shared_rows);
     shared_down_ = CpuWeight::load(model, Parts{{names.shared_down, {hidden, shared}, {}, cols}}, mode);
     if (!names.shared_expert_gate.empty()) {  // stored [1, hidden] by transformers, [hidden] in GGUF
       const bool flat = model.tensor(names.shared_expert_gate).shape.size() == 1;
@@ -131,7 +137,7 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
 }
 
 int64_t ExpertMlp::bytes() const {
-  int64_t total = router_.bytes() +
+  int64_t total = router_.bytes() + latent_down_.bytes() + latent_up_.bytes() +
                   static_cast<int64_t>((router_bias_.size() + gate_up_bias_.size() + down_bias_.size() +
                                         selection_bias_.size()) * sizeof(float));
   if (shared_inter_ > 0) total += shared_gate_up_.bytes() + shared_down_.bytes();
@@ -141,20 +147,34 @@ int64_t ExpertMlp::bytes() const {
 }
 
 void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool) {
-  const int64_t experts = router_.rows(), h = hidden_;
+  const int64_t experts = router_.rows();
   logits_.resize(static_cast<std::size_t>(tokens * experts));
   router_.matmul(xn, logits_.data(), tokens, /*accumulate=*/false, pool);
   if (!router_bias_.empty()) {
     for (int64_t t = 0; t < tokens; ++t) add(logits_.data() + t * experts, router_bias_.data(), experts);
   }
   route_tokens(logits_.data(), tokens, experts, routing_, selection_bias_.empty() ? nullptr : selection_bias_.data(), routes_);
-  if (!accumulate) std::fill_n(out, tokens * h, 0.0f);
+  // The experts' rows and their weighted sum: the hidden ones, or in the latent space (the rows
+  // down-projected first, the sum up-projected into `out` after).
+  const bool latent = latent_down_.rows() > 0;
+  const int64_t h = latent ? latent_down_.rows() : hidden_;
+  const float* in = xn;
+  float* sum = out;
+  if (latent) {
+    latent_in_.resize(static_cast<std::size_t>(tokens * h));
+    latent_down_.matmul(xn, latent_in_.data(), tokens, /*accumulate=*/false, pool);
+    in = latent_in_.data();
+    latent_sum_.assign(static_cast<std::size_t>(tokens * h), 0.0f);
+    sum = latent_sum_.data();
+  } else if (!accumulate) {
+    std::fill_n(out, tokens * h, 0.0f);
+  }
   for (int64_t e = 0; e < experts; ++e) {
     const ExpertRoute& route = routes_[static_cast<std::size_t>(e)];
     const auto n = static_cast<int64_t>(route.tokens.size());
     if (n == 0) continue;  // its weights are not read
     rows_.resize(static_cast<std::size_t>(n * h));
-    for (int64_t j = 0; j < n; ++j) std::copy_n(xn + route.tokens[static_cast<std::size_t>(j)] * h, h, rows_.data() + j * h);
+    for (int64_t j = 0; j < n; ++j) std::copy_n(in + route.tokens[static_cast<std::size_t>(j)] * h, h, rows_.data() + j * h);
     gate_up_out_.resize(static_cast<std::size_t>(n * 2 * inter_));
     gate_up_[static_cast<std::size_t>(e)].matmul(rows_.data(), gate_up_out_.data(), n, /*accumulate=*/false, pool);
     if (!gate_up_bias_.empty()) {
@@ -168,13 +188,15 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
       for (int64_t j = 0; j < n; ++j) add(expert_out_.data() + j * h, down_bias_.data() + e * h, h);
     }
     for (int64_t j = 0; j < n; ++j) {
-      float* dst = out + route.tokens[static_cast<std::size_t>(j)] * h;
+      float* dst = sum + route.tokens[static_cast<std::size_t>(j)] * h;
       const float* src = expert_out_.data() + j * h;
       const float w = route.weights[static_cast<std::size_t>(j)];
       for (int64_t i = 0; i < h; ++i) dst[i] += w * src[i];
     }
   }
+  if (latent) latent_up_.matmul(latent_sum_.data(), out, tokens, accumulate, pool);
   if (shared_inter_ > 0) {  // the shared experts, on every token: added unweighted, or times their gate
+    const int64_t h = hidden_;
     const bool gated = !shared_expert_gate_.empty();
     float* dst = out;
     if (gated) {

@@ -57,7 +57,7 @@ class ExpertMlp {
   bool gated_ = true;                 // act(gate) · up; false: act(up), no gate rows (Nemotron-H's)
   CpuWeight router_;                  // [experts, hidden], float32
   std::vector<CpuWeight> gate_up_;    // per expert [2 inter, hidden]: gate rows then up rows (ungated: [inter, hidden])
-  std::vector<CpuWeight> down_;       // per expert [hidden, inter]
+  std::vector<CpuWeight> down_;       // per expert [hidden (latent), inter]
   // Biases, empty without: the router's [experts]; per expert its gate then up [2 inter] (this
   // rank's columns) and its down [hidden].
   std::vector<float> router_bias_, gate_up_bias_, down_bias_;
@@ -66,6 +66,10 @@ class ExpertMlp {
   CpuWeight shared_gate_up_, shared_down_;
   std::vector<float> shared_expert_gate_;  // [hidden]; empty without (MoeSpec::shared_gate)
   std::vector<float> shared_out_;          // scratch for the gated shared output
+  // Experts in a latent space (MoeSpec::latent_size; empty without): the rows' down-projection
+  // [latent, hidden] before them, the weighted sum's up-projection [hidden, latent] after; scratch.
+  CpuWeight latent_down_, latent_up_;
+  std::vector<float> latent_in_, latent_sum_;
 
   // Scratch, grown as needed.
   std::vector<float> logits_, rows_, gate_up_out_, act_, expert_out_;

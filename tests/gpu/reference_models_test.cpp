@@ -430,6 +430,22 @@ TEST_CASE("nemotron_h_moe (Nemotron 3 Nano's layout: ungated experts by sigmoid 
   }
 }
 
+TEST_CASE("nemotron_h_latent (Nemotron 3 Super's layout: the experts in a latent space) as released and llama.cpp's "
+          "GGUF match transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("nemotron_h_latent");
+  check_all_cases_in_one_step("nemotron_h_latent_gguf");
+  for (const char* path : {"models/nemotron_h_latent", "models/nemotron_h_latent_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    REQUIRE(model.spec().moe);
+    CHECK(model.spec().moe->latent_size == 8);
+    CHECK(model.find("model.layers.1.mlp.fc1_latent_proj.weight")->shape == std::vector<int64_t>{8, 16});
+    CHECK(model.find("model.layers.1.mlp.fc2_latent_proj.weight")->shape == std::vector<int64_t>{16, 8});
+    CHECK(model.find("model.layers.1.mlp.experts.2.up_proj.weight")->shape == std::vector<int64_t>{16, 8});
+    CHECK(model.find("model.layers.1.mlp.experts.2.down_proj.weight")->shape == std::vector<int64_t>{8, 16});
+  }
+}
+
 TEST_CASE("granite_hybrid_moe (Granite 4.0-H's experts, 3-D as released, beside the dense MLP) as released and "
           "llama.cpp's GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("granite_hybrid_moe");
@@ -895,7 +911,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "falcon_h1", "falcon_h1_gguf", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -851,6 +851,20 @@ TEST_CASE("Nemotron-H configs: layers by hybrid_override_pattern or layers_block
     CHECK(layout.layers[1].experts[127].up == "model.layers.1.mlp.experts.127.up_proj.weight");
     CHECK(layout.layers[1].shared_gate.empty());
     CHECK(layout.layers[1].shared_up == "model.layers.1.mlp.shared_experts.up_proj.weight");
+    CHECK(layout.layers[1].latent_down.empty());  // moe_latent_size null
+  }
+  SECTION("Nemotron 3 Super: the experts in a latent space (moe_latent_size)") {
+    const std::string config = R"({"model_type":"nemotron_h","hidden_size":4096,"intermediate_size":2688,
+      "hybrid_override_pattern":"MEM*E","num_attention_heads":32,"num_key_value_heads":2,"head_dim":128,
+      "mamba_num_heads":128,"mamba_head_dim":64,"n_groups":8,"ssm_state_size":128,"n_routed_experts":512,
+      "num_experts_per_tok":22,"moe_intermediate_size":2688,"moe_shared_expert_intermediate_size":5376,
+      "moe_latent_size":1024,"routed_scaling_factor":5.0,"max_position_embeddings":262144,"vocab_size":131072})";
+    const ModelSpec s = spec_from_hf_config(parse(config.c_str()), "config.json");
+    REQUIRE(s.moe);
+    CHECK(s.moe->latent_size == 1024);
+    const DecoderLayout layout = decoder_layout(s);
+    CHECK(layout.layers[4].latent_down == "model.layers.4.mlp.fc1_latent_proj.weight");
+    CHECK(layout.layers[4].latent_up == "model.layers.4.mlp.fc2_latent_proj.weight");
   }
   SECTION("what troupe does not run is refused by name") {
     const std::string head = R"({"model_type":"nemotron_h","hidden_size":64,"intermediate_size":128,
@@ -858,7 +872,6 @@ TEST_CASE("Nemotron-H configs: layers by hybrid_override_pattern or layers_block
     const auto refused = [&](const std::string& rest) {
       return spec_from_hf_config(parse((head + rest).c_str()), "config.json");
     };
-    CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*E","moe_latent_size":1024})"), Contains("moe_latent_size"));
     CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*-","mlp_hidden_act":"silu"})"), Contains("mlp_hidden_act"));
     CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*X"})"), Contains("'X'"));
     CHECK_THROWS_WITH(refused(R"("hybrid_override_pattern":"M*-","mamba_proj_bias":true})"), Contains("mamba_proj_bias"));
