@@ -1,16 +1,58 @@
 #include "pipeline/tool_calls/thinking_parser.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
+#include <utility>
 
 #include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
 
 namespace troupe {
 
+namespace {
+
+// Granite's phrases, each in its two spellings.
+constexpr std::array<std::string_view, 2> kGraniteStart{"Here is my thought process:", "Here's my thought process:"};
+constexpr std::array<std::string_view, 2> kGraniteEnd{"Here is my response:", "Here's my response:"};
+
+// The texts that may open (close) the reasoning in `format`: one tag, or Granite's two spellings.
+std::span<const std::string_view> starts(ReasoningFormat format, const std::string_view& one) {
+  return format == ReasoningFormat::Granite ? std::span<const std::string_view>(kGraniteStart) : std::span(&one, 1);
+}
+std::span<const std::string_view> ends(ReasoningFormat format, const std::string_view& one) {
+  return format == ReasoningFormat::Granite ? std::span<const std::string_view>(kGraniteEnd) : std::span(&one, 1);
+}
+
+// The first of `texts` in `s`: its position and length (npos when none).
+std::pair<std::size_t, std::size_t> find_first(std::string_view s, std::span<const std::string_view> texts) {
+  std::pair<std::size_t, std::size_t> best{std::string_view::npos, 0};
+  for (const std::string_view t : texts) {
+    const std::size_t at = s.find(t);
+    if (at < best.first) best = {at, t.size()};
+  }
+  return best;
+}
+
+// How much of the end of `s` may be the start of one of `texts` (held back while streaming).
+std::size_t partial_suffix(std::string_view s, std::span<const std::string_view> texts) {
+  std::size_t keep = 0;
+  for (const std::string_view t : texts) keep = std::max(keep, partial_tag_suffix(s, t));
+  return keep;
+}
+
+}  // namespace
+
 std::string_view reasoning_start(ReasoningFormat format) {
-  return format == ReasoningFormat::Mistral ? "[THINK]" : format == ReasoningFormat::SeedOss ? "<seed:think>" : "<think>";
+  return format == ReasoningFormat::Mistral   ? "[THINK]"
+         : format == ReasoningFormat::SeedOss ? "<seed:think>"
+         : format == ReasoningFormat::Granite ? kGraniteStart[0]
+                                              : "<think>";
 }
 std::string_view reasoning_end(ReasoningFormat format) {
-  return format == ReasoningFormat::Mistral ? "[/THINK]" : format == ReasoningFormat::SeedOss ? "</seed:think>" : "</think>";
+  return format == ReasoningFormat::Mistral   ? "[/THINK]"
+         : format == ReasoningFormat::SeedOss ? "</seed:think>"
+         : format == ReasoningFormat::Granite ? kGraniteEnd[0]
+                                              : "</think>";
 }
 
 MessageDelta ThinkingParser::push(std::string_view text) {
@@ -38,16 +80,19 @@ void ThinkingParser::to_content(std::string_view text, MessageDelta& out) {
 
 void ThinkingParser::drain(MessageDelta& out, bool at_end) {
   const std::string_view kOpen = reasoning_start(format_), kClose = reasoning_end(format_);
+  const std::span<const std::string_view> opens = starts(format_, kOpen), closes = ends(format_, kClose);
   if (state_ == State::Start) {
+    const auto opened = std::find_if(opens.begin(), opens.end(), [&](std::string_view t) { return pending_.starts_with(t); });
+    const bool partly = std::any_of(opens.begin(), opens.end(), [&](std::string_view t) { return t.starts_with(pending_); });
     if (format_ == ReasoningFormat::AppendThink) {  // all content, the prompt's <think> first
       to_content(kOpen, out);
       state_ = State::Content;
     } else if (format_ == ReasoningFormat::Mistral) {
       state_ = State::BeforeReasoning;
-    } else if (pending_.starts_with(kOpen)) {
-      pending_.erase(0, kOpen.size());
+    } else if (opened != opens.end()) {
+      pending_.erase(0, opened->size());
       state_ = State::Reasoning;
-    } else if (kOpen.starts_with(pending_) && !at_end) {
+    } else if (partly && !at_end) {
       return;  // "<thi" so far
     } else {
       const bool starts_inside = format_ == ReasoningFormat::DeepSeekR1 || format_ == ReasoningFormat::SeedOss;
@@ -72,15 +117,15 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     state_ = State::Reasoning;
   }
   if (state_ == State::Reasoning) {
-    const std::size_t close = pending_.find(kClose);
+    const auto [close, length] = find_first(pending_, closes);
     if (close == std::string::npos) {
-      const std::size_t keep = at_end ? 0 : partial_tag_suffix(pending_, kClose);
+      const std::size_t keep = at_end ? 0 : partial_suffix(pending_, closes);
       out.reasoning.append(pending_, 0, pending_.size() - keep);
       pending_.erase(0, pending_.size() - keep);
       return;
     }
     out.reasoning.append(pending_, 0, close);
-    pending_.erase(0, close + kClose.size());
+    pending_.erase(0, close + length);
     state_ = State::Content;
   }
   to_content(pending_, out);

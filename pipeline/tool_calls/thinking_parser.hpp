@@ -17,6 +17,9 @@
 //   minimax_m2_append_think  nothing split: the reply (its template opened <think> in the prompt)
 //                is content with "<think>" put in front, for clients that fold think blocks
 //                themselves (vLLM's name; minimax_m2 is deepseek_r1's rule).
+//   granite      qwen3's rule with Granite 3.2/3.3's phrases for tags: the reply reasons when it
+//                starts with "Here is my thought process:" (or "Here's my thought process:"), and
+//                "Here is my response:" (or "Here's ...") ends the reasoning.
 //   mistral      reasoning from the first [THINK] to the next [/THINK], wherever it comes; text
 //                around them is content, a [/THINK] without a [THINK] before it is dropped, and a
 //                reply without [THINK] is all content (Magistral and Ministral 3 Reasoning write

@@ -83,25 +83,36 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
   return std::nullopt;
 }
 
+namespace {
+
+// vLLM's --reasoning-parser names (minimax_m2 is deepseek_r1's rule under its name; glm45 and
+// nemotron_v3 are qwen3's). openai_gptoss sets no format: harmony's channels.
+constexpr std::pair<std::string_view, ReasoningFormat> kReasoningNames[] = {
+    {"deepseek_r1", ReasoningFormat::DeepSeekR1}, {"qwen3", ReasoningFormat::Qwen3},
+    {"glm45", ReasoningFormat::Qwen3},            {"nemotron_v3", ReasoningFormat::Qwen3},
+    {"granite", ReasoningFormat::Granite},        {"mistral", ReasoningFormat::Mistral},
+    {"seed_oss", ReasoningFormat::SeedOss},       {"minimax_m2", ReasoningFormat::DeepSeekR1},
+    {"minimax_m2_append_think", ReasoningFormat::AppendThink}, {"openai_gptoss", ReasoningFormat::None},
+};
+
+}  // namespace
+
+std::string reasoning_parser_names() {
+  std::string names;
+  for (const auto& [name, format] : kReasoningNames) names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
+}
+
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony) {
   harmony = false;
   reasoning = ReasoningFormat::None;
-  if (name == "deepseek_r1" || name == "minimax_m2") {
-    reasoning = ReasoningFormat::DeepSeekR1;
-  } else if (name == "minimax_m2_append_think") {
-    reasoning = ReasoningFormat::AppendThink;
-  } else if (name == "qwen3" || name == "glm45" || name == "nemotron_v3") {
-    reasoning = ReasoningFormat::Qwen3;
-  } else if (name == "mistral") {
-    reasoning = ReasoningFormat::Mistral;
-  } else if (name == "seed_oss") {
-    reasoning = ReasoningFormat::SeedOss;
-  } else if (name == "openai_gptoss") {
-    harmony = true;
-  } else {
-    return false;
+  for (const auto& [known, format] : kReasoningNames) {
+    if (name != known) continue;
+    reasoning = format;
+    harmony = name == "openai_gptoss";
+    return true;
   }
-  return true;
+  return false;
 }
 
 namespace {

@@ -55,7 +55,9 @@ inline const std::string* parameter_type(const ParameterTypes& types, const std:
 // SeedOss: DeepSeekR1's rule between <seed:think> and </seed:think> (Seed-OSS).
 // AppendThink: nothing split off; the reply, which its template opened inside <think>, is content
 // with that <think> put back in front (vLLM's minimax_m2_append_think).
-enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink };
+// Granite: qwen3's rule with phrases for tags, "Here is my thought process:" (or "Here's ...") and
+// "Here is my response:" (or "Here's ..."), as Granite 3.2 and 3.3 write them when asked to think.
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink, Granite };
 
 struct ToolCallMode {
   enum class Kind {
@@ -86,10 +88,12 @@ std::string_view tool_call_format_name(ToolCallFormat format);
 
 // The --reasoning-parser names: "deepseek_r1", "qwen3" (and "glm45", GLM-4.5's, and "nemotron_v3",
 // Nemotron 3's, which split as qwen3 does: the reply reasons when it opens with <think>, or when the
-// prompt did), "mistral", "seed_oss", "minimax_m2" (as
+// prompt did), "granite" (Granite 3.2/3.3's phrases), "mistral", "seed_oss", "minimax_m2" (as
 // deepseek_r1), "minimax_m2_append_think", and "openai_gptoss" (gpt-oss: harmony,
 // which sets no ReasoningFormat but the Harmony tool-call format). False for any other name.
 bool reasoning_format_from_name(const std::string& name, ReasoningFormat& reasoning, bool& harmony);
+// "deepseek_r1, qwen3, ...": every --reasoning-parser name, for messages that list them.
+std::string reasoning_parser_names();
 
 // The format a chat template asks tool calls in, read off the template's text as llama.cpp's
 // server reads it: one that writes <tool_call> blocks is Hermes (Qwen2.5, Qwen3, Hermes, ChatML

@@ -26,6 +26,7 @@ REPLY = "<think>Two and two.</think>Four."
 def servers(model_path, tmp_path_factory):
     configs = {"r1": ["--reasoning-parser", "deepseek_r1", "--threads", "2"],
                "qwen3": ["--reasoning-parser", "qwen3", "--threads", "2"],
+               "granite": ["--reasoning-parser", "granite", "--threads", "2"],
                "plain": ["--threads", "2"]}
     yield from module_servers(model_path, configs, tmp_path_factory.mktemp("reasoning"))
 
@@ -56,6 +57,15 @@ def test_reasoning_is_split_off(servers, stream):
     # deepseek_r1: a reply without </think> is all reasoning; qwen3: one without <think> is content.
     assert ask(servers["r1"], stream, "Just thinking") == ("Just thinking", None)
     assert ask(servers["qwen3"], stream, "Just talking") == (None, "Just talking")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_granite_phrases_split_the_reasoning(servers, stream):
+    # Granite 3.2/3.3 asked to think (chat_template_kwargs {"thinking": true}) write these phrases.
+    for reply in ("Here is my thought process:\nTwo and two.\nHere is my response:\nFour.",
+                  "Here's my thought process:\nTwo and two.\nHere's my response:\nFour."):
+        assert ask(servers["granite"], stream, reply) == ("\nTwo and two.\n", "\nFour."), reply
+    assert ask(servers["granite"], stream, "Four.") == (None, "Four.")
 
 
 def test_without_the_flag_the_text_is_as_generated(servers):

@@ -173,7 +173,7 @@ TEST_CASE("chat: --reasoning-parser reaches every chat request", "[openai][reaso
   CHECK(format == ReasoningFormat::DeepSeekR1);
   CHECK(reasoning_format_from_name("openai_gptoss", format, harmony));
   CHECK(harmony);
-  CHECK_FALSE(reasoning_format_from_name("granite", format, harmony));
+  CHECK_FALSE(reasoning_format_from_name("step3", format, harmony));  // a vLLM parser troupe has not
   CHECK(reasoning_format_from_name("mistral", format, harmony));
   CHECK(format == ReasoningFormat::Mistral);
   thinking.reasoning = ReasoningFormat::Mistral;

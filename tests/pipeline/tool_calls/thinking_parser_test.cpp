@@ -68,6 +68,30 @@ TEST_CASE("qwen3: reasoning only when the reply opens <think>", "[tool_calls][re
   CHECK(none.content == "just text");
 }
 
+TEST_CASE("granite: qwen3's rule with Granite 3.2/3.3's phrases, in both spellings", "[tool_calls][reasoning]") {
+  const ToolCallMode granite = plain(ReasoningFormat::Granite);
+  for (std::size_t piece : {1, 2, 5, 13, 1000}) {
+    INFO("piece " << piece);
+    MessageDelta is = streamed("Here is my thought process:\nThe user greets.\nHere is my response:\nHello!", piece, granite);
+    CHECK(is.reasoning == "\nThe user greets.\n");
+    CHECK(is.content == "\nHello!");
+    MessageDelta contracted = streamed("Here's my thought process: sum 2+2. Here's my response: 4", piece, granite);
+    CHECK(contracted.reasoning == " sum 2+2. ");
+    CHECK(contracted.content == " 4");
+    // Without thinking (the default: chat_template_kwargs thinking false) the reply is content,
+    // the phrases in it as written.
+    MessageDelta direct = streamed("Hello! Here is my response: hi.", piece, granite);
+    CHECK(direct.reasoning.empty());
+    CHECK(direct.content == "Hello! Here is my response: hi.");
+    MessageDelta near = streamed("Here is my answer: 4", piece, granite);  // a start of the phrase, then not it
+    CHECK(near.content == "Here is my answer: 4");
+  }
+  ReasoningFormat format = ReasoningFormat::None;
+  bool harmony = true;
+  REQUIRE(reasoning_format_from_name("granite", format, harmony));
+  CHECK(format == ReasoningFormat::Granite);
+}
+
 TEST_CASE("mistral: reasoning from [THINK] to [/THINK], the text around it content", "[tool_calls][reasoning]") {
   const ToolCallMode mode = plain(ReasoningFormat::Mistral);
   for (std::size_t piece : {1, 2, 5, 1000}) {
