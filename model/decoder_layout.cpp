@@ -33,6 +33,7 @@ void add_attention(const ModelSpec& spec, const std::string& p, LayerLayout& L) 
     if (spec.output_bias) L.o_bias = p + "self_attn.o_proj.bias";
   }
   if (spec.attention_sinks) L.sinks = p + "self_attn.sinks";
+  if (spec.attention_head_gate) L.head_gate = p + "self_attn.gate_proj.weight";  // LFM3's checkpoints' name
   if (spec.qk_norm) {
     L.q_norm = p + "self_attn.q_norm.weight";
     L.k_norm = p + "self_attn.k_norm.weight";

@@ -67,6 +67,7 @@ struct LayerLayout {
   std::string q_bias, k_bias, v_bias;  // empty without attention biases
   std::string o_bias;              // empty without an output-projection bias
   std::string sinks;               // [heads] sink logits; empty without (ModelSpec::attention_sinks)
+  std::string head_gate;           // [heads, hidden], a gate per head; empty without (ModelSpec::attention_head_gate)
   std::string q_norm, k_norm;      // per-head (or whole-projection) RMSNorms; empty without them
   std::string attention_out_norm;  // on the attention output (sandwich norms); empty without
   std::string mlp_norm;            // RMSNorm before the MLP; empty without (OLMo 2)

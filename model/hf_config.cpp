@@ -42,11 +42,15 @@ RopeSpec read_rope_parameters(const json::object* params, double theta, int64_t 
   if (rope.type == "su") rope.type = "longrope";  // Phi-3's first configs' name for it
   if (rope.type == "default") return rope;
   if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" && rope.type != "dynamic" &&
-      rope.type != "longrope") {
+      rope.type != "longrope" && rope.type != "proportional") {
     s.fail("rope scaling type \"" + rope.type +
-           "\" is not supported (supported: default, linear, llama3, yarn, dynamic, longrope)");
+           "\" is not supported (supported: default, linear, llama3, yarn, dynamic, longrope, proportional)");
   }
   rope.factor = s.number("factor").value_or(1.0);
+  if (rope.type == "proportional") {
+    rope.proportion = s.number("partial_rotary_factor").value_or(1.0);
+    return rope;
+  }
   rope.original_max_position = s.optional_integer("original_max_position_embeddings").value_or(0);
   if (rope.type == "llama3") {
     rope.low_freq_factor = s.number("low_freq_factor").value_or(1.0);
@@ -440,6 +444,30 @@ json::object with_gemma3_defaults(json::object config) {
   return config;
 }
 
+// LFM3's config may leave out what Lfm3Config fills in: the two RoPEs (the full-attention layers'
+// proportional, base 1,000,000, on half of each head; the sliding layers' default, base 10,000),
+// the layer types (every fourth from layer 2 full attention, every fourth from layer 4 sliding,
+// the rest convolutions), the window (256) and the convolution's taps (7).
+json::object with_lfm3_defaults(json::object config) {
+  if (!config.contains("rope_parameters")) {
+    config["rope_parameters"] = json::object{
+        {"sliding_attention", json::object{{"rope_type", "default"}, {"rope_theta", 10000.0}}},
+        {"full_attention", json::object{{"rope_type", "proportional"}, {"rope_theta", 1000000.0}, {"partial_rotary_factor", 0.5}}}};
+  }
+  if (!config.contains("layer_types")) {
+    const json::value* n = config.if_contains("num_hidden_layers");
+    const int64_t layers = n != nullptr && n->is_number() ? n->to_number<int64_t>() : 24;
+    json::array types;
+    for (int64_t i = 0; i < layers; ++i) {
+      types.emplace_back(i % 4 == 2 ? "full_attention" : i % 4 == 0 && i > 0 ? "sliding_attention" : "conv");
+    }
+    config["layer_types"] = std::move(types);
+  }
+  if (!config.contains("sliding_window")) config["sliding_window"] = 256;
+  if (!config.contains("conv_L_cache")) config["conv_L_cache"] = 7;
+  return config;
+}
+
 }  // namespace
 
 ModelSpec spec_from_hf_config(const json::object& top, const std::string& source) {
@@ -482,12 +510,14 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     }
   }
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
+  if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
   const ConfigView cfg(text, where);
 
   ModelSpec spec;
   spec.arch = family->arch;
   spec.hidden_size = cfg.integer("hidden_size");
-  const bool lfm2 = family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe;
+  const bool lfm2 = family->arch == Architecture::Lfm2 || family->arch == Architecture::Lfm2Moe ||
+                    family->arch == Architecture::Lfm3;
   // LFM2's: read_lfm2; Granite 4.0-H's MLP is shared_intermediate_size wide (read_granite_hybrid).
   if (family->arch != Architecture::Lfm2 && family->arch != Architecture::GraniteHybrid) {
     // A mixture of experts without dense layers may not give one (Qwen3.5's): its experts' width.
@@ -521,7 +551,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
                                : family->arch == Architecture::GptOss ? 150'000.0
                                : ernie ? 500'000.0  // Ernie4_5Config's
                                        : 10'000.0;
-  read_ropes(cfg, spec, default_theta, gemma3 ? std::optional<double>(10'000.0) : std::nullopt);
+  // Gemma 3's and LFM3's sliding layers take their own RoPE (base 10,000 when not given).
+  const bool local_rope = gemma3 || family->arch == Architecture::Lfm3;
+  read_ropes(cfg, spec, default_theta, local_rope ? std::optional<double>(10'000.0) : std::nullopt);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
   // Phi-4-mini's partial rotary factor (RoPE on the first 96 of 128 dimensions): at the top level
@@ -590,6 +622,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   // Lfm2MoeMLP takes intermediate_size as it is.
   if (lfm2) read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2);
+  if (family->arch == Architecture::Lfm3) {  // Lfm3Config's switches, both on by default
+    spec.sandwich_norms = cfg.boolean("use_sandwich_norm").value_or(true);
+    spec.attention_head_gate = cfg.boolean("use_attention_gate").value_or(true);
+  }
   if (qwen35) read_qwen35(cfg, spec);
   if (family->unit_offset_norms) spec.norm_weight_offset = 1.0;
   if (family->latent_attention) read_mla(cfg, spec);

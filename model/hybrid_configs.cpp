@@ -8,7 +8,8 @@ namespace troupe::config_json {
 
 namespace {
 
-// A hybrid's layer_types into spec.layer_mixer: each "full_attention" or the family's other type
+// A hybrid's layer_types into spec.layer_mixer: each "full_attention" or "sliding_attention" (LFM3's;
+// read_windows gives those their window) or the family's other type
 // `name`, read as `mixer` (legacy names as current_layer_type reads them). False when the config
 // lists none.
 bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view family, std::string_view name, Mixer mixer) {
@@ -22,9 +23,9 @@ bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view f
   for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
     const json::value& t = types->as_array()[i];
     const std::string_view type = current_layer_type(t.is_string() ? std::string_view(t.as_string()) : std::string_view());
-    if (type != name && type != "full_attention") {
+    if (type != name && type != "full_attention" && type != "sliding_attention") {
       cfg.fail("layer_types holds " + json::serialize(t) + " (" + std::string(family) + "'s are \"" + std::string(name) +
-               "\" and \"full_attention\")");
+               "\", \"full_attention\" and \"sliding_attention\")");
     }
     if (type == name) spec.layer_mixer[i] = mixer;
   }

@@ -99,6 +99,21 @@ constexpr std::array<TensorRename, 5> kGraniteRenames{{
 // Granite's experts beside its shared MLP, which keeps the dense MLP's names (no prefix of its own).
 constexpr ExpertNames kGraniteExperts{.router = "router", .shared = ""};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
+constexpr std::array<std::string_view, 1> kLfm3Types{"lfm3"};
+// LFM2's names, and the gate per head as transformers holds it in memory (g_proj) under the
+// checkpoints' name (gate_proj).
+constexpr std::array<TensorRename, 10> kLfm3Renames{{
+    {".operator_norm.", ".input_layernorm."},
+    {".ffn_norm.", ".post_attention_layernorm."},
+    {".feed_forward.w1.", ".mlp.gate_proj."},
+    {".feed_forward.w3.", ".mlp.up_proj."},
+    {".feed_forward.w2.", ".mlp.down_proj."},
+    {".self_attn.out_proj.", ".self_attn.o_proj."},
+    {".self_attn.q_layernorm.", ".self_attn.q_norm."},
+    {".self_attn.k_layernorm.", ".self_attn.k_norm."},
+    {"model.embedding_norm.", "model.norm."},
+    {".self_attn.g_proj.", ".self_attn.gate_proj."},
+}};
 constexpr std::array<std::string_view, 1> kFalconH1Types{"falcon_h1"};
 constexpr std::array<std::string_view, 1> kFalconH1Gguf{"falcon-h1"};
 // Falcon-H1's names for the MLP, the norm before it and the final norm.
@@ -123,8 +138,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 37>& families() {
-  static const std::array<ModelFamily, 37> all{{
+const std::array<ModelFamily, 38>& families() {
+  static const std::array<ModelFamily, 38> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -242,6 +257,14 @@ const std::array<ModelFamily, 37>& families() {
        .qk_norm = true, .mixture_of_experts = true,
        .expert_names = {.block = "feed_forward", .gate = "w1", .up = "w3", .down = "w2", .selection_bias = "expert_bias"},
        .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
+      // LFM3 (Liquid AI's LFM3-1.7B): LFM2's convolutions and names around attention layers that
+      // slide (window 256, RoPE base 10,000) or see everything (proportional RoPE on half of each
+      // head), each head's output scaled by a sigmoid gate (g_proj); norms on the mixer's and the
+      // MLP's outputs too (post_operator_norm, post_ffn_norm); the MLP as wide as intermediate_size.
+      {.arch = Architecture::Lfm3, .hf_model_types = kLfm3Types, .gguf_architectures = {}, .qk_norm = true,
+       .sandwich_norms = true,
+       .norm_names = {.attention_out = "post_operator_norm", .mlp_in = "post_attention_layernorm", .mlp_out = "post_ffn_norm"},
+       .hf_renames = kLfm3Renames, .gguf_final_norm = "token_embd_norm.weight"},
       // Granite 4.0-H (H-Micro, H-1B, H-350M: dense): Mamba-2 layers (ModelSpec::mamba) around a few
       // attention layers, which take no RoPE (position_embedding_type absent); Granite's
       // multipliers; the MLP as one fused gate | up projection (kGraniteHybridRenames).

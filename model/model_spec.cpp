@@ -28,6 +28,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Ernie45Moe: return "ernie4_5_moe";
     case Architecture::NemotronH: return "nemotron_h";
     case Architecture::FalconH1: return "falcon_h1";
+    case Architecture::Lfm3: return "lfm3";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -56,9 +57,12 @@ namespace {
 void validate_rope(const RopeSpec& rope, int64_t head_dim, const std::string& source, const char* which) {
   const std::string what = std::string(which) + " rope scaling";
   if (rope.type != "default" && rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" &&
-      rope.type != "dynamic" && rope.type != "longrope") {
+      rope.type != "dynamic" && rope.type != "longrope" && rope.type != "proportional") {
     throw ModelError(source + ": " + what + " type '" + rope.type +
-                     "' is not supported (supported: default, linear, llama3, yarn, dynamic, longrope)");
+                     "' is not supported (supported: default, linear, llama3, yarn, dynamic, longrope, proportional)");
+  }
+  if (rope.type == "proportional" && !(rope.proportion > 0.0 && rope.proportion <= 1.0)) {
+    throw ModelError(source + ": " + what + "'s partial_rotary_factor must be in (0, 1]");
   }
   if (!(rope.theta > 0.0)) throw ModelError(source + ": rope theta must be positive");
   if (rope.type != "default" && !(rope.factor > 0.0)) throw ModelError(source + ": " + what + " factor must be positive");
@@ -217,6 +221,9 @@ void ModelSpec::validate(const std::string& source) const {
     }
     if (mamba->conv_kernel < 2) throw ModelError(source + ": a Mamba-2 convolution needs at least 2 taps");
   }
+  if (attention_head_gate && (attention_output_gate || mla)) {
+    throw ModelError(source + ": a per-head attention gate with an output gate or latent attention is not supported");
+  }
   if (attention_output_gate && (attention_bias || mla)) {
     throw ModelError(source + ": an attention output gate with attention biases or latent attention is not supported");
   }
@@ -289,7 +296,10 @@ std::vector<double> rope_inverse_frequencies(const RopeSpec& r, int64_t head_dim
     for (int64_t i = 0; i < half; ++i) inv[i] /= r.freq_divisors[i];
     return inv;
   }
-  if (r.type == "longrope") {
+  if (r.type == "proportional") {
+    const auto turning = static_cast<int64_t>(std::floor(r.proportion * d / 2.0));
+    for (int64_t i = 0; i < half; ++i) inv[i] = i < turning ? inv[i] / r.factor : 0.0;
+  } else if (r.type == "longrope") {
     const std::vector<double>& factors = r.use_long_factors ? r.long_factors : r.short_factors;
     for (int64_t i = 0; i < half; ++i) inv[i] /= factors[static_cast<std::size_t>(i)];
   } else if (r.type == "linear") {

@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -27,8 +27,12 @@ enum class Activation { Silu, GeluTanh, SwigluOai, ReluSquared };
 // dimension i of the first half pairs with i + head_dim/2.
 struct RopeSpec {
   double theta = 10000.0;
-  // default | linear | llama3 | yarn | dynamic | longrope (Hugging Face's rope_type names)
+  // default | linear | llama3 | yarn | dynamic | longrope | proportional (Hugging Face's rope_type names)
   std::string type = "default";
+  // proportional (LFM3's full-attention layers): only the first ⌊proportion · head_dim / 2⌋ pairs
+  // turn, at the frequencies the whole head would give them (θ^(−2i/head_dim)); the other pairs
+  // keep their values.
+  double proportion = 1.0;
   double factor = 1.0;               // linear, llama3, yarn, dynamic; longrope: max / original context
   double low_freq_factor = 1.0;      // llama3
   double high_freq_factor = 4.0;     // llama3
@@ -280,6 +284,9 @@ struct ModelSpec {
   // The MLPs (dense, experts and shared experts) are act(gate) · up → down; false: act(up) → down,
   // with no gate projection (Nemotron-H's relu² MLPs).
   bool gated_mlp = true;
+  // Each head's attention output is multiplied by σ of the head's row of g_proj times the layer's
+  // normed input (LFM3: one gate value per head, g_proj [heads, hidden]).
+  bool attention_head_gate = false;
   // Every attention layer runs a Mamba-2 layer (ModelSpec::mamba) beside it on the same normed
   // input, and both outputs join the residual stream (Falcon-H1); each has its own state and cache.
   bool mamba_beside_attention = false;

@@ -144,6 +144,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
                  selection bias (in a latent space for Super's); and their llama.cpp conversions
                  (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
+  lfm3/          Lfm3ForCausalLM (LFM3; --only lfm3, after lfm2): convolutions, sliding and full attention
+                 (proportional RoPE), a gate per head, sandwich norms; no GGUF (llama.cpp's tree has no lfm3).
   falcon_h1/     FalconH1ForCausalLM (Falcon-H1; --only falcon_h1, after lfm2): attention and Mamba-2 side by
                  side in every layer, µP multipliers away from 1; and falcon_h1_gguf, llama.cpp's conversion.
   ernie4_5/, ernie4_5_moe/ Ernie4_5ForCausalLM and Ernie4_5_MoeForCausalLM (ERNIE 4.5; --only ernie, after
@@ -1019,6 +1021,47 @@ def falcon_h1_fixtures(out: Path) -> None:
     emit_released_and_gguf(out, "falcon_h1", model, cases, sentencepiece_class="falcon_h1.FalconH1Model")
     names = load_file(str(out / "falcon_h1" / "model.safetensors"))
     assert "model.layers.0.mamba.in_proj.weight" in names and "model.final_layernorm.weight" in names, sorted(names)[:8]
+
+
+def lfm3_fixtures(out: Path) -> None:
+    """LFM3 (Lfm3ForCausalLM; --only lfm3, after lfm2): five layers — convolutions (4 taps), attention
+    sliding over 4 positions (RoPE base 10,000) and full attention (proportional RoPE on half of
+    each head, base 1,000,000) — with per-head q/k norms, a sigmoid gate per head (g_proj) and norms
+    on the mixer's and the MLP's outputs; config.json as transformers writes it. No GGUF: the
+    llama.cpp tree troupe compares against has no lfm3."""
+    from transformers import Lfm3Config, Lfm3ForCausalLM
+    config = Lfm3Config(vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=5,
+                        num_attention_heads=2, num_key_value_heads=1, head_dim=8, max_position_embeddings=128,
+                        norm_eps=1e-5, conv_L_cache=4, sliding_window=4,
+                        layer_types=["conv", "sliding_attention", "full_attention", "conv", "sliding_attention"],
+                        initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(Lfm3ForCausalLM, config, 5001)
+    gen = torch.Generator().manual_seed(5002)
+    with torch.no_grad():  # convolutions whose history counts, gates away from ½, logits of a few units
+        for layer in model.model.layers:
+            if hasattr(layer, "conv"):
+                layer.conv.in_proj.weight.mul_(4.0)
+                layer.conv.conv.weight.copy_(torch.randn(layer.conv.conv.weight.shape, generator=gen))
+            else:
+                layer.self_attn.g_proj.weight.mul_(40.0)
+        model.model.embed_tokens.weight.mul_(4.0)
+    model = bf16(model)
+    cases = small_cases(5011)
+    for what, change in (("the gates", lambda layer: layer.self_attn.g_proj.weight.zero_()),
+                         ("the output norms", lambda layer: layer.post_ffn_norm.weight.fill_(1.0))):
+        changed = copy.deepcopy(model)
+        with torch.no_grad():
+            for layer in changed.model.layers:
+                if what != "the gates" or not hasattr(layer, "conv"):
+                    change(layer)
+        want = run_logits(model, cases[2][1])
+        moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
+        assert moved > 0.05, f"lfm3: {what} move the logits by {moved:.3f} of their largest only"
+    emit(out / "lfm3", model, cases, saver=save_bf16(model))
+    reloaded = Lfm3ForCausalLM.from_pretrained(out / "lfm3", dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), "lfm3 reload"
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / file, out / "lfm3" / file)
 
 
 def granite_moe_fixtures(out: Path) -> None:
@@ -1944,7 +1987,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

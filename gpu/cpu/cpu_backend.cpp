@@ -175,7 +175,8 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   const int64_t d = spec_.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = kv_heads_ * d;
   const int64_t inter = intermediate_;
   const bool split = shard_.size > 1;
-  const int64_t qkv_w = qw + 2 * kvw + (spec_.attention_output_gate ? qw : 0);  // q, k, v [, the output gate]
+  // q, k, v [, the output gate (Qwen3.5) or a gate per head (LFM3)]
+  const int64_t qkv_w = qw + 2 * kvw + (spec_.attention_output_gate ? qw : 0) + (spec_.attention_head_gate ? heads_ : 0);
   const auto eps = static_cast<float>(spec_.rms_eps);
 
   xn_.resize(static_cast<std::size_t>(tokens * h));
@@ -310,6 +311,16 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         const float* gate = qkv_.data() + t * qkv_w + qw + 2 * kvw;
         float* row = attn_.data() + t * qw;
         for (int64_t i = 0; i < qw; ++i) row[i] /= 1.0f + std::exp(-gate[i]);
+      }
+    }
+    if (spec_.attention_head_gate) {  // LFM3: each head's output × σ(its gate)
+      for (int64_t t = 0; t < tokens; ++t) {
+        const float* gate = qkv_.data() + t * qkv_w + qw + 2 * kvw;
+        float* row = attn_.data() + t * qw;
+        for (int64_t head = 0; head < heads_; ++head) {
+          const float g = 1.0f / (1.0f + std::exp(-gate[head]));
+          for (float* v = row + head * d; v != row + (head + 1) * d; ++v) *v *= g;
+        }
       }
     }
     if (L.mamba_beside) {  // Falcon-H1: a Mamba-2 layer on the same normed input (xn_)

@@ -221,11 +221,12 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
                                  weight_mode_);
   } else {
     const ModelSpec::Multipliers& mu = spec_.multipliers;  // Falcon-H1's; 1 for the others
-    L.qkv = cpu::CpuWeight::load(model,
-                                 Parts{{names.q, {qw, h}, q_rows, {}, static_cast<float>(mu.q)},
-                                       {names.k, {kvw, h}, kv_rows, {}, static_cast<float>(mu.k)},
-                                       {names.v, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)}},
-                                 weight_mode_);
+    Parts parts{{names.q, {qw, h}, q_rows, {}, static_cast<float>(mu.q)},
+                {names.k, {kvw, h}, kv_rows, {}, static_cast<float>(mu.k)},
+                {names.v, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)}};
+    // LFM3's gate per head: its rows after v, one per local query head.
+    if (!names.head_gate.empty()) parts.push_back({names.head_gate, {spec_.num_heads, h}, {shard_.q_heads}});
+    L.qkv = cpu::CpuWeight::load(model, parts, weight_mode_);
   }
   if (!names.q_bias.empty()) {
     L.qkv_bias = slice(model.load_f32(names.q_bias, {qw}), q_rows);

@@ -351,6 +351,28 @@ TEST_CASE("ernie4_5 and ernie4_5_moe (RoPE on interleaved pairs; experts by soft
   CHECK(dense.rope.theta == 500000.0);
 }
 
+TEST_CASE("lfm3 (LFM3: convolutions, sliding and full attention with proportional RoPE, a gate per head, "
+          "sandwich norms) matches transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("lfm3");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/lfm3")).spec();
+  CHECK(spec.arch == Architecture::Lfm3);
+  CHECK(spec.layer_mixer == std::vector<Mixer>{Mixer::ShortConv, Mixer::Attention, Mixer::Attention, Mixer::ShortConv,
+                                               Mixer::Attention});
+  CHECK(spec.layer_window == std::vector<int64_t>{0, 4, 0, 0, 4});
+  CHECK((spec.rope.type == "proportional" && spec.rope.proportion == 0.5 && spec.rope.theta == 1e6));
+  REQUIRE(spec.local_rope);
+  CHECK((spec.local_rope->type == "default" && spec.local_rope->theta == 1e4));
+  CHECK((spec.attention_head_gate && spec.sandwich_norms && spec.qk_norm && spec.tie_word_embeddings));
+  REQUIRE(spec.short_conv);
+  CHECK(spec.short_conv->kernel == 4);
+  // Proportional RoPE: the first ⌊0.5 · 8 / 2⌋ = 2 of 4 pairs turn, at the whole head's frequencies.
+  const std::vector<double> inv = rope_inverse_frequencies(spec.rope, spec.head_dim);
+  REQUIRE(inv.size() == 4);
+  CHECK(inv[0] == 1.0);
+  CHECK(inv[1] == Approx(std::pow(1e6, -2.0 / 8.0)));
+  CHECK((inv[2] == 0.0 && inv[3] == 0.0));
+}
+
 TEST_CASE("falcon_h1 (Falcon-H1: attention and Mamba-2 side by side, µP multipliers) as released and llama.cpp's "
           "GGUF match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("falcon_h1");
@@ -911,7 +933,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

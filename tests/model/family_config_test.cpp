@@ -758,6 +758,34 @@ TEST_CASE("Granite 4.0-H configs: Mamba-2 layers by layer_types, their sizes and
     "max_position_embeddings":64,"vocab_size":100})"), "config.json"), Contains("time_step_limit"));
 }
 
+TEST_CASE("LFM3 configs: Lfm3Config's defaults (layer types, two RoPEs, window, taps) when absent",
+          "[model][config][families]") {
+  const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"lfm3","hidden_size":2048,"intermediate_size":7680,
+    "num_hidden_layers":8,"num_attention_heads":16,"num_key_value_heads":4,"head_dim":128,
+    "max_position_embeddings":32768,"vocab_size":128000})"), "config.json");
+  CHECK(s.arch == Architecture::Lfm3);
+  // Every fourth from layer 2 full attention, every fourth from layer 4 sliding, the rest convolutions.
+  CHECK(s.layer_mixer == std::vector<Mixer>{Mixer::ShortConv, Mixer::ShortConv, Mixer::Attention, Mixer::ShortConv,
+                                            Mixer::Attention, Mixer::ShortConv, Mixer::Attention, Mixer::ShortConv});
+  CHECK(s.layer_window == std::vector<int64_t>{0, 0, 0, 0, 256, 0, 0, 0});
+  CHECK((s.rope.type == "proportional" && s.rope.proportion == 0.5 && s.rope.theta == 1e6));
+  REQUIRE(s.local_rope);
+  CHECK(s.local_rope->theta == 1e4);
+  REQUIRE(s.short_conv);
+  CHECK(s.short_conv->kernel == 7);
+  CHECK(s.intermediate_size == 7680);  // as given: no LFM2 width rule
+  CHECK((s.attention_head_gate && s.sandwich_norms && s.tie_word_embeddings));
+  const DecoderLayout layout = decoder_layout(s);
+  CHECK(layout.layers[2].head_gate == "model.layers.2.self_attn.gate_proj.weight");
+  CHECK(layout.layers[0].attention_out_norm == "model.layers.0.post_operator_norm.weight");
+  CHECK(layout.layers[0].mlp_out_norm == "model.layers.0.post_ffn_norm.weight");
+  const ModelSpec plain = spec_from_hf_config(parse(R"({"model_type":"lfm3","hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"max_position_embeddings":64,
+    "vocab_size":100,"use_sandwich_norm":false,"use_attention_gate":false})"), "config.json");
+  CHECK_FALSE(plain.sandwich_norms);
+  CHECK_FALSE(plain.attention_head_gate);
+}
+
 TEST_CASE("Falcon-H1 configs: a Mamba-2 layer beside every attention layer, FalconH1Config's defaults, the µP "
           "multipliers", "[model][config][families]") {
   const std::string head = R"({"model_type":"falcon_h1","hidden_size":1024,"intermediate_size":2048,
