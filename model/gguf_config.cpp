@@ -418,6 +418,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family->layer_norm) spec.rms_eps = gguf.get_float(arch + ".attention.layernorm_epsilon").value_or(1e-5);
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   spec.activation = family->activation;
+  spec.gated_mlp = family->gated_mlp;
   spec.sandwich_norms = family->sandwich_norms;
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);

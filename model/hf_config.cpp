@@ -155,10 +155,11 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
   const auto name = cfg.string("hidden_activation") ? cfg.string("hidden_activation") : cfg.string("hidden_act");
   if (!name) return fallback;
   if (*name == "silu" || *name == "swish") return Activation::Silu;
+  if (*name == "relu2") return Activation::ReluSquared;  // Arcee's, on an MLP without a gate
   if (*name == "gelu_pytorch_tanh" || *name == "gelu_tanh" || *name == "gelu_new" || *name == "gelu_fast") {
     return Activation::GeluTanh;
   }
-  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu_pytorch_tanh)");
+  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu_pytorch_tanh, relu2 for MLPs without a gate)");
 }
 
 // Which layers slide: layer_types when the config lists them (transformers 5 writes it for every
@@ -582,6 +583,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   } else {
     spec.activation = activation(cfg, family->activation);
   }
+  spec.gated_mlp = family->gated_mlp;
   if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
   // ERNIE 4.5's use_bias puts biases on every projection, the MLP's too.
   if (ernie && cfg.boolean("use_bias").value_or(false)) cfg.fail("use_bias = true (biases on the MLPs) is not supported");

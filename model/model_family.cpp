@@ -99,6 +99,8 @@ constexpr std::array<TensorRename, 5> kGraniteRenames{{
 // Granite's experts beside its shared MLP, which keeps the dense MLP's names (no prefix of its own).
 constexpr ExpertNames kGraniteExperts{.router = "router", .shared = ""};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
+constexpr std::array<std::string_view, 1> kArceeTypes{"arcee"};
+constexpr std::array<std::string_view, 1> kArceeGguf{"arcee"};
 constexpr std::array<std::string_view, 1> kLfm3Types{"lfm3"};
 // LFM2's names, and the gate per head as transformers holds it in memory (g_proj) under the
 // checkpoints' name (gate_proj).
@@ -138,8 +140,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 38>& families() {
-  static const std::array<ModelFamily, 38> all{{
+const std::array<ModelFamily, 39>& families() {
+  static const std::array<ModelFamily, 39> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -257,6 +259,9 @@ const std::array<ModelFamily, 38>& families() {
        .qk_norm = true, .mixture_of_experts = true,
        .expert_names = {.block = "feed_forward", .gate = "w1", .up = "w3", .down = "w2", .selection_bias = "expert_bias"},
        .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
+      // Arcee's AFM (AFM-4.5B): Llama's layers with a relu² MLP without a gate (up, down).
+      {.arch = Architecture::Arcee, .hf_model_types = kArceeTypes, .gguf_architectures = kArceeGguf,
+       .gguf_permuted_qk = true, .activation = Activation::ReluSquared, .gated_mlp = false},
       // LFM3 (Liquid AI's LFM3-1.7B): LFM2's convolutions and names around attention layers that
       // slide (window 256, RoPE base 10,000) or see everything (proportional RoPE on half of each
       // head), each head's output scaled by a sigmoid gate (g_proj); norms on the mixer's and the

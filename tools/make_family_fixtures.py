@@ -144,6 +144,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
                  selection bias (in a latent space for Super's); and their llama.cpp conversions
                  (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
+  arcee/         ArceeForCausalLM (Arcee's AFM; --only arcee, after lfm2): Llama's layers, a relu² MLP without
+                 a gate; and arcee_gguf, llama.cpp's conversion.
   lfm3/          Lfm3ForCausalLM (LFM3; --only lfm3, after lfm2): convolutions, sliding and full attention
                  (proportional RoPE), a gate per head, sandwich norms; no GGUF (llama.cpp's tree has no lfm3).
   falcon_h1/     FalconH1ForCausalLM (Falcon-H1; --only falcon_h1, after lfm2): attention and Mamba-2 side by
@@ -1062,6 +1064,22 @@ def lfm3_fixtures(out: Path) -> None:
     assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), "lfm3 reload"
     for file in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "lfm2" / file, out / "lfm3" / file)
+
+
+def arcee_fixtures(out: Path) -> None:
+    """Arcee's AFM (ArceeForCausalLM; --only arcee, after lfm2): Llama's layers (2 of them, RoPE, 2
+    heads over 1 KV head) with a relu² MLP without a gate; as transformers saves it, and arcee_gguf,
+    llama.cpp's conversion (arcee: q/k rows permuted as for llama)."""
+    from transformers import ArceeConfig, ArceeForCausalLM
+    config = ArceeConfig(vocab_size=384, hidden_size=16, intermediate_size=48, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128, rms_norm_eps=1e-5,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, tie_word_embeddings=False,
+                         initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(ArceeForCausalLM, config, 5101)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(4.0)  # logits of a few units
+    model = bf16(model)
+    emit_released_and_gguf(out, "arcee", model, small_cases(5111))
 
 
 def granite_moe_fixtures(out: Path) -> None:
@@ -1987,7 +2005,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "arcee": arcee_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,
