@@ -58,21 +58,23 @@ BFLOAT16 = {"gemma3": (5, 32), "iquestcoder": (2, 16), "mistral": (2, 16), "phi3
             "ministral3": (2, 8), "qwen3_vl": (2, 8), "minimax_m2": (2, 16),
             "seed_oss": (2, 8), "qwen3_moe": (3, 16), "mixtral": (2, 16), "olmo2": (2, 16), "olmo3": (4, 16), "olmoe": (2, 16),
             "cohere": (2, 16), "cohere2": (4, 16), "glm4": (2, 16), "exaone4": (4, 16), "gpt_oss_mxfp4": (3, 16),
-            "glm4_moe": (3, 16), "qwen2_moe": (3, 16), "arcee": (2, 8), "arcee_gguf": (2, 8)}
+            "glm4_moe": (3, 16), "qwen2_moe": (3, 16)}
 FLOAT16 = {"qwen3_gguf_mixed": (2, 64), "qwen3_gguf_iq": (2, 64), "gpt_oss_gguf": (3, 16)}
 # Latent attention keeps one bfloat16 (float16 for the FP8 checkpoint, held as Q8_0) row (latent 24 +
 # rotated key 8) per token and layer.
 LATENT = {"deepseek_v2_gguf": (2, 32), "deepseek_v3_fp8": (2, 32)}
 # One bfloat16 KV head of 8 per attention layer: the hybrids (LFM2, Qwen3.5, Qwen3-Next, Granite 4.0-H, Nemotron-H, Falcon-H1, LFM3) hold keys
 # and values in their one attention layer and a state per sequence in the others, which the cache
-# size does not count; granite_moe and the ERNIE 4.5 fixtures have four attention layers.
+# size does not count; granite_moe and the ERNIE 4.5 fixtures have four attention layers, Falcon-H1's
+# and LFM3's three, Arcee's two (all attention).
 ONE_KV_HEAD = {"lfm2": (1, 8), "lfm2_moe": (1, 8), "lfm2_moe_gguf": (1, 8), "granite_hybrid": (1, 8), "granite_hybrid_gguf": (1, 8),
                "granite_hybrid_moe": (1, 8), "granite_hybrid_moe_gguf": (1, 8), "granite_moe": (4, 8), "granite_moe_gguf": (4, 8),
                "qwen3_5": (1, 8), "qwen3_5_moe": (1, 8), "qwen3_5_moe_gguf": (1, 8), "qwen3_next": (1, 8),
                "qwen3_next_gguf": (1, 8), "ernie4_5": (4, 8), "ernie4_5_gguf": (4, 8), "ernie4_5_moe": (4, 8),
                "ernie4_5_moe_gguf": (4, 8), "nemotron_h": (1, 8), "nemotron_h_gguf": (1, 8), "nemotron_h_moe": (1, 8),
                "nemotron_h_moe_gguf": (1, 8), "nemotron_h_latent": (1, 8),
-               "nemotron_h_latent_gguf": (1, 8), "falcon_h1": (3, 8), "falcon_h1_gguf": (3, 8), "lfm3": (3, 8)}
+               "nemotron_h_latent_gguf": (1, 8), "falcon_h1": (3, 8), "falcon_h1_gguf": (3, 8), "lfm3": (3, 8), "arcee": (2, 8),
+               "arcee_gguf": (2, 8)}
 KV_CACHE_BYTES = {**{name: 200 * 2 * layers * head_dim * 2 for name, (layers, head_dim) in ONE_KV_HEAD.items()},**{name: 200 * 2 * layers * 2 * head_dim * 4 for name, (layers, head_dim) in FLOAT32.items()},
                   **{name: 200 * 2 * layers * 2 * head_dim * 2 for name, (layers, head_dim) in {**BFLOAT16, **FLOAT16}.items()},
                   **{name: 200 * layers * row * 2 for name, (layers, row) in LATENT.items()}}
