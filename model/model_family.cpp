@@ -16,7 +16,8 @@ constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
 constexpr std::array<std::string_view, 2> kQwen3Types{"qwen3", "qwen3_vl_text"};
 constexpr std::array<std::string_view, 1> kQwen3Wrappers{"qwen3_vl"};
 constexpr std::array<std::string_view, 2> kQwen3Gguf{"qwen3", "qwen3vl"};
-constexpr std::array<std::string_view, 1> kMistralTypes{"mistral"};
+// ministral: Ministral-8B-Instruct-2410, Mistral's layers with sliding and full attention by layer_types.
+constexpr std::array<std::string_view, 2> kMistralTypes{"mistral", "ministral"};
 // Mistral3ForConditionalGeneration: a language model beside Pixtral's vision tower; its text_config
 // says which (mistral: Mistral Small 3.1 and 3.2; ministral3: Ministral 3).
 constexpr std::array<std::string_view, 1> kMistralWrappers{"mistral3"};

@@ -144,6 +144,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
                  selection bias (in a latent space for Super's); and their llama.cpp conversions
                  (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
+  ministral/     MinistralForCausalLM (Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's layers,
+                 sliding and full attention by layer_types.
   arcee/         ArceeForCausalLM (Arcee's AFM; --only arcee, after lfm2): Llama's layers, a relu² MLP without
                  a gate; and arcee_gguf, llama.cpp's conversion.
   lfm3/          Lfm3ForCausalLM (LFM3; --only lfm3, after lfm2): convolutions, sliding and full attention
@@ -1082,6 +1084,26 @@ def arcee_fixtures(out: Path) -> None:
     emit_released_and_gguf(out, "arcee", model, small_cases(5111))
 
 
+def ministral_fixtures(out: Path) -> None:
+    """Ministral (MinistralForCausalLM, Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's
+    layers, sliding (over 4 positions) and full attention interleaved by layer_types."""
+    from transformers import MinistralConfig, MinistralForCausalLM
+    config = MinistralConfig(vocab_size=384, hidden_size=16, intermediate_size=32, num_hidden_layers=4,
+                             num_attention_heads=2, num_key_value_heads=1, head_dim=8, max_position_embeddings=128,
+                             rms_norm_eps=1e-5, sliding_window=4,
+                             layer_types=["full_attention", "sliding_attention", "sliding_attention", "full_attention"],
+                             rope_parameters={"rope_type": "default", "rope_theta": 100000.0}, tie_word_embeddings=False,
+                             initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(MinistralForCausalLM, config, 5201)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(4.0)  # logits of a few units
+    model = bf16(model)
+    cases = small_cases(5211)
+    emit(out / "ministral", model, cases, saver=save_bf16(model))
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / file, out / "ministral" / file)
+
+
 def granite_moe_fixtures(out: Path) -> None:
     """Granite 3's mixture of experts with a shared MLP (GraniteMoeSharedForCausalLM, granitemoeshared;
     --only granite_moe, after lfm2): four attention layers with RoPE and Granite's multipliers, every
@@ -2005,7 +2027,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "arcee": arcee_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,
