@@ -367,7 +367,7 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
   // Mixtral renormalizes the chosen experts' probabilities always (gpt-oss's softmax over the top k
   // logits is the same); Qwen3MoeConfig's default is not to.
   moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss ||
-                        cfg.boolean("norm_topk_prob").value_or(family.arch == Architecture::Glm4Moe);
+                        cfg.boolean("norm_topk_prob").value_or(family.arch == Architecture::Glm4Moe || family.arch == Architecture::SolarOpen);
   moe.biases = family.expert_biases;
   if (granite) {
     // GraniteMoeTopKRouter: a softmax over the top k logits (the renormalized probabilities); the
@@ -418,14 +418,14 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
     for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
   }
-  if (family.arch == Architecture::Glm4Moe) {  // Glm4MoeConfig's defaults when absent
+  if (family.arch == Architecture::Glm4Moe || family.arch == Architecture::SolarOpen) {  // Glm4MoeConfig's defaults when absent
     moe.sigmoid_scores = true;
     moe.selection_bias = true;
     moe.groups = cfg.optional_integer("n_group").value_or(1);
     moe.groups_chosen = cfg.optional_integer("topk_group").value_or(1);
     moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
     moe.shared_intermediate_size = cfg.optional_integer("n_shared_experts").value_or(1) * moe.intermediate_size;
-    read_dense_lead(cfg, 1, spec, moe);
+    read_dense_lead(cfg, family.arch == Architecture::SolarOpen ? 0 : 1, spec, moe);  // Solar Open's: none
   }
   spec.moe = std::move(moe);
 }
@@ -548,7 +548,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
                                  .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere || lfm2 || ernie));
   const bool gemma = family->gemma_scaling;
   const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
-  const double default_theta = gemma3 || lfm2 ? 1'000'000.0
+  const double default_theta = gemma3 || lfm2 || family->arch == Architecture::SolarOpen ? 1'000'000.0
                                : family->arch == Architecture::GptOss ? 150'000.0
                                : ernie ? 500'000.0  // Ernie4_5Config's
                                        : 10'000.0;

@@ -100,6 +100,7 @@ constexpr std::array<TensorRename, 5> kGraniteRenames{{
 // Granite's experts beside its shared MLP, which keeps the dense MLP's names (no prefix of its own).
 constexpr ExpertNames kGraniteExperts{.router = "router", .shared = ""};
 constexpr std::array<std::string_view, 1> kLfm2MoeGguf{"lfm2moe"};
+constexpr std::array<std::string_view, 1> kSolarOpenTypes{"solar_open"};
 constexpr std::array<std::string_view, 1> kArceeTypes{"arcee"};
 constexpr std::array<std::string_view, 1> kArceeGguf{"arcee"};
 constexpr std::array<std::string_view, 1> kLfm3Types{"lfm3"};
@@ -141,8 +142,8 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-const std::array<ModelFamily, 39>& families() {
-  static const std::array<ModelFamily, 39> all{{
+const std::array<ModelFamily, 40>& families() {
+  static const std::array<ModelFamily, 40> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -260,6 +261,10 @@ const std::array<ModelFamily, 39>& families() {
        .qk_norm = true, .mixture_of_experts = true,
        .expert_names = {.block = "feed_forward", .gate = "w1", .up = "w3", .down = "w2", .selection_bias = "expert_bias"},
        .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
+      // Solar Open (Upstage's Solar-Open-100B): Llama's attention (RoPE on the whole head, no q/k
+      // norms) with GLM-4.5's experts (DeepSeek-V3's routing beside a shared expert) in every layer.
+      {.arch = Architecture::SolarOpen, .hf_model_types = kSolarOpenTypes, .gguf_architectures = {},
+       .mixture_of_experts = true},
       // Arcee's AFM (AFM-4.5B): Llama's layers with a relu² MLP without a gate (up, down).
       {.arch = Architecture::Arcee, .hf_model_types = kArceeTypes, .gguf_architectures = kArceeGguf,
        .gguf_permuted_qk = true, .activation = Activation::ReluSquared, .gated_mlp = false},

@@ -30,6 +30,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::FalconH1: return "falcon_h1";
     case Architecture::Lfm3: return "lfm3";
     case Architecture::Arcee: return "arcee";
+    case Architecture::SolarOpen: return "solar_open";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";

@@ -144,6 +144,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
                  selection bias (in a latent space for Super's); and their llama.cpp conversions
                  (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
+  solar_open/    SolarOpenForCausalLM (Solar-Open-100B's layout; --only solar_open, after lfm2): Llama's attention,
+                 GLM-4.5's experts in every layer; no GGUF (llama.cpp's tree has no solar_open).
   ministral/     MinistralForCausalLM (Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's layers,
                  sliding and full attention by layer_types.
   arcee/         ArceeForCausalLM (Arcee's AFM; --only arcee, after lfm2): Llama's layers, a relu² MLP without
@@ -1104,6 +1106,38 @@ def ministral_fixtures(out: Path) -> None:
         shutil.copy(out / "lfm2" / file, out / "ministral" / file)
 
 
+def solar_open_fixtures(out: Path) -> None:
+    """Solar Open (SolarOpenForCausalLM, Solar-Open-100B's layout; --only solar_open, after lfm2): Llama's
+    attention (RoPE on the whole head) and in every layer GLM-4.5's experts: 4 of 16 columns, 2 per
+    token by sigmoid scores plus a selection bias, renormalized, times 2.5, beside a shared expert.
+    No GGUF: the llama.cpp tree troupe compares against has no solar_open."""
+    from transformers import SolarOpenConfig, SolarOpenForCausalLM
+    config = SolarOpenConfig(vocab_size=384, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                             num_key_value_heads=1, head_dim=8, n_routed_experts=4, num_experts_per_tok=2,
+                             moe_intermediate_size=16, n_shared_experts=1, routed_scaling_factor=2.5,
+                             max_position_embeddings=128, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                             initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    model = build_model(SolarOpenForCausalLM, config, 5301)
+    gen = torch.Generator().manual_seed(5302)
+    with torch.no_grad():  # routers of a few units, a selection bias that changes choices, logits of a few units
+        for layer in model.model.layers:
+            layer.mlp.gate.weight.mul_(8.0)
+            layer.mlp.gate.e_score_correction_bias.copy_(0.3 * torch.randn(4, generator=gen))
+        model.lm_head.weight.mul_(4.0)
+    model = bf16(model)
+    cases = small_cases(5311)
+    unbiased = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in unbiased.model.layers:
+            layer.mlp.gate.e_score_correction_bias.zero_()
+    want = run_logits(model, cases[2][1])
+    moved = np.abs(run_logits(unbiased, cases[2][1]) - want).max() / np.abs(want).max()
+    assert moved > 0.05, f"solar_open: the selection bias moves the logits by {moved:.3f} of their largest only"
+    emit(out / "solar_open", model, cases, saver=save_bf16(model))
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / file, out / "solar_open" / file)
+
+
 def granite_moe_fixtures(out: Path) -> None:
     """Granite 3's mixture of experts with a shared MLP (GraniteMoeSharedForCausalLM, granitemoeshared;
     --only granite_moe, after lfm2): four attention layers with RoPE and Granite's multipliers, every
@@ -2027,7 +2061,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

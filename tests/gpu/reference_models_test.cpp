@@ -351,6 +351,19 @@ TEST_CASE("ernie4_5 and ernie4_5_moe (RoPE on interleaved pairs; experts by soft
   CHECK(dense.rope.theta == 500000.0);
 }
 
+TEST_CASE("solar_open (Solar Open: Llama's attention, GLM-4.5's experts in every layer) matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("solar_open");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/solar_open")).spec();
+  CHECK(spec.arch == Architecture::SolarOpen);
+  CHECK((spec.rotary_dims() == spec.head_dim && !spec.qk_norm && spec.rope.theta == 1e6));
+  REQUIRE(spec.moe);
+  CHECK((spec.sparse_mlp(0) && spec.sparse_mlp(1)));  // no dense lead
+  CHECK((spec.moe->sigmoid_scores && spec.moe->selection_bias && spec.moe->normalize_top_k));
+  CHECK(spec.moe->weights_scale == 2.5);
+  CHECK(spec.moe->shared_intermediate_size == 16);
+}
+
 TEST_CASE("ministral (Ministral-8B-2410's layout: Mistral's layers, sliding and full attention by layer_types) "
           "matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("ministral");
@@ -955,7 +968,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "arcee", "arcee_gguf", "ministral", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
