@@ -104,20 +104,7 @@ constexpr std::array<std::string_view, 1> kSolarOpenTypes{"solar_open"};
 constexpr std::array<std::string_view, 1> kArceeTypes{"arcee"};
 constexpr std::array<std::string_view, 1> kArceeGguf{"arcee"};
 constexpr std::array<std::string_view, 1> kLfm3Types{"lfm3"};
-// LFM2's names, and the gate per head as transformers holds it in memory (g_proj) under the
-// checkpoints' name (gate_proj).
-constexpr std::array<TensorRename, 10> kLfm3Renames{{
-    {".operator_norm.", ".input_layernorm."},
-    {".ffn_norm.", ".post_attention_layernorm."},
-    {".feed_forward.w1.", ".mlp.gate_proj."},
-    {".feed_forward.w3.", ".mlp.up_proj."},
-    {".feed_forward.w2.", ".mlp.down_proj."},
-    {".self_attn.out_proj.", ".self_attn.o_proj."},
-    {".self_attn.q_layernorm.", ".self_attn.q_norm."},
-    {".self_attn.k_layernorm.", ".self_attn.k_norm."},
-    {"model.embedding_norm.", "model.norm."},
-    {".self_attn.g_proj.", ".self_attn.gate_proj."},
-}};
+
 constexpr std::array<std::string_view, 1> kFalconH1Types{"falcon_h1"};
 constexpr std::array<std::string_view, 1> kFalconH1Gguf{"falcon-h1"};
 // Falcon-H1's names for the MLP, the norm before it and the final norm.
@@ -141,6 +128,18 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {".self_attn.k_layernorm.", ".self_attn.k_norm."},
     {"model.embedding_norm.", "model.norm."},
 }};
+
+// Two rename lists, one after the other.
+template <std::size_t N, std::size_t M>
+constexpr std::array<TensorRename, N + M> joined(const std::array<TensorRename, N>& a, const std::array<TensorRename, M>& b) {
+  std::array<TensorRename, N + M> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = a[i];
+  for (std::size_t i = 0; i < M; ++i) out[N + i] = b[i];
+  return out;
+}
+// LFM2's names, and the gate per head as transformers holds it in memory (g_proj) under the
+// checkpoints' name (gate_proj).
+constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
 const std::array<ModelFamily, 40>& families() {
   static const std::array<ModelFamily, 40> all{{

@@ -648,6 +648,18 @@ def minimax_m2_fixtures(out: Path) -> None:
                        sentencepiece_class="minimax.MiniMaxM2Model", outtype="bf16")
 
 
+def assert_layers_count(name: str, what: str, model, cases, edit, at_least: float = 0.1) -> None:
+    """`edit` applied to every layer of a copy of `model` (an edit that silences a part: `what`) moves
+    the longest case's logits by at least `at_least` of their largest: the part counts in the fixture."""
+    changed = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in changed.model.layers:
+            edit(layer)
+    want = run_logits(model, cases[2][1])
+    moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
+    assert moved > at_least, f"{name}: {what} move the logits by {moved:.3f} of their largest only"
+
+
 def small_cases(seed: int, lengths=(("single", [10]), ("batch", [3, 9]), ("long", [25]))) -> list:
     """The cases of the hybrids' fixtures (vocabulary 384, 47 positions): fewer rows of logits than
     make_sequences gives, for the room the tree that travels to a lent GPU has left."""
@@ -962,21 +974,16 @@ def nemotron_h_fixtures(out: Path) -> None:
         spread_nemotron_h(model, seed + 1)
         model = bf16(model)
         cases = small_cases(seed + 10)
-        # Each part counts in the logits: edited in a copy of the model, the logits move.
-        checks = {"linear_attention": ("the Mamba-2 state", lambda m: m.A_log.fill_(6.0)),
-                  "mlp": ("the MLPs", lambda m: m.down_proj.weight.zero_()),
-                  "moe": ("the experts", lambda m: m.experts.down_proj.zero_())}
-        for kind, (what, change) in [*checks.items(), ("moe", ("the selection bias", lambda m: m.gate.e_score_correction_bias.zero_()))]:
-            changed = copy.deepcopy(model)
-            layers = [layer for layer in changed.model.layers if layer.block_type == kind]
-            if not layers:
-                continue
-            with torch.no_grad():
-                for layer in layers:
-                    change(layer.mixer)
-            want = run_logits(model, cases[2][1])
-            moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
-            assert moved > 0.1, f"{name}: {what} move the logits by {moved:.3f} of their largest only"
+        # Each part of the layers the pattern has counts in the logits.
+        checks = (("M", "the Mamba-2 state", lambda m: m.A_log.fill_(6.0)),
+                  ("-", "the MLPs", lambda m: m.down_proj.weight.zero_()),
+                  ("E", "the experts", lambda m: m.experts.down_proj.zero_()),
+                  ("E", "the selection bias", lambda m: m.gate.e_score_correction_bias.zero_()))
+        kinds = {"M": "linear_attention", "-": "mlp", "E": "moe"}
+        for letter, what, change in checks:
+            if letter in pattern:
+                assert_layers_count(name, what, model, cases,
+                                    lambda layer: change(layer.mixer) if layer.block_type == kinds[letter] else None)
         emit_released_and_gguf(out, name, model, cases, saver=save_nemotron_h_released(model, pattern),
                                sentencepiece_class="nemotron.NemotronHModel", prelude=NEMOTRON_H_CONFIG_JSON)
         names = load_file(str(out / name / "model.safetensors"))
@@ -1015,15 +1022,8 @@ def falcon_h1_fixtures(out: Path) -> None:
     model = bf16(model)
     cases = small_cases(4811)
     # The Mamba-2 layers and the attention both count in the logits.
-    for what, change in (("the Mamba-2 layers", lambda layer: layer.mamba.out_proj.weight.zero_()),
-                         ("the attention", lambda layer: layer.self_attn.o_proj.weight.zero_())):
-        changed = copy.deepcopy(model)
-        with torch.no_grad():
-            for layer in changed.model.layers:
-                change(layer)
-        want = run_logits(model, cases[2][1])
-        moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
-        assert moved > 0.1, f"falcon_h1: {what} move the logits by {moved:.3f} of their largest only"
+    assert_layers_count("falcon_h1", "the Mamba-2 layers", model, cases, lambda layer: layer.mamba.out_proj.weight.zero_())
+    assert_layers_count("falcon_h1", "the attention", model, cases, lambda layer: layer.self_attn.o_proj.weight.zero_())
     emit_released_and_gguf(out, "falcon_h1", model, cases, sentencepiece_class="falcon_h1.FalconH1Model")
     names = load_file(str(out / "falcon_h1" / "model.safetensors"))
     assert "model.layers.0.mamba.in_proj.weight" in names and "model.final_layernorm.weight" in names, sorted(names)[:8]
@@ -1053,16 +1053,9 @@ def lfm3_fixtures(out: Path) -> None:
         model.model.embed_tokens.weight.mul_(4.0)
     model = bf16(model)
     cases = small_cases(5011)
-    for what, change in (("the gates", lambda layer: layer.self_attn.g_proj.weight.zero_()),
-                         ("the output norms", lambda layer: layer.post_ffn_norm.weight.fill_(1.0))):
-        changed = copy.deepcopy(model)
-        with torch.no_grad():
-            for layer in changed.model.layers:
-                if what != "the gates" or not hasattr(layer, "conv"):
-                    change(layer)
-        want = run_logits(model, cases[2][1])
-        moved = np.abs(run_logits(changed, cases[2][1]) - want).max() / np.abs(want).max()
-        assert moved > 0.05, f"lfm3: {what} move the logits by {moved:.3f} of their largest only"
+    assert_layers_count("lfm3", "the gates", model, cases,
+                        lambda layer: None if hasattr(layer, "conv") else layer.self_attn.g_proj.weight.zero_(), 0.05)
+    assert_layers_count("lfm3", "the output norms", model, cases, lambda layer: layer.post_ffn_norm.weight.fill_(1.0), 0.05)
     emit(out / "lfm3", model, cases, saver=save_bf16(model))
     reloaded = Lfm3ForCausalLM.from_pretrained(out / "lfm3", dtype=torch.float32, attn_implementation="eager").eval()
     assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), "lfm3 reload"
@@ -1126,13 +1119,8 @@ def solar_open_fixtures(out: Path) -> None:
         model.lm_head.weight.mul_(4.0)
     model = bf16(model)
     cases = small_cases(5311)
-    unbiased = copy.deepcopy(model)
-    with torch.no_grad():
-        for layer in unbiased.model.layers:
-            layer.mlp.gate.e_score_correction_bias.zero_()
-    want = run_logits(model, cases[2][1])
-    moved = np.abs(run_logits(unbiased, cases[2][1]) - want).max() / np.abs(want).max()
-    assert moved > 0.05, f"solar_open: the selection bias moves the logits by {moved:.3f} of their largest only"
+    assert_layers_count("solar_open", "the selection bias", model, cases,
+                        lambda layer: layer.mlp.gate.e_score_correction_bias.zero_(), 0.05)
     emit(out / "solar_open", model, cases, saver=save_bf16(model))
     for file in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "lfm2" / file, out / "solar_open" / file)
