@@ -623,7 +623,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::FalconH1) read_falcon_h1(cfg, spec);
   if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
   // Lfm2MoeMLP takes intermediate_size as it is.
-  if (lfm2) read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2);
+  if (lfm2) {
+    read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2, /*sliding_layers=*/family->arch == Architecture::Lfm3);
+  }
   if (family->arch == Architecture::Lfm3) {  // Lfm3Config's switches, both on by default
     spec.sandwich_norms = cfg.boolean("use_sandwich_norm").value_or(true);
     spec.attention_head_gate = cfg.boolean("use_attention_gate").value_or(true);

@@ -8,11 +8,12 @@ namespace troupe::config_json {
 
 namespace {
 
-// A hybrid's layer_types into spec.layer_mixer: each "full_attention" or "sliding_attention" (LFM3's;
-// read_windows gives those their window) or the family's other type
+// A hybrid's layer_types into spec.layer_mixer: each "full_attention" (or, with `sliding`,
+// "sliding_attention": LFM3's, which read_windows gives their window) or the family's other type
 // `name`, read as `mixer` (legacy names as current_layer_type reads them). False when the config
 // lists none.
-bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view family, std::string_view name, Mixer mixer) {
+bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view family, std::string_view name, Mixer mixer,
+                      bool sliding = false) {
   const json::value* types = cfg.find("layer_types");
   if (types == nullptr || !types->is_array()) return false;
   if (static_cast<int64_t>(types->as_array().size()) != spec.num_layers) {
@@ -23,9 +24,9 @@ bool read_layer_types(const ConfigView& cfg, ModelSpec& spec, std::string_view f
   for (std::size_t i = 0; i < spec.layer_mixer.size(); ++i) {
     const json::value& t = types->as_array()[i];
     const std::string_view type = current_layer_type(t.is_string() ? std::string_view(t.as_string()) : std::string_view());
-    if (type != name && type != "full_attention" && type != "sliding_attention") {
+    if (type != name && type != "full_attention" && (!sliding || type != "sliding_attention")) {
       cfg.fail("layer_types holds " + json::serialize(t) + " (" + std::string(family) + "'s are \"" + std::string(name) +
-               "\", \"full_attention\" and \"sliding_attention\")");
+               "\" and \"full_attention\"" + (sliding ? " and \"sliding_attention\")" : ")"));
     }
     if (type == name) spec.layer_mixer[i] = mixer;
   }
@@ -88,7 +89,7 @@ std::string_view current_layer_type(std::string_view type) {
 // times block_ffn_dim_multiplier and rounded up to block_multiple_of when a multiplier is given
 // (with `width_rule`: LFM2-MoE's dense layers take intermediate_size as it is).
 
-void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule) {
+void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule, bool sliding_layers) {
   int64_t ff = cfg.present("block_ff_dim") ? cfg.integer("block_ff_dim") : cfg.integer("intermediate_size");
   if (width_rule && cfg.boolean("block_auto_adjust_ff_dim").value_or(true)) {
     ff = static_cast<int64_t>(2.0 * static_cast<double>(ff) / 3.0);
@@ -102,7 +103,7 @@ void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule) {
   }
   spec.intermediate_size = ff;
   spec.rms_eps = cfg.number("norm_eps").value_or(1e-5);
-  if (!read_layer_types(cfg, spec, "LFM2", "conv", Mixer::ShortConv)) {
+  if (!read_layer_types(cfg, spec, sliding_layers ? "LFM3" : "LFM2", "conv", Mixer::ShortConv, sliding_layers)) {
     spec.layer_mixer.assign(static_cast<std::size_t>(spec.num_layers), Mixer::Attention);
     if (const json::value* attending = cfg.find("full_attn_idxs"); attending != nullptr && attending->is_array()) {
       std::fill(spec.layer_mixer.begin(), spec.layer_mixer.end(), Mixer::ShortConv);

@@ -13,7 +13,9 @@ namespace troupe::config_json {
 // (Granite 4.0-H's released configs) as "linear_attention" and "full_attention", for every family.
 std::string_view current_layer_type(std::string_view type);
 
-void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule);
+// LFM2's and LFM3's (`sliding_layers`: LFM3's layer types include sliding attention); `width_rule`:
+// the MLP's width derived from block_ff_dim as LFM2's is.
+void read_lfm2(const ConfigView& cfg, ModelSpec& spec, bool width_rule, bool sliding_layers = false);
 void read_granite_hybrid(const ConfigView& cfg, ModelSpec& spec);
 void read_nemotron_h(const ConfigView& cfg, ModelSpec& spec);
 void read_falcon_h1(const ConfigView& cfg, ModelSpec& spec);

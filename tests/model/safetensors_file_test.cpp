@@ -127,8 +127,8 @@ TEST_CASE("Hugging Face configs become ModelSpecs", "[model][config]") {
   SECTION("unsupported options are refused by name") {
     auto cfg = boost::json::parse(R"({"model_type":"llama","hidden_size":64,"intermediate_size":128,
       "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100,"max_position_embeddings":128,
-      "rope_scaling":{"rope_type":"proportional","factor":4.0}})").as_object();
-    CHECK_THROWS_WITH(spec_from_hf_config(cfg, "config.json"), Contains("proportional") && Contains("longrope"));
+      "rope_scaling":{"rope_type":"mrope","factor":4.0}})").as_object();
+    CHECK_THROWS_WITH(spec_from_hf_config(cfg, "config.json"), Contains("mrope") && Contains("longrope"));
     cfg["rope_scaling"] = nullptr;
     cfg["hidden_act"] = "relu";
     CHECK_THROWS_WITH(spec_from_hf_config(cfg, "config.json"), Contains("relu"));
