@@ -395,16 +395,21 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
-def emit_released_and_gguf(out: Path, name: str, model, cases, saver=None, tokenizer_from: str = "lfm2",
-                           **gguf_args) -> None:
+def emit_released(out: Path, name: str, model, cases, saver=None, tokenizer_from: str = "lfm2") -> None:
     """out/name as transformers saves `model` (or `saver` writes it), checked to read back to the same
-    logits, with the tokenizer files of the fixture `tokenizer_from`; and out/name_gguf, llama.cpp's
-    conversion of that folder (BF16 unless gguf_args say otherwise)."""
+    logits, with the tokenizer files of the fixture `tokenizer_from`."""
     emit(out / name, model, cases, saver=saver or save_bf16(model))
     reloaded = type(model).from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
     assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), f"{name} reload"
     for file in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / tokenizer_from / file, out / name / file)
+
+
+def emit_released_and_gguf(out: Path, name: str, model, cases, saver=None, tokenizer_from: str = "lfm2",
+                           **gguf_args) -> None:
+    """emit_released's out/name, and out/name_gguf, llama.cpp's conversion of that folder (BF16 unless
+    gguf_args say otherwise)."""
+    emit_released(out, name, model, cases, saver, tokenizer_from)
     emit_llamacpp_gguf(out / f"{name}_gguf", out / name, model, cases, 384, **{"outtype": "bf16", **gguf_args})
 
 
@@ -1056,11 +1061,7 @@ def lfm3_fixtures(out: Path) -> None:
     assert_layers_count("lfm3", "the gates", model, cases,
                         lambda layer: None if hasattr(layer, "conv") else layer.self_attn.g_proj.weight.zero_(), 0.05)
     assert_layers_count("lfm3", "the output norms", model, cases, lambda layer: layer.post_ffn_norm.weight.fill_(1.0), 0.05)
-    emit(out / "lfm3", model, cases, saver=save_bf16(model))
-    reloaded = Lfm3ForCausalLM.from_pretrained(out / "lfm3", dtype=torch.float32, attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), "lfm3 reload"
-    for file in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / file, out / "lfm3" / file)
+    emit_released(out, "lfm3", model, cases)
 
 
 def arcee_fixtures(out: Path) -> None:
@@ -1094,9 +1095,7 @@ def ministral_fixtures(out: Path) -> None:
         model.lm_head.weight.mul_(4.0)  # logits of a few units
     model = bf16(model)
     cases = small_cases(5211)
-    emit(out / "ministral", model, cases, saver=save_bf16(model))
-    for file in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / file, out / "ministral" / file)
+    emit_released(out, "ministral", model, cases)
 
 
 def solar_open_fixtures(out: Path) -> None:
@@ -1121,9 +1120,7 @@ def solar_open_fixtures(out: Path) -> None:
     cases = small_cases(5311)
     assert_layers_count("solar_open", "the selection bias", model, cases,
                         lambda layer: layer.mlp.gate.e_score_correction_bias.zero_(), 0.05)
-    emit(out / "solar_open", model, cases, saver=save_bf16(model))
-    for file in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / file, out / "solar_open" / file)
+    emit_released(out, "solar_open", model, cases)
 
 
 def granite_moe_fixtures(out: Path) -> None:
