@@ -85,7 +85,13 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
   CpuWeight w;
   w.cols_ = parts.front().col_range().size();
   w.mode_ = mode;
-  for (const Part& part : parts) {
+  // A tensor widened to float32 is widened once for neighbouring parts that read it (Falcon-H1's
+  // in_proj in five runs of rows, each with its multiplier).
+  std::string widened_name;
+  std::vector<float> widened;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const Part& part = parts[i];
+    const bool last_of_tensor = i + 1 == parts.size() || parts[i + 1].name != part.name;
     const IndexRange cols = part.col_range();
     if (cols.size() != w.cols_) throw std::invalid_argument("CpuWeight: " + part.name + " has another column count");
     const int64_t nrows = part.row_count(), stored_cols = part.stored_cols();
@@ -120,13 +126,20 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
                                      part.row_ranges(), static_cast<int64_t>(dtype_bytes_for(type, cols.begin)), row_bytes);
       w.add_segment(Segment{type, 0, nrows, row_bytes, {}, WeightBytes(bytes.begin(), bytes.end())});
     } else {
-      std::vector<float> values = select_part(model.load_f32(part.name, part.shape), part);
+      if (widened_name != part.name) {
+        widened = model.load_f32(part.name, part.shape);
+        widened_name = part.name;
+      }
+      // The last part to read it takes the widened tensor itself (a copy for the others).
+      std::vector<float> values = last_of_tensor ? select_part(std::move(widened), part) : select_part(widened, part);
+      if (last_of_tensor) widened_name.clear();
       if (part.scale != 1.0f) {
         for (float& v : values) v *= part.scale;
       }
       w.add_segment(Segment{DType::F32, 0, nrows, 0, std::move(values), {}});
     }
-    model.release_pages(part.name);  // the copy is what we read from now on
+    // The copy is what we read from now on (once no next part reads the tensor).
+    if (last_of_tensor) model.release_pages(part.name);
   }
   w.interleave_segments();
   return w;
