@@ -9,6 +9,7 @@
 // blocks a sequence owns is decided outside the backend (pipeline/KvBlockManager); the backend
 // only reads and writes the slots it is told to.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -138,8 +139,10 @@ class StepFailure : public std::runtime_error {
 // reject the same inputs with the same messages. Throws InvalidSequence for the first bad one.
 void validate_step(const StepBatch& batch, const ModelSpec& spec, int64_t block_size, int64_t num_blocks);
 
-// Number of KV blocks that fit `options` for a model whose cache stores a row of head_dim values
-// in `row_bytes` (bytes per block = 2 · attention layers · block_size · kv_heads · row_bytes).
-int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec, int64_t row_bytes);
+// Number of KV blocks that fit `options` for a model whose cache stores one head's row of d values
+// in `head_row_bytes(d)` bytes (bytes per block = planes · block_size · Σ over attention layers of
+// their kv heads · head_row_bytes(their head dim)).
+int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec,
+                      const std::function<int64_t(int64_t head_dim)>& head_row_bytes);
 
 }  // namespace troupe

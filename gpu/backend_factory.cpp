@@ -38,6 +38,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   if (spec.short_conv) return lacks("short-convolution layers (LFM2)");
   if (spec.delta_net) return lacks("gated delta net layers (Qwen3.5, Qwen3-Next)");
   if (spec.attention_head_gate) return lacks("a gate per attention head (LFM3)");
+  if (spec.varied_heads() || spec.value_norm || spec.layer_scalar) {
+    return lacks("Gemma 4's layers (heads of two sizes, value norms, a scalar per layer)");
+  }
   if (!spec.gated_mlp || !spec.layer_mlp.empty()) {
     return lacks("layers of one sublayer each or MLPs without a gate (Nemotron-H)");
   }

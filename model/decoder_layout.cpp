@@ -71,6 +71,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
                  d + "conv1d.weight", d + "A_log", d + "A", d + "dt_bias", d + "norm.weight", d + "out_proj.weight"};
     } else if (L.mixer != Mixer::Mamba2) {
       add_attention(spec, p, L);
+      if (spec.values_are_keys(i)) L.v.clear();  // Gemma 4's full layers: the values are k_proj's
     }
     if (spec.runs_mamba(i)) {  // the layer's mixer, or beside its attention (Falcon-H1)
       const std::string m = p + "mamba.";
@@ -128,6 +129,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     }
     L.window = spec.window(i);
     L.rope = spec.uses_rope(i);
+    if (spec.layer_scalar) L.layer_scalar = p + "layer_scalar";
     layout.layers.push_back(std::move(L));
   }
   return layout;

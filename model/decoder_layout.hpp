@@ -17,6 +17,7 @@
 //        chosen by the router; ModelSpec::moe; with biases on the router and each projection when
 //        their names are given; plus the shared experts' dense MLP on every token when named)
 //   x += [mlp_out_norm](h)
+//   [x ×= layer_scalar]
 //
 // where a bracketed step is there when its tensor name is not empty. A layer without a mixer
 // (Mixer::None) is its MLP block alone, and a layer without an MLP (LayerLayout::mlp false) its
@@ -32,7 +33,9 @@ namespace troupe {
 
 struct LayerLayout {
   std::string attention_norm;      // RMSNorm before attention; empty without (OLMo 2)
-  std::string q, k, v, o;          // projection weights (latent attention: q alone, or none, and o)
+  // projection weights (latent attention: q alone, or none, and o); v empty when the values are
+  // k's projection (ModelSpec::values_from_keys)
+  std::string q, k, v, o;
   // What mixes the layer's tokens. A ShortConv layer has no q, k, v, o (nor attention features) but
   // in_proj [3 hidden, hidden], the taps [hidden, 1, kernel] (GGUF: [hidden, kernel]), out_proj
   // [hidden, hidden], and their biases when ShortConvSpec::bias (empty otherwise).
@@ -94,6 +97,7 @@ struct LayerLayout {
   bool parallel_mlp = false;
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
   bool rope = true;                // q and k rotated by position (false: a NoPE layer, SmolLM3)
+  std::string layer_scalar;        // [1], the stream × it at the layer's end; empty without (ModelSpec::layer_scalar)
 };
 
 struct DecoderLayout {

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
 #include "model/config_view.hpp"
+#include "model/gemma4_config.hpp"
 #include "model/hybrid_configs.hpp"
 #include "model/model_family.hpp"
 
@@ -199,7 +200,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
     for (int64_t i = 0; i < spec.num_layers; ++i) {
       sliding[static_cast<std::size_t>(i)] = letters[static_cast<std::size_t>(i) % letters.size()] == 'L';
     }
-  } else if (window && (family.arch == Architecture::Gemma3 || family.arch == Architecture::Cohere2 ||
+  } else if (window && (family.arch == Architecture::Gemma3 || family.arch == Architecture::Gemma4 || family.arch == Architecture::Cohere2 ||
                         family.arch == Architecture::Exaone4 || family.arch == Architecture::GptOss)) {
     // Every pattern-th layer global (the family's period when absent: Gemma 3 6, Cohere 2 and EXAONE 4
     // 4, gpt-oss 2).
@@ -512,6 +513,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
+  if (family->arch == Architecture::Gemma4) text = with_gemma4_defaults(std::move(text));
   const ConfigView cfg(text, where);
 
   ModelSpec spec;
@@ -647,6 +649,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   read_windows(cfg, spec, *family);
   if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
+  if (family->arch == Architecture::Gemma4) read_gemma4(cfg, spec);  // after the windows: its full layers differ
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));
   if (spec.eos_token_ids.empty()) spec.eos_token_ids = token_ids(top_view.find("eos_token_id"));

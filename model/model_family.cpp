@@ -27,6 +27,10 @@ constexpr std::array<std::string_view, 1> kMinistral3Gguf{"mistral3"};
 constexpr std::array<std::string_view, 1> kGemma3Types{"gemma3_text"};
 constexpr std::array<std::string_view, 1> kGemma3Wrappers{"gemma3"};
 constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
+// gemma4_text: Gemma4ForCausalLM; gemma4: Gemma4ForConditionalGeneration, whose text part is read.
+constexpr std::array<std::string_view, 1> kGemma4Types{"gemma4_text"};
+constexpr std::array<std::string_view, 1> kGemma4Wrappers{"gemma4"};
+constexpr std::array<std::string_view, 1> kGemma4Gguf{"gemma4"};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
 constexpr std::array<std::string_view, 1> kGemma2Gguf{"gemma2"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
@@ -141,8 +145,8 @@ constexpr std::array<TensorRename, N + M> joined(const std::array<TensorRename, 
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 40>& families() {
-  static const std::array<ModelFamily, 40> all{{
+const std::array<ModelFamily, 41>& families() {
+  static const std::array<ModelFamily, 41> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -160,6 +164,12 @@ const std::array<ModelFamily, 40>& families() {
        .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},
       {.arch = Architecture::Gemma3, .hf_model_types = kGemma3Types, .hf_wrapper_types = kGemma3Wrappers,
        .gguf_architectures = kGemma3Gguf,
+       .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 6,
+       .activation = Activation::GeluTanh},
+      // Gemma 4: Gemma 3's layers with heads of another size in the full-attention layers, values
+      // from the keys' projection there, value norms, a scalar per layer (model/gemma4_config).
+      {.arch = Architecture::Gemma4, .hf_model_types = kGemma4Types, .hf_wrapper_types = kGemma4Wrappers,
+       .gguf_architectures = kGemma4Gguf,
        .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 6,
        .activation = Activation::GeluTanh},
       // Llama-shaped, with an optional clip_qkv and sliding window.

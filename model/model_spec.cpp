@@ -31,6 +31,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Lfm3: return "lfm3";
     case Architecture::Arcee: return "arcee";
     case Architecture::SolarOpen: return "solar_open";
+    case Architecture::Gemma4: return "gemma4";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -100,7 +101,7 @@ void ModelSpec::rope_on_sliding_layers_only() {
 }
 
 double ModelSpec::attention_scale_of(int64_t layer) const {
-  const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim_of(layer)));
   // Latent attention: RoPE's factor scales only the rotated dimensions, which the backend does.
   if (mla) return base;
   const double m = rope_attention_factor(rope_of(layer));
@@ -144,8 +145,29 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": " + std::to_string(rotary_dim) + " rotary dimensions of a head of " +
                      std::to_string(head_dim) + " (an even number, at most the head's)");
   }
-  validate_rope(rope, rotary_dims(), source, "the");
-  if (local_rope) validate_rope(*local_rope, rotary_dims(), source, "the sliding-window layers'");
+  for (const auto* per_layer : {&layer_head_dim, &layer_kv_heads}) {
+    if (!per_layer->empty() && static_cast<int64_t>(per_layer->size()) != num_layers) {
+      throw ModelError(source + ": per-layer head sizes for " + std::to_string(per_layer->size()) + " of " +
+                       std::to_string(num_layers) + " layers");
+    }
+  }
+  for (int64_t i = 0; i < num_layers && varied_heads(); ++i) {
+    const int64_t d = head_dim_of(i), kv = kv_heads_of(i);
+    if (d <= 0 || d % 2 != 0 || kv <= 0 || num_heads % kv != 0) {
+      throw ModelError(source + ": layer " + std::to_string(i) + " has " + std::to_string(kv) + " key/value heads of " +
+                       std::to_string(d) + " (an even head size, and a divisor of the " + std::to_string(num_heads) +
+                       " attention heads)");
+    }
+  }
+  // Each RoPE over the heads of the layers that apply it (Gemma 4's two kinds of layers differ).
+  const auto rotary_of = [&](bool sliding) {
+    for (int64_t i = 0; i < num_layers; ++i) {
+      if ((window(i) > 0) == sliding) return rotary_dims_of(i);
+    }
+    return rotary_dims();
+  };
+  validate_rope(rope, local_rope ? rotary_of(false) : rotary_dims(), source, "the");
+  if (local_rope) validate_rope(*local_rope, rotary_of(true), source, "the sliding-window layers'");
   if (!layer_window.empty() && static_cast<int64_t>(layer_window.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_window.size()) + " layer attention types for " +
                      std::to_string(num_layers) + " layers");

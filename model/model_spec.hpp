@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -301,6 +301,18 @@ struct ModelSpec {
     double mamba_out = 1.0, gate = 1.0, down = 1.0;
   };
   Multipliers multipliers;
+  // Per layer, its head dimension and key/value heads where they are not head_dim and num_kv_heads
+  // (Gemma 4's full-attention layers: heads of 512 over fewer key/value heads than its sliding
+  // layers' 256); empty: every layer's are those. The KV cache of each layer is sized by its own.
+  std::vector<int64_t> layer_head_dim, layer_kv_heads;
+  // Gemma 4's attention_k_eq_v: the full-attention layers (window 0) have no v_proj; their values
+  // are k_proj's output before k's norm and RoPE.
+  bool values_from_keys = false;
+  // Each head's values go through an RMSNorm without a weight (Gemma 4's v_norm).
+  bool value_norm = false;
+  // Each layer ends by multiplying the residual stream by its own scalar, a tensor of the
+  // checkpoint (Gemma 4's layer_scalar).
+  bool layer_scalar = false;
   // q_proj gives each head's queries followed by as many gate values: the attention's output is
   // multiplied by σ(gate) before o_proj (Qwen3.5, Qwen3-Next).
   bool attention_output_gate = false;
@@ -311,6 +323,17 @@ struct ModelSpec {
   int64_t q_width() const { return num_heads * head_dim; }
   int64_t rotary_dims() const { return rotary_dim > 0 ? rotary_dim : head_dim; }
   int64_t kv_width() const { return num_kv_heads * head_dim; }
+  int64_t head_dim_of(int64_t layer) const {
+    return layer_head_dim.empty() ? head_dim : layer_head_dim[static_cast<std::size_t>(layer)];
+  }
+  int64_t kv_heads_of(int64_t layer) const {
+    return layer_kv_heads.empty() ? num_kv_heads : layer_kv_heads[static_cast<std::size_t>(layer)];
+  }
+  // Whether some layer's heads differ from the others' (ModelSpec::layer_head_dim).
+  bool varied_heads() const { return !layer_head_dim.empty() || !layer_kv_heads.empty(); }
+  int64_t rotary_dims_of(int64_t layer) const { return rotary_dim > 0 ? rotary_dim : head_dim_of(layer); }
+  // Whether layer `layer`'s values are its keys' projection (values_from_keys on a full layer).
+  bool values_are_keys(int64_t layer) const { return values_from_keys && window(layer) == 0; }
   // Planes of the KV cache per layer: keys and values, or the latent alone (MlaSpec).
   int64_t kv_planes() const { return mla ? 1 : 2; }
   int64_t window(int64_t layer) const {

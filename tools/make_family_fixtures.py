@@ -1064,6 +1064,46 @@ def lfm3_fixtures(out: Path) -> None:
     emit_released(out, "lfm3", model, cases)
 
 
+def gemma4_config(**overrides):
+    """Gemma 4 31B's layout in miniature: sliding layers (window 4) of 2 key/value heads of 8 around
+    full layers of one key/value head of 16 whose values are their keys' projection
+    (attention_k_eq_v), proportional RoPE on a quarter of the full layers' heads, soft-capped logits."""
+    from transformers import Gemma4TextConfig
+    args = dict(vocab_size=384, hidden_size=32, intermediate_size=48, num_hidden_layers=5, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=8, global_head_dim=16, num_global_key_value_heads=1,
+                attention_k_eq_v=True, sliding_window=4, hidden_size_per_layer_input=0, final_logit_softcapping=8.0,
+                layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention",
+                             "full_attention"],
+                max_position_embeddings=128, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    args.update(overrides)
+    return Gemma4TextConfig(**args)
+
+
+def spread_gemma4(model, seed: int) -> None:
+    """Norm weights around 1 (Gemma 4's norms scale by w, not 1 + w) and layer scalars between 0.5
+    and 1.5, so that a (1 + w) reading or a missing scalar moves the logits."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+        for layer in model.model.layers:
+            layer.layer_scalar.copy_((0.5 + torch.rand(1, generator=gen)).to(torch.bfloat16).float())
+        model.model.embed_tokens.weight.mul_(4.0)
+
+
+def gemma4_fixtures(out: Path) -> None:
+    """Gemma 4 (Gemma4ForCausalLM; --only gemma4, after lfm2): gemma4_config's dense model, as
+    transformers saves it (per_layer_config for the full layers' heads)."""
+    from transformers import Gemma4ForCausalLM
+    model = build_model(Gemma4ForCausalLM, gemma4_config(), 5201)
+    spread_gemma4(model, 5202)
+    model = bf16(model)
+    cases = small_cases(5211)
+    assert_layers_count("gemma4", "the layer scalars", model, cases, lambda layer: layer.layer_scalar.fill_(1.0), 0.05)
+    emit_released(out, "gemma4", model, cases)
+
+
 def arcee_fixtures(out: Path) -> None:
     """Arcee's AFM (ArceeForCausalLM; --only arcee, after lfm2): Llama's layers (2 of them, RoPE, 2
     heads over 1 KV head) with a relu² MLP without a gate; as transformers saves it, and arcee_gguf,
@@ -2046,7 +2086,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

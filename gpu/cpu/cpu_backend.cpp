@@ -56,30 +56,48 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   intermediate_ = shard_.intermediate.size();
   if (block_size_ <= 0) throw std::invalid_argument("KV block size must be positive");
   kv_dtype_ = cpu::resolve_kv_dtype(options.kv_cache_dtype, model_float_dtype(model));
-  if (const std::string why = cpu::kv_dtype_unsupported(kv_dtype_, spec_.head_dim); !why.empty()) {
-    throw ConfigError("--kv-cache-dtype " + options.kv_cache_dtype + ": " + why);
+  for (int64_t layer = 0; layer < spec_.num_layers; ++layer) {
+    if (const std::string why = cpu::kv_dtype_unsupported(kv_dtype_, spec_.head_dim_of(layer)); !why.empty()) {
+      throw ConfigError("--kv-cache-dtype " + options.kv_cache_dtype + ": " + why);
+    }
+  }
+  if (communicator_ && spec_.varied_heads()) {
+    throw ConfigError("--tensor-parallel-size " + std::to_string(shard_.size) + ": layers whose heads differ in size (" +
+                      std::string(architecture_name(spec_.arch)) + ") do not split across ranks yet");
   }
   // From the whole model's geometry, so that every rank of a group has the same number of blocks.
-  num_blocks_ = kv_blocks_for(options, spec_, cpu::kv_row_bytes(kv_dtype_, spec_.head_dim));
-  inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.rotary_dims());
-  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.rotary_dims());
+  num_blocks_ = kv_blocks_for(options, spec_, [&](int64_t d) { return cpu::kv_row_bytes(kv_dtype_, d); });
+  // Each RoPE over the heads of the layers that apply it (Gemma 4's local and global heads differ).
+  int64_t global_dims = spec_.rotary_dims(), local_dims = spec_.rotary_dims();
+  for (int64_t layer = spec_.num_layers - 1; layer >= 0; --layer) {
+    (spec_.window(layer) > 0 && spec_.local_rope ? local_dims : global_dims) = spec_.rotary_dims_of(layer);
+  }
+  inv_freq_ = rope_inverse_frequencies(spec_.rope, global_dims);
+  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, local_dims);
   try {
     load_weights(model);
   } catch (const ConfigError& e) {
     if (!communicator_) throw;
     throw ConfigError("--tensor-parallel-size " + std::to_string(shard_.size) + ": " + e.what());
   }
-  const auto cache_bytes = static_cast<std::size_t>(kv_cache_bytes() / (spec_.kv_planes() * spec_.attention_layers()));
   for (auto& layer : layers_) {  // zeroed: every stored type decodes all-zero bytes to 0
     if (layer.mixer != Mixer::Attention) continue;
+    const auto cache_bytes = static_cast<std::size_t>(layer_cache_bytes(layer));
     layer.k_cache.assign(cache_bytes, std::byte{0});
     if (spec_.kv_planes() == 2) layer.v_cache.assign(cache_bytes, std::byte{0});
   }
 }
 
+int64_t CpuBackend::layer_cache_bytes(const Layer& layer) const {
+  return num_blocks_ * block_size_ * layer.kv_heads * cpu::kv_row_bytes(kv_dtype_, layer.head_dim);
+}
+
 int64_t CpuBackend::kv_cache_bytes() const {
-  return spec_.kv_planes() * spec_.attention_layers() * num_blocks_ * block_size_ * kv_heads_ *
-         cpu::kv_row_bytes(kv_dtype_, spec_.head_dim);
+  int64_t bytes = 0;
+  for (const auto& layer : layers_) {
+    if (layer.mixer == Mixer::Attention) bytes += spec_.kv_planes() * layer_cache_bytes(layer);
+  }
+  return bytes;
 }
 
 void CpuBackend::all_reduce(float* data, int64_t count) {
@@ -115,7 +133,10 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
   all_reduce(x_.data(), tokens * h);
   if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
-  for (auto& layer : layers_) run_layer(layer, batch, positions);
+  for (auto& layer : layers_) {
+    run_layer(layer, batch, positions);
+    if (layer.out_scale != 1.0f) cpu::scale(x_.data(), tokens * h, layer.out_scale);  // Gemma 4's layer_scalar
+  }
 
   // Only the rows that need logits go through the final norm and the vocabulary projection.
   std::vector<int64_t> rows;
@@ -172,7 +193,7 @@ const float* CpuBackend::normed_input(const std::vector<float>& norm, int64_t to
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
   const int64_t tokens = static_cast<int64_t>(positions.size());
-  const int64_t d = spec_.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = kv_heads_ * d;
+  const int64_t d = L.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = L.kv_heads * d;
   const int64_t inter = intermediate_;
   const bool split = shard_.size > 1;
   // q, k, v [, the output gate (Qwen3.5) or a gate per head (LFM3)]
@@ -252,7 +273,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     qkv_.resize(static_cast<std::size_t>(tokens * L.latent->input_projection().rows()));
     attn_.resize(static_cast<std::size_t>(tokens * L.latent->output_width()));
     project_input(L.attention_norm, L.latent->input_projection(), qkv_.data());
-    const cpu::PagedKv latent_kv{L.k_cache.data(), L.k_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
+    const cpu::PagedKv latent_kv{L.k_cache.data(), L.k_cache.data(), block_size_, L.kv_heads, d, kv_dtype_};
     L.latent->forward(qkv_.data(), batch, positions.data(), latent_kv, L.attention, *L.inv_freq, attn_.data(),
                       latent_scratch_, pool_.get());
   } else {
@@ -282,9 +303,14 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
       }
     }
+    if (L.value_norm) {  // Gemma 4: each head's values over their RMS, no weight
+      for (int64_t t = 0; t < tokens; ++t) {
+        cpu::rms_norm(v + t * qkv_w, nullptr, v + t * qkv_w, L.kv_heads, d, eps, d, d);
+      }
+    }
     if (L.inv_freq != nullptr) {
       cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
-      cpu::apply_rope(k, tokens, kv_heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+      cpu::apply_rope(k, tokens, L.kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
     }
     if (spec_.attention_temperature.active()) {  // Ministral 3: 1 below the original context
       for (int64_t t = 0; t < tokens; ++t) {
@@ -294,7 +320,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       }
     }
 
-    const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, kv_heads_, d, kv_dtype_};
+    const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, L.kv_heads, d, kv_dtype_};
     std::vector<cpu::AttentionSequence> sequences;
     sequences.reserve(batch.sequences.size());
     int64_t offset = 0;

@@ -54,6 +54,10 @@ class CpuBackend final : public Backend {
     // Mamba-2 layer keeps them in qkv and o); empty otherwise.
     cpu::CpuWeight beside_in, beside_out;
     bool mamba_beside = false;
+    // The layer's head dimension and local key/value heads (ModelSpec::head_dim_of, kv_heads_of).
+    int64_t head_dim = 0, kv_heads = 0;
+    bool value_norm = false;                // values RMS-normed per head without a weight (Gemma 4)
+    float out_scale = 1.0f;                 // the residual stream × this at the layer's end (Gemma 4's layer_scalar)
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
@@ -75,6 +79,8 @@ class CpuBackend final : public Backend {
   };
 
   void load_weights(const ModelFiles& model);
+  // One plane of an attention layer's KV cache: every block's rows of its heads.
+  int64_t layer_cache_bytes(const Layer& layer) const;
   // An attention layer's weights (q, k, v [and the output gate] stacked in qkv; o; biases, norms,
   // sinks), or latent attention's.
   void load_attention(const ModelFiles& model, const LayerLayout& names, Layer& L);

@@ -76,6 +76,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
     L.mixer = names.mixer;
     L.index = static_cast<int64_t>(i);
+    L.head_dim = spec_.head_dim_of(L.index);
+    L.kv_heads = spec_.varied_heads() ? spec_.kv_heads_of(L.index) : kv_heads_;  // no ranks then
     if (names.mixer == Mixer::ShortConv) {
       load_short_conv(model, names, L);
       state_floats[i] = (spec_.short_conv->kernel - 1) * h;
@@ -106,6 +108,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
                                     weight_mode_);
     }
     L.mlp = names.mlp;
+    if (!names.layer_scalar.empty()) L.out_scale = load_flat(model, names.layer_scalar, 1).front();
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     L.parallel_mlp = names.parallel_mlp;
     const auto layer = static_cast<int64_t>(i);
@@ -193,11 +196,12 @@ void CpuBackend::load_short_conv(const ModelFiles& model, const LayerLayout& nam
 }
 
 void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& names, Layer& L) {
-  const int64_t h = spec_.hidden_size, qw = spec_.q_width(), kvw = spec_.kv_width(), d = spec_.head_dim;
+  const int64_t h = spec_.hidden_size, d = L.head_dim, qw = spec_.num_heads * d, kvw = spec_.kv_heads_of(L.index) * d;
   using Parts = std::vector<cpu::CpuWeight::Part>;
   using Rows = std::vector<IndexRange>;
   // The shard's rows of each stacked part (the whole model's when there is one rank).
-  const Rows q_rows = shard_.q_rows(d), kv_rows = shard_.kv_rows(d);
+  // Heads that differ per layer come with one rank (refused with more): every row is this rank's.
+  const Rows q_rows = shard_.q_rows(d), kv_rows = spec_.varied_heads() ? Rows{{0, kvw}} : shard_.kv_rows(d);
   const IndexRange q_cols = q_rows.front();
   // A bias, sliced like the rows it belongs to (a vector is rows of one element).
   const auto slice = [](const std::vector<float>& v, const Rows& rows) { return select_rows(v, 1, rows, 0, 1); };
@@ -221,9 +225,11 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
                                  weight_mode_);
   } else {
     const ModelSpec::Multipliers& mu = spec_.multipliers;  // Falcon-H1's; 1 for the others
+    // Without a v_proj (Gemma 4's full layers) the values are the keys' projection: k's rows twice.
+    const std::string& values = names.v.empty() ? names.k : names.v;
     Parts parts{{names.q, {qw, h}, q_rows, {}, static_cast<float>(mu.q)},
                 {names.k, {kvw, h}, kv_rows, {}, static_cast<float>(mu.k)},
-                {names.v, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)}};
+                {values, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)}};
     // LFM3's gate per head: its rows after v, one per local query head.
     if (!names.head_gate.empty()) parts.push_back({names.head_gate, {spec_.num_heads, h}, {shard_.q_heads}});
     L.qkv = cpu::CpuWeight::load(model, parts, weight_mode_);
@@ -233,6 +239,7 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
     append(L.qkv_bias, slice(model.load_f32(names.k_bias, {kvw}), kv_rows));
     append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
   }
+  L.value_norm = spec_.value_norm;
   if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
     L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
     L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);

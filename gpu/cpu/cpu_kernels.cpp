@@ -28,7 +28,11 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int
       double sum = 0.0;  // double: a long row of squares loses digits in float
       for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(xr[i]) * xr[i];
       const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(dim) + eps));
-      for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * inv * weight[i];
+      if (weight == nullptr) {
+        for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * inv;
+      } else {
+        for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * inv * weight[i];
+      }
     }
   });
 }

@@ -21,7 +21,8 @@ void matmul_nt(const float* a, const float* w, float* c, int64_t m, int64_t n, i
 
 // Kernels that take a ThreadPool* split their rows over it; nullptr runs them on the caller.
 
-// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows` rows of `dim` values.
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for `rows` rows of `dim` values (weight
+// nullptr: none, Gemma 4's value norm).
 void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
               int64_t x_stride, int64_t out_stride, ThreadPool* pool = nullptr);
 

@@ -167,7 +167,7 @@ struct CudaBackend::Impl {
     const int64_t fits = std::max<int64_t>(0, budget / bytes_per_block - 1);  // one block is the padding block
     if (options.kv_cache_bytes > 0 || options.max_kv_tokens > 0) {
       // From the whole model's geometry: every rank of a group gets the same number of blocks.
-      num_blocks = kv_blocks_for(options, spec, spec.head_dim * kStorageBytes);
+      num_blocks = kv_blocks_for(options, spec, [](int64_t d) { return d * kStorageBytes; });
       if (num_blocks > fits) {
         throw ConfigError(name + ": a KV cache of " + std::to_string(num_blocks) + " blocks (" +
                           std::to_string(num_blocks * bytes_per_block >> 20) + " MiB) does not fit; " +

@@ -1,0 +1,17 @@
+#pragma once
+// config.json reader of Gemma 4's language model (Gemma4TextConfig's keys and defaults): the
+// full-attention layers' own head size and key/value heads, their values taken from the keys'
+// projection (attention_k_eq_v), and what troupe does not run yet, refused by name.
+// spec_from_hf_config (hf_config.cpp) calls it after the common fields.
+#include <boost/json.hpp>
+
+#include "model/config_view.hpp"
+#include "model/model_spec.hpp"
+
+namespace troupe::config_json {
+
+// What Gemma4TextConfig fills in when a config leaves it out, added before reading.
+json::object with_gemma4_defaults(json::object config);
+void read_gemma4(const ConfigView& cfg, ModelSpec& spec);
+
+}  // namespace troupe::config_json
