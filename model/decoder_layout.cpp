@@ -117,6 +117,16 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
         L.shared_down = shared + "down_proj.weight";
         if (spec.moe->shared_gate) L.shared_expert_gate = block + std::string(n.shared_gate) + ".weight";
       }
+      if (spec.moe->dense_beside) {  // Gemma 4's names
+        L.gate = p + "mlp.gate_proj.weight";
+        L.up = p + "mlp.up_proj.weight";
+        L.down = p + "mlp.down_proj.weight";
+        L.dense_out_norm = p + "post_feedforward_layernorm_1.weight";
+        L.experts_norm = p + "pre_feedforward_layernorm_2.weight";
+        L.experts_out_norm = p + "post_feedforward_layernorm_2.weight";
+        L.router_norm = block + "router.scale";
+        L.expert_scales = block + "router.per_expert_scale";
+      }
       for (int64_t e = 0; e < spec.moe->num_experts; ++e) {
         const std::string expert = block + "experts." + std::to_string(e) + ".";
         L.experts.push_back({spec.gated_mlp ? expert + std::string(n.gate) + ".weight" : "",

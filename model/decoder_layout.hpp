@@ -84,6 +84,10 @@ struct LayerLayout {
   // The shared experts' dense gated MLP (MoeSpec::shared_intermediate_size); empty without.
   std::string shared_gate, shared_up, shared_down;
   std::string shared_expert_gate;  // [hidden] (GGUF) or [1, hidden]; empty without (MoeSpec::shared_gate)
+  // A dense MLP beside the experts (MoeSpec::dense_beside, Gemma 4): gate, up and down name it, and
+  // mlp_norm its input norm; the experts' own input and output norms, the dense MLP's output norm,
+  // the router's input norm [hidden] and the experts' scales [experts]. Empty without.
+  std::string experts_norm, experts_out_norm, dense_out_norm, router_norm, expert_scales;
   // Every expert's biases stacked: [experts, intermediate] for gate and up, [experts, hidden] for
   // down; empty without.
   std::string gate_biases, up_biases, down_biases;

@@ -39,6 +39,17 @@ void read_gemma4(const ConfigView& cfg, ModelSpec& spec) {
   spec.value_norm = true;
   spec.layer_scalar = true;
   spec.values_from_keys = cfg.boolean("attention_k_eq_v").value_or(false);
+  if (cfg.boolean("enable_moe_block").value_or(false)) {
+    // Gemma 4 26B-A4B: in every layer the experts beside a dense MLP (MoeSpec::dense_beside),
+    // chosen by softmax probabilities, the top ones renormalized.
+    MoeSpec moe;
+    moe.num_experts = cfg.integer("num_experts");
+    moe.experts_per_token = cfg.integer("top_k_experts");
+    moe.intermediate_size = cfg.integer("moe_intermediate_size");
+    moe.normalize_top_k = true;
+    moe.dense_beside = true;
+    spec.moe = moe;
+  }
 
   // The full-attention layers' heads: per_layer_config as transformers 5 saves it ({"5": {"head_dim":
   // 512, "num_key_value_heads": 4}}), else global_head_dim and, only with attention_k_eq_v,

@@ -1,7 +1,8 @@
 #pragma once
 // config.json reader of Gemma 4's language model (Gemma4TextConfig's keys and defaults): the
 // full-attention layers' own head size and key/value heads, their values taken from the keys'
-// projection (attention_k_eq_v), and what troupe does not run yet, refused by name.
+// projection (attention_k_eq_v), the experts beside a dense MLP (enable_moe_block), and what troupe
+// does not run yet, refused by name.
 // spec_from_hf_config (hf_config.cpp) calls it after the common fields.
 #include <boost/json.hpp>
 

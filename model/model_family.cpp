@@ -31,6 +31,9 @@ constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
 constexpr std::array<std::string_view, 1> kGemma4Types{"gemma4_text"};
 constexpr std::array<std::string_view, 1> kGemma4Wrappers{"gemma4"};
 constexpr std::array<std::string_view, 1> kGemma4Gguf{"gemma4"};
+// Gemma 4's router and experts sit in the layer itself (layers.N.router, layers.N.experts): read
+// under the mlp block the others' are.
+constexpr std::array<TensorRename, 2> kGemma4Renames{{{".router.", ".mlp.router."}, {".experts.", ".mlp.experts."}}};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
 constexpr std::array<std::string_view, 1> kGemma2Gguf{"gemma2"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
@@ -171,7 +174,7 @@ const std::array<ModelFamily, 41>& families() {
       {.arch = Architecture::Gemma4, .hf_model_types = kGemma4Types, .hf_wrapper_types = kGemma4Wrappers,
        .gguf_architectures = kGemma4Gguf,
        .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 6,
-       .activation = Activation::GeluTanh},
+       .activation = Activation::GeluTanh, .expert_names = {.router = "router.proj"}, .hf_renames = kGemma4Renames},
       // Llama-shaped, with an optional clip_qkv and sliding window.
       {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
        .gguf_permuted_qk = true},

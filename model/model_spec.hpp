@@ -102,6 +102,11 @@ struct MoeSpec {
   // reads the row itself), their weighted sum through an up-projection [hidden, latent] after; the
   // shared experts read the row itself.
   int64_t latent_size = 0;
+  // Gemma 4's layers: a dense MLP of ModelSpec::intermediate_size beside the experts, each behind
+  // its own input norm and with its own output norm, their outputs summed before the layer's MLP
+  // output norm; the router reads the residual stream through an RMSNorm of its own weight (times
+  // hidden^-½); each chosen expert's weight is then multiplied by that expert's scale.
+  bool dense_beside = false;
   // Per layer, whether its MLP is the experts (true) or a dense MLP of ModelSpec::intermediate_size
   // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step); empty: every layer's is.
   std::vector<bool> sparse_layers;

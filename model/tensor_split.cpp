@@ -52,7 +52,7 @@ RankShard shard_for(const ModelSpec& spec, int rank, int size, int64_t ffn_unit)
     const IndexRange units = part(total / unit, rank, size);
     return IndexRange{units.begin * unit, units.end * unit};
   };
-  bool dense = !spec.moe;
+  bool dense = !spec.moe || spec.moe->dense_beside;  // Gemma 4's layers have a dense MLP beside their experts
   for (int64_t i = 0; i < spec.num_layers && !dense; ++i) dense = !spec.sparse_mlp(i);
   if (dense) s.intermediate = columns(spec.intermediate_size, "FFN");
   if (spec.moe) s.expert_intermediate = columns(spec.moe->intermediate_size, "experts' FFN");

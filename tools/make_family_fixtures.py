@@ -1093,8 +1093,9 @@ def spread_gemma4(model, seed: int) -> None:
 
 
 def gemma4_fixtures(out: Path) -> None:
-    """Gemma 4 (Gemma4ForCausalLM; --only gemma4, after lfm2): gemma4_config's dense model, as
-    transformers saves it (per_layer_config for the full layers' heads)."""
+    """Gemma 4 (Gemma4ForCausalLM; --only gemma4, after lfm2): gemma4_config's dense model (gemma4)
+    and one with experts beside the dense MLPs (gemma4_moe), as transformers saves them
+    (per_layer_config for the full layers' heads, the experts as two 3-D tensors)."""
     from transformers import Gemma4ForCausalLM
     model = build_model(Gemma4ForCausalLM, gemma4_config(), 5201)
     spread_gemma4(model, 5202)
@@ -1102,6 +1103,25 @@ def gemma4_fixtures(out: Path) -> None:
     cases = small_cases(5211)
     assert_layers_count("gemma4", "the layer scalars", model, cases, lambda layer: layer.layer_scalar.fill_(1.0), 0.05)
     emit_released(out, "gemma4", model, cases)
+
+    # Gemma 4 26B-A4B's layers: the experts (4 of 16 columns, 2 per token) beside a dense MLP.
+    moe_config = gemma4_config(num_hidden_layers=3, layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                               intermediate_size=24, enable_moe_block=True, num_experts=4, top_k_experts=2,
+                               moe_intermediate_size=16)
+    model = build_model(Gemma4ForCausalLM, moe_config, 5221)
+    spread_gemma4(model, 5222)
+    gen = torch.Generator().manual_seed(5223)
+    with torch.no_grad():  # router logits of a few units; expert scales away from 1
+        for layer in model.model.layers:
+            layer.router.scale.copy_(1.0 + 0.2 * torch.randn(layer.router.scale.shape, generator=gen))
+            layer.router.proj.weight.mul_(16.0)
+            layer.router.per_expert_scale.copy_(0.5 + torch.rand(layer.router.per_expert_scale.shape, generator=gen))
+    model = bf16(model)
+    cases = small_cases(5231)
+    assert_layers_count("gemma4_moe", "the experts", model, cases, lambda layer: layer.experts.down_proj.zero_(), 0.05)
+    assert_layers_count("gemma4_moe", "the expert scales", model, cases,
+                        lambda layer: layer.router.per_expert_scale.fill_(1.0), 0.02)
+    emit_released(out, "gemma4_moe", model, cases)
 
 
 def arcee_fixtures(out: Path) -> None:

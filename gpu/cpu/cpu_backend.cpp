@@ -369,6 +369,24 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
 
   // MLP block (none in Nemotron-H's mixer layers).
   if (!L.mlp) return;
+  if (L.experts && !L.dense_out_norm.empty()) {
+    // Gemma 4: x += norm(norm₁(mlp(n(x))) + norm₂(experts(n₂(x)))), the router reading x through its own norm.
+    project_input(L.mlp_norm, L.gate_up, gate_up_.data());
+    cpu::mlp_down(gate_up_.data(), tokens, inter, spec_.activation, spec_.gated_mlp, L.down, delta_.data(),
+                  /*accumulate=*/false, quantized_, act_, pool_.get());
+    norm_rows(delta_.data(), L.dense_out_norm.data(), delta_.data(), tokens, pool_.get());
+    router_in_.resize(static_cast<std::size_t>(tokens * h));
+    norm_rows(x_.data(), L.router_norm.data(), router_in_.data(), tokens, pool_.get());
+    const float* input = normed_input(L.experts_norm, tokens);
+    experts_out_.resize(static_cast<std::size_t>(tokens * h));
+    L.experts->forward(input, tokens, experts_out_.data(), /*accumulate=*/false, spec_.activation, pool_.get(),
+                       router_in_.data());
+    norm_rows(experts_out_.data(), L.experts_out_norm.data(), experts_out_.data(), tokens, pool_.get());
+    cpu::add(delta_.data(), experts_out_.data(), tokens * h);
+    norm_rows(delta_.data(), L.mlp_out_norm.data(), delta_.data(), tokens, pool_.get());
+    cpu::add(x_.data(), delta_.data(), tokens * h);
+    return;
+  }
   if (L.experts) {
     const float* input = L.parallel_mlp ? xn_.data() : normed_input(L.mlp_norm, tokens);
     if (input == x_.data()) {  // no input norm: the experts must not read rows they are adding into

@@ -71,6 +71,9 @@ class CpuBackend final : public Backend {
     cpu::CpuWeight down;                    // [hidden, intermediate]
     bool mlp = true;                        // false: the layer is its mixer alone (Nemotron-H)
     std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
+    // A dense MLP (gate_up, down) beside the experts (Gemma 4): its output norm, the experts' input
+    // and output norms, the router's input norm (× hidden^-½); empty otherwise.
+    std::vector<float> dense_out_norm, experts_norm, experts_out_norm, router_norm;
     std::vector<float> mlp_out_norm;        // [hidden] or empty
     bool parallel_mlp = false;              // the MLP reads the attention's normed input (Cohere)
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
@@ -126,6 +129,7 @@ class CpuBackend final : public Backend {
   // output, gate|up, activation, a sublayer's output before its norm (sandwich norms).
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
   std::vector<float> beside_proj_, beside_out_;  // a Mamba-2 layer beside the attention: in_proj's rows, its output
+  std::vector<float> router_in_, experts_out_;   // experts beside a dense MLP: the router's normed rows, their output
   std::vector<float> state_scratch_;     // a recurrent layer's intermediate rows (its convolution's output)
   cpu::LatentScratch latent_scratch_;
   std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits

@@ -98,7 +98,15 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_,
                                                    /*down_biases=*/shard_.rank == 0);
       weight_bytes_ += L.experts->bytes();
-    } else if (names.mlp) {  // gate rows then up rows, or up's alone (an MLP without a gate)
+    }
+    if (!names.router_norm.empty()) {  // Gemma 4: the router's norm, the experts' and the dense MLP's
+      L.router_norm = load_norm(model, names.router_norm, h);
+      for (float& w : L.router_norm) w /= std::sqrt(static_cast<float>(h));
+      L.experts_norm = load_norm(model, names.experts_norm, h);
+      L.experts_out_norm = load_norm(model, names.experts_out_norm, h);
+      L.dense_out_norm = load_norm(model, names.dense_out_norm, h);
+    }
+    if (names.mlp && !names.up.empty()) {  // gate rows then up rows, or up's alone (an MLP without a gate)
       const ModelSpec::Multipliers& mu = spec_.multipliers;
       Parts first;
       if (!names.gate.empty()) first.push_back({names.gate, {inter, h}, ffn_rows, {}, static_cast<float>(mu.gate)});
@@ -116,7 +124,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
                                         static_cast<float>(spec_.attention_softcap), L.sinks.empty() ? nullptr : L.sinks.data()};
     for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.o_bias, &L.sinks, &L.q_norm, &L.k_norm,
-                          &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm}) {
+                          &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm, &L.router_norm, &L.experts_norm,
+                          &L.experts_out_norm, &L.dense_out_norm}) {
       weight_bytes_ += float_bytes(*v);
     }
     for (const auto* w : {&L.qkv, &L.o, &L.beside_in, &L.beside_out, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();

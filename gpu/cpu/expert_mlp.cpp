@@ -25,7 +25,7 @@ void best_first(std::vector<int32_t>& order, int64_t k, const std::vector<double
 }  // namespace
 
 void route_tokens(const float* logits, int64_t tokens, int64_t experts, const MoeSpec& moe, const float* selection_bias,
-                  std::vector<ExpertRoute>& routes) {
+                  std::vector<ExpertRoute>& routes, const float* expert_scale) {
   routes.resize(static_cast<std::size_t>(experts));
   for (ExpertRoute& r : routes) {
     r.tokens.clear();
@@ -71,7 +71,7 @@ void route_tokens(const float* logits, int64_t tokens, int64_t experts, const Mo
       const int32_t e = order[static_cast<std::size_t>(j)];
       ExpertRoute& r = routes[static_cast<std::size_t>(e)];
       r.tokens.push_back(static_cast<int32_t>(t));
-      r.weights.push_back(static_cast<float>(scores[static_cast<std::size_t>(e)] * scale));
+      r.weights.push_back(static_cast<float>(scores[static_cast<std::size_t>(e)] * scale * (expert_scale ? expert_scale[e] : 1.0f)));
     }
   }
 }
@@ -113,6 +113,7 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
     if (down_biases) down_bias_ = model.load_f32(names.down_biases, {n, hidden});
   }
   if (!names.selection_bias.empty()) selection_bias_ = model.load_f32(names.selection_bias, {n});
+  if (!names.expert_scales.empty()) expert_scales_ = model.load_f32(names.expert_scales, {n});
   if (!names.shared_up.empty()) {
     // k times the experts' width (GLM's n_shared_experts; Qwen2-MoE's too, in practice): a rank
     // takes the same share of its columns as of each expert's ([k·begin, k·end)).
@@ -139,21 +140,23 @@ ExpertMlp::ExpertMlp(const ModelFiles& model, const LayerLayout& names, const Mo
 int64_t ExpertMlp::bytes() const {
   int64_t total = router_.bytes() + latent_down_.bytes() + latent_up_.bytes() +
                   static_cast<int64_t>((router_bias_.size() + gate_up_bias_.size() + down_bias_.size() +
-                                        selection_bias_.size()) * sizeof(float));
+                                        selection_bias_.size() + expert_scales_.size()) * sizeof(float));
   if (shared_inter_ > 0) total += shared_gate_up_.bytes() + shared_down_.bytes();
   for (const CpuWeight& w : gate_up_) total += w.bytes();
   for (const CpuWeight& w : down_) total += w.bytes();
   return total;
 }
 
-void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool) {
+void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool,
+                        const float* router_rows) {
   const int64_t experts = router_.rows();
   logits_.resize(static_cast<std::size_t>(tokens * experts));
-  router_.matmul(xn, logits_.data(), tokens, /*accumulate=*/false, pool);
+  router_.matmul(router_rows ? router_rows : xn, logits_.data(), tokens, /*accumulate=*/false, pool);
   if (!router_bias_.empty()) {
     for (int64_t t = 0; t < tokens; ++t) add(logits_.data() + t * experts, router_bias_.data(), experts);
   }
-  route_tokens(logits_.data(), tokens, experts, routing_, selection_bias_.empty() ? nullptr : selection_bias_.data(), routes_);
+  route_tokens(logits_.data(), tokens, experts, routing_, selection_bias_.empty() ? nullptr : selection_bias_.data(), routes_,
+               expert_scales_.empty() ? nullptr : expert_scales_.data());
   // The experts' rows and their weighted sum: the hidden ones, or in the latent space (the rows
   // down-projected first, the sum up-projected into `out` after).
   const bool latent = latent_down_.rows() > 0;

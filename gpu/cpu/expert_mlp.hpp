@@ -28,10 +28,11 @@ struct ExpertRoute {
 // From router logits [tokens, experts], as MoeSpec describes: each row's scores (softmax over the
 // row, or each logit's sigmoid), the `experts_per_token` best by score plus `selection_bias`
 // (null: none) within the best groups (the lower index first on a tie), weighted by their scores,
-// renormalized to sum to 1 when `normalize_top_k`, times `weights_scale`. Computed in double.
+// renormalized to sum to 1 when `normalize_top_k`, times `weights_scale` and the expert's own
+// `expert_scale` (null: none; Gemma 4's per_expert_scale). Computed in double.
 // routes[e] lists the tokens that chose expert e, in token order (resized to `experts`).
 void route_tokens(const float* logits, int64_t tokens, int64_t experts, const MoeSpec& moe, const float* selection_bias,
-                  std::vector<ExpertRoute>& routes);
+                  std::vector<ExpertRoute>& routes, const float* expert_scale = nullptr);
 
 class ExpertMlp {
  public:
@@ -46,8 +47,10 @@ class ExpertMlp {
             CpuWeight::Mode mode, bool down_biases = true);
 
   // out[tokens, hidden] = Σ over each token's experts of weight · expert(xn), added to out when
-  // `accumulate`. xn holds the normed input rows [tokens, hidden].
-  void forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool);
+  // `accumulate`. xn holds the normed input rows [tokens, hidden]; the router reads `router_rows`
+  // when given (Gemma 4's router has its own input norm), else xn.
+  void forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool,
+               const float* router_rows = nullptr);
 
   int64_t bytes() const;
 
@@ -62,6 +65,7 @@ class ExpertMlp {
   // rank's columns) and its down [hidden].
   std::vector<float> router_bias_, gate_up_bias_, down_bias_;
   std::vector<float> selection_bias_;  // [experts]; empty without (MoeSpec::selection_bias)
+  std::vector<float> expert_scales_;   // [experts]; empty without (MoeSpec::dense_beside)
   // The shared experts' MLP, this rank's shared_inter_ columns; empty without.
   CpuWeight shared_gate_up_, shared_down_;
   std::vector<float> shared_expert_gate_;  // [hidden]; empty without (MoeSpec::shared_gate)

@@ -406,6 +406,19 @@ TEST_CASE("gemma4 (Gemma 4: sliding layers of small heads, full layers of larger
   CHECK(backend.kv_cache_bytes() == 2 * (3 * 2 * 8 + 2 * 1 * 16) * 4 * backend.kv_num_blocks() * backend.kv_block_size());
 }
 
+TEST_CASE("gemma4_moe (Gemma 4 26B-A4B's layers: experts beside a dense MLP, each behind its own norms; a router "
+          "with its own norm; each expert's scale) matches transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("gemma4_moe");
+  const ModelFiles model = ModelFiles::open(test::fixture("models/gemma4_moe"));
+  const ModelSpec& spec = model.spec();
+  REQUIRE(spec.moe);
+  CHECK((spec.moe->num_experts == 4 && spec.moe->experts_per_token == 2 && spec.moe->intermediate_size == 16));
+  CHECK((spec.moe->dense_beside && spec.intermediate_size == 24 && spec.sparse_mlp(0) && spec.sparse_mlp(2)));
+  // transformers 5's 3-D experts, under the mlp block's per-expert names.
+  CHECK(model.find("model.layers.2.mlp.experts.3.up_proj.weight")->shape == std::vector<int64_t>{16, 32});
+  CHECK(model.find("model.layers.2.mlp.router.per_expert_scale")->shape == std::vector<int64_t>{4});
+}
+
 TEST_CASE("lfm3 (LFM3: convolutions, sliding and full attention with proportional RoPE, a gate per head, "
           "sandwich norms) matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("lfm3");
@@ -988,7 +1001,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_moe", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
