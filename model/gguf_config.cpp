@@ -69,6 +69,61 @@ void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
+// Gemma 4 as llama.cpp's converter writes it: sliding layers by attention.sliding_window_pattern,
+// their heads key_length_swa wide and the full layers' key_length, the key/value heads per layer
+// (head_count_kv, an array when they differ); the full layers' proportional RoPE as per-frequency
+// divisors (rope_freqs.weight: 1, or 1e30 for the pairs that do not turn), the sliding layers' RoPE
+// base rope.freq_base_swa; no query scale (q and k are RMS-normed), embeddings × sqrt(hidden);
+// values from the keys' projection where a full layer has no attn_v; the experts beside the dense
+// MLPs when expert_count is given.
+void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
+  if (window <= 0) throw ModelError(source + ": gemma4 model without " + arch + ".attention.sliding_window");
+  read_window_pattern(gguf, arch, window, family_of(spec.arch).window_period, spec);
+  const int64_t full_dim = spec.head_dim;  // key_length
+  spec.head_dim = gguf.get_int(arch + ".attention.key_length_swa").value_or(full_dim);
+  spec.rotary_dim = 0;  // each layer turns its own heads (rope.dimension_count is the full layers')
+  std::vector<int64_t> kv_heads;
+  const std::string kv_key = arch + ".attention.head_count_kv";
+  if (const GgufValue* v = gguf.find(kv_key); v != nullptr && v->type == GgufValueType::ARRAY) {
+    kv_heads = *gguf.get_int_array(kv_key);
+    if (static_cast<int64_t>(kv_heads.size()) != spec.num_layers) {
+      throw ModelError(source + ": " + kv_key + " has " + std::to_string(kv_heads.size()) + " entries for " +
+                       std::to_string(spec.num_layers) + " layers");
+    }
+  } else {
+    kv_heads.assign(static_cast<std::size_t>(spec.num_layers), gguf.get_int(kv_key).value_or(spec.num_heads));
+  }
+  spec.layer_head_dim.resize(static_cast<std::size_t>(spec.num_layers));
+  spec.layer_kv_heads = kv_heads;
+  spec.num_kv_heads = kv_heads.front();
+  std::optional<int64_t> full_layer;
+  for (int64_t i = 0; i < spec.num_layers; ++i) {
+    const bool sliding = spec.window(i) > 0;
+    spec.layer_head_dim[static_cast<std::size_t>(i)] = sliding ? spec.head_dim : full_dim;
+    if (sliding) spec.num_kv_heads = kv_heads[static_cast<std::size_t>(i)];
+    if (!sliding && !full_layer) full_layer = i;
+  }
+  spec.rope.type = "default";  // its divisors (rope_freqs.weight) make it proportional
+  spec.local_rope = RopeSpec{};
+  spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
+  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
+  spec.attention_scale = 1.0;
+  spec.final_logit_softcap = gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0);
+  spec.value_norm = true;
+  spec.layer_scalar = gguf.find_tensor("blk.0.layer_output_scale.weight") != nullptr;
+  spec.values_from_keys = full_layer && gguf.find_tensor("blk." + std::to_string(*full_layer) + ".attn_v.weight") == nullptr;
+  if (const int64_t experts = gguf.get_int(arch + ".expert_count").value_or(0); experts > 0) {
+    MoeSpec moe;
+    moe.num_experts = experts;
+    moe.experts_per_token = gguf.get_int(arch + ".expert_used_count").value_or(0);
+    moe.intermediate_size = gguf.get_int(arch + ".expert_feed_forward_length").value_or(0);
+    moe.dense_beside = true;
+    spec.moe = moe;
+  }
+}
+
 // Gemma 2 as llama.cpp reads it: even layers slide (from layer 0) over attention.sliding_window
 // positions, one RoPE for all, the query scaled by 1/sqrt(head_dim) (27B: hidden/heads, 144),
 // embeddings by sqrt(hidden), soft-capped attention scores and logits. The norm weights carry
@@ -308,6 +363,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family == nullptr) {
     fail("general.architecture \"" + arch + "\" is not supported (supported: " + supported_gguf_architectures() + ")");
   }
+  if (family->arch == Architecture::Gemma4 && (gguf.get_int(arch + ".embedding_length_per_layer_input").value_or(0) > 0 ||
+                                               gguf.get_int(arch + ".attention.shared_kv_layers").value_or(0) > 0)) {
+    fail("per-layer embeddings and layers that share another layer's keys and values (Gemma 4 E2B and E4B) are not "
+         "supported yet; Gemma 4 31B and 26B-A4B load");
+  }
   // llama.cpp converts Mixtral as "llama" with experts.
   if (family->arch == Architecture::Llama && gguf.get_int(arch + ".expert_count").value_or(0) > 0) {
     family = &family_of(Architecture::Mixtral);
@@ -348,7 +408,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     read_lfm2(gguf, arch, spec);
   } else if (family->arch == Architecture::GraniteHybrid) {
     read_granite_hybrid(gguf, arch, spec);
-  } else if (!nemotron) {
+  } else if (!nemotron && family->arch != Architecture::Gemma4) {  // Gemma 4's by layer: read_gemma4
     if (family->gated_delta_net) read_qwen35(gguf, arch, spec);
     spec.num_kv_heads = gguf.get_int(arch + ".attention.head_count_kv").value_or(spec.num_heads);
   }
@@ -422,6 +482,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.sandwich_norms = family->sandwich_norms;
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
+  if (family->arch == Architecture::Gemma4) read_gemma4(gguf, arch, spec);
   if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||
       family->arch == Architecture::GraniteMoe) {
     // As llama.cpp's converter names Granite's multipliers (absent: none, as llama.cpp reads them).

@@ -213,6 +213,22 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   if (mamba2 && std::regex_match(gguf_name, m, kDeltaNetName)) {
     if (auto it = kMamba2.find(m[2].str()); it != kMamba2.end()) return "model.layers." + m[1].str() + ".mamba." + it->second;
   }
+  // Gemma 4's: its layer scalar, the norms around the experts beside its dense MLP, the router's
+  // norm and the experts' scales, and its experts' gate and up projections as one stacked tensor
+  // (served as transformers 5 holds them, which split_fused_experts splits).
+  static const std::map<std::string, std::string> kGemma4{
+      {"layer_output_scale.weight", "layer_scalar"},
+      {"pre_ffw_norm_2.weight", "pre_feedforward_layernorm_2.weight"},
+      {"post_ffw_norm_1.weight", "post_feedforward_layernorm_1.weight"},
+      {"post_ffw_norm_2.weight", "post_feedforward_layernorm_2.weight"},
+      {"ffn_gate_inp.scale", "mlp.router.scale"},
+      {"ffn_down_exps.scale", "mlp.router.per_expert_scale"},
+      {"ffn_gate_up_exps.weight", "mlp.experts.gate_up_proj"},
+  };
+  static const std::regex kQualified(R"(blk\.(\d+)\.(\w+\.\w+))");
+  if (family.arch == Architecture::Gemma4 && std::regex_match(gguf_name, m, kQualified)) {
+    if (auto it = kGemma4.find(m[2].str()); it != kGemma4.end()) return "model.layers." + m[1].str() + "." + it->second;
+  }
   // Falcon-H1's norm before the MLP, which llama.cpp's converter names without ".weight".
   static const std::regex kBareFfnNorm(R"(blk\.(\d+)\.ffn_norm)");
   if (std::regex_match(gguf_name, m, kBareFfnNorm)) return "model.layers." + m[1].str() + ".post_attention_layernorm.weight";

@@ -1071,7 +1071,8 @@ def gemma4_config(**overrides):
     from transformers import Gemma4TextConfig
     args = dict(vocab_size=384, hidden_size=32, intermediate_size=48, num_hidden_layers=5, num_attention_heads=4,
                 num_key_value_heads=2, head_dim=8, global_head_dim=16, num_global_key_value_heads=1,
-                attention_k_eq_v=True, sliding_window=4, hidden_size_per_layer_input=0, final_logit_softcapping=8.0,
+                attention_k_eq_v=True, sliding_window=4, hidden_size_per_layer_input=0, vocab_size_per_layer_input=384,
+                final_logit_softcapping=8.0,
                 layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention",
                              "full_attention"],
                 max_position_embeddings=128, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
@@ -1095,7 +1096,9 @@ def spread_gemma4(model, seed: int) -> None:
 def gemma4_fixtures(out: Path) -> None:
     """Gemma 4 (Gemma4ForCausalLM; --only gemma4, after lfm2): gemma4_config's dense model (gemma4)
     and one with experts beside the dense MLPs (gemma4_moe), as transformers saves them
-    (per_layer_config for the full layers' heads, the experts as two 3-D tensors)."""
+    (per_layer_config for the full layers' heads, the experts as two 3-D tensors), and as llama.cpp's
+    converter writes their GGUFs (gemma4_gguf, gemma4_moe_gguf; the vocabulary from tokenizer.model,
+    the fixtures having no tokenizer.json for its gemma4 vocabulary reader)."""
     from transformers import Gemma4ForCausalLM
     model = build_model(Gemma4ForCausalLM, gemma4_config(), 5201)
     spread_gemma4(model, 5202)
@@ -1103,6 +1106,8 @@ def gemma4_fixtures(out: Path) -> None:
     cases = small_cases(5211)
     assert_layers_count("gemma4", "the layer scalars", model, cases, lambda layer: layer.layer_scalar.fill_(1.0), 0.05)
     emit_released(out, "gemma4", model, cases)
+    emit_llamacpp_gguf(out / "gemma4_gguf", out / "gemma4", model, cases, 384, sentencepiece_class="gemma.Gemma4Model",
+                       outtype="bf16")
 
     # Gemma 4 26B-A4B's layers: the experts (4 of 16 columns, 2 per token) beside a dense MLP.
     moe_config = gemma4_config(num_hidden_layers=3, layer_types=["sliding_attention", "sliding_attention", "full_attention"],
@@ -1122,6 +1127,8 @@ def gemma4_fixtures(out: Path) -> None:
     assert_layers_count("gemma4_moe", "the expert scales", model, cases,
                         lambda layer: layer.router.per_expert_scale.fill_(1.0), 0.02)
     emit_released(out, "gemma4_moe", model, cases)
+    emit_llamacpp_gguf(out / "gemma4_moe_gguf", out / "gemma4_moe", model, cases, 384,
+                       sentencepiece_class="gemma.Gemma4Model", outtype="bf16")
 
 
 def arcee_fixtures(out: Path) -> None:

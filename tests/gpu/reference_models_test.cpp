@@ -389,16 +389,20 @@ TEST_CASE("arcee (Arcee's AFM: Llama's layers, a relu² MLP without a gate) as t
 TEST_CASE("gemma4 (Gemma 4: sliding layers of small heads, full layers of larger heads whose values are their keys' "
           "projection, value norms, a scalar per layer) matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("gemma4");
-  const ModelSpec spec = ModelFiles::open(test::fixture("models/gemma4")).spec();
-  CHECK(spec.arch == Architecture::Gemma4);
-  CHECK(spec.layer_window == std::vector<int64_t>{4, 4, 0, 4, 0});
-  CHECK(spec.layer_head_dim == std::vector<int64_t>{8, 8, 16, 8, 16});
-  CHECK(spec.layer_kv_heads == std::vector<int64_t>{2, 2, 1, 2, 1});
-  CHECK((spec.rope.type == "proportional" && spec.rope.proportion == 0.25 && spec.rope.theta == 1e6));
-  REQUIRE(spec.local_rope);
-  CHECK((spec.local_rope->type == "default" && spec.local_rope->theta == 1e4));
-  CHECK((spec.values_from_keys && spec.value_norm && spec.layer_scalar && spec.norm_weight_offset == 0.0));
-  CHECK((spec.attention_scale == 1.0 && spec.final_logit_softcap == 8.0 && spec.tie_word_embeddings));
+  check_all_cases_in_one_step("gemma4_gguf");
+  for (const char* path : {"models/gemma4", "models/gemma4_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Gemma4);
+    CHECK(spec.layer_window == std::vector<int64_t>{4, 4, 0, 4, 0});
+    CHECK(spec.layer_head_dim == std::vector<int64_t>{8, 8, 16, 8, 16});
+    CHECK(spec.layer_kv_heads == std::vector<int64_t>{2, 2, 1, 2, 1});
+    CHECK(spec.rope.theta == 1e6);  // proportional: by its type (config.json), or divisors (GGUF's rope_freqs)
+    REQUIRE(spec.local_rope);
+    CHECK((spec.local_rope->type == "default" && spec.local_rope->theta == 1e4));
+    CHECK((spec.values_from_keys && spec.value_norm && spec.layer_scalar && spec.norm_weight_offset == 0.0));
+    CHECK((spec.attention_scale == 1.0 && spec.final_logit_softcap == 8.0 && spec.tie_word_embeddings));
+  }
   // Each layer's cache by its own heads: 3 sliding layers of 2 × 8 and 2 full ones of 1 × 16, two planes.
   BackendOptions options = small_cache(16);
   options.kv_cache_dtype = "float32";
@@ -409,6 +413,7 @@ TEST_CASE("gemma4 (Gemma 4: sliding layers of small heads, full layers of larger
 TEST_CASE("gemma4_moe (Gemma 4 26B-A4B's layers: experts beside a dense MLP, each behind its own norms; a router "
           "with its own norm; each expert's scale) matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("gemma4_moe");
+  check_all_cases_in_one_step("gemma4_moe_gguf");
   const ModelFiles model = ModelFiles::open(test::fixture("models/gemma4_moe"));
   const ModelSpec& spec = model.spec();
   REQUIRE(spec.moe);
@@ -1001,7 +1006,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_moe", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
