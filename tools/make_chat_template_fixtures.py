@@ -230,6 +230,14 @@ def nemotron3_nano_template(args):
                              "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", "<s>", "<|im_end|>")
 
 
+def gemma4_template(args):
+    """Gemma 4's chat template (<|turn> turns, tools declared in the system turn in Gemma's own
+    notation, calls as <|tool_call>call:name{...}<tool_call|>, reasoning in a <|channel>thought
+    channel, an empty one written by the prompt unless enable_thinking)."""
+    return llamacpp_template(args, "gemma4", "google/gemma-4-31B-it (and gemma-4-26B-A4B-it)",
+                             "google-gemma-4-31B-it.jinja", "<bos>", "<turn|>")
+
+
 def python_string_constants(source):
     constants = {}
     for node in ast.parse(source).body:
@@ -682,7 +690,7 @@ def main():
                        "ministral3": ministral3_template, "minimax_m2": minimax_m2_template,
                        "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template,
                        "granite3_3": granite3_3_template, "nemotron_nano_v2": nemotron_nano_v2_template,
-                       "nemotron3_nano": nemotron3_nano_template}
+                       "nemotron3_nano": nemotron3_nano_template, "gemma4": gemma4_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):
