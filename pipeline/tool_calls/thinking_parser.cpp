@@ -46,12 +46,14 @@ std::string_view reasoning_start(ReasoningFormat format) {
   return format == ReasoningFormat::Mistral   ? "[THINK]"
          : format == ReasoningFormat::SeedOss ? "<seed:think>"
          : format == ReasoningFormat::Granite ? kGraniteStart[0]
+         : format == ReasoningFormat::Gemma4  ? "<|channel>thought"
                                               : "<think>";
 }
 std::string_view reasoning_end(ReasoningFormat format) {
   return format == ReasoningFormat::Mistral   ? "[/THINK]"
          : format == ReasoningFormat::SeedOss ? "</seed:think>"
          : format == ReasoningFormat::Granite ? kGraniteEnd[0]
+         : format == ReasoningFormat::Gemma4  ? "<channel|>"
                                               : "</think>";
 }
 
@@ -115,6 +117,13 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     to_content(std::string_view(pending_).substr(0, open), out);
     pending_.erase(0, open + kOpen.size());
     state_ = State::Reasoning;
+  }
+  if (state_ == State::Reasoning && format_ == ReasoningFormat::Gemma4 && !reasoned_) {
+    // Gemma 4 writes "<|channel>thought" and a newline before its thoughts: the whitespace goes.
+    const std::size_t text = pending_.find_first_not_of(" \t\r\n");
+    pending_.erase(0, text == std::string::npos ? pending_.size() : text);
+    if (pending_.empty() && !at_end) return;
+    reasoned_ = true;
   }
   if (state_ == State::Reasoning) {
     const auto [close, length] = find_first(pending_, closes);

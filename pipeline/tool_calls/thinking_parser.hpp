@@ -20,6 +20,9 @@
 //   granite      qwen3's rule with Granite 3.2/3.3's phrases for tags: the reply reasons when it
 //                starts with "Here is my thought process:" (or "Here's my thought process:"), and
 //                "Here is my response:" (or "Here's ...") ends the reasoning.
+//   gemma4       qwen3's rule between <|channel>thought and <channel|>, the whitespace after
+//                "thought" dropped (Gemma 4's thinking channel; with enable_thinking false its
+//                template closes an empty channel in the prompt, and the reply is content).
 //   mistral      reasoning from the first [THINK] to the next [/THINK], wherever it comes; text
 //                around them is content, a [/THINK] without a [THINK] before it is dropped, and a
 //                reply without [THINK] is all content (Magistral and Ministral 3 Reasoning write
@@ -89,6 +92,7 @@ class ThinkingParser : public ToolCallParser {
   ReasoningFormat format_;
   std::unique_ptr<ToolCallParser> content_;
   State state_ = State::Start;
+  bool reasoned_ = false;  // some reasoning text came (Gemma 4's leading whitespace is dropped before it)
   std::string pending_;
 };
 

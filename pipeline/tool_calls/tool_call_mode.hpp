@@ -26,6 +26,7 @@ enum class ToolCallFormat {
                // (LFM2, LFM2.5; pythonic_call_parser.hpp)
   Pythonic,    // the whole reply a Python list of calls (Llama 3.2 / 4 with pythonic templates)
   Granite,     // [<|tool_call|>][{"name": ..., "arguments": {...}}, ...] (Granite 3.x; granite_call_parser.hpp)
+  Gemma4,      // <|tool_call>call:name{key:value,...}<tool_call|> in Gemma's notation (Gemma 4; gemma4_call_parser.hpp)
   NemotronJson,  // text, then <TOOLCALL>[{"name": ..., "arguments": {...}}, ...]</TOOLCALL> (Nemotron Nano 2;
                  // nemotron_call_parser.hpp)
 };
@@ -57,7 +58,9 @@ inline const std::string* parameter_type(const ParameterTypes& types, const std:
 // with that <think> put back in front (vLLM's minimax_m2_append_think).
 // Granite: qwen3's rule with phrases for tags, "Here is my thought process:" (or "Here's ...") and
 // "Here is my response:" (or "Here's ..."), as Granite 3.2 and 3.3 write them when asked to think.
-enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink, Granite };
+// Gemma4: qwen3's rule between <|channel>thought and <channel|> (control tokens; the whitespace
+// after "thought" dropped), as Gemma 4 writes its thinking channel.
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink, Granite, Gemma4 };
 
 struct ToolCallMode {
   enum class Kind {

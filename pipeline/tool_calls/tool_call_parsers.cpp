@@ -4,6 +4,7 @@
 
 #include "pipeline/tool_calls/harmony_parser.hpp"
 #include "pipeline/tool_calls/thinking_parser.hpp"
+#include "pipeline/tool_calls/gemma4_call_parser.hpp"
 #include "pipeline/tool_calls/glm_call_parser.hpp"
 #include "pipeline/tool_calls/granite_call_parser.hpp"
 #include "pipeline/tool_calls/nemotron_call_parser.hpp"
@@ -456,6 +457,7 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
         case ToolCallFormat::Pythonic: return std::make_unique<PythonicCallParser>(kPythonicCalls);
         case ToolCallFormat::Granite: return std::make_unique<GraniteCallParser>();
         case ToolCallFormat::NemotronJson: return std::make_unique<NemotronCallParser>();
+        case ToolCallFormat::Gemma4: return std::make_unique<Gemma4CallParser>();
       }
       return nullptr;
     case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();

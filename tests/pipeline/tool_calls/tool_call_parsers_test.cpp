@@ -215,6 +215,7 @@ TEST_CASE("the tool-call format is read off a chat template as llama.cpp's serve
   CHECK(format_of("granite3_3.json") == ToolCallFormat::Granite);  // "respond only with <|tool_call|> ..."
   CHECK(format_of("nemotron_nano_v2.json") == ToolCallFormat::NemotronJson);  // <TOOLCALL>[...]</TOOLCALL>
   CHECK(format_of("nemotron3_nano.json") == ToolCallFormat::Qwen3Coder);      // <function=...>
+  CHECK(format_of("gemma4.json") == ToolCallFormat::Gemma4);                  // <|tool_call>call:name{...}
   // LFM2's own (llama.cpp's models/templates/LFM2-8B-A1B.jinja): the list between special tokens.
   CHECK(tool_call_format_of_template("<|im_start|>system\n{{ 'List of tools: <|tool_list_start|>[' }}") == ToolCallFormat::Lfm2);
   CHECK(format_of("smollm2.json") == std::nullopt);  // renders no tools at all
