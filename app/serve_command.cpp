@@ -532,13 +532,14 @@ void add_serve_command(CLI::App& app) {
                   "How the model writes tool calls: hermes (Qwen2.5, Qwen3), llama3_json (Llama 3.1/3.2), mistral "
                   "(Mistral 7B v0.3, NeMo, Small 3, Devstral), openai (gpt-oss), qwen3_coder (Qwen3-Coder), glm45 "
                   "(GLM-4.5, 4.6, 4.7), minimax_m2 (MiniMax-M2), seed_oss (Seed-OSS), lfm2 (LFM2, LFM2.5), pythonic "
-                  "(Llama 3.2 and 4's pythonic templates), granite (Granite 3.x) or nemotron_json (Nemotron Nano 2); "
+                  "(Llama 3.2 and 4's pythonic templates), granite (Granite 3.x), nemotron_json (Nemotron Nano 2) or gemma4 "
+                  "(Gemma 4); "
                   "default: the format the chat template uses");
   cmd->add_option("--reasoning-parser", opt->reasoning_parser,
                   "Return chat replies' reasoning as `reasoning`, apart from the content, as vLLM does: deepseek_r1 "
                   "(DeepSeek-R1 and its distills, QwQ, Qwen3 thinking models whose template opens <think>), qwen3 "
                   "(Qwen3: reasoning when the reply opens <think>; glm45 and nemotron_v3 alike), granite (Granite 3.2/3.3: "
-                  "\"Here is my thought process:\" ... \"Here is my response:\"), mistral (Magistral, Ministral 3 Reasoning: "
+                  "\"Here is my thought process:\" ... \"Here is my response:\"), gemma4 (Gemma 4: <|channel>thought ... <channel|>), mistral (Magistral, Ministral 3 Reasoning: "
                   "[THINK] ... [/THINK]), seed_oss (Seed-OSS: <seed:think>, as deepseek_r1), minimax_m2 (as deepseek_r1) or "
                   "minimax_m2_append_think (MiniMax-M2: all content, <think> put back in front), openai_gptoss (gpt-oss, whose harmony channels "
                   "are parsed anyway); default: the text as generated (gpt-oss: parsed)");
