@@ -186,6 +186,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_model_fixtures as base  # noqa: E402
 from make_bench_models import write_imatrix_gguf  # noqa: E402
+from make_tokenizer_fixtures import write_gemma4_tokenizer  # noqa: E402
 from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_model, logits_cases,  # noqa: E402
                                  make_sequences, run_logits, write_reference)
 
@@ -395,13 +396,13 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
-def emit_released(out: Path, name: str, model, cases, saver=None, tokenizer_from: str = "lfm2") -> None:
+def emit_released(out: Path, name: str, model, cases, saver=None, tokenizer_from: str | None = "lfm2") -> None:
     """out/name as transformers saves `model` (or `saver` writes it), checked to read back to the same
-    logits, with the tokenizer files of the fixture `tokenizer_from`."""
+    logits, with the tokenizer files of the fixture `tokenizer_from` (None: the caller writes them)."""
     emit(out / name, model, cases, saver=saver or save_bf16(model))
     reloaded = type(model).from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
     assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), f"{name} reload"
-    for file in ("tokenizer.model", "tokenizer_config.json"):
+    for file in ("tokenizer.model", "tokenizer_config.json") if tokenizer_from else ():
         shutil.copy(out / tokenizer_from / file, out / name / file)
 
 
@@ -1075,7 +1076,7 @@ def gemma4_config(**overrides):
                 final_logit_softcapping=8.0,
                 layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention",
                              "full_attention"],
-                max_position_embeddings=128, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+                max_position_embeddings=512, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
     args.update(overrides)
     return Gemma4TextConfig(**args)
 
@@ -1093,27 +1094,37 @@ def spread_gemma4(model, seed: int) -> None:
         model.model.embed_tokens.weight.mul_(4.0)
 
 
+def gemma4_tokenizer(folder: Path) -> None:
+    """A vocabulary of 384 in Gemma 4's tokenizer.json layout (make_tokenizer_fixtures'), trained on
+    the tokenizer corpus, with Gemma 4's chat template (the parity fixture's copy of llama.cpp's)."""
+    import lzma
+    corpus = [json.loads(line)["text"] for line in
+              (ROOT / "tests/fixtures/tokenizer/corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    template = json.loads(lzma.decompress((ROOT / "tests/fixtures/chat_template/gemma4.json.xz").read_bytes()))["template"]
+    assert write_gemma4_tokenizer(folder, corpus, 384, template) == 384
+
+
 def gemma4_fixtures(out: Path) -> None:
     """Gemma 4 (Gemma4ForCausalLM; --only gemma4, after lfm2): gemma4_config's dense model (gemma4)
     and one with experts beside the dense MLPs (gemma4_moe), as transformers saves them
-    (per_layer_config for the full layers' heads, the experts as two 3-D tensors), and as llama.cpp's
-    converter writes their GGUFs (gemma4_gguf, gemma4_moe_gguf; the vocabulary from tokenizer.model,
-    the fixtures having no tokenizer.json for its gemma4 vocabulary reader)."""
+    (per_layer_config for the full layers' heads, the experts as two 3-D tensors), with a vocabulary
+    in Gemma 4's tokenizer.json layout and its chat template (gemma4_tokenizer), and as llama.cpp's
+    converter writes their GGUFs (gemma4_gguf, gemma4_moe_gguf: its gemma4 vocabulary)."""
     from transformers import Gemma4ForCausalLM
     model = build_model(Gemma4ForCausalLM, gemma4_config(), 5201)
     spread_gemma4(model, 5202)
     model = bf16(model)
     cases = small_cases(5211)
     assert_layers_count("gemma4", "the layer scalars", model, cases, lambda layer: layer.layer_scalar.fill_(1.0), 0.05)
-    emit_released(out, "gemma4", model, cases)
-    emit_llamacpp_gguf(out / "gemma4_gguf", out / "gemma4", model, cases, 384, sentencepiece_class="gemma.Gemma4Model",
-                       outtype="bf16")
+    emit_released(out, "gemma4", model, cases, tokenizer_from=None)
+    gemma4_tokenizer(out / "gemma4")
+    emit_llamacpp_gguf(out / "gemma4_gguf", out / "gemma4", model, cases, 384, outtype="bf16")
 
     # Gemma 4 26B-A4B's layers: the experts (4 of 16 columns, 2 per token) beside a dense MLP.
     moe_config = gemma4_config(num_hidden_layers=3, layer_types=["sliding_attention", "sliding_attention", "full_attention"],
                                intermediate_size=24, enable_moe_block=True, num_experts=4, top_k_experts=2,
                                moe_intermediate_size=16)
-    model = build_model(Gemma4ForCausalLM, moe_config, 5221)
+    model = build_model(Gemma4ForCausalLM, moe_config, 5261)
     spread_gemma4(model, 5222)
     gen = torch.Generator().manual_seed(5223)
     with torch.no_grad():  # router logits of a few units; expert scales away from 1
@@ -1126,9 +1137,9 @@ def gemma4_fixtures(out: Path) -> None:
     assert_layers_count("gemma4_moe", "the experts", model, cases, lambda layer: layer.experts.down_proj.zero_(), 0.05)
     assert_layers_count("gemma4_moe", "the expert scales", model, cases,
                         lambda layer: layer.router.per_expert_scale.fill_(1.0), 0.02)
-    emit_released(out, "gemma4_moe", model, cases)
-    emit_llamacpp_gguf(out / "gemma4_moe_gguf", out / "gemma4_moe", model, cases, 384,
-                       sentencepiece_class="gemma.Gemma4Model", outtype="bf16")
+    emit_released(out, "gemma4_moe", model, cases, tokenizer_from=None)
+    gemma4_tokenizer(out / "gemma4_moe")
+    emit_llamacpp_gguf(out / "gemma4_moe_gguf", out / "gemma4_moe", model, cases, 384, outtype="bf16")
 
 
 def arcee_fixtures(out: Path) -> None:

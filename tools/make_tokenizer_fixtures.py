@@ -163,6 +163,80 @@ def write_deepseek_v3_expectations(cache: Path) -> None:
     print(f"deepseek-v3: {sum(len(r['ids']) for r in rows)} tokens")
 
 
+GEMMA4_SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>", "<mask>", "<|turn>", "<turn|>", "<|think|>", "<|channel>",
+                   "<channel|>", "<|tool>", "<tool|>", "<|tool_call>", "<tool_call|>", "<|tool_response>",
+                   "<tool_response|>", '<|"|>']
+
+
+def write_gemma4_tokenizer(folder: Path, corpus: list, vocab_size: int, chat_template: str | None = None) -> int:
+    """folder/tokenizer.json and tokenizer_config.json: a vocabulary of `vocab_size` tokens in the
+    layout of Gemma 4's tokenizer.json (BPE merges over SentencePiece's alphabet: the Replace
+    normalizer spells spaces "▁", no pre-tokenizer, <0xNN> byte fallback, <bos> added by the
+    template, its control tokens special added tokens: <pad> 0, <bos> 1, <eos> 2), trained on
+    `corpus` — merges never cross a newline, as Gemma's do not. Returns the vocabulary's size."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    folder.mkdir(parents=True, exist_ok=True)
+    fixed = len(GEMMA4_SPECIALS) + 256
+    trainer_tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+    trainer_tok.normalizer = normalizers.Replace(" ", "\u2581")
+    trainer_tok.pre_tokenizer = pre_tokenizers.Split(Regex("[^\n]+|\n+"), "isolated")
+    trainer_tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=vocab_size - fixed,
+                                                                limit_alphabet=min(120, (vocab_size - fixed) // 2),
+                                                                show_progress=False))
+    trained = json.loads(trainer_tok.to_str())["model"]
+    vocab = {t: i for i, t in enumerate(GEMMA4_SPECIALS)}
+    for b in range(256):
+        vocab[f"<0x{b:02X}>"] = len(vocab)
+    for text in sorted(trained["vocab"], key=trained["vocab"].get):
+        vocab.setdefault(text, len(vocab))
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in trained["merges"]]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=True, unk_token="<unk>", fuse_unk=True))
+    tok.normalizer = normalizers.Replace(" ", "\u2581")
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+    tok.post_processor = processors.TemplateProcessing(single="<bos> $A", special_tokens=[("<bos>", vocab["<bos>"])])
+    tok.add_special_tokens(GEMMA4_SPECIALS)
+    tok.save(str(folder / "tokenizer.json"))
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<bos>", "eos_token": "<eos>",
+              "pad_token": "<pad>", "unk_token": "<unk>", "add_bos_token": True}
+    if chat_template is not None:
+        config["chat_template"] = chat_template
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    return len(vocab)
+
+
+def write_gemma4_fixture(corpus: list) -> None:
+    """gemma4-bpe/: write_gemma4_tokenizer's vocabulary of 1,800 tokens, and tokenizer.gguf, its
+    metadata as llama.cpp's own converter writes a Gemma 4 vocabulary (Gemma4Model.set_vocab:
+    tokenizer.ggml.model "gemma4", the merges, <|channel> and the other markers user-defined).
+    Both loads must give Hugging Face's ids (expected/gemma4-bpe.jsonl)."""
+    folder = FIXTURES / "gemma4-bpe"
+    size = write_gemma4_tokenizer(folder, corpus, 1800)
+    src = Path(os.environ.get("PEER_CACHE", Path.home() / ".cache" / "troupe")) / "llama.cpp-0.3.36" / "src" / "vendor" / "llama.cpp"
+    script = (
+        "import sys, gguf; from pathlib import Path; import conversion.gemma as g\n"
+        "m = g.Gemma4Model.__new__(g.Gemma4Model)\n"
+        "m.dir_model = Path(sys.argv[1]); m.hparams = {'vocab_size': int(sys.argv[3])}\n"
+        "m.gguf_writer = gguf.GGUFWriter(sys.argv[2], 'gemma4')\n"
+        "m.set_vocab()\n"
+        "w = m.gguf_writer; w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
+    subprocess.run([sys.executable, "-c", script, str(folder), str(folder / "tokenizer.gguf"), str(size)], check=True,
+                   cwd=src, env=dict(os.environ, PYTHONPATH=f"{src / 'gguf-py'}:{src}"), stdout=subprocess.DEVNULL)
+    rows, meta = expectations(folder / "tokenizer.json", corpus)
+    write_jsonl_packed(FIXTURES / "expected" / "gemma4-bpe.jsonl", rows)
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    loads = [{"name": "gemma4-bpe (tokenizer.json)", "expected": "gemma4-bpe", "format": "json",
+              "file": "gemma4-bpe/tokenizer.json", "in_cache": False},
+             {"name": "gemma4-bpe (GGUF)", "expected": "gemma4-bpe", "format": "gguf",
+              "file": "gemma4-bpe/tokenizer.gguf", "in_cache": False}]
+    names = {load["name"] for load in loads}
+    manifest["loads"] = [load for load in manifest["loads"] if load["name"] not in names] + loads
+    manifest["expected"]["gemma4-bpe"] = meta
+    (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    pack(folder / "tokenizer.gguf")
+    pack(folder / "tokenizer.json")
+    print(f"gemma4-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+
+
 # Characters whose Unicode general category differs between Oniguruma's tables (libonig 6.9.8:
 # Unicode 14.0) and the ones Hugging Face tokenizers 0.23 uses (its bundled Oniguruma: Unicode 16.0),
 # from the issue (U+1FABF, U+1FACE, U+31350) and from each version 15.0-16.0, with one character
@@ -582,6 +656,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--deepseek-v3-only", action="store_true",
                         help="only rewrite expected/deepseek-v3.jsonl and its manifest entries (needs tokenizers)")
+    parser.add_argument("--gemma4-only", action="store_true",
+                        help="only rewrite gemma4-bpe/ and its expectations (needs tokenizers, transformers, llama.cpp's tree)")
     parser.add_argument("--unicode-cases-only", action="store_true",
                         help="only rewrite unicode_cases.json (needs tokenizers, no transformers)")
     args = parser.parse_args()
@@ -599,6 +675,10 @@ def main() -> None:
         return
     if args.unicode_cases_only:
         write_unicode_cases(cache)
+        return
+    if args.gemma4_only:
+        write_gemma4_fixture([json.loads(line)["text"] for line in
+                              (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line])
         return
 
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -675,6 +755,7 @@ def main() -> None:
     (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     write_unicode_cases(cache)
     write_deepseek_v3_expectations(cache)
+    write_gemma4_fixture(corpus)
     pack(smol_dir / "tokenizer.json")  # committed packed, as the GGUF vocabularies
 
 

@@ -178,18 +178,39 @@ void read_sentencepiece(const GgufFile& gguf, const std::vector<std::string>& to
   parts.decoder.strip_first_token_only = true;
 }
 
-// Returns whether the pre-tokenizer's family adds BOS by default (configure_pre_tokenizer).
-bool read_byte_level(const GgufFile& gguf, TokenizerParts& parts) {
+// tokenizer.ggml.merges, each "left right".
+void read_merges(const GgufFile& gguf, TokenizerParts& parts) {
   const std::string& origin = parts.origin;
   const auto* merges = gguf.get_string_array("tokenizer.ggml.merges");
   if (merges == nullptr) throw ModelError(origin + ": no tokenizer.ggml.merges");
   parts.merges.reserve(merges->size());
   for (const std::string& m : *merges) {
-    const auto space = m.find(' ');
+    const auto space = m.find(' ', 1);  // a merge's left part may itself be a space-free "▁" run
     if (space == std::string::npos) throw ModelError(origin + ": merge \"" + m + "\" is not two tokens");
     parts.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
   }
-  return configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), origin, parts);
+}
+
+// Returns whether the pre-tokenizer's family adds BOS by default (configure_pre_tokenizer).
+bool read_byte_level(const GgufFile& gguf, TokenizerParts& parts) {
+  read_merges(gguf, parts);
+  return configure_pre_tokenizer(gguf.get_string("tokenizer.ggml.pre").value_or("default"), parts.origin, parts);
+}
+
+// Gemma 4's vocabulary (tokenizer.ggml.model "gemma4"), as llama.cpp reads it: BPE merges by
+// spelling over SentencePiece's alphabet — "▁" for spaces, none put in front, <0xNN> tokens for
+// the bytes of characters without one — each run of newlines and each run of other characters
+// merged on its own (Gemma's merges never cross a newline, so this is its tokenizer.json's reading).
+void read_gemma4(const GgufFile& gguf, TokenizerParts& parts) {
+  read_merges(gguf, parts);
+  parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
+  parts.bpe_options.byte_fallback = true;
+  parts.normalizer = Normalizer({NormalizerStep::replace(" ", std::string(kSpaceMarker))});
+  parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>("[^\n]+|\n+", parts.origin), SplitBehavior::Isolated, false);
+  parts.decoder.byte_level = false;
+  parts.decoder.space_marker = kSpaceMarker;
+  parts.decoder.byte_fallback = true;
+  parts.decoder.strip_leading_spaces = 0;
 }
 
 }  // namespace
@@ -199,9 +220,11 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
   const auto model = gguf.get_string("tokenizer.ggml.model");
   if (!model) throw ModelError(origin + ": no tokenizer.ggml.model (the file carries no tokenizer)");
   const bool sentencepiece = *model == "llama" || *model == "gemma";
-  if (*model != "gpt2" && !sentencepiece) {
+  const bool gemma4 = *model == "gemma4";
+  if (*model != "gpt2" && !sentencepiece && !gemma4) {
     throw ModelError(origin + ": unsupported tokenizer model tokenizer.ggml.model = \"" + *model +
-                     "\" (supported: gpt2 (byte-level BPE), llama and gemma (SentencePiece))");
+                     "\" (supported: gpt2 (byte-level BPE), llama and gemma (SentencePiece), gemma4 (BPE over "
+                     "SentencePiece's alphabet))");
   }
   const auto* tokens = gguf.get_string_array("tokenizer.ggml.tokens");
   if (tokens == nullptr || tokens->empty()) throw ModelError(origin + ": no tokenizer.ggml.tokens");
@@ -234,9 +257,11 @@ Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
     }
     if (type == kUnknown) parts.bpe_options.unknown_id = static_cast<int32_t>(id);
   }
-  bool family_adds_bos = sentencepiece;
+  bool family_adds_bos = sentencepiece || gemma4;
   if (sentencepiece) {
     read_sentencepiece(gguf, *tokens, parts);
+  } else if (gemma4) {
+    read_gemma4(gguf, parts);
   } else {
     family_adds_bos = read_byte_level(gguf, parts);
   }

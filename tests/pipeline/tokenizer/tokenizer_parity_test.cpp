@@ -105,6 +105,14 @@ TEST_CASE("tokenizer: DeepSeek's vocabulary under DeepSeek-V2's deepseek-llm spl
   check_parity("deepseek-llm (GGUF)");
 }
 
+// Gemma 4's layout: BPE merges over SentencePiece's alphabet, byte fallback; as tokenizer.json, and as
+// llama.cpp's converter writes it into a GGUF (tokenizer.ggml.model "gemma4").
+TEST_CASE("tokenizer: a vocabulary in Gemma 4's layout, as tokenizer.json and as a gemma4 GGUF, matches Hugging Face "
+          "on the corpus", "[tokenizer][parity]") {
+  check_parity("gemma4-bpe (tokenizer.json)");
+  check_parity("gemma4-bpe (GGUF)");
+}
+
 TEST_CASE("tokenizer: Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("llama3.2 (tokenizer.json)");
 }
