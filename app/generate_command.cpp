@@ -143,12 +143,15 @@ void run_generate(const GenerateOptions& opt, CLI::App* cmd) {
     const int32_t token = sampler.sample({logits.row(0), static_cast<std::size_t>(logits.vocab)});
     if (generated.empty()) t_first = clock::now();
     generated.push_back(token);
+    // The token that ends generation is not part of the text, as the server leaves it out (vLLM's
+    // rule), also where it is no special token (Gemma 4's <turn|> in a GGUF that types it normal).
+    const bool eos = std::find(spec.eos_token_ids.begin(), spec.eos_token_ids.end(), token) != spec.eos_token_ids.end();
+    if (eos && !opt.ignore_eos && !opt.print_ids) break;
     if (opt.print_ids) {
       std::cout << (generated.size() > 1 ? "," : "") << token << std::flush;
     } else {
       std::cout << detok->push(token) << std::flush;
     }
-    const bool eos = std::find(spec.eos_token_ids.begin(), spec.eos_token_ids.end(), token) != spec.eos_token_ids.end();
     if (eos && !opt.ignore_eos) break;
     seq.num_cached += static_cast<int64_t>(seq.tokens.size());
     seq.tokens = {token};

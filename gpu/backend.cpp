@@ -79,7 +79,7 @@ int64_t kv_blocks_for(const BackendOptions& options, const ModelSpec& spec,
                       const std::function<int64_t(int64_t head_dim)>& head_row_bytes) {
   int64_t bytes_per_token = 0;  // per plane
   for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
-    if (spec.mixer(layer) == Mixer::Attention) bytes_per_token += spec.kv_heads_of(layer) * head_row_bytes(spec.head_dim_of(layer));
+    if (spec.stores_kv(layer)) bytes_per_token += spec.kv_heads_of(layer) * head_row_bytes(spec.head_dim_of(layer));
   }
   const int64_t bytes_per_block = spec.kv_planes() * options.kv_block_size * bytes_per_token;
   if (options.kv_cache_bytes > 0) return std::max<int64_t>(1, options.kv_cache_bytes / bytes_per_block);

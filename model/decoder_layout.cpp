@@ -47,12 +47,18 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
   layout.embedding = "model.embed_tokens.weight";
   layout.final_norm = "model.norm.weight";
   if (!spec.tie_word_embeddings) layout.lm_head = "lm_head.weight";
+  if (spec.per_layer_input_size > 0) {  // Gemma 4 E2B/E4B's names
+    layout.per_layer_embedding = "model.embed_tokens_per_layer.weight";
+    layout.per_layer_projection = "model.per_layer_model_projection.weight";
+    layout.per_layer_projection_norm = "model.per_layer_projection_norm.weight";
+  }
   layout.layers.reserve(static_cast<std::size_t>(spec.num_layers));
   for (int64_t i = 0; i < spec.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerLayout L;
     L.mixer = spec.mixer(i);
     L.mlp = spec.has_mlp(i);
+    L.kv_source = spec.kv_source(i);
     if (spec.input_norms && L.mixer != Mixer::None) L.attention_norm = p + "input_layernorm.weight";
     if (L.mixer == Mixer::None) {
       // The layer is its MLP alone, behind the layer's one norm (Nemotron-H's).
@@ -72,6 +78,11 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     } else if (L.mixer != Mixer::Mamba2) {
       add_attention(spec, p, L);
       if (spec.values_are_keys(i)) L.v.clear();  // Gemma 4's full layers: the values are k_proj's
+      if (L.kv_source != i) {  // another layer's keys and values: no projections of its own
+        L.k.clear();
+        L.v.clear();
+        L.k_norm.clear();
+      }
     }
     if (spec.runs_mamba(i)) {  // the layer's mixer, or beside its attention (Falcon-H1)
       const std::string m = p + "mamba.";
@@ -140,6 +151,11 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     L.window = spec.window(i);
     L.rope = spec.uses_rope(i);
     if (spec.layer_scalar) L.layer_scalar = p + "layer_scalar";
+    if (spec.per_layer_input_size > 0) {
+      L.per_layer_gate = p + "per_layer_input_gate.weight";
+      L.per_layer_out = p + "per_layer_projection.weight";
+      L.per_layer_norm = p + "post_per_layer_input_norm.weight";
+    }
     layout.layers.push_back(std::move(L));
   }
   return layout;

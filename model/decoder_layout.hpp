@@ -17,6 +17,7 @@
 //        chosen by the router; ModelSpec::moe; with biases on the router and each projection when
 //        their names are given; plus the shared experts' dense MLP on every token when named)
 //   x += [mlp_out_norm](h)
+//   [x += per_layer_norm(per_layer_out(gelu(per_layer_gate x) ⊙ the layer's per-layer input))]
 //   [x ×= layer_scalar]
 //
 // where a bracketed step is there when its tensor name is not empty. A layer without a mixer
@@ -102,10 +103,20 @@ struct LayerLayout {
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
   bool rope = true;                // q and k rotated by position (false: a NoPE layer, SmolLM3)
   std::string layer_scalar;        // [1], the stream × it at the layer's end; empty without (ModelSpec::layer_scalar)
+  // Per-layer embeddings (ModelSpec::per_layer_input_size, P): the gate [P, hidden], the projection
+  // [hidden, P] and the norm [hidden] of the layer's step after its MLP; empty without.
+  std::string per_layer_gate, per_layer_out, per_layer_norm;
+  // The layer attends over this earlier layer's keys and values (k, v and k_norm then empty:
+  // ModelSpec::layer_kv_source); its own index otherwise.
+  int64_t kv_source = 0;
 };
 
 struct DecoderLayout {
   std::string embedding;   // [vocab, hidden]
+  // Per-layer embeddings (ModelSpec::per_layer_input_size, P): the table [vocab, layers · P], the
+  // embeddings' projection [layers · P, hidden] and the norm [P] over each layer's part of it;
+  // empty without.
+  std::string per_layer_embedding, per_layer_projection, per_layer_projection_norm;
   std::string final_norm;  // [hidden]
   std::string lm_head;     // [vocab, hidden]; empty when tied to the embedding
   std::vector<LayerLayout> layers;

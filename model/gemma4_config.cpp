@@ -22,13 +22,8 @@ json::object with_gemma4_defaults(json::object config) {
 }
 
 void read_gemma4(const ConfigView& cfg, ModelSpec& spec) {
-  if (cfg.optional_integer("hidden_size_per_layer_input").value_or(0) > 0) {
-    cfg.fail("per-layer embeddings (hidden_size_per_layer_input: Gemma 4 E2B and E4B) are not supported yet; "
-             "Gemma 4 31B and 26B-A4B load");
-  }
-  if (cfg.optional_integer("num_kv_shared_layers").value_or(0) > 0) {
-    cfg.fail("layers that share another layer's keys and values (num_kv_shared_layers: Gemma 4 E2B and E4B) are "
-             "not supported yet");
+  if (cfg.optional_integer("hidden_size_per_layer_input").value_or(0) > 0 && cfg.boolean("enable_moe_block").value_or(false)) {
+    cfg.fail("per-layer embeddings with experts are not supported");
   }
   if (cfg.string("use_bidirectional_attention").value_or("") == "all") {
     cfg.fail("use_bidirectional_attention \"all\" (attention without a causal mask) is not supported");
@@ -79,6 +74,34 @@ void read_gemma4(const ConfigView& cfg, ModelSpec& spec) {
       spec.layer_head_dim[static_cast<std::size_t>(i)] = global_dim;
       if (global_kv) spec.layer_kv_heads[static_cast<std::size_t>(i)] = *global_kv;
     }
+  }
+  // Gemma 4 E2B/E4B: per-layer embeddings, and the last num_kv_shared_layers layers attending over the
+  // keys and values of the last earlier layer of their kind (Gemma4TextConfig.kv_sharing_modes), their
+  // MLPs twice as wide with use_double_wide_mlp.
+  spec.per_layer_input_size = cfg.optional_integer("hidden_size_per_layer_input").value_or(0);
+  if (spec.per_layer_input_size > 0 && cfg.optional_integer("vocab_size_per_layer_input").value_or(spec.vocab_size) != spec.vocab_size) {
+    cfg.fail("vocab_size_per_layer_input other than vocab_size is not supported");
+  }
+  const int64_t shared = cfg.optional_integer("num_kv_shared_layers").value_or(0);
+  if (shared < 0 || shared >= spec.num_layers) cfg.fail("num_kv_shared_layers must be below num_hidden_layers");
+  if (shared > 0) share_kv_layers(spec, shared, cfg.boolean("use_double_wide_mlp").value_or(false));
+}
+
+void share_kv_layers(ModelSpec& spec, int64_t shared, bool double_wide) {
+  const int64_t first = spec.num_layers - shared;
+  spec.layer_kv_source.resize(static_cast<std::size_t>(spec.num_layers));
+  for (int64_t i = 0; i < spec.num_layers; ++i) {
+    int64_t from = i;
+    if (i >= first) {
+      for (from = first - 1; from >= 0 && spec.window(from) != spec.window(i); --from) {
+      }
+      if (from < 0) throw ModelError(spec.name + ": a layer sharing keys and values has no earlier layer of its kind");
+    }
+    spec.layer_kv_source[static_cast<std::size_t>(i)] = from;
+  }
+  if (double_wide) {
+    spec.layer_intermediate.assign(static_cast<std::size_t>(spec.num_layers), spec.intermediate_size);
+    for (int64_t i = first; i < spec.num_layers; ++i) spec.layer_intermediate[static_cast<std::size_t>(i)] *= 2;
   }
 }
 

@@ -15,4 +15,10 @@ namespace troupe::config_json {
 json::object with_gemma4_defaults(json::object config);
 void read_gemma4(const ConfigView& cfg, ModelSpec& spec);
 
+// Gemma 4 E2B/E4B's sharing: the last `shared` layers attend over the keys and values of the last
+// earlier layer of their kind (sliding or full: the same window), and with `double_wide` their MLPs
+// are twice intermediate_size wide (ModelSpec::layer_kv_source, layer_intermediate). For config.json
+// and GGUF alike.
+void share_kv_layers(ModelSpec& spec, int64_t shared, bool double_wide);
+
 }  // namespace troupe::config_json

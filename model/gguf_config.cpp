@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/gemma4_config.hpp"
 #include "model/gguf_token_roles.hpp"
 #include "model/model_family.hpp"
 
@@ -114,6 +115,16 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   spec.value_norm = true;
   spec.layer_scalar = gguf.find_tensor("blk.0.layer_output_scale.weight") != nullptr;
   spec.values_from_keys = full_layer && gguf.find_tensor("blk." + std::to_string(*full_layer) + ".attn_v.weight") == nullptr;
+  // E2B/E4B: per-layer embeddings, the last shared_kv_layers layers attending over earlier layers' keys
+  // and values, their MLPs' widths listed per layer (double-wide).
+  spec.per_layer_input_size = gguf.get_int(arch + ".embedding_length_per_layer_input").value_or(0);
+  if (const int64_t shared = gguf.get_int(arch + ".attention.shared_kv_layers").value_or(0); shared > 0) {
+    if (shared >= spec.num_layers) throw ModelError(source + ": " + arch + ".attention.shared_kv_layers must be below block_count");
+    config_json::share_kv_layers(spec, shared, /*double_wide=*/false);
+  }
+  if (const GgufValue* ffn = gguf.find(arch + ".feed_forward_length"); ffn != nullptr && ffn->type == GgufValueType::ARRAY) {
+    spec.layer_intermediate = *gguf.get_int_array(arch + ".feed_forward_length");
+  }
   if (const int64_t experts = gguf.get_int(arch + ".expert_count").value_or(0); experts > 0) {
     MoeSpec moe;
     moe.num_experts = experts;
@@ -363,11 +374,6 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family == nullptr) {
     fail("general.architecture \"" + arch + "\" is not supported (supported: " + supported_gguf_architectures() + ")");
   }
-  if (family->arch == Architecture::Gemma4 && (gguf.get_int(arch + ".embedding_length_per_layer_input").value_or(0) > 0 ||
-                                               gguf.get_int(arch + ".attention.shared_kv_layers").value_or(0) > 0)) {
-    fail("per-layer embeddings and layers that share another layer's keys and values (Gemma 4 E2B and E4B) are not "
-         "supported yet; Gemma 4 31B and 26B-A4B load");
-  }
   // llama.cpp converts Mixtral as "llama" with experts.
   if (family->arch == Architecture::Llama && gguf.get_int(arch + ".expert_count").value_or(0) > 0) {
     family = &family_of(Architecture::Mixtral);
@@ -387,8 +393,11 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.num_layers -= nextn;
   spec.hidden_size = required("embedding_length");
   const bool nemotron = family->arch == Architecture::NemotronH;
+  const GgufValue* ffn_key = gguf.find(arch + ".feed_forward_length");
   if (nemotron) {
     read_nemotron_h(gguf, arch, spec);  // its feed_forward_length lists each layer's
+  } else if (family->arch == Architecture::Gemma4 && ffn_key != nullptr && ffn_key->type == GgufValueType::ARRAY) {
+    spec.intermediate_size = gguf.get_int_array(arch + ".feed_forward_length")->front();  // the rest: read_gemma4
   } else {
     // A mixture of experts with no dense layer may not give one (Qwen3.5's): its experts' width then.
     const std::optional<int64_t> dense_ffn = gguf.get_int(arch + ".feed_forward_length");

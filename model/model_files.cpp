@@ -120,6 +120,10 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   static const std::map<std::string, std::string> kGlobal{
       {"token_embd.weight", "model.embed_tokens.weight"},
       {"output.weight", "lm_head.weight"},
+      // Gemma 4 E2B/E4B's per-layer embeddings.
+      {"per_layer_token_embd.weight", "model.embed_tokens_per_layer.weight"},
+      {"per_layer_model_proj.weight", "model.per_layer_model_projection.weight"},
+      {"per_layer_proj_norm.weight", "model.per_layer_projection_norm.weight"},
   };
   if (gguf_name == family.gguf_final_norm) return "model.norm.weight";
   static const std::map<std::string, std::string> kLayer{
@@ -224,6 +228,9 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"ffn_gate_inp.scale", "mlp.router.scale"},
       {"ffn_down_exps.scale", "mlp.router.per_expert_scale"},
       {"ffn_gate_up_exps.weight", "mlp.experts.gate_up_proj"},
+      {"inp_gate.weight", "per_layer_input_gate.weight"},
+      {"proj.weight", "per_layer_projection.weight"},
+      {"post_norm.weight", "post_per_layer_input_norm.weight"},
   };
   static const std::regex kQualified(R"(blk\.(\d+)\.(\w+\.\w+))");
   if (family.arch == Architecture::Gemma4 && std::regex_match(gguf_name, m, kQualified)) {

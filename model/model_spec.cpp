@@ -159,6 +159,21 @@ void ModelSpec::validate(const std::string& source) const {
                        " attention heads)");
     }
   }
+  for (const auto* per_layer : {&layer_kv_source, &layer_intermediate}) {
+    if (!per_layer->empty() && static_cast<int64_t>(per_layer->size()) != num_layers) {
+      throw ModelError(source + ": per-layer key/value sources or MLP widths for " + std::to_string(per_layer->size()) +
+                       " of " + std::to_string(num_layers) + " layers");
+    }
+  }
+  for (int64_t i = 0; i < num_layers && !layer_kv_source.empty(); ++i) {
+    const int64_t from = kv_source(i);
+    if (from < 0 || from > i || (from < i && (!stores_kv(from) || window(from) != window(i) ||
+                                              head_dim_of(from) != head_dim_of(i) || kv_heads_of(from) != kv_heads_of(i)))) {
+      throw ModelError(source + ": layer " + std::to_string(i) + " cannot attend over layer " + std::to_string(from) +
+                       "'s keys and values (an earlier layer of its kind, keeping its own)");
+    }
+  }
+  if (per_layer_input_size < 0) throw ModelError(source + ": negative per-layer input size");
   // Each RoPE over the heads of the layers that apply it (Gemma 4's two kinds of layers differ).
   const auto rotary_of = [&](bool sliding) {
     for (int64_t i = 0; i < num_layers; ++i) {

@@ -318,6 +318,19 @@ struct ModelSpec {
   // Each layer ends by multiplying the residual stream by its own scalar, a tensor of the
   // checkpoint (Gemma 4's layer_scalar).
   bool layer_scalar = false;
+  // Per-layer embeddings (Gemma 4 E2B/E4B's hidden_size_per_layer_input, P; 0: none). Each token
+  // gets, for every layer, P values: (RMSNorm(x0 W_proj / sqrt(hidden)) + E[token] · sqrt(P)) / sqrt(2),
+  // x0 the scaled embedding, W_proj [layers · P, hidden], E [vocab, layers · P]; after its MLP block
+  // layer i adds RMSNorm(W_out (gelu(W_gate x) ⊙ its P values)) to the stream, W_gate [P, hidden],
+  // W_out [hidden, P].
+  int64_t per_layer_input_size = 0;
+  // Per layer, the layer whose keys and values it attends over: itself, or the last earlier layer of
+  // its kind that keeps its own (Gemma 4 E2B/E4B's num_kv_shared_layers: those layers project no k
+  // and v and hold no cache). Empty: every layer its own.
+  std::vector<int64_t> layer_kv_source;
+  // Per layer, its MLP's width where it is not intermediate_size (Gemma 4's double-wide MLPs in the
+  // layers that share keys and values); empty: every layer's is.
+  std::vector<int64_t> layer_intermediate;
   // q_proj gives each head's queries followed by as many gate values: the attention's output is
   // multiplied by σ(gate) before o_proj (Qwen3.5, Qwen3-Next).
   bool attention_output_gate = false;
@@ -339,6 +352,14 @@ struct ModelSpec {
   int64_t rotary_dims_of(int64_t layer) const { return rotary_dim > 0 ? rotary_dim : head_dim_of(layer); }
   // Whether layer `layer`'s values are its keys' projection (values_from_keys on a full layer).
   bool values_are_keys(int64_t layer) const { return values_from_keys && window(layer) == 0; }
+  int64_t kv_source(int64_t layer) const {
+    return layer_kv_source.empty() ? layer : layer_kv_source[static_cast<std::size_t>(layer)];
+  }
+  // Whether layer `layer` attends and keeps keys and values of its own (a KV cache).
+  bool stores_kv(int64_t layer) const { return mixer(layer) == Mixer::Attention && kv_source(layer) == layer; }
+  int64_t intermediate_of(int64_t layer) const {
+    return layer_intermediate.empty() ? intermediate_size : layer_intermediate[static_cast<std::size_t>(layer)];
+  }
   // Planes of the KV cache per layer: keys and values, or the latent alone (MlaSpec).
   int64_t kv_planes() const { return mla ? 1 : 2; }
   int64_t window(int64_t layer) const {

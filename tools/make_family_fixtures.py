@@ -1141,6 +1141,25 @@ def gemma4_fixtures(out: Path) -> None:
     gemma4_tokenizer(out / "gemma4_moe")
     emit_llamacpp_gguf(out / "gemma4_moe_gguf", out / "gemma4_moe", model, cases, 384, outtype="bf16")
 
+    # Gemma 4 E2B/E4B's layers: per-layer embeddings (8 values per layer), the last two layers
+    # attending over the keys and values of layers 3 (sliding) and 2 (full), their MLPs twice as wide;
+    # no attention_k_eq_v, the full layers keeping 2 key/value heads (of 16).
+    edge_config = gemma4_config(num_hidden_layers=6, layer_types=["sliding_attention", "sliding_attention", "full_attention",
+                                                                  "sliding_attention", "sliding_attention", "full_attention"],
+                                attention_k_eq_v=False, num_global_key_value_heads=None, hidden_size_per_layer_input=8,
+                                num_kv_shared_layers=2, use_double_wide_mlp=True)
+    model = build_model(Gemma4ForCausalLM, edge_config, 5241)
+    spread_gemma4(model, 5242)
+    with torch.no_grad():
+        model.model.embed_tokens_per_layer.weight.mul_(4.0)
+    model = bf16(model)
+    cases = small_cases(5251)
+    assert_layers_count("gemma4_e", "the per-layer inputs", model, cases,
+                        lambda layer: layer.per_layer_projection.weight.zero_(), 0.05)
+    emit_released(out, "gemma4_e", model, cases, tokenizer_from=None)
+    gemma4_tokenizer(out / "gemma4_e")
+    emit_llamacpp_gguf(out / "gemma4_e_gguf", out / "gemma4_e", model, cases, 384, outtype="bf16")
+
 
 def arcee_fixtures(out: Path) -> None:
     """Arcee's AFM (ArceeForCausalLM; --only arcee, after lfm2): Llama's layers (2 of them, RoPE, 2

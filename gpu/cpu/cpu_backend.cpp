@@ -81,7 +81,7 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
     throw ConfigError("--tensor-parallel-size " + std::to_string(shard_.size) + ": " + e.what());
   }
   for (auto& layer : layers_) {  // zeroed: every stored type decodes all-zero bytes to 0
-    if (layer.mixer != Mixer::Attention) continue;
+    if (!spec_.stores_kv(layer.index)) continue;
     const auto cache_bytes = static_cast<std::size_t>(layer_cache_bytes(layer));
     layer.k_cache.assign(cache_bytes, std::byte{0});
     if (spec_.kv_planes() == 2) layer.v_cache.assign(cache_bytes, std::byte{0});
@@ -95,7 +95,7 @@ int64_t CpuBackend::layer_cache_bytes(const Layer& layer) const {
 int64_t CpuBackend::kv_cache_bytes() const {
   int64_t bytes = 0;
   for (const auto& layer : layers_) {
-    if (layer.mixer == Mixer::Attention) bytes += spec_.kv_planes() * layer_cache_bytes(layer);
+    if (spec_.stores_kv(layer.index)) bytes += spec_.kv_planes() * layer_cache_bytes(layer);
   }
   return bytes;
 }
@@ -133,8 +133,10 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
   all_reduce(x_.data(), tokens * h);
   if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
+  if (spec_.per_layer_input_size > 0) per_layer_inputs(ids);
   for (auto& layer : layers_) {
     run_layer(layer, batch, positions);
+    if (!layer.per_layer_norm.empty()) run_per_layer_input(layer, tokens);
     if (layer.out_scale != 1.0f) cpu::scale(x_.data(), tokens * h, layer.out_scale);  // Gemma 4's layer_scalar
   }
 
@@ -191,13 +193,51 @@ const float* CpuBackend::normed_input(const std::vector<float>& norm, int64_t to
   return xn_.data();
 }
 
+void CpuBackend::per_layer_inputs(const std::vector<int32_t>& ids) {
+  const auto tokens = static_cast<int64_t>(ids.size());
+  const int64_t p = spec_.per_layer_input_size, width = spec_.num_layers * p, h = spec_.hidden_size;
+  // The embeddings' part, RMS-normed over each layer's P values.
+  per_layer_in_.resize(static_cast<std::size_t>(tokens * width));
+  per_layer_projection_.matmul(x_.data(), per_layer_in_.data(), tokens, /*accumulate=*/false, pool_.get());
+  cpu::scale(per_layer_in_.data(), tokens * width, 1.0f / std::sqrt(static_cast<float>(h)));
+  cpu::rms_norm(per_layer_in_.data(), per_layer_projection_norm_.data(), per_layer_in_.data(), tokens * spec_.num_layers, p,
+                static_cast<float>(spec_.rms_eps), p, p, pool_.get());
+  // The token's own, scaled by sqrt(P); the sum over sqrt(2).
+  std::vector<float> row(static_cast<std::size_t>(width));
+  const float token_scale = std::sqrt(static_cast<float>(p)), sum_scale = 1.0f / std::sqrt(2.0f);
+  for (int64_t t = 0; t < tokens; ++t) {
+    per_layer_embedding_.row(ids[static_cast<std::size_t>(t)], row.data());
+    float* out = per_layer_in_.data() + t * width;
+    for (int64_t i = 0; i < width; ++i) out[i] = (out[i] + row[static_cast<std::size_t>(i)] * token_scale) * sum_scale;
+  }
+}
+
+void CpuBackend::run_per_layer_input(Layer& L, int64_t tokens) {
+  const int64_t p = spec_.per_layer_input_size, h = spec_.hidden_size, width = spec_.num_layers * p;
+  // gelu(W_gate x) ⊙ this layer's inputs, then W_out, its norm, into the stream.
+  per_layer_gate_.resize(static_cast<std::size_t>(tokens * p));
+  L.per_layer_gate.matmul(x_.data(), per_layer_gate_.data(), tokens, /*accumulate=*/false, pool_.get());
+  cpu::ungated_activation(per_layer_gate_.data(), per_layer_gate_.data(), tokens, p, spec_.activation, pool_.get());
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* in = per_layer_in_.data() + t * width + L.index * p;
+    float* g = per_layer_gate_.data() + t * p;
+    for (int64_t i = 0; i < p; ++i) g[i] *= in[i];
+  }
+  delta_.resize(static_cast<std::size_t>(tokens * h));
+  L.per_layer_out.matmul(per_layer_gate_.data(), delta_.data(), tokens, /*accumulate=*/false, pool_.get());
+  norm_rows(delta_.data(), L.per_layer_norm.data(), delta_.data(), tokens, pool_.get());
+  cpu::add(x_.data(), delta_.data(), tokens * h);
+}
+
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
   const int64_t tokens = static_cast<int64_t>(positions.size());
   const int64_t d = L.head_dim, h = spec_.hidden_size, qw = heads_ * d, kvw = L.kv_heads * d;
-  const int64_t inter = intermediate_;
+  const int64_t inter = L.intermediate;
   const bool split = shard_.size > 1;
   // q, k, v [, the output gate (Qwen3.5) or a gate per head (LFM3)]
-  const int64_t qkv_w = qw + 2 * kvw + (spec_.attention_output_gate ? qw : 0) + (spec_.attention_head_gate ? heads_ : 0);
+  // A layer attending over another's keys and values (Gemma 4's shared layers) projects q alone.
+  const bool shares_kv = L.kv_source != L.index;
+  const int64_t qkv_w = shares_kv ? qw : qw + 2 * kvw + (spec_.attention_output_gate ? qw : 0) + (spec_.attention_head_gate ? heads_ : 0);
   const auto eps = static_cast<float>(spec_.rms_eps);
 
   xn_.resize(static_cast<std::size_t>(tokens * h));
@@ -300,17 +340,17 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
       for (int64_t t = 0; t < tokens; ++t) {
         cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, qw / q_dim, q_dim, eps, q_dim, q_dim);
-        cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
+        if (!shares_kv) cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
       }
     }
-    if (L.value_norm) {  // Gemma 4: each head's values over their RMS, no weight
+    if (L.value_norm && !shares_kv) {  // Gemma 4: each head's values over their RMS, no weight
       for (int64_t t = 0; t < tokens; ++t) {
         cpu::rms_norm(v + t * qkv_w, nullptr, v + t * qkv_w, L.kv_heads, d, eps, d, d);
       }
     }
     if (L.inv_freq != nullptr) {
       cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
-      cpu::apply_rope(k, tokens, L.kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+      if (!shares_kv) cpu::apply_rope(k, tokens, L.kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
     }
     if (spec_.attention_temperature.active()) {  // Ministral 3: 1 below the original context
       for (int64_t t = 0; t < tokens; ++t) {
@@ -320,13 +360,16 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
       }
     }
 
-    const cpu::PagedKv kv{L.k_cache.data(), L.v_cache.data(), block_size_, L.kv_heads, d, kv_dtype_};
+    // The cache this layer attends over: its own, or (shares_kv) the one its source layer wrote this
+    // step's rows into already.
+    Layer& cache = layers_[static_cast<std::size_t>(L.kv_source)];
+    const cpu::PagedKv kv{cache.k_cache.data(), cache.v_cache.data(), block_size_, L.kv_heads, d, kv_dtype_};
     std::vector<cpu::AttentionSequence> sequences;
     sequences.reserve(batch.sequences.size());
     int64_t offset = 0;
     for (const auto& s : batch.sequences) {
       const auto n = static_cast<int64_t>(s.tokens.size());
-      cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
+      if (!shares_kv) cpu::kv_store(kv, s.block_table.data(), s.num_cached, n, k + offset * qkv_w, v + offset * qkv_w, qkv_w);
       sequences.push_back({s.block_table.data(), s.num_cached, n, q + offset * qkv_w, attn_.data() + offset * qw});
       offset += n;
     }

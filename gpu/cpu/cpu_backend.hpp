@@ -54,8 +54,14 @@ class CpuBackend final : public Backend {
     // Mamba-2 layer keeps them in qkv and o); empty otherwise.
     cpu::CpuWeight beside_in, beside_out;
     bool mamba_beside = false;
-    // The layer's head dimension and local key/value heads (ModelSpec::head_dim_of, kv_heads_of).
-    int64_t head_dim = 0, kv_heads = 0;
+    // The layer's head dimension and local key/value heads (ModelSpec::head_dim_of, kv_heads_of),
+    // the layer whose KV cache it attends over (its own index, or Gemma 4's sharing), its MLP's
+    // local width.
+    int64_t head_dim = 0, kv_heads = 0, kv_source = 0, intermediate = 0;
+    // Per-layer embeddings' step after the MLP (ModelSpec::per_layer_input_size): gate [P, hidden],
+    // out [hidden, P], the norm [hidden]; empty without.
+    cpu::CpuWeight per_layer_gate, per_layer_out;
+    std::vector<float> per_layer_norm;
     bool value_norm = false;                // values RMS-normed per head without a weight (Gemma 4)
     float out_scale = 1.0f;                 // the residual stream × this at the layer's end (Gemma 4's layer_scalar)
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
@@ -98,6 +104,11 @@ class CpuBackend final : public Backend {
   std::vector<float> load_taps(const ModelFiles& model, const std::string& name, int64_t channels, int64_t kernel) const;
   std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
+  // Per-layer embeddings (Gemma 4 E2B/E4B): every layer's inputs for the step's tokens, from their
+  // ids and the scaled embeddings in x_, into per_layer_in_ [tokens, layers · P]; and layer L's step
+  // with its part of them, after its MLP.
+  void per_layer_inputs(const std::vector<int32_t>& ids);
+  void run_per_layer_input(Layer& L, int64_t tokens);
   // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm).
   void norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const;
   // The residual stream's `tokens` rows through `norm` (into xn_), or the stream itself without one.
@@ -130,6 +141,10 @@ class CpuBackend final : public Backend {
   std::vector<float> x_, xn_, qkv_, attn_, gate_up_, act_, delta_;
   std::vector<float> beside_proj_, beside_out_;  // a Mamba-2 layer beside the attention: in_proj's rows, its output
   std::vector<float> router_in_, experts_out_;   // experts beside a dense MLP: the router's normed rows, their output
+  // Per-layer embeddings: the table [vocab, layers · P], the projection [layers · P, hidden], its
+  // norm [P]; the step's inputs and the gate's scratch.
+  cpu::CpuWeight per_layer_embedding_, per_layer_projection_;
+  std::vector<float> per_layer_projection_norm_, per_layer_in_, per_layer_gate_;
   std::vector<float> state_scratch_;     // a recurrent layer's intermediate rows (its convolution's output)
   cpu::LatentScratch latent_scratch_;
   std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits

@@ -57,16 +57,24 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     throw ConfigError("recurrent layers (" + std::string(architecture_name(spec_.arch)) +
                       ") do not split across ranks yet; a data-parallel engine per core group (--data-parallel-size) does");
   }
-  const int64_t h = spec_.hidden_size, inter = spec_.intermediate_size;
+  const int64_t h = spec_.hidden_size;
   using Parts = std::vector<cpu::CpuWeight::Part>;
   using Rows = std::vector<IndexRange>;
   const DecoderLayout layout = decoder_layout(spec_);
   // The shard's rows (the whole model's when there is one rank).
-  const Rows ffn_rows{shard_.intermediate}, vocab_rows{shard_.vocab};
+  const Rows vocab_rows{shard_.vocab};
   embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   final_norm_ = load_norm(model, layout.final_norm, h);
   if (!layout.lm_head.empty()) {
     lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
+  }
+  if (!layout.per_layer_embedding.empty()) {  // Gemma 4 E2B/E4B
+    if (shard_.size > 1) throw ConfigError("per-layer embeddings (Gemma 4 E2B/E4B) do not split across ranks yet");
+    const int64_t width = spec_.num_layers * spec_.per_layer_input_size;
+    per_layer_embedding_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_embedding, {spec_.vocab_size, width}}}, weight_mode_);
+    per_layer_projection_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_projection, {width, h}}}, weight_mode_);
+    per_layer_projection_norm_ = load_norm(model, layout.per_layer_projection_norm, spec_.per_layer_input_size);
+    weight_bytes_ += per_layer_embedding_.bytes() + per_layer_projection_.bytes() + float_bytes(per_layer_projection_norm_);
   }
   layers_.resize(layout.layers.size());
   std::vector<int64_t> state_floats(layout.layers.size(), 0);
@@ -78,6 +86,9 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     L.index = static_cast<int64_t>(i);
     L.head_dim = spec_.head_dim_of(L.index);
     L.kv_heads = spec_.varied_heads() ? spec_.kv_heads_of(L.index) : kv_heads_;  // no ranks then
+    L.kv_source = names.kv_source;
+    // Widths that differ per layer come with one rank (Gemma 4's; refused with more).
+    L.intermediate = spec_.layer_intermediate.empty() ? intermediate_ : spec_.intermediate_of(L.index);
     if (names.mixer == Mixer::ShortConv) {
       load_short_conv(model, names, L);
       state_floats[i] = (spec_.short_conv->kernel - 1) * h;
@@ -108,15 +119,24 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     }
     if (names.mlp && !names.up.empty()) {  // gate rows then up rows, or up's alone (an MLP without a gate)
       const ModelSpec::Multipliers& mu = spec_.multipliers;
+      const int64_t width = spec_.intermediate_of(L.index);
+      const IndexRange columns = spec_.layer_intermediate.empty() ? shard_.intermediate : IndexRange{0, width};
       Parts first;
-      if (!names.gate.empty()) first.push_back({names.gate, {inter, h}, ffn_rows, {}, static_cast<float>(mu.gate)});
-      first.push_back({names.up, {inter, h}, ffn_rows});
+      if (!names.gate.empty()) first.push_back({names.gate, {width, h}, {columns}, {}, static_cast<float>(mu.gate)});
+      first.push_back({names.up, {width, h}, {columns}});
       L.gate_up = cpu::CpuWeight::load(model, first, weight_mode_);
-      L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, inter}, {}, shard_.intermediate, static_cast<float>(mu.down)}},
+      L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, width}, {}, columns, static_cast<float>(mu.down)}},
                                     weight_mode_);
     }
     L.mlp = names.mlp;
     if (!names.layer_scalar.empty()) L.out_scale = load_flat(model, names.layer_scalar, 1).front();
+    if (!names.per_layer_norm.empty()) {
+      const int64_t p = spec_.per_layer_input_size;
+      L.per_layer_gate = cpu::CpuWeight::load(model, Parts{{names.per_layer_gate, {p, h}}}, weight_mode_);
+      L.per_layer_out = cpu::CpuWeight::load(model, Parts{{names.per_layer_out, {h, p}}}, weight_mode_);
+      L.per_layer_norm = load_norm(model, names.per_layer_norm, h);
+      weight_bytes_ += L.per_layer_gate.bytes() + L.per_layer_out.bytes() + float_bytes(L.per_layer_norm);
+    }
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     L.parallel_mlp = names.parallel_mlp;
     const auto layer = static_cast<int64_t>(i);
@@ -236,9 +256,11 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
     const ModelSpec::Multipliers& mu = spec_.multipliers;  // Falcon-H1's; 1 for the others
     // Without a v_proj (Gemma 4's full layers) the values are the keys' projection: k's rows twice.
     const std::string& values = names.v.empty() ? names.k : names.v;
-    Parts parts{{names.q, {qw, h}, q_rows, {}, static_cast<float>(mu.q)},
-                {names.k, {kvw, h}, kv_rows, {}, static_cast<float>(mu.k)},
-                {values, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)}};
+    Parts parts{{names.q, {qw, h}, q_rows, {}, static_cast<float>(mu.q)}};
+    if (!names.k.empty()) {  // none in a layer attending over another's keys and values (Gemma 4)
+      parts.push_back({names.k, {kvw, h}, kv_rows, {}, static_cast<float>(mu.k)});
+      parts.push_back({values, {kvw, h}, kv_rows, {}, static_cast<float>(mu.v)});
+    }
     // LFM3's gate per head: its rows after v, one per local query head.
     if (!names.head_gate.empty()) parts.push_back({names.head_gate, {spec_.num_heads, h}, {shard_.q_heads}});
     L.qkv = cpu::CpuWeight::load(model, parts, weight_mode_);
@@ -251,7 +273,7 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
   L.value_norm = spec_.value_norm;
   if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
     L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
-    L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
+    if (!names.k_norm.empty()) L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
   }
   L.o = cpu::CpuWeight::load(
       model, Parts{{names.o, {h, attention_width}, {}, spec_.mla ? IndexRange{} : q_cols, static_cast<float>(spec_.multipliers.o)}},

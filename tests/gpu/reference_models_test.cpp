@@ -424,6 +424,27 @@ TEST_CASE("gemma4_moe (Gemma 4 26B-A4B's layers: experts beside a dense MLP, eac
   CHECK(model.find("model.layers.2.mlp.router.per_expert_scale")->shape == std::vector<int64_t>{4});
 }
 
+TEST_CASE("gemma4_e (Gemma 4 E2B/E4B's layers: per-layer embeddings, the last layers attending over earlier layers' "
+          "keys and values, their MLPs twice as wide) as transformers saves it and llama.cpp's GGUF match transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("gemma4_e");
+  check_all_cases_in_one_step("gemma4_e_gguf");
+  for (const char* path : {"models/gemma4_e", "models/gemma4_e_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.per_layer_input_size == 8);
+    CHECK(spec.layer_kv_source == std::vector<int64_t>{0, 1, 2, 3, 3, 2});
+    CHECK(spec.layer_intermediate == std::vector<int64_t>{48, 48, 48, 48, 96, 96});
+    CHECK(spec.layer_kv_heads == std::vector<int64_t>{2, 2, 2, 2, 2, 2});
+    CHECK(!spec.values_from_keys);
+    // The two sharing layers hold no cache: 3 sliding layers of 2 × 8 and one full layer of 2 × 16.
+    BackendOptions options = small_cache(16);
+    options.kv_cache_dtype = "float32";
+    CpuBackend backend(ModelFiles::open(test::fixture(path)), options);
+    CHECK(backend.kv_cache_bytes() == 2 * (3 * 2 * 8 + 1 * 2 * 16) * 4 * backend.kv_num_blocks() * backend.kv_block_size());
+  }
+}
+
 TEST_CASE("lfm3 (LFM3: convolutions, sliding and full attention with proportional RoPE, a gate per head, "
           "sandwich norms) matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("lfm3");
@@ -1006,7 +1027,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
