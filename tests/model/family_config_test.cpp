@@ -786,6 +786,72 @@ TEST_CASE("LFM3 configs: Lfm3Config's defaults (layer types, two RoPEs, window, 
   CHECK_FALSE(plain.attention_head_gate);
 }
 
+// Gemma 4 as its configs are released (Gemma4ForConditionalGeneration's text_config with global_head_dim
+// and num_global_key_value_heads, not transformers 5's per_layer_config).
+TEST_CASE("Gemma 4 configs: the full layers' heads, experts, per-layer embeddings and shared keys and values",
+          "[model][config][families]") {
+  const std::string dense = R"({"model_type":"gemma4","text_config":{"model_type":"gemma4_text","hidden_size":5376,
+    "intermediate_size":21504,"num_hidden_layers":12,"num_attention_heads":32,"num_key_value_heads":16,"head_dim":256,
+    "global_head_dim":512,"num_global_key_value_heads":4,"attention_k_eq_v":true,"sliding_window":1024,
+    "final_logit_softcapping":30.0,"max_position_embeddings":262144,"vocab_size":262144,"hidden_size_per_layer_input":0,
+    "layer_types":["sliding_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention",
+    "full_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention",
+    "full_attention"]},"vision_config":{"model_type":"gemma4_vision"}})";
+  const ModelSpec s = spec_from_hf_config(parse(dense.c_str()), "config.json");
+  CHECK(s.arch == Architecture::Gemma4);
+  CHECK((s.head_dim == 256 && s.num_kv_heads == 16));
+  CHECK((s.head_dim_of(0) == 256 && s.kv_heads_of(0) == 16 && s.head_dim_of(5) == 512 && s.kv_heads_of(5) == 4));
+  CHECK((s.values_from_keys && s.values_are_keys(5) && !s.values_are_keys(0)));
+  CHECK((s.window(0) == 1024 && s.window(5) == 0 && s.final_logit_softcap == 30.0 && s.tie_word_embeddings));
+  // Gemma4TextConfig's RoPEs by default: sliding base 10,000, full proportional on a quarter at 1,000,000.
+  CHECK((s.rope.type == "proportional" && s.rope.proportion == 0.25 && s.rope.theta == 1e6));
+  REQUIRE(s.local_rope);
+  CHECK(s.local_rope->theta == 1e4);
+  CHECK((s.attention_scale == 1.0 && s.norm_weight_offset == 0.0 && s.value_norm && s.layer_scalar));
+  CHECK(!s.moe);
+  // Without attention_k_eq_v the full layers keep num_key_value_heads (Gemma4TextConfig's rule).
+  std::string no_k_eq_v = dense;
+  no_k_eq_v.replace(no_k_eq_v.find("\"attention_k_eq_v\":true"), 23, "\"attention_k_eq_v\":false");
+  const ModelSpec plain = spec_from_hf_config(parse(no_k_eq_v.c_str()), "config.json");
+  CHECK((plain.head_dim_of(5) == 512 && plain.kv_heads_of(5) == 16 && !plain.values_from_keys));
+
+  // 26B-A4B's layers: experts beside the dense MLPs.
+  const ModelSpec moe = spec_from_hf_config(parse(R"({"model_type":"gemma4_text","hidden_size":2816,
+    "intermediate_size":2112,"num_hidden_layers":6,"num_attention_heads":16,"num_key_value_heads":8,"head_dim":256,
+    "global_head_dim":512,"num_global_key_value_heads":2,"attention_k_eq_v":true,"sliding_window":1024,
+    "max_position_embeddings":262144,"vocab_size":262144,"enable_moe_block":true,"num_experts":128,"top_k_experts":8,
+    "moe_intermediate_size":704})"), "config.json");
+  REQUIRE(moe.moe);
+  CHECK((moe.moe->num_experts == 128 && moe.moe->experts_per_token == 8 && moe.moe->intermediate_size == 704));
+  CHECK((moe.moe->dense_beside && moe.intermediate_size == 2112 && moe.window(5) == 0 && moe.window(4) > 0));
+  const DecoderLayout layout = decoder_layout(moe);
+  CHECK(layout.layers[0].router == "model.layers.0.mlp.router.proj.weight");
+  CHECK(layout.layers[0].gate == "model.layers.0.mlp.gate_proj.weight");
+  CHECK(layout.layers[0].experts_norm == "model.layers.0.pre_feedforward_layernorm_2.weight");
+
+  // E2B's layers: per-layer embeddings; the last 4 of 10 layers attend over layer 5's (sliding) and 4's (full)
+  // keys and values, their MLPs twice as wide.
+  const ModelSpec edge = spec_from_hf_config(parse(R"({"model_type":"gemma4_text","hidden_size":1536,
+    "intermediate_size":6144,"num_hidden_layers":10,"num_attention_heads":8,"num_key_value_heads":1,"head_dim":256,
+    "global_head_dim":512,"sliding_window":512,"max_position_embeddings":131072,"vocab_size":262144,
+    "hidden_size_per_layer_input":256,"vocab_size_per_layer_input":262144,"num_kv_shared_layers":4,
+    "use_double_wide_mlp":true,"layer_types":["sliding_attention","sliding_attention","sliding_attention",
+    "sliding_attention","full_attention","sliding_attention","sliding_attention","sliding_attention","sliding_attention",
+    "full_attention"]})"), "config.json");
+  CHECK(edge.per_layer_input_size == 256);
+  CHECK(edge.layer_kv_source == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 5, 5, 5, 4});
+  CHECK(edge.layer_intermediate == std::vector<int64_t>{6144, 6144, 6144, 6144, 6144, 6144, 12288, 12288, 12288, 12288});
+  CHECK((edge.stores_kv(5) && !edge.stores_kv(6) && !edge.stores_kv(9)));
+  const DecoderLayout edge_layout = decoder_layout(edge);
+  CHECK((edge_layout.layers[7].k.empty() && edge_layout.layers[7].kv_source == 5));
+  CHECK(edge_layout.per_layer_embedding == "model.embed_tokens_per_layer.weight");
+  CHECK(edge_layout.layers[0].per_layer_gate == "model.layers.0.per_layer_input_gate.weight");
+
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gemma4_text","hidden_size":64,"intermediate_size":128,
+    "num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"max_position_embeddings":64,
+    "vocab_size":100,"use_bidirectional_attention":"all"})"), "config.json"), Contains("use_bidirectional_attention"));
+}
+
 TEST_CASE("Falcon-H1 configs: a Mamba-2 layer beside every attention layer, FalconH1Config's defaults, the µP "
           "multipliers", "[model][config][families]") {
   const std::string head = R"({"model_type":"falcon_h1","hidden_size":1024,"intermediate_size":2048,
