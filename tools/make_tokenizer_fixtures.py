@@ -149,18 +149,26 @@ def write_deepseek_v3_expectations(cache: Path) -> None:
     tokenizer.json, which the manifest's two loads of it (the file itself, and the GGUF that
     deepseek_vocab_gguf makes, read with llama.cpp's "deepseek-v3" splitting) must reproduce."""
     corpus = [json.loads(line)["text"] for line in (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
-    rows, meta = expectations(cache / "deepseek-v4" / "tokenizer.json", corpus)
-    write_jsonl_packed(FIXTURES / "expected" / "deepseek-v3.jsonl", rows)
+    rows = write_json_and_gguf_expectations("deepseek-v3", cache / "deepseek-v4" / "tokenizer.json", "deepseek-v4", True, corpus)
+    print(f"deepseek-v3: {sum(len(r['ids']) for r in rows)} tokens")
+
+
+def write_json_and_gguf_expectations(name: str, tokenizer_json: Path, folder: str, in_cache: bool, corpus: list) -> list:
+    """expected/NAME.jsonl (Hugging Face's ids for `corpus` with `tokenizer_json`) and the manifest's
+    two loads that must reproduce them: FOLDER/tokenizer.json and FOLDER/tokenizer.gguf (in the
+    cache, or committed). Returns the rows."""
+    rows, meta = expectations(tokenizer_json, corpus)
+    write_jsonl_packed(FIXTURES / "expected" / f"{name}.jsonl", rows)
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    loads = [{"name": "deepseek-v3 (tokenizer.json)", "expected": "deepseek-v3", "format": "json",
-              "file": "deepseek-v4/tokenizer.json", "in_cache": True},
-             {"name": "deepseek-v3 (GGUF)", "expected": "deepseek-v3", "format": "gguf",
-              "file": "deepseek-v4/tokenizer.gguf", "in_cache": True}]
+    loads = [{"name": f"{name} (tokenizer.json)", "expected": name, "format": "json",
+              "file": f"{folder}/tokenizer.json", "in_cache": in_cache},
+             {"name": f"{name} (GGUF)", "expected": name, "format": "gguf",
+              "file": f"{folder}/tokenizer.gguf", "in_cache": in_cache}]
     names = {load["name"] for load in loads}
     manifest["loads"] = [load for load in manifest["loads"] if load["name"] not in names] + loads
-    manifest["expected"]["deepseek-v3"] = meta
+    manifest["expected"][name] = meta
     (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    print(f"deepseek-v3: {sum(len(r['ids']) for r in rows)} tokens")
+    return rows
 
 
 GEMMA4_SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>", "<mask>", "<|turn>", "<turn|>", "<|think|>", "<|channel>",
@@ -221,17 +229,7 @@ def write_gemma4_fixture(corpus: list) -> None:
         "w = m.gguf_writer; w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
     subprocess.run([sys.executable, "-c", script, str(folder), str(folder / "tokenizer.gguf"), str(size)], check=True,
                    cwd=src, env=dict(os.environ, PYTHONPATH=f"{src / 'gguf-py'}:{src}"), stdout=subprocess.DEVNULL)
-    rows, meta = expectations(folder / "tokenizer.json", corpus)
-    write_jsonl_packed(FIXTURES / "expected" / "gemma4-bpe.jsonl", rows)
-    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    loads = [{"name": "gemma4-bpe (tokenizer.json)", "expected": "gemma4-bpe", "format": "json",
-              "file": "gemma4-bpe/tokenizer.json", "in_cache": False},
-             {"name": "gemma4-bpe (GGUF)", "expected": "gemma4-bpe", "format": "gguf",
-              "file": "gemma4-bpe/tokenizer.gguf", "in_cache": False}]
-    names = {load["name"] for load in loads}
-    manifest["loads"] = [load for load in manifest["loads"] if load["name"] not in names] + loads
-    manifest["expected"]["gemma4-bpe"] = meta
-    (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    rows = write_json_and_gguf_expectations("gemma4-bpe", folder / "tokenizer.json", "gemma4-bpe", False, corpus)
     pack(folder / "tokenizer.gguf")
     pack(folder / "tokenizer.json")
     print(f"gemma4-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
