@@ -25,6 +25,7 @@ class NotationReader {
       out += json_quote(text);
       return true;
     }
+    if (at_ < s_.size() && s_[at_] == '"') return json_string(out);  // key: "value", as some templates write it
     if (at_ < s_.size() && s_[at_] == '{') return object(out, depth);
     if (at_ < s_.size() && s_[at_] == '[') return array(out, depth);
     return scalar(out);
@@ -52,6 +53,17 @@ class NotationReader {
     if (end == std::string_view::npos) return false;
     text = std::string(s_.substr(at_, end - at_));
     at_ = end + kQuote.size();
+    return true;
+  }
+  // A JSON string literal, escapes and all, taken as it is.
+  bool json_string(std::string& out) {
+    std::size_t end = at_ + 1;
+    while (end < s_.size() && s_[end] != '"') end += s_[end] == '\\' ? 2 : 1;
+    if (end >= s_.size()) return false;
+    const std::string literal = whole_json_value(s_.substr(at_, end + 1 - at_));
+    if (literal.empty()) return false;
+    out += literal;
+    at_ = end + 1;
     return true;
   }
   bool object(std::string& out, int depth) {

@@ -5,7 +5,7 @@
 //
 // in Gemma's own notation, which its chat template writes for calls it shows the model: strings
 // between <|"|> marks (a control token), keys bare (or marked so), numbers, true, false, null, and
-// {...} and [...] nested. The text before the first call is content; whitespace between calls is
+// {...} and [...] nested; a plain JSON string ("...") is read too, as vLLM's parser tolerates it. The text before the first call is content; whitespace between calls is
 // dropped. Each call's name goes out as soon as its "{" arrives, its arguments — the notation read
 // into JSON, with json.dumps's ", " and ": " — when its <tool_call|> does. A call whose arguments do
 // not read as the notation fails the reply (failed()), which a whole reply then gives as content.

@@ -11,6 +11,9 @@ namespace troupe {
 
 namespace {
 
+// Gemma 4's tool-call marker, which closes its thinking channel when the channel's end is left out.
+constexpr std::string_view kGemma4Call = "<|tool_call>";
+
 // Granite's phrases, each in its two spellings.
 constexpr std::array<std::string_view, 2> kGraniteStart{"Here is my thought process:", "Here's my thought process:"};
 constexpr std::array<std::string_view, 2> kGraniteEnd{"Here is my response:", "Here's my response:"};
@@ -125,10 +128,20 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     if (pending_.empty() && !at_end) return;
     reasoned_ = true;
   }
+  if (state_ == State::Reasoning && format_ == ReasoningFormat::Gemma4) {
+    // A call ends Gemma 4's thoughts too (vLLM's reading): <|tool_call> goes on to the call parser.
+    const std::size_t call = pending_.find(kGemma4Call);
+    if (call != std::string::npos && call < find_first(pending_, closes).first) {
+      out.reasoning.append(pending_, 0, call);
+      pending_.erase(0, call);
+      state_ = State::Content;
+    }
+  }
   if (state_ == State::Reasoning) {
     const auto [close, length] = find_first(pending_, closes);
     if (close == std::string::npos) {
-      const std::size_t keep = at_end ? 0 : partial_suffix(pending_, closes);
+      std::size_t keep = at_end ? 0 : partial_suffix(pending_, closes);
+      if (format_ == ReasoningFormat::Gemma4 && !at_end) keep = std::max(keep, partial_tag_suffix(pending_, kGemma4Call));
       out.reasoning.append(pending_, 0, pending_.size() - keep);
       pending_.erase(0, pending_.size() - keep);
       return;

@@ -21,8 +21,9 @@
 //                starts with "Here is my thought process:" (or "Here's my thought process:"), and
 //                "Here is my response:" (or "Here's ...") ends the reasoning.
 //   gemma4       qwen3's rule between <|channel>thought and <channel|>, the whitespace after
-//                "thought" dropped (Gemma 4's thinking channel; with enable_thinking false its
-//                template closes an empty channel in the prompt, and the reply is content).
+//                "thought" dropped; a <|tool_call> ends the thoughts too (vLLM's reading), going on to
+//                the call parser (Gemma 4's thinking channel; with enable_thinking false its template
+//                closes an empty channel in the prompt, and the reply is content).
 //   mistral      reasoning from the first [THINK] to the next [/THINK], wherever it comes; text
 //                around them is content, a [/THINK] without a [THINK] before it is dropped, and a
 //                reply without [THINK] is all content (Magistral and Ministral 3 Reasoning write

@@ -34,6 +34,9 @@ TEST_CASE("gemma4: the notation reads into JSON", "[tool_calls][gemma4]") {
         std::optional<std::string>(R"({"filter": {"tags": ["a", "b"], "max size": 10}, "empty": {}, "list": []})"));
   CHECK(gemma4_value_json("{ a : True , b : None , c : word }") ==
         std::optional<std::string>(R"({"a": true, "b": null, "c": "word"})"));
+  // Plain JSON strings, as some templates write values ("key: \"value\""), escapes kept.
+  CHECK(gemma4_value_json(R"({city: "Paris, \"center\"", n: 2})") ==
+        std::optional<std::string>(R"({"city": "Paris, \"center\"", "n": 2})"));
   for (const char* bad : {"{a:1", "{a 1}", "[1,2", "{:1}", "<|\"|>open", "{a:1}}", ""}) {
     INFO(bad);
     CHECK_FALSE(gemma4_value_json(bad));
@@ -133,6 +136,17 @@ TEST_CASE("gemma4 reasoning: the thinking channel split off, the whitespace afte
   CHECK(m.reasoning == std::optional<std::string>("A lookup."));
   REQUIRE(m.tool_calls.size() == 1);
   CHECK(m.tool_calls[0].arguments == R"({"zone": "UTC"})");
+  // A call ends the thoughts when the model leaves out <channel|> (vLLM's reading), whole and streamed.
+  const std::string unclosed = "<|channel>thought\nA lookup.<|tool_call>call:get_time{}<tool_call|>";
+  const ParsedMessage cut = parse_message(with_calls, unclosed);
+  CHECK(cut.reasoning == std::optional<std::string>("A lookup."));
+  REQUIRE(cut.tool_calls.size() == 1);
+  CHECK(cut.tool_calls[0].name == "get_time");
+  for (std::size_t piece : {1, 3, 1000}) {
+    const MessageDelta all = streamed(with_calls, unclosed, piece);
+    CHECK(all.reasoning == "A lookup.");
+    CHECK(arguments_of(all, 0) == "{}");
+  }
 }
 
 TEST_CASE("gemma4 is a --tool-call-parser and a --reasoning-parser name", "[tool_calls][gemma4]") {
