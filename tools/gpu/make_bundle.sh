@@ -69,7 +69,9 @@ tree_bytes=$(git ls-files -z | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} 
 untracked_bytes=$(git ls-files -z --others --exclude-standard | xargs -0 -r stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')
 echo "make_bundle: $out/troupe-gpu.tar.xz: $((bundle_bytes / 1024 / 1024)) MiB ($bundle_bytes bytes);" \
   "with the working tree ($(((tree_bytes + untracked_bytes) / 1024 / 1024)) MiB) $(((bundle_bytes + tree_bytes + untracked_bytes) / 1024 / 1024)) MiB of the 64 MiB the device tool carries"
-if ((bundle_bytes + tree_bytes + untracked_bytes > 60 * 1024 * 1024)); then
+# The device tool's 64 MiB counts what this sums (tracked, untracked-not-ignored and carried files);
+# 1 MiB is left for files written between this check and the call.
+if ((bundle_bytes + tree_bytes + untracked_bytes > 63 * 1024 * 1024)); then
   echo "make_bundle: too large to travel with the tree" >&2
   exit 1
 fi
