@@ -367,7 +367,9 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
   moe.intermediate_size = cfg.optional_integer("moe_intermediate_size").value_or(spec.intermediate_size);
   // Mixtral renormalizes the chosen experts' probabilities always (gpt-oss's softmax over the top k
   // logits is the same); Qwen3MoeConfig's default is not to.
-  moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss ||
+  // Qwen3-VL-MoE's text config names no norm_topk_prob: Qwen3VLMoeTextTopKRouter renormalizes always.
+  const bool qwen3_vl = cfg.string("model_type").value_or("") == "qwen3_vl_moe_text";
+  moe.normalize_top_k = family.arch == Architecture::Mixtral || family.arch == Architecture::GptOss || qwen3_vl ||
                         cfg.boolean("norm_topk_prob").value_or(family.arch == Architecture::Glm4Moe || family.arch == Architecture::SolarOpen);
   moe.biases = family.expert_biases;
   if (granite) {
@@ -485,10 +487,6 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     }
   }
   const ModelFamily* family = family_for_model_type(model_type);
-  if (model_type == "qwen3_vl_moe") {
-    top_view.fail("qwen3_vl_moe (Qwen3-VL-MoE) stores its experts fused (mlp.experts.gate_up_proj, down_proj), "
-                  "which troupe does not read yet; its GGUF (qwen3vlmoe, as llama.cpp's converter writes it) loads");
-  }
   if (family == nullptr) {
     top_view.fail("model_type \"" + model_type + "\" is not supported (supported: " + supported_model_types() + ")");
   }

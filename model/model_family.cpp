@@ -44,7 +44,9 @@ constexpr std::array<std::string_view, 1> kGraniteTypes{"granite"};
 constexpr std::array<std::string_view, 1> kGraniteGguf{"granite"};
 constexpr std::array<std::string_view, 1> kSmolLM3Gguf{"smollm3"};
 constexpr std::array<std::string_view, 1> kMixtralTypes{"mixtral"};
-constexpr std::array<std::string_view, 1> kQwen3MoeTypes{"qwen3_moe"};
+// qwen3_vl_moe_text: Qwen3-VL-MoE's language model (Qwen3VLMoeForConditionalGeneration, qwen3_vl_moe, holds it).
+constexpr std::array<std::string_view, 2> kQwen3MoeTypes{"qwen3_moe", "qwen3_vl_moe_text"};
+constexpr std::array<std::string_view, 1> kQwen3MoeWrappers{"qwen3_vl_moe"};
 constexpr std::array<std::string_view, 2> kQwen3MoeGguf{"qwen3moe", "qwen3vlmoe"};  // and Qwen3-VL-MoE's language model
 constexpr std::array<std::string_view, 1> kOlmo2Types{"olmo2"};
 constexpr std::array<std::string_view, 1> kOlmo2Gguf{"olmo2"};
@@ -192,7 +194,7 @@ const std::array<ModelFamily, 41>& families() {
       {.arch = Architecture::Mixtral, .hf_model_types = kMixtralTypes, .gguf_architectures = {},
        .gguf_permuted_qk = true, .mixture_of_experts = true, .expert_names = {.block = "block_sparse_moe", .gate = "w1", .up = "w3", .down = "w2"}},
       // Qwen3-MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B, Qwen3-235B-A22B): Qwen3's attention, experts.
-      {.arch = Architecture::Qwen3Moe, .hf_model_types = kQwen3MoeTypes, .gguf_architectures = kQwen3MoeGguf,
+      {.arch = Architecture::Qwen3Moe, .hf_model_types = kQwen3MoeTypes, .hf_wrapper_types = kQwen3MoeWrappers, .gguf_architectures = kQwen3MoeGguf,
        .qk_norm = true, .mixture_of_experts = true},
       // OLMo 2: no norms before attention and the MLP, norms on their outputs; q/k norms over every
       // head at once.

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -388,11 +389,34 @@ void ModelFiles::split_fused_experts() {
   if (!spec_.moe || spec_.arch == Architecture::GptOss) return;
   const ExpertNames& n = family_of(spec_.arch).expert_names;
   const int64_t experts = spec_.moe->num_experts, width = spec_.moe->intermediate_size, hidden = spec_.hidden_size;
+  // Qwen3-VL-MoE's checkpoints (saved by transformers 4) hold them input-major, [experts, hidden, 2 ×
+  // width] and [experts, width, hidden]: each expert's matrix transposed into a buffer of our own
+  // first, as transformers 5 transposes them at load.
+  const auto output_major = [&](const std::string& name, int64_t rows, int64_t cols) {
+    const TensorView* t = find(name);
+    if (t == nullptr || t->shape != std::vector<int64_t>{experts, cols, rows} || rows == cols) return;
+    const int64_t element = dtype_bytes_for(t->dtype, t->elements()) / std::max<int64_t>(1, t->elements());
+    auto bytes = std::make_shared<std::vector<std::byte>>(t->data.size());
+    for (int64_t e = 0; e < experts; ++e) {
+      const std::byte* in = t->data.data() + e * rows * cols * element;
+      std::byte* out = bytes->data() + e * rows * cols * element;
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) std::memcpy(out + (r * cols + c) * element, in + (c * rows + r) * element, element);
+      }
+    }
+    TensorView transposed = *t;
+    transposed.shape = {experts, rows, cols};
+    transposed.data = std::span<const std::byte>(bytes->data(), bytes->size());
+    owned_.push_back(std::move(bytes));
+    tensors_[name] = std::move(transposed);
+  };
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     const std::string block = "model.layers." + std::to_string(i) + "." + std::string(n.block) + ".experts.";
     const auto expert = [&](int64_t e, std::string_view kind) {
       return block + std::to_string(e) + "." + std::string(kind) + ".weight";
     };
+    output_major(block + "gate_up_proj", 2 * width, hidden);
+    output_major(block + "down_proj", hidden, width);
     if (const TensorView* gate_up = find(block + "gate_up_proj"); gate_up != nullptr) {
       check_shape(*gate_up, {experts, 2 * width, hidden});
       std::vector<std::pair<std::string, int64_t>> parts;

@@ -579,26 +579,31 @@ def qwen3_vl_fixtures(out: Path) -> None:
     tiny_tokenizer(out / "qwen3_vl", 600, "Qwen2Tokenizer", {"bos": "<s>", "eos": "<|im_end|>"},
                    ["<|im_start|>", "<|endoftext|>"], False, CHATML_TEMPLATE, add_bos_token=False, legacy=False)
 
-    moe_text = llama_like(**SMALL, pad_token_id=0, rope_parameters=rope, moe_intermediate_size=16, num_experts=8,
+    moe_text = llama_like(**SMALL, pad_token_id=0, rope_parameters=rope, moe_intermediate_size=12, num_experts=8,
                           num_experts_per_tok=3, decoder_sparse_step=1, tie_word_embeddings=False)
     moe = bf16(build_model(Qwen3VLMoeForConditionalGeneration, Qwen3VLMoeConfig(
         text_config=moe_text, vision_config=vision, tie_word_embeddings=False), 3501))
     cases = make_sequences(600, 3511)
-    source = out / "qwen3_vl_moe_gguf.src"
-    save_bf16(moe)(source)
+
     # Qwen3-VL-MoE's released checkpoints hold the fused experts input-major (gate_up_proj [E, hidden,
     # 2 · width], down_proj [E, width, hidden]), as llama.cpp's converter reads them; transformers 5
-    # saves them output-major.
-    tensors = load_file(str(source / "model.safetensors"))
-    for name in list(tensors):
-        if name.endswith(("mlp.experts.gate_up_proj", "mlp.experts.down_proj")):
-            tensors[name] = tensors[name].transpose(1, 2).contiguous()
-    save_file(tensors, str(source / "model.safetensors"), metadata={"format": "pt"})
+    # saves them output-major (and transposes such files at load). qwen3_vl_moe is the checkpoint as
+    # released, qwen3_vl_moe_gguf its conversion.
+    def save_released(folder: Path) -> None:
+        save_bf16(moe)(folder)
+        tensors = load_file(str(folder / "model.safetensors"))
+        for name in list(tensors):
+            if name.endswith(("mlp.experts.gate_up_proj", "mlp.experts.down_proj")):
+                tensors[name] = tensors[name].transpose(1, 2).contiguous()
+        save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    emit(out / "qwen3_vl_moe", moe, cases, saver=save_released, vocab=600)
+    reloaded = Qwen3VLMoeForConditionalGeneration.from_pretrained(out / "qwen3_vl_moe", dtype=torch.float32,
+                                                                  attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(moe, cases[-1][1])), "qwen3_vl_moe reload"
     for name in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "qwen3_vl" / name, source / name)
-    emit_llamacpp_gguf(out / "qwen3_vl_moe_gguf", source, moe, cases, 600,
+        shutil.copy(out / "qwen3_vl" / name, out / "qwen3_vl_moe" / name)
+    emit_llamacpp_gguf(out / "qwen3_vl_moe_gguf", out / "qwen3_vl_moe", moe, cases, 600,
                        sentencepiece_class="qwen3vl.Qwen3VLMoeTextModel", outtype="bf16")
-    shutil.rmtree(source)
 
 
 def seed_oss_fixtures(out: Path) -> None:

@@ -203,10 +203,18 @@ TEST_CASE("ministral3 (Ministral 3: YaRN, Llama 4's attention temperature) as re
     CHECK_FALSE(spec.attention_temperature.active());
   }
 }
-TEST_CASE("qwen3_vl (Qwen3-VL's language model, as released) and llama.cpp's qwen3vlmoe match transformers",
-          "[gpu][cpu][reference][families]") {
+TEST_CASE("qwen3_vl and qwen3_vl_moe (Qwen3-VL's language models, as released: the experts fused input-major) and "
+          "llama.cpp's qwen3vlmoe match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen3_vl");
+  check_all_cases_in_one_step("qwen3_vl_moe");
   check_all_cases_in_one_step("qwen3_vl_moe_gguf");
+  {
+    const ModelFiles moe = ModelFiles::open(test::fixture("models/qwen3_vl_moe"));
+    CHECK(moe.spec().arch == Architecture::Qwen3Moe);
+    // [experts, hidden, 2 × 12] as stored, each expert's gate and up served output-major.
+    CHECK(moe.find("model.layers.1.mlp.experts.7.up_proj.weight")->shape == std::vector<int64_t>{12, 32});
+    CHECK(moe.find("model.layers.1.mlp.experts.7.down_proj.weight")->shape == std::vector<int64_t>{32, 12});
+  }
   const ModelFiles model = ModelFiles::open(test::fixture("models/qwen3_vl"));
   CHECK(model.spec().arch == Architecture::Qwen3);
   for (const auto& entry : model.tensors()) {  // the vision tower and its mergers are left out
@@ -1027,7 +1035,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

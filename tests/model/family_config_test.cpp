@@ -240,7 +240,7 @@ TEST_CASE("Ministral 3 configs: no window by default, the temperature from rope_
                     Contains("llama_4_scaling_beta without original_max_position_embeddings"));
 }
 
-TEST_CASE("Qwen3-VL configs: the language model of qwen3_vl is Qwen3; qwen3_vl_moe's fused experts are refused by name",
+TEST_CASE("Qwen3-VL configs: the language model of qwen3_vl is Qwen3, qwen3_vl_moe's Qwen3-MoE, always renormalized",
           "[model][config][families]") {
   const std::string wrapped = R"({"model_type":"qwen3_vl","tie_word_embeddings":true,"text_config":{
     "model_type":"qwen3_vl_text","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
@@ -252,8 +252,14 @@ TEST_CASE("Qwen3-VL configs: the language model of qwen3_vl is Qwen3; qwen3_vl_m
   CHECK(spec.rope.type == "default");
   CHECK(spec.rope.theta == 5000000.0);
   CHECK(spec.tie_word_embeddings);
-  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_vl_moe","text_config":{}})"), "c"),
-                    Contains("its GGUF (qwen3vlmoe"));
+  const ModelSpec moe = spec_from_hf_config(parse(R"({"model_type":"qwen3_vl_moe","text_config":{
+    "model_type":"qwen3_vl_moe_text","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
+    "num_key_value_heads":2,"head_dim":16,"vocab_size":100,"max_position_embeddings":262144,"num_experts":8,
+    "num_experts_per_tok":2,"moe_intermediate_size":24,"decoder_sparse_step":1,
+    "rope_scaling":{"mrope_interleaved":true,"mrope_section":[2,3,3],"rope_type":"default"},"rope_theta":5000000}})"), "c");
+  CHECK(moe.arch == Architecture::Qwen3Moe);
+  REQUIRE(moe.moe);
+  CHECK((moe.moe->num_experts == 8 && moe.moe->intermediate_size == 24 && moe.moe->normalize_top_k));
 }
 
 TEST_CASE("MiniMax-M2 configs: rotary_dim as the partial rotary, DeepSeek-V3's routing without groups", "[model][config][families]") {
@@ -1171,11 +1177,6 @@ TEST_CASE("Qwen3.5 configs: delta-net layers every three in four by default, Qwe
     CHECK(dense.sparse_mlp(1));
     CHECK_FALSE(dense.sparse_mlp(5));
     CHECK_FALSE(dense.moe->normalize_top_k);
-  }
-  SECTION("Qwen3-VL-MoE's safetensors (experts fused input × output) are refused with a pointer to the GGUF") {
-    CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"qwen3_vl_moe","text_config":{"model_type":"qwen3_vl_moe_text"}})"),
-                                          "config.json"),
-                      Contains("qwen3vlmoe"));
   }
   SECTION("an attention without its output gate, or a layer type of another model, is refused") {
     const auto config = [](const std::string& extra) {
