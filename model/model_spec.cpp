@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -100,6 +101,13 @@ void ModelSpec::rope_on_sliding_layers_only() {
   for (int64_t i = 0; i < num_layers; ++i) layer_rope[static_cast<std::size_t>(i)] = window(i) > 0;
 }
 
+int64_t ModelSpec::rope_dims(bool local) const {
+  for (int64_t i = 0; i < num_layers; ++i) {
+    if ((window(i) > 0 && local_rope) == local) return rotary_dims_of(i);
+  }
+  return rotary_dims();
+}
+
 double ModelSpec::attention_scale_of(int64_t layer) const {
   const double base = attention_scale > 0.0 ? attention_scale : 1.0 / std::sqrt(static_cast<double>(head_dim_of(layer)));
   // Latent attention: RoPE's factor scales only the rotated dimensions, which the backend does.
@@ -145,9 +153,12 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": " + std::to_string(rotary_dim) + " rotary dimensions of a head of " +
                      std::to_string(head_dim) + " (an even number, at most the head's)");
   }
-  for (const auto* per_layer : {&layer_head_dim, &layer_kv_heads}) {
-    if (!per_layer->empty() && static_cast<int64_t>(per_layer->size()) != num_layers) {
-      throw ModelError(source + ": per-layer head sizes for " + std::to_string(per_layer->size()) + " of " +
+  const std::pair<const std::vector<int64_t>*, const char*> per_layer_lists[] = {
+      {&layer_head_dim, "head sizes"}, {&layer_kv_heads, "key/value heads"},
+      {&layer_kv_source, "key/value sources"}, {&layer_intermediate, "MLP widths"}};
+  for (const auto& [list, what] : per_layer_lists) {
+    if (!list->empty() && static_cast<int64_t>(list->size()) != num_layers) {
+      throw ModelError(source + ": per-layer " + what + " for " + std::to_string(list->size()) + " of " +
                        std::to_string(num_layers) + " layers");
     }
   }
@@ -159,12 +170,6 @@ void ModelSpec::validate(const std::string& source) const {
                        " attention heads)");
     }
   }
-  for (const auto* per_layer : {&layer_kv_source, &layer_intermediate}) {
-    if (!per_layer->empty() && static_cast<int64_t>(per_layer->size()) != num_layers) {
-      throw ModelError(source + ": per-layer key/value sources or MLP widths for " + std::to_string(per_layer->size()) +
-                       " of " + std::to_string(num_layers) + " layers");
-    }
-  }
   for (int64_t i = 0; i < num_layers && !layer_kv_source.empty(); ++i) {
     const int64_t from = kv_source(i);
     if (from < 0 || from > i || (from < i && (!stores_kv(from) || window(from) != window(i) ||
@@ -174,15 +179,8 @@ void ModelSpec::validate(const std::string& source) const {
     }
   }
   if (per_layer_input_size < 0) throw ModelError(source + ": negative per-layer input size");
-  // Each RoPE over the heads of the layers that apply it (Gemma 4's two kinds of layers differ).
-  const auto rotary_of = [&](bool sliding) {
-    for (int64_t i = 0; i < num_layers; ++i) {
-      if ((window(i) > 0) == sliding) return rotary_dims_of(i);
-    }
-    return rotary_dims();
-  };
-  validate_rope(rope, local_rope ? rotary_of(false) : rotary_dims(), source, "the");
-  if (local_rope) validate_rope(*local_rope, rotary_of(true), source, "the sliding-window layers'");
+  validate_rope(rope, rope_dims(false), source, "the");
+  if (local_rope) validate_rope(*local_rope, rope_dims(true), source, "the sliding-window layers'");
   if (!layer_window.empty() && static_cast<int64_t>(layer_window.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_window.size()) + " layer attention types for " +
                      std::to_string(num_layers) + " layers");

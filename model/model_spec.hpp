@@ -350,6 +350,10 @@ struct ModelSpec {
   // Whether some layer's heads differ from the others' (ModelSpec::layer_head_dim).
   bool varied_heads() const { return !layer_head_dim.empty() || !layer_kv_heads.empty(); }
   int64_t rotary_dims_of(int64_t layer) const { return rotary_dim > 0 ? rotary_dim : head_dim_of(layer); }
+  // The dimensions a RoPE turns, those of the first layer that applies it: `local_rope`'s (local) on
+  // the sliding layers, `rope`'s on the others — every layer without a local_rope (Gemma 4's two
+  // kinds of layers have heads of different sizes).
+  int64_t rope_dims(bool local) const;
   // Whether layer `layer`'s values are its keys' projection (values_from_keys on a full layer).
   bool values_are_keys(int64_t layer) const { return values_from_keys && window(layer) == 0; }
   int64_t kv_source(int64_t layer) const {

@@ -68,12 +68,8 @@ CpuBackend::CpuBackend(const ModelFiles& model, const BackendOptions& options)
   // From the whole model's geometry, so that every rank of a group has the same number of blocks.
   num_blocks_ = kv_blocks_for(options, spec_, [&](int64_t d) { return cpu::kv_row_bytes(kv_dtype_, d); });
   // Each RoPE over the heads of the layers that apply it (Gemma 4's local and global heads differ).
-  int64_t global_dims = spec_.rotary_dims(), local_dims = spec_.rotary_dims();
-  for (int64_t layer = spec_.num_layers - 1; layer >= 0; --layer) {
-    (spec_.window(layer) > 0 && spec_.local_rope ? local_dims : global_dims) = spec_.rotary_dims_of(layer);
-  }
-  inv_freq_ = rope_inverse_frequencies(spec_.rope, global_dims);
-  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, local_dims);
+  inv_freq_ = rope_inverse_frequencies(spec_.rope, spec_.rope_dims(false));
+  if (spec_.local_rope) local_inv_freq_ = rope_inverse_frequencies(*spec_.local_rope, spec_.rope_dims(true));
   try {
     load_weights(model);
   } catch (const ConfigError& e) {

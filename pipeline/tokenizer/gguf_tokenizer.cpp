@@ -149,6 +149,24 @@ void merges_from_scores(const std::vector<std::string>& tokens, const std::vecto
   parts.merge_characters.assign(characters.begin(), characters.end());
 }
 
+// SentencePiece's alphabet, as llama.cpp spells text for its SPM and Gemma 4 vocabularies: "▁" for
+// spaces (one put in front of the text when `space_prefix`, and taken off the first token's text
+// again when decoding), characters without a token of their own falling back to their bytes'
+// "<0xNN>" tokens.
+void use_sentencepiece_alphabet(TokenizerParts& parts, bool space_prefix) {
+  parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
+  parts.bpe_options.byte_fallback = true;
+  std::vector<NormalizerStep> steps;
+  if (space_prefix) steps.push_back(NormalizerStep::prepend(std::string(kSpaceMarker)));
+  steps.push_back(NormalizerStep::replace(" ", std::string(kSpaceMarker)));
+  parts.normalizer = Normalizer(std::move(steps));
+  parts.decoder.byte_level = false;
+  parts.decoder.space_marker = kSpaceMarker;
+  parts.decoder.byte_fallback = true;
+  parts.decoder.strip_leading_spaces = space_prefix ? 1 : 0;
+  parts.decoder.strip_first_token_only = true;
+}
+
 // llama.cpp's SPM vocabulary: the text is spelled with "▁" for spaces (one put before each segment
 // when add_space_prefix), words are not pre-split, and characters without a token fall back to
 // their bytes' "<0xNN>" tokens.
@@ -164,18 +182,7 @@ void read_sentencepiece(const GgufFile& gguf, const std::vector<std::string>& to
     has_byte_token[b] = parts.vocab.contains(std::string{'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'});
   }
   merges_from_scores(tokens, *scores, parts, has_byte_token);
-  parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
-  parts.bpe_options.byte_fallback = true;
-  const bool space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
-  std::vector<NormalizerStep> steps;
-  if (space_prefix) steps.push_back(NormalizerStep::prepend(std::string(kSpaceMarker)));
-  steps.push_back(NormalizerStep::replace(" ", std::string(kSpaceMarker)));
-  parts.normalizer = Normalizer(std::move(steps));
-  parts.decoder.byte_level = false;
-  parts.decoder.space_marker = kSpaceMarker;
-  parts.decoder.byte_fallback = true;
-  parts.decoder.strip_leading_spaces = space_prefix ? 1 : 0;
-  parts.decoder.strip_first_token_only = true;
+  use_sentencepiece_alphabet(parts, gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true));
 }
 
 // tokenizer.ggml.merges, each "left right".
@@ -203,14 +210,8 @@ bool read_byte_level(const GgufFile& gguf, TokenizerParts& parts) {
 // merged on its own (Gemma's merges never cross a newline, so this is its tokenizer.json's reading).
 void read_gemma4(const GgufFile& gguf, TokenizerParts& parts) {
   read_merges(gguf, parts);
-  parts.bpe_options.alphabet = BpeModel::Alphabet::Characters;
-  parts.bpe_options.byte_fallback = true;
-  parts.normalizer = Normalizer({NormalizerStep::replace(" ", std::string(kSpaceMarker))});
+  use_sentencepiece_alphabet(parts, /*space_prefix=*/false);
   parts.pre_tokenizer.add_split(std::make_shared<OnigRegex>("[^\n]+|\n+", parts.origin), SplitBehavior::Isolated, false);
-  parts.decoder.byte_level = false;
-  parts.decoder.space_marker = kSpaceMarker;
-  parts.decoder.byte_fallback = true;
-  parts.decoder.strip_leading_spaces = 0;
 }
 
 }  // namespace
