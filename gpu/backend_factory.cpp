@@ -29,6 +29,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   };
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
   if (spec.output_bias) return lacks("a bias on the attention output projection");
+  if (!spec.layer_chunk.empty() || spec.qk_norm_weightless || spec.attention_temperature.nope_layers_only) {
+    return lacks("Llama 4's layers (chunked attention, weightless q/k norms, experts on scaled inputs)");
+  }
   if (spec.attention_temperature.active()) {
     return lacks("Llama 4's attention temperature, which Ministral 3 applies past " +
                  std::to_string(spec.attention_temperature.original) + " tokens (a --max-model-len of at most that "

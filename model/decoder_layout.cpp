@@ -149,6 +149,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       L.down = p + "mlp.down_proj.weight";
     }
     L.window = spec.window(i);
+    L.chunk = spec.chunk(i);
     L.rope = spec.uses_rope(i);
     if (spec.layer_scalar) L.layer_scalar = p + "layer_scalar";
     if (spec.per_layer_input_size > 0) {

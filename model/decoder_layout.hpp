@@ -101,6 +101,7 @@ struct LayerLayout {
   // outputs join x.
   bool parallel_mlp = false;
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
+  int64_t chunk = 0;               // attention within chunks of this many positions (Llama 4); 0: none
   bool rope = true;                // q and k rotated by position (false: a NoPE layer, SmolLM3)
   std::string layer_scalar;        // [1], the stream × it at the layer's end; empty without (ModelSpec::layer_scalar)
   // Per-layer embeddings (ModelSpec::per_layer_input_size, P): the gate [P, hidden], the projection

@@ -135,6 +135,32 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
+// Llama 4 as llama.cpp reads it (nothing of this is in the file but a sliding_window of 0, which
+// turns chunking off): the layers with RoPE, all but every fourth, attend within chunks of 8,192
+// positions (by attention.sliding_window_pattern, every fourth whole when absent); the others, without
+// RoPE, have their queries scaled by 1 + 0.1 · ln(1 + floor((p + 1) / 8192)); q and k are RMS-normed
+// without a weight but in the 128-expert model (Maverick); the experts, chosen by the sigmoid of
+// their router logits, unnormalized, take the token's row times it, beside a shared expert as wide.
+void read_llama4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::optional<int64_t> window = gguf.get_int(arch + ".attention.sliding_window");
+  if (window && *window == 0) {
+    spec.layer_rope.clear();
+  } else {
+    read_window_pattern(gguf, arch, 8192, 4, spec);
+    spec.layer_chunk = std::move(spec.layer_window);
+    spec.layer_window.clear();
+    spec.layer_rope.resize(static_cast<std::size_t>(spec.num_layers));
+    for (int64_t i = 0; i < spec.num_layers; ++i) spec.layer_rope[static_cast<std::size_t>(i)] = (i + 1) % 4 != 0;
+    spec.attention_temperature = {0.1, 8192, /*offset=*/1, /*nope_layers_only=*/true};
+  }
+  MoeSpec& moe = *spec.moe;
+  spec.qk_norm_weightless = moe.num_experts != 128;
+  moe.sigmoid_scores = true;
+  moe.normalize_top_k = false;
+  moe.weights_on_input = true;
+  moe.shared_intermediate_size = moe.intermediate_size;
+}
+
 // Gemma 2 as llama.cpp reads it: even layers slide (from layer 0) over attention.sliding_window
 // positions, one RoPE for all, the query scaled by 1/sqrt(head_dim) (27B: hidden/heads, 144),
 // embeddings by sqrt(hidden), soft-capped attention scores and logits. The norm weights carry
@@ -569,7 +595,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.shared_gate = gguf.find_tensor(expert_layer + "ffn_gate_inp_shexp.weight") != nullptr;
     spec.moe = moe;
   }
-  if (auto window = gguf.get_int(arch + ".attention.sliding_window"); window && *window > 0 && spec.layer_window.empty()) {
+  if (family->arch == Architecture::Llama4) read_llama4(gguf, arch, spec);  // after the experts
+  if (auto window = gguf.get_int(arch + ".attention.sliding_window");
+      window && *window > 0 && spec.layer_window.empty() && family->arch != Architecture::Llama4) {
     // Layers by the family's pattern (OLMo 3 as olmo2, Cohere 2, EXAONE 4's 32B), or all of them.
     if (family->window_period > 0) {
       read_window_pattern(gguf, arch, *window, family->window_period, spec);

@@ -10,6 +10,7 @@
 #include "model/config_view.hpp"
 #include "model/gemma4_config.hpp"
 #include "model/hybrid_configs.hpp"
+#include "model/llama4_config.hpp"
 #include "model/model_family.hpp"
 
 namespace troupe {
@@ -184,6 +185,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       const std::string_view type = current_layer_type(list[i].is_string() ? std::string_view(list[i].as_string()) : std::string_view());
       if (type == "sliding_attention") {
         sliding[i] = true;
+      } else if (type == "chunked_attention" && family.arch == Architecture::Llama4) {  // read_llama4
       } else if (type != "full_attention" && spec.mixer(static_cast<int64_t>(i)) == Mixer::Attention) {  // "conv", "linear_attention": read_lfm2, ...
         cfg.fail("layer type \"" + std::string(type) + "\" is not supported (supported: full_attention, sliding_attention)");
       }
@@ -224,7 +226,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
   for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? *window : 0;
 }
 
-// SmolLM3's layers without RoPE: no_rope_layers (1: the layer rotates, 0: it does not), else one
+// SmolLM3's and Llama 4's layers without RoPE: no_rope_layers (1: the layer rotates, 0: it does not), else one
 // in every no_rope_layer_interval layers (4), as SmolLM3Config fills the list in.
 void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
   spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), true);
@@ -512,6 +514,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
   if (family->arch == Architecture::Gemma4) text = with_gemma4_defaults(std::move(text));
+  if (family->arch == Architecture::Llama4) text = with_llama4_defaults(std::move(text));
   const ConfigView cfg(text, where);
 
   ModelSpec spec;
@@ -617,7 +620,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.attention_scale = cfg.number("attention_multiplier").value_or(1.0);
     spec.logit_scale = cfg.number("logits_scaling").value_or(1.0);
   }
-  if (family->arch == Architecture::SmolLM3) read_no_rope_layers(cfg, spec);
+  if (family->arch == Architecture::SmolLM3 || family->arch == Architecture::Llama4) read_no_rope_layers(cfg, spec);
   if (family->arch == Architecture::GraniteHybrid) read_granite_hybrid(cfg, spec);
   if (nemotron) read_nemotron_h(cfg, spec);
   if (family->arch == Architecture::FalconH1) read_falcon_h1(cfg, spec);
@@ -648,6 +651,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   read_windows(cfg, spec, *family);
   if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
   if (family->arch == Architecture::Gemma4) read_gemma4(cfg, spec);  // after the windows: its full layers differ
+  if (family->arch == Architecture::Llama4) read_llama4(cfg, spec);  // after the experts and the windows
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));
   if (spec.eos_token_ids.empty()) spec.eos_token_ids = token_ids(top_view.find("eos_token_id"));

@@ -34,6 +34,12 @@ constexpr std::array<std::string_view, 1> kGemma4Gguf{"gemma4"};
 // Gemma 4's router and experts sit in the layer itself (layers.N.router, layers.N.experts): read
 // under the mlp block the others' are.
 constexpr std::array<TensorRename, 2> kGemma4Renames{{{".router.", ".mlp.router."}, {".experts.", ".mlp.experts."}}};
+// llama4_text: Llama4ForCausalLM; llama4: Llama4ForConditionalGeneration, whose text part is read.
+constexpr std::array<std::string_view, 1> kLlama4Types{"llama4_text"};
+constexpr std::array<std::string_view, 1> kLlama4Wrappers{"llama4"};
+constexpr std::array<std::string_view, 1> kLlama4Gguf{"llama4"};
+// Llama 4's MLP block is its feed_forward (the router, experts and shared_expert inside it).
+constexpr std::array<TensorRename, 1> kLlama4Renames{{{".feed_forward.", ".mlp."}}};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
 constexpr std::array<std::string_view, 1> kGemma2Gguf{"gemma2"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
@@ -150,8 +156,8 @@ constexpr std::array<TensorRename, N + M> joined(const std::array<TensorRename, 
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 41>& families() {
-  static const std::array<ModelFamily, 41> all{{
+const std::array<ModelFamily, 42>& families() {
+  static const std::array<ModelFamily, 42> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -177,6 +183,14 @@ const std::array<ModelFamily, 41>& families() {
        .gguf_architectures = kGemma4Gguf,
        .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 6,
        .activation = Activation::GeluTanh, .expert_names = {.router = "router.proj"}, .hf_renames = kGemma4Renames},
+      // Llama 4 (Scout 17B-16E, Maverick 17B-128E): Llama's layers with RoPE on interleaved pairs,
+      // every fourth layer without RoPE (its queries scaled by an attention temperature past 8,192
+      // positions) and the others attending within chunks of 8,192 positions, their q and k
+      // RMS-normed without a weight; experts (sigmoid of the top logit scaling the expert's input)
+      // beside a shared expert, in every layer or every other one (model/llama4_config).
+      {.arch = Architecture::Llama4, .hf_model_types = kLlama4Types, .hf_wrapper_types = kLlama4Wrappers,
+       .gguf_architectures = kLlama4Gguf, .interleaved_qk = true, .mixture_of_experts = true,
+       .expert_names = {.router = "router", .shared = "shared_expert"}, .hf_renames = kLlama4Renames},
       // Llama-shaped, with an optional clip_qkv and sliding window.
       {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
        .gguf_permuted_qk = true},

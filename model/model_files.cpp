@@ -82,7 +82,8 @@ std::optional<std::string> language_model_name(const std::string& name) {
   for (const auto& [from, to] : kPrefixes) {
     if (name.starts_with(from)) return to + name.substr(from.size());
   }
-  for (const char* tower : {"vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."}) {
+  for (const char* tower : {"vision_tower.", "vision_model.", "multi_modal_projector.", "model.vision_tower.",
+                            "model.vision_model.", "model.multi_modal_projector."}) {  // Llama 4's: vision_model
     if (name.starts_with(tower)) return std::nullopt;
   }
   return name;

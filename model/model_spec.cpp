@@ -33,6 +33,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Arcee: return "arcee";
     case Architecture::SolarOpen: return "solar_open";
     case Architecture::Gemma4: return "gemma4";
+    case Architecture::Llama4: return "llama4";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";
@@ -120,7 +121,9 @@ void ModelSpec::limit_context(int64_t max_model_len) {
   max_position = std::min(max_position, max_model_len);
   if (rope.type == "longrope") rope.use_long_factors = max_position > rope.original_max_position;
   // Positions run to max_position - 1; below `original` the temperature is exactly 1.
-  if (attention_temperature.active() && max_position <= attention_temperature.original) attention_temperature = {};
+  if (attention_temperature.active() && max_position - 1 + attention_temperature.offset < attention_temperature.original) {
+    attention_temperature = {};
+  }
 }
 
 int64_t ModelSpec::attention_layers() const {
@@ -187,6 +190,15 @@ void ModelSpec::validate(const std::string& source) const {
   }
   if (std::any_of(layer_window.begin(), layer_window.end(), [](int64_t w) { return w < 0; })) {
     throw ModelError(source + ": a sliding window must be positive");
+  }
+  if (!layer_chunk.empty() && static_cast<int64_t>(layer_chunk.size()) != num_layers) {
+    throw ModelError(source + ": " + std::to_string(layer_chunk.size()) + " attention chunk sizes for " +
+                     std::to_string(num_layers) + " layers");
+  }
+  for (int64_t i = 0; i < static_cast<int64_t>(layer_chunk.size()); ++i) {
+    if (chunk(i) < 0 || (chunk(i) > 0 && window(i) > 0)) {
+      throw ModelError(source + ": layer " + std::to_string(i) + " has a negative attention chunk, or a chunk and a sliding window");
+    }
   }
   if (clip_qkv < 0.0) throw ModelError(source + ": clip_qkv must be positive");
   if (attention_temperature.active() && (attention_temperature.original <= 0 || !(attention_temperature.beta > 0.0))) {
@@ -278,7 +290,7 @@ void ModelSpec::validate(const std::string& source) const {
     if (num_kv_heads != 1 || head_dim != mla->kv_lora_rank + mla->rope_dim || rotary_dims() != mla->rope_dim) {
       throw ModelError(source + ": latent attention's cache is one head of kv_lora_rank + qk_rope_head_dim");
     }
-    if (!layer_window.empty() || attention_sinks || qk_norm || attention_bias) {
+    if (!layer_window.empty() || !layer_chunk.empty() || attention_sinks || qk_norm || attention_bias) {
       throw ModelError(source + ": latent attention with windows, sinks, q/k norms or biases is not supported");
     }
   }

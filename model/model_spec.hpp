@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4 };
 
 std::string_view architecture_name(Architecture a);
 
@@ -107,6 +107,9 @@ struct MoeSpec {
   // output norm; the router reads the residual stream through an RMSNorm of its own weight (times
   // hidden^-½); each chosen expert's weight is then multiplied by that expert's scale.
   bool dense_beside = false;
+  // Each chosen expert reads the token's row times its weight, and their outputs are summed as
+  // they come (Llama 4's: the router's sigmoid scales the expert's input, not its output).
+  bool weights_on_input = false;
   // Per layer, whether its MLP is the experts (true) or a dense MLP of ModelSpec::intermediate_size
   // (Qwen3-MoE's mlp_only_layers and decoder_sparse_step); empty: every layer's is.
   std::vector<bool> sparse_layers;
@@ -217,6 +220,9 @@ struct ModelSpec {
   // over its keys sum to less than 1 (gpt-oss): out = Σ e^(s_p − m) v_p / (Σ e^(s_p − m) + e^(sink − m)).
   bool attention_sinks = false;
   bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3, Gemma 3)
+  // Per-head RMSNorms without a weight on q and k in the layers that apply RoPE (Llama 4's
+  // use_qk_norm, its L2Norm; transformers applies it after RoPE, which keeps each head's norm).
+  bool qk_norm_weightless = false;
   // The q/k RMSNorms span a token's whole q (and k) projection, every head at once, rather than
   // each head: weights of [heads · head_dim] (OLMo 2, OLMoE).
   bool qk_norm_whole = false;
@@ -251,22 +257,30 @@ struct ModelSpec {
   // they join the residual stream, and the logits divided by logit_scale.
   double residual_multiplier = 1.0;
   double logit_scale = 1.0;
-  // Llama 4's attention temperature, as Ministral 3 takes it (transformers' llama_4_scaling_beta,
-  // GGUF attention.temperature_scale): after RoPE, each query row at position p is multiplied by
-  // 1 + beta · ln(1 + floor(p / original)), which is 1 below `original` (rope_parameters'
-  // original_max_position_embeddings). beta 0: none.
+  // Llama 4's attention temperature: after RoPE, each query row at position p is multiplied by
+  // 1 + beta · ln(1 + floor((p + offset) / original)), which is 1 while p + offset < `original`.
+  // Llama 4 (attn_temperature_tuning: beta attn_scale, original floor_scale, offset 1) scales the
+  // queries of its layers without RoPE alone (`nope_layers_only`); Ministral 3 (transformers'
+  // llama_4_scaling_beta, GGUF attention.temperature_scale: original is rope_parameters'
+  // original_max_position_embeddings, offset 0) every layer's. beta 0: none.
   struct AttentionTemperature {
     double beta = 0.0;
     int64_t original = 0;
+    int64_t offset = 0;
+    bool nope_layers_only = false;
     bool active() const { return beta != 0.0; }
     float at(int64_t position) const {
-      return static_cast<float>(1.0 + beta * std::log1p(static_cast<double>(position / original)));
+      return static_cast<float>(1.0 + beta * std::log1p(static_cast<double>((position + offset) / original)));
     }
   };
   AttentionTemperature attention_temperature;
   // Sliding-window attention: per layer, the number of most recent positions (its own included) a
   // query attends to; 0 for a layer that sees the whole context. Empty: every layer is global.
   std::vector<int64_t> layer_window;
+  // Chunked attention (Llama 4's layers with RoPE): per layer, the chunk size C whose query at
+  // position p sees the positions from floor(p / C) · C to p alone; 0 for a layer without. Empty:
+  // none. Not a window: the first query of each chunk sees itself alone.
+  std::vector<int64_t> layer_chunk;
   // The RoPE of sliding-window layers when it is not `rope` (Gemma 3: base 10,000, unscaled).
   std::optional<RopeSpec> local_rope;
   // Per layer, whether it applies RoPE; empty: every layer does. SmolLM3 leaves it out of every
@@ -368,6 +382,13 @@ struct ModelSpec {
   int64_t kv_planes() const { return mla ? 1 : 2; }
   int64_t window(int64_t layer) const {
     return layer_window.empty() ? 0 : layer_window[static_cast<std::size_t>(layer)];
+  }
+  int64_t chunk(int64_t layer) const {
+    return layer_chunk.empty() ? 0 : layer_chunk[static_cast<std::size_t>(layer)];
+  }
+  // Whether the attention temperature scales layer `layer`'s queries.
+  bool temperature_in(int64_t layer) const {
+    return attention_temperature.active() && (!attention_temperature.nope_layers_only || !uses_rope(layer));
   }
   // The RoPE layer `layer` applies: local_rope on a sliding-window layer when there is one.
   const RopeSpec& rope_of(int64_t layer) const { return window(layer) > 0 && local_rope ? *local_rope : rope; }

@@ -144,6 +144,10 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
                  selection bias (in a latent space for Super's); and their llama.cpp conversions
                  (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
+  llama4/        Llama4ForConditionalGeneration (Llama 4 Scout's layout; --only llama4): chunked attention, a
+                 NoPE layer, weightless q/k norms, experts on sigmoid-scaled inputs beside a shared expert,
+                 interleaved RoPE with llama3 scaling; llama4_gguf, llama.cpp's conversion; llama4_chunked,
+                 Llama4ForCausalLM in Maverick's layout with chunks of 8 and the temperature's period 4.
   solar_open/    SolarOpenForCausalLM (Solar-Open-100B's layout; --only solar_open, after lfm2): Llama's attention,
                  GLM-4.5's experts in every layer; no GGUF (llama.cpp's tree has no solar_open).
   ministral/     MinistralForCausalLM (Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's layers,
@@ -186,7 +190,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_model_fixtures as base  # noqa: E402
 from make_bench_models import write_imatrix_gguf  # noqa: E402
-from make_tokenizer_fixtures import write_gemma4_tokenizer  # noqa: E402
+from make_tokenizer_fixtures import write_gemma4_tokenizer, write_llama4_tokenizer  # noqa: E402
 from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_model, logits_cases,  # noqa: E402
                                  make_sequences, run_logits, write_reference)
 
@@ -373,13 +377,16 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     `sentencepiece_class` names a converter class (module.Class under conversion/) whose vocabulary
     is read from tokenizer.model instead of the BPE tokenizer.json it expects; tensors and metadata
     are still the converter's own. `prelude`: Python run in the converter's process first (with
-    sentencepiece_class), e.g. to store some tensors in another type."""
+    sentencepiece_class, or alone), e.g. to store some tensors in another type."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     src = PEER / "src" / "vendor" / "llama.cpp"
     args = [str(source), "--outtype", outtype, "--outfile", str(folder / "model.gguf"), *extra_args]
-    if sentencepiece_class:
+    if prelude and not sentencepiece_class:
+        command = [sys.executable, "-c", f"{prelude}\nimport runpy, sys; sys.argv = ['convert_hf_to_gguf.py'] + {args!r}; "
+                                         f"runpy.run_path('convert_hf_to_gguf.py', run_name='__main__')"]
+    elif sentencepiece_class:
         module, cls = sentencepiece_class.rsplit(".", 1)
         command = [sys.executable, "-c",
                    f"{prelude}\nimport runpy, sys; import conversion.{module} as m; "
@@ -396,10 +403,11 @@ def emit_llamacpp_gguf(folder: Path, source: Path, reference_model, cases, vocab
     print(f"{folder.name}: max|logit| = {scale:.4f}")
 
 
-def emit_released(out: Path, name: str, model, cases, saver=None, tokenizer_from: str | None = "lfm2") -> None:
+def emit_released(out: Path, name: str, model, cases, saver=None, tokenizer_from: str | None = "lfm2",
+                  vocab: int | None = None) -> None:
     """out/name as transformers saves `model` (or `saver` writes it), checked to read back to the same
     logits, with the tokenizer files of the fixture `tokenizer_from` (None: the caller writes them)."""
-    emit(out / name, model, cases, saver=saver or save_bf16(model))
+    emit(out / name, model, cases, saver=saver or save_bf16(model), vocab=vocab)
     reloaded = type(model).from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
     assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), f"{name} reload"
     for file in ("tokenizer.model", "tokenizer_config.json") if tokenizer_from else ():
@@ -1164,6 +1172,109 @@ def gemma4_fixtures(out: Path) -> None:
     emit_released(out, "gemma4_e", model, cases, tokenizer_from=None)
     gemma4_tokenizer(out / "gemma4_e")
     emit_llamacpp_gguf(out / "gemma4_e_gguf", out / "gemma4_e", model, cases, 384, outtype="bf16")
+
+
+def llama4_text_config(**overrides):
+    """Llama 4 Scout's layout in miniature: four layers, the fourth without RoPE, the others attending
+    within chunks (8,192 positions: llama.cpp's fixed size), weightless q/k norms on the RoPE layers,
+    in every layer 4 experts of 12 columns (one per token, its sigmoid on the expert's input) beside a
+    shared expert as wide, dense MLPs of 48 where there are any; RoPE on interleaved pairs with
+    Scout's llama3 scaling (factor 16 over 8,192 positions, both frequency factors 1)."""
+    from transformers import Llama4TextConfig
+    args = dict(vocab_size=384, hidden_size=32, intermediate_size=12, intermediate_size_mlp=48, num_hidden_layers=4,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=8, num_local_experts=4, num_experts_per_tok=1,
+                interleave_moe_layer_step=1, use_qk_norm=True, attention_chunk_size=8192, attn_temperature_tuning=True,
+                floor_scale=8192, attn_scale=0.1, max_position_embeddings=512, rms_norm_eps=1e-5,
+                rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 16.0, "low_freq_factor": 1.0,
+                                 "high_freq_factor": 1.0, "original_max_position_embeddings": 8192},
+                initializer_range=INIT_STD, bos_token_id=375, eos_token_id=379, pad_token_id=383, tie_word_embeddings=False)
+    args.update(overrides)
+    return Llama4TextConfig(**args)
+
+
+def llama4_tokenizer(folder: Path) -> None:
+    """A vocabulary of 384 in Llama 4's tokenizer.json layout (make_tokenizer_fixtures'), trained on the
+    tokenizer corpus, with Llama 4's chat template as transformers ships it (Llama4Processor's)."""
+    from transformers.models.llama4 import processing_llama4
+    corpus = [json.loads(line)["text"] for line in
+              (ROOT / "tests/fixtures/tokenizer/corpus.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    assert write_llama4_tokenizer(folder, corpus, 384, processing_llama4.chat_template) == 384
+
+
+def spread_llama4(layers) -> None:
+    """Router logits of a few units (the choice and its sigmoid far from even), logits of a few units."""
+    with torch.no_grad():
+        for layer in layers:
+            if hasattr(layer.feed_forward, "router"):
+                layer.feed_forward.router.weight.mul_(8.0)
+
+
+def llama4_fixtures(out: Path) -> None:
+    """Llama 4 (--only llama4, after lfm2): llama4, Llama4ForConditionalGeneration as released (the
+    language model under language_model, a one-layer vision tower beside it, the experts fused
+    input-major: gate_up_proj [experts, hidden, 2 · width]) in llama4_text_config's layout, with a
+    vocabulary in Llama 4's tokenizer.json layout and its chat template, and llama4_gguf, llama.cpp's
+    conversion (llama4: q/k rows as stored, the experts split and stacked, rope_freqs); and
+    llama4_chunked, Llama4ForCausalLM (llama4_text) in Maverick's layout — experts every other layer
+    (interleave_moe_layer_step 2), no q/k norms — with what llama.cpp fixes at 8,192 made small
+    enough to bite: chunks of 8 positions, the temperature's period 4 (attn_scale 0.5), two experts
+    per token. No GGUF for it: llama.cpp's llama4 files have no key for either."""
+    from transformers import Llama4Config, Llama4ForCausalLM, Llama4ForConditionalGeneration, Llama4VisionConfig
+    vision = Llama4VisionConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                                image_size=56, patch_size=14, vision_output_dim=32, projector_input_dim=32,
+                                projector_output_dim=32, pixel_shuffle_ratio=0.5)
+    config = Llama4Config(text_config=llama4_text_config().to_dict(), vision_config=vision.to_dict(),
+                          boi_token_index=0, eoi_token_index=1, image_token_index=2, tie_word_embeddings=False)
+    model = build_model(Llama4ForConditionalGeneration, config, 5401)
+    text_layers = model.language_model.model.layers
+    spread_llama4(text_layers)
+    with torch.no_grad():
+        model.language_model.lm_head.weight.mul_(4.0)
+    model = bf16(model)
+    cases = small_cases(5411)
+    long = cases[2][1]
+    want = run_logits(model, long)
+    for what, edit in (("the experts", lambda layer: layer.feed_forward.experts.down_proj.zero_()),
+                       ("the shared experts", lambda layer: layer.feed_forward.shared_expert.down_proj.weight.zero_())):
+        changed = copy.deepcopy(model)
+        with torch.no_grad():
+            for layer in changed.language_model.model.layers:
+                edit(layer)
+        moved = np.abs(run_logits(changed, long) - want).max() / np.abs(want).max()
+        assert moved > 0.05, f"llama4: {what} move the logits by {moved:.3f} of their largest only"
+    unnormed = copy.deepcopy(config)
+    unnormed.text_config.use_qk_norm = False
+    twin = build_model(Llama4ForConditionalGeneration, unnormed, 5401)
+    twin.load_state_dict(model.state_dict())
+    assert np.abs(run_logits(twin, long) - want).max() > 0.05 * np.abs(want).max(), "llama4: the q/k norms do not count"
+    emit_released(out, "llama4", model, cases, tokenizer_from=None, vocab=384)
+    llama4_tokenizer(out / "llama4")
+    emit_llamacpp_gguf(out / "llama4_gguf", out / "llama4", model, cases, 384, outtype="bf16",
+                       prelude="import conversion.llama as l; l.Llama4Model.get_vocab_base_pre = lambda self, t: 'llama4'")
+
+    # Maverick's layout, with the chunks and the temperature small enough to bite in 47 positions.
+    chunked = llama4_text_config(num_hidden_layers=5, interleave_moe_layer_step=2, use_qk_norm=False, num_experts_per_tok=2,
+                                 attention_chunk_size=8, floor_scale=4, attn_scale=0.5,
+                                 rope_parameters={"rope_type": "default", "rope_theta": 500000.0})
+    model = build_model(Llama4ForCausalLM, chunked, 5421)
+    spread_llama4(model.model.layers)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(4.0)
+    model = bf16(model)
+    cases = small_cases(5431)
+    long = cases[2][1]
+    want = run_logits(model, long)
+    for what, change in (("the chunks", {"attention_chunk_size": None, "layer_types": ["full_attention"] * 5}),
+                         ("the temperature", {"attn_temperature_tuning": False})):
+        other = copy.deepcopy(chunked)
+        for key, value in change.items():
+            setattr(other, key, value)
+        twin = build_model(Llama4ForCausalLM, other, 5421)
+        twin.load_state_dict(model.state_dict())
+        moved = np.abs(run_logits(twin, long) - want).max() / np.abs(want).max()
+        assert moved > 0.02, f"llama4_chunked: {what} move the logits by {moved:.3f} of their largest only"
+    emit_released(out, "llama4_chunked", model, cases, tokenizer_from=None)
+    llama4_tokenizer(out / "llama4_chunked")
 
 
 def arcee_fixtures(out: Path) -> None:
@@ -2148,7 +2259,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

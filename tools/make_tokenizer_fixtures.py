@@ -212,6 +212,70 @@ def write_gemma4_tokenizer(folder: Path, corpus: list, vocab_size: int, chat_tem
     return len(vocab)
 
 
+# Llama 4's tokenizer.json: byte-level BPE whose pre-tokenizer splits by GPT-4o's expression (as
+# llama.cpp's llama4 pre-tokenizer name says), its special tokens after the merged ones.
+LLAMA4_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|header_start|>", "<|header_end|>", "<|eot|>", "<|eom|>",
+                   "<|python_start|>", "<|python_end|>", "<|finetune_right_pad|>"]
+LLAMA4_SPLIT = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def write_llama4_tokenizer(folder: Path, corpus: list, vocab_size: int, chat_template: str | None = None) -> int:
+    """folder/tokenizer.json and tokenizer_config.json: a vocabulary of `vocab_size` tokens in the
+    layout of Llama 4's tokenizer.json (byte-level BPE, GPT-4o's split expression then ByteLevel
+    without its own, <|begin_of_text|> added in front, the special tokens last, <|eot|> ending a turn),
+    trained on `corpus`. Returns the vocabulary's size."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LLAMA4_SPLIT), "isolated"),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=vocab_size - len(LLAMA4_SPECIALS), show_progress=False,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.add_special_tokens(LLAMA4_SPECIALS)
+    bos = tok.token_to_id("<|begin_of_text|>")
+    tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", bos)])
+    tok.save(str(folder / "tokenizer.json"))
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|begin_of_text|>", "eos_token": "<|eot|>",
+              "pad_token": "<|finetune_right_pad|>", "add_bos_token": True}
+    if chat_template is not None:
+        config["chat_template"] = chat_template
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    return tok.get_vocab_size()
+
+
+def llama4_vocab_gguf(folder: Path, out: Path, size: int) -> None:
+    """out: folder's vocabulary as llama.cpp's converter writes a Llama 4 one (Llama4Model.set_vocab:
+    tokenizer.ggml.model gpt2, pre llama4 — which its hash of the real tokenizer gives, and of this
+    one cannot — the merges, the special tokens as control ones)."""
+    src = Path(os.environ.get("PEER_CACHE", Path.home() / ".cache" / "troupe")) / "llama.cpp-0.3.36" / "src" / "vendor" / "llama.cpp"
+    script = (
+        "import sys, gguf; from pathlib import Path; import conversion.llama as l\n"
+        "l.Llama4Model.get_vocab_base_pre = lambda self, tokenizer: 'llama4'\n"
+        "m = l.Llama4Model.__new__(l.Llama4Model)\n"
+        "m.dir_model = Path(sys.argv[1]); m.hparams = {'vocab_size': int(sys.argv[3])}\n"
+        "m.gguf_writer = gguf.GGUFWriter(sys.argv[2], 'llama4')\n"
+        "m.set_vocab()\n"
+        "w = m.gguf_writer; w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
+    subprocess.run([sys.executable, "-c", script, str(folder), str(out), str(size)], check=True,
+                   cwd=src, env=dict(os.environ, PYTHONPATH=f"{src / 'gguf-py'}:{src}"), stdout=subprocess.DEVNULL)
+
+
+def write_llama4_fixture(corpus: list) -> None:
+    """llama4-bpe/: write_llama4_tokenizer's vocabulary of 1,200 tokens, and tokenizer.gguf, its
+    metadata as llama.cpp's own converter writes a Llama 4 vocabulary (llama4_vocab_gguf). Both loads
+    must give Hugging Face's ids (expected/llama4-bpe.jsonl)."""
+    folder = FIXTURES / "llama4-bpe"
+    size = write_llama4_tokenizer(folder, corpus, 1200)
+    llama4_vocab_gguf(folder, folder / "tokenizer.gguf", size)
+    rows = write_json_and_gguf_expectations("llama4-bpe", folder / "tokenizer.json", "llama4-bpe", False, corpus)
+    pack(folder / "tokenizer.gguf")
+    pack(folder / "tokenizer.json")
+    print(f"llama4-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+
+
 def write_gemma4_fixture(corpus: list) -> None:
     """gemma4-bpe/: write_gemma4_tokenizer's vocabulary of 1,800 tokens, and tokenizer.gguf, its
     metadata as llama.cpp's own converter writes a Gemma 4 vocabulary (Gemma4Model.set_vocab:
@@ -656,6 +720,8 @@ def main() -> None:
                         help="only rewrite expected/deepseek-v3.jsonl and its manifest entries (needs tokenizers)")
     parser.add_argument("--gemma4-only", action="store_true",
                         help="only rewrite gemma4-bpe/ and its expectations (needs tokenizers, transformers, llama.cpp's tree)")
+    parser.add_argument("--llama4-only", action="store_true",
+                        help="only rewrite llama4-bpe/ and its expectations (needs tokenizers, llama.cpp's tree)")
     parser.add_argument("--unicode-cases-only", action="store_true",
                         help="only rewrite unicode_cases.json (needs tokenizers, no transformers)")
     args = parser.parse_args()
@@ -673,6 +739,10 @@ def main() -> None:
         return
     if args.unicode_cases_only:
         write_unicode_cases(cache)
+        return
+    if args.llama4_only:
+        write_llama4_fixture([json.loads(line)["text"] for line in
+                              (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line])
         return
     if args.gemma4_only:
         write_gemma4_fixture([json.loads(line)["text"] for line in
@@ -754,6 +824,7 @@ def main() -> None:
     write_unicode_cases(cache)
     write_deepseek_v3_expectations(cache)
     write_gemma4_fixture(corpus)
+    write_llama4_fixture(corpus)
     pack(smol_dir / "tokenizer.json")  # committed packed, as the GGUF vocabularies
 
 

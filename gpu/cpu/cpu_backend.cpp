@@ -347,8 +347,14 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     if (L.inv_freq != nullptr) {
       cpu::apply_rope(q, tokens, heads_, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
       if (!shares_kv) cpu::apply_rope(k, tokens, L.kv_heads, d, qkv_w, positions.data(), *L.inv_freq, pool_.get());
+      if (spec_.qk_norm_weightless) {  // Llama 4: each head of q and k over its RMS (RoPE keeps it)
+        for (int64_t t = 0; t < tokens; ++t) {
+          cpu::rms_norm(q + t * qkv_w, nullptr, q + t * qkv_w, heads_, d, eps, d, d);
+          if (!shares_kv) cpu::rms_norm(k + t * qkv_w, nullptr, k + t * qkv_w, L.kv_heads, d, eps, d, d);
+        }
+      }
     }
-    if (spec_.attention_temperature.active()) {  // Ministral 3: 1 below the original context
+    if (spec_.temperature_in(L.index)) {  // 1 below the temperature's period (Llama 4: NoPE layers alone)
       for (int64_t t = 0; t < tokens; ++t) {
         const float f = spec_.attention_temperature.at(positions[static_cast<std::size_t>(t)]);
         if (f == 1.0f) continue;

@@ -83,7 +83,7 @@ class CpuBackend final : public Backend {
     std::vector<float> mlp_out_norm;        // [hidden] or empty
     bool parallel_mlp = false;              // the MLP reads the attention's normed input (Cohere)
     const std::vector<double>* inv_freq = nullptr;  // the layer's RoPE (global or local); nullptr: none
-    cpu::AttentionOptions attention;        // its scale and sliding window
+    cpu::AttentionOptions attention;        // its scale, sliding window or chunks
     cpu::HugePageBytes k_cache, v_cache;        // [num_blocks, block_size, kv_heads] rows of kv_dtype_ (latent: k_cache alone; none in a convolution layer)
   };
 

@@ -142,7 +142,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     const auto layer = static_cast<int64_t>(i);
     L.inv_freq = !names.rope ? nullptr : names.window > 0 && spec_.local_rope ? &local_inv_freq_ : &inv_freq_;
     L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
-                                        static_cast<float>(spec_.attention_softcap), L.sinks.empty() ? nullptr : L.sinks.data()};
+                                        static_cast<float>(spec_.attention_softcap), L.sinks.empty() ? nullptr : L.sinks.data(),
+                                        names.chunk};
     for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.o_bias, &L.sinks, &L.q_norm, &L.k_norm,
                           &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm, &L.router_norm, &L.experts_norm,
                           &L.experts_out_norm, &L.dense_out_norm}) {

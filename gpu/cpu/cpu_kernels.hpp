@@ -137,8 +137,14 @@ struct AttentionOptions {
   // gpt-oss's per-head sink logits ([heads], the local heads'), or nullptr: head h's softmax
   // denominator gains e^(sinks[h] − m), m being the max its scores were exponentiated against.
   const float* sinks = nullptr;
+  // Chunked attention (Llama 4): position p sees its chunk's positions from floor(p / chunk) · chunk
+  // on; 0: none. Like a window's, the first position seen never decreases as p grows.
+  int64_t chunk = 0;
   float sink_term(int64_t h, float max) const { return sinks != nullptr ? std::exp(sinks[h] - max) : 0.0f; }
-  int64_t first_visible(int64_t pos) const { return window > 0 && pos >= window ? pos - window + 1 : 0; }
+  int64_t first_visible(int64_t pos) const {
+    if (chunk > 0) return pos - pos % chunk;
+    return window > 0 && pos >= window ? pos - window + 1 : 0;
+  }
   float score(float dot) const { return softcap > 0.0f ? softcap * std::tanh(dot * scale / softcap) : dot * scale; }
 };
 

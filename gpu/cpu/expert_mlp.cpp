@@ -178,6 +178,12 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
     if (n == 0) continue;  // its weights are not read
     rows_.resize(static_cast<std::size_t>(n * h));
     for (int64_t j = 0; j < n; ++j) std::copy_n(in + route.tokens[static_cast<std::size_t>(j)] * h, h, rows_.data() + j * h);
+    if (routing_.weights_on_input) {  // Llama 4: the expert reads the row times its weight
+      for (int64_t j = 0; j < n; ++j) {
+        const float w = route.weights[static_cast<std::size_t>(j)];
+        for (float* v = rows_.data() + j * h; v != rows_.data() + (j + 1) * h; ++v) *v *= w;
+      }
+    }
     gate_up_out_.resize(static_cast<std::size_t>(n * 2 * inter_));
     gate_up_[static_cast<std::size_t>(e)].matmul(rows_.data(), gate_up_out_.data(), n, /*accumulate=*/false, pool);
     if (!gate_up_bias_.empty()) {
@@ -193,7 +199,7 @@ void ExpertMlp::forward(const float* xn, int64_t tokens, float* out, bool accumu
     for (int64_t j = 0; j < n; ++j) {
       float* dst = sum + route.tokens[static_cast<std::size_t>(j)] * h;
       const float* src = expert_out_.data() + j * h;
-      const float w = route.weights[static_cast<std::size_t>(j)];
+      const float w = routing_.weights_on_input ? 1.0f : route.weights[static_cast<std::size_t>(j)];
       for (int64_t i = 0; i < h; ++i) dst[i] += w * src[i];
     }
   }

@@ -46,7 +46,8 @@ class ExpertMlp {
   ExpertMlp(const ModelFiles& model, const LayerLayout& names, const MoeSpec& moe, int64_t hidden, IndexRange columns,
             CpuWeight::Mode mode, bool down_biases = true);
 
-  // out[tokens, hidden] = Σ over each token's experts of weight · expert(xn), added to out when
+  // out[tokens, hidden] = Σ over each token's experts of weight · expert(xn) (expert(weight · xn) with
+  // MoeSpec::weights_on_input), added to out when
   // `accumulate`. xn holds the normed input rows [tokens, hidden]; the router reads `router_rows`
   // when given (Gemma 4's router has its own input norm), else xn.
   void forward(const float* xn, int64_t tokens, float* out, bool accumulate, Activation act, ThreadPool* pool,

@@ -57,8 +57,8 @@ const std::array<PreFamily, 14>& pre_families() {
       // Llama 3's expression.
       {.names = {"tekken", "pixtral"}, .patterns = {p::kTekken}, .ignore_merges = true, .adds_bos = true},
       // GPT-4o's o200k vocabulary (Phi-4-mini); MiniMax-M2's tokenizer.json splits by the same
-      // expression (llama.cpp copies it from there).
-      {.names = {"gpt-4o", "minimax-m2"}, .patterns = {p::kGpt4o}},
+      // expression (llama.cpp copies it from there), as does Llama 4's.
+      {.names = {"gpt-4o", "minimax-m2", "llama4"}, .patterns = {p::kGpt4o}},
       // Tiny Aya: digit runs grouped by three from the right, then GPT-4o's expression.
       {.names = {"tiny_aya"}, .patterns = {p::kTinyAyaDigits, p::kGpt4o}},
       // Coding models with Llama's architecture: Seed-Coder, and DeepSeek-Coder (1.3B to 33B).

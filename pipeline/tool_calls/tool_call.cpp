@@ -78,7 +78,8 @@ std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view sour
     return ToolCallFormat::Lfm2;
   }
   if (source.find("[TOOL_CALLS]") != std::string_view::npos) return ToolCallFormat::Mistral;
-  if (source.find("<|python_tag|>") != std::string_view::npos ||
+  // Llama 3's (<|start_header_id|>) and Llama 4's (<|header_start|>, <|python_start|>) JSON calls.
+  if (source.find("<|python_tag|>") != std::string_view::npos || source.find("<|python_start|>") != std::string_view::npos ||
       (source.find("ipython") != std::string_view::npos && source.find("<|start_header_id|>") != std::string_view::npos)) {
     return ToolCallFormat::Llama3Json;
   }

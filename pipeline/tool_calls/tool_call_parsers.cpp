@@ -17,7 +17,10 @@ namespace {
 
 constexpr std::string_view kHermesOpen = "<tool_call>";
 constexpr std::string_view kHermesClose = "</tool_call>";
-constexpr std::string_view kPythonTag = "<|python_tag|>";
+// What may come before Llama 3's calls (<|python_tag|>) and Llama 4's (its template writes a call
+// message as <|python_start|>content<|python_end|> and the JSON; the tags' text reaches the parser
+// when special tokens are kept).
+constexpr std::string_view kCallTags[] = {"<|python_tag|>", "<|python_start|>", "<|python_end|>"};
 constexpr std::string_view kMistralCalls = "[TOOL_CALLS]";
 constexpr std::string_view kMistralArgs = "[ARGS]";
 constexpr std::string_view kMistralCallId = "[CALL_ID]";
@@ -141,11 +144,16 @@ MessageDelta Llama3JsonParser::push(std::string_view text) {
         const std::size_t start = first_non_space(pending_);
         const std::string_view rest = std::string_view(pending_).substr(start);
         if (rest.empty()) return out;
-        if (rest.substr(0, kPythonTag.size()) == kPythonTag) {
-          pending_.erase(0, start + kPythonTag.size());
+        const auto tag = std::find_if(std::begin(kCallTags), std::end(kCallTags),
+                                      [&](std::string_view t) { return rest.starts_with(t); });
+        if (tag != std::end(kCallTags)) {
+          pending_.erase(0, start + tag->size());
           continue;
         }
-        if (kPythonTag.substr(0, rest.size()) == rest) return out;  // maybe the tag, still arriving
+        if (std::any_of(std::begin(kCallTags), std::end(kCallTags),
+                        [&](std::string_view t) { return t.starts_with(rest); })) {
+          return out;  // maybe a tag, still arriving
+        }
         if (rest.front() == '{') {
           pending_.erase(0, start);
           deltas_.start();

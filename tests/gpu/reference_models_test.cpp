@@ -432,6 +432,56 @@ TEST_CASE("gemma4_moe (Gemma 4 26B-A4B's layers: experts beside a dense MLP, eac
   CHECK(model.find("model.layers.2.mlp.router.per_expert_scale")->shape == std::vector<int64_t>{4});
 }
 
+TEST_CASE("llama4 (Llama 4 Scout's layers: chunked attention, a layer without RoPE, weightless q/k norms, experts on "
+          "sigmoid-scaled inputs beside a shared expert) as released and as llama.cpp's GGUF matches transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("llama4");
+  check_all_cases_in_one_step("llama4_gguf");
+  for (const char* path : {"models/llama4", "models/llama4_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::Llama4);
+    CHECK(spec.layer_chunk == std::vector<int64_t>{8192, 8192, 8192, 0});
+    CHECK(spec.layer_rope == std::vector<bool>{true, true, true, false});
+    CHECK(spec.qk_norm_weightless);
+    CHECK((spec.attention_temperature.beta == Approx(0.1) && spec.attention_temperature.original == 8192 &&
+           spec.attention_temperature.offset == 1 && spec.attention_temperature.nope_layers_only));
+    CHECK(spec.rope.type == "llama3");
+    REQUIRE(spec.moe);
+    CHECK((spec.moe->num_experts == 4 && spec.moe->experts_per_token == 1 && spec.moe->intermediate_size == 12));
+    CHECK((spec.moe->weights_on_input && spec.moe->sigmoid_scores && !spec.moe->normalize_top_k));
+    CHECK((spec.moe->shared_intermediate_size == 12 && spec.intermediate_size == 48));
+    // The fused experts as released (input-major), transposed into per-expert matrices.
+    CHECK(model.find("model.layers.3.mlp.experts.2.gate_proj.weight")->shape == std::vector<int64_t>{12, 32});
+    CHECK(model.find("model.layers.3.mlp.experts.2.down_proj.weight")->shape == std::vector<int64_t>{32, 12});
+  }
+  // Past a chunk the first position seen is the chunk's; the temperature starts at p + 1 = 8192.
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/llama4")).spec();
+  CHECK(spec.attention_temperature.at(8190) == 1.0f);
+  CHECK(spec.attention_temperature.at(8191) == Approx(1.0 + 0.1 * std::log(2.0)));
+  ModelSpec limited = spec;
+  limited.max_position = 1 << 20;  // the fixture's own is 512
+  limited.limit_context(8191);     // positions to 8190: the temperature never applies
+  CHECK(!limited.attention_temperature.active());
+  limited = spec;
+  limited.max_position = 1 << 20;
+  limited.limit_context(8192);
+  CHECK(limited.attention_temperature.active());
+}
+
+TEST_CASE("llama4_chunked (Llama 4 Maverick's layers: experts every other layer, no q/k norms; chunks of 8, a "
+          "temperature from position 3) matches transformers", "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("llama4_chunked");
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/llama4_chunked")).spec();
+  CHECK(spec.layer_chunk == std::vector<int64_t>{8, 8, 8, 0, 8});
+  CHECK(!spec.qk_norm_weightless);
+  CHECK((spec.attention_temperature.beta == Approx(0.5) && spec.attention_temperature.original == 4));
+  REQUIRE(spec.moe);
+  CHECK(spec.moe->sparse_layers == std::vector<bool>{false, true, false, true, false});
+  CHECK(spec.moe->experts_per_token == 2);
+}
+
 TEST_CASE("gemma4_e (Gemma 4 E2B/E4B's layers: per-layer embeddings, the last layers attending over earlier layers' "
           "keys and values, their MLPs twice as wide) as transformers saves it and llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
@@ -1035,7 +1085,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

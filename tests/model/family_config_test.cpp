@@ -792,6 +792,44 @@ TEST_CASE("LFM3 configs: Lfm3Config's defaults (layer types, two RoPEs, window, 
   CHECK_FALSE(plain.attention_head_gate);
 }
 
+// Llama 4 as its configs are released (Llama4ForConditionalGeneration's text_config, transformers 4's keys:
+// rope_scaling, no layer_types or moe_layers): Scout's and Maverick's.
+TEST_CASE("Llama 4 configs: chunked and NoPE layers, the temperature, experts every step-th layer",
+          "[model][config][families]") {
+  const ModelSpec scout = spec_from_hf_config(parse(R"({"model_type":"llama4","text_config":{"model_type":"llama4_text",
+    "hidden_size":5120,"intermediate_size":8192,"intermediate_size_mlp":16384,"num_hidden_layers":8,
+    "num_attention_heads":40,"num_key_value_heads":8,"head_dim":128,"num_local_experts":16,"num_experts_per_tok":1,
+    "interleave_moe_layer_step":1,"use_qk_norm":true,"attention_chunk_size":8192,"attn_temperature_tuning":true,
+    "floor_scale":8192,"attn_scale":0.1,"max_position_embeddings":10485760,"vocab_size":202048,"rope_theta":500000.0,
+    "rope_scaling":{"factor":16.0,"high_freq_factor":1.0,"low_freq_factor":1.0,"original_max_position_embeddings":8192,
+    "rope_type":"llama3"},"eos_token_id":[200001,200007,200008]},"vision_config":{"model_type":"llama4_vision_model"}})"),
+                                                    "config.json");
+  CHECK(scout.arch == Architecture::Llama4);
+  CHECK(scout.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
+  CHECK(scout.layer_chunk == std::vector<int64_t>{8192, 8192, 8192, 0, 8192, 8192, 8192, 0});
+  CHECK((scout.qk_norm_weightless && scout.temperature_in(3) && !scout.temperature_in(2)));
+  CHECK((scout.rope.type == "llama3" && scout.rope.factor == 16.0 && scout.rope.theta == 500000.0));
+  REQUIRE(scout.moe);
+  CHECK((scout.moe->num_experts == 16 && scout.moe->intermediate_size == 8192 && scout.intermediate_size == 16384));
+  CHECK((scout.sparse_mlp(0) && scout.sparse_mlp(7) && scout.moe->weights_on_input));
+  CHECK(scout.eos_token_ids == std::vector<int32_t>{200001, 200007, 200008});
+  const DecoderLayout layout = decoder_layout(scout);
+  CHECK(layout.layers[0].router == "model.layers.0.mlp.router.weight");
+  CHECK(layout.layers[0].shared_up == "model.layers.0.mlp.shared_expert.up_proj.weight");
+  CHECK(layout.layers[0].chunk == 8192);
+  CHECK(layout.layers[3].chunk == 0);
+
+  const ModelSpec maverick = spec_from_hf_config(parse(R"({"model_type":"llama4","text_config":{"model_type":"llama4_text",
+    "hidden_size":5120,"intermediate_size":8192,"intermediate_size_mlp":16384,"num_hidden_layers":4,
+    "num_attention_heads":40,"num_key_value_heads":8,"head_dim":128,"num_local_experts":128,"num_experts_per_tok":1,
+    "interleave_moe_layer_step":2,"use_qk_norm":false,"attention_chunk_size":8192,"max_position_embeddings":1048576,
+    "vocab_size":202048,"rope_theta":500000.0,"rope_scaling":null}})"), "config.json");
+  CHECK((!maverick.qk_norm_weightless && maverick.rope.type == "default"));
+  CHECK(maverick.moe->sparse_layers == std::vector<bool>{false, true, false, true});
+  CHECK(decoder_layout(maverick).layers[0].gate == "model.layers.0.mlp.gate_proj.weight");
+  CHECK(decoder_layout(maverick).layers[0].experts.empty());
+}
+
 // Gemma 4 as its configs are released (Gemma4ForConditionalGeneration's text_config with global_head_dim
 // and num_global_key_value_heads, not transformers 5's per_layer_config).
 TEST_CASE("Gemma 4 configs: the full layers' heads, experts, per-layer embeddings and shared keys and values",
