@@ -670,6 +670,16 @@ def write_api_fixture():
     write_packed(OUT_DIR / "api_tool_conversations.json", (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
+def llama4_template(args):
+    """Llama 4's chat template (<|header_start|> turns, tools in the first user turn, calls as JSON after
+    <|python_start|>...<|python_end|>, tool results in ipython turns), as transformers ships it in
+    Llama4Processor (the released tokenizer_config.json carries the same)."""
+    from transformers.models.llama4 import processing_llama4
+    return dict(name="llama4", model="meta-llama/Llama-4-Scout-17B-16E-Instruct (and Llama-4-Maverick-17B-128E-Instruct)",
+                origin=f"PyPI transformers=={transformers.__version__}: transformers/models/llama4/processing_llama4.py chat_template",
+                template=processing_llama4.chat_template, bos_token="<|begin_of_text|>", eos_token="<|eot|>")
+
+
 def main():
     if "--api-conversations-only" in sys.argv:
         write_api_fixture()
@@ -690,7 +700,8 @@ def main():
                        "ministral3": ministral3_template, "minimax_m2": minimax_m2_template,
                        "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template,
                        "granite3_3": granite3_3_template, "nemotron_nano_v2": nemotron_nano_v2_template,
-                       "nemotron3_nano": nemotron3_nano_template, "gemma4": gemma4_template}
+                       "nemotron3_nano": nemotron3_nano_template, "gemma4": gemma4_template,
+                       "llama4": llama4_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

@@ -77,7 +77,8 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "mistral_v3_spm", "mistral_v3_tekken", "mistral_v7_tekken",
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
                                           "ministral3", "minimax_m2", "seed_oss", "qwen3_5", "lfm2_5",
-                                          "granite3_3", "nemotron_nano_v2", "nemotron3_nano", "gemma4"};
+                                          "granite3_3", "nemotron_nano_v2", "nemotron3_nano", "gemma4",
+                                          "llama4"};
 
 }  // namespace
 
@@ -201,4 +202,8 @@ TEST_CASE("Nemotron Nano 2 and Nemotron 3 Nano templates match transformers", "[
 // reasoning in a <|channel>thought channel (an empty one after the prompt unless enable_thinking).
 TEST_CASE("Gemma 4 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("gemma4") >= 20);
+}
+
+TEST_CASE("Llama 4 template matches transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("llama4") >= 50);
 }

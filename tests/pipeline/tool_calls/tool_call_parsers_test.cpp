@@ -162,6 +162,25 @@ TEST_CASE("llama3_json: python_tag, parameters, several calls separated by ';'")
   check_stream_matches(mode, "{\"name\": \"f\", \"parameters\": {}}");
 }
 
+TEST_CASE("llama3_json: Llama 4's calls, after the <|python_start|><|python_end|> its template writes before them") {
+  const ToolCallMode mode = auto_mode(ToolCallFormat::Llama3Json);
+  // As Llama 4's template renders an assistant message of two calls and no content (special tokens
+  // kept), and as they read with the tags skipped.
+  for (const std::string text : {std::string("<|python_start|><|python_end|>"), std::string("<|python_start|>"), std::string()}) {
+    const std::string calls = text + "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}";
+    INFO(calls);
+    const ParsedMessage m = parse_message(mode, calls);
+    CHECK_FALSE(m.content.has_value());
+    REQUIRE(m.tool_calls.size() == 1);
+    CHECK(m.tool_calls[0].name == "get_weather");
+    CHECK(m.tool_calls[0].arguments == R"({"city": "Paris"})");
+    check_stream_matches(mode, calls);
+  }
+  // Text that merely begins like a tag is content.
+  CHECK(parse_message(mode, "<|python").content == std::optional<std::string>("<|python"));
+  CHECK(parse_message(mode, "<|pythonic way").content == std::optional<std::string>("<|pythonic way"));
+}
+
 TEST_CASE("llama3_json: text that does not start with a JSON object is content") {
   const ToolCallMode mode = auto_mode(ToolCallFormat::Llama3Json);
   CHECK(parse_message(mode, "The answer is {42}.").content == std::optional<std::string>("The answer is {42}."));
@@ -216,6 +235,7 @@ TEST_CASE("the tool-call format is read off a chat template as llama.cpp's serve
   CHECK(format_of("nemotron_nano_v2.json") == ToolCallFormat::NemotronJson);  // <TOOLCALL>[...]</TOOLCALL>
   CHECK(format_of("nemotron3_nano.json") == ToolCallFormat::Qwen3Coder);      // <function=...>
   CHECK(format_of("gemma4.json") == ToolCallFormat::Gemma4);                  // <|tool_call>call:name{...}
+  CHECK(format_of("llama4.json") == ToolCallFormat::Llama3Json);              // <|python_start|> and JSON calls
   // LFM2's own (llama.cpp's models/templates/LFM2-8B-A1B.jinja): the list between special tokens.
   CHECK(tool_call_format_of_template("<|im_start|>system\n{{ 'List of tools: <|tool_list_start|>[' }}") == ToolCallFormat::Lfm2);
   CHECK(format_of("smollm2.json") == std::nullopt);  // renders no tools at all
