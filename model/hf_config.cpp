@@ -230,7 +230,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
 // in every no_rope_layer_interval layers (4), as SmolLM3Config fills the list in.
 void read_no_rope_layers(const ConfigView& cfg, ModelSpec& spec) {
   spec.layer_rope.assign(static_cast<std::size_t>(spec.num_layers), true);
-  if (const json::value* list = cfg.find("no_rope_layers"); list != nullptr && list->is_array()) {
+  // An empty list is none given (Llama4TextConfig's rule; Llama 4's released configs may hold []).
+  if (const json::value* list = cfg.find("no_rope_layers"); list != nullptr && list->is_array() && !list->as_array().empty()) {
     if (static_cast<int64_t>(list->as_array().size()) != spec.num_layers) {
       cfg.fail("no_rope_layers lists " + std::to_string(list->as_array().size()) + " layers, num_hidden_layers is " +
                std::to_string(spec.num_layers));

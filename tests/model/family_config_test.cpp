@@ -823,8 +823,10 @@ TEST_CASE("Llama 4 configs: chunked and NoPE layers, the temperature, experts ev
     "hidden_size":5120,"intermediate_size":8192,"intermediate_size_mlp":16384,"num_hidden_layers":4,
     "num_attention_heads":40,"num_key_value_heads":8,"head_dim":128,"num_local_experts":128,"num_experts_per_tok":1,
     "interleave_moe_layer_step":2,"use_qk_norm":false,"attention_chunk_size":8192,"max_position_embeddings":1048576,
+    "no_rope_layers":[],
     "vocab_size":202048,"rope_theta":500000.0,"rope_scaling":null}})"), "config.json");
   CHECK((!maverick.qk_norm_weightless && maverick.rope.type == "default"));
+  CHECK(maverick.layer_rope == std::vector<bool>{true, true, true, false});  // [] is the default interval's
   CHECK(maverick.moe->sparse_layers == std::vector<bool>{false, true, false, true});
   CHECK(decoder_layout(maverick).layers[0].gate == "model.layers.0.mlp.gate_proj.weight");
   CHECK(decoder_layout(maverick).layers[0].experts.empty());
