@@ -246,17 +246,16 @@ def write_llama4_tokenizer(folder: Path, corpus: list, vocab_size: int, chat_tem
     return tok.get_vocab_size()
 
 
-def llama4_vocab_gguf(folder: Path, out: Path, size: int) -> None:
-    """out: folder's vocabulary as llama.cpp's converter writes a Llama 4 one (Llama4Model.set_vocab:
-    tokenizer.ggml.model gpt2, pre llama4 — which its hash of the real tokenizer gives, and of this
-    one cannot — the merges, the special tokens as control ones)."""
+def converter_vocab_gguf(folder: Path, out: Path, size: int, module: str, cls: str, arch: str, patch: str = "") -> None:
+    """out: folder's vocabulary as llama.cpp's own converter (its tree vendored in llama-cpp-python
+    0.3.36's sdist) writes it: conversion.MODULE.CLS's set_vocab into a GGUF of architecture `arch`
+    and no tensors, after `patch` (Python run first)."""
     src = Path(os.environ.get("PEER_CACHE", Path.home() / ".cache" / "troupe")) / "llama.cpp-0.3.36" / "src" / "vendor" / "llama.cpp"
     script = (
-        "import sys, gguf; from pathlib import Path; import conversion.llama as l\n"
-        "l.Llama4Model.get_vocab_base_pre = lambda self, tokenizer: 'llama4'\n"
-        "m = l.Llama4Model.__new__(l.Llama4Model)\n"
+        f"import sys, gguf; from pathlib import Path; import conversion.{module} as c\n{patch}\n"
+        f"m = c.{cls}.__new__(c.{cls})\n"
         "m.dir_model = Path(sys.argv[1]); m.hparams = {'vocab_size': int(sys.argv[3])}\n"
-        "m.gguf_writer = gguf.GGUFWriter(sys.argv[2], 'llama4')\n"
+        f"m.gguf_writer = gguf.GGUFWriter(sys.argv[2], '{arch}')\n"
         "m.set_vocab()\n"
         "w = m.gguf_writer; w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
     subprocess.run([sys.executable, "-c", script, str(folder), str(out), str(size)], check=True,
@@ -265,11 +264,14 @@ def llama4_vocab_gguf(folder: Path, out: Path, size: int) -> None:
 
 def write_llama4_fixture(corpus: list) -> None:
     """llama4-bpe/: write_llama4_tokenizer's vocabulary of 1,200 tokens, and tokenizer.gguf, its
-    metadata as llama.cpp's own converter writes a Llama 4 vocabulary (llama4_vocab_gguf). Both loads
+    metadata as llama.cpp's own converter writes a Llama 4 vocabulary. Both loads
     must give Hugging Face's ids (expected/llama4-bpe.jsonl)."""
     folder = FIXTURES / "llama4-bpe"
     size = write_llama4_tokenizer(folder, corpus, 1200)
-    llama4_vocab_gguf(folder, folder / "tokenizer.gguf", size)
+    # Llama4Model.set_vocab: tokenizer.ggml.model gpt2, pre llama4 (which the converter's hash of the
+    # real tokenizer gives, and of this one cannot), the merges, the special tokens as control ones.
+    converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "llama", "Llama4Model", "llama4",
+                         patch="c.Llama4Model.get_vocab_base_pre = lambda self, tokenizer: 'llama4'")
     rows = write_json_and_gguf_expectations("llama4-bpe", folder / "tokenizer.json", "llama4-bpe", False, corpus)
     pack(folder / "tokenizer.gguf")
     pack(folder / "tokenizer.json")
@@ -283,16 +285,7 @@ def write_gemma4_fixture(corpus: list) -> None:
     Both loads must give Hugging Face's ids (expected/gemma4-bpe.jsonl)."""
     folder = FIXTURES / "gemma4-bpe"
     size = write_gemma4_tokenizer(folder, corpus, 1800)
-    src = Path(os.environ.get("PEER_CACHE", Path.home() / ".cache" / "troupe")) / "llama.cpp-0.3.36" / "src" / "vendor" / "llama.cpp"
-    script = (
-        "import sys, gguf; from pathlib import Path; import conversion.gemma as g\n"
-        "m = g.Gemma4Model.__new__(g.Gemma4Model)\n"
-        "m.dir_model = Path(sys.argv[1]); m.hparams = {'vocab_size': int(sys.argv[3])}\n"
-        "m.gguf_writer = gguf.GGUFWriter(sys.argv[2], 'gemma4')\n"
-        "m.set_vocab()\n"
-        "w = m.gguf_writer; w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
-    subprocess.run([sys.executable, "-c", script, str(folder), str(folder / "tokenizer.gguf"), str(size)], check=True,
-                   cwd=src, env=dict(os.environ, PYTHONPATH=f"{src / 'gguf-py'}:{src}"), stdout=subprocess.DEVNULL)
+    converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "gemma", "Gemma4Model", "gemma4")
     rows = write_json_and_gguf_expectations("gemma4-bpe", folder / "tokenizer.json", "gemma4-bpe", False, corpus)
     pack(folder / "tokenizer.gguf")
     pack(folder / "tokenizer.json")
