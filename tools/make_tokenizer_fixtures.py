@@ -278,6 +278,43 @@ def write_llama4_fixture(corpus: list) -> None:
     print(f"llama4-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
 
 
+# Kimi K2's split expression, as its tokenization_kimi.py gives it to tiktoken (Han runs first; the
+# letter classes of GPT-4o's without Han characters).
+KIMI_K2_SPLIT = (r"[\p{Han}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+"
+                 r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+"
+                 r"[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                 r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+KIMI_K2_SPECIALS = ["[BOS]", "[EOS]", "<|im_end|>", "<|im_user|>", "<|im_assistant|>", "<|im_system|>", "<|im_middle|>"]
+
+
+def write_kimi_k2_fixture(corpus: list) -> None:
+    """kimi-k2-bpe/: a byte-level BPE vocabulary of 1,200 tokens split by Kimi K2's expression, as
+    tokenizer.json (Hugging Face's reading of the expression: the reference), and tokenizer.gguf, the
+    vocabulary as llama.cpp's converter writes Kimi K2's (DeepseekV2Model.set_vocab: tokenizer.ggml.model
+    gpt2, pre kimi-k2, the merges, the special tokens as control ones). Kimi K2 ships tiktoken.model,
+    which llama.cpp's converter turns into the same merges; its tokenizer is not on PyPI."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    folder = FIXTURES / "kimi-k2-bpe"
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(KIMI_K2_SPLIT), "isolated"),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=1200 - len(KIMI_K2_SPECIALS), show_progress=False,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.add_special_tokens(KIMI_K2_SPECIALS)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "[BOS]", "eos_token": "[EOS]"}, indent=1) + "\n")
+    size = tok.get_vocab_size()
+    converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "deepseek", "DeepseekV2Model", "deepseek2",
+                         patch="c.DeepseekV2Model.get_vocab_base_pre = lambda self, tokenizer: 'kimi-k2'")
+    rows = write_json_and_gguf_expectations("kimi-k2-bpe", folder / "tokenizer.json", "kimi-k2-bpe", False, corpus)
+    pack(folder / "tokenizer.gguf")
+    pack(folder / "tokenizer.json")
+    print(f"kimi-k2-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+
+
 def write_gemma4_fixture(corpus: list) -> None:
     """gemma4-bpe/: write_gemma4_tokenizer's vocabulary of 1,800 tokens, and tokenizer.gguf, its
     metadata as llama.cpp's own converter writes a Gemma 4 vocabulary (Gemma4Model.set_vocab:
@@ -715,6 +752,8 @@ def main() -> None:
                         help="only rewrite gemma4-bpe/ and its expectations (needs tokenizers, transformers, llama.cpp's tree)")
     parser.add_argument("--llama4-only", action="store_true",
                         help="only rewrite llama4-bpe/ and its expectations (needs tokenizers, llama.cpp's tree)")
+    parser.add_argument("--kimi-k2-only", action="store_true",
+                        help="only rewrite kimi-k2-bpe/ and its expectations (needs tokenizers, llama.cpp's tree)")
     parser.add_argument("--unicode-cases-only", action="store_true",
                         help="only rewrite unicode_cases.json (needs tokenizers, no transformers)")
     args = parser.parse_args()
@@ -732,6 +771,10 @@ def main() -> None:
         return
     if args.unicode_cases_only:
         write_unicode_cases(cache)
+        return
+    if args.kimi_k2_only:
+        write_kimi_k2_fixture([json.loads(line)["text"] for line in
+                               (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line])
         return
     if args.llama4_only:
         write_llama4_fixture([json.loads(line)["text"] for line in
@@ -818,6 +861,7 @@ def main() -> None:
     write_deepseek_v3_expectations(cache)
     write_gemma4_fixture(corpus)
     write_llama4_fixture(corpus)
+    write_kimi_k2_fixture(corpus)
     pack(smol_dir / "tokenizer.json")  # committed packed, as the GGUF vocabularies
 
 

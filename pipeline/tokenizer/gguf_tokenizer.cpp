@@ -33,9 +33,9 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 14>& pre_families() {
+const std::array<PreFamily, 15>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 14> families{{
+  static const std::array<PreFamily, 15> families{{
       {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
@@ -59,6 +59,8 @@ const std::array<PreFamily, 14>& pre_families() {
       // GPT-4o's o200k vocabulary (Phi-4-mini); MiniMax-M2's tokenizer.json splits by the same
       // expression (llama.cpp copies it from there), as does Llama 4's.
       {.names = {"gpt-4o", "minimax-m2", "llama4"}, .patterns = {p::kGpt4o}},
+      // Kimi K2's tiktoken vocabulary, as llama.cpp's converter turns it into merges.
+      {.names = {"kimi-k2"}, .patterns = {p::kKimiK2}},
       // Tiny Aya: digit runs grouped by three from the right, then GPT-4o's expression.
       {.names = {"tiny_aya"}, .patterns = {p::kTinyAyaDigits, p::kGpt4o}},
       // Coding models with Llama's architecture: Seed-Coder, and DeepSeek-Coder (1.3B to 33B).

@@ -46,6 +46,15 @@ inline constexpr std::string_view kTekken =
 // and digit groups of at most three.
 inline constexpr std::string_view kGpt4o =
     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Kimi K2 (and K2 Thinking, K2.5), as its tokenization_kimi.py spells it for tiktoken: runs of Han
+// characters first, then GPT-4o's expression with the Han characters taken out of its letter
+// classes (class intersections) and newlines, not slashes, after punctuation runs.
+inline constexpr std::string_view kKimiK2 =
+    R"([\p{Han}]+|[^
+\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^
+\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[
+]*|\s*[
+]+|\s+(?!\S)|\s+)";
 // Tiny Aya (Cohere's, on cohere2): before GPT-4o's expression, a Split of digit runs into groups of
 // three from the right, as its tokenizer.json has it ("1234567" → 1, 234, 567; a run that a letter
 // follows is left to the next expression).

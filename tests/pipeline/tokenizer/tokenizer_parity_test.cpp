@@ -113,6 +113,23 @@ TEST_CASE("tokenizer: a vocabulary in Gemma 4's layout, as tokenizer.json and as
   check_parity("gemma4-bpe (GGUF)");
 }
 
+// Llama 4's layout: byte-level BPE split by GPT-4o's expression; as tokenizer.json, and as llama.cpp's
+// converter writes it into a GGUF (tokenizer.ggml.pre "llama4").
+TEST_CASE("tokenizer: a vocabulary in Llama 4's layout, as tokenizer.json and as a llama4 GGUF, matches Hugging Face "
+          "on the corpus", "[tokenizer][parity]") {
+  check_parity("llama4-bpe (tokenizer.json)");
+  check_parity("llama4-bpe (GGUF)");
+}
+
+// Kimi K2's split (Han runs, then GPT-4o's letter classes without Han, by class intersection): a
+// vocabulary split so, as tokenizer.json and as a GGUF of tokenizer.ggml.pre "kimi-k2" (Kimi K2's
+// GGUFs, whose tiktoken vocabulary llama.cpp's converter turns into merges).
+TEST_CASE("tokenizer: a vocabulary split as Kimi K2's, as tokenizer.json and as a kimi-k2 GGUF, matches Hugging Face "
+          "on the corpus", "[tokenizer][parity]") {
+  check_parity("kimi-k2-bpe (tokenizer.json)");
+  check_parity("kimi-k2-bpe (GGUF)");
+}
+
 TEST_CASE("tokenizer: Llama 3.2 tokenizer.json matches Hugging Face on the corpus", "[tokenizer][parity]") {
   check_parity("llama3.2 (tokenizer.json)");
 }
