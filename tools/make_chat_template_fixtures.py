@@ -670,6 +670,19 @@ def write_api_fixture():
     write_packed(OUT_DIR / "api_tool_conversations.json", (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
+def kimi_k2_template(args):
+    """Kimi K2's chat template (<|im_user|>/<|im_assistant|> turns, tools declared in a tool_declare
+    system turn, calls in a <|tool_calls_section_begin|> section with ids functions.NAME:N)."""
+    return llamacpp_template(args, "kimi_k2", "moonshotai/Kimi-K2-Instruct", "Kimi-K2-Instruct.jinja", "[BOS]", "[EOS]")
+
+
+def kimi_k2_thinking_template(args):
+    """Kimi K2 Thinking's chat template (Kimi K2's, with <think> kept in the turns after the last plain
+    assistant reply)."""
+    return llamacpp_template(args, "kimi_k2_thinking", "moonshotai/Kimi-K2-Thinking", "Kimi-K2-Thinking.jinja",
+                             "[BOS]", "[EOS]")
+
+
 def llama4_template(args):
     """Llama 4's chat template (<|header_start|> turns, tools in the first user turn, calls as JSON after
     <|python_start|>...<|python_end|>, tool results in ipython turns), as transformers ships it in
@@ -701,7 +714,8 @@ def main():
                        "seed_oss": seed_oss_template, "qwen3_5": qwen3_5_template, "lfm2_5": lfm2_5_template,
                        "granite3_3": granite3_3_template, "nemotron_nano_v2": nemotron_nano_v2_template,
                        "nemotron3_nano": nemotron3_nano_template, "gemma4": gemma4_template,
-                       "llama4": llama4_template}
+                       "llama4": llama4_template, "kimi_k2": kimi_k2_template,
+                       "kimi_k2_thinking": kimi_k2_thinking_template}
     if only and only <= set(sdist_templates):
         specs = [sdist_templates[name](args) for name in sorted(only)]
     elif only and all(n.startswith("mistral_") for n in only):

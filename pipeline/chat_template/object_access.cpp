@@ -195,8 +195,12 @@ Value get_attribute(const Value& object, const std::string& name) {
                                                         : object.undefined_hint());
     case Value::Kind::dict: {
       if (is_dict_method(name)) return dict_method(object, name);
-      static const char* const unsafe[] = {"pop", "popitem", "update", "clear", "setdefault", "copy", "fromkeys"};
-      for (const char* method : unsafe)
+      // transformers renders in Jinja's immutable sandbox: a method that changes the dict is an error.
+      static const char* const mutating[] = {"pop", "popitem", "update", "clear", "setdefault"};
+      for (const char* method : mutating)
+        if (name == method) throw RenderFault("access to attribute '" + name + "' of 'dict' object is unsafe.");
+      static const char* const unsupported[] = {"copy", "fromkeys"};
+      for (const char* method : unsupported)
         if (name == method) throw UnsupportedFault("unsupported construct 'dict." + name + "'");
       if (const Value* found = object.as_dict().find(name)) return *found;
       return Value::undefined("'dict object' has no attribute '" + name + "'");
@@ -207,9 +211,13 @@ Value get_attribute(const Value& object, const std::string& name) {
       return Value::undefined("'Namespace' has no attribute '" + name + "'");
     }
     case Value::Kind::list: {
-      static const char* const methods[] = {"append", "extend", "insert", "pop", "remove", "reverse", "sort",
-                                            "clear", "copy", "count", "index"};
-      for (const char* method : methods)
+      // As for dicts: Jinja's immutable sandbox refuses the methods that change the list (Kimi K2's
+      // templates as llama.cpp keeps them append to one: an error in transformers, and so here).
+      static const char* const mutating[] = {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"};
+      for (const char* method : mutating)
+        if (name == method) throw RenderFault("access to attribute '" + name + "' of 'list' object is unsafe.");
+      static const char* const unsupported[] = {"copy", "count", "index"};
+      for (const char* method : unsupported)
         if (name == method) throw UnsupportedFault("unsupported construct 'list." + name + "'");
       return Value::undefined("'list object' has no attribute '" + name + "'");
     }

@@ -77,16 +77,19 @@ GenerationRequest parse_chat_request(std::string_view body, const ApiContext& co
   read_structured_output_fields(fields, context, request);
   read_logit_fields(fields, context, request);
   reject_unsupported_fields(fields, request);
-  // Mistral's [TOOL_CALLS], LFM2's <|tool_call_start|>, Nemotron Nano 2's <TOOLCALL> and Gemma 4's
-  // <|tool_call> (and its <|"|> quotes) are control tokens: their parsers read the text of control tokens, as vLLM's MistralToolParser and
+  // Mistral's [TOOL_CALLS], LFM2's <|tool_call_start|>, Nemotron Nano 2's <TOOLCALL>, Gemma 4's
+  // <|tool_call> (and its <|"|> quotes) and Kimi K2's section and call markers are control tokens: their parsers read the text of control tokens, as vLLM's MistralToolParser and
   // Lfm2ToolParser.adjust_request keep them.
   if (request.tool_calls.kind == ToolCallMode::Kind::Auto &&
       (request.tool_calls.format == ToolCallFormat::Mistral || request.tool_calls.format == ToolCallFormat::Lfm2 ||
-       request.tool_calls.format == ToolCallFormat::NemotronJson || request.tool_calls.format == ToolCallFormat::Gemma4)) {
+       request.tool_calls.format == ToolCallFormat::NemotronJson || request.tool_calls.format == ToolCallFormat::Gemma4 ||
+       request.tool_calls.format == ToolCallFormat::KimiK2)) {
     request.skip_special_tokens = false;
   }
-  // Mistral's [THINK] and [/THINK] are control tokens too (tokenizer v13 on), and Gemma 4's channel markers.
-  if ((request.tool_calls.reasoning == ReasoningFormat::Mistral || request.tool_calls.reasoning == ReasoningFormat::Gemma4) &&
+  // Mistral's [THINK] and [/THINK] are control tokens too (tokenizer v13 on), Gemma 4's channel markers,
+  // and Kimi K2's <think> and tool-call section.
+  if ((request.tool_calls.reasoning == ReasoningFormat::Mistral || request.tool_calls.reasoning == ReasoningFormat::Gemma4 ||
+       request.tool_calls.reasoning == ReasoningFormat::KimiK2) &&
       (request.tool_calls.kind == ToolCallMode::Kind::None || request.tool_calls.kind == ToolCallMode::Kind::Auto)) {
     request.skip_special_tokens = false;
   }

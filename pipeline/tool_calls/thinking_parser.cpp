@@ -11,8 +11,13 @@ namespace troupe {
 
 namespace {
 
-// Gemma 4's tool-call marker, which closes its thinking channel when the channel's end is left out.
-constexpr std::string_view kGemma4Call = "<|tool_call>";
+// The tool-call marker that closes the thoughts when their end is left out (vLLM's reading): Gemma 4's
+// and Kimi K2's; "" for the other formats.
+std::string_view call_marker(ReasoningFormat format) {
+  return format == ReasoningFormat::Gemma4   ? "<|tool_call>"
+         : format == ReasoningFormat::KimiK2 ? "<|tool_calls_section_begin|>"
+                                             : "";
+}
 
 // Granite's phrases, each in its two spellings.
 constexpr std::array<std::string_view, 2> kGraniteStart{"Here is my thought process:", "Here's my thought process:"};
@@ -100,7 +105,8 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     } else if (partly && !at_end) {
       return;  // "<thi" so far
     } else {
-      const bool starts_inside = format_ == ReasoningFormat::DeepSeekR1 || format_ == ReasoningFormat::SeedOss;
+      const bool starts_inside = format_ == ReasoningFormat::DeepSeekR1 || format_ == ReasoningFormat::SeedOss ||
+                                 format_ == ReasoningFormat::KimiK2;
       state_ = starts_inside ? State::Reasoning : State::Content;
     }
   }
@@ -128,9 +134,10 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     if (pending_.empty() && !at_end) return;
     reasoned_ = true;
   }
-  if (state_ == State::Reasoning && format_ == ReasoningFormat::Gemma4) {
-    // A call ends Gemma 4's thoughts too (vLLM's reading): <|tool_call> goes on to the call parser.
-    const std::size_t call = pending_.find(kGemma4Call);
+  const std::string_view marker = call_marker(format_);
+  if (state_ == State::Reasoning && !marker.empty()) {
+    // A call ends the thoughts too (Gemma 4, Kimi K2): the marker goes on to the call parser.
+    const std::size_t call = pending_.find(marker);
     if (call != std::string::npos && call < find_first(pending_, closes).first) {
       out.reasoning.append(pending_, 0, call);
       pending_.erase(0, call);
@@ -141,7 +148,7 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
     const auto [close, length] = find_first(pending_, closes);
     if (close == std::string::npos) {
       std::size_t keep = at_end ? 0 : partial_suffix(pending_, closes);
-      if (format_ == ReasoningFormat::Gemma4 && !at_end) keep = std::max(keep, partial_tag_suffix(pending_, kGemma4Call));
+      if (!marker.empty() && !at_end) keep = std::max(keep, partial_tag_suffix(pending_, marker));
       out.reasoning.append(pending_, 0, pending_.size() - keep);
       pending_.erase(0, pending_.size() - keep);
       return;

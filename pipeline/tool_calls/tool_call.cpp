@@ -59,6 +59,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
     case ToolCallFormat::Granite: return "granite";
     case ToolCallFormat::NemotronJson: return "nemotron_json";
     case ToolCallFormat::Gemma4: return "gemma4";
+    case ToolCallFormat::KimiK2: return "kimi_k2";
   }
   return "hermes";
 }
@@ -66,6 +67,7 @@ std::string_view tool_call_format_name(ToolCallFormat format) {
 std::optional<ToolCallFormat> tool_call_format_of_template(std::string_view source) {
   if (source.find("<|channel|>") != std::string_view::npos) return ToolCallFormat::Harmony;
   if (source.find("<|tool_call>call:") != std::string_view::npos) return ToolCallFormat::Gemma4;
+  if (source.find("<|tool_calls_section_begin|>") != std::string_view::npos) return ToolCallFormat::KimiK2;
   if (source.find("<minimax:tool_call>") != std::string_view::npos) return ToolCallFormat::MinimaxM2;
   if (source.find("<seed:tool_call>") != std::string_view::npos) return ToolCallFormat::SeedOss;
   if (source.find("<function=") != std::string_view::npos) return ToolCallFormat::Qwen3Coder;
@@ -94,6 +96,7 @@ constexpr std::pair<std::string_view, ReasoningFormat> kReasoningNames[] = {
     {"deepseek_r1", ReasoningFormat::DeepSeekR1}, {"qwen3", ReasoningFormat::Qwen3},
     {"glm45", ReasoningFormat::Qwen3},            {"nemotron_v3", ReasoningFormat::Qwen3},
     {"granite", ReasoningFormat::Granite},        {"gemma4", ReasoningFormat::Gemma4},
+    {"kimi_k2", ReasoningFormat::KimiK2},
     {"mistral", ReasoningFormat::Mistral},
     {"seed_oss", ReasoningFormat::SeedOss},       {"minimax_m2", ReasoningFormat::DeepSeekR1},
     {"minimax_m2_append_think", ReasoningFormat::AppendThink}, {"openai_gptoss", ReasoningFormat::None},
@@ -130,7 +133,7 @@ constexpr std::pair<std::string_view, ToolCallFormat> kNames[] = {
       {"minimax_m2", ToolCallFormat::MinimaxM2},   {"seed_oss", ToolCallFormat::SeedOss},
       {"lfm2", ToolCallFormat::Lfm2},              {"pythonic", ToolCallFormat::Pythonic},
       {"granite", ToolCallFormat::Granite},        {"nemotron_json", ToolCallFormat::NemotronJson},
-      {"gemma4", ToolCallFormat::Gemma4},
+      {"gemma4", ToolCallFormat::Gemma4},          {"kimi_k2", ToolCallFormat::KimiK2},
 };
 
 }  // namespace

@@ -27,6 +27,8 @@ enum class ToolCallFormat {
   Pythonic,    // the whole reply a Python list of calls (Llama 3.2 / 4 with pythonic templates)
   Granite,     // [<|tool_call|>][{"name": ..., "arguments": {...}}, ...] (Granite 3.x; granite_call_parser.hpp)
   Gemma4,      // <|tool_call>call:name{key:value,...}<tool_call|> in Gemma's notation (Gemma 4; gemma4_call_parser.hpp)
+  KimiK2,      // <|tool_calls_section_begin|><|tool_call_begin|>functions.NAME:0<|tool_call_argument_begin|>{...}
+               // <|tool_call_end|>...<|tool_calls_section_end|> (Kimi K2; kimi_k2_call_parser.hpp)
   NemotronJson,  // text, then <TOOLCALL>[{"name": ..., "arguments": {...}}, ...]</TOOLCALL> (Nemotron Nano 2;
                  // nemotron_call_parser.hpp)
 };
@@ -60,7 +62,9 @@ inline const std::string* parameter_type(const ParameterTypes& types, const std:
 // "Here is my response:" (or "Here's ..."), as Granite 3.2 and 3.3 write them when asked to think.
 // Gemma4: qwen3's rule between <|channel>thought and <channel|> (control tokens; the whitespace
 // after "thought" dropped), as Gemma 4 writes its thinking channel.
-enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink, Granite, Gemma4 };
+// KimiK2: DeepSeekR1's rule (vLLM's kimi_k2 in its default, thinking mode), a tool-call section
+// (<|tool_calls_section_begin|>) ending thoughts left open, as vLLM's parser reads Kimi K2 Thinking.
+enum class ReasoningFormat { None, DeepSeekR1, Qwen3, Mistral, SeedOss, AppendThink, Granite, Gemma4, KimiK2 };
 
 struct ToolCallMode {
   enum class Kind {
@@ -83,7 +87,8 @@ struct ToolCallMode {
 
 // The --tool-call-parser names: "hermes", "llama3_json" (and vLLM's alias "llama4_json"), "mistral",
 // "openai" (vLLM's name for gpt-oss's harmony), "qwen3_coder", "glm45" (and "glm47"), "minimax_m2", "seed_oss",
-// "lfm2", "pythonic", "granite", "nemotron_json" (the name of NVIDIA's vLLM plugin for Nemotron Nano 2).
+// "lfm2", "pythonic", "granite", "nemotron_json" (the name of NVIDIA's vLLM plugin for Nemotron Nano 2),
+// "gemma4", "kimi_k2".
 bool tool_call_format_from_name(const std::string& name, ToolCallFormat& format);
 // "hermes, llama3_json, ...": every --tool-call-parser name, for messages that list them.
 std::string tool_call_parser_names();

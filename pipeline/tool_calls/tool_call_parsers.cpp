@@ -5,6 +5,7 @@
 #include "pipeline/tool_calls/harmony_parser.hpp"
 #include "pipeline/tool_calls/thinking_parser.hpp"
 #include "pipeline/tool_calls/gemma4_call_parser.hpp"
+#include "pipeline/tool_calls/kimi_k2_call_parser.hpp"
 #include "pipeline/tool_calls/glm_call_parser.hpp"
 #include "pipeline/tool_calls/granite_call_parser.hpp"
 #include "pipeline/tool_calls/nemotron_call_parser.hpp"
@@ -466,6 +467,7 @@ std::unique_ptr<ToolCallParser> make_content_parser(const ToolCallMode& mode) {
         case ToolCallFormat::Granite: return std::make_unique<GraniteCallParser>();
         case ToolCallFormat::NemotronJson: return std::make_unique<NemotronCallParser>();
         case ToolCallFormat::Gemma4: return std::make_unique<Gemma4CallParser>();
+        case ToolCallFormat::KimiK2: return std::make_unique<KimiK2CallParser>();
       }
       return nullptr;
     case ToolCallMode::Kind::Required: return std::make_unique<RequiredCallsParser>();

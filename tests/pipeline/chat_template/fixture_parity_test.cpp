@@ -78,7 +78,7 @@ const std::set<std::string> kTemplates = {"smollm2", "qwen2_5", "qwen3", "qwen3_
                                           "mistral_v11_tekken", "gpt_oss", "qwen3_coder", "glm4_6",
                                           "ministral3", "minimax_m2", "seed_oss", "qwen3_5", "lfm2_5",
                                           "granite3_3", "nemotron_nano_v2", "nemotron3_nano", "gemma4",
-                                          "llama4"};
+                                          "llama4", "kimi_k2", "kimi_k2_thinking"};
 
 }  // namespace
 
@@ -206,4 +206,9 @@ TEST_CASE("Gemma 4 template matches transformers", "[chat_template][fixtures]") 
 
 TEST_CASE("Llama 4 template matches transformers", "[chat_template][fixtures]") {
   CHECK(check_fixture("llama4") >= 50);
+}
+
+TEST_CASE("Kimi K2 and K2 Thinking templates match transformers", "[chat_template][fixtures]") {
+  CHECK(check_fixture("kimi_k2") >= 40);
+  CHECK(check_fixture("kimi_k2_thinking") >= 40);
 }
