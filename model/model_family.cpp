@@ -74,6 +74,8 @@ constexpr std::array<std::string_view, 1> kGlm4MoeGguf{"glm4moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeTypes{"qwen2_moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeGguf{"qwen2moe"};
 constexpr std::array<std::string_view, 4> kDeepseekV2Types{"deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
+// Kimi K2.5 (KimiK25ForConditionalGeneration): Kimi K2's language model beside a vision tower.
+constexpr std::array<std::string_view, 1> kDeepseekV2Wrappers{"kimi_k25"};
 constexpr std::array<std::string_view, 1> kDeepseekV2Gguf{"deepseek2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Types{"minimax_m2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Gguf{"minimax-m2"};
@@ -93,6 +95,7 @@ constexpr std::array<std::string_view, 1> kErnie45MoeTypes{"ernie4_5_moe"};
 constexpr std::array<std::string_view, 1> kErnie45MoeGguf{"ernie4_5-moe"};
 constexpr std::array<std::string_view, 1> kQwen3NextGguf{"qwen3next"};
 constexpr std::array<std::string_view, 1> kLfm2Types{"lfm2"};
+constexpr std::array<std::string_view, 1> kLfm2Wrappers{"lfm2_vl"};  // LFM2-VL: LFM2 beside a SigLIP 2 tower
 constexpr std::array<std::string_view, 1> kLfm2Gguf{"lfm2"};
 constexpr std::array<std::string_view, 1> kLfm2MoeTypes{"lfm2_moe"};
 constexpr std::array<std::string_view, 1> kGraniteHybridTypes{"granitemoehybrid"};
@@ -119,6 +122,7 @@ constexpr std::array<std::string_view, 1> kSolarOpenTypes{"solar_open"};
 constexpr std::array<std::string_view, 1> kArceeTypes{"arcee"};
 constexpr std::array<std::string_view, 1> kArceeGguf{"arcee"};
 constexpr std::array<std::string_view, 1> kLfm3Types{"lfm3"};
+constexpr std::array<std::string_view, 1> kLfm3Wrappers{"lfm3_vl"};  // LFM3-VL: LFM3 beside its vision tower
 
 constexpr std::array<std::string_view, 1> kFalconH1Types{"falcon_h1"};
 constexpr std::array<std::string_view, 1> kFalconH1Gguf{"falcon-h1"};
@@ -263,7 +267,8 @@ const std::array<ModelFamily, 42>& families() {
       // DeepSeek-V2, V2-Lite, V3, R1, Kimi K2, GLM-4.7-Flash: latent attention (MlaSpec); after the
       // first dense layers (first_k_dense_replace) experts beside shared ones, routed by softmax
       // (V2) or as DeepSeek-V3 (sigmoid scores, a selection bias, groups: V3 and GLM-4.7-Flash).
-      {.arch = Architecture::DeepseekV2, .hf_model_types = kDeepseekV2Types, .gguf_architectures = kDeepseekV2Gguf,
+      {.arch = Architecture::DeepseekV2, .hf_model_types = kDeepseekV2Types, .hf_wrapper_types = kDeepseekV2Wrappers,
+       .gguf_architectures = kDeepseekV2Gguf,
        .latent_attention = true, .mixture_of_experts = true},
       // Seed-OSS (ByteDance Seed-OSS-36B): Llama's layers with q/k/v biases (attention_bias, true by
       // default) and an optional output bias (attention_out_bias).
@@ -280,7 +285,7 @@ const std::array<ModelFamily, 42>& families() {
       // convolution (ModelSpec::short_conv) instead of attention; the attention layers have per-head
       // q/k norms. Pre-norm, SwiGLU, tied embeddings; its own tensor names (kLfm2Renames), and
       // llama.cpp calls its final norm token_embd_norm.
-      {.arch = Architecture::Lfm2, .hf_model_types = kLfm2Types, .gguf_architectures = kLfm2Gguf,
+      {.arch = Architecture::Lfm2, .hf_model_types = kLfm2Types, .hf_wrapper_types = kLfm2Wrappers, .gguf_architectures = kLfm2Gguf,
        .qk_norm = true, .hf_renames = kLfm2Renames, .gguf_final_norm = "token_embd_norm.weight"},
       // LFM2's mixture of experts (LFM2-8B-A1B): LFM2's layers, every MLP after the
       // first num_dense_layers experts chosen by sigmoid scores plus a selection bias (expert_bias, in
@@ -300,7 +305,8 @@ const std::array<ModelFamily, 42>& families() {
       // slide (window 256, RoPE base 10,000) or see everything (proportional RoPE on half of each
       // head), each head's output scaled by a sigmoid gate (g_proj); norms on the mixer's and the
       // MLP's outputs too (post_operator_norm, post_ffn_norm); the MLP as wide as intermediate_size.
-      {.arch = Architecture::Lfm3, .hf_model_types = kLfm3Types, .gguf_architectures = {}, .qk_norm = true,
+      {.arch = Architecture::Lfm3, .hf_model_types = kLfm3Types, .hf_wrapper_types = kLfm3Wrappers, .gguf_architectures = {},
+       .qk_norm = true,
        .sandwich_norms = true,
        .norm_names = {.attention_out = "post_operator_norm", .mlp_in = "post_attention_layernorm", .mlp_out = "post_ffn_norm"},
        .hf_renames = kLfm3Renames, .gguf_final_norm = "token_embd_norm.weight"},

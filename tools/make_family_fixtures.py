@@ -148,6 +148,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  NoPE layer, weightless q/k norms, experts on sigmoid-scaled inputs beside a shared expert,
                  interleaved RoPE with llama3 scaling; llama4_gguf, llama.cpp's conversion; llama4_chunked,
                  Llama4ForCausalLM in Maverick's layout with chunks of 8 and the temperature's period 4.
+  lfm2_vl/, lfm3_vl/ Lfm2VlForConditionalGeneration and Lfm3VlForConditionalGeneration (--only vl_wrappers, after
+                 lfm2 and lfm3): those fixtures' language models beside a tiny vision tower, their logits shared.
   solar_open/    SolarOpenForCausalLM (Solar-Open-100B's layout; --only solar_open, after lfm2): Llama's attention,
                  GLM-4.5's experts in every layer; no GGUF (llama.cpp's tree has no solar_open).
   ministral/     MinistralForCausalLM (Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's layers,
@@ -1277,6 +1279,57 @@ def llama4_fixtures(out: Path) -> None:
     llama4_tokenizer(out / "llama4_chunked")
 
 
+def wrapped_fixture(out: Path, name: str, source: str, wrapper_cls, config) -> None:
+    """out/name: the language model of the fixture `source` (its weights, loaded back) inside the
+    multimodal wrapper `wrapper_cls` as transformers saves it (model.language_model.*, a vision tower
+    and projector beside it, which a text server leaves unread); checked by transformers to give the
+    source's logits on its cases, which it shares (their files stay the source's), with its tokenizer."""
+    import transformers
+    reference = json.loads((out / source / "reference.json").read_text())
+    text = getattr(transformers, json.loads((out / source / "config.json").read_text())["architectures"][0])
+    language = text.from_pretrained(out / source, dtype=torch.float32, attn_implementation="eager").eval()
+    model = build_model(wrapper_cls, config, 5501)
+    with torch.no_grad():
+        model.model.language_model.load_state_dict(language.model.state_dict())
+        model.lm_head.load_state_dict(language.lm_head.state_dict())
+    model = bf16(model)
+    folder = out / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    save_bf16(model)(folder)
+    reloaded = wrapper_cls.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
+    for case in reference["cases"]:
+        want = np.fromfile(out / source / case["logits"], dtype="<f4")
+        got = np.concatenate([run_logits(reloaded, [seq]).reshape(-1) for seq in case["sequences"]])
+        assert np.array_equal(got, want), (name, case["name"], np.abs(got - want).max())
+        case["logits"] = f"../{source}/" + case["logits"].split("/")[-1]
+    reference["model"] = "."
+    (folder / "reference.json").write_text(base.dumps(reference))
+    for file in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json"):
+        if (out / source / file).exists():
+            shutil.copy(out / source / file, folder / file)
+    print(f"{name}: {source}'s language model in {wrapper_cls.__name__}, its logits")
+
+
+def vl_wrapper_fixtures(out: Path) -> None:
+    """LFM2-VL and LFM3-VL (--only vl_wrappers, after lfm2 and lfm3): the lfm2 and lfm3 fixtures'
+    language models inside Lfm2VlForConditionalGeneration (beside a one-layer SigLIP 2 tower) and
+    Lfm3VlForConditionalGeneration, as transformers saves them: lfm2_vl, lfm3_vl."""
+    from transformers import Lfm2VlConfig, Lfm2VlForConditionalGeneration, Lfm3VlConfig, Lfm3VlForConditionalGeneration
+    tiny_vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    lfm2 = json.loads((out / "lfm2" / "config.json").read_text())
+    lfm2.update(tie_word_embeddings=True)
+    wrapped_fixture(out, "lfm2_vl", "lfm2", Lfm2VlForConditionalGeneration, Lfm2VlConfig(
+        text_config=lfm2, vision_config=dict(model_type="siglip2_vision_model", num_patches=16, patch_size=4, **tiny_vision),
+        projector_hidden_size=32, image_token_id=5))
+    lfm3 = json.loads((out / "lfm3" / "config.json").read_text())
+    vision = Lfm3VlConfig().vision_config.to_dict()
+    vision.update(tiny_vision, num_key_value_heads=1, layer_types=["full_attention"])
+    wrapped_fixture(out, "lfm3_vl", "lfm3", Lfm3VlForConditionalGeneration, Lfm3VlConfig(
+        text_config=lfm3, vision_config=vision, projector_hidden_size=32, image_token_id=5))
+
+
 def arcee_fixtures(out: Path) -> None:
     """Arcee's AFM (ArceeForCausalLM; --only arcee, after lfm2): Llama's layers (2 of them, RoPE, 2
     heads over 1 KV head) with a relu² MLP without a gate; as transformers saves it, and arcee_gguf,
@@ -2259,7 +2312,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -503,6 +503,21 @@ TEST_CASE("gemma4_e (Gemma 4 E2B/E4B's layers: per-layer embeddings, the last la
   }
 }
 
+TEST_CASE("lfm2_vl and lfm3_vl (LFM2-VL's and LFM3-VL's wrappers, as transformers saves them) give their language "
+          "models' logits", "[gpu][cpu][reference][families]") {
+  for (const char* folder : {"lfm2_vl", "lfm3_vl"}) {
+    INFO(folder);
+    check_all_cases_in_one_step(folder);
+    const ModelFiles model = ModelFiles::open(test::fixture(std::string("models/") + folder));
+    CHECK(model.spec().arch == (std::string(folder) == "lfm2_vl" ? Architecture::Lfm2 : Architecture::Lfm3));
+    for (const auto& entry : model.tensors()) {  // the vision tower and projector are left out
+      INFO(entry.first);
+      CHECK(entry.first.starts_with("model."));
+      CHECK(entry.first.find("vision") == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("lfm3 (LFM3: convolutions, sliding and full attention with proportional RoPE, a gate per head, "
           "sandwich norms) matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("lfm3");

@@ -792,6 +792,21 @@ TEST_CASE("LFM3 configs: Lfm3Config's defaults (layer types, two RoPEs, window, 
   CHECK_FALSE(plain.attention_head_gate);
 }
 
+// Kimi K2.5 (KimiK25ForConditionalGeneration): Kimi K2's language model (text_config kimi_k2) beside a vision tower.
+TEST_CASE("Kimi K2.5's wrapper reads its language model as Kimi K2's", "[model][config][families]") {
+  const ModelSpec s = spec_from_hf_config(parse(R"({"model_type":"kimi_k25","text_config":{"model_type":"kimi_k2",
+    "hidden_size":7168,"intermediate_size":18432,"moe_intermediate_size":2048,"num_hidden_layers":3,
+    "num_attention_heads":64,"num_key_value_heads":64,"n_routed_experts":384,"num_experts_per_tok":8,"n_shared_experts":1,
+    "first_k_dense_replace":1,"n_group":1,"topk_group":1,"routed_scaling_factor":2.827,"q_lora_rank":1536,
+    "kv_lora_rank":512,"qk_nope_head_dim":128,"qk_rope_head_dim":64,"v_head_dim":128,"max_position_embeddings":262144,
+    "vocab_size":163840,"rope_theta":50000.0},"vision_config":{"model_type":"kimi_k25_vision"}})"), "config.json");
+  CHECK(s.arch == Architecture::DeepseekV2);
+  REQUIRE(s.mla);
+  CHECK((s.mla->kv_lora_rank == 512 && s.head_dim == 512 + 64));
+  REQUIRE(s.moe);
+  CHECK((s.moe->num_experts == 384 && s.moe->sigmoid_scores && s.moe->weights_scale == Approx(2.827)));
+}
+
 // Llama 4 as its configs are released (Llama4ForConditionalGeneration's text_config, transformers 4's keys:
 // rope_scaling, no layer_types or moe_layers): Scout's and Maverick's.
 TEST_CASE("Llama 4 configs: chunked and NoPE layers, the temperature, experts every step-th layer",
