@@ -546,8 +546,10 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   }
   if (const double beta = gguf.get_float(arch + ".attention.temperature_scale").value_or(0.0); beta != 0.0) {
     // Ministral 3's Llama 4 temperature; its period is YaRN's original context (llama.cpp's
-    // n_ctx_orig_yarn).
-    spec.attention_temperature = {beta, gguf.get_int(arch + ".rope.scaling.original_context_length").value_or(0)};
+    // n_ctx_orig_yarn), or, in deepseek2 files (Mistral Large 3), attention.temperature_length.
+    const std::optional<int64_t> length = family->latent_attention ? gguf.get_int(arch + ".attention.temperature_length")
+                                                                   : std::nullopt;
+    spec.attention_temperature = {beta, length.value_or(gguf.get_int(arch + ".rope.scaling.original_context_length").value_or(0))};
   }
   if (family->mixture_of_experts || (family->optional_experts && gguf.get_int(arch + ".expert_count").value_or(0) > 0)) {
     // Every layer's MLP is the experts, but for leading_dense_block_count dense ones (GLM-4.5).
@@ -579,7 +581,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.sigmoid_scores = gating == 2;
     moe.groups = gguf.get_int(arch + ".expert_group_count").value_or(1);
     moe.groups_chosen = gguf.get_int(arch + ".expert_group_used_count").value_or(moe.groups);
-    if (!moe.sigmoid_scores) moe.group_top = 1;  // DeepSeek-V2's groups, by their best expert
+    // DeepSeek-V2's groups by their best expert (transformers' reading); Mistral Small 4's by their two best.
+    if (!moe.sigmoid_scores && arch != "mistral4") moe.group_top = 1;
     moe.weights_scale = gguf.get_float(arch + ".expert_weights_scale").value_or(1.0);
     moe.latent_size = gguf.get_int(arch + ".moe_latent_size").value_or(0);  // Nemotron 3 Super's
     moe.shared_intermediate_size =

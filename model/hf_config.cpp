@@ -275,6 +275,19 @@ void read_dense_lead(const ConfigView& cfg, int64_t default_dense, ModelSpec& sp
 void read_deepseek_routing(const ConfigView& cfg, ModelSpec& spec, MoeSpec& moe) {
   const std::string type = cfg.string("model_type").value_or("");
   const bool v2 = type == "deepseek_v2", glm = type == "glm4_moe_lite";
+  if (type == "mistral4") {
+    // Mistral4TopkRouter: softmax scores, the groups by their two best (DeepSeek-V3's choice without
+    // a bias), renormalized unless norm_topk_prob is false, times routed_scaling_factor (1).
+    moe.sigmoid_scores = false;
+    moe.groups = cfg.optional_integer("n_group").value_or(1);
+    moe.groups_chosen = cfg.optional_integer("topk_group").value_or(1);
+    moe.group_top = 2;
+    moe.normalize_top_k = cfg.boolean("norm_topk_prob").value_or(true);
+    moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
+    moe.shared_intermediate_size = cfg.optional_integer("n_shared_experts").value_or(1) * moe.intermediate_size;
+    read_dense_lead(cfg, 0, spec, moe);
+    return;
+  }
   const std::string method = cfg.string("topk_method").value_or(v2 ? "greedy" : "noaux_tc");
   if (cfg.optional_integer("moe_layer_freq").value_or(1) != 1) cfg.fail("moe_layer_freq other than 1 is not supported");
   if (method == "greedy" || method == "group_limited_greedy") {
@@ -314,7 +327,11 @@ void read_mla(const ConfigView& cfg, ModelSpec& spec) {
   if (const json::object* params = object_field(cfg, "rope_parameters"); params != nullptr && !rotary) {
     rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
   }
-  if (rotary.value_or(1.0) != 1.0) cfg.fail("partial_rotary_factor other than 1 with latent attention is not supported");
+  // Mistral4Config writes the rotated part of a q/k head as a factor, which is what MlaSpec says already.
+  const double rotated = static_cast<double>(mla.rope_dim) / static_cast<double>(mla.qk_dim());
+  if (rotary.value_or(1.0) != 1.0 && std::abs(*rotary - rotated) > 1e-9) {
+    cfg.fail("partial_rotary_factor other than 1 (or qk_rope_head_dim's share of a head) with latent attention is not supported");
+  }
   if (cfg.boolean("attention_bias").value_or(false)) cfg.fail("attention_bias = true with latent attention is not supported");
   spec.num_kv_heads = 1;
   spec.head_dim = mla.kv_lora_rank + mla.rope_dim;
@@ -625,7 +642,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::GraniteHybrid) read_granite_hybrid(cfg, spec);
   if (nemotron) read_nemotron_h(cfg, spec);
   if (family->arch == Architecture::FalconH1) read_falcon_h1(cfg, spec);
-  if (family->arch == Architecture::Ministral3) read_attention_temperature(cfg, spec);
+  // Llama 4's temperature as Ministral 3 and Mistral Small 4 take it (rope_parameters' llama_4_scaling_beta).
+  if (family->arch == Architecture::Ministral3 || family->arch == Architecture::DeepseekV2) read_attention_temperature(cfg, spec);
   // Lfm2MoeMLP takes intermediate_size as it is.
   if (lfm2) {
     read_lfm2(cfg, spec, /*width_rule=*/family->arch == Architecture::Lfm2, /*sliding_layers=*/family->arch == Architecture::Lfm3);

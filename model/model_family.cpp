@@ -73,10 +73,11 @@ constexpr std::array<std::string_view, 1> kGlm4MoeTypes{"glm4_moe"};
 constexpr std::array<std::string_view, 1> kGlm4MoeGguf{"glm4moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeTypes{"qwen2_moe"};
 constexpr std::array<std::string_view, 1> kQwen2MoeGguf{"qwen2moe"};
-constexpr std::array<std::string_view, 4> kDeepseekV2Types{"deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
+// mistral4: Mistral Small 4's language model (Mistral3ForConditionalGeneration holds it, as Mistral Small 3's).
+constexpr std::array<std::string_view, 5> kDeepseekV2Types{"deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe_lite", "mistral4"};
 // Kimi K2.5 (KimiK25ForConditionalGeneration): Kimi K2's language model beside a vision tower.
 constexpr std::array<std::string_view, 1> kDeepseekV2Wrappers{"kimi_k25"};
-constexpr std::array<std::string_view, 1> kDeepseekV2Gguf{"deepseek2"};
+constexpr std::array<std::string_view, 2> kDeepseekV2Gguf{"deepseek2", "mistral4"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Types{"minimax_m2"};
 constexpr std::array<std::string_view, 1> kMinimaxM2Gguf{"minimax-m2"};
 constexpr std::array<std::string_view, 1> kSeedOssTypes{"seed_oss"};
@@ -264,9 +265,10 @@ const std::array<ModelFamily, 42>& families() {
       // default) beside one shared expert whose output a sigmoid gate scales.
       {.arch = Architecture::Qwen2Moe, .hf_model_types = kQwen2MoeTypes, .gguf_architectures = kQwen2MoeGguf,
        .qkv_bias = true, .mixture_of_experts = true, .expert_names = {.shared = "shared_expert"}},
-      // DeepSeek-V2, V2-Lite, V3, R1, Kimi K2, GLM-4.7-Flash: latent attention (MlaSpec); after the
-      // first dense layers (first_k_dense_replace) experts beside shared ones, routed by softmax
-      // (V2) or as DeepSeek-V3 (sigmoid scores, a selection bias, groups: V3 and GLM-4.7-Flash).
+      // DeepSeek-V2, V2-Lite, V3, R1, Kimi K2, GLM-4.7-Flash, Mistral Small 4: latent attention
+      // (MlaSpec); after the first dense layers (first_k_dense_replace) experts beside shared ones,
+      // routed by softmax (V2; Mistral Small 4, its groups by their two best) or as DeepSeek-V3
+      // (sigmoid scores, a selection bias, groups: V3 and GLM-4.7-Flash).
       {.arch = Architecture::DeepseekV2, .hf_model_types = kDeepseekV2Types, .hf_wrapper_types = kDeepseekV2Wrappers,
        .gguf_architectures = kDeepseekV2Gguf,
        .latent_attention = true, .mixture_of_experts = true},

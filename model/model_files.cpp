@@ -183,6 +183,12 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   if (std::regex_match(gguf_name, m, kSelectionBias)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.selection_bias);
   }
+  // Gate and up fused, stacked ([experts, 2 · width, hidden]: Mistral Small 4's, as transformers 5 holds
+  // them), which split_fused_experts serves per expert.
+  static const std::regex kFusedExperts(R"(blk\.(\d+)\.ffn_gate_up_exps\.weight)");
+  if (std::regex_match(gguf_name, m, kFusedExperts)) {
+    return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts.gate_up_proj";
+  }
   // Biases stay stacked ([experts, rows]); weights are split per expert below.
   if (std::regex_match(gguf_name, m, kStacked)) {
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + ".experts." +
@@ -221,8 +227,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
     if (auto it = kMamba2.find(m[2].str()); it != kMamba2.end()) return "model.layers." + m[1].str() + ".mamba." + it->second;
   }
   // Gemma 4's: its layer scalar, the norms around the experts beside its dense MLP, the router's
-  // norm and the experts' scales, and its experts' gate and up projections as one stacked tensor
-  // (served as transformers 5 holds them, which split_fused_experts splits).
+  // norm and the experts' scales, its per-layer inputs' projections (its fused experts: above).
   static const std::map<std::string, std::string> kGemma4{
       {"layer_output_scale.weight", "layer_scalar"},
       {"pre_ffw_norm_2.weight", "pre_feedforward_layernorm_2.weight"},
@@ -230,7 +235,6 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"post_ffw_norm_2.weight", "post_feedforward_layernorm_2.weight"},
       {"ffn_gate_inp.scale", "mlp.router.scale"},
       {"ffn_down_exps.scale", "mlp.router.per_expert_scale"},
-      {"ffn_gate_up_exps.weight", "mlp.experts.gate_up_proj"},
       {"inp_gate.weight", "per_layer_input_gate.weight"},
       {"proj.weight", "per_layer_projection.weight"},
       {"post_norm.weight", "post_per_layer_input_norm.weight"},

@@ -115,6 +115,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
   ministral3/    Mistral3ForConditionalGeneration with a Ministral3 text model (Ministral 3):
                  YaRN (factor 8 over 16 positions, mscale = mscale_all_dim = 1) and Llama 4's attention
                  temperature (beta 0.5, period 16); and ministral3_gguf, llama.cpp's conversion (mistral3).
+  mistral4/      Mistral3ForConditionalGeneration with a Mistral4 text model (Mistral Small 4; --only mistral4):
+                 latent attention, YaRN, Llama 4's temperature, experts routed by softmax within groups;
+                 and mistral4_gguf, llama.cpp's conversion (mistral4).
   qwen3_vl/      Qwen3VLForConditionalGeneration (Qwen3-VL): its language model (interleaved multimodal RoPE,
                  which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_moe_gguf, a
                  Qwen3-VL-MoE (8 experts, 3 per token, fused as released) as llama.cpp converts it
@@ -568,6 +571,50 @@ def ministral3_fixtures(out: Path) -> None:
     tiny_tokenizer(out / "ministral3", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
                    add_bos_token=True, legacy=False)
     emit_llamacpp_gguf(out / "ministral3_gguf", out / "ministral3", model, cases, 600, outtype="bf16")
+
+
+def mistral4_fixtures(out: Path) -> None:
+    """Mistral Small 4 as it is released (Mistral3ForConditionalGeneration holding a mistral4 text model;
+    --only mistral4): DeepSeek-V3's latent attention (q through a rank of 32, a latent of 24, 16 + 8
+    dimensions per q/k head, RoPE on interleaved pairs) under YaRN (factor 4 over 16 positions, mscale =
+    mscale_all_dim = 1), Llama 4's attention temperature (beta 0.5, period 16), a dense first layer,
+    then 4 experts of 16 in 2 groups, 2 per token by softmax scores from the group with the best two,
+    renormalized, beside a shared expert; the experts as transformers 5 holds them (3-D tensors); and
+    mistral4_gguf, llama.cpp's conversion (mistral4: deepseek2's tensors; no temperature key, so its
+    reference is the model without the temperature, as llama.cpp reads the file)."""
+    from transformers import Mistral4Config
+    text = Mistral4Config(vocab_size=600, hidden_size=32, intermediate_size=64, moe_intermediate_size=16,
+                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4, n_routed_experts=4,
+                          num_experts_per_tok=2, n_group=2, topk_group=1, n_shared_experts=1, first_k_dense_replace=1,
+                          routed_scaling_factor=1.0, q_lora_rank=32, kv_lora_rank=24, qk_nope_head_dim=16,
+                          qk_rope_head_dim=8, v_head_dim=16, max_position_embeddings=128, rms_norm_eps=1e-5,
+                          rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                           "original_max_position_embeddings": 16, "beta_fast": 32.0, "beta_slow": 1.0,
+                                           "mscale": 1.0, "mscale_all_dim": 1.0, "llama_4_scaling_beta": 0.5},
+                          initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0,
+                          tie_word_embeddings=False)
+    config = Mistral3Config(vision_config=tiny_pixtral(), text_config=text, image_token_index=10, tie_word_embeddings=False)
+    model = build_model(Mistral3ForConditionalGeneration, config, 5601)
+    with torch.no_grad():  # router logits of a few units: the groups and the top 2 far from even
+        for layer in model.model.language_model.layers:
+            if hasattr(layer.mlp, "gate"):
+                layer.mlp.gate.weight.mul_(8.0)
+    model = bf16(model)
+    cases = make_sequences(600, 5611)
+    long = [seqs for name, seqs in cases if name == "long"][0]
+    cold = copy.deepcopy(config)  # the same weights without the temperature
+    cold.text_config.rope_parameters["llama_4_scaling_beta"] = 0.0
+    twin = build_model(Mistral3ForConditionalGeneration, cold, 5601)
+    twin.load_state_dict(model.state_dict())
+    gap = float(np.abs(run_logits(model, long) - run_logits(twin, long)).max())
+    assert gap > 0.1, f"the temperature moves the long case's logits by only {gap}"
+    emit(out / "mistral4", model, cases, saver=save_bf16(model), vocab=600)
+    tiny_tokenizer(out / "mistral4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
+                   add_bos_token=True, legacy=False)
+    twin = bf16(twin)
+    emit_llamacpp_gguf(out / "mistral4_gguf", out / "mistral4", twin, cases, 600, outtype="bf16",
+                       prelude="import conversion.mistral3 as m; "
+                               "m.Mistral3Model.Mistral4Model.set_vocab = lambda self: self._set_vocab_sentencepiece()")
 
 
 def qwen3_vl_fixtures(out: Path) -> None:
@@ -2310,7 +2357,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 
 
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
-        "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures,
+        "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
         "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,

@@ -182,6 +182,17 @@ void CpuBackend::norm_rows(const float* x, const float* weight, float* out, int6
   }
 }
 
+const float* CpuBackend::query_scales(int64_t layer, const std::vector<int32_t>& positions) {
+  if (!spec_.temperature_in(layer)) return nullptr;
+  query_scale_.resize(positions.size());
+  bool any = false;
+  for (std::size_t t = 0; t < positions.size(); ++t) {
+    query_scale_[t] = spec_.attention_temperature.at(positions[t]);
+    any = any || query_scale_[t] != 1.0f;
+  }
+  return any ? query_scale_.data() : nullptr;
+}
+
 const float* CpuBackend::normed_input(const std::vector<float>& norm, int64_t tokens) {
   if (norm.empty()) return x_.data();
   xn_.resize(static_cast<std::size_t>(tokens * spec_.hidden_size));
@@ -311,7 +322,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     project_input(L.attention_norm, L.latent->input_projection(), qkv_.data());
     const cpu::PagedKv latent_kv{L.k_cache.data(), L.k_cache.data(), block_size_, L.kv_heads, d, kv_dtype_};
     L.latent->forward(qkv_.data(), batch, positions.data(), latent_kv, L.attention, *L.inv_freq, attn_.data(),
-                      latent_scratch_, pool_.get());
+                      latent_scratch_, pool_.get(), query_scales(L.index, positions));
   } else {
     // Sized per branch: latent attention's widths differ, and growing a vector back zero-fills.
     qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
@@ -354,11 +365,9 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         }
       }
     }
-    if (spec_.temperature_in(L.index)) {  // 1 below the temperature's period (Llama 4: NoPE layers alone)
+    if (const float* scale = query_scales(L.index, positions)) {  // Llama 4's temperature (NoPE layers alone)
       for (int64_t t = 0; t < tokens; ++t) {
-        const float f = spec_.attention_temperature.at(positions[static_cast<std::size_t>(t)]);
-        if (f == 1.0f) continue;
-        for (float* r = q + t * qkv_w; r != q + t * qkv_w + qw; ++r) *r *= f;
+        for (float* r = q + t * qkv_w; r != q + t * qkv_w + qw; ++r) *r *= scale[t];
       }
     }
 

@@ -99,7 +99,7 @@ int64_t LatentAttention::bytes() const {
 
 void LatentAttention::forward(const float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
                               const AttentionOptions& options, std::span<const double> inv_freq, float* out,
-                              LatentScratch& s, ThreadPool* pool) const {
+                              LatentScratch& s, ThreadPool* pool, const float* query_scale) const {
   const int64_t tokens = batch.total_tokens();
   const int64_t c = mla_.kv_lora_rank, r = mla_.rope_dim, n = mla_.nope_dim, qk = mla_.qk_dim(), v = mla_.v_head_dim;
   const int64_t row = c + r;  // the cache row, a query head's width over it
@@ -141,6 +141,14 @@ void LatentAttention::forward(const float* projected, const StepBatch& batch, co
   }
   rope_rotate(s.q_latent.data() + c, tokens, heads_ * row, heads_, row, r, positions, inv_freq, mla_.rope_pairs,
               rope_factor_);
+  if (query_scale != nullptr) {  // the whole query head, as transformers scales [q_nope, q_rope]
+    for (int64_t t = 0; t < tokens; ++t) {
+      if (query_scale[t] == 1.0f) continue;
+      for (float* x = s.q_latent.data() + t * heads_ * row; x != s.q_latent.data() + (t + 1) * heads_ * row; ++x) {
+        *x *= query_scale[t];
+      }
+    }
+  }
 
   // Store, then attend: multi-query attention over the rows, one KV head.
   s.latent.resize(static_cast<std::size_t>(tokens * heads_ * row));

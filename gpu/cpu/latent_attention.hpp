@@ -46,10 +46,11 @@ class LatentAttention {
 
   // `projected`: [tokens, input_projection().rows()], the step's tokens in batch order. Stores each
   // token's cache row in `kv` (whose values are its keys), attends, and writes [tokens, heads ·
-  // v_head_dim] into `out`.
+  // v_head_dim] into `out`. `query_scale` (null: none): per token, a factor on its query heads
+  // (Llama 4's attention temperature, as Mistral Small 4 takes it).
   void forward(const float* projected, const StepBatch& batch, const int32_t* positions, const PagedKv& kv,
                const AttentionOptions& options, std::span<const double> inv_freq, float* out, LatentScratch& scratch,
-               ThreadPool* pool) const;
+               ThreadPool* pool, const float* query_scale = nullptr) const;
 
  private:
   MlaSpec mla_;

@@ -394,6 +394,27 @@ TEST_CASE("arcee (Arcee's AFM: Llama's layers, a relu² MLP without a gate) as t
   }
 }
 
+TEST_CASE("mistral4 (Mistral Small 4: latent attention under YaRN, Llama 4's temperature, experts by softmax within "
+          "groups) as released and as llama.cpp's GGUF matches transformers", "[gpu][cpu][reference][families][mla]") {
+  check_all_cases_in_one_step("mistral4");
+  check_all_cases_in_one_step("mistral4_gguf");  // no temperature in the file: its reference has none
+  for (const char* path : {"models/mistral4", "models/mistral4_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK(spec.arch == Architecture::DeepseekV2);
+    REQUIRE(spec.mla);
+    CHECK((spec.mla->q_lora_rank == 32 && spec.mla->kv_lora_rank == 24 && spec.mla->rope_dim == 8));
+    REQUIRE(spec.moe);
+    CHECK((!spec.moe->sigmoid_scores && spec.moe->groups == 2 && spec.moe->groups_chosen == 1 && spec.moe->group_top == 2));
+    CHECK((spec.moe->normalize_top_k && spec.moe->shared_intermediate_size == 16 && !spec.sparse_mlp(0) && spec.sparse_mlp(1)));
+    CHECK(model.find("model.layers.1.mlp.experts.3.up_proj.weight")->shape == std::vector<int64_t>{16, 32});
+  }
+  const ModelSpec spec = ModelFiles::open(test::fixture("models/mistral4")).spec();
+  CHECK((spec.attention_temperature.beta == Approx(0.5) && spec.attention_temperature.original == 16));
+  CHECK(!spec.attention_temperature.nope_layers_only);
+}
+
 TEST_CASE("gemma4 (Gemma 4: sliding layers of small heads, full layers of larger heads whose values are their keys' "
           "projection, value norms, a scalar per layer) matches transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("gemma4");
@@ -1100,7 +1121,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -230,9 +230,9 @@ TEST_CASE("Ministral 3 configs: no window by default, the temperature from rope_
   // As Mistral3ForConditionalGeneration's text_config: its model_type picks the family.
   const std::string wrapped = R"({"model_type":"mistral3","text_config":)" + text + "}";
   CHECK(spec_from_hf_config(parse(wrapped.c_str()), "c").arch == Architecture::Ministral3);
-  const std::string other = R"({"model_type":"mistral3","text_config":{"model_type":"mistral4","hidden_size":64}})";
+  const std::string other = R"({"model_type":"mistral3","text_config":{"model_type":"mistral5","hidden_size":64}})";
   CHECK_THROWS_WITH(spec_from_hf_config(parse(other.c_str()), "c"),
-                    Contains("model_type \"mistral4\" is not supported as mistral3's language model"));
+                    Contains("model_type \"mistral5\" is not supported as mistral3's language model"));
   const std::string no_original = R"({"model_type":"ministral3","hidden_size":64,"intermediate_size":128,
     "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100,"max_position_embeddings":4096,
     "rope_parameters":{"rope_type":"default","llama_4_scaling_beta":0.1}})";
