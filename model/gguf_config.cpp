@@ -519,7 +519,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
   if (family->arch == Architecture::Gemma4) read_gemma4(gguf, arch, spec);
   if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||
-      family->arch == Architecture::GraniteMoe) {
+      family->arch == Architecture::GraniteMoe || family->arch == Architecture::GraniteSwa) {
     // As llama.cpp's converter names Granite's multipliers (absent: none, as llama.cpp reads them).
     spec.embedding_multiplier = gguf.get_float(arch + ".embedding_scale").value_or(1.0);
     spec.residual_multiplier = gguf.get_float(arch + ".residual_scale").value_or(1.0);
@@ -557,7 +557,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     moe.num_experts = required("expert_count");
     moe.experts_per_token = required("expert_used_count");
     // Granite's experts are feed_forward_length wide (its dense MLP is the shared expert).
-    const bool granite = family->arch == Architecture::GraniteHybrid || family->arch == Architecture::GraniteMoe;
+    const bool granite = family->arch == Architecture::GraniteHybrid || family->arch == Architecture::GraniteMoe ||
+                         family->arch == Architecture::GraniteSwa;
     moe.intermediate_size = granite ? required("feed_forward_length")
                                     : gguf.get_int(arch + ".expert_feed_forward_length").value_or(spec.intermediate_size);
     // llama.cpp's graphs renormalize for llama (Mixtral) and qwen3moe, not for olmoe, qwen2moe and
@@ -609,6 +610,18 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
     }
   }
   if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
+  // Granite's sliding-window releases: the layers that turn, as llama.cpp reads attention.rope_pattern
+  // (true: RoPE); one base for all (llama.cpp's converter writes no per-layer base).
+  if (const std::string key = arch + ".attention.rope_pattern"; family->arch == Architecture::GraniteSwa && gguf.find(key)) {
+    std::vector<bool> rope;
+    if (const GgufValue* v = gguf.find(key); v->type == GgufValueType::ARRAY && v->element_type == GgufValueType::BOOL) {
+      rope = std::get<std::vector<bool>>(v->value);
+    } else if (const auto ints = gguf.get_int_array(key)) {
+      for (const int64_t x : *ints) rope.push_back(x != 0);
+    }
+    if (static_cast<int64_t>(rope.size()) != spec.num_layers) fail(key + " does not list every layer");
+    spec.layer_rope = rope;
+  }
 
   if (auto bos = gguf.get_int("tokenizer.ggml.bos_token_id")) spec.bos_token_id = static_cast<int32_t>(*bos);
   if (auto eos = gguf.get_int("tokenizer.ggml.eos_token_id")) spec.eos_token_ids.push_back(static_cast<int32_t>(*eos));

@@ -174,6 +174,7 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
        family.arch == Architecture::Cohere2)) {
     window = 4096;
   }
+  if (!window && !cfg.present("sliding_window") && family.arch == Architecture::GraniteSwa) window = 128;  // GraniteSWAConfig's
   std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers), false);
   if (const json::value* types = cfg.find("layer_types"); types != nullptr && types->is_array()) {
     const auto& list = types->as_array();
@@ -192,6 +193,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
     }
   } else if (family.arch == Architecture::Gemma2) {
     for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % 2 == 0;  // from layer 0
+  } else if (family.arch == Architecture::GraniteSwa) {
+    for (int64_t i = 0; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = i % 4 != 0;  // layer 0 full
   } else if (const json::value* letters_value = cfg.find("sliding_window_pattern");
              window && family.arch == Architecture::Exaone4 && letters_value != nullptr && letters_value->is_string()) {
     // EXAONE 4's pattern as letters, repeated: "LLLG" (L: local, sliding; G: global).
@@ -224,6 +227,38 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
   if (!window || *window <= 0) cfg.fail("sliding-window layers without a positive sliding_window");
   spec.layer_window.assign(static_cast<std::size_t>(spec.num_layers), 0);
   for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? *window : 0;
+}
+
+// Granite's sliding-window releases: layer_rope_theta, a RoPE base per layer (0: none, as NoPE),
+// read as the full layers' base (`rope`), the sliding layers' (`local_rope`, the same scaling) and
+// which layers turn (layer_rope). Bases that differ within one kind of layer are refused.
+void read_layer_rope_theta(const ConfigView& cfg, ModelSpec& spec) {
+  const json::value* list = cfg.find("layer_rope_theta");
+  if (list == nullptr || !list->is_array()) return;  // rope_parameters' base everywhere
+  const json::array& thetas = list->as_array();
+  if (static_cast<int64_t>(thetas.size()) != spec.num_layers) {
+    cfg.fail("layer_rope_theta lists " + std::to_string(thetas.size()) + " layers, num_hidden_layers is " +
+             std::to_string(spec.num_layers));
+  }
+  std::optional<double> full, sliding;
+  spec.layer_rope.assign(thetas.size(), true);
+  for (std::size_t i = 0; i < thetas.size(); ++i) {
+    if (!thetas[i].is_number()) cfg.fail("layer_rope_theta holds a non-number");
+    const double theta = thetas[i].to_number<double>();
+    spec.layer_rope[i] = theta != 0.0;
+    if (theta == 0.0) continue;
+    std::optional<double>& kind = spec.window(static_cast<int64_t>(i)) > 0 ? sliding : full;
+    if (kind && *kind != theta) {
+      cfg.fail("layer_rope_theta gives layers of one kind (sliding or full) different RoPE bases, which is not supported");
+    }
+    kind = theta;
+  }
+  if (full) spec.rope.theta = *full;
+  if (sliding && *sliding != spec.rope.theta) {
+    spec.local_rope = spec.rope;
+    spec.local_rope->theta = *sliding;
+  }
+  if (std::all_of(spec.layer_rope.begin(), spec.layer_rope.end(), [](bool b) { return b; })) spec.layer_rope.clear();
 }
 
 // SmolLM3's and Llama 4's layers without RoPE: no_rope_layers (1: the layer rotates, 0: it does not), else one
@@ -378,7 +413,8 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     return;
   }
   // Granite's configs default to 8 experts, 2 per token.
-  const bool granite = family.arch == Architecture::GraniteMoe || family.arch == Architecture::GraniteHybrid;
+  const bool granite = family.arch == Architecture::GraniteMoe || family.arch == Architecture::GraniteHybrid ||
+                       family.arch == Architecture::GraniteSwa;
   const std::optional<int64_t> experts =
       granite ? cfg.optional_integer("num_local_experts").value_or(8) : cfg.optional_integer("num_local_experts");
   const auto routed = cfg.optional_integer("n_routed_experts");  // DeepSeek's and GLM-4.5's name
@@ -630,7 +666,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   }
   spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
   const bool granite = family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||
-                       family->arch == Architecture::GraniteMoe;
+                       family->arch == Architecture::GraniteMoe || family->arch == Architecture::GraniteSwa;
   if (granite) {
     // GraniteConfig's multipliers (its defaults when absent: 1, 1, 1, 1).
     spec.embedding_multiplier = cfg.number("embedding_multiplier").value_or(1.0);
@@ -656,8 +692,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->unit_offset_norms) spec.norm_weight_offset = 1.0;
   if (family->latent_attention) read_mla(cfg, spec);
   // Granite 4.0-H's experts by num_local_experts (8 by default); Nemotron-H's by its pattern (read_nemotron_h).
+  // Granite's sliding-window releases: experts in granitemoe_swa alone.
+  const bool swa_dense = family->arch == Architecture::GraniteSwa && cfg.string("model_type").value_or("") != "granitemoe_swa";
   if (family->mixture_of_experts ||
-      (family->optional_experts && !nemotron && cfg.optional_integer("num_local_experts").value_or(8) > 0)) {
+      (family->optional_experts && !nemotron && !swa_dense && cfg.optional_integer("num_local_experts").value_or(8) > 0)) {
     read_moe(cfg, spec, *family);
   }
   if (cohere) {
@@ -668,6 +706,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     }
   }
   read_windows(cfg, spec, *family);
+  if (family->arch == Architecture::GraniteSwa) read_layer_rope_theta(cfg, spec);
   if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
   if (family->arch == Architecture::Gemma4) read_gemma4(cfg, spec);  // after the windows: its full layers differ
   if (family->arch == Architecture::Llama4) read_llama4(cfg, spec);  // after the experts and the windows

@@ -157,12 +157,19 @@ constexpr std::array<TensorRename, N + M> joined(const std::array<TensorRename, 
   for (std::size_t i = 0; i < M; ++i) out[N + i] = b[i];
   return out;
 }
+// Granite's sliding-window releases ("swash"): granite_swa (dense) and granitemoe_swa (experts, a
+// shared MLP beside them), one GGUF architecture for both.
+constexpr std::array<std::string_view, 2> kGraniteSwaTypes{"granite_swa", "granitemoe_swa"};
+constexpr std::array<std::string_view, 1> kGraniteSwaGguf{"granite_swa"};
+// Granite's names, and the experts and router as transformers 5 holds them (block_sparse_moe.experts.*).
+constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRename, 2>{{
+    {".block_sparse_moe.router.", ".mlp.router."}, {".block_sparse_moe.experts.", ".mlp.experts."}}});
 // LFM2's names, and the gate per head as transformers holds it in memory (g_proj) under the
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 42>& families() {
-  static const std::array<ModelFamily, 42> all{{
+const std::array<ModelFamily, 43>& families() {
+  static const std::array<ModelFamily, 43> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
@@ -324,6 +331,14 @@ const std::array<ModelFamily, 42>& families() {
       // is set (granitemoeshared).
       {.arch = Architecture::GraniteMoe, .hf_model_types = kGraniteMoeTypes, .gguf_architectures = kGraniteMoeGguf,
        .gguf_permuted_qk = true, .mixture_of_experts = true, .expert_names = kGraniteExperts, .hf_renames = kGraniteRenames},
+      // Granite's sliding-window releases (granite-swash): Granite 3's layers and multipliers, sliding
+      // layers by layer_types (all but every fourth from layer 0 by default), a sink logit per head,
+      // a RoPE base per layer (0: none; layer_rope_theta); granitemoe_swa's MLPs experts (softmax over
+      // the top k logits) beside a shared MLP.
+      {.arch = Architecture::GraniteSwa, .hf_model_types = kGraniteSwaTypes, .gguf_architectures = kGraniteSwaGguf,
+       .attention_sinks = true, .gguf_permuted_qk = true, .window_period = 4, .optional_experts = true,
+       .expert_names = kGraniteExperts,
+       .hf_renames = kGraniteSwaRenames},
       // Qwen3.5 (0.8B to 27B dense): three in four layers a gated delta net (ModelSpec::delta_net),
       // every fourth full attention with per-head q/k norms, an output gate and RoPE on a quarter of
       // each head; (1 + w) RMSNorms.

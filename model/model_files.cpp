@@ -165,8 +165,13 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
     return "model.layers." + m[1].str() + "." + std::string(experts.block) + "." + std::string(experts.router) + "." +
            m[2].str();
   }
-  // Shared experts (GLM-4.5, Qwen2-MoE): a dense MLP beside the routed ones, and its gate.
+  // Shared experts (GLM-4.5, Qwen2-MoE): a dense MLP beside the routed ones, and its gate. Granite's
+  // sliding-window releases keep the shared MLP's gate and up fused in ffn_up_shexp (llama.cpp's
+  // converter), served as the gate_up_proj every fused MLP is split from.
   static const std::regex kShared(R"(blk\.(\d+)\.ffn_(gate|up|down)_shexp\.weight)");
+  if (family.arch == Architecture::GraniteSwa && std::regex_match(gguf_name, m, kShared) && m[2].str() == "up") {
+    return shared_expert_prefix(experts, m[1].str()) + "gate_up_proj.weight";
+  }
   if (std::regex_match(gguf_name, m, kShared)) return shared_expert_prefix(experts, m[1].str()) + m[2].str() + "_proj.weight";
   static const std::regex kSharedGate(R"(blk\.(\d+)\.ffn_gate_inp_shexp\.weight)");
   if (std::regex_match(gguf_name, m, kSharedGate)) {

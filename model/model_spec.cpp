@@ -22,6 +22,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Lfm2Moe: return "lfm2_moe";
     case Architecture::GraniteHybrid: return "granitemoehybrid";
     case Architecture::GraniteMoe: return "granitemoe";
+    case Architecture::GraniteSwa: return "granite_swa";
     case Architecture::Qwen35: return "qwen3_5";
     case Architecture::Qwen35Moe: return "qwen3_5_moe";
     case Architecture::Qwen3Next: return "qwen3_next";

@@ -132,6 +132,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  shared expert; --only granite_hybrid_moe, after lfm2); and granite_hybrid_moe_gguf.
   granite_moe/   GraniteMoeSharedForCausalLM (Granite 3's experts beside a shared MLP; --only granite_moe,
                  after lfm2); and granite_moe_gguf, llama.cpp's conversion (granitemoe).
+  granite_swa/, granitemoe_swa/ GraniteSWAForCausalLM and GraniteMoeSWAForCausalLM (Granite's sliding-window
+                 releases; --only granite_swa, after lfm2): sliding layers, sinks, a RoPE base per layer;
+                 experts beside a shared MLP; and granitemoe_swa_gguf, llama.cpp's conversion (granite_swa).
   lfm2_moe/      Lfm2MoeForCausalLM (LFM2-8B-A1B's layout, --only lfm2_moe, after lfm2): a dense layer, then
                  experts by sigmoid scores and a selection bias; and lfm2_moe_gguf, llama.cpp's conversion.
   qwen3_5/       Qwen3_5ForConditionalGeneration (Qwen3.5): gated delta nets and a full-attention layer
@@ -1455,6 +1458,49 @@ def granite_moe_fixtures(out: Path) -> None:
     assert "model.layers.0.shared_mlp.input_linear.weight" in names, sorted(names)[:8]
 
 
+def spread_sinks(layers, seed: int) -> None:
+    """Sink logits drawn N(0, 1), so that each head's sink takes a share of its softmax."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in layers:
+            layer.self_attn.sinks.copy_(torch.randn(layer.self_attn.sinks.shape, generator=gen))
+
+
+def granite_swa_fixtures(out: Path) -> None:
+    """Granite's sliding-window releases (--only granite_swa, after lfm2): granite_swa, GraniteSWAForCausalLM
+    — Granite's multipliers, four layers, the first full and the others sliding over 4 positions (the
+    default pattern), a sink per head, a RoPE base per layer (layer_rope_theta: none in the full layer,
+    1,000 in the sliding ones) —; granitemoe_swa, GraniteMoeSWAForCausalLM with experts (4 of 16, 2 per
+    token) beside a shared MLP of 32, one RoPE base, stored as transformers 5 holds them
+    (block_sparse_moe.experts.gate_up_proj 3-D); and granitemoe_swa_gguf, llama.cpp's conversion
+    (granite_swa: the window pattern, sinks, the experts and the shared MLP's gate and up fused). No
+    GGUF of granite_swa: llama.cpp's converter writes no per-layer base."""
+    from transformers import GraniteMoeSWAConfig, GraniteMoeSWAForCausalLM, GraniteSWAConfig, GraniteSWAForCausalLM
+    common = dict(vocab_size=384, hidden_size=16, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1,
+                  max_position_embeddings=128, rms_norm_eps=1e-5, embedding_multiplier=4.0, attention_multiplier=0.3,
+                  residual_multiplier=0.5, logits_scaling=2.0, sliding_window=4, initializer_range=INIT_STD,
+                  bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=True)
+    dense = GraniteSWAConfig(**common, intermediate_size=32, rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                             layer_rope_theta=[0, 1000.0, 1000.0, 1000.0])
+    model = build_model(GraniteSWAForCausalLM, dense, 5701)
+    spread_sinks(model.model.layers, 5702)
+    model = bf16(model)
+    cases = small_cases(5711)
+    assert_layers_count("granite_swa", "the sinks", model, cases, lambda layer: layer.self_attn.sinks.fill_(-30.0), 0.05)
+    emit_released(out, "granite_swa", model, cases)
+
+    moe = GraniteMoeSWAConfig(**common, intermediate_size=16, shared_intermediate_size=32, num_local_experts=4,
+                              num_experts_per_tok=2, rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    model = build_model(GraniteMoeSWAForCausalLM, moe, 5721)
+    spread_sinks(model.model.layers, 5722)
+    spread_granite_router(model)
+    model = bf16(model)
+    cases = small_cases(5731)
+    emit_released_and_gguf(out, "granitemoe_swa", model, cases)
+    names = load_file(str(out / "granitemoe_swa" / "model.safetensors"))
+    assert list(names["model.layers.0.block_sparse_moe.experts.gate_up_proj"].shape) == [4, 32, 16], sorted(names)[:8]
+
+
 def qwen3_5_fixtures(out: Path) -> None:
     """Qwen3.5: Qwen3_5ForConditionalGeneration as released (text_config qwen3_5_text, a one-block
     vision tower beside it), four layers of which the first three are gated delta nets (two key heads
@@ -2359,7 +2405,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

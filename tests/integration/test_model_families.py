@@ -36,7 +36,7 @@ from troupe_server import TroupeServer, http_request, metric_total
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3", "mistral4", "mistral4_gguf",
-            "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "seed_oss", "lfm2", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_moe_gguf", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "lfm2_vl", "lfm3_vl", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
+            "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "seed_oss", "lfm2", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_moe_gguf", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "lfm2_vl", "lfm3_vl", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
             "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3_fp8"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
 
@@ -69,7 +69,8 @@ LATENT = {"deepseek_v2_gguf": (2, 32), "deepseek_v3_fp8": (2, 32), "mistral4": (
 # size does not count; granite_moe and the ERNIE 4.5 fixtures have four attention layers, Falcon-H1's
 # and LFM3's three, Arcee's and Solar Open's two and Ministral's four (all attention).
 ONE_KV_HEAD = {"lfm2": (1, 8), "lfm2_moe": (1, 8), "lfm2_moe_gguf": (1, 8), "granite_hybrid": (1, 8), "granite_hybrid_gguf": (1, 8),
-               "granite_hybrid_moe": (1, 8), "granite_hybrid_moe_gguf": (1, 8), "granite_moe": (4, 8), "granite_moe_gguf": (4, 8),
+               "granite_hybrid_moe": (1, 8), "granite_hybrid_moe_gguf": (1, 8), "granite_moe": (4, 8), "granite_moe_gguf": (4, 8), "granite_swa": (4, 8), "granitemoe_swa": (4, 8),
+               "granitemoe_swa_gguf": (4, 8),
                "qwen3_5": (1, 8), "qwen3_5_moe": (1, 8), "qwen3_5_moe_gguf": (1, 8), "qwen3_next": (1, 8),
                "qwen3_next_gguf": (1, 8), "ernie4_5": (4, 8), "ernie4_5_gguf": (4, 8), "ernie4_5_moe": (4, 8),
                "ernie4_5_moe_gguf": (4, 8), "nemotron_h": (1, 8), "nemotron_h_gguf": (1, 8), "nemotron_h_moe": (1, 8),

@@ -55,13 +55,15 @@ def test_generate_on_ranks_matches_one_backend(model, ranks, model_path):
 
 
 @pytest.mark.parametrize("model", ["gpt_oss_gguf/model.gguf", "gpt_oss_mxfp4", "glm4_moe", "glm4_moe_gguf/model.gguf",
-                                   "qwen2_moe", "llama4", "llama4_gguf/model.gguf", "llama4_chunked"])
+                                   "qwen2_moe", "llama4", "llama4_gguf/model.gguf", "llama4_chunked",
+                                   "granite_swa", "granitemoe_swa_gguf/model.gguf"])
 def test_experts_on_two_ranks_match_one_backend(model):
     # gpt-oss: sinks sliced with the heads, the output bias and the experts' down biases added once,
     # the experts' gate/up biases sliced with their columns. GLM-4.5: the shared expert's columns
     # split as each routed expert's, the router replicated with its selection bias. Qwen2-MoE: the
     # shared expert's gate applied to each rank's partial sum. Llama 4: each rank's expert columns read
-    # the same scaled rows; chunks, the weightless q/k norms and the temperature per head.
+    # the same scaled rows; chunks, the weightless q/k norms and the temperature per head. Granite's
+    # sliding-window releases: sinks sliced with the heads, a local RoPE base, a shared MLP.
     path = str(FIXTURES / model)
     want = generate_ids(path, ["--threads", "2"])
     assert generate_ids(path, ["--tensor-parallel-size", "2"]) == want
