@@ -29,6 +29,7 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   };
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
   if (spec.output_bias) return lacks("a bias on the attention output projection");
+  if (spec.attention_sinks) return lacks("attention sinks (gpt-oss; Granite's sliding-window releases)");
   if (!spec.layer_chunk.empty() || spec.qk_norm_weightless || spec.attention_temperature.nope_layers_only) {
     return lacks("Llama 4's layers (chunked attention, weightless q/k norms, experts on scaled inputs)");
   }

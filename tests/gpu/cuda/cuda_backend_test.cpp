@@ -109,7 +109,8 @@ TEST_CASE("cuda: fixture models match the CPU backend's logits", "[gpu][cuda]") 
 TEST_CASE("cuda: families the CUDA backend does not run are refused with the reason; auto serves them on the CPU",
           "[gpu][cuda]") {
   TROUPE_REQUIRE_CUDA_DEVICE();
-  for (const std::string folder : {"qwen3_moe", "olmo2", "cohere", "lfm2", "qwen3_5", "granite_hybrid"}) {
+  for (const std::string folder : {"qwen3_moe", "olmo2", "cohere", "lfm2", "qwen3_5", "granite_hybrid", "granite_swa", "llama4",
+                                   "mistral4"}) {
     const ModelFiles model = ModelFiles::open(fixture("models/" + folder));
     BackendOptions options;
     options.device = "cuda";
