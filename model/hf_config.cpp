@@ -42,6 +42,8 @@ RopeSpec read_rope_parameters(const json::object* params, double theta, int64_t 
   if (auto t = s.number("rope_theta")) rope.theta = *t;
   rope.type = s.string("rope_type").value_or(s.string("type").value_or("default"));
   if (rope.type == "su") rope.type = "longrope";  // Phi-3's first configs' name for it
+  // Qwen2-VL's multimodal RoPE gives a text token the same position in each of its sections: plain RoPE.
+  if (rope.type == "mrope") rope.type = "default";
   if (rope.type == "default") return rope;
   if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" && rope.type != "dynamic" &&
       rope.type != "longrope" && rope.type != "proportional") {
@@ -550,7 +552,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // language model's config is text_config.
   json::object text = top;
   std::string where = source;
-  if (is_wrapper_model_type(*family, model_type)) {
+  // Qwen2-VL's and Qwen2.5-VL's released configs are flat: the language model's fields at the top.
+  const bool flat_wrapper = (model_type == "qwen2_vl" || model_type == "qwen2_5_vl") && top_view.find("text_config") == nullptr;
+  if (is_wrapper_model_type(*family, model_type) && !flat_wrapper) {
     const json::value* nested = top_view.find("text_config");
     if (nested == nullptr || !nested->is_object()) top_view.fail(model_type + " config has no text_config");
     text = nested->as_object();

@@ -8,7 +8,11 @@ namespace {
 
 constexpr std::array<std::string_view, 1> kLlamaTypes{"llama"};
 constexpr std::array<std::string_view, 1> kLlamaGguf{"llama"};
-constexpr std::array<std::string_view, 1> kQwen2Types{"qwen2"};
+// qwen2_vl_text, qwen2_5_vl_text: Qwen2-VL's and Qwen2.5-VL's language models (Qwen2VLForConditionalGeneration,
+// Qwen2_5_VLForConditionalGeneration hold them beside a vision tower), whose multimodal RoPE is
+// Qwen2's for text.
+constexpr std::array<std::string_view, 3> kQwen2Types{"qwen2", "qwen2_vl_text", "qwen2_5_vl_text"};
+constexpr std::array<std::string_view, 2> kQwen2Wrappers{"qwen2_vl", "qwen2_5_vl"};
 constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
 // qwen3_vl_text: Qwen3-VL's language model (Qwen3VLForConditionalGeneration, qwen3_vl, holds it
 // beside its vision tower; GGUF qwen3vl). Its interleaved multimodal RoPE gives every dimension
@@ -172,7 +176,8 @@ const std::array<ModelFamily, 43>& families() {
   static const std::array<ModelFamily, 43> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
-      {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
+      {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
+       .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
       {.arch = Architecture::Qwen3, .hf_model_types = kQwen3Types, .hf_wrapper_types = kQwen3Wrappers,
        .gguf_architectures = kQwen3Gguf, .qk_norm = true},
       // Llama with an optional sliding window over every layer.

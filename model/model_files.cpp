@@ -82,9 +82,9 @@ std::optional<std::string> language_model_name(const std::string& name) {
   for (const auto& [from, to] : kPrefixes) {
     if (name.starts_with(from)) return to + name.substr(from.size());
   }
-  // Llama 4's tower is vision_model, Kimi K2.5's projector mm_projector.
-  for (const char* tower : {"vision_tower.", "vision_model.", "multi_modal_projector.", "mm_projector.", "model.vision_tower.",
-                            "model.vision_model.", "model.multi_modal_projector."}) {
+  // Llama 4's tower is vision_model, Kimi K2.5's projector mm_projector, Qwen2-VL's tower visual.
+  for (const char* tower : {"vision_tower.", "vision_model.", "multi_modal_projector.", "mm_projector.", "visual.",
+                            "model.vision_tower.", "model.vision_model.", "model.multi_modal_projector.", "model.visual."}) {
     if (name.starts_with(tower)) return std::nullopt;
   }
   return name;

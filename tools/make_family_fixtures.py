@@ -118,6 +118,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
   mistral4/      Mistral3ForConditionalGeneration with a Mistral4 text model (Mistral Small 4; --only mistral4):
                  latent attention, YaRN, Llama 4's temperature, experts routed by softmax within groups;
                  and mistral4_gguf, llama.cpp's conversion (mistral4).
+  qwen2_5_vl/    Qwen2_5_VLForConditionalGeneration as released (a flat config.json, mrope, model.* and visual.*
+                 tensors; --only qwen2_5_vl, after qwen3_vl, whose tokenizer it takes): its language model, for text.
   qwen3_vl/      Qwen3VLForConditionalGeneration (Qwen3-VL): its language model (interleaved multimodal RoPE,
                  which for text is Qwen3's) beside a one-block vision tower; qwen3_vl_moe_gguf, a
                  Qwen3-VL-MoE (8 experts, 3 per token, fused as released) as llama.cpp converts it
@@ -664,6 +666,44 @@ def qwen3_vl_fixtures(out: Path) -> None:
         shutil.copy(out / "qwen3_vl" / name, out / "qwen3_vl_moe" / name)
     emit_llamacpp_gguf(out / "qwen3_vl_moe_gguf", out / "qwen3_vl_moe", moe, cases, 600,
                        sentencepiece_class="qwen3vl.Qwen3VLMoeTextModel", outtype="bf16")
+
+
+def qwen2_5_vl_fixtures(out: Path) -> None:
+    """Qwen2.5-VL's language model as released (--only qwen2_5_vl): Qwen2_5_VLForConditionalGeneration with a
+    one-block vision tower, its config.json flat as the Hub's (the language model's fields at the top,
+    rope_scaling of type mrope) and its tensors under the names of the first releases (model.*, visual.*,
+    lm_head), which transformers is checked to read back to the same logits."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+    text = llama_like(**SMALL, pad_token_id=0, use_sliding_window=False,
+                      rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": [2, 1, 1]})
+    vision = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32, patch_size=8,
+                  fullatt_block_indexes=[0], window_size=16)
+    model = bf16(build_model(Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLConfig(
+        text_config=text, vision_config=vision, tie_word_embeddings=False), 5801))
+    cases = make_sequences(600, 5811)
+
+    def save_released(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        flat = {k: v for k, v in cfg["text_config"].items() if k not in ("rope_parameters", "model_type", "dtype")}
+        rope = cfg["text_config"]["rope_parameters"]
+        flat.update(rope_theta=rope["rope_theta"], rope_scaling={"type": "mrope", "mrope_section": rope["mrope_section"]})
+        cfg.pop("text_config")
+        (folder / "config.json").write_text(json.dumps({**cfg, **flat}, indent=1) + "\n")
+        tensors = load_file(str(folder / "model.safetensors"))
+        renamed = {}
+        for name, value in tensors.items():
+            if name.startswith("model.language_model."):
+                name = "model." + name[len("model.language_model."):]
+            elif name.startswith("model.visual."):
+                name = name[len("model."):]
+            renamed[name] = value
+        save_file(renamed, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+    emit_released(out, "qwen2_5_vl", model, cases, saver=save_released, tokenizer_from=None, vocab=600)
+    assert "text_config" not in json.loads((out / "qwen2_5_vl" / "config.json").read_text())
+    for name in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "qwen3_vl" / name, out / "qwen2_5_vl" / name)
 
 
 def seed_oss_fixtures(out: Path) -> None:
@@ -2404,7 +2444,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
-        "qwen3_vl": qwen3_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
+        "qwen3_vl": qwen3_vl_fixtures, "qwen2_5_vl": qwen2_5_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
         "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
