@@ -13,7 +13,9 @@ constexpr std::array<std::string_view, 1> kLlamaGguf{"llama"};
 // Qwen2's for text.
 constexpr std::array<std::string_view, 3> kQwen2Types{"qwen2", "qwen2_vl_text", "qwen2_5_vl_text"};
 constexpr std::array<std::string_view, 2> kQwen2Wrappers{"qwen2_vl", "qwen2_5_vl"};
-constexpr std::array<std::string_view, 1> kQwen2Gguf{"qwen2"};
+// qwen2vl: Qwen2-VL's and Qwen2.5-VL's language models as llama.cpp converts them (Qwen2's tensors; their
+// multimodal RoPE sections, rope.dimension_sections, turn a text token as plain RoPE does).
+constexpr std::array<std::string_view, 2> kQwen2Gguf{"qwen2", "qwen2vl"};
 // qwen3_vl_text: Qwen3-VL's language model (Qwen3VLForConditionalGeneration, qwen3_vl, holds it
 // beside its vision tower; GGUF qwen3vl). Its interleaved multimodal RoPE gives every dimension
 // the same position for text, which is Qwen3's RoPE.

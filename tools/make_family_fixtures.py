@@ -672,7 +672,8 @@ def qwen2_5_vl_fixtures(out: Path) -> None:
     """Qwen2.5-VL's language model as released (--only qwen2_5_vl): Qwen2_5_VLForConditionalGeneration with a
     one-block vision tower, its config.json flat as the Hub's (the language model's fields at the top,
     rope_scaling of type mrope) and its tensors under the names of the first releases (model.*, visual.*,
-    lm_head), which transformers is checked to read back to the same logits."""
+    lm_head), which transformers is checked to read back to the same logits; and qwen2_5_vl_gguf, llama.cpp's
+    conversion (qwen2vl)."""
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
     text = llama_like(**SMALL, pad_token_id=0, use_sliding_window=False,
                       rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": [2, 1, 1]})
@@ -704,6 +705,8 @@ def qwen2_5_vl_fixtures(out: Path) -> None:
     assert "text_config" not in json.loads((out / "qwen2_5_vl" / "config.json").read_text())
     for name in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "qwen3_vl" / name, out / "qwen2_5_vl" / name)
+    emit_llamacpp_gguf(out / "qwen2_5_vl_gguf", out / "qwen2_5_vl", model, cases, 600,
+                       sentencepiece_class="qwenvl.Qwen2VLModel", outtype="bf16")
 
 
 def seed_oss_fixtures(out: Path) -> None:

@@ -420,9 +420,11 @@ TEST_CASE("granite_swa and granitemoe_swa (Granite's sliding-window releases: sl
   }
 }
 
-TEST_CASE("qwen2_5_vl (Qwen2.5-VL as released: a flat config.json, mrope, model.* beside visual.*) matches transformers",
-          "[gpu][cpu][reference][families]") {
+TEST_CASE("qwen2_5_vl (Qwen2.5-VL as released: a flat config.json, mrope, model.* beside visual.*) and llama.cpp's GGUF "
+          "(qwen2vl) match transformers", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("qwen2_5_vl");
+  check_all_cases_in_one_step("qwen2_5_vl_gguf");
+  CHECK(ModelFiles::open(test::fixture("models/qwen2_5_vl_gguf/model.gguf")).spec().arch == Architecture::Qwen2);
   const ModelFiles model = ModelFiles::open(test::fixture("models/qwen2_5_vl"));
   CHECK(model.spec().arch == Architecture::Qwen2);
   CHECK((model.spec().rope.type == "default" && model.spec().rope.theta == 1e6 && model.spec().attention_bias));
@@ -1160,7 +1162,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
