@@ -586,7 +586,7 @@ def mistral4_fixtures(out: Path) -> None:
     then 4 experts of 16 in 2 groups, 2 per token by softmax scores from the group with the best two,
     renormalized, beside a shared expert; the experts as transformers 5 holds them (3-D tensors); and
     mistral4_gguf, llama.cpp's conversion (mistral4: deepseek2's tensors; no temperature key, so its
-    reference is the model without the temperature, as llama.cpp reads the file)."""
+    cases are the ones within the temperature's period, where the two agree, their logits mistral4's)."""
     from transformers import Mistral4Config
     text = Mistral4Config(vocab_size=600, hidden_size=32, intermediate_size=64, moe_intermediate_size=16,
                           num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4, n_routed_experts=4,
@@ -605,8 +605,8 @@ def mistral4_fixtures(out: Path) -> None:
             if hasattr(layer.mlp, "gate"):
                 layer.mlp.gate.weight.mul_(8.0)
     model = bf16(model)
-    cases = make_sequences(600, 5611)
-    long = [seqs for name, seqs in cases if name == "long"][0]
+    cases = small_cases(5611)
+    long = cases[2][1]
     cold = copy.deepcopy(config)  # the same weights without the temperature
     cold.text_config.rope_parameters["llama_4_scaling_beta"] = 0.0
     twin = build_model(Mistral3ForConditionalGeneration, cold, 5601)
@@ -616,8 +616,10 @@ def mistral4_fixtures(out: Path) -> None:
     emit(out / "mistral4", model, cases, saver=save_bf16(model), vocab=600)
     tiny_tokenizer(out / "mistral4", 600, "LlamaTokenizer", {"bos": "<s>", "eos": "</s>"}, [], True, MISTRAL_TEMPLATE,
                    add_bos_token=True, legacy=False)
-    twin = bf16(twin)
-    emit_llamacpp_gguf(out / "mistral4_gguf", out / "mistral4", twin, cases, 600, outtype="bf16",
+    # The GGUF's cases stop short of the temperature's period (16): its single and batch logits are
+    # mistral4's, its long case the first 15 tokens of mistral4's.
+    within = cases[:2] + [("long", [long[0][:15]])]
+    emit_llamacpp_gguf(out / "mistral4_gguf", out / "mistral4", model, within, 600, outtype="bf16",
                        prelude="import conversion.mistral3 as m; "
                                "m.Mistral3Model.Mistral4Model.set_vocab = lambda self: self._set_vocab_sentencepiece()")
 
@@ -681,7 +683,7 @@ def qwen2_5_vl_fixtures(out: Path) -> None:
                   fullatt_block_indexes=[0], window_size=16)
     model = bf16(build_model(Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLConfig(
         text_config=text, vision_config=vision, tie_word_embeddings=False), 5801))
-    cases = make_sequences(600, 5811)
+    cases = small_cases(5811)
 
     def save_released(folder: Path) -> None:
         save_bf16(model)(folder)
