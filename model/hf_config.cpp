@@ -42,8 +42,9 @@ RopeSpec read_rope_parameters(const json::object* params, double theta, int64_t 
   if (auto t = s.number("rope_theta")) rope.theta = *t;
   rope.type = s.string("rope_type").value_or(s.string("type").value_or("default"));
   if (rope.type == "su") rope.type = "longrope";  // Phi-3's first configs' name for it
-  // Qwen2-VL's multimodal RoPE gives a text token the same position in each of its sections: plain RoPE.
-  if (rope.type == "mrope") rope.type = "default";
+  // Qwen2-VL's multimodal RoPE (mrope_section: its sections of the head) gives a text token the same
+  // position in each section: plain RoPE.
+  if (rope.type == "mrope" && s.find("mrope_section") != nullptr) rope.type = "default";
   if (rope.type == "default") return rope;
   if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn" && rope.type != "dynamic" &&
       rope.type != "longrope" && rope.type != "proportional") {

@@ -31,12 +31,12 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  modeling code is not on PyPI: the reference is Qwen2ForCausalLM (whose layers are
                  Llama's plus q/k/v biases, here all zero, and which slides the same layers) with
                  forward hooks clamping the three projections.
-  llama_yarn/    LlamaForCausalLM with YaRN (factor 4 over an original 32 positions, so the 70-token
+  llama_yarn/    LlamaForCausalLM with YaRN (factor 4 over an original 32 positions, so the 40-token
                  case runs far past it, and its attention factor 0.1·ln 4 + 1).
   phi3/          Phi3ForCausalLM: fused qkv_proj and gate_up_proj, a sliding window of 8 over both layers,
                  LongRoPE with random short and long factor sets, max_position_embeddings = original
                  context = 128: the short set, which transformers uses for every case here.
-  phi3_long/     the same weights with an original context of 32 (scale 4), only the 70-token case:
+  phi3_long/     the same weights with an original context of 32 (scale 4), only the long case (40 tokens):
                  transformers takes the long set past the original context, and troupe, serving 128
                  positions, takes it for every position (as vLLM and llama.cpp); attention factor
                  sqrt(1 + ln 4 / ln 32). Its model.safetensors.index.json points at phi3's weights.
@@ -202,7 +202,16 @@ import make_model_fixtures as base  # noqa: E402
 from make_bench_models import write_imatrix_gguf  # noqa: E402
 from make_tokenizer_fixtures import write_gemma4_tokenizer, write_llama4_tokenizer  # noqa: E402
 from make_model_fixtures import (BOS_ID, EOS_ID, INIT_STD, NORM_JITTER, build_model, logits_cases,  # noqa: E402
-                                 make_sequences, run_logits, write_reference)
+                                 run_logits, write_reference)
+
+# The long case of this script's fixtures: 40 tokens (make_model_fixtures' llama, qwen2 and qwen3 keep
+# 70, past llama's original context of 64), enough to cross every window, period and original context
+# here, and 30 rows of logits fewer per fixture for the tree that travels to a lent GPU.
+FAMILY_LONG = 40
+
+
+def make_sequences(vocab: int, seed: int, long: int = FAMILY_LONG) -> list:
+    return base.make_sequences(vocab, seed, long)
 
 import gguf  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
@@ -467,7 +476,7 @@ def llama_variant_fixtures(out: Path) -> None:
     emit(out / "llama_yarn", yarn, make_sequences(600, 711), saver=save_bf16(yarn))
     dynamic = bf16(build_model(LlamaForCausalLM, LlamaConfig(**llama_like(max_position_embeddings=35, rope_parameters={
         "rope_type": "dynamic", "factor": 2.0, "rope_theta": 10_000.0})), 808))
-    long_only = [c for c in make_sequences(600, 811) if c[0] == "long"]
+    long_only = [c for c in make_sequences(600, 811, long=70) if c[0] == "long"]
     assert len(long_only[0][1][0]) == 70
     emit(out / "llama_dynamic", dynamic, long_only, saver=save_bf16(dynamic))
 
@@ -556,7 +565,7 @@ SMALL = dict(hidden_size=32, intermediate_size=64, head_dim=8)
 def ministral3_fixtures(out: Path) -> None:
     """Ministral 3 as it is released (Mistral3ForConditionalGeneration holding a ministral3 text model):
     YaRN with mscale = mscale_all_dim, and Llama 4's attention temperature, whose period here (16
-    positions) the longer sequences cross four times; and llama.cpp's conversion (mistral3)."""
+    positions) the long sequence crosses twice; and llama.cpp's conversion (mistral3)."""
     from transformers import Ministral3Config
     text = Ministral3Config(**llama_like(**SMALL, sliding_window=None, rope_parameters={
         "rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16, "beta_fast": 32.0,
@@ -1861,7 +1870,7 @@ def quantized_types_fixture(out: Path, name: str = "qwen3_gguf_mixed", types: di
                "--output-tensor-type", output]
     imatrix = folder / "imatrix.gguf"
     if any(t.startswith(("iq1", "iq2", "iq3")) for t in types.values()):
-        write_imatrix(model, make_sequences(600, seed + 20), imatrix)
+        write_imatrix(model, make_sequences(600, seed + 20, long=70), imatrix)
         command += ["--imatrix", str(imatrix)]
     for pattern, qtype in types.items():
         command += ["--tensor-type", f"{pattern}={qtype}"]
@@ -2062,7 +2071,7 @@ def spread_router(model, seed: int, bias: bool) -> None:
 def emit_gguf_only(out: Path, name: str, model, seed: int, eos: str, symbols: list, add_bos_token: bool,
                    converter: str) -> None:
     """A family's tiny model only as llama.cpp's converter writes it (out/name), from a bfloat16
-    Hugging Face folder made for the conversion and removed after; cases without the 70-token one.
+    Hugging Face folder made for the conversion and removed after; cases without the long one.
     Saves the tree the Hugging Face twin would take where another fixture covers that format."""
     source = out / f"{name}.src"
     if source.exists():

@@ -178,10 +178,14 @@ def check_randomized(model) -> None:
 # reference logits
 
 
-def make_sequences(vocab: int, seed: int) -> list[tuple[str, list[list[int]]]]:
+def make_sequences(vocab: int, seed: int, long: int | None = None) -> list[tuple[str, list[list[int]]]]:
+    """CASES' sequences, drawn from `seed`; `long` tokens in the long case instead of 70 (its first
+    `long` of the same draw)."""
     rng = np.random.default_rng(seed)
     out = []
     for name, lengths in CASES:
+        if long is not None and name == "long":
+            lengths = [long]
         seqs = [rng.integers(0, vocab, size=n).tolist() for n in lengths]
         out.append((name, seqs))
     return out

@@ -358,7 +358,7 @@ TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "
   SECTION("an unknown architecture lists the supported ones") {
     auto b = minimal_gguf("phi2", 1);
     CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi2"))),
-                      Contains("phi2") && Contains("supported: llama, qwen2, qwen3") && Contains("phi3"));
+                      Contains("phi2") && Contains("supported: llama, qwen2, qwen2vl, qwen3") && Contains("phi3"));
   }
 }
 
