@@ -221,20 +221,37 @@ LLAMA4_SPLIT = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm
                 r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
+def split_byte_level_bpe(split: str, specials: list, corpus: list, vocab_size: int):
+    """A byte-level BPE tokenizer of `vocab_size` tokens (its special tokens last) whose pre-tokenizer
+    splits by the expression `split`, then maps bytes (ByteLevel without its own expression), trained
+    on `corpus`: the layout of tiktoken-style vocabularies' tokenizer.json (Llama 4's, Kimi K2's)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(split), "isolated"),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=vocab_size - len(specials), show_progress=False,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.add_special_tokens(specials)
+    return tok
+
+
+def pack_json_and_gguf(name: str, folder: Path, size: int, corpus: list) -> None:
+    """NAME/'s expectations (write_json_and_gguf_expectations) and its two files packed."""
+    rows = write_json_and_gguf_expectations(name, folder / "tokenizer.json", name, False, corpus)
+    pack(folder / "tokenizer.gguf")
+    pack(folder / "tokenizer.json")
+    print(f"{name}: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+
+
 def write_llama4_tokenizer(folder: Path, corpus: list, vocab_size: int, chat_template: str | None = None) -> int:
     """folder/tokenizer.json and tokenizer_config.json: a vocabulary of `vocab_size` tokens in the
     layout of Llama 4's tokenizer.json (byte-level BPE, GPT-4o's split expression then ByteLevel
     without its own, <|begin_of_text|> added in front, the special tokens last, <|eot|> ending a turn),
     trained on `corpus`. Returns the vocabulary's size."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import processors
     folder.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LLAMA4_SPLIT), "isolated"),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=vocab_size - len(LLAMA4_SPECIALS), show_progress=False,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.add_special_tokens(LLAMA4_SPECIALS)
+    tok = split_byte_level_bpe(LLAMA4_SPLIT, LLAMA4_SPECIALS, corpus, vocab_size)
     bos = tok.token_to_id("<|begin_of_text|>")
     tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", bos)])
     tok.save(str(folder / "tokenizer.json"))
@@ -272,10 +289,7 @@ def write_llama4_fixture(corpus: list) -> None:
     # real tokenizer gives, and of this one cannot), the merges, the special tokens as control ones.
     converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "llama", "Llama4Model", "llama4",
                          patch="c.Llama4Model.get_vocab_base_pre = lambda self, tokenizer: 'llama4'")
-    rows = write_json_and_gguf_expectations("llama4-bpe", folder / "tokenizer.json", "llama4-bpe", False, corpus)
-    pack(folder / "tokenizer.gguf")
-    pack(folder / "tokenizer.json")
-    print(f"llama4-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+    pack_json_and_gguf("llama4-bpe", folder, size, corpus)
 
 
 # Kimi K2's split expression, as its tokenization_kimi.py gives it to tiktoken (Han runs first; the
@@ -293,26 +307,16 @@ def write_kimi_k2_fixture(corpus: list) -> None:
     vocabulary as llama.cpp's converter writes Kimi K2's (DeepseekV2Model.set_vocab: tokenizer.ggml.model
     gpt2, pre kimi-k2, the merges, the special tokens as control ones). Kimi K2 ships tiktoken.model,
     which llama.cpp's converter turns into the same merges; its tokenizer is not on PyPI."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     folder = FIXTURES / "kimi-k2-bpe"
     folder.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(KIMI_K2_SPLIT), "isolated"),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=1200 - len(KIMI_K2_SPECIALS), show_progress=False,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.add_special_tokens(KIMI_K2_SPECIALS)
+    tok = split_byte_level_bpe(KIMI_K2_SPLIT, KIMI_K2_SPECIALS, corpus, 1200)
     tok.save(str(folder / "tokenizer.json"))
     (folder / "tokenizer_config.json").write_text(json.dumps(
         {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "[BOS]", "eos_token": "[EOS]"}, indent=1) + "\n")
     size = tok.get_vocab_size()
     converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "deepseek", "DeepseekV2Model", "deepseek2",
                          patch="c.DeepseekV2Model.get_vocab_base_pre = lambda self, tokenizer: 'kimi-k2'")
-    rows = write_json_and_gguf_expectations("kimi-k2-bpe", folder / "tokenizer.json", "kimi-k2-bpe", False, corpus)
-    pack(folder / "tokenizer.gguf")
-    pack(folder / "tokenizer.json")
-    print(f"kimi-k2-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+    pack_json_and_gguf("kimi-k2-bpe", folder, size, corpus)
 
 
 def write_gemma4_fixture(corpus: list) -> None:
@@ -323,10 +327,7 @@ def write_gemma4_fixture(corpus: list) -> None:
     folder = FIXTURES / "gemma4-bpe"
     size = write_gemma4_tokenizer(folder, corpus, 1800)
     converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "gemma", "Gemma4Model", "gemma4")
-    rows = write_json_and_gguf_expectations("gemma4-bpe", folder / "tokenizer.json", "gemma4-bpe", False, corpus)
-    pack(folder / "tokenizer.gguf")
-    pack(folder / "tokenizer.json")
-    print(f"gemma4-bpe: {size} tokens, {sum(len(r['ids']) for r in rows)} ids")
+    pack_json_and_gguf("gemma4-bpe", folder, size, corpus)
 
 
 # Characters whose Unicode general category differs between Oniguruma's tables (libonig 6.9.8:
