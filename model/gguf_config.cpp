@@ -515,6 +515,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.activation = family->activation;
   spec.gated_mlp = family->gated_mlp;
   spec.sandwich_norms = family->sandwich_norms;
+  if (family->arch == Architecture::Gemma) set_gemma_scales(spec, /*is_27b=*/false);  // Gemma 1: norms hold their + 1
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
   if (family->arch == Architecture::Gemma4) read_gemma4(gguf, arch, spec);

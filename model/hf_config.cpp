@@ -602,14 +602,15 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->layer_norm) spec.rms_eps = cfg.number("layer_norm_eps").value_or(1e-5);
   // Gemma2Config and CohereConfig tie the embeddings unless told otherwise.
   const bool gemma2 = family->arch == Architecture::Gemma2;
+  const bool gemma1 = family->arch == Architecture::Gemma;
   const bool cohere = family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2;
   const bool ernie = family->arch == Architecture::Ernie45 || family->arch == Architecture::Ernie45Moe;
   // LFM2's released configs say tie_embedding (Lfm2Config takes it for tie_word_embeddings, true
   // by default); Ernie4_5Config ties them by default too.
   spec.tie_word_embeddings = cfg.boolean(lfm2 && cfg.present("tie_embedding") ? "tie_embedding" : "tie_word_embeddings")
-                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma2 || cohere || lfm2 || ernie));
+                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma1 || gemma2 || cohere || lfm2 || ernie));
   const bool gemma = family->gemma_scaling;
-  const bool gemma3 = gemma && !gemma2;  // Gemma 3: global base 1,000,000, local layers 10,000
+  const bool gemma3 = gemma && !gemma2 && !gemma1;  // Gemma 3: global base 1,000,000, local layers 10,000
   const double default_theta = gemma3 || lfm2 || family->arch == Architecture::SolarOpen ? 1'000'000.0
                                : family->arch == Architecture::GptOss ? 150'000.0
                                : ernie ? 500'000.0  // Ernie4_5Config's
@@ -642,6 +643,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
       cfg.fail("swiglu_limit and swiglu_alpha other than gpt-oss's 7 and 1.702 are not supported");
     }
     spec.activation = Activation::SwigluOai;
+  } else if (gemma1 && cfg.string("hidden_act").value_or("") == "gelu" && !cfg.string("hidden_activation")) {
+    spec.activation = Activation::GeluTanh;  // Gemma 1's releases say "gelu" and mean the tanh approximation (GemmaConfig)
   } else {
     spec.activation = activation(cfg, family->activation);
   }
@@ -667,7 +670,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (gemma) {
     spec.norm_weight_offset = 1.0;
     spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
-    spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(256.0));
+    // Gemma 1 scales q·k by 1/√head_dim (it has no query_pre_attn_scalar).
+    spec.attention_scale = 1.0 / std::sqrt(cfg.number("query_pre_attn_scalar").value_or(gemma1 ? static_cast<double>(spec.head_dim) : 256.0));
   }
   spec.clip_qkv = cfg.number("clip_qkv").value_or(0.0);
   const bool granite = family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||

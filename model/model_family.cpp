@@ -46,6 +46,8 @@ constexpr std::array<std::string_view, 1> kLlama4Wrappers{"llama4"};
 constexpr std::array<std::string_view, 1> kLlama4Gguf{"llama4"};
 // Llama 4's MLP block is its feed_forward (the router, experts and shared_expert inside it).
 constexpr std::array<TensorRename, 1> kLlama4Renames{{{".feed_forward.", ".mlp."}}};
+constexpr std::array<std::string_view, 1> kGemmaTypes{"gemma"};
+constexpr std::array<std::string_view, 1> kGemmaGguf{"gemma"};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
 constexpr std::array<std::string_view, 1> kGemma2Gguf{"gemma2"};
 constexpr std::array<std::string_view, 1> kIQuestTypes{"iquestcoder"};
@@ -174,8 +176,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 43>& families() {
-  static const std::array<ModelFamily, 43> all{{
+const std::array<ModelFamily, 44>& families() {
+  static const std::array<ModelFamily, 44> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -189,6 +191,10 @@ const std::array<ModelFamily, 43>& families() {
       // attention temperature past the original context.
       {.arch = Architecture::Ministral3, .hf_model_types = kMinistral3Types, .gguf_architectures = kMinistral3Gguf,
        .gguf_permuted_qk = true},
+      // Gemma (Gemma 1: 2B, 7B; CodeGemma): Llama's layers with (1 + w) RMSNorms, embeddings × √hidden,
+      // GELU-tanh, heads of head_dim (256) whatever hidden / heads is, tied embeddings.
+      {.arch = Architecture::Gemma, .hf_model_types = kGemmaTypes, .gguf_architectures = kGemmaGguf,
+       .gemma_scaling = true, .activation = Activation::GeluTanh},
       // Gemma 2: Gemma 3 without q/k norms and local RoPE, with soft-capped attention and logits.
       {.arch = Architecture::Gemma2, .hf_model_types = kGemma2Types, .gguf_architectures = kGemma2Gguf,
        .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},

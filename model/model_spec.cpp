@@ -35,6 +35,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::SolarOpen: return "solar_open";
     case Architecture::Gemma4: return "gemma4";
     case Architecture::Llama4: return "llama4";
+    case Architecture::Gemma: return "gemma";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Gemma3: return "gemma3";
     case Architecture::Granite: return "granite";

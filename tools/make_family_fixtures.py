@@ -45,6 +45,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
   phi3_partial/  Phi-4-mini's partial rotary: partial_rotary_factor 0.75 (12 of 16 dimensions rotated,
                  6 factors a set), original context 128; and phi3_partial_gguf, its llama.cpp conversion
                  (rope.dimension_count 12).
+  gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
+                 released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
                  attention scores (cap 2.0) and logits (cap 1.5) — small caps, so that they bite on
                  random weights —, query_pre_attn_scalar 24, sandwich norms, GELU-tanh, tied.
@@ -524,6 +526,30 @@ def gemma2_config(query_pre_attn_scalar: int) -> Gemma2Config:
         sliding_window=8, final_logit_softcapping=1.5, attn_logit_softcapping=2.0, initializer_range=INIT_STD,
         bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=0,
         rope_parameters={"rope_type": "default", "rope_theta": 10_000.0})
+
+
+def gemma_fixtures(out: Path) -> None:
+    """Gemma 1 (GemmaForCausalLM; --only gemma): (1 + w) norms, embeddings × √hidden, GELU-tanh (its
+    released configs' legacy "gelu", as GemmaConfig reads it), heads of 16 over a hidden size of 32,
+    one key/value head, tied embeddings; and gemma_gguf, llama.cpp's conversion (gemma)."""
+    from transformers import GemmaConfig, GemmaForCausalLM
+    config = GemmaConfig(vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=1, head_dim=16, hidden_act="gelu", max_position_embeddings=128,
+                         rms_norm_eps=1e-6, tie_word_embeddings=True, initializer_range=INIT_STD, bos_token_id=BOS_ID,
+                         eos_token_id=EOS_ID, pad_token_id=0, rope_parameters={"rope_type": "default", "rope_theta": 10_000.0})
+    model = bf16(build_gemma(config, 5901, GemmaForCausalLM))
+    cases = small_cases(5911)
+
+    def save_released(folder: Path) -> None:  # config.json as Gemma 1 is released: hidden_act "gelu"
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg["hidden_act"] = "gelu"
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    emit(out / "gemma", model, cases, saver=save_released)
+    tiny_tokenizer(out / "gemma", 384, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
+                   ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
+    emit_llamacpp_gguf(out / "gemma_gguf", out / "gemma", model, cases, 384, outtype="bf16")
 
 
 def gemma2_fixtures(out: Path) -> None:
@@ -2456,7 +2482,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
     print("gpt_oss_mxfp4: transformers' MXFP4 loader reproduces gpt_oss's logits")
 
 
-SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
+SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma": gemma_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "qwen2_5_vl": qwen2_5_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
         "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,

@@ -35,7 +35,7 @@ from test_generate_parity import assert_matches_reference, collect_stream, entri
 from troupe_server import TroupeServer, http_request, metric_total
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
-FAMILIES = ["gemma3", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3", "mistral4", "mistral4_gguf",
+FAMILIES = ["gemma3", "gemma", "gemma_gguf", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3", "mistral4", "mistral4_gguf",
             "qwen3_vl", "qwen2_5_vl", "qwen3_vl_moe", "minimax_m2", "seed_oss", "lfm2", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_moe_gguf", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "lfm2_vl", "lfm3_vl", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
             "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3_fp8"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
@@ -76,7 +76,8 @@ ONE_KV_HEAD = {"lfm2": (1, 8), "lfm2_moe": (1, 8), "lfm2_moe_gguf": (1, 8), "gra
                "ernie4_5_moe_gguf": (4, 8), "nemotron_h": (1, 8), "nemotron_h_gguf": (1, 8), "nemotron_h_moe": (1, 8),
                "nemotron_h_moe_gguf": (1, 8), "nemotron_h_latent": (1, 8),
                "nemotron_h_latent_gguf": (1, 8), "falcon_h1": (3, 8), "falcon_h1_gguf": (3, 8), "lfm3": (3, 8), "lfm2_vl": (1, 8), "lfm3_vl": (3, 8), "arcee": (2, 8),
-               "arcee_gguf": (2, 8), "ministral": (4, 8), "solar_open": (2, 8)}
+               "arcee_gguf": (2, 8), "ministral": (4, 8), "solar_open": (2, 8),
+               "gemma": (2, 16), "gemma_gguf": (2, 16)}
 # Gemma 4's layers hold heads of two sizes (bfloat16): its sliding ones two KV heads of 8, its full ones one
 # of 16; gemma4 has three sliding and two full layers, gemma4_moe two and one. Values per token and plane:
 # gemma4_e's last two layers use layers 3's and 2's keys and values and hold none (three sliding layers
