@@ -23,6 +23,24 @@ void set_gemma_scales(ModelSpec& spec, bool is_27b) {
   spec.attention_scale = 1.0 / std::sqrt(static_cast<double>(is_27b ? spec.hidden_size / spec.num_heads : spec.head_dim));
 }
 
+// A per-layer array of flags at `key` (booleans, or integers read as nonzero), or nullopt when the
+// key holds no array; an array that does not list every layer is an error.
+std::optional<std::vector<bool>> per_layer_flags(const GgufFile& gguf, const std::string& key, int64_t layers) {
+  const GgufValue* v = gguf.find(key);
+  if (v == nullptr || v->type != GgufValueType::ARRAY) return std::nullopt;
+  std::vector<bool> flags;
+  if (v->element_type == GgufValueType::BOOL) {
+    flags = std::get<std::vector<bool>>(v->value);
+  } else {
+    for (const int64_t x : *gguf.get_int_array(key)) flags.push_back(x != 0);
+  }
+  if (static_cast<int64_t>(flags.size()) != layers) {
+    throw ModelError(gguf.path().string() + ": " + key + " has " + std::to_string(flags.size()) + " entries for " +
+                     std::to_string(layers) + " layers");
+  }
+  return flags;
+}
+
 // Which layers slide, as llama.cpp reads attention.sliding_window_pattern: a per-layer array
 // (true: sliding), or a period n (every n-th layer global), `default_period` when absent.
 void read_window_pattern(const GgufFile& gguf, const std::string& arch, int64_t window, int64_t default_period,
@@ -30,18 +48,8 @@ void read_window_pattern(const GgufFile& gguf, const std::string& arch, int64_t 
   const std::string source = gguf.path().string();
   std::vector<bool> sliding(static_cast<std::size_t>(spec.num_layers));
   const std::string pattern_key = arch + ".attention.sliding_window_pattern";
-  if (const GgufValue* v = gguf.find(pattern_key); v != nullptr && v->type == GgufValueType::ARRAY) {
-    std::vector<bool> per_layer;
-    if (v->element_type == GgufValueType::BOOL) {
-      per_layer = std::get<std::vector<bool>>(v->value);
-    } else {
-      for (const int64_t x : *gguf.get_int_array(pattern_key)) per_layer.push_back(x != 0);
-    }
-    if (per_layer.size() != sliding.size()) {
-      throw ModelError(source + ": " + pattern_key + " has " + std::to_string(per_layer.size()) + " entries for " +
-                       std::to_string(spec.num_layers) + " layers");
-    }
-    sliding = per_layer;
+  if (auto per_layer = per_layer_flags(gguf, pattern_key, spec.num_layers)) {
+    sliding = std::move(*per_layer);
   } else {
     const int64_t period = gguf.get_int(pattern_key).value_or(default_period);
     if (period <= 0) throw ModelError(source + ": " + pattern_key + " must be positive");
@@ -613,15 +621,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
   // Granite's sliding-window releases: the layers that turn, as llama.cpp reads attention.rope_pattern
   // (true: RoPE); one base for all (llama.cpp's converter writes no per-layer base).
-  if (const std::string key = arch + ".attention.rope_pattern"; family->arch == Architecture::GraniteSwa && gguf.find(key)) {
-    std::vector<bool> rope;
-    if (const GgufValue* v = gguf.find(key); v->type == GgufValueType::ARRAY && v->element_type == GgufValueType::BOOL) {
-      rope = std::get<std::vector<bool>>(v->value);
-    } else if (const auto ints = gguf.get_int_array(key)) {
-      for (const int64_t x : *ints) rope.push_back(x != 0);
-    }
-    if (static_cast<int64_t>(rope.size()) != spec.num_layers) fail(key + " does not list every layer");
-    spec.layer_rope = rope;
+  if (family->arch == Architecture::GraniteSwa) {
+    if (auto rope = per_layer_flags(gguf, arch + ".attention.rope_pattern", spec.num_layers)) spec.layer_rope = std::move(*rope);
   }
 
   if (auto bos = gguf.get_int("tokenizer.ggml.bos_token_id")) spec.bos_token_id = static_cast<int32_t>(*bos);

@@ -130,6 +130,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   all_reduce(x_.data(), tokens * h);
   if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
   if (spec_.per_layer_input_size > 0) per_layer_inputs(ids);
+  step_query_scales(positions);
   for (auto& layer : layers_) {
     run_layer(layer, batch, positions);
     if (!layer.per_layer_norm.empty()) run_per_layer_input(layer, tokens);
@@ -182,15 +183,19 @@ void CpuBackend::norm_rows(const float* x, const float* weight, float* out, int6
   }
 }
 
-const float* CpuBackend::query_scales(int64_t layer, const std::vector<int32_t>& positions) {
-  if (!spec_.temperature_in(layer)) return nullptr;
-  query_scale_.resize(positions.size());
+void CpuBackend::step_query_scales(const std::vector<int32_t>& positions) {
+  query_scale_.clear();
+  if (!spec_.attention_temperature.active()) return;
   bool any = false;
-  for (std::size_t t = 0; t < positions.size(); ++t) {
-    query_scale_[t] = spec_.attention_temperature.at(positions[t]);
-    any = any || query_scale_[t] != 1.0f;
+  for (const int32_t p : positions) {
+    query_scale_.push_back(spec_.attention_temperature.at(p));
+    any = any || query_scale_.back() != 1.0f;
   }
-  return any ? query_scale_.data() : nullptr;
+  if (!any) query_scale_.clear();  // every position below the temperature's period
+}
+
+const float* CpuBackend::query_scales(int64_t layer) const {
+  return !query_scale_.empty() && spec_.temperature_in(layer) ? query_scale_.data() : nullptr;
 }
 
 const float* CpuBackend::normed_input(const std::vector<float>& norm, int64_t tokens) {
@@ -322,7 +327,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     project_input(L.attention_norm, L.latent->input_projection(), qkv_.data());
     const cpu::PagedKv latent_kv{L.k_cache.data(), L.k_cache.data(), block_size_, L.kv_heads, d, kv_dtype_};
     L.latent->forward(qkv_.data(), batch, positions.data(), latent_kv, L.attention, *L.inv_freq, attn_.data(),
-                      latent_scratch_, pool_.get(), query_scales(L.index, positions));
+                      latent_scratch_, pool_.get(), query_scales(L.index));
   } else {
     // Sized per branch: latent attention's widths differ, and growing a vector back zero-fills.
     qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
@@ -365,7 +370,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         }
       }
     }
-    if (const float* scale = query_scales(L.index, positions)) {  // Llama 4's temperature (NoPE layers alone)
+    if (const float* scale = query_scales(L.index)) {  // Llama 4's temperature (NoPE layers alone)
       for (int64_t t = 0; t < tokens; ++t) {
         for (float* r = q + t * qkv_w; r != q + t * qkv_w + qw; ++r) *r *= scale[t];
       }

@@ -111,9 +111,11 @@ class CpuBackend final : public Backend {
   void run_per_layer_input(Layer& L, int64_t tokens);
   // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm).
   void norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const;
-  // Per token of the step, the factor the attention temperature puts on layer `layer`'s queries
-  // (into query_scale_), or null where it puts none (1 for every token, or not this layer).
-  const float* query_scales(int64_t layer, const std::vector<int32_t>& positions);
+  // The attention temperature's factor on each of the step's tokens' queries, once per step (into
+  // query_scale_, left empty when it is 1 for every token); and layer `layer`'s share of them: those
+  // factors, or null where it puts none (1 for every token, or not this layer).
+  void step_query_scales(const std::vector<int32_t>& positions);
+  const float* query_scales(int64_t layer) const;
   // The residual stream's `tokens` rows through `norm` (into xn_), or the stream itself without one.
   const float* normed_input(const std::vector<float>& norm, int64_t tokens);
   // Tensor parallelism: sums a row-parallel product's partial outputs over the ranks.
@@ -150,7 +152,7 @@ class CpuBackend final : public Backend {
   std::vector<float> per_layer_projection_norm_, per_layer_in_, per_layer_gate_;
   std::vector<float> state_scratch_;     // a recurrent layer's intermediate rows (its convolution's output)
   cpu::LatentScratch latent_scratch_;
-  std::vector<float> query_scale_;  // per token, the attention temperature's factor (query_scales)
+  std::vector<float> query_scale_;  // per token of the step, the attention temperature's factor; empty: none
   std::vector<float> local_logits_;      // a rank's vocabulary slice of the logits
   cpu::QuantizedActivations quantized_;  // the input of the next projection, as int8 blocks
 };
