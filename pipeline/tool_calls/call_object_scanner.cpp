@@ -140,6 +140,20 @@ std::size_t partial_tag_suffix(std::string_view text, std::string_view tag) {
   return 0;
 }
 
+std::size_t partial_tags_suffix(std::string_view text, std::span<const std::string_view> tags) {
+  std::size_t keep = 0;
+  for (const std::string_view t : tags) keep = std::max(keep, partial_tag_suffix(text, t));
+  return keep;
+}
+
+std::pair<std::size_t, std::size_t> find_first_tag(std::string_view text, std::span<const std::string_view> tags) {
+  std::pair<std::size_t, std::size_t> best{std::string_view::npos, 0};
+  for (const std::string_view t : tags) {
+    if (const std::size_t at = text.find(t); at < best.first) best = {at, t.size()};
+  }
+  return best;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);

@@ -4,8 +4,10 @@
 // canonical JSON text (JsonValueStream) while they arrive, so they can be streamed. Other keys are
 // read and ignored.
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pipeline/tool_calls/json_value_stream.hpp"
@@ -48,6 +50,10 @@ class CallObjectScanner {
 // Length of the longest end of `text` that is a proper prefix of `tag`: text that must be held
 // back because the next piece may complete the tag.
 std::size_t partial_tag_suffix(std::string_view text, std::string_view tag);
+// The same for the longest of several tags (one of which the next piece may complete).
+std::size_t partial_tags_suffix(std::string_view text, std::span<const std::string_view> tags);
+// The first of `tags` in `text`: its position and length (npos and 0 when none).
+std::pair<std::size_t, std::size_t> find_first_tag(std::string_view text, std::span<const std::string_view> tags);
 
 // `text` without the whitespace at either end (the XML-style formats' names and values).
 std::string_view trim(std::string_view text);

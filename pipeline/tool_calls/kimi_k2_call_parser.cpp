@@ -4,7 +4,7 @@
 #include <array>
 #include <utility>
 
-#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix, trim
+#include "pipeline/tool_calls/call_object_scanner.hpp"  // find_first_tag, partial_tags_suffix, trim
 #include "pipeline/tool_calls/xml_call_parser.hpp"      // whole_json_value
 
 namespace troupe {
@@ -14,15 +14,6 @@ constexpr std::array<std::string_view, 2> kSectionBegin{"<|tool_calls_section_be
 constexpr std::array<std::string_view, 2> kSectionEnd{"<|tool_calls_section_end|>", "<|tool_call_section_end|>"};
 constexpr std::string_view kCallBegin = "<|tool_call_begin|>", kArgumentBegin = "<|tool_call_argument_begin|>",
                            kCallEnd = "<|tool_call_end|>";
-
-// The first of `tags` in `s`: its position and length (npos when none).
-std::pair<std::size_t, std::size_t> find_first(std::string_view s, const std::array<std::string_view, 2>& tags) {
-  std::pair<std::size_t, std::size_t> best{std::string_view::npos, 0};
-  for (const std::string_view t : tags) {
-    if (const std::size_t at = s.find(t); at < best.first) best = {at, t.size()};
-  }
-  return best;
-}
 
 // "functions.get_weather:0" -> "get_weather".
 std::string_view name_of(std::string_view id) {
@@ -53,13 +44,9 @@ void KimiK2CallParser::drain(MessageDelta& out, bool at_end) {
   while (!pending_.empty() && !failed_) {
     switch (state_) {
       case State::Text: {
-        const auto [open, length] = find_first(pending_, kSectionBegin);
-        std::size_t end = open;
-        if (open == std::string::npos) {
-          std::size_t keep = 0;
-          for (const std::string_view t : kSectionBegin) keep = std::max(keep, at_end ? 0 : partial_tag_suffix(pending_, t));
-          end = pending_.size() - keep;
-        }
+        const auto [open, length] = find_first_tag(pending_, kSectionBegin);
+        const std::size_t end =
+            open != std::string::npos ? open : pending_.size() - (at_end ? 0 : partial_tags_suffix(pending_, kSectionBegin));
         out.content.append(pending_, 0, end);
         if (open == std::string::npos) {
           pending_.erase(0, end);
@@ -76,7 +63,7 @@ void KimiK2CallParser::drain(MessageDelta& out, bool at_end) {
           state_ = State::Id;
           continue;
         }
-        const auto [close, length] = find_first(rest, kSectionEnd);
+        const auto [close, length] = find_first_tag(rest, kSectionEnd);
         if (close == 0) {
           pending_.clear();
           state_ = State::Done;

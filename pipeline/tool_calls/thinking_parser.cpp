@@ -5,7 +5,7 @@
 #include <span>
 #include <utility>
 
-#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix
+#include "pipeline/tool_calls/call_object_scanner.hpp"  // partial_tag_suffix, find_first_tag
 
 namespace troupe {
 
@@ -29,23 +29,6 @@ std::span<const std::string_view> starts(ReasoningFormat format, const std::stri
 }
 std::span<const std::string_view> ends(ReasoningFormat format, const std::string_view& one) {
   return format == ReasoningFormat::Granite ? std::span<const std::string_view>(kGraniteEnd) : std::span(&one, 1);
-}
-
-// The first of `texts` in `s`: its position and length (npos when none).
-std::pair<std::size_t, std::size_t> find_first(std::string_view s, std::span<const std::string_view> texts) {
-  std::pair<std::size_t, std::size_t> best{std::string_view::npos, 0};
-  for (const std::string_view t : texts) {
-    const std::size_t at = s.find(t);
-    if (at < best.first) best = {at, t.size()};
-  }
-  return best;
-}
-
-// How much of the end of `s` may be the start of one of `texts` (held back while streaming).
-std::size_t partial_suffix(std::string_view s, std::span<const std::string_view> texts) {
-  std::size_t keep = 0;
-  for (const std::string_view t : texts) keep = std::max(keep, partial_tag_suffix(s, t));
-  return keep;
 }
 
 }  // namespace
@@ -138,16 +121,16 @@ void ThinkingParser::drain(MessageDelta& out, bool at_end) {
   if (state_ == State::Reasoning && !marker.empty()) {
     // A call ends the thoughts too (Gemma 4, Kimi K2): the marker goes on to the call parser.
     const std::size_t call = pending_.find(marker);
-    if (call != std::string::npos && call < find_first(pending_, closes).first) {
+    if (call != std::string::npos && call < find_first_tag(pending_, closes).first) {
       out.reasoning.append(pending_, 0, call);
       pending_.erase(0, call);
       state_ = State::Content;
     }
   }
   if (state_ == State::Reasoning) {
-    const auto [close, length] = find_first(pending_, closes);
+    const auto [close, length] = find_first_tag(pending_, closes);
     if (close == std::string::npos) {
-      std::size_t keep = at_end ? 0 : partial_suffix(pending_, closes);
+      std::size_t keep = at_end ? 0 : partial_tags_suffix(pending_, closes);
       if (!marker.empty() && !at_end) keep = std::max(keep, partial_tag_suffix(pending_, marker));
       out.reasoning.append(pending_, 0, pending_.size() - keep);
       pending_.erase(0, pending_.size() - keep);
