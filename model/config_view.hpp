@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -56,6 +57,19 @@ class ConfigView {
     if (!v) return std::nullopt;
     if (!v->is_string()) fail("\"" + std::string(key) + "\" is not a string");
     return std::string(v->as_string());
+  }
+  // A list of layer indices (Qwen3-MoE's mlp_only_layers, Llama 4's moe_layers), each below
+  // `layers`; nullopt when the key holds no list.
+  std::optional<std::vector<int64_t>> layer_indices(std::string_view key, int64_t layers) const {
+    const json::value* v = find(key);
+    if (!v || !v->is_array()) return std::nullopt;
+    std::vector<int64_t> out;
+    for (const json::value& layer : v->as_array()) {
+      const int64_t i = layer.is_number() ? layer.to_number<int64_t>() : -1;
+      if (i < 0 || i >= layers) fail(std::string(key) + " lists a layer that does not exist");
+      out.push_back(i);
+    }
+    return out;
   }
   [[noreturn]] void fail(const std::string& msg) const { throw ModelError(source_ + ": " + msg); }
   const std::string& source() const { return source_; }

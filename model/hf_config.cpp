@@ -455,12 +455,8 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     if (step <= 0) cfg.fail("decoder_sparse_step must be positive");
     moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
     for (int64_t i = 0; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = (i + 1) % step == 0;
-    if (const json::value* dense = cfg.find("mlp_only_layers"); dense != nullptr && dense->is_array()) {
-      for (const json::value& layer : dense->as_array()) {
-        const int64_t i = layer.is_number() ? layer.to_number<int64_t>() : -1;
-        if (i < 0 || i >= spec.num_layers) cfg.fail("mlp_only_layers lists a layer that does not exist");
-        moe.sparse_layers[static_cast<std::size_t>(i)] = false;
-      }
+    if (const auto dense = cfg.layer_indices("mlp_only_layers", spec.num_layers)) {
+      for (const int64_t i : *dense) moe.sparse_layers[static_cast<std::size_t>(i)] = false;
     }
   }
   if (family.arch == Architecture::DeepseekV2) read_deepseek_routing(cfg, spec, moe);

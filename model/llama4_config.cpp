@@ -29,12 +29,8 @@ void read_llama4(const ConfigView& cfg, ModelSpec& spec) {
   moe.normalize_top_k = false;
   moe.weights_on_input = true;
   moe.sparse_layers.assign(layers, false);
-  if (const json::value* list = cfg.find("moe_layers"); list != nullptr && list->is_array()) {
-    for (const json::value& layer : list->as_array()) {
-      const int64_t i = layer.is_number() ? layer.to_number<int64_t>() : -1;
-      if (i < 0 || i >= spec.num_layers) cfg.fail("moe_layers lists a layer that does not exist");
-      moe.sparse_layers[static_cast<std::size_t>(i)] = true;
-    }
+  if (const auto sparse = cfg.layer_indices("moe_layers", spec.num_layers)) {
+    for (const int64_t i : *sparse) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
   } else {  // every step-th layer, from layer step - 1 (Maverick: every other one; Scout: all)
     const int64_t step = cfg.optional_integer("interleave_moe_layer_step").value_or(1);
     if (step <= 0) cfg.fail("interleave_moe_layer_step must be positive");
