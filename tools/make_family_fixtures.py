@@ -1409,13 +1409,26 @@ def llama4_fixtures(out: Path) -> None:
     llama4_tokenizer(out / "llama4_chunked")
 
 
+def borrow_reference(out: Path, source: str, folder: Path, model, tolerance: float = 0.0) -> None:
+    """folder/reference.json: the cases of the fixture `source`, whose logits `model` (folder's
+    weights, loaded back) is checked to reproduce — within `tolerance` of their largest, 0: bit for
+    bit —, pointing at source's logits files."""
+    reference = json.loads((out / source / "reference.json").read_text())
+    for case in reference["cases"]:
+        want = np.fromfile(out / source / case["logits"], dtype="<f4")
+        got = np.concatenate([run_logits(model, [seq]).reshape(-1) for seq in case["sequences"]])
+        assert np.abs(got - want).max() <= tolerance * np.abs(want).max(), (folder.name, case["name"], np.abs(got - want).max())
+        case["logits"] = f"../{source}/" + case["logits"].split("/")[-1]
+    reference["model"] = "."
+    (folder / "reference.json").write_text(base.dumps(reference))
+
+
 def wrapped_fixture(out: Path, name: str, source: str, wrapper_cls, config) -> None:
     """out/name: the language model of the fixture `source` (its weights, loaded back) inside the
     multimodal wrapper `wrapper_cls` as transformers saves it (model.language_model.*, a vision tower
     and projector beside it, which a text server leaves unread); checked by transformers to give the
     source's logits on its cases, which it shares (their files stay the source's), with its tokenizer."""
     import transformers
-    reference = json.loads((out / source / "reference.json").read_text())
     text = getattr(transformers, json.loads((out / source / "config.json").read_text())["architectures"][0])
     language = text.from_pretrained(out / source, dtype=torch.float32, attn_implementation="eager").eval()
     model = build_model(wrapper_cls, config, 5501)
@@ -1429,13 +1442,7 @@ def wrapped_fixture(out: Path, name: str, source: str, wrapper_cls, config) -> N
     folder.mkdir(parents=True)
     save_bf16(model)(folder)
     reloaded = wrapper_cls.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
-    for case in reference["cases"]:
-        want = np.fromfile(out / source / case["logits"], dtype="<f4")
-        got = np.concatenate([run_logits(reloaded, [seq]).reshape(-1) for seq in case["sequences"]])
-        assert np.array_equal(got, want), (name, case["name"], np.abs(got - want).max())
-        case["logits"] = f"../{source}/" + case["logits"].split("/")[-1]
-    reference["model"] = "."
-    (folder / "reference.json").write_text(base.dumps(reference))
+    borrow_reference(out, source, folder, reloaded)
     for file in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json"):
         if (out / source / file).exists():
             shutil.copy(out / source / file, folder / file)
@@ -2469,16 +2476,9 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
     (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     for name in ("generation_config.json", "tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "gpt_oss" / name, folder / name)
-    reference = json.loads((out / "gpt_oss" / "reference.json").read_text())
     loaded = GptOssForCausalLM.from_pretrained(folder, quantization_config=Mxfp4Config(dequantize=True),
                                                dtype=torch.float32, attn_implementation="eager").eval()
-    for case in reference["cases"]:
-        want = np.fromfile(out / "gpt_oss" / case["logits"], dtype="<f4")
-        got = np.concatenate([run_logits(loaded, [seq]).reshape(-1) for seq in case["sequences"]])
-        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max(), (case["name"], np.abs(got - want).max())
-        case["logits"] = "../gpt_oss/" + case["logits"]
-    reference["model"] = "."
-    (folder / "reference.json").write_text(base.dumps(reference))
+    borrow_reference(out, "gpt_oss", folder, loaded, tolerance=1e-4)
     print("gpt_oss_mxfp4: transformers' MXFP4 loader reproduces gpt_oss's logits")
 
 
