@@ -28,6 +28,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
            ") yet; the CPU backend does (--device cpu)";
   };
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
+  if (spec.norm_bias || spec.mlp_bias || spec.lm_head_bias) {
+    return lacks("LayerNorms and projections with biases (StarCoder2, Phi-2, StableLM)");
+  }
   if (spec.output_bias) return lacks("a bias on the attention output projection");
   if (spec.attention_sinks) return lacks("attention sinks (gpt-oss; Granite's sliding-window releases)");
   if (!spec.layer_chunk.empty() || spec.qk_norm_weightless || spec.attention_temperature.nope_layers_only) {

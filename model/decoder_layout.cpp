@@ -47,6 +47,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
   layout.embedding = "model.embed_tokens.weight";
   layout.final_norm = "model.norm.weight";
   if (!spec.tie_word_embeddings) layout.lm_head = "lm_head.weight";
+  if (spec.lm_head_bias) layout.lm_head_bias = "lm_head.bias";
   if (spec.per_layer_input_size > 0) {  // Gemma 4 E2B/E4B's names
     layout.per_layer_embedding = "model.embed_tokens_per_layer.weight";
     layout.per_layer_projection = "model.per_layer_model_projection.weight";
@@ -147,6 +148,11 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       if (spec.gated_mlp) L.gate = p + "mlp.gate_proj.weight";
       L.up = p + "mlp.up_proj.weight";
       L.down = p + "mlp.down_proj.weight";
+      if (spec.mlp_bias) {
+        if (spec.gated_mlp) L.gate_bias = p + "mlp.gate_proj.bias";
+        L.up_bias = p + "mlp.up_proj.bias";
+        L.down_bias = p + "mlp.down_proj.bias";
+      }
     }
     L.window = spec.window(i);
     L.chunk = spec.chunk(i);

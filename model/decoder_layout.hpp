@@ -20,7 +20,8 @@
 //   [x += per_layer_norm(per_layer_out(gelu(per_layer_gate x) ⊙ the layer's per-layer input))]
 //   [x ×= layer_scalar]
 //
-// where a bracketed step is there when its tensor name is not empty. A layer without a mixer
+// where a bracketed step is there when its tensor name is not empty. With ModelSpec::norm_bias every
+// norm named "….weight" here has its bias beside it, "….bias" (torch's nn.LayerNorm). A layer without a mixer
 // (Mixer::None) is its MLP block alone, and a layer without an MLP (LayerLayout::mlp false) its
 // mixer block alone (Nemotron-H's); an MLP without a gate (ModelSpec::gated_mlp false) is
 // act(up) → down, its gate names empty.
@@ -77,6 +78,7 @@ struct LayerLayout {
   std::string mlp_norm;            // RMSNorm before the MLP; empty without (OLMo 2)
   bool mlp = true;                  // the layer has an MLP block (dense or experts)
   std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer (gate: ungated)
+  std::string gate_bias, up_bias, down_bias;  // their biases (ModelSpec::mlp_bias); empty without
   std::string router;              // [experts, hidden]; empty in a dense layer
   std::string router_bias;         // [experts]; empty without (MoeSpec::biases)
   std::string selection_bias;      // [experts], added for choosing only; empty without (MoeSpec::selection_bias)
@@ -120,6 +122,7 @@ struct DecoderLayout {
   std::string per_layer_embedding, per_layer_projection, per_layer_projection_norm;
   std::string final_norm;  // [hidden]
   std::string lm_head;     // [vocab, hidden]; empty when tied to the embedding
+  std::string lm_head_bias;  // [vocab]; empty without (ModelSpec::lm_head_bias)
   std::vector<LayerLayout> layers;
 };
 

@@ -149,6 +149,20 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
 // RoPE, have their queries scaled by 1 + 0.1 · ln(1 + floor((p + 1) / 8192)); q and k are RMS-normed
 // without a weight but in the 128-expert model (Maverick); the experts, chosen by the sigmoid of
 // their router logits, unnormalized, take the token's row times it, beside a shared expert as wide.
+// StarCoder2, Phi-2, StableLM (LayerNorms with biases): which projections carry biases, as
+// llama.cpp tells them, by the tensors of the first layer (`first`, "blk.0."). StableLM's q/k
+// norms are one LayerNorm per head ([head_dim, heads]), and a layer without ffn_norm runs
+// attention and the MLP side by side on its input norm (StableLM 2 12B), as llama.cpp's graph does.
+void read_biased_norm_family(const GgufFile& gguf, const std::string& first, ModelSpec& spec) {
+  spec.norm_bias = true;
+  spec.mlp_bias = gguf.find_tensor(first + "ffn_up.bias") != nullptr;
+  spec.lm_head_bias = gguf.find_tensor("output.bias") != nullptr;
+  if (spec.arch == Architecture::StableLm) {
+    spec.qk_norm_per_head = spec.qk_norm;
+    spec.parallel_block = gguf.find_tensor(first + "ffn_norm.weight") == nullptr;
+  }
+}
+
 void read_llama4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::optional<int64_t> window = gguf.get_int(arch + ".attention.sliding_window");
   if (window && *window == 0) {
@@ -506,7 +520,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   int64_t attending = 0;
   while (attending + 1 < spec.num_layers && spec.mixer(attending) != Mixer::Attention) ++attending;
   const std::string first = "blk." + std::to_string(attending) + ".";
-  spec.attention_bias = gguf.find_tensor(first + "attn_q.bias") != nullptr;
+  // q's bias alone, or q|k|v's fused (Phi-2's older files).
+  spec.attention_bias = gguf.find_tensor(first + "attn_q.bias") != nullptr || gguf.find_tensor(first + "attn_qkv.bias") != nullptr;
   spec.output_bias = gguf.find_tensor(first + "attn_output.bias") != nullptr;
   spec.attention_sinks = family->attention_sinks;
   if (spec.attention_sinks && gguf.find_tensor(first + "attn_sinks.weight") == nullptr) {
@@ -518,7 +533,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.input_norms = family->input_norms;
   spec.layer_norm = family->layer_norm;
   spec.parallel_block = family->parallel_block;
-  if (family->layer_norm) spec.rms_eps = gguf.get_float(arch + ".attention.layernorm_epsilon").value_or(1e-5);
+  if (family->layer_norm) spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_epsilon").value_or(1e-5);
+  if (family->norm_bias) read_biased_norm_family(gguf, first, spec);
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   spec.activation = family->activation;
   spec.gated_mlp = family->gated_mlp;

@@ -10,6 +10,7 @@
 #include "model/config_view.hpp"
 #include "model/gemma4_config.hpp"
 #include "model/hybrid_configs.hpp"
+#include "model/biased_norm_configs.hpp"
 #include "model/llama4_config.hpp"
 #include "model/model_family.hpp"
 
@@ -223,7 +224,8 @@ void read_windows(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& fam
       for (int64_t i = first; i < spec.num_layers; ++i) sliding[static_cast<std::size_t>(i)] = true;
     }
   } else if (window && (family.arch == Architecture::Mistral || family.arch == Architecture::Ministral3 ||
-                        family.arch == Architecture::Mixtral || family.arch == Architecture::Phi3)) {
+                        family.arch == Architecture::Mixtral || family.arch == Architecture::Phi3 ||
+                        family.arch == Architecture::Starcoder2)) {
     sliding.assign(sliding.size(), true);  // one window over every layer
   }
   if (std::none_of(sliding.begin(), sliding.end(), [](bool b) { return b; })) return;
@@ -601,10 +603,11 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   const bool gemma1 = family->arch == Architecture::Gemma;
   const bool cohere = family->arch == Architecture::Cohere || family->arch == Architecture::Cohere2;
   const bool ernie = family->arch == Architecture::Ernie45 || family->arch == Architecture::Ernie45Moe;
+  const bool starcoder2 = family->arch == Architecture::Starcoder2;
   // LFM2's released configs say tie_embedding (Lfm2Config takes it for tie_word_embeddings, true
   // by default); Ernie4_5Config ties them by default too.
   spec.tie_word_embeddings = cfg.boolean(lfm2 && cfg.present("tie_embedding") ? "tie_embedding" : "tie_word_embeddings")
-                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma1 || gemma2 || cohere || lfm2 || ernie));
+                                 .value_or(top_view.boolean("tie_word_embeddings").value_or(gemma1 || gemma2 || cohere || lfm2 || ernie || starcoder2));
   const bool gemma = family->gemma_scaling;
   const bool gemma3 = gemma && !gemma2 && !gemma1;  // Gemma 3: global base 1,000,000, local layers 10,000
   const double default_theta = gemma3 || lfm2 || family->arch == Architecture::SolarOpen ? 1'000'000.0
@@ -625,6 +628,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // Glm4Config's and Glm4MoeConfig's default; Qwen3_5TextConfig's.
   if (!rotary && (family->arch == Architecture::Glm4 || family->arch == Architecture::Glm4Moe)) rotary = 0.5;
   if (!rotary && qwen35) rotary = 0.25;
+  if (!rotary && family->arch == Architecture::Phi) rotary = 0.5;        // PhiConfig's
+  if (!rotary && family->arch == Architecture::StableLm) rotary = 0.25;  // StableLmConfig's
   // MiniMax-M2's released configs give the rotated dimensions as rotary_dim.
   if (const auto dims = cfg.optional_integer("rotary_dim"); !rotary && dims && family->arch == Architecture::MinimaxM2) {
     rotary = static_cast<double>(*dims) / static_cast<double>(spec.head_dim);
@@ -663,6 +668,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.layer_norm = family->layer_norm;
   spec.parallel_block = family->parallel_block;
   spec.sandwich_norms = family->sandwich_norms;
+  if (family->norm_bias) read_biased_norm_family(cfg, spec);
   if (gemma) {
     spec.norm_weight_offset = 1.0;
     spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));

@@ -46,6 +46,19 @@ constexpr std::array<std::string_view, 1> kLlama4Wrappers{"llama4"};
 constexpr std::array<std::string_view, 1> kLlama4Gguf{"llama4"};
 // Llama 4's MLP block is its feed_forward (the router, experts and shared_expert inside it).
 constexpr std::array<TensorRename, 1> kLlama4Renames{{{".feed_forward.", ".mlp."}}};
+// StarCoder2's MLP is c_fc → c_proj; Phi-2's attention output is dense, its MLP fc1 → fc2, its last
+// norm final_layernorm.
+constexpr std::array<std::string_view, 1> kStarcoder2Types{"starcoder2"};
+constexpr std::array<std::string_view, 1> kStarcoder2Gguf{"starcoder2"};
+constexpr std::array<TensorRename, 2> kStarcoder2Renames{{{".mlp.c_fc.", ".mlp.up_proj."}, {".mlp.c_proj.", ".mlp.down_proj."}}};
+constexpr std::array<std::string_view, 1> kPhiTypes{"phi"};
+constexpr std::array<std::string_view, 1> kPhiGguf{"phi2"};
+constexpr std::array<TensorRename, 4> kPhiRenames{{{".self_attn.dense.", ".self_attn.o_proj."},
+                                                   {".mlp.fc1.", ".mlp.up_proj."},
+                                                   {".mlp.fc2.", ".mlp.down_proj."},
+                                                   {"model.final_layernorm.", "model.norm."}}};
+constexpr std::array<std::string_view, 1> kStableLmTypes{"stablelm"};
+constexpr std::array<std::string_view, 1> kStableLmGguf{"stablelm"};
 constexpr std::array<std::string_view, 1> kGemmaTypes{"gemma"};
 constexpr std::array<std::string_view, 1> kGemmaGguf{"gemma"};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
@@ -176,8 +189,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 44>& families() {
-  static const std::array<ModelFamily, 44> all{{
+const std::array<ModelFamily, 47>& families() {
+  static const std::array<ModelFamily, 47> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -195,6 +208,21 @@ const std::array<ModelFamily, 44>& families() {
       // GELU-tanh, heads of head_dim (256) whatever hidden / heads is, tied embeddings.
       {.arch = Architecture::Gemma, .hf_model_types = kGemmaTypes, .gguf_architectures = kGemmaGguf,
        .gemma_scaling = true, .activation = Activation::GeluTanh},
+      // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
+      // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
+      {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,
+       .layer_norm = true, .norm_bias = true, .activation = Activation::GeluTanh, .gated_mlp = false,
+       .hf_renames = kStarcoder2Renames},
+      // Phi-2 (and Phi-1, Phi-1.5): LayerNorms with biases, attention and the MLP side by side on one
+      // norm, RoPE on part of each head, biases on every projection and on the vocabulary's.
+      {.arch = Architecture::Phi, .hf_model_types = kPhiTypes, .gguf_architectures = kPhiGguf,
+       .qkv_bias = true, .output_bias = true, .layer_norm = true, .norm_bias = true, .parallel_block = true, .activation = Activation::GeluTanh,
+       .gated_mlp = false, .hf_renames = kPhiRenames},
+      // StableLM (StableLM 2 1.6B and 12B, StableLM 3B 4E1T, Zephyr): Llama's gated MLP behind
+      // LayerNorms with biases, RoPE on a quarter of each head, optional q/k/v biases, per-head q/k
+      // LayerNorms and a parallel block (the 12B's).
+      {.arch = Architecture::StableLm, .hf_model_types = kStableLmTypes, .gguf_architectures = kStableLmGguf,
+       .layer_norm = true, .norm_bias = true},
       // Gemma 2: Gemma 3 without q/k norms and local RoPE, with soft-capped attention and logits.
       {.arch = Architecture::Gemma2, .hf_model_types = kGemma2Types, .gguf_architectures = kGemma2Gguf,
        .sandwich_norms = true, .gemma_scaling = true, .activation = Activation::GeluTanh},

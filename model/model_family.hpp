@@ -59,6 +59,7 @@ struct ModelFamily {
   bool qk_norm_whole = false;   // the q/k norms span every head at once (OLMo 2, OLMoE)
   bool input_norms = true;      // false: only the norms on the sublayers' outputs (OLMo 2)
   bool layer_norm = false;      // LayerNorm instead of RMSNorm (Cohere)
+  bool norm_bias = false;       // the LayerNorms carry biases (StarCoder2, Phi-2, StableLM)
   bool parallel_block = false;  // attention and MLP side by side on one norm (Cohere)
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
   NormNames norm_names = {};

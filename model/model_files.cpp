@@ -10,6 +10,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -129,10 +130,14 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"per_layer_proj_norm.weight", "model.per_layer_projection_norm.weight"},
   };
   if (gguf_name == family.gguf_final_norm) return "model.norm.weight";
+  // The biases of the final LayerNorm and of the vocabulary projection (StarCoder2's, Phi-2's).
+  if (gguf_name == "output_norm.bias") return "model.norm.bias";
+  if (gguf_name == "output.bias") return "lm_head.bias";
   static const std::map<std::string, std::string> kLayer{
       {"attn_norm", "input_layernorm"},       {"ffn_norm", "post_attention_layernorm"},
       {"attn_q", "self_attn.q_proj"},         {"attn_k", "self_attn.k_proj"},
       {"attn_v", "self_attn.v_proj"},         {"attn_output", "self_attn.o_proj"},
+      {"attn_qkv", "self_attn.qkv_proj"},     // fused (Phi-2's older files; Phi-3's, below)
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
@@ -354,6 +359,33 @@ void ModelFiles::use_backend_names() {
   if (spec_.arch == Architecture::Qwen3Next) split_qwen3_next_projections(spec_, tensors_, owned_);
   split_fused_experts();
   squeeze_selection_biases();
+  stack_head_norms();
+}
+
+// StableLM 2 12B's q and k norms are a LayerNorm per head, each its own tensor
+// (self_attn.q_layernorm.norms.H.weight, [head_dim]); llama.cpp's GGUF stacks them, [heads,
+// head_dim], as self_attn.q_norm.weight is served here too. The heads' weights are copied side by
+// side into one float32 tensor of that name.
+void ModelFiles::stack_head_norms() {
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".self_attn.";
+    for (const auto& [stored, served, heads] : {std::tuple{"q_layernorm", "q_norm", spec_.num_heads},
+                                                std::tuple{"k_layernorm", "k_norm", spec_.num_kv_heads}}) {
+      const std::string first = p + stored + ".norms.0.weight";
+      if (find(first) == nullptr) continue;
+      auto bytes = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(heads * spec_.head_dim) * sizeof(float));
+      for (int64_t h = 0; h < heads; ++h) {
+        const std::string name = p + stored + ".norms." + std::to_string(h) + ".weight";
+        const std::vector<float> w = load_f32(name, {spec_.head_dim});
+        std::memcpy(bytes->data() + h * spec_.head_dim * sizeof(float), w.data(), w.size() * sizeof(float));
+        tensors_.erase(name);
+      }
+      TensorView stacked{p + stored + ".norms (stacked)", DType::F32, {heads, spec_.head_dim},
+                         std::span<const std::byte>(bytes->data(), bytes->size()), path_.string()};
+      owned_.push_back(std::move(bytes));
+      tensors_[p + served + ".weight"] = std::move(stacked);
+    }
+  }
 }
 
 // Phi-3 stores q | k | v as the rows of one qkv_proj and gate | up as those of one gate_up_proj
@@ -364,10 +396,11 @@ void ModelFiles::use_backend_names() {
 void ModelFiles::split_fused_projections() {
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    if (find(p + "self_attn.qkv_proj.weight") != nullptr) {
-      split_rows(p + "self_attn.qkv_proj.weight", {{p + "self_attn.q_proj.weight", spec_.q_width()},
-                                                   {p + "self_attn.k_proj.weight", spec_.kv_width()},
-                                                   {p + "self_attn.v_proj.weight", spec_.kv_width()}});
+    for (const std::string kind : {".weight", ".bias"}) {  // a bias's rows are its values
+      if (find(p + "self_attn.qkv_proj" + kind) == nullptr) continue;
+      split_rows(p + "self_attn.qkv_proj" + kind, {{p + "self_attn.q_proj" + kind, spec_.q_width()},
+                                                   {p + "self_attn.k_proj" + kind, spec_.kv_width()},
+                                                   {p + "self_attn.v_proj" + kind, spec_.kv_width()}});
     }
     // Gate and up are halves of its rows (a shared MLP's width is not the dense one's).
     if (const TensorView* gate_up = find(p + "mlp.gate_up_proj.weight"); gate_up != nullptr) {
@@ -489,18 +522,21 @@ void ModelFiles::split_rows(const std::string& fused, const std::vector<std::pai
   const TensorView whole = tensor(fused);
   int64_t rows = 0;
   for (const auto& part : parts) rows += part.second;
+  // A vector (a fused bias) is rows of one value each.
+  const bool vector = whole.shape.size() == 1;
   const int64_t stored_rows = whole.shape.size() == 3 ? whole.shape[0] * whole.shape[1]
-                              : whole.shape.size() == 2 ? whole.shape[0] : -1;
+                              : whole.shape.size() == 2 || vector ? whole.shape[0] : -1;
   if (stored_rows != rows) {
     throw ModelError(whole.file + ": tensor '" + whole.name + "' has shape " + shape_string(whole.shape) + ", expected " +
                      std::to_string(rows) + " rows of " + std::to_string(whole.row_length()) + " (its parts' rows stacked)");
   }
-  const auto row_bytes = static_cast<std::size_t>(dtype_bytes_for(whole.dtype, whole.row_length()));
+  const int64_t row_length = vector ? 1 : whole.row_length();
+  const auto row_bytes = static_cast<std::size_t>(dtype_bytes_for(whole.dtype, row_length));
   int64_t first = 0;
   for (const auto& [name, count] : parts) {
     TensorView view = whole;
     view.name = whole.name + " rows " + std::to_string(first) + ".." + std::to_string(first + count - 1);
-    view.shape = {count, whole.row_length()};
+    view.shape = vector ? std::vector<int64_t>{count} : std::vector<int64_t>{count, row_length};
     view.data = whole.data.subspan(static_cast<std::size_t>(first) * row_bytes, static_cast<std::size_t>(count) * row_bytes);
     tensors_[name] = std::move(view);
     first += count;

@@ -11,6 +11,9 @@ namespace troupe {
 
 std::string_view architecture_name(Architecture a) {
   switch (a) {
+    case Architecture::Starcoder2: return "starcoder2";
+    case Architecture::Phi: return "phi";
+    case Architecture::StableLm: return "stablelm";
     case Architecture::Llama: return "llama";
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Qwen3: return "qwen3";
@@ -223,6 +226,12 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": a parallel attention and MLP block reads one input norm, and no output norms");
   }
   if (qk_norm_whole && !qk_norm) throw ModelError(source + ": whole-projection q/k norms without q/k norms");
+  if (norm_bias && (!layer_norm || sandwich_norms || !input_norms)) {
+    throw ModelError(source + ": norm biases belong to the LayerNorms before attention and the MLP");
+  }
+  if (qk_norm_per_head && (!qk_norm || qk_norm_whole || !layer_norm)) {
+    throw ModelError(source + ": per-head q/k norm weights are LayerNorms over each head");
+  }
   if (!layer_rope.empty() && static_cast<int64_t>(layer_rope.size()) != num_layers) {
     throw ModelError(source + ": " + std::to_string(layer_rope.size()) + " per-layer RoPE flags for " +
                      std::to_string(num_layers) + " layers");
@@ -238,9 +247,10 @@ void ModelSpec::validate(const std::string& source) const {
   for (int64_t i = 0; i < num_layers; ++i) {
     if (mixer(i) == Mixer::None && !has_mlp(i)) throw ModelError(source + ": layer " + std::to_string(i) + " has neither a mixer nor an MLP");
   }
-  if ((activation == Activation::ReluSquared) == gated_mlp) {
-    throw ModelError(source + ": relu² is the activation of MLPs without a gate, and they take no other");
+  if (activation == Activation::ReluSquared && gated_mlp) {
+    throw ModelError(source + ": relu² is the activation of MLPs without a gate");
   }
+  if (!gated_mlp && activation == Activation::SwigluOai) throw ModelError(source + ": the clamped SwiGLU needs a gate");
   if (has_mixer(Mixer::ShortConv) != short_conv.has_value()) {
     throw ModelError(source + ": short-convolution layers need their kernel size (conv_L_cache), and it only them");
   }

@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm };
 
 std::string_view architecture_name(Architecture a);
 
@@ -232,6 +232,12 @@ struct ModelSpec {
   // Mean-centred LayerNorm (a weight, no bias) wherever the others take an RMSNorm (Cohere);
   // rms_eps is its epsilon.
   bool layer_norm = false;
+  // The layer norms (before attention and the MLP, and the final one) carry a bias beside their
+  // weight, added after the scaling (torch's nn.LayerNorm: StarCoder2, Phi-2, StableLM).
+  bool norm_bias = false;
+  // The q and k norms are LayerNorms (layer_norm), one per head, each with its own weights:
+  // [heads · head_dim] and [kv_heads · head_dim] (StableLM 2 12B's qk_layernorm).
+  bool qk_norm_per_head = false;
   // Attention and the MLP both read the layer's one input norm, and their outputs join the
   // residual stream together: x += attention(n) + mlp(n), n = norm(x) (Cohere).
   bool parallel_block = false;
@@ -303,6 +309,11 @@ struct ModelSpec {
   // The MLPs (dense, experts and shared experts) are act(gate) · up → down; false: act(up) → down,
   // with no gate projection (Nemotron-H's relu² MLPs).
   bool gated_mlp = true;
+  // The dense MLP's projections carry biases: gate and up [intermediate], down [hidden] (StarCoder2,
+  // Phi-2).
+  bool mlp_bias = false;
+  // The vocabulary projection carries a bias, [vocab] (Phi-2).
+  bool lm_head_bias = false;
   // Each head's attention output is multiplied by σ of the head's row of g_proj times the layer's
   // normed input (LFM3: one gate value per head, g_proj [heads, hidden]).
   bool attention_head_gate = false;

@@ -45,6 +45,18 @@ still exact, since the reference runs on those same weights in float32. Writes:
   phi3_partial/  Phi-4-mini's partial rotary: partial_rotary_factor 0.75 (12 of 16 dimensions rotated,
                  6 factors a set), original context 128; and phi3_partial_gguf, its llama.cpp conversion
                  (rope.dimension_count 12).
+  starcoder2/    Starcoder2ForCausalLM (--only biased_norms, after lfm2): LayerNorms with biases, biases on
+                 every projection, an MLP without a gate (GELU-tanh), a sliding window of 8, tied; and
+                 starcoder2_gguf, llama.cpp's conversion of the same weights without the window (its
+                 converter writes none, and llama.cpp runs starcoder2 without one).
+  phi/           PhiForCausalLM (Phi-2's layout; --only biased_norms): attention and the MLP side by side on
+                 one biased LayerNorm, RoPE on half of each head, biases everywhere, lm_head's too; and
+                 phi_gguf (phi2, q|k|v in one attn_qkv as the older files hold them).
+  stablelm/      StableLmForCausalLM (StableLM 2 1.6B's layout; --only biased_norms): a gated SiLU MLP
+                 behind biased LayerNorms, RoPE on a quarter of each head, q/k/v biases; and stablelm_gguf.
+  stablelm_12b/  StableLM 2 12B's layout: a LayerNorm per head on q and k (qk_layernorm), attention and
+                 the MLP on one norm (use_parallel_residual), two key/value heads for four; and
+                 stablelm_12b_gguf (the head norms stacked, no ffn_norm).
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -190,6 +202,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1483,6 +1496,95 @@ def arcee_fixtures(out: Path) -> None:
     emit_released_and_gguf(out, "arcee", model, small_cases(5111))
 
 
+# The peer tree's StableLM converter returns the generator that stacks a layer's head norms from
+# inside its own generator (modify_tensors), so the stacked tensors never reach the file and it stops
+# at "Unprocessed norms": this runs the returned generator too.
+STABLELM_HEAD_NORMS = ("import conversion.stablelm as m\n"
+                       "orig = m.StableLMModel.modify_tensors\n"
+                       "def stacked(self, data, name, bid):\n"
+                       "    rest = yield from orig(self, data, name, bid)\n"
+                       "    if rest is not None:\n"
+                       "        yield from rest\n"
+                       "m.StableLMModel.modify_tensors = stacked\n")
+
+
+def biased_norm_fixtures(out: Path) -> None:
+    """The families whose LayerNorms carry biases (--only biased_norms, after lfm2, whose tokenizer they
+    take): StarCoder2, Phi-2 and StableLM (1.6B's and 12B's layouts), each as transformers saves it
+    and as llama.cpp's converter writes it."""
+    from transformers import (PhiConfig, PhiForCausalLM, StableLmConfig, StableLmForCausalLM, Starcoder2Config,
+                              Starcoder2ForCausalLM)
+    common = dict(vocab_size=384, max_position_embeddings=128, initializer_range=INIT_STD, bos_token_id=1,
+                  eos_token_id=2, pad_token_id=0)
+
+    # StarCoder2: the window bites transformers' run; llama.cpp's file has none, so its reference is
+    # the same weights without it (a folder of their own, converted).
+    def starcoder2(window):
+        return Starcoder2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                num_key_value_heads=2, norm_epsilon=1e-5, use_bias=True, sliding_window=window,
+                                hidden_act="gelu_pytorch_tanh", tie_word_embeddings=True,
+                                rope_parameters={"rope_type": "default", "rope_theta": 999999.4420358813}, **common)
+    model = bf16(build_model(Starcoder2ForCausalLM, starcoder2(8), 6101))
+    cases = small_cases(6111)
+    emit_released(out, "starcoder2", model, cases)
+    unwindowed = build_model(Starcoder2ForCausalLM, starcoder2(None), 6101)
+    unwindowed.load_state_dict(model.state_dict())
+    with tempfile.TemporaryDirectory() as scratch:  # outside `out`: its logits are not shared
+        source = Path(scratch) / "starcoder2_unwindowed"
+        emit(source, unwindowed, cases, saver=save_bf16(unwindowed))
+        for file in ("tokenizer.model", "tokenizer_config.json"):
+            shutil.copy(out / "lfm2" / file, source / file)
+        emit_llamacpp_gguf(out / "starcoder2_gguf", source, unwindowed, cases, 384, outtype="bf16",
+                           sentencepiece_class="starcoder.StarCoder2Model")
+
+    # Phi-2: llama.cpp's file writes feed_forward_length as 4 × hidden, so the MLP is that wide.
+    config = PhiConfig(hidden_size=32, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+                       layer_norm_eps=1e-5, hidden_act="gelu_new", tie_word_embeddings=False, qk_layernorm=False,
+                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5},
+                       **common)
+    model = build_model(PhiForCausalLM, config, 6201)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(4.0)  # logits of a few units
+    model = bf16(model)
+    # Older phi2 GGUFs (converted from the checkpoints before transformers had Phi) hold q|k|v as one
+    # attn_qkv: the converter is told to write them so.
+    fuse = ("import torch, conversion.phi as m\n"
+            "orig = m.Phi2Model.modify_tensors\n"
+            "parts = {}\n"
+            "def fused(self, data, name, bid):\n"
+            "    for kind in ('q_proj', 'k_proj', 'v_proj'):\n"
+            "        if f'self_attn.{kind}.' in name:\n"
+            "            key = (bid, name.rsplit('.', 1)[1])\n"
+            "            parts.setdefault(key, {})[kind] = data\n"
+            "            if len(parts[key]) < 3:\n"
+            "                return\n"
+            "            p = parts.pop(key)\n"
+            "            yield self.format_tensor_name(m.gguf.MODEL_TENSOR.ATTN_QKV, bid, '.' + key[1]), torch.cat([p['q_proj'], p['k_proj'], p['v_proj']])\n"
+            "            return\n"
+            "    yield from orig(self, data, name, bid)\n"
+            "m.Phi2Model.modify_tensors = fused\n")
+    emit_released_and_gguf(out, "phi", model, small_cases(6211), sentencepiece_class="phi.Phi2Model", prelude=fuse)
+
+    # StableLM 2 1.6B's layout, and 12B's (per-head q/k LayerNorms, attention and the MLP in parallel).
+    def stablelm(**extra):
+        return StableLmConfig(hidden_size=32, intermediate_size=48, num_hidden_layers=2, layer_norm_eps=1e-5, hidden_act="silu", tie_word_embeddings=False,
+                              rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.25},
+                              **common, **extra)
+    for name, seed, extra in (("stablelm", 6301, dict(num_attention_heads=2, num_key_value_heads=2, use_qkv_bias=True)),
+                              ("stablelm_12b", 6401, dict(num_attention_heads=4, num_key_value_heads=2, qk_layernorm=True,
+                                                          use_parallel_residual=True))):
+        model = build_model(StableLmForCausalLM, stablelm(**extra), seed)
+        with torch.no_grad():
+            model.lm_head.weight.mul_(4.0)
+            gen = torch.Generator().manual_seed(seed + 7)
+            for pname, p in model.named_parameters():  # the heads' norms: 1 + jitter, as every norm here
+                if ".norms." in pname:
+                    p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
+        model = bf16(model)
+        emit_released_and_gguf(out, name, model, small_cases(seed + 10), sentencepiece_class="stablelm.StableLMModel",
+                               prelude=STABLELM_HEAD_NORMS)
+
+
 def ministral_fixtures(out: Path) -> None:
     """Ministral (MinistralForCausalLM, Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's
     layers, sliding (over 4 positions) and full attention interleaved by layer_types."""
@@ -2485,7 +2587,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma": gemma_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "qwen2_5_vl": qwen2_5_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

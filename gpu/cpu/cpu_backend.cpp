@@ -155,13 +155,19 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   out.vocab = spec_.vocab_size;
   out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
   const cpu::CpuWeight& head = spec_.tie_word_embeddings ? embed_ : lm_head_;
+  const auto add_head_bias = [&](float* logits) {  // Phi-2's: this rank's slice of it
+    const auto width = static_cast<int64_t>(lm_head_bias_.size());
+    for (int64_t r = 0; r < nrows && width > 0; ++r) cpu::add(logits + r * width, lm_head_bias_.data(), width);
+  };
   if (shard_.size == 1) {
     head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
+    add_head_bias(out.values.data());
   } else {
     // Each rank's vocabulary slice, gathered into rank 0's rows.
     const int64_t local_vocab = shard_.vocab.size();
     local_logits_.resize(static_cast<std::size_t>(nrows * local_vocab));
     head.matmul(xn_.data(), local_logits_.data(), nrows, /*accumulate=*/false, pool_.get());
+    add_head_bias(local_logits_.data());
     communicator_->gather_columns(local_logits_.data(), nrows, shard_.vocab_split, out.values.data(), spec_.vocab_size);
   }
   if (spec_.logit_scale != 1.0) cpu::scale(out.values.data(), nrows * spec_.vocab_size, static_cast<float>(1.0 / spec_.logit_scale));
@@ -177,7 +183,7 @@ void CpuBackend::norm_rows(const float* x, const float* weight, float* out, int6
   const int64_t h = spec_.hidden_size;
   const auto eps = static_cast<float>(spec_.rms_eps);
   if (spec_.layer_norm) {
-    cpu::layer_norm(x, weight, out, rows, h, eps, h, h, pool);
+    cpu::layer_norm(x, weight, spec_.norm_bias ? weight + h : nullptr, out, rows, h, eps, h, h, pool);
   } else {
     cpu::rms_norm(x, weight, out, rows, h, eps, h, h, pool);
   }
@@ -347,7 +353,19 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     float* q = qkv_.data();
     float* k = q + qw;
     float* v = k + kvw;
-    if (!L.q_norm.empty()) {
+    if (!L.q_norm.empty() && spec_.qk_norm_per_head) {
+      // StableLM 2 12B: a LayerNorm per head, each with its own weights.
+      for (int64_t t = 0; t < tokens; ++t) {
+        for (int64_t head = 0; head < heads_; ++head) {
+          float* row = q + t * qkv_w + head * d;
+          cpu::layer_norm(row, L.q_norm.data() + head * d, nullptr, row, 1, d, eps, d, d);
+        }
+        for (int64_t head = 0; head < L.kv_heads && !shares_kv; ++head) {
+          float* row = k + t * qkv_w + head * d;
+          cpu::layer_norm(row, L.k_norm.data() + head * d, nullptr, row, 1, d, eps, d, d);
+        }
+      }
+    } else if (!L.q_norm.empty()) {
       // Each head's d values, or a token's whole q (k) row as one vector (qk_norm_whole).
       const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
       for (int64_t t = 0; t < tokens; ++t) {
@@ -462,10 +480,17 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   } else {
     project_input(L.mlp_norm, L.gate_up, gate_up_.data());
   }
-  residual_out(L.mlp_out_norm, [&](float* out, bool accumulate) {
-    cpu::mlp_down(gate_up_.data(), tokens, inter, spec_.activation, spec_.gated_mlp, L.down, out, accumulate, quantized_,
-                  act_, pool_.get());
-  });
+  if (!L.gate_up_bias.empty()) {  // StarCoder2's, Phi-2's: this rank's columns of gate and up
+    const auto width = static_cast<int64_t>(L.gate_up_bias.size());
+    for (int64_t t = 0; t < tokens; ++t) cpu::add(gate_up_.data() + t * width, L.gate_up_bias.data(), width);
+  }
+  residual_out(
+      L.mlp_out_norm,
+      [&](float* out, bool accumulate) {
+        cpu::mlp_down(gate_up_.data(), tokens, inter, spec_.activation, spec_.gated_mlp, L.down, out, accumulate,
+                      quantized_, act_, pool_.get());
+      },
+      L.down_bias);
 }
 
 }  // namespace troupe

@@ -38,6 +38,8 @@ class CpuBackend final : public Backend {
   void forward(const StepBatch& batch, StepLogits& out) override;
 
  private:
+  // A norm's weights are [size], or with ModelSpec::norm_bias (the attention, MLP and final norms)
+  // [2 size]: the weight, then the bias (norm_rows reads both).
   struct Layer {
     std::vector<float> attention_norm;      // [hidden] or empty
     // A short-convolution layer (LFM2) in place of attention: qkv holds in_proj [3 hidden, hidden]
@@ -67,7 +69,7 @@ class CpuBackend final : public Backend {
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
     std::unique_ptr<cpu::LatentAttention> latent;  // latent attention instead of qkv (ModelSpec::mla)
     std::vector<float> qkv_bias;            // [(heads + 2 kv_heads) head_dim] or empty
-    std::vector<float> q_norm, k_norm;      // [head_dim], [heads head_dim] (qk_norm_whole) or empty
+    std::vector<float> q_norm, k_norm;      // [head_dim], [heads head_dim] (qk_norm_whole, qk_norm_per_head: local heads) or empty
     cpu::CpuWeight o;                       // [hidden, heads head_dim]
     std::vector<float> o_bias;              // [hidden] or empty
     std::vector<float> sinks;               // [heads] sink logits (local heads) or empty
@@ -75,6 +77,8 @@ class CpuBackend final : public Backend {
     std::vector<float> mlp_norm;            // [hidden] or empty
     cpu::CpuWeight gate_up;                 // [2 intermediate, hidden]: gate rows then up rows (local intermediate; ungated: up's)
     cpu::CpuWeight down;                    // [hidden, intermediate]
+    std::vector<float> gate_up_bias;        // [2 intermediate] (gate's then up's; ungated: up's) or empty
+    std::vector<float> down_bias;           // [hidden] or empty
     bool mlp = true;                        // false: the layer is its mixer alone (Nemotron-H)
     std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
     // A dense MLP (gate_up, down) beside the experts (Gemma 4): its output norm, the experts' input
@@ -102,14 +106,16 @@ class CpuBackend final : public Backend {
   // A convolution's taps, [channels, 1, kernel] as Hugging Face's Conv1d keeps them or [channels,
   // kernel] as llama.cpp's converter writes them.
   std::vector<float> load_taps(const ModelFiles& model, const std::string& name, int64_t channels, int64_t kernel) const;
-  std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size) const;
+  // A norm's weights ([size]), and its bias after them when `bias` (name's ".weight" → ".bias").
+  std::vector<float> load_norm(const ModelFiles& model, const std::string& name, int64_t size, bool bias = false) const;
   void run_layer(Layer& layer, const StepBatch& batch, const std::vector<int32_t>& positions);
   // Per-layer embeddings (Gemma 4 E2B/E4B): every layer's inputs for the step's tokens, from their
   // ids and the scaled embeddings in x_, into per_layer_in_ [tokens, layers · P]; and layer L's step
   // with its part of them, after its MLP.
   void per_layer_inputs(const std::vector<int32_t>& ids);
   void run_per_layer_input(Layer& L, int64_t tokens);
-  // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm).
+  // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm, its
+  // bias after the weight with ModelSpec::norm_bias).
   void norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const;
   // The attention temperature's factor on each of the step's tokens' queries, once per step (into
   // query_scale_, left empty when it is 1 for every token); and layer `layer`'s share of them: those
@@ -137,6 +143,7 @@ class CpuBackend final : public Backend {
   cpu::CpuWeight embed_;           // [vocab, hidden] (a rank: its shard_.vocab rows)
   std::vector<float> final_norm_;  // [hidden]
   cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
+  std::vector<float> lm_head_bias_;  // [vocab] (a rank: its slice); empty without
   std::vector<Layer> layers_;
   std::unique_ptr<cpu::SequenceStates> states_;  // the recurrent layers' per-sequence state; null without
   std::unique_ptr<cpu::ThreadPool> pool_;

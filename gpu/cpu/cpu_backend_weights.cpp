@@ -36,10 +36,14 @@ std::vector<float> load_decay(const ModelFiles& model, const std::string& a_log,
 
 }  // namespace
 
-std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size) const {
+std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size, bool bias) const {
   std::vector<float> w = model.load_f32(name, {size});
   if (spec_.norm_weight_offset != 0.0) {
     for (float& v : w) v += static_cast<float>(spec_.norm_weight_offset);
+  }
+  if (bias) {
+    const std::string stem = name.ends_with(".weight") ? name.substr(0, name.size() - 7) : name;
+    append(w, model.load_f32(stem + ".bias", {size}));
   }
   return w;
 }
@@ -64,9 +68,12 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   // The shard's rows (the whole model's when there is one rank).
   const Rows vocab_rows{shard_.vocab};
   embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
-  final_norm_ = load_norm(model, layout.final_norm, h);
+  final_norm_ = load_norm(model, layout.final_norm, h, spec_.norm_bias);
   if (!layout.lm_head.empty()) {
     lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
+  }
+  if (!layout.lm_head_bias.empty()) {
+    lm_head_bias_ = select_rows(model.load_f32(layout.lm_head_bias, {spec_.vocab_size}), 1, vocab_rows, 0, 1);
   }
   if (!layout.per_layer_embedding.empty()) {  // Gemma 4 E2B/E4B
     if (shard_.size > 1) throw ConfigError("per-layer embeddings (Gemma 4 E2B/E4B) do not split across ranks yet");
@@ -81,7 +88,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   for (std::size_t i = 0; i < layout.layers.size(); ++i) {
     const LayerLayout& names = layout.layers[i];
     Layer& L = layers_[i];
-    if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h);
+    if (!names.attention_norm.empty()) L.attention_norm = load_norm(model, names.attention_norm, h, spec_.norm_bias);
     L.mixer = names.mixer;
     L.index = static_cast<int64_t>(i);
     L.head_dim = spec_.head_dim_of(L.index);
@@ -104,7 +111,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     }
     if (spec_.runs_mamba(static_cast<int64_t>(i))) state_floats[i] = cpu::mamba2_state_floats(*spec_.mamba);
     if (!names.attention_out_norm.empty()) L.attention_out_norm = load_norm(model, names.attention_out_norm, h);
-    if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h);
+    if (!names.mlp_norm.empty()) L.mlp_norm = load_norm(model, names.mlp_norm, h, spec_.norm_bias);
     if (!names.router.empty()) {
       L.experts = std::make_unique<cpu::ExpertMlp>(model, names, *spec_.moe, h, shard_.expert_intermediate, weight_mode_,
                                                    /*down_biases=*/shard_.rank == 0);
@@ -127,6 +134,11 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.gate_up = cpu::CpuWeight::load(model, first, weight_mode_);
       L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, width}, {}, columns, static_cast<float>(mu.down)}},
                                     weight_mode_);
+      if (!names.up_bias.empty()) {  // this rank's columns (gate's, then up's), as the rows above; down's added once
+        if (!names.gate_bias.empty()) L.gate_up_bias = select_rows(model.load_f32(names.gate_bias, {width}), 1, {columns}, 0, 1);
+        append(L.gate_up_bias, select_rows(model.load_f32(names.up_bias, {width}), 1, {columns}, 0, 1));
+        L.down_bias = model.load_f32(names.down_bias, {h});
+      }
     }
     L.mlp = names.mlp;
     if (!names.layer_scalar.empty()) L.out_scale = load_flat(model, names.layer_scalar, 1).front();
@@ -144,14 +156,14 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     L.attention = cpu::AttentionOptions{static_cast<float>(spec_.attention_scale_of(layer)), names.window,
                                         static_cast<float>(spec_.attention_softcap), L.sinks.empty() ? nullptr : L.sinks.data(),
                                         names.chunk};
-    for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.o_bias, &L.sinks, &L.q_norm, &L.k_norm,
+    for (const auto* v : {&L.attention_norm, &L.qkv_bias, &L.o_bias, &L.sinks, &L.q_norm, &L.k_norm, &L.gate_up_bias, &L.down_bias,
                           &L.attention_out_norm, &L.mlp_norm, &L.mlp_out_norm, &L.router_norm, &L.experts_norm,
                           &L.experts_out_norm, &L.dense_out_norm}) {
       weight_bytes_ += float_bytes(*v);
     }
     for (const auto* w : {&L.qkv, &L.o, &L.beside_in, &L.beside_out, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
-  weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes();
+  weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes() + float_bytes(lm_head_bias_);
   if (spec_.has_sequence_state()) states_ = std::make_unique<cpu::SequenceStates>(state_floats);
 }
 
@@ -272,7 +284,10 @@ void CpuBackend::load_attention(const ModelFiles& model, const LayerLayout& name
     append(L.qkv_bias, slice(model.load_f32(names.v_bias, {kvw}), kv_rows));
   }
   L.value_norm = spec_.value_norm;
-  if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
+  if (!names.q_norm.empty() && spec_.qk_norm_per_head) {  // each head's own (StableLM 2 12B): this rank's heads
+    L.q_norm = slice(model.load_f32(names.q_norm, {spec_.num_heads, d}), q_rows);
+    if (!names.k_norm.empty()) L.k_norm = slice(model.load_f32(names.k_norm, {spec_.kv_heads_of(L.index), d}), kv_rows);
+  } else if (!names.q_norm.empty()) {  // per head, or over the whole projection (OLMo 2)
     L.q_norm = load_norm(model, names.q_norm, spec_.qk_norm_whole ? qw : d);
     if (!names.k_norm.empty()) L.k_norm = load_norm(model, names.k_norm, spec_.qk_norm_whole ? kvw : d);
   }

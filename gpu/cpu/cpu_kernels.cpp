@@ -37,8 +37,8 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int
   });
 }
 
-void layer_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
-                int64_t x_stride, int64_t out_stride, ThreadPool* pool) {
+void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t rows, int64_t dim,
+                float eps, int64_t x_stride, int64_t out_stride, ThreadPool* pool) {
   parallel_for(pool, rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * x_stride;
@@ -50,6 +50,9 @@ void layer_norm(const float* x, const float* weight, float* out, int64_t rows, i
       for (int64_t i = 0; i < dim; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
       const double inv = 1.0 / std::sqrt(squares / static_cast<double>(dim) + eps);
       for (int64_t i = 0; i < dim; ++i) o[i] = static_cast<float>((xr[i] - mean) * inv) * weight[i];
+      if (bias != nullptr) {
+        for (int64_t i = 0; i < dim; ++i) o[i] += bias[i];
+      }
     }
   });
 }

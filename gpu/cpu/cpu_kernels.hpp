@@ -26,9 +26,10 @@ void matmul_nt(const float* a, const float* w, float* c, int64_t m, int64_t n, i
 void rms_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
               int64_t x_stride, int64_t out_stride, ThreadPool* pool = nullptr);
 
-// out[r] = (x[r] - mean(x[r])) / sqrt(var(x[r]) + eps) * weight: LayerNorm without a bias (Cohere's).
-void layer_norm(const float* x, const float* weight, float* out, int64_t rows, int64_t dim, float eps,
-                int64_t x_stride, int64_t out_stride, ThreadPool* pool = nullptr);
+// out[r] = (x[r] - mean(x[r])) / sqrt(var(x[r]) + eps) * weight + bias: LayerNorm (bias nullptr:
+// none, Cohere's).
+void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t rows, int64_t dim,
+                float eps, int64_t x_stride, int64_t out_stride, ThreadPool* pool = nullptr);
 
 // The fused step between sublayers: residual += delta, then out = rms_norm(residual).
 void add_rms_norm(float* residual, const float* delta, const float* weight, float* out, int64_t rows,

@@ -69,6 +69,16 @@ def test_experts_on_two_ranks_match_one_backend(model):
     assert generate_ids(path, ["--tensor-parallel-size", "2"]) == want
 
 
+@pytest.mark.parametrize("model", ["starcoder2", "phi_gguf/model.gguf", "stablelm_12b", "stablelm_12b_gguf/model.gguf"])
+def test_biased_layers_on_two_ranks_match_one_backend(model):
+    # StarCoder2: the MLP's up bias sliced with its columns, down's added once. Phi-2: the vocabulary
+    # projection's bias sliced with its rows (and the fused q|k|v bias of the GGUF). StableLM 2 12B:
+    # each rank's heads' own q/k LayerNorms.
+    path = str(FIXTURES / model)
+    want = generate_ids(path, ["--threads", "2"])
+    assert generate_ids(path, ["--tensor-parallel-size", "2"]) == want
+
+
 def test_a_shape_that_cannot_split_is_refused_at_load(model_path):
     # SmolLM2 has 9 attention heads: 16 ranks cannot each have one.
     done = subprocess.run([str(troupe_bin()), "generate", model_path, "--prompt", "hi", "--max-tokens", "1",

@@ -317,6 +317,15 @@ TEST_CASE("GGUF metadata: rope.dimension_count short of the head is a partial ro
   CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(odd, "phi3-odd"))), Contains("23 rotary dimensions"));
 }
 
+TEST_CASE("GGUF metadata: a LayerNorm's epsilon is attention.layer_norm_epsilon (Cohere's, StarCoder2's)",
+          "[model][gguf][families]") {
+  for (const std::string arch : {"command-r", "starcoder2"}) {
+    auto b = minimal_gguf(arch, 1);
+    b.kv(arch + ".attention.layer_norm_epsilon", kF32, 1e-6f);
+    CHECK(spec_from_gguf(GgufFile(write_gguf(b, arch + "-eps"))).rms_eps == Approx(1e-6));
+  }
+}
+
 TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "[model][gguf][families]") {
   SECTION("qwen2 with YaRN") {
     auto b = minimal_gguf("qwen2", 1);
@@ -356,9 +365,9 @@ TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "
     CHECK(s.local_rope->theta == 20000.0);
   }
   SECTION("an unknown architecture lists the supported ones") {
-    auto b = minimal_gguf("phi2", 1);
-    CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "phi2"))),
-                      Contains("phi2") && Contains("supported: llama, qwen2, qwen2vl, qwen3") && Contains("phi3"));
+    auto b = minimal_gguf("gptneox", 1);
+    CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "gptneox"))),
+                      Contains("gptneox") && Contains("supported: llama, qwen2, qwen2vl, qwen3") && Contains("phi3"));
   }
 }
 
@@ -548,6 +557,55 @@ TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Co
                                                    head + "}").c_str()), "c");
   CHECK(r7b.layer_window == std::vector<int64_t>{4096, 4096, 4096, 0, 4096, 4096, 4096, 0});
   CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
+}
+
+TEST_CASE("StarCoder2, Phi-2 and StableLM configs as released: biased LayerNorms, which projections have biases, "
+          "partial RoPE, StableLM 2 12B's switches", "[model][config][families]") {
+  // bigcode/starcoder2-3b's config.json (no tie_word_embeddings: Starcoder2Config ties by default).
+  const ModelSpec starcoder2 = spec_from_hf_config(parse(R"({"architectures":["Starcoder2ForCausalLM"],
+    "attention_dropout":0.1,"residual_dropout":0.1,"embedding_dropout":0.1,"bos_token_id":0,"eos_token_id":0,
+    "hidden_act":"gelu_pytorch_tanh","hidden_size":3072,"initializer_range":0.018042,"intermediate_size":12288,
+    "max_position_embeddings":16384,"mlp_type":"default","model_type":"starcoder2","norm_epsilon":1e-05,
+    "norm_type":"layer_norm","num_attention_heads":24,"num_hidden_layers":30,"num_key_value_heads":2,
+    "rope_theta":999999.4420358813,"sliding_window":4096,"use_bias":true,"use_cache":true,"vocab_size":49152})"), "s");
+  CHECK((starcoder2.layer_norm && starcoder2.norm_bias && starcoder2.mlp_bias && !starcoder2.gated_mlp));
+  CHECK((starcoder2.attention_bias && starcoder2.output_bias && starcoder2.tie_word_embeddings && !starcoder2.lm_head_bias));
+  CHECK(starcoder2.layer_window == std::vector<int64_t>(30, 4096));
+  CHECK(starcoder2.activation == Activation::GeluTanh);
+  CHECK(starcoder2.rope.theta == Approx(999999.4420358813));
+  const DecoderLayout coder = decoder_layout(starcoder2);
+  CHECK(coder.layers[3].up_bias == "model.layers.3.mlp.up_proj.bias");
+  CHECK((coder.layers[3].gate.empty() && coder.layers[3].gate_bias.empty() && coder.lm_head.empty()));
+
+  // microsoft/phi-2's: RoPE on 0.4 of each head of 80 (32 dimensions), attention and the MLP side by side.
+  const ModelSpec phi2 = spec_from_hf_config(parse(R"({"architectures":["PhiForCausalLM"],"attention_dropout":0.0,
+    "bos_token_id":50256,"embd_pdrop":0.0,"eos_token_id":50256,"hidden_act":"gelu_new","hidden_size":2560,
+    "initializer_range":0.02,"intermediate_size":10240,"layer_norm_eps":1e-05,"max_position_embeddings":2048,
+    "model_type":"phi","num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":32,
+    "partial_rotary_factor":0.4,"qk_layernorm":false,"resid_pdrop":0.1,"rope_scaling":null,"rope_theta":10000.0,
+    "tie_word_embeddings":false,"torch_dtype":"float16","use_cache":true,"vocab_size":51200})"), "p");
+  CHECK((phi2.head_dim == 80 && phi2.rotary_dim == 32 && phi2.parallel_block && phi2.lm_head_bias && phi2.mlp_bias));
+  CHECK((phi2.attention_bias && phi2.output_bias && !phi2.gated_mlp && phi2.activation == Activation::GeluTanh));
+  CHECK(decoder_layout(phi2).lm_head_bias == "lm_head.bias");
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"phi","hidden_size":64,"intermediate_size":256,
+    "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100,"max_position_embeddings":64,"qk_layernorm":true})"), "p"),
+                    Contains("qk_layernorm"));
+
+  // stabilityai/stablelm-2-1_6b's and stablelm-2-12b's.
+  const std::string stablelm = R"("architectures":["StableLmForCausalLM"],"bos_token_id":100257,"eos_token_id":100257,
+    "hidden_act":"silu","initializer_range":0.02,"max_position_embeddings":4096,"model_type":"stablelm",
+    "layer_norm_eps":1e-05,"num_attention_heads":32,"partial_rotary_factor":0.25,"rope_theta":10000,
+    "rope_scaling":null,"tie_word_embeddings":false,"vocab_size":100352,)";
+  const ModelSpec small = spec_from_hf_config(parse(("{" + stablelm + R"("hidden_size":2048,"intermediate_size":5632,
+    "num_hidden_layers":24,"num_key_value_heads":32,"use_qkv_bias":true,"use_parallel_residual":false,
+    "qk_layernorm":false})").c_str()), "s");
+  CHECK((small.norm_bias && small.attention_bias && !small.output_bias && !small.mlp_bias && small.gated_mlp));
+  CHECK((small.rotary_dim == 16 && !small.parallel_block && !small.qk_norm));
+  const ModelSpec large = spec_from_hf_config(parse(("{" + stablelm + R"("hidden_size":5120,"intermediate_size":13824,
+    "num_hidden_layers":40,"num_key_value_heads":8,"use_qkv_bias":false,"use_parallel_residual":true,
+    "qk_layernorm":true})").c_str()), "s");
+  CHECK((large.qk_norm && large.qk_norm_per_head && large.parallel_block && !large.attention_bias && large.rotary_dim == 40));
+  CHECK(decoder_layout(large).layers[0].mlp_norm.empty());
 }
 
 TEST_CASE("GLM-4 configs: half the head rotated by default, GLM's norm names, gate|up fused", "[model][config][families][glm4]") {
