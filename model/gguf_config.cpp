@@ -149,14 +149,12 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
 // RoPE, have their queries scaled by 1 + 0.1 · ln(1 + floor((p + 1) / 8192)); q and k are RMS-normed
 // without a weight but in the 128-expert model (Maverick); the experts, chosen by the sigmoid of
 // their router logits, unnormalized, take the token's row times it, beside a shared expert as wide.
-// StarCoder2, Phi-2, StableLM (LayerNorms with biases): which projections carry biases, as
-// llama.cpp tells them, by the tensors of the first layer (`first`, "blk.0."). StableLM's q/k
+// StarCoder2, Phi-2, StableLM (LayerNorms with biases), by the tensors of the first layer (`first`,
+// "blk.0."), as llama.cpp tells them. StableLM's q/k
 // norms are one LayerNorm per head ([head_dim, heads]), and a layer without ffn_norm runs
 // attention and the MLP side by side on its input norm (StableLM 2 12B), as llama.cpp's graph does.
 void read_biased_norm_family(const GgufFile& gguf, const std::string& first, ModelSpec& spec) {
   spec.norm_bias = true;
-  spec.mlp_bias = gguf.find_tensor(first + "ffn_up.bias") != nullptr;
-  spec.lm_head_bias = gguf.find_tensor("output.bias") != nullptr;
   if (spec.arch == Architecture::StableLm) {
     spec.qk_norm_per_head = spec.qk_norm;
     spec.parallel_block = gguf.find_tensor(first + "ffn_norm.weight") == nullptr;
@@ -523,6 +521,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   // q's bias alone, or q|k|v's fused (Phi-2's older files).
   spec.attention_bias = gguf.find_tensor(first + "attn_q.bias") != nullptr || gguf.find_tensor(first + "attn_qkv.bias") != nullptr;
   spec.output_bias = gguf.find_tensor(first + "attn_output.bias") != nullptr;
+  // Biases on the dense MLP (StarCoder2, Phi-2; a Llama with mlp_bias) and on the vocabulary projection (Phi-2).
+  spec.mlp_bias = gguf.find_tensor(first + "ffn_up.bias") != nullptr;
+  spec.lm_head_bias = gguf.find_tensor("output.bias") != nullptr;
   spec.attention_sinks = family->attention_sinks;
   if (spec.attention_sinks && gguf.find_tensor(first + "attn_sinks.weight") == nullptr) {
     fail(arch + " model lacks " + first + "attn_sinks.weight");

@@ -568,6 +568,11 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
       }
     }
   }
+  for (const ConfigAlias& alias : family->hf_config_aliases) {  // EXAONE 3's num_layers, InternLM3's qkv_bias
+    if (const auto it = text.find(alias.key); it != text.end() && !text.contains(alias.canonical)) {
+      text[alias.canonical] = it->value();
+    }
+  }
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
   if (family->arch == Architecture::Gemma4) text = with_gemma4_defaults(std::move(text));
@@ -612,7 +617,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   const bool gemma3 = gemma && !gemma2 && !gemma1;  // Gemma 3: global base 1,000,000, local layers 10,000
   const double default_theta = gemma3 || lfm2 || family->arch == Architecture::SolarOpen ? 1'000'000.0
                                : family->arch == Architecture::GptOss ? 150'000.0
-                               : ernie ? 500'000.0  // Ernie4_5Config's
+                               : ernie || family->arch == Architecture::Exaone ? 500'000.0  // Ernie4_5Config's, ExaoneConfig's
                                        : 10'000.0;
   // Gemma 3's and LFM3's sliding layers take their own RoPE (base 10,000 when not given).
   const bool local_rope = gemma3 || family->arch == Architecture::Lfm3;
@@ -650,7 +655,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     spec.activation = activation(cfg, family->activation);
   }
   spec.gated_mlp = family->gated_mlp;
-  if (cfg.boolean("mlp_bias").value_or(false)) cfg.fail("mlp_bias = true is not supported");
+  // LlamaConfig's mlp_bias (InternLM3's bias): gate, up and down carry biases, in a dense MLP.
+  spec.mlp_bias = cfg.boolean("mlp_bias").value_or(false);
+  if (spec.mlp_bias && family->mixture_of_experts) cfg.fail("mlp_bias = true with experts is not supported");
   // ERNIE 4.5's use_bias puts biases on every projection, the MLP's too.
   if (ernie && cfg.boolean("use_bias").value_or(false)) cfg.fail("use_bias = true (biases on the MLPs) is not supported");
   // Gemma 2's soft-capping (Gemma2Config's 50 and 30 when absent; Gemma 3 sets them null).
@@ -660,7 +667,8 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // SeedOssConfig's attention_bias is true by default, its output projection's (attention_out_bias) false.
   const bool seed = family->arch == Architecture::SeedOss;
   spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias || seed);
-  spec.output_bias = seed ? cfg.boolean("attention_out_bias").value_or(false) : family->output_bias && spec.attention_bias;
+  spec.output_bias = seed ? cfg.boolean("attention_out_bias").value_or(false)
+                          : (family->output_bias || family->attention_bias_on_output) && spec.attention_bias;
   spec.attention_sinks = family->attention_sinks;
   spec.qk_norm = family->qk_norm || (family->arch == Architecture::Glm4Moe && cfg.boolean("use_qk_norm").value_or(false));
   spec.qk_norm_whole = family->qk_norm_whole;

@@ -59,6 +59,27 @@ constexpr std::array<TensorRename, 4> kPhiRenames{{{".self_attn.dense.", ".self_
                                                    {"model.final_layernorm.", "model.norm."}}};
 constexpr std::array<std::string_view, 1> kStableLmTypes{"stablelm"};
 constexpr std::array<std::string_view, 1> kStableLmGguf{"stablelm"};
+// EXAONE 3.0/3.5 and EXAONE Deep: Llama's layers under GPT-2's names and config keys (transformers
+// loads them into LlamaForCausalLM so).
+constexpr std::array<std::string_view, 1> kExaoneTypes{"exaone"};
+constexpr std::array<std::string_view, 1> kExaoneGguf{"exaone"};
+constexpr std::array<TensorRename, 10> kExaoneRenames{{
+    {"transformer.wte.", "model.embed_tokens."},
+    {"transformer.h.", "model.layers."},
+    {"transformer.ln_f.", "model.norm."},
+    {".attn.attention.", ".self_attn."},
+    {".self_attn.out_proj.", ".self_attn.o_proj."},
+    {".ln_1.", ".input_layernorm."},
+    {".ln_2.", ".post_attention_layernorm."},
+    {".mlp.c_fc_0.", ".mlp.gate_proj."},
+    {".mlp.c_fc_1.", ".mlp.up_proj."},
+    {".mlp.c_proj.", ".mlp.down_proj."},
+}};
+constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
+    {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+// InternLM3: Llama's layers; its configs say qkv_bias and bias for attention_bias and mlp_bias.
+constexpr std::array<std::string_view, 1> kInternLm3Types{"internlm3"};
+constexpr std::array<ConfigAlias, 2> kInternLm3Aliases{{{"qkv_bias", "attention_bias"}, {"bias", "mlp_bias"}}};
 constexpr std::array<std::string_view, 1> kGemmaTypes{"gemma"};
 constexpr std::array<std::string_view, 1> kGemmaGguf{"gemma"};
 constexpr std::array<std::string_view, 1> kGemma2Types{"gemma2"};
@@ -189,14 +210,14 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 47>& families() {
-  static const std::array<ModelFamily, 47> all{{
-      {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf,
+const std::array<ModelFamily, 49>& families() {
+  static const std::array<ModelFamily, 49> all{{
+      {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
        .gguf_architectures = kQwen2Gguf, .qkv_bias = true},
       {.arch = Architecture::Qwen3, .hf_model_types = kQwen3Types, .hf_wrapper_types = kQwen3Wrappers,
-       .gguf_architectures = kQwen3Gguf, .qk_norm = true},
+       .gguf_architectures = kQwen3Gguf, .attention_bias_on_output = true, .qk_norm = true},
       // Llama with an optional sliding window over every layer.
       {.arch = Architecture::Mistral, .hf_model_types = kMistralTypes, .hf_wrapper_types = kMistralWrappers,
        .gguf_architectures = {}, .gguf_permuted_qk = true},
@@ -208,6 +229,12 @@ const std::array<ModelFamily, 47>& families() {
       // GELU-tanh, heads of head_dim (256) whatever hidden / heads is, tied embeddings.
       {.arch = Architecture::Gemma, .hf_model_types = kGemmaTypes, .gguf_architectures = kGemmaGguf,
        .gemma_scaling = true, .activation = Activation::GeluTanh},
+      // EXAONE 3.0, 3.5, EXAONE Deep: Llama's layers, GPT-2's names (transformer.h.N.attn.attention.*).
+      {.arch = Architecture::Exaone, .hf_model_types = kExaoneTypes, .gguf_architectures = kExaoneGguf, .attention_bias_on_output = true,
+       .hf_renames = kExaoneRenames, .hf_config_aliases = kExaoneAliases},
+      // InternLM3 (8B): Llama's layers and names (llama.cpp converts it as llama).
+      {.arch = Architecture::InternLm3, .hf_model_types = kInternLm3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
+       .hf_config_aliases = kInternLm3Aliases},
       // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
       // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
       {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,
@@ -242,7 +269,7 @@ const std::array<ModelFamily, 47>& families() {
       // RMS-normed without a weight; experts (sigmoid of the top logit scaling the expert's input)
       // beside a shared expert, in every layer or every other one (model/llama4_config).
       {.arch = Architecture::Llama4, .hf_model_types = kLlama4Types, .hf_wrapper_types = kLlama4Wrappers,
-       .gguf_architectures = kLlama4Gguf, .interleaved_qk = true, .mixture_of_experts = true,
+       .gguf_architectures = kLlama4Gguf, .attention_bias_on_output = true, .interleaved_qk = true, .mixture_of_experts = true,
        .expert_names = {.router = "router", .shared = "shared_expert"}, .hf_renames = kLlama4Renames},
       // Llama-shaped, with an optional clip_qkv and sliding window.
       {.arch = Architecture::IQuestCoder, .hf_model_types = kIQuestTypes, .gguf_architectures = {},
@@ -251,29 +278,29 @@ const std::array<ModelFamily, 47>& families() {
       {.arch = Architecture::Phi3, .hf_model_types = kPhi3Types, .gguf_architectures = kPhi3Gguf,
        .fused_projections = true},
       // Granite 3: Llama with multipliers on the embeddings, attention scores, layer outputs and logits.
-      {.arch = Architecture::Granite, .hf_model_types = kGraniteTypes, .gguf_architectures = kGraniteGguf,
+      {.arch = Architecture::Granite, .hf_model_types = kGraniteTypes, .gguf_architectures = kGraniteGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       // SmolLM3: Llama with no RoPE in every fourth layer (ModelSpec::layer_rope).
-      {.arch = Architecture::SmolLM3, .hf_model_types = kSmolLM3Types, .gguf_architectures = kSmolLM3Gguf,
+      {.arch = Architecture::SmolLM3, .hf_model_types = kSmolLM3Types, .gguf_architectures = kSmolLM3Gguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       // Mixtral: Mistral's layers with a mixture of experts for every MLP. llama.cpp converts it as
       // "llama" with llama.expert_count set, which the GGUF reader turns into this family.
       {.arch = Architecture::Mixtral, .hf_model_types = kMixtralTypes, .gguf_architectures = {},
        .gguf_permuted_qk = true, .mixture_of_experts = true, .expert_names = {.block = "block_sparse_moe", .gate = "w1", .up = "w3", .down = "w2"}},
       // Qwen3-MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B, Qwen3-235B-A22B): Qwen3's attention, experts.
-      {.arch = Architecture::Qwen3Moe, .hf_model_types = kQwen3MoeTypes, .hf_wrapper_types = kQwen3MoeWrappers, .gguf_architectures = kQwen3MoeGguf,
+      {.arch = Architecture::Qwen3Moe, .hf_model_types = kQwen3MoeTypes, .hf_wrapper_types = kQwen3MoeWrappers, .gguf_architectures = kQwen3MoeGguf, .attention_bias_on_output = true,
        .qk_norm = true, .mixture_of_experts = true},
       // OLMo 2: no norms before attention and the MLP, norms on their outputs; q/k norms over every
       // head at once.
-      {.arch = Architecture::Olmo2, .hf_model_types = kOlmo2Types, .gguf_architectures = kOlmo2Gguf,
+      {.arch = Architecture::Olmo2, .hf_model_types = kOlmo2Types, .gguf_architectures = kOlmo2Gguf, .attention_bias_on_output = true,
        .qk_norm = true, .qk_norm_whole = true, .input_norms = false, .sandwich_norms = true, .window_period = 4},
       // OLMo 3: OLMo 2 with sliding-window layers (layer_types). llama.cpp converts it as "olmo2"
       // with a window pattern, which the GGUF reader reads into the OLMo 2 family.
-      {.arch = Architecture::Olmo3, .hf_model_types = kOlmo3Types, .gguf_architectures = {},
+      {.arch = Architecture::Olmo3, .hf_model_types = kOlmo3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
        .qk_norm = true, .qk_norm_whole = true, .input_norms = false, .sandwich_norms = true},
       // OLMoE: Llama's pre-norm layers, q/k norms over every head at once, a mixture of experts whose
       // probabilities are not renormalized (norm_topk_prob, false by default).
-      {.arch = Architecture::Olmoe, .hf_model_types = kOlmoeTypes, .gguf_architectures = kOlmoeGguf,
+      {.arch = Architecture::Olmoe, .hf_model_types = kOlmoeTypes, .gguf_architectures = kOlmoeGguf, .attention_bias_on_output = true,
        .qk_norm = true, .qk_norm_whole = true, .mixture_of_experts = true},
       // Cohere (Command R, Aya Expanse, Aya 23): LayerNorm, attention and MLP side by side on one
       // norm, logits scaled by logit_scale, RoPE on interleaved pairs.
@@ -349,7 +376,7 @@ const std::array<ModelFamily, 47>& families() {
       {.arch = Architecture::SolarOpen, .hf_model_types = kSolarOpenTypes, .gguf_architectures = {},
        .mixture_of_experts = true},
       // Arcee's AFM (AFM-4.5B): Llama's layers with a relu² MLP without a gate (up, down).
-      {.arch = Architecture::Arcee, .hf_model_types = kArceeTypes, .gguf_architectures = kArceeGguf,
+      {.arch = Architecture::Arcee, .hf_model_types = kArceeTypes, .gguf_architectures = kArceeGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true, .activation = Activation::ReluSquared, .gated_mlp = false},
       // LFM3 (Liquid AI's LFM3-1.7B): LFM2's convolutions and names around attention layers that
       // slide (window 256, RoPE base 10,000) or see everything (proportional RoPE on half of each
@@ -370,13 +397,13 @@ const std::array<ModelFamily, 47>& families() {
       // Granite 3's mixtures of experts (granite-3.x-1b-a400m, 3b-a800m): Granite 3's layers, every
       // MLP experts (softmax over the top k logits), beside a shared MLP when shared_intermediate_size
       // is set (granitemoeshared).
-      {.arch = Architecture::GraniteMoe, .hf_model_types = kGraniteMoeTypes, .gguf_architectures = kGraniteMoeGguf,
+      {.arch = Architecture::GraniteMoe, .hf_model_types = kGraniteMoeTypes, .gguf_architectures = kGraniteMoeGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true, .mixture_of_experts = true, .expert_names = kGraniteExperts, .hf_renames = kGraniteRenames},
       // Granite's sliding-window releases (granite-swash): Granite 3's layers and multipliers, sliding
       // layers by layer_types (all but every fourth from layer 0 by default), a sink logit per head,
       // a RoPE base per layer (0: none; layer_rope_theta); granitemoe_swa's MLPs experts (softmax over
       // the top k logits) beside a shared MLP.
-      {.arch = Architecture::GraniteSwa, .hf_model_types = kGraniteSwaTypes, .gguf_architectures = kGraniteSwaGguf,
+      {.arch = Architecture::GraniteSwa, .hf_model_types = kGraniteSwaTypes, .gguf_architectures = kGraniteSwaGguf, .attention_bias_on_output = true,
        .attention_sinks = true, .gguf_permuted_qk = true, .window_period = 4, .optional_experts = true,
        .expert_names = kGraniteExperts,
        .hf_renames = kGraniteSwaRenames},

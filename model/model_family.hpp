@@ -42,6 +42,11 @@ struct TensorRename {
   std::string_view from, to;
 };
 
+// A config.json key a family names its own way, and the name the readers know it by.
+struct ConfigAlias {
+  std::string_view key, canonical;
+};
+
 struct ModelFamily {
   Architecture arch;
   // config.json model_type values of this family (the first is its name).
@@ -54,6 +59,9 @@ struct ModelFamily {
   std::span<const std::string_view> gguf_architectures;
   bool qkv_bias = false;        // q/k/v biases always (Qwen2); otherwise config.json's attention_bias
   bool output_bias = false;     // with attention biases, the output projection has one too (gpt-oss)
+  // config.json's attention_bias puts one on the output projection too, as transformers' LlamaAttention
+  // does (Llama, EXAONE 3, InternLM3, Granite, Qwen3, OLMo, ...; Qwen2's, Mistral's and GLM-4's do not).
+  bool attention_bias_on_output = false;
   bool attention_sinks = false; // a learned logit per head in each softmax's denominator (gpt-oss)
   bool qk_norm = false;         // per-head q/k RMSNorm (Qwen3, Gemma 3)
   bool qk_norm_whole = false;   // the q/k norms span every head at once (OLMo 2, OLMoE)
@@ -94,9 +102,13 @@ struct ModelFamily {
   bool optional_experts = false;    // they are when the checkpoint has experts (Granite 4.0-H)
   bool expert_biases = false;       // the router and the experts carry biases (MoeSpec::biases)
   ExpertNames expert_names = {};
-  // Parts of its config.json checkpoints' tensor names under decoder_layout's names: the first
-  // rename whose `from` a name contains is applied, once.
+  // Parts of its config.json checkpoints' tensor names under decoder_layout's names: each rename in
+  // order, once, where a name contains its `from` (EXAONE 3's "transformer.h.N.attn.attention.q_proj"
+  // takes two).
   std::span<const TensorRename> hf_renames = {};
+  // Its config.json's own names for the keys the readers know under Llama's (transformers' attribute_map:
+  // EXAONE 3's num_layers is num_hidden_layers); a key is read under its usual name when both are there.
+  std::span<const ConfigAlias> hf_config_aliases = {};
   // The GGUF name of the final norm (llama.cpp's output_norm; LFM2's token_embd_norm).
   std::string_view gguf_final_norm = "output_norm.weight";
 };

@@ -318,10 +318,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
       if (!name) continue;  // a vision tower's tensor
       if (m.spec_.arch == Architecture::NemotronH) *name = nemotron_h_name(*name, m.spec_);
       for (const TensorRename& r : family_of(m.spec_.arch).hf_renames) {
-        if (const std::size_t at = name->find(r.from); at != std::string::npos) {
-          name->replace(at, r.from.size(), r.to);
-          break;
-        }
+        if (const std::size_t at = name->find(r.from); at != std::string::npos) name->replace(at, r.from.size(), r.to);
       }
       if (!m.tensors_.emplace(*name, t).second) {
         throw ModelError(f.string() + ": tensor '" + t.name + "' also appears in another shard");

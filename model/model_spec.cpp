@@ -12,6 +12,8 @@ namespace troupe {
 std::string_view architecture_name(Architecture a) {
   switch (a) {
     case Architecture::Starcoder2: return "starcoder2";
+    case Architecture::Exaone: return "exaone";
+    case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";
     case Architecture::StableLm: return "stablelm";
     case Architecture::Llama: return "llama";

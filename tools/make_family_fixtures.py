@@ -57,6 +57,12 @@ still exact, since the reference runs on those same weights in float32. Writes:
   stablelm_12b/  StableLM 2 12B's layout: a LayerNorm per head on q and k (qk_layernorm), attention and
                  the MLP on one norm (use_parallel_residual), two key/value heads for four; and
                  stablelm_12b_gguf (the head norms stacked, no ffn_norm).
+  exaone/        EXAONE 3.5's layout (--only llama_renamed, after lfm2): Llama's layers under GPT-2's names
+                 (transformer.h.N.attn.attention.*, ln_1, c_fc_0, ...) and config keys (num_layers,
+                 layer_norm_epsilon, activation_function), llama3 RoPE scaling, as released (transformers
+                 loads it into LlamaForCausalLM); and exaone_gguf, llama.cpp's conversion (exaone).
+  internlm3/     InternLM3's layout (--only llama_renamed): Llama with its qkv_bias and bias switches on (biases
+                 on q, k, v, o and on the gated MLP's three projections); and internlm3_gguf (llama).
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1585,6 +1591,73 @@ def biased_norm_fixtures(out: Path) -> None:
                                prelude=STABLELM_HEAD_NORMS)
 
 
+def llama_renamed_fixtures(out: Path) -> None:
+    """Llama's layers under other names (--only llama_renamed, after lfm2): EXAONE 3.5's checkpoint and
+    config as released, and InternLM3 with its bias switches; each with llama.cpp's conversion."""
+    from transformers import AutoModelForCausalLM, ExaoneConfig, InternLM3Config
+    common = dict(vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=128, initializer_range=INIT_STD, bos_token_id=1,
+                  eos_token_id=2, pad_token_id=0)
+
+    # EXAONE 3.5: saved by transformers under the checkpoint's names, its config then written with the
+    # released keys (transformers reads them through ExaoneConfig's attribute_map).
+    rope = {"rope_type": "llama3", "rope_theta": 1_000_000.0, "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 16}
+    exaone = bf16(build_model(LlamaForCausalLM, ExaoneConfig(rms_norm_eps=1e-5, rope_parameters=rope, **common), 6501))
+    with torch.no_grad():
+        exaone.lm_head.weight.mul_(4.0)
+
+    def save_exaone(folder: Path) -> None:
+        save_bf16(exaone)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        for key in ("num_hidden_layers", "rms_norm_eps", "hidden_act", "rope_parameters", "mlp_bias", "attention_bias"):
+            cfg.pop(key)
+        cfg.update({"architectures": ["ExaoneForCausalLM"], "num_layers": 2, "layer_norm_epsilon": 1e-5,
+                    "activation_function": "silu", "rope_theta": rope["rope_theta"],
+                    "rope_scaling": {k: v for k, v in rope.items() if k != "rope_theta"}})
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    cases = small_cases(6511)
+    emit(out / "exaone", exaone, cases, saver=save_exaone)
+    reloaded = AutoModelForCausalLM.from_pretrained(out / "exaone", dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(exaone, cases[-1][1])), "exaone reload"
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / file, out / "exaone" / file)
+    # The converter reads the config through transformers, whose ExaoneConfig gives activation_function
+    # back as hidden_act; its check for the former is fed the latter.
+    activation = ("import conversion.exaone as m\n"
+                  "orig = m.ExaoneModel.set_gguf_parameters\n"
+                  "def params(self):\n"
+                  "    self.hparams.setdefault('activation_function', self.hparams.get('hidden_act'))\n"
+                  "    orig(self)\n"
+                  "m.ExaoneModel.set_gguf_parameters = params\n")
+    emit_llamacpp_gguf(out / "exaone_gguf", out / "exaone", exaone, cases, 384, outtype="bf16",
+                       sentencepiece_class="exaone.ExaoneModel", prelude=activation)
+
+    # InternLM3 with biases (its released 8B has neither; the switches are what differs from Llama).
+    config = InternLM3Config(rms_norm_eps=1e-5, head_dim=8, attention_bias=True, mlp_bias=True,
+                             rope_parameters={"rope_type": "default", "rope_theta": 50_000_000.0}, **common)
+    internlm3 = build_model(LlamaForCausalLM, config, 6601)
+    with torch.no_grad():
+        internlm3.lm_head.weight.mul_(4.0)
+    internlm3 = bf16(internlm3)
+
+    def save_internlm3(folder: Path) -> None:  # its released keys: qkv_bias and bias
+        save_bf16(internlm3)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg.pop("attention_bias"), cfg.pop("mlp_bias")
+        cfg.update({"architectures": ["InternLM3ForCausalLM"], "qkv_bias": True, "bias": True})
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    cases = small_cases(6611)
+    emit(out / "internlm3", internlm3, cases, saver=save_internlm3)
+    reloaded = AutoModelForCausalLM.from_pretrained(out / "internlm3", dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(internlm3, cases[-1][1])), "internlm3 reload"
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / file, out / "internlm3" / file)
+    emit_llamacpp_gguf(out / "internlm3_gguf", out / "internlm3", internlm3, cases, 384, outtype="bf16")
+
+
 def ministral_fixtures(out: Path) -> None:
     """Ministral (MinistralForCausalLM, Ministral-8B-2410's layout; --only ministral, after lfm2): Mistral's
     layers, sliding (over 4 positions) and full attention interleaved by layer_types."""
@@ -2587,7 +2660,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma": gemma_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "qwen2_5_vl": qwen2_5_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "llama_renamed": llama_renamed_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

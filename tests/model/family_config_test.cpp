@@ -608,6 +608,34 @@ TEST_CASE("StarCoder2, Phi-2 and StableLM configs as released: biased LayerNorms
   CHECK(decoder_layout(large).layers[0].mlp_norm.empty());
 }
 
+TEST_CASE("EXAONE 3.5's and InternLM3's configs as released: their own key names; attention_bias and mlp_bias as "
+          "LlamaAttention and LlamaMLP read them", "[model][config][families]") {
+  // LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct's config.json.
+  const ModelSpec exaone = spec_from_hf_config(parse(R"({"activation_function":"silu","architectures":["ExaoneForCausalLM"],
+    "attention_dropout":0.0,"bos_token_id":1,"embed_dropout":0.0,"eos_token_id":361,"head_dim":80,"hidden_size":2560,
+    "initializer_range":0.02,"intermediate_size":7168,"layer_norm_epsilon":1e-05,"max_position_embeddings":32768,
+    "model_type":"exaone","num_attention_heads":32,"num_key_value_heads":8,"num_layers":30,"pad_token_id":0,
+    "rope_scaling":{"factor":8.0,"high_freq_factor":4.0,"low_freq_factor":1.0,"original_max_position_embeddings":8192,
+    "rope_type":"llama3"},"rope_theta":1000000.0,"tie_word_embeddings":true,"vocab_size":102400})"), "e");
+  CHECK((exaone.arch == Architecture::Exaone && exaone.num_layers == 30 && exaone.rms_eps == 1e-5 && exaone.head_dim == 80));
+  CHECK((exaone.rope.type == "llama3" && exaone.tie_word_embeddings && exaone.activation == Activation::Silu));
+  // internlm/internlm3-8b-instruct's (qkv_bias and bias, both false there).
+  const std::string internlm3 = R"("architectures":["InternLM3ForCausalLM"],"head_dim":128,"hidden_act":"silu",
+    "hidden_size":4096,"intermediate_size":10240,"max_position_embeddings":32768,"model_type":"internlm3",
+    "num_attention_heads":32,"num_hidden_layers":48,"num_key_value_heads":2,"rms_norm_eps":1e-05,
+    "rope_scaling":{"factor":6.0,"rope_type":"dynamic"},"rope_theta":50000000,"tie_word_embeddings":false,
+    "vocab_size":128512,)";
+  const ModelSpec released = spec_from_hf_config(parse(("{" + internlm3 + R"("bias":false,"qkv_bias":false})").c_str()), "i");
+  CHECK((!released.attention_bias && !released.mlp_bias && released.rope.type == "dynamic"));
+  const ModelSpec biased = spec_from_hf_config(parse(("{" + internlm3 + R"("bias":true,"qkv_bias":true})").c_str()), "i");
+  CHECK((biased.attention_bias && biased.output_bias && biased.mlp_bias));
+  // Llama's attention_bias reaches o_proj (LlamaAttention); Qwen2's biases stop at q, k and v.
+  const std::string dims = R"("hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
+    "vocab_size":100,"max_position_embeddings":64)";
+  CHECK(spec_from_hf_config(parse((R"({"model_type":"llama","attention_bias":true,)" + dims + "}").c_str()), "l").output_bias);
+  CHECK_FALSE(spec_from_hf_config(parse((R"({"model_type":"qwen2",)" + dims + "}").c_str()), "q").output_bias);
+}
+
 TEST_CASE("GLM-4 configs: half the head rotated by default, GLM's norm names, gate|up fused", "[model][config][families][glm4]") {
   const ModelSpec glm = spec_from_hf_config(parse(R"({"model_type":"glm4","hidden_size":4096,"intermediate_size":13696,
     "num_hidden_layers":2,"num_attention_heads":32,"num_key_value_heads":2,"head_dim":128,"vocab_size":151552,
