@@ -21,7 +21,8 @@
 //   [x ×= layer_scalar]
 //
 // where a bracketed step is there when its tensor name is not empty. With ModelSpec::norm_bias every
-// norm named "….weight" here has its bias beside it, "….bias" (torch's nn.LayerNorm). A layer without a mixer
+// norm named "….weight" here has its bias beside it, "….bias" (torch's nn.LayerNorm); with
+// ModelSpec::norm_without_weights (OLMo 1) the norms are named but have no tensors. A layer without a mixer
 // (Mixer::None) is its MLP block alone, and a layer without an MLP (LayerLayout::mlp false) its
 // mixer block alone (Nemotron-H's); an MLP without a gate (ModelSpec::gated_mlp false) is
 // act(up) → down, its gate names empty.

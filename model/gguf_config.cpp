@@ -536,6 +536,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.parallel_block = family->parallel_block;
   if (family->layer_norm) spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_epsilon").value_or(1e-5);
   if (family->norm_bias) read_biased_norm_family(gguf, first, spec);
+  spec.norm_without_weights = family->norm_without_weights;
+  // q, k and v clamped after their projections (OLMo's clip_qkv, as llama.cpp's converter writes it).
+  spec.clip_qkv = gguf.get_float(arch + ".attention.clamp_kqv").value_or(0.0);
   spec.tie_word_embeddings = gguf.find_tensor("output.weight") == nullptr;
   spec.activation = family->activation;
   spec.gated_mlp = family->gated_mlp;

@@ -677,6 +677,10 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.parallel_block = family->parallel_block;
   spec.sandwich_norms = family->sandwich_norms;
   if (family->norm_bias) read_biased_norm_family(cfg, spec);
+  if (family->norm_without_weights) {  // OlmoLayerNorm: no weights, epsilon 1e-5 whatever the config says
+    spec.norm_without_weights = true;
+    spec.rms_eps = 1e-5;
+  }
   if (gemma) {
     spec.norm_weight_offset = 1.0;
     spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));

@@ -77,6 +77,9 @@ constexpr std::array<TensorRename, 10> kExaoneRenames{{
 }};
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+constexpr std::array<std::string_view, 1> kOlmoTypes{"olmo"};
+constexpr std::array<std::string_view, 1> kOlmoGguf{"olmo"};
+constexpr std::array<std::string_view, 1> kHeliumTypes{"helium"};
 // InternLM3: Llama's layers; its configs say qkv_bias and bias for attention_bias and mlp_bias.
 constexpr std::array<std::string_view, 1> kInternLm3Types{"internlm3"};
 constexpr std::array<ConfigAlias, 2> kInternLm3Aliases{{{"qkv_bias", "attention_bias"}, {"bias", "mlp_bias"}}};
@@ -210,8 +213,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 49>& families() {
-  static const std::array<ModelFamily, 49> all{{
+const std::array<ModelFamily, 51>& families() {
+  static const std::array<ModelFamily, 51> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -235,6 +238,12 @@ const std::array<ModelFamily, 49>& families() {
       // InternLM3 (8B): Llama's layers and names (llama.cpp converts it as llama).
       {.arch = Architecture::InternLm3, .hf_model_types = kInternLm3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
        .hf_config_aliases = kInternLm3Aliases},
+      // OLMo 1 (1B, 7B, 1.7-7B): Llama's layers behind LayerNorms without weights, q/k/v clamped (clip_qkv).
+      {.arch = Architecture::Olmo, .hf_model_types = kOlmoTypes, .gguf_architectures = kOlmoGguf,
+       .attention_bias_on_output = true, .layer_norm = true, .norm_without_weights = true, .gguf_permuted_qk = true},
+      // Helium (Kyutai's Helium-1 2B): Llama's layers with RoPE on interleaved pairs (its output
+      // projection never has a bias).
+      {.arch = Architecture::Helium, .hf_model_types = kHeliumTypes, .gguf_architectures = {}, .interleaved_qk = true},
       // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
       // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
       {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,

@@ -68,6 +68,7 @@ struct ModelFamily {
   bool input_norms = true;      // false: only the norms on the sublayers' outputs (OLMo 2)
   bool layer_norm = false;      // LayerNorm instead of RMSNorm (Cohere)
   bool norm_bias = false;       // the LayerNorms carry biases (StarCoder2, Phi-2, StableLM)
+  bool norm_without_weights = false;  // the LayerNorms have no weights (OLMo 1)
   bool parallel_block = false;  // attention and MLP side by side on one norm (Cohere)
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
   NormNames norm_names = {};

@@ -13,6 +13,8 @@ std::string_view architecture_name(Architecture a) {
   switch (a) {
     case Architecture::Starcoder2: return "starcoder2";
     case Architecture::Exaone: return "exaone";
+    case Architecture::Olmo: return "olmo";
+    case Architecture::Helium: return "helium";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";
     case Architecture::StableLm: return "stablelm";
@@ -231,6 +233,7 @@ void ModelSpec::validate(const std::string& source) const {
   if (norm_bias && (!layer_norm || sandwich_norms || !input_norms)) {
     throw ModelError(source + ": norm biases belong to the LayerNorms before attention and the MLP");
   }
+  if (norm_without_weights && (!layer_norm || norm_bias)) throw ModelError(source + ": norms without weights are LayerNorms without a bias");
   if (qk_norm_per_head && (!qk_norm || qk_norm_whole || !layer_norm)) {
     throw ModelError(source + ": per-head q/k norm weights are LayerNorms over each head");
   }

@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3 };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium };
 
 std::string_view architecture_name(Architecture a);
 
@@ -235,6 +235,9 @@ struct ModelSpec {
   // The layer norms (before attention and the MLP, and the final one) carry a bias beside their
   // weight, added after the scaling (torch's nn.LayerNorm: StarCoder2, Phi-2, StableLM).
   bool norm_bias = false;
+  // The LayerNorms have no weight (nor bias) at all: the normalized values themselves (OLMo 1's
+  // non-parametric LayerNorm, its epsilon fixed at 1e-5).
+  bool norm_without_weights = false;
   // The q and k norms are LayerNorms (layer_norm), one per head, each with its own weights:
   // [heads · head_dim] and [kv_heads · head_dim] (StableLM 2 12B's qk_layernorm).
   bool qk_norm_per_head = false;

@@ -63,6 +63,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  loads it into LlamaForCausalLM); and exaone_gguf, llama.cpp's conversion (exaone).
   internlm3/     InternLM3's layout (--only llama_renamed): Llama with its qkv_bias and bias switches on (biases
                  on q, k, v, o and on the gated MLP's three projections); and internlm3_gguf (llama).
+  olmo/          OlmoForCausalLM (OLMo 1; --only llama_renamed): LayerNorms without weights, q/k/v clamped
+                 at 0.3 (clip_qkv, which bites on these weights); and olmo_gguf, llama.cpp's conversion.
+  helium/        HeliumForCausalLM (Kyutai's Helium-1; --only llama_renamed): Llama's layers, RMSNorm epsilon 1e-8.
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1656,6 +1659,26 @@ def llama_renamed_fixtures(out: Path) -> None:
     for file in ("tokenizer.model", "tokenizer_config.json"):
         shutil.copy(out / "lfm2" / file, out / "internlm3" / file)
     emit_llamacpp_gguf(out / "internlm3_gguf", out / "internlm3", internlm3, cases, 384, outtype="bf16")
+
+    # OLMo 1 and Helium: Llama's layers with other norms.
+    from transformers import HeliumConfig, HeliumForCausalLM, OlmoConfig, OlmoForCausalLM
+    olmo = build_model(OlmoForCausalLM, OlmoConfig(clip_qkv=0.3, tie_word_embeddings=False,
+                                                   rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                                                   **common), 6701)
+    with torch.no_grad():
+        olmo.lm_head.weight.mul_(4.0)
+    olmo = bf16(olmo)
+    unclipped = copy.deepcopy(olmo)
+    unclipped.config.clip_qkv = None
+    probe = small_cases(6711)[-1][1]
+    assert not np.allclose(run_logits(unclipped, probe), run_logits(olmo, probe), atol=1e-3), "olmo's clip_qkv does not bite"
+    emit_released_and_gguf(out, "olmo", olmo, small_cases(6711), sentencepiece_class="olmo.OlmoModel")
+    helium = build_model(HeliumForCausalLM, HeliumConfig(head_dim=8, rms_norm_eps=1e-8, tie_word_embeddings=False,
+                                                         rope_parameters={"rope_type": "default", "rope_theta": 100000.0},
+                                                         **common), 6801)
+    with torch.no_grad():
+        helium.lm_head.weight.mul_(4.0)
+    emit_released(out, "helium", bf16(helium), small_cases(6811))
 
 
 def ministral_fixtures(out: Path) -> None:

@@ -37,6 +37,7 @@ std::vector<float> load_decay(const ModelFiles& model, const std::string& a_log,
 }  // namespace
 
 std::vector<float> CpuBackend::load_norm(const ModelFiles& model, const std::string& name, int64_t size, bool bias) const {
+  if (spec_.norm_without_weights && model.find(name) == nullptr) return std::vector<float>(static_cast<std::size_t>(size), 1.0f);
   std::vector<float> w = model.load_f32(name, {size});
   if (spec_.norm_weight_offset != 0.0) {
     for (float& v : w) v += static_cast<float>(spec_.norm_weight_offset);

@@ -443,16 +443,22 @@ TEST_CASE("starcoder2, phi and stablelm (LayerNorms with biases; biased MLPs, a 
   CHECK((small.attention_bias && !small.output_bias && !small.parallel_block && !small.qk_norm));
 }
 
-TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names and keys) and internlm3 (biases on "
-          "attention and the gated MLP) as transformers saves them and as llama.cpp's GGUF match transformers",
+TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names and keys), internlm3 (biases on "
+          "attention and the gated MLP), olmo (OLMo 1: LayerNorms without weights, clip_qkv) and helium as transformers saves them and as llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
-  for (const char* folder : {"exaone", "exaone_gguf", "internlm3", "internlm3_gguf"}) {
+  for (const char* folder : {"exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium"}) {
     INFO(folder);
     check_all_cases_in_one_step(folder);
   }
   const ModelFiles exaone = ModelFiles::open(test::fixture("models/exaone"));
   CHECK((exaone.spec().arch == Architecture::Exaone && exaone.spec().num_layers == 2 && exaone.spec().rope.type == "llama3"));
   CHECK(exaone.find("model.layers.1.self_attn.o_proj.weight") != nullptr);  // transformer.h.1.attn.attention.out_proj
+  for (const char* path : {"models/olmo", "models/olmo_gguf/model.gguf"}) {  // OLMo 1: no norm weights, clamped q/k/v
+    INFO(path);
+    const ModelFiles olmo = ModelFiles::open(test::fixture(path));
+    CHECK((olmo.spec().norm_without_weights && olmo.spec().layer_norm && olmo.spec().clip_qkv == Approx(0.3)));
+    CHECK(olmo.find("model.layers.0.input_layernorm.weight") == nullptr);
+  }
   for (const char* path : {"models/internlm3", "models/internlm3_gguf/model.gguf"}) {
     INFO(path);
     const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
@@ -1229,7 +1235,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
