@@ -530,6 +530,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   }
   spec.qk_norm = gguf.find_tensor(first + "attn_q_norm.weight") != nullptr;
   if (family->qk_norm && !spec.qk_norm) fail(arch + " model lacks " + first + "attn_q_norm.weight");
+  spec.qk_norm_after_rope = family->qk_norm_after_rope;
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;
   spec.layer_norm = family->layer_norm;

@@ -132,6 +132,21 @@ void read_ropes(const ConfigView& cfg, ModelSpec& spec, double default_theta, st
   }
 }
 
+// Hunyuan's NTK-aware RoPE: its configs label it "dynamic" beside a fixed `alpha`, which stretches
+// the base to θ · alpha^(d / (d − 2)) for every position (transformers' ntk_alpha; llama.cpp's
+// converter writes that base).
+void read_ntk_alpha(const ConfigView& cfg, ModelSpec& spec) {
+  const json::object* params = object_field(cfg, "rope_parameters");
+  if (params == nullptr) params = object_field(cfg, "rope_scaling");
+  if (params == nullptr || spec.rope.type != "dynamic") return;
+  const auto alpha = ConfigView(*params, cfg.source() + " rope parameters").number("alpha");
+  if (!alpha) return;
+  const auto d = static_cast<double>(spec.head_dim);
+  spec.rope.theta *= std::pow(*alpha, d / (d - 2.0));
+  spec.rope.type = "default";
+  spec.rope.factor = 1.0;
+}
+
 // Ministral 3's Llama 4 attention temperature: llama_4_scaling_beta beside YaRN's fields, whose
 // original_max_position_embeddings is its period (transformers' get_llama_4_attn_scale).
 void read_attention_temperature(const ConfigView& cfg, ModelSpec& spec) {
@@ -622,6 +637,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // Gemma 3's and LFM3's sliding layers take their own RoPE (base 10,000 when not given).
   const bool local_rope = gemma3 || family->arch == Architecture::Lfm3;
   read_ropes(cfg, spec, default_theta, local_rope ? std::optional<double>(10'000.0) : std::nullopt);
+  if (family->arch == Architecture::HunyuanDense) read_ntk_alpha(cfg, spec);
   spec.max_position = served_context(spec.max_position, spec.rope);
 
   // Phi-4-mini's partial rotary factor (RoPE on the first 96 of 128 dimensions): at the top level
@@ -671,6 +687,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
                           : (family->output_bias || family->attention_bias_on_output) && spec.attention_bias;
   spec.attention_sinks = family->attention_sinks;
   spec.qk_norm = family->qk_norm || (family->arch == Architecture::Glm4Moe && cfg.boolean("use_qk_norm").value_or(false));
+  spec.qk_norm_after_rope = family->qk_norm_after_rope;
   spec.qk_norm_whole = family->qk_norm_whole;
   spec.input_norms = family->input_norms;
   spec.layer_norm = family->layer_norm;

@@ -77,6 +77,11 @@ constexpr std::array<TensorRename, 10> kExaoneRenames{{
 }};
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+// Hunyuan's dense models name their q/k norms query_layernorm and key_layernorm.
+constexpr std::array<std::string_view, 1> kHunyuanDenseTypes{"hunyuan_v1_dense"};
+constexpr std::array<std::string_view, 1> kHunyuanDenseGguf{"hunyuan-dense"};
+constexpr std::array<TensorRename, 2> kHunyuanRenames{{{".self_attn.query_layernorm.", ".self_attn.q_norm."},
+                                                       {".self_attn.key_layernorm.", ".self_attn.k_norm."}}};
 constexpr std::array<std::string_view, 1> kOlmoTypes{"olmo"};
 constexpr std::array<std::string_view, 1> kOlmoGguf{"olmo"};
 constexpr std::array<std::string_view, 1> kHeliumTypes{"helium"};
@@ -213,8 +218,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 51>& families() {
-  static const std::array<ModelFamily, 51> all{{
+const std::array<ModelFamily, 52>& families() {
+  static const std::array<ModelFamily, 52> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -238,6 +243,10 @@ const std::array<ModelFamily, 51>& families() {
       // InternLM3 (8B): Llama's layers and names (llama.cpp converts it as llama).
       {.arch = Architecture::InternLm3, .hf_model_types = kInternLm3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
        .hf_config_aliases = kInternLm3Aliases},
+      // Hunyuan's dense models (0.5B to 7B, Hunyuan-MT-7B): Llama's layers with per-head q/k RMSNorms
+      // after RoPE; RoPE's base stretched by NTK's alpha (hf_config).
+      {.arch = Architecture::HunyuanDense, .hf_model_types = kHunyuanDenseTypes, .gguf_architectures = kHunyuanDenseGguf,
+       .attention_bias_on_output = true, .qk_norm = true, .qk_norm_after_rope = true, .hf_renames = kHunyuanRenames},
       // OLMo 1 (1B, 7B, 1.7-7B): Llama's layers behind LayerNorms without weights, q/k/v clamped (clip_qkv).
       {.arch = Architecture::Olmo, .hf_model_types = kOlmoTypes, .gguf_architectures = kOlmoGguf,
        .attention_bias_on_output = true, .layer_norm = true, .norm_without_weights = true, .gguf_permuted_qk = true},

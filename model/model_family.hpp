@@ -64,6 +64,7 @@ struct ModelFamily {
   bool attention_bias_on_output = false;
   bool attention_sinks = false; // a learned logit per head in each softmax's denominator (gpt-oss)
   bool qk_norm = false;         // per-head q/k RMSNorm (Qwen3, Gemma 3)
+  bool qk_norm_after_rope = false;  // applied to the rotated q and k (Hunyuan)
   bool qk_norm_whole = false;   // the q/k norms span every head at once (OLMo 2, OLMoE)
   bool input_norms = true;      // false: only the norms on the sublayers' outputs (OLMo 2)
   bool layer_norm = false;      // LayerNorm instead of RMSNorm (Cohere)

@@ -15,6 +15,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Exaone: return "exaone";
     case Architecture::Olmo: return "olmo";
     case Architecture::Helium: return "helium";
+    case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";
     case Architecture::StableLm: return "stablelm";
@@ -232,6 +233,9 @@ void ModelSpec::validate(const std::string& source) const {
   if (qk_norm_whole && !qk_norm) throw ModelError(source + ": whole-projection q/k norms without q/k norms");
   if (norm_bias && (!layer_norm || sandwich_norms || !input_norms)) {
     throw ModelError(source + ": norm biases belong to the LayerNorms before attention and the MLP");
+  }
+  if (qk_norm_after_rope && (!qk_norm || qk_norm_whole || qk_norm_per_head)) {
+    throw ModelError(source + ": q/k norms after RoPE are per-head RMSNorms");
   }
   if (norm_without_weights && (!layer_norm || norm_bias)) throw ModelError(source + ": norms without weights are LayerNorms without a bias");
   if (qk_norm_per_head && (!qk_norm || qk_norm_whole || !layer_norm)) {

@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense };
 
 std::string_view architecture_name(Architecture a);
 
@@ -220,6 +220,8 @@ struct ModelSpec {
   // over its keys sum to less than 1 (gpt-oss): out = Σ e^(s_p − m) v_p / (Σ e^(s_p − m) + e^(sink − m)).
   bool attention_sinks = false;
   bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3, Gemma 3)
+  // The q/k norms come after RoPE rather than before it (Hunyuan's query_layernorm, key_layernorm).
+  bool qk_norm_after_rope = false;
   // Per-head RMSNorms without a weight on q and k in the layers that apply RoPE (Llama 4's
   // use_qk_norm, its L2Norm; transformers applies it after RoPE, which keeps each head's norm).
   bool qk_norm_weightless = false;

@@ -66,6 +66,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
   olmo/          OlmoForCausalLM (OLMo 1; --only llama_renamed): LayerNorms without weights, q/k/v clamped
                  at 0.3 (clip_qkv, which bites on these weights); and olmo_gguf, llama.cpp's conversion.
   helium/        HeliumForCausalLM (Kyutai's Helium-1; --only llama_renamed): Llama's layers, RMSNorm epsilon 1e-8.
+  hunyuan_dense/ HunYuanDenseV1ForCausalLM (Hunyuan's dense models; --only llama_renamed): q/k RMSNorms after
+                 RoPE (query_layernorm, key_layernorm), RoPE "dynamic" with NTK's alpha 1000 as released (a
+                 fixed base of 10,000 · 1000^(8/6)); and hunyuan_dense_gguf, llama.cpp's conversion (hunyuan-dense).
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1679,6 +1682,20 @@ def llama_renamed_fixtures(out: Path) -> None:
     with torch.no_grad():
         helium.lm_head.weight.mul_(4.0)
     emit_released(out, "helium", bf16(helium), small_cases(6811))
+
+    from transformers import HunYuanDenseV1Config, HunYuanDenseV1ForCausalLM
+    rope = {"rope_type": "dynamic", "alpha": 1000.0, "rope_theta": 10000.0, "factor": 1.0}
+    # llama.cpp's converter takes alpha's base for contexts of 32K or 256K alone, as released.
+    config = HunYuanDenseV1Config(head_dim=8, rms_norm_eps=1e-5, tie_word_embeddings=False, rope_parameters=rope,
+                                  **{**common, "max_position_embeddings": 32768})
+    hunyuan = build_model(HunYuanDenseV1ForCausalLM, config, 6901)
+    with torch.no_grad():
+        hunyuan.lm_head.weight.mul_(4.0)
+        gen = torch.Generator().manual_seed(6907)
+        for pname, p in hunyuan.named_parameters():  # the q/k norms ("…layernorm.weight"): 1 + jitter
+            if "query_layernorm" in pname or "key_layernorm" in pname:
+                p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
+    emit_released_and_gguf(out, "hunyuan_dense", bf16(hunyuan), small_cases(6911), sentencepiece_class="hunyuan.HunYuanModel")
 
 
 def ministral_fixtures(out: Path) -> None:

@@ -353,26 +353,30 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     float* q = qkv_.data();
     float* k = q + qw;
     float* v = k + kvw;
-    if (!L.q_norm.empty() && spec_.qk_norm_per_head) {
-      // StableLM 2 12B: a LayerNorm per head, each with its own weights.
-      for (int64_t t = 0; t < tokens; ++t) {
-        for (int64_t head = 0; head < heads_; ++head) {
-          float* row = q + t * qkv_w + head * d;
-          cpu::layer_norm(row, L.q_norm.data() + head * d, nullptr, row, 1, d, eps, d, d);
+    // The q/k norms: before RoPE, or after it (Hunyuan's).
+    const auto norm_qk = [&] {
+      if (!L.q_norm.empty() && spec_.qk_norm_per_head) {
+        // StableLM 2 12B: a LayerNorm per head, each with its own weights.
+        for (int64_t t = 0; t < tokens; ++t) {
+          for (int64_t head = 0; head < heads_; ++head) {
+            float* row = q + t * qkv_w + head * d;
+            cpu::layer_norm(row, L.q_norm.data() + head * d, nullptr, row, 1, d, eps, d, d);
+          }
+          for (int64_t head = 0; head < L.kv_heads && !shares_kv; ++head) {
+            float* row = k + t * qkv_w + head * d;
+            cpu::layer_norm(row, L.k_norm.data() + head * d, nullptr, row, 1, d, eps, d, d);
+          }
         }
-        for (int64_t head = 0; head < L.kv_heads && !shares_kv; ++head) {
-          float* row = k + t * qkv_w + head * d;
-          cpu::layer_norm(row, L.k_norm.data() + head * d, nullptr, row, 1, d, eps, d, d);
+      } else if (!L.q_norm.empty()) {
+        // Each head's d values, or a token's whole q (k) row as one vector (qk_norm_whole).
+        const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
+        for (int64_t t = 0; t < tokens; ++t) {
+          cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, qw / q_dim, q_dim, eps, q_dim, q_dim);
+          if (!shares_kv) cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
         }
       }
-    } else if (!L.q_norm.empty()) {
-      // Each head's d values, or a token's whole q (k) row as one vector (qk_norm_whole).
-      const int64_t q_dim = spec_.qk_norm_whole ? qw : d, k_dim = spec_.qk_norm_whole ? kvw : d;
-      for (int64_t t = 0; t < tokens; ++t) {
-        cpu::rms_norm(q + t * qkv_w, L.q_norm.data(), q + t * qkv_w, qw / q_dim, q_dim, eps, q_dim, q_dim);
-        if (!shares_kv) cpu::rms_norm(k + t * qkv_w, L.k_norm.data(), k + t * qkv_w, kvw / k_dim, k_dim, eps, k_dim, k_dim);
-      }
-    }
+    };
+    if (!spec_.qk_norm_after_rope) norm_qk();
     if (L.value_norm && !shares_kv) {  // Gemma 4: each head's values over their RMS, no weight
       for (int64_t t = 0; t < tokens; ++t) {
         cpu::rms_norm(v + t * qkv_w, nullptr, v + t * qkv_w, L.kv_heads, d, eps, d, d);
@@ -388,6 +392,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         }
       }
     }
+    if (spec_.qk_norm_after_rope) norm_qk();
     if (const float* scale = query_scales(L.index)) {  // Llama 4's temperature (NoPE layers alone)
       for (int64_t t = 0; t < tokens; ++t) {
         for (float* r = q + t * qkv_w; r != q + t * qkv_w + qw; ++r) *r *= scale[t];

@@ -67,8 +67,9 @@ const std::array<PreFamily, 15>& pre_families() {
       {.names = {"seed-coder"}, .patterns = {p::kSeedCoder}},
       {.names = {"deepseek-coder"}, .patterns = {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)},
        .digits = true},
-      // DeepSeek-V3, R1 and their successors (the MoE models with latent attention).
-      {.names = {"deepseek-v3"}, .patterns = {std::begin(p::kDeepSeekV3), std::end(p::kDeepSeekV3)}},
+      // DeepSeek-V3, R1 and their successors (the MoE models with latent attention); Hunyuan's dense
+      // models, whose expressions llama.cpp reads as DeepSeek-V3's.
+      {.names = {"deepseek-v3", "hunyuan-dense"}, .patterns = {std::begin(p::kDeepSeekV3), std::end(p::kDeepSeekV3)}},
       // DeepSeek-V2, V2-Lite and DeepSeek-LLM.
       {.names = {"deepseek-llm"}, .patterns = {std::begin(p::kDeepSeekLlm), std::end(p::kDeepSeekLlm)}},
   }};

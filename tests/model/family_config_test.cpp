@@ -636,6 +636,19 @@ TEST_CASE("EXAONE 3.5's and InternLM3's configs as released: their own key names
   CHECK_FALSE(spec_from_hf_config(parse((R"({"model_type":"qwen2",)" + dims + "}").c_str()), "q").output_bias);
 }
 
+TEST_CASE("Hunyuan's dense configs as released: \"dynamic\" RoPE with NTK's alpha is a fixed, stretched base",
+          "[model][config][families]") {
+  // tencent/Hunyuan-7B-Instruct's keys that matter here (rope_scaling as transformers 4 wrote it).
+  const ModelSpec spec = spec_from_hf_config(parse(R"({"architectures":["HunYuanDenseV1ForCausalLM"],
+    "model_type":"hunyuan_v1_dense","hidden_size":4096,"intermediate_size":14336,"num_hidden_layers":32,
+    "num_attention_heads":32,"num_key_value_heads":8,"head_dim":128,"vocab_size":128167,"max_position_embeddings":32768,
+    "rms_norm_eps":1e-05,"rope_theta":10000.0,"rope_scaling":{"alpha":1000.0,"beta_fast":32,"beta_slow":1,"factor":1.0,
+    "mscale":1.0,"mscale_all_dim":1.0,"type":"dynamic"},"tie_word_embeddings":false,"attention_bias":false})"), "h");
+  CHECK((spec.rope.type == "default" && spec.rope.theta == Approx(10000.0 * std::pow(1000.0, 128.0 / 126.0))));
+  CHECK((spec.qk_norm && spec.qk_norm_after_rope && spec.max_position == 32768));
+  CHECK(decoder_layout(spec).layers[0].q_norm == "model.layers.0.self_attn.q_norm.weight");
+}
+
 TEST_CASE("GLM-4 configs: half the head rotated by default, GLM's norm names, gate|up fused", "[model][config][families][glm4]") {
   const ModelSpec glm = spec_from_hf_config(parse(R"({"model_type":"glm4","hidden_size":4096,"intermediate_size":13696,
     "num_hidden_layers":2,"num_attention_heads":32,"num_key_value_heads":2,"head_dim":128,"vocab_size":151552,
