@@ -72,6 +72,7 @@ echo "make_bundle: $out/troupe-gpu.tar.xz: $((bundle_bytes / 1024 / 1024)) MiB (
 # The device tool's 64 MiB counts what this sums (tracked, untracked-not-ignored and carried files);
 # 1 MiB is left for files written between this check and the call.
 if ((bundle_bytes + tree_bytes + untracked_bytes > 63 * 1024 * 1024)); then
-  echo "make_bundle: too large to travel with the tree" >&2
+  echo "make_bundle: too large to travel with the tree; bash tools/gpu/slim_tree.sh removes from the working tree" \
+    "the fixtures the device check does not read (git checkout -- tests/fixtures restores them)" >&2
   exit 1
 fi
