@@ -29,6 +29,7 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   };
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
   if (spec.qk_norm_after_rope) return lacks("q/k norms after RoPE (Hunyuan)");
+  if (spec.activation == Activation::Xielu) return lacks("the xIELU activation (Apertus)");
   if (spec.norm_bias || spec.mlp_bias || spec.lm_head_bias) {
     return lacks("LayerNorms and projections with biases (StarCoder2, Phi-2, StableLM)");
   }

@@ -148,6 +148,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       if (spec.gated_mlp) L.gate = p + "mlp.gate_proj.weight";
       L.up = p + "mlp.up_proj.weight";
       L.down = p + "mlp.down_proj.weight";
+      if (spec.activation == Activation::Xielu) L.activation_params = p + "mlp.act_fn.";
       if (spec.mlp_bias) {
         if (spec.gated_mlp) L.gate_bias = p + "mlp.gate_proj.bias";
         L.up_bias = p + "mlp.up_proj.bias";

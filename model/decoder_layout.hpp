@@ -80,6 +80,10 @@ struct LayerLayout {
   bool mlp = true;                  // the layer has an MLP block (dense or experts)
   std::string gate, up, down;      // a dense MLP's; empty in a mixture-of-experts layer (gate: ungated)
   std::string gate_bias, up_bias, down_bias;  // their biases (ModelSpec::mlp_bias); empty without
+  // The xIELU activation's parameters (Activation::Xielu): "<prefix>alpha_p", "alpha_n", "beta", "eps",
+  // scalars; empty without. GGUF files hold them as per-layer metadata arrays, which ModelFiles serves
+  // under these names.
+  std::string activation_params;
   std::string router;              // [experts, hidden]; empty in a dense layer
   std::string router_bias;         // [experts]; empty without (MoeSpec::biases)
   std::string selection_bias;      // [experts], added for choosing only; empty without (MoeSpec::selection_bias)

@@ -77,6 +77,11 @@ constexpr std::array<TensorRename, 10> kExaoneRenames{{
 }};
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+// Apertus: its norms before attention and the MLP have names of their own.
+constexpr std::array<std::string_view, 1> kApertusTypes{"apertus"};
+constexpr std::array<std::string_view, 1> kApertusGguf{"apertus"};
+constexpr std::array<TensorRename, 2> kApertusRenames{{{".attention_layernorm.", ".input_layernorm."},
+                                                       {".feedforward_layernorm.", ".post_attention_layernorm."}}};
 // Hunyuan's dense models name their q/k norms query_layernorm and key_layernorm.
 constexpr std::array<std::string_view, 1> kHunyuanDenseTypes{"hunyuan_v1_dense"};
 constexpr std::array<std::string_view, 1> kHunyuanDenseGguf{"hunyuan-dense"};
@@ -218,8 +223,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 52>& families() {
-  static const std::array<ModelFamily, 52> all{{
+const std::array<ModelFamily, 53>& families() {
+  static const std::array<ModelFamily, 53> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -243,6 +248,11 @@ const std::array<ModelFamily, 52>& families() {
       // InternLM3 (8B): Llama's layers and names (llama.cpp converts it as llama).
       {.arch = Architecture::InternLm3, .hf_model_types = kInternLm3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
        .hf_config_aliases = kInternLm3Aliases},
+      // Apertus (Swiss AI's 8B, 70B): Llama's attention with per-head q/k norms, an MLP without a gate
+      // whose xIELU activation has parameters learned per layer.
+      {.arch = Architecture::Apertus, .hf_model_types = kApertusTypes, .gguf_architectures = kApertusGguf,
+       .attention_bias_on_output = true, .qk_norm = true, .activation = Activation::Xielu, .gated_mlp = false,
+       .hf_renames = kApertusRenames},
       // Hunyuan's dense models (0.5B to 7B, Hunyuan-MT-7B): Llama's layers with per-head q/k RMSNorms
       // after RoPE; RoPE's base stretched by NTK's alpha (hf_config).
       {.arch = Architecture::HunyuanDense, .hf_model_types = kHunyuanDenseTypes, .gguf_architectures = kHunyuanDenseGguf,

@@ -342,7 +342,31 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
     if (auto hf = hf_name_from_gguf(t.name, family_of(m.spec_.arch))) m.tensors_.emplace(*hf, t);
   }
   m.use_backend_names();
+  m.serve_xielu_params();
   return m;
+}
+
+// Apertus's xIELU parameters are tensors of each layer in its safetensors (mlp.act_fn.alpha_p, alpha_n,
+// beta, eps) and per-layer metadata arrays in llama.cpp's GGUF (xielu.alpha_p, ...): served here as the
+// former, one float32 scalar each, so that backends read one layout.
+void ModelFiles::serve_xielu_params() {
+  if (spec_.activation != Activation::Xielu) return;
+  for (const char* param : {"alpha_p", "alpha_n", "beta", "eps"}) {
+    const std::string key = std::string("xielu.") + param;
+    const std::optional<std::vector<double>> values = gguf_->get_float_array(key);
+    if (!values || static_cast<int64_t>(values->size()) != spec_.num_layers) {
+      throw ModelError(path_.string() + ": " + key + " must list one value per layer (" + std::to_string(spec_.num_layers) + ")");
+    }
+    for (int64_t i = 0; i < spec_.num_layers; ++i) {
+      auto bytes = std::make_shared<std::vector<std::byte>>(sizeof(float));
+      const auto value = static_cast<float>((*values)[static_cast<std::size_t>(i)]);
+      std::memcpy(bytes->data(), &value, sizeof(float));
+      tensors_["model.layers." + std::to_string(i) + ".mlp.act_fn." + param] =
+          TensorView{key + "[" + std::to_string(i) + "]", DType::F32, {1}, std::span<const std::byte>(bytes->data(), bytes->size()),
+                     path_.string()};
+      owned_.push_back(std::move(bytes));
+    }
+  }
 }
 
 // What either format stores fused, stacked, reordered or shaped otherwise, under the names and

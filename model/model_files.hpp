@@ -73,6 +73,7 @@ class ModelFiles {
   void squeeze_selection_biases();
   void split_latent_heads();  // model/latent_heads.hpp
   void stack_head_norms();
+  void serve_xielu_params();  // GGUF only
   void split_rows(const std::string& fused, const std::vector<std::pair<std::string, int64_t>>& parts);
   int64_t permuted_rope_heads(const std::string& hf_name) const;
 

@@ -15,6 +15,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Exaone: return "exaone";
     case Architecture::Olmo: return "olmo";
     case Architecture::Helium: return "helium";
+    case Architecture::Apertus: return "apertus";
     case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";
@@ -260,6 +261,8 @@ void ModelSpec::validate(const std::string& source) const {
     throw ModelError(source + ": relu² is the activation of MLPs without a gate");
   }
   if (!gated_mlp && activation == Activation::SwigluOai) throw ModelError(source + ": the clamped SwiGLU needs a gate");
+  if (activation == Activation::Xielu && (gated_mlp || moe)) throw ModelError(source + ": xIELU is the activation of dense MLPs without a gate");
+  if (activation == Activation::Identity) throw ModelError(source + ": an MLP needs an activation");
   if (has_mixer(Mixer::ShortConv) != short_conv.has_value()) {
     throw ModelError(source + ": short-convolution layers need their kernel size (conv_L_cache), and it only them");
   }

@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense, Apertus };
 
 std::string_view architecture_name(Architecture a);
 
@@ -21,7 +21,12 @@ std::string_view architecture_name(Architecture a);
 // (Gemma's gelu_pytorch_tanh), or gpt-oss's clamped SwiGLU: gate g clamped to at most 7, up u to
 // [−7, 7], and act(g, u) = g·σ(1.702·g)·(u + 1). ReluSquared, max(x, 0)², is Nemotron-H's
 // (transformers' relu2), whose MLPs have no gate (ModelSpec::gated_mlp).
-enum class Activation { Silu, GeluTanh, SwigluOai, ReluSquared };
+//
+// Xielu is Apertus's xIELU, whose parameters are learned per layer: x > 0: αp·x² + β·x, else
+// (expm1(min(x, ε)) − x)·αn + β·x, with αp = softplus(a_p) and αn = β + softplus(a_n) from the
+// layer's stored a_p, a_n (its MLP has no gate). Backends apply it with the layer's parameters before
+// the down projection, which then takes Identity (no activation).
+enum class Activation { Silu, GeluTanh, SwigluOai, ReluSquared, Xielu, Identity };
 
 // Rotary position embedding. Frequencies follow Hugging Face's half-split ("neox") rotation:
 // dimension i of the first half pairs with i + head_dim/2.

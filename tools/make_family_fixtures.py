@@ -69,6 +69,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
   hunyuan_dense/ HunYuanDenseV1ForCausalLM (Hunyuan's dense models; --only llama_renamed): q/k RMSNorms after
                  RoPE (query_layernorm, key_layernorm), RoPE "dynamic" with NTK's alpha 1000 as released (a
                  fixed base of 10,000 · 1000^(8/6)); and hunyuan_dense_gguf, llama.cpp's conversion (hunyuan-dense).
+  apertus/       ApertusForCausalLM (--only llama_renamed): per-head q/k norms, an MLP without a gate under xIELU,
+                 its parameters drawn per layer; and apertus_gguf (apertus: the parameters as metadata arrays).
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1696,6 +1698,20 @@ def llama_renamed_fixtures(out: Path) -> None:
             if "query_layernorm" in pname or "key_layernorm" in pname:
                 p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
     emit_released_and_gguf(out, "hunyuan_dense", bf16(hunyuan), small_cases(6911), sentencepiece_class="hunyuan.HunYuanModel")
+
+    from transformers import ApertusConfig, ApertusForCausalLM
+    apertus = build_model(ApertusForCausalLM, ApertusConfig(head_dim=8, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                                                            rope_parameters={"rope_type": "default", "rope_theta": 12_000_000.0},
+                                                            **common), 7001)
+    with torch.no_grad():
+        apertus.lm_head.weight.mul_(4.0)
+        gen = torch.Generator().manual_seed(7007)
+        for pname, p in apertus.named_parameters():
+            if pname.endswith(("q_norm.weight", "k_norm.weight")):
+                p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
+            elif ".act_fn.alpha" in pname:  # each layer's own xIELU (the stored values, before softplus)
+                p.copy_(0.5 * torch.randn(p.shape, generator=gen))
+    emit_released_and_gguf(out, "apertus", bf16(apertus), small_cases(7011), sentencepiece_class="llama.ApertusModel")
 
 
 def ministral_fixtures(out: Path) -> None:

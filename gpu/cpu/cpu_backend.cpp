@@ -489,11 +489,17 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     const auto width = static_cast<int64_t>(L.gate_up_bias.size());
     for (int64_t t = 0; t < tokens; ++t) cpu::add(gate_up_.data() + t * width, L.gate_up_bias.data(), width);
   }
+  // xIELU's parameters are the layer's: applied here, the down projection then takes no activation.
+  Activation act = spec_.activation;
+  if (act == Activation::Xielu) {
+    cpu::xielu(gate_up_.data(), tokens * inter, L.xielu);
+    act = Activation::Identity;
+  }
   residual_out(
       L.mlp_out_norm,
       [&](float* out, bool accumulate) {
-        cpu::mlp_down(gate_up_.data(), tokens, inter, spec_.activation, spec_.gated_mlp, L.down, out, accumulate,
-                      quantized_, act_, pool_.get());
+        cpu::mlp_down(gate_up_.data(), tokens, inter, act, spec_.gated_mlp, L.down, out, accumulate, quantized_, act_,
+                      pool_.get());
       },
       L.down_bias);
 }

@@ -79,6 +79,7 @@ class CpuBackend final : public Backend {
     cpu::CpuWeight down;                    // [hidden, intermediate]
     std::vector<float> gate_up_bias;        // [2 intermediate] (gate's then up's; ungated: up's) or empty
     std::vector<float> down_bias;           // [hidden] or empty
+    cpu::XieluParams xielu;                 // the layer's xIELU (Activation::Xielu; αp and αn as used)
     bool mlp = true;                        // false: the layer is its mixer alone (Nemotron-H)
     std::unique_ptr<cpu::ExpertMlp> experts;  // a mixture-of-experts MLP instead of gate_up and down
     // A dense MLP (gate_up, down) beside the experts (Gemma 4): its output norm, the experts' input

@@ -135,6 +135,13 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.gate_up = cpu::CpuWeight::load(model, first, weight_mode_);
       L.down = cpu::CpuWeight::load(model, Parts{{names.down, {h, width}, {}, columns, static_cast<float>(mu.down)}},
                                     weight_mode_);
+      if (!names.activation_params.empty()) {  // Apertus's xIELU: αp = softplus(a_p), αn = β + softplus(a_n)
+        const auto scalar = [&](const char* param) { return load_flat(model, names.activation_params + param, 1).front(); };
+        L.xielu.beta = scalar("beta");
+        L.xielu.eps = scalar("eps");
+        L.xielu.alpha_p = cpu::softplus(scalar("alpha_p"));
+        L.xielu.alpha_n = L.xielu.beta + cpu::softplus(scalar("alpha_n"));
+      }
       if (!names.up_bias.empty()) {  // this rank's columns (gate's, then up's), as the rows above; down's added once
         if (!names.gate_bias.empty()) L.gate_up_bias = select_rows(model.load_f32(names.gate_bias, {width}), 1, {columns}, 0, 1);
         append(L.gate_up_bias, select_rows(model.load_f32(names.up_bias, {width}), 1, {columns}, 0, 1));

@@ -57,6 +57,13 @@ void layer_norm(const float* x, const float* weight, const float* bias, float* o
   });
 }
 
+void xielu(float* x, int64_t n, const XieluParams& p) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = v > 0.0f ? p.alpha_p * v * v + p.beta * v : (std::expm1(std::min(v, p.eps)) - v) * p.alpha_n + p.beta * v;
+  }
+}
+
 void add_rms_norm(float* residual, const float* delta, const float* weight, float* out, int64_t rows,
                   int64_t dim, float eps, ThreadPool* pool) {
   const int64_t n = rows * dim;

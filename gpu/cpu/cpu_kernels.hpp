@@ -47,6 +47,7 @@ void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64
 // x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z)) at the cost of
 // one exp, a quarter of tanh's; σ(z) = 1 / (1 + e^−z) saturates cleanly at both ends.
 inline float activate(float x, Activation act) {
+  if (act == Activation::Identity) return x;  // applied before (xIELU: cpu::xielu)
   if (act == Activation::ReluSquared) {  // Nemotron-H's relu², max(x, 0)²
     x = std::max(x, 0.0f);
     return x * x;
@@ -60,6 +61,13 @@ inline float activate(float x, Activation act) {
 
 // torch's softplus, log(1 + e^x) (threshold 20: x itself above it): the recurrent layers' time steps.
 inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
+// Apertus's xIELU with one layer's parameters (αp, αn as used, not as stored), in place over n values:
+// x > 0: αp·x² + β·x, else (expm1(min(x, ε)) − x)·αn + β·x.
+struct XieluParams {
+  float alpha_p = 0.0f, alpha_n = 0.0f, beta = 0.5f, eps = -1e-6f;
+};
+void xielu(float* x, int64_t n, const XieluParams& p);
 
 // One gated-MLP value from its gate and up values: act(g) · u, or gpt-oss's clamped SwiGLU,
 // min(g, 7) · σ(1.702 · min(g, 7)) · (clamp(u, −7, 7) + 1).
