@@ -1599,10 +1599,31 @@ def biased_norm_fixtures(out: Path) -> None:
                                prelude=STABLELM_HEAD_NORMS)
 
 
+def emit_released_keys(out: Path, name: str, model, cases, drop: tuple, add: dict) -> None:
+    """out/name as released where transformers writes a config under other keys than the release's (it
+    reads both): saved in bfloat16, its config.json without `drop` and with `add`, checked to read
+    back through AutoModelForCausalLM to the same logits, with lfm2's tokenizer files."""
+    def save(folder: Path) -> None:
+        save_bf16(model)(folder)
+        cfg = json.loads((folder / "config.json").read_text())
+        for key in drop:
+            cfg.pop(key)
+        cfg.update(add)
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+
+    from transformers import AutoModelForCausalLM
+    emit(out / name, model, cases, saver=save)
+    reloaded = AutoModelForCausalLM.from_pretrained(out / name, dtype=torch.float32, attn_implementation="eager").eval()
+    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(model, cases[-1][1])), f"{name} reload"
+    for file in ("tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "lfm2" / file, out / name / file)
+
+
 def llama_renamed_fixtures(out: Path) -> None:
-    """Llama's layers under other names (--only llama_renamed, after lfm2): EXAONE 3.5's checkpoint and
-    config as released, and InternLM3 with its bias switches; each with llama.cpp's conversion."""
-    from transformers import AutoModelForCausalLM, ExaoneConfig, InternLM3Config
+    """Llama's layers under other names or with a twist (--only llama_renamed, after lfm2): EXAONE 3.5's
+    checkpoint and config as released, InternLM3 with its bias switches, OLMo 1, Helium, Hunyuan's dense
+    models and Apertus; each but Helium with llama.cpp's conversion."""
+    from transformers import ExaoneConfig, InternLM3Config
     common = dict(vocab_size=384, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, max_position_embeddings=128, initializer_range=INIT_STD, bos_token_id=1,
                   eos_token_id=2, pad_token_id=0)
@@ -1615,22 +1636,12 @@ def llama_renamed_fixtures(out: Path) -> None:
     with torch.no_grad():
         exaone.lm_head.weight.mul_(4.0)
 
-    def save_exaone(folder: Path) -> None:
-        save_bf16(exaone)(folder)
-        cfg = json.loads((folder / "config.json").read_text())
-        for key in ("num_hidden_layers", "rms_norm_eps", "hidden_act", "rope_parameters", "mlp_bias", "attention_bias"):
-            cfg.pop(key)
-        cfg.update({"architectures": ["ExaoneForCausalLM"], "num_layers": 2, "layer_norm_epsilon": 1e-5,
-                    "activation_function": "silu", "rope_theta": rope["rope_theta"],
-                    "rope_scaling": {k: v for k, v in rope.items() if k != "rope_theta"}})
-        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-
     cases = small_cases(6511)
-    emit(out / "exaone", exaone, cases, saver=save_exaone)
-    reloaded = AutoModelForCausalLM.from_pretrained(out / "exaone", dtype=torch.float32, attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(exaone, cases[-1][1])), "exaone reload"
-    for file in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / file, out / "exaone" / file)
+    emit_released_keys(out, "exaone", exaone, cases,
+                       drop=("num_hidden_layers", "rms_norm_eps", "hidden_act", "rope_parameters", "mlp_bias", "attention_bias"),
+                       add={"architectures": ["ExaoneForCausalLM"], "num_layers": 2, "layer_norm_epsilon": 1e-5,
+                            "activation_function": "silu", "rope_theta": rope["rope_theta"],
+                            "rope_scaling": {k: v for k, v in rope.items() if k != "rope_theta"}})
     # The converter reads the config through transformers, whose ExaoneConfig gives activation_function
     # back as hidden_act; its check for the former is fed the latter.
     activation = ("import conversion.exaone as m\n"
@@ -1650,19 +1661,9 @@ def llama_renamed_fixtures(out: Path) -> None:
         internlm3.lm_head.weight.mul_(4.0)
     internlm3 = bf16(internlm3)
 
-    def save_internlm3(folder: Path) -> None:  # its released keys: qkv_bias and bias
-        save_bf16(internlm3)(folder)
-        cfg = json.loads((folder / "config.json").read_text())
-        cfg.pop("attention_bias"), cfg.pop("mlp_bias")
-        cfg.update({"architectures": ["InternLM3ForCausalLM"], "qkv_bias": True, "bias": True})
-        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-
     cases = small_cases(6611)
-    emit(out / "internlm3", internlm3, cases, saver=save_internlm3)
-    reloaded = AutoModelForCausalLM.from_pretrained(out / "internlm3", dtype=torch.float32, attn_implementation="eager").eval()
-    assert np.array_equal(run_logits(reloaded, cases[-1][1]), run_logits(internlm3, cases[-1][1])), "internlm3 reload"
-    for file in ("tokenizer.model", "tokenizer_config.json"):
-        shutil.copy(out / "lfm2" / file, out / "internlm3" / file)
+    emit_released_keys(out, "internlm3", internlm3, cases, drop=("attention_bias", "mlp_bias"),  # its keys: qkv_bias, bias
+                       add={"architectures": ["InternLM3ForCausalLM"], "qkv_bias": True, "bias": True})
     emit_llamacpp_gguf(out / "internlm3_gguf", out / "internlm3", internlm3, cases, 384, outtype="bf16")
 
     # OLMo 1 and Helium: Llama's layers with other norms.
