@@ -617,7 +617,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.head_dim = cfg.optional_integer("head_dim").value_or(spec.num_heads > 0 ? spec.hidden_size / spec.num_heads : 0);
   spec.vocab_size = cfg.integer("vocab_size");
   spec.max_position = cfg.integer("max_position_embeddings");
-  spec.rms_eps = cfg.number("rms_norm_eps").value_or(1e-6);
+  spec.rms_eps = cfg.number("rms_norm_eps").value_or(family->arch == Architecture::Glm ? 1.5625e-7 : 1e-6);  // GlmConfig's
   if (family->layer_norm) spec.rms_eps = cfg.number("layer_norm_eps").value_or(1e-5);
   // Gemma2Config and CohereConfig tie the embeddings unless told otherwise.
   const bool gemma2 = family->arch == Architecture::Gemma2;
@@ -648,7 +648,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
     rotary = ConfigView(*params, cfg.source()).number("partial_rotary_factor");
   }
   // Glm4Config's and Glm4MoeConfig's default; Qwen3_5TextConfig's.
-  if (!rotary && (family->arch == Architecture::Glm4 || family->arch == Architecture::Glm4Moe)) rotary = 0.5;
+  if (!rotary && (family->arch == Architecture::Glm4 || family->arch == Architecture::Glm4Moe || family->arch == Architecture::Glm)) {
+    rotary = 0.5;
+  }
   if (!rotary && qwen35) rotary = 0.25;
   if (!rotary && family->arch == Architecture::Phi) rotary = 0.5;        // PhiConfig's
   if (!rotary && family->arch == Architecture::StableLm) rotary = 0.25;  // StableLmConfig's
@@ -683,7 +685,9 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   // GptOssConfig's attention_bias defaults to true (biases on q, k, v and the output projection).
   // SeedOssConfig's attention_bias is true by default, its output projection's (attention_out_bias) false.
   const bool seed = family->arch == Architecture::SeedOss;
-  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias || seed);
+  // GlmConfig's attention_bias is true by default too (q, k and v).
+  const bool glm = family->arch == Architecture::Glm;
+  spec.attention_bias = family->qkv_bias || cfg.boolean("attention_bias").value_or(family->output_bias || seed || glm);
   spec.output_bias = seed ? cfg.boolean("attention_out_bias").value_or(false)
                           : (family->output_bias || family->attention_bias_on_output) && spec.attention_bias;
   spec.attention_sinks = family->attention_sinks;

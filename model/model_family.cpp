@@ -77,6 +77,10 @@ constexpr std::array<TensorRename, 10> kExaoneRenames{{
 }};
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+// GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
+// checkpoints of GLM-4-9B, as chatglm.
+constexpr std::array<std::string_view, 1> kGlmTypes{"glm"};
+constexpr std::array<std::string_view, 1> kGlmGguf{"chatglm"};
 // Apertus: its norms before attention and the MLP have names of their own.
 constexpr std::array<std::string_view, 1> kApertusTypes{"apertus"};
 constexpr std::array<std::string_view, 1> kApertusGguf{"apertus"};
@@ -223,8 +227,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 53>& families() {
-  static const std::array<ModelFamily, 53> all{{
+const std::array<ModelFamily, 54>& families() {
+  static const std::array<ModelFamily, 54> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -248,6 +252,11 @@ const std::array<ModelFamily, 53>& families() {
       // InternLM3 (8B): Llama's layers and names (llama.cpp converts it as llama).
       {.arch = Architecture::InternLm3, .hf_model_types = kInternLm3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
        .hf_config_aliases = kInternLm3Aliases},
+      // GLM-4-9B (glm-4-9b-chat-hf, glm-4-9b-hf), GLM-Edge: GLM-4-0414's layers without its norms on
+      // the sublayers' outputs: q/k/v biases (attention_bias, true by default), gate|up fused, RoPE on half
+      // of each head in interleaved pairs.
+      {.arch = Architecture::Glm, .hf_model_types = kGlmTypes, .gguf_architectures = kGlmGguf,
+       .interleaved_qk = true, .fused_projections = true},
       // Apertus (Swiss AI's 8B, 70B): Llama's attention with per-head q/k norms, an MLP without a gate
       // whose xIELU activation has parameters learned per layer.
       {.arch = Architecture::Apertus, .hf_model_types = kApertusTypes, .gguf_architectures = kApertusGguf,

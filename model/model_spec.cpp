@@ -16,6 +16,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Olmo: return "olmo";
     case Architecture::Helium: return "helium";
     case Architecture::Apertus: return "apertus";
+    case Architecture::Glm: return "glm";
     case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";

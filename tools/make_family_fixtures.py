@@ -71,6 +71,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  fixed base of 10,000 · 1000^(8/6)); and hunyuan_dense_gguf, llama.cpp's conversion (hunyuan-dense).
   apertus/       ApertusForCausalLM (--only llama_renamed): per-head q/k norms, an MLP without a gate under xIELU,
                  its parameters drawn per layer; and apertus_gguf (apertus: the parameters as metadata arrays).
+  glm/           GlmForCausalLM (GLM-4-9B's -hf releases, GLM-Edge; --only llama_renamed): q/k/v biases, gate|up
+                 fused, RoPE on half of each head in interleaved pairs; and glm_gguf, llama.cpp's conversion (chatglm).
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1713,6 +1715,24 @@ def llama_renamed_fixtures(out: Path) -> None:
             elif ".act_fn.alpha" in pname:  # each layer's own xIELU (the stored values, before softplus)
                 p.copy_(0.5 * torch.randn(p.shape, generator=gen))
     emit_released_and_gguf(out, "apertus", bf16(apertus), small_cases(7011), sentencepiece_class="llama.ApertusModel")
+
+    from transformers import GlmConfig, GlmForCausalLM
+    # epsilon 1e-5: llama.cpp's converter writes ChatGLM's layernorm_epsilon, or 1e-5, whatever rms_norm_eps says
+    # (the -hf releases' 1.5625e-7 becomes 1e-5 in their GGUFs, as llama.cpp then runs them).
+    glm = build_model(GlmForCausalLM, GlmConfig(head_dim=8, rms_norm_eps=1e-5, attention_bias=True, tie_word_embeddings=False,
+                                                rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                                                                 "partial_rotary_factor": 0.5}, **common), 7101)
+    with torch.no_grad():
+        glm.lm_head.weight.mul_(4.0)
+    # The converter takes the context from ChatGLM's seq_length, else the hidden size: given the former.
+    context = ("import conversion.chatglm as m\n"
+               "orig = m.ChatGLMModel.set_gguf_parameters\n"
+               "def params(self):\n"
+               "    self.hparams.setdefault('seq_length', self.hparams['max_position_embeddings'])\n"
+               "    orig(self)\n"
+               "m.ChatGLMModel.set_gguf_parameters = params\n")
+    emit_released_and_gguf(out, "glm", bf16(glm), small_cases(7111), sentencepiece_class="chatglm.ChatGLMModel",
+                           prelude=context)
 
 
 def ministral_fixtures(out: Path) -> None:

@@ -47,8 +47,9 @@ const std::array<PreFamily, 15>& pre_families() {
       // GLM-4-0414, GLM-4.5/4.6 (and GLM-5): Llama 3's splitting, without a BOS (their templates open
       // with [gMASK]<sop>; llama.cpp gives them none).
       {.names = {"glm4", "glm5"}, .patterns = {p::kLlama3}, .ignore_merges = true},
-      // DBRX and Smaug: Llama 3's expression, merges always applied (llama.cpp's reading of them).
-      {.names = {"dbrx", "smaug-bpe"}, .patterns = {p::kLlama3}},
+      // DBRX, Smaug and GLM-4-9B's ChatGLM files: Llama 3's expression, merges always applied
+      // (llama.cpp's reading of them), no BOS.
+      {.names = {"dbrx", "smaug-bpe", "chatglm-bpe"}, .patterns = {p::kLlama3}},
       {.names = {"qwen2", "deepseek-r1-qwen", "stablelm2"}, .patterns = {p::kQwen2}, .nfc = true},
       {.names = {"qwen35"}, .patterns = {p::kQwen35}, .nfc = true},
       // Mistral NeMo, Small 3, Devstral, Ministral: Tekken, a tiktoken vocabulary. Pixtral's
