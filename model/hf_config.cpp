@@ -494,14 +494,16 @@ void read_moe(const ConfigView& cfg, ModelSpec& spec, const ModelFamily& family)
     moe.sparse_layers.assign(static_cast<std::size_t>(spec.num_layers), false);
     for (int64_t i = dense; i < spec.num_layers; ++i) moe.sparse_layers[static_cast<std::size_t>(i)] = true;
   }
-  if (family.arch == Architecture::Glm4Moe || family.arch == Architecture::SolarOpen) {  // Glm4MoeConfig's defaults when absent
+  // Glm4MoeConfig's defaults when absent; dots.llm1 routes as DeepseekV3TopkRouter does too (Dots1Config: no
+  // leading dense layers, not renormalized, by default).
+  if (family.arch == Architecture::Glm4Moe || family.arch == Architecture::SolarOpen || family.arch == Architecture::Dots1) {
     moe.sigmoid_scores = true;
     moe.selection_bias = true;
     moe.groups = cfg.optional_integer("n_group").value_or(1);
     moe.groups_chosen = cfg.optional_integer("topk_group").value_or(1);
     moe.weights_scale = cfg.number("routed_scaling_factor").value_or(1.0);
     moe.shared_intermediate_size = cfg.optional_integer("n_shared_experts").value_or(1) * moe.intermediate_size;
-    read_dense_lead(cfg, family.arch == Architecture::SolarOpen ? 0 : 1, spec, moe);  // Solar Open's: none
+    read_dense_lead(cfg, family.arch == Architecture::Glm4Moe ? 1 : 0, spec, moe);  // Solar Open's and dots.llm1's: none
   }
   spec.moe = std::move(moe);
 }

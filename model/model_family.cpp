@@ -77,6 +77,8 @@ constexpr std::array<TensorRename, 10> kExaoneRenames{{
 }};
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+constexpr std::array<std::string_view, 1> kDots1Types{"dots1"};
+constexpr std::array<std::string_view, 1> kDots1Gguf{"dots1"};
 // GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
 // checkpoints of GLM-4-9B, as chatglm.
 constexpr std::array<std::string_view, 1> kGlmTypes{"glm"};
@@ -227,8 +229,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 54>& families() {
-  static const std::array<ModelFamily, 54> all{{
+const std::array<ModelFamily, 55>& families() {
+  static const std::array<ModelFamily, 55> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -252,6 +254,10 @@ const std::array<ModelFamily, 54>& families() {
       // InternLM3 (8B): Llama's layers and names (llama.cpp converts it as llama).
       {.arch = Architecture::InternLm3, .hf_model_types = kInternLm3Types, .gguf_architectures = {}, .attention_bias_on_output = true,
        .hf_config_aliases = kInternLm3Aliases},
+      // dots.llm1 (rednote's 142B-A14B): Qwen3's attention, DeepSeek-V3's experts (GLM-4.5's routing
+      // below) beside shared ones, after first_k_dense_replace dense layers.
+      {.arch = Architecture::Dots1, .hf_model_types = kDots1Types, .gguf_architectures = kDots1Gguf,
+       .attention_bias_on_output = true, .qk_norm = true, .mixture_of_experts = true},
       // GLM-4-9B (glm-4-9b-chat-hf, glm-4-9b-hf), GLM-Edge: GLM-4-0414's layers without its norms on
       // the sublayers' outputs: q/k/v biases (attention_bias, true by default), gate|up fused, RoPE on half
       // of each head in interleaved pairs.

@@ -17,6 +17,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Helium: return "helium";
     case Architecture::Apertus: return "apertus";
     case Architecture::Glm: return "glm";
+    case Architecture::Dots1: return "dots1";
     case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";

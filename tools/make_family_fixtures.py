@@ -73,6 +73,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  its parameters drawn per layer; and apertus_gguf (apertus: the parameters as metadata arrays).
   glm/           GlmForCausalLM (GLM-4-9B's -hf releases, GLM-Edge; --only llama_renamed): q/k/v biases, gate|up
                  fused, RoPE on half of each head in interleaved pairs; and glm_gguf, llama.cpp's conversion (chatglm).
+  dots1/         Dots1ForCausalLM (rednote's dots.llm1; --only llama_renamed): Qwen3's attention, a dense first layer,
+                 then DeepSeek-V3's experts (sigmoid, a selection bias, 1 of 2 groups, not renormalized, × 2.5)
+                 beside a shared one; and dots1_gguf, llama.cpp's conversion.
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1724,6 +1727,24 @@ def llama_renamed_fixtures(out: Path) -> None:
                                                                  "partial_rotary_factor": 0.5}, **common), 7101)
     with torch.no_grad():
         glm.lm_head.weight.mul_(4.0)
+    from transformers import Dots1Config, Dots1ForCausalLM
+    config = Dots1Config(head_dim=8, rms_norm_eps=1e-6, tie_word_embeddings=False, moe_intermediate_size=16, n_routed_experts=4,
+                         num_experts_per_tok=2, n_shared_experts=1, first_k_dense_replace=1, n_group=2, topk_group=1,
+                         routed_scaling_factor=2.5, norm_topk_prob=False, sliding_window=None,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, **{**common, "num_hidden_layers": 3})
+    dots1 = build_model(Dots1ForCausalLM, config, 7201)
+    gen = torch.Generator().manual_seed(7202)
+    with torch.no_grad():
+        dots1.lm_head.weight.mul_(4.0)
+        for pname, p in dots1.named_parameters():
+            if pname.endswith(("q_norm.weight", "k_norm.weight")):
+                p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
+        for layer in dots1.model.layers[1:]:  # router logits of a few units, a bias that changes choices
+            layer.mlp.gate.weight.mul_(8.0)
+            layer.mlp.gate.e_score_correction_bias.copy_((0.1 * torch.randn(4, generator=gen)).to(torch.bfloat16).float())
+    assert hasattr(dots1.model.layers[1].mlp, "shared_experts") and not hasattr(dots1.model.layers[0].mlp, "experts")
+    emit_released_and_gguf(out, "dots1", bf16(dots1), small_cases(7211), sentencepiece_class="dots1.Dots1Model")
+
     # The converter takes the context from ChatGLM's seq_length, else the hidden size: given the former.
     context = ("import conversion.chatglm as m\n"
                "orig = m.ChatGLMModel.set_gguf_parameters\n"

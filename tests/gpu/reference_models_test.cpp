@@ -444,10 +444,10 @@ TEST_CASE("starcoder2, phi and stablelm (LayerNorms with biases; biased MLPs, a 
 }
 
 TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names and keys), internlm3 (biases on "
-          "attention and the gated MLP), olmo (OLMo 1: LayerNorms without weights, clip_qkv), helium, hunyuan_dense (q/k norms after RoPE, NTK's alpha), apertus (xIELU per layer) and glm (GLM-4-9B) as transformers saves them and as llama.cpp's GGUF match transformers",
+          "attention and the gated MLP), olmo (OLMo 1: LayerNorms without weights, clip_qkv), helium, hunyuan_dense (q/k norms after RoPE, NTK's alpha), apertus (xIELU per layer), glm (GLM-4-9B) and dots1 as transformers saves them and as llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
   for (const char* folder : {"exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium",
-                             "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf"}) {
+                             "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf"}) {
     INFO(folder);
     check_all_cases_in_one_step(folder);
   }
@@ -459,6 +459,14 @@ TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names an
     const ModelFiles olmo = ModelFiles::open(test::fixture(path));
     CHECK((olmo.spec().norm_without_weights && olmo.spec().layer_norm && olmo.spec().clip_qkv == Approx(0.3)));
     CHECK(olmo.find("model.layers.0.input_layernorm.weight") == nullptr);
+  }
+  for (const char* path : {"models/dots1", "models/dots1_gguf/model.gguf"}) {
+    INFO(path);  // dots.llm1: Qwen3's attention, DeepSeek-V3's routing after a dense layer, not renormalized
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    REQUIRE(spec.moe);
+    CHECK((spec.qk_norm && spec.moe->sigmoid_scores && spec.moe->selection_bias && !spec.moe->normalize_top_k));
+    CHECK((spec.moe->groups == 2 && spec.moe->groups_chosen == 1 && spec.moe->weights_scale == Approx(2.5)));
+    CHECK((spec.moe->shared_intermediate_size == 16 && !spec.sparse_mlp(0) && spec.sparse_mlp(1)));
   }
   for (const char* path : {"models/glm", "models/glm_gguf/model.gguf"}) {
     INFO(path);  // GLM-4-9B's layers (chatglm in GGUF): q/k/v biases, gate|up fused, RoPE on half of each head
@@ -1254,7 +1262,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);
