@@ -143,15 +143,8 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
-// Llama 4 as llama.cpp reads it (nothing of this is in the file but a sliding_window of 0, which
-// turns chunking off): the layers with RoPE, all but every fourth, attend within chunks of 8,192
-// positions (by attention.sliding_window_pattern, every fourth whole when absent); the others, without
-// RoPE, have their queries scaled by 1 + 0.1 · ln(1 + floor((p + 1) / 8192)); q and k are RMS-normed
-// without a weight but in the 128-expert model (Maverick); the experts, chosen by the sigmoid of
-// their router logits, unnormalized, take the token's row times it, beside a shared expert as wide.
-// StarCoder2, Phi-2, StableLM (LayerNorms with biases), by the tensors of the first layer (`first`,
-// "blk.0."), as llama.cpp tells them. StableLM's q/k
-// norms are one LayerNorm per head ([head_dim, heads]), and a layer without ffn_norm runs
+// StarCoder2, Phi-2, StableLM: LayerNorms with biases. StableLM's q/k norms are one LayerNorm per
+// head ([head_dim, heads]), and a layer without ffn_norm (`first`: the first layer's "blk.N.") runs
 // attention and the MLP side by side on its input norm (StableLM 2 12B), as llama.cpp's graph does.
 void read_biased_norm_family(const GgufFile& gguf, const std::string& first, ModelSpec& spec) {
   spec.norm_bias = true;
@@ -161,6 +154,12 @@ void read_biased_norm_family(const GgufFile& gguf, const std::string& first, Mod
   }
 }
 
+// Llama 4 as llama.cpp reads it (nothing of this is in the file but a sliding_window of 0, which
+// turns chunking off): the layers with RoPE, all but every fourth, attend within chunks of 8,192
+// positions (by attention.sliding_window_pattern, every fourth whole when absent); the others, without
+// RoPE, have their queries scaled by 1 + 0.1 · ln(1 + floor((p + 1) / 8192)); q and k are RMS-normed
+// without a weight but in the 128-expert model (Maverick); the experts, chosen by the sigmoid of
+// their router logits, unnormalized, take the token's row times it, beside a shared expert as wide.
 void read_llama4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::optional<int64_t> window = gguf.get_int(arch + ".attention.sliding_window");
   if (window && *window == 0) {

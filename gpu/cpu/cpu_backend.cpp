@@ -156,8 +156,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   out.values.resize(static_cast<std::size_t>(nrows * spec_.vocab_size));
   const cpu::CpuWeight& head = spec_.tie_word_embeddings ? embed_ : lm_head_;
   const auto add_head_bias = [&](float* logits) {  // Phi-2's: this rank's slice of it
-    const auto width = static_cast<int64_t>(lm_head_bias_.size());
-    for (int64_t r = 0; r < nrows && width > 0; ++r) cpu::add(logits + r * width, lm_head_bias_.data(), width);
+    cpu::add_bias(logits, lm_head_bias_.data(), nrows, static_cast<int64_t>(lm_head_bias_.size()));
   };
   if (shard_.size == 1) {
     head.matmul(xn_.data(), out.values.data(), nrows, /*accumulate=*/false, pool_.get());
@@ -276,7 +275,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     multiply(delta_.data(), /*accumulate=*/false);
     all_reduce(delta_.data(), tokens * h);
     if (!bias.empty()) {
-      for (int64_t t = 0; t < tokens; ++t) cpu::add(delta_.data() + t * h, bias.data(), h);
+      cpu::add_bias(delta_.data(), bias.data(), tokens, h);
     }
     if (!out_norm.empty()) norm_rows(delta_.data(), out_norm.data(), delta_.data(), tokens, pool_.get());
     if (residual_multiplier != 1.0f) cpu::scale(delta_.data(), tokens * h, residual_multiplier);
@@ -311,7 +310,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     attn_.resize(static_cast<std::size_t>(tokens * h));
     project_input(L.attention_norm, L.qkv, qkv_.data());
     if (!L.qkv_bias.empty()) {
-      for (int64_t t = 0; t < tokens; ++t) cpu::add(qkv_.data() + t * 3 * h, L.qkv_bias.data(), 3 * h);
+      cpu::add_bias(qkv_.data(), L.qkv_bias.data(), tokens, 3 * h);
     }
     cpu::short_conv(qkv_.data(), batch, L.conv_taps.data(), L.conv_bias.empty() ? nullptr : L.conv_bias.data(),
                     spec_.short_conv->kernel, h, *states_, L.index, attn_.data(), state_scratch_, pool_.get());
@@ -486,8 +485,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     project_input(L.mlp_norm, L.gate_up, gate_up_.data());
   }
   if (!L.gate_up_bias.empty()) {  // StarCoder2's, Phi-2's: this rank's columns of gate and up
-    const auto width = static_cast<int64_t>(L.gate_up_bias.size());
-    for (int64_t t = 0; t < tokens; ++t) cpu::add(gate_up_.data() + t * width, L.gate_up_bias.data(), width);
+    cpu::add_bias(gate_up_.data(), L.gate_up_bias.data(), tokens, static_cast<int64_t>(L.gate_up_bias.size()));
   }
   // xIELU's parameters are the layer's: applied here, the down projection then takes no activation.
   Activation act = spec_.activation;

@@ -127,6 +127,10 @@ void add(float* residual, const float* delta, int64_t n) {
   for (int64_t i = 0; i < n; ++i) residual[i] += delta[i];
 }
 
+void add_bias(float* x, const float* bias, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; ++r) add(x + r * width, bias, width);
+}
+
 void embedding_gather(const float* table, const int32_t* ids, float* out, int64_t tokens, int64_t dim, int64_t first_id,
                       int64_t held) {
   for (int64_t t = 0; t < tokens; ++t) {

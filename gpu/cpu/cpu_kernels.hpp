@@ -96,6 +96,9 @@ void scale(float* x, int64_t n, float factor);
 // residual[i] += delta[i] for `n` values.
 void add(float* residual, const float* delta, int64_t n);
 
+// x[r, i] += bias[i] for `rows` rows of `width` values: a projection's bias (cuda::add_bias's reference).
+void add_bias(float* x, const float* bias, int64_t rows, int64_t width);
+
 // out[t] = table[ids[t]] for rows of `dim` floats.
 // A tensor-parallel rank holds the table's rows of ids [first_id, first_id + held): other ids give
 // zero rows (their rank supplies them in the sum).
