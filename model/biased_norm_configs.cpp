@@ -27,9 +27,37 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
       spec.qk_norm = spec.qk_norm_per_head = cfg.boolean("qk_layernorm").value_or(false);
       spec.parallel_block = cfg.boolean("use_parallel_residual").value_or(false);
       break;
+    case Architecture::Gpt2:
+    case Architecture::GptBigCode:
+      spec.attention_bias = spec.output_bias = spec.mlp_bias = true;
+      spec.learned_positions = true;
+      spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(true);  // PretrainedConfig's
+      if (!cfg.boolean("scale_attn_weights").value_or(true)) spec.attention_scale = 1.0;
+      if (cfg.boolean("scale_attn_by_inverse_layer_idx").value_or(false)) {
+        cfg.fail("scale_attn_by_inverse_layer_idx = true (scores divided by the layer's number) is not supported");
+      }
+      if (cfg.boolean("add_cross_attention").value_or(false)) cfg.fail("add_cross_attention = true is not supported");
+      if (spec.arch == Architecture::GptBigCode) {
+        spec.num_kv_heads = cfg.boolean("multi_query").value_or(true) ? 1 : spec.num_heads;
+      }
+      break;
+    case Architecture::GptNeoX:
+      spec.attention_bias = spec.output_bias = cfg.boolean("attention_bias").value_or(true);
+      spec.mlp_bias = true;
+      spec.parallel_block = spec.parallel_mlp_norm = cfg.boolean("use_parallel_residual").value_or(true);
+      break;
     default:
       cfg.fail("not a family with biased LayerNorms");
   }
+}
+
+json::object with_gpt2_defaults(json::object config) {
+  const json::value* inner = config.if_contains("intermediate_size");
+  const json::value* hidden = config.if_contains("hidden_size");
+  if ((inner == nullptr || inner->is_null()) && hidden != nullptr && hidden->is_int64()) {
+    config["intermediate_size"] = 4 * hidden->as_int64();
+  }
+  return config;
 }
 
 }  // namespace troupe::config_json

@@ -1,6 +1,6 @@
 #pragma once
 // config.json reader of the families whose LayerNorms carry biases (torch's nn.LayerNorm): StarCoder2,
-// Phi (Phi-1, Phi-1.5, Phi-2) and StableLM. What differs among them is which projections carry
+// Phi (Phi-1, Phi-1.5, Phi-2), StableLM, GPT-2, GPTBigCode and GPT-NeoX. What differs among them is which projections carry
 // biases and a few switches; each family's defaults are its transformers config class's.
 // spec_from_hf_config (hf_config.cpp) calls it after the common fields.
 #include "model/config_view.hpp"
@@ -10,7 +10,14 @@ namespace troupe::config_json {
 
 // StarCoder2: norm_epsilon, use_bias (every projection, the MLP's too). Phi: biases everywhere, the
 // vocabulary projection's too; qk_layernorm refused. StableLM: use_qkv_bias (q, k, v), qk_layernorm
-// (a LayerNorm per head), use_parallel_residual (attention and the MLP on one norm).
+// (a LayerNorm per head), use_parallel_residual (attention and the MLP on one norm). GPT-2 and
+// GPTBigCode: biases on every projection, learned positions, tied embeddings by default; GPTBigCode's
+// multi_query (one key/value head, by default). GPT-NeoX: attention_bias (q, k, v and the output's),
+// use_parallel_residual (attention and the MLP side by side, each on its own norm; by default).
 void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec);
+
+// GPT2Config's and GPTBigCodeConfig's n_inner: null or absent is 4 × n_embd. Called on the config
+// once its aliases are read (n_embd as hidden_size).
+json::object with_gpt2_defaults(json::object config);
 
 }  // namespace troupe::config_json

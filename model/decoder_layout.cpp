@@ -48,6 +48,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
   layout.final_norm = "model.norm.weight";
   if (!spec.tie_word_embeddings) layout.lm_head = "lm_head.weight";
   if (spec.lm_head_bias) layout.lm_head_bias = "lm_head.bias";
+  if (spec.learned_positions) layout.position_embedding = "model.embed_positions.weight";
   if (spec.per_layer_input_size > 0) {  // Gemma 4 E2B/E4B's names
     layout.per_layer_embedding = "model.embed_tokens_per_layer.weight";
     layout.per_layer_projection = "model.per_layer_model_projection.weight";
@@ -104,6 +105,7 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       L.mlp_out_norm = p + std::string(n.mlp_out) + ".weight";
     } else if (spec.parallel_block) {
       L.parallel_mlp = true;
+      if (spec.parallel_mlp_norm) L.mlp_norm = p + "post_attention_layernorm.weight";
     } else {
       L.mlp_norm = p + "post_attention_layernorm.weight";
     }

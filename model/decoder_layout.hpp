@@ -3,6 +3,7 @@
 // Hugging Face names, which ModelFiles serves for GGUF files too) each layer reads, in the order of
 // the forward pass, with the features that vary per layer. A layer runs as
 //
+//   x = embedding[token] [+ position_embedding[position]]
 //   h = [attention_norm](x) → q, k, v (+ bias) [→ clip] [→ q/k norm] → [RoPE(layer's)] → paged
 //       attention (layer's window and scale, [sinks]) → o (+ bias)
 //       (latent attention, ModelSpec::mla: q and the latent from their projections, attention over
@@ -104,8 +105,8 @@ struct LayerLayout {
   };
   std::vector<Expert> experts;     // a mixture-of-experts layer's, in expert order
   std::string mlp_out_norm;        // on the MLP output (sandwich norms); empty without
-  // Cohere's parallel block: the MLP reads the attention's normed input (mlp_norm empty), and both
-  // outputs join x.
+  // Cohere's parallel block: the MLP reads the attention's normed input (mlp_norm empty), or its own
+  // norm of the layer's input (GPT-NeoX's, mlp_norm), and both outputs join x.
   bool parallel_mlp = false;
   int64_t window = 0;              // sliding window (positions seen, own included); 0: global
   int64_t chunk = 0;               // attention within chunks of this many positions (Llama 4); 0: none
@@ -121,6 +122,9 @@ struct LayerLayout {
 
 struct DecoderLayout {
   std::string embedding;   // [vocab, hidden]
+  // Learned absolute positions (ModelSpec::learned_positions): [positions, hidden], row p added to the
+  // embedding of the token at position p; empty without.
+  std::string position_embedding;
   // Per-layer embeddings (ModelSpec::per_layer_input_size, P): the table [vocab, layers · P], the
   // embeddings' projection [layers · P, hidden] and the norm [P] over each layer's part of it;
   // empty without.

@@ -143,11 +143,15 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
-// StarCoder2, Phi-2, StableLM: LayerNorms with biases. StableLM's q/k norms are one LayerNorm per
+// StarCoder2, Phi-2, StableLM, GPT-2, StarCoder 1, GPT-NeoX: LayerNorms with biases. StableLM's q/k norms are one LayerNorm per
 // head ([head_dim, heads]), and a layer without ffn_norm (`first`: the first layer's "blk.N.") runs
 // attention and the MLP side by side on its input norm (StableLM 2 12B), as llama.cpp's graph does.
-void read_biased_norm_family(const GgufFile& gguf, const std::string& first, ModelSpec& spec) {
+void read_biased_norm_family(const GgufFile& gguf, const std::string& arch, const std::string& first, ModelSpec& spec) {
   spec.norm_bias = true;
+  // GPT-NeoX's parallel block, each sublayer on its norm (ffn_norm, always there), by a key of its own.
+  if (spec.arch == Architecture::GptNeoX) {
+    spec.parallel_block = spec.parallel_mlp_norm = gguf.get_bool(arch + ".use_parallel_residual").value_or(true);
+  }
   if (spec.arch == Architecture::StableLm) {
     spec.qk_norm_per_head = spec.qk_norm;
     spec.parallel_block = gguf.find_tensor(first + "ffn_norm.weight") == nullptr;
@@ -535,7 +539,8 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   spec.layer_norm = family->layer_norm;
   spec.parallel_block = family->parallel_block;
   if (family->layer_norm) spec.rms_eps = gguf.get_float(arch + ".attention.layer_norm_epsilon").value_or(1e-5);
-  if (family->norm_bias) read_biased_norm_family(gguf, first, spec);
+  if (family->norm_bias) read_biased_norm_family(gguf, arch, first, spec);
+  spec.learned_positions = family->learned_positions;  // position_embd.weight
   spec.norm_without_weights = family->norm_without_weights;
   // q, k and v clamped after their projections (OLMo's clip_qkv, as llama.cpp's converter writes it).
   spec.clip_qkv = gguf.get_float(arch + ".attention.clamp_kqv").value_or(0.0);

@@ -178,10 +178,11 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
   if (*name == "silu" || *name == "swish") return Activation::Silu;
   if (*name == "relu2") return Activation::ReluSquared;  // Arcee's, on an MLP without a gate
   if (*name == "xielu") return Activation::Xielu;        // Apertus's, its parameters per layer
+  if (*name == "gelu") return Activation::Gelu;          // erf's (GPT-NeoX's)
   if (*name == "gelu_pytorch_tanh" || *name == "gelu_tanh" || *name == "gelu_new" || *name == "gelu_fast") {
     return Activation::GeluTanh;
   }
-  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu_pytorch_tanh; relu2 and xielu for MLPs without a gate)");
+  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu, gelu_pytorch_tanh; relu2 and xielu for MLPs without a gate)");
 }
 
 // Which layers slide: layer_types when the config lists them (transformers 5 writes it for every
@@ -591,6 +592,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
       text[alias.canonical] = it->value();
     }
   }
+  if (family->learned_positions) text = with_gpt2_defaults(std::move(text));
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
   if (family->arch == Architecture::Gemma4) text = with_gemma4_defaults(std::move(text));
@@ -656,6 +658,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (!rotary && qwen35) rotary = 0.25;
   if (!rotary && family->arch == Architecture::Phi) rotary = 0.5;        // PhiConfig's
   if (!rotary && family->arch == Architecture::StableLm) rotary = 0.25;  // StableLmConfig's
+  if (!rotary && family->arch == Architecture::GptNeoX) rotary = 0.25;   // GPTNeoXConfig's rotary_pct
   // MiniMax-M2's released configs give the rotated dimensions as rotary_dim.
   if (const auto dims = cfg.optional_integer("rotary_dim"); !rotary && dims && family->arch == Architecture::MinimaxM2) {
     rotary = static_cast<double>(*dims) / static_cast<double>(spec.head_dim);

@@ -77,6 +77,49 @@ constexpr std::array<TensorRename, 10> kExaoneRenames{{
 }};
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
+// GPT-2 and GPTBigCode (StarCoder 1, SantaCoder, WizardCoder, Granite 20B Code): one naming. GPT-2's
+// own checkpoints (openai-community/gpt2) drop the "transformer." prefix.
+constexpr std::array<std::string_view, 1> kGpt2Types{"gpt2"};
+constexpr std::array<std::string_view, 1> kGpt2Gguf{"gpt2"};
+constexpr std::array<std::string_view, 1> kGptBigCodeTypes{"gpt_bigcode"};
+constexpr std::array<std::string_view, 1> kGptBigCodeGguf{"starcoder"};
+constexpr std::array<TensorRename, 11> kGpt2Renames{{
+    {"^transformer.", ""},
+    {"^wte.", "model.embed_tokens."},
+    {"^wpe.", "model.embed_positions."},
+    {"^ln_f.", "model.norm."},
+    {"^h.", "model.layers."},
+    {".ln_1.", ".input_layernorm."},
+    {".ln_2.", ".post_attention_layernorm."},
+    {".attn.c_attn.", ".self_attn.qkv_proj."},
+    {".attn.c_proj.", ".self_attn.o_proj."},
+    {".mlp.c_fc.", ".mlp.up_proj."},
+    {".mlp.c_proj.", ".mlp.down_proj."},
+}};
+// GPT2Config's and GPTBigCodeConfig's attribute_map, and their own names for the MLP's width, the
+// norms' epsilon and the activation.
+constexpr std::array<ConfigAlias, 7> kGpt2Aliases{{{"n_embd", "hidden_size"},
+                                                   {"n_layer", "num_hidden_layers"},
+                                                   {"n_head", "num_attention_heads"},
+                                                   {"n_positions", "max_position_embeddings"},
+                                                   {"n_inner", "intermediate_size"},
+                                                   {"layer_norm_epsilon", "layer_norm_eps"},
+                                                   {"activation_function", "hidden_act"}}};
+// GPT-NeoX (Pythia, Dolly v2, RedPajama-INCITE, StableLM-Tuned-Alpha, OpenAssistant's SFT models).
+constexpr std::array<std::string_view, 1> kGptNeoXTypes{"gpt_neox"};
+constexpr std::array<std::string_view, 1> kGptNeoXGguf{"gptneox"};
+constexpr std::array<TensorRename, 8> kGptNeoXRenames{{
+    {"^gpt_neox.embed_in.", "model.embed_tokens."},
+    {"^gpt_neox.layers.", "model.layers."},
+    {"^gpt_neox.final_layer_norm.", "model.norm."},
+    {"^embed_out.", "lm_head."},
+    {".attention.query_key_value.", ".self_attn.qkv_proj."},
+    {".attention.dense.", ".self_attn.o_proj."},
+    {".mlp.dense_h_to_4h.", ".mlp.up_proj."},
+    {".mlp.dense_4h_to_h.", ".mlp.down_proj."},
+}};
+// transformers 4's names for RoPE's base and share (transformers 5 moves them into rope_parameters).
+constexpr std::array<ConfigAlias, 2> kGptNeoXAliases{{{"rotary_emb_base", "rope_theta"}, {"rotary_pct", "partial_rotary_factor"}}};
 constexpr std::array<std::string_view, 1> kDots1Types{"dots1"};
 constexpr std::array<std::string_view, 1> kDots1Gguf{"dots1"};
 // GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
@@ -229,8 +272,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 55>& families() {
-  static const std::array<ModelFamily, 55> all{{
+const std::array<ModelFamily, 58>& families() {
+  static const std::array<ModelFamily, 58> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -278,6 +321,23 @@ const std::array<ModelFamily, 55>& families() {
       // Helium (Kyutai's Helium-1 2B): Llama's layers with RoPE on interleaved pairs (its output
       // projection never has a bias).
       {.arch = Architecture::Helium, .hf_model_types = kHeliumTypes, .gguf_architectures = {}, .interleaved_qk = true},
+      // GPT-2: LayerNorms with biases, biases on every projection, learned absolute positions, a GELU-tanh
+      // MLP without a gate; its safetensors hold Conv1D weights ([in, out]).
+      {.arch = Architecture::Gpt2, .hf_model_types = kGpt2Types, .gguf_architectures = kGpt2Gguf,
+       .qkv_bias = true, .output_bias = true, .layer_norm = true, .norm_bias = true, .learned_positions = true,
+       .conv1d_weights = true, .activation = Activation::GeluTanh, .gated_mlp = false, .hf_renames = kGpt2Renames,
+       .hf_config_aliases = kGpt2Aliases},
+      // GPTBigCode (StarCoder 1, SantaCoder): GPT-2's layers with one key/value head (multi_query) and
+      // nn.Linear weights.
+      {.arch = Architecture::GptBigCode, .hf_model_types = kGptBigCodeTypes, .gguf_architectures = kGptBigCodeGguf,
+       .qkv_bias = true, .output_bias = true, .layer_norm = true, .norm_bias = true, .learned_positions = true,
+       .activation = Activation::GeluTanh, .gated_mlp = false, .hf_renames = kGpt2Renames, .hf_config_aliases = kGpt2Aliases},
+      // GPT-NeoX: LayerNorms with biases, q|k|v fused head by head, RoPE on a quarter of each head, an
+      // exact-GELU MLP without a gate, attention and the MLP side by side on norms of their own
+      // (use_parallel_residual).
+      {.arch = Architecture::GptNeoX, .hf_model_types = kGptNeoXTypes, .gguf_architectures = kGptNeoXGguf,
+       .layer_norm = true, .norm_bias = true, .qkv_per_head = true, .activation = Activation::Gelu, .gated_mlp = false,
+       .hf_renames = kGptNeoXRenames, .hf_config_aliases = kGptNeoXAliases},
       // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
       // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
       {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,

@@ -37,7 +37,8 @@ struct NormNames {
 };
 
 // A part of a family's checkpoint tensor names and what decoder_layout calls it (LFM2's
-// ".feed_forward.w1." is ".mlp.gate_proj.").
+// ".feed_forward.w1." is ".mlp.gate_proj."). A `from` that starts with '^' matches only at the start
+// of a name (GPT-2's "^h." is its layers, "h." elsewhere is not).
 struct TensorRename {
   std::string_view from, to;
 };
@@ -71,6 +72,14 @@ struct ModelFamily {
   bool norm_bias = false;       // the LayerNorms carry biases (StarCoder2, Phi-2, StableLM)
   bool norm_without_weights = false;  // the LayerNorms have no weights (OLMo 1)
   bool parallel_block = false;  // attention and MLP side by side on one norm (Cohere)
+  // Absolute position embeddings instead of RoPE (GPT-2, StarCoder 1: ModelSpec::learned_positions).
+  bool learned_positions = false;
+  // Its config.json checkpoints store the projections input-major, [in, out] (GPT-2's Conv1D):
+  // ModelFiles transposes them at load. llama.cpp's converter writes them transposed already.
+  bool conv1d_weights = false;
+  // Its config.json checkpoints fuse q, k, v into one matrix whose rows go head by head, each head's
+  // q, k and v rows together (GPT-NeoX's query_key_value): ModelFiles regroups them into q | k | v.
+  bool qkv_per_head = false;
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
   NormNames norm_names = {};
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)

@@ -110,6 +110,16 @@ void merge_generation_eos(const fs::path& path, std::vector<int32_t>& eos) {
   }
 }
 
+// Applies `r` to `name` once, at its first occurrence (or at the start alone: a `from` of "^…").
+void rename_part(std::string& name, const TensorRename& r) {
+  if (r.from.starts_with('^')) {
+    const std::string_view from = r.from.substr(1);
+    if (name.starts_with(from)) name.replace(0, from.size(), r.to);
+  } else if (const std::size_t at = name.find(r.from); at != std::string::npos) {
+    name.replace(at, r.from.size(), r.to);
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const ModelFamily& family) {
@@ -123,6 +133,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
   };
   static const std::map<std::string, std::string> kGlobal{
       {"token_embd.weight", "model.embed_tokens.weight"},
+      {"position_embd.weight", "model.embed_positions.weight"},  // GPT-2's, StarCoder 1's
       {"output.weight", "lm_head.weight"},
       // Gemma 4 E2B/E4B's per-layer embeddings.
       {"per_layer_token_embd.weight", "model.embed_tokens_per_layer.weight"},
@@ -317,9 +328,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
       std::optional<std::string> name = language_model_name(t.name);
       if (!name) continue;  // a vision tower's tensor
       if (m.spec_.arch == Architecture::NemotronH) *name = nemotron_h_name(*name, m.spec_);
-      for (const TensorRename& r : family_of(m.spec_.arch).hf_renames) {
-        if (const std::size_t at = name->find(r.from); at != std::string::npos) name->replace(at, r.from.size(), r.to);
-      }
+      for (const TensorRename& r : family_of(m.spec_.arch).hf_renames) rename_part(*name, r);
       if (!m.tensors_.emplace(*name, t).second) {
         throw ModelError(f.string() + ": tensor '" + t.name + "' also appears in another shard");
       }
@@ -328,6 +337,8 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   }
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
   if (const std::optional<Fp8Blocks> fp8 = read_fp8_quantization(config)) convert_fp8_weights(*fp8, m.tensors_, m.owned_);
+  m.transpose_conv1d_weights();
+  m.regroup_qkv_per_head();
   m.use_backend_names();
   return m;
 }
@@ -460,20 +471,7 @@ void ModelFiles::split_fused_experts() {
   const auto output_major = [&](const std::string& name, int64_t rows, int64_t cols) {
     const TensorView* t = find(name);
     if (t == nullptr || t->shape != std::vector<int64_t>{experts, cols, rows} || rows == cols) return;
-    const int64_t element = dtype_bytes_for(t->dtype, t->elements()) / std::max<int64_t>(1, t->elements());
-    auto bytes = std::make_shared<std::vector<std::byte>>(t->data.size());
-    for (int64_t e = 0; e < experts; ++e) {
-      const std::byte* in = t->data.data() + e * rows * cols * element;
-      std::byte* out = bytes->data() + e * rows * cols * element;
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t c = 0; c < cols; ++c) std::memcpy(out + (r * cols + c) * element, in + (c * rows + r) * element, element);
-      }
-    }
-    TensorView transposed = *t;
-    transposed.shape = {experts, rows, cols};
-    transposed.data = std::span<const std::byte>(bytes->data(), bytes->size());
-    owned_.push_back(std::move(bytes));
-    tensors_[name] = std::move(transposed);
+    transpose_matrices(name, experts, {experts, rows, cols});
   };
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     const std::string block = "model.layers." + std::to_string(i) + "." + std::string(n.block) + ".experts.";
@@ -496,6 +494,77 @@ void ModelFiles::split_fused_experts() {
       std::vector<std::pair<std::string, int64_t>> parts;
       for (int64_t e = 0; e < experts; ++e) parts.emplace_back(expert(e, n.down), hidden);
       split_rows(block + "down_proj", parts);
+    }
+  }
+}
+
+// `name` holds `matrices` matrices of [cols, rows] one after another (elements of a float type): each
+// is transposed into [rows, cols], in a buffer of our own, served as `name` of `shape`.
+void ModelFiles::transpose_matrices(const std::string& name, int64_t matrices, const std::vector<int64_t>& shape) {
+  const TensorView& t = tensor(name);
+  const int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  const auto element = static_cast<std::size_t>(dtype_block_bytes(t.dtype));
+  if (dtype_block_elements(t.dtype) != 1 || t.elements() != matrices * rows * cols) {
+    throw ModelError(t.file + ": tensor '" + t.name + "' has shape " + shape_string(t.shape) + ", expected " +
+                     std::to_string(matrices) + " × [" + std::to_string(cols) + ", " + std::to_string(rows) +
+                     "] of a float type (stored input-major)");
+  }
+  auto bytes = std::make_shared<std::vector<std::byte>>(t.data.size());
+  for (int64_t m = 0; m < matrices; ++m) {
+    const std::byte* in = t.data.data() + m * rows * cols * element;
+    std::byte* out = bytes->data() + m * rows * cols * element;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) std::memcpy(out + (r * cols + c) * element, in + (c * rows + r) * element, element);
+    }
+  }
+  TensorView transposed = t;
+  transposed.shape = shape;
+  transposed.data = std::span<const std::byte>(bytes->data(), bytes->size());
+  owned_.push_back(std::move(bytes));
+  tensors_[name] = std::move(transposed);
+}
+
+// GPT-2's safetensors hold each projection as Conv1D's weight, [in, out] (transformers computes
+// x W + b): transposed into the [out, in] every backend reads. llama.cpp's GGUF holds them so already.
+void ModelFiles::transpose_conv1d_weights() {
+  if (!family_of(spec_.arch).conv1d_weights) return;
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    for (const char* part : {"self_attn.qkv_proj", "self_attn.o_proj", "mlp.up_proj", "mlp.down_proj"}) {
+      const std::string name = "model.layers." + std::to_string(i) + "." + part + ".weight";
+      const TensorView* t = find(name);
+      if (t == nullptr || t->shape.size() != 2) continue;  // a missing tensor is reported where a backend reads it
+      transpose_matrices(name, 1, {t->shape[1], t->shape[0]});
+    }
+  }
+}
+
+// GPT-NeoX's query_key_value goes head by head: of its rows (and its bias's values), head h's q are
+// [3hd, 3hd + d), its k the next d, its v the d after. Regrouped here into q | k | v, which
+// split_fused_projections serves as the three projections (llama.cpp's converter writes that order).
+void ModelFiles::regroup_qkv_per_head() {
+  if (!family_of(spec_.arch).qkv_per_head) return;
+  const int64_t heads = spec_.num_heads, d = spec_.head_dim;
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    for (const std::string kind : {".weight", ".bias"}) {
+      const std::string name = "model.layers." + std::to_string(i) + ".self_attn.qkv_proj" + kind;
+      const TensorView* t = find(name);
+      if (t == nullptr) continue;
+      if (spec_.num_kv_heads != heads || t->shape.empty() || t->shape[0] != 3 * heads * d) {
+        throw ModelError(t->file + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected " +
+                         std::to_string(3 * heads * d) + " rows (q, k and v of " + std::to_string(heads) + " heads)");
+      }
+      const std::size_t row = t->data.size() / static_cast<std::size_t>(3 * heads * d);  // whole rows, whatever the type
+      auto bytes = std::make_shared<std::vector<std::byte>>(t->data.size());
+      for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t part = 0; part < 3; ++part) {  // q, k, v
+          std::memcpy(bytes->data() + static_cast<std::size_t>((part * heads + h) * d) * row,
+                      t->data.data() + static_cast<std::size_t>((h * 3 + part) * d) * row, static_cast<std::size_t>(d) * row);
+        }
+      }
+      TensorView regrouped = *t;
+      regrouped.data = std::span<const std::byte>(bytes->data(), bytes->size());
+      owned_.push_back(std::move(bytes));
+      tensors_[name] = std::move(regrouped);
     }
   }
 }

@@ -18,6 +18,9 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Apertus: return "apertus";
     case Architecture::Glm: return "glm";
     case Architecture::Dots1: return "dots1";
+    case Architecture::Gpt2: return "gpt2";
+    case Architecture::GptBigCode: return "gpt_bigcode";
+    case Architecture::GptNeoX: return "gpt_neox";
     case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";
@@ -233,6 +236,7 @@ void ModelSpec::validate(const std::string& source) const {
   if (parallel_block && (!input_norms || sandwich_norms)) {
     throw ModelError(source + ": a parallel attention and MLP block reads one input norm, and no output norms");
   }
+  if (parallel_mlp_norm && !parallel_block) throw ModelError(source + ": an MLP norm of a parallel block without the block");
   if (qk_norm_whole && !qk_norm) throw ModelError(source + ": whole-projection q/k norms without q/k norms");
   if (norm_bias && (!layer_norm || sandwich_norms || !input_norms)) {
     throw ModelError(source + ": norm biases belong to the LayerNorms before attention and the MLP");

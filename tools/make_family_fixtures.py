@@ -76,6 +76,15 @@ still exact, since the reference runs on those same weights in float32. Writes:
   dots1/         Dots1ForCausalLM (rednote's dots.llm1; --only llama_renamed): Qwen3's attention, a dense first layer,
                  then DeepSeek-V3's experts (sigmoid, a selection bias, 1 of 2 groups, not renormalized, × 2.5)
                  beside a shared one; and dots1_gguf, llama.cpp's conversion.
+  gpt2/          GPT2LMHeadModel (--only gpt, after lfm2): learned positions, biased LayerNorms, Conv1D
+                 projections ([in, out]), GELU-tanh, tied; saved as openai-community/gpt2 is (names without
+                 "transformer."); and gpt2_gguf, llama.cpp's conversion (gpt2).
+  gpt_bigcode/   GPTBigCodeForCausalLM (StarCoder 1, SantaCoder; --only gpt): GPT-2's layers with one key/value
+                 head (multi_query) and nn.Linear weights, untied; and gpt_bigcode_gguf (starcoder).
+  gpt_neox/      GPTNeoXForCausalLM (Pythia; --only gpt): q|k|v fused head by head, RoPE on a quarter of each
+                 head, exact GELU, attention and the MLP side by side on norms of their own; its config with
+                 the released keys (rotary_pct, rotary_emb_base); and gpt_neox_gguf (gptneox). gpt_neox_seq:
+                 use_parallel_residual false, rotary_pct 1.
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1604,12 +1613,98 @@ def biased_norm_fixtures(out: Path) -> None:
                                prelude=STABLELM_HEAD_NORMS)
 
 
-def emit_released_keys(out: Path, name: str, model, cases, drop: tuple, add: dict) -> None:
+# The converter reads config.json through transformers 5, which moves rotary_pct into rope_parameters
+# (partial_rotary_factor); its GPTNeoXModel still asks for rotary_pct.
+NEOX_ROTARY_PCT = ("import conversion.gptneox as g\n"
+                   "orig = g.GPTNeoXModel.set_gguf_parameters\n"
+                   "def with_rotary_pct(self):\n"
+                   "    rope = self.hparams.get('rope_parameters') or {}\n"
+                   "    self.hparams.setdefault('rotary_pct', rope.get('partial_rotary_factor', 0.25))\n"
+                   "    orig(self)\n"
+                   "g.GPTNeoXModel.set_gguf_parameters = with_rotary_pct\n")
+
+
+def layer_norms_jittered(model, seed: int) -> None:
+    """GPT-2's LayerNorm weights (ln_1, ln_2, ln_f: not "…norm.weight", which build_model jitters around
+    1) as 1 + jitter too."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".ln_" in name and name.endswith(".weight"):
+                p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
+
+
+def gpt_fixtures(out: Path) -> None:
+    """GPT-2, GPTBigCode and GPT-NeoX (--only gpt, after lfm2, whose tokenizer they take), each as
+    released and as llama.cpp's converter writes it."""
+    from safetensors.torch import load_file, save_file
+    from transformers import (GPT2Config, GPT2LMHeadModel, GPTBigCodeConfig, GPTBigCodeForCausalLM, GPTNeoXConfig,
+                              GPTNeoXForCausalLM)
+    common = dict(vocab_size=384, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2)
+
+    # GPT-2: openai-community/gpt2's checkpoint names its tensors without "transformer." (it was saved
+    # from GPT2Model) and has no lm_head (tied); transformers reads it so.
+    config = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=128, n_inner=None, activation_function="gelu_new",
+                        layer_norm_epsilon=1e-5, **common)
+    model = build_model(GPT2LMHeadModel, config, 6701)
+    layer_norms_jittered(model, 6702)
+    model = bf16(model)
+
+    def save_gpt2(folder: Path) -> None:
+        save_bf16(model)(folder)
+        weights = load_file(str(folder / "model.safetensors"))
+        weights = {k.removeprefix("transformer."): v for k, v in weights.items() if k != "lm_head.weight"}
+        save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg["n_ctx"] = cfg["n_positions"]  # as released (llama.cpp's converter reads it)
+        (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    emit_released_and_gguf(out, "gpt2", model, small_cases(6711), saver=save_gpt2, sentencepiece_class="gpt2.GPT2Model")
+
+    # GPTBigCode: one key/value head; llama.cpp's starcoder files assume it, and an MLP 4 × n_embd wide
+    # (its converter writes that, whatever n_inner says; StarCoder's and SantaCoder's are so).
+    config = GPTBigCodeConfig(n_embd=32, n_layer=2, n_head=4, n_positions=128, n_inner=128, multi_query=True,
+                              activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-5,
+                              tie_word_embeddings=False, **common)
+    model = build_model(GPTBigCodeForCausalLM, config, 6801)
+    layer_norms_jittered(model, 6802)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(4.0)  # logits of a few units
+    emit_released_and_gguf(out, "gpt_bigcode", bf16(model), small_cases(6811), sentencepiece_class="starcoder.StarCoderModel")
+
+    # GPT-NeoX (Pythia's layout), its config.json with the keys Pythia's have (transformers 5 writes
+    # rope_parameters; llama.cpp's converter reads rotary_pct).
+    def neox(parallel: bool, rotary_pct: float):
+        return GPTNeoXConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                             max_position_embeddings=128, layer_norm_eps=1e-5, hidden_act="gelu",
+                             use_parallel_residual=parallel, tie_word_embeddings=False,
+                             rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                                              "partial_rotary_factor": rotary_pct}, **common)
+    for name, seed, parallel, rotary_pct in (("gpt_neox", 6901, True, 0.25), ("gpt_neox_seq", 6951, False, 1.0)):
+        model = build_model(GPTNeoXForCausalLM, neox(parallel, rotary_pct), seed)
+        with torch.no_grad():
+            model.lm_head.weight.mul_(4.0)
+        model = bf16(model)
+        # Pythia's checkpoints name the vocabulary projection embed_out (transformers 5 reads it as lm_head).
+        emit_released_keys(out, name, model, small_cases(seed + 10), drop=("rope_parameters",),
+                           add={"rotary_pct": rotary_pct, "rotary_emb_base": 10000}, prefixes={"lm_head.": "embed_out."})
+        if name == "gpt_neox":
+            emit_llamacpp_gguf(out / "gpt_neox_gguf", out / name, model, small_cases(seed + 10), 384, outtype="bf16",
+                               sentencepiece_class="gptneox.GPTNeoXModel", prelude=NEOX_ROTARY_PCT)
+
+
+def emit_released_keys(out: Path, name: str, model, cases, drop: tuple, add: dict, prefixes: dict | None = None) -> None:
     """out/name as released where transformers writes a config under other keys than the release's (it
-    reads both): saved in bfloat16, its config.json without `drop` and with `add`, checked to read
-    back through AutoModelForCausalLM to the same logits, with lfm2's tokenizer files."""
+    reads both): saved in bfloat16, its config.json without `drop` and with `add`, its tensor names
+    starting with a key of `prefixes` starting with its value instead, checked to read back through
+    AutoModelForCausalLM to the same logits, with lfm2's tokenizer files."""
     def save(folder: Path) -> None:
         save_bf16(model)(folder)
+        if prefixes:
+            from safetensors.torch import load_file, save_file
+            weights = load_file(str(folder / "model.safetensors"))
+            for old, new in prefixes.items():
+                weights = {new + k[len(old):] if k.startswith(old) else k: v for k, v in weights.items()}
+            save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
         cfg = json.loads((folder / "config.json").read_text())
         for key in drop:
             cfg.pop(key)
@@ -2758,7 +2853,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma": gemma_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "qwen2_5_vl": qwen2_5_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "llama_renamed": llama_renamed_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "gpt": gpt_fixtures, "llama_renamed": llama_renamed_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -128,6 +128,13 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
     }
   }
   all_reduce(x_.data(), tokens * h);
+  if (spec_.learned_positions) {  // GPT-2: each token's position's row joins its embedding
+    std::vector<float> row(static_cast<std::size_t>(h));
+    for (int64_t t = 0; t < tokens; ++t) {
+      position_embed_.row(positions[static_cast<std::size_t>(t)], row.data());
+      cpu::add(x_.data() + t * h, row.data(), h);
+    }
+  }
   if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
   if (spec_.per_layer_input_size > 0) per_layer_inputs(ids);
   step_query_scales(positions);
@@ -339,6 +346,8 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     attn_.resize(static_cast<std::size_t>(tokens * qw));
     if (L.parallel_mlp || L.mamba_beside) {  // the normed input stays in xn_ for the other reader
       project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
+      // GPT-NeoX's MLP reads its own norm of the layer's input, which x still is until o's output joins it.
+      if (L.parallel_mlp && !L.mlp_norm.empty()) normed_input(L.mlp_norm, tokens);
     } else {
       project_input(L.attention_norm, L.qkv, qkv_.data());
     }

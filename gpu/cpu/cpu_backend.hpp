@@ -142,6 +142,7 @@ class CpuBackend final : public Backend {
   std::vector<double> inv_freq_, local_inv_freq_;
   cpu::CpuWeight::Mode weight_mode_;
   cpu::CpuWeight embed_;           // [vocab, hidden] (a rank: its shard_.vocab rows)
+  cpu::CpuWeight position_embed_;  // [positions, hidden], learned positions (GPT-2); no rows without
   std::vector<float> final_norm_;  // [hidden]
   cpu::CpuWeight lm_head_;         // [vocab, hidden]; no rows when tied to embed_
   std::vector<float> lm_head_bias_;  // [vocab] (a rank: its slice); empty without

@@ -70,6 +70,15 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   const Rows vocab_rows{shard_.vocab};
   embed_ = cpu::CpuWeight::load(model, Parts{{layout.embedding, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   final_norm_ = load_norm(model, layout.final_norm, h, spec_.norm_bias);
+  if (!layout.position_embedding.empty()) {  // GPT-2's: every rank holds the whole table
+    const TensorView& table = model.tensor(layout.position_embedding);
+    const int64_t positions = table.shape.empty() ? 0 : table.shape.front();
+    if (positions < spec_.max_position) {
+      throw ModelError(model.path().string() + ": " + layout.position_embedding + " has " + std::to_string(positions) +
+                       " positions, fewer than the " + std::to_string(spec_.max_position) + " the model serves");
+    }
+    position_embed_ = cpu::CpuWeight::load(model, Parts{{layout.position_embedding, {positions, h}}}, weight_mode_);
+  }
   if (!layout.lm_head.empty()) {
     lm_head_ = cpu::CpuWeight::load(model, Parts{{layout.lm_head, {spec_.vocab_size, h}, vocab_rows}}, weight_mode_);
   }
@@ -171,7 +180,8 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     }
     for (const auto* w : {&L.qkv, &L.o, &L.beside_in, &L.beside_out, &L.gate_up, &L.down}) weight_bytes_ += w->bytes();
   }
-  weight_bytes_ += embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes() + float_bytes(lm_head_bias_);
+  weight_bytes_ += embed_.bytes() + position_embed_.bytes() + float_bytes(final_norm_) + lm_head_.bytes() +
+                   float_bytes(lm_head_bias_);
   if (spec_.has_sequence_state()) states_ = std::make_unique<cpu::SequenceStates>(state_floats);
 }
 

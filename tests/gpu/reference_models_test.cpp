@@ -443,6 +443,35 @@ TEST_CASE("starcoder2, phi and stablelm (LayerNorms with biases; biased MLPs, a 
   CHECK((small.attention_bias && !small.output_bias && !small.parallel_block && !small.qk_norm));
 }
 
+TEST_CASE("gpt2 (learned positions, Conv1D weights, names as openai-community/gpt2's), gpt_bigcode (one key/value "
+          "head) and gpt_neox (q|k|v by head, parallel block on two norms, exact GELU) as released and as llama.cpp's "
+          "GGUF match transformers",
+          "[gpu][cpu][reference][families]") {
+  for (const char* folder : {"gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq"}) {
+    INFO(folder);
+    check_all_cases_in_one_step(folder);
+  }
+  for (const char* path : {"models/gpt2", "models/gpt2_gguf/model.gguf", "models/gpt_bigcode", "models/gpt_bigcode_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelFiles model = ModelFiles::open(test::fixture(path));
+    const ModelSpec& spec = model.spec();
+    CHECK((spec.learned_positions && spec.layer_norm && spec.norm_bias && spec.mlp_bias && !spec.gated_mlp));
+    CHECK((spec.attention_bias && spec.output_bias && spec.activation == Activation::GeluTanh && spec.max_position == 128));
+    CHECK(spec.num_kv_heads == (std::string(path).find("bigcode") != std::string::npos ? 1 : 4));
+    CHECK(spec.tie_word_embeddings == (std::string(path).find("bigcode") == std::string::npos));
+    CHECK(model.find("model.embed_positions.weight")->shape == std::vector<int64_t>{128, 32});
+    CHECK(model.find("model.layers.1.mlp.up_proj.weight")->shape == std::vector<int64_t>{spec.intermediate_size, 32});
+  }
+  for (const char* path : {"models/gpt_neox", "models/gpt_neox_gguf/model.gguf", "models/gpt_neox_seq"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    const bool parallel = std::string(path).find("_seq") == std::string::npos;
+    CHECK((spec.arch == Architecture::GptNeoX && spec.activation == Activation::Gelu && !spec.tie_word_embeddings));
+    CHECK((spec.parallel_block == parallel && spec.parallel_mlp_norm == parallel && spec.attention_bias && spec.mlp_bias));
+    CHECK(spec.rotary_dim == (parallel ? 4 : 0));
+  }
+}
+
 TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names and keys), internlm3 (biases on "
           "attention and the gated MLP), olmo (OLMo 1: LayerNorms without weights, clip_qkv), helium, hunyuan_dense (q/k norms after RoPE, NTK's alpha), apertus (xIELU per layer), glm (GLM-4-9B) and dots1 as transformers saves them and as llama.cpp's GGUF match transformers",
           "[gpu][cpu][reference][families]") {
@@ -1262,7 +1291,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

@@ -365,9 +365,9 @@ TEST_CASE("GGUF metadata: YaRN keys, Gemma 3's window pattern and local base", "
     CHECK(s.local_rope->theta == 20000.0);
   }
   SECTION("an unknown architecture lists the supported ones") {
-    auto b = minimal_gguf("gptneox", 1);
-    CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "gptneox"))),
-                      Contains("gptneox") && Contains("supported: llama, qwen2, qwen2vl, qwen3") && Contains("phi3"));
+    auto b = minimal_gguf("bloom", 1);
+    CHECK_THROWS_WITH(spec_from_gguf(GgufFile(write_gguf(b, "bloom"))),
+                      Contains("bloom") && Contains("supported: llama, qwen2, qwen2vl, qwen3") && Contains("phi3"));
   }
 }
 
@@ -557,6 +557,56 @@ TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Co
                                                    head + "}").c_str()), "c");
   CHECK(r7b.layer_window == std::vector<int64_t>{4096, 4096, 4096, 0, 4096, 4096, 4096, 0});
   CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
+}
+
+TEST_CASE("GPT-2, StarCoder 1 and Pythia configs as released: GPT-2's keys, n_inner's default, multi_query, "
+          "GPT-NeoX's rotary_pct and parallel residual", "[model][config][families]") {
+  // openai-community/gpt2's config.json (no n_inner: 4 × n_embd; no tie_word_embeddings: tied).
+  const ModelSpec gpt2 = spec_from_hf_config(parse(R"({"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],
+    "attn_pdrop":0.1,"bos_token_id":50256,"embd_pdrop":0.1,"eos_token_id":50256,"initializer_range":0.02,
+    "layer_norm_epsilon":1e-05,"model_type":"gpt2","n_ctx":1024,"n_embd":768,"n_head":12,"n_layer":12,
+    "n_positions":1024,"resid_pdrop":0.1,"summary_activation":null,"summary_first_dropout":0.1,
+    "summary_proj_to_labels":true,"summary_type":"cls_index","summary_use_proj":true,
+    "task_specific_params":{"text-generation":{"do_sample":true,"max_length":50}},"vocab_size":50257})"), "g");
+  CHECK((gpt2.arch == Architecture::Gpt2 && gpt2.hidden_size == 768 && gpt2.num_layers == 12 && gpt2.num_heads == 12));
+  CHECK((gpt2.num_kv_heads == 12 && gpt2.intermediate_size == 3072 && gpt2.max_position == 1024 && gpt2.vocab_size == 50257));
+  CHECK((gpt2.learned_positions && !gpt2.uses_rope(0) && gpt2.tie_word_embeddings && gpt2.activation == Activation::GeluTanh));
+  CHECK((gpt2.layer_norm && gpt2.norm_bias && gpt2.attention_bias && gpt2.output_bias && gpt2.mlp_bias && !gpt2.gated_mlp));
+  CHECK((gpt2.rms_eps == Approx(1e-5) && gpt2.attention_scale == 0.0 && gpt2.eos_token_ids == std::vector<int32_t>{50256}));
+  const DecoderLayout layout = decoder_layout(gpt2);
+  CHECK((layout.position_embedding == "model.embed_positions.weight" && !layout.layers[0].rope && layout.lm_head.empty()));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gpt2","n_embd":64,"n_head":4,"n_layer":2,"n_positions":64,
+    "vocab_size":100,"scale_attn_by_inverse_layer_idx":true})"), "g"), Contains("scale_attn_by_inverse_layer_idx"));
+
+  // bigcode/starcoderbase's: one key/value head, n_inner given.
+  const ModelSpec starcoder = spec_from_hf_config(parse(R"({"activation_function":"gelu_pytorch_tanh",
+    "architectures":["GPTBigCodeForCausalLM"],"attention_softmax_in_fp32":true,"multi_query":true,"attn_pdrop":0.1,
+    "bos_token_id":0,"embd_pdrop":0.1,"eos_token_id":0,"inference_runner":0,"initializer_range":0.02,
+    "layer_norm_epsilon":1e-05,"max_batch_size":null,"max_sequence_length":null,"model_type":"gpt_bigcode",
+    "n_embd":6144,"n_head":48,"n_inner":24576,"n_layer":40,"n_positions":8192,"pad_key_length":true,
+    "pre_allocate_kv_cache":false,"resid_pdrop":0.1,"scale_attention_softmax_in_fp32":true,"scale_attn_weights":true,
+    "summary_activation":null,"summary_first_dropout":0.1,"summary_proj_to_labels":true,"summary_type":"cls_index",
+    "summary_use_proj":true,"use_cache":true,"validate_runner_input":true,"vocab_size":49152})"), "s");
+  CHECK((starcoder.arch == Architecture::GptBigCode && starcoder.num_heads == 48 && starcoder.num_kv_heads == 1));
+  CHECK((starcoder.head_dim == 128 && starcoder.intermediate_size == 24576 && starcoder.max_position == 8192));
+  CHECK((starcoder.learned_positions && starcoder.tie_word_embeddings && starcoder.activation == Activation::GeluTanh));
+
+  // EleutherAI/pythia-1b's: RoPE on a quarter of each head of 256, exact GELU, parallel residual.
+  const std::string pythia = R"("architectures":["GPTNeoXForCausalLM"],"bos_token_id":0,"eos_token_id":0,
+    "hidden_act":"gelu","hidden_size":2048,"initializer_range":0.02,"intermediate_size":8192,"layer_norm_eps":1e-05,
+    "max_position_embeddings":2048,"model_type":"gpt_neox","num_attention_heads":8,"num_hidden_layers":16,
+    "rotary_emb_base":10000,"rotary_pct":0.25,"tie_word_embeddings":false,"torch_dtype":"float16",
+    "transformers_version":"4.24.0","use_cache":true,"vocab_size":50304)";
+  const ModelSpec neox = spec_from_hf_config(parse(("{" + pythia + R"(,"use_parallel_residual":true})").c_str()), "n");
+  CHECK((neox.arch == Architecture::GptNeoX && neox.head_dim == 256 && neox.rotary_dim == 64 && neox.rope.theta == 10000.0));
+  CHECK((neox.parallel_block && neox.parallel_mlp_norm && neox.activation == Activation::Gelu && !neox.tie_word_embeddings));
+  CHECK((neox.attention_bias && neox.output_bias && neox.mlp_bias && !neox.gated_mlp && !neox.learned_positions));
+  const DecoderLayout neox_layout = decoder_layout(neox);
+  CHECK((neox_layout.layers[1].parallel_mlp && neox_layout.layers[1].mlp_norm == "model.layers.1.post_attention_layernorm.weight"));
+  CHECK(neox_layout.lm_head == "lm_head.weight");
+  const ModelSpec sequential = spec_from_hf_config(parse(("{" + pythia + R"(,"use_parallel_residual":false})").c_str()), "n");
+  CHECK((!sequential.parallel_block && !sequential.parallel_mlp_norm));
+  CHECK(!decoder_layout(sequential).layers[0].parallel_mlp);
 }
 
 TEST_CASE("StarCoder2, Phi-2 and StableLM configs as released: biased LayerNorms, which projections have biases, "
