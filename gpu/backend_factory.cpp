@@ -30,8 +30,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   if (spec.mla) return lacks("latent attention (DeepSeek-V2/V3, GLM-4.7-Flash)");
   if (spec.qk_norm_after_rope) return lacks("q/k norms after RoPE (Hunyuan)");
   if (spec.activation == Activation::Xielu) return lacks("the xIELU activation (Apertus)");
-  if (spec.learned_positions) return lacks("learned absolute positions (GPT-2, StarCoder 1)");
+  if (spec.learned_positions) return lacks("learned absolute positions (GPT-2, StarCoder 1, OPT)");
   if (spec.activation == Activation::Gelu) return lacks("the exact GELU activation (GPT-NeoX)");
+  if (spec.activation == Activation::Relu) return lacks("the ReLU activation (OPT)");
   if (spec.norm_bias || spec.mlp_bias || spec.lm_head_bias) {
     return lacks("LayerNorms and projections with biases (StarCoder2, Phi-2, StableLM, GPT-NeoX)");
   }

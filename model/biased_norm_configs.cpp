@@ -41,6 +41,27 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
         spec.num_kv_heads = cfg.boolean("multi_query").value_or(true) ? 1 : spec.num_heads;
       }
       break;
+    case Architecture::Opt: {
+      // OPTConfig's switches: enable_bias (every projection), layer_norm_elementwise_affine (the norms'
+      // weights and biases); 350m's post-norm layers and its embeddings' own width are refused.
+      const bool bias = cfg.boolean("enable_bias").value_or(true);
+      spec.attention_bias = spec.output_bias = spec.mlp_bias = bias;
+      spec.learned_positions = true;
+      spec.position_offset = 2;  // OPTLearnedPositionalEmbedding's offset
+      spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(true);
+      if (!cfg.boolean("layer_norm_elementwise_affine").value_or(true)) {
+        spec.norm_bias = false;
+        spec.norm_without_weights = true;
+      }
+      if (!cfg.boolean("do_layer_norm_before").value_or(true)) {
+        cfg.fail("do_layer_norm_before = false (OPT-350m's norms after each sublayer) is not supported");
+      }
+      if (cfg.boolean("_remove_final_layer_norm").value_or(false)) cfg.fail("_remove_final_layer_norm = true is not supported");
+      if (const auto width = cfg.optional_integer("word_embed_proj_dim"); width && *width != spec.hidden_size) {
+        cfg.fail("word_embed_proj_dim " + std::to_string(*width) + " other than hidden_size (OPT-350m's projected embeddings) is not supported");
+      }
+      break;
+    }
     case Architecture::GptNeoX:
       spec.attention_bias = spec.output_bias = cfg.boolean("attention_bias").value_or(true);
       spec.mlp_bias = true;

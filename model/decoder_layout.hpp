@@ -122,8 +122,8 @@ struct LayerLayout {
 
 struct DecoderLayout {
   std::string embedding;   // [vocab, hidden]
-  // Learned absolute positions (ModelSpec::learned_positions): [positions, hidden], row p added to the
-  // embedding of the token at position p; empty without.
+  // Learned absolute positions (ModelSpec::learned_positions): [positions, hidden], row p (+ the spec's
+  // position_offset) added to the embedding of the token at position p; empty without.
   std::string position_embedding;
   // Per-layer embeddings (ModelSpec::per_layer_input_size, P): the table [vocab, layers · P], the
   // embeddings' projection [layers · P, hidden] and the norm [P] over each layer's part of it;

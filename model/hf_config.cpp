@@ -179,10 +179,11 @@ Activation activation(const ConfigView& cfg, Activation fallback) {
   if (*name == "relu2") return Activation::ReluSquared;  // Arcee's, on an MLP without a gate
   if (*name == "xielu") return Activation::Xielu;        // Apertus's, its parameters per layer
   if (*name == "gelu") return Activation::Gelu;          // erf's (GPT-NeoX's)
+  if (*name == "relu") return Activation::Relu;          // OPT's
   if (*name == "gelu_pytorch_tanh" || *name == "gelu_tanh" || *name == "gelu_new" || *name == "gelu_fast") {
     return Activation::GeluTanh;
   }
-  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu, gelu_pytorch_tanh; relu2 and xielu for MLPs without a gate)");
+  cfg.fail("hidden activation \"" + *name + "\" is not supported (supported: silu, gelu, gelu_pytorch_tanh, relu; relu2 and xielu for MLPs without a gate)");
 }
 
 // Which layers slide: layer_types when the config lists them (transformers 5 writes it for every

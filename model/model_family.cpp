@@ -120,6 +120,22 @@ constexpr std::array<TensorRename, 8> kGptNeoXRenames{{
 }};
 // transformers 4's names for RoPE's base and share (transformers 5 moves them into rope_parameters).
 constexpr std::array<ConfigAlias, 2> kGptNeoXAliases{{{"rotary_emb_base", "rope_theta"}, {"rotary_pct", "partial_rotary_factor"}}};
+// OPT (facebook/opt-125m … 66b, and fine-tunes): its checkpoints name the decoder model.decoder (or,
+// saved from OPTModel, decoder).
+constexpr std::array<std::string_view, 1> kOptTypes{"opt"};
+constexpr std::array<TensorRename, 10> kOptRenames{{
+    {"^decoder.", "model.decoder."},
+    {"^model.decoder.final_layer_norm.", "model.norm."},
+    {"^model.decoder.embed_tokens.", "model.embed_tokens."},
+    {"^model.decoder.embed_positions.", "model.embed_positions."},
+    {"^model.decoder.layers.", "model.layers."},
+    {".self_attn.out_proj.", ".self_attn.o_proj."},
+    {".self_attn_layer_norm.", ".input_layernorm."},
+    {".final_layer_norm.", ".post_attention_layernorm."},
+    {".fc1.", ".mlp.up_proj."},
+    {".fc2.", ".mlp.down_proj."},
+}};
+constexpr std::array<ConfigAlias, 2> kOptAliases{{{"ffn_dim", "intermediate_size"}, {"activation_function", "hidden_act"}}};
 constexpr std::array<std::string_view, 1> kDots1Types{"dots1"};
 constexpr std::array<std::string_view, 1> kDots1Gguf{"dots1"};
 // GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
@@ -272,8 +288,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 58>& families() {
-  static const std::array<ModelFamily, 58> all{{
+const std::array<ModelFamily, 59>& families() {
+  static const std::array<ModelFamily, 59> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -338,6 +354,11 @@ const std::array<ModelFamily, 58>& families() {
       {.arch = Architecture::GptNeoX, .hf_model_types = kGptNeoXTypes, .gguf_architectures = kGptNeoXGguf,
        .layer_norm = true, .norm_bias = true, .qkv_per_head = true, .activation = Activation::Gelu, .gated_mlp = false,
        .hf_renames = kGptNeoXRenames, .hf_config_aliases = kGptNeoXAliases},
+      // OPT: GPT-2's block (biased LayerNorms, biases everywhere, learned positions from row 2 on) with
+      // q, k, v apart and a ReLU MLP.
+      {.arch = Architecture::Opt, .hf_model_types = kOptTypes, .gguf_architectures = {}, .qkv_bias = true, .output_bias = true,
+       .layer_norm = true, .norm_bias = true, .learned_positions = true, .activation = Activation::Relu, .gated_mlp = false,
+       .hf_renames = kOptRenames, .hf_config_aliases = kOptAliases},
       // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
       // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
       {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,

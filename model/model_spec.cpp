@@ -21,6 +21,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Gpt2: return "gpt2";
     case Architecture::GptBigCode: return "gpt_bigcode";
     case Architecture::GptNeoX: return "gpt_neox";
+    case Architecture::Opt: return "opt";
     case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";
@@ -235,6 +236,9 @@ void ModelSpec::validate(const std::string& source) const {
   }
   if (parallel_block && (!input_norms || sandwich_norms)) {
     throw ModelError(source + ": a parallel attention and MLP block reads one input norm, and no output norms");
+  }
+  if (position_offset < 0 || (position_offset > 0 && !learned_positions)) {
+    throw ModelError(source + ": a position offset belongs to a learned position table");
   }
   if (parallel_mlp_norm && !parallel_block) throw ModelError(source + ": an MLP norm of a parallel block without the block");
   if (qk_norm_whole && !qk_norm) throw ModelError(source + ": whole-projection q/k norms without q/k norms");

@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense, Apertus, Glm, Dots1, Gpt2, GptBigCode, GptNeoX };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense, Apertus, Glm, Dots1, Gpt2, GptBigCode, GptNeoX, Opt };
 
 std::string_view architecture_name(Architecture a);
 
@@ -22,13 +22,14 @@ std::string_view architecture_name(Architecture a);
 // [−7, 7], and act(g, u) = g·σ(1.702·g)·(u + 1). ReluSquared, max(x, 0)², is Nemotron-H's
 // (transformers' relu2), whose MLPs have no gate (ModelSpec::gated_mlp).
 //
-// Gelu is GELU itself, x·Φ(x) with the normal distribution's Φ (erf: GPT-NeoX's "gelu").
+// Gelu is GELU itself, x·Φ(x) with the normal distribution's Φ (erf: GPT-NeoX's "gelu"); Relu is
+// max(x, 0) (OPT's).
 //
 // Xielu is Apertus's xIELU, whose parameters are learned per layer: x > 0: αp·x² + β·x, else
 // (expm1(min(x, ε)) − x)·αn + β·x, with αp = softplus(a_p) and αn = β + softplus(a_n) from the
 // layer's stored a_p, a_n (its MLP has no gate). Backends apply it with the layer's parameters before
 // the down projection, which then takes Identity (no activation).
-enum class Activation { Silu, GeluTanh, Gelu, SwigluOai, ReluSquared, Xielu, Identity };
+enum class Activation { Silu, GeluTanh, Gelu, Relu, SwigluOai, ReluSquared, Xielu, Identity };
 
 // Rotary position embedding. Frequencies follow Hugging Face's half-split ("neox") rotation:
 // dimension i of the first half pairs with i + head_dim/2.
@@ -260,6 +261,8 @@ struct ModelSpec {
   // the token embeddings, and no layer applies RoPE (GPT-2, StarCoder 1). max_position is then a
   // hard limit: the table has no row beyond it.
   bool learned_positions = false;
+  // Rows of the position table before position 0's: position p reads row p + position_offset (OPT's 2).
+  int64_t position_offset = 0;
   bool tie_word_embeddings = false;
   Activation activation = Activation::Silu;
   // RMSNorms on the attention output and on the MLP output, before each joins the residual

@@ -85,6 +85,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  head, exact GELU, attention and the MLP side by side on norms of their own; its config with
                  the released keys (rotary_pct, rotary_emb_base); and gpt_neox_gguf (gptneox). gpt_neox_seq:
                  use_parallel_residual false, rotary_pct 1.
+  opt/           OPTForCausalLM (opt-125m's layout; --only gpt): learned positions read from row 2 of their table on,
+                 biased LayerNorms and projections, a ReLU MLP (fc1, fc2), tied. llama.cpp has no OPT.
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1635,11 +1637,11 @@ def layer_norms_jittered(model, seed: int) -> None:
 
 
 def gpt_fixtures(out: Path) -> None:
-    """GPT-2, GPTBigCode and GPT-NeoX (--only gpt, after lfm2, whose tokenizer they take), each as
+    """GPT-2, GPTBigCode, GPT-NeoX and OPT (--only gpt, after lfm2, whose tokenizer they take), each as
     released and as llama.cpp's converter writes it."""
     from safetensors.torch import load_file, save_file
     from transformers import (GPT2Config, GPT2LMHeadModel, GPTBigCodeConfig, GPTBigCodeForCausalLM, GPTNeoXConfig,
-                              GPTNeoXForCausalLM)
+                              GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM)
     common = dict(vocab_size=384, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2)
 
     # GPT-2: openai-community/gpt2's checkpoint names its tensors without "transformer." (it was saved
@@ -1690,6 +1692,15 @@ def gpt_fixtures(out: Path) -> None:
         if name == "gpt_neox":
             emit_llamacpp_gguf(out / "gpt_neox_gguf", out / name, model, small_cases(seed + 10), 384, outtype="bf16",
                                sentencepiece_class="gptneox.GPTNeoXModel", prelude=NEOX_ROTARY_PCT)
+
+    # OPT (opt-125m's layout): positions from row 2 of their table, ReLU; llama.cpp has no converter.
+    config = OPTConfig(hidden_size=32, ffn_dim=64, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
+                       word_embed_proj_dim=32, activation_function="relu", do_layer_norm_before=True, enable_bias=True,
+                       tie_word_embeddings=True, pad_token_id=0, **common)
+    model = build_model(OPTForCausalLM, config, 7001)
+    with torch.no_grad():
+        model.model.decoder.embed_tokens.weight.mul_(4.0)  # tied: logits of a few units
+    emit_released(out, "opt", bf16(model), small_cases(7011))
 
 
 def emit_released_keys(out: Path, name: str, model, cases, drop: tuple, add: dict, prefixes: dict | None = None) -> None:

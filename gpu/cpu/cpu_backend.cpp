@@ -131,7 +131,7 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   if (spec_.learned_positions) {  // GPT-2: each token's position's row joins its embedding
     std::vector<float> row(static_cast<std::size_t>(h));
     for (int64_t t = 0; t < tokens; ++t) {
-      position_embed_.row(positions[static_cast<std::size_t>(t)], row.data());
+      position_embed_.row(positions[static_cast<std::size_t>(t)] + spec_.position_offset, row.data());
       cpu::add(x_.data() + t * h, row.data(), h);
     }
   }

@@ -73,9 +73,10 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   if (!layout.position_embedding.empty()) {  // GPT-2's: every rank holds the whole table
     const TensorView& table = model.tensor(layout.position_embedding);
     const int64_t positions = table.shape.empty() ? 0 : table.shape.front();
-    if (positions < spec_.max_position) {
+    if (positions < spec_.max_position + spec_.position_offset) {
       throw ModelError(model.path().string() + ": " + layout.position_embedding + " has " + std::to_string(positions) +
-                       " positions, fewer than the " + std::to_string(spec_.max_position) + " the model serves");
+                       " rows, fewer than the " + std::to_string(spec_.max_position) + " positions the model serves after " +
+                       std::to_string(spec_.position_offset) + " leading ones");
     }
     position_embed_ = cpu::CpuWeight::load(model, Parts{{layout.position_embedding, {positions, h}}}, weight_mode_);
   }

@@ -42,7 +42,7 @@ void add_rms_norm(float* residual, const float* delta, const float* weight, floa
 void apply_rope(float* x, int64_t tokens, int64_t heads, int64_t head_dim, int64_t row_stride,
                 const int32_t* positions, std::span<const double> inv_freq, ThreadPool* pool = nullptr);
 
-// The MLP's activation of one value (SwigluOai: see gated below): relu², SiLU, x·σ(x), GELU, x·Φ(x); or GELU's tanh form,
+// The MLP's activation of one value (SwigluOai: see gated below): relu², ReLU, SiLU, x·σ(x), GELU, x·Φ(x); or GELU's tanh form,
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's gelu(approximate="tanh")), computed as
 // x·σ(2·√(2/π)·(x + 0.044715·x³)) — the same function (0.5·(1 + tanh z) = σ(2z)) at the cost of
 // one exp, a quarter of tanh's; σ(z) = 1 / (1 + e^−z) saturates cleanly at both ends.
@@ -56,6 +56,7 @@ inline float activate(float x, Activation act) {
     constexpr float kTwoSqrt2OverPi = 1.5957691216057308f;
     return x / (1.0f + std::exp(-kTwoSqrt2OverPi * (x + 0.044715f * x * x * x)));
   }
+  if (act == Activation::Relu) return std::max(x, 0.0f);
   if (act == Activation::Gelu) return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));  // x·Φ(x)
   return x / (1.0f + std::exp(-x));
 }

@@ -70,7 +70,7 @@ def test_experts_on_two_ranks_match_one_backend(model):
 
 
 @pytest.mark.parametrize("model", ["starcoder2", "phi_gguf/model.gguf", "stablelm_12b", "stablelm_12b_gguf/model.gguf",
-                                   "gpt2", "gpt_bigcode_gguf/model.gguf", "gpt_neox"])
+                                   "gpt2", "gpt_bigcode_gguf/model.gguf", "gpt_neox", "opt"])
 def test_biased_layers_on_two_ranks_match_one_backend(model):
     # StarCoder2: the MLP's up bias sliced with its columns, down's added once. Phi-2: the vocabulary
     # projection's bias sliced with its rows (and the fused q|k|v bias of the GGUF). StableLM 2 12B:

@@ -559,8 +559,8 @@ TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Co
   CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
 }
 
-TEST_CASE("GPT-2, StarCoder 1 and Pythia configs as released: GPT-2's keys, n_inner's default, multi_query, "
-          "GPT-NeoX's rotary_pct and parallel residual", "[model][config][families]") {
+TEST_CASE("GPT-2, StarCoder 1, Pythia and OPT configs as released: GPT-2's keys, n_inner's default, multi_query, "
+          "GPT-NeoX's rotary_pct and parallel residual, OPT's ffn_dim and refusals", "[model][config][families]") {
   // openai-community/gpt2's config.json (no n_inner: 4 × n_embd; no tie_word_embeddings: tied).
   const ModelSpec gpt2 = spec_from_hf_config(parse(R"({"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],
     "attn_pdrop":0.1,"bos_token_id":50256,"embd_pdrop":0.1,"eos_token_id":50256,"initializer_range":0.02,
@@ -607,6 +607,21 @@ TEST_CASE("GPT-2, StarCoder 1 and Pythia configs as released: GPT-2's keys, n_in
   const ModelSpec sequential = spec_from_hf_config(parse(("{" + pythia + R"(,"use_parallel_residual":false})").c_str()), "n");
   CHECK((!sequential.parallel_block && !sequential.parallel_mlp_norm));
   CHECK(!decoder_layout(sequential).layers[0].parallel_mlp);
+
+  // facebook/opt-125m's: ffn_dim, ReLU, positions from row 2; opt-350m's projected embeddings are refused.
+  const std::string opt = R"("activation_dropout":0.0,"activation_function":"relu","architectures":["OPTForCausalLM"],
+    "attention_dropout":0.0,"bos_token_id":2,"dropout":0.1,"eos_token_id":2,"ffn_dim":3072,"hidden_size":768,
+    "init_std":0.02,"layerdrop":0.0,"max_position_embeddings":2048,"model_type":"opt","num_attention_heads":12,
+    "num_hidden_layers":12,"pad_token_id":1,"prefix":"</s>","torch_dtype":"float16","transformers_version":"4.21.0.dev0",
+    "use_cache":true,"vocab_size":50272)";
+  const ModelSpec opt125m = spec_from_hf_config(parse(("{" + opt + R"(,"do_layer_norm_before":true,"word_embed_proj_dim":768})").c_str()), "o");
+  CHECK((opt125m.arch == Architecture::Opt && opt125m.intermediate_size == 3072 && opt125m.activation == Activation::Relu));
+  CHECK((opt125m.learned_positions && opt125m.position_offset == 2 && opt125m.max_position == 2048 && opt125m.tie_word_embeddings));
+  CHECK((opt125m.attention_bias && opt125m.output_bias && opt125m.mlp_bias && opt125m.norm_bias && !opt125m.gated_mlp));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(("{" + opt + R"(,"do_layer_norm_before":false,"word_embed_proj_dim":512})").c_str()), "o"),
+                    Contains("do_layer_norm_before"));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(("{" + opt + R"(,"word_embed_proj_dim":512})").c_str()), "o"),
+                    Contains("word_embed_proj_dim 512"));
 }
 
 TEST_CASE("StarCoder2, Phi-2 and StableLM configs as released: biased LayerNorms, which projections have biases, "
