@@ -31,10 +31,10 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   if (spec.qk_norm_after_rope) return lacks("q/k norms after RoPE (Hunyuan)");
   if (spec.activation == Activation::Xielu) return lacks("the xIELU activation (Apertus)");
   if (spec.learned_positions) return lacks("learned absolute positions (GPT-2, StarCoder 1, OPT)");
-  if (spec.activation == Activation::Gelu) return lacks("the exact GELU activation (GPT-NeoX)");
+  if (spec.activation == Activation::Gelu) return lacks("the exact GELU activation (GPT-NeoX, Falcon)");
   if (spec.activation == Activation::Relu) return lacks("the ReLU activation (OPT)");
   if (spec.norm_bias || spec.mlp_bias || spec.lm_head_bias) {
-    return lacks("LayerNorms and projections with biases (StarCoder2, Phi-2, StableLM, GPT-NeoX)");
+    return lacks("LayerNorms and projections with biases (StarCoder2, Phi-2, StableLM, GPT-NeoX, Falcon)");
   }
   if (spec.output_bias) return lacks("a bias on the attention output projection");
   if (spec.attention_sinks) return lacks("attention sinks (gpt-oss; Granite's sliding-window releases)");

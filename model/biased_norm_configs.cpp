@@ -62,6 +62,26 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
       }
       break;
     }
+    case Architecture::Falcon: {
+      // FalconConfig's: bias (every projection, false when absent), one key/value head with
+      // multi_query (true) unless new_decoder_architecture, whose layers read two norms
+      // (num_ln_in_parallel_attn, 2) and always run attention and the MLP side by side (parallel_attn,
+      // true, otherwise).
+      if (cfg.boolean("alibi").value_or(false)) cfg.fail("alibi = true (Falcon-RW's ALiBi positions) is not supported");
+      if (cfg.boolean("apply_residual_connection_post_layernorm").value_or(false)) {
+        cfg.fail("apply_residual_connection_post_layernorm = true is not supported");
+      }
+      const bool bias = cfg.boolean("bias").value_or(false);
+      spec.attention_bias = spec.output_bias = spec.mlp_bias = bias;
+      const bool new_layers = cfg.boolean("new_decoder_architecture").value_or(false);
+      spec.num_kv_heads = new_layers || !cfg.boolean("multi_query").value_or(true)
+                              ? cfg.optional_integer("num_kv_heads").value_or(spec.num_heads)
+                              : 1;
+      spec.parallel_block = new_layers || cfg.boolean("parallel_attn").value_or(true);
+      spec.parallel_mlp_norm = new_layers && cfg.optional_integer("num_ln_in_parallel_attn").value_or(2) == 2;
+      spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(true);
+      break;
+    }
     case Architecture::GptNeoX:
       spec.attention_bias = spec.output_bias = cfg.boolean("attention_bias").value_or(true);
       spec.mlp_bias = true;
@@ -72,12 +92,14 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
   }
 }
 
-json::object with_gpt2_defaults(json::object config) {
+json::object with_biased_family_defaults(json::object config, Architecture arch) {
+  if (arch != Architecture::Gpt2 && arch != Architecture::GptBigCode && arch != Architecture::Falcon) return config;
   const json::value* inner = config.if_contains("intermediate_size");
   const json::value* hidden = config.if_contains("hidden_size");
   if ((inner == nullptr || inner->is_null()) && hidden != nullptr && hidden->is_int64()) {
     config["intermediate_size"] = 4 * hidden->as_int64();
   }
+  if (arch == Architecture::Falcon && !config.contains("max_position_embeddings")) config["max_position_embeddings"] = 2048;
   return config;
 }
 

@@ -149,6 +149,9 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
 void read_biased_norm_family(const GgufFile& gguf, const std::string& arch, const std::string& first, ModelSpec& spec) {
   spec.norm_bias = true;
   // GPT-NeoX's parallel block, each sublayer on its norm (ffn_norm, always there), by a key of its own.
+  // Falcon's: attention and the MLP side by side always (llama.cpp's graph), on two norms where the
+  // file has attn_norm_2 (40B's and 180B's new_decoder_architecture).
+  if (spec.arch == Architecture::Falcon) spec.parallel_mlp_norm = gguf.find_tensor(first + "attn_norm_2.weight") != nullptr;
   if (spec.arch == Architecture::GptNeoX) {
     spec.parallel_block = spec.parallel_mlp_norm = gguf.get_bool(arch + ".use_parallel_residual").value_or(true);
   }

@@ -593,7 +593,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
       text[alias.canonical] = it->value();
     }
   }
-  if (family->learned_positions) text = with_gpt2_defaults(std::move(text));
+  if (family->norm_bias) text = with_biased_family_defaults(std::move(text), family->arch);
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
   if (family->arch == Architecture::Gemma4) text = with_gemma4_defaults(std::move(text));

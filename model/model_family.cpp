@@ -136,6 +136,27 @@ constexpr std::array<TensorRename, 10> kOptRenames{{
     {".fc2.", ".mlp.down_proj."},
 }};
 constexpr std::array<ConfigAlias, 2> kOptAliases{{{"ffn_dim", "intermediate_size"}, {"activation_function", "hidden_act"}}};
+// Falcon (7B, 40B, 180B, and Falcon 2 11B): transformers' names, and the RW releases' keys.
+constexpr std::array<std::string_view, 1> kFalconTypes{"falcon"};
+constexpr std::array<std::string_view, 1> kFalconGguf{"falcon"};
+constexpr std::array<TensorRename, 9> kFalconRenames{{
+    {"^transformer.word_embeddings.", "model.embed_tokens."},
+    {"^transformer.h.", "model.layers."},
+    {"^transformer.ln_f.", "model.norm."},
+    {".self_attention.query_key_value.", ".self_attn.qkv_proj."},
+    {".self_attention.dense.", ".self_attn.o_proj."},
+    {".mlp.dense_h_to_4h.", ".mlp.up_proj."},
+    {".mlp.dense_4h_to_h.", ".mlp.down_proj."},
+    {".ln_attn.", ".input_layernorm."},
+    {".ln_mlp.", ".post_attention_layernorm."},
+}};
+constexpr std::array<ConfigAlias, 7> kFalconAliases{{{"n_layer", "num_hidden_layers"},
+                                                     {"n_head", "num_attention_heads"},
+                                                     {"n_embed", "hidden_size"},
+                                                     {"n_head_kv", "num_kv_heads"},
+                                                     {"ffn_hidden_size", "intermediate_size"},
+                                                     {"layer_norm_epsilon", "layer_norm_eps"},
+                                                     {"activation", "hidden_act"}}};
 constexpr std::array<std::string_view, 1> kDots1Types{"dots1"};
 constexpr std::array<std::string_view, 1> kDots1Gguf{"dots1"};
 // GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
@@ -288,8 +309,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 59>& families() {
-  static const std::array<ModelFamily, 59> all{{
+const std::array<ModelFamily, 60>& families() {
+  static const std::array<ModelFamily, 60> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -352,13 +373,19 @@ const std::array<ModelFamily, 59>& families() {
       // exact-GELU MLP without a gate, attention and the MLP side by side on norms of their own
       // (use_parallel_residual).
       {.arch = Architecture::GptNeoX, .hf_model_types = kGptNeoXTypes, .gguf_architectures = kGptNeoXGguf,
-       .layer_norm = true, .norm_bias = true, .qkv_per_head = true, .activation = Activation::Gelu, .gated_mlp = false,
+       .layer_norm = true, .norm_bias = true, .qkv_by_group = true, .activation = Activation::Gelu, .gated_mlp = false,
        .hf_renames = kGptNeoXRenames, .hf_config_aliases = kGptNeoXAliases},
       // OPT: GPT-2's block (biased LayerNorms, biases everywhere, learned positions from row 2 on) with
       // q, k, v apart and a ReLU MLP.
       {.arch = Architecture::Opt, .hf_model_types = kOptTypes, .gguf_architectures = {}, .qkv_bias = true, .output_bias = true,
        .layer_norm = true, .norm_bias = true, .learned_positions = true, .activation = Activation::Relu, .gated_mlp = false,
        .hf_renames = kOptRenames, .hf_config_aliases = kOptAliases},
+      // Falcon: LayerNorms with biases, q|k|v fused by key/value group, an exact-GELU MLP without a gate,
+      // attention and the MLP side by side (on one norm, or two: new_decoder_architecture), RoPE on
+      // every dimension.
+      {.arch = Architecture::Falcon, .hf_model_types = kFalconTypes, .gguf_architectures = kFalconGguf,
+       .layer_norm = true, .norm_bias = true, .parallel_block = true, .qkv_by_group = true, .activation = Activation::Gelu,
+       .gated_mlp = false, .hf_renames = kFalconRenames, .hf_config_aliases = kFalconAliases},
       // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
       // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
       {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,

@@ -77,9 +77,10 @@ struct ModelFamily {
   // Its config.json checkpoints store the projections input-major, [in, out] (GPT-2's Conv1D):
   // ModelFiles transposes them at load. llama.cpp's converter writes them transposed already.
   bool conv1d_weights = false;
-  // Its config.json checkpoints fuse q, k, v into one matrix whose rows go head by head, each head's
-  // q, k and v rows together (GPT-NeoX's query_key_value): ModelFiles regroups them into q | k | v.
-  bool qkv_per_head = false;
+  // Its config.json checkpoints fuse q, k, v into one matrix whose rows go by key/value group: each
+  // group's query heads, then its key head, then its value head (Falcon's query_key_value; GPT-NeoX's,
+  // a group per head): ModelFiles regroups them into q | k | v. llama.cpp's converters do it themselves.
+  bool qkv_by_group = false;
   bool sandwich_norms = false;  // norms on the attention and MLP outputs (Gemma 3)
   NormNames norm_names = {};
   bool gemma_scaling = false;   // (1 + w) RMSNorm weights and embeddings scaled by sqrt(hidden)

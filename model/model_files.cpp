@@ -149,6 +149,7 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"attn_q", "self_attn.q_proj"},         {"attn_k", "self_attn.k_proj"},
       {"attn_v", "self_attn.v_proj"},         {"attn_output", "self_attn.o_proj"},
       {"attn_qkv", "self_attn.qkv_proj"},     // fused (Phi-2's older files; Phi-3's, below)
+      {"attn_norm_2", "attention_layernorm_2"},  // Falcon 40B's ln_attn (its attn_norm is then ln_mlp): falcon_gguf_norms
       {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
       {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
       {"ffn_down", "mlp.down_proj"},
@@ -338,7 +339,7 @@ ModelFiles ModelFiles::open_hf_directory(const fs::path& dir) {
   merge_generation_eos(dir / "generation_config.json", m.spec_.eos_token_ids);
   if (const std::optional<Fp8Blocks> fp8 = read_fp8_quantization(config)) convert_fp8_weights(*fp8, m.tensors_, m.owned_);
   m.transpose_conv1d_weights();
-  m.regroup_qkv_per_head();
+  m.regroup_qkv_by_group();
   m.use_backend_names();
   return m;
 }
@@ -354,7 +355,26 @@ ModelFiles ModelFiles::open_gguf(const fs::path& file) {
   }
   m.use_backend_names();
   m.serve_xielu_params();
+  m.falcon_gguf_norms();
   return m;
+}
+
+// Falcon 40B's and 180B's GGUFs (two norms in a layer) name the attention's norm (ln_attn) attn_norm_2 and
+// the MLP's (ln_mlp) attn_norm, which Falcon 7B's (one norm) gives the attention and the MLP together:
+// served as input_layernorm and post_attention_layernorm, the names their safetensors' have here.
+void ModelFiles::falcon_gguf_norms() {
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    for (const char* kind : {"weight", "bias"}) {
+      const auto second = tensors_.find(p + "attention_layernorm_2." + kind);
+      if (second == tensors_.end()) continue;
+      const auto first = tensors_.find(p + "input_layernorm." + kind);
+      if (first == tensors_.end()) throw ModelError(path_.string() + ": blk." + std::to_string(i) + ".attn_norm_2 without attn_norm");
+      tensors_[p + "post_attention_layernorm." + kind] = first->second;
+      tensors_[p + "input_layernorm." + kind] = second->second;
+      tensors_.erase(p + "attention_layernorm_2." + kind);
+    }
+  }
 }
 
 // Apertus's xIELU parameters are tensors of each layer in its safetensors (mlp.act_fn.alpha_p, alpha_n,
@@ -538,28 +558,36 @@ void ModelFiles::transpose_conv1d_weights() {
   }
 }
 
-// GPT-NeoX's query_key_value goes head by head: of its rows (and its bias's values), head h's q are
-// [3hd, 3hd + d), its k the next d, its v the d after. Regrouped here into q | k | v, which
-// split_fused_projections serves as the three projections (llama.cpp's converter writes that order).
-void ModelFiles::regroup_qkv_per_head() {
-  if (!family_of(spec_.arch).qkv_per_head) return;
-  const int64_t heads = spec_.num_heads, d = spec_.head_dim;
+// Falcon's and GPT-NeoX's query_key_value go by key/value group: of its rows (and its bias's values),
+// group g's are its heads / kv_heads query heads, then its key head, then its value head, d rows each
+// (GPT-NeoX: a group per head, q k v; Falcon-7B: one group, every q then k and v). Regrouped here into
+// q | k | v, which split_fused_projections serves as the three projections.
+void ModelFiles::regroup_qkv_by_group() {
+  if (!family_of(spec_.arch).qkv_by_group) return;
+  const int64_t heads = spec_.num_heads, groups = spec_.num_kv_heads, d = spec_.head_dim;
+  const int64_t per_group = heads / std::max<int64_t>(groups, 1), rows = (heads + 2 * groups) * d;
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     for (const std::string kind : {".weight", ".bias"}) {
       const std::string name = "model.layers." + std::to_string(i) + ".self_attn.qkv_proj" + kind;
       const TensorView* t = find(name);
       if (t == nullptr) continue;
-      if (spec_.num_kv_heads != heads || t->shape.empty() || t->shape[0] != 3 * heads * d) {
+      if (groups <= 0 || heads % groups != 0 || t->shape.empty() || t->shape[0] != rows) {
         throw ModelError(t->file + ": tensor '" + t->name + "' has shape " + shape_string(t->shape) + ", expected " +
-                         std::to_string(3 * heads * d) + " rows (q, k and v of " + std::to_string(heads) + " heads)");
+                         std::to_string(rows) + " rows (" + std::to_string(heads) + " query heads and " +
+                         std::to_string(groups) + " key/value heads of " + std::to_string(d) + ")");
       }
-      const std::size_t row = t->data.size() / static_cast<std::size_t>(3 * heads * d);  // whole rows, whatever the type
+      const std::size_t row = t->data.size() / static_cast<std::size_t>(rows);  // whole rows, whatever the type
       auto bytes = std::make_shared<std::vector<std::byte>>(t->data.size());
-      for (int64_t h = 0; h < heads; ++h) {
-        for (int64_t part = 0; part < 3; ++part) {  // q, k, v
-          std::memcpy(bytes->data() + static_cast<std::size_t>((part * heads + h) * d) * row,
-                      t->data.data() + static_cast<std::size_t>((h * 3 + part) * d) * row, static_cast<std::size_t>(d) * row);
-        }
+      // `count` heads' rows from head block `from` of the stored order to head block `to` of q | k | v.
+      const auto copy = [&, out = bytes->data()](int64_t to, int64_t from, int64_t count) {
+        std::memcpy(out + static_cast<std::size_t>(to * d) * row, t->data.data() + static_cast<std::size_t>(from * d) * row,
+                    static_cast<std::size_t>(count * d) * row);
+      };
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t from = g * (per_group + 2);  // in head-sized blocks of rows
+        copy(g * per_group, from, per_group);               // its query heads
+        copy(heads + g, from + per_group, 1);               // its key head
+        copy(heads + groups + g, from + per_group + 1, 1);  // its value head
       }
       TensorView regrouped = *t;
       regrouped.data = std::span<const std::byte>(bytes->data(), bytes->size());

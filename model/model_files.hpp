@@ -74,8 +74,9 @@ class ModelFiles {
   void split_latent_heads();  // model/latent_heads.hpp
   void stack_head_norms();
   void serve_xielu_params();  // GGUF only
+  void falcon_gguf_norms();   // GGUF only
   void transpose_conv1d_weights();  // config.json checkpoints only (GPT-2)
-  void regroup_qkv_per_head();      // config.json checkpoints only (GPT-NeoX)
+  void regroup_qkv_by_group();      // config.json checkpoints only (GPT-NeoX, Falcon)
   void transpose_matrices(const std::string& name, int64_t matrices, const std::vector<int64_t>& shape);
   void split_rows(const std::string& fused, const std::vector<std::pair<std::string, int64_t>>& parts);
   int64_t permuted_rope_heads(const std::string& hf_name) const;

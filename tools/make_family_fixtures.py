@@ -87,6 +87,11 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  use_parallel_residual false, rotary_pct 1.
   opt/           OPTForCausalLM (opt-125m's layout; --only gpt): learned positions read from row 2 of their table on,
                  biased LayerNorms and projections, a ReLU MLP (fc1, fc2), tied. llama.cpp has no OPT.
+  falcon/        FalconForCausalLM (Falcon-7B's layout; --only gpt): one key/value head, attention and the MLP side
+                 by side on one norm, exact GELU, no projection biases; falcon_40b/ (new_decoder_architecture:
+                 two key/value groups of two heads, ln_attn and ln_mlp); each with its llama.cpp conversion
+                 (_gguf: q|k|v regrouped by the converter). falcon_seq/: parallel_attn false, a key/value head
+                 per query head, biases (llama.cpp's graph has no sequential Falcon).
   gemma/         GemmaForCausalLM (Gemma 1; --only gemma): (1 + w) norms, scaled embeddings, GELU-tanh under its
                  released "gelu"; and gemma_gguf, llama.cpp's conversion.
   gemma2/        Gemma2ForCausalLM: 4 layers (sliding, full, sliding, full), window 8, soft-capped
@@ -1626,22 +1631,33 @@ NEOX_ROTARY_PCT = ("import conversion.gptneox as g\n"
                    "g.GPTNeoXModel.set_gguf_parameters = with_rotary_pct\n")
 
 
+# The converter reads config.json through transformers, whose FalconConfig fills num_kv_heads with the
+# query heads' count where falcon-7b's config gives none (multi_query): its groups are then wrong. The
+# key/value heads transformers computes (num_key_value_heads) are the groups.
+FALCON_KV_GROUPS = ("import conversion.falcon as f\n"
+                    "orig_init = f.FalconModel.__init__\n"
+                    "def with_groups(self, *args, **kwargs):\n"
+                    "    orig_init(self, *args, **kwargs)\n"
+                    "    self.hparams['num_kv_heads'] = self.hparams.get('num_key_value_heads', self.hparams.get('num_kv_heads'))\n"
+                    "f.FalconModel.__init__ = with_groups\n")
+
+
 def layer_norms_jittered(model, seed: int) -> None:
     """GPT-2's LayerNorm weights (ln_1, ln_2, ln_f: not "…norm.weight", which build_model jitters around
     1) as 1 + jitter too."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if ".ln_" in name and name.endswith(".weight"):
+            if (".ln_" in name or "layernorm" in name) and name.endswith(".weight"):
                 p.copy_(1.0 + NORM_JITTER * torch.randn(p.shape, generator=gen))
 
 
 def gpt_fixtures(out: Path) -> None:
-    """GPT-2, GPTBigCode, GPT-NeoX and OPT (--only gpt, after lfm2, whose tokenizer they take), each as
+    """GPT-2, GPTBigCode, GPT-NeoX, OPT and Falcon (--only gpt, after lfm2, whose tokenizer they take), each as
     released and as llama.cpp's converter writes it."""
     from safetensors.torch import load_file, save_file
     from transformers import (GPT2Config, GPT2LMHeadModel, GPTBigCodeConfig, GPTBigCodeForCausalLM, GPTNeoXConfig,
-                              GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM)
+                              GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM, FalconConfig, FalconForCausalLM)
     common = dict(vocab_size=384, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2)
 
     # GPT-2: openai-community/gpt2's checkpoint names its tensors without "transformer." (it was saved
@@ -1701,6 +1717,37 @@ def gpt_fixtures(out: Path) -> None:
     with torch.no_grad():
         model.model.decoder.embed_tokens.weight.mul_(4.0)  # tied: logits of a few units
     emit_released(out, "opt", bf16(model), small_cases(7011))
+
+    # Falcon: 7B's layers (one key/value head, attention and the MLP side by side on one norm, no
+    # biases), 40B's (new_decoder_architecture: two key/value groups, ln_attn and ln_mlp), and the
+    # sequential layout with biases and a key/value head per query head (not converted: llama.cpp's
+    # falcon graph is always parallel).
+    def falcon(**extra):
+        return FalconConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
+                            layer_norm_epsilon=1e-5, ffn_hidden_size=None, activation="gelu", alibi=False,
+                            tie_word_embeddings=False, rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                            **common, **extra)
+    for name, seed, extra in (("falcon", 7101, dict(multi_query=True, new_decoder_architecture=False, parallel_attn=True, bias=False)),
+                              ("falcon_40b", 7201, dict(new_decoder_architecture=True, num_kv_heads=2, bias=False)),
+                              ("falcon_seq", 7301, dict(multi_query=False, new_decoder_architecture=False, parallel_attn=False,
+                                                        bias=True))):
+        model = build_model(FalconForCausalLM, falcon(**extra), seed)
+        layer_norms_jittered(model, seed + 1)
+        with torch.no_grad():
+            model.lm_head.weight.mul_(4.0)
+        model = bf16(model)
+
+        def save_falcon(folder: Path, model=model, multi_query=extra.get("multi_query") and not extra["new_decoder_architecture"]) -> None:
+            save_bf16(model)(folder)
+            if multi_query:  # falcon-7b's config has no num_kv_heads (llama.cpp's converter reads one as the groups)
+                cfg = json.loads((folder / "config.json").read_text())
+                cfg.pop("num_kv_heads")
+                (folder / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+        if name == "falcon_seq":
+            emit_released(out, name, model, small_cases(seed + 10), saver=save_falcon)
+        else:
+            emit_released_and_gguf(out, name, model, small_cases(seed + 10), saver=save_falcon,
+                                   sentencepiece_class="falcon.FalconModel", prelude=FALCON_KV_GROUPS)
 
 
 def emit_released_keys(out: Path, name: str, model, cases, drop: tuple, add: dict, prefixes: dict | None = None) -> None:

@@ -444,10 +444,12 @@ TEST_CASE("starcoder2, phi and stablelm (LayerNorms with biases; biased MLPs, a 
 }
 
 TEST_CASE("gpt2 (learned positions, Conv1D weights, names as openai-community/gpt2's), gpt_bigcode (one key/value "
-          "head), gpt_neox (q|k|v by head, parallel block on two norms, exact GELU) and opt (positions from row 2, ReLU) "
-          "as released and as llama.cpp's GGUF match transformers",
+          "head), gpt_neox (q|k|v by head, parallel block on two norms, exact GELU), opt (positions from row 2, ReLU) and "
+          "falcon (q|k|v by key/value group: 7B's, 40B's and the sequential layout) as released and as llama.cpp's GGUF "
+          "match transformers",
           "[gpu][cpu][reference][families]") {
-  for (const char* folder : {"gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt"}) {
+  for (const char* folder : {"gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt",
+                             "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq"}) {
     INFO(folder);
     check_all_cases_in_one_step(folder);
   }
@@ -474,6 +476,17 @@ TEST_CASE("gpt2 (learned positions, Conv1D weights, names as openai-community/gp
   CHECK((opt.spec().learned_positions && opt.spec().position_offset == 2 && opt.spec().activation == Activation::Relu));
   CHECK(opt.find("model.embed_positions.weight")->shape == std::vector<int64_t>{130, 32});
   CHECK(opt.find("model.layers.1.post_attention_layernorm.bias") != nullptr);
+  for (const char* path : {"models/falcon", "models/falcon_gguf/model.gguf", "models/falcon_40b", "models/falcon_40b_gguf/model.gguf",
+                           "models/falcon_seq"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    const std::string p = path;
+    const bool new_layers = p.find("40b") != std::string::npos, sequential = p.find("_seq") != std::string::npos;
+    CHECK((spec.arch == Architecture::Falcon && spec.activation == Activation::Gelu && spec.norm_bias && !spec.gated_mlp));
+    CHECK(spec.num_kv_heads == (new_layers ? 2 : sequential ? 4 : 1));
+    CHECK((spec.parallel_block == !sequential && spec.parallel_mlp_norm == new_layers));
+    CHECK((spec.attention_bias == sequential && spec.mlp_bias == sequential && spec.rotary_dim == 0));
+  }
 }
 
 TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names and keys), internlm3 (biases on "
@@ -1295,7 +1308,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

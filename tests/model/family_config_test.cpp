@@ -559,8 +559,8 @@ TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Co
   CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
 }
 
-TEST_CASE("GPT-2, StarCoder 1, Pythia and OPT configs as released: GPT-2's keys, n_inner's default, multi_query, "
-          "GPT-NeoX's rotary_pct and parallel residual, OPT's ffn_dim and refusals", "[model][config][families]") {
+TEST_CASE("GPT-2, StarCoder 1, Pythia, OPT and Falcon configs as released: GPT-2's keys, n_inner's default, multi_query, "
+          "GPT-NeoX's rotary_pct and parallel residual, OPT's ffn_dim and refusals, Falcon's layouts", "[model][config][families]") {
   // openai-community/gpt2's config.json (no n_inner: 4 × n_embd; no tie_word_embeddings: tied).
   const ModelSpec gpt2 = spec_from_hf_config(parse(R"({"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],
     "attn_pdrop":0.1,"bos_token_id":50256,"embd_pdrop":0.1,"eos_token_id":50256,"initializer_range":0.02,
@@ -622,6 +622,24 @@ TEST_CASE("GPT-2, StarCoder 1, Pythia and OPT configs as released: GPT-2's keys,
                     Contains("do_layer_norm_before"));
   CHECK_THROWS_WITH(spec_from_hf_config(parse(("{" + opt + R"(,"word_embed_proj_dim":512})").c_str()), "o"),
                     Contains("word_embed_proj_dim 512"));
+
+  // tiiuae/falcon-7b's (no context, no MLP width: 2,048 and 4 × hidden) and falcon-40b's (new_decoder_architecture).
+  const std::string falcon = R"("alibi":false,"apply_residual_connection_post_layernorm":false,
+    "architectures":["FalconForCausalLM"],"attention_dropout":0.0,"bias":false,"bos_token_id":11,"eos_token_id":11,
+    "hidden_dropout":0.0,"initializer_range":0.02,"layer_norm_epsilon":1e-05,"model_type":"falcon","multi_query":true,
+    "parallel_attn":true,"torch_dtype":"bfloat16","transformers_version":"4.27.4","use_cache":true,"vocab_size":65024)";
+  const ModelSpec falcon7b = spec_from_hf_config(parse(("{" + falcon + R"(,"hidden_size":4544,"new_decoder_architecture":false,
+    "num_attention_heads":71,"num_hidden_layers":32})").c_str()), "f");
+  CHECK((falcon7b.arch == Architecture::Falcon && falcon7b.head_dim == 64 && falcon7b.num_kv_heads == 1));
+  CHECK((falcon7b.intermediate_size == 4 * 4544 && falcon7b.max_position == 2048 && falcon7b.tie_word_embeddings));
+  CHECK((falcon7b.parallel_block && !falcon7b.parallel_mlp_norm && !falcon7b.attention_bias && falcon7b.norm_bias));
+  CHECK((falcon7b.activation == Activation::Gelu && falcon7b.rotary_dim == 0 && !falcon7b.learned_positions));
+  const ModelSpec falcon40b = spec_from_hf_config(parse(("{" + falcon + R"(,"hidden_size":8192,"new_decoder_architecture":true,
+    "num_attention_heads":128,"num_hidden_layers":60,"num_kv_heads":8})").c_str()), "f");
+  CHECK((falcon40b.num_kv_heads == 8 && falcon40b.parallel_block && falcon40b.parallel_mlp_norm));
+  CHECK(decoder_layout(falcon40b).layers[2].mlp_norm == "model.layers.2.post_attention_layernorm.weight");
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(("{" + falcon + R"(,"hidden_size":64,"num_attention_heads":4,
+    "num_hidden_layers":2,"alibi":true})").c_str()), "f"), Contains("alibi"));
 }
 
 TEST_CASE("StarCoder2, Phi-2 and StableLM configs as released: biased LayerNorms, which projections have biases, "
