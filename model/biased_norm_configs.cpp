@@ -82,6 +82,12 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
       spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(true);
       break;
     }
+    case Architecture::Gptj:
+      // GPTJForCausalLM: no attention biases, biases on the MLP and on lm_head; rotary_dim: hf_config.
+      spec.attention_bias = spec.output_bias = false;
+      spec.mlp_bias = spec.lm_head_bias = true;
+      spec.parallel_block = true;
+      break;
     case Architecture::GptNeoX:
       spec.attention_bias = spec.output_bias = cfg.boolean("attention_bias").value_or(true);
       spec.mlp_bias = true;
@@ -93,7 +99,9 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
 }
 
 json::object with_biased_family_defaults(json::object config, Architecture arch) {
-  if (arch != Architecture::Gpt2 && arch != Architecture::GptBigCode && arch != Architecture::Falcon) return config;
+  if (arch != Architecture::Gpt2 && arch != Architecture::GptBigCode && arch != Architecture::Falcon && arch != Architecture::Gptj) {
+    return config;
+  }
   const json::value* inner = config.if_contains("intermediate_size");
   const json::value* hidden = config.if_contains("hidden_size");
   if ((inner == nullptr || inner->is_null()) && hidden != nullptr && hidden->is_int64()) {

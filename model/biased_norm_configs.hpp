@@ -16,7 +16,7 @@ namespace troupe::config_json {
 // use_parallel_residual (attention and the MLP side by side, each on its own norm; by default).
 void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec);
 
-// What GPT2Config, GPTBigCodeConfig and FalconConfig fill in: the MLP 4 × hidden wide when n_inner
+// What GPT2Config, GPTBigCodeConfig, GPTJConfig and FalconConfig fill in: the MLP 4 × hidden wide when n_inner
 // (ffn_hidden_size) is null or absent, and Falcon's context of 2,048 (its 7B config gives none).
 // Called on the config once its aliases are read (n_embd as hidden_size); other families' unchanged.
 json::object with_biased_family_defaults(json::object config, Architecture arch);

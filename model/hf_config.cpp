@@ -660,8 +660,11 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (!rotary && family->arch == Architecture::Phi) rotary = 0.5;        // PhiConfig's
   if (!rotary && family->arch == Architecture::StableLm) rotary = 0.25;  // StableLmConfig's
   if (!rotary && family->arch == Architecture::GptNeoX) rotary = 0.25;   // GPTNeoXConfig's rotary_pct
-  // MiniMax-M2's released configs give the rotated dimensions as rotary_dim.
-  if (const auto dims = cfg.optional_integer("rotary_dim"); !rotary && dims && family->arch == Architecture::MinimaxM2) {
+  // MiniMax-M2's released configs give the rotated dimensions as rotary_dim, as GPT-J's do (64 when
+  // absent, GPTJConfig's; null: every dimension).
+  std::optional<int64_t> dims = cfg.optional_integer("rotary_dim");
+  if (family->arch == Architecture::Gptj && !cfg.present("rotary_dim")) dims = 64;
+  if (!rotary && dims && (family->arch == Architecture::MinimaxM2 || family->arch == Architecture::Gptj)) {
     rotary = static_cast<double>(*dims) / static_cast<double>(spec.head_dim);
   }
   if (rotary && *rotary != 1.0) {

@@ -157,6 +157,18 @@ constexpr std::array<ConfigAlias, 7> kFalconAliases{{{"n_layer", "num_hidden_lay
                                                      {"ffn_hidden_size", "intermediate_size"},
                                                      {"layer_norm_epsilon", "layer_norm_eps"},
                                                      {"activation", "hidden_act"}}};
+// GPT-J (6B, and fine-tunes: GPT4All-J, Pygmalion 6B): GPT-2's keys and top-level names.
+constexpr std::array<std::string_view, 1> kGptjTypes{"gptj"};
+constexpr std::array<TensorRename, 8> kGptjRenames{{
+    {"^transformer.wte.", "model.embed_tokens."},
+    {"^transformer.h.", "model.layers."},
+    {"^transformer.ln_f.", "model.norm."},
+    {".ln_1.", ".input_layernorm."},
+    {".attn.", ".self_attn."},
+    {".self_attn.out_proj.", ".self_attn.o_proj."},
+    {".mlp.fc_in.", ".mlp.up_proj."},
+    {".mlp.fc_out.", ".mlp.down_proj."},
+}};
 constexpr std::array<std::string_view, 1> kDots1Types{"dots1"};
 constexpr std::array<std::string_view, 1> kDots1Gguf{"dots1"};
 // GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
@@ -309,8 +321,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 60>& families() {
-  static const std::array<ModelFamily, 60> all{{
+const std::array<ModelFamily, 61>& families() {
+  static const std::array<ModelFamily, 61> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -386,6 +398,11 @@ const std::array<ModelFamily, 60>& families() {
       {.arch = Architecture::Falcon, .hf_model_types = kFalconTypes, .gguf_architectures = kFalconGguf,
        .layer_norm = true, .norm_bias = true, .parallel_block = true, .qkv_by_group = true, .activation = Activation::Gelu,
        .gated_mlp = false, .hf_renames = kFalconRenames, .hf_config_aliases = kFalconAliases},
+      // GPT-J: attention and a GELU-tanh MLP side by side on one biased LayerNorm, RoPE on interleaved
+      // pairs of each head's first rotary_dim dimensions, biases on the MLP and the vocabulary projection.
+      {.arch = Architecture::Gptj, .hf_model_types = kGptjTypes, .gguf_architectures = {}, .layer_norm = true,
+       .norm_bias = true, .parallel_block = true, .interleaved_qk = true, .activation = Activation::GeluTanh, .gated_mlp = false,
+       .hf_renames = kGptjRenames, .hf_config_aliases = kGpt2Aliases},
       // StarCoder2 (3B, 7B, 15B): LayerNorms with biases, biases on every projection (use_bias), an
       // MLP without a gate (GELU-tanh), a sliding window over every layer when the config gives one.
       {.arch = Architecture::Starcoder2, .hf_model_types = kStarcoder2Types, .gguf_architectures = kStarcoder2Gguf,

@@ -23,6 +23,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::GptNeoX: return "gpt_neox";
     case Architecture::Opt: return "opt";
     case Architecture::Falcon: return "falcon";
+    case Architecture::Gptj: return "gptj";
     case Architecture::HunyuanDense: return "hunyuan_v1_dense";
     case Architecture::InternLm3: return "internlm3";
     case Architecture::Phi: return "phi";

@@ -87,6 +87,8 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  use_parallel_residual false, rotary_pct 1.
   opt/           OPTForCausalLM (opt-125m's layout; --only gpt): learned positions read from row 2 of their table on,
                  biased LayerNorms and projections, a ReLU MLP (fc1, fc2), tied. llama.cpp has no OPT.
+  gptj/          GPTJForCausalLM (--only gpt): attention and the MLP side by side on one norm, RoPE on interleaved
+                 pairs of the first 8 of each head's 16 dimensions, a biased lm_head. llama.cpp converts no GPT-J.
   falcon/        FalconForCausalLM (Falcon-7B's layout; --only gpt): one key/value head, attention and the MLP side
                  by side on one norm, exact GELU, no projection biases; falcon_40b/ (new_decoder_architecture:
                  two key/value groups of two heads, ln_attn and ln_mlp); each with its llama.cpp conversion
@@ -1653,11 +1655,12 @@ def layer_norms_jittered(model, seed: int) -> None:
 
 
 def gpt_fixtures(out: Path) -> None:
-    """GPT-2, GPTBigCode, GPT-NeoX, OPT and Falcon (--only gpt, after lfm2, whose tokenizer they take), each as
+    """GPT-2, GPTBigCode, GPT-NeoX, OPT, GPT-J and Falcon (--only gpt, after lfm2, whose tokenizer they take), each as
     released and as llama.cpp's converter writes it."""
     from safetensors.torch import load_file, save_file
     from transformers import (GPT2Config, GPT2LMHeadModel, GPTBigCodeConfig, GPTBigCodeForCausalLM, GPTNeoXConfig,
-                              GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM, FalconConfig, FalconForCausalLM)
+                              GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM, FalconConfig, FalconForCausalLM, GPTJConfig,
+                              GPTJForCausalLM)
     common = dict(vocab_size=384, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2)
 
     # GPT-2: openai-community/gpt2's checkpoint names its tensors without "transformer." (it was saved
@@ -1717,6 +1720,15 @@ def gpt_fixtures(out: Path) -> None:
     with torch.no_grad():
         model.model.decoder.embed_tokens.weight.mul_(4.0)  # tied: logits of a few units
     emit_released(out, "opt", bf16(model), small_cases(7011))
+
+    # GPT-J: RoPE on interleaved pairs of each head's first 8 of 16 dimensions; llama.cpp has no converter.
+    config = GPTJConfig(n_embd=32, n_layer=2, n_head=2, n_positions=128, rotary_dim=8, n_inner=None,
+                        activation_function="gelu_new", layer_norm_epsilon=1e-5, tie_word_embeddings=False, **common)
+    model = build_model(GPTJForCausalLM, config, 7401)
+    layer_norms_jittered(model, 7402)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(4.0)
+    emit_released(out, "gptj", bf16(model), small_cases(7411))
 
     # Falcon: 7B's layers (one key/value head, attention and the MLP side by side on one norm, no
     # biases), 40B's (new_decoder_architecture: two key/value groups, ln_attn and ln_mlp), and the

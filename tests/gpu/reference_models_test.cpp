@@ -262,7 +262,7 @@ TEST_CASE("lfm2 (short convolutions around attention) as released and llama.cpp'
 }
 
 TEST_CASE("lfm2_moe (LFM2's layers, experts by sigmoid scores and a selection bias) as saved and llama.cpp's GGUF "
-          "match transformers", "[gpu][cpu][reference][families]") {
+          "match transformers; gptj (RoPE on interleaved pairs of part of each head, a biased lm_head) too", "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("lfm2_moe");
   check_all_cases_in_one_step("lfm2_moe_gguf");
   for (const char* path : {"models/lfm2_moe", "models/lfm2_moe_gguf/model.gguf"}) {
@@ -449,7 +449,7 @@ TEST_CASE("gpt2 (learned positions, Conv1D weights, names as openai-community/gp
           "match transformers",
           "[gpu][cpu][reference][families]") {
   for (const char* folder : {"gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt",
-                             "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq"}) {
+                             "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "gptj"}) {
     INFO(folder);
     check_all_cases_in_one_step(folder);
   }
@@ -487,6 +487,9 @@ TEST_CASE("gpt2 (learned positions, Conv1D weights, names as openai-community/gp
     CHECK((spec.parallel_block == !sequential && spec.parallel_mlp_norm == new_layers));
     CHECK((spec.attention_bias == sequential && spec.mlp_bias == sequential && spec.rotary_dim == 0));
   }
+  const ModelSpec gptj = ModelFiles::open(test::fixture("models/gptj")).spec();
+  CHECK((gptj.arch == Architecture::Gptj && gptj.rotary_dim == 8 && gptj.head_dim == 16 && gptj.parallel_block));
+  CHECK((gptj.lm_head_bias && gptj.mlp_bias && !gptj.attention_bias && !gptj.tie_word_embeddings));
 }
 
 TEST_CASE("exaone (EXAONE 3.5 as released: Llama's layers under GPT-2's names and keys), internlm3 (biases on "
@@ -1308,7 +1311,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "gptj", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

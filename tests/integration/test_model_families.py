@@ -38,7 +38,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "models"
 FAMILIES = ["gemma3", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf",
             "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf",
             "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf",
-            "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3", "mistral4", "mistral4_gguf",
+            "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "gptj", "mistral", "iquestcoder", "phi3", "smollm3", "gemma2", "granite", "mistral3", "ministral3", "mistral4", "mistral4_gguf",
             "qwen3_vl", "qwen2_5_vl", "qwen3_vl_moe", "minimax_m2", "seed_oss", "lfm2", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_moe_gguf", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "lfm2_vl", "lfm3_vl", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "qwen3_moe", "mixtral", "olmo2", "olmo3", "olmoe", "cohere", "cohere2", "glm4", "exaone4", "qwen3_gguf_mixed",
             "qwen3_gguf_iq", "glm4_moe", "qwen2_moe", "gpt_oss_gguf", "gpt_oss_mxfp4", "deepseek_v2_gguf", "deepseek_v3_fp8"]
 SHARED = " ".join(f"Note {j}: boats in rows." for j in range(3))  # a prefix some prompts share
@@ -71,7 +71,7 @@ BFLOAT16 = {"gemma3": (5, 32), "iquestcoder": (2, 16), "mistral": (2, 16), "phi3
             "dots1": (3, 8), "dots1_gguf": (3, 8),
             # GPT-2's four KV heads of 8 in two layers take what two heads in four layers would.
             "gpt2": (4, 8), "gpt2_gguf": (4, 8), "gpt_neox": (2, 16), "gpt_neox_gguf": (2, 16), "gpt_neox_seq": (2, 16),
-            "opt": (4, 8), "falcon_40b": (2, 8), "falcon_40b_gguf": (2, 8), "falcon_seq": (4, 8)}
+            "opt": (4, 8), "falcon_40b": (2, 8), "falcon_40b_gguf": (2, 8), "falcon_seq": (4, 8), "gptj": (2, 16)}
 FLOAT16 = {"qwen3_gguf_mixed": (2, 64), "qwen3_gguf_iq": (2, 64), "gpt_oss_gguf": (3, 16)}
 # Latent attention keeps one bfloat16 (float16 for the FP8 checkpoint, held as Q8_0) row (latent 24 +
 # rotated key 8) per token and layer.

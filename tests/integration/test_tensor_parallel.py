@@ -71,13 +71,14 @@ def test_experts_on_two_ranks_match_one_backend(model):
 
 @pytest.mark.parametrize("model", ["starcoder2", "phi_gguf/model.gguf", "stablelm_12b", "stablelm_12b_gguf/model.gguf",
                                    "gpt2", "gpt_bigcode_gguf/model.gguf", "gpt_neox", "opt", "falcon_40b",
-                                   "falcon_gguf/model.gguf"])
+                                   "falcon_gguf/model.gguf", "gptj"])
 def test_biased_layers_on_two_ranks_match_one_backend(model):
     # StarCoder2: the MLP's up bias sliced with its columns, down's added once. Phi-2: the vocabulary
     # projection's bias sliced with its rows (and the fused q|k|v bias of the GGUF). StableLM 2 12B:
     # each rank's heads' own q/k LayerNorms. GPT-2: the position table whole on every rank, added
     # after the embeddings' sum; GPTBigCode: its one key/value head on both ranks. GPT-NeoX: the MLP's
-    # own norm of the layer's input on every rank. Falcon: key/value groups split as any GQA model's.
+    # own norm of the layer's input on every rank. Falcon: key/value groups split as any GQA model's. GPT-J: lm_head's bias sliced with its rows, RoPE's
+    # interleaved rows reordered before the heads are split.
     path = str(FIXTURES / model)
     want = generate_ids(path, ["--threads", "2"])
     assert generate_ids(path, ["--tensor-parallel-size", "2"]) == want

@@ -559,7 +559,7 @@ TEST_CASE("Cohere configs: LayerNorm's epsilon, logit_scale, tied by default, Co
   CHECK(r7b.layer_rope == std::vector<bool>{true, true, true, false, true, true, true, false});
 }
 
-TEST_CASE("GPT-2, StarCoder 1, Pythia, OPT and Falcon configs as released: GPT-2's keys, n_inner's default, multi_query, "
+TEST_CASE("GPT-2, StarCoder 1, Pythia, OPT, Falcon and GPT-J configs as released: GPT-2's keys, n_inner's default, multi_query, "
           "GPT-NeoX's rotary_pct and parallel residual, OPT's ffn_dim and refusals, Falcon's layouts", "[model][config][families]") {
   // openai-community/gpt2's config.json (no n_inner: 4 × n_embd; no tie_word_embeddings: tied).
   const ModelSpec gpt2 = spec_from_hf_config(parse(R"({"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],
@@ -640,6 +640,18 @@ TEST_CASE("GPT-2, StarCoder 1, Pythia, OPT and Falcon configs as released: GPT-2
   CHECK(decoder_layout(falcon40b).layers[2].mlp_norm == "model.layers.2.post_attention_layernorm.weight");
   CHECK_THROWS_WITH(spec_from_hf_config(parse(("{" + falcon + R"(,"hidden_size":64,"num_attention_heads":4,
     "num_hidden_layers":2,"alibi":true})").c_str()), "f"), Contains("alibi"));
+
+  // EleutherAI/gpt-j-6b's: RoPE on 64 of each head's 256 dimensions, in interleaved pairs.
+  const ModelSpec gptj = spec_from_hf_config(parse(R"({"activation_function":"gelu_new","architectures":["GPTJForCausalLM"],
+    "attn_pdrop":0.0,"bos_token_id":50256,"embd_pdrop":0.0,"eos_token_id":50256,"gradient_checkpointing":false,
+    "initializer_range":0.02,"layer_norm_epsilon":1e-05,"model_type":"gptj","n_embd":4096,"n_head":16,"n_inner":null,
+    "n_layer":28,"n_positions":2048,"resid_pdrop":0.0,"rotary":true,"rotary_dim":64,"scale_attn_weights":true,
+    "summary_activation":null,"summary_first_dropout":0.1,"summary_proj_to_labels":true,"summary_type":"cls_index",
+    "summary_use_proj":true,"tie_word_embeddings":false,"tokenizer_class":"GPT2Tokenizer","torch_dtype":"float32",
+    "transformers_version":"4.18.0.dev0","use_cache":true,"vocab_size":50400})"), "j");
+  CHECK((gptj.arch == Architecture::Gptj && gptj.head_dim == 256 && gptj.rotary_dim == 64 && gptj.intermediate_size == 16384));
+  CHECK((gptj.parallel_block && !gptj.parallel_mlp_norm && gptj.lm_head_bias && !gptj.attention_bias && !gptj.tie_word_embeddings));
+  CHECK((gptj.activation == Activation::GeluTanh && gptj.max_position == 2048 && !gptj.learned_positions));
 }
 
 TEST_CASE("StarCoder2, Phi-2 and StableLM configs as released: biased LayerNorms, which projections have biases, "
