@@ -346,6 +346,36 @@ def write_kimi_k2_fixture(corpus: list) -> None:
     pack_json_and_gguf("kimi-k2-bpe", folder, size, corpus)
 
 
+def write_falcon_fixture(corpus: list) -> None:
+    """falcon-bpe/: a byte-level BPE vocabulary of 1,200 tokens under Falcon's pre-tokenizers (its
+    tokenizer.json's sequence: Punctuation runs, ByteLevel without a prefix space, then Digits and a Split
+    of three-digit runs, which read ByteLevel's characters), as tokenizer.json (Hugging Face's reading:
+    the reference), and tokenizer.gguf, the vocabulary as llama.cpp's converter writes Falcon's
+    (FalconModel: tokenizer.ggml.pre falcon). The real Falcon vocabulary is checked through llama.cpp's
+    test vocabulary (tests/pipeline/tokenizer/llamacpp_vocab_test.cpp)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    folder = FIXTURES / "falcon-bpe"
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Punctuation(behavior="contiguous"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        pre_tokenizers.Digits(individual_digits=False),
+        pre_tokenizers.Split(Regex("[0-9][0-9][0-9]"), behavior="isolated"),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=[">>TITLE<<", ">>ABSTRACT<<", "<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(corpus, trainer)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>"}, indent=1) + "\n")
+    size = tok.get_vocab_size()
+    converter_vocab_gguf(folder, folder / "tokenizer.gguf", size, "falcon", "FalconModel", "falcon",
+                         patch="c.FalconModel.get_vocab_base_pre = lambda self, tokenizer: 'falcon'")
+    pack_json_and_gguf("falcon-bpe", folder, size, corpus)
+
+
 def write_gemma4_fixture(corpus: list) -> None:
     """gemma4-bpe/: write_gemma4_tokenizer's vocabulary of 1,800 tokens, and tokenizer.gguf, its
     metadata as llama.cpp's own converter writes a Gemma 4 vocabulary (Gemma4Model.set_vocab:
@@ -782,6 +812,8 @@ def main() -> None:
                         help="only rewrite llama4-bpe/ and its expectations (needs tokenizers, llama.cpp's tree)")
     parser.add_argument("--kimi-k2-only", action="store_true",
                         help="only rewrite kimi-k2-bpe/ and its expectations (needs tokenizers, llama.cpp's tree)")
+    parser.add_argument("--falcon-only", action="store_true",
+                        help="only rewrite falcon-bpe/ and its expectations (needs tokenizers, llama.cpp's tree)")
     parser.add_argument("--unicode-cases-only", action="store_true",
                         help="only rewrite unicode_cases.json (needs tokenizers, no transformers)")
     args = parser.parse_args()
@@ -800,6 +832,10 @@ def main() -> None:
         return
     if args.unicode_cases_only:
         write_unicode_cases(cache)
+        return
+    if args.falcon_only:
+        write_falcon_fixture([json.loads(line)["text"] for line in
+                              (FIXTURES / "corpus.jsonl").read_text(encoding="utf-8").split("\n") if line])
         return
     if args.kimi_k2_only:
         write_kimi_k2_fixture([json.loads(line)["text"] for line in

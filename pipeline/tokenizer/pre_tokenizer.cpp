@@ -1,6 +1,9 @@
 #include "pipeline/tokenizer/pre_tokenizer.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include "pipeline/tokenizer/byte_level.hpp"
 
 namespace troupe {
 namespace {
@@ -25,20 +28,52 @@ void segments_of(const OnigRegex& regex, std::string_view piece, bool invert, st
   if (pos < piece.size()) segments.push_back({pos, piece.size(), invert});
 }
 
+// segments_of over the byte-level characters of `piece` (as Hugging Face's steps after ByteLevel
+// see it), with the segments' bounds put back on `piece`'s bytes. A byte's character is one or two
+// UTF-8 bytes (all are below U+0800), and a match covers whole characters.
+void byte_char_segments_of(const OnigRegex& regex, std::string_view piece, bool invert, std::vector<Segment>& segments) {
+  thread_local std::string chars;
+  thread_local std::vector<std::size_t> starts;  // starts[i]: where byte i's character begins in `chars`
+  chars.clear();
+  starts.clear();
+  for (const char b : piece) {
+    starts.push_back(chars.size());
+    const char32_t c = byte_level::char_for_byte(static_cast<unsigned char>(b));
+    if (c < 0x80) {
+      chars.push_back(static_cast<char>(c));
+    } else {
+      chars.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      chars.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  starts.push_back(chars.size());
+  segments_of(regex, chars, invert, segments);
+  const auto byte_at = [](std::size_t offset) {
+    return static_cast<std::size_t>(std::lower_bound(starts.begin(), starts.end(), offset) - starts.begin());
+  };
+  for (Segment& s : segments) s = {byte_at(s.begin), byte_at(s.end), s.is_match};
+}
+
 }  // namespace
 
-void PreTokenizer::add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert) {
+void PreTokenizer::add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert, bool on_byte_chars) {
   Step step;
   step.regex = std::move(regex);
   step.behavior = behavior;
   step.invert = invert;
+  step.on_byte_chars = on_byte_chars;
   steps_.push_back(std::move(step));
 }
 
-void PreTokenizer::add_digits(bool individual, const std::string& origin) {
+void PreTokenizer::add_digits(bool individual, const std::string& origin, bool on_byte_chars) {
   // \p{N} is Unicode Nd, Nl and No: the same set as Rust's char::is_numeric used by HF's Digits.
   add_split(std::make_shared<OnigRegex>(individual ? R"(\p{N})" : R"(\p{N}+)", origin), SplitBehavior::Isolated,
-            false);
+            false, on_byte_chars);
+}
+
+void PreTokenizer::add_punctuation(SplitBehavior behavior, const std::string& origin, bool on_byte_chars) {
+  // Rust's is_ascii_punctuation (which counts $ + < = > ^ ` | ~, Unicode's symbols) or Unicode's P classes.
+  add_split(std::make_shared<OnigRegex>(R"([\p{P}$+<=>^`|~])", origin), behavior, false, on_byte_chars);
 }
 
 void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex, const std::string& origin) {
@@ -126,7 +161,11 @@ void PreTokenizer::apply(const Step& step, std::string_view piece, bool input_st
     return;
   }
   thread_local std::vector<Segment> segments;
-  segments_of(*step.regex, piece, step.invert, segments);
+  if (step.on_byte_chars) {
+    byte_char_segments_of(*step.regex, piece, step.invert, segments);
+  } else {
+    segments_of(*step.regex, piece, step.invert, segments);
+  }
   auto view = [&](std::size_t begin, std::size_t end) { return piece.substr(begin, end - begin); };
   switch (step.behavior) {
     case SplitBehavior::Removed:

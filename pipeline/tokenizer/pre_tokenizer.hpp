@@ -4,7 +4,9 @@
 // `invert`), Digits, ByteLevel (optional prefix space, optional GPT-2 regex) and, for
 // SentencePiece-style models, Metaspace (spaces spelled "▁", a "▁" put before the text, optional
 // split before each "▁"). ByteLevel's mapping of bytes to characters is done by the BPE model on
-// ids, so apart from Metaspace a pre-tokenizer only ever deals with the original UTF-8 bytes.
+// ids, so apart from Metaspace a pre-tokenizer only ever deals with the original UTF-8 bytes; a split
+// that Hugging Face runs after ByteLevel (Falcon's Digits) matches its pattern against the byte-level
+// characters and cuts the original bytes where they do.
 #include <deque>
 #include <memory>
 #include <string>
@@ -104,9 +106,14 @@ inline constexpr std::string_view kDeepSeekLlm[] = {
 class PreTokenizer {
  public:
   // Steps are applied in the order they are added, each to every piece the previous ones left.
-  void add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert);
+  // `on_byte_chars`: the step comes after ByteLevel, whose characters (one per byte: byte_level.hpp)
+  // its pattern reads.
+  void add_split(std::shared_ptr<const OnigRegex> regex, SplitBehavior behavior, bool invert, bool on_byte_chars = false);
   // Digits: each digit (`individual`) or each run of digits becomes its own piece.
-  void add_digits(bool individual, const std::string& origin);
+  void add_digits(bool individual, const std::string& origin, bool on_byte_chars = false);
+  // Punctuation: ASCII punctuation and Unicode's, one character at a time, with `behavior` (Hugging
+  // Face's; Contiguous makes runs).
+  void add_punctuation(SplitBehavior behavior, const std::string& origin, bool on_byte_chars = false);
   // ByteLevel: a space is put before each piece that does not start with one when
   // `add_prefix_space`, then pieces are split with the GPT-2 pattern when `use_regex`.
   void add_byte_level(bool add_prefix_space, bool use_regex, const std::string& origin);
@@ -127,6 +134,7 @@ class PreTokenizer {
     std::shared_ptr<const OnigRegex> regex;  // null for a prefix-space or Metaspace step
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false;
+    bool on_byte_chars = false;
     bool add_prefix_space = false;
     std::string metaspace;  // Metaspace's replacement; empty for the other steps
     PrependScheme prepend = PrependScheme::Always;

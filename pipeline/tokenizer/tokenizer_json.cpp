@@ -151,7 +151,10 @@ class JsonReader {
     if (v.is_null()) return;
     const auto& o = object(v, "pre_tokenizer");
     const std::string type = string_field(o, "type", "pre_tokenizer");
-    if (byte_level) unsupported("pre-tokenizer " + type + " after ByteLevel");
+    // After ByteLevel a split reads its byte-level characters (Falcon's Digits and Split).
+    if (byte_level && type != "Digits" && type != "Split" && type != "Punctuation") {
+      unsupported("pre-tokenizer " + type + " after ByteLevel");
+    }
     if (type == "Sequence") {
       const auto* list = o.if_contains("pretokenizers");
       if (list == nullptr || !list->is_array()) fail("Sequence pre_tokenizer has no pretokenizers array");
@@ -160,7 +163,9 @@ class JsonReader {
       pre.add_byte_level(bool_field(o, "add_prefix_space", true), bool_field(o, "use_regex", true), origin_);
       byte_level = true;
     } else if (type == "Digits") {
-      pre.add_digits(bool_field(o, "individual_digits", false), origin_);
+      pre.add_digits(bool_field(o, "individual_digits", false), origin_, byte_level);
+    } else if (type == "Punctuation") {
+      pre.add_punctuation(behavior(string_field(o, "behavior", "Isolated")), origin_, byte_level);
     } else if (type == "Metaspace") {
       pre.add_metaspace(string_field(o, "replacement", "Metaspace pre_tokenizer"), prepend_scheme(o),
                         bool_field(o, "split", true));
@@ -176,7 +181,7 @@ class JsonReader {
         fail("Split pattern is neither Regex nor String");
       }
       pre.add_split(std::make_shared<OnigRegex>(regex, origin_), behavior(string_field(o, "behavior", "Split")),
-                    bool_field(o, "invert", false));
+                    bool_field(o, "invert", false), byte_level);
     } else {
       unsupported("pre-tokenizer " + type);
     }

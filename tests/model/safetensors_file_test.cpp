@@ -130,8 +130,8 @@ TEST_CASE("Hugging Face configs become ModelSpecs", "[model][config]") {
       "rope_scaling":{"rope_type":"mrope","factor":4.0}})").as_object();
     CHECK_THROWS_WITH(spec_from_hf_config(cfg, "config.json"), Contains("mrope") && Contains("longrope"));
     cfg["rope_scaling"] = nullptr;
-    cfg["hidden_act"] = "relu";
-    CHECK_THROWS_WITH(spec_from_hf_config(cfg, "config.json"), Contains("relu"));
+    cfg["hidden_act"] = "quick_gelu";
+    CHECK_THROWS_WITH(spec_from_hf_config(cfg, "config.json"), Contains("quick_gelu"));
     cfg["hidden_act"] = "silu";
     cfg["architectures"] = boost::json::array{"IQuestLoopCoderForCausalLM"};
     cfg["model_type"] = "iquestcoder";

@@ -121,6 +121,15 @@ TEST_CASE("tokenizer: a vocabulary in Llama 4's layout, as tokenizer.json and as
   check_parity("llama4-bpe (GGUF)");
 }
 
+// Falcon's pre-tokenizers (Punctuation runs, ByteLevel, then Digits and a Split that read ByteLevel's
+// characters: "ü" is Ã | ¼ there, ¼ being a digit), on a vocabulary trained under them, as
+// tokenizer.json and as a falcon GGUF (llama.cpp's expressions over the text itself).
+TEST_CASE("tokenizer: a vocabulary split as Falcon's, as tokenizer.json and as a falcon GGUF, matches Hugging Face "
+          "on the corpus", "[tokenizer][parity]") {
+  check_parity("falcon-bpe (tokenizer.json)");
+  check_parity("falcon-bpe (GGUF)");
+}
+
 // Kimi K2's split (Han runs, then GPT-4o's letter classes without Han, by class intersection): a
 // vocabulary split so, as tokenizer.json and as a GGUF of tokenizer.ggml.pre "kimi-k2" (Kimi K2's
 // GGUFs, whose tiktoken vocabulary llama.cpp's converter turns into merges).
