@@ -331,6 +331,11 @@ void run_serve(const ServeOptions& opt) {
     }
   }
 
+  // The backends copied the weights: what ModelFiles rearranged at load into memory of its own goes.
+  if (const std::size_t freed = model.drop_rearranged(); freed > 0) {
+    spdlog::info("troupe: {:.0f} MiB of weights rearranged at load freed", static_cast<double>(freed) / (1 << 20));
+  }
+
   // Speculative decoding with a draft model: one per engine beside its target, its KV cache in the
   // target's geometry (the two share block tables).
   std::optional<ModelFiles> draft_model;
@@ -349,6 +354,7 @@ void run_serve(const ServeOptions& opt) {
                    drafts.back()->device_label(), static_cast<double>(drafts.back()->kv_cache_bytes()) / (1 << 20),
                    static_cast<double>(drafts.back()->weight_bytes()) / (1 << 20));
     }
+    draft_model->drop_rearranged();
   }
 
   ServedModel served;

@@ -563,7 +563,8 @@ void ModelFiles::transpose_conv1d_weights() {
 // (GPT-NeoX: a group per head, q k v; Falcon-7B: one group, every q then k and v). Regrouped here into
 // q | k | v, which split_fused_projections serves as the three projections.
 void ModelFiles::regroup_qkv_by_group() {
-  if (!family_of(spec_.arch).qkv_by_group) return;
+  // One group (Falcon-7B's multi_query) is q | k | v already.
+  if (!family_of(spec_.arch).qkv_by_group || spec_.num_kv_heads == 1) return;
   const int64_t heads = spec_.num_heads, groups = spec_.num_kv_heads, d = spec_.head_dim;
   const int64_t per_group = heads / std::max<int64_t>(groups, 1), rows = (heads + 2 * groups) * d;
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
@@ -712,6 +713,19 @@ void ModelFiles::release_pages(const std::string& hf_name) const {
   const std::uintptr_t first = (begin + page - 1) / page * page, last = (begin + t.data.size()) / page * page;
   // Advice only: a failure leaves the pages resident, which is merely what happens without it.
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+std::size_t ModelFiles::drop_rearranged() {
+  std::size_t bytes = 0;
+  for (const auto& buffer : owned_) {
+    bytes += buffer->size();
+    std::erase_if(tensors_, [&](const auto& entry) {
+      const std::byte* at = entry.second.data.data();
+      return at >= buffer->data() && at < buffer->data() + buffer->size();
+    });
+  }
+  owned_.clear();
+  return bytes;
 }
 
 StoredRows ModelFiles::load_stored(const std::string& hf_name, const std::vector<int64_t>& shape) const {

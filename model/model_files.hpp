@@ -54,6 +54,13 @@ class ModelFiles {
   // (its copy and the file's pages). The mapping stays valid; a later read faults the pages in again.
   void release_pages(const std::string& hf_name) const;
 
+  // Forgets the tensors rearranged at load into buffers of ModelFiles' own (transposed, regrouped,
+  // converted: GPT-2's Conv1D projections, Falcon's q|k|v, gpt-oss's experts, ...) and frees those
+  // buffers, once every backend has copied what it needs: otherwise they stay resident beside the
+  // backends' copies for the server's life (the file's own pages are released by release_pages). A later
+  // find() of such a tensor gives nullptr. Returns the bytes freed.
+  std::size_t drop_rearranged();
+
   // Hugging Face name -> file tensor, for inspection tools.
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
 

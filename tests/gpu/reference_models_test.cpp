@@ -94,12 +94,13 @@ std::vector<std::vector<int32_t>> shuffled_block_tables(const std::vector<std::v
 void check_all_cases_in_one_step(const std::string& folder, bool keep_quantized = true, bool int8 = false,
                                  double tolerance = kTolerance, const std::string& kv_dtype = "float32") {
   const Reference ref = load_reference(folder);
-  const ModelFiles model = ModelFiles::open(ref.model);
+  ModelFiles model = ModelFiles::open(ref.model);
   BackendOptions options = small_cache(64);
   options.cpu_keep_quantized = keep_quantized;
   options.cpu_int8_activations = int8;
   options.kv_cache_dtype = kv_dtype;
   CpuBackend backend(model, options);
+  model.drop_rearranged();  // as `troupe serve` does: the backend computes from its own copies
   REQUIRE(backend.spec().vocab_size == ref.vocab);
   for (const auto& c : ref.cases) {
     INFO(folder << " case " << c.name);
@@ -463,6 +464,15 @@ TEST_CASE("gpt2 (learned positions, Conv1D weights, names as openai-community/gp
     CHECK(spec.tie_word_embeddings == (std::string(path).find("bigcode") == std::string::npos));
     CHECK(model.find("model.embed_positions.weight")->shape == std::vector<int64_t>{128, 32});
     CHECK(model.find("model.layers.1.mlp.up_proj.weight")->shape == std::vector<int64_t>{spec.intermediate_size, 32});
+  }
+  // What ModelFiles rearranged at load (GPT-2's transposed projections, GPT-NeoX's regrouped q|k|v) is
+  // forgotten and freed once backends have loaded (the checks above ran after it).
+  for (const char* folder : {"models/gpt2", "models/gpt_neox"}) {
+    ModelFiles model = ModelFiles::open(test::fixture(folder));
+    REQUIRE(model.find("model.layers.0.self_attn.q_proj.weight") != nullptr);
+    CHECK(model.drop_rearranged() > 0);
+    CHECK(model.find("model.layers.0.self_attn.q_proj.weight") == nullptr);
+    CHECK(model.find("model.embed_tokens.weight") != nullptr);
   }
   for (const char* path : {"models/gpt_neox", "models/gpt_neox_gguf/model.gguf", "models/gpt_neox_seq"}) {
     INFO(path);
