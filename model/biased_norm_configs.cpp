@@ -30,7 +30,6 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
     case Architecture::Gpt2:
     case Architecture::GptBigCode:
       spec.attention_bias = spec.output_bias = spec.mlp_bias = true;
-      spec.learned_positions = true;
       spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(true);  // PretrainedConfig's
       if (!cfg.boolean("scale_attn_weights").value_or(true)) spec.attention_scale = 1.0;
       if (cfg.boolean("scale_attn_by_inverse_layer_idx").value_or(false)) {
@@ -46,7 +45,6 @@ void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec) {
       // weights and biases); 350m's post-norm layers and its embeddings' own width are refused.
       const bool bias = cfg.boolean("enable_bias").value_or(true);
       spec.attention_bias = spec.output_bias = spec.mlp_bias = bias;
-      spec.learned_positions = true;
       spec.position_offset = 2;  // OPTLearnedPositionalEmbedding's offset
       spec.tie_word_embeddings = cfg.boolean("tie_word_embeddings").value_or(true);
       if (!cfg.boolean("layer_norm_elementwise_affine").value_or(true)) {

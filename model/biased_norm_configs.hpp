@@ -11,7 +11,7 @@ namespace troupe::config_json {
 // StarCoder2: norm_epsilon, use_bias (every projection, the MLP's too). Phi: biases everywhere, the
 // vocabulary projection's too; qk_layernorm refused. StableLM: use_qkv_bias (q, k, v), qk_layernorm
 // (a LayerNorm per head), use_parallel_residual (attention and the MLP on one norm). GPT-2 and
-// GPTBigCode: biases on every projection, learned positions, tied embeddings by default; GPTBigCode's
+// GPTBigCode: biases on every projection, tied embeddings by default (learned positions: the family's); GPTBigCode's
 // multi_query (one key/value head, by default). GPT-NeoX: attention_bias (q, k, v and the output's),
 // use_parallel_residual (attention and the MLP side by side, each on its own norm; by default).
 void read_biased_norm_family(const ConfigView& cfg, ModelSpec& spec);

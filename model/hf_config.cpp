@@ -706,6 +706,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   spec.input_norms = family->input_norms;
   spec.layer_norm = family->layer_norm;
   spec.parallel_block = family->parallel_block;
+  spec.learned_positions = family->learned_positions;
   spec.sandwich_norms = family->sandwich_norms;
   if (family->norm_bias) read_biased_norm_family(cfg, spec);
   if (family->norm_without_weights) {  // OlmoLayerNorm: no weights, epsilon 1e-5 whatever the config says

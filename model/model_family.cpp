@@ -6,6 +6,15 @@
 namespace troupe {
 namespace {
 
+// Two rename lists, one after the other.
+template <std::size_t N, std::size_t M>
+constexpr std::array<TensorRename, N + M> joined(const std::array<TensorRename, N>& a, const std::array<TensorRename, M>& b) {
+  std::array<TensorRename, N + M> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = a[i];
+  for (std::size_t i = 0; i < M; ++i) out[N + i] = b[i];
+  return out;
+}
+
 constexpr std::array<std::string_view, 1> kLlamaTypes{"llama"};
 constexpr std::array<std::string_view, 1> kLlamaGguf{"llama"};
 // qwen2_vl_text, qwen2_5_vl_text: Qwen2-VL's and Qwen2.5-VL's language models (Qwen2VLForConditionalGeneration,
@@ -63,18 +72,23 @@ constexpr std::array<std::string_view, 1> kStableLmGguf{"stablelm"};
 // loads them into LlamaForCausalLM so).
 constexpr std::array<std::string_view, 1> kExaoneTypes{"exaone"};
 constexpr std::array<std::string_view, 1> kExaoneGguf{"exaone"};
-constexpr std::array<TensorRename, 10> kExaoneRenames{{
-    {"transformer.wte.", "model.embed_tokens."},
-    {"transformer.h.", "model.layers."},
-    {"transformer.ln_f.", "model.norm."},
-    {".attn.attention.", ".self_attn."},
-    {".self_attn.out_proj.", ".self_attn.o_proj."},
+// GPT-2's naming of what lies outside attention and the MLP, which GPT-J and EXAONE 3 share.
+constexpr std::array<TensorRename, 7> kGpt2OuterRenames{{
+    {"^transformer.", ""},
+    {"^wte.", "model.embed_tokens."},
+    {"^wpe.", "model.embed_positions."},
+    {"^ln_f.", "model.norm."},
+    {"^h.", "model.layers."},
     {".ln_1.", ".input_layernorm."},
     {".ln_2.", ".post_attention_layernorm."},
+}};
+constexpr auto kExaoneRenames = joined(kGpt2OuterRenames, std::array<TensorRename, 5>{{
+    {".attn.attention.", ".self_attn."},
+    {".self_attn.out_proj.", ".self_attn.o_proj."},
     {".mlp.c_fc_0.", ".mlp.gate_proj."},
     {".mlp.c_fc_1.", ".mlp.up_proj."},
     {".mlp.c_proj.", ".mlp.down_proj."},
-}};
+}});
 constexpr std::array<ConfigAlias, 3> kExaoneAliases{{
     {"num_layers", "num_hidden_layers"}, {"layer_norm_epsilon", "rms_norm_eps"}, {"activation_function", "hidden_act"}}};
 // GPT-2 and GPTBigCode (StarCoder 1, SantaCoder, WizardCoder, Granite 20B Code): one naming. GPT-2's
@@ -83,19 +97,12 @@ constexpr std::array<std::string_view, 1> kGpt2Types{"gpt2"};
 constexpr std::array<std::string_view, 1> kGpt2Gguf{"gpt2"};
 constexpr std::array<std::string_view, 1> kGptBigCodeTypes{"gpt_bigcode"};
 constexpr std::array<std::string_view, 1> kGptBigCodeGguf{"starcoder"};
-constexpr std::array<TensorRename, 11> kGpt2Renames{{
-    {"^transformer.", ""},
-    {"^wte.", "model.embed_tokens."},
-    {"^wpe.", "model.embed_positions."},
-    {"^ln_f.", "model.norm."},
-    {"^h.", "model.layers."},
-    {".ln_1.", ".input_layernorm."},
-    {".ln_2.", ".post_attention_layernorm."},
+constexpr auto kGpt2Renames = joined(kGpt2OuterRenames, std::array<TensorRename, 4>{{
     {".attn.c_attn.", ".self_attn.qkv_proj."},
     {".attn.c_proj.", ".self_attn.o_proj."},
     {".mlp.c_fc.", ".mlp.up_proj."},
     {".mlp.c_proj.", ".mlp.down_proj."},
-}};
+}});
 // GPT2Config's and GPTBigCodeConfig's attribute_map, and their own names for the MLP's width, the
 // norms' epsilon and the activation.
 constexpr std::array<ConfigAlias, 7> kGpt2Aliases{{{"n_embd", "hidden_size"},
@@ -159,16 +166,12 @@ constexpr std::array<ConfigAlias, 7> kFalconAliases{{{"n_layer", "num_hidden_lay
                                                      {"activation", "hidden_act"}}};
 // GPT-J (6B, and fine-tunes: GPT4All-J, Pygmalion 6B): GPT-2's keys and top-level names.
 constexpr std::array<std::string_view, 1> kGptjTypes{"gptj"};
-constexpr std::array<TensorRename, 8> kGptjRenames{{
-    {"^transformer.wte.", "model.embed_tokens."},
-    {"^transformer.h.", "model.layers."},
-    {"^transformer.ln_f.", "model.norm."},
-    {".ln_1.", ".input_layernorm."},
+constexpr auto kGptjRenames = joined(kGpt2OuterRenames, std::array<TensorRename, 4>{{
     {".attn.", ".self_attn."},
     {".self_attn.out_proj.", ".self_attn.o_proj."},
     {".mlp.fc_in.", ".mlp.up_proj."},
     {".mlp.fc_out.", ".mlp.down_proj."},
-}};
+}});
 constexpr std::array<std::string_view, 1> kDots1Types{"dots1"};
 constexpr std::array<std::string_view, 1> kDots1Gguf{"dots1"};
 // GLM-4-9B (its -hf releases), GLM-Edge: llama.cpp converts them, and THUDM's original ChatGLM
@@ -302,14 +305,6 @@ constexpr std::array<TensorRename, 9> kLfm2Renames{{
     {"model.embedding_norm.", "model.norm."},
 }};
 
-// Two rename lists, one after the other.
-template <std::size_t N, std::size_t M>
-constexpr std::array<TensorRename, N + M> joined(const std::array<TensorRename, N>& a, const std::array<TensorRename, M>& b) {
-  std::array<TensorRename, N + M> out{};
-  for (std::size_t i = 0; i < N; ++i) out[i] = a[i];
-  for (std::size_t i = 0; i < M; ++i) out[N + i] = b[i];
-  return out;
-}
 // Granite's sliding-window releases ("swash"): granite_swa (dense) and granitemoe_swa (experts, a
 // shared MLP beside them), one GGUF architecture for both.
 constexpr std::array<std::string_view, 2> kGraniteSwaTypes{"granite_swa", "granitemoe_swa"};
@@ -373,13 +368,13 @@ const std::array<ModelFamily, 61>& families() {
       // GPT-2: LayerNorms with biases, biases on every projection, learned absolute positions, a GELU-tanh
       // MLP without a gate; its safetensors hold Conv1D weights ([in, out]).
       {.arch = Architecture::Gpt2, .hf_model_types = kGpt2Types, .gguf_architectures = kGpt2Gguf,
-       .qkv_bias = true, .output_bias = true, .layer_norm = true, .norm_bias = true, .learned_positions = true,
+       .layer_norm = true, .norm_bias = true, .learned_positions = true,
        .conv1d_weights = true, .activation = Activation::GeluTanh, .gated_mlp = false, .hf_renames = kGpt2Renames,
        .hf_config_aliases = kGpt2Aliases},
       // GPTBigCode (StarCoder 1, SantaCoder): GPT-2's layers with one key/value head (multi_query) and
       // nn.Linear weights.
       {.arch = Architecture::GptBigCode, .hf_model_types = kGptBigCodeTypes, .gguf_architectures = kGptBigCodeGguf,
-       .qkv_bias = true, .output_bias = true, .layer_norm = true, .norm_bias = true, .learned_positions = true,
+       .layer_norm = true, .norm_bias = true, .learned_positions = true,
        .activation = Activation::GeluTanh, .gated_mlp = false, .hf_renames = kGpt2Renames, .hf_config_aliases = kGpt2Aliases},
       // GPT-NeoX: LayerNorms with biases, q|k|v fused head by head, RoPE on a quarter of each head, an
       // exact-GELU MLP without a gate, attention and the MLP side by side on norms of their own
@@ -389,7 +384,7 @@ const std::array<ModelFamily, 61>& families() {
        .hf_renames = kGptNeoXRenames, .hf_config_aliases = kGptNeoXAliases},
       // OPT: GPT-2's block (biased LayerNorms, biases everywhere, learned positions from row 2 on) with
       // q, k, v apart and a ReLU MLP.
-      {.arch = Architecture::Opt, .hf_model_types = kOptTypes, .gguf_architectures = {}, .qkv_bias = true, .output_bias = true,
+      {.arch = Architecture::Opt, .hf_model_types = kOptTypes, .gguf_architectures = {},
        .layer_norm = true, .norm_bias = true, .learned_positions = true, .activation = Activation::Relu, .gated_mlp = false,
        .hf_renames = kOptRenames, .hf_config_aliases = kOptAliases},
       // Falcon: LayerNorms with biases, q|k|v fused by key/value group, an exact-GELU MLP without a gate,
@@ -411,7 +406,7 @@ const std::array<ModelFamily, 61>& families() {
       // Phi-2 (and Phi-1, Phi-1.5): LayerNorms with biases, attention and the MLP side by side on one
       // norm, RoPE on part of each head, biases on every projection and on the vocabulary's.
       {.arch = Architecture::Phi, .hf_model_types = kPhiTypes, .gguf_architectures = kPhiGguf,
-       .qkv_bias = true, .output_bias = true, .layer_norm = true, .norm_bias = true, .parallel_block = true, .activation = Activation::GeluTanh,
+       .layer_norm = true, .norm_bias = true, .parallel_block = true, .activation = Activation::GeluTanh,
        .gated_mlp = false, .hf_renames = kPhiRenames},
       // StableLM (StableLM 2 1.6B and 12B, StableLM 3B 4E1T, Zephyr): Llama's gated MLP behind
       // LayerNorms with biases, RoPE on a quarter of each head, optional q/k/v biases, per-head q/k
