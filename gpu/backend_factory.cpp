@@ -50,6 +50,9 @@ std::string cuda_unsupported(const ModelSpec& spec) {
   if (spec.short_conv) return lacks("short-convolution layers (LFM2)");
   if (spec.delta_net) return lacks("gated delta net layers (Qwen3.5, Qwen3-Next)");
   if (spec.attention_head_gate) return lacks("a gate per attention head (LFM3)");
+  if (spec.altup_streams > 0 || spec.laurel_rank > 0 || !spec.layer_gate_cutoff.empty()) {
+    return lacks("Gemma 3n's layers (AltUp's streams, LAuReL, Gaussian top-k gates)");
+  }
   if (spec.varied_heads() || spec.value_norm || spec.layer_scalar) {
     return lacks("Gemma 4's layers (heads of two sizes, value norms, a scalar per layer)");
   }

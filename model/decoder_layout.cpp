@@ -54,6 +54,10 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
     layout.per_layer_projection = "model.per_layer_model_projection.weight";
     layout.per_layer_projection_norm = "model.per_layer_projection_norm.weight";
   }
+  for (int64_t i = 0; i + 1 < spec.altup_streams; ++i) {  // Gemma 3n's names
+    layout.altup_in.push_back("model.altup_projections." + std::to_string(i) + ".weight");
+    layout.altup_out.push_back("model.altup_unembed_projections." + std::to_string(i) + ".weight");
+  }
   layout.layers.reserve(static_cast<std::size_t>(spec.num_layers));
   for (int64_t i = 0; i < spec.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -165,6 +169,18 @@ DecoderLayout decoder_layout(const ModelSpec& spec) {
       L.per_layer_gate = p + "per_layer_input_gate.weight";
       L.per_layer_out = p + "per_layer_projection.weight";
       L.per_layer_norm = p + "post_per_layer_input_norm.weight";
+    }
+    if (spec.altup_streams > 0) {
+      L.altup_router_norm = p + "altup.router_norm.weight";
+      L.altup_router = p + "altup.modality_router.weight";
+      L.altup_predict = p + "altup.prediction_coefs.weight";
+      L.altup_correct = p + "altup.correction_coefs.weight";
+      L.altup_output_scale = p + "altup.correct_output_scale";
+    }
+    if (spec.laurel_rank > 0) {
+      L.laurel_left = p + "laurel.linear_left.weight";
+      L.laurel_right = p + "laurel.linear_right.weight";
+      L.laurel_norm = p + "laurel.post_laurel_norm.weight";
     }
     layout.layers.push_back(std::move(L));
   }

@@ -21,6 +21,11 @@
 //   [x += per_layer_norm(per_layer_out(gelu(per_layer_gate x) ⊙ the layer's per-layer input))]
 //   [x ×= layer_scalar]
 //
+// Gemma 3n's layers (ModelSpec::altup_streams) run the above on the active stream's prediction, with
+// LAuReL's n + laurel_norm(laurel_right(laurel_left n)) of the attention's normed input n added to x
+// after attention (the sum × 1/√2), and the per-layer step taking the corrected active stream
+// × altup_output_scale and adding to the other streams (model_spec.hpp says how the streams go).
+//
 // where a bracketed step is there when its tensor name is not empty. With ModelSpec::norm_bias every
 // norm named "….weight" here has its bias beside it, "….bias" (torch's nn.LayerNorm); with
 // ModelSpec::norm_without_weights (OLMo 1) the norms are named but have no tensors. A layer without a mixer
@@ -115,6 +120,12 @@ struct LayerLayout {
   // Per-layer embeddings (ModelSpec::per_layer_input_size, P): the gate [P, hidden], the projection
   // [hidden, P] and the norm [hidden] of the layer's step after its MLP; empty without.
   std::string per_layer_gate, per_layer_out, per_layer_norm;
+  // Gemma 3n's AltUp (ModelSpec::altup_streams, N): the router's norm [hidden] and projection [N,
+  // hidden], the prediction coefficients [N², N], the correction coefficients [N, N], the corrected
+  // active stream's scale [hidden]; and LAuReL (ModelSpec::laurel_rank, r): left [r, hidden], right
+  // [hidden, r], its norm [hidden]. Empty without.
+  std::string altup_router_norm, altup_router, altup_predict, altup_correct, altup_output_scale;
+  std::string laurel_left, laurel_right, laurel_norm;
   // The layer attends over this earlier layer's keys and values (k, v and k_norm then empty:
   // ModelSpec::layer_kv_source); its own index otherwise.
   int64_t kv_source = 0;
@@ -129,6 +140,9 @@ struct DecoderLayout {
   // embeddings' projection [layers · P, hidden] and the norm [P] over each layer's part of it;
   // empty without.
   std::string per_layer_embedding, per_layer_projection, per_layer_projection_norm;
+  // Gemma 3n's AltUp: each stream's but the active one's projection [hidden, hidden] from the
+  // embeddings (altup_in) and back before the final norm (altup_out); empty without.
+  std::vector<std::string> altup_in, altup_out;
   std::string final_norm;  // [hidden]
   std::string lm_head;     // [vocab, hidden]; empty when tied to the embedding
   std::string lm_head_bias;  // [vocab]; empty without (ModelSpec::lm_head_bias)

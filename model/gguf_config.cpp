@@ -143,6 +143,52 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
   }
 }
 
+// Gemma 3n as llama.cpp's converter writes it: sliding layers by attention.sliding_window_pattern
+// (every fifth global when absent, as llama.cpp), their RoPE base rope.freq_base_swa; norms that
+// scale by w, no query scale, value norms, embeddings × sqrt(hidden); AltUp's streams
+// (altup.num_inputs), LAuReL's rank (blk.0.laurel_l's rows), the per-layer embeddings (its table
+// padded to the vocabulary with zero rows, which the ids past the released table read, as llama.cpp
+// reads them), the layers sharing keys and values, the MLPs' widths per layer and their gates'
+// Gaussian top-k (activation_sparsity_scale: the multiplier per layer, −∞ for a whole gate).
+void read_gemma3n(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const std::string source = gguf.path().string();
+  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
+  if (window <= 0) throw ModelError(source + ": gemma3n model without " + arch + ".attention.sliding_window");
+  read_window_pattern(gguf, arch, window, family_of(spec.arch).window_period, spec);
+  spec.local_rope = RopeSpec{};
+  spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
+  spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
+  spec.attention_scale = 1.0;
+  spec.value_norm = true;
+  spec.final_logit_softcap = gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0);
+  if (const GgufValue* ffn = gguf.find(arch + ".feed_forward_length"); ffn != nullptr && ffn->type == GgufValueType::ARRAY) {
+    std::vector<int64_t> widths = *gguf.get_int_array(arch + ".feed_forward_length");
+    if (std::any_of(widths.begin(), widths.end(), [&](int64_t w) { return w != widths.front(); })) {
+      spec.layer_intermediate = std::move(widths);
+    }
+  }
+  spec.per_layer_input_size = gguf.get_int(arch + ".embedding_length_per_layer_input").value_or(0);
+  if (spec.per_layer_input_size <= 0) throw ModelError(source + ": gemma3n model without " + arch + ".embedding_length_per_layer_input");
+  spec.altup_streams = gguf.get_int(arch + ".altup.num_inputs").value_or(4);
+  if (gguf.get_int(arch + ".altup.active_idx").value_or(0) != 0) {
+    throw ModelError(source + ": " + arch + ".altup.active_idx other than 0 is not supported");
+  }
+  const TensorView* laurel = gguf.find_tensor("blk.0.laurel_l.weight");
+  if (laurel == nullptr || laurel->shape.size() != 2) throw ModelError(source + ": gemma3n model without blk.0.laurel_l.weight");
+  spec.laurel_rank = laurel->shape.front();
+  if (const int64_t shared = gguf.get_int(arch + ".attention.shared_kv_layers").value_or(0); shared > 0) {
+    if (shared >= spec.num_layers) throw ModelError(source + ": " + arch + ".attention.shared_kv_layers must be below block_count");
+    config_json::share_kv_layers(spec, shared, /*double_wide=*/false);
+  }
+  if (const auto scales = gguf.get_float_array(arch + ".activation_sparsity_scale")) {
+    if (static_cast<int64_t>(scales->size()) != spec.num_layers) {
+      throw ModelError(source + ": " + arch + ".activation_sparsity_scale has " + std::to_string(scales->size()) +
+                       " entries for " + std::to_string(spec.num_layers) + " layers");
+    }
+    for (const double k : *scales) spec.layer_gate_cutoff.push_back(std::isfinite(k) ? k : std::nan(""));
+  }
+}
+
 // StarCoder2, Phi-2, StableLM, GPT-2, StarCoder 1, GPT-NeoX: LayerNorms with biases. StableLM's q/k norms are one LayerNorm per
 // head ([head_dim, heads]), and a layer without ffn_norm (`first`: the first layer's "blk.N.") runs
 // attention and the MLP side by side on its input norm (StableLM 2 12B), as llama.cpp's graph does.
@@ -448,8 +494,9 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   const GgufValue* ffn_key = gguf.find(arch + ".feed_forward_length");
   if (nemotron) {
     read_nemotron_h(gguf, arch, spec);  // its feed_forward_length lists each layer's
-  } else if (family->arch == Architecture::Gemma4 && ffn_key != nullptr && ffn_key->type == GgufValueType::ARRAY) {
-    spec.intermediate_size = gguf.get_int_array(arch + ".feed_forward_length")->front();  // the rest: read_gemma4
+  } else if ((family->arch == Architecture::Gemma4 || family->arch == Architecture::Gemma3n) && ffn_key != nullptr &&
+             ffn_key->type == GgufValueType::ARRAY) {
+    spec.intermediate_size = gguf.get_int_array(arch + ".feed_forward_length")->front();  // the rest: read_gemma4, read_gemma3n
   } else {
     // A mixture of experts with no dense layer may not give one (Qwen3.5's): its experts' width then.
     const std::optional<int64_t> dense_ffn = gguf.get_int(arch + ".feed_forward_length");
@@ -555,6 +602,7 @@ ModelSpec spec_from_gguf(const GgufFile& gguf) {
   if (family->arch == Architecture::Gemma2) read_gemma2(gguf, arch, spec);
   if (family->arch == Architecture::Gemma3) read_gemma3(gguf, arch, spec);
   if (family->arch == Architecture::Gemma4) read_gemma4(gguf, arch, spec);
+  if (family->arch == Architecture::Gemma3n) read_gemma3n(gguf, arch, spec);
   if (family->arch == Architecture::Granite || family->arch == Architecture::GraniteHybrid ||
       family->arch == Architecture::GraniteMoe || family->arch == Architecture::GraniteSwa) {
     // As llama.cpp's converter names Granite's multipliers (absent: none, as llama.cpp reads them).

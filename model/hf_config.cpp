@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
 #include "model/config_view.hpp"
+#include "model/gemma3n_config.hpp"
 #include "model/gemma4_config.hpp"
 #include "model/hybrid_configs.hpp"
 #include "model/biased_norm_configs.hpp"
@@ -597,6 +598,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::Gemma3) text = with_gemma3_defaults(std::move(text));
   if (family->arch == Architecture::Lfm3) text = with_lfm3_defaults(std::move(text));
   if (family->arch == Architecture::Gemma4) text = with_gemma4_defaults(std::move(text));
+  if (family->arch == Architecture::Gemma3n) text = with_gemma3n_defaults(std::move(text));
   if (family->arch == Architecture::Llama4) text = with_llama4_defaults(std::move(text));
   const ConfigView cfg(text, where);
 
@@ -764,6 +766,7 @@ ModelSpec spec_from_hf_config(const json::object& top, const std::string& source
   if (family->arch == Architecture::GraniteSwa) read_layer_rope_theta(cfg, spec);
   if (family->rope_on_sliding_only && !spec.layer_window.empty()) spec.rope_on_sliding_layers_only();
   if (family->arch == Architecture::Gemma4) read_gemma4(cfg, spec);  // after the windows: its full layers differ
+  if (family->arch == Architecture::Gemma3n) read_gemma3n(cfg, spec);  // after the windows: its shared layers
   if (family->arch == Architecture::Llama4) read_llama4(cfg, spec);  // after the experts and the windows
   if (const json::value* bos = cfg.find("bos_token_id"); bos && bos->is_number()) spec.bos_token_id = bos->to_number<int32_t>();
   spec.eos_token_ids = token_ids(cfg.find("eos_token_id"));

@@ -46,6 +46,11 @@ constexpr std::array<std::string_view, 1> kGemma3Gguf{"gemma3"};
 constexpr std::array<std::string_view, 1> kGemma4Types{"gemma4_text"};
 constexpr std::array<std::string_view, 1> kGemma4Wrappers{"gemma4"};
 constexpr std::array<std::string_view, 1> kGemma4Gguf{"gemma4"};
+// gemma3n_text: Gemma3nForCausalLM; gemma3n: Gemma3nForConditionalGeneration (the released E2B and
+// E4B), whose text part is read.
+constexpr std::array<std::string_view, 1> kGemma3nTypes{"gemma3n_text"};
+constexpr std::array<std::string_view, 1> kGemma3nWrappers{"gemma3n"};
+constexpr std::array<std::string_view, 1> kGemma3nGguf{"gemma3n"};
 // Gemma 4's router and experts sit in the layer itself (layers.N.router, layers.N.experts): read
 // under the mlp block the others' are.
 constexpr std::array<TensorRename, 2> kGemma4Renames{{{".router.", ".mlp.router."}, {".experts.", ".mlp.experts."}}};
@@ -316,8 +321,8 @@ constexpr auto kGraniteSwaRenames = joined(kGraniteRenames, std::array<TensorRen
 // checkpoints' name (gate_proj).
 constexpr auto kLfm3Renames = joined(kLfm2Renames, std::array<TensorRename, 1>{{{".self_attn.g_proj.", ".self_attn.gate_proj."}}});
 
-const std::array<ModelFamily, 61>& families() {
-  static const std::array<ModelFamily, 61> all{{
+const std::array<ModelFamily, 62>& families() {
+  static const std::array<ModelFamily, 62> all{{
       {.arch = Architecture::Llama, .hf_model_types = kLlamaTypes, .gguf_architectures = kLlamaGguf, .attention_bias_on_output = true,
        .gguf_permuted_qk = true},
       {.arch = Architecture::Qwen2, .hf_model_types = kQwen2Types, .hf_wrapper_types = kQwen2Wrappers,
@@ -426,6 +431,13 @@ const std::array<ModelFamily, 61>& families() {
        .gguf_architectures = kGemma4Gguf,
        .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 6,
        .activation = Activation::GeluTanh, .expert_names = {.router = "router.proj"}, .hf_renames = kGemma4Renames},
+      // Gemma 3n (E2B, E4B): Gemma 3's layers with AltUp's streams around them, LAuReL beside
+      // attention, per-layer embeddings, shared keys and values and Gaussian top-k gates
+      // (model/gemma3n_config).
+      {.arch = Architecture::Gemma3n, .hf_model_types = kGemma3nTypes, .hf_wrapper_types = kGemma3nWrappers,
+       .gguf_architectures = kGemma3nGguf,
+       .qk_norm = true, .sandwich_norms = true, .gemma_scaling = true, .window_period = 5,
+       .activation = Activation::GeluTanh},
       // Llama 4 (Scout 17B-16E, Maverick 17B-128E): Llama's layers with RoPE on interleaved pairs,
       // every fourth layer without RoPE (its queries scaled by an attention temperature past 8,192
       // positions) and the others attending within chunks of 8,192 positions, their q and k

@@ -261,10 +261,30 @@ std::optional<std::string> hf_name_from_gguf(const std::string& gguf_name, const
       {"proj.weight", "per_layer_projection.weight"},
       {"post_norm.weight", "post_per_layer_input_norm.weight"},
   };
+  // Gemma 3n's: AltUp's and LAuReL's, and the per-layer inputs' projections as Gemma 4's.
+  static const std::map<std::string, std::string> kGemma3n{
+      {"altup_correct_scale.weight", "altup.correct_output_scale"},
+      {"altup_correct_coef.weight", "altup.correction_coefs.weight"},
+      {"altup_predict_coef.weight", "altup.prediction_coefs.weight"},
+      {"altup_router.weight", "altup.modality_router.weight"},
+      {"altup_router_norm.weight", "altup.router_norm.weight"},
+      {"laurel_l.weight", "laurel.linear_left.weight"},
+      {"laurel_r.weight", "laurel.linear_right.weight"},
+      {"laurel_post_norm.weight", "laurel.post_laurel_norm.weight"},
+      {"inp_gate.weight", "per_layer_input_gate.weight"},
+      {"proj.weight", "per_layer_projection.weight"},
+      {"post_norm.weight", "post_per_layer_input_norm.weight"},
+  };
   static const std::regex kQualified(R"(blk\.(\d+)\.(\w+\.\w+))");
   if (family.arch == Architecture::Gemma4 && std::regex_match(gguf_name, m, kQualified)) {
     if (auto it = kGemma4.find(m[2].str()); it != kGemma4.end()) return "model.layers." + m[1].str() + "." + it->second;
   }
+  if (family.arch == Architecture::Gemma3n && std::regex_match(gguf_name, m, kQualified)) {
+    if (auto it = kGemma3n.find(m[2].str()); it != kGemma3n.end()) return "model.layers." + m[1].str() + "." + it->second;
+  }
+  // Gemma 3n's stream projections, stacked ([streams − 1, hidden, hidden]): split_altup_projections.
+  if (gguf_name == "altup_proj.weight") return "model.altup_projections.weight";
+  if (gguf_name == "altup_unembd_proj.weight") return "model.altup_unembed_projections.weight";
   // Falcon-H1's norm before the MLP, which llama.cpp's converter names without ".weight".
   static const std::regex kBareFfnNorm(R"(blk\.(\d+)\.ffn_norm)");
   if (std::regex_match(gguf_name, m, kBareFfnNorm)) return "model.layers." + m[1].str() + ".post_attention_layernorm.weight";
@@ -412,6 +432,7 @@ void ModelFiles::use_backend_names() {
   split_fused_experts();
   squeeze_selection_biases();
   stack_head_norms();
+  split_altup_projections();
 }
 
 // StableLM 2 12B's q and k norms are a LayerNorm per head, each its own tensor
@@ -632,6 +653,17 @@ void ModelFiles::split_stacked_experts() {
       }
       split_rows(stacked, parts);
     }
+  }
+}
+
+// Gemma 3n's stream projections as llama.cpp's converter stacks them, [streams − 1, hidden, hidden]:
+// one row view per stream under Hugging Face's names (model.altup_projections.0.weight, ...).
+void ModelFiles::split_altup_projections() {
+  for (const std::string stem : {"model.altup_projections", "model.altup_unembed_projections"}) {
+    if (spec_.altup_streams == 0 || find(stem + ".weight") == nullptr) continue;
+    std::vector<std::pair<std::string, int64_t>> parts;
+    for (int64_t i = 0; i + 1 < spec_.altup_streams; ++i) parts.emplace_back(stem + "." + std::to_string(i) + ".weight", spec_.hidden_size);
+    split_rows(stem + ".weight", parts);
   }
 }
 

@@ -76,6 +76,7 @@ class ModelFiles {
   void use_backend_names();  // the steps below, in order
   void split_fused_projections();
   void split_stacked_experts();
+  void split_altup_projections();  // Gemma 3n's stacked stream projections (GGUF)
   void split_fused_experts();
   void squeeze_selection_biases();
   void split_latent_heads();  // model/latent_heads.hpp

@@ -51,6 +51,7 @@ std::string_view architecture_name(Architecture a) {
     case Architecture::Arcee: return "arcee";
     case Architecture::SolarOpen: return "solar_open";
     case Architecture::Gemma4: return "gemma4";
+    case Architecture::Gemma3n: return "gemma3n";
     case Architecture::Llama4: return "llama4";
     case Architecture::Gemma: return "gemma";
     case Architecture::Gemma2: return "gemma2";
@@ -145,6 +146,10 @@ void ModelSpec::limit_context(int64_t max_model_len) {
   }
 }
 
+double ModelSpec::gate_cutoff(int64_t layer) const {
+  return layer_gate_cutoff.empty() ? std::nan("") : layer_gate_cutoff[static_cast<std::size_t>(layer)];
+}
+
 int64_t ModelSpec::attention_layers() const {
   if (layer_mixer.empty()) return num_layers;
   return std::count(layer_mixer.begin(), layer_mixer.end(), Mixer::Attention);
@@ -201,6 +206,18 @@ void ModelSpec::validate(const std::string& source) const {
     }
   }
   if (per_layer_input_size < 0) throw ModelError(source + ": negative per-layer input size");
+  if (per_layer_vocab < 0 || per_layer_vocab > vocab_size) {
+    throw ModelError(source + ": a per-layer embeddings' table of " + std::to_string(per_layer_vocab) + " rows for a vocabulary of " +
+                     std::to_string(vocab_size));
+  }
+  if (altup_streams == 1 || altup_streams < 0) {
+    throw ModelError(source + ": " + std::to_string(altup_streams) + " AltUp streams (at least 2 when there are any)");
+  }
+  if (laurel_rank < 0) throw ModelError(source + ": negative LAuReL rank");
+  if (!layer_gate_cutoff.empty() && static_cast<int64_t>(layer_gate_cutoff.size()) != num_layers) {
+    throw ModelError(source + ": gate sparsity for " + std::to_string(layer_gate_cutoff.size()) + " of " +
+                     std::to_string(num_layers) + " layers");
+  }
   validate_rope(rope, rope_dims(false), source, "the");
   if (local_rope) validate_rope(*local_rope, rope_dims(true), source, "the sliding-window layers'");
   if (!layer_window.empty() && static_cast<int64_t>(layer_window.size()) != num_layers) {

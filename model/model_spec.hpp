@@ -13,7 +13,7 @@
 
 namespace troupe {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense, Apertus, Glm, Dots1, Gpt2, GptBigCode, GptNeoX, Opt, Falcon, Gptj };
+enum class Architecture { Llama, Qwen2, Qwen3, Mistral, Gemma2, Gemma3, Granite, IQuestCoder, Phi3, SmolLM3, Mixtral, Qwen3Moe, Olmo2, Olmo3, Olmoe, Cohere, Cohere2, Glm4, Exaone4, GptOss, Glm4Moe, Qwen2Moe, DeepseekV2, Ministral3, MinimaxM2, SeedOss, Lfm2, Lfm2Moe, Qwen35, Qwen35Moe, GraniteHybrid, GraniteMoe, Qwen3Next, Ernie45, Ernie45Moe, NemotronH, FalconH1, Lfm3, Arcee, SolarOpen, Gemma4, Llama4, GraniteSwa, Gemma, Starcoder2, Phi, StableLm, Exaone, InternLm3, Olmo, Helium, HunyuanDense, Apertus, Glm, Dots1, Gpt2, GptBigCode, GptNeoX, Opt, Falcon, Gptj, Gemma3n };
 
 std::string_view architecture_name(Architecture a);
 
@@ -371,6 +371,29 @@ struct ModelSpec {
   // layer i adds RMSNorm(W_out (gelu(W_gate x) ⊙ its P values)) to the stream, W_gate [P, hidden],
   // W_out [hidden, P].
   int64_t per_layer_input_size = 0;
+  // Rows of the per-layer embeddings' table when it has fewer than the vocabulary (Gemma 3n's
+  // vocab_size_per_layer_input: the ids past it, its audio and image tokens, read row 0, as
+  // transformers does); 0: the table has a row for every id.
+  int64_t per_layer_vocab = 0;
+  // Gemma 3n's alternating updates (AltUp; 0: none): the residual stream is `altup_streams` streams
+  // of the hidden size. The first (the active one) is the embeddings, each other one a projection of
+  // them scaled to their RMS. Each layer first predicts every stream as itself plus a mix of all of
+  // them, s_c + Σ_a P[c][a] s_a, P from the active stream through its router (tanh(W_router
+  // RMSNorm(s_0) / hidden) → W_pred [streams², streams]); runs its attention and MLP on the active
+  // prediction; then corrects every prediction by the layer's change to the active one times 1 + its
+  // correction coefficient (W_corr [streams, streams] over the router of the layer's output), and
+  // adds its per-layer input's step (of the corrected active stream × correct_output_scale) to every
+  // stream but the active one. At the end the streams but the first are projected back, scaled to
+  // the first's RMS, and all averaged.
+  int64_t altup_streams = 0;
+  // Gemma 3n's LAuReL (learned augmented residual layer; 0: none), of this rank: beside attention,
+  // n + RMSNorm(W_right W_left n) of the layer's normed input n, added to the stream after attention
+  // and the sum scaled by 1/√2.
+  int64_t laurel_rank = 0;
+  // Per layer, the MLP's gate kept above mean + k · std of its values, less that cutoff, and 0 below
+  // (Gemma 3n's Gaussian top-k: k the standard normal's quantile of activation_sparsity_pattern's
+  // fraction, 1.645 for 95 %); NaN or empty: the whole gate.
+  std::vector<double> layer_gate_cutoff;
   // Per layer, the layer whose keys and values it attends over: itself, or the last earlier layer of
   // its kind that keeps its own (Gemma 4 E2B/E4B's num_kv_shared_layers: those layers project no k
   // and v and hold no cache). Empty: every layer its own.
@@ -408,6 +431,8 @@ struct ModelSpec {
   }
   // Whether layer `layer` attends and keeps keys and values of its own (a KV cache).
   bool stores_kv(int64_t layer) const { return mixer(layer) == Mixer::Attention && kv_source(layer) == layer; }
+  // The Gaussian top-k's multiplier k of layer `layer`'s gate, or NaN for the whole gate.
+  double gate_cutoff(int64_t layer) const;
   int64_t intermediate_of(int64_t layer) const {
     return layer_intermediate.empty() ? intermediate_size : layer_intermediate[static_cast<std::size_t>(layer)];
   }

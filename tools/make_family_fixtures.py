@@ -203,6 +203,9 @@ still exact, since the reference runs on those same weights in float32. Writes:
                  hybrid_override_pattern, relu² MLPs without a gate, experts by sigmoid scores and a
                  selection bias (in a latent space for Super's); and their llama.cpp conversions
                  (nemotron_h_gguf, nemotron_h_moe_gguf, nemotron_h_latent_gguf).
+  gemma3n/       Gemma3nForCausalLM (Gemma 3n E2B/E4B's layers; --only gemma3n): AltUp's four streams,
+                 LAuReL, per-layer embeddings from a table shorter than the vocabulary, Gaussian top-k on the
+                 first layers' gates, shared keys and values; and gemma3n_gguf, llama.cpp's conversion.
   llama4/        Llama4ForConditionalGeneration (Llama 4 Scout's layout; --only llama4): chunked attention, a
                  NoPE layer, weightless q/k norms, experts on sigmoid-scaled inputs beside a shared expert,
                  interleaved RoPE with llama3 scaling; llama4_gguf, llama.cpp's conversion; llama4_chunked,
@@ -1354,6 +1357,81 @@ def gemma4_fixtures(out: Path) -> None:
     emit_released(out, "gemma4_e", model, cases, tokenizer_from=None)
     gemma4_tokenizer(out / "gemma4_e")
     emit_llamacpp_gguf(out / "gemma4_e_gguf", out / "gemma4_e", model, cases, 384, outtype="bf16")
+
+
+def gemma3n_config(**overrides):
+    """Gemma 3n E2B/E4B's layout in miniature: four AltUp streams, LAuReL of rank 4, per-layer
+    embeddings of 8 values a layer from a table of 320 rows (the ids past it read row 0), MLPs of
+    per-layer widths whose gates keep their top 5 % and 10 % in the first two layers (Gaussian top-k),
+    sliding layers (window 4) around full ones, the last two layers attending over the keys and values
+    of layers 3 (sliding) and 2 (full), soft-capped logits."""
+    from transformers import Gemma3nTextConfig
+    args = dict(vocab_size=384, vocab_size_per_layer_input=320, hidden_size=32, intermediate_size=[48, 48, 64, 48, 32, 48],
+                num_hidden_layers=6, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                hidden_size_per_layer_input=8, laurel_rank=4, altup_num_inputs=4, num_kv_shared_layers=2,
+                activation_sparsity_pattern=[0.95, 0.9, 0.0, 0.0, 0.0, 0.0], sliding_window=4,
+                final_logit_softcapping=8.0,
+                layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention",
+                             "sliding_attention", "full_attention"],
+                max_position_embeddings=512, initializer_range=INIT_STD, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    args.update(overrides)
+    return Gemma3nTextConfig(**args)
+
+
+def spread_gemma3n(model, seed: int) -> None:
+    """Norm weights around 1 (Gemma 3n's norms scale by w), AltUp's output scales around 1 (zero at
+    initialization, which silences the per-layer inputs) and its prediction and correction
+    coefficients, router and stream projections large enough that every stream moves the logits."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+        for layer in model.model.layers:
+            altup = layer.altup
+            altup.correct_output_scale.copy_(1.0 + 0.3 * torch.randn(altup.correct_output_scale.shape, generator=gen))
+            altup.prediction_coefs.weight.copy_(0.3 * torch.randn(altup.prediction_coefs.weight.shape, generator=gen))
+            altup.correction_coefs.weight.copy_(0.3 * torch.randn(altup.correction_coefs.weight.shape, generator=gen))
+            altup.modality_router.weight.copy_(20.0 * torch.randn(altup.modality_router.weight.shape, generator=gen))
+        for proj in list(model.model.altup_projections) + list(model.model.altup_unembed_projections):
+            proj.weight.copy_(torch.randn(proj.weight.shape, generator=gen) / 6.0)
+        model.model.embed_tokens.weight.mul_(4.0)
+        model.model.embed_tokens_per_layer.weight.mul_(4.0)
+
+
+def gemma3n_fixtures(out: Path) -> None:
+    """Gemma 3n (Gemma3nForCausalLM; --only gemma3n): gemma3n_config's model as transformers saves it
+    (gemma3n), with a SentencePiece vocabulary and Gemma's chat template, and as llama.cpp's converter
+    writes its GGUF (gemma3n_gguf), whose per-layer table the converter pads with zero rows to the
+    vocabulary (which llama.cpp reads for the ids past the table): that fixture's reference is the
+    same model with those zero rows in its table."""
+    from transformers import Gemma3nForCausalLM
+    model = build_model(Gemma3nForCausalLM, gemma3n_config(), 5301)
+    spread_gemma3n(model, 5302)
+    model = bf16(model)
+    cases = small_cases(5311)
+    assert any(t >= 320 for _, seqs in cases for s in seqs for t in s), "no id past the per-layer table"
+    def silence_altup(layer):
+        layer.altup.prediction_coefs.weight.zero_()
+        layer.altup.correction_coefs.weight.fill_(0.0)
+    assert_layers_count("gemma3n", "AltUp's coefficients", model, cases, silence_altup, 0.05)
+    assert_layers_count("gemma3n", "LAuReL", model, cases, lambda layer: layer.laurel.linear_right.weight.zero_(), 0.05)
+    assert_layers_count("gemma3n", "the per-layer inputs", model, cases,
+                        lambda layer: layer.per_layer_projection.weight.zero_(), 0.05)
+    assert_layers_count("gemma3n", "the gates' top-k", model, cases,
+                        lambda layer: setattr(layer.mlp, "activation_sparsity", 0.0), 0.02)
+    emit_released(out, "gemma3n", model, cases, tokenizer_from=None)
+    tiny_tokenizer(out / "gemma3n", 384, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
+                   ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
+
+    # llama.cpp's reading of its file: the table 384 rows, its rows from 320 on zero.
+    twin = build_model(Gemma3nForCausalLM, gemma3n_config(vocab_size_per_layer_input=384), 5301)
+    state = model.state_dict()
+    table = state["model.embed_tokens_per_layer.weight"]
+    state["model.embed_tokens_per_layer.weight"] = torch.cat([table, torch.zeros(384 - table.shape[0], table.shape[1])])
+    twin.load_state_dict(state)
+    twin.eval()
+    emit_llamacpp_gguf(out / "gemma3n_gguf", out / "gemma3n", twin, cases, 384, outtype="bf16")
 
 
 def llama4_text_config(**overrides):
@@ -2923,7 +3001,7 @@ def gpt_oss_mxfp4_checkpoint(out: Path, model) -> None:
 SETS = {"gemma3": gemma3_fixtures, "iquestcoder": iquestcoder_fixtures, "llama_variants": llama_variant_fixtures, "phi3": phi3_fixtures, "smollm3": smollm3_fixtures, "gemma": gemma_fixtures, "gemma2": gemma2_fixtures, "granite": granite_fixtures,
         "mistral3": mistral3_fixtures, "ministral3": ministral3_fixtures, "mistral4": mistral4_fixtures,
         "qwen3_vl": qwen3_vl_fixtures, "qwen2_5_vl": qwen2_5_vl_fixtures, "minimax_m2": minimax_m2_fixtures,
-        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "gpt": gpt_fixtures, "llama_renamed": llama_renamed_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
+        "seed_oss": seed_oss_fixtures, "lfm2": lfm2_fixtures, "lfm2_moe": lfm2_moe_fixtures, "granite_hybrid": granite_hybrid_fixtures, "granite_hybrid_moe": granite_hybrid_moe_fixtures, "granite_moe": granite_moe_fixtures, "granite_swa": granite_swa_fixtures, "qwen3_5": qwen3_5_fixtures, "qwen3_5_moe": qwen3_5_moe_fixtures, "qwen3_next": qwen3_next_fixtures, "ernie": ernie_fixtures, "nemotron_h": nemotron_h_fixtures, "falcon_h1": falcon_h1_fixtures, "lfm3": lfm3_fixtures, "gemma4": gemma4_fixtures, "gemma3n": gemma3n_fixtures, "llama4": llama4_fixtures, "vl_wrappers": vl_wrapper_fixtures, "arcee": arcee_fixtures, "biased_norms": biased_norm_fixtures, "gpt": gpt_fixtures, "llama_renamed": llama_renamed_fixtures, "ministral": ministral_fixtures, "solar_open": solar_open_fixtures, "moe": moe_fixtures, "olmo": olmo_fixtures, "cohere": cohere_fixtures,
         "glm4": glm4_fixtures, "exaone4": exaone4_fixtures, "quant_types": quantized_types_fixture,
         "lattice_types": lattice_types_fixture, "glm4_moe": glm4_moe_fixtures,
         "qwen2_moe": qwen2_moe_fixtures,

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 #include "common/error.hpp"
@@ -137,12 +138,21 @@ void CpuBackend::forward(const StepBatch& batch, StepLogits& out) {
   }
   if (spec_.embedding_multiplier != 1.0) cpu::scale(x_.data(), tokens * h, static_cast<float>(spec_.embedding_multiplier));
   if (spec_.per_layer_input_size > 0) per_layer_inputs(ids);
+  if (spec_.altup_streams > 0) altup_expand(tokens);
   step_query_scales(positions);
   for (auto& layer : layers_) {
+    if (spec_.altup_streams > 0) {  // Gemma 3n: the layer on the active stream, its step into the others
+      run_altup_layer(layer, batch, positions);
+      continue;
+    }
     run_layer(layer, batch, positions);
-    if (!layer.per_layer_norm.empty()) run_per_layer_input(layer, tokens);
+    if (!layer.per_layer_norm.empty()) {
+      per_layer_step(layer, x_.data(), tokens);
+      cpu::add(x_.data(), delta_.data(), tokens * h);
+    }
     if (layer.out_scale != 1.0f) cpu::scale(x_.data(), tokens * h, layer.out_scale);  // Gemma 4's layer_scalar
   }
+  if (spec_.altup_streams > 0) altup_merge(tokens);
 
   // Only the rows that need logits go through the final norm and the vocabulary projection.
   std::vector<int64_t> rows;
@@ -227,20 +237,23 @@ void CpuBackend::per_layer_inputs(const std::vector<int32_t>& ids) {
   cpu::rms_norm(per_layer_in_.data(), per_layer_projection_norm_.data(), per_layer_in_.data(), tokens * spec_.num_layers, p,
                 static_cast<float>(spec_.rms_eps), p, p, pool_.get());
   // The token's own, scaled by sqrt(P); the sum over sqrt(2).
+  // Gemma 3n's ids past its table (its audio and image tokens) read row 0, as transformers reads them.
   std::vector<float> row(static_cast<std::size_t>(width));
   const float token_scale = std::sqrt(static_cast<float>(p)), sum_scale = 1.0f / std::sqrt(2.0f);
+  const int64_t table_rows = spec_.per_layer_vocab > 0 ? spec_.per_layer_vocab : spec_.vocab_size;
   for (int64_t t = 0; t < tokens; ++t) {
-    per_layer_embedding_.row(ids[static_cast<std::size_t>(t)], row.data());
+    const int32_t id = ids[static_cast<std::size_t>(t)];
+    per_layer_embedding_.row(id < table_rows ? id : 0, row.data());
     float* out = per_layer_in_.data() + t * width;
     for (int64_t i = 0; i < width; ++i) out[i] = (out[i] + row[static_cast<std::size_t>(i)] * token_scale) * sum_scale;
   }
 }
 
-void CpuBackend::run_per_layer_input(Layer& L, int64_t tokens) {
+void CpuBackend::per_layer_step(Layer& L, const float* input, int64_t tokens) {
   const int64_t p = spec_.per_layer_input_size, h = spec_.hidden_size, width = spec_.num_layers * p;
-  // gelu(W_gate x) ⊙ this layer's inputs, then W_out, its norm, into the stream.
+  // gelu(W_gate input) ⊙ this layer's inputs, then W_out and its norm.
   per_layer_gate_.resize(static_cast<std::size_t>(tokens * p));
-  L.per_layer_gate.matmul(x_.data(), per_layer_gate_.data(), tokens, /*accumulate=*/false, pool_.get());
+  L.per_layer_gate.matmul(input, per_layer_gate_.data(), tokens, /*accumulate=*/false, pool_.get());
   cpu::ungated_activation(per_layer_gate_.data(), per_layer_gate_.data(), tokens, p, spec_.activation, pool_.get());
   for (int64_t t = 0; t < tokens; ++t) {
     const float* in = per_layer_in_.data() + t * width + L.index * p;
@@ -250,7 +263,6 @@ void CpuBackend::run_per_layer_input(Layer& L, int64_t tokens) {
   delta_.resize(static_cast<std::size_t>(tokens * h));
   L.per_layer_out.matmul(per_layer_gate_.data(), delta_.data(), tokens, /*accumulate=*/false, pool_.get());
   norm_rows(delta_.data(), L.per_layer_norm.data(), delta_.data(), tokens, pool_.get());
-  cpu::add(x_.data(), delta_.data(), tokens * h);
 }
 
 void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions) {
@@ -344,7 +356,11 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
     // Sized per branch: latent attention's widths differ, and growing a vector back zero-fills.
     qkv_.resize(static_cast<std::size_t>(tokens * qkv_w));
     attn_.resize(static_cast<std::size_t>(tokens * qw));
-    if (L.parallel_mlp || L.mamba_beside) {  // the normed input stays in xn_ for the other reader
+    if (!L.laurel_norm.empty()) {  // Gemma 3n: LAuReL reads the normed input beside attention
+      const float* normed = normed_input(L.attention_norm, tokens);
+      run_laurel(L, normed, tokens);
+      project(normed, L.qkv, qkv_.data());
+    } else if (L.parallel_mlp || L.mamba_beside) {  // the normed input stays in xn_ for the other reader
       project(normed_input(L.attention_norm, tokens), L.qkv, qkv_.data());
       // GPT-NeoX's MLP reads its own norm of the layer's input, which x still is until o's output joins it.
       if (L.parallel_mlp && !L.mlp_norm.empty()) normed_input(L.mlp_norm, tokens);
@@ -456,6 +472,10 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
         L.attention_out_norm,
         [&](float* out, bool accumulate) { L.o.matmul(attn_.data(), out, tokens, accumulate, pool_.get()); }, L.o_bias);
   }
+  if (!L.laurel_norm.empty()) {  // Gemma 3n: (x + LAuReL's output) / √2
+    cpu::add(x_.data(), laurel_.data(), tokens * h);
+    cpu::scale(x_.data(), tokens * h, 1.0f / std::sqrt(2.0f));
+  }
 
   // MLP block (none in Nemotron-H's mixer layers).
   if (!L.mlp) return;
@@ -496,6 +516,7 @@ void CpuBackend::run_layer(Layer& L, const StepBatch& batch, const std::vector<i
   if (!L.gate_up_bias.empty()) {  // StarCoder2's, Phi-2's: this rank's columns of gate and up
     cpu::add_bias(gate_up_.data(), L.gate_up_bias.data(), tokens, static_cast<int64_t>(L.gate_up_bias.size()));
   }
+  if (!std::isnan(L.gate_cutoff)) cpu::gaussian_top_k(gate_up_.data(), tokens, inter, 2 * inter, L.gate_cutoff);  // Gemma 3n
   // xIELU's parameters are the layer's: applied here, the down projection then takes no activation.
   Activation act = spec_.activation;
   if (act == Activation::Xielu) {

@@ -5,10 +5,12 @@
 // kernels of cpu_kernels.hpp for the rest, and a paged KV cache in host memory. It walks the
 // model's DecoderLayout (model/decoder_layout.hpp), as the CUDA backend does.
 // It is the fallback executor where no GPU is present and the reference for the CUDA backend.
+#include <limits>
 #include <memory>
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "gpu/cpu/altup.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/expert_mlp.hpp"
@@ -64,6 +66,12 @@ class CpuBackend final : public Backend {
     // out [hidden, P], the norm [hidden]; empty without.
     cpu::CpuWeight per_layer_gate, per_layer_out;
     std::vector<float> per_layer_norm;
+    // Gemma 3n: AltUp's weights (altup.hpp); LAuReL's projections ([rank, hidden], [hidden, rank]) and
+    // norm; the MLP gate's Gaussian top-k multiplier (NaN: the whole gate). Empty without.
+    cpu::AltUpWeights altup;
+    cpu::CpuWeight laurel_left, laurel_right;
+    std::vector<float> laurel_norm;
+    float gate_cutoff = std::numeric_limits<float>::quiet_NaN();
     bool value_norm = false;                // values RMS-normed per head without a weight (Gemma 4)
     float out_scale = 1.0f;                 // the residual stream × this at the layer's end (Gemma 4's layer_scalar)
     cpu::CpuWeight qkv;                     // [(heads + 2 kv_heads) head_dim, hidden]: q, k, v rows stacked (local heads)
@@ -114,7 +122,16 @@ class CpuBackend final : public Backend {
   // ids and the scaled embeddings in x_, into per_layer_in_ [tokens, layers · P]; and layer L's step
   // with its part of them, after its MLP.
   void per_layer_inputs(const std::vector<int32_t>& ids);
-  void run_per_layer_input(Layer& L, int64_t tokens);
+  // Layer L's per-layer step on `input` [tokens, hidden] (the stream, or Gemma 3n's scaled active
+  // stream): norm(W_out(gelu(W_gate input) ⊙ its per-layer inputs)), into delta_.
+  void per_layer_step(Layer& L, const float* input, int64_t tokens);
+  // Gemma 3n (cpu_backend_altup.cpp): the streams made from the embeddings in x_; a layer run on the
+  // active stream's prediction, then the streams corrected and given its per-layer step; the streams
+  // merged back into x_ at the end; LAuReL's output for the attention's normed input, into laurel_.
+  void altup_expand(int64_t tokens);
+  void run_altup_layer(Layer& L, const StepBatch& batch, const std::vector<int32_t>& positions);
+  void altup_merge(int64_t tokens);
+  void run_laurel(Layer& L, const float* normed, int64_t tokens);
   // `rows` rows of the hidden size through a norm of weights `weight` (RMSNorm, or LayerNorm, its
   // bias after the weight with ModelSpec::norm_bias).
   void norm_rows(const float* x, const float* weight, float* out, int64_t rows, cpu::ThreadPool* pool) const;
@@ -159,6 +176,11 @@ class CpuBackend final : public Backend {
   // norm [P]; the step's inputs and the gate's scratch.
   cpu::CpuWeight per_layer_embedding_, per_layer_projection_;
   std::vector<float> per_layer_projection_norm_, per_layer_in_, per_layer_gate_;
+  // Gemma 3n: each stream's but the active one's projection from the embeddings and back (AltUp);
+  // the streams and their predictions [streams, tokens, hidden]; LAuReL's output [tokens, hidden] and
+  // its low-rank rows.
+  std::vector<cpu::CpuWeight> altup_in_, altup_out_;
+  std::vector<float> streams_, predictions_, laurel_, laurel_low_;
   std::vector<float> state_scratch_;     // a recurrent layer's intermediate rows (its convolution's output)
   cpu::LatentScratch latent_scratch_;
   std::vector<float> query_scale_;  // per token of the step, the attention temperature's factor; empty: none

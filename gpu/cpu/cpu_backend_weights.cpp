@@ -58,6 +58,10 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   if (shard_.size > 1 && spec_.mla) {
     throw ConfigError("latent attention (" + std::string(architecture_name(spec_.arch)) + ") does not split across ranks yet");
   }
+  if (shard_.size > 1 && !spec_.layer_gate_cutoff.empty()) {
+    // The cutoff is the mean and spread of the whole gate, which no rank holds alone.
+    throw ConfigError("Gaussian top-k MLP gates (" + std::string(architecture_name(spec_.arch)) + ") do not split across ranks yet");
+  }
   if (shard_.size > 1 && spec_.has_sequence_state()) {
     throw ConfigError("recurrent layers (" + std::string(architecture_name(spec_.arch)) +
                       ") do not split across ranks yet; a data-parallel engine per core group (--data-parallel-size) does");
@@ -86,13 +90,21 @@ void CpuBackend::load_weights(const ModelFiles& model) {
   if (!layout.lm_head_bias.empty()) {
     lm_head_bias_ = select_rows(model.load_f32(layout.lm_head_bias, {spec_.vocab_size}), 1, vocab_rows, 0, 1);
   }
-  if (!layout.per_layer_embedding.empty()) {  // Gemma 4 E2B/E4B
-    if (shard_.size > 1) throw ConfigError("per-layer embeddings (Gemma 4 E2B/E4B) do not split across ranks yet");
+  if (!layout.per_layer_embedding.empty()) {  // Gemma 4 E2B/E4B, Gemma 3n
+    if (shard_.size > 1) throw ConfigError("per-layer embeddings (Gemma 4 E2B/E4B, Gemma 3n) do not split across ranks yet");
     const int64_t width = spec_.num_layers * spec_.per_layer_input_size;
-    per_layer_embedding_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_embedding, {spec_.vocab_size, width}}}, weight_mode_);
+    const int64_t table_rows = spec_.per_layer_vocab > 0 ? spec_.per_layer_vocab : spec_.vocab_size;
+    per_layer_embedding_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_embedding, {table_rows, width}}}, weight_mode_);
     per_layer_projection_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_projection, {width, h}}}, weight_mode_);
     per_layer_projection_norm_ = load_norm(model, layout.per_layer_projection_norm, spec_.per_layer_input_size);
     weight_bytes_ += per_layer_embedding_.bytes() + per_layer_projection_.bytes() + float_bytes(per_layer_projection_norm_);
+  }
+  for (const auto* names : {&layout.altup_in, &layout.altup_out}) {  // Gemma 3n's stream projections
+    auto& weights = names == &layout.altup_in ? altup_in_ : altup_out_;
+    for (const std::string& name : *names) {
+      weights.push_back(cpu::CpuWeight::load(model, Parts{{name, {h, h}}}, weight_mode_));
+      weight_bytes_ += weights.back().bytes();
+    }
   }
   layers_.resize(layout.layers.size());
   std::vector<int64_t> state_floats(layout.layers.size(), 0);
@@ -167,6 +179,25 @@ void CpuBackend::load_weights(const ModelFiles& model) {
       L.per_layer_norm = load_norm(model, names.per_layer_norm, h);
       weight_bytes_ += L.per_layer_gate.bytes() + L.per_layer_out.bytes() + float_bytes(L.per_layer_norm);
     }
+    if (!names.altup_router.empty()) {  // Gemma 3n's AltUp and LAuReL
+      const int64_t n = spec_.altup_streams;
+      L.altup.router_norm = load_norm(model, names.altup_router_norm, h);
+      L.altup.router = model.load_f32(names.altup_router, {n, h});
+      L.altup.predict = model.load_f32(names.altup_predict, {n * n, n});
+      L.altup.correct = model.load_f32(names.altup_correct, {n, n});
+      L.altup.output_scale = model.load_f32(names.altup_output_scale, {h});
+      for (const auto* v : {&L.altup.router_norm, &L.altup.router, &L.altup.predict, &L.altup.correct, &L.altup.output_scale}) {
+        weight_bytes_ += float_bytes(*v);
+      }
+    }
+    if (!names.laurel_left.empty()) {
+      const int64_t r = spec_.laurel_rank;
+      L.laurel_left = cpu::CpuWeight::load(model, Parts{{names.laurel_left, {r, h}}}, weight_mode_);
+      L.laurel_right = cpu::CpuWeight::load(model, Parts{{names.laurel_right, {h, r}}}, weight_mode_);
+      L.laurel_norm = load_norm(model, names.laurel_norm, h);
+      weight_bytes_ += L.laurel_left.bytes() + L.laurel_right.bytes() + float_bytes(L.laurel_norm);
+    }
+    L.gate_cutoff = static_cast<float>(spec_.gate_cutoff(L.index));
     if (!names.mlp_out_norm.empty()) L.mlp_out_norm = load_norm(model, names.mlp_out_norm, h);
     L.parallel_mlp = names.parallel_mlp;
     const auto layer = static_cast<int64_t>(i);

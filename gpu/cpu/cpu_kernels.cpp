@@ -119,6 +119,19 @@ void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float
   }
 }
 
+void gaussian_top_k(float* x, int64_t rows, int64_t width, int64_t row_stride, float k) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * row_stride;
+    double sum = 0.0;
+    for (int64_t i = 0; i < width; ++i) sum += row[i];
+    const double mean = sum / static_cast<double>(width);
+    double squares = 0.0;
+    for (int64_t i = 0; i < width; ++i) squares += (row[i] - mean) * (row[i] - mean);
+    const auto cutoff = static_cast<float>(mean + std::sqrt(squares / static_cast<double>(width)) * k);
+    for (int64_t i = 0; i < width; ++i) row[i] = std::max(row[i] - cutoff, 0.0f);
+  }
+}
+
 void scale(float* x, int64_t n, float factor) {
   for (int64_t i = 0; i < n; ++i) x[i] *= factor;
 }

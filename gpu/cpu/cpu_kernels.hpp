@@ -92,6 +92,12 @@ void ungated_activation(const float* x, float* out, int64_t rows, int64_t inter,
 // Clamps every value of `rows` rows of `width` values (stride `row_stride`) to [-limit, limit].
 void clamp_rows(float* x, int64_t rows, int64_t width, int64_t row_stride, float limit);
 
+// Gemma 3n's Gaussian top-k on `rows` rows of `width` values (stride `row_stride`), in place: each
+// value less the row's mean + k · its standard deviation (over the row, as a population), and 0
+// where that is negative — what is left of the values above the cutoff that a normal distribution of
+// the row's mean and spread would put its top fraction above (k its quantile).
+void gaussian_top_k(float* x, int64_t rows, int64_t width, int64_t row_stride, float k);
+
 // x[i] *= factor for `n` values.
 void scale(float* x, int64_t n, float factor);
 

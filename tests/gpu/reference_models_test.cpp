@@ -724,6 +724,31 @@ TEST_CASE("gemma4_e (Gemma 4 E2B/E4B's layers: per-layer embeddings, the last la
   }
 }
 
+TEST_CASE("gemma3n (Gemma 3n E2B/E4B's layers: AltUp's streams, LAuReL, per-layer embeddings from a shorter table, "
+          "Gaussian top-k gates, shared keys and values) as transformers saves it and llama.cpp's GGUF match transformers",
+          "[gpu][cpu][reference][families]") {
+  check_all_cases_in_one_step("gemma3n");
+  check_all_cases_in_one_step("gemma3n_gguf");
+  for (const char* path : {"models/gemma3n", "models/gemma3n_gguf/model.gguf"}) {
+    INFO(path);
+    const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
+    CHECK(spec.arch == Architecture::Gemma3n);
+    CHECK(spec.altup_streams == 4);
+    CHECK(spec.laurel_rank == 4);
+    CHECK(spec.per_layer_input_size == 8);
+    // transformers' table has 320 rows; llama.cpp's converter pads it to the vocabulary with zeros.
+    CHECK(spec.per_layer_vocab == (std::string(path).ends_with(".gguf") ? 0 : 320));
+    CHECK(spec.layer_kv_source == std::vector<int64_t>{0, 1, 2, 3, 3, 2});
+    CHECK(spec.layer_intermediate == std::vector<int64_t>{48, 48, 64, 48, 32, 48});
+    REQUIRE(spec.layer_gate_cutoff.size() == 6);
+    CHECK(spec.layer_gate_cutoff[0] == Approx(1.6448536).epsilon(1e-6));  // 95 %
+    CHECK(spec.layer_gate_cutoff[1] == Approx(1.2815516).epsilon(1e-6));  // 90 %
+    CHECK(std::isnan(spec.layer_gate_cutoff[2]));
+    CHECK(spec.window(2) == 0);
+    CHECK(spec.window(4) == 4);
+  }
+}
+
 TEST_CASE("lfm2_vl and lfm3_vl (LFM2-VL's and LFM3-VL's wrappers, as transformers saves them) give their language "
           "models' logits", "[gpu][cpu][reference][families]") {
   for (const char* folder : {"lfm2_vl", "lfm3_vl"}) {
@@ -1321,7 +1346,7 @@ TEST_CASE("prefill in chunks then decode token by token reproduces the full-sequ
   // gemma3, mistral and iquestcoder slide a window of 8 positions: chunks and single tokens cross it.
   for (const std::string folder :
        {"llama", "qwen2", "qwen3", "gemma3", "gemma3_gguf", "mistral", "iquestcoder", "llama_yarn", "phi3", "phi3_gguf", "phi3_partial",
-        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "gptj", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
+        "smollm3_gguf", "ministral3", "ministral3_gguf", "mistral4", "mistral4_gguf", "gemma", "gemma_gguf", "starcoder2", "starcoder2_gguf", "phi", "phi_gguf", "stablelm", "stablelm_gguf", "stablelm_12b", "stablelm_12b_gguf", "exaone", "exaone_gguf", "internlm3", "internlm3_gguf", "olmo", "olmo_gguf", "helium", "hunyuan_dense", "hunyuan_dense_gguf", "apertus", "apertus_gguf", "glm", "glm_gguf", "dots1", "dots1_gguf", "gpt2", "gpt2_gguf", "gpt_bigcode", "gpt_bigcode_gguf", "gpt_neox", "gpt_neox_gguf", "gpt_neox_seq", "opt", "falcon", "falcon_gguf", "falcon_40b", "falcon_40b_gguf", "falcon_seq", "gptj", "qwen2_5_vl", "qwen2_5_vl_gguf", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_gguf", "minimax_m2_gguf", "seed_oss_gguf", "lfm2", "lfm2_gguf", "lfm2_moe", "lfm2_moe_gguf", "granite_hybrid", "granite_hybrid_gguf", "granite_hybrid_moe", "granite_hybrid_moe_gguf", "granite_moe", "granite_moe_gguf", "granite_swa", "granitemoe_swa", "granitemoe_swa_gguf", "qwen3_5", "qwen3_5_gguf", "qwen3_5_moe", "qwen3_5_moe_gguf", "qwen3_next", "qwen3_next_gguf", "ernie4_5", "ernie4_5_gguf", "ernie4_5_moe", "ernie4_5_moe_gguf", "nemotron_h", "nemotron_h_gguf", "nemotron_h_moe", "nemotron_h_latent", "nemotron_h_latent_gguf", "falcon_h1", "falcon_h1_gguf", "lfm3", "gemma4", "gemma4_gguf", "gemma4_moe", "gemma4_moe_gguf", "gemma4_e", "gemma4_e_gguf", "gemma3n", "gemma3n_gguf", "llama4", "llama4_gguf", "llama4_chunked", "arcee", "arcee_gguf", "ministral", "solar_open", "nemotron_h_moe_gguf", "gemma2", "granite", "qwen3_moe", "mixtral_gguf", "olmo2", "olmo3_gguf", "olmoe", "cohere", "cohere2_gguf", "glm4_gguf", "glm4_moe", "glm4_moe_gguf", "qwen2_moe_gguf", "exaone4",
         "deepseek_v2_gguf", "deepseek_v3_fp8", "glm4_moe_lite_gguf", "qwen3_gguf_mixed", "qwen3_gguf_iq", "gpt_oss", "gpt_oss_gguf"}) {
     INFO(folder);
     const Reference ref = load_reference(folder);

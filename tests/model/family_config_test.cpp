@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "model/config_readers.hpp"
+#include "model/gemma3n_config.hpp"
 #include "model/gguf_file.hpp"
 #include "model/decoder_layout.hpp"
 #include "model/model_files.hpp"
@@ -1105,6 +1106,62 @@ TEST_CASE("Gemma 4 configs: the full layers' heads, experts, per-layer embedding
   CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gemma4_text","hidden_size":64,"intermediate_size":128,
     "num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"max_position_embeddings":64,
     "vocab_size":100,"use_bidirectional_attention":"all"})"), "config.json"), Contains("use_bidirectional_attention"));
+}
+
+TEST_CASE("Gemma 3n configs: google/gemma-3n-E4B-it's as released (Gemma3nForConditionalGeneration), "
+          "Gemma3nTextConfig's defaults", "[model][config][families]") {
+  // The released text_config: 35 layers, every fifth full, the last 15 sharing keys and values, the
+  // first 10 MLP gates keeping their top 5 %, widths listed per layer, transformers 4's RoPE keys.
+  std::string widths, sparsity, types;
+  for (int i = 0; i < 35; ++i) {
+    widths += std::string(i ? "," : "") + "16384";
+    sparsity += std::string(i ? "," : "") + (i < 10 ? "0.95" : "0.0");
+    types += std::string(i ? "," : "") + ((i + 1) % 5 == 0 ? "\"full_attention\"" : "\"sliding_attention\"");
+  }
+  const std::string released = R"({"architectures":["Gemma3nForConditionalGeneration"],"model_type":"gemma3n",
+    "audio_config":{"model_type":"gemma3n_audio"},"vision_config":{"model_type":"gemma3n_vision"},"eos_token_id":[1,106],
+    "text_config":{"model_type":"gemma3n_text","activation_sparsity_pattern":[)" + sparsity + R"(],"altup_active_idx":0,
+    "altup_coef_clip":120.0,"altup_correct_scale":true,"altup_lr_multiplier":1.0,"altup_num_inputs":4,
+    "attention_bias":false,"final_logit_softcapping":30.0,"head_dim":256,"hidden_activation":"gelu_pytorch_tanh",
+    "hidden_size":2048,"hidden_size_per_layer_input":256,"intermediate_size":[)" + widths + R"(],"laurel_rank":64,
+    "layer_types":[)" + types + R"(],"max_position_embeddings":32768,"num_attention_heads":8,"num_hidden_layers":35,
+    "num_key_value_heads":2,"num_kv_shared_layers":15,"query_pre_attn_scalar":256,"rms_norm_eps":1e-06,
+    "rope_local_base_freq":10000.0,"rope_scaling":null,"rope_theta":1000000.0,"sliding_window":512,
+    "vocab_size":262400,"vocab_size_per_layer_input":262144}})";
+  const ModelSpec s = spec_from_hf_config(parse(released.c_str()), "config.json");
+  CHECK(s.arch == Architecture::Gemma3n);
+  CHECK((s.hidden_size == 2048 && s.num_layers == 35 && s.intermediate_size == 16384 && s.layer_intermediate.empty()));
+  CHECK((s.num_heads == 8 && s.num_kv_heads == 2 && s.head_dim == 256 && s.vocab_size == 262400));
+  CHECK((s.altup_streams == 4 && s.laurel_rank == 64 && s.per_layer_input_size == 256 && s.per_layer_vocab == 262144));
+  CHECK((s.window(0) == 512 && s.window(4) == 0 && s.window(34) == 0 && s.window(33) == 512));
+  CHECK((s.rope.theta == 1e6 && s.local_rope && s.local_rope->theta == 1e4));
+  CHECK((s.attention_scale == 1.0 && s.norm_weight_offset == 0.0 && s.value_norm && s.final_logit_softcap == 30.0));
+  CHECK((s.embedding_multiplier == Approx(std::sqrt(2048.0)) && s.tie_word_embeddings));
+  // Layers 20-34 attend over layer 18's keys and values (sliding) or layer 19's (full).
+  for (int64_t i = 0; i < 35; ++i) CHECK(s.kv_source(i) == (i < 20 ? i : (i + 1) % 5 == 0 ? 19 : 18));
+  REQUIRE(s.layer_gate_cutoff.size() == 35);
+  CHECK(s.gate_cutoff(9) == Approx(1.6448536).epsilon(1e-6));
+  CHECK(std::isnan(s.gate_cutoff(10)));
+  CHECK(s.eos_token_ids == std::vector<int32_t>{1, 106});
+  const DecoderLayout layout = decoder_layout(s);
+  CHECK(layout.altup_in == std::vector<std::string>{"model.altup_projections.0.weight", "model.altup_projections.1.weight",
+                                                    "model.altup_projections.2.weight"});
+  CHECK(layout.layers[3].altup_predict == "model.layers.3.altup.prediction_coefs.weight");
+  CHECK(layout.layers[3].laurel_left == "model.layers.3.laurel.linear_left.weight");
+  CHECK((layout.layers[25].k.empty() && layout.layers[25].kv_source == 18));
+
+  // Gemma3nTextConfig's defaults (E4B's sizes) fill what a config leaves out; the first 10 of more
+  // than 10 layers sparse.
+  const ModelSpec bare = spec_from_hf_config(parse(R"({"model_type":"gemma3n_text"})"), "config.json");
+  CHECK((bare.num_layers == 35 && bare.altup_streams == 4 && bare.laurel_rank == 64 && bare.kv_source(34) == 19));
+  CHECK((bare.layer_gate_cutoff.size() == 35 && !std::isnan(bare.gate_cutoff(0)) && std::isnan(bare.gate_cutoff(10))));
+  CHECK(config_json::standard_normal_quantile(0.975) == Approx(1.959963984540054).epsilon(1e-12));
+  CHECK(config_json::standard_normal_quantile(0.5) == Approx(0.0).margin(1e-15));
+
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gemma3n_text","altup_active_idx":1})"), "config.json"),
+                    Contains("altup_active_idx"));
+  CHECK_THROWS_WITH(spec_from_hf_config(parse(R"({"model_type":"gemma3n_text","num_hidden_layers":4,
+    "activation_sparsity_pattern":[0.95,0.0]})"), "config.json"), Contains("activation_sparsity_pattern"));
 }
 
 TEST_CASE("Falcon-H1 configs: a Mamba-2 layer beside every attention layer, FalconH1Config's defaults, the µP "

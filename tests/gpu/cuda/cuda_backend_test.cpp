@@ -111,7 +111,7 @@ TEST_CASE("cuda: families the CUDA backend does not run are refused with the rea
   TROUPE_REQUIRE_CUDA_DEVICE();
   for (const std::string folder : {"qwen3_moe", "olmo2", "cohere", "lfm2", "qwen3_5", "granite_hybrid", "granite_swa", "llama4",
                                    "mistral4", "starcoder2", "stablelm_12b", "olmo", "hunyuan_dense", "apertus", "gpt2",
-                                   "gpt_neox", "falcon"}) {
+                                   "gpt_neox", "falcon", "gemma3n"}) {
     const ModelFiles model = ModelFiles::open(fixture("models/" + folder));
     BackendOptions options;
     options.device = "cuda";

@@ -96,6 +96,15 @@ TEST_CASE("OLMo's q/k norms over every head are refused across ranks, with the r
                     Catch::Contains("--tensor-parallel-size 2: ") && Catch::Contains("do not split across ranks"));
 }
 
+TEST_CASE("Gemma 3n's per-layer embeddings and whole-gate cutoffs are refused across ranks, with the reason",
+          "[gpu][cpu][parallel]") {
+  std::filesystem::path path;
+  fixture_sequences("gemma3n", path);
+  const ModelFiles model = ModelFiles::open(path);
+  CHECK_THROWS_WITH(make_tensor_parallel_backend(model, options_for(false, 2), 2),
+                    Catch::Contains("--tensor-parallel-size 2: ") && Catch::Contains("do not split across ranks"));
+}
+
 TEST_CASE("each rank holds about 1/N of the weights and of the KV cache", "[gpu][cpu][parallel]") {
   std::filesystem::path path;
   fixture_sequences("llama", path);
