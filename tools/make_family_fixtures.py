@@ -1424,6 +1424,8 @@ def gemma3n_fixtures(out: Path) -> None:
     tiny_tokenizer(out / "gemma3n", 384, "GemmaTokenizer", {"bos": "<bos>", "eos": "<eos>"},
                    ["<start_of_turn>", "<end_of_turn>"], False, GEMMA_TEMPLATE, add_bos_token=True)
 
+    gemma3n_released(out)
+
     # llama.cpp's reading of its file: the table 384 rows, its rows from 320 on zero.
     twin = build_model(Gemma3nForCausalLM, gemma3n_config(vocab_size_per_layer_input=384), 5301)
     state = model.state_dict()
@@ -1432,6 +1434,44 @@ def gemma3n_fixtures(out: Path) -> None:
     twin.load_state_dict(state)
     twin.eval()
     emit_llamacpp_gguf(out / "gemma3n_gguf", out / "gemma3n", twin, cases, 384, outtype="bf16")
+
+
+def gemma3n_released(out: Path) -> None:
+    """gemma3n_released: the gemma3n fixture in the layout google/gemma-3n-E2B-it and E4B-it are released
+    in (Gemma3nForConditionalGeneration: config.json's text_config beside vision and audio configs, the
+    language model's tensors under model.language_model., tensors of the vision and audio towers and
+    their embedders beside them, which a text server leaves unread). Its weights are gemma3n's, so
+    its reference is gemma3n's cases and logits. (transformers' Gemma 3n vision tower needs timm, which
+    the reference environment has not: the layout is written here rather than saved by transformers.)"""
+    folder = out / "gemma3n_released"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tensors = {name.replace("model.", "model.language_model.", 1): value
+               for name, value in load_file(str(out / "gemma3n" / "model.safetensors")).items()}
+    gen = torch.Generator().manual_seed(5321)
+    for name, shape in (("model.vision_tower.timm_model.conv_stem.conv.weight", [8, 3, 3, 3]),
+                        ("model.embed_vision.embedding.weight", [4, 32]),
+                        ("model.embed_vision.embedding_projection.weight", [32, 32]),
+                        ("model.audio_tower.subsample_conv_projection.conv_0.conv.weight", [8, 1, 3, 3]),
+                        ("model.embed_audio.embedding.weight", [4, 32])):
+        tensors[name] = torch.randn(shape, generator=gen).to(torch.bfloat16)
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    text = json.loads((out / "gemma3n" / "config.json").read_text())
+    text.pop("architectures", None)
+    config = {"architectures": ["Gemma3nForConditionalGeneration"], "model_type": "gemma3n", "text_config": text,
+              "vision_config": {"model_type": "gemma3n_vision", "architecture": "mobilenetv5_300m_enc", "hidden_size": 2048},
+              "audio_config": {"model_type": "gemma3n_audio", "hidden_size": 1536}, "audio_soft_tokens_per_image": 188,
+              "vision_soft_tokens_per_image": 256, "image_token_id": 380, "audio_token_id": 381, "boi_token_id": 382,
+              "eoi_token_id": 383, "initializer_range": 0.02, "dtype": "bfloat16", "transformers_version": "4.53.0"}
+    (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    for name in ("generation_config.json", "tokenizer.model", "tokenizer_config.json"):
+        shutil.copy(out / "gemma3n" / name, folder / name)
+    reference = json.loads((out / "gemma3n" / "reference.json").read_text())
+    for case in reference["cases"]:
+        case["logits"] = "../gemma3n/" + case["logits"].split("/")[-1]
+    (folder / "reference.json").write_text(base.dumps(reference))
+    print("gemma3n_released: gemma3n's weights in the released layout")
 
 
 def llama4_text_config(**overrides):

@@ -725,11 +725,13 @@ TEST_CASE("gemma4_e (Gemma 4 E2B/E4B's layers: per-layer embeddings, the last la
 }
 
 TEST_CASE("gemma3n (Gemma 3n E2B/E4B's layers: AltUp's streams, LAuReL, per-layer embeddings from a shorter table, "
-          "Gaussian top-k gates, shared keys and values) as transformers saves it and llama.cpp's GGUF match transformers",
+          "Gaussian top-k gates, shared keys and values) as transformers saves it, as released and as llama.cpp's GGUF match "
+          "transformers",
           "[gpu][cpu][reference][families]") {
   check_all_cases_in_one_step("gemma3n");
   check_all_cases_in_one_step("gemma3n_gguf");
-  for (const char* path : {"models/gemma3n", "models/gemma3n_gguf/model.gguf"}) {
+  check_all_cases_in_one_step("gemma3n_released");  // Gemma3nForConditionalGeneration's layout, gemma3n's weights
+  for (const char* path : {"models/gemma3n", "models/gemma3n_gguf/model.gguf", "models/gemma3n_released"}) {
     INFO(path);
     const ModelSpec spec = ModelFiles::open(test::fixture(path)).spec();
     CHECK(spec.arch == Architecture::Gemma3n);
@@ -738,6 +740,7 @@ TEST_CASE("gemma3n (Gemma 3n E2B/E4B's layers: AltUp's streams, LAuReL, per-laye
     CHECK(spec.per_layer_input_size == 8);
     // transformers' table has 320 rows; llama.cpp's converter pads it to the vocabulary with zeros.
     CHECK(spec.per_layer_vocab == (std::string(path).ends_with(".gguf") ? 0 : 320));
+    CHECK(spec.eos_token_ids.front() == 2);  // (the GGUF adds <end_of_turn>, as llama.cpp ends generation at it)
     CHECK(spec.layer_kv_source == std::vector<int64_t>{0, 1, 2, 3, 3, 2});
     CHECK(spec.layer_intermediate == std::vector<int64_t>{48, 48, 64, 48, 32, 48});
     REQUIRE(spec.layer_gate_cutoff.size() == 6);
