@@ -59,6 +59,16 @@ void read_window_pattern(const GgufFile& gguf, const std::string& arch, int64_t 
   for (std::size_t i = 0; i < sliding.size(); ++i) spec.layer_window[i] = sliding[i] ? window : 0;
 }
 
+// Gemma 3's and Gemma 3n's sliding layers (attention.sliding_window, required; which layers by
+// read_window_pattern) and their RoPE base, rope.freq_base_swa (10,000 when absent).
+void read_sliding_layers_with_local_rope(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
+  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
+  if (window <= 0) throw ModelError(gguf.path().string() + ": " + arch + " model without " + arch + ".attention.sliding_window");
+  read_window_pattern(gguf, arch, window, family_of(spec.arch).window_period, spec);
+  spec.local_rope = RopeSpec{};
+  spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
+}
+
 // Gemma 3's attention pattern, as llama.cpp reads it: sliding-window layers with the global ones
 // given by attention.sliding_window_pattern (every sixth when absent); the sliding layers' RoPE base
 // rope.freq_base_swa (10,000 when absent) without scaling. The query is scaled by 1/sqrt(head_dim)
@@ -67,11 +77,7 @@ void read_window_pattern(const GgufFile& gguf, const std::string& arch, int64_t 
 // already.
 void read_gemma3(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
-  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
-  if (window <= 0) throw ModelError(source + ": gemma3 model without " + arch + ".attention.sliding_window");
-  read_window_pattern(gguf, arch, window, family_of(spec.arch).window_period, spec);
-  spec.local_rope = RopeSpec{};
-  spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
+  read_sliding_layers_with_local_rope(gguf, arch, spec);
   set_gemma_scales(spec, /*is_27b=*/spec.num_layers == 62);
   if (gguf.get_float(arch + ".final_logit_softcapping").value_or(0.0) != 0.0) {
     throw ModelError(source + ": " + arch + ".final_logit_softcapping is not supported");
@@ -152,11 +158,7 @@ void read_gemma4(const GgufFile& gguf, const std::string& arch, ModelSpec& spec)
 // Gaussian top-k (activation_sparsity_scale: the multiplier per layer, −∞ for a whole gate).
 void read_gemma3n(const GgufFile& gguf, const std::string& arch, ModelSpec& spec) {
   const std::string source = gguf.path().string();
-  const int64_t window = gguf.get_int(arch + ".attention.sliding_window").value_or(0);
-  if (window <= 0) throw ModelError(source + ": gemma3n model without " + arch + ".attention.sliding_window");
-  read_window_pattern(gguf, arch, window, family_of(spec.arch).window_period, spec);
-  spec.local_rope = RopeSpec{};
-  spec.local_rope->theta = gguf.get_float(arch + ".rope.freq_base_swa").value_or(10'000.0);
+  read_sliding_layers_with_local_rope(gguf, arch, spec);
   spec.embedding_multiplier = std::sqrt(static_cast<double>(spec.hidden_size));
   spec.attention_scale = 1.0;
   spec.value_norm = true;

@@ -735,6 +735,18 @@ std::vector<float> ModelFiles::load_f32(const std::string& hf_name, const std::v
   return values;
 }
 
+ModelFiles::MappedTensor ModelFiles::mapped(const std::string& hf_name) const {
+  const TensorView& t = tensor(hf_name);
+  for (const auto& buffer : owned_) {
+    if (t.data.data() >= buffer->data() && t.data.data() < buffer->data() + buffer->size()) return {t, buffer};
+  }
+  if (gguf_) return {t, gguf_};
+  for (const auto& shard : shards_) {
+    if (shard->path().string() == t.file) return {t, shard};
+  }
+  throw ModelError(path_.string() + ": tensor " + hf_name + " is in no file this model holds");
+}
+
 void ModelFiles::release_pages(const std::string& hf_name) const {
   const TensorView& t = tensor(hf_name);
   for (const auto& buffer : owned_) {  // not a file's pages: dropping them would lose the bytes

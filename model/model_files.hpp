@@ -49,6 +49,15 @@ class ModelFiles {
   // compute on quantized blocks directly.
   StoredRows load_stored(const std::string& hf_name, const std::vector<int64_t>& shape) const;
 
+  // A tensor left where it is (the file's mapping, or ModelFiles' own buffer) with what keeps its
+  // bytes alive once this ModelFiles is gone, for a backend that reads it in place rather than
+  // copying it (an embedding table of which a step reads a row per token).
+  struct MappedTensor {
+    TensorView view;
+    std::shared_ptr<const void> owner;
+  };
+  MappedTensor mapped(const std::string& hf_name) const;
+
   // Tells the kernel that the mapped pages of a tensor's data (those wholly inside it) are not
   // needed: a backend that copied the tensor calls this so that the weights are not resident twice
   // (its copy and the file's pages). The mapping stays valid; a later read faults the pages in again.

@@ -24,6 +24,9 @@ Mixture of experts (qwen3moe: q/k norms, experts stacked as llama.cpp's converte
       of 768, a latent of 512, q/k heads of 192 + 64 rotated dimensions, values of 256; its dense
       first layer (FFN 10240) and 5 of its 46 expert layers (64 experts of FFN 1536, 4 per token,
       sigmoid scores with a selection bias, one shared expert); quantize it as Q4_K_M
+  e2b Gemma 3n E2B's shape (gemma3n): hidden 2048, 30 layers of 8 heads / 2 KV heads of 256, FFN 8192,
+      4 AltUp streams, LAuReL of rank 64, per-layer embeddings of 256, the last 10 layers attending
+      over earlier layers' keys and values; its 262,144-token vocabulary (SmolLM2's, padded)
   oss20b gpt-oss-20b's layer (gpt-oss: biases, sinks, every other layer sliding over 128 positions,
       YaRN): hidden 2880, 64 heads / 8 KV heads of 64, 32 experts of FFN 2880, 4 per token; 4 of its
       24 layers. Quantize it as MXFP4_MOE (experts MXFP4, the rest Q8_0: llama.cpp's gpt-oss files)
@@ -67,6 +70,11 @@ SHAPES = {
     "flash": dict(arch="deepseek2", hidden=2048, layers=6, heads=20, kv_heads=1, ffn=10240, experts=64, experts_used=4,
                   expert_ffn=1536, shared_experts=1, dense_layers=1, q_lora=768, kv_lora=512, nope=192, rope=64,
                   v_head=256),
+    # Gemma 3n E2B's shape (gemma3n: AltUp's 4 streams, LAuReL of rank 64, per-layer embeddings of 256
+    # a layer, the last 10 layers sharing keys and values, every fifth layer full, Gaussian top-k on
+    # the first 10 MLP gates; the vocabulary padded to its 262,144: tools/bench_gemma3n_model.py).
+    "e2b": dict(arch="gemma3n", hidden=2048, layers=30, heads=8, kv_heads=2, head_dim=256, ffn=8192, per_layer=256,
+                laurel=64, streams=4, shared_kv=10, vocab=262144),
     "oss20b": dict(arch="gpt-oss", hidden=2880, layers=4, heads=64, kv_heads=8, head_dim=64, ffn=2880, experts=32,
                    experts_used=4, expert_ffn=2880),
 }
@@ -88,8 +96,10 @@ def llama_quantize() -> Path:
     return binary
 
 
-def copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
-    """The tokenizer.* fields of `source`, as they are; returns the vocabulary size."""
+def copy_tokenizer(writer: gguf.GGUFWriter, source: Path, pad_to: int = 0) -> int:
+    """The tokenizer.* fields of `source`, as they are — with `pad_to`, the vocabulary padded to that
+    many tokens with control tokens "<unusedN>" (a real model's vocabulary size, for the output
+    projection's bytes); returns the vocabulary size."""
     reader = gguf.GGUFReader(str(source))
     vocab = 0
     for name, field in reader.fields.items():
@@ -102,6 +112,10 @@ def copy_tokenizer(writer: gguf.GGUFWriter, source: Path) -> int:
                 values = [bytes(field.parts[i]).decode("utf-8", errors="surrogateescape") for i in field.data]
             else:
                 values = [field.parts[i].tolist()[0] for i in field.data]
+            if name == "tokenizer.ggml.tokens" and pad_to > len(values):
+                values += [f"<unused{i}>" for i in range(pad_to - len(values))]
+            elif name in ("tokenizer.ggml.token_type", "tokenizer.ggml.scores") and pad_to > len(values):
+                values += [gguf.TokenType.CONTROL if name.endswith("type") else 0.0] * (pad_to - len(values))
             writer.add_array(name, values)
             if name == "tokenizer.ggml.tokens":
                 vocab = len(values)
@@ -315,7 +329,11 @@ def main() -> None:
         f16 = args.out / f"{stem}.F16.gguf"
         if not f16.exists():
             print(f"writing {f16}", file=sys.stderr)
-            write_f16(f16, shape, tokenizer_source, args.seed)
+            if shape["arch"] == "gemma3n":
+                from bench_gemma3n_model import write_gemma3n_f16
+                write_gemma3n_f16(f16, shape, tokenizer_source, args.seed, copy_tokenizer)
+            else:
+                write_f16(f16, shape, tokenizer_source, args.seed)
         for kind in args.types.split(","):
             out = args.out / f"{stem}.{kind}.gguf"
             if not out.exists():

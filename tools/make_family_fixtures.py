@@ -1279,14 +1279,22 @@ def gemma4_config(**overrides):
     return Gemma4TextConfig(**args)
 
 
-def spread_gemma4(model, seed: int) -> None:
-    """Norm weights around 1 (Gemma 4's norms scale by w, not 1 + w) and layer scalars between 0.5
-    and 1.5, so that a (1 + w) reading or a missing scalar moves the logits."""
+def spread_norms_around_one(model, seed: int):
+    """Every norm weight (a 1-D parameter named "norm") 1 + 0.2 · N(0, 1), for the families whose
+    norms scale by w itself; returns the generator, seeded with `seed`, for what the caller spreads next."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() == 1 and "norm" in name:
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+    return gen
+
+
+def spread_gemma4(model, seed: int) -> None:
+    """Norm weights around 1 (Gemma 4's norms scale by w, not 1 + w) and layer scalars between 0.5
+    and 1.5, so that a (1 + w) reading or a missing scalar moves the logits."""
+    gen = spread_norms_around_one(model, seed)
+    with torch.no_grad():
         for layer in model.model.layers:
             layer.layer_scalar.copy_((0.5 + torch.rand(1, generator=gen)).to(torch.bfloat16).float())
         model.model.embed_tokens.weight.mul_(4.0)
@@ -1382,11 +1390,8 @@ def spread_gemma3n(model, seed: int) -> None:
     """Norm weights around 1 (Gemma 3n's norms scale by w), AltUp's output scales around 1 (zero at
     initialization, which silences the per-layer inputs) and its prediction and correction
     coefficients, router and stream projections large enough that every stream moves the logits."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = spread_norms_around_one(model, seed)
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() == 1 and "norm" in name:
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
         for layer in model.model.layers:
             altup = layer.altup
             altup.correct_output_scale.copy_(1.0 + 0.3 * torch.randn(altup.correct_output_scale.shape, generator=gen))

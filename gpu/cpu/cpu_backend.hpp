@@ -13,6 +13,7 @@
 #include "gpu/cpu/altup.hpp"
 #include "gpu/cpu/cpu_kernels.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
+#include "gpu/cpu/embedding_rows.hpp"
 #include "gpu/cpu/expert_mlp.hpp"
 #include "gpu/cpu/latent_attention.hpp"
 #include "gpu/cpu/gated_delta_net.hpp"
@@ -174,7 +175,8 @@ class CpuBackend final : public Backend {
   std::vector<float> router_in_, experts_out_;   // experts beside a dense MLP: the router's normed rows, their output
   // Per-layer embeddings: the table [vocab, layers · P], the projection [layers · P, hidden], its
   // norm [P]; the step's inputs and the gate's scratch.
-  cpu::CpuWeight per_layer_embedding_, per_layer_projection_;
+  cpu::EmbeddingRows per_layer_embedding_;  // read where the file keeps it (embedding_rows.hpp)
+  cpu::CpuWeight per_layer_projection_;
   std::vector<float> per_layer_projection_norm_, per_layer_in_, per_layer_gate_;
   // Gemma 3n: each stream's but the active one's projection from the embeddings and back (AltUp);
   // the streams and their predictions [streams, tokens, hidden]; LAuReL's output [tokens, hidden] and

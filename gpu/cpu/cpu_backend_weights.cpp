@@ -94,7 +94,7 @@ void CpuBackend::load_weights(const ModelFiles& model) {
     if (shard_.size > 1) throw ConfigError("per-layer embeddings (Gemma 4 E2B/E4B, Gemma 3n) do not split across ranks yet");
     const int64_t width = spec_.num_layers * spec_.per_layer_input_size;
     const int64_t table_rows = spec_.per_layer_vocab > 0 ? spec_.per_layer_vocab : spec_.vocab_size;
-    per_layer_embedding_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_embedding, {table_rows, width}}}, weight_mode_);
+    per_layer_embedding_ = cpu::EmbeddingRows(model, layout.per_layer_embedding, table_rows, width);
     per_layer_projection_ = cpu::CpuWeight::load(model, Parts{{layout.per_layer_projection, {width, h}}}, weight_mode_);
     per_layer_projection_norm_ = load_norm(model, layout.per_layer_projection_norm, spec_.per_layer_input_size);
     weight_bytes_ += per_layer_embedding_.bytes() + per_layer_projection_.bytes() + float_bytes(per_layer_projection_norm_);

@@ -106,6 +106,8 @@ def decode_bytes(model: str) -> int | None:
     total = sum(sizes.values())
     if "output.weight" in sizes:  # untied: the embedding is read one row per token
         total -= sizes.get("token_embd.weight", 0)
+    # Gemma 3n's and Gemma 4 E2B/E4B's per-layer embeddings: one row per token too.
+    total -= sizes.get("per_layer_token_embd.weight", 0)
     return total
 
 
