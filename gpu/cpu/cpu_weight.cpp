@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "gpu/cpu/blockwise_matmul.hpp"
+#include "gpu/cpu/half_matmul.hpp"
 #include "gpu/cpu/int8_matmul.hpp"
 #include "gpu/cpu/interleaved_matmul.hpp"
 #include "gpu/cpu/interleaved_weights.hpp"
@@ -19,8 +20,12 @@ namespace {
 // Types the float-activation products expand block by block (32-weight blocks).
 bool blockwise_supports(DType t) { return t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q8_0; }
 
+// 16-bit float types, kept as stored and widened as they are read (half_matmul.hpp).
+bool is_half(DType t) { return t == DType::F16 || t == DType::BF16; }
+
 bool keeps(DType t, int64_t cols, CpuWeight::Mode mode) {
-  if (!mode.keep_blocks || t == DType::F32 || t == DType::F16 || t == DType::BF16) return false;
+  if (!mode.keep_blocks || t == DType::F32) return false;
+  if (is_half(t)) return true;
   if (cols % dtype_block_elements(t) != 0) return false;
   return mode.int8_activations ? int8_matmul_supports(t) : blockwise_supports(t);
 }
@@ -38,8 +43,9 @@ void CpuWeight::add_segment(Segment s) {
   } else {
     segments_.push_back(std::move(s));
   }
-  takes_quantized_ = mode_.int8_activations &&
-                     std::all_of(segments_.begin(), segments_.end(), [](const Segment& g) { return g.storage != DType::F32; });
+  takes_quantized_ = mode_.int8_activations && std::all_of(segments_.begin(), segments_.end(), [](const Segment& g) {
+                       return g.storage != DType::F32 && !is_half(g.storage);
+                     });
 }
 
 int64_t CpuWeight::grouped_rows(const Segment& s) const {
@@ -107,7 +113,8 @@ CpuWeight CpuWeight::load(const ModelFiles& model, const std::vector<Part>& part
                         std::to_string(block) + " columns, which columns [" + std::to_string(cols.begin) + ", " +
                         std::to_string(cols.end) + ") would cut");
     }
-    if (keeps(type, w.cols_, mode)) {
+    // A 16-bit weight with a multiplier (Falcon-H1's µP) is widened to float32 with it applied.
+    if (keeps(type, w.cols_, mode) && !(is_half(type) && part.scale != 1.0f)) {
       if (part.scale != 1.0f) {
         throw ConfigError(part.name + ": a multiplier on a weight kept in " + std::string(dtype_name(type)) +
                           " blocks is not supported (llama.cpp's converter folds it into the weights)");
@@ -196,6 +203,12 @@ void CpuWeight::matmul(const float* a, float* c, int64_t m, bool accumulate, Thr
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(s.rows),
                   static_cast<int>(cols_), 1.0f, a, static_cast<int>(cols_), s.f32.data(), static_cast<int>(cols_),
                   accumulate ? 1.0f : 0.0f, cs, static_cast<int>(rows_));
+    } else if (is_half(s.storage) && m <= kHalfMatmulMaxRows) {  // half_matmul.hpp
+      const HalfMatmulJob job{s.storage, reinterpret_cast<const std::uint16_t*>(s.blocks.data()), cols_, rows_, a, cs, m,
+                              accumulate};
+      parallel_for(pool, s.rows, [&](int64_t n0, int64_t n1) { half_matmul(job, n0, n1); });
+    } else if (is_half(s.storage)) {
+      matmul_segment_tiled(s, a, c, m, accumulate, pool);
     } else if (mode_.int8_activations) {  // a weight mixing float32 and int8 segments
       if (!quantized_ready) quantize_activations(a, m, cols_, cols_, quantized, pool);
       quantized_ready = true;
@@ -264,7 +277,12 @@ void CpuWeight::matmul_segment_tiled(const Segment& s, const float* a, float* c,
     tile.resize(static_cast<std::size_t>(nt * cols_));
     float* dst = tile.data();  // named here: `tile` is thread_local, the pool's threads have their own
     parallel_for(pool, nt, [&](int64_t r0, int64_t r1) {
-      expand_blocks(s.storage, blocks + (n0 + r0) * s.row_bytes, dst + r0 * cols_, (r1 - r0) * cols_ / kBlock);
+      if (is_half(s.storage)) {  // widened exactly, row by row
+        dequantize(s.storage, reinterpret_cast<const std::byte*>(blocks + (n0 + r0) * s.row_bytes), dst + r0 * cols_,
+                   (r1 - r0) * cols_);
+      } else {
+        expand_blocks(s.storage, blocks + (n0 + r0) * s.row_bytes, dst + r0 * cols_, (r1 - r0) * cols_ / kBlock);
+      }
     });
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(nt),
                 static_cast<int>(cols_), 1.0f, a, static_cast<int>(cols_), dst, static_cast<int>(cols_),

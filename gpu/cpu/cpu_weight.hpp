@@ -4,6 +4,11 @@
 // or the file's own GGUF blocks. A decode step reads every weight once, so its speed is bytes per
 // weight: a Q4_K block spends 144 bytes on 256 weights (0.56 B each) where float32 spends 1024.
 //
+// 16-bit float weights (BF16, F16: safetensors checkpoints, unquantized GGUF tensors) are kept as
+// stored too, in either mode, and multiplied by float activations as half_matmul.hpp widens them
+// (exactly) — half the bytes of a float32 copy, the same products up to the order of the sums; a
+// 16-bit weight with a multiplier (Falcon-H1's µP) is widened to float32 with it applied.
+//
 // Two ways to multiply kept blocks, chosen when the weight is made (CpuWeight::Mode):
 //  - int8 activations (the default): the input rows are quantized to int8 blocks once and
 //    multiplied with integer dot products for every row count. Every block type of
