@@ -7,11 +7,12 @@
 // runs per cell in microseconds, the int8 path's weight bytes read per microsecond (GB/s) and its
 // arithmetic rate (GMAC/s).
 //
-//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s]
+//   troupe-cpu-matmul-bench [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s|bf16|f16]
 //                           [--rows 1,2,4,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold]
 // --shape replaces the two default shapes (repeatable; 5632x2048 is the 1B shape's gate). --cold
 // cycles through enough copies of each weight (>= 256 MiB) that every product streams its weight
-// from memory, as a decode step does on a model larger than the last-level cache.
+// from memory, as a decode step does on a model larger than the last-level cache. bf16 and f16 time
+// the 16-bit weights' product (half_matmul.hpp, float activations) in the int8 column.
 //   troupe-cpu-matmul-bench --roofline [--threads N]   # the peak the products are measured against
 #include <time.h>
 
@@ -41,6 +42,16 @@ using troupe::DType;
 using troupe::cpu::CpuWeight;
 
 std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  if (type == DType::BF16 || type == DType::F16) {  // 16-bit floats: normal values (random bytes hold NaNs)
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    std::vector<std::byte> out(static_cast<std::size_t>(rows * cols * 2));
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      const float v = normal(rng);
+      const std::uint16_t h = type == DType::BF16 ? troupe::float_to_bf16(v) : troupe::float_to_fp16(v);
+      std::memcpy(out.data() + 2 * i, &h, 2);
+    }
+    return out;
+  }
   const int64_t blocks = rows * cols / troupe::dtype_block_elements(type), bytes = troupe::dtype_block_bytes(type);
   std::vector<std::byte> out(static_cast<std::size_t>(blocks * bytes));
   std::uniform_int_distribution<int> byte(0, 255);
@@ -176,7 +187,7 @@ int main(int argc, char** argv) {
       for (DType c : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
                       DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::MXFP4_F16,
                       DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S, DType::IQ1_S,
-                      DType::IQ1_M}) {
+                      DType::IQ1_M, DType::BF16, DType::F16}) {
         if (troupe::dtype_name(c) == t) type = c, found = true;
       }
       if (!found) {
@@ -204,7 +215,7 @@ int main(int argc, char** argv) {
       std::stringstream list(argv[++i]);
       for (std::string item; std::getline(list, item, ',');) row_counts.push_back(std::stoll(item));
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--repeats R] [--type q4_0|q4_1|q5_0|q5_1|q8_0|q2_k|q3_k|q4_k|q5_k|q6_k|iq4_nl|iq4_xs|mxfp4_f16|iq1_s|iq1_m|iq2_xxs|iq2_xs|iq2_s|iq3_xxs|iq3_s|bf16|f16] [--rows 1,2,...] [--cpu-time] [--int8-only] [--shape ROWSxCOLS]... [--cold] [--roofline]\n", argv[0]);
       return 2;
     }
   }
@@ -219,6 +230,7 @@ int main(int argc, char** argv) {
   const bool float_paths = type == DType::Q4_0 || type == DType::Q4_1 || type == DType::Q8_0;
   std::printf("%s weights, %d threads, median of %d; microseconds per product (- : no such path)\n",
               std::string(troupe::dtype_name(type)).c_str(), threads, repeats);
+  // A 16-bit weight's product is half_matmul's (float activations), in the int8 column.
   std::printf("%-18s %6s %10s %10s %10s %10s %9s %9s\n", "weight", "rows", "int8", "blockwise", "tiled", "f32 sgemm",
               "int8 GB/s", "GMAC/s");
   const bool k_quant = troupe::dtype_block_elements(type) == 256;
