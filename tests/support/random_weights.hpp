@@ -66,6 +66,15 @@ inline std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t co
   return out;
 }
 
+// n values drawn uniformly from [-1, 1).
+inline std::vector<float> random_uniform(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
 inline std::vector<float> random_activations(int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);

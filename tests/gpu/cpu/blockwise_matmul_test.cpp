@@ -12,6 +12,7 @@
 #include "gpu/cpu/blockwise_matmul.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "model/dequantize.hpp"
+#include "tests/support/random_weights.hpp"
 
 using namespace troupe;
 using namespace troupe::cpu;
@@ -38,13 +39,7 @@ std::vector<std::byte> random_blocks(DType type, int64_t rows, int64_t cols, uin
   return out;
 }
 
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = u(rng);
-  return v;
-}
+std::vector<float> random_floats(int64_t n, uint32_t seed) { return test::random_uniform(n, seed); }
 
 struct Reference {
   std::vector<double> c;      // [m, rows]

@@ -11,19 +11,14 @@
 #include "gpu/cpu/cpu_features.hpp"
 #include "gpu/cpu/cpu_weight.hpp"
 #include "gpu/cpu/half_matmul.hpp"
+#include "tests/support/random_weights.hpp"
 
 using namespace troupe;
 using namespace troupe::cpu;
 
 namespace {
 
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = u(rng);
-  return v;
-}
+std::vector<float> random_floats(int64_t n, uint32_t seed) { return test::random_uniform(n, seed); }
 
 // Random weights in `type`, and the float32 values they stand for.
 std::vector<std::uint16_t> random_halves(DType type, int64_t n, uint32_t seed, std::vector<float>& widened) {
