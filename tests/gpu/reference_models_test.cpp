@@ -749,6 +749,16 @@ TEST_CASE("gemma3n (Gemma 3n E2B/E4B's layers: AltUp's streams, LAuReL, per-laye
     CHECK(std::isnan(spec.layer_gate_cutoff[2]));
     CHECK(spec.window(2) == 0);
     CHECK(spec.window(4) == 4);
+    // The per-layer table is read where the file keeps it (cpu::EmbeddingRows): a backend outlives the
+    // ModelFiles it was made from (the mapping stays with it) and computes the same logits.
+    // (Memory mapped after the ModelFiles is gone, as here, would take its address range otherwise.)
+    const std::vector<int32_t> ids{3, 1, 284, 319, 70, 269, 275, 34, 349, 179};
+    CpuBackend orphan(ModelFiles::open(test::fixture(path)), small_cache(16));
+    std::vector<std::vector<float>> others(64, std::vector<float>(1 << 16, 1.0f));
+    const std::vector<float> got = test::all_logits(orphan, ids).values;
+    const ModelFiles kept = ModelFiles::open(test::fixture(path));
+    CpuBackend alongside(kept, small_cache(16));
+    CHECK(got == test::all_logits(alongside, ids).values);
   }
 }
 
