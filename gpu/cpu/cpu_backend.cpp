@@ -240,10 +240,9 @@ void CpuBackend::per_layer_inputs(const std::vector<int32_t>& ids) {
   // Gemma 3n's ids past its table (its audio and image tokens) read row 0, as transformers reads them.
   std::vector<float> row(static_cast<std::size_t>(width));
   const float token_scale = std::sqrt(static_cast<float>(p)), sum_scale = 1.0f / std::sqrt(2.0f);
-  const int64_t table_rows = spec_.per_layer_vocab > 0 ? spec_.per_layer_vocab : spec_.vocab_size;
   for (int64_t t = 0; t < tokens; ++t) {
     const int32_t id = ids[static_cast<std::size_t>(t)];
-    per_layer_embedding_.row(id < table_rows ? id : 0, row.data());
+    per_layer_embedding_.row(id < per_layer_embedding_.rows() ? id : 0, row.data());
     float* out = per_layer_in_.data() + t * width;
     for (int64_t i = 0; i < width; ++i) out[i] = (out[i] + row[static_cast<std::size_t>(i)] * token_scale) * sum_scale;
   }
